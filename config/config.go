@@ -1,0 +1,28 @@
+// Package config loads and validates leaderhook's YAML configuration file.
+package config
+
+import (
+	"github.com/leaderhook/leaderhook/actions"
+	"github.com/leaderhook/leaderhook/detector"
+	"github.com/leaderhook/leaderhook/rules"
+)
+
+// Config is the whole configuration file (SPEC §4).
+type Config struct {
+	Server   Server                  `koanf:"server" json:"server"`
+	StateDir string                  `koanf:"state_dir" json:"state_dir,omitempty"`
+	AuditLog string                  `koanf:"audit_log" json:"audit_log,omitempty"`
+	Timezone string                  `koanf:"timezone" json:"timezone,omitempty"`
+	Clusters []detector.Cluster      `koanf:"clusters" json:"clusters"`
+	Actions  map[string]actions.Spec `koanf:"actions" json:"actions,omitempty"`
+	Windows  map[string]rules.Window `koanf:"windows" json:"windows,omitempty"`
+	Rules    []rules.Rule            `koanf:"rules" json:"rules"`
+}
+
+// Server is the HTTP API of `leaderhook run`.
+type Server struct {
+	Listen      string `koanf:"listen" json:"listen,omitempty"`
+	IngestToken string `koanf:"ingest_token" json:"ingest_token,omitempty"`
+	// MaxBodyBytes bounds one POST /v1/events body.
+	MaxBodyBytes int `koanf:"max_body_bytes" json:"max_body_bytes,omitempty"`
+}

@@ -1,0 +1,140 @@
+package event
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// ErrOtherNamespace marks an event of a namespace other than "cluster". It is
+// not malformed: callers skip and count it.
+var ErrOtherNamespace = errors.New("not a cluster event")
+
+// LineError is a malformed line, with where it was and why it was rejected.
+type LineError struct {
+	Name string // file name, "-" for stdin; may be empty
+	Line int    // 1-based
+	Err  error
+}
+
+func (e *LineError) Error() string {
+	if e.Name == "" {
+		return fmt.Sprintf("line %d: %v", e.Line, e.Err)
+	}
+	return fmt.Sprintf("%s:%d: %v", e.Name, e.Line, e.Err)
+}
+
+func (e *LineError) Unwrap() error { return e.Err }
+
+type inJSON struct {
+	Namespace        *string    `json:"namespace"`
+	Source           *string    `json:"event_src_id"`
+	Timestamp        *string    `json:"timestamp"`
+	Type             *string    `json:"eventType"`
+	LeaderID         *string    `json:"leaderId"`
+	PreviousLeaderID *string    `json:"previousLeaderId"`
+	Cluster          *string    `json:"cluster"`
+	Since            *string    `json:"since"`
+	Baseline         bool       `json:"baseline"`
+	Index            *uint64    `json:"index"`
+	Peers            []peerJSON `json:"peers"`
+	Members          []string   `json:"members"`
+}
+
+// Decode parses one JSON object in OpenZiti's cluster event format. It is
+// strict about what leaderhook relies on: namespace, event_src_id, timestamp
+// (RFC 3339) and a known eventType are required, state.has_leader needs a
+// leaderId, and every known field must have the right JSON type. Fields it
+// does not use (such as peers[].apiAddresses) are ignored, since OpenZiti adds
+// fields between versions. Other namespaces yield ErrOtherNamespace.
+func Decode(data []byte) (Event, error) {
+	var in inJSON
+	data = bytes.TrimSpace(data)
+	if len(data) == 0 || data[0] != '{' {
+		return Event{}, errors.New("not a JSON object")
+	}
+	if err := json.Unmarshal(data, &in); err != nil {
+		return Event{}, describeJSONError(err)
+	}
+	if in.Namespace == nil {
+		return Event{}, errors.New(`missing "namespace"`)
+	}
+	if *in.Namespace != Namespace {
+		return Event{}, fmt.Errorf("%w: namespace %q", ErrOtherNamespace, *in.Namespace)
+	}
+	if in.Type == nil || *in.Type == "" {
+		return Event{}, errors.New(`missing "eventType"`)
+	}
+	if !KnownType(*in.Type) {
+		return Event{}, fmt.Errorf("unknown eventType %q", *in.Type)
+	}
+	if in.Source == nil || *in.Source == "" {
+		return Event{}, errors.New(`missing "event_src_id"`)
+	}
+	if in.Timestamp == nil {
+		return Event{}, errors.New(`missing "timestamp"`)
+	}
+	ts, err := time.Parse(time.RFC3339Nano, *in.Timestamp)
+	if err != nil {
+		return Event{}, fmt.Errorf("timestamp %q is not RFC 3339", *in.Timestamp)
+	}
+	e := Event{Source: *in.Source, Time: ts, Type: *in.Type, Baseline: in.Baseline, Members: in.Members}
+	if in.LeaderID != nil {
+		e.LeaderID = *in.LeaderID
+	}
+	if e.Type == HasLeader && e.LeaderID == "" {
+		return Event{}, errors.New(`state.has_leader without "leaderId"`)
+	}
+	if in.PreviousLeaderID != nil {
+		e.PreviousLeaderID = *in.PreviousLeaderID
+	}
+	if in.Cluster != nil {
+		e.Cluster = *in.Cluster
+	}
+	if in.Since != nil {
+		since, err := time.Parse(time.RFC3339Nano, *in.Since)
+		if err != nil {
+			return Event{}, fmt.Errorf("since %q is not RFC 3339", *in.Since)
+		}
+		e.Since = since
+	}
+	if in.Index != nil {
+		e.Index = *in.Index
+	}
+	if len(in.Peers) > 0 {
+		e.Peers = make([]string, 0, len(in.Peers))
+		for i, p := range in.Peers {
+			if p.ID == "" {
+				return Event{}, fmt.Errorf(`peers[%d] without "id"`, i)
+			}
+			e.Peers = append(e.Peers, p.ID)
+		}
+	}
+	return e, nil
+}
+
+func describeJSONError(err error) error {
+	var typeErr *json.UnmarshalTypeError
+	if errors.As(err, &typeErr) {
+		want := typeErr.Type.Kind().String()
+		switch want {
+		case "ptr":
+			want = typeErr.Type.Elem().Kind().String()
+		case "slice":
+			want = "array"
+		case "struct":
+			want = "object"
+		}
+		if typeErr.Field == "" {
+			return fmt.Errorf("invalid JSON: got %s where %s was expected", typeErr.Value, want)
+		}
+		return fmt.Errorf("%q: got %s, want %s", typeErr.Field, typeErr.Value, want)
+	}
+	var syntaxErr *json.SyntaxError
+	if errors.As(err, &syntaxErr) {
+		return fmt.Errorf("invalid JSON at byte %d: %v", syntaxErr.Offset, syntaxErr)
+	}
+	return fmt.Errorf("invalid JSON: %w", err)
+}

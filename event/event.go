@@ -1,0 +1,165 @@
+// Package event defines the cluster event that flows through leaderhook: the
+// OpenZiti `cluster` event format, used for members' reports coming in and for
+// the detector's own state events going out.
+package event
+
+import (
+	"encoding/json"
+	"strings"
+	"time"
+)
+
+// Namespace is the only OpenZiti event namespace leaderhook reads.
+const Namespace = "cluster"
+
+// DetectorSource is the event_src_id of the state events leaderhook emits.
+const DetectorSource = "leaderhook"
+
+// OpenZiti cluster event types.
+const (
+	HasLeader        = "state.has_leader"
+	Leaderless       = "state.is_leaderless"
+	LeadershipGained = "leadership.gained"
+	LeadershipLost   = "leadership.lost"
+	PeerConnected    = "peer.connected"
+	PeerDisconnected = "peer.disconnected"
+	PeerNotMember    = "peer.not_member"
+	MembersChanged   = "members.changed"
+	ReadOnly         = "state.ro"
+	ReadWrite        = "state.rw"
+)
+
+// Types lists every accepted cluster event type.
+var Types = []string{
+	HasLeader, Leaderless, LeadershipGained, LeadershipLost, PeerConnected,
+	PeerDisconnected, PeerNotMember, MembersChanged, ReadOnly, ReadWrite,
+}
+
+// KnownType reports whether t is an OpenZiti cluster event type.
+func KnownType(t string) bool {
+	for _, k := range Types {
+		if k == t {
+			return true
+		}
+	}
+	return false
+}
+
+// Event is one cluster event. Members' reports fill Source, Time, Type and,
+// depending on the type, LeaderID, Peers or Index. The detector's state events
+// (Source == DetectorSource) also carry Cluster, PreviousLeaderID, Since and
+// Members.
+type Event struct {
+	Source   string    // event_src_id: the member that reported, or "leaderhook"
+	Time     time.Time // timestamp
+	Type     string    // eventType
+	LeaderID string    // leaderId (state.has_leader)
+	Peers    []string  // ids of peers[] (peer.*, members.changed, leadership.*)
+	Index    uint64    // index (members.changed)
+
+	// Set on the detector's state events only.
+	Cluster          string
+	PreviousLeaderID string
+	// Since is when the announced state truly began: for a loss of leader, the
+	// moment the leader was lost, which precedes the announcement by the
+	// stabilization period.
+	Since time.Time
+	// Baseline marks the first state of a cluster after start: a starting
+	// point, not a change.
+	Baseline bool
+	Members  []string
+}
+
+// IsState reports whether e is a detector state event.
+func (e *Event) IsState() bool {
+	return e.Source == DetectorSource && (e.Type == HasLeader || e.Type == Leaderless)
+}
+
+// TimeLayout is RFC 3339 with a fixed nine-digit fraction, so that times
+// sort as strings and line up in logs.
+const TimeLayout = "2006-01-02T15:04:05.000000000Z07:00"
+
+type peerJSON struct {
+	ID string `json:"id"`
+}
+
+type wireJSON struct {
+	Namespace        string     `json:"namespace"`
+	Source           string     `json:"event_src_id"`
+	Timestamp        string     `json:"timestamp"`
+	Type             string     `json:"eventType"`
+	LeaderID         string     `json:"leaderId,omitempty"`
+	PreviousLeaderID string     `json:"previousLeaderId,omitempty"`
+	Cluster          string     `json:"cluster,omitempty"`
+	Since            string     `json:"since,omitempty"`
+	Baseline         bool       `json:"baseline,omitempty"`
+	Index            uint64     `json:"index,omitempty"`
+	Peers            []peerJSON `json:"peers,omitempty"`
+	Members          []string   `json:"members,omitempty"`
+}
+
+// MarshalJSON writes e in OpenZiti's cluster event shape.
+func (e Event) MarshalJSON() ([]byte, error) {
+	w := wireJSON{
+		Namespace:        Namespace,
+		Source:           e.Source,
+		Timestamp:        e.Time.Format(TimeLayout),
+		Type:             e.Type,
+		LeaderID:         e.LeaderID,
+		PreviousLeaderID: e.PreviousLeaderID,
+		Cluster:          e.Cluster,
+		Baseline:         e.Baseline,
+		Index:            e.Index,
+		Members:          e.Members,
+	}
+	if !e.Since.IsZero() {
+		w.Since = e.Since.Format(TimeLayout)
+	}
+	for _, p := range e.Peers {
+		w.Peers = append(w.Peers, peerJSON{ID: p})
+	}
+	return json.Marshal(w)
+}
+
+// Fields returns e as the map rules see in their `event` variable, keyed by
+// the JSON names.
+func (e *Event) Fields() map[string]any {
+	m := map[string]any{
+		"namespace":    Namespace,
+		"event_src_id": e.Source,
+		"timestamp":    e.Time.Format(TimeLayout),
+		"eventType":    e.Type,
+	}
+	if e.LeaderID != "" {
+		m["leaderId"] = e.LeaderID
+	}
+	if e.PreviousLeaderID != "" {
+		m["previousLeaderId"] = e.PreviousLeaderID
+	}
+	if e.Cluster != "" {
+		m["cluster"] = e.Cluster
+	}
+	if !e.Since.IsZero() {
+		m["since"] = e.Since.Format(TimeLayout)
+	}
+	return m
+}
+
+// String is a short human form for logs and test failures.
+func (e Event) String() string {
+	var b strings.Builder
+	b.WriteString(e.Time.Format(TimeLayout))
+	b.WriteByte(' ')
+	b.WriteString(e.Source)
+	b.WriteByte(' ')
+	b.WriteString(e.Type)
+	if e.LeaderID != "" {
+		b.WriteString(" leader=")
+		b.WriteString(e.LeaderID)
+	}
+	if len(e.Peers) > 0 {
+		b.WriteString(" peers=")
+		b.WriteString(strings.Join(e.Peers, ","))
+	}
+	return b.String()
+}

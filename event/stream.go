@@ -1,0 +1,261 @@
+package event
+
+import (
+	"bufio"
+	"container/heap"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+)
+
+// DefaultReorderWindow is how far back in time a line may lie behind lines
+// already read and still be put in its place. OpenZiti writes events a few
+// seconds out of order (leadership.gained after the state.has_leader it
+// precedes); ten seconds covers that with a wide margin.
+const DefaultReorderWindow = 10 * time.Second
+
+// MaxLineBytes bounds one line so that a corrupt file cannot exhaust memory.
+const MaxLineBytes = 1 << 20
+
+// Reader streams events from JSONL input in timestamp order. Lines are put in
+// order within a reorder window, so memory stays bounded by the window, not
+// the file. Malformed lines are reported to OnError and skipped; other
+// namespaces are counted in Ignored.
+type Reader struct {
+	name    string
+	br      *bufio.Reader
+	line    int
+	window  time.Duration
+	pending eventHeap
+	seq     uint64
+	newest  time.Time
+	eof     bool
+	err     error // I/O error, final
+
+	// OnError receives each malformed line. When nil, malformed lines are
+	// skipped silently (they are still counted in Rejected).
+	OnError func(*LineError)
+	// Ignored counts lines of other namespaces.
+	Ignored int
+	// Rejected counts malformed lines.
+	Rejected int
+}
+
+// NewReader reads r, naming it name in errors. A window of 0 uses
+// DefaultReorderWindow; a negative window disables reordering.
+func NewReader(r io.Reader, name string, window time.Duration) *Reader {
+	if window == 0 {
+		window = DefaultReorderWindow
+	}
+	return &Reader{name: name, br: bufio.NewReaderSize(r, 64<<10), window: window}
+}
+
+// Next returns the next event in timestamp order, or io.EOF after the last.
+func (r *Reader) Next() (Event, error) {
+	for {
+		if r.pending.Len() > 0 {
+			top := r.pending.items[0].ev.Time
+			if r.eof || r.window < 0 || r.newest.Sub(top) > r.window {
+				return heap.Pop(&r.pending).(sequenced).ev, nil
+			}
+		}
+		if r.eof {
+			if r.err != nil {
+				return Event{}, r.err
+			}
+			return Event{}, io.EOF
+		}
+		r.readLine()
+	}
+}
+
+func (r *Reader) readLine() {
+	data, err := r.br.ReadSlice('\n')
+	if errors.Is(err, bufio.ErrBufferFull) {
+		// A long line: collect it, up to the limit.
+		buf := append([]byte(nil), data...)
+		for errors.Is(err, bufio.ErrBufferFull) && len(buf) <= MaxLineBytes {
+			data, err = r.br.ReadSlice('\n')
+			buf = append(buf, data...)
+		}
+		if len(buf) > MaxLineBytes {
+			r.line++
+			r.reject(fmt.Errorf("line longer than %d bytes", MaxLineBytes))
+			for errors.Is(err, bufio.ErrBufferFull) {
+				_, err = r.br.ReadSlice('\n')
+			}
+			r.finish(err)
+			return
+		}
+		data = buf
+	}
+	if len(data) > 0 {
+		r.line++
+		r.decode(data)
+	}
+	r.finish(err)
+}
+
+func (r *Reader) finish(err error) {
+	if err == nil {
+		return
+	}
+	r.eof = true
+	if !errors.Is(err, io.EOF) {
+		r.err = fmt.Errorf("read %s: %w", r.name, err)
+	}
+}
+
+func (r *Reader) decode(data []byte) {
+	if isBlank(data) {
+		return
+	}
+	ev, err := Decode(data)
+	if errors.Is(err, ErrOtherNamespace) {
+		r.Ignored++
+		return
+	}
+	if err != nil {
+		r.reject(err)
+		return
+	}
+	if ev.Time.After(r.newest) {
+		r.newest = ev.Time
+	}
+	r.seq++
+	heap.Push(&r.pending, sequenced{ev: ev, seq: r.seq})
+}
+
+func (r *Reader) reject(err error) {
+	r.Rejected++
+	if r.OnError != nil {
+		r.OnError(&LineError{Name: r.name, Line: r.line, Err: err})
+	}
+}
+
+func isBlank(b []byte) bool {
+	for _, c := range b {
+		if c != ' ' && c != '\t' && c != '\r' && c != '\n' {
+			return false
+		}
+	}
+	return true
+}
+
+// Source is anything that yields events in order, ending with io.EOF.
+type Source interface {
+	Next() (Event, error)
+}
+
+// Merge interleaves several ordered sources (one per controller, say) into
+// one stream ordered by timestamp. Equal timestamps keep the order of the
+// sources as given.
+func Merge(sources ...Source) Source {
+	m := &merger{}
+	for i, s := range sources {
+		m.heads = append(m.heads, head{src: s, order: i})
+	}
+	return m
+}
+
+type head struct {
+	src   Source
+	order int
+	ev    Event
+}
+
+type merger struct {
+	heads   []head
+	started bool
+	h       headHeap
+}
+
+func (m *merger) Next() (Event, error) {
+	if !m.started {
+		m.started = true
+		for i := range m.heads {
+			if err := m.advance(&m.heads[i]); err != nil {
+				return Event{}, err
+			}
+		}
+	}
+	if len(m.h) == 0 {
+		return Event{}, io.EOF
+	}
+	hd := m.h[0]
+	ev := hd.ev
+	if err := m.refill(hd); err != nil {
+		return Event{}, err
+	}
+	return ev, nil
+}
+
+func (m *merger) advance(hd *head) error {
+	ev, err := hd.src.Next()
+	if errors.Is(err, io.EOF) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	hd.ev = ev
+	heap.Push(&m.h, hd)
+	return nil
+}
+
+// refill replaces the top of the heap with the next event of its source.
+func (m *merger) refill(hd *head) error {
+	ev, err := hd.src.Next()
+	if errors.Is(err, io.EOF) {
+		heap.Pop(&m.h)
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	hd.ev = ev
+	heap.Fix(&m.h, 0)
+	return nil
+}
+
+type headHeap []*head
+
+func (h headHeap) Len() int { return len(h) }
+func (h headHeap) Less(i, j int) bool {
+	if !h[i].ev.Time.Equal(h[j].ev.Time) {
+		return h[i].ev.Time.Before(h[j].ev.Time)
+	}
+	return h[i].order < h[j].order
+}
+func (h headHeap) Swap(i, j int) { h[i], h[j] = h[j], h[i] }
+func (h *headHeap) Push(x any)   { *h = append(*h, x.(*head)) }
+func (h *headHeap) Pop() any {
+	old := *h
+	x := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return x
+}
+
+type sequenced struct {
+	ev  Event
+	seq uint64
+}
+
+type eventHeap struct{ items []sequenced }
+
+func (h *eventHeap) Len() int { return len(h.items) }
+func (h *eventHeap) Less(i, j int) bool {
+	a, b := h.items[i], h.items[j]
+	if !a.ev.Time.Equal(b.ev.Time) {
+		return a.ev.Time.Before(b.ev.Time)
+	}
+	return a.seq < b.seq
+}
+func (h *eventHeap) Swap(i, j int) { h.items[i], h.items[j] = h.items[j], h.items[i] }
+func (h *eventHeap) Push(x any)   { h.items = append(h.items, x.(sequenced)) }
+func (h *eventHeap) Pop() any {
+	x := h.items[len(h.items)-1]
+	h.items = h.items[:len(h.items)-1]
+	return x
+}

@@ -1,0 +1,21 @@
+package rules
+
+import (
+	"github.com/leaderhook/leaderhook/field"
+)
+
+// Known names what rules may refer to, for cross-reference checks.
+type Known struct {
+	Actions  map[string]bool
+	Clusters map[string]bool
+}
+
+// Check validates rules and windows as the engine would load them:
+// durations, cron schedules, references to actions, clusters and windows, and
+// expressions compiled and type-checked. Paths in the returned lists are
+// rooted at the config file ("rules[2].when", "windows.sunday.schedule").
+// Warnings do not stop loading.
+func Check(rs []Rule, windows map[string]Window, known Known) (errs, warnings field.List) {
+	// TODO(engine): filled in with the compiler.
+	return nil, nil
+}
