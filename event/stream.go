@@ -253,7 +253,7 @@ func (h *eventHeap) Less(i, j int) bool {
 	return a.seq < b.seq
 }
 func (h *eventHeap) Swap(i, j int) { h.items[i], h.items[j] = h.items[j], h.items[i] }
-func (h *eventHeap) Push(x any)   { h.items = append(h.items, x.(sequenced)) }
+func (h *eventHeap) Push(x any)    { h.items = append(h.items, x.(sequenced)) }
 func (h *eventHeap) Pop() any {
 	x := h.items[len(h.items)-1]
 	h.items = h.items[:len(h.items)-1]
