@@ -1,0 +1,321 @@
+// Package detector turns members' reports about a cluster's leader into
+// clean cluster state events: state.has_leader and state.is_leaderless,
+// emitted on transitions only.
+package detector
+
+import (
+	"slices"
+	"time"
+
+	"github.com/leaderhook/leaderhook/event"
+)
+
+// View aggregates the reports of a cluster's members into one view of the
+// cluster: does it have a leader that a majority of its members follow?
+//
+// Each member's last report is kept: the leader it follows ("" for none) and
+// whether it is presumed down. The rules, in the order they matter:
+//
+//   - state.has_leader from M: M follows leaderId. leadership.gained: M
+//     follows itself. state.is_leaderless, leadership.lost: M follows nobody.
+//   - Any event from M shows M is alive; peer.connected P shows P is alive.
+//   - peer.disconnected P from M: P is presumed down and its last report is
+//     dropped (a killed member's "I am the leader" goes stale, it does not
+//     stay true); if M followed P, M has lost its leader.
+//   - The cluster has leader L when L is not presumed down and more than half
+//     of the members follow L. Members are the fixed list given in the
+//     config, or else every member seen (reporters and peers), narrowed to the
+//     newest members.changed list once one arrives.
+//
+// A follower notices a dead leader within milliseconds (peer.disconnected)
+// but reports state.is_leaderless only after the election timeout, seconds
+// later; the rules above date the loss from the first notice. A restarting
+// member's brief "leaderless" is one vote out of many and changes nothing.
+//
+// Stabilization: a loss is announced only after it held for the stabilize
+// period, dated from its true start (Since); a loss that ends sooner with the
+// same leader is invisible, and A → gap → B is announced as a change from A
+// to B. A leader is announced as soon as a majority follows it.
+//
+// Baseline: the first state after start is announced with Baseline set, as a
+// starting point rather than a change. It is taken as soon as a leader has a
+// majority, or once the stabilize period has passed since the first report
+// (members report one by one, so the first report alone says little).
+//
+// View is not safe for concurrent use; timestamps must not go backwards.
+type View struct {
+	cluster   string
+	stabilize time.Duration
+	fixed     bool // membership from config
+
+	members      map[string]*member
+	order        []string // membership, sorted
+	membersIndex uint64   // index of the members.changed list in use
+	hasIndex     bool
+
+	started    bool
+	firstSeen  time.Time
+	baselined  bool
+	raw        string // leader a majority follows now, "" for none
+	announced  string // announced leader, "" when leaderless
+	lastLeader string // the leader before the current state (previousLeaderId)
+	since      time.Time
+	lossStart  time.Time // when raw went from a leader to none, pending announcement
+	lossFrom   string
+	pending    bool // a loss awaits announcement at lossStart+stabilize
+	now        time.Time
+	membersOut []string // membership as last announced, shared read-only
+}
+
+type member struct {
+	follows string
+	down    bool
+}
+
+// NewView returns the view of one cluster. members may be empty (learned from
+// events); stabilize is the flap-damping period.
+func NewView(cluster string, members []string, stabilize time.Duration) *View {
+	v := &View{cluster: cluster, stabilize: stabilize, members: map[string]*member{}}
+	if len(members) > 0 {
+		v.fixed = true
+		for _, m := range members {
+			v.members[m] = &member{}
+		}
+		v.resort()
+	}
+	return v
+}
+
+// Cluster returns the cluster's name.
+func (v *View) Cluster() string { return v.cluster }
+
+// Members returns the current membership, sorted. Do not modify it.
+func (v *View) Members() []string { return v.order }
+
+// Observe applies one member report and appends the resulting state events
+// (usually none) to out. Call Advance(ev.Time) first so that due deadlines
+// come out in time order.
+func (v *View) Observe(ev event.Event, out []event.Event) []event.Event {
+	if ev.Time.After(v.now) {
+		v.now = ev.Time
+	}
+	if !v.started {
+		v.started = true
+		v.firstSeen = v.now
+	}
+	v.apply(&ev)
+	return v.update(out)
+}
+
+// Deadline returns when Advance must next be called, if a timer is pending.
+func (v *View) Deadline() (time.Time, bool) {
+	switch {
+	case !v.started:
+		return time.Time{}, false
+	case !v.baselined:
+		return v.firstSeen.Add(v.stabilize), true
+	case v.pending:
+		return v.lossStart.Add(v.stabilize), true
+	}
+	return time.Time{}, false
+}
+
+// Advance moves the view's clock to now and appends the announcements that
+// are due by then.
+func (v *View) Advance(now time.Time, out []event.Event) []event.Event {
+	if now.After(v.now) {
+		v.now = now
+	}
+	return v.update(out)
+}
+
+func (v *View) apply(ev *event.Event) {
+	src := v.see(ev.Source)
+	if src != nil {
+		src.down = false
+	}
+	switch ev.Type {
+	case event.HasLeader:
+		if src != nil {
+			src.follows = ev.LeaderID
+		}
+	case event.Leaderless:
+		if src != nil {
+			src.follows = ""
+		}
+	case event.LeadershipGained:
+		if src != nil {
+			src.follows = ev.Source
+		}
+	case event.LeadershipLost:
+		if src != nil && src.follows == ev.Source {
+			src.follows = ""
+		}
+	case event.PeerConnected:
+		for _, p := range ev.Peers {
+			if m := v.see(p); m != nil {
+				m.down = false
+			}
+		}
+	case event.PeerDisconnected:
+		for _, p := range ev.Peers {
+			if m := v.see(p); m != nil {
+				m.down = true
+				m.follows = ""
+			}
+			if src != nil && src.follows == p {
+				src.follows = ""
+			}
+		}
+	case event.MembersChanged:
+		v.setMembership(ev)
+	}
+}
+
+// see returns the member named id, adding it to a learned membership.
+func (v *View) see(id string) *member {
+	if m, ok := v.members[id]; ok {
+		return m
+	}
+	if v.fixed || v.hasIndex || id == "" {
+		return nil // not a member: its reports do not count
+	}
+	m := &member{}
+	v.members[id] = m
+	v.resort()
+	return m
+}
+
+func (v *View) setMembership(ev *event.Event) {
+	if v.fixed || len(ev.Peers) == 0 || (v.hasIndex && ev.Index < v.membersIndex) {
+		return
+	}
+	v.hasIndex = true
+	v.membersIndex = ev.Index
+	next := make(map[string]*member, len(ev.Peers))
+	for _, p := range ev.Peers {
+		if m, ok := v.members[p]; ok {
+			next[p] = m
+		} else {
+			next[p] = &member{}
+		}
+	}
+	v.members = next
+	v.resort()
+}
+
+func (v *View) resort() {
+	v.order = v.order[:0:0]
+	for id := range v.members {
+		v.order = append(v.order, id)
+	}
+	slices.Sort(v.order)
+}
+
+// majority returns the leader that more than half of the members follow.
+func (v *View) majority() string {
+	n := len(v.order)
+	for _, id := range v.order {
+		candidate, ok := v.members[id]
+		if !ok || candidate.down {
+			continue
+		}
+		votes := 0
+		for _, other := range v.order {
+			if m := v.members[other]; m.follows == id && !m.down {
+				votes++
+			}
+		}
+		if votes*2 > n {
+			return id
+		}
+	}
+	return ""
+}
+
+func (v *View) update(out []event.Event) []event.Event {
+	if !v.started {
+		return out
+	}
+	raw := v.majority()
+	if !v.baselined {
+		v.raw = raw
+		if raw == "" && v.now.Before(v.firstSeen.Add(v.stabilize)) {
+			return out
+		}
+		v.baselined = true
+		v.announced = raw
+		v.since = v.firstSeen
+		if raw != "" {
+			v.since = v.now
+		}
+		return append(out, v.state(true))
+	}
+	if raw != v.raw {
+		if raw == "" && v.announced != "" && !v.pending {
+			v.pending = true
+			v.lossStart = v.now
+			v.lossFrom = v.announced
+		}
+		v.raw = raw
+		if raw != "" && raw != v.announced {
+			// A new leader: announced at once, whether the cluster was
+			// leaderless or the loss of the old one was still pending.
+			// When the cluster was announced leaderless, lastLeader already
+			// names the leader it lost.
+			v.pending = false
+			if v.announced != "" {
+				v.lastLeader = v.announced
+			}
+			v.announced = raw
+			v.since = v.now
+			out = append(out, v.state(false))
+		} else if raw != "" && v.pending {
+			v.pending = false // the same leader came back in time: a blip
+		}
+	}
+	if v.pending && !v.now.Before(v.lossStart.Add(v.stabilize)) {
+		v.pending = false
+		v.lastLeader = v.lossFrom
+		v.announced = ""
+		v.since = v.lossStart
+		out = append(out, v.state(false))
+	}
+	return out
+}
+
+func (v *View) state(baseline bool) event.Event {
+	if len(v.membersOut) != len(v.order) || !slices.Equal(v.membersOut, v.order) {
+		v.membersOut = slices.Clone(v.order)
+	}
+	ev := event.Event{
+		Source:           event.DetectorSource,
+		Time:             v.now,
+		Cluster:          v.cluster,
+		PreviousLeaderID: v.lastLeader,
+		Since:            v.since,
+		Baseline:         baseline,
+		Members:          v.membersOut,
+	}
+	if v.announced == "" {
+		ev.Type = event.Leaderless
+	} else {
+		ev.Type = event.HasLeader
+		ev.LeaderID = v.announced
+	}
+	return ev
+}
+
+// State is a snapshot of what the view has announced.
+type State struct {
+	Known            bool // a baseline has been taken
+	LeaderID         string
+	PreviousLeaderID string
+	Since            time.Time
+	Members          []string
+}
+
+// State returns what the view has announced so far.
+func (v *View) State() State {
+	return State{Known: v.baselined, LeaderID: v.announced, PreviousLeaderID: v.lastLeader, Since: v.since, Members: v.order}
+}

@@ -1,0 +1,147 @@
+// Package pipeline connects the detector's cluster views to the rules engine
+// and drives both through time: on a virtual clock for replay and tests, on
+// the real clock for the daemon. It is the one place where the two meet.
+package pipeline
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/leaderhook/leaderhook/detector"
+	"github.com/leaderhook/leaderhook/event"
+	"github.com/leaderhook/leaderhook/rules"
+)
+
+// Sink receives what the pipeline decides, in time order.
+type Sink interface {
+	// State receives each state event the detector announces.
+	State(ev event.Event)
+	// Outcome receives each decision of the engine.
+	Outcome(o rules.Outcome)
+}
+
+// ClusterView configures the view of one cluster.
+type ClusterView struct {
+	Name      string
+	Members   []string
+	Stabilize time.Duration
+}
+
+// Driver feeds events through the views into the engine. It owns no clock:
+// Handle takes each event at its own timestamp, and AdvanceTo lets time pass.
+// It is not safe for concurrent use.
+type Driver struct {
+	engine   *rules.Engine
+	views    map[string]*detector.View
+	order    []*detector.View
+	fallback string // cluster of events that name none
+	sink     Sink
+	now      time.Time
+	states   []event.Event
+	outcomes []rules.Outcome
+
+	// Late counts events older than the driver's clock; they are applied at
+	// the current time, since time cannot run backwards.
+	Late int
+}
+
+// NewDriver returns a driver for the given clusters. Member events that
+// carry no cluster name go to fallback.
+func NewDriver(engine *rules.Engine, clusters []ClusterView, fallback string, sink Sink) *Driver {
+	d := &Driver{engine: engine, views: map[string]*detector.View{}, fallback: fallback, sink: sink}
+	for _, c := range clusters {
+		v := detector.NewView(c.Name, c.Members, c.Stabilize)
+		d.views[c.Name] = v
+		d.order = append(d.order, v)
+	}
+	return d
+}
+
+// View returns the view of a cluster, or nil.
+func (d *Driver) View(cluster string) *detector.View { return d.views[cluster] }
+
+// Now returns the driver's clock: the time of the latest event or deadline.
+func (d *Driver) Now() time.Time { return d.now }
+
+// Handle processes one event at its timestamp. A member's report goes to
+// its cluster's view; a state event recorded by leaderhook itself
+// (event_src_id "leaderhook") goes straight to the engine.
+func (d *Driver) Handle(ev event.Event) error {
+	cluster := ev.Cluster
+	if cluster == "" {
+		cluster = d.fallback
+	}
+	v := d.views[cluster]
+	if v == nil {
+		return fmt.Errorf("event for unknown cluster %q", cluster)
+	}
+	if ev.Time.Before(d.now) {
+		d.Late++
+		ev.Time = d.now
+	}
+	d.AdvanceTo(ev.Time)
+	if ev.Source == event.DetectorSource {
+		if ev.Type != event.HasLeader && ev.Type != event.Leaderless {
+			return nil
+		}
+		ev.Cluster = cluster
+		d.announce(ev)
+		return nil
+	}
+	d.states = v.Observe(ev, d.states[:0])
+	for _, st := range d.states {
+		d.announce(st)
+	}
+	return nil
+}
+
+func (d *Driver) announce(st event.Event) {
+	d.sink.State(st)
+	d.outcomes = d.engine.Observe(st, d.outcomes[:0])
+	for _, o := range d.outcomes {
+		d.sink.Outcome(o)
+	}
+}
+
+// Deadline returns the next instant at which time alone changes something.
+func (d *Driver) Deadline() (time.Time, bool) {
+	at, ok := d.engine.Deadline()
+	for _, v := range d.order {
+		if t, vok := v.Deadline(); vok && (!ok || t.Before(at)) {
+			at, ok = t, true
+		}
+	}
+	return at, ok
+}
+
+// AdvanceTo processes every deadline up to and including t, each at its own
+// instant.
+func (d *Driver) AdvanceTo(t time.Time) {
+	for {
+		at, ok := d.Deadline()
+		if !ok || at.After(t) {
+			break
+		}
+		d.now = at
+		// Views first: a state announced at this instant is evaluated with it.
+		advanced := false
+		for _, v := range d.order {
+			if vt, vok := v.Deadline(); vok && !vt.After(at) {
+				d.states = v.Advance(at, d.states[:0])
+				for _, st := range d.states {
+					d.announce(st)
+				}
+				advanced = true
+			}
+		}
+		if !advanced {
+			d.outcomes = d.engine.Advance(at, d.outcomes[:0])
+			for _, o := range d.outcomes {
+				d.sink.Outcome(o)
+			}
+		}
+	}
+	if t.After(d.now) {
+		d.now = t
+	}
+}

@@ -1,0 +1,607 @@
+// Package rules evaluates the config's rules against cluster state events and
+// time, and decides what fires, resolves or is suppressed, and when.
+//
+// The engine is synchronous and owns no goroutines and no clock: callers give
+// it state events (each stamped with its time) and advance it to the instants
+// it asks for (Deadline). Replay drives it on a virtual clock, the daemon on
+// the real one, with identical results.
+package rules
+
+import (
+	"container/heap"
+	"fmt"
+	"log/slog"
+	"slices"
+	"sort"
+	"time"
+
+	"github.com/expr-lang/expr/vm"
+
+	"github.com/leaderhook/leaderhook/event"
+)
+
+// Outcomes of a rule evaluation.
+const (
+	Fired      = "fired"
+	Resolved   = "resolved"
+	Suppressed = "suppressed"
+)
+
+// Reasons for a suppression.
+const (
+	ReasonCooldown = "cooldown"
+	ReasonMuted    = "muted"
+)
+
+// What caused an evaluation (the `trigger` variable).
+const (
+	TriggerEvent    = "event"
+	TriggerTime     = "time"
+	TriggerSchedule = "schedule"
+)
+
+// Outcome is one decision of the engine about one rule and one cluster.
+type Outcome struct {
+	Time    time.Time
+	Cluster string
+	Labels  map[string]string
+	Rule    string
+	Kind    string   // Fired, Resolved or Suppressed
+	Reason  string   // for Suppressed: ReasonCooldown or ReasonMuted
+	Actions []string // actions to run: the rule's actions, or on_resolve for Resolved
+	Trigger string
+	// State is the cluster's current state event; Event its fields as rules
+	// saw them (nil unless a rule reads `event`).
+	State            event.Event
+	LeaderID         string
+	PreviousLeaderID string
+	Leaderless       bool
+	LeaderlessFor    time.Duration
+}
+
+// Cluster names a configured cluster and its labels.
+type Cluster struct {
+	Name   string
+	Labels map[string]string
+}
+
+// Options configure an Engine.
+type Options struct {
+	Rules    []Rule
+	Windows  map[string]Window
+	Clusters []Cluster
+	// Location is the time zone of cron schedules (rules and windows);
+	// UTC when nil.
+	Location *time.Location
+	Logger   *slog.Logger
+}
+
+// Engine evaluates rules for any number of clusters. It is not safe for
+// concurrent use.
+type Engine struct {
+	rules    []*compiledRule
+	loc      *time.Location
+	log      *slog.Logger
+	labels   map[string]map[string]string
+	clusters map[string]*clusterState
+	wakeups  wakeHeap
+	maxWin   time.Duration
+	vm       vm.VM
+	cur      *clusterState // cluster under evaluation, for leader_changes()
+	anyEvent bool          // some rule reads `event`
+
+	// EvalErrors counts expression evaluations that failed at run time
+	// (they count as false).
+	EvalErrors int
+}
+
+// New compiles the rules. An invalid rule set yields a field.List error.
+func New(opts Options) (*Engine, error) {
+	e := &Engine{
+		loc:      opts.Location,
+		log:      opts.Logger,
+		labels:   map[string]map[string]string{},
+		clusters: map[string]*clusterState{},
+	}
+	if e.loc == nil {
+		e.loc = time.UTC
+	}
+	if e.log == nil {
+		e.log = slog.New(slog.DiscardHandler)
+	}
+	known := Known{}
+	if len(opts.Clusters) > 0 {
+		known.Clusters = map[string]bool{}
+	}
+	for _, c := range opts.Clusters {
+		known.Clusters[c.Name] = true
+		e.labels[c.Name] = c.Labels
+	}
+	rs, errs, _ := compile(opts.Rules, opts.Windows, known, e.leaderChanges)
+	if len(errs) > 0 {
+		return nil, errs
+	}
+	e.rules = rs
+	for _, r := range rs {
+		for _, w := range r.windows {
+			e.maxWin = max(e.maxWin, w)
+		}
+		e.anyEvent = e.anyEvent || r.usesEvent
+	}
+	return e, nil
+}
+
+// leaderChanges implements leader_changes(d) for the cluster under
+// evaluation: announced leader changes in (now-d, now].
+func (e *Engine) leaderChanges(d time.Duration) int {
+	cs := e.cur
+	if cs == nil {
+		return 0
+	}
+	from := cs.now.Add(-d)
+	i := sort.Search(len(cs.changes), func(i int) bool { return cs.changes[i].After(from) })
+	return len(cs.changes) - i
+}
+
+// Observe feeds one state event of the detector (state.has_leader or
+// state.is_leaderless, Source "leaderhook") stamped with the time it was
+// announced, and appends the outcomes. Deadlines due at or before the
+// event's time are processed first.
+func (e *Engine) Observe(ev event.Event, out []Outcome) []Outcome {
+	out = e.Advance(ev.Time, out)
+	cs := e.clusters[ev.Cluster]
+	baseline := ev.Baseline
+	if cs == nil {
+		cs = e.newCluster(ev.Cluster)
+		baseline = true // the first state seen is the baseline, whatever it says
+	}
+	if ev.Time.After(cs.now) {
+		cs.now = ev.Time
+	}
+	cs.setState(&ev, e.anyEvent)
+	if baseline {
+		for i, r := range e.rules {
+			if r.schedule != nil {
+				cs.rules[i].nextRun = r.schedule.Next(cs.now.In(e.loc))
+			}
+		}
+	}
+	if !baseline && ev.Type == event.HasLeader && ev.PreviousLeaderID != "" && ev.LeaderID != ev.PreviousLeaderID {
+		cs.changes = append(cs.changes, cs.now)
+	}
+	cs.pruneChanges(e.maxWin)
+	out = e.evaluate(cs, TriggerEvent, baseline, true, out)
+	e.schedule(cs)
+	return out
+}
+
+// Deadline returns the next instant at which time alone may change an
+// outcome: a threshold such as leaderless_for >= 30s, a `for:` period, a
+// repeat, the end of a cooldown or mute window, or a schedule.
+func (e *Engine) Deadline() (time.Time, bool) {
+	for e.wakeups.Len() > 0 {
+		top := e.wakeups[0]
+		if top.cs.wake.Equal(top.at) {
+			return top.at, true
+		}
+		heap.Pop(&e.wakeups) // stale entry
+	}
+	return time.Time{}, false
+}
+
+// Advance processes every deadline up to and including now, each at its own
+// instant, and appends the outcomes in time order.
+func (e *Engine) Advance(now time.Time, out []Outcome) []Outcome {
+	for {
+		at, ok := e.Deadline()
+		if !ok || at.After(now) {
+			return out
+		}
+		cs := heap.Pop(&e.wakeups).(wakeup).cs
+		cs.wake = time.Time{}
+		if at.After(cs.now) {
+			cs.now = at
+		}
+		out = e.runSchedules(cs, out)
+		out = e.evaluate(cs, TriggerTime, false, false, out)
+		e.schedule(cs)
+	}
+}
+
+func (e *Engine) newCluster(name string) *clusterState {
+	cs := newClusterState(name, e.labels[name], len(e.rules))
+	e.clusters[name] = cs
+	return cs
+}
+
+// evaluate runs every event- and time-driven rule of the cluster at cs.now.
+// stateChanged is set for the evaluation of a new state event.
+func (e *Engine) evaluate(cs *clusterState, trigger string, baseline, stateChanged bool, out []Outcome) []Outcome {
+	e.cur = cs
+	cs.refresh(trigger)
+	for i, r := range e.rules {
+		if r.schedule != nil || !r.appliesTo(cs.name) {
+			continue
+		}
+		rs := &cs.rules[i]
+		v := e.eval(r, cs)
+		switch {
+		case v && baseline:
+			// Already true at start: not a change, unless asked for.
+			rs.begin(cs.now)
+			rs.startup = !r.FireOnStart
+			out = e.maybeFire(r, rs, cs, out)
+		case v && rs.active && stateChanged && r.readsState:
+			rs.begin(cs.now) // a new state is a new occurrence
+			out = e.maybeFire(r, rs, cs, out)
+		case v && !rs.active:
+			rs.begin(cs.now)
+			out = e.maybeFire(r, rs, cs, out)
+		case v:
+			out = e.maybeFire(r, rs, cs, out)
+		case rs.active:
+			if rs.fired {
+				out = append(out, e.outcome(r, cs, Resolved, "", r.OnResolve))
+			}
+			rs.end()
+		}
+	}
+	e.cur = nil
+	return out
+}
+
+// runSchedules fires scheduled rules whose time has come.
+func (e *Engine) runSchedules(cs *clusterState, out []Outcome) []Outcome {
+	for i, r := range e.rules {
+		rs := &cs.rules[i]
+		if r.schedule == nil || rs.nextRun.IsZero() || rs.nextRun.After(cs.now) || !r.appliesTo(cs.name) {
+			continue
+		}
+		rs.nextRun = r.schedule.Next(cs.now.In(e.loc))
+		e.cur = cs
+		cs.refresh(TriggerSchedule)
+		rs.reason = "" // each schedule time reports its own suppression
+		if e.eval(r, cs) {
+			out = e.tryFire(r, rs, cs, out, false)
+		}
+	}
+	return out
+}
+
+// maybeFire fires an active rule when its next firing is due: after `for:`,
+// after a repeat period, or when a mute window or cooldown that held it back
+// is over.
+func (e *Engine) maybeFire(r *compiledRule, rs *ruleState, cs *clusterState, out []Outcome) []Outcome {
+	due, ok := rs.due(r)
+	if !ok || due.After(cs.now) {
+		return out
+	}
+	return e.tryFire(r, rs, cs, out, true)
+}
+
+func (e *Engine) tryFire(r *compiledRule, rs *ruleState, cs *clusterState, out []Outcome, defer_ bool) []Outcome {
+	if until, muted := mutedUntil(r.mute, cs.now, e.loc); muted {
+		if defer_ {
+			rs.retryAt = until
+		}
+		if rs.reason != ReasonMuted {
+			rs.reason = ReasonMuted
+			out = append(out, e.outcome(r, cs, Suppressed, ReasonMuted, r.Actions))
+		}
+		return out
+	}
+	key := ""
+	if r.key != nil && r.Cooldown > 0 {
+		key = e.evalKey(r, cs)
+	}
+	if last, ok := rs.lastFired[key]; ok && r.Cooldown > 0 && cs.now.Before(last.Add(r.Cooldown)) {
+		if defer_ {
+			rs.retryAt = last.Add(r.Cooldown)
+		}
+		if rs.reason != ReasonCooldown {
+			rs.reason = ReasonCooldown
+			out = append(out, e.outcome(r, cs, Suppressed, ReasonCooldown, r.Actions))
+		}
+		return out
+	}
+	rs.fired = true
+	rs.lastFire = cs.now
+	rs.retryAt = time.Time{}
+	rs.reason = ""
+	if r.Cooldown > 0 {
+		rs.remember(key, cs.now, r.Cooldown)
+	}
+	return append(out, e.outcome(r, cs, Fired, "", r.Actions))
+}
+
+func (e *Engine) outcome(r *compiledRule, cs *clusterState, kind, reason string, actions []string) Outcome {
+	return Outcome{
+		Time:             cs.now,
+		Cluster:          cs.name,
+		Labels:           cs.labelValues,
+		Rule:             r.Name,
+		Kind:             kind,
+		Reason:           reason,
+		Actions:          actions,
+		Trigger:          *cs.trigger.ptr,
+		State:            cs.state,
+		LeaderID:         cs.state.LeaderID,
+		PreviousLeaderID: cs.state.PreviousLeaderID,
+		Leaderless:       cs.leaderless,
+		LeaderlessFor:    *cs.leaderlessFor.ptr,
+	}
+}
+
+func (e *Engine) eval(r *compiledRule, cs *clusterState) bool {
+	v, err := e.vm.Run(r.when, cs.env)
+	if err != nil {
+		e.EvalErrors++
+		e.log.Warn("rule evaluation failed; counted as false", "rule", r.Name, "cluster", cs.name, "err", err)
+		return false
+	}
+	b, _ := v.(bool)
+	return b
+}
+
+func (e *Engine) evalKey(r *compiledRule, cs *clusterState) string {
+	v, err := e.vm.Run(r.key, cs.env)
+	if err != nil {
+		e.EvalErrors++
+		e.log.Warn("cooldown_key evaluation failed; using the empty key", "rule", r.Name, "cluster", cs.name, "err", err)
+		return ""
+	}
+	if s, ok := v.(string); ok {
+		return s
+	}
+	return fmt.Sprint(v)
+}
+
+// schedule computes the cluster's next wake-up and queues it.
+func (e *Engine) schedule(cs *clusterState) {
+	next := time.Time{}
+	consider := func(t time.Time) {
+		if t.After(cs.now) && (next.IsZero() || t.Before(next)) {
+			next = t
+		}
+	}
+	for i, r := range e.rules {
+		if !r.appliesTo(cs.name) {
+			continue
+		}
+		rs := &cs.rules[i]
+		if r.schedule != nil {
+			if !rs.nextRun.IsZero() {
+				consider(rs.nextRun)
+			}
+			continue
+		}
+		if due, ok := rs.due(r); ok {
+			consider(due)
+		}
+		if r.timed {
+			// A duration compared with leaderless_for or leader_for flips
+			// the comparison at since+d (>=) or one nanosecond later (>).
+			for _, d := range r.thresholds {
+				consider(cs.since.Add(d))
+				consider(cs.since.Add(d + 1))
+			}
+		}
+		for _, w := range r.windows {
+			// A change leaves leader_changes(w) when it is w old.
+			from := cs.now.Add(-w)
+			j := sort.Search(len(cs.changes), func(i int) bool { return cs.changes[i].After(from) })
+			if j < len(cs.changes) {
+				consider(cs.changes[j].Add(w))
+			}
+		}
+	}
+	if next.Equal(cs.wake) {
+		return
+	}
+	cs.wake = next // an entry queued for an earlier wake-up is now stale
+	if !next.IsZero() {
+		heap.Push(&e.wakeups, wakeup{at: next, cs: cs})
+	}
+}
+
+// mutedUntil reports whether t lies in one of the windows, and when the
+// last of the windows covering it closes.
+func mutedUntil(wins []*window, t time.Time, loc *time.Location) (time.Time, bool) {
+	var until time.Time
+	for _, w := range wins {
+		// The window covering t opened in (t-duration, t]; cron's Next is
+		// strictly after its argument.
+		start := w.schedule.Next(t.Add(-w.duration).In(loc))
+		if start.IsZero() || start.After(t) {
+			continue
+		}
+		end := start.Add(w.duration)
+		for n := w.schedule.Next(start); !n.IsZero() && n.Before(end); n = w.schedule.Next(n) {
+			end = n.Add(w.duration) // overlapping openings extend the window
+		}
+		if end.After(until) {
+			until = end
+		}
+	}
+	return until, !until.IsZero()
+}
+
+func (r *compiledRule) appliesTo(cluster string) bool {
+	return r.clusters == nil || r.clusters[cluster]
+}
+
+// ruleState is one rule's memory for one cluster.
+type ruleState struct {
+	active    bool      // the condition holds (an episode is in progress)
+	startup   bool      // it held at start: this episode never fires
+	fired     bool      // this episode has fired
+	since     time.Time // start of the episode
+	lastFire  time.Time
+	retryAt   time.Time // held back by a mute window or cooldown until then
+	reason    string    // suppression last reported in this episode
+	lastFired map[string]time.Time
+	nextRun   time.Time // scheduled rules
+}
+
+func (rs *ruleState) begin(now time.Time) {
+	rs.active, rs.startup, rs.fired = true, false, false
+	rs.since = now
+	rs.retryAt, rs.reason = time.Time{}, ""
+}
+
+func (rs *ruleState) end() {
+	rs.active, rs.startup, rs.fired = false, false, false
+	rs.retryAt, rs.reason = time.Time{}, ""
+}
+
+// due returns when an active episode should next fire.
+func (rs *ruleState) due(r *compiledRule) (time.Time, bool) {
+	if !rs.active || rs.startup {
+		return time.Time{}, false
+	}
+	var at time.Time
+	switch {
+	case !rs.fired:
+		at = rs.since.Add(r.For)
+	case r.Repeat > 0:
+		at = rs.lastFire.Add(r.Repeat)
+	default:
+		return time.Time{}, false
+	}
+	if rs.retryAt.After(at) {
+		at = rs.retryAt
+	}
+	return at, true
+}
+
+func (rs *ruleState) remember(key string, at time.Time, cooldown time.Duration) {
+	if rs.lastFired == nil {
+		rs.lastFired = map[string]time.Time{}
+	}
+	if len(rs.lastFired) >= 64 {
+		for k, t := range rs.lastFired {
+			if !at.Before(t.Add(cooldown)) {
+				delete(rs.lastFired, k)
+			}
+		}
+	}
+	rs.lastFired[key] = at
+}
+
+// clusterState is the engine's view of one cluster and its rules.
+type clusterState struct {
+	name        string
+	labelValues map[string]string
+	now         time.Time
+	state       event.Event // current state event
+	leaderless  bool
+	since       time.Time // start of the current state (true start of a loss)
+	changes     []time.Time
+	rules       []ruleState
+	wake        time.Time // queued wake-up, zero when none
+
+	env           map[string]any
+	typ           *box[string]
+	leaderID      *box[string]
+	previousID    *box[string]
+	isLeaderless  *box[bool]
+	leaderlessFor *box[time.Duration]
+	leaderFor     *box[time.Duration]
+	members       *box[[]string]
+	trigger       *box[string]
+	nowVar        *box[time.Time]
+}
+
+func newClusterState(name string, labels map[string]string, nrules int) *clusterState {
+	if labels == nil {
+		labels = map[string]string{}
+	}
+	cs := &clusterState{
+		name:          name,
+		labelValues:   labels,
+		rules:         make([]ruleState, nrules),
+		typ:           newBox(""),
+		leaderID:      newBox(""),
+		previousID:    newBox(""),
+		isLeaderless:  newBox(false),
+		leaderlessFor: newBox(time.Duration(0)),
+		leaderFor:     newBox(time.Duration(0)),
+		members:       newBox([]string{}),
+		trigger:       newBox(""),
+		nowVar:        newBox(time.Time{}),
+	}
+	cs.env = map[string]any{
+		"type":               cs.typ.val,
+		"event":              map[string]any{},
+		"cluster":            name,
+		"labels":             labels,
+		"leader_id":          cs.leaderID.val,
+		"previous_leader_id": cs.previousID.val,
+		"leaderless":         cs.isLeaderless.val,
+		"leaderless_for":     cs.leaderlessFor.val,
+		"leader_for":         cs.leaderFor.val,
+		"members":            cs.members.val,
+		"trigger":            cs.trigger.val,
+		"now":                cs.nowVar.val,
+	}
+	return cs
+}
+
+func (cs *clusterState) setState(ev *event.Event, withFields bool) {
+	cs.state = *ev
+	cs.leaderless = ev.Type != event.HasLeader
+	cs.since = ev.Since
+	if cs.since.IsZero() || cs.since.After(cs.now) {
+		cs.since = cs.now
+	}
+	cs.typ.set(ev.Type)
+	cs.leaderID.set(ev.LeaderID)
+	cs.previousID.set(ev.PreviousLeaderID)
+	cs.isLeaderless.set(cs.leaderless)
+	if ev.Members != nil {
+		cs.members.set(ev.Members)
+	}
+	if withFields {
+		cs.env["event"] = ev.Fields()
+	}
+}
+
+// refresh updates the time-dependent variables for an evaluation at cs.now.
+func (cs *clusterState) refresh(trigger string) {
+	cs.trigger.set(trigger)
+	cs.nowVar.set(cs.now)
+	held := cs.now.Sub(cs.since)
+	if cs.leaderless {
+		cs.leaderlessFor.set(held)
+		cs.leaderFor.set(0)
+	} else {
+		cs.leaderlessFor.set(0)
+		cs.leaderFor.set(held)
+	}
+}
+
+func (cs *clusterState) pruneChanges(keep time.Duration) {
+	from := cs.now.Add(-keep)
+	i := sort.Search(len(cs.changes), func(i int) bool { return cs.changes[i].After(from) })
+	if i > 0 {
+		cs.changes = slices.Delete(cs.changes, 0, i)
+	}
+}
+
+type wakeup struct {
+	at time.Time
+	cs *clusterState
+}
+
+type wakeHeap []wakeup
+
+func (h wakeHeap) Len() int           { return len(h) }
+func (h wakeHeap) Less(i, j int) bool { return h[i].at.Before(h[j].at) }
+func (h wakeHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
+func (h *wakeHeap) Push(x any)        { *h = append(*h, x.(wakeup)) }
+func (h *wakeHeap) Pop() any {
+	old := *h
+	x := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return x
+}
