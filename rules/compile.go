@@ -57,7 +57,8 @@ type compiledRule struct {
 	clusters   map[string]bool // nil: every cluster
 	thresholds []time.Duration // constant durations in `when`, sorted
 	windows    []time.Duration // arguments of leader_changes()
-	timed      bool            // reads leaderless_for or leader_for
+	leaderless bool            // reads leaderless_for
+	tenure     bool            // reads leader_for
 	readsState bool
 	usesEvent  bool
 }
@@ -229,12 +230,13 @@ func compile(rs []Rule, windows map[string]Window, known Known, leaderChanges fu
 				c.when = prog
 				c.thresholds = a.thresholds
 				c.windows = a.windows
-				c.timed = a.names["leaderless_for"] || a.names["leader_for"]
+				c.leaderless = a.names["leaderless_for"]
+				c.tenure = a.names["leader_for"]
 				c.usesEvent = a.names["event"]
 				for _, n := range stateNames {
 					c.readsState = c.readsState || a.names[n]
 				}
-				if c.timed && len(c.thresholds) == 0 && r.Schedule == "" {
+				if (c.leaderless || c.tenure) && len(c.thresholds) == 0 && r.Schedule == "" {
 					warnings.Add(path+".when", `leaderless_for/leader_for is compared with no duration("...") constant, so the rule is evaluated only when the cluster state changes; write thresholds as duration("30s") to have them fire on time`)
 				}
 				if a.names["now"] && r.Schedule == "" {

@@ -378,7 +378,7 @@ func (e *Engine) schedule(cs *clusterState) {
 		if due, ok := rs.due(r); ok {
 			consider(due)
 		}
-		if r.timed {
+		if (r.leaderless && cs.leaderless) || (r.tenure && !cs.leaderless) {
 			// A duration compared with leaderless_for or leader_for flips
 			// the comparison at since+d (>=) or one nanosecond later (>).
 			for _, d := range r.thresholds {

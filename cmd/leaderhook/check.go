@@ -1,0 +1,62 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/spf13/cobra"
+
+	"github.com/leaderhook/leaderhook/config"
+)
+
+func checkCmd(e *env) *cobra.Command {
+	var path string
+	cmd := &cobra.Command{
+		Use:   "check -c FILE",
+		Short: "Validate a config file; list every error with file:line:col",
+		Long: `Validate everything in the config file: YAML syntax, unknown keys, value types,
+durations, cron schedules, references between rules, actions and windows, and every
+rule expression and template, compiled and type-checked as the daemon would.
+
+Exit status: 0 valid, 1 invalid (all errors are listed, not just the first).`,
+		Args: cobra.NoArgs,
+		RunE: func(*cobra.Command, []string) error {
+			cfg, ok := e.loadConfig(path)
+			if !ok {
+				return exitError{1}
+			}
+			fmt.Fprintf(e.stdout, "%s: OK (%d clusters, %d actions, %d rules)\n",
+				path, len(cfg.Clusters), len(cfg.Actions), len(cfg.Rules))
+			return nil
+		},
+	}
+	configFlag(cmd, &path)
+	return cmd
+}
+
+func configFlag(cmd *cobra.Command, path *string) {
+	cmd.Flags().StringVarP(path, "config", "c", "", "config file (YAML)")
+	_ = cmd.MarkFlagRequired("config")
+}
+
+// loadConfig loads and validates path, printing warnings and errors to
+// stderr. It reports false when the config cannot be used.
+func (e *env) loadConfig(path string) (*config.Config, bool) {
+	cfg, res, err := config.Load(path)
+	if res != nil {
+		for _, w := range res.Warnings {
+			fmt.Fprintf(e.stderr, "%s (warning)\n", w)
+		}
+	}
+	if err != nil {
+		var list *config.Errors
+		if errors.As(err, &list) {
+			fmt.Fprintln(e.stderr, list.Error())
+			fmt.Fprintf(e.stderr, "%s: %d errors\n", path, len(list.Diagnostics))
+		} else {
+			fmt.Fprintln(e.stderr, "leaderhook:", err)
+		}
+		return nil, false
+	}
+	return cfg, true
+}

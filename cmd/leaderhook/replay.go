@@ -1,0 +1,175 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/leaderhook/leaderhook/config"
+	"github.com/leaderhook/leaderhook/event"
+	"github.com/leaderhook/leaderhook/pipeline"
+	"github.com/leaderhook/leaderhook/timeline"
+)
+
+type replayOptions struct {
+	config  string
+	cluster string
+	format  string
+	extend  time.Duration
+	reorder time.Duration
+}
+
+func replayCmd(e *env) *cobra.Command {
+	var o replayOptions
+	cmd := &cobra.Command{
+		Use:   "replay -c FILE [--cluster NAME] [--format text|json] EVENTS.jsonl...",
+		Short: "Dry-run the rules over recorded events on a virtual clock",
+		Long: `Replay recorded cluster events (OpenZiti cluster event JSON, one object per line,
+or what 'leaderhook record' wrote) through the same detector and rule engine as the
+daemon, on a virtual clock, and print every leader change and every rule outcome at
+the exact instant it would have happened. Nothing is sent and nothing is executed.
+
+Give one file per cluster member (e.g. one per OpenZiti controller): they are merged
+by timestamp. '-' reads standard input. Lines a few seconds out of order within a
+file are put in order (see --reorder-window).
+
+The virtual clock stops at the last event; --extend lets it run on, to see what
+would fire if nothing else happened.
+
+Exit status: 0, or 1 if the config is invalid or any input line was rejected (each
+rejected line is reported on stderr with its file and line number).`,
+		Args: cobra.MinimumNArgs(1),
+		RunE: func(_ *cobra.Command, files []string) error {
+			return e.replay(o, files)
+		},
+	}
+	configFlag(cmd, &o.config)
+	cmd.Flags().StringVar(&o.cluster, "cluster", "", "cluster the events belong to (required when the config has several)")
+	cmd.Flags().StringVar(&o.format, "format", "text", "output: text (a readable timeline) or json (one object per line)")
+	cmd.Flags().DurationVar(&o.extend, "extend", 0, "keep the virtual clock running this long after the last event")
+	cmd.Flags().DurationVar(&o.reorder, "reorder-window", event.DefaultReorderWindow, "how far out of timestamp order a line may be within one file")
+	return cmd
+}
+
+func (e *env) replay(o replayOptions, files []string) error {
+	if o.format != "text" && o.format != "json" {
+		return fmt.Errorf("--format %q: want text or json", o.format)
+	}
+	cfg, ok := e.loadConfig(o.config)
+	if !ok {
+		return exitError{1}
+	}
+	cluster, err := pickCluster(cfg, o.cluster)
+	if err != nil {
+		return err
+	}
+	out := timeline.NewText(e.stdout)
+	if o.format == "json" {
+		out = timeline.NewJSON(e.stdout)
+	}
+	driver, err := pipeline.New(cfg, cluster, out, e.log)
+	if err != nil {
+		return err
+	}
+
+	var readers []*event.Reader
+	var sources []event.Source
+	for _, name := range files {
+		r, closeFn, err := e.openEvents(name, o.reorder)
+		if err != nil {
+			return err
+		}
+		defer closeFn()
+		readers = append(readers, r)
+		sources = append(sources, r)
+	}
+	merged := event.Merge(sources...)
+	var n int
+	var first, last time.Time
+	for {
+		ev, err := merged.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			first = ev.Time
+		}
+		n++
+		last = ev.Time
+		if err := driver.Handle(ev); err != nil {
+			fmt.Fprintf(e.stderr, "leaderhook: %s: %v\n", ev, err)
+		}
+	}
+	if o.extend > 0 {
+		driver.AdvanceTo(last.Add(o.extend))
+	}
+	if err := out.Flush(); err != nil {
+		return err
+	}
+
+	rejected, ignored := 0, 0
+	for _, r := range readers {
+		rejected += r.Rejected
+		ignored += r.Ignored
+	}
+	c := out.Counts
+	fmt.Fprintf(e.stderr, "replayed %d events", n)
+	if n > 0 {
+		fmt.Fprintf(e.stderr, " from %s to %s (%s)", first.Format(time.RFC3339), last.Format(time.RFC3339), last.Sub(first).Round(time.Millisecond))
+	}
+	fmt.Fprintf(e.stderr, ": %d state changes, %d fired, %d resolved, %d suppressed", c.States, c.Fired, c.Resolved, c.Suppressed)
+	if ignored > 0 {
+		fmt.Fprintf(e.stderr, "; %d events of other namespaces ignored", ignored)
+	}
+	if driver.Late > 0 {
+		fmt.Fprintf(e.stderr, "; %d events beyond --reorder-window applied late", driver.Late)
+	}
+	fmt.Fprintln(e.stderr)
+	if rejected > 0 {
+		fmt.Fprintf(e.stderr, "leaderhook: %d malformed lines rejected (listed above)\n", rejected)
+		return exitError{1}
+	}
+	return nil
+}
+
+func (e *env) openEvents(name string, window time.Duration) (*event.Reader, func(), error) {
+	var in io.Reader = e.stdin
+	closeFn := func() {}
+	if name != "-" {
+		f, err := os.Open(name)
+		if err != nil {
+			return nil, nil, fmt.Errorf("events: %w", err)
+		}
+		in = f
+		closeFn = func() { f.Close() }
+	}
+	r := event.NewReader(in, name, window)
+	r.OnError = func(le *event.LineError) { fmt.Fprintf(e.stderr, "%v (line skipped)\n", le) }
+	return r, closeFn, nil
+}
+
+func pickCluster(cfg *config.Config, name string) (string, error) {
+	names := make([]string, 0, len(cfg.Clusters))
+	for _, c := range cfg.Clusters {
+		if c.Name == name {
+			return name, nil
+		}
+		names = append(names, c.Name)
+	}
+	sort.Strings(names)
+	if name != "" {
+		return "", fmt.Errorf("--cluster %q is not in the config (clusters: %v)", name, names)
+	}
+	if len(names) == 1 {
+		return names[0], nil
+	}
+	return "", fmt.Errorf("the config has %d clusters: say which one the events belong to with --cluster (one of %v)", len(names), names)
+}

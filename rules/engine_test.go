@@ -1,0 +1,369 @@
+package rules
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/leaderhook/leaderhook/event"
+	"github.com/leaderhook/leaderhook/field"
+)
+
+// t0 is a Sunday, 01:00 UTC: an hour before the "0 2 * * SUN" window opens.
+var t0 = time.Date(2026, 1, 4, 1, 0, 0, 0, time.UTC)
+
+// step is one state event at an offset from t0.
+type step struct {
+	at   string // offset from t0
+	ev   event.Event
+	base bool
+}
+
+func off(s string) time.Duration {
+	d, err := time.ParseDuration(s)
+	if err != nil {
+		panic(err)
+	}
+	return d
+}
+
+// leader announces leader (previously prev) at the offset.
+func leader(at, id, prev string) step {
+	return step{at: at, ev: event.Event{Type: event.HasLeader, LeaderID: id, PreviousLeaderID: prev}}
+}
+
+// lost announces a loss of prev at the offset, which truly began at since.
+func lost(at, since, prev string) step {
+	return step{at: at, ev: event.Event{Type: event.Leaderless, PreviousLeaderID: prev, Since: t0.Add(off(since))}}
+}
+
+func baseline(s step) step { s.base = true; return s }
+
+type engineCase struct {
+	name    string
+	rules   []Rule
+	windows map[string]Window
+	steps   []step
+	until   string
+	want    []string // "offset rule outcome[ reason]"
+}
+
+func runCase(t *testing.T, tc engineCase) []string {
+	t.Helper()
+	e, err := New(Options{Rules: tc.rules, Windows: tc.windows, Clusters: []Cluster{{Name: "c1", Labels: map[string]string{"env": "prod"}}, {Name: "zz"}}})
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	var out []Outcome
+	for _, s := range tc.steps {
+		ev := s.ev
+		ev.Source = event.DetectorSource
+		ev.Cluster = "c1"
+		ev.Time = t0.Add(off(s.at))
+		ev.Baseline = s.base
+		if ev.Since.IsZero() {
+			ev.Since = ev.Time
+		}
+		out = e.Observe(ev, out)
+	}
+	if tc.until != "" {
+		out = e.Advance(t0.Add(off(tc.until)), out)
+	}
+	got := make([]string, 0, len(out))
+	for _, o := range out {
+		s := fmt.Sprintf("%s %s %s", o.Time.Sub(t0), o.Rule, o.Kind)
+		if o.Reason != "" {
+			s += " " + o.Reason
+		}
+		got = append(got, s)
+	}
+	return got
+}
+
+func acts(names ...string) []string { return names }
+
+func TestEngineSemantics(t *testing.T) {
+	leaderless30 := Rule{Name: "l30", When: `type == "state.is_leaderless" && leaderless_for >= duration("30s")`, Actions: acts("page"), OnResolve: acts("page")}
+	changed := Rule{Name: "changed", When: `type == "state.has_leader" && previous_leader_id != "" && leader_id != previous_leader_id`, Actions: acts("chat")}
+	cases := []engineCase{
+		{
+			name:  "threshold fires at true start plus threshold, with no event, and resolves",
+			rules: []Rule{leaderless30},
+			steps: []step{baseline(leader("0s", "a", "")), lost("12s", "10s", "a"), leader("55s", "b", "a")},
+			want:  []string{"40s l30 fired", "55s l30 resolved"},
+		},
+		{
+			name:  "strictly greater fires one nanosecond after the threshold",
+			rules: []Rule{{Name: "gt", When: `leaderless_for > duration("30s")`, Actions: acts("page")}},
+			steps: []step{baseline(leader("0s", "a", "")), lost("12s", "10s", "a")},
+			until: "2m",
+			want:  []string{"40.000000001s gt fired"},
+		},
+		{
+			name:  "a loss shorter than the threshold fires nothing",
+			rules: []Rule{leaderless30},
+			steps: []step{baseline(leader("0s", "a", "")), lost("12s", "10s", "a"), leader("39.999s", "a", "a")},
+			until: "5m",
+			want:  nil,
+		},
+		{
+			name:  "threshold below the announcement delay fires at the announcement",
+			rules: []Rule{{Name: "l1", When: `leaderless_for >= duration("1s")`, Actions: acts("page")}},
+			steps: []step{baseline(leader("0s", "a", "")), lost("12s", "10s", "a")},
+			want:  []string{"12s l1 fired"},
+		},
+		{
+			name:  "true at startup does not fire, nor resolve",
+			rules: []Rule{{Name: "nl", When: `leaderless`, Actions: acts("page")}},
+			steps: []step{baseline(lost("0s", "0s", "")), leader("5s", "a", ""), lost("20s", "18s", "a")},
+			want:  []string{"20s nl fired"},
+		},
+		{
+			name:  "a threshold reached after a leaderless start fires",
+			rules: []Rule{{Name: "l30b", When: `leaderless_for >= duration("30s")`, Actions: acts("page")}},
+			steps: []step{baseline(lost("2s", "0s", ""))},
+			until: "1m",
+			want:  []string{"30s l30b fired"},
+		},
+		{
+			name:  "fire_on_start fires for a condition true at startup",
+			rules: []Rule{{Name: "nl", When: `leaderless`, Actions: acts("page"), FireOnStart: true}},
+			steps: []step{baseline(lost("0s", "0s", "")), leader("5s", "a", "")},
+			want:  []string{"0s nl fired", "5s nl resolved"},
+		},
+		{
+			name:  "for: fires after the condition held that long",
+			rules: []Rule{{Name: "f", When: `leaderless`, For: off("20s"), Actions: acts("page")}},
+			steps: []step{baseline(leader("0s", "a", "")), lost("12s", "10s", "a"), leader("60s", "b", "a")},
+			want:  []string{"32s f fired", "1m0s f resolved"},
+		},
+		{
+			name:  "for: interrupted before it elapses fires nothing",
+			rules: []Rule{{Name: "f", When: `leaderless`, For: off("20s"), Actions: acts("page")}},
+			steps: []step{baseline(leader("0s", "a", "")), lost("12s", "10s", "a"), leader("31s", "b", "a")},
+			until: "5m",
+			want:  nil,
+		},
+		{
+			name:  "repeat: fires again every period while true",
+			rules: []Rule{{Name: "r", When: `leaderless`, Repeat: off("1m"), Actions: acts("page")}},
+			steps: []step{baseline(leader("0s", "a", "")), lost("12s", "10s", "a"), leader("2m30s", "b", "a")},
+			want:  []string{"12s r fired", "1m12s r fired", "2m12s r fired", "2m30s r resolved"},
+		},
+		{
+			name:  "cooldown: a second firing inside the cooldown is suppressed",
+			rules: []Rule{{Name: "nl", When: `leaderless`, Cooldown: off("10m"), Actions: acts("page")}},
+			steps: []step{
+				baseline(leader("0s", "a", "")), lost("12s", "10s", "a"), leader("20s", "b", "a"),
+				lost("1m2s", "1m", "b"), leader("1m10s", "c", "b"),
+			},
+			want: []string{"12s nl fired", "20s nl resolved", "1m2s nl suppressed cooldown"},
+		},
+		{
+			name:  "cooldown edge: a firing exactly when the cooldown ends goes out",
+			rules: []Rule{{Name: "nl", When: `leaderless`, Cooldown: off("1m"), Actions: acts("page")}},
+			steps: []step{
+				baseline(leader("0s", "a", "")), lost("12s", "10s", "a"), leader("20s", "b", "a"),
+				lost("1m12s", "1m10s", "b"),
+			},
+			want: []string{"12s nl fired", "20s nl resolved", "1m12s nl fired"},
+		},
+		{
+			name:  "cooldown edge: one nanosecond before the end is suppressed, then fires at the end if still true",
+			rules: []Rule{{Name: "nl", When: `leaderless`, Cooldown: off("1m"), Actions: acts("page")}},
+			steps: []step{
+				baseline(leader("0s", "a", "")), lost("12s", "10s", "a"), leader("20s", "b", "a"),
+				lost("1m11.999999999s", "1m10s", "b"),
+			},
+			until: "5m",
+			want:  []string{"12s nl fired", "20s nl resolved", "1m11.999999999s nl suppressed cooldown", "1m12s nl fired"},
+		},
+		{
+			name: "cooldown_key: cooldowns are kept per key",
+			rules: []Rule{{Name: "to", When: `type == "state.has_leader" && previous_leader_id != ""`, Cooldown: off("10m"),
+				CooldownKey: "leader_id", Actions: acts("chat")}},
+			steps: []step{
+				baseline(leader("0s", "a", "")), leader("10s", "b", "a"), leader("20s", "c", "b"), leader("30s", "b", "c"),
+			},
+			want: []string{"10s to fired", "20s to fired", "30s to suppressed cooldown"},
+		},
+		{
+			name:    "mute: suppressed while the window is open, fires when it closes if still true",
+			rules:   []Rule{{Name: "m", When: `leaderless_for >= duration("30s")`, Mute: []string{"sun"}, Actions: acts("page"), OnResolve: acts("page")}},
+			windows: map[string]Window{"sun": {Schedule: "0 2 * * SUN", Duration: off("2h")}},
+			steps:   []step{baseline(leader("0s", "a", "")), lost("1h0m32s", "1h0m30s", "a"), leader("3h30m", "b", "a")},
+			want:    []string{"1h1m0s m suppressed muted", "3h0m0s m fired", "3h30m0s m resolved"},
+		},
+		{
+			name:    "mute: a condition that ends inside the window never fires",
+			rules:   []Rule{{Name: "m", When: `leaderless_for >= duration("30s")`, Mute: []string{"sun"}, Actions: acts("page")}},
+			windows: map[string]Window{"sun": {Schedule: "0 2 * * SUN", Duration: off("2h")}},
+			steps:   []step{baseline(leader("0s", "a", "")), lost("1h0m32s", "1h0m30s", "a"), leader("1h30m", "b", "a")},
+			until:   "5h",
+			want:    []string{"1h1m0s m suppressed muted"},
+		},
+		{
+			name:    "mute: the window boundary: open at its start, closed at its end",
+			rules:   []Rule{{Name: "nl", When: `leaderless`, Mute: []string{"sun"}, Actions: acts("page")}},
+			windows: map[string]Window{"sun": {Schedule: "0 2 * * SUN", Duration: off("2h")}},
+			steps: []step{
+				baseline(leader("0s", "a", "")), lost("1h", "1h", "a"), leader("1h0m1s", "b", "a"),
+				lost("3h", "3h", "b"), leader("3h0m1s", "c", "b"),
+			},
+			want: []string{"1h0m0s nl suppressed muted", "3h0m0s nl fired", "3h0m1s nl resolved"},
+		},
+		{
+			name:  "schedule: level-triggered at each schedule time",
+			rules: []Rule{{Name: "report", Schedule: "0 9 * * *", When: `!leaderless`, Actions: acts("chat")}},
+			steps: []step{baseline(leader("0s", "a", "")), lost("24h", "24h", "a"), leader("33h", "b", "a")},
+			until: "60h",
+			want:  []string{"8h0m0s report fired", "56h0m0s report fired"},
+		},
+		{
+			name:  "leader_changes: fires at the third change, resolves when the first leaves the window",
+			rules: []Rule{{Name: "flap", When: `leader_changes(duration("10m")) >= 3`, Actions: acts("page"), OnResolve: acts("page")}},
+			steps: []step{
+				baseline(leader("0s", "a", "")), leader("1m", "b", "a"), lost("2m", "2m", "b"), leader("3m", "c", "b"),
+				leader("4m", "c", "c"), leader("5m", "d", "c"),
+			},
+			until: "30m",
+			want:  []string{"5m0s flap fired", "11m0s flap resolved"},
+		},
+		{
+			name:  "a direct change A to B to C is two occurrences of a state rule",
+			rules: []Rule{changed},
+			steps: []step{baseline(leader("0s", "a", "")), leader("10s", "b", "a"), leader("20s", "c", "b"), lost("30s", "28s", "c")},
+			want:  []string{"10s changed fired", "20s changed fired", "30s changed resolved"},
+		},
+		{
+			name:  "a rule that does not read the state fires once while it holds",
+			rules: []Rule{{Name: "two", When: `leader_changes(duration("1h")) >= 1`, Actions: acts("page")}},
+			steps: []step{baseline(leader("0s", "a", "")), leader("10s", "b", "a"), leader("20s", "c", "b")},
+			want:  []string{"10s two fired"},
+		},
+		{
+			name:  "event and labels variables",
+			rules: []Rule{{Name: "ev", When: `event.leaderId == "b" && labels.env == "prod" && cluster == "c1"`, Actions: acts("chat")}},
+			steps: []step{baseline(leader("0s", "a", "")), leader("10s", "b", "a"), leader("20s", "c", "b")},
+			want:  []string{"10s ev fired", "20s ev resolved"},
+		},
+		{
+			name:  "rules limited to other clusters never run",
+			rules: []Rule{{Name: "other", When: `true`, Clusters: []string{"c1"}, FireOnStart: true, Actions: acts("a")}, {Name: "x", When: "true", Clusters: []string{"zz"}, FireOnStart: true, Actions: acts("a")}},
+			steps: []step{baseline(leader("0s", "a", ""))},
+			want:  []string{"0s other fired"},
+		},
+		{
+			name:  "a run-time error counts as false",
+			rules: []Rule{{Name: "oops", When: `members[5] == "x"`, Actions: acts("a")}},
+			steps: []step{baseline(leader("0s", "a", "")), leader("10s", "b", "a")},
+			want:  nil,
+		},
+		{
+			name:  "trigger tells events from time",
+			rules: []Rule{{Name: "bytime", When: `trigger == "time" && leaderless_for >= duration("5s")`, Actions: acts("a")}},
+			steps: []step{baseline(leader("0s", "a", "")), lost("2s", "0s", "a")},
+			until: "1m",
+			want:  []string{"5s bytime fired"},
+		},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			got := runCase(t, tc)
+			if !slices.Equal(got, tc.want) {
+				t.Errorf("outcomes\n got: %s\nwant: %s", strings.Join(got, " | "), strings.Join(tc.want, " | "))
+			}
+		})
+	}
+}
+
+func TestEngineOutcomeDetails(t *testing.T) {
+	e, err := New(Options{Rules: []Rule{{Name: "l30", When: `leaderless_for >= duration("30s")`, Actions: acts("chat", "page"), OnResolve: acts("chat")}},
+		Clusters: []Cluster{{Name: "c1", Labels: map[string]string{"env": "prod"}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mk := func(at time.Duration, typ, id, prev string, since time.Duration) event.Event {
+		return event.Event{Source: event.DetectorSource, Cluster: "c1", Time: t0.Add(at), Type: typ, LeaderID: id, PreviousLeaderID: prev, Since: t0.Add(since)}
+	}
+	out := e.Observe(mk(0, event.HasLeader, "a", "", 0), nil)
+	out = e.Observe(mk(12*time.Second, event.Leaderless, "", "a", 10*time.Second), out)
+	if at, ok := e.Deadline(); !ok || !at.Equal(t0.Add(40*time.Second)) {
+		t.Fatalf("Deadline = %v %v, want t0+40s", at, ok)
+	}
+	out = e.Advance(t0.Add(time.Hour), out)
+	out = e.Observe(mk(2*time.Hour, event.HasLeader, "b", "a", 2*time.Hour), out)
+	if len(out) != 2 {
+		t.Fatalf("got %d outcomes, want 2: %+v", len(out), out)
+	}
+	f, r := out[0], out[1]
+	if f.Kind != Fired || !slices.Equal(f.Actions, []string{"chat", "page"}) || f.LeaderlessFor != 30*time.Second ||
+		!f.Leaderless || f.PreviousLeaderID != "a" || f.Trigger != TriggerTime || f.Labels["env"] != "prod" {
+		t.Errorf("fired outcome = %+v", f)
+	}
+	if r.Kind != Resolved || !slices.Equal(r.Actions, []string{"chat"}) || r.LeaderID != "b" || r.Trigger != TriggerEvent {
+		t.Errorf("resolved outcome = %+v", r)
+	}
+	if _, ok := e.Deadline(); ok {
+		t.Error("an idle engine with a leader and no schedule should have no deadline")
+	}
+}
+
+func TestCheckErrors(t *testing.T) {
+	rs := []Rule{
+		{Name: "a", When: `leadr_id == "x"`, Actions: acts("page")},
+		{Name: "a", When: `leader_id == 1`, Actions: acts("nope")},
+		{Name: "b", When: `leader_changes(leaderless_for) > 1`, Actions: acts("page"), Mute: []string{"nowin"}},
+		{Name: "c", When: `leaderless_for >= duration("30x")`, Schedule: "61 * * * *", Actions: acts("page"), Repeat: time.Minute},
+		{Name: "d", When: `"not a bool"`, Actions: acts("page")},
+	}
+	errs, _ := Check(rs, map[string]Window{"w": {Schedule: "bad", Duration: 0}}, Known{Actions: map[string]bool{"page": true}})
+	var got []string
+	for _, e := range errs {
+		got = append(got, fmt.Sprintf("%s@%d: %s", e.Path, e.Offset, e.Msg))
+	}
+	want := []string{
+		`windows.w.schedule@-1: invalid cron schedule "bad"`,
+		`windows.w.duration@-1: must be positive`,
+		`rules[0].when@0: unknown name leadr_id`,
+		`rules[1].name@-1: duplicate rule name "a" (also rules[0])`,
+		`rules[1].when@10: invalid operation: == (mismatched types string and int)`,
+		`rules[1].actions[0]@-1: unknown action "nope" (defined: [page])`,
+		`rules[2].when@0: leader_changes needs a positive constant duration`,
+		`rules[2].mute[0]@-1: unknown window "nowin" (defined: [w])`,
+		`rules[3].when@18: invalid duration "30x"`,
+		`rules[3].schedule@-1: invalid cron schedule "61 * * * *"`,
+		`rules[3].repeat@-1: does not apply to a scheduled rule`,
+		`rules[4].when@-1: expected bool, but got string`,
+	}
+	if len(got) != len(want) {
+		t.Fatalf("got %d errors, want %d:\n%s", len(got), len(want), strings.Join(got, "\n"))
+	}
+	for i := range want {
+		if !strings.HasPrefix(got[i], want[i]) {
+			t.Errorf("error %d:\n got: %s\nwant: %s...", i, got[i], want[i])
+		}
+	}
+}
+
+func TestNewReturnsFieldList(t *testing.T) {
+	_, err := New(Options{Rules: []Rule{{Name: "x", When: "nope", Actions: acts("a")}}})
+	var list field.List
+	if !errors.As(err, &list) || len(list) != 1 || list[0].Path != "rules[0].when" {
+		t.Fatalf("err = %#v, want a field.List at rules[0].when", err)
+	}
+}
+
+func TestCheckWarnings(t *testing.T) {
+	_, warns := Check([]Rule{
+		{Name: "a", When: `leaderless_for.Seconds() > 30`, Actions: acts("p")},
+		{Name: "b", When: `now.Hour() > 9`, Actions: acts("p")},
+		{Name: "c", When: `true`, CooldownKey: "leader_id", Actions: acts("p")},
+	}, nil, Known{})
+	if len(warns) != 3 {
+		t.Fatalf("got %d warnings, want 3: %v", len(warns), warns)
+	}
+}

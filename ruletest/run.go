@@ -1,0 +1,202 @@
+package ruletest
+
+import (
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/leaderhook/leaderhook/config"
+	"github.com/leaderhook/leaderhook/event"
+	"github.com/leaderhook/leaderhook/pipeline"
+	"github.com/leaderhook/leaderhook/rules"
+)
+
+// Got is one outcome as a test sees it.
+type Got struct {
+	At      Offset
+	Rule    string
+	Outcome string
+	Reason  string
+}
+
+func (g Got) String() string {
+	s := fmt.Sprintf("%-8s %s %s", g.At, g.Rule, g.Outcome)
+	if g.Reason != "" {
+		s += " (" + g.Reason + ")"
+	}
+	return s
+}
+
+// Result is the verdict on one test.
+type Result struct {
+	Test    *Test
+	Passed  bool
+	Err     error  // the test could not run
+	Diff    string // want/got, when it failed
+	Elapsed time.Duration
+}
+
+// singleMember stands for the whole cluster in events that name no source.
+const singleMember = "cluster"
+
+// Run runs every test of f against cfg.
+func Run(f *File, cfg *config.Config, log *slog.Logger) []Result {
+	results := make([]Result, 0, len(f.Tests))
+	for i := range f.Tests {
+		start := time.Now()
+		r := runOne(&f.Tests[i], cfg, log)
+		r.Elapsed = time.Since(start)
+		results = append(results, r)
+	}
+	return results
+}
+
+type collector struct {
+	start time.Time
+	got   []Got
+}
+
+func (c *collector) State(event.Event) {}
+func (c *collector) Outcome(o rules.Outcome) {
+	c.got = append(c.got, Got{At: Offset(o.Time.Sub(c.start)), Rule: o.Rule, Outcome: o.Kind, Reason: o.Reason})
+}
+
+func runOne(t *Test, cfg *config.Config, log *slog.Logger) Result {
+	res := Result{Test: t}
+	cluster, err := testCluster(t, cfg)
+	if err != nil {
+		res.Err = err
+		return res
+	}
+	start := t.Start
+	if start.IsZero() {
+		start = DefaultStart
+	}
+	// Events without a source stand for the whole cluster: drop a fixed
+	// membership that their single reporter would not belong to.
+	named := false
+	for _, ev := range t.Events {
+		named = named || ev.Source != ""
+	}
+	c := *cfg
+	c.Clusters = append(c.Clusters[:0:0], cfg.Clusters...)
+	for i := range c.Clusters {
+		if !named {
+			c.Clusters[i].Members = nil
+		}
+	}
+	sink := &collector{start: start}
+	driver, err := pipeline.New(&c, cluster, sink, log)
+	if err != nil {
+		res.Err = err
+		return res
+	}
+	end := t.Until
+	for _, ev := range t.Events {
+		src := ev.Source
+		if src == "" {
+			src = singleMember
+		}
+		if err := driver.Handle(event.Event{
+			Source: src, Time: start.Add(time.Duration(ev.At)), Type: ev.EventType,
+			LeaderID: ev.LeaderID, Peers: ev.Peers, Cluster: cluster,
+		}); err != nil {
+			res.Err = err
+			return res
+		}
+		end = max(end, ev.At)
+	}
+	want := *t.Expect
+	for _, x := range want {
+		end = max(end, x.At)
+	}
+	driver.AdvanceTo(start.Add(time.Duration(end)))
+
+	got := filter(sink.got, want)
+	res.Passed = matches(got, want)
+	if !res.Passed {
+		res.Diff = diff(got, want)
+	}
+	return res
+}
+
+func testCluster(t *Test, cfg *config.Config) (string, error) {
+	if t.Cluster != "" {
+		for _, c := range cfg.Clusters {
+			if c.Name == t.Cluster {
+				return t.Cluster, nil
+			}
+		}
+		return "", fmt.Errorf("cluster %q is not in the config", t.Cluster)
+	}
+	if len(cfg.Clusters) == 1 {
+		return cfg.Clusters[0].Name, nil
+	}
+	return "", errNoCluster
+}
+
+// filter keeps the outcomes of the rules the expectations mention; with no
+// expectations at all, every outcome counts.
+func filter(got []Got, want []Expect) []Got {
+	if len(want) == 0 {
+		return got
+	}
+	listed := map[string]bool{}
+	for _, x := range want {
+		listed[x.Rule] = true
+	}
+	var out []Got
+	for _, g := range got {
+		if listed[g.Rule] {
+			out = append(out, g)
+		}
+	}
+	return out
+}
+
+func matches(got []Got, want []Expect) bool {
+	if len(got) != len(want) {
+		return false
+	}
+	for i, x := range want {
+		if !x.matches(got[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+// matches compares one outcome; a reason left out matches any reason.
+func (x Expect) matches(g Got) bool {
+	return g.At == x.At && g.Rule == x.Rule && g.Outcome == x.Outcome && (x.Reason == "" || g.Reason == x.Reason)
+}
+
+func diff(got []Got, want []Expect) string {
+	var b strings.Builder
+	n := max(len(got), len(want))
+	w := len("want")
+	wants := make([]string, n)
+	for i := range n {
+		if i < len(want) {
+			x := want[i]
+			wants[i] = Got{At: x.At, Rule: x.Rule, Outcome: x.Outcome, Reason: x.Reason}.String()
+		} else {
+			wants[i] = "(nothing)"
+		}
+		w = max(w, len(wants[i]))
+	}
+	fmt.Fprintf(&b, "    %-*s   %s\n", w, "want", "got")
+	for i := range n {
+		g := "(nothing)"
+		if i < len(got) {
+			g = got[i].String()
+		}
+		mark := "!"
+		if i < len(got) && i < len(want) && want[i].matches(got[i]) {
+			mark = " "
+		}
+		fmt.Fprintf(&b, "  %s %-*s   %s\n", mark, w, wants[i], g)
+	}
+	return b.String()
+}
