@@ -1,8 +1,6 @@
 package rules
 
 import (
-	"time"
-
 	"github.com/leaderhook/leaderhook/field"
 )
 
@@ -19,6 +17,6 @@ type Known struct {
 // rooted at the config file ("rules[2].when", "windows.sunday.schedule").
 // Warnings do not stop loading.
 func Check(rs []Rule, windows map[string]Window, known Known) (errs, warnings field.List) {
-	_, errs, warnings = compile(rs, windows, known, func(time.Duration) int { return 0 })
+	_, errs, warnings = compile(rs, windows, known)
 	return errs, warnings
 }

@@ -3,6 +3,7 @@ package rules
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"regexp"
 	"slices"
 	"strconv"
@@ -12,6 +13,7 @@ import (
 	"github.com/expr-lang/expr"
 	"github.com/expr-lang/expr/ast"
 	"github.com/expr-lang/expr/file"
+	"github.com/expr-lang/expr/parser"
 	"github.com/expr-lang/expr/vm"
 	"github.com/robfig/cron/v3"
 
@@ -57,10 +59,12 @@ type compiledRule struct {
 	clusters   map[string]bool // nil: every cluster
 	thresholds []time.Duration // constant durations in `when`, sorted
 	windows    []time.Duration // arguments of leader_changes()
+	labels     []string        // label keys read as labels.key
 	leaderless bool            // reads leaderless_for
 	tenure     bool            // reads leader_for
 	readsState bool
 	usesEvent  bool
+	gate       gate
 }
 
 type window struct {
@@ -74,6 +78,7 @@ type analysis struct {
 	names      map[string]bool
 	thresholds []time.Duration
 	windows    []time.Duration
+	labels     []string
 	errs       []exprError
 }
 
@@ -82,8 +87,9 @@ type exprError struct {
 	msg    string
 }
 
-// Visit rewrites duration("30s") into a constant, so that evaluating it
-// costs nothing, and records what the time-triggered evaluation needs: the
+// Visit rewrites duration("30s") into a constant, and leader_changes(d) and
+// labels.key into plain variables, so that evaluating them allocates and
+// calls nothing. It records what time-triggered evaluation needs: the
 // durations the expression compares against, the windows passed to
 // leader_changes, and the names it reads.
 func (a *analysis) Visit(node *ast.Node) {
@@ -105,22 +111,23 @@ func (a *analysis) Visit(node *ast.Node) {
 		}
 		a.thresholds = append(a.thresholds, d)
 		ast.Patch(node, &ast.ConstantNode{Value: d})
+	case *ast.MemberNode:
+		id, ok := n.Node.(*ast.IdentifierNode)
+		prop, isString := n.Property.(*ast.StringNode)
+		if ok && isString && id.Value == "labels" && !n.Method {
+			a.labels = append(a.labels, prop.Value)
+			ast.Patch(node, &ast.IdentifierNode{Value: labelVar(prop.Value)})
+		}
 	case *ast.CallNode:
 		id, ok := n.Callee.(*ast.IdentifierNode)
-		if !ok || id.Value != "leader_changes" || len(n.Arguments) != 1 {
+		if !ok || id.Value != "leader_changes" {
 			return
 		}
-		switch arg := n.Arguments[0].(type) {
-		case *ast.ConstantNode:
-			if d, ok := arg.Value.(time.Duration); ok && d > 0 {
-				a.windows = append(a.windows, d)
-				return
-			}
-		case *ast.BuiltinNode:
-			// Visited after its arguments? Not guaranteed: handle the literal here too.
-			if s, ok := argString(arg); ok {
-				if d, err := time.ParseDuration(s); err == nil && d > 0 {
+		if len(n.Arguments) == 1 {
+			if c, ok := n.Arguments[0].(*ast.ConstantNode); ok {
+				if d, ok := c.Value.(time.Duration); ok && d > 0 {
 					a.windows = append(a.windows, d)
+					ast.Patch(node, &ast.IdentifierNode{Value: changesVar(d)})
 					return
 				}
 			}
@@ -129,39 +136,42 @@ func (a *analysis) Visit(node *ast.Node) {
 	}
 }
 
-func argString(b *ast.BuiltinNode) (string, bool) {
-	if b.Name != "duration" || len(b.Arguments) != 1 {
-		return "", false
-	}
-	s, ok := b.Arguments[0].(*ast.StringNode)
-	if !ok {
-		return "", false
-	}
-	return s.Value, true
-}
+// Names of the variables the rewrites introduce. A colon cannot appear in an
+// identifier a user writes, so they cannot collide.
+func labelVar(key string) string        { return "labels:" + key }
+func changesVar(d time.Duration) string { return "leader_changes:" + d.String() }
 
-// compileExpr compiles one expression against the rule variables.
-// leaderChanges is bound into the program; wantBool asks for a boolean result.
-func compileExpr(src string, wantBool bool, leaderChanges func(time.Duration) int) (*vm.Program, *analysis, []exprError) {
-	a := &analysis{names: map[string]bool{}}
-	opts := []expr.Option{
-		expr.Env(variableTypes),
-		expr.Patch(a),
-		expr.Function("leader_changes", func(params ...any) (any, error) {
-			return leaderChanges(params[0].(time.Duration)), nil
-		}, new(func(time.Duration) int)),
+// compileExpr compiles one expression against the rule variables. It
+// parses twice: first to learn which label keys and leader_changes windows
+// the expression uses, so that the variables they become can be declared
+// to the type checker; then for real.
+func compileExpr(src string, wantBool bool) (*vm.Program, *analysis, []exprError) {
+	types := variableTypes
+	if tree, err := parser.Parse(src); err == nil {
+		pre := &analysis{names: map[string]bool{}}
+		ast.Walk(&tree.Node, pre)
+		if len(pre.labels) > 0 || len(pre.windows) > 0 {
+			types = maps.Clone(variableTypes)
+			for _, k := range pre.labels {
+				types[labelVar(k)] = ""
+			}
+			for _, d := range pre.windows {
+				types[changesVar(d)] = 0
+			}
+		}
 	}
+	a := &analysis{names: map[string]bool{}}
+	opts := []expr.Option{expr.Env(types), expr.Patch(a)}
 	if wantBool {
 		opts = append(opts, expr.AsBool())
 	}
 	prog, err := expr.Compile(src, opts...)
-	errs := slices.Clone(a.errs)
-	if err != nil {
-		errs = append(errs, describeExprError(src, err))
-		return nil, a, errs
+	if len(a.errs) > 0 {
+		// Ours are more precise than what the checker says of the same spot.
+		return nil, a, a.errs
 	}
-	if len(errs) > 0 {
-		return nil, a, errs
+	if err != nil {
+		return nil, a, []exprError{describeExprError(src, err)}
 	}
 	slices.Sort(a.thresholds)
 	a.thresholds = slices.Compact(a.thresholds)
@@ -190,7 +200,7 @@ func byteOffset(s string, runes int) int {
 
 // compile validates and compiles every rule and window. Paths in errs are
 // rooted at the config file.
-func compile(rs []Rule, windows map[string]Window, known Known, leaderChanges func(time.Duration) int) (out []*compiledRule, errs, warnings field.List) {
+func compile(rs []Rule, windows map[string]Window, known Known) (out []*compiledRule, errs, warnings field.List) {
 	wins := map[string]*window{}
 	for _, name := range sortedKeys(windows) {
 		w := windows[name]
@@ -222,14 +232,16 @@ func compile(rs []Rule, windows map[string]Window, known Known, leaderChanges fu
 		if r.When == "" {
 			errs.Add(path+".when", `is required (write "true" for a rule that only runs on its schedule)`)
 		} else {
-			prog, a, perrs := compileExpr(r.When, true, leaderChanges)
+			prog, a, perrs := compileExpr(r.When, true)
 			for _, e := range perrs {
 				errs.AddAt(path+".when", e.offset, "%s", e.msg)
 			}
 			if prog != nil {
 				c.when = prog
+				c.gate = gateOf(prog.Node())
 				c.thresholds = a.thresholds
 				c.windows = a.windows
+				c.labels = a.labels
 				c.leaderless = a.names["leaderless_for"]
 				c.tenure = a.names["leader_for"]
 				c.usesEvent = a.names["event"]
@@ -245,13 +257,15 @@ func compile(rs []Rule, windows map[string]Window, known Known, leaderChanges fu
 			}
 		}
 		if r.CooldownKey != "" {
-			prog, a, perrs := compileExpr(r.CooldownKey, false, leaderChanges)
+			prog, a, perrs := compileExpr(r.CooldownKey, false)
 			for _, e := range perrs {
 				errs.AddAt(path+".cooldown_key", e.offset, "%s", e.msg)
 			}
 			c.key = prog
-			if prog != nil && a.names["event"] {
-				c.usesEvent = true
+			if prog != nil {
+				c.usesEvent = c.usesEvent || a.names["event"]
+				c.windows = append(c.windows, a.windows...)
+				c.labels = append(c.labels, a.labels...)
 			}
 			if r.Cooldown == 0 {
 				warnings.Add(path+".cooldown_key", "has no effect without cooldown")
@@ -331,4 +345,66 @@ func sortedKeys[V any](m map[string]V) []string {
 	}
 	slices.Sort(keys)
 	return keys
+}
+
+// gate is what a condition's top-level conjuncts demand of the state, so the
+// engine can skip running a rule that cannot be true: `type == "..." && ...`
+// is false in any other state, whatever the rest says.
+type gate struct {
+	typ        string // required `type`, "" for any
+	leaderless int8   // 0 any, 1 must be leaderless, -1 must have a leader
+}
+
+func gateOf(n ast.Node) gate {
+	var g gate
+	var visit func(ast.Node)
+	visit = func(n ast.Node) {
+		switch n := n.(type) {
+		case *ast.BinaryNode:
+			switch n.Operator {
+			case "&&", "and":
+				visit(n.Left)
+				visit(n.Right)
+			case "==":
+				if s, ok := stringCompare(n.Left, n.Right, "type"); ok {
+					g.typ = s
+				} else if s, ok := stringCompare(n.Right, n.Left, "type"); ok {
+					g.typ = s
+				}
+			}
+		case *ast.IdentifierNode:
+			if n.Value == "leaderless" {
+				g.leaderless = 1
+			}
+		case *ast.UnaryNode:
+			if id, ok := n.Node.(*ast.IdentifierNode); ok && id.Value == "leaderless" && (n.Operator == "!" || n.Operator == "not") {
+				g.leaderless = -1
+			}
+		}
+	}
+	visit(n)
+	return g
+}
+
+func stringCompare(ident, lit ast.Node, name string) (string, bool) {
+	id, ok := ident.(*ast.IdentifierNode)
+	s, isString := lit.(*ast.StringNode)
+	if !ok || !isString || id.Value != name {
+		return "", false
+	}
+	return s.Value, true
+}
+
+// admits reports whether the state can satisfy the gate.
+func (g gate) admits(typ string, leaderless bool) bool {
+	if g.typ != "" && g.typ != typ {
+		return false
+	}
+	switch g.leaderless {
+	case 1:
+		return leaderless
+	case -1:
+		return !leaderless
+	}
+	return true
 }

@@ -8,7 +8,6 @@
 package rules
 
 import (
-	"container/heap"
 	"fmt"
 	"log/slog"
 	"slices"
@@ -86,9 +85,10 @@ type Engine struct {
 	clusters map[string]*clusterState
 	wakeups  wakeHeap
 	maxWin   time.Duration
+	windows  []time.Duration // every leader_changes window in use
+	labelKs  []string        // every label key read as labels.key
 	vm       vm.VM
-	cur      *clusterState // cluster under evaluation, for leader_changes()
-	anyEvent bool          // some rule reads `event`
+	anyEvent bool // some rule reads `event`
 
 	// EvalErrors counts expression evaluations that failed at run time
 	// (they count as false).
@@ -117,7 +117,7 @@ func New(opts Options) (*Engine, error) {
 		known.Clusters[c.Name] = true
 		e.labels[c.Name] = c.Labels
 	}
-	rs, errs, _ := compile(opts.Rules, opts.Windows, known, e.leaderChanges)
+	rs, errs, _ := compile(opts.Rules, opts.Windows, known)
 	if len(errs) > 0 {
 		return nil, errs
 	}
@@ -125,22 +125,16 @@ func New(opts Options) (*Engine, error) {
 	for _, r := range rs {
 		for _, w := range r.windows {
 			e.maxWin = max(e.maxWin, w)
+			e.windows = append(e.windows, w)
 		}
+		e.labelKs = append(e.labelKs, r.labels...)
 		e.anyEvent = e.anyEvent || r.usesEvent
 	}
+	slices.Sort(e.windows)
+	e.windows = slices.Compact(e.windows)
+	slices.Sort(e.labelKs)
+	e.labelKs = slices.Compact(e.labelKs)
 	return e, nil
-}
-
-// leaderChanges implements leader_changes(d) for the cluster under
-// evaluation: announced leader changes in (now-d, now].
-func (e *Engine) leaderChanges(d time.Duration) int {
-	cs := e.cur
-	if cs == nil {
-		return 0
-	}
-	from := cs.now.Add(-d)
-	i := sort.Search(len(cs.changes), func(i int) bool { return cs.changes[i].After(from) })
-	return len(cs.changes) - i
 }
 
 // Observe feeds one state event of the detector (state.has_leader or
@@ -171,7 +165,7 @@ func (e *Engine) Observe(ev event.Event, out []Outcome) []Outcome {
 	}
 	cs.pruneChanges(e.maxWin)
 	out = e.evaluate(cs, TriggerEvent, baseline, true, out)
-	e.schedule(cs)
+	e.schedule(cs, false)
 	return out
 }
 
@@ -184,7 +178,7 @@ func (e *Engine) Deadline() (time.Time, bool) {
 		if top.cs.wake.Equal(top.at) {
 			return top.at, true
 		}
-		heap.Pop(&e.wakeups) // stale entry
+		e.wakeups.pop() // stale entry
 	}
 	return time.Time{}, false
 }
@@ -197,33 +191,39 @@ func (e *Engine) Advance(now time.Time, out []Outcome) []Outcome {
 		if !ok || at.After(now) {
 			return out
 		}
-		cs := heap.Pop(&e.wakeups).(wakeup).cs
+		cs := e.wakeups.pop().cs
 		cs.wake = time.Time{}
 		if at.After(cs.now) {
 			cs.now = at
 		}
 		out = e.runSchedules(cs, out)
 		out = e.evaluate(cs, TriggerTime, false, false, out)
-		e.schedule(cs)
+		e.schedule(cs, true)
 	}
 }
 
 func (e *Engine) newCluster(name string) *clusterState {
-	cs := newClusterState(name, e.labels[name], len(e.rules))
+	cs := newClusterState(name, e.labels[name], len(e.rules), e.labelKs, e.windows)
 	e.clusters[name] = cs
 	return cs
 }
 
 // evaluate runs every event- and time-driven rule of the cluster at cs.now.
 // stateChanged is set for the evaluation of a new state event.
+//
+// On an event every rule is evaluated. On a time trigger only the rules
+// whose own wake-up has come: between events a rule's value can change only
+// at the instants schedule computed for it.
 func (e *Engine) evaluate(cs *clusterState, trigger string, baseline, stateChanged bool, out []Outcome) []Outcome {
-	e.cur = cs
 	cs.refresh(trigger)
 	for i, r := range e.rules {
 		if r.schedule != nil || !r.appliesTo(cs.name) {
 			continue
 		}
 		rs := &cs.rules[i]
+		if trigger == TriggerTime && (rs.wake.IsZero() || rs.wake.After(cs.now)) {
+			continue
+		}
 		v := e.eval(r, cs)
 		switch {
 		case v && baseline:
@@ -246,7 +246,6 @@ func (e *Engine) evaluate(cs *clusterState, trigger string, baseline, stateChang
 			rs.end()
 		}
 	}
-	e.cur = nil
 	return out
 }
 
@@ -258,7 +257,6 @@ func (e *Engine) runSchedules(cs *clusterState, out []Outcome) []Outcome {
 			continue
 		}
 		rs.nextRun = r.schedule.Next(cs.now.In(e.loc))
-		e.cur = cs
 		cs.refresh(TriggerSchedule)
 		rs.reason = "" // each schedule time reports its own suppression
 		if e.eval(r, cs) {
@@ -333,6 +331,9 @@ func (e *Engine) outcome(r *compiledRule, cs *clusterState, kind, reason string,
 }
 
 func (e *Engine) eval(r *compiledRule, cs *clusterState) bool {
+	if !r.gate.admits(cs.state.Type, cs.leaderless) {
+		return false
+	}
 	v, err := e.vm.Run(r.when, cs.env)
 	if err != nil {
 		e.EvalErrors++
@@ -356,52 +357,73 @@ func (e *Engine) evalKey(r *compiledRule, cs *clusterState) string {
 	return fmt.Sprint(v)
 }
 
-// schedule computes the cluster's next wake-up and queues it.
-func (e *Engine) schedule(cs *clusterState) {
-	next := time.Time{}
-	consider := func(t time.Time) {
-		if t.After(cs.now) && (next.IsZero() || t.Before(next)) {
-			next = t
-		}
-	}
+// schedule computes each rule's next wake-up and the cluster's, and queues
+// the cluster's. After a time trigger (dueOnly) only the rules that just
+// woke need a new wake-up: nothing the others depend on has changed.
+func (e *Engine) schedule(cs *clusterState, dueOnly bool) {
+	var next time.Time
 	for i, r := range e.rules {
-		if !r.appliesTo(cs.name) {
-			continue
-		}
 		rs := &cs.rules[i]
 		if r.schedule != nil {
-			if !rs.nextRun.IsZero() {
-				consider(rs.nextRun)
+			if r.appliesTo(cs.name) {
+				next = earliest(next, rs.nextRun, cs.now)
 			}
 			continue
 		}
+		if dueOnly && rs.wake.After(cs.now) {
+			next = earliest(next, rs.wake, cs.now)
+			continue
+		}
+		rs.wake = time.Time{}
+		if !r.appliesTo(cs.name) {
+			continue
+		}
 		if due, ok := rs.due(r); ok {
-			consider(due)
+			rs.wake = earliest(rs.wake, due, cs.now)
 		}
 		if (r.leaderless && cs.leaderless) || (r.tenure && !cs.leaderless) {
 			// A duration compared with leaderless_for or leader_for flips
 			// the comparison at since+d (>=) or one nanosecond later (>).
+			// Thresholds are sorted: the first one not yet passed is next.
+			held := cs.now.Sub(cs.since)
 			for _, d := range r.thresholds {
-				consider(cs.since.Add(d))
-				consider(cs.since.Add(d + 1))
+				if d > held {
+					rs.wake = earliest(rs.wake, cs.since.Add(d), cs.now)
+					break
+				}
+				if d == held {
+					rs.wake = earliest(rs.wake, cs.since.Add(d+1), cs.now)
+					break
+				}
 			}
 		}
 		for _, w := range r.windows {
 			// A change leaves leader_changes(w) when it is w old.
-			from := cs.now.Add(-w)
-			j := sort.Search(len(cs.changes), func(i int) bool { return cs.changes[i].After(from) })
-			if j < len(cs.changes) {
-				consider(cs.changes[j].Add(w))
+			if j := cs.firstChangeAfter(cs.now.Add(-w)); j < len(cs.changes) {
+				rs.wake = earliest(rs.wake, cs.changes[j].Add(w), cs.now)
 			}
 		}
+		next = earliest(next, rs.wake, cs.now)
 	}
 	if next.Equal(cs.wake) {
 		return
 	}
 	cs.wake = next // an entry queued for an earlier wake-up is now stale
 	if !next.IsZero() {
-		heap.Push(&e.wakeups, wakeup{at: next, cs: cs})
+		e.wakeups.push(wakeup{at: next, cs: cs})
 	}
+}
+
+// earliest returns the earlier of cur and t, ignoring a zero t and any t
+// not after now.
+func earliest(cur, t, now time.Time) time.Time {
+	if t.IsZero() || !t.After(now) {
+		return cur
+	}
+	if cur.IsZero() || t.Before(cur) {
+		return t
+	}
+	return cur
 }
 
 // mutedUntil reports whether t lies in one of the windows, and when the
@@ -441,6 +463,7 @@ type ruleState struct {
 	reason    string    // suppression last reported in this episode
 	lastFired map[string]time.Time
 	nextRun   time.Time // scheduled rules
+	wake      time.Time // next instant time alone may change this rule
 }
 
 func (rs *ruleState) begin(now time.Time) {
@@ -510,9 +533,11 @@ type clusterState struct {
 	members       *box[[]string]
 	trigger       *box[string]
 	nowVar        *box[time.Time]
+	windows       []time.Duration
+	changeCounts  []*box[int] // leader_changes(windows[i])
 }
 
-func newClusterState(name string, labels map[string]string, nrules int) *clusterState {
+func newClusterState(name string, labels map[string]string, nrules int, labelKeys []string, windows []time.Duration) *clusterState {
 	if labels == nil {
 		labels = map[string]string{}
 	}
@@ -543,6 +568,15 @@ func newClusterState(name string, labels map[string]string, nrules int) *cluster
 		"members":            cs.members.val,
 		"trigger":            cs.trigger.val,
 		"now":                cs.nowVar.val,
+	}
+	for _, k := range labelKeys {
+		cs.env[labelVar(k)] = labels[k]
+	}
+	cs.windows = windows
+	for _, w := range windows {
+		b := newBox(0)
+		cs.changeCounts = append(cs.changeCounts, b)
+		cs.env[changesVar(w)] = b.val
 	}
 	return cs
 }
@@ -578,12 +612,22 @@ func (cs *clusterState) refresh(trigger string) {
 		cs.leaderlessFor.set(0)
 		cs.leaderFor.set(held)
 	}
+	for i, w := range cs.windows {
+		cs.changeCounts[i].set(cs.changesWithin(w))
+	}
+}
+
+// changesWithin counts the leader changes in (now-w, now].
+func (cs *clusterState) changesWithin(w time.Duration) int {
+	return len(cs.changes) - cs.firstChangeAfter(cs.now.Add(-w))
+}
+
+func (cs *clusterState) firstChangeAfter(t time.Time) int {
+	return sort.Search(len(cs.changes), func(i int) bool { return cs.changes[i].After(t) })
 }
 
 func (cs *clusterState) pruneChanges(keep time.Duration) {
-	from := cs.now.Add(-keep)
-	i := sort.Search(len(cs.changes), func(i int) bool { return cs.changes[i].After(from) })
-	if i > 0 {
+	if i := cs.firstChangeAfter(cs.now.Add(-keep)); i > 0 {
 		cs.changes = slices.Delete(cs.changes, 0, i)
 	}
 }
@@ -593,15 +637,46 @@ type wakeup struct {
 	cs *clusterState
 }
 
+// wakeHeap is a min-heap of wake-ups by time. It is written out rather than
+// using container/heap, whose interface{} API would allocate per push.
 type wakeHeap []wakeup
 
-func (h wakeHeap) Len() int           { return len(h) }
-func (h wakeHeap) Less(i, j int) bool { return h[i].at.Before(h[j].at) }
-func (h wakeHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
-func (h *wakeHeap) Push(x any)        { *h = append(*h, x.(wakeup)) }
-func (h *wakeHeap) Pop() any {
-	old := *h
-	x := old[len(old)-1]
-	*h = old[:len(old)-1]
-	return x
+func (h wakeHeap) Len() int { return len(h) }
+
+func (h *wakeHeap) push(w wakeup) {
+	*h = append(*h, w)
+	q := *h
+	for i := len(q) - 1; i > 0; {
+		p := (i - 1) / 2
+		if !q[i].at.Before(q[p].at) {
+			break
+		}
+		q[i], q[p] = q[p], q[i]
+		i = p
+	}
+}
+
+func (h *wakeHeap) pop() wakeup {
+	q := *h
+	top := q[0]
+	n := len(q) - 1
+	q[0] = q[n]
+	q[n] = wakeup{}
+	q = q[:n]
+	for i := 0; ; {
+		l, r, m := 2*i+1, 2*i+2, i
+		if l < n && q[l].at.Before(q[m].at) {
+			m = l
+		}
+		if r < n && q[r].at.Before(q[m].at) {
+			m = r
+		}
+		if m == i {
+			break
+		}
+		q[i], q[m] = q[m], q[i]
+		i = m
+	}
+	*h = q
+	return top
 }

@@ -367,3 +367,29 @@ func TestCheckWarnings(t *testing.T) {
 		t.Fatalf("got %d warnings, want 3: %v", len(warns), warns)
 	}
 }
+
+func TestGate(t *testing.T) {
+	cases := []struct {
+		when       string
+		typ        string
+		leaderless bool
+		admits     bool
+	}{
+		{`type == "state.is_leaderless" && leaderless_for > duration("1s")`, event.HasLeader, false, false},
+		{`type == "state.is_leaderless" && leaderless_for > duration("1s")`, event.Leaderless, true, true},
+		{`"state.has_leader" == type`, event.Leaderless, true, false},
+		{`leaderless and cluster == "x"`, event.HasLeader, false, false},
+		{`!leaderless && leader_for > duration("1h")`, event.Leaderless, true, false},
+		{`type == "state.is_leaderless" || leader_id == "a"`, event.HasLeader, false, true}, // not a conjunct
+		{`not leaderless`, event.HasLeader, false, true},
+	}
+	for _, tc := range cases {
+		prog, _, errs := compileExpr(tc.when, true)
+		if len(errs) > 0 {
+			t.Fatalf("%s: %v", tc.when, errs)
+		}
+		if got := gateOf(prog.Node()).admits(tc.typ, tc.leaderless); got != tc.admits {
+			t.Errorf("%s: admits(%s, %v) = %v, want %v", tc.when, tc.typ, tc.leaderless, got, tc.admits)
+		}
+	}
+}

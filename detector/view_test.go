@@ -1,0 +1,183 @@
+package detector
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/leaderhook/leaderhook/event"
+)
+
+var t0 = time.Date(2026, 11, 24, 13, 0, 0, 0, time.UTC)
+
+// report is a member's event at a millisecond offset from t0.
+type report struct {
+	ms    int
+	src   string
+	typ   string
+	arg   string // leaderId, or comma-separated peers
+	index uint64
+}
+
+func (r report) event() event.Event {
+	ev := event.Event{Source: r.src, Time: t0.Add(time.Duration(r.ms) * time.Millisecond), Type: r.typ, Index: r.index}
+	switch r.typ {
+	case event.HasLeader:
+		ev.LeaderID = r.arg
+	case event.PeerConnected, event.PeerDisconnected, event.MembersChanged:
+		ev.Peers = strings.Split(r.arg, ",")
+	}
+	return ev
+}
+
+// run feeds the reports, lets time run to untilMS, and returns the
+// announcements as "ms type leader prev since-ms [base]".
+func run(v *View, reports []report, untilMS int) []string {
+	var out []event.Event
+	step := func(t time.Time) {
+		for {
+			d, ok := v.Deadline()
+			if !ok || d.After(t) {
+				return
+			}
+			out = v.Advance(d, out)
+		}
+	}
+	for _, r := range reports {
+		ev := r.event()
+		step(ev.Time)
+		out = v.Observe(ev, out)
+	}
+	step(t0.Add(time.Duration(untilMS) * time.Millisecond))
+	var got []string
+	for _, ev := range out {
+		s := fmt.Sprintf("%d %s %s %s %d", ev.Time.Sub(t0).Milliseconds(), ev.Type, ev.LeaderID, ev.PreviousLeaderID, ev.Since.Sub(t0).Milliseconds())
+		if ev.Baseline {
+			s += " base"
+		}
+		got = append(got, strings.Join(strings.Fields(s), " "))
+	}
+	return got
+}
+
+const (
+	has  = event.HasLeader
+	none = event.Leaderless
+	gain = event.LeadershipGained
+	conn = event.PeerConnected
+	disc = event.PeerDisconnected
+	mem  = event.MembersChanged
+)
+
+func TestView(t *testing.T) {
+	three := []report{
+		{0, "a", has, "a", 0}, {1, "b", has, "a", 0}, {2, "c", has, "a", 0},
+	}
+	cases := []struct {
+		name    string
+		members []string
+		reports []report
+		until   int
+		want    []string
+	}{
+		{
+			// Membership is learned: the first report is a majority of one.
+			name:    "a majority following a leader is the baseline at once",
+			reports: three,
+			until:   5000,
+			want:    []string{"0 state.has_leader a 0 base"},
+		},
+		{
+			name:    "with no majority the baseline waits for the stabilize period",
+			reports: []report{{0, "a", none, "", 0}, {500, "b", none, "", 0}},
+			until:   5000,
+			want:    []string{"2000 state.is_leaderless 0 base"},
+		},
+		{
+			name: "a killed leader: dated from the first disconnect, announced after stabilize",
+			reports: append(slices.Clone(three),
+				report{10000, "b", disc, "a", 0}, report{10001, "c", disc, "a", 0},
+				report{14000, "b", none, "", 0}, report{16000, "c", has, "c", 0}, report{16001, "b", has, "c", 0}),
+			until: 20000,
+			want: []string{"0 state.has_leader a 0 base",
+				"12000 state.is_leaderless a 10000", "16001 state.has_leader c a 16001"},
+		},
+		{
+			name: "a failover within the stabilize period is one change from A to B",
+			reports: append(slices.Clone(three),
+				report{10000, "b", disc, "a", 0}, report{10500, "b", has, "b", 0}, report{10600, "c", has, "b", 0}),
+			until: 20000,
+			want:  []string{"0 state.has_leader a 0 base", "10600 state.has_leader b a 10600"},
+		},
+		{
+			name: "a restarting follower's leaderless report is not a loss",
+			reports: append(slices.Clone(three),
+				report{10000, "c", none, "", 0}, report{10100, "c", has, "a", 0}),
+			until: 20000,
+			want:  []string{"0 state.has_leader a 0 base"},
+		},
+		{
+			name: "a short blip with the same leader is invisible",
+			reports: append(slices.Clone(three),
+				report{10000, "b", none, "", 0}, report{10001, "c", none, "", 0}, report{11000, "b", has, "a", 0}),
+			until: 20000,
+			want:  []string{"0 state.has_leader a 0 base"},
+		},
+		{
+			name: "quorum lost: the leader still calls itself leader, but nobody follows",
+			reports: append(slices.Clone(three),
+				report{10000, "a", disc, "b", 0}, report{10001, "a", disc, "c", 0},
+				report{13000, "a", none, "", 0}, report{90000, "b", none, "", 0},
+				report{95000, "a", gain, "", 0}, report{95001, "a", has, "a", 0}, report{95002, "b", has, "a", 0}),
+			until: 100000,
+			want: []string{"0 state.has_leader a 0 base",
+				"12001 state.is_leaderless a 10001", "95002 state.has_leader a a 95002"},
+		},
+		{
+			name:    "a fixed membership ignores strangers and sets the quorum",
+			members: []string{"a", "b", "c", "d", "e"},
+			reports: append(slices.Clone(three), report{3, "x", has, "x", 0}, report{4, "y", has, "x", 0}, report{5, "d", has, "a", 0}),
+			until:   5000,
+			want:    []string{"2 state.has_leader a 2 base"},
+		},
+		{
+			// An older list (index 2) arriving late does not undo a newer one.
+			name:    "members.changed sets the membership to the newest list",
+			reports: []report{{0, "a", mem, "a", 1}, {1, "a", has, "a", 0}, {2, "a", mem, "a,b,c", 5}, {3, "a", mem, "a", 2}},
+			until:   5000,
+			want:    []string{"1 state.has_leader a 1 base", "2002 state.is_leaderless a 2"},
+		},
+		{
+			name: "a reconnected peer is alive but its stale view is gone until it reports",
+			reports: append(slices.Clone(three),
+				report{10000, "b", disc, "a", 0}, report{10001, "c", disc, "a", 0}, report{11000, "b", conn, "a", 0}),
+			until: 20000,
+			want:  []string{"0 state.has_leader a 0 base", "12000 state.is_leaderless a 10000"},
+		},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			got := run(NewView("c", tc.members, 2*time.Second), tc.reports, tc.until)
+			if !slices.Equal(got, tc.want) {
+				t.Errorf("announcements\n got: %q\nwant: %q", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestViewStateEventShape(t *testing.T) {
+	v := NewView("ziti", nil, time.Second)
+	out := v.Observe(report{0, "a", has, "a", 0}.event(), nil)
+	if len(out) != 1 {
+		t.Fatalf("got %d events, want the baseline", len(out))
+	}
+	ev := out[0]
+	if ev.Source != event.DetectorSource || ev.Cluster != "ziti" || !ev.IsState() || !slices.Equal(ev.Members, []string{"a"}) {
+		t.Errorf("baseline = %+v", ev)
+	}
+	if st := v.State(); !st.Known || st.LeaderID != "a" {
+		t.Errorf("State() = %+v", st)
+	}
+}

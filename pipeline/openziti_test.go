@@ -1,0 +1,176 @@
+package pipeline
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/leaderhook/leaderhook/event"
+	"github.com/leaderhook/leaderhook/rules"
+)
+
+// recorder is a Sink that keeps everything.
+type recorder struct {
+	states   []event.Event
+	outcomes []rules.Outcome
+}
+
+func (r *recorder) State(ev event.Event)    { r.states = append(r.states, ev) }
+func (r *recorder) Outcome(o rules.Outcome) { r.outcomes = append(r.outcomes, o) }
+
+func (r *recorder) fired(rule string) []rules.Outcome {
+	var out []rules.Outcome
+	for _, o := range r.outcomes {
+		if o.Rule == rule && o.Kind == rules.Fired {
+			out = append(out, o)
+		}
+	}
+	return out
+}
+
+// replayOpenZiti1 replays the real recording of a 3-controller OpenZiti
+// cluster (testdata/openziti-1, see its README for what happened when).
+func replayOpenZiti1(t *testing.T, rs []rules.Rule) *recorder {
+	t.Helper()
+	engine, err := rules.New(rules.Options{Rules: rs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := &recorder{}
+	d := NewDriver(engine, []ClusterView{{Name: "ziti", Stabilize: 2 * time.Second}}, "ziti", rec)
+	var sources []event.Source
+	for _, n := range []string{"1", "2", "3"} {
+		name := filepath.Join("..", "testdata", "openziti-1", "events-ctrl"+n+".jsonl")
+		f, err := os.Open(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { f.Close() })
+		r := event.NewReader(f, name, 0)
+		r.OnError = func(e *event.LineError) { t.Errorf("fixture line rejected: %v", e) }
+		sources = append(sources, r)
+	}
+	m := event.Merge(sources...)
+	for {
+		ev, err := m.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := d.Handle(ev); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if d.Late != 0 {
+		t.Errorf("%d events applied late", d.Late)
+	}
+	return rec
+}
+
+func at(hms string) time.Time {
+	t, err := time.Parse(time.RFC3339Nano, "2026-11-24T"+hms+"Z")
+	if err != nil {
+		panic(err)
+	}
+	return t
+}
+
+var openziti1Rules = []rules.Rule{
+	{Name: "gone-20s", When: `leaderless_for >= duration("20s")`, Actions: []string{"note"}},
+	{Name: "gone-60s", When: `type == "state.is_leaderless" && leaderless_for >= duration("60s")`, Actions: []string{"note"}},
+	{Name: "changed", When: `type == "state.has_leader" && previous_leader_id != "" && leader_id != previous_leader_id`, Actions: []string{"note"}},
+	{Name: "flap", When: `leader_changes(duration("1m")) >= 3`, Actions: []string{"note"}, Cooldown: 5 * time.Minute},
+}
+
+func TestOpenZiti1ClusterView(t *testing.T) {
+	rec := replayOpenZiti1(t, openziti1Rules)
+	var got []string
+	for _, ev := range rec.states {
+		s := fmt.Sprintf("%s %s %s prev=%s since=%s", ev.Time.Format("15:04:05.000"), ev.Type, ev.LeaderID, ev.PreviousLeaderID, ev.Since.Format("15:04:05.000"))
+		if ev.Baseline {
+			s += " baseline"
+		}
+		got = append(got, s)
+	}
+	// Ground truth (testdata/openziti-1/README.md): ctrl1 elected 13:55:52.59;
+	// R1 kill 57.1 → ctrl3 04.06; R2 kill 10.93 → ctrl2 15.95; R3 kill 22.74 →
+	// ctrl1 29.54; QL1 kill 36.36 → ctrl3 57:10.40; QL2 kill 57:19.55 → ctrl3
+	// 58:37.03. Losses are dated from the survivors' peer.disconnected, within
+	// milliseconds of the kill; restart blips (e.g. ctrl1 at 56:05.66, ctrl2
+	// at 56:31.22) change nothing.
+	want := []string{
+		"13:55:52.499 state.is_leaderless  prev= since=13:55:50.499 baseline",
+		"13:55:52.590 state.has_leader ctrl1 prev= since=13:55:52.590",
+		"13:55:59.122 state.is_leaderless  prev=ctrl1 since=13:55:57.122",
+		"13:56:04.061 state.has_leader ctrl3 prev=ctrl1 since=13:56:04.061",
+		"13:56:12.946 state.is_leaderless  prev=ctrl3 since=13:56:10.946",
+		"13:56:15.949 state.has_leader ctrl2 prev=ctrl3 since=13:56:15.949",
+		"13:56:24.758 state.is_leaderless  prev=ctrl2 since=13:56:22.758",
+		"13:56:29.544 state.has_leader ctrl1 prev=ctrl2 since=13:56:29.544",
+		"13:56:38.379 state.is_leaderless  prev=ctrl1 since=13:56:36.379",
+		"13:57:10.398 state.has_leader ctrl3 prev=ctrl1 since=13:57:10.398",
+		"13:57:21.570 state.is_leaderless  prev=ctrl3 since=13:57:19.570",
+		"13:58:37.031 state.has_leader ctrl3 prev=ctrl3 since=13:58:37.031",
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("cluster states\n got:\n  %s\nwant:\n  %s", join(got), join(want))
+	}
+}
+
+func TestOpenZiti1Rules(t *testing.T) {
+	rec := replayOpenZiti1(t, openziti1Rules)
+	// Each long outage fires at its true start plus the threshold.
+	check := func(rule string, want ...string) {
+		t.Helper()
+		var got []string
+		for _, o := range rec.fired(rule) {
+			got = append(got, o.Time.Format("15:04:05.000"))
+		}
+		if !slices.Equal(got, want) {
+			t.Errorf("%s fired at %v, want %v", rule, got, want)
+		}
+	}
+	check("gone-20s", "13:56:56.379", "13:57:39.570")                                // QL1, QL2: loss + 20 s
+	check("gone-60s", "13:58:19.570")                                                // QL2 only: loss + 60 s
+	check("changed", "13:56:04.061", "13:56:15.949", "13:56:29.544", "13:57:10.398") // R1 R2 R3 QL1; QL2 ends with ctrl3 again
+	check("flap", "13:56:29.544")                                                    // third change within a minute
+	for _, o := range rec.fired("gone-20s") {
+		if o.LeaderlessFor != 20*time.Second || o.Trigger != rules.TriggerTime {
+			t.Errorf("gone-20s fired with leaderless_for=%s trigger=%s, want 20s by time", o.LeaderlessFor, o.Trigger)
+		}
+	}
+	// The real outages, from the kill to the new leader (plus stabilize):
+	// every announced loss lies inside one of them.
+	outages := [][2]string{{"13:55:50.0", "13:55:55.5"}, {"13:55:57.0", "13:56:06.6"}, {"13:56:10.9", "13:56:18.5"},
+		{"13:56:22.7", "13:56:32.1"}, {"13:56:36.3", "13:57:12.9"}, {"13:57:19.5", "13:58:39.6"}}
+	for _, ev := range rec.states {
+		if ev.Type != event.Leaderless {
+			continue
+		}
+		inside := false
+		for _, o := range outages {
+			inside = inside || (!ev.Time.Before(at(o[0])) && !ev.Time.After(at(o[1])))
+		}
+		if !inside {
+			t.Errorf("leader loss announced at %s while the cluster had a leader", ev.Time.Format("15:04:05.000"))
+		}
+	}
+}
+
+func join(lines []string) string {
+	s := ""
+	for i, l := range lines {
+		if i > 0 {
+			s += "\n  "
+		}
+		s += l
+	}
+	return s
+}
