@@ -36,7 +36,10 @@ type Test struct {
 	Until   Offset    `yaml:"until"`
 	Events  []Event   `yaml:"events"`
 	Expect  *[]Expect `yaml:"expect"`
-	Line    int       `yaml:"-"`
+	// Rules lists rules that must produce exactly the expected outcomes,
+	// also when expect names none of theirs (they must stay quiet).
+	Rules []string `yaml:"rules"`
+	Line  int      `yaml:"-"`
 }
 
 // Event is one scripted event. Without Source it is the report of a single

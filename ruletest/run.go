@@ -113,7 +113,7 @@ func runOne(t *Test, cfg *config.Config, log *slog.Logger) Result {
 	}
 	driver.AdvanceTo(start.Add(time.Duration(end)))
 
-	got := filter(sink.got, want)
+	got := filter(sink.got, want, t.Rules)
 	res.Passed = matches(got, want)
 	if !res.Passed {
 		res.Diff = diff(got, want)
@@ -136,13 +136,16 @@ func testCluster(t *Test, cfg *config.Config) (string, error) {
 	return "", errNoCluster
 }
 
-// filter keeps the outcomes of the rules the expectations mention; with no
-// expectations at all, every outcome counts.
-func filter(got []Got, want []Expect) []Got {
-	if len(want) == 0 {
+// filter keeps the outcomes of the rules the expectations mention and of
+// the rules listed; with neither, every outcome counts.
+func filter(got []Got, want []Expect, rules []string) []Got {
+	if len(want) == 0 && len(rules) == 0 {
 		return got
 	}
 	listed := map[string]bool{}
+	for _, r := range rules {
+		listed[r] = true
+	}
 	for _, x := range want {
 		listed[x.Rule] = true
 	}

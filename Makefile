@@ -1,0 +1,46 @@
+# leaderhook — build and test.
+#   make test    every test: vet, gofmt, unit + end-to-end tests with -race,
+#                brief fuzzing, rule tests of examples/
+#   make build   ./bin/leaderhook
+#   make bench   benchmarks recorded in BENCHMARKS.md
+
+GO        ?= go
+BIN       := bin/leaderhook
+FUZZTIME  ?= 10s
+LDFLAGS   := -s -w -X main.version=$(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+
+.PHONY: all build test lint unit fuzz ruletests bench clean
+
+all: build
+
+build:
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/leaderhook
+
+test: lint unit fuzz ruletests
+
+lint:
+	@echo '== go vet'
+	$(GO) vet ./...
+	@echo '== gofmt'
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	  if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+
+unit:
+	@echo '== go test -race'
+	$(GO) test -race -count=1 ./...
+
+fuzz:
+	@echo '== fuzz ($(FUZZTIME) each)'
+	$(GO) test ./event -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./config -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME)
+
+ruletests: build
+	@echo '== leaderhook check + test on examples/'
+	./$(BIN) check -c examples/rules.yaml
+	./$(BIN) test examples/rules_test.yaml
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem -count 5 ./rules ./pipeline
+
+clean:
+	rm -rf bin
