@@ -1,66 +1,20 @@
-package rules
+package rules_test
 
 import (
-	"fmt"
 	"testing"
 	"time"
 
 	"github.com/leaderhook/leaderhook/event"
+	"github.com/leaderhook/leaderhook/internal/synth"
+	"github.com/leaderhook/leaderhook/rules"
 )
-
-// RealisticRules returns n rules of the kinds operators write: leaderless
-// thresholds, leader changes, flapping, tenure, label and cluster filters,
-// with cooldowns, for, repeat, mute windows and a few schedules.
-func realisticRules(n int) ([]Rule, map[string]Window) {
-	windows := map[string]Window{
-		"sunday": {Schedule: "0 2 * * SUN", Duration: 2 * time.Hour},
-		"nightly": {Schedule: "30 3 * * *", Duration: 15 * time.Minute},
-	}
-	kinds := []func(i int) Rule{
-		func(i int) Rule {
-			return Rule{When: fmt.Sprintf(`type == "state.is_leaderless" && leaderless_for >= duration("%ds")`, 10+i), Cooldown: 10 * time.Minute, Mute: []string{"sunday"}}
-		},
-		func(i int) Rule {
-			return Rule{When: `type == "state.has_leader" && previous_leader_id != "" && leader_id != previous_leader_id`, Cooldown: time.Minute}
-		},
-		func(i int) Rule {
-			return Rule{When: fmt.Sprintf(`leader_changes(duration("%dm")) >= 3`, 5+i%10), Cooldown: 30 * time.Minute}
-		},
-		func(i int) Rule {
-			return Rule{When: fmt.Sprintf(`leaderless && labels.env == "prod" && leaderless_for > duration("%ds")`, 5+i), Repeat: 5 * time.Minute}
-		},
-		func(i int) Rule {
-			return Rule{When: fmt.Sprintf(`!leaderless && leader_for >= duration("%dh") && leader_id in ["ctrl1", "ctrl2"]`, 1+i%5)}
-		},
-		func(i int) Rule {
-			return Rule{When: `leaderless && len(members) >= 3 && cluster startsWith "ziti"`, For: 20 * time.Second, Mute: []string{"nightly"}}
-		},
-		func(i int) Rule {
-			return Rule{When: `type == "state.has_leader" && previous_leader_id == leader_id`, CooldownKey: "leader_id", Cooldown: 5 * time.Minute}
-		},
-		func(i int) Rule {
-			return Rule{When: `trigger == "event" && leaderless`, OnResolve: []string{"a"}}
-		},
-		func(i int) Rule {
-			return Rule{Schedule: "0 9 * * *", When: `!leaderless`}
-		},
-	}
-	rs := make([]Rule, n)
-	for i := range rs {
-		r := kinds[i%len(kinds)](i)
-		r.Name = fmt.Sprintf("rule-%02d", i)
-		r.Actions = []string{"a"}
-		rs[i] = r
-	}
-	return rs, windows
-}
 
 // BenchmarkEngineObserve measures the engine's cost per state event with 50
 // rules: every event is a leader change or loss, so every rule is evaluated,
 // and time-triggered deadlines come due in between.
 func BenchmarkEngineObserve(b *testing.B) {
-	rs, wins := realisticRules(50)
-	e, err := New(Options{Rules: rs, Windows: wins, Clusters: []Cluster{{Name: "ziti-prod", Labels: map[string]string{"env": "prod"}}}})
+	e, err := rules.New(rules.Options{Rules: synth.Rules(50), Windows: synth.Windows,
+		Clusters: []rules.Cluster{{Name: "ziti-prod", Labels: map[string]string{"env": "prod"}}}})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -80,7 +34,7 @@ func BenchmarkEngineObserve(b *testing.B) {
 		}
 		return ev
 	}
-	out := make([]Outcome, 0, 256)
+	out := make([]rules.Outcome, 0, 256)
 	// Warm up: baseline, first firings, cooldown maps.
 	for i := range 1000 {
 		now = now.Add(7 * time.Second)
