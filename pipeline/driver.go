@@ -43,6 +43,9 @@ type Driver struct {
 	// Late counts events older than the driver's clock; they are applied at
 	// the current time, since time cannot run backwards.
 	Late int
+	// Rejected counts events Run could not route to a cluster.
+	Rejected int
+	wakeups  int // turns of Run's loop, to show an idle pipeline sleeps
 }
 
 // NewDriver returns a driver for the given clusters. Member events that

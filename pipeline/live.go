@@ -1,0 +1,49 @@
+package pipeline
+
+import (
+	"context"
+	"time"
+
+	"github.com/leaderhook/leaderhook/clock"
+	"github.com/leaderhook/leaderhook/event"
+)
+
+// idle is how long Run sleeps when nothing is due: in effect forever, but a
+// finite duration keeps timer arithmetic simple.
+const idle = 24 * time.Hour
+
+// Run drives the pipeline live until ctx ends or in is closed: it handles
+// each event from in, and in between sleeps on one timer until the next
+// deadline (a threshold, a stabilization period, a schedule), so that a
+// condition that time alone makes true fires when it becomes true, not at
+// the next event. An idle pipeline does no work at all.
+//
+// Sources stamp events with the time they observed them. The Sink is called
+// from Run's goroutine; it must not block (hand actions to a queue).
+func (d *Driver) Run(ctx context.Context, in <-chan event.Event, clk clock.Clock) error {
+	timer := clk.NewTimer(idle)
+	defer timer.Stop()
+	for {
+		d.wakeups++
+		wait := idle
+		if at, ok := d.Deadline(); ok {
+			wait = max(at.Sub(clk.Now()), 0)
+		}
+		timer.Reset(wait)
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case ev, ok := <-in:
+			if !ok {
+				return nil
+			}
+			// Handle first advances to the event's own time; deadlines
+			// between it and now come due on the next turn.
+			if err := d.Handle(ev); err != nil {
+				d.Rejected++
+			}
+		case <-timer.C():
+			d.AdvanceTo(clk.Now())
+		}
+	}
+}
