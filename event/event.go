@@ -121,6 +121,16 @@ func (e Event) MarshalJSON() ([]byte, error) {
 	return json.Marshal(w)
 }
 
+// UnmarshalJSON reads what MarshalJSON wrote, strictly (see Decode).
+func (e *Event) UnmarshalJSON(data []byte) error {
+	ev, err := Decode(data)
+	if err != nil {
+		return err
+	}
+	*e = ev
+	return nil
+}
+
 // Fields returns e as the map rules see in their `event` variable, keyed by
 // the JSON names.
 func (e *Event) Fields() map[string]any {

@@ -65,6 +65,7 @@ type compiledRule struct {
 	readsState bool
 	usesEvent  bool
 	gate       gate
+	definition string // hash of the configured rule, for snapshots
 }
 
 type window struct {
@@ -217,7 +218,7 @@ func compile(rs []Rule, windows map[string]Window, known Known) (out []*compiled
 	seen := map[string]int{}
 	for i, r := range rs {
 		path := "rules[" + strconv.Itoa(i) + "]"
-		c := &compiledRule{Rule: r, index: i}
+		c := &compiledRule{Rule: r, index: i, definition: definition(&r)}
 		switch {
 		case r.Name == "":
 			errs.Add(path+".name", "is required")

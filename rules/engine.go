@@ -143,11 +143,14 @@ func New(opts Options) (*Engine, error) {
 // event's time are processed first.
 func (e *Engine) Observe(ev event.Event, out []Outcome) []Outcome {
 	out = e.Advance(ev.Time, out)
+	// The first state the engine sees of a cluster is its baseline. After a
+	// restart with a restored snapshot it is a change like any other, even
+	// if the detector calls it a baseline: the cluster may have recovered
+	// while leaderhook was down, and that resolve must go out.
 	cs := e.clusters[ev.Cluster]
-	baseline := ev.Baseline
-	if cs == nil {
+	baseline := cs == nil
+	if baseline {
 		cs = e.newCluster(ev.Cluster)
-		baseline = true // the first state seen is the baseline, whatever it says
 	}
 	if ev.Time.After(cs.now) {
 		cs.now = ev.Time

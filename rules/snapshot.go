@@ -1,0 +1,106 @@
+package rules
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"maps"
+	"time"
+
+	"github.com/leaderhook/leaderhook/event"
+)
+
+// Snapshot is the engine's memory: per cluster, the current state and the
+// recent leader changes, and per rule whether it is firing, since when, and
+// its cooldowns. It survives a restart (written to state_dir) and a config
+// reload (rules whose definition did not change keep their state).
+type Snapshot struct {
+	Clusters []ClusterSnapshot `json:"clusters"`
+}
+
+// ClusterSnapshot is one cluster's part of a Snapshot.
+type ClusterSnapshot struct {
+	Name    string         `json:"name"`
+	Now     time.Time      `json:"now"`
+	State   event.Event    `json:"state"`
+	Changes []time.Time    `json:"changes,omitempty"`
+	Rules   []RuleSnapshot `json:"rules"`
+}
+
+// RuleSnapshot is one rule's state for one cluster. Definition is a hash of
+// the rule as configured: state is restored only into the same rule.
+type RuleSnapshot struct {
+	Rule       string               `json:"rule"`
+	Definition string               `json:"definition"`
+	Active     bool                 `json:"active,omitempty"`
+	Startup    bool                 `json:"startup,omitempty"`
+	Fired      bool                 `json:"fired,omitempty"`
+	Since      time.Time            `json:"since,omitzero"`
+	LastFire   time.Time            `json:"last_fire,omitzero"`
+	RetryAt    time.Time            `json:"retry_at,omitzero"`
+	Reason     string               `json:"reason,omitempty"`
+	LastFired  map[string]time.Time `json:"last_fired,omitempty"`
+	NextRun    time.Time            `json:"next_run,omitzero"`
+}
+
+// definition identifies a rule's configuration.
+func definition(r *Rule) string {
+	data, _ := json.Marshal(r)
+	sum := sha256.Sum256(data)
+	return hex.EncodeToString(sum[:8])
+}
+
+// Snapshot returns a deep copy of the engine's state.
+func (e *Engine) Snapshot() Snapshot {
+	var s Snapshot
+	for _, name := range sortedKeys(e.clusters) {
+		cs := e.clusters[name]
+		c := ClusterSnapshot{Name: name, Now: cs.now, State: cs.state, Changes: append([]time.Time(nil), cs.changes...)}
+		c.State.Members = append([]string(nil), cs.state.Members...)
+		for i, r := range e.rules {
+			rs := &cs.rules[i]
+			c.Rules = append(c.Rules, RuleSnapshot{
+				Rule: r.Name, Definition: r.definition, Active: rs.active, Startup: rs.startup, Fired: rs.fired,
+				Since: rs.since, LastFire: rs.lastFire, RetryAt: rs.retryAt, Reason: rs.reason,
+				LastFired: maps.Clone(rs.lastFired), NextRun: rs.nextRun,
+			})
+		}
+		s.Clusters = append(s.Clusters, c)
+	}
+	return s
+}
+
+// Restore loads a snapshot into a fresh engine, before any event. Rules are
+// matched by name and definition; a changed or new rule starts afresh, as
+// at startup. A restored cluster's next state event is evaluated as a
+// change, not as a baseline: a cluster that recovered while leaderhook was
+// down gets its resolve.
+func (e *Engine) Restore(s Snapshot) {
+	byName := map[string]int{}
+	for i, r := range e.rules {
+		byName[r.Name] = i
+	}
+	for _, c := range s.Clusters {
+		cs := e.newCluster(c.Name)
+		cs.now = c.Now
+		cs.setState(&c.State, e.anyEvent)
+		cs.changes = append(cs.changes[:0], c.Changes...)
+		for _, rsnap := range c.Rules {
+			i, ok := byName[rsnap.Rule]
+			if !ok || e.rules[i].definition != rsnap.Definition {
+				continue
+			}
+			cs.rules[i] = ruleState{
+				active: rsnap.Active, startup: rsnap.Startup, fired: rsnap.Fired, since: rsnap.Since,
+				lastFire: rsnap.LastFire, retryAt: rsnap.RetryAt, reason: rsnap.Reason,
+				lastFired: maps.Clone(rsnap.LastFired), nextRun: rsnap.NextRun,
+			}
+		}
+		for i, r := range e.rules {
+			if r.schedule != nil && cs.rules[i].nextRun.IsZero() {
+				cs.rules[i].nextRun = r.schedule.Next(cs.now.In(e.loc))
+			}
+		}
+		e.schedule(cs, false)
+	}
+}

@@ -1,0 +1,65 @@
+package rules
+
+import (
+	"encoding/json"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/leaderhook/leaderhook/event"
+)
+
+// A restart in the middle of a cooldown, and after the cluster recovered
+// while leaderhook was down: no duplicate firing, and the resolve goes out.
+func TestSnapshotRestore(t *testing.T) {
+	rs := []Rule{
+		{Name: "nl", When: `leaderless`, Cooldown: 10 * time.Minute, Actions: acts("page"), OnResolve: acts("page")},
+		{Name: "changed", When: `type == "state.has_leader" && previous_leader_id != "" && leader_id != previous_leader_id`, Actions: acts("chat")},
+	}
+	mk := func(at time.Duration, typ, id, prev string, base bool) event.Event {
+		return event.Event{Source: event.DetectorSource, Cluster: "c1", Time: t0.Add(at), Type: typ, LeaderID: id,
+			PreviousLeaderID: prev, Since: t0.Add(at), Baseline: base}
+	}
+	e1, err := New(Options{Rules: rs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []Outcome
+	out = e1.Observe(mk(0, event.HasLeader, "a", "", true), out)
+	out = e1.Observe(mk(10*time.Second, event.Leaderless, "", "a", false), out)
+	if len(out) != 1 || out[0].Rule != "nl" || out[0].Kind != Fired {
+		t.Fatalf("before restart: %+v", out)
+	}
+	data, err := json.Marshal(e1.Snapshot())
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	// Restart with the same rules plus a changed one: "changed" keeps its
+	// state only if its definition is the same.
+	rs2 := slices.Clone(rs)
+	rs2[1].Cooldown = time.Minute
+	e2, err := New(Options{Rules: rs2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var snap Snapshot
+	if err := json.Unmarshal(data, &snap); err != nil {
+		t.Fatalf("%s: %v", data, err)
+	}
+	e2.Restore(snap)
+	// The cluster recovered while we were down: the first state after the
+	// restart is a change, so "nl" resolves, once.
+	out = e2.Observe(mk(2*time.Minute, event.HasLeader, "b", "a", true), nil)
+	// Lost again inside the cooldown: suppressed, not fired twice.
+	out = e2.Observe(mk(3*time.Minute, event.Leaderless, "", "b", false), out)
+	var got []string
+	for _, o := range out {
+		got = append(got, o.Time.Sub(t0).String()+" "+o.Rule+" "+o.Kind+" "+o.Reason)
+	}
+	want := []string{"2m0s nl resolved ", "2m0s changed fired ", "3m0s nl suppressed cooldown", "3m0s changed resolved "}
+	if !slices.Equal(got, want) {
+		t.Errorf("after restart\n got: %s\nwant: %s", strings.Join(got, " | "), strings.Join(want, " | "))
+	}
+}
