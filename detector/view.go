@@ -319,3 +319,23 @@ type State struct {
 func (v *View) State() State {
 	return State{Known: v.baselined, LeaderID: v.announced, PreviousLeaderID: v.lastLeader, Since: v.since, Members: v.order}
 }
+
+// Restore sets the announced state from a saved State, before any event: a
+// restart then continues the same outage (leaderless_for counts from its
+// true start) instead of starting from a new baseline. Members' reports are
+// not restored; they come in again.
+func (v *View) Restore(s State) {
+	if !s.Known {
+		return
+	}
+	v.started, v.baselined = true, true
+	v.announced, v.raw = s.LeaderID, s.LeaderID
+	v.lastLeader = s.PreviousLeaderID
+	v.since = s.Since
+	v.firstSeen = s.Since
+	if !v.fixed {
+		for _, m := range s.Members {
+			v.see(m)
+		}
+	}
+}

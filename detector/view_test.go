@@ -181,3 +181,15 @@ func TestViewStateEventShape(t *testing.T) {
 		t.Errorf("State() = %+v", st)
 	}
 }
+
+func TestViewRestoreContinuesAnOutage(t *testing.T) {
+	v := NewView("c", nil, 2*time.Second)
+	v.Restore(State{Known: true, PreviousLeaderID: "a", Since: t0, Members: []string{"a", "b", "c"}})
+	// Still leaderless after the restart: nothing to announce, and the
+	// outage keeps its true start.
+	got := run(v, []report{{60000, "b", none, "", 0}, {60001, "c", none, "", 0}, {90000, "b", has, "b", 0}, {90001, "c", has, "b", 0}}, 100000)
+	want := []string{"90001 state.has_leader b a 90001"}
+	if !slices.Equal(got, want) {
+		t.Errorf("after restore\n got: %q\nwant: %q", got, want)
+	}
+}
