@@ -213,21 +213,25 @@ func (v *View) resort() {
 }
 
 // majority returns the leader that more than half of the members follow.
+// A candidate presumed down cannot be leader, whatever the stale votes say.
 func (v *View) majority() string {
 	n := len(v.order)
 	for _, id := range v.order {
-		candidate, ok := v.members[id]
-		if !ok || candidate.down {
+		candidate := v.members[id].follows
+		if candidate == "" || v.members[id].down {
+			continue
+		}
+		if c, ok := v.members[candidate]; ok && c.down {
 			continue
 		}
 		votes := 0
 		for _, other := range v.order {
-			if m := v.members[other]; m.follows == id && !m.down {
+			if m := v.members[other]; m.follows == candidate && !m.down {
 				votes++
 			}
 		}
 		if votes*2 > n {
-			return id
+			return candidate
 		}
 	}
 	return ""
