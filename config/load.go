@@ -107,7 +107,8 @@ func Parse(name string, data []byte, env func(string) (string, bool)) (*Config, 
 type loader struct {
 	name string
 	env  func(string) (string, bool)
-	root *yaml.Node // the document's top mapping
+	root  *yaml.Node // the document's top mapping
+	lines []string   // the file's lines, for positions inside block scalars
 	errs []Diagnostic
 	res  *Result
 }
@@ -123,6 +124,7 @@ func (l *loader) errorAt(n *yaml.Node, path, format string, args ...any) {
 var yamlLine = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
 
 func (l *loader) parse(data []byte) *Config {
+	l.lines = strings.Split(string(data), "\n")
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil {
 		d := Diagnostic{File: l.name, Msg: strings.TrimPrefix(err.Error(), "yaml: ")}
@@ -142,7 +144,7 @@ func (l *loader) parse(data []byte) *Config {
 		l.errorAt(l.root, "", "the config must be a mapping of keys (server, clusters, actions, windows, rules, ...)")
 		return nil
 	}
-	l.expandEnv(l.root, false)
+	l.expandEnv(l.root, "")
 	l.checkNode(l.root, configType, "")
 	if len(l.errs) > 0 {
 		return nil // the tree does not fit the schema: decoding would only repeat it
@@ -259,22 +261,33 @@ func (l *loader) diagnose(e *field.Error) Diagnostic {
 	}
 	d.Line, d.Col = n.Line, n.Column
 	if e.Offset >= 0 && n.Kind == yaml.ScalarNode {
-		d.Line, d.Col = scalarPosition(n, e.Offset)
+		d.Line, d.Col = l.scalarPosition(n, e.Offset)
 	}
 	return d
 }
 
 // scalarPosition finds the line and column of a byte offset into a
 // scalar's value.
-func scalarPosition(n *yaml.Node, offset int) (int, int) {
+func (l *loader) scalarPosition(n *yaml.Node, offset int) (int, int) {
 	offset = min(offset, len(n.Value))
 	switch n.Style {
 	case yaml.LiteralStyle, yaml.FoldedStyle:
-		// The value starts on the line after the indicator, indented.
-		before := n.Value[:offset]
-		line := n.Line + 1 + strings.Count(before, "\n")
-		col := offset - (strings.LastIndex(before, "\n") + 1)
-		return line, n.Column + col + 1
+		// The value starts on the line after the | or >, at the block's
+		// indentation. Walk the source lines: each one holds its content
+		// and one separator (a newline, or a space when folded).
+		if n.Line >= len(l.lines) {
+			break
+		}
+		first := l.lines[n.Line] // 0-based: the line after the indicator
+		indent := len(first) - len(strings.TrimLeft(first, " "))
+		rem := offset
+		for i := n.Line; i < len(l.lines); i++ {
+			content := l.lines[i][min(indent, len(l.lines[i])):]
+			if rem <= len(content) {
+				return i + 1, indent + rem + 1
+			}
+			rem -= len(content) + 1
+		}
 	case yaml.DoubleQuotedStyle, yaml.SingleQuotedStyle:
 		return n.Line, n.Column + 1 + offset
 	}

@@ -160,23 +160,27 @@ func tagName(f reflect.StructField) string {
 // expandEnv replaces ${VAR} and ${VAR:-default} in scalar values (never in
 // keys, and never in the raw text, so a secret cannot inject YAML). $${
 // stands for a literal ${.
-func (l *loader) expandEnv(n *yaml.Node, isKey bool) {
+func (l *loader) expandEnv(n *yaml.Node, path string) {
 	switch n.Kind {
 	case yaml.MappingNode:
-		for i, c := range n.Content {
-			l.expandEnv(c, i%2 == 0)
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			p := n.Content[i].Value
+			if path != "" {
+				p = path + "." + p
+			}
+			l.expandEnv(n.Content[i+1], p)
 		}
-	case yaml.SequenceNode, yaml.DocumentNode:
-		for _, c := range n.Content {
-			l.expandEnv(c, false)
+	case yaml.SequenceNode:
+		for i, c := range n.Content {
+			l.expandEnv(c, path+"["+strconv.Itoa(i)+"]")
 		}
 	case yaml.ScalarNode:
-		if isKey || !strings.Contains(n.Value, "$") {
+		if !strings.Contains(n.Value, "$") {
 			return
 		}
 		out, err := expand(n.Value, l.env)
 		if err != nil {
-			l.errorAt(n, "", "%v", err)
+			l.errorAt(n, path, "%v", err)
 			return
 		}
 		n.Value = out
