@@ -105,12 +105,12 @@ func Parse(name string, data []byte, env func(string) (string, bool)) (*Config, 
 }
 
 type loader struct {
-	name string
-	env  func(string) (string, bool)
+	name  string
+	env   func(string) (string, bool)
 	root  *yaml.Node // the document's top mapping
 	lines []string   // the file's lines, for positions inside block scalars
-	errs []Diagnostic
-	res  *Result
+	errs  []Diagnostic
+	res   *Result
 }
 
 func (l *loader) errorAt(n *yaml.Node, path, format string, args ...any) {
