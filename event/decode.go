@@ -6,6 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"time"
+	"unicode/utf8"
+
+	fastjson "github.com/goccy/go-json"
 )
 
 // ErrOtherNamespace marks an event of a namespace other than "cluster". It is
@@ -55,8 +58,20 @@ func Decode(data []byte) (Event, error) {
 	if len(data) == 0 || data[0] != '{' {
 		return Event{}, errors.New("not a JSON object")
 	}
-	if err := json.Unmarshal(data, &in); err != nil {
-		return Event{}, describeJSONError(err)
+	if !utf8.Valid(data) {
+		return Event{}, errors.New("not valid UTF-8")
+	}
+	// goccy/go-json decodes well-formed JSON about twice as fast as
+	// encoding/json, which matters when replaying millions of lines. It
+	// may panic on malformed input (found by FuzzDecode), so only valid
+	// JSON reaches it; encoding/json explains whatever fails, naming the
+	// field.
+	if !json.Valid(data) || fastjson.Unmarshal(data, &in) != nil {
+		var std inJSON
+		if err := json.Unmarshal(data, &std); err != nil {
+			return Event{}, describeJSONError(err)
+		}
+		in = std
 	}
 	if in.Namespace == nil {
 		return Event{}, errors.New(`missing "namespace"`)

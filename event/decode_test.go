@@ -2,6 +2,7 @@ package event
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -157,5 +158,30 @@ func TestLongLineRejected(t *testing.T) {
 	}
 	if len(errs) != 1 || !strings.Contains(errs[0], "big:1: line longer than") {
 		t.Errorf("errors: %q", errs)
+	}
+}
+
+func TestPrefetchDeliversEverythingInOrder(t *testing.T) {
+	var b strings.Builder
+	for i := range 2000 {
+		fmt.Fprintf(&b, `{"namespace":"cluster","event_src_id":"a","timestamp":"2026-01-01T00:00:%02d.%06dZ","eventType":"state.rw"}`+"\n", i/1000, i)
+	}
+	b.WriteString("bad line\n")
+	r := NewReader(strings.NewReader(b.String()), "x", 0)
+	p := Prefetch(r)
+	defer p.Close()
+	n := 0
+	for {
+		_, err := p.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		n++
+	}
+	if n != 2000 || r.Rejected != 1 {
+		t.Errorf("got %d events, %d rejected", n, r.Rejected)
 	}
 }

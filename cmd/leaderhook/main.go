@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"os"
 	"runtime/debug"
+	"runtime/pprof"
 
 	"github.com/spf13/cobra"
 )
@@ -28,6 +29,8 @@ type env struct {
 	stdout, stderr io.Writer
 	logLevel       string
 	logFormat      string
+	cpuProfile     string
+	stopProfile    func()
 	log            *slog.Logger
 }
 
@@ -53,9 +56,14 @@ Start with:   leaderhook check  -c rules.yaml           # is my config valid?
 	root.SetErr(stderr)
 	root.PersistentFlags().StringVar(&e.logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	root.PersistentFlags().StringVar(&e.logFormat, "log-format", "text", "log format: text or json")
+	root.PersistentFlags().StringVar(&e.cpuProfile, "cpuprofile", "", "write a CPU profile to this file (for bug reports)")
+	_ = root.PersistentFlags().MarkHidden("cpuprofile")
 	root.AddCommand(versionCmd(e), checkCmd(e), replayCmd(e), testCmd(e))
 	root.SetArgs(args)
 	err := root.Execute()
+	if e.stopProfile != nil {
+		e.stopProfile()
+	}
 	var exit exitError
 	switch {
 	case err == nil:
@@ -69,6 +77,16 @@ Start with:   leaderhook check  -c rules.yaml           # is my config valid?
 }
 
 func (e *env) setupLogging() error {
+	if e.cpuProfile != "" {
+		f, err := os.Create(e.cpuProfile)
+		if err != nil {
+			return err
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		e.stopProfile = func() { pprof.StopCPUProfile(); f.Close() }
+	}
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(e.logLevel)); err != nil {
 		return fmt.Errorf("--log-level %q: want debug, info, warn or error", e.logLevel)

@@ -86,7 +86,9 @@ func (e *env) replay(o replayOptions, files []string) error {
 		}
 		defer closeFn()
 		readers = append(readers, r)
-		sources = append(sources, r)
+		pre := event.Prefetch(r)
+		defer pre.Close()
+		sources = append(sources, pre)
 	}
 	merged := event.Merge(sources...)
 	var n int
