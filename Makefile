@@ -39,8 +39,9 @@ ruletests: build
 	./$(BIN) check -c examples/rules.yaml
 	./$(BIN) test examples/rules_test.yaml
 
-bench:
-	$(GO) test -run '^$$' -bench . -benchmem -count 5 ./rules ./pipeline
+bench: build
+	$(GO) test -run '^$$' -bench 'EngineObserve|NaiveExpr|DriverHandle' -benchmem -count 3 ./rules ./pipeline
+	$(GO) run ./bench/replay -bin ./$(BIN) -events 1000000
 
 clean:
 	rm -rf bin

@@ -192,6 +192,9 @@ func (v *View) setMembership(ev *event.Event) {
 	}
 	v.hasIndex = true
 	v.membersIndex = ev.Index
+	if v.sameMembers(ev.Peers) {
+		return // the usual case: a repeat of the list in use
+	}
 	next := make(map[string]*member, len(ev.Peers))
 	for _, p := range ev.Peers {
 		if m, ok := v.members[p]; ok {
@@ -202,6 +205,18 @@ func (v *View) setMembership(ev *event.Event) {
 	}
 	v.members = next
 	v.resort()
+}
+
+func (v *View) sameMembers(ids []string) bool {
+	if len(ids) != len(v.members) {
+		return false
+	}
+	for _, id := range ids {
+		if _, ok := v.members[id]; !ok {
+			return false
+		}
+	}
+	return true
 }
 
 func (v *View) resort() {

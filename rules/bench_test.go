@@ -4,6 +4,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/expr-lang/expr"
+	"github.com/expr-lang/expr/vm"
+
 	"github.com/leaderhook/leaderhook/event"
 	"github.com/leaderhook/leaderhook/internal/synth"
 	"github.com/leaderhook/leaderhook/rules"
@@ -45,5 +48,38 @@ func BenchmarkEngineObserve(b *testing.B) {
 	for i := 0; i < b.N; i++ {
 		now = now.Add(7 * time.Second)
 		out = e.Observe(mk(i), out[:0])
+	}
+}
+
+// BenchmarkNaiveExpr is the peer of BenchmarkEngineObserve: what a direct
+// use of expr-lang costs for the same 50 conditions, evaluated once per event
+// with expr.Run and an environment map built per event (no edges, cooldowns,
+// time triggers or schedules).
+func BenchmarkNaiveExpr(b *testing.B) {
+	var progs []*vm.Program
+	changes := func(params ...any) (any, error) { return 2, nil }
+	for _, r := range synth.Rules(50) {
+		p, err := expr.Compile(r.When, expr.Function("leader_changes", changes, new(func(time.Duration) int)),
+			expr.Env(map[string]any{"type": "", "leader_id": "", "previous_leader_id": "", "leaderless": false,
+				"leaderless_for": time.Duration(0), "leader_for": time.Duration(0), "labels": map[string]string{},
+				"members": []string{}, "cluster": "", "trigger": ""}))
+		if err != nil {
+			b.Fatal(err)
+		}
+		progs = append(progs, p)
+	}
+	members := []string{"ctrl1", "ctrl2", "ctrl3"}
+	labels := map[string]string{"env": "prod"}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		env := map[string]any{"type": event.HasLeader, "leader_id": "ctrl2", "previous_leader_id": "ctrl1",
+			"leaderless": i%2 == 1, "leaderless_for": time.Duration(i) * time.Millisecond, "leader_for": time.Duration(i) * time.Second,
+			"labels": labels, "members": members, "cluster": "ziti-prod", "trigger": "event"}
+		for _, p := range progs {
+			if _, err := expr.Run(p, env); err != nil {
+				b.Fatal(err)
+			}
+		}
 	}
 }

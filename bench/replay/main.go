@@ -1,5 +1,5 @@
 // Command replay measures `leaderhook replay` on a generated recording of
-// 1,000,000 events with 50 rules: wall time and peak RSS of the child
+// 1,000,000 events (internal/synth) with the 50 rules of synth.Rules: wall time and peak RSS of the child
 // process, against a floor measured in the same run: a bare Go program's
 // work of reading and JSON-decoding the same lines.
 //
@@ -15,8 +15,12 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
+
+	"github.com/leaderhook/leaderhook/event"
+	"github.com/leaderhook/leaderhook/internal/synth"
 )
 
 func main() {
@@ -97,102 +101,60 @@ func floor(path string) {
 	}
 }
 
-// generate writes n events of a 3-member cluster: steady reports and peer
-// chatter, with a leader killed every 30 s (followers notice, elect a new
-// leader, the old one restarts) and a quorum loss every tenth time.
+// generate writes synth.Recording as JSONL.
 func generate(path string, n int) (size int64, changes int) {
 	f, err := os.Create(path)
 	if err != nil {
 		log.Fatal(err)
 	}
 	w := bufio.NewWriterSize(f, 1<<20)
-	members := []string{"ctrl1", "ctrl2", "ctrl3"}
-	t := time.Date(2026, 1, 5, 0, 0, 0, 0, time.UTC)
-	leader := 0
-	written := 0
-	emit := func(src, typ, extra string) {
-		if written >= n {
-			return
+	changes = synth.Recording(n, func(ev event.Event) {
+		data, err := ev.MarshalJSON()
+		if err != nil {
+			log.Fatal(err)
 		}
-		fmt.Fprintf(w, `{"namespace":"cluster","event_src_id":"%s","timestamp":"%s","eventType":"%s"%s}`+"\n",
-			src, t.Format(time.RFC3339Nano), typ, extra)
-		written++
-	}
-	peer := func(id string) string { return fmt.Sprintf(`,"peers":[{"id":"%s","addr":"tls:127.0.0.1:6262"}]`, id) }
-	for cycle := 0; written < n; cycle++ {
-		// 30 s of steady chatter: connects and membership reports.
-		for i := 0; i < 20 && written < n; i++ {
-			t = t.Add(1500 * time.Millisecond)
-			m := members[i%3]
-			emit(m, "peer.connected", peer(members[(i+1)%3]))
-			emit(m, "members.changed", `,"index":10,"peers":[{"id":"ctrl1"},{"id":"ctrl2"},{"id":"ctrl3"}]`)
-		}
-		old := members[leader]
-		next := (leader + 1 + cycle%2) % 3
-		quorum := cycle%10 == 9
-		for i, m := range members {
-			if i != leader {
-				t = t.Add(time.Millisecond)
-				emit(m, "peer.disconnected", peer(old))
-			}
-		}
-		gap := 4 * time.Second
-		if quorum {
-			gap = 75 * time.Second
-		}
-		t = t.Add(gap)
-		for i, m := range members {
-			if i != leader {
-				emit(m, "state.is_leaderless", "")
-			}
-		}
-		t = t.Add(5 * time.Millisecond)
-		emit(members[next], "leadership.gained", "")
-		for _, m := range members {
-			if m != old {
-				t = t.Add(time.Millisecond)
-				emit(m, "state.has_leader", fmt.Sprintf(`,"leaderId":"%s"`, members[next]))
-			}
-		}
-		t = t.Add(1500 * time.Millisecond)
-		emit(old, "state.is_leaderless", "") // the old leader restarts
-		t = t.Add(100 * time.Millisecond)
-		emit(old, "state.has_leader", fmt.Sprintf(`,"leaderId":"%s"`, members[next]))
-		leader = next
-		changes++
-	}
+		w.Write(data)
+		w.WriteByte('\n')
+	})
 	if err := w.Flush(); err != nil {
 		log.Fatal(err)
 	}
-	st, _ := f.Stat()
+	st, err := f.Stat()
+	if err != nil {
+		log.Fatal(err)
+	}
 	f.Close()
 	return st.Size(), changes
 }
 
-// rulesYAML is a config with n rules of the kinds operators write.
+// rulesYAML writes synth.Rules(n) as a config file.
 func rulesYAML(n int) string {
-	s := `clusters:
-  - name: bench
-    source: {type: events, stdin: true}
-actions:
-  note: {type: webhook, url: "http://127.0.0.1:9/unused"}
-windows:
-  sunday: {schedule: "0 2 * * SUN", duration: 2h}
-rules:
-`
-	kinds := []string{
-		`type == "state.is_leaderless" && leaderless_for >= duration("%ds")`,
-		`type == "state.has_leader" && previous_leader_id != "" && leader_id != previous_leader_id && %d > 0`,
-		`leader_changes(duration("%dm")) >= 3`,
-		`leaderless && leaderless_for > duration("%ds")`,
-		`!leaderless && leader_for >= duration("%dm")`,
+	var b strings.Builder
+	b.WriteString("clusters:\n  - name: ziti-prod\n    labels: {env: prod}\n    source: {type: events, stdin: true}\n")
+	b.WriteString("actions:\n  note: {type: webhook, url: \"http://127.0.0.1:9/unused\"}\nwindows:\n")
+	for name, w := range synth.Windows {
+		fmt.Fprintf(&b, "  %s: {schedule: %q, duration: %s}\n", name, w.Schedule, w.Duration)
 	}
-	for i := range n {
-		k := kinds[i%len(kinds)]
-		s += fmt.Sprintf("  - name: rule-%02d\n    when: '%s'\n    actions: [note]\n    cooldown: 1m\n", i, fmt.Sprintf(k, 5+i))
-		if i%7 == 0 {
-			s += "    mute: [sunday]\n"
+	b.WriteString("rules:\n")
+	for _, r := range synth.Rules(n) {
+		fmt.Fprintf(&b, "  - name: %s\n    when: '%s'\n    actions: [%s]\n", r.Name, strings.ReplaceAll(r.When, "'", "''"), strings.Join(r.Actions, ", "))
+		for key, d := range map[string]time.Duration{"for": r.For, "repeat": r.Repeat, "cooldown": r.Cooldown} {
+			if d > 0 {
+				fmt.Fprintf(&b, "    %s: %s\n", key, d)
+			}
+		}
+		if r.CooldownKey != "" {
+			fmt.Fprintf(&b, "    cooldown_key: '%s'\n", r.CooldownKey)
+		}
+		if len(r.Mute) > 0 {
+			fmt.Fprintf(&b, "    mute: [%s]\n", strings.Join(r.Mute, ", "))
+		}
+		if len(r.OnResolve) > 0 {
+			fmt.Fprintf(&b, "    on_resolve: [%s]\n", strings.Join(r.OnResolve, ", "))
+		}
+		if r.Schedule != "" {
+			fmt.Fprintf(&b, "    schedule: %q\n", r.Schedule)
 		}
 	}
-	return s
+	return b.String()
 }
