@@ -1,0 +1,82 @@
+package actions
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Action makes one attempt to deliver a notification. Retries, timeouts,
+// logging and auditing are wrappers composed around it (see dispatch).
+type Action interface {
+	Run(ctx context.Context, n *Notification) (Outcome, error)
+}
+
+// Outcome describes one attempt, for the audit log.
+type Outcome struct {
+	HTTPStatus int    // webhook, slack
+	ExitCode   int    // shell; -1 when killed
+	Output     string // shell: bounded stdout and stderr
+	Detail     string // one line on what happened
+}
+
+// Rendering is what an action would send, shown by dry runs with secrets
+// redacted.
+type Rendering struct {
+	Kind    string            `json:"kind"`
+	Method  string            `json:"method,omitempty"`
+	URL     string            `json:"url,omitempty"`
+	Headers map[string]string `json:"headers,omitempty"`
+	Body    string            `json:"body,omitempty"`
+	Argv    []string          `json:"argv,omitempty"`
+	Env     []string          `json:"env,omitempty"`
+	Dir     string            `json:"dir,omitempty"`
+}
+
+// Renderer is implemented by actions that can show what they would do.
+type Renderer interface {
+	Render(n *Notification) (Rendering, error)
+}
+
+// PermanentError marks a failure that retrying cannot fix: a 4xx answer,
+// a script that says so, a template that fails.
+type PermanentError struct{ Err error }
+
+func (e *PermanentError) Error() string { return e.Err.Error() }
+func (e *PermanentError) Unwrap() error { return e.Err }
+
+// Permanent wraps err as not worth retrying.
+func Permanent(err error) error {
+	if err == nil {
+		return nil
+	}
+	return &PermanentError{Err: err}
+}
+
+// IsPermanent reports whether err must not be retried.
+func IsPermanent(err error) bool {
+	var p *PermanentError
+	return errors.As(err, &p)
+}
+
+// RetryAfterError asks the retrier to wait at least After before the next
+// attempt (an HTTP 429 or 503 with Retry-After).
+type RetryAfterError struct {
+	Err   error
+	After time.Duration
+}
+
+func (e *RetryAfterError) Error() string {
+	return fmt.Sprintf("%v (retry after %s)", e.Err, e.After)
+}
+func (e *RetryAfterError) Unwrap() error { return e.Err }
+
+// RetryAfter returns how long err asks to wait, if it does.
+func RetryAfter(err error) (time.Duration, bool) {
+	var r *RetryAfterError
+	if errors.As(err, &r) {
+		return r.After, true
+	}
+	return 0, false
+}
