@@ -1,0 +1,335 @@
+// Package dispatch delivers notifications to actions off the decision path:
+// bounded queues, one per cluster and action, so that a hung webhook or
+// script delays only itself; retries with exponential backoff and jitter;
+// a timeout per attempt; an audit record of every attempt; fallback actions
+// when a delivery fails for good; and a journal of pending deliveries, so a
+// restart resumes them with the same delivery id.
+package dispatch
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/cenkalti/backoff/v5"
+	"github.com/google/uuid"
+
+	"github.com/leaderhook/leaderhook/actions"
+)
+
+// DefaultQueueSize bounds each (cluster, action) queue.
+const DefaultQueueSize = 1024
+
+// Delivery is one notification on its way to one action.
+type Delivery struct {
+	ID           string               `json:"id"` // webhook-id: the same on every attempt, and after a restart
+	Action       string               `json:"action"`
+	Notification actions.Notification `json:"notification"`
+	Attempts     int                  `json:"attempts"` // attempts made so far
+	Fallback     bool                 `json:"fallback,omitempty"`
+}
+
+// Journal keeps deliveries that are not finished, so that a restart can
+// resume them. Implementations must be safe for concurrent use.
+type Journal interface {
+	Pending(d Delivery) error
+	Done(id string) error
+}
+
+// Auditor records every firing and every attempt.
+type Auditor interface {
+	Record(r Record)
+}
+
+// Record is one line of the audit log.
+type Record struct {
+	Time       time.Time `json:"time"`
+	Kind       string    `json:"kind"` // "queued", "attempt", "delivered", "failed", "dropped"
+	Rule       string    `json:"rule"`
+	Status     string    `json:"status"`
+	Cluster    string    `json:"cluster"`
+	Action     string    `json:"action"`
+	DeliveryID string    `json:"delivery_id"`
+	Attempt    int       `json:"attempt,omitempty"`
+	Outcome    string    `json:"outcome,omitempty"` // "ok", "retry", "failed"
+	DurationMS int64     `json:"duration_ms,omitempty"`
+	HTTPStatus int       `json:"http_status,omitempty"`
+	ExitCode   *int      `json:"exit_code,omitempty"`
+	Error      string    `json:"error,omitempty"`
+	Output     string    `json:"output,omitempty"`
+	Fallback   bool      `json:"fallback,omitempty"`
+}
+
+// Target is a configured action with its delivery policy.
+type Target struct {
+	Action    actions.Action
+	Spec      actions.Spec // defaulted: Timeout, Retry, OnFailure, Concurrency
+	Secrets   []string     // redacted from every error and log line
+	Workers   int          // concurrent deliveries per cluster; 1 keeps order
+	QueueSize int
+}
+
+// Options configure a Dispatcher.
+type Options struct {
+	Targets map[string]Target
+	Journal Journal // may be nil
+	Audit   Auditor // may be nil
+	Log     *slog.Logger
+	Now     func() time.Time
+}
+
+// Dispatcher runs deliveries. Submit never blocks.
+type Dispatcher struct {
+	opts    Options
+	mu      sync.Mutex
+	queues  map[queueKey]*queue
+	closing bool
+	ctx     context.Context // cancelled when a drain runs out of time
+	cancel  context.CancelFunc
+	wg      sync.WaitGroup
+}
+
+type queueKey struct{ cluster, action string }
+
+type queue struct {
+	ch chan Delivery
+}
+
+// New returns a dispatcher.
+func New(opts Options) *Dispatcher {
+	if opts.Log == nil {
+		opts.Log = slog.New(slog.DiscardHandler)
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	return &Dispatcher{opts: opts, queues: map[queueKey]*queue{}, ctx: ctx, cancel: cancel}
+}
+
+// NewID returns a new delivery id: "msg_" and a time-ordered UUID, as the
+// Standard Webhooks examples do.
+func NewID() string {
+	id, err := uuid.NewV7()
+	if err != nil {
+		return "msg_" + uuid.NewString()
+	}
+	return "msg_" + id.String()
+}
+
+// Submit queues n for each named action, each with its own delivery id.
+// It reports the deliveries that could not be queued.
+func (d *Dispatcher) Submit(n actions.Notification, actionNames []string) []error {
+	var errs []error
+	for _, name := range actionNames {
+		del := Delivery{ID: NewID(), Action: name, Notification: n}
+		del.Notification.DeliveryID = del.ID
+		if err := d.enqueue(del, true); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errs
+}
+
+// Resume queues deliveries found in the journal after a restart, keeping
+// their ids and attempt counts.
+func (d *Dispatcher) Resume(ds []Delivery) {
+	for _, del := range ds {
+		if err := d.enqueue(del, false); err != nil {
+			d.opts.Log.Error("cannot resume delivery", "delivery_id", del.ID, "action", del.Action, "err", err)
+		}
+	}
+}
+
+var errClosed = errors.New("dispatcher is shutting down")
+
+func (d *Dispatcher) enqueue(del Delivery, fresh bool) error {
+	t, ok := d.opts.Targets[del.Action]
+	if !ok {
+		return fmt.Errorf("unknown action %q", del.Action)
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.closing {
+		return errClosed
+	}
+	key := queueKey{del.Notification.Cluster, del.Action}
+	q := d.queues[key]
+	if q == nil {
+		size := t.QueueSize
+		if size <= 0 {
+			size = DefaultQueueSize
+		}
+		q = &queue{ch: make(chan Delivery, size)}
+		d.queues[key] = q
+		for range max(t.Workers, 1) {
+			d.wg.Add(1)
+			go d.work(q)
+		}
+	}
+	if fresh && d.opts.Journal != nil {
+		if err := d.opts.Journal.Pending(del); err != nil {
+			d.opts.Log.Error("journal write failed; delivery continues without crash safety", "delivery_id", del.ID, "err", err)
+		}
+	}
+	select {
+	case q.ch <- del:
+		d.audit(del, Record{Kind: "queued"})
+		return nil
+	default:
+		// A full queue means the action has been failing for a long time;
+		// refusing is better than blocking the rules or growing without end.
+		d.audit(del, Record{Kind: "dropped", Error: fmt.Sprintf("queue full (%d deliveries waiting)", cap(q.ch))})
+		if d.opts.Journal != nil {
+			_ = d.opts.Journal.Done(del.ID)
+		}
+		return fmt.Errorf("action %s, cluster %s: queue full, delivery %s dropped", del.Action, del.Notification.Cluster, del.ID)
+	}
+}
+
+func (d *Dispatcher) work(q *queue) {
+	defer d.wg.Done()
+	for del := range q.ch {
+		d.deliver(del)
+	}
+}
+
+// deliver makes attempts until success, a permanent failure or the retry
+// budget is spent; then it starts the fallback actions if it failed.
+func (d *Dispatcher) deliver(del Delivery) {
+	t := d.opts.Targets[del.Action]
+	spec := t.Spec
+	log := d.opts.Log.With("rule", del.Notification.Rule, "cluster", del.Notification.Cluster, "action", del.Action, "delivery_id", del.ID)
+	remaining := spec.Retry.MaxAttempts - del.Attempts
+	if remaining < 1 {
+		remaining = 1
+	}
+	b := &backoff.ExponentialBackOff{
+		InitialInterval: spec.Retry.InitialBackoff, RandomizationFactor: 0.5, Multiplier: 2, MaxInterval: spec.Retry.MaxBackoff,
+	}
+	for range del.Attempts { // a resumed delivery continues its backoff
+		b.NextBackOff()
+	}
+	lastErr := ""
+	operation := func() (struct{}, error) {
+		del.Attempts++
+		start := d.opts.Now()
+		ctx, cancel := context.WithTimeout(d.ctx, spec.Timeout)
+		out, err := t.Action.Run(ctx, &del.Notification)
+		cancel()
+		rec := Record{Kind: "attempt", Attempt: del.Attempts, DurationMS: d.opts.Now().Sub(start).Milliseconds(), HTTPStatus: out.HTTPStatus, Output: out.Output}
+		if spec.Type == actions.KindShell {
+			code := out.ExitCode
+			rec.ExitCode = &code
+		}
+		switch {
+		case err == nil:
+			rec.Outcome = "ok"
+		case actions.IsPermanent(err):
+			rec.Outcome = "failed"
+		default:
+			rec.Outcome = "retry"
+		}
+		if err != nil {
+			rec.Error = actions.Redact(err.Error(), t.Secrets...)
+		}
+		d.audit(del, rec)
+		if err == nil {
+			return struct{}{}, nil
+		}
+		if d.opts.Journal != nil {
+			_ = d.opts.Journal.Pending(del) // remember the attempt count
+		}
+		// Log a retry only when the error changes, so that a dead endpoint
+		// does not flood the log.
+		if rec.Error != lastErr {
+			log.Warn("action attempt failed", "attempt", del.Attempts, "err", rec.Error)
+			lastErr = rec.Error
+		}
+		if actions.IsPermanent(err) {
+			return struct{}{}, backoff.Permanent(err)
+		}
+		if after, ok := actions.RetryAfter(err); ok {
+			return struct{}{}, &backoff.RetryAfterError{Duration: after}
+		}
+		return struct{}{}, err
+	}
+	_, err := backoff.Retry(d.ctx, operation, backoff.WithBackOff(b), backoff.WithMaxTries(uint(remaining)), backoff.WithMaxElapsedTime(0))
+	if err != nil && d.ctx.Err() != nil {
+		// Shutting down: the delivery stays in the journal and resumes
+		// after the restart.
+		log.Info("delivery interrupted by shutdown; it resumes after a restart", "attempts", del.Attempts)
+		return
+	}
+	if d.opts.Journal != nil {
+		_ = d.opts.Journal.Done(del.ID)
+	}
+	if err == nil {
+		d.audit(del, Record{Kind: "delivered", Attempt: del.Attempts, Outcome: "ok"})
+		return
+	}
+	msg := actions.Redact(err.Error(), t.Secrets...)
+	d.audit(del, Record{Kind: "failed", Attempt: del.Attempts, Outcome: "failed", Error: msg})
+	log.Error("action failed for good", "attempts", del.Attempts, "err", msg)
+	if del.Fallback {
+		return // no fallback of a fallback: a loop would never end
+	}
+	for _, name := range spec.OnFailure {
+		fb := Delivery{ID: NewID(), Action: name, Notification: del.Notification, Fallback: true}
+		fb.Notification.DeliveryID = fb.ID
+		if err := d.enqueue(fb, true); err != nil {
+			log.Error("cannot start fallback action", "fallback", name, "err", err)
+		}
+	}
+}
+
+func (d *Dispatcher) audit(del Delivery, r Record) {
+	if d.opts.Audit == nil {
+		return
+	}
+	if r.Time.IsZero() {
+		r.Time = d.opts.Now()
+	}
+	r.Rule, r.Status, r.Cluster = del.Notification.Rule, del.Notification.Status, del.Notification.Cluster
+	r.Action, r.DeliveryID, r.Fallback = del.Action, del.ID, del.Fallback
+	d.opts.Audit.Record(r)
+}
+
+// QueueDepth returns the deliveries waiting, over all queues.
+func (d *Dispatcher) QueueDepth() int {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	n := 0
+	for _, q := range d.queues {
+		n += len(q.ch)
+	}
+	return n
+}
+
+// Close stops accepting deliveries and waits for the queued ones until ctx
+// ends; then it cancels the attempts in flight. Unfinished deliveries stay
+// in the journal.
+func (d *Dispatcher) Close(ctx context.Context) error {
+	d.mu.Lock()
+	if !d.closing {
+		d.closing = true
+		for _, q := range d.queues {
+			close(q.ch)
+		}
+	}
+	d.mu.Unlock()
+	done := make(chan struct{})
+	go func() { d.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+		d.cancel()
+		return nil
+	case <-ctx.Done():
+		d.cancel()
+		<-done
+		return fmt.Errorf("drain: %w", ctx.Err())
+	}
+}

@@ -1,0 +1,305 @@
+package dispatch
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/leaderhook/leaderhook/actions"
+)
+
+// scripted is an Action whose attempts answer from a script.
+type scripted struct {
+	mu      sync.Mutex
+	answers []error // per attempt; nil = success; past the end: success
+	calls   []call
+	block   bool // wait for ctx instead
+}
+
+type call struct {
+	id   string
+	rule string
+	at   time.Time
+}
+
+func (s *scripted) Run(ctx context.Context, n *actions.Notification) (actions.Outcome, error) {
+	s.mu.Lock()
+	i := len(s.calls)
+	s.calls = append(s.calls, call{id: n.DeliveryID, rule: n.Rule, at: time.Now()})
+	s.mu.Unlock()
+	if s.block {
+		<-ctx.Done()
+		return actions.Outcome{}, fmt.Errorf("timed out: %w", ctx.Err())
+	}
+	if i < len(s.answers) && s.answers[i] != nil {
+		return actions.Outcome{HTTPStatus: 500}, s.answers[i]
+	}
+	return actions.Outcome{HTTPStatus: 200}, nil
+}
+
+func (s *scripted) got() []call {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.calls)
+}
+
+type memJournal struct {
+	mu      sync.Mutex
+	pending map[string]Delivery
+}
+
+func (j *memJournal) Pending(d Delivery) error {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	j.pending[d.ID] = d
+	return nil
+}
+
+func (j *memJournal) Done(id string) error {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	delete(j.pending, id)
+	return nil
+}
+
+type memAudit struct {
+	mu      sync.Mutex
+	records []Record
+}
+
+func (a *memAudit) Record(r Record) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.records = append(a.records, r)
+}
+
+func (a *memAudit) kinds(action string) []string {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	var out []string
+	for _, r := range a.records {
+		if r.Action == action {
+			s := r.Kind
+			if r.Outcome != "" {
+				s += ":" + r.Outcome
+			}
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+func spec(attempts int, onFailure ...string) actions.Spec {
+	return actions.Spec{Type: actions.KindWebhook, Timeout: time.Second, OnFailure: onFailure,
+		Retry: actions.Retry{MaxAttempts: attempts, InitialBackoff: time.Second, MaxBackoff: 10 * time.Second}}
+}
+
+func note(rule string) actions.Notification {
+	return actions.Notification{Rule: rule, Status: actions.StatusFiring, Cluster: "c1"}
+}
+
+func setup(targets map[string]Target) (*Dispatcher, *memJournal, *memAudit) {
+	j := &memJournal{pending: map[string]Delivery{}}
+	a := &memAudit{}
+	return New(Options{Targets: targets, Journal: j, Audit: a}), j, a
+}
+
+func TestRetryUntilSuccessKeepsTheDeliveryID(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		act := &scripted{answers: []error{errors.New("502"), errors.New("503")}}
+		d, j, a := setup(map[string]Target{"hook": {Action: act, Spec: spec(5)}})
+		d.Submit(note("r"), []string{"hook"})
+		synctest.Wait()
+		time.Sleep(time.Minute)
+		synctest.Wait()
+		calls := act.got()
+		if len(calls) != 3 || calls[0].id != calls[1].id || calls[1].id != calls[2].id {
+			t.Fatalf("calls = %+v", calls)
+		}
+		if gap := calls[1].at.Sub(calls[0].at); gap < 500*time.Millisecond || gap > 1500*time.Millisecond {
+			t.Errorf("first backoff %s, want 1s ± 50%% jitter", gap)
+		}
+		want := []string{"queued", "attempt:retry", "attempt:retry", "attempt:ok", "delivered:ok"}
+		if got := a.kinds("hook"); !slices.Equal(got, want) {
+			t.Errorf("audit %v, want %v", got, want)
+		}
+		if len(j.pending) != 0 {
+			t.Errorf("journal still holds %v", j.pending)
+		}
+		d.Close(context.Background())
+	})
+}
+
+func TestPermanentFailureRunsFallbackOnce(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		hook := &scripted{answers: []error{actions.Permanent(errors.New("400 bad request"))}}
+		fallback := &scripted{answers: []error{actions.Permanent(errors.New("also broken"))}}
+		d, _, a := setup(map[string]Target{
+			"hook": {Action: hook, Spec: spec(5, "chat")},
+			"chat": {Action: fallback, Spec: spec(5, "hook")}, // a loop the dispatcher must not follow
+		})
+		d.Submit(note("r"), []string{"hook"})
+		time.Sleep(time.Minute)
+		synctest.Wait()
+		if len(hook.got()) != 1 || len(fallback.got()) != 1 {
+			t.Errorf("hook tried %d times, fallback %d, want 1 and 1", len(hook.got()), len(fallback.got()))
+		}
+		if got := a.kinds("chat"); !slices.Equal(got, []string{"queued", "attempt:failed", "failed:failed"}) {
+			t.Errorf("fallback audit %v", got)
+		}
+		d.Close(context.Background())
+	})
+}
+
+func TestRetryAfterIsHonoured(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		act := &scripted{answers: []error{&actions.RetryAfterError{Err: errors.New("429"), After: 30 * time.Second}}}
+		d, _, _ := setup(map[string]Target{"hook": {Action: act, Spec: spec(3)}})
+		d.Submit(note("r"), []string{"hook"})
+		time.Sleep(time.Minute)
+		synctest.Wait()
+		calls := act.got()
+		if len(calls) != 2 || calls[1].at.Sub(calls[0].at) != 30*time.Second {
+			t.Errorf("calls %+v, want a second attempt 30s after the first", calls)
+		}
+		d.Close(context.Background())
+	})
+}
+
+func TestGivesUpAfterMaxAttempts(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		fail := errors.New("connection refused")
+		act := &scripted{answers: []error{fail, fail, fail, fail}}
+		d, j, a := setup(map[string]Target{"hook": {Action: act, Spec: spec(3)}})
+		d.Submit(note("r"), []string{"hook"})
+		time.Sleep(time.Hour)
+		synctest.Wait()
+		if len(act.got()) != 3 {
+			t.Errorf("%d attempts, want 3", len(act.got()))
+		}
+		if got := a.kinds("hook"); got[len(got)-1] != "failed:failed" {
+			t.Errorf("audit %v", got)
+		}
+		if len(j.pending) != 0 {
+			t.Error("a delivery given up must leave the journal")
+		}
+		d.Close(context.Background())
+	})
+}
+
+func TestAHungActionDelaysNothingElse(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		hung := &scripted{block: true}
+		fast := &scripted{}
+		d, _, _ := setup(map[string]Target{"hung": {Action: hung, Spec: spec(1)}, "fast": {Action: fast, Spec: spec(1)}})
+		start := time.Now()
+		d.Submit(note("r"), []string{"hung", "fast"})
+		synctest.Wait()
+		if calls := fast.got(); len(calls) != 1 || calls[0].at != start {
+			t.Errorf("the fast action waited: %+v", calls)
+		}
+		d.Close(context.Background())
+	})
+}
+
+func TestOrderPerClusterAndAction(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		act := &scripted{answers: []error{errors.New("first attempt of r0 fails")}}
+		d, _, _ := setup(map[string]Target{"hook": {Action: act, Spec: spec(3)}})
+		for i := range 5 {
+			d.Submit(note(fmt.Sprintf("r%d", i)), []string{"hook"})
+		}
+		time.Sleep(time.Minute)
+		synctest.Wait()
+		var rules []string
+		for _, c := range act.got() {
+			rules = append(rules, c.rule)
+		}
+		// r0's retry happens before r1 goes out: a resolve never overtakes its firing.
+		if want := []string{"r0", "r0", "r1", "r2", "r3", "r4"}; !slices.Equal(rules, want) {
+			t.Errorf("order %v, want %v", rules, want)
+		}
+		d.Close(context.Background())
+	})
+}
+
+func TestFullQueueRefusesWithoutBlocking(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		hung := &scripted{block: true}
+		d, _, a := setup(map[string]Target{"hung": {Action: hung, Spec: spec(1), QueueSize: 2}})
+		var errs []error
+		for i := range 5 {
+			errs = append(errs, d.Submit(note(fmt.Sprintf("r%d", i)), []string{"hung"})...)
+			synctest.Wait() // the worker takes r0 and hangs on it
+		}
+		// One in flight, two queued, two refused.
+		if len(errs) != 2 {
+			t.Errorf("refused %d, want 2: %v", len(errs), errs)
+		}
+		dropped := 0
+		for _, k := range a.kinds("hung") {
+			if k == "dropped" {
+				dropped++
+			}
+		}
+		if dropped != 2 {
+			t.Errorf("audit shows %d drops", dropped)
+		}
+		d.Close(context.Background())
+	})
+}
+
+func TestCloseDrainsThenCancelsAndKeepsThePending(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		hung := &scripted{block: true}
+		fast := &scripted{}
+		s := spec(5)
+		s.Timeout = time.Hour
+		d, j, _ := setup(map[string]Target{"hung": {Action: hung, Spec: s}, "fast": {Action: fast, Spec: spec(1)}})
+		d.Submit(note("r"), []string{"fast", "hung"})
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		start := time.Now()
+		err := d.Close(ctx)
+		if err == nil || time.Since(start) != 5*time.Second {
+			t.Errorf("Close = %v after %s, want a deadline error after 5s", err, time.Since(start))
+		}
+		if len(fast.got()) != 1 {
+			t.Error("the fast delivery was not drained")
+		}
+		if len(j.pending) != 1 {
+			t.Fatalf("journal %v: the interrupted delivery must stay pending", j.pending)
+		}
+		for _, del := range j.pending {
+			if del.Action != "hung" || del.Attempts != 1 {
+				t.Errorf("pending %+v", del)
+			}
+		}
+	})
+}
+
+func TestResumeContinuesAttempts(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		fail := errors.New("503")
+		act := &scripted{answers: []error{fail, fail, fail}}
+		d, _, a := setup(map[string]Target{"hook": {Action: act, Spec: spec(3)}})
+		n := note("r")
+		n.DeliveryID = "msg_resumed"
+		d.Resume([]Delivery{{ID: "msg_resumed", Action: "hook", Notification: n, Attempts: 2}})
+		time.Sleep(time.Hour)
+		synctest.Wait()
+		calls := act.got()
+		if len(calls) != 1 || calls[0].id != "msg_resumed" {
+			t.Errorf("calls %+v, want one last attempt with the same id", calls)
+		}
+		if got := a.kinds("hook"); !slices.Equal(got, []string{"queued", "attempt:retry", "failed:failed"}) {
+			t.Errorf("audit %v", got)
+		}
+		d.Close(context.Background())
+	})
+}

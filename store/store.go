@@ -1,0 +1,252 @@
+// Package store keeps leaderhook's decisions across restarts in state_dir:
+// the rule engine's memory (active rules, cooldowns), each cluster's view
+// (leader, true start of a leaderless period) and the deliveries not yet
+// finished. Everything is written so that a crash, kill -9 included, leaves
+// either the old or the new version, never a torn file.
+package store
+
+import (
+	"bufio"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/leaderhook/leaderhook/detector"
+	"github.com/leaderhook/leaderhook/dispatch"
+	"github.com/leaderhook/leaderhook/rules"
+)
+
+// State is what survives a restart, apart from pending deliveries.
+type State struct {
+	Version int                       `json:"version"`
+	SavedAt time.Time                 `json:"saved_at"`
+	Engine  rules.Snapshot            `json:"engine"`
+	Views   map[string]detector.State `json:"views"`
+}
+
+// Store is where state lives. The file implementation is Dir; a replicated
+// store can take its place for high availability.
+type Store interface {
+	Load() (State, []dispatch.Delivery, error)
+	Save(State) error
+	dispatch.Journal
+}
+
+// Dir stores state in a directory: state.json, replaced atomically on each
+// save, and pending.log, an append-only journal of deliveries compacted
+// when it grows.
+type Dir struct {
+	path string
+
+	mu      sync.Mutex
+	log     *os.File
+	pending map[string]dispatch.Delivery
+	lines   int
+}
+
+const (
+	stateFile   = "state.json"
+	pendingFile = "pending.log"
+	// compactAfter is how many journal lines may pile up beyond the
+	// pending deliveries before the journal is rewritten.
+	compactAfter = 1000
+)
+
+// Open opens or creates the state directory.
+func Open(path string) (*Dir, error) {
+	if err := os.MkdirAll(path, 0o750); err != nil {
+		return nil, fmt.Errorf("state_dir: %w", err)
+	}
+	d := &Dir{path: path, pending: map[string]dispatch.Delivery{}}
+	if err := d.readJournal(); err != nil {
+		return nil, err
+	}
+	if err := d.compact(); err != nil {
+		return nil, err
+	}
+	return d, nil
+}
+
+// Load returns the saved state (zero when there is none) and the
+// deliveries that were not finished, oldest first.
+func (d *Dir) Load() (State, []dispatch.Delivery, error) {
+	var s State
+	data, err := os.ReadFile(filepath.Join(d.path, stateFile))
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+	case err != nil:
+		return s, nil, fmt.Errorf("state: %w", err)
+	default:
+		if err := json.Unmarshal(data, &s); err != nil {
+			return s, nil, fmt.Errorf("state %s: %w", filepath.Join(d.path, stateFile), err)
+		}
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	ds := make([]dispatch.Delivery, 0, len(d.pending))
+	for _, del := range d.pending {
+		ds = append(ds, del)
+	}
+	sort.Slice(ds, func(i, j int) bool { return ds[i].ID < ds[j].ID }) // ids are time-ordered
+	return s, ds, nil
+}
+
+// Save replaces the saved state atomically.
+func (d *Dir) Save(s State) error {
+	s.Version = 1
+	data, err := json.Marshal(s)
+	if err != nil {
+		return err
+	}
+	return writeAtomic(filepath.Join(d.path, stateFile), data)
+}
+
+type journalLine struct {
+	Op       string             `json:"op"` // "pending" or "done"
+	ID       string             `json:"id"`
+	Delivery *dispatch.Delivery `json:"delivery,omitempty"`
+}
+
+// Pending records a delivery that is not finished (again, with its attempt
+// count, after each failed attempt).
+func (d *Dir) Pending(del dispatch.Delivery) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.pending[del.ID] = del
+	return d.append(journalLine{Op: "pending", ID: del.ID, Delivery: &del})
+}
+
+// Done records that a delivery is finished, delivered or given up.
+func (d *Dir) Done(id string) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if _, ok := d.pending[id]; !ok {
+		return nil
+	}
+	delete(d.pending, id)
+	if err := d.append(journalLine{Op: "done", ID: id}); err != nil {
+		return err
+	}
+	if d.lines > len(d.pending)+compactAfter {
+		return d.compact()
+	}
+	return nil
+}
+
+// append writes one line with one write(2) on an O_APPEND file: a process
+// crash loses nothing written; only a torn last line is possible after a
+// power loss, and readJournal skips it.
+func (d *Dir) append(l journalLine) error {
+	data, err := json.Marshal(l)
+	if err != nil {
+		return err
+	}
+	d.lines++
+	_, err = d.log.Write(append(data, '\n'))
+	return err
+}
+
+func (d *Dir) readJournal() error {
+	f, err := os.Open(filepath.Join(d.path, pendingFile))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("journal: %w", err)
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 64<<10), 16<<20)
+	for sc.Scan() {
+		var l journalLine
+		if json.Unmarshal(sc.Bytes(), &l) != nil {
+			continue // a line torn by a crash
+		}
+		switch {
+		case l.Op == "pending" && l.Delivery != nil:
+			d.pending[l.ID] = *l.Delivery
+		case l.Op == "done":
+			delete(d.pending, l.ID)
+		}
+	}
+	return sc.Err()
+}
+
+// compact rewrites the journal with only the pending deliveries.
+func (d *Dir) compact() error {
+	var buf []byte
+	ids := make([]string, 0, len(d.pending))
+	for id := range d.pending {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	for _, id := range ids {
+		del := d.pending[id]
+		line, err := json.Marshal(journalLine{Op: "pending", ID: id, Delivery: &del})
+		if err != nil {
+			return err
+		}
+		buf = append(append(buf, line...), '\n')
+	}
+	path := filepath.Join(d.path, pendingFile)
+	if err := writeAtomic(path, buf); err != nil {
+		return err
+	}
+	if d.log != nil {
+		d.log.Close()
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0o640)
+	if err != nil {
+		return fmt.Errorf("journal: %w", err)
+	}
+	d.log, d.lines = f, len(ids)
+	return nil
+}
+
+// Close closes the journal.
+func (d *Dir) Close() error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.log == nil {
+		return nil
+	}
+	err := d.log.Close()
+	d.log = nil
+	return err
+}
+
+// writeAtomic writes data to a temporary file, syncs it, renames it over
+// path and syncs the directory: readers see the old or the new file.
+func writeAtomic(path string, data []byte) error {
+	dir := filepath.Dir(path)
+	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return fmt.Errorf("state: %w", err)
+	}
+	defer os.Remove(tmp.Name()) // no-op after the rename
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return fmt.Errorf("state: %w", err)
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return fmt.Errorf("state: %w", err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("state: %w", err)
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return fmt.Errorf("state: %w", err)
+	}
+	if d, err := os.Open(dir); err == nil {
+		d.Sync()
+		d.Close()
+	}
+	return nil
+}
