@@ -23,6 +23,8 @@ func TestDependencyDirection(t *testing.T) {
 		"rules":    {module + "actions", module + "detector", module + "pipeline", module + "config", "net/http", "os/exec"},
 		"actions":  {module + "rules", module + "detector", module + "pipeline", module + "config", "github.com/expr-lang/expr"},
 		"config":   {module + "pipeline", module + "cmd"},
+		"dispatch": {module + "rules", module + "detector", module + "pipeline", module + "config", "github.com/expr-lang/expr"},
+		"clock":    {module},
 	}
 	seen := 0
 	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {

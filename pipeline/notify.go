@@ -1,0 +1,52 @@
+package pipeline
+
+import (
+	"github.com/leaderhook/leaderhook/actions"
+	"github.com/leaderhook/leaderhook/event"
+	"github.com/leaderhook/leaderhook/rules"
+)
+
+// Notification turns an engine outcome into what actions receive. The
+// delivery id is set by the dispatcher, one per action.
+func Notification(o rules.Outcome, dryRun bool) actions.Notification {
+	status := actions.StatusFiring
+	if o.Kind == rules.Resolved {
+		status = actions.StatusResolved
+	}
+	return actions.Notification{
+		Rule: o.Rule, Status: status, Cluster: o.Cluster, Labels: o.Labels, FiredAt: o.Time,
+		EventType: o.State.Type, Event: o.State.Fields(), LeaderID: o.LeaderID, PreviousLeaderID: o.PreviousLeaderID,
+		Leaderless: o.Leaderless, LeaderlessFor: o.LeaderlessFor, DryRun: dryRun,
+	}
+}
+
+// Submitter takes notifications for actions; the dispatcher is one.
+type Submitter interface {
+	Submit(n actions.Notification, actionNames []string) []error
+}
+
+// Dispatching is a Sink that hands every firing and resolve to a
+// Submitter, and passes everything on to Next (a timeline, say).
+type Dispatching struct {
+	Next   Sink
+	To     Submitter
+	DryRun bool
+	// OnError receives deliveries that could not be queued.
+	OnError func(error)
+}
+
+// State passes a state change on.
+func (d *Dispatching) State(ev event.Event) { d.Next.State(ev) }
+
+// Outcome submits firings and resolves, then passes the outcome on.
+func (d *Dispatching) Outcome(o rules.Outcome) {
+	d.Next.Outcome(o)
+	if o.Kind == rules.Suppressed || len(o.Actions) == 0 {
+		return
+	}
+	for _, err := range d.To.Submit(Notification(o, d.DryRun), o.Actions) {
+		if d.OnError != nil {
+			d.OnError(err)
+		}
+	}
+}
