@@ -1,0 +1,105 @@
+package detector
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/leaderhook/leaderhook/event"
+)
+
+func line(src, typ string, sec int) string {
+	return fmt.Sprintf(`{"namespace":"cluster","event_src_id":"%s","timestamp":"2026-01-01T00:00:%02dZ","eventType":"%s"}`+"\n", src, sec, typ)
+}
+
+func appendTo(t *testing.T, path, text string) {
+	t.Helper()
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.WriteString(text)
+	f.Close()
+}
+
+func collect(t *testing.T, out <-chan event.Event, n int) []string {
+	t.Helper()
+	var got []string
+	timeout := time.After(5 * time.Second)
+	for len(got) < n {
+		select {
+		case ev := <-out:
+			got = append(got, ev.Source)
+		case <-timeout:
+			t.Fatalf("got %v, waiting for %d events", got, n)
+		}
+	}
+	return got
+}
+
+func TestFileSourceFollowsRotationAndTruncation(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "events.jsonl")
+	appendTo(t, path, line("old", event.ReadWrite, 0)) // before start: not replayed
+	var mu sync.Mutex
+	var rejects []string
+	var last Position
+	src := &FileSource{Path: path, Cluster: "c", Poll: 10 * time.Millisecond,
+		OnReject:   func(e *event.LineError) { mu.Lock(); rejects = append(rejects, e.Error()); mu.Unlock() },
+		OnPosition: func(p Position) { mu.Lock(); last = p; mu.Unlock() }}
+	out := make(chan event.Event, 16)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go src.Run(ctx, out)
+	time.Sleep(50 * time.Millisecond)
+
+	appendTo(t, path, line("a", event.ReadWrite, 1)+"garbage\n")
+	appendTo(t, path, strings.TrimSuffix(line("b", event.ReadWrite, 2), "\n")) // half a line...
+	time.Sleep(50 * time.Millisecond)
+	appendTo(t, path, "\n") // ...completed
+	if got := collect(t, out, 2); strings.Join(got, ",") != "a,b" {
+		t.Errorf("appended: %v", got)
+	}
+	// Rotation: the old file moves away, a new one appears.
+	os.Rename(path, path+".1")
+	appendTo(t, path, line("c", event.ReadWrite, 3))
+	if got := collect(t, out, 1); got[0] != "c" {
+		t.Errorf("after rotation: %v", got)
+	}
+	// Truncation: copytruncate-style.
+	os.Truncate(path, 0)
+	time.Sleep(50 * time.Millisecond)
+	appendTo(t, path, line("d", event.ReadWrite, 4))
+	if got := collect(t, out, 1); got[0] != "d" {
+		t.Errorf("after truncation: %v", got)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(rejects) != 1 || !strings.Contains(rejects[0], "events.jsonl:2: not a JSON object") {
+		t.Errorf("rejects: %q", rejects)
+	}
+	if last.Offset != int64(len(line("d", event.ReadWrite, 4))) {
+		t.Errorf("position %+v", last)
+	}
+}
+
+func TestFileSourceResumesFromAPosition(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "events.jsonl")
+	appendTo(t, path, line("seen", event.ReadWrite, 0))
+	info, _ := os.Stat(path)
+	pos := Position{Inode: inode(info), Offset: info.Size()}
+	appendTo(t, path, line("missed-while-down", event.ReadWrite, 1))
+	out := make(chan event.Event, 4)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go (&FileSource{Path: path, Start: pos, Poll: 10 * time.Millisecond}).Run(ctx, out)
+	if got := collect(t, out, 1); got[0] != "missed-while-down" {
+		t.Errorf("resumed with %v", got)
+	}
+}
