@@ -45,6 +45,9 @@ type Driver struct {
 	Late int
 	// Rejected counts events Run could not route to a cluster.
 	Rejected int
+	// OnChange, if set, is called after each state change or outcome has
+	// been handled completely: the moment to save a snapshot.
+	OnChange func()
 	wakeups  int // turns of Run's loop, to show an idle pipeline sleeps
 }
 
@@ -104,6 +107,13 @@ func (d *Driver) announce(st event.Event) {
 	for _, o := range d.outcomes {
 		d.sink.Outcome(o)
 	}
+	d.changed()
+}
+
+func (d *Driver) changed() {
+	if d.OnChange != nil {
+		d.OnChange()
+	}
 }
 
 // Deadline returns the next instant at which time alone changes something.
@@ -142,9 +152,38 @@ func (d *Driver) AdvanceTo(t time.Time) {
 			for _, o := range d.outcomes {
 				d.sink.Outcome(o)
 			}
+			if len(d.outcomes) > 0 {
+				d.changed()
+			}
 		}
 	}
 	if t.After(d.now) {
 		d.now = t
+	}
+}
+
+// Snapshot returns what must survive a restart: the engine's memory and
+// each cluster's announced state.
+func (d *Driver) Snapshot() (rules.Snapshot, map[string]detector.State) {
+	views := make(map[string]detector.State, len(d.views))
+	for name, v := range d.views {
+		st := v.State()
+		st.Members = append([]string(nil), st.Members...)
+		views[name] = st
+	}
+	return d.engine.Snapshot(), views
+}
+
+// Restore loads a snapshot before the first event. Clusters no longer in
+// the config are ignored.
+func (d *Driver) Restore(engine rules.Snapshot, views map[string]detector.State) {
+	d.engine.Restore(engine)
+	for name, st := range views {
+		if v := d.views[name]; v != nil {
+			v.Restore(st)
+			if st.Since.After(d.now) {
+				d.now = st.Since
+			}
+		}
 	}
 }

@@ -28,6 +28,8 @@ type State struct {
 	SavedAt time.Time                 `json:"saved_at"`
 	Engine  rules.Snapshot            `json:"engine"`
 	Views   map[string]detector.State `json:"views"`
+	// Files are the read positions of followed event files, by path.
+	Files map[string]detector.Position `json:"files,omitempty"`
 }
 
 // Store is where state lives. The file implementation is Dir; a replicated

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/leaderhook/leaderhook/actions"
 	"github.com/leaderhook/leaderhook/event"
 	"github.com/leaderhook/leaderhook/rules"
 )
@@ -137,7 +138,7 @@ func (t *Writer) Outcome(o rules.Outcome) {
 	default:
 		b.WriteString("suppressed (" + o.Reason + ")")
 	}
-	if o.Leaderless && o.LeaderlessFor > 0 {
+	if o.Kind != rules.Resolved && o.Leaderless && o.LeaderlessFor > 0 {
 		fmt.Fprintf(&b, " after %s without a leader", o.LeaderlessFor.Round(time.Millisecond))
 	}
 	if o.Kind != rules.Suppressed && len(actions) > 0 {
@@ -175,3 +176,38 @@ func (t *Writer) fail(err error) {
 }
 
 func clock(t time.Time) string { return t.Format("2006-01-02 15:04:05.000") }
+
+type actionJSON struct {
+	Kind      string            `json:"kind"`
+	Time      string            `json:"time"`
+	Cluster   string            `json:"cluster"`
+	Rule      string            `json:"rule"`
+	Outcome   string            `json:"outcome"`
+	Action    string            `json:"action"`
+	Rendering actions.Rendering `json:"rendering"`
+	Error     string            `json:"error,omitempty"`
+}
+
+// Action writes what an action would do for an outcome (a dry run).
+func (t *Writer) Action(o rules.Outcome, action string, r actions.Rendering, errMsg string) {
+	if t.json {
+		t.writeJSON(actionJSON{Kind: "action", Time: o.Time.Format(event.TimeLayout), Cluster: o.Cluster, Rule: o.Rule,
+			Outcome: o.Kind, Action: action, Rendering: r, Error: errMsg})
+		return
+	}
+	indent := strings.Repeat(" ", len("2006-01-02 15:04:05.000")+2+12+1+4)
+	if errMsg != "" {
+		t.printf("%s%s: cannot render: %s\n", indent, action, errMsg)
+		return
+	}
+	switch r.Kind {
+	case actions.KindShell:
+		t.printf("%s%s: would run %q\n", indent, action, r.Argv)
+	default:
+		body := r.Body
+		if len(body) > 300 {
+			body = body[:300] + "…"
+		}
+		t.printf("%s%s: would %s %s %s\n", indent, action, r.Method, r.URL, body)
+	}
+}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -10,18 +11,23 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/leaderhook/leaderhook/audit"
 	"github.com/leaderhook/leaderhook/config"
+	"github.com/leaderhook/leaderhook/dispatch"
 	"github.com/leaderhook/leaderhook/event"
 	"github.com/leaderhook/leaderhook/pipeline"
+	"github.com/leaderhook/leaderhook/rules"
 	"github.com/leaderhook/leaderhook/timeline"
 )
 
 type replayOptions struct {
-	config  string
-	cluster string
-	format  string
-	extend  time.Duration
-	reorder time.Duration
+	config      string
+	cluster     string
+	format      string
+	extend      time.Duration
+	reorder     time.Duration
+	execute     bool
+	showActions bool
 }
 
 func replayCmd(e *env) *cobra.Command {
@@ -44,7 +50,10 @@ would fire if nothing else happened.
 Exit status: 0, or 1 if the config is invalid or any input line was rejected (each
 rejected line is reported on stderr with its file and line number).`,
 		Args: cobra.MinimumNArgs(1),
-		RunE: func(_ *cobra.Command, files []string) error {
+		RunE: func(cmd *cobra.Command, files []string) error {
+			if !cmd.Flags().Changed("show-actions") {
+				o.showActions = o.format == "text"
+			}
 			return e.replay(o, files)
 		},
 	}
@@ -53,6 +62,8 @@ rejected line is reported on stderr with its file and line number).`,
 	cmd.Flags().StringVar(&o.format, "format", "text", "output: text (a readable timeline) or json (one object per line)")
 	cmd.Flags().DurationVar(&o.extend, "extend", 0, "keep the virtual clock running this long after the last event")
 	cmd.Flags().DurationVar(&o.reorder, "reorder-window", event.DefaultReorderWindow, "how far out of timestamp order a line may be within one file")
+	cmd.Flags().BoolVar(&o.execute, "execute", false, "run the actions for real (webhooks are sent, scripts run), as fast as the replay goes")
+	cmd.Flags().BoolVar(&o.showActions, "show-actions", false, "show what each action would send (default: on for --format text)")
 	return cmd
 }
 
@@ -72,7 +83,27 @@ func (e *env) replay(o replayOptions, files []string) error {
 	if o.format == "json" {
 		out = timeline.NewJSON(e.stdout)
 	}
-	driver, err := pipeline.New(cfg, cluster, out, e.log)
+	targets, err := pipeline.Targets(cfg, nil)
+	if err != nil {
+		return err
+	}
+	sink := &replaySink{out: out, targets: targets, show: o.showActions}
+	if o.execute {
+		disp, closeAudit, err := e.dispatcher(cfg, targets)
+		if err != nil {
+			return err
+		}
+		defer closeAudit()
+		sink.submit = disp
+		defer func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+			defer cancel()
+			if err := disp.Close(ctx); err != nil {
+				fmt.Fprintln(e.stderr, "leaderhook: deliveries unfinished:", err)
+			}
+		}()
+	}
+	driver, err := pipeline.New(cfg, cluster, sink, e.log)
 	if err != nil {
 		return err
 	}
@@ -174,4 +205,46 @@ func pickCluster(cfg *config.Config, name string) (string, error) {
 		return names[0], nil
 	}
 	return "", fmt.Errorf("the config has %d clusters: say which one the events belong to with --cluster (one of %v)", len(names), names)
+}
+
+// replaySink writes the timeline, shows what actions would do, and with
+// --execute hands firings to the dispatcher.
+type replaySink struct {
+	out     *timeline.Writer
+	targets map[string]dispatch.Target
+	show    bool
+	submit  pipeline.Submitter
+}
+
+func (r *replaySink) State(ev event.Event) { r.out.State(ev) }
+
+func (r *replaySink) Outcome(o rules.Outcome) {
+	r.out.Outcome(o)
+	if o.Kind == rules.Suppressed || len(o.Actions) == 0 {
+		return
+	}
+	n := pipeline.Notification(o, r.submit == nil)
+	if r.show {
+		for _, nr := range pipeline.Render(r.targets, n, o.Actions) {
+			r.out.Action(o, nr.Action, nr.Rendering, nr.Error)
+		}
+	}
+	if r.submit != nil {
+		r.submit.Submit(n, o.Actions)
+	}
+}
+
+// dispatcher returns a dispatcher writing the configured audit log.
+func (e *env) dispatcher(cfg *config.Config, targets map[string]dispatch.Target) (*dispatch.Dispatcher, func(), error) {
+	opts := dispatch.Options{Targets: targets, Log: e.log}
+	closeAudit := func() {}
+	if cfg.AuditLog != "" {
+		a, err := audit.Open(cfg.AuditLog)
+		if err != nil {
+			return nil, nil, err
+		}
+		opts.Audit = a
+		closeAudit = func() { a.Close() }
+	}
+	return dispatch.New(opts), closeAudit, nil
 }

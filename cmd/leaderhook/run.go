@@ -1,0 +1,234 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os/signal"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/leaderhook/leaderhook/audit"
+	"github.com/leaderhook/leaderhook/clock"
+	"github.com/leaderhook/leaderhook/config"
+	"github.com/leaderhook/leaderhook/detector"
+	"github.com/leaderhook/leaderhook/dispatch"
+	"github.com/leaderhook/leaderhook/event"
+	"github.com/leaderhook/leaderhook/pipeline"
+	"github.com/leaderhook/leaderhook/rules"
+	"github.com/leaderhook/leaderhook/store"
+)
+
+type runOptions struct {
+	config string
+	dryRun bool
+	drain  time.Duration
+}
+
+func runCmd(e *env) *cobra.Command {
+	var o runOptions
+	cmd := &cobra.Command{
+		Use:   "run -c FILE [--dry-run]",
+		Short: "Watch the clusters and run the rules' actions (the daemon)",
+		Long: `Run the daemon: read each cluster's events, keep its view of the leader, evaluate the
+rules on every change and when time makes them true, and deliver the actions.
+
+State (cooldowns, firing rules, each cluster's leader and leaderless-since, pending
+deliveries, read positions of followed files) is kept in state_dir and survives a
+restart, kill -9 included: nothing fires twice inside its cooldown, an interrupted
+delivery resumes with the same delivery id, and a cluster that recovered while
+leaderhook was down gets its resolve.
+
+SIGTERM or SIGINT: stop reading, deliver what is queued for up to --drain-timeout,
+save the state, exit 0. Undelivered notifications stay pending for the next start.
+
+--dry-run evaluates everything but executes no action: it logs what each action
+would send (URL, headers, body, argv, env; secrets redacted).`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGINT, syscall.SIGTERM)
+			defer stop()
+			return e.daemon(ctx, o)
+		},
+	}
+	configFlag(cmd, &o.config)
+	cmd.Flags().BoolVar(&o.dryRun, "dry-run", false, "execute no action; log what each would send")
+	cmd.Flags().DurationVar(&o.drain, "drain-timeout", 10*time.Second, "on shutdown, how long to keep delivering what is queued")
+	return cmd
+}
+
+// daemon is `leaderhook run`.
+func (e *env) daemon(ctx context.Context, o runOptions) error {
+	cfg, ok := e.loadConfig(o.config)
+	if !ok {
+		return exitError{1}
+	}
+	log := e.log
+	stateDir := cfg.StateDir
+	if stateDir == "" {
+		stateDir = "./leaderhook-state"
+	}
+	st, err := store.Open(stateDir)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	saved, pending, err := st.Load()
+	if err != nil {
+		return err
+	}
+	var auditor dispatch.Auditor
+	if cfg.AuditLog != "" {
+		a, err := audit.Open(cfg.AuditLog)
+		if err != nil {
+			return err
+		}
+		defer a.Close()
+		auditor = a
+	}
+	targets, err := pipeline.Targets(cfg, nil)
+	if err != nil {
+		return err
+	}
+	var submit pipeline.Submitter
+	var disp *dispatch.Dispatcher
+	if o.dryRun {
+		submit = &renderLog{targets: targets, log: log}
+	} else {
+		disp = dispatch.New(dispatch.Options{Targets: targets, Journal: st, Audit: auditor, Log: log})
+		disp.Resume(pending)
+		if len(pending) > 0 {
+			log.Info("resuming deliveries interrupted by the last stop", "count", len(pending))
+		}
+		submit = disp
+	}
+	sink := &pipeline.Dispatching{Next: logSink{log}, To: submit, DryRun: o.dryRun,
+		OnError: func(err error) { log.Error("delivery not queued", "err", err) }}
+	driver, err := pipeline.New(cfg, "", sink, log)
+	if err != nil {
+		return err
+	}
+	driver.Restore(saved.Engine, saved.Views)
+
+	positions := &positionBook{files: saved.Files}
+	save := func() {
+		engineState, views := driver.Snapshot()
+		if err := st.Save(store.State{SavedAt: time.Now(), Engine: engineState, Views: views, Files: positions.snapshot()}); err != nil {
+			log.Error("cannot save state", "state_dir", stateDir, "err", err)
+		}
+	}
+	driver.OnChange = save
+
+	events := make(chan event.Event, 1024)
+	srcCtx, stopSources := context.WithCancel(ctx)
+	var sources sync.WaitGroup
+	if err := e.startSources(srcCtx, cfg, events, positions, &sources); err != nil {
+		stopSources()
+		return err
+	}
+	log.Info("leaderhook running", "clusters", len(cfg.Clusters), "rules", len(cfg.Rules), "actions", len(cfg.Actions), "state_dir", stateDir, "dry_run", o.dryRun)
+	runErr := driver.Run(ctx, events, clock.Real{})
+	stopSources()
+	sources.Wait()
+	save()
+	if disp != nil {
+		drainCtx, cancel := context.WithTimeout(context.Background(), o.drain)
+		defer cancel()
+		if err := disp.Close(drainCtx); err != nil {
+			log.Warn("shutdown: deliveries still pending; they resume at the next start", "err", err)
+		}
+	}
+	save()
+	if runErr != nil && !errors.Is(runErr, context.Canceled) {
+		return runErr
+	}
+	log.Info("leaderhook stopped")
+	return nil
+}
+
+// startSources starts one goroutine per event source.
+func (e *env) startSources(ctx context.Context, cfg *config.Config, out chan<- event.Event, positions *positionBook, wg *sync.WaitGroup) error {
+	reject := func(le *event.LineError) { e.log.Warn("event rejected", "err", le.Error()) }
+	stdinTaken := ""
+	for _, c := range cfg.Clusters {
+		src := c.Source
+		if src.Type != detector.SourceEvents {
+			return fmt.Errorf("cluster %s: source type %q is not supported by this version of leaderhook yet (use type: events)", c.Name, src.Type)
+		}
+		if src.HTTP {
+			e.log.Warn("HTTP ingest is not available in this version yet; the cluster reads only its file or stdin", "cluster", c.Name)
+		}
+		var runners []func() error
+		if src.File != "" {
+			fs := &detector.FileSource{Path: src.File, Cluster: c.Name, Start: positions.get(src.File), Log: e.log,
+				OnReject: reject, OnPosition: func(p detector.Position) { positions.set(src.File, p) }}
+			runners = append(runners, func() error { return fs.Run(ctx, out) })
+		}
+		if src.Stdin {
+			if stdinTaken != "" {
+				return fmt.Errorf("clusters %s and %s both read stdin: only one can", stdinTaken, c.Name)
+			}
+			stdinTaken = c.Name
+			rs := &detector.ReaderSource{R: e.stdin, Name: "stdin", Cluster: c.Name, OnReject: reject}
+			runners = append(runners, func() error { return rs.Run(ctx, out) })
+		}
+		for _, run := range runners {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if err := run(); err != nil && !errors.Is(err, context.Canceled) {
+					e.log.Error("event source stopped", "cluster", c.Name, "err", err)
+				}
+			}()
+		}
+	}
+	return nil
+}
+
+// positionBook holds the read positions of followed files.
+type positionBook struct {
+	mu    sync.Mutex
+	files map[string]detector.Position
+}
+
+func (p *positionBook) get(path string) detector.Position {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.files[path]
+}
+
+func (p *positionBook) set(path string, pos detector.Position) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.files == nil {
+		p.files = map[string]detector.Position{}
+	}
+	p.files[path] = pos
+}
+
+func (p *positionBook) snapshot() map[string]detector.Position {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	out := make(map[string]detector.Position, len(p.files))
+	for k, v := range p.files {
+		out[k] = v
+	}
+	return out
+}
+
+// logSink logs state changes and rule outcomes.
+type logSink struct{ log *slog.Logger }
+
+func (l logSink) State(ev event.Event) {
+	l.log.Info("cluster state", "cluster", ev.Cluster, "event_type", ev.Type, "leader_id", ev.LeaderID,
+		"previous_leader_id", ev.PreviousLeaderID, "since", ev.Since, "baseline", ev.Baseline)
+}
+
+func (l logSink) Outcome(o rules.Outcome) {
+	l.log.Info("rule "+o.Kind, "cluster", o.Cluster, "rule", o.Rule, "reason", o.Reason, "actions", o.Actions,
+		"leader_id", o.LeaderID, "leaderless_for", o.LeaderlessFor, "trigger", o.Trigger)
+}
