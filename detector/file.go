@@ -42,6 +42,19 @@ type FileSource struct {
 	OnReject func(*event.LineError)
 }
 
+// Prepare fixes the starting point now rather than when Run gets to open
+// the file: with no saved position, that is the end of the file as it is
+// when the daemon starts, so that nothing appended after the start is
+// missed.
+func (s *FileSource) Prepare() {
+	if s.Start.Inode != 0 {
+		return
+	}
+	if info, err := os.Stat(s.Path); err == nil {
+		s.Start = Position{Inode: inode(info), Offset: info.Size()}
+	}
+}
+
 // Run sends each event read to out until ctx ends.
 func (s *FileSource) Run(ctx context.Context, out chan<- event.Event) error {
 	poll := s.Poll

@@ -166,6 +166,7 @@ func (e *env) startSources(ctx context.Context, cfg *config.Config, out chan<- e
 		if src.File != "" {
 			fs := &detector.FileSource{Path: src.File, Cluster: c.Name, Start: positions.get(src.File), Log: e.log,
 				OnReject: reject, OnPosition: func(p detector.Position) { positions.set(src.File, p) }}
+			fs.Prepare()
 			runners = append(runners, func() error { return fs.Run(ctx, out) })
 		}
 		if src.Stdin {

@@ -1,0 +1,267 @@
+package tests
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// receiver is a webhook endpoint that fails the first attempts of each
+// delivery it is told to.
+type receiver struct {
+	mu       sync.Mutex
+	failures int // answer 500 to this many requests first
+	requests []request
+}
+
+type request struct {
+	id     string
+	status string
+	rule   string
+	code   int
+}
+
+func (r *receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
+	body, _ := io.ReadAll(req.Body)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	code := 200
+	if r.failures > 0 {
+		r.failures--
+		code = 500
+	}
+	status := "firing"
+	if strings.Contains(string(body), `"status":"resolved"`) {
+		status = "resolved"
+	}
+	r.requests = append(r.requests, request{id: req.Header.Get("webhook-id"), status: status, code: code})
+	w.WriteHeader(code)
+}
+
+func (r *receiver) seen() []request {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]request(nil), r.requests...)
+}
+
+func waitFor(t *testing.T, what string, cond func() bool, ds ...*daemon) {
+	t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			var logs strings.Builder
+			for _, d := range ds {
+				logs.WriteString(d.logs())
+			}
+			t.Fatalf("timed out waiting for %s\n%s", what, logs.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// daemon is a running `leaderhook run`.
+type daemon struct {
+	cmd *exec.Cmd
+	mu  sync.Mutex
+	log strings.Builder
+}
+
+func startDaemon(t *testing.T, config string) *daemon {
+	t.Helper()
+	d := &daemon{cmd: exec.Command(binary, "run", "-c", config, "--log-format", "json")}
+	stderr, err := d.cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := d.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	ready := make(chan struct{})
+	go func() {
+		sc := bufio.NewScanner(stderr)
+		once := sync.Once{}
+		for sc.Scan() {
+			d.mu.Lock()
+			d.log.WriteString(sc.Text() + "\n")
+			d.mu.Unlock()
+			if strings.Contains(sc.Text(), "leaderhook running") {
+				once.Do(func() { close(ready) })
+			}
+		}
+	}()
+	select {
+	case <-ready:
+	case <-time.After(10 * time.Second):
+		t.Fatalf("daemon did not start:\n%s", d.logs())
+	}
+	t.Cleanup(func() { d.cmd.Process.Kill(); d.cmd.Wait() })
+	return d
+}
+
+func (d *daemon) logs() string {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.log.String()
+}
+
+func (d *daemon) kill9(t *testing.T) {
+	t.Helper()
+	if err := d.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	d.cmd.Wait()
+}
+
+func appendEvent(t *testing.T, path, typ, leader string) {
+	t.Helper()
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	extra := ""
+	if leader != "" {
+		extra = fmt.Sprintf(`,"leaderId":%q`, leader)
+	}
+	fmt.Fprintf(f, `{"namespace":"cluster","event_src_id":"m1","timestamp":%q,"eventType":%q%s}`+"\n",
+		time.Now().UTC().Format(time.RFC3339Nano), typ, extra)
+}
+
+// TestKill9MidRetryAndMidCooldown kills the daemon with SIGKILL while a
+// delivery is being retried and again inside a cooldown: the retry resumes
+// with the same webhook-id, the cluster that recovered while leaderhook was
+// down gets its resolve once, and nothing fires twice inside the cooldown.
+func TestKill9MidRetryAndMidCooldown(t *testing.T) {
+	rcv := &receiver{failures: 2}
+	srv := httptest.NewServer(rcv)
+	defer srv.Close()
+	dir := t.TempDir()
+	events := filepath.Join(dir, "events.jsonl")
+	os.WriteFile(events, nil, 0o644)
+	config := filepath.Join(dir, "rules.yaml")
+	os.WriteFile(config, []byte(fmt.Sprintf(`
+state_dir: %s/state
+audit_log: %s/audit.jsonl
+clusters:
+  - name: c1
+    stabilize: 0s
+    source: {type: events, file: %s}
+actions:
+  hook:
+    type: webhook
+    url: %s/hook
+    secret: whsec_c2VjcmV0LWtleS1mb3ItdGVzdHM=
+    timeout: 2s
+    retry: {max_attempts: 10, initial_backoff: 1s, max_backoff: 1s}
+rules:
+  - name: down-1s
+    when: leaderless_for >= duration("1s")
+    actions: [hook]
+    on_resolve: [hook]
+    cooldown: 10m
+`, dir, dir, events, srv.URL)), 0o644)
+
+	a := startDaemon(t, config)
+	appendEvent(t, events, "state.has_leader", "m1")
+	appendEvent(t, events, "state.is_leaderless", "")
+	waitFor(t, "the first attempt", func() bool { return len(rcv.seen()) >= 1 }, a)
+	a.kill9(t) // mid-retry: the next attempt is due in a second
+
+	appendEvent(t, events, "state.has_leader", "m1") // the cluster recovers while leaderhook is down
+	b := startDaemon(t, config)
+	waitFor(t, "the resumed delivery and the resolve", func() bool {
+		n := 0
+		for _, r := range rcv.seen() {
+			if r.code == 200 {
+				n++
+			}
+		}
+		return n == 2
+	})
+	reqs := rcv.seen()
+	firingID := reqs[0].id
+	var firing, resolved []request
+	for _, r := range reqs {
+		if r.status == "firing" {
+			firing = append(firing, r)
+		} else {
+			resolved = append(resolved, r)
+		}
+	}
+	if len(firing) != 3 {
+		t.Errorf("firing attempts %+v, want 500, 500, 200", firing)
+	}
+	for _, r := range firing {
+		if r.id != firingID {
+			t.Errorf("attempt with webhook-id %s, want %s for every attempt across the restart", r.id, firingID)
+		}
+	}
+	if len(resolved) != 1 || resolved[0].id == firingID {
+		t.Errorf("resolves %+v, want exactly one, with its own delivery id", resolved)
+	}
+
+	// Leaderless again, inside the cooldown: suppressed, not sent.
+	appendEvent(t, events, "state.is_leaderless", "")
+	waitFor(t, "the suppression", func() bool { return strings.Contains(b.logs(), `"reason":"cooldown"`) })
+	b.kill9(t) // mid-cooldown
+
+	c := startDaemon(t, config)
+	appendEvent(t, events, "state.has_leader", "m1")
+	appendEvent(t, events, "state.is_leaderless", "")
+	waitFor(t, "the second suppression", func() bool { return strings.Contains(c.logs(), `"reason":"cooldown"`) })
+	time.Sleep(300 * time.Millisecond)
+	if n := len(rcv.seen()); n != 4 {
+		t.Errorf("the receiver got %d requests, want 4 (3 attempts of the firing, 1 resolve): %+v", n, rcv.seen())
+	}
+	audit, _ := os.ReadFile(filepath.Join(dir, "audit.jsonl"))
+	if !strings.Contains(string(audit), `"delivery_id":"`+firingID+`","attempt":3,"outcome":"ok"`) {
+		t.Errorf("the audit log does not show the third attempt of %s succeeding:\n%s", firingID, audit)
+	}
+}
+
+// TestSIGTERMDrainsAndKeepsWhatIsLeft: SIGTERM with an action in flight
+// finishes what it can within the drain timeout and exits 0.
+func TestSIGTERMDrains(t *testing.T) {
+	rcv := &receiver{}
+	srv := httptest.NewServer(rcv)
+	defer srv.Close()
+	dir := t.TempDir()
+	events := filepath.Join(dir, "events.jsonl")
+	os.WriteFile(events, nil, 0o644)
+	config := filepath.Join(dir, "rules.yaml")
+	os.WriteFile(config, []byte(fmt.Sprintf(`
+state_dir: %s/state
+clusters:
+  - name: c1
+    stabilize: 0s
+    source: {type: events, file: %s}
+actions:
+  hook: {type: webhook, url: %s/hook}
+rules:
+  - {name: lost, when: leaderless, actions: [hook]}
+`, dir, events, srv.URL)), 0o644)
+	d := startDaemon(t, config)
+	appendEvent(t, events, "state.has_leader", "m1")
+	appendEvent(t, events, "state.is_leaderless", "")
+	waitFor(t, "the firing", func() bool { return strings.Contains(d.logs(), `"msg":"rule fired"`) })
+	d.cmd.Process.Signal(syscall.SIGTERM)
+	if err := d.cmd.Wait(); err != nil {
+		t.Errorf("exit after SIGTERM: %v\n%s", err, d.logs())
+	}
+	if len(rcv.seen()) != 1 {
+		t.Errorf("delivered %d, want 1", len(rcv.seen()))
+	}
+	if !strings.Contains(d.logs(), "leaderhook stopped") {
+		t.Errorf("no clean stop:\n%s", d.logs())
+	}
+}
