@@ -16,6 +16,8 @@ import (
 	"github.com/knadh/koanf/v2"
 	"gopkg.in/yaml.v3"
 
+	"github.com/leaderhook/leaderhook/actions"
+	"github.com/leaderhook/leaderhook/actions/shell"
 	"github.com/leaderhook/leaderhook/field"
 	"github.com/leaderhook/leaderhook/rules"
 )
@@ -241,6 +243,13 @@ func (l *loader) validate(cfg *Config) {
 		errs.Add("server.max_body_bytes", "must not be negative")
 	}
 	ruleErrs, warnings := rules.Check(cfg.Rules, cfg.Windows, rules.Known{Actions: actionNames, Clusters: clusters})
+	for _, name := range sortedKeys(cfg.Actions) {
+		if spec := cfg.Actions[name]; spec.Type == actions.KindShell {
+			for _, w := range shell.Check(spec) {
+				warnings.Add("actions."+name+".command[0]", "%s", w)
+			}
+		}
+	}
 	errs = append(errs, ruleErrs...)
 	for _, e := range errs {
 		l.errs = append(l.errs, l.diagnose(e))
