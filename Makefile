@@ -41,6 +41,7 @@ ruletests: build
 
 bench: build
 	$(GO) test -run '^$$' -bench 'EngineObserve|NaiveExpr|DriverHandle' -benchmem -count 3 ./rules ./pipeline
+	$(GO) test -run '^$$' -bench 'DispatchWebhook|BarePost' -benchtime 5000x -count 3 ./actions/webhook
 	$(GO) run ./bench/replay -bin ./$(BIN) -events 1000000
 
 clean:
