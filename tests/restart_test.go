@@ -78,7 +78,12 @@ type daemon struct {
 
 func startDaemon(t *testing.T, config string) *daemon {
 	t.Helper()
-	d := &daemon{cmd: exec.Command(binary, "run", "-c", config, "--log-format", "json")}
+	return startDaemonArgs(t, "run", "-c", config, "--log-format", "json")
+}
+
+func startDaemonArgs(t *testing.T, args ...string) *daemon {
+	t.Helper()
+	d := &daemon{cmd: exec.Command(binary, args...)}
 	stderr, err := d.cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)
