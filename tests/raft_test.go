@@ -1,0 +1,210 @@
+package tests
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/leaderhook/leaderhook/clock"
+	"github.com/leaderhook/leaderhook/demo"
+	"github.com/leaderhook/leaderhook/detector"
+	"github.com/leaderhook/leaderhook/event"
+	"github.com/leaderhook/leaderhook/pipeline"
+	"github.com/leaderhook/leaderhook/rules"
+)
+
+// watched is a real raft cluster on 127.0.0.1 watched by the raft source,
+// the detector and the engine, as a Go program embedding raft would.
+type watched struct {
+	t       *testing.T
+	cluster *demo.Cluster
+	ctx     context.Context
+	events  chan event.Event
+	wg      sync.WaitGroup
+
+	mu       sync.Mutex
+	states   []event.Event
+	outcomes []rules.Outcome
+	late     []time.Duration // how long after its instant each time-triggered outcome arrived
+}
+
+func (w *watched) State(ev event.Event) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.states = append(w.states, ev)
+}
+
+func (w *watched) Outcome(o rules.Outcome) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.outcomes = append(w.outcomes, o)
+	if o.Trigger == rules.TriggerTime {
+		w.late = append(w.late, time.Since(o.Time))
+	}
+}
+
+func watch(t *testing.T, n int, stabilize time.Duration) *watched {
+	t.Helper()
+	cluster, err := demo.Start(n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	members := make([]string, n)
+	for i := range members {
+		members[i] = fmt.Sprintf("node%d", i+1)
+	}
+	engine, err := rules.New(rules.Options{Rules: []rules.Rule{
+		{Name: "gone-2s", When: `leaderless_for >= duration("2s")`, Actions: []string{"a"}},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	w := &watched{t: t, cluster: cluster, ctx: ctx, events: make(chan event.Event, 256)}
+	driver := pipeline.NewDriver(engine, []pipeline.ClusterView{{Name: "c", Members: members, Stabilize: stabilize}}, "c", w)
+	for _, node := range cluster.Nodes() {
+		w.observe(node.ID)
+	}
+	done := make(chan struct{})
+	go func() { driver.Run(ctx, w.events, clock.Real{}); close(done) }()
+	t.Cleanup(func() { cancel(); <-done; w.wg.Wait(); cluster.Close() })
+	return w
+}
+
+func (w *watched) observe(id string) {
+	src := &detector.RaftSource{Raft: w.cluster.Node(id).Raft(), ID: id, Cluster: "c", Reconcile: 100 * time.Millisecond}
+	w.wg.Add(1)
+	go func() { defer w.wg.Done(); src.Run(w.ctx, w.events) }()
+}
+
+func (w *watched) stop(ids ...string) {
+	for _, id := range ids {
+		if err := w.cluster.Stop(id); err != nil {
+			w.t.Fatal(err)
+		}
+	}
+}
+
+func (w *watched) restart(ids ...string) {
+	for _, id := range ids {
+		if err := w.cluster.Restart(id); err != nil {
+			w.t.Fatal(err)
+		}
+		w.observe(id)
+	}
+}
+
+func (w *watched) leader(not string) string {
+	l, err := w.cluster.WaitLeader(not, 15*time.Second)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	return l
+}
+
+// waitStates waits until n states were announced, and returns them as
+// "type leader prev".
+func (w *watched) waitStates(n int) []string {
+	w.t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		w.mu.Lock()
+		got := len(w.states)
+		w.mu.Unlock()
+		if got >= n || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	time.Sleep(300 * time.Millisecond) // anything more would be a duplicate
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	var out []string
+	for _, s := range w.states {
+		out = append(out, strings.TrimSpace(fmt.Sprintf("%s %s %s", s.Type, s.LeaderID, s.PreviousLeaderID)))
+	}
+	return out
+}
+
+func others(all []*demo.Node, not ...string) []string {
+	var out []string
+	for _, n := range all {
+		skip := false
+		for _, x := range not {
+			skip = skip || n.ID == x
+		}
+		if !skip {
+			out = append(out, n.ID)
+		}
+	}
+	return out
+}
+
+func TestRaftClusters(t *testing.T) {
+	for _, size := range []int{3, 5} {
+		t.Run(fmt.Sprintf("%d nodes", size), func(t *testing.T) {
+			w := watch(t, size, 2*time.Second)
+			first := w.leader("")
+			want := []string{"state.has_leader " + first}
+			if got := w.waitStates(1); strings.Join(got, "|") != strings.Join(want, "|") {
+				t.Fatalf("baseline %q, want %q", got, want)
+			}
+
+			// Leader shutdown: a failover faster than stabilize is one change.
+			w.stop(first)
+			second := w.leader(first)
+			want = append(want, fmt.Sprintf("state.has_leader %s %s", second, first))
+			if got := w.waitStates(2); strings.Join(got, "|") != strings.Join(want, "|") {
+				t.Fatalf("after the leader's shutdown %q, want %q", got, want)
+			}
+			w.restart(first)
+			time.Sleep(time.Second)
+
+			// Quorum loss: kill the leader and enough followers.
+			victims := append([]string{second}, others(w.cluster.Nodes(), second)[:size/2]...)
+			lostAt := time.Now()
+			w.stop(victims...)
+			want = append(want, "state.is_leaderless  "+second)
+			if got := w.waitStates(3); strings.Join(got, "|") != strings.Join(want, "|") {
+				t.Fatalf("after quorum loss %q, want %q", got, want)
+			}
+			w.mu.Lock()
+			since := w.states[2].Since
+			w.mu.Unlock()
+			if d := since.Sub(lostAt); d < 0 || d > 200*time.Millisecond {
+				t.Errorf("the loss is dated %s after the kill; want the moment the leader died", d)
+			}
+			time.Sleep(2500 * time.Millisecond)
+
+			// Restore.
+			w.restart(victims...)
+			third := w.leader("")
+			want = append(want, fmt.Sprintf("state.has_leader %s %s", third, second))
+			if got := w.waitStates(4); strings.Join(got, "|") != strings.Join(want, "|") {
+				t.Fatalf("after restore %q, want %q", got, want)
+			}
+			w.mu.Lock()
+			defer w.mu.Unlock()
+			fired := 0
+			for _, o := range w.outcomes {
+				if o.Rule == "gone-2s" && o.Kind == rules.Fired {
+					fired++
+					if !o.Time.Equal(since.Add(2 * time.Second)) {
+						t.Errorf("gone-2s fired at %s, want since+2s = %s", o.Time, since.Add(2*time.Second))
+					}
+				}
+			}
+			if fired != 1 {
+				t.Errorf("gone-2s fired %d times, want once", fired)
+			}
+			for _, l := range w.late {
+				if l > 50*time.Millisecond {
+					t.Errorf("a time-triggered outcome arrived %s after its instant, want ≤ 50ms", l)
+				}
+			}
+		})
+	}
+}
