@@ -146,13 +146,36 @@ func (d *Dispatcher) Resume(ds []Delivery) {
 
 var errClosed = errors.New("dispatcher is shutting down")
 
+// SetTargets replaces the actions after a config reload. Deliveries
+// already queued use the new definition of their action if it still
+// exists, the old one otherwise.
+func (d *Dispatcher) SetTargets(targets map[string]Target) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	merged := make(map[string]Target, len(targets))
+	for name, t := range d.opts.Targets {
+		merged[name] = t
+	}
+	for name, t := range targets {
+		merged[name] = t
+	}
+	d.opts.Targets = merged
+}
+
+func (d *Dispatcher) target(name string) (Target, bool) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	t, ok := d.opts.Targets[name]
+	return t, ok
+}
+
 func (d *Dispatcher) enqueue(del Delivery, fresh bool) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
 	t, ok := d.opts.Targets[del.Action]
 	if !ok {
 		return fmt.Errorf("unknown action %q", del.Action)
 	}
-	d.mu.Lock()
-	defer d.mu.Unlock()
 	if d.closing {
 		return errClosed
 	}
@@ -200,7 +223,7 @@ func (d *Dispatcher) work(q *queue) {
 // deliver makes attempts until success, a permanent failure or the retry
 // budget is spent; then it starts the fallback actions if it failed.
 func (d *Dispatcher) deliver(del Delivery) {
-	t := d.opts.Targets[del.Action]
+	t, _ := d.target(del.Action)
 	spec := t.Spec
 	log := d.opts.Log.With("rule", del.Notification.Rule, "cluster", del.Notification.Cluster, "action", del.Action, "delivery_id", del.ID)
 	remaining := spec.Retry.MaxAttempts - del.Attempts

@@ -10,6 +10,15 @@ import (
 // New builds the engine and cluster views a config describes. Member events
 // that name no cluster go to fallback.
 func New(cfg *config.Config, fallback string, sink Sink, log *slog.Logger) (*Driver, error) {
+	engine, views, err := Engine(cfg, log)
+	if err != nil {
+		return nil, err
+	}
+	return NewDriver(engine, views, fallback, sink), nil
+}
+
+// Engine builds the rule engine and the cluster views of a config.
+func Engine(cfg *config.Config, log *slog.Logger) (*rules.Engine, []ClusterView, error) {
 	clusters := make([]rules.Cluster, 0, len(cfg.Clusters))
 	views := make([]ClusterView, 0, len(cfg.Clusters))
 	for _, c := range cfg.Clusters {
@@ -20,8 +29,5 @@ func New(cfg *config.Config, fallback string, sink Sink, log *slog.Logger) (*Dri
 		Rules: cfg.Rules, Windows: cfg.Windows, Clusters: clusters,
 		Location: cfg.Location(), Logger: log,
 	})
-	if err != nil {
-		return nil, err
-	}
-	return NewDriver(engine, views, fallback, sink), nil
+	return engine, views, err
 }

@@ -48,13 +48,16 @@ type Driver struct {
 	// OnChange, if set, is called after each state change or outcome has
 	// been handled completely: the moment to save a snapshot.
 	OnChange func()
+	// OnEvent, if set, sees each event Run receives.
+	OnEvent func(event.Event)
+	calls   chan call
 	wakeups  int // turns of Run's loop, to show an idle pipeline sleeps
 }
 
 // NewDriver returns a driver for the given clusters. Member events that
 // carry no cluster name go to fallback.
 func NewDriver(engine *rules.Engine, clusters []ClusterView, fallback string, sink Sink) *Driver {
-	d := &Driver{engine: engine, views: map[string]*detector.View{}, fallback: fallback, sink: sink}
+	d := &Driver{engine: engine, views: map[string]*detector.View{}, fallback: fallback, sink: sink, calls: make(chan call)}
 	for _, c := range clusters {
 		v := detector.NewView(c.Name, c.Members, c.Stabilize)
 		d.views[c.Name] = v
@@ -186,4 +189,24 @@ func (d *Driver) Restore(engine rules.Snapshot, views map[string]detector.State)
 			}
 		}
 	}
+}
+
+// Replace swaps in a new engine and cluster set after a config reload. The
+// new engine takes over the old one's memory (rules whose definition did
+// not change keep their state); views of clusters still configured are
+// kept, so leaders and outages carry over.
+func (d *Driver) Replace(engine *rules.Engine, clusters []ClusterView) {
+	engine.Restore(d.engine.Snapshot())
+	d.engine = engine
+	views := map[string]*detector.View{}
+	order := make([]*detector.View, 0, len(clusters))
+	for _, c := range clusters {
+		v := d.views[c.Name]
+		if v == nil {
+			v = detector.NewView(c.Name, c.Members, c.Stabilize)
+		}
+		views[c.Name] = v
+		order = append(order, v)
+	}
+	d.views, d.order = views, order
 }

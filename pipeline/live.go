@@ -33,9 +33,15 @@ func (d *Driver) Run(ctx context.Context, in <-chan event.Event, clk clock.Clock
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
+		case call := <-d.calls:
+			call.f()
+			close(call.done)
 		case ev, ok := <-in:
 			if !ok {
 				return nil
+			}
+			if d.OnEvent != nil {
+				d.OnEvent(ev)
 			}
 			// Handle first advances to the event's own time; deadlines
 			// between it and now come due on the next turn.
@@ -45,5 +51,27 @@ func (d *Driver) Run(ctx context.Context, in <-chan event.Event, clk clock.Clock
 		case <-timer.C():
 			d.AdvanceTo(clk.Now())
 		}
+	}
+}
+
+type call struct {
+	f    func()
+	done chan struct{}
+}
+
+// Call runs f on Run's goroutine, between events, and waits for it: the
+// way to read or change the driver while Run owns it.
+func (d *Driver) Call(ctx context.Context, f func()) error {
+	c := call{f: f, done: make(chan struct{})}
+	select {
+	case d.calls <- c:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	select {
+	case <-c.done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
 	}
 }

@@ -109,7 +109,8 @@ func TestRunDryRunExecutesNothing(t *testing.T) {
 	events := filepath.Join(dir, "events.jsonl")
 	os.WriteFile(events, nil, 0o644)
 	config := filepath.Join(dir, "rules.yaml")
-	os.WriteFile(config, []byte(fmt.Sprintf(`state_dir: %s/state
+	os.WriteFile(config, []byte(fmt.Sprintf(`server: {listen: "127.0.0.1:0"}
+state_dir: %s/state
 clusters:
   - name: c1
     stabilize: 0s

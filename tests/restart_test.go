@@ -155,6 +155,7 @@ func TestKill9MidRetryAndMidCooldown(t *testing.T) {
 	os.WriteFile(events, nil, 0o644)
 	config := filepath.Join(dir, "rules.yaml")
 	os.WriteFile(config, []byte(fmt.Sprintf(`
+server: {listen: "127.0.0.1:0"}
 state_dir: %s/state
 audit_log: %s/audit.jsonl
 clusters:
@@ -245,6 +246,7 @@ func TestSIGTERMDrains(t *testing.T) {
 	os.WriteFile(events, nil, 0o644)
 	config := filepath.Join(dir, "rules.yaml")
 	os.WriteFile(config, []byte(fmt.Sprintf(`
+server: {listen: "127.0.0.1:0"}
 state_dir: %s/state
 clusters:
   - name: c1

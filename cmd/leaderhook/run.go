@@ -5,19 +5,29 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
+	"net/http"
+	"os"
 	"os/signal"
+	"reflect"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
+
 	"github.com/spf13/cobra"
 
+	"github.com/leaderhook/leaderhook/api"
 	"github.com/leaderhook/leaderhook/audit"
 	"github.com/leaderhook/leaderhook/clock"
 	"github.com/leaderhook/leaderhook/config"
 	"github.com/leaderhook/leaderhook/detector"
 	"github.com/leaderhook/leaderhook/dispatch"
 	"github.com/leaderhook/leaderhook/event"
+	"github.com/leaderhook/leaderhook/metrics"
 	"github.com/leaderhook/leaderhook/pipeline"
 	"github.com/leaderhook/leaderhook/rules"
 	"github.com/leaderhook/leaderhook/store"
@@ -81,56 +91,145 @@ func (e *env) daemon(ctx context.Context, o runOptions) error {
 	if err != nil {
 		return err
 	}
-	var auditor dispatch.Auditor
+	targets, err := pipeline.Targets(cfg, nil)
+	if err != nil {
+		return err
+	}
+	var disp *dispatch.Dispatcher
+	queueDepth := func() float64 { return 0 }
+	m := metrics.New(func() float64 { return queueDepth() }, nil)
+	auditors := teeAudit{m}
 	if cfg.AuditLog != "" {
 		a, err := audit.Open(cfg.AuditLog)
 		if err != nil {
 			return err
 		}
 		defer a.Close()
-		auditor = a
-	}
-	targets, err := pipeline.Targets(cfg, nil)
-	if err != nil {
-		return err
+		auditors = append(auditors, a)
 	}
 	var submit pipeline.Submitter
-	var disp *dispatch.Dispatcher
 	if o.dryRun {
 		submit = &renderLog{targets: targets, log: log}
 	} else {
-		disp = dispatch.New(dispatch.Options{Targets: targets, Journal: st, Audit: auditor, Log: log})
+		disp = dispatch.New(dispatch.Options{Targets: targets, Journal: st, Audit: auditors, Log: log})
+		queueDepth = func() float64 { return float64(disp.QueueDepth()) }
 		disp.Resume(pending)
 		if len(pending) > 0 {
 			log.Info("resuming deliveries interrupted by the last stop", "count", len(pending))
 		}
 		submit = disp
 	}
-	sink := &pipeline.Dispatching{Next: logSink{log}, To: submit, DryRun: o.dryRun,
+	sink := &pipeline.Dispatching{Next: teeSink{logSink{log}, m}, To: submit, DryRun: o.dryRun,
 		OnError: func(err error) { log.Error("delivery not queued", "err", err) }}
 	driver, err := pipeline.New(cfg, "", sink, log)
 	if err != nil {
 		return err
 	}
 	driver.Restore(saved.Engine, saved.Views)
+	driver.OnEvent = m.Event
 
 	positions := &positionBook{files: saved.Files}
+	var snapshot atomic.Pointer[store.State]
 	save := func() {
 		engineState, views := driver.Snapshot()
-		if err := st.Save(store.State{SavedAt: time.Now(), Engine: engineState, Views: views, Files: positions.snapshot()}); err != nil {
+		s := store.State{SavedAt: time.Now(), Engine: engineState, Views: views, Files: positions.snapshot()}
+		snapshot.Store(&s)
+		if err := st.Save(s); err != nil {
 			log.Error("cannot save state", "state_dir", stateDir, "err", err)
 		}
 	}
 	driver.OnChange = save
+	save()
 
-	events := make(chan event.Event, 1024)
+	events := make(chan event.Event, 4096)
+	live := &liveConfig{cfg: cfg}
+	reload := func() error {
+		next, ok := e.loadConfig(o.config)
+		if !ok {
+			m.Reloaded(false)
+			return fmt.Errorf("%s has errors (listed in the log); the running config is unchanged", o.config)
+		}
+		engine, views, err := pipeline.Engine(next, log)
+		if err == nil {
+			var nextTargets map[string]dispatch.Target
+			if nextTargets, err = pipeline.Targets(next, nil); err == nil {
+				err = driver.Call(ctx, func() { driver.Replace(engine, views) })
+				if err == nil && disp != nil {
+					disp.SetTargets(nextTargets)
+				}
+			}
+		}
+		if err != nil {
+			m.Reloaded(false)
+			return err
+		}
+		if sourcesChanged(live.get(), next) {
+			log.Warn("reload: event sources changed; restart leaderhook to apply them")
+		}
+		live.set(next)
+		m.Reloaded(true)
+		log.Info("config reloaded", "rules", len(next.Rules), "actions", len(next.Actions))
+		return nil
+	}
+
+	var ingestMu sync.Mutex
+	srv := &api.Server{
+		Token:   cfg.Server.IngestToken,
+		MaxBody: int64(cfg.Server.MaxBodyBytes),
+		Accepts: func(cluster string) bool {
+			for _, c := range live.get().Clusters {
+				if c.Name == cluster && c.Source.Type == detector.SourceEvents && c.Source.HTTP {
+					return true
+				}
+			}
+			return false
+		},
+		Ingest: func(cluster string, evs []event.Event) error {
+			// All or nothing: a batch goes in only if it fits.
+			ingestMu.Lock()
+			defer ingestMu.Unlock()
+			if cap(events)-len(events) < len(evs) {
+				return api.ErrBusy
+			}
+			for _, ev := range evs {
+				events <- ev
+			}
+			return nil
+		},
+		State: func() any {
+			s := snapshot.Load()
+			depth := 0
+			if disp != nil {
+				depth = disp.QueueDepth()
+			}
+			return map[string]any{"saved_at": s.SavedAt, "clusters": s.Views, "rules": s.Engine.Clusters, "queue_depth": depth}
+		},
+		Reload:   reload,
+		Ready:    func() error { return nil },
+		Gatherer: prometheus.GathererFunc(func() ([]*dto.MetricFamily, error) { m.Tick(time.Now()); return m.Registry.Gather() }),
+		Log:      log,
+	}
+	listener, err := net.Listen("tcp", cfg.Server.Listen)
+	if err != nil {
+		return fmt.Errorf("server.listen: %w", err)
+	}
+	httpServer := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	go httpServer.Serve(listener)
+	defer httpServer.Close()
+
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	go watchReloads(ctx, o.config, hup, reload, log)
+
 	srcCtx, stopSources := context.WithCancel(ctx)
 	var sources sync.WaitGroup
 	if err := e.startSources(srcCtx, cfg, events, positions, &sources); err != nil {
 		stopSources()
 		return err
 	}
-	log.Info("leaderhook running", "clusters", len(cfg.Clusters), "rules", len(cfg.Rules), "actions", len(cfg.Actions), "state_dir", stateDir, "dry_run", o.dryRun)
+	log.Info("leaderhook running", "clusters", len(cfg.Clusters), "rules", len(cfg.Rules), "actions", len(cfg.Actions),
+		"state_dir", stateDir, "listen", listener.Addr().String(), "dry_run", o.dryRun)
 	runErr := driver.Run(ctx, events, clock.Real{})
 	stopSources()
 	sources.Wait()
@@ -142,12 +241,102 @@ func (e *env) daemon(ctx context.Context, o runOptions) error {
 			log.Warn("shutdown: deliveries still pending; they resume at the next start", "err", err)
 		}
 	}
-	save()
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	httpServer.Shutdown(shutdownCtx)
 	if runErr != nil && !errors.Is(runErr, context.Canceled) {
 		return runErr
 	}
 	log.Info("leaderhook stopped")
 	return nil
+}
+
+// watchReloads reloads on SIGHUP and when the config file changes.
+func watchReloads(ctx context.Context, path string, hup <-chan os.Signal, reload func() error, log *slog.Logger) {
+	last := modTime(path)
+	ticker := time.NewTicker(2 * time.Second)
+	defer ticker.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-hup:
+			if err := reload(); err != nil {
+				log.Error("reload refused", "err", err)
+			}
+			last = modTime(path)
+		case <-ticker.C:
+			if mt := modTime(path); !mt.Equal(last) {
+				last = mt
+				log.Info("config file changed; reloading", "file", path)
+				if err := reload(); err != nil {
+					log.Error("reload refused", "err", err)
+				}
+			}
+		}
+	}
+}
+
+func modTime(path string) time.Time {
+	info, err := os.Stat(path)
+	if err != nil {
+		return time.Time{}
+	}
+	return info.ModTime()
+}
+
+// liveConfig is the config in force, read by HTTP handlers.
+type liveConfig struct {
+	mu  sync.Mutex
+	cfg *config.Config
+}
+
+func (l *liveConfig) get() *config.Config {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.cfg
+}
+
+func (l *liveConfig) set(c *config.Config) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.cfg = c
+}
+
+func sourcesChanged(a, b *config.Config) bool {
+	if len(a.Clusters) != len(b.Clusters) {
+		return true
+	}
+	for i := range a.Clusters {
+		if a.Clusters[i].Name != b.Clusters[i].Name || !reflect.DeepEqual(a.Clusters[i].Source, b.Clusters[i].Source) {
+			return true
+		}
+	}
+	return false
+}
+
+// teeAudit hands each audit record to several auditors.
+type teeAudit []dispatch.Auditor
+
+func (t teeAudit) Record(r dispatch.Record) {
+	for _, a := range t {
+		a.Record(r)
+	}
+}
+
+// teeSink hands each record to several sinks.
+type teeSink []pipeline.Sink
+
+func (t teeSink) State(ev event.Event) {
+	for _, s := range t {
+		s.State(ev)
+	}
+}
+
+func (t teeSink) Outcome(o rules.Outcome) {
+	for _, s := range t {
+		s.Outcome(o)
+	}
 }
 
 // startSources starts one goroutine per event source.
@@ -158,9 +347,6 @@ func (e *env) startSources(ctx context.Context, cfg *config.Config, out chan<- e
 		src := c.Source
 		if src.Type != detector.SourceEvents {
 			return fmt.Errorf("cluster %s: source type %q is not supported by this version of leaderhook yet (use type: events)", c.Name, src.Type)
-		}
-		if src.HTTP {
-			e.log.Warn("HTTP ingest is not available in this version yet; the cluster reads only its file or stdin", "cluster", c.Name)
 		}
 		var runners []func() error
 		if src.File != "" {

@@ -1,0 +1,198 @@
+// Package api serves the daemon's HTTP API: Prometheus metrics, health and
+// readiness, the state of every cluster, event ingest, and config reload.
+package api
+
+import (
+	"bytes"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/leaderhook/leaderhook/event"
+)
+
+// DefaultMaxBody bounds one POST /v1/events body.
+const DefaultMaxBody = 1 << 20
+
+// ErrBusy is returned by Ingest when events cannot be queued now.
+var ErrBusy = errors.New("too many events queued; retry shortly")
+
+// Server is the HTTP API. Nil funcs disable their endpoints.
+type Server struct {
+	// Token, if set, is required as "Authorization: Bearer <token>" on
+	// POST /v1/events and POST /-/reload.
+	Token   string
+	MaxBody int64
+	// Accepts reports whether a cluster takes events over HTTP.
+	Accepts func(cluster string) bool
+	// Ingest queues a batch of events for a cluster, all or nothing.
+	Ingest   func(cluster string, evs []event.Event) error
+	State    func() any
+	Reload   func() error
+	Ready    func() error
+	Gatherer prometheus.Gatherer
+	Log      *slog.Logger
+}
+
+// Handler returns the API's routes.
+func (s *Server) Handler() http.Handler {
+	mux := http.NewServeMux()
+	if s.Gatherer != nil {
+		mux.Handle("GET /metrics", promhttp.HandlerFor(s.Gatherer, promhttp.HandlerOpts{}))
+	}
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, "ok\n") })
+	mux.HandleFunc("GET /readyz", s.ready)
+	mux.HandleFunc("GET /v1/state", s.state)
+	mux.HandleFunc("POST /v1/events", s.authorized(s.events))
+	mux.HandleFunc("POST /-/reload", s.authorized(s.reload))
+	return mux
+}
+
+func (s *Server) authorized(next http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if s.Token != "" {
+			got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+			if !ok || subtle.ConstantTimeCompare([]byte(got), []byte(s.Token)) != 1 {
+				w.Header().Set("WWW-Authenticate", `Bearer realm="leaderhook"`)
+				httpError(w, http.StatusUnauthorized, "a valid bearer token is required (server.ingest_token)")
+				return
+			}
+		}
+		next(w, r)
+	}
+}
+
+func (s *Server) ready(w http.ResponseWriter, _ *http.Request) {
+	if s.Ready != nil {
+		if err := s.Ready(); err != nil {
+			httpError(w, http.StatusServiceUnavailable, err.Error())
+			return
+		}
+	}
+	io.WriteString(w, "ready\n")
+}
+
+func (s *Server) state(w http.ResponseWriter, _ *http.Request) {
+	if s.State == nil {
+		httpError(w, http.StatusNotFound, "no state")
+		return
+	}
+	writeJSON(w, http.StatusOK, s.State())
+}
+
+func (s *Server) reload(w http.ResponseWriter, _ *http.Request) {
+	if s.Reload == nil {
+		httpError(w, http.StatusNotFound, "reload is not available")
+		return
+	}
+	if err := s.Reload(); err != nil {
+		httpError(w, http.StatusBadRequest, "config refused, the old one keeps running:\n"+err.Error())
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "reloaded"})
+}
+
+// events accepts one JSON object, a JSON array of them, or JSON lines. A
+// batch with one bad event is rejected whole, naming the line and reason:
+// the sender can fix and resend it without duplicates.
+func (s *Server) events(w http.ResponseWriter, r *http.Request) {
+	cluster := r.URL.Query().Get("cluster")
+	if s.Ingest == nil || s.Accepts == nil || !s.Accepts(cluster) {
+		httpError(w, http.StatusNotFound, fmt.Sprintf("cluster %q does not take events over HTTP (source.http: true)", cluster))
+		return
+	}
+	limit := s.MaxBody
+	if limit <= 0 {
+		limit = DefaultMaxBody
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			httpError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("body larger than %d bytes (server.max_body_bytes)", limit))
+			return
+		}
+		httpError(w, http.StatusBadRequest, "reading body: "+err.Error())
+		return
+	}
+	evs, ignored, err := decodeBatch(body)
+	if err != nil {
+		httpError(w, http.StatusBadRequest, err.Error()+" (nothing was accepted)")
+		return
+	}
+	for i := range evs {
+		evs[i].Cluster = cluster
+	}
+	if len(evs) > 0 {
+		if err := s.Ingest(cluster, evs); err != nil {
+			if errors.Is(err, ErrBusy) {
+				w.Header().Set("Retry-After", "1")
+				httpError(w, http.StatusServiceUnavailable, err.Error())
+				return
+			}
+			httpError(w, http.StatusInternalServerError, err.Error())
+			return
+		}
+	}
+	writeJSON(w, http.StatusAccepted, map[string]int{"accepted": len(evs), "ignored": ignored})
+}
+
+func decodeBatch(body []byte) ([]event.Event, int, error) {
+	body = bytes.TrimSpace(body)
+	if len(body) == 0 {
+		return nil, 0, errors.New("empty body")
+	}
+	var lines [][]byte
+	if body[0] == '[' {
+		var raw []json.RawMessage
+		if err := json.Unmarshal(body, &raw); err != nil {
+			return nil, 0, fmt.Errorf("not a JSON array of events: %v", err)
+		}
+		for _, r := range raw {
+			lines = append(lines, r)
+		}
+	} else {
+		lines = bytes.Split(body, []byte("\n"))
+	}
+	var evs []event.Event
+	ignored := 0
+	for i, line := range lines {
+		if len(bytes.TrimSpace(line)) == 0 {
+			continue
+		}
+		ev, err := event.Decode(line)
+		if errors.Is(err, event.ErrOtherNamespace) {
+			ignored++
+			continue
+		}
+		if err != nil {
+			what := "line"
+			if body[0] == '[' {
+				what = "element"
+			}
+			return nil, 0, fmt.Errorf("%s %d: %v", what, i+1, err)
+		}
+		evs = append(evs, ev)
+	}
+	return evs, ignored, nil
+}
+
+func httpError(w http.ResponseWriter, code int, msg string) {
+	writeJSON(w, code, map[string]string{"error": msg})
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.Encode(v)
+}

@@ -1,0 +1,143 @@
+// Package metrics defines leaderhook's Prometheus metrics and keeps them up
+// to date from the pipeline's sinks and the dispatcher's audit records.
+package metrics
+
+import (
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/leaderhook/leaderhook/dispatch"
+	"github.com/leaderhook/leaderhook/event"
+	"github.com/leaderhook/leaderhook/rules"
+)
+
+// Metrics holds every collector, registered in its own registry.
+type Metrics struct {
+	Registry *prometheus.Registry
+
+	events       *prometheus.CounterVec
+	rejected     *prometheus.CounterVec
+	transitions  *prometheus.CounterVec
+	hasLeader    *prometheus.GaugeVec
+	outcomes     *prometheus.CounterVec
+	attempts     *prometheus.CounterVec
+	failures     *prometheus.CounterVec
+	latency      *prometheus.HistogramVec
+	reloads      *prometheus.CounterVec
+	lastReload   prometheus.Gauge
+	reloadOK     prometheus.Gauge
+	mu           sync.Mutex
+	lossStarted  map[string]time.Time
+	leaderlessFn *prometheus.GaugeVec
+}
+
+// New registers the metrics. queueDepth and dropped are read at scrape
+// time (either may be nil).
+func New(queueDepth func() float64, dropped func() float64) *Metrics {
+	m := &Metrics{Registry: prometheus.NewRegistry(), lossStarted: map[string]time.Time{}}
+	f := prometheus.WrapRegistererWithPrefix("leaderhook_", m.Registry)
+	m.events = counterVec(f, "events_total", "Member events received, by cluster, source (member) and event type.", "cluster", "source", "type")
+	m.rejected = counterVec(f, "events_rejected_total", "Malformed events rejected, by cluster and input.", "cluster", "input")
+	m.transitions = counterVec(f, "state_changes_total", "Cluster state changes announced, by cluster and type (baseline excluded).", "cluster", "type")
+	m.hasLeader = gaugeVec(f, "cluster_has_leader", "1 when the cluster has a leader that a majority follows.", "cluster")
+	m.leaderlessFn = gaugeVec(f, "cluster_leaderless_seconds", "Seconds since the cluster lost its leader (0 with a leader), as of the last state change or scrape.", "cluster")
+	m.outcomes = counterVec(f, "rule_outcomes_total", "Rule outcomes, by cluster, rule, outcome (fired, resolved, suppressed) and suppression reason.", "cluster", "rule", "outcome", "reason")
+	m.attempts = counterVec(f, "action_attempts_total", "Action attempts, by action and outcome (ok, retry, failed).", "action", "outcome")
+	m.failures = counterVec(f, "action_failures_total", "Deliveries that failed for good or were dropped, by action.", "action")
+	m.latency = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "action_attempt_duration_seconds", Help: "Duration of action attempts.",
+		Buckets: []float64{.001, .005, .01, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60}}, []string{"action"})
+	f.MustRegister(m.latency)
+	m.reloads = counterVec(f, "config_reloads_total", "Config reloads, by result (success, failure).", "result")
+	m.lastReload = prometheus.NewGauge(prometheus.GaugeOpts{Name: "config_last_reload_success_timestamp_seconds", Help: "When the config was last loaded successfully."})
+	m.reloadOK = prometheus.NewGauge(prometheus.GaugeOpts{Name: "config_last_reload_successful", Help: "1 when the last reload attempt succeeded."})
+	f.MustRegister(m.lastReload, m.reloadOK)
+	if queueDepth != nil {
+		f.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "action_queue_depth", Help: "Deliveries waiting in the action queues."}, queueDepth))
+	}
+	if dropped != nil {
+		f.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "raft_observations_dropped_total", Help: "Raft observations dropped because leaderhook's buffer was full (corrected by reconcile)."}, dropped))
+	}
+	m.Registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	m.Reloaded(true)
+	return m
+}
+
+func counterVec(r prometheus.Registerer, name, help string, labels ...string) *prometheus.CounterVec {
+	c := prometheus.NewCounterVec(prometheus.CounterOpts{Name: name, Help: help}, labels)
+	r.MustRegister(c)
+	return c
+}
+
+func gaugeVec(r prometheus.Registerer, name, help string, labels ...string) *prometheus.GaugeVec {
+	g := prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: name, Help: help}, labels)
+	r.MustRegister(g)
+	return g
+}
+
+// Event counts a member event.
+func (m *Metrics) Event(ev event.Event) {
+	m.events.WithLabelValues(ev.Cluster, ev.Source, ev.Type).Inc()
+}
+
+// Rejected counts a malformed event.
+func (m *Metrics) Rejected(cluster, input string) {
+	m.rejected.WithLabelValues(cluster, input).Inc()
+}
+
+// State records a cluster state change.
+func (m *Metrics) State(ev event.Event) {
+	if !ev.Baseline {
+		m.transitions.WithLabelValues(ev.Cluster, ev.Type).Inc()
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if ev.Type == event.HasLeader {
+		m.hasLeader.WithLabelValues(ev.Cluster).Set(1)
+		delete(m.lossStarted, ev.Cluster)
+		m.leaderlessFn.WithLabelValues(ev.Cluster).Set(0)
+		return
+	}
+	m.hasLeader.WithLabelValues(ev.Cluster).Set(0)
+	m.lossStarted[ev.Cluster] = ev.Since
+	m.leaderlessFn.WithLabelValues(ev.Cluster).Set(ev.Time.Sub(ev.Since).Seconds())
+}
+
+// Tick refreshes the leaderless durations (call before a scrape).
+func (m *Metrics) Tick(now time.Time) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for c, since := range m.lossStarted {
+		m.leaderlessFn.WithLabelValues(c).Set(now.Sub(since).Seconds())
+	}
+}
+
+// Outcome counts a rule outcome.
+func (m *Metrics) Outcome(o rules.Outcome) {
+	m.outcomes.WithLabelValues(o.Cluster, o.Rule, o.Kind, o.Reason).Inc()
+}
+
+// Record counts a dispatcher audit record.
+func (m *Metrics) Record(r dispatch.Record) {
+	switch r.Kind {
+	case "attempt":
+		m.attempts.WithLabelValues(r.Action, r.Outcome).Inc()
+		m.latency.WithLabelValues(r.Action).Observe(float64(r.DurationMS) / 1000)
+	case "failed", "dropped":
+		m.failures.WithLabelValues(r.Action).Inc()
+	}
+}
+
+// Reloaded records a reload attempt.
+func (m *Metrics) Reloaded(ok bool) {
+	if ok {
+		m.reloads.WithLabelValues("success").Inc()
+		m.lastReload.SetToCurrentTime()
+		m.reloadOK.Set(1)
+		return
+	}
+	m.reloads.WithLabelValues("failure").Inc()
+	m.reloadOK.Set(0)
+}

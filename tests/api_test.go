@@ -1,0 +1,156 @@
+package tests
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+)
+
+func apiConfig(dir, receiver, rules string) string {
+	return fmt.Sprintf(`server:
+  listen: "127.0.0.1:0"
+  ingest_token: ${TEST_TOKEN}
+  max_body_bytes: 4096
+state_dir: %s/state
+clusters:
+  - name: ziti
+    stabilize: 0s
+    source: {type: events, http: true}
+actions:
+  hook: {type: webhook, url: "%s/hook"}
+rules:
+%s
+`, dir, receiver, rules)
+}
+
+func post(t *testing.T, url, token, body string) (int, string) {
+	t.Helper()
+	req, _ := http.NewRequest("POST", url, strings.NewReader(body))
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+func get(t *testing.T, url string) (int, string) {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+func ev(src, typ, leader string) string {
+	extra := ""
+	if leader != "" {
+		extra = fmt.Sprintf(`,"leaderId":%q`, leader)
+	}
+	return fmt.Sprintf(`{"namespace":"cluster","event_src_id":%q,"timestamp":%q,"eventType":%q%s}`, src, time.Now().UTC().Format(time.RFC3339Nano), typ, extra)
+}
+
+func TestHTTPAPI(t *testing.T) {
+	rcv := &receiver{}
+	hook := httptest.NewServer(rcv)
+	defer hook.Close()
+	dir := t.TempDir()
+	config := filepath.Join(dir, "rules.yaml")
+	os.WriteFile(config, []byte(apiConfig(dir, hook.URL, `  - {name: lost, when: leaderless, actions: [hook]}`)), 0o644)
+	t.Setenv("TEST_TOKEN", "t0k3n")
+	d := startDaemon(t, config)
+	m := regexp.MustCompile(`"listen":"([^"]+)"`).FindStringSubmatch(d.logs())
+	if m == nil {
+		t.Fatalf("no listen address in the log:\n%s", d.logs())
+	}
+	base := "http://" + m[1]
+	events := base + "/v1/events?cluster=ziti"
+
+	// Authentication.
+	if code, _ := post(t, events, "", ev("c1", "state.rw", "")); code != 401 {
+		t.Errorf("no token: %d, want 401", code)
+	}
+	if code, _ := post(t, events, "wrong", ev("c1", "state.rw", "")); code != 401 {
+		t.Errorf("wrong token: %d, want 401", code)
+	}
+	// A batch with a bad line is refused whole, naming the line.
+	code, body := post(t, events, "t0k3n", ev("c1", "state.has_leader", "c1")+"\n"+`{"namespace":"cluster"}`)
+	if code != 400 || !strings.Contains(body, "line 2") || !strings.Contains(body, "nothing was accepted") {
+		t.Errorf("bad batch: %d %s", code, body)
+	}
+	if code, _ := post(t, events, "t0k3n", strings.Repeat(" ", 5000)+ev("c1", "state.rw", "")); code != 413 {
+		t.Errorf("oversized body: %d, want 413", code)
+	}
+	if code, body := post(t, base+"/v1/events?cluster=nope", "t0k3n", ev("c1", "state.rw", "")); code != 404 {
+		t.Errorf("unknown cluster: %d %s", code, body)
+	}
+	// A good batch (a JSON array), then a loss as one object.
+	if code, body := post(t, events, "t0k3n", "["+ev("c1", "state.has_leader", "c1")+","+ev("c2", "state.has_leader", "c1")+"]"); code != 202 || !strings.Contains(body, `"accepted": 2`) {
+		t.Errorf("good batch: %d %s", code, body)
+	}
+	post(t, events, "t0k3n", ev("c1", "state.is_leaderless", "")+"\n"+ev("c2", "state.is_leaderless", ""))
+	waitFor(t, "the webhook", func() bool { return len(rcv.seen()) == 1 }, d)
+
+	if code, body := get(t, base+"/healthz"); code != 200 || body != "ok\n" {
+		t.Errorf("healthz: %d %q", code, body)
+	}
+	if code, _ := get(t, base+"/readyz"); code != 200 {
+		t.Errorf("readyz: %d", code)
+	}
+	_, metrics := get(t, base+"/metrics")
+	for _, want := range []string{
+		`leaderhook_events_total{cluster="ziti",source="c1",type="state.has_leader"} 1`,
+		`leaderhook_cluster_has_leader{cluster="ziti"} 0`,
+		`leaderhook_rule_outcomes_total{cluster="ziti",outcome="fired",reason="",rule="lost"} 1`,
+		`leaderhook_action_attempts_total{action="hook",outcome="ok"} 1`,
+		`leaderhook_config_last_reload_successful 1`,
+		`leaderhook_cluster_leaderless_seconds{cluster="ziti"}`,
+		`leaderhook_action_queue_depth 0`,
+	} {
+		if !strings.Contains(metrics, want) {
+			t.Errorf("metrics lack %s", want)
+		}
+	}
+	code, body = get(t, base+"/v1/state")
+	var state map[string]any
+	if code != 200 || json.Unmarshal([]byte(body), &state) != nil || !strings.Contains(body, `"PreviousLeaderID": "c1"`) {
+		t.Errorf("state: %d %s", code, body)
+	}
+
+	// Reload: a broken config is refused and the old one keeps running.
+	os.WriteFile(config, []byte(apiConfig(dir, hook.URL, `  - {name: lost, when: leadr_id == "", actions: [hook]}`)), 0o644)
+	if code, body := post(t, base+"/-/reload", "t0k3n", ""); code != 400 || !strings.Contains(body, "unchanged") {
+		t.Errorf("broken reload: %d %s", code, body)
+	}
+	_, metrics = get(t, base+"/metrics")
+	if !strings.Contains(metrics, "leaderhook_config_last_reload_successful 0") {
+		t.Error("the failed reload is not in the metrics")
+	}
+	// A good one applies: the new rule fires on the next change; the old
+	// rule keeps its state (it does not fire again).
+	os.WriteFile(config, []byte(apiConfig(dir, hook.URL, "  - {name: lost, when: leaderless, actions: [hook]}\n  - {name: back, when: '!leaderless', actions: [hook]}")), 0o644)
+	if code, body := post(t, base+"/-/reload", "t0k3n", ""); code != 200 {
+		t.Fatalf("reload: %d %s", code, body)
+	}
+	post(t, events, "t0k3n", ev("c1", "state.has_leader", "c2")+"\n"+ev("c2", "state.has_leader", "c2"))
+	waitFor(t, "the new rule", func() bool { return len(rcv.seen()) == 2 }, d)
+	time.Sleep(200 * time.Millisecond)
+	if n := len(rcv.seen()); n != 2 {
+		t.Errorf("%d webhooks, want 2 (lost once, back once)", n)
+	}
+}
