@@ -51,7 +51,7 @@ type Driver struct {
 	// OnEvent, if set, sees each event Run receives.
 	OnEvent func(event.Event)
 	calls   chan call
-	wakeups  int // turns of Run's loop, to show an idle pipeline sleeps
+	wakeups int // turns of Run's loop, to show an idle pipeline sleeps
 }
 
 // NewDriver returns a driver for the given clusters. Member events that
