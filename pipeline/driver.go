@@ -51,13 +51,14 @@ type Driver struct {
 	// OnEvent, if set, sees each event Run receives.
 	OnEvent func(event.Event)
 	calls   chan call
-	wakeups int // turns of Run's loop, to show an idle pipeline sleeps
+	members map[string]bool // clusters whose members' reports were seen
+	wakeups int             // turns of Run's loop, to show an idle pipeline sleeps
 }
 
 // NewDriver returns a driver for the given clusters. Member events that
 // carry no cluster name go to fallback.
 func NewDriver(engine *rules.Engine, clusters []ClusterView, fallback string, sink Sink) *Driver {
-	d := &Driver{engine: engine, views: map[string]*detector.View{}, fallback: fallback, sink: sink, calls: make(chan call)}
+	d := &Driver{engine: engine, views: map[string]*detector.View{}, fallback: fallback, sink: sink, calls: make(chan call), members: map[string]bool{}}
 	for _, c := range clusters {
 		v := detector.NewView(c.Name, c.Members, c.Stabilize)
 		d.views[c.Name] = v
@@ -90,13 +91,17 @@ func (d *Driver) Handle(ev event.Event) error {
 	}
 	d.AdvanceTo(ev.Time)
 	if ev.Source == event.DetectorSource {
-		if ev.Type != event.HasLeader && ev.Type != event.Leaderless {
+		// A recording holds members' reports and the states derived from
+		// them; once reports are seen the states are recomputed, not
+		// taken twice.
+		if d.members[cluster] || (ev.Type != event.HasLeader && ev.Type != event.Leaderless) {
 			return nil
 		}
 		ev.Cluster = cluster
 		d.announce(ev)
 		return nil
 	}
+	d.members[cluster] = true
 	d.states = v.Observe(ev, d.states[:0])
 	for _, st := range d.states {
 		d.announce(st)

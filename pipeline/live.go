@@ -49,6 +49,11 @@ func (d *Driver) Run(ctx context.Context, in <-chan event.Event, clk clock.Clock
 				d.Rejected++
 			}
 		case <-timer.C():
+			// Events already waiting happened before now: take them first,
+			// at their own times, so that a deadline cannot overtake them.
+			if err := d.drain(in); err != nil {
+				return err
+			}
 			d.AdvanceTo(clk.Now())
 		}
 	}
@@ -73,5 +78,25 @@ func (d *Driver) Call(ctx context.Context, f func()) error {
 		return nil
 	case <-ctx.Done():
 		return ctx.Err()
+	}
+}
+
+// drain handles the events that are waiting, without blocking.
+func (d *Driver) drain(in <-chan event.Event) error {
+	for {
+		select {
+		case ev, ok := <-in:
+			if !ok {
+				return nil
+			}
+			if d.OnEvent != nil {
+				d.OnEvent(ev)
+			}
+			if err := d.Handle(ev); err != nil {
+				d.Rejected++
+			}
+		default:
+			return nil
+		}
 	}
 }

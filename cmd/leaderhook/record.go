@@ -1,0 +1,118 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"sync"
+	"syscall"
+
+	"github.com/spf13/cobra"
+
+	"github.com/leaderhook/leaderhook/event"
+	"github.com/leaderhook/leaderhook/pipeline"
+	"github.com/leaderhook/leaderhook/rules"
+)
+
+func recordCmd(e *env) *cobra.Command {
+	var path, out string
+	cmd := &cobra.Command{
+		Use:   "record -c FILE [-o FILE]",
+		Short: "Record the clusters' events as JSONL, for replay and rule tests",
+		Long: `Read the configured event sources (files, stdin) without evaluating rules or running
+actions, and write every member's report and every cluster state change the detector
+derives from them (event_src_id "leaderhook", with cluster, previousLeaderId and since)
+as JSON lines. 'leaderhook replay' reads the file back: it recomputes the states from
+the members' reports, so a recording also tests a changed 'stabilize' or membership.
+
+Stops on SIGINT/SIGTERM, or when every source has ended (stdin closed).`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGINT, syscall.SIGTERM)
+			defer stop()
+			return e.record(ctx, path, out)
+		},
+	}
+	configFlag(cmd, &path)
+	cmd.Flags().StringVarP(&out, "output", "o", "-", "file to write (- for stdout)")
+	return cmd
+}
+
+func (e *env) record(ctx context.Context, path, out string) error {
+	cfg, ok := e.loadConfig(path)
+	if !ok {
+		return exitError{1}
+	}
+	var w io.Writer = e.stdout
+	if out != "-" {
+		f, err := os.OpenFile(out, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		w = f
+	}
+	bw := bufio.NewWriter(w)
+	defer bw.Flush()
+	rec := &recorder{w: bw}
+	cfg.Rules = nil // sources and the detector only
+	driver, err := pipeline.New(cfg, "", rec, e.log)
+	if err != nil {
+		return err
+	}
+	events := make(chan event.Event, 1024)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var sources sync.WaitGroup
+	if err := e.startSources(ctx, cfg, events, &positionBook{}, &sources); err != nil {
+		return err
+	}
+	go func() { sources.Wait(); close(events) }()
+	// Events are taken at their own timestamps, with no timer: a recording
+	// may be of old events, and the real clock must not overtake them. A
+	// state change waiting for its stabilize period is written with the
+	// next event (replay recomputes states from the reports anyway).
+	for {
+		select {
+		case <-ctx.Done():
+			return rec.err
+		case ev, ok := <-events:
+			if !ok {
+				return rec.err
+			}
+			rec.member(ev)
+			if err := driver.Handle(ev); err != nil {
+				fmt.Fprintln(e.stderr, "leaderhook:", err)
+			}
+		}
+	}
+}
+
+// recorder writes members' reports and derived states, one JSON per line.
+type recorder struct {
+	mu  sync.Mutex
+	w   *bufio.Writer
+	err error
+}
+
+func (r *recorder) write(ev event.Event) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	data, err := ev.MarshalJSON()
+	if err == nil {
+		_, err = r.w.Write(append(data, '\n'))
+	}
+	if err == nil {
+		err = r.w.Flush()
+	}
+	if err != nil && r.err == nil {
+		r.err = err
+	}
+}
+
+func (r *recorder) member(ev event.Event)   { r.write(ev) }
+func (r *recorder) State(ev event.Event)    { r.write(ev) }
+func (r *recorder) Outcome(o rules.Outcome) {}
