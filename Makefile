@@ -9,14 +9,22 @@ BIN       := bin/leaderhook
 FUZZTIME  ?= 10s
 LDFLAGS   := -s -w -X main.version=$(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 
-.PHONY: all build test lint unit fuzz ruletests bench clean
+SUDO      := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
+
+.PHONY: all build test deps lint unit fuzz ruletests bench clean
 
 all: build
 
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/leaderhook
 
-test: lint unit fuzz ruletests
+test: deps lint unit fuzz ruletests
+
+# The end-to-end tests run a real etcd cluster (Debian's etcd-server).
+deps:
+	@command -v etcd >/dev/null 2>&1 || { echo '== installing etcd-server for the etcd end-to-end test'; \
+	  $(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends etcd-server >/dev/null; }
+	@command -v etcd >/dev/null 2>&1 || { echo 'etcd is still missing: install Debian package etcd-server'; exit 1; }
 
 lint:
 	@echo '== go vet'

@@ -87,6 +87,20 @@ func (s *Source) Validate() field.List {
 		}
 		if s.Preset == "generic" && s.Leader == "" {
 			errs.Add("leader", "the generic preset needs an expression that yields the leader id")
+		} else if s.Preset == "generic" {
+			if _, err := NewGeneric(s.Method, s.Path, s.Body, s.Leader); err != nil {
+				errs.Add("leader", "%v", err)
+			}
+		}
+		if s.Preset != "generic" {
+			for key, set := range map[string]bool{"path": s.Path != "", "method": s.Method != "", "body": s.Body != "", "leader": s.Leader != ""} {
+				if set {
+					errs.Add(key, "applies only to the generic preset")
+				}
+			}
+		}
+		if s.Preset != "openziti" && (s.Username != "" || s.Password != "") {
+			errs.Add("username", "applies only to the openziti preset")
 		}
 	case SourceRaft:
 		eventKeys()

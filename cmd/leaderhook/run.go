@@ -345,10 +345,23 @@ func (e *env) startSources(ctx context.Context, cfg *config.Config, out chan<- e
 	stdinTaken := ""
 	for _, c := range cfg.Clusters {
 		src := c.Source
-		if src.Type != detector.SourceEvents {
-			return fmt.Errorf("cluster %s: source type %q is not supported by this version of leaderhook yet (use type: events)", c.Name, src.Type)
-		}
 		var runners []func() error
+		switch src.Type {
+		case detector.SourcePoll:
+			preset, err := detector.NewPreset(src)
+			if err != nil {
+				return fmt.Errorf("cluster %s: %w", c.Name, err)
+			}
+			client, err := detector.NewClient(src.CAFile)
+			if err != nil {
+				return fmt.Errorf("cluster %s: %w", c.Name, err)
+			}
+			ps := &detector.PollSource{Cluster: c.Name, Members: src.Members, Preset: preset, Interval: src.Interval,
+				Timeout: src.Timeout, Client: client, Log: e.log}
+			runners = append(runners, func() error { return ps.Run(ctx, out) })
+		case detector.SourceRaft:
+			return fmt.Errorf("cluster %s: a raft source observes a hashicorp/raft node inside a Go program (detector.RaftSource); `leaderhook run` cannot reach one: use poll or events", c.Name)
+		}
 		if src.File != "" {
 			fs := &detector.FileSource{Path: src.File, Cluster: c.Name, Start: positions.get(src.File), Log: e.log,
 				OnReject: reject, OnPosition: func(p detector.Position) { positions.set(src.File, p) }}

@@ -1,0 +1,179 @@
+package tests
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/leaderhook/leaderhook/clock"
+	"github.com/leaderhook/leaderhook/detector"
+	"github.com/leaderhook/leaderhook/event"
+	"github.com/leaderhook/leaderhook/pipeline"
+	"github.com/leaderhook/leaderhook/rules"
+)
+
+// etcdCluster is a real 3-node etcd (Debian's etcd-server) on 127.0.0.1.
+type etcdCluster struct {
+	t       *testing.T
+	dir     string
+	names   []string
+	client  []string
+	peer    []string
+	initial string
+	procs   map[string]*exec.Cmd
+}
+
+func freePort(t *testing.T) string {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+func startEtcd(t *testing.T) *etcdCluster {
+	bin, err := exec.LookPath("etcd")
+	if err != nil {
+		t.Fatal("etcd is not installed: `make test` installs Debian's etcd-server (apt-get install etcd-server)")
+	}
+	_ = bin
+	c := &etcdCluster{t: t, dir: t.TempDir(), procs: map[string]*exec.Cmd{}}
+	var initial []string
+	for i := 1; i <= 3; i++ {
+		name := fmt.Sprintf("etcd%d", i)
+		c.names = append(c.names, name)
+		c.client = append(c.client, "http://"+freePort(t))
+		c.peer = append(c.peer, "http://"+freePort(t))
+		initial = append(initial, name+"="+c.peer[i-1])
+	}
+	c.initial = strings.Join(initial, ",")
+	for i := range c.names {
+		c.start(i, "new")
+	}
+	t.Cleanup(func() {
+		for _, p := range c.procs {
+			p.Process.Kill()
+			p.Wait()
+		}
+	})
+	return c
+}
+
+func (c *etcdCluster) start(i int, state string) {
+	name := c.names[i]
+	cmd := exec.Command("etcd", "--name", name, "--data-dir", filepath.Join(c.dir, name),
+		"--listen-client-urls", c.client[i], "--advertise-client-urls", c.client[i],
+		"--listen-peer-urls", c.peer[i], "--initial-advertise-peer-urls", c.peer[i],
+		"--initial-cluster", c.initial, "--initial-cluster-state", state, "--initial-cluster-token", "leaderhook-test",
+		"--log-level", "error")
+	if err := cmd.Start(); err != nil {
+		c.t.Fatal(err)
+	}
+	c.procs[name] = cmd
+}
+
+func (c *etcdCluster) kill(name string) {
+	p := c.procs[name]
+	p.Process.Kill() // kill -9
+	p.Wait()
+	delete(c.procs, name)
+}
+
+func (c *etcdCluster) restart(name string) {
+	for i, n := range c.names {
+		if n == name {
+			c.start(i, "existing")
+		}
+	}
+}
+
+type stateLog struct {
+	mu     sync.Mutex
+	states []event.Event
+}
+
+func (s *stateLog) State(ev event.Event) { s.mu.Lock(); s.states = append(s.states, ev); s.mu.Unlock() }
+func (s *stateLog) Outcome(rules.Outcome) {}
+
+func (s *stateLog) last() (event.Event, int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.states) == 0 {
+		return event.Event{}, 0
+	}
+	return s.states[len(s.states)-1], len(s.states)
+}
+
+func (s *stateLog) waitFor(t *testing.T, what string, cond func(event.Event) bool) event.Event {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		if ev, n := s.last(); n > 0 && cond(ev) {
+			return ev
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t.Fatalf("timed out waiting for %s; states: %v", what, s.states)
+	return event.Event{}
+}
+
+// TestEtcdPoll: kill etcd's leader, then lose quorum, then restore it; the
+// poll source reports the new leader and the leaderless period.
+func TestEtcdPoll(t *testing.T) {
+	c := startEtcd(t)
+	engine, _ := rules.New(rules.Options{})
+	log := &stateLog{}
+	driver := pipeline.NewDriver(engine, []pipeline.ClusterView{{Name: "etcd", Members: c.names, Stabilize: time.Second}}, "etcd", log)
+	src := &detector.PollSource{Cluster: "etcd", Members: c.client, Preset: &detector.Etcd{}, Interval: 100 * time.Millisecond, Timeout: 500 * time.Millisecond}
+	events := make(chan event.Event, 256)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go src.Run(ctx, events)
+	go driver.Run(ctx, events, clock.Real{})
+
+	first := log.waitFor(t, "a leader", func(ev event.Event) bool { return ev.Type == event.HasLeader })
+	leader := first.LeaderID
+
+	c.kill(leader)
+	second := log.waitFor(t, "a new leader", func(ev event.Event) bool { return ev.Type == event.HasLeader && ev.LeaderID != leader })
+	if second.PreviousLeaderID != leader {
+		t.Errorf("new leader %s announced with previous %q, want %s", second.LeaderID, second.PreviousLeaderID, leader)
+	}
+	c.restart(leader)
+	time.Sleep(2 * time.Second)
+
+	// Quorum loss: kill the leader and one follower.
+	var victim string
+	for _, n := range c.names {
+		if n != second.LeaderID {
+			victim = n
+			break
+		}
+	}
+	killedAt := time.Now()
+	c.kill(second.LeaderID)
+	c.kill(victim)
+	lost := log.waitFor(t, "the loss", func(ev event.Event) bool { return ev.Type == event.Leaderless })
+	if d := lost.Since.Sub(killedAt); d < 0 || d > 2500*time.Millisecond {
+		t.Errorf("the loss is dated %s after the kill", d)
+	}
+	time.Sleep(2 * time.Second)
+	c.restart(second.LeaderID)
+	c.restart(victim)
+	back := log.waitFor(t, "a leader again", func(ev event.Event) bool { return ev.Type == event.HasLeader })
+	if back.PreviousLeaderID != second.LeaderID {
+		t.Errorf("restored leader %s with previous %q, want %s", back.LeaderID, back.PreviousLeaderID, second.LeaderID)
+	}
+	if d := back.Time.Sub(lost.Since); d < 2*time.Second {
+		t.Errorf("leaderless period %s, want at least the 2 s it lasted", d)
+	}
+}
