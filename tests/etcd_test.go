@@ -99,7 +99,7 @@ type stateLog struct {
 	states []event.Event
 }
 
-func (s *stateLog) State(ev event.Event) { s.mu.Lock(); s.states = append(s.states, ev); s.mu.Unlock() }
+func (s *stateLog) State(ev event.Event)  { s.mu.Lock(); s.states = append(s.states, ev); s.mu.Unlock() }
 func (s *stateLog) Outcome(rules.Outcome) {}
 
 func (s *stateLog) last() (event.Event, int) {
