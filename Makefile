@@ -50,7 +50,9 @@ ruletests: build
 bench: build
 	$(GO) test -run '^$$' -bench 'EngineObserve|NaiveExpr|DriverHandle' -benchmem -count 3 ./rules ./pipeline
 	$(GO) test -run '^$$' -bench 'DispatchWebhook|BarePost' -benchtime 5000x -count 3 ./actions/webhook
+	$(GO) test -run '^$$' -bench RaftDetection -benchtime 200x ./detector
 	$(GO) run ./bench/replay -bin ./$(BIN) -events 1000000
+	$(GO) run ./bench/daemon -bin ./$(BIN) -measure 20s
 
 clean:
 	rm -rf bin
