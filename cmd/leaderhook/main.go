@@ -58,7 +58,7 @@ Start with:   leaderhook check  -c rules.yaml           # is my config valid?
 	root.PersistentFlags().StringVar(&e.logFormat, "log-format", "text", "log format: text or json")
 	root.PersistentFlags().StringVar(&e.cpuProfile, "cpuprofile", "", "write a CPU profile to this file (for bug reports)")
 	_ = root.PersistentFlags().MarkHidden("cpuprofile")
-	root.AddCommand(versionCmd(e), checkCmd(e), replayCmd(e), testCmd(e), runCmd(e), fireCmd(e), demoCmd(e), recordCmd(e))
+	root.AddCommand(versionCmd(e), checkCmd(e), replayCmd(e), testCmd(e), runCmd(e), fireCmd(e), demoCmd(e), recordCmd(e), healthCmd(e), schemaCmd(e))
 	root.SetArgs(args)
 	err := root.Execute()
 	if e.stopProfile != nil {

@@ -1,0 +1,181 @@
+package config
+
+import (
+	"reflect"
+	"slices"
+	"strings"
+)
+
+// Descriptions documents every config key, by path: list items are written
+// `[]`, map entries `*`. docs/configuration.md and the JSON Schema are made
+// from it, and a test fails if a key of the Go types is missing here.
+var Descriptions = map[string]string{
+	"server":                "The HTTP API of `leaderhook run`.",
+	"server.listen":         "Address of /metrics, /healthz, /readyz, /v1/state, /v1/events and /-/reload. Default `127.0.0.1:9464` (loopback only).",
+	"server.ingest_token":   "Bearer token required by POST /v1/events and POST /-/reload. Use `${ENV}` for it.",
+	"server.max_body_bytes": "Largest POST /v1/events body, in bytes. Default 1 MiB.",
+	"state_dir":             "Directory for the state that survives restarts: cooldowns, firing rules, cluster views, pending deliveries, file positions. Default `./leaderhook-state`.",
+	"audit_log":             "JSON-lines file of every firing and every action attempt. Empty: no audit log.",
+	"timezone":              "IANA time zone of cron schedules and mute windows. Default `UTC`.",
+
+	"clusters":                        "The clusters to watch (at least one).",
+	"clusters[].name":                 "Unique name; appears in events, rules (`cluster`), metrics and URLs.",
+	"clusters[].labels":               "Free labels, available to rules as `labels` and in payloads.",
+	"clusters[].stabilize":            "How long a loss of leader must hold before it is announced (flap damping). Default `2s`; `0s` announces at once.",
+	"clusters[].members":              "Fixed membership (member names as they appear in events). Default: learned from the events.",
+	"clusters[].source":               "Where the cluster's leader state comes from.",
+	"clusters[].source.type":          "`events` (OpenZiti-format events from a file, stdin or HTTP), `poll` (status endpoints) or `raft` (library use only).",
+	"clusters[].source.file":          "events: a JSONL file followed like `tail -F` (rotation and truncation handled, position kept across restarts).",
+	"clusters[].source.http":          "events: accept POST /v1/events?cluster=NAME.",
+	"clusters[].source.stdin":         "events: read JSONL from standard input (one cluster at most).",
+	"clusters[].source.preset":        "poll: `etcd`, `rqlite`, `consul`, `nomad`, `vault`, `openziti` or `generic`.",
+	"clusters[].source.members":       "poll: the base URL of every member's API.",
+	"clusters[].source.interval":      "poll: time between polls (±10% jitter). Default `1s`.",
+	"clusters[].source.timeout":       "poll: time limit of one poll. Default half the interval.",
+	"clusters[].source.path":          "poll, generic: path of the status endpoint, appended to each member URL.",
+	"clusters[].source.method":        "poll, generic: HTTP method. Default GET.",
+	"clusters[].source.body":          "poll, generic: request body.",
+	"clusters[].source.leader":        "poll, generic: expr expression over `response` (the decoded JSON) giving the leader id, `\"\"` for none.",
+	"clusters[].source.ca_file":       "poll: PEM file of the CA that signed the members' certificates.",
+	"clusters[].source.username":      "poll, openziti: login name (use `${ENV}`).",
+	"clusters[].source.password":      "poll, openziti: password (use `${ENV}`).",
+	"actions":                         "Named actions that rules refer to.",
+	"actions.*.type":                  "`webhook`, `shell` or `slack`.",
+	"actions.*.url":                   "webhook: the endpoint (http or https).",
+	"actions.*.method":                "webhook: GET, POST (default), PUT, PATCH or DELETE.",
+	"actions.*.headers":               "webhook: extra headers; values are templates.",
+	"actions.*.body":                  "webhook: body template. Default: the JSON payload.",
+	"actions.*.secret":                "webhook: Standard Webhooks signing secret (`whsec_` + base64, or raw bytes).",
+	"actions.*.format":                "webhook: `json` (default) or `cloudevents` (CloudEvents 1.0 structured).",
+	"actions.*.command":               "shell: program and arguments, run without a shell; arguments may be templates.",
+	"actions.*.env":                   "shell: extra environment; values are templates.",
+	"actions.*.dir":                   "shell: working directory.",
+	"actions.*.concurrency":           "shell: runs of this action per cluster at once. Default 1 (in firing order).",
+	"actions.*.kill_grace":            "shell: time between SIGTERM and SIGKILL after a timeout. Default `5s`.",
+	"actions.*.webhook_url":           "slack: the incoming-webhook URL (a secret).",
+	"actions.*.channel":               "slack: `#channel`, `@user` or a channel ID.",
+	"actions.*.username":              "slack: sender name.",
+	"actions.*.icon_emoji":            "slack: sender icon, e.g. `:rotating_light:`.",
+	"actions.*.text":                  "slack: message text template. Default: a one-line summary.",
+	"actions.*.timeout":               "Time limit of one attempt. Default `10s` (webhook, slack), `1m` (shell).",
+	"actions.*.retry":                 "Retries of one delivery, with exponential backoff and jitter.",
+	"actions.*.retry.max_attempts":    "Attempts in all. Default 5 (webhook, slack), 1 (shell).",
+	"actions.*.retry.initial_backoff": "Wait before the second attempt. Default `1s`.",
+	"actions.*.retry.max_backoff":     "Longest wait between attempts. Default `1m`.",
+	"actions.*.on_failure":            "Actions to run when a delivery fails for good.",
+	"windows":                         "Named mute windows.",
+	"windows.*.schedule":              "Cron schedule (5 fields) of the window's opening.",
+	"windows.*.duration":              "How long the window stays open.",
+	"rules":                           "The rules.",
+	"rules[].name":                    "Unique name.",
+	"rules[].description":             "Free text for people.",
+	"rules[].when":                    "expr condition over the rule variables (see README).",
+	"rules[].for":                     "The condition must hold this long before the rule fires.",
+	"rules[].repeat":                  "Fire again at this interval while the condition holds.",
+	"rules[].cooldown":                "A firing within this time of the previous one is suppressed (it fires at the end if the condition still holds).",
+	"rules[].cooldown_key":            "expr expression: cooldowns are kept per value (e.g. `leader_id`).",
+	"rules[].mute":                    "Windows during which firings are suppressed (they fire at the window's end if still true).",
+	"rules[].schedule":                "Cron schedule: the rule fires at these times when its condition holds.",
+	"rules[].fire_on_start":           "Fire for a condition already true when leaderhook starts.",
+	"rules[].clusters":                "Only these clusters. Default: all.",
+	"rules[].actions":                 "Actions when the rule fires.",
+	"rules[].on_resolve":              "Actions when a rule that fired resolves.",
+}
+
+// Keys returns every key path of the config, in the form Descriptions
+// uses, from the Go types.
+func Keys() []string {
+	var keys []string
+	walkKeys(configType, "", &keys)
+	slices.Sort(keys)
+	return keys
+}
+
+func walkKeys(t reflect.Type, prefix string, keys *[]string) {
+	for i := range t.NumField() {
+		f := t.Field(i)
+		name := tagName(f)
+		if name == "" {
+			continue
+		}
+		path := name
+		if prefix != "" {
+			path = prefix + "." + name
+		}
+		*keys = append(*keys, path)
+		ft := f.Type
+		if ft.Kind() == reflect.Pointer {
+			ft = ft.Elem()
+		}
+		switch {
+		case ft.Kind() == reflect.Struct && ft != durationType:
+			walkKeys(ft, path, keys)
+		case ft.Kind() == reflect.Slice && ft.Elem().Kind() == reflect.Struct:
+			walkKeys(ft.Elem(), path+"[]", keys)
+		case ft.Kind() == reflect.Map && ft.Elem().Kind() == reflect.Struct:
+			walkKeys(ft.Elem(), path+".*", keys)
+		}
+	}
+}
+
+// Schema returns a JSON Schema (2020-12) of the config file, for editors.
+func Schema() map[string]any {
+	s := schemaOf(configType, "")
+	s["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+	s["$id"] = "https://leaderhook.dev/schema/config.json"
+	s["title"] = "leaderhook configuration"
+	return s
+}
+
+var enums = map[string][]string{
+	"clusters[].source.type":   {"events", "poll", "raft"},
+	"clusters[].source.preset": {"etcd", "rqlite", "consul", "nomad", "vault", "openziti", "generic"},
+	"actions.*.type":           {"webhook", "shell", "slack"},
+	"actions.*.format":         {"json", "cloudevents"},
+	"actions.*.method":         {"GET", "POST", "PUT", "PATCH", "DELETE"},
+}
+
+func schemaOf(t reflect.Type, path string) map[string]any {
+	if t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	var s map[string]any
+	switch {
+	case t == durationType:
+		s = map[string]any{"type": "string", "pattern": `^([0-9]+(\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$`}
+	case t.Kind() == reflect.Struct:
+		props := map[string]any{}
+		for i := range t.NumField() {
+			f := t.Field(i)
+			name := tagName(f)
+			if name == "" {
+				continue
+			}
+			p := name
+			if path != "" {
+				p = path + "." + name
+			}
+			props[name] = schemaOf(f.Type, p)
+		}
+		s = map[string]any{"type": "object", "properties": props, "additionalProperties": false}
+	case t.Kind() == reflect.Map:
+		s = map[string]any{"type": "object", "additionalProperties": schemaOf(t.Elem(), path+".*")}
+	case t.Kind() == reflect.Slice:
+		s = map[string]any{"type": "array", "items": schemaOf(t.Elem(), path+"[]")}
+	case t.Kind() == reflect.String:
+		s = map[string]any{"type": "string"}
+	case t.Kind() == reflect.Int:
+		s = map[string]any{"type": "integer", "minimum": 0}
+	case t.Kind() == reflect.Bool:
+		s = map[string]any{"type": "boolean"}
+	default:
+		s = map[string]any{}
+	}
+	if d, ok := Descriptions[strings.TrimSuffix(path, "[]")]; ok && path != "" {
+		s["description"] = d
+	}
+	if e, ok := enums[path]; ok {
+		s["enum"] = e
+	}
+	return s
+}
