@@ -1,0 +1,77 @@
+package tests
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// The signature-verifying receivers in examples/ accept what leaderhook
+// sends, and refuse it with the wrong secret.
+func TestExampleReceiversVerifySignatures(t *testing.T) {
+	goReceiver := filepath.Join(t.TempDir(), "receiver")
+	if out, err := exec.Command("go", "build", "-o", goReceiver, "../examples/receiver").CombinedOutput(); err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	python, err := exec.LookPath("python3")
+	if err != nil {
+		t.Fatal("python3 is needed to test examples/receiver.py")
+	}
+	const secret = "whsec_cmVjZWl2ZXItZXhhbXBsZS1zZWNyZXQ="
+	for _, rc := range []struct {
+		name string
+		cmd  func(addr, port string) *exec.Cmd
+	}{
+		{"go", func(addr, _ string) *exec.Cmd { return exec.Command(goReceiver, "-listen", addr) }},
+		{"python", func(_, port string) *exec.Cmd { return exec.Command(python, "../examples/receiver.py", "127.0.0.1", port) }},
+	} {
+		t.Run(rc.name, func(t *testing.T) {
+			addr := freePort(t)
+			_, port, _ := strings.Cut(addr, ":")
+			cmd := rc.cmd(addr, port)
+			cmd.Env = append(os.Environ(), "LEADERHOOK_SECRET="+secret)
+			stdout, _ := cmd.StdoutPipe()
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			defer func() { cmd.Process.Kill(); cmd.Wait() }()
+			lines := make(chan string, 4)
+			go func() {
+				sc := bufio.NewScanner(stdout)
+				for sc.Scan() {
+					lines <- sc.Text()
+				}
+				io.Copy(io.Discard, stdout)
+			}()
+			dir := t.TempDir()
+			for _, s := range []struct {
+				secret string
+				ok     bool
+			}{{secret, true}, {"whsec_d3Jvbmctc2VjcmV0", false}} {
+				config := writeConfig(t, dir, fmt.Sprintf(`  hook: {type: webhook, url: "http://%s/", secret: "%s", retry: {max_attempts: 1}}`, addr, s.secret),
+					`  - {name: r, when: leaderless, actions: [hook]}`)
+				var out string
+				var code int
+				for range 50 { // the receiver may still be starting
+					out, _, code = run(t, nil, "fire", "-c", config, "hook")
+					if !strings.Contains(out, "connection refused") {
+						break
+					}
+					time.Sleep(100 * time.Millisecond)
+				}
+				if s.ok && (code != 0 || !strings.Contains(<-lines, "verified msg_")) {
+					t.Errorf("right secret: exit %d\n%s", code, out)
+				}
+				if !s.ok && (code != 1 || !strings.Contains(out, "HTTP 401")) {
+					t.Errorf("wrong secret: exit %d\n%s", code, out)
+				}
+			}
+		})
+	}
+}
