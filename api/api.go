@@ -34,7 +34,9 @@ type Server struct {
 	// Accepts reports whether a cluster takes events over HTTP.
 	Accepts func(cluster string) bool
 	// Ingest queues a batch of events for a cluster, all or nothing.
-	Ingest   func(cluster string, evs []event.Event) error
+	Ingest func(cluster string, evs []event.Event) error
+	// Rejected, if set, is told of each refused batch.
+	Rejected func(cluster string)
 	State    func() any
 	Reload   func() error
 	Ready    func() error
@@ -125,6 +127,9 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 	}
 	evs, ignored, err := decodeBatch(body)
 	if err != nil {
+		if s.Rejected != nil {
+			s.Rejected(cluster)
+		}
 		httpError(w, http.StatusBadRequest, err.Error()+" (nothing was accepted)")
 		return
 	}

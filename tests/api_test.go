@@ -121,6 +121,7 @@ func TestHTTPAPI(t *testing.T) {
 		`leaderhook_config_last_reload_successful 1`,
 		`leaderhook_cluster_leaderless_seconds{cluster="ziti"}`,
 		`leaderhook_action_queue_depth 0`,
+		`leaderhook_events_rejected_total{cluster="ziti",input="http"} 1`,
 	} {
 		if !strings.Contains(metrics, want) {
 			t.Errorf("metrics lack %s", want)

@@ -31,6 +31,7 @@ type env struct {
 	logFormat      string
 	cpuProfile     string
 	stopProfile    func()
+	onReject       func(cluster, input string) // counts rejected events (the daemon's metrics)
 	log            *slog.Logger
 }
 

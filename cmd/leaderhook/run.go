@@ -204,6 +204,7 @@ func (e *env) daemon(ctx context.Context, o runOptions) error {
 			}
 			return map[string]any{"saved_at": s.SavedAt, "clusters": s.Views, "rules": s.Engine.Clusters, "queue_depth": depth}
 		},
+		Rejected: func(cluster string) { m.Rejected(cluster, "http") },
 		Reload:   reload,
 		Ready:    func() error { return nil },
 		Gatherer: prometheus.GathererFunc(func() ([]*dto.MetricFamily, error) { m.Tick(time.Now()); return m.Registry.Gather() }),
@@ -224,6 +225,7 @@ func (e *env) daemon(ctx context.Context, o runOptions) error {
 
 	srcCtx, stopSources := context.WithCancel(ctx)
 	var sources sync.WaitGroup
+	e.onReject = func(cluster, input string) { m.Rejected(cluster, input) }
 	if err := e.startSources(srcCtx, cfg, events, positions, &sources); err != nil {
 		stopSources()
 		return err
@@ -341,9 +343,14 @@ func (t teeSink) Outcome(o rules.Outcome) {
 
 // startSources starts one goroutine per event source.
 func (e *env) startSources(ctx context.Context, cfg *config.Config, out chan<- event.Event, positions *positionBook, wg *sync.WaitGroup) error {
-	reject := func(le *event.LineError) { e.log.Warn("event rejected", "err", le.Error()) }
 	stdinTaken := ""
 	for _, c := range cfg.Clusters {
+		reject := func(le *event.LineError) {
+			e.log.Warn("event rejected", "cluster", c.Name, "err", le.Error())
+			if e.onReject != nil {
+				e.onReject(c.Name, le.Name)
+			}
+		}
 		src := c.Source
 		var runners []func() error
 		switch src.Type {
