@@ -29,7 +29,9 @@ func TestExampleReceiversVerifySignatures(t *testing.T) {
 		cmd  func(addr, port string) *exec.Cmd
 	}{
 		{"go", func(addr, _ string) *exec.Cmd { return exec.Command(goReceiver, "-listen", addr) }},
-		{"python", func(_, port string) *exec.Cmd { return exec.Command(python, "../examples/receiver.py", "127.0.0.1", port) }},
+		{"python", func(_, port string) *exec.Cmd {
+			return exec.Command(python, "../examples/receiver.py", "127.0.0.1", port)
+		}},
 	} {
 		t.Run(rc.name, func(t *testing.T) {
 			addr := freePort(t)
