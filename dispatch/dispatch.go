@@ -321,6 +321,20 @@ func (d *Dispatcher) audit(del Delivery, r Record) {
 	d.opts.Audit.Record(r)
 }
 
+// Saturated reports whether some queue is more than 90% full: the moment
+// for ingest to push back (HTTP 503) instead of accepting events whose
+// deliveries could not be queued.
+func (d *Dispatcher) Saturated() bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for _, q := range d.queues {
+		if len(q.ch)*10 > cap(q.ch)*9 {
+			return true
+		}
+	}
+	return false
+}
+
 // QueueDepth returns the deliveries waiting, over all queues.
 func (d *Dispatcher) QueueDepth() int {
 	d.mu.Lock()

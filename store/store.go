@@ -1,8 +1,8 @@
 // Package store keeps leaderhook's decisions across restarts in state_dir:
 // the rule engine's memory (active rules, cooldowns), each cluster's view
 // (leader, true start of a leaderless period) and the deliveries not yet
-// finished. Everything is written so that a crash, kill -9 included, leaves
-// either the old or the new version, never a torn file.
+// finished. Everything is written so that a crash of the process, kill -9
+// included, leaves either the old or the new version, never a torn file.
 package store
 
 import (
@@ -223,8 +223,12 @@ func (d *Dir) Close() error {
 	return err
 }
 
-// writeAtomic writes data to a temporary file, syncs it, renames it over
-// path and syncs the directory: readers see the old or the new file.
+// writeAtomic writes data to a temporary file and renames it over path:
+// readers, and a restart after the process dies (kill -9 included), see
+// the old or the new file, never a torn one. It does not fsync: state is
+// saved on every change, in the path of every firing, and an fsync costs
+// more than the rest of the decision; only a power loss could lose the
+// last changes, not a crash of leaderhook.
 func writeAtomic(path string, data []byte) error {
 	dir := filepath.Dir(path)
 	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
@@ -236,19 +240,11 @@ func writeAtomic(path string, data []byte) error {
 		tmp.Close()
 		return fmt.Errorf("state: %w", err)
 	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return fmt.Errorf("state: %w", err)
-	}
 	if err := tmp.Close(); err != nil {
 		return fmt.Errorf("state: %w", err)
 	}
 	if err := os.Rename(tmp.Name(), path); err != nil {
 		return fmt.Errorf("state: %w", err)
-	}
-	if d, err := os.Open(dir); err == nil {
-		d.Sync()
-		d.Close()
 	}
 	return nil
 }

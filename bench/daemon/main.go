@@ -30,6 +30,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/leaderhook/leaderhook/internal/procstat"
 )
 
 func main() {
@@ -165,41 +167,9 @@ func measureProcess(cmd *exec.Cmd, d time.Duration) (cpu, rss, peak float64) {
 	}
 	defer func() { cmd.Process.Kill(); cmd.Wait() }()
 	time.Sleep(5 * time.Second)
-	t0, w0 := cpuTicks(cmd.Process.Pid), time.Now()
-	time.Sleep(d)
-	t1, w1 := cpuTicks(cmd.Process.Pid), time.Now()
-	cpu = float64(t1-t0) / 100 / w1.Sub(w0).Seconds() * 100
-	rss, peak = memory(cmd.Process.Pid)
+	cpu = procstat.Share(cmd.Process.Pid, d)
+	rss, peak = procstat.Memory(cmd.Process.Pid)
 	return cpu, rss, peak
-}
-
-func cpuTicks(pid int) int64 {
-	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		log.Fatal(err)
-	}
-	f := strings.Fields(string(data[bytes.LastIndexByte(data, ')')+2:]))
-	utime, _ := strconv.ParseInt(f[11], 10, 64)
-	stime, _ := strconv.ParseInt(f[12], 10, 64)
-	return utime + stime
-}
-
-func memory(pid int) (rss, peak float64) {
-	data, _ := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	for _, line := range strings.Split(string(data), "\n") {
-		f := strings.Fields(line)
-		if len(f) < 2 {
-			continue
-		}
-		kb, _ := strconv.ParseFloat(f[1], 64)
-		switch f[0] {
-		case "VmRSS:":
-			rss = kb / 1024
-		case "VmHWM:":
-			peak = kb / 1024
-		}
-	}
-	return rss, peak
 }
 
 // floorPoll polls the same URLs the same way, and does nothing else.

@@ -129,17 +129,43 @@ func (e *env) daemon(ctx context.Context, o runOptions) error {
 	driver.OnEvent = m.Event
 
 	positions := &positionBook{files: saved.Files}
+	// The snapshot is taken on the decision goroutine at each change, and
+	// written by a saver that always writes the latest one: a burst of
+	// changes costs one write, and no firing waits for the disk. The
+	// deliveries themselves are journaled before they are queued.
 	var snapshot atomic.Pointer[store.State]
-	save := func() {
-		engineState, views := driver.Snapshot()
-		s := store.State{SavedAt: time.Now(), Engine: engineState, Views: views, Files: positions.snapshot()}
-		snapshot.Store(&s)
-		if err := st.Save(s); err != nil {
-			log.Error("cannot save state", "state_dir", stateDir, "err", err)
+	dirty := make(chan struct{}, 1)
+	saverDone := make(chan struct{})
+	writeLatest := func() {
+		if s := snapshot.Load(); s != nil {
+			if err := st.Save(*s); err != nil {
+				log.Error("cannot save state", "state_dir", stateDir, "err", err)
+			}
 		}
 	}
+	go func() {
+		defer close(saverDone)
+		for range dirty {
+			writeLatest()
+		}
+	}()
+	take := func() {
+		engineState, views := driver.Snapshot()
+		snapshot.Store(&store.State{SavedAt: time.Now(), Engine: engineState, Views: views, Files: positions.snapshot()})
+	}
+	save := func() {
+		take()
+		select {
+		case dirty <- struct{}{}:
+		default: // a write is pending and will take this snapshot
+		}
+	}
+	flush := func() { // on the way out: synchronously
+		take()
+		writeLatest()
+	}
 	driver.OnChange = save
-	save()
+	flush()
 
 	events := make(chan event.Event, 4096)
 	live := &liveConfig{cfg: cfg}
@@ -188,7 +214,7 @@ func (e *env) daemon(ctx context.Context, o runOptions) error {
 			// All or nothing: a batch goes in only if it fits.
 			ingestMu.Lock()
 			defer ingestMu.Unlock()
-			if cap(events)-len(events) < len(evs) {
+			if cap(events)-len(events) < len(evs) || (disp != nil && disp.Saturated()) {
 				return api.ErrBusy
 			}
 			for _, ev := range evs {
@@ -235,7 +261,9 @@ func (e *env) daemon(ctx context.Context, o runOptions) error {
 	runErr := driver.Run(ctx, events, clock.Real{})
 	stopSources()
 	sources.Wait()
-	save()
+	close(dirty)
+	<-saverDone
+	flush()
 	if disp != nil {
 		drainCtx, cancel := context.WithTimeout(context.Background(), o.drain)
 		defer cancel()
