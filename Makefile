@@ -11,7 +11,7 @@ LDFLAGS   := -s -w -X main.version=$(shell git describe --tags --always --dirty 
 
 SUDO      := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 
-.PHONY: all build test deps lint unit fuzz ruletests bench clean
+.PHONY: all build test deps lint unit fuzz ruletests bench bench-deps clean
 
 all: build
 
@@ -47,12 +47,18 @@ ruletests: build
 	./$(BIN) check -c examples/rules.yaml
 	./$(BIN) test examples/rules_test.yaml
 
-bench: build
+# Peers for bench/peers: Debian's Alertmanager and adnanh/webhook.
+bench-deps:
+	@command -v prometheus-alertmanager >/dev/null 2>&1 && command -v webhook >/dev/null 2>&1 || { \
+	  $(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus-alertmanager webhook >/dev/null; }
+
+bench: build bench-deps
 	$(GO) test -run '^$$' -bench 'EngineObserve|NaiveExpr|DriverHandle' -benchmem -count 3 ./rules ./pipeline
 	$(GO) test -run '^$$' -bench 'DispatchWebhook|BarePost' -benchtime 5000x -count 3 ./actions/webhook
 	$(GO) test -run '^$$' -bench RaftDetection -benchtime 200x ./detector
 	$(GO) run ./bench/replay -bin ./$(BIN) -events 1000000
 	$(GO) run ./bench/daemon -bin ./$(BIN) -measure 20s
+	$(GO) run ./bench/peers -bin ./$(BIN)
 
 clean:
 	rm -rf bin
