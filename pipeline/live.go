@@ -40,20 +40,13 @@ func (d *Driver) Run(ctx context.Context, in <-chan event.Event, clk clock.Clock
 			if !ok {
 				return nil
 			}
-			if d.OnEvent != nil {
-				d.OnEvent(ev)
-			}
 			// Handle first advances to the event's own time; deadlines
 			// between it and now come due on the next turn.
-			if err := d.Handle(ev); err != nil {
-				d.Rejected++
-			}
+			d.take(ev)
 		case <-timer.C():
 			// Events already waiting happened before now: take them first,
 			// at their own times, so that a deadline cannot overtake them.
-			if err := d.drain(in); err != nil {
-				return err
-			}
+			d.drain(in)
 			d.AdvanceTo(clk.Now())
 		}
 	}
@@ -82,21 +75,26 @@ func (d *Driver) Call(ctx context.Context, f func()) error {
 }
 
 // drain handles the events that are waiting, without blocking.
-func (d *Driver) drain(in <-chan event.Event) error {
+func (d *Driver) drain(in <-chan event.Event) {
 	for {
 		select {
 		case ev, ok := <-in:
 			if !ok {
-				return nil
+				return
 			}
-			if d.OnEvent != nil {
-				d.OnEvent(ev)
-			}
-			if err := d.Handle(ev); err != nil {
-				d.Rejected++
-			}
+			d.take(ev)
 		default:
-			return nil
+			return
 		}
+	}
+}
+
+// take handles one event that Run received.
+func (d *Driver) take(ev event.Event) {
+	if d.OnEvent != nil {
+		d.OnEvent(ev)
+	}
+	if err := d.Handle(ev); err != nil {
+		d.Rejected++
 	}
 }
