@@ -51,7 +51,6 @@ var ruleName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]*$`)
 // compiledRule is a rule ready to evaluate.
 type compiledRule struct {
 	Rule
-	index      int
 	when       *vm.Program
 	key        *vm.Program // cooldown_key, may be nil
 	schedule   cron.Schedule
@@ -218,7 +217,7 @@ func compile(rs []Rule, windows map[string]Window, known Known) (out []*compiled
 	seen := map[string]int{}
 	for i, r := range rs {
 		path := "rules[" + strconv.Itoa(i) + "]"
-		c := &compiledRule{Rule: r, index: i, definition: definition(&r)}
+		c := &compiledRule{Rule: r, definition: definition(&r)}
 		switch {
 		case r.Name == "":
 			errs.Add(path+".name", "is required")

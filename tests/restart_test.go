@@ -27,7 +27,6 @@ type receiver struct {
 type request struct {
 	id     string
 	status string
-	rule   string
 	code   int
 }
 
