@@ -74,6 +74,13 @@ func (s *PollSource) Run(ctx context.Context, out chan<- event.Event) error {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
+	// Start at a random point of the first interval, so that a daemon
+	// with many clusters spreads its polls instead of firing them at once.
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-time.After(time.Duration(rand.Float64() * float64(interval))):
+	}
 	last := make([]string, len(s.Members))
 	names := make([]string, len(s.Members))
 	copy(names, s.Members)
@@ -150,10 +157,21 @@ func NewPreset(src Source) (Preset, error) {
 	return nil, fmt.Errorf("unknown preset %q", src.Preset)
 }
 
+// pollTransport is shared by poll sources: it keeps connections to each
+// member open between polls (Go's default keeps only two per host, so a
+// daemon polling many clusters behind one address would reconnect on
+// almost every poll).
+var pollTransport = func() *http.Transport {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.MaxIdleConns = 4096
+	t.MaxIdleConnsPerHost = 256
+	return t
+}()
+
 // NewClient returns an HTTP client trusting the CA file, if one is given.
 func NewClient(caFile string) (*http.Client, error) {
 	if caFile == "" {
-		return &http.Client{}, nil
+		return &http.Client{Transport: pollTransport}, nil
 	}
 	pem, err := os.ReadFile(caFile)
 	if err != nil {
@@ -163,7 +181,9 @@ func NewClient(caFile string) (*http.Client, error) {
 	if !pool.AppendCertsFromPEM(pem) {
 		return nil, fmt.Errorf("ca_file %s holds no PEM certificate", caFile)
 	}
-	return &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}}}, nil
+	t := pollTransport.Clone()
+	t.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+	return &http.Client{Transport: t}, nil
 }
 
 func fetch(ctx context.Context, c *http.Client, method, u string, body []byte, header http.Header, into any) (http.Header, error) {
