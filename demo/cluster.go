@@ -25,7 +25,11 @@ const (
 type Cluster struct {
 	mu    sync.Mutex
 	nodes []*Node
+	net   *Network
 }
+
+// Network returns the network between the nodes, to partition it.
+func (c *Cluster) Network() *Network { return c.net }
 
 // Node is one raft server.
 type Node struct {
@@ -54,7 +58,7 @@ func (noSnapshot) Release()                          {}
 // Start starts n nodes named node1..nodeN and bootstraps them as one
 // cluster.
 func Start(n int) (*Cluster, error) {
-	c := &Cluster{}
+	c := &Cluster{net: newNetwork()}
 	var servers []raft.Server
 	for i := 1; i <= n; i++ {
 		addr, err := freeAddr()
@@ -63,6 +67,7 @@ func Start(n int) (*Cluster, error) {
 		}
 		node := &Node{ID: fmt.Sprintf("node%d", i), Addr: addr, store: raft.NewInmemStore(), snaps: raft.NewInmemSnapshotStore()}
 		c.nodes = append(c.nodes, node)
+		c.net.ids[addr] = node.ID
 		servers = append(servers, raft.Server{ID: raft.ServerID(node.ID), Address: raft.ServerAddress(addr)})
 	}
 	for _, node := range c.nodes {
@@ -101,22 +106,20 @@ func freeAddr() (string, error) {
 }
 
 func (c *Cluster) start(node *Node) error {
-	tcpAddr, err := net.ResolveTCPAddr("tcp", node.Addr)
-	if err != nil {
-		return err
-	}
-	var transport *raft.NetworkTransport
+	var l net.Listener
+	var err error
 	// The port was just released by the stopped node: retry briefly.
 	for try := 0; ; try++ {
-		transport, err = raft.NewTCPTransport(node.Addr, tcpAddr, 3, time.Second, io.Discard)
+		l, err = net.Listen("tcp", node.Addr)
 		if err == nil || try == 50 {
 			break
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
 	if err != nil {
-		return fmt.Errorf("%s: transport: %w", node.ID, err)
+		return fmt.Errorf("%s: listen: %w", node.ID, err)
 	}
+	transport := raft.NewNetworkTransport(&stream{net: c.net, self: node.ID, l: l}, 3, time.Second, io.Discard)
 	r, err := raft.NewRaft(raftConfig(node.ID), noFSM{}, node.store, node.store, node.snaps, transport)
 	if err != nil {
 		transport.Close()

@@ -208,3 +208,66 @@ func TestRaftClusters(t *testing.T) {
 		})
 	}
 }
+
+// TestRaftPartitions cuts the network (real TCP on 127.0.0.1) while every
+// node keeps running: the side with a majority elects a leader, and that is
+// a change of leader, not an outage; a cut that leaves no majority anywhere
+// is an outage; healing brings the leader back without a spurious loss.
+func TestRaftPartitions(t *testing.T) {
+	for _, size := range []int{3, 5} {
+		t.Run(fmt.Sprintf("%d nodes", size), func(t *testing.T) {
+			w := watch(t, size, 2*time.Second)
+			first := w.leader("")
+			w.waitStates(1)
+
+			// The leader (and, with 5 nodes, one follower) on the minority side.
+			minority := []string{first}
+			if size == 5 {
+				minority = append(minority, others(w.cluster.Nodes(), first)[0])
+			}
+			w.cluster.Network().Partition(minority, others(w.cluster.Nodes(), minority...))
+			second := w.leader(first)
+			want := []string{"state.has_leader " + first, fmt.Sprintf("state.has_leader %s %s", second, first)}
+			if got := w.waitStates(2); strings.Join(got, "|") != strings.Join(want, "|") {
+				t.Fatalf("after partitioning the leader away %q, want %q", got, want)
+			}
+
+			// Heal: the old leader rejoins as a follower; nothing changes.
+			w.cluster.Network().Heal()
+			time.Sleep(2 * time.Second)
+			if got := w.waitStates(2); len(got) != 2 {
+				t.Fatalf("healing announced %q", got[2:])
+			}
+
+			// No majority anywhere: every node alone.
+			var groups [][]string
+			for _, n := range w.cluster.Nodes() {
+				groups = append(groups, []string{n.ID})
+			}
+			w.cluster.Network().Partition(groups...)
+			want = append(want, "state.is_leaderless  "+w.currentLeader())
+			got := w.waitStates(3)
+			if len(got) < 3 || got[2] != want[2] {
+				t.Fatalf("after splitting every node %q, want %q", got, want)
+			}
+			w.cluster.Network().Heal()
+			third := w.leader("")
+			got = w.waitStates(4)
+			if len(got) != 4 || !strings.HasPrefix(got[3], "state.has_leader "+third) {
+				t.Fatalf("after healing %q, want a leader %s", got, third)
+			}
+		})
+	}
+}
+
+// currentLeader is the leader the view announced last.
+func (w *watched) currentLeader() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for i := len(w.states) - 1; i >= 0; i-- {
+		if w.states[i].LeaderID != "" {
+			return w.states[i].LeaderID
+		}
+	}
+	return ""
+}
