@@ -325,18 +325,31 @@ func (v *View) state(baseline bool) event.Event {
 	return ev
 }
 
-// State is a snapshot of what the view has announced.
+// State is a snapshot of what the view has announced, and of what each
+// member last said.
 type State struct {
 	Known            bool // a baseline has been taken
 	LeaderID         string
 	PreviousLeaderID string
 	Since            time.Time
 	Members          []string
+	Reports          map[string]MemberReport `json:",omitempty"`
+}
+
+// MemberReport is one member's last word: the leader it follows ("" for
+// none), or that it is presumed down.
+type MemberReport struct {
+	Follows string `json:"follows"`
+	Down    bool   `json:"down,omitempty"`
 }
 
 // State returns what the view has announced so far.
 func (v *View) State() State {
-	return State{Known: v.baselined, LeaderID: v.announced, PreviousLeaderID: v.lastLeader, Since: v.since, Members: v.order}
+	reports := make(map[string]MemberReport, len(v.members))
+	for id, m := range v.members {
+		reports[id] = MemberReport{Follows: m.follows, Down: m.down}
+	}
+	return State{Known: v.baselined, LeaderID: v.announced, PreviousLeaderID: v.lastLeader, Since: v.since, Members: v.order, Reports: reports}
 }
 
 // Restore sets the announced state from a saved State, before any event: a

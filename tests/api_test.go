@@ -129,7 +129,8 @@ func TestHTTPAPI(t *testing.T) {
 	}
 	code, body = get(t, base+"/v1/state")
 	var state map[string]any
-	if code != 200 || json.Unmarshal([]byte(body), &state) != nil || !strings.Contains(body, `"PreviousLeaderID": "c1"`) {
+	if code != 200 || json.Unmarshal([]byte(body), &state) != nil || !strings.Contains(body, `"PreviousLeaderID": "c1"`) ||
+		!strings.Contains(body, `"Reports": {`) || !strings.Contains(body, `"c2": {`) {
 		t.Errorf("state: %d %s", code, body)
 	}
 
