@@ -321,14 +321,18 @@ func (d *Dispatcher) audit(del Delivery, r Record) {
 	d.opts.Audit.Record(r)
 }
 
-// Saturated reports whether some queue is more than 90% full: the moment
-// for ingest to push back (HTTP 503) instead of accepting events whose
+// HighWater is the queue length from which Saturated reports true.
+const HighWater = 64
+
+// Saturated reports whether some queue holds more than HighWater
+// deliveries: the moment for ingest to push back (HTTP 503, Retry-After)
+// rather than let latency grow with the queue, or accept events whose
 // deliveries could not be queued.
 func (d *Dispatcher) Saturated() bool {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	for _, q := range d.queues {
-		if len(q.ch)*10 > cap(q.ch)*9 {
+		if len(q.ch) > HighWater {
 			return true
 		}
 	}

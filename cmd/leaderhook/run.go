@@ -71,6 +71,10 @@ would send (URL, headers, body, argv, env; secrets redacted).`,
 	return cmd
 }
 
+// eventsHighWater is how many events may wait for the decision goroutine
+// before ingest answers 503.
+const eventsHighWater = 512
+
 // daemon is `leaderhook run`.
 func (e *env) daemon(ctx context.Context, o runOptions) error {
 	cfg, ok := e.loadConfig(o.config)
@@ -214,7 +218,9 @@ func (e *env) daemon(ctx context.Context, o runOptions) error {
 			// All or nothing: a batch goes in only if it fits.
 			ingestMu.Lock()
 			defer ingestMu.Unlock()
-			if cap(events)-len(events) < len(evs) || (disp != nil && disp.Saturated()) {
+			// Push back before queues grow long: latency, not memory, is
+			// what a long queue costs here.
+			if len(events)+len(evs) > eventsHighWater || (disp != nil && disp.Saturated()) {
 				return api.ErrBusy
 			}
 			for _, ev := range evs {
