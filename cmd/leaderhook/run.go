@@ -133,10 +133,11 @@ func (e *env) daemon(ctx context.Context, o runOptions) error {
 	driver.OnEvent = m.Event
 
 	positions := &positionBook{files: saved.Files}
-	// The snapshot is taken on the decision goroutine at each change, and
-	// written by a saver that always writes the latest one: a burst of
-	// changes costs one write, and no firing waits for the disk. The
-	// deliveries themselves are journaled before they are queued.
+	// Each change only marks the state dirty. A saver goroutine then asks
+	// the decision goroutine for a snapshot (driver.Call) and writes it:
+	// a burst of changes costs one snapshot and one write, and no firing
+	// waits for either. The deliveries themselves are journaled before
+	// they are queued.
 	var snapshot atomic.Pointer[store.State]
 	dirty := make(chan struct{}, 1)
 	saverDone := make(chan struct{})
@@ -147,21 +148,23 @@ func (e *env) daemon(ctx context.Context, o runOptions) error {
 			}
 		}
 	}
-	go func() {
-		defer close(saverDone)
-		for range dirty {
-			writeLatest()
-		}
-	}()
 	take := func() {
 		engineState, views := driver.Snapshot()
 		snapshot.Store(&store.State{SavedAt: time.Now(), Engine: engineState, Views: views, Files: positions.snapshot()})
 	}
+	go func() {
+		defer close(saverDone)
+		for range dirty {
+			if err := driver.Call(ctx, take); err != nil {
+				continue // shutting down: flush() saves the final state
+			}
+			writeLatest()
+		}
+	}()
 	save := func() {
-		take()
 		select {
 		case dirty <- struct{}{}:
-		default: // a write is pending and will take this snapshot
+		default: // a save is pending and will see this change
 		}
 	}
 	flush := func() { // on the way out: synchronously
