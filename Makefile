@@ -40,7 +40,7 @@ unit:
 	$(GO) test -race -count=1 ./...
 
 fuzz:
-	@echo '== fuzz ( inputs each)'
+	@echo '== fuzz ($(FUZZCOUNT) inputs each)'
 	$(GO) test ./event -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime $(FUZZCOUNT) -fuzzminimizetime 0
 	$(GO) test ./config -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZCOUNT) -fuzzminimizetime 0
 
