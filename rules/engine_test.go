@@ -393,3 +393,29 @@ func TestGate(t *testing.T) {
 		}
 	}
 }
+
+// Schedules follow the configured time zone, and CRON_TZ= overrides it per
+// schedule.
+func TestScheduleTimeZones(t *testing.T) {
+	berlin, err := time.LoadLocation("Europe/Berlin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := New(Options{Location: berlin, Rules: []Rule{
+		{Name: "berlin-9", Schedule: "0 9 * * *", When: "true", Actions: acts("a")},
+		{Name: "tokyo-9", Schedule: "CRON_TZ=Asia/Tokyo 0 9 * * *", When: "true", Actions: acts("a")},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Date(2026, 1, 5, 0, 0, 0, 0, time.UTC) // winter: Berlin is UTC+1, Tokyo UTC+9
+	out := e.Observe(event.Event{Source: event.DetectorSource, Cluster: "c", Time: start, Type: event.HasLeader, LeaderID: "a", Since: start}, nil)
+	out = e.Advance(start.Add(24*time.Hour), out)
+	var got []string
+	for _, o := range out {
+		got = append(got, o.Rule+"@"+o.Time.UTC().Format("15:04"))
+	}
+	if want := []string{"berlin-9@08:00", "tokyo-9@00:00"}; !slices.Equal(got, want) {
+		t.Errorf("fired %v, want %v", got, want)
+	}
+}
