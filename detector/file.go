@@ -40,19 +40,27 @@ type FileSource struct {
 	OnPosition func(Position)
 	// OnReject, if set, is called with each malformed line.
 	OnReject func(*event.LineError)
+
+	fromStart bool // the file did not exist when Prepare looked
 }
 
 // Prepare fixes the starting point now rather than when Run gets to open
 // the file: with no saved position, that is the end of the file as it is
 // when the daemon starts, so that nothing appended after the start is
 // missed.
+//
+// A file that does not exist yet is read from its start when it appears:
+// everything in it is new.
 func (s *FileSource) Prepare() {
 	if s.Start.Inode != 0 {
 		return
 	}
-	if info, err := os.Stat(s.Path); err == nil {
-		s.Start = Position{Inode: inode(info), Offset: info.Size()}
+	info, err := os.Stat(s.Path)
+	if err != nil {
+		s.fromStart = true
+		return
 	}
+	s.Start = Position{Inode: inode(info), Offset: info.Size()}
 }
 
 // Run sends each event read to out until ctx ends.
@@ -149,7 +157,7 @@ func (s *FileSource) open(first bool) (*os.File, Position, error) {
 	switch {
 	case s.Start.Inode == pos.Inode && s.Start.Offset <= info.Size() && s.Start.Inode != 0:
 		pos.Offset = s.Start.Offset
-	case first && s.Start.Inode == 0:
+	case first && s.Start.Inode == 0 && !s.fromStart:
 		pos.Offset = info.Size()
 	}
 	if _, err := f.Seek(pos.Offset, io.SeekStart); err != nil {

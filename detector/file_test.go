@@ -103,3 +103,18 @@ func TestFileSourceResumesFromAPosition(t *testing.T) {
 		t.Errorf("resumed with %v", got)
 	}
 }
+
+func TestFileSourceReadsAFileCreatedAfterStartFromItsBeginning(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "later.jsonl")
+	src := &FileSource{Path: path, Poll: 10 * time.Millisecond}
+	src.Prepare()
+	out := make(chan event.Event, 4)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go src.Run(ctx, out)
+	time.Sleep(30 * time.Millisecond)
+	appendTo(t, path, line("first", event.ReadWrite, 0)+line("second", event.ReadWrite, 1))
+	if got := collect(t, out, 2); strings.Join(got, ",") != "first,second" {
+		t.Errorf("got %v", got)
+	}
+}
