@@ -2,26 +2,38 @@
 // with a CLI, anything.
 //
 // The contract, for script authors:
+//
 //   - The command is an argv list, run directly, never through a shell.
-//     Arguments may be templates ({{ .Cluster }}, {{ .LeaderID }}, ...); each
-//     renders into exactly one argument, whatever it contains, so event
-//     data can never be executed.
-//   - Standard input is the notification as JSON (the webhook payload).
-//   - The environment is PATH, HOME, LANG and TZ from leaderhook's own, then
-//     the action's env:, then the LEADERHOOK_* variables (LEADERHOOK_RULE,
+//     command[0] is the program: an absolute path, a path relative to dir,
+//     or a name looked up in PATH. The other elements are templates
+//     ({{ .Cluster }}, {{ .LeaderID }}, ...); each renders into exactly one
+//     argument, whatever it contains ($(...), backquotes, ;, newlines), so
+//     event data is never interpreted.
+//   - Standard input is the notification as JSON (the webhook payload),
+//     then end of file.
+//   - The environment is PATH, HOME, LANG and TZ from leaderhook's own (when
+//     set), then the action's env: (values are templates), then the
+//     LEADERHOOK_* variables, which cannot be overridden: LEADERHOOK_RULE,
 //     _STATUS, _CLUSTER, _EVENT_TYPE, _LEADER_ID, _PREVIOUS_LEADER_ID,
-//     _LEADERLESS_SECONDS, _FIRED_AT, _DELIVERY_ID, _DRY_RUN), which cannot
-//     be overridden. Nothing else leaks in, secrets included.
+//     _LEADERLESS_SECONDS, _FIRED_AT, _DELIVERY_ID and _DRY_RUN. Nothing
+//     else of leaderhook's environment reaches the program, secrets
+//     included. dir: sets the working directory.
 //   - Exit 0: done. Exit 75 (EX_TEMPFAIL): temporary failure, retried with
-//     backoff. Any other exit: failed for good, not retried (on_failure
-//     actions run).
-//   - After timeout the whole process group gets SIGTERM, and SIGKILL
-//     kill_grace later: children and grandchildren end too. A timeout is
-//     retried.
-//   - At most `concurrency` (default 1) runs per cluster at once, started in
-//     the order the rule fired.
-//   - Output (stdout and stderr together) is kept, up to 64 KiB, for the
-//     audit log.
+//     backoff. Any other exit, or death by a signal leaderhook did not
+//     send: failed for good, not retried (on_failure actions run). A
+//     program that cannot be started (missing, not executable) has failed
+//     for good too.
+//   - The program runs in its own process group. After timeout (default
+//     1m), or when leaderhook shuts down, the whole group gets SIGTERM,
+//     then SIGKILL kill_grace (default 5s) later: children and
+//     grandchildren end too. A timeout is retried.
+//   - When the program exits by itself, what it left running in the
+//     background is not killed, but its output is no longer collected:
+//     leaderhook stops waiting for it one second after the program exits.
+//   - At most concurrency (default 1) runs of the action per cluster at
+//     once; further firings wait and start in the order they fired.
+//   - Output (stdout and stderr together) goes to the audit log, bounded to
+//     64 KiB: the first and last 32 KiB, with "…[N bytes cut]…" between.
 package shell
 
 import (
@@ -29,9 +41,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -47,159 +62,161 @@ const ExitTempFail = 75
 // outputLimit bounds the output kept for the audit log.
 const outputLimit = 64 << 10
 
-// inherited are the variables a script gets from leaderhook's environment.
+// pipeGrace is how long Run keeps reading output after the program has
+// exited, for background processes that inherited its stdout. Without a
+// bound, `sleep 1000 &` in a script would hold Run for 1000 s.
+const pipeGrace = time.Second
+
+// inherited are the variables a program gets from leaderhook's environment:
+// enough to find commands and format text, nothing that could be a secret.
 var inherited = []string{"PATH", "HOME", "LANG", "TZ"}
 
-// Action is a shell action.
+// Action is a shell action. It is safe for concurrent use.
 type Action struct {
 	name    string
 	spec    actions.Spec
-	program string
-	args    []*template.Template
+	args    []*template.Template // command[1:]
+	envKeys []string             // sorted, so that runs and dry runs agree
 	env     map[string]*template.Template
-	envKeys []string
 
 	mu    sync.Mutex
-	slots map[string]*fifoSemaphore // per cluster
+	slots map[string]*fifoSemaphore // by cluster
 }
 
-// New builds the action from a validated spec.
+// New builds the action from a validated spec, parsing its templates once.
+// Defaults are applied to what the spec leaves out.
 func New(name string, spec actions.Spec) (*Action, error) {
 	spec = spec.Defaults()
-	if len(spec.Command) == 0 {
-		return nil, errors.New("no command")
+	if len(spec.Command) == 0 || spec.Command[0] == "" {
+		return nil, errors.New("shell action: command[0] must name the program")
 	}
-	a := &Action{name: name, spec: spec, program: spec.Command[0], env: map[string]*template.Template{}, slots: map[string]*fifoSemaphore{}}
+	a := &Action{name: name, spec: spec, env: map[string]*template.Template{}, slots: map[string]*fifoSemaphore{}}
 	for i, arg := range spec.Command[1:] {
-		t, err := actions.ParseTemplate(fmt.Sprintf("%s.command[%d]", name, i+1), arg)
+		t, err := actions.ParseTemplate(fmt.Sprintf("command[%d]", i+1), arg)
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("shell action: %w", err)
 		}
 		a.args = append(a.args, t)
 	}
-	for k, v := range spec.Env {
-		t, err := actions.ParseTemplate(name+".env."+k, v)
+	a.envKeys = slices.Sorted(maps.Keys(spec.Env))
+	for _, k := range a.envKeys {
+		t, err := actions.ParseTemplate("env."+k, spec.Env[k])
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("shell action: %w", err)
 		}
 		a.env[k] = t
-		a.envKeys = append(a.envKeys, k)
 	}
 	return a, nil
 }
 
-func (a *Action) argv(n *actions.Notification) ([]string, error) {
-	argv := []string{a.program}
-	for _, t := range a.args {
-		var b strings.Builder
-		if err := t.Execute(&b, n); err != nil {
-			return nil, err
-		}
-		argv = append(argv, b.String())
-	}
-	return argv, nil
-}
-
-// environ returns the script's own variables (without the inherited ones).
-func (a *Action) environ(n *actions.Notification) ([]string, error) {
-	var env []string
-	for _, k := range a.envKeys {
-		var b strings.Builder
-		if err := a.env[k].Execute(&b, n); err != nil {
-			return nil, err
-		}
-		env = append(env, k+"="+b.String())
-	}
-	return append(env, n.Environ()...), nil
-}
-
-// Render shows the argv, environment and directory a run would use.
+// Render shows the argv, environment (the action's env and the LEADERHOOK_*
+// variables, with URL credentials redacted) and directory a run would use.
 func (a *Action) Render(n *actions.Notification) (actions.Rendering, error) {
-	argv, err := a.argv(n)
+	argv, env, err := a.render(n)
 	if err != nil {
 		return actions.Rendering{}, err
 	}
-	env, err := a.environ(n)
-	if err != nil {
-		return actions.Rendering{}, err
+	for i, kv := range env {
+		env[i] = actions.Redact(kv)
 	}
 	return actions.Rendering{Kind: actions.KindShell, Argv: argv, Env: env, Dir: a.spec.Dir}, nil
 }
 
-// Run runs the program once.
-func (a *Action) Run(ctx context.Context, n *actions.Notification) (actions.Outcome, error) {
-	argv, err := a.argv(n)
-	if err != nil {
-		return actions.Outcome{}, actions.Permanent(fmt.Errorf("render command: %w", err))
+// render expands the templates: the argv, then the action's env followed by
+// the LEADERHOOK_* variables (last, so that they win).
+func (a *Action) render(n *actions.Notification) (argv, env []string, err error) {
+	argv = []string{a.spec.Command[0]}
+	for _, t := range a.args {
+		s, err := expand(t, n)
+		if err != nil {
+			return nil, nil, err
+		}
+		argv = append(argv, s)
 	}
-	env, err := a.environ(n)
+	for _, k := range a.envKeys {
+		s, err := expand(a.env[k], n)
+		if err != nil {
+			return nil, nil, err
+		}
+		env = append(env, k+"="+s)
+	}
+	return argv, append(env, n.Environ()...), nil
+}
+
+func expand(t *template.Template, n *actions.Notification) (string, error) {
+	var b strings.Builder
+	if err := t.Execute(&b, n); err != nil {
+		return "", fmt.Errorf("render %s: %w", t.Name(), err)
+	}
+	return b.String(), nil
+}
+
+// Run runs the program once; retrying is the caller's business. It waits
+// for a free slot of n.Cluster first.
+func (a *Action) Run(ctx context.Context, n *actions.Notification) (actions.Outcome, error) {
+	notRun := actions.Outcome{ExitCode: -1}
+	argv, env, err := a.render(n)
 	if err != nil {
-		return actions.Outcome{}, actions.Permanent(fmt.Errorf("render env: %w", err))
+		return notRun, actions.Permanent(err)
 	}
 	stdin, err := n.Payload()
 	if err != nil {
-		return actions.Outcome{}, actions.Permanent(err)
+		return notRun, actions.Permanent(fmt.Errorf("payload: %w", err))
 	}
 	slot := a.slot(n.Cluster)
 	if err := slot.acquire(ctx); err != nil {
-		return actions.Outcome{}, fmt.Errorf("waiting for the previous run of %s: %w", a.name, err)
+		return notRun, fmt.Errorf("waiting for the previous run of %s for %s: %w", a.name, n.Cluster, err)
 	}
 	defer slot.release()
+	if err := ctx.Err(); err != nil { // the slot came free as we gave up
+		return notRun, fmt.Errorf("%s not started: %w", argv[0], err)
+	}
+	return a.execute(ctx, argv, append(inheritedEnv(), env...), stdin)
+}
 
-	timeout := a.spec.Timeout
-	runCtx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
+// execute starts the program, waits for it or for the timeout, and judges
+// the result.
+func (a *Action) execute(ctx context.Context, argv, env []string, stdin []byte) (actions.Outcome, error) {
+	out := &boundedBuffer{limit: outputLimit}
 	cmd := exec.Command(argv[0], argv[1:]...)
-	cmd.Env = append(inheritedEnv(), env...)
+	cmd.Env = env // exec keeps the last of duplicate keys: LEADERHOOK_* win
 	cmd.Dir = a.spec.Dir
 	cmd.Stdin = bytes.NewReader(stdin)
-	out := &boundedBuffer{limit: outputLimit}
-	cmd.Stdout, cmd.Stderr = out, out
-	// Its own process group, so that a timeout can end the whole tree.
+	cmd.Stdout, cmd.Stderr = out, out // one pipe: the two stay interleaved
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	// A background child that keeps the output open must not hold Run up
-	// once the script itself has exited.
-	cmd.WaitDelay = time.Second
+	cmd.WaitDelay = pipeGrace
 	if err := cmd.Start(); err != nil {
-		return actions.Outcome{ExitCode: -1}, actions.Permanent(fmt.Errorf("start %s: %w", argv[0], err))
+		return actions.Outcome{ExitCode: -1, Detail: "did not start"}, startError(argv[0], err)
 	}
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()
+
+	timer := time.NewTimer(a.spec.Timeout)
+	defer timer.Stop()
 	var waitErr error
-	timedOut := false
+	stopped := ""
 	select {
 	case waitErr = <-done:
-	case <-runCtx.Done():
-		timedOut = true
-		waitErr = a.stop(cmd, done)
+	case <-timer.C:
+		stopped = fmt.Sprintf("timed out after %s", a.spec.Timeout)
+		waitErr = a.stop(cmd.Process.Pid, done)
+	case <-ctx.Done():
+		stopped = "interrupted"
+		waitErr = a.stop(cmd.Process.Pid, done)
 	}
-	result := actions.Outcome{ExitCode: exitCode(cmd, waitErr), Output: out.String()}
-	switch {
-	case timedOut && ctx.Err() == nil:
-		result.Detail = "timed out"
-		return result, fmt.Errorf("%s timed out after %s", argv[0], timeout)
-	case timedOut:
-		return result, fmt.Errorf("%s interrupted: %w", argv[0], ctx.Err())
-	case waitErr == nil:
-		return result, nil
-	case result.ExitCode == ExitTempFail:
-		return result, fmt.Errorf("%s exited with %d (temporary failure)", argv[0], ExitTempFail)
-	default:
-		return result, actions.Permanent(fmt.Errorf("%s failed: %w", argv[0], waitErr))
-	}
+	return judge(argv[0], cmd.ProcessState, waitErr, stopped, ctx.Err(), out.String())
 }
 
-// stop sends SIGTERM to the process group, then SIGKILL after the grace
-// period, and waits. Grandchildren that keep the output pipes open do not
-// hold it up: they are in the group.
-func (a *Action) stop(cmd *exec.Cmd, done <-chan error) error {
-	pgid := cmd.Process.Pid
-	_ = syscall.Kill(-pgid, syscall.SIGTERM)
+// stop ends the process group: SIGTERM, then SIGKILL after the grace
+// period, or as soon as the program itself has exited, for what it leaves
+// behind. It returns the program's Wait error.
+func (a *Action) stop(pgid int, done <-chan error) error {
+	_ = syscall.Kill(-pgid, syscall.SIGTERM) // ESRCH: already gone, fine
 	grace := time.NewTimer(a.spec.KillGrace)
 	defer grace.Stop()
 	select {
 	case err := <-done:
-		_ = syscall.Kill(-pgid, syscall.SIGKILL) // children that outlived the leader
+		_ = syscall.Kill(-pgid, syscall.SIGKILL)
 		return err
 	case <-grace.C:
 		_ = syscall.Kill(-pgid, syscall.SIGKILL)
@@ -207,17 +224,69 @@ func (a *Action) stop(cmd *exec.Cmd, done <-chan error) error {
 	}
 }
 
-func exitCode(cmd *exec.Cmd, err error) int {
-	if cmd.ProcessState == nil {
+// judge turns how the program ended into an Outcome and the exit-code
+// contract's error: nil, retryable, or permanent.
+func judge(prog string, state *os.ProcessState, waitErr error, stopped string, ctxErr error, output string) (actions.Outcome, error) {
+	o := actions.Outcome{ExitCode: exitCode(state), Output: output}
+	switch {
+	case stopped != "" && ctxErr != nil:
+		o.Detail = "interrupted: " + ctxErr.Error()
+		return o, fmt.Errorf("%s interrupted: %w", prog, ctxErr)
+	case stopped != "":
+		o.Detail = stopped
+		return o, fmt.Errorf("%s %s", prog, stopped)
+	case state == nil:
+		o.Detail = "wait failed"
+		return o, fmt.Errorf("%s: %w", prog, waitErr)
+	case state.Success():
+		// ErrWaitDelay: a background process kept the output open after a
+		// successful exit. Its output is cut off; the run still succeeded.
+		o.Detail = "exit 0"
+		if errors.Is(waitErr, exec.ErrWaitDelay) {
+			o.Detail += " (output of background processes not collected)"
+		}
+		return o, nil
+	case o.ExitCode == ExitTempFail:
+		o.Detail = fmt.Sprintf("exit %d (temporary failure)", ExitTempFail)
+		return o, fmt.Errorf("%s exited with %d: temporary failure", prog, ExitTempFail)
+	case o.ExitCode == -1:
+		o.Detail = "killed by " + signalName(state)
+		return o, actions.Permanent(fmt.Errorf("%s was killed by %s", prog, signalName(state)))
+	default:
+		o.Detail = fmt.Sprintf("exit %d", o.ExitCode)
+		return o, actions.Permanent(fmt.Errorf("%s exited with %d", prog, o.ExitCode))
+	}
+}
+
+// startError is permanent when retrying cannot help (no such program, not
+// executable, no such dir) and retryable otherwise (out of processes or
+// memory, text file busy while the script is being replaced).
+func startError(prog string, err error) error {
+	err = fmt.Errorf("start %s: %w", prog, err)
+	switch {
+	case errors.Is(err, exec.ErrNotFound), errors.Is(err, exec.ErrDot),
+		errors.Is(err, fs.ErrNotExist), errors.Is(err, fs.ErrPermission),
+		errors.Is(err, syscall.ENOEXEC), errors.Is(err, syscall.ENOTDIR),
+		errors.Is(err, syscall.EISDIR), errors.Is(err, syscall.ELOOP):
+		return actions.Permanent(err)
+	}
+	return err
+}
+
+// exitCode is the exit status, or -1 when there is none: not started, or
+// killed by a signal.
+func exitCode(state *os.ProcessState) int {
+	if state == nil {
 		return -1
 	}
-	var exit *exec.ExitError
-	if errors.As(err, &exit) {
-		if ws, ok := exit.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
-			return -1
-		}
+	return state.ExitCode() // -1 when signaled
+}
+
+func signalName(state *os.ProcessState) string {
+	if ws, ok := state.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+		return "signal " + ws.Signal().String()
 	}
-	return cmd.ProcessState.ExitCode()
+	return "a signal"
 }
 
 func inheritedEnv() []string {
@@ -230,25 +299,27 @@ func inheritedEnv() []string {
 	return env
 }
 
+// slot returns the semaphore of a cluster. Clusters come from the config,
+// so the map stays small.
 func (a *Action) slot(cluster string) *fifoSemaphore {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	s := a.slots[cluster]
 	if s == nil {
-		s = newFIFOSemaphore(max(a.spec.Concurrency, 1))
+		s = &fifoSemaphore{free: max(a.spec.Concurrency, 1)}
 		a.slots[cluster] = s
 	}
 	return s
 }
 
-// fifoSemaphore admits at most n holders, in the order they asked.
+// fifoSemaphore admits at most n holders, in the order they asked: two
+// firings for one cluster run the script in the order they fired, which a
+// channel or sync.Mutex does not promise.
 type fifoSemaphore struct {
 	mu      sync.Mutex
 	free    int
 	waiters []chan struct{}
 }
-
-func newFIFOSemaphore(n int) *fifoSemaphore { return &fifoSemaphore{free: n} }
 
 func (s *fifoSemaphore) acquire(ctx context.Context) error {
 	s.mu.Lock()
@@ -264,18 +335,21 @@ func (s *fifoSemaphore) acquire(ctx context.Context) error {
 	case <-ch:
 		return nil
 	case <-ctx.Done():
-		s.mu.Lock()
-		defer s.mu.Unlock()
-		for i, w := range s.waiters {
-			if w == ch {
-				s.waiters = append(s.waiters[:i], s.waiters[i+1:]...)
-				return ctx.Err()
-			}
-		}
-		// Handed the slot while giving up: pass it on.
-		s.releaseLocked()
+		s.abandon(ch)
 		return ctx.Err()
 	}
+}
+
+// abandon leaves the queue; if the slot was handed over meanwhile, it goes
+// to the next in line.
+func (s *fifoSemaphore) abandon(ch chan struct{}) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if i := slices.Index(s.waiters, ch); i >= 0 {
+		s.waiters = slices.Delete(s.waiters, i, i+1)
+		return
+	}
+	s.releaseLocked()
 }
 
 func (s *fifoSemaphore) release() {
@@ -286,80 +360,54 @@ func (s *fifoSemaphore) release() {
 
 func (s *fifoSemaphore) releaseLocked() {
 	if len(s.waiters) > 0 {
-		ch := s.waiters[0]
+		close(s.waiters[0])
 		s.waiters = s.waiters[1:]
-		close(ch)
 		return
 	}
 	s.free++
 }
 
-// boundedBuffer keeps the first and last halves of what is written beyond
-// its limit.
-type boundedBuffer struct {
-	mu    sync.Mutex
-	limit int
-	head  []byte
-	tail  []byte
-	cut   int
-}
-
-func (b *boundedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	n := len(p)
-	half := b.limit / 2
-	if room := half - len(b.head); room > 0 {
-		take := min(room, len(p))
-		b.head = append(b.head, p[:take]...)
-		p = p[take:]
-	}
-	b.tail = append(b.tail, p...)
-	if over := len(b.tail) - half; over > 0 {
-		b.cut += over
-		b.tail = append(b.tail[:0], b.tail[over:]...)
-	}
-	return n, nil
-}
-
-func (b *boundedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if b.cut == 0 {
-		return string(b.head) + string(b.tail)
-	}
-	return fmt.Sprintf("%s\n…[%d bytes cut]…\n%s", b.head, b.cut, b.tail)
-}
-
-// Check returns warnings about the program of a shell action: missing,
-// not executable, or writable by others (anyone who can change it can run
-// code as leaderhook).
+// Check returns warnings about the program of a shell action, for
+// `leaderhook check`: missing, not executable, or replaceable by other
+// users (who could then run code as leaderhook).
 func Check(spec actions.Spec) []string {
-	if len(spec.Command) == 0 {
+	if len(spec.Command) == 0 || spec.Command[0] == "" {
 		return nil
 	}
-	prog := spec.Command[0]
-	path := prog
-	if !strings.Contains(prog, "/") {
-		p, err := exec.LookPath(prog)
-		if err != nil {
-			return []string{fmt.Sprintf("%s is not found in PATH", prog)}
-		}
-		path = p
+	path, warn := resolve(spec.Command[0], spec.Dir)
+	if warn != "" {
+		return []string{warn}
 	}
 	info, err := os.Stat(path)
 	if err != nil {
 		return []string{fmt.Sprintf("%s does not exist (yet?)", path)}
 	}
 	var warns []string
-	if info.IsDir() || info.Mode().Perm()&0o111 == 0 {
-		warns = append(warns, fmt.Sprintf("%s is not executable", path))
+	if info.IsDir() || info.Mode().Perm()&0o111 == 0 || syscall.Access(path, 1 /* X_OK */) != nil {
+		warns = append(warns, fmt.Sprintf("%s is not executable by leaderhook", path))
 	}
-	if info.Mode().Perm()&0o022 != 0 {
-		warns = append(warns, fmt.Sprintf("%s is writable by group or others (%s): anyone who can change it runs code as leaderhook", path, info.Mode().Perm()))
+	if perm := info.Mode().Perm(); perm&0o022 != 0 {
+		warns = append(warns, fmt.Sprintf("%s is writable by group or others (%s): whoever can change it runs code as leaderhook", path, perm))
 	}
-	if dir, err := os.Stat(filepath.Dir(path)); err == nil && dir.Mode().Perm()&0o002 != 0 && dir.Mode()&os.ModeSticky == 0 {
-		warns = append(warns, fmt.Sprintf("%s is in %s, which anyone can write to", path, filepath.Dir(path)))
+	dir := filepath.Dir(path)
+	if d, err := os.Stat(dir); err == nil && d.Mode().Perm()&0o002 != 0 {
+		warns = append(warns, fmt.Sprintf("%s is in %s, which anyone can write to", path, dir))
 	}
 	return warns
+}
+
+// resolve finds the program the way exec does: a bare name in PATH, a
+// relative path from dir.
+func resolve(prog, dir string) (path, warn string) {
+	switch {
+	case !strings.Contains(prog, "/"):
+		p, err := exec.LookPath(prog)
+		if err != nil {
+			return "", fmt.Sprintf("%s is not found in PATH", prog)
+		}
+		return p, ""
+	case !filepath.IsAbs(prog) && dir != "":
+		return filepath.Join(dir, prog), ""
+	}
+	return prog, ""
 }

@@ -2,6 +2,7 @@ package shell
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -9,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -27,10 +29,12 @@ func script(t *testing.T, dir, name, body string) string {
 
 func notification(leader string) actions.Notification {
 	return actions.Notification{DeliveryID: "msg_1", Rule: "leaderless-30s", Status: actions.StatusFiring, Cluster: "ziti",
-		FiredAt: time.Date(2026, 1, 1, 0, 0, 30, 0, time.UTC), EventType: "state.is_leaderless", LeaderID: leader,
+		Labels: map[string]string{"env": "prod"}, FiredAt: time.Date(2026, 1, 1, 0, 0, 30, 0, time.UTC),
+		EventType: "state.is_leaderless", Event: map[string]any{"eventType": "state.is_leaderless"}, LeaderID: leader,
 		PreviousLeaderID: "ctrl1", Leaderless: true, LeaderlessFor: 30 * time.Second}
 }
 
+// newAction validates the spec as the config loader does, then builds it.
 func newAction(t *testing.T, spec actions.Spec) *Action {
 	t.Helper()
 	spec.Type = actions.KindShell
@@ -44,97 +48,234 @@ func newAction(t *testing.T, spec actions.Spec) *Action {
 	return a
 }
 
-func TestEnvironmentAndStdin(t *testing.T) {
-	dir := t.TempDir()
-	t.Setenv("DAEMON_SECRET", "must-not-leak")
-	prog := script(t, dir, "dump.sh", `env > "$1/env"; cat > "$1/stdin"`)
-	a := newAction(t, actions.Spec{Command: []string{prog, dir}, Env: map[string]string{"MODE": "{{ .Status }}-mode"}, Timeout: 5 * time.Second})
-	n := notification("")
-	if _, err := a.Run(context.Background(), &n); err != nil {
+func run(t *testing.T, a *Action, n actions.Notification) (actions.Outcome, error) {
+	t.Helper()
+	return a.Run(context.Background(), &n)
+}
+
+func readFile(t *testing.T, path string) string {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
 		t.Fatal(err)
 	}
-	env, _ := os.ReadFile(filepath.Join(dir, "env"))
-	for _, want := range append(n.Environ(), "MODE=firing-mode") {
-		if !strings.Contains(string(env), want+"\n") {
-			t.Errorf("environment lacks %q", want)
+	return string(data)
+}
+
+// envMap parses the output of env(1); no value here has a newline.
+func envMap(dump string) map[string]string {
+	m := map[string]string{}
+	for line := range strings.SplitSeq(strings.TrimSuffix(dump, "\n"), "\n") {
+		k, v, _ := strings.Cut(line, "=")
+		m[k] = v
+	}
+	return m
+}
+
+func TestEnvironmentStdinAndDir(t *testing.T) {
+	dir := t.TempDir()
+	t.Setenv("DAEMON_SECRET", "must-not-leak")
+	t.Setenv("LANG", "C.UTF-8")
+	prog := script(t, dir, "dump.sh", `env > "$1/env"; cat > "$1/stdin"; pwd > "$1/pwd"`)
+	a := newAction(t, actions.Spec{Command: []string{prog, dir}, Dir: dir, Timeout: 5 * time.Second,
+		Env: map[string]string{"MODE": "{{ .Status }}-mode", "TARGET": "{{ .Labels.env }}"}})
+	n := notification("ctrl2")
+	if _, err := run(t, a, n); err != nil {
+		t.Fatal(err)
+	}
+	env := envMap(readFile(t, filepath.Join(dir, "env")))
+	want := map[string]string{"MODE": "firing-mode", "TARGET": "prod", "PATH": os.Getenv("PATH"), "LANG": "C.UTF-8"}
+	for _, kv := range n.Environ() {
+		k, v, _ := strings.Cut(kv, "=")
+		want[k] = v
+	}
+	for k, v := range want {
+		if got, ok := env[k]; !ok || got != v {
+			t.Errorf("%s=%q, want %q", k, got, v)
 		}
 	}
-	if strings.Contains(string(env), "must-not-leak") {
-		t.Error("leaderhook's own environment leaked into the script")
+	// Only what the contract names, and what sh itself adds.
+	for k := range env {
+		if _, ok := want[k]; !ok && !slices.Contains([]string{"HOME", "TZ", "PWD", "OLDPWD", "SHLVL", "_"}, k) {
+			t.Errorf("%s leaked into the script's environment", k)
+		}
 	}
-	stdin, _ := os.ReadFile(filepath.Join(dir, "stdin"))
-	if payload, _ := n.Payload(); string(stdin) != string(payload) {
-		t.Errorf("stdin %s, want the payload %s", stdin, payload)
+	if payload, _ := n.Payload(); readFile(t, filepath.Join(dir, "stdin")) != string(payload) {
+		t.Errorf("stdin is not the payload")
+	}
+	wd, _ := filepath.EvalSymlinks(dir)
+	if got := strings.TrimSpace(readFile(t, filepath.Join(dir, "pwd"))); got != wd && got != dir {
+		t.Errorf("working directory %s, want %s", got, dir)
+	}
+}
+
+func TestLeaderhookVariablesCannotBeOverridden(t *testing.T) {
+	dir := t.TempDir()
+	prog := script(t, dir, "dump.sh", `env > "$1/env"`)
+	// Validation forbids this; the action holds even when it is bypassed.
+	a, err := New("failover", actions.Spec{Type: actions.KindShell, Command: []string{prog, dir},
+		Env: map[string]string{"LEADERHOOK_CLUSTER": "spoofed", "PATH": "/usr/bin:/bin:/opt/custom"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := run(t, a, notification("")); err != nil {
+		t.Fatal(err)
+	}
+	env := envMap(readFile(t, filepath.Join(dir, "env")))
+	if env["LEADERHOOK_CLUSTER"] != "ziti" {
+		t.Errorf("LEADERHOOK_CLUSTER=%q, want ziti", env["LEADERHOOK_CLUSTER"])
+	}
+	if env["PATH"] != "/usr/bin:/bin:/opt/custom" {
+		t.Errorf("the action's PATH does not override leaderhook's: %q", env["PATH"])
 	}
 }
 
 func TestEventDataIsInert(t *testing.T) {
-	for _, leader := range []string{"$(touch pwned)", "`touch pwned`", "; touch pwned", "a\nb; touch pwned", "' \" $HOME *"} {
+	for _, leader := range []string{"$(touch pwned)", "`id`", "; rm -rf x", "a\nb",
+		"`touch pwned`", "a\n touch pwned", "' \" $HOME * && touch pwned", ""} {
 		dir := t.TempDir()
-		prog := script(t, dir, "arg.sh", `printf '%s' "$1" > "$2/arg"; printf '%s' "$#" > "$2/argc"`)
-		a := newAction(t, actions.Spec{Command: []string{prog, "{{ .LeaderID }}", dir}, Dir: dir, Timeout: 5 * time.Second})
-		n := notification(leader)
-		if _, err := a.Run(context.Background(), &n); err != nil {
+		if err := os.WriteFile(filepath.Join(dir, "x"), nil, 0o644); err != nil {
 			t.Fatal(err)
 		}
-		got, _ := os.ReadFile(filepath.Join(dir, "arg"))
-		argc, _ := os.ReadFile(filepath.Join(dir, "argc"))
-		if string(got) != leader || string(argc) != "2" {
+		prog := script(t, dir, "arg.sh", `printf '%s' "$1" > "$2/arg"; printf '%s' "$#" > "$2/argc"; printf '%s' "$LEADER" > "$2/env"`)
+		a := newAction(t, actions.Spec{Command: []string{prog, "{{ .LeaderID }}", dir}, Dir: dir,
+			Env: map[string]string{"LEADER": "{{ .LeaderID }}"}, Timeout: 5 * time.Second})
+		if _, err := run(t, a, notification(leader)); err != nil {
+			t.Fatal(err)
+		}
+		if got, argc := readFile(t, filepath.Join(dir, "arg")), readFile(t, filepath.Join(dir, "argc")); got != leader || argc != "2" {
 			t.Errorf("leader %q arrived as %q in %s arguments", leader, got, argc)
+		}
+		if got := readFile(t, filepath.Join(dir, "env")); got != leader {
+			t.Errorf("leader %q arrived in the environment as %q", leader, got)
 		}
 		if _, err := os.Stat(filepath.Join(dir, "pwned")); err == nil {
 			t.Errorf("leader %q was executed", leader)
 		}
+		if _, err := os.Stat(filepath.Join(dir, "x")); err != nil {
+			t.Errorf("leader %q removed a file", leader)
+		}
 	}
 }
 
-func alive(pid int) bool {
+// gone reports whether pid has ended; a zombie waiting to be reaped by
+// init has.
+func gone(pid int) bool {
+	if err := syscall.Kill(pid, 0); errors.Is(err, syscall.ESRCH) {
+		return true
+	}
 	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
 	if err != nil {
-		return false
+		return true
 	}
-	// The state follows the command name in parentheses; Z is a zombie: dead.
+	// The state follows the command name, which is in parentheses.
 	fields := strings.Fields(string(data[strings.LastIndexByte(string(data), ')')+1:]))
-	return len(fields) > 0 && fields[0] != "Z"
+	return len(fields) > 0 && fields[0] == "Z"
+}
+
+// childPid reads the pid a script wrote, and makes sure the process does
+// not outlive the test whatever happens.
+func childPid(t *testing.T, path string) int {
+	t.Helper()
+	pid, err := strconv.Atoi(strings.TrimSpace(readFile(t, path)))
+	if err != nil || pid <= 1 {
+		t.Fatalf("no child pid in %s: %v", path, err)
+	}
+	t.Cleanup(func() { _ = syscall.Kill(pid, syscall.SIGKILL) })
+	return pid
+}
+
+func assertGone(t *testing.T, pid int) {
+	t.Helper()
+	deadline := time.Now().Add(2 * time.Second)
+	for !gone(pid) && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if !gone(pid) {
+		t.Errorf("grandchild %d survived", pid)
+	}
 }
 
 func TestTimeoutKillsTheWholeGroup(t *testing.T) {
-	for _, tc := range []struct{ name, body string }{
-		{"plain", `sleep 1000 & echo $! > "$1/child"; sleep 1000`},
-		{"ignores SIGTERM", `trap '' TERM; sleep 1000 & echo $! > "$1/child"; while :; do sleep 1; done`},
+	for _, tc := range []struct {
+		name, body string
+		atLeast    time.Duration
+	}{
+		{"plain", `sleep 1000 & echo $! > "$1/child"; sleep 1000`, 300 * time.Millisecond},
+		// Ignored signals are inherited: the grandchild ignores SIGTERM too.
+		{"ignores SIGTERM", `trap '' TERM; sleep 1000 & echo $! > "$1/child"; while :; do sleep 0.05; done`, 500 * time.Millisecond},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
 			prog := script(t, dir, "hang.sh", tc.body)
 			a := newAction(t, actions.Spec{Command: []string{prog, dir}, Timeout: 300 * time.Millisecond, KillGrace: 200 * time.Millisecond})
-			n := notification("")
 			start := time.Now()
-			out, err := a.Run(context.Background(), &n)
-			if err == nil || actions.IsPermanent(err) || time.Since(start) > 3*time.Second {
-				t.Fatalf("Run = %v after %s, want a retryable timeout within ~0.5s", err, time.Since(start))
+			out, err := run(t, a, notification(""))
+			took := time.Since(start)
+			if err == nil || actions.IsPermanent(err) || !strings.Contains(err.Error(), "timed out after 300ms") {
+				t.Errorf("Run = %v, want a retryable timeout", err)
 			}
-			if out.ExitCode != -1 {
-				t.Errorf("exit code %d, want -1 (killed)", out.ExitCode)
+			if took < tc.atLeast || took > 2*time.Second {
+				t.Errorf("Run took %s, want %s to 2s", took, tc.atLeast)
 			}
-			data, _ := os.ReadFile(filepath.Join(dir, "child"))
-			pid, err := strconv.Atoi(strings.TrimSpace(string(data)))
-			if err != nil {
-				t.Fatalf("no grandchild pid: %q", data)
+			if out.ExitCode != -1 || out.Detail != "timed out after 300ms" {
+				t.Errorf("outcome %+v, want exit -1 (killed)", out)
 			}
-			deadline := time.Now().Add(2 * time.Second)
-			for alive(pid) && time.Now().Before(deadline) {
-				time.Sleep(10 * time.Millisecond)
-			}
-			if alive(pid) {
-				t.Errorf("grandchild %d survived the timeout", pid)
-			}
+			assertGone(t, childPid(t, filepath.Join(dir, "child")))
 		})
 	}
 }
 
-func TestExitCodes(t *testing.T) {
+func TestTimeoutSendsSIGTERMFirst(t *testing.T) {
 	dir := t.TempDir()
-	cases := []struct {
+	prog := script(t, dir, "tidy.sh", `trap 'echo cleaned > "$1/cleanup"; exit 1' TERM; while :; do sleep 0.05; done`)
+	a := newAction(t, actions.Spec{Command: []string{prog, dir}, Timeout: 200 * time.Millisecond, KillGrace: 5 * time.Second})
+	start := time.Now()
+	if _, err := run(t, a, notification("")); err == nil || actions.IsPermanent(err) {
+		t.Errorf("Run = %v, want a retryable timeout", err)
+	}
+	if took := time.Since(start); took > 2*time.Second {
+		t.Errorf("Run waited %s for a script that exits on SIGTERM", took)
+	}
+	if readFile(t, filepath.Join(dir, "cleanup")) != "cleaned\n" {
+		t.Error("the script's SIGTERM handler did not run")
+	}
+}
+
+func TestCancellationKillsTheGroup(t *testing.T) {
+	dir := t.TempDir()
+	prog := script(t, dir, "hang.sh", `sleep 1000 & echo $! > "$1/child"; sleep 1000`)
+	a := newAction(t, actions.Spec{Command: []string{prog, dir}, Timeout: time.Minute, KillGrace: 200 * time.Millisecond})
+	ctx, cancel := context.WithCancel(context.Background())
+	time.AfterFunc(300*time.Millisecond, cancel)
+	start := time.Now()
+	n := notification("")
+	_, err := a.Run(ctx, &n)
+	if !errors.Is(err, context.Canceled) || actions.IsPermanent(err) || time.Since(start) > 2*time.Second {
+		t.Errorf("Run = %v after %s, want a prompt retryable cancellation", err, time.Since(start))
+	}
+	assertGone(t, childPid(t, filepath.Join(dir, "child")))
+}
+
+func TestBackgroundChildDoesNotHoldRun(t *testing.T) {
+	dir := t.TempDir()
+	// The background sleep inherits stdout and keeps it open.
+	prog := script(t, dir, "bg.sh", `sleep 30 & echo $! > "$1/child"; echo done`)
+	a := newAction(t, actions.Spec{Command: []string{prog, dir}, Timeout: 10 * time.Second})
+	start := time.Now()
+	out, err := run(t, a, notification(""))
+	childPid(t, filepath.Join(dir, "child"))
+	if err != nil || out.ExitCode != 0 || out.Output != "done\n" {
+		t.Errorf("Run = %+v, %v; want success", out, err)
+	}
+	if took := time.Since(start); took > pipeGrace+time.Second {
+		t.Errorf("Run waited %s for a background child", took)
+	}
+}
+
+func TestExitCodeContract(t *testing.T) {
+	dir := t.TempDir()
+	for i, tc := range []struct {
 		body      string
 		ok        bool
 		permanent bool
@@ -143,39 +284,86 @@ func TestExitCodes(t *testing.T) {
 		{"exit 0", true, false, 0},
 		{"exit 75", false, false, 75},
 		{"exit 3", false, true, 3},
-		{"echo out; echo err >&2; exit 1", false, true, 1},
-	}
-	for i, tc := range cases {
+		{"exit 1", false, true, 1},
+		{"kill -9 $$", false, true, -1},
+	} {
 		prog := script(t, dir, fmt.Sprintf("s%d.sh", i), tc.body)
-		a := newAction(t, actions.Spec{Command: []string{prog}, Timeout: 5 * time.Second})
-		n := notification("")
-		out, err := a.Run(context.Background(), &n)
+		out, err := run(t, newAction(t, actions.Spec{Command: []string{prog}, Timeout: 5 * time.Second}), notification(""))
 		if (err == nil) != tc.ok || actions.IsPermanent(err) != tc.permanent || out.ExitCode != tc.code {
 			t.Errorf("%q: err %v (permanent %v), exit %d", tc.body, err, actions.IsPermanent(err), out.ExitCode)
 		}
 	}
-	a := newAction(t, actions.Spec{Command: []string{filepath.Join(dir, "missing")}, Timeout: time.Second})
-	n := notification("")
-	if _, err := a.Run(context.Background(), &n); !actions.IsPermanent(err) {
-		t.Errorf("missing program: %v, want permanent", err)
+}
+
+func TestProgramsThatCannotStartFailForGood(t *testing.T) {
+	dir := t.TempDir()
+	plain := filepath.Join(dir, "plain.sh")
+	if err := os.WriteFile(plain, []byte("#!/bin/sh\n"), 0o644); err != nil {
+		t.Fatal(err)
 	}
-	prog := script(t, dir, "both.sh", "echo out; echo err >&2")
-	out, _ := newAction(t, actions.Spec{Command: []string{prog}}).Run(context.Background(), &n)
-	if out.Output != "out\nerr\n" {
-		t.Errorf("output %q", out.Output)
+	good := script(t, dir, "good.sh", "true")
+	for name, spec := range map[string]actions.Spec{
+		"missing":        {Command: []string{filepath.Join(dir, "missing")}},
+		"not in PATH":    {Command: []string{"leaderhook-no-such-program"}},
+		"not executable": {Command: []string{plain}},
+		"a directory":    {Command: []string{dir}},
+		"missing dir":    {Command: []string{good}, Dir: filepath.Join(dir, "nope")},
+	} {
+		out, err := run(t, newAction(t, spec), notification(""))
+		if !actions.IsPermanent(err) || out.ExitCode != -1 {
+			t.Errorf("%s: %v (exit %d), want a permanent error", name, err, out.ExitCode)
+		}
+	}
+}
+
+func TestStartErrorsThatMayPassAreRetried(t *testing.T) {
+	for _, errno := range []syscall.Errno{syscall.EAGAIN, syscall.ENOMEM, syscall.ETXTBSY, syscall.EMFILE} {
+		if err := startError("/x", &os.PathError{Op: "fork/exec", Path: "/x", Err: errno}); actions.IsPermanent(err) {
+			t.Errorf("%v: permanent", errno)
+		}
 	}
 }
 
 func TestOutputIsBounded(t *testing.T) {
 	dir := t.TempDir()
-	prog := script(t, dir, "loud.sh", `head -c 200000 /dev/zero | tr '\0' x; echo END`)
-	n := notification("")
-	out, err := newAction(t, actions.Spec{Command: []string{prog}, Timeout: 5 * time.Second}).Run(context.Background(), &n)
+	prog := script(t, dir, "loud.sh", `head -c 100000 /dev/zero | tr '\0' a; head -c 100000 /dev/zero | tr '\0' b >&2; echo END`)
+	out, err := run(t, newAction(t, actions.Spec{Command: []string{prog}, Timeout: 5 * time.Second}), notification(""))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(out.Output) > outputLimit+100 || !strings.Contains(out.Output, "bytes cut]") || !strings.HasSuffix(out.Output, "END\n") {
-		t.Errorf("output of %d bytes, ends %q", len(out.Output), out.Output[len(out.Output)-20:])
+	half := outputLimit / 2
+	cut := 200004 - outputLimit
+	want := strings.Repeat("a", half) + fmt.Sprintf("\n…[%d bytes cut]…\n", cut) + strings.Repeat("b", half-4) + "END\n"
+	if out.Output != want {
+		t.Errorf("output of %d bytes, want %d: starts %q, ends %q", len(out.Output), len(want), out.Output[:10], out.Output[len(out.Output)-10:])
+	}
+}
+
+func TestStdoutAndStderrInterleave(t *testing.T) {
+	dir := t.TempDir()
+	prog := script(t, dir, "both.sh", "echo out; echo err >&2; echo out2")
+	out, _ := run(t, newAction(t, actions.Spec{Command: []string{prog}}), notification(""))
+	if out.Output != "out\nerr\nout2\n" {
+		t.Errorf("output %q", out.Output)
+	}
+}
+
+// inLine waits until n runs of the cluster hold or wait for a slot, so
+// that the next one is queued after them: firing "in order" without
+// trusting the scheduler with a sleep.
+func inLine(t *testing.T, a *Action, cluster string, n int) {
+	t.Helper()
+	s := a.slot(cluster)
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(time.Millisecond) {
+		s.mu.Lock()
+		got := a.spec.Concurrency - s.free + len(s.waiters)
+		s.mu.Unlock()
+		if got >= n {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d runs in line, want %d", got, n)
+		}
 	}
 }
 
@@ -187,58 +375,200 @@ echo "$1" >> "$2/log"; sleep 0.05; rmdir "$2/lock"`)
 	a := newAction(t, actions.Spec{Command: []string{prog, "{{ .Rule }}", dir}, Timeout: 5 * time.Second})
 	var wg sync.WaitGroup
 	for i := range 5 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			n := notification("")
-			n.Rule = fmt.Sprintf("r%d", i)
+		n := notification("")
+		n.Rule = fmt.Sprintf("r%d", i)
+		wg.Go(func() {
 			if _, err := a.Run(context.Background(), &n); err != nil {
 				t.Error(err)
 			}
-		}()
-		time.Sleep(10 * time.Millisecond) // fire in order
+		})
+		inLine(t, a, "ziti", i+1) // fire in order
 	}
 	wg.Wait()
-	data, _ := os.ReadFile(filepath.Join(dir, "log"))
-	lines := strings.Fields(string(data))
-	if !slices.Equal(lines, []string{"r0", "r1", "r2", "r3", "r4"}) {
+	if lines := strings.Fields(readFile(t, filepath.Join(dir, "log"))); !slices.Equal(lines, []string{"r0", "r1", "r2", "r3", "r4"}) {
 		t.Errorf("runs: %v", lines)
 	}
 }
 
-func TestCheckWarnings(t *testing.T) {
+// rendezvous is a script that marks itself started and waits until the
+// runs named in $3 have all started: it only ends if they overlap.
+const rendezvous = `touch "$2/$1"; for other in $3; do while [ ! -e "$2/$other" ]; do sleep 0.01; done; done`
+
+func TestConcurrencyIsPerCluster(t *testing.T) {
 	dir := t.TempDir()
-	plain := filepath.Join(dir, "plain.sh")
-	os.WriteFile(plain, []byte("#!/bin/sh\n"), 0o644)
-	open := filepath.Join(dir, "open.sh")
-	os.WriteFile(open, []byte("#!/bin/sh\n"), 0o777)
-	os.Chmod(open, 0o777)
-	good := script(t, dir, "good.sh", "true")
-	cases := map[string]string{
-		filepath.Join(dir, "missing"): "does not exist",
-		"no-such-program-anywhere":    "not found in PATH",
-		plain:                         "not executable",
-		open:                          "writable by group or others",
+	prog := script(t, dir, "meet.sh", rendezvous)
+	a := newAction(t, actions.Spec{Command: []string{prog, "{{ .Cluster }}", dir, "a b"}, Timeout: 5 * time.Second})
+	var wg sync.WaitGroup
+	for _, cluster := range []string{"a", "b"} {
+		n := notification("")
+		n.Cluster = cluster
+		wg.Go(func() {
+			if _, err := a.Run(context.Background(), &n); err != nil {
+				t.Errorf("cluster %s: %v (waited for the other cluster?)", cluster, err)
+			}
+		})
 	}
-	for prog, want := range cases {
-		warns := Check(actions.Spec{Command: []string{prog}})
-		if len(warns) == 0 || !strings.Contains(strings.Join(warns, "; "), want) {
-			t.Errorf("%s: %v, want %q", prog, warns, want)
+	wg.Wait()
+}
+
+func TestConcurrencyAboveOne(t *testing.T) {
+	dir := t.TempDir()
+	prog := script(t, dir, "meet.sh", rendezvous)
+	a := newAction(t, actions.Spec{Command: []string{prog, "{{ .Rule }}", dir, "r0 r1"}, Concurrency: 2, Timeout: 5 * time.Second})
+	var wg sync.WaitGroup
+	for i := range 2 {
+		n := notification("")
+		n.Rule = fmt.Sprintf("r%d", i)
+		wg.Go(func() {
+			if _, err := a.Run(context.Background(), &n); err != nil {
+				t.Errorf("%s: %v", n.Rule, err)
+			}
+		})
+	}
+	wg.Wait()
+}
+
+func TestGivingUpWhileWaitingForTheSlot(t *testing.T) {
+	dir := t.TempDir()
+	// The first run holds the slot until the test releases it.
+	prog := script(t, dir, "slow.sh", `echo "$1" >> "$2/log"; while [ "$1" = first ] && [ ! -e "$2/release" ]; do sleep 0.01; done`)
+	a := newAction(t, actions.Spec{Command: []string{prog, "{{ .Rule }}", dir}, Timeout: 5 * time.Second})
+	start := func(rule string, ctx context.Context) <-chan error {
+		errc := make(chan error, 1)
+		n := notification("")
+		n.Rule = rule
+		go func() { _, err := a.Run(ctx, &n); errc <- err }()
+		return errc
+	}
+	first := start("first", context.Background())
+	inLine(t, a, "ziti", 1)
+	ctx, cancel := context.WithCancel(context.Background())
+	impatient := start("impatient", ctx)
+	inLine(t, a, "ziti", 2)
+	last := start("last", context.Background())
+	inLine(t, a, "ziti", 3)
+
+	cancel()
+	if err := <-impatient; !errors.Is(err, context.Canceled) || actions.IsPermanent(err) {
+		t.Errorf("impatient run: %v, want a retryable cancellation", err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "release"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for name, errc := range map[string]<-chan error{"first": first, "last": last} {
+		if err := <-errc; err != nil {
+			t.Errorf("%s: %v", name, err)
 		}
 	}
-	if warns := Check(actions.Spec{Command: []string{good}}); len(warns) != 0 {
-		t.Errorf("good script: %v", warns)
+	if lines := strings.Fields(readFile(t, filepath.Join(dir, "log"))); !slices.Equal(lines, []string{"first", "last"}) {
+		t.Errorf("runs: %v", lines)
+	}
+}
+
+func TestNewAppliesDefaultsAndRejectsBadTemplates(t *testing.T) {
+	a, err := New("x", actions.Spec{Type: actions.KindShell, Command: []string{"/bin/true"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.spec.Timeout != actions.DefaultShellTimeout || a.spec.KillGrace != actions.DefaultKillGrace || a.spec.Concurrency != 1 {
+		t.Errorf("defaults not applied: %+v", a.spec)
+	}
+	for _, cmd := range [][]string{nil, {""}, {"/bin/true", "{{ .Rule "}} {
+		if _, err := New("x", actions.Spec{Type: actions.KindShell, Command: cmd}); err == nil {
+			t.Errorf("New(%q) accepted", cmd)
+		}
+	}
+}
+
+func TestTemplateErrorsArePermanent(t *testing.T) {
+	// Valid against the sample notification, which has labels; this one has none.
+	a := newAction(t, actions.Spec{Command: []string{"/bin/true", "{{ .Labels.env }}"}})
+	n := notification("")
+	n.Labels = nil
+	if _, err := a.Run(context.Background(), &n); !actions.IsPermanent(err) {
+		t.Errorf("Run = %v, want permanent", err)
+	}
+	if _, err := a.Render(&n); err == nil {
+		t.Error("Render succeeded")
 	}
 }
 
 func TestRender(t *testing.T) {
-	a := newAction(t, actions.Spec{Command: []string{"/usr/local/bin/failover.sh", "{{ .Cluster }}"}, Env: map[string]string{"A": "b"}, Dir: "/tmp"})
+	t.Setenv("DAEMON_SECRET", "must-not-show")
+	a := newAction(t, actions.Spec{Command: []string{"/usr/local/bin/failover.sh", "{{ .Cluster }}", "--from={{ .PreviousLeaderID }}"}, Dir: "/srv",
+		Env: map[string]string{"Z": "last", "A": "{{ .Rule }}", "HOOK": "https://user:pw@example.com/x?token=t"}})
 	n := notification("")
 	r, err := a.Render(&n)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !slices.Equal(r.Argv, []string{"/usr/local/bin/failover.sh", "ziti"}) || r.Env[0] != "A=b" || r.Dir != "/tmp" {
+	if !slices.Equal(r.Argv, []string{"/usr/local/bin/failover.sh", "ziti", "--from=ctrl1"}) || r.Dir != "/srv" || r.Kind != actions.KindShell {
 		t.Errorf("rendering %+v", r)
+	}
+	want := append([]string{"A=leaderless-30s", "HOOK=https://REDACTED@example.com/x?REDACTED", "Z=last"}, n.Environ()...)
+	if !slices.Equal(r.Env, want) {
+		t.Errorf("env %q\nwant %q", r.Env, want)
+	}
+}
+
+func TestCheckWarnings(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name string, mode os.FileMode) string {
+		path := filepath.Join(dir, name)
+		if err := os.WriteFile(path, []byte("#!/bin/sh\n"), mode); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chmod(path, mode); err != nil { // past the umask
+			t.Fatal(err)
+		}
+		return path
+	}
+	plain, open, group := write("plain.sh", 0o644), write("open.sh", 0o777), write("group.sh", 0o775)
+	good := write("good.sh", 0o755)
+	shared := filepath.Join(dir, "shared")
+	if err := os.Mkdir(shared, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	inShared := script(t, shared, "s.sh", "true")
+	if err := os.Chmod(shared, 0o777); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		spec actions.Spec
+		want string
+	}{
+		{actions.Spec{Command: []string{filepath.Join(dir, "missing")}}, "does not exist"},
+		{actions.Spec{Command: []string{"leaderhook-no-such-program"}}, "not found in PATH"},
+		{actions.Spec{Command: []string{plain}}, "not executable"},
+		{actions.Spec{Command: []string{open}}, "writable by group or others"},
+		{actions.Spec{Command: []string{group}}, "writable by group or others"},
+		{actions.Spec{Command: []string{inShared}}, "which anyone can write to"},
+		{actions.Spec{Command: []string{"./plain.sh"}, Dir: dir}, "not executable"}, // relative to dir, as exec does
+	} {
+		warns := Check(tc.spec)
+		if !strings.Contains(strings.Join(warns, "; "), tc.want) {
+			t.Errorf("%v: %q, want %q", tc.spec.Command, warns, tc.want)
+		}
+	}
+	for _, spec := range []actions.Spec{{Command: []string{good}}, {Command: []string{"./good.sh"}, Dir: dir}, {Command: []string{"sh"}}} {
+		if warns := Check(spec); len(warns) != 0 {
+			t.Errorf("%v: %q, want no warning", spec.Command, warns)
+		}
+	}
+}
+
+// TestSlotHandedToAWaiterThatGaveUp covers the race where release hands
+// the slot over just as the waiter's context ends: the slot must not leak.
+func TestSlotHandedToAWaiterThatGaveUp(t *testing.T) {
+	s := &fifoSemaphore{free: 1}
+	if err := s.acquire(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	ch := make(chan struct{})
+	s.waiters = append(s.waiters, ch) // what acquire does when it must wait
+	s.release()                       // hands the slot to ch...
+	s.abandon(ch)                     // ...whose context has just ended
+	if s.free != 1 || len(s.waiters) != 0 {
+		t.Errorf("free %d, %d waiting; want the slot back", s.free, len(s.waiters))
 	}
 }
