@@ -505,9 +505,15 @@ func TestRender(t *testing.T) {
 	if !slices.Equal(r.Argv, []string{"/usr/local/bin/failover.sh", "ziti", "--from=ctrl1"}) || r.Dir != "/srv" || r.Kind != actions.KindShell {
 		t.Errorf("rendering %+v", r)
 	}
-	want := append([]string{"A=leaderless-30s", "HOOK=https://REDACTED@example.com/x?REDACTED", "Z=last"}, n.Environ()...)
+	// Sorted keys, then the LEADERHOOK_* variables; redacted as the actions
+	// package redacts, whatever its exact form.
+	hook := "https://user:pw@example.com/x?token=t"
+	want := append([]string{"A=leaderless-30s", "HOOK=" + actions.Redact(hook), "Z=last"}, n.Environ()...)
 	if !slices.Equal(r.Env, want) {
 		t.Errorf("env %q\nwant %q", r.Env, want)
+	}
+	if env := strings.Join(r.Env, " "); strings.Contains(env, "pw@") || strings.Contains(env, "token=t") {
+		t.Errorf("dry run shows credentials: %q", env)
 	}
 }
 
