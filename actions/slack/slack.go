@@ -1,19 +1,27 @@
 // Package slack posts notifications to a Slack incoming webhook: a Block Kit
 // message in a red (firing) or green (resolved) attachment with the
-// cluster, the leader, the previous leader and how long the cluster has
-// been leaderless. The webhook URL is a secret: it never appears in logs.
+// cluster, the leader, the previous leader, how long the cluster has been
+// leaderless and when the rule fired. The webhook URL is a secret: its path
+// never appears in errors, outcomes or renderings.
+//
+// One Run is one attempt, classified as webhook actions are: 2xx success,
+// 429 (Slack's rate limit, with Retry-After) and 5xx retryable, other 4xx
+// (404 no_service, 400 invalid_payload...) permanent.
 package slack
 
 import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
-	"io"
 	"net/http"
+	"net/url"
+	"strconv"
 	"strings"
 	"text/template"
 	"time"
+	"unicode/utf8"
 
 	"github.com/leaderhook/leaderhook/actions"
 	"github.com/leaderhook/leaderhook/actions/webhook"
@@ -25,25 +33,56 @@ const (
 	ColorResolved = "#2eb67d"
 )
 
+// Block Kit and message limits, in characters.
+const (
+	MaxHeaderText = 150    // header block text
+	MaxFields     = 10     // fields of a section block
+	MaxFieldText  = 2000   // one field
+	MaxText       = 40_000 // top-level text; Slack truncates longer messages
+)
+
 // Action is a Slack action.
 type Action struct {
 	name   string
 	spec   actions.Spec
 	client *http.Client
-	text   *template.Template
+	text   *template.Template // nil: the default one-line summary
+	where  string             // the webhook URL with its path hidden
+	hide   *strings.Replacer  // hides forms of the URL, its path and its query
 }
 
-// New builds the action from a validated spec. client may be nil.
+// New builds the action from a spec; the text template is parsed once,
+// here. client may be nil (see webhook.DefaultClient). Errors never show
+// the webhook URL.
 func New(name string, spec actions.Spec, client *http.Client) (*Action, error) {
 	spec = spec.Defaults()
 	if client == nil {
-		client = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+		client = webhook.DefaultClient()
 	}
-	a := &Action{name: name, spec: spec, client: client}
+	u, err := url.Parse(spec.WebhookURL)
+	switch {
+	case spec.WebhookURL == "":
+		return nil, fmt.Errorf("action %s: webhook_url is required", name)
+	case err != nil:
+		return nil, fmt.Errorf("action %s: webhook_url is not a valid URL", name)
+	case u.Scheme != "http" && u.Scheme != "https" || u.Host == "":
+		return nil, fmt.Errorf("action %s: webhook_url must be an http:// or https:// URL with a host", name)
+	}
+	a := &Action{name: name, spec: spec, client: client, where: u.Scheme + "://" + u.Host + "/REDACTED"}
+	pairs := []string{spec.WebhookURL, a.where, u.String(), a.where}
+	for _, p := range []string{u.EscapedPath(), u.Path, u.RawPath} {
+		if len(p) >= 4 {
+			pairs = append(pairs, p, "/REDACTED")
+		}
+	}
+	if len(u.RawQuery) >= 4 {
+		pairs = append(pairs, u.RawQuery, "REDACTED")
+	}
+	a.hide = strings.NewReplacer(pairs...)
 	if spec.Text != "" {
-		t, err := actions.ParseTemplate(name+".text", spec.Text)
+		t, err := actions.ParseTemplate("text", spec.Text)
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("action %s: %s", name, a.redact(err.Error()))
 		}
 		a.text = t
 	}
@@ -78,17 +117,21 @@ type Text struct {
 	Text string `json:"text"`
 }
 
-// Build returns the message for a notification.
+// Build returns the message for a notification. A text template that
+// fails, or renders only blanks, is an error.
 func (a *Action) Build(n *actions.Notification) (Message, error) {
 	status, color, dot := "FIRING", ColorFiring, "🔴"
 	if n.Status == actions.StatusResolved {
 		status, color, dot = "RESOLVED", ColorResolved, "🟢"
 	}
-	text := fmt.Sprintf("%s [%s] %s on %s: %s", dot, status, n.Rule, n.Cluster, summary(n))
+	text := fmt.Sprintf("%s [%s] %s on %s: %s", dot, status, escape(n.Rule), escape(n.Cluster), summary(n))
 	if a.text != nil {
 		var b strings.Builder
 		if err := a.text.Execute(&b, n); err != nil {
 			return Message{}, fmt.Errorf("render text: %w", err)
+		}
+		if strings.TrimSpace(b.String()) == "" {
+			return Message{}, errors.New("render text: the text template rendered nothing")
 		}
 		text = b.String()
 	}
@@ -96,102 +139,150 @@ func (a *Action) Build(n *actions.Notification) (Message, error) {
 	if leader == "" {
 		leader = "none"
 	}
-	previous := n.PreviousLeaderID
-	if previous == "" {
-		previous = "—"
+	leaderless := "—"
+	if n.Leaderless || n.LeaderlessFor > 0 {
+		leaderless = Human(n.LeaderlessFor)
 	}
 	fields := []*Text{
-		{Type: "mrkdwn", Text: "*Cluster*\n" + n.Cluster},
-		{Type: "mrkdwn", Text: "*Leader*\n" + leader},
-		{Type: "mrkdwn", Text: "*Previous leader*\n" + previous},
+		field("Cluster", n.Cluster),
+		field("Leader", leader),
+		field("Previous leader", or(n.PreviousLeaderID, "—")),
+		field("Leaderless for", leaderless),
+		field("Fired at", n.FiredAt.UTC().Format("2006-01-02 15:04:05 MST")),
 	}
-	if n.Leaderless {
-		fields = append(fields, &Text{Type: "mrkdwn", Text: "*Leaderless for*\n" + human(n.LeaderlessFor)})
-	}
-	fields = append(fields, &Text{Type: "mrkdwn", Text: "*At*\n" + n.FiredAt.UTC().Format("2006-01-02 15:04:05 MST")})
 	return Message{
-		Channel: a.spec.Channel, Username: a.spec.Username, IconEmoji: a.spec.IconEmoji, Text: text,
+		Channel: a.spec.Channel, Username: a.spec.Username, IconEmoji: a.spec.IconEmoji, Text: fit(text, MaxText),
 		Attachments: []Attachment{{Color: color, Blocks: []Block{
-			{Type: "header", Text: &Text{Type: "plain_text", Text: truncate(fmt.Sprintf("[%s] %s", status, n.Rule), 150)}},
-			{Type: "section", Fields: fields},
+			{Type: "header", Text: &Text{Type: "plain_text", Text: fit("["+status+"] "+or(n.Rule, "(unnamed rule)"), MaxHeaderText)}},
+			{Type: "section", Fields: fields[:min(len(fields), MaxFields)]},
 		}}},
 	}, nil
 }
 
+// field is a mrkdwn field "*Label*\nvalue", value escaped and cut to fit.
+func field(label, value string) *Text {
+	head := "*" + label + "*\n"
+	return &Text{Type: "mrkdwn", Text: head + escapeFit(or(value, "—"), MaxFieldText-utf8.RuneCountInString(head))}
+}
+
 func summary(n *actions.Notification) string {
-	switch {
-	case n.Leaderless && n.PreviousLeaderID != "":
-		return fmt.Sprintf("no leader for %s (was %s)", human(n.LeaderlessFor), n.PreviousLeaderID)
-	case n.Leaderless:
-		return fmt.Sprintf("no leader for %s", human(n.LeaderlessFor))
-	case n.PreviousLeaderID != "" && n.PreviousLeaderID != n.LeaderID:
-		return fmt.Sprintf("leader %s (was %s)", n.LeaderID, n.PreviousLeaderID)
+	was := ""
+	if n.PreviousLeaderID != "" && n.PreviousLeaderID != n.LeaderID {
+		was = " (was " + escape(n.PreviousLeaderID) + ")"
 	}
-	return "leader " + n.LeaderID
+	switch {
+	case n.Leaderless:
+		return "no leader for " + Human(n.LeaderlessFor) + was
+	case n.LeaderID == "":
+		return "no leader" + was
+	}
+	return "leader " + escape(n.LeaderID) + was
 }
 
-func human(d time.Duration) string {
-	return d.Round(time.Second).String()
+// Human writes a duration for people: 450ms, 30s, 2m5s, 1h30m, 2d3h.
+func Human(d time.Duration) string {
+	switch {
+	case d <= 0:
+		return "0s"
+	case d < time.Second:
+		return d.Round(time.Millisecond).String()
+	}
+	d = d.Round(time.Second)
+	var b strings.Builder
+	for _, u := range []struct {
+		unit time.Duration
+		name string
+	}{{24 * time.Hour, "d"}, {time.Hour, "h"}, {time.Minute, "m"}, {time.Second, "s"}} {
+		if d >= u.unit {
+			b.WriteString(strconv.FormatInt(int64(d/u.unit), 10) + u.name)
+			d %= u.unit
+		}
+	}
+	return b.String()
 }
 
-func truncate(s string, n int) string {
-	if r := []rune(s); len(r) > n {
-		return string(r[:n-1]) + "…"
+// escape makes s literal in mrkdwn: Slack wants &, < and > as entities.
+func escape(s string) string {
+	return strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;").Replace(s)
+}
+
+// escapeFit escapes s within limit characters, ending with … when cut and
+// never cutting an entity in two.
+func escapeFit(s string, limit int) string {
+	if e := escape(s); utf8.RuneCountInString(e) <= limit {
+		return e
+	}
+	var b strings.Builder
+	count := 0
+	for _, r := range s {
+		piece := escape(string(r))
+		if count+utf8.RuneCountInString(piece) > limit-1 {
+			break
+		}
+		b.WriteString(piece)
+		count += utf8.RuneCountInString(piece)
+	}
+	return b.String() + "…"
+}
+
+// fit cuts s to limit characters, ending with … when cut.
+func fit(s string, limit int) string {
+	if utf8.RuneCountInString(s) <= limit {
+		return s
+	}
+	return string([]rune(s)[:limit-1]) + "…"
+}
+
+func or(s, def string) string {
+	if s == "" {
+		return def
 	}
 	return s
 }
 
-// Run posts the message once.
+// Run posts the message once, bounded by ctx and by spec.Timeout.
 func (a *Action) Run(ctx context.Context, n *actions.Notification) (actions.Outcome, error) {
-	msg, err := a.Build(n)
+	body, err := a.body(n)
 	if err != nil {
-		return actions.Outcome{}, actions.Permanent(err)
+		msg := a.redact(err.Error())
+		return actions.Outcome{Detail: msg}, actions.Permanent(errors.New(msg))
 	}
-	body, err := json.Marshal(msg)
-	if err != nil {
-		return actions.Outcome{}, actions.Permanent(err)
+	if a.spec.Timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, a.spec.Timeout)
+		defer cancel()
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, a.spec.WebhookURL, bytes.NewReader(body))
 	if err != nil {
-		return actions.Outcome{}, actions.Permanent(fmt.Errorf("slack webhook URL: %s", a.redact(err.Error())))
+		msg := "POST " + a.where + ": cannot build the request"
+		return actions.Outcome{Detail: msg}, actions.Permanent(errors.New(msg))
 	}
 	req.Header.Set("Content-Type", "application/json")
-	resp, err := a.client.Do(req)
-	if err != nil {
-		return actions.Outcome{Detail: "no answer"}, fmt.Errorf("slack: %s", a.redact(err.Error()))
-	}
-	defer resp.Body.Close()
-	snippet, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
-	return actions.Outcome{HTTPStatus: resp.StatusCode, Detail: string(snippet)}, webhook.Classify(resp, a.redact)
+	req.Header.Set("User-Agent", webhook.UserAgent)
+	return webhook.Exchange(a.client, req, a.where, a.redact)
 }
 
-// redact hides the webhook URL's path: it is the credential.
-func (a *Action) redact(s string) string {
-	if a.spec.WebhookURL != "" {
-		s = strings.ReplaceAll(s, a.spec.WebhookURL, a.redactedURL())
-	}
-	return actions.Redact(s)
-}
-
-func (a *Action) redactedURL() string {
-	u := a.spec.WebhookURL
-	if i := strings.Index(u, "://"); i >= 0 {
-		if j := strings.IndexByte(u[i+3:], '/'); j >= 0 {
-			return u[:i+3+j] + "/REDACTED"
-		}
-	}
-	return "REDACTED"
-}
-
-// Render shows the message a run would post.
-func (a *Action) Render(n *actions.Notification) (actions.Rendering, error) {
+func (a *Action) body(n *actions.Notification) ([]byte, error) {
 	msg, err := a.Build(n)
 	if err != nil {
-		return actions.Rendering{}, err
+		return nil, err
 	}
-	body, err := json.Marshal(msg)
+	return json.Marshal(msg)
+}
+
+// redact hides the webhook URL's path and query (the credential), then
+// what actions.Redact hides.
+func (a *Action) redact(s string) string {
+	return actions.Redact(a.hide.Replace(s))
+}
+
+// Render shows the message a run would post, the URL's path hidden.
+func (a *Action) Render(n *actions.Notification) (actions.Rendering, error) {
+	body, err := a.body(n)
 	if err != nil {
-		return actions.Rendering{}, err
+		return actions.Rendering{}, errors.New(a.redact(err.Error()))
 	}
-	return actions.Rendering{Kind: actions.KindSlack, Method: http.MethodPost, URL: a.redactedURL(), Body: string(body)}, nil
+	return actions.Rendering{Kind: actions.KindSlack, Method: http.MethodPost, URL: a.where,
+		Headers: map[string]string{"Content-Type": "application/json", "User-Agent": webhook.UserAgent},
+		Body:    a.redact(string(body))}, nil
 }

@@ -7,11 +7,13 @@
 //
 // One Run is one attempt. 2xx is success; 429 and 5xx are retried (after
 // Retry-After when the answer has one), as are network errors and
-// timeouts; any other answer is a permanent failure.
+// timeouts; any other answer, redirects included, is a permanent failure.
+// Error messages never show the secret, nor the URL's credentials or query.
 package webhook
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
@@ -19,8 +21,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
+	"maps"
 	"net/http"
+	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"text/template"
@@ -29,71 +33,137 @@ import (
 	"github.com/leaderhook/leaderhook/actions"
 )
 
+// UserAgent is sent with every request unless a header template replaces it.
+const UserAgent = "leaderhook/1"
+
+// Content types of the two formats.
+const (
+	ContentTypeJSON        = "application/json"
+	ContentTypeCloudEvents = "application/cloudevents+json"
+)
+
 // Action is a webhook action.
 type Action struct {
 	name    string
 	spec    actions.Spec
 	client  *http.Client
-	body    *template.Template // nil: the default payload
-	headers map[string]*template.Template
-	key     []byte
+	body    *template.Template // nil: the default payload or the CloudEvent
+	headers []header           // sorted by name
+	key     []byte             // nil: unsigned
+	secrets []string           // what redact hides besides URLs' credentials and queries
+	where   string             // the URL as messages show it
 	now     func() time.Time
 }
 
-// New builds the action from a validated spec. client may be nil.
+type header struct {
+	name string
+	tmpl *template.Template
+}
+
+// DefaultClient returns the client used when New is given none: no global
+// timeout (each attempt is bounded by its context and spec.Timeout) and
+// redirects returned, not followed.
+func DefaultClient() *http.Client {
+	return &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+}
+
+// New builds the action from a spec; templates are parsed once, here.
+// client may be nil (see DefaultClient). Errors never show the URL or the
+// secret.
 func New(name string, spec actions.Spec, client *http.Client) (*Action, error) {
+	spec.Type = actions.KindWebhook
 	spec = spec.Defaults()
+	spec.Method = strings.ToUpper(cmp.Or(spec.Method, actions.DefaultMethod))
 	if client == nil {
-		client = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+		client = DefaultClient()
 	}
-	a := &Action{name: name, spec: spec, client: client, headers: map[string]*template.Template{}, now: time.Now}
-	if spec.Body != "" {
-		t, err := actions.ParseTemplate(name+".body", spec.Body)
+	if err := checkURL(spec.URL); err != nil {
+		return nil, fmt.Errorf("action %s: url %w", name, err)
+	}
+	a := &Action{name: name, spec: spec, client: client, now: time.Now, secrets: secrets(spec.Secret, spec.URL)}
+	a.where = a.redact(spec.URL)
+	if spec.Body != "" && spec.Format != "cloudevents" {
+		t, err := actions.ParseTemplate("body", spec.Body)
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("action %s: %s", name, a.redact(err.Error()))
 		}
 		a.body = t
 	}
-	for h, v := range spec.Headers {
-		t, err := actions.ParseTemplate(name+".headers."+h, v)
+	for _, h := range slices.Sorted(maps.Keys(spec.Headers)) {
+		t, err := actions.ParseTemplate("headers."+h, spec.Headers[h])
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("action %s: %s", name, a.redact(err.Error()))
 		}
-		a.headers[h] = t
+		a.headers = append(a.headers, header{name: h, tmpl: t})
 	}
 	if spec.Secret != "" {
-		a.key = Key(spec.Secret)
+		k, err := key(spec.Secret)
+		if err != nil {
+			return nil, fmt.Errorf("action %s: %w", name, err)
+		}
+		a.key = k
 	}
 	return a, nil
 }
 
-// Key returns the HMAC key of a secret.
-func Key(secret string) []byte {
-	if rest, ok := strings.CutPrefix(secret, "whsec_"); ok {
-		if k, err := base64.StdEncoding.DecodeString(rest); err == nil {
-			return k
-		}
+func checkURL(raw string) error {
+	if raw == "" {
+		return errors.New("is required")
 	}
-	return []byte(secret)
+	u, err := url.Parse(raw)
+	switch {
+	case err != nil:
+		return errors.New("is not a valid URL")
+	case u.Scheme != "http" && u.Scheme != "https":
+		return fmt.Errorf("must be an http:// or https:// URL (got scheme %q)", u.Scheme)
+	case u.Host == "":
+		return errors.New("has no host")
+	}
+	return nil
 }
 
-// Sign returns the webhook-signature value for a delivery.
-func Sign(key []byte, id string, ts time.Time, body []byte) string {
+// key returns the HMAC key of a secret: the base64-decoded bytes after
+// whsec_, or else the secret's own bytes.
+func key(secret string) ([]byte, error) {
+	rest, ok := strings.CutPrefix(secret, "whsec_")
+	if !ok {
+		return []byte(secret), nil
+	}
+	k, err := base64.StdEncoding.DecodeString(rest)
+	if err != nil || len(k) == 0 {
+		return nil, errors.New("secret starts with whsec_ but the rest is not base64 (the secret itself is not shown)")
+	}
+	return k, nil
+}
+
+// Sign returns the webhook-signature value of a delivery:
+// "v1,<base64 HMAC-SHA256 of id.ts.body>", ts in unix seconds. The key is
+// the base64 after whsec_, or the secret's bytes when it has no such prefix
+// (or is not valid base64 after it).
+func Sign(secret string, id string, ts time.Time, body []byte) string {
+	k, err := key(secret)
+	if err != nil {
+		k = []byte(secret)
+	}
+	return sign(k, id, ts, body)
+}
+
+func sign(key []byte, id string, ts time.Time, body []byte) string {
 	mac := hmac.New(sha256.New, key)
-	fmt.Fprintf(mac, "%s.%d.", id, ts.Unix())
+	mac.Write([]byte(id + "." + strconv.FormatInt(ts.Unix(), 10) + "."))
 	mac.Write(body)
 	return "v1," + base64.StdEncoding.EncodeToString(mac.Sum(nil))
 }
 
-// request renders what one attempt sends.
+// request renders what one attempt sends, signature aside.
 func (a *Action) request(n *actions.Notification) (body []byte, headers http.Header, err error) {
 	headers = http.Header{}
-	headers.Set("Content-Type", "application/json")
-	headers.Set("User-Agent", "leaderhook/1")
+	headers.Set("Content-Type", ContentTypeJSON)
+	headers.Set("User-Agent", UserAgent)
 	switch {
 	case a.spec.Format == "cloudevents":
-		body, err = cloudEvent(n)
-		headers.Set("Content-Type", "application/cloudevents+json")
+		body, err = CloudEvent(n)
+		headers.Set("Content-Type", ContentTypeCloudEvents)
 	case a.body != nil:
 		var b bytes.Buffer
 		err = a.body.Execute(&b, n)
@@ -104,123 +174,157 @@ func (a *Action) request(n *actions.Notification) (body []byte, headers http.Hea
 	if err != nil {
 		return nil, nil, fmt.Errorf("render body: %w", err)
 	}
-	for h, t := range a.headers {
+	for _, h := range a.headers {
 		var b strings.Builder
-		if err := t.Execute(&b, n); err != nil {
-			return nil, nil, fmt.Errorf("render header %s: %w", h, err)
+		if err := h.tmpl.Execute(&b, n); err != nil {
+			return nil, nil, fmt.Errorf("render header %s: %w", h.name, err)
 		}
-		headers.Set(h, b.String())
+		if !validHeaderValue(b.String()) {
+			return nil, nil, fmt.Errorf("render header %s: the value has a control character (a newline?), which HTTP does not allow", h.name)
+		}
+		headers.Set(h.name, b.String())
 	}
 	headers.Set("webhook-id", n.DeliveryID)
 	return body, headers, nil
 }
 
-// Run makes one attempt.
+// validHeaderValue reports whether v may be sent as a header value: no
+// control characters but horizontal tab (RFC 9110 §5.5).
+func validHeaderValue(v string) bool {
+	for i := 0; i < len(v); i++ {
+		if c := v[i]; c < ' ' && c != '\t' || c == 0x7f {
+			return false
+		}
+	}
+	return true
+}
+
+// Run makes one attempt, bounded by ctx and by spec.Timeout.
 func (a *Action) Run(ctx context.Context, n *actions.Notification) (actions.Outcome, error) {
 	body, headers, err := a.request(n)
 	if err != nil {
-		return actions.Outcome{}, actions.Permanent(err)
+		msg := a.redact(err.Error())
+		return actions.Outcome{Detail: truncate(msg, MaxDetail)}, actions.Permanent(errors.New(msg))
 	}
 	if a.key != nil {
 		ts := a.now()
 		headers.Set("webhook-timestamp", strconv.FormatInt(ts.Unix(), 10))
-		headers.Set("webhook-signature", Sign(a.key, n.DeliveryID, ts, body))
+		headers.Set("webhook-signature", sign(a.key, n.DeliveryID, ts, body))
+	}
+	if a.spec.Timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, a.spec.Timeout)
+		defer cancel()
 	}
 	req, err := http.NewRequestWithContext(ctx, a.spec.Method, a.spec.URL, bytes.NewReader(body))
 	if err != nil {
-		return actions.Outcome{}, actions.Permanent(a.redacted(err))
+		// The URL is not shown: it may carry a token in a form that
+		// Redact does not recognise once it fails to parse.
+		msg := fmt.Sprintf("%s %s: cannot build the request", a.spec.Method, a.where)
+		return actions.Outcome{Detail: msg}, actions.Permanent(errors.New(a.redact(msg)))
 	}
 	req.Header = headers
-	resp, err := a.client.Do(req)
+	if h := headers.Get("Host"); h != "" {
+		req.Host = h
+	}
+	return Exchange(a.client, req, a.where, a.redact)
+}
+
+func (a *Action) redact(s string) string { return actions.Redact(s, a.secrets...) }
+
+// secrets lists what messages must not show: the signing secret, and the
+// URL's password and query values, as written and decoded (a message may
+// show either, and not always as part of a URL that Redact recognises).
+func secrets(secret, rawURL string) []string {
+	var out []string
+	u, err := url.Parse(rawURL)
 	if err != nil {
-		// Network errors and timeouts may pass: retry.
-		return actions.Outcome{Detail: "no answer"}, a.redacted(err)
+		return []string{secret}
 	}
-	defer resp.Body.Close()
-	snippet, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
-	io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20)) // let the connection be reused
-	out := actions.Outcome{HTTPStatus: resp.StatusCode, Detail: string(snippet)}
-	return out, Classify(resp, a.redactor())
+	if pw, ok := u.User.Password(); ok {
+		_, written, _ := strings.Cut(u.User.String(), ":")
+		out = append(out, pw, written)
+	}
+	for param := range strings.SplitSeq(u.RawQuery, "&") {
+		_, value, _ := strings.Cut(param, "=")
+		decoded, _ := url.QueryUnescape(value)
+		out = append(out, value, decoded)
+	}
+	// Short values (?v=1) are rarely credentials, and hiding them would
+	// blank ordinary words out of messages.
+	return append(slices.DeleteFunc(out, func(s string) bool { return len(s) < 6 }), secret)
 }
 
-// Classify turns an HTTP answer into nil, a retryable error, a
-// RetryAfterError or a permanent error. Slack uses it too.
-func Classify(resp *http.Response, redact func(string) string) error {
-	code := resp.StatusCode
-	if code >= 200 && code < 300 {
-		return nil
-	}
-	err := fmt.Errorf("%s answered %s", redact(resp.Request.URL.String()), resp.Status)
-	if code == http.StatusTooManyRequests || code >= 500 {
-		if after, ok := retryAfter(resp.Header.Get("Retry-After"), time.Now()); ok {
-			return &actions.RetryAfterError{Err: err, After: after}
-		}
-		return err
-	}
-	return actions.Permanent(err)
-}
-
-// retryAfter reads a Retry-After header: seconds, or an HTTP date.
-func retryAfter(v string, now time.Time) (time.Duration, bool) {
-	if v == "" {
-		return 0, false
-	}
-	if s, err := strconv.Atoi(strings.TrimSpace(v)); err == nil && s >= 0 {
-		return time.Duration(s) * time.Second, true
-	}
-	if t, err := http.ParseTime(v); err == nil {
-		return max(t.Sub(now), 0), true
-	}
-	return 0, false
-}
-
-func (a *Action) redactor() func(string) string {
-	return func(s string) string { return actions.Redact(s, a.spec.Secret) }
-}
-
-func (a *Action) redacted(err error) error {
-	var urlErr interface{ Timeout() bool }
-	timeout := errors.As(err, &urlErr) && urlErr.Timeout()
-	msg := actions.Redact(err.Error(), a.spec.Secret)
-	if timeout {
-		return fmt.Errorf("timed out: %s", msg)
-	}
-	return errors.New(msg)
-}
-
-// Render shows what Run would send, with the secret and the URL's
-// credentials and query redacted.
+// Render shows what Run would send, with the secret, the URL's credentials
+// and query, and the values of credential headers (Authorization, Cookie,
+// X-Api-Key...) redacted. The signature is computed at send time and not
+// shown.
 func (a *Action) Render(n *actions.Notification) (actions.Rendering, error) {
 	body, headers, err := a.request(n)
 	if err != nil {
-		return actions.Rendering{}, err
+		return actions.Rendering{}, errors.New(a.redact(err.Error()))
 	}
 	if a.key != nil {
-		headers.Set("webhook-timestamp", "(at send time)")
+		headers.Set("webhook-timestamp", "(unix seconds at send time)")
 		headers.Set("webhook-signature", "v1,(HMAC-SHA256 at send time)")
 	}
-	r := actions.Rendering{Kind: actions.KindWebhook, Method: a.spec.Method, URL: actions.Redact(a.spec.URL), Headers: map[string]string{}}
+	r := actions.Rendering{Kind: actions.KindWebhook, Method: a.spec.Method, URL: a.where,
+		Headers: map[string]string{}, Body: a.redact(string(body))}
 	for h := range headers {
-		r.Headers[h] = actions.Redact(headers.Get(h), a.spec.Secret)
+		r.Headers[h] = RedactHeader(h, a.redact(headers.Get(h)))
 	}
-	r.Body = actions.Redact(string(body), a.spec.Secret)
 	return r, nil
 }
 
-// cloudEvent wraps the payload in a CloudEvents 1.0 structured envelope.
-func cloudEvent(n *actions.Notification) ([]byte, error) {
+// RedactHeader hides the value of a header that carries a credential,
+// keeping an Authorization scheme ("Bearer REDACTED").
+func RedactHeader(name, value string) string {
+	lower := strings.ToLower(name)
+	switch {
+	case lower == "authorization" || lower == "proxy-authorization":
+		if scheme, _, ok := strings.Cut(value, " "); ok {
+			return scheme + " REDACTED"
+		}
+		return "REDACTED"
+	case strings.HasPrefix(lower, "webhook-"): // id, timestamp, signature placeholder
+		return value
+	}
+	for _, s := range []string{"token", "secret", "password", "apikey", "api-key", "api_key", "auth", "signature", "cookie"} {
+		if strings.Contains(lower, s) {
+			return "REDACTED"
+		}
+	}
+	return value
+}
+
+// cloudEvent is a CloudEvents 1.0 event in structured JSON mode.
+type cloudEvent struct {
+	SpecVersion     string          `json:"specversion"`
+	ID              string          `json:"id"`
+	Source          string          `json:"source"`
+	Type            string          `json:"type"`
+	Subject         string          `json:"subject"`
+	Time            string          `json:"time"`
+	DataContentType string          `json:"datacontenttype"`
+	Data            json.RawMessage `json:"data"`
+}
+
+// CloudEventType is the CloudEvents type of a notification:
+// io.leaderhook.rule.firing or io.leaderhook.rule.resolved.
+func CloudEventType(status string) string { return "io.leaderhook.rule." + status }
+
+// CloudEvent wraps the notification's payload in a CloudEvents 1.0
+// structured envelope: id is the delivery id, source leaderhook/<cluster>,
+// subject the rule, time the firing time (RFC 3339, as the payload's
+// fired_at), data the payload.
+func CloudEvent(n *actions.Notification) ([]byte, error) {
 	payload, err := n.Payload()
 	if err != nil {
 		return nil, err
 	}
-	return json.Marshal(map[string]any{
-		"specversion":     "1.0",
-		"id":              n.DeliveryID,
-		"source":          "leaderhook/" + n.Cluster,
-		"type":            "io.leaderhook.rule." + n.Status,
-		"subject":         n.Rule,
-		"time":            n.FiredAt.UTC().Format(time.RFC3339Nano),
-		"datacontenttype": "application/json",
-		"data":            json.RawMessage(payload),
+	return json.Marshal(cloudEvent{
+		SpecVersion: "1.0", ID: n.DeliveryID, Source: "leaderhook/" + n.Cluster, Type: CloudEventType(n.Status),
+		Subject: n.Rule, Time: n.FiredAt.Format("2006-01-02T15:04:05.000000000Z07:00"),
+		DataContentType: ContentTypeJSON, Data: payload,
 	})
 }
