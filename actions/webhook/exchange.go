@@ -68,6 +68,9 @@ func classify(method, where string, resp *http.Response, body string, redact fun
 		return nil
 	}
 	msg := fmt.Sprintf("%s %s: answered %s", method, where, resp.Status)
+	if code >= 300 && code < 400 {
+		msg += " (redirects are not followed: configure the final URL)"
+	}
 	if line := firstLine(body, 200); line != "" {
 		msg += ": " + line
 	}

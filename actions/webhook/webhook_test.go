@@ -275,6 +275,9 @@ func TestClassification(t *testing.T) {
 		if tc.after == 2*time.Second && after != 2*time.Second {
 			t.Errorf("Retry-After: 2 gave %v", after)
 		}
+		if tc.reply.code/100 == 3 && !strings.Contains(err.Error(), "redirects are not followed") {
+			t.Errorf("%s: %v", name, err)
+		}
 		if reqs := got(); len(reqs) != 1 || reqs[0].path != "/hook" {
 			t.Errorf("%s: %d requests (a redirect must not be followed)", name, len(reqs))
 		}
