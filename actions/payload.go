@@ -1,0 +1,113 @@
+package actions
+
+import (
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/leaderhook/leaderhook/event"
+)
+
+// Statuses of a notification.
+const (
+	StatusFiring   = "firing"
+	StatusResolved = "resolved"
+)
+
+// PayloadVersion is the "version" of the default payload. It changes only
+// when a receiver would have to change.
+const PayloadVersion = "1"
+
+// Notification is one firing or resolve of a rule, as every action sees it.
+// Templates see its fields: {{ .Rule }}, {{ .Cluster }}, {{ .LeaderID }}...
+// Renaming a field breaks users' templates.
+type Notification struct {
+	DeliveryID       string
+	Rule             string
+	Status           string // StatusFiring or StatusResolved
+	Cluster          string
+	Labels           map[string]string
+	FiredAt          time.Time
+	EventType        string
+	Event            map[string]any
+	LeaderID         string
+	PreviousLeaderID string
+	Leaderless       bool
+	LeaderlessFor    time.Duration
+	DryRun           bool
+}
+
+// payloadJSON fixes the order of the payload's keys (SPEC §8), which a map
+// would not.
+type payloadJSON struct {
+	Version    string            `json:"version"`
+	DeliveryID string            `json:"delivery_id"`
+	Rule       string            `json:"rule"`
+	Status     string            `json:"status"`
+	Cluster    string            `json:"cluster"`
+	Labels     map[string]string `json:"labels"`
+	FiredAt    string            `json:"fired_at"`
+	Event      map[string]any    `json:"event"`
+	State      stateJSON         `json:"state"`
+}
+
+type stateJSON struct {
+	LeaderID         string `json:"leader_id"`
+	PreviousLeaderID string `json:"previous_leader_id"`
+	Leaderless       bool   `json:"leaderless"`
+	LeaderlessForMS  int64  `json:"leaderless_for_ms"`
+}
+
+// Payload is the default JSON body of a webhook and the stdin of a shell
+// action (SPEC §8). Labels and event are {} rather than null when empty, so
+// that receivers need no null checks.
+func (n *Notification) Payload() ([]byte, error) {
+	p := payloadJSON{
+		Version:    PayloadVersion,
+		DeliveryID: n.DeliveryID,
+		Rule:       n.Rule,
+		Status:     n.Status,
+		Cluster:    n.Cluster,
+		Labels:     n.Labels,
+		FiredAt:    n.FiredAt.Format(event.TimeLayout),
+		Event:      n.Event,
+		State: stateJSON{
+			LeaderID:         n.LeaderID,
+			PreviousLeaderID: n.PreviousLeaderID,
+			Leaderless:       n.Leaderless,
+			LeaderlessForMS:  n.LeaderlessFor.Milliseconds(),
+		},
+	}
+	if p.Labels == nil {
+		p.Labels = map[string]string{}
+	}
+	if p.Event == nil {
+		p.Event = map[string]any{}
+	}
+	return json.Marshal(p)
+}
+
+// Environ is the environment a shell action gets besides its own `env`
+// (SPEC §8). Scripts read these instead of parsing the payload.
+func (n *Notification) Environ() []string {
+	return []string{
+		"LEADERHOOK_RULE=" + n.Rule,
+		"LEADERHOOK_STATUS=" + n.Status,
+		"LEADERHOOK_CLUSTER=" + n.Cluster,
+		"LEADERHOOK_EVENT_TYPE=" + n.EventType,
+		"LEADERHOOK_LEADER_ID=" + n.LeaderID,
+		"LEADERHOOK_PREVIOUS_LEADER_ID=" + n.PreviousLeaderID,
+		// Shortest decimal form: "30", "30.5"; shells compare integers
+		// more easily than "30.000".
+		"LEADERHOOK_LEADERLESS_SECONDS=" + strconv.FormatFloat(n.LeaderlessFor.Seconds(), 'f', -1, 64),
+		"LEADERHOOK_FIRED_AT=" + n.FiredAt.Format(event.TimeLayout),
+		"LEADERHOOK_DELIVERY_ID=" + n.DeliveryID,
+		"LEADERHOOK_DRY_RUN=" + strconv.FormatBool(n.DryRun),
+	}
+}
+
+// String makes a Notification readable in logs.
+func (n *Notification) String() string {
+	return fmt.Sprintf("%s %s %s (delivery %s)", n.Rule, n.Status, n.Cluster, n.DeliveryID)
+}

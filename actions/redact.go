@@ -1,0 +1,131 @@
+package actions
+
+import (
+	"cmp"
+	"net/url"
+	"regexp"
+	"slices"
+	"strings"
+)
+
+// Redacted replaces what Redact hides.
+const Redacted = "REDACTED"
+
+// Redact replaces each non-empty secret in s, and the userinfo and query
+// values of every URL in s, with REDACTED. Errors and renderings pass
+// through it before they reach a log, the audit file or a dry run.
+func Redact(s string, secrets ...string) string {
+	if r := secretReplacer(secrets); r != nil {
+		s = r.Replace(s)
+	}
+	return urlPattern.ReplaceAllStringFunc(s, redactURL)
+}
+
+// secretReplacer replaces all secrets in one pass, longest first, so that a
+// secret that contains another is hidden whole, and a secret such as "RED"
+// is not looked for in the REDACTED put in place of another.
+func secretReplacer(secrets []string) *strings.Replacer {
+	sorted := slices.SortedFunc(slices.Values(secrets), func(a, b string) int {
+		return cmp.Or(cmp.Compare(len(b), len(a)), strings.Compare(a, b))
+	})
+	var pairs []string
+	for _, secret := range slices.Compact(sorted) {
+		if secret != "" {
+			pairs = append(pairs, secret, Redacted)
+		}
+	}
+	if pairs == nil {
+		return nil
+	}
+	return strings.NewReplacer(pairs...)
+}
+
+// urlPattern finds URLs of any scheme in free text; quotes and angle
+// brackets end them, as in Go's `Post "https://…": EOF`.
+var urlPattern = regexp.MustCompile("[A-Za-z][A-Za-z0-9+.-]*://[^\\s\"'<>`]+")
+
+// redactURL hides the userinfo and query values of one URL. It works on the
+// text rather than through url.Parse, which rejects malformed URLs that may
+// hold credentials all the same.
+func redactURL(raw string) string {
+	i := strings.Index(raw, "://") + len("://")
+	scheme, rest := raw[:i], raw[i:]
+	end := strings.IndexAny(rest, "/?#")
+	if end < 0 {
+		end = len(rest)
+	}
+	if at := strings.LastIndexByte(rest[:end], '@'); at >= 0 {
+		rest = Redacted + rest[at:]
+	}
+	before, query, ok := strings.Cut(rest, "?")
+	if !ok {
+		return scheme + rest
+	}
+	query, fragment, hasFragment := strings.Cut(query, "#")
+	if hasFragment {
+		fragment = "#" + fragment
+	}
+	return scheme + before + "?" + redactQuery(query) + fragment
+}
+
+// redactQuery keeps the names of query parameters, which tell a reader
+// which URL it is, and hides their values.
+func redactQuery(q string) string {
+	params := strings.Split(q, "&")
+	for i, p := range params {
+		name, _, hasValue := strings.Cut(p, "=")
+		switch {
+		case hasValue:
+			params[i] = name + "=" + Redacted
+		case p != "":
+			params[i] = Redacted // ?TOKEN: a bare value
+		}
+	}
+	return strings.Join(params, "&")
+}
+
+// minRedacted is the length below which a URL's password or query value
+// is not taken for a secret, nor is any value hidden from a config error:
+// short values (?v=1, whsec_ alone) are rarely credentials, and hiding them
+// would blank ordinary words out of messages.
+const minRedacted = 8
+
+// Secrets returns the values of s that must never reach a log: the signing
+// secret, the Slack webhook URL (its path is the credential) and the
+// passwords and query values of its URLs.
+func (s *Spec) Secrets() []string {
+	var out []string
+	if s.Secret != "" {
+		out = append(out, s.Secret)
+	}
+	if s.WebhookURL != "" {
+		out = append(out, s.WebhookURL)
+	}
+	for _, raw := range []string{s.URL, s.WebhookURL} {
+		out = append(out, urlSecrets(raw)...)
+	}
+	return out
+}
+
+// urlSecrets returns the password and the query values of a URL, both as
+// written and decoded, since a message may show either.
+func urlSecrets(raw string) []string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return nil
+	}
+	var parts []string
+	if pw, ok := u.User.Password(); ok {
+		_, written, _ := strings.Cut(u.User.String(), ":")
+		parts = append(parts, written, pw)
+	}
+	for _, param := range strings.Split(u.RawQuery, "&") {
+		if _, value, ok := strings.Cut(param, "="); ok {
+			param = value
+		}
+		decoded, _ := url.QueryUnescape(param)
+		parts = append(parts, param, decoded)
+	}
+	parts = slices.Compact(parts) // written and decoded are mostly the same
+	return slices.DeleteFunc(parts, func(p string) bool { return len(p) < minRedacted })
+}
