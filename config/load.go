@@ -1,7 +1,10 @@
 package config
 
 import (
+	"bytes"
+	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"regexp"
@@ -24,25 +27,29 @@ import (
 // DefaultListen is where the daemon's HTTP API listens unless configured.
 const DefaultListen = "127.0.0.1:9464"
 
-// EnvPrefix marks environment variables that override config keys:
-// LEADERHOOK_STATE_DIR sets state_dir, LEADERHOOK_SERVER__LISTEN sets
-// server.listen (a double underscore descends one level).
-const EnvPrefix = "LEADERHOOK_"
-
 // Diagnostic is one problem (or warning) in a config file, with where it is.
 type Diagnostic struct {
 	File string
-	Line int // 1-based; 0 when it concerns no line (an environment variable)
-	Col  int // 1-based
-	Path string
+	// Line is 1-based, or 0 when the problem concerns no line: an empty
+	// file, or a value set by an environment variable.
+	Line int
+	// Col is 1-based and counts characters, or 0 when unknown (YAML syntax
+	// errors only give a line).
+	Col  int
+	Path string // e.g. rules[2].when; empty for the file as a whole
 	Msg  string
 }
 
+// String formats the diagnostic as file:line:col: path: msg, leaving out
+// what is unknown.
 func (d Diagnostic) String() string {
 	var b strings.Builder
 	b.WriteString(d.File)
 	if d.Line > 0 {
-		fmt.Fprintf(&b, ":%d:%d", d.Line, d.Col)
+		fmt.Fprintf(&b, ":%d", d.Line)
+		if d.Col > 0 {
+			fmt.Fprintf(&b, ":%d", d.Col)
+		}
 	}
 	b.WriteString(": ")
 	if d.Path != "" {
@@ -52,11 +59,12 @@ func (d Diagnostic) String() string {
 	return b.String()
 }
 
-// Errors is every problem found in a config file.
+// Errors is every problem found in a config file, in file order.
 type Errors struct {
 	Diagnostics []Diagnostic
 }
 
+// Error lists the problems one per line.
 func (e *Errors) Error() string {
 	lines := make([]string, len(e.Diagnostics))
 	for i, d := range e.Diagnostics {
@@ -92,16 +100,18 @@ func Load(path string) (*Config, *Result, error) {
 	return Parse(path, data, os.LookupEnv)
 }
 
-// Parse validates data (named name in messages), expanding ${VAR} from env.
-// Every problem is reported at once, as an *Errors.
+// Parse validates data (named name in messages), expanding ${VAR} and
+// applying LEADERHOOK_ overrides from env. Every problem is reported at
+// once, as an *Errors; the Result, with its warnings, is returned either
+// way.
 func Parse(name string, data []byte, env func(string) (string, bool)) (*Config, *Result, error) {
-	l := &loader{name: name, env: env, res: &Result{}}
+	l := newLoader(name, env)
 	cfg := l.parse(data)
+	sortDiagnostics(l.res.Warnings)
 	if len(l.errs) > 0 {
 		sortDiagnostics(l.errs)
 		return nil, l.res, &Errors{Diagnostics: l.errs}
 	}
-	sortDiagnostics(l.res.Warnings)
 	return cfg, l.res, nil
 }
 
@@ -109,9 +119,30 @@ type loader struct {
 	name  string
 	env   func(string) (string, bool)
 	root  *yaml.Node // the document's top mapping
-	lines []string   // the file's lines, for positions inside block scalars
+	lines []string   // the file's lines, for positions inside scalars
 	errs  []Diagnostic
 	res   *Result
+
+	expanded   map[*yaml.Node]bool // scalars whose ${VAR}s were replaced
+	unexpanded map[*yaml.Node]bool // scalars with an unset ${VAR}
+	// bad holds the paths already reported as not fitting the schema. Their
+	// values are left out, and validation errors at or under them are
+	// dropped: they would only repeat the problem.
+	bad        map[string]bool
+	overridden map[string]string // path -> the LEADERHOOK_ variable that set it
+	values     int               // visited by value, to bound aliases
+}
+
+func newLoader(name string, env func(string) (string, bool)) *loader {
+	return &loader{
+		name:       name,
+		env:        env,
+		res:        &Result{},
+		expanded:   map[*yaml.Node]bool{},
+		unexpanded: map[*yaml.Node]bool{},
+		bad:        map[string]bool{},
+		overridden: map[string]string{},
+	}
 }
 
 func (l *loader) errorAt(n *yaml.Node, path, format string, args ...any) {
@@ -120,37 +151,37 @@ func (l *loader) errorAt(n *yaml.Node, path, format string, args ...any) {
 		d.Line, d.Col = n.Line, n.Column
 	}
 	l.errs = append(l.errs, d)
+	l.markBad(path)
 }
 
-var yamlLine = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
+func (l *loader) markBad(path string) { l.bad[path] = true }
+
+// covered reports whether path is at or under a bad path.
+func (l *loader) covered(path string) bool {
+	for p := path; ; {
+		if l.bad[p] {
+			return true
+		}
+		i := strings.LastIndexAny(p, ".[")
+		if i <= 0 {
+			return false
+		}
+		p = p[:i]
+	}
+}
 
 func (l *loader) parse(data []byte) *Config {
-	l.lines = strings.Split(string(data), "\n")
-	var doc yaml.Node
-	if err := yaml.Unmarshal(data, &doc); err != nil {
-		d := Diagnostic{File: l.name, Msg: strings.TrimPrefix(err.Error(), "yaml: ")}
-		if m := yamlLine.FindStringSubmatch(err.Error()); m != nil {
-			d.Line, _ = strconv.Atoi(m[1])
-			d.Col, d.Msg = 1, m[2]
-		}
-		l.errs = append(l.errs, d)
-		return nil
-	}
-	if len(doc.Content) == 0 {
-		l.errorAt(nil, "", "empty config: it needs at least clusters: and rules:")
-		return nil
-	}
-	l.root = doc.Content[0]
-	if l.root.Kind != yaml.MappingNode {
-		l.errorAt(l.root, "", "the config must be a mapping of keys (server, clusters, actions, windows, rules, ...)")
+	l.lines = strings.Split(strings.ReplaceAll(string(data), "\r\n", "\n"), "\n")
+	l.root = l.document(data)
+	if l.root == nil {
 		return nil
 	}
 	l.expandEnv(l.root, "")
-	l.checkNode(l.root, configType, "")
-	if len(l.errs) > 0 {
-		return nil // the tree does not fit the schema: decoding would only repeat it
+	tree, _ := l.value(l.root, configType, "").(map[string]any)
+	if l.values > maxValues {
+		return nil // validating a tree that size would take as long
 	}
-	cfg, err := l.decode()
+	cfg, err := l.decode(tree)
 	if err != nil {
 		l.errorAt(nil, "", "%v", err)
 		return nil
@@ -159,29 +190,98 @@ func (l *loader) parse(data []byte) *Config {
 	return cfg
 }
 
+// document parses data into a YAML tree and returns its top mapping, or
+// nil when there is none to check.
+func (l *loader) document(data []byte) *yaml.Node {
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	var doc yaml.Node
+	if err := dec.Decode(&doc); err != nil && !errors.Is(err, io.EOF) {
+		l.errs = append(l.errs, l.syntaxError(err))
+		return nil
+	}
+	if len(doc.Content) == 0 || doc.Content[0].ShortTag() == "!!null" {
+		l.errorAt(nil, "", "empty config: it needs at least clusters: and rules:")
+		return nil
+	}
+	var extra yaml.Node
+	switch err := dec.Decode(&extra); {
+	case err == nil:
+		// Reading only the first document would silently drop the rest.
+		l.errs = append(l.errs, Diagnostic{File: l.name, Line: extra.Line,
+			Msg: "a second YAML document: the config is one document (remove the ---)"})
+	case !errors.Is(err, io.EOF):
+		l.errs = append(l.errs, l.syntaxError(err))
+	}
+	root := doc.Content[0]
+	if root.Kind != yaml.MappingNode {
+		l.errorAt(root, "", "the config must be a mapping of keys (server, clusters, actions, windows, rules, ...), got %s", describe(root))
+		return nil
+	}
+	return root
+}
+
+var yamlLine = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
+
+// parserErrors are the yaml.v3 messages that come from its parser rather
+// than its scanner. For these it reports a 0-based line: the line where the
+// enclosing collection starts, or, when that is the first line, the line of
+// the problem.
+var parserErrors = []string{
+	"did not find expected <", "did not find expected node content", "did not find expected key",
+	"did not find expected '-' indicator", "did not find expected ','", "found duplicate %",
+	"found incompatible YAML document", "found undefined tag handle",
+}
+
+// syntaxError turns a yaml.v3 error into a diagnostic at the line it names.
+func (l *loader) syntaxError(err error) Diagnostic {
+	msg := strings.TrimPrefix(err.Error(), "yaml: ")
+	d := Diagnostic{File: l.name, Msg: msg}
+	m := yamlLine.FindStringSubmatch(err.Error())
+	if m == nil {
+		if isParserError(msg) {
+			d.Line = 1 // yaml.v3 leaves out a 0-based line 0
+		}
+		return d
+	}
+	d.Line, _ = strconv.Atoi(m[1])
+	d.Msg = m[2]
+	if isParserError(d.Msg) {
+		d.Line++
+	}
+	return d
+}
+
+func isParserError(msg string) bool {
+	for _, p := range parserErrors {
+		if strings.HasPrefix(msg, p) {
+			return true
+		}
+	}
+	return false
+}
+
 // decode loads the checked tree into koanf, applies LEADERHOOK_ overrides
-// and unmarshals strictly.
-func (l *loader) decode() (*Config, error) {
+// and unmarshals strictly: a second line of defence behind the schema walk,
+// which has already left out whatever does not fit.
+func (l *loader) decode(tree map[string]any) (*Config, error) {
 	k := koanf.New(".")
 	// An empty delimiter: keys are taken as they are, even with dots in them.
-	if err := k.Load(confmap.Provider(toValue(l.root).(map[string]any), ""), nil); err != nil {
-		return nil, err
+	if err := k.Load(confmap.Provider(tree, ""), nil); err != nil {
+		return nil, fmt.Errorf("loading the config: %w", err)
 	}
-	if over := l.envOverrides(); len(over) > 0 {
-		if err := k.Load(confmap.Provider(over, ""), nil); err != nil {
-			return nil, err
-		}
+	if err := l.loadOverrides(k); err != nil {
+		return nil, err
 	}
 	var cfg Config
 	err := k.UnmarshalWithConf("", &cfg, koanf.UnmarshalConf{Tag: "koanf", DecoderConfig: &mapstructure.DecoderConfig{
-		DecodeHook:       mapstructure.StringToTimeDurationHookFunc(),
+		DecodeHook:       mapstructure.ComposeDecodeHookFunc(mapstructure.StringToTimeDurationHookFunc()),
 		ErrorUnused:      true,
 		WeaklyTypedInput: false,
 		Result:           &cfg,
 		TagName:          "koanf",
 	}})
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("decoding the config: %w", err)
 	}
 	return &cfg, nil
 }
@@ -213,6 +313,9 @@ func (l *loader) validate(cfg *Config) {
 		actionNames[name] = true
 	}
 	for _, name := range sortedKeys(cfg.Actions) {
+		if l.bad["actions"] {
+			break // the names are incomplete
+		}
 		for j, f := range cfg.Actions[name].OnFailure {
 			p := fmt.Sprintf("actions.%s.on_failure[%d]", name, j)
 			switch {
@@ -241,7 +344,17 @@ func (l *loader) validate(cfg *Config) {
 	if cfg.Server.MaxBodyBytes < 0 {
 		errs.Add("server.max_body_bytes", "must not be negative")
 	}
-	ruleErrs, warnings := rules.Check(cfg.Rules, cfg.Windows, rules.Known{Actions: actionNames, Clusters: clusters})
+	// A collection that did not fit the schema may lack names that rules
+	// refer to: nil skips those reference checks rather than report them
+	// as unknown.
+	known := rules.Known{Actions: actionNames, Clusters: clusters}
+	if l.bad["clusters"] {
+		known.Clusters = nil
+	}
+	if l.bad["actions"] {
+		known.Actions = nil
+	}
+	ruleErrs, warnings := rules.Check(cfg.Rules, cfg.Windows, known)
 	for _, name := range sortedKeys(cfg.Actions) {
 		if spec := cfg.Actions[name]; spec.Type == actions.KindShell {
 			for _, w := range shell.Check(spec) {
@@ -251,107 +364,44 @@ func (l *loader) validate(cfg *Config) {
 	}
 	errs = append(errs, ruleErrs...)
 	for _, e := range errs {
-		l.errs = append(l.errs, l.diagnose(e))
+		if !l.repeats(e.Path) {
+			l.errs = append(l.errs, l.diagnose(e))
+		}
 	}
 	for _, w := range warnings {
-		l.res.Warnings = append(l.res.Warnings, l.diagnose(w))
+		if !l.repeats(w.Path) {
+			l.res.Warnings = append(l.res.Warnings, l.diagnose(w))
+		}
 	}
+}
+
+// repeats reports whether a validation error at path would only repeat a
+// problem already reported by the schema walk.
+func (l *loader) repeats(path string) bool {
+	if l.covered(path) {
+		return true
+	}
+	// With the windows map broken, every mute reference may look unknown.
+	return l.bad["windows"] && strings.HasPrefix(path, "rules[") && strings.Contains(path, ".mute[")
 }
 
 var identifier = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_-]*$`)
 
-// diagnose places a field error in the file.
+// diagnose places a field error in the file: at the node its path names,
+// and, given an offset, at that character of the value.
 func (l *loader) diagnose(e *field.Error) Diagnostic {
 	d := Diagnostic{File: l.name, Path: e.Path, Msg: e.Msg}
-	n := l.lookup(e.Path)
-	if n == nil {
+	if name, ok := l.overridden[e.Path]; ok {
+		// The value is not the file's: pointing at the file would mislead.
+		d.Msg += " (set by " + name + ")"
 		return d
 	}
+	n := lookup(l.root, e.Path)
 	d.Line, d.Col = n.Line, n.Column
 	if e.Offset >= 0 && n.Kind == yaml.ScalarNode {
-		d.Line, d.Col = l.scalarPosition(n, e.Offset)
+		d.Line, d.Col = scalarPosition(l.lines, n, e.Offset)
 	}
 	return d
-}
-
-// scalarPosition finds the line and column of a byte offset into a
-// scalar's value.
-func (l *loader) scalarPosition(n *yaml.Node, offset int) (int, int) {
-	offset = min(offset, len(n.Value))
-	switch n.Style {
-	case yaml.LiteralStyle, yaml.FoldedStyle:
-		// The value starts on the line after the | or >, at the block's
-		// indentation. Walk the source lines: each one holds its content
-		// and one separator (a newline, or a space when folded).
-		if n.Line >= len(l.lines) {
-			break
-		}
-		first := l.lines[n.Line] // 0-based: the line after the indicator
-		indent := len(first) - len(strings.TrimLeft(first, " "))
-		rem := offset
-		for i := n.Line; i < len(l.lines); i++ {
-			content := l.lines[i][min(indent, len(l.lines[i])):]
-			if rem <= len(content) {
-				return i + 1, indent + rem + 1
-			}
-			rem -= len(content) + 1
-		}
-	case yaml.DoubleQuotedStyle, yaml.SingleQuotedStyle:
-		return n.Line, n.Column + 1 + offset
-	}
-	return n.Line, n.Column + offset
-}
-
-// lookup finds the node at a path such as rules[2].when, or the nearest
-// existing parent.
-func (l *loader) lookup(path string) *yaml.Node {
-	n := l.root
-	for _, step := range splitPath(path) {
-		var next *yaml.Node
-		switch {
-		case step.index >= 0 && n.Kind == yaml.SequenceNode && step.index < len(n.Content):
-			next = n.Content[step.index]
-		case step.index < 0 && n.Kind == yaml.MappingNode:
-			for i := 0; i+1 < len(n.Content); i += 2 {
-				if n.Content[i].Value == step.key {
-					next = n.Content[i+1]
-				}
-			}
-		}
-		if next == nil {
-			return n
-		}
-		n = next
-	}
-	return n
-}
-
-type pathStep struct {
-	key   string
-	index int // -1 for a key
-}
-
-func splitPath(path string) []pathStep {
-	var steps []pathStep
-	for _, part := range strings.Split(path, ".") {
-		if part == "" {
-			continue
-		}
-		key, rest, _ := strings.Cut(part, "[")
-		if key != "" {
-			steps = append(steps, pathStep{key: key, index: -1})
-		}
-		for rest != "" {
-			num, after, _ := strings.Cut(rest, "]")
-			i, err := strconv.Atoi(num)
-			if err != nil {
-				break
-			}
-			steps = append(steps, pathStep{index: i})
-			rest = strings.TrimPrefix(after, "[")
-		}
-	}
-	return steps
 }
 
 func sortDiagnostics(ds []Diagnostic) {

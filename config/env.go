@@ -1,0 +1,199 @@
+package config
+
+import (
+	"fmt"
+	"reflect"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/knadh/koanf/providers/env/v2"
+	"github.com/knadh/koanf/v2"
+	"gopkg.in/yaml.v3"
+)
+
+// EnvPrefix marks environment variables that override config keys:
+// LEADERHOOK_STATE_DIR sets state_dir, LEADERHOOK_SERVER__LISTEN sets
+// server.listen (a double underscore descends one level).
+const EnvPrefix = "LEADERHOOK_"
+
+// expandEnv replaces ${VAR} and ${VAR:-default} in scalar values — never in
+// keys, and never in the raw text, so that a variable's value cannot add
+// YAML structure. $${ stands for a literal ${. Each node is expanded once
+// (aliases are not followed), so a value is never expanded twice.
+func (l *loader) expandEnv(n *yaml.Node, path string) {
+	switch n.Kind {
+	case yaml.MappingNode:
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			p := n.Content[i].Value
+			if path != "" {
+				p = path + "." + p
+			}
+			l.expandEnv(n.Content[i+1], p)
+		}
+	case yaml.SequenceNode:
+		for i, c := range n.Content {
+			l.expandEnv(c, path+"["+strconv.Itoa(i)+"]")
+		}
+	case yaml.ScalarNode:
+		if !strings.Contains(n.Value, "${") {
+			return
+		}
+		out, err := expand(n.Value, l.env)
+		if err != nil {
+			l.errorAt(n, path, "%v", err)
+			l.unexpanded[n] = true
+			return
+		}
+		n.Value = out
+		l.expanded[n] = true
+	}
+}
+
+func expand(s string, env func(string) (string, bool)) (string, error) {
+	var b strings.Builder
+	for {
+		i := strings.Index(s, "$")
+		if i < 0 || i+1 >= len(s) {
+			b.WriteString(s)
+			return b.String(), nil
+		}
+		b.WriteString(s[:i])
+		switch {
+		case strings.HasPrefix(s[i:], "$${"):
+			b.WriteString("${")
+			s = s[i+3:]
+		case s[i+1] == '{':
+			end := strings.IndexByte(s[i:], '}')
+			if end < 0 {
+				return "", fmt.Errorf("unclosed ${ in %q (write $${ for a literal ${)", s[i:])
+			}
+			ref := s[i+2 : i+end]
+			name, def, hasDef := strings.Cut(ref, ":-")
+			if !validEnvName(name) {
+				return "", fmt.Errorf("${%s}: %q is not an environment variable name", ref, name)
+			}
+			v, ok := env(name)
+			switch {
+			case ok && (v != "" || !hasDef):
+				b.WriteString(v)
+			case hasDef: // like the shell's :-, an empty value takes the default
+				b.WriteString(def)
+			default:
+				return "", fmt.Errorf("environment variable %s is not set (use ${%s:-default} for a default)", name, name)
+			}
+			s = s[i+end+1:]
+		default:
+			b.WriteByte('$')
+			s = s[i+1:]
+		}
+	}
+}
+
+func validEnvName(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i, c := range s {
+		if c != '_' && !(c >= 'A' && c <= 'Z') && !(c >= 'a' && c <= 'z') && !(i > 0 && c >= '0' && c <= '9') {
+			return false
+		}
+	}
+	return true
+}
+
+// loadOverrides applies LEADERHOOK_ variables that name a scalar key of the
+// schema (LEADERHOOK_STATE_DIR, LEADERHOOK_SERVER__LISTEN) on top of the
+// file. Other LEADERHOOK_ variables, such as a secret read with
+// ${LEADERHOOK_TOKEN}, are left alone. Parse gets a lookup function, not an
+// environment list, so the list handed to koanf's env provider is built by
+// looking up every key the schema allows.
+func (l *loader) loadOverrides(k *koanf.Koanf) error {
+	keys := map[string]overridable{}
+	var environ []string
+	for _, key := range overridableKeys(configType, nil) {
+		if v, ok := l.env(key.envName); ok {
+			keys[key.envName] = key
+			environ = append(environ, key.envName+"="+v)
+		}
+	}
+	if len(environ) == 0 {
+		return nil
+	}
+	p := env.Provider(".", env.Opt{
+		Prefix:      EnvPrefix,
+		EnvironFunc: func() []string { return environ },
+		TransformFunc: func(name, raw string) (string, any) {
+			key := keys[name]
+			v, err := convert(raw, key.typ)
+			if err != nil {
+				l.errs = append(l.errs, Diagnostic{File: l.name, Path: key.path, Msg: fmt.Sprintf("from %s: %v", name, err)})
+				l.markBad(key.path)
+				return "", nil // left out
+			}
+			l.overridden[key.path] = name
+			return key.path, v
+		},
+	})
+	if err := k.Load(p, nil); err != nil {
+		return fmt.Errorf("environment overrides: %w", err)
+	}
+	return nil
+}
+
+type overridable struct {
+	path    string // server.listen
+	envName string // LEADERHOOK_SERVER__LISTEN
+	typ     reflect.Type
+}
+
+// overridableKeys lists the scalar keys of t and of the structs nested in
+// it (not inside lists or maps, which have no fixed names).
+func overridableKeys(t reflect.Type, prefix []string) []overridable {
+	var out []overridable
+	for i := range t.NumField() {
+		f := t.Field(i)
+		name := tagName(f)
+		if name == "" {
+			continue
+		}
+		path := append(slices.Clone(prefix), name)
+		ft := f.Type
+		switch {
+		case ft.Kind() == reflect.Struct:
+			out = append(out, overridableKeys(ft, path)...)
+		case ft.Kind() == reflect.String || ft.Kind() == reflect.Int || ft.Kind() == reflect.Bool || ft == durationType:
+			out = append(out, overridable{
+				path:    strings.Join(path, "."),
+				envName: EnvPrefix + strings.ToUpper(strings.Join(path, "__")),
+				typ:     ft,
+			})
+		}
+	}
+	return out
+}
+
+// convert types a variable's value for its key, as YAML would have.
+func convert(raw string, t reflect.Type) (any, error) {
+	switch {
+	case t == durationType:
+		if _, err := time.ParseDuration(raw); err != nil {
+			return nil, fmt.Errorf("want a duration such as 30s, got %q", raw)
+		}
+		return raw, nil
+	case t.Kind() == reflect.Int:
+		v, err := strconv.Atoi(raw)
+		if err != nil {
+			return nil, fmt.Errorf("want an integer, got %q", raw)
+		}
+		return v, nil
+	case t.Kind() == reflect.Bool:
+		v, err := strconv.ParseBool(raw)
+		if err != nil {
+			return nil, fmt.Errorf("want true or false, got %q", raw)
+		}
+		return v, nil
+	}
+	return raw, nil
+}

@@ -1,0 +1,239 @@
+package config
+
+import (
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"gopkg.in/yaml.v3"
+)
+
+// This file turns the paths of field errors (`rules[2].when`, with an
+// optional byte offset into the value) back into lines and columns. Columns
+// count characters, as yaml.v3 does.
+
+// lookup finds the node at a path such as rules[2].when, or, when the path
+// does not exist (a required key left out), its nearest existing parent.
+func lookup(root *yaml.Node, path string) *yaml.Node {
+	n := root
+	for _, step := range splitPath(path) {
+		var next *yaml.Node
+		switch {
+		case step.index >= 0 && n.Kind == yaml.SequenceNode && step.index < len(n.Content):
+			next = n.Content[step.index]
+		case step.index < 0 && n.Kind == yaml.MappingNode:
+			next = mappingValue(n, step.key)
+		}
+		if next == nil {
+			return n
+		}
+		if next.Kind == yaml.AliasNode && next.Alias != nil && len(next.Alias.Content) > 0 {
+			// Descend into what the alias stands for; a scalar alias is
+			// reported where it is written.
+			next = next.Alias
+		}
+		n = next
+	}
+	return n
+}
+
+// mappingValue returns the value of key in mapping n, as the schema walk
+// takes it: the first of the mapping's own entries, else a merged one.
+func mappingValue(n *yaml.Node, key string) *yaml.Node {
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if n.Content[i].Value == key && !isMerge(n.Content[i]) {
+			return n.Content[i+1]
+		}
+	}
+	merged, _ := mergeEntries(n)
+	for _, e := range merged {
+		if e[0].Value == key {
+			return e[1]
+		}
+	}
+	return nil
+}
+
+type pathStep struct {
+	key   string
+	index int // -1 for a key
+}
+
+func splitPath(path string) []pathStep {
+	var steps []pathStep
+	for part := range strings.SplitSeq(path, ".") {
+		if part == "" {
+			continue
+		}
+		key, rest, _ := strings.Cut(part, "[")
+		if key != "" {
+			steps = append(steps, pathStep{key: key, index: -1})
+		}
+		for rest != "" {
+			num, after, _ := strings.Cut(rest, "]")
+			i, err := strconv.Atoi(num)
+			if err != nil {
+				break
+			}
+			steps = append(steps, pathStep{index: i})
+			rest = strings.TrimPrefix(after, "[")
+		}
+	}
+	return steps
+}
+
+// scalarPosition returns the line and column of a byte offset into the value
+// of scalar n, given the file's lines. It follows YAML's rules for escapes
+// and line folding closely enough for the usual expressions; where the value
+// is not what the source says (a ${VAR} expanded), it is approximate.
+func scalarPosition(lines []string, n *yaml.Node, offset int) (line, col int) {
+	offset = max(0, min(offset, len(n.Value)))
+	if n.Line < 1 || n.Line > len(lines) {
+		return n.Line, n.Column
+	}
+	switch n.Style {
+	case yaml.LiteralStyle, yaml.FoldedStyle:
+		return blockPosition(lines, n, offset)
+	default:
+		return flowPosition(lines, n, offset)
+	}
+}
+
+// blockPosition handles | and > scalars: the value starts on the line after
+// the indicator, at the indentation of its first non-blank line. Each source
+// line gives its content and one separator byte (a newline, or a space when
+// folded), except that folding a line into a blank one adds nothing.
+func blockPosition(lines []string, n *yaml.Node, offset int) (int, int) {
+	start := n.Line // 0-based index of the line after the indicator
+	indent := -1
+	for i := start; i < len(lines) && indent < 0; i++ {
+		if strings.TrimSpace(lines[i]) != "" {
+			indent = len(lines[i]) - len(strings.TrimLeft(lines[i], " "))
+		}
+	}
+	if indent < 0 {
+		return n.Line, n.Column
+	}
+	rem := offset
+	last := start
+	for i := start; i < len(lines); i++ {
+		blank := strings.TrimSpace(lines[i]) == ""
+		if !blank && len(lines[i])-len(strings.TrimLeft(lines[i], " ")) < indent {
+			break // the block has ended
+		}
+		last = i
+		content := lines[i][min(indent, len(lines[i])):]
+		if blank {
+			content = ""
+		}
+		if rem <= len(content) {
+			return i + 1, indent + utf8.RuneCountInString(content[:rem]) + 1
+		}
+		rem -= len(content)
+		sep := 1
+		if n.Style == yaml.FoldedStyle && !blank && i+1 < len(lines) && strings.TrimSpace(lines[i+1]) == "" {
+			sep = 0
+		}
+		if rem < sep {
+			return i + 1, indent + utf8.RuneCountInString(content) + 1
+		}
+		rem -= sep
+	}
+	return last + 1, indent + 1
+}
+
+// flowPosition handles plain and quoted scalars by walking the source from
+// the scalar's first character, counting the bytes each character adds to
+// the value: escapes in double quotes, doubled quotes in single quotes, and line breaks
+// folded into a space (or into newlines when blank lines follow).
+func flowPosition(lines []string, n *yaml.Node, offset int) (int, int) {
+	quoted := n.Style == yaml.DoubleQuotedStyle || n.Style == yaml.SingleQuotedStyle
+	li := n.Line - 1
+	line := []rune(lines[li])
+	ci := n.Column - 1
+	if quoted {
+		ci++ // the opening quote
+	}
+	rem := offset
+	for {
+		end := lineEnd(line, n.Style)
+		if ci >= end || (n.Style == yaml.DoubleQuotedStyle && ci == end-1 && line[ci] == '\\') {
+			// A line break: an escaped one adds nothing, a plain one a
+			// space, and blank lines one newline each.
+			sep := 1
+			if ci < end {
+				sep = 0
+			}
+			next := li + 1
+			for next < len(lines) && strings.TrimSpace(lines[next]) == "" {
+				next++
+			}
+			if next >= len(lines) {
+				return li + 1, min(ci, end) + 1
+			}
+			if blanks := next - li - 1; blanks > 0 {
+				sep = blanks
+			}
+			if rem < sep || rem == 0 {
+				return li + 1, min(ci, end) + 1
+			}
+			rem -= sep
+			li, line = next, []rune(lines[next])
+			ci = len(line) - len([]rune(strings.TrimLeft(lines[next], " \t")))
+			continue
+		}
+		if rem == 0 {
+			return li + 1, ci + 1
+		}
+		width, advance := valueBytes(line[ci:], n.Style)
+		if rem < width {
+			return li + 1, ci + 1 // inside one escape
+		}
+		rem -= width
+		ci += advance
+	}
+}
+
+// lineEnd is where a line's part of a flow scalar ends at the latest:
+// trailing white space is not part of the value, nor is a comment after a
+// plain scalar.
+func lineEnd(line []rune, style yaml.Style) int {
+	s := string(line)
+	if style != yaml.DoubleQuotedStyle && style != yaml.SingleQuotedStyle {
+		if i := strings.Index(s, " #"); i >= 0 {
+			s = s[:i]
+		}
+	}
+	return utf8.RuneCountInString(strings.TrimRight(s, " \t"))
+}
+
+// valueBytes returns how many bytes of the value the source characters at
+// the start of src stand for, and how many characters they take.
+func valueBytes(src []rune, style yaml.Style) (width, advance int) {
+	switch {
+	case style == yaml.SingleQuotedStyle && len(src) >= 2 && src[0] == '\'' && src[1] == '\'':
+		return 1, 2
+	case style == yaml.DoubleQuotedStyle && src[0] == '\\' && len(src) >= 2:
+		return escapeBytes(src)
+	}
+	return utf8.RuneLen(src[0]), 1
+}
+
+// escapeBytes measures one double-quoted escape sequence (src[0] == '\\').
+func escapeBytes(src []rune) (width, advance int) {
+	hex := map[rune]int{'x': 2, 'u': 4, 'U': 8}[src[1]]
+	if hex > 0 && len(src) >= 2+hex {
+		r, err := strconv.ParseUint(string(src[2:2+hex]), 16, 32)
+		if err == nil && utf8.ValidRune(rune(r)) {
+			return utf8.RuneLen(rune(r)), 2 + hex
+		}
+		return 1, 2 + hex
+	}
+	switch src[1] {
+	case 'N', '_': // U+0085, U+00A0
+		return 2, 2
+	case 'L', 'P': // U+2028, U+2029
+		return 3, 2
+	}
+	return 1, 2
+}
