@@ -129,6 +129,7 @@ type loader struct {
 	// values are left out, and validation errors at or under them are
 	// dropped: they would only repeat the problem.
 	bad        map[string]bool
+	partial    map[string]bool   // structs with a bad field left out
 	overridden map[string]string // path -> the LEADERHOOK_ variable that set it
 	values     int               // visited by value, to bound aliases
 }
@@ -141,6 +142,7 @@ func newLoader(name string, env func(string) (string, bool)) *loader {
 		expanded:   map[*yaml.Node]bool{},
 		unexpanded: map[*yaml.Node]bool{},
 		bad:        map[string]bool{},
+		partial:    map[string]bool{},
 		overridden: map[string]string{},
 	}
 }
@@ -148,10 +150,20 @@ func newLoader(name string, env func(string) (string, bool)) *loader {
 func (l *loader) errorAt(n *yaml.Node, path, format string, args ...any) {
 	d := Diagnostic{File: l.name, Path: path, Msg: fmt.Sprintf(format, args...)}
 	if n != nil {
-		d.Line, d.Col = n.Line, n.Column
+		d.Line, d.Col = l.position(n)
 	}
 	l.errs = append(l.errs, d)
 	l.markBad(path)
+}
+
+// position is where node n starts. yaml.v3 places a value missing at the
+// very end of the input (`key:` with no newline) on a line after the last;
+// such a value is reported on the last line.
+func (l *loader) position(n *yaml.Node) (line, col int) {
+	if n.Line > len(l.lines) {
+		return len(l.lines), len(l.lines[len(l.lines)-1]) + 1
+	}
+	return n.Line, n.Column
 }
 
 func (l *loader) markBad(path string) { l.bad[path] = true }
@@ -171,7 +183,7 @@ func (l *loader) covered(path string) bool {
 }
 
 func (l *loader) parse(data []byte) *Config {
-	l.lines = strings.Split(strings.ReplaceAll(string(data), "\r\n", "\n"), "\n")
+	l.lines = splitLines(string(data))
 	l.root = l.document(data)
 	if l.root == nil {
 		return nil
@@ -248,6 +260,12 @@ func (l *loader) syntaxError(err error) Diagnostic {
 	if isParserError(d.Msg) {
 		d.Line++
 	}
+	// At the end of the input yaml.v3 counts one line more than there is.
+	last := len(l.lines)
+	if last > 1 && l.lines[last-1] == "" {
+		last--
+	}
+	d.Line = min(d.Line, last)
 	return d
 }
 
@@ -376,9 +394,10 @@ func (l *loader) validate(cfg *Config) {
 }
 
 // repeats reports whether a validation error at path would only repeat a
-// problem already reported by the schema walk.
+// problem already reported by the schema walk: it is at or under a value
+// left out, or it checks a struct one of whose fields was left out.
 func (l *loader) repeats(path string) bool {
-	if l.covered(path) {
+	if l.covered(path) || l.partial[path] {
 		return true
 	}
 	// With the windows map broken, every mute reference may look unknown.
@@ -397,8 +416,8 @@ func (l *loader) diagnose(e *field.Error) Diagnostic {
 		return d
 	}
 	n := lookup(l.root, e.Path)
-	d.Line, d.Col = n.Line, n.Column
-	if e.Offset >= 0 && n.Kind == yaml.ScalarNode {
+	d.Line, d.Col = l.position(n)
+	if e.Offset >= 0 && n.Kind == yaml.ScalarNode && n.Line <= len(l.lines) {
 		d.Line, d.Col = scalarPosition(l.lines, n, e.Offset)
 	}
 	return d

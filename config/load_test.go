@@ -3,11 +3,18 @@ package config
 import (
 	"errors"
 	"flag"
+	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/leaderhook/leaderhook/actions"
+	"github.com/leaderhook/leaderhook/rules"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files")
@@ -45,7 +52,9 @@ func TestGolden(t *testing.T) {
 			got := list.Error() + "\n"
 			golden := strings.TrimSuffix(path, ".yaml") + ".golden"
 			if *update {
-				os.WriteFile(golden, []byte(got), 0o644)
+				if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
+					t.Fatal(err)
+				}
 			}
 			want, err := os.ReadFile(golden)
 			if err != nil {
@@ -77,15 +86,21 @@ func TestValidConfig(t *testing.T) {
 	}{
 		{"listen", cfg.Server.Listen == "127.0.0.1:9464"},
 		{"token expanded", cfg.Server.IngestToken == "tok"},
+		{"state and audit", cfg.StateDir == "./leaderhook-state" && cfg.AuditLog == "./leaderhook-audit.jsonl"},
 		{"stabilize", cfg.Clusters[0].Stabilize != nil && *cfg.Clusters[0].Stabilize == 2*time.Second},
-		{"default stabilize", cfg.Clusters[1].StabilizePeriod() == 2*time.Second},
+		{"default stabilize", cfg.Clusters[1].Stabilize == nil && cfg.Clusters[1].StabilizePeriod() == 2*time.Second},
 		{"labels", cfg.Clusters[0].Labels["env"] == "prod"},
-		{"poll members", len(cfg.Clusters[1].Source.Members) == 3 && cfg.Clusters[1].Source.Interval == time.Second},
+		{"events source", cfg.Clusters[0].Source.File == "/var/lib/ziti/events.jsonl" && cfg.Clusters[0].Source.HTTP && !cfg.Clusters[0].Source.Stdin},
+		{"poll members", len(cfg.Clusters[1].Source.Members) == 3 && cfg.Clusters[1].Source.Members[2] == "http://127.0.0.1:32379" && cfg.Clusters[1].Source.Interval == time.Second},
 		{"secret", cfg.Actions["page"].Secret == "whsec_c2VjcmV0"},
-		{"retry", cfg.Actions["page"].Retry.MaxAttempts == 6 && cfg.Actions["page"].Retry.MaxBackoff == time.Minute},
+		{"timeout", cfg.Actions["page"].Timeout == 5*time.Second && cfg.Actions["failover"].Timeout == 2*time.Minute},
+		{"retry", cfg.Actions["page"].Retry == actions.Retry{MaxAttempts: 6, InitialBackoff: time.Second, MaxBackoff: time.Minute}},
 		{"template kept", cfg.Actions["failover"].Command[1] == "{{ .Cluster }}"},
-		{"window", cfg.Windows["sunday-maintenance"].Duration == 2*time.Hour},
+		{"slack", cfg.Actions["chat"].WebhookURL == testEnv["SLACK_WEBHOOK_URL"] && cfg.Actions["chat"].Channel == "#ops"},
+		{"window", cfg.Windows["sunday-maintenance"] == rules.Window{Schedule: "0 2 * * SUN", Duration: 2 * time.Hour}},
 		{"rules", len(cfg.Rules) == 4 && cfg.Rules[0].Cooldown == 10*time.Minute && cfg.Rules[3].Schedule == "0 9 * * *"},
+		{"rule lists", slices.Equal(cfg.Rules[0].Actions, []string{"chat", "page"}) && slices.Equal(cfg.Rules[0].OnResolve, []string{"chat"}) && slices.Equal(cfg.Rules[0].Mute, []string{"sunday-maintenance"})},
+		{"quoted when", cfg.Rules[3].When == "true"},
 		{"location", cfg.Location() == time.UTC},
 	}
 	for _, c := range checks {
@@ -95,8 +110,8 @@ func TestValidConfig(t *testing.T) {
 	}
 }
 
-func TestEnvironment(t *testing.T) {
-	base := `clusters:
+// base is a small valid config for the tests that change one thing.
+const base = `clusters:
   - name: z
     stabilize: 1s
     source: {type: events, stdin: true}
@@ -105,8 +120,11 @@ actions:
 rules:
   - {name: r, when: leaderless, actions: [page]}
 `
+
+func TestEnvironment(t *testing.T) {
 	cases := []struct {
 		name  string
+		yaml  string // added to base
 		env   map[string]string
 		check func(*Config) bool
 		err   string
@@ -114,17 +132,46 @@ rules:
 		{name: "default used", env: map[string]string{}, check: func(c *Config) bool {
 			return c.Actions["page"].URL == "http://127.0.0.1:9/default" && c.Actions["page"].Body == "${literal} $$ and $HOME"
 		}},
+		{name: "empty value takes the default", env: map[string]string{"URL": ""}, check: func(c *Config) bool { return c.Actions["page"].URL == "http://127.0.0.1:9/default" }},
 		{name: "value used", env: map[string]string{"URL": "https://x.example/y"}, check: func(c *Config) bool { return c.Actions["page"].URL == "https://x.example/y" }},
-		{name: "override listen and state_dir", env: map[string]string{"LEADERHOOK_SERVER__LISTEN": "0.0.0.0:1234", "LEADERHOOK_STATE_DIR": "/var/lib/lh", "LEADERHOOK_TOKEN": "secret"},
+		{name: "a value is not YAML", yaml: "server:\n  ingest_token: ${TOKEN}\n", env: map[string]string{"TOKEN": "a: b\n- [c]"},
+			check: func(c *Config) bool { return c.Server.IngestToken == "a: b\n- [c]" }},
+		{name: "a value is not expanded again", yaml: "server:\n  ingest_token: ${TOKEN}\n", env: map[string]string{"TOKEN": "${HOME}$${x}"},
+			check: func(c *Config) bool { return c.Server.IngestToken == "${HOME}$${x}" }},
+		{name: "a digit-only secret stays a string", yaml: "server:\n  ingest_token: ${TOKEN}\n", env: map[string]string{"TOKEN": "0123"},
+			check: func(c *Config) bool { return c.Server.IngestToken == "0123" }},
+		{name: "an expanded plain scalar may be an integer", yaml: "server:\n  max_body_bytes: ${MAX:-4096}\n",
+			check: func(c *Config) bool { return c.Server.MaxBodyBytes == 4096 }},
+		{name: "but not a word", yaml: "server:\n  max_body_bytes: ${MAX}\n", env: map[string]string{"MAX": "lots"},
+			err: `x.yaml:10:19: server.max_body_bytes: want an integer, got string "lots"`},
+		{name: "keys are not expanded", yaml: "server:\n  ${KEY}: x\n", env: map[string]string{"KEY": "listen"},
+			err: `x.yaml:10:3: server.${KEY}: unknown key "${KEY}" (valid: listen, ingest_token, max_body_bytes)`},
+		{name: "unset", yaml: "state_dir: /var/${NOPE}/x\n",
+			err: `x.yaml:9:12: state_dir: environment variable NOPE is not set (use ${NOPE:-default} for a default)`},
+		{name: "unclosed", yaml: "state_dir: ${NOPE\n",
+			err: `x.yaml:9:12: state_dir: unclosed ${ in "${NOPE" (write $${ for a literal ${)`},
+		{name: "not a name", yaml: "state_dir: ${1X}\n",
+			err: `x.yaml:9:12: state_dir: ${1X}: "1X" is not an environment variable name`},
+		{name: "override listen and state_dir", env: map[string]string{"LEADERHOOK_SERVER__LISTEN": "0.0.0.0:1234", "LEADERHOOK_STATE_DIR": "/var/lib/lh"},
 			check: func(c *Config) bool { return c.Server.Listen == "0.0.0.0:1234" && c.StateDir == "/var/lib/lh" }},
-		{name: "override with a bad int", env: map[string]string{"LEADERHOOK_SERVER__MAX_BODY_BYTES": "big"}, err: `valid.yaml: server.max_body_bytes: from LEADERHOOK_SERVER__MAX_BODY_BYTES: want an integer, got "big"`},
+		{name: "override beats the file", yaml: "server: {listen: 127.0.0.1:1, max_body_bytes: 10}\ntimezone: UTC\n",
+			env: map[string]string{"LEADERHOOK_SERVER__LISTEN": "[::1]:2", "LEADERHOOK_SERVER__MAX_BODY_BYTES": "20", "LEADERHOOK_TIMEZONE": "Europe/Berlin"},
+			check: func(c *Config) bool {
+				return c.Server.Listen == "[::1]:2" && c.Server.MaxBodyBytes == 20 && c.Location().String() == "Europe/Berlin"
+			}},
+		{name: "other LEADERHOOK_ variables are not keys", env: map[string]string{"LEADERHOOK_TOKEN": "t", "LEADERHOOK_CLUSTERS": "x", "LEADERHOOK_SERVER": "x", "LEADERHOOK_RULES__0__NAME": "x"},
+			check: func(c *Config) bool { return len(c.Clusters) == 1 && c.Rules[0].Name == "r" }},
+		{name: "override with a bad int", env: map[string]string{"LEADERHOOK_SERVER__MAX_BODY_BYTES": "big"},
+			err: `x.yaml: server.max_body_bytes: from LEADERHOOK_SERVER__MAX_BODY_BYTES: want an integer, got "big"`},
+		{name: "an overridden value is reported as the variable's", yaml: "server: {listen: 127.0.0.1:1}\n", env: map[string]string{"LEADERHOOK_SERVER__LISTEN": "nowhere"},
+			err: `x.yaml: server.listen: "nowhere" is not host:port, e.g. 127.0.0.1:9464 (set by LEADERHOOK_SERVER__LISTEN)`},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			cfg, _, err := Parse("valid.yaml", []byte(base), envOf(tc.env))
+			cfg, _, err := Parse("x.yaml", []byte(base+tc.yaml), envOf(tc.env))
 			if tc.err != "" {
 				if err == nil || err.Error() != tc.err {
-					t.Fatalf("error %v, want %s", err, tc.err)
+					t.Fatalf("error:\n%v\nwant:\n%s", err, tc.err)
 				}
 				return
 			}
@@ -135,6 +182,197 @@ rules:
 				t.Errorf("unexpected config %+v", cfg)
 			}
 		})
+	}
+}
+
+func TestConvert(t *testing.T) {
+	cases := []struct {
+		raw  string
+		typ  any
+		want any
+		err  string
+	}{
+		{"x", "", "x", ""},
+		{"12", 0, 12, ""},
+		{"1.5", 0, nil, `want an integer, got "1.5"`},
+		{"true", false, true, ""},
+		{"yes", false, nil, `want true or false, got "yes"`},
+		{"90s", time.Duration(0), "90s", ""},
+		{"90", time.Duration(0), nil, `want a duration such as 30s, got "90"`},
+	}
+	for _, tc := range cases {
+		got, err := convert(tc.raw, reflect.TypeOf(tc.typ))
+		if (err != nil || tc.err != "") && (err == nil || err.Error() != tc.err) {
+			t.Errorf("convert(%q, %T): error %v, want %q", tc.raw, tc.typ, err, tc.err)
+		}
+		if got != tc.want {
+			t.Errorf("convert(%q, %T) = %v, want %v", tc.raw, tc.typ, got, tc.want)
+		}
+	}
+}
+
+func TestStabilize(t *testing.T) {
+	cases := []struct {
+		value string
+		want  *time.Duration // nil: not set, the default applies
+	}{
+		{"0s", new(time.Duration(0))},
+		{"1m30s", new(90 * time.Second)},
+		{"", nil},
+		{"~", nil},
+	}
+	for _, tc := range cases {
+		src := "clusters:\n  - name: z\n    stabilize: " + tc.value + "\n    source: {type: events, stdin: true}\nrules: []\n"
+		cfg, _, err := Parse("s.yaml", []byte(src), envOf(nil))
+		if err != nil {
+			t.Fatalf("stabilize %q: %v", tc.value, err)
+		}
+		got := cfg.Clusters[0].Stabilize
+		if (got == nil) != (tc.want == nil) || (got != nil && *got != *tc.want) {
+			t.Errorf("stabilize %q: got %v, want %v", tc.value, got, tc.want)
+		}
+	}
+	if _, _, err := Parse("s.yaml", []byte("clusters:\n  - name: z\n    stabilize: 0\n    source: {type: events, stdin: true}\nrules: []\n"), envOf(nil)); err == nil ||
+		err.Error() != `s.yaml:3:16: clusters[0].stabilize: want a duration such as 30s, 5m or 1h30m, got integer "0"` {
+		t.Errorf("stabilize 0 (no unit): %v", err)
+	}
+}
+
+func TestAliasesAndMerges(t *testing.T) {
+	src := `clusters:
+  - name: a
+    source: &events {type: events, stdin: true}
+  - name: b
+    source: {<<: *events, stdin: false, http: true}
+actions:
+  page: &hook {type: webhook, url: "http://127.0.0.1:9/x", retry: {max_attempts: 3}}
+  page2: {<<: [*hook, {timeout: 3s, url: "http://ignored/"}], url: "http://127.0.0.1:9/y"}
+rules:
+  - {name: r, when: leaderless, actions: &both [page, page2]}
+  - {name: s, when: leaderless, actions: *both}
+`
+	cfg, _, err := Parse("m.yaml", []byte(src), envOf(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s := cfg.Clusters[1].Source; s.Type != "events" || s.Stdin || !s.HTTP {
+		t.Errorf("merged source: %+v", s)
+	}
+	if p := cfg.Actions["page2"]; p.URL != "http://127.0.0.1:9/y" || p.Retry.MaxAttempts != 3 || p.Timeout != 3*time.Second {
+		t.Errorf("merged action: %+v", p)
+	}
+	if !slices.Equal(cfg.Rules[1].Actions, []string{"page", "page2"}) {
+		t.Errorf("aliased list: %v", cfg.Rules[1].Actions)
+	}
+
+	// Errors inside merged or aliased values are found, at the anchor.
+	_, _, err = Parse("m.yaml", []byte("clusters:\n  - name: a\n    source: &s {type: events, stdin: maybe}\n  - name: b\n    source: {<<: *s}\nrules: []\n"), envOf(nil))
+	want := "m.yaml:3:38: clusters[0].source.stdin: want true or false, got string \"maybe\"\n" +
+		"m.yaml:3:38: clusters[1].source.stdin: want true or false, got string \"maybe\""
+	if err == nil || err.Error() != want {
+		t.Errorf("merged error:\n%v\nwant:\n%s", err, want)
+	}
+}
+
+// A file of a few kilobytes can stand for a huge tree through aliases.
+func TestAliasBomb(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("clusters: [{name: z, source: {type: events, stdin: true}}]\nrules:\n  - {name: r0, when: leaderless, actions: &a [")
+	for i := range 1100 {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString("x")
+	}
+	b.WriteString("]}\n")
+	for i := 1; i < 1000; i++ {
+		fmt.Fprintf(&b, "  - {name: r%d, when: leaderless, actions: *a}\n", i)
+	}
+	start := time.Now()
+	_, _, err := Parse("bomb.yaml", []byte(b.String()), envOf(nil))
+	if err == nil || !strings.Contains(err.Error(), "the config expands to more than") || strings.Count(err.Error(), "\n") != 0 {
+		t.Errorf("err = %.300v", err)
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("took %v", d)
+	}
+}
+
+func TestSyntaxErrorLines(t *testing.T) {
+	// yaml.v3 reports a 0-based line for parser errors and a 1-based one for
+	// scanner errors; the diagnostics must name the real line.
+	cases := []struct{ src, want string }{
+		{"a: 1\nb:\n  c: {x: 1, y: 2\nd: 1\n", "y.yaml:3: did not find expected ',' or '}'"},
+		{"a: 1\nb:\n  - x\n  y: 2\n", "y.yaml:3: did not find expected '-' indicator"},
+		{"a: 1\nb: [1, 2\nc: 3\n", "y.yaml:2: did not find expected ',' or ']'"},
+		{"a: 1\n- b\n", "y.yaml:2: did not find expected key"},
+		{"a: [1,2}\n", "y.yaml:1: did not find expected ',' or ']'"},
+		{"a: 1\nb: c: d\n", "y.yaml:2: mapping values are not allowed in this context"},
+		{"a: 1\nb: @x\n", "y.yaml:2: found character that cannot start any token"},
+		{"a: 1\nb: *nope\n", "y.yaml: unknown anchor 'nope' referenced"},
+		{"a: [", "y.yaml:1: did not find expected node content"},
+		{"a: 1\nb: [\n\n", "y.yaml:3: did not find expected node content"},
+		{"a: \x01\n", "y.yaml: control characters are not allowed"},
+	}
+	for _, tc := range cases {
+		_, _, err := Parse("y.yaml", []byte(tc.src), envOf(nil))
+		if err == nil || err.Error() != tc.want {
+			t.Errorf("%q: got %v, want %s", tc.src, err, tc.want)
+		}
+	}
+}
+
+func TestEmptyDocuments(t *testing.T) {
+	for _, src := range []string{"", "\n\n", "# only a comment\n", "---\n", "~\n", "null\n"} {
+		_, _, err := Parse("e.yaml", []byte(src), envOf(nil))
+		if err == nil || err.Error() != "e.yaml: empty config: it needs at least clusters: and rules:" {
+			t.Errorf("%q: %v", src, err)
+		}
+	}
+	_, _, err := Parse("e.yaml", []byte("- a\n"), envOf(nil))
+	if err == nil || err.Error() != "e.yaml:1:1: the config must be a mapping of keys (server, clusters, actions, windows, rules, ...), got a list" {
+		t.Errorf("list: %v", err)
+	}
+}
+
+func TestLoad(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "leaderhook.yaml")
+	if err := os.WriteFile(path, []byte(base+"state_dir: ${LH_TEST_DIR}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("LH_TEST_DIR", "/srv/lh")
+	t.Setenv("LEADERHOOK_AUDIT_LOG", "/srv/lh/audit.jsonl")
+	cfg, _, err := Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.StateDir != "/srv/lh" || cfg.AuditLog != "/srv/lh/audit.jsonl" {
+		t.Errorf("state_dir %q, audit_log %q", cfg.StateDir, cfg.AuditLog)
+	}
+	if _, _, err := Load(filepath.Join(dir, "missing.yaml")); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("missing file: %v", err)
+	}
+}
+
+func TestDiagnosticString(t *testing.T) {
+	cases := []struct {
+		d    Diagnostic
+		want string
+	}{
+		{Diagnostic{File: "f.yaml", Line: 14, Col: 11, Path: "rules[2].when", Msg: `unknown name "leadr_id"`}, `f.yaml:14:11: rules[2].when: unknown name "leadr_id"`},
+		{Diagnostic{File: "f.yaml", Line: 3, Msg: "syntax"}, "f.yaml:3: syntax"},
+		{Diagnostic{File: "f.yaml", Path: "server.listen", Msg: "bad"}, "f.yaml: server.listen: bad"},
+		{Diagnostic{File: "f.yaml", Msg: "empty"}, "f.yaml: empty"},
+	}
+	for _, tc := range cases {
+		if got := tc.d.String(); got != tc.want {
+			t.Errorf("got %s, want %s", got, tc.want)
+		}
+	}
+	errs := &Errors{Diagnostics: []Diagnostic{cases[0].d, cases[1].d}}
+	if got := errs.Error(); got != cases[0].want+"\n"+cases[1].want {
+		t.Errorf("Errors.Error() = %q", got)
 	}
 }
 
@@ -172,22 +410,5 @@ rules:
 	}
 	if len(res.Warnings) != 1 || !strings.HasPrefix(res.Warnings[0].String(), "w.yaml:8:11: rules[0].when: leaderless_for/leader_for is compared with no duration") {
 		t.Errorf("warnings: %v", res.Warnings)
-	}
-}
-
-func TestScalarPosition(t *testing.T) {
-	data := []byte("clusters:\n  - name: z\n    source: {type: events, stdin: true}\nactions:\n  a: {type: webhook, url: \"http://127.0.0.1:9/x\"}\nrules:\n  - name: r\n    when: \"leaderless && nope\"\n    actions: [a]\n  - name: s\n    when: >\n      leaderless &&\n      nope2\n    actions: [a]\n")
-	_, _, err := Parse("p.yaml", data, envOf(nil))
-	var list *Errors
-	if !errors.As(err, &list) || len(list.Diagnostics) != 2 {
-		t.Fatalf("err = %v", err)
-	}
-	// Quoted: column of the opening quote + 1 + offset of "nope".
-	if d := list.Diagnostics[0]; d.Line != 8 || d.Col != 26 {
-		t.Errorf("quoted: %s", d)
-	}
-	// Folded block: the second line of the block, after its indentation.
-	if d := list.Diagnostics[1]; d.Line != 13 || d.Col != 7 {
-		t.Errorf("folded: %s", d)
 	}
 }

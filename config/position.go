@@ -1,6 +1,7 @@
 package config
 
 import (
+	"regexp"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -11,6 +12,14 @@ import (
 // This file turns the paths of field errors (`rules[2].when`, with an
 // optional byte offset into the value) back into lines and columns. Columns
 // count characters, as yaml.v3 does.
+
+// splitLines splits a file into lines at the line breaks yaml.v3 counts:
+// LF, CRLF and CR, and NEL, LS and PS.
+func splitLines(data string) []string {
+	return lineBreaks.Split(data, -1)
+}
+
+var lineBreaks = regexp.MustCompile("\r\n|[\r\n\u0085\u2028\u2029]")
 
 // lookup finds the node at a path such as rules[2].when, or, when the path
 // does not exist (a required key left out), its nearest existing parent.
@@ -154,9 +163,9 @@ func flowPosition(lines []string, n *yaml.Node, offset int) (int, int) {
 	if quoted {
 		ci++ // the opening quote
 	}
+	end := lineEnd(line, n.Style)
 	rem := offset
 	for {
-		end := lineEnd(line, n.Style)
 		if ci >= end || (n.Style == yaml.DoubleQuotedStyle && ci == end-1 && line[ci] == '\\') {
 			// A line break: an escaped one adds nothing, a plain one a
 			// space, and blank lines one newline each.
@@ -180,6 +189,7 @@ func flowPosition(lines []string, n *yaml.Node, offset int) (int, int) {
 			rem -= sep
 			li, line = next, []rune(lines[next])
 			ci = len(line) - len([]rune(strings.TrimLeft(lines[next], " \t")))
+			end = lineEnd(line, n.Style)
 			continue
 		}
 		if rem == 0 {

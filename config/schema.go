@@ -72,7 +72,12 @@ func (l *loader) structValue(n *yaml.Node, t reflect.Type, path string) any {
 			l.errorAt(key, p, "unknown key %q (valid: %s)", key.Value, strings.Join(structKeys(t), ", "))
 			return
 		}
-		m[key.Value] = l.value(value, ft, p)
+		v := l.value(value, ft, p)
+		if v == nil && l.bad[p] {
+			// A check across this struct's fields would miss this one.
+			l.partial[path] = true
+		}
+		m[key.Value] = v
 	})
 	return m
 }
