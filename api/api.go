@@ -4,6 +4,7 @@ package api
 
 import (
 	"bytes"
+	"context"
 	"crypto/subtle"
 	"encoding/json"
 	"errors"
@@ -22,8 +23,8 @@ import (
 // DefaultMaxBody bounds one POST /v1/events body.
 const DefaultMaxBody = 1 << 20
 
-// ErrBusy is returned by Ingest when events cannot be queued now.
-var ErrBusy = errors.New("too many events queued; retry shortly")
+// ErrBusy is returned by Ingest when events cannot be taken now.
+var ErrBusy = errors.New("leaderhook cannot take events now; retry shortly")
 
 // Server is the HTTP API. Nil funcs disable their endpoints.
 type Server struct {
@@ -33,8 +34,8 @@ type Server struct {
 	MaxBody int64
 	// Accepts reports whether a cluster takes events over HTTP.
 	Accepts func(cluster string) bool
-	// Ingest queues a batch of events for a cluster, all or nothing.
-	Ingest func(cluster string, evs []event.Event) error
+	// Ingest takes a batch of events for a cluster, all or nothing.
+	Ingest func(ctx context.Context, cluster string, evs []event.Event) error
 	// Rejected, if set, is told of each refused batch.
 	Rejected func(cluster string)
 	State    func() any
@@ -137,7 +138,7 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 		evs[i].Cluster = cluster
 	}
 	if len(evs) > 0 {
-		if err := s.Ingest(cluster, evs); err != nil {
+		if err := s.Ingest(r.Context(), cluster, evs); err != nil {
 			if errors.Is(err, ErrBusy) {
 				w.Header().Set("Retry-After", "1")
 				httpError(w, http.StatusServiceUnavailable, err.Error())

@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/cenkalti/backoff/v5"
@@ -90,12 +91,21 @@ type Dispatcher struct {
 	ctx     context.Context // cancelled when a drain runs out of time
 	cancel  context.CancelFunc
 	wg      sync.WaitGroup
+
+	// room is closed and replaced when a queue may have room again, to
+	// wake the callers of Pace; pacers counts them, so that workers skip
+	// the lock when nobody waits.
+	room   chan struct{}
+	pacers atomic.Int32
 }
 
 type queueKey struct{ cluster, action string }
 
 type queue struct {
 	ch chan Delivery
+	// retrying counts this queue's workers whose delivery has failed at
+	// least once: such a queue waits on its receiver, and Pace ignores it.
+	retrying atomic.Int32
 }
 
 // New returns a dispatcher.
@@ -107,7 +117,7 @@ func New(opts Options) *Dispatcher {
 		opts.Now = time.Now
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	return &Dispatcher{opts: opts, queues: map[queueKey]*queue{}, ctx: ctx, cancel: cancel}
+	return &Dispatcher{opts: opts, queues: map[queueKey]*queue{}, ctx: ctx, cancel: cancel, room: make(chan struct{})}
 }
 
 // NewID returns a new delivery id: "msg_" and a time-ordered UUID, as the
@@ -216,13 +226,55 @@ func (d *Dispatcher) enqueue(del Delivery, fresh bool) error {
 func (d *Dispatcher) work(q *queue) {
 	defer d.wg.Done()
 	for del := range q.ch {
-		d.deliver(del)
+		d.wake()
+		d.deliver(q, del)
 	}
+}
+
+// Pace waits until every queue of the cluster holds at most backlog
+// deliveries, or until ctx ends. Ingest calls it before taking a sender's
+// events, so that a flood is slowed to the pace its deliveries go out at
+// instead of building a queue whose wait is latency. Queues waiting on a
+// failing receiver (a delivery in retry) are not waited for: their delay
+// is the receiver's, and the cluster's events must keep flowing.
+func (d *Dispatcher) Pace(ctx context.Context, cluster string, backlog int) error {
+	d.pacers.Add(1)
+	defer d.pacers.Add(-1)
+	for {
+		d.mu.Lock()
+		room, full := d.room, false
+		for k, q := range d.queues {
+			if k.cluster == cluster && len(q.ch) > backlog && q.retrying.Load() == 0 {
+				full = true
+				break
+			}
+		}
+		d.mu.Unlock()
+		if !full {
+			return nil
+		}
+		select {
+		case <-room:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+// wake tells the callers of Pace to look at the queues again.
+func (d *Dispatcher) wake() {
+	if d.pacers.Load() == 0 {
+		return
+	}
+	d.mu.Lock()
+	close(d.room)
+	d.room = make(chan struct{})
+	d.mu.Unlock()
 }
 
 // deliver makes attempts until success, a permanent failure or the retry
 // budget is spent; then it starts the fallback actions if it failed.
-func (d *Dispatcher) deliver(del Delivery) {
+func (d *Dispatcher) deliver(q *queue, del Delivery) {
 	t, _ := d.target(del.Action)
 	spec := t.Spec
 	log := d.opts.Log.With("rule", del.Notification.Rule, "cluster", del.Notification.Cluster, "action", del.Action, "delivery_id", del.ID)
@@ -237,6 +289,12 @@ func (d *Dispatcher) deliver(del Delivery) {
 		b.NextBackOff()
 	}
 	lastErr := ""
+	retrying := false
+	defer func() {
+		if retrying {
+			q.retrying.Add(-1)
+		}
+	}()
 	operation := func() (struct{}, error) {
 		del.Attempts++
 		start := d.opts.Now()
@@ -262,6 +320,11 @@ func (d *Dispatcher) deliver(del Delivery) {
 		d.audit(del, rec)
 		if err == nil {
 			return struct{}{}, nil
+		}
+		if !retrying {
+			retrying = true
+			q.retrying.Add(1)
+			d.wake()
 		}
 		if d.opts.Journal != nil {
 			_ = d.opts.Journal.Pending(del) // remember the attempt count
@@ -319,24 +382,6 @@ func (d *Dispatcher) audit(del Delivery, r Record) {
 	r.Rule, r.Status, r.Cluster = del.Notification.Rule, del.Notification.Status, del.Notification.Cluster
 	r.Action, r.DeliveryID, r.Fallback = del.Action, del.ID, del.Fallback
 	d.opts.Audit.Record(r)
-}
-
-// HighWater is the queue length from which Saturated reports true.
-const HighWater = 64
-
-// Saturated reports whether some queue holds more than HighWater
-// deliveries: the moment for ingest to push back (HTTP 503, Retry-After)
-// rather than let latency grow with the queue, or accept events whose
-// deliveries could not be queued.
-func (d *Dispatcher) Saturated() bool {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	for _, q := range d.queues {
-		if len(q.ch) > HighWater {
-			return true
-		}
-	}
-	return false
 }
 
 // QueueDepth returns the deliveries waiting, over all queues.

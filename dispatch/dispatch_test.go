@@ -303,3 +303,86 @@ func TestResumeContinuesAttempts(t *testing.T) {
 		d.Close(context.Background())
 	})
 }
+
+// gated is an Action whose attempts each wait for a value on gate.
+type gated struct{ gate chan struct{} }
+
+func (g gated) Run(ctx context.Context, _ *actions.Notification) (actions.Outcome, error) {
+	select {
+	case <-g.gate:
+		return actions.Outcome{HTTPStatus: 200}, nil
+	case <-ctx.Done():
+		return actions.Outcome{}, ctx.Err()
+	}
+}
+
+func TestPaceWaitsForRoomInTheClustersQueues(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		slow := gated{gate: make(chan struct{})}
+		s := spec(1)
+		s.Timeout = time.Hour
+		d, _, _ := setup(map[string]Target{"hook": {Action: slow, Spec: s}})
+		for i := range 5 {
+			d.Submit(note(fmt.Sprint(i)), []string{"hook"}) // cluster c1
+		}
+		synctest.Wait() // the worker holds the first; 4 wait
+		if err := d.Pace(context.Background(), "c2", 2); err != nil {
+			t.Fatalf("another cluster was held up: %v", err)
+		}
+		paced := make(chan error, 1)
+		go func() { paced <- d.Pace(context.Background(), "c1", 2) }()
+		for waiting := 4; waiting > 2; waiting-- {
+			synctest.Wait()
+			select {
+			case err := <-paced:
+				t.Fatalf("Pace returned (%v) with %d deliveries waiting, backlog 2", err, waiting)
+			default:
+			}
+			slow.gate <- struct{}{}
+		}
+		synctest.Wait()
+		select {
+		case err := <-paced:
+			if err != nil {
+				t.Fatalf("Pace: %v", err)
+			}
+		default:
+			t.Fatal("Pace still waits with 2 deliveries waiting")
+		}
+
+		// A deadline ends the wait.
+		for i := range 3 {
+			d.Submit(note(fmt.Sprint("more", i)), []string{"hook"})
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		start := time.Now()
+		if err := d.Pace(ctx, "c1", 2); !errors.Is(err, context.DeadlineExceeded) || time.Since(start) != time.Second {
+			t.Errorf("Pace with a deadline: %v after %s", err, time.Since(start))
+		}
+		close(slow.gate)
+		d.Close(context.Background())
+	})
+}
+
+func TestPaceIgnoresAQueueWaitingOnAFailingReceiver(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		fail := errors.New("connection refused")
+		act := &scripted{answers: []error{fail, fail, fail}}
+		d, _, _ := setup(map[string]Target{"hook": {Action: act, Spec: spec(5)}})
+		for i := range 5 {
+			d.Submit(note(fmt.Sprint(i)), []string{"hook"})
+		}
+		synctest.Wait() // the first delivery failed once and waits to retry; 4 wait behind it
+		start := time.Now()
+		if err := d.Pace(context.Background(), "c1", 2); err != nil || time.Since(start) != 0 {
+			t.Errorf("Pace waited %s (%v) on a queue stuck behind a failing receiver", time.Since(start), err)
+		}
+		time.Sleep(time.Hour)
+		synctest.Wait()
+		if n := len(act.got()); n != 8 {
+			t.Errorf("%d attempts, want 3 failed and 5 delivered", n)
+		}
+		d.Close(context.Background())
+	})
+}

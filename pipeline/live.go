@@ -89,6 +89,14 @@ func (d *Driver) drain(in <-chan event.Event) {
 	}
 }
 
+// Take handles events as Run does with those it receives. Call it from
+// inside Call, since Run owns the driver.
+func (d *Driver) Take(evs ...event.Event) {
+	for _, ev := range evs {
+		d.take(ev)
+	}
+}
+
 // take handles one event that Run received.
 func (d *Driver) take(ev event.Event) {
 	if d.OnEvent != nil {

@@ -156,3 +156,39 @@ func TestHTTPAPI(t *testing.T) {
 		t.Errorf("%d webhooks, want 2 (lost once, back once)", n)
 	}
 }
+
+// TestAcceptedEventsSurviveKill9: once POST /v1/events has answered 202,
+// what the events fired is journaled; SIGKILL right after the answer loses
+// nothing, and the delivery goes out after the restart.
+func TestAcceptedEventsSurviveKill9(t *testing.T) {
+	rcv := &receiver{failures: 1} // the first attempt fails: the delivery is still pending at the kill
+	hook := httptest.NewServer(rcv)
+	defer hook.Close()
+	dir := t.TempDir()
+	config := filepath.Join(dir, "rules.yaml")
+	os.WriteFile(config, []byte(apiConfig(dir, hook.URL, `  - {name: lost, when: leaderless, actions: [hook]}`)), 0o644)
+	t.Setenv("TEST_TOKEN", "t0k3n")
+	a := startDaemon(t, config)
+	m := regexp.MustCompile(`"listen":"([^"]+)"`).FindStringSubmatch(a.logs())
+	if m == nil {
+		t.Fatalf("no listen address in the log:\n%s", a.logs())
+	}
+	events := "http://" + m[1] + "/v1/events?cluster=ziti"
+	if code, body := post(t, events, "t0k3n", ev("c1", "state.has_leader", "c1")); code != 202 {
+		t.Fatalf("leader: %d %s", code, body)
+	}
+	if code, body := post(t, events, "t0k3n", ev("c1", "state.is_leaderless", "")); code != 202 {
+		t.Fatalf("loss: %d %s", code, body)
+	}
+	a.kill9(t)
+
+	b := startDaemon(t, config)
+	waitFor(t, "the delivery after the restart", func() bool {
+		for _, r := range rcv.seen() {
+			if r.code == 200 && r.status == "firing" {
+				return true
+			}
+		}
+		return false
+	}, b)
+}

@@ -32,6 +32,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/leaderhook/leaderhook/internal/procstat"
@@ -58,6 +59,7 @@ func main() {
 	load := flag.Duration("load", 10*time.Second, "duration of the load phase")
 	out := flag.String("o", "bench/peers/results.json", "results file")
 	md := flag.String("md", "BENCHMARKS.md", "file whose marked section gets the tables")
+	only := flag.String("only", "", "measure only the systems whose name contains this (no tables written)")
 	flag.Parse()
 	for _, p := range []string{"prometheus-alertmanager", "webhook"} {
 		if _, err := exec.LookPath(p); err != nil {
@@ -94,11 +96,17 @@ func main() {
 		systems []system
 	}{{"webhook", webhookPath}, {"exec", execPath}} {
 		for _, sys := range group.systems {
+			if !strings.Contains(sys.name, *only) {
+				continue
+			}
 			r := measure(sys, s, *n, *load)
 			r.Path = group.kind
 			results = append(results, r)
 			log.Printf("%-28s %s", sys.name, r.summary())
 		}
+	}
+	if *only != "" {
+		return
 	}
 	idle := idleLeaderhook(*bin, dir, s)
 	report := map[string]any{"machine": machine(), "results": results, "idle": idle, "when": time.Now().UTC()}
@@ -267,6 +275,7 @@ type result struct {
 	P50ms      float64 `json:"p50_ms"`
 	P90ms      float64 `json:"p90_ms"`
 	P99ms      float64 `json:"p99_ms"`
+	OneLost    int     `json:"one_at_a_time_lost"` // refused or not delivered within 5 s
 	Accepted   float64 `json:"load_accepted_per_s"`
 	Delivered  float64 `json:"load_delivered_per_s"`
 	Lost       int     `json:"load_lost"`
@@ -276,8 +285,8 @@ type result struct {
 }
 
 func (r result) summary() string {
-	return fmt.Sprintf("p50 %.2fms p90 %.2fms p99 %.2fms | load %.0f/s accepted, %.0f/s delivered, %d lost, p99 %.1fms, RSS %.0fMB",
-		r.P50ms, r.P90ms, r.P99ms, r.Accepted, r.Delivered, r.Lost, r.LoadP99ms, r.RSSMB)
+	return fmt.Sprintf("p50 %.2fms p90 %.2fms p99 %.2fms (%d lost) | load %.0f/s accepted, %.0f/s delivered, %d lost, p99 %.1fms, RSS %.0fMB",
+		r.P50ms, r.P90ms, r.P99ms, r.OneLost, r.Accepted, r.Delivered, r.Lost, r.LoadP99ms, r.RSSMB)
 }
 
 func measure(sys system, s *sink, n int, load time.Duration) result {
@@ -286,11 +295,16 @@ func measure(sys system, s *sink, n int, load time.Duration) result {
 	if err := cmd.Start(); err != nil {
 		log.Fatalf("%s: %v", sys.name, err)
 	}
-	defer func() { cmd.Process.Kill(); cmd.Wait() }()
+	defer stop(cmd)
 	waitTCP(addr)
-	time.Sleep(500 * time.Millisecond)
 	c := &http.Client{Timeout: 10 * time.Second}
 	r := result{System: sys.name}
+	// Warm up: leaderhook takes each cluster's first state as its baseline
+	// (nothing fires for it), and every system opens its connections.
+	for lane := range senders {
+		sys.send(c, addr, lane, fmt.Sprintf("warm-%d", lane))
+	}
+	time.Sleep(500 * time.Millisecond)
 
 	// One at a time: wait for each delivery before the next event.
 	s.reset()
@@ -299,14 +313,20 @@ func measure(sys system, s *sink, n int, load time.Duration) result {
 		id := fmt.Sprintf("one-%d", i)
 		start := time.Now()
 		if !sys.send(c, addr, i%senders, id) {
+			r.OneLost++
 			continue
 		}
+		delivered := false
 		for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); {
 			if at, ok := s.when(id); ok {
 				lat = append(lat, at.Sub(start))
+				delivered = true
 				break
 			}
 			time.Sleep(20 * time.Microsecond)
+		}
+		if !delivered {
+			r.OneLost++
 		}
 	}
 	r.P50ms, r.P90ms, r.P99ms = pct(lat, 50), pct(lat, 90), pct(lat, 99)
@@ -361,6 +381,19 @@ func measure(sys system, s *sink, n int, load time.Duration) result {
 	return r
 }
 
+// stop ends a system the way an init system would: SIGTERM, then SIGKILL.
+func stop(cmd *exec.Cmd) {
+	cmd.Process.Signal(syscall.SIGTERM)
+	done := make(chan struct{})
+	go func() { cmd.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(15 * time.Second):
+		cmd.Process.Kill()
+		<-done
+	}
+}
+
 func pct(d []time.Duration, p int) float64 {
 	if len(d) == 0 {
 		return 0
@@ -380,7 +413,7 @@ func idleLeaderhook(bin, dir string, s *sink) idleResult {
 	if err := cmd.Start(); err != nil {
 		log.Fatal(err)
 	}
-	defer func() { cmd.Process.Kill(); cmd.Wait() }()
+	defer stop(cmd)
 	waitTCP(addr)
 	cpu := procstat.Share(cmd.Process.Pid, 60*time.Second)
 	rss, _ := procstat.Memory(cmd.Process.Pid)

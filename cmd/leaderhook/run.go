@@ -71,9 +71,21 @@ would send (URL, headers, body, argv, env; secrets redacted).`,
 	return cmd
 }
 
-// eventsHighWater is how many events may wait for the decision goroutine
-// before ingest answers 503.
-const eventsHighWater = 512
+// Ingest over HTTP paces a sender to the speed at which its cluster's
+// deliveries go out: it waits while one of the cluster's queues holds more
+// than ingestBacklog deliveries, for at most ingestPaceLimit, and then
+// takes the events anyway. A flood thus cannot build a queue (each waiting
+// delivery is latency), while a hung receiver delays a cluster's events by
+// ingestPaceLimit at most: leaderhook must keep seeing the cluster.
+const (
+	ingestBacklog   = 2
+	ingestPaceLimit = time.Second
+)
+
+// saveEvery bounds how often a burst of changes rewrites state.json: the
+// first change after a quiet spell is saved at once, later ones together
+// at most this often.
+const saveEvery = 50 * time.Millisecond
 
 // daemon is `leaderhook run`.
 func (e *env) daemon(ctx context.Context, o runOptions) error {
@@ -159,6 +171,7 @@ func (e *env) daemon(ctx context.Context, o runOptions) error {
 				continue // shutting down: flush() saves the final state
 			}
 			writeLatest()
+			time.Sleep(saveEvery)
 		}
 	}()
 	save := func() {
@@ -205,7 +218,6 @@ func (e *env) daemon(ctx context.Context, o runOptions) error {
 		return nil
 	}
 
-	var ingestMu sync.Mutex
 	srv := &api.Server{
 		Token:   cfg.Server.IngestToken,
 		MaxBody: int64(cfg.Server.MaxBodyBytes),
@@ -217,22 +229,28 @@ func (e *env) daemon(ctx context.Context, o runOptions) error {
 			}
 			return false
 		},
-		Ingest: func(cluster string, evs []event.Event) error {
-			// All or nothing: a batch goes in only if it fits.
-			ingestMu.Lock()
-			defer ingestMu.Unlock()
-			// Push back before queues grow long: latency, not memory, is
-			// what a long queue costs here.
-			if len(events)+len(evs) > eventsHighWater || (disp != nil && disp.Saturated()) {
-				return api.ErrBusy
+		Ingest: func(reqCtx context.Context, cluster string, evs []event.Event) error {
+			if disp != nil {
+				paceCtx, cancel := context.WithTimeout(reqCtx, ingestPaceLimit)
+				_ = disp.Pace(paceCtx, cluster, ingestBacklog)
+				cancel()
 			}
-			for _, ev := range evs {
-				events <- ev
+			// The events are decided before the answer: once the sender
+			// has its 202, what they fired is journaled and survives a
+			// crash.
+			if err := driver.Call(ctx, func() { driver.Take(evs...) }); err != nil {
+				return api.ErrBusy // shutting down
 			}
 			return nil
 		},
 		State: func() any {
+			// Live, not as last saved: an operator asking wants now.
 			s := snapshot.Load()
+			var live store.State
+			if driver.Call(ctx, func() { live.Engine, live.Views = driver.Snapshot() }) == nil {
+				live.SavedAt = s.SavedAt
+				s = &live
+			}
 			depth := 0
 			if disp != nil {
 				depth = disp.QueueDepth()
