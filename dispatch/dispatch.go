@@ -277,7 +277,10 @@ func (d *Dispatcher) wake() {
 func (d *Dispatcher) deliver(q *queue, del Delivery) {
 	t, _ := d.target(del.Action)
 	spec := t.Spec
-	log := d.opts.Log.With("rule", del.Notification.Rule, "cluster", del.Notification.Cluster, "action", del.Action, "delivery_id", del.ID)
+	// Built only when something goes wrong: most deliveries log nothing.
+	log := func() *slog.Logger {
+		return d.opts.Log.With("rule", del.Notification.Rule, "cluster", del.Notification.Cluster, "action", del.Action, "delivery_id", del.ID)
+	}
 	remaining := spec.Retry.MaxAttempts - del.Attempts
 	if remaining < 1 {
 		remaining = 1
@@ -332,7 +335,7 @@ func (d *Dispatcher) deliver(q *queue, del Delivery) {
 		// Log a retry only when the error changes, so that a dead endpoint
 		// does not flood the log.
 		if rec.Error != lastErr {
-			log.Warn("action attempt failed", "attempt", del.Attempts, "err", rec.Error)
+			log().Warn("action attempt failed", "attempt", del.Attempts, "err", rec.Error)
 			lastErr = rec.Error
 		}
 		if actions.IsPermanent(err) {
@@ -347,7 +350,7 @@ func (d *Dispatcher) deliver(q *queue, del Delivery) {
 	if err != nil && d.ctx.Err() != nil {
 		// Shutting down: the delivery stays in the journal and resumes
 		// after the restart.
-		log.Info("delivery interrupted by shutdown; it resumes after a restart", "attempts", del.Attempts)
+		log().Info("delivery interrupted by shutdown; it resumes after a restart", "attempts", del.Attempts)
 		return
 	}
 	if d.opts.Journal != nil {
@@ -359,7 +362,7 @@ func (d *Dispatcher) deliver(q *queue, del Delivery) {
 	}
 	msg := actions.Redact(err.Error(), t.Secrets...)
 	d.audit(del, Record{Kind: "failed", Attempt: del.Attempts, Outcome: "failed", Error: msg})
-	log.Error("action failed for good", "attempts", del.Attempts, "err", msg)
+	log().Error("action failed for good", "attempts", del.Attempts, "err", msg)
 	if del.Fallback {
 		return // no fallback of a fallback: a loop would never end
 	}
@@ -367,7 +370,7 @@ func (d *Dispatcher) deliver(q *queue, del Delivery) {
 		fb := Delivery{ID: NewID(), Action: name, Notification: del.Notification, Fallback: true}
 		fb.Notification.DeliveryID = fb.ID
 		if err := d.enqueue(fb, true); err != nil {
-			log.Error("cannot start fallback action", "fallback", name, "err", err)
+			log().Error("cannot start fallback action", "fallback", name, "err", err)
 		}
 	}
 }

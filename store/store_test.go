@@ -3,6 +3,7 @@ package store
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
@@ -120,5 +121,46 @@ func TestSaveIsAtomic(t *testing.T) {
 		if e.Name() != stateFile && e.Name() != pendingFile {
 			t.Errorf("left behind: %s", e.Name())
 		}
+	}
+}
+
+// TestDoneIsWrittenSoonAfter: the end of a delivery reaches the journal
+// with the next write or within doneDelay, without a Close; until then, a
+// crash would leave it pending (sent again: at least once).
+func TestDoneIsWrittenSoonAfter(t *testing.T) {
+	for _, tc := range []struct {
+		name       string
+		then       func(d *Dir)
+		stillThere []string // pending as seen by a restart that follows a crash
+	}{
+		{"crash at once", func(*Dir) {}, []string{"a"}},
+		{"with the next pending", func(d *Dir) { d.Pending(delivery("b", 0)) }, []string{"b"}},
+		{"after the delay", func(*Dir) { time.Sleep(doneDelay + 100*time.Millisecond) }, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			d, err := Open(dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			d.Pending(delivery("a", 0))
+			d.Done("a")
+			tc.then(d)
+			// A crash: read the journal as a restart would, without Close.
+			again, err := Open(dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, pending, _ := again.Load()
+			var ids []string
+			for _, p := range pending {
+				ids = append(ids, p.ID)
+			}
+			if !slices.Equal(ids, tc.stillThere) {
+				t.Errorf("pending after a crash: %v, want %v", ids, tc.stillThere)
+			}
+			again.Close()
+			d.Close()
+		})
 	}
 }

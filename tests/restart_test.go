@@ -2,6 +2,7 @@ package tests
 
 import (
 	"bufio"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -218,6 +219,10 @@ rules:
 	// Leaderless again, inside the cooldown: suppressed, not sent.
 	appendEvent(t, events, "state.is_leaderless", "")
 	waitFor(t, "the suppression", func() bool { return strings.Contains(b.logs(), `"reason":"cooldown"`) })
+	// The ends of deliveries reach the journal up to 100 ms late (a crash
+	// before that sends them again, as at least once allows): wait for
+	// them, so that the count below is exact.
+	waitFor(t, "the journal to show both deliveries done", func() bool { return journalSettled(t, filepath.Join(dir, "state")) })
 	b.kill9(t) // mid-cooldown
 
 	c := startDaemon(t, config)
@@ -276,4 +281,27 @@ rules:
 	if !strings.Contains(d.logs(), "leaderhook stopped") {
 		t.Errorf("no clean stop:\n%s", d.logs())
 	}
+}
+
+// journalSettled reports whether every delivery journaled in stateDir is
+// marked done.
+func journalSettled(t *testing.T, stateDir string) bool {
+	data, err := os.ReadFile(filepath.Join(stateDir, "pending.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	open := map[string]bool{}
+	for _, line := range strings.Split(string(data), "\n") {
+		var l struct{ Op, ID string }
+		if json.Unmarshal([]byte(line), &l) != nil {
+			continue
+		}
+		open[l.ID] = l.Op == "pending"
+	}
+	for _, pending := range open {
+		if pending {
+			return false
+		}
+	}
+	return true
 }

@@ -64,8 +64,18 @@ type header struct {
 // timeout (each attempt is bounded by its context and spec.Timeout) and
 // redirects returned, not followed.
 func DefaultClient() *http.Client {
-	return &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	return &http.Client{Transport: transport, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 }
+
+// transport is shared by every webhook and Slack action. It keeps as many
+// idle connections per receiver as deliveries may run at once: with
+// net/http's default of 2, a burst to one receiver would open and close
+// a connection per delivery.
+var transport = func() *http.Transport {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.MaxIdleConnsPerHost = 64
+	return t
+}()
 
 // New builds the action from a spec; templates are parsed once, here.
 // client may be nil (see DefaultClient). Errors never show the URL or the

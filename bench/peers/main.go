@@ -7,11 +7,15 @@
 //   - event → program started: leaderhook's shell action vs adnanh/webhook
 //     vs a bare Go HTTP→exec relay, all starting the same program;
 //
-// each one at a time (p50/p90/p99) and under load (8 concurrent senders for
-// 10 s: accepted/s, delivered/s, lost, p99, RSS and CPU of the server after),
-// plus leaderhook's idle RSS and CPU. The same sink (a Go HTTP server here,
-// stamping receive times) receives everything. Results go to a JSON file and
-// to the tables between the markers in BENCHMARKS.md.
+// each one at a time (p50/p90/p99) and under load (8 concurrent senders:
+// accepted/s, delivered/s, lost, p99, CPU per delivery, RSS after), plus
+// leaderhook's idle RSS and CPU and its RSS with 100 rules and 10 clusters.
+// The systems of a path run side by side and are measured alternately: one
+// at a time, event by event in turn; under load, in rounds whose order
+// reverses (A B C, C B A), so that a machine's drift is shared. The same
+// sink (a Go HTTP server here, stamping receive times) receives everything.
+// Results go to a JSON file and to the tables between the markers in
+// BENCHMARKS.md, with a verdict on each target.
 //
 //	go run ./bench/peers -bin ./bin/leaderhook
 package main
@@ -28,6 +32,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -35,7 +40,9 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/leaderhook/leaderhook/event"
 	"github.com/leaderhook/leaderhook/internal/procstat"
+	"github.com/leaderhook/leaderhook/internal/synth"
 )
 
 const senders = 8
@@ -55,11 +62,13 @@ func main() {
 		}
 	}
 	bin := flag.String("bin", "./bin/leaderhook", "leaderhook binary")
-	n := flag.Int("n", 1000, "events one at a time")
-	load := flag.Duration("load", 10*time.Second, "duration of the load phase")
+	n := flag.Int("n", 1000, "events one at a time, per system")
+	load := flag.Duration("load", 10*time.Second, "duration of each load phase")
+	rounds := flag.Int("rounds", 2, "load phases per system, in alternating order")
+	idleFor := flag.Duration("idle", 60*time.Second, "how long to measure leaderhook idle")
 	out := flag.String("o", "bench/peers/results.json", "results file")
 	md := flag.String("md", "BENCHMARKS.md", "file whose marked section gets the tables")
-	only := flag.String("only", "", "measure only the systems whose name contains this (no tables written)")
+	only := flag.String("only", "", "measure only the paths (webhook, exec) or systems whose name contains this; no files written")
 	flag.Parse()
 	for _, p := range []string{"prometheus-alertmanager", "webhook"} {
 		if _, err := exec.LookPath(p); err != nil {
@@ -71,59 +80,77 @@ func main() {
 		log.Fatal(err)
 	}
 	defer os.RemoveAll(dir)
-	self, _ := os.Executable()
+	self, err := os.Executable()
+	if err != nil {
+		log.Fatal(err)
+	}
 	s := newSink()
 
-	var results []result
-	webhookPath := []system{
-		leaderhookSystem(*bin, dir, s, false),
-		alertmanagerSystem(dir, s),
-		{name: "bare Go HTTP→HTTP relay", start: func() (*exec.Cmd, string) {
-			addr := freeAddr()
-			return exec.Command(self, "-relay-http", addr, s.addr), addr
-		}, send: bareSend},
-	}
-	execPath := []system{
-		leaderhookSystem(*bin, dir, s, true),
-		adnanhSystem(dir, s, self),
-		{name: "bare Go HTTP→exec relay", start: func() (*exec.Cmd, string) {
-			addr := freeAddr()
-			return exec.Command(self, "-relay-exec", addr, s.addr), addr
-		}, send: bareSend},
-	}
-	for _, group := range []struct {
+	paths := []struct {
 		kind    string
 		systems []system
-	}{{"webhook", webhookPath}, {"exec", execPath}} {
-		for _, sys := range group.systems {
-			if !strings.Contains(sys.name, *only) {
-				continue
+	}{
+		{"webhook", []system{
+			leaderhookSystem(*bin, dir, s, false),
+			alertmanagerSystem(dir, s),
+			{name: "bare Go HTTP→HTTP relay", start: func() (*exec.Cmd, string) {
+				addr := freeAddr()
+				return exec.Command(self, "-relay-http", addr, s.addr), addr
+			}, send: bareSend},
+		}},
+		{"exec", []system{
+			leaderhookSystem(*bin, dir, s, true),
+			adnanhSystem(dir, s, self),
+			{name: "bare Go HTTP→exec relay", start: func() (*exec.Cmd, string) {
+				addr := freeAddr()
+				return exec.Command(self, "-relay-exec", addr, s.addr), addr
+			}, send: bareSend},
+		}},
+	}
+	start := time.Now()
+	report := report{Machine: machine(), Versions: versions(*bin), When: start.UTC(),
+		Settings: fmt.Sprintf("%d events one at a time per system; %d load phases of %s with %d senders per system", *n, *rounds, *load, senders)}
+	for _, p := range paths {
+		var systems []system
+		for _, sys := range p.systems {
+			if *only == "" || *only == p.kind || (*only != "webhook" && *only != "exec" && strings.Contains(sys.name, *only)) {
+				systems = append(systems, sys)
 			}
-			r := measure(sys, s, *n, *load)
-			r.Path = group.kind
-			results = append(results, r)
-			log.Printf("%-28s %s", sys.name, r.summary())
+		}
+		for _, r := range measurePath(systems, s, *n, *load, *rounds) {
+			r.Path = p.kind
+			report.Results = append(report.Results, r)
 		}
 	}
 	if *only != "" {
 		return
 	}
-	idle := idleLeaderhook(*bin, dir, s)
-	report := map[string]any{"machine": machine(), "results": results, "idle": idle, "when": time.Now().UTC()}
+	report.Footprint = footprint(*bin, dir, s)
+	log.Printf("100 rules, 10 clusters: RSS %.1f MB", report.Footprint.RSSMB)
+	report.Idle = idleLeaderhook(*bin, dir, s, *idleFor)
+	log.Printf("idle over %s: RSS %.1f MB, CPU %.2f%%", *idleFor, report.Idle.RSSMB, report.Idle.CPUPercent)
+	report.Duration = time.Since(start).Round(time.Second).String()
 	data, _ := json.MarshalIndent(report, "", "  ")
-	os.WriteFile(*out, data, 0o644)
-	writeTables(*md, results, idle)
+	if err := os.WriteFile(*out, append(data, '\n'), 0o644); err != nil {
+		log.Fatal(err)
+	}
+	tables := report.tables()
+	fmt.Print(tables)
+	if err := replaceSection(*md, tables); err != nil {
+		log.Fatal(err)
+	}
 }
 
 // sink receives everything and stamps it.
 type sink struct {
-	addr string
-	mu   sync.Mutex
-	got  map[string]time.Time
+	addr    string
+	mu      sync.Mutex
+	got     map[string]time.Time
+	waiters map[string]chan time.Time
 }
 
 func newSink() *sink {
-	s := &sink{addr: freeAddr(), got: map[string]time.Time{}}
+	s := &sink{addr: freeAddr(), got: map[string]time.Time{}, waiters: map[string]chan time.Time{}}
 	go http.ListenAndServe(s.addr, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		now := time.Now()
 		body, _ := io.ReadAll(r.Body)
@@ -134,6 +161,10 @@ func newSink() *sink {
 		s.mu.Lock()
 		if _, dup := s.got[id]; !dup {
 			s.got[id] = now
+			if w := s.waiters[id]; w != nil {
+				w <- now
+				delete(s.waiters, id)
+			}
 		}
 		s.mu.Unlock()
 	}))
@@ -162,10 +193,15 @@ func extractID(body []byte) string {
 	return string(bytes.TrimSpace(body))
 }
 
-func (s *sink) reset() {
+// expect returns a channel that receives the time id arrives. The one at a
+// time phase blocks on it rather than polling, so that the sender's
+// process takes no CPU from the system measured while it waits.
+func (s *sink) expect(id string) <-chan time.Time {
+	ch := make(chan time.Time, 1)
 	s.mu.Lock()
-	s.got = map[string]time.Time{}
+	s.waiters[id] = ch
 	s.mu.Unlock()
+	return ch
 }
 
 func (s *sink) when(id string) (time.Time, bool) {
@@ -189,6 +225,20 @@ type system struct {
 	send func(c *http.Client, addr string, lane int, id string) bool
 }
 
+func leaderhookConfig(dir, listen, action string, clusters int, members, rules string) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "server: {listen: %q, max_body_bytes: 1048576}\nstate_dir: %s/state-%d\nclusters:\n", listen, dir, time.Now().UnixNano())
+	for i := range clusters {
+		fmt.Fprintf(&b, "  - {name: c%d, labels: {env: prod}, stabilize: 0s, members: [%s], source: {type: events, http: true}}\n", i, members)
+	}
+	fmt.Fprintf(&b, "actions:\n  note: %s\n%s", action, rules)
+	path := filepath.Join(dir, fmt.Sprintf("leaderhook-%d.yaml", time.Now().UnixNano()))
+	if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
+		log.Fatal(err)
+	}
+	return path
+}
+
 func leaderhookSystem(bin, dir string, s *sink, shell bool) system {
 	name := "leaderhook (webhook action)"
 	action := fmt.Sprintf(`{type: webhook, url: "http://%s/hook", retry: {max_attempts: 3, initial_backoff: 100ms}}`, s.addr)
@@ -197,19 +247,13 @@ func leaderhookSystem(bin, dir string, s *sink, shell bool) system {
 		self, _ := os.Executable()
 		action = fmt.Sprintf(`{type: shell, command: [%s, -stamp, "{{ .LeaderID }}", %s], concurrency: 8}`, self, s.addr)
 	}
+	const rule = "rules:\n  - {name: changed, when: 'type == \"state.has_leader\"', actions: [note]}\n"
 	return system{name: name, start: func() (*exec.Cmd, string) {
 		addr := freeAddr()
-		var b strings.Builder
-		fmt.Fprintf(&b, "server: {listen: %q, max_body_bytes: 65536}\nstate_dir: %s/state-%d\nclusters:\n", addr, dir, time.Now().UnixNano())
-		for i := range senders {
-			fmt.Fprintf(&b, "  - {name: c%d, stabilize: 0s, members: [m], source: {type: events, http: true}}\n", i)
-		}
-		fmt.Fprintf(&b, "actions:\n  out: %s\nrules:\n  - {name: changed, when: 'type == \"state.has_leader\"', actions: [out]}\n", action)
-		path := filepath.Join(dir, "leaderhook.yaml")
-		os.WriteFile(path, []byte(b.String()), 0o644)
+		path := leaderhookConfig(dir, addr, action, senders, "ctrl1", rule)
 		return exec.Command(bin, "run", "-c", path, "--log-level", "error"), addr
 	}, send: func(c *http.Client, addr string, lane int, id string) bool {
-		ev := fmt.Sprintf(`{"namespace":"cluster","event_src_id":"m","timestamp":%q,"eventType":"state.has_leader","leaderId":%q}`,
+		ev := fmt.Sprintf(`{"namespace":"cluster","event_src_id":"ctrl1","timestamp":%q,"eventType":"state.has_leader","leaderId":%q}`,
 			time.Now().UTC().Format(time.RFC3339Nano), id)
 		return post(c, fmt.Sprintf("http://%s/v1/events?cluster=c%d", addr, lane), ev)
 	}}
@@ -270,69 +314,123 @@ func post(c *http.Client, url, body string) bool {
 }
 
 type result struct {
-	Path       string  `json:"path"`
-	System     string  `json:"system"`
-	P50ms      float64 `json:"p50_ms"`
-	P90ms      float64 `json:"p90_ms"`
-	P99ms      float64 `json:"p99_ms"`
-	OneLost    int     `json:"one_at_a_time_lost"` // refused or not delivered within 5 s
-	Accepted   float64 `json:"load_accepted_per_s"`
-	Delivered  float64 `json:"load_delivered_per_s"`
-	Lost       int     `json:"load_lost"`
-	LoadP99ms  float64 `json:"load_p99_ms"`
-	RSSMB      float64 `json:"rss_after_mb"`
-	CPUSeconds float64 `json:"cpu_seconds"`
+	Path      string  `json:"path"`
+	System    string  `json:"system"`
+	P50ms     float64 `json:"p50_ms"`
+	P90ms     float64 `json:"p90_ms"`
+	P99ms     float64 `json:"p99_ms"`
+	OneLost   int     `json:"one_at_a_time_lost"` // refused, or not delivered within 5 s
+	Accepted  float64 `json:"load_accepted_per_s"`
+	Delivered float64 `json:"load_delivered_per_s"`
+	Lost      int     `json:"load_lost"` // accepted but never delivered
+	LoadP99ms float64 `json:"load_p99_ms"`
+	CPUus     float64 `json:"load_cpu_us_per_delivery"` // the server's CPU time under load, per delivery
+	RSSMB     float64 `json:"rss_after_mb"` // the highest after a round
 }
 
-func (r result) summary() string {
-	return fmt.Sprintf("p50 %.2fms p90 %.2fms p99 %.2fms (%d lost) | load %.0f/s accepted, %.0f/s delivered, %d lost, p99 %.1fms, RSS %.0fMB",
-		r.P50ms, r.P90ms, r.P99ms, r.OneLost, r.Accepted, r.Delivered, r.Lost, r.LoadP99ms, r.RSSMB)
+// running is a system being measured, with what its rounds have gathered.
+type running struct {
+	system
+	tag  string // in event ids: unique in the run, URL-safe
+	cmd  *exec.Cmd
+	addr string
+	r    result
+
+	lat, loadLat []time.Duration
+	accepted     int
+	delivered    int
+	loadTime     time.Duration
+	cpu          time.Duration
 }
 
-func measure(sys system, s *sink, n int, load time.Duration) result {
-	cmd, addr := sys.start()
-	cmd.Stderr = os.Stderr
-	if err := cmd.Start(); err != nil {
-		log.Fatalf("%s: %v", sys.name, err)
+// measurePath measures the systems of one path in rounds whose order
+// alternates (A B C, C B A, ...), so that a machine's drift is shared.
+// In each round each system is started alone, gets its share of the events
+// one at a time and one load phase, and is stopped.
+func measurePath(systems []system, s *sink, n int, load time.Duration, rounds int) []result {
+	rs := make([]*running, len(systems))
+	for i, sys := range systems {
+		rs[i] = &running{system: sys, tag: fmt.Sprintf("s%d", systemSeq.Add(1)), r: result{System: sys.name}}
 	}
-	defer stop(cmd)
+	for round := range rounds {
+		order := slices.Clone(rs)
+		if round%2 == 1 {
+			slices.Reverse(order)
+		}
+		for _, r := range order {
+			measureRound(r, s, round, n/rounds+min(round, 1)*(n%rounds), load)
+		}
+	}
+	var out []result
+	for _, r := range rs {
+		res := r.r
+		res.P50ms, res.P90ms, res.P99ms = pct(r.lat, 50), pct(r.lat, 90), pct(r.lat, 99)
+		secs := r.loadTime.Seconds()
+		res.Accepted = float64(r.accepted) / secs
+		res.Delivered = float64(r.delivered) / secs
+		res.LoadP99ms = pct(r.loadLat, 99)
+		if r.delivered > 0 {
+			res.CPUus = float64(r.cpu.Microseconds()) / float64(r.delivered)
+		}
+		log.Printf("%-28s %s", res.System, res.summary())
+		out = append(out, res)
+	}
+	return out
+}
+
+var systemSeq atomic.Int32
+
+func measureRound(r *running, s *sink, round, n int, load time.Duration) {
+	var addr string
+	r.cmd, addr = r.start()
+	r.addr = addr
+	r.cmd.Stderr = os.Stderr
+	if err := r.cmd.Start(); err != nil {
+		log.Fatalf("%s: %v", r.name, err)
+	}
+	defer stop(r.cmd)
 	waitTCP(addr)
 	c := &http.Client{Timeout: 10 * time.Second}
-	r := result{System: sys.name}
-	// Warm up: leaderhook takes each cluster's first state as its baseline
-	// (nothing fires for it), and every system opens its connections.
+	// Warm up, unmeasured: leaderhook takes each cluster's first state as
+	// its baseline (nothing fires for it); then 200 events one at a time
+	// open each system's connections and grow its heap to its working size.
 	for lane := range senders {
-		sys.send(c, addr, lane, fmt.Sprintf("warm-%d", lane))
+		r.send(c, addr, lane, fmt.Sprintf("base-%s-%d-%d", r.tag, round, lane))
 	}
 	time.Sleep(500 * time.Millisecond)
+	oneAtATime(r, s, c, fmt.Sprintf("warm-%s-%d", r.tag, round), 200, nil)
+	r.lat = oneAtATime(r, s, c, fmt.Sprintf("one-%s-%d", r.tag, round), n, r.lat)
+	loadPhase(r, s, round, load)
+	rss, _ := procstat.Memory(r.cmd.Process.Pid)
+	r.r.RSSMB = max(r.r.RSSMB, rss)
+}
 
-	// One at a time: wait for each delivery before the next event.
-	s.reset()
-	var lat []time.Duration
+// oneAtATime sends n events, each after the previous one arrived, and
+// appends their latencies to lat.
+func oneAtATime(r *running, s *sink, c *http.Client, prefix string, n int, lat []time.Duration) []time.Duration {
 	for i := range n {
-		id := fmt.Sprintf("one-%d", i)
+		id := fmt.Sprintf("%s-%d", prefix, i)
+		arrived := s.expect(id)
 		start := time.Now()
-		if !sys.send(c, addr, i%senders, id) {
-			r.OneLost++
+		if !r.send(c, r.addr, i%senders, id) {
+			r.r.OneLost++
 			continue
 		}
-		delivered := false
-		for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); {
-			if at, ok := s.when(id); ok {
-				lat = append(lat, at.Sub(start))
-				delivered = true
-				break
-			}
-			time.Sleep(20 * time.Microsecond)
-		}
-		if !delivered {
-			r.OneLost++
+		select {
+		case at := <-arrived:
+			lat = append(lat, at.Sub(start))
+		case <-time.After(5 * time.Second):
+			r.r.OneLost++
 		}
 	}
-	r.P50ms, r.P90ms, r.P99ms = pct(lat, 50), pct(lat, 90), pct(lat, 99)
+	return lat
+}
 
-	// Under load: 8 senders for the load period, then a few seconds to settle.
-	s.reset()
+// loadPhase runs the senders against one system for the load period, then
+// waits for what was accepted to arrive: until nothing new for 3 s, at
+// most 60 s.
+func loadPhase(r *running, s *sink, round int, load time.Duration) {
+	cpuBefore, _ := procstat.CPU(r.cmd.Process.Pid)
 	var accepted atomic.Int64
 	var mu sync.Mutex
 	sent := map[string]time.Time{}
@@ -344,9 +442,9 @@ func measure(sys system, s *sink, n int, load time.Duration) result {
 			defer wg.Done()
 			c := &http.Client{Timeout: 10 * time.Second}
 			for i := 0; time.Now().Before(deadline); i++ {
-				id := fmt.Sprintf("load-%d-%d", lane, i)
+				id := fmt.Sprintf("load-%s-%d-%d-%d", r.tag, round, lane, i)
 				start := time.Now()
-				if sys.send(c, addr, lane, id) {
+				if r.send(c, r.addr, lane, id) {
 					accepted.Add(1)
 					mu.Lock()
 					sent[id] = start
@@ -356,29 +454,29 @@ func measure(sys system, s *sink, n int, load time.Duration) result {
 		}()
 	}
 	wg.Wait()
-	// Let what was accepted arrive: until nothing new for 3 s (at most 60 s).
 	for last, quiet, limit := s.count(), time.Now(), time.Now().Add(60*time.Second); time.Since(quiet) < 3*time.Second && time.Now().Before(limit); {
 		time.Sleep(100 * time.Millisecond)
 		if n := s.count(); n != last {
 			last, quiet = n, time.Now()
 		}
 	}
-	var loadLat []time.Duration
-	delivered := 0
+	cpuAfter, _ := procstat.CPU(r.cmd.Process.Pid)
+	r.cpu += cpuAfter - cpuBefore
+	r.loadTime += load
+	r.accepted += int(accepted.Load())
 	for id, start := range sent {
 		if at, ok := s.when(id); ok {
-			delivered++
-			loadLat = append(loadLat, at.Sub(start))
+			r.delivered++
+			r.loadLat = append(r.loadLat, at.Sub(start))
+		} else {
+			r.r.Lost++
 		}
 	}
-	r.Accepted = float64(accepted.Load()) / load.Seconds()
-	r.Delivered = float64(delivered) / load.Seconds()
-	r.Lost = int(accepted.Load()) - delivered
-	r.LoadP99ms = pct(loadLat, 99)
-	r.RSSMB, _ = procstat.Memory(cmd.Process.Pid)
-	cpu, _ := procstat.CPU(cmd.Process.Pid)
-	r.CPUSeconds = cpu.Seconds()
-	return r
+}
+
+func (r result) summary() string {
+	return fmt.Sprintf("p50 %.2fms p90 %.2fms p99 %.2fms (%d lost) | load %.0f/s accepted, %.0f/s delivered, %d lost, p99 %.1fms, %.0fµs CPU each, RSS %.0fMB",
+		r.P50ms, r.P90ms, r.P99ms, r.OneLost, r.Accepted, r.Delivered, r.Lost, r.LoadP99ms, r.CPUus, r.RSSMB)
 }
 
 // stop ends a system the way an init system would: SIGTERM, then SIGKILL.
@@ -405,9 +503,10 @@ func pct(d []time.Duration, p int) float64 {
 type idleResult struct {
 	RSSMB      float64 `json:"rss_mb"`
 	CPUPercent float64 `json:"cpu_percent"`
+	Over       string  `json:"over"`
 }
 
-func idleLeaderhook(bin, dir string, s *sink) idleResult {
+func idleLeaderhook(bin, dir string, s *sink, d time.Duration) idleResult {
 	sys := leaderhookSystem(bin, dir, s, false)
 	cmd, addr := sys.start()
 	if err := cmd.Start(); err != nil {
@@ -415,9 +514,55 @@ func idleLeaderhook(bin, dir string, s *sink) idleResult {
 	}
 	defer stop(cmd)
 	waitTCP(addr)
-	cpu := procstat.Share(cmd.Process.Pid, 60*time.Second)
+	cpu := procstat.Share(cmd.Process.Pid, d)
 	rss, _ := procstat.Memory(cmd.Process.Pid)
-	return idleResult{RSSMB: rss, CPUPercent: cpu}
+	return idleResult{RSSMB: rss, CPUPercent: cpu, Over: d.String()}
+}
+
+type footprintResult struct {
+	Rules    int     `json:"rules"`
+	Clusters int     `json:"clusters"`
+	Events   int     `json:"events"`
+	RSSMB    float64 `json:"rss_mb"`
+	PeakMB   float64 `json:"peak_rss_mb"`
+}
+
+// footprint is leaderhook's RSS with 100 rules (internal/synth: the kinds
+// operators write) over 10 three-member clusters, after each cluster has
+// been through the same synthetic history of leader kills and outages.
+func footprint(bin, dir string, s *sink) footprintResult {
+	const rules, clusters, perCluster = 100, 10, 20000
+	addr := freeAddr()
+	action := fmt.Sprintf(`{type: webhook, url: "http://%s/footprint"}`, s.addr)
+	cmd := exec.Command(bin, "run", "-c", leaderhookConfig(dir, addr, action, clusters, strings.Join(synth.Members, ", "), synth.RulesYAML(rules)), "--log-level", "error")
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		log.Fatal(err)
+	}
+	defer stop(cmd)
+	waitTCP(addr)
+	// The synthetic history, shifted to end now, in batches of 100 taking
+	// the clusters in turn, so that time runs forward.
+	var evs []event.Event
+	synth.Recording(perCluster, func(ev event.Event) { evs = append(evs, ev) })
+	shift := time.Since(evs[len(evs)-1].Time)
+	c := &http.Client{Timeout: time.Minute}
+	for lo := 0; lo < len(evs); lo += 100 {
+		var b bytes.Buffer
+		for _, ev := range evs[lo:min(lo+100, len(evs))] {
+			ev.Time = ev.Time.Add(shift)
+			data, _ := ev.MarshalJSON()
+			b.Write(append(data, '\n'))
+		}
+		for i := range clusters {
+			if !post(c, fmt.Sprintf("http://%s/v1/events?cluster=c%d", addr, i), b.String()) {
+				log.Fatalf("footprint: leaderhook refused a batch for cluster c%d", i)
+			}
+		}
+	}
+	time.Sleep(2 * time.Second)
+	rss, peak := procstat.Memory(cmd.Process.Pid)
+	return footprintResult{Rules: rules, Clusters: clusters, Events: clusters * perCluster, RSSMB: rss, PeakMB: peak}
 }
 
 // relayHTTP is the floor of event → webhook: forward each POST to the sink.
@@ -468,50 +613,128 @@ func waitTCP(addr string) {
 }
 
 func machine() string {
-	cpu := "unknown CPU"
+	cpu, cores := "unknown CPU", 0
 	if data, err := os.ReadFile("/proc/cpuinfo"); err == nil {
 		for _, l := range strings.Split(string(data), "\n") {
-			if strings.HasPrefix(l, "model name") {
+			if strings.HasPrefix(l, "model name") && cpu == "unknown CPU" {
 				cpu = strings.TrimSpace(strings.SplitN(l, ":", 2)[1])
-				break
+			}
+		}
+		cores = strings.Count(string(data), "processor\t:")
+	}
+	mem := ""
+	if data, err := os.ReadFile("/proc/meminfo"); err == nil {
+		var kb int
+		fmt.Sscanf(strings.TrimPrefix(strings.SplitN(string(data), "\n", 2)[0], "MemTotal:"), "%d", &kb)
+		mem = fmt.Sprintf(", %.0f GiB RAM", float64(kb)/(1<<20))
+	}
+	osName := runtime.GOOS
+	if data, err := os.ReadFile("/etc/os-release"); err == nil {
+		for _, l := range strings.Split(string(data), "\n") {
+			if v, ok := strings.CutPrefix(l, "PRETTY_NAME="); ok {
+				osName = strings.Trim(v, `"`)
 			}
 		}
 	}
-	cores := 0
-	if data, err := os.ReadFile("/proc/cpuinfo"); err == nil {
-		cores = strings.Count(string(data), "processor\t:")
-	}
-	return fmt.Sprintf("%d cores, %s", cores, cpu)
+	return fmt.Sprintf("%d cores, %s%s, %s", cores, cpu, mem, osName)
 }
 
-// writeTables replaces the section between the markers in md.
-func writeTables(md string, rs []result, idle idleResult) {
+func versions(bin string) map[string]string {
+	first := func(name string, args ...string) string {
+		out, _ := exec.Command(name, args...).CombinedOutput()
+		return strings.TrimSpace(strings.SplitN(string(out), "\n", 2)[0])
+	}
+	return map[string]string{
+		"leaderhook":   first(bin, "version"),
+		"alertmanager": first("prometheus-alertmanager", "--version"),
+		"webhook":      first("webhook", "-version"),
+		"go":           runtime.Version(),
+	}
+}
+
+type report struct {
+	Machine   string            `json:"machine"`
+	Versions  map[string]string `json:"versions"`
+	When      time.Time         `json:"when"`
+	Duration  string            `json:"duration"`
+	Settings  string            `json:"settings"`
+	Results   []result          `json:"results"`
+	Footprint footprintResult   `json:"footprint"`
+	Idle      idleResult        `json:"idle"`
+}
+
+func (rep report) find(path, prefix string) result {
+	for _, r := range rep.Results {
+		if r.Path == path && strings.HasPrefix(r.System, prefix) {
+			return r
+		}
+	}
+	return result{}
+}
+
+// tables renders the results and the verdict on each target.
+func (rep report) tables() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "Machine: %s. Generated by `make bench` (`go run ./bench/peers`), %s.\n\n", machine(), time.Now().UTC().Format("2006-01-02"))
+	fmt.Fprintf(&b, "Machine: %s. %s; %s; %s; %s. Generated by `make bench` (`go run ./bench/peers`) on %s in %s: %s.\n\n",
+		rep.Machine, rep.Versions["leaderhook"], rep.Versions["alertmanager"], rep.Versions["webhook"], rep.Versions["go"],
+		rep.When.Format("2006-01-02"), rep.Duration, rep.Settings)
 	for _, path := range []string{"webhook", "exec"} {
 		title := map[string]string{"webhook": "Event → webhook delivered", "exec": "Event → program started"}[path]
-		fmt.Fprintf(&b, "**%s**\n\n| system | p50 ms | p90 ms | p99 ms | load: accepted/s | delivered/s | lost | p99 ms | RSS after MB |\n|---|---|---|---|---|---|---|---|---|\n", title)
-		for _, r := range rs {
+		fmt.Fprintf(&b, "**%s**\n\n| system | p50 ms | p90 ms | p99 ms | load: accepted/s | delivered/s | lost | p99 ms | CPU µs per delivery | RSS after MB |\n|---|---|---|---|---|---|---|---|---|---|\n", title)
+		for _, r := range rep.Results {
 			if r.Path == path {
-				fmt.Fprintf(&b, "| %s | %.2f | %.2f | %.2f | %.0f | %.0f | %d | %.1f | %.0f |\n", r.System, r.P50ms, r.P90ms, r.P99ms, r.Accepted, r.Delivered, r.Lost, r.LoadP99ms, r.RSSMB)
+				fmt.Fprintf(&b, "| %s | %.2f | %.2f | %.2f | %.0f | %.0f | %d | %.1f | %.0f | %.0f |\n",
+					r.System, r.P50ms, r.P90ms, r.P99ms, r.Accepted, r.Delivered, r.Lost+r.OneLost, r.LoadP99ms, r.CPUus, r.RSSMB)
 			}
 		}
 		b.WriteString("\n")
 	}
-	fmt.Fprintf(&b, "leaderhook idle over 60 s: RSS %.1f MB, CPU %.2f%% of one core.\n", idle.RSSMB, idle.CPUPercent)
+	fmt.Fprintf(&b, "leaderhook idle over %s: RSS %.1f MB, CPU %.2f%% of one core. With %d rules and %d clusters, after %d events: RSS %.1f MB (peak %.1f MB).\n\n",
+		rep.Idle.Over, rep.Idle.RSSMB, rep.Idle.CPUPercent, rep.Footprint.Rules, rep.Footprint.Clusters, rep.Footprint.Events, rep.Footprint.RSSMB, rep.Footprint.PeakMB)
+
+	lw, am, relay := rep.find("webhook", "leaderhook"), rep.find("webhook", "Prometheus"), rep.find("webhook", "bare")
+	ls, ad, exe := rep.find("exec", "leaderhook"), rep.find("exec", "adnanh"), rep.find("exec", "bare")
+	verdict := func(ok bool) string {
+		if ok {
+			return "met"
+		}
+		return "**missed**"
+	}
+	b.WriteString("| target | result | |\n|---|---|---|\n")
+	row := func(target, result string, ok bool) { fmt.Fprintf(&b, "| %s | %s | %s |\n", target, result, verdict(ok)) }
+	row("one at a time, webhook p99 ≤ 1.5× the bare relay",
+		fmt.Sprintf("%.2f ms vs %.2f ms (%.2f×)", lw.P99ms, relay.P99ms, lw.P99ms/relay.P99ms), lw.P99ms <= 1.5*relay.P99ms)
+	row("one at a time, script p99 ≤ 1.5× the bare exec relay",
+		fmt.Sprintf("%.2f ms vs %.2f ms (%.2f×)", ls.P99ms, exe.P99ms, ls.P99ms/exe.P99ms), ls.P99ms <= 1.5*exe.P99ms)
+	row("under load, webhooks delivered/s ≥ 2× Alertmanager",
+		fmt.Sprintf("%.0f/s vs %.0f/s (%.2f×)", lw.Delivered, am.Delivered, lw.Delivered/am.Delivered), lw.Delivered >= 2*am.Delivered)
+	row("under load, webhook p99 ≤ 20 ms",
+		fmt.Sprintf("%.1f ms (Alertmanager %.1f ms, bare relay %.1f ms)", lw.LoadP99ms, am.LoadP99ms, relay.LoadP99ms), lw.LoadP99ms <= 20)
+	row("under load, script p99 ≤ 20 ms",
+		fmt.Sprintf("%.1f ms (adnanh/webhook %.1f ms, bare exec relay %.1f ms)", ls.LoadP99ms, ad.LoadP99ms, exe.LoadP99ms), ls.LoadP99ms <= 20)
+	row("nothing lost, webhooks and scripts",
+		fmt.Sprintf("leaderhook %d and %d (Alertmanager %d, adnanh/webhook %d)", lw.Lost+lw.OneLost, ls.Lost+ls.OneLost, am.Lost+am.OneLost, ad.Lost+ad.OneLost),
+		lw.Lost+lw.OneLost+ls.Lost+ls.OneLost == 0)
+	row("script throughput ≥ 0.9× the bare exec relay",
+		fmt.Sprintf("%.0f/s vs %.0f/s (%.2f×)", ls.Delivered, exe.Delivered, ls.Delivered/exe.Delivered), ls.Delivered >= 0.9*exe.Delivered)
+	row("RSS after load ≤ 50 MB",
+		fmt.Sprintf("%.0f MB and %.0f MB (Alertmanager %.0f MB)", lw.RSSMB, ls.RSSMB, am.RSSMB), max(lw.RSSMB, ls.RSSMB) <= 50)
+	row("idle RSS ≤ 30 MB", fmt.Sprintf("%.1f MB, %.2f%% CPU", rep.Idle.RSSMB, rep.Idle.CPUPercent), rep.Idle.RSSMB <= 30)
+	return b.String()
+}
+
+// replaceSection replaces the text between the markers in md.
+func replaceSection(md, text string) error {
 	data, err := os.ReadFile(md)
 	if err != nil {
-		log.Print(err)
-		return
+		return err
 	}
 	const begin, end = "<!-- peers:begin -->", "<!-- peers:end -->"
 	s := string(data)
 	i, j := strings.Index(s, begin), strings.Index(s, end)
 	if i < 0 || j < i {
-		s += "\n" + begin + "\n" + b.String() + end + "\n"
-	} else {
-		s = s[:i+len(begin)] + "\n" + b.String() + s[j:]
+		return fmt.Errorf("%s has no %s … %s section", md, begin, end)
 	}
-	os.WriteFile(md, []byte(s), 0o644)
-	fmt.Print(b.String())
+	s = s[:i+len(begin)] + "\n" + text + s[j:]
+	return os.WriteFile(md, []byte(s), 0o644)
 }

@@ -15,7 +15,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
 	"syscall"
 	"time"
 
@@ -39,7 +38,8 @@ func main() {
 	events := filepath.Join(work, "events.jsonl")
 	config := filepath.Join(work, "rules.yaml")
 	size, changes := generate(events, *n)
-	if err := os.WriteFile(config, []byte(rulesYAML(50)), 0o644); err != nil {
+	if err := os.WriteFile(config, []byte("clusters:\n  - name: ziti-prod\n    labels: {env: prod}\n    source: {type: events, stdin: true}\n"+
+		"actions:\n  note: {type: webhook, url: \"http://127.0.0.1:9/unused\"}\n"+synth.RulesYAML(50)), 0o644); err != nil {
 		log.Fatal(err)
 	}
 	fmt.Printf("recording: %d events, %.1f MB, %d leader changes; 50 rules\n", *n, float64(size)/1e6, changes)
@@ -128,33 +128,3 @@ func generate(path string, n int) (size int64, changes int) {
 }
 
 // rulesYAML writes synth.Rules(n) as a config file.
-func rulesYAML(n int) string {
-	var b strings.Builder
-	b.WriteString("clusters:\n  - name: ziti-prod\n    labels: {env: prod}\n    source: {type: events, stdin: true}\n")
-	b.WriteString("actions:\n  note: {type: webhook, url: \"http://127.0.0.1:9/unused\"}\nwindows:\n")
-	for name, w := range synth.Windows {
-		fmt.Fprintf(&b, "  %s: {schedule: %q, duration: %s}\n", name, w.Schedule, w.Duration)
-	}
-	b.WriteString("rules:\n")
-	for _, r := range synth.Rules(n) {
-		fmt.Fprintf(&b, "  - name: %s\n    when: '%s'\n    actions: [%s]\n", r.Name, strings.ReplaceAll(r.When, "'", "''"), strings.Join(r.Actions, ", "))
-		for key, d := range map[string]time.Duration{"for": r.For, "repeat": r.Repeat, "cooldown": r.Cooldown} {
-			if d > 0 {
-				fmt.Fprintf(&b, "    %s: %s\n", key, d)
-			}
-		}
-		if r.CooldownKey != "" {
-			fmt.Fprintf(&b, "    cooldown_key: '%s'\n", r.CooldownKey)
-		}
-		if len(r.Mute) > 0 {
-			fmt.Fprintf(&b, "    mute: [%s]\n", strings.Join(r.Mute, ", "))
-		}
-		if len(r.OnResolve) > 0 {
-			fmt.Fprintf(&b, "    on_resolve: [%s]\n", strings.Join(r.OnResolve, ", "))
-		}
-		if r.Schedule != "" {
-			fmt.Fprintf(&b, "    schedule: %q\n", r.Schedule)
-		}
-	}
-	return b.String()
-}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"runtime"
 	"context"
 	"errors"
 	"fmt"
@@ -241,6 +242,9 @@ func (e *env) daemon(ctx context.Context, o runOptions) error {
 			if err := driver.Call(ctx, func() { driver.Take(evs...) }); err != nil {
 				return api.ErrBusy // shutting down
 			}
+			// Let the deliveries just queued start before this goroutine
+			// writes the answer: the notification is what is urgent.
+			runtime.Gosched()
 			return nil
 		},
 		State: func() any {

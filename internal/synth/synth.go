@@ -5,6 +5,7 @@ package synth
 
 import (
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/leaderhook/leaderhook/event"
@@ -125,4 +126,36 @@ func Recording(n int, emit func(event.Event)) (changes int) {
 		changes++
 	}
 	return changes
+}
+
+// RulesYAML returns the windows and n rules of Rules as config YAML; the
+// rules act on an action named "note", which the caller defines.
+func RulesYAML(n int) string {
+	var b strings.Builder
+	b.WriteString("windows:\n")
+	for name, w := range Windows {
+		fmt.Fprintf(&b, "  %s: {schedule: %q, duration: %s}\n", name, w.Schedule, w.Duration)
+	}
+	b.WriteString("rules:\n")
+	for _, r := range Rules(n) {
+		fmt.Fprintf(&b, "  - name: %s\n    when: '%s'\n    actions: [%s]\n", r.Name, strings.ReplaceAll(r.When, "'", "''"), strings.Join(r.Actions, ", "))
+		for key, d := range map[string]time.Duration{"for": r.For, "repeat": r.Repeat, "cooldown": r.Cooldown} {
+			if d > 0 {
+				fmt.Fprintf(&b, "    %s: %s\n", key, d)
+			}
+		}
+		if r.CooldownKey != "" {
+			fmt.Fprintf(&b, "    cooldown_key: '%s'\n", r.CooldownKey)
+		}
+		if len(r.Mute) > 0 {
+			fmt.Fprintf(&b, "    mute: [%s]\n", strings.Join(r.Mute, ", "))
+		}
+		if len(r.OnResolve) > 0 {
+			fmt.Fprintf(&b, "    on_resolve: [%s]\n", strings.Join(r.OnResolve, ", "))
+		}
+		if r.Schedule != "" {
+			fmt.Fprintf(&b, "    schedule: %q\n", r.Schedule)
+		}
+	}
+	return b.String()
 }
