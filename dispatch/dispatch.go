@@ -60,7 +60,8 @@ type Record struct {
 	HTTPStatus int       `json:"http_status,omitempty"`
 	ExitCode   *int      `json:"exit_code,omitempty"`
 	Error      string    `json:"error,omitempty"`
-	Output     string    `json:"output,omitempty"`
+	Output     string    `json:"output,omitempty"` // shell: bounded stdout and stderr
+	Detail     string    `json:"detail,omitempty"` // webhook, slack: the start of the answer, or what went wrong
 	Fallback   bool      `json:"fallback,omitempty"`
 }
 
@@ -304,7 +305,8 @@ func (d *Dispatcher) deliver(q *queue, del Delivery) {
 		ctx, cancel := context.WithTimeout(d.ctx, spec.Timeout)
 		out, err := t.Action.Run(ctx, &del.Notification)
 		cancel()
-		rec := Record{Kind: "attempt", Attempt: del.Attempts, DurationMS: d.opts.Now().Sub(start).Milliseconds(), HTTPStatus: out.HTTPStatus, Output: out.Output}
+		rec := Record{Kind: "attempt", Attempt: del.Attempts, DurationMS: d.opts.Now().Sub(start).Milliseconds(),
+			HTTPStatus: out.HTTPStatus, Output: out.Output, Detail: actions.Redact(out.Detail, t.Secrets...)}
 		if spec.Type == actions.KindShell {
 			code := out.ExitCode
 			rec.ExitCode = &code

@@ -386,3 +386,33 @@ func TestPaceIgnoresAQueueWaitingOnAFailingReceiver(t *testing.T) {
 		d.Close(context.Background())
 	})
 }
+
+// answering is an Action whose every attempt gets the same answer.
+type answering struct {
+	out actions.Outcome
+	err error
+}
+
+func (a answering) Run(context.Context, *actions.Notification) (actions.Outcome, error) {
+	return a.out, a.err
+}
+
+func TestAuditKeepsTheAnswerRedacted(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		act := answering{out: actions.Outcome{HTTPStatus: 403, Detail: `{"error":"bad token s3cr3t-t0ken"}`},
+			err: actions.Permanent(errors.New("403 Forbidden"))}
+		d, _, a := setup(map[string]Target{"hook": {Action: act, Spec: spec(3), Secrets: []string{"s3cr3t-t0ken"}}})
+		d.Submit(note("r"), []string{"hook"})
+		synctest.Wait()
+		d.Close(context.Background())
+		var attempt Record
+		for _, r := range a.records {
+			if r.Kind == "attempt" {
+				attempt = r
+			}
+		}
+		if attempt.HTTPStatus != 403 || attempt.Detail != `{"error":"bad token `+actions.Redacted+`"}` {
+			t.Errorf("attempt record %+v: want status 403 and the answer with the token redacted", attempt)
+		}
+	})
+}

@@ -36,13 +36,7 @@ func Targets(cfg *config.Config, client *http.Client) (map[string]dispatch.Targe
 		if err != nil {
 			return nil, fmt.Errorf("action %s: %w", name, err)
 		}
-		var secrets []string
-		for _, s := range []string{spec.Secret, spec.WebhookURL} {
-			if s != "" {
-				secrets = append(secrets, s)
-			}
-		}
-		targets[name] = dispatch.Target{Action: a, Spec: spec, Secrets: secrets, Workers: workers}
+		targets[name] = dispatch.Target{Action: a, Spec: spec, Secrets: spec.Secrets(), Workers: workers}
 	}
 	return targets, nil
 }

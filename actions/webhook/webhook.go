@@ -90,7 +90,7 @@ func New(name string, spec actions.Spec, client *http.Client) (*Action, error) {
 	if err := checkURL(spec.URL); err != nil {
 		return nil, fmt.Errorf("action %s: url %w", name, err)
 	}
-	a := &Action{name: name, spec: spec, client: client, now: time.Now, secrets: secrets(spec.Secret, spec.URL)}
+	a := &Action{name: name, spec: spec, client: client, now: time.Now, secrets: spec.Secrets()}
 	a.where = a.redact(spec.URL)
 	if spec.Body != "" && spec.Format != "cloudevents" {
 		t, err := actions.ParseTemplate("body", spec.Body)
@@ -241,29 +241,6 @@ func (a *Action) Run(ctx context.Context, n *actions.Notification) (actions.Outc
 }
 
 func (a *Action) redact(s string) string { return actions.Redact(s, a.secrets...) }
-
-// secrets lists what messages must not show: the signing secret, and the
-// URL's password and query values, as written and decoded (a message may
-// show either, and not always as part of a URL that Redact recognises).
-func secrets(secret, rawURL string) []string {
-	var out []string
-	u, err := url.Parse(rawURL)
-	if err != nil {
-		return []string{secret}
-	}
-	if pw, ok := u.User.Password(); ok {
-		_, written, _ := strings.Cut(u.User.String(), ":")
-		out = append(out, pw, written)
-	}
-	for param := range strings.SplitSeq(u.RawQuery, "&") {
-		_, value, _ := strings.Cut(param, "=")
-		decoded, _ := url.QueryUnescape(value)
-		out = append(out, value, decoded)
-	}
-	// Short values (?v=1) are rarely credentials, and hiding them would
-	// blank ordinary words out of messages.
-	return append(slices.DeleteFunc(out, func(s string) bool { return len(s) < 6 }), secret)
-}
 
 // Render shows what Run would send, with the secret, the URL's credentials
 // and query, and the values of credential headers (Authorization, Cookie,
