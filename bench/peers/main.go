@@ -336,7 +336,7 @@ type result struct {
 	Lost      int     `json:"load_lost"` // accepted but never delivered
 	LoadP99ms float64 `json:"load_p99_ms"`
 	CPUus     float64 `json:"load_cpu_us_per_delivery"` // the server's CPU time under load, per delivery
-	RSSMB     float64 `json:"rss_after_mb"` // the highest after a round
+	RSSMB     float64 `json:"rss_after_mb"`             // the highest after a round
 }
 
 // running is a system being measured, with what its rounds have gathered.
@@ -717,7 +717,9 @@ func (rep report) tables() string {
 		return "**missed**"
 	}
 	b.WriteString("| target | result | |\n|---|---|---|\n")
-	row := func(target, result string, ok bool) { fmt.Fprintf(&b, "| %s | %s | %s |\n", target, result, verdict(ok)) }
+	row := func(target, result string, ok bool) {
+		fmt.Fprintf(&b, "| %s | %s | %s |\n", target, result, verdict(ok))
+	}
 	row("one at a time, webhook p99 ≤ 1.5× the bare relay",
 		fmt.Sprintf("%.2f ms vs %.2f ms (%.2f×)", lw.P99ms, relay.P99ms, lw.P99ms/relay.P99ms), lw.P99ms <= 1.5*relay.P99ms)
 	row("one at a time, script p99 ≤ 1.5× the bare exec relay",
