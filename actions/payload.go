@@ -1,8 +1,8 @@
 package actions
 
 import (
-	"encoding/json"
 	"fmt"
+	gojson "github.com/goccy/go-json"
 	"strconv"
 	"time"
 
@@ -85,7 +85,9 @@ func (n *Notification) Payload() ([]byte, error) {
 	if p.Event == nil {
 		p.Event = map[string]any{}
 	}
-	return json.Marshal(p)
+	// goccy/go-json writes the same bytes as encoding/json (map keys
+	// sorted, HTML escaped) at about twice the speed.
+	return gojson.Marshal(p)
 }
 
 // Environ is the environment a shell action gets besides its own `env`

@@ -180,3 +180,30 @@ func TestPayloadKeys(t *testing.T) {
 		t.Errorf("keys %q, want %q", keys, want)
 	}
 }
+
+// TestPayloadBytesAsEncodingJSON: Payload uses goccy/go-json for speed; its
+// bytes must be exactly encoding/json's, whatever the strings hold (HTML,
+// control characters, invalid UTF-8, U+2028) and however the maps nest.
+func TestPayloadBytesAsEncodingJSON(t *testing.T) {
+	odd := []string{"<script>&amp;</script>", "tab\tnew\nline\x00\x1f", "bad \xff utf-8", "line\u2028sep\u2029", `quote " back \ slash`, "é ✓ 𝄞", ""}
+	for i, s := range odd {
+		n := firing()
+		n.Rule, n.Cluster, n.LeaderID = s, s+"c", "l"+s
+		n.Labels = map[string]string{s: s, "z" + s: "b", "a": s}
+		n.Event = map[string]any{"s": s, s: []any{s, 1.5, true, nil, map[string]any{"k" + s: 2.0, "b": "x"}}, "n": 1e21, "neg": -0.000001}
+		got, err := n.Payload()
+		if err != nil {
+			t.Fatalf("%q: %v", s, err)
+		}
+		p := payloadJSON{Version: PayloadVersion, DeliveryID: n.DeliveryID, Rule: n.Rule, Status: n.Status, Cluster: n.Cluster,
+			Labels: n.Labels, FiredAt: n.FiredAt.Format("2006-01-02T15:04:05.000000000Z07:00"), Event: n.Event,
+			State: stateJSON{LeaderID: n.LeaderID, PreviousLeaderID: n.PreviousLeaderID, Leaderless: n.Leaderless, LeaderlessForMS: n.LeaderlessFor.Milliseconds()}}
+		want, err := json.Marshal(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(got) != string(want) {
+			t.Errorf("case %d (%q):\n got: %s\nwant: %s", i, s, got, want)
+		}
+	}
+}

@@ -1,0 +1,58 @@
+// Package benchdoc lets the benchmark programs rewrite their own tables in
+// BENCHMARKS.md and README.md, so that the documents show what the last
+// `make bench` measured and nothing copied by hand.
+package benchdoc
+
+import (
+	"fmt"
+	"os"
+	"strings"
+)
+
+// Replace puts text between the lines "<!-- name:begin -->" and
+// "<!-- name:end -->" of the file at path.
+func Replace(path, name, text string) error {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	begin, end := "<!-- "+name+":begin -->", "<!-- "+name+":end -->"
+	s := string(data)
+	i, j := strings.Index(s, begin), strings.Index(s, end)
+	if i < 0 || j < i {
+		return fmt.Errorf("%s has no %s … %s section", path, begin, end)
+	}
+	if !strings.HasSuffix(text, "\n") {
+		text += "\n"
+	}
+	s = s[:i+len(begin)] + "\n" + text + s[j:]
+	return os.WriteFile(path, []byte(s), 0o644)
+}
+
+// Machine describes the machine: cores, CPU model, memory and OS.
+func Machine() string {
+	cpu, cores := "unknown CPU", 0
+	if data, err := os.ReadFile("/proc/cpuinfo"); err == nil {
+		for _, l := range strings.Split(string(data), "\n") {
+			if strings.HasPrefix(l, "model name") && cpu == "unknown CPU" {
+				cpu = strings.TrimSpace(strings.SplitN(l, ":", 2)[1])
+			}
+		}
+		cores = strings.Count(string(data), "processor\t:")
+	}
+	mem := ""
+	if data, err := os.ReadFile("/proc/meminfo"); err == nil {
+		var kb int
+		fmt.Sscanf(strings.TrimPrefix(strings.SplitN(string(data), "\n", 2)[0], "MemTotal:"), "%d", &kb)
+		mem = fmt.Sprintf(", %.0f GiB RAM", float64(kb)/(1<<20))
+	}
+	osName := "Linux"
+	if data, err := os.ReadFile("/etc/os-release"); err == nil {
+		for _, l := range strings.Split(string(data), "\n") {
+			if v, ok := strings.CutPrefix(l, "PRETTY_NAME="); ok {
+				osName = strings.Trim(v, `"`)
+			}
+		}
+	}
+	return fmt.Sprintf("%d cores, %s%s, %s", cores, cpu, mem, osName)
+}
