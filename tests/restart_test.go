@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"syscall"
@@ -268,10 +269,24 @@ rules:
   - {name: lost, when: leaderless, actions: [hook]}
 `, dir, events, srv.URL)), 0o644)
 	d := startDaemon(t, config)
+	m := regexp.MustCompile(`"listen":"([^"]+)"`).FindStringSubmatch(d.logs())
+	if m == nil {
+		t.Fatalf("no listen address in the log:\n%s", d.logs())
+	}
+	readyz := "http://" + m[1] + "/readyz"
+	if code, body := get(t, readyz); code != 200 {
+		t.Errorf("readyz once running: %d %s", code, body)
+	}
 	appendEvent(t, events, "state.has_leader", "m1")
 	appendEvent(t, events, "state.is_leaderless", "")
 	<-inFlight
 	d.cmd.Process.Signal(syscall.SIGTERM)
+	// Draining: still answering, but no longer ready, so that a load
+	// balancer sends events elsewhere.
+	waitFor(t, "readyz to say shutting down", func() bool {
+		code, body := get(t, readyz)
+		return code == 503 && strings.Contains(body, "shutting down")
+	}, d)
 	if err := d.cmd.Wait(); err != nil {
 		t.Errorf("exit after SIGTERM: %v\n%s", err, d.logs())
 	}

@@ -48,6 +48,7 @@ func main() {
 	clusters := flag.Int("clusters", 1000, "clusters to poll")
 	measure := flag.Duration("measure", 30*time.Second, "how long to measure CPU")
 	md := flag.String("md", "BENCHMARKS.md", "file whose daemon sections get the tables (empty: none)")
+	out := flag.String("o", "bench/daemon/results.json", "results file")
 	flag.Parse()
 	dir, err := os.MkdirTemp("", "leaderhook-bench")
 	if err != nil {
@@ -90,6 +91,14 @@ func main() {
 	fmt.Printf("  floor (bare Go): one at a time p50 %s p99 %s; 8 senders %.0f events/s\n", fp50, fp99, frate)
 	fmt.Printf("  ratio          : p99 %.2fx, throughput %.2fx\n", float64(p99)/float64(fp99), rate/frate)
 
+	result := map[string]any{"machine": benchdoc.Machine(), "when": time.Now().UTC(),
+		"poll": map[string]any{"clusters": *clusters, "cpu_percent": cpu, "rss_mb": rss, "peak_rss_mb": peak,
+			"floor_cpu_percent": fcpu, "floor_rss_mb": frss, "floor_peak_rss_mb": fpeak},
+		"ingest": map[string]any{"p50_us": p50.Microseconds(), "p99_us": p99.Microseconds(), "events_per_s": rate,
+			"floor_p50_us": fp50.Microseconds(), "floor_p99_us": fp99.Microseconds(), "floor_events_per_s": frate}}
+	if err := benchdoc.WriteJSON(*out, result); err != nil {
+		log.Fatal(err)
+	}
 	if *md == "" {
 		return
 	}

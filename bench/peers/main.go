@@ -133,8 +133,7 @@ func main() {
 	report.Idle = idleLeaderhook(*bin, dir, s, *idleFor)
 	log.Printf("idle over %s: RSS %.1f MB, CPU %.2f%%", *idleFor, report.Idle.RSSMB, report.Idle.CPUPercent)
 	report.Duration = time.Since(start).Round(time.Second).String()
-	data, _ := json.MarshalIndent(report, "", "  ")
-	if err := os.WriteFile(*out, append(data, '\n'), 0o644); err != nil {
+	if err := benchdoc.WriteJSON(*out, report); err != nil {
 		log.Fatal(err)
 	}
 	tables := report.tables()

@@ -28,6 +28,7 @@ func main() {
 	n := flag.Int("events", 1_000_000, "events to generate")
 	dir := flag.String("dir", "", "work directory (default: a temporary one)")
 	md := flag.String("md", "BENCHMARKS.md", "file whose replay section gets the table (empty: none)")
+	out := flag.String("o", "bench/replay/results.json", "results file")
 	flag.Parse()
 	work := *dir
 	if work == "" {
@@ -67,6 +68,12 @@ Targets: ≤ 3 s — %s; ≤ 100 MB peak RSS — %s.
 		wall.Seconds(), float64(*n)/wall.Seconds()/1000, float64(rss)/1024, floorWall.Seconds(), float64(floorRSS)/1024,
 		wall.Seconds()/floorWall.Seconds(), verdict(wall <= 3*time.Second), verdict(rss <= 100*1024))
 	fmt.Print(table)
+	result := map[string]any{"machine": benchdoc.Machine(), "when": time.Now().UTC(), "events": *n, "rules": 50,
+		"recording_mb": float64(size) / 1e6, "leader_changes": changes,
+		"wall_s": wall.Seconds(), "peak_rss_mb": float64(rss) / 1024, "floor_wall_s": floorWall.Seconds(), "floor_peak_rss_mb": float64(floorRSS) / 1024}
+	if err := benchdoc.WriteJSON(*out, result); err != nil {
+		log.Fatal(err)
+	}
 	if *md != "" {
 		if err := benchdoc.Replace(*md, "replay", table); err != nil {
 			log.Fatal(err)

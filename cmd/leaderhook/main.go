@@ -30,6 +30,7 @@ type env struct {
 	logLevel       string
 	logFormat      string
 	cpuProfile     string
+	memProfile     string
 	stopProfile    func()
 	onReject       func(cluster, input string) // counts rejected events (the daemon's metrics)
 	log            *slog.Logger
@@ -59,11 +60,19 @@ Start with:   leaderhook check  -c rules.yaml           # is my config valid?
 	root.PersistentFlags().StringVar(&e.logFormat, "log-format", "text", "log format: text or json")
 	root.PersistentFlags().StringVar(&e.cpuProfile, "cpuprofile", "", "write a CPU profile to this file (for bug reports)")
 	_ = root.PersistentFlags().MarkHidden("cpuprofile")
+	root.PersistentFlags().StringVar(&e.memProfile, "memprofile", "", "write an allocation profile to this file on exit (for bug reports)")
+	_ = root.PersistentFlags().MarkHidden("memprofile")
 	root.AddCommand(versionCmd(e), checkCmd(e), replayCmd(e), testCmd(e), runCmd(e), fireCmd(e), demoCmd(e), recordCmd(e), healthCmd(e), schemaCmd(e))
 	root.SetArgs(args)
 	err := root.Execute()
 	if e.stopProfile != nil {
 		e.stopProfile()
+	}
+	if e.memProfile != "" {
+		if f, err := os.Create(e.memProfile); err == nil {
+			pprof.Lookup("allocs").WriteTo(f, 0)
+			f.Close()
+		}
 	}
 	var exit exitError
 	switch {

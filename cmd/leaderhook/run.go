@@ -219,6 +219,7 @@ func (e *env) daemon(ctx context.Context, o runOptions) error {
 		return nil
 	}
 
+	var sourcesUp atomic.Bool // for /readyz
 	srv := &api.Server{
 		Token:   cfg.Server.IngestToken,
 		MaxBody: int64(cfg.Server.MaxBodyBytes),
@@ -263,7 +264,15 @@ func (e *env) daemon(ctx context.Context, o runOptions) error {
 		},
 		Rejected: func(cluster string) { m.Rejected(cluster, "http") },
 		Reload:   reload,
-		Ready:    func() error { return nil },
+		Ready: func() error {
+			switch {
+			case ctx.Err() != nil:
+				return errors.New("shutting down")
+			case !sourcesUp.Load():
+				return errors.New("starting: event sources not yet started")
+			}
+			return nil
+		},
 		Gatherer: prometheus.GathererFunc(func() ([]*dto.MetricFamily, error) { m.Tick(time.Now()); return m.Registry.Gather() }),
 		Log:      log,
 	}
@@ -287,6 +296,7 @@ func (e *env) daemon(ctx context.Context, o runOptions) error {
 		stopSources()
 		return err
 	}
+	sourcesUp.Store(true)
 	log.Info("leaderhook running", "clusters", len(cfg.Clusters), "rules", len(cfg.Rules), "actions", len(cfg.Actions),
 		"state_dir", stateDir, "listen", listener.Addr().String(), "dry_run", o.dryRun)
 	runErr := driver.Run(ctx, events, clock.Real{})

@@ -4,6 +4,7 @@
 package benchdoc
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
 	"strings"
@@ -55,4 +56,14 @@ func Machine() string {
 		}
 	}
 	return fmt.Sprintf("%d cores, %s%s, %s", cores, cpu, mem, osName)
+}
+
+// WriteJSON writes v, indented, to path: the machine-readable result file
+// of a bench program.
+func WriteJSON(path string, v any) error {
+	data, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(path, append(data, '\n'), 0o644)
 }
