@@ -55,9 +55,7 @@ bench-deps:
 	  $(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus-alertmanager webhook >/dev/null; }
 
 bench: build bench-deps
-	$(GO) test -run '^$$' -bench 'EngineObserve|NaiveExpr|DriverHandle' -benchmem -count 3 ./rules ./pipeline
-	$(GO) test -run '^$$' -bench 'DispatchWebhook|BarePost' -benchtime 5000x -count 3 ./actions/webhook
-	$(GO) test -run '^$$' -bench RaftDetection -benchtime 200x ./detector
+	$(GO) run ./bench/gotest
 	$(GO) run ./bench/replay -bin ./$(BIN) -events 1000000
 	$(GO) run ./bench/daemon -bin ./$(BIN) -measure 20s
 	$(GO) run ./bench/peers -bin ./$(BIN)

@@ -262,6 +262,20 @@ func (d *Dispatcher) Pace(ctx context.Context, cluster string, backlog int) erro
 	}
 }
 
+// Crowded reports whether one of the cluster's queues is at least half
+// full, retrying or not: the moment for ingest to refuse new events (503)
+// rather than accept events whose deliveries the queue may have to drop.
+func (d *Dispatcher) Crowded(cluster string) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for k, q := range d.queues {
+		if k.cluster == cluster && 2*len(q.ch) >= cap(q.ch) {
+			return true
+		}
+	}
+	return false
+}
+
 // wake tells the callers of Pace to look at the queues again.
 func (d *Dispatcher) wake() {
 	if d.pacers.Load() == 0 {

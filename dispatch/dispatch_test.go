@@ -416,3 +416,28 @@ func TestAuditKeepsTheAnswerRedacted(t *testing.T) {
 		}
 	})
 }
+
+func TestCrowdedAtHalfAQueue(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		slow := gated{gate: make(chan struct{})}
+		s := spec(1)
+		s.Timeout = time.Hour
+		d, _, _ := setup(map[string]Target{"hook": {Action: slow, Spec: s, QueueSize: 8}})
+		for i := range 4 {
+			d.Submit(note(fmt.Sprint(i)), []string{"hook"}) // cluster c1: the worker holds one, 3 wait
+		}
+		synctest.Wait()
+		if d.Crowded("c1") {
+			t.Error("3 of 8 waiting: not crowded yet")
+		}
+		d.Submit(note("4"), []string{"hook"})
+		if !d.Crowded("c1") {
+			t.Error("4 of 8 waiting: crowded")
+		}
+		if d.Crowded("c2") {
+			t.Error("another cluster is not crowded")
+		}
+		close(slow.gate)
+		d.Close(context.Background())
+	})
+}

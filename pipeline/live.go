@@ -46,7 +46,9 @@ func (d *Driver) Run(ctx context.Context, in <-chan event.Event, clk clock.Clock
 		case <-timer.C():
 			// Events already waiting happened before now: take them first,
 			// at their own times, so that a deadline cannot overtake them.
+			// Calls may carry events too (HTTP ingest).
 			d.drain(in)
+			d.drainCalls()
 			d.AdvanceTo(clk.Now())
 		}
 	}
@@ -58,7 +60,8 @@ type call struct {
 }
 
 // Call runs f on Run's goroutine, between events, and waits for it: the
-// way to read or change the driver while Run owns it.
+// way to read or change the driver while Run owns it. It returns an error,
+// and f is not run, only if ctx ends before Run takes f.
 func (d *Driver) Call(ctx context.Context, f func()) error {
 	c := call{f: f, done: make(chan struct{})}
 	select {
@@ -66,11 +69,21 @@ func (d *Driver) Call(ctx context.Context, f func()) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	}
-	select {
-	case <-c.done:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
+	// Run runs what it takes at once: once taken, f completes.
+	<-c.done
+	return nil
+}
+
+// drainCalls runs the calls that are waiting, without blocking.
+func (d *Driver) drainCalls() {
+	for {
+		select {
+		case c := <-d.calls:
+			c.f()
+			close(c.done)
+		default:
+			return
+		}
 	}
 }
 

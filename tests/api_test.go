@@ -192,3 +192,46 @@ func TestAcceptedEventsSurviveKill9(t *testing.T) {
 		return false
 	}, b)
 }
+
+// TestIngestRefusesRatherThanDrops: with the receiver hung and the
+// cluster's action queue half full, POST /v1/events answers 503 with
+// Retry-After, and nothing accepted is dropped.
+func TestIngestRefusesRatherThanDrops(t *testing.T) {
+	hung := make(chan struct{})
+	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { <-hung }))
+	defer hook.Close()
+	defer close(hung)
+	dir := t.TempDir()
+	config := filepath.Join(dir, "rules.yaml")
+	os.WriteFile(config, []byte(apiConfig(dir, hook.URL, `  - {name: changed, when: type == "state.has_leader", actions: [hook]}`)), 0o644)
+	t.Setenv("TEST_TOKEN", "t0k3n")
+	d := startDaemon(t, config)
+	m := regexp.MustCompile(`"listen":"([^"]+)"`).FindStringSubmatch(d.logs())
+	if m == nil {
+		t.Fatalf("no listen address in the log:\n%s", d.logs())
+	}
+	events := "http://" + m[1] + "/v1/events?cluster=ziti"
+	// 600 leader changes in batches (server.max_body_bytes is 4096):
+	// more than half of the 1,024 deliveries the queue holds.
+	changes, refused := 0, false
+	for changes < 700 && !refused {
+		var batch []string
+		for range 20 {
+			batch = append(batch, ev("c1", "state.has_leader", fmt.Sprintf("c%d", changes%2+1)))
+			changes++
+		}
+		code, body := post(t, events, "t0k3n", strings.Join(batch, "\n"))
+		switch {
+		case code == 503 && strings.Contains(body, "backed up"):
+			refused = true
+		case code != 202:
+			t.Fatalf("batch at %d: %d %s", changes, code, body)
+		}
+	}
+	if !refused {
+		t.Fatalf("%d leader changes queued for a hung receiver, and ingest never refused", changes)
+	}
+	if strings.Contains(d.logs(), "queue full") || strings.Contains(d.logs(), "dropped") {
+		t.Errorf("deliveries were dropped:\n%s", d.logs())
+	}
+}

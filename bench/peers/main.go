@@ -10,9 +10,10 @@
 // each one at a time (p50/p90/p99) and under load (8 concurrent senders:
 // accepted/s, delivered/s, lost, p99, CPU per delivery, RSS after), plus
 // leaderhook's idle RSS and CPU and its RSS with 100 rules and 10 clusters.
-// The systems of a path run side by side and are measured alternately: one
-// at a time, event by event in turn; under load, in rounds whose order
-// reverses (A B C, C B A), so that a machine's drift is shared. The same
+// Each system runs alone, in rounds whose order alternates (A B C, then
+// C B A), so that a machine's drift is shared; each round starts the
+// system, warms it up, measures its share of the events one at a time and
+// one load phase, and stops it. The same
 // sink (a Go HTTP server here, stamping receive times) receives everything.
 // Results go to a JSON file and to the tables between the markers in
 // BENCHMARKS.md, with a verdict on each target.
@@ -725,9 +726,16 @@ func (rep report) summary() string {
 	return fmt.Sprintf("Measured by `make bench` on %s (%s): an event becomes a delivered webhook in %.2f ms "+
 		"(p50; p99 %.2f ms; a bare Go relay: %.2f / %.2f ms) and a started script in %.1f ms. Under load from 8 senders "+
 		"leaderhook delivers %.0f webhooks/s, %.1f× Prometheus Alertmanager on the same machine, with p99 %.0f ms "+
-		"(Alertmanager %.0f ms) and nothing lost; scripts start at %.2f× the rate of a bare Go exec relay. "+
+		"(Alertmanager %.0f ms), %s; scripts start at %.2f× the rate of a bare Go exec relay. "+
 		"RSS %.0f MB after load, %.0f MB idle. Details and the peers' numbers: [BENCHMARKS.md](BENCHMARKS.md).",
 		rep.Machine, rep.When.Format("2006-01-02"), lw.P50ms, lw.P99ms, relay.P50ms, relay.P99ms, ls.P50ms,
-		lw.Delivered, lw.Delivered/am.Delivered, lw.LoadP99ms, am.LoadP99ms, ls.Delivered/exe.Delivered,
+		lw.Delivered, lw.Delivered/am.Delivered, lw.LoadP99ms, am.LoadP99ms, lostText(lw.Lost+lw.OneLost+ls.Lost+ls.OneLost), ls.Delivered/exe.Delivered,
 		max(lw.RSSMB, ls.RSSMB), rep.Idle.RSSMB)
+}
+
+func lostText(n int) string {
+	if n == 0 {
+		return "nothing lost"
+	}
+	return fmt.Sprintf("%d deliveries lost", n)
 }

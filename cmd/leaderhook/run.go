@@ -73,11 +73,11 @@ would send (URL, headers, body, argv, env; secrets redacted).`,
 }
 
 // Ingest over HTTP paces a sender to the speed at which its cluster's
-// deliveries go out: it waits while one of the cluster's queues holds more
-// than ingestBacklog deliveries, for at most ingestPaceLimit, and then
-// takes the events anyway. A flood thus cannot build a queue (each waiting
-// delivery is latency), while a hung receiver delays a cluster's events by
-// ingestPaceLimit at most: leaderhook must keep seeing the cluster.
+// deliveries go out: after taking its events, the answer waits while one of
+// the cluster's queues holds more than ingestBacklog deliveries, for at
+// most ingestPaceLimit. A flood thus cannot build a queue (each waiting
+// delivery is latency), while events are always decided at once: a hung
+// receiver delays the sender's next request by ingestPaceLimit at most.
 const (
 	ingestBacklog   = 2
 	ingestPaceLimit = time.Second
@@ -144,6 +144,11 @@ func (e *env) daemon(ctx context.Context, o runOptions) error {
 	}
 	driver.Restore(saved.Engine, saved.Views)
 	driver.OnEvent = m.Event
+	// Calls into the driver from other goroutines (the saver, HTTP
+	// handlers) end when Run does, or when startup fails before it runs.
+	runCtx, stopRun := context.WithCancel(ctx)
+	defer stopRun()
+	runCall := func(f func()) error { return driver.Call(runCtx, f) }
 
 	positions := &positionBook{files: saved.Files}
 	// Each change only marks the state dirty. A saver goroutine then asks
@@ -168,7 +173,7 @@ func (e *env) daemon(ctx context.Context, o runOptions) error {
 	go func() {
 		defer close(saverDone)
 		for range dirty {
-			if err := driver.Call(ctx, take); err != nil {
+			if err := runCall(take); err != nil {
 				continue // shutting down: flush() saves the final state
 			}
 			writeLatest()
@@ -200,7 +205,7 @@ func (e *env) daemon(ctx context.Context, o runOptions) error {
 		if err == nil {
 			var nextTargets map[string]dispatch.Target
 			if nextTargets, err = pipeline.Targets(next, nil); err == nil {
-				err = driver.Call(ctx, func() { driver.Replace(engine, views) })
+				err = runCall(func() { driver.Replace(engine, views) })
 				if err == nil && disp != nil {
 					disp.SetTargets(nextTargets)
 				}
@@ -232,27 +237,32 @@ func (e *env) daemon(ctx context.Context, o runOptions) error {
 			return false
 		},
 		Ingest: func(reqCtx context.Context, cluster string, evs []event.Event) error {
+			if disp != nil && disp.Crowded(cluster) {
+				// Refused, not dropped: the sender keeps the events and
+				// retries.
+				return fmt.Errorf("%w: the deliveries of cluster %s are backed up (an action queue is half full)", api.ErrBusy, cluster)
+			}
+			// The events are decided before the answer, at once, in time
+			// order with everything else: once the sender has its 202,
+			// what they fired is journaled and survives a crash.
+			if err := runCall(func() { driver.Take(evs...) }); err != nil {
+				return fmt.Errorf("%w: shutting down", api.ErrBusy)
+			}
+			// Let the deliveries just queued start before this goroutine
+			// writes the answer: the notification is what is urgent.
+			runtime.Gosched()
 			if disp != nil {
 				paceCtx, cancel := context.WithTimeout(reqCtx, ingestPaceLimit)
 				_ = disp.Pace(paceCtx, cluster, ingestBacklog)
 				cancel()
 			}
-			// The events are decided before the answer: once the sender
-			// has its 202, what they fired is journaled and survives a
-			// crash.
-			if err := driver.Call(ctx, func() { driver.Take(evs...) }); err != nil {
-				return api.ErrBusy // shutting down
-			}
-			// Let the deliveries just queued start before this goroutine
-			// writes the answer: the notification is what is urgent.
-			runtime.Gosched()
 			return nil
 		},
 		State: func() any {
 			// Live, not as last saved: an operator asking wants now.
 			s := snapshot.Load()
 			var live store.State
-			if driver.Call(ctx, func() { live.Engine, live.Views = driver.Snapshot() }) == nil {
+			if runCall(func() { live.Engine, live.Views = driver.Snapshot() }) == nil {
 				live.SavedAt = s.SavedAt
 				s = &live
 			}
@@ -300,6 +310,7 @@ func (e *env) daemon(ctx context.Context, o runOptions) error {
 	log.Info("leaderhook running", "clusters", len(cfg.Clusters), "rules", len(cfg.Rules), "actions", len(cfg.Actions),
 		"state_dir", stateDir, "listen", listener.Addr().String(), "dry_run", o.dryRun)
 	runErr := driver.Run(ctx, events, clock.Real{})
+	stopRun()
 	stopSources()
 	sources.Wait()
 	close(dirty)
