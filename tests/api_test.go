@@ -8,7 +8,6 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -74,11 +73,7 @@ func TestHTTPAPI(t *testing.T) {
 	os.WriteFile(config, []byte(apiConfig(dir, hook.URL, `  - {name: lost, when: leaderless, actions: [hook]}`)), 0o644)
 	t.Setenv("TEST_TOKEN", "t0k3n")
 	d := startDaemon(t, config)
-	m := regexp.MustCompile(`"listen":"([^"]+)"`).FindStringSubmatch(d.logs())
-	if m == nil {
-		t.Fatalf("no listen address in the log:\n%s", d.logs())
-	}
-	base := "http://" + m[1]
+	base := d.baseURL(t)
 	events := base + "/v1/events?cluster=ziti"
 
 	// Authentication.
@@ -169,11 +164,7 @@ func TestAcceptedEventsSurviveKill9(t *testing.T) {
 	os.WriteFile(config, []byte(apiConfig(dir, hook.URL, `  - {name: lost, when: leaderless, actions: [hook]}`)), 0o644)
 	t.Setenv("TEST_TOKEN", "t0k3n")
 	a := startDaemon(t, config)
-	m := regexp.MustCompile(`"listen":"([^"]+)"`).FindStringSubmatch(a.logs())
-	if m == nil {
-		t.Fatalf("no listen address in the log:\n%s", a.logs())
-	}
-	events := "http://" + m[1] + "/v1/events?cluster=ziti"
+	events := a.baseURL(t) + "/v1/events?cluster=ziti"
 	if code, body := post(t, events, "t0k3n", ev("c1", "state.has_leader", "c1")); code != 202 {
 		t.Fatalf("leader: %d %s", code, body)
 	}
@@ -206,11 +197,7 @@ func TestIngestRefusesRatherThanDrops(t *testing.T) {
 	os.WriteFile(config, []byte(apiConfig(dir, hook.URL, `  - {name: changed, when: type == "state.has_leader", actions: [hook]}`)), 0o644)
 	t.Setenv("TEST_TOKEN", "t0k3n")
 	d := startDaemon(t, config)
-	m := regexp.MustCompile(`"listen":"([^"]+)"`).FindStringSubmatch(d.logs())
-	if m == nil {
-		t.Fatalf("no listen address in the log:\n%s", d.logs())
-	}
-	events := "http://" + m[1] + "/v1/events?cluster=ziti"
+	events := d.baseURL(t) + "/v1/events?cluster=ziti"
 	// 600 leader changes in batches (server.max_body_bytes is 4096):
 	// more than half of the 1,024 deliveries the queue holds.
 	changes, refused := 0, false

@@ -114,6 +114,16 @@ func startDaemonArgs(t *testing.T, args ...string) *daemon {
 	return d
 }
 
+// baseURL is the daemon's API address, from its "leaderhook running" line.
+func (d *daemon) baseURL(t *testing.T) string {
+	t.Helper()
+	m := regexp.MustCompile(`"listen":"([^"]+)"`).FindStringSubmatch(d.logs())
+	if m == nil {
+		t.Fatalf("no listen address in the log:\n%s", d.logs())
+	}
+	return "http://" + m[1]
+}
+
 func (d *daemon) logs() string {
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -269,11 +279,7 @@ rules:
   - {name: lost, when: leaderless, actions: [hook]}
 `, dir, events, srv.URL)), 0o644)
 	d := startDaemon(t, config)
-	m := regexp.MustCompile(`"listen":"([^"]+)"`).FindStringSubmatch(d.logs())
-	if m == nil {
-		t.Fatalf("no listen address in the log:\n%s", d.logs())
-	}
-	readyz := "http://" + m[1] + "/readyz"
+	readyz := d.baseURL(t) + "/readyz"
 	if code, body := get(t, readyz); code != 200 {
 		t.Errorf("readyz once running: %d %s", code, body)
 	}
