@@ -85,13 +85,16 @@ type Options struct {
 
 // Dispatcher runs deliveries. Submit never blocks.
 type Dispatcher struct {
-	opts    Options
-	mu      sync.Mutex
-	queues  map[queueKey]*queue
-	closing bool
-	ctx     context.Context // cancelled when a drain runs out of time
-	cancel  context.CancelFunc
-	wg      sync.WaitGroup
+	opts   Options
+	mu     sync.Mutex
+	queues map[queueKey]*queue
+	// byCluster lists each cluster's queues, for Pace and Crowded, which
+	// run on every ingest request.
+	byCluster map[string][]*queue
+	closing   bool
+	ctx       context.Context // cancelled when a drain runs out of time
+	cancel    context.CancelFunc
+	wg        sync.WaitGroup
 
 	// room is closed and replaced when a queue may have room again, to
 	// wake the callers of Pace; pacers counts them, so that workers skip
@@ -118,7 +121,7 @@ func New(opts Options) *Dispatcher {
 		opts.Now = time.Now
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	return &Dispatcher{opts: opts, queues: map[queueKey]*queue{}, ctx: ctx, cancel: cancel, room: make(chan struct{})}
+	return &Dispatcher{opts: opts, queues: map[queueKey]*queue{}, byCluster: map[string][]*queue{}, ctx: ctx, cancel: cancel, room: make(chan struct{})}
 }
 
 // NewID returns a new delivery id: "msg_" and a time-ordered UUID, as the
@@ -199,6 +202,7 @@ func (d *Dispatcher) enqueue(del Delivery, fresh bool) error {
 		}
 		q = &queue{ch: make(chan Delivery, size)}
 		d.queues[key] = q
+		d.byCluster[key.cluster] = append(d.byCluster[key.cluster], q)
 		for range max(t.Workers, 1) {
 			d.wg.Add(1)
 			go d.work(q)
@@ -244,8 +248,8 @@ func (d *Dispatcher) Pace(ctx context.Context, cluster string, backlog int) erro
 	for {
 		d.mu.Lock()
 		room, full := d.room, false
-		for k, q := range d.queues {
-			if k.cluster == cluster && len(q.ch) > backlog && q.retrying.Load() == 0 {
+		for _, q := range d.byCluster[cluster] {
+			if len(q.ch) > backlog && q.retrying.Load() == 0 {
 				full = true
 				break
 			}
@@ -268,8 +272,8 @@ func (d *Dispatcher) Pace(ctx context.Context, cluster string, backlog int) erro
 func (d *Dispatcher) Crowded(cluster string) bool {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	for k, q := range d.queues {
-		if k.cluster == cluster && 2*len(q.ch) >= cap(q.ch) {
+	for _, q := range d.byCluster[cluster] {
+		if 2*len(q.ch) >= cap(q.ch) {
 			return true
 		}
 	}
