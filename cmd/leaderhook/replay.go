@@ -54,6 +54,7 @@ rejected line is reported on stderr with its file and line number).`,
 			if !cmd.Flags().Changed("show-actions") {
 				o.showActions = o.format == "text"
 			}
+			batchGC()
 			return e.replay(o, files)
 		},
 	}

@@ -42,6 +42,7 @@ no rule produces any outcome.
 Exit status: 0 when every test passes, 1 otherwise.`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(_ *cobra.Command, paths []string) error {
+			batchGC()
 			return e.runTests(paths, junit)
 		},
 	}
