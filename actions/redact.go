@@ -104,7 +104,45 @@ func (s *Spec) Secrets() []string {
 	for _, raw := range []string{s.URL, s.WebhookURL} {
 		out = append(out, urlSecrets(raw)...)
 	}
+	// A receiver may echo a credential header back in its answer, which
+	// the audit log keeps.
+	for name, value := range s.Headers {
+		if !CredentialHeader(name) {
+			continue
+		}
+		if _, cred, ok := strings.Cut(value, " "); ok && isAuthorization(name) {
+			value = cred // keep the scheme ("Bearer") readable
+		}
+		if len(value) >= minRedacted {
+			out = append(out, value)
+		}
+	}
 	return out
+}
+
+// CredentialHeader reports whether a header, by its name, carries a
+// credential: Authorization, cookies, and names with token, secret,
+// password, api key, auth or signature in them. The Standard Webhooks
+// headers (webhook-id, -timestamp, -signature) are not credentials.
+func CredentialHeader(name string) bool {
+	lower := strings.ToLower(name)
+	if isAuthorization(lower) {
+		return true
+	}
+	if strings.HasPrefix(lower, "webhook-") {
+		return false
+	}
+	for _, s := range []string{"token", "secret", "password", "apikey", "api-key", "api_key", "auth", "signature", "cookie"} {
+		if strings.Contains(lower, s) {
+			return true
+		}
+	}
+	return false
+}
+
+func isAuthorization(name string) bool {
+	lower := strings.ToLower(name)
+	return lower == "authorization" || lower == "proxy-authorization"
 }
 
 // urlSecrets returns the password and the query values of a URL, both as

@@ -47,4 +47,12 @@ func TestSecrets(t *testing.T) {
 	if got := slack.Secrets(); !slices.Equal(got, []string{slack.WebhookURL}) {
 		t.Errorf("slack: got %q", got)
 	}
+	headers := Spec{Type: KindWebhook, URL: "https://h.example/x", Headers: map[string]string{
+		"Authorization": "Bearer abcdefgh12345", "X-Api-Key": "k3y-0123456789", "X-Trace": "not-a-secret-value",
+		"webhook-signature": "v1,placeholder-sig", "Cookie": "short"}}
+	got = headers.Secrets()
+	slices.Sort(got)
+	if want := []string{"abcdefgh12345", "k3y-0123456789"}; !slices.Equal(got, want) {
+		t.Errorf("credential headers: got %q, want %q", got, want)
+	}
 }

@@ -266,22 +266,16 @@ func (a *Action) Render(n *actions.Notification) (actions.Rendering, error) {
 // RedactHeader hides the value of a header that carries a credential,
 // keeping an Authorization scheme ("Bearer REDACTED").
 func RedactHeader(name, value string) string {
-	lower := strings.ToLower(name)
-	switch {
-	case lower == "authorization" || lower == "proxy-authorization":
-		if scheme, _, ok := strings.Cut(value, " "); ok {
-			return scheme + " REDACTED"
-		}
-		return "REDACTED"
-	case strings.HasPrefix(lower, "webhook-"): // id, timestamp, signature placeholder
+	if !actions.CredentialHeader(name) {
 		return value
 	}
-	for _, s := range []string{"token", "secret", "password", "apikey", "api-key", "api_key", "auth", "signature", "cookie"} {
-		if strings.Contains(lower, s) {
-			return "REDACTED"
+	lower := strings.ToLower(name)
+	if lower == "authorization" || lower == "proxy-authorization" {
+		if scheme, _, ok := strings.Cut(value, " "); ok {
+			return scheme + " " + actions.Redacted
 		}
 	}
-	return value
+	return actions.Redacted
 }
 
 // cloudEvent is a CloudEvents 1.0 event in structured JSON mode.
