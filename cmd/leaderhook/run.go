@@ -192,6 +192,9 @@ func (e *env) daemon(ctx context.Context, o runOptions) error {
 	}
 	driver.OnChange = save
 	flush()
+	// The saver ends on every way out, startup failures included.
+	stopSaver := sync.OnceFunc(func() { close(dirty); <-saverDone })
+	defer stopSaver()
 
 	events := make(chan event.Event, 4096)
 	live := &liveConfig{cfg: cfg}
@@ -313,8 +316,7 @@ func (e *env) daemon(ctx context.Context, o runOptions) error {
 	stopRun()
 	stopSources()
 	sources.Wait()
-	close(dirty)
-	<-saverDone
+	stopSaver()
 	flush()
 	if disp != nil {
 		drainCtx, cancel := context.WithTimeout(context.Background(), o.drain)
