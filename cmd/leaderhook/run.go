@@ -193,7 +193,7 @@ func (e *env) daemon(ctx context.Context, o runOptions) error {
 	driver.OnChange = save
 	flush()
 	// The saver ends on every way out, startup failures included.
-	stopSaver := sync.OnceFunc(func() { close(dirty); <-saverDone })
+	stopSaver := sync.OnceFunc(func() { stopRun(); close(dirty); <-saverDone })
 	defer stopSaver()
 
 	events := make(chan event.Event, 4096)
