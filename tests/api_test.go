@@ -30,6 +30,19 @@ rules:
 `, dir, receiver, rules)
 }
 
+// startAPIDaemon starts leaderhook with apiConfig, rules acting on the
+// webhook at hookURL, and the ingest token t0k3n.
+func startAPIDaemon(t *testing.T, hookURL, rules string) (d *daemon, dir, config string) {
+	t.Helper()
+	dir = t.TempDir()
+	config = filepath.Join(dir, "rules.yaml")
+	if err := os.WriteFile(config, []byte(apiConfig(dir, hookURL, rules)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("TEST_TOKEN", "t0k3n")
+	return startDaemon(t, config), dir, config
+}
+
 func post(t *testing.T, url, token, body string) (int, string) {
 	t.Helper()
 	req, _ := http.NewRequest("POST", url, strings.NewReader(body))
@@ -68,11 +81,7 @@ func TestHTTPAPI(t *testing.T) {
 	rcv := &receiver{}
 	hook := httptest.NewServer(rcv)
 	defer hook.Close()
-	dir := t.TempDir()
-	config := filepath.Join(dir, "rules.yaml")
-	os.WriteFile(config, []byte(apiConfig(dir, hook.URL, `  - {name: lost, when: leaderless, actions: [hook]}`)), 0o644)
-	t.Setenv("TEST_TOKEN", "t0k3n")
-	d := startDaemon(t, config)
+	d, dir, config := startAPIDaemon(t, hook.URL, `  - {name: lost, when: leaderless, actions: [hook]}`)
 	base := d.baseURL(t)
 	events := base + "/v1/events?cluster=ziti"
 
@@ -159,11 +168,7 @@ func TestAcceptedEventsSurviveKill9(t *testing.T) {
 	rcv := &receiver{failures: 1} // the first attempt fails: the delivery is still pending at the kill
 	hook := httptest.NewServer(rcv)
 	defer hook.Close()
-	dir := t.TempDir()
-	config := filepath.Join(dir, "rules.yaml")
-	os.WriteFile(config, []byte(apiConfig(dir, hook.URL, `  - {name: lost, when: leaderless, actions: [hook]}`)), 0o644)
-	t.Setenv("TEST_TOKEN", "t0k3n")
-	a := startDaemon(t, config)
+	a, _, config := startAPIDaemon(t, hook.URL, `  - {name: lost, when: leaderless, actions: [hook]}`)
 	events := a.baseURL(t) + "/v1/events?cluster=ziti"
 	if code, body := post(t, events, "t0k3n", ev("c1", "state.has_leader", "c1")); code != 202 {
 		t.Fatalf("leader: %d %s", code, body)
@@ -192,11 +197,7 @@ func TestIngestRefusesRatherThanDrops(t *testing.T) {
 	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { <-hung }))
 	defer hook.Close()
 	defer close(hung)
-	dir := t.TempDir()
-	config := filepath.Join(dir, "rules.yaml")
-	os.WriteFile(config, []byte(apiConfig(dir, hook.URL, `  - {name: changed, when: type == "state.has_leader", actions: [hook]}`)), 0o644)
-	t.Setenv("TEST_TOKEN", "t0k3n")
-	d := startDaemon(t, config)
+	d, _, _ := startAPIDaemon(t, hook.URL, `  - {name: changed, when: type == "state.has_leader", actions: [hook]}`)
 	events := d.baseURL(t) + "/v1/events?cluster=ziti"
 	// 600 leader changes in batches (server.max_body_bytes is 4096):
 	// more than half of the 1,024 deliveries the queue holds.
