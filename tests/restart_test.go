@@ -326,3 +326,52 @@ func journalSettled(t *testing.T, stateDir string) bool {
 	}
 	return true
 }
+
+// TestReloadRestartsChangedSources: a reload that points a cluster at
+// another events file follows the new file at once; a cluster whose source
+// did not change keeps its reader.
+func TestReloadRestartsChangedSources(t *testing.T) {
+	rcv := &receiver{}
+	srv := httptest.NewServer(rcv)
+	defer srv.Close()
+	dir := t.TempDir()
+	first, second, other := filepath.Join(dir, "a.jsonl"), filepath.Join(dir, "b.jsonl"), filepath.Join(dir, "other.jsonl")
+	for _, f := range []string{first, second, other} {
+		os.WriteFile(f, nil, 0o644)
+	}
+	config := filepath.Join(dir, "rules.yaml")
+	write := func(c1File string) {
+		os.WriteFile(config, []byte(fmt.Sprintf(`
+server: {listen: "127.0.0.1:0"}
+state_dir: %s/state
+clusters:
+  - {name: c1, stabilize: 0s, source: {type: events, file: %s}}
+  - {name: c2, stabilize: 0s, source: {type: events, file: %s}}
+actions:
+  hook: {type: webhook, url: %s/hook}
+rules:
+  - {name: lost, when: leaderless, actions: [hook]}
+`, dir, c1File, other, srv.URL)), 0o644)
+	}
+	write(first)
+	d := startDaemon(t, config)
+	appendEvent(t, first, "state.has_leader", "m1")
+	appendEvent(t, other, "state.has_leader", "m1")
+	waitFor(t, "both files read", func() bool { return strings.Count(d.logs(), `"msg":"cluster state"`) >= 2 }, d)
+
+	write(second)
+	d.cmd.Process.Signal(syscall.SIGHUP)
+	waitFor(t, "the reload", func() bool { return strings.Contains(d.logs(), "event source restarted") }, d)
+	if strings.Count(d.logs(), "event source restarted") != 1 {
+		t.Errorf("only c1's source changed:\n%s", d.logs())
+	}
+	appendEvent(t, first, "state.is_leaderless", "") // no longer followed
+	appendEvent(t, second, "state.has_leader", "m1")
+	appendEvent(t, second, "state.is_leaderless", "")
+	appendEvent(t, other, "state.is_leaderless", "")
+	waitFor(t, "a delivery for each cluster", func() bool { return len(rcv.seen()) >= 2 }, d)
+	time.Sleep(300 * time.Millisecond)
+	if n := len(rcv.seen()); n != 2 {
+		t.Errorf("%d deliveries, want 2 (c1 from the new file, c2 unchanged)\n%s", n, d.logs())
+	}
+}

@@ -197,6 +197,9 @@ func (e *env) daemon(ctx context.Context, o runOptions) error {
 	defer stopSaver()
 
 	events := make(chan event.Event, 4096)
+	srcCtx, stopSources := context.WithCancel(ctx)
+	defer stopSources()
+	sources := &sourceSet{e: e, ctx: srcCtx, out: events, positions: positions}
 	live := &liveConfig{cfg: cfg}
 	reload := func() error {
 		next, ok := e.loadConfig(o.config)
@@ -218,8 +221,9 @@ func (e *env) daemon(ctx context.Context, o runOptions) error {
 			m.Reloaded(false)
 			return err
 		}
-		if sourcesChanged(live.get(), next) {
-			log.Warn("reload: event sources changed; restart leaderhook to apply them")
+		// After the views: events of a new cluster find its view.
+		if err := sources.apply(next); err != nil {
+			log.Error("reload: event sources", "err", err)
 		}
 		live.set(next)
 		m.Reloaded(true)
@@ -302,11 +306,8 @@ func (e *env) daemon(ctx context.Context, o runOptions) error {
 	defer signal.Stop(hup)
 	go watchReloads(ctx, o.config, hup, reload, log)
 
-	srcCtx, stopSources := context.WithCancel(ctx)
-	var sources sync.WaitGroup
 	e.onReject = func(cluster, input string) { m.Rejected(cluster, input) }
-	if err := e.startSources(srcCtx, cfg, events, positions, &sources); err != nil {
-		stopSources()
+	if err := sources.apply(cfg); err != nil {
 		return err
 	}
 	sourcesUp.Store(true)
@@ -315,7 +316,7 @@ func (e *env) daemon(ctx context.Context, o runOptions) error {
 	runErr := driver.Run(ctx, events, clock.Real{})
 	stopRun()
 	stopSources()
-	sources.Wait()
+	sources.wait()
 	stopSaver()
 	flush()
 	if disp != nil {
@@ -387,18 +388,6 @@ func (l *liveConfig) set(c *config.Config) {
 	l.cfg = c
 }
 
-func sourcesChanged(a, b *config.Config) bool {
-	if len(a.Clusters) != len(b.Clusters) {
-		return true
-	}
-	for i := range a.Clusters {
-		if a.Clusters[i].Name != b.Clusters[i].Name || !reflect.DeepEqual(a.Clusters[i].Source, b.Clusters[i].Source) {
-			return true
-		}
-	}
-	return false
-}
-
 // teeAudit hands each audit record to several auditors.
 type teeAudit []dispatch.Auditor
 
@@ -427,55 +416,135 @@ func (t teeSink) Outcome(o rules.Outcome) {
 func (e *env) startSources(ctx context.Context, cfg *config.Config, out chan<- event.Event, positions *positionBook, wg *sync.WaitGroup) error {
 	stdinTaken := ""
 	for _, c := range cfg.Clusters {
-		reject := func(le *event.LineError) {
-			e.log.Warn("event rejected", "cluster", c.Name, "err", le.Error())
-			if e.onReject != nil {
-				e.onReject(c.Name, le.Name)
-			}
-		}
-		src := c.Source
-		var runners []func() error
-		switch src.Type {
-		case detector.SourcePoll:
-			preset, err := detector.NewPreset(src)
-			if err != nil {
-				return fmt.Errorf("cluster %s: %w", c.Name, err)
-			}
-			client, err := detector.NewClient(src.CAFile)
-			if err != nil {
-				return fmt.Errorf("cluster %s: %w", c.Name, err)
-			}
-			ps := &detector.PollSource{Cluster: c.Name, Members: src.Members, Preset: preset, Interval: src.Interval,
-				Timeout: src.Timeout, Client: client, Log: e.log}
-			runners = append(runners, func() error { return ps.Run(ctx, out) })
-		case detector.SourceRaft:
-			return fmt.Errorf("cluster %s: a raft source observes a hashicorp/raft node inside a Go program (detector.RaftSource); `leaderhook run` cannot reach one: use poll or events", c.Name)
-		}
-		if src.File != "" {
-			fs := &detector.FileSource{Path: src.File, Cluster: c.Name, Start: positions.get(src.File), Log: e.log,
-				OnReject: reject, OnPosition: func(p detector.Position) { positions.set(src.File, p) }}
-			fs.Prepare()
-			runners = append(runners, func() error { return fs.Run(ctx, out) })
-		}
-		if src.Stdin {
+		if c.Source.Stdin {
 			if stdinTaken != "" {
 				return fmt.Errorf("clusters %s and %s both read stdin: only one can", stdinTaken, c.Name)
 			}
 			stdinTaken = c.Name
-			rs := &detector.ReaderSource{R: e.stdin, Name: "stdin", Cluster: c.Name, OnReject: reject}
-			runners = append(runners, func() error { return rs.Run(ctx, out) })
 		}
-		for _, run := range runners {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				if err := run(); err != nil && !errors.Is(err, context.Canceled) {
-					e.log.Error("event source stopped", "cluster", c.Name, "err", err)
-				}
-			}()
+		if err := e.startCluster(ctx, c, out, positions, wg); err != nil {
+			return err
 		}
 	}
 	return nil
+}
+
+// startCluster starts the event sources of one cluster.
+func (e *env) startCluster(ctx context.Context, c detector.Cluster, out chan<- event.Event, positions *positionBook, wg *sync.WaitGroup) error {
+	reject := func(le *event.LineError) {
+		e.log.Warn("event rejected", "cluster", c.Name, "err", le.Error())
+		if e.onReject != nil {
+			e.onReject(c.Name, le.Name)
+		}
+	}
+	src := c.Source
+	var runners []func() error
+	switch src.Type {
+	case detector.SourcePoll:
+		preset, err := detector.NewPreset(src)
+		if err != nil {
+			return fmt.Errorf("cluster %s: %w", c.Name, err)
+		}
+		client, err := detector.NewClient(src.CAFile)
+		if err != nil {
+			return fmt.Errorf("cluster %s: %w", c.Name, err)
+		}
+		ps := &detector.PollSource{Cluster: c.Name, Members: src.Members, Preset: preset, Interval: src.Interval,
+			Timeout: src.Timeout, Client: client, Log: e.log}
+		runners = append(runners, func() error { return ps.Run(ctx, out) })
+	case detector.SourceRaft:
+		return fmt.Errorf("cluster %s: a raft source observes a hashicorp/raft node inside a Go program (detector.RaftSource); `leaderhook run` cannot reach one: use poll or events", c.Name)
+	}
+	if src.File != "" {
+		fs := &detector.FileSource{Path: src.File, Cluster: c.Name, Start: positions.get(src.File), Log: e.log,
+			OnReject: reject, OnPosition: func(p detector.Position) { positions.set(src.File, p) }}
+		fs.Prepare()
+		runners = append(runners, func() error { return fs.Run(ctx, out) })
+	}
+	if src.Stdin {
+		rs := &detector.ReaderSource{R: e.stdin, Name: "stdin", Cluster: c.Name, OnReject: reject}
+		runners = append(runners, func() error { return rs.Run(ctx, out) })
+	}
+	for _, run := range runners {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := run(); err != nil && !errors.Is(err, context.Canceled) {
+				e.log.Error("event source stopped", "cluster", c.Name, "err", err)
+			}
+		}()
+	}
+	return nil
+}
+
+// sourceSet runs the daemon's event sources cluster by cluster, so that a
+// reload restarts only those whose definition changed. A followed file
+// resumes where it was; stdin, read once, is never restarted.
+type sourceSet struct {
+	e         *env
+	ctx       context.Context
+	out       chan<- event.Event
+	positions *positionBook
+
+	mu      sync.Mutex
+	running map[string]*clusterSources
+}
+
+type clusterSources struct {
+	source detector.Source
+	stop   context.CancelFunc
+	done   sync.WaitGroup
+}
+
+// apply makes the running sources those of cfg.
+func (s *sourceSet) apply(cfg *config.Config) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.running == nil {
+		s.running = map[string]*clusterSources{}
+	}
+	want := make(map[string]detector.Cluster, len(cfg.Clusters))
+	for _, c := range cfg.Clusters {
+		want[c.Name] = c
+	}
+	for name, r := range s.running {
+		c, ok := want[name]
+		if ok && reflect.DeepEqual(c.Source, r.source) {
+			continue
+		}
+		if r.source.Stdin {
+			s.e.log.Warn("reload: stdin is read once; restart leaderhook to change the source of this cluster", "cluster", name)
+			continue
+		}
+		r.stop()
+		r.done.Wait()
+		delete(s.running, name)
+		if ok {
+			s.e.log.Info("event source restarted", "cluster", name)
+		}
+	}
+	for _, c := range cfg.Clusters {
+		if _, ok := s.running[c.Name]; ok {
+			continue
+		}
+		ctx, stop := context.WithCancel(s.ctx)
+		r := &clusterSources{source: c.Source, stop: stop}
+		if err := s.e.startCluster(ctx, c, s.out, s.positions, &r.done); err != nil {
+			stop()
+			return err
+		}
+		s.running[c.Name] = r
+	}
+	return nil
+}
+
+// wait waits for every source to end once the set's context is done.
+func (s *sourceSet) wait() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, r := range s.running {
+		r.done.Wait()
+	}
 }
 
 // positionBook holds the read positions of followed files.
