@@ -237,8 +237,8 @@ func (d *Dispatcher) work(q *queue) {
 }
 
 // Pace waits until every queue of the cluster holds at most backlog
-// deliveries, or until ctx ends. Ingest calls it before taking a sender's
-// events, so that a flood is slowed to the pace its deliveries go out at
+// deliveries, or until ctx ends. Ingest calls it before answering a
+// sender, so that a flood is slowed to the pace its deliveries go out at
 // instead of building a queue whose wait is latency. Queues waiting on a
 // failing receiver (a delivery in retry) are not waited for: their delay
 // is the receiver's, and the cluster's events must keep flowing.
