@@ -68,7 +68,7 @@ func main() {
 	out := flag.String("o", "bench/peers/results.json", "results file")
 	md := flag.String("md", "BENCHMARKS.md", "file whose marked section gets the tables")
 	readme := flag.String("readme", "README.md", "file whose marked section gets the summary")
-	only := flag.String("only", "", "measure only the paths (webhook, exec) or systems whose name contains this; no files written")
+	only := flag.String("only", "", "measure only these, comma-separated: paths (webhook, exec) and words of systems' names (-only webhook,relay,leaderhook); no files written")
 	flag.Parse()
 	for _, p := range []string{"prometheus-alertmanager", "webhook"} {
 		if _, err := exec.LookPath(p); err != nil {
@@ -100,7 +100,7 @@ func main() {
 			{name: "bare Go HTTP→HTTP relay", start: func() (*exec.Cmd, string) {
 				addr := freeAddr()
 				return exec.Command(self, "-relay-http", addr, s.addr), addr
-			}, send: bareSend},
+			}, request: bareRequest},
 		}},
 		{"exec", []system{
 			leaderhookSystem(*bin, dir, s, stamp),
@@ -108,7 +108,7 @@ func main() {
 			{name: "bare Go HTTP→exec relay", start: func() (*exec.Cmd, string) {
 				addr := freeAddr()
 				return exec.Command(self, "-relay-exec", addr, stamp, s.addr), addr
-			}, send: bareSend},
+			}, request: bareRequest},
 		}},
 	}
 	start := time.Now()
@@ -117,7 +117,7 @@ func main() {
 	for _, p := range paths {
 		var systems []system
 		for _, sys := range p.systems {
-			if *only == "" || *only == p.kind || (*only != "webhook" && *only != "exec" && strings.Contains(sys.name, *only)) {
+			if selected(*only, p.kind, sys.name) {
 				systems = append(systems, sys)
 			}
 		}
@@ -227,8 +227,9 @@ func (s *sink) count() int {
 type system struct {
 	name  string
 	start func() (*exec.Cmd, string)
-	// send posts event id (for sender lane) and reports whether it was accepted.
-	send func(c *http.Client, addr string, lane int, id string) bool
+	// request is the POST that carries event id for sender lane. It is
+	// built before the clock starts: what is measured is the system.
+	request func(addr string, lane int, id string) (url, body string)
 }
 
 func leaderhookConfig(dir, listen, action string, clusters int, members, rules string) string {
@@ -268,10 +269,10 @@ func leaderhookSystem(bin, dir string, s *sink, stamp string) system {
 		addr := freeAddr()
 		path := leaderhookConfig(dir, addr, action, senders, "ctrl1", rule)
 		return exec.Command(bin, "run", "-c", path, "--log-level", "error"), addr
-	}, send: func(c *http.Client, addr string, lane int, id string) bool {
+	}, request: func(addr string, lane int, id string) (string, string) {
 		ev := fmt.Sprintf(`{"namespace":"cluster","event_src_id":"ctrl1","timestamp":%q,"eventType":"state.has_leader","leaderId":%q}`,
 			time.Now().UTC().Format(time.RFC3339Nano), id)
-		return post(c, fmt.Sprintf("http://%s/v1/events?cluster=c%d", addr, lane), ev)
+		return fmt.Sprintf("http://%s/v1/events?cluster=c%d", addr, lane), ev
 	}}
 }
 
@@ -295,9 +296,9 @@ receivers:
 		data := filepath.Join(dir, fmt.Sprintf("am-%d", time.Now().UnixNano()))
 		return exec.Command("prometheus-alertmanager", "--config.file", path, "--storage.path", data,
 			"--web.listen-address", addr, "--cluster.listen-address=", "--log.level=error"), addr
-	}, send: func(c *http.Client, addr string, lane int, id string) bool {
+	}, request: func(addr string, lane int, id string) (string, string) {
 		alert := fmt.Sprintf(`[{"labels":{"alertname":"leaderless","id":%q},"startsAt":%q}]`, id, time.Now().UTC().Format(time.RFC3339Nano))
-		return post(c, "http://"+addr+"/api/v2/alerts", alert)
+		return "http://" + addr + "/api/v2/alerts", alert
 	}}
 }
 
@@ -310,13 +311,13 @@ func adnanhSystem(dir string, s *sink, stamp string) system {
 		os.WriteFile(path, []byte(hooks), 0o644)
 		host, port, _ := net.SplitHostPort(addr)
 		return exec.Command("webhook", "-hooks", path, "-ip", host, "-port", port), addr
-	}, send: func(c *http.Client, addr string, lane int, id string) bool {
-		return post(c, "http://"+addr+"/hooks/run", fmt.Sprintf(`{"id":%q}`, id))
+	}, request: func(addr string, lane int, id string) (string, string) {
+		return "http://" + addr + "/hooks/run", fmt.Sprintf(`{"id":%q}`, id)
 	}}
 }
 
-func bareSend(c *http.Client, addr string, lane int, id string) bool {
-	return post(c, "http://"+addr+"/?id="+id, id)
+func bareRequest(addr string, lane int, id string) (string, string) {
+	return "http://" + addr + "/?id=" + id, id
 }
 
 func post(c *http.Client, url, body string) bool {
@@ -411,7 +412,8 @@ func measureRound(r *running, s *sink, round, n int, load time.Duration) {
 	// its baseline (nothing fires for it); then 200 events one at a time
 	// open each system's connections and grow its heap to its working size.
 	for lane := range senders {
-		r.send(c, addr, lane, fmt.Sprintf("base-%s-%d-%d", r.tag, round, lane))
+		url, body := r.request(addr, lane, fmt.Sprintf("base-%s-%d-%d", r.tag, round, lane))
+		post(c, url, body)
 	}
 	time.Sleep(500 * time.Millisecond)
 	oneAtATime(r, s, c, fmt.Sprintf("warm-%s-%d", r.tag, round), 200, nil)
@@ -426,9 +428,10 @@ func measureRound(r *running, s *sink, round, n int, load time.Duration) {
 func oneAtATime(r *running, s *sink, c *http.Client, prefix string, n int, lat []time.Duration) []time.Duration {
 	for i := range n {
 		id := fmt.Sprintf("%s-%d", prefix, i)
+		url, body := r.request(r.addr, i%senders, id)
 		arrived := s.expect(id)
 		start := time.Now()
-		if !r.send(c, r.addr, i%senders, id) {
+		if !post(c, url, body) {
 			r.r.OneLost++
 			continue
 		}
@@ -460,8 +463,9 @@ func loadPhase(r *running, s *sink, round int, load time.Duration) {
 			c := &http.Client{Timeout: 10 * time.Second}
 			for i := 0; time.Now().Before(deadline); i++ {
 				id := fmt.Sprintf("load-%s-%d-%d-%d", r.tag, round, lane, i)
+				url, body := r.request(r.addr, lane, id)
 				start := time.Now()
-				if r.send(c, r.addr, lane, id) {
+				if post(c, url, body) {
 					accepted.Add(1)
 					mu.Lock()
 					sent[id] = start
@@ -611,6 +615,25 @@ func relayExec(addr, stamp, sinkAddr string) {
 		}
 		go cmd.Wait()
 	})))
+}
+
+// selected reports whether -only (comma-separated paths and words of names)
+// takes the system name on path kind: when -only names paths, the path must
+// be one of them; when it names words, the name must contain one of them.
+func selected(only, kind, name string) bool {
+	if only == "" {
+		return true
+	}
+	var paths, words []string
+	for _, w := range strings.Split(only, ",") {
+		if w == "webhook" || w == "exec" {
+			paths = append(paths, w)
+		} else if w != "" {
+			words = append(words, w)
+		}
+	}
+	return (len(paths) == 0 || slices.Contains(paths, kind)) &&
+		(len(words) == 0 || slices.ContainsFunc(words, func(w string) bool { return strings.Contains(name, w) }))
 }
 
 func freeAddr() string {
