@@ -110,6 +110,9 @@ type queue struct {
 	// retrying counts this queue's workers whose delivery has failed at
 	// least once: such a queue waits on its receiver, and Pace ignores it.
 	retrying atomic.Int32
+	// unfinished counts the deliveries queued and not yet finished, those
+	// in a worker's hands included: what Pace waits for.
+	unfinished atomic.Int32
 }
 
 // New returns a dispatcher.
@@ -213,11 +216,13 @@ func (d *Dispatcher) enqueue(del Delivery, fresh bool) error {
 			d.opts.Log.Error("journal write failed; delivery continues without crash safety", "delivery_id", del.ID, "err", err)
 		}
 	}
+	q.unfinished.Add(1)
 	select {
 	case q.ch <- del:
 		d.audit(del, Record{Kind: "queued"})
 		return nil
 	default:
+		q.unfinished.Add(-1)
 		// A full queue means the action has been failing for a long time;
 		// refusing is better than blocking the rules or growing without end.
 		d.audit(del, Record{Kind: "dropped", Error: fmt.Sprintf("queue full (%d deliveries waiting)", cap(q.ch))})
@@ -231,17 +236,19 @@ func (d *Dispatcher) enqueue(del Delivery, fresh bool) error {
 func (d *Dispatcher) work(q *queue) {
 	defer d.wg.Done()
 	for del := range q.ch {
-		d.wake()
 		d.deliver(q, del)
+		q.unfinished.Add(-1)
+		d.wake()
 	}
 }
 
 // Pace waits until every queue of the cluster holds at most backlog
-// deliveries, or until ctx ends. Ingest calls it before answering a
-// sender, so that a flood is slowed to the pace its deliveries go out at
-// instead of building a queue whose wait is latency. Queues waiting on a
-// failing receiver (a delivery in retry) are not waited for: their delay
-// is the receiver's, and the cluster's events must keep flowing.
+// deliveries, those being made included, or until ctx ends. Ingest calls
+// it before answering a sender, so that a flood is slowed to the pace its
+// deliveries go out at instead of building a queue whose wait is latency.
+// Queues waiting on a failing receiver (a delivery in retry) are not
+// waited for: their delay is the receiver's, and the cluster's events must
+// keep flowing.
 func (d *Dispatcher) Pace(ctx context.Context, cluster string, backlog int) error {
 	d.pacers.Add(1)
 	defer d.pacers.Add(-1)
@@ -249,7 +256,7 @@ func (d *Dispatcher) Pace(ctx context.Context, cluster string, backlog int) erro
 		d.mu.Lock()
 		room, full := d.room, false
 		for _, q := range d.byCluster[cluster] {
-			if len(q.ch) > backlog && q.retrying.Load() == 0 {
+			if int(q.unfinished.Load()) > backlog && q.retrying.Load() == 0 {
 				full = true
 				break
 			}

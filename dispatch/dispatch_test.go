@@ -331,11 +331,13 @@ func TestPaceWaitsForRoomInTheClustersQueues(t *testing.T) {
 		}
 		paced := make(chan error, 1)
 		go func() { paced <- d.Pace(context.Background(), "c1", 2) }()
-		for waiting := 4; waiting > 2; waiting-- {
+		// The delivery being made counts: Pace returns once 2 are left,
+		// one in the worker's hands and one waiting.
+		for left := 5; left > 2; left-- {
 			synctest.Wait()
 			select {
 			case err := <-paced:
-				t.Fatalf("Pace returned (%v) with %d deliveries waiting, backlog 2", err, waiting)
+				t.Fatalf("Pace returned (%v) with %d deliveries left, backlog 2", err, left)
 			default:
 			}
 			slow.gate <- struct{}{}
@@ -347,7 +349,28 @@ func TestPaceWaitsForRoomInTheClustersQueues(t *testing.T) {
 				t.Fatalf("Pace: %v", err)
 			}
 		default:
-			t.Fatal("Pace still waits with 2 deliveries waiting")
+			t.Fatal("Pace still waits with 2 deliveries left")
+		}
+
+		// Backlog 0 waits for the last delivery to be made, not only taken.
+		go func() { paced <- d.Pace(context.Background(), "c1", 0) }()
+		for left := 2; left > 0; left-- {
+			synctest.Wait()
+			select {
+			case err := <-paced:
+				t.Fatalf("Pace returned (%v) with %d deliveries left, backlog 0", err, left)
+			default:
+			}
+			slow.gate <- struct{}{}
+		}
+		synctest.Wait()
+		select {
+		case err := <-paced:
+			if err != nil {
+				t.Fatalf("Pace: %v", err)
+			}
+		default:
+			t.Fatal("Pace still waits with every delivery made")
 		}
 
 		// A deadline ends the wait.

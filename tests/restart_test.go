@@ -192,6 +192,12 @@ rules:
 	appendEvent(t, events, "state.has_leader", "m1")
 	appendEvent(t, events, "state.is_leaderless", "")
 	waitFor(t, "the first attempt", func() bool { return len(rcv.seen()) >= 1 }, a)
+	// The receiver has the request a moment before leaderhook has the
+	// answer: wait until the journal counts the attempt.
+	waitFor(t, "the journal to count the first attempt", func() bool {
+		data, err := os.ReadFile(filepath.Join(dir, "state", "pending.log"))
+		return err == nil && strings.Contains(string(data), `"attempts":1`)
+	}, a)
 	a.kill9(t) // mid-retry: the next attempt is due in a second
 
 	appendEvent(t, events, "state.has_leader", "m1") // the cluster recovers while leaderhook is down

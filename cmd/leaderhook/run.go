@@ -73,13 +73,15 @@ would send (URL, headers, body, argv, env; secrets redacted).`,
 }
 
 // Ingest over HTTP paces a sender to the speed at which its cluster's
-// deliveries go out: after taking its events, the answer waits while one of
-// the cluster's queues holds more than ingestBacklog deliveries, for at
-// most ingestPaceLimit. A flood thus cannot build a queue (each waiting
-// delivery is latency), while events are always decided at once: a hung
-// receiver delays the sender's next request by ingestPaceLimit at most.
+// deliveries go out: after taking its events, the answer waits until the
+// cluster's deliveries are made (first attempts; deliveries in retry are
+// not waited for), for at most ingestPaceLimit. A flood thus cannot build a
+// queue (each waiting delivery is latency), and the sender's next request
+// does not compete with a notification for the CPU; events are still
+// decided at once, and a hung receiver delays the answer by
+// ingestPaceLimit at most.
 const (
-	ingestBacklog   = 2
+	ingestBacklog   = 0
 	ingestPaceLimit = time.Second
 )
 
@@ -255,8 +257,9 @@ func (e *env) daemon(ctx context.Context, o runOptions) error {
 			if err := runCall(func() { driver.Take(evs...) }); err != nil {
 				return fmt.Errorf("%w: shutting down", api.ErrBusy)
 			}
-			// Let the deliveries just queued start before this goroutine
-			// writes the answer: the notification is what is urgent.
+			// Let the deliveries just queued start on this CPU before
+			// this goroutine goes on to wait for them: the notification
+			// is what is urgent.
 			runtime.Gosched()
 			if disp != nil {
 				paceCtx, cancel := context.WithTimeout(reqCtx, ingestPaceLimit)
