@@ -61,7 +61,7 @@ func main() {
 		}
 	}
 	bin := flag.String("bin", "./bin/leaderhook", "leaderhook binary")
-	n := flag.Int("n", 1000, "events one at a time, per system")
+	n := flag.Int("n", 2000, "events one at a time, per system")
 	load := flag.Duration("load", 10*time.Second, "duration of each load phase")
 	rounds := flag.Int("rounds", 2, "load phases per system, in alternating order")
 	idleFor := flag.Duration("idle", 60*time.Second, "how long to measure leaderhook idle")
