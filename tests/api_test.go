@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -221,5 +222,65 @@ func TestIngestRefusesRatherThanDrops(t *testing.T) {
 	}
 	if strings.Contains(d.logs(), "queue full") || strings.Contains(d.logs(), "dropped") {
 		t.Errorf("deliveries were dropped:\n%s", d.logs())
+	}
+}
+
+// TestIngestAnswersAfterQuickDeliveries: the 202 waits for a quick
+// delivery to be made (so that the sender's next request does not compete
+// with it), but not for a slow one beyond a few milliseconds.
+func TestIngestAnswersAfterQuickDeliveries(t *testing.T) {
+	var mu sync.Mutex
+	done := map[string]time.Time{} // leader id → when the receiver answered
+	hung := make(chan struct{})
+	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var n struct {
+			State struct {
+				LeaderID string `json:"leader_id"`
+			} `json:"state"`
+		}
+		json.NewDecoder(r.Body).Decode(&n)
+		if strings.HasPrefix(n.State.LeaderID, "slow") {
+			<-hung
+			return
+		}
+		time.Sleep(2 * time.Millisecond)
+		mu.Lock()
+		done[n.State.LeaderID] = time.Now()
+		mu.Unlock()
+	}))
+	defer hook.Close()
+	defer close(hung)
+	d, _, _ := startAPIDaemon(t, hook.URL, `  - {name: changed, when: type == "state.has_leader", actions: [hook]}`)
+	events := d.baseURL(t) + "/v1/events?cluster=ziti"
+	if code, body := post(t, events, "t0k3n", ev("c1", "state.has_leader", "first")); code != 202 {
+		t.Fatalf("%d %s", code, body) // the baseline: nothing fires
+	}
+
+	// A loaded machine may take longer than the settling time now and
+	// then: most answers, not all, must come after the delivery.
+	after := 0
+	for i := range 5 {
+		id := fmt.Sprint("quick", i)
+		if code, body := post(t, events, "t0k3n", ev("c1", "state.has_leader", id)); code != 202 {
+			t.Fatalf("%d %s", code, body)
+		}
+		answered := time.Now()
+		mu.Lock()
+		at, ok := done[id]
+		mu.Unlock()
+		if ok && !at.After(answered) {
+			after++
+		}
+	}
+	if after < 4 {
+		t.Errorf("%d of 5 answers came after their quick delivery was made, want 4 or more", after)
+	}
+
+	start := time.Now()
+	if code, body := post(t, events, "t0k3n", ev("c1", "state.has_leader", "slow")); code != 202 {
+		t.Fatalf("%d %s", code, body)
+	}
+	if took := time.Since(start); took > 500*time.Millisecond {
+		t.Errorf("the answer waited %s for a receiver that hangs; want about 20 ms", took)
 	}
 }

@@ -130,10 +130,10 @@ Target ≤ 2 µs and zero allocations per event: per member event (what sources 
 	raft := fmt.Sprintf(`| from the transfer being asked for, to | p50 | p99 |
 |---|---|---|
 | raft's own notification: the new leader's `+"`LeaderCh`"+` (peer) | %s | %s |
-| leaderhook's `+"`state.has_leader`"+` event, read from `+"`RaftSource`"+` | %s | %s |
+| leaderhook's `+"`state.has_leader`"+` event, emitted by `+"`RaftSource`"+` | %s | %s |
 | difference per transfer (event − `+"`LeaderCh`"+`) | %s | %s |
 
-Target: detection overhead ≤ 1 ms — %s (p99 %s).
+Target: detection overhead (raft observation → event emitted) ≤ 1 ms — %s (p99 %s). Below zero: raft tells its observers before it signals `+"`LeaderCh`"+`.
 `, res.span(rd, "leaderch-p50-µs", us), res.span(rd, "leaderch-p99-µs", us),
 		res.span(rd, "event-p50-µs", us), res.span(rd, "event-p99-µs", us),
 		res.span(rd, "overhead-p50-µs", us), res.span(rd, "overhead-p99-µs", us),

@@ -73,15 +73,19 @@ would send (URL, headers, body, argv, env; secrets redacted).`,
 }
 
 // Ingest over HTTP paces a sender to the speed at which its cluster's
-// deliveries go out: after taking its events, the answer waits until the
+// deliveries go out. After taking its events, the answer waits until the
 // cluster's deliveries are made (first attempts; deliveries in retry are
-// not waited for), for at most ingestPaceLimit. A flood thus cannot build a
-// queue (each waiting delivery is latency), and the sender's next request
-// does not compete with a notification for the CPU; events are still
+// not waited for), for at most ingestSettle: quick notifications then do
+// not compete with the sender's next request for the CPU. Slower ones
+// (scripts) are waited for only while one of the cluster's queues holds
+// more than ingestBacklog deliveries, so that they keep running
+// concurrently; ingestPaceLimit bounds the whole wait. A flood thus cannot
+// build a queue (each waiting delivery is latency), events are still
 // decided at once, and a hung receiver delays the answer by
 // ingestPaceLimit at most.
 const (
-	ingestBacklog   = 0
+	ingestSettle    = 20 * time.Millisecond
+	ingestBacklog   = 2
 	ingestPaceLimit = time.Second
 )
 
@@ -262,9 +266,14 @@ func (e *env) daemon(ctx context.Context, o runOptions) error {
 			// is what is urgent.
 			runtime.Gosched()
 			if disp != nil {
-				paceCtx, cancel := context.WithTimeout(reqCtx, ingestPaceLimit)
-				_ = disp.Pace(paceCtx, cluster, ingestBacklog)
+				settleCtx, cancel := context.WithTimeout(reqCtx, ingestSettle)
+				err := disp.Pace(settleCtx, cluster, 0)
 				cancel()
+				if err != nil && reqCtx.Err() == nil {
+					paceCtx, cancel := context.WithTimeout(reqCtx, ingestPaceLimit-ingestSettle)
+					_ = disp.Pace(paceCtx, cluster, ingestBacklog)
+					cancel()
+				}
 			}
 			return nil
 		},
