@@ -31,6 +31,8 @@ type Delivery struct {
 	Notification actions.Notification `json:"notification"`
 	Attempts     int                  `json:"attempts"` // attempts made so far
 	Fallback     bool                 `json:"fallback,omitempty"`
+
+	made chan struct{} // closed once finished, if someone is Tracking it
 }
 
 // Journal keeps deliveries that are not finished, so that a restart can
@@ -101,6 +103,9 @@ type Dispatcher struct {
 	// the lock when nobody waits.
 	room   chan struct{}
 	pacers atomic.Int32
+	// tracking collects the made channels of the deliveries queued while
+	// Tracking runs.
+	tracking *[]<-chan struct{}
 }
 
 type queueKey struct{ cluster, action string }
@@ -110,9 +115,6 @@ type queue struct {
 	// retrying counts this queue's workers whose delivery has failed at
 	// least once: such a queue waits on its receiver, and Pace ignores it.
 	retrying atomic.Int32
-	// unfinished counts the deliveries queued and not yet finished, those
-	// in a worker's hands included: what Pace waits for.
-	unfinished atomic.Int32
 }
 
 // New returns a dispatcher.
@@ -216,13 +218,18 @@ func (d *Dispatcher) enqueue(del Delivery, fresh bool) error {
 			d.opts.Log.Error("journal write failed; delivery continues without crash safety", "delivery_id", del.ID, "err", err)
 		}
 	}
-	q.unfinished.Add(1)
+	if d.tracking != nil {
+		del.made = make(chan struct{})
+		*d.tracking = append(*d.tracking, del.made)
+	}
 	select {
 	case q.ch <- del:
 		d.audit(del, Record{Kind: "queued"})
 		return nil
 	default:
-		q.unfinished.Add(-1)
+		if del.made != nil {
+			close(del.made)
+		}
 		// A full queue means the action has been failing for a long time;
 		// refusing is better than blocking the rules or growing without end.
 		d.audit(del, Record{Kind: "dropped", Error: fmt.Sprintf("queue full (%d deliveries waiting)", cap(q.ch))})
@@ -236,19 +243,39 @@ func (d *Dispatcher) enqueue(del Delivery, fresh bool) error {
 func (d *Dispatcher) work(q *queue) {
 	defer d.wg.Done()
 	for del := range q.ch {
-		d.deliver(q, del)
-		q.unfinished.Add(-1)
 		d.wake()
+		d.deliver(q, del)
+		if del.made != nil {
+			close(del.made)
+		}
 	}
 }
 
+// Tracking runs f and returns, for each delivery queued while f ran, a
+// channel closed once that delivery is finished: delivered, failed for
+// good (its fallbacks queued), or dropped. HTTP ingest runs the decision on
+// its events this way, so that it can answer once the deliveries they
+// caused are made. Calls must not overlap.
+func (d *Dispatcher) Tracking(f func()) []<-chan struct{} {
+	var made []<-chan struct{}
+	d.mu.Lock()
+	d.tracking = &made
+	d.mu.Unlock()
+	defer func() {
+		d.mu.Lock()
+		d.tracking = nil
+		d.mu.Unlock()
+	}()
+	f()
+	return made
+}
+
 // Pace waits until every queue of the cluster holds at most backlog
-// deliveries, those being made included, or until ctx ends. Ingest calls
-// it before answering a sender, so that a flood is slowed to the pace its
-// deliveries go out at instead of building a queue whose wait is latency.
-// Queues waiting on a failing receiver (a delivery in retry) are not
-// waited for: their delay is the receiver's, and the cluster's events must
-// keep flowing.
+// deliveries, or until ctx ends. Ingest calls it before answering a
+// sender, so that a flood is slowed to the pace its deliveries go out at
+// instead of building a queue whose wait is latency. Queues waiting on a
+// failing receiver (a delivery in retry) are not waited for: their delay
+// is the receiver's, and the cluster's events must keep flowing.
 func (d *Dispatcher) Pace(ctx context.Context, cluster string, backlog int) error {
 	d.pacers.Add(1)
 	defer d.pacers.Add(-1)
@@ -256,7 +283,7 @@ func (d *Dispatcher) Pace(ctx context.Context, cluster string, backlog int) erro
 		d.mu.Lock()
 		room, full := d.room, false
 		for _, q := range d.byCluster[cluster] {
-			if int(q.unfinished.Load()) > backlog && q.retrying.Load() == 0 {
+			if len(q.ch) > backlog && q.retrying.Load() == 0 {
 				full = true
 				break
 			}

@@ -331,13 +331,11 @@ func TestPaceWaitsForRoomInTheClustersQueues(t *testing.T) {
 		}
 		paced := make(chan error, 1)
 		go func() { paced <- d.Pace(context.Background(), "c1", 2) }()
-		// The delivery being made counts: Pace returns once 2 are left,
-		// one in the worker's hands and one waiting.
-		for left := 5; left > 2; left-- {
+		for waiting := 4; waiting > 2; waiting-- {
 			synctest.Wait()
 			select {
 			case err := <-paced:
-				t.Fatalf("Pace returned (%v) with %d deliveries left, backlog 2", err, left)
+				t.Fatalf("Pace returned (%v) with %d deliveries waiting, backlog 2", err, waiting)
 			default:
 			}
 			slow.gate <- struct{}{}
@@ -349,28 +347,7 @@ func TestPaceWaitsForRoomInTheClustersQueues(t *testing.T) {
 				t.Fatalf("Pace: %v", err)
 			}
 		default:
-			t.Fatal("Pace still waits with 2 deliveries left")
-		}
-
-		// Backlog 0 waits for the last delivery to be made, not only taken.
-		go func() { paced <- d.Pace(context.Background(), "c1", 0) }()
-		for left := 2; left > 0; left-- {
-			synctest.Wait()
-			select {
-			case err := <-paced:
-				t.Fatalf("Pace returned (%v) with %d deliveries left, backlog 0", err, left)
-			default:
-			}
-			slow.gate <- struct{}{}
-		}
-		synctest.Wait()
-		select {
-		case err := <-paced:
-			if err != nil {
-				t.Fatalf("Pace: %v", err)
-			}
-		default:
-			t.Fatal("Pace still waits with every delivery made")
+			t.Fatal("Pace still waits with 2 deliveries waiting")
 		}
 
 		// A deadline ends the wait.
@@ -459,6 +436,64 @@ func TestCrowdedAtHalfAQueue(t *testing.T) {
 		}
 		if d.Crowded("c2") {
 			t.Error("another cluster is not crowded")
+		}
+		close(slow.gate)
+		d.Close(context.Background())
+	})
+}
+
+func TestTrackingReportsTheDeliveriesQueuedDuringACall(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		slow := gated{gate: make(chan struct{})}
+		s := spec(1)
+		s.Timeout = time.Hour
+		d, _, _ := setup(map[string]Target{"hook": {Action: slow, Spec: s}})
+		d.Submit(note("before"), []string{"hook"}) // not tracked
+		made := d.Tracking(func() {
+			d.Submit(note("a"), []string{"hook"})
+			d.Submit(note("b"), []string{"hook"})
+		})
+		d.Submit(note("after"), []string{"hook"}) // not tracked
+		if len(made) != 2 {
+			t.Fatalf("%d deliveries tracked, want the 2 queued during the call", len(made))
+		}
+		finished := func() (n int) {
+			for _, ch := range made {
+				select {
+				case <-ch:
+					n++
+				default:
+				}
+			}
+			return n
+		}
+		// One at a time, in order: "before", "a", "b", "after".
+		for i, want := range []int{0, 0, 1, 2} {
+			synctest.Wait()
+			if got := finished(); got != want {
+				t.Fatalf("after %d deliveries made, %d tracked ones finished, want %d", i, got, want)
+			}
+			slow.gate <- struct{}{}
+		}
+		close(slow.gate)
+		d.Close(context.Background())
+	})
+}
+
+func TestTrackingCountsADroppedDeliveryAsFinished(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		slow := gated{gate: make(chan struct{})}
+		s := spec(1)
+		s.Timeout = time.Hour
+		d, _, _ := setup(map[string]Target{"hook": {Action: slow, Spec: s, QueueSize: 1}})
+		d.Submit(note("held"), []string{"hook"})
+		synctest.Wait() // the worker holds it; the queue is empty
+		d.Submit(note("waits"), []string{"hook"})
+		made := d.Tracking(func() { d.Submit(note("dropped"), []string{"hook"}) })
+		select {
+		case <-made[0]:
+		default:
+			t.Error("a dropped delivery is never made, and must not be waited for")
 		}
 		close(slow.gate)
 		d.Close(context.Background())

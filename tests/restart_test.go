@@ -198,7 +198,7 @@ rules:
 		data, err := os.ReadFile(filepath.Join(dir, "state", "pending.log"))
 		return err == nil && strings.Contains(string(data), `"attempts":1`)
 	}, a)
-	a.kill9(t) // mid-retry: the next attempt is due in a second
+	a.kill9(t) // mid-retry: the next attempt is due in 0.5–1.5 s (1 s, jittered)
 
 	appendEvent(t, events, "state.has_leader", "m1") // the cluster recovers while leaderhook is down
 	b := startDaemon(t, config)

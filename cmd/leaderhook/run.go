@@ -72,17 +72,16 @@ would send (URL, headers, body, argv, env; secrets redacted).`,
 	return cmd
 }
 
-// Ingest over HTTP paces a sender to the speed at which its cluster's
-// deliveries go out. After taking its events, the answer waits until the
-// cluster's deliveries are made (first attempts; deliveries in retry are
-// not waited for), for at most ingestSettle: quick notifications then do
-// not compete with the sender's next request for the CPU. Slower ones
-// (scripts) are waited for only while one of the cluster's queues holds
-// more than ingestBacklog deliveries, so that they keep running
-// concurrently; ingestPaceLimit bounds the whole wait. A flood thus cannot
-// build a queue (each waiting delivery is latency), events are still
-// decided at once, and a hung receiver delays the answer by
-// ingestPaceLimit at most.
+// Ingest over HTTP answers once the deliveries its events caused are made
+// (first attempts), if that takes at most ingestSettle: a quick
+// notification then does not compete with the sender's next request for
+// the CPU. After that it paces the sender to the speed at which its
+// cluster's deliveries go out: the answer waits while one of the cluster's
+// queues holds more than ingestBacklog deliveries waiting, so that a flood
+// cannot build a queue (each waiting delivery is latency), while slower
+// actions (scripts) keep running concurrently. ingestPaceLimit bounds the
+// whole wait: events are always decided at once, and a hung receiver
+// delays an answer by that much at most.
 const (
 	ingestSettle    = 20 * time.Millisecond
 	ingestBacklog   = 2
@@ -258,23 +257,38 @@ func (e *env) daemon(ctx context.Context, o runOptions) error {
 			// The events are decided before the answer, at once, in time
 			// order with everything else: once the sender has its 202,
 			// what they fired is journaled and survives a crash.
-			if err := runCall(func() { driver.Take(evs...) }); err != nil {
+			var made []<-chan struct{}
+			take := func() { driver.Take(evs...) }
+			if disp != nil {
+				take = func() { made = disp.Tracking(func() { driver.Take(evs...) }) }
+			}
+			if err := runCall(take); err != nil {
 				return fmt.Errorf("%w: shutting down", api.ErrBusy)
 			}
-			// Let the deliveries just queued start on this CPU before
-			// this goroutine goes on to wait for them: the notification
-			// is what is urgent.
-			runtime.Gosched()
-			if disp != nil {
-				settleCtx, cancel := context.WithTimeout(reqCtx, ingestSettle)
-				err := disp.Pace(settleCtx, cluster, 0)
-				cancel()
-				if err != nil && reqCtx.Err() == nil {
-					paceCtx, cancel := context.WithTimeout(reqCtx, ingestPaceLimit-ingestSettle)
-					_ = disp.Pace(paceCtx, cluster, ingestBacklog)
-					cancel()
+			if disp == nil {
+				return nil
+			}
+			ctx, cancel := context.WithTimeout(reqCtx, ingestPaceLimit)
+			defer cancel()
+			if len(made) > 0 {
+				// Let the deliveries just queued start on this CPU before
+				// this goroutine goes on to wait for them: the
+				// notification is what is urgent.
+				runtime.Gosched()
+				settle := time.NewTimer(ingestSettle)
+				defer settle.Stop()
+			settling:
+				for _, ch := range made {
+					select {
+					case <-ch:
+					case <-settle.C:
+						break settling
+					case <-ctx.Done():
+						return nil
+					}
 				}
 			}
+			_ = disp.Pace(ctx, cluster, ingestBacklog)
 			return nil
 		},
 		State: func() any {
