@@ -729,13 +729,13 @@ func (rep report) tables() string {
 		fmt.Sprintf("%.0f/s vs %.0f/s (%.2f×)", lw.Delivered, am.Delivered, lw.Delivered/am.Delivered), lw.Delivered >= 2*am.Delivered)
 	row("under load, webhook p99 ≤ 20 ms",
 		fmt.Sprintf("%.1f ms (Alertmanager %.1f ms, bare relay %.1f ms)", lw.LoadP99ms, am.LoadP99ms, relay.LoadP99ms), lw.LoadP99ms <= 20)
-	// The 20 ms belongs to the comparison with Alertmanager (webhooks). For
-	// scripts: 8 senders, each waiting for its answer, none refused, at
-	// the floor's rate λ: each sender's cycle averages 8/λ (Little's law),
-	// and an answer that comes before the script ran only moves that wait
-	// into a queue, so no system can average much below 8/λ (50 ms here).
-	fmt.Fprintf(&b, "| under load, script p99 (no target: with 8 senders each waiting for its answer and none refused, any system averages about 8 ÷ throughput, %.0f ms at the floor's rate) | %.1f ms (adnanh/webhook %.1f ms, bare exec relay %.1f ms) | — |\n",
-		1000*senders/exe.Delivered, ls.LoadP99ms, ad.LoadP99ms, exe.LoadP99ms)
+	// Out of reach for scripts on a machine like this one: the stamp is
+	// the script's last act, so each of the 8 senders, which always has a
+	// request in flight, has its event accepted and not yet stamped for
+	// nearly all of that time, whether the answer comes before the script
+	// runs or after it ends. Little's law: mean latency ≥ about 8/λ.
+	row(fmt.Sprintf("under load, script p99 ≤ 20 ms (any system that takes every event averages at least about 8 ÷ its throughput here: %.0f ms at the bare exec relay's)", 1000*senders/exe.Delivered),
+		fmt.Sprintf("%.1f ms (adnanh/webhook %.1f ms, bare exec relay %.1f ms)", ls.LoadP99ms, ad.LoadP99ms, exe.LoadP99ms), ls.LoadP99ms <= 20)
 	row("nothing lost, webhooks and scripts",
 		fmt.Sprintf("leaderhook %d and %d (Alertmanager %d, adnanh/webhook %d)", lw.Lost+lw.OneLost, ls.Lost+ls.OneLost, am.Lost+am.OneLost, ad.Lost+ad.OneLost),
 		lw.Lost+lw.OneLost+ls.Lost+ls.OneLost == 0)
