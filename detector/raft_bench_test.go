@@ -85,12 +85,32 @@ func BenchmarkRaftDetection(b *testing.B) {
 		}
 	}
 	var obsLat, chLat, eventLat, overhead []time.Duration
+	failed := 0
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		leader := cluster.Leader()
 		asked := time.Now()
 		if err := cluster.Node(leader).Raft().LeadershipTransfer().Error(); err != nil {
-			b.Fatal(err)
+			// On a loaded machine a transfer can time out (the target
+			// was not caught up in time); raft then keeps or elects a
+			// leader on its own. Skip it, within reason.
+			if failed++; failed > 10 {
+				b.Fatalf("%d leadership transfers failed, the last: %v", failed, err)
+			}
+			if _, err := cluster.WaitLeader("", 10*time.Second); err != nil {
+				b.Fatal(err)
+			}
+			time.Sleep(300 * time.Millisecond)
+			for _, ch := range []chan stamp{observed, signalled} {
+				for len(ch) > 0 {
+					<-ch
+				}
+			}
+			for len(events) > 0 {
+				<-events
+			}
+			i--
+			continue
 		}
 		obs, sig := next(observed, leader), next(signalled, leader)
 		if obs.id != sig.id {
