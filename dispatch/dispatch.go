@@ -32,7 +32,7 @@ type Delivery struct {
 	Attempts     int                  `json:"attempts"` // attempts made so far
 	Fallback     bool                 `json:"fallback,omitempty"`
 
-	made chan struct{} // closed once finished, if someone is Tracking it
+	made chan struct{} // closed after the first attempt, if Tracking it
 }
 
 // Journal keeps deliveries that are not finished, so that a restart can
@@ -103,9 +103,14 @@ type Dispatcher struct {
 	// the lock when nobody waits.
 	room   chan struct{}
 	pacers atomic.Int32
-	// tracking collects the made channels of the deliveries queued while
-	// Tracking runs.
-	tracking *[]<-chan struct{}
+	// tracking collects the made channels of a cluster's deliveries
+	// queued while Tracking runs.
+	tracking *tracker
+}
+
+type tracker struct {
+	cluster string
+	made    []<-chan struct{}
 }
 
 type queueKey struct{ cluster, action string }
@@ -191,6 +196,7 @@ func (d *Dispatcher) target(name string) (Target, bool) {
 func (d *Dispatcher) enqueue(del Delivery, fresh bool) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	del.made = nil
 	t, ok := d.opts.Targets[del.Action]
 	if !ok {
 		return fmt.Errorf("unknown action %q", del.Action)
@@ -218,9 +224,9 @@ func (d *Dispatcher) enqueue(del Delivery, fresh bool) error {
 			d.opts.Log.Error("journal write failed; delivery continues without crash safety", "delivery_id", del.ID, "err", err)
 		}
 	}
-	if d.tracking != nil {
+	if tr := d.tracking; tr != nil && fresh && !del.Fallback && del.Notification.Cluster == tr.cluster {
 		del.made = make(chan struct{})
-		*d.tracking = append(*d.tracking, del.made)
+		tr.made = append(tr.made, del.made)
 	}
 	select {
 	case q.ch <- del:
@@ -245,21 +251,23 @@ func (d *Dispatcher) work(q *queue) {
 	for del := range q.ch {
 		d.wake()
 		d.deliver(q, del)
-		if del.made != nil {
-			close(del.made)
-		}
 	}
 }
 
-// Tracking runs f and returns, for each delivery queued while f ran, a
-// channel closed once that delivery is finished: delivered, failed for
-// good (its fallbacks queued), or dropped. HTTP ingest runs the decision on
-// its events this way, so that it can answer once the deliveries they
-// caused are made. Calls must not overlap.
-func (d *Dispatcher) Tracking(f func()) []<-chan struct{} {
-	var made []<-chan struct{}
+// Tracking runs f and returns, for each delivery for cluster that f
+// submitted (fallbacks and other clusters' deliveries are not counted), a
+// channel closed once that delivery's first attempt is over, or once it is
+// dropped. HTTP ingest runs the decision on a cluster's events this way, so
+// that it can answer once the deliveries they caused are made. Calls must
+// not overlap.
+func (d *Dispatcher) Tracking(cluster string, f func()) []<-chan struct{} {
+	tr := &tracker{cluster: cluster}
 	d.mu.Lock()
-	d.tracking = &made
+	if d.tracking != nil {
+		d.mu.Unlock()
+		panic("dispatch: Tracking calls overlap")
+	}
+	d.tracking = tr
 	d.mu.Unlock()
 	defer func() {
 		d.mu.Lock()
@@ -267,7 +275,9 @@ func (d *Dispatcher) Tracking(f func()) []<-chan struct{} {
 		d.mu.Unlock()
 	}()
 	f()
-	return made
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return tr.made
 }
 
 // Pace waits until every queue of the cluster holds at most backlog
@@ -344,6 +354,16 @@ func (d *Dispatcher) deliver(q *queue, del Delivery) {
 	for range del.Attempts { // a resumed delivery continues its backoff
 		b.NextBackOff()
 	}
+	// Whoever tracks the delivery waits for its first attempt only: later
+	// ones wait on the receiver.
+	made := del.made
+	firstOver := func() {
+		if made != nil {
+			close(made)
+			made = nil
+		}
+	}
+	defer firstOver()
 	lastErr := ""
 	retrying := false
 	defer func() {
@@ -375,6 +395,7 @@ func (d *Dispatcher) deliver(q *queue, del Delivery) {
 			rec.Error = actions.Redact(err.Error(), t.Secrets...)
 		}
 		d.audit(del, rec)
+		firstOver()
 		if err == nil {
 			return struct{}{}, nil
 		}

@@ -447,11 +447,14 @@ func TestTrackingReportsTheDeliveriesQueuedDuringACall(t *testing.T) {
 		slow := gated{gate: make(chan struct{})}
 		s := spec(1)
 		s.Timeout = time.Hour
-		d, _, _ := setup(map[string]Target{"hook": {Action: slow, Spec: s}})
+		d, _, _ := setup(map[string]Target{"hook": {Action: slow, Spec: s}, "other": {Action: &scripted{}, Spec: s}})
 		d.Submit(note("before"), []string{"hook"}) // not tracked
-		made := d.Tracking(func() {
+		made := d.Tracking("c1", func() {
 			d.Submit(note("a"), []string{"hook"})
 			d.Submit(note("b"), []string{"hook"})
+			other := note("c")
+			other.Cluster = "c2" // another cluster's delivery is not this call's
+			d.Submit(other, []string{"other"})
 		})
 		d.Submit(note("after"), []string{"hook"}) // not tracked
 		if len(made) != 2 {
@@ -489,13 +492,50 @@ func TestTrackingCountsADroppedDeliveryAsFinished(t *testing.T) {
 		d.Submit(note("held"), []string{"hook"})
 		synctest.Wait() // the worker holds it; the queue is empty
 		d.Submit(note("waits"), []string{"hook"})
-		made := d.Tracking(func() { d.Submit(note("dropped"), []string{"hook"}) })
+		made := d.Tracking("c1", func() { d.Submit(note("dropped"), []string{"hook"}) })
 		select {
 		case <-made[0]:
 		default:
 			t.Error("a dropped delivery is never made, and must not be waited for")
 		}
 		close(slow.gate)
+		d.Close(context.Background())
+	})
+}
+
+func TestTrackingWaitsForTheFirstAttemptOnlyAndNotForFallbacks(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		fail := errors.New("connection refused")
+		hook := &scripted{answers: []error{fail, fail, fail}} // then fails for good
+		chat := gated{gate: make(chan struct{})}
+		d, _, _ := setup(map[string]Target{
+			"hook": {Action: hook, Spec: spec(3, "chat")},
+			"chat": {Action: chat, Spec: spec(1)},
+		})
+		made := d.Tracking("c1", func() { d.Submit(note("down"), []string{"hook"}) })
+		if len(made) != 1 {
+			t.Fatalf("%d tracked, want 1", len(made))
+		}
+		synctest.Wait() // the first attempt failed; the retry waits a second
+		select {
+		case <-made[0]:
+		default:
+			t.Fatal("still waiting after the first attempt: a retry waits on the receiver, not on the sender")
+		}
+		// The fallback, queued by a worker while another call tracks, is
+		// not that call's.
+		var during []<-chan struct{}
+		during = d.Tracking("c1", func() {
+			time.Sleep(time.Hour) // the retries run out; "chat" is queued
+			synctest.Wait()
+		})
+		if len(during) != 0 {
+			t.Errorf("%d deliveries tracked, want none: a fallback is not the tracked call's", len(during))
+		}
+		if n := len(hook.got()); n != 3 {
+			t.Errorf("%d attempts, want 3", n)
+		}
+		close(chat.gate)
 		d.Close(context.Background())
 	})
 }

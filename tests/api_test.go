@@ -243,7 +243,7 @@ func TestIngestAnswersAfterQuickDeliveries(t *testing.T) {
 			<-hung
 			return
 		}
-		time.Sleep(time.Millisecond)
+		time.Sleep(2 * time.Millisecond)
 		mu.Lock()
 		done[n.State.LeaderID] = time.Now()
 		mu.Unlock()

@@ -72,8 +72,8 @@ would send (URL, headers, body, argv, env; secrets redacted).`,
 	return cmd
 }
 
-// Ingest over HTTP answers once the deliveries its events caused are made
-// (first attempts), if that takes at most ingestSettle: a quick
+// Ingest over HTTP answers once the deliveries its events caused for the
+// cluster are made (first attempts), if that takes at most ingestSettle: a quick
 // notification then does not compete with the sender's next request for
 // the CPU. After that it paces the sender to the speed at which its
 // cluster's deliveries go out: the answer waits while one of the cluster's
@@ -260,7 +260,7 @@ func (e *env) daemon(ctx context.Context, o runOptions) error {
 			var made []<-chan struct{}
 			take := func() { driver.Take(evs...) }
 			if disp != nil {
-				take = func() { made = disp.Tracking(func() { driver.Take(evs...) }) }
+				take = func() { made = disp.Tracking(cluster, func() { driver.Take(evs...) }) }
 			}
 			if err := runCall(take); err != nil {
 				return fmt.Errorf("%w: shutting down", api.ErrBusy)
