@@ -73,9 +73,9 @@ would send (URL, headers, body, argv, env; secrets redacted).`,
 }
 
 // Ingest over HTTP answers once the deliveries its events caused for the
-// cluster are made (first attempts), if that takes at most ingestSettle: a quick
-// notification then does not compete with the sender's next request for
-// the CPU. After that it paces the sender to the speed at which its
+// cluster are made (first attempts), if that takes at most ingestSettle:
+// a quick notification then does not compete with the sender's next
+// request for the CPU. After that it paces the sender to the speed at which its
 // cluster's deliveries go out: the answer waits while one of the cluster's
 // queues holds more than ingestBacklog deliveries waiting, so that a flood
 // cannot build a queue (each waiting delivery is latency), while slower
