@@ -61,7 +61,8 @@ func main() {
 		}
 	}
 	bin := flag.String("bin", "./bin/leaderhook", "leaderhook binary")
-	n := flag.Int("n", 2000, "events one at a time, per system")
+	n := flag.Int("n", 10000, "webhook events one at a time, per system (a p99 over 100 slowest)")
+	nExec := flag.Int("n-exec", 2000, "script events one at a time, per system (each takes ~7 ms)")
 	load := flag.Duration("load", 10*time.Second, "duration of each load phase")
 	rounds := flag.Int("rounds", 2, "load phases per system, in alternating order")
 	idleFor := flag.Duration("idle", 60*time.Second, "how long to measure leaderhook idle")
@@ -113,7 +114,7 @@ func main() {
 	}
 	start := time.Now()
 	report := report{Machine: benchdoc.Machine(), Versions: versions(*bin), When: start.UTC(),
-		Settings: fmt.Sprintf("%d events one at a time per system; %d load phases of %s with %d senders per system", *n, *rounds, *load, senders)}
+		Settings: fmt.Sprintf("%d webhook and %d script events one at a time per system; %d load phases of %s with %d senders per system", *n, *nExec, *rounds, *load, senders)}
 	for _, p := range paths {
 		var systems []system
 		for _, sys := range p.systems {
@@ -121,7 +122,11 @@ func main() {
 				systems = append(systems, sys)
 			}
 		}
-		for _, r := range measurePath(systems, s, *n, *load, *rounds) {
+		count := *n
+		if p.kind == "exec" {
+			count = *nExec
+		}
+		for _, r := range measurePath(systems, s, count, *load, *rounds) {
 			r.Path = p.kind
 			report.Results = append(report.Results, r)
 		}
