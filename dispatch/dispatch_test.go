@@ -99,6 +99,14 @@ func spec(attempts int, onFailure ...string) actions.Spec {
 		Retry: actions.Retry{MaxAttempts: attempts, InitialBackoff: time.Second, MaxBackoff: 10 * time.Second}}
 }
 
+// patient is a spec with one attempt that waits an hour for an answer:
+// for gated actions, which answer when the test says so.
+func patient() actions.Spec {
+	s := spec(1)
+	s.Timeout = time.Hour
+	return s
+}
+
 func note(rule string) actions.Notification {
 	return actions.Notification{Rule: rule, Status: actions.StatusFiring, Cluster: "c1"}
 }
@@ -319,8 +327,7 @@ func (g gated) Run(ctx context.Context, _ *actions.Notification) (actions.Outcom
 func TestPaceWaitsForRoomInTheClustersQueues(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		slow := gated{gate: make(chan struct{})}
-		s := spec(1)
-		s.Timeout = time.Hour
+		s := patient()
 		d, _, _ := setup(map[string]Target{"hook": {Action: slow, Spec: s}})
 		for i := range 5 {
 			d.Submit(note(fmt.Sprint(i)), []string{"hook"}) // cluster c1
@@ -420,8 +427,7 @@ func TestAuditKeepsTheAnswerRedacted(t *testing.T) {
 func TestCrowdedAtHalfAQueue(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		slow := gated{gate: make(chan struct{})}
-		s := spec(1)
-		s.Timeout = time.Hour
+		s := patient()
 		d, _, _ := setup(map[string]Target{"hook": {Action: slow, Spec: s, QueueSize: 8}})
 		for i := range 4 {
 			d.Submit(note(fmt.Sprint(i)), []string{"hook"}) // cluster c1: the worker holds one, 3 wait
@@ -445,8 +451,7 @@ func TestCrowdedAtHalfAQueue(t *testing.T) {
 func TestTrackingReportsTheDeliveriesQueuedDuringACall(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		slow := gated{gate: make(chan struct{})}
-		s := spec(1)
-		s.Timeout = time.Hour
+		s := patient()
 		d, _, _ := setup(map[string]Target{"hook": {Action: slow, Spec: s}, "other": {Action: &scripted{}, Spec: s}})
 		d.Submit(note("before"), []string{"hook"}) // not tracked
 		made := d.Tracking("c1", func() {
@@ -486,8 +491,7 @@ func TestTrackingReportsTheDeliveriesQueuedDuringACall(t *testing.T) {
 func TestTrackingCountsADroppedDeliveryAsFinished(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		slow := gated{gate: make(chan struct{})}
-		s := spec(1)
-		s.Timeout = time.Hour
+		s := patient()
 		d, _, _ := setup(map[string]Target{"hook": {Action: slow, Spec: s, QueueSize: 1}})
 		d.Submit(note("held"), []string{"hook"})
 		synctest.Wait() // the worker holds it; the queue is empty
