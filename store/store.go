@@ -7,10 +7,12 @@ package store
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
+	"math"
 	"os"
 	"path/filepath"
 	"sort"
@@ -42,11 +44,21 @@ type Store interface {
 	dispatch.Journal
 }
 
-// Dir stores state in a directory: state.json, replaced atomically on each
-// save, and pending.log, an append-only journal of deliveries compacted
-// when it grows.
+// Dir stores state in a directory: state.log, to which each save appends
+// the whole state as one JSON line, and pending.log, an append-only journal
+// of deliveries. Both are rewritten, atomically, when they grow.
+//
+// Appending rather than replacing a file on every save is what keeps a
+// save cheap: on ext4 a rename over a file (or a truncation) makes the
+// kernel start writing the new data out at once, 0.2-0.4 ms a time on a
+// virtual disk, every 50 ms during a burst of leader changes; one write(2)
+// costs a few microseconds.
 type Dir struct {
 	path string
+
+	saveMu    sync.Mutex
+	stateLog  *os.File
+	stateSize int64 // bytes in state.log; past the limit, it is rewritten
 
 	mu      sync.Mutex
 	log     *os.File
@@ -59,11 +71,18 @@ type Dir struct {
 }
 
 const (
-	stateFile   = "state.json"
-	pendingFile = "pending.log"
+	stateFile = "state.log"
+	// oldStateFile is where versions before state.log kept the state. It
+	// is read when there is no state.log, and removed once that exists.
+	oldStateFile = "state.json"
+	pendingFile  = "pending.log"
+	// stateCompactBytes is how large state.log may grow (or 64 saves of
+	// the current size, if that is larger) before it is rewritten with
+	// only the last state.
+	stateCompactBytes = 4 << 20
 	// compactAfter is how many journal lines may pile up beyond the
-	// pending deliveries before the journal is rewritten.
-	compactAfter = 1000
+	// pending deliveries before the journal is rewritten: a few MB.
+	compactAfter = 10000
 	// doneDelay bounds how long the end of a delivery may stay unwritten.
 	// A crash inside it sends that delivery again after the restart, with
 	// the same webhook-id: at least once allows that, and it saves a
@@ -83,20 +102,82 @@ func Open(path string) (*Dir, error) {
 	if err := d.compact(); err != nil {
 		return nil, err
 	}
+	last, err := d.lastState()
+	if err != nil {
+		return nil, err
+	}
+	if err := d.compactState(last); err != nil {
+		return nil, err
+	}
+	if err := os.Remove(filepath.Join(path, oldStateFile)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("state: %w", err)
+	}
 	return d, nil
+}
+
+// lastState returns the last whole line of state.log: a line torn by a
+// crash in the middle of a save is skipped. Without state.log, it returns
+// the state.json of earlier versions, if any.
+func (d *Dir) lastState() ([]byte, error) {
+	data, err := os.ReadFile(filepath.Join(d.path, stateFile))
+	if errors.Is(err, fs.ErrNotExist) {
+		data, err = os.ReadFile(filepath.Join(d.path, oldStateFile))
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, nil
+		}
+		if err != nil {
+			return nil, fmt.Errorf("state: %w", err)
+		}
+		return bytes.TrimSpace(data), nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("state: %w", err)
+	}
+	for len(data) > 0 {
+		data = bytes.TrimRight(data, "\n")
+		line := data[bytes.LastIndexByte(data, '\n')+1:]
+		if json.Valid(line) {
+			return line, nil
+		}
+		data = data[:len(data)-len(line)]
+	}
+	return nil, nil
+}
+
+// compactState rewrites state.log with only line (if any), atomically, and
+// opens it for the saves that follow.
+func (d *Dir) compactState(line []byte) error {
+	path := filepath.Join(d.path, stateFile)
+	var data []byte
+	if len(line) > 0 {
+		data = append(bytes.Clone(line), '\n')
+	}
+	if err := writeAtomic(path, data); err != nil {
+		return err
+	}
+	if d.stateLog != nil {
+		d.stateLog.Close()
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0o640)
+	if err != nil {
+		return fmt.Errorf("state: %w", err)
+	}
+	d.stateLog, d.stateSize = f, int64(len(data))
+	return nil
 }
 
 // Load returns the saved state (zero when there is none) and the
 // deliveries that were not finished, oldest first.
 func (d *Dir) Load() (State, []dispatch.Delivery, error) {
 	var s State
-	data, err := os.ReadFile(filepath.Join(d.path, stateFile))
-	switch {
-	case errors.Is(err, fs.ErrNotExist):
-	case err != nil:
-		return s, nil, fmt.Errorf("state: %w", err)
-	default:
-		if err := json.Unmarshal(data, &s); err != nil {
+	d.saveMu.Lock()
+	line, err := d.lastState()
+	d.saveMu.Unlock()
+	if err != nil {
+		return s, nil, err
+	}
+	if line != nil {
+		if err := json.Unmarshal(line, &s); err != nil {
 			return s, nil, fmt.Errorf("state %s: %w", filepath.Join(d.path, stateFile), err)
 		}
 	}
@@ -110,14 +191,33 @@ func (d *Dir) Load() (State, []dispatch.Delivery, error) {
 	return s, ds, nil
 }
 
-// Save replaces the saved state atomically.
+// Save appends the state to state.log with one write(2): a crash, kill -9
+// included, leaves the previous line or this one whole (a torn line is
+// skipped on reading). Past the size limit, the file is rewritten instead.
 func (d *Dir) Save(s State) error {
 	s.Version = 1
-	data, err := json.Marshal(s)
+	data, err := gojson.Marshal(s)
 	if err != nil {
-		return err
+		return fmt.Errorf("state: %w", err)
 	}
-	return writeAtomic(filepath.Join(d.path, stateFile), data)
+	d.saveMu.Lock()
+	defer d.saveMu.Unlock()
+	if d.stateLog == nil {
+		return errors.New("state: saved after Close")
+	}
+	line := append(data, '\n')
+	if d.stateSize+int64(len(line)) > max(stateCompactBytes, 64*int64(len(line))) {
+		return d.compactState(data)
+	}
+	n, err := d.stateLog.Write(line)
+	d.stateSize += int64(n)
+	if err != nil {
+		// A part of the line may be written: the next save rewrites the
+		// file rather than appending to the fragment.
+		d.stateSize = math.MaxInt64 / 2
+		return fmt.Errorf("state: %w", err)
+	}
+	return nil
 }
 
 type journalLine struct {
@@ -241,8 +341,14 @@ func (d *Dir) compact() error {
 	return nil
 }
 
-// Close closes the journal.
+// Close closes the journal and state.log.
 func (d *Dir) Close() error {
+	d.saveMu.Lock()
+	if d.stateLog != nil {
+		d.stateLog.Close()
+		d.stateLog = nil
+	}
+	d.saveMu.Unlock()
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.log == nil {
@@ -263,10 +369,10 @@ func (d *Dir) Close() error {
 
 // writeAtomic writes data to a temporary file and renames it over path:
 // readers, and a restart after the process dies (kill -9 included), see
-// the old or the new file, never a torn one. It does not fsync: state is
-// saved on every change, in the path of every firing, and an fsync costs
-// more than the rest of the decision; only a power loss could lose the
-// last changes, not a crash of leaderhook.
+// the old or the new file, never a torn one. Like the appends, it does not
+// fsync: state is saved on every change, and an fsync costs more than the
+// rest of the decision; only a power loss could lose the last changes, not
+// a crash of leaderhook.
 func writeAtomic(path string, data []byte) error {
 	dir := filepath.Dir(path)
 	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")

@@ -1,9 +1,12 @@
 package store
 
 import (
+	"bytes"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -92,21 +95,21 @@ func TestJournalIsCompacted(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer d.Close()
-	for i := range 3000 {
+	for i := range compactAfter {
 		id := "msg_" + string(rune('a'+i%26)) + time.Duration(i).String()
 		d.Pending(delivery(id, 0))
 		d.Done(id)
 	}
-	info, err := os.Stat(filepath.Join(dir, pendingFile))
+	data, err := os.ReadFile(filepath.Join(dir, pendingFile))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if info.Size() > 2_000_000/4 {
-		t.Errorf("journal is %d bytes after 3000 finished deliveries: not compacted", info.Size())
+	if lines := bytes.Count(data, []byte("\n")); lines > compactAfter {
+		t.Errorf("journal has %d lines after %d finished deliveries: not compacted", lines, compactAfter)
 	}
 }
 
-func TestSaveIsAtomic(t *testing.T) {
+func TestSaveLeavesNothingBehind(t *testing.T) {
 	dir := t.TempDir()
 	d, err := Open(dir)
 	if err != nil {
@@ -121,6 +124,118 @@ func TestSaveIsAtomic(t *testing.T) {
 		if e.Name() != stateFile && e.Name() != pendingFile {
 			t.Errorf("left behind: %s", e.Name())
 		}
+	}
+}
+
+func savedLeader(t *testing.T, dir string) string {
+	t.Helper()
+	d, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	s, _, err := d.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s.Views["c1"].PreviousLeaderID
+}
+
+func leaderState(id string) State {
+	return State{Views: map[string]detector.State{"c1": {Known: true, PreviousLeaderID: id}}}
+}
+
+// TestStateAfterCrash: a restart sees the last whole save, whatever a
+// crash left at the end of state.log, and earlier versions' state.json.
+func TestStateAfterCrash(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		after func(t *testing.T, dir string) // what the crash left
+		want  string
+	}{
+		{"whole saves", func(*testing.T, string) {}, "b"},
+		{"a torn last line", func(t *testing.T, dir string) {
+			appendTo(t, filepath.Join(dir, stateFile), `{"version":1,"views":{"c1":{"known":tr`)
+		}, "b"},
+		{"only torn lines", func(t *testing.T, dir string) {
+			os.WriteFile(filepath.Join(dir, stateFile), []byte(`{"version":1,"vie`), 0o640)
+		}, ""},
+		{"state.json of an earlier version", func(t *testing.T, dir string) {
+			os.Remove(filepath.Join(dir, stateFile))
+			data, _ := json.Marshal(leaderState("old"))
+			os.WriteFile(filepath.Join(dir, oldStateFile), data, 0o640)
+		}, "old"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			d, err := Open(dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, id := range []string{"a", "b"} {
+				if err := d.Save(leaderState(id)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			d.Close()
+			tc.after(t, dir)
+			if got := savedLeader(t, dir); got != tc.want {
+				t.Errorf("restart sees leader %q, want %q", got, tc.want)
+			}
+			if _, err := os.Stat(filepath.Join(dir, oldStateFile)); err == nil {
+				t.Error("state.json is still there after the restart")
+			}
+			// Saves after the restart are read back, torn fragment or not.
+			d, err = Open(dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			d.Save(leaderState("c"))
+			d.Close()
+			if got := savedLeader(t, dir); got != "c" {
+				t.Errorf("after another save the restart sees %q, want c", got)
+			}
+		})
+	}
+}
+
+func appendTo(t *testing.T, path, text string) {
+	t.Helper()
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if _, err := f.WriteString(text); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestStateLogIsCompacted(t *testing.T) {
+	dir := t.TempDir()
+	d, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	big := leaderState("x")
+	v := big.Views["c1"]
+	v.Members = slices.Repeat([]string{strings.Repeat("m", 1000)}, 10) // ~10 kB a save
+	big.Views["c1"] = v
+	for range 2 * stateCompactBytes / 10_000 {
+		if err := d.Save(big); err != nil {
+			t.Fatal(err)
+		}
+	}
+	info, err := os.Stat(filepath.Join(dir, stateFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.Size() > stateCompactBytes {
+		t.Errorf("state.log is %d bytes after saves of %d MB: not compacted", info.Size(), 2*stateCompactBytes>>20)
+	}
+	if got := savedLeader(t, dir); got != "x" {
+		t.Errorf("after compaction the restart sees %q", got)
 	}
 }
 

@@ -88,7 +88,7 @@ const (
 	ingestPaceLimit = time.Second
 )
 
-// saveEvery bounds how often a burst of changes rewrites state.json: the
+// saveEvery bounds how often a burst of changes is saved to state.log: the
 // first change after a quiet spell is saved at once, later ones together
 // at most this often.
 const saveEvery = 50 * time.Millisecond
