@@ -127,6 +127,8 @@ func TestHTTPAPI(t *testing.T) {
 		`leaderhook_cluster_leaderless_seconds{cluster="ziti"}`,
 		`leaderhook_action_queue_depth 0`,
 		`leaderhook_events_rejected_total{cluster="ziti",input="http"} 1`,
+		// One CPU for Go code while no script runs (cmd/leaderhook/procs.go).
+		"go_sched_gomaxprocs_threads 1\n",
 	} {
 		if !strings.Contains(metrics, want) {
 			t.Errorf("metrics lack %s", want)

@@ -58,7 +58,10 @@ SIGTERM or SIGINT: stop reading, deliver what is queued for up to --drain-timeou
 save the state, exit 0. Undelivered notifications stay pending for the next start.
 
 --dry-run evaluates everything but executes no action: it logs what each action
-would send (URL, headers, body, argv, env; secrets redacted).`,
+would send (URL, headers, body, argv, env; secrets redacted).
+
+CPU: Go code runs on one CPU while no script runs (faster notifications, less CPU),
+on all while scripts run. GOMAXPROCS in the environment overrides this.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGINT, syscall.SIGTERM)
@@ -117,6 +120,9 @@ func (e *env) daemon(ctx context.Context, o runOptions) error {
 	if err != nil {
 		return err
 	}
+	cpus := newProcs()
+	cpus.start()
+	defer cpus.stop()
 	var disp *dispatch.Dispatcher
 	queueDepth := func() float64 { return 0 }
 	m := metrics.New(func() float64 { return queueDepth() }, nil)
@@ -133,7 +139,7 @@ func (e *env) daemon(ctx context.Context, o runOptions) error {
 	if o.dryRun {
 		submit = &renderLog{targets: targets, log: log}
 	} else {
-		disp = dispatch.New(dispatch.Options{Targets: targets, Journal: st, Audit: auditors, Log: log})
+		disp = dispatch.New(dispatch.Options{Targets: cpus.wrap(targets), Journal: st, Audit: auditors, Log: log})
 		queueDepth = func() float64 { return float64(disp.QueueDepth()) }
 		disp.Resume(pending)
 		if len(pending) > 0 {
@@ -218,7 +224,7 @@ func (e *env) daemon(ctx context.Context, o runOptions) error {
 			if nextTargets, err = pipeline.Targets(next, nil); err == nil {
 				err = runCall(func() { driver.Replace(engine, views) })
 				if err == nil && disp != nil {
-					disp.SetTargets(nextTargets)
+					disp.SetTargets(cpus.wrap(nextTargets))
 				}
 			}
 		}

@@ -1,0 +1,69 @@
+package main
+
+import (
+	"context"
+	"runtime"
+	"testing"
+	"time"
+
+	"github.com/leaderhook/leaderhook/actions"
+	"github.com/leaderhook/leaderhook/dispatch"
+)
+
+// seeProcs is an action that records GOMAXPROCS while it runs.
+type seeProcs struct{ during chan int }
+
+func (s seeProcs) Run(context.Context, *actions.Notification) (actions.Outcome, error) {
+	s.during <- runtime.GOMAXPROCS(0)
+	return actions.Outcome{}, nil
+}
+
+func TestOneCPUExceptWhileScriptsRun(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(0))
+	p := &procs{low: 1, high: 2, linger: 100 * time.Millisecond}
+	p.start()
+	if got := runtime.GOMAXPROCS(0); got != 1 {
+		t.Fatalf("GOMAXPROCS %d after start, want 1", got)
+	}
+	during := make(chan int, 2)
+	targets := p.wrap(map[string]dispatch.Target{
+		"script": {Action: seeProcs{during}, Spec: actions.Spec{Type: actions.KindShell}},
+		"hook":   {Action: seeProcs{during}, Spec: actions.Spec{Type: actions.KindWebhook}},
+	})
+	targets["hook"].Action.Run(context.Background(), &actions.Notification{})
+	if got := <-during; got != 1 {
+		t.Errorf("a webhook ran with GOMAXPROCS %d, want 1", got)
+	}
+	targets["script"].Action.Run(context.Background(), &actions.Notification{})
+	if got := <-during; got != 2 {
+		t.Errorf("a script ran with GOMAXPROCS %d, want 2", got)
+	}
+	if got := runtime.GOMAXPROCS(0); got != 2 {
+		t.Errorf("GOMAXPROCS %d just after a script, want 2 for a while", got)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for runtime.GOMAXPROCS(0) != 1 {
+		if time.Now().After(deadline) {
+			t.Fatalf("GOMAXPROCS still %d long after the last script", runtime.GOMAXPROCS(0))
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	p.stop()
+	if got := runtime.GOMAXPROCS(0); got != 2 {
+		t.Errorf("GOMAXPROCS %d after stop, want the default 2", got)
+	}
+}
+
+func TestGOMAXPROCSFromTheEnvironmentStands(t *testing.T) {
+	t.Setenv("GOMAXPROCS", "3")
+	if p := newProcs(); p != nil {
+		t.Errorf("newProcs() = %+v with GOMAXPROCS set, want nil (left alone)", p)
+	}
+	var p *procs // nil: every method is a no-op
+	p.start()
+	p.stop()
+	targets := map[string]dispatch.Target{"script": {Spec: actions.Spec{Type: actions.KindShell}}}
+	if got := p.wrap(targets); got["script"].Action != nil {
+		t.Error("a nil procs wrapped an action")
+	}
+}
