@@ -20,7 +20,7 @@ func (s seeProcs) Run(context.Context, *actions.Notification) (actions.Outcome, 
 
 func TestOneCPUExceptWhileScriptsRun(t *testing.T) {
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(0))
-	p := &procs{low: 1, high: 2, linger: 100 * time.Millisecond}
+	p := &procs{low: 1, high: 2, current: 2, linger: 100 * time.Millisecond}
 	p.start()
 	if got := runtime.GOMAXPROCS(0); got != 1 {
 		t.Fatalf("GOMAXPROCS %d after start, want 1", got)
@@ -41,16 +41,37 @@ func TestOneCPUExceptWhileScriptsRun(t *testing.T) {
 	if got := runtime.GOMAXPROCS(0); got != 2 {
 		t.Errorf("GOMAXPROCS %d just after a script, want 2 for a while", got)
 	}
-	deadline := time.Now().Add(5 * time.Second)
-	for runtime.GOMAXPROCS(0) != 1 {
-		if time.Now().After(deadline) {
-			t.Fatalf("GOMAXPROCS still %d long after the last script", runtime.GOMAXPROCS(0))
-		}
-		time.Sleep(10 * time.Millisecond)
+	waitProcs(t, 1, "long after the last script")
+
+	// Ingest requests one at a time keep one CPU; overlapping ones get all.
+	for range 3 {
+		p.ingest()()
 	}
+	if got := runtime.GOMAXPROCS(0); got != 1 {
+		t.Errorf("GOMAXPROCS %d after ingest requests one at a time, want 1", got)
+	}
+	first := p.ingest()
+	second := p.ingest()
+	if got := runtime.GOMAXPROCS(0); got != 2 {
+		t.Errorf("GOMAXPROCS %d with two ingest requests in flight, want 2", got)
+	}
+	second()
+	first()
+	waitProcs(t, 1, "long after the last overlapping requests")
 	p.stop()
 	if got := runtime.GOMAXPROCS(0); got != 2 {
 		t.Errorf("GOMAXPROCS %d after stop, want the default 2", got)
+	}
+}
+
+func waitProcs(t *testing.T, want int, when string) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for runtime.GOMAXPROCS(0) != want {
+		if time.Now().After(deadline) {
+			t.Fatalf("GOMAXPROCS still %d %s, want %d", runtime.GOMAXPROCS(0), when, want)
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }
 
@@ -61,6 +82,7 @@ func TestGOMAXPROCSFromTheEnvironmentStands(t *testing.T) {
 	}
 	var p *procs // nil: every method is a no-op
 	p.start()
+	p.ingest()()
 	p.stop()
 	targets := map[string]dispatch.Target{"script": {Spec: actions.Spec{Type: actions.KindShell}}}
 	if got := p.wrap(targets); got["script"].Action != nil {

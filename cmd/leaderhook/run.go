@@ -60,8 +60,9 @@ save the state, exit 0. Undelivered notifications stay pending for the next star
 --dry-run evaluates everything but executes no action: it logs what each action
 would send (URL, headers, body, argv, env; secrets redacted).
 
-CPU: Go code runs on one CPU while no script runs (faster notifications, less CPU),
-on all while scripts run. GOMAXPROCS in the environment overrides this.`,
+CPU: Go code runs on one CPU while leaderhook handles one thing at a time (faster
+notifications, less CPU), on all while scripts run or ingest requests overlap.
+GOMAXPROCS in the environment overrides this.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGINT, syscall.SIGTERM)
@@ -255,6 +256,7 @@ func (e *env) daemon(ctx context.Context, o runOptions) error {
 			return false
 		},
 		Ingest: func(reqCtx context.Context, cluster string, evs []event.Event) error {
+			defer cpus.ingest()()
 			if disp != nil && disp.Crowded(cluster) {
 				// Refused, not dropped: the sender keeps the events and
 				// retries.
