@@ -68,6 +68,8 @@ type Dir struct {
 	// write, or doneDelay after the first of them, whichever comes first.
 	done      []byte
 	doneTimer *time.Timer
+	line      bytes.Buffer    // what append writes, reused
+	enc       *gojson.Encoder // into line
 }
 
 const (
@@ -272,14 +274,18 @@ func (d *Dir) flushDone() {
 // on an O_APPEND file: a process crash loses nothing written; only a torn
 // last line is possible after a power loss, and readJournal skips it.
 func (d *Dir) append(l journalLine) error {
-	data, err := gojson.Marshal(l)
-	if err != nil {
+	if d.enc == nil {
+		d.enc = gojson.NewEncoder(&d.line)
+	}
+	// The encoder appends to the done lines waiting, and ends the line.
+	d.line.Reset()
+	d.line.Write(d.done)
+	if err := d.enc.Encode(l); err != nil {
 		return err
 	}
 	d.lines++
-	buf := append(append(d.done, data...), '\n')
-	d.done = buf[:0]
-	_, err = d.log.Write(buf)
+	d.done = d.done[:0]
+	_, err := d.log.Write(d.line.Bytes())
 	return err
 }
 
