@@ -221,7 +221,8 @@ func (a *Action) Run(ctx context.Context, n *actions.Notification) (actions.Outc
 		headers.Set("webhook-timestamp", strconv.FormatInt(ts.Unix(), 10))
 		headers.Set("webhook-signature", sign(a.key, n.DeliveryID, ts, body))
 	}
-	if a.spec.Timeout > 0 {
+	// The dispatcher's attempts come with this deadline already.
+	if dl, ok := ctx.Deadline(); a.spec.Timeout > 0 && (!ok || time.Until(dl) > a.spec.Timeout) {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, a.spec.Timeout)
 		defer cancel()

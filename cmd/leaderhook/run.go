@@ -615,12 +615,20 @@ func (p *positionBook) snapshot() map[string]detector.Position {
 // logSink logs state changes and rule outcomes.
 type logSink struct{ log *slog.Logger }
 
+// Both check the level first: building the attributes allocates, for
+// nothing at --log-level warn or error.
 func (l logSink) State(ev event.Event) {
+	if !l.log.Enabled(context.Background(), slog.LevelInfo) {
+		return
+	}
 	l.log.Info("cluster state", "cluster", ev.Cluster, "event_type", ev.Type, "leader_id", ev.LeaderID,
 		"previous_leader_id", ev.PreviousLeaderID, "since", ev.Since, "baseline", ev.Baseline)
 }
 
 func (l logSink) Outcome(o rules.Outcome) {
+	if !l.log.Enabled(context.Background(), slog.LevelInfo) {
+		return
+	}
 	l.log.Info("rule "+o.Kind, "cluster", o.Cluster, "rule", o.Rule, "reason", o.Reason, "actions", o.Actions,
 		"leader_id", o.LeaderID, "leaderless_for", o.LeaderlessFor, "trigger", o.Trigger)
 }
