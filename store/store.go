@@ -2,7 +2,8 @@
 // the rule engine's memory (active rules, cooldowns), each cluster's view
 // (leader, true start of a leaderless period) and the deliveries not yet
 // finished. Everything is written so that a crash of the process, kill -9
-// included, leaves either the old or the new version, never a torn file.
+// included, leaves either the old or the new version: files are replaced
+// atomically, and a line torn at the end of an appended file is skipped.
 package store
 
 import (
@@ -104,9 +105,18 @@ func Open(path string) (*Dir, error) {
 	if err := d.compact(); err != nil {
 		return nil, err
 	}
-	last, err := d.lastState()
+	last, err := d.lastLine()
 	if err != nil {
 		return nil, err
+	}
+	// state.json is what versions before state.log wrote; after a
+	// downgrade and an upgrade, both exist and the newer one counts.
+	old, err := d.oldState()
+	if err != nil {
+		return nil, err
+	}
+	if old != nil && (last == nil || savedAt(old).After(savedAt(last))) {
+		last = old
 	}
 	if err := d.compactState(last); err != nil {
 		return nil, err
@@ -117,20 +127,12 @@ func Open(path string) (*Dir, error) {
 	return d, nil
 }
 
-// lastState returns the last whole line of state.log: a line torn by a
-// crash in the middle of a save is skipped. Without state.log, it returns
-// the state.json of earlier versions, if any.
-func (d *Dir) lastState() ([]byte, error) {
+// lastLine returns the last whole line of state.log, or nil: a line torn
+// by a crash in the middle of a save is skipped.
+func (d *Dir) lastLine() ([]byte, error) {
 	data, err := os.ReadFile(filepath.Join(d.path, stateFile))
 	if errors.Is(err, fs.ErrNotExist) {
-		data, err = os.ReadFile(filepath.Join(d.path, oldStateFile))
-		if errors.Is(err, fs.ErrNotExist) {
-			return nil, nil
-		}
-		if err != nil {
-			return nil, fmt.Errorf("state: %w", err)
-		}
-		return bytes.TrimSpace(data), nil
+		return nil, nil
 	}
 	if err != nil {
 		return nil, fmt.Errorf("state: %w", err)
@@ -144,6 +146,33 @@ func (d *Dir) lastState() ([]byte, error) {
 		data = data[:len(data)-len(line)]
 	}
 	return nil, nil
+}
+
+// oldState returns the state.json of an earlier version as one line, or
+// nil. It was replaced atomically, so one that does not parse is damage to
+// report, not a torn write to skip.
+func (d *Dir) oldState() ([]byte, error) {
+	path := filepath.Join(d.path, oldStateFile)
+	data, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("state: %w", err)
+	}
+	var line bytes.Buffer
+	if err := json.Compact(&line, data); err != nil {
+		return nil, fmt.Errorf("state %s: %w (move it away to start without the saved state)", path, err)
+	}
+	return line.Bytes(), nil
+}
+
+func savedAt(line []byte) time.Time {
+	var s struct {
+		SavedAt time.Time `json:"saved_at"`
+	}
+	_ = json.Unmarshal(line, &s)
+	return s.SavedAt
 }
 
 // compactState rewrites state.log with only line (if any), atomically, and
@@ -173,7 +202,7 @@ func (d *Dir) compactState(line []byte) error {
 func (d *Dir) Load() (State, []dispatch.Delivery, error) {
 	var s State
 	d.saveMu.Lock()
-	line, err := d.lastState()
+	line, err := d.lastLine()
 	d.saveMu.Unlock()
 	if err != nil {
 		return s, nil, err
@@ -198,7 +227,9 @@ func (d *Dir) Load() (State, []dispatch.Delivery, error) {
 // skipped on reading). Past the size limit, the file is rewritten instead.
 func (d *Dir) Save(s State) error {
 	s.Version = 1
-	data, err := gojson.Marshal(s)
+	// encoding/json, unlike goccy/go-json, honours omitzero (no zero
+	// times for rules that never fired); saves are off the decision path.
+	data, err := json.Marshal(s)
 	if err != nil {
 		return fmt.Errorf("state: %w", err)
 	}

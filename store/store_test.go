@@ -145,9 +145,26 @@ func leaderState(id string) State {
 	return State{Views: map[string]detector.State{"c1": {Known: true, PreviousLeaderID: id}}}
 }
 
+// writeOld writes the state.json of an earlier version.
+func writeOld(t *testing.T, dir string, s State, indent bool) {
+	t.Helper()
+	data, err := json.Marshal(s)
+	if indent {
+		data, err = json.MarshalIndent(s, "", "  ")
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, oldStateFile), data, 0o640); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // TestStateAfterCrash: a restart sees the last whole save, whatever a
 // crash left at the end of state.log, and earlier versions' state.json.
 func TestStateAfterCrash(t *testing.T) {
+	older, newer := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC)
+	stamped := func(id string, at time.Time) State { s := leaderState(id); s.SavedAt = at; return s }
 	for _, tc := range []struct {
 		name  string
 		after func(t *testing.T, dir string) // what the crash left
@@ -158,13 +175,22 @@ func TestStateAfterCrash(t *testing.T) {
 			appendTo(t, filepath.Join(dir, stateFile), `{"version":1,"views":{"c1":{"known":tr`)
 		}, "b"},
 		{"only torn lines", func(t *testing.T, dir string) {
-			os.WriteFile(filepath.Join(dir, stateFile), []byte(`{"version":1,"vie`), 0o640)
+			if err := os.WriteFile(filepath.Join(dir, stateFile), []byte(`{"version":1,"vie`), 0o640); err != nil {
+				t.Fatal(err)
+			}
 		}, ""},
-		{"state.json of an earlier version", func(t *testing.T, dir string) {
-			os.Remove(filepath.Join(dir, stateFile))
-			data, _ := json.Marshal(leaderState("old"))
-			os.WriteFile(filepath.Join(dir, oldStateFile), data, 0o640)
+		{"state.json of an earlier version, indented", func(t *testing.T, dir string) {
+			if err := os.Remove(filepath.Join(dir, stateFile)); err != nil {
+				t.Fatal(err)
+			}
+			writeOld(t, dir, leaderState("old"), true)
 		}, "old"},
+		{"a newer state.json (downgraded and upgraded again)", func(t *testing.T, dir string) {
+			writeOld(t, dir, stamped("old", newer), false)
+		}, "old"},
+		{"an older state.json", func(t *testing.T, dir string) {
+			writeOld(t, dir, stamped("old", older), false)
+		}, "b"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
@@ -173,7 +199,7 @@ func TestStateAfterCrash(t *testing.T) {
 				t.Fatal(err)
 			}
 			for _, id := range []string{"a", "b"} {
-				if err := d.Save(leaderState(id)); err != nil {
+				if err := d.Save(stamped(id, older.Add(time.Hour))); err != nil {
 					t.Fatal(err)
 				}
 			}
@@ -190,12 +216,56 @@ func TestStateAfterCrash(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			d.Save(leaderState("c"))
+			if err := d.Save(leaderState("c")); err != nil {
+				t.Fatal(err)
+			}
 			d.Close()
 			if got := savedLeader(t, dir); got != "c" {
 				t.Errorf("after another save the restart sees %q, want c", got)
 			}
 		})
+	}
+}
+
+// TestDamagedOldStateIsReported: a state.json that does not parse was not
+// torn by a crash (it was replaced atomically); starting without it would
+// forget cooldowns silently, so Open refuses and names the file.
+func TestDamagedOldStateIsReported(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, oldStateFile)
+	if err := os.WriteFile(path, []byte(`{"version":1,"views":`), 0o640); err != nil {
+		t.Fatal(err)
+	}
+	if d, err := Open(dir); err == nil || !strings.Contains(err.Error(), path) {
+		t.Errorf("Open with a damaged state.json: %v, want an error naming it", err)
+		if d != nil {
+			d.Close()
+		}
+	}
+	if _, err := os.Stat(path); err != nil {
+		t.Errorf("the damaged state.json is gone: %v", err)
+	}
+}
+
+// TestSavesAppend: each save is one line added, not the file rewritten.
+func TestSavesAppend(t *testing.T) {
+	dir := t.TempDir()
+	d, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	for i := range 10 {
+		if err := d.Save(leaderState(string(rune('a' + i)))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	data, err := os.ReadFile(filepath.Join(dir, stateFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if lines := bytes.Count(data, []byte("\n")); lines != 10 {
+		t.Errorf("state.log has %d lines after 10 saves, want 10", lines)
 	}
 }
 

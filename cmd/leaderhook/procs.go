@@ -19,34 +19,37 @@ import (
 // client). With a second CPU idle, each hand-off wakes a thread there that
 // spins, finds nothing and sleeps again: on a 2-vCPU guest that took the
 // CPU the receiver and the sender needed, and one event's delivery took
-// 0.26 ms at the median instead of 0.18 ms with one CPU, for a fifth more
-// CPU per delivery.
+// 0.24-0.28 ms at the median instead of 0.17-0.21 ms with one CPU, for a
+// sixth to a fifth more CPU per delivery (BENCHMARKS.md).
 //
-// It uses its default number of CPUs while work overlaps: while scripts
-// run (starting a program, vfork, holds the CPU it runs on until the child
-// has executed, which on a busy machine holds up everything else) and
-// while several ingest requests are in flight (a flood decodes and decides
-// in parallel). It returns to one CPU a second after the last such moment.
+// It goes back to Go's default (runtime.SetDefaultGOMAXPROCS, which also
+// follows CPU quota changes) while work overlaps: while scripts run
+// (starting a program, vfork, holds the CPU it runs on until the child has
+// executed, which on a busy machine holds up everything else) and while
+// several ingest requests are being decided (a flood decodes and decides in
+// parallel). It returns to one CPU a second after the last such moment.
 type procs struct {
 	mu        sync.Mutex
-	low       int
-	high      int
-	current   int
-	scripts   int // shell actions running
-	ingesting int // POST /v1/events in flight
+	one       bool // what GOMAXPROCS should be: 1, or the default
+	scripts   int  // shell actions running
+	ingesting int  // ingest requests being decided
 	lower     *time.Timer
 	linger    time.Duration
 	stopped   bool
+
+	// applying serializes changes to GOMAXPROCS, which stop the world and
+	// wait for a garbage collection in progress: outside mu, so that
+	// requests that change nothing never wait for one.
+	applying sync.Mutex
 }
 
 // newProcs returns nil when GOMAXPROCS is set (the operator's choice
 // stands) or when there is only one CPU anyway.
 func newProcs() *procs {
-	high := runtime.GOMAXPROCS(0)
-	if os.Getenv("GOMAXPROCS") != "" || high <= 1 {
+	if os.Getenv("GOMAXPROCS") != "" || runtime.GOMAXPROCS(0) <= 1 {
 		return nil
 	}
-	return &procs{low: 1, high: high, current: high, linger: time.Second}
+	return &procs{linger: time.Second}
 }
 
 // start goes down to one CPU.
@@ -54,15 +57,26 @@ func (p *procs) start() {
 	if p == nil {
 		return
 	}
+	p.change(func() { p.one = true })
+}
+
+// change runs f under mu, works out what GOMAXPROCS should be, and applies
+// it if that changed.
+func (p *procs) change(f func()) {
 	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.scripts == 0 && p.ingesting <= 1 {
-		p.set(p.low)
+	was := p.one
+	f()
+	p.decide()
+	changed := p.one != was
+	p.mu.Unlock()
+	if changed {
+		p.apply()
 	}
 }
 
-// update sets GOMAXPROCS for the work in flight. Callers hold p.mu.
-func (p *procs) update() {
+// decide sets p.one for the work in flight, or arms the timer that lowers
+// it after the linger. Callers hold mu.
+func (p *procs) decide() {
 	if p.stopped {
 		return
 	}
@@ -71,64 +85,70 @@ func (p *procs) update() {
 			p.lower.Stop()
 			p.lower = nil
 		}
-		p.set(p.high)
+		p.one = false
 		return
 	}
-	if p.current == p.low || p.lower != nil {
+	if p.one || p.lower != nil {
 		return
 	}
 	var t *time.Timer
 	t = time.AfterFunc(p.linger, func() {
 		p.mu.Lock()
-		defer p.mu.Unlock()
+		lower := p.lower == t && !p.stopped && p.scripts == 0 && p.ingesting <= 1
 		if p.lower == t {
 			p.lower = nil
-			if !p.stopped && p.scripts == 0 && p.ingesting <= 1 {
-				p.set(p.low)
-			}
+		}
+		if lower {
+			p.one = true
+		}
+		p.mu.Unlock()
+		if lower {
+			p.apply()
 		}
 	})
 	p.lower = t
 }
 
-func (p *procs) set(n int) {
-	if p.current != n {
-		runtime.GOMAXPROCS(n)
-		p.current = n
+// apply sets GOMAXPROCS to what p.one says now: concurrent changes apply
+// in turn, each the latest decision.
+func (p *procs) apply() {
+	p.applying.Lock()
+	defer p.applying.Unlock()
+	p.mu.Lock()
+	one := p.one
+	p.mu.Unlock()
+	switch {
+	case one && runtime.GOMAXPROCS(0) != 1:
+		runtime.GOMAXPROCS(1)
+	case !one:
+		runtime.SetDefaultGOMAXPROCS()
 	}
 }
 
-// ingest counts one ingest request until the returned func is called.
+// ingest counts one ingest request being decided until the returned func
+// is called.
 func (p *procs) ingest() (done func()) {
 	if p == nil {
 		return func() {}
 	}
-	p.mu.Lock()
-	p.ingesting++
-	p.update()
-	p.mu.Unlock()
-	return func() {
-		p.mu.Lock()
-		p.ingesting--
-		p.update()
-		p.mu.Unlock()
-	}
+	p.change(func() { p.ingesting++ })
+	return func() { p.change(func() { p.ingesting-- }) }
 }
 
-// stop leaves the default number of CPUs, for what follows the daemon
-// (tests run several daemons in one process).
+// stop goes back to Go's default for what follows the daemon (tests run
+// several daemons in one process) and makes no further change.
 func (p *procs) stop() {
 	if p == nil {
 		return
 	}
 	p.mu.Lock()
-	defer p.mu.Unlock()
 	if p.lower != nil {
 		p.lower.Stop()
 		p.lower = nil
 	}
-	p.set(p.high)
-	p.stopped = true
+	p.one, p.stopped = false, true
+	p.mu.Unlock()
+	p.apply()
 }
 
 // wrap has the shell actions among targets tell p while they run.
@@ -154,16 +174,7 @@ type spawning struct {
 }
 
 func (s spawning) Run(ctx context.Context, n *actions.Notification) (actions.Outcome, error) {
-	p := s.procs
-	p.mu.Lock()
-	p.scripts++
-	p.update()
-	p.mu.Unlock()
-	defer func() {
-		p.mu.Lock()
-		p.scripts--
-		p.update()
-		p.mu.Unlock()
-	}()
+	s.procs.change(func() { s.procs.scripts++ })
+	defer s.procs.change(func() { s.procs.scripts-- })
 	return s.Action.Run(ctx, n)
 }

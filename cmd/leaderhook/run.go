@@ -61,8 +61,8 @@ save the state, exit 0. Undelivered notifications stay pending for the next star
 would send (URL, headers, body, argv, env; secrets redacted).
 
 CPU: Go code runs on one CPU while leaderhook handles one thing at a time (faster
-notifications, less CPU), on all while scripts run or ingest requests overlap.
-GOMAXPROCS in the environment overrides this.`,
+notifications, less CPU), on all while scripts run or ingest requests overlap, and
+for a second after. GOMAXPROCS in the environment overrides this.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGINT, syscall.SIGTERM)
