@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -290,5 +291,66 @@ func TestIngestAnswersAfterQuickDeliveries(t *testing.T) {
 	}
 	if took := time.Since(start); took > 500*time.Millisecond {
 		t.Errorf("the answer waited %s for a receiver that hangs; want about 20 ms", took)
+	}
+}
+
+// TestCPUsWhileScriptsRun: the daemon runs its Go code on one CPU, and on
+// all of them while a script runs, also for an action added by a reload
+// (cmd/leaderhook/procs.go).
+func TestCPUsWhileScriptsRun(t *testing.T) {
+	if runtime.NumCPU() < 2 {
+		t.Fatalf("this test needs 2 CPUs or more to tell one from all (%d)", runtime.NumCPU())
+	}
+	t.Setenv("GOMAXPROCS", "") // unset: a value would stand instead
+	rcv := &receiver{}
+	hook := httptest.NewServer(rcv)
+	defer hook.Close()
+	dir := t.TempDir()
+	script := filepath.Join(dir, "failover.sh")
+	if err := os.WriteFile(script, []byte("#!/bin/sh\ntouch \"$1\"\nsleep 1.5\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	config := func(action string) string {
+		return strings.Replace(apiConfig(dir, hook.URL, fmt.Sprintf(`  - {name: changed, when: 'type == "state.has_leader"', actions: [%s]}`, action)),
+			"actions:\n", fmt.Sprintf("actions:\n  %s: {type: shell, command: [%s, %q]}\n", action, script, filepath.Join(dir, "started-{{ .LeaderID }}")), 1)
+	}
+	path := filepath.Join(dir, "rules.yaml")
+	if err := os.WriteFile(path, []byte(config("failover")), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("TEST_TOKEN", "t0k3n")
+	d := startDaemon(t, path)
+	base := d.baseURL(t)
+	procs := func() string {
+		_, metrics := get(t, base+"/metrics")
+		for _, line := range strings.Split(metrics, "\n") {
+			if v, ok := strings.CutPrefix(line, "go_sched_gomaxprocs_threads "); ok {
+				return v
+			}
+		}
+		return "none"
+	}
+	all := fmt.Sprint(runtime.NumCPU())
+	waitFor(t, "one CPU at start", func() bool { return procs() == "1" }, d)
+
+	post(t, base+"/v1/events?cluster=ziti", "t0k3n", ev("c1", "state.has_leader", "c1")) // the baseline
+	for _, step := range []struct{ action, leader string }{{"failover", "c2"}, {"failover2", "c3"}} {
+		if step.action != "failover" {
+			if err := os.WriteFile(path, []byte(config(step.action)), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			if code, body := post(t, base+"/-/reload", "t0k3n", ""); code != 200 {
+				t.Fatalf("reload: %d %s", code, body)
+			}
+		}
+		post(t, base+"/v1/events?cluster=ziti", "t0k3n", ev("c1", "state.has_leader", step.leader))
+		waitFor(t, step.action+" started", func() bool {
+			_, err := os.Stat(filepath.Join(dir, "started-"+step.leader))
+			return err == nil
+		}, d)
+		if got := procs(); got != all {
+			t.Errorf("%s running: GOMAXPROCS %s, want %s", step.action, got, all)
+		}
+		waitFor(t, "one CPU again after "+step.action, func() bool { return procs() == "1" }, d)
 	}
 }
