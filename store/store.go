@@ -183,15 +183,9 @@ func (d *Dir) compactState(line []byte) error {
 	if len(line) > 0 {
 		data = append(bytes.Clone(line), '\n')
 	}
-	if err := writeAtomic(path, data); err != nil {
-		return err
-	}
-	if d.stateLog != nil {
-		d.stateLog.Close()
-	}
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0o640)
+	f, err := rewrite(path, data, d.stateLog)
 	if err != nil {
-		return fmt.Errorf("state: %w", err)
+		return err
 	}
 	d.stateLog, d.stateSize = f, int64(len(data))
 	return nil
@@ -362,16 +356,9 @@ func (d *Dir) compact() error {
 		}
 		buf = append(append(buf, line...), '\n')
 	}
-	path := filepath.Join(d.path, pendingFile)
-	if err := writeAtomic(path, buf); err != nil {
-		return err
-	}
-	if d.log != nil {
-		d.log.Close()
-	}
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0o640)
+	f, err := rewrite(filepath.Join(d.path, pendingFile), buf, d.log)
 	if err != nil {
-		return fmt.Errorf("journal: %w", err)
+		return err
 	}
 	d.log, d.lines = f, len(ids)
 	d.done = d.done[:0] // the rewritten journal has only the pending deliveries
@@ -402,6 +389,22 @@ func (d *Dir) Close() error {
 	err := d.log.Close()
 	d.log = nil
 	return err
+}
+
+// rewrite replaces the file at path with data atomically, closes old (the
+// file it replaces, if open) and opens the new one for appending.
+func rewrite(path string, data []byte, old *os.File) (*os.File, error) {
+	if err := writeAtomic(path, data); err != nil {
+		return nil, err
+	}
+	if old != nil {
+		old.Close()
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0o640)
+	if err != nil {
+		return nil, fmt.Errorf("state_dir: %w", err)
+	}
+	return f, nil
 }
 
 // writeAtomic writes data to a temporary file and renames it over path:
