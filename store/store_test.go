@@ -17,6 +17,16 @@ import (
 	"github.com/leaderhook/leaderhook/rules"
 )
 
+// mustOpen opens the state directory or ends the test.
+func mustOpen(t *testing.T, dir string) *Dir {
+	t.Helper()
+	d, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
 func delivery(id string, attempts int) dispatch.Delivery {
 	return dispatch.Delivery{ID: id, Action: "page", Attempts: attempts,
 		Notification: actions.Notification{DeliveryID: id, Rule: "r", Status: actions.StatusFiring, Cluster: "c1",
@@ -25,10 +35,7 @@ func delivery(id string, attempts int) dispatch.Delivery {
 
 func TestStateSurvivesReopen(t *testing.T) {
 	dir := t.TempDir()
-	d, err := Open(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	d := mustOpen(t, dir)
 	since := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	st := State{
 		SavedAt: since,
@@ -46,10 +53,7 @@ func TestStateSurvivesReopen(t *testing.T) {
 	d.Done("msg_2")
 	d.Close()
 
-	d2, err := Open(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	d2 := mustOpen(t, dir)
 	defer d2.Close()
 	got, pending, err := d2.Load()
 	if err != nil {
@@ -68,19 +72,13 @@ func TestStateSurvivesReopen(t *testing.T) {
 
 func TestTornJournalLineIsSkipped(t *testing.T) {
 	dir := t.TempDir()
-	d, err := Open(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	d := mustOpen(t, dir)
 	d.Pending(delivery("msg_1", 0))
 	d.Close()
 	f, _ := os.OpenFile(filepath.Join(dir, pendingFile), os.O_WRONLY|os.O_APPEND, 0)
 	f.WriteString(`{"op":"pending","id":"msg_2","deliv`) // a crash mid-write
 	f.Close()
-	d2, err := Open(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	d2 := mustOpen(t, dir)
 	defer d2.Close()
 	_, pending, err := d2.Load()
 	if err != nil || len(pending) != 1 || pending[0].ID != "msg_1" {
@@ -90,10 +88,7 @@ func TestTornJournalLineIsSkipped(t *testing.T) {
 
 func TestJournalIsCompacted(t *testing.T) {
 	dir := t.TempDir()
-	d, err := Open(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	d := mustOpen(t, dir)
 	defer d.Close()
 	for i := range compactAfter {
 		id := "msg_" + string(rune('a'+i%26)) + time.Duration(i).String()
@@ -111,10 +106,7 @@ func TestJournalIsCompacted(t *testing.T) {
 
 func TestSaveLeavesNothingBehind(t *testing.T) {
 	dir := t.TempDir()
-	d, err := Open(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	d := mustOpen(t, dir)
 	defer d.Close()
 	if err := d.Save(State{}); err != nil {
 		t.Fatal(err)
@@ -129,10 +121,7 @@ func TestSaveLeavesNothingBehind(t *testing.T) {
 
 func savedLeader(t *testing.T, dir string) string {
 	t.Helper()
-	d, err := Open(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	d := mustOpen(t, dir)
 	defer d.Close()
 	s, _, err := d.Load()
 	if err != nil {
@@ -194,10 +183,7 @@ func TestStateAfterCrash(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
-			d, err := Open(dir)
-			if err != nil {
-				t.Fatal(err)
-			}
+			d := mustOpen(t, dir)
 			for _, id := range []string{"a", "b"} {
 				if err := d.Save(stamped(id, older.Add(time.Hour))); err != nil {
 					t.Fatal(err)
@@ -212,10 +198,7 @@ func TestStateAfterCrash(t *testing.T) {
 				t.Error("state.json is still there after the restart")
 			}
 			// Saves after the restart are read back, torn fragment or not.
-			d, err = Open(dir)
-			if err != nil {
-				t.Fatal(err)
-			}
+			d = mustOpen(t, dir)
 			if err := d.Save(leaderState("c")); err != nil {
 				t.Fatal(err)
 			}
@@ -250,10 +233,7 @@ func TestDamagedOldStateIsReported(t *testing.T) {
 // TestSavesAppend: each save is one line added, not the file rewritten.
 func TestSavesAppend(t *testing.T) {
 	dir := t.TempDir()
-	d, err := Open(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	d := mustOpen(t, dir)
 	defer d.Close()
 	for i := range 10 {
 		if err := d.Save(leaderState(string(rune('a' + i)))); err != nil {
@@ -283,10 +263,7 @@ func appendTo(t *testing.T, path, text string) {
 
 func TestStateLogIsCompacted(t *testing.T) {
 	dir := t.TempDir()
-	d, err := Open(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	d := mustOpen(t, dir)
 	defer d.Close()
 	big := leaderState("x")
 	v := big.Views["c1"]
@@ -324,18 +301,12 @@ func TestDoneIsWrittenSoonAfter(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
-			d, err := Open(dir)
-			if err != nil {
-				t.Fatal(err)
-			}
+			d := mustOpen(t, dir)
 			d.Pending(delivery("a", 0))
 			d.Done("a")
 			tc.then(d)
 			// A crash: read the journal as a restart would, without Close.
-			again, err := Open(dir)
-			if err != nil {
-				t.Fatal(err)
-			}
+			again := mustOpen(t, dir)
 			_, pending, _ := again.Load()
 			var ids []string
 			for _, p := range pending {
