@@ -361,7 +361,7 @@ type result struct {
 	Lost      int     `json:"load_lost"` // accepted but never delivered
 	LoadP99ms float64 `json:"load_p99_ms"`
 	CPUus     float64 `json:"load_cpu_us_per_delivery"` // the server's CPU time under load, per delivery
-	RSSMB     float64 `json:"rss_after_mb"`             // the highest after a round
+	RSSMB     float64 `json:"rss_after_mb"`             // the highest after a phase
 }
 
 // running is a system being measured, with what its rounds have gathered.
