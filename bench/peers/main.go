@@ -11,12 +11,11 @@
 // accepted/s, delivered/s, lost, p99, CPU per delivery, RSS after), plus
 // leaderhook's idle RSS and CPU and its RSS with 100 rules and 10 clusters.
 // One at a time, leaderhook and the bare relay run side by side and take
-// turns event by event, so that the machine's noise falls on both alike,
-// and the peers run alone;
-// under load each runs alone, in rounds whose order alternates (A B C,
-// then C B A), so that a machine's drift is shared. The same
-// sink (a Go HTTP server here, stamping receive times) receives everything.
-// Results go to a JSON file and to the tables between the markers in
+// turns in blocks of 100 events, so that the machine's noise falls on both
+// alike, and the peers run alone; under load each runs alone, in rounds
+// whose order alternates (A B C, then C B A), so that a machine's drift is
+// shared. The same sink (a Go HTTP server here, stamping receive times)
+// receives everything. Results go to a JSON file and to the tables between the markers in
 // BENCHMARKS.md, with a verdict on each target.
 //
 //	go run ./bench/peers -bin ./bin/leaderhook
@@ -368,6 +367,7 @@ type result struct {
 type running struct {
 	system
 	tag  string // in event ids: unique in the run, URL-safe
+	seq  int    // events sent, for ids
 	cmd  *exec.Cmd
 	addr string
 	r    result
@@ -381,35 +381,42 @@ type running struct {
 }
 
 // measurePath measures the systems of one path. One at a time, leaderhook
-// and the bare relay run side by side and take turns event by event, in a
-// shuffled order: a latency's tail is mostly the machine's, and a stretch
-// of noise from a neighbour then falls on both alike instead of on
-// whichever ran alone at the time. The peers (Alertmanager, adnanh/webhook)
-// run alone, as they would be measured by themselves. Under load each system runs alone, in rounds whose
-// order alternates (A B C, C B A, ...), so that a machine's drift is
-// shared; each round starts the system, warms it, runs one load phase and
-// stops it.
+// and the bare relay run side by side and take turns in blocks of events
+// (oneAtATime), so that the machine's noise falls on both alike. The peers
+// (Alertmanager, adnanh/webhook) run alone, in two halves, one before and
+// one after the pair, each half a fresh process as when measured by
+// themselves: Alertmanager keeps working on the alerts it holds (each its
+// own group here), and beside it the relay's p99 doubled. Under load each
+// system runs alone, in rounds whose order alternates (A B C, C B A, ...),
+// so that a machine's drift is shared; each round starts the system, warms
+// it, runs one load phase and stops it.
 func measurePath(systems []system, s *sink, n int, load time.Duration, rounds int) []result {
 	rs := make([]*running, len(systems))
 	for i, sys := range systems {
 		rs[i] = &running{system: sys, tag: fmt.Sprintf("s%d", systemSeq.Add(1)), r: result{System: sys.name}}
 	}
-	var together []*running
+	var alone, together []*running
 	for _, r := range rs {
 		if r.alone {
-			oneAtATime([]*running{r}, s, n)
+			alone = append(alone, r)
 		} else {
 			together = append(together, r)
 		}
 	}
+	for _, r := range alone {
+		oneAtATime([]*running{r}, s, n/2)
+	}
 	oneAtATime(together, s, n)
+	for _, r := range alone {
+		oneAtATime([]*running{r}, s, n-n/2)
+	}
 	for round := range rounds {
 		order := slices.Clone(rs)
 		if round%2 == 1 {
 			slices.Reverse(order)
 		}
 		for _, r := range order {
-			c := startWarm(r, s, fmt.Sprintf("load%d", round))
+			c := startWarm(r, s)
 			loadPhase(r, s, round, load)
 			c.CloseIdleConnections()
 			rss, _ := procstat.Memory(r.cmd.Process.Pid)
@@ -435,50 +442,99 @@ func measurePath(systems []system, s *sink, n int, load time.Duration, rounds in
 
 var systemSeq atomic.Int32
 
+// nextID is a new event id for r, unique in the run.
+func (r *running) nextID(kind string) string {
+	r.seq++
+	return fmt.Sprintf("%s-%s-%d", kind, r.tag, r.seq)
+}
+
 // startWarm starts r's system and warms it up, unmeasured: leaderhook
 // takes each cluster's first state as its baseline (nothing fires for it);
 // then 200 events one at a time open the system's connections and grow
-// its heap to its working size. It returns the client that warmed it.
-func startWarm(r *running, s *sink, phase string) *http.Client {
+// its heap to its working size. Events lost there count as lost too. It
+// returns the client that warmed it, with connections of its own.
+func startWarm(r *running, s *sink) *http.Client {
 	var addr string
 	r.cmd, addr = r.start()
 	r.addr = addr
 	r.cmd.Stderr = os.Stderr
 	if err := r.cmd.Start(); err != nil {
-		log.Fatalf("%s: %v", r.name, err)
+		fatalf("%s: %v", r.name, err)
 	}
+	started.Store(r.cmd, true)
 	waitTCP(addr)
-	c := &http.Client{Timeout: 10 * time.Second}
+	c := newClient()
 	for lane := range senders {
-		url, body := r.request(addr, lane, fmt.Sprintf("base-%s-%s-%d", r.tag, phase, lane))
-		post(c, url, body)
+		url, body := r.request(addr, lane, r.nextID("base"))
+		if !post(c, url, body) {
+			r.r.OneLost++
+		}
 	}
 	time.Sleep(500 * time.Millisecond)
 	for i := range 200 {
-		sendOne(r, s, c, fmt.Sprintf("warm-%s-%s-%d", r.tag, phase, i), i%senders)
+		if _, ok := sendOne(r, s, c, r.nextID("warm"), i%senders); !ok {
+			r.r.OneLost++
+		}
 	}
 	return c
 }
 
-// oneAtATime starts every system, then sends n events to each, each after
-// the previous one arrived, the systems taking turns, and stops them.
+// newClient is a sender's HTTP client, with a connection pool of its own:
+// closing its idle connections touches no other system's.
+func newClient() *http.Client {
+	return &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: senders}}
+}
+
+// started holds the systems' processes still running, for fatalf.
+var started sync.Map // *exec.Cmd → true
+
+// fatalf stops the systems still running, then exits with the message.
+func fatalf(format string, args ...any) {
+	started.Range(func(cmd, _ any) bool {
+		cmd.(*exec.Cmd).Process.Kill()
+		return true
+	})
+	log.Fatalf(format, args...)
+}
+
+// oneBlock is how many events one at a time a system takes in a row before
+// another's turn; the first blockWarm of each block are not counted. They
+// pay for the switch from the other process (its code and data in the
+// caches: measured, each system's first event after the other's took
+// 25–35 µs longer at p50), which is not the system's own cost.
+const (
+	oneBlock  = 100
+	blockWarm = 2
+)
+
+// oneAtATime starts the systems, sends each n events one at a time, each
+// after the previous one arrived, in blocks that take turns in a shuffled
+// order, and stops them. A stretch of noise on the machine longer than a
+// block (about 20 ms) falls on every system alike; a shorter one on either
+// as likely.
 func oneAtATime(rs []*running, s *sink, n int) {
+	if len(rs) == 0 {
+		return
+	}
 	clients := make([]*http.Client, len(rs))
 	for i, r := range rs {
-		clients[i] = startWarm(r, s, "one")
+		clients[i] = startWarm(r, s)
 	}
-	// A new order each turn, the same in every run: each system follows
-	// each other as often, so that one's leftover work (a collection, a
-	// flush) does not always fall on the same neighbour.
-	order := rand.New(rand.NewPCG(1, 2))
-	for i := range n {
+	order := rand.New(rand.NewPCG(1, 2)) // the same in every run
+	counted := make([]int, len(rs))
+	for counted[0] < n {
 		for _, j := range order.Perm(len(rs)) {
-			r := rs[j]
-			if d, ok := sendOne(r, s, clients[j], fmt.Sprintf("one-%s-%d", r.tag, i), i%senders); ok {
-				r.lat = append(r.lat, d)
-			} else {
-				r.r.OneLost++
+			r, size := rs[j], min(oneBlock, n-counted[j])
+			for k := range blockWarm + size {
+				d, ok := sendOne(r, s, clients[j], r.nextID("one"), k%senders)
+				switch {
+				case !ok:
+					r.r.OneLost++
+				case k >= blockWarm:
+					r.lat = append(r.lat, d)
+				}
 			}
+			counted[j] += size
 		}
 	}
 	for i, r := range rs {
@@ -523,7 +579,8 @@ func loadPhase(r *running, s *sink, round int, load time.Duration) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			c := &http.Client{Timeout: 10 * time.Second}
+			c := newClient()
+			defer c.CloseIdleConnections()
 			for i := 0; time.Now().Before(deadline); i++ {
 				id := fmt.Sprintf("load-%s-%d-%d-%d", r.tag, round, lane, i)
 				url, body := r.request(r.addr, lane, id)
@@ -570,6 +627,7 @@ func (r result) summary() string {
 
 // stop ends a system the way an init system would: SIGTERM, then SIGKILL.
 func stop(cmd *exec.Cmd) {
+	defer started.Delete(cmd)
 	cmd.Process.Signal(syscall.SIGTERM)
 	done := make(chan struct{})
 	go func() { cmd.Wait(); close(done) }()
@@ -656,7 +714,9 @@ func footprint(bin, dir string, s *sink) footprintResult {
 
 // relayHTTP is the floor of event → webhook: forward each POST to the sink.
 func relayHTTP(addr, sinkAddr string) {
-	c := &http.Client{}
+	// Connections kept per receiver as leaderhook's webhook client keeps
+	// them (net/http keeps 2 by default: 8 senders would open and close).
+	c := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
 	log.Fatal(http.ListenAndServe(addr, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
 		resp, err := c.Post("http://"+sinkAddr+"/relay?"+r.URL.RawQuery, "application/json", bytes.NewReader(body))
@@ -716,7 +776,7 @@ func waitTCP(addr string) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	log.Fatalf("%s did not come up", addr)
+	fatalf("%s did not come up", addr)
 }
 
 func versions(bin string) map[string]string {
