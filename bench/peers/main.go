@@ -15,8 +15,8 @@
 // alike, and the peers run alone; under load each runs alone, in rounds
 // whose order alternates (A B C, then C B A), so that a machine's drift is
 // shared. The same sink (a Go HTTP server here, stamping receive times)
-// receives everything. Results go to a JSON file and to the tables between the markers in
-// BENCHMARKS.md, with a verdict on each target.
+// receives everything. Results go to a JSON file and to the tables between
+// the markers in BENCHMARKS.md, with a verdict on each target.
 //
 //	go run ./bench/peers -bin ./bin/leaderhook
 package main
