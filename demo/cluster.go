@@ -39,6 +39,10 @@ type Node struct {
 	transport *raft.NetworkTransport
 	store     *raft.InmemStore
 	snaps     *raft.InmemSnapshotStore
+	// listener is the node's port, held from Start until the node first
+	// starts: a port closed and listened on again could be handed to
+	// another node in between.
+	listener net.Listener
 }
 
 // Raft returns the node's raft instance, nil while it is stopped.
@@ -61,11 +65,13 @@ func Start(n int) (*Cluster, error) {
 	c := &Cluster{net: newNetwork()}
 	var servers []raft.Server
 	for i := 1; i <= n; i++ {
-		addr, err := freeAddr()
+		l, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
+			c.Close()
 			return nil, err
 		}
-		node := &Node{ID: fmt.Sprintf("node%d", i), Addr: addr, store: raft.NewInmemStore(), snaps: raft.NewInmemSnapshotStore()}
+		addr := l.Addr().String()
+		node := &Node{ID: fmt.Sprintf("node%d", i), Addr: addr, store: raft.NewInmemStore(), snaps: raft.NewInmemSnapshotStore(), listener: l}
 		c.nodes = append(c.nodes, node)
 		c.net.ids[addr] = node.ID
 		servers = append(servers, raft.Server{ID: raft.ServerID(node.ID), Address: raft.ServerAddress(addr)})
@@ -75,6 +81,7 @@ func Start(n int) (*Cluster, error) {
 		// transport it asks for is not used to talk.
 		_, scratch := raft.NewInmemTransport("")
 		if err := raft.BootstrapCluster(raftConfig(node.ID), node.store, node.store, node.snaps, scratch, raft.Configuration{Servers: servers}); err != nil {
+			c.Close()
 			return nil, fmt.Errorf("bootstrap %s: %w", node.ID, err)
 		}
 		if err := c.start(node); err != nil {
@@ -96,20 +103,12 @@ func raftConfig(id string) *raft.Config {
 	return c
 }
 
-func freeAddr() (string, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
-	}
-	defer l.Close()
-	return l.Addr().String(), nil
-}
-
 func (c *Cluster) start(node *Node) error {
-	var l net.Listener
-	var err error
-	// The port was just released by the stopped node: retry briefly.
-	for try := 0; ; try++ {
+	l, err := node.listener, error(nil)
+	node.listener = nil
+	// Otherwise the port was just released by the stopped node: retry
+	// briefly.
+	for try := 0; l == nil; try++ {
 		l, err = net.Listen("tcp", node.Addr)
 		if err == nil || try == 50 {
 			break
@@ -197,6 +196,10 @@ func (c *Cluster) Close() {
 	for _, n := range c.nodes {
 		if n.raft != nil {
 			c.Stop(n.ID)
+		}
+		if n.listener != nil {
+			n.listener.Close()
+			n.listener = nil
 		}
 	}
 }
