@@ -30,12 +30,23 @@ type etcdCluster struct {
 }
 
 func freePort(t *testing.T) string {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	return freePorts(t, 1)[0]
+}
+
+// freePorts returns n distinct free addresses for child processes to
+// listen on. All n are held until all are found: a port closed and
+// listened on again could be handed out twice.
+func freePorts(t *testing.T, n int) []string {
+	var addrs []string
+	for range n {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer l.Close()
+		addrs = append(addrs, l.Addr().String())
 	}
-	defer l.Close()
-	return l.Addr().String()
+	return addrs
 }
 
 func startEtcd(t *testing.T) *etcdCluster {
@@ -46,11 +57,12 @@ func startEtcd(t *testing.T) *etcdCluster {
 	_ = bin
 	c := &etcdCluster{t: t, dir: t.TempDir(), procs: map[string]*exec.Cmd{}}
 	var initial []string
+	ports := freePorts(t, 6)
 	for i := 1; i <= 3; i++ {
 		name := fmt.Sprintf("etcd%d", i)
 		c.names = append(c.names, name)
-		c.client = append(c.client, "http://"+freePort(t))
-		c.peer = append(c.peer, "http://"+freePort(t))
+		c.client = append(c.client, "http://"+ports[2*i-2])
+		c.peer = append(c.peer, "http://"+ports[2*i-1])
 		initial = append(initial, name+"="+c.peer[i-1])
 	}
 	c.initial = strings.Join(initial, ",")
