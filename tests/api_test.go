@@ -126,6 +126,10 @@ func TestHTTPAPI(t *testing.T) {
 			t.Error("metrics lack go_sched_gomaxprocs_threads 1")
 		}
 	}
+	if os.Getenv("GOGC") == "" && !strings.Contains(metrics, "go_gc_gogc_percent 200\n") {
+		// The daemon's collection target (cmd/leaderhook daemonGC).
+		t.Error("metrics lack go_gc_gogc_percent 200")
+	}
 	for _, want := range []string{
 		`leaderhook_events_total{cluster="ziti",source="c1",type="state.has_leader"} 1`,
 		`leaderhook_cluster_has_leader{cluster="ziti"} 0`,

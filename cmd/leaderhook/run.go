@@ -62,11 +62,16 @@ would send (URL, headers, body, argv, env; secrets redacted).
 
 CPU: Go code runs on one CPU while leaderhook handles one thing at a time (faster
 notifications, less CPU), on all while scripts run or ingest requests overlap, and
-for a second after. GOMAXPROCS in the environment overrides this.`,
+for a second after. GOMAXPROCS in the environment overrides this.
+
+Memory: the Go heap may grow to three times its live data between collections
+(GOGC=200): about 6 MB more than Go's default, for 7-10% less CPU per notification
+under load. GOGC in the environment overrides this.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGINT, syscall.SIGTERM)
 			defer stop()
+			daemonGC()
 			return e.daemon(ctx, o)
 		},
 	}
