@@ -428,3 +428,33 @@ func tsOf(line string) string {
 	t, _ := time.Parse(time.RFC3339Nano, v.Timestamp)
 	return t.UTC().Format(time.RFC3339Nano)
 }
+
+// Ctrl-C during the demo stops it cleanly: exit 0 and a plain message,
+// not "context canceled".
+func TestDemoInterrupted(t *testing.T) {
+	cmd := exec.Command(binary, "demo")
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	sc := bufio.NewScanner(stdout)
+	for sc.Scan() && !strings.Contains(sc.Text(), "is the leader") {
+	}
+	cmd.Process.Signal(os.Interrupt)
+	var rest strings.Builder
+	for sc.Scan() {
+		rest.WriteString(sc.Text() + "\n")
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("demo interrupted: %v\nstdout: %s\nstderr: %s", err, rest.String(), stderr.String())
+	}
+	if !strings.Contains(rest.String(), "demo stopped") || strings.Contains(stderr.String(), "context canceled") {
+		t.Errorf("stdout %q, stderr %q", rest.String(), stderr.String())
+	}
+}

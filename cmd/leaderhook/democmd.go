@@ -1,6 +1,9 @@
 package main
 
 import (
+	"context"
+	"errors"
+	"fmt"
 	"os/signal"
 	"syscall"
 
@@ -24,6 +27,11 @@ Nothing leaves 127.0.0.1; it ends by itself in about 30 seconds.`,
 			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGINT, syscall.SIGTERM)
 			defer stop()
 			_, err := demo.Run(ctx, e.stdout, e.log)
+			if errors.Is(err, context.Canceled) && ctx.Err() != nil {
+				// Ctrl-C: what the operator asked for, not a failure.
+				fmt.Fprintln(e.stdout, "demo stopped")
+				return nil
+			}
 			return err
 		},
 	}
