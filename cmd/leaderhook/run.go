@@ -65,7 +65,7 @@ notifications, less CPU), on all while scripts run or ingest requests overlap, a
 for a second after. GOMAXPROCS in the environment overrides this.
 
 Memory: the Go heap may grow to three times its live data between collections
-(GOGC=200): about 6 MB more than Go's default, for 7-10% less CPU per notification
+(GOGC=200): 5-8 MB more than Go's default, for 8-9% less CPU per notification
 under load. GOGC in the environment overrides this.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
