@@ -249,9 +249,9 @@ type system struct {
 	// and the floor is the best a Go program reaches.
 	oneCPU bool
 	// alone: one at a time, the system runs by itself instead of taking
-	// turns with the others. Alertmanager keeps working after each alert
-	// it sends, and that work fell on whoever came next: the bare relay's
-	// p99 doubled beside it.
+	// turns with the others, as it would be measured by itself. (Beside
+	// Alertmanager with group_interval 1s, which kept it busy on the
+	// alerts it held, the bare relay's p99 doubled.)
 	alone bool
 }
 
@@ -359,7 +359,7 @@ type result struct {
 	P50ms     float64 `json:"p50_ms"`
 	P90ms     float64 `json:"p90_ms"`
 	P99ms     float64 `json:"p99_ms"`
-	OneLost   int     `json:"one_at_a_time_lost"` // refused, or not delivered within 5 s
+	OneLost   int     `json:"one_at_a_time_lost"` // refused, or not delivered within 5 s, one at a time or while warming up
 	Accepted  float64 `json:"load_accepted_per_s"`
 	Delivered float64 `json:"load_delivered_per_s"`
 	Refused   int     `json:"load_refused"` // answered with an error (503: back off), not accepted
@@ -391,8 +391,7 @@ type running struct {
 // (oneAtATime), so that the machine's noise falls on both alike. The peers
 // (Alertmanager, adnanh/webhook) run alone, in two halves, one before and
 // one after the pair, each half a fresh process as when measured by
-// themselves: Alertmanager keeps working on the alerts it holds (each its
-// own group here), and beside it the relay's p99 doubled. Under load each
+// themselves. Under load each
 // system runs alone, in rounds whose order alternates (A B C, C B A, ...),
 // so that a machine's drift is shared; each round starts the system, warms
 // it, runs one load phase and stops it.
@@ -424,10 +423,7 @@ func measurePath(systems []system, s *sink, n int, load time.Duration, rounds in
 		for _, r := range order {
 			c := startWarm(r, s, false)
 			loadPhase(r, s, round, load)
-			c.CloseIdleConnections()
-			rss, _ := procstat.Memory(r.cmd.Process.Pid)
-			r.r.RSSMB = max(r.r.RSSMB, rss)
-			stop(r.cmd)
+			retire(r, c)
 		}
 	}
 	var out []result
@@ -459,12 +455,12 @@ func (r *running) nextID(kind string) string {
 // then 200 events one at a time open the system's connections and grow
 // its heap to its working size. Events lost there count as lost too. It
 // returns the client that warmed it, with connections of its own.
-func startWarm(r *running, s *sink, oneAtATime bool) *http.Client {
+func startWarm(r *running, s *sink, forOneAtATime bool) *http.Client {
 	var addr string
 	r.cmd, addr = r.start()
 	r.addr = addr
 	r.cmd.Stderr = os.Stderr
-	if r.oneCPU && oneAtATime {
+	if r.oneCPU && forOneAtATime {
 		r.cmd.Env = append(os.Environ(), "GOMAXPROCS=1")
 	}
 	if err := r.cmd.Start(); err != nil {
@@ -558,11 +554,16 @@ func oneAtATime(rs []*running, s *sink, n int) {
 	}
 	for i, r := range rs {
 		pause(r, syscall.SIGCONT)
-		clients[i].CloseIdleConnections()
-		rss, _ := procstat.Memory(r.cmd.Process.Pid)
-		r.r.RSSMB = max(r.r.RSSMB, rss)
-		stop(r.cmd)
+		retire(r, clients[i])
 	}
+}
+
+// retire ends a phase of r's system: its RSS is noted and it is stopped.
+func retire(r *running, c *http.Client) {
+	c.CloseIdleConnections()
+	rss, _ := procstat.Memory(r.cmd.Process.Pid)
+	r.r.RSSMB = max(r.r.RSSMB, rss)
+	stop(r.cmd)
 }
 
 // sendOne sends event id and waits for it to arrive: its latency, or
