@@ -12,6 +12,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"strconv"
 	"strings"
 
@@ -60,8 +61,15 @@ func (s *Server) Handler() http.Handler {
 	return mux
 }
 
+// authorized lets a request through with the bearer token; with no token
+// configured, only from this host: an empty token must not open event
+// injection and reloads to whoever reaches the port.
 func (s *Server) authorized(next http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
+		if s.Token == "" && !fromLoopback(r.RemoteAddr) {
+			httpError(w, http.StatusForbidden, "server.ingest_token is not set, so only clients on the same host may use this endpoint; set the token and send it as Authorization: Bearer <token>")
+			return
+		}
 		if s.Token != "" {
 			got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 			if !ok || subtle.ConstantTimeCompare([]byte(got), []byte(s.Token)) != 1 {
@@ -217,4 +225,11 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	enc.Encode(v)
+}
+
+// fromLoopback reports whether a request's remote address (ip:port) is on
+// this host.
+func fromLoopback(remoteAddr string) bool {
+	ap, err := netip.ParseAddrPort(remoteAddr)
+	return err == nil && ap.Addr().Unmap().IsLoopback()
 }

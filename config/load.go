@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/netip"
 	"os"
 	"regexp"
 	"slices"
@@ -354,10 +355,14 @@ func (l *loader) validate(cfg *Config) {
 			errs.Add("timezone", "unknown time zone %q (use an IANA name such as Europe/Berlin, or UTC)", cfg.Timezone)
 		}
 	}
+	var serverWarnings field.List
 	if cfg.Server.Listen == "" {
 		cfg.Server.Listen = DefaultListen
-	} else if _, _, err := net.SplitHostPort(cfg.Server.Listen); err != nil {
+	} else if host, _, err := net.SplitHostPort(cfg.Server.Listen); err != nil {
 		errs.Add("server.listen", "%q is not host:port, e.g. 127.0.0.1:9464", cfg.Server.Listen)
+	} else if cfg.Server.IngestToken == "" && !LoopbackHost(host) {
+		serverWarnings.Add("server.listen", "%s is reachable from other hosts but server.ingest_token is empty: "+
+			"POST /v1/events and POST /-/reload answer 403 to them until a token is set", cfg.Server.Listen)
 	}
 	if cfg.Server.MaxBodyBytes < 0 {
 		errs.Add("server.max_body_bytes", "must not be negative")
@@ -373,6 +378,7 @@ func (l *loader) validate(cfg *Config) {
 		known.Actions = nil
 	}
 	ruleErrs, warnings := rules.Check(cfg.Rules, cfg.Windows, known)
+	warnings = append(serverWarnings, warnings...)
 	for _, name := range sortedKeys(cfg.Actions) {
 		if spec := cfg.Actions[name]; spec.Type == actions.KindShell {
 			for _, w := range shell.Check(spec) {
@@ -439,4 +445,15 @@ func sortedKeys[V any](m map[string]V) []string {
 	}
 	slices.Sort(keys)
 	return keys
+}
+
+// LoopbackHost reports whether host, from a listen address, is reachable
+// only from this machine: a loopback IP or "localhost". An empty host or
+// 0.0.0.0 listens on every interface.
+func LoopbackHost(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip, err := netip.ParseAddr(host)
+	return err == nil && ip.IsLoopback()
 }

@@ -412,3 +412,41 @@ rules:
 		t.Errorf("warnings: %v", res.Warnings)
 	}
 }
+
+// An API reachable from other hosts without a token is allowed, since
+// ingest then refuses them, but check says so.
+func TestOpenListenWarning(t *testing.T) {
+	for _, c := range []struct {
+		server string
+		env    map[string]string
+		warn   string // "" for none
+	}{
+		{server: "", warn: ""},
+		{server: "listen: 127.0.0.1:9464", warn: ""},
+		{server: "listen: '[::1]:9464'", warn: ""},
+		{server: "listen: localhost:9464", warn: ""},
+		{server: "listen: 0.0.0.0:9464", warn: "w.yaml:1:18: server.listen: 0.0.0.0:9464 is reachable from other hosts but server.ingest_token is empty"},
+		{server: "listen: ':9464'", warn: "server.ingest_token is empty"},
+		{server: "listen: 10.1.2.3:9464, ingest_token: s3cret", warn: ""},
+		{server: "listen: 0.0.0.0:9464, ingest_token: '${TOKEN:-}'", warn: "server.ingest_token is empty"},
+		{server: "listen: 0.0.0.0:9464, ingest_token: '${TOKEN}'", env: map[string]string{"TOKEN": "x"}, warn: ""},
+		{server: "", env: map[string]string{"LEADERHOOK_SERVER__LISTEN": "0.0.0.0:9464"}, warn: "server.ingest_token is empty"},
+	} {
+		data := "server: {" + c.server + "}\nclusters:\n  - name: z\n    source: {type: events, http: true}\n"
+		_, res, err := Parse("w.yaml", []byte(data), envOf(c.env))
+		if err != nil {
+			t.Errorf("%s: %v", c.server, err)
+			continue
+		}
+		var got []string
+		for _, w := range res.Warnings {
+			got = append(got, w.String())
+		}
+		switch {
+		case c.warn == "" && len(got) != 0:
+			t.Errorf("%s %v: unexpected warnings %q", c.server, c.env, got)
+		case c.warn != "" && (len(got) != 1 || !strings.Contains(got[0], c.warn)):
+			t.Errorf("%s %v: warnings %q, want one with %q", c.server, c.env, got, c.warn)
+		}
+	}
+}

@@ -12,7 +12,7 @@ import (
 var Descriptions = map[string]string{
 	"server":                "The HTTP API of `leaderhook run`.",
 	"server.listen":         "Address of /metrics, /healthz, /readyz, /v1/state, /v1/events and /-/reload. Default `127.0.0.1:9464` (loopback only).",
-	"server.ingest_token":   "Bearer token required by POST /v1/events and POST /-/reload. Use `${ENV}` for it.",
+	"server.ingest_token":   "Bearer token required by POST /v1/events and POST /-/reload. Use `${ENV}` for it. Without it those two answer only clients on the same host (403 to others).",
 	"server.max_body_bytes": "Largest POST /v1/events body, in bytes. Default 1 MiB.",
 	"state_dir":             "Directory for the state that survives restarts: cooldowns, firing rules, cluster views, pending deliveries, file positions. Default `./leaderhook-state`.",
 	"audit_log":             "JSON-lines file of every firing and every action attempt. Empty: no audit log.",
