@@ -50,7 +50,7 @@ func New(queueDepth func() float64, dropped func() float64) *Metrics {
 	m.latency = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "action_attempt_duration_seconds", Help: "Duration of action attempts.",
 		Buckets: []float64{.001, .005, .01, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60}}, []string{"action"})
 	f.MustRegister(m.latency)
-	m.reloads = counterVec(f, "config_reloads_total", "Config reloads, by result (success, failure).", "result")
+	m.reloads = counterVec(f, "config_reloads_total", "Config reloads (SIGHUP or POST /-/reload; not the load at startup), by result (success, failure).", "result")
 	m.lastReload = prometheus.NewGauge(prometheus.GaugeOpts{Name: "config_last_reload_success_timestamp_seconds", Help: "When the config was last loaded successfully."})
 	m.reloadOK = prometheus.NewGauge(prometheus.GaugeOpts{Name: "config_last_reload_successful", Help: "1 when the last reload attempt succeeded."})
 	f.MustRegister(m.lastReload, m.reloadOK)
@@ -61,7 +61,13 @@ func New(queueDepth func() float64, dropped func() float64) *Metrics {
 		f.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "raft_observations_dropped_total", Help: "Raft observations dropped because leaderhook's buffer was full (corrected by reconcile)."}, dropped))
 	}
 	m.Registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	m.Reloaded(true)
+	// The config loaded at startup is the last successful load, but not a
+	// reload: counting it would make a restart look like a reload. Both
+	// results start at 0, so that increase() sees the first reload.
+	m.reloads.WithLabelValues("success")
+	m.reloads.WithLabelValues("failure")
+	m.lastReload.SetToCurrentTime()
+	m.reloadOK.Set(1)
 	return m
 }
 

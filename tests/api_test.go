@@ -136,6 +136,8 @@ func TestHTTPAPI(t *testing.T) {
 		`leaderhook_rule_outcomes_total{cluster="ziti",outcome="fired",reason="",rule="lost"} 1`,
 		`leaderhook_action_attempts_total{action="hook",outcome="ok"} 1`,
 		`leaderhook_config_last_reload_successful 1`,
+		`leaderhook_config_reloads_total{result="success"} 0`,
+		`leaderhook_config_reloads_total{result="failure"} 0`,
 		`leaderhook_cluster_leaderless_seconds{cluster="ziti"}`,
 		`leaderhook_action_queue_depth 0`,
 		`leaderhook_events_rejected_total{cluster="ziti",input="http"} 1`,
@@ -157,7 +159,9 @@ func TestHTTPAPI(t *testing.T) {
 		t.Errorf("broken reload: %d %s", code, body)
 	}
 	_, metrics = get(t, base+"/metrics")
-	if !strings.Contains(metrics, "leaderhook_config_last_reload_successful 0") {
+	if !strings.Contains(metrics, "leaderhook_config_last_reload_successful 0") ||
+		!strings.Contains(metrics, `leaderhook_config_reloads_total{result="failure"} 1`) ||
+		!strings.Contains(metrics, `leaderhook_config_reloads_total{result="success"} 0`) {
 		t.Error("the failed reload is not in the metrics")
 	}
 	// A good one applies: the new rule fires on the next change; the old
@@ -165,6 +169,9 @@ func TestHTTPAPI(t *testing.T) {
 	os.WriteFile(config, []byte(apiConfig(dir, hook.URL, "  - {name: lost, when: leaderless, actions: [hook]}\n  - {name: back, when: '!leaderless', actions: [hook]}")), 0o644)
 	if code, body := post(t, base+"/-/reload", "t0k3n", ""); code != 200 {
 		t.Fatalf("reload: %d %s", code, body)
+	}
+	if _, metrics = get(t, base+"/metrics"); !strings.Contains(metrics, `leaderhook_config_reloads_total{result="success"} 1`) {
+		t.Error("the reload is not counted once")
 	}
 	post(t, events, "t0k3n", ev("c1", "state.has_leader", "c2")+"\n"+ev("c2", "state.has_leader", "c2"))
 	waitFor(t, "the new rule", func() bool { return len(rcv.seen()) == 2 }, d)
