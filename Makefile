@@ -49,10 +49,14 @@ ruletests: build
 	./$(BIN) check -c examples/rules.yaml
 	./$(BIN) test examples/rules_test.yaml
 
-# Peers for bench/peers: Debian's Alertmanager and adnanh/webhook.
+# Peers for bench/peers: Debian's Alertmanager and adnanh/webhook. The
+# benchmark starts its own Alertmanager on 127.0.0.1; the one the package
+# starts as a service (on every interface, port 9093) is stopped and
+# disabled again.
 bench-deps:
 	@command -v prometheus-alertmanager >/dev/null 2>&1 && command -v webhook >/dev/null 2>&1 || { \
-	  $(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus-alertmanager webhook >/dev/null; }
+	  $(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus-alertmanager webhook >/dev/null && \
+	  { $(SUDO) systemctl disable --now prometheus-alertmanager >/dev/null 2>&1 || $(SUDO) service prometheus-alertmanager stop >/dev/null 2>&1 || true; }; }
 
 bench: build bench-deps
 	$(GO) run ./bench/gotest
