@@ -15,13 +15,13 @@ import (
 func demoCmd(e *env) *cobra.Command {
 	return &cobra.Command{
 		Use:   "demo",
-		Short: "Watch a local 3-node raft cluster lose its leader, live (about 30 s)",
+		Short: "Watch a local 3-node raft cluster lose its leader, live (about 15 s)",
 		Long: `Start a real 3-node hashicorp/raft cluster on 127.0.0.1, watch it with leaderhook
 and break it while you watch: the leader is killed (a failover: the leader-changed
 rule fires), then two of the three nodes (quorum lost: leaderless-3s fires 3 s after
 the loss, not after the nodes noticed), then they come back (the alert resolves).
 Each firing is delivered as a signed webhook to a receiver inside the demo.
-Nothing leaves 127.0.0.1; it ends by itself in about 30 seconds.`,
+Nothing leaves 127.0.0.1; it ends by itself in about 15 seconds.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGINT, syscall.SIGTERM)
