@@ -22,11 +22,14 @@ build:
 
 test: deps lint unit fuzz ruletests
 
-# The end-to-end tests run a real etcd cluster (Debian's etcd-server).
+# The end-to-end tests run a real etcd cluster (Debian's etcd-server) and
+# check the systemd unit with systemd-analyze (Debian's systemd).
 deps:
 	@command -v etcd >/dev/null 2>&1 || { echo '== installing etcd-server for the etcd end-to-end test'; \
 	  $(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends etcd-server >/dev/null; }
 	@command -v etcd >/dev/null 2>&1 || { echo 'etcd is still missing: install Debian package etcd-server'; exit 1; }
+	@command -v systemd-analyze >/dev/null 2>&1 || { echo '== installing systemd for the unit file test (systemd-analyze verify)'; \
+	  $(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends systemd >/dev/null; }
 
 lint:
 	@echo '== go vet'
