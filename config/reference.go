@@ -121,6 +121,7 @@ func walkKeys(t reflect.Type, prefix string, keys *[]string) {
 // Schema returns a JSON Schema (2020-12) of the config file, for editors.
 func Schema() map[string]any {
 	s := schemaOf(configType, "")
+	s["type"] = "object" // an empty file is no config
 	s["$schema"] = "https://json-schema.org/draft/2020-12/schema"
 	s["$id"] = "https://leaderhook.dev/schema/config.json"
 	s["title"] = "leaderhook configuration"
@@ -135,14 +136,36 @@ var enums = map[string][]string{
 	"actions.*.method":         {"GET", "POST", "PUT", "PATCH", "DELETE"},
 }
 
+// durationPattern is the set of strings time.ParseDuration accepts, which is
+// the loader's test of a duration: a sign, then 0 alone or numbers with
+// units (".5s", "1.s", "1h2m"). Size is the one thing it cannot bound: a
+// value past about 290 years matches, yet the loader rejects it.
+const durationPattern = `[-+]?(0|(([0-9]+(\.[0-9]*)?|\.[0-9]+)(ns|us|µs|μs|ms|s|m|h))+)`
+
+// placeholderPattern is a scalar that expandEnv turns into another value: at
+// least one ${NAME} or ${NAME:-default}, and no malformed one. $${ is a
+// literal ${, and so is any ${ after more than one $. Such a scalar becomes
+// an integer, a boolean or a duration only once expanded, so the schema
+// cannot check it further.
+const placeholderPattern = `(` + literal + `)*` + reference + `(` + literal + `|` + reference + `)*\$*`
+
+const (
+	literal   = `[^$]|\$+[^${]|\$\$+\{`
+	reference = `\$\{[A-Za-z_][A-Za-z0-9_]*(:-[^}]*)?\}`
+)
+
+// Every value may be left empty (`key:`), which keeps its default, so every
+// type but the file's own mapping also allows null. Expansion applies to
+// every scalar, so a typed scalar may also be a placeholder string.
 func schemaOf(t reflect.Type, path string) map[string]any {
 	if t.Kind() == reflect.Pointer {
 		t = t.Elem()
 	}
+	placeholder := map[string]any{"type": "string", "pattern": "^(" + placeholderPattern + ")$"}
 	var s map[string]any
 	switch {
 	case t == durationType:
-		s = map[string]any{"type": "string", "pattern": `^([0-9]+(\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$`}
+		s = map[string]any{"type": []string{"string", "null"}, "pattern": "^(" + durationPattern + "|" + placeholderPattern + ")$"}
 	case t.Kind() == reflect.Struct:
 		props := map[string]any{}
 		for i := range t.NumField() {
@@ -157,25 +180,27 @@ func schemaOf(t reflect.Type, path string) map[string]any {
 			}
 			props[name] = schemaOf(f.Type, p)
 		}
-		s = map[string]any{"type": "object", "properties": props, "additionalProperties": false}
+		s = map[string]any{"type": []string{"object", "null"}, "properties": props, "additionalProperties": false}
 	case t.Kind() == reflect.Map:
-		s = map[string]any{"type": "object", "additionalProperties": schemaOf(t.Elem(), path+".*")}
+		s = map[string]any{"type": []string{"object", "null"}, "additionalProperties": schemaOf(t.Elem(), path+".*")}
 	case t.Kind() == reflect.Slice:
-		s = map[string]any{"type": "array", "items": schemaOf(t.Elem(), path+"[]")}
+		s = map[string]any{"type": []string{"array", "null"}, "items": schemaOf(t.Elem(), path+"[]")}
 	case t.Kind() == reflect.String:
-		s = map[string]any{"type": "string"}
+		s = map[string]any{"type": []string{"string", "null"}}
+		if e, ok := enums[path]; ok {
+			// A placeholder may expand to any of the values.
+			s["anyOf"] = []any{map[string]any{"enum": e}, placeholder, map[string]any{"type": "null"}}
+		}
 	case t.Kind() == reflect.Int:
-		s = map[string]any{"type": "integer", "minimum": 0}
+		// minimum applies to integers only, pattern to strings only.
+		s = map[string]any{"type": []string{"integer", "string", "null"}, "minimum": 0, "pattern": placeholder["pattern"]}
 	case t.Kind() == reflect.Bool:
-		s = map[string]any{"type": "boolean"}
+		s = map[string]any{"type": []string{"boolean", "string", "null"}, "pattern": placeholder["pattern"]}
 	default:
 		s = map[string]any{}
 	}
 	if d, ok := Descriptions[strings.TrimSuffix(path, "[]")]; ok && path != "" {
 		s["description"] = d
-	}
-	if e, ok := enums[path]; ok {
-		s["enum"] = e
 	}
 	return s
 }

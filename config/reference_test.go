@@ -1,9 +1,10 @@
 package config
 
 import (
-	"encoding/json"
 	"fmt"
+	"maps"
 	"os"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -51,15 +52,204 @@ func TestReferenceDoc(t *testing.T) {
 	}
 }
 
-func TestSchemaCoversEveryKey(t *testing.T) {
-	data, err := json.Marshal(Schema())
-	if err != nil {
-		t.Fatal(err)
+// keyTypes maps every key path, in the form Keys uses, to its Go type.
+func keyTypes() map[string]reflect.Type {
+	out := map[string]reflect.Type{}
+	var walk func(t reflect.Type, prefix string)
+	walk = func(t reflect.Type, prefix string) {
+		for name, ft := range structFields(t) {
+			path := joinKey(prefix, name)
+			if ft.Kind() == reflect.Pointer {
+				ft = ft.Elem()
+			}
+			out[path] = ft
+			switch {
+			case ft.Kind() == reflect.Struct && ft != durationType:
+				walk(ft, path)
+			case ft.Kind() == reflect.Slice && ft.Elem().Kind() == reflect.Struct:
+				walk(ft.Elem(), path+"[]")
+			case ft.Kind() == reflect.Map && ft.Elem().Kind() == reflect.Struct:
+				walk(ft.Elem(), path+".*")
+			}
+		}
 	}
+	walk(configType, "")
+	return out
+}
+
+// schemaKeys walks a JSON Schema by full path, through properties, items
+// (a list item adds []), additionalProperties (a map entry adds .*), $ref
+// and anyOf/oneOf/allOf, and returns the subschema of every key it
+// declares, with what it could not follow.
+func schemaKeys(root map[string]any) (map[string]map[string]any, []string) {
+	keys := map[string]map[string]any{}
+	var problems []string
+	var walk func(s map[string]any, path string, depth int)
+	walk = func(s map[string]any, path string, depth int) {
+		if depth > 50 {
+			problems = append(problems, "a $ref cycle at "+path)
+			return
+		}
+		if ref, ok := s["$ref"].(string); ok {
+			target, ok := resolvePointer(root, ref)
+			if !ok {
+				problems = append(problems, fmt.Sprintf("%s: $ref %q resolves to no schema", path, ref))
+			} else {
+				walk(target, path, depth+1)
+			}
+		}
+		for _, kw := range []string{"anyOf", "oneOf", "allOf"} {
+			branches, _ := s[kw].([]any)
+			for _, b := range branches {
+				if b, ok := b.(map[string]any); ok {
+					walk(b, path, depth+1)
+				}
+			}
+		}
+		props, _ := s["properties"].(map[string]any)
+		for name, sub := range props {
+			sub, ok := sub.(map[string]any)
+			if !ok {
+				problems = append(problems, joinKey(path, name)+": not a schema")
+				continue
+			}
+			p := joinKey(path, name)
+			if _, dup := keys[p]; !dup {
+				keys[p] = sub
+				if ref, ok := sub["$ref"].(string); ok {
+					// The key's type and description may sit at the target.
+					target, _ := resolvePointer(root, ref)
+					keys[p] = map[string]any{}
+					maps.Copy(keys[p], target)
+					maps.Copy(keys[p], sub)
+				}
+			}
+			walk(sub, p, depth+1)
+		}
+		if items, ok := s["items"].(map[string]any); ok {
+			walk(items, path+"[]", depth+1)
+		}
+		if ap, ok := s["additionalProperties"].(map[string]any); ok {
+			walk(ap, path+".*", depth+1)
+		}
+	}
+	walk(root, "", 0)
+	return keys, problems
+}
+
+func resolvePointer(root map[string]any, ref string) (map[string]any, bool) {
+	ptr, ok := strings.CutPrefix(ref, "#")
+	if !ok {
+		return nil, false
+	}
+	var cur any = root
+	for tok := range strings.SplitSeq(strings.TrimPrefix(ptr, "/"), "/") {
+		if tok == "" {
+			continue
+		}
+		tok = strings.NewReplacer("~1", "/", "~0", "~").Replace(tok)
+		m, ok := cur.(map[string]any)
+		if !ok {
+			return nil, false
+		}
+		cur = m[tok]
+	}
+	s, ok := cur.(map[string]any)
+	return s, ok
+}
+
+// jsonType is the JSON type that a key of Go type t must allow.
+func jsonType(t reflect.Type) string {
+	switch {
+	case t == durationType, t.Kind() == reflect.String:
+		return "string"
+	case t.Kind() == reflect.Struct, t.Kind() == reflect.Map:
+		return "object"
+	case t.Kind() == reflect.Slice:
+		return "array"
+	case t.Kind() == reflect.Int:
+		return "integer"
+	case t.Kind() == reflect.Bool:
+		return "boolean"
+	}
+	return "unknown " + t.String()
+}
+
+// schemaKeyProblems compares the keys a printed schema declares, by full
+// path, with the keys of the Go types: each must be in both, of its type,
+// with its description.
+func schemaKeyProblems(schema map[string]any) []string {
+	keys, problems := schemaKeys(schema)
+	types := keyTypes()
 	for _, k := range Keys() {
-		parts := strings.FieldsFunc(strings.NewReplacer("[]", "", ".*", "").Replace(k), func(r rune) bool { return r == '.' })
-		if !strings.Contains(string(data), `"`+parts[len(parts)-1]+`":`) {
-			t.Errorf("schema lacks %s", k)
+		s, ok := keys[k]
+		if !ok {
+			problems = append(problems, "the schema lacks "+k)
+			continue
+		}
+		var allowed []string
+		switch ts := s["type"].(type) {
+		case string:
+			allowed = []string{ts}
+		case []any:
+			for _, t := range ts {
+				allowed = append(allowed, fmt.Sprint(t))
+			}
+		}
+		if want := jsonType(types[k]); !slices.Contains(allowed, want) {
+			problems = append(problems, fmt.Sprintf("the schema of %s allows %v, not %s", k, allowed, want))
+		}
+		if s["description"] != Descriptions[k] {
+			problems = append(problems, fmt.Sprintf("the schema of %s has description %q", k, s["description"]))
+		}
+	}
+	for k := range keys {
+		if _, ok := types[k]; !ok {
+			problems = append(problems, "the schema has "+k+", which the config types do not")
+		}
+	}
+	for k := range enums {
+		if _, ok := keys[k]["anyOf"]; !ok || jsonType(types[k]) != "string" {
+			problems = append(problems, "the enum of "+k+" is not in the schema")
+		}
+	}
+	slices.Sort(problems)
+	return problems
+}
+
+// The schema declares every key of the Go types, at its full path, and no
+// other.
+func TestSchemaCoversEveryKey(t *testing.T) {
+	if got := schemaKeyProblems(printedSchema(t)); got != nil {
+		t.Errorf("the schema and the config types disagree:\n%s", strings.Join(got, "\n"))
+	}
+
+	// The check sees a key missing, or one too many, deep in the schema.
+	props := func(s map[string]any, path ...string) map[string]any {
+		for _, p := range path {
+			s = s[p].(map[string]any)
+		}
+		return s["properties"].(map[string]any)
+	}
+	lacking := printedSchema(t)
+	delete(props(lacking, "properties", "clusters", "items", "properties", "source"), "body")
+	extra := printedSchema(t)
+	props(extra, "properties", "actions", "additionalProperties", "properties", "retry")["jitter"] = map[string]any{"type": "string"}
+	referenced := printedSchema(t)
+	retry := props(referenced, "properties", "actions", "additionalProperties")
+	referenced["$defs"] = map[string]any{"retry": retry["retry"]}
+	retry["retry"] = map[string]any{"$ref": "#/$defs/retry"}
+	for _, tc := range []struct {
+		name   string
+		schema map[string]any
+		want   []string
+	}{
+		{"lacking", lacking, []string{"the schema lacks clusters[].source.body"}},
+		{"extra", extra, []string{"the schema has actions.*.retry.jitter, which the config types do not"}},
+		{"through a $ref", referenced, nil},
+	} {
+		if got := schemaKeyProblems(tc.schema); !slices.Equal(got, tc.want) {
+			t.Errorf("%s: got %q, want %q", tc.name, got, tc.want)
 		}
 	}
 }
