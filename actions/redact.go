@@ -91,10 +91,16 @@ func redactQuery(q string) string {
 const minRedacted = 8
 
 // Secrets returns the values of s that must never reach a log: the signing
-// secret, the Slack webhook URL (its path is the credential) and the
-// passwords and query values of its URLs.
+// secret, the Slack webhook URL (its path is the credential), the
+// passwords and query values of its URLs, and what the environment put in
+// its other settings.
 func (s *Spec) Secrets() []string {
 	var out []string
+	for _, v := range s.FromEnv {
+		if len(v) >= minRedacted {
+			out = append(out, v)
+		}
+	}
 	if s.Secret != "" {
 		out = append(out, s.Secret)
 	}

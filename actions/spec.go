@@ -42,6 +42,10 @@ type Spec struct {
 	Timeout   time.Duration `koanf:"timeout" json:"timeout,omitempty"`
 	Retry     Retry         `koanf:"retry" json:"retry,omitempty"`
 	OnFailure []string      `koanf:"on_failure" json:"on_failure,omitempty"`
+
+	// FromEnv holds the values that ${VAR}s put into the settings above
+	// (the config loader fills it): they are redacted like Secret.
+	FromEnv []string `koanf:"-" json:"-"`
 }
 
 // Retry bounds the attempts of one delivery.

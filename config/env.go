@@ -40,7 +40,7 @@ func (l *loader) expandEnv(n *yaml.Node, path string) {
 		if !strings.Contains(n.Value, "${") {
 			return
 		}
-		out, err := expand(n.Value, l.env)
+		out, err := expandUsing(n.Value, l.env, l.actionSecret(path))
 		if err != nil {
 			l.errorAt(n, path, "%v", err)
 			l.unexpanded[n] = true
@@ -52,6 +52,12 @@ func (l *loader) expandEnv(n *yaml.Node, path string) {
 }
 
 func expand(s string, env func(string) (string, bool)) (string, error) {
+	return expandUsing(s, env, nil)
+}
+
+// expandUsing is expand that also hands each value taken from the
+// environment (not a default) to used, if not nil.
+func expandUsing(s string, env func(string) (string, bool), used func(string)) (string, error) {
 	var b strings.Builder
 	for {
 		i := strings.Index(s, "$")
@@ -78,6 +84,9 @@ func expand(s string, env func(string) (string, bool)) (string, error) {
 			switch {
 			case ok && (v != "" || !hasDef):
 				b.WriteString(v)
+				if used != nil {
+					used(v)
+				}
 			case hasDef: // like the shell's :-, an empty value takes the default
 				b.WriteString(def)
 			default:
@@ -88,6 +97,32 @@ func expand(s string, env func(string) (string, bool)) (string, error) {
 			b.WriteByte('$')
 			s = s[i+1:]
 		}
+	}
+}
+
+// actionSecret returns what records the environment's values in an
+// action's setting at path, or nil outside actions: a body, header, env
+// or argument filled from ${VAR} is where a token goes that no key marks
+// as one (a PagerDuty routing key in a body, say), so the action redacts
+// those values like its secret. The URL, method, type and format are
+// left readable; the URL's credentials are redacted anyway.
+func (l *loader) actionSecret(path string) func(string) {
+	rest, ok := strings.CutPrefix(path, "actions.")
+	if !ok {
+		return nil
+	}
+	name, key, _ := strings.Cut(rest, ".")
+	key, _, _ = strings.Cut(key, "[")
+	key, _, _ = strings.Cut(key, ".")
+	switch key {
+	case "url", "method", "type", "format":
+		return nil
+	}
+	return func(v string) {
+		if l.fromEnv == nil {
+			l.fromEnv = map[string][]string{}
+		}
+		l.fromEnv[name] = append(l.fromEnv[name], v)
 	}
 }
 

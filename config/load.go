@@ -126,6 +126,7 @@ type loader struct {
 
 	expanded   map[*yaml.Node]bool // scalars whose ${VAR}s were replaced
 	unexpanded map[*yaml.Node]bool // scalars with an unset ${VAR}
+	fromEnv    map[string][]string // by action: values ${VAR}s put in its settings
 	// bad holds the paths already reported as not fitting the schema. Their
 	// values are left out, and validation errors at or under them are
 	// dropped: they would only repeat the problem.
@@ -324,6 +325,8 @@ func (l *loader) validate(cfg *Config) {
 	actionNames := map[string]bool{}
 	for _, name := range sortedKeys(cfg.Actions) {
 		spec := cfg.Actions[name]
+		spec.FromEnv = l.fromEnv[name]
+		cfg.Actions[name] = spec
 		path := "actions." + name
 		if !identifier.MatchString(name) {
 			errs.Add(path, "action name %q: use letters, digits, '_' and '-'", name)

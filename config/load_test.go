@@ -450,3 +450,29 @@ func TestOpenListenWarning(t *testing.T) {
 		}
 	}
 }
+
+// Values from the environment in an action's settings are kept for
+// redaction, except in its URL, method, type and format; defaults are not
+// secrets.
+func TestActionValuesFromEnv(t *testing.T) {
+	cfg, _, err := Parse("e.yaml", []byte(`clusters:
+  - {name: z, source: {type: events, stdin: true}}
+actions:
+  hook:
+    type: webhook
+    url: http://${HOST}/x
+    headers: {X-Key: "${HDR}"}
+    body: '{"k": "${BODY}", "d": "${UNSET:-a-default-value}"}'
+  run: {type: shell, command: [/bin/echo, "${ARG}"], env: {T: "${ENVV}"}}
+rules:
+  - {name: r, when: leaderless, actions: [hook, run]}
+`), envOf(map[string]string{"HOST": "receiver.example", "HDR": "hdr-value", "BODY": "body-value", "ARG": "arg-value", "ENVV": "env-value"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, want := range map[string][]string{"hook": {"hdr-value", "body-value"}, "run": {"arg-value", "env-value"}} {
+		if got := cfg.Actions[name].FromEnv; !slices.Equal(got, want) {
+			t.Errorf("%s: FromEnv %q, want %q", name, got, want)
+		}
+	}
+}

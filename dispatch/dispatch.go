@@ -378,7 +378,7 @@ func (d *Dispatcher) deliver(q *queue, del Delivery) {
 		out, err := t.Action.Run(ctx, &del.Notification)
 		cancel()
 		rec := Record{Kind: "attempt", Attempt: del.Attempts, DurationMS: d.opts.Now().Sub(start).Milliseconds(),
-			HTTPStatus: out.HTTPStatus, Output: out.Output, Detail: actions.Redact(out.Detail, t.Secrets...)}
+			HTTPStatus: out.HTTPStatus, Output: actions.Redact(out.Output, t.Secrets...), Detail: actions.Redact(out.Detail, t.Secrets...)}
 		if spec.Type == actions.KindShell {
 			code := out.ExitCode
 			rec.ExitCode = &code

@@ -3,10 +3,13 @@ package tests
 import (
 	"encoding/json"
 	"fmt"
+	"io"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -131,4 +134,62 @@ rules:
 	if !strings.Contains(d.logs(), `"argv":["`+script+`"]`) {
 		t.Errorf("the dry run does not show the argv:\n%s", d.logs())
 	}
+}
+
+// Values that ${VAR}s put into an action's body, headers or env are
+// treated as secrets: sent for real, but never shown in a dry-run
+// rendering, the audit log (the receiver's answer, the script's output)
+// or the daemon's output.
+func TestEnvValuesInActionsAreRedacted(t *testing.T) {
+	var mu sync.Mutex
+	var sent []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		mu.Lock()
+		sent = append(sent, string(body)+" "+r.Header.Get("X-Routing"))
+		mu.Unlock()
+		w.WriteHeader(400) // permanent: the answer, echoing the body, is audited
+		w.Write(body)
+	}))
+	defer srv.Close()
+	dir := t.TempDir()
+	secrets := []string{"pd-routing-0123456789", "hdr-token-0123456789", "sh-token-0123456789"}
+	env := []string{"PD_KEY=" + secrets[0], "HDR_TOKEN=" + secrets[1], "SH_TOKEN=" + secrets[2]}
+	config := writeConfig(t, dir, fmt.Sprintf(`  hook:
+    type: webhook
+    url: "%s/h"
+    headers: {X-Routing: "${HDR_TOKEN}"}
+    body: '{"routing_key": "${PD_KEY}", "rule": "{{ .Rule }}"}'
+  fix: {type: shell, command: [/bin/sh, -c, 'echo "token $TOKEN"; exit 1'], env: {TOKEN: "${SH_TOKEN}"}}`, srv.URL),
+		`  - {name: gone, when: 'leaderless_for >= duration("20s")', actions: [hook, fix]}`)
+	leaks := func(what, s string) {
+		t.Helper()
+		for _, v := range secrets {
+			if strings.Contains(s, v) {
+				t.Errorf("%s shows %s:\n%s", what, v, s)
+			}
+		}
+	}
+
+	out, stderr, code := run(t, env, append([]string{"replay", "-c", config, "--format", "json", "--show-actions"}, openziti1...)...)
+	if code != 0 || !strings.Contains(out, `"kind":"action"`) || !strings.Contains(out, "REDACTED") {
+		t.Fatalf("replay: exit %d\n%s%s", code, out, stderr)
+	}
+	leaks("the dry-run rendering", out+stderr)
+
+	out, stderr, code = run(t, env, append([]string{"replay", "-c", config, "--execute"}, openziti1...)...)
+	if code != 0 {
+		t.Fatalf("--execute: exit %d %s", code, stderr)
+	}
+	leaks("replay --execute", out+stderr)
+	mu.Lock()
+	if len(sent) != 2 || !strings.Contains(sent[0], `"routing_key": "`+secrets[0]+`"`) || !strings.HasSuffix(sent[0], " "+secrets[1]) {
+		t.Errorf("the receiver got %q: the real values must be sent", sent)
+	}
+	mu.Unlock()
+	audit, _ := os.ReadFile(filepath.Join(dir, "audit.jsonl"))
+	if !strings.Contains(string(audit), `"kind":"failed"`) || !strings.Contains(string(audit), "token REDACTED") {
+		t.Errorf("audit log lacks the failures or the script's redacted output:\n%s", audit)
+	}
+	leaks("the audit log", string(audit))
 }

@@ -78,6 +78,7 @@ type Action struct {
 	args    []*template.Template // command[1:]
 	envKeys []string             // sorted, so that runs and dry runs agree
 	env     map[string]*template.Template
+	secrets []string // redacted from dry-run renderings
 
 	mu    sync.Mutex
 	slots map[string]*fifoSemaphore // by cluster
@@ -90,7 +91,7 @@ func New(name string, spec actions.Spec) (*Action, error) {
 	if len(spec.Command) == 0 || spec.Command[0] == "" {
 		return nil, errors.New("shell action: command[0] must name the program")
 	}
-	a := &Action{name: name, spec: spec, env: map[string]*template.Template{}, slots: map[string]*fifoSemaphore{}}
+	a := &Action{name: name, spec: spec, env: map[string]*template.Template{}, secrets: spec.Secrets(), slots: map[string]*fifoSemaphore{}}
 	for i, arg := range spec.Command[1:] {
 		t, err := actions.ParseTemplate(fmt.Sprintf("command[%d]", i+1), arg)
 		if err != nil {
@@ -117,7 +118,10 @@ func (a *Action) Render(n *actions.Notification) (actions.Rendering, error) {
 		return actions.Rendering{}, err
 	}
 	for i, kv := range env {
-		env[i] = actions.Redact(kv)
+		env[i] = actions.Redact(kv, a.secrets...)
+	}
+	for i, arg := range argv {
+		argv[i] = actions.Redact(arg, a.secrets...)
 	}
 	return actions.Rendering{Kind: actions.KindShell, Argv: argv, Env: env, Dir: a.spec.Dir}, nil
 }
