@@ -18,6 +18,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -480,7 +481,7 @@ func TestDocsCookbookGoProgram(t *testing.T) {
 	for k, v := range docEnv {
 		cmd.Env = append(cmd.Env, k+"="+v)
 	}
-	var logs bytes.Buffer
+	var logs lockedBuffer // written by exec's copying goroutine, read here
 	cmd.Stdout, cmd.Stderr = &logs, &logs
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -773,4 +774,23 @@ func checkReplayFlags(t *testing.T, doc string) {
 	if n < 4 {
 		t.Errorf("%s: found %d replay flags in the table", doc, n)
 	}
+}
+
+// lockedBuffer is a bytes.Buffer that a child process's output goroutine
+// may write while the test reads it.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
