@@ -28,6 +28,10 @@ const DefaultMaxBody = 1 << 20
 // ErrBusy is returned by Ingest when events cannot be taken now.
 var ErrBusy = errors.New("leaderhook cannot take events now; retry shortly")
 
+// ErrTooManyEvents is returned by Ingest for a batch larger than it takes
+// at once; the sender should split it.
+var ErrTooManyEvents = errors.New("too many events in one request")
+
 // Server is the HTTP API. Nil funcs disable their endpoints.
 type Server struct {
 	// Token, if set, is required as "Authorization: Bearer <token>" on
@@ -148,12 +152,15 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 	}
 	if len(evs) > 0 {
 		if err := s.Ingest(r.Context(), cluster, evs); err != nil {
-			if errors.Is(err, ErrBusy) {
+			switch {
+			case errors.Is(err, ErrBusy):
 				w.Header().Set("Retry-After", "1")
 				httpError(w, http.StatusServiceUnavailable, err.Error())
-				return
+			case errors.Is(err, ErrTooManyEvents):
+				httpError(w, http.StatusRequestEntityTooLarge, err.Error()+" (nothing was accepted)")
+			default:
+				httpError(w, http.StatusInternalServerError, err.Error())
 			}
-			httpError(w, http.StatusInternalServerError, err.Error())
 			return
 		}
 	}

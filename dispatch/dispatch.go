@@ -310,18 +310,35 @@ func (d *Dispatcher) Pace(ctx context.Context, cluster string, backlog int) erro
 	}
 }
 
-// Crowded reports whether one of the cluster's queues is at least half
-// full, retrying or not: the moment for ingest to refuse new events (503)
-// rather than accept events whose deliveries the queue may have to drop.
-func (d *Dispatcher) Crowded(cluster string) bool {
+// Crowded reports whether one of the cluster's queues, retrying or not,
+// would be more than half full if a batch of events added one delivery
+// each: the moment for ingest to refuse the batch (503) rather than accept
+// events whose deliveries the queue may have to drop. The other half of
+// the queue is room for events that fire more than one delivery.
+func (d *Dispatcher) Crowded(cluster string, events int) bool {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	for _, q := range d.byCluster[cluster] {
-		if 2*len(q.ch) >= cap(q.ch) {
+		if len(q.ch)+max(events, 1) > cap(q.ch)/2 {
 			return true
 		}
 	}
 	return false
+}
+
+// MaxBatch is the most events one ingest request may carry: half the
+// smallest action queue, so that an accepted batch cannot overflow a queue
+// however empty it is (see Crowded).
+func (d *Dispatcher) MaxBatch() int {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	n := DefaultQueueSize
+	for _, t := range d.opts.Targets {
+		if t.QueueSize > 0 {
+			n = min(n, t.QueueSize)
+		}
+	}
+	return max(n/2, 1)
 }
 
 // wake tells the callers of Pace to look at the queues again.
@@ -372,6 +389,11 @@ func (d *Dispatcher) deliver(q *queue, del Delivery) {
 		}
 	}()
 	operation := func() (struct{}, error) {
+		if err := d.ctx.Err(); err != nil {
+			// The drain ran out of time before this attempt started: it
+			// is not made, so it must not use up an attempt either.
+			return struct{}{}, backoff.Permanent(err)
+		}
 		del.Attempts++
 		start := d.opts.Now()
 		ctx, cancel := context.WithTimeout(d.ctx, spec.Timeout)
@@ -444,7 +466,16 @@ func (d *Dispatcher) deliver(q *queue, del Delivery) {
 	for _, name := range spec.OnFailure {
 		fb := Delivery{ID: NewID(), Action: name, Notification: del.Notification, Fallback: true}
 		fb.Notification.DeliveryID = fb.ID
-		if err := d.enqueue(fb, true); err != nil {
+		err := d.enqueue(fb, true)
+		if errors.Is(err, errClosed) && d.opts.Journal != nil {
+			// Shutting down: the fallback waits in the journal and runs
+			// after the restart, as the delivery it replaces would have.
+			if err = d.opts.Journal.Pending(fb); err == nil {
+				log().Warn("fallback action deferred by shutdown; it runs after a restart", "fallback", name, "fallback_delivery_id", fb.ID)
+				continue
+			}
+		}
+		if err != nil {
 			log().Error("cannot start fallback action", "fallback", name, "err", err)
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"sync"
 	"testing"
@@ -428,19 +429,28 @@ func TestCrowdedAtHalfAQueue(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		slow := gated{gate: make(chan struct{})}
 		s := patient()
-		d, _, _ := setup(map[string]Target{"hook": {Action: slow, Spec: s, QueueSize: 8}})
-		for i := range 4 {
-			d.Submit(note(fmt.Sprint(i)), []string{"hook"}) // cluster c1: the worker holds one, 3 wait
+		d, _, _ := setup(map[string]Target{"hook": {Action: slow, Spec: s, QueueSize: 8}, "big": {Action: slow, Spec: s}})
+		if got := d.MaxBatch(); got != 4 {
+			t.Errorf("MaxBatch %d, want 4 (half the smallest queue)", got)
+		}
+		for i := range 3 {
+			d.Submit(note(fmt.Sprint(i)), []string{"hook"}) // cluster c1: the worker holds one, 2 wait
 		}
 		synctest.Wait()
-		if d.Crowded("c1") {
-			t.Error("3 of 8 waiting: not crowded yet")
+		for _, c := range []struct {
+			events int
+			want   bool
+		}{{0, false}, {1, false}, {2, false}, {3, true}} {
+			if got := d.Crowded("c1", c.events); got != c.want {
+				t.Errorf("2 of 8 waiting, a batch of %d: crowded %v, want %v", c.events, got, c.want)
+			}
 		}
+		d.Submit(note("3"), []string{"hook"})
 		d.Submit(note("4"), []string{"hook"})
-		if !d.Crowded("c1") {
+		if !d.Crowded("c1", 1) {
 			t.Error("4 of 8 waiting: crowded")
 		}
-		if d.Crowded("c2") {
+		if d.Crowded("c2", 4) {
 			t.Error("another cluster is not crowded")
 		}
 		close(slow.gate)
@@ -542,4 +552,87 @@ func TestTrackingWaitsForTheFirstAttemptOnlyAndNotForFallbacks(t *testing.T) {
 		close(chat.gate)
 		d.Close(context.Background())
 	})
+}
+
+// When the drain runs out of time, deliveries still queued are not
+// attempted: they stay pending with the attempts they had, and nothing
+// records an attempt that was not made.
+func TestDrainTimeoutSkipsQueuedDeliveries(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		hung := &scripted{block: true}
+		s := spec(5)
+		s.Timeout = time.Hour
+		d, j, a := setup(map[string]Target{"hung": {Action: hung, Spec: s}})
+		for _, r := range []string{"r1", "r2", "r3"} {
+			d.Submit(note(r), []string{"hung"})
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := d.Close(ctx); err == nil {
+			t.Fatal("Close did not time out")
+		}
+		if n := len(hung.got()); n != 1 {
+			t.Errorf("%d attempts started, want 1 (the one in flight)", n)
+		}
+		attempts := map[string]int{}
+		for _, del := range j.pending {
+			attempts[del.Notification.Rule] = del.Attempts
+		}
+		if want := map[string]int{"r1": 1, "r2": 0, "r3": 0}; !maps.Equal(attempts, want) {
+			t.Errorf("pending attempts %v, want %v", attempts, want)
+		}
+		if got := a.kinds("hung"); !slices.Equal(got, []string{"queued", "queued", "queued", "attempt:retry"}) {
+			t.Errorf("audit %v: only the attempt in flight is an attempt", got)
+		}
+	})
+}
+
+// A delivery that fails for good while the dispatcher drains at shutdown
+// leaves its fallback in the journal, to run after the restart.
+func TestFallbackDuringShutdownWaitsInTheJournal(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		release := make(chan struct{})
+		hook := failAfter{release}
+		withFallback := patient()
+		withFallback.OnFailure = []string{"chat"}
+		d, j, _ := setup(map[string]Target{
+			"hook": {Action: hook, Spec: withFallback},
+			"chat": {Action: &scripted{}, Spec: spec(1)},
+		})
+		d.Submit(note("r"), []string{"hook"})
+		synctest.Wait()
+		closed := make(chan error)
+		go func() { closed <- d.Close(context.Background()) }()
+		synctest.Wait() // Close is waiting for the hook's delivery
+		close(release)
+		if err := <-closed; err != nil {
+			t.Fatal(err)
+		}
+		var pending []Delivery
+		for _, del := range j.pending {
+			pending = append(pending, del)
+		}
+		if len(pending) != 1 || pending[0].Action != "chat" || !pending[0].Fallback || pending[0].Notification.DeliveryID != pending[0].ID {
+			t.Fatalf("journal %+v, want only the chat fallback", pending)
+		}
+
+		// After the restart it runs.
+		chat := &scripted{}
+		d2, _, _ := setup(map[string]Target{"chat": {Action: chat, Spec: spec(1)}})
+		d2.Resume(pending)
+		synctest.Wait()
+		if calls := chat.got(); len(calls) != 1 || calls[0].id != pending[0].ID {
+			t.Errorf("resumed fallback calls %+v", calls)
+		}
+		d2.Close(context.Background())
+	})
+}
+
+// failAfter is an Action whose attempts fail for good once release is
+// closed.
+type failAfter struct{ release chan struct{} }
+
+func (f failAfter) Run(ctx context.Context, _ *actions.Notification) (actions.Outcome, error) {
+	<-f.release
+	return actions.Outcome{HTTPStatus: 400}, actions.Permanent(errors.New("400 bad request"))
 }

@@ -365,3 +365,77 @@ func TestCPUsWhileScriptsRun(t *testing.T) {
 		waitFor(t, "one CPU again after "+step.action, func() bool { return procs() == "1" }, d)
 	}
 }
+
+// An accepted batch never has its deliveries dropped: a batch larger than
+// half an action queue is refused whole (413), and one that would fill a
+// queue past half is refused (503) while the receiver is stuck.
+func TestIngestNeverDropsAnAcceptedBatch(t *testing.T) {
+	stuck := make(chan struct{})
+	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-stuck:
+		case <-r.Context().Done():
+		}
+	}))
+	defer hook.Close()
+	defer close(stuck)
+	dir := t.TempDir()
+	config := filepath.Join(dir, "rules.yaml")
+	os.WriteFile(config, []byte(fmt.Sprintf(`server: {listen: "127.0.0.1:0"}
+state_dir: %s/state
+audit_log: %s/audit.jsonl
+clusters:
+  - {name: ziti, stabilize: 0s, source: {type: events, http: true}}
+actions:
+  hook: {type: webhook, url: "%s/hook", timeout: 1m}
+rules:
+  - {name: changed, when: 'type == "state.has_leader"', actions: [hook]}
+`, dir, dir, hook.URL)), 0o644)
+	d := startDaemon(t, config)
+	events := d.baseURL(t) + "/v1/events?cluster=ziti"
+	batch := func(n int) string {
+		var b strings.Builder
+		for i := range n {
+			b.WriteString(ev("c1", "state.has_leader", []string{"A", "B"}[i%2]) + "\n")
+		}
+		return b.String()
+	}
+	if code, body := post(t, events, "", batch(513)); code != 413 || !strings.Contains(body, "send at most 512 per request") {
+		t.Errorf("a batch of 513: %d %s", code, body)
+	}
+	accepted, refused := 0, 0
+	for range 4 {
+		switch code, body := post(t, events, "", batch(400)); code {
+		case 202:
+			accepted++
+		case 503:
+			refused++
+		default:
+			t.Fatalf("a batch of 400: %d %s", code, body)
+		}
+	}
+	if accepted == 0 || refused == 0 {
+		t.Errorf("%d batches accepted, %d refused: want both", accepted, refused)
+	}
+	_, metrics := get(t, d.baseURL(t)+"/metrics")
+	if strings.Contains(metrics, `leaderhook_action_failures_total{action="hook"}`) {
+		t.Errorf("deliveries were dropped:\n%s", grepLines(metrics, "action_failures"))
+	}
+	audit, _ := os.ReadFile(filepath.Join(dir, "audit.jsonl"))
+	if n := strings.Count(string(audit), `"kind":"dropped"`); n > 0 {
+		t.Errorf("%d deliveries dropped", n)
+	}
+	if n := strings.Count(string(audit), `"kind":"queued"`); n < 399 {
+		t.Errorf("%d deliveries queued, want at least a batch's", n)
+	}
+}
+
+func grepLines(s, sub string) string {
+	var out []string
+	for _, l := range strings.Split(s, "\n") {
+		if strings.Contains(l, sub) {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
+}

@@ -262,10 +262,13 @@ func (e *env) daemon(ctx context.Context, o runOptions) error {
 		},
 		Ingest: func(reqCtx context.Context, cluster string, evs []event.Event) error {
 			defer cpus.ingest()()
-			if disp != nil && disp.Crowded(cluster) {
+			if disp != nil && len(evs) > disp.MaxBatch() {
+				return fmt.Errorf("%w: %d events; send at most %d per request (half the smallest action queue)", api.ErrTooManyEvents, len(evs), disp.MaxBatch())
+			}
+			if disp != nil && disp.Crowded(cluster, len(evs)) {
 				// Refused, not dropped: the sender keeps the events and
 				// retries.
-				return fmt.Errorf("%w: the deliveries of cluster %s are backed up (an action queue is half full)", api.ErrBusy, cluster)
+				return fmt.Errorf("%w: the deliveries of cluster %s are backed up (an action queue would be more than half full)", api.ErrBusy, cluster)
 			}
 			// The events are decided before the answer, at once, in time
 			// order with everything else: once the sender has its 202,
