@@ -60,23 +60,33 @@ func IsPermanent(err error) bool {
 	return errors.As(err, &p)
 }
 
-// RetryAfterError asks the retrier to wait at least After before the next
-// attempt (an HTTP 429 or 503 with Retry-After).
+// MaxRetryAfter bounds the wait a receiver's Retry-After can ask for. It
+// wins over retry.max_backoff, since retrying sooner than asked only earns
+// another 429, but a delivery waits in its queue with the deliveries behind
+// it: a receiver must not hold a page for hours.
+const MaxRetryAfter = 5 * time.Minute
+
+// RetryAfterError asks the retrier to wait After before the next attempt
+// (an HTTP 429 or 5xx with Retry-After), at most MaxRetryAfter.
 type RetryAfterError struct {
 	Err   error
 	After time.Duration
 }
 
 func (e *RetryAfterError) Error() string {
+	if e.After > MaxRetryAfter {
+		return fmt.Sprintf("%v (retry after %s, capped at %s)", e.Err, e.After, MaxRetryAfter)
+	}
 	return fmt.Sprintf("%v (retry after %s)", e.Err, e.After)
 }
 func (e *RetryAfterError) Unwrap() error { return e.Err }
 
-// RetryAfter returns how long err asks to wait, if it does.
+// RetryAfter returns how long err asks to wait, if it does, capped at
+// MaxRetryAfter.
 func RetryAfter(err error) (time.Duration, bool) {
 	var r *RetryAfterError
 	if errors.As(err, &r) {
-		return r.After, true
+		return min(max(r.After, 0), MaxRetryAfter), true
 	}
 	return 0, false
 }

@@ -29,8 +29,18 @@ class Handler(BaseHTTPRequestHandler):
             self.end_headers()
             self.wfile.write(str(e).encode())
             return
-        p = json.loads(body)
-        print(f"verified {self.headers['webhook-id']}: {p['rule']} {p['status']} on {p['cluster']}", flush=True)
+        try:
+            p = json.loads(body)
+            if "specversion" in p:  # format: cloudevents: the payload is in "data"
+                p = p["data"]
+            rule, status, cluster = p["rule"], p["status"], p["cluster"]
+        except (ValueError, KeyError, TypeError) as e:
+            # Signed, so from leaderhook, yet unreadable: a 4xx, which leaderhook does not retry.
+            self.send_response(400)
+            self.end_headers()
+            self.wfile.write(f"not a leaderhook payload: {e!r}".encode())
+            return
+        print(f"verified {self.headers['webhook-id']}: {rule} {status} on {cluster}", flush=True)
         self.send_response(200)
         self.end_headers()
 

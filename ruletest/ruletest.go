@@ -40,6 +40,8 @@ type Test struct {
 	// also when expect names none of theirs (they must stay quiet).
 	Rules []string `yaml:"rules"`
 	Line  int      `yaml:"-"`
+
+	ruleLines []int // of each item of Rules
 }
 
 // Event is one scripted event. Without Source it is the report of a single
@@ -59,6 +61,7 @@ type Expect struct {
 	Rule    string `yaml:"rule"`
 	Outcome string `yaml:"outcome"`
 	Reason  string `yaml:"reason"`
+	Line    int    `yaml:"-"`
 }
 
 // Offset is a duration from the test's start, written like 1m30s.
@@ -146,7 +149,8 @@ func (f *File) ConfigPath() string {
 	return filepath.Join(filepath.Dir(f.Path), f.Config)
 }
 
-// attachLines records the line of each test and event for messages.
+// attachLines records the line of each test, event, expectation and
+// listed rule for messages.
 func attachLines(f *File, root *yaml.Node) {
 	tests := lookup(root, "tests")
 	if tests == nil {
@@ -162,6 +166,18 @@ func attachLines(f *File, root *yaml.Node) {
 				if j < len(f.Tests[i].Events) {
 					f.Tests[i].Events[j].Line = en.Line
 				}
+			}
+		}
+		if xs := lookup(tn, "expect"); xs != nil && f.Tests[i].Expect != nil {
+			for j, xn := range xs.Content {
+				if j < len(*f.Tests[i].Expect) {
+					(*f.Tests[i].Expect)[j].Line = xn.Line
+				}
+			}
+		}
+		if rs := lookup(tn, "rules"); rs != nil {
+			for _, rn := range rs.Content {
+				f.Tests[i].ruleLines = append(f.Tests[i].ruleLines, rn.Line)
 			}
 		}
 	}

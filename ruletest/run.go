@@ -40,6 +40,45 @@ type Result struct {
 // singleMember stands for the whole cluster in events that name no source.
 const singleMember = "cluster"
 
+// CheckRules reports the rules that f's tests name (in expect or rules)
+// but cfg does not have. Run it before Run: without it, a misspelt rule
+// only shows up as an outcome that never came.
+func CheckRules(f *File, cfg *config.Config) error {
+	known := make(map[string]bool, len(cfg.Rules))
+	names := make([]string, 0, len(cfg.Rules))
+	for _, r := range cfg.Rules {
+		known[r.Name] = true
+		names = append(names, r.Name)
+	}
+	var problems []string
+	report := func(line int, where, rule string) {
+		if !known[rule] {
+			problems = append(problems, fmt.Sprintf("line %d: %s: no rule %q in the config", line, where, rule))
+		}
+	}
+	for i, t := range f.Tests {
+		if t.Expect != nil {
+			for j, x := range *t.Expect {
+				report(x.Line, fmt.Sprintf("tests[%d].expect[%d].rule", i, j), x.Rule)
+			}
+		}
+		for j, r := range t.Rules {
+			line := t.Line
+			if j < len(t.ruleLines) {
+				line = t.ruleLines[j]
+			}
+			report(line, fmt.Sprintf("tests[%d].rules[%d]", i, j), r)
+		}
+	}
+	if len(problems) == 0 {
+		return nil
+	}
+	if len(names) == 0 {
+		names = append(names, "(none)")
+	}
+	return fmt.Errorf("%s:\n  %s\n  rules in %s: %s", f.Path, strings.Join(problems, "\n  "), f.ConfigPath(), strings.Join(names, ", "))
+}
+
 // Run runs every test of f against cfg.
 func Run(f *File, cfg *config.Config, log *slog.Logger) []Result {
 	results := make([]Result, 0, len(f.Tests))

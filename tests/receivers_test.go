@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -53,10 +54,10 @@ func TestExampleReceiversVerifySignatures(t *testing.T) {
 			}()
 			dir := t.TempDir()
 			for _, s := range []struct {
-				secret string
-				ok     bool
-			}{{secret, true}, {"whsec_d3Jvbmctc2VjcmV0", false}} {
-				config := writeConfig(t, dir, fmt.Sprintf(`  hook: {type: webhook, url: "http://%s/", secret: "%s", retry: {max_attempts: 1}}`, addr, s.secret),
+				secret, format string
+				ok             bool
+			}{{secret, "json", true}, {secret, "cloudevents", true}, {"whsec_d3Jvbmctc2VjcmV0", "json", false}} {
+				config := writeConfig(t, dir, fmt.Sprintf(`  hook: {type: webhook, url: "http://%s/", secret: "%s", format: %s, retry: {max_attempts: 1}}`, addr, s.secret, s.format),
 					`  - {name: r, when: leaderless, actions: [hook]}`)
 				var out string
 				var code int
@@ -67,8 +68,14 @@ func TestExampleReceiversVerifySignatures(t *testing.T) {
 					}
 					time.Sleep(100 * time.Millisecond)
 				}
-				if s.ok && (code != 0 || !strings.Contains(<-lines, "verified msg_")) {
-					t.Errorf("right secret: exit %d\n%s", code, out)
+				if s.ok && code != 0 {
+					t.Errorf("right secret, %s: exit %d\n%s", s.format, code, out)
+				}
+				if s.ok && code == 0 {
+					// The receiver read the rule, status and cluster from the payload.
+					if line := <-lines; !regexp.MustCompile(`^verified msg_\S+: leaderhook-fire firing on c1$`).MatchString(line) {
+						t.Errorf("%s: receiver printed %q", s.format, line)
+					}
 				}
 				if !s.ok && (code != 1 || !strings.Contains(out, "HTTP 401")) {
 					t.Errorf("wrong secret: exit %d\n%s", code, out)

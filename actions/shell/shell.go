@@ -19,14 +19,16 @@
 //     else of leaderhook's environment reaches the program, secrets
 //     included. dir: sets the working directory.
 //   - Exit 0: done. Exit 75 (EX_TEMPFAIL): temporary failure, retried with
-//     backoff. Any other exit, or death by a signal leaderhook did not
-//     send: failed for good, not retried (on_failure actions run). A
-//     program that cannot be started (missing, not executable) has failed
-//     for good too.
+//     backoff when retry.max_attempts > 1 (shell actions default to 1, so
+//     that a failover script never runs twice by surprise). Any other
+//     exit, or death by a signal leaderhook did not send: failed for good,
+//     not retried (on_failure actions run). A program that cannot be
+//     started (missing, not executable) has failed for good too.
 //   - The program runs in its own process group. After timeout (default
 //     1m), or when leaderhook shuts down, the whole group gets SIGTERM,
 //     then SIGKILL kill_grace (default 5s) later: children and
-//     grandchildren end too. A timeout is retried.
+//     grandchildren end too. A timeout is reported as "timed out after
+//     <timeout>" and retried like exit 75; a shutdown as "interrupted".
 //   - When the program exits by itself, what it left running in the
 //     background is not killed, but its output is no longer collected:
 //     leaderhook stops waiting for it one second after the program exits.
@@ -169,10 +171,14 @@ func (a *Action) Run(ctx context.Context, n *actions.Notification) (actions.Outc
 	}
 	slot := a.slot(n.Cluster)
 	if err := slot.acquire(ctx); err != nil {
-		return notRun, fmt.Errorf("waiting for the previous run of %s for %s: %w", a.name, n.Cluster, err)
+		err = a.stopReason(err)
+		notRun.Detail = "not started: " + err.Error()
+		return notRun, fmt.Errorf("%s not started, still waiting for the previous run for %s: %w", argv[0], n.Cluster, err)
 	}
 	defer slot.release()
 	if err := ctx.Err(); err != nil { // the slot came free as we gave up
+		err = a.stopReason(err)
+		notRun.Detail = "not started: " + err.Error()
 		return notRun, fmt.Errorf("%s not started: %w", argv[0], err)
 	}
 	return a.execute(ctx, argv, append(inheritedEnv(), env...), stdin)
@@ -197,19 +203,38 @@ func (a *Action) execute(ctx context.Context, argv, env []string, stdin []byte) 
 
 	timer := time.NewTimer(a.spec.Timeout)
 	defer timer.Stop()
-	var waitErr error
-	stopped := ""
+	var waitErr, stopped error
 	select {
 	case waitErr = <-done:
 	case <-timer.C:
-		stopped = fmt.Sprintf("timed out after %s", a.spec.Timeout)
+		stopped = a.stopReason(nil)
 		waitErr = a.stop(cmd.Process.Pid, done)
 	case <-ctx.Done():
-		stopped = "interrupted"
+		stopped = a.stopReason(ctx.Err())
 		waitErr = a.stop(cmd.Process.Pid, done)
 	}
-	return judge(argv[0], cmd.ProcessState, waitErr, stopped, ctx.Err(), out.String())
+	return judge(argv[0], cmd.ProcessState, waitErr, stopped, out.String())
 }
+
+// stopReason says why a run is stopped (or not started): the timeout, or
+// an interruption (ctxErr is context.Canceled: leaderhook shuts down). The
+// caller's deadline is the action's timeout too: dispatch gives each
+// attempt a context that ends after it, and that context usually wins the
+// race with the timer here.
+func (a *Action) stopReason(ctxErr error) error {
+	if ctxErr == nil || errors.Is(ctxErr, context.DeadlineExceeded) {
+		return &timeoutError{after: a.spec.Timeout}
+	}
+	return ctxErr
+}
+
+// timeoutError is a run that hit the action's timeout. It says so in those
+// words rather than "context deadline exceeded", and still matches
+// context.DeadlineExceeded for errors.Is.
+type timeoutError struct{ after time.Duration }
+
+func (e *timeoutError) Error() string        { return fmt.Sprintf("timed out after %s", e.after) }
+func (e *timeoutError) Is(target error) bool { return target == context.DeadlineExceeded }
 
 // stop ends the process group: SIGTERM, then SIGKILL after the grace
 // period, or as soon as the program itself has exited, for what it leaves
@@ -229,16 +254,18 @@ func (a *Action) stop(pgid int, done <-chan error) error {
 }
 
 // judge turns how the program ended into an Outcome and the exit-code
-// contract's error: nil, retryable, or permanent.
-func judge(prog string, state *os.ProcessState, waitErr error, stopped string, ctxErr error, output string) (actions.Outcome, error) {
+// contract's error: nil, retryable, or permanent. stopped is why leaderhook
+// stopped it, or nil when it ended by itself.
+func judge(prog string, state *os.ProcessState, waitErr, stopped error, output string) (actions.Outcome, error) {
 	o := actions.Outcome{ExitCode: exitCode(state), Output: output}
+	var timeout *timeoutError
 	switch {
-	case stopped != "" && ctxErr != nil:
-		o.Detail = "interrupted: " + ctxErr.Error()
-		return o, fmt.Errorf("%s interrupted: %w", prog, ctxErr)
-	case stopped != "":
-		o.Detail = stopped
-		return o, fmt.Errorf("%s %s", prog, stopped)
+	case errors.As(stopped, &timeout):
+		o.Detail = timeout.Error()
+		return o, fmt.Errorf("%s %w", prog, timeout)
+	case stopped != nil:
+		o.Detail = "interrupted: " + stopped.Error()
+		return o, fmt.Errorf("%s interrupted: %w", prog, stopped)
 	case state == nil:
 		o.Detail = "wait failed"
 		return o, fmt.Errorf("%s: %w", prog, waitErr)

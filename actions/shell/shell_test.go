@@ -226,6 +226,46 @@ func TestTimeoutKillsTheWholeGroup(t *testing.T) {
 	}
 }
 
+// Dispatch gives each attempt a context that ends after the action's
+// timeout, a little before the action's own timer: that is a timeout too,
+// not an interruption.
+func TestTimeoutByTheCallersDeadline(t *testing.T) {
+	dir := t.TempDir()
+	prog := script(t, dir, "hang.sh", `sleep 1000`)
+	a := newAction(t, actions.Spec{Command: []string{prog}, Timeout: 300 * time.Millisecond, KillGrace: 200 * time.Millisecond})
+	ctx, cancel := context.WithTimeout(context.Background(), 250*time.Millisecond)
+	defer cancel()
+	n := notification("")
+	out, err := a.Run(ctx, &n)
+	if err == nil || actions.IsPermanent(err) || err.Error() != prog+" timed out after 300ms" || !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("Run = %v, want a retryable %q", err, prog+" timed out after 300ms")
+	}
+	if out.ExitCode != -1 || out.Detail != "timed out after 300ms" {
+		t.Errorf("outcome %+v, want exit -1 and detail %q", out, "timed out after 300ms")
+	}
+
+	// Out of time while the previous run still holds the slot.
+	release := filepath.Join(dir, "release")
+	holder := script(t, dir, "hold.sh", `while [ ! -e "$1" ]; do sleep 0.01; done`)
+	b := newAction(t, actions.Spec{Command: []string{holder, release}, Timeout: 5 * time.Second})
+	first := make(chan error, 1)
+	go func() { n := notification(""); _, err := b.Run(context.Background(), &n); first <- err }()
+	inLine(t, b, "ziti", 1)
+	ctx, cancel = context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	out, err = b.Run(ctx, &n)
+	if err == nil || !strings.HasSuffix(err.Error(), "still waiting for the previous run for ziti: timed out after 5s") || !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("Run waiting for the slot = %v", err)
+	}
+	if out.Detail != "not started: timed out after 5s" {
+		t.Errorf("outcome %+v", out)
+	}
+	os.WriteFile(release, nil, 0o644)
+	if err := <-first; err != nil {
+		t.Error(err)
+	}
+}
+
 func TestTimeoutSendsSIGTERMFirst(t *testing.T) {
 	dir := t.TempDir()
 	prog := script(t, dir, "tidy.sh", `trap 'echo cleaned > "$1/cleanup"; exit 1' TERM; while :; do sleep 0.05; done`)
@@ -253,6 +293,9 @@ func TestCancellationKillsTheGroup(t *testing.T) {
 	_, err := a.Run(ctx, &n)
 	if !errors.Is(err, context.Canceled) || actions.IsPermanent(err) || time.Since(start) > 2*time.Second {
 		t.Errorf("Run = %v after %s, want a prompt retryable cancellation", err, time.Since(start))
+	}
+	if err != nil && (!strings.Contains(err.Error(), "interrupted") || strings.Contains(err.Error(), "timed out")) {
+		t.Errorf("Run = %v, want an interruption, not a timeout", err)
 	}
 	assertGone(t, childPid(t, filepath.Join(dir, "child")))
 }

@@ -95,17 +95,16 @@ func (e *attemptError) Error() string { return e.msg }
 func (e *attemptError) Unwrap() error { return e.cause }
 
 // ParseRetryAfter reads a Retry-After header: delay seconds, or an HTTP
-// date (a date in the past means now).
+// date (a date in the past means now). A delay past a day reads as a day
+// (it cannot overflow); actions.RetryAfter caps the wait far below that.
 func ParseRetryAfter(v string, now time.Time) (time.Duration, bool) {
 	v = strings.TrimSpace(v)
 	if v == "" {
 		return 0, false
 	}
-	if s, err := strconv.ParseInt(v, 10, 64); err == nil {
-		if s < 0 || s > int64(24*time.Hour/time.Second) {
-			return 0, false
-		}
-		return time.Duration(s) * time.Second, true
+	if s, err := strconv.ParseUint(v, 10, 64); err == nil || errors.Is(err, strconv.ErrRange) {
+		const day = uint64(24 * time.Hour / time.Second)
+		return time.Duration(min(s, day)) * time.Second, true
 	}
 	if t, err := http.ParseTime(v); err == nil {
 		return max(t.Sub(now), 0), true

@@ -228,6 +228,7 @@ func TestUnsignedStillSendsWebhookID(t *testing.T) {
 
 func TestClassification(t *testing.T) {
 	date := time.Now().Add(90 * time.Second).UTC().Format(http.TimeFormat)
+	far := time.Now().Add(365 * 24 * time.Hour).UTC().Format(http.TimeFormat)
 	cases := []struct {
 		reply     reply
 		ok        bool
@@ -243,6 +244,11 @@ func TestClassification(t *testing.T) {
 		{reply{code: 429, header: map[string]string{"Retry-After": "2"}}, false, false, 2 * time.Second},
 		{reply{code: 429, header: map[string]string{"Retry-After": date}}, false, false, 90 * time.Second},
 		{reply{code: 429}, false, false, 0},
+		// Longer waits than MaxRetryAfter are capped, however written.
+		{reply{code: 503, header: map[string]string{"Retry-After": "3600"}}, false, false, actions.MaxRetryAfter},
+		{reply{code: 503, header: map[string]string{"Retry-After": "99999999999999999999999"}}, false, false, actions.MaxRetryAfter},
+		{reply{code: 503, header: map[string]string{"Retry-After": far}}, false, false, actions.MaxRetryAfter},
+		{reply{code: 503, header: map[string]string{"Retry-After": "-5"}}, false, false, 0},
 		{reply{code: 400, header: map[string]string{"Retry-After": "2"}}, false, true, 0},
 		{reply{code: 401}, false, true, 0},
 		{reply{code: 404}, false, true, 0},

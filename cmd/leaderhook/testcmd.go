@@ -20,24 +20,28 @@ offsets from the test's start, and exactly the outcomes (fired, resolved, suppre
 expected of the rules it mentions, at the exact instants. Time is virtual: a test of
 a one-hour cooldown takes milliseconds.
 
-  config: ../examples/rules.yaml
+  config: rules.yaml                 # relative to this file
   env: {SLACK_WEBHOOK_URL: https://example.invalid/slack}   # for ${VAR} in the config
   tests:
-    - name: pages after 30 s without a leader
+    - name: chat after 20 s without a leader
       cluster: ziti-prod
       events:
         - {at: 0s,  eventType: state.has_leader, leaderId: ctrl1}
         - {at: 10s, eventType: state.is_leaderless}
         - {at: 55s, eventType: state.has_leader, leaderId: ctrl2}
       expect:
-        - {at: 40s, rule: leaderless-30s, outcome: fired}
-        - {at: 55s, rule: leaderless-30s, outcome: resolved}
+        - {at: 30s, rule: leaderless-20s, outcome: fired}
+        - {at: 55s, rule: leaderless-20s, outcome: resolved}
+
+Saved as examples/chat_test.yaml, next to the example config, this passes:
+'leaderhook test examples/chat_test.yaml'.
 
 Events without 'source' are the reports of one member standing for the whole cluster
 (they still pass through the detector, so 'stabilize' applies); give 'source' (and
 'peers') to script several members. 'start' sets the wall-clock time of offset 0
 (default 2025-01-01T00:00:00Z), for schedules and mute windows. 'expect: []' means
-no rule produces any outcome.
+no rule produces any outcome. A rule named in 'expect' or 'rules' that the config does
+not have is an error: none of the file's tests run.
 
 Exit status: 0 when every test passes, 1 otherwise.`,
 		Args: cobra.MinimumNArgs(1),
@@ -69,6 +73,13 @@ func (e *env) runTests(paths []string, junit string) error {
 			suite.Err = err
 			suites = append(suites, suite)
 			fmt.Fprintf(e.stdout, "ERROR %s: config %s:\n%v\n", path, f.ConfigPath(), err)
+			failed++
+			continue
+		}
+		if err := ruletest.CheckRules(f, cfg); err != nil {
+			suite.Err = err
+			suites = append(suites, suite)
+			fmt.Fprintf(e.stdout, "ERROR %v\n", err)
 			failed++
 			continue
 		}

@@ -10,6 +10,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -73,16 +74,32 @@ func main() {
 			http.Error(w, err.Error(), http.StatusUnauthorized)
 			return
 		}
+		// The payload, or with format: cloudevents the envelope that holds
+		// it in "data".
+		var p struct {
+			Rule, Status, Cluster string
+			SpecVersion           string          `json:"specversion"`
+			Data                  json.RawMessage `json:"data"`
+		}
+		err = json.Unmarshal(body, &p)
+		if err == nil && p.SpecVersion != "" {
+			err = json.Unmarshal(p.Data, &p)
+		}
+		if err == nil && p.Rule == "" {
+			err = errors.New("no rule")
+		}
+		if err != nil {
+			// Signed, so from leaderhook, yet unreadable: a 4xx, which
+			// leaderhook does not retry.
+			http.Error(w, fmt.Sprintf("not a leaderhook payload: %v", err), http.StatusBadRequest)
+			return
+		}
 		id := r.Header.Get("webhook-id")
 		if seen[id] {
 			fmt.Fprintln(w, "duplicate")
 			return
 		}
 		seen[id] = true
-		var p struct {
-			Rule, Status, Cluster string
-		}
-		json.Unmarshal(body, &p)
 		fmt.Printf("verified %s: %s %s on %s\n", id, p.Rule, p.Status, p.Cluster)
 	})
 	log.Fatal(http.ListenAndServe(*listen, nil))
