@@ -15,6 +15,7 @@ import (
 	"net/url"
 	"os"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -85,6 +86,7 @@ func (s *PollSource) Run(ctx context.Context, out chan<- event.Event) error {
 	names := make([]string, len(s.Members))
 	copy(names, s.Members)
 	failing := make([]string, len(s.Members))
+	var announced []string
 	for {
 		reports := make([]Report, len(s.Members))
 		errs := make([]error, len(s.Members))
@@ -102,18 +104,40 @@ func (s *PollSource) Run(ctx context.Context, out chan<- event.Event) error {
 		at := now()
 		for i := range s.Members {
 			if errs[i] != nil {
-				if msg := errs[i].Error(); msg != failing[i] {
+				msg := errs[i].Error()
+				if errors.Is(errs[i], context.DeadlineExceeded) {
+					msg = fmt.Sprintf("no answer within %s (source.timeout)", timeout)
+				}
+				if msg != failing[i] {
 					log.Warn("member poll failed; counted as not agreeing", "cluster", s.Cluster, "member", s.Members[i], "err", msg)
 					failing[i] = msg
 				}
 				reports[i] = Report{Self: names[i]}
-			} else {
-				failing[i] = ""
-				if reports[i].Self != "" {
-					names[i] = reports[i].Self
-				}
-				reports[i].Self = names[i]
+				continue
 			}
+			if failing[i] != "" {
+				log.Info("member poll answers again", "cluster", s.Cluster, "member", s.Members[i])
+				failing[i] = ""
+			}
+			if reports[i].Self != "" {
+				names[i] = reports[i].Self
+			}
+			reports[i].Self = names[i]
+		}
+		// The membership is the members' names, or their URLs until they
+		// first answer. It is announced before the reports that use a new
+		// name, so that the view replaces a member known by its URL
+		// instead of counting it as one more member that follows nobody.
+		if members := memberNames(names); !slices.Equal(members, announced) {
+			announced = members
+			ev := event.Event{Type: event.MembersChanged, Time: at, Cluster: s.Cluster, Peers: members, Index: uint64(at.UnixNano())}
+			select {
+			case out <- ev:
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		}
+		for i := range s.Members {
 			key := reports[i].Self + "\x00" + reports[i].Leader
 			if key == last[i] {
 				continue
@@ -458,4 +482,11 @@ func (g *Generic) Poll(ctx context.Context, c *http.Client, member string) (Repo
 	}
 	s, _ := v.(string)
 	return Report{Leader: s}, nil
+}
+
+// memberNames returns names sorted, without repeats.
+func memberNames(names []string) []string {
+	out := slices.Clone(names)
+	slices.Sort(out)
+	return slices.Compact(out)
 }

@@ -5,8 +5,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -118,14 +121,25 @@ func TestPollSource(t *testing.T) {
 	defer cancel()
 	go src.Run(ctx, out)
 	got := map[string]string{}
+	var membership []string
 	deadline := time.After(5 * time.Second)
 	for len(got) < 3 {
 		select {
 		case ev := <-out:
+			if ev.Type == event.MembersChanged {
+				membership = ev.Peers
+				continue
+			}
+			if membership == nil {
+				t.Fatalf("a report before the membership: %+v", ev)
+			}
 			got[ev.Source] = ev.Type + " " + ev.LeaderID
 		case <-deadline:
 			t.Fatalf("got %v", got)
 		}
+	}
+	if want := []string{"a", "b", deadURL + "/gone"}; !slices.Equal(membership, want) {
+		t.Errorf("membership %q, want %q (names, and the URL of a member that never answered)", membership, want)
 	}
 	if got["a"] != "state.has_leader b" || got["b"] != "state.has_leader b" || got[deadURL+"/gone"] != "state.is_leaderless " {
 		t.Errorf("reports %v", got)
@@ -141,4 +155,115 @@ func TestPollSource(t *testing.T) {
 	if ev.Type != event.Leaderless {
 		t.Errorf("after the change: %+v", ev)
 	}
+}
+
+// A member that cannot be polled when leaderhook starts is known by its
+// URL until it answers; then it is known by its name only. It must not
+// stay in the cluster as one more member that follows nobody: with it, a
+// later loss of one member would leave the leader without a majority.
+func TestPollSourceMemberDownAtStartJoinsUnderItsName(t *testing.T) {
+	var mu sync.Mutex
+	down := map[string]bool{"c": true}
+	member := func(name string) string {
+		return serve(t, func(w http.ResponseWriter, r *http.Request) {
+			mu.Lock()
+			defer mu.Unlock()
+			if down[name] {
+				http.Error(w, "down", http.StatusServiceUnavailable)
+				return
+			}
+			fmt.Fprintf(w, `{"store":{"node_id":%q,"leader":{"node_id":"b"}}}`, name)
+		})
+	}
+	src := &PollSource{Cluster: "c", Members: []string{member("a"), member("b"), member("c")}, Preset: Rqlite{}, Interval: 20 * time.Millisecond}
+	out := make(chan event.Event, 64)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go src.Run(ctx, out)
+	view := NewView("c", nil, 0)
+	// observe feeds the view until cond holds.
+	observe := func(what string, cond func() bool) {
+		t.Helper()
+		deadline := time.After(5 * time.Second)
+		for !cond() {
+			select {
+			case ev := <-out:
+				view.Observe(ev, nil)
+			case <-deadline:
+				t.Fatalf("%s: view %+v", what, view.State())
+			}
+		}
+	}
+	observe("a leader while c is down", func() bool { return view.State().LeaderID == "b" })
+	mu.Lock()
+	down["c"] = false
+	mu.Unlock()
+	observe("c answers", func() bool { return view.State().Reports["c"].Follows == "b" })
+	if got := view.Members(); !slices.Equal(got, []string{"a", "b", "c"}) {
+		t.Errorf("members %q, want a, b, c", got)
+	}
+	mu.Lock()
+	down["a"] = true // b and c still follow b: 2 of 3
+	mu.Unlock()
+	observe("a goes down", func() bool { return view.State().Reports["a"].Follows == "" })
+	if st := view.State(); st.LeaderID != "b" {
+		t.Errorf("with a down, b and c still follow b, but the view says %+v", st)
+	}
+}
+
+// A member that answers too late is logged with the limit it missed, and
+// logged again when it answers.
+func TestPollSourceLogsTimeoutsAndRecovery(t *testing.T) {
+	var mu sync.Mutex
+	slow := true
+	url := serve(t, func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		s := slow
+		mu.Unlock()
+		if s {
+			select {
+			case <-r.Context().Done():
+			case <-time.After(time.Second):
+			}
+			return
+		}
+		fmt.Fprint(w, `{"store":{"node_id":"a","leader":{"node_id":"a"}}}`)
+	})
+	var logs lockedBuffer
+	src := &PollSource{Cluster: "c", Members: []string{url}, Preset: Rqlite{}, Interval: 40 * time.Millisecond, Timeout: 20 * time.Millisecond,
+		Log: slog.New(slog.NewTextHandler(&logs, nil))}
+	out := make(chan event.Event, 64)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go src.Run(ctx, out)
+	waitLog := func(want string) {
+		t.Helper()
+		for deadline := time.Now().Add(5 * time.Second); !strings.Contains(logs.String(), want); time.Sleep(10 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("the log lacks %q:\n%s", want, logs.String())
+			}
+		}
+	}
+	waitLog(`msg="member poll failed; counted as not agreeing" cluster=c member=` + url + ` err="no answer within 20ms (source.timeout)"`)
+	mu.Lock()
+	slow = false
+	mu.Unlock()
+	waitLog(`msg="member poll answers again" cluster=c member=` + url)
+}
+
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
