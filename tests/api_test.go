@@ -155,9 +155,14 @@ func TestHTTPAPI(t *testing.T) {
 
 	// Reload: a broken config is refused and the old one keeps running.
 	os.WriteFile(config, []byte(apiConfig(dir, hook.URL, `  - {name: lost, when: leadr_id == "", actions: [hook]}`)), 0o644)
-	if code, body := post(t, base+"/-/reload", "t0k3n", ""); code != 400 || !strings.Contains(body, "unchanged") {
+	// The answer and the log record name the problem, with its place.
+	if code, body := post(t, base+"/-/reload", "t0k3n", ""); code != 400 || !strings.Contains(body, "unchanged") ||
+		!strings.Contains(body, `rules.yaml:`) || !strings.Contains(body, `leadr_id`) {
 		t.Errorf("broken reload: %d %s", code, body)
 	}
+	waitFor(t, "the reload refused log record, saying why", func() bool {
+		return strings.Contains(grepLines(d.logs(), "reload refused"), "leadr_id")
+	}, d)
 	_, metrics = get(t, base+"/metrics")
 	if !strings.Contains(metrics, "leaderhook_config_last_reload_successful 0") ||
 		!strings.Contains(metrics, `leaderhook_config_reloads_total{result="failure"} 1`) ||

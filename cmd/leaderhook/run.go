@@ -219,10 +219,18 @@ func (e *env) daemon(ctx context.Context, o runOptions) error {
 	sources := &sourceSet{e: e, ctx: srcCtx, out: events, positions: positions}
 	live := &liveConfig{cfg: cfg}
 	reload := func() error {
-		next, ok := e.loadConfig(o.config)
-		if !ok {
+		// The problems go into the error, not to stderr as at startup:
+		// the log record (JSON under systemd) and the answer to
+		// POST /-/reload then carry them.
+		next, res, err := config.Load(o.config)
+		if res != nil {
+			for _, w := range res.Warnings {
+				log.Warn("config warning", "warning", w.String())
+			}
+		}
+		if err != nil {
 			m.Reloaded(false)
-			return fmt.Errorf("%s has errors (listed in the log); the running config is unchanged", o.config)
+			return fmt.Errorf("%w\nthe running config is unchanged", err)
 		}
 		engine, views, err := pipeline.Engine(next, log)
 		if err == nil {
@@ -322,7 +330,13 @@ func (e *env) daemon(ctx context.Context, o runOptions) error {
 			return map[string]any{"saved_at": s.SavedAt, "clusters": s.Views, "rules": s.Engine.Clusters, "queue_depth": depth}
 		},
 		Rejected: func(cluster string) { m.Rejected(cluster, "http") },
-		Reload:   reload,
+		Reload: func() error {
+			err := reload()
+			if err != nil {
+				log.Error("reload refused", "by", "POST /-/reload", "err", err)
+			}
+			return err
+		},
 		Ready: func() error {
 			switch {
 			case ctx.Err() != nil:
