@@ -80,6 +80,7 @@ func (s *FileSource) Run(ctx context.Context, out chan<- event.Event) error {
 	var pos Position
 	line := 0
 	first := true
+	waiting := false // logged that the file is missing
 	defer func() {
 		if f != nil {
 			f.Close()
@@ -91,10 +92,19 @@ func (s *FileSource) Run(ctx context.Context, out chan<- event.Event) error {
 			f, pos, err = s.open(first)
 			switch {
 			case errors.Is(err, os.ErrNotExist):
-				// Not there yet: wait for it.
+				// Not there yet: wait for it, and say so once, since a
+				// mistyped path would otherwise wait in silence.
+				if !waiting {
+					log.Warn("events file does not exist; waiting for it to appear", "file", s.Path)
+					waiting = true
+				}
 			case err != nil:
 				log.Warn("cannot open events file", "file", s.Path, "err", err)
 			default:
+				if waiting {
+					log.Info("events file appeared; reading it", "file", s.Path)
+					waiting = false
+				}
 				r = bufio.NewReaderSize(f, 64<<10)
 				first = false
 			}

@@ -3,6 +3,7 @@ package detector
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -106,15 +107,22 @@ func TestFileSourceResumesFromAPosition(t *testing.T) {
 
 func TestFileSourceReadsAFileCreatedAfterStartFromItsBeginning(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "later.jsonl")
-	src := &FileSource{Path: path, Poll: 10 * time.Millisecond}
+	var logs lockedBuffer
+	src := &FileSource{Path: path, Poll: 10 * time.Millisecond, Log: slog.New(slog.NewTextHandler(&logs, nil))}
 	src.Prepare()
 	out := make(chan event.Event, 4)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	go src.Run(ctx, out)
-	time.Sleep(30 * time.Millisecond)
+	time.Sleep(50 * time.Millisecond)
 	appendTo(t, path, line("first", event.ReadWrite, 0)+line("second", event.ReadWrite, 1))
 	if got := collect(t, out, 2); strings.Join(got, ",") != "first,second" {
 		t.Errorf("got %v", got)
+	}
+	// A missing file is said once (a mistyped path must not wait in
+	// silence), and so is its appearance.
+	if l := logs.String(); strings.Count(l, `msg="events file does not exist; waiting for it to appear" file=`+path) != 1 ||
+		strings.Count(l, `msg="events file appeared; reading it"`) != 1 {
+		t.Errorf("log:\n%s", l)
 	}
 }
