@@ -15,6 +15,8 @@ import (
 	"net/netip"
 	"strconv"
 	"strings"
+	"sync"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -49,6 +51,9 @@ type Server struct {
 	Ready    func() error
 	Gatherer prometheus.Gatherer
 	Log      *slog.Logger
+
+	refusedMu sync.Mutex
+	refusedAt map[string]time.Time // by cluster: when a refusal was last logged
 }
 
 // Handler returns the API's routes.
@@ -122,7 +127,12 @@ func (s *Server) reload(w http.ResponseWriter, _ *http.Request) {
 func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 	cluster := r.URL.Query().Get("cluster")
 	if s.Ingest == nil || s.Accepts == nil || !s.Accepts(cluster) {
-		httpError(w, http.StatusNotFound, fmt.Sprintf("cluster %q does not take events over HTTP (source.http: true)", cluster))
+		msg := fmt.Sprintf("cluster %q does not take events over HTTP (source.http: true)", cluster)
+		if cluster == "" {
+			msg = "no cluster named: POST /v1/events?cluster=NAME, NAME a cluster with source.http: true"
+		}
+		s.logRefused(r, "", msg)
+		httpError(w, http.StatusNotFound, msg)
 		return
 	}
 	limit := s.MaxBody
@@ -144,6 +154,7 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 		if s.Rejected != nil {
 			s.Rejected(cluster)
 		}
+		s.logRefused(r, cluster, err.Error())
 		httpError(w, http.StatusBadRequest, err.Error()+" (nothing was accepted)")
 		return
 	}
@@ -239,4 +250,26 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 func fromLoopback(remoteAddr string) bool {
 	ap, err := netip.ParseAddrPort(remoteAddr)
 	return err == nil && ap.Addr().Unmap().IsLoopback()
+}
+
+// logRefused logs a refused batch, at most once a second per cluster (one
+// key for unknown clusters, which come from the request): the sender gets
+// the reason, but the operator should see that events are being lost at
+// the sender's end too, without a flood of lines.
+func (s *Server) logRefused(r *http.Request, cluster, reason string) {
+	if s.Log == nil {
+		return
+	}
+	now := time.Now()
+	s.refusedMu.Lock()
+	if s.refusedAt == nil {
+		s.refusedAt = map[string]time.Time{}
+	}
+	if now.Sub(s.refusedAt[cluster]) < time.Second {
+		s.refusedMu.Unlock()
+		return
+	}
+	s.refusedAt[cluster] = now
+	s.refusedMu.Unlock()
+	s.Log.Warn("events refused", "cluster", cluster, "from", r.RemoteAddr, "reason", reason)
 }

@@ -1,8 +1,13 @@
 package api
 
 import (
+	"context"
+	"log/slog"
 	"net/http/httptest"
+	"strings"
 	"testing"
+
+	"github.com/leaderhook/leaderhook/event"
 )
 
 // Without a token, the POST endpoints answer this host only; with one,
@@ -49,5 +54,39 @@ func TestWriteAcceptedMatchesWriteJSON(t *testing.T) {
 		if got.Code != want.Code || got.Body.String() != want.Body.String() || got.Header().Get("Content-Type") != want.Header().Get("Content-Type") {
 			t.Errorf("%+v: got %d %q %q, want %d %q %q", c, got.Code, got.Body, got.Header().Get("Content-Type"), want.Code, want.Body, want.Header().Get("Content-Type"))
 		}
+	}
+}
+
+// Refused events are logged, with the reason, at most once a second per
+// cluster; a missing ?cluster= says what is missing.
+func TestRefusedEventsAreLogged(t *testing.T) {
+	var logs strings.Builder
+	s := &Server{
+		Accepts: func(c string) bool { return c == "ziti" },
+		Ingest:  func(context.Context, string, []event.Event) error { return nil },
+		Log:     slog.New(slog.NewTextHandler(&logs, nil)),
+	}
+	post := func(query, body string) (int, string) {
+		r := httptest.NewRequest("POST", "/v1/events"+query, strings.NewReader(body))
+		r.RemoteAddr = "127.0.0.1:5000"
+		w := httptest.NewRecorder()
+		s.Handler().ServeHTTP(w, r)
+		return w.Code, w.Body.String()
+	}
+	for range 3 {
+		if code, _ := post("?cluster=ziti", "{not json"); code != 400 {
+			t.Fatalf("bad JSON: %d", code)
+		}
+	}
+	if code, body := post("", "{}"); code != 404 || !strings.Contains(body, "POST /v1/events?cluster=NAME") {
+		t.Errorf("no cluster: %d %s", code, body)
+	}
+	post("?cluster=zitti", "{}")
+	l := logs.String()
+	if n := strings.Count(l, `msg="events refused" cluster=ziti from=127.0.0.1:5000 reason=`); n != 1 {
+		t.Errorf("%d log lines for 3 bad batches in a second, want 1:\n%s", n, l)
+	}
+	if n := strings.Count(l, `msg="events refused" cluster="" from=127.0.0.1:5000 reason="no cluster named`); n != 1 {
+		t.Errorf("unknown clusters: %d lines, want 1 (the second within the second is not logged):\n%s", n, l)
 	}
 }
