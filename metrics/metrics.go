@@ -22,6 +22,7 @@ type Metrics struct {
 	rejected     *prometheus.CounterVec
 	transitions  *prometheus.CounterVec
 	hasLeader    *prometheus.GaugeVec
+	known        *prometheus.GaugeVec
 	outcomes     *prometheus.CounterVec
 	attempts     *prometheus.CounterVec
 	failures     *prometheus.CounterVec
@@ -43,6 +44,7 @@ func New(queueDepth func() float64, dropped func() float64) *Metrics {
 	m.rejected = counterVec(f, "events_rejected_total", "Malformed events rejected, by cluster and input.", "cluster", "input")
 	m.transitions = counterVec(f, "state_changes_total", "Cluster state changes announced, by cluster and type (baseline excluded).", "cluster", "type")
 	m.hasLeader = gaugeVec(f, "cluster_has_leader", "1 when the cluster has a leader that a majority follows.", "cluster")
+	m.known = gaugeVec(f, "cluster_known", "1 once the cluster's state is known (from its members or the saved state); until then it has no cluster_has_leader.", "cluster")
 	m.leaderlessFn = gaugeVec(f, "cluster_leaderless_seconds", "Seconds since the cluster lost its leader (0 with a leader), as of the last state change or scrape.", "cluster")
 	m.outcomes = counterVec(f, "rule_outcomes_total", "Rule outcomes, by cluster, rule, outcome (fired, resolved, suppressed) and suppression reason.", "cluster", "rule", "outcome", "reason")
 	m.attempts = counterVec(f, "action_attempts_total", "Action attempts, by action and outcome (ok, retry, failed).", "action", "outcome")
@@ -98,6 +100,7 @@ func (m *Metrics) State(ev event.Event) {
 	if !ev.Baseline {
 		m.transitions.WithLabelValues(ev.Cluster, ev.Type).Inc()
 	}
+	m.known.WithLabelValues(ev.Cluster).Set(1)
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if ev.Type == event.HasLeader {
@@ -109,6 +112,12 @@ func (m *Metrics) State(ev event.Event) {
 	m.hasLeader.WithLabelValues(ev.Cluster).Set(0)
 	m.lossStarted[ev.Cluster] = ev.Since
 	m.leaderlessFn.WithLabelValues(ev.Cluster).Set(ev.Time.Sub(ev.Since).Seconds())
+}
+
+// Unknown records a configured cluster whose state is not known yet, so
+// that a cluster that never reports shows as such rather than not at all.
+func (m *Metrics) Unknown(cluster string) {
+	m.known.WithLabelValues(cluster).Set(0)
 }
 
 // Tick refreshes the leaderless durations (call before a scrape).

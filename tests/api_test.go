@@ -87,6 +87,12 @@ func TestHTTPAPI(t *testing.T) {
 	base := d.baseURL(t)
 	events := base + "/v1/events?cluster=ziti"
 
+	// Before any event the cluster shows as not known, with no has_leader.
+	if _, metrics := get(t, base+"/metrics"); !strings.Contains(metrics, `leaderhook_cluster_known{cluster="ziti"} 0`) ||
+		strings.Contains(metrics, "leaderhook_cluster_has_leader{") {
+		t.Errorf("metrics before any event:\n%s", grepLines(metrics, "leaderhook_cluster_"))
+	}
+
 	// Authentication.
 	if code, _ := post(t, events, "", ev("c1", "state.rw", "")); code != 401 {
 		t.Errorf("no token: %d, want 401", code)
@@ -133,6 +139,7 @@ func TestHTTPAPI(t *testing.T) {
 	for _, want := range []string{
 		`leaderhook_events_total{cluster="ziti",source="c1",type="state.has_leader"} 1`,
 		`leaderhook_cluster_has_leader{cluster="ziti"} 0`,
+		`leaderhook_cluster_known{cluster="ziti"} 1`,
 		`leaderhook_rule_outcomes_total{cluster="ziti",outcome="fired",reason="",rule="lost"} 1`,
 		`leaderhook_action_attempts_total{action="hook",outcome="ok"} 1`,
 		`leaderhook_config_last_reload_successful 1`,

@@ -11,6 +11,7 @@ import (
 	"os/signal"
 	"reflect"
 	"runtime"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -161,6 +162,9 @@ func (e *env) daemon(ctx context.Context, o runOptions) error {
 	}
 	driver.Restore(saved.Engine, saved.Views)
 	driver.OnEvent = m.Event
+	for _, c := range cfg.Clusters {
+		knownMetrics(m, c.Name, saved.Views[c.Name])
+	}
 	// Calls into the driver from other goroutines (the saver, HTTP
 	// handlers) end when Run does, or when startup fails before it runs.
 	runCtx, stopRun := context.WithCancel(ctx)
@@ -249,6 +253,11 @@ func (e *env) daemon(ctx context.Context, o runOptions) error {
 		// After the views: events of a new cluster find its view.
 		if err := sources.apply(next); err != nil {
 			log.Error("reload: event sources", "err", err)
+		}
+		for _, c := range next.Clusters {
+			if !slices.ContainsFunc(live.get().Clusters, func(o detector.Cluster) bool { return o.Name == c.Name }) {
+				m.Unknown(c.Name)
+			}
 		}
 		live.set(next)
 		m.Reloaded(true)
@@ -653,4 +662,18 @@ func (l logSink) Outcome(o rules.Outcome) {
 	}
 	l.log.Info("rule "+o.Kind, "cluster", o.Cluster, "rule", o.Rule, "reason", o.Reason, "actions", o.Actions,
 		"leader_id", o.LeaderID, "leaderless_for", o.LeaderlessFor, "trigger", o.Trigger)
+}
+
+// knownMetrics shows a cluster's saved state in the metrics at startup, or
+// that its state is not known yet.
+func knownMetrics(m *metrics.Metrics, cluster string, saved detector.State) {
+	if !saved.Known {
+		m.Unknown(cluster)
+		return
+	}
+	ev := event.Event{Cluster: cluster, Type: event.Leaderless, Time: time.Now(), Since: saved.Since, Baseline: true}
+	if saved.LeaderID != "" {
+		ev.Type, ev.LeaderID = event.HasLeader, saved.LeaderID
+	}
+	m.State(ev)
 }
