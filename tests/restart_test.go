@@ -308,6 +308,11 @@ rules:
 	if !strings.Contains(d.logs(), "leaderhook stopped") {
 		t.Errorf("no clean stop:\n%s", d.logs())
 	}
+	// The operator sees what is running, and why the stop takes a while.
+	if l := d.logs(); !strings.Contains(l, `"watching":"c1 (events)"`) ||
+		!strings.Contains(l, `"msg":"stopping: delivering what is queued","queued":0,"drain_timeout":"10s"`) {
+		t.Errorf("the log lacks the clusters watched or the drain:\n%s", l)
+	}
 }
 
 // journalSettled reports whether every delivery journaled in stateDir is

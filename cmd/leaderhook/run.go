@@ -12,6 +12,7 @@ import (
 	"reflect"
 	"runtime"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -376,9 +377,17 @@ func (e *env) daemon(ctx context.Context, o runOptions) error {
 		return err
 	}
 	sourcesUp.Store(true)
+	names := make([]string, len(cfg.Clusters))
+	for i, c := range cfg.Clusters {
+		names[i] = c.Name + " (" + c.Source.Type + ")"
+	}
 	log.Info("leaderhook running", "clusters", len(cfg.Clusters), "rules", len(cfg.Rules), "actions", len(cfg.Actions),
-		"state_dir", stateDir, "listen", listener.Addr().String(), "dry_run", o.dryRun)
+		"state_dir", stateDir, "listen", listener.Addr().String(), "dry_run", o.dryRun, "watching", strings.Join(names, ", "))
 	runErr := driver.Run(ctx, events, clock.Real{})
+	if disp != nil {
+		// The drain can take --drain-timeout: say what is happening.
+		log.Info("stopping: delivering what is queued", "queued", disp.QueueDepth(), "drain_timeout", o.drain.String())
+	}
 	stopRun()
 	stopSources()
 	sources.wait()
