@@ -9,6 +9,7 @@ package rules
 
 import (
 	"fmt"
+	"github.com/robfig/cron/v3"
 	"log/slog"
 	"slices"
 	"sort"
@@ -159,7 +160,7 @@ func (e *Engine) Observe(ev event.Event, out []Outcome) []Outcome {
 	if baseline {
 		for i, r := range e.rules {
 			if r.schedule != nil {
-				cs.rules[i].nextRun = r.schedule.Next(cs.now.In(e.loc))
+				cs.rules[i].nextRun = nextAt(r.schedule, cs.now, e.loc)
 			}
 		}
 	}
@@ -259,7 +260,7 @@ func (e *Engine) runSchedules(cs *clusterState, out []Outcome) []Outcome {
 		if r.schedule == nil || rs.nextRun.IsZero() || rs.nextRun.After(cs.now) || !r.appliesTo(cs.name) {
 			continue
 		}
-		rs.nextRun = r.schedule.Next(cs.now.In(e.loc))
+		rs.nextRun = nextAt(r.schedule, cs.now, e.loc)
 		cs.refresh(TriggerSchedule)
 		rs.reason = "" // each schedule time reports its own suppression
 		if e.eval(r, cs) {
@@ -448,7 +449,15 @@ func mutedUntil(wins []*window, t time.Time, loc *time.Location) (time.Time, boo
 			until = end
 		}
 	}
-	return until, !until.IsZero()
+	return until.In(t.Location()), !until.IsZero()
+}
+
+// nextAt is the schedule's next time after now. Cron reads times of day in
+// loc (the config's time zone), but what it returns is an instant like any
+// other: it is given in now's location, as the events' times are, so that
+// output stays in one zone and in order.
+func nextAt(s cron.Schedule, now time.Time, loc *time.Location) time.Time {
+	return s.Next(now.In(loc)).In(now.Location())
 }
 
 func (r *compiledRule) appliesTo(cluster string) bool {

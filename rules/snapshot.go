@@ -98,7 +98,7 @@ func (e *Engine) Restore(s Snapshot) {
 		}
 		for i, r := range e.rules {
 			if r.schedule != nil && cs.rules[i].nextRun.IsZero() {
-				cs.rules[i].nextRun = r.schedule.Next(cs.now.In(e.loc))
+				cs.rules[i].nextRun = nextAt(r.schedule, cs.now, e.loc)
 			}
 		}
 		e.schedule(cs, false)

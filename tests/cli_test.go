@@ -13,6 +13,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -456,5 +457,55 @@ func TestDemoInterrupted(t *testing.T) {
 	}
 	if !strings.Contains(rest.String(), "demo stopped") || strings.Contains(stderr.String(), "context canceled") {
 		t.Errorf("stdout %q, stderr %q", rest.String(), stderr.String())
+	}
+}
+
+// With a config time zone, cron times are read in it, but replay shows
+// every outcome in the events' zone, in time order: a firing at the end of
+// a mute window (03:00 Berlin = 02:00Z, one hour) comes at 03:00Z.
+func TestReplayTimezoneKeepsOutputInTheEventsZone(t *testing.T) {
+	dir := t.TempDir()
+	config := filepath.Join(dir, "rules.yaml")
+	os.WriteFile(config, []byte(`timezone: Europe/Berlin
+clusters: [{name: c, stabilize: 2s, source: {type: events, stdin: true}}]
+actions: {a: {type: webhook, url: "http://127.0.0.1:9/x"}}
+windows: {w: {schedule: "0 3 * * *", duration: 1h}}
+rules:
+  - {name: ll30, when: 'leaderless_for >= duration("30s")', actions: [a], mute: [w]}
+  - {name: daily, when: 'true', schedule: "0 4 * * *", actions: [a]}
+`), 0o644)
+	events := filepath.Join(dir, "events.jsonl")
+	os.WriteFile(events, []byte(`{"namespace":"cluster","event_src_id":"c1","timestamp":"2025-01-05T01:59:00.000000000Z","eventType":"state.has_leader","leaderId":"a"}
+{"namespace":"cluster","event_src_id":"c1","timestamp":"2025-01-05T02:01:00.000000000Z","eventType":"state.is_leaderless"}
+{"namespace":"cluster","event_src_id":"c1","timestamp":"2025-01-05T03:30:00.000000000Z","eventType":"state.has_leader","leaderId":"a"}
+`), 0o644)
+	out, stderr, code := run(t, nil, "replay", "-c", config, "--format", "json", "--show-actions=false", events)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	var times []string
+	fired := 0
+	for _, l := range strings.Split(strings.TrimSpace(out), "\n") {
+		var m struct {
+			Time, Rule, Outcome string
+		}
+		json.Unmarshal([]byte(l), &m)
+		if !strings.HasSuffix(m.Time, "Z") {
+			t.Errorf("not in the events' zone (UTC): %s", l)
+		}
+		times = append(times, m.Time)
+		if m.Outcome != "fired" {
+			continue
+		}
+		fired++
+		if !strings.HasPrefix(m.Time, "2025-01-05T03:00:00") {
+			t.Errorf("%s fired at %s, want 03:00Z (the window's end; 04:00 in Berlin)", m.Rule, m.Time)
+		}
+	}
+	if fired != 2 {
+		t.Errorf("%d firings, want 2 (ll30 at the window's end, daily):\n%s", fired, out)
+	}
+	if !slices.IsSorted(times) {
+		t.Errorf("output out of time order:\n%s", out)
 	}
 }
