@@ -90,6 +90,8 @@ type Dispatcher struct {
 	opts   Options
 	mu     sync.Mutex
 	queues map[queueKey]*queue
+	// maxBatch is MaxBatch for the current targets, kept with them.
+	maxBatch int
 	// byCluster lists each cluster's queues, for Pace and Crowded, which
 	// run on every ingest request.
 	byCluster map[string][]*queue
@@ -131,7 +133,8 @@ func New(opts Options) *Dispatcher {
 		opts.Now = time.Now
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	return &Dispatcher{opts: opts, queues: map[queueKey]*queue{}, byCluster: map[string][]*queue{}, ctx: ctx, cancel: cancel, room: make(chan struct{})}
+	return &Dispatcher{opts: opts, queues: map[queueKey]*queue{}, byCluster: map[string][]*queue{}, ctx: ctx, cancel: cancel,
+		room: make(chan struct{}), maxBatch: maxBatchOf(opts.Targets)}
 }
 
 // NewID returns a new delivery id: "msg_" and a time-ordered UUID, as the
@@ -184,6 +187,7 @@ func (d *Dispatcher) SetTargets(targets map[string]Target) {
 		merged[name] = t
 	}
 	d.opts.Targets = merged
+	d.maxBatch = maxBatchOf(merged)
 }
 
 func (d *Dispatcher) target(name string) (Target, bool) {
@@ -332,8 +336,13 @@ func (d *Dispatcher) Crowded(cluster string, events int) bool {
 func (d *Dispatcher) MaxBatch() int {
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	return d.maxBatch
+}
+
+// maxBatchOf works out MaxBatch for targets.
+func maxBatchOf(targets map[string]Target) int {
 	n := DefaultQueueSize
-	for _, t := range d.opts.Targets {
+	for _, t := range targets {
 		if t.QueueSize > 0 {
 			n = min(n, t.QueueSize)
 		}

@@ -223,7 +223,7 @@ func (e *env) daemon(ctx context.Context, o runOptions) error {
 	defer stopSources()
 	sources := &sourceSet{e: e, ctx: srcCtx, out: events, positions: positions}
 	live := &liveConfig{cfg: cfg}
-	reload := func() error {
+	applyConfig := func() error {
 		// The problems go into the error, not to stderr as at startup:
 		// the log record (JSON under systemd) and the answer to
 		// POST /-/reload then carry them.
@@ -264,6 +264,15 @@ func (e *env) daemon(ctx context.Context, o runOptions) error {
 		m.Reloaded(true)
 		log.Info("config reloaded", "rules", len(next.Rules), "actions", len(next.Actions))
 		return nil
+	}
+	// Every way of reloading (SIGHUP, the file changing, POST /-/reload)
+	// logs a refusal with its reasons here.
+	reload := func() error {
+		err := applyConfig()
+		if err != nil {
+			log.Error("reload refused", "err", err)
+		}
+		return err
 	}
 
 	var sourcesUp atomic.Bool // for /readyz
@@ -340,13 +349,7 @@ func (e *env) daemon(ctx context.Context, o runOptions) error {
 			return map[string]any{"saved_at": s.SavedAt, "clusters": s.Views, "rules": s.Engine.Clusters, "queue_depth": depth}
 		},
 		Rejected: func(cluster string) { m.Rejected(cluster, "http") },
-		Reload: func() error {
-			err := reload()
-			if err != nil {
-				log.Error("reload refused", "by", "POST /-/reload", "err", err)
-			}
-			return err
-		},
+		Reload:   reload,
 		Ready: func() error {
 			switch {
 			case ctx.Err() != nil:
@@ -420,17 +423,13 @@ func watchReloads(ctx context.Context, path string, hup <-chan os.Signal, reload
 		case <-ctx.Done():
 			return
 		case <-hup:
-			if err := reload(); err != nil {
-				log.Error("reload refused", "err", err)
-			}
+			_ = reload() // logs a refusal itself
 			last = modTime(path)
 		case <-ticker.C:
 			if mt := modTime(path); !mt.Equal(last) {
 				last = mt
 				log.Info("config file changed; reloading", "file", path)
-				if err := reload(); err != nil {
-					log.Error("reload refused", "err", err)
-				}
+				_ = reload() // logs a refusal itself
 			}
 		}
 	}
