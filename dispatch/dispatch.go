@@ -32,11 +32,14 @@ type Delivery struct {
 	Attempts     int                  `json:"attempts"` // attempts made so far
 	Fallback     bool                 `json:"fallback,omitempty"`
 
-	made chan struct{} // closed after the first attempt, if Tracking it
+	made chan struct{} // closed once the first attempt is over, if Tracked
 }
 
 // Journal keeps deliveries that are not finished, so that a restart can
-// resume them. Implementations must be safe for concurrent use.
+// resume them. Implementations must be safe for concurrent use. Pending
+// comes before the first attempt; Done after the last, before whoever
+// Tracks the delivery hears of a success: it may write behind, and a
+// delivery finished by then need never be written.
 type Journal interface {
 	Pending(d Delivery) error
 	Done(id string) error
@@ -112,7 +115,16 @@ type Dispatcher struct {
 
 type tracker struct {
 	cluster string
-	made    []<-chan struct{}
+	tracked []Tracked
+}
+
+// Tracked is a delivery that Tracking saw queued.
+type Tracked struct {
+	ID string
+	// Made is closed once the first attempt is over: after it failed, or
+	// after the delivery succeeded and is journaled as done; or once the
+	// delivery is dropped.
+	Made <-chan struct{}
 }
 
 type queueKey struct{ cluster, action string }
@@ -230,7 +242,7 @@ func (d *Dispatcher) enqueue(del Delivery, fresh bool) error {
 	}
 	if tr := d.tracking; tr != nil && fresh && !del.Fallback && del.Notification.Cluster == tr.cluster {
 		del.made = make(chan struct{})
-		tr.made = append(tr.made, del.made)
+		tr.tracked = append(tr.tracked, Tracked{ID: del.ID, Made: del.made})
 	}
 	select {
 	case q.ch <- del:
@@ -258,13 +270,11 @@ func (d *Dispatcher) work(q *queue) {
 	}
 }
 
-// Tracking runs f and returns, for each delivery for cluster that f
-// submitted (fallbacks and other clusters' deliveries are not counted), a
-// channel closed once that delivery's first attempt is over, or once it is
-// dropped. HTTP ingest runs the decision on a cluster's events this way, so
-// that it can answer once the deliveries they caused are made. Calls must
-// not overlap.
-func (d *Dispatcher) Tracking(cluster string, f func()) []<-chan struct{} {
+// Tracking runs f and returns the deliveries for cluster that f submitted
+// (fallbacks and other clusters' deliveries are not counted). HTTP ingest
+// runs the decision on a cluster's events this way, so that it can answer
+// once the deliveries they caused are made. Calls must not overlap.
+func (d *Dispatcher) Tracking(cluster string, f func()) []Tracked {
 	tr := &tracker{cluster: cluster}
 	d.mu.Lock()
 	if d.tracking != nil {
@@ -281,7 +291,7 @@ func (d *Dispatcher) Tracking(cluster string, f func()) []<-chan struct{} {
 	f()
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	return tr.made
+	return tr.tracked
 }
 
 // Pace waits until every queue of the cluster holds at most backlog
@@ -381,7 +391,8 @@ func (d *Dispatcher) deliver(q *queue, del Delivery) {
 		b.NextBackOff()
 	}
 	// Whoever tracks the delivery waits for its first attempt only: later
-	// ones wait on the receiver.
+	// ones wait on the receiver. After a success it waits for Done too,
+	// so that a journal writing behind need not write the delivery at all.
 	made := del.made
 	firstOver := func() {
 		if made != nil {
@@ -426,10 +437,10 @@ func (d *Dispatcher) deliver(q *queue, del Delivery) {
 			rec.Error = actions.Redact(err.Error(), t.Secrets...)
 		}
 		d.audit(del, rec)
-		firstOver()
 		if err == nil {
 			return struct{}{}, nil
 		}
+		firstOver()
 		if !retrying {
 			retrying = true
 			q.retrying.Add(1)

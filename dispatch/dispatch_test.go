@@ -476,9 +476,9 @@ func TestTrackingReportsTheDeliveriesQueuedDuringACall(t *testing.T) {
 			t.Fatalf("%d deliveries tracked, want the 2 queued during the call", len(made))
 		}
 		finished := func() (n int) {
-			for _, ch := range made {
+			for _, tr := range made {
 				select {
-				case <-ch:
+				case <-tr.Made:
 					n++
 				default:
 				}
@@ -508,7 +508,7 @@ func TestTrackingCountsADroppedDeliveryAsFinished(t *testing.T) {
 		d.Submit(note("waits"), []string{"hook"})
 		made := d.Tracking("c1", func() { d.Submit(note("dropped"), []string{"hook"}) })
 		select {
-		case <-made[0]:
+		case <-made[0].Made:
 		default:
 			t.Error("a dropped delivery is never made, and must not be waited for")
 		}
@@ -532,13 +532,13 @@ func TestTrackingWaitsForTheFirstAttemptOnlyAndNotForFallbacks(t *testing.T) {
 		}
 		synctest.Wait() // the first attempt failed; the retry waits a second
 		select {
-		case <-made[0]:
+		case <-made[0].Made:
 		default:
 			t.Fatal("still waiting after the first attempt: a retry waits on the receiver, not on the sender")
 		}
 		// The fallback, queued by a worker while another call tracks, is
 		// not that call's.
-		var during []<-chan struct{}
+		var during []Tracked
 		during = d.Tracking("c1", func() {
 			time.Sleep(time.Hour) // the retries run out; "chat" is queued
 			synctest.Wait()
@@ -635,4 +635,42 @@ type failAfter struct{ release chan struct{} }
 func (f failAfter) Run(ctx context.Context, _ *actions.Notification) (actions.Outcome, error) {
 	<-f.release
 	return actions.Outcome{HTTPStatus: 400}, actions.Permanent(errors.New("400 bad request"))
+}
+
+// A tracked delivery that succeeds is journaled as done before its caller
+// hears of it: a journal that writes behind need not write it at all.
+func TestTrackedSuccessIsDoneBeforeItIsMade(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		j := &slowDone{memJournal: memJournal{pending: map[string]Delivery{}}, gate: make(chan struct{})}
+		d := New(Options{Targets: map[string]Target{"hook": {Action: &scripted{}, Spec: patient()}}, Journal: j})
+		made := d.Tracking("c1", func() { d.Submit(note("r"), []string{"hook"}) })
+		if len(made) != 1 || made[0].ID == "" {
+			t.Fatalf("tracked %+v, want one delivery with its id", made)
+		}
+		synctest.Wait() // the attempt succeeded; Done is being recorded
+		select {
+		case <-made[0].Made:
+			t.Error("made before the journal recorded it as done")
+		default:
+		}
+		close(j.gate)
+		synctest.Wait()
+		select {
+		case <-made[0].Made:
+		default:
+			t.Error("not made once done")
+		}
+		d.Close(context.Background())
+	})
+}
+
+// slowDone is a journal whose Done waits for gate.
+type slowDone struct {
+	memJournal
+	gate chan struct{}
+}
+
+func (j *slowDone) Done(id string) error {
+	<-j.gate
+	return j.memJournal.Done(id)
 }

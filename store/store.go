@@ -16,6 +16,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -49,6 +50,15 @@ type Store interface {
 // the whole state as one JSON line, and pending.log, an append-only journal
 // of deliveries. Both are rewritten, atomically, when they grow.
 //
+// The journal is written behind: a delivery reaches it when something
+// depends on it (Flush, before an answer to the events that caused it;
+// Save, before a state that records its firing), or flushDelay after it
+// was queued, whichever comes first. A delivery finished before then is
+// never written: most are, and writing and encoding a line for each was a
+// tenth of the daemon's CPU under load. A crash before the write loses
+// nothing: the state saved then predates the firing, so the restart
+// decides it again (or the sender, without an answer, sends it again).
+//
 // Appending rather than replacing a file on every save is what keeps a
 // save cheap: on ext4 a rename over a file (or a truncation) makes the
 // kernel start writing the new data out at once, 0.2-0.4 ms a time on a
@@ -64,13 +74,17 @@ type Dir struct {
 	mu      sync.Mutex
 	log     *os.File
 	pending map[string]dispatch.Delivery
-	lines   int
-	// done holds "done" lines not yet written: they go out with the next
-	// write, or doneDelay after the first of them, whichever comes first.
-	done      []byte
-	doneTimer *time.Timer
-	line      bytes.Buffer    // what append writes, reused
-	enc       *gojson.Encoder // into line
+	// unwritten holds the pending deliveries whose latest version is not
+	// in the journal yet; written, those with a pending line in it.
+	unwritten map[string]struct{}
+	written   map[string]struct{}
+	lines     int
+	// done holds "done" lines not yet written.
+	done       []byte
+	flushTimer *time.Timer
+	flushErr   error           // of a timed flush, returned by the next Pending
+	line       bytes.Buffer    // what flush writes, reused
+	enc        *gojson.Encoder // into line
 }
 
 const (
@@ -86,11 +100,12 @@ const (
 	// compactAfter is how many journal lines may pile up beyond the
 	// pending deliveries before the journal is rewritten: a few MB.
 	compactAfter = 10000
-	// doneDelay bounds how long the end of a delivery may stay unwritten.
-	// A crash inside it sends that delivery again after the restart, with
-	// the same webhook-id: at least once allows that, and it saves a
-	// write per delivery under load.
-	doneDelay = 100 * time.Millisecond
+	// flushDelay bounds how long a change to the journal may stay
+	// unwritten when nothing asks for it sooner. A crash inside it sends
+	// a delivery that had just finished again after the restart, with the
+	// same webhook-id (at least once allows that), or resumes a retried
+	// one with the attempt count it had before.
+	flushDelay = 100 * time.Millisecond
 )
 
 // Open opens or creates the state directory.
@@ -98,7 +113,7 @@ func Open(path string) (*Dir, error) {
 	if err := os.MkdirAll(path, 0o750); err != nil {
 		return nil, fmt.Errorf("state_dir: %w", err)
 	}
-	d := &Dir{path: path, pending: map[string]dispatch.Delivery{}}
+	d := &Dir{path: path, pending: map[string]dispatch.Delivery{}, unwritten: map[string]struct{}{}, written: map[string]struct{}{}}
 	if err := d.readJournal(); err != nil {
 		return nil, err
 	}
@@ -232,6 +247,14 @@ func (d *Dir) Save(s State) error {
 	if d.stateLog == nil {
 		return errors.New("state: saved after Close")
 	}
+	// The deliveries a saved state has fired must be in the journal: a
+	// restart that finds the state does not fire them again.
+	d.mu.Lock()
+	err = d.flush()
+	d.mu.Unlock()
+	if err != nil {
+		return err
+	}
 	line := append(data, '\n')
 	if d.stateSize+int64(len(line)) > max(stateCompactBytes, 64*int64(len(line))) {
 		return d.compactState(data)
@@ -254,15 +277,21 @@ type journalLine struct {
 }
 
 // Pending records a delivery that is not finished (again, with its attempt
-// count, after each failed attempt).
+// count, after each failed attempt). It is written behind (see Dir); the
+// error is that of an earlier write, if one failed.
 func (d *Dir) Pending(del dispatch.Delivery) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.pending[del.ID] = del
-	return d.append(journalLine{Op: "pending", ID: del.ID, Delivery: &del})
+	d.unwritten[del.ID] = struct{}{}
+	d.flushLater()
+	err := d.flushErr
+	d.flushErr = nil
+	return err
 }
 
-// Done records that a delivery is finished, delivered or given up.
+// Done records that a delivery is finished, delivered or given up. One that
+// never reached the journal leaves no trace in it.
 func (d *Dir) Done(id string) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -270,6 +299,11 @@ func (d *Dir) Done(id string) error {
 		return nil
 	}
 	delete(d.pending, id)
+	delete(d.unwritten, id)
+	if _, ok := d.written[id]; !ok {
+		return nil
+	}
+	delete(d.written, id)
 	line, err := gojson.Marshal(journalLine{Op: "done", ID: id})
 	if err != nil {
 		return err
@@ -279,41 +313,67 @@ func (d *Dir) Done(id string) error {
 	if d.lines > len(d.pending)+compactAfter {
 		return d.compact()
 	}
-	if d.doneTimer == nil {
-		d.doneTimer = time.AfterFunc(doneDelay, d.flushDone)
-	}
+	d.flushLater()
 	return nil
 }
 
-func (d *Dir) flushDone() {
+// Flush writes the journal now if one of the deliveries ids (any, with
+// none given) is pending and not written yet. HTTP ingest calls it before
+// it answers: the sender may then forget the events.
+func (d *Dir) Flush(ids ...string) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	d.doneTimer = nil
-	if len(d.done) > 0 && d.log != nil {
-		d.log.Write(d.done)
+	if len(ids) > 0 && !slices.ContainsFunc(ids, func(id string) bool { _, ok := d.unwritten[id]; return ok }) {
+		return nil
 	}
-	d.done = d.done[:0]
+	return d.flush()
 }
 
-// append writes one line, after the done lines waiting, with one write(2)
-// on an O_APPEND file: a process crash loses nothing written; only a torn
-// last line is possible after a power loss, and readJournal skips it.
-func (d *Dir) append(l journalLine) error {
+// flushLater arms the timer that writes the journal within flushDelay.
+// Callers hold mu.
+func (d *Dir) flushLater() {
+	if d.flushTimer == nil {
+		d.flushTimer = time.AfterFunc(flushDelay, func() {
+			d.mu.Lock()
+			defer d.mu.Unlock()
+			d.flushTimer = nil
+			if err := d.flush(); err != nil {
+				d.flushErr = err
+			}
+		})
+	}
+}
+
+// flush writes the done lines and the unwritten pending deliveries with
+// one write(2) on an O_APPEND file: a process crash loses nothing written;
+// only a torn last line is possible after a power loss, and readJournal
+// skips it. Callers hold mu.
+func (d *Dir) flush() error {
+	if d.log == nil || len(d.unwritten) == 0 && len(d.done) == 0 {
+		return nil
+	}
 	if d.enc == nil {
 		d.enc = gojson.NewEncoder(&d.line)
 	}
-	// The encoder appends to the done lines waiting, and ends the line.
 	d.line.Reset()
 	d.line.Write(d.done)
-	// Map keys (labels, event fields) in any order: only leaderhook reads
-	// the journal back, and sorting them was a third of the encoding.
-	if err := d.enc.EncodeWithOption(l, gojson.UnorderedMap()); err != nil {
-		return err
+	for id := range d.unwritten {
+		del := d.pending[id]
+		// Map keys (labels, event fields) in any order: only leaderhook
+		// reads the journal back, and sorting them was a third of the
+		// encoding.
+		if err := d.enc.EncodeWithOption(journalLine{Op: "pending", ID: id, Delivery: &del}, gojson.UnorderedMap()); err != nil {
+			return fmt.Errorf("journal: %w", err)
+		}
+		d.written[id] = struct{}{}
+		d.lines++
 	}
-	d.lines++
+	clear(d.unwritten)
 	d.done = d.done[:0]
-	_, err := d.log.Write(d.line.Bytes())
-	return err
+	if _, err := d.log.Write(d.line.Bytes()); err != nil {
+		return fmt.Errorf("journal: %w", err)
+	}
+	return nil
 }
 
 func (d *Dir) readJournal() error {
@@ -363,7 +423,13 @@ func (d *Dir) compact() error {
 		return err
 	}
 	d.log, d.lines = f, len(ids)
-	d.done = d.done[:0] // the rewritten journal has only the pending deliveries
+	// The rewritten journal has every pending delivery, and only those.
+	d.done = d.done[:0]
+	clear(d.unwritten)
+	clear(d.written)
+	for _, id := range ids {
+		d.written[id] = struct{}{}
+	}
 	return nil
 }
 
@@ -380,15 +446,14 @@ func (d *Dir) Close() error {
 	if d.log == nil {
 		return nil
 	}
-	if d.doneTimer != nil {
-		d.doneTimer.Stop()
-		d.doneTimer = nil
+	if d.flushTimer != nil {
+		d.flushTimer.Stop()
+		d.flushTimer = nil
 	}
-	if len(d.done) > 0 {
-		d.log.Write(d.done)
-		d.done = nil
+	err := d.flush()
+	if cerr := d.log.Close(); err == nil {
+		err = cerr
 	}
-	err := d.log.Close()
 	d.log = nil
 	return err
 }

@@ -93,8 +93,10 @@ func TestJournalIsCompacted(t *testing.T) {
 	for i := range compactAfter {
 		id := "msg_" + string(rune('a'+i%26)) + time.Duration(i).String()
 		d.Pending(delivery(id, 0))
+		d.Flush() // written, so that its end is written too
 		d.Done(id)
 	}
+	d.Flush()
 	data, err := os.ReadFile(filepath.Join(dir, pendingFile))
 	if err != nil {
 		t.Fatal(err)
@@ -286,27 +288,45 @@ func TestStateLogIsCompacted(t *testing.T) {
 	}
 }
 
-// TestDoneIsWrittenSoonAfter: the end of a delivery reaches the journal
-// with the next write or within doneDelay, without a Close; until then, a
-// crash would leave it pending (sent again: at least once).
-func TestDoneIsWrittenSoonAfter(t *testing.T) {
+// TestJournalWritesBehind: a delivery reaches the journal when something
+// depends on it (a Flush that names it, a Save) or within flushDelay; one
+// finished before then is never written, and the end of one that was
+// written follows within flushDelay. Each case ends in a crash: the journal
+// is read as a restart would, without Close.
+func TestJournalWritesBehind(t *testing.T) {
+	wait := func(*Dir) { time.Sleep(flushDelay + 100*time.Millisecond) }
 	for _, tc := range []struct {
 		name       string
 		then       func(d *Dir)
-		stillThere []string // pending as seen by a restart that follows a crash
+		stillThere []string // pending as seen by a restart after the crash
+		empty      bool     // nothing at all was written
+		attempts   int      // of the delivery resumed
 	}{
-		{"crash at once", func(*Dir) {}, []string{"a"}},
-		{"with the next pending", func(d *Dir) { d.Pending(delivery("b", 0)) }, []string{"b"}},
-		{"after the delay", func(*Dir) { time.Sleep(doneDelay + 100*time.Millisecond) }, nil},
+		{"finished before anything asked", func(d *Dir) { d.Done("a"); wait(d) }, nil, true, 0},
+		{"a flush that names it", func(d *Dir) { d.Flush("a") }, []string{"a"}, false, 0},
+		{"a flush that names others only", func(d *Dir) { d.Flush("b") }, nil, true, 0},
+		{"a flush of everything", func(d *Dir) { d.Flush() }, []string{"a"}, false, 0},
+		{"a save", func(d *Dir) { d.Save(State{}) }, []string{"a"}, false, 0},
+		{"after the delay", wait, []string{"a"}, false, 0},
+		{"finished after a flush, crash at once", func(d *Dir) { d.Flush(); d.Done("a") }, []string{"a"}, false, 0},
+		{"finished after a flush, after the delay", func(d *Dir) { d.Flush(); d.Done("a"); wait(d) }, nil, false, 0},
+		{"retried after a flush, after the delay", func(d *Dir) { d.Flush(); d.Pending(delivery("a", 1)); wait(d) }, []string{"a"}, false, 1},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
 			d := mustOpen(t, dir)
+			defer d.Close()
 			d.Pending(delivery("a", 0))
-			d.Done("a")
 			tc.then(d)
-			// A crash: read the journal as a restart would, without Close.
+			data, err := os.ReadFile(filepath.Join(dir, pendingFile))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if empty := len(data) == 0; empty != tc.empty {
+				t.Errorf("journal %q: empty %v, want %v", data, empty, tc.empty)
+			}
 			again := mustOpen(t, dir)
+			defer again.Close()
 			_, pending, _ := again.Load()
 			var ids []string
 			for _, p := range pending {
@@ -315,8 +335,9 @@ func TestDoneIsWrittenSoonAfter(t *testing.T) {
 			if !slices.Equal(ids, tc.stillThere) {
 				t.Errorf("pending after a crash: %v, want %v", ids, tc.stillThere)
 			}
-			again.Close()
-			d.Close()
+			if len(pending) > 0 && pending[0].Attempts != tc.attempts {
+				t.Errorf("resumed with %d attempts, want %d", pending[0].Attempts, tc.attempts)
+			}
 		})
 	}
 }

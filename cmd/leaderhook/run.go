@@ -176,8 +176,8 @@ func (e *env) daemon(ctx context.Context, o runOptions) error {
 	// Each change only marks the state dirty. A saver goroutine then asks
 	// the decision goroutine for a snapshot (driver.Call) and writes it:
 	// a burst of changes costs one snapshot and one write, and no firing
-	// waits for either. The deliveries themselves are journaled before
-	// they are queued.
+	// waits for either. The journal of deliveries writes behind, and
+	// each save writes it first (store.Dir).
 	var snapshot atomic.Pointer[store.State]
 	dirty := make(chan struct{}, 1)
 	saverDone := make(chan struct{})
@@ -299,8 +299,8 @@ func (e *env) daemon(ctx context.Context, o runOptions) error {
 			}
 			// The events are decided before the answer, at once, in time
 			// order with everything else: once the sender has its 202,
-			// what they fired is journaled and survives a crash.
-			var made []<-chan struct{}
+			// what they fired is made or journaled, and survives a crash.
+			var made []dispatch.Tracked
 			take := func() { driver.Take(evs...) }
 			if disp != nil {
 				take = func() { made = disp.Tracking(cluster, func() { driver.Take(evs...) }) }
@@ -321,14 +321,26 @@ func (e *env) daemon(ctx context.Context, o runOptions) error {
 				settle := time.NewTimer(ingestSettle)
 				defer settle.Stop()
 			settling:
-				for _, ch := range made {
+				for _, t := range made {
 					select {
-					case <-ch:
+					case <-t.Made:
 					case <-settle.C:
 						break settling
 					case <-ctx.Done():
-						return nil
+						break settling
 					}
+				}
+				// The journal writes behind: what is not finished yet
+				// must be in it before the sender may forget the events.
+				ids := make([]string, len(made))
+				for i, t := range made {
+					ids[i] = t.ID
+				}
+				if err := st.Flush(ids...); err != nil {
+					log.Error("journal write failed; deliveries continue without crash safety", "cluster", cluster, "err", err)
+				}
+				if ctx.Err() != nil {
+					return nil
 				}
 			}
 			_ = disp.Pace(ctx, cluster, ingestBacklog)
