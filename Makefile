@@ -46,6 +46,7 @@ fuzz:
 	@echo '== fuzz ($(FUZZCOUNT) inputs each)'
 	$(GO) test ./event -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime $(FUZZCOUNT) -fuzzminimizetime 0
 	$(GO) test ./config -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZCOUNT) -fuzzminimizetime 0
+	$(GO) test ./actions -run '^$$' -fuzz '^FuzzPayload$$' -fuzztime $(FUZZCOUNT) -fuzzminimizetime 0
 
 ruletests: build
 	@echo '== leaderhook check + test on examples/'

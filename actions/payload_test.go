@@ -181,11 +181,32 @@ func TestPayloadKeys(t *testing.T) {
 	}
 }
 
-// TestPayloadBytesAsEncodingJSON: Payload uses goccy/go-json for speed; its
-// bytes must be exactly encoding/json's, whatever the strings hold (HTML,
-// control characters, invalid UTF-8, U+2028) and however the maps nest.
+// payloadJSON is the payload (SPEC §8) as encoding/json writes it, the
+// reference for Payload's bytes.
+type payloadJSON struct {
+	Version    string            `json:"version"`
+	DeliveryID string            `json:"delivery_id"`
+	Rule       string            `json:"rule"`
+	Status     string            `json:"status"`
+	Cluster    string            `json:"cluster"`
+	Labels     map[string]string `json:"labels"`
+	FiredAt    string            `json:"fired_at"`
+	Event      map[string]any    `json:"event"`
+	State      stateJSON         `json:"state"`
+}
+
+type stateJSON struct {
+	LeaderID         string `json:"leader_id"`
+	PreviousLeaderID string `json:"previous_leader_id"`
+	Leaderless       bool   `json:"leaderless"`
+	LeaderlessForMS  int64  `json:"leaderless_for_ms"`
+}
+
+// TestPayloadBytesAsEncodingJSON: Payload appends its bytes by hand; they
+// must be exactly encoding/json's, whatever the strings hold (HTML, control
+// characters, invalid UTF-8, U+2028) and however the maps nest.
 func TestPayloadBytesAsEncodingJSON(t *testing.T) {
-	odd := []string{"<script>&amp;</script>", "tab\tnew\nline\x00\x1f", "bad \xff utf-8", "line\u2028sep\u2029", `quote " back \ slash`, "é ✓ 𝄞", ""}
+	odd := []string{"<script>&amp;</script>", "tab\tnew\nline\x00\x1f\b\f\r\x7f", "bad \xff utf-8", "line\u2028sep\u2029", `quote " back \ slash`, "é ✓ 𝄞", ""}
 	for i, s := range odd {
 		n := firing()
 		n.Rule, n.Cluster, n.LeaderID = s, s+"c", "l"+s
@@ -195,15 +216,59 @@ func TestPayloadBytesAsEncodingJSON(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%q: %v", s, err)
 		}
-		p := payloadJSON{Version: PayloadVersion, DeliveryID: n.DeliveryID, Rule: n.Rule, Status: n.Status, Cluster: n.Cluster,
-			Labels: n.Labels, FiredAt: n.FiredAt.Format("2006-01-02T15:04:05.000000000Z07:00"), Event: n.Event,
-			State: stateJSON{LeaderID: n.LeaderID, PreviousLeaderID: n.PreviousLeaderID, Leaderless: n.Leaderless, LeaderlessForMS: n.LeaderlessFor.Milliseconds()}}
-		want, err := json.Marshal(p)
+		if want := asEncodingJSON(t, &n); string(got) != want {
+			t.Errorf("case %d (%q):\n got: %s\nwant: %s", i, s, got, want)
+		}
+	}
+}
+
+// asEncodingJSON is the payload of n as encoding/json writes it.
+func asEncodingJSON(t testing.TB, n *Notification) string {
+	p := payloadJSON{Version: PayloadVersion, DeliveryID: n.DeliveryID, Rule: n.Rule, Status: n.Status, Cluster: n.Cluster,
+		Labels: n.Labels, FiredAt: n.FiredAt.Format("2006-01-02T15:04:05.000000000Z07:00"), Event: n.Event,
+		State: stateJSON{LeaderID: n.LeaderID, PreviousLeaderID: n.PreviousLeaderID, Leaderless: n.Leaderless, LeaderlessForMS: n.LeaderlessFor.Milliseconds()}}
+	if p.Labels == nil {
+		p.Labels = map[string]string{}
+	}
+	if p.Event == nil {
+		p.Event = map[string]any{}
+	}
+	want, err := json.Marshal(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(want)
+}
+
+// FuzzPayload holds Payload's bytes to encoding/json's for any strings.
+func FuzzPayload(f *testing.F) {
+	f.Add("ctrl1", "env", "prod", "<b>&\u2028\xff", int64(30500))
+	f.Fuzz(func(t *testing.T, s, key, value, other string, ms int64) {
+		n := Notification{DeliveryID: other, Rule: s, Status: value, Cluster: key, LeaderID: s, PreviousLeaderID: other,
+			Labels: map[string]string{key: value, other: s}, Event: map[string]any{key: s, value: other, "n": float64(ms)},
+			FiredAt: time.Unix(0, ms).UTC(), Leaderless: ms%2 == 0, LeaderlessFor: time.Duration(ms)}
+		got, err := n.Payload()
 		if err != nil {
 			t.Fatal(err)
 		}
-		if string(got) != string(want) {
-			t.Errorf("case %d (%q):\n got: %s\nwant: %s", i, s, got, want)
+		if want := asEncodingJSON(t, &n); string(got) != want {
+			t.Errorf("\n got: %s\nwant: %s", got, want)
+		}
+	})
+}
+
+// BenchmarkPayload: the default body of one notification, as a leader
+// change fires it.
+func BenchmarkPayload(b *testing.B) {
+	n := Notification{DeliveryID: "msg_01a22ca2-fe7c-72dd-bbe9-eecbb64bec21", Rule: "changed", Status: StatusFiring, Cluster: "c0",
+		Labels: map[string]string{"env": "prod"}, FiredAt: time.Date(2026, 11, 30, 13, 26, 49, 191677750, time.UTC), EventType: "state.has_leader",
+		Event: map[string]any{"cluster": "c0", "eventType": "state.has_leader", "event_src_id": "leaderhook", "leaderId": "b", "namespace": "cluster",
+			"previousLeaderId": "a", "since": "2026-11-30T13:26:49.191677750Z", "timestamp": "2026-11-30T13:26:49.191677750Z"},
+		LeaderID: "b", PreviousLeaderID: "a"}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := n.Payload(); err != nil {
+			b.Fatal(err)
 		}
 	}
 }
