@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"runtime"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -25,7 +27,7 @@ func TestOneCPUExceptWhileScriptsRun(t *testing.T) {
 	if def < 2 {
 		t.Fatalf("this test needs 2 CPUs or more to tell one from Go's default (%d)", def)
 	}
-	p := &procs{linger: 500 * time.Millisecond}
+	p := &procs{linger: 500 * time.Millisecond, cpuTime: processCPUTime}
 	p.start()
 	if got := runtime.GOMAXPROCS(0); got != 1 {
 		t.Fatalf("GOMAXPROCS %d after start, want 1", got)
@@ -48,24 +50,70 @@ func TestOneCPUExceptWhileScriptsRun(t *testing.T) {
 	}
 	waitProcs(t, 1, "long after the last script")
 
-	// Ingest requests one at a time keep one CPU; overlapping ones get all.
-	for range 3 {
-		p.ingest()()
-	}
-	if got := runtime.GOMAXPROCS(0); got != 1 {
-		t.Errorf("GOMAXPROCS %d after ingest requests one at a time, want 1", got)
-	}
-	first := p.ingest()
-	second := p.ingest()
-	if got := runtime.GOMAXPROCS(0); got != def {
-		t.Errorf("GOMAXPROCS %d with two ingest requests in flight, want the default %d", got, def)
-	}
-	second()
-	first()
-	waitProcs(t, 1, "long after the last overlapping requests")
 	p.stop()
 	if got := runtime.GOMAXPROCS(0); got != def {
 		t.Errorf("GOMAXPROCS %d after stop, want the default %d", got, def)
+	}
+}
+
+// TestAllCPUsWhileOneIsNotEnough: while events come in, one CPU used to
+// the full raises GOMAXPROCS; a linger later it comes down to see whether
+// one is enough again. The sampler stops once events stop.
+func TestAllCPUsWhileOneIsNotEnough(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(0))
+	runtime.SetDefaultGOMAXPROCS()
+	def := runtime.GOMAXPROCS(0)
+	if def < 2 {
+		t.Fatalf("this test needs 2 CPUs or more to tell one from Go's default (%d)", def)
+	}
+	// The process's CPU time, as a share of a CPU set by the test.
+	var share atomic.Int64 // percent
+	var mu sync.Mutex
+	var used time.Duration
+	last := time.Now()
+	cpuTime := func() time.Duration {
+		mu.Lock()
+		defer mu.Unlock()
+		now := time.Now()
+		used += now.Sub(last) * time.Duration(share.Load()) / 100
+		last = now
+		return used
+	}
+	p := &procs{linger: 300 * time.Millisecond, cpuTime: cpuTime}
+	p.start()
+	defer p.stop()
+	stopIngest := make(chan struct{})
+	ingestDone := make(chan struct{})
+	go func() { // a steady flow of events
+		defer close(ingestDone)
+		for {
+			select {
+			case <-stopIngest:
+				return
+			case <-time.After(20 * time.Millisecond):
+				p.ingesting()
+			}
+		}
+	}()
+
+	share.Store(60)
+	time.Sleep(5 * sampleEvery)
+	if got := runtime.GOMAXPROCS(0); got != 1 {
+		t.Errorf("GOMAXPROCS %d with 60%% of one CPU used, want 1", got)
+	}
+	share.Store(100)
+	waitProcs(t, def, "with one CPU used to the full")
+	share.Store(60)
+	waitProcs(t, 1, "a linger after one CPU was enough again")
+
+	close(stopIngest)
+	<-ingestDone
+	deadline := time.Now().Add(5 * time.Second)
+	for p.sampling.Load() {
+		if time.Now().After(deadline) {
+			t.Fatal("the sampler still runs long after the last event")
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }
 
@@ -87,7 +135,7 @@ func TestGOMAXPROCSFromTheEnvironmentStands(t *testing.T) {
 	}
 	var p *procs // nil: every method is a no-op
 	p.start()
-	p.ingest()()
+	p.ingesting()
 	p.stop()
 	targets := map[string]dispatch.Target{"script": {Spec: actions.Spec{Type: actions.KindShell}}}
 	if got := p.wrap(targets); got["script"].Action != nil {

@@ -62,9 +62,9 @@ save the state, exit 0. Undelivered notifications stay pending for the next star
 --dry-run evaluates everything but executes no action: it logs what each action
 would send (URL, headers, body, argv, env; secrets redacted).
 
-CPU: Go code runs on one CPU while leaderhook handles one thing at a time (faster
-notifications, less CPU), on all while scripts run or ingest requests overlap, and
-for a second after. GOMAXPROCS in the environment overrides this.
+CPU: Go code runs on one CPU (faster notifications, less CPU), on all while scripts
+run, and for a second whenever one CPU was used to 90% or more while events came
+in over HTTP. GOMAXPROCS in the environment overrides this.
 
 Memory: the Go heap may grow to three times its live data between collections
 (GOGC=200): 5-8 MB more than Go's default, for 8-9% less CPU per notification
@@ -288,7 +288,7 @@ func (e *env) daemon(ctx context.Context, o runOptions) error {
 			return false
 		},
 		Ingest: func(reqCtx context.Context, cluster string, evs []event.Event) error {
-			defer cpus.ingest()()
+			cpus.ingesting()
 			if disp != nil && len(evs) > disp.MaxBatch() {
 				return fmt.Errorf("%w: %d events; send at most %d per request (half the smallest action queue)", api.ErrTooManyEvents, len(evs), disp.MaxBatch())
 			}
