@@ -304,15 +304,7 @@ func (d *Dispatcher) Pace(ctx context.Context, cluster string, backlog int) erro
 	d.pacers.Add(1)
 	defer d.pacers.Add(-1)
 	for {
-		d.mu.Lock()
-		room, full := d.room, false
-		for _, q := range d.byCluster[cluster] {
-			if len(q.ch) > backlog && q.retrying.Load() == 0 {
-				full = true
-				break
-			}
-		}
-		d.mu.Unlock()
+		room, full := d.backlogged(cluster, backlog)
 		if !full {
 			return nil
 		}
@@ -322,6 +314,27 @@ func (d *Dispatcher) Pace(ctx context.Context, cluster string, backlog int) erro
 			return ctx.Err()
 		}
 	}
+}
+
+// Backlogged reports whether Pace would wait now: the caller can skip
+// setting up a deadline for it when not.
+func (d *Dispatcher) Backlogged(cluster string, backlog int) bool {
+	_, full := d.backlogged(cluster, backlog)
+	return full
+}
+
+// backlogged reports whether one of the cluster's queues holds more than
+// backlog deliveries and waits on no failing receiver, with the channel
+// that is closed when a queue may have room again.
+func (d *Dispatcher) backlogged(cluster string, backlog int) (room <-chan struct{}, full bool) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for _, q := range d.byCluster[cluster] {
+		if len(q.ch) > backlog && q.retrying.Load() == 0 {
+			return d.room, true
+		}
+	}
+	return d.room, false
 }
 
 // Crowded reports whether one of the cluster's queues, retrying or not,

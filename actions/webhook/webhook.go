@@ -167,13 +167,15 @@ func sign(key []byte, id string, ts time.Time, body []byte) string {
 
 // request renders what one attempt sends, signature aside.
 func (a *Action) request(n *actions.Notification) (body []byte, headers http.Header, err error) {
-	headers = http.Header{}
-	headers.Set("Content-Type", ContentTypeJSON)
-	headers.Set("User-Agent", UserAgent)
+	// Keys in canonical form, as Set would write them; room for the
+	// configured headers and the signature's two.
+	headers = make(http.Header, 5+len(a.headers))
+	headers["Content-Type"] = []string{ContentTypeJSON}
+	headers["User-Agent"] = []string{UserAgent}
 	switch {
 	case a.spec.Format == "cloudevents":
 		body, err = CloudEvent(n)
-		headers.Set("Content-Type", ContentTypeCloudEvents)
+		headers["Content-Type"] = []string{ContentTypeCloudEvents}
 	case a.body != nil:
 		var b bytes.Buffer
 		err = a.body.Execute(&b, n)
@@ -194,7 +196,7 @@ func (a *Action) request(n *actions.Notification) (body []byte, headers http.Hea
 		}
 		headers.Set(h.name, b.String())
 	}
-	headers.Set("webhook-id", n.DeliveryID)
+	headers["Webhook-Id"] = []string{n.DeliveryID} // a header template does not replace it
 	return body, headers, nil
 }
 

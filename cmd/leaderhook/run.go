@@ -311,8 +311,7 @@ func (e *env) daemon(ctx context.Context, o runOptions) error {
 			if disp == nil {
 				return nil
 			}
-			ctx, cancel := context.WithTimeout(reqCtx, ingestPaceLimit)
-			defer cancel()
+			deadline := time.Now().Add(ingestPaceLimit)
 			if len(made) > 0 {
 				// Let the deliveries just queued start on this CPU before
 				// this goroutine goes on to wait for them: the
@@ -326,7 +325,7 @@ func (e *env) daemon(ctx context.Context, o runOptions) error {
 					case <-t.Made:
 					case <-settle.C:
 						break settling
-					case <-ctx.Done():
+					case <-reqCtx.Done():
 						break settling
 					}
 				}
@@ -339,11 +338,15 @@ func (e *env) daemon(ctx context.Context, o runOptions) error {
 				if err := st.Flush(ids...); err != nil {
 					log.Error("journal write failed; deliveries continue without crash safety", "cluster", cluster, "err", err)
 				}
-				if ctx.Err() != nil {
+				if reqCtx.Err() != nil {
 					return nil
 				}
 			}
-			_ = disp.Pace(ctx, cluster, ingestBacklog)
+			if disp.Backlogged(cluster, ingestBacklog) {
+				ctx, cancel := context.WithDeadline(reqCtx, deadline)
+				defer cancel()
+				_ = disp.Pace(ctx, cluster, ingestBacklog)
+			}
 			return nil
 		},
 		State: func() any {
