@@ -49,7 +49,7 @@ type Notification struct {
 // hold it to that): encoding by reflection was the largest part of a
 // delivery's own work.
 func (n *Notification) Payload() ([]byte, error) {
-	b := make([]byte, 0, 512)
+	b := make([]byte, 0, 768) // a leader change's payload is 500-600 bytes
 	b = append(b, `{"version":"`+PayloadVersion+`","delivery_id":`...)
 	b = appendJSONString(b, n.DeliveryID)
 	b = append(b, `,"rule":`...)

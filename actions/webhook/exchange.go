@@ -53,9 +53,12 @@ func Exchange(client *http.Client, req *http.Request, where string, redact func(
 		return actions.Outcome{Detail: truncate(msg, MaxDetail)}, &attemptError{msg: msg, cause: cause}
 	}
 	defer resp.Body.Close()
-	raw, _ := io.ReadAll(io.LimitReader(resp.Body, readLimit))
-	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10)) // so the connection is reused
-	body := redact(string(raw))
+	var body string
+	if resp.ContentLength != 0 { // most receivers answer 200 or 204 with nothing
+		raw, _ := io.ReadAll(io.LimitReader(resp.Body, readLimit))
+		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10)) // so the connection is reused
+		body = redact(string(raw))
+	}
 	out := actions.Outcome{HTTPStatus: resp.StatusCode, Detail: truncate(body, MaxDetail)}
 	return out, classify(req.Method, where, resp, body, redact, time.Now())
 }
