@@ -83,6 +83,7 @@ type Dir struct {
 	done       []byte
 	flushTimer *time.Timer
 	flushErr   error           // of a timed flush, returned by the next Pending
+	torn       bool            // the last write failed, perhaps half done
 	line       bytes.Buffer    // what flush writes, reused
 	enc        *gojson.Encoder // into line
 }
@@ -347,7 +348,8 @@ func (d *Dir) flushLater() {
 // flush writes the done lines and the unwritten pending deliveries with
 // one write(2) on an O_APPEND file: a process crash loses nothing written;
 // only a torn last line is possible after a power loss, and readJournal
-// skips it. Callers hold mu.
+// skips it. What a failed write did not write is written with the next
+// flush, on a new line. Callers hold mu.
 func (d *Dir) flush() error {
 	if d.log == nil || len(d.unwritten) == 0 && len(d.done) == 0 {
 		return nil
@@ -356,24 +358,34 @@ func (d *Dir) flush() error {
 		d.enc = gojson.NewEncoder(&d.line)
 	}
 	d.line.Reset()
+	if d.torn {
+		d.line.WriteByte('\n') // after a fragment of a failed write
+	}
 	d.line.Write(d.done)
+	var encodeErr error
 	for id := range d.unwritten {
 		del := d.pending[id]
 		// Map keys (labels, event fields) in any order: only leaderhook
 		// reads the journal back, and sorting them was a third of the
 		// encoding.
 		if err := d.enc.EncodeWithOption(journalLine{Op: "pending", ID: id, Delivery: &del}, gojson.UnorderedMap()); err != nil {
-			return fmt.Errorf("journal: %w", err)
+			// It cannot be journaled, now or later; the others can.
+			delete(d.unwritten, id)
+			encodeErr = fmt.Errorf("journal: delivery %s: %w", id, err)
 		}
+	}
+	if _, err := d.log.Write(d.line.Bytes()); err != nil {
+		d.torn = true
+		return fmt.Errorf("journal: %w", err)
+	}
+	d.torn = false
+	for id := range d.unwritten {
 		d.written[id] = struct{}{}
 		d.lines++
 	}
 	clear(d.unwritten)
 	d.done = d.done[:0]
-	if _, err := d.log.Write(d.line.Bytes()); err != nil {
-		return fmt.Errorf("journal: %w", err)
-	}
-	return nil
+	return encodeErr
 }
 
 func (d *Dir) readJournal() error {

@@ -341,3 +341,24 @@ func TestJournalWritesBehind(t *testing.T) {
 		})
 	}
 }
+
+// A delivery that cannot be encoded does not keep the others out of the
+// journal.
+func TestJournalWritesWhatItCanEncode(t *testing.T) {
+	dir := t.TempDir()
+	d := mustOpen(t, dir)
+	defer d.Close()
+	bad := delivery("bad", 0)
+	bad.Notification.Event = map[string]any{"f": func() {}}
+	d.Pending(bad)
+	d.Pending(delivery("good", 0))
+	if err := d.Flush(); err == nil || !strings.Contains(err.Error(), "bad") {
+		t.Errorf("flush: %v, want an error naming the delivery that cannot be encoded", err)
+	}
+	again := mustOpen(t, dir)
+	defer again.Close()
+	_, pending, _ := again.Load()
+	if len(pending) != 1 || pending[0].ID != "good" {
+		t.Errorf("pending after a crash: %+v, want the good delivery", pending)
+	}
+}

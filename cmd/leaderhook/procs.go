@@ -160,17 +160,17 @@ func (p *procs) sample() {
 		cpu, at := p.cpuTime(), time.Now()
 		share := float64(cpu-lastCPU) / float64(at.Sub(lastAt))
 		lastCPU, lastAt = cpu, at
-		quiet := false
+		var quiet, stopped bool
 		p.change(func() {
 			switch {
 			case p.stopped:
-				quiet = true
 			case p.one && share >= saturatedShare:
 				p.saturated = at
 			case !p.saturated.IsZero() && at.Sub(p.saturated) >= p.linger:
 				p.saturated = time.Time{} // one CPU again; the next samples tell
 			}
-			quiet = quiet || p.saturated.IsZero() && at.Sub(time.Unix(0, p.active.Load())) > p.linger
+			stopped = p.stopped
+			quiet = stopped || p.saturated.IsZero() && at.Sub(time.Unix(0, p.active.Load())) > p.linger
 		})
 		if !quiet {
 			continue
@@ -178,7 +178,7 @@ func (p *procs) sample() {
 		p.sampling.Store(false)
 		// An ingest request between the check and the store found the
 		// sampler running and did not start one: go on for it.
-		if time.Since(time.Unix(0, p.active.Load())) <= p.linger && p.sampling.CompareAndSwap(false, true) {
+		if !stopped && time.Since(time.Unix(0, p.active.Load())) <= p.linger && p.sampling.CompareAndSwap(false, true) {
 			continue
 		}
 		return
