@@ -32,14 +32,21 @@ type Delivery struct {
 	Attempts     int                  `json:"attempts"` // attempts made so far
 	Fallback     bool                 `json:"fallback,omitempty"`
 
-	made chan struct{} // closed once the first attempt is over, if Tracked
+	track *track // if Tracked
+}
+
+// track is how a Tracked delivery reports its first attempt.
+type track struct {
+	made chan struct{}
+	ok   atomic.Bool // set before made is closed
 }
 
 // Journal keeps deliveries that are not finished, so that a restart can
 // resume them. Implementations must be safe for concurrent use. Pending
-// comes before the first attempt; Done after the last, before whoever
-// Tracks the delivery hears of a success: it may write behind, and a
-// delivery finished by then need never be written.
+// comes before the first attempt; Done after the last, after the fallbacks
+// of a delivery that failed for good are Pending, and before whoever
+// Tracks the delivery hears that it is over: a journal may write behind,
+// and need never write a delivery finished by then.
 type Journal interface {
 	Pending(d Delivery) error
 	Done(id string) error
@@ -121,11 +128,17 @@ type tracker struct {
 // Tracked is a delivery that Tracking saw queued.
 type Tracked struct {
 	ID string
-	// Made is closed once the first attempt is over: after it failed, or
-	// after the delivery succeeded and is journaled as done; or once the
-	// delivery is dropped.
+	// Made is closed once the first attempt is over: after it succeeded
+	// and the delivery is journaled as done; after it failed and will be
+	// retried; after it failed for good and the fallbacks are queued; or
+	// once the delivery is dropped.
 	Made <-chan struct{}
+	t    *track
 }
+
+// Succeeded reports, once Made is closed, whether the first attempt
+// succeeded: if not, the journal holds the delivery or its fallbacks.
+func (t Tracked) Succeeded() bool { return t.t.ok.Load() }
 
 type queueKey struct{ cluster, action string }
 
@@ -212,7 +225,7 @@ func (d *Dispatcher) target(name string) (Target, bool) {
 func (d *Dispatcher) enqueue(del Delivery, fresh bool) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	del.made = nil
+	del.track = nil
 	t, ok := d.opts.Targets[del.Action]
 	if !ok {
 		return fmt.Errorf("unknown action %q", del.Action)
@@ -241,16 +254,16 @@ func (d *Dispatcher) enqueue(del Delivery, fresh bool) error {
 		}
 	}
 	if tr := d.tracking; tr != nil && fresh && !del.Fallback && del.Notification.Cluster == tr.cluster {
-		del.made = make(chan struct{})
-		tr.tracked = append(tr.tracked, Tracked{ID: del.ID, Made: del.made})
+		del.track = &track{made: make(chan struct{})}
+		tr.tracked = append(tr.tracked, Tracked{ID: del.ID, Made: del.track.made, t: del.track})
 	}
 	select {
 	case q.ch <- del:
 		d.audit(del, Record{Kind: "queued"})
 		return nil
 	default:
-		if del.made != nil {
-			close(del.made)
+		if del.track != nil {
+			close(del.track.made)
 		}
 		// A full queue means the action has been failing for a long time;
 		// refusing is better than blocking the rules or growing without end.
@@ -406,14 +419,17 @@ func (d *Dispatcher) deliver(q *queue, del Delivery) {
 	// Whoever tracks the delivery waits for its first attempt only: later
 	// ones wait on the receiver. After a success it waits for Done too,
 	// so that a journal writing behind need not write the delivery at all.
-	made := del.made
-	firstOver := func() {
-		if made != nil {
-			close(made)
-			made = nil
+	tracked := del.track
+	firstOver := func(ok bool) {
+		if tracked != nil {
+			tracked.ok.Store(ok)
+			close(tracked.made)
+			tracked = nil
 		}
 	}
-	defer firstOver()
+	// On every other way out, the delivery is done, failed for good with
+	// its fallbacks queued, or left in the journal by a shutdown.
+	defer firstOver(false)
 	lastErr := ""
 	retrying := false
 	defer func() {
@@ -453,7 +469,9 @@ func (d *Dispatcher) deliver(q *queue, del Delivery) {
 		if err == nil {
 			return struct{}{}, nil
 		}
-		firstOver()
+		if !actions.IsPermanent(err) && del.Attempts < spec.Retry.MaxAttempts {
+			firstOver(false) // a retry waits on the receiver, not on the sender
+		}
 		if !retrying {
 			retrying = true
 			q.retrying.Add(1)
@@ -483,20 +501,31 @@ func (d *Dispatcher) deliver(q *queue, del Delivery) {
 		log().Info("delivery interrupted by shutdown; it resumes after a restart", "attempts", del.Attempts)
 		return
 	}
-	if d.opts.Journal != nil {
-		_ = d.opts.Journal.Done(del.ID)
-	}
 	if err == nil {
+		if d.opts.Journal != nil {
+			_ = d.opts.Journal.Done(del.ID)
+		}
 		d.audit(del, Record{Kind: "delivered", Attempt: del.Attempts, Outcome: "ok"})
+		firstOver(true)
 		return
 	}
 	msg := actions.Redact(err.Error(), t.Secrets...)
 	d.audit(del, Record{Kind: "failed", Attempt: del.Attempts, Outcome: "failed", Error: msg})
 	log().Error("action failed for good", "attempts", del.Attempts, "err", msg)
-	if del.Fallback {
-		return // no fallback of a fallback: a loop would never end
+	// The fallbacks are journaled before the delivery they replace is
+	// done: a crash in between must leave one or the other to resume.
+	if !del.Fallback { // no fallback of a fallback: a loop would never end
+		d.startFallbacks(del, spec.OnFailure, log)
 	}
-	for _, name := range spec.OnFailure {
+	if d.opts.Journal != nil {
+		_ = d.opts.Journal.Done(del.ID)
+	}
+}
+
+// startFallbacks queues the on_failure actions of a delivery that failed
+// for good.
+func (d *Dispatcher) startFallbacks(del Delivery, names []string, log func() *slog.Logger) {
+	for _, name := range names {
 		fb := Delivery{ID: NewID(), Action: name, Notification: del.Notification, Fallback: true}
 		fb.Notification.DeliveryID = fb.ID
 		err := d.enqueue(fb, true)

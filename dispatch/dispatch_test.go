@@ -674,3 +674,52 @@ func (j *slowDone) Done(id string) error {
 	<-j.gate
 	return j.memJournal.Done(id)
 }
+
+// A tracked delivery that fails for good at its first attempt is made only
+// once its fallbacks are queued (so journaled) and the delivery is done:
+// ingest, which then writes the journal, leaves nothing only in memory.
+func TestTrackedFailureIsMadeOnceItsFallbacksAreQueued(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		hook Target
+	}{
+		{"a permanent error", Target{Action: &scripted{answers: []error{actions.Permanent(errors.New("400"))}}, Spec: spec(3, "chat")}},
+		{"the last attempt", Target{Action: &scripted{answers: []error{errors.New("503")}}, Spec: spec(1, "chat")}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				chat := gated{gate: make(chan struct{})}
+				j := &slowDone{memJournal: memJournal{pending: map[string]Delivery{}}, gate: make(chan struct{})}
+				d := New(Options{Targets: map[string]Target{"hook": tc.hook, "chat": {Action: chat, Spec: patient()}}, Journal: j})
+				made := d.Tracking("c1", func() { d.Submit(note("down"), []string{"hook"}) })
+				synctest.Wait() // failed for good; the fallback queued; Done is being recorded
+				select {
+				case <-made[0].Made:
+					t.Fatal("made before the failed delivery was done")
+				default:
+				}
+				close(j.gate)
+				synctest.Wait()
+				select {
+				case <-made[0].Made:
+				default:
+					t.Fatal("not made once done")
+				}
+				if made[0].Succeeded() {
+					t.Error("a failed delivery reported as succeeded")
+				}
+				j.mu.Lock()
+				var journaled []string
+				for _, del := range j.pending {
+					journaled = append(journaled, del.Action)
+				}
+				j.mu.Unlock()
+				if !slices.Equal(journaled, []string{"chat"}) {
+					t.Errorf("journal holds %v when the delivery is made, want the fallback only", journaled)
+				}
+				close(chat.gate)
+				d.Close(context.Background())
+			})
+		})
+	}
+}

@@ -37,7 +37,7 @@ func benchmarkJournal(b *testing.B, written bool) {
 			b.Fatal(err)
 		}
 		if written {
-			if err := d.Flush(del.ID); err != nil {
+			if err := d.Flush(); err != nil {
 				b.Fatal(err)
 			}
 		}

@@ -16,7 +16,6 @@ import (
 	"math"
 	"os"
 	"path/filepath"
-	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -67,6 +66,11 @@ type Store interface {
 type Dir struct {
 	path string
 
+	// OnError, if set, receives the errors nobody else hears of: a timed
+	// journal write that failed, a delivery that cannot be encoded. Set it
+	// before the first Pending.
+	OnError func(error)
+
 	saveMu    sync.Mutex
 	stateLog  *os.File
 	stateSize int64 // bytes in state.log; past the limit, it is rewritten
@@ -82,7 +86,6 @@ type Dir struct {
 	// done holds "done" lines not yet written.
 	done       []byte
 	flushTimer *time.Timer
-	flushErr   error           // of a timed flush, returned by the next Pending
 	torn       bool            // the last write failed, perhaps half done
 	line       bytes.Buffer    // what flush writes, reused
 	enc        *gojson.Encoder // into line
@@ -278,17 +281,14 @@ type journalLine struct {
 }
 
 // Pending records a delivery that is not finished (again, with its attempt
-// count, after each failed attempt). It is written behind (see Dir); the
-// error is that of an earlier write, if one failed.
+// count, after each failed attempt). It is written behind (see Dir).
 func (d *Dir) Pending(del dispatch.Delivery) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.pending[del.ID] = del
 	d.unwritten[del.ID] = struct{}{}
-	d.flushLater()
-	err := d.flushErr
-	d.flushErr = nil
-	return err
+	d.flushLater(flushDelay)
+	return nil
 }
 
 // Done records that a delivery is finished, delivered or given up. One that
@@ -314,34 +314,40 @@ func (d *Dir) Done(id string) error {
 	if d.lines > len(d.pending)+compactAfter {
 		return d.compact()
 	}
-	d.flushLater()
+	d.flushLater(flushDelay)
 	return nil
 }
 
-// Flush writes the journal now if one of the deliveries ids (any, with
-// none given) is pending and not written yet. HTTP ingest calls it before
-// it answers: the sender may then forget the events.
-func (d *Dir) Flush(ids ...string) error {
+// Flush writes what the journal holds unwritten now. HTTP ingest calls it
+// before it answers for events whose deliveries did not all succeed at
+// once: the sender may then forget the events.
+func (d *Dir) Flush() error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if len(ids) > 0 && !slices.ContainsFunc(ids, func(id string) bool { _, ok := d.unwritten[id]; return ok }) {
-		return nil
-	}
 	return d.flush()
 }
 
-// flushLater arms the timer that writes the journal within flushDelay.
-// Callers hold mu.
-func (d *Dir) flushLater() {
-	if d.flushTimer == nil {
-		d.flushTimer = time.AfterFunc(flushDelay, func() {
-			d.mu.Lock()
-			defer d.mu.Unlock()
-			d.flushTimer = nil
-			if err := d.flush(); err != nil {
-				d.flushErr = err
-			}
-		})
+// flushLater arms the timer that writes the journal after delay, unless
+// it is armed. A failed write is tried again a second later, and
+// reported. Callers hold mu.
+func (d *Dir) flushLater(delay time.Duration) {
+	if d.flushTimer != nil {
+		return
+	}
+	d.flushTimer = time.AfterFunc(delay, func() {
+		d.mu.Lock()
+		defer d.mu.Unlock()
+		d.flushTimer = nil
+		if err := d.flush(); err != nil {
+			d.report(err)
+			d.flushLater(time.Second)
+		}
+	})
+}
+
+func (d *Dir) report(err error) {
+	if d.OnError != nil {
+		d.OnError(err)
 	}
 }
 
@@ -349,7 +355,8 @@ func (d *Dir) flushLater() {
 // one write(2) on an O_APPEND file: a process crash loses nothing written;
 // only a torn last line is possible after a power loss, and readJournal
 // skips it. What a failed write did not write is written with the next
-// flush, on a new line. Callers hold mu.
+// flush, on a new line. Only a failed write is an error: a delivery that
+// cannot be encoded is reported and left out. Callers hold mu.
 func (d *Dir) flush() error {
 	if d.log == nil || len(d.unwritten) == 0 && len(d.done) == 0 {
 		return nil
@@ -362,7 +369,6 @@ func (d *Dir) flush() error {
 		d.line.WriteByte('\n') // after a fragment of a failed write
 	}
 	d.line.Write(d.done)
-	var encodeErr error
 	for id := range d.unwritten {
 		del := d.pending[id]
 		// Map keys (labels, event fields) in any order: only leaderhook
@@ -371,7 +377,7 @@ func (d *Dir) flush() error {
 		if err := d.enc.EncodeWithOption(journalLine{Op: "pending", ID: id, Delivery: &del}, gojson.UnorderedMap()); err != nil {
 			// It cannot be journaled, now or later; the others can.
 			delete(d.unwritten, id)
-			encodeErr = fmt.Errorf("journal: delivery %s: %w", id, err)
+			d.report(fmt.Errorf("journal: delivery %s cannot be encoded, so it is not crash-safe: %w", id, err))
 		}
 	}
 	if _, err := d.log.Write(d.line.Bytes()); err != nil {
@@ -385,7 +391,7 @@ func (d *Dir) flush() error {
 	}
 	clear(d.unwritten)
 	d.done = d.done[:0]
-	return encodeErr
+	return nil
 }
 
 func (d *Dir) readJournal() error {

@@ -38,6 +38,7 @@ import (
 type procs struct {
 	mu         sync.Mutex
 	one        bool      // what GOMAXPROCS should be: 1, or the default
+	oneSince   time.Time // when it last became 1
 	scripts    int       // shell actions running
 	lastScript time.Time // when the last one ended
 	saturated  time.Time // when one CPU was last found not enough; zero once over
@@ -118,7 +119,9 @@ func (p *procs) decide() {
 		}
 		return
 	}
-	p.one = true
+	if !p.one {
+		p.one, p.oneSince = true, time.Now()
+	}
 }
 
 // apply sets GOMAXPROCS to what p.one says now: concurrent changes apply
@@ -157,14 +160,15 @@ func (p *procs) sample() {
 	defer tick.Stop()
 	lastCPU, lastAt := p.cpuTime(), time.Now()
 	for range tick.C {
-		cpu, at := p.cpuTime(), time.Now()
+		cpu, at, from := p.cpuTime(), time.Now(), lastAt
 		share := float64(cpu-lastCPU) / float64(at.Sub(lastAt))
 		lastCPU, lastAt = cpu, at
 		var quiet, stopped bool
 		p.change(func() {
 			switch {
 			case p.stopped:
-			case p.one && share >= saturatedShare:
+			case p.one && !from.Before(p.oneSince) && share >= saturatedShare:
+				// (A sample begun on every CPU says nothing of one.)
 				p.saturated = at
 			case !p.saturated.IsZero() && at.Sub(p.saturated) >= p.linger:
 				p.saturated = time.Time{} // one CPU again; the next samples tell

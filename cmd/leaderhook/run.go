@@ -63,8 +63,8 @@ save the state, exit 0. Undelivered notifications stay pending for the next star
 would send (URL, headers, body, argv, env; secrets redacted).
 
 CPU: Go code runs on one CPU (faster notifications, less CPU), on all while scripts
-run, and for a second whenever one CPU was used to 90% or more while events came
-in over HTTP. GOMAXPROCS in the environment overrides this.
+run and for a second after, and for a second whenever one CPU was used to 90% or
+more while events came in over HTTP. GOMAXPROCS in the environment overrides this.
 
 Memory: the Go heap may grow to three times its live data between collections
 (GOGC=200): 5-8 MB more than Go's default, for 8-9% less CPU per notification
@@ -120,6 +120,7 @@ func (e *env) daemon(ctx context.Context, o runOptions) error {
 		return err
 	}
 	defer st.Close()
+	st.OnError = func(err error) { log.Error("delivery journal", "state_dir", stateDir, "err", err) }
 	saved, pending, err := st.Load()
 	if err != nil {
 		return err
@@ -299,7 +300,7 @@ func (e *env) daemon(ctx context.Context, o runOptions) error {
 			}
 			// The events are decided before the answer, at once, in time
 			// order with everything else: once the sender has its 202,
-			// what they fired is made or journaled, and survives a crash.
+			// what they fired has succeeded or is journaled.
 			var made []dispatch.Tracked
 			take := func() { driver.Take(evs...) }
 			if disp != nil {
@@ -329,14 +330,13 @@ func (e *env) daemon(ctx context.Context, o runOptions) error {
 						break settling
 					}
 				}
-				// The journal writes behind: what is not finished yet
-				// must be in it before the sender may forget the events.
-				ids := make([]string, len(made))
-				for i, t := range made {
-					ids[i] = t.ID
-				}
-				if err := st.Flush(ids...); err != nil {
-					log.Error("journal write failed; deliveries continue without crash safety", "cluster", cluster, "err", err)
+				// The journal writes behind: what did not succeed yet
+				// (or the fallbacks of what failed) must be in it before
+				// the sender may forget the events.
+				if !allSucceeded(made) {
+					if err := st.Flush(); err != nil {
+						log.Error("journal write failed; deliveries continue without crash safety", "cluster", cluster, "err", err)
+					}
 				}
 				if reqCtx.Err() != nil {
 					return nil
@@ -426,6 +426,22 @@ func (e *env) daemon(ctx context.Context, o runOptions) error {
 	}
 	log.Info("leaderhook stopped")
 	return nil
+}
+
+// allSucceeded reports whether every tracked delivery has been made and
+// its first attempt succeeded.
+func allSucceeded(tracked []dispatch.Tracked) bool {
+	for _, t := range tracked {
+		select {
+		case <-t.Made:
+			if !t.Succeeded() {
+				return false
+			}
+		default:
+			return false
+		}
+	}
+	return true
 }
 
 // watchReloads reloads on SIGHUP and when the config file changes.
