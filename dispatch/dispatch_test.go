@@ -637,31 +637,61 @@ func (f failAfter) Run(ctx context.Context, _ *actions.Notification) (actions.Ou
 	return actions.Outcome{HTTPStatus: 400}, actions.Permanent(errors.New("400 bad request"))
 }
 
-// A tracked delivery that succeeds is journaled as done before its caller
-// hears of it: a journal that writes behind need not write it at all.
-func TestTrackedSuccessIsDoneBeforeItIsMade(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		j := &slowDone{memJournal: memJournal{pending: map[string]Delivery{}}, gate: make(chan struct{})}
-		d := New(Options{Targets: map[string]Target{"hook": {Action: &scripted{}, Spec: patient()}}, Journal: j})
-		made := d.Tracking("c1", func() { d.Submit(note("r"), []string{"hook"}) })
-		if len(made) != 1 || made[0].ID == "" {
-			t.Fatalf("tracked %+v, want one delivery with its id", made)
-		}
-		synctest.Wait() // the attempt succeeded; Done is being recorded
-		select {
-		case <-made[0].Made:
-			t.Error("made before the journal recorded it as done")
-		default:
-		}
-		close(j.gate)
-		synctest.Wait()
-		select {
-		case <-made[0].Made:
-		default:
-			t.Error("not made once done")
-		}
-		d.Close(context.Background())
-	})
+// A tracked delivery is made only once it is done in the journal: after a
+// success, so that a journal that writes behind need not write it at all;
+// after a failure for good, once its fallbacks are queued (so journaled),
+// so that ingest, which then writes the journal, leaves nothing only in
+// memory.
+func TestTrackedDeliveryIsMadeOnceItIsDone(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		hook      Target
+		succeeded bool
+		journaled []string // actions pending once made
+	}{
+		{"a success", Target{Action: &scripted{}, Spec: spec(3, "chat")}, true, nil},
+		{"a permanent error", Target{Action: &scripted{answers: []error{actions.Permanent(errors.New("400"))}}, Spec: spec(3, "chat")}, false, []string{"chat"}},
+		{"the last attempt", Target{Action: &scripted{answers: []error{errors.New("503")}}, Spec: spec(1, "chat")}, false, []string{"chat"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				chat := gated{gate: make(chan struct{})}
+				j := &slowDone{memJournal: memJournal{pending: map[string]Delivery{}}, gate: make(chan struct{})}
+				d := New(Options{Targets: map[string]Target{"hook": tc.hook, "chat": {Action: chat, Spec: patient()}}, Journal: j})
+				made := d.Tracking("c1", func() { d.Submit(note("r"), []string{"hook"}) })
+				if len(made) != 1 || made[0].ID == "" {
+					t.Fatalf("tracked %+v, want one delivery with its id", made)
+				}
+				synctest.Wait() // the first attempt is over; Done is being recorded
+				select {
+				case <-made[0].Made:
+					t.Fatal("made before the journal recorded it as done")
+				default:
+				}
+				close(j.gate)
+				synctest.Wait()
+				select {
+				case <-made[0].Made:
+				default:
+					t.Fatal("not made once done")
+				}
+				if got := made[0].Succeeded(); got != tc.succeeded {
+					t.Errorf("succeeded %v, want %v", got, tc.succeeded)
+				}
+				j.mu.Lock()
+				var journaled []string
+				for _, del := range j.pending {
+					journaled = append(journaled, del.Action)
+				}
+				j.mu.Unlock()
+				if !slices.Equal(journaled, tc.journaled) {
+					t.Errorf("journal holds %v once made, want %v", journaled, tc.journaled)
+				}
+				close(chat.gate)
+				d.Close(context.Background())
+			})
+		})
+	}
 }
 
 // slowDone is a journal whose Done waits for gate.
@@ -673,53 +703,4 @@ type slowDone struct {
 func (j *slowDone) Done(id string) error {
 	<-j.gate
 	return j.memJournal.Done(id)
-}
-
-// A tracked delivery that fails for good at its first attempt is made only
-// once its fallbacks are queued (so journaled) and the delivery is done:
-// ingest, which then writes the journal, leaves nothing only in memory.
-func TestTrackedFailureIsMadeOnceItsFallbacksAreQueued(t *testing.T) {
-	for _, tc := range []struct {
-		name string
-		hook Target
-	}{
-		{"a permanent error", Target{Action: &scripted{answers: []error{actions.Permanent(errors.New("400"))}}, Spec: spec(3, "chat")}},
-		{"the last attempt", Target{Action: &scripted{answers: []error{errors.New("503")}}, Spec: spec(1, "chat")}},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			synctest.Test(t, func(t *testing.T) {
-				chat := gated{gate: make(chan struct{})}
-				j := &slowDone{memJournal: memJournal{pending: map[string]Delivery{}}, gate: make(chan struct{})}
-				d := New(Options{Targets: map[string]Target{"hook": tc.hook, "chat": {Action: chat, Spec: patient()}}, Journal: j})
-				made := d.Tracking("c1", func() { d.Submit(note("down"), []string{"hook"}) })
-				synctest.Wait() // failed for good; the fallback queued; Done is being recorded
-				select {
-				case <-made[0].Made:
-					t.Fatal("made before the failed delivery was done")
-				default:
-				}
-				close(j.gate)
-				synctest.Wait()
-				select {
-				case <-made[0].Made:
-				default:
-					t.Fatal("not made once done")
-				}
-				if made[0].Succeeded() {
-					t.Error("a failed delivery reported as succeeded")
-				}
-				j.mu.Lock()
-				var journaled []string
-				for _, del := range j.pending {
-					journaled = append(journaled, del.Action)
-				}
-				j.mu.Unlock()
-				if !slices.Equal(journaled, []string{"chat"}) {
-					t.Errorf("journal holds %v when the delivery is made, want the fallback only", journaled)
-				}
-				close(chat.gate)
-				d.Close(context.Background())
-			})
-		})
-	}
 }
