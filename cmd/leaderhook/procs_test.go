@@ -21,12 +21,7 @@ func (s seeProcs) Run(context.Context, *actions.Notification) (actions.Outcome, 
 }
 
 func TestOneCPUExceptWhileScriptsRun(t *testing.T) {
-	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(0))
-	runtime.SetDefaultGOMAXPROCS()
-	def := runtime.GOMAXPROCS(0)
-	if def < 2 {
-		t.Fatalf("this test needs 2 CPUs or more to tell one from Go's default (%d)", def)
-	}
+	def := defaultProcs(t)
 	p := &procs{linger: 500 * time.Millisecond, cpuTime: processCPUTime}
 	p.start()
 	if got := runtime.GOMAXPROCS(0); got != 1 {
@@ -60,12 +55,7 @@ func TestOneCPUExceptWhileScriptsRun(t *testing.T) {
 // the full raises GOMAXPROCS; a linger later it comes down to see whether
 // one is enough again. The sampler stops once events stop.
 func TestAllCPUsWhileOneIsNotEnough(t *testing.T) {
-	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(0))
-	runtime.SetDefaultGOMAXPROCS()
-	def := runtime.GOMAXPROCS(0)
-	if def < 2 {
-		t.Fatalf("this test needs 2 CPUs or more to tell one from Go's default (%d)", def)
-	}
+	def := defaultProcs(t)
 	// The process's CPU time, as a share of a CPU set by the test.
 	var share atomic.Int64 // percent
 	var mu sync.Mutex
@@ -115,6 +105,21 @@ func TestAllCPUsWhileOneIsNotEnough(t *testing.T) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
+}
+
+// defaultProcs sets Go's default GOMAXPROCS for the test, restores the
+// value before it at the end, and returns the default, which must be 2 or
+// more to be told from one.
+func defaultProcs(t *testing.T) int {
+	t.Helper()
+	before := runtime.GOMAXPROCS(0)
+	t.Cleanup(func() { runtime.GOMAXPROCS(before) })
+	runtime.SetDefaultGOMAXPROCS()
+	def := runtime.GOMAXPROCS(0)
+	if def < 2 {
+		t.Fatalf("this test needs 2 CPUs or more to tell one from Go's default (%d)", def)
+	}
+	return def
 }
 
 func waitProcs(t *testing.T, want int, when string) {
