@@ -13,9 +13,9 @@ import (
 	"log/slog"
 	"net/http"
 	"net/netip"
-	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -27,33 +27,51 @@ import (
 // DefaultMaxBody bounds one POST /v1/events body.
 const DefaultMaxBody = 1 << 20
 
-// ErrBusy is returned by Ingest when events cannot be taken now.
+// ErrBusy is returned by Ingest when events cannot be taken now: the
+// answer is 503 with Retry-After, and the sender keeps the events.
 var ErrBusy = errors.New("leaderhook cannot take events now; retry shortly")
 
-// ErrTooManyEvents is returned by Ingest for a batch larger than it takes
-// at once; the sender should split it.
-var ErrTooManyEvents = errors.New("too many events in one request")
-
-// Server is the HTTP API. Nil funcs disable their endpoints.
-type Server struct {
+// Limits are the settings of the API that a reload may change.
+type Limits struct {
 	// Token, if set, is required as "Authorization: Bearer <token>" on
 	// POST /v1/events and POST /-/reload.
 	Token   string
-	MaxBody int64
+	MaxBody int64 // bytes of one POST /v1/events body; 0: DefaultMaxBody
+}
+
+// Server is the HTTP API. Nil funcs disable their endpoints.
+type Server struct {
 	// Accepts reports whether a cluster takes events over HTTP.
 	Accepts func(cluster string) bool
 	// Ingest takes a batch of events for a cluster, all or nothing.
 	Ingest func(ctx context.Context, cluster string, evs []event.Event) error
 	// Rejected, if set, is told of each refused batch.
 	Rejected func(cluster string)
-	State    func() any
+	// State returns what GET /v1/state shows.
+	State    func(ctx context.Context) (any, error)
 	Reload   func() error
 	Ready    func() error
 	Gatherer prometheus.Gatherer
 	Log      *slog.Logger
 
+	limits    atomic.Pointer[Limits]
 	refusedMu sync.Mutex
 	refusedAt map[string]time.Time // by cluster: when a refusal was last logged
+}
+
+// SetLimits sets the token and body limit, at start and on each reload.
+func (s *Server) SetLimits(l Limits) {
+	if l.MaxBody <= 0 {
+		l.MaxBody = DefaultMaxBody
+	}
+	s.limits.Store(&l)
+}
+
+func (s *Server) currentLimits() Limits {
+	if l := s.limits.Load(); l != nil {
+		return *l
+	}
+	return Limits{MaxBody: DefaultMaxBody}
 }
 
 // Handler returns the API's routes.
@@ -72,16 +90,18 @@ func (s *Server) Handler() http.Handler {
 
 // authorized lets a request through with the bearer token; with no token
 // configured, only from this host: an empty token must not open event
-// injection and reloads to whoever reaches the port.
+// injection and reloads to whoever reaches the port. A refused request is
+// answered before its body is read.
 func (s *Server) authorized(next http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		if s.Token == "" && !fromLoopback(r.RemoteAddr) {
+		token := s.currentLimits().Token
+		if token == "" && !fromLoopback(r.RemoteAddr) {
 			httpError(w, http.StatusForbidden, "server.ingest_token is not set, so only clients on the same host may use this endpoint; set the token and send it as Authorization: Bearer <token>")
 			return
 		}
-		if s.Token != "" {
+		if token != "" {
 			got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-			if !ok || subtle.ConstantTimeCompare([]byte(got), []byte(s.Token)) != 1 {
+			if !ok || subtle.ConstantTimeCompare([]byte(got), []byte(token)) != 1 {
 				w.Header().Set("WWW-Authenticate", `Bearer realm="leaderhook"`)
 				httpError(w, http.StatusUnauthorized, "a valid bearer token is required (server.ingest_token)")
 				return
@@ -101,12 +121,17 @@ func (s *Server) ready(w http.ResponseWriter, _ *http.Request) {
 	io.WriteString(w, "ready\n")
 }
 
-func (s *Server) state(w http.ResponseWriter, _ *http.Request) {
+func (s *Server) state(w http.ResponseWriter, r *http.Request) {
 	if s.State == nil {
 		httpError(w, http.StatusNotFound, "no state")
 		return
 	}
-	writeJSON(w, http.StatusOK, s.State())
+	v, err := s.State(r.Context())
+	if err != nil {
+		httpError(w, http.StatusServiceUnavailable, err.Error())
+		return
+	}
+	writeJSON(w, http.StatusOK, v)
 }
 
 func (s *Server) reload(w http.ResponseWriter, _ *http.Request) {
@@ -135,10 +160,7 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 		httpError(w, http.StatusNotFound, msg)
 		return
 	}
-	limit := s.MaxBody
-	if limit <= 0 {
-		limit = DefaultMaxBody
-	}
+	limit := s.currentLimits().MaxBody
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
 	if err != nil {
 		var tooBig *http.MaxBytesError
@@ -163,34 +185,16 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 	}
 	if len(evs) > 0 {
 		if err := s.Ingest(r.Context(), cluster, evs); err != nil {
-			switch {
-			case errors.Is(err, ErrBusy):
+			if errors.Is(err, ErrBusy) {
 				w.Header().Set("Retry-After", "1")
 				httpError(w, http.StatusServiceUnavailable, err.Error())
-			case errors.Is(err, ErrTooManyEvents):
-				httpError(w, http.StatusRequestEntityTooLarge, err.Error()+" (nothing was accepted)")
-			default:
-				httpError(w, http.StatusInternalServerError, err.Error())
+				return
 			}
+			httpError(w, http.StatusInternalServerError, err.Error())
 			return
 		}
 	}
-	writeAccepted(w, len(evs), ignored)
-}
-
-// writeAccepted answers an accepted batch: the bytes writeJSON would write
-// for {"accepted": n, "ignored": m}, without encoding/json's reflection and
-// indenting, which took 3 % of the daemon's CPU under load.
-func writeAccepted(w http.ResponseWriter, accepted, ignored int) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(http.StatusAccepted)
-	b := make([]byte, 0, 64)
-	b = append(b, "{\n  \"accepted\": "...)
-	b = strconv.AppendInt(b, int64(accepted), 10)
-	b = append(b, ",\n  \"ignored\": "...)
-	b = strconv.AppendInt(b, int64(ignored), 10)
-	b = append(b, "\n}\n"...)
-	w.Write(b)
+	writeJSON(w, http.StatusAccepted, map[string]int{"accepted": len(evs), "ignored": ignored})
 }
 
 func decodeBatch(body []byte) ([]event.Event, int, error) {

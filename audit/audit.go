@@ -5,51 +5,94 @@ package audit
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
+	"log/slog"
 	"os"
-	"sync"
+	"time"
 
 	"github.com/leaderhook/leaderhook/dispatch"
 )
 
-// File appends records to a file. Each record is one write(2) on a file
-// opened with O_APPEND, so lines from concurrent writers never interleave
+// buffered is how many records may wait for the disk before Record drops
+// them (and counts each drop as a write error).
+const buffered = 4096
+
+// logEvery bounds how often write errors are logged: a failed disk fails
+// every line.
+const logEvery = time.Minute
+
+// File appends records to a file from a goroutine of its own, so that
+// neither the decisions nor the deliveries wait for the disk. Each record
+// is one write(2) on a file opened with O_APPEND: lines never interleave,
 // and a crash loses at most the line being written.
 type File struct {
-	mu  sync.Mutex
-	f   *os.File
-	err error
+	f       *os.File
+	records chan dispatch.Record
+	done    chan struct{}
+	log     *slog.Logger
+	onError func(error)
+
+	lastLogged time.Time
+	unlogged   int // errors since the last one logged
 }
 
-// Open opens (or creates) the audit log at path for appending.
-func Open(path string) (*File, error) {
+// Open opens (or creates) the audit log at path for appending. Write
+// errors are passed to onError (may be nil), and logged at most once a
+// minute with the count of those not logged.
+func Open(path string, log *slog.Logger, onError func(error)) (*File, error) {
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o640)
 	if err != nil {
 		return nil, fmt.Errorf("audit log: %w", err)
 	}
-	return &File{f: f}, nil
+	if onError == nil {
+		onError = func(error) {}
+	}
+	a := &File{f: f, records: make(chan dispatch.Record, buffered), done: make(chan struct{}), log: log, onError: onError}
+	go a.write()
+	return a, nil
 }
 
-// Record appends r. A failing disk is reported once by Err, not per line.
+var errBehind = errors.New("audit log: the disk is behind; record dropped")
+
+// Record queues r for writing. It never blocks: when the writer is that
+// far behind, the record is dropped and counted as a write error.
 func (a *File) Record(r dispatch.Record) {
-	data, err := json.Marshal(r)
-	if err != nil {
+	select {
+	case a.records <- r:
+	default:
+		a.onError(errBehind)
+	}
+}
+
+func (a *File) write() {
+	defer close(a.done)
+	for r := range a.records {
+		data, err := json.Marshal(r)
+		if err == nil {
+			_, err = a.f.Write(append(data, '\n'))
+		}
+		if err != nil {
+			a.failed(fmt.Errorf("audit log %s: %w", a.f.Name(), err))
+		}
+	}
+}
+
+// failed counts a write error and logs it, rate-limited.
+func (a *File) failed(err error) {
+	a.onError(err)
+	a.unlogged++
+	if time.Since(a.lastLogged) < logEvery {
 		return
 	}
-	data = append(data, '\n')
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if _, err := a.f.Write(data); err != nil && a.err == nil {
-		a.err = err
-	}
+	a.log.Error("audit records lost", "err", err, "lost_since_last_report", a.unlogged)
+	a.lastLogged, a.unlogged = time.Now(), 0
 }
 
-// Err returns the first write error.
-func (a *File) Err() error {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	return a.err
+// Close writes what is queued and closes the file. Record must not be
+// called after Close.
+func (a *File) Close() error {
+	close(a.records)
+	<-a.done
+	return a.f.Close()
 }
-
-// Close closes the file.
-func (a *File) Close() error { return a.f.Close() }

@@ -86,6 +86,32 @@ func NewView(cluster string, members []string, stabilize time.Duration) *View {
 	return v
 }
 
+// Reconfigure applies a reload to a running view: members (empty: learned
+// from the events) and the stabilize period. Members' reports are kept for
+// those still members. It appends the state events the change makes due at
+// now: a cluster whose new membership no longer gives its leader a
+// majority starts to lose it then.
+func (v *View) Reconfigure(now time.Time, members []string, stabilize time.Duration, out []event.Event) []event.Event {
+	if now.After(v.now) {
+		v.now = now
+	}
+	v.stabilize = stabilize
+	v.fixed = len(members) > 0
+	if v.fixed {
+		next := make(map[string]*member, len(members))
+		for _, id := range members {
+			if m, ok := v.members[id]; ok {
+				next[id] = m
+			} else {
+				next[id] = &member{}
+			}
+		}
+		v.members = next
+		v.resort()
+	}
+	return v.update(out)
+}
+
 // Cluster returns the cluster's name.
 func (v *View) Cluster() string { return v.cluster }
 

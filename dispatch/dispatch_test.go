@@ -237,32 +237,6 @@ func TestOrderPerClusterAndAction(t *testing.T) {
 	})
 }
 
-func TestFullQueueRefusesWithoutBlocking(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		hung := &scripted{block: true}
-		d, _, a := setup(map[string]Target{"hung": {Action: hung, Spec: spec(1), QueueSize: 2}})
-		var errs []error
-		for i := range 5 {
-			errs = append(errs, d.Submit(note(fmt.Sprintf("r%d", i)), []string{"hung"})...)
-			synctest.Wait() // the worker takes r0 and hangs on it
-		}
-		// One in flight, two queued, two refused.
-		if len(errs) != 2 {
-			t.Errorf("refused %d, want 2: %v", len(errs), errs)
-		}
-		dropped := 0
-		for _, k := range a.kinds("hung") {
-			if k == "dropped" {
-				dropped++
-			}
-		}
-		if dropped != 2 {
-			t.Errorf("audit shows %d drops", dropped)
-		}
-		d.Close(context.Background())
-	})
-}
-
 func TestCloseDrainsThenCancelsAndKeepsThePending(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		hung := &scripted{block: true}
@@ -325,76 +299,6 @@ func (g gated) Run(ctx context.Context, _ *actions.Notification) (actions.Outcom
 	}
 }
 
-func TestPaceWaitsForRoomInTheClustersQueues(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		slow := gated{gate: make(chan struct{})}
-		s := patient()
-		d, _, _ := setup(map[string]Target{"hook": {Action: slow, Spec: s}})
-		for i := range 5 {
-			d.Submit(note(fmt.Sprint(i)), []string{"hook"}) // cluster c1
-		}
-		synctest.Wait() // the worker holds the first; 4 wait
-		if err := d.Pace(context.Background(), "c2", 2); err != nil {
-			t.Fatalf("another cluster was held up: %v", err)
-		}
-		paced := make(chan error, 1)
-		go func() { paced <- d.Pace(context.Background(), "c1", 2) }()
-		for waiting := 4; waiting > 2; waiting-- {
-			synctest.Wait()
-			select {
-			case err := <-paced:
-				t.Fatalf("Pace returned (%v) with %d deliveries waiting, backlog 2", err, waiting)
-			default:
-			}
-			slow.gate <- struct{}{}
-		}
-		synctest.Wait()
-		select {
-		case err := <-paced:
-			if err != nil {
-				t.Fatalf("Pace: %v", err)
-			}
-		default:
-			t.Fatal("Pace still waits with 2 deliveries waiting")
-		}
-
-		// A deadline ends the wait.
-		for i := range 3 {
-			d.Submit(note(fmt.Sprint("more", i)), []string{"hook"})
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-		defer cancel()
-		start := time.Now()
-		if err := d.Pace(ctx, "c1", 2); !errors.Is(err, context.DeadlineExceeded) || time.Since(start) != time.Second {
-			t.Errorf("Pace with a deadline: %v after %s", err, time.Since(start))
-		}
-		close(slow.gate)
-		d.Close(context.Background())
-	})
-}
-
-func TestPaceIgnoresAQueueWaitingOnAFailingReceiver(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		fail := errors.New("connection refused")
-		act := &scripted{answers: []error{fail, fail, fail}}
-		d, _, _ := setup(map[string]Target{"hook": {Action: act, Spec: spec(5)}})
-		for i := range 5 {
-			d.Submit(note(fmt.Sprint(i)), []string{"hook"})
-		}
-		synctest.Wait() // the first delivery failed once and waits to retry; 4 wait behind it
-		start := time.Now()
-		if err := d.Pace(context.Background(), "c1", 2); err != nil || time.Since(start) != 0 {
-			t.Errorf("Pace waited %s (%v) on a queue stuck behind a failing receiver", time.Since(start), err)
-		}
-		time.Sleep(time.Hour)
-		synctest.Wait()
-		if n := len(act.got()); n != 8 {
-			t.Errorf("%d attempts, want 3 failed and 5 delivered", n)
-		}
-		d.Close(context.Background())
-	})
-}
-
 // answering is an Action whose every attempt gets the same answer.
 type answering struct {
 	out actions.Outcome
@@ -422,135 +326,6 @@ func TestAuditKeepsTheAnswerRedacted(t *testing.T) {
 		if attempt.HTTPStatus != 403 || attempt.Detail != `{"error":"bad token `+actions.Redacted+`"}` {
 			t.Errorf("attempt record %+v: want status 403 and the answer with the token redacted", attempt)
 		}
-	})
-}
-
-func TestCrowdedAtHalfAQueue(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		slow := gated{gate: make(chan struct{})}
-		s := patient()
-		d, _, _ := setup(map[string]Target{"hook": {Action: slow, Spec: s, QueueSize: 8}, "big": {Action: slow, Spec: s}})
-		if got := d.MaxBatch(); got != 4 {
-			t.Errorf("MaxBatch %d, want 4 (half the smallest queue)", got)
-		}
-		for i := range 3 {
-			d.Submit(note(fmt.Sprint(i)), []string{"hook"}) // cluster c1: the worker holds one, 2 wait
-		}
-		synctest.Wait()
-		for _, c := range []struct {
-			events int
-			want   bool
-		}{{0, false}, {1, false}, {2, false}, {3, true}} {
-			if got := d.Crowded("c1", c.events); got != c.want {
-				t.Errorf("2 of 8 waiting, a batch of %d: crowded %v, want %v", c.events, got, c.want)
-			}
-		}
-		d.Submit(note("3"), []string{"hook"})
-		d.Submit(note("4"), []string{"hook"})
-		if !d.Crowded("c1", 1) {
-			t.Error("4 of 8 waiting: crowded")
-		}
-		if d.Crowded("c2", 4) {
-			t.Error("another cluster is not crowded")
-		}
-		close(slow.gate)
-		d.Close(context.Background())
-	})
-}
-
-func TestTrackingReportsTheDeliveriesQueuedDuringACall(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		slow := gated{gate: make(chan struct{})}
-		s := patient()
-		d, _, _ := setup(map[string]Target{"hook": {Action: slow, Spec: s}, "other": {Action: &scripted{}, Spec: s}})
-		d.Submit(note("before"), []string{"hook"}) // not tracked
-		made := d.Tracking("c1", func() {
-			d.Submit(note("a"), []string{"hook"})
-			d.Submit(note("b"), []string{"hook"})
-			other := note("c")
-			other.Cluster = "c2" // another cluster's delivery is not this call's
-			d.Submit(other, []string{"other"})
-		})
-		d.Submit(note("after"), []string{"hook"}) // not tracked
-		if len(made) != 2 {
-			t.Fatalf("%d deliveries tracked, want the 2 queued during the call", len(made))
-		}
-		finished := func() (n int) {
-			for _, tr := range made {
-				select {
-				case <-tr.Made:
-					n++
-				default:
-				}
-			}
-			return n
-		}
-		// One at a time, in order: "before", "a", "b", "after".
-		for i, want := range []int{0, 0, 1, 2} {
-			synctest.Wait()
-			if got := finished(); got != want {
-				t.Fatalf("after %d deliveries made, %d tracked ones finished, want %d", i, got, want)
-			}
-			slow.gate <- struct{}{}
-		}
-		close(slow.gate)
-		d.Close(context.Background())
-	})
-}
-
-func TestTrackingCountsADroppedDeliveryAsFinished(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		slow := gated{gate: make(chan struct{})}
-		s := patient()
-		d, _, _ := setup(map[string]Target{"hook": {Action: slow, Spec: s, QueueSize: 1}})
-		d.Submit(note("held"), []string{"hook"})
-		synctest.Wait() // the worker holds it; the queue is empty
-		d.Submit(note("waits"), []string{"hook"})
-		made := d.Tracking("c1", func() { d.Submit(note("dropped"), []string{"hook"}) })
-		select {
-		case <-made[0].Made:
-		default:
-			t.Error("a dropped delivery is never made, and must not be waited for")
-		}
-		close(slow.gate)
-		d.Close(context.Background())
-	})
-}
-
-func TestTrackingWaitsForTheFirstAttemptOnlyAndNotForFallbacks(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		fail := errors.New("connection refused")
-		hook := &scripted{answers: []error{fail, fail, fail}} // then fails for good
-		chat := gated{gate: make(chan struct{})}
-		d, _, _ := setup(map[string]Target{
-			"hook": {Action: hook, Spec: spec(3, "chat")},
-			"chat": {Action: chat, Spec: spec(1)},
-		})
-		made := d.Tracking("c1", func() { d.Submit(note("down"), []string{"hook"}) })
-		if len(made) != 1 {
-			t.Fatalf("%d tracked, want 1", len(made))
-		}
-		synctest.Wait() // the first attempt failed; the retry waits a second
-		select {
-		case <-made[0].Made:
-		default:
-			t.Fatal("still waiting after the first attempt: a retry waits on the receiver, not on the sender")
-		}
-		// The fallback, queued by a worker while another call tracks, is
-		// not that call's.
-		var during []Tracked
-		during = d.Tracking("c1", func() {
-			time.Sleep(time.Hour) // the retries run out; "chat" is queued
-			synctest.Wait()
-		})
-		if len(during) != 0 {
-			t.Errorf("%d deliveries tracked, want none: a fallback is not the tracked call's", len(during))
-		}
-		if n := len(hook.got()); n != 3 {
-			t.Errorf("%d attempts, want 3", n)
-		}
-		close(chat.gate)
-		d.Close(context.Background())
 	})
 }
 
@@ -637,70 +412,109 @@ func (f failAfter) Run(ctx context.Context, _ *actions.Notification) (actions.Ou
 	return actions.Outcome{HTTPStatus: 400}, actions.Permanent(errors.New("400 bad request"))
 }
 
-// A tracked delivery is made only once it is done in the journal: after a
-// success, so that a journal that writes behind need not write it at all;
-// after a failure for good, once its fallbacks are queued (so journaled),
-// so that ingest, which then writes the journal, leaves nothing only in
-// memory.
-func TestTrackedDeliveryIsMadeOnceItIsDone(t *testing.T) {
-	for _, tc := range []struct {
-		name      string
-		hook      Target
-		succeeded bool
-		journaled []string // actions pending once made
-	}{
-		{"a success", Target{Action: &scripted{}, Spec: spec(3, "chat")}, true, nil},
-		{"a permanent error", Target{Action: &scripted{answers: []error{actions.Permanent(errors.New("400"))}}, Spec: spec(3, "chat")}, false, []string{"chat"}},
-		{"the last attempt", Target{Action: &scripted{answers: []error{errors.New("503")}}, Spec: spec(1, "chat")}, false, []string{"chat"}},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			synctest.Test(t, func(t *testing.T) {
-				chat := gated{gate: make(chan struct{})}
-				j := &slowDone{memJournal: memJournal{pending: map[string]Delivery{}}, gate: make(chan struct{})}
-				d := New(Options{Targets: map[string]Target{"hook": tc.hook, "chat": {Action: chat, Spec: patient()}}, Journal: j})
-				made := d.Tracking("c1", func() { d.Submit(note("r"), []string{"hook"}) })
-				if len(made) != 1 || made[0].ID == "" {
-					t.Fatalf("tracked %+v, want one delivery with its id", made)
-				}
-				synctest.Wait() // the first attempt is over; Done is being recorded
-				select {
-				case <-made[0].Made:
-					t.Fatal("made before the journal recorded it as done")
-				default:
-				}
-				close(j.gate)
-				synctest.Wait()
-				select {
-				case <-made[0].Made:
-				default:
-					t.Fatal("not made once done")
-				}
-				if got := made[0].Succeeded(); got != tc.succeeded {
-					t.Errorf("succeeded %v, want %v", got, tc.succeeded)
-				}
-				j.mu.Lock()
-				var journaled []string
-				for _, del := range j.pending {
-					journaled = append(journaled, del.Action)
-				}
-				j.mu.Unlock()
-				if !slices.Equal(journaled, tc.journaled) {
-					t.Errorf("journal holds %v once made, want %v", journaled, tc.journaled)
-				}
-				close(chat.gate)
-				d.Close(context.Background())
-			})
-		})
+// A full queue is reported to ingest, and drops nothing: every delivery is
+// made once the action answers.
+func TestFullQueueDropsNothing(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		slow := gated{gate: make(chan struct{})}
+		d, j, _ := setup(map[string]Target{"hook": {Action: slow, Spec: patient(), QueueSize: 2}})
+		for i := range 4 {
+			if err := d.Submit(note(fmt.Sprintf("r%d", i)), []string{"hook"}); err != nil {
+				t.Fatal(err)
+			}
+			synctest.Wait() // the worker takes r0 and waits on it
+		}
+		if !d.Full("c1") || d.Full("c2") {
+			t.Errorf("Full(c1) %v, Full(c2) %v with 3 waiting in a queue of 2", d.Full("c1"), d.Full("c2"))
+		}
+		for range 4 {
+			slow.gate <- struct{}{}
+		}
+		synctest.Wait()
+		if d.Full("c1") || len(j.pending) != 0 {
+			t.Errorf("Full %v, %d pending after every answer, want none", d.Full("c1"), len(j.pending))
+		}
+		d.Close(context.Background())
+	})
+}
+
+// A reload that raises an action's workers lets more deliveries run at
+// once in the queues that exist; lowering it lets the surplus stop.
+func TestSetTargetsChangesWorkers(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		slow := &counting{gate: make(chan struct{})}
+		d, _, _ := setup(map[string]Target{"script": {Action: slow, Spec: patient(), Workers: 1}})
+		for i := range 4 {
+			d.Submit(note(fmt.Sprintf("r%d", i)), []string{"script"})
+		}
+		synctest.Wait()
+		if n := slow.running(); n != 1 {
+			t.Fatalf("%d running with 1 worker", n)
+		}
+		d.SetTargets(map[string]Target{"script": {Action: slow, Spec: patient(), Workers: 3}})
+		synctest.Wait()
+		if n := slow.running(); n != 3 {
+			t.Errorf("%d running after raising the workers to 3", n)
+		}
+		d.SetTargets(map[string]Target{"script": {Action: slow, Spec: patient(), Workers: 1}})
+		for range 3 {
+			slow.gate <- struct{}{}
+		}
+		synctest.Wait()
+		if n := slow.running(); n != 1 {
+			t.Errorf("%d running after lowering the workers to 1", n)
+		}
+		slow.gate <- struct{}{}
+		d.Close(context.Background())
+	})
+}
+
+// counting is an Action that counts the attempts in progress, each
+// waiting for a value on gate.
+type counting struct {
+	gate chan struct{}
+	mu   sync.Mutex
+	now  int
+}
+
+func (c *counting) Run(ctx context.Context, _ *actions.Notification) (actions.Outcome, error) {
+	c.mu.Lock()
+	c.now++
+	c.mu.Unlock()
+	defer func() { c.mu.Lock(); c.now--; c.mu.Unlock() }()
+	select {
+	case <-c.gate:
+		return actions.Outcome{}, nil
+	case <-ctx.Done():
+		return actions.Outcome{}, ctx.Err()
 	}
 }
 
-// slowDone is a journal whose Done waits for gate.
-type slowDone struct {
-	memJournal
-	gate chan struct{}
+func (c *counting) running() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
 }
 
-func (j *slowDone) Done(id string) error {
-	<-j.gate
-	return j.memJournal.Done(id)
+// brokenJournal fails every write, as a full disk does.
+type brokenJournal struct{}
+
+func (brokenJournal) Pending(Delivery) error { return errors.New("no space left on device") }
+func (brokenJournal) Done(string) error      { return errors.New("no space left on device") }
+
+// A delivery that cannot be journaled is reported, and made all the same.
+func TestSubmitReportsAJournalThatCannotBeWritten(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		act := &scripted{}
+		d := New(Options{Targets: map[string]Target{"hook": {Action: act, Spec: spec(1)}}, Journal: brokenJournal{}})
+		err := d.Submit(note("r"), []string{"hook"})
+		if !errors.Is(err, ErrNotJournaled) {
+			t.Errorf("Submit = %v, want ErrNotJournaled", err)
+		}
+		synctest.Wait()
+		if len(act.got()) != 1 {
+			t.Error("the delivery was not made")
+		}
+		d.Close(context.Background())
+	})
 }

@@ -3,6 +3,7 @@
 package metrics
 
 import (
+	"runtime/debug"
 	"sync"
 	"time"
 
@@ -30,6 +31,8 @@ type Metrics struct {
 	reloads      *prometheus.CounterVec
 	lastReload   prometheus.Gauge
 	reloadOK     prometheus.Gauge
+	auditErrors  prometheus.Counter
+	buildInfo    *prometheus.GaugeVec
 	mu           sync.Mutex
 	lossStarted  map[string]time.Time
 	leaderlessFn *prometheus.GaugeVec
@@ -56,6 +59,9 @@ func New(queueDepth func() float64, dropped func() float64) *Metrics {
 	m.lastReload = prometheus.NewGauge(prometheus.GaugeOpts{Name: "config_last_reload_success_timestamp_seconds", Help: "When the config was last loaded successfully."})
 	m.reloadOK = prometheus.NewGauge(prometheus.GaugeOpts{Name: "config_last_reload_successful", Help: "1 when the last reload attempt succeeded."})
 	f.MustRegister(m.lastReload, m.reloadOK)
+	m.auditErrors = prometheus.NewCounter(prometheus.CounterOpts{Name: "audit_write_errors_total", Help: "Audit records that could not be written (the disk failed, or fell too far behind)."})
+	m.buildInfo = gaugeVec(f, "build_info", "Always 1; the labels say which leaderhook runs.", "version", "goversion", "revision")
+	f.MustRegister(m.auditErrors)
 	if queueDepth != nil {
 		f.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "action_queue_depth", Help: "Deliveries waiting in the action queues."}, queueDepth))
 	}
@@ -143,6 +149,37 @@ func (m *Metrics) Record(r dispatch.Record) {
 	case "failed", "dropped":
 		m.failures.WithLabelValues(r.Action).Inc()
 	}
+}
+
+// BuildInfo sets leaderhook_build_info for this version.
+func (m *Metrics) BuildInfo(version string) {
+	goVersion, revision := "", ""
+	if info, ok := debug.ReadBuildInfo(); ok {
+		goVersion = info.GoVersion
+		for _, s := range info.Settings {
+			if s.Key == "vcs.revision" {
+				revision = s.Value
+			}
+		}
+	}
+	m.buildInfo.WithLabelValues(version, goVersion, revision).Set(1)
+}
+
+// AuditWriteFailed counts an audit record that could not be written.
+func (m *Metrics) AuditWriteFailed() { m.auditErrors.Inc() }
+
+// Forget removes the metrics of a cluster no longer configured.
+func (m *Metrics) Forget(cluster string) {
+	labels := prometheus.Labels{"cluster": cluster}
+	for _, v := range []*prometheus.CounterVec{m.events, m.rejected, m.transitions, m.outcomes} {
+		v.DeletePartialMatch(labels)
+	}
+	for _, v := range []*prometheus.GaugeVec{m.hasLeader, m.known, m.leaderlessFn} {
+		v.DeletePartialMatch(labels)
+	}
+	m.mu.Lock()
+	delete(m.lossStarted, cluster)
+	m.mu.Unlock()
 }
 
 // Reloaded records a reload attempt.

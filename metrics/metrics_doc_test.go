@@ -78,6 +78,7 @@ func exposed(t *testing.T, dropped func() float64) map[string]documented {
 	m.Record(dispatch.Record{Kind: "attempt", Action: "a", Outcome: "ok", DurationMS: 3})
 	m.Record(dispatch.Record{Kind: "failed", Action: "a"})
 	m.Reloaded(false)
+	m.BuildInfo("dev")
 
 	families, err := m.Registry.Gather()
 	if err != nil {

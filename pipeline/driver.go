@@ -199,19 +199,31 @@ func (d *Driver) Restore(engine rules.Snapshot, views map[string]detector.State)
 // Replace swaps in a new engine and cluster set after a config reload. The
 // new engine takes over the old one's memory (rules whose definition did
 // not change keep their state); views of clusters still configured are
-// kept, so leaders and outages carry over.
-func (d *Driver) Replace(engine *rules.Engine, clusters []ClusterView) {
+// kept, so leaders and outages carry over, and take their new members and
+// stabilize period. Time first advances to now; what the change makes due
+// is announced at now.
+func (d *Driver) Replace(now time.Time, engine *rules.Engine, clusters []ClusterView) {
+	d.AdvanceTo(now)
 	engine.Restore(d.engine.Snapshot())
 	d.engine = engine
-	views := map[string]*detector.View{}
-	order := make([]*detector.View, 0, len(clusters))
+	old := d.views
+	d.views = make(map[string]*detector.View, len(clusters))
+	d.order = make([]*detector.View, 0, len(clusters))
 	for _, c := range clusters {
-		v := d.views[c.Name]
+		v := old[c.Name]
 		if v == nil {
 			v = detector.NewView(c.Name, c.Members, c.Stabilize)
 		}
-		views[c.Name] = v
-		order = append(order, v)
+		d.views[c.Name] = v
+		d.order = append(d.order, v)
 	}
-	d.views, d.order = views, order
+	for _, c := range clusters {
+		if old[c.Name] == nil {
+			continue
+		}
+		d.states = d.views[c.Name].Reconfigure(d.now, c.Members, c.Stabilize, d.states[:0])
+		for _, st := range d.states {
+			d.announce(st)
+		}
+	}
 }

@@ -22,7 +22,7 @@ func Notification(o rules.Outcome, dryRun bool) actions.Notification {
 
 // Submitter takes notifications for actions; the dispatcher is one.
 type Submitter interface {
-	Submit(n actions.Notification, actionNames []string) []error
+	Submit(n actions.Notification, actionNames []string) error
 }
 
 // Dispatching is a Sink that hands every firing and resolve to a
@@ -31,7 +31,7 @@ type Dispatching struct {
 	Next   Sink
 	To     Submitter
 	DryRun bool
-	// OnError receives deliveries that could not be queued.
+	// OnError receives what went wrong submitting a notification.
 	OnError func(error)
 }
 
@@ -44,9 +44,7 @@ func (d *Dispatching) Outcome(o rules.Outcome) {
 	if o.Kind == rules.Suppressed || len(o.Actions) == 0 {
 		return
 	}
-	for _, err := range d.To.Submit(Notification(o, d.DryRun), o.Actions) {
-		if d.OnError != nil {
-			d.OnError(err)
-		}
+	if err := d.To.Submit(Notification(o, d.DryRun), o.Actions); err != nil && d.OnError != nil {
+		d.OnError(err)
 	}
 }

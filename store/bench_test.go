@@ -9,16 +9,9 @@ import (
 	"github.com/leaderhook/leaderhook/event"
 )
 
-// BenchmarkJournal: one delivery journaled as pending, then done — what
-// each firing costs the decision goroutine and the worker: when it
-// finishes before anything asks for the journal (most deliveries), and
-// when it is written (a flush before an answer, say) and so is its end.
+// BenchmarkJournal: one delivery journaled as pending, then done: what
+// each firing costs the decision goroutine and the worker.
 func BenchmarkJournal(b *testing.B) {
-	b.Run("finished before written", func(b *testing.B) { benchmarkJournal(b, false) })
-	b.Run("written", func(b *testing.B) { benchmarkJournal(b, true) })
-}
-
-func benchmarkJournal(b *testing.B, written bool) {
 	d, err := Open(b.TempDir())
 	if err != nil {
 		b.Fatal(err)
@@ -36,18 +29,8 @@ func benchmarkJournal(b *testing.B, written bool) {
 		if err := d.Pending(del); err != nil {
 			b.Fatal(err)
 		}
-		if written {
-			if err := d.Flush(); err != nil {
-				b.Fatal(err)
-			}
-		}
 		if err := d.Done(del.ID); err != nil {
 			b.Fatal(err)
-		}
-		if written {
-			if err := d.Flush(); err != nil {
-				b.Fatal(err)
-			}
 		}
 	}
 }

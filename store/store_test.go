@@ -93,10 +93,8 @@ func TestJournalIsCompacted(t *testing.T) {
 	for i := range compactAfter {
 		id := "msg_" + string(rune('a'+i%26)) + time.Duration(i).String()
 		d.Pending(delivery(id, 0))
-		d.Flush() // written, so that its end is written too
 		d.Done(id)
 	}
-	d.Flush()
 	data, err := os.ReadFile(filepath.Join(dir, pendingFile))
 	if err != nil {
 		t.Fatal(err)
@@ -288,41 +286,29 @@ func TestStateLogIsCompacted(t *testing.T) {
 	}
 }
 
-// TestJournalWritesBehind: a delivery reaches the journal when something
-// depends on it (a Flush, a Save) or within flushDelay; one
-// finished before then is never written, and the end of one that was
-// written follows within flushDelay. Each case ends in a crash: the journal
-// is read as a restart would, without Close.
-func TestJournalWritesBehind(t *testing.T) {
-	wait := func(*Dir) { time.Sleep(flushDelay + 100*time.Millisecond) }
+// TestJournalIsWrittenAtOnce: Pending and Done return once their line is
+// written: a crash right after either (the journal read as a restart
+// would, without Close) finds it.
+func TestJournalIsWrittenAtOnce(t *testing.T) {
 	for _, tc := range []struct {
-		name       string
-		then       func(d *Dir)
-		stillThere []string // pending as seen by a restart after the crash
-		empty      bool     // nothing at all was written
-		attempts   int      // of the delivery resumed
+		name     string
+		then     func(d *Dir)
+		want     []string // pending as seen by a restart after the crash
+		attempts int      // of the delivery resumed
 	}{
-		{"finished before anything asked", func(d *Dir) { d.Done("a"); wait(d) }, nil, true, 0},
-		{"a flush", func(d *Dir) { d.Flush() }, []string{"a"}, false, 0},
-		{"a save", func(d *Dir) { d.Save(State{}) }, []string{"a"}, false, 0},
-		{"after the delay", wait, []string{"a"}, false, 0},
-		{"finished after a flush, crash at once", func(d *Dir) { d.Flush(); d.Done("a") }, []string{"a"}, false, 0},
-		{"finished after a flush, after the delay", func(d *Dir) { d.Flush(); d.Done("a"); wait(d) }, nil, false, 0},
-		{"retried after a flush, after the delay", func(d *Dir) { d.Flush(); d.Pending(delivery("a", 1)); wait(d) }, []string{"a"}, false, 1},
+		{"pending", func(*Dir) {}, []string{"a"}, 0},
+		{"done", func(d *Dir) { d.Done("a") }, nil, 0},
+		{"retried", func(d *Dir) { d.Pending(delivery("a", 1)) }, []string{"a"}, 1},
+		{"done, then another", func(d *Dir) { d.Done("a"); d.Pending(delivery("b", 0)) }, []string{"b"}, 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
 			d := mustOpen(t, dir)
 			defer d.Close()
-			d.Pending(delivery("a", 0))
-			tc.then(d)
-			data, err := os.ReadFile(filepath.Join(dir, pendingFile))
-			if err != nil {
+			if err := d.Pending(delivery("a", 0)); err != nil {
 				t.Fatal(err)
 			}
-			if empty := len(data) == 0; empty != tc.empty {
-				t.Errorf("journal %q: empty %v, want %v", data, empty, tc.empty)
-			}
+			tc.then(d)
 			again := mustOpen(t, dir)
 			defer again.Close()
 			_, pending, _ := again.Load()
@@ -330,8 +316,8 @@ func TestJournalWritesBehind(t *testing.T) {
 			for _, p := range pending {
 				ids = append(ids, p.ID)
 			}
-			if !slices.Equal(ids, tc.stillThere) {
-				t.Errorf("pending after a crash: %v, want %v", ids, tc.stillThere)
+			if !slices.Equal(ids, tc.want) {
+				t.Errorf("pending after a crash: %v, want %v", ids, tc.want)
 			}
 			if len(pending) > 0 && pending[0].Attempts != tc.attempts {
 				t.Errorf("resumed with %d attempts, want %d", pending[0].Attempts, tc.attempts)
@@ -340,23 +326,19 @@ func TestJournalWritesBehind(t *testing.T) {
 	}
 }
 
-// A delivery that cannot be encoded does not keep the others out of the
-// journal.
+// A delivery that cannot be encoded is an error, and does not keep the
+// others out of the journal.
 func TestJournalWritesWhatItCanEncode(t *testing.T) {
 	dir := t.TempDir()
 	d := mustOpen(t, dir)
 	defer d.Close()
-	var reported []error
-	d.OnError = func(err error) { reported = append(reported, err) }
 	bad := delivery("bad", 0)
 	bad.Notification.Event = map[string]any{"f": func() {}}
-	d.Pending(bad)
-	d.Pending(delivery("good", 0))
-	if err := d.Flush(); err != nil {
-		t.Errorf("flush: %v, want nil: only a failed write is an error", err)
+	if err := d.Pending(bad); err == nil || !strings.Contains(err.Error(), "bad") {
+		t.Errorf("journaling a delivery that cannot be encoded: %v, want an error naming it", err)
 	}
-	if len(reported) != 1 || !strings.Contains(reported[0].Error(), "bad") {
-		t.Errorf("reported %v, want one error naming the delivery that cannot be encoded", reported)
+	if err := d.Pending(delivery("good", 0)); err != nil {
+		t.Fatal(err)
 	}
 	again := mustOpen(t, dir)
 	defer again.Close()

@@ -29,7 +29,10 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	binary = filepath.Join(dir, "leaderhook")
-	build := exec.Command("go", "build", "-o", binary, "../cmd/leaderhook")
+	// With the race detector: the end-to-end tests are where the daemon's
+	// goroutines meet real load, and a race found there fails the test
+	// that saw it (see startDaemonArgs).
+	build := exec.Command("go", "build", "-race", "-o", binary, "../cmd/leaderhook")
 	build.Stderr = os.Stderr
 	if err := build.Run(); err != nil {
 		fmt.Fprintln(os.Stderr, "building leaderhook:", err)

@@ -110,7 +110,13 @@ func startDaemonArgs(t *testing.T, args ...string) *daemon {
 	case <-time.After(10 * time.Second):
 		t.Fatalf("daemon did not start:\n%s", d.logs())
 	}
-	t.Cleanup(func() { d.cmd.Process.Kill(); d.cmd.Wait() })
+	t.Cleanup(func() {
+		d.cmd.Process.Kill()
+		d.cmd.Wait()
+		if strings.Contains(d.logs(), "WARNING: DATA RACE") {
+			t.Errorf("the race detector found a data race in the daemon:\n%s", d.logs())
+		}
+	})
 	return d
 }
 

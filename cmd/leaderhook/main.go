@@ -32,7 +32,6 @@ type env struct {
 	cpuProfile     string
 	memProfile     string
 	stopProfile    func()
-	onReject       func(cluster, input string) // counts rejected events (the daemon's metrics)
 	log            *slog.Logger
 }
 
@@ -141,24 +140,5 @@ func versionCmd(e *env) *cobra.Command {
 			fmt.Fprintf(e.stdout, " %s\n", goVersion)
 			return nil
 		},
-	}
-}
-
-// batchGC tunes the garbage collector for replay and test, which stream
-// their input: the live heap stays a few MB, so a collection target four
-// times the default trades some 25 MB of peak memory for about half the
-// run time of a large replay (BENCHMARKS.md). GOGC, if set, wins.
-func batchGC() { setGCPercent(400) }
-
-// daemonGC tunes it for `run`: a live heap of about 4 MB and ~14 KB of
-// garbage per notification made a collection every ~300 notifications
-// under load. Twice the default target cost 5–6 MB more RSS after load
-// (34–35 MB) and gave 7–10 % more webhooks/s at 8–9 % less CPU each
-// (BENCHMARKS.md); four times gave no more and 46 MB.
-func daemonGC() { setGCPercent(200) }
-
-func setGCPercent(percent int) {
-	if os.Getenv("GOGC") == "" {
-		debug.SetGCPercent(percent)
 	}
 }

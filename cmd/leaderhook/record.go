@@ -12,6 +12,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/leaderhook/leaderhook/daemon"
 	"github.com/leaderhook/leaderhook/event"
 	"github.com/leaderhook/leaderhook/pipeline"
 	"github.com/leaderhook/leaderhook/rules"
@@ -66,11 +67,11 @@ func (e *env) record(ctx context.Context, path, out string) error {
 	events := make(chan event.Event, 1024)
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	var sources sync.WaitGroup
-	if err := e.startSources(ctx, cfg, events, &positionBook{}, &sources); err != nil {
+	wait, err := daemon.StartSources(ctx, cfg, events, e.stdin, e.log)
+	if err != nil {
 		return err
 	}
-	go func() { sources.Wait(); close(events) }()
+	go func() { wait(); close(events) }()
 	// Events are taken at their own timestamps, with no timer: a recording
 	// may be of old events, and the real clock must not overtake them. A
 	// state change waiting for its stabilize period is written with the

@@ -54,7 +54,6 @@ rejected line is reported on stderr with its file and line number).`,
 			if !cmd.Flags().Changed("show-actions") {
 				o.showActions = o.format == "text"
 			}
-			batchGC()
 			return e.replay(o, files)
 		},
 	}
@@ -240,7 +239,7 @@ func (e *env) dispatcher(cfg *config.Config, targets map[string]dispatch.Target)
 	opts := dispatch.Options{Targets: targets, Log: e.log}
 	closeAudit := func() {}
 	if cfg.AuditLog != "" {
-		a, err := audit.Open(cfg.AuditLog)
+		a, err := audit.Open(cfg.AuditLog, e.log, nil)
 		if err != nil {
 			return nil, nil, err
 		}

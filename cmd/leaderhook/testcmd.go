@@ -46,7 +46,6 @@ not have is an error: none of the file's tests run.
 Exit status: 0 when every test passes, 1 otherwise.`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(_ *cobra.Command, paths []string) error {
-			batchGC()
 			return e.runTests(paths, junit)
 		},
 	}

@@ -1,0 +1,339 @@
+// Package daemon is `leaderhook run`: it owns the event sources, the
+// decisions, the delivery journal and dispatch, the state directory,
+// reloads and the HTTP API.
+//
+// An event's way, start to end:
+//
+//  1. A source (a polled status endpoint, a followed file, stdin) or
+//     POST /v1/events hands members' events to the decision goroutine
+//     (pipeline.Driver.Run), the only one that touches the cluster views
+//     and the rule engine. The driver also wakes itself when time alone
+//     makes something due (a leaderless threshold, a stabilization period,
+//     a schedule).
+//  2. Each rule firing or resolve becomes one delivery per action. The
+//     dispatcher writes each delivery to the journal (pending.log), then
+//     queues it for the action's workers; nothing waits for a delivery.
+//     An ingest request is answered 202 only after this step.
+//  3. Workers make attempts with retries, audit each one, and journal the
+//     delivery's end. After a crash the journal's pending deliveries are
+//     resumed with their ids.
+//  4. A saver writes the views and the engine's memory to state.log after
+//     changes, so that a restart neither fires again inside a cooldown nor
+//     forgets an outage's true start.
+package daemon
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/leaderhook/leaderhook/api"
+	"github.com/leaderhook/leaderhook/audit"
+	"github.com/leaderhook/leaderhook/clock"
+	"github.com/leaderhook/leaderhook/config"
+	"github.com/leaderhook/leaderhook/dispatch"
+	"github.com/leaderhook/leaderhook/event"
+	"github.com/leaderhook/leaderhook/metrics"
+	"github.com/leaderhook/leaderhook/pipeline"
+	"github.com/leaderhook/leaderhook/store"
+)
+
+// DefaultStateDir is where state lives unless state_dir says otherwise.
+const DefaultStateDir = "./leaderhook-state"
+
+// Options configure a Daemon.
+type Options struct {
+	// ConfigPath is the file reloads read; the daemon watches it.
+	ConfigPath string
+	// DryRun evaluates everything but executes no action: it logs what
+	// each action would send.
+	DryRun bool
+	// DrainTimeout bounds how long Run keeps delivering what is queued
+	// after its context ends.
+	DrainTimeout time.Duration
+	Stdin        io.Reader // for sources that read stdin
+	Log          *slog.Logger
+	Version      string // for leaderhook_build_info
+	Clock        clock.Clock
+}
+
+// Daemon is a running leaderhook: New, then Run until its context ends,
+// then Close.
+type Daemon struct {
+	opts     Options
+	log      *slog.Logger
+	stateDir string
+	store    *store.Dir
+	metrics  *metrics.Metrics
+	audit    *audit.File // nil without audit_log
+	disp     *dispatch.Dispatcher
+	driver   *pipeline.Driver
+	decision *decisions
+	events   chan event.Event
+	sources  *sources
+	saver    *saver
+	api      *api.Server
+	listener net.Listener
+	http     *http.Server
+
+	resume []dispatch.Delivery // pending at the last stop, resumed by Run
+
+	reloadMu  sync.Mutex // one reload at a time
+	configMod time.Time  // of the config file when last read
+	mu        sync.Mutex
+	cfg       *config.Config // in force
+	running   context.Context
+	started   bool // sources started: ready
+	closed    bool
+}
+
+// New prepares a daemon for cfg: it opens the state directory and resumes
+// what it holds, builds the pipeline and the actions, and binds the HTTP
+// listener. Nothing runs before Run.
+func New(cfg *config.Config, opts Options) (*Daemon, error) {
+	d := &Daemon{opts: withDefaults(opts), cfg: cfg, events: make(chan event.Event, 4096), configMod: modTime(opts.ConfigPath)}
+	d.log = d.opts.Log
+	d.stateDir = cfg.StateDir
+	if d.stateDir == "" {
+		d.stateDir = DefaultStateDir
+	}
+	if err := d.open(cfg); err != nil {
+		d.Close()
+		return nil, err
+	}
+	return d, nil
+}
+
+func withDefaults(o Options) Options {
+	if o.Log == nil {
+		o.Log = slog.New(slog.DiscardHandler)
+	}
+	if o.Clock == nil {
+		o.Clock = clock.Real{}
+	}
+	if o.Stdin == nil {
+		o.Stdin = strings.NewReader("")
+	}
+	return o
+}
+
+// open builds everything New promises, in the order each part needs the
+// others.
+func (d *Daemon) open(cfg *config.Config) error {
+	st, err := store.Open(d.stateDir)
+	if err != nil {
+		return err
+	}
+	d.store = st
+	saved, pending, err := st.Load()
+	if err != nil {
+		return err
+	}
+	d.metrics = metrics.New(d.queueDepth, nil)
+	d.metrics.BuildInfo(d.opts.Version)
+	if err := d.openAudit(cfg); err != nil {
+		return err
+	}
+	if err := d.openPipeline(cfg, saved, pending); err != nil {
+		return err
+	}
+	d.sources = &sources{out: d.events, stdin: d.opts.Stdin, positions: &positionBook{files: saved.Files}, log: d.log, onReject: d.metrics.Rejected}
+	d.saver = newSaver(st, d.driver, d.sources.positions, d.stateDir, d.log)
+	d.driver.OnChange = d.saver.changed
+	d.api = d.newAPI()
+	d.api.SetLimits(limitsOf(cfg))
+	d.listener, err = net.Listen("tcp", cfg.Server.Listen)
+	if err != nil {
+		return fmt.Errorf("server.listen: %w", err)
+	}
+	return nil
+}
+
+func (d *Daemon) openAudit(cfg *config.Config) error {
+	if cfg.AuditLog == "" {
+		return nil
+	}
+	a, err := audit.Open(cfg.AuditLog, d.log, func(error) { d.metrics.AuditWriteFailed() })
+	if err != nil {
+		return err
+	}
+	d.audit = a
+	return nil
+}
+
+// openPipeline builds the actions, the dispatcher (or, in a dry run, what
+// logs instead) and the driver, and resumes the saved state.
+func (d *Daemon) openPipeline(cfg *config.Config, saved store.State, pending []dispatch.Delivery) error {
+	targets, err := pipeline.Targets(cfg, nil)
+	if err != nil {
+		return err
+	}
+	var submit pipeline.Submitter = &renderLog{targets: targets, log: d.log}
+	if !d.opts.DryRun {
+		auditors := teeAudit{d.metrics}
+		if d.audit != nil {
+			auditors = append(auditors, d.audit)
+		}
+		d.disp = dispatch.New(dispatch.Options{Targets: targets, Journal: d.store, Audit: auditors, Log: d.log})
+		d.resume = pending
+		submit = d.disp
+	}
+	d.decision = &decisions{log: d.log}
+	sink := &pipeline.Dispatching{Next: teeSink{logSink{d.log}, d.metrics}, To: submit, DryRun: d.opts.DryRun, OnError: d.decision.failed}
+	d.driver, err = pipeline.New(cfg, "", sink, d.log)
+	if err != nil {
+		return err
+	}
+	d.driver.Restore(saved.Engine, saved.Views)
+	d.driver.OnEvent = d.metrics.Event
+	for _, c := range cfg.Clusters {
+		knownMetrics(d.metrics, c.Name, saved.Views[c.Name])
+	}
+	return nil
+}
+
+func (d *Daemon) queueDepth() float64 {
+	if d.disp == nil {
+		return 0
+	}
+	return float64(d.disp.QueueDepth())
+}
+
+// Addr is the address the HTTP API listens on.
+func (d *Daemon) Addr() string { return d.listener.Addr().String() }
+
+// Run serves until ctx ends: the HTTP API, the sources, the decisions, the
+// deliveries and the saves. Then it stops reading, saves the state,
+// delivers what is queued for up to DrainTimeout (the rest stays in the
+// journal for the next start) and returns.
+func (d *Daemon) Run(ctx context.Context) error {
+	runCtx, stopRun := context.WithCancel(ctx)
+	defer stopRun()
+	d.mu.Lock()
+	d.running = runCtx
+	d.sources.ctx = runCtx
+	d.mu.Unlock()
+
+	if d.disp != nil && len(d.resume) > 0 {
+		d.log.Info("resuming deliveries interrupted by the last stop", "count", len(d.resume))
+		d.disp.Resume(d.resume)
+	}
+	d.http = newHTTPServer(d.api.Handler())
+	go d.http.Serve(d.listener)
+	d.saver.save(d.saver.take()) // the state as resumed, before anything changes it
+	saverDone := make(chan struct{})
+	go func() { defer close(saverDone); d.saver.run(runCtx) }()
+	go d.watchConfig(runCtx)
+	if err := d.startSources(); err != nil {
+		return err
+	}
+	d.logRunning()
+	runErr := d.driver.Run(runCtx, d.events, d.opts.Clock)
+	stopRun()
+	d.sources.wait()
+	<-saverDone
+	d.saver.save(d.saver.take()) // the driver has stopped: read it directly
+	d.drain()
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	d.http.Shutdown(shutdownCtx)
+	if runErr != nil && !errors.Is(runErr, context.Canceled) {
+		return runErr
+	}
+	d.log.Info("leaderhook stopped")
+	return nil
+}
+
+func (d *Daemon) startSources() error {
+	p, err := d.sources.prepare(d.config())
+	if err != nil {
+		return err
+	}
+	d.sources.apply(p)
+	d.mu.Lock()
+	d.started = true
+	d.mu.Unlock()
+	return nil
+}
+
+func (d *Daemon) logRunning() {
+	cfg := d.config()
+	names := make([]string, len(cfg.Clusters))
+	for i, c := range cfg.Clusters {
+		names[i] = c.Name + " (" + c.Source.Type + ")"
+	}
+	d.log.Info("leaderhook running", "clusters", len(cfg.Clusters), "rules", len(cfg.Rules), "actions", len(cfg.Actions),
+		"state_dir", d.stateDir, "listen", d.Addr(), "dry_run", d.opts.DryRun, "watching", strings.Join(names, ", "))
+}
+
+// drain delivers what is queued, for up to DrainTimeout.
+func (d *Daemon) drain() {
+	if d.disp == nil {
+		return
+	}
+	d.log.Info("stopping: delivering what is queued", "queued", d.disp.QueueDepth(), "drain_timeout", d.opts.DrainTimeout.String())
+	ctx, cancel := context.WithTimeout(context.Background(), d.opts.DrainTimeout)
+	defer cancel()
+	if err := d.disp.Close(ctx); err != nil {
+		d.log.Warn("shutdown: deliveries still pending; they resume at the next start", "err", err)
+	}
+}
+
+// Close releases what New opened: the listener, the audit log and the
+// state directory. Call it after Run has returned, or instead of Run.
+func (d *Daemon) Close() error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.closed {
+		return nil
+	}
+	d.closed = true
+	if d.listener != nil {
+		d.listener.Close()
+	}
+	if d.disp != nil { // after Run, a no-op
+		stopped, cancel := context.WithCancel(context.Background())
+		cancel()
+		d.disp.Close(stopped)
+	}
+	if d.audit != nil {
+		d.audit.Close()
+	}
+	if d.store != nil {
+		return d.store.Close()
+	}
+	return nil
+}
+
+func (d *Daemon) config() *config.Config {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.cfg
+}
+
+// call runs f on the decision goroutine, while Run runs.
+func (d *Daemon) call(ctx context.Context, f func()) error {
+	d.mu.Lock()
+	running := d.running
+	d.mu.Unlock()
+	if running == nil {
+		return errors.New("not running")
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	stop := context.AfterFunc(running, cancel)
+	defer stop()
+	return d.driver.Call(ctx, f)
+}
+
+func newHTTPServer(h http.Handler) *http.Server {
+	return &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
+		WriteTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute}
+}

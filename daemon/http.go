@@ -1,0 +1,66 @@
+package daemon
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
+
+	"github.com/leaderhook/leaderhook/api"
+	"github.com/leaderhook/leaderhook/config"
+	"github.com/leaderhook/leaderhook/detector"
+)
+
+// newAPI wires the HTTP API to the daemon.
+func (d *Daemon) newAPI() *api.Server {
+	return &api.Server{
+		Accepts:  d.acceptsHTTP,
+		Ingest:   d.ingest,
+		State:    d.state,
+		Rejected: func(cluster string) { d.metrics.Rejected(cluster, "http") },
+		Reload:   d.Reload,
+		Ready:    d.ready,
+		Gatherer: prometheus.GathererFunc(func() ([]*dto.MetricFamily, error) {
+			d.metrics.Tick(time.Now())
+			return d.metrics.Registry.Gather()
+		}),
+		Log: d.log,
+	}
+}
+
+func limitsOf(cfg *config.Config) api.Limits {
+	return api.Limits{Token: cfg.Server.IngestToken, MaxBody: int64(cfg.Server.MaxBodyBytes)}
+}
+
+// acceptsHTTP reports whether a cluster takes events over HTTP.
+func (d *Daemon) acceptsHTTP(cluster string) bool {
+	for _, c := range d.config().Clusters {
+		if c.Name == cluster && c.Source.Type == detector.SourceEvents && c.Source.HTTP {
+			return true
+		}
+	}
+	return false
+}
+
+// state is GET /v1/state, live: an operator asking wants now.
+func (d *Daemon) state(ctx context.Context) (any, error) {
+	var v stateView
+	if err := d.call(ctx, func() { v = d.view() }); err != nil {
+		return nil, err
+	}
+	return v, nil
+}
+
+func (d *Daemon) ready() error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	switch {
+	case d.running != nil && d.running.Err() != nil:
+		return errors.New("shutting down")
+	case !d.started:
+		return errors.New("starting: event sources not yet started")
+	}
+	return nil
+}

@@ -1,0 +1,55 @@
+package daemon
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+
+	"github.com/leaderhook/leaderhook/api"
+	"github.com/leaderhook/leaderhook/event"
+)
+
+// ingest takes members' events over HTTP. Its contract: nil (a 202) means
+// the events were decided and every delivery they caused is in the
+// journal, so that kill -9 right after the answer loses nothing. While one
+// of the cluster's action queues is full it takes nothing and returns
+// api.ErrBusy (a 503 with Retry-After): the sender keeps the events and
+// sends them again.
+func (d *Daemon) ingest(ctx context.Context, cluster string, evs []event.Event) error {
+	if d.disp != nil && d.disp.Full(cluster) {
+		return fmt.Errorf("%w: the deliveries of cluster %s are backed up", api.ErrBusy, cluster)
+	}
+	var failed error
+	err := d.call(ctx, func() {
+		d.decision.take() // what other sources' decisions left, already logged
+		d.driver.Take(evs...)
+		failed = d.decision.take()
+	})
+	if err != nil {
+		return fmt.Errorf("%w: shutting down", api.ErrBusy)
+	}
+	if failed != nil {
+		return fmt.Errorf("%w: the events were decided, but a delivery they caused is not safe from a crash (%v); send them again", api.ErrBusy, failed)
+	}
+	return nil
+}
+
+// decisions collects, on the decision goroutine, what went wrong handing
+// deliveries to the dispatcher: ingest tells the sender; for the other
+// sources it is logged.
+type decisions struct {
+	log *slog.Logger
+	err error
+}
+
+func (c *decisions) failed(err error) {
+	c.log.Error("delivery not journaled or not queued", "err", err)
+	c.err = errors.Join(c.err, err)
+}
+
+func (c *decisions) take() error {
+	err := c.err
+	c.err = nil
+	return err
+}

@@ -1,0 +1,154 @@
+package daemon
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"reflect"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/leaderhook/leaderhook/config"
+	"github.com/leaderhook/leaderhook/detector"
+	"github.com/leaderhook/leaderhook/pipeline"
+)
+
+// Reload reads the config file again and applies it whole, or refuses it
+// whole: a config with errors, or one that changes a key only a restart
+// can apply (each such key is named), leaves the running config in force.
+// Rules whose definition did not change keep their state, clusters keep
+// their views (with new members and stabilize periods applied), changed
+// sources restart, and actions take their new settings.
+func (d *Daemon) Reload() error {
+	d.reloadMu.Lock()
+	defer d.reloadMu.Unlock()
+	err := d.reload()
+	d.metrics.Reloaded(err == nil)
+	if err != nil {
+		d.log.Error("reload refused", "err", err)
+	}
+	return err
+}
+
+func (d *Daemon) reload() error {
+	d.configMod = modTime(d.opts.ConfigPath)
+	next, res, err := config.Load(d.opts.ConfigPath)
+	if res != nil {
+		for _, w := range res.Warnings {
+			d.log.Warn("config warning", "warning", w.String())
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("%w\nthe running config is unchanged", err)
+	}
+	old := d.config()
+	if keys := restartOnly(old, next); len(keys) > 0 {
+		return fmt.Errorf("%s changed: restart leaderhook to apply (a reload cannot)\nthe running config is unchanged", strings.Join(keys, ", "))
+	}
+	engine, views, err := pipeline.Engine(next, d.log)
+	if err != nil {
+		return err
+	}
+	targets, err := pipeline.Targets(next, nil)
+	if err != nil {
+		return err
+	}
+	plan, err := d.sources.prepare(next)
+	if err != nil {
+		return err
+	}
+	// Everything is built: from here on, every part takes the change.
+	if err := d.call(context.Background(), func() { d.driver.Replace(d.opts.Clock.Now(), engine, views) }); err != nil {
+		return fmt.Errorf("shutting down: %w", err)
+	}
+	if d.disp != nil {
+		d.disp.SetTargets(targets)
+	}
+	d.api.SetLimits(limitsOf(next))
+	d.mu.Lock()
+	d.cfg = next
+	d.mu.Unlock()
+	// After the views: events of a new cluster find theirs.
+	d.sources.apply(plan)
+	d.clusterMetrics(old, next)
+	d.log.Info("config reloaded", "rules", len(next.Rules), "actions", len(next.Actions))
+	return nil
+}
+
+// restartOnly names the keys that changed and that only a restart can
+// apply.
+func restartOnly(old, next *config.Config) []string {
+	var keys []string
+	if old.Server.Listen != next.Server.Listen {
+		keys = append(keys, "server.listen")
+	}
+	if old.StateDir != next.StateDir {
+		keys = append(keys, "state_dir")
+	}
+	if old.AuditLog != next.AuditLog {
+		keys = append(keys, "audit_log")
+	}
+	// stdin is read once: a cluster reading it keeps its source.
+	for _, o := range old.Clusters {
+		i := slices.IndexFunc(next.Clusters, func(n detector.Cluster) bool { return n.Name == o.Name })
+		stdinBefore := o.Source.Stdin
+		stdinAfter := i >= 0 && next.Clusters[i].Source.Stdin
+		if stdinBefore != stdinAfter || (stdinBefore && !reflect.DeepEqual(o.Source, next.Clusters[i].Source)) {
+			keys = append(keys, fmt.Sprintf("clusters[%s].source (stdin is read once)", o.Name))
+		}
+	}
+	return keys
+}
+
+// clusterMetrics shows new clusters as not known yet, and removes the
+// metrics of clusters no longer configured.
+func (d *Daemon) clusterMetrics(old, next *config.Config) {
+	for _, c := range next.Clusters {
+		if !slices.ContainsFunc(old.Clusters, func(o detector.Cluster) bool { return o.Name == c.Name }) {
+			d.metrics.Unknown(c.Name)
+		}
+	}
+	for _, o := range old.Clusters {
+		if !slices.ContainsFunc(next.Clusters, func(c detector.Cluster) bool { return c.Name == o.Name }) {
+			d.metrics.Forget(o.Name)
+		}
+	}
+}
+
+// watchConfig reloads when the config file changes.
+func (d *Daemon) watchConfig(ctx context.Context) {
+	path := d.opts.ConfigPath
+	if path == "" {
+		return
+	}
+	ticker := time.NewTicker(2 * time.Second)
+	defer ticker.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-ticker.C:
+			if d.configChanged() {
+				d.log.Info("config file changed; reloading", "file", path)
+				_ = d.Reload() // logs a refusal itself
+			}
+		}
+	}
+}
+
+// configChanged reports whether the config file changed since it was last
+// read, at start or by a reload (whichever way it was asked for).
+func (d *Daemon) configChanged() bool {
+	d.reloadMu.Lock()
+	defer d.reloadMu.Unlock()
+	return !modTime(d.opts.ConfigPath).Equal(d.configMod)
+}
+
+func modTime(path string) time.Time {
+	info, err := os.Stat(path)
+	if err != nil {
+		return time.Time{}
+	}
+	return info.ModTime()
+}

@@ -1,0 +1,206 @@
+package daemon
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"maps"
+	"reflect"
+	"sync"
+
+	"github.com/leaderhook/leaderhook/config"
+	"github.com/leaderhook/leaderhook/detector"
+	"github.com/leaderhook/leaderhook/event"
+)
+
+// sources runs the event sources, cluster by cluster, so that a reload
+// restarts only those whose definition changed. A followed file resumes
+// where it was read to; stdin, read once, is never restarted (a reload that
+// would change it is refused).
+type sources struct {
+	ctx       context.Context // of Run: sources end with it
+	out       chan<- event.Event
+	stdin     io.Reader
+	positions *positionBook
+	log       *slog.Logger
+	onReject  func(cluster, input string)
+
+	mu      sync.Mutex
+	running map[string]*clusterSources
+}
+
+// clusterSources are the running sources of one cluster.
+type clusterSources struct {
+	source  detector.Source
+	runners []func(ctx context.Context) error
+	stop    context.CancelFunc
+	done    sync.WaitGroup
+}
+
+// plan is what apply will do: the sources to stop, and those to start,
+// already built so that apply cannot fail half way.
+type plan struct {
+	stop  []string
+	start map[string]*clusterSources
+}
+
+// prepare builds the sources of cfg's clusters that are new or changed.
+func (s *sources) prepare(cfg *config.Config) (*plan, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p := &plan{start: map[string]*clusterSources{}}
+	want := map[string]bool{}
+	stdin := ""
+	for _, c := range cfg.Clusters {
+		if c.Source.Stdin {
+			if stdin != "" {
+				return nil, fmt.Errorf("clusters %s and %s both read stdin: only one can", stdin, c.Name)
+			}
+			stdin = c.Name
+		}
+		want[c.Name] = true
+		if r, ok := s.running[c.Name]; ok {
+			if reflect.DeepEqual(c.Source, r.source) {
+				continue
+			}
+			p.stop = append(p.stop, c.Name)
+		}
+		built, err := s.build(c)
+		if err != nil {
+			return nil, fmt.Errorf("cluster %s: %w", c.Name, err)
+		}
+		p.start[c.Name] = built
+	}
+	for name := range s.running {
+		if !want[name] {
+			p.stop = append(p.stop, name)
+		}
+	}
+	return p, nil
+}
+
+// apply stops and starts what the plan says.
+func (s *sources) apply(p *plan) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.running == nil {
+		s.running = map[string]*clusterSources{}
+	}
+	for _, name := range p.stop {
+		r := s.running[name]
+		r.stop()
+		r.done.Wait()
+		delete(s.running, name)
+		s.log.Info("event source stopped", "cluster", name)
+	}
+	for name, r := range p.start {
+		ctx, stop := context.WithCancel(s.ctx)
+		r.stop = stop
+		for _, run := range r.runners {
+			r.done.Add(1)
+			go func() {
+				defer r.done.Done()
+				if err := run(ctx); err != nil && !errors.Is(err, context.Canceled) {
+					s.log.Error("event source stopped", "cluster", name, "err", err)
+				}
+			}()
+		}
+		s.running[name] = r
+	}
+}
+
+// wait waits for every source to end once the context of Run is done.
+func (s *sources) wait() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, r := range s.running {
+		r.done.Wait()
+	}
+}
+
+// build makes the runners of one cluster's source.
+func (s *sources) build(c detector.Cluster) (*clusterSources, error) {
+	src := c.Source
+	r := &clusterSources{source: src}
+	switch src.Type {
+	case detector.SourcePoll:
+		ps, err := s.pollSource(c)
+		if err != nil {
+			return nil, err
+		}
+		r.runners = append(r.runners, func(ctx context.Context) error { return ps.Run(ctx, s.out) })
+	case detector.SourceRaft:
+		return nil, errors.New("a raft source observes a hashicorp/raft node inside a Go program (detector.RaftSource); `leaderhook run` cannot reach one: use poll or events")
+	}
+	reject := func(le *event.LineError) {
+		s.log.Warn("event rejected", "cluster", c.Name, "err", le.Error())
+		s.onReject(c.Name, le.Name)
+	}
+	if src.File != "" {
+		fs := &detector.FileSource{Path: src.File, Cluster: c.Name, Start: s.positions.get(src.File), Log: s.log,
+			OnReject: reject, OnPosition: func(p detector.Position) { s.positions.set(src.File, p) }}
+		fs.Prepare()
+		r.runners = append(r.runners, func(ctx context.Context) error { return fs.Run(ctx, s.out) })
+	}
+	if src.Stdin {
+		rs := &detector.ReaderSource{R: s.stdin, Name: "stdin", Cluster: c.Name, OnReject: reject}
+		r.runners = append(r.runners, func(ctx context.Context) error { return rs.Run(ctx, s.out) })
+	}
+	return r, nil
+}
+
+func (s *sources) pollSource(c detector.Cluster) (*detector.PollSource, error) {
+	src := c.Source
+	preset, err := detector.NewPreset(src)
+	if err != nil {
+		return nil, err
+	}
+	client, err := detector.NewClient(src.CAFile)
+	if err != nil {
+		return nil, err
+	}
+	return &detector.PollSource{Cluster: c.Name, Members: src.Members, Preset: preset, Interval: src.Interval,
+		Timeout: src.Timeout, Client: client, Log: s.log}, nil
+}
+
+// positionBook holds the read positions of followed files.
+type positionBook struct {
+	mu    sync.Mutex
+	files map[string]detector.Position
+}
+
+func (p *positionBook) get(path string) detector.Position {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.files[path]
+}
+
+func (p *positionBook) set(path string, pos detector.Position) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.files == nil {
+		p.files = map[string]detector.Position{}
+	}
+	p.files[path] = pos
+}
+
+func (p *positionBook) snapshot() map[string]detector.Position {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return maps.Clone(p.files)
+}
+
+// StartSources starts the event sources of cfg's clusters, for `leaderhook
+// record`, which reads them without a daemon. They run until ctx ends or
+// their input does; wait returns once every one has ended.
+func StartSources(ctx context.Context, cfg *config.Config, out chan<- event.Event, stdin io.Reader, log *slog.Logger) (wait func(), err error) {
+	s := &sources{ctx: ctx, out: out, stdin: stdin, positions: &positionBook{}, log: log, onReject: func(string, string) {}}
+	p, err := s.prepare(cfg)
+	if err != nil {
+		return nil, err
+	}
+	s.apply(p)
+	return s.wait, nil
+}

@@ -1,0 +1,162 @@
+package daemon
+
+import (
+	"context"
+	"log/slog"
+	"slices"
+	"time"
+
+	"github.com/leaderhook/leaderhook/detector"
+	"github.com/leaderhook/leaderhook/pipeline"
+	"github.com/leaderhook/leaderhook/rules"
+	"github.com/leaderhook/leaderhook/store"
+)
+
+// saveEvery bounds how often a burst of changes is saved: the first change
+// after a quiet spell is saved at once, later ones together.
+const saveEvery = 50 * time.Millisecond
+
+// saver writes the state to state_dir after changes. The decision
+// goroutine only marks the state changed; the saver then asks it for a
+// snapshot and writes it, so that no decision waits for the disk and a
+// burst of changes costs one write. Deliveries are journaled before their
+// firing can be in a snapshot (the dispatcher journals as it queues).
+type saver struct {
+	store     *store.Dir
+	driver    *pipeline.Driver
+	positions *positionBook
+	stateDir  string
+	log       *slog.Logger
+	dirty     chan struct{}
+}
+
+func newSaver(st *store.Dir, driver *pipeline.Driver, positions *positionBook, stateDir string, log *slog.Logger) *saver {
+	return &saver{store: st, driver: driver, positions: positions, stateDir: stateDir, log: log, dirty: make(chan struct{}, 1)}
+}
+
+// changed marks the state as changed; it never blocks.
+func (s *saver) changed() {
+	select {
+	case s.dirty <- struct{}{}:
+	default: // a save is pending and will see this change
+	}
+}
+
+// run saves after changes until ctx ends.
+func (s *saver) run(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-s.dirty:
+		}
+		var st store.State
+		if s.driver.Call(ctx, func() { st = s.take() }) != nil {
+			return // shutting down: Run saves the final state
+		}
+		s.save(st)
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(saveEvery):
+		}
+	}
+}
+
+// take snapshots the state. Call it on the decision goroutine, or once
+// the driver has stopped.
+func (s *saver) take() store.State {
+	engine, views := s.driver.Snapshot()
+	return store.State{SavedAt: time.Now(), Engine: engine, Views: views, Files: s.positions.snapshot()}
+}
+
+func (s *saver) save(st store.State) {
+	if err := s.store.Save(st); err != nil {
+		s.log.Error("cannot save state", "state_dir", s.stateDir, "err", err)
+	}
+}
+
+// stateView is GET /v1/state: what leaderhook knows of each cluster and
+// each rule, as of now. docs/operations.md documents it field by field.
+type stateView struct {
+	Time       time.Time     `json:"time"`
+	Clusters   []clusterView `json:"clusters"`
+	QueueDepth int           `json:"queue_depth"`
+}
+
+type clusterView struct {
+	Name             string       `json:"name"`
+	Known            bool         `json:"known"`
+	HasLeader        bool         `json:"has_leader"`
+	LeaderID         string       `json:"leader_id"`
+	PreviousLeaderID string       `json:"previous_leader_id"`
+	Since            time.Time    `json:"since,omitzero"`
+	Members          []memberView `json:"members"`
+	Rules            []ruleView   `json:"rules"`
+}
+
+type memberView struct {
+	ID      string `json:"id"`
+	Follows string `json:"follows"`
+	Down    bool   `json:"down"`
+}
+
+type ruleView struct {
+	Name      string    `json:"name"`
+	Active    bool      `json:"active"`              // the condition holds
+	Firing    bool      `json:"firing"`              // and the rule fired in this episode
+	Since     time.Time `json:"since,omitzero"`      // start of the episode, while active
+	HeldUntil time.Time `json:"held_until,omitzero"` // a cooldown or mute window holds the firing back
+	HeldBy    string    `json:"held_by,omitempty"`   // cooldown or muted
+	LastFired time.Time `json:"last_fired,omitzero"`
+}
+
+func newRuleView(r rules.RuleSnapshot) ruleView {
+	v := ruleView{Name: r.Rule, Active: r.Active, Firing: r.Active && r.Fired, LastFired: r.LastFire}
+	if r.Active {
+		v.Since, v.HeldUntil = r.Since, r.RetryAt
+		if !r.RetryAt.IsZero() {
+			v.HeldBy = r.Reason
+		}
+	}
+	return v
+}
+
+// view builds the state view. Call it on the decision goroutine.
+func (d *Daemon) view() stateView {
+	engine, views := d.driver.Snapshot()
+	v := stateView{Time: d.opts.Clock.Now(), Clusters: []clusterView{}}
+	for _, c := range d.config().Clusters {
+		cv := newClusterView(c.Name, views[c.Name])
+		for _, ec := range engine.Clusters {
+			if ec.Name != c.Name {
+				continue
+			}
+			for _, r := range ec.Rules {
+				cv.Rules = append(cv.Rules, newRuleView(r))
+			}
+		}
+		v.Clusters = append(v.Clusters, cv)
+	}
+	if d.disp != nil {
+		v.QueueDepth = d.disp.QueueDepth()
+	}
+	return v
+}
+
+func newClusterView(name string, st detector.State) clusterView {
+	cv := clusterView{Name: name, Known: st.Known, HasLeader: st.Known && st.LeaderID != "", LeaderID: st.LeaderID,
+		PreviousLeaderID: st.PreviousLeaderID, Since: st.Since, Members: []memberView{}, Rules: []ruleView{}}
+	ids := slices.Clone(st.Members)
+	for id := range st.Reports {
+		if !slices.Contains(ids, id) {
+			ids = append(ids, id)
+		}
+	}
+	slices.Sort(ids)
+	for _, id := range ids {
+		r := st.Reports[id]
+		cv.Members = append(cv.Members, memberView{ID: id, Follows: r.Follows, Down: r.Down})
+	}
+	return cv
+}

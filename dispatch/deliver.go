@@ -1,0 +1,139 @@
+package dispatch
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+
+	"github.com/cenkalti/backoff/v5"
+
+	"github.com/leaderhook/leaderhook/actions"
+)
+
+// deliver makes attempts until success, a permanent failure or the retry
+// budget is spent; a delivery that failed for good starts its fallbacks.
+// A shutdown that runs out of time leaves the delivery in the journal.
+func (d *Dispatcher) deliver(del Delivery) {
+	t := d.target(del.Action)
+	err := d.attempts(t, &del)
+	switch {
+	case err == nil:
+		d.journalDone(del)
+		d.audit(del, Record{Kind: "delivered", Attempt: del.Attempts, Outcome: "ok"})
+	case d.ctx.Err() != nil:
+		d.log(del).Info("delivery interrupted by shutdown; it resumes after a restart", "attempts", del.Attempts)
+	default:
+		msg := actions.Redact(err.Error(), t.Secrets...)
+		d.audit(del, Record{Kind: "failed", Attempt: del.Attempts, Outcome: "failed", Error: msg})
+		d.log(del).Error("action failed for good", "attempts", del.Attempts, "err", msg)
+		// The fallbacks are journaled before the delivery they replace is
+		// done: a crash in between leaves one or the other to resume.
+		if !del.Fallback { // no fallback of a fallback: a loop would never end
+			d.startFallbacks(del, t.Spec.OnFailure)
+		}
+		d.journalDone(del)
+	}
+}
+
+// attempts runs the retry loop. A resumed delivery continues its backoff
+// and its attempt count.
+func (d *Dispatcher) attempts(t Target, del *Delivery) error {
+	retry := t.Spec.Retry
+	b := &backoff.ExponentialBackOff{InitialInterval: retry.InitialBackoff, RandomizationFactor: 0.5, Multiplier: 2, MaxInterval: retry.MaxBackoff}
+	for range del.Attempts {
+		b.NextBackOff()
+	}
+	lastErr := ""
+	operation := func() (struct{}, error) {
+		if err := d.ctx.Err(); err != nil {
+			// The drain ran out of time before this attempt started: it
+			// is not made, so it must not use up an attempt either.
+			return struct{}{}, backoff.Permanent(err)
+		}
+		err := d.attempt(t, del)
+		if err == nil {
+			return struct{}{}, nil
+		}
+		if d.opts.Journal != nil {
+			_ = d.opts.Journal.Pending(*del) // remember the attempt count
+		}
+		// Logged only when the error changes, so that a dead endpoint
+		// does not flood the log.
+		if msg := actions.Redact(err.Error(), t.Secrets...); msg != lastErr {
+			d.log(*del).Warn("action attempt failed", "attempt", del.Attempts, "err", msg)
+			lastErr = msg
+		}
+		return struct{}{}, retryable(err)
+	}
+	_, err := backoff.Retry(d.ctx, operation, backoff.WithBackOff(b),
+		backoff.WithMaxTries(uint(max(retry.MaxAttempts-del.Attempts, 1))), backoff.WithMaxElapsedTime(0))
+	return err
+}
+
+// retryable tells backoff how to treat an attempt's error.
+func retryable(err error) error {
+	if actions.IsPermanent(err) {
+		return backoff.Permanent(err)
+	}
+	if after, ok := actions.RetryAfter(err); ok {
+		return &backoff.RetryAfterError{Duration: after}
+	}
+	return err
+}
+
+// attempt makes one attempt within the action's timeout and audits it.
+func (d *Dispatcher) attempt(t Target, del *Delivery) error {
+	del.Attempts++
+	start := d.opts.Now()
+	ctx, cancel := context.WithTimeout(d.ctx, t.Spec.Timeout)
+	out, err := t.Action.Run(ctx, &del.Notification)
+	cancel()
+	rec := Record{Kind: "attempt", Attempt: del.Attempts, DurationMS: d.opts.Now().Sub(start).Milliseconds(), HTTPStatus: out.HTTPStatus,
+		Output: actions.Redact(out.Output, t.Secrets...), Detail: actions.Redact(out.Detail, t.Secrets...), Outcome: "ok"}
+	if t.Spec.Type == actions.KindShell {
+		code := out.ExitCode
+		rec.ExitCode = &code
+	}
+	if err != nil {
+		rec.Outcome = "retry"
+		if actions.IsPermanent(err) {
+			rec.Outcome = "failed"
+		}
+		rec.Error = actions.Redact(err.Error(), t.Secrets...)
+	}
+	d.audit(*del, rec)
+	return err
+}
+
+// startFallbacks journals and queues the on_failure actions of a delivery
+// that failed for good. During a shutdown they wait in the journal and run
+// after the restart, as the delivery they replace would have.
+func (d *Dispatcher) startFallbacks(del Delivery, names []string) {
+	for _, name := range names {
+		fb := Delivery{ID: NewID(), Action: name, Notification: del.Notification, Fallback: true}
+		fb.Notification.DeliveryID = fb.ID
+		err := d.submit(fb)
+		switch {
+		case errors.Is(err, ErrClosed) && d.opts.Journal != nil && !errors.Is(err, ErrNotJournaled):
+			d.log(del).Warn("fallback action deferred by shutdown; it runs after a restart", "fallback", name, "fallback_delivery_id", fb.ID)
+		case err != nil:
+			d.log(del).Error("cannot start fallback action", "fallback", name, "err", err)
+		}
+	}
+}
+
+func (d *Dispatcher) journalDone(del Delivery) {
+	if d.opts.Journal == nil {
+		return
+	}
+	if err := d.opts.Journal.Done(del.ID); err != nil {
+		// At least once: the delivery goes out again after a restart,
+		// with the same id.
+		d.log(del).Error("cannot journal the end of a delivery", "err", err)
+	}
+}
+
+// log is the logger of a delivery's trouble, built only when needed.
+func (d *Dispatcher) log(del Delivery) *slog.Logger {
+	return d.opts.Log.With("rule", del.Notification.Rule, "cluster", del.Notification.Cluster, "action", del.Action, "delivery_id", del.ID)
+}

@@ -1,0 +1,89 @@
+package dispatch
+
+import "sync"
+
+// queue holds one cluster's deliveries to one action, in the order they
+// were decided, for its workers. It never drops one: the journal has them
+// all, and ingest stops taking events for the cluster while it is full.
+type queue struct {
+	mu      sync.Mutex
+	ready   sync.Cond // signalled when items arrive, workers change or it closes
+	items   []Delivery
+	size    int
+	workers int // running
+	want    int // wanted
+	closed  bool
+}
+
+func newQueue(size int) *queue {
+	q := &queue{}
+	q.ready.L = &q.mu
+	q.resize(size)
+	return q
+}
+
+func (q *queue) resize(size int) {
+	if size <= 0 {
+		size = DefaultQueueSize
+	}
+	q.mu.Lock()
+	q.size = size
+	q.mu.Unlock()
+}
+
+// setWorkers sets the wanted number of workers and returns how many must
+// be started.
+func (q *queue) setWorkers(n int) int {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.want = n
+	start := max(n-q.workers, 0)
+	q.workers += start
+	q.ready.Broadcast() // surplus workers notice and stop
+	return start
+}
+
+func (q *queue) push(del Delivery) {
+	q.mu.Lock()
+	q.items = append(q.items, del)
+	q.mu.Unlock()
+	q.ready.Signal()
+}
+
+// take waits for the next delivery. It returns false when the worker
+// should stop: the queue is closed and empty, or it has more workers than
+// wanted.
+func (q *queue) take() (Delivery, bool) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	for len(q.items) == 0 && !q.closed && q.workers <= q.want {
+		q.ready.Wait()
+	}
+	if q.workers > q.want || len(q.items) == 0 {
+		q.workers--
+		return Delivery{}, false
+	}
+	del := q.items[0]
+	q.items[0] = Delivery{}
+	q.items = q.items[1:]
+	return del, true
+}
+
+func (q *queue) len() int {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return len(q.items)
+}
+
+func (q *queue) full() bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return len(q.items) >= q.size
+}
+
+func (q *queue) close() {
+	q.mu.Lock()
+	q.closed = true
+	q.mu.Unlock()
+	q.ready.Broadcast()
+}
