@@ -269,9 +269,6 @@ func TestIngestRefusesRatherThanDrops(t *testing.T) {
 	}
 }
 
-
-
-
 func grepLines(s, sub string) string {
 	var out []string
 	for _, l := range strings.Split(s, "\n") {
