@@ -20,9 +20,9 @@ import (
 	"github.com/leaderhook/leaderhook/field"
 )
 
-// Expression variables (SPEC §5). Their Go types are what the type checker
-// sees; the engine keeps values of exactly these types in each cluster's
-// environment.
+// Expression variables, as README.md (Rules) documents them. Their Go types
+// are what the type checker sees; each cluster's environment starts from
+// these zero values and keeps values of exactly these types.
 var variableTypes = map[string]any{
 	"type":               "",
 	"event":              map[string]any{},
@@ -58,7 +58,6 @@ type compiledRule struct {
 	clusters   map[string]bool // nil: every cluster
 	thresholds []time.Duration // constant durations in `when`, sorted
 	windows    []time.Duration // arguments of leader_changes()
-	labels     []string        // label keys read as labels.key
 	leaderless bool            // reads leaderless_for
 	tenure     bool            // reads leader_for
 	readsState bool
@@ -78,7 +77,6 @@ type analysis struct {
 	names      map[string]bool
 	thresholds []time.Duration
 	windows    []time.Duration
-	labels     []string
 	errs       []exprError
 }
 
@@ -87,11 +85,11 @@ type exprError struct {
 	msg    string
 }
 
-// Visit rewrites duration("30s") into a constant, and leader_changes(d) and
-// labels.key into plain variables, so that evaluating them allocates and
-// calls nothing. It records what time-triggered evaluation needs: the
-// durations the expression compares against, the windows passed to
-// leader_changes, and the names it reads.
+// Visit rewrites duration("30s") into a constant and leader_changes(d) into
+// a variable that the engine keeps up to date, since it already tracks the
+// leader changes per cluster. It records what time-triggered evaluation
+// needs: the durations the expression compares against, the windows passed
+// to leader_changes, and the names it reads.
 func (a *analysis) Visit(node *ast.Node) {
 	switch n := (*node).(type) {
 	case *ast.IdentifierNode:
@@ -111,13 +109,6 @@ func (a *analysis) Visit(node *ast.Node) {
 		}
 		a.thresholds = append(a.thresholds, d)
 		ast.Patch(node, &ast.ConstantNode{Value: d})
-	case *ast.MemberNode:
-		id, ok := n.Node.(*ast.IdentifierNode)
-		prop, isString := n.Property.(*ast.StringNode)
-		if ok && isString && id.Value == "labels" && !n.Method {
-			a.labels = append(a.labels, prop.Value)
-			ast.Patch(node, &ast.IdentifierNode{Value: labelVar(prop.Value)})
-		}
 	case *ast.CallNode:
 		id, ok := n.Callee.(*ast.IdentifierNode)
 		if !ok || id.Value != "leader_changes" {
@@ -136,25 +127,21 @@ func (a *analysis) Visit(node *ast.Node) {
 	}
 }
 
-// Names of the variables the rewrites introduce. A colon cannot appear in an
-// identifier a user writes, so they cannot collide.
-func labelVar(key string) string        { return "labels:" + key }
+// changesVar names the variable that leader_changes(d) becomes. A colon
+// cannot appear in an identifier a user writes, so it cannot collide.
 func changesVar(d time.Duration) string { return "leader_changes:" + d.String() }
 
 // compileExpr compiles one expression against the rule variables. It
-// parses twice: first to learn which label keys and leader_changes windows
-// the expression uses, so that the variables they become can be declared
-// to the type checker; then for real.
+// parses twice: first to learn which leader_changes windows the expression
+// uses, so that the variables they become can be declared to the type
+// checker; then for real.
 func compileExpr(src string, wantBool bool) (*vm.Program, *analysis, []exprError) {
 	types := variableTypes
 	if tree, err := parser.Parse(src); err == nil {
 		pre := &analysis{names: map[string]bool{}}
 		ast.Walk(&tree.Node, pre)
-		if len(pre.labels) > 0 || len(pre.windows) > 0 {
+		if len(pre.windows) > 0 {
 			types = maps.Clone(variableTypes)
-			for _, k := range pre.labels {
-				types[labelVar(k)] = ""
-			}
 			for _, d := range pre.windows {
 				types[changesVar(d)] = 0
 			}
@@ -241,7 +228,6 @@ func compile(rs []Rule, windows map[string]Window, known Known) (out []*compiled
 				c.gate = gateOf(prog.Node())
 				c.thresholds = a.thresholds
 				c.windows = a.windows
-				c.labels = a.labels
 				c.leaderless = a.names["leaderless_for"]
 				c.tenure = a.names["leader_for"]
 				c.usesEvent = a.names["event"]
@@ -265,7 +251,6 @@ func compile(rs []Rule, windows map[string]Window, known Known) (out []*compiled
 			if prog != nil {
 				c.usesEvent = c.usesEvent || a.names["event"]
 				c.windows = append(c.windows, a.windows...)
-				c.labels = append(c.labels, a.labels...)
 			}
 			if r.Cooldown == 0 {
 				warnings.Add(path+".cooldown_key", "has no effect without cooldown")

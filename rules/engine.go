@@ -9,13 +9,14 @@ package rules
 
 import (
 	"fmt"
-	"github.com/robfig/cron/v3"
 	"log/slog"
+	"maps"
 	"slices"
 	"sort"
 	"time"
 
 	"github.com/expr-lang/expr/vm"
+	"github.com/robfig/cron/v3"
 
 	"github.com/leaderhook/leaderhook/event"
 )
@@ -87,7 +88,6 @@ type Engine struct {
 	wakeups  wakeHeap
 	maxWin   time.Duration
 	windows  []time.Duration // every leader_changes window in use
-	labelKs  []string        // every label key read as labels.key
 	vm       vm.VM
 	anyEvent bool // some rule reads `event`
 
@@ -128,13 +128,10 @@ func New(opts Options) (*Engine, error) {
 			e.maxWin = max(e.maxWin, w)
 			e.windows = append(e.windows, w)
 		}
-		e.labelKs = append(e.labelKs, r.labels...)
 		e.anyEvent = e.anyEvent || r.usesEvent
 	}
 	slices.Sort(e.windows)
 	e.windows = slices.Compact(e.windows)
-	slices.Sort(e.labelKs)
-	e.labelKs = slices.Compact(e.labelKs)
 	return e, nil
 }
 
@@ -207,7 +204,7 @@ func (e *Engine) Advance(now time.Time, out []Outcome) []Outcome {
 }
 
 func (e *Engine) newCluster(name string) *clusterState {
-	cs := newClusterState(name, e.labels[name], len(e.rules), e.labelKs, e.windows)
+	cs := newClusterState(name, e.labels[name], len(e.rules), e.windows)
 	e.clusters[name] = cs
 	return cs
 }
@@ -325,12 +322,12 @@ func (e *Engine) outcome(r *compiledRule, cs *clusterState, kind, reason string,
 		Kind:             kind,
 		Reason:           reason,
 		Actions:          actions,
-		Trigger:          *cs.trigger.ptr,
+		Trigger:          cs.trigger,
 		State:            cs.state,
 		LeaderID:         cs.state.LeaderID,
 		PreviousLeaderID: cs.state.PreviousLeaderID,
 		Leaderless:       cs.leaderless,
-		LeaderlessFor:    *cs.leaderlessFor.ptr,
+		LeaderlessFor:    cs.leaderlessFor,
 	}
 }
 
@@ -535,61 +532,25 @@ type clusterState struct {
 	rules       []ruleState
 	wake        time.Time // queued wake-up, zero when none
 
-	env           map[string]any
-	typ           *box[string]
-	leaderID      *box[string]
-	previousID    *box[string]
-	isLeaderless  *box[bool]
-	leaderlessFor *box[time.Duration]
-	leaderFor     *box[time.Duration]
-	members       *box[[]string]
-	trigger       *box[string]
-	nowVar        *box[time.Time]
+	trigger       string        // of the current evaluation
+	leaderlessFor time.Duration // as of the current evaluation
 	windows       []time.Duration
-	changeCounts  []*box[int] // leader_changes(windows[i])
+	env           map[string]any // the expression variables
 }
 
-func newClusterState(name string, labels map[string]string, nrules int, labelKeys []string, windows []time.Duration) *clusterState {
+func newClusterState(name string, labels map[string]string, nrules int, windows []time.Duration) *clusterState {
 	if labels == nil {
 		labels = map[string]string{}
 	}
 	cs := &clusterState{
-		name:          name,
-		labelValues:   labels,
-		rules:         make([]ruleState, nrules),
-		typ:           newBox(""),
-		leaderID:      newBox(""),
-		previousID:    newBox(""),
-		isLeaderless:  newBox(false),
-		leaderlessFor: newBox(time.Duration(0)),
-		leaderFor:     newBox(time.Duration(0)),
-		members:       newBox([]string{}),
-		trigger:       newBox(""),
-		nowVar:        newBox(time.Time{}),
+		name:        name,
+		labelValues: labels,
+		rules:       make([]ruleState, nrules),
+		windows:     windows,
+		env:         maps.Clone(variableTypes), // zero values until set
 	}
-	cs.env = map[string]any{
-		"type":               cs.typ.val,
-		"event":              map[string]any{},
-		"cluster":            name,
-		"labels":             labels,
-		"leader_id":          cs.leaderID.val,
-		"previous_leader_id": cs.previousID.val,
-		"leaderless":         cs.isLeaderless.val,
-		"leaderless_for":     cs.leaderlessFor.val,
-		"leader_for":         cs.leaderFor.val,
-		"members":            cs.members.val,
-		"trigger":            cs.trigger.val,
-		"now":                cs.nowVar.val,
-	}
-	for _, k := range labelKeys {
-		cs.env[labelVar(k)] = labels[k]
-	}
-	cs.windows = windows
-	for _, w := range windows {
-		b := newBox(0)
-		cs.changeCounts = append(cs.changeCounts, b)
-		cs.env[changesVar(w)] = b.val
-	}
+	cs.env["cluster"] = name
+	cs.env["labels"] = labels
 	return cs
 }
 
@@ -600,12 +561,12 @@ func (cs *clusterState) setState(ev *event.Event, withFields bool) {
 	if cs.since.IsZero() || cs.since.After(cs.now) {
 		cs.since = cs.now
 	}
-	cs.typ.set(ev.Type)
-	cs.leaderID.set(ev.LeaderID)
-	cs.previousID.set(ev.PreviousLeaderID)
-	cs.isLeaderless.set(cs.leaderless)
+	cs.env["type"] = ev.Type
+	cs.env["leader_id"] = ev.LeaderID
+	cs.env["previous_leader_id"] = ev.PreviousLeaderID
+	cs.env["leaderless"] = cs.leaderless
 	if ev.Members != nil {
-		cs.members.set(ev.Members)
+		cs.env["members"] = ev.Members
 	}
 	if withFields {
 		cs.env["event"] = ev.Fields()
@@ -614,18 +575,19 @@ func (cs *clusterState) setState(ev *event.Event, withFields bool) {
 
 // refresh updates the time-dependent variables for an evaluation at cs.now.
 func (cs *clusterState) refresh(trigger string) {
-	cs.trigger.set(trigger)
-	cs.nowVar.set(cs.now)
+	cs.trigger = trigger
 	held := cs.now.Sub(cs.since)
+	cs.leaderlessFor = 0
+	leaderFor := held
 	if cs.leaderless {
-		cs.leaderlessFor.set(held)
-		cs.leaderFor.set(0)
-	} else {
-		cs.leaderlessFor.set(0)
-		cs.leaderFor.set(held)
+		cs.leaderlessFor, leaderFor = held, 0
 	}
-	for i, w := range cs.windows {
-		cs.changeCounts[i].set(cs.changesWithin(w))
+	cs.env["trigger"] = trigger
+	cs.env["now"] = cs.now
+	cs.env["leaderless_for"] = cs.leaderlessFor
+	cs.env["leader_for"] = leaderFor
+	for _, w := range cs.windows {
+		cs.env[changesVar(w)] = cs.changesWithin(w)
 	}
 }
 
