@@ -8,6 +8,7 @@
 package rules
 
 import (
+	"container/heap"
 	"fmt"
 	"log/slog"
 	"maps"
@@ -179,7 +180,7 @@ func (e *Engine) Deadline() (time.Time, bool) {
 		if top.cs.wake.Equal(top.at) {
 			return top.at, true
 		}
-		e.wakeups.pop() // stale entry
+		heap.Pop(&e.wakeups) // stale entry
 	}
 	return time.Time{}, false
 }
@@ -192,7 +193,7 @@ func (e *Engine) Advance(now time.Time, out []Outcome) []Outcome {
 		if !ok || at.After(now) {
 			return out
 		}
-		cs := e.wakeups.pop().cs
+		cs := heap.Pop(&e.wakeups).(wakeup).cs
 		cs.wake = time.Time{}
 		if at.After(cs.now) {
 			cs.now = at
@@ -411,7 +412,7 @@ func (e *Engine) schedule(cs *clusterState, dueOnly bool) {
 	}
 	cs.wake = next // an entry queued for an earlier wake-up is now stale
 	if !next.IsZero() {
-		e.wakeups.push(wakeup{at: next, cs: cs})
+		heap.Push(&e.wakeups, wakeup{at: next, cs: cs})
 	}
 }
 
@@ -611,46 +612,17 @@ type wakeup struct {
 	cs *clusterState
 }
 
-// wakeHeap is a min-heap of wake-ups by time. It is written out rather than
-// using container/heap, whose interface{} API would allocate per push.
+// wakeHeap is a min-heap (container/heap) of wake-ups by time.
 type wakeHeap []wakeup
 
-func (h wakeHeap) Len() int { return len(h) }
-
-func (h *wakeHeap) push(w wakeup) {
-	*h = append(*h, w)
-	q := *h
-	for i := len(q) - 1; i > 0; {
-		p := (i - 1) / 2
-		if !q[i].at.Before(q[p].at) {
-			break
-		}
-		q[i], q[p] = q[p], q[i]
-		i = p
-	}
-}
-
-func (h *wakeHeap) pop() wakeup {
-	q := *h
-	top := q[0]
-	n := len(q) - 1
-	q[0] = q[n]
-	q[n] = wakeup{}
-	q = q[:n]
-	for i := 0; ; {
-		l, r, m := 2*i+1, 2*i+2, i
-		if l < n && q[l].at.Before(q[m].at) {
-			m = l
-		}
-		if r < n && q[r].at.Before(q[m].at) {
-			m = r
-		}
-		if m == i {
-			break
-		}
-		q[i], q[m] = q[m], q[i]
-		i = m
-	}
-	*h = q
-	return top
+func (h wakeHeap) Len() int           { return len(h) }
+func (h wakeHeap) Less(i, j int) bool { return h[i].at.Before(h[j].at) }
+func (h wakeHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
+func (h *wakeHeap) Push(x any)        { *h = append(*h, x.(wakeup)) }
+func (h *wakeHeap) Pop() any {
+	old := *h
+	w := old[len(old)-1]
+	old[len(old)-1] = wakeup{} // let a removed cluster be collected
+	*h = old[:len(old)-1]
+	return w
 }
