@@ -189,7 +189,7 @@ func byteOffset(s string, runes int) int {
 // rooted at the config file.
 func compile(rs []Rule, windows map[string]Window, known Known) (out []*compiledRule, errs, warnings field.List) {
 	wins := map[string]*window{}
-	for _, name := range sortedKeys(windows) {
+	for _, name := range slices.Sorted(maps.Keys(windows)) {
 		w := windows[name]
 		path := "windows." + name
 		sched, err := cronParser.Parse(w.Schedule)
@@ -320,16 +320,7 @@ func available[V any](m map[string]V) string {
 	if len(m) == 0 {
 		return ""
 	}
-	return fmt.Sprintf(" (defined: %v)", sortedKeys(m))
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
+	return fmt.Sprintf(" (defined: %v)", slices.Sorted(maps.Keys(m)))
 }
 
 // gate is what a condition's top-level conjuncts demand of the state, so the
