@@ -64,7 +64,6 @@ type View struct {
 	lossFrom   string
 	pending    bool // a loss awaits announcement at lossStart+stabilize
 	now        time.Time
-	membersOut []string // membership as last announced, shared read-only
 }
 
 type member struct {
@@ -304,9 +303,6 @@ func (v *View) update(out []event.Event) []event.Event {
 }
 
 func (v *View) state(baseline bool) event.Event {
-	if len(v.membersOut) != len(v.order) || !slices.Equal(v.membersOut, v.order) {
-		v.membersOut = slices.Clone(v.order)
-	}
 	ev := event.Event{
 		Source:           event.DetectorSource,
 		Time:             v.now,
@@ -314,7 +310,7 @@ func (v *View) state(baseline bool) event.Event {
 		PreviousLeaderID: v.lastLeader,
 		Since:            v.since,
 		Baseline:         baseline,
-		Members:          v.membersOut,
+		Members:          slices.Clone(v.order),
 	}
 	if v.announced == "" {
 		ev.Type = event.Leaderless
