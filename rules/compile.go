@@ -188,6 +188,22 @@ func byteOffset(s string, runes int) int {
 // compile validates and compiles every rule and window. Paths in errs are
 // rooted at the config file.
 func compile(rs []Rule, windows map[string]Window, known Known) (out []*compiledRule, errs, warnings field.List) {
+	wins := compileWindows(windows, &errs)
+	seen := map[string]int{}
+	for i, r := range rs {
+		path := "rules[" + strconv.Itoa(i) + "]"
+		c := &compiledRule{Rule: r, definition: definition(&r)}
+		checkName(&errs, path, i, r.Name, seen)
+		c.compileWhen(path, &errs, &warnings)
+		c.compileKey(path, &errs, &warnings)
+		c.compileTiming(path, &errs)
+		c.resolveNames(path, &errs, known, wins, windows)
+		out = append(out, c)
+	}
+	return out, errs, warnings
+}
+
+func compileWindows(windows map[string]Window, errs *field.List) map[string]*window {
 	wins := map[string]*window{}
 	for _, name := range slices.Sorted(maps.Keys(windows)) {
 		w := windows[name]
@@ -201,111 +217,126 @@ func compile(rs []Rule, windows map[string]Window, known Known) (out []*compiled
 		}
 		wins[name] = &window{name: name, schedule: sched, duration: w.Duration}
 	}
-	seen := map[string]int{}
-	for i, r := range rs {
-		path := "rules[" + strconv.Itoa(i) + "]"
-		c := &compiledRule{Rule: r, definition: definition(&r)}
-		switch {
-		case r.Name == "":
-			errs.Add(path+".name", "is required")
-		case !ruleName.MatchString(r.Name):
-			errs.Add(path+".name", "%q: use letters, digits, '.', '_' and '-'", r.Name)
-		default:
-			if j, dup := seen[r.Name]; dup {
-				errs.Add(path+".name", "duplicate rule name %q (also rules[%d])", r.Name, j)
-			}
-			seen[r.Name] = i
+	return wins
+}
+
+// checkName checks rule i's name, remembering it in seen.
+func checkName(errs *field.List, path string, i int, name string, seen map[string]int) {
+	switch {
+	case name == "":
+		errs.Add(path+".name", "is required")
+	case !ruleName.MatchString(name):
+		errs.Add(path+".name", "%q: use letters, digits, '.', '_' and '-'", name)
+	default:
+		if j, dup := seen[name]; dup {
+			errs.Add(path+".name", "duplicate rule name %q (also rules[%d])", name, j)
 		}
-		if r.When == "" {
-			errs.Add(path+".when", `is required (write "true" for a rule that only runs on its schedule)`)
-		} else {
-			prog, a, perrs := compileExpr(r.When, true)
-			for _, e := range perrs {
-				errs.AddAt(path+".when", e.offset, "%s", e.msg)
-			}
-			if prog != nil {
-				c.when = prog
-				c.gate = gateOf(prog.Node())
-				c.thresholds = a.thresholds
-				c.windows = a.windows
-				c.leaderless = a.names["leaderless_for"]
-				c.tenure = a.names["leader_for"]
-				c.usesEvent = a.names["event"]
-				for _, n := range stateNames {
-					c.readsState = c.readsState || a.names[n]
-				}
-				if (c.leaderless || c.tenure) && len(c.thresholds) == 0 && r.Schedule == "" {
-					warnings.Add(path+".when", `leaderless_for/leader_for is compared with no duration("...") constant, so the rule is evaluated only when the cluster state changes; write thresholds as duration("30s") to have them fire on time`)
-				}
-				if a.names["now"] && r.Schedule == "" {
-					warnings.Add(path+".when", "`now` is read only when something else triggers an evaluation; use schedule: or mute windows for time-of-day logic")
-				}
-			}
-		}
-		if r.CooldownKey != "" {
-			prog, a, perrs := compileExpr(r.CooldownKey, false)
-			for _, e := range perrs {
-				errs.AddAt(path+".cooldown_key", e.offset, "%s", e.msg)
-			}
-			c.key = prog
-			if prog != nil {
-				c.usesEvent = c.usesEvent || a.names["event"]
-				c.windows = append(c.windows, a.windows...)
-			}
-			if r.Cooldown == 0 {
-				warnings.Add(path+".cooldown_key", "has no effect without cooldown")
-			}
-		}
-		for _, d := range []struct {
-			key string
-			v   time.Duration
-		}{{"for", r.For}, {"repeat", r.Repeat}, {"cooldown", r.Cooldown}} {
-			if d.v < 0 {
-				errs.Add(path+"."+d.key, "must not be negative")
-			}
-		}
-		if r.Schedule != "" {
-			sched, err := cronParser.Parse(r.Schedule)
-			if err != nil {
-				errs.Add(path+".schedule", "invalid cron schedule %q: %v", r.Schedule, err)
-			}
-			c.schedule = sched
-			for _, k := range []struct {
-				key string
-				set bool
-			}{{"for", r.For != 0}, {"repeat", r.Repeat != 0}, {"on_resolve", len(r.OnResolve) > 0}, {"fire_on_start", r.FireOnStart}} {
-				if k.set {
-					errs.Add(path+"."+k.key, "does not apply to a scheduled rule (it fires at each schedule time when its condition holds)")
-				}
-			}
-		}
-		if len(r.Actions) == 0 && len(r.OnResolve) == 0 {
-			errs.Add(path+".actions", "lists no action: name at least one of the actions defined under actions:")
-		}
-		if known.Actions != nil {
-			checkNames(&errs, path+".actions", r.Actions, known.Actions, "action")
-			checkNames(&errs, path+".on_resolve", r.OnResolve, known.Actions, "action")
-		}
-		if known.Clusters != nil {
-			checkNames(&errs, path+".clusters", r.Clusters, known.Clusters, "cluster")
-		}
-		if len(r.Clusters) > 0 {
-			c.clusters = map[string]bool{}
-			for _, name := range r.Clusters {
-				c.clusters[name] = true
-			}
-		}
-		for j, name := range r.Mute {
-			w, ok := wins[name]
-			if !ok {
-				errs.Add(fmt.Sprintf("%s.mute[%d]", path, j), "unknown window %q%s", name, available(windows))
-				continue
-			}
-			c.mute = append(c.mute, w)
-		}
-		out = append(out, c)
+		seen[name] = i
 	}
-	return out, errs, warnings
+}
+
+func (c *compiledRule) compileWhen(path string, errs, warnings *field.List) {
+	if c.When == "" {
+		errs.Add(path+".when", `is required (write "true" for a rule that only runs on its schedule)`)
+		return
+	}
+	prog, a, perrs := compileExpr(c.When, true)
+	for _, e := range perrs {
+		errs.AddAt(path+".when", e.offset, "%s", e.msg)
+	}
+	if prog == nil {
+		return
+	}
+	c.when = prog
+	c.gate = gateOf(prog.Node())
+	c.thresholds = a.thresholds
+	c.windows = a.windows
+	c.leaderless = a.names["leaderless_for"]
+	c.tenure = a.names["leader_for"]
+	c.usesEvent = a.names["event"]
+	for _, n := range stateNames {
+		c.readsState = c.readsState || a.names[n]
+	}
+	if (c.leaderless || c.tenure) && len(c.thresholds) == 0 && c.Schedule == "" {
+		warnings.Add(path+".when", `leaderless_for/leader_for is compared with no duration("...") constant, so the rule is evaluated only when the cluster state changes; write thresholds as duration("30s") to have them fire on time`)
+	}
+	if a.names["now"] && c.Schedule == "" {
+		warnings.Add(path+".when", "`now` is read only when something else triggers an evaluation; use schedule: or mute windows for time-of-day logic")
+	}
+}
+
+func (c *compiledRule) compileKey(path string, errs, warnings *field.List) {
+	if c.CooldownKey == "" {
+		return
+	}
+	prog, a, perrs := compileExpr(c.CooldownKey, false)
+	for _, e := range perrs {
+		errs.AddAt(path+".cooldown_key", e.offset, "%s", e.msg)
+	}
+	c.key = prog
+	if prog != nil {
+		c.usesEvent = c.usesEvent || a.names["event"]
+		c.windows = append(c.windows, a.windows...)
+	}
+	if c.Cooldown == 0 {
+		warnings.Add(path+".cooldown_key", "has no effect without cooldown")
+	}
+}
+
+// compileTiming checks the durations and the schedule.
+func (c *compiledRule) compileTiming(path string, errs *field.List) {
+	for _, d := range []struct {
+		key string
+		v   time.Duration
+	}{{"for", c.For}, {"repeat", c.Repeat}, {"cooldown", c.Cooldown}} {
+		if d.v < 0 {
+			errs.Add(path+"."+d.key, "must not be negative")
+		}
+	}
+	if c.Schedule == "" {
+		return
+	}
+	sched, err := cronParser.Parse(c.Schedule)
+	if err != nil {
+		errs.Add(path+".schedule", "invalid cron schedule %q: %v", c.Schedule, err)
+	}
+	c.schedule = sched
+	for _, k := range []struct {
+		key string
+		set bool
+	}{{"for", c.For != 0}, {"repeat", c.Repeat != 0}, {"on_resolve", len(c.OnResolve) > 0}, {"fire_on_start", c.FireOnStart}} {
+		if k.set {
+			errs.Add(path+"."+k.key, "does not apply to a scheduled rule (it fires at each schedule time when its condition holds)")
+		}
+	}
+}
+
+// resolveNames checks the actions, clusters and mute windows the rule names.
+func (c *compiledRule) resolveNames(path string, errs *field.List, known Known, wins map[string]*window, windows map[string]Window) {
+	if len(c.Actions) == 0 && len(c.OnResolve) == 0 {
+		errs.Add(path+".actions", "lists no action: name at least one of the actions defined under actions:")
+	}
+	if known.Actions != nil {
+		checkNames(errs, path+".actions", c.Actions, known.Actions, "action")
+		checkNames(errs, path+".on_resolve", c.OnResolve, known.Actions, "action")
+	}
+	if known.Clusters != nil {
+		checkNames(errs, path+".clusters", c.Clusters, known.Clusters, "cluster")
+	}
+	if len(c.Clusters) > 0 {
+		c.clusters = map[string]bool{}
+		for _, name := range c.Clusters {
+			c.clusters[name] = true
+		}
+	}
+	for j, name := range c.Mute {
+		w, ok := wins[name]
+		if !ok {
+			errs.Add(fmt.Sprintf("%s.mute[%d]", path, j), "unknown window %q%s", name, available(windows))
+			continue
+		}
+		c.mute = append(c.mute, w)
+	}
 }
 
 func checkNames(errs *field.List, path string, names []string, known map[string]bool, kind string) {
