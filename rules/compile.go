@@ -61,7 +61,6 @@ type compiledRule struct {
 	leaderless bool            // reads leaderless_for
 	tenure     bool            // reads leader_for
 	readsState bool
-	usesEvent  bool
 	gate       gate
 	definition string // hash of the configured rule, for snapshots
 }
@@ -253,7 +252,6 @@ func (c *compiledRule) compileWhen(path string, errs, warnings *field.List) {
 	c.windows = a.windows
 	c.leaderless = a.names["leaderless_for"]
 	c.tenure = a.names["leader_for"]
-	c.usesEvent = a.names["event"]
 	for _, n := range stateNames {
 		c.readsState = c.readsState || a.names[n]
 	}
@@ -275,7 +273,6 @@ func (c *compiledRule) compileKey(path string, errs, warnings *field.List) {
 	}
 	c.key = prog
 	if prog != nil {
-		c.usesEvent = c.usesEvent || a.names["event"]
 		c.windows = append(c.windows, a.windows...)
 	}
 	if c.Cooldown == 0 {

@@ -52,8 +52,7 @@ type Outcome struct {
 	Reason  string   // for Suppressed: ReasonCooldown or ReasonMuted
 	Actions []string // actions to run: the rule's actions, or on_resolve for Resolved
 	Trigger string
-	// State is the cluster's current state event; Event its fields as rules
-	// saw them (nil unless a rule reads `event`).
+	// State is the cluster's current state event.
 	State            event.Event
 	LeaderID         string
 	PreviousLeaderID string
@@ -90,7 +89,6 @@ type Engine struct {
 	maxWin   time.Duration
 	windows  []time.Duration // every leader_changes window in use
 	vm       vm.VM
-	anyEvent bool // some rule reads `event`
 
 	// EvalErrors counts expression evaluations that failed at run time
 	// (they count as false).
@@ -129,7 +127,6 @@ func New(opts Options) (*Engine, error) {
 			e.maxWin = max(e.maxWin, w)
 			e.windows = append(e.windows, w)
 		}
-		e.anyEvent = e.anyEvent || r.usesEvent
 	}
 	slices.Sort(e.windows)
 	e.windows = slices.Compact(e.windows)
@@ -154,7 +151,7 @@ func (e *Engine) Observe(ev event.Event, out []Outcome) []Outcome {
 	if ev.Time.After(cs.now) {
 		cs.now = ev.Time
 	}
-	cs.setState(&ev, e.anyEvent)
+	cs.setState(&ev)
 	if baseline {
 		for i, r := range e.rules {
 			if r.schedule != nil {
@@ -555,7 +552,7 @@ func newClusterState(name string, labels map[string]string, nrules int, windows 
 	return cs
 }
 
-func (cs *clusterState) setState(ev *event.Event, withFields bool) {
+func (cs *clusterState) setState(ev *event.Event) {
 	cs.state = *ev
 	cs.leaderless = ev.Type != event.HasLeader
 	cs.since = ev.Since
@@ -569,9 +566,7 @@ func (cs *clusterState) setState(ev *event.Event, withFields bool) {
 	if ev.Members != nil {
 		cs.env["members"] = ev.Members
 	}
-	if withFields {
-		cs.env["event"] = ev.Fields()
-	}
+	cs.env["event"] = ev.Fields()
 }
 
 // refresh updates the time-dependent variables for an evaluation at cs.now.

@@ -84,7 +84,7 @@ func (e *Engine) Restore(s Snapshot) {
 	for _, c := range s.Clusters {
 		cs := e.newCluster(c.Name)
 		cs.now = c.Now
-		cs.setState(&c.State, e.anyEvent)
+		cs.setState(&c.State)
 		cs.changes = append(cs.changes[:0], c.Changes...)
 		for _, rsnap := range c.Rules {
 			i, ok := byName[rsnap.Rule]
