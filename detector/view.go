@@ -4,6 +4,7 @@
 package detector
 
 import (
+	"maps"
 	"slices"
 	"time"
 
@@ -219,11 +220,7 @@ func (v *View) sameMembers(ids []string) bool {
 }
 
 func (v *View) resort() {
-	v.order = v.order[:0:0]
-	for id := range v.members {
-		v.order = append(v.order, id)
-	}
-	slices.Sort(v.order)
+	v.order = slices.Sorted(maps.Keys(v.members))
 }
 
 // majority returns the leader that more than half of the members follow.

@@ -85,7 +85,7 @@ func (e *Engine) Restore(s Snapshot) {
 		cs := e.newCluster(c.Name)
 		cs.now = c.Now
 		cs.setState(&c.State)
-		cs.changes = append(cs.changes[:0], c.Changes...)
+		cs.changes = slices.Clone(c.Changes)
 		for _, rsnap := range c.Rules {
 			i, ok := byName[rsnap.Rule]
 			if !ok || e.rules[i].definition != rsnap.Definition {
