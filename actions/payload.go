@@ -3,10 +3,8 @@ package actions
 import (
 	"encoding/json"
 	"fmt"
-	"slices"
 	"strconv"
 	"time"
-	"unicode/utf8"
 
 	"github.com/leaderhook/leaderhook/event"
 )
@@ -40,130 +38,61 @@ type Notification struct {
 	DryRun           bool
 }
 
-// Payload is the default JSON body of a webhook and the stdin of a shell
-// action (SPEC §8). Labels and event are {} rather than null when empty, so
-// that receivers need no null checks.
-//
-// It appends the bytes that encoding/json writes for the payload's struct
-// (fixed key order, map keys sorted, HTML escaped; tests and a fuzz target
-// hold it to that): encoding by reflection was the largest part of a
-// delivery's own work.
+// payload is the default JSON body of a webhook and the stdin of a shell
+// action, as README.md (Actions) shows it. Field order is key order.
+type payload struct {
+	Version    string            `json:"version"`
+	DeliveryID string            `json:"delivery_id"`
+	Rule       string            `json:"rule"`
+	Status     string            `json:"status"`
+	Cluster    string            `json:"cluster"`
+	Labels     map[string]string `json:"labels"`
+	FiredAt    string            `json:"fired_at"`
+	Event      map[string]any    `json:"event"`
+	State      payloadState      `json:"state"`
+}
+
+type payloadState struct {
+	LeaderID         string `json:"leader_id"`
+	PreviousLeaderID string `json:"previous_leader_id"`
+	Leaderless       bool   `json:"leaderless"`
+	LeaderlessForMS  int64  `json:"leaderless_for_ms"`
+}
+
+// Payload returns the default JSON payload. Labels and event are {} rather
+// than null when empty, so that receivers need no null checks.
 func (n *Notification) Payload() ([]byte, error) {
-	b := make([]byte, 0, 768) // a leader change's payload is 500-600 bytes
-	b = append(b, `{"version":"`+PayloadVersion+`","delivery_id":`...)
-	b = appendJSONString(b, n.DeliveryID)
-	b = append(b, `,"rule":`...)
-	b = appendJSONString(b, n.Rule)
-	b = append(b, `,"status":`...)
-	b = appendJSONString(b, n.Status)
-	b = append(b, `,"cluster":`...)
-	b = appendJSONString(b, n.Cluster)
-	var keys [16]string // most maps here are smaller: no allocation
-	b = append(b, `,"labels":{`...)
-	for i, k := range sortedKeys(n.Labels, keys[:0]) {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = appendJSONString(b, k)
-		b = append(b, ':')
-		b = appendJSONString(b, n.Labels[k])
+	p := payload{
+		Version:    PayloadVersion,
+		DeliveryID: n.DeliveryID,
+		Rule:       n.Rule,
+		Status:     n.Status,
+		Cluster:    n.Cluster,
+		Labels:     n.Labels,
+		FiredAt:    n.FiredAt.Format(event.TimeLayout),
+		Event:      n.Event,
+		State: payloadState{
+			LeaderID:         n.LeaderID,
+			PreviousLeaderID: n.PreviousLeaderID,
+			Leaderless:       n.Leaderless,
+			LeaderlessForMS:  n.LeaderlessFor.Milliseconds(),
+		},
 	}
-	b = append(b, `},"fired_at":"`...)
-	b = n.FiredAt.AppendFormat(b, event.TimeLayout)
-	b = append(b, `","event":{`...)
-	for i, k := range sortedKeys(n.Event, keys[:0]) {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = appendJSONString(b, k)
-		b = append(b, ':')
-		if s, ok := n.Event[k].(string); ok {
-			b = appendJSONString(b, s)
-			continue
-		}
-		// Event fields are strings, but for the fields of an event read
-		// back from elsewhere.
-		v, err := json.Marshal(n.Event[k])
-		if err != nil {
-			return nil, fmt.Errorf("event field %s: %w", k, err)
-		}
-		b = append(b, v...)
+	if p.Labels == nil {
+		p.Labels = map[string]string{}
 	}
-	b = append(b, `},"state":{"leader_id":`...)
-	b = appendJSONString(b, n.LeaderID)
-	b = append(b, `,"previous_leader_id":`...)
-	b = appendJSONString(b, n.PreviousLeaderID)
-	b = append(b, `,"leaderless":`...)
-	b = strconv.AppendBool(b, n.Leaderless)
-	b = append(b, `,"leaderless_for_ms":`...)
-	b = strconv.AppendInt(b, n.LeaderlessFor.Milliseconds(), 10)
-	return append(b, "}}"...), nil
+	if p.Event == nil {
+		p.Event = map[string]any{}
+	}
+	data, err := json.Marshal(p)
+	if err != nil {
+		return nil, fmt.Errorf("payload: %w", err)
+	}
+	return data, nil
 }
 
-// sortedKeys returns m's keys in order, in buf if it has room.
-func sortedKeys[V any](m map[string]V, buf []string) []string {
-	for k := range m {
-		buf = append(buf, k)
-	}
-	slices.Sort(buf)
-	return buf
-}
-
-// appendJSONString appends s as encoding/json writes a string: quoted,
-// with <, > and & escaped for HTML, invalid UTF-8 replaced by U+FFFD, and
-// U+2028 and U+2029 escaped for JavaScript.
-func appendJSONString(b []byte, s string) []byte {
-	const hex = "0123456789abcdef"
-	b = append(b, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		if c := s[i]; c < utf8.RuneSelf {
-			if c >= ' ' && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' {
-				i++
-				continue
-			}
-			b = append(b, s[start:i]...)
-			switch c {
-			case '"', '\\':
-				b = append(b, '\\', c)
-			case '\b':
-				b = append(b, '\\', 'b')
-			case '\f':
-				b = append(b, '\\', 'f')
-			case '\n':
-				b = append(b, '\\', 'n')
-			case '\r':
-				b = append(b, '\\', 'r')
-			case '\t':
-				b = append(b, '\\', 't')
-			default:
-				b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		switch {
-		case r == utf8.RuneError && size == 1:
-			b = append(b, s[start:i]...)
-			b = append(b, `\ufffd`...)
-		case r == '\u2028' || r == '\u2029':
-			b = append(b, s[start:i]...)
-			b = append(b, '\\', 'u', '2', '0', '2', hex[r&0xf])
-		default:
-			i += size
-			continue
-		}
-		i += size
-		start = i
-	}
-	b = append(b, s[start:]...)
-	return append(b, '"')
-}
-
-// Environ is the environment a shell action gets besides its own `env`
-// (SPEC §8). Scripts read these instead of parsing the payload.
+// Environ is the environment a shell action gets besides its own `env`,
+// as README.md (Actions) lists it. Scripts read these instead of parsing the payload.
 func (n *Notification) Environ() []string {
 	return []string{
 		"LEADERHOOK_RULE=" + n.Rule,

@@ -2,6 +2,7 @@ package detector
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -196,22 +197,13 @@ func (s *FileSource) decode(data []byte, line int) (event.Event, bool) {
 		return event.Event{}, false
 	}
 	if err != nil {
-		if len(data) > 0 && !isSpace(data) && s.OnReject != nil {
+		if len(bytes.Trim(data, " \t\r\n")) > 0 && s.OnReject != nil {
 			s.OnReject(&event.LineError{Name: s.Path, Line: line, Err: err})
 		}
 		return event.Event{}, false
 	}
 	ev.Cluster = s.Cluster
 	return ev, true
-}
-
-func isSpace(b []byte) bool {
-	for _, c := range b {
-		if c != ' ' && c != '\t' && c != '\r' && c != '\n' {
-			return false
-		}
-	}
-	return true
 }
 
 func inode(info os.FileInfo) uint64 {

@@ -55,110 +55,155 @@ type PollSource struct {
 
 // Run polls until ctx ends.
 func (s *PollSource) Run(ctx context.Context, out chan<- event.Event) error {
-	interval := s.Interval
-	if interval <= 0 {
-		interval = time.Second
-	}
-	timeout := s.Timeout
-	if timeout <= 0 {
-		timeout = interval / 2
-	}
-	now := s.Now
-	if now == nil {
-		now = time.Now
-	}
-	client := s.Client
-	if client == nil {
-		client = &http.Client{}
-	}
-	log := s.Log
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
+	p := s.newPoller()
 	// Start at a random point of the first interval, so that a daemon
 	// with many clusters spreads its polls instead of firing them at once.
+	if err := sleep(ctx, time.Duration(rand.Float64()*float64(p.interval))); err != nil {
+		return err
+	}
+	for {
+		at, reports := p.pollAll(ctx)
+		if err := p.send(ctx, out, at, reports); err != nil {
+			return err
+		}
+		jitter := time.Duration((rand.Float64()*0.2 - 0.1) * float64(p.interval))
+		if err := sleep(ctx, p.interval+jitter); err != nil {
+			return err
+		}
+	}
+}
+
+func sleep(ctx context.Context, d time.Duration) error {
 	select {
 	case <-ctx.Done():
 		return ctx.Err()
-	case <-time.After(time.Duration(rand.Float64() * float64(interval))):
+	case <-time.After(d):
+		return nil
 	}
-	last := make([]string, len(s.Members))
-	names := make([]string, len(s.Members))
-	copy(names, s.Members)
-	failing := make([]string, len(s.Members))
-	var announced []string
-	for {
-		reports := make([]Report, len(s.Members))
-		errs := make([]error, len(s.Members))
-		var wg sync.WaitGroup
-		pollCtx, cancel := context.WithTimeout(ctx, timeout)
-		for i, m := range s.Members {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				reports[i], errs[i] = s.Preset.Poll(pollCtx, client, m)
-			}()
+}
+
+// poller is a PollSource at work: its settings with defaults applied, and
+// what it remembers from one round of polls to the next.
+type poller struct {
+	cluster           string
+	members           []string // status URLs
+	preset            Preset
+	interval, timeout time.Duration
+	client            *http.Client
+	now               func() time.Time
+	log               *slog.Logger
+
+	names     []string // each member's name; its URL until it first answers
+	failing   []string // each member's last poll error, "" when it answers
+	last      []string // each member's last report sent
+	announced []string // membership last sent
+}
+
+func (s *PollSource) newPoller() *poller {
+	p := &poller{
+		cluster: s.Cluster, members: s.Members, preset: s.Preset,
+		interval: s.Interval, timeout: s.Timeout, client: s.Client, now: s.Now, log: s.Log,
+		names:   slices.Clone(s.Members),
+		failing: make([]string, len(s.Members)),
+		last:    make([]string, len(s.Members)),
+	}
+	if p.interval <= 0 {
+		p.interval = time.Second
+	}
+	if p.timeout <= 0 {
+		p.timeout = p.interval / 2
+	}
+	if p.client == nil {
+		p.client = &http.Client{}
+	}
+	if p.now == nil {
+		p.now = time.Now
+	}
+	if p.log == nil {
+		p.log = slog.New(slog.DiscardHandler)
+	}
+	return p
+}
+
+// pollAll polls every member at once and returns when they answered, and
+// what: a member that fails reports no leader under its last known name.
+func (p *poller) pollAll(ctx context.Context) (time.Time, []Report) {
+	reports := make([]Report, len(p.members))
+	errs := make([]error, len(p.members))
+	var wg sync.WaitGroup
+	pollCtx, cancel := context.WithTimeout(ctx, p.timeout)
+	for i, m := range p.members {
+		wg.Go(func() { reports[i], errs[i] = p.preset.Poll(pollCtx, p.client, m) })
+	}
+	wg.Wait()
+	cancel()
+	at := p.now()
+	for i, err := range errs {
+		if err != nil {
+			p.failed(i, err)
+			reports[i] = Report{Self: p.names[i]}
+			continue
 		}
-		wg.Wait()
-		cancel()
-		at := now()
-		for i := range s.Members {
-			if errs[i] != nil {
-				msg := errs[i].Error()
-				if errors.Is(errs[i], context.DeadlineExceeded) {
-					msg = fmt.Sprintf("no answer within %s (source.timeout)", timeout)
-				}
-				if msg != failing[i] {
-					log.Warn("member poll failed; counted as not agreeing", "cluster", s.Cluster, "member", s.Members[i], "err", msg)
-					failing[i] = msg
-				}
-				reports[i] = Report{Self: names[i]}
-				continue
-			}
-			if failing[i] != "" {
-				log.Info("member poll answers again", "cluster", s.Cluster, "member", s.Members[i])
-				failing[i] = ""
-			}
-			if reports[i].Self != "" {
-				names[i] = reports[i].Self
-			}
-			reports[i].Self = names[i]
+		if p.failing[i] != "" {
+			p.log.Info("member poll answers again", "cluster", p.cluster, "member", p.members[i])
+			p.failing[i] = ""
 		}
-		// The membership is the members' names, or their URLs until they
-		// first answer. It is announced before the reports that use a new
-		// name, so that the view replaces a member known by its URL
-		// instead of counting it as one more member that follows nobody.
-		if members := memberNames(names); !slices.Equal(members, announced) {
-			announced = members
-			ev := event.Event{Type: event.MembersChanged, Time: at, Cluster: s.Cluster, Peers: members, Index: uint64(at.UnixNano())}
-			select {
-			case out <- ev:
-			case <-ctx.Done():
-				return ctx.Err()
-			}
+		if reports[i].Self != "" {
+			p.names[i] = reports[i].Self
 		}
-		for i := range s.Members {
-			key := reports[i].Self + "\x00" + reports[i].Leader
-			if key == last[i] {
-				continue
-			}
-			last[i] = key
-			ev := event.Event{Source: reports[i].Self, Time: at, Type: event.Leaderless, Cluster: s.Cluster}
-			if reports[i].Leader != "" {
-				ev.Type, ev.LeaderID = event.HasLeader, reports[i].Leader
-			}
-			select {
-			case out <- ev:
-			case <-ctx.Done():
-				return ctx.Err()
-			}
+		reports[i].Self = p.names[i]
+	}
+	return at, reports
+}
+
+// failed logs a member's failure once, not at every poll.
+func (p *poller) failed(i int, err error) {
+	msg := err.Error()
+	if errors.Is(err, context.DeadlineExceeded) {
+		msg = fmt.Sprintf("no answer within %s (source.timeout)", p.timeout)
+	}
+	if msg != p.failing[i] {
+		p.log.Warn("member poll failed; counted as not agreeing", "cluster", p.cluster, "member", p.members[i], "err", msg)
+		p.failing[i] = msg
+	}
+}
+
+// send sends the membership if it changed, then each report that changed.
+func (p *poller) send(ctx context.Context, out chan<- event.Event, at time.Time, reports []Report) error {
+	// The membership is the members' names, or their URLs until they
+	// first answer. It is announced before the reports that use a new
+	// name, so that the view replaces a member known by its URL
+	// instead of counting it as one more member that follows nobody.
+	if members := memberNames(p.names); !slices.Equal(members, p.announced) {
+		p.announced = members
+		ev := event.Event{Type: event.MembersChanged, Time: at, Cluster: p.cluster, Peers: members, Index: uint64(at.UnixNano())}
+		if err := sendEvent(ctx, out, ev); err != nil {
+			return err
 		}
-		jitter := time.Duration((rand.Float64()*0.2 - 0.1) * float64(interval))
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(interval + jitter):
+	}
+	for i, r := range reports {
+		key := r.Self + "\x00" + r.Leader
+		if key == p.last[i] {
+			continue
 		}
+		p.last[i] = key
+		ev := event.Event{Source: r.Self, Time: at, Type: event.Leaderless, Cluster: p.cluster}
+		if r.Leader != "" {
+			ev.Type, ev.LeaderID = event.HasLeader, r.Leader
+		}
+		if err := sendEvent(ctx, out, ev); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func sendEvent(ctx context.Context, out chan<- event.Event, ev event.Event) error {
+	select {
+	case out <- ev:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
 	}
 }
 

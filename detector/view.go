@@ -4,6 +4,7 @@
 package detector
 
 import (
+	"maps"
 	"slices"
 	"time"
 
@@ -64,7 +65,6 @@ type View struct {
 	lossFrom   string
 	pending    bool // a loss awaits announcement at lossStart+stabilize
 	now        time.Time
-	membersOut []string // membership as last announced, shared read-only
 }
 
 type member struct {
@@ -246,11 +246,7 @@ func (v *View) sameMembers(ids []string) bool {
 }
 
 func (v *View) resort() {
-	v.order = v.order[:0:0]
-	for id := range v.members {
-		v.order = append(v.order, id)
-	}
-	slices.Sort(v.order)
+	v.order = slices.Sorted(maps.Keys(v.members))
 }
 
 // majority returns the leader that more than half of the members follow.
@@ -330,9 +326,6 @@ func (v *View) update(out []event.Event) []event.Event {
 }
 
 func (v *View) state(baseline bool) event.Event {
-	if len(v.membersOut) != len(v.order) || !slices.Equal(v.membersOut, v.order) {
-		v.membersOut = slices.Clone(v.order)
-	}
 	ev := event.Event{
 		Source:           event.DetectorSource,
 		Time:             v.now,
@@ -340,7 +333,7 @@ func (v *View) state(baseline bool) event.Event {
 		PreviousLeaderID: v.lastLeader,
 		Since:            v.since,
 		Baseline:         baseline,
-		Members:          v.membersOut,
+		Members:          slices.Clone(v.order),
 	}
 	if v.announced == "" {
 		ev.Type = event.Leaderless

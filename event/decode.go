@@ -7,8 +7,6 @@ import (
 	"fmt"
 	"time"
 	"unicode/utf8"
-
-	fastjson "github.com/goccy/go-json"
 )
 
 // ErrOtherNamespace marks an event of a namespace other than "cluster". It is
@@ -53,26 +51,22 @@ type inJSON struct {
 // does not use (such as peers[].apiAddresses) are ignored, since OpenZiti adds
 // fields between versions. Other namespaces yield ErrOtherNamespace.
 func Decode(data []byte) (Event, error) {
-	var in inJSON
 	data = bytes.TrimSpace(data)
 	if len(data) == 0 || data[0] != '{' {
 		return Event{}, errors.New("not a JSON object")
 	}
-	if !utf8.Valid(data) {
+	if !utf8.Valid(data) { // encoding/json would replace it silently
 		return Event{}, errors.New("not valid UTF-8")
 	}
-	// goccy/go-json decodes well-formed JSON about twice as fast as
-	// encoding/json, which matters when replaying millions of lines. It
-	// may panic on malformed input (found by FuzzDecode), so only valid
-	// JSON reaches it; encoding/json explains whatever fails, naming the
-	// field.
-	if !json.Valid(data) || fastjson.Unmarshal(data, &in) != nil {
-		var std inJSON
-		if err := json.Unmarshal(data, &std); err != nil {
-			return Event{}, describeJSONError(err)
-		}
-		in = std
+	var in inJSON
+	if err := json.Unmarshal(data, &in); err != nil {
+		return Event{}, describeJSONError(err)
 	}
+	return in.event()
+}
+
+// event checks what Decode decoded and turns it into an Event.
+func (in *inJSON) event() (Event, error) {
 	if in.Namespace == nil {
 		return Event{}, errors.New(`missing "namespace"`)
 	}

@@ -5,6 +5,7 @@ package event
 
 import (
 	"encoding/json"
+	"slices"
 	"strings"
 	"time"
 )
@@ -36,14 +37,7 @@ var Types = []string{
 }
 
 // KnownType reports whether t is an OpenZiti cluster event type.
-func KnownType(t string) bool {
-	for _, k := range Types {
-		if k == t {
-			return true
-		}
-	}
-	return false
-}
+func KnownType(t string) bool { return slices.Contains(Types, t) }
 
 // Event is one cluster event. Members' reports fill Source, Time, Type and,
 // depending on the type, LeaderID, Peers or Index. The detector's state events

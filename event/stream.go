@@ -2,6 +2,7 @@ package event
 
 import (
 	"bufio"
+	"bytes"
 	"container/heap"
 	"errors"
 	"fmt"
@@ -108,8 +109,8 @@ func (r *Reader) finish(err error) {
 }
 
 func (r *Reader) decode(data []byte) {
-	if isBlank(data) {
-		return
+	if len(bytes.Trim(data, " \t\r\n")) == 0 {
+		return // a blank line
 	}
 	ev, err := Decode(data)
 	if errors.Is(err, ErrOtherNamespace) {
@@ -132,15 +133,6 @@ func (r *Reader) reject(err error) {
 	if r.OnError != nil {
 		r.OnError(&LineError{Name: r.name, Line: r.line, Err: err})
 	}
-}
-
-func isBlank(b []byte) bool {
-	for _, c := range b {
-		if c != ' ' && c != '\t' && c != '\r' && c != '\n' {
-			return false
-		}
-	}
-	return true
 }
 
 // Source is anything that yields events in order, ending with io.EOF.

@@ -37,8 +37,6 @@ type Driver struct {
 	fallback string // cluster of events that name none
 	sink     Sink
 	now      time.Time
-	states   []event.Event
-	outcomes []rules.Outcome
 
 	// Late counts events older than the driver's clock; they are applied at
 	// the current time, since time cannot run backwards.
@@ -102,8 +100,7 @@ func (d *Driver) Handle(ev event.Event) error {
 		return nil
 	}
 	d.members[cluster] = true
-	d.states = v.Observe(ev, d.states[:0])
-	for _, st := range d.states {
+	for _, st := range v.Observe(ev, nil) {
 		d.announce(st)
 	}
 	return nil
@@ -111,8 +108,7 @@ func (d *Driver) Handle(ev event.Event) error {
 
 func (d *Driver) announce(st event.Event) {
 	d.sink.State(st)
-	d.outcomes = d.engine.Observe(st, d.outcomes[:0])
-	for _, o := range d.outcomes {
+	for _, o := range d.engine.Observe(st, nil) {
 		d.sink.Outcome(o)
 	}
 	d.changed()
@@ -148,19 +144,18 @@ func (d *Driver) AdvanceTo(t time.Time) {
 		advanced := false
 		for _, v := range d.order {
 			if vt, vok := v.Deadline(); vok && !vt.After(at) {
-				d.states = v.Advance(at, d.states[:0])
-				for _, st := range d.states {
+				for _, st := range v.Advance(at, nil) {
 					d.announce(st)
 				}
 				advanced = true
 			}
 		}
 		if !advanced {
-			d.outcomes = d.engine.Advance(at, d.outcomes[:0])
-			for _, o := range d.outcomes {
+			outcomes := d.engine.Advance(at, nil)
+			for _, o := range outcomes {
 				d.sink.Outcome(o)
 			}
-			if len(d.outcomes) > 0 {
+			if len(outcomes) > 0 {
 				d.changed()
 			}
 		}

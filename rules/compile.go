@@ -20,9 +20,9 @@ import (
 	"github.com/leaderhook/leaderhook/field"
 )
 
-// Expression variables (SPEC §5). Their Go types are what the type checker
-// sees; the engine keeps values of exactly these types in each cluster's
-// environment.
+// Expression variables, as README.md (Rules) documents them. Their Go types
+// are what the type checker sees; each cluster's environment starts from
+// these zero values and keeps values of exactly these types.
 var variableTypes = map[string]any{
 	"type":               "",
 	"event":              map[string]any{},
@@ -58,11 +58,9 @@ type compiledRule struct {
 	clusters   map[string]bool // nil: every cluster
 	thresholds []time.Duration // constant durations in `when`, sorted
 	windows    []time.Duration // arguments of leader_changes()
-	labels     []string        // label keys read as labels.key
 	leaderless bool            // reads leaderless_for
 	tenure     bool            // reads leader_for
 	readsState bool
-	usesEvent  bool
 	gate       gate
 	definition string // hash of the configured rule, for snapshots
 }
@@ -78,7 +76,6 @@ type analysis struct {
 	names      map[string]bool
 	thresholds []time.Duration
 	windows    []time.Duration
-	labels     []string
 	errs       []exprError
 }
 
@@ -87,11 +84,11 @@ type exprError struct {
 	msg    string
 }
 
-// Visit rewrites duration("30s") into a constant, and leader_changes(d) and
-// labels.key into plain variables, so that evaluating them allocates and
-// calls nothing. It records what time-triggered evaluation needs: the
-// durations the expression compares against, the windows passed to
-// leader_changes, and the names it reads.
+// Visit rewrites duration("30s") into a constant and leader_changes(d) into
+// a variable that the engine keeps up to date, since it already tracks the
+// leader changes per cluster. It records what time-triggered evaluation
+// needs: the durations the expression compares against, the windows passed
+// to leader_changes, and the names it reads.
 func (a *analysis) Visit(node *ast.Node) {
 	switch n := (*node).(type) {
 	case *ast.IdentifierNode:
@@ -111,13 +108,6 @@ func (a *analysis) Visit(node *ast.Node) {
 		}
 		a.thresholds = append(a.thresholds, d)
 		ast.Patch(node, &ast.ConstantNode{Value: d})
-	case *ast.MemberNode:
-		id, ok := n.Node.(*ast.IdentifierNode)
-		prop, isString := n.Property.(*ast.StringNode)
-		if ok && isString && id.Value == "labels" && !n.Method {
-			a.labels = append(a.labels, prop.Value)
-			ast.Patch(node, &ast.IdentifierNode{Value: labelVar(prop.Value)})
-		}
 	case *ast.CallNode:
 		id, ok := n.Callee.(*ast.IdentifierNode)
 		if !ok || id.Value != "leader_changes" {
@@ -136,25 +126,21 @@ func (a *analysis) Visit(node *ast.Node) {
 	}
 }
 
-// Names of the variables the rewrites introduce. A colon cannot appear in an
-// identifier a user writes, so they cannot collide.
-func labelVar(key string) string        { return "labels:" + key }
+// changesVar names the variable that leader_changes(d) becomes. A colon
+// cannot appear in an identifier a user writes, so it cannot collide.
 func changesVar(d time.Duration) string { return "leader_changes:" + d.String() }
 
 // compileExpr compiles one expression against the rule variables. It
-// parses twice: first to learn which label keys and leader_changes windows
-// the expression uses, so that the variables they become can be declared
-// to the type checker; then for real.
+// parses twice: first to learn which leader_changes windows the expression
+// uses, so that the variables they become can be declared to the type
+// checker; then for real.
 func compileExpr(src string, wantBool bool) (*vm.Program, *analysis, []exprError) {
 	types := variableTypes
 	if tree, err := parser.Parse(src); err == nil {
 		pre := &analysis{names: map[string]bool{}}
 		ast.Walk(&tree.Node, pre)
-		if len(pre.labels) > 0 || len(pre.windows) > 0 {
+		if len(pre.windows) > 0 {
 			types = maps.Clone(variableTypes)
-			for _, k := range pre.labels {
-				types[labelVar(k)] = ""
-			}
 			for _, d := range pre.windows {
 				types[changesVar(d)] = 0
 			}
@@ -201,8 +187,24 @@ func byteOffset(s string, runes int) int {
 // compile validates and compiles every rule and window. Paths in errs are
 // rooted at the config file.
 func compile(rs []Rule, windows map[string]Window, known Known) (out []*compiledRule, errs, warnings field.List) {
+	wins := compileWindows(windows, &errs)
+	seen := map[string]int{}
+	for i, r := range rs {
+		path := "rules[" + strconv.Itoa(i) + "]"
+		c := &compiledRule{Rule: r, definition: definition(&r)}
+		checkName(&errs, path, i, r.Name, seen)
+		c.compileWhen(path, &errs, &warnings)
+		c.compileKey(path, &errs, &warnings)
+		c.compileTiming(path, &errs)
+		c.resolveNames(path, &errs, known, wins, windows)
+		out = append(out, c)
+	}
+	return out, errs, warnings
+}
+
+func compileWindows(windows map[string]Window, errs *field.List) map[string]*window {
 	wins := map[string]*window{}
-	for _, name := range sortedKeys(windows) {
+	for _, name := range slices.Sorted(maps.Keys(windows)) {
 		w := windows[name]
 		path := "windows." + name
 		sched, err := cronParser.Parse(w.Schedule)
@@ -214,113 +216,124 @@ func compile(rs []Rule, windows map[string]Window, known Known) (out []*compiled
 		}
 		wins[name] = &window{name: name, schedule: sched, duration: w.Duration}
 	}
-	seen := map[string]int{}
-	for i, r := range rs {
-		path := "rules[" + strconv.Itoa(i) + "]"
-		c := &compiledRule{Rule: r, definition: definition(&r)}
-		switch {
-		case r.Name == "":
-			errs.Add(path+".name", "is required")
-		case !ruleName.MatchString(r.Name):
-			errs.Add(path+".name", "%q: use letters, digits, '.', '_' and '-'", r.Name)
-		default:
-			if j, dup := seen[r.Name]; dup {
-				errs.Add(path+".name", "duplicate rule name %q (also rules[%d])", r.Name, j)
-			}
-			seen[r.Name] = i
+	return wins
+}
+
+// checkName checks rule i's name, remembering it in seen.
+func checkName(errs *field.List, path string, i int, name string, seen map[string]int) {
+	switch {
+	case name == "":
+		errs.Add(path+".name", "is required")
+	case !ruleName.MatchString(name):
+		errs.Add(path+".name", "%q: use letters, digits, '.', '_' and '-'", name)
+	default:
+		if j, dup := seen[name]; dup {
+			errs.Add(path+".name", "duplicate rule name %q (also rules[%d])", name, j)
 		}
-		if r.When == "" {
-			errs.Add(path+".when", `is required (write "true" for a rule that only runs on its schedule)`)
-		} else {
-			prog, a, perrs := compileExpr(r.When, true)
-			for _, e := range perrs {
-				errs.AddAt(path+".when", e.offset, "%s", e.msg)
-			}
-			if prog != nil {
-				c.when = prog
-				c.gate = gateOf(prog.Node())
-				c.thresholds = a.thresholds
-				c.windows = a.windows
-				c.labels = a.labels
-				c.leaderless = a.names["leaderless_for"]
-				c.tenure = a.names["leader_for"]
-				c.usesEvent = a.names["event"]
-				for _, n := range stateNames {
-					c.readsState = c.readsState || a.names[n]
-				}
-				if (c.leaderless || c.tenure) && len(c.thresholds) == 0 && r.Schedule == "" {
-					warnings.Add(path+".when", `leaderless_for/leader_for is compared with no duration("...") constant, so the rule is evaluated only when the cluster state changes; write thresholds as duration("30s") to have them fire on time`)
-				}
-				if a.names["now"] && r.Schedule == "" {
-					warnings.Add(path+".when", "`now` is read only when something else triggers an evaluation; use schedule: or mute windows for time-of-day logic")
-				}
-			}
-		}
-		if r.CooldownKey != "" {
-			prog, a, perrs := compileExpr(r.CooldownKey, false)
-			for _, e := range perrs {
-				errs.AddAt(path+".cooldown_key", e.offset, "%s", e.msg)
-			}
-			c.key = prog
-			if prog != nil {
-				c.usesEvent = c.usesEvent || a.names["event"]
-				c.windows = append(c.windows, a.windows...)
-				c.labels = append(c.labels, a.labels...)
-			}
-			if r.Cooldown == 0 {
-				warnings.Add(path+".cooldown_key", "has no effect without cooldown")
-			}
-		}
-		for _, d := range []struct {
-			key string
-			v   time.Duration
-		}{{"for", r.For}, {"repeat", r.Repeat}, {"cooldown", r.Cooldown}} {
-			if d.v < 0 {
-				errs.Add(path+"."+d.key, "must not be negative")
-			}
-		}
-		if r.Schedule != "" {
-			sched, err := cronParser.Parse(r.Schedule)
-			if err != nil {
-				errs.Add(path+".schedule", "invalid cron schedule %q: %v", r.Schedule, err)
-			}
-			c.schedule = sched
-			for _, k := range []struct {
-				key string
-				set bool
-			}{{"for", r.For != 0}, {"repeat", r.Repeat != 0}, {"on_resolve", len(r.OnResolve) > 0}, {"fire_on_start", r.FireOnStart}} {
-				if k.set {
-					errs.Add(path+"."+k.key, "does not apply to a scheduled rule (it fires at each schedule time when its condition holds)")
-				}
-			}
-		}
-		if len(r.Actions) == 0 && len(r.OnResolve) == 0 {
-			errs.Add(path+".actions", "lists no action: name at least one of the actions defined under actions:")
-		}
-		if known.Actions != nil {
-			checkNames(&errs, path+".actions", r.Actions, known.Actions, "action")
-			checkNames(&errs, path+".on_resolve", r.OnResolve, known.Actions, "action")
-		}
-		if known.Clusters != nil {
-			checkNames(&errs, path+".clusters", r.Clusters, known.Clusters, "cluster")
-		}
-		if len(r.Clusters) > 0 {
-			c.clusters = map[string]bool{}
-			for _, name := range r.Clusters {
-				c.clusters[name] = true
-			}
-		}
-		for j, name := range r.Mute {
-			w, ok := wins[name]
-			if !ok {
-				errs.Add(fmt.Sprintf("%s.mute[%d]", path, j), "unknown window %q%s", name, available(windows))
-				continue
-			}
-			c.mute = append(c.mute, w)
-		}
-		out = append(out, c)
+		seen[name] = i
 	}
-	return out, errs, warnings
+}
+
+func (c *compiledRule) compileWhen(path string, errs, warnings *field.List) {
+	if c.When == "" {
+		errs.Add(path+".when", `is required (write "true" for a rule that only runs on its schedule)`)
+		return
+	}
+	prog, a, perrs := compileExpr(c.When, true)
+	for _, e := range perrs {
+		errs.AddAt(path+".when", e.offset, "%s", e.msg)
+	}
+	if prog == nil {
+		return
+	}
+	c.when = prog
+	c.gate = gateOf(prog.Node())
+	c.thresholds = a.thresholds
+	c.windows = a.windows
+	c.leaderless = a.names["leaderless_for"]
+	c.tenure = a.names["leader_for"]
+	for _, n := range stateNames {
+		c.readsState = c.readsState || a.names[n]
+	}
+	if (c.leaderless || c.tenure) && len(c.thresholds) == 0 && c.Schedule == "" {
+		warnings.Add(path+".when", `leaderless_for/leader_for is compared with no duration("...") constant, so the rule is evaluated only when the cluster state changes; write thresholds as duration("30s") to have them fire on time`)
+	}
+	if a.names["now"] && c.Schedule == "" {
+		warnings.Add(path+".when", "`now` is read only when something else triggers an evaluation; use schedule: or mute windows for time-of-day logic")
+	}
+}
+
+func (c *compiledRule) compileKey(path string, errs, warnings *field.List) {
+	if c.CooldownKey == "" {
+		return
+	}
+	prog, a, perrs := compileExpr(c.CooldownKey, false)
+	for _, e := range perrs {
+		errs.AddAt(path+".cooldown_key", e.offset, "%s", e.msg)
+	}
+	c.key = prog
+	if prog != nil {
+		c.windows = append(c.windows, a.windows...)
+	}
+	if c.Cooldown == 0 {
+		warnings.Add(path+".cooldown_key", "has no effect without cooldown")
+	}
+}
+
+// compileTiming checks the durations and the schedule.
+func (c *compiledRule) compileTiming(path string, errs *field.List) {
+	for _, d := range []struct {
+		key string
+		v   time.Duration
+	}{{"for", c.For}, {"repeat", c.Repeat}, {"cooldown", c.Cooldown}} {
+		if d.v < 0 {
+			errs.Add(path+"."+d.key, "must not be negative")
+		}
+	}
+	if c.Schedule == "" {
+		return
+	}
+	sched, err := cronParser.Parse(c.Schedule)
+	if err != nil {
+		errs.Add(path+".schedule", "invalid cron schedule %q: %v", c.Schedule, err)
+	}
+	c.schedule = sched
+	for _, k := range []struct {
+		key string
+		set bool
+	}{{"for", c.For != 0}, {"repeat", c.Repeat != 0}, {"on_resolve", len(c.OnResolve) > 0}, {"fire_on_start", c.FireOnStart}} {
+		if k.set {
+			errs.Add(path+"."+k.key, "does not apply to a scheduled rule (it fires at each schedule time when its condition holds)")
+		}
+	}
+}
+
+// resolveNames checks the actions, clusters and mute windows the rule names.
+func (c *compiledRule) resolveNames(path string, errs *field.List, known Known, wins map[string]*window, windows map[string]Window) {
+	if len(c.Actions) == 0 && len(c.OnResolve) == 0 {
+		errs.Add(path+".actions", "lists no action: name at least one of the actions defined under actions:")
+	}
+	if known.Actions != nil {
+		checkNames(errs, path+".actions", c.Actions, known.Actions, "action")
+		checkNames(errs, path+".on_resolve", c.OnResolve, known.Actions, "action")
+	}
+	if known.Clusters != nil {
+		checkNames(errs, path+".clusters", c.Clusters, known.Clusters, "cluster")
+	}
+	if len(c.Clusters) > 0 {
+		c.clusters = map[string]bool{}
+		for _, name := range c.Clusters {
+			c.clusters[name] = true
+		}
+	}
+	for j, name := range c.Mute {
+		w, ok := wins[name]
+		if !ok {
+			errs.Add(fmt.Sprintf("%s.mute[%d]", path, j), "unknown window %q%s", name, available(windows))
+			continue
+		}
+		c.mute = append(c.mute, w)
+	}
 }
 
 func checkNames(errs *field.List, path string, names []string, known map[string]bool, kind string) {
@@ -335,16 +348,7 @@ func available[V any](m map[string]V) string {
 	if len(m) == 0 {
 		return ""
 	}
-	return fmt.Sprintf(" (defined: %v)", sortedKeys(m))
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
+	return fmt.Sprintf(" (defined: %v)", slices.Sorted(maps.Keys(m)))
 }
 
 // gate is what a condition's top-level conjuncts demand of the state, so the

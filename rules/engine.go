@@ -8,14 +8,16 @@
 package rules
 
 import (
+	"container/heap"
 	"fmt"
-	"github.com/robfig/cron/v3"
 	"log/slog"
+	"maps"
 	"slices"
 	"sort"
 	"time"
 
 	"github.com/expr-lang/expr/vm"
+	"github.com/robfig/cron/v3"
 
 	"github.com/leaderhook/leaderhook/event"
 )
@@ -50,8 +52,7 @@ type Outcome struct {
 	Reason  string   // for Suppressed: ReasonCooldown or ReasonMuted
 	Actions []string // actions to run: the rule's actions, or on_resolve for Resolved
 	Trigger string
-	// State is the cluster's current state event; Event its fields as rules
-	// saw them (nil unless a rule reads `event`).
+	// State is the cluster's current state event.
 	State            event.Event
 	LeaderID         string
 	PreviousLeaderID string
@@ -87,9 +88,7 @@ type Engine struct {
 	wakeups  wakeHeap
 	maxWin   time.Duration
 	windows  []time.Duration // every leader_changes window in use
-	labelKs  []string        // every label key read as labels.key
 	vm       vm.VM
-	anyEvent bool // some rule reads `event`
 
 	// EvalErrors counts expression evaluations that failed at run time
 	// (they count as false).
@@ -128,13 +127,9 @@ func New(opts Options) (*Engine, error) {
 			e.maxWin = max(e.maxWin, w)
 			e.windows = append(e.windows, w)
 		}
-		e.labelKs = append(e.labelKs, r.labels...)
-		e.anyEvent = e.anyEvent || r.usesEvent
 	}
 	slices.Sort(e.windows)
 	e.windows = slices.Compact(e.windows)
-	slices.Sort(e.labelKs)
-	e.labelKs = slices.Compact(e.labelKs)
 	return e, nil
 }
 
@@ -156,7 +151,7 @@ func (e *Engine) Observe(ev event.Event, out []Outcome) []Outcome {
 	if ev.Time.After(cs.now) {
 		cs.now = ev.Time
 	}
-	cs.setState(&ev, e.anyEvent)
+	cs.setState(&ev)
 	if baseline {
 		for i, r := range e.rules {
 			if r.schedule != nil {
@@ -182,7 +177,7 @@ func (e *Engine) Deadline() (time.Time, bool) {
 		if top.cs.wake.Equal(top.at) {
 			return top.at, true
 		}
-		e.wakeups.pop() // stale entry
+		heap.Pop(&e.wakeups) // stale entry
 	}
 	return time.Time{}, false
 }
@@ -195,7 +190,7 @@ func (e *Engine) Advance(now time.Time, out []Outcome) []Outcome {
 		if !ok || at.After(now) {
 			return out
 		}
-		cs := e.wakeups.pop().cs
+		cs := heap.Pop(&e.wakeups).(wakeup).cs
 		cs.wake = time.Time{}
 		if at.After(cs.now) {
 			cs.now = at
@@ -207,7 +202,7 @@ func (e *Engine) Advance(now time.Time, out []Outcome) []Outcome {
 }
 
 func (e *Engine) newCluster(name string) *clusterState {
-	cs := newClusterState(name, e.labels[name], len(e.rules), e.labelKs, e.windows)
+	cs := newClusterState(name, e.labels[name], len(e.rules), e.windows)
 	e.clusters[name] = cs
 	return cs
 }
@@ -325,12 +320,12 @@ func (e *Engine) outcome(r *compiledRule, cs *clusterState, kind, reason string,
 		Kind:             kind,
 		Reason:           reason,
 		Actions:          actions,
-		Trigger:          *cs.trigger.ptr,
+		Trigger:          cs.trigger,
 		State:            cs.state,
 		LeaderID:         cs.state.LeaderID,
 		PreviousLeaderID: cs.state.PreviousLeaderID,
 		Leaderless:       cs.leaderless,
-		LeaderlessFor:    *cs.leaderlessFor.ptr,
+		LeaderlessFor:    cs.leaderlessFor,
 	}
 }
 
@@ -414,7 +409,7 @@ func (e *Engine) schedule(cs *clusterState, dueOnly bool) {
 	}
 	cs.wake = next // an entry queued for an earlier wake-up is now stale
 	if !next.IsZero() {
-		e.wakeups.push(wakeup{at: next, cs: cs})
+		heap.Push(&e.wakeups, wakeup{at: next, cs: cs})
 	}
 }
 
@@ -535,97 +530,60 @@ type clusterState struct {
 	rules       []ruleState
 	wake        time.Time // queued wake-up, zero when none
 
-	env           map[string]any
-	typ           *box[string]
-	leaderID      *box[string]
-	previousID    *box[string]
-	isLeaderless  *box[bool]
-	leaderlessFor *box[time.Duration]
-	leaderFor     *box[time.Duration]
-	members       *box[[]string]
-	trigger       *box[string]
-	nowVar        *box[time.Time]
+	trigger       string        // of the current evaluation
+	leaderlessFor time.Duration // as of the current evaluation
 	windows       []time.Duration
-	changeCounts  []*box[int] // leader_changes(windows[i])
+	env           map[string]any // the expression variables
 }
 
-func newClusterState(name string, labels map[string]string, nrules int, labelKeys []string, windows []time.Duration) *clusterState {
+func newClusterState(name string, labels map[string]string, nrules int, windows []time.Duration) *clusterState {
 	if labels == nil {
 		labels = map[string]string{}
 	}
 	cs := &clusterState{
-		name:          name,
-		labelValues:   labels,
-		rules:         make([]ruleState, nrules),
-		typ:           newBox(""),
-		leaderID:      newBox(""),
-		previousID:    newBox(""),
-		isLeaderless:  newBox(false),
-		leaderlessFor: newBox(time.Duration(0)),
-		leaderFor:     newBox(time.Duration(0)),
-		members:       newBox([]string{}),
-		trigger:       newBox(""),
-		nowVar:        newBox(time.Time{}),
+		name:        name,
+		labelValues: labels,
+		rules:       make([]ruleState, nrules),
+		windows:     windows,
+		env:         maps.Clone(variableTypes), // zero values until set
 	}
-	cs.env = map[string]any{
-		"type":               cs.typ.val,
-		"event":              map[string]any{},
-		"cluster":            name,
-		"labels":             labels,
-		"leader_id":          cs.leaderID.val,
-		"previous_leader_id": cs.previousID.val,
-		"leaderless":         cs.isLeaderless.val,
-		"leaderless_for":     cs.leaderlessFor.val,
-		"leader_for":         cs.leaderFor.val,
-		"members":            cs.members.val,
-		"trigger":            cs.trigger.val,
-		"now":                cs.nowVar.val,
-	}
-	for _, k := range labelKeys {
-		cs.env[labelVar(k)] = labels[k]
-	}
-	cs.windows = windows
-	for _, w := range windows {
-		b := newBox(0)
-		cs.changeCounts = append(cs.changeCounts, b)
-		cs.env[changesVar(w)] = b.val
-	}
+	cs.env["cluster"] = name
+	cs.env["labels"] = labels
 	return cs
 }
 
-func (cs *clusterState) setState(ev *event.Event, withFields bool) {
+func (cs *clusterState) setState(ev *event.Event) {
 	cs.state = *ev
 	cs.leaderless = ev.Type != event.HasLeader
 	cs.since = ev.Since
 	if cs.since.IsZero() || cs.since.After(cs.now) {
 		cs.since = cs.now
 	}
-	cs.typ.set(ev.Type)
-	cs.leaderID.set(ev.LeaderID)
-	cs.previousID.set(ev.PreviousLeaderID)
-	cs.isLeaderless.set(cs.leaderless)
+	cs.env["type"] = ev.Type
+	cs.env["leader_id"] = ev.LeaderID
+	cs.env["previous_leader_id"] = ev.PreviousLeaderID
+	cs.env["leaderless"] = cs.leaderless
 	if ev.Members != nil {
-		cs.members.set(ev.Members)
+		cs.env["members"] = ev.Members
 	}
-	if withFields {
-		cs.env["event"] = ev.Fields()
-	}
+	cs.env["event"] = ev.Fields()
 }
 
 // refresh updates the time-dependent variables for an evaluation at cs.now.
 func (cs *clusterState) refresh(trigger string) {
-	cs.trigger.set(trigger)
-	cs.nowVar.set(cs.now)
+	cs.trigger = trigger
 	held := cs.now.Sub(cs.since)
+	cs.leaderlessFor = 0
+	leaderFor := held
 	if cs.leaderless {
-		cs.leaderlessFor.set(held)
-		cs.leaderFor.set(0)
-	} else {
-		cs.leaderlessFor.set(0)
-		cs.leaderFor.set(held)
+		cs.leaderlessFor, leaderFor = held, 0
 	}
-	for i, w := range cs.windows {
-		cs.changeCounts[i].set(cs.changesWithin(w))
+	cs.env["trigger"] = trigger
+	cs.env["now"] = cs.now
+	cs.env["leaderless_for"] = cs.leaderlessFor
+	cs.env["leader_for"] = leaderFor
+	for _, w := range cs.windows {
+		cs.env[changesVar(w)] = cs.changesWithin(w)
 	}
 }
 
@@ -649,46 +607,17 @@ type wakeup struct {
 	cs *clusterState
 }
 
-// wakeHeap is a min-heap of wake-ups by time. It is written out rather than
-// using container/heap, whose interface{} API would allocate per push.
+// wakeHeap is a min-heap (container/heap) of wake-ups by time.
 type wakeHeap []wakeup
 
-func (h wakeHeap) Len() int { return len(h) }
-
-func (h *wakeHeap) push(w wakeup) {
-	*h = append(*h, w)
-	q := *h
-	for i := len(q) - 1; i > 0; {
-		p := (i - 1) / 2
-		if !q[i].at.Before(q[p].at) {
-			break
-		}
-		q[i], q[p] = q[p], q[i]
-		i = p
-	}
-}
-
-func (h *wakeHeap) pop() wakeup {
-	q := *h
-	top := q[0]
-	n := len(q) - 1
-	q[0] = q[n]
-	q[n] = wakeup{}
-	q = q[:n]
-	for i := 0; ; {
-		l, r, m := 2*i+1, 2*i+2, i
-		if l < n && q[l].at.Before(q[m].at) {
-			m = l
-		}
-		if r < n && q[r].at.Before(q[m].at) {
-			m = r
-		}
-		if m == i {
-			break
-		}
-		q[i], q[m] = q[m], q[i]
-		i = m
-	}
-	*h = q
-	return top
+func (h wakeHeap) Len() int           { return len(h) }
+func (h wakeHeap) Less(i, j int) bool { return h[i].at.Before(h[j].at) }
+func (h wakeHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
+func (h *wakeHeap) Push(x any)        { *h = append(*h, x.(wakeup)) }
+func (h *wakeHeap) Pop() any {
+	old := *h
+	w := old[len(old)-1]
+	old[len(old)-1] = wakeup{} // let a removed cluster be collected
+	*h = old[:len(old)-1]
+	return w
 }

@@ -251,6 +251,12 @@ func TestEngineSemantics(t *testing.T) {
 			want:  []string{"10s ev fired", "20s ev resolved"},
 		},
 		{
+			name:  "a label the cluster lacks reads as empty",
+			rules: []Rule{{Name: "lbl", When: `labels.region == "" && labels["env"] == "prod"`, FireOnStart: true, Actions: acts("a")}},
+			steps: []step{baseline(leader("0s", "a", ""))},
+			want:  []string{"0s lbl fired"},
+		},
+		{
 			name:  "rules limited to other clusters never run",
 			rules: []Rule{{Name: "other", When: `true`, Clusters: []string{"c1"}, FireOnStart: true, Actions: acts("a")}, {Name: "x", When: "true", Clusters: []string{"zz"}, FireOnStart: true, Actions: acts("a")}},
 			steps: []step{baseline(leader("0s", "a", ""))},

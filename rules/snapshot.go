@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"maps"
+	"slices"
 	"time"
 
 	"github.com/leaderhook/leaderhook/event"
@@ -53,7 +54,7 @@ func definition(r *Rule) string {
 // Snapshot returns a deep copy of the engine's state.
 func (e *Engine) Snapshot() Snapshot {
 	var s Snapshot
-	for _, name := range sortedKeys(e.clusters) {
+	for _, name := range slices.Sorted(maps.Keys(e.clusters)) {
 		cs := e.clusters[name]
 		c := ClusterSnapshot{Name: name, Now: cs.now, State: cs.state, Changes: append([]time.Time(nil), cs.changes...)}
 		c.State.Members = append([]string(nil), cs.state.Members...)
@@ -83,8 +84,8 @@ func (e *Engine) Restore(s Snapshot) {
 	for _, c := range s.Clusters {
 		cs := e.newCluster(c.Name)
 		cs.now = c.Now
-		cs.setState(&c.State, e.anyEvent)
-		cs.changes = append(cs.changes[:0], c.Changes...)
+		cs.setState(&c.State)
+		cs.changes = slices.Clone(c.Changes)
 		for _, rsnap := range c.Rules {
 			i, ok := byName[rsnap.Rule]
 			if !ok || e.rules[i].definition != rsnap.Definition {

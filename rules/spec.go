@@ -2,7 +2,7 @@ package rules
 
 import "time"
 
-// Rule is one rule as written in the config file (SPEC §5).
+// Rule is one rule as written in the config file (docs/configuration.md).
 type Rule struct {
 	Name        string        `koanf:"name" json:"name"`
 	Description string        `koanf:"description" json:"description,omitempty"`

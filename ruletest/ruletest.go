@@ -1,5 +1,5 @@
-// Package ruletest runs rule unit tests (SPEC §7): scripted events on a
-// virtual clock, and the exact rule outcomes expected from them.
+// Package ruletest runs rule unit tests (docs/dry-run.md, Test): scripted
+// events on a virtual clock, and the exact rule outcomes expected from them.
 package ruletest
 
 import (

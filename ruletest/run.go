@@ -3,6 +3,7 @@ package ruletest
 import (
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"time"
 
@@ -114,12 +115,9 @@ func runOne(t *Test, cfg *config.Config, log *slog.Logger) Result {
 	}
 	// Events without a source stand for the whole cluster: drop a fixed
 	// membership that their single reporter would not belong to.
-	named := false
-	for _, ev := range t.Events {
-		named = named || ev.Source != ""
-	}
+	named := slices.ContainsFunc(t.Events, func(ev Event) bool { return ev.Source != "" })
 	c := *cfg
-	c.Clusters = append(c.Clusters[:0:0], cfg.Clusters...)
+	c.Clusters = slices.Clone(cfg.Clusters)
 	for i := range c.Clusters {
 		if !named {
 			c.Clusters[i].Members = nil

@@ -1,5 +1,6 @@
 // Package timeline writes what the pipeline decided (state changes and rule
-// outcomes) as JSON lines (SPEC §6) or as a timeline for people to read.
+// outcomes) as JSON lines or as a timeline for people to read, as
+// docs/dry-run.md (Replay) shows them.
 package timeline
 
 import (
