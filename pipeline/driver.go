@@ -216,8 +216,7 @@ func (d *Driver) Replace(now time.Time, engine *rules.Engine, clusters []Cluster
 		if old[c.Name] == nil {
 			continue
 		}
-		d.states = d.views[c.Name].Reconfigure(d.now, c.Members, c.Stabilize, d.states[:0])
-		for _, st := range d.states {
+		for _, st := range d.views[c.Name].Reconfigure(d.now, c.Members, c.Stabilize, nil) {
 			d.announce(st)
 		}
 	}
