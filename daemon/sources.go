@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"maps"
 	"reflect"
+	"slices"
 	"sync"
 
 	"github.com/leaderhook/leaderhook/config"
@@ -93,9 +94,14 @@ func (s *sources) apply(p *plan) {
 		r.stop()
 		r.done.Wait()
 		delete(s.running, name)
-		s.log.Info("event source stopped", "cluster", name)
+		if _, again := p.start[name]; !again {
+			s.log.Info("event source stopped", "cluster", name)
+		}
 	}
 	for name, r := range p.start {
+		if slices.Contains(p.stop, name) {
+			s.log.Info("event source restarted", "cluster", name)
+		}
 		ctx, stop := context.WithCancel(s.ctx)
 		r.stop = stop
 		for _, run := range r.runners {
