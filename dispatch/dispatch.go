@@ -450,7 +450,7 @@ func (d *Dispatcher) deliver(q *queue, del Delivery) {
 		cancel()
 		rec := Record{Kind: "attempt", Attempt: del.Attempts, DurationMS: d.opts.Now().Sub(start).Milliseconds(),
 			HTTPStatus: out.HTTPStatus, Output: actions.Redact(out.Output, t.Secrets...), Detail: actions.Redact(out.Detail, t.Secrets...)}
-		if spec.Type == actions.KindShell {
+		if out.HasExitCode {
 			code := out.ExitCode
 			rec.ExitCode = &code
 		}

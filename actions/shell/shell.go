@@ -160,7 +160,7 @@ func expand(t *template.Template, n *actions.Notification) (string, error) {
 // Run runs the program once; retrying is the caller's business. It waits
 // for a free slot of n.Cluster first.
 func (a *Action) Run(ctx context.Context, n *actions.Notification) (actions.Outcome, error) {
-	notRun := actions.Outcome{ExitCode: -1}
+	notRun := actions.Outcome{HasExitCode: true, ExitCode: -1}
 	argv, env, err := a.render(n)
 	if err != nil {
 		return notRun, actions.Permanent(err)
@@ -196,7 +196,7 @@ func (a *Action) execute(ctx context.Context, argv, env []string, stdin []byte) 
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	cmd.WaitDelay = pipeGrace
 	if err := cmd.Start(); err != nil {
-		return actions.Outcome{ExitCode: -1, Detail: "did not start"}, startError(argv[0], err)
+		return actions.Outcome{HasExitCode: true, ExitCode: -1, Detail: "did not start"}, startError(argv[0], err)
 	}
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()
@@ -257,7 +257,7 @@ func (a *Action) stop(pgid int, done <-chan error) error {
 // contract's error: nil, retryable, or permanent. stopped is why leaderhook
 // stopped it, or nil when it ended by itself.
 func judge(prog string, state *os.ProcessState, waitErr, stopped error, output string) (actions.Outcome, error) {
-	o := actions.Outcome{ExitCode: exitCode(state), Output: output}
+	o := actions.Outcome{HasExitCode: true, ExitCode: exitCode(state), Output: output}
 	var timeout *timeoutError
 	switch {
 	case errors.As(stopped, &timeout):

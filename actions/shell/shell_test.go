@@ -332,7 +332,7 @@ func TestExitCodeContract(t *testing.T) {
 	} {
 		prog := script(t, dir, fmt.Sprintf("s%d.sh", i), tc.body)
 		out, err := run(t, newAction(t, actions.Spec{Command: []string{prog}, Timeout: 5 * time.Second}), notification(""))
-		if (err == nil) != tc.ok || actions.IsPermanent(err) != tc.permanent || out.ExitCode != tc.code {
+		if (err == nil) != tc.ok || actions.IsPermanent(err) != tc.permanent || out.ExitCode != tc.code || !out.HasExitCode {
 			t.Errorf("%q: err %v (permanent %v), exit %d", tc.body, err, actions.IsPermanent(err), out.ExitCode)
 		}
 	}
@@ -353,7 +353,7 @@ func TestProgramsThatCannotStartFailForGood(t *testing.T) {
 		"missing dir":    {Command: []string{good}, Dir: filepath.Join(dir, "nope")},
 	} {
 		out, err := run(t, newAction(t, spec), notification(""))
-		if !actions.IsPermanent(err) || out.ExitCode != -1 {
+		if !actions.IsPermanent(err) || out.ExitCode != -1 || !out.HasExitCode {
 			t.Errorf("%s: %v (exit %d), want a permanent error", name, err, out.ExitCode)
 		}
 	}
