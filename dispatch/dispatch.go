@@ -80,7 +80,7 @@ type Record struct {
 // Target is a configured action with its delivery policy.
 type Target struct {
 	Action    actions.Action
-	Spec      actions.Spec // defaulted: Timeout, Retry, OnFailure, Concurrency
+	Spec      actions.Spec // defaulted: Timeout, Retry, OnFailure
 	Secrets   []string     // redacted from every error and log line
 	Workers   int          // concurrent deliveries per cluster; 1 keeps order
 	QueueSize int

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/leaderhook/leaderhook/actions"
+	"github.com/leaderhook/leaderhook/actions/shell"
 	"github.com/leaderhook/leaderhook/dispatch"
 )
 
@@ -212,7 +213,7 @@ func (p *procs) wrap(targets map[string]dispatch.Target) map[string]dispatch.Tar
 	}
 	out := make(map[string]dispatch.Target, len(targets))
 	for name, t := range targets {
-		if t.Spec.Type == actions.KindShell {
+		if t.Spec.Type == shell.Name {
 			t.Action = spawning{Action: t.Action, procs: p}
 		}
 		out[name] = t

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/leaderhook/leaderhook/actions"
+	"github.com/leaderhook/leaderhook/actions/shell"
+	"github.com/leaderhook/leaderhook/actions/webhook"
 	"github.com/leaderhook/leaderhook/dispatch"
 )
 
@@ -29,8 +31,8 @@ func TestOneCPUExceptWhileScriptsRun(t *testing.T) {
 	}
 	during := make(chan int, 2)
 	targets := p.wrap(map[string]dispatch.Target{
-		"script": {Action: seeProcs{during}, Spec: actions.Spec{Type: actions.KindShell}},
-		"hook":   {Action: seeProcs{during}, Spec: actions.Spec{Type: actions.KindWebhook}},
+		"script": {Action: seeProcs{during}, Spec: actions.Spec{Type: shell.Name}},
+		"hook":   {Action: seeProcs{during}, Spec: actions.Spec{Type: webhook.Name}},
 	})
 	targets["hook"].Action.Run(context.Background(), &actions.Notification{})
 	if got := <-during; got != 1 {
@@ -142,7 +144,7 @@ func TestGOMAXPROCSFromTheEnvironmentStands(t *testing.T) {
 	p.start()
 	p.ingesting()
 	p.stop()
-	targets := map[string]dispatch.Target{"script": {Spec: actions.Spec{Type: actions.KindShell}}}
+	targets := map[string]dispatch.Target{"script": {Spec: actions.Spec{Type: shell.Name}}}
 	if got := p.wrap(targets); got["script"].Action != nil {
 		t.Error("a nil procs wrapped an action")
 	}
