@@ -72,8 +72,16 @@ func (l *loader) actionValue(n *yaml.Node, path string) any {
 		if owners == nil {
 			return ""
 		}
-		return fmt.Sprintf("does not apply to a %s action (%s only)", kind.Name, strings.Join(owners, ", "))
+		return fmt.Sprintf("does not apply to %s action (%s only)", withArticle(kind.Name), strings.Join(owners, ", "))
 	})
+}
+
+// withArticle puts "a" or "an" before a kind's name: a shell, an email.
+func withArticle(name string) string {
+	if name != "" && strings.ContainsRune("aeiou", rune(name[0])) {
+		return "an " + name
+	}
+	return "a " + name
 }
 
 // actionKind returns the kind that an action's type names, or nil when

@@ -1,7 +1,18 @@
-// Package kinds is the one list of the kinds of action. Adding a kind is
-// writing its package (see actions.Kind) and adding it to All: the config
-// loader, `leaderhook check` and `schema`, docs/configuration.md, dry runs
-// and `fire` take the kinds from here.
+// Package kinds is the one list of the kinds of action. A kind is a
+// package under actions/ that exports
+//
+//   - a Config type: the kind's keys as koanf-tagged fields, with Validate,
+//     Defaults and Secrets (actions.Config), and if need be Workers
+//     (actions.Concurrent) and Warnings (actions.Warner);
+//   - an action that makes one attempt (actions.Action) and shows what it
+//     would send (actions.Renderer), built from an actions.Spec;
+//   - an actions.Kind that names the kind and ties these together, with
+//     the documentation of its keys.
+//
+// Adding a kind is writing that package and adding its Kind to All: the
+// config loader, `leaderhook check` and `schema`, docs/configuration.md
+// (go test ./config -update), dry runs, `fire` and the daemon take the
+// kinds from here.
 package kinds
 
 import (
