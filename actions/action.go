@@ -15,10 +15,13 @@ type Action interface {
 
 // Outcome describes one attempt, for the audit log.
 type Outcome struct {
-	HTTPStatus int    // webhook, slack
-	ExitCode   int    // shell; -1 when killed
-	Output     string // shell: bounded stdout and stderr
-	Detail     string // one line on what happened
+	HTTPStatus int // webhook, slack
+	// HasExitCode says that the action runs a program, so the audit log
+	// records ExitCode, -1 included (not started, or killed).
+	HasExitCode bool
+	ExitCode    int
+	Output      string // shell: bounded stdout and stderr
+	Detail      string // one line on what happened
 }
 
 // Rendering is what an action would send, shown by dry runs with secrets

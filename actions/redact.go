@@ -90,40 +90,34 @@ func redactQuery(q string) string {
 // would blank ordinary words out of messages.
 const minRedacted = 8
 
-// Secrets returns the values of s that must never reach a log: the signing
-// secret, the Slack webhook URL (its path is the credential), the
-// passwords and query values of its URLs, and what the environment put in
-// its other settings.
-func (s *Spec) Secrets() []string {
+// Secrets returns the values of s that must never reach a log: those its
+// kind's Config names, and what the environment put in its settings.
+func (s Spec) Secrets() []string {
 	var out []string
 	for _, v := range s.FromEnv {
 		if len(v) >= minRedacted {
 			out = append(out, v)
 		}
 	}
-	if s.Secret != "" {
-		out = append(out, s.Secret)
-	}
-	if s.WebhookURL != "" {
-		out = append(out, s.WebhookURL)
-	}
-	for _, raw := range []string{s.URL, s.WebhookURL} {
-		out = append(out, urlSecrets(raw)...)
-	}
-	// A receiver may echo a credential header back in its answer, which
-	// the audit log keeps.
-	for name, value := range s.Headers {
-		if !CredentialHeader(name) {
-			continue
-		}
-		if _, cred, ok := strings.Cut(value, " "); ok && isAuthorization(name) {
-			value = cred // keep the scheme ("Bearer") readable
-		}
-		if len(value) >= minRedacted {
-			out = append(out, value)
-		}
+	if s.Config != nil {
+		out = append(out, s.Config.Secrets()...)
 	}
 	return out
+}
+
+// HeaderSecret returns the credential in a header's value, if its name
+// says it carries one (see CredentialHeader): a receiver may echo it back
+// in its answer, which the audit log keeps. An Authorization scheme
+// ("Bearer") is left out, to stay readable; short values are not taken
+// for credentials.
+func HeaderSecret(name, value string) (string, bool) {
+	if !CredentialHeader(name) {
+		return "", false
+	}
+	if _, cred, ok := strings.Cut(value, " "); ok && isAuthorization(name) {
+		value = cred
+	}
+	return value, len(value) >= minRedacted
 }
 
 // CredentialHeader reports whether a header, by its name, carries a
@@ -151,9 +145,9 @@ func isAuthorization(name string) bool {
 	return lower == "authorization" || lower == "proxy-authorization"
 }
 
-// urlSecrets returns the password and the query values of a URL, both as
+// URLSecrets returns the password and the query values of a URL, both as
 // written and decoded, since a message may show either.
-func urlSecrets(raw string) []string {
+func URLSecrets(raw string) []string {
 	u, err := url.Parse(raw)
 	if err != nil {
 		return nil

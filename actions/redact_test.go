@@ -3,6 +3,8 @@ package actions
 import (
 	"slices"
 	"testing"
+
+	"github.com/leaderhook/leaderhook/field"
 )
 
 func TestRedact(t *testing.T) {
@@ -36,23 +38,43 @@ func TestRedact(t *testing.T) {
 	}
 }
 
-func TestSecrets(t *testing.T) {
-	s := Spec{Type: KindWebhook, URL: "https://user:hunter2pass@h.example/x?token=s3cr3t%2Ftoken&v=1", Secret: "whsec_c2VjcmV0"}
-	got := s.Secrets()
-	want := []string{"whsec_c2VjcmV0", "hunter2pass", "s3cr3t%2Ftoken", "s3cr3t/token"}
-	if !slices.Equal(got, want) {
+// stubConfig is the settings of a kind with one secret.
+type stubConfig struct{ secret string }
+
+func (c stubConfig) Validate() field.List {
+	var errs field.List
+	errs.Add("key", "%s is not %s", c.secret, "allowed")
+	return errs
+}
+func (c stubConfig) Defaults() Config  { return c }
+func (c stubConfig) Secrets() []string { return []string{c.secret} }
+
+// A spec's secrets are its kind's and the long enough values that the
+// environment put in its settings; validation never shows them.
+func TestSpecSecrets(t *testing.T) {
+	s := Spec{Type: "stub", Config: stubConfig{secret: "kind-secret"}, FromEnv: []string{"short", "from-the-environment"}}
+	if got, want := s.Secrets(), []string{"from-the-environment", "kind-secret"}; !slices.Equal(got, want) {
 		t.Errorf("got %q, want %q", got, want)
 	}
-	slack := Spec{Type: KindSlack, WebhookURL: "https://hooks.slack.com/services/T0/B0/xyz"}
-	if got := slack.Secrets(); !slices.Equal(got, []string{slack.WebhookURL}) {
-		t.Errorf("slack: got %q", got)
+	if errs := s.Validate(); len(errs) != 1 || errs[0].Msg != "REDACTED is not allowed" {
+		t.Errorf("Validate: %v", errs)
 	}
-	headers := Spec{Type: KindWebhook, URL: "https://h.example/x", Headers: map[string]string{
-		"Authorization": "Bearer abcdefgh12345", "X-Api-Key": "k3y-0123456789", "X-Trace": "not-a-secret-value",
-		"webhook-signature": "v1,placeholder-sig", "Cookie": "short"}}
-	got = headers.Secrets()
-	slices.Sort(got)
-	if want := []string{"abcdefgh12345", "k3y-0123456789"}; !slices.Equal(got, want) {
-		t.Errorf("credential headers: got %q, want %q", got, want)
+}
+
+func TestHeaderSecret(t *testing.T) {
+	for _, tc := range []struct {
+		name, value, want string
+		ok                bool
+	}{
+		{"Authorization", "Bearer abcdefgh12345", "abcdefgh12345", true},
+		{"X-Api-Key", "k3y-0123456789", "k3y-0123456789", true},
+		{"X-Trace", "not-a-secret-value", "", false},
+		{"webhook-signature", "v1,placeholder-sig", "", false},
+		{"Cookie", "short", "short", false},
+	} {
+		got, ok := HeaderSecret(tc.name, tc.value)
+		if ok != tc.ok || ok && got != tc.want {
+			t.Errorf("%s: %q, %v", tc.name, got, ok)
+		}
 	}
 }

@@ -1,50 +1,29 @@
-// Package actions holds what leaderhook does when a rule fires: webhook,
-// shell and Slack actions, defined in the config file (SPEC §8).
+// Package actions holds what leaderhook does when a rule fires. Each kind
+// of action (webhook, shell, slack...) is a package under actions/, listed
+// in actions/kinds; this package holds what they share: the keys every
+// action takes, the Kind and Config contracts, delivery outcomes,
+// templates and redaction. docs/configuration.md lists the keys.
 package actions
 
-import "time"
-
-// Action kinds.
-const (
-	KindWebhook = "webhook"
-	KindShell   = "shell"
-	KindSlack   = "slack"
+import (
+	"fmt"
+	"time"
 )
 
-// Spec is one entry of the config's `actions:` map. Which keys apply depends
-// on Type; Validate rejects keys of another kind.
+// Spec is one entry of the config's `actions:` map: the keys every kind of
+// action takes, and in Config those of its own kind.
 type Spec struct {
-	Type string `koanf:"type" json:"type"`
-
-	// webhook
-	URL     string            `koanf:"url" json:"url,omitempty"`
-	Method  string            `koanf:"method" json:"method,omitempty"`
-	Headers map[string]string `koanf:"headers" json:"headers,omitempty"`
-	Body    string            `koanf:"body" json:"body,omitempty"`
-	Secret  string            `koanf:"secret" json:"secret,omitempty"`
-	Format  string            `koanf:"format" json:"format,omitempty"`
-
-	// shell
-	Command     []string          `koanf:"command" json:"command,omitempty"`
-	Env         map[string]string `koanf:"env" json:"env,omitempty"`
-	Dir         string            `koanf:"dir" json:"dir,omitempty"`
-	Concurrency int               `koanf:"concurrency" json:"concurrency,omitempty"`
-	KillGrace   time.Duration     `koanf:"kill_grace" json:"kill_grace,omitempty"`
-
-	// slack
-	WebhookURL string `koanf:"webhook_url" json:"webhook_url,omitempty"`
-	Channel    string `koanf:"channel" json:"channel,omitempty"`
-	Username   string `koanf:"username" json:"username,omitempty"`
-	IconEmoji  string `koanf:"icon_emoji" json:"icon_emoji,omitempty"`
-	Text       string `koanf:"text" json:"text,omitempty"`
-
-	// every kind
+	Type      string        `koanf:"type" json:"type"`
 	Timeout   time.Duration `koanf:"timeout" json:"timeout,omitempty"`
 	Retry     Retry         `koanf:"retry" json:"retry,omitempty"`
 	OnFailure []string      `koanf:"on_failure" json:"on_failure,omitempty"`
 
-	// FromEnv holds the values that ${VAR}s put into the settings above
-	// (the config loader fills it): they are redacted like Secret.
+	// Config holds the keys of Type's kind: the config loader decodes the
+	// entry's other keys into the kind's Config type.
+	Config Config `koanf:"-" json:"-"`
+
+	// FromEnv holds the values that ${VAR}s put into the settings (the
+	// config loader fills it): they are redacted like secrets.
 	FromEnv []string `koanf:"-" json:"-"`
 }
 
@@ -53,4 +32,49 @@ type Retry struct {
 	MaxAttempts    int           `koanf:"max_attempts" json:"max_attempts,omitempty"`
 	InitialBackoff time.Duration `koanf:"initial_backoff" json:"initial_backoff,omitempty"`
 	MaxBackoff     time.Duration `koanf:"max_backoff" json:"max_backoff,omitempty"`
+}
+
+// Defaults of the retry keys, the same for every kind.
+const (
+	DefaultInitialBackoff = time.Second
+	DefaultMaxBackoff     = time.Minute
+)
+
+// Defaults returns a copy of s with what it leaves out filled in: the
+// delivery keys from d, the kind's keys by its Config. It takes a value so
+// that it works on map entries and literals.
+func (s Spec) Defaults(d Delivery) Spec {
+	if s.Config != nil {
+		s.Config = s.Config.Defaults()
+	}
+	if s.Timeout == 0 {
+		s.Timeout = d.Timeout
+	}
+	if s.Retry.MaxAttempts == 0 {
+		s.Retry.MaxAttempts = d.Attempts
+	}
+	if s.Retry.InitialBackoff == 0 {
+		s.Retry.InitialBackoff = DefaultInitialBackoff
+	}
+	if s.Retry.MaxBackoff == 0 {
+		// An initial backoff above the default maximum raises the maximum
+		// rather than being cut down by it.
+		s.Retry.MaxBackoff = max(DefaultMaxBackoff, s.Retry.InitialBackoff)
+	}
+	return s
+}
+
+// ConfigOf returns s with defaults applied (see Defaults) and its Config
+// as the kind's type C, the zero C when s has none: what a kind's
+// constructor starts from.
+func ConfigOf[C Config](s Spec, d Delivery) (Spec, C, error) {
+	var c C
+	if s.Config == nil {
+		s.Config = c
+	}
+	if _, ok := s.Config.(C); !ok {
+		return s, c, fmt.Errorf("the settings of a %T, not of a %T", s.Config, c)
+	}
+	s = s.Defaults(d)
+	return s, s.Config.(C), nil
 }

@@ -11,6 +11,8 @@ import (
 	"github.com/knadh/koanf/providers/env/v2"
 	"github.com/knadh/koanf/v2"
 	"gopkg.in/yaml.v3"
+
+	"github.com/leaderhook/leaderhook/actions"
 )
 
 // EnvPrefix marks environment variables that override config keys:
@@ -104,8 +106,8 @@ func expandUsing(s string, env func(string) (string, bool), used func(string)) (
 // action's setting at path, or nil outside actions: a body, header, env
 // or argument filled from ${VAR} is where a token goes that no key marks
 // as one (a PagerDuty routing key in a body, say), so the action redacts
-// those values like its secret. The URL, method, type and format are
-// left readable; the URL's credentials are redacted anyway.
+// those values like its secret. Which keys are left readable depends on
+// the action's kind, known later (see envSecrets).
 func (l *loader) actionSecret(path string) func(string) {
 	rest, ok := strings.CutPrefix(path, "actions.")
 	if !ok {
@@ -114,16 +116,29 @@ func (l *loader) actionSecret(path string) func(string) {
 	name, key, _ := strings.Cut(rest, ".")
 	key, _, _ = strings.Cut(key, "[")
 	key, _, _ = strings.Cut(key, ".")
-	switch key {
-	case "url", "method", "type", "format":
-		return nil
-	}
 	return func(v string) {
 		if l.fromEnv == nil {
-			l.fromEnv = map[string][]string{}
+			l.fromEnv = map[string][]envValue{}
 		}
-		l.fromEnv[name] = append(l.fromEnv[name], v)
+		l.fromEnv[name] = append(l.fromEnv[name], envValue{key: key, value: v})
 	}
+}
+
+// envValue is a value that a ${VAR} put in the setting key of an action.
+type envValue struct{ key, value string }
+
+// envSecrets returns the values that ${VAR}s put in the settings of the
+// named action, but for those of its type and of the keys its kind (nil if
+// unknown) leaves readable: they say where, not who.
+func (l *loader) envSecrets(name string, kind *actions.Kind) []string {
+	var out []string
+	for _, v := range l.fromEnv[name] {
+		if v.key == "type" || kind != nil && slices.Contains(kind.PlainKeys, v.key) {
+			continue
+		}
+		out = append(out, v.value)
+	}
+	return out
 }
 
 func validEnvName(s string) bool {

@@ -361,7 +361,6 @@ func TestSchemaAgreesWithLoader(t *testing.T) {
 		{"action", "retry: {max_attempts: 2.5}", shape, "actions.page.retry.max_attempts"},
 		{"action", `retry: {max_attempts: "6"}`, shape, "actions.page.retry.max_attempts"},
 		{"action", "retry: 3", shape, "actions.page.retry"},
-		{"action", "command: [1]", shape, "actions.page.command[0]"},
 		{"action", "on_failure: page", shape, "actions.page.on_failure"},
 		{"action", "headers: {X-A: true}", shape, "actions.page.headers.X-A"},
 		{"source", "http: yes", shape, "clusters[0].source.http"},
@@ -385,6 +384,10 @@ func TestSchemaAgreesWithLoader(t *testing.T) {
 		{"action", "timeout: ${T:-5s", also, "actions.page.timeout"},
 		{"action", "retry:\n  max_attempts: ${1X}", also, "actions.page.retry.max_attempts"},
 		{"source", "interval: ${A}${B", also, "clusters[0].source.interval"},
+		// A key of another kind of action: each kind is a branch of the
+		// schema, chosen by the type.
+		{"action", "command: [1]", also, "actions.page.command"},
+		{"action", `channel: "#ops"`, also, "actions.page.channel"},
 		// A value outside an enum; $${ is no placeholder.
 		{"source", "preset: etcd3", also, "clusters[0].source.preset"},
 		{"action", "format: $${NOT_A_PLACEHOLDER}", also, "actions.page.format"},
@@ -456,12 +459,14 @@ func TestSchemaTestdata(t *testing.T) {
 		notData bool     // no single YAML document without duplicate keys: editors report it, not the schema
 		also    []string // found by the schema, reported by the loader as not shape
 	}{
-		"duplicate.yaml":    {notData: true},
-		"empty.yaml":        {also: []string{""}},
-		"env-unset.yaml":    {},
-		"mixed.yaml":        {},
-		"multidoc.yaml":     {notData: true},
-		"no-clusters.yaml":  {},
+		"duplicate.yaml":   {notData: true},
+		"empty.yaml":       {also: []string{""}},
+		"env-unset.yaml":   {},
+		"mixed.yaml":       {},
+		"multidoc.yaml":    {notData: true},
+		"no-clusters.yaml": {},
+		"other-kinds.yaml": {also: []string{"actions.page.command", "actions.page.kill_grace", "actions.page.channel",
+			"actions.run.url", "actions.run.headers", "actions.chat.body", "actions.chat.concurrency", "actions.odd.type"}},
 		"semantic.yaml":     {also: []string{"clusters[1].source.preset"}},
 		"sources.yaml":      {also: []string{"clusters[0].source.type"}},
 		"syntax-tab.yaml":   {notData: true},

@@ -20,7 +20,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/leaderhook/leaderhook/actions"
-	"github.com/leaderhook/leaderhook/actions/shell"
+	"github.com/leaderhook/leaderhook/actions/kinds"
 	"github.com/leaderhook/leaderhook/field"
 	"github.com/leaderhook/leaderhook/rules"
 )
@@ -124,9 +124,9 @@ type loader struct {
 	errs  []Diagnostic
 	res   *Result
 
-	expanded   map[*yaml.Node]bool // scalars whose ${VAR}s were replaced
-	unexpanded map[*yaml.Node]bool // scalars with an unset ${VAR}
-	fromEnv    map[string][]string // by action: values ${VAR}s put in its settings
+	expanded   map[*yaml.Node]bool   // scalars whose ${VAR}s were replaced
+	unexpanded map[*yaml.Node]bool   // scalars with an unset ${VAR}
+	fromEnv    map[string][]envValue // by action: values ${VAR}s put in its settings
 	// bad holds the paths already reported as not fitting the schema. Their
 	// values are left out, and validation errors at or under them are
 	// dropped: they would only repeat the problem.
@@ -294,7 +294,7 @@ func (l *loader) decode(tree map[string]any) (*Config, error) {
 	}
 	var cfg Config
 	err := k.UnmarshalWithConf("", &cfg, koanf.UnmarshalConf{Tag: "koanf", DecoderConfig: &mapstructure.DecoderConfig{
-		DecodeHook:       mapstructure.ComposeDecodeHookFunc(mapstructure.StringToTimeDurationHookFunc()),
+		DecodeHook:       mapstructure.ComposeDecodeHookFunc(mapstructure.StringToTimeDurationHookFunc(), decodeAction),
 		ErrorUnused:      true,
 		WeaklyTypedInput: false,
 		Result:           &cfg,
@@ -325,13 +325,13 @@ func (l *loader) validate(cfg *Config) {
 	actionNames := map[string]bool{}
 	for _, name := range sortedKeys(cfg.Actions) {
 		spec := cfg.Actions[name]
-		spec.FromEnv = l.fromEnv[name]
+		spec.FromEnv = l.envSecrets(name, kinds.Lookup(spec.Type))
 		cfg.Actions[name] = spec
 		path := "actions." + name
 		if !identifier.MatchString(name) {
 			errs.Add(path, "action name %q: use letters, digits, '_' and '-'", name)
 		}
-		errs.Prefix(path, spec.Validate())
+		errs.Prefix(path, kinds.Validate(spec))
 		actionNames[name] = true
 	}
 	for _, name := range sortedKeys(cfg.Actions) {
@@ -383,10 +383,8 @@ func (l *loader) validate(cfg *Config) {
 	ruleErrs, warnings := rules.Check(cfg.Rules, cfg.Windows, known)
 	warnings = append(serverWarnings, warnings...)
 	for _, name := range sortedKeys(cfg.Actions) {
-		if spec := cfg.Actions[name]; spec.Type == actions.KindShell {
-			for _, w := range shell.Check(spec) {
-				warnings.Add("actions."+name+".command[0]", "%s", w)
-			}
+		if w, ok := cfg.Actions[name].Config.(actions.Warner); ok {
+			warnings.Prefix("actions."+name, w.Warnings())
 		}
 	}
 	errs = append(errs, ruleErrs...)

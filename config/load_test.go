@@ -14,6 +14,9 @@ import (
 	"time"
 
 	"github.com/leaderhook/leaderhook/actions"
+	"github.com/leaderhook/leaderhook/actions/shell"
+	"github.com/leaderhook/leaderhook/actions/slack"
+	"github.com/leaderhook/leaderhook/actions/webhook"
 	"github.com/leaderhook/leaderhook/rules"
 )
 
@@ -92,11 +95,11 @@ func TestValidConfig(t *testing.T) {
 		{"labels", cfg.Clusters[0].Labels["env"] == "prod"},
 		{"events source", cfg.Clusters[0].Source.File == "/var/lib/ziti/events.jsonl" && cfg.Clusters[0].Source.HTTP && !cfg.Clusters[0].Source.Stdin},
 		{"poll members", len(cfg.Clusters[1].Source.Members) == 3 && cfg.Clusters[1].Source.Members[2] == "http://127.0.0.1:32379" && cfg.Clusters[1].Source.Interval == time.Second},
-		{"secret", cfg.Actions["page"].Secret == "whsec_c2VjcmV0"},
+		{"secret", webhookOf(cfg.Actions["page"]).Secret == "whsec_c2VjcmV0"},
 		{"timeout", cfg.Actions["page"].Timeout == 5*time.Second && cfg.Actions["failover"].Timeout == 2*time.Minute},
 		{"retry", cfg.Actions["page"].Retry == actions.Retry{MaxAttempts: 6, InitialBackoff: time.Second, MaxBackoff: time.Minute}},
-		{"template kept", cfg.Actions["failover"].Command[1] == "{{ .Cluster }}"},
-		{"slack", cfg.Actions["chat"].WebhookURL == testEnv["SLACK_WEBHOOK_URL"] && cfg.Actions["chat"].Channel == "#ops"},
+		{"template kept", shellOf(cfg.Actions["failover"]).Command[1] == "{{ .Cluster }}"},
+		{"slack", slackOf(cfg.Actions["chat"]).WebhookURL == testEnv["SLACK_WEBHOOK_URL"] && slackOf(cfg.Actions["chat"]).Channel == "#ops"},
 		{"window", cfg.Windows["sunday-maintenance"] == rules.Window{Schedule: "0 2 * * SUN", Duration: 2 * time.Hour}},
 		{"rules", len(cfg.Rules) == 4 && cfg.Rules[0].Cooldown == 10*time.Minute && cfg.Rules[3].Schedule == "0 9 * * *"},
 		{"rule lists", slices.Equal(cfg.Rules[0].Actions, []string{"chat", "page"}) && slices.Equal(cfg.Rules[0].OnResolve, []string{"chat"}) && slices.Equal(cfg.Rules[0].Mute, []string{"sunday-maintenance"})},
@@ -130,10 +133,10 @@ func TestEnvironment(t *testing.T) {
 		err   string
 	}{
 		{name: "default used", env: map[string]string{}, check: func(c *Config) bool {
-			return c.Actions["page"].URL == "http://127.0.0.1:9/default" && c.Actions["page"].Body == "${literal} $$ and $HOME"
+			return webhookOf(c.Actions["page"]).URL == "http://127.0.0.1:9/default" && webhookOf(c.Actions["page"]).Body == "${literal} $$ and $HOME"
 		}},
-		{name: "empty value takes the default", env: map[string]string{"URL": ""}, check: func(c *Config) bool { return c.Actions["page"].URL == "http://127.0.0.1:9/default" }},
-		{name: "value used", env: map[string]string{"URL": "https://x.example/y"}, check: func(c *Config) bool { return c.Actions["page"].URL == "https://x.example/y" }},
+		{name: "empty value takes the default", env: map[string]string{"URL": ""}, check: func(c *Config) bool { return webhookOf(c.Actions["page"]).URL == "http://127.0.0.1:9/default" }},
+		{name: "value used", env: map[string]string{"URL": "https://x.example/y"}, check: func(c *Config) bool { return webhookOf(c.Actions["page"]).URL == "https://x.example/y" }},
 		{name: "a value is not YAML", yaml: "server:\n  ingest_token: ${TOKEN}\n", env: map[string]string{"TOKEN": "a: b\n- [c]"},
 			check: func(c *Config) bool { return c.Server.IngestToken == "a: b\n- [c]" }},
 		{name: "a value is not expanded again", yaml: "server:\n  ingest_token: ${TOKEN}\n", env: map[string]string{"TOKEN": "${HOME}$${x}"},
@@ -258,7 +261,7 @@ rules:
 	if s := cfg.Clusters[1].Source; s.Type != "events" || s.Stdin || !s.HTTP {
 		t.Errorf("merged source: %+v", s)
 	}
-	if p := cfg.Actions["page2"]; p.URL != "http://127.0.0.1:9/y" || p.Retry.MaxAttempts != 3 || p.Timeout != 3*time.Second {
+	if p := cfg.Actions["page2"]; webhookOf(p).URL != "http://127.0.0.1:9/y" || p.Retry.MaxAttempts != 3 || p.Timeout != 3*time.Second {
 		t.Errorf("merged action: %+v", p)
 	}
 	if !slices.Equal(cfg.Rules[1].Actions, []string{"page", "page2"}) {
@@ -476,3 +479,9 @@ rules:
 		}
 	}
 }
+
+// The settings of an action of each kind, or the zero settings when the
+// action is of another kind.
+func webhookOf(s actions.Spec) webhook.Config { c, _ := s.Config.(webhook.Config); return c }
+func shellOf(s actions.Spec) shell.Config     { c, _ := s.Config.(shell.Config); return c }
+func slackOf(s actions.Spec) slack.Config     { c, _ := s.Config.(slack.Config); return c }

@@ -8,8 +8,9 @@ import (
 
 // Descriptions documents every config key, by path: list items are written
 // `[]`, map entries `*`. docs/configuration.md and the JSON Schema are made
-// from it, and a test fails if a key of the Go types is missing here.
-var Descriptions = map[string]string{
+// from it, and a test fails if a key of the Go types is missing here. The
+// keys of each kind of action are documented by its package.
+var Descriptions = withActionDocs(map[string]string{
 	"server":                "The HTTP API of `leaderhook run`.",
 	"server.listen":         "Address of /metrics, /healthz, /readyz, /v1/state, /v1/events and /-/reload. Default `127.0.0.1:9464` (loopback only).",
 	"server.ingest_token":   "Bearer token required by POST /v1/events and POST /-/reload. Use `${ENV}` for it. Without it those two answer only clients on the same host (403 to others).",
@@ -40,26 +41,7 @@ var Descriptions = map[string]string{
 	"clusters[].source.username":      "poll, openziti: login name (use `${ENV}`).",
 	"clusters[].source.password":      "poll, openziti: password (use `${ENV}`).",
 	"actions":                         "Named actions that rules refer to.",
-	"actions.*.type":                  "`webhook`, `shell` or `slack`.",
-	"actions.*.url":                   "webhook: the endpoint (http or https).",
-	"actions.*.method":                "webhook: GET, POST (default), PUT, PATCH or DELETE.",
-	"actions.*.headers":               "webhook: extra headers; values are templates.",
-	"actions.*.body":                  "webhook: body template. Default: the JSON payload.",
-	"actions.*.secret":                "webhook: Standard Webhooks signing secret (`whsec_` + base64, or raw bytes).",
-	"actions.*.format":                "webhook: `json` (default) or `cloudevents` (CloudEvents 1.0 structured).",
-	"actions.*.command":               "shell: program and arguments, run without a shell; arguments may be templates.",
-	"actions.*.env":                   "shell: extra environment; values are templates.",
-	"actions.*.dir":                   "shell: working directory.",
-	"actions.*.concurrency":           "shell: runs of this action per cluster at once. Default 1 (in firing order).",
-	"actions.*.kill_grace":            "shell: time between SIGTERM and SIGKILL after a timeout. Default `5s`.",
-	"actions.*.webhook_url":           "slack: the incoming-webhook URL (a secret).",
-	"actions.*.channel":               "slack: `#channel`, `@user` or a channel ID.",
-	"actions.*.username":              "slack: sender name.",
-	"actions.*.icon_emoji":            "slack: sender icon, e.g. `:rotating_light:`.",
-	"actions.*.text":                  "slack: message text template. Default: a one-line summary.",
-	"actions.*.timeout":               "Time limit of one attempt. Default `10s` (webhook, slack), `1m` (shell).",
 	"actions.*.retry":                 "Retries of one delivery, with exponential backoff and jitter.",
-	"actions.*.retry.max_attempts":    "Attempts in all. Default 5 (webhook, slack), 1 (shell). A shell's exit 75 or timeout is retried only when this is > 1, so a failover script never runs twice by surprise.",
 	"actions.*.retry.initial_backoff": "Wait before the second attempt. Default `1s`.",
 	"actions.*.retry.max_backoff":     "Longest wait between attempts. Default `1m`. A receiver's `Retry-After` (on 429 or 5xx) wins over it, up to 5m: a longer one waits 5m.",
 	"actions.*.on_failure":            "Actions to run when a delivery fails for good.",
@@ -80,7 +62,7 @@ var Descriptions = map[string]string{
 	"rules[].clusters":                "Only these clusters. Default: all.",
 	"rules[].actions":                 "Actions when the rule fires.",
 	"rules[].on_resolve":              "Actions when a rule that fired resolves.",
-}
+})
 
 // Keys returns every key path of the config, in the form Descriptions
 // uses, from the Go types.
@@ -92,18 +74,10 @@ func Keys() []string {
 }
 
 func walkKeys(t reflect.Type, prefix string, keys *[]string) {
-	for i := range t.NumField() {
-		f := t.Field(i)
-		name := tagName(f)
-		if name == "" {
-			continue
-		}
-		path := name
-		if prefix != "" {
-			path = prefix + "." + name
-		}
+	for _, k := range keysOf(t) {
+		path := joinKey(prefix, k.name)
 		*keys = append(*keys, path)
-		ft := f.Type
+		ft := k.typ
 		if ft.Kind() == reflect.Pointer {
 			ft = ft.Elem()
 		}
@@ -120,7 +94,7 @@ func walkKeys(t reflect.Type, prefix string, keys *[]string) {
 
 // Schema returns a JSON Schema (2020-12) of the config file, for editors.
 func Schema() map[string]any {
-	s := schemaOf(configType, "")
+	s := schemaWriter{enums: enums}.of(configType, "")
 	s["type"] = "object" // an empty file is no config
 	s["$schema"] = "https://json-schema.org/draft/2020-12/schema"
 	s["$id"] = "https://leaderhook.dev/schema/config.json"
@@ -128,13 +102,11 @@ func Schema() map[string]any {
 	return s
 }
 
-var enums = map[string][]string{
+// enums lists the values of string keys that take a fixed set, by path.
+var enums = withActionEnums(map[string][]string{
 	"clusters[].source.type":   {"events", "poll", "raft"},
 	"clusters[].source.preset": {"etcd", "rqlite", "consul", "nomad", "vault", "openziti", "generic"},
-	"actions.*.type":           {"webhook", "shell", "slack"},
-	"actions.*.format":         {"json", "cloudevents"},
-	"actions.*.method":         {"GET", "POST", "PUT", "PATCH", "DELETE"},
-}
+})
 
 // durationPattern is the set of strings time.ParseDuration accepts, which is
 // the loader's test of a duration: a sign, then 0 alone or numbers with
@@ -154,10 +126,17 @@ const (
 	reference = `\$\{[A-Za-z_][A-Za-z0-9_]*(:-[^}]*)?\}`
 )
 
-// Every value may be left empty (`key:`), which keeps its default, so every
-// type but the file's own mapping also allows null. Expansion applies to
-// every scalar, so a typed scalar may also be a placeholder string.
-func schemaOf(t reflect.Type, path string) map[string]any {
+// schemaWriter writes the JSON Schema of config types; enums gives the
+// values of string keys that take a fixed set, by path.
+type schemaWriter struct {
+	enums map[string][]string
+}
+
+// of is the schema of a value of type t at path. Every value may be left
+// empty (`key:`), which keeps its default, so every type but the file's
+// own mapping also allows null. Expansion applies to every scalar, so a
+// typed scalar may also be a placeholder string.
+func (w schemaWriter) of(t reflect.Type, path string) map[string]any {
 	if t.Kind() == reflect.Pointer {
 		t = t.Elem()
 	}
@@ -166,28 +145,17 @@ func schemaOf(t reflect.Type, path string) map[string]any {
 	switch {
 	case t == durationType:
 		s = map[string]any{"type": []string{"string", "null"}, "pattern": "^(" + durationPattern + "|" + placeholderPattern + ")$"}
+	case t == specType:
+		s = w.action(path)
 	case t.Kind() == reflect.Struct:
-		props := map[string]any{}
-		for i := range t.NumField() {
-			f := t.Field(i)
-			name := tagName(f)
-			if name == "" {
-				continue
-			}
-			p := name
-			if path != "" {
-				p = path + "." + name
-			}
-			props[name] = schemaOf(f.Type, p)
-		}
-		s = map[string]any{"type": []string{"object", "null"}, "properties": props, "additionalProperties": false}
+		s = w.keys(structKeyTypes(t), path)
 	case t.Kind() == reflect.Map:
-		s = map[string]any{"type": []string{"object", "null"}, "additionalProperties": schemaOf(t.Elem(), path+".*")}
+		s = map[string]any{"type": []string{"object", "null"}, "additionalProperties": w.of(t.Elem(), path+".*")}
 	case t.Kind() == reflect.Slice:
-		s = map[string]any{"type": []string{"array", "null"}, "items": schemaOf(t.Elem(), path+"[]")}
+		s = map[string]any{"type": []string{"array", "null"}, "items": w.of(t.Elem(), path+"[]")}
 	case t.Kind() == reflect.String:
 		s = map[string]any{"type": []string{"string", "null"}}
-		if e, ok := enums[path]; ok {
+		if e, ok := w.enums[path]; ok {
 			// A placeholder may expand to any of the values.
 			s["anyOf"] = []any{map[string]any{"enum": e}, placeholder, map[string]any{"type": "null"}}
 		}
@@ -203,4 +171,13 @@ func schemaOf(t reflect.Type, path string) map[string]any {
 		s["description"] = d
 	}
 	return s
+}
+
+// keys is the schema of a mapping that takes the given keys and no other.
+func (w schemaWriter) keys(keys []keyType, path string) map[string]any {
+	props := map[string]any{}
+	for _, k := range keys {
+		props[k.name] = w.of(k.typ, joinKey(path, k.name))
+	}
+	return map[string]any{"type": []string{"object", "null"}, "properties": props, "additionalProperties": false}
 }

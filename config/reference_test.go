@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/leaderhook/leaderhook/actions/kinds"
 )
 
 // The documented keys and the real ones must not diverge.
@@ -21,6 +23,33 @@ func TestEveryKeyIsDocumented(t *testing.T) {
 	for k := range Descriptions {
 		if !slices.Contains(keys, k) {
 			t.Errorf("config.Descriptions documents %s, which is not a config key", k)
+		}
+	}
+}
+
+// Each kind documents its own keys and no other, and none of them is a
+// key every action takes; a kind may add to the description of one.
+func TestEveryKindDocumentsItsKeys(t *testing.T) {
+	for _, k := range kinds.All {
+		var keys []string
+		walkKeys(reflect.TypeOf(k.Config), "", &keys)
+		for _, key := range keys {
+			switch {
+			case commonKey(key):
+				t.Errorf("%s: %s is a key every action takes", k.Name, key)
+			case k.Docs[key] == "":
+				t.Errorf("%s: key %s has no description in the kind's Docs", k.Name, key)
+			}
+		}
+		for key := range k.Docs {
+			if !slices.Contains(keys, key) && !(commonKey(key) && slices.Contains(Keys(), "actions.*."+key)) {
+				t.Errorf("%s: Docs documents %s, which is not a key of the kind", k.Name, key)
+			}
+		}
+		for _, key := range slices.Concat(slices.Collect(maps.Keys(k.Enums)), k.PlainKeys) {
+			if !slices.Contains(keys, key) {
+				t.Errorf("%s: Enums or PlainKeys name %s, which is not a key of the kind", k.Name, key)
+			}
 		}
 	}
 }
@@ -52,6 +81,16 @@ func TestReferenceDoc(t *testing.T) {
 	}
 }
 
+func structFields(t reflect.Type) map[string]reflect.Type {
+	out := map[string]reflect.Type{}
+	for _, k := range keysOf(t) {
+		out[k.name] = k.typ
+	}
+	return out
+}
+
+func structKeys(t reflect.Type) []string { return keyNames(keysOf(t)) }
+
 // keyTypes maps every key path, in the form Keys uses, to its Go type.
 func keyTypes() map[string]reflect.Type {
 	out := map[string]reflect.Type{}
@@ -78,8 +117,8 @@ func keyTypes() map[string]reflect.Type {
 }
 
 // schemaKeys walks a JSON Schema by full path, through properties, items
-// (a list item adds []), additionalProperties (a map entry adds .*), $ref
-// and anyOf/oneOf/allOf, and returns the subschema of every key it
+// (a list item adds []), additionalProperties (a map entry adds .*), $ref,
+// anyOf/oneOf/allOf and then/else, and returns the subschema of every key it
 // declares, with what it could not follow.
 func schemaKeys(root map[string]any) (map[string]map[string]any, []string) {
 	keys := map[string]map[string]any{}
@@ -104,6 +143,12 @@ func schemaKeys(root map[string]any) (map[string]map[string]any, []string) {
 				if b, ok := b.(map[string]any); ok {
 					walk(b, path, depth+1)
 				}
+			}
+		}
+		// The conditions of if are no keys; what then and else allow are.
+		for _, kw := range []string{"then", "else"} {
+			if b, ok := s[kw].(map[string]any); ok {
+				walk(b, path, depth+1)
 			}
 		}
 		props, _ := s["properties"].(map[string]any)

@@ -3,11 +3,14 @@ package config
 import (
 	"fmt"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/leaderhook/leaderhook/actions/kinds"
 )
 
 var (
@@ -48,8 +51,10 @@ func (l *loader) value(n *yaml.Node, t reflect.Type, path string) any {
 	switch {
 	case t == durationType:
 		return l.duration(n, path)
+	case t == specType:
+		return l.actionValue(n, path)
 	case t.Kind() == reflect.Struct:
-		return l.structValue(n, t, path)
+		return l.fixedKeys(n, structKeyTypes(t), path, nil)
 	case t.Kind() == reflect.Map:
 		return l.mapValue(n, t, path)
 	case t.Kind() == reflect.Slice:
@@ -59,27 +64,42 @@ func (l *loader) value(n *yaml.Node, t reflect.Type, path string) any {
 	}
 }
 
-func (l *loader) structValue(n *yaml.Node, t reflect.Type, path string) any {
+// fixedKeys walks a mapping that takes the given keys. misplaced, if not
+// nil, explains a key that is not one of them but belongs elsewhere, or
+// returns "" when the key is unknown everywhere.
+func (l *loader) fixedKeys(n *yaml.Node, keys []keyType, path string, misplaced func(key string) string) any {
 	if n.Kind != yaml.MappingNode {
-		l.errorAt(n, path, "want a mapping of %s, got %s", strings.Join(structKeys(t), ", "), describe(n))
+		l.errorAt(n, path, "want a mapping of %s, got %s", strings.Join(keyNames(keys), ", "), describe(n))
 		return nil
 	}
-	fields := structFields(t)
 	m := map[string]any{}
 	l.eachKey(n, path, func(key, value *yaml.Node, p string) {
-		ft, ok := fields[key.Value]
-		if !ok {
-			l.errorAt(key, p, "unknown key %q (valid: %s)", key.Value, strings.Join(structKeys(t), ", "))
+		i := slices.IndexFunc(keys, func(k keyType) bool { return k.name == key.Value })
+		if i < 0 {
+			l.unknownKey(key, value, p, keys, misplaced)
 			return
 		}
-		v := l.value(value, ft, p)
+		v := l.value(value, keys[i].typ, p)
 		if v == nil && l.bad[p] {
-			// A check across this struct's fields would miss this one.
+			// A check across this mapping's keys would miss this one.
 			l.partial[path] = true
 		}
 		m[key.Value] = v
 	})
 	return m
+}
+
+// unknownKey reports a key that a mapping does not take: as belonging
+// elsewhere when misplaced says so, at the value, where validation errors
+// are placed; or else as unknown, at the key, with the keys there are.
+func (l *loader) unknownKey(key, value *yaml.Node, path string, keys []keyType, misplaced func(string) string) {
+	if misplaced != nil {
+		if msg := misplaced(key.Value); msg != "" {
+			l.errorAt(value, path, "%s", msg)
+			return
+		}
+	}
+	l.errorAt(key, path, "unknown key %q (valid: %s)", key.Value, strings.Join(keyNames(keys), ", "))
 }
 
 func (l *loader) mapValue(n *yaml.Node, t reflect.Type, path string) any {
@@ -261,25 +281,39 @@ func describe(n *yaml.Node) string {
 	return fmt.Sprintf("%s %s", kind, strconv.Quote(n.Value))
 }
 
-func structFields(t reflect.Type) map[string]reflect.Type {
-	out := map[string]reflect.Type{}
+// keyType is one key of a mapping that takes a fixed set of keys.
+type keyType struct {
+	name string
+	typ  reflect.Type
+}
+
+// keysOf lists the keys of a struct type of the config, in field order.
+// Those of an action depend on its kind: here they are those of every kind.
+func keysOf(t reflect.Type) []keyType {
+	if t == specType {
+		return actionKeys(kinds.All...)
+	}
+	return structKeyTypes(t)
+}
+
+// structKeyTypes lists the keys of a struct type, by their koanf tags.
+func structKeyTypes(t reflect.Type) []keyType {
+	var keys []keyType
 	for i := range t.NumField() {
 		f := t.Field(i)
 		if name := tagName(f); name != "" {
-			out[name] = f.Type
-		}
-	}
-	return out
-}
-
-func structKeys(t reflect.Type) []string {
-	var keys []string
-	for i := range t.NumField() {
-		if name := tagName(t.Field(i)); name != "" {
-			keys = append(keys, name)
+			keys = append(keys, keyType{name, f.Type})
 		}
 	}
 	return keys
+}
+
+func keyNames(keys []keyType) []string {
+	names := make([]string, len(keys))
+	for i, k := range keys {
+		names[i] = k.name
+	}
+	return names
 }
 
 func tagName(f reflect.StructField) string {

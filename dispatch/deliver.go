@@ -90,7 +90,7 @@ func (d *Dispatcher) attempt(t Target, del *Delivery) error {
 	cancel()
 	rec := Record{Kind: "attempt", Attempt: del.Attempts, DurationMS: d.opts.Now().Sub(start).Milliseconds(), HTTPStatus: out.HTTPStatus,
 		Output: actions.Redact(out.Output, t.Secrets...), Detail: actions.Redact(out.Detail, t.Secrets...), Outcome: "ok"}
-	if t.Spec.Type == actions.KindShell {
+	if out.HasExitCode {
 		code := out.ExitCode
 		rec.ExitCode = &code
 	}

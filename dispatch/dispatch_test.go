@@ -96,7 +96,7 @@ func (a *memAudit) kinds(action string) []string {
 }
 
 func spec(attempts int, onFailure ...string) actions.Spec {
-	return actions.Spec{Type: actions.KindWebhook, Timeout: time.Second, OnFailure: onFailure,
+	return actions.Spec{Type: "webhook", Timeout: time.Second, OnFailure: onFailure,
 		Retry: actions.Retry{MaxAttempts: attempts, InitialBackoff: time.Second, MaxBackoff: 10 * time.Second}}
 }
 

@@ -5,9 +5,7 @@ import (
 	"net/http"
 
 	"github.com/leaderhook/leaderhook/actions"
-	"github.com/leaderhook/leaderhook/actions/shell"
-	"github.com/leaderhook/leaderhook/actions/slack"
-	"github.com/leaderhook/leaderhook/actions/webhook"
+	"github.com/leaderhook/leaderhook/actions/kinds"
 	"github.com/leaderhook/leaderhook/config"
 	"github.com/leaderhook/leaderhook/dispatch"
 )
@@ -17,28 +15,32 @@ import (
 func Targets(cfg *config.Config, client *http.Client) (map[string]dispatch.Target, error) {
 	targets := make(map[string]dispatch.Target, len(cfg.Actions))
 	for name, spec := range cfg.Actions {
-		spec = spec.Defaults()
-		var a actions.Action
-		var err error
-		workers := 1
-		switch spec.Type {
-		case actions.KindWebhook:
-			a, err = webhook.New(name, spec, client)
-		case actions.KindSlack:
-			a, err = slack.New(name, spec, client)
-		case actions.KindShell:
-			a, err = shell.New(name, spec)
-			// The action itself orders runs per cluster and bounds them.
-			workers = spec.Concurrency
-		default:
-			err = fmt.Errorf("unknown type %q", spec.Type)
-		}
+		t, err := target(name, spec, client)
 		if err != nil {
 			return nil, fmt.Errorf("action %s: %w", name, err)
 		}
-		targets[name] = dispatch.Target{Action: a, Spec: spec, Secrets: spec.Secrets(), Workers: workers}
+		targets[name] = t
 	}
 	return targets, nil
+}
+
+// target builds one action, by its kind, with the kind's defaults.
+func target(name string, spec actions.Spec, client *http.Client) (dispatch.Target, error) {
+	kind := kinds.Lookup(spec.Type)
+	if kind == nil {
+		return dispatch.Target{}, fmt.Errorf("unknown type %q", spec.Type)
+	}
+	spec = spec.Defaults(kind.Delivery)
+	a, err := kind.New(name, spec, client)
+	if err != nil {
+		return dispatch.Target{}, err
+	}
+	workers := 1
+	if c, ok := spec.Config.(actions.Concurrent); ok {
+		// The action itself orders runs per cluster and bounds them.
+		workers = c.Workers()
+	}
+	return dispatch.Target{Action: a, Spec: spec, Secrets: spec.Secrets(), Workers: workers}, nil
 }
 
 // Render shows what the named actions would do for an outcome's

@@ -8,14 +8,11 @@ import (
 
 const module = "github.com/leaderhook/leaderhook/"
 
-// TestDependencyDirection enforces the direction data flows in (STYLE.md):
+// TestDependencyDirection enforces the direction data flows in:
 // detector → rules → actions, wired only by pipeline and cmd. The shared
 // event and field packages import nothing of ours.
 func TestDependencyDirection(t *testing.T) {
-	out, err := exec.Command("go", "list", "-f", `{{.ImportPath}} {{join .Imports " "}}`, "../...").Output()
-	if err != nil {
-		t.Fatalf("go list: %v", err)
-	}
+	out := imports(t)
 	forbidden := map[string][]string{
 		"event":    {module},
 		"field":    {module},
@@ -27,7 +24,7 @@ func TestDependencyDirection(t *testing.T) {
 		"clock":    {module},
 	}
 	seen := 0
-	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+	for _, line := range out {
 		fields := strings.Fields(line)
 		pkg := strings.TrimPrefix(fields[0], module)
 		top := strings.SplitN(pkg, "/", 2)[0]
@@ -39,7 +36,7 @@ func TestDependencyDirection(t *testing.T) {
 		for _, imp := range fields[1:] {
 			for _, ban := range bans {
 				if imp == ban || strings.HasPrefix(imp, ban+"/") || (strings.HasSuffix(ban, "/") && strings.HasPrefix(imp, ban)) {
-					t.Errorf("%s imports %s: dependencies must flow detector → rules → actions (STYLE.md)", fields[0], imp)
+					t.Errorf("%s imports %s: dependencies must flow detector → rules → actions", fields[0], imp)
 				}
 			}
 		}
@@ -47,4 +44,34 @@ func TestDependencyDirection(t *testing.T) {
 	if seen < len(forbidden) {
 		t.Fatalf("checked %d packages, expected at least %d: is go list seeing the module?", seen, len(forbidden))
 	}
+}
+
+// TestKindsThroughTheRegistry: outside actions/, packages know the kinds
+// of action only through actions/kinds, so that adding a kind is adding
+// its package and a line there. The CLI may name a kind for what only that
+// kind does (a script holds the daemon's CPUs up while it runs).
+func TestKindsThroughTheRegistry(t *testing.T) {
+	for _, line := range imports(t) {
+		fields := strings.Fields(line)
+		pkg := strings.TrimPrefix(fields[0], module)
+		if strings.HasPrefix(pkg, "actions") || strings.HasPrefix(pkg, "cmd/") {
+			continue
+		}
+		for _, imp := range fields[1:] {
+			kind, ok := strings.CutPrefix(imp, module+"actions/")
+			if ok && kind != "kinds" {
+				t.Errorf("%s imports %s: use actions/kinds", fields[0], imp)
+			}
+		}
+	}
+}
+
+// imports lists the module's packages, each as a line "path import...".
+func imports(t *testing.T) []string {
+	t.Helper()
+	out, err := exec.Command("go", "list", "-f", `{{.ImportPath}} {{join .Imports " "}}`, "../...").Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	return strings.Split(strings.TrimSpace(string(out)), "\n")
 }

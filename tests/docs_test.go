@@ -26,6 +26,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/leaderhook/leaderhook/actions"
+	"github.com/leaderhook/leaderhook/actions/shell"
 	"github.com/leaderhook/leaderhook/config"
 	"github.com/leaderhook/leaderhook/event"
 	"github.com/leaderhook/leaderhook/pipeline"
@@ -155,7 +156,7 @@ func checkConfig(doc string, firstLine int, name, text string) []string {
 				if r.Error != "" {
 					problems = append(problems, fmt.Sprintf("%s (%s): action %s (%s): %s", doc, name, action, status, r.Error))
 				}
-				if kind := cfg.Actions[action].Type; kind != actions.KindShell && r.Body != "" && !json.Valid([]byte(r.Body)) {
+				if kind := cfg.Actions[action].Type; kind != shell.Name && r.Body != "" && !json.Valid([]byte(r.Body)) {
 					problems = append(problems, fmt.Sprintf("%s (%s): action %s (%s): the body is not JSON:\n%s", doc, name, action, status, r.Body))
 				}
 			}

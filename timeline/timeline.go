@@ -201,8 +201,8 @@ func (t *Writer) Action(o rules.Outcome, action string, r actions.Rendering, err
 		t.printf("%s%s: cannot render: %s\n", indent, action, errMsg)
 		return
 	}
-	switch r.Kind {
-	case actions.KindShell:
+	switch {
+	case r.Argv != nil: // an action that runs a program
 		t.printf("%s%s: would run %q\n", indent, action, r.Argv)
 	default:
 		body := r.Body

@@ -76,7 +76,8 @@ var inherited = []string{"PATH", "HOME", "LANG", "TZ"}
 // Action is a shell action. It is safe for concurrent use.
 type Action struct {
 	name    string
-	spec    actions.Spec
+	cfg     Config
+	timeout time.Duration        // of one run
 	args    []*template.Template // command[1:]
 	envKeys []string             // sorted, so that runs and dry runs agree
 	env     map[string]*template.Template
@@ -89,21 +90,24 @@ type Action struct {
 // New builds the action from a validated spec, parsing its templates once.
 // Defaults are applied to what the spec leaves out.
 func New(name string, spec actions.Spec) (*Action, error) {
-	spec = spec.Defaults()
-	if len(spec.Command) == 0 || spec.Command[0] == "" {
+	spec, cfg, err := actions.ConfigOf[Config](spec, delivery)
+	if err != nil {
+		return nil, fmt.Errorf("shell action: %w", err)
+	}
+	if len(cfg.Command) == 0 || cfg.Command[0] == "" {
 		return nil, errors.New("shell action: command[0] must name the program")
 	}
-	a := &Action{name: name, spec: spec, env: map[string]*template.Template{}, secrets: spec.Secrets(), slots: map[string]*fifoSemaphore{}}
-	for i, arg := range spec.Command[1:] {
+	a := &Action{name: name, cfg: cfg, timeout: spec.Timeout, env: map[string]*template.Template{}, secrets: spec.Secrets(), slots: map[string]*fifoSemaphore{}}
+	for i, arg := range cfg.Command[1:] {
 		t, err := actions.ParseTemplate(fmt.Sprintf("command[%d]", i+1), arg)
 		if err != nil {
 			return nil, fmt.Errorf("shell action: %w", err)
 		}
 		a.args = append(a.args, t)
 	}
-	a.envKeys = slices.Sorted(maps.Keys(spec.Env))
+	a.envKeys = slices.Sorted(maps.Keys(cfg.Env))
 	for _, k := range a.envKeys {
-		t, err := actions.ParseTemplate("env."+k, spec.Env[k])
+		t, err := actions.ParseTemplate("env."+k, cfg.Env[k])
 		if err != nil {
 			return nil, fmt.Errorf("shell action: %w", err)
 		}
@@ -125,13 +129,13 @@ func (a *Action) Render(n *actions.Notification) (actions.Rendering, error) {
 	for i, arg := range argv {
 		argv[i] = actions.Redact(arg, a.secrets...)
 	}
-	return actions.Rendering{Kind: actions.KindShell, Argv: argv, Env: env, Dir: a.spec.Dir}, nil
+	return actions.Rendering{Kind: Name, Argv: argv, Env: env, Dir: a.cfg.Dir}, nil
 }
 
 // render expands the templates: the argv, then the action's env followed by
 // the LEADERHOOK_* variables (last, so that they win).
 func (a *Action) render(n *actions.Notification) (argv, env []string, err error) {
-	argv = []string{a.spec.Command[0]}
+	argv = []string{a.cfg.Command[0]}
 	for _, t := range a.args {
 		s, err := expand(t, n)
 		if err != nil {
@@ -160,7 +164,7 @@ func expand(t *template.Template, n *actions.Notification) (string, error) {
 // Run runs the program once; retrying is the caller's business. It waits
 // for a free slot of n.Cluster first.
 func (a *Action) Run(ctx context.Context, n *actions.Notification) (actions.Outcome, error) {
-	notRun := actions.Outcome{ExitCode: -1}
+	notRun := actions.Outcome{HasExitCode: true, ExitCode: -1}
 	argv, env, err := a.render(n)
 	if err != nil {
 		return notRun, actions.Permanent(err)
@@ -190,18 +194,18 @@ func (a *Action) execute(ctx context.Context, argv, env []string, stdin []byte) 
 	out := &boundedBuffer{limit: outputLimit}
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Env = env // exec keeps the last of duplicate keys: LEADERHOOK_* win
-	cmd.Dir = a.spec.Dir
+	cmd.Dir = a.cfg.Dir
 	cmd.Stdin = bytes.NewReader(stdin)
 	cmd.Stdout, cmd.Stderr = out, out // one pipe: the two stay interleaved
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	cmd.WaitDelay = pipeGrace
 	if err := cmd.Start(); err != nil {
-		return actions.Outcome{ExitCode: -1, Detail: "did not start"}, startError(argv[0], err)
+		return actions.Outcome{HasExitCode: true, ExitCode: -1, Detail: "did not start"}, startError(argv[0], err)
 	}
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()
 
-	timer := time.NewTimer(a.spec.Timeout)
+	timer := time.NewTimer(a.timeout)
 	defer timer.Stop()
 	var waitErr, stopped error
 	select {
@@ -223,7 +227,7 @@ func (a *Action) execute(ctx context.Context, argv, env []string, stdin []byte) 
 // race with the timer here.
 func (a *Action) stopReason(ctxErr error) error {
 	if ctxErr == nil || errors.Is(ctxErr, context.DeadlineExceeded) {
-		return &timeoutError{after: a.spec.Timeout}
+		return &timeoutError{after: a.timeout}
 	}
 	return ctxErr
 }
@@ -241,7 +245,7 @@ func (e *timeoutError) Is(target error) bool { return target == context.Deadline
 // behind. It returns the program's Wait error.
 func (a *Action) stop(pgid int, done <-chan error) error {
 	_ = syscall.Kill(-pgid, syscall.SIGTERM) // ESRCH: already gone, fine
-	grace := time.NewTimer(a.spec.KillGrace)
+	grace := time.NewTimer(a.cfg.KillGrace)
 	defer grace.Stop()
 	select {
 	case err := <-done:
@@ -257,7 +261,7 @@ func (a *Action) stop(pgid int, done <-chan error) error {
 // contract's error: nil, retryable, or permanent. stopped is why leaderhook
 // stopped it, or nil when it ended by itself.
 func judge(prog string, state *os.ProcessState, waitErr, stopped error, output string) (actions.Outcome, error) {
-	o := actions.Outcome{ExitCode: exitCode(state), Output: output}
+	o := actions.Outcome{HasExitCode: true, ExitCode: exitCode(state), Output: output}
 	var timeout *timeoutError
 	switch {
 	case errors.As(stopped, &timeout):
@@ -337,7 +341,7 @@ func (a *Action) slot(cluster string) *fifoSemaphore {
 	defer a.mu.Unlock()
 	s := a.slots[cluster]
 	if s == nil {
-		s = &fifoSemaphore{free: max(a.spec.Concurrency, 1)}
+		s = &fifoSemaphore{free: a.cfg.Workers()}
 		a.slots[cluster] = s
 	}
 	return s
@@ -401,11 +405,11 @@ func (s *fifoSemaphore) releaseLocked() {
 // Check returns warnings about the program of a shell action, for
 // `leaderhook check`: missing, not executable, or replaceable by other
 // users (who could then run code as leaderhook).
-func Check(spec actions.Spec) []string {
-	if len(spec.Command) == 0 || spec.Command[0] == "" {
+func Check(c Config) []string {
+	if len(c.Command) == 0 || c.Command[0] == "" {
 		return nil
 	}
-	path, warn := resolve(spec.Command[0], spec.Dir)
+	path, warn := resolve(c.Command[0], c.Dir)
 	if warn != "" {
 		return []string{warn}
 	}

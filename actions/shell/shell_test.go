@@ -37,7 +37,7 @@ func notification(leader string) actions.Notification {
 // newAction validates the spec as the config loader does, then builds it.
 func newAction(t *testing.T, spec actions.Spec) *Action {
 	t.Helper()
-	spec.Type = actions.KindShell
+	spec.Type = Name
 	if errs := spec.Validate(); len(errs) > 0 {
 		t.Fatal(errs)
 	}
@@ -77,8 +77,8 @@ func TestEnvironmentStdinAndDir(t *testing.T) {
 	t.Setenv("DAEMON_SECRET", "must-not-leak")
 	t.Setenv("LANG", "C.UTF-8")
 	prog := script(t, dir, "dump.sh", `env > "$1/env"; cat > "$1/stdin"; pwd > "$1/pwd"`)
-	a := newAction(t, actions.Spec{Command: []string{prog, dir}, Dir: dir, Timeout: 5 * time.Second,
-		Env: map[string]string{"MODE": "{{ .Status }}-mode", "TARGET": "{{ .Labels.env }}"}})
+	a := newAction(t, actions.Spec{Timeout: 5 * time.Second, Config: Config{Command: []string{prog, dir}, Dir: dir,
+		Env: map[string]string{"MODE": "{{ .Status }}-mode", "TARGET": "{{ .Labels.env }}"}}})
 	n := notification("ctrl2")
 	if _, err := run(t, a, n); err != nil {
 		t.Fatal(err)
@@ -113,8 +113,8 @@ func TestLeaderhookVariablesCannotBeOverridden(t *testing.T) {
 	dir := t.TempDir()
 	prog := script(t, dir, "dump.sh", `env > "$1/env"`)
 	// Validation forbids this; the action holds even when it is bypassed.
-	a, err := New("failover", actions.Spec{Type: actions.KindShell, Command: []string{prog, dir},
-		Env: map[string]string{"LEADERHOOK_CLUSTER": "spoofed", "PATH": "/usr/bin:/bin:/opt/custom"}})
+	a, err := New("failover", actions.Spec{Type: Name, Config: Config{Command: []string{prog, dir},
+		Env: map[string]string{"LEADERHOOK_CLUSTER": "spoofed", "PATH": "/usr/bin:/bin:/opt/custom"}}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -138,8 +138,8 @@ func TestEventDataIsInert(t *testing.T) {
 			t.Fatal(err)
 		}
 		prog := script(t, dir, "arg.sh", `printf '%s' "$1" > "$2/arg"; printf '%s' "$#" > "$2/argc"; printf '%s' "$LEADER" > "$2/env"`)
-		a := newAction(t, actions.Spec{Command: []string{prog, "{{ .LeaderID }}", dir}, Dir: dir,
-			Env: map[string]string{"LEADER": "{{ .LeaderID }}"}, Timeout: 5 * time.Second})
+		a := newAction(t, actions.Spec{Timeout: 5 * time.Second, Config: Config{Command: []string{prog, "{{ .LeaderID }}", dir}, Dir: dir,
+			Env: map[string]string{"LEADER": "{{ .LeaderID }}"}}})
 		if _, err := run(t, a, notification(leader)); err != nil {
 			t.Fatal(err)
 		}
@@ -208,7 +208,7 @@ func TestTimeoutKillsTheWholeGroup(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
 			prog := script(t, dir, "hang.sh", tc.body)
-			a := newAction(t, actions.Spec{Command: []string{prog, dir}, Timeout: 300 * time.Millisecond, KillGrace: 200 * time.Millisecond})
+			a := newAction(t, actions.Spec{Timeout: 300 * time.Millisecond, Config: Config{Command: []string{prog, dir}, KillGrace: 200 * time.Millisecond}})
 			start := time.Now()
 			out, err := run(t, a, notification(""))
 			took := time.Since(start)
@@ -232,7 +232,7 @@ func TestTimeoutKillsTheWholeGroup(t *testing.T) {
 func TestTimeoutByTheCallersDeadline(t *testing.T) {
 	dir := t.TempDir()
 	prog := script(t, dir, "hang.sh", `sleep 1000`)
-	a := newAction(t, actions.Spec{Command: []string{prog}, Timeout: 300 * time.Millisecond, KillGrace: 200 * time.Millisecond})
+	a := newAction(t, actions.Spec{Timeout: 300 * time.Millisecond, Config: Config{Command: []string{prog}, KillGrace: 200 * time.Millisecond}})
 	ctx, cancel := context.WithTimeout(context.Background(), 250*time.Millisecond)
 	defer cancel()
 	n := notification("")
@@ -247,7 +247,7 @@ func TestTimeoutByTheCallersDeadline(t *testing.T) {
 	// Out of time while the previous run still holds the slot.
 	release := filepath.Join(dir, "release")
 	holder := script(t, dir, "hold.sh", `while [ ! -e "$1" ]; do sleep 0.01; done`)
-	b := newAction(t, actions.Spec{Command: []string{holder, release}, Timeout: 5 * time.Second})
+	b := newAction(t, actions.Spec{Timeout: 5 * time.Second, Config: Config{Command: []string{holder, release}}})
 	first := make(chan error, 1)
 	go func() { n := notification(""); _, err := b.Run(context.Background(), &n); first <- err }()
 	inLine(t, b, "ziti", 1)
@@ -269,7 +269,7 @@ func TestTimeoutByTheCallersDeadline(t *testing.T) {
 func TestTimeoutSendsSIGTERMFirst(t *testing.T) {
 	dir := t.TempDir()
 	prog := script(t, dir, "tidy.sh", `trap 'echo cleaned > "$1/cleanup"; exit 1' TERM; while :; do sleep 0.05; done`)
-	a := newAction(t, actions.Spec{Command: []string{prog, dir}, Timeout: 200 * time.Millisecond, KillGrace: 5 * time.Second})
+	a := newAction(t, actions.Spec{Timeout: 200 * time.Millisecond, Config: Config{Command: []string{prog, dir}, KillGrace: 5 * time.Second}})
 	start := time.Now()
 	if _, err := run(t, a, notification("")); err == nil || actions.IsPermanent(err) {
 		t.Errorf("Run = %v, want a retryable timeout", err)
@@ -285,7 +285,7 @@ func TestTimeoutSendsSIGTERMFirst(t *testing.T) {
 func TestCancellationKillsTheGroup(t *testing.T) {
 	dir := t.TempDir()
 	prog := script(t, dir, "hang.sh", `sleep 1000 & echo $! > "$1/child"; sleep 1000`)
-	a := newAction(t, actions.Spec{Command: []string{prog, dir}, Timeout: time.Minute, KillGrace: 200 * time.Millisecond})
+	a := newAction(t, actions.Spec{Timeout: time.Minute, Config: Config{Command: []string{prog, dir}, KillGrace: 200 * time.Millisecond}})
 	ctx, cancel := context.WithCancel(context.Background())
 	time.AfterFunc(300*time.Millisecond, cancel)
 	start := time.Now()
@@ -304,7 +304,7 @@ func TestBackgroundChildDoesNotHoldRun(t *testing.T) {
 	dir := t.TempDir()
 	// The background sleep inherits stdout and keeps it open.
 	prog := script(t, dir, "bg.sh", `sleep 30 & echo $! > "$1/child"; echo done`)
-	a := newAction(t, actions.Spec{Command: []string{prog, dir}, Timeout: 10 * time.Second})
+	a := newAction(t, actions.Spec{Timeout: 10 * time.Second, Config: Config{Command: []string{prog, dir}}})
 	start := time.Now()
 	out, err := run(t, a, notification(""))
 	childPid(t, filepath.Join(dir, "child"))
@@ -331,8 +331,8 @@ func TestExitCodeContract(t *testing.T) {
 		{"kill -9 $$", false, true, -1},
 	} {
 		prog := script(t, dir, fmt.Sprintf("s%d.sh", i), tc.body)
-		out, err := run(t, newAction(t, actions.Spec{Command: []string{prog}, Timeout: 5 * time.Second}), notification(""))
-		if (err == nil) != tc.ok || actions.IsPermanent(err) != tc.permanent || out.ExitCode != tc.code {
+		out, err := run(t, newAction(t, actions.Spec{Timeout: 5 * time.Second, Config: Config{Command: []string{prog}}}), notification(""))
+		if (err == nil) != tc.ok || actions.IsPermanent(err) != tc.permanent || out.ExitCode != tc.code || !out.HasExitCode {
 			t.Errorf("%q: err %v (permanent %v), exit %d", tc.body, err, actions.IsPermanent(err), out.ExitCode)
 		}
 	}
@@ -345,15 +345,15 @@ func TestProgramsThatCannotStartFailForGood(t *testing.T) {
 		t.Fatal(err)
 	}
 	good := script(t, dir, "good.sh", "true")
-	for name, spec := range map[string]actions.Spec{
+	for name, cfg := range map[string]Config{
 		"missing":        {Command: []string{filepath.Join(dir, "missing")}},
 		"not in PATH":    {Command: []string{"leaderhook-no-such-program"}},
 		"not executable": {Command: []string{plain}},
 		"a directory":    {Command: []string{dir}},
 		"missing dir":    {Command: []string{good}, Dir: filepath.Join(dir, "nope")},
 	} {
-		out, err := run(t, newAction(t, spec), notification(""))
-		if !actions.IsPermanent(err) || out.ExitCode != -1 {
+		out, err := run(t, newAction(t, actions.Spec{Config: cfg}), notification(""))
+		if !actions.IsPermanent(err) || out.ExitCode != -1 || !out.HasExitCode {
 			t.Errorf("%s: %v (exit %d), want a permanent error", name, err, out.ExitCode)
 		}
 	}
@@ -370,7 +370,7 @@ func TestStartErrorsThatMayPassAreRetried(t *testing.T) {
 func TestOutputIsBounded(t *testing.T) {
 	dir := t.TempDir()
 	prog := script(t, dir, "loud.sh", `head -c 100000 /dev/zero | tr '\0' a; head -c 100000 /dev/zero | tr '\0' b >&2; echo END`)
-	out, err := run(t, newAction(t, actions.Spec{Command: []string{prog}, Timeout: 5 * time.Second}), notification(""))
+	out, err := run(t, newAction(t, actions.Spec{Timeout: 5 * time.Second, Config: Config{Command: []string{prog}}}), notification(""))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -385,7 +385,7 @@ func TestOutputIsBounded(t *testing.T) {
 func TestStdoutAndStderrInterleave(t *testing.T) {
 	dir := t.TempDir()
 	prog := script(t, dir, "both.sh", "echo out; echo err >&2; echo out2")
-	out, _ := run(t, newAction(t, actions.Spec{Command: []string{prog}}), notification(""))
+	out, _ := run(t, newAction(t, actions.Spec{Config: Config{Command: []string{prog}}}), notification(""))
 	if out.Output != "out\nerr\nout2\n" {
 		t.Errorf("output %q", out.Output)
 	}
@@ -399,7 +399,7 @@ func inLine(t *testing.T, a *Action, cluster string, n int) {
 	s := a.slot(cluster)
 	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(time.Millisecond) {
 		s.mu.Lock()
-		got := a.spec.Concurrency - s.free + len(s.waiters)
+		got := a.cfg.Concurrency - s.free + len(s.waiters)
 		s.mu.Unlock()
 		if got >= n {
 			return
@@ -415,7 +415,7 @@ func TestRunsOfOneClusterDoNotOverlapAndKeepOrder(t *testing.T) {
 	prog := script(t, dir, "ordered.sh", `
 if ! mkdir "$2/lock" 2>/dev/null; then echo OVERLAP >> "$2/log"; fi
 echo "$1" >> "$2/log"; sleep 0.05; rmdir "$2/lock"`)
-	a := newAction(t, actions.Spec{Command: []string{prog, "{{ .Rule }}", dir}, Timeout: 5 * time.Second})
+	a := newAction(t, actions.Spec{Timeout: 5 * time.Second, Config: Config{Command: []string{prog, "{{ .Rule }}", dir}}})
 	var wg sync.WaitGroup
 	for i := range 5 {
 		n := notification("")
@@ -440,7 +440,7 @@ const rendezvous = `touch "$2/$1"; for other in $3; do while [ ! -e "$2/$other" 
 func TestConcurrencyIsPerCluster(t *testing.T) {
 	dir := t.TempDir()
 	prog := script(t, dir, "meet.sh", rendezvous)
-	a := newAction(t, actions.Spec{Command: []string{prog, "{{ .Cluster }}", dir, "a b"}, Timeout: 5 * time.Second})
+	a := newAction(t, actions.Spec{Timeout: 5 * time.Second, Config: Config{Command: []string{prog, "{{ .Cluster }}", dir, "a b"}}})
 	var wg sync.WaitGroup
 	for _, cluster := range []string{"a", "b"} {
 		n := notification("")
@@ -457,7 +457,7 @@ func TestConcurrencyIsPerCluster(t *testing.T) {
 func TestConcurrencyAboveOne(t *testing.T) {
 	dir := t.TempDir()
 	prog := script(t, dir, "meet.sh", rendezvous)
-	a := newAction(t, actions.Spec{Command: []string{prog, "{{ .Rule }}", dir, "r0 r1"}, Concurrency: 2, Timeout: 5 * time.Second})
+	a := newAction(t, actions.Spec{Timeout: 5 * time.Second, Config: Config{Command: []string{prog, "{{ .Rule }}", dir, "r0 r1"}, Concurrency: 2}})
 	var wg sync.WaitGroup
 	for i := range 2 {
 		n := notification("")
@@ -475,7 +475,7 @@ func TestGivingUpWhileWaitingForTheSlot(t *testing.T) {
 	dir := t.TempDir()
 	// The first run holds the slot until the test releases it.
 	prog := script(t, dir, "slow.sh", `echo "$1" >> "$2/log"; while [ "$1" = first ] && [ ! -e "$2/release" ]; do sleep 0.01; done`)
-	a := newAction(t, actions.Spec{Command: []string{prog, "{{ .Rule }}", dir}, Timeout: 5 * time.Second})
+	a := newAction(t, actions.Spec{Timeout: 5 * time.Second, Config: Config{Command: []string{prog, "{{ .Rule }}", dir}}})
 	start := func(rule string, ctx context.Context) <-chan error {
 		errc := make(chan error, 1)
 		n := notification("")
@@ -509,15 +509,15 @@ func TestGivingUpWhileWaitingForTheSlot(t *testing.T) {
 }
 
 func TestNewAppliesDefaultsAndRejectsBadTemplates(t *testing.T) {
-	a, err := New("x", actions.Spec{Type: actions.KindShell, Command: []string{"/bin/true"}})
+	a, err := New("x", actions.Spec{Type: Name, Config: Config{Command: []string{"/bin/true"}}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if a.spec.Timeout != actions.DefaultShellTimeout || a.spec.KillGrace != actions.DefaultKillGrace || a.spec.Concurrency != 1 {
-		t.Errorf("defaults not applied: %+v", a.spec)
+	if a.timeout != time.Minute || a.cfg.KillGrace != DefaultKillGrace || a.cfg.Concurrency != 1 {
+		t.Errorf("defaults not applied: %s, %+v", a.timeout, a.cfg)
 	}
 	for _, cmd := range [][]string{nil, {""}, {"/bin/true", "{{ .Rule "}} {
-		if _, err := New("x", actions.Spec{Type: actions.KindShell, Command: cmd}); err == nil {
+		if _, err := New("x", actions.Spec{Type: Name, Config: Config{Command: cmd}}); err == nil {
 			t.Errorf("New(%q) accepted", cmd)
 		}
 	}
@@ -525,7 +525,7 @@ func TestNewAppliesDefaultsAndRejectsBadTemplates(t *testing.T) {
 
 func TestTemplateErrorsArePermanent(t *testing.T) {
 	// Valid against the sample notification, which has labels; this one has none.
-	a := newAction(t, actions.Spec{Command: []string{"/bin/true", "{{ .Labels.env }}"}})
+	a := newAction(t, actions.Spec{Config: Config{Command: []string{"/bin/true", "{{ .Labels.env }}"}}})
 	n := notification("")
 	n.Labels = nil
 	if _, err := a.Run(context.Background(), &n); !actions.IsPermanent(err) {
@@ -538,14 +538,14 @@ func TestTemplateErrorsArePermanent(t *testing.T) {
 
 func TestRender(t *testing.T) {
 	t.Setenv("DAEMON_SECRET", "must-not-show")
-	a := newAction(t, actions.Spec{Command: []string{"/usr/local/bin/failover.sh", "{{ .Cluster }}", "--from={{ .PreviousLeaderID }}"}, Dir: "/srv",
-		Env: map[string]string{"Z": "last", "A": "{{ .Rule }}", "HOOK": "https://user:pw@example.com/x?token=t"}})
+	a := newAction(t, actions.Spec{Config: Config{Command: []string{"/usr/local/bin/failover.sh", "{{ .Cluster }}", "--from={{ .PreviousLeaderID }}"}, Dir: "/srv",
+		Env: map[string]string{"Z": "last", "A": "{{ .Rule }}", "HOOK": "https://user:pw@example.com/x?token=t"}}})
 	n := notification("")
 	r, err := a.Render(&n)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !slices.Equal(r.Argv, []string{"/usr/local/bin/failover.sh", "ziti", "--from=ctrl1"}) || r.Dir != "/srv" || r.Kind != actions.KindShell {
+	if !slices.Equal(r.Argv, []string{"/usr/local/bin/failover.sh", "ziti", "--from=ctrl1"}) || r.Dir != "/srv" || r.Kind != Name {
 		t.Errorf("rendering %+v", r)
 	}
 	// Sorted keys, then the LEADERHOOK_* variables; redacted as the actions
@@ -583,25 +583,25 @@ func TestCheckWarnings(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, tc := range []struct {
-		spec actions.Spec
+		cfg  Config
 		want string
 	}{
-		{actions.Spec{Command: []string{filepath.Join(dir, "missing")}}, "does not exist"},
-		{actions.Spec{Command: []string{"leaderhook-no-such-program"}}, "not found in PATH"},
-		{actions.Spec{Command: []string{plain}}, "not executable"},
-		{actions.Spec{Command: []string{open}}, "writable by group or others"},
-		{actions.Spec{Command: []string{group}}, "writable by group or others"},
-		{actions.Spec{Command: []string{inShared}}, "which anyone can write to"},
-		{actions.Spec{Command: []string{"./plain.sh"}, Dir: dir}, "not executable"}, // relative to dir, as exec does
+		{Config{Command: []string{filepath.Join(dir, "missing")}}, "does not exist"},
+		{Config{Command: []string{"leaderhook-no-such-program"}}, "not found in PATH"},
+		{Config{Command: []string{plain}}, "not executable"},
+		{Config{Command: []string{open}}, "writable by group or others"},
+		{Config{Command: []string{group}}, "writable by group or others"},
+		{Config{Command: []string{inShared}}, "which anyone can write to"},
+		{Config{Command: []string{"./plain.sh"}, Dir: dir}, "not executable"}, // relative to dir, as exec does
 	} {
-		warns := Check(tc.spec)
+		warns := Check(tc.cfg)
 		if !strings.Contains(strings.Join(warns, "; "), tc.want) {
-			t.Errorf("%v: %q, want %q", tc.spec.Command, warns, tc.want)
+			t.Errorf("%v: %q, want %q", tc.cfg.Command, warns, tc.want)
 		}
 	}
-	for _, spec := range []actions.Spec{{Command: []string{good}}, {Command: []string{"./good.sh"}, Dir: dir}, {Command: []string{"sh"}}} {
-		if warns := Check(spec); len(warns) != 0 {
-			t.Errorf("%v: %q, want no warning", spec.Command, warns)
+	for _, cfg := range []Config{{Command: []string{good}}, {Command: []string{"./good.sh"}, Dir: dir}, {Command: []string{"sh"}}} {
+		if warns := Check(cfg); len(warns) != 0 {
+			t.Errorf("%v: %q, want no warning", cfg.Command, warns)
 		}
 	}
 }

@@ -43,33 +43,37 @@ const (
 
 // Action is a Slack action.
 type Action struct {
-	name   string
-	spec   actions.Spec
-	client *http.Client
-	text   *template.Template // nil: the default one-line summary
-	where  string             // the webhook URL with its path hidden
-	hide   *strings.Replacer  // hides forms of the URL, its path and its query
+	name    string
+	cfg     Config
+	timeout time.Duration // of one attempt
+	client  *http.Client
+	text    *template.Template // nil: the default one-line summary
+	where   string             // the webhook URL with its path hidden
+	hide    *strings.Replacer  // hides forms of the URL, its path and its query
 }
 
 // New builds the action from a spec; the text template is parsed once,
 // here. client may be nil (see webhook.DefaultClient). Errors never show
 // the webhook URL.
 func New(name string, spec actions.Spec, client *http.Client) (*Action, error) {
-	spec = spec.Defaults()
+	spec, cfg, err := actions.ConfigOf[Config](spec, actions.HTTPDelivery)
+	if err != nil {
+		return nil, fmt.Errorf("action %s: %w", name, err)
+	}
 	if client == nil {
 		client = webhook.DefaultClient()
 	}
-	u, err := url.Parse(spec.WebhookURL)
+	u, err := url.Parse(cfg.WebhookURL)
 	switch {
-	case spec.WebhookURL == "":
+	case cfg.WebhookURL == "":
 		return nil, fmt.Errorf("action %s: webhook_url is required", name)
 	case err != nil:
 		return nil, fmt.Errorf("action %s: webhook_url is not a valid URL", name)
 	case u.Scheme != "http" && u.Scheme != "https" || u.Host == "":
 		return nil, fmt.Errorf("action %s: webhook_url must be an http:// or https:// URL with a host", name)
 	}
-	a := &Action{name: name, spec: spec, client: client, where: u.Scheme + "://" + u.Host + "/REDACTED"}
-	pairs := []string{spec.WebhookURL, a.where, u.String(), a.where}
+	a := &Action{name: name, cfg: cfg, timeout: spec.Timeout, client: client, where: u.Scheme + "://" + u.Host + "/REDACTED"}
+	pairs := []string{cfg.WebhookURL, a.where, u.String(), a.where}
 	for _, p := range []string{u.EscapedPath(), u.Path, u.RawPath} {
 		if len(p) >= 4 {
 			pairs = append(pairs, p, "/REDACTED")
@@ -79,8 +83,8 @@ func New(name string, spec actions.Spec, client *http.Client) (*Action, error) {
 		pairs = append(pairs, u.RawQuery, "REDACTED")
 	}
 	a.hide = strings.NewReplacer(pairs...)
-	if spec.Text != "" {
-		t, err := actions.ParseTemplate("text", spec.Text)
+	if cfg.Text != "" {
+		t, err := actions.ParseTemplate("text", cfg.Text)
 		if err != nil {
 			return nil, fmt.Errorf("action %s: %s", name, a.redact(err.Error()))
 		}
@@ -144,14 +148,14 @@ func (a *Action) Build(n *actions.Notification) (Message, error) {
 		leaderless = Human(n.LeaderlessFor)
 	}
 	fields := []*Text{
-		field("Cluster", n.Cluster),
-		field("Leader", leader),
-		field("Previous leader", or(n.PreviousLeaderID, "—")),
-		field("Leaderless for", leaderless),
-		field("Fired at", n.FiredAt.UTC().Format("2006-01-02 15:04:05 MST")),
+		sectionField("Cluster", n.Cluster),
+		sectionField("Leader", leader),
+		sectionField("Previous leader", or(n.PreviousLeaderID, "—")),
+		sectionField("Leaderless for", leaderless),
+		sectionField("Fired at", n.FiredAt.UTC().Format("2006-01-02 15:04:05 MST")),
 	}
 	return Message{
-		Channel: a.spec.Channel, Username: a.spec.Username, IconEmoji: a.spec.IconEmoji, Text: fit(text, MaxText),
+		Channel: a.cfg.Channel, Username: a.cfg.Username, IconEmoji: a.cfg.IconEmoji, Text: fit(text, MaxText),
 		Attachments: []Attachment{{Color: color, Blocks: []Block{
 			{Type: "header", Text: &Text{Type: "plain_text", Text: fit("["+status+"] "+or(n.Rule, "(unnamed rule)"), MaxHeaderText)}},
 			{Type: "section", Fields: fields[:min(len(fields), MaxFields)]},
@@ -159,8 +163,8 @@ func (a *Action) Build(n *actions.Notification) (Message, error) {
 	}, nil
 }
 
-// field is a mrkdwn field "*Label*\nvalue", value escaped and cut to fit.
-func field(label, value string) *Text {
+// sectionField is a mrkdwn field "*Label*\nvalue", value escaped and cut to fit.
+func sectionField(label, value string) *Text {
 	head := "*" + label + "*\n"
 	return &Text{Type: "mrkdwn", Text: head + escapeFit(or(value, "—"), MaxFieldText-utf8.RuneCountInString(head))}
 }
@@ -240,19 +244,19 @@ func or(s, def string) string {
 	return s
 }
 
-// Run posts the message once, bounded by ctx and by spec.Timeout.
+// Run posts the message once, bounded by ctx and by the action's timeout.
 func (a *Action) Run(ctx context.Context, n *actions.Notification) (actions.Outcome, error) {
 	body, err := a.body(n)
 	if err != nil {
 		msg := a.redact(err.Error())
 		return actions.Outcome{Detail: msg}, actions.Permanent(errors.New(msg))
 	}
-	if a.spec.Timeout > 0 {
+	if a.timeout > 0 {
 		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, a.spec.Timeout)
+		ctx, cancel = context.WithTimeout(ctx, a.timeout)
 		defer cancel()
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, a.spec.WebhookURL, bytes.NewReader(body))
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, a.cfg.WebhookURL, bytes.NewReader(body))
 	if err != nil {
 		msg := "POST " + a.where + ": cannot build the request"
 		return actions.Outcome{Detail: msg}, actions.Permanent(errors.New(msg))
@@ -282,7 +286,7 @@ func (a *Action) Render(n *actions.Notification) (actions.Rendering, error) {
 	if err != nil {
 		return actions.Rendering{}, errors.New(a.redact(err.Error()))
 	}
-	return actions.Rendering{Kind: actions.KindSlack, Method: http.MethodPost, URL: a.where,
+	return actions.Rendering{Kind: Name, Method: http.MethodPost, URL: a.where,
 		Headers: map[string]string{"Content-Type": "application/json", "User-Agent": webhook.UserAgent},
 		Body:    a.redact(string(body))}, nil
 }

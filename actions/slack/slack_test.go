@@ -185,9 +185,9 @@ func newHook(t *testing.T, handler http.HandlerFunc) *hook {
 	return h
 }
 
-func newAction(t *testing.T, spec actions.Spec) *slack.Action {
+func newAction(t *testing.T, cfg slack.Config) *slack.Action {
 	t.Helper()
-	spec.Type = actions.KindSlack
+	spec := actions.Spec{Type: slack.Name, Config: cfg}
 	if errs := spec.Validate(); len(errs) > 0 {
 		t.Fatal(errs)
 	}
@@ -200,7 +200,7 @@ func newAction(t *testing.T, spec actions.Spec) *slack.Action {
 
 func TestMessages(t *testing.T) {
 	h := newHook(t, nil)
-	a := newAction(t, actions.Spec{WebhookURL: h.srv.URL + "/services/T0/B0/XXXXXXXXXX", Channel: "#ops", Username: "leaderhook", IconEmoji: ":rotating_light:"})
+	a := newAction(t, slack.Config{WebhookURL: h.srv.URL + "/services/T0/B0/XXXXXXXXXX", Channel: "#ops", Username: "leaderhook", IconEmoji: ":rotating_light:"})
 	for _, status := range []string{actions.StatusFiring, actions.StatusResolved} {
 		n := notification(status)
 		if out, err := a.Run(context.Background(), &n); err != nil || out.HTTPStatus != 200 || out.Detail != "ok" {
@@ -241,7 +241,7 @@ func TestMessages(t *testing.T) {
 // Whatever a notification holds, the message keeps within Block Kit's
 // limits, and mrkdwn values are escaped.
 func TestLimitsAndEscaping(t *testing.T) {
-	a := newAction(t, actions.Spec{WebhookURL: "https://hooks.slack.example/services/T0/B0/X"})
+	a := newAction(t, slack.Config{WebhookURL: "https://hooks.slack.example/services/T0/B0/X"})
 	n := notification(actions.StatusFiring)
 	n.Rule = strings.Repeat("r", 400)
 	n.Cluster = strings.Repeat("<&>", 1000)
@@ -277,7 +277,7 @@ func TestLimitsAndEscaping(t *testing.T) {
 
 func TestCustomText(t *testing.T) {
 	h := newHook(t, nil)
-	a := newAction(t, actions.Spec{WebhookURL: h.srv.URL + "/services/T0/B0/X", Text: "<!here> {{ .Rule }} is {{ .Status }} on {{ .Cluster }}"})
+	a := newAction(t, slack.Config{WebhookURL: h.srv.URL + "/services/T0/B0/X", Text: "<!here> {{ .Rule }} is {{ .Status }} on {{ .Cluster }}"})
 	n := notification(actions.StatusResolved)
 	if _, err := a.Run(context.Background(), &n); err != nil {
 		t.Fatal(err)
@@ -288,7 +288,7 @@ func TestCustomText(t *testing.T) {
 		t.Errorf("text %q", msg["text"])
 	}
 	// A template that fails at run time is not worth retrying.
-	a = newAction(t, actions.Spec{WebhookURL: h.srv.URL + "/services/T0/B0/X", Text: `{{ if eq .Status "resolved" }}{{ .Event.gone }}{{ end }}x`})
+	a = newAction(t, slack.Config{WebhookURL: h.srv.URL + "/services/T0/B0/X", Text: `{{ if eq .Status "resolved" }}{{ .Event.gone }}{{ end }}x`})
 	n.Event = map[string]any{}
 	if _, err := a.Run(context.Background(), &n); !actions.IsPermanent(err) {
 		t.Errorf("failing template: %v", err)
@@ -302,7 +302,7 @@ func TestRetryAfterAndSecretURL(t *testing.T) {
 		io.WriteString(w, "rate_limited")
 	})
 	secretURL := h.srv.URL + "/services/T000/B000/s3cr3tpath"
-	a := newAction(t, actions.Spec{WebhookURL: secretURL})
+	a := newAction(t, slack.Config{WebhookURL: secretURL})
 	n := notification(actions.StatusFiring)
 	out, err := a.Run(context.Background(), &n)
 	if after, ok := actions.RetryAfter(err); !ok || after != 3*time.Second || actions.IsPermanent(err) {
@@ -332,7 +332,7 @@ func TestClassification(t *testing.T) {
 			w.WriteHeader(tc.code)
 			io.WriteString(w, tc.body)
 		})
-		a := newAction(t, actions.Spec{WebhookURL: h.srv.URL + "/services/T1/B1/t0k3n"})
+		a := newAction(t, slack.Config{WebhookURL: h.srv.URL + "/services/T1/B1/t0k3n"})
 		n := notification(actions.StatusFiring)
 		out, err := a.Run(context.Background(), &n)
 		if err == nil || actions.IsPermanent(err) != tc.permanent || out.HTTPStatus != tc.code || out.Detail != tc.body {
@@ -350,7 +350,7 @@ func TestClassification(t *testing.T) {
 	}
 	addr := l.Addr().String()
 	l.Close()
-	a := newAction(t, actions.Spec{WebhookURL: "http://" + addr + "/services/T1/B1/t0k3n"})
+	a := newAction(t, slack.Config{WebhookURL: "http://" + addr + "/services/T1/B1/t0k3n"})
 	n := notification(actions.StatusFiring)
 	out, err := a.Run(context.Background(), &n)
 	if err == nil || actions.IsPermanent(err) || strings.Contains(err.Error(), "t0k3n") || strings.Contains(out.Detail, "t0k3n") {
@@ -359,7 +359,7 @@ func TestClassification(t *testing.T) {
 }
 
 func TestNewKeepsTheURLSecret(t *testing.T) {
-	_, err := slack.New("chat", actions.Spec{Type: actions.KindSlack, WebhookURL: "ftp://hooks.example/services/T1/B1/t0k3n"}, nil)
+	_, err := slack.New("chat", actions.Spec{Type: slack.Name, Config: slack.Config{WebhookURL: "ftp://hooks.example/services/T1/B1/t0k3n"}}, nil)
 	if err == nil || strings.Contains(err.Error(), "t0k3n") {
 		t.Errorf("bad URL: %v", err)
 	}

@@ -35,7 +35,7 @@ func report(b *testing.B, lat []time.Duration) {
 // webhook arriving at a receiver on loopback, one at a time.
 func BenchmarkDispatchWebhook(b *testing.B) {
 	srv, got := receiverStamps(b)
-	spec := actions.Spec{Type: actions.KindWebhook, URL: srv.URL, Secret: secret}.Defaults()
+	spec := actions.Spec{Type: webhook.Name, Config: webhook.Config{URL: srv.URL, Secret: secret}}.Defaults(webhook.Kind.Delivery)
 	a, err := webhook.New("hook", spec, nil)
 	if err != nil {
 		b.Fatal(err)

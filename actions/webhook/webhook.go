@@ -13,7 +13,6 @@ package webhook
 
 import (
 	"bytes"
-	"cmp"
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
@@ -45,7 +44,8 @@ const (
 // Action is a webhook action.
 type Action struct {
 	name    string
-	spec    actions.Spec
+	cfg     Config
+	timeout time.Duration // of one attempt
 	client  *http.Client
 	body    *template.Template // nil: the default payload or the CloudEvent
 	headers []header           // sorted by name
@@ -61,7 +61,7 @@ type header struct {
 }
 
 // DefaultClient returns the client used when New is given none: no global
-// timeout (each attempt is bounded by its context and spec.Timeout) and
+// timeout (each attempt is bounded by its context and the action's timeout) and
 // redirects returned, not followed.
 func DefaultClient() *http.Client {
 	return &http.Client{Transport: transport, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
@@ -81,33 +81,34 @@ var transport = func() *http.Transport {
 // client may be nil (see DefaultClient). Errors never show the URL or the
 // secret.
 func New(name string, spec actions.Spec, client *http.Client) (*Action, error) {
-	spec.Type = actions.KindWebhook
-	spec = spec.Defaults()
-	spec.Method = strings.ToUpper(cmp.Or(spec.Method, actions.DefaultMethod))
+	spec, cfg, err := actions.ConfigOf[Config](spec, actions.HTTPDelivery)
+	if err != nil {
+		return nil, fmt.Errorf("action %s: %w", name, err)
+	}
 	if client == nil {
 		client = DefaultClient()
 	}
-	if err := checkURL(spec.URL); err != nil {
+	if err := checkURL(cfg.URL); err != nil {
 		return nil, fmt.Errorf("action %s: url %w", name, err)
 	}
-	a := &Action{name: name, spec: spec, client: client, now: time.Now, secrets: spec.Secrets()}
-	a.where = a.redact(spec.URL)
-	if spec.Body != "" && spec.Format != "cloudevents" {
-		t, err := actions.ParseTemplate("body", spec.Body)
+	a := &Action{name: name, cfg: cfg, timeout: spec.Timeout, client: client, now: time.Now, secrets: spec.Secrets()}
+	a.where = a.redact(cfg.URL)
+	if cfg.Body != "" && cfg.Format != "cloudevents" {
+		t, err := actions.ParseTemplate("body", cfg.Body)
 		if err != nil {
 			return nil, fmt.Errorf("action %s: %s", name, a.redact(err.Error()))
 		}
 		a.body = t
 	}
-	for _, h := range slices.Sorted(maps.Keys(spec.Headers)) {
-		t, err := actions.ParseTemplate("headers."+h, spec.Headers[h])
+	for _, h := range slices.Sorted(maps.Keys(cfg.Headers)) {
+		t, err := actions.ParseTemplate("headers."+h, cfg.Headers[h])
 		if err != nil {
 			return nil, fmt.Errorf("action %s: %s", name, a.redact(err.Error()))
 		}
 		a.headers = append(a.headers, header{name: h, tmpl: t})
 	}
-	if spec.Secret != "" {
-		k, err := key(spec.Secret)
+	if cfg.Secret != "" {
+		k, err := key(cfg.Secret)
 		if err != nil {
 			return nil, fmt.Errorf("action %s: %w", name, err)
 		}
@@ -173,7 +174,7 @@ func (a *Action) request(n *actions.Notification) (body []byte, headers http.Hea
 	headers["Content-Type"] = []string{ContentTypeJSON}
 	headers["User-Agent"] = []string{UserAgent}
 	switch {
-	case a.spec.Format == "cloudevents":
+	case a.cfg.Format == "cloudevents":
 		body, err = CloudEvent(n)
 		headers["Content-Type"] = []string{ContentTypeCloudEvents}
 	case a.body != nil:
@@ -211,7 +212,7 @@ func validHeaderValue(v string) bool {
 	return true
 }
 
-// Run makes one attempt, bounded by ctx and by spec.Timeout.
+// Run makes one attempt, bounded by ctx and by the action's timeout.
 func (a *Action) Run(ctx context.Context, n *actions.Notification) (actions.Outcome, error) {
 	body, headers, err := a.request(n)
 	if err != nil {
@@ -224,16 +225,16 @@ func (a *Action) Run(ctx context.Context, n *actions.Notification) (actions.Outc
 		headers.Set("webhook-signature", sign(a.key, n.DeliveryID, ts, body))
 	}
 	// The dispatcher's attempts come with this deadline already.
-	if dl, ok := ctx.Deadline(); a.spec.Timeout > 0 && (!ok || time.Until(dl) > a.spec.Timeout) {
+	if dl, ok := ctx.Deadline(); a.timeout > 0 && (!ok || time.Until(dl) > a.timeout) {
 		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, a.spec.Timeout)
+		ctx, cancel = context.WithTimeout(ctx, a.timeout)
 		defer cancel()
 	}
-	req, err := http.NewRequestWithContext(ctx, a.spec.Method, a.spec.URL, bytes.NewReader(body))
+	req, err := http.NewRequestWithContext(ctx, a.cfg.Method, a.cfg.URL, bytes.NewReader(body))
 	if err != nil {
 		// The URL is not shown: it may carry a token in a form that
 		// Redact does not recognise once it fails to parse.
-		msg := fmt.Sprintf("%s %s: cannot build the request", a.spec.Method, a.where)
+		msg := fmt.Sprintf("%s %s: cannot build the request", a.cfg.Method, a.where)
 		return actions.Outcome{Detail: msg}, actions.Permanent(errors.New(a.redact(msg)))
 	}
 	req.Header = headers
@@ -258,7 +259,7 @@ func (a *Action) Render(n *actions.Notification) (actions.Rendering, error) {
 		headers.Set("webhook-timestamp", "(unix seconds at send time)")
 		headers.Set("webhook-signature", "v1,(HMAC-SHA256 at send time)")
 	}
-	r := actions.Rendering{Kind: actions.KindWebhook, Method: a.spec.Method, URL: a.where,
+	r := actions.Rendering{Kind: Name, Method: a.cfg.Method, URL: a.where,
 		Headers: map[string]string{}, Body: a.redact(string(body))}
 	for h := range headers {
 		r.Headers[h] = RedactHeader(h, a.redact(headers.Get(h)))

@@ -128,9 +128,14 @@ func receiver(t *testing.T, replies ...reply) (*httptest.Server, func() []receiv
 	return srv, func() []received { mu.Lock(); defer mu.Unlock(); return append([]received(nil), got...) }
 }
 
-func newAction(t *testing.T, spec actions.Spec) *webhook.Action {
+func newAction(t *testing.T, cfg webhook.Config) *webhook.Action {
 	t.Helper()
-	spec.Type = actions.KindWebhook
+	return newActionSpec(t, actions.Spec{Config: cfg})
+}
+
+func newActionSpec(t *testing.T, spec actions.Spec) *webhook.Action {
+	t.Helper()
+	spec.Type = webhook.Name
 	if errs := spec.Validate(); len(errs) > 0 {
 		t.Fatal(errs)
 	}
@@ -162,7 +167,7 @@ func TestSignReferenceVector(t *testing.T) {
 func TestFiveHundredThenOKSameIDSignedEachTime(t *testing.T) {
 	for _, sec := range []string{secret, "a raw secret, used as bytes"} {
 		srv, got := receiver(t, reply{code: 500, body: "try later"})
-		a := newAction(t, actions.Spec{URL: srv.URL + "/hook?token=abc", Secret: sec})
+		a := newAction(t, webhook.Config{URL: srv.URL + "/hook?token=abc", Secret: sec})
 		n := notification()
 
 		start := time.Now()
@@ -215,7 +220,7 @@ func TestFiveHundredThenOKSameIDSignedEachTime(t *testing.T) {
 
 func TestUnsignedStillSendsWebhookID(t *testing.T) {
 	srv, got := receiver(t)
-	a := newAction(t, actions.Spec{URL: srv.URL})
+	a := newAction(t, webhook.Config{URL: srv.URL})
 	n := notification()
 	if _, err := a.Run(context.Background(), &n); err != nil {
 		t.Fatal(err)
@@ -258,7 +263,7 @@ func TestClassification(t *testing.T) {
 	}
 	for _, tc := range cases {
 		srv, got := receiver(t, tc.reply)
-		a := newAction(t, actions.Spec{URL: srv.URL + "/hook", Secret: secret})
+		a := newAction(t, webhook.Config{URL: srv.URL + "/hook", Secret: secret})
 		n := notification()
 		out, err := a.Run(context.Background(), &n)
 		name := strconv.Itoa(tc.reply.code) + " " + tc.reply.header["Retry-After"]
@@ -300,7 +305,7 @@ func TestNoAnswerIsRetryable(t *testing.T) {
 	}))
 	t.Cleanup(slow.Close)
 	t.Cleanup(func() { close(hang) }) // runs first: the handler returns before Close waits for it
-	a := newAction(t, actions.Spec{URL: slow.URL + "/x?token=s3cr3t"})
+	a := newAction(t, webhook.Config{URL: slow.URL + "/x?token=s3cr3t"})
 	n := notification()
 	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
 	defer cancel()
@@ -318,7 +323,7 @@ func TestNoAnswerIsRetryable(t *testing.T) {
 	}
 
 	// spec.Timeout bounds an attempt even when the caller's context does not.
-	a = newAction(t, actions.Spec{URL: slow.URL + "/x", Timeout: 150 * time.Millisecond})
+	a = newActionSpec(t, actions.Spec{Config: webhook.Config{URL: slow.URL + "/x"}, Timeout: 150 * time.Millisecond})
 	start = time.Now()
 	if _, err := a.Run(context.Background(), &n); err == nil || actions.IsPermanent(err) || time.Since(start) > time.Second {
 		t.Errorf("spec.Timeout: %v after %s", err, time.Since(start))
@@ -330,7 +335,7 @@ func TestNoAnswerIsRetryable(t *testing.T) {
 	}
 	addr := l.Addr().String()
 	l.Close() // nothing listens there now
-	a = newAction(t, actions.Spec{URL: "http://" + addr + "/x"})
+	a = newAction(t, webhook.Config{URL: "http://" + addr + "/x"})
 	out, err = a.Run(context.Background(), &n)
 	if err == nil || actions.IsPermanent(err) {
 		t.Errorf("connection refused: %v, want a retryable error", err)
@@ -373,7 +378,7 @@ func TestErrorsNeverShowSecrets(t *testing.T) {
 	for _, code := range []int{400, 429, 500} {
 		srv := echo(code)
 		u := strings.Replace(srv.URL, "http://", "http://user:"+password+"@", 1) + "/hook?token=" + token
-		a := newAction(t, actions.Spec{URL: u, Secret: sec})
+		a := newAction(t, webhook.Config{URL: u, Secret: sec})
 		out, err := a.Run(context.Background(), &n)
 		check(strconv.Itoa(code), out, err)
 		if !strings.Contains(err.Error(), "bad request to") {
@@ -384,7 +389,7 @@ func TestErrorsNeverShowSecrets(t *testing.T) {
 	l, _ := net.Listen("tcp", "127.0.0.1:0")
 	addr := l.Addr().String()
 	l.Close()
-	a := newAction(t, actions.Spec{URL: "http://user:" + password + "@" + addr + "/hook?token=" + token, Secret: sec})
+	a := newAction(t, webhook.Config{URL: "http://user:" + password + "@" + addr + "/hook?token=" + token, Secret: sec})
 	out, err := a.Run(context.Background(), &n)
 	check("refused", out, err)
 
@@ -395,7 +400,7 @@ func TestErrorsNeverShowSecrets(t *testing.T) {
 
 	// A template that fails at run time.
 	srv, _ := receiver(t)
-	a = newAction(t, actions.Spec{URL: srv.URL + "/?token=" + token, Secret: sec,
+	a = newAction(t, webhook.Config{URL: srv.URL + "/?token=" + token, Secret: sec,
 		Body: `{{ if eq .Status "resolved" }}{{ .Event.gone }}{{ end }}`})
 	n.Status, n.Event = actions.StatusResolved, map[string]any{}
 	out, err = a.Run(context.Background(), &n)
@@ -405,7 +410,7 @@ func TestErrorsNeverShowSecrets(t *testing.T) {
 func TestDetailIsBounded(t *testing.T) {
 	big := strings.Repeat("é", 1000) // 2000 bytes
 	srv, _ := receiver(t, reply{code: 500, body: big})
-	a := newAction(t, actions.Spec{URL: srv.URL})
+	a := newAction(t, webhook.Config{URL: srv.URL})
 	n := notification()
 	out, _ := a.Run(context.Background(), &n)
 	if len(out.Detail) > 512 || len(out.Detail) < 500 || !strings.HasPrefix(big, out.Detail) {
@@ -415,7 +420,7 @@ func TestDetailIsBounded(t *testing.T) {
 
 func TestTemplatesAndHeaders(t *testing.T) {
 	srv, got := receiver(t)
-	a := newAction(t, actions.Spec{URL: srv.URL + "/in", Method: "put",
+	a := newAction(t, webhook.Config{URL: srv.URL + "/in", Method: "put",
 		Headers: map[string]string{
 			"X-Cluster":    "{{ .Cluster }}",
 			"X-Rule":       "{{ .Rule | upper }}",
@@ -446,7 +451,7 @@ func TestTemplatesAndHeaders(t *testing.T) {
 // template's fault, not worth retrying, and nothing is sent.
 func TestHeaderWithNewlineIsPermanent(t *testing.T) {
 	srv, got := receiver(t)
-	a := newAction(t, actions.Spec{URL: srv.URL, Headers: map[string]string{"X-Env": `{{ index .Labels "env" }}`}})
+	a := newAction(t, webhook.Config{URL: srv.URL, Headers: map[string]string{"X-Env": `{{ index .Labels "env" }}`}})
 	n := notification()
 	n.Labels = map[string]string{"env": "prod\r\nX-Injected: 1"}
 	if _, err := a.Run(context.Background(), &n); !actions.IsPermanent(err) {
@@ -460,7 +465,7 @@ func TestHeaderWithNewlineIsPermanent(t *testing.T) {
 func TestRenderErrorIsPermanent(t *testing.T) {
 	srv, got := receiver(t)
 	// Valid at load (the sample is firing), fails on a resolve.
-	a := newAction(t, actions.Spec{URL: srv.URL, Body: `{{ if eq .Status "resolved" }}{{ .Event.gone }}{{ end }}`})
+	a := newAction(t, webhook.Config{URL: srv.URL, Body: `{{ if eq .Status "resolved" }}{{ .Event.gone }}{{ end }}`})
 	n := notification()
 	n.Status = actions.StatusResolved
 	n.Event = map[string]any{}
@@ -477,7 +482,7 @@ func TestRenderErrorIsPermanent(t *testing.T) {
 
 func TestCloudEvents(t *testing.T) {
 	srv, got := receiver(t)
-	a := newAction(t, actions.Spec{URL: srv.URL, Format: "cloudevents", Secret: secret})
+	a := newAction(t, webhook.Config{URL: srv.URL, Format: "cloudevents", Secret: secret})
 	for _, status := range []string{actions.StatusFiring, actions.StatusResolved} {
 		n := notification()
 		n.Status = status
@@ -539,7 +544,7 @@ func mustJSON(v any) []byte {
 }
 
 func TestRenderRedacts(t *testing.T) {
-	a := newAction(t, actions.Spec{URL: "https://user:pw@hooks.example/x?token=t0ken", Secret: secret,
+	a := newAction(t, webhook.Config{URL: "https://user:pw@hooks.example/x?token=t0ken", Secret: secret,
 		Headers: map[string]string{"Authorization": "Bearer abcdef123", "X-Api-Key": "k3y", "X-Cluster": "{{ .Cluster }}"}})
 	n := notification()
 	r, err := a.Render(&n)
@@ -563,12 +568,13 @@ func TestRenderRedacts(t *testing.T) {
 }
 
 func TestNewRejectsBadInput(t *testing.T) {
-	for _, spec := range []actions.Spec{
-		{Type: "webhook", URL: "ftp://x.example/"},
-		{Type: "webhook", URL: "http://x.example/", Secret: "whsec_not base64!"},
-		{Type: "webhook", URL: "http://x.example/", Body: "{{ .Rule "},
-		{Type: "webhook", URL: "http://x.example/", Headers: map[string]string{"X": "{{ end }}"}},
+	for _, cfg := range []webhook.Config{
+		{URL: "ftp://x.example/"},
+		{URL: "http://x.example/", Secret: "whsec_not base64!"},
+		{URL: "http://x.example/", Body: "{{ .Rule "},
+		{URL: "http://x.example/", Headers: map[string]string{"X": "{{ end }}"}},
 	} {
+		spec := actions.Spec{Type: "webhook", Config: cfg}
 		_, err := webhook.New("hook", spec, nil)
 		if err == nil {
 			t.Errorf("%+v: no error", spec)

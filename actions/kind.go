@@ -1,0 +1,80 @@
+package actions
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/leaderhook/leaderhook/field"
+)
+
+// Kind describes one kind of action to the rest of leaderhook. Each kind's
+// package exports one, and actions/kinds lists them: the config loader,
+// `leaderhook check` and `schema`, the reference docs, dry runs and
+// `fire` take everything about a kind from here and from its Config.
+type Kind struct {
+	// Name is the value of `type:` that selects the kind.
+	Name string
+	// Config is the zero value of the kind's settings. The config loader
+	// decodes an action's keys, other than those of Spec, into a value of
+	// its type; the JSON Schema and the reference are made from that type.
+	Config Config
+	// Delivery gives the defaults of timeout and retry.max_attempts.
+	Delivery Delivery
+	// New builds an action from a valid spec (Spec.Defaults applied, Config
+	// of the kind's type). client may be nil, and is for kinds that speak
+	// HTTP, so that they share connections.
+	New func(name string, spec Spec, client *http.Client) (Action, error)
+	// Docs documents each key of Config, by path relative to the action:
+	// `headers`, `items[].name` (a list item), `labels.*` (a map entry).
+	// An entry for a key every action takes, such as `retry.max_attempts`,
+	// adds a sentence to that key's description.
+	Docs map[string]string
+	// Enums lists the values that keys taking a fixed set may have, by path
+	// as in Docs, for the JSON Schema.
+	Enums map[string][]string
+	// PlainKeys lists the keys whose values are shown in logs even when
+	// they come from ${VAR}s, because they say where, not who (a URL,
+	// whose credentials are redacted anyway). Values of other keys that
+	// come from the environment are redacted like secrets.
+	PlainKeys []string
+}
+
+// Delivery is a kind's defaults for the delivery keys every action takes.
+type Delivery struct {
+	Timeout  time.Duration // of one attempt
+	Attempts int           // retry.max_attempts
+}
+
+// HTTPDelivery suits kinds that send one HTTP request: a receiver that is
+// down for a moment is tried again.
+var HTTPDelivery = Delivery{Timeout: 10 * time.Second, Attempts: 5}
+
+// Config is a kind's own settings: the keys an action takes besides those
+// of Spec, named by koanf tags (json tags to match). Implementations are
+// plain values, so that copies share nothing that changes.
+type Config interface {
+	// Validate checks the settings, templates included, with paths
+	// relative to the action (`url`, `command[1]`). Messages must not
+	// repeat a URL, a header value or a secret: after ${ENV} expansion any
+	// of them may hold a credential, and config errors end up in logs.
+	Validate() field.List
+	// Defaults returns a copy with what is left out filled in.
+	Defaults() Config
+	// Secrets returns the values that must never reach a log, an audit
+	// record or a dry run.
+	Secrets() []string
+}
+
+// Concurrent is a Config whose action may run several deliveries for one
+// cluster at once, and bounds and orders them itself (shell: concurrency).
+// Actions of other kinds get one delivery at a time per cluster.
+type Concurrent interface {
+	Workers() int
+}
+
+// Warner is a Config with warnings for `leaderhook check`: problems on
+// this host that need not be errors in the config (a script not installed
+// yet), with paths relative to the action.
+type Warner interface {
+	Warnings() field.List
+}

@@ -1,0 +1,140 @@
+package webhook
+
+import (
+	"encoding/base64"
+	"maps"
+	"net/http"
+	"slices"
+	"strings"
+
+	"github.com/leaderhook/leaderhook/actions"
+	"github.com/leaderhook/leaderhook/field"
+)
+
+// Name is the `type:` of webhook actions.
+const Name = "webhook"
+
+// Kind describes webhook actions to the registry (actions/kinds).
+var Kind = actions.Kind{
+	Name:     Name,
+	Config:   Config{},
+	Delivery: actions.HTTPDelivery,
+	New: func(name string, spec actions.Spec, client *http.Client) (actions.Action, error) {
+		return New(name, spec, client)
+	},
+	Docs: map[string]string{
+		"url":     "the endpoint (http or https).",
+		"method":  "GET, POST (default), PUT, PATCH or DELETE.",
+		"headers": "extra headers; values are templates.",
+		"body":    "body template. Default: the JSON payload.",
+		"secret":  "Standard Webhooks signing secret (`whsec_` + base64, or raw bytes).",
+		"format":  "`json` (default) or `cloudevents` (CloudEvents 1.0 structured).",
+	},
+	Enums:     map[string][]string{"method": methods, "format": formats},
+	PlainKeys: []string{"url", "method", "format"},
+}
+
+// DefaultMethod is the method of a webhook that names none.
+const DefaultMethod = "POST"
+
+// Methods a webhook may use, and its formats.
+var (
+	methods = []string{"GET", "POST", "PUT", "PATCH", "DELETE"}
+	formats = []string{"json", "cloudevents"}
+)
+
+// Config is the settings of a webhook action.
+type Config struct {
+	URL     string            `koanf:"url" json:"url,omitempty"`
+	Method  string            `koanf:"method" json:"method,omitempty"`
+	Headers map[string]string `koanf:"headers" json:"headers,omitempty"`
+	Body    string            `koanf:"body" json:"body,omitempty"`
+	Secret  string            `koanf:"secret" json:"secret,omitempty"`
+	Format  string            `koanf:"format" json:"format,omitempty"`
+}
+
+// Validate checks the settings without ever printing the URL, a header
+// value or the secret.
+func (c Config) Validate() field.List {
+	var errs field.List
+	actions.CheckURL(&errs, "url", c.URL)
+	if c.Method != "" && !slices.Contains(methods, strings.ToUpper(c.Method)) {
+		errs.Add("method", "unknown method %q: %s", c.Method, strings.Join(methods, ", "))
+	}
+	for _, name := range slices.Sorted(maps.Keys(c.Headers)) {
+		path := "headers." + name
+		if !validHeaderName(name) {
+			errs.Add(path, "%q is not a valid HTTP header name", name)
+		}
+		value := c.Headers[name]
+		if i := strings.IndexAny(value, "\r\n\x00"); i >= 0 {
+			errs.AddAt(path, i, "a header value cannot hold a line break or NUL")
+		}
+		actions.CheckTemplate(&errs, path, value)
+	}
+	switch c.Format {
+	case "", "json":
+	case "cloudevents":
+		if c.Body != "" {
+			errs.Add("body", "a cloudevents webhook sends the CloudEvents envelope; leave body out")
+		}
+	default:
+		errs.Add("format", "unknown format %q: json (the default) or cloudevents", c.Format)
+	}
+	if c.Body != "" {
+		actions.CheckTemplate(&errs, "body", c.Body)
+	}
+	if rest, ok := strings.CutPrefix(c.Secret, "whsec_"); ok {
+		if _, err := base64.StdEncoding.DecodeString(rest); err != nil || rest == "" {
+			errs.Add("secret", "starts with whsec_ but the rest is not base64 (the secret is not shown)")
+		}
+	}
+	return errs
+}
+
+// validHeaderName is the token rule of RFC 9110 that net/http applies: a
+// request with any other name fails at every attempt.
+func validHeaderName(name string) bool {
+	if name == "" {
+		return false
+	}
+	for _, c := range []byte(name) {
+		if !isTokenChar(c) {
+			return false
+		}
+	}
+	return true
+}
+
+func isTokenChar(c byte) bool {
+	switch {
+	case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
+		return true
+	}
+	return strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0
+}
+
+// Defaults fills in the method, in capitals.
+func (c Config) Defaults() actions.Config {
+	if c.Method == "" {
+		c.Method = DefaultMethod
+	}
+	c.Method = strings.ToUpper(c.Method)
+	return c
+}
+
+// Secrets returns the signing secret, the password and query values of the
+// URL, and the credentials of headers such as Authorization.
+func (c Config) Secrets() []string {
+	var out []string
+	if c.Secret != "" {
+		out = append(out, c.Secret)
+	}
+	out = append(out, actions.URLSecrets(c.URL)...)
+	for name, value := range c.Headers {
+		if cred, ok := actions.HeaderSecret(name, value); ok {
+			out = append(out, cred)
+		}
+	}
+	return out
+}

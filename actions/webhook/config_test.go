@@ -1,0 +1,153 @@
+package webhook_test
+
+import (
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/leaderhook/leaderhook/actions"
+	"github.com/leaderhook/leaderhook/actions/webhook"
+)
+
+// hook is a valid webhook to break one key at a time.
+func hook(edit func(*webhook.Config)) actions.Spec {
+	c := webhook.Config{URL: "https://hooks.example/leader"}
+	edit(&c)
+	return actions.Spec{Type: webhook.Name, Config: c}
+}
+
+// problems writes errors as "path@offset: message".
+func problems(spec actions.Spec) []string {
+	var got []string
+	for _, e := range spec.Validate() {
+		got = append(got, e.Path+"@"+strconv.Itoa(e.Offset)+": "+e.Msg)
+	}
+	return got
+}
+
+func TestValidateAccepts(t *testing.T) {
+	specs := map[string]actions.Spec{
+		"every key": hook(func(c *webhook.Config) {
+			c.Method = "put"
+			c.Headers = map[string]string{"X-Cluster": "{{ .Cluster }}", "Authorization": "Bearer abc"}
+			c.Body = "{\"cluster\": {{ json .Cluster }},\n \"leader\": {{ json .Event.leaderId }}}"
+			c.Secret = "whsec_c2VjcmV0"
+		}),
+		"raw secret":  hook(func(c *webhook.Config) { c.Secret = "not base64 at all!" }),
+		"cloudevents": hook(func(c *webhook.Config) { c.Format = "cloudevents" }),
+		"json format": hook(func(c *webhook.Config) { c.Format = "json"; c.Method = "GET" }),
+	}
+	for name, s := range specs {
+		s.Timeout = 5 * time.Second
+		s.Retry = actions.Retry{MaxAttempts: 6, InitialBackoff: time.Second, MaxBackoff: time.Minute}
+		s.OnFailure = []string{"chat"}
+		if errs := s.Validate(); len(errs) > 0 {
+			t.Errorf("%s: %v", name, errs)
+		}
+	}
+}
+
+func TestValidateRejects(t *testing.T) {
+	cases := []struct {
+		name string
+		spec actions.Spec
+		want []string // "path@offset: message"
+	}{
+		{"no url", hook(func(c *webhook.Config) { c.URL = "" }), []string{"url@-1: is required"}},
+		{"ftp url", hook(func(c *webhook.Config) { c.URL = "ftp://h.example/x" }), []string{
+			`url@-1: must be an http:// or https:// URL (got scheme "ftp")`}},
+		{"relative url", hook(func(c *webhook.Config) { c.URL = "/hook" }), []string{
+			"url@-1: must be an absolute http:// or https:// URL"}},
+		{"url without scheme", hook(func(c *webhook.Config) { c.URL = "admin:pw@h.example/x" }), []string{
+			"url@-1: must be an absolute http:// or https:// URL"}},
+		{"url without host", hook(func(c *webhook.Config) { c.URL = "https:///x" }), []string{"url@-1: has no host"}},
+		{"unparsable url", hook(func(c *webhook.Config) { c.URL = "https://h.example:port/x" }), []string{
+			"url@-1: is not a valid URL"}},
+		{"method", hook(func(c *webhook.Config) { c.Method = "FETCH" }), []string{
+			`method@-1: unknown method "FETCH": GET, POST, PUT, PATCH, DELETE`}},
+		{"headers", hook(func(c *webhook.Config) {
+			c.Headers = map[string]string{"X A": "ok", "X-B": "a\r\nInjected: 1", "X-C": "{{ .Rule ", "X-D": "{{ .cluster }}"}
+		}), []string{
+			`headers.X A@-1: "X A" is not a valid HTTP header name`,
+			"headers.X-B@1: a header value cannot hold a line break or NUL",
+			"headers.X-C@0: template: unclosed action",
+			"headers.X-D@3: template: unknown field .cluster: did you mean .Cluster?"}},
+		{"body: unknown field", hook(func(c *webhook.Config) { c.Body = `{"c": "{{ .Clustr }}"}` }), []string{
+			`body@10: template: unknown field .Clustr (fields: .DeliveryID .Rule .Status .Cluster .Labels .FiredAt .EventType .Event .LeaderID .PreviousLeaderID .Leaderless .LeaderlessFor .DryRun)`}},
+		{"body: error on line 3", hook(func(c *webhook.Config) { c.Body = "{\n  \"rule\": {{ json .Rule }},\n  \"ms\": {{ ms .Rule }}\n}" }), []string{
+			`body@44: template: at <.Rule>: wrong type for value; expected time.Duration; got string`}},
+		{"body: parse error on line 2", hook(func(c *webhook.Config) { c.Body = "{\n  {{ nope .Rule }}\n}" }), []string{
+			`body@2: template: function "nope" not defined`}},
+		{"body: wrong field of a field", hook(func(c *webhook.Config) { c.Body = "{{ .Rule.Name }}" }), []string{
+			"body@8: template: at <.Rule.Name>: can't evaluate field Name in type string"}},
+		{"format", hook(func(c *webhook.Config) { c.Format = "xml" }), []string{
+			`format@-1: unknown format "xml": json (the default) or cloudevents`}},
+		{"cloudevents with a body", hook(func(c *webhook.Config) { c.Format = "cloudevents"; c.Body = "x" }), []string{
+			"body@-1: a cloudevents webhook sends the CloudEvents envelope; leave body out"}},
+		{"whsec not base64", hook(func(c *webhook.Config) { c.Secret = "whsec_!!notbase64!!" }), []string{
+			"secret@-1: starts with whsec_ but the rest is not base64 (the secret is not shown)"}},
+		{"whsec empty", hook(func(c *webhook.Config) { c.Secret = "whsec_" }), []string{
+			"secret@-1: starts with whsec_ but the rest is not base64 (the secret is not shown)"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := problems(tc.spec); strings.Join(got, "\n") != strings.Join(tc.want, "\n") {
+				t.Errorf("\n got: %s\nwant: %s", strings.Join(got, "\n      "), strings.Join(tc.want, "\n      "))
+			}
+		})
+	}
+}
+
+// TestValidateOffsetsPointAtTheError checks offsets against the text
+// rather than by number: they are what the config loader turns into a
+// column.
+func TestValidateOffsetsPointAtTheError(t *testing.T) {
+	body := "{\n  \"cluster\": {{ json .Cluster }},\n  \"who\": {{ json .Leadr }}\n}"
+	errs := hook(func(c *webhook.Config) { c.Body = body }).Validate()
+	if len(errs) != 1 {
+		t.Fatalf("want one error, got %v", errs)
+	}
+	if got := body[errs[0].Offset:]; !strings.HasPrefix(got, ".Leadr }}") {
+		t.Errorf("offset %d points at %q", errs[0].Offset, got)
+	}
+}
+
+func TestSecrets(t *testing.T) {
+	c := webhook.Config{URL: "https://user:hunter2pass@h.example/x?token=s3cr3t%2Ftoken&v=1", Secret: "whsec_c2VjcmV0"}
+	want := []string{"whsec_c2VjcmV0", "hunter2pass", "s3cr3t%2Ftoken", "s3cr3t/token"}
+	if got := c.Secrets(); !slices.Equal(got, want) {
+		t.Errorf("got %q, want %q", got, want)
+	}
+	headers := webhook.Config{URL: "https://h.example/x", Headers: map[string]string{
+		"Authorization": "Bearer abcdefgh12345", "X-Api-Key": "k3y-0123456789", "X-Trace": "not-a-secret-value",
+		"webhook-signature": "v1,placeholder-sig", "Cookie": "short"}}
+	got := headers.Secrets()
+	slices.Sort(got)
+	if want := []string{"abcdefgh12345", "k3y-0123456789"}; !slices.Equal(got, want) {
+		t.Errorf("credential headers: got %q, want %q", got, want)
+	}
+}
+
+func TestDefaults(t *testing.T) {
+	cases := []struct {
+		name    string
+		spec    actions.Spec
+		method  string
+		timeout time.Duration
+		retry   actions.Retry
+	}{
+		{"nothing set", actions.Spec{Config: webhook.Config{}}, "POST", 10 * time.Second,
+			actions.Retry{MaxAttempts: 5, InitialBackoff: time.Second, MaxBackoff: time.Minute}},
+		{"keeps what is set", actions.Spec{Config: webhook.Config{Method: "put"}, Timeout: time.Second,
+			Retry: actions.Retry{MaxAttempts: 2, InitialBackoff: 5 * time.Minute}}, "PUT", time.Second,
+			actions.Retry{MaxAttempts: 2, InitialBackoff: 5 * time.Minute, MaxBackoff: 5 * time.Minute}},
+	}
+	for _, tc := range cases {
+		got := tc.spec.Defaults(webhook.Kind.Delivery)
+		if c := got.Config.(webhook.Config); c.Method != tc.method || got.Timeout != tc.timeout || got.Retry != tc.retry {
+			t.Errorf("%s: got %+v", tc.name, got)
+		}
+	}
+}
