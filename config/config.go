@@ -7,7 +7,7 @@ import (
 	"github.com/leaderhook/leaderhook/rules"
 )
 
-// Config is the whole configuration file (SPEC §4).
+// Config is the whole configuration file (docs/configuration.md).
 type Config struct {
 	Server   Server                  `koanf:"server" json:"server"`
 	StateDir string                  `koanf:"state_dir" json:"state_dir,omitempty"`

@@ -60,150 +60,168 @@ type Result struct {
 // (quorum lost for longer than the 3 s rule), then they come back. It
 // prints a live timeline to w and returns what happened.
 func Run(ctx context.Context, w io.Writer, log *slog.Logger) (*Result, error) {
-	res := &Result{}
-	var mu sync.Mutex
-	say := func(format string, args ...any) {
-		mu.Lock()
-		defer mu.Unlock()
-		fmt.Fprintf(w, "%s  ▶ %s\n", time.Now().Format(clockLayout), fmt.Sprintf(format, args...))
-	}
-
-	receiver, url, err := startReceiver(func(status, rule, id string) {
-		mu.Lock()
-		res.Delivered = append(res.Delivered, status+" "+rule)
-		fmt.Fprintf(w, "%s  📨 receiver got a signed webhook: %s %s (%s)\n", time.Now().Format(clockLayout), rule, status, id)
-		mu.Unlock()
-	})
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	r := &run{ctx: ctx, w: w, res: &Result{}, events: make(chan event.Event, 256)}
+	receiver, url, err := startReceiver(r.delivered)
 	if err != nil {
 		return nil, err
 	}
 	defer receiver.Close()
-
-	cfg, _, err := config.Parse("demo.yaml", []byte(fmt.Sprintf(configTemplate, url)), func(string) (string, bool) { return "", false })
-	if err != nil {
-		return nil, fmt.Errorf("demo config: %w", err)
-	}
-	targets, err := pipeline.Targets(cfg, nil)
+	disp, driver, err := r.pipeline(url, log)
 	if err != nil {
 		return nil, err
 	}
-	disp := dispatch.New(dispatch.Options{Targets: targets, Log: log})
-	out := &liveTimeline{w: timeline.NewText(w), mu: &mu, res: res}
-	driver, err := pipeline.New(cfg, "demo", &pipeline.Dispatching{Next: out, To: disp}, log)
-	if err != nil {
+	r.say("starting a 3-node hashicorp/raft cluster on 127.0.0.1 (heartbeat and election timeouts %s)", HeartbeatTimeout)
+	if r.cluster, err = Start(3); err != nil {
 		return nil, err
 	}
-
-	say("starting a 3-node hashicorp/raft cluster on 127.0.0.1 (heartbeat and election timeouts %s)", HeartbeatTimeout)
-	cluster, err := Start(3)
-	if err != nil {
-		return nil, err
-	}
-	defer cluster.Close()
-
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	events := make(chan event.Event, 256)
-	var wg sync.WaitGroup
-	watch := func(id string) {
-		src := &detector.RaftSource{Raft: cluster.Node(id).Raft(), ID: id, Cluster: "demo", Reconcile: 200 * time.Millisecond}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			src.Run(ctx, events)
-		}()
-	}
-	for _, n := range cluster.Nodes() {
-		watch(n.ID)
+	defer r.cluster.Close()
+	for _, n := range r.cluster.Nodes() {
+		r.watch(n.ID)
 	}
 	runDone := make(chan error, 1)
-	go func() { runDone <- driver.Run(ctx, events, clock.Real{}) }()
-
-	step := func(err error) error {
-		if err != nil {
-			return err
-		}
-		return ctx.Err()
-	}
-	pause := func(d time.Duration) error {
-		select {
-		case <-time.After(d):
-			return nil
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-	}
-	leader, err := cluster.WaitLeader("", 10*time.Second)
-	if err := step(err); err != nil {
+	go func() { runDone <- driver.Run(ctx, r.events, clock.Real{}) }()
+	if err := r.scenario(); err != nil {
 		return nil, err
 	}
-	say("%s is the leader", leader)
-	if err := pause(2 * time.Second); err != nil {
-		return nil, err
-	}
-
-	say("killing the leader %s: the others must elect a new one (a leader change, no outage)", leader)
-	if err := step(cluster.Stop(leader)); err != nil {
-		return nil, err
-	}
-	next, err := cluster.WaitLeader(leader, 10*time.Second)
-	if err := step(err); err != nil {
-		return nil, err
-	}
-	if err := pause(2 * time.Second); err != nil {
-		return nil, err
-	}
-	say("restarting %s", leader)
-	if err := step(cluster.Restart(leader)); err != nil {
-		return nil, err
-	}
-	watch(leader)
-	if err := pause(2 * time.Second); err != nil {
-		return nil, err
-	}
-
-	var victims []string
-	for _, n := range cluster.Nodes() {
-		if n.ID != next && len(victims) < 1 {
-			victims = append(victims, n.ID)
-		}
-	}
-	victims = append([]string{next}, victims...)
-	say("killing %s and %s: quorum is lost; leaderless-3s must fire 3 s after the loss", victims[0], victims[1])
-	for _, v := range victims {
-		if err := step(cluster.Stop(v)); err != nil {
-			return nil, err
-		}
-	}
-	if err := pause(6 * time.Second); err != nil {
-		return nil, err
-	}
-	say("restarting %s and %s: quorum is back; the alert must resolve", victims[0], victims[1])
-	for _, v := range victims {
-		if err := step(cluster.Restart(v)); err != nil {
-			return nil, err
-		}
-		watch(v)
-	}
-	if _, err := cluster.WaitLeader("", 10*time.Second); err != nil {
-		return nil, err
-	}
-	if err := pause(2 * time.Second); err != nil {
-		return nil, err
-	}
-
 	cancel()
 	<-runDone
-	wg.Wait()
+	r.sources.Wait()
 	drain, stop := context.WithTimeout(context.Background(), 5*time.Second)
 	defer stop()
 	disp.Close(drain)
-	out.w.Flush()
-	mu.Lock()
-	defer mu.Unlock()
-	fmt.Fprintf(w, "\ndone: %d leader states, %d rule outcomes, %d webhooks delivered.\n", len(res.States), len(res.Outcomes), len(res.Delivered))
-	fmt.Fprintf(w, "Next: leaderhook replay -c examples/rules.yaml testdata/openziti-1/events-ctrl*.jsonl\n")
-	return res, nil
+	return r.summary(), nil
+}
+
+// run is one demo in progress.
+type run struct {
+	ctx     context.Context
+	w       io.Writer
+	mu      sync.Mutex // over w and res
+	res     *Result
+	cluster *Cluster
+	events  chan event.Event
+	sources sync.WaitGroup
+	out     *liveTimeline
+}
+
+func (r *run) say(format string, args ...any) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	fmt.Fprintf(r.w, "%s  ▶ %s\n", time.Now().Format(clockLayout), fmt.Sprintf(format, args...))
+}
+
+// delivered is told of each webhook the demo's receiver gets.
+func (r *run) delivered(status, rule, id string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.res.Delivered = append(r.res.Delivered, status+" "+rule)
+	fmt.Fprintf(r.w, "%s  📨 receiver got a signed webhook: %s %s (%s)\n", time.Now().Format(clockLayout), rule, status, id)
+}
+
+// pipeline builds the demo's dispatcher and driver, its webhook going to
+// the receiver at url.
+func (r *run) pipeline(url string, log *slog.Logger) (*dispatch.Dispatcher, *pipeline.Driver, error) {
+	cfg, _, err := config.Parse("demo.yaml", []byte(fmt.Sprintf(configTemplate, url)), func(string) (string, bool) { return "", false })
+	if err != nil {
+		return nil, nil, fmt.Errorf("demo config: %w", err)
+	}
+	targets, err := pipeline.Targets(cfg, nil)
+	if err != nil {
+		return nil, nil, err
+	}
+	disp := dispatch.New(dispatch.Options{Targets: targets, Log: log})
+	r.out = &liveTimeline{w: timeline.NewText(r.w), mu: &r.mu, res: r.res}
+	driver, err := pipeline.New(cfg, "demo", &pipeline.Dispatching{Next: r.out, To: disp}, log)
+	if err != nil {
+		return nil, nil, err
+	}
+	return disp, driver, nil
+}
+
+// watch observes one raft node, until the demo ends or the node stops.
+func (r *run) watch(id string) {
+	src := &detector.RaftSource{Raft: r.cluster.Node(id).Raft(), ID: id, Cluster: "demo", Reconcile: 200 * time.Millisecond}
+	r.sources.Add(1)
+	go func() {
+		defer r.sources.Done()
+		src.Run(r.ctx, r.events)
+	}()
+}
+
+// scenario breaks the cluster step by step.
+func (r *run) scenario() error {
+	leader, err := r.cluster.WaitLeader("", 10*time.Second)
+	if err != nil {
+		return err
+	}
+	r.say("%s is the leader", leader)
+	r.pause(2 * time.Second)
+	r.say("killing the leader %s: the others must elect a new one (a leader change, no outage)", leader)
+	if err := r.cluster.Stop(leader); err != nil {
+		return err
+	}
+	next, err := r.cluster.WaitLeader(leader, 10*time.Second)
+	if err != nil {
+		return err
+	}
+	r.pause(2 * time.Second)
+	r.say("restarting %s", leader)
+	if err := r.restart(leader); err != nil {
+		return err
+	}
+	r.pause(2 * time.Second)
+	victims := []string{next}
+	for _, n := range r.cluster.Nodes() {
+		if n.ID != next && len(victims) < 2 {
+			victims = append(victims, n.ID)
+		}
+	}
+	r.say("killing %s and %s: quorum is lost; leaderless-3s must fire 3 s after the loss", victims[0], victims[1])
+	for _, v := range victims {
+		if err := r.cluster.Stop(v); err != nil {
+			return err
+		}
+	}
+	r.pause(6 * time.Second)
+	r.say("restarting %s and %s: quorum is back; the alert must resolve", victims[0], victims[1])
+	for _, v := range victims {
+		if err := r.restart(v); err != nil {
+			return err
+		}
+	}
+	if _, err := r.cluster.WaitLeader("", 10*time.Second); err != nil {
+		return err
+	}
+	r.pause(2 * time.Second)
+	return r.ctx.Err()
+}
+
+func (r *run) restart(id string) error {
+	if err := r.cluster.Restart(id); err != nil {
+		return err
+	}
+	r.watch(id)
+	return nil
+}
+
+// pause lets the demo's viewer see what happens; a cancelled demo goes
+// on without pauses and fails at its next step.
+func (r *run) pause(d time.Duration) {
+	select {
+	case <-time.After(d):
+	case <-r.ctx.Done():
+	}
+}
+
+func (r *run) summary() *Result {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.out.w.Flush()
+	fmt.Fprintf(r.w, "\ndone: %d leader states, %d rule outcomes, %d webhooks delivered.\n", len(r.res.States), len(r.res.Outcomes), len(r.res.Delivered))
+	fmt.Fprintf(r.w, "Next: leaderhook replay -c examples/rules.yaml testdata/openziti-1/events-ctrl*.jsonl\n")
+	return r.res
 }
 
 // liveTimeline prints each record as it happens and keeps it.

@@ -108,20 +108,11 @@ func (e *env) replay(o replayOptions, files []string) error {
 		return err
 	}
 
-	var readers []*event.Reader
-	var sources []event.Source
-	for _, name := range files {
-		r, closeFn, err := e.openEvents(name, o.reorder)
-		if err != nil {
-			return err
-		}
-		defer closeFn()
-		readers = append(readers, r)
-		pre := event.Prefetch(r)
-		defer pre.Close()
-		sources = append(sources, pre)
+	readers, merged, closeAll, err := e.openAll(files, o.reorder)
+	if err != nil {
+		return err
 	}
-	merged := event.Merge(sources...)
+	defer closeAll()
 	var n int
 	var first, last time.Time
 	for {
@@ -147,13 +138,42 @@ func (e *env) replay(o replayOptions, files []string) error {
 	if err := out.Flush(); err != nil {
 		return err
 	}
+	return e.replaySummary(readers, out.Counts, driver.Late, n, first, last)
+}
 
+// openAll opens the event files (- for stdin) and merges them in time
+// order, each read a batch ahead.
+func (e *env) openAll(files []string, reorder time.Duration) ([]*event.Reader, event.Source, func(), error) {
+	var readers []*event.Reader
+	var sources []event.Source
+	var closers []func()
+	closeAll := func() {
+		for _, c := range closers {
+			c()
+		}
+	}
+	for _, name := range files {
+		r, closeFn, err := e.openEvents(name, reorder)
+		if err != nil {
+			closeAll()
+			return nil, nil, nil, err
+		}
+		pre := event.Prefetch(r)
+		closers = append(closers, func() { pre.Close(); closeFn() })
+		readers = append(readers, r)
+		sources = append(sources, pre)
+	}
+	return readers, event.Merge(sources...), closeAll, nil
+}
+
+// replaySummary tells on stderr what a replay went through; malformed
+// lines make it exit 1.
+func (e *env) replaySummary(readers []*event.Reader, c timeline.Counts, late, n int, first, last time.Time) error {
 	rejected, ignored := 0, 0
 	for _, r := range readers {
 		rejected += r.Rejected
 		ignored += r.Ignored
 	}
-	c := out.Counts
 	fmt.Fprintf(e.stderr, "replayed %d events", n)
 	if n > 0 {
 		fmt.Fprintf(e.stderr, " from %s to %s (%s)", first.Format(time.RFC3339), last.Format(time.RFC3339), last.Sub(first).Round(time.Millisecond))
@@ -162,8 +182,8 @@ func (e *env) replay(o replayOptions, files []string) error {
 	if ignored > 0 {
 		fmt.Fprintf(e.stderr, "; %d events of other namespaces ignored", ignored)
 	}
-	if driver.Late > 0 {
-		fmt.Fprintf(e.stderr, "; %d events beyond --reorder-window applied late", driver.Late)
+	if late > 0 {
+		fmt.Fprintf(e.stderr, "; %d events beyond --reorder-window applied late", late)
 	}
 	fmt.Fprintln(e.stderr)
 	if rejected > 0 {
