@@ -1,0 +1,88 @@
+package daemon
+
+import (
+	"encoding/json"
+	"os"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+)
+
+// The shape of GET /v1/state and its table in docs/operations.md are one:
+// every field the answer can hold is documented, and nothing else.
+func TestStateMatchesTheDocs(t *testing.T) {
+	doc, err := os.ReadFile("../docs/operations.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	section := string(doc)
+	start := strings.Index(section, "## State: `GET /v1/state`")
+	if start < 0 {
+		t.Fatal("docs/operations.md has no section on GET /v1/state")
+	}
+	section = section[start:]
+	if end := strings.Index(section[3:], "\n## "); end >= 0 {
+		section = section[:end+3]
+	}
+	var documented []string
+	for _, m := range regexp.MustCompile("(?m)^\\| `([a-z_\\[\\].]+)` \\|").FindAllStringSubmatch(section, -1) {
+		documented = append(documented, m[1])
+	}
+	now := time.Now()
+	full := stateView{Time: now, QueueDepth: 1, Clusters: []clusterView{{
+		Name: "c", Known: true, HasLeader: true, LeaderID: "a", PreviousLeaderID: "b", Since: now,
+		Members: []memberView{{ID: "a", Follows: "a", Down: true}},
+		Rules:   []ruleView{{Name: "r", Active: true, Firing: true, Since: now, HeldUntil: now, HeldBy: "cooldown", LastFired: now}},
+	}}}
+	data, err := json.Marshal(full)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var v any
+	json.Unmarshal(data, &v)
+	answered := paths("", v)
+	slices.Sort(documented)
+	slices.Sort(answered)
+	if !slices.Equal(documented, answered) {
+		t.Errorf("docs/operations.md documents %v\nGET /v1/state answers %v", documented, answered)
+	}
+	// The example in the docs has that shape too.
+	example := regexp.MustCompile("(?s)```json\n(.*?)```").FindStringSubmatch(section)
+	if example == nil || json.Unmarshal([]byte(example[1]), &v) != nil {
+		t.Fatalf("the section's JSON example does not parse: %v", example)
+	}
+	for _, p := range paths("", v) {
+		if !slices.Contains(documented, p) {
+			t.Errorf("the example has %s, which is not documented", p)
+		}
+	}
+}
+
+// paths lists the leaves of a decoded JSON value: "a.b", "list[].c".
+func paths(prefix string, v any) []string {
+	switch v := v.(type) {
+	case map[string]any:
+		var out []string
+		for k, e := range v {
+			p := k
+			if prefix != "" {
+				p = prefix + "." + k
+			}
+			out = append(out, paths(p, e)...)
+		}
+		return out
+	case []any:
+		var out []string
+		for _, e := range v {
+			for _, p := range paths(prefix+"[]", e) {
+				if !slices.Contains(out, p) {
+					out = append(out, p)
+				}
+			}
+		}
+		return out
+	}
+	return []string{prefix}
+}
