@@ -28,11 +28,11 @@ WORKDIR /var/lib/leaderhook
 # Config in, state and audit log out.
 VOLUME ["/etc/leaderhook", "/var/lib/leaderhook"]
 # A container must listen beyond loopback. This wins over server.listen in
-# rules.yaml. The HEALTHCHECK below probes port 9464 whatever the config
-# says: if you change the port, change the health check too.
+# rules.yaml; the HEALTHCHECK reads the same config and environment, so it
+# asks wherever the daemon listens.
 ENV LEADERHOOK_SERVER__LISTEN=0.0.0.0:9464
 EXPOSE 9464
 USER nonroot:nonroot
-HEALTHCHECK --interval=30s --timeout=5s --retries=3 CMD ["/usr/local/bin/leaderhook", "health", "--url", "http://127.0.0.1:9464/healthz"]
+HEALTHCHECK --interval=30s --timeout=5s --retries=3 CMD ["/usr/local/bin/leaderhook", "health", "--config", "/etc/leaderhook/rules.yaml"]
 ENTRYPOINT ["/usr/local/bin/leaderhook"]
 CMD ["run", "--config", "/etc/leaderhook/rules.yaml"]

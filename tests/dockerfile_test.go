@@ -3,8 +3,8 @@ package tests
 import (
 	"debug/elf"
 	"encoding/json"
+	"fmt"
 	"net"
-	"net/url"
 	"os"
 	"os/exec"
 	"path"
@@ -264,7 +264,8 @@ func checkMadeInStage(t *testing.T, stages []stage, from string, srcs []string) 
 }
 
 // Environment overrides win over the config file: the image may set only
-// what a container needs, and its health check must probe that port.
+// what a container needs, and its health check must read the config the
+// daemon runs with, so that it asks where the daemon listens.
 func TestDockerfileEnvAndHealthcheck(t *testing.T) {
 	data, err := os.ReadFile("../Dockerfile")
 	if err != nil {
@@ -273,7 +274,7 @@ func TestDockerfileEnvAndHealthcheck(t *testing.T) {
 	stages := parseDockerfile(t, string(data))
 	runtime := stages[len(stages)-1]
 	env := map[string]string{}
-	var health []string
+	var health, command []string
 	for _, in := range runtime.ins {
 		switch in.cmd {
 		case "ENV":
@@ -284,6 +285,8 @@ func TestDockerfileEnvAndHealthcheck(t *testing.T) {
 		case "HEALTHCHECK":
 			_, c, _ := strings.Cut(in.args, "CMD ")
 			health = listArgs(c)
+		case "CMD":
+			command = listArgs(in.args)
 		}
 	}
 	for _, k := range []string{"LEADERHOOK_STATE_DIR", "LEADERHOOK_AUDIT_LOG"} {
@@ -291,21 +294,22 @@ func TestDockerfileEnvAndHealthcheck(t *testing.T) {
 			t.Errorf("the image sets %s: it would silently win over the config file", k)
 		}
 	}
-	_, port, err := net.SplitHostPort(env["LEADERHOOK_SERVER__LISTEN"])
-	if err != nil {
+	if _, _, err := net.SplitHostPort(env["LEADERHOOK_SERVER__LISTEN"]); err != nil {
 		t.Fatalf("LEADERHOOK_SERVER__LISTEN=%q: %v", env["LEADERHOOK_SERVER__LISTEN"], err)
 	}
-	probe := ""
-	for i, a := range health {
-		if a == "--url" && i+1 < len(health) {
-			if u, err := url.Parse(health[i+1]); err == nil {
-				probe = u.Port()
-			}
+	if h, c := flagValue(health, "--config"), flagValue(command, "--config"); h == "" || h != c {
+		t.Errorf("HEALTHCHECK %v reads config %q, the daemon (CMD %v) runs with %q", health, h, command, c)
+	}
+}
+
+// flagValue returns the value that follows flag in args, or "".
+func flagValue(args []string, flag string) string {
+	for i, a := range args {
+		if a == flag && i+1 < len(args) {
+			return args[i+1]
 		}
 	}
-	if probe != port {
-		t.Errorf("HEALTHCHECK %v probes port %q, the daemon listens on %q", health, probe, port)
-	}
+	return ""
 }
 
 // The build context must not carry the repository, build output or state.
@@ -338,6 +342,25 @@ func TestHealthCommand(t *testing.T) {
 	if _, _, code := run(t, nil, "health", "--url", "http://127.0.0.1:1/healthz", "--timeout", "200ms"); code != 1 {
 		t.Errorf("health against nothing: exit %d, want 1", code)
 	}
+	// With -c, it asks at the config's server.listen.
+	dir := t.TempDir()
+	config := filepath.Join(dir, "rules.yaml")
+	os.WriteFile(config, []byte(fmt.Sprintf("server: {listen: \"127.0.0.1:0\"}\nstate_dir: %s/state\nclusters:\n  - {name: c, source: {type: events, http: true}}\nrules: []\n", dir)), 0o644)
+	d := startDaemon(t, config)
+	listen := strings.TrimPrefix(d.baseURL(t), "http://")
+	os.WriteFile(config, []byte(strings.Replace(mustRead(t, config), "127.0.0.1:0", listen, 1)), 0o644)
+	if out, stderr, code := run(t, nil, "health", "-c", config); code != 0 || out != "ok\n" {
+		t.Errorf("health -c against the running daemon: exit %d, %q %q", code, out, stderr)
+	}
+}
+
+func mustRead(t *testing.T, path string) string {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(data)
 }
 
 func TestSchemaCommand(t *testing.T) {
