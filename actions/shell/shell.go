@@ -33,7 +33,8 @@
 //     background is not killed, but its output is no longer collected:
 //     leaderhook stops waiting for it one second after the program exits.
 //   - At most concurrency (default 1) runs of the action per cluster at
-//     once; further firings wait and start in the order they fired.
+//     once, in the order they fired: the dispatcher's queue for the
+//     cluster and action has that many workers (Config.Workers).
 //   - Output (stdout and stderr together) goes to the audit log, bounded to
 //     64 KiB: the first and last 32 KiB, with "…[N bytes cut]…" between.
 package shell
@@ -50,7 +51,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"syscall"
 	"text/template"
 	"time"
@@ -82,9 +82,6 @@ type Action struct {
 	envKeys []string             // sorted, so that runs and dry runs agree
 	env     map[string]*template.Template
 	secrets []string // redacted from dry-run renderings
-
-	mu    sync.Mutex
-	slots map[string]*fifoSemaphore // by cluster
 }
 
 // New builds the action from a validated spec, parsing its templates once.
@@ -97,7 +94,7 @@ func New(name string, spec actions.Spec) (*Action, error) {
 	if len(cfg.Command) == 0 || cfg.Command[0] == "" {
 		return nil, errors.New("shell action: command[0] must name the program")
 	}
-	a := &Action{name: name, cfg: cfg, timeout: spec.Timeout, env: map[string]*template.Template{}, secrets: spec.Secrets(), slots: map[string]*fifoSemaphore{}}
+	a := &Action{name: name, cfg: cfg, timeout: spec.Timeout, env: map[string]*template.Template{}, secrets: spec.Secrets()}
 	for i, arg := range cfg.Command[1:] {
 		t, err := actions.ParseTemplate(fmt.Sprintf("command[%d]", i+1), arg)
 		if err != nil {
@@ -161,8 +158,7 @@ func expand(t *template.Template, n *actions.Notification) (string, error) {
 	return b.String(), nil
 }
 
-// Run runs the program once; retrying is the caller's business. It waits
-// for a free slot of n.Cluster first.
+// Run runs the program once; retrying is the caller's business.
 func (a *Action) Run(ctx context.Context, n *actions.Notification) (actions.Outcome, error) {
 	notRun := actions.Outcome{HasExitCode: true, ExitCode: -1}
 	argv, env, err := a.render(n)
@@ -173,14 +169,7 @@ func (a *Action) Run(ctx context.Context, n *actions.Notification) (actions.Outc
 	if err != nil {
 		return notRun, actions.Permanent(fmt.Errorf("payload: %w", err))
 	}
-	slot := a.slot(n.Cluster)
-	if err := slot.acquire(ctx); err != nil {
-		err = a.stopReason(err)
-		notRun.Detail = "not started: " + err.Error()
-		return notRun, fmt.Errorf("%s not started, still waiting for the previous run for %s: %w", argv[0], n.Cluster, err)
-	}
-	defer slot.release()
-	if err := ctx.Err(); err != nil { // the slot came free as we gave up
+	if err := ctx.Err(); err != nil {
 		err = a.stopReason(err)
 		notRun.Detail = "not started: " + err.Error()
 		return notRun, fmt.Errorf("%s not started: %w", argv[0], err)
@@ -332,74 +321,6 @@ func inheritedEnv() []string {
 		}
 	}
 	return env
-}
-
-// slot returns the semaphore of a cluster. Clusters come from the config,
-// so the map stays small.
-func (a *Action) slot(cluster string) *fifoSemaphore {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	s := a.slots[cluster]
-	if s == nil {
-		s = &fifoSemaphore{free: a.cfg.Workers()}
-		a.slots[cluster] = s
-	}
-	return s
-}
-
-// fifoSemaphore admits at most n holders, in the order they asked: two
-// firings for one cluster run the script in the order they fired, which a
-// channel or sync.Mutex does not promise.
-type fifoSemaphore struct {
-	mu      sync.Mutex
-	free    int
-	waiters []chan struct{}
-}
-
-func (s *fifoSemaphore) acquire(ctx context.Context) error {
-	s.mu.Lock()
-	if s.free > 0 && len(s.waiters) == 0 {
-		s.free--
-		s.mu.Unlock()
-		return nil
-	}
-	ch := make(chan struct{})
-	s.waiters = append(s.waiters, ch)
-	s.mu.Unlock()
-	select {
-	case <-ch:
-		return nil
-	case <-ctx.Done():
-		s.abandon(ch)
-		return ctx.Err()
-	}
-}
-
-// abandon leaves the queue; if the slot was handed over meanwhile, it goes
-// to the next in line.
-func (s *fifoSemaphore) abandon(ch chan struct{}) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if i := slices.Index(s.waiters, ch); i >= 0 {
-		s.waiters = slices.Delete(s.waiters, i, i+1)
-		return
-	}
-	s.releaseLocked()
-}
-
-func (s *fifoSemaphore) release() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.releaseLocked()
-}
-
-func (s *fifoSemaphore) releaseLocked() {
-	if len(s.waiters) > 0 {
-		close(s.waiters[0])
-		s.waiters = s.waiters[1:]
-		return
-	}
-	s.free++
 }
 
 // Check returns warnings about the program of a shell action, for

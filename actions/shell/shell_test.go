@@ -9,12 +9,12 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/leaderhook/leaderhook/actions"
+	"github.com/leaderhook/leaderhook/dispatch"
 )
 
 // script writes an executable /bin/sh script into dir.
@@ -243,27 +243,6 @@ func TestTimeoutByTheCallersDeadline(t *testing.T) {
 	if out.ExitCode != -1 || out.Detail != "timed out after 300ms" {
 		t.Errorf("outcome %+v, want exit -1 and detail %q", out, "timed out after 300ms")
 	}
-
-	// Out of time while the previous run still holds the slot.
-	release := filepath.Join(dir, "release")
-	holder := script(t, dir, "hold.sh", `while [ ! -e "$1" ]; do sleep 0.01; done`)
-	b := newAction(t, actions.Spec{Timeout: 5 * time.Second, Config: Config{Command: []string{holder, release}}})
-	first := make(chan error, 1)
-	go func() { n := notification(""); _, err := b.Run(context.Background(), &n); first <- err }()
-	inLine(t, b, "ziti", 1)
-	ctx, cancel = context.WithTimeout(context.Background(), 100*time.Millisecond)
-	defer cancel()
-	out, err = b.Run(ctx, &n)
-	if err == nil || !strings.HasSuffix(err.Error(), "still waiting for the previous run for ziti: timed out after 5s") || !errors.Is(err, context.DeadlineExceeded) {
-		t.Errorf("Run waiting for the slot = %v", err)
-	}
-	if out.Detail != "not started: timed out after 5s" {
-		t.Errorf("outcome %+v", out)
-	}
-	os.WriteFile(release, nil, 0o644)
-	if err := <-first; err != nil {
-		t.Error(err)
-	}
 }
 
 func TestTimeoutSendsSIGTERMFirst(t *testing.T) {
@@ -391,22 +370,24 @@ func TestStdoutAndStderrInterleave(t *testing.T) {
 	}
 }
 
-// inLine waits until n runs of the cluster hold or wait for a slot, so
-// that the next one is queued after them: firing "in order" without
-// trusting the scheduler with a sleep.
-func inLine(t *testing.T, a *Action, cluster string, n int) {
+// dispatched runs the action's deliveries as the daemon does: through a
+// dispatcher, whose queue per cluster and action has concurrency workers.
+func dispatched(t *testing.T, a *Action, submit func(d *dispatch.Dispatcher)) {
 	t.Helper()
-	s := a.slot(cluster)
-	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(time.Millisecond) {
-		s.mu.Lock()
-		got := a.cfg.Concurrency - s.free + len(s.waiters)
-		s.mu.Unlock()
-		if got >= n {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%d runs in line, want %d", got, n)
-		}
+	spec := actions.Spec{Type: Name, Timeout: 5 * time.Second, Retry: actions.Retry{MaxAttempts: 1}, Config: a.cfg}
+	d := dispatch.New(dispatch.Options{Targets: map[string]dispatch.Target{"failover": {Action: a, Spec: spec, Workers: a.cfg.Workers()}}})
+	submit(d)
+	if err := d.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func submitRule(t *testing.T, d *dispatch.Dispatcher, cluster, rule string) {
+	t.Helper()
+	n := notification("")
+	n.Cluster, n.Rule = cluster, rule
+	if err := d.Submit(n, []string{"failover"}); err != nil {
+		t.Fatal(err)
 	}
 }
 
@@ -416,18 +397,11 @@ func TestRunsOfOneClusterDoNotOverlapAndKeepOrder(t *testing.T) {
 if ! mkdir "$2/lock" 2>/dev/null; then echo OVERLAP >> "$2/log"; fi
 echo "$1" >> "$2/log"; sleep 0.05; rmdir "$2/lock"`)
 	a := newAction(t, actions.Spec{Timeout: 5 * time.Second, Config: Config{Command: []string{prog, "{{ .Rule }}", dir}}})
-	var wg sync.WaitGroup
-	for i := range 5 {
-		n := notification("")
-		n.Rule = fmt.Sprintf("r%d", i)
-		wg.Go(func() {
-			if _, err := a.Run(context.Background(), &n); err != nil {
-				t.Error(err)
-			}
-		})
-		inLine(t, a, "ziti", i+1) // fire in order
-	}
-	wg.Wait()
+	dispatched(t, a, func(d *dispatch.Dispatcher) {
+		for i := range 5 {
+			submitRule(t, d, "ziti", fmt.Sprintf("r%d", i))
+		}
+	})
 	if lines := strings.Fields(readFile(t, filepath.Join(dir, "log"))); !slices.Equal(lines, []string{"r0", "r1", "r2", "r3", "r4"}) {
 		t.Errorf("runs: %v", lines)
 	}
@@ -441,70 +415,27 @@ func TestConcurrencyIsPerCluster(t *testing.T) {
 	dir := t.TempDir()
 	prog := script(t, dir, "meet.sh", rendezvous)
 	a := newAction(t, actions.Spec{Timeout: 5 * time.Second, Config: Config{Command: []string{prog, "{{ .Cluster }}", dir, "a b"}}})
-	var wg sync.WaitGroup
+	dispatched(t, a, func(d *dispatch.Dispatcher) {
+		submitRule(t, d, "a", "r")
+		submitRule(t, d, "b", "r")
+	})
 	for _, cluster := range []string{"a", "b"} {
-		n := notification("")
-		n.Cluster = cluster
-		wg.Go(func() {
-			if _, err := a.Run(context.Background(), &n); err != nil {
-				t.Errorf("cluster %s: %v (waited for the other cluster?)", cluster, err)
-			}
-		})
+		if _, err := os.Stat(filepath.Join(dir, cluster)); err != nil {
+			t.Errorf("cluster %s never ran: %v", cluster, err)
+		}
 	}
-	wg.Wait()
 }
 
 func TestConcurrencyAboveOne(t *testing.T) {
 	dir := t.TempDir()
-	prog := script(t, dir, "meet.sh", rendezvous)
+	prog := script(t, dir, "meet.sh", rendezvous+`; echo "$1" >> "$2/done"`)
 	a := newAction(t, actions.Spec{Timeout: 5 * time.Second, Config: Config{Command: []string{prog, "{{ .Rule }}", dir, "r0 r1"}, Concurrency: 2}})
-	var wg sync.WaitGroup
-	for i := range 2 {
-		n := notification("")
-		n.Rule = fmt.Sprintf("r%d", i)
-		wg.Go(func() {
-			if _, err := a.Run(context.Background(), &n); err != nil {
-				t.Errorf("%s: %v", n.Rule, err)
-			}
-		})
-	}
-	wg.Wait()
-}
-
-func TestGivingUpWhileWaitingForTheSlot(t *testing.T) {
-	dir := t.TempDir()
-	// The first run holds the slot until the test releases it.
-	prog := script(t, dir, "slow.sh", `echo "$1" >> "$2/log"; while [ "$1" = first ] && [ ! -e "$2/release" ]; do sleep 0.01; done`)
-	a := newAction(t, actions.Spec{Timeout: 5 * time.Second, Config: Config{Command: []string{prog, "{{ .Rule }}", dir}}})
-	start := func(rule string, ctx context.Context) <-chan error {
-		errc := make(chan error, 1)
-		n := notification("")
-		n.Rule = rule
-		go func() { _, err := a.Run(ctx, &n); errc <- err }()
-		return errc
-	}
-	first := start("first", context.Background())
-	inLine(t, a, "ziti", 1)
-	ctx, cancel := context.WithCancel(context.Background())
-	impatient := start("impatient", ctx)
-	inLine(t, a, "ziti", 2)
-	last := start("last", context.Background())
-	inLine(t, a, "ziti", 3)
-
-	cancel()
-	if err := <-impatient; !errors.Is(err, context.Canceled) || actions.IsPermanent(err) {
-		t.Errorf("impatient run: %v, want a retryable cancellation", err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, "release"), nil, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	for name, errc := range map[string]<-chan error{"first": first, "last": last} {
-		if err := <-errc; err != nil {
-			t.Errorf("%s: %v", name, err)
-		}
-	}
-	if lines := strings.Fields(readFile(t, filepath.Join(dir, "log"))); !slices.Equal(lines, []string{"first", "last"}) {
-		t.Errorf("runs: %v", lines)
+	dispatched(t, a, func(d *dispatch.Dispatcher) {
+		submitRule(t, d, "ziti", "r0")
+		submitRule(t, d, "ziti", "r1")
+	})
+	if lines := strings.Fields(readFile(t, filepath.Join(dir, "done"))); len(lines) != 2 {
+		t.Errorf("runs that met: %v, want both (each waits for the other)", lines)
 	}
 }
 
@@ -603,21 +534,5 @@ func TestCheckWarnings(t *testing.T) {
 		if warns := Check(cfg); len(warns) != 0 {
 			t.Errorf("%v: %q, want no warning", cfg.Command, warns)
 		}
-	}
-}
-
-// TestSlotHandedToAWaiterThatGaveUp covers the race where release hands
-// the slot over just as the waiter's context ends: the slot must not leak.
-func TestSlotHandedToAWaiterThatGaveUp(t *testing.T) {
-	s := &fifoSemaphore{free: 1}
-	if err := s.acquire(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	ch := make(chan struct{})
-	s.waiters = append(s.waiters, ch) // what acquire does when it must wait
-	s.release()                       // hands the slot to ch...
-	s.abandon(ch)                     // ...whose context has just ended
-	if s.free != 1 || len(s.waiters) != 0 {
-		t.Errorf("free %d, %d waiting; want the slot back", s.free, len(s.waiters))
 	}
 }
