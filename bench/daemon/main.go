@@ -357,7 +357,8 @@ func concurrent(url string, senders int, d time.Duration) (float64, int64) {
 // waits longer measures its own idleness.
 const maxRetryWait = time.Second
 
-// sendPolitely sends one event as a well-behaved client does: a 503 takes
+// sendPolitely, as in bench/peers, sends one event as a well-behaved
+// client does: a 503 takes
 // nothing, so the sender waits what Retry-After asks (at most
 // maxRetryWait) and sends the same event again, while there is time before
 // deadline. It returns whether the event was accepted (202) and how many
