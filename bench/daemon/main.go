@@ -358,11 +358,10 @@ func concurrent(url string, senders int, d time.Duration) (float64, int64) {
 const maxRetryWait = time.Second
 
 // sendPolitely, as in bench/peers, sends one event as a well-behaved
-// client does: a 503 takes
-// nothing, so the sender waits what Retry-After asks (at most
-// maxRetryWait) and sends the same event again, while there is time before
-// deadline. It returns whether the event was accepted (202) and how many
-// times it was refused.
+// client does: a 503 takes nothing, so the sender waits what Retry-After
+// asks (at most maxRetryWait) and sends the same event again, while there
+// is time before deadline. It returns whether the event was accepted (202)
+// and how many times it was refused.
 func sendPolitely(client *http.Client, url string, event []byte, deadline time.Time) (accepted bool, refusals int) {
 	for {
 		resp, err := client.Post(url, "application/json", bytes.NewReader(event))
