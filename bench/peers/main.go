@@ -913,7 +913,7 @@ func (rep report) find(path, prefix string) result {
 func (rep report) tables() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s Go %s, Alertmanager %s, adnanh/webhook %s; the run took %s. %s.\n\n",
-		benchdoc.Header("go run ./bench/peers", rep.When), strings.TrimPrefix(rep.Versions["go"], "go"),
+		benchdoc.Header("go run ./bench/peers", rep.Machine, rep.When), strings.TrimPrefix(rep.Versions["go"], "go"),
 		versionNumber(rep.Versions["alertmanager"]), versionNumber(rep.Versions["webhook"]), rep.Duration, rep.Settings)
 	for _, path := range []string{"webhook", "exec"} {
 		title := map[string]string{"webhook": "Event → webhook delivered", "exec": "Event → program started"}[path]
@@ -976,7 +976,7 @@ func verdict(ok bool) string {
 func (rep report) summary() string {
 	lw, am, relay := rep.find("webhook", "leaderhook"), rep.find("webhook", "Prometheus"), rep.find("webhook", "bare")
 	ls := rep.find("exec", "leaderhook")
-	return fmt.Sprintf("Measured by `make bench` on %s (%s): an event becomes a delivered webhook in %.2f ms at p50 "+
+	return fmt.Sprintf("Measured by `make bench` on %s; %s. An event becomes a delivered webhook in %.2f ms at p50 "+
 		"(p99 %.2f ms, %.1f× a bare Go relay's) and a started script in %.1f ms. Under load leaderhook delivers "+
 		"%.0f webhooks/s, %.1f× Prometheus Alertmanager on the same machine, %s. RSS %.0f MB after load, %.0f MB idle. "+
 		"Details and the peers' numbers: [BENCHMARKS.md](BENCHMARKS.md).",

@@ -39,9 +39,10 @@ func Replace(path, name, text string) error {
 }
 
 // Header is the first line of a generated section: what measured it, when
-// and on which machine, so that no figure in it needs a date elsewhere.
-func Header(command string, when time.Time) string {
-	return fmt.Sprintf("Measured by `%s` on %s; %s.", command, when.UTC().Format("2006-01-02"), Machine())
+// and on which machine (as Machine describes it), so that no figure in it
+// needs a date elsewhere.
+func Header(command, machine string, when time.Time) string {
+	return fmt.Sprintf("Measured by `%s` on %s; %s.", command, when.UTC().Format("2006-01-02"), machine)
 }
 
 // Machine describes the machine: cores, CPU model, memory and OS.
