@@ -99,17 +99,11 @@ func main() {
 		Settings: fmt.Sprintf("One at a time: %d webhook and %d script events per system, in turns of %d. Under load: %d rounds of %s per system, %d senders",
 			*n, *nExec, oneBlock, *rounds, *load, senders)}
 	for _, p := range comparedPaths(*bin, dir, self, s, stamp) {
-		var systems []system
-		for _, sys := range p.systems {
-			if selected(*only, p.kind, sys.name) {
-				systems = append(systems, sys)
-			}
-		}
 		count := *n
 		if p.kind == "exec" {
 			count = *nExec
 		}
-		for _, r := range measurePath(systems, s, count, *load, *rounds) {
+		for _, r := range measurePath(p.picked(*only), s, count, *load, *rounds) {
 			r.Path = p.kind
 			report.Results = append(report.Results, r)
 		}
@@ -156,6 +150,17 @@ func (rep report) write(out, md, readme string) error {
 type comparedPath struct {
 	kind    string // webhook or exec
 	systems []system
+}
+
+// picked is the path's systems that -only takes.
+func (p comparedPath) picked(only string) []system {
+	var systems []system
+	for _, sys := range p.systems {
+		if selected(only, p.kind, sys.name) {
+			systems = append(systems, sys)
+		}
+	}
+	return systems
 }
 
 // comparedPaths are event → webhook delivered and event → program started
