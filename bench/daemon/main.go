@@ -6,8 +6,9 @@
 //     vs a bare Go poller doing the same requests;
 //
 //   - ingest: POST /v1/events on loopback, one at a time (p50, p99) and
-//     from 8 concurrent senders (events/s), vs a bare Go HTTP server that
-//     decodes the same bodies.
+//     from concurrent senders (events/s), vs a bare Go HTTP server that
+//     decodes the same bodies. Senders behave as clients should: told 503,
+//     they wait what Retry-After asks and send the same event again.
 //
 //     go run ./bench/daemon -bin ./bin/leaderhook
 package main
@@ -55,25 +56,93 @@ func main() {
 		log.Fatal(err)
 	}
 	defer os.RemoveAll(dir)
+	when := time.Now()
+	poll := measurePoll(*bin, dir, *clusters, *measure)
+	ingest := measureIngest(*bin, dir)
+	result := map[string]any{"machine": benchdoc.Machine(), "when": when.UTC(), "poll": poll, "ingest": ingest}
+	if err := benchdoc.WriteJSON(*out, result); err != nil {
+		log.Fatal(err)
+	}
+	if *md == "" {
+		return
+	}
+	if err := benchdoc.Replace(*md, "daemon-poll", poll.section(when)); err != nil {
+		log.Fatal(err)
+	}
+	if err := benchdoc.Replace(*md, "daemon-ingest", ingest.section()); err != nil {
+		log.Fatal(err)
+	}
+}
 
+type pollResult struct {
+	Clusters  int     `json:"clusters"`
+	CPU       float64 `json:"cpu_percent"`
+	RSS       float64 `json:"rss_mb"`
+	Peak      float64 `json:"peak_rss_mb"`
+	FloorCPU  float64 `json:"floor_cpu_percent"`
+	FloorRSS  float64 `json:"floor_rss_mb"`
+	FloorPeak float64 `json:"floor_peak_rss_mb"`
+}
+
+// measurePoll runs leaderhook polling clusters, then the bare poller, each
+// alone: CPU share over d after a warm-up, and RSS.
+func measurePoll(bin, dir string, clusters int, d time.Duration) pollResult {
 	status := fakeStatus()
-	fmt.Printf("polling %d clusters x 3 members every 1s (%d requests/s) on loopback, measured over %s\n", *clusters, *clusters*3, *measure)
-	cpu, rss, peak := measureProcess(exec.Command(*bin, "run", "-c", pollConfig(dir, status, *clusters), "--log-level", "error"), *measure)
-	fcpu, frss, fpeak := measureProcess(exec.Command(os.Args[0], "-floor-poll", status, strconv.Itoa(*clusters)), *measure)
-	fmt.Printf("  leaderhook run : %5.1f%% of one core, RSS %5.1f MB (peak %5.1f MB)\n", cpu, rss, peak)
-	fmt.Printf("  floor (bare Go): %5.1f%% of one core, RSS %5.1f MB (peak %5.1f MB)\n", fcpu, frss, fpeak)
-	fmt.Printf("  ratio          : %.2fx CPU, %.2fx RSS\n", cpu/fcpu, rss/frss)
+	fmt.Printf("polling %d clusters x 3 members every 1s (%d requests/s) on loopback, measured over %s\n", clusters, clusters*3, d)
+	r := pollResult{Clusters: clusters}
+	r.CPU, r.RSS, r.Peak = measureProcess(exec.Command(bin, "run", "-c", pollConfig(dir, status, clusters), "--log-level", "error"), d)
+	r.FloorCPU, r.FloorRSS, r.FloorPeak = measureProcess(exec.Command(os.Args[0], "-floor-poll", status, strconv.Itoa(clusters)), d)
+	fmt.Printf("  leaderhook run : %5.1f%% of one core, RSS %5.1f MB (peak %5.1f MB)\n", r.CPU, r.RSS, r.Peak)
+	fmt.Printf("  floor (bare Go): %5.1f%% of one core, RSS %5.1f MB (peak %5.1f MB)\n", r.FloorCPU, r.FloorRSS, r.FloorPeak)
+	return r
+}
 
+func (r pollResult) section(when time.Time) string {
+	return fmt.Sprintf(`%s
+
+| %d clusters × 3 members, polled every second | CPU (one core = 100%%) | RSS | peak RSS |
+|---|---|---|---|
+| `+"`leaderhook run`"+` (1 rule, state saved on change) | %.1f%% | %.1f MB | %.1f MB |
+| peer: bare Go poller | %.1f%% | %.1f MB | %.1f MB |
+| ratio | %.2f× | %.2f× | |
+
+Targets: ≤ 25%% of one core — %s; ≤ 150 MB — %s.
+`, benchdoc.Header("go run ./bench/daemon", benchdoc.Machine(), when), r.Clusters, r.CPU, r.RSS, r.Peak, r.FloorCPU, r.FloorRSS, r.FloorPeak,
+		r.CPU/r.FloorCPU, r.RSS/r.FloorRSS, verdict(r.CPU <= 25), verdict(r.Peak <= 150))
+}
+
+type ingestResult struct {
+	P50       time.Duration `json:"p50_ns"`
+	P99       time.Duration `json:"p99_ns"`
+	Rate      float64       `json:"events_per_s"`
+	Refused   int64         `json:"refused"`
+	FloorP50  time.Duration `json:"floor_p50_ns"`
+	FloorP99  time.Duration `json:"floor_p99_ns"`
+	FloorRate float64       `json:"floor_events_per_s"`
+}
+
+// ingestEvents and ingestSenders: one at a time (a p99 over the fifty
+// slowest), then concurrent senders for ingestLoad.
+const (
+	ingestEvents  = 5000
+	ingestSenders = 8
+	ingestLoad    = 5 * time.Second
+)
+
+// measureIngest runs leaderhook taking events over HTTP, then the bare
+// server, each alone, one at a time and from concurrent senders.
+func measureIngest(bin, dir string) ingestResult {
 	fmt.Println("ingest: POST /v1/events on loopback")
+	var r ingestResult
 	addr := freeAddr()
-	lh := exec.Command(*bin, "run", "-c", ingestConfig(dir, addr), "--log-level", "error")
+	lh := exec.Command(bin, "run", "-c", ingestConfig(dir, addr), "--log-level", "error")
 	lh.Stderr = os.Stderr
 	if err := lh.Start(); err != nil {
 		log.Fatal(err)
 	}
 	waitUp(addr)
-	p50, p99 := sequential("http://"+addr+"/v1/events?cluster=c", 5000)
-	rate := concurrent("http://"+addr+"/v1/events?cluster=c", 8, 5*time.Second)
+	r.P50, r.P99 = sequential("http://"+addr+"/v1/events?cluster=c", ingestEvents)
+	r.Rate, r.Refused = concurrent("http://"+addr+"/v1/events?cluster=c", ingestSenders, ingestLoad)
 	lh.Process.Kill()
 	lh.Wait()
 
@@ -83,55 +152,33 @@ func main() {
 		log.Fatal(err)
 	}
 	waitUp(faddr)
-	fp50, fp99 := sequential("http://"+faddr+"/v1/events?cluster=c", 5000)
-	frate := concurrent("http://"+faddr+"/v1/events?cluster=c", 8, 5*time.Second)
+	r.FloorP50, r.FloorP99 = sequential("http://"+faddr+"/v1/events?cluster=c", ingestEvents)
+	r.FloorRate, _ = concurrent("http://"+faddr+"/v1/events?cluster=c", ingestSenders, ingestLoad)
 	floor.Process.Kill()
 	floor.Wait()
-	fmt.Printf("  leaderhook     : one at a time p50 %s p99 %s; 8 senders %.0f events/s\n", p50, p99, rate)
-	fmt.Printf("  floor (bare Go): one at a time p50 %s p99 %s; 8 senders %.0f events/s\n", fp50, fp99, frate)
-	fmt.Printf("  ratio          : p99 %.2fx, throughput %.2fx\n", float64(p99)/float64(fp99), rate/frate)
+	fmt.Printf("  leaderhook     : one at a time p50 %s p99 %s; %d senders %.0f events/s, %d refused\n", r.P50, r.P99, ingestSenders, r.Rate, r.Refused)
+	fmt.Printf("  floor (bare Go): one at a time p50 %s p99 %s; %d senders %.0f events/s\n", r.FloorP50, r.FloorP99, ingestSenders, r.FloorRate)
+	return r
+}
 
-	result := map[string]any{"machine": benchdoc.Machine(), "when": time.Now().UTC(),
-		"poll": map[string]any{"clusters": *clusters, "cpu_percent": cpu, "rss_mb": rss, "peak_rss_mb": peak,
-			"floor_cpu_percent": fcpu, "floor_rss_mb": frss, "floor_peak_rss_mb": fpeak},
-		"ingest": map[string]any{"p50_us": p50.Microseconds(), "p99_us": p99.Microseconds(), "events_per_s": rate,
-			"floor_p50_us": fp50.Microseconds(), "floor_p99_us": fp99.Microseconds(), "floor_events_per_s": frate}}
-	if err := benchdoc.WriteJSON(*out, result); err != nil {
-		log.Fatal(err)
-	}
-	if *md == "" {
-		return
-	}
+func (r ingestResult) section() string {
 	us := func(d time.Duration) string { return fmt.Sprintf("%d µs", d.Microseconds()) }
-	verdict := func(ok bool) string {
-		if ok {
-			return "met"
-		}
-		return "**missed**"
-	}
-	poll := fmt.Sprintf(`Machine: %s. Generated by `+"`make bench`"+` on %s.
-
-| process | CPU (one core = 100%%) | RSS | peak RSS |
+	return fmt.Sprintf(`| server | p50, %d one at a time | p99 | %d senders, %s |
 |---|---|---|---|
-| `+"`leaderhook run`"+` (%d views, 1 rule, state saved on change) | %.1f%% | %.1f MB | %.1f MB |
-| floor: bare Go poller | %.1f%% | %.1f MB | %.1f MB |
-| ratio | %.2f× | %.2f× | |
-
-Targets: ≤ 25%% of one core — %s; ≤ 150 MB — %s.
-`, benchdoc.Machine(), time.Now().UTC().Format("2006-01-02"), *clusters, cpu, rss, peak, fcpu, frss, fpeak, cpu/fcpu, rss/frss,
-		verdict(cpu <= 25), verdict(peak <= 150))
-	ingest := fmt.Sprintf(`| server | p50 | p99 | 8 senders |
-|---|---|---|---|
-| `+"`leaderhook run`"+` (auth, validation, detector, engine, decided before the answer) | %s | %s | %.0f events/s |
-| floor: bare Go server | %s | %s | %.0f events/s |
+| `+"`leaderhook run`"+`: decided and journaled before the answer | %s | %s | %.0f events/s (%d refused) |
+| peer: bare Go server decoding the body | %s | %s | %.0f events/s |
 | ratio | %.2f× | %.2f× | %.2f× |
-`, us(p50), us(p99), rate, us(fp50), us(fp99), frate, float64(p50)/float64(fp50), float64(p99)/float64(fp99), rate/frate)
-	if err := benchdoc.Replace(*md, "daemon-poll", poll); err != nil {
-		log.Fatal(err)
+
+No target: the cost of a decision per request, shown beside the peer.
+`, ingestEvents, ingestSenders, ingestLoad, us(r.P50), us(r.P99), r.Rate, r.Refused, us(r.FloorP50), us(r.FloorP99), r.FloorRate,
+		float64(r.P50)/float64(r.FloorP50), float64(r.P99)/float64(r.FloorP99), r.Rate/r.FloorRate)
+}
+
+func verdict(ok bool) string {
+	if ok {
+		return "met"
 	}
-	if err := benchdoc.Replace(*md, "daemon-ingest", ingest); err != nil {
-		log.Fatal(err)
-	}
+	return "**missed**"
 }
 
 func atoi(s string) int { n, _ := strconv.Atoi(s); return n }
@@ -282,8 +329,10 @@ func sequential(url string, n int) (p50, p99 time.Duration) {
 	return lat[n/2].Round(time.Microsecond), lat[n*99/100].Round(time.Microsecond)
 }
 
-func concurrent(url string, senders int, d time.Duration) float64 {
-	var ok atomic.Int64
+// concurrent runs senders that each send one event at a time until d has
+// passed: events accepted per second, and the refusals (503) resent.
+func concurrent(url string, senders int, d time.Duration) (float64, int64) {
+	var accepted, refused atomic.Int64
 	deadline := time.Now().Add(d)
 	var wg sync.WaitGroup
 	for range senders {
@@ -292,18 +341,55 @@ func concurrent(url string, senders int, d time.Duration) float64 {
 			defer wg.Done()
 			client := &http.Client{}
 			for time.Now().Before(deadline) {
-				resp, err := client.Post(url, "application/json", bytes.NewReader(body()))
-				if err != nil {
-					continue
-				}
-				io.Copy(io.Discard, resp.Body)
-				resp.Body.Close()
-				if resp.StatusCode == http.StatusAccepted {
-					ok.Add(1)
+				ok, refusals := sendPolitely(client, url, body(), deadline)
+				refused.Add(int64(refusals))
+				if ok {
+					accepted.Add(1)
 				}
 			}
 		}()
 	}
 	wg.Wait()
-	return float64(ok.Load()) / d.Seconds()
+	return float64(accepted.Load()) / d.Seconds(), refused.Load()
+}
+
+// maxRetryWait caps the wait a Retry-After asks of a sender: a sender that
+// waits longer measures its own idleness.
+const maxRetryWait = time.Second
+
+// sendPolitely, as in bench/peers, sends one event as a well-behaved
+// client does: a 503 takes nothing, so the sender waits what Retry-After
+// asks (at most maxRetryWait) and sends the same event again, while there
+// is time before deadline. It returns whether the event was accepted (202)
+// and how many times it was refused.
+func sendPolitely(client *http.Client, url string, event []byte, deadline time.Time) (accepted bool, refusals int) {
+	for {
+		resp, err := client.Post(url, "application/json", bytes.NewReader(event))
+		if err != nil {
+			return false, refusals
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusServiceUnavailable {
+			return resp.StatusCode == http.StatusAccepted, refusals
+		}
+		refusals++
+		wait := retryAfter(resp.Header.Get("Retry-After"))
+		if time.Now().Add(wait).After(deadline) {
+			return false, refusals
+		}
+		time.Sleep(wait)
+	}
+}
+
+// retryAfter reads a Retry-After header (seconds or an HTTP date), capped at
+// maxRetryWait, which is also the wait when the header is missing.
+func retryAfter(header string) time.Duration {
+	wait := maxRetryWait
+	if secs, err := strconv.Atoi(header); err == nil {
+		wait = time.Duration(secs) * time.Second
+	} else if at, err := http.ParseTime(header); err == nil {
+		wait = time.Until(at)
+	}
+	return max(0, min(wait, maxRetryWait))
 }

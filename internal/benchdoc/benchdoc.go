@@ -8,14 +8,19 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"time"
 )
+
+// MaxReportBytes bounds BENCHMARKS.md, generated sections included: it is
+// a report to read, not a diary (the test of this package holds it to it).
+const MaxReportBytes = 10 << 10
 
 // Replace puts text between the lines "<!-- name:begin -->" and
 // "<!-- name:end -->" of the file at path.
 func Replace(path, name, text string) error {
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return err
+		return fmt.Errorf("reading the document: %w", err)
 	}
 	begin, end := "<!-- "+name+":begin -->", "<!-- "+name+":end -->"
 	s := string(data)
@@ -27,7 +32,17 @@ func Replace(path, name, text string) error {
 		text += "\n"
 	}
 	s = s[:i+len(begin)] + "\n" + text + s[j:]
-	return os.WriteFile(path, []byte(s), 0o644)
+	if err := os.WriteFile(path, []byte(s), 0o644); err != nil {
+		return fmt.Errorf("writing the %s section: %w", name, err)
+	}
+	return nil
+}
+
+// Header is the first line of a generated section: what measured it, when
+// and on which machine (as Machine describes it), so that no figure in it
+// needs a date elsewhere.
+func Header(command, machine string, when time.Time) string {
+	return fmt.Sprintf("Measured by `%s` on %s; %s.", command, when.UTC().Format("2006-01-02"), machine)
 }
 
 // Machine describes the machine: cores, CPU model, memory and OS.
@@ -63,7 +78,10 @@ func Machine() string {
 func WriteJSON(path string, v any) error {
 	data, err := json.MarshalIndent(v, "", "  ")
 	if err != nil {
-		return err
+		return fmt.Errorf("encoding results: %w", err)
 	}
-	return os.WriteFile(path, append(data, '\n'), 0o644)
+	if err := os.WriteFile(path, append(data, '\n'), 0o644); err != nil {
+		return fmt.Errorf("writing results: %w", err)
+	}
+	return nil
 }
