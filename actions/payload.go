@@ -23,12 +23,15 @@ const PayloadVersion = "1"
 // Templates see its fields: {{ .Rule }}, {{ .Cluster }}, {{ .LeaderID }}...
 // Renaming a field breaks users' templates.
 type Notification struct {
-	DeliveryID       string
-	Rule             string
-	Status           string // StatusFiring or StatusResolved
-	Cluster          string
-	Labels           map[string]string
-	FiredAt          time.Time
+	DeliveryID string
+	Rule       string
+	Status     string // StatusFiring or StatusResolved
+	Cluster    string
+	Labels     map[string]string
+	FiredAt    time.Time
+	// Episode is when the rule's condition began to hold: the firing and
+	// its resolve share it.
+	Episode          time.Time
 	EventType        string
 	Event            map[string]any
 	LeaderID         string

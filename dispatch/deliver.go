@@ -110,7 +110,7 @@ func (d *Dispatcher) attempt(t Target, del *Delivery) error {
 // after the restart, as the delivery they replace would have.
 func (d *Dispatcher) startFallbacks(del Delivery, names []string) {
 	for _, name := range names {
-		fb := Delivery{ID: NewID(), Action: name, Notification: del.Notification, Fallback: true}
+		fb := Delivery{ID: fallbackID(del.ID, name), Action: name, Notification: del.Notification, Fallback: true}
 		fb.Notification.DeliveryID = fb.ID
 		err := d.submit(fb)
 		switch {

@@ -8,13 +8,13 @@ package dispatch
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
 	"time"
-
-	"github.com/google/uuid"
 
 	"github.com/leaderhook/leaderhook/actions"
 )
@@ -99,6 +99,7 @@ type Dispatcher struct {
 	targets   map[string]Target
 	queues    map[queueKey]*queue
 	byCluster map[string][]*queue
+	active    map[string]bool // ids queued or in flight
 	closing   bool
 }
 
@@ -114,17 +115,28 @@ func New(opts Options) *Dispatcher {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	return &Dispatcher{opts: opts, ctx: ctx, cancel: cancel, targets: opts.Targets,
-		queues: map[queueKey]*queue{}, byCluster: map[string][]*queue{}}
+		queues: map[queueKey]*queue{}, byCluster: map[string][]*queue{}, active: map[string]bool{}}
 }
 
-// NewID returns a new delivery id: "msg_" and a time-ordered UUID, as the
-// Standard Webhooks examples do.
-func NewID() string {
-	id, err := uuid.NewV7()
-	if err != nil {
-		return "msg_" + uuid.NewString()
+// DeliveryID names the delivery of a decision to an action: the cluster,
+// the rule, firing or resolve, the episode and the instant of the decision.
+// The same decision made again (after a crash, from a re-sent batch of
+// events) gets the same id, so that receivers can drop the duplicate by
+// its webhook-id.
+func DeliveryID(n *actions.Notification, action string) string {
+	return newID(n.Cluster, n.Rule, n.Status, n.Episode.UTC().Format(time.RFC3339Nano), n.FiredAt.UTC().Format(time.RFC3339Nano), action)
+}
+
+// fallbackID names the fallback to action of the delivery id.
+func fallbackID(id, action string) string { return newID(id, "on_failure", action) }
+
+func newID(parts ...string) string {
+	h := sha256.New()
+	for _, p := range parts {
+		h.Write([]byte(p))
+		h.Write([]byte{0}) // no two lists of parts run together alike
 	}
-	return "msg_" + id.String()
+	return "msg_" + hex.EncodeToString(h.Sum(nil)[:16])
 }
 
 // Errors of Submit.
@@ -138,14 +150,16 @@ var (
 )
 
 // Submit journals and queues n for each named action, each with its own
-// delivery id. The error joins what went wrong: an unknown action, a
-// journal write that failed (the delivery is queued all the same, but a
-// crash would lose it), or a shutdown in progress (the delivery waits in
-// the journal for the next start).
+// delivery id (DeliveryID). A delivery whose id is already queued or in
+// flight is that same decision made again: it is not queued twice. The
+// error joins what went wrong: an unknown action, a journal write that
+// failed (the delivery is queued all the same, but a crash would lose it),
+// or a shutdown in progress (the delivery waits in the journal for the
+// next start).
 func (d *Dispatcher) Submit(n actions.Notification, actionNames []string) error {
 	var errs []error
 	for _, name := range actionNames {
-		del := Delivery{ID: NewID(), Action: name, Notification: n}
+		del := Delivery{ID: DeliveryID(&n, name), Action: name, Notification: n}
 		del.Notification.DeliveryID = del.ID
 		errs = append(errs, d.submit(del))
 	}
@@ -154,6 +168,10 @@ func (d *Dispatcher) Submit(n actions.Notification, actionNames []string) error 
 
 // submit journals a new delivery, then queues it.
 func (d *Dispatcher) submit(del Delivery) error {
+	if d.isActive(del.ID) {
+		d.opts.Log.Debug("delivery already under way", "delivery_id", del.ID, "action", del.Action)
+		return nil
+	}
 	var journalErr error
 	if d.opts.Journal != nil {
 		if err := d.opts.Journal.Pending(del); err != nil {
@@ -176,13 +194,18 @@ func (d *Dispatcher) Resume(ds []Delivery) {
 func (d *Dispatcher) enqueue(del Delivery) error {
 	d.mu.Lock()
 	t, ok := d.targets[del.Action]
-	if !ok || d.closing {
+	if !ok || d.closing || d.active[del.ID] {
+		active := d.active[del.ID]
 		d.mu.Unlock()
-		if !ok {
+		switch {
+		case !ok:
 			return fmt.Errorf("unknown action %q", del.Action)
+		case active:
+			return nil
 		}
 		return ErrClosed
 	}
+	d.active[del.ID] = true
 	q := d.queueLocked(queueKey{del.Notification.Cluster, del.Action}, t)
 	d.mu.Unlock()
 	q.push(del)
@@ -220,7 +243,16 @@ func (d *Dispatcher) work(q *queue) {
 			return
 		}
 		d.deliver(del)
+		d.mu.Lock()
+		delete(d.active, del.ID)
+		d.mu.Unlock()
 	}
+}
+
+func (d *Dispatcher) isActive(id string) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.active[id]
 }
 
 // SetTargets replaces the actions after a config reload. Deliveries

@@ -518,3 +518,36 @@ func TestSubmitReportsAJournalThatCannotBeWritten(t *testing.T) {
 		d.Close(context.Background())
 	})
 }
+
+// The same decision made twice (a re-sent batch, a restart that decides
+// it again) is one delivery, under one id; another decision is another.
+func TestOneDeliveryPerDecision(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		slow := gated{gate: make(chan struct{})}
+		d, _, _ := setup(map[string]Target{"hook": {Action: slow, Spec: patient()}})
+		firing := note("r")
+		firing.Episode = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+		firing.FiredAt = firing.Episode.Add(30 * time.Second)
+		resolve := firing
+		resolve.Status, resolve.FiredAt = actions.StatusResolved, firing.FiredAt.Add(time.Minute)
+		for _, n := range []actions.Notification{firing, firing, resolve} {
+			if err := d.Submit(n, []string{"hook"}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		synctest.Wait()
+		if n := d.QueueDepth(); n != 1 {
+			t.Errorf("%d waiting behind the first, want 1 (the resolve; the firing's repeat is the same delivery)", n)
+		}
+		if DeliveryID(&firing, "hook") == DeliveryID(&resolve, "hook") || DeliveryID(&firing, "hook") == DeliveryID(&firing, "chat") {
+			t.Error("different decisions or actions share a delivery id")
+		}
+		again := firing
+		if DeliveryID(&again, "hook") != DeliveryID(&firing, "hook") {
+			t.Error("the same decision has two ids")
+		}
+		slow.gate <- struct{}{}
+		slow.gate <- struct{}{}
+		d.Close(context.Background())
+	})
+}

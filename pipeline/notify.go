@@ -7,14 +7,14 @@ import (
 )
 
 // Notification turns an engine outcome into what actions receive. The
-// delivery id is set by the dispatcher, one per action.
+// delivery id is set by the dispatcher, one per action, from the decision.
 func Notification(o rules.Outcome, dryRun bool) actions.Notification {
 	status := actions.StatusFiring
 	if o.Kind == rules.Resolved {
 		status = actions.StatusResolved
 	}
 	return actions.Notification{
-		Rule: o.Rule, Status: status, Cluster: o.Cluster, Labels: o.Labels, FiredAt: o.Time,
+		Rule: o.Rule, Status: status, Cluster: o.Cluster, Labels: o.Labels, FiredAt: o.Time, Episode: o.Episode,
 		EventType: o.State.Type, Event: o.State.Fields(), LeaderID: o.LeaderID, PreviousLeaderID: o.PreviousLeaderID,
 		Leaderless: o.Leaderless, LeaderlessFor: o.LeaderlessFor, DryRun: dryRun,
 	}

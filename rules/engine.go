@@ -44,7 +44,11 @@ const (
 
 // Outcome is one decision of the engine about one rule and one cluster.
 type Outcome struct {
-	Time    time.Time
+	Time time.Time
+	// Episode is when the rule's condition began to hold (its episode),
+	// for a firing and for its resolve: with the rule, the cluster and
+	// Time, it names the decision.
+	Episode time.Time
 	Cluster string
 	Labels  map[string]string
 	Rule    string
@@ -240,7 +244,7 @@ func (e *Engine) evaluate(cs *clusterState, trigger string, baseline, stateChang
 			out = e.maybeFire(r, rs, cs, out)
 		case rs.active:
 			if rs.fired {
-				out = append(out, e.outcome(r, cs, Resolved, "", r.OnResolve))
+				out = append(out, e.outcome(r, rs, cs, Resolved, "", r.OnResolve))
 			}
 			rs.end()
 		}
@@ -283,7 +287,7 @@ func (e *Engine) tryFire(r *compiledRule, rs *ruleState, cs *clusterState, out [
 		}
 		if rs.reason != ReasonMuted {
 			rs.reason = ReasonMuted
-			out = append(out, e.outcome(r, cs, Suppressed, ReasonMuted, r.Actions))
+			out = append(out, e.outcome(r, rs, cs, Suppressed, ReasonMuted, r.Actions))
 		}
 		return out
 	}
@@ -297,7 +301,7 @@ func (e *Engine) tryFire(r *compiledRule, rs *ruleState, cs *clusterState, out [
 		}
 		if rs.reason != ReasonCooldown {
 			rs.reason = ReasonCooldown
-			out = append(out, e.outcome(r, cs, Suppressed, ReasonCooldown, r.Actions))
+			out = append(out, e.outcome(r, rs, cs, Suppressed, ReasonCooldown, r.Actions))
 		}
 		return out
 	}
@@ -308,12 +312,13 @@ func (e *Engine) tryFire(r *compiledRule, rs *ruleState, cs *clusterState, out [
 	if r.Cooldown > 0 {
 		rs.remember(key, cs.now, r.Cooldown)
 	}
-	return append(out, e.outcome(r, cs, Fired, "", r.Actions))
+	return append(out, e.outcome(r, rs, cs, Fired, "", r.Actions))
 }
 
-func (e *Engine) outcome(r *compiledRule, cs *clusterState, kind, reason string, actions []string) Outcome {
+func (e *Engine) outcome(r *compiledRule, rs *ruleState, cs *clusterState, kind, reason string, actions []string) Outcome {
 	return Outcome{
 		Time:             cs.now,
+		Episode:          rs.since,
 		Cluster:          cs.name,
 		Labels:           cs.labelValues,
 		Rule:             r.Name,

@@ -18,7 +18,7 @@ func BenchmarkJournal(b *testing.B) {
 	}
 	defer d.Close()
 	now := time.Now()
-	del := dispatch.Delivery{ID: dispatch.NewID(), Action: "hook", Notification: actions.Notification{
+	del := dispatch.Delivery{ID: "msg_1", Action: "hook", Notification: actions.Notification{
 		Rule: "leaderless-30s", Status: actions.StatusFiring, Cluster: "ziti", FiredAt: now,
 		EventType: event.HasLeader, LeaderID: "ctrl2", PreviousLeaderID: "ctrl1",
 		Event: map[string]any{"namespace": "cluster", "event_src_id": "leaderhook", "timestamp": now.Format(event.TimeLayout),

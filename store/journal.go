@@ -74,23 +74,20 @@ func (j *journal) read() error {
 	return nil
 }
 
-// deliveries returns the pending deliveries, oldest first (ids are
-// time-ordered).
+// deliveries returns the pending deliveries in the order they were
+// decided, so that a resumed resolve does not overtake its firing.
 func (j *journal) deliveries() []dispatch.Delivery {
 	ds := make([]dispatch.Delivery, 0, len(j.pending))
-	for _, id := range j.ids() {
-		ds = append(ds, j.pending[id])
+	for _, del := range j.pending {
+		ds = append(ds, del)
 	}
+	slices.SortFunc(ds, func(a, b dispatch.Delivery) int {
+		if c := a.Notification.FiredAt.Compare(b.Notification.FiredAt); c != 0 {
+			return c
+		}
+		return strings.Compare(a.ID, b.ID)
+	})
 	return ds
-}
-
-func (j *journal) ids() []string {
-	ids := make([]string, 0, len(j.pending))
-	for id := range j.pending {
-		ids = append(ids, id)
-	}
-	slices.Sort(ids)
-	return ids
 }
 
 func (j *journal) add(del dispatch.Delivery) error {
@@ -143,11 +140,10 @@ func (j *journal) write(line []byte) error {
 // compact rewrites the journal with only the pending deliveries.
 func (j *journal) compact() error {
 	var b strings.Builder
-	for _, id := range j.ids() {
-		del := j.pending[id]
-		line, err := json.Marshal(journalLine{Op: "pending", ID: id, Delivery: &del})
+	for _, del := range j.deliveries() {
+		line, err := json.Marshal(journalLine{Op: "pending", ID: del.ID, Delivery: &del})
 		if err != nil {
-			return fmt.Errorf("journal: delivery %s cannot be encoded: %w", id, err)
+			return fmt.Errorf("journal: delivery %s cannot be encoded: %w", del.ID, err)
 		}
 		b.Write(line)
 		b.WriteByte('\n')

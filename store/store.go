@@ -48,6 +48,7 @@ const (
 // decision, and only a power loss could lose the last of them.
 type Dir struct {
 	path string
+	lock *os.File // held until Close: one process per state_dir
 
 	saveMu    sync.Mutex
 	stateLog  *os.File
@@ -57,24 +58,31 @@ type Dir struct {
 	journal   journal
 }
 
-// Open opens or creates the state directory.
+// Open opens or creates the state directory. It refuses, before touching
+// any file there, a directory that another process has open.
 func Open(path string) (*Dir, error) {
 	if err := os.MkdirAll(path, 0o750); err != nil {
 		return nil, fmt.Errorf("state_dir: %w", err)
 	}
-	d := &Dir{path: path}
+	lock, err := lock(path)
+	if err != nil {
+		return nil, err
+	}
+	d := &Dir{path: path, lock: lock}
 	if err := d.journal.open(filepath.Join(path, pendingFile)); err != nil {
+		lock.Close()
 		return nil, err
 	}
 	if err := d.openState(); err != nil {
 		d.journal.close()
+		lock.Close()
 		return nil, err
 	}
 	return d, nil
 }
 
 // Load returns the saved state (zero when there is none) and the
-// deliveries that were not finished, oldest first.
+// deliveries that were not finished, in the order they were decided.
 func (d *Dir) Load() (State, []dispatch.Delivery, error) {
 	d.saveMu.Lock()
 	s, err := d.loadState()
@@ -112,7 +120,12 @@ func (d *Dir) Close() error {
 	d.saveMu.Unlock()
 	d.journalMu.Lock()
 	defer d.journalMu.Unlock()
-	return d.journal.close()
+	err := d.journal.close()
+	if d.lock != nil {
+		d.lock.Close() // releases the flock
+		d.lock = nil
+	}
+	return err
 }
 
 // rewrite replaces the file at path with data atomically, closes old (the

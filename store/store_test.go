@@ -3,6 +3,7 @@ package store
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -25,6 +26,13 @@ func mustOpen(t *testing.T, dir string) *Dir {
 		t.Fatal(err)
 	}
 	return d
+}
+
+// crash leaves d as a killed process would: its files as they are, its
+// lock released by the kernel.
+func crash(d *Dir) {
+	d.lock.Close()
+	d.lock = nil
 }
 
 func delivery(id string, attempts int) dispatch.Delivery {
@@ -113,7 +121,7 @@ func TestSaveLeavesNothingBehind(t *testing.T) {
 	}
 	entries, _ := os.ReadDir(dir)
 	for _, e := range entries {
-		if e.Name() != stateFile && e.Name() != pendingFile {
+		if e.Name() != stateFile && e.Name() != pendingFile && e.Name() != lockFile {
 			t.Errorf("left behind: %s", e.Name())
 		}
 	}
@@ -281,6 +289,7 @@ func TestStateLogIsCompacted(t *testing.T) {
 	if info.Size() > stateCompactBytes {
 		t.Errorf("state.log is %d bytes after saves of %d MB: not compacted", info.Size(), 2*stateCompactBytes>>20)
 	}
+	crash(d)
 	if got := savedLeader(t, dir); got != "x" {
 		t.Errorf("after compaction the restart sees %q", got)
 	}
@@ -309,6 +318,7 @@ func TestJournalIsWrittenAtOnce(t *testing.T) {
 				t.Fatal(err)
 			}
 			tc.then(d)
+			crash(d)
 			again := mustOpen(t, dir)
 			defer again.Close()
 			_, pending, _ := again.Load()
@@ -340,10 +350,36 @@ func TestJournalWritesWhatItCanEncode(t *testing.T) {
 	if err := d.Pending(delivery("good", 0)); err != nil {
 		t.Fatal(err)
 	}
+	crash(d)
 	again := mustOpen(t, dir)
 	defer again.Close()
 	_, pending, _ := again.Load()
 	if len(pending) != 1 || pending[0].ID != "good" {
 		t.Errorf("pending after a crash: %+v, want the good delivery", pending)
 	}
+}
+
+// A second Open of a directory in use fails, naming the holder's PID,
+// and changes nothing there; once the first is closed, it opens.
+func TestStateDirIsLocked(t *testing.T) {
+	dir := t.TempDir()
+	first := mustOpen(t, dir)
+	if err := first.Pending(delivery("msg_1", 0)); err != nil {
+		t.Fatal(err)
+	}
+	before, _ := os.ReadFile(filepath.Join(dir, pendingFile))
+	second, err := Open(dir)
+	if err == nil {
+		second.Close()
+		t.Fatal("a second Open of the same state_dir succeeded")
+	}
+	if want := fmt.Sprintf("in use by leaderhook PID %d", os.Getpid()); !strings.Contains(err.Error(), want) {
+		t.Errorf("error %q, want it to say %q", err, want)
+	}
+	if after, _ := os.ReadFile(filepath.Join(dir, pendingFile)); !bytes.Equal(before, after) {
+		t.Errorf("the refused Open changed pending.log: %q → %q", before, after)
+	}
+	first.Close()
+	again := mustOpen(t, dir)
+	again.Close()
 }
