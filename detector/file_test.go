@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/leaderhook/leaderhook/event"
@@ -43,50 +44,62 @@ func collect(t *testing.T, out <-chan event.Event, n int) []string {
 	return got
 }
 
+// In a synctest bubble, synctest.Wait returns once the source has done all
+// it can with what the file holds and waits for its next poll: the moment
+// to change the file again.
 func TestFileSourceFollowsRotationAndTruncation(t *testing.T) {
-	dir := t.TempDir()
-	path := filepath.Join(dir, "events.jsonl")
-	appendTo(t, path, line("old", event.ReadWrite, 0)) // before start: not replayed
-	var mu sync.Mutex
-	var rejects []string
-	var last Position
-	src := &FileSource{Path: path, Cluster: "c", Poll: 10 * time.Millisecond,
-		OnReject:   func(e *event.LineError) { mu.Lock(); rejects = append(rejects, e.Error()); mu.Unlock() },
-		OnPosition: func(p Position) { mu.Lock(); last = p; mu.Unlock() }}
-	out := make(chan event.Event, 16)
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	go src.Run(ctx, out)
-	time.Sleep(50 * time.Millisecond)
+	synctest.Test(t, func(t *testing.T) {
+		dir := t.TempDir()
+		path := filepath.Join(dir, "events.jsonl")
+		appendTo(t, path, line("old", event.ReadWrite, 0)) // before start: not replayed
+		var mu sync.Mutex
+		var rejects []string
+		var last Position
+		const poll = 10 * time.Millisecond
+		src := &FileSource{Path: path, Cluster: "c", Poll: poll,
+			OnReject:   func(e *event.LineError) { mu.Lock(); rejects = append(rejects, e.Error()); mu.Unlock() },
+			OnPosition: func(p Position) { mu.Lock(); last = p; mu.Unlock() }}
+		out := make(chan event.Event, 16)
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		go src.Run(ctx, out)
+		synctest.Wait() // the file is open, at its end
 
-	appendTo(t, path, line("a", event.ReadWrite, 1)+"garbage\n")
-	appendTo(t, path, strings.TrimSuffix(line("b", event.ReadWrite, 2), "\n")) // half a line...
-	time.Sleep(50 * time.Millisecond)
-	appendTo(t, path, "\n") // ...completed
-	if got := collect(t, out, 2); strings.Join(got, ",") != "a,b" {
-		t.Errorf("appended: %v", got)
-	}
-	// Rotation: the old file moves away, a new one appears.
-	os.Rename(path, path+".1")
-	appendTo(t, path, line("c", event.ReadWrite, 3))
-	if got := collect(t, out, 1); got[0] != "c" {
-		t.Errorf("after rotation: %v", got)
-	}
-	// Truncation: copytruncate-style.
-	os.Truncate(path, 0)
-	time.Sleep(50 * time.Millisecond)
-	appendTo(t, path, line("d", event.ReadWrite, 4))
-	if got := collect(t, out, 1); got[0] != "d" {
-		t.Errorf("after truncation: %v", got)
-	}
-	mu.Lock()
-	defer mu.Unlock()
-	if len(rejects) != 1 || !strings.Contains(rejects[0], "events.jsonl:2: not a JSON object") {
-		t.Errorf("rejects: %q", rejects)
-	}
-	if last.Offset != int64(len(line("d", event.ReadWrite, 4))) {
-		t.Errorf("position %+v", last)
-	}
+		appendTo(t, path, line("a", event.ReadWrite, 1)+"garbage\n")
+		appendTo(t, path, strings.TrimSuffix(line("b", event.ReadWrite, 2), "\n")) // half a line...
+		time.Sleep(poll)
+		synctest.Wait() // ...read, and left for later
+		if len(out) != 1 {
+			t.Errorf("%d events before the line was whole, want 1 (a)", len(out))
+		}
+		appendTo(t, path, "\n") // ...completed
+		if got := collect(t, out, 2); strings.Join(got, ",") != "a,b" {
+			t.Errorf("appended: %v", got)
+		}
+		// Rotation: the old file moves away, a new one appears.
+		os.Rename(path, path+".1")
+		appendTo(t, path, line("c", event.ReadWrite, 3))
+		if got := collect(t, out, 1); got[0] != "c" {
+			t.Errorf("after rotation: %v", got)
+		}
+		// Truncation: copytruncate-style. The new line is as long as the
+		// one read: only the truncation seen tells the source to start over.
+		os.Truncate(path, 0)
+		time.Sleep(poll)
+		synctest.Wait()
+		appendTo(t, path, line("d", event.ReadWrite, 4))
+		if got := collect(t, out, 1); got[0] != "d" {
+			t.Errorf("after truncation: %v", got)
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		if len(rejects) != 1 || !strings.Contains(rejects[0], "events.jsonl:2: not a JSON object") {
+			t.Errorf("rejects: %q", rejects)
+		}
+		if last.Offset != int64(len(line("d", event.ReadWrite, 4))) {
+			t.Errorf("position %+v", last)
+		}
+	})
 }
 
 func TestFileSourceResumesFromAPosition(t *testing.T) {
@@ -114,14 +127,20 @@ func TestFileSourceReadsAFileCreatedAfterStartFromItsBeginning(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	go src.Run(ctx, out)
-	time.Sleep(50 * time.Millisecond)
+	// The source has looked for the file, and found it missing.
+	missing := `msg="events file does not exist; waiting for it to appear" file=` + path
+	for deadline := time.Now().Add(5 * time.Second); !strings.Contains(logs.String(), missing); time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the log lacks %q:\n%s", missing, logs.String())
+		}
+	}
 	appendTo(t, path, line("first", event.ReadWrite, 0)+line("second", event.ReadWrite, 1))
 	if got := collect(t, out, 2); strings.Join(got, ",") != "first,second" {
 		t.Errorf("got %v", got)
 	}
 	// A missing file is said once (a mistyped path must not wait in
 	// silence), and so is its appearance.
-	if l := logs.String(); strings.Count(l, `msg="events file does not exist; waiting for it to appear" file=`+path) != 1 ||
+	if l := logs.String(); strings.Count(l, missing) != 1 ||
 		strings.Count(l, `msg="events file appeared; reading it"`) != 1 {
 		t.Errorf("log:\n%s", l)
 	}

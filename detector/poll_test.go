@@ -106,10 +106,14 @@ func must(g *Generic, err error) *Generic {
 func TestPollSource(t *testing.T) {
 	var mu sync.Mutex
 	leader := "b"
+	polls := 0 // of member a
 	member := func(name string) string {
 		return serve(t, func(w http.ResponseWriter, r *http.Request) {
 			mu.Lock()
 			defer mu.Unlock()
+			if name == "a" {
+				polls++
+			}
 			fmt.Fprintf(w, `{"store":{"node_id":%q,"leader":{"node_id":%q}}}`, name, leader)
 		})
 	}
@@ -144,16 +148,38 @@ func TestPollSource(t *testing.T) {
 	if got["a"] != "state.has_leader b" || got["b"] != "state.has_leader b" || got[deadURL+"/gone"] != "state.is_leaderless " {
 		t.Errorf("reports %v", got)
 	}
-	time.Sleep(100 * time.Millisecond)
+	// Rounds are sequential: once a round has begun after the next one,
+	// the next one has been sent in full. Let two more rounds begin, so
+	// that at least one full round answered the same as before.
+	mu.Lock()
+	then := polls
+	mu.Unlock()
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(time.Millisecond) {
+		mu.Lock()
+		n := polls
+		mu.Unlock()
+		if n >= then+2 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("member a polled %d times, want %d", n, then+2)
+		}
+	}
 	if len(out) != 0 {
 		t.Errorf("%d reports without a change", len(out))
 	}
+	// And the first report after the change is the change: nothing
+	// unchanged was sent in between.
 	mu.Lock()
 	leader = ""
 	mu.Unlock()
-	ev := <-out
-	if ev.Type != event.Leaderless {
-		t.Errorf("after the change: %+v", ev)
+	select {
+	case ev := <-out:
+		if ev.Type != event.Leaderless {
+			t.Errorf("after the change: %+v", ev)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("no report after the change")
 	}
 }
 

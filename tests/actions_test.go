@@ -10,8 +10,8 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
-	"time"
 )
 
 // writeConfig writes a one-cluster config whose actions are given as YAML.
@@ -127,7 +127,12 @@ rules:
 	appendEvent(t, events, "state.has_leader", "m1")
 	appendEvent(t, events, "state.is_leaderless", "")
 	waitFor(t, "the dry run", func() bool { return strings.Contains(d.logs(), "dry run: action not executed") }, d)
-	time.Sleep(200 * time.Millisecond)
+	// A stop delivers what is queued before "leaderhook stopped": had the
+	// action been queued for real, the script has run by then.
+	if err := d.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the daemon to stop", func() bool { return strings.Contains(d.logs(), "leaderhook stopped") }, d)
 	if _, err := os.Stat(marker); err == nil {
 		t.Error("--dry-run executed the script")
 	}

@@ -505,8 +505,10 @@ func TestDocsCookbookGoProgram(t *testing.T) {
 		t.Errorf("GET /raft/leader: %v, want node1 as leader", got)
 	}
 	const logged = `msg="cluster state" cluster=orders type=state.has_leader leader=node1`
-	for deadline := time.Now().Add(10 * time.Second); !strings.Contains(logs.String(), logged) && time.Now().Before(deadline); {
-		time.Sleep(50 * time.Millisecond)
+	for deadline := time.Now().Add(10 * time.Second); !strings.Contains(logs.String(), logged); time.Sleep(50 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			break // reported below, with the logs
+		}
 	}
 	cmd.Process.Signal(syscall.SIGINT)
 	if err := cmd.Wait(); err != nil {

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -52,6 +53,17 @@ func TestExampleReceiversVerifySignatures(t *testing.T) {
 				}
 				io.Copy(io.Discard, stdout)
 			}()
+			// The receiver is ready once it accepts connections.
+			for deadline := time.Now().Add(15 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+				c, err := net.Dial("tcp", addr)
+				if err == nil {
+					c.Close()
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("the receiver does not listen on %s: %v", addr, err)
+				}
+			}
 			dir := t.TempDir()
 			for _, s := range []struct {
 				secret, format string
@@ -59,21 +71,19 @@ func TestExampleReceiversVerifySignatures(t *testing.T) {
 			}{{secret, "json", true}, {secret, "cloudevents", true}, {"whsec_d3Jvbmctc2VjcmV0", "json", false}} {
 				config := writeConfig(t, dir, fmt.Sprintf(`  hook: {type: webhook, url: "http://%s/", secret: "%s", format: %s, retry: {max_attempts: 1}}`, addr, s.secret, s.format),
 					`  - {name: r, when: leaderless, actions: [hook]}`)
-				var out string
-				var code int
-				for range 50 { // the receiver may still be starting
-					out, _, code = run(t, nil, "fire", "-c", config, "hook")
-					if !strings.Contains(out, "connection refused") {
-						break
-					}
-					time.Sleep(100 * time.Millisecond)
-				}
+				out, _, code := run(t, nil, "fire", "-c", config, "hook")
 				if s.ok && code != 0 {
 					t.Errorf("right secret, %s: exit %d\n%s", s.format, code, out)
 				}
 				if s.ok && code == 0 {
 					// The receiver read the rule, status and cluster from the payload.
-					if line := <-lines; !regexp.MustCompile(`^verified msg_\S+: leaderhook-fire firing on c1$`).MatchString(line) {
+					var line string
+					select {
+					case line = <-lines:
+					case <-time.After(15 * time.Second):
+						t.Fatalf("%s: the receiver printed nothing", s.format)
+					}
+					if !regexp.MustCompile(`^verified msg_\S+: leaderhook-fire firing on c1$`).MatchString(line) {
 						t.Errorf("%s: receiver printed %q", s.format, line)
 					}
 				}

@@ -187,12 +187,31 @@ func childPid(t *testing.T, path string) int {
 
 func assertGone(t *testing.T, pid int) {
 	t.Helper()
-	deadline := time.Now().Add(2 * time.Second)
-	for !gone(pid) && time.Now().Before(deadline) {
-		time.Sleep(10 * time.Millisecond)
+	for deadline := time.Now().Add(2 * time.Second); !gone(pid); time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Errorf("grandchild %d survived", pid)
+			return
+		}
 	}
-	if !gone(pid) {
-		t.Errorf("grandchild %d survived", pid)
+}
+
+// runReturns runs a with ctx and waits for it to return: a run that hangs
+// fails the test instead of blocking it. The deadline is far beyond any
+// timer of the runs it is used for.
+func runReturns(t *testing.T, ctx context.Context, a *Action, n actions.Notification) (actions.Outcome, error) {
+	t.Helper()
+	type result struct {
+		out actions.Outcome
+		err error
+	}
+	done := make(chan result, 1)
+	go func() { out, err := a.Run(ctx, &n); done <- result{out, err} }()
+	select {
+	case r := <-done:
+		return r.out, r.err
+	case <-time.After(30 * time.Second):
+		t.Fatal("Run did not return")
+		return actions.Outcome{}, nil
 	}
 }
 
@@ -210,13 +229,15 @@ func TestTimeoutKillsTheWholeGroup(t *testing.T) {
 			prog := script(t, dir, "hang.sh", tc.body)
 			a := newAction(t, actions.Spec{Timeout: 300 * time.Millisecond, Config: Config{Command: []string{prog, dir}, KillGrace: 200 * time.Millisecond}})
 			start := time.Now()
-			out, err := run(t, a, notification(""))
+			out, err := runReturns(t, context.Background(), a, notification(""))
 			took := time.Since(start)
 			if err == nil || actions.IsPermanent(err) || !strings.Contains(err.Error(), "timed out after 300ms") {
 				t.Errorf("Run = %v, want a retryable timeout", err)
 			}
-			if took < tc.atLeast || took > 2*time.Second {
-				t.Errorf("Run took %s, want %s to 2s", took, tc.atLeast)
+			// Timers do not fire early: not before the timeout (and the
+			// kill grace, for a program that ignores SIGTERM).
+			if took < tc.atLeast {
+				t.Errorf("Run took %s, want at least %s", took, tc.atLeast)
 			}
 			if out.ExitCode != -1 || out.Detail != "timed out after 300ms" {
 				t.Errorf("outcome %+v, want exit -1 (killed)", out)
@@ -248,13 +269,11 @@ func TestTimeoutByTheCallersDeadline(t *testing.T) {
 func TestTimeoutSendsSIGTERMFirst(t *testing.T) {
 	dir := t.TempDir()
 	prog := script(t, dir, "tidy.sh", `trap 'echo cleaned > "$1/cleanup"; exit 1' TERM; while :; do sleep 0.05; done`)
-	a := newAction(t, actions.Spec{Timeout: 200 * time.Millisecond, Config: Config{Command: []string{prog, dir}, KillGrace: 5 * time.Second}})
-	start := time.Now()
-	if _, err := run(t, a, notification("")); err == nil || actions.IsPermanent(err) {
+	// A grace of an hour: Run returns because the script exited on
+	// SIGTERM, not because the grace ran out.
+	a := newAction(t, actions.Spec{Timeout: 200 * time.Millisecond, Config: Config{Command: []string{prog, dir}, KillGrace: time.Hour}})
+	if _, err := runReturns(t, context.Background(), a, notification("")); err == nil || actions.IsPermanent(err) {
 		t.Errorf("Run = %v, want a retryable timeout", err)
-	}
-	if took := time.Since(start); took > 2*time.Second {
-		t.Errorf("Run waited %s for a script that exits on SIGTERM", took)
 	}
 	if readFile(t, filepath.Join(dir, "cleanup")) != "cleaned\n" {
 		t.Error("the script's SIGTERM handler did not run")
@@ -267,11 +286,11 @@ func TestCancellationKillsTheGroup(t *testing.T) {
 	a := newAction(t, actions.Spec{Timeout: time.Minute, Config: Config{Command: []string{prog, dir}, KillGrace: 200 * time.Millisecond}})
 	ctx, cancel := context.WithCancel(context.Background())
 	time.AfterFunc(300*time.Millisecond, cancel)
-	start := time.Now()
-	n := notification("")
-	_, err := a.Run(ctx, &n)
-	if !errors.Is(err, context.Canceled) || actions.IsPermanent(err) || time.Since(start) > 2*time.Second {
-		t.Errorf("Run = %v after %s, want a prompt retryable cancellation", err, time.Since(start))
+	// A Run that missed the cancellation would end at its timeout, a
+	// minute later, and say so.
+	_, err := runReturns(t, ctx, a, notification(""))
+	if !errors.Is(err, context.Canceled) || actions.IsPermanent(err) {
+		t.Errorf("Run = %v, want a retryable cancellation", err)
 	}
 	if err != nil && (!strings.Contains(err.Error(), "interrupted") || strings.Contains(err.Error(), "timed out")) {
 		t.Errorf("Run = %v, want an interruption, not a timeout", err)
@@ -284,14 +303,14 @@ func TestBackgroundChildDoesNotHoldRun(t *testing.T) {
 	// The background sleep inherits stdout and keeps it open.
 	prog := script(t, dir, "bg.sh", `sleep 30 & echo $! > "$1/child"; echo done`)
 	a := newAction(t, actions.Spec{Timeout: 10 * time.Second, Config: Config{Command: []string{prog, dir}}})
-	start := time.Now()
 	out, err := run(t, a, notification(""))
-	childPid(t, filepath.Join(dir, "child"))
+	child := childPid(t, filepath.Join(dir, "child"))
 	if err != nil || out.ExitCode != 0 || out.Output != "done\n" {
 		t.Errorf("Run = %+v, %v; want success", out, err)
 	}
-	if took := time.Since(start); took > pipeGrace+time.Second {
-		t.Errorf("Run waited %s for a background child", took)
+	// Run returned while the child still runs: it did not wait for it.
+	if gone(child) {
+		t.Errorf("Run waited for the background child %d to end", child)
 	}
 }
 
