@@ -197,7 +197,7 @@ func TestHTTPAPI(t *testing.T) {
 	}
 	post(t, events, "t0k3n", ev("c1", "state.has_leader", "c2")+"\n"+ev("c2", "state.has_leader", "c2"))
 	waitFor(t, "the new rule", func() bool { return len(rcv.seen()) == 2 }, d)
-	time.Sleep(200 * time.Millisecond)
+	d.stop(t)
 	if n := len(rcv.seen()); n != 2 {
 		t.Errorf("%d webhooks, want 2 (lost once, back once)", n)
 	}

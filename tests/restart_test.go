@@ -136,6 +136,17 @@ func (d *daemon) logs() string {
 	return d.log.String()
 }
 
+// stop sends SIGTERM and waits for the daemon to say it stopped. A stop
+// delivers what is queued first: what was decided has been attempted by
+// then, so a count taken after it is final.
+func (d *daemon) stop(t *testing.T) {
+	t.Helper()
+	if err := d.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the daemon to stop", func() bool { return strings.Contains(d.logs(), "leaderhook stopped") }, d)
+}
+
 func (d *daemon) kill9(t *testing.T) {
 	t.Helper()
 	if err := d.cmd.Process.Signal(syscall.SIGKILL); err != nil {
@@ -242,9 +253,9 @@ rules:
 	// Leaderless again, inside the cooldown: suppressed, not sent.
 	appendEvent(t, events, "state.is_leaderless", "")
 	waitFor(t, "the suppression", func() bool { return strings.Contains(b.logs(), `"reason":"cooldown"`) })
-	// The ends of deliveries reach the journal up to 100 ms late (a crash
-	// before that sends them again, as at least once allows): wait for
-	// them, so that the count below is exact.
+	// The end of a delivery reaches the journal just after the receiver's
+	// answer (a crash in between sends it again, as at least once
+	// allows): wait for it, so that the count below is exact.
 	waitFor(t, "the journal to show both deliveries done", func() bool { return journalSettled(t, filepath.Join(dir, "state")) })
 	b.kill9(t) // mid-cooldown
 
@@ -252,7 +263,7 @@ rules:
 	appendEvent(t, events, "state.has_leader", "m1")
 	appendEvent(t, events, "state.is_leaderless", "")
 	waitFor(t, "the second suppression", func() bool { return strings.Contains(c.logs(), `"reason":"cooldown"`) })
-	time.Sleep(300 * time.Millisecond)
+	c.stop(t)
 	if n := len(rcv.seen()); n != 4 {
 		t.Errorf("the receiver got %d requests, want 4 (3 attempts of the firing, 1 resolve): %+v", n, rcv.seen())
 	}
@@ -387,7 +398,7 @@ rules:
 	appendEvent(t, second, "state.is_leaderless", "")
 	appendEvent(t, other, "state.is_leaderless", "")
 	waitFor(t, "a delivery for each cluster", func() bool { return len(rcv.seen()) >= 2 }, d)
-	time.Sleep(300 * time.Millisecond)
+	d.stop(t)
 	if n := len(rcv.seen()); n != 2 {
 		t.Errorf("%d deliveries, want 2 (c1 from the new file, c2 unchanged)\n%s", n, d.logs())
 	}
