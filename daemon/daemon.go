@@ -132,6 +132,9 @@ func (d *Daemon) open(cfg *config.Config) error {
 		return err
 	}
 	d.store = st
+	for _, note := range st.Notes() {
+		d.log.Warn("state_dir: recovered", "note", note)
+	}
 	saved, pending, err := st.Load()
 	if err != nil {
 		return err

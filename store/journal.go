@@ -1,12 +1,10 @@
 package store
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"slices"
 	"strings"
@@ -25,8 +23,9 @@ type journal struct {
 	path    string
 	file    *os.File
 	pending map[string]dispatch.Delivery
-	lines   int  // lines in the file
-	torn    bool // the last write failed, perhaps half done
+	lines   int   // lines in the file
+	size    int64 // bytes in the file
+	torn    bool  // a write failed half done, and could not be undone
 }
 
 type journalLine struct {
@@ -36,30 +35,29 @@ type journalLine struct {
 }
 
 // open reads the journal at path and rewrites it with only the deliveries
-// still pending.
-func (j *journal) open(path string) error {
+// still pending. What it recovered from goes to note.
+func (j *journal) open(path string, note func(string)) error {
 	j.path, j.pending = path, map[string]dispatch.Delivery{}
-	if err := j.read(); err != nil {
+	if err := j.read(note); err != nil {
 		return err
 	}
 	return j.compact()
 }
 
-func (j *journal) read() error {
-	f, err := os.Open(j.path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil
-	}
+func (j *journal) read(note func(string)) error {
+	data, err := readOptional(j.path)
 	if err != nil {
-		return fmt.Errorf("journal: %w", err)
+		return err
 	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 64<<10), 16<<20)
-	for sc.Scan() {
+	lines, torn, err := readLines(j.path, data)
+	if err != nil {
+		return err
+	}
+	note(torn)
+	for _, line := range lines {
 		var l journalLine
-		if json.Unmarshal(sc.Bytes(), &l) != nil {
-			continue // a line torn by a crash
+		if err := json.Unmarshal(line, &l); err != nil {
+			return &DamagedError{Path: j.path, Err: err}
 		}
 		switch {
 		case l.Op == "pending" && l.Delivery != nil:
@@ -67,9 +65,6 @@ func (j *journal) read() error {
 		case l.Op == "done":
 			delete(j.pending, l.ID)
 		}
-	}
-	if err := sc.Err(); err != nil {
-		return fmt.Errorf("journal %s: %w", j.path, err)
 	}
 	return nil
 }
@@ -117,22 +112,27 @@ func (j *journal) remove(id string) error {
 	return nil
 }
 
-// write appends one line with one write(2).
-func (j *journal) write(line []byte) error {
+// write appends the line of data with one write(2). A write that fails
+// half done is undone, so that no fragment stays between good lines.
+func (j *journal) write(data []byte) error {
 	if j.file == nil {
 		return errors.New("journal: written after Close")
 	}
 	var b bytes.Buffer
 	if j.torn {
-		b.WriteByte('\n') // after the fragment of a failed write
+		b.WriteByte('\n') // after a fragment that could not be undone
 	}
-	b.Write(line)
+	b.Write(frame(data))
 	b.WriteByte('\n')
-	if _, err := j.file.Write(b.Bytes()); err != nil {
-		j.torn = true
+	n, err := j.file.Write(b.Bytes())
+	if err != nil {
+		if n > 0 && j.file.Truncate(j.size) != nil {
+			j.torn = true
+		}
 		return fmt.Errorf("journal %s: %w", j.path, err)
 	}
 	j.torn = false
+	j.size += int64(n)
 	j.lines++
 	return nil
 }
@@ -145,14 +145,14 @@ func (j *journal) compact() error {
 		if err != nil {
 			return fmt.Errorf("journal: delivery %s cannot be encoded: %w", del.ID, err)
 		}
-		b.Write(line)
+		b.Write(frame(line))
 		b.WriteByte('\n')
 	}
 	f, err := rewrite(j.path, []byte(b.String()), j.file)
 	if err != nil {
 		return err
 	}
-	j.file, j.lines, j.torn = f, len(j.pending), false
+	j.file, j.lines, j.size, j.torn = f, len(j.pending), int64(b.Len()), false
 	return nil
 }
 

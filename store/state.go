@@ -56,22 +56,24 @@ func (d *Dir) loadState() (State, error) {
 	return s, nil
 }
 
-// lastLine returns the last whole line of state.log, or nil: a line torn
-// by a crash in the middle of a save is skipped.
+// lastLine returns the JSON of the last good line of state.log, or nil. A
+// last line torn by a crash in the middle of a save is skipped (and noted);
+// a damaged line before it is an error.
 func (d *Dir) lastLine() ([]byte, error) {
-	data, err := readOptional(filepath.Join(d.path, stateFile))
+	path := filepath.Join(d.path, stateFile)
+	data, err := readOptional(path)
 	if err != nil {
 		return nil, err
 	}
-	for len(data) > 0 {
-		data = bytes.TrimRight(data, "\n")
-		line := data[bytes.LastIndexByte(data, '\n')+1:]
-		if json.Valid(line) {
-			return line, nil
-		}
-		data = data[:len(data)-len(line)]
+	lines, torn, err := readLines(path, data)
+	if err != nil {
+		return nil, err
 	}
-	return nil, nil
+	d.note(torn)
+	if len(lines) == 0 {
+		return nil, nil
+	}
+	return lines[len(lines)-1], nil
 }
 
 // oldState returns the state.json of an earlier version as one line, or
@@ -103,7 +105,7 @@ func savedAt(line []byte) time.Time {
 func (d *Dir) compactState(line []byte) error {
 	var data []byte
 	if len(line) > 0 {
-		data = append(bytes.Clone(line), '\n')
+		data = append(frame(line), '\n')
 	}
 	f, err := rewrite(filepath.Join(d.path, stateFile), data, d.stateLog)
 	if err != nil {
@@ -127,7 +129,7 @@ func (d *Dir) Save(s State) error {
 	if d.stateLog == nil {
 		return errors.New("state: saved after Close")
 	}
-	line := append(data, '\n')
+	line := append(frame(data), '\n')
 	if d.stateSize+int64(len(line)) > max(stateCompactBytes, 64*int64(len(line))) {
 		return d.compactState(data)
 	}

@@ -12,6 +12,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"time"
 
@@ -56,6 +57,18 @@ type Dir struct {
 
 	journalMu sync.Mutex
 	journal   journal
+
+	notes []string // what Open found and recovered from
+}
+
+// Notes says what Open found and recovered from (a torn last line
+// skipped), for the log.
+func (d *Dir) Notes() []string { return d.notes }
+
+func (d *Dir) note(s string) {
+	if s != "" && !slices.Contains(d.notes, s) {
+		d.notes = append(d.notes, s)
+	}
 }
 
 // Open opens or creates the state directory. It refuses, before touching
@@ -69,7 +82,7 @@ func Open(path string) (*Dir, error) {
 		return nil, err
 	}
 	d := &Dir{path: path, lock: lock}
-	if err := d.journal.open(filepath.Join(path, pendingFile)); err != nil {
+	if err := d.journal.open(filepath.Join(path, pendingFile), d.note); err != nil {
 		lock.Close()
 		return nil, err
 	}

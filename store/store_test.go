@@ -3,6 +3,7 @@ package store
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -382,4 +383,83 @@ func TestStateDirIsLocked(t *testing.T) {
 	first.Close()
 	again := mustOpen(t, dir)
 	again.Close()
+}
+
+// A changed byte in the middle of a state file refuses the start, naming
+// the file and line and saying what to do; a torn last line is skipped,
+// and noted.
+func TestDamagedLines(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		file   string
+		damage func(data []byte) []byte
+		line   int    // of the error; 0: Open succeeds
+		noted  string // in Notes
+	}{
+		{"a changed byte in a pending line", pendingFile, func(b []byte) []byte { return flip(b, bytes.Index(b, []byte("msg_2"))+4) }, 2, ""},
+		{"a torn last pending line", pendingFile, func(b []byte) []byte { return b[:len(b)-20] }, 0, "the last line is torn"},
+		{"a changed byte in the state", stateFile, func(b []byte) []byte { return flip(b, bytes.Index(b, []byte(`"c1"`))+1) }, 1, ""},
+		{"a state.log replaced by something else", stateFile, func([]byte) []byte { return []byte("#!/bin/sh\nrm -rf /\n") }, 1, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			d := mustOpen(t, dir)
+			d.Save(leaderState("a"))
+			for _, id := range []string{"msg_1", "msg_2", "msg_3"} {
+				d.Pending(delivery(id, 0))
+			}
+			d.Close()
+			path := filepath.Join(dir, tc.file)
+			data, _ := os.ReadFile(path)
+			os.WriteFile(path, tc.damage(data), 0o640)
+			d, err := Open(dir)
+			if tc.line == 0 {
+				if err != nil {
+					t.Fatalf("Open: %v", err)
+				}
+				defer d.Close()
+				if notes := strings.Join(d.Notes(), "\n"); !strings.Contains(notes, tc.noted) || !strings.Contains(notes, path) {
+					t.Errorf("notes %q, want %q about %s", notes, tc.noted, path)
+				}
+				return
+			}
+			var damaged *DamagedError
+			if !errors.As(err, &damaged) || damaged.Line != tc.line || !strings.Contains(err.Error(), fmt.Sprintf("%s:%d:", path, tc.line)) ||
+				!strings.Contains(err.Error(), "move it away") {
+				t.Errorf("Open: %v, want a damaged line at %s:%d that says what to do", err, path, tc.line)
+			}
+			if err == nil {
+				d.Close()
+			}
+		})
+	}
+}
+
+// flip changes the byte at i.
+func flip(b []byte, i int) []byte {
+	b = bytes.Clone(b)
+	b[i] ^= 0x01
+	return b
+}
+
+// A write that fails half done (a full disk) leaves no fragment between
+// good lines.
+func TestFailedWriteLeavesNoFragment(t *testing.T) {
+	dir := t.TempDir()
+	d := mustOpen(t, dir)
+	defer d.Close()
+	d.Pending(delivery("msg_1", 0))
+	// What a short write leaves, which write undoes before the next line.
+	j := &d.journal
+	j.file.Write([]byte("deadbeef {\"op\":\"pend"))
+	if err := j.file.Truncate(j.size); err != nil {
+		t.Fatal(err)
+	}
+	d.Pending(delivery("msg_2", 0))
+	crash(d)
+	again := mustOpen(t, dir)
+	defer again.Close()
+	if _, pending, _ := again.Load(); len(pending) != 2 {
+		t.Errorf("pending %+v, want both", pending)
+	}
 }
