@@ -141,6 +141,7 @@ func (d *Daemon) open(cfg *config.Config) error {
 	}
 	d.metrics = metrics.New(d.queueDepth, nil)
 	d.metrics.BuildInfo(d.opts.Version)
+	d.metrics.CrashSafe(func() bool { return st.CrashSafe() == nil })
 	if err := d.openAudit(cfg); err != nil {
 		return err
 	}
@@ -188,7 +189,7 @@ func (d *Daemon) openPipeline(cfg *config.Config, saved store.State, pending []d
 		d.resume = pending
 		submit = d.disp
 	}
-	d.decision = &decisions{log: d.log}
+	d.decision = &decisions{log: d.log, notJournaled: d.metrics.NotJournaled}
 	sink := &pipeline.Dispatching{Next: teeSink{logSink{d.log}, d.metrics}, To: submit, DryRun: d.opts.DryRun, OnError: d.decision.failed}
 	d.driver, err = pipeline.New(cfg, "", sink, d.log)
 	if err != nil {
@@ -234,6 +235,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 	saverDone := make(chan struct{})
 	go func() { defer close(saverDone); d.saver.run(runCtx) }()
 	go d.watchConfig(runCtx)
+	go d.repairJournal(runCtx)
 	if err := d.startSources(); err != nil {
 		return err
 	}
@@ -334,6 +336,33 @@ func (d *Daemon) call(ctx context.Context, f func()) error {
 	stop := context.AfterFunc(running, cancel)
 	defer stop()
 	return d.driver.Call(ctx, f)
+}
+
+// repairJournal rewrites the journal once a second while a write has
+// failed (a full disk, say), until it works again.
+func (d *Daemon) repairJournal(ctx context.Context) {
+	ticker := time.NewTicker(time.Second)
+	defer ticker.Stop()
+	var logged time.Time // the failure is logged once a minute
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-ticker.C:
+		}
+		if d.store.CrashSafe() == nil {
+			continue
+		}
+		err := d.store.Repair()
+		switch {
+		case err == nil:
+			d.log.Info("delivery journal written again: every pending delivery is safe from a crash")
+			logged = time.Time{}
+		case time.Since(logged) >= time.Minute:
+			d.log.Error("delivery journal cannot be written: deliveries continue, but a crash would lose them; ingest answers 503", "err", err)
+			logged = time.Now()
+		}
+	}
 }
 
 func newHTTPServer(h http.Handler) *http.Server {

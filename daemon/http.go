@@ -3,6 +3,7 @@ package daemon
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -61,6 +62,9 @@ func (d *Daemon) ready() error {
 		return errors.New("shutting down")
 	case !d.started:
 		return errors.New("starting: event sources not yet started")
+	}
+	if err := d.store.CrashSafe(); err != nil {
+		return fmt.Errorf("not crash-safe: the delivery journal cannot be written: %w", err)
 	}
 	return nil
 }

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 
 	"github.com/leaderhook/leaderhook/api"
+	"github.com/leaderhook/leaderhook/dispatch"
 	"github.com/leaderhook/leaderhook/event"
 )
 
@@ -17,6 +18,9 @@ import (
 // api.ErrBusy (a 503 with Retry-After): the sender keeps the events and
 // sends them again.
 func (d *Daemon) ingest(ctx context.Context, cluster string, evs []event.Event) error {
+	if err := d.store.CrashSafe(); err != nil {
+		return fmt.Errorf("%w: the delivery journal cannot be written (%v), so nothing can be acknowledged now", api.ErrBusy, err)
+	}
 	if d.disp != nil && d.disp.Full(cluster) {
 		return fmt.Errorf("%w: the deliveries of cluster %s are backed up", api.ErrBusy, cluster)
 	}
@@ -39,12 +43,16 @@ func (d *Daemon) ingest(ctx context.Context, cluster string, evs []event.Event) 
 // deliveries to the dispatcher: ingest tells the sender; for the other
 // sources it is logged.
 type decisions struct {
-	log *slog.Logger
-	err error
+	log          *slog.Logger
+	notJournaled func() // counts a delivery that could not be journaled
+	err          error
 }
 
 func (c *decisions) failed(err error) {
 	c.log.Error("delivery not journaled or not queued", "err", err)
+	if errors.Is(err, dispatch.ErrNotJournaled) {
+		c.notJournaled()
+	}
 	c.err = errors.Join(c.err, err)
 }
 

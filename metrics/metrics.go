@@ -32,6 +32,7 @@ type Metrics struct {
 	lastReload   prometheus.Gauge
 	reloadOK     prometheus.Gauge
 	auditErrors  prometheus.Counter
+	notJournaled prometheus.Counter
 	buildInfo    *prometheus.GaugeVec
 	mu           sync.Mutex
 	lossStarted  map[string]time.Time
@@ -61,7 +62,8 @@ func New(queueDepth func() float64, dropped func() float64) *Metrics {
 	f.MustRegister(m.lastReload, m.reloadOK)
 	m.auditErrors = prometheus.NewCounter(prometheus.CounterOpts{Name: "audit_write_errors_total", Help: "Audit records that could not be written (the disk failed, or fell too far behind)."})
 	m.buildInfo = gaugeVec(f, "build_info", "Always 1; the labels say which leaderhook runs.", "version", "goversion", "revision")
-	f.MustRegister(m.auditErrors)
+	m.notJournaled = prometheus.NewCounter(prometheus.CounterOpts{Name: "deliveries_not_journaled_total", Help: "Deliveries decided while the journal could not be written: made, but not safe from a crash until the journal is repaired."})
+	f.MustRegister(m.auditErrors, m.notJournaled)
 	if queueDepth != nil {
 		f.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "action_queue_depth", Help: "Deliveries waiting in the action queues."}, queueDepth))
 	}
@@ -164,6 +166,21 @@ func (m *Metrics) BuildInfo(version string) {
 	}
 	m.buildInfo.WithLabelValues(version, goVersion, revision).Set(1)
 }
+
+// CrashSafe exposes leaderhook_crash_safe, read from safe at scrape time.
+func (m *Metrics) CrashSafe(safe func() bool) {
+	prometheus.WrapRegistererWithPrefix("leaderhook_", m.Registry).MustRegister(prometheus.NewGaugeFunc(
+		prometheus.GaugeOpts{Name: "crash_safe", Help: "1 when every pending delivery is in the journal; 0 while the journal cannot be written."},
+		func() float64 {
+			if safe() {
+				return 1
+			}
+			return 0
+		}))
+}
+
+// NotJournaled counts a delivery that could not be journaled.
+func (m *Metrics) NotJournaled() { m.notJournaled.Inc() }
 
 // AuditWriteFailed counts an audit record that could not be written.
 func (m *Metrics) AuditWriteFailed() { m.auditErrors.Inc() }

@@ -79,6 +79,7 @@ func exposed(t *testing.T, dropped func() float64) map[string]documented {
 	m.Record(dispatch.Record{Kind: "failed", Action: "a"})
 	m.Reloaded(false)
 	m.BuildInfo("dev")
+	m.CrashSafe(func() bool { return true })
 
 	families, err := m.Registry.Gather()
 	if err != nil {

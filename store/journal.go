@@ -26,6 +26,10 @@ type journal struct {
 	lines   int   // lines in the file
 	size    int64 // bytes in the file
 	torn    bool  // a write failed half done, and could not be undone
+	// failed holds the error of a write that failed since the last
+	// compaction: the file may then lack a pending delivery, which only
+	// memory holds until a compaction writes it.
+	failed error
 }
 
 type journalLine struct {
@@ -90,26 +94,35 @@ func (j *journal) add(del dispatch.Delivery) error {
 	if err != nil {
 		return fmt.Errorf("journal: delivery %s cannot be encoded: %w", del.ID, err)
 	}
-	if err := j.write(line); err != nil {
-		return err
-	}
 	j.pending[del.ID] = del
-	return nil
+	return j.write(line)
 }
 
 func (j *journal) remove(id string) error {
 	if _, ok := j.pending[id]; !ok {
 		return nil
 	}
+	delete(j.pending, id)
 	line, _ := json.Marshal(journalLine{Op: "done", ID: id}) // strings only: cannot fail
 	if err := j.write(line); err != nil {
 		return err
 	}
-	delete(j.pending, id)
 	if j.lines > len(j.pending)+compactAfter {
 		return j.compact()
 	}
 	return nil
+}
+
+// repair rewrites the journal from memory after a write failed, and
+// returns the error that remains, if any.
+func (j *journal) repair() error {
+	if j.failed == nil {
+		return nil
+	}
+	if err := j.compact(); err != nil {
+		j.failed = err
+	}
+	return j.failed
 }
 
 // write appends the line of data with one write(2). A write that fails
@@ -129,7 +142,8 @@ func (j *journal) write(data []byte) error {
 		if n > 0 && j.file.Truncate(j.size) != nil {
 			j.torn = true
 		}
-		return fmt.Errorf("journal %s: %w", j.path, err)
+		j.failed = fmt.Errorf("journal %s: %w", j.path, err)
+		return j.failed
 	}
 	j.torn = false
 	j.size += int64(n)
@@ -152,7 +166,7 @@ func (j *journal) compact() error {
 	if err != nil {
 		return err
 	}
-	j.file, j.lines, j.size, j.torn = f, len(j.pending), int64(b.Len()), false
+	j.file, j.lines, j.size, j.torn, j.failed = f, len(j.pending), int64(b.Len()), false, nil
 	return nil
 }
 

@@ -123,6 +123,23 @@ func (d *Dir) Done(id string) error {
 	return d.journal.remove(id)
 }
 
+// CrashSafe reports nil when every pending delivery is written in the
+// journal, or else why not: a write failed (a full disk, say), and until
+// Repair succeeds, a crash would lose what only memory holds.
+func (d *Dir) CrashSafe() error {
+	d.journalMu.Lock()
+	defer d.journalMu.Unlock()
+	return d.journal.failed
+}
+
+// Repair rewrites the journal from memory if a write failed, and returns
+// the error that remains, if any.
+func (d *Dir) Repair() error {
+	d.journalMu.Lock()
+	defer d.journalMu.Unlock()
+	return d.journal.repair()
+}
+
 // Close closes the journal and state.log.
 func (d *Dir) Close() error {
 	d.saveMu.Lock()
