@@ -1,0 +1,168 @@
+package tests
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+)
+
+// mountSmallDisk mounts a tmpfs of size at dir for the test: a disk the
+// test can fill. It needs root (or sudo without a password); the test
+// fails without, rather than skip.
+func mountSmallDisk(t *testing.T, dir, size string) {
+	t.Helper()
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	args := []string{"mount", "-t", "tmpfs", "-o", "size=" + size, "tmpfs", dir}
+	if os.Geteuid() != 0 {
+		args = append([]string{"sudo", "-n"}, args...)
+	}
+	if out, err := exec.Command(args[0], args[1:]...).CombinedOutput(); err != nil {
+		t.Fatalf("mounting a small tmpfs for the full-disk test (needs root or passwordless sudo): %v\n%s", err, out)
+	}
+	t.Cleanup(func() {
+		umount := []string{"umount", "-l", dir}
+		if os.Geteuid() != 0 {
+			umount = append([]string{"sudo", "-n"}, umount...)
+		}
+		exec.Command(umount[0], umount[1:]...).Run()
+	})
+}
+
+// fill writes to path until the disk is full.
+func fill(t *testing.T, path string) {
+	t.Helper()
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	block := make([]byte, 4096)
+	for {
+		if _, err := f.Write(block); err != nil {
+			if !errors.Is(err, syscall.ENOSPC) {
+				t.Fatal(err)
+			}
+			return
+		}
+	}
+}
+
+// gatedReceiver fails every request until opened, and records the leader
+// ids of the notifications it took.
+type gatedReceiver struct {
+	mu      sync.Mutex
+	open    bool
+	leaders map[string]bool
+}
+
+func (g *gatedReceiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	var n struct {
+		State struct {
+			LeaderID string `json:"leader_id"`
+		} `json:"state"`
+	}
+	json.NewDecoder(r.Body).Decode(&n)
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if !g.open {
+		w.WriteHeader(http.StatusServiceUnavailable)
+		return
+	}
+	g.leaders[n.State.LeaderID] = true
+}
+
+func (g *gatedReceiver) got(leader string) bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.leaders[leader]
+}
+
+func (g *gatedReceiver) setOpen() {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.open = true
+}
+
+// TestFullDiskLosesNothingAcknowledged: with state_dir on a full disk,
+// ingest answers 503 (nothing is acknowledged that a crash could lose),
+// /readyz is not ready and leaderhook_crash_safe is 0; once there is room
+// again it takes events again. After kill -9, every event that got a 202
+// is delivered.
+func TestFullDiskLosesNothingAcknowledged(t *testing.T) {
+	rcv := &gatedReceiver{leaders: map[string]bool{}}
+	hook := httptest.NewServer(rcv)
+	defer hook.Close()
+	dir := t.TempDir()
+	stateDir := filepath.Join(dir, "state")
+	mountSmallDisk(t, stateDir, "512k")
+	config := filepath.Join(dir, "rules.yaml")
+	os.WriteFile(config, []byte(fmt.Sprintf(`server: {listen: "127.0.0.1:0"}
+state_dir: %s
+clusters:
+  - {name: ziti, stabilize: 0s, source: {type: events, http: true}}
+actions:
+  hook: {type: webhook, url: "%s/hook", retry: {max_attempts: 1000, initial_backoff: 100ms, max_backoff: 200ms}}
+rules:
+  - {name: changed, when: 'type == "state.has_leader"', actions: [hook]}
+`, stateDir, hook.URL)), 0o644)
+	a := startDaemon(t, config)
+	base := a.baseURL(t)
+	events := base + "/v1/events?cluster=ziti"
+	post(t, events, "", ev("c1", "state.has_leader", "baseline"))
+	var acknowledged []string
+	send := func(leader string) int {
+		code, _ := post(t, events, "", ev("c1", "state.has_leader", leader))
+		if code == 202 {
+			acknowledged = append(acknowledged, leader)
+		}
+		return code
+	}
+	for i := range 5 {
+		if code := send(fmt.Sprint("before-", i)); code != 202 {
+			t.Fatalf("with room on the disk: %d", code)
+		}
+	}
+
+	fill(t, filepath.Join(stateDir, "filler"))
+	refused := 0
+	for i := range 20 {
+		if send(fmt.Sprint("full-", i)) == 503 {
+			refused++
+		}
+	}
+	if refused == 0 {
+		t.Error("every event was acknowledged with the journal's disk full")
+	}
+	if code, body := get(t, base+"/readyz"); code != 503 || !strings.Contains(body, "journal") {
+		t.Errorf("readyz with the disk full: %d %s", code, body)
+	}
+	if _, metrics := get(t, base+"/metrics"); !strings.Contains(metrics, "leaderhook_crash_safe 0") {
+		t.Error("leaderhook_crash_safe is not 0 with the disk full")
+	}
+
+	os.Remove(filepath.Join(stateDir, "filler"))
+	waitFor(t, "the journal to be written again", func() bool { code, _ := get(t, base+"/readyz"); return code == 200 }, a)
+	for i := range 5 {
+		if code := send(fmt.Sprint("after-", i)); code != 202 {
+			t.Errorf("with room again: %d", code)
+		}
+	}
+	a.kill9(t)
+
+	rcv.setOpen()
+	b := startDaemon(t, config)
+	for _, leader := range acknowledged {
+		waitFor(t, "the acknowledged change to "+leader, func() bool { return rcv.got(leader) }, b)
+	}
+}
