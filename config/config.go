@@ -2,21 +2,35 @@
 package config
 
 import (
+	"time"
+
 	"github.com/leaderhook/leaderhook/actions"
 	"github.com/leaderhook/leaderhook/detector"
+	"github.com/leaderhook/leaderhook/event"
 	"github.com/leaderhook/leaderhook/rules"
 )
 
 // Config is the whole configuration file (docs/configuration.md).
 type Config struct {
-	Server   Server                  `koanf:"server" json:"server"`
-	StateDir string                  `koanf:"state_dir" json:"state_dir,omitempty"`
-	AuditLog string                  `koanf:"audit_log" json:"audit_log,omitempty"`
-	Timezone string                  `koanf:"timezone" json:"timezone,omitempty"`
-	Clusters []detector.Cluster      `koanf:"clusters" json:"clusters"`
-	Actions  map[string]actions.Spec `koanf:"actions" json:"actions,omitempty"`
-	Windows  map[string]rules.Window `koanf:"windows" json:"windows,omitempty"`
-	Rules    []rules.Rule            `koanf:"rules" json:"rules"`
+	Server   Server `koanf:"server" json:"server"`
+	StateDir string `koanf:"state_dir" json:"state_dir,omitempty"`
+	AuditLog string `koanf:"audit_log" json:"audit_log,omitempty"`
+	Timezone string `koanf:"timezone" json:"timezone,omitempty"`
+	// MaxClockSkew bounds how far a live event's own timestamp may be
+	// from the daemon's clock on arrival; nil: event.DefaultMaxSkew.
+	MaxClockSkew *time.Duration          `koanf:"max_clock_skew" json:"max_clock_skew,omitempty"`
+	Clusters     []detector.Cluster      `koanf:"clusters" json:"clusters"`
+	Actions      map[string]actions.Spec `koanf:"actions" json:"actions,omitempty"`
+	Windows      map[string]rules.Window `koanf:"windows" json:"windows,omitempty"`
+	Rules        []rules.Rule            `koanf:"rules" json:"rules"`
+}
+
+// ClockSkew returns max_clock_skew or its default.
+func (c *Config) ClockSkew() time.Duration {
+	if c.MaxClockSkew == nil {
+		return event.DefaultMaxSkew
+	}
+	return *c.MaxClockSkew
 }
 
 // Server is the HTTP API of `leaderhook run`.

@@ -370,6 +370,9 @@ func (l *loader) validate(cfg *Config) {
 	if cfg.Server.MaxBodyBytes < 0 {
 		errs.Add("server.max_body_bytes", "must not be negative")
 	}
+	if cfg.ClockSkew() <= 0 {
+		errs.Add("max_clock_skew", "must be positive, e.g. 5s")
+	}
 	// A collection that did not fit the schema may lack names that rules
 	// refer to: nil skips those reference checks rather than report them
 	// as unknown.

@@ -18,6 +18,7 @@ var Descriptions = withActionDocs(map[string]string{
 	"state_dir":             "Directory for the state that survives restarts: cooldowns, firing rules, cluster views, pending deliveries, file positions. Default `./leaderhook-state`.",
 	"audit_log":             "JSON-lines file of every firing and every action attempt. Empty: no audit log.",
 	"timezone":              "IANA time zone of cron schedules and mute windows. Default `UTC`.",
+	"max_clock_skew":        "`leaderhook run`: how far a live event's own timestamp may be from leaderhook's clock when it arrives. Within it, the event keeps its timestamp; beyond it (a member's clock is off, or the event is late), it is dated on arrival, logged and counted. Default `5s`. Replay uses recorded timestamps.",
 
 	"clusters":                        "The clusters to watch (at least one).",
 	"clusters[].name":                 "Unique name; appears in events, rules (`cluster`), metrics and URLs.",

@@ -83,7 +83,8 @@ type Daemon struct {
 	listener net.Listener
 	http     *http.Server
 
-	resume []dispatch.Delivery // pending at the last stop, resumed by Run
+	resume     []dispatch.Delivery  // pending at the last stop, resumed by Run
+	skewLogged map[string]time.Time // by cluster and member; on the decision goroutine
 
 	reloadMu  sync.Mutex // one reload at a time
 	configMod time.Time  // of the config file when last read
@@ -195,8 +196,10 @@ func (d *Daemon) openPipeline(cfg *config.Config, saved store.State, pending []d
 	if err != nil {
 		return err
 	}
-	d.driver.Restore(saved.Engine, saved.Views)
+	d.restore(saved)
 	d.driver.OnEvent = d.metrics.Event
+	d.driver.MaxSkew = cfg.ClockSkew()
+	d.driver.OnSkew = d.skewed
 	for _, c := range cfg.Clusters {
 		knownMetrics(d.metrics, c.Name, saved.Views[c.Name])
 	}

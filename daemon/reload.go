@@ -59,7 +59,10 @@ func (d *Daemon) reload() error {
 		return err
 	}
 	// Everything is built: from here on, every part takes the change.
-	if err := d.call(context.Background(), func() { d.driver.Replace(d.opts.Clock.Now(), engine, views) }); err != nil {
+	if err := d.call(context.Background(), func() {
+		d.driver.Replace(d.opts.Clock.Now(), engine, views)
+		d.driver.MaxSkew = next.ClockSkew()
+	}); err != nil {
 		return fmt.Errorf("shutting down: %w", err)
 	}
 	if d.disp != nil {

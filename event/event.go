@@ -69,6 +69,12 @@ func (e *Event) IsState() bool {
 	return e.Source == DetectorSource && (e.Type == HasLeader || e.Type == Leaderless)
 }
 
+// DefaultMaxSkew bounds, unless configured, how far a live event's own
+// timestamp may be from the daemon's clock: members' clocks are usually
+// kept within milliseconds by NTP, and an event spends less than a second
+// on its way.
+const DefaultMaxSkew = 5 * time.Second
+
 // TimeLayout is RFC 3339 with a fixed nine-digit fraction, so that times
 // sort as strings and line up in logs.
 const TimeLayout = "2006-01-02T15:04:05.000000000Z07:00"

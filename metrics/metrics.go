@@ -33,6 +33,7 @@ type Metrics struct {
 	reloadOK     prometheus.Gauge
 	auditErrors  prometheus.Counter
 	notJournaled prometheus.Counter
+	skewed       *prometheus.CounterVec
 	buildInfo    *prometheus.GaugeVec
 	mu           sync.Mutex
 	lossStarted  map[string]time.Time
@@ -46,6 +47,7 @@ func New(queueDepth func() float64, dropped func() float64) *Metrics {
 	f := prometheus.WrapRegistererWithPrefix("leaderhook_", m.Registry)
 	m.events = counterVec(f, "events_total", "Member events received, by cluster, source (member) and event type.", "cluster", "source", "type")
 	m.rejected = counterVec(f, "events_rejected_total", "Malformed events rejected, by cluster and input.", "cluster", "input")
+	m.skewed = counterVec(f, "events_skewed_total", "Events whose own timestamp was too far from leaderhook's clock (or behind it), dated on arrival instead, by cluster and source (member).", "cluster", "source")
 	m.transitions = counterVec(f, "state_changes_total", "Cluster state changes announced, by cluster and type (baseline excluded).", "cluster", "type")
 	m.hasLeader = gaugeVec(f, "cluster_has_leader", "1 when the cluster has a leader that a majority follows.", "cluster")
 	m.known = gaugeVec(f, "cluster_known", "1 once the cluster's state is known (from its members or the saved state); until then it has no cluster_has_leader.", "cluster")
@@ -96,6 +98,11 @@ func gaugeVec(r prometheus.Registerer, name, help string, labels ...string) *pro
 // Event counts a member event.
 func (m *Metrics) Event(ev event.Event) {
 	m.events.WithLabelValues(ev.Cluster, ev.Source, ev.Type).Inc()
+}
+
+// Skewed counts an event dated on arrival for its timestamp.
+func (m *Metrics) Skewed(ev event.Event) {
+	m.skewed.WithLabelValues(ev.Cluster, ev.Source).Inc()
 }
 
 // Rejected counts a malformed event.
@@ -188,7 +195,7 @@ func (m *Metrics) AuditWriteFailed() { m.auditErrors.Inc() }
 // Forget removes the metrics of a cluster no longer configured.
 func (m *Metrics) Forget(cluster string) {
 	labels := prometheus.Labels{"cluster": cluster}
-	for _, v := range []*prometheus.CounterVec{m.events, m.rejected, m.transitions, m.outcomes} {
+	for _, v := range []*prometheus.CounterVec{m.events, m.rejected, m.skewed, m.transitions, m.outcomes} {
 		v.DeletePartialMatch(labels)
 	}
 	for _, v := range []*prometheus.GaugeVec{m.hasLeader, m.known, m.leaderlessFn} {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/leaderhook/leaderhook/clock"
 	"github.com/leaderhook/leaderhook/detector"
 	"github.com/leaderhook/leaderhook/event"
 	"github.com/leaderhook/leaderhook/rules"
@@ -48,6 +49,13 @@ type Driver struct {
 	OnChange func()
 	// OnEvent, if set, sees each event Run receives.
 	OnEvent func(event.Event)
+	// MaxSkew bounds, in Run, how far an event's own timestamp may be from
+	// the clock when it arrives (0: event.DefaultMaxSkew); beyond it, or
+	// behind the driver's clock, the event is dated on arrival. OnSkew, if
+	// set, is told of each event dated so for its skew (late: negative).
+	MaxSkew time.Duration
+	OnSkew  func(ev event.Event, skew time.Duration)
+	clock   clock.Clock // of Run
 	calls   chan call
 	members map[string]bool // clusters whose members' reports were seen
 	wakeups int             // turns of Run's loop, to show an idle pipeline sleeps

@@ -18,9 +18,11 @@ const idle = 24 * time.Hour
 // condition that time alone makes true fires when it becomes true, not at
 // the next event. An idle pipeline does no work at all.
 //
-// Sources stamp events with the time they observed them. The Sink is called
-// from Run's goroutine; it must not block (hand actions to a queue).
+// An event keeps the timestamp its source gave it within MaxSkew of clk;
+// beyond it, it is dated on arrival (see arrive). The Sink is called from
+// Run's goroutine; it must not block (hand actions to a queue).
 func (d *Driver) Run(ctx context.Context, in <-chan event.Event, clk clock.Clock) error {
+	d.clock = clk
 	timer := clk.NewTimer(idle)
 	defer timer.Stop()
 	for {
@@ -52,6 +54,28 @@ func (d *Driver) Run(ctx context.Context, in <-chan event.Event, clk clock.Clock
 			d.AdvanceTo(clk.Now())
 		}
 	}
+}
+
+// arrive dates a live event. Its own timestamp orders and dates it while
+// it is within MaxSkew of the clock and not behind the driver: one member
+// whose clock runs ahead must not move the driver's time (which would blind
+// it to the next real loss until that time comes), nor one whose event
+// comes late date it in the past. Otherwise the event is dated on arrival.
+func (d *Driver) arrive(ev event.Event) event.Event {
+	limit := d.MaxSkew
+	if limit <= 0 {
+		limit = event.DefaultMaxSkew
+	}
+	now := d.clock.Now()
+	skew := ev.Time.Sub(now)
+	if skew.Abs() <= limit && !ev.Time.Before(d.now) {
+		return ev
+	}
+	if d.OnSkew != nil && skew.Abs() > limit {
+		d.OnSkew(ev, skew)
+	}
+	ev.Time = now
+	return ev
 }
 
 type call struct {
@@ -112,6 +136,9 @@ func (d *Driver) Take(evs ...event.Event) {
 
 // take handles one event that Run received.
 func (d *Driver) take(ev event.Event) {
+	if d.clock != nil {
+		ev = d.arrive(ev)
+	}
 	if d.OnEvent != nil {
 		d.OnEvent(ev)
 	}

@@ -13,6 +13,7 @@ import (
 	"sync"
 	"syscall"
 	"testing"
+	"time"
 )
 
 // mountSmallDisk mounts a tmpfs of size at dir for the test: a disk the
@@ -164,5 +165,58 @@ rules:
 	b := startDaemon(t, config)
 	for _, leader := range acknowledged {
 		waitFor(t, "the acknowledged change to "+leader, func() bool { return rcv.got(leader) }, b)
+	}
+}
+
+// evAt is ev stamped at a time of the sender's choosing.
+func evAt(src, typ, leader string, at time.Time) string {
+	extra := ""
+	if leader != "" {
+		extra = fmt.Sprintf(`,"leaderId":%q`, leader)
+	}
+	return fmt.Sprintf(`{"namespace":"cluster","event_src_id":%q,"timestamp":%q,"eventType":%q%s}`, src, at.UTC().Format(time.RFC3339Nano), typ, extra)
+}
+
+// TestMemberClockAheadDoesNotBlind: a member whose clock is 10 minutes,
+// or 80 years, ahead does not move leaderhook's time: the next real loss
+// is announced after its stabilize period, the skew is counted for that
+// member, and a restart is not blind either.
+func TestMemberClockAheadDoesNotBlind(t *testing.T) {
+	for _, ahead := range []time.Duration{10 * time.Minute, 80 * 365 * 24 * time.Hour} {
+		t.Run(ahead.String(), func(t *testing.T) {
+			rcv := &receiver{}
+			hook := httptest.NewServer(rcv)
+			defer hook.Close()
+			dir := t.TempDir()
+			config := filepath.Join(dir, "rules.yaml")
+			os.WriteFile(config, []byte(fmt.Sprintf(`server: {listen: "127.0.0.1:0"}
+state_dir: %s/state
+clusters:
+  - {name: ziti, members: [c1, c2, c3], stabilize: 1s, source: {type: events, http: true}}
+actions:
+  hook: {type: webhook, url: "%s/hook"}
+rules:
+  - {name: lost, when: leaderless, actions: [hook], on_resolve: [hook]}
+`, dir, hook.URL)), 0o644)
+			a := startDaemon(t, config)
+			events := a.baseURL(t) + "/v1/events?cluster=ziti"
+			post(t, events, "", ev("c1", "state.has_leader", "c1")+"\n"+ev("c2", "state.has_leader", "c1"))
+			post(t, events, "", evAt("c3", "state.has_leader", "c1", time.Now().Add(ahead)))
+			post(t, events, "", ev("c2", "state.is_leaderless", "")+"\n"+ev("c3", "state.is_leaderless", ""))
+			waitFor(t, "the loss, announced after stabilize", func() bool { return len(rcv.seen()) == 1 }, a)
+			_, metrics := get(t, a.baseURL(t)+"/metrics")
+			if !strings.Contains(metrics, `leaderhook_events_skewed_total{cluster="ziti",source="c3"} 1`) ||
+				!strings.Contains(metrics, `leaderhook_cluster_has_leader{cluster="ziti"} 0`) {
+				t.Errorf("metrics lack the skew of c3 or the loss:\n%s", grepLines(metrics, "ziti"))
+			}
+			a.kill9(t)
+
+			b := startDaemon(t, config)
+			events = b.baseURL(t) + "/v1/events?cluster=ziti"
+			post(t, events, "", ev("c1", "state.has_leader", "c1")+"\n"+ev("c2", "state.has_leader", "c1"))
+			waitFor(t, "the resolve after the restart", func() bool { return len(rcv.seen()) == 2 }, b)
+			post(t, events, "", ev("c1", "state.is_leaderless", "")+"\n"+ev("c2", "state.is_leaderless", ""))
+			waitFor(t, "the next loss, after the restart", func() bool { return len(rcv.seen()) == 3 }, b)
+		})
 	}
 }

@@ -1,0 +1,52 @@
+package daemon
+
+import (
+	"time"
+
+	"github.com/leaderhook/leaderhook/event"
+	"github.com/leaderhook/leaderhook/rules"
+	"github.com/leaderhook/leaderhook/store"
+)
+
+// skewed is told, on the decision goroutine, of an event dated on arrival
+// because its own timestamp was too far from the clock: it is counted, and
+// logged once a minute per member.
+func (d *Daemon) skewed(ev event.Event, skew time.Duration) {
+	d.metrics.Skewed(ev)
+	key := ev.Cluster + "\x00" + ev.Source
+	if last, ok := d.skewLogged[key]; ok && d.opts.Clock.Now().Sub(last) < time.Minute {
+		return
+	}
+	if d.skewLogged == nil {
+		d.skewLogged = map[string]time.Time{}
+	}
+	d.skewLogged[key] = d.opts.Clock.Now()
+	d.log.Warn("event dated on arrival: its timestamp is too far from leaderhook's clock (is the member's clock right?)",
+		"cluster", ev.Cluster, "source", ev.Source, "skew", skew.Round(time.Millisecond).String(), "max_clock_skew", d.driver.MaxSkew.String())
+}
+
+// restore loads the saved state into the driver, leaving out what is
+// dated ahead of the clock by more than the skew allows: a view saved
+// from the future (by a version that trusted a member's clock) would keep
+// the daemon blind to real losses until that time came.
+func (d *Daemon) restore(saved store.State) {
+	limit := d.opts.Clock.Now().Add(d.config().ClockSkew())
+	for name, v := range saved.Views {
+		if v.Since.After(limit) {
+			d.log.Warn("saved view not trusted: it is dated in the future; the cluster's state is learned again", "cluster", name, "since", v.Since)
+			delete(saved.Views, name)
+		}
+	}
+	saved.Engine.Clusters = filterFuture(saved.Engine.Clusters, limit)
+	d.driver.Restore(saved.Engine, saved.Views)
+}
+
+func filterFuture(clusters []rules.ClusterSnapshot, limit time.Time) []rules.ClusterSnapshot {
+	var kept []rules.ClusterSnapshot
+	for _, c := range clusters {
+		if !c.Now.After(limit) {
+			kept = append(kept, c)
+		}
+	}
+	return kept
+}
