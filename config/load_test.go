@@ -325,6 +325,31 @@ func TestSyntaxErrorLines(t *testing.T) {
 	}
 }
 
+// A tab in the indentation is reported at the tab, with what to write
+// instead; yaml.v3 names the line of the value before it, or no column.
+func TestIndentationTab(t *testing.T) {
+	const tab = ": a tab in the indentation: YAML forbids tabs for indentation; use spaces"
+	cases := []struct{ src, want string }{
+		{"a:\n  - name: z\n\tsource: x\n", "y.yaml:3:1" + tab},
+		{"a:\n  b: 1\n  \tc: 2\n", "y.yaml:3:3" + tab},
+		{"a:\n  b:\n\t\tc: 2\n", "y.yaml:3:1" + tab},
+		{"a:\n\tb: 1\n", "y.yaml:2:1" + tab},
+		{"\ta: 1\n", "y.yaml:1:1" + tab},
+		{"a:\n  - 1\n\t- 2\n", "y.yaml:3:1" + tab},
+		{"a: |\n  x\n\ty\n", "y.yaml:3:1" + tab},
+		{"x:\n  y: 1\nr:\n  - name: r\n    when: a\n      b\n\t  c: 1\n", "y.yaml:7:1" + tab},
+		// Not a tab: the message stays yaml.v3's.
+		{"a: 1\nb: @x\n", "y.yaml:2: found character that cannot start any token"},
+		{"a: 1\n\tb: @x\n", "y.yaml:2:1" + tab},
+	}
+	for _, tc := range cases {
+		_, _, err := Parse("y.yaml", []byte(tc.src), envOf(nil))
+		if err == nil || err.Error() != tc.want {
+			t.Errorf("%q: got %v, want %s", tc.src, err, tc.want)
+		}
+	}
+}
+
 func TestEmptyDocuments(t *testing.T) {
 	for _, src := range []string{"", "\n\n", "# only a comment\n", "---\n", "~\n", "null\n"} {
 		_, _, err := Parse("e.yaml", []byte(src), envOf(nil))
