@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -80,7 +81,9 @@ type analysis struct {
 }
 
 type exprError struct {
-	offset int // byte offset into the expression, -1 for all of it
+	// offset is into the expression, -1 for all of it: in bytes, but in
+	// runes, as expr counts, while in an analysis.
+	offset int
 	msg    string
 }
 
@@ -93,6 +96,10 @@ func (a *analysis) Visit(node *ast.Node) {
 	switch n := (*node).(type) {
 	case *ast.IdentifierNode:
 		a.names[n.Value] = true
+	case *ast.BinaryNode:
+		if e, ok := durationOperand(n); ok {
+			a.errs = append(a.errs, e)
+		}
 	case *ast.BuiltinNode:
 		if n.Name != "duration" || len(n.Arguments) != 1 {
 			return
@@ -154,6 +161,9 @@ func compileExpr(src string, wantBool bool) (*vm.Program, *analysis, []exprError
 	prog, err := expr.Compile(src, opts...)
 	if len(a.errs) > 0 {
 		// Ours are more precise than what the checker says of the same spot.
+		for i := range a.errs {
+			a.errs[i].offset = byteOffset(src, a.errs[i].offset)
+		}
 		return nil, a, a.errs
 	}
 	if err != nil {
@@ -171,7 +181,13 @@ func describeExprError(src string, err error) exprError {
 	if !errors.As(err, &fe) {
 		return exprError{offset: -1, msg: err.Error()}
 	}
-	return exprError{offset: byteOffset(src, fe.From), msg: fe.Message}
+	offset := byteOffset(src, fe.From)
+	if strings.HasPrefix(fe.Message, "bad number syntax") {
+		if e, ok := bareDuration(src, offset); ok {
+			return e
+		}
+	}
+	return exprError{offset: offset, msg: fe.Message}
 }
 
 // byteOffset turns expr's rune offset into a byte offset.
