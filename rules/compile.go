@@ -45,8 +45,6 @@ var variableTypes = map[string]any{
 // though its condition never turned false in between.
 var stateNames = []string{"type", "event", "trigger", "leader_id", "previous_leader_id"}
 
-var cronParser = cron.NewParser(cron.Minute | cron.Hour | cron.Dom | cron.Month | cron.Dow | cron.Descriptor)
-
 var ruleName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]*$`)
 
 // compiledRule is a rule ready to evaluate.
@@ -223,9 +221,12 @@ func compileWindows(windows map[string]Window, errs *field.List) map[string]*win
 	for _, name := range slices.Sorted(maps.Keys(windows)) {
 		w := windows[name]
 		path := "windows." + name
-		sched, err := cronParser.Parse(w.Schedule)
-		if err != nil {
-			errs.Add(path+".schedule", "invalid cron schedule %q: %v", w.Schedule, err)
+		sched, err := parseCron(w.Schedule)
+		switch {
+		case w.Schedule == "":
+			errs.Add(path+".schedule", `is required: when the window opens, in cron, e.g. "0 2 * * SUN"`)
+		case err != nil:
+			errs.AddAt(path+".schedule", err.offset, "invalid cron schedule %q: %s", w.Schedule, err.msg)
 		}
 		if w.Duration <= 0 {
 			errs.Add(path+".duration", "must be positive, e.g. 2h")
@@ -309,9 +310,9 @@ func (c *compiledRule) compileTiming(path string, errs *field.List) {
 	if c.Schedule == "" {
 		return
 	}
-	sched, err := cronParser.Parse(c.Schedule)
+	sched, err := parseCron(c.Schedule)
 	if err != nil {
-		errs.Add(path+".schedule", "invalid cron schedule %q: %v", c.Schedule, err)
+		errs.AddAt(path+".schedule", err.offset, "invalid cron schedule %q: %s", c.Schedule, err.msg)
 	}
 	c.schedule = sched
 	for _, k := range []struct {
