@@ -414,9 +414,7 @@ func (l *loader) validate(cfg *Config) {
 	ruleErrs, warnings := rules.Check(cfg.Rules, cfg.Windows, known)
 	warnings = append(serverWarnings, warnings...)
 	for _, name := range sortedKeys(cfg.Actions) {
-		if w, ok := cfg.Actions[name].Config.(actions.Warner); ok {
-			warnings.Prefix("actions."+name, w.Warnings())
-		}
+		warnings.Prefix("actions."+name, l.actionWarnings(name, cfg.Actions[name]))
 	}
 	errs = append(errs, ruleErrs...)
 	for _, e := range errs {
@@ -429,6 +427,31 @@ func (l *loader) validate(cfg *Config) {
 			l.res.Warnings = append(l.res.Warnings, l.diagnose(w))
 		}
 	}
+}
+
+// actionWarnings returns the warnings of an action's kind with what came
+// from the environment redacted, as in the action's errors: a warning
+// about the program prints its path, which a ${VAR} may have put there
+// because it is a secret. The values in the setting warned about are
+// hidden whatever their length, since the warning is about that value.
+func (l *loader) actionWarnings(name string, spec actions.Spec) field.List {
+	w, ok := spec.Config.(actions.Warner)
+	if !ok {
+		return nil
+	}
+	warns := w.Warnings()
+	for _, e := range warns {
+		secrets := spec.Secrets()
+		if n := lookup(l.root, "actions."+name+"."+e.Path); l.expanded[n] {
+			for _, v := range spec.FromEnv {
+				if strings.Contains(n.Value, v) {
+					secrets = append(secrets, v)
+				}
+			}
+		}
+		e.Msg = actions.Redact(e.Msg, secrets...)
+	}
+	return warns
 }
 
 // repeats reports whether a validation error at path would only repeat a

@@ -443,6 +443,39 @@ rules:
 
 // An API reachable from other hosts without a token is allowed, since
 // ingest then refuses them, but check says so.
+// A warning about a shell program never prints what a ${VAR} put in its
+// path, however short; other warnings are left as they are.
+func TestProgramWarningsHideEnv(t *testing.T) {
+	cases := []struct{ command, env, want string }{
+		{`["${PROG}"]`, "/nonexistent/s3cr3t", "w.yaml:5:30: actions.a.command[0]: REDACTED does not exist (yet?)"},
+		{`["${PROG}"]`, "/nx", "w.yaml:5:30: actions.a.command[0]: REDACTED does not exist (yet?)"},
+		{`["/nonexistent/${PROG}/run"]`, "s3cr3t", "w.yaml:5:30: actions.a.command[0]: /nonexistent/REDACTED/run does not exist (yet?)"},
+		{`["${PROG}"]`, "no-such-program-s3cr3t", "w.yaml:5:30: actions.a.command[0]: REDACTED is not found in PATH"},
+		{`["${PROG:-/nonexistent/default}"]`, "", "w.yaml:5:30: actions.a.command[0]: /nonexistent/default does not exist (yet?)"},
+		{`[/nonexistent/run, "${PROG}"]`, "s3cr3t", "w.yaml:5:30: actions.a.command[0]: /nonexistent/run does not exist (yet?)"},
+	}
+	for _, c := range cases {
+		env := map[string]string{}
+		if c.env != "" {
+			env["PROG"] = c.env
+		}
+		_, res, err := Parse("w.yaml", []byte(`clusters:
+  - name: z
+    source: {type: events, stdin: true}
+actions:
+  a: {type: shell, command: `+c.command+`}
+rules:
+  - {name: r, when: leaderless, actions: [a]}
+`), envOf(env))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(res.Warnings) != 1 || res.Warnings[0].String() != c.want {
+			t.Errorf("%s with PROG=%q: warnings %v, want %s", c.command, c.env, res.Warnings, c.want)
+		}
+	}
+}
+
 func TestOpenListenWarning(t *testing.T) {
 	for _, c := range []struct {
 		server string
