@@ -76,6 +76,7 @@ type analysis struct {
 	thresholds []time.Duration
 	windows    []time.Duration
 	errs       []exprError
+	hints      []hint // for the checker's errors, should there be any
 }
 
 type exprError struct {
@@ -95,8 +96,8 @@ func (a *analysis) Visit(node *ast.Node) {
 	case *ast.IdentifierNode:
 		a.names[n.Value] = true
 	case *ast.BinaryNode:
-		if e, ok := durationOperand(n); ok {
-			a.errs = append(a.errs, e)
+		if h, ok := durationOperand(n); ok {
+			a.hints = append(a.hints, h)
 		}
 	case *ast.BuiltinNode:
 		if n.Name != "duration" || len(n.Arguments) != 1 {
@@ -165,7 +166,7 @@ func compileExpr(src string, wantBool bool) (*vm.Program, *analysis, []exprError
 		return nil, a, a.errs
 	}
 	if err != nil {
-		return nil, a, []exprError{describeExprError(src, err)}
+		return nil, a, []exprError{describeExprError(src, err, a.hints)}
 	}
 	slices.Sort(a.thresholds)
 	a.thresholds = slices.Compact(a.thresholds)
@@ -174,10 +175,15 @@ func compileExpr(src string, wantBool bool) (*vm.Program, *analysis, []exprError
 	return prog, a, nil
 }
 
-func describeExprError(src string, err error) exprError {
+func describeExprError(src string, err error, hints []hint) exprError {
 	var fe *file.Error
 	if !errors.As(err, &fe) {
 		return exprError{offset: -1, msg: err.Error()}
+	}
+	for _, h := range hints {
+		if h.at == fe.From {
+			return exprError{offset: byteOffset(src, h.offset), msg: h.msg}
+		}
 	}
 	offset := byteOffset(src, fe.From)
 	if strings.HasPrefix(fe.Message, "bad number syntax") {

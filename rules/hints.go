@@ -25,12 +25,18 @@ func isDurationVariable(name string) bool {
 	return ok
 }
 
+// hint is a better message for a checker error at rune offset at.
+type hint struct {
+	at int
+	exprError
+}
+
 // durationOperand finds a number or string written where a duration
-// belongs, as in `leaderless_for > 30`, and returns an error at it, with
-// a rune offset. Such an expression never type-checks.
-func durationOperand(n *ast.BinaryNode) (exprError, bool) {
+// belongs, as in `leaderless_for > 30`, and returns a hint at it, in
+// runes, for the checker's error at the operator.
+func durationOperand(n *ast.BinaryNode) (hint, bool) {
 	if !durationOperators[n.Operator] {
-		return exprError{}, false
+		return hint{}, false
 	}
 	for _, pair := range [][2]ast.Node{{n.Left, n.Right}, {n.Right, n.Left}} {
 		id, ok := pair[0].(*ast.IdentifierNode)
@@ -38,10 +44,10 @@ func durationOperand(n *ast.BinaryNode) (exprError, bool) {
 			continue
 		}
 		if msg, ok := durationInstead(id.Value, pair[1]); ok {
-			return exprError{offset: pair[1].Location().From, msg: msg}, true
+			return hint{at: n.Location().From, exprError: exprError{offset: pair[1].Location().From, msg: msg}}, true
 		}
 	}
-	return exprError{}, false
+	return hint{}, false
 }
 
 // durationInstead says what to write instead of the literal lit next to

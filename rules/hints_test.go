@@ -32,6 +32,7 @@ func TestDurationHints(t *testing.T) {
 		// Not durations: the messages stay expr's.
 		{`leader_id == 1`, 10, `invalid operation: == (mismatched types string and int)`},
 		{`leaderless > 1.2.3`, 16, `unexpected token Number(".3")`},
+		{`nope || leaderless_for > 30`, 0, `unknown name nope`},
 	}
 	for _, c := range cases {
 		if _, err := expr.Compile(c.when, expr.Env(variableTypes), expr.AsBool()); err == nil {
@@ -44,8 +45,7 @@ func TestDurationHints(t *testing.T) {
 	}
 }
 
-// Durations compared as they should be compile, with or without a hint's
-// patterns nearby.
+// Valid expressions compile, even where a hint's pattern appears.
 func TestDurationHintsLeaveValidExpressions(t *testing.T) {
 	for _, when := range []string{
 		`leaderless_for > duration("30s")`,
