@@ -34,8 +34,8 @@ type Diagnostic struct {
 	// Line is 1-based, or 0 when the problem concerns no line: an empty
 	// file, or a value set by an environment variable.
 	Line int
-	// Col is 1-based and counts characters, or 0 when unknown (YAML syntax
-	// errors only give a line).
+	// Col is 1-based and counts characters, or 0 when unknown (yaml.v3's
+	// syntax errors give only a line).
 	Col  int
 	Path string // e.g. rules[2].when; empty for the file as a whole
 	Msg  string
@@ -210,7 +210,7 @@ func (l *loader) document(data []byte) *yaml.Node {
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	var doc yaml.Node
 	if err := dec.Decode(&doc); err != nil && !errors.Is(err, io.EOF) {
-		l.errs = append(l.errs, l.syntaxError(err))
+		l.errs = append(l.errs, l.indentationTab(l.syntaxError(err)))
 		return nil
 	}
 	if len(doc.Content) == 0 || doc.Content[0].ShortTag() == "!!null" {
@@ -224,7 +224,7 @@ func (l *loader) document(data []byte) *yaml.Node {
 		l.errs = append(l.errs, Diagnostic{File: l.name, Line: extra.Line,
 			Msg: "a second YAML document: the config is one document (remove the ---)"})
 	case !errors.Is(err, io.EOF):
-		l.errs = append(l.errs, l.syntaxError(err))
+		l.errs = append(l.errs, l.indentationTab(l.syntaxError(err)))
 	}
 	root := doc.Content[0]
 	if root.Kind != yaml.MappingNode {
@@ -268,6 +268,37 @@ func (l *loader) syntaxError(err error) Diagnostic {
 		last--
 	}
 	d.Line = min(d.Line, last)
+	return d
+}
+
+// tabErrors are the yaml.v3 messages a tab in the indentation causes. The
+// first two name the line where the value before the tab starts; the last
+// names the tab's own line, but has other causes as well.
+var tabErrors = []string{
+	"found a tab character that violates indentation",
+	"found a tab character where an indentation space is expected",
+	"found character that cannot start any token",
+}
+
+// indentationTab points a syntax error that a tab in the indentation
+// caused at that tab, and says what to do, which yaml.v3 does not.
+func (l *loader) indentationTab(d Diagnostic) Diagnostic {
+	i := slices.Index(tabErrors, d.Msg)
+	if i < 0 {
+		return d
+	}
+	last := max(d.Line, 1)
+	if i < len(tabErrors)-1 {
+		last = len(l.lines)
+	}
+	for line := max(d.Line, 1); line <= last && line <= len(l.lines); line++ {
+		text := l.lines[line-1]
+		indent := text[:len(text)-len(strings.TrimLeft(text, " \t"))]
+		if col := strings.IndexByte(indent, '\t'); col >= 0 {
+			return Diagnostic{File: l.name, Line: line, Col: col + 1,
+				Msg: "a tab in the indentation: YAML forbids tabs for indentation; use spaces"}
+		}
+	}
 	return d
 }
 
@@ -386,9 +417,7 @@ func (l *loader) validate(cfg *Config) {
 	ruleErrs, warnings := rules.Check(cfg.Rules, cfg.Windows, known)
 	warnings = append(serverWarnings, warnings...)
 	for _, name := range sortedKeys(cfg.Actions) {
-		if w, ok := cfg.Actions[name].Config.(actions.Warner); ok {
-			warnings.Prefix("actions."+name, w.Warnings())
-		}
+		warnings.Prefix("actions."+name, l.actionWarnings(name, cfg.Actions[name]))
 	}
 	errs = append(errs, ruleErrs...)
 	for _, e := range errs {
@@ -401,6 +430,31 @@ func (l *loader) validate(cfg *Config) {
 			l.res.Warnings = append(l.res.Warnings, l.diagnose(w))
 		}
 	}
+}
+
+// actionWarnings returns the warnings of an action's kind with what came
+// from the environment redacted, as in the action's errors: a warning
+// about the program prints its path, which a ${VAR} may have put there
+// because it is a secret. The values in the setting warned about are
+// hidden whatever their length, since the warning is about that value.
+func (l *loader) actionWarnings(name string, spec actions.Spec) field.List {
+	w, ok := spec.Config.(actions.Warner)
+	if !ok {
+		return nil
+	}
+	warns := w.Warnings()
+	for _, e := range warns {
+		secrets := spec.Secrets()
+		if n := lookup(l.root, "actions."+name+"."+e.Path); l.expanded[n] {
+			for _, v := range spec.FromEnv {
+				if strings.Contains(n.Value, v) {
+					secrets = append(secrets, v)
+				}
+			}
+		}
+		e.Msg = actions.Redact(e.Msg, secrets...)
+	}
+	return warns
 }
 
 // repeats reports whether a validation error at path would only repeat a

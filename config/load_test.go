@@ -325,6 +325,31 @@ func TestSyntaxErrorLines(t *testing.T) {
 	}
 }
 
+// A tab in the indentation is reported at the tab, with what to write
+// instead; yaml.v3 names the line of the value before it, or no column.
+func TestIndentationTab(t *testing.T) {
+	const tab = ": a tab in the indentation: YAML forbids tabs for indentation; use spaces"
+	cases := []struct{ src, want string }{
+		{"a:\n  - name: z\n\tsource: x\n", "y.yaml:3:1" + tab},
+		{"a:\n  b: 1\n  \tc: 2\n", "y.yaml:3:3" + tab},
+		{"a:\n  b:\n\t\tc: 2\n", "y.yaml:3:1" + tab},
+		{"a:\n\tb: 1\n", "y.yaml:2:1" + tab},
+		{"\ta: 1\n", "y.yaml:1:1" + tab},
+		{"a:\n  - 1\n\t- 2\n", "y.yaml:3:1" + tab},
+		{"a: |\n  x\n\ty\n", "y.yaml:3:1" + tab},
+		{"x:\n  y: 1\nr:\n  - name: r\n    when: a\n      b\n\t  c: 1\n", "y.yaml:7:1" + tab},
+		// Not a tab: the message stays yaml.v3's.
+		{"a: 1\nb: @x\n", "y.yaml:2: found character that cannot start any token"},
+		{"a: 1\n\tb: @x\n", "y.yaml:2:1" + tab},
+	}
+	for _, tc := range cases {
+		_, _, err := Parse("y.yaml", []byte(tc.src), envOf(nil))
+		if err == nil || err.Error() != tc.want {
+			t.Errorf("%q: got %v, want %s", tc.src, err, tc.want)
+		}
+	}
+}
+
 func TestEmptyDocuments(t *testing.T) {
 	for _, src := range []string{"", "\n\n", "# only a comment\n", "---\n", "~\n", "null\n"} {
 		_, _, err := Parse("e.yaml", []byte(src), envOf(nil))
@@ -418,6 +443,39 @@ rules:
 
 // An API reachable from other hosts without a token is allowed, since
 // ingest then refuses them, but check says so.
+// A warning about a shell program never prints what a ${VAR} put in its
+// path, however short; other warnings are left as they are.
+func TestProgramWarningsHideEnv(t *testing.T) {
+	cases := []struct{ command, env, want string }{
+		{`["${PROG}"]`, "/nonexistent/s3cr3t", "w.yaml:5:30: actions.a.command[0]: REDACTED does not exist (yet?)"},
+		{`["${PROG}"]`, "/nx", "w.yaml:5:30: actions.a.command[0]: REDACTED does not exist (yet?)"},
+		{`["/nonexistent/${PROG}/run"]`, "s3cr3t", "w.yaml:5:30: actions.a.command[0]: /nonexistent/REDACTED/run does not exist (yet?)"},
+		{`["${PROG}"]`, "no-such-program-s3cr3t", "w.yaml:5:30: actions.a.command[0]: REDACTED is not found in PATH"},
+		{`["${PROG:-/nonexistent/default}"]`, "", "w.yaml:5:30: actions.a.command[0]: /nonexistent/default does not exist (yet?)"},
+		{`[/nonexistent/run, "${PROG}"]`, "s3cr3t", "w.yaml:5:30: actions.a.command[0]: /nonexistent/run does not exist (yet?)"},
+	}
+	for _, c := range cases {
+		env := map[string]string{}
+		if c.env != "" {
+			env["PROG"] = c.env
+		}
+		_, res, err := Parse("w.yaml", []byte(`clusters:
+  - name: z
+    source: {type: events, stdin: true}
+actions:
+  a: {type: shell, command: `+c.command+`}
+rules:
+  - {name: r, when: leaderless, actions: [a]}
+`), envOf(env))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(res.Warnings) != 1 || res.Warnings[0].String() != c.want {
+			t.Errorf("%s with PROG=%q: warnings %v, want %s", c.command, c.env, res.Warnings, c.want)
+		}
+	}
+}
+
 func TestOpenListenWarning(t *testing.T) {
 	for _, c := range []struct {
 		server string

@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -44,8 +45,6 @@ var variableTypes = map[string]any{
 // though its condition never turned false in between.
 var stateNames = []string{"type", "event", "trigger", "leader_id", "previous_leader_id"}
 
-var cronParser = cron.NewParser(cron.Minute | cron.Hour | cron.Dom | cron.Month | cron.Dow | cron.Descriptor)
-
 var ruleName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]*$`)
 
 // compiledRule is a rule ready to evaluate.
@@ -77,10 +76,13 @@ type analysis struct {
 	thresholds []time.Duration
 	windows    []time.Duration
 	errs       []exprError
+	hints      []hint // for the checker's errors, should there be any
 }
 
 type exprError struct {
-	offset int // byte offset into the expression, -1 for all of it
+	// offset is into the expression, -1 for all of it: in bytes, but in
+	// runes, as expr counts, while in an analysis.
+	offset int
 	msg    string
 }
 
@@ -93,6 +95,10 @@ func (a *analysis) Visit(node *ast.Node) {
 	switch n := (*node).(type) {
 	case *ast.IdentifierNode:
 		a.names[n.Value] = true
+	case *ast.BinaryNode:
+		if h, ok := durationOperand(n); ok {
+			a.hints = append(a.hints, h)
+		}
 	case *ast.BuiltinNode:
 		if n.Name != "duration" || len(n.Arguments) != 1 {
 			return
@@ -154,10 +160,13 @@ func compileExpr(src string, wantBool bool) (*vm.Program, *analysis, []exprError
 	prog, err := expr.Compile(src, opts...)
 	if len(a.errs) > 0 {
 		// Ours are more precise than what the checker says of the same spot.
+		for i := range a.errs {
+			a.errs[i].offset = byteOffset(src, a.errs[i].offset)
+		}
 		return nil, a, a.errs
 	}
 	if err != nil {
-		return nil, a, []exprError{describeExprError(src, err)}
+		return nil, a, []exprError{describeExprError(src, err, a.hints)}
 	}
 	slices.Sort(a.thresholds)
 	a.thresholds = slices.Compact(a.thresholds)
@@ -166,12 +175,23 @@ func compileExpr(src string, wantBool bool) (*vm.Program, *analysis, []exprError
 	return prog, a, nil
 }
 
-func describeExprError(src string, err error) exprError {
+func describeExprError(src string, err error, hints []hint) exprError {
 	var fe *file.Error
 	if !errors.As(err, &fe) {
 		return exprError{offset: -1, msg: err.Error()}
 	}
-	return exprError{offset: byteOffset(src, fe.From), msg: fe.Message}
+	for _, h := range hints {
+		if h.at == fe.From {
+			return exprError{offset: byteOffset(src, h.offset), msg: h.msg}
+		}
+	}
+	offset := byteOffset(src, fe.From)
+	if strings.HasPrefix(fe.Message, "bad number syntax") {
+		if e, ok := bareDuration(src, offset); ok {
+			return e
+		}
+	}
+	return exprError{offset: offset, msg: fe.Message}
 }
 
 // byteOffset turns expr's rune offset into a byte offset.
@@ -207,9 +227,12 @@ func compileWindows(windows map[string]Window, errs *field.List) map[string]*win
 	for _, name := range slices.Sorted(maps.Keys(windows)) {
 		w := windows[name]
 		path := "windows." + name
-		sched, err := cronParser.Parse(w.Schedule)
-		if err != nil {
-			errs.Add(path+".schedule", "invalid cron schedule %q: %v", w.Schedule, err)
+		sched, err := parseCron(w.Schedule)
+		switch {
+		case w.Schedule == "":
+			errs.Add(path+".schedule", `is required: when the window opens, in cron, e.g. "0 2 * * SUN"`)
+		case err != nil:
+			errs.AddAt(path+".schedule", err.offset, "invalid cron schedule %q: %s", w.Schedule, err.msg)
 		}
 		if w.Duration <= 0 {
 			errs.Add(path+".duration", "must be positive, e.g. 2h")
@@ -293,9 +316,9 @@ func (c *compiledRule) compileTiming(path string, errs *field.List) {
 	if c.Schedule == "" {
 		return
 	}
-	sched, err := cronParser.Parse(c.Schedule)
+	sched, err := parseCron(c.Schedule)
 	if err != nil {
-		errs.Add(path+".schedule", "invalid cron schedule %q: %v", c.Schedule, err)
+		errs.AddAt(path+".schedule", err.offset, "invalid cron schedule %q: %s", c.Schedule, err.msg)
 	}
 	c.schedule = sched
 	for _, k := range []struct {

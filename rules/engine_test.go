@@ -326,22 +326,24 @@ func TestCheckErrors(t *testing.T) {
 		{Name: "c", When: `leaderless_for >= duration("30x")`, Schedule: "61 * * * *", Actions: acts("page"), Repeat: time.Minute},
 		{Name: "d", When: `"not a bool"`, Actions: acts("page")},
 	}
-	errs, _ := Check(rs, map[string]Window{"w": {Schedule: "bad", Duration: 0}}, Known{Actions: map[string]bool{"page": true}})
+	windows := map[string]Window{"w": {Schedule: "bad", Duration: 0}, "e": {Duration: time.Hour}}
+	errs, _ := Check(rs, windows, Known{Actions: map[string]bool{"page": true}})
 	var got []string
 	for _, e := range errs {
 		got = append(got, fmt.Sprintf("%s@%d: %s", e.Path, e.Offset, e.Msg))
 	}
 	want := []string{
-		`windows.w.schedule@-1: invalid cron schedule "bad"`,
+		`windows.e.schedule@-1: is required`,
+		`windows.w.schedule@-1: invalid cron schedule "bad": 1 field, want 5`,
 		`windows.w.duration@-1: must be positive`,
 		`rules[0].when@0: unknown name leadr_id`,
 		`rules[1].name@-1: duplicate rule name "a" (also rules[0])`,
 		`rules[1].when@10: invalid operation: == (mismatched types string and int)`,
 		`rules[1].actions[0]@-1: unknown action "nope" (defined: [page])`,
 		`rules[2].when@0: leader_changes needs a positive constant duration`,
-		`rules[2].mute[0]@-1: unknown window "nowin" (defined: [w])`,
+		`rules[2].mute[0]@-1: unknown window "nowin" (defined: [e w])`,
 		`rules[3].when@18: invalid duration "30x"`,
-		`rules[3].schedule@-1: invalid cron schedule "61 * * * *"`,
+		`rules[3].schedule@0: invalid cron schedule "61 * * * *": the minute field "61"`,
 		`rules[3].repeat@-1: does not apply to a scheduled rule`,
 		`rules[4].when@-1: expected bool, but got string`,
 	}

@@ -52,11 +52,19 @@ func (e *env) loadConfig(path string) (*config.Config, bool) {
 		var list *config.Errors
 		if errors.As(err, &list) {
 			fmt.Fprintln(e.stderr, list.Error())
-			fmt.Fprintf(e.stderr, "%s: %d errors\n", path, len(list.Diagnostics))
+			fmt.Fprintf(e.stderr, "%s: %s\n", path, countErrors(len(list.Diagnostics)))
 		} else {
 			fmt.Fprintln(e.stderr, "leaderhook:", err)
 		}
 		return nil, false
 	}
 	return cfg, true
+}
+
+// countErrors says "1 error" or "N errors".
+func countErrors(n int) string {
+	if n == 1 {
+		return "1 error"
+	}
+	return fmt.Sprintf("%d errors", n)
 }
