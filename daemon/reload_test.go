@@ -210,10 +210,12 @@ rules:
   - {name: changed, when: 'type == "state.has_leader"', actions: [failover]}
 `
 
-// A script that says it started, then waits to be released.
+// A script that says it started, then waits to be released (or for its
+// directory to go, at the end of the test).
 const waitingScript = `#!/bin/sh
-touch "$(dirname "$0")/started-$1"
-while [ ! -e "$(dirname "$0")/release" ]; do sleep 0.02; done
+dir=$(dirname "$0")
+touch "$dir/started-$1"
+while [ -d "$dir" ] && [ ! -e "$dir/release" ]; do sleep 0.02; done
 `
 
 // A raised concurrency lets more runs of a script go at once.

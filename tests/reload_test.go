@@ -145,10 +145,12 @@ func clusterState(t *testing.T, base string) map[string]bool {
 	return out
 }
 
-// waitingScript says it started, then waits to be released.
+// waitingScript says it started, then waits to be released (or for its
+// directory to go, at the end of the test).
 const waitingScript = `#!/bin/sh
-touch "$(dirname "$0")/started-$1"
-while [ ! -e "$(dirname "$0")/release" ]; do sleep 0.02; done
+dir=$(dirname "$0")
+touch "$dir/started-$1"
+while [ -d "$dir" ] && [ ! -e "$dir/release" ]; do sleep 0.02; done
 `
 
 func started(dir string) int {
