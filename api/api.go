@@ -95,15 +95,21 @@ func (s *Server) Handler() http.Handler {
 func (s *Server) authorized(next http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		token := s.currentLimits().Token
+		// A refused request's body is never read: closing the connection
+		// after the answer keeps net/http from reading the body first.
+		refuse := func(code int, msg string) {
+			w.Header().Set("Connection", "close")
+			httpError(w, code, msg)
+		}
 		if token == "" && !fromLoopback(r.RemoteAddr) {
-			httpError(w, http.StatusForbidden, "server.ingest_token is not set, so only clients on the same host may use this endpoint; set the token and send it as Authorization: Bearer <token>")
+			refuse(http.StatusForbidden, "server.ingest_token is not set, so only clients on the same host may use this endpoint; set the token and send it as Authorization: Bearer <token>")
 			return
 		}
 		if token != "" {
 			got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 			if !ok || subtle.ConstantTimeCompare([]byte(got), []byte(token)) != 1 {
 				w.Header().Set("WWW-Authenticate", `Bearer realm="leaderhook"`)
-				httpError(w, http.StatusUnauthorized, "a valid bearer token is required (server.ingest_token)")
+				refuse(http.StatusUnauthorized, "a valid bearer token is required (server.ingest_token)")
 				return
 			}
 		}
@@ -157,6 +163,7 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 			msg = "no cluster named: POST /v1/events?cluster=NAME, NAME a cluster with source.http: true"
 		}
 		s.logRefused(r, "", msg)
+		w.Header().Set("Connection", "close") // answered without reading the body
 		httpError(w, http.StatusNotFound, msg)
 		return
 	}

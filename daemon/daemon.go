@@ -34,6 +34,8 @@ import (
 	"sync"
 	"time"
 
+	"golang.org/x/net/netutil"
+
 	"github.com/leaderhook/leaderhook/api"
 	"github.com/leaderhook/leaderhook/audit"
 	"github.com/leaderhook/leaderhook/clock"
@@ -154,10 +156,11 @@ func (d *Daemon) open(cfg *config.Config) error {
 	d.driver.OnChange = d.saver.changed
 	d.api = d.newAPI()
 	d.api.SetLimits(limitsOf(cfg))
-	d.listener, err = net.Listen("tcp", cfg.Server.Listen)
+	listener, err := net.Listen("tcp", cfg.Server.Listen)
 	if err != nil {
 		return fmt.Errorf("server.listen: %w", err)
 	}
+	d.listener = netutil.LimitListener(listener, maxConnections)
 	return nil
 }
 
@@ -368,7 +371,15 @@ func (d *Daemon) repairJournal(ctx context.Context) {
 	}
 }
 
+// maxConnections bounds the HTTP API's open connections, and with them its
+// file descriptors and memory, whatever clients do: those beyond wait in
+// the kernel's queue until a connection ends. Its real clients (members
+// or forwarders sending events, Prometheus, people) are a handful.
+const maxConnections = 1024
+
+// newHTTPServer bounds how long a client may take: a slow one (one byte at
+// a time, on purpose or not) holds a connection a few seconds at most.
 func newHTTPServer(h http.Handler) *http.Server {
-	return &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
-		WriteTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute}
+	return &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second,
+		WriteTimeout: 30 * time.Second, IdleTimeout: time.Minute}
 }

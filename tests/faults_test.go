@@ -1,9 +1,11 @@
 package tests
 
 import (
+	"bufio"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -219,4 +221,89 @@ rules:
 			waitFor(t, "the next loss, after the restart", func() bool { return len(rcv.seen()) == 3 }, b)
 		})
 	}
+}
+
+// TestSlowClientsAreBounded: 2,000 clients that send part of a request
+// and then nothing (as slowly as can be) hold neither unbounded memory nor
+// unbounded file descriptors, and other clients are still served; a
+// request without its token is refused before its body is read.
+func TestSlowClientsAreBounded(t *testing.T) {
+	dir := t.TempDir()
+	config := filepath.Join(dir, "rules.yaml")
+	os.WriteFile(config, []byte(fmt.Sprintf(`server: {listen: "127.0.0.1:0", ingest_token: t0k3n}
+state_dir: %s/state
+clusters:
+  - {name: ziti, source: {type: events, http: true}}
+rules: []
+`, dir)), 0o644)
+	d := startDaemon(t, config)
+	addr := strings.TrimPrefix(d.baseURL(t), "http://")
+	var conns []net.Conn
+	defer func() {
+		for _, c := range conns {
+			c.Close()
+		}
+	}()
+	for i := range 2000 {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatalf("connection %d: %v", i, err)
+		}
+		conns = append(conns, c)
+		partial := "GET /v1/state HTTP/1.1\r\nHost: leaderhook\r\nX-Slow: " // headers never end
+		if i%2 == 0 {
+			partial = "POST /v1/events?cluster=ziti HTTP/1.1\r\nHost: leaderhook\r\nAuthorization: Bearer t0k3n\r\nContent-Length: 100000\r\n\r\n{" // a body never sent
+		}
+		if _, err := c.Write([]byte(partial)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	pid := d.cmd.Process.Pid
+	if fds, _ := os.ReadDir(fmt.Sprintf("/proc/%d/fd", pid)); len(fds) > 1024+64 {
+		t.Errorf("%d file descriptors open with 2,000 slow clients; the connection limit is 1,024", len(fds))
+	}
+	if rss := rssKB(t, pid); rss > 200*1024 {
+		t.Errorf("RSS %d kB with 2,000 slow clients", rss)
+	}
+	client := &http.Client{Timeout: 30 * time.Second}
+	resp, err := client.Get(d.baseURL(t) + "/healthz")
+	if err != nil {
+		t.Fatalf("another client during the flood: %v", err)
+	}
+	resp.Body.Close()
+
+	// A request without the token gets its 401 without sending its body.
+	for _, c := range conns {
+		c.Close()
+	}
+	conns = nil
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.Write([]byte("POST /v1/events?cluster=ziti HTTP/1.1\r\nHost: leaderhook\r\nContent-Length: 100000\r\n\r\n"))
+	c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	status, err := bufio.NewReader(c).ReadString('\n')
+	if err != nil || !strings.Contains(status, " 403 ") && !strings.Contains(status, " 401 ") {
+		t.Errorf("a request without the token, its body unsent: %q %v, want 401 at once", status, err)
+	}
+}
+
+// rssKB reads a process's resident memory from /proc.
+func rssKB(t *testing.T, pid int) int {
+	t.Helper()
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			var kb int
+			fmt.Sscan(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), &kb)
+			return kb
+		}
+	}
+	t.Fatal("no VmRSS")
+	return 0
 }
