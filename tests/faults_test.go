@@ -2,6 +2,7 @@ package tests
 
 import (
 	"bufio"
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -11,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"syscall"
@@ -89,6 +91,12 @@ func (g *gatedReceiver) got(leader string) bool {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	return g.leaders[leader]
+}
+
+func (g *gatedReceiver) isOpen() bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.open
 }
 
 func (g *gatedReceiver) setOpen() {
@@ -306,4 +314,256 @@ func rssKB(t *testing.T, pid int) int {
 	}
 	t.Fatal("no VmRSS")
 	return 0
+}
+
+// TestSecondDaemonOnOneStateDir: a second `leaderhook run`, --dry-run
+// included, on the state_dir of a running one refuses to start, naming the
+// holder's PID, and leaves the first one's files as they were.
+func TestSecondDaemonOnOneStateDir(t *testing.T) {
+	dir := t.TempDir()
+	config := filepath.Join(dir, "rules.yaml")
+	os.WriteFile(config, []byte(fmt.Sprintf(`server: {listen: "127.0.0.1:0"}
+state_dir: %s/state
+clusters:
+  - {name: ziti, stabilize: 0s, source: {type: events, http: true}}
+actions:
+  hook: {type: webhook, url: "http://127.0.0.1:1/hook", retry: {max_attempts: 100, initial_backoff: 1h}}
+rules:
+  - {name: lost, when: leaderless, actions: [hook]}
+`, dir)), 0o644)
+	first := startDaemon(t, config)
+	events := first.baseURL(t) + "/v1/events?cluster=ziti"
+	post(t, events, "", ev("c1", "state.has_leader", "c1"))
+	post(t, events, "", ev("c1", "state.is_leaderless", ""))
+	state := filepath.Join(dir, "state")
+	// The first daemon at rest: the firing saved, its delivery's first
+	// attempt journaled, the next an hour away.
+	waitFor(t, "the first daemon to be at rest", func() bool {
+		return strings.Contains(mustRead(t, filepath.Join(state, "state.log")), `"fired":true`) &&
+			strings.Contains(mustRead(t, filepath.Join(state, "pending.log")), `"attempts":1`)
+	}, first)
+	before := snapshotDir(t, state)
+	for _, args := range [][]string{{"run", "-c", config}, {"run", "-c", config, "--dry-run"}} {
+		_, stderr, code := run(t, nil, args...)
+		if want := fmt.Sprintf("in use by leaderhook PID %d", first.cmd.Process.Pid); code == 0 || !strings.Contains(stderr, want) {
+			t.Errorf("%v: exit %d, %q; want a refusal saying %q", args, code, stderr, want)
+		}
+	}
+	if after := snapshotDir(t, state); after != before {
+		t.Errorf("the refused daemons changed the state_dir:\nbefore %s\nafter  %s", before, after)
+	}
+}
+
+// snapshotDir sums up a directory's files: names, sizes and contents.
+func snapshotDir(t *testing.T, dir string) string {
+	t.Helper()
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	for _, e := range entries {
+		data, _ := os.ReadFile(filepath.Join(dir, e.Name()))
+		fmt.Fprintf(&b, "%s:%d:%x ", e.Name(), len(data), sha256.Sum256(data))
+	}
+	return b.String()
+}
+
+// idReceiver records, per leader id in the payload, the webhook-ids it was
+// sent under, and fails every third request when flaky.
+type idReceiver struct {
+	mu         sync.Mutex
+	flaky      bool
+	n          int
+	sinceReset int
+	ids        map[string]map[string]bool // leader → webhook-ids answered 2xx
+}
+
+func newIDReceiver(flaky bool) *idReceiver {
+	return &idReceiver{flaky: flaky, ids: map[string]map[string]bool{}}
+}
+
+func (r *idReceiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
+	var n struct {
+		State struct {
+			LeaderID string `json:"leader_id"`
+		} `json:"state"`
+	}
+	json.NewDecoder(req.Body).Decode(&n)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.n++
+	r.sinceReset++
+	if r.flaky && r.n%3 == 0 {
+		w.WriteHeader(http.StatusInternalServerError)
+		return
+	}
+	if r.ids[n.State.LeaderID] == nil {
+		r.ids[n.State.LeaderID] = map[string]bool{}
+	}
+	r.ids[n.State.LeaderID][req.Header.Get("webhook-id")] = true
+}
+
+// attempts counts the requests since resetAttempts.
+func (r *idReceiver) attempts() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.sinceReset
+}
+
+func (r *idReceiver) resetAttempts() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.sinceReset = 0
+}
+
+func (r *idReceiver) idsOf(leader string) int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.ids[leader])
+}
+
+const changeConfig = `server: {listen: "127.0.0.1:0"}
+state_dir: %s/state
+clusters:
+  - {name: ziti, stabilize: 0s, source: {type: events, http: true}}
+actions:
+  hook: {type: webhook, url: "%s/hook", retry: {max_attempts: 1000, initial_backoff: 50ms, max_backoff: 200ms}}
+rules:
+  - {name: changed, when: 'type == "state.has_leader"', actions: [hook]}
+`
+
+// TestResentBatchAfterKill9IsOneDelivery: a batch acknowledged, then
+// leaderhook killed before it saved its state, then the same batch sent
+// again: the firing it decides again has the same delivery id.
+func TestResentBatchAfterKill9IsOneDelivery(t *testing.T) {
+	rcv := newIDReceiver(false)
+	down := &gatedReceiver{leaders: map[string]bool{}} // fails: the delivery stays pending
+	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !down.isOpen() {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			return
+		}
+		rcv.ServeHTTP(w, r)
+	}))
+	defer hook.Close()
+	dir := t.TempDir()
+	config := filepath.Join(dir, "rules.yaml")
+	os.WriteFile(config, []byte(fmt.Sprintf(changeConfig, dir, hook.URL)), 0o644)
+	a := startDaemon(t, config)
+	events := a.baseURL(t) + "/v1/events?cluster=ziti"
+	post(t, events, "", ev("c1", "state.has_leader", "c1"))
+	stateLog := filepath.Join(dir, "state", "state.log")
+	waitFor(t, "the baseline saved", func() bool {
+		return strings.Contains(mustRead(t, stateLog), `"leader_id":"c1"`) || strings.Contains(mustRead(t, stateLog), `"LeaderID":"c1"`)
+	}, a)
+	beforeBatch := mustRead(t, stateLog)
+	batch := ev("c1", "state.has_leader", "c2")
+	if code, body := post(t, events, "", batch); code != 202 {
+		t.Fatalf("%d %s", code, body)
+	}
+	a.kill9(t)
+	// As if the kill came before the state was saved.
+	os.WriteFile(stateLog, []byte(beforeBatch), 0o640)
+
+	down.setOpen()
+	b := startDaemon(t, config)
+	if code, body := post(t, b.baseURL(t)+"/v1/events?cluster=ziti", "", batch); code != 202 {
+		t.Fatalf("the re-sent batch: %d %s", code, body)
+	}
+	waitFor(t, "the change delivered", func() bool { return rcv.idsOf("c2") > 0 }, b)
+	b.stop(t)
+	if n := rcv.idsOf("c2"); n != 1 {
+		t.Errorf("the change to c2 arrived under %d delivery ids, want 1", n)
+	}
+}
+
+// TestKill9Loop kills leaderhook with SIGKILL 20 times at different
+// moments of a delivery (right after the 202, once the receiver saw an
+// attempt, after it got the notification), its receiver failing every
+// third request, the sender re-sending its last batch after each restart.
+// No acknowledged change is lost, and each arrives under one delivery id.
+func TestKill9Loop(t *testing.T) {
+	rcv := newIDReceiver(true)
+	hook := httptest.NewServer(rcv)
+	defer hook.Close()
+	dir := t.TempDir()
+	config := filepath.Join(dir, "rules.yaml")
+	os.WriteFile(config, []byte(fmt.Sprintf(changeConfig, dir, hook.URL)), 0o644)
+	var acknowledged []string
+	last := ev("c1", "state.has_leader", "L0") // the baseline
+	for cycle := 1; cycle <= 20; cycle++ {
+		d := startDaemon(t, config)
+		events := d.baseURL(t) + "/v1/events?cluster=ziti"
+		post(t, events, "", last) // what the sender may not know was taken
+		leader := fmt.Sprint("L", cycle)
+		last = ev("c1", "state.has_leader", leader)
+		if code, body := post(t, events, "", last); code != 202 {
+			t.Fatalf("cycle %d: %d %s", cycle, code, body)
+		}
+		acknowledged = append(acknowledged, leader)
+		switch cycle % 3 {
+		case 1: // at once
+		case 2:
+			waitFor(t, "an attempt", func() bool { return rcv.attempts() > 0 }, d)
+		case 0:
+			waitFor(t, "the change delivered", func() bool { return rcv.idsOf(leader) > 0 }, d)
+		}
+		d.kill9(t)
+		rcv.resetAttempts()
+	}
+	d := startDaemon(t, config)
+	for _, leader := range acknowledged {
+		waitFor(t, "the change to "+leader, func() bool { return rcv.idsOf(leader) > 0 }, d)
+	}
+	d.stop(t)
+	for _, leader := range acknowledged {
+		if n := rcv.idsOf(leader); n != 1 {
+			t.Errorf("the change to %s arrived under %d delivery ids, want 1", leader, n)
+		}
+	}
+}
+
+// TestDamagedStateFiles: a changed byte in the middle of pending.log or
+// state.log stops leaderhook from starting, with the file, the line and
+// what to do; a torn last line is skipped, logged, and the rest resumes.
+func TestDamagedStateFiles(t *testing.T) {
+	rcv := newIDReceiver(false)
+	down := &gatedReceiver{leaders: map[string]bool{}}
+	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !down.isOpen() {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			return
+		}
+		rcv.ServeHTTP(w, r)
+	}))
+	defer hook.Close()
+	dir := t.TempDir()
+	config := filepath.Join(dir, "rules.yaml")
+	os.WriteFile(config, []byte(fmt.Sprintf(changeConfig, dir, hook.URL)), 0o644)
+	a := startDaemon(t, config)
+	events := a.baseURL(t) + "/v1/events?cluster=ziti"
+	for _, leader := range []string{"L0", "L1", "L2", "L3"} {
+		post(t, events, "", ev("c1", "state.has_leader", leader))
+	}
+	a.kill9(t)
+	pending := filepath.Join(dir, "state", "pending.log")
+	good := mustRead(t, pending)
+
+	// One changed byte in the middle.
+	i := strings.Index(good, `"L2"`) + 1
+	os.WriteFile(pending, []byte(good[:i]+"X"+good[i+1:]), 0o640)
+	_, stderr, code := run(t, nil, "run", "-c", config)
+	if code == 0 || !regexp.MustCompile(regexp.QuoteMeta(pending)+`:\d+: damaged line`).MatchString(stderr) || !strings.Contains(stderr, "move it away") {
+		t.Errorf("start on a damaged pending.log: exit %d, %s", code, stderr)
+	}
+
+	// A torn last line: the rest resumes.
+	os.WriteFile(pending, []byte(good[:len(good)-10]), 0o640)
+	down.setOpen()
+	b := startDaemon(t, config)
+	waitFor(t, "the deliveries before the torn line", func() bool { return rcv.idsOf("L1") > 0 && rcv.idsOf("L2") > 0 }, b)
+	if !strings.Contains(b.logs(), "the last line is torn") {
+		t.Errorf("the torn line is not logged:\n%s", b.logs())
+	}
 }
