@@ -567,3 +567,43 @@ func TestDamagedStateFiles(t *testing.T) {
 		t.Errorf("the torn line is not logged:\n%s", b.logs())
 	}
 }
+
+// TestLateEventDatedOnArrival: an event whose timestamp is older than the
+// skew allows is dated when it arrives, not at the cluster's last event.
+func TestLateEventDatedOnArrival(t *testing.T) {
+	dir := t.TempDir()
+	config := filepath.Join(dir, "rules.yaml")
+	os.WriteFile(config, []byte(fmt.Sprintf(`server: {listen: "127.0.0.1:0"}
+state_dir: %s/state
+clusters:
+  - {name: ziti, members: [c1, c2, c3], stabilize: 0s, source: {type: events, http: true}}
+rules: []
+`, dir)), 0o644)
+	d := startDaemon(t, config)
+	events := d.baseURL(t) + "/v1/events?cluster=ziti"
+	// The last event is dated 2 s ago (within the skew, so it keeps its
+	// time); the late ones, a minute ago.
+	start := time.Now()
+	recent := start.Add(-2 * time.Second)
+	post(t, events, "", evAt("c1", "state.has_leader", "c1", recent)+"\n"+evAt("c2", "state.has_leader", "c1", recent)+"\n"+evAt("c3", "state.has_leader", "c1", recent))
+	late := start.Add(-time.Minute)
+	post(t, events, "", evAt("c2", "state.is_leaderless", "", late)+"\n"+evAt("c3", "state.is_leaderless", "", late))
+	var since time.Time
+	waitFor(t, "the loss", func() bool {
+		_, body := get(t, d.baseURL(t)+"/v1/state")
+		var s struct {
+			Clusters []struct {
+				HasLeader bool      `json:"has_leader"`
+				Since     time.Time `json:"since"`
+			} `json:"clusters"`
+		}
+		if json.Unmarshal([]byte(body), &s) != nil || len(s.Clusters) != 1 {
+			return false
+		}
+		since = s.Clusters[0].Since
+		return !s.Clusters[0].HasLeader
+	}, d)
+	if since.Before(start) {
+		t.Errorf("the loss is dated %s, before the late events arrived (%s)", since, start)
+	}
+}

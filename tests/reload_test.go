@@ -115,6 +115,9 @@ func reloadAfter(t *testing.T, d *daemon, base, dir string, before map[string]bo
 	if _, ok := clusterState(t, base)["old"]; ok {
 		t.Error("the removed cluster is still watched")
 	}
+	if _, metrics := get(t, base+"/metrics"); strings.Contains(metrics, `cluster="old"`) {
+		t.Errorf("the removed cluster is still in the metrics:\n%s", grepLines(metrics, `cluster="old"`))
+	}
 	events := base + "/v1/events?cluster=ziti"
 	if code, _ := post(t, events, "old-t0ken", ev("c1", "state.has_leader", "c1")); code != 401 {
 		t.Errorf("the rotated token: %d, want 401", code)
