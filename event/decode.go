@@ -116,16 +116,25 @@ func (in *inJSON) event() (Event, error) {
 	if in.Index != nil {
 		e.Index = *in.Index
 	}
-	if len(in.Peers) > 0 {
-		e.Peers = make([]string, 0, len(in.Peers))
-		for i, p := range in.Peers {
-			if p.ID == "" {
-				return Event{}, fmt.Errorf(`peers[%d] without "id"`, i)
-			}
-			e.Peers = append(e.Peers, p.ID)
-		}
+	if e.Peers, err = peerIDs(in.Peers); err != nil {
+		return Event{}, err
 	}
 	return e, nil
+}
+
+// peerIDs returns the ids of peers[], each required; nil for none.
+func peerIDs(peers []peerJSON) ([]string, error) {
+	if len(peers) == 0 {
+		return nil, nil
+	}
+	ids := make([]string, 0, len(peers))
+	for i, p := range peers {
+		if p.ID == "" {
+			return nil, fmt.Errorf(`peers[%d] without "id"`, i)
+		}
+		ids = append(ids, p.ID)
+	}
+	return ids, nil
 }
 
 func describeJSONError(err error) error {
