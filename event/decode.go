@@ -47,9 +47,10 @@ type inJSON struct {
 // Decode parses one JSON object in OpenZiti's cluster event format. It is
 // strict about what leaderhook relies on: namespace, event_src_id, timestamp
 // (RFC 3339) and a known eventType are required, state.has_leader needs a
-// leaderId, and every known field must have the right JSON type. Fields it
-// does not use (such as peers[].apiAddresses) are ignored, since OpenZiti adds
-// fields between versions. Other namespaces yield ErrOtherNamespace.
+// leaderId, every known field must have the right JSON type, and strings and
+// lists must keep within MaxStringBytes and MaxListLen. Fields it does not
+// use (such as peers[].apiAddresses) are ignored, since OpenZiti adds fields
+// between versions. Other namespaces yield ErrOtherNamespace.
 func Decode(data []byte) (Event, error) {
 	data = bytes.TrimSpace(data)
 	if len(data) == 0 || data[0] != '{' {
@@ -71,13 +72,16 @@ func (in *inJSON) event() (Event, error) {
 		return Event{}, errors.New(`missing "namespace"`)
 	}
 	if *in.Namespace != Namespace {
-		return Event{}, fmt.Errorf("%w: namespace %q", ErrOtherNamespace, *in.Namespace)
+		return Event{}, fmt.Errorf("%w: namespace %s", ErrOtherNamespace, quoteShort(*in.Namespace))
+	}
+	if err := in.checkLimits(); err != nil {
+		return Event{}, err
 	}
 	if in.Type == nil || *in.Type == "" {
 		return Event{}, errors.New(`missing "eventType"`)
 	}
 	if !KnownType(*in.Type) {
-		return Event{}, fmt.Errorf("unknown eventType %q", *in.Type)
+		return Event{}, fmt.Errorf("unknown eventType %s", quoteShort(*in.Type))
 	}
 	if in.Source == nil || *in.Source == "" {
 		return Event{}, errors.New(`missing "event_src_id"`)
@@ -87,7 +91,7 @@ func (in *inJSON) event() (Event, error) {
 	}
 	ts, err := time.Parse(time.RFC3339Nano, *in.Timestamp)
 	if err != nil {
-		return Event{}, fmt.Errorf("timestamp %q is not RFC 3339", *in.Timestamp)
+		return Event{}, fmt.Errorf("timestamp %s is not RFC 3339", quoteShort(*in.Timestamp))
 	}
 	e := Event{Source: *in.Source, Time: ts, Type: *in.Type, Baseline: in.Baseline, Members: in.Members}
 	if in.LeaderID != nil {
@@ -105,23 +109,32 @@ func (in *inJSON) event() (Event, error) {
 	if in.Since != nil {
 		since, err := time.Parse(time.RFC3339Nano, *in.Since)
 		if err != nil {
-			return Event{}, fmt.Errorf("since %q is not RFC 3339", *in.Since)
+			return Event{}, fmt.Errorf("since %s is not RFC 3339", quoteShort(*in.Since))
 		}
 		e.Since = since
 	}
 	if in.Index != nil {
 		e.Index = *in.Index
 	}
-	if len(in.Peers) > 0 {
-		e.Peers = make([]string, 0, len(in.Peers))
-		for i, p := range in.Peers {
-			if p.ID == "" {
-				return Event{}, fmt.Errorf(`peers[%d] without "id"`, i)
-			}
-			e.Peers = append(e.Peers, p.ID)
-		}
+	if e.Peers, err = peerIDs(in.Peers); err != nil {
+		return Event{}, err
 	}
 	return e, nil
+}
+
+// peerIDs returns the ids of peers[], each required; nil for none.
+func peerIDs(peers []peerJSON) ([]string, error) {
+	if len(peers) == 0 {
+		return nil, nil
+	}
+	ids := make([]string, 0, len(peers))
+	for i, p := range peers {
+		if p.ID == "" {
+			return nil, fmt.Errorf(`peers[%d] without "id"`, i)
+		}
+		ids = append(ids, p.ID)
+	}
+	return ids, nil
 }
 
 func describeJSONError(err error) error {

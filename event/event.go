@@ -155,21 +155,22 @@ func (e *Event) Fields() map[string]any {
 	return m
 }
 
-// String is a short human form for logs and test failures.
+// String is a short human form for logs and test failures, one line
+// whatever the event holds.
 func (e Event) String() string {
 	var b strings.Builder
 	b.WriteString(e.Time.Format(TimeLayout))
 	b.WriteByte(' ')
-	b.WriteString(e.Source)
+	b.WriteString(Printable(e.Source))
 	b.WriteByte(' ')
-	b.WriteString(e.Type)
+	b.WriteString(Printable(e.Type))
 	if e.LeaderID != "" {
 		b.WriteString(" leader=")
-		b.WriteString(e.LeaderID)
+		b.WriteString(Printable(e.LeaderID))
 	}
 	if len(e.Peers) > 0 {
 		b.WriteString(" peers=")
-		b.WriteString(strings.Join(e.Peers, ","))
+		b.WriteString(Printable(strings.Join(e.Peers, ",")))
 	}
 	return b.String()
 }

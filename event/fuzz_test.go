@@ -7,11 +7,13 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
-// FuzzDecode: any input is either decoded into an event that re-encodes and
-// decodes to the same event, or rejected with an error; never a panic.
+// FuzzDecode: any input is either decoded into an event that keeps within
+// the limits and re-encodes and decodes to the same event, or rejected with
+// an error; never a panic.
 func FuzzDecode(f *testing.F) {
 	files, _ := filepath.Glob(filepath.Join("..", "testdata", "openziti-1", "*.jsonl"))
 	for _, name := range files {
@@ -31,6 +33,10 @@ func FuzzDecode(f *testing.F) {
 		if err != nil {
 			return
 		}
+		checkWithinLimits(t, e)
+		if s := e.String(); strings.ContainsAny(s, "\n\r\x1b") {
+			t.Fatalf("String() is not one plain line: %q", s)
+		}
 		again, err := e.MarshalJSON()
 		if err != nil {
 			t.Fatalf("re-encode: %v", err)
@@ -48,4 +54,16 @@ func FuzzDecode(f *testing.F) {
 			t.Fatalf("reader: %v", err)
 		}
 	})
+}
+
+func checkWithinLimits(t *testing.T, e Event) {
+	t.Helper()
+	if len(e.Peers) > MaxListLen || len(e.Members) > MaxListLen {
+		t.Fatalf("accepted %d peers and %d members", len(e.Peers), len(e.Members))
+	}
+	for _, s := range append(append([]string{e.Source, e.LeaderID, e.PreviousLeaderID, e.Cluster}, e.Peers...), e.Members...) {
+		if len(s) > MaxStringBytes {
+			t.Fatalf("accepted a string of %d bytes", len(s))
+		}
+	}
 }

@@ -42,7 +42,7 @@ func TestFireSendsOneSampleForReal(t *testing.T) {
 	if reqs := rcv.seen(); len(reqs) != 2 || reqs[0].id != reqs[1].id {
 		t.Errorf("receiver saw %+v", reqs)
 	}
-	out, _, code = run(t, nil, "fire", "-c", config, "note", "--status", "resolved")
+	out, _, code = run(t, nil, "fire", "-c", config, "note", "--status", "resolved", "--yes")
 	if code != 0 || !strings.Contains(out, "leaderhook-fire resolved c1") {
 		t.Errorf("fire note: exit %d\n%s", code, out)
 	}

@@ -1,6 +1,9 @@
 // Package timeline writes what the pipeline decided (state changes and rule
 // outcomes) as JSON lines or as a timeline for people to read, as
-// docs/dry-run.md (Replay) shows them.
+// docs/dry-run.md (Replay) shows them. The timeline writes every string it
+// did not make itself through event.Printable: ids come from events, and
+// one with a newline or an escape sequence must not forge a line or drive
+// the reader's terminal.
 package timeline
 
 import (
@@ -10,6 +13,7 @@ import (
 	"io"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/leaderhook/leaderhook/actions"
 	"github.com/leaderhook/leaderhook/event"
@@ -83,28 +87,32 @@ func (t *Writer) State(ev event.Event) {
 		})
 		return
 	}
-	var what string
+	t.printf("%s  %-12s %s\n", clock(ev.Time), event.Printable(ev.Cluster), stateText(ev))
+}
+
+// stateText says what a state change is, in words.
+func stateText(ev event.Event) string {
+	leader, previous := event.Printable(ev.LeaderID), event.Printable(ev.PreviousLeaderID)
 	switch {
 	case ev.Baseline && ev.Type == event.HasLeader:
-		what = "start: leader " + ev.LeaderID
+		return "start: leader " + leader
 	case ev.Baseline:
-		what = "start: NO LEADER"
+		return "start: NO LEADER"
 	case ev.Type == event.HasLeader && ev.PreviousLeaderID == "":
-		what = "leader " + ev.LeaderID + " elected"
+		return "leader " + leader + " elected"
 	case ev.Type == event.HasLeader && ev.PreviousLeaderID == ev.LeaderID:
-		what = "leader " + ev.LeaderID + " back"
+		return "leader " + leader + " back"
 	case ev.Type == event.HasLeader:
-		what = "leader " + ev.LeaderID + " (was " + ev.PreviousLeaderID + ")"
-	default:
-		what = "LEADER LOST"
-		if ev.PreviousLeaderID != "" {
-			what += " (was " + ev.PreviousLeaderID + ")"
-		}
-		if !ev.Since.Equal(ev.Time) {
-			what += ", leaderless since " + clock(ev.Since)
-		}
+		return "leader " + leader + " (was " + previous + ")"
 	}
-	t.printf("%s  %-12s %s\n", clock(ev.Time), ev.Cluster, what)
+	what := "LEADER LOST"
+	if ev.PreviousLeaderID != "" {
+		what += " (was " + previous + ")"
+	}
+	if !ev.Since.Equal(ev.Time) {
+		what += ", leaderless since " + clock(ev.Since)
+	}
+	return what
 }
 
 // Outcome writes a rule outcome.
@@ -130,23 +138,23 @@ func (t *Writer) Outcome(o rules.Outcome) {
 		return
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s  %-12s   rule %s ", clock(o.Time), o.Cluster, o.Rule)
+	fmt.Fprintf(&b, "%s  %-12s   rule %s ", clock(o.Time), event.Printable(o.Cluster), event.Printable(o.Rule))
 	switch o.Kind {
 	case rules.Fired:
 		b.WriteString("FIRED")
 	case rules.Resolved:
 		b.WriteString("resolved")
 	default:
-		b.WriteString("suppressed (" + o.Reason + ")")
+		b.WriteString("suppressed (" + event.Printable(o.Reason) + ")")
 	}
 	if o.Kind != rules.Resolved && o.Leaderless && o.LeaderlessFor > 0 {
 		fmt.Fprintf(&b, " after %s without a leader", o.LeaderlessFor.Round(time.Millisecond))
 	}
 	if o.Kind != rules.Suppressed && len(actions) > 0 {
-		b.WriteString(" -> " + strings.Join(actions, ", "))
+		b.WriteString(" -> " + event.Printable(strings.Join(actions, ", ")))
 	}
 	if o.Trigger != rules.TriggerEvent {
-		b.WriteString(" [" + o.Trigger + "]")
+		b.WriteString(" [" + event.Printable(o.Trigger) + "]")
 	}
 	b.WriteByte('\n')
 	t.printf("%s", b.String())
@@ -197,18 +205,26 @@ func (t *Writer) Action(o rules.Outcome, action string, r actions.Rendering, err
 		return
 	}
 	indent := strings.Repeat(" ", len("2006-01-02 15:04:05.000")+2+12+1+4)
+	action = event.Printable(action)
 	if errMsg != "" {
-		t.printf("%s%s: cannot render: %s\n", indent, action, errMsg)
+		t.printf("%s%s: cannot render: %s\n", indent, action, event.Printable(errMsg))
 		return
 	}
 	switch {
 	case r.Argv != nil: // an action that runs a program
 		t.printf("%s%s: would run %q\n", indent, action, r.Argv)
 	default:
-		body := r.Body
-		if len(body) > 300 {
-			body = body[:300] + "…"
-		}
-		t.printf("%s%s: would %s %s %s\n", indent, action, r.Method, r.URL, body)
+		t.printf("%s%s: would %s %s %s\n", indent, action, event.Printable(r.Method), event.Printable(r.URL), event.Printable(cut(r.Body, 300)))
 	}
+}
+
+// cut shortens s to at most limit bytes and a "…", never inside a rune.
+func cut(s string, limit int) string {
+	if len(s) <= limit {
+		return s
+	}
+	for limit > 0 && !utf8.RuneStart(s[limit]) {
+		limit--
+	}
+	return s[:limit] + "…"
 }

@@ -25,7 +25,7 @@ var Kind = actions.Kind{
 		"channel":     "`#channel`, `@user` or a channel ID.",
 		"username":    "sender name.",
 		"icon_emoji":  "sender icon, e.g. `:rotating_light:`.",
-		"text":        "message text template. Default: a one-line summary.",
+		"text":        "message text template. What it inserts is escaped (`&`, `<`, `>` as entities, control characters as `\\n`, `\\x1b`...); its own text is kept, links and mentions included. Default: a one-line summary.",
 	},
 }
 

@@ -2,7 +2,9 @@
 // message in a red (firing) or green (resolved) attachment with the
 // cluster, the leader, the previous leader, how long the cluster has been
 // leaderless and when the rule fired. The webhook URL is a secret: its path
-// never appears in errors, outcomes or renderings.
+// never appears in errors, outcomes or renderings. Text from events is
+// escaped wherever it goes into mrkdwn, the `text` template's insertions
+// included, so that an id cannot add a mention or a link or forge lines.
 //
 // One Run is one attempt, classified as webhook actions are: 2xx success,
 // 429 (Slack's rate limit, with Retry-After) and 5xx retryable, other 4xx
@@ -25,6 +27,7 @@ import (
 
 	"github.com/leaderhook/leaderhook/actions"
 	"github.com/leaderhook/leaderhook/actions/webhook"
+	"github.com/leaderhook/leaderhook/event"
 )
 
 // Attachment colours.
@@ -84,7 +87,9 @@ func New(name string, spec actions.Spec, client *http.Client) (*Action, error) {
 	}
 	a.hide = strings.NewReplacer(pairs...)
 	if cfg.Text != "" {
-		t, err := actions.ParseTemplate("text", cfg.Text)
+		// What the template inserts is escaped: an id from an event must
+		// not add a mention or a link, nor forge lines.
+		t, err := actions.ParseEscaped("text", cfg.Text, escape)
 		if err != nil {
 			return nil, fmt.Errorf("action %s: %s", name, a.redact(err.Error()))
 		}
@@ -205,9 +210,14 @@ func Human(d time.Duration) string {
 	return b.String()
 }
 
-// escape makes s literal in mrkdwn: Slack wants &, < and > as entities.
+// markup turns the characters Slack reads as markup into entities.
+var markup = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;")
+
+// escape makes s literal in mrkdwn: Slack wants &, < and > as entities,
+// and control characters are written as \n, \x1b... (event.Printable), so
+// that a value is one line of text whatever it holds.
 func escape(s string) string {
-	return strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;").Replace(s)
+	return markup.Replace(event.Printable(s))
 }
 
 // escapeFit escapes s within limit characters, ending with … when cut and

@@ -1,53 +1,97 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
+	"maps"
+	"os"
+	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
+	"golang.org/x/term"
 
 	"github.com/leaderhook/leaderhook/actions"
 	"github.com/leaderhook/leaderhook/config"
 	"github.com/leaderhook/leaderhook/dispatch"
+	"github.com/leaderhook/leaderhook/event"
 	"github.com/leaderhook/leaderhook/pipeline"
 )
 
+// fireOptions are fire's flags.
+type fireOptions struct {
+	config, status, cluster string
+	yes, dryRun             bool
+}
+
 func fireCmd(e *env) *cobra.Command {
-	var path, status, cluster string
+	var o fireOptions
 	cmd := &cobra.Command{
-		Use:   "fire -c FILE ACTION [--status firing|resolved]",
+		Use:   "fire -c FILE ACTION [--status firing|resolved] [--dry-run | --yes]",
 		Short: "Send one sample notification through an action, for real",
 		Long: `Send one sample notification (rule "leaderhook-fire", a cluster leaderless for 42s)
 through the named action, with its real retries and timeout, and report every attempt:
 to check a receiver, a signature verifier or a script end to end before an incident.
 
+An action that runs a program (shell) runs it for real with a made-up leader: fire
+shows the command and its environment and asks "run it? [y/N]" first. When standard
+input is not a terminal it refuses unless --yes is given. --dry-run shows what any
+action would send or run, and sends and runs nothing.
+
 Only that action runs: when it fails, its on_failure actions are listed, not run.
 Fire each of them the same way to test it.
 
-Exit status: 0 when delivered, 1 when it failed.`,
+Exit status: 0 when delivered (or shown, with --dry-run), 1 when it failed, 2 when
+a program was not run for want of confirmation.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(_ *cobra.Command, args []string) error {
-			return e.fire(path, args[0], status, cluster)
+			return e.fire(o, args[0])
 		},
 	}
-	configFlag(cmd, &path)
-	cmd.Flags().StringVar(&status, "status", actions.StatusFiring, "firing or resolved")
-	cmd.Flags().StringVar(&cluster, "cluster", "", "configured cluster named in the sample, with its labels (default: the first)")
+	configFlag(cmd, &o.config)
+	cmd.Flags().StringVar(&o.status, "status", actions.StatusFiring, "firing or resolved")
+	cmd.Flags().StringVar(&o.cluster, "cluster", "", "configured cluster named in the sample, with its labels (default: the first)")
+	cmd.Flags().BoolVarP(&o.yes, "yes", "y", false, "run a program action without asking")
+	cmd.Flags().BoolVar(&o.dryRun, "dry-run", false, "show what the action would send or run; send and run nothing")
 	return cmd
 }
 
-func (e *env) fire(path, name, status, cluster string) error {
-	if status != actions.StatusFiring && status != actions.StatusResolved {
-		return fmt.Errorf("--status %q: firing or resolved", status)
+func (e *env) fire(o fireOptions, name string) error {
+	cfg, targets, n, err := e.fireSample(o, name)
+	if err != nil {
+		return err
 	}
-	cfg, ok := e.loadConfig(path)
+	shown := pipeline.Render(targets, n, []string{name})[0]
+	if o.dryRun {
+		return e.showDryRun(shown)
+	}
+	// A rendering with an argv is a program about to run. One that failed
+	// to render cannot run anything: the attempt fails at the same step.
+	if shown.Argv != nil && !o.yes {
+		if err := e.confirm(shown); err != nil {
+			return err
+		}
+	}
+	return e.deliverSample(o, cfg, targets, n, name)
+}
+
+// fireSample checks fire's arguments against the config and builds the
+// targets and the sample notification.
+func (e *env) fireSample(o fireOptions, name string) (*config.Config, map[string]dispatch.Target, actions.Notification, error) {
+	var n actions.Notification
+	if o.status != actions.StatusFiring && o.status != actions.StatusResolved {
+		return nil, nil, n, fmt.Errorf("--status %q: firing or resolved", o.status)
+	}
+	cfg, ok := e.loadConfig(o.config)
 	if !ok {
-		return exitError{1}
+		return nil, nil, n, exitError{1}
 	}
 	if _, ok := cfg.Actions[name]; !ok {
 		names := make([]string, 0, len(cfg.Actions))
@@ -55,12 +99,13 @@ func (e *env) fire(path, name, status, cluster string) error {
 			names = append(names, n)
 		}
 		sort.Strings(names)
-		return fmt.Errorf("no action %q in %s (actions: %s)", name, path, strings.Join(names, ", "))
+		return nil, nil, n, fmt.Errorf("no action %q in %s (actions: %s)", name, o.config, strings.Join(names, ", "))
 	}
 	targets, err := pipeline.Targets(cfg, nil)
 	if err != nil {
-		return err
+		return nil, nil, n, err
 	}
+	cluster := o.cluster
 	if cluster == "" {
 		cluster = cfg.Clusters[0].Name
 	}
@@ -71,14 +116,23 @@ func (e *env) fire(path, name, status, cluster string) error {
 		for i, c := range cfg.Clusters {
 			names[i] = c.Name
 		}
-		return fmt.Errorf("--cluster %q is not in %s (clusters: %s)", cluster, path, strings.Join(names, ", "))
+		return nil, nil, n, fmt.Errorf("--cluster %q is not in %s (clusters: %s)", cluster, o.config, strings.Join(names, ", "))
 	}
-	n := actions.Notification{Rule: "leaderhook-fire", Status: status, Cluster: cluster, FiredAt: time.Now(),
+	return cfg, targets, sampleNotification(o.status, cluster, labels), nil
+}
+
+func sampleNotification(status, cluster string, labels map[string]string) actions.Notification {
+	n := actions.Notification{Rule: "leaderhook-fire", Status: status, Cluster: cluster, Labels: labels, FiredAt: time.Now(),
 		EventType: "state.is_leaderless", PreviousLeaderID: "sample-leader", Leaderless: true, LeaderlessFor: 42 * time.Second}
 	if status == actions.StatusResolved {
 		n.EventType, n.LeaderID, n.Leaderless, n.LeaderlessFor = "state.has_leader", "sample-leader-2", false, 0
 	}
-	n.Labels = labels
+	return n
+}
+
+// deliverSample runs the one action with its retries and reports each
+// attempt.
+func (e *env) deliverSample(o fireOptions, cfg *config.Config, targets map[string]dispatch.Target, n actions.Notification, name string) error {
 	rec := &printAudit{e: e}
 	// Only the named action is a target: fire tests one action, so the
 	// dispatcher cannot start its on_failure actions.
@@ -87,16 +141,92 @@ func (e *env) fire(path, name, status, cluster string) error {
 	if err := d.Close(context.Background()); err != nil {
 		return err
 	}
-	if !rec.delivered {
-		if fallbacks := targets[name].Spec.OnFailure; len(fallbacks) > 0 {
-			fmt.Fprintf(e.stdout, "not run: on_failure %s (fire tests one action). Test each with:\n", strings.Join(fallbacks, ", "))
-			for _, fb := range fallbacks {
-				fmt.Fprintf(e.stdout, "  leaderhook fire -c %s%s\n", shellQuote(path), fireFlags(fb, status, cluster, cfg.Clusters[0].Name))
-			}
+	if rec.delivered {
+		return nil
+	}
+	if fallbacks := targets[name].Spec.OnFailure; len(fallbacks) > 0 {
+		fmt.Fprintf(e.stdout, "not run: on_failure %s (fire tests one action). Test each with:\n", strings.Join(fallbacks, ", "))
+		for _, fb := range fallbacks {
+			fmt.Fprintf(e.stdout, "  leaderhook fire -c %s%s\n", shellQuote(o.config), fireFlags(fb, o.status, n.Cluster, cfg.Clusters[0].Name))
 		}
-		return exitError{1}
+	}
+	return exitError{1}
+}
+
+// showDryRun prints what the action would do, and does nothing.
+func (e *env) showDryRun(r pipeline.NamedRendering) error {
+	if r.Error != "" {
+		return fmt.Errorf("action %s cannot render: %s", r.Action, event.Printable(r.Error))
+	}
+	verb := "sent"
+	if r.Argv != nil {
+		verb = "run"
+	}
+	fmt.Fprintf(e.stdout, "dry run of %s (%s): nothing is %s\n", r.Action, r.Kind, verb)
+	writeRendering(e.stdout, r.Rendering)
+	return nil
+}
+
+// confirm asks a person at a terminal whether to run the program r shows.
+// Without a terminal nobody can answer: it refuses.
+func (e *env) confirm(r pipeline.NamedRendering) error {
+	if !stdinIsTerminal(e.stdin) {
+		fmt.Fprintf(e.stderr, "leaderhook: %s runs a program (%s) for real: pass --yes to run it, or --dry-run to see what it would run\n",
+			r.Action, displayArg(r.Argv[0]))
+		return exitError{2}
+	}
+	fmt.Fprintf(e.stderr, "%s runs a program for real, with a made-up leader:\n", r.Action)
+	writeRendering(e.stderr, r.Rendering)
+	fmt.Fprint(e.stderr, "run it? [y/N] ")
+	answer, _ := bufio.NewReader(e.stdin).ReadString('\n')
+	if a := strings.ToLower(strings.TrimSpace(answer)); a != "y" && a != "yes" {
+		fmt.Fprintln(e.stderr, "not run")
+		return exitError{2}
 	}
 	return nil
+}
+
+// stdinIsTerminal reports whether r is a terminal, where a person can
+// answer. A variable, so that tests can stand in for one.
+var stdinIsTerminal = func(r io.Reader) bool {
+	f, ok := r.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
+}
+
+// writeRendering shows a rendering (secrets already redacted) for people:
+// a program's argv, environment and directory, or a request's method, URL,
+// headers and body.
+func writeRendering(w io.Writer, r actions.Rendering) {
+	if r.Argv != nil {
+		args := make([]string, len(r.Argv))
+		for i, a := range r.Argv {
+			args[i] = displayArg(a)
+		}
+		fmt.Fprintf(w, "  argv: %s\n", strings.Join(args, " "))
+		for _, kv := range r.Env {
+			fmt.Fprintf(w, "  env:  %s\n", event.Printable(kv))
+		}
+		if r.Dir != "" {
+			fmt.Fprintf(w, "  dir:  %s\n", event.Printable(r.Dir))
+		}
+		return
+	}
+	fmt.Fprintf(w, "  %s %s\n", r.Method, event.Printable(r.URL))
+	for _, k := range slices.Sorted(maps.Keys(r.Headers)) {
+		fmt.Fprintf(w, "  %s: %s\n", event.Printable(k), event.Printable(r.Headers[k]))
+	}
+	for line := range strings.Lines(r.Body) {
+		fmt.Fprintf(w, "  | %s\n", event.Printable(strings.TrimSuffix(line, "\n")))
+	}
+}
+
+// displayArg shows one argument as a shell would take it, or Go-quoted
+// when it holds what a terminal must not print.
+func displayArg(s string) string {
+	if event.Printable(s) != s {
+		return strconv.Quote(s)
+	}
+	return shellQuote(s)
 }
 
 func clusterLabels(cfg *config.Config, name string) (map[string]string, bool) {

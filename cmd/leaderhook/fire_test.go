@@ -1,10 +1,15 @@
 package main
 
 import (
+	"bytes"
 	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 )
 
@@ -29,7 +34,7 @@ func TestFireListsFallbacksItDoesNotRun(t *testing.T) {
   page: {type: shell, command: [/bin/sh, -c, "echo page >> %[1]s"]}
   note: {type: shell, command: [/bin/sh, -c, "echo note >> %[1]s"]}`, ran))
 
-	out, stderr, code := leaderhook(t, "fire", "-c", config, "failover", "--status", "resolved", "--cluster", "west")
+	out, stderr, code := leaderhook(t, "fire", "-c", config, "failover", "--status", "resolved", "--cluster", "west", "--yes")
 	if code != 1 {
 		t.Errorf("exit %d, want 1\n%s%s", code, out, stderr)
 	}
@@ -43,14 +48,15 @@ func TestFireListsFallbacksItDoesNotRun(t *testing.T) {
 		t.Error("fire ran a fallback action")
 	}
 
-	// The commands it prints work as printed.
-	out, stderr, code = leaderhook(t, "fire", "-c", config, "page", "--status", "resolved", "--cluster", "west")
+	// The commands it prints work as printed (--yes answers the question
+	// fire asks at a terminal).
+	out, stderr, code = leaderhook(t, "fire", "-c", config, "page", "--status", "resolved", "--cluster", "west", "--yes")
 	if code != 0 || !strings.Contains(out, "delivered resolved to page") {
 		t.Errorf("fire page: exit %d\n%s%s", code, out, stderr)
 	}
 
 	// Without fallbacks, or once delivered, there is nothing to say.
-	out, _, _ = leaderhook(t, "fire", "-c", config, "note")
+	out, _, _ = leaderhook(t, "fire", "-c", config, "note", "--yes")
 	if strings.Contains(out, "not run") {
 		t.Errorf("fire note:\n%s", out)
 	}
@@ -68,7 +74,7 @@ func TestFireRefusesAnUnknownCluster(t *testing.T) {
 	if _, err := os.Stat(ran); err == nil {
 		t.Error("the action ran")
 	}
-	if out, _, code := leaderhook(t, "fire", "-c", config, "failover", "--cluster", "west"); code != 0 {
+	if out, _, code := leaderhook(t, "fire", "-c", config, "failover", "--cluster", "west", "--yes"); code != 0 {
 		t.Errorf("--cluster west: exit %d\n%s", code, out)
 	}
 }
@@ -77,10 +83,113 @@ func TestFireRefusesAnUnknownCluster(t *testing.T) {
 // words of the timeout, not as interrupted.
 func TestFireReportsATimeout(t *testing.T) {
 	config := fireConfig(t, t.TempDir(), `  failover: {type: shell, command: [/bin/sleep, "10"], timeout: 200ms, kill_grace: 100ms}`)
-	out, _, code := leaderhook(t, "fire", "-c", config, "failover")
+	out, _, code := leaderhook(t, "fire", "-c", config, "failover", "--yes")
 	if code != 1 || !strings.Contains(out, "attempt 1: retry") || !strings.Contains(out, "/bin/sleep timed out after 200ms") ||
 		!strings.Contains(out, "FAILED to deliver to failover after 1 attempts: /bin/sleep timed out after 200ms") ||
 		strings.Contains(out, "interrupted") || strings.Contains(out, "deadline") {
 		t.Errorf("exit %d\n%s", code, out)
+	}
+}
+
+// fireAt runs fire with stdin as standard input, a terminal or not.
+func fireAt(t *testing.T, terminal bool, stdin string, args ...string) (string, string, int) {
+	t.Helper()
+	saved := stdinIsTerminal
+	stdinIsTerminal = func(io.Reader) bool { return terminal }
+	t.Cleanup(func() { stdinIsTerminal = saved })
+	var stdout, stderr bytes.Buffer
+	code := run(append([]string{"fire"}, args...), strings.NewReader(stdin), &stdout, &stderr)
+	return stdout.String(), stderr.String(), code
+}
+
+// A program runs only when a person at a terminal says so, or --yes does;
+// --dry-run shows it and runs nothing.
+func TestFireConfirmsAProgram(t *testing.T) {
+	t.Setenv("FIRE_TEST_TOKEN", "tok-1234567890")
+	cases := []struct {
+		name      string
+		terminal  bool
+		stdin     string
+		flags     []string
+		wantCode  int
+		wantRun   bool
+		wantOut   []string
+		wantErr   []string
+		forbidden string // in stdout and stderr
+	}{
+		{name: "no terminal", wantCode: 2,
+			wantErr: []string{"leaderhook: failover runs a program (/bin/sh) for real: pass --yes to run it, or --dry-run to see what it would run\n"}},
+		{name: "no terminal, --yes", flags: []string{"--yes"}, wantRun: true, wantOut: []string{"delivered firing to failover"}},
+		{name: "yes at a terminal", terminal: true, stdin: "y\n", wantRun: true,
+			wantErr: []string{"failover runs a program for real, with a made-up leader:\n", "  argv: /bin/sh -c 'echo ran > \"$0\"' ",
+				"  env:  TOKEN=REDACTED\n", "  env:  LEADERHOOK_PREVIOUS_LEADER_ID=sample-leader\n", "run it? [y/N] "},
+			forbidden: "tok-1234567890"},
+		{name: "YES at a terminal", terminal: true, stdin: "YES\n", wantRun: true},
+		{name: "no at a terminal", terminal: true, stdin: "n\n", wantCode: 2, wantErr: []string{"run it? [y/N] not run\n"}},
+		{name: "nothing said at a terminal", terminal: true, stdin: "", wantCode: 2, wantErr: []string{"not run\n"}},
+		{name: "dry run", flags: []string{"--dry-run"}, wantOut: []string{"dry run of failover (shell): nothing is run\n",
+			"  argv: /bin/sh -c 'echo ran > \"$0\"' ", "  env:  TOKEN=REDACTED\n", "  env:  LEADERHOOK_STATUS=firing\n"},
+			forbidden: "tok-1234567890"},
+		{name: "dry run wins over --yes", flags: []string{"--dry-run", "--yes"}, wantOut: []string{"nothing is run"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			ran := filepath.Join(dir, "ran")
+			config := fireConfig(t, dir, fmt.Sprintf(`  failover: {type: shell, command: [/bin/sh, -c, 'echo ran > "$0"', "%s"], env: {TOKEN: "${FIRE_TEST_TOKEN}"}}`, ran))
+			out, stderr, code := fireAt(t, tc.terminal, tc.stdin, append([]string{"-c", config, "failover"}, tc.flags...)...)
+			if code != tc.wantCode {
+				t.Errorf("exit %d, want %d\n%s%s", code, tc.wantCode, out, stderr)
+			}
+			if _, err := os.Stat(ran); (err == nil) != tc.wantRun {
+				t.Errorf("the script ran: %v, want %v\n%s%s", err == nil, tc.wantRun, out, stderr)
+			}
+			for _, w := range tc.wantOut {
+				if !strings.Contains(out, w) {
+					t.Errorf("stdout lacks %q:\n%s", w, out)
+				}
+			}
+			for _, w := range tc.wantErr {
+				if !strings.Contains(stderr, w) {
+					t.Errorf("stderr lacks %q:\n%s", w, stderr)
+				}
+			}
+			if tc.forbidden != "" && strings.Contains(out+stderr, tc.forbidden) {
+				t.Errorf("the secret shows:\n%s%s", out, stderr)
+			}
+		})
+	}
+}
+
+// Sending a test notification is what fire is for: a webhook needs no
+// confirmation, but --dry-run sends nothing.
+func TestFireWebhookNeedsNoConfirmation(t *testing.T) {
+	var posts atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { posts.Add(1) }))
+	defer srv.Close()
+	config := fireConfig(t, t.TempDir(), fmt.Sprintf(`  failover: {type: webhook, url: "%s/hook", body: "{\"rule\": {{ json .Rule }}}"}`, srv.URL))
+
+	out, stderr, code := fireAt(t, false, "", "-c", config, "failover", "--dry-run")
+	want := "dry run of failover (webhook): nothing is sent\n  POST " + srv.URL + "/hook\n"
+	if code != 0 || !strings.HasPrefix(out, want) || !strings.Contains(out, "  Content-Type: application/json\n") ||
+		!strings.HasSuffix(out, "  | {\"rule\": \"leaderhook-fire\"}\n") || posts.Load() != 0 {
+		t.Errorf("--dry-run: exit %d, %d posts\n%s%s", code, posts.Load(), out, stderr)
+	}
+	out, stderr, code = fireAt(t, false, "", "-c", config, "failover")
+	if code != 0 || posts.Load() != 1 || strings.Contains(stderr, "--yes") {
+		t.Errorf("fire: exit %d, %d posts\n%s%s", code, posts.Load(), out, stderr)
+	}
+}
+
+func TestDisplayArg(t *testing.T) {
+	for in, want := range map[string]string{
+		"/usr/local/bin/failover": "/usr/local/bin/failover",
+		"two words":               "'two words'",
+		"it's":                    `'it'\''s'`,
+		"a\nb\x1b[31m":            `"a\nb\x1b[31m"`,
+	} {
+		if got := displayArg(in); got != want {
+			t.Errorf("displayArg(%q) = %s, want %s", in, got, want)
+		}
 	}
 }

@@ -1,0 +1,52 @@
+package actions
+
+import (
+	"strings"
+	"testing"
+)
+
+// bracket marks what the escaper saw, so that a test shows exactly which
+// text went through it.
+func bracket(s string) string { return "[" + s + "]" }
+
+func TestParseEscaped(t *testing.T) {
+	n := firing()
+	n.LeaderID = "<evil>"
+	n.Event["members"] = []any{"a", "<b>"}
+	cases := []struct{ name, text, want string }{
+		{"own text kept", "<!here> plain", "<!here> plain"},
+		{"a field", "leader {{ .LeaderID }}!", "leader [<evil>]!"},
+		{"a pipeline", `{{ .Event.members | join ", " }}`, "[a, <b>]"},
+		{"a function", `{{ upper .Cluster }}`, "[ZITI-PROD]"},
+		{"printf", `{{ printf "%s/%s" .Rule .LeaderID }}`, "[leaderless-30s/<evil>]"},
+		{"a condition sees the raw value", `{{ if eq .LeaderID "<evil>" }}yes{{ end }}`, "yes"},
+		{"inside if, else, range and with", `{{ if .Leaderless }}{{ .Rule }}{{ else }}-{{ end }}` +
+			`{{ range .Event.members }} {{ . }}{{ else }}none{{ end }}{{ with .Labels.env }} {{ . }}{{ end }}`,
+			"[leaderless-30s] [a] [<b>] [prod]"},
+		{"a variable prints nothing when set", `{{ $l := .LeaderID }}{{ $l = .Rule }}{{ $l }}`, "[leaderless-30s]"},
+		{"a defined template is escaped once", `{{ define "x" }}<{{ .LeaderID }}>{{ end }}{{ template "x" . }}`, "<[<evil>]>"},
+		{"a duration and a bool", `{{ .LeaderlessFor }} {{ .Leaderless }}`, "[30.5s] [true]"},
+		{"a missing label", `{{ index .Labels "nope" }}`, "[]"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			tmpl, err := ParseEscaped("t", tc.text, bracket)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var b strings.Builder
+			if err := tmpl.Execute(&b, &n); err != nil {
+				t.Fatal(err)
+			}
+			if b.String() != tc.want {
+				t.Errorf("%s rendered %q, want %q", tc.text, b.String(), tc.want)
+			}
+		})
+	}
+}
+
+func TestParseEscapedReportsParseErrors(t *testing.T) {
+	if _, err := ParseEscaped("t", "{{ .Rule ", bracket); err == nil {
+		t.Error("an unclosed action parsed")
+	}
+}
