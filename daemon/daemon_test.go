@@ -302,11 +302,15 @@ func TestRestartResumesFromState(t *testing.T) {
 	if c := h.cluster("ziti"); !c.Known || c.HasLeader || c.PreviousLeaderID != "c1" || len(c.Rules) != 1 || !c.Rules[0].Firing {
 		t.Errorf("state after the restart: %+v", c)
 	}
-	// The cluster recovers: the resolve goes out once, the firing not again.
+	// The cluster recovers: the resolve goes out, the firing is not decided
+	// again. (The receiver may see the firing twice under its one id: the
+	// first daemon's interrupted attempt can reach it late.)
 	h.post(events, "t0k3n", ev("c1", "state.has_leader", "c1"))
-	waitFor(t, "the resolve", func() bool { return len(rcv.deliveries()) == 2 })
-	if got := rcv.deliveries(); got[1].status != "resolved" {
-		t.Errorf("deliveries %+v, want the firing then the resolve", got)
+	waitFor(t, "the resolve", func() bool { got := rcv.deliveries(); return got[len(got)-1].status == "resolved" })
+	for _, d := range rcv.deliveries() {
+		if d.status == "firing" && d.id != id {
+			t.Errorf("deliveries %+v: the firing under another id than %s", rcv.deliveries(), id)
+		}
 	}
 }
 
