@@ -46,6 +46,7 @@ func BenchmarkDispatchWebhook(b *testing.B) {
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		start := time.Now()
+		n.FiredAt = start // each firing its own decision, with its own delivery id
 		d.Submit(n, []string{"hook"})
 		lat = append(lat, (<-got).Sub(start))
 	}
