@@ -329,20 +329,9 @@ func (d *Daemon) config() *config.Config {
 	return d.cfg
 }
 
-// call runs f on the decision goroutine, while Run runs.
-func (d *Daemon) call(ctx context.Context, f func()) error {
-	d.mu.Lock()
-	running := d.running
-	d.mu.Unlock()
-	if running == nil {
-		return errors.New("not running")
-	}
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	stop := context.AfterFunc(running, cancel)
-	defer stop()
-	return d.driver.Call(ctx, f)
-}
+// call runs f with the pipeline held, between the events it takes, while
+// Run runs.
+func (d *Daemon) call(f func()) error { return d.driver.Call(f) }
 
 // repairJournal rewrites the journal once a second while a write has
 // failed (a full disk, say), until it works again.

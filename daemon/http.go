@@ -48,7 +48,7 @@ func (d *Daemon) acceptsHTTP(cluster string) bool {
 // state is GET /v1/state, live: an operator asking wants now.
 func (d *Daemon) state(ctx context.Context) (any, error) {
 	var v stateView
-	if err := d.call(ctx, func() { v = d.view() }); err != nil {
+	if err := d.call(func() { v = d.view() }); err != nil {
 		return nil, err
 	}
 	return v, nil

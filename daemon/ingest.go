@@ -25,7 +25,7 @@ func (d *Daemon) ingest(ctx context.Context, cluster string, evs []event.Event) 
 		return fmt.Errorf("%w: the deliveries of cluster %s are backed up", api.ErrBusy, cluster)
 	}
 	var failed error
-	err := d.call(ctx, func() {
+	err := d.call(func() {
 		d.decision.take() // what other sources' decisions left, already logged
 		d.driver.Take(evs...)
 		failed = d.decision.take()

@@ -59,7 +59,7 @@ func (d *Daemon) reload() error {
 		return err
 	}
 	// Everything is built: from here on, every part takes the change.
-	if err := d.call(context.Background(), func() {
+	if err := d.call(func() {
 		d.driver.Replace(d.opts.Clock.Now(), engine, views)
 		d.driver.MaxSkew = next.ClockSkew()
 	}); err != nil {

@@ -51,7 +51,7 @@ func (s *saver) run(ctx context.Context) {
 		case <-s.dirty:
 		}
 		var st store.State
-		if s.driver.Call(ctx, func() { st = s.take() }) != nil {
+		if s.driver.Call(func() { st = s.take() }) != nil {
 			return // shutting down: Run saves the final state
 		}
 		s.save(st)

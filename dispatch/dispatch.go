@@ -34,10 +34,13 @@ type Delivery struct {
 }
 
 // Journal keeps deliveries that are not finished, so that a restart can
-// resume them. Pending comes before the first attempt and after each
-// failed one; Done after the last, once the fallbacks of a delivery that
-// failed for good are Pending. Implementations must be safe for concurrent
-// use, and return only once the record is written.
+// resume them. Pending comes as a delivery is queued (its first attempt may
+// have begun, even ended: a Done for an id the journal has not seen pending
+// means the delivery finished first, and its Pending must then not be
+// written) and after each failed attempt; Done after the last, once the
+// fallbacks of a delivery that failed for good are Pending.
+// Implementations must be safe for concurrent use, and return only once
+// the record is written.
 type Journal interface {
 	Pending(d Delivery) error
 	Done(id string) error
@@ -172,13 +175,19 @@ func (d *Dispatcher) submit(del Delivery) error {
 		d.opts.Log.Debug("delivery already under way", "delivery_id", del.ID, "action", del.Action)
 		return nil
 	}
-	var journalErr error
+	// Queued first, so that the attempt does not wait for the disk; the
+	// journal has it before Submit returns (before ingest answers), or has
+	// its end already if it finished first (see Journal).
+	queueErr := d.enqueue(del)
+	if queueErr != nil && !errors.Is(queueErr, ErrClosed) {
+		return queueErr
+	}
 	if d.opts.Journal != nil {
 		if err := d.opts.Journal.Pending(del); err != nil {
-			journalErr = fmt.Errorf("%w: %s to %s: %w", ErrNotJournaled, del.ID, del.Action, err)
+			return errors.Join(fmt.Errorf("%w: %s to %s: %w", ErrNotJournaled, del.ID, del.Action, err), queueErr)
 		}
 	}
-	return errors.Join(journalErr, d.enqueue(del))
+	return queueErr
 }
 
 // Resume queues deliveries found in the journal after a restart, keeping

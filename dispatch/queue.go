@@ -7,8 +7,9 @@ import "sync"
 // all, and ingest stops taking events for the cluster while it is full.
 type queue struct {
 	mu      sync.Mutex
-	ready   sync.Cond // signalled when items arrive, workers change or it closes
-	items   []Delivery
+	ready   sync.Cond  // signalled when items arrive, workers change or it closes
+	items   []Delivery // waiting from head on
+	head    int
 	size    int
 	workers int // running
 	want    int // wanted
@@ -56,29 +57,35 @@ func (q *queue) push(del Delivery) {
 func (q *queue) take() (Delivery, bool) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	for len(q.items) == 0 && !q.closed && q.workers <= q.want {
+	for q.waiting() == 0 && !q.closed && q.workers <= q.want {
 		q.ready.Wait()
 	}
-	if q.workers > q.want || len(q.items) == 0 {
+	if q.workers > q.want || q.waiting() == 0 {
 		q.workers--
 		return Delivery{}, false
 	}
-	del := q.items[0]
-	q.items[0] = Delivery{}
-	q.items = q.items[1:]
+	del := q.items[q.head]
+	q.items[q.head] = Delivery{}
+	q.head++
+	if q.head == len(q.items) { // empty: the array is reused from its start
+		q.items, q.head = q.items[:0], 0
+	}
 	return del, true
 }
+
+// waiting counts the deliveries waiting. Callers hold mu.
+func (q *queue) waiting() int { return len(q.items) - q.head }
 
 func (q *queue) len() int {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	return len(q.items)
+	return q.waiting()
 }
 
 func (q *queue) full() bool {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	return len(q.items) >= q.size
+	return q.waiting() >= q.size
 }
 
 func (q *queue) close() {

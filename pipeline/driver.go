@@ -5,6 +5,7 @@ package pipeline
 
 import (
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/leaderhook/leaderhook/clock"
@@ -56,7 +57,11 @@ type Driver struct {
 	MaxSkew time.Duration
 	OnSkew  func(ev event.Event, skew time.Duration)
 	clock   clock.Clock // of Run
-	calls   chan call
+	// mu holds the driver for Run and Call; poke tells Run that a Call
+	// may have moved the next deadline.
+	mu      sync.Mutex
+	poke    chan struct{}
+	running bool
 	members map[string]bool // clusters whose members' reports were seen
 	wakeups int             // turns of Run's loop, to show an idle pipeline sleeps
 }
@@ -64,7 +69,7 @@ type Driver struct {
 // NewDriver returns a driver for the given clusters. Member events that
 // carry no cluster name go to fallback.
 func NewDriver(engine *rules.Engine, clusters []ClusterView, fallback string, sink Sink) *Driver {
-	d := &Driver{engine: engine, views: map[string]*detector.View{}, fallback: fallback, sink: sink, calls: make(chan call), members: map[string]bool{}}
+	d := &Driver{engine: engine, views: map[string]*detector.View{}, fallback: fallback, sink: sink, poke: make(chan struct{}, 1), members: map[string]bool{}}
 	for _, c := range clusters {
 		v := detector.NewView(c.Name, c.Members, c.Stabilize)
 		d.views[c.Name] = v

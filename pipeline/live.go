@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/leaderhook/leaderhook/clock"
@@ -19,41 +20,80 @@ const idle = 24 * time.Hour
 // the next event. An idle pipeline does no work at all.
 //
 // An event keeps the timestamp its source gave it within MaxSkew of clk;
-// beyond it, it is dated on arrival (see arrive). The Sink is called from
-// Run's goroutine; it must not block (hand actions to a queue).
+// beyond it, it is dated on arrival (see arrive). The Sink is called with
+// the driver held; it must not block (hand actions to a queue).
 func (d *Driver) Run(ctx context.Context, in <-chan event.Event, clk clock.Clock) error {
-	d.clock = clk
+	d.mu.Lock()
+	d.clock, d.running = clk, true
+	d.mu.Unlock()
+	defer func() {
+		d.mu.Lock()
+		d.running = false
+		d.mu.Unlock()
+	}()
 	timer := clk.NewTimer(idle)
 	defer timer.Stop()
 	for {
+		d.mu.Lock()
 		d.wakeups++
 		wait := idle
 		if at, ok := d.Deadline(); ok {
 			wait = max(at.Sub(clk.Now()), 0)
 		}
+		d.mu.Unlock()
 		timer.Reset(wait)
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
-		case call := <-d.calls:
-			call.f()
-			close(call.done)
+		case <-d.poke: // a Call may have moved the next deadline
 		case ev, ok := <-in:
 			if !ok {
 				return nil
 			}
 			// Handle first advances to the event's own time; deadlines
 			// between it and now come due on the next turn.
-			d.take(ev)
+			d.locked(func() { d.take(ev) })
 		case <-timer.C():
 			// Events already waiting happened before now: take them first,
 			// at their own times, so that a deadline cannot overtake them.
-			// Calls may carry events too (HTTP ingest).
-			d.drain(in)
-			d.drainCalls()
-			d.AdvanceTo(clk.Now())
+			d.locked(func() {
+				d.drain(in)
+				d.AdvanceTo(clk.Now())
+			})
 		}
 	}
+}
+
+func (d *Driver) locked(f func()) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	f()
+}
+
+// ErrNotRunning is returned by Call when Run is not running.
+var ErrNotRunning = errors.New("the pipeline is not running")
+
+// Call runs f with the driver held, on the caller's goroutine, between the
+// events Run takes: the way to read or change the driver while Run runs
+// (no hand-off to another goroutine). It returns ErrNotRunning, and f is
+// not run, unless Run is running.
+func (d *Driver) Call(f func()) error {
+	d.mu.Lock()
+	if !d.running {
+		d.mu.Unlock()
+		return ErrNotRunning
+	}
+	before, wasDue := d.Deadline()
+	f()
+	after, due := d.Deadline()
+	d.mu.Unlock()
+	if due && (!wasDue || after.Before(before)) {
+		select {
+		case d.poke <- struct{}{}: // Run's timer is set for later
+		default:
+		}
+	}
+	return nil
 }
 
 // arrive dates a live event. Its own timestamp orders and dates it while
@@ -78,39 +118,6 @@ func (d *Driver) arrive(ev event.Event) event.Event {
 	return ev
 }
 
-type call struct {
-	f    func()
-	done chan struct{}
-}
-
-// Call runs f on Run's goroutine, between events, and waits for it: the
-// way to read or change the driver while Run owns it. It returns an error,
-// and f is not run, only if ctx ends before Run takes f.
-func (d *Driver) Call(ctx context.Context, f func()) error {
-	c := call{f: f, done: make(chan struct{})}
-	select {
-	case d.calls <- c:
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-	// Run runs what it takes at once: once taken, f completes.
-	<-c.done
-	return nil
-}
-
-// drainCalls runs the calls that are waiting, without blocking.
-func (d *Driver) drainCalls() {
-	for {
-		select {
-		case c := <-d.calls:
-			c.f()
-			close(c.done)
-		default:
-			return
-		}
-	}
-}
-
 // drain handles the events that are waiting, without blocking.
 func (d *Driver) drain(in <-chan event.Event) {
 	for {
@@ -127,7 +134,7 @@ func (d *Driver) drain(in <-chan event.Event) {
 }
 
 // Take handles events as Run does with those it receives. Call it from
-// inside Call, since Run owns the driver.
+// inside Call.
 func (d *Driver) Take(evs ...event.Event) {
 	for _, ev := range evs {
 		d.take(ev)

@@ -1,7 +1,6 @@
 package store
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -23,9 +22,12 @@ type journal struct {
 	path    string
 	file    *os.File
 	pending map[string]dispatch.Delivery
-	lines   int   // lines in the file
-	size    int64 // bytes in the file
-	torn    bool  // a write failed half done, and could not be undone
+	// finished holds the deliveries that ended before they were journaled
+	// (Done came first): their Pending, which follows, is not written.
+	finished map[string]bool
+	lines    int   // lines in the file
+	size     int64 // bytes in the file
+	torn     bool  // a write failed half done, and could not be undone
 	// failed holds the error of a write that failed since the last
 	// compaction: the file may then lack a pending delivery, which only
 	// memory holds until a compaction writes it.
@@ -41,7 +43,7 @@ type journalLine struct {
 // open reads the journal at path and rewrites it with only the deliveries
 // still pending. What it recovered from goes to note.
 func (j *journal) open(path string, note func(string)) error {
-	j.path, j.pending = path, map[string]dispatch.Delivery{}
+	j.path, j.pending, j.finished = path, map[string]dispatch.Delivery{}, map[string]bool{}
 	if err := j.read(note); err != nil {
 		return err
 	}
@@ -90,6 +92,10 @@ func (j *journal) deliveries() []dispatch.Delivery {
 }
 
 func (j *journal) add(del dispatch.Delivery) error {
+	if j.finished[del.ID] {
+		delete(j.finished, del.ID)
+		return nil
+	}
 	line, err := json.Marshal(journalLine{Op: "pending", ID: del.ID, Delivery: &del})
 	if err != nil {
 		return fmt.Errorf("journal: delivery %s cannot be encoded: %w", del.ID, err)
@@ -100,6 +106,7 @@ func (j *journal) add(del dispatch.Delivery) error {
 
 func (j *journal) remove(id string) error {
 	if _, ok := j.pending[id]; !ok {
+		j.finished[id] = true
 		return nil
 	}
 	delete(j.pending, id)
@@ -131,13 +138,12 @@ func (j *journal) write(data []byte) error {
 	if j.file == nil {
 		return errors.New("journal: written after Close")
 	}
-	var b bytes.Buffer
+	line := make([]byte, 0, len(data)+11)
 	if j.torn {
-		b.WriteByte('\n') // after a fragment that could not be undone
+		line = append(line, '\n') // after a fragment that could not be undone
 	}
-	b.Write(frame(data))
-	b.WriteByte('\n')
-	n, err := j.file.Write(b.Bytes())
+	line = append(appendFrame(line, data), '\n')
+	n, err := j.file.Write(line)
 	if err != nil {
 		if n > 0 && j.file.Truncate(j.size) != nil {
 			j.torn = true
@@ -159,7 +165,7 @@ func (j *journal) compact() error {
 		if err != nil {
 			return fmt.Errorf("journal: delivery %s cannot be encoded: %w", del.ID, err)
 		}
-		b.Write(frame(line))
+		b.Write(appendFrame(nil, line))
 		b.WriteByte('\n')
 	}
 	f, err := rewrite(j.path, []byte(b.String()), j.file)

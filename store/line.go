@@ -15,11 +15,10 @@ import (
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
-// frame makes a line of data, without its newline.
-func frame(data []byte) []byte {
-	line := make([]byte, 0, len(data)+9)
-	line = fmt.Appendf(line, "%08x ", crc32.Checksum(data, castagnoli))
-	return append(line, data...)
+// appendFrame appends the line of data, without its newline, to b.
+func appendFrame(b, data []byte) []byte {
+	b = fmt.Appendf(b, "%08x ", crc32.Checksum(data, castagnoli))
+	return append(b, data...)
 }
 
 var errChecksum = errors.New("checksum mismatch")

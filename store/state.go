@@ -105,7 +105,7 @@ func savedAt(line []byte) time.Time {
 func (d *Dir) compactState(line []byte) error {
 	var data []byte
 	if len(line) > 0 {
-		data = append(frame(line), '\n')
+		data = append(appendFrame(nil, line), '\n')
 	}
 	f, err := rewrite(filepath.Join(d.path, stateFile), data, d.stateLog)
 	if err != nil {
@@ -129,7 +129,7 @@ func (d *Dir) Save(s State) error {
 	if d.stateLog == nil {
 		return errors.New("state: saved after Close")
 	}
-	line := append(frame(data), '\n')
+	line := append(appendFrame(nil, data), '\n')
 	if d.stateSize+int64(len(line)) > max(stateCompactBytes, 64*int64(len(line))) {
 		return d.compactState(data)
 	}
