@@ -201,7 +201,13 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	writeJSON(w, http.StatusAccepted, map[string]int{"accepted": len(evs), "ignored": ignored})
+	writeJSON(w, http.StatusAccepted, accepted{Accepted: len(evs), Ignored: ignored})
+}
+
+// accepted is the answer to a batch taken.
+type accepted struct {
+	Accepted int `json:"accepted"`
+	Ignored  int `json:"ignored"` // events of another OpenZiti namespace
 }
 
 func decodeBatch(body []byte) ([]event.Event, int, error) {

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -22,6 +23,8 @@ type journal struct {
 	path    string
 	file    *os.File
 	pending map[string]dispatch.Delivery
+	encoded bytes.Buffer  // the line being written, reused
+	encoder *json.Encoder // into encoded
 	// finished holds the deliveries that ended before they were journaled
 	// (Done came first): their Pending, which follows, is not written.
 	finished map[string]bool
@@ -44,6 +47,7 @@ type journalLine struct {
 // still pending. What it recovered from goes to note.
 func (j *journal) open(path string, note func(string)) error {
 	j.path, j.pending, j.finished = path, map[string]dispatch.Delivery{}, map[string]bool{}
+	j.encoder = json.NewEncoder(&j.encoded)
 	if err := j.read(note); err != nil {
 		return err
 	}
@@ -96,12 +100,12 @@ func (j *journal) add(del dispatch.Delivery) error {
 		delete(j.finished, del.ID)
 		return nil
 	}
-	line, err := json.Marshal(journalLine{Op: "pending", ID: del.ID, Delivery: &del})
-	if err != nil {
+	j.encoded.Reset()
+	if err := j.encoder.Encode(journalLine{Op: "pending", ID: del.ID, Delivery: &del}); err != nil {
 		return fmt.Errorf("journal: delivery %s cannot be encoded: %w", del.ID, err)
 	}
 	j.pending[del.ID] = del
-	return j.write(line)
+	return j.write(bytes.TrimSuffix(j.encoded.Bytes(), []byte{'\n'}))
 }
 
 func (j *journal) remove(id string) error {
