@@ -64,12 +64,53 @@ type View struct {
 	lossStart  time.Time // when raw went from a leader to none, pending announcement
 	lossFrom   string
 	pending    bool // a loss awaits announcement at lossStart+stabilize
+	isolated   bool // leaderhook reaches too few members to judge
 	now        time.Time
 }
 
 type member struct {
-	follows string
-	down    bool
+	follows  string
+	down     bool      // presumed down: evidence that its process is gone
+	unknown  bool      // no answer for longer than its source's grace period
+	reported bool      // heard from since leaderhook started
+	last     time.Time // when it last reported
+	reason   string    // what the watcher saw of a member down or unknown
+}
+
+// counts reports how many members answer (or are not heard from yet, and
+// so presumed up), are presumed down, and are not known.
+func (v *View) counts() (up, down, unknown int) {
+	for _, id := range v.order {
+		switch m := v.members[id]; {
+		case m.down:
+			down++
+		case m.unknown:
+			unknown++
+		default:
+			up++
+		}
+	}
+	return up, down, unknown
+}
+
+// quorumLost reports whether fewer than a majority of the members can be
+// up: then no leader can exist, and no election can be in progress.
+func (v *View) quorumLost() bool {
+	up, _, _ := v.counts()
+	return len(v.order) > 0 && up*2 <= len(v.order)
+}
+
+// watcherIsolated reports whether leaderhook reaches too few members to
+// judge the cluster: none at all, or only a minority while what the others
+// last said named a leader. A fault of leaderhook's own network must not
+// be announced as the cluster's outage.
+func (v *View) watcherIsolated() bool {
+	n := len(v.order)
+	_, _, unknown := v.counts()
+	if unknown == 0 || (n-unknown)*2 > n {
+		return false
+	}
+	return unknown == n || v.vote(true) != ""
 }
 
 // NewView returns the view of one cluster. members may be empty (learned from
@@ -134,9 +175,11 @@ func (v *View) Observe(ev event.Event, out []event.Event) []event.Event {
 }
 
 // Deadline returns when Advance must next be called, if a timer is pending.
+// While leaderhook is cut off from the members, time alone changes
+// nothing: the next report does.
 func (v *View) Deadline() (time.Time, bool) {
 	switch {
-	case !v.started:
+	case !v.started || v.isolated:
 		return time.Time{}, false
 	case !v.baselined:
 		return v.firstSeen.Add(v.stabilize), true
@@ -157,8 +200,8 @@ func (v *View) Advance(now time.Time, out []event.Event) []event.Event {
 
 func (v *View) apply(ev *event.Event) {
 	src := v.see(ev.Source)
-	if src != nil {
-		src.down = false
+	if src != nil && ev.Type != event.MemberDown && ev.Type != event.MemberUnknown {
+		src.down, src.unknown, src.reported, src.last, src.reason = false, false, true, ev.Time, ""
 	}
 	switch ev.Type {
 	case event.HasLeader:
@@ -184,18 +227,43 @@ func (v *View) apply(ev *event.Event) {
 			}
 		}
 	case event.PeerDisconnected:
+		if src == nil {
+			break // a stranger's lost connection says nothing of the cluster
+		}
 		for _, p := range ev.Peers {
 			if m := v.see(p); m != nil {
 				m.down = true
 				m.follows = ""
 			}
-			if src != nil && src.follows == p {
+			if src.follows == p {
 				src.follows = ""
 			}
 		}
 	case event.MembersChanged:
 		v.setMembership(ev)
+	case event.MemberDown:
+		if src != nil {
+			src.down, src.unknown, src.follows, src.reason = true, false, "", ev.Reason
+		}
+	case event.MemberUnknown:
+		if src != nil && !src.down {
+			src.unknown, src.reason = true, ev.Reason
+		}
 	}
+}
+
+// Health says how many members are up, which are not, and whether
+// leaderhook is cut off from them.
+func (v *View) Health() event.Health {
+	h := event.Health{MembersTotal: len(v.order), WatcherIsolated: v.isolated}
+	for _, id := range v.order {
+		if m := v.members[id]; m.down || m.unknown {
+			h.Unreachable = append(h.Unreachable, id)
+		} else {
+			h.MembersUp++
+		}
+	}
+	return h
 }
 
 // see returns the member named id, adding it to a learned membership.
@@ -250,12 +318,18 @@ func (v *View) resort() {
 }
 
 // majority returns the leader that more than half of the members follow.
-// A candidate presumed down cannot be leader, whatever the stale votes say.
-func (v *View) majority() string {
+// A candidate presumed down cannot be leader, whatever the stale votes
+// say, and a member that does not answer does not vote.
+func (v *View) majority() string { return v.vote(false) }
+
+// vote returns the leader that more than half of the members follow;
+// withUnknown counts what members not answering last said.
+func (v *View) vote(withUnknown bool) string {
+	counts := func(m *member) bool { return !m.down && (withUnknown || !m.unknown) }
 	n := len(v.order)
 	for _, id := range v.order {
 		candidate := v.members[id].follows
-		if candidate == "" || v.members[id].down {
+		if candidate == "" || !counts(v.members[id]) {
 			continue
 		}
 		if c, ok := v.members[candidate]; ok && c.down {
@@ -263,7 +337,7 @@ func (v *View) majority() string {
 		}
 		votes := 0
 		for _, other := range v.order {
-			if m := v.members[other]; m.follows == candidate && !m.down {
+			if m := v.members[other]; m.follows == candidate && counts(m) {
 				votes++
 			}
 		}
@@ -278,10 +352,13 @@ func (v *View) update(out []event.Event) []event.Event {
 	if !v.started {
 		return out
 	}
+	if v.isolated = v.watcherIsolated(); v.isolated {
+		return out // nothing leaderhook can judge: the announced state stands
+	}
 	raw := v.majority()
 	if !v.baselined {
 		v.raw = raw
-		if raw == "" && v.now.Before(v.firstSeen.Add(v.stabilize)) {
+		if raw == "" && v.now.Before(v.firstSeen.Add(v.stabilize)) && !v.quorumLost() {
 			return out
 		}
 		v.baselined = true
@@ -315,7 +392,9 @@ func (v *View) update(out []event.Event) []event.Event {
 			v.pending = false // the same leader came back in time: a blip
 		}
 	}
-	if v.pending && !v.now.Before(v.lossStart.Add(v.stabilize)) {
+	// An election may end the loss within the stabilize period, unless no
+	// majority can be up: then none can, and the loss is announced at once.
+	if v.pending && (!v.now.Before(v.lossStart.Add(v.stabilize)) || v.quorumLost()) {
 		v.pending = false
 		v.lastLeader = v.lossFrom
 		v.announced = ""

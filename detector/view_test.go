@@ -63,12 +63,14 @@ func run(v *View, reports []report, untilMS int) []string {
 }
 
 const (
-	has  = event.HasLeader
-	none = event.Leaderless
-	gain = event.LeadershipGained
-	conn = event.PeerConnected
-	disc = event.PeerDisconnected
-	mem  = event.MembersChanged
+	has     = event.HasLeader
+	none    = event.Leaderless
+	gain    = event.LeadershipGained
+	conn    = event.PeerConnected
+	disc    = event.PeerDisconnected
+	mem     = event.MembersChanged
+	down    = event.MemberDown
+	unknown = event.MemberUnknown
 )
 
 func TestView(t *testing.T) {
@@ -132,8 +134,47 @@ func TestView(t *testing.T) {
 				report{13000, "a", none, "", 0}, report{90000, "b", none, "", 0},
 				report{95000, "a", gain, "", 0}, report{95001, "a", has, "a", 0}, report{95002, "b", has, "a", 0}),
 			until: 100000,
+			// Two of three presumed down: no majority can be up, so no
+			// election can be in progress: the loss is announced at once.
 			want: []string{"0 state.has_leader a 0 base",
-				"12001 state.is_leaderless a 10001", "95002 state.has_leader a a 95002"},
+				"10001 state.is_leaderless a 10001", "95002 state.has_leader a a 95002"},
+		},
+		{
+			name: "the leader's process gone: an election may be in progress, so stabilize applies",
+			reports: append(slices.Clone(three),
+				report{10000, "a", down, "", 0}, report{11000, "b", has, "b", 0}, report{11001, "c", has, "b", 0}),
+			until: 20000,
+			want:  []string{"0 state.has_leader a 0 base", "11001 state.has_leader b a 11001"},
+		},
+		{
+			name: "two processes gone: the loss at once, dated from the second",
+			reports: append(slices.Clone(three),
+				report{10000, "c", down, "", 0}, report{10003, "a", down, "", 0}),
+			until: 20000,
+			want:  []string{"0 state.has_leader a 0 base", "10003 state.is_leaderless a 10003"},
+		},
+		{
+			name: "no member answers: leaderhook is cut off, and announces nothing",
+			reports: append(slices.Clone(three),
+				report{10000, "a", unknown, "", 0}, report{10001, "b", unknown, "", 0}, report{10002, "c", unknown, "", 0},
+				report{30000, "a", has, "a", 0}, report{30001, "b", has, "a", 0}),
+			until: 40000,
+			want:  []string{"0 state.has_leader a 0 base"},
+		},
+		{
+			name: "one member answers, and says the others' leader is gone: leaderhook is cut off from them",
+			reports: append(slices.Clone(three),
+				report{10000, "a", unknown, "", 0}, report{10001, "b", unknown, "", 0}, report{10002, "c", none, "", 0}),
+			until: 40000,
+			want:  []string{"0 state.has_leader a 0 base"},
+		},
+		{
+			name: "members not answering whose last word named no leader: the loss stands",
+			reports: append(slices.Clone(three),
+				report{10000, "b", none, "", 0}, report{10001, "c", none, "", 0},
+				report{10002, "b", unknown, "", 0}, report{10003, "c", unknown, "", 0}),
+			until: 40000,
+			want:  []string{"0 state.has_leader a 0 base", "10003 state.is_leaderless a 10001"},
 		},
 		{
 			name:    "a fixed membership ignores strangers and sets the quorum",
@@ -164,6 +205,27 @@ func TestView(t *testing.T) {
 				t.Errorf("announcements\n got: %q\nwant: %q", got, tc.want)
 			}
 		})
+	}
+}
+
+// Health counts members up (or not heard from yet), names those down or
+// not answering, and says when leaderhook is cut off.
+func TestViewHealth(t *testing.T) {
+	v := NewView("c", []string{"a", "b", "c"}, time.Second)
+	for _, r := range []report{{0, "a", has, "a", 0}, {1, "b", has, "a", 0}} {
+		v.Observe(r.event(), nil)
+	}
+	if h := v.Health(); h.MembersUp != 3 || h.MembersTotal != 3 || h.QuorumMargin() != 1 || len(h.Unreachable) != 0 {
+		t.Errorf("c not heard from yet: %+v, want all 3 presumed up", h)
+	}
+	v.Observe(report{2, "c", down, "", 0}.event(), nil)
+	if h := v.Health(); h.MembersUp != 2 || h.QuorumMargin() != 0 || !slices.Equal(h.Unreachable, []string{"c"}) || h.WatcherIsolated {
+		t.Errorf("c down: %+v, want 2 up and no margin", h)
+	}
+	v.Observe(report{3, "a", unknown, "", 0}.event(), nil)
+	v.Observe(report{4, "b", unknown, "", 0}.event(), nil)
+	if h := v.Health(); h.MembersUp != 0 || h.QuorumMargin() != -2 || !h.WatcherIsolated {
+		t.Errorf("a and b not answering: %+v, want leaderhook cut off", h)
 	}
 }
 

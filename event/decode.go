@@ -40,6 +40,7 @@ type inJSON struct {
 	Since            *string    `json:"since"`
 	Baseline         bool       `json:"baseline"`
 	Index            *uint64    `json:"index"`
+	Reason           string     `json:"reason"`
 	Peers            []peerJSON `json:"peers"`
 	Members          []string   `json:"members"`
 }
@@ -93,7 +94,7 @@ func (in *inJSON) event() (Event, error) {
 	if err != nil {
 		return Event{}, fmt.Errorf("timestamp %s is not RFC 3339", quoteShort(*in.Timestamp))
 	}
-	e := Event{Source: *in.Source, Time: ts, Type: *in.Type, Baseline: in.Baseline, Members: in.Members}
+	e := Event{Source: *in.Source, Time: ts, Type: *in.Type, Baseline: in.Baseline, Members: in.Members, Reason: in.Reason}
 	if in.LeaderID != nil {
 		e.LeaderID = *in.LeaderID
 	}

@@ -30,10 +30,22 @@ const (
 	ReadWrite        = "state.rw"
 )
 
+// leaderhook's own event types, beside OpenZiti's: what a poll source (the
+// watcher) learns of a member when it gets no answer from it.
+const (
+	// MemberDown: nothing listens at the member's address any more
+	// (connection refused or reset): its process is gone.
+	MemberDown = "member.down"
+	// MemberUnknown: the member has not answered for longer than the
+	// source's grace period (timeouts, errors): its state is not known.
+	MemberUnknown = "member.unknown"
+)
+
 // Types lists every accepted cluster event type.
 var Types = []string{
 	HasLeader, Leaderless, LeadershipGained, LeadershipLost, PeerConnected,
 	PeerDisconnected, PeerNotMember, MembersChanged, ReadOnly, ReadWrite,
+	MemberDown, MemberUnknown,
 }
 
 // KnownType reports whether t is an OpenZiti cluster event type.
@@ -50,6 +62,7 @@ type Event struct {
 	LeaderID string    // leaderId (state.has_leader)
 	Peers    []string  // ids of peers[] (peer.*, members.changed, leadership.*)
 	Index    uint64    // index (members.changed)
+	Reason   string    // reason (member.down, member.unknown): what the watcher saw
 
 	// Set on the detector's state events only.
 	Cluster          string
@@ -68,6 +81,27 @@ type Event struct {
 func (e *Event) IsState() bool {
 	return e.Source == DetectorSource && (e.Type == HasLeader || e.Type == Leaderless)
 }
+
+// Health is what leaderhook knows of a cluster's members beside its
+// leader, for rules (members_up, members_total, quorum_margin,
+// unreachable, watcher_isolated) and payloads.
+type Health struct {
+	// MembersUp counts the members that answer, and those not heard from
+	// since leaderhook started (presumed up until known otherwise).
+	MembersUp    int
+	MembersTotal int
+	// Unreachable names the members that are down or do not answer.
+	Unreachable []string
+	// WatcherIsolated: leaderhook reaches too few members to judge the
+	// cluster, while what it last heard from the others named a leader:
+	// the fault may be leaderhook's own network, not the cluster.
+	WatcherIsolated bool
+}
+
+// QuorumMargin is how many more members can fail before the cluster loses
+// its majority: 0 when it has no fault tolerance left, negative once the
+// majority is gone.
+func (h Health) QuorumMargin() int { return h.MembersUp - (h.MembersTotal/2 + 1) }
 
 // DefaultMaxSkew bounds, unless configured, how far a live event's own
 // timestamp may be from the daemon's clock: members' clocks are usually
@@ -94,6 +128,7 @@ type wireJSON struct {
 	Since            string     `json:"since,omitempty"`
 	Baseline         bool       `json:"baseline,omitempty"`
 	Index            uint64     `json:"index,omitempty"`
+	Reason           string     `json:"reason,omitempty"`
 	Peers            []peerJSON `json:"peers,omitempty"`
 	Members          []string   `json:"members,omitempty"`
 }
@@ -110,6 +145,7 @@ func (e Event) MarshalJSON() ([]byte, error) {
 		Cluster:          e.Cluster,
 		Baseline:         e.Baseline,
 		Index:            e.Index,
+		Reason:           e.Reason,
 		Members:          e.Members,
 	}
 	if !e.Since.IsZero() {

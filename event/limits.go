@@ -22,7 +22,7 @@ func (in *inJSON) checkLimits() error {
 		value *string
 	}{
 		{"event_src_id", in.Source}, {"leaderId", in.LeaderID},
-		{"previousLeaderId", in.PreviousLeaderID}, {"cluster", in.Cluster},
+		{"previousLeaderId", in.PreviousLeaderID}, {"cluster", in.Cluster}, {"reason", &in.Reason},
 	} {
 		if f.value != nil {
 			if err := checkString(f.name, *f.value); err != nil {

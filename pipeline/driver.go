@@ -5,6 +5,7 @@ package pipeline
 
 import (
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -62,14 +63,16 @@ type Driver struct {
 	mu      sync.Mutex
 	poke    chan struct{}
 	running bool
-	members map[string]bool // clusters whose members' reports were seen
-	wakeups int             // turns of Run's loop, to show an idle pipeline sleeps
+	members map[string]bool         // clusters whose members' reports were seen
+	health  map[string]event.Health // by cluster, as last told to the engine
+	wakeups int                     // turns of Run's loop, to show an idle pipeline sleeps
 }
 
 // NewDriver returns a driver for the given clusters. Member events that
 // carry no cluster name go to fallback.
 func NewDriver(engine *rules.Engine, clusters []ClusterView, fallback string, sink Sink) *Driver {
-	d := &Driver{engine: engine, views: map[string]*detector.View{}, fallback: fallback, sink: sink, poke: make(chan struct{}, 1), members: map[string]bool{}}
+	d := &Driver{engine: engine, views: map[string]*detector.View{}, fallback: fallback, sink: sink, poke: make(chan struct{}, 1), members: map[string]bool{},
+		health: map[string]event.Health{}}
 	for _, c := range clusters {
 		v := detector.NewView(c.Name, c.Members, c.Stabilize)
 		d.views[c.Name] = v
@@ -113,10 +116,29 @@ func (d *Driver) Handle(ev event.Event) error {
 		return nil
 	}
 	d.members[cluster] = true
-	for _, st := range v.Observe(ev, nil) {
+	d.announceAll(v, v.Observe(ev, nil))
+	return nil
+}
+
+// announceAll tells the engine what changed in a view: first its members'
+// health (so that a cluster's first state is evaluated with it), then its
+// state events.
+func (d *Driver) announceAll(v *detector.View, states []event.Event) {
+	if h := v.Health(); !sameHealth(h, d.health[v.Cluster()]) {
+		d.health[v.Cluster()] = h
+		for _, o := range d.engine.Health(v.Cluster(), h, d.now, nil) {
+			d.sink.Outcome(o)
+		}
+		d.changed()
+	}
+	for _, st := range states {
 		d.announce(st)
 	}
-	return nil
+}
+
+func sameHealth(a, b event.Health) bool {
+	return a.MembersUp == b.MembersUp && a.MembersTotal == b.MembersTotal && a.WatcherIsolated == b.WatcherIsolated &&
+		slices.Equal(a.Unreachable, b.Unreachable)
 }
 
 func (d *Driver) announce(st event.Event) {
@@ -157,9 +179,7 @@ func (d *Driver) AdvanceTo(t time.Time) {
 		advanced := false
 		for _, v := range d.order {
 			if vt, vok := v.Deadline(); vok && !vt.After(at) {
-				for _, st := range v.Advance(at, nil) {
-					d.announce(st)
-				}
+				d.announceAll(v, v.Advance(at, nil))
 				advanced = true
 			}
 		}
@@ -200,6 +220,10 @@ func (d *Driver) Restore(engine rules.Snapshot, views map[string]detector.State)
 			if st.Since.After(d.now) {
 				d.now = st.Since
 			}
+			// Members not heard from yet are presumed up: nothing is
+			// evaluated on that, until they report.
+			d.health[name] = v.Health()
+			d.engine.SetHealth(name, d.health[name])
 		}
 	}
 }
@@ -229,8 +253,7 @@ func (d *Driver) Replace(now time.Time, engine *rules.Engine, clusters []Cluster
 		if old[c.Name] == nil {
 			continue
 		}
-		for _, st := range d.views[c.Name].Reconfigure(d.now, c.Members, c.Stabilize, nil) {
-			d.announce(st)
-		}
+		v := d.views[c.Name]
+		d.announceAll(v, v.Reconfigure(d.now, c.Members, c.Stabilize, nil))
 	}
 }

@@ -35,6 +35,11 @@ var variableTypes = map[string]any{
 	"leaderless_for":     time.Duration(0),
 	"leader_for":         time.Duration(0),
 	"members":            []string{},
+	"members_up":         0,
+	"members_total":      0,
+	"quorum_margin":      0,
+	"unreachable":        []string{},
+	"watcher_isolated":   false,
 	"trigger":            "",
 	"now":                time.Time{},
 }

@@ -40,6 +40,9 @@ const (
 	TriggerEvent    = "event"
 	TriggerTime     = "time"
 	TriggerSchedule = "schedule"
+	// TriggerHealth: what leaderhook knows of the members changed
+	// (members_up, unreachable, watcher_isolated), not the leader.
+	TriggerHealth = "health"
 )
 
 // Outcome is one decision of the engine about one rule and one cluster.
@@ -56,8 +59,10 @@ type Outcome struct {
 	Reason  string   // for Suppressed: ReasonCooldown or ReasonMuted
 	Actions []string // actions to run: the rule's actions, or on_resolve for Resolved
 	Trigger string
-	// State is the cluster's current state event.
+	// State is the cluster's current state event; Health what leaderhook
+	// knows of its members.
 	State            event.Event
+	Health           event.Health
 	LeaderID         string
 	PreviousLeaderID string
 	Leaderless       bool
@@ -88,6 +93,7 @@ type Engine struct {
 	loc      *time.Location
 	log      *slog.Logger
 	labels   map[string]map[string]string
+	health   map[string]event.Health // by cluster, as last told
 	clusters map[string]*clusterState
 	wakeups  wakeHeap
 	maxWin   time.Duration
@@ -105,6 +111,7 @@ func New(opts Options) (*Engine, error) {
 		loc:      opts.Location,
 		log:      opts.Logger,
 		labels:   map[string]map[string]string{},
+		health:   map[string]event.Health{},
 		clusters: map[string]*clusterState{},
 	}
 	if e.loc == nil {
@@ -172,6 +179,35 @@ func (e *Engine) Observe(ev event.Event, out []Outcome) []Outcome {
 	return out
 }
 
+// Health updates what the engine knows of a cluster's members at now
+// (members_up, members_total, quorum_margin, unreachable,
+// watcher_isolated) and evaluates the rules on it, as on an event that
+// does not change the cluster's state. A cluster not seen yet takes it
+// with its first state event.
+func (e *Engine) Health(cluster string, h event.Health, now time.Time, out []Outcome) []Outcome {
+	out = e.Advance(now, out)
+	e.SetHealth(cluster, h)
+	cs := e.clusters[cluster]
+	if cs == nil {
+		return out
+	}
+	if now.After(cs.now) {
+		cs.now = now
+	}
+	out = e.evaluate(cs, TriggerHealth, false, false, out)
+	e.schedule(cs, false)
+	return out
+}
+
+// SetHealth sets what the engine knows of a cluster's members without
+// evaluating anything: for a restore, before the members report again.
+func (e *Engine) SetHealth(cluster string, h event.Health) {
+	e.health[cluster] = h
+	if cs := e.clusters[cluster]; cs != nil {
+		cs.setHealth(h)
+	}
+}
+
 // Deadline returns the next instant at which time alone may change an
 // outcome: a threshold such as leaderless_for >= 30s, a `for:` period, a
 // repeat, the end of a cooldown or mute window, or a schedule.
@@ -207,6 +243,9 @@ func (e *Engine) Advance(now time.Time, out []Outcome) []Outcome {
 
 func (e *Engine) newCluster(name string) *clusterState {
 	cs := newClusterState(name, e.labels[name], len(e.rules), e.windows)
+	if h, ok := e.health[name]; ok {
+		cs.setHealth(h)
+	}
 	e.clusters[name] = cs
 	return cs
 }
@@ -327,6 +366,7 @@ func (e *Engine) outcome(r *compiledRule, rs *ruleState, cs *clusterState, kind,
 		Actions:          actions,
 		Trigger:          cs.trigger,
 		State:            cs.state,
+		Health:           cs.health,
 		LeaderID:         cs.state.LeaderID,
 		PreviousLeaderID: cs.state.PreviousLeaderID,
 		Leaderless:       cs.leaderless,
@@ -535,6 +575,7 @@ type clusterState struct {
 	rules       []ruleState
 	wake        time.Time // queued wake-up, zero when none
 
+	health        event.Health
 	trigger       string        // of the current evaluation
 	leaderlessFor time.Duration // as of the current evaluation
 	windows       []time.Duration
@@ -572,6 +613,18 @@ func (cs *clusterState) setState(ev *event.Event) {
 		cs.env["members"] = ev.Members
 	}
 	cs.env["event"] = ev.Fields()
+}
+
+func (cs *clusterState) setHealth(h event.Health) {
+	cs.health = h
+	cs.env["members_up"] = h.MembersUp
+	cs.env["members_total"] = h.MembersTotal
+	cs.env["quorum_margin"] = h.QuorumMargin()
+	cs.env["unreachable"] = h.Unreachable
+	if h.Unreachable == nil {
+		cs.env["unreachable"] = []string{}
+	}
+	cs.env["watcher_isolated"] = h.WatcherIsolated
 }
 
 // refresh updates the time-dependent variables for an evaluation at cs.now.
