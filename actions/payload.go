@@ -38,7 +38,15 @@ type Notification struct {
 	PreviousLeaderID string
 	Leaderless       bool
 	LeaderlessFor    time.Duration
-	DryRun           bool
+	// What leaderhook knows of the members: how many are up, of how many,
+	// how many more may fail before the majority is gone, which do not
+	// answer, and whether leaderhook itself is cut off from them.
+	MembersUp       int
+	MembersTotal    int
+	QuorumMargin    int
+	Unreachable     []string
+	WatcherIsolated bool
+	DryRun          bool
 }
 
 // payload is the default JSON body of a webhook and the stdin of a shell
@@ -56,10 +64,15 @@ type payload struct {
 }
 
 type payloadState struct {
-	LeaderID         string `json:"leader_id"`
-	PreviousLeaderID string `json:"previous_leader_id"`
-	Leaderless       bool   `json:"leaderless"`
-	LeaderlessForMS  int64  `json:"leaderless_for_ms"`
+	LeaderID         string   `json:"leader_id"`
+	PreviousLeaderID string   `json:"previous_leader_id"`
+	Leaderless       bool     `json:"leaderless"`
+	LeaderlessForMS  int64    `json:"leaderless_for_ms"`
+	MembersUp        int      `json:"members_up"`
+	MembersTotal     int      `json:"members_total"`
+	QuorumMargin     int      `json:"quorum_margin"`
+	Unreachable      []string `json:"unreachable"`
+	WatcherIsolated  bool     `json:"watcher_isolated"`
 }
 
 // Payload returns the default JSON payload. Labels and event are {} rather
@@ -79,7 +92,15 @@ func (n *Notification) Payload() ([]byte, error) {
 			PreviousLeaderID: n.PreviousLeaderID,
 			Leaderless:       n.Leaderless,
 			LeaderlessForMS:  n.LeaderlessFor.Milliseconds(),
+			MembersUp:        n.MembersUp,
+			MembersTotal:     n.MembersTotal,
+			QuorumMargin:     n.QuorumMargin,
+			Unreachable:      n.Unreachable,
+			WatcherIsolated:  n.WatcherIsolated,
 		},
+	}
+	if p.State.Unreachable == nil {
+		p.State.Unreachable = []string{}
 	}
 	if p.Labels == nil {
 		p.Labels = map[string]string{}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -12,6 +13,8 @@ import (
 	"github.com/leaderhook/leaderhook/api"
 	"github.com/leaderhook/leaderhook/config"
 	"github.com/leaderhook/leaderhook/detector"
+	"github.com/leaderhook/leaderhook/event"
+	"github.com/leaderhook/leaderhook/metrics"
 )
 
 // newAPI wires the HTTP API to the daemon.
@@ -25,6 +28,7 @@ func (d *Daemon) newAPI() *api.Server {
 		Ready:    d.ready,
 		Gatherer: prometheus.GathererFunc(func() ([]*dto.MetricFamily, error) {
 			d.metrics.Tick(time.Now())
+			d.memberMetrics()
 			return d.metrics.Registry.Gather()
 		}),
 		Log: d.log,
@@ -52,6 +56,36 @@ func (d *Daemon) state(ctx context.Context) (any, error) {
 		return nil, err
 	}
 	return v, nil
+}
+
+// memberMetrics sets the members' metrics from the views, as of now.
+func (d *Daemon) memberMetrics() {
+	members := map[string][]metrics.MemberState{}
+	health := map[string]event.Health{}
+	d.call(func() {
+		_, views := d.driver.Snapshot()
+		for name, st := range views {
+			for id, r := range st.Reports {
+				members[name] = append(members[name], metrics.MemberState{Name: id, Up: !r.Down && !r.Unknown,
+					Kind: errorKind(r), LastReport: r.Last})
+			}
+			health[name] = d.driver.Health(name)
+		}
+	})
+	d.metrics.Members(time.Now(), members, health)
+}
+
+// errorKind says in one word why a member is not up.
+func errorKind(r detector.MemberReport) string {
+	switch {
+	case r.Down && strings.Contains(r.Reason, "refused"):
+		return "refused"
+	case r.Down:
+		return "down"
+	case strings.Contains(r.Reason, "no answer within"):
+		return "timeout"
+	}
+	return "error"
 }
 
 func (d *Daemon) ready() error {

@@ -168,7 +168,7 @@ func (s *sources) pollSource(c detector.Cluster) (*detector.PollSource, error) {
 		return nil, err
 	}
 	return &detector.PollSource{Cluster: c.Name, Members: src.Members, Preset: preset, Interval: src.Interval,
-		Timeout: src.Timeout, Client: client, Log: s.log}, nil
+		Timeout: src.Timeout, Grace: src.Grace, Watch: true, Client: client, Log: s.log}, nil
 }
 
 // positionBook holds the read positions of followed files.

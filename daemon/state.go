@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/leaderhook/leaderhook/detector"
+	"github.com/leaderhook/leaderhook/event"
 	"github.com/leaderhook/leaderhook/pipeline"
 	"github.com/leaderhook/leaderhook/rules"
 	"github.com/leaderhook/leaderhook/store"
@@ -91,14 +92,21 @@ type clusterView struct {
 	LeaderID         string       `json:"leader_id"`
 	PreviousLeaderID string       `json:"previous_leader_id"`
 	Since            time.Time    `json:"since,omitzero"`
+	MembersUp        int          `json:"members_up"`
+	MembersTotal     int          `json:"members_total"`
+	QuorumMargin     int          `json:"quorum_margin"`
+	WatcherIsolated  bool         `json:"watcher_isolated"`
 	Members          []memberView `json:"members"`
 	Rules            []ruleView   `json:"rules"`
 }
 
 type memberView struct {
-	ID      string `json:"id"`
-	Follows string `json:"follows"`
-	Down    bool   `json:"down"`
+	ID         string    `json:"id"`
+	Follows    string    `json:"follows"`
+	Down       bool      `json:"down"`
+	Unknown    bool      `json:"unknown"`
+	Reason     string    `json:"reason,omitempty"`
+	LastReport time.Time `json:"last_report,omitzero"`
 }
 
 type ruleView struct {
@@ -127,7 +135,7 @@ func (d *Daemon) view() stateView {
 	engine, views := d.driver.Snapshot()
 	v := stateView{Time: d.opts.Clock.Now(), Clusters: []clusterView{}}
 	for _, c := range d.config().Clusters {
-		cv := newClusterView(c.Name, views[c.Name])
+		cv := newClusterView(c.Name, views[c.Name], d.driver.Health(c.Name))
 		for _, ec := range engine.Clusters {
 			if ec.Name != c.Name {
 				continue
@@ -144,9 +152,10 @@ func (d *Daemon) view() stateView {
 	return v
 }
 
-func newClusterView(name string, st detector.State) clusterView {
+func newClusterView(name string, st detector.State, h event.Health) clusterView {
 	cv := clusterView{Name: name, Known: st.Known, HasLeader: st.Known && st.LeaderID != "", LeaderID: st.LeaderID,
-		PreviousLeaderID: st.PreviousLeaderID, Since: st.Since, Members: []memberView{}, Rules: []ruleView{}}
+		PreviousLeaderID: st.PreviousLeaderID, Since: st.Since, MembersUp: h.MembersUp, MembersTotal: h.MembersTotal,
+		QuorumMargin: h.QuorumMargin(), WatcherIsolated: h.WatcherIsolated, Members: []memberView{}, Rules: []ruleView{}}
 	ids := slices.Clone(st.Members)
 	for id := range st.Reports {
 		if !slices.Contains(ids, id) {
@@ -156,7 +165,7 @@ func newClusterView(name string, st detector.State) clusterView {
 	slices.Sort(ids)
 	for _, id := range ids {
 		r := st.Reports[id]
-		cv.Members = append(cv.Members, memberView{ID: id, Follows: r.Follows, Down: r.Down})
+		cv.Members = append(cv.Members, memberView{ID: id, Follows: r.Follows, Down: r.Down, Unknown: r.Unknown, Reason: r.Reason, LastReport: r.Last})
 	}
 	return cv
 }

@@ -14,178 +14,342 @@ import (
 	"github.com/leaderhook/leaderhook/event"
 )
 
-// PollSource polls every member's status endpoint and reports each
-// member's answer as an event when it changes. An unreachable member, or
-// one that answers an error, reports no leader: it does not agree, so a
-// leader is announced only when a majority of members report it.
+// PollSource polls each member's status endpoint on its own schedule, so
+// that a slow member delays only itself, and reports what each member
+// says when it changes. A member that gives no answer is evidence of a
+// kind:
+//
+//   - nothing listens at its address (connection refused): its process is
+//     gone, reported at once as member.down;
+//   - no answer in time, an error, a 5xx: its state is not known; its last
+//     report stands for Grace, then it is reported as member.unknown.
+//
+// Besides polling, the source holds a connection open to each member
+// (Watch): when it breaks and a new one is refused, the member is down at
+// once, without waiting for the next poll. After any member goes down or
+// its report changes, every member is polled at once and then every
+// FastInterval until a majority agrees on a leader again.
 type PollSource struct {
 	Cluster  string
 	Members  []string // status URLs
 	Preset   Preset
 	Interval time.Duration // default 1s, with ±10% jitter
-	Timeout  time.Duration // per poll; default interval/2
-	Client   *http.Client
-	Now      func() time.Time
-	Log      *slog.Logger
+	// Timeout bounds one poll; default 2×Interval, at least 1s: a busy
+	// member that answers late is not a lost member.
+	Timeout time.Duration
+	// Grace is how long a member may give no answer before it is reported
+	// unknown; default 3×Interval, at least 1s.
+	Grace time.Duration
+	// FastInterval is the time between polls while the cluster changes;
+	// default 100ms (at most Interval).
+	FastInterval time.Duration
+	Watch        bool // hold a connection to each member
+	Client       *http.Client
+	Dialer       Dialer // for Watch; default net.Dialer
+	Now          func() time.Time
+	Log          *slog.Logger
 }
 
 // Run polls until ctx ends.
 func (s *PollSource) Run(ctx context.Context, out chan<- event.Event) error {
-	p := s.newPoller()
-	// Start at a random point of the first interval, so that a daemon
-	// with many clusters spreads its polls instead of firing them at once.
-	if err := sleep(ctx, time.Duration(rand.Float64()*float64(p.interval))); err != nil {
-		return err
-	}
-	for {
-		at, reports := p.pollAll(ctx)
-		if err := p.send(ctx, out, at, reports); err != nil {
-			return err
-		}
-		jitter := time.Duration((rand.Float64()*0.2 - 0.1) * float64(p.interval))
-		if err := sleep(ctx, p.interval+jitter); err != nil {
-			return err
-		}
-	}
+	return s.newCluster(out).run(ctx, s)
 }
 
-func sleep(ctx context.Context, d time.Duration) error {
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-time.After(d):
-		return nil
-	}
-}
-
-// poller is a PollSource at work: its settings with defaults applied, and
-// what it remembers from one round of polls to the next.
-type poller struct {
-	cluster           string
-	members           []string // status URLs
-	preset            Preset
-	interval, timeout time.Duration
-	client            *http.Client
-	now               func() time.Time
-	log               *slog.Logger
-
-	names     []string // each member's name; its URL until it first answers
-	failing   []string // each member's last poll error, "" when it answers
-	last      []string // each member's last report sent
-	announced []string // membership last sent
-}
-
-func (s *PollSource) newPoller() *poller {
-	p := &poller{
-		cluster: s.Cluster, members: s.Members, preset: s.Preset,
-		interval: s.Interval, timeout: s.Timeout, client: s.Client, now: s.Now, log: s.Log,
-		names:   slices.Clone(s.Members),
-		failing: make([]string, len(s.Members)),
-		last:    make([]string, len(s.Members)),
-	}
-	if p.interval <= 0 {
-		p.interval = time.Second
-	}
-	if p.timeout <= 0 {
-		p.timeout = p.interval / 2
-	}
-	if p.client == nil {
-		p.client = &http.Client{}
-	}
-	if p.now == nil {
-		p.now = time.Now
-	}
-	if p.log == nil {
-		p.log = slog.New(slog.DiscardHandler)
-	}
-	return p
-}
-
-// pollAll polls every member at once and returns when they answered, and
-// what: a member that fails reports no leader under its last known name.
-func (p *poller) pollAll(ctx context.Context) (time.Time, []Report) {
-	reports := make([]Report, len(p.members))
-	errs := make([]error, len(p.members))
+func (c *polledCluster) run(ctx context.Context, s *PollSource) error {
 	var wg sync.WaitGroup
-	pollCtx, cancel := context.WithTimeout(ctx, p.timeout)
-	for i, m := range p.members {
-		wg.Go(func() { reports[i], errs[i] = p.preset.Poll(pollCtx, p.client, m) })
+	for _, m := range c.members {
+		wg.Go(func() { c.poll(ctx, m) })
+		if s.Watch {
+			wg.Go(func() { c.watch(ctx, m) })
+		}
 	}
 	wg.Wait()
-	cancel()
-	at := p.now()
-	for i, err := range errs {
-		if err != nil {
-			p.failed(i, err)
-			reports[i] = Report{Self: p.names[i]}
-			continue
-		}
-		if p.failing[i] != "" {
-			p.log.Info("member poll answers again", "cluster", p.cluster, "member", p.members[i])
-			p.failing[i] = ""
-		}
-		if reports[i].Self != "" {
-			p.names[i] = reports[i].Self
-		}
-		reports[i].Self = p.names[i]
-	}
-	return at, reports
+	return ctx.Err()
 }
 
-// failed logs a member's failure once, not at every poll.
-func (p *poller) failed(i int, err error) {
-	msg := err.Error()
-	if errors.Is(err, context.DeadlineExceeded) {
-		msg = fmt.Sprintf("no answer within %s (source.timeout)", p.timeout)
+// polledCluster is a PollSource at work: its settings with defaults
+// applied, and what it knows of each member.
+type polledCluster struct {
+	name                   string
+	preset                 Preset
+	interval, fast         time.Duration
+	timeout, grace         time.Duration
+	client                 *http.Client
+	dialer                 Dialer
+	now                    func() time.Time
+	log                    *slog.Logger
+	out                    chan<- event.Event
+	members                []*polledMember
+	mu        sync.Mutex    // over what follows, and the members' state
+	announced []string      // membership last sent
+	lastIndex uint64        // of the membership last sent
+	fastUntil time.Time     // poll every fast interval until then
+	kick      chan struct{} // closed to have every member polled at once
+}
+
+// polledMember is what the source knows of one member.
+type polledMember struct {
+	url      string
+	name     string    // its name; its URL until it first answers
+	last     string    // its last report sent ("" before any)
+	leader   string    // whom it last said it follows
+	failing  time.Time // since when it gives no answer; zero when it answers
+	reported string    // "down" or "unknown" once reported so; "" otherwise
+	logged   string    // the last failure logged
+}
+
+func (s *PollSource) newCluster(out chan<- event.Event) *polledCluster {
+	c := &polledCluster{name: s.Cluster, preset: s.Preset, interval: s.Interval, timeout: s.Timeout, grace: s.Grace,
+		fast: s.FastInterval, client: s.Client, dialer: s.Dialer, now: s.Now, log: s.Log, out: out, kick: make(chan struct{})}
+	c.defaults()
+	for _, u := range s.Members {
+		c.members = append(c.members, &polledMember{url: u, name: u})
 	}
-	if msg != p.failing[i] {
-		p.log.Warn("member poll failed; counted as not agreeing", "cluster", p.cluster, "member", p.members[i], "err", msg)
-		p.failing[i] = msg
+	return c
+}
+
+func (c *polledCluster) defaults() {
+	if c.interval <= 0 {
+		c.interval = time.Second
+	}
+	if c.timeout <= 0 {
+		c.timeout = max(2*c.interval, time.Second)
+	}
+	if c.grace <= 0 {
+		c.grace = max(3*c.interval, time.Second)
+	}
+	if c.fast <= 0 {
+		c.fast = 100 * time.Millisecond
+	}
+	c.fast = min(c.fast, c.interval)
+	if c.client == nil {
+		c.client = &http.Client{}
+	}
+	if c.dialer == nil {
+		c.dialer = defaultDialer
+	}
+	if c.now == nil {
+		c.now = time.Now
+	}
+	if c.log == nil {
+		c.log = slog.New(slog.DiscardHandler)
 	}
 }
 
-// send sends the membership if it changed, then each report that changed.
-func (p *poller) send(ctx context.Context, out chan<- event.Event, at time.Time, reports []Report) error {
-	// The membership is the members' names, or their URLs until they
-	// first answer. It is announced before the reports that use a new
-	// name, so that the view replaces a member known by its URL
-	// instead of counting it as one more member that follows nobody.
-	if members := memberNames(p.names); !slices.Equal(members, p.announced) {
-		p.announced = members
-		ev := event.Event{Type: event.MembersChanged, Time: at, Cluster: p.cluster, Peers: members, Index: uint64(at.UnixNano())}
-		if err := sendEvent(ctx, out, ev); err != nil {
-			return err
+// poll polls one member until ctx ends: at once when kicked, every fast
+// interval while the cluster changes, every interval otherwise.
+func (c *polledCluster) poll(ctx context.Context, m *polledMember) {
+	// Start at a random point of the first interval, so that a daemon
+	// with many clusters spreads its polls instead of sending them at once.
+	wait := time.Duration(rand.Float64() * float64(c.interval))
+	for {
+		timer := time.NewTimer(wait)
+		c.mu.Lock()
+		kick := c.kick
+		c.mu.Unlock()
+		select {
+		case <-ctx.Done():
+			timer.Stop()
+			return
+		case <-timer.C:
+		case <-kick:
+			timer.Stop()
+		}
+		report, err := c.ask(ctx, m)
+		if ctx.Err() != nil {
+			return
+		}
+		c.heard(ctx, m, report, err)
+		wait = c.nextWait()
+	}
+}
+
+func (c *polledCluster) ask(ctx context.Context, m *polledMember) (Report, error) {
+	ctx, cancel := context.WithTimeout(ctx, c.timeout)
+	defer cancel()
+	return c.preset.Poll(ctx, c.client, m.url)
+}
+
+// nextWait is the time until a member's next poll.
+func (c *polledCluster) nextWait() time.Duration {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.now().Before(c.fastUntil) {
+		return c.fast
+	}
+	jitter := time.Duration((rand.Float64()*0.2 - 0.1) * float64(c.interval))
+	return c.interval + jitter
+}
+
+// heard handles a poll's result: a report, or a failure of one kind or
+// the other.
+func (c *polledCluster) heard(ctx context.Context, m *polledMember, r Report, err error) {
+	at := c.now()
+	switch {
+	case err == nil:
+		c.answered(ctx, m, r, at)
+	case refused(err):
+		c.down(ctx, m, at, err)
+	default:
+		c.unanswered(ctx, m, at, err)
+		if reset(err) {
+			c.hurry() // a kept connection the member had closed: ask again soon, on a new one
 		}
 	}
-	for i, r := range reports {
-		key := r.Self + "\x00" + r.Leader
-		if key == p.last[i] {
-			continue
-		}
-		p.last[i] = key
-		ev := event.Event{Source: r.Self, Time: at, Type: event.Leaderless, Cluster: p.cluster}
+}
+
+// answered sends a member's report if it changed, with the membership
+// first if the member's name is new.
+func (c *polledCluster) answered(ctx context.Context, m *polledMember, r Report, at time.Time) {
+	c.mu.Lock()
+	if m.reported != "" || m.logged != "" {
+		c.log.Info("member poll answers again", "cluster", c.name, "member", m.url)
+	}
+	m.failing, m.reported, m.logged = time.Time{}, "", ""
+	if r.Self != "" {
+		m.name = r.Self
+	}
+	events := c.membership(at)
+	key := m.name + "\x00" + r.Leader
+	changed := key != m.last
+	if changed {
+		m.last, m.leader = key, r.Leader
+		ev := event.Event{Source: m.name, Time: at, Type: event.Leaderless, Cluster: c.name}
 		if r.Leader != "" {
 			ev.Type, ev.LeaderID = event.HasLeader, r.Leader
 		}
-		if err := sendEvent(ctx, out, ev); err != nil {
-			return err
+		events = append(events, ev)
+		c.changing(at)
+	}
+	c.mu.Unlock()
+	c.send(ctx, events...)
+}
+
+// down reports a member whose process is gone, at once, and has every
+// member polled again: the cluster is changing.
+func (c *polledCluster) down(ctx context.Context, m *polledMember, at time.Time, err error) {
+	c.mu.Lock()
+	c.logFailure(m, err)
+	first := m.reported != "down"
+	if first {
+		m.reported, m.last, m.leader = "down", "", ""
+		c.changing(at)
+	}
+	c.mu.Unlock()
+	if first {
+		c.send(ctx, event.Event{Source: m.name, Time: at, Type: event.MemberDown, Cluster: c.name, Reason: reason(err, c.timeout)})
+		c.kickAll()
+	}
+}
+
+// unanswered reports a member unknown once it has given no answer for the
+// grace period; until then its last report stands.
+func (c *polledCluster) unanswered(ctx context.Context, m *polledMember, at time.Time, err error) {
+	c.mu.Lock()
+	c.logFailure(m, err)
+	if m.failing.IsZero() {
+		m.failing = at
+	}
+	due := m.reported == "" && at.Sub(m.failing) >= c.grace
+	if due {
+		m.reported, m.last = "unknown", ""
+	}
+	c.mu.Unlock()
+	if due {
+		c.send(ctx, event.Event{Source: m.name, Time: at, Type: event.MemberUnknown, Cluster: c.name, Reason: reason(err, c.timeout)})
+	}
+}
+
+// logFailure logs a member's failure once, not at every poll. Callers
+// hold mu.
+func (c *polledCluster) logFailure(m *polledMember, err error) {
+	if msg := reason(err, c.timeout); msg != m.logged {
+		c.log.Warn("member poll failed", "cluster", c.name, "member", m.url, "err", msg)
+		m.logged = msg
+	}
+}
+
+// changing notes that the cluster is changing: members are polled every
+// fast interval until a majority agrees on a leader again. Callers hold mu.
+func (c *polledCluster) changing(at time.Time) {
+	if c.agreed() {
+		c.fastUntil = time.Time{}
+		return
+	}
+	c.fastUntil = at.Add(max(3*c.interval, 3*time.Second))
+}
+
+// agreed reports whether a majority of the members last said they follow
+// the same leader. Callers hold mu.
+func (c *polledCluster) agreed() bool {
+	votes := map[string]int{}
+	for _, m := range c.members {
+		if m.leader != "" && m.reported == "" {
+			votes[m.leader]++
 		}
 	}
-	return nil
+	for _, n := range votes {
+		if n*2 > len(c.members) {
+			return true
+		}
+	}
+	return false
 }
 
-func sendEvent(ctx context.Context, out chan<- event.Event, ev event.Event) error {
-	select {
-	case out <- ev:
+// membership returns the members.changed event to send before a report,
+// if the membership changed: the members' names, or their URLs until they
+// first answer. It goes before the reports that use a new name, so that
+// the view replaces a member known by its URL instead of counting it as
+// one more member that follows nobody. Callers hold mu.
+func (c *polledCluster) membership(at time.Time) []event.Event {
+	names := make([]string, 0, len(c.members))
+	for _, m := range c.members {
+		names = append(names, m.name)
+	}
+	slices.Sort(names)
+	names = slices.Compact(names)
+	if slices.Equal(names, c.announced) {
 		return nil
-	case <-ctx.Done():
-		return ctx.Err()
+	}
+	c.announced = names
+	c.lastIndex = max(c.lastIndex+1, uint64(at.UnixNano()))
+	return []event.Event{{Type: event.MembersChanged, Time: at, Cluster: c.name, Peers: names, Index: c.lastIndex}}
+}
+
+func (c *polledCluster) send(ctx context.Context, events ...event.Event) {
+	for _, ev := range events {
+		select {
+		case c.out <- ev:
+		case <-ctx.Done():
+			return
+		}
 	}
 }
 
-// memberNames returns names sorted, without repeats.
-func memberNames(names []string) []string {
-	out := slices.Clone(names)
-	slices.Sort(out)
-	return slices.Compact(out)
+// kickAll has every member polled at once.
+func (c *polledCluster) kickAll() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	close(c.kick)
+	c.kick = make(chan struct{})
+}
+
+// hurry has the next polls come after the fast interval.
+func (c *polledCluster) hurry() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if soon := c.now().Add(c.fast); soon.After(c.fastUntil) {
+		c.fastUntil = soon
+	}
+}
+
+// reason says in a few words why a member gave no answer.
+func reason(err error, timeout time.Duration) string {
+	switch {
+	case refused(err):
+		return "connection refused: nothing listens at the member's address"
+	case errors.Is(err, context.DeadlineExceeded):
+		return fmt.Sprintf("no answer within %s (source.timeout)", timeout)
+	}
+	return err.Error()
 }

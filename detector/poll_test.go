@@ -2,6 +2,7 @@ package detector
 
 import (
 	"context"
+	"maps"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -102,84 +103,166 @@ func must(g *Generic, err error) *Generic {
 	return g
 }
 
-// An unreachable member counts as not agreeing; only changes are reported.
+// next returns the next event of out that is not a membership, with the
+// membership it came after.
+func next(t *testing.T, out <-chan event.Event, what string) event.Event {
+	t.Helper()
+	deadline := time.After(5 * time.Second)
+	for {
+		select {
+		case ev := <-out:
+			if ev.Type != event.MembersChanged {
+				return ev
+			}
+		case <-deadline:
+			t.Fatalf("no %s", what)
+		}
+	}
+}
+
+// Members report only changes; one that answers nothing sensible is
+// unknown once the grace period has passed, not a member that follows
+// nobody.
 func TestPollSource(t *testing.T) {
 	var mu sync.Mutex
 	leader := "b"
-	polls := 0 // of member a
+	polls := map[string]int{}
 	member := func(name string) string {
 		return serve(t, func(w http.ResponseWriter, r *http.Request) {
 			mu.Lock()
 			defer mu.Unlock()
-			if name == "a" {
-				polls++
-			}
+			polls[name]++
 			fmt.Fprintf(w, `{"store":{"node_id":%q,"leader":{"node_id":%q}}}`, name, leader)
 		})
 	}
-	dead := serve(t, func(w http.ResponseWriter, r *http.Request) {})
-	deadURL := dead
-	src := &PollSource{Cluster: "c", Members: []string{member("a"), member("b"), deadURL + "/gone"}, Preset: Rqlite{}, Interval: 20 * time.Millisecond}
+	dead := serve(t, func(w http.ResponseWriter, r *http.Request) {}) + "/gone" // answers, but nothing
+	src := &PollSource{Cluster: "c", Members: []string{member("a"), member("b"), dead}, Preset: Rqlite{},
+		Interval: 20 * time.Millisecond, Grace: 100 * time.Millisecond}
 	out := make(chan event.Event, 64)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	go src.Run(ctx, out)
 	got := map[string]string{}
 	var membership []string
-	deadline := time.After(5 * time.Second)
-	for len(got) < 3 {
+	for deadline := time.After(5 * time.Second); len(got) < 3; {
 		select {
 		case ev := <-out:
 			if ev.Type == event.MembersChanged {
 				membership = ev.Peers
 				continue
 			}
-			if membership == nil {
-				t.Fatalf("a report before the membership: %+v", ev)
+			if !slices.Contains(membership, ev.Source) {
+				t.Fatalf("a report of %s before a membership that names it: %v", ev.Source, membership)
 			}
 			got[ev.Source] = ev.Type + " " + ev.LeaderID
 		case <-deadline:
 			t.Fatalf("got %v", got)
 		}
 	}
-	if want := []string{"a", "b", deadURL + "/gone"}; !slices.Equal(membership, want) {
-		t.Errorf("membership %q, want %q (names, and the URL of a member that never answered)", membership, want)
-	}
-	if got["a"] != "state.has_leader b" || got["b"] != "state.has_leader b" || got[deadURL+"/gone"] != "state.is_leaderless " {
+	if got["a"] != "state.has_leader b" || got["b"] != "state.has_leader b" || got[dead] != "member.unknown " {
 		t.Errorf("reports %v", got)
 	}
-	// Rounds are sequential: once a round has begun after the next one,
-	// the next one has been sent in full. Let two more rounds begin, so
-	// that at least one full round answered the same as before.
+	// Nothing more while nothing changes: let each member be polled twice more.
 	mu.Lock()
-	then := polls
+	then := maps.Clone(polls)
 	mu.Unlock()
-	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(time.Millisecond) {
+	waitUntil(t, "two more polls of each", func() bool {
 		mu.Lock()
-		n := polls
-		mu.Unlock()
-		if n >= then+2 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("member a polled %d times, want %d", n, then+2)
-		}
-	}
+		defer mu.Unlock()
+		return polls["a"] >= then["a"]+2 && polls["b"] >= then["b"]+2
+	})
 	if len(out) != 0 {
 		t.Errorf("%d reports without a change", len(out))
 	}
-	// And the first report after the change is the change: nothing
-	// unchanged was sent in between.
 	mu.Lock()
 	leader = ""
 	mu.Unlock()
-	select {
-	case ev := <-out:
-		if ev.Type != event.Leaderless {
-			t.Errorf("after the change: %+v", ev)
+	if ev := next(t, out, "report after the change"); ev.Type != event.Leaderless {
+		t.Errorf("after the change: %+v", ev)
+	}
+}
+
+func waitUntil(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(5 * time.Second); !cond(); time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
 		}
-	case <-time.After(5 * time.Second):
-		t.Fatal("no report after the change")
+	}
+}
+
+// A member whose process is gone (its address refuses connections) is
+// down at once: no grace period. With its connection held, that is seen
+// as soon as it goes, long before the next poll, and every member is
+// polled again at once.
+func TestPollSourceMemberDown(t *testing.T) {
+	var mu sync.Mutex
+	polls := map[string]int{}
+	member := func(name string) *httptest.Server {
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			mu.Lock()
+			polls[name]++
+			mu.Unlock()
+			fmt.Fprintf(w, `{"store":{"node_id":%q,"leader":{"node_id":"a"}}}`, name)
+		}))
+		t.Cleanup(srv.Close)
+		return srv
+	}
+	a, b := member("a"), member("b")
+	src := &PollSource{Cluster: "c", Members: []string{a.URL, b.URL}, Preset: Rqlite{}, Interval: time.Hour, Watch: true}
+	// Polls start at a random point of the first interval: an hour here.
+	// The test stands in for that wait with the source's kick.
+	out := make(chan event.Event, 64)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	c := src.newCluster(out)
+	go c.run(ctx, src)
+	for first := 0; first < 2; {
+		c.kickAll() // again until both polled: a poll may not be waiting yet
+		select {
+		case ev := <-out:
+			if ev.Type != event.MembersChanged {
+				first++
+			}
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+	mu.Lock()
+	before := polls["b"]
+	mu.Unlock()
+	a.CloseClientConnections()
+	a.Close()
+	ev := next(t, out, "member.down")
+	if ev.Type != event.MemberDown || ev.Source != "a" || !strings.Contains(ev.Reason, "refused") {
+		t.Errorf("after a's process went: %+v, want a down, refused", ev)
+	}
+	waitUntil(t, "b polled again at once", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return polls["b"] > before
+	})
+}
+
+// A member that answers slowly delays nobody else.
+func TestPollSourceSlowMemberDelaysOnlyItself(t *testing.T) {
+	release := make(chan struct{})
+	defer close(release)
+	slow := serve(t, func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+	})
+	fast := serve(t, func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, `{"store":{"node_id":"fast","leader":{"node_id":"fast"}}}`)
+	})
+	src := &PollSource{Cluster: "c", Members: []string{slow, fast}, Preset: Rqlite{}, Interval: 20 * time.Millisecond, Timeout: time.Hour}
+	out := make(chan event.Event, 64)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go src.Run(ctx, out)
+	if ev := next(t, out, "the fast member's report"); ev.Source != "fast" {
+		t.Errorf("first report %+v, want the fast member's", ev)
 	}
 }
 
@@ -201,7 +284,8 @@ func TestPollSourceMemberDownAtStartJoinsUnderItsName(t *testing.T) {
 			fmt.Fprintf(w, `{"store":{"node_id":%q,"leader":{"node_id":"b"}}}`, name)
 		})
 	}
-	src := &PollSource{Cluster: "c", Members: []string{member("a"), member("b"), member("c")}, Preset: Rqlite{}, Interval: 20 * time.Millisecond}
+	src := &PollSource{Cluster: "c", Members: []string{member("a"), member("b"), member("c")}, Preset: Rqlite{},
+		Interval: 20 * time.Millisecond, Grace: 60 * time.Millisecond}
 	out := make(chan event.Event, 64)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -220,7 +304,7 @@ func TestPollSourceMemberDownAtStartJoinsUnderItsName(t *testing.T) {
 			}
 		}
 	}
-	observe("a leader while c is down", func() bool { return view.State().LeaderID == "b" })
+	observe("a leader while c does not answer", func() bool { return view.State().LeaderID == "b" })
 	mu.Lock()
 	down["c"] = false
 	mu.Unlock()
@@ -231,9 +315,9 @@ func TestPollSourceMemberDownAtStartJoinsUnderItsName(t *testing.T) {
 	mu.Lock()
 	down["a"] = true // b and c still follow b: 2 of 3
 	mu.Unlock()
-	observe("a goes down", func() bool { return view.State().Reports["a"].Follows == "" })
+	observe("a unknown", func() bool { return view.State().Reports["a"].Unknown })
 	if st := view.State(); st.LeaderID != "b" {
-		t.Errorf("with a down, b and c still follow b, but the view says %+v", st)
+		t.Errorf("with a not answering, b and c still follow b, but the view says %+v", st)
 	}
 }
 
@@ -270,7 +354,7 @@ func TestPollSourceLogsTimeoutsAndRecovery(t *testing.T) {
 			}
 		}
 	}
-	waitLog(`msg="member poll failed; counted as not agreeing" cluster=c member=` + url + ` err="no answer within 20ms (source.timeout)"`)
+	waitLog(`msg="member poll failed" cluster=c member=` + url + ` err="no answer within 20ms (source.timeout)"`)
 	mu.Lock()
 	slow = false
 	mu.Unlock()

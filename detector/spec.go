@@ -47,6 +47,7 @@ type Source struct {
 	Members  []string      `koanf:"members" json:"members,omitempty"`
 	Interval time.Duration `koanf:"interval" json:"interval,omitempty"`
 	Timeout  time.Duration `koanf:"timeout" json:"timeout,omitempty"`
+	Grace    time.Duration `koanf:"grace" json:"grace,omitempty"`
 	Path     string        `koanf:"path" json:"path,omitempty"`
 	Method   string        `koanf:"method" json:"method,omitempty"`
 	Body     string        `koanf:"body" json:"body,omitempty"`

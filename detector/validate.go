@@ -42,6 +42,7 @@ func (s *Source) Validate() field.List {
 		notFor("members", len(s.Members) > 0)
 		notFor("interval", s.Interval != 0)
 		notFor("timeout", s.Timeout != 0)
+		notFor("grace", s.Grace != 0)
 		notFor("path", s.Path != "")
 		notFor("method", s.Method != "")
 		notFor("body", s.Body != "")
@@ -84,6 +85,9 @@ func (s *Source) Validate() field.List {
 		}
 		if s.Timeout < 0 {
 			errs.Add("timeout", "must not be negative")
+		}
+		if s.Grace < 0 {
+			errs.Add("grace", "must not be negative")
 		}
 		if s.Preset == "generic" && s.Leader == "" {
 			errs.Add("leader", "the generic preset needs an expression that yields the leader id")

@@ -437,15 +437,18 @@ type State struct {
 // MemberReport is one member's last word: the leader it follows ("" for
 // none), or that it is presumed down.
 type MemberReport struct {
-	Follows string `json:"follows"`
-	Down    bool   `json:"down,omitempty"`
+	Follows string    `json:"follows"`
+	Down    bool      `json:"down,omitempty"`
+	Unknown bool      `json:"unknown,omitempty"` // no answer for longer than its source's grace period
+	Reason  string    `json:"reason,omitempty"`  // what leaderhook saw of a member down or unknown
+	Last    time.Time `json:"last,omitzero"`     // when it last reported; zero before it has
 }
 
 // State returns what the view has announced so far.
 func (v *View) State() State {
 	reports := make(map[string]MemberReport, len(v.members))
 	for id, m := range v.members {
-		reports[id] = MemberReport{Follows: m.follows, Down: m.down}
+		reports[id] = MemberReport{Follows: m.follows, Down: m.down, Unknown: m.unknown, Reason: m.reason, Last: m.last}
 	}
 	return State{Known: v.baselined, LeaderID: v.announced, PreviousLeaderID: v.lastLeader, Since: v.since, Members: v.order, Reports: reports}
 }

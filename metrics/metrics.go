@@ -34,6 +34,11 @@ type Metrics struct {
 	auditErrors  prometheus.Counter
 	notJournaled prometheus.Counter
 	skewed       *prometheus.CounterVec
+	memberUp     *prometheus.GaugeVec
+	memberAge    *prometheus.GaugeVec
+	memberError  *prometheus.GaugeVec
+	margin       *prometheus.GaugeVec
+	isolated     *prometheus.GaugeVec
 	buildInfo    *prometheus.GaugeVec
 	mu           sync.Mutex
 	lossStarted  map[string]time.Time
@@ -52,6 +57,11 @@ func New(queueDepth func() float64, dropped func() float64) *Metrics {
 	m.hasLeader = gaugeVec(f, "cluster_has_leader", "1 when the cluster has a leader that a majority follows.", "cluster")
 	m.known = gaugeVec(f, "cluster_known", "1 once the cluster's state is known (from its members or the saved state); until then it has no cluster_has_leader.", "cluster")
 	m.leaderlessFn = gaugeVec(f, "cluster_leaderless_seconds", "Seconds since the cluster lost its leader (0 with a leader), as of the last state change or scrape.", "cluster")
+	m.memberUp = gaugeVec(f, "member_up", "1 when the member answers (or is not heard from yet since leaderhook started); 0 when it is down or does not answer.", "cluster", "member")
+	m.memberAge = gaugeVec(f, "member_report_age_seconds", "Seconds since the member last reported.", "cluster", "member")
+	m.memberError = gaugeVec(f, "member_error", "1 for why a member that is not up is not: refused (nothing listens), down (a peer saw it go), timeout, or error.", "cluster", "member", "kind")
+	m.margin = gaugeVec(f, "cluster_quorum_margin", "Members that can still fail before the cluster loses its majority; negative once it has.", "cluster")
+	m.isolated = gaugeVec(f, "cluster_watcher_isolated", "1 when leaderhook reaches too few members to judge the cluster.", "cluster")
 	m.outcomes = counterVec(f, "rule_outcomes_total", "Rule outcomes, by cluster, rule, outcome (fired, resolved, suppressed) and suppression reason.", "cluster", "rule", "outcome", "reason")
 	m.attempts = counterVec(f, "action_attempts_total", "Action attempts, by action and outcome (ok, retry, failed).", "action", "outcome")
 	m.failures = counterVec(f, "action_failures_total", "Deliveries that failed for good or were dropped, by action.", "action")
@@ -98,6 +108,44 @@ func gaugeVec(r prometheus.Registerer, name, help string, labels ...string) *pro
 // Event counts a member event.
 func (m *Metrics) Event(ev event.Event) {
 	m.events.WithLabelValues(ev.Cluster, ev.Source, ev.Type).Inc()
+}
+
+// MemberState is one member as a cluster's view last knew it.
+type MemberState struct {
+	Name       string
+	Up         bool
+	Kind       string    // why not up: refused, down, timeout or error
+	LastReport time.Time // zero before it reported
+}
+
+// Members sets the member and cluster health metrics as of now (call
+// before a scrape, with every cluster's members).
+func (m *Metrics) Members(now time.Time, clusters map[string][]MemberState, health map[string]event.Health) {
+	m.memberUp.Reset()
+	m.memberAge.Reset()
+	m.memberError.Reset()
+	for cluster, members := range clusters {
+		for _, ms := range members {
+			up := 0.0
+			if ms.Up {
+				up = 1
+			} else {
+				m.memberError.WithLabelValues(cluster, ms.Name, ms.Kind).Set(1)
+			}
+			m.memberUp.WithLabelValues(cluster, ms.Name).Set(up)
+			if !ms.LastReport.IsZero() {
+				m.memberAge.WithLabelValues(cluster, ms.Name).Set(now.Sub(ms.LastReport).Seconds())
+			}
+		}
+	}
+	for cluster, h := range health {
+		m.margin.WithLabelValues(cluster).Set(float64(h.QuorumMargin()))
+		isolated := 0.0
+		if h.WatcherIsolated {
+			isolated = 1
+		}
+		m.isolated.WithLabelValues(cluster).Set(isolated)
+	}
 }
 
 // Skewed counts an event dated on arrival for its timestamp.
@@ -198,7 +246,7 @@ func (m *Metrics) Forget(cluster string) {
 	for _, v := range []*prometheus.CounterVec{m.events, m.rejected, m.skewed, m.transitions, m.outcomes} {
 		v.DeletePartialMatch(labels)
 	}
-	for _, v := range []*prometheus.GaugeVec{m.hasLeader, m.known, m.leaderlessFn} {
+	for _, v := range []*prometheus.GaugeVec{m.hasLeader, m.known, m.leaderlessFn, m.margin, m.isolated} {
 		v.DeletePartialMatch(labels)
 	}
 	m.mu.Lock()

@@ -81,6 +81,8 @@ func exposed(t *testing.T, dropped func() float64) map[string]documented {
 	m.Reloaded(false)
 	m.BuildInfo("dev")
 	m.CrashSafe(func() bool { return true })
+	m.Members(now, map[string][]metrics.MemberState{"c": {{Name: "m1", Kind: "refused", LastReport: now}}},
+		map[string]event.Health{"c": {MembersUp: 1, MembersTotal: 3}})
 
 	families, err := m.Registry.Gather()
 	if err != nil {

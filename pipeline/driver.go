@@ -81,6 +81,10 @@ func NewDriver(engine *rules.Engine, clusters []ClusterView, fallback string, si
 	return d
 }
 
+// Health returns what the driver last told the engine of a cluster's
+// members.
+func (d *Driver) Health(cluster string) event.Health { return d.health[cluster] }
+
 // View returns the view of a cluster, or nil.
 func (d *Driver) View(cluster string) *detector.View { return d.views[cluster] }
 
