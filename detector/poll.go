@@ -70,21 +70,21 @@ func (c *polledCluster) run(ctx context.Context, s *PollSource) error {
 // polledCluster is a PollSource at work: its settings with defaults
 // applied, and what it knows of each member.
 type polledCluster struct {
-	name                   string
-	preset                 Preset
-	interval, fast         time.Duration
-	timeout, grace         time.Duration
-	client                 *http.Client
-	dialer                 Dialer
-	now                    func() time.Time
-	log                    *slog.Logger
-	out                    chan<- event.Event
-	members                []*polledMember
-	mu        sync.Mutex    // over what follows, and the members' state
-	announced []string      // membership last sent
-	lastIndex uint64        // of the membership last sent
-	fastUntil time.Time     // poll every fast interval until then
-	kick      chan struct{} // closed to have every member polled at once
+	name           string
+	preset         Preset
+	interval, fast time.Duration
+	timeout, grace time.Duration
+	client         *http.Client
+	dialer         Dialer
+	now            func() time.Time
+	log            *slog.Logger
+	out            chan<- event.Event
+	members        []*polledMember
+	mu             sync.Mutex    // over what follows, and the members' state
+	announced      []string      // membership last sent
+	lastIndex      uint64        // of the membership last sent
+	fastUntil      time.Time     // poll every fast interval until then
+	kick           chan struct{} // closed to have every member polled at once
 }
 
 // polledMember is what the source knows of one member.

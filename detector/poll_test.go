@@ -2,11 +2,11 @@ package detector
 
 import (
 	"context"
-	"maps"
 	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"slices"
