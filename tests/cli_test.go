@@ -153,7 +153,7 @@ func TestReplayExamplesOverOpenZiti1(t *testing.T) {
 	}
 	// Every loss announced lies in a real outage (kill → new leader + stabilize): no restart blip.
 	outages := [][2]string{{"13:55:57.0", "13:56:06.6"}, {"13:56:10.9", "13:56:18.5"}, {"13:56:22.7", "13:56:32.1"},
-		{"13:56:36.3", "13:57:12.9"}, {"13:57:19.5", "13:58:39.6"}}
+		{"13:56:36.3", "13:57:12.9"}, {"13:57:19.5", "13:58:39.6"}, {"13:58:59.0", "13:59:59.9"}} // the end: every controller stopped
 	var ql []time.Time
 	for _, l := range losses {
 		when, since := ts(t, l.Time), ts(t, l.Since)
@@ -161,7 +161,7 @@ func TestReplayExamplesOverOpenZiti1(t *testing.T) {
 		for i, o := range outages {
 			if !when.Before(at(o[0])) && !when.After(at(o[1])) {
 				inside = true
-				if i >= 3 {
+				if i == 3 || i == 4 { // QL1, QL2
 					ql = append(ql, since)
 				}
 			}
@@ -417,8 +417,8 @@ func TestRecordThenReplay(t *testing.T) {
 		t.Fatalf("record: %v\n%s", err, out)
 	}
 	recorded, _ := os.ReadFile(filepath.Join(dir, "rec.jsonl"))
-	if n := strings.Count(string(recorded), `"event_src_id":"leaderhook"`); n != 12 {
-		t.Errorf("recorded %d state changes, want 12", n)
+	if n := strings.Count(string(recorded), `"event_src_id":"leaderhook"`); n != 13 {
+		t.Errorf("recorded %d state changes, want 13 (the last: every controller stopped)", n)
 	}
 	again, _, code := run(t, nil, "replay", "-c", "../testdata/openziti-1/rules.yaml", "--cluster", "ziti", "--format", "json", filepath.Join(dir, "rec.jsonl"))
 	if code != 0 || again != merged {
