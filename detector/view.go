@@ -20,9 +20,12 @@ import (
 //   - state.has_leader from M: M follows leaderId. leadership.gained: M
 //     follows itself. state.is_leaderless, leadership.lost: M follows nobody.
 //   - Any event from M shows M is alive; peer.connected P shows P is alive.
-//   - peer.disconnected P from M: P is presumed down and its last report is
-//     dropped (a killed member's "I am the leader" goes stale, it does not
-//     stay true); if M followed P, M has lost its leader.
+//   - peer.disconnected P from a member M: P is presumed down and its last
+//     report is dropped (a killed member's "I am the leader" goes stale, it
+//     does not stay true); if M followed P, M has lost its leader.
+//   - member.down M (a poll source found nothing listening at M's address):
+//     M is presumed down. member.unknown M (no answer for the source's grace
+//     period): M does not vote until it answers again.
 //   - The cluster has leader L when L is not presumed down and more than half
 //     of the members follow L. Members are the fixed list given in the
 //     config, or else every member seen (reporters and peers), narrowed to the
@@ -36,7 +39,14 @@ import (
 // Stabilization: a loss is announced only after it held for the stabilize
 // period, dated from its true start (Since); a loss that ends sooner with the
 // same leader is invisible, and A → gap → B is announced as a change from A
-// to B. A leader is announced as soon as a majority follows it.
+// to B. A leader is announced as soon as a majority follows it. But when no
+// majority of the members can be up (presumed down or not answering), no
+// election can be in progress: the loss is announced at once.
+//
+// Isolation: when leaderhook hears from none of the members, or only from a
+// minority while what the others last said named a leader, the fault may be
+// its own network: nothing is announced until they answer again, and
+// Health says so (WatcherIsolated).
 //
 // Baseline: the first state after start is announced with Baseline set, as a
 // starting point rather than a change. It is taken as soon as a leader has a
