@@ -1,0 +1,50 @@
+package ha
+
+import (
+	"time"
+
+	"github.com/leaderhook/leaderhook/dispatch"
+	"github.com/leaderhook/leaderhook/event"
+)
+
+// Kinds of command.
+const (
+	// Events: members' reports of a cluster, dated by the node that took
+	// them in.
+	Events = "events"
+	// Advance: time passes to Time (proposed by the leader when the
+	// pipeline's next deadline is due).
+	Advance = "advance"
+	// Pending: a delivery not decided by the pipeline (a fallback), or one
+	// whose attempt count changed.
+	Pending = "pending"
+	// Done: a delivery is finished (made, or failed for good).
+	Done = "done"
+	// Leader: the node that leads now, and where its HTTP API is, so that
+	// the others can forward to it.
+	Leader = "leader"
+)
+
+// Command is one entry of the group's log: an input the decisions depend
+// on. Applying the same commands in the same order gives every node the
+// same cluster views, rule states and pending deliveries.
+type Command struct {
+	Kind     string             `json:"kind"`
+	Cluster  string             `json:"cluster,omitempty"`
+	Events   []event.Event      `json:"events,omitempty"`
+	Time     time.Time          `json:"time,omitzero"`
+	Delivery *dispatch.Delivery `json:"delivery,omitempty"`
+	ID       string             `json:"id,omitempty"` // of a delivery done
+	Node     string             `json:"node,omitempty"`
+	API      string             `json:"api,omitempty"`
+}
+
+// Machine is what the group replicates: the daemon's pipeline. Apply must
+// be deterministic: no clock, no randomness, no I/O that decides anything.
+type Machine interface {
+	Apply(c Command)
+	// Snapshot and Restore carry the whole state across a compaction of
+	// the log, or to a node that joins (or lost its disk).
+	Snapshot() ([]byte, error)
+	Restore(data []byte) error
+}
