@@ -7,6 +7,7 @@ import (
 	"github.com/leaderhook/leaderhook/actions"
 	"github.com/leaderhook/leaderhook/detector"
 	"github.com/leaderhook/leaderhook/event"
+	"github.com/leaderhook/leaderhook/ha"
 	"github.com/leaderhook/leaderhook/rules"
 )
 
@@ -23,6 +24,8 @@ type Config struct {
 	Actions      map[string]actions.Spec `koanf:"actions" json:"actions,omitempty"`
 	Windows      map[string]rules.Window `koanf:"windows" json:"windows,omitempty"`
 	Rules        []rules.Rule            `koanf:"rules" json:"rules"`
+	// HA, when set, makes this daemon one node of a group (docs/ha.md).
+	HA *ha.Config `koanf:"ha" json:"ha,omitempty"`
 }
 
 // ClockSkew returns max_clock_skew or its default.

@@ -401,6 +401,9 @@ func (l *loader) validate(cfg *Config) {
 	if cfg.Server.MaxBodyBytes < 0 {
 		errs.Add("server.max_body_bytes", "must not be negative")
 	}
+	if cfg.HA != nil {
+		errs.Prefix("ha", cfg.HA.Validate())
+	}
 	if cfg.ClockSkew() <= 0 {
 		errs.Add("max_clock_skew", "must be positive, e.g. 5s")
 	}

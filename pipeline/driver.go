@@ -232,6 +232,25 @@ func (d *Driver) Restore(engine rules.Snapshot, views map[string]detector.State)
 	}
 }
 
+// Reset starts the driver over with a fresh engine and views, and then
+// restores a snapshot into them: a replicated group's node taking the
+// group's state whole.
+func (d *Driver) Reset(engine *rules.Engine, clusters []ClusterView, snap rules.Snapshot, views map[string]detector.State, now time.Time) {
+	d.engine = engine
+	d.views = map[string]*detector.View{}
+	d.order = nil
+	for _, c := range clusters {
+		v := detector.NewView(c.Name, c.Members, c.Stabilize)
+		d.views[c.Name] = v
+		d.order = append(d.order, v)
+	}
+	d.now = time.Time{}
+	d.members = map[string]bool{}
+	d.health = map[string]event.Health{}
+	d.Restore(snap, views)
+	d.now = now
+}
+
 // Replace swaps in a new engine and cluster set after a config reload. The
 // new engine takes over the old one's memory (rules whose definition did
 // not change keep their state); views of clusters still configured are

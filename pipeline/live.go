@@ -102,11 +102,17 @@ func (d *Driver) Call(f func()) error {
 // it to the next real loss until that time comes), nor one whose event
 // comes late date it in the past. Otherwise the event is dated on arrival.
 func (d *Driver) arrive(ev event.Event) event.Event {
+	return d.Date(ev, d.clock.Now())
+}
+
+// Date dates an event that arrives at now, as Run does (see arrive): for
+// those who hand events to the driver some other way, such as a group of
+// leaderhook nodes that replicates them. Call it with the driver held.
+func (d *Driver) Date(ev event.Event, now time.Time) event.Event {
 	limit := d.MaxSkew
 	if limit <= 0 {
 		limit = event.DefaultMaxSkew
 	}
-	now := d.clock.Now()
 	skew := ev.Time.Sub(now)
 	if skew.Abs() <= limit && !ev.Time.Before(d.now) {
 		return ev
@@ -116,6 +122,14 @@ func (d *Driver) arrive(ev event.Event) event.Event {
 	}
 	ev.Time = now
 	return ev
+}
+
+// Do runs f with the driver held, whether Run runs or not: for those who
+// drive it themselves (AdvanceTo, Handle), such as a replicated group.
+func (d *Driver) Do(f func()) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	f()
 }
 
 // drain handles the events that are waiting, without blocking.
