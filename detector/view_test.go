@@ -255,3 +255,16 @@ func TestViewRestoreContinuesAnOutage(t *testing.T) {
 		t.Errorf("after restore\n got: %q\nwant: %q", got, want)
 	}
 }
+
+// A view loaded from another's image decides as the other does.
+func TestViewImage(t *testing.T) {
+	a := NewView("c", nil, 2*time.Second)
+	before := []report{{0, "a", has, "a", 0}, {1, "b", has, "a", 0}, {2, "c", has, "a", 0}, {10000, "a", down, "", 0}}
+	run(a, before, 10000)
+	b := NewView("c", nil, 2*time.Second)
+	b.LoadImage(a.Image())
+	after := []report{{10500, "b", has, "b", 0}, {10501, "c", has, "b", 0}}
+	if ga, gb := run(a, after, 20000), run(b, after, 20000); !slices.Equal(ga, gb) || len(ga) != 1 {
+		t.Errorf("the original announces %q, the one loaded from its image %q", ga, gb)
+	}
+}

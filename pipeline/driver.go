@@ -232,23 +232,43 @@ func (d *Driver) Restore(engine rules.Snapshot, views map[string]detector.State)
 	}
 }
 
-// Reset starts the driver over with a fresh engine and views, and then
-// restores a snapshot into them: a replicated group's node taking the
-// group's state whole.
-func (d *Driver) Reset(engine *rules.Engine, clusters []ClusterView, snap rules.Snapshot, views map[string]detector.State, now time.Time) {
+// Image is the driver's whole state: what a replicated group's node needs
+// to continue exactly where another is.
+type Image struct {
+	Engine rules.Snapshot            `json:"engine"`
+	Views  map[string]detector.Image `json:"views"`
+	Now    time.Time                 `json:"now"`
+}
+
+// Image returns the driver's whole state.
+func (d *Driver) Image() Image {
+	img := Image{Engine: d.engine.Snapshot(), Views: make(map[string]detector.Image, len(d.views)), Now: d.now}
+	for name, v := range d.views {
+		img.Views[name] = v.Image()
+	}
+	return img
+}
+
+// Reset starts the driver over with a fresh engine and views, made what
+// img describes: a replicated group's node taking the group's state whole.
+func (d *Driver) Reset(engine *rules.Engine, clusters []ClusterView, img Image) {
+	engine.Restore(img.Engine)
 	d.engine = engine
 	d.views = map[string]*detector.View{}
 	d.order = nil
+	d.health = map[string]event.Health{}
 	for _, c := range clusters {
 		v := detector.NewView(c.Name, c.Members, c.Stabilize)
+		if vi, ok := img.Views[c.Name]; ok {
+			v.LoadImage(vi)
+		}
 		d.views[c.Name] = v
 		d.order = append(d.order, v)
+		d.health[c.Name] = v.Health()
+		engine.SetHealth(c.Name, d.health[c.Name])
 	}
-	d.now = time.Time{}
+	d.now = img.Now
 	d.members = map[string]bool{}
-	d.health = map[string]event.Health{}
-	d.Restore(snap, views)
-	d.now = now
 }
 
 // Replace swaps in a new engine and cluster set after a config reload. The
