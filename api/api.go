@@ -53,6 +53,8 @@ type Server struct {
 	Ready    func() error
 	Gatherer prometheus.Gatherer
 	Log      *slog.Logger
+	// Group, set in a group of nodes (ha:), serves /v1/ha.
+	Group *Group
 
 	limits    atomic.Pointer[Limits]
 	refusedMu sync.Mutex
@@ -85,6 +87,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /v1/state", s.state)
 	mux.HandleFunc("POST /v1/events", s.authorized(s.events))
 	mux.HandleFunc("POST /-/reload", s.authorized(s.reload))
+	s.groupRoutes(mux)
 	return mux
 }
 

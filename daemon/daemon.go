@@ -40,6 +40,7 @@ import (
 	"github.com/leaderhook/leaderhook/audit"
 	"github.com/leaderhook/leaderhook/clock"
 	"github.com/leaderhook/leaderhook/config"
+	"github.com/leaderhook/leaderhook/detector"
 	"github.com/leaderhook/leaderhook/dispatch"
 	"github.com/leaderhook/leaderhook/event"
 	"github.com/leaderhook/leaderhook/metrics"
@@ -84,6 +85,8 @@ type Daemon struct {
 	api      *api.Server
 	listener net.Listener
 	http     *http.Server
+	group    *group // in a group of nodes (ha:); nil alone
+	targets  map[string]dispatch.Target
 
 	resume     []dispatch.Delivery  // pending at the last stop, resumed by Run
 	skewLogged map[string]time.Time // by cluster and member; on the decision goroutine
@@ -152,7 +155,7 @@ func (d *Daemon) open(cfg *config.Config) error {
 		return err
 	}
 	d.sources = &sources{out: d.events, stdin: d.opts.Stdin, positions: &positionBook{files: saved.Files}, log: d.log, onReject: d.metrics.Rejected}
-	d.saver = newSaver(st, d.driver, d.sources.positions, d.stateDir, d.log)
+	d.saver = newSaver(st, d.driver, d.call, d.sources.positions, d.stateDir, d.log)
 	d.driver.OnChange = d.saver.changed
 	d.api = d.newAPI()
 	d.api.SetLimits(limitsOf(cfg))
@@ -161,6 +164,13 @@ func (d *Daemon) open(cfg *config.Config) error {
 		return fmt.Errorf("server.listen: %w", err)
 	}
 	d.listener = netutil.LimitListener(listener, maxConnections)
+	if d.group != nil {
+		// Poll sources run where the group's decisions are made; the
+		// others on every node, which hands their events to the group.
+		d.sources.include = func(c detector.Cluster) bool { return !isPoll(c) }
+		d.api.Group = d.group.apiHandlers()
+		return d.group.join()
+	}
 	return nil
 }
 
@@ -183,13 +193,18 @@ func (d *Daemon) openPipeline(cfg *config.Config, saved store.State, pending []d
 	if err != nil {
 		return err
 	}
+	d.targets = targets
 	var submit pipeline.Submitter = &renderLog{targets: targets, log: d.log}
-	if !d.opts.DryRun {
-		auditors := teeAudit{d.metrics}
-		if d.audit != nil {
-			auditors = append(auditors, d.audit)
-		}
-		d.disp = dispatch.New(dispatch.Options{Targets: targets, Journal: d.store, Audit: auditors, Log: d.log})
+	switch {
+	case d.opts.DryRun:
+	case cfg.HA.Enabled():
+		// The group's log holds the state and the pending deliveries: it
+		// replays them once the node joins.
+		d.group = newGroup(d, *cfg.HA)
+		submit = d.group
+		saved, pending = store.State{Files: saved.Files}, nil
+	default:
+		d.disp = dispatch.New(dispatch.Options{Targets: targets, Journal: d.store, Audit: d.auditors(), Log: d.log})
 		d.resume = pending
 		submit = d.disp
 	}
@@ -207,6 +222,22 @@ func (d *Daemon) openPipeline(cfg *config.Config, saved store.State, pending []d
 		knownMetrics(d.metrics, c.Name, saved.Views[c.Name])
 	}
 	return nil
+}
+
+// auditors are where each delivery attempt is recorded.
+func (d *Daemon) auditors() dispatch.Auditor {
+	auditors := teeAudit{d.metrics}
+	if d.audit != nil {
+		auditors = append(auditors, d.audit)
+	}
+	return auditors
+}
+
+// newSources is a set of sources for the clusters include picks (all if
+// nil), which ends with ctx.
+func (d *Daemon) newSources(ctx context.Context, include func(detector.Cluster) bool) *sources {
+	s := d.sources
+	return &sources{ctx: ctx, out: s.out, stdin: s.stdin, positions: s.positions, log: s.log, onReject: s.onReject, include: include}
 }
 
 func (d *Daemon) queueDepth() float64 {
@@ -237,7 +268,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 	}
 	d.http = newHTTPServer(d.api.Handler())
 	go d.http.Serve(d.listener)
-	d.saver.save(d.saver.take()) // the state as resumed, before anything changes it
+	d.saver.save(d.taken()) // the state as resumed, before anything changes it
 	saverDone := make(chan struct{})
 	go func() { defer close(saverDone); d.saver.run(runCtx) }()
 	go d.watchConfig(runCtx)
@@ -246,11 +277,16 @@ func (d *Daemon) Run(ctx context.Context) error {
 		return err
 	}
 	d.logRunning()
-	runErr := d.driver.Run(runCtx, d.events, d.opts.Clock)
+	var runErr error
+	if d.group != nil {
+		runErr = d.group.run(runCtx)
+	} else {
+		runErr = d.driver.Run(runCtx, d.events, d.opts.Clock)
+	}
 	stopRun()
 	d.sources.wait()
 	<-saverDone
-	d.saver.save(d.saver.take()) // the driver has stopped: read it directly
+	d.saver.save(d.taken())
 	d.drain()
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
@@ -309,6 +345,9 @@ func (d *Daemon) Close() error {
 	if d.listener != nil {
 		d.listener.Close()
 	}
+	if d.group != nil && d.group.node != nil {
+		d.group.node.Close()
+	}
 	if d.disp != nil { // after Run, a no-op
 		stopped, cancel := context.WithCancel(context.Background())
 		cancel()
@@ -331,7 +370,20 @@ func (d *Daemon) config() *config.Config {
 
 // call runs f with the pipeline held, between the events it takes, while
 // Run runs.
-func (d *Daemon) call(f func()) error { return d.driver.Call(f) }
+func (d *Daemon) call(f func()) error {
+	if d.group != nil {
+		d.driver.Do(f) // the group drives the pipeline, not its Run
+		return nil
+	}
+	return d.driver.Call(f)
+}
+
+// taken is the state to save, taken with the pipeline held.
+func (d *Daemon) taken() store.State {
+	var st store.State
+	d.driver.Do(func() { st = d.saver.take() })
+	return st
+}
 
 // repairJournal rewrites the journal once a second while a write has
 // failed (a full disk, say), until it works again.

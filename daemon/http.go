@@ -97,6 +97,9 @@ func (d *Daemon) ready() error {
 	case !d.started:
 		return errors.New("starting: event sources not yet started")
 	}
+	if d.group != nil {
+		return d.group.ready()
+	}
 	if err := d.store.CrashSafe(); err != nil {
 		return fmt.Errorf("not crash-safe: the delivery journal cannot be written: %w", err)
 	}

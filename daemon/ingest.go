@@ -18,6 +18,9 @@ import (
 // api.ErrBusy (a 503 with Retry-After): the sender keeps the events and
 // sends them again.
 func (d *Daemon) ingest(ctx context.Context, cluster string, evs []event.Event) error {
+	if d.group != nil {
+		return d.group.ingest(ctx, cluster, evs)
+	}
 	if err := d.store.CrashSafe(); err != nil {
 		return fmt.Errorf("%w: the delivery journal cannot be written (%v), so nothing can be acknowledged now", api.ErrBusy, err)
 	}

@@ -27,6 +27,9 @@ type sources struct {
 	positions *positionBook
 	log       *slog.Logger
 	onReject  func(cluster, input string)
+	// include, if set, picks the clusters this set runs: in a group, poll
+	// sources run on the leader only, the others on every node.
+	include func(detector.Cluster) bool
 
 	mu      sync.Mutex
 	running map[string]*clusterSources
@@ -55,6 +58,9 @@ func (s *sources) prepare(cfg *config.Config) (*plan, error) {
 	want := map[string]bool{}
 	stdin := ""
 	for _, c := range cfg.Clusters {
+		if s.include != nil && !s.include(c) {
+			continue
+		}
 		if c.Source.Stdin {
 			if stdin != "" {
 				return nil, fmt.Errorf("clusters %s and %s both read stdin: only one can", stdin, c.Name)

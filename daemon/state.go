@@ -25,14 +25,15 @@ const saveEvery = 50 * time.Millisecond
 type saver struct {
 	store     *store.Dir
 	driver    *pipeline.Driver
+	call      func(func()) error // runs with the pipeline held
 	positions *positionBook
 	stateDir  string
 	log       *slog.Logger
 	dirty     chan struct{}
 }
 
-func newSaver(st *store.Dir, driver *pipeline.Driver, positions *positionBook, stateDir string, log *slog.Logger) *saver {
-	return &saver{store: st, driver: driver, positions: positions, stateDir: stateDir, log: log, dirty: make(chan struct{}, 1)}
+func newSaver(st *store.Dir, driver *pipeline.Driver, call func(func()) error, positions *positionBook, stateDir string, log *slog.Logger) *saver {
+	return &saver{store: st, driver: driver, call: call, positions: positions, stateDir: stateDir, log: log, dirty: make(chan struct{}, 1)}
 }
 
 // changed marks the state as changed; it never blocks.
@@ -52,7 +53,7 @@ func (s *saver) run(ctx context.Context) {
 		case <-s.dirty:
 		}
 		var st store.State
-		if s.driver.Call(func() { st = s.take() }) != nil {
+		if s.call(func() { st = s.take() }) != nil {
 			return // shutting down: Run saves the final state
 		}
 		s.save(st)
@@ -64,8 +65,7 @@ func (s *saver) run(ctx context.Context) {
 	}
 }
 
-// take snapshots the state. Call it on the decision goroutine, or once
-// the driver has stopped.
+// take snapshots the state. Call it with the pipeline held.
 func (s *saver) take() store.State {
 	engine, views := s.driver.Snapshot()
 	return store.State{SavedAt: time.Now(), Engine: engine, Views: views, Files: s.positions.snapshot()}

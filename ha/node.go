@@ -138,6 +138,11 @@ func (n *Node) RemoveServer(id string) error {
 func (n *Node) Close() error {
 	var errs []error
 	if n.raft != nil {
+		if n.IsLeader() {
+			// A planned stop hands the lead over at once rather than
+			// leaving the others to notice the silence.
+			n.raft.LeadershipTransfer().Error()
+		}
 		errs = append(errs, n.raft.Shutdown().Error())
 	}
 	if n.transport != nil {

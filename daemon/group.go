@@ -1,0 +1,216 @@
+package daemon
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"net"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/leaderhook/leaderhook/actions"
+	"github.com/leaderhook/leaderhook/detector"
+	"github.com/leaderhook/leaderhook/dispatch"
+	"github.com/leaderhook/leaderhook/ha"
+	"github.com/leaderhook/leaderhook/pipeline"
+)
+
+// group is the daemon as one node of a group of leaderhook nodes (ha:).
+// The group replicates the pipeline's inputs through raft: every node
+// applies the same members' events, time advances and deliveries' ends to
+// its own pipeline (Apply), and holds the same views, rule states and
+// pending deliveries. Only the node that leads dispatches; one that has
+// had no leader for fail_open_after decides and dispatches alone.
+type group struct {
+	d    *Daemon
+	cfg  ha.Config
+	node *ha.Node
+	api  string // where this node's HTTP API is, for the others to forward to
+	log  *slog.Logger
+	ctx  context.Context // of run
+
+	// applyMu serializes what changes the pipeline: the raft log's entries,
+	// and in fail-open this node's own inputs.
+	applyMu sync.Mutex
+
+	mu        sync.Mutex
+	pending   map[string]dispatch.Delivery // replicated: deliveries not finished
+	leaderAPI string                       // replicated: the leader's HTTP API
+	disp      *dispatch.Dispatcher         // while this node dispatches
+	stats     groupStats
+
+	alone    atomic.Bool // in fail-open
+	failOpen *failOpen   // while alone; under applyMu
+}
+
+// groupStats are counted for the metrics.
+type groupStats struct {
+	leaderChanges int // leaders the group's log announced
+	failOpenTotal time.Duration
+}
+
+func newGroup(d *Daemon, cfg ha.Config) *group {
+	return &group{d: d, cfg: cfg, log: d.log, pending: map[string]dispatch.Delivery{}}
+}
+
+// join starts this node's raft, whose log then replays into the pipeline.
+// The HTTP listener must be bound: the others forward to it.
+func (g *group) join() error {
+	g.api = "http://" + apiAddress(g.d.listener.Addr().String(), g.cfg.AdvertiseAddr())
+	node, err := ha.Start(g.cfg, g, g.log)
+	if err != nil {
+		return err
+	}
+	g.node = node
+	return nil
+}
+
+// apiAddress is where the others reach this node's HTTP API: its listen
+// address, with the raft advertise host when it listens on every interface.
+func apiAddress(listen, advertise string) string {
+	host, port, err := net.SplitHostPort(listen)
+	if err != nil {
+		return listen
+	}
+	if ip := net.ParseIP(host); ip == nil || ip.IsUnspecified() {
+		if h, _, err := net.SplitHostPort(advertise); err == nil {
+			host = h
+		}
+	}
+	return net.JoinHostPort(host, port)
+}
+
+// Apply applies one entry of the group's log (or, in fail-open, one of
+// this node's own inputs) to the pipeline. It is deterministic: the same
+// entries give every node the same state.
+func (g *group) Apply(c ha.Command) {
+	g.applyMu.Lock()
+	defer g.applyMu.Unlock()
+	// An entry committed means the group works again: what this node
+	// decided alone gives way to the group's state.
+	g.endFailOpen("the group committed an entry")
+	g.apply(c)
+}
+
+func (g *group) apply(c ha.Command) {
+	switch c.Kind {
+	case ha.Events:
+		g.d.driver.Do(func() {
+			for _, ev := range c.Events {
+				ev.Cluster = c.Cluster
+				g.d.metrics.Event(ev)
+				g.d.driver.Handle(ev)
+			}
+		})
+	case ha.Advance:
+		g.d.driver.Do(func() { g.d.driver.AdvanceTo(c.Time) })
+	case ha.Pending:
+		g.mu.Lock()
+		g.pending[c.Delivery.ID] = *c.Delivery
+		g.mu.Unlock()
+	case ha.Done:
+		g.mu.Lock()
+		delete(g.pending, c.ID)
+		g.mu.Unlock()
+	case ha.Leader:
+		g.mu.Lock()
+		g.leaderAPI = c.API
+		g.stats.leaderChanges++
+		g.mu.Unlock()
+	}
+}
+
+// Submit records what a decision made while applying an entry: on every
+// node the deliveries join the replicated pending set; the node that
+// dispatches queues them too.
+func (g *group) Submit(n actions.Notification, names []string) error {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	for _, name := range names {
+		del := dispatch.Delivery{ID: dispatch.DeliveryID(&n, name), Action: name, Notification: n}
+		del.Notification.DeliveryID = del.ID
+		g.pending[del.ID] = del
+		if g.disp != nil {
+			g.disp.Resume([]dispatch.Delivery{del})
+		}
+	}
+	return nil
+}
+
+// groupImage is the group's state in a snapshot.
+type groupImage struct {
+	Pipeline  pipeline.Image      `json:"pipeline"`
+	Pending   []dispatch.Delivery `json:"pending"`
+	LeaderAPI string              `json:"leader_api,omitempty"`
+}
+
+// Snapshot returns the state the log's entries so far made (in
+// fail-open, the state when this node went alone).
+func (g *group) Snapshot() ([]byte, error) {
+	g.applyMu.Lock()
+	defer g.applyMu.Unlock()
+	if g.failOpen != nil {
+		return g.failOpen.image, nil
+	}
+	return g.snapshot()
+}
+
+func (g *group) snapshot() ([]byte, error) {
+	var img groupImage
+	g.d.driver.Do(func() { img.Pipeline = g.d.driver.Image() })
+	g.mu.Lock()
+	img.Pending, img.LeaderAPI = g.pendingList(), g.leaderAPI
+	g.mu.Unlock()
+	return json.Marshal(img)
+}
+
+// Restore makes the state what a snapshot of the group says.
+func (g *group) Restore(data []byte) error {
+	g.applyMu.Lock()
+	defer g.applyMu.Unlock()
+	g.endFailOpen("the group sent its state")
+	return g.restore(data)
+}
+
+func (g *group) restore(data []byte) error {
+	var img groupImage
+	if err := json.Unmarshal(data, &img); err != nil {
+		return fmt.Errorf("ha snapshot: %w", err)
+	}
+	engine, views, err := pipeline.Engine(g.d.config(), g.log)
+	if err != nil {
+		return err
+	}
+	g.d.driver.Do(func() { g.d.driver.Reset(engine, views, img.Pipeline) })
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.pending = map[string]dispatch.Delivery{}
+	for _, del := range img.Pending {
+		g.pending[del.ID] = del
+	}
+	g.leaderAPI = img.LeaderAPI
+	return nil
+}
+
+// pendingList is the pending deliveries in the order they were decided.
+// Callers hold mu.
+func (g *group) pendingList() []dispatch.Delivery {
+	ds := make([]dispatch.Delivery, 0, len(g.pending))
+	for _, del := range g.pending {
+		ds = append(ds, del)
+	}
+	slices.SortFunc(ds, func(a, b dispatch.Delivery) int {
+		if c := a.Notification.FiredAt.Compare(b.Notification.FiredAt); c != 0 {
+			return c
+		}
+		return strings.Compare(a.ID, b.ID)
+	})
+	return ds
+}
+
+// isPoll picks the clusters whose sources run on the leader only.
+func isPoll(c detector.Cluster) bool { return c.Source.Type == detector.SourcePoll }

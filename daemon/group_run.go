@@ -1,0 +1,287 @@
+package daemon
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"time"
+
+	"github.com/leaderhook/leaderhook/dispatch"
+	"github.com/leaderhook/leaderhook/event"
+	"github.com/leaderhook/leaderhook/ha"
+)
+
+// proposeTimeout bounds how long a proposal waits to be committed.
+const proposeTimeout = 5 * time.Second
+
+// run does this node's part until ctx ends: it hands its sources' events
+// to the group, leads while raft makes it the leader, and runs alone
+// (fail-open) while the group has no leader.
+func (g *group) run(ctx context.Context) error {
+	g.ctx = ctx
+	var wg sync.WaitGroup
+	wg.Go(func() { g.forwardEvents(ctx) })
+	wg.Go(func() { g.watchLeader(ctx) })
+	defer wg.Wait()
+	leading := leadership{start: g.lead}
+	defer leading.stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-g.node.LeaderCh():
+		}
+		// Changes may be coalesced: what counts is the state now.
+		leading.set(ctx, g.node.IsLeader())
+	}
+}
+
+// leadership runs start while this node leads.
+type leadership struct {
+	start  func(ctx context.Context)
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+func (l *leadership) set(ctx context.Context, leading bool) {
+	switch {
+	case leading && l.cancel == nil:
+		var leadCtx context.Context
+		leadCtx, l.cancel = context.WithCancel(ctx)
+		l.done = make(chan struct{})
+		go func() { defer close(l.done); l.start(leadCtx) }()
+	case !leading && l.cancel != nil:
+		l.stop()
+	}
+}
+
+func (l *leadership) stop() {
+	if l.cancel != nil {
+		l.cancel()
+		<-l.done
+		l.cancel = nil
+	}
+}
+
+// lead does the leader's work until ctx ends: it catches up with every
+// entry committed before (a new leader must not act on a stale state),
+// tells the group where its API is, dispatches every pending delivery with
+// its id, runs the poll sources, and proposes time advances when the
+// pipeline's next deadline comes.
+func (g *group) lead(ctx context.Context) {
+	if err := g.node.Barrier(30 * time.Second); err != nil {
+		g.log.Error("new leader cannot catch up; not leading", "err", err)
+		return
+	}
+	g.log.Info("this node leads the group", "node", g.cfg.NodeID)
+	if err := g.node.Propose(ha.Command{Kind: ha.Leader, Node: g.cfg.NodeID, API: g.api}, proposeTimeout); err != nil {
+		g.log.Warn("cannot tell the group where this node's API is", "err", err)
+	}
+	stop := g.dispatch()
+	defer stop()
+	stopPolls := g.startPolls(ctx)
+	defer stopPolls()
+	g.advance(ctx, func(c ha.Command) error { return g.node.Propose(c, proposeTimeout) })
+	g.log.Info("this node no longer leads the group", "node", g.cfg.NodeID)
+}
+
+// dispatch starts a dispatcher for this node's turn at dispatching and
+// queues every pending delivery; stop ends the turn (attempts in flight
+// are cancelled, and stay pending for whoever dispatches next).
+func (g *group) dispatch() (stop func()) {
+	d := g.d
+	disp := dispatch.New(dispatch.Options{Targets: d.targets, Journal: g, Audit: d.auditors(), Log: d.log})
+	g.mu.Lock()
+	g.disp = disp
+	pending := g.pendingList()
+	g.mu.Unlock()
+	if len(pending) > 0 {
+		g.log.Info("dispatching the deliveries still pending", "count", len(pending))
+	}
+	disp.Resume(pending)
+	return func() {
+		g.mu.Lock()
+		if g.disp == disp {
+			g.disp = nil
+		}
+		g.mu.Unlock()
+		stopped, cancel := context.WithCancel(context.Background())
+		cancel()
+		disp.Close(stopped)
+	}
+}
+
+// startPolls runs the poll sources, which run only where the group's
+// decisions are made.
+func (g *group) startPolls(ctx context.Context) (stop func()) {
+	pollCtx, cancel := context.WithCancel(ctx)
+	polls := g.d.newSources(pollCtx, isPoll)
+	if p, err := polls.prepare(g.d.config()); err != nil {
+		g.log.Error("poll sources", "err", err)
+	} else {
+		polls.apply(p)
+	}
+	return func() {
+		cancel()
+		polls.wait()
+	}
+}
+
+// advance proposes the passage of time whenever the pipeline's next
+// deadline is due, until ctx ends. The time proposed is this node's clock;
+// each deadline is applied at its own instant.
+func (g *group) advance(ctx context.Context, propose func(ha.Command) error) {
+	for {
+		var at time.Time
+		var due bool
+		g.d.driver.Do(func() { at, due = g.d.driver.Deadline() })
+		// An entry applied meanwhile may bring a sooner deadline: look again
+		// every so often.
+		wait := 250 * time.Millisecond
+		if due {
+			wait = min(max(time.Until(at), 0), wait)
+		}
+		if !sleep(ctx, wait) {
+			return
+		}
+		if now := g.d.opts.Clock.Now(); due && !now.Before(at) {
+			if err := propose(ha.Command{Kind: ha.Advance, Time: now}); err != nil && ctx.Err() == nil {
+				g.log.Warn("cannot propose the passage of time", "err", err)
+			}
+		}
+	}
+}
+
+// Pending journals, through the group, a delivery's attempt count or a
+// fallback: the dispatcher's Journal.
+func (g *group) Pending(del dispatch.Delivery) error {
+	return g.decide(ha.Command{Kind: ha.Pending, Delivery: &del})
+}
+
+// Done journals, through the group, a delivery's end.
+func (g *group) Done(id string) error { return g.decide(ha.Command{Kind: ha.Done, ID: id}) }
+
+// decide makes c one of the group's decisions: through raft on the leader,
+// at once on a node in fail-open.
+func (g *group) decide(c ha.Command) error {
+	if g.runningAlone() {
+		return g.applyAlone(c)
+	}
+	return g.node.Propose(c, proposeTimeout)
+}
+
+// submitEvents hands a cluster's events, taken in by this node, to the
+// group: the leader proposes them (and returns once they are committed
+// and applied), a node in fail-open applies them, another forwards them to
+// the leader.
+func (g *group) submitEvents(ctx context.Context, cluster string, evs []event.Event) error {
+	c := ha.Command{Kind: ha.Events, Cluster: cluster, Events: evs}
+	switch {
+	case g.runningAlone():
+		return g.applyAlone(c)
+	case g.node.IsLeader():
+		return g.node.Propose(c, proposeTimeout)
+	}
+	return g.forward(ctx, cluster, evs)
+}
+
+// date dates events as they arrive at this node (see Driver.Date): the
+// group applies them with these times, wherever and whenever it does.
+func (g *group) date(evs []event.Event) {
+	now := g.d.opts.Clock.Now()
+	g.d.driver.Do(func() {
+		for i := range evs {
+			evs[i] = g.d.driver.Date(evs[i], now)
+		}
+	})
+}
+
+// forwardEvents hands this node's sources' events to the group until ctx
+// ends, trying again while the group has no leader.
+func (g *group) forwardEvents(ctx context.Context) {
+	for {
+		var ev event.Event
+		select {
+		case <-ctx.Done():
+			return
+		case ev = <-g.d.events:
+		}
+		batch := g.drain([]event.Event{ev})
+		g.date(batch)
+		for _, cluster := range clustersOf(batch) {
+			g.submitRetrying(ctx, cluster, eventsOf(batch, cluster))
+		}
+	}
+}
+
+// drain adds the events already waiting to batch.
+func (g *group) drain(batch []event.Event) []event.Event {
+	for len(batch) < 256 {
+		select {
+		case ev := <-g.d.events:
+			batch = append(batch, ev)
+		default:
+			return batch
+		}
+	}
+	return batch
+}
+
+func (g *group) submitRetrying(ctx context.Context, cluster string, evs []event.Event) {
+	logged := false
+	for ctx.Err() == nil {
+		err := g.submitEvents(ctx, cluster, evs)
+		if err == nil {
+			return
+		}
+		if !logged {
+			g.log.Warn("events wait for the group", "cluster", cluster, "err", err)
+			logged = true
+		}
+		sleep(ctx, 200*time.Millisecond)
+	}
+}
+
+func clustersOf(evs []event.Event) []string {
+	var out []string
+	for _, ev := range evs {
+		if !containsString(out, ev.Cluster) {
+			out = append(out, ev.Cluster)
+		}
+	}
+	return out
+}
+
+func eventsOf(evs []event.Event, cluster string) []event.Event {
+	var out []event.Event
+	for _, ev := range evs {
+		if ev.Cluster == cluster {
+			out = append(out, ev)
+		}
+	}
+	return out
+}
+
+func containsString(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// sleep waits for d or the end of ctx, and reports whether ctx goes on.
+func sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
+}
+
+// errNoLeader: nobody to forward to.
+var errNoLeader = errors.New("the group has no leader")
