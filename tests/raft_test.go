@@ -152,7 +152,7 @@ func (w *watched) settled() bool {
 		ids = append(ids, n.ID)
 	}
 	ok := false
-	err := w.driver.Call(w.ctx, func() {
+	err := w.driver.Call(func() {
 		if _, pending := w.driver.Deadline(); pending {
 			return
 		}
