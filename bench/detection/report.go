@@ -30,9 +30,9 @@ const (
 // rowNames are the table's rows, by pipeline.
 var rowNames = map[string]string{
 	"etcd":         "etcd's survivors (reference)",
-	pipeLeaderhook: "leaderhook, the cookbook's etcd.yaml",
-	pipeTuned:      "Prometheus + Alertmanager, 1 s, `for: 0s`",
-	pipeMixin:      "etcd's mixin rules, 30 s scrape",
+	pipeLeaderhook: "leaderhook, cookbook `etcd.yaml`",
+	pipeTuned:      "Prometheus, 1 s, `for: 0s`",
+	pipeMixin:      "Prometheus, etcd mixin, 30 s",
 }
 
 func (rep report) find(pipeline string) score {
@@ -47,10 +47,10 @@ func (rep report) find(pipeline string) score {
 // section is the text between the detection markers of BENCHMARKS.md.
 func (rep report) section() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s etcd %s, Prometheus %s, Alertmanager %s; %d leader kills and %d quorum losses per pipeline%s; the run took %s.\n\n",
+	fmt.Fprintf(&b, "%s etcd %s, Prometheus %s; %d kills of each kind%s, in %s.\n\n",
 		benchdoc.Header("go run ./bench/detection", rep.Machine, rep.When), versionNumber(rep.Versions["etcd"]),
-		versionNumber(rep.Versions["prometheus"]), versionNumber(rep.Versions["alertmanager"]), rep.N, rep.N, rep.unquiet(), rep.Duration)
-	b.WriteString("| kill → first notification, s: min / median / max | leader killed → new leader | two of three killed → no leader | duplicates | false |\n|---|---|---|---|---|\n")
+		versionNumber(rep.Versions["prometheus"]), rep.N, rep.unquiet(), rep.Duration)
+	b.WriteString("| s after the kill: min / median / max | leader killed → new leader | 2 of 3 killed → no leader | dup. | false |\n|---|---|---|---|---|\n")
 	for _, s := range rep.Scores {
 		dup, fal := fmt.Sprint(s.Duplicates), fmt.Sprint(s.False)
 		if s.Pipeline == "etcd" {
@@ -73,7 +73,7 @@ func (rep report) unquiet() string {
 	if n == 0 {
 		return ""
 	}
-	return fmt.Sprintf(" (%d began before every pipeline had settled)", n)
+	return fmt.Sprintf(" (%d before every pipeline settled)", n)
 }
 
 // cell is "min / median / max", and the misses.
@@ -104,24 +104,24 @@ func (rep report) verdicts() string {
 	lh := rep.find(pipeLeaderhook)
 	var parts []string
 	judge := func(target, result string, ok bool) {
-		parts = append(parts, fmt.Sprintf("%s (%s): %s", target, result, verdict(ok)))
+		parts = append(parts, fmt.Sprintf("%s: %s, %s", target, result, verdict(ok)))
 	}
 	lag := "none notified"
 	if len(lh.Change.Lags) > 0 {
 		lag = fmt.Sprintf("%+.2f s", median(lh.Change.Lags))
 	}
-	judge(fmt.Sprintf("a new leader ≤ %.1f s after the survivors know it", targetChangeLag), lag,
+	judge(fmt.Sprintf("new leader ≤ %.1f s after the survivors", targetChangeLag), lag,
 		len(lh.Change.Lags) > 0 && median(lh.Change.Lags) <= targetChangeLag)
 	loss := "none notified"
 	if len(lh.Loss.Latencies) > 0 {
 		loss = secs(median(lh.Loss.Latencies)) + " s"
 	}
-	judge(fmt.Sprintf("a quorum loss ≤ %.1f s after the kill", targetLoss), loss,
+	judge(fmt.Sprintf("quorum loss ≤ %.1f s after the kill", targetLoss), loss,
 		len(lh.Loss.Latencies) > 0 && median(lh.Loss.Latencies) <= targetLoss)
-	judge(`no false "no leader" in the leader kills`, fmt.Sprint(lh.FalseLoss), lh.FalseLoss == 0)
+	judge(`no false "no leader" in leader kills`, fmt.Sprint(lh.FalseLoss), lh.FalseLoss == 0)
 	missed := lh.Change.Missed + lh.Loss.Missed
 	judge("no misses", fmt.Sprint(missed), missed == 0)
-	return "Targets for leaderhook, medians: " + strings.Join(parts, "; ") + "."
+	return "Targets (leaderhook, medians): " + strings.Join(parts, "; ") + "."
 }
 
 func verdict(ok bool) string {
