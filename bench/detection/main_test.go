@@ -119,7 +119,7 @@ func TestScoreJudgesEachRound(t *testing.T) {
 	rounds := []round{
 		{Cluster: "main", Kind: kindLeader, Kill: at(10), Known: at(11), Restored: at(16)},
 		{Cluster: "main", Kind: kindQuorum, Kill: at(30), Known: at(31.5), Restored: at(38)},
-		{Cluster: "main", Kind: kindLeader, Kill: at(50), Known: at(51), Restored: at(56)},
+		{Cluster: "main", Kind: kindLeader, Kill: at(50), Known: at(51), Restored: at(56), End: at(60)},
 	}
 	n := func(s float64, claim string) note {
 		return note{At: at(s), Pipeline: "p", Cluster: "main", Claim: claim}

@@ -39,6 +39,9 @@ type round struct {
 	// had none (etcd's own view; the main cluster only).
 	Known    time.Time `json:"known,omitzero"`
 	Restored time.Time `json:"restored,omitzero"`
+	// End, when set: notifications after it belong to no round (a mixin
+	// cluster left down once its quorum loss was notified).
+	End time.Time `json:"end,omitzero"`
 	// Quiet: every pipeline had settled when the kill came.
 	Quiet bool `json:"quiet"`
 }
@@ -167,6 +170,7 @@ func (b *bench) mixinCluster(ctx context.Context, c *cluster, leaderKill, quorum
 	if err := b.waitMixinNotified(ctx, c.name, second.Kill); err != nil {
 		return nil, err
 	}
+	second.End = time.Now()
 	log.Printf("%s: leader killed, then quorum lost", c.name)
 	return []round{first, second}, nil
 }

@@ -47,7 +47,7 @@ func expected(kind string) string {
 
 // scoreOf scores pipeline on rounds (of the clusters it watches) from the
 // notes: each note belongs to the last round of its cluster killed before
-// it arrived.
+// it arrived, unless it came after that round's end.
 func scoreOf(pipeline string, rounds []round, notes []note) score {
 	s := score{Pipeline: pipeline}
 	byRound := make([][]note, len(rounds))
@@ -55,10 +55,11 @@ func scoreOf(pipeline string, rounds []round, notes []note) score {
 		if n.Pipeline != pipeline || n.Claim == claimOther || n.Claim == claimResolved {
 			continue
 		}
-		if i := roundOf(rounds, n); i >= 0 {
-			byRound[i] = append(byRound[i], n)
-		} else {
+		switch i := roundOf(rounds, n); {
+		case i < 0:
 			s.False++
+		case rounds[i].End.IsZero() || !n.At.After(rounds[i].End):
+			byRound[i] = append(byRound[i], n)
 		}
 	}
 	for i, r := range rounds {
