@@ -14,18 +14,26 @@
 //
 // All of them notify one receiver here, which stamps each arrival and
 // reads which pipeline sent it and what it says: no leader, a new leader,
-// or neither. On the main cluster, leader kills (kill -9 of the leader)
-// and quorum losses (kill -9 of the leader and a follower) alternate, each
-// restarted after a fixed time and followed by a healthy cluster and quiet
+// or neither (a resolve, too many changes). On the main cluster, leader
+// kills (kill -9 of the leader) and quorum losses (kill -9 of the leader
+// and a follower) alternate; the killed members are restarted after a
+// fixed time, and the next kill waits for a healthy cluster and quiet
 // pipelines. The mixin waits a minute before it says anything, so it
-// watches clusters of its own, one per round pair, run alongside: a
-// leader kill, then a quorum loss that stays down until it notified. The
-// quorum losses are spread over its scrape interval.
+// watches clusters of its own, run alongside: on each, a leader kill, then
+// a quorum loss that stays down until the mixin notified it. Those quorum
+// losses are spread over its scrape interval.
+//
+// A notification belongs to the last round of its cluster killed before
+// it arrived. Per pipeline and kind of round: kill → first notification
+// of that kind (min / median / max) and the rounds missed; duplicates are
+// the later notifications of that kind in a round; false ones say "no
+// leader" in a leader kill (its restart included), "a new leader" while
+// quorum is lost, or either outside any round. A leaderhook firing that
+// reaches both of its actions is one notification; an Alertmanager
+// message is one per cluster and claim, however many alerts it carries.
 //
 // Results go to a JSON file and between the detection markers of
-// BENCHMARKS.md: kill → first notification per pipeline and kind, the
-// misses, duplicates and false notifications, and a verdict on each of
-// leaderhook's targets.
+// BENCHMARKS.md, with a verdict on each of leaderhook's targets.
 //
 //	go run ./bench/detection -bin ./bin/leaderhook
 package main
