@@ -30,9 +30,8 @@ const tunedRules = `groups:
         for: 0s
 `
 
-// mixinRules are etcd's own alert rules on its leader and quorum, from
-// the etcd mixin (contrib/mixin in etcd's repository) rendered with the
-// mixin's defaults.
+// mixinRules are etcd's own alert rules on its leader and quorum, as its
+// Prometheus mixin renders them with the mixin's defaults.
 const mixinRules = `groups:
   - name: etcd
     rules:
