@@ -53,20 +53,24 @@ ruletests: build
 	./$(BIN) check -c examples/rules.yaml
 	./$(BIN) test examples/rules_test.yaml
 
-# Peers for bench/peers: Debian's Alertmanager and adnanh/webhook. The
-# benchmark starts its own Alertmanager on 127.0.0.1; the one the package
-# starts as a service (on every interface, port 9093) is stopped and
-# disabled again.
+# Peers for bench/peers and bench/detection: Debian's Alertmanager,
+# adnanh/webhook, Prometheus and etcd. The benchmarks start their own
+# Alertmanager and Prometheus on 127.0.0.1; the services the packages start
+# (on every interface) are stopped and disabled again.
+BENCH_TOOLS    := prometheus-alertmanager webhook prometheus etcd
+BENCH_PACKAGES := prometheus-alertmanager webhook prometheus etcd-server
 bench-deps:
-	@command -v prometheus-alertmanager >/dev/null 2>&1 && command -v webhook >/dev/null 2>&1 || { \
-	  $(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus-alertmanager webhook >/dev/null && \
-	  { $(SUDO) systemctl disable --now prometheus-alertmanager >/dev/null 2>&1 || $(SUDO) service prometheus-alertmanager stop >/dev/null 2>&1 || true; }; }
+	@for t in $(BENCH_TOOLS); do command -v $$t >/dev/null 2>&1 || missing=1; done; [ -z "$$missing" ] || { \
+	  $(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(BENCH_PACKAGES) >/dev/null && \
+	  for s in prometheus-alertmanager prometheus; do \
+	    $(SUDO) systemctl disable --now $$s >/dev/null 2>&1 || $(SUDO) service $$s stop >/dev/null 2>&1 || true; done; }
 
 bench: build bench-deps
 	$(GO) run ./bench/gotest
 	$(GO) run ./bench/replay -bin ./$(BIN) -events 1000000
 	$(GO) run ./bench/daemon -bin ./$(BIN) -measure 20s
 	$(GO) run ./bench/peers -bin ./$(BIN)
+	$(GO) run ./bench/detection -bin ./$(BIN)
 
 clean:
 	rm -rf bin
