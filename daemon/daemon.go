@@ -169,7 +169,10 @@ func (d *Daemon) open(cfg *config.Config) error {
 		// others on every node, which hands their events to the group.
 		d.sources.include = func(c detector.Cluster) bool { return !isPoll(c) }
 		d.api.Group = d.group.apiHandlers()
-		return d.group.join()
+		if err := d.group.join(); err != nil {
+			return err
+		}
+		d.metrics.Group(d.group.metrics)
 	}
 	return nil
 }

@@ -41,6 +41,7 @@ type group struct {
 	pending   map[string]dispatch.Delivery // replicated: deliveries not finished
 	leaderAPI string                       // replicated: the leader's HTTP API
 	disp      *dispatch.Dispatcher         // while this node dispatches
+	polls     *sources                     // the poll sources, while they run here
 	stats     groupStats
 
 	alone    atomic.Bool // in fail-open

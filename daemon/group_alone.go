@@ -51,7 +51,8 @@ func (g *group) watchLeader(ctx context.Context) {
 		if lost.IsZero() {
 			lost = time.Now()
 		}
-		if time.Since(lost) >= g.cfg.FailOpen() {
+		after := g.cfg.FailOpen()
+		if after > 0 && time.Since(lost) >= after && g.node.IsMember() {
 			g.startFailOpen(ctx)
 		}
 	}

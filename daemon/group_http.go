@@ -13,6 +13,7 @@ import (
 	"github.com/leaderhook/leaderhook/api"
 	"github.com/leaderhook/leaderhook/event"
 	"github.com/leaderhook/leaderhook/ha"
+	"github.com/leaderhook/leaderhook/metrics"
 )
 
 // forwardClient carries events from a node to the leader.
@@ -137,4 +138,10 @@ func (g *group) ready() error {
 		return nil
 	}
 	return errors.New("the group has no leader yet (fail-open after " + g.cfg.FailOpen().String() + ")")
+}
+
+func (g *group) metrics() metrics.GroupStats {
+	s := g.status()
+	return metrics.GroupStats{Role: s.Role, Term: s.Term, AppliedIndex: s.AppliedIndex, CommitIndex: s.CommitIndex,
+		LeaderChanges: s.LeaderChanges, FailOpenSeconds: s.FailOpenSeconds}
 }

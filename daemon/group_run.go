@@ -6,6 +6,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/leaderhook/leaderhook/config"
 	"github.com/leaderhook/leaderhook/dispatch"
 	"github.com/leaderhook/leaderhook/event"
 	"github.com/leaderhook/leaderhook/ha"
@@ -121,10 +122,37 @@ func (g *group) startPolls(ctx context.Context) (stop func()) {
 	} else {
 		polls.apply(p)
 	}
+	g.mu.Lock()
+	g.polls = polls
+	g.mu.Unlock()
 	return func() {
 		cancel()
 		polls.wait()
+		g.mu.Lock()
+		if g.polls == polls {
+			g.polls = nil
+		}
+		g.mu.Unlock()
 	}
+}
+
+// preparePolls readies a reload of the poll sources running here, if
+// any; apply applies it. On a daemon alone (g nil) it does nothing.
+func (g *group) preparePolls(cfg *config.Config) (apply func(), err error) {
+	if g == nil {
+		return func() {}, nil
+	}
+	g.mu.Lock()
+	polls := g.polls
+	g.mu.Unlock()
+	if polls == nil {
+		return func() {}, nil
+	}
+	p, err := polls.prepare(cfg)
+	if err != nil {
+		return nil, err
+	}
+	return func() { polls.apply(p) }, nil
 }
 
 // advance proposes the passage of time whenever the pipeline's next

@@ -58,6 +58,10 @@ func (d *Daemon) reload() error {
 	if err != nil {
 		return err
 	}
+	applyPolls, err := d.group.preparePolls(next)
+	if err != nil {
+		return err
+	}
 	// Everything is built: from here on, every part takes the change.
 	if err := d.call(func() {
 		d.driver.Replace(d.opts.Clock.Now(), engine, views)
@@ -74,6 +78,7 @@ func (d *Daemon) reload() error {
 	d.mu.Unlock()
 	// After the views: events of a new cluster find theirs.
 	d.sources.apply(plan)
+	applyPolls()
 	d.clusterMetrics(old, next)
 	d.log.Info("config reloaded", "rules", len(next.Rules), "actions", len(next.Actions))
 	return nil
@@ -91,6 +96,9 @@ func restartOnly(old, next *config.Config) []string {
 	}
 	if old.AuditLog != next.AuditLog {
 		keys = append(keys, "audit_log")
+	}
+	if !reflect.DeepEqual(old.HA, next.HA) {
+		keys = append(keys, "ha")
 	}
 	// stdin is read once: a cluster reading it keeps its source.
 	for _, o := range old.Clusters {

@@ -124,6 +124,21 @@ func (n *Node) LeaderID() string {
 // lead. Changes may be coalesced: read IsLeader for the current state.
 func (n *Node) LeaderCh() <-chan bool { return n.raft.LeaderCh() }
 
+// IsMember reports whether this node is in the group's configuration (a
+// node removed from the group is not, and must keep quiet).
+func (n *Node) IsMember() bool {
+	f := n.raft.GetConfiguration()
+	if f.Error() != nil {
+		return true
+	}
+	for _, s := range f.Configuration().Servers {
+		if string(s.ID) == n.cfg.NodeID {
+			return true
+		}
+	}
+	return false
+}
+
 // AddVoter adds a node to the group (on the leader).
 func (n *Node) AddVoter(id, address string) error {
 	return n.raft.AddVoter(raft.ServerID(id), raft.ServerAddress(address), 0, 10*time.Second).Error()

@@ -23,6 +23,7 @@ type haGroup struct {
 	configs  []string
 	nodes    []*daemon
 	proxies  [][]*cutProxy
+	binds    []string // raft addresses
 	receiver *haReceiver
 }
 
@@ -32,6 +33,7 @@ func startGroup(t *testing.T, failOpenAfter string, rules string) *haGroup {
 	t.Helper()
 	g := &haGroup{t: t, dir: t.TempDir(), receiver: newHAReceiver(t)}
 	binds := freePorts(t, haNodes)
+	g.binds = binds
 	g.proxies = make([][]*cutProxy, haNodes)
 	for i := range haNodes {
 		g.proxies[i] = make([]*cutProxy, haNodes)
