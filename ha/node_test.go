@@ -49,6 +49,10 @@ type testGroup struct {
 }
 
 func newGroup(t *testing.T, n int) *testGroup {
+	return newGroupTLS(t, n, TLS{})
+}
+
+func newGroupTLS(t *testing.T, n int, tlsFiles TLS) *testGroup {
 	g := &testGroup{t: t}
 	var peers []Peer
 	for i := range n {
@@ -61,7 +65,7 @@ func newGroup(t *testing.T, n int) *testGroup {
 	}
 	dir := t.TempDir()
 	for i, p := range peers {
-		g.cfgs = append(g.cfgs, Config{NodeID: p.ID, Bind: p.Address, Peers: peers, DataDir: filepath.Join(dir, p.ID)})
+		g.cfgs = append(g.cfgs, Config{NodeID: p.ID, Bind: p.Address, Peers: peers, DataDir: filepath.Join(dir, p.ID), TLS: tlsFiles})
 		g.nodes = append(g.nodes, nil)
 		g.ms = append(g.ms, &machine{})
 		g.start(i)

@@ -5,8 +5,10 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestHAJoinAndRemove adds a fourth node with `leaderhook ha join` and
@@ -80,5 +82,47 @@ ha:
 	}
 	if strings.Contains(d4.logs(), "decides and dispatches alone") {
 		t.Errorf("the removed node went fail-open:\n%s", d4.logs())
+	}
+}
+
+// TestDocsHAExample runs the three-node example of docs/ha.md, its
+// addresses and paths made local: the nodes elect a leader, and events
+// sent to any node reach every node's view.
+func TestDocsHAExample(t *testing.T) {
+	var example string
+	for _, b := range readBlocks(t, "../docs/ha.md") {
+		if b.lang == "yaml" && strings.HasPrefix(b.text, "# lh1.yaml") {
+			example = b.text
+		}
+	}
+	if example == "" {
+		t.Fatal("docs/ha.md has no block starting # lh1.yaml")
+	}
+	dir := t.TempDir()
+	t.Setenv("LEADERHOOK_TOKEN", "t0k3n")
+	receiver := newHAReceiver(t)
+	binds := freePorts(t, 3)
+	var nodes []*daemon
+	for i := range 3 {
+		cfg := strings.NewReplacer("0.0.0.0:9099", "127.0.0.1:0", "/var/lib/leaderhook/", fmt.Sprintf("%s/lh%d/", dir, i+1),
+			"https://events.example.com/leaderhook", receiver.URL, "node_id: lh1", fmt.Sprintf("node_id: lh%d", i+1),
+			"bind: 10.0.1.11:7401", "bind: "+binds[i],
+			"10.0.1.11:7401", binds[0], "10.0.1.12:7401", binds[1], "10.0.1.13:7401", binds[2]).Replace(example)
+		path := filepath.Join(dir, fmt.Sprintf("lh%d.yaml", i+1))
+		os.WriteFile(path, []byte(cfg), 0o644)
+		if out, errOut, code := run(t, nil, "check", "-c", path); code != 0 {
+			t.Fatalf("check %s: exit %d\n%s%s", path, code, out, errOut)
+		}
+		nodes = append(nodes, startDaemon(t, path))
+	}
+	g := &haGroup{t: t, nodes: nodes}
+	leader := g.leader()
+	follower := (leader + 1) % 3
+	g.post(follower, eventAt("c1", "state.has_leader", "c1", time.Now()))
+	for i := range 3 {
+		waitFor(t, fmt.Sprintf("lh%d to see leader c1", i+1), func() bool {
+			_, state := get(t, nodes[i].baseURL(t)+"/v1/state")
+			return regexp.MustCompile(`"leader_id":\s*"c1"`).MatchString(state)
+		}, nodes...)
 	}
 }

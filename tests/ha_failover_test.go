@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 )
@@ -214,5 +215,39 @@ func TestHANodeWithEmptyDataDirRejoins(t *testing.T) {
 	g.waitCaughtUp(lost)
 	if ids := g.attempts(lost); len(ids) > 0 {
 		t.Errorf("the rejoined follower dispatched %v", ids)
+	}
+}
+
+// TestHAEventFilesOnEveryNode: each node follows its own controller's
+// event file and hands what it reads to the group, which decides once.
+func TestHAEventFilesOnEveryNode(t *testing.T) {
+	g := startGroupWith(t, "1m", haRules, "{type: events, file: %[1]s/events.jsonl, http: true}")
+	g.leader()
+	file := func(i int) string { return filepath.Join(g.dir, fmt.Sprintf("lh%d", i+1), "events.jsonl") }
+	appendLine(t, file(1), eventAt("c1", "state.has_leader", "f1", time.Now()))
+	waitFor(t, "the group to see leader f1", func() bool {
+		_, state := get(t, g.nodes[0].baseURL(t)+"/v1/state")
+		return strings.Contains(state, `"f1"`)
+	}, g.live()...)
+	appendLine(t, file(2), eventAt("c1", "state.is_leaderless", "", time.Now()))
+	g.waitDelivered(0, "lost", "firing", "f1")
+	for i := range haNodes {
+		if i != g.leader() {
+			if ids := g.attempts(i); len(ids) > 0 {
+				t.Errorf("lh%d, a follower, dispatched %v", i+1, ids)
+			}
+		}
+	}
+}
+
+func appendLine(t *testing.T, path, line string) {
+	t.Helper()
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if _, err := f.WriteString(line + "\n"); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -31,6 +31,13 @@ const haNodes = 3
 
 func startGroup(t *testing.T, failOpenAfter string, rules string) *haGroup {
 	t.Helper()
+	return startGroupWith(t, failOpenAfter, rules, "{type: events, http: true}")
+}
+
+// startGroupWith starts a group whose cluster has source; %[1]s in it is
+// each node's directory.
+func startGroupWith(t *testing.T, failOpenAfter, rules, source string) *haGroup {
+	t.Helper()
 	g := &haGroup{t: t, dir: t.TempDir(), receiver: newHAReceiver(t)}
 	binds := freePorts(t, haNodes)
 	g.binds = binds
@@ -56,7 +63,7 @@ func startGroup(t *testing.T, failOpenAfter string, rules string) *haGroup {
 state_dir: %[1]s/lh%[2]d/state
 audit_log: %[1]s/lh%[2]d/audit.jsonl
 clusters:
-  - {name: ziti, stabilize: 0s, source: {type: events, http: true}}
+  - {name: ziti, stabilize: 0s, source: %[8]s}
 actions:
   hook: {type: webhook, url: "%[3]s/hook", retry: {max_attempts: 100, initial_backoff: 100ms, max_backoff: 200ms}}
 rules:
@@ -67,7 +74,7 @@ ha:
   data_dir: %[1]s/lh%[2]d/raft
   fail_open_after: %[6]s
   peers:
-%[7]s`, g.dir, i+1, g.receiver.URL, rules, binds[i], failOpenAfter, peers.String())
+%[7]s`, g.dir, i+1, g.receiver.URL, rules, binds[i], failOpenAfter, peers.String(), fmt.Sprintf(source, fmt.Sprintf("%s/lh%d", g.dir, i+1)))
 		path := filepath.Join(g.dir, fmt.Sprintf("lh%d.yaml", i+1))
 		if err := os.WriteFile(path, []byte(cfg), 0o644); err != nil {
 			t.Fatal(err)
