@@ -34,7 +34,7 @@ func startGroup(t *testing.T, failOpenAfter string, rules string) *haGroup {
 	return startGroupWith(t, failOpenAfter, rules, "{type: events, http: true}")
 }
 
-// startGroupWith starts a group whose cluster has source; %[1]s in it is
+// startGroupWith starts a group whose cluster has source; {dir} in it is
 // each node's directory.
 func startGroupWith(t *testing.T, failOpenAfter, rules, source string) *haGroup {
 	t.Helper()
@@ -74,7 +74,7 @@ ha:
   data_dir: %[1]s/lh%[2]d/raft
   fail_open_after: %[6]s
   peers:
-%[7]s`, g.dir, i+1, g.receiver.URL, rules, binds[i], failOpenAfter, peers.String(), fmt.Sprintf(source, fmt.Sprintf("%s/lh%d", g.dir, i+1)))
+%[7]s`, g.dir, i+1, g.receiver.URL, rules, binds[i], failOpenAfter, peers.String(), strings.ReplaceAll(source, "{dir}", fmt.Sprintf("%s/lh%d", g.dir, i+1)))
 		path := filepath.Join(g.dir, fmt.Sprintf("lh%d.yaml", i+1))
 		if err := os.WriteFile(path, []byte(cfg), 0o644); err != nil {
 			t.Fatal(err)
