@@ -24,10 +24,10 @@ import (
 type vocabulary map[string][]string
 
 // vocabularyOf returns the values `type` and `trigger` take in rule r: a
-// scheduled rule is evaluated only at its schedule times, the others only
-// on events and on time.
+// scheduled rule is evaluated only at its schedule times, the others on
+// events, on time and on changes of the members' health.
 func vocabularyOf(r *Rule) vocabulary {
-	trigger := []string{TriggerEvent, TriggerTime}
+	trigger := []string{TriggerEvent, TriggerTime, TriggerHealth}
 	if r.Schedule != "" {
 		trigger = []string{TriggerSchedule}
 	}

@@ -24,9 +24,9 @@ func TestVocabularyErrors(t *testing.T) {
 		{when: `leaderless_for > duration("1s") || type == "é" || type == "x"`, offsets: []int{43, 59}, msgs: []string{
 			`type is never "é": ` + types, `type is never "x": ` + types}},
 		{when: `trigger == "schedule"`, offsets: []int{11}, msgs: []string{
-			`trigger is never "schedule": valid values: "event", "time" ("schedule" only in a rule with a schedule)`}},
+			`trigger is never "schedule": valid values: "event", "time", "health" ("schedule" only in a rule with a schedule)`}},
 		{when: `trigger == "timer"`, offsets: []int{11}, msgs: []string{
-			`trigger is never "timer": valid values: "event", "time" ("schedule" only in a rule with a schedule)`}},
+			`trigger is never "timer": valid values: "event", "time", "health" ("schedule" only in a rule with a schedule)`}},
 		{when: `trigger != "event"`, schedule: "* * * * *", offsets: []int{11}, msgs: []string{
 			`trigger is never "event": valid values: "schedule" (the rule has a schedule: it is evaluated only at its schedule times)`}},
 		{when: `type == "state.has_leader" && type == "state.is_leaderless"`, offsets: []int{30}, msgs: []string{
@@ -60,7 +60,7 @@ func TestVocabularyErrors(t *testing.T) {
 func TestVocabularyAcceptsWhatCanHold(t *testing.T) {
 	for _, c := range []struct{ when, schedule string }{
 		{when: `type == "state.has_leader" || type == "state.is_leaderless"`},
-		{when: `leaderless && type == "state.is_leaderless" && trigger in ["event", "time"]`},
+		{when: `leaderless && type == "state.is_leaderless" && trigger in ["event", "time", "health"]`},
 		{when: `!leaderless && type != "state.is_leaderless"`},
 		{when: `(leaderless || type == "state.has_leader") && !leaderless`},
 		{when: `type in ["state.has_leader", leader_id] && leaderless`},

@@ -36,7 +36,7 @@ rules:
 	}
 	for _, want := range []string{
 		path + `:8:19: rules[0].when: type is never "state.isleaderless": valid values: "state.has_leader", "state.is_leaderless"`,
-		path + `:12:12: rules[1].when: the condition is never true: type == "state.has_leader" contradicts leaderless (leaderless is true exactly when type is "state.is_leaderless")`,
+		path + `:13:12: rules[1].when: the condition is never true: type == "state.has_leader" contradicts leaderless (leaderless is true exactly when type is "state.is_leaderless")`,
 		path + ": 2 errors",
 	} {
 		if !strings.Contains(stderr, want) {
