@@ -58,7 +58,11 @@ func (d *Driver) Run(ctx context.Context, in <-chan event.Event, clk clock.Clock
 			// at their own times, so that a deadline cannot overtake them.
 			d.locked(func() {
 				d.drain(in)
-				d.AdvanceTo(clk.Now())
+				now := clk.Now()
+				if d.OnAdvance != nil {
+					d.OnAdvance(now)
+				}
+				d.AdvanceTo(now)
 			})
 		}
 	}
