@@ -80,11 +80,17 @@ func sameDecisions(a, b []decision) bool {
 	return true
 }
 
+// postAll sends events as a sender does: again after a 503 (a daemon
+// that has just started may not take events yet).
 func postAll(t *testing.T, url string, evs ...string) {
 	t.Helper()
-	if code, body := post(t, url, "", strings.Join(evs, "\n")); code != 202 {
-		t.Fatalf("POST: %d %s", code, body)
-	}
+	waitFor(t, "the events to be taken", func() bool {
+		code, body := post(t, url, "", strings.Join(evs, "\n"))
+		if code != 202 && code != 503 {
+			t.Fatalf("POST: %d %s", code, body)
+		}
+		return code == 202
+	})
 }
 
 // fired reports whether the daemon logged a firing of rule.
@@ -202,12 +208,22 @@ rules:
 		t.Fatal(err)
 	}
 	defer cmd.Process.Kill()
-	recorded := func(s string) func() bool {
-		return func() bool { data, _ := os.ReadFile(recording); return strings.Contains(string(data), s) }
+	// announced tells when the recording holds the cluster state "leader
+	// is leader", derived from the members' reports.
+	announced := func(leader string) func() bool {
+		return func() bool {
+			data, _ := os.ReadFile(recording)
+			for _, line := range strings.Split(string(data), "\n") {
+				if strings.Contains(line, `"event_src_id":"leaderhook"`) && strings.Contains(line, `"leaderId":"`+leader+`"`) {
+					return true
+				}
+			}
+			return false
+		}
 	}
-	waitFor(t, "the membership and n1's leadership", recorded(`"leaderId":"n1"`))
+	waitFor(t, "n1's leadership", announced("n1"))
 	status.leader.Store("n2")
-	waitFor(t, "n2's leadership", recorded(`"leaderId":"n2"`))
+	waitFor(t, "n2's leadership", announced("n2"))
 	cmd.Process.Signal(syscall.SIGINT)
 	if err := cmd.Wait(); err != nil {
 		t.Fatalf("record: %v", err)
