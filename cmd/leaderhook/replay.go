@@ -47,6 +47,12 @@ file are put in order (see --reorder-window).
 The virtual clock stops at the last event; --extend lets it run on, to see what
 would fire if nothing else happened.
 
+A flight recording of 'leaderhook run' (state_dir/inputs.1.jsonl, then
+state_dir/inputs.jsonl) is replayed as the daemon took it: its files one after the
+other, each start of the daemon from the state it resumed from, events at the times
+the daemon dated them, and time passing as far as the daemon's last decision.
+--cluster is not needed: each event names its cluster.
+
 Exit status: 0, or 1 if the config is invalid or any input line was rejected (each
 rejected line is reported on stderr with its file and line number).`,
 		Args: cobra.MinimumNArgs(1),
