@@ -156,22 +156,25 @@ func (r *flightRecorder) open() error {
 	if err != nil {
 		return err
 	}
-	size, err := cutTornLine(f)
+	info, err := f.Stat()
+	if err == nil {
+		r.size, err = cutTornLine(f, info.Size())
+	}
 	if err != nil {
 		f.Close()
 		return err
 	}
-	r.file, r.size = f, size
+	if r.size != info.Size() {
+		r.log.Warn("flight recorder: the torn end of an interrupted write was cut off", "file", f.Name(), "bytes", info.Size()-r.size)
+	}
+	r.file = f
 	return nil
 }
 
-// cutTornLine truncates f after its last newline and returns its size.
-func cutTornLine(f *os.File) (int64, error) {
-	info, err := f.Stat()
-	if err != nil {
-		return 0, err
-	}
-	end := info.Size()
+// cutTornLine truncates f, of size bytes, after its last newline, and
+// returns its new size.
+func cutTornLine(f *os.File, size int64) (int64, error) {
+	end := size
 	buf := make([]byte, 64<<10)
 	for end > 0 {
 		start := max(end-int64(len(buf)), 0)
@@ -185,7 +188,7 @@ func cutTornLine(f *os.File) (int64, error) {
 		}
 		end = start
 	}
-	if end == info.Size() {
+	if end == size {
 		return end, nil
 	}
 	return end, f.Truncate(end)
@@ -207,6 +210,9 @@ func (r *flightRecorder) start(now time.Time, resumed RecordedState) {
 
 // input writes a member event, as dated, before the driver handles it.
 func (r *flightRecorder) input(ev event.Event) {
+	if r.file == nil {
+		return
+	}
 	data, err := ev.MarshalJSON()
 	if err != nil {
 		r.stop(err)
