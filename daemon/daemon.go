@@ -282,7 +282,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 	if err := d.startSources(); err != nil {
 		return err
 	}
-	d.logRunning()
+	go d.announceRunning(runCtx)
 	var runErr error
 	if d.group != nil {
 		runErr = d.group.run(runCtx)
@@ -314,6 +314,19 @@ func (d *Daemon) startSources() error {
 	d.started = true
 	d.mu.Unlock()
 	return nil
+}
+
+// announceRunning logs that leaderhook runs once its driver takes events:
+// a sender that waits for the line is answered 202 from then on, not 503.
+func (d *Daemon) announceRunning(ctx context.Context) {
+	for d.call(func() {}) != nil {
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(time.Millisecond):
+		}
+	}
+	d.logRunning()
 }
 
 func (d *Daemon) logRunning() {

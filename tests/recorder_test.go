@@ -80,17 +80,11 @@ func sameDecisions(a, b []decision) bool {
 	return true
 }
 
-// postAll sends events as a sender does: again after a 503 (a daemon
-// that has just started may not take events yet).
 func postAll(t *testing.T, url string, evs ...string) {
 	t.Helper()
-	waitFor(t, "the events to be taken", func() bool {
-		code, body := post(t, url, "", strings.Join(evs, "\n"))
-		if code != 202 && code != 503 {
-			t.Fatalf("POST: %d %s", code, body)
-		}
-		return code == 202
-	})
+	if code, body := post(t, url, "", strings.Join(evs, "\n")); code != 202 {
+		t.Fatalf("POST: %d %s", code, body)
+	}
 }
 
 // fired reports whether the daemon logged a firing of rule.
