@@ -122,10 +122,11 @@ type flightRecorder struct {
 
 // startRecorder opens the flight recorder, unless it is off, writes the
 // state the daemon resumed from, and has the driver show it every input
-// before deciding on it.
+// before deciding on it. A node of a group (ha:) records nothing: the
+// group's log drives its pipeline, not Run, and holds the inputs.
 func (d *Daemon) startRecorder(cfg *config.Config, resumed RecordedState) error {
 	bound := cfg.FlightRecorder()
-	if bound == 0 {
+	if bound == 0 || d.group != nil {
 		return nil
 	}
 	r := &flightRecorder{dir: d.stateDir, perFile: max(int64(bound)/2, 1), log: d.log, snapshot: func() (RecordedState, time.Time) {
