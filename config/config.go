@@ -26,6 +26,10 @@ type Config struct {
 	Rules        []rules.Rule            `koanf:"rules" json:"rules"`
 	// HA, when set, makes this daemon one node of a group (docs/ha.md).
 	HA *ha.Config `koanf:"ha" json:"ha,omitempty"`
+
+	// FlightRecorderBytes bounds the inputs `leaderhook run` keeps for
+	// replay; 0 turns the recorder off, nil: DefaultFlightRecorderBytes.
+	FlightRecorderBytes *int `koanf:"flight_recorder_bytes" json:"flight_recorder_bytes,omitempty"`
 }
 
 // ClockSkew returns max_clock_skew or its default.
@@ -34,6 +38,17 @@ func (c *Config) ClockSkew() time.Duration {
 		return event.DefaultMaxSkew
 	}
 	return *c.MaxClockSkew
+}
+
+// DefaultFlightRecorderBytes bounds the flight recorder unless configured.
+const DefaultFlightRecorderBytes = 50 << 20
+
+// FlightRecorder returns flight_recorder_bytes or its default; 0: off.
+func (c *Config) FlightRecorder() int {
+	if c.FlightRecorderBytes == nil {
+		return DefaultFlightRecorderBytes
+	}
+	return *c.FlightRecorderBytes
 }
 
 // Server is the HTTP API of `leaderhook run`.

@@ -407,6 +407,9 @@ func (l *loader) validate(cfg *Config) {
 	if cfg.ClockSkew() <= 0 {
 		errs.Add("max_clock_skew", "must be positive, e.g. 5s")
 	}
+	if cfg.FlightRecorder() < 0 {
+		errs.Add("flight_recorder_bytes", "must not be negative (0 turns the flight recorder off)")
+	}
 	// A collection that did not fit the schema may lack names that rules
 	// refer to: nil skips those reference checks rather than report them
 	// as unknown.

@@ -31,6 +31,7 @@ var Descriptions = withActionDocs(map[string]string{
 	"ha.tls.key_file":       "Its private key (PEM).",
 	"ha.tls.ca_file":        "The CA that signed every node's certificate (PEM).",
 	"ha.fail_open_after":    "How long a node goes without a group leader before it decides and pages alone, from its own state and sources. Default `10s`; `0s` turns fail-open off.",
+	"flight_recorder_bytes": "`leaderhook run`: the flight recorder's bound, in bytes. The daemon writes every member event it decides on, as dated, to `state_dir/inputs.jsonl` before deciding on it, with its starts and the passing of time, so that `leaderhook replay -c CONFIG state_dir/inputs.1.jsonl state_dir/inputs.jsonl` reproduces its decisions (docs/operations.md, Flight recorder). When `inputs.jsonl` reaches half the bound it becomes `inputs.1.jsonl`, replacing the older one. Default `52428800` (50 MiB); `0` turns the recorder off.",
 	"max_clock_skew":        "`leaderhook run`: how far a live event's own timestamp may be from leaderhook's clock when it arrives. Within it, the event keeps its timestamp; beyond it (a member's clock is off, or the event is late), it is dated on arrival, logged and counted. Default `5s`. Replay uses recorded timestamps.",
 
 	"clusters":                        "The clusters to watch (at least one).",

@@ -28,8 +28,9 @@ func (d *Daemon) skewed(ev event.Event, skew time.Duration) {
 // restore loads the saved state into the driver, leaving out what is
 // dated ahead of the clock by more than the skew allows: a view saved
 // from the future (by a version that trusted a member's clock) would keep
-// the daemon blind to real losses until that time came.
-func (d *Daemon) restore(saved store.State) {
+// the daemon blind to real losses until that time came. It returns what
+// it loaded.
+func (d *Daemon) restore(saved store.State) RecordedState {
 	limit := d.opts.Clock.Now().Add(d.config().ClockSkew())
 	for name, v := range saved.Views {
 		if v.Since.After(limit) {
@@ -39,6 +40,7 @@ func (d *Daemon) restore(saved store.State) {
 	}
 	saved.Engine.Clusters = filterFuture(saved.Engine.Clusters, limit)
 	d.driver.Restore(saved.Engine, saved.Views)
+	return RecordedState{Engine: saved.Engine, Views: saved.Views}
 }
 
 func filterFuture(clusters []rules.ClusterSnapshot, limit time.Time) []rules.ClusterSnapshot {

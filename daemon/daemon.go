@@ -9,7 +9,9 @@
 //     (pipeline.Driver.Run), the only one that touches the cluster views
 //     and the rule engine. The driver also wakes itself when time alone
 //     makes something due (a leaderless threshold, a stabilization period,
-//     a schedule).
+//     a schedule). The flight recorder writes each event, as dated, and
+//     each passing of time to state_dir before the driver decides on it
+//     (recorder.go).
 //  2. Each rule firing or resolve becomes one delivery per action. The
 //     dispatcher writes each delivery to the journal (pending.log), then
 //     queues it for the action's workers; nothing waits for a delivery.
@@ -82,6 +84,7 @@ type Daemon struct {
 	events   chan event.Event
 	sources  *sources
 	saver    *saver
+	recorder *flightRecorder // nil when off
 	api      *api.Server
 	listener net.Listener
 	http     *http.Server
@@ -217,14 +220,14 @@ func (d *Daemon) openPipeline(cfg *config.Config, saved store.State, pending []d
 	if err != nil {
 		return err
 	}
-	d.restore(saved)
+	resumed := d.restore(saved)
 	d.driver.OnEvent = d.metrics.Event
 	d.driver.MaxSkew = cfg.ClockSkew()
 	d.driver.OnSkew = d.skewed
 	for _, c := range cfg.Clusters {
 		knownMetrics(d.metrics, c.Name, saved.Views[c.Name])
 	}
-	return nil
+	return d.startRecorder(cfg, resumed)
 }
 
 // auditors are where each delivery attempt is recorded.
@@ -279,7 +282,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 	if err := d.startSources(); err != nil {
 		return err
 	}
-	d.logRunning()
+	go d.announceRunning(runCtx)
 	var runErr error
 	if d.group != nil {
 		runErr = d.group.run(runCtx)
@@ -311,6 +314,19 @@ func (d *Daemon) startSources() error {
 	d.started = true
 	d.mu.Unlock()
 	return nil
+}
+
+// announceRunning logs that leaderhook runs once its driver takes events:
+// a sender that waits for the line is answered 202 from then on, not 503.
+func (d *Daemon) announceRunning(ctx context.Context) {
+	for d.call(func() {}) != nil {
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(time.Millisecond):
+		}
+	}
+	d.logRunning()
 }
 
 func (d *Daemon) logRunning() {
@@ -356,6 +372,7 @@ func (d *Daemon) Close() error {
 		cancel()
 		d.disp.Close(stopped)
 	}
+	d.recorder.close()
 	if d.audit != nil {
 		d.audit.Close()
 	}

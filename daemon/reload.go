@@ -64,7 +64,9 @@ func (d *Daemon) reload() error {
 	}
 	// Everything is built: from here on, every part takes the change.
 	if err := d.call(func() {
-		d.driver.Replace(d.opts.Clock.Now(), engine, views)
+		now := d.opts.Clock.Now().Round(0) // as the driver's times: wall clock only
+		d.recorder.reloaded(now)
+		d.driver.Replace(now, engine, views)
 		d.driver.MaxSkew = next.ClockSkew()
 	}); err != nil {
 		return fmt.Errorf("shutting down: %w", err)
@@ -99,6 +101,9 @@ func restartOnly(old, next *config.Config) []string {
 	}
 	if !reflect.DeepEqual(old.HA, next.HA) {
 		keys = append(keys, "ha")
+	}
+	if old.FlightRecorder() != next.FlightRecorder() {
+		keys = append(keys, "flight_recorder_bytes")
 	}
 	// stdin is read once: a cluster reading it keeps its source.
 	for _, o := range old.Clusters {

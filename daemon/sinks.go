@@ -55,8 +55,10 @@ func (l logSink) Outcome(o rules.Outcome) {
 	if !l.log.Enabled(context.Background(), slog.LevelInfo) {
 		return
 	}
+	// at: when the decision is dated, which a catch-up after a restart
+	// logs later.
 	l.log.Info("rule "+o.Kind, "cluster", o.Cluster, "rule", o.Rule, "reason", o.Reason, "actions", o.Actions,
-		"leader_id", o.LeaderID, "leaderless_for", o.LeaderlessFor, "trigger", o.Trigger)
+		"leader_id", o.LeaderID, "leaderless_for", o.LeaderlessFor, "trigger", o.Trigger, "at", o.Time)
 }
 
 // renderLog is the Submitter of a dry run: it logs what each action would

@@ -46,12 +46,13 @@ type inJSON struct {
 }
 
 // Decode parses one JSON object in OpenZiti's cluster event format. It is
-// strict about what leaderhook relies on: namespace, event_src_id, timestamp
-// (RFC 3339) and a known eventType are required, state.has_leader needs a
-// leaderId, every known field must have the right JSON type, and strings and
-// lists must keep within MaxStringBytes and MaxListLen. Fields it does not
-// use (such as peers[].apiAddresses) are ignored, since OpenZiti adds fields
-// between versions. Other namespaces yield ErrOtherNamespace.
+// strict about what leaderhook relies on: namespace, event_src_id (empty
+// only on members.changed), timestamp (RFC 3339) and a known eventType are
+// required, state.has_leader needs a leaderId, every known field must have
+// the right JSON type, and strings and lists must keep within
+// MaxStringBytes and MaxListLen. Fields it does not use (such as
+// peers[].apiAddresses) are ignored, since OpenZiti adds fields between
+// versions. Other namespaces yield ErrOtherNamespace.
 func Decode(data []byte) (Event, error) {
 	data = bytes.TrimSpace(data)
 	if len(data) == 0 || data[0] != '{' {
@@ -84,7 +85,9 @@ func (in *inJSON) event() (Event, error) {
 	if !KnownType(*in.Type) {
 		return Event{}, fmt.Errorf("unknown eventType %s", quoteShort(*in.Type))
 	}
-	if in.Source == nil || *in.Source == "" {
+	// A membership that leaderhook's poll source learned is no one
+	// member's report: it is written with an empty event_src_id.
+	if in.Source == nil || (*in.Source == "" && *in.Type != MembersChanged) {
 		return Event{}, errors.New(`missing "event_src_id"`)
 	}
 	if in.Timestamp == nil {

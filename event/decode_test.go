@@ -41,6 +41,17 @@ func TestDecode(t *testing.T) {
 		{line: `{"namespace":"cluster","event_src_id":"c1","timestamp":"2026-11-24T13:55:52Z"}`, wantErr: `missing "eventType"`},
 		{line: `{"namespace":"cluster","event_src_id":"c1","timestamp":"2026-11-24T13:55:52Z","eventType":"state.bogus"}`, wantErr: `unknown eventType "state.bogus"`},
 		{line: `{"namespace":"cluster","timestamp":"2026-11-24T13:55:52Z","eventType":"state.rw"}`, wantErr: `missing "event_src_id"`},
+		{line: `{"namespace":"cluster","event_src_id":"","timestamp":"2026-11-24T13:55:52Z","eventType":"state.rw"}`, wantErr: `missing "event_src_id"`},
+		{line: `{"namespace":"cluster","timestamp":"2026-11-24T13:55:52Z","eventType":"members.changed","peers":[{"id":"a"}]}`, wantErr: `missing "event_src_id"`},
+		{
+			// What a poll source's membership is written as.
+			line: `{"namespace":"cluster","event_src_id":"","timestamp":"2026-11-24T13:55:52Z","eventType":"members.changed","index":3,"peers":[{"id":"a"}]}`,
+			check: func(t *testing.T, e Event) {
+				if e.Source != "" || e.Index != 3 || strings.Join(e.Peers, ",") != "a" {
+					t.Errorf("got %+v", e)
+				}
+			},
+		},
 		{line: `{"namespace":"cluster","event_src_id":"c1","eventType":"state.rw"}`, wantErr: `missing "timestamp"`},
 		{line: `{"namespace":"cluster","event_src_id":"c1","timestamp":"yesterday","eventType":"state.rw"}`, wantErr: `timestamp "yesterday" is not RFC 3339`},
 		{line: `{"namespace":"cluster","event_src_id":"c1","timestamp":"2026-11-24T13:55:52Z","eventType":"state.has_leader"}`, wantErr: `state.has_leader without "leaderId"`},

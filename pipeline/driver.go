@@ -49,8 +49,11 @@ type Driver struct {
 	// OnChange, if set, is called after each state change or outcome has
 	// been handled completely: the moment to save a snapshot.
 	OnChange func()
-	// OnEvent, if set, sees each event Run receives.
-	OnEvent func(event.Event)
+	// OnEvent, if set, sees each event Run receives, as dated, before it
+	// is handled; OnAdvance each time Run lets time pass to now, before
+	// what is due by then is decided.
+	OnEvent   func(event.Event)
+	OnAdvance func(now time.Time)
 	// MaxSkew bounds, in Run, how far an event's own timestamp may be from
 	// the clock when it arrives (0: event.DefaultMaxSkew); beyond it, or
 	// behind the driver's clock, the event is dated on arrival. OnSkew, if

@@ -23,6 +23,7 @@ const idle = 24 * time.Hour
 // beyond it, it is dated on arrival (see arrive). The Sink is called with
 // the driver held; it must not block (hand actions to a queue).
 func (d *Driver) Run(ctx context.Context, in <-chan event.Event, clk clock.Clock) error {
+	clk = wallClock{clk}
 	d.mu.Lock()
 	d.clock, d.running = clk, true
 	d.mu.Unlock()
@@ -58,7 +59,11 @@ func (d *Driver) Run(ctx context.Context, in <-chan event.Event, clk clock.Clock
 			// at their own times, so that a deadline cannot overtake them.
 			d.locked(func() {
 				d.drain(in)
-				d.AdvanceTo(clk.Now())
+				now := clk.Now()
+				if d.OnAdvance != nil {
+					d.OnAdvance(now)
+				}
+				d.AdvanceTo(now)
 			})
 		}
 	}
@@ -157,6 +162,7 @@ func (d *Driver) Take(evs ...event.Event) {
 
 // take handles one event that Run received.
 func (d *Driver) take(ev event.Event) {
+	ev.Time = ev.Time.Round(0) // see wallClock
 	if d.clock != nil {
 		ev = d.arrive(ev)
 	}
@@ -167,3 +173,11 @@ func (d *Driver) take(ev event.Event) {
 		d.Rejected++
 	}
 }
+
+// wallClock strips the monotonic clock reading from the times Run works
+// with, as take does from events: Run then decides on wall-clock times
+// alone, as a replay of its recorded inputs does, and a step of the clock
+// cannot order two instants otherwise than their recorded times.
+type wallClock struct{ clock.Clock }
+
+func (w wallClock) Now() time.Time { return w.Clock.Now().Round(0) }

@@ -47,6 +47,12 @@ file are put in order (see --reorder-window).
 The virtual clock stops at the last event; --extend lets it run on, to see what
 would fire if nothing else happened.
 
+A flight recording of 'leaderhook run' (state_dir/inputs.1.jsonl, then
+state_dir/inputs.jsonl) is replayed as the daemon took it: its files one after the
+other, each start of the daemon from the state it resumed from, events at the times
+the daemon dated them, and time passing as far as the daemon's last decision.
+--cluster is not needed: each event names its cluster.
+
 Exit status: 0, or 1 if the config is invalid or any input line was rejected (each
 rejected line is reported on stderr with its file and line number).`,
 		Args: cobra.MinimumNArgs(1),
@@ -75,39 +81,63 @@ func (e *env) replay(o replayOptions, files []string) error {
 	if !ok {
 		return exitError{1}
 	}
-	cluster, err := pickCluster(cfg, o.cluster)
+	recording, err := isRecording(files)
 	if err != nil {
 		return err
+	}
+	cluster := "" // a flight recording names each event's cluster, as the daemon took it
+	if !recording {
+		if cluster, err = pickCluster(cfg, o.cluster); err != nil {
+			return err
+		}
 	}
 	out := timeline.NewText(e.stdout)
 	if o.format == "json" {
 		out = timeline.NewJSON(e.stdout)
 	}
-	targets, err := pipeline.Targets(cfg, nil)
+	sink, closeSink, err := e.newReplaySink(cfg, out, o)
 	if err != nil {
 		return err
 	}
-	sink := &replaySink{out: out, targets: targets, show: o.showActions}
-	if o.execute {
-		disp, closeAudit, err := e.dispatcher(cfg, targets)
-		if err != nil {
-			return err
-		}
-		defer closeAudit()
-		sink.submit = disp
-		defer func() {
-			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-			defer cancel()
-			if err := disp.Close(ctx); err != nil {
-				fmt.Fprintln(e.stderr, "leaderhook: deliveries unfinished:", err)
-			}
-		}()
+	defer closeSink()
+	if recording {
+		return e.replayRecording(cfg, sink, out, files, o.extend)
 	}
 	driver, err := pipeline.New(cfg, cluster, sink, e.log)
 	if err != nil {
 		return err
 	}
+	return e.replayEvents(driver, out, files, o)
+}
 
+// newReplaySink returns the sink of a replay; with --execute it hands
+// firings to a dispatcher, which the returned func closes.
+func (e *env) newReplaySink(cfg *config.Config, out *timeline.Writer, o replayOptions) (*replaySink, func(), error) {
+	targets, err := pipeline.Targets(cfg, nil)
+	if err != nil {
+		return nil, nil, err
+	}
+	sink := &replaySink{out: out, targets: targets, show: o.showActions}
+	if !o.execute {
+		return sink, func() {}, nil
+	}
+	disp, closeAudit, err := e.dispatcher(cfg, targets)
+	if err != nil {
+		return nil, nil, err
+	}
+	sink.submit = disp
+	return sink, func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+		defer cancel()
+		if err := disp.Close(ctx); err != nil {
+			fmt.Fprintln(e.stderr, "leaderhook: deliveries unfinished:", err)
+		}
+		closeAudit()
+	}, nil
+}
+
+// replayEvents replays event files, merged by timestamp.
+func (e *env) replayEvents(driver *pipeline.Driver, out *timeline.Writer, files []string, o replayOptions) error {
 	readers, merged, closeAll, err := e.openAll(files, o.reorder)
 	if err != nil {
 		return err
@@ -138,7 +168,12 @@ func (e *env) replay(o replayOptions, files []string) error {
 	if err := out.Flush(); err != nil {
 		return err
 	}
-	return e.replaySummary(readers, out.Counts, driver.Late, n, first, last)
+	rejected, ignored := 0, 0
+	for _, r := range readers {
+		rejected += r.Rejected
+		ignored += r.Ignored
+	}
+	return e.replaySummary(replayed{n: n, first: first, last: last, late: driver.Late, rejected: rejected, ignored: ignored}, out.Counts)
 }
 
 // openAll opens the event files (- for stdin) and merges them in time
@@ -166,28 +201,32 @@ func (e *env) openAll(files []string, reorder time.Duration) ([]*event.Reader, e
 	return readers, event.Merge(sources...), closeAll, nil
 }
 
+// replayed is what a replay went through.
+type replayed struct {
+	n           int // events
+	first, last time.Time
+	late        int // events beyond the reorder window, applied late
+	rejected    int // malformed lines
+	ignored     int // lines of other namespaces
+}
+
 // replaySummary tells on stderr what a replay went through; malformed
 // lines make it exit 1.
-func (e *env) replaySummary(readers []*event.Reader, c timeline.Counts, late, n int, first, last time.Time) error {
-	rejected, ignored := 0, 0
-	for _, r := range readers {
-		rejected += r.Rejected
-		ignored += r.Ignored
-	}
-	fmt.Fprintf(e.stderr, "replayed %d events", n)
-	if n > 0 {
-		fmt.Fprintf(e.stderr, " from %s to %s (%s)", first.Format(time.RFC3339), last.Format(time.RFC3339), last.Sub(first).Round(time.Millisecond))
+func (e *env) replaySummary(r replayed, c timeline.Counts) error {
+	fmt.Fprintf(e.stderr, "replayed %d events", r.n)
+	if r.n > 0 {
+		fmt.Fprintf(e.stderr, " from %s to %s (%s)", r.first.Format(time.RFC3339), r.last.Format(time.RFC3339), r.last.Sub(r.first).Round(time.Millisecond))
 	}
 	fmt.Fprintf(e.stderr, ": %d state changes, %d fired, %d resolved, %d suppressed", c.States, c.Fired, c.Resolved, c.Suppressed)
-	if ignored > 0 {
-		fmt.Fprintf(e.stderr, "; %d events of other namespaces ignored", ignored)
+	if r.ignored > 0 {
+		fmt.Fprintf(e.stderr, "; %d events of other namespaces ignored", r.ignored)
 	}
-	if late > 0 {
-		fmt.Fprintf(e.stderr, "; %d events beyond --reorder-window applied late", late)
+	if r.late > 0 {
+		fmt.Fprintf(e.stderr, "; %d events beyond --reorder-window applied late", r.late)
 	}
 	fmt.Fprintln(e.stderr)
-	if rejected > 0 {
-		fmt.Fprintf(e.stderr, "leaderhook: %d malformed lines rejected (listed above)\n", rejected)
+	if r.rejected > 0 {
+		fmt.Fprintf(e.stderr, "leaderhook: %d malformed lines rejected (listed above)\n", r.rejected)
 		return exitError{1}
 	}
 	return nil

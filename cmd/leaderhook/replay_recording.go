@@ -1,0 +1,189 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"time"
+
+	"github.com/leaderhook/leaderhook/config"
+	"github.com/leaderhook/leaderhook/daemon"
+	"github.com/leaderhook/leaderhook/event"
+	"github.com/leaderhook/leaderhook/pipeline"
+	"github.com/leaderhook/leaderhook/timeline"
+)
+
+// isRecording reports whether files are a flight recording of `leaderhook
+// run` (state_dir/inputs*.jsonl): its first line is one of the recorder's
+// own.
+func isRecording(files []string) (bool, error) {
+	if len(files) == 0 || files[0] == "-" {
+		return false, nil
+	}
+	f, err := os.Open(files[0])
+	if err != nil {
+		return false, fmt.Errorf("events: %w", err)
+	}
+	defer f.Close()
+	line, err := bufio.NewReader(f).ReadBytes('\n')
+	if err != nil && !errors.Is(err, io.EOF) {
+		return false, fmt.Errorf("events: %w", err)
+	}
+	_, ok, _ := daemon.DecodeRecord(line)
+	return ok, nil
+}
+
+// replayRecording replays a flight recording, its files one after the
+// other in the order given, and says what it went through on stderr.
+func (e *env) replayRecording(cfg *config.Config, sink pipeline.Sink, out *timeline.Writer, files []string, extend time.Duration) error {
+	r := &recordingReplay{cfg: cfg, sink: sink, log: e.log, stderr: e.stderr}
+	for _, name := range files {
+		if err := r.file(name); err != nil {
+			return err
+		}
+	}
+	if extend > 0 && r.driver != nil {
+		r.driver.AdvanceTo(r.last.Add(extend))
+	}
+	if err := out.Flush(); err != nil {
+		return err
+	}
+	r.warn()
+	late := r.late
+	if r.driver != nil {
+		late += r.driver.Late
+	}
+	return e.replaySummary(replayed{n: r.events, first: r.first, last: r.last, late: late, rejected: r.rejected}, out.Counts)
+}
+
+// recordingReplay makes the decisions of a flight recording again: each
+// start of the daemon restores the state it resumed from, events are
+// handled at the times they were dated at, and time passes as it did.
+type recordingReplay struct {
+	cfg    *config.Config
+	sink   pipeline.Sink
+	log    *slog.Logger
+	stderr io.Writer
+
+	driver      *pipeline.Driver // nil before the first line
+	late        int              // of the drivers replaced
+	events      int
+	first, last time.Time
+	rejected    int
+	starts      int
+	reloads     []time.Time
+	midRun      bool // the recording does not begin with a start
+}
+
+func (r *recordingReplay) file(name string) error {
+	f, err := os.Open(name)
+	if err != nil {
+		return fmt.Errorf("events: %w", err)
+	}
+	defer f.Close()
+	br := bufio.NewReaderSize(f, 64<<10)
+	for n := 1; ; n++ {
+		line, err := br.ReadBytes('\n')
+		if len(bytes.TrimSpace(line)) > 0 {
+			if lineErr := r.line(line); lineErr != nil {
+				r.rejected++
+				fmt.Fprintf(r.stderr, "%v (line skipped)\n", &event.LineError{Name: name, Line: n, Err: lineErr})
+			}
+		}
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("read %s: %w", name, err)
+		}
+	}
+}
+
+// line replays one line.
+func (r *recordingReplay) line(line []byte) error {
+	rec, ok, err := daemon.DecodeRecord(line)
+	if err != nil {
+		return err
+	}
+	if ok {
+		return r.record(rec)
+	}
+	ev, err := event.Decode(line)
+	if err != nil {
+		return err
+	}
+	if r.driver == nil {
+		r.midRun = true
+		if err := r.restart(nil); err != nil {
+			return err
+		}
+	}
+	if r.events == 0 {
+		r.first = ev.Time
+	}
+	r.events++
+	r.last = ev.Time
+	if err := r.driver.Handle(ev); err != nil {
+		fmt.Fprintf(r.stderr, "leaderhook: %s: %v\n", ev, err)
+	}
+	return nil
+}
+
+// record replays one of the recorder's own lines. A checkpoint matters
+// only where the replay begins: after that, the replay's own state is the
+// exact one.
+func (r *recordingReplay) record(rec daemon.Record) error {
+	switch rec.Kind {
+	case daemon.RecordStart:
+		r.starts++
+		return r.restart(rec.State)
+	case daemon.RecordCheckpoint:
+		if r.driver == nil {
+			r.midRun = true
+			return r.restart(rec.State)
+		}
+	case daemon.RecordReload:
+		r.reloads = append(r.reloads, rec.Time)
+		fallthrough
+	case daemon.RecordTime:
+		if r.driver != nil {
+			r.driver.AdvanceTo(rec.Time)
+		}
+	}
+	return nil
+}
+
+// restart replaces the driver with a new one restored from state (nil:
+// none), as the daemon did at its start.
+func (r *recordingReplay) restart(state *daemon.RecordedState) error {
+	driver, err := pipeline.New(r.cfg, "", r.sink, r.log)
+	if err != nil {
+		return err
+	}
+	if state != nil {
+		driver.Restore(state.Engine, state.Views)
+	}
+	if r.driver != nil {
+		r.late += r.driver.Late
+	}
+	r.driver = driver
+	return nil
+}
+
+// warn says on stderr where the replay may differ from what the daemon
+// decided.
+func (r *recordingReplay) warn() {
+	fmt.Fprintf(r.stderr, "flight recording: %d starts of the daemon\n", r.starts)
+	if r.midRun {
+		fmt.Fprintln(r.stderr, "leaderhook: the recording begins while the daemon ran (its start was in a file rotated away): "+
+			"until the members have reported again, decisions may differ from the daemon's")
+	}
+	if len(r.reloads) > 0 {
+		fmt.Fprintf(r.stderr, "leaderhook: the daemon reloaded its config %d times (first at %s): replay uses the one config given, "+
+			"so decisions after a reload may differ from the daemon's\n", len(r.reloads), r.reloads[0].Format(time.RFC3339))
+	}
+}

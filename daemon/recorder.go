@@ -1,0 +1,324 @@
+package daemon
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/leaderhook/leaderhook/config"
+	"github.com/leaderhook/leaderhook/detector"
+	"github.com/leaderhook/leaderhook/event"
+	"github.com/leaderhook/leaderhook/rules"
+)
+
+// The flight recorder keeps in state_dir what the decisions were made on,
+// so that `leaderhook replay` of its files makes them again, at the same
+// instants: each member event as the decision goroutine dated it, and the
+// passing of time (decisions that time alone makes: thresholds,
+// stabilize periods). Each is written, with one write(2), before the
+// driver decides on it: a kill -9 cannot leave a decision whose input is
+// not in the file. Each start writes the state the daemon resumed from,
+// since a restarted daemon decides from its saved state, not from its
+// whole past.
+//
+// Lines are OpenZiti cluster events (with their cluster), or the
+// recorder's own, in the namespace "leaderhook": a start or a checkpoint
+// (the state decisions continue from), a time (time passed to then), a
+// reload (the config changed: replay uses one config).
+
+// Flight recorder files, in state_dir: the current one, and the one it
+// replaced when it reached half the bound.
+const (
+	InputsFile    = "inputs.jsonl"
+	OldInputsFile = "inputs.1.jsonl"
+)
+
+// Kinds of the recorder's own lines (their eventType).
+const (
+	RecordStart      = "start"
+	RecordCheckpoint = "checkpoint"
+	RecordTime       = "time"
+	RecordReload     = "reload"
+)
+
+// recordNamespace starts every line of the recorder's own, as it writes
+// them.
+const recordNamespace = "leaderhook"
+
+var recordPrefix = []byte(`{"namespace":"` + recordNamespace + `"`)
+
+// RecordedState is what decisions continue from at a start or a
+// checkpoint: the state the driver is restored with.
+type RecordedState struct {
+	Engine rules.Snapshot            `json:"engine"`
+	Views  map[string]detector.State `json:"views"`
+}
+
+// Record is one of the recorder's own lines.
+type Record struct {
+	Kind  string
+	Time  time.Time
+	State *RecordedState // of a start or a checkpoint
+}
+
+type recordJSON struct {
+	Namespace string         `json:"namespace"`
+	Kind      string         `json:"eventType"`
+	Timestamp string         `json:"timestamp"`
+	State     *RecordedState `json:"state,omitempty"`
+}
+
+// DecodeRecord decodes a line of a flight recording. ok is false for a
+// line that is not one of the recorder's own: an event.
+func DecodeRecord(line []byte) (r Record, ok bool, err error) {
+	line = bytes.TrimSpace(line)
+	if !bytes.HasPrefix(line, recordPrefix) {
+		return Record{}, false, nil
+	}
+	var in recordJSON
+	if err := json.Unmarshal(line, &in); err != nil {
+		return Record{}, true, fmt.Errorf("flight recorder line: %w", err)
+	}
+	at, err := time.Parse(time.RFC3339Nano, in.Timestamp)
+	if err != nil {
+		return Record{}, true, fmt.Errorf("flight recorder line: timestamp %q is not RFC 3339", in.Timestamp)
+	}
+	switch in.Kind {
+	case RecordStart, RecordCheckpoint:
+		if in.State == nil {
+			return Record{}, true, fmt.Errorf("flight recorder line: %s without its state", in.Kind)
+		}
+	case RecordTime, RecordReload:
+	default:
+		return Record{}, true, fmt.Errorf("flight recorder line: unknown eventType %q", in.Kind)
+	}
+	return Record{Kind: in.Kind, Time: at, State: in.State}, true, nil
+}
+
+func encodeRecord(kind string, at time.Time, state *RecordedState) ([]byte, error) {
+	data, err := json.Marshal(recordJSON{Namespace: recordNamespace, Kind: kind, Timestamp: at.Format(event.TimeLayout), State: state})
+	return append(data, '\n'), err
+}
+
+// flightRecorder writes the flight recording. It is called on the decision
+// goroutine (with the driver held), or before Run and after it.
+type flightRecorder struct {
+	dir     string
+	perFile int64 // past it, the file is rotated
+	file    *os.File
+	size    int64
+	// reached is the latest instant the lines of this run take a replay
+	// to: a passing of time before it decides nothing new.
+	reached  time.Time
+	snapshot func() (RecordedState, time.Time) // for a checkpoint: the state, as of when
+	log      *slog.Logger
+}
+
+// startRecorder opens the flight recorder, unless it is off, writes the
+// state the daemon resumed from, and has the driver show it every input
+// before deciding on it. A node of a group (ha:) records nothing: the
+// group's log drives its pipeline, not Run, and holds the inputs.
+func (d *Daemon) startRecorder(cfg *config.Config, resumed RecordedState) error {
+	bound := cfg.FlightRecorder()
+	if bound == 0 || d.group != nil {
+		return nil
+	}
+	r := &flightRecorder{dir: d.stateDir, perFile: max(int64(bound)/2, 1), log: d.log, snapshot: func() (RecordedState, time.Time) {
+		engine, views := d.driver.Snapshot()
+		return RecordedState{Engine: engine, Views: views}, d.driver.Now()
+	}}
+	if err := r.open(); err != nil {
+		return fmt.Errorf("flight recorder: %w", err)
+	}
+	d.recorder = r
+	r.start(d.opts.Clock.Now(), resumed)
+	next := d.driver.OnEvent
+	d.driver.OnEvent = func(ev event.Event) {
+		r.input(ev)
+		if next != nil {
+			next(ev)
+		}
+	}
+	d.driver.OnAdvance = r.advance
+	return nil
+}
+
+// open opens the current file for appending. A last line without its
+// newline is the torn end of an interrupted write: it is cut off, so that
+// the lines that follow stay whole.
+func (r *flightRecorder) open() error {
+	f, err := os.OpenFile(filepath.Join(r.dir, InputsFile), os.O_RDWR|os.O_APPEND|os.O_CREATE, 0o640)
+	if err != nil {
+		return err
+	}
+	info, err := f.Stat()
+	if err == nil {
+		r.size, err = cutTornLine(f, info.Size())
+	}
+	if err != nil {
+		f.Close()
+		return err
+	}
+	if r.size != info.Size() {
+		r.log.Warn("flight recorder: the torn end of an interrupted write was cut off", "file", f.Name(), "bytes", info.Size()-r.size)
+	}
+	r.file = f
+	return nil
+}
+
+// cutTornLine truncates f, of size bytes, after its last newline, and
+// returns its new size.
+func cutTornLine(f *os.File, size int64) (int64, error) {
+	end := size
+	buf := make([]byte, 64<<10)
+	for end > 0 {
+		start := max(end-int64(len(buf)), 0)
+		chunk := buf[:end-start]
+		if _, err := f.ReadAt(chunk, start); err != nil && !errors.Is(err, io.EOF) {
+			return 0, err
+		}
+		if i := bytes.LastIndexByte(chunk, '\n'); i >= 0 {
+			end = start + int64(i) + 1
+			break
+		}
+		end = start
+	}
+	if end == size {
+		return end, nil
+	}
+	return end, f.Truncate(end)
+}
+
+// start writes the state the daemon resumed from, in a new file if the
+// current one is full.
+func (r *flightRecorder) start(now time.Time, resumed RecordedState) {
+	line, err := encodeRecord(RecordStart, now, &resumed)
+	if err == nil && r.size > 0 && r.size+int64(len(line)) > r.perFile {
+		err = r.rotate()
+	}
+	if err != nil {
+		r.stop(err)
+		return
+	}
+	r.write(line, time.Time{})
+}
+
+// input writes a member event, as dated, before the driver handles it.
+func (r *flightRecorder) input(ev event.Event) {
+	if r.file == nil {
+		return
+	}
+	data, err := ev.MarshalJSON()
+	if err != nil {
+		r.stop(err)
+		return
+	}
+	r.rotatedWrite(append(data, '\n'), ev.Time)
+}
+
+// advance writes that time passed to now, before the driver decides what
+// is due by then.
+func (r *flightRecorder) advance(now time.Time) {
+	if now.Before(r.reached) || r.file == nil {
+		return // an event already took a replay there
+	}
+	line, err := encodeRecord(RecordTime, now, nil)
+	if err != nil {
+		r.stop(err)
+		return
+	}
+	r.rotatedWrite(line, now)
+}
+
+// reloaded writes that the config changed at now, where the driver
+// advances to before taking the new config.
+func (r *flightRecorder) reloaded(now time.Time) {
+	if r == nil || r.file == nil {
+		return
+	}
+	line, err := encodeRecord(RecordReload, now, nil)
+	if err != nil {
+		r.stop(err)
+		return
+	}
+	r.rotatedWrite(line, now)
+}
+
+// rotatedWrite writes line, first starting a new file with a checkpoint
+// if line would take the current one past its bound. The checkpoint is
+// the state before line: a replay that begins there restores it.
+func (r *flightRecorder) rotatedWrite(line []byte, at time.Time) {
+	if r.file == nil {
+		return
+	}
+	if r.size > 0 && r.size+int64(len(line)) > r.perFile {
+		state, asOf := r.snapshot()
+		checkpoint, err := encodeRecord(RecordCheckpoint, asOf, &state)
+		if err == nil {
+			err = r.rotate()
+		}
+		if err != nil {
+			r.stop(err)
+			return
+		}
+		r.write(checkpoint, time.Time{})
+	}
+	r.write(line, at)
+}
+
+// rotate makes the current file the old one, replacing it, and starts an
+// empty current file.
+func (r *flightRecorder) rotate() error {
+	r.file.Close()
+	r.file = nil
+	current := filepath.Join(r.dir, InputsFile)
+	if err := os.Rename(current, filepath.Join(r.dir, OldInputsFile)); err != nil {
+		return err
+	}
+	f, err := os.OpenFile(current, os.O_WRONLY|os.O_APPEND|os.O_CREATE|os.O_TRUNC, 0o640)
+	if err != nil {
+		return err
+	}
+	r.file, r.size = f, 0
+	return nil
+}
+
+// write writes one whole line with one write(2).
+func (r *flightRecorder) write(line []byte, at time.Time) {
+	if r.file == nil {
+		return
+	}
+	n, err := r.file.Write(line)
+	r.size += int64(n)
+	if err != nil {
+		r.stop(err)
+		return
+	}
+	if at.After(r.reached) {
+		r.reached = at
+	}
+}
+
+// stop ends the recording after a failure: decisions go on without it,
+// and a replay of the files ends where they do.
+func (r *flightRecorder) stop(err error) {
+	r.log.Error("flight recorder stopped: it starts again with leaderhook", "state_dir", r.dir, "err", err)
+	if r.file != nil {
+		r.file.Close()
+		r.file = nil
+	}
+}
+
+// close closes the file; Close calls it once the driver has stopped.
+func (r *flightRecorder) close() {
+	if r != nil && r.file != nil {
+		r.file.Close()
+		r.file = nil
+	}
+}

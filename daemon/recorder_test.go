@@ -1,0 +1,134 @@
+package daemon
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/leaderhook/leaderhook/event"
+)
+
+const recorderConfig = `server: {listen: "127.0.0.1:0"}
+state_dir: {{.Dir}}/state
+flight_recorder_bytes: {{.Bound}}
+clusters:
+  - {name: ziti, stabilize: 0s, source: {type: events, http: true}}
+actions:
+  note: {type: webhook, url: "http://127.0.0.1:9/x"}
+rules:
+  - {name: lost, when: leaderless, actions: [note]}
+`
+
+// recordingLines returns the lines of a flight recorder file, each
+// checked to be a record or an event.
+func recordingLines(t *testing.T, path string) []string {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSuffix(string(data), "\n"), "\n")
+	for _, line := range lines {
+		if _, ok, err := DecodeRecord([]byte(line)); err != nil || ok {
+			if err != nil {
+				t.Errorf("%s: %v", line, err)
+			}
+			continue
+		}
+		if _, err := event.Decode([]byte(line)); err != nil {
+			t.Errorf("%s: %v", line, err)
+		}
+	}
+	return lines
+}
+
+func kindOf(line string) string {
+	r, ok, _ := DecodeRecord([]byte(line))
+	if !ok {
+		return "event"
+	}
+	return r.Kind
+}
+
+// The recorder starts each run with the state it resumed from, writes
+// every event, and past half its bound starts a new file with a
+// checkpoint, the older one replacing the one before.
+func TestRecorderWritesAndRotates(t *testing.T) {
+	h := newHarness(t, recorderConfig, map[string]any{"Bound": 6000})
+	h.start(Options{DryRun: true})
+	for i := range 40 {
+		if code, body := h.post("/v1/events?cluster=ziti", "", ev("m1", event.HasLeader, []string{"a", "b"}[i%2])); code != 202 {
+			t.Fatalf("%d %s", code, body)
+		}
+	}
+	h.stop()
+	dir := filepath.Join(h.dir, "state")
+	old, current := recordingLines(t, filepath.Join(dir, OldInputsFile)), recordingLines(t, filepath.Join(dir, InputsFile))
+	if kindOf(current[0]) != RecordCheckpoint || kindOf(old[0]) != RecordCheckpoint {
+		t.Errorf("the files begin with %s and %s, want checkpoints", kindOf(old[0]), kindOf(current[0]))
+	}
+	for _, name := range []string{OldInputsFile, InputsFile} {
+		if info, _ := os.Stat(filepath.Join(dir, name)); info.Size() > 3000 {
+			t.Errorf("%s has %d bytes, over half the bound", name, info.Size())
+		}
+	}
+	last := current[len(current)-1]
+	if kindOf(last) != "event" || !strings.Contains(last, `"cluster":"ziti"`) || !strings.Contains(last, `"leaderId":"b"`) {
+		t.Errorf("the last line is not the last event with its cluster: %s", last)
+	}
+}
+
+// A torn last line (an interrupted write) is cut off at the next start,
+// and the start line follows the whole lines; 0 turns the recorder off.
+func TestRecorderCutsATornLineAndCanBeOff(t *testing.T) {
+	h := newHarness(t, recorderConfig, map[string]any{"Bound": 1 << 20})
+	dir := filepath.Join(h.dir, "state")
+	os.MkdirAll(dir, 0o750)
+	whole := `{"namespace":"leaderhook","eventType":"time","timestamp":"2026-01-01T00:00:00Z"}` + "\n"
+	os.WriteFile(filepath.Join(dir, InputsFile), []byte(whole+`{"namespace":"clu`), 0o640)
+	h.start(Options{DryRun: true})
+	h.stop()
+	lines := recordingLines(t, filepath.Join(dir, InputsFile))
+	if len(lines) != 2 || lines[0]+"\n" != whole || kindOf(lines[1]) != RecordStart {
+		t.Errorf("after a torn line: %q", lines)
+	}
+
+	off := newHarness(t, recorderConfig, map[string]any{"Bound": 0})
+	off.start(Options{DryRun: true})
+	off.post("/v1/events?cluster=ziti", "", ev("m1", event.HasLeader, "a"))
+	off.stop()
+	if _, err := os.Stat(filepath.Join(off.dir, "state", InputsFile)); !os.IsNotExist(err) {
+		t.Errorf("flight_recorder_bytes: 0 wrote %s (%v)", InputsFile, err)
+	}
+}
+
+// DecodeRecord tells the recorder's lines from events, and refuses a
+// damaged one.
+func TestDecodeRecord(t *testing.T) {
+	at := time.Date(2026, 1, 2, 3, 4, 5, 6, time.UTC)
+	line, err := encodeRecord(RecordStart, at, &RecordedState{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r, ok, err := DecodeRecord(line); !ok || err != nil || r.Kind != RecordStart || !r.Time.Equal(at) || r.State == nil {
+		t.Errorf("start: %+v %v %v", r, ok, err)
+	}
+	for _, c := range []struct{ line, err string }{
+		{`{"namespace":"cluster","event_src_id":"a","timestamp":"2026-01-01T00:00:00Z","eventType":"state.rw"}`, ""},
+		{`{"namespace":"leaderhook","eventType":"start","timestamp":"2026-01-01T00:00:00Z"}`, "start without its state"},
+		{`{"namespace":"leaderhook","eventType":"stop","timestamp":"2026-01-01T00:00:00Z"}`, `unknown eventType "stop"`},
+		{`{"namespace":"leaderhook","eventType":"time","timestamp":"soon"}`, `timestamp "soon" is not RFC 3339`},
+		{`{"namespace":"leaderhook","eventType":"time"`, "unexpected end of JSON input"},
+	} {
+		_, ok, err := DecodeRecord([]byte(c.line))
+		if c.err == "" && (ok || err != nil) || c.err != "" && (err == nil || !strings.Contains(err.Error(), c.err)) {
+			t.Errorf("%s: ok %v, err %v, want %q", c.line, ok, err, c.err)
+		}
+	}
+	if !bytes.HasPrefix(line, recordPrefix) {
+		t.Errorf("a record does not begin with its namespace: %s", line)
+	}
+}
