@@ -53,15 +53,15 @@ func sampleReport(pages ...float64) report {
 func TestSectionRendersTheRun(t *testing.T) {
 	text := sampleReport(2.2, 2.6, 3.4).section()
 	for _, want := range []string{
-		"Measured by `go run ./bench/ha` on 2026-01-02; 2 cores, a CPU. hashicorp/raft v1.7.2 defaults: election timeout 1 s, heartbeat timeout 1 s; the run took 1m30s.",
-		"| 3 kills of the leader; s after the kill | min / median / max |",
-		"| a survivor leads the group | 1.10 / 1.50 / 2.30 |",
-		"(1.00 s after the kill, median) | 2.20 / 2.60 / 3.40 |",
+		"Measured by `go run ./bench/ha` on 2026-01-02; 2 cores, a CPU. Raft v1.7.2 defaults: election timeout 1 s, heartbeat 1 s.",
+		"| 3 leader kills; s after the kill | min / median / max |",
+		"| a survivor leads | 1.10 / 1.50 / 2.30 |",
+		"(due 1 s after the loss, ≈1.00 s after the kill) | 2.20 / 2.60 / 3.40 |",
 		"| **failover delay**: page − due | **1.20 / 1.60 / 2.40** |",
 		"max 2.40 s, **missed**.",
-		"| one process, no `ha:`: journaled | 6000 | 25000 |",
-		"| group, to a follower: forwarded, committed | 250 | 600 (3 refused) |",
-		"one event each, 5s per run | 1 sender, events/s | 8 senders, events/s |",
+		"| alone, no `ha:` | 6000 | 25000 |",
+		"| group, to a follower (it forwards) | 250 | 600 (3 refused) |",
+		"1 event each, 5s | events/s, 1 sender | 8 senders |",
 	} {
 		if !strings.Contains(text, want) {
 			t.Errorf("the section lacks %q:\n%s", want, text)

@@ -100,9 +100,9 @@ func verdict(ok bool) string {
 // section is the text between the ha markers of BENCHMARKS.md.
 func (rep report) section() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s hashicorp/raft %s defaults: election timeout %s, heartbeat timeout %s; the run took %s.\n\n",
+	fmt.Fprintf(&b, "%s Raft %s defaults: election timeout %s, heartbeat %s.\n\n",
 		benchdoc.Header("go run ./bench/ha", rep.Machine, rep.When), rep.Raft.Version,
-		secs(rep.Raft.ElectionTimeout), secs(rep.Raft.HeartbeatTimeout), rep.Duration)
+		secs(rep.Raft.ElectionTimeout), secs(rep.Raft.HeartbeatTimeout))
 	b.WriteString(rep.failoverTable())
 	b.WriteString("\n" + rep.ingestTable())
 	return b.String()
@@ -112,27 +112,27 @@ func secs(s float64) string { return fmt.Sprintf("%g s", s) }
 
 func (rep report) failoverTable() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "| %d kills of the leader; s after the kill | min / median / max |\n|---|---|\n", len(rep.Rounds))
-	fmt.Fprintf(&b, "| a survivor leads the group | %s |\n", rep.series(func(r round) float64 { return r.NoLeader }))
-	fmt.Fprintf(&b, "| the page, due %s after the loss (%.2f s after the kill, median) | %s |\n", secs(rep.RuleDelay),
+	fmt.Fprintf(&b, "| %d leader kills; s after the kill | min / median / max |\n|---|---|\n", len(rep.Rounds))
+	fmt.Fprintf(&b, "| a survivor leads | %s |\n", rep.series(func(r round) float64 { return r.NoLeader }))
+	fmt.Fprintf(&b, "| page (due %s after the loss, ≈%.2f s after the kill) | %s |\n", secs(rep.RuleDelay),
 		rep.series(func(r round) float64 { return r.Due }).Median, rep.series(func(r round) float64 { return r.Page }))
 	delay := rep.series(round.failoverDelay)
 	fmt.Fprintf(&b, "| **failover delay**: page − due | **%s** |\n", delay)
 	target := rep.Raft.target()
-	fmt.Fprintf(&b, "\nTarget: failover delay ≤ 2× the election timeout (%.2f s) at every kill: max %.2f s, %s.\n",
+	fmt.Fprintf(&b, "\nTarget: failover delay ≤ 2× election timeout (%.2f s) at every kill: max %.2f s, %s.\n",
 		target, delay.Max, verdict(len(rep.Rounds) > 0 && delay.Max <= target))
 	return b.String()
 }
 
 var viaNames = map[string]string{
-	viaAlone:    "one process, no `ha:`: journaled",
-	viaLeader:   "group, to the leader: committed",
-	viaFollower: "group, to a follower: forwarded, committed",
+	viaAlone:    "alone, no `ha:`",
+	viaLeader:   "group, to the leader",
+	viaFollower: "group, to a follower (it forwards)",
 }
 
 func (rep report) ingestTable() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "| `POST /v1/events`, one event each, %s per run | 1 sender, events/s | %d senders, events/s |\n|---|---|---|\n",
+	fmt.Fprintf(&b, "| `POST /v1/events`, 1 event each, %s | events/s, 1 sender | %d senders |\n|---|---|---|\n",
 		rep.Load, rep.Senders)
 	for _, row := range rep.Ingest {
 		refused := ""
