@@ -71,6 +71,7 @@ bench: build bench-deps
 	$(GO) run ./bench/daemon -bin ./$(BIN) -measure 20s
 	$(GO) run ./bench/peers -bin ./$(BIN)
 	$(GO) run ./bench/detection -bin ./$(BIN)
+	$(GO) run ./bench/ha -bin ./$(BIN)
 
 clean:
 	rm -rf bin
