@@ -167,12 +167,15 @@ func (s *Source) validateTLS() field.List {
 		errs.Add("key_file", "needs cert_file too: the client certificate and its private key go together")
 		return errs
 	}
-	if _, err := clientTLS(*s); err != nil {
+	if s.CAFile != "" {
+		if _, err := loadCAs(s.CAFile); err != nil {
+			errs.Add("ca_file", "%v", err)
+		}
+	}
+	if s.CertFile != "" {
 		var ke *keyError
-		if errors.As(err, &ke) {
+		if _, err := loadKeyPair(s.CertFile, s.KeyFile); errors.As(err, &ke) {
 			errs.Add(ke.key, "%v", ke.err)
-		} else {
-			errs.Add("", "%v", err)
 		}
 	}
 	for _, k := range []keySet{{"ca_file", s.CAFile != ""}, {"cert_file", s.CertFile != ""}, {"server_name", s.ServerName != ""}} {
