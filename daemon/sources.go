@@ -169,7 +169,7 @@ func (s *sources) pollSource(c detector.Cluster) (*detector.PollSource, error) {
 	if err != nil {
 		return nil, err
 	}
-	client, err := detector.NewClient(src.CAFile)
+	client, err := detector.NewClient(src)
 	if err != nil {
 		return nil, err
 	}

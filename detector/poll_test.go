@@ -2,7 +2,6 @@ package detector
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
@@ -22,85 +21,6 @@ func serve(t *testing.T, h http.HandlerFunc) string {
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
 	return srv.URL
-}
-
-func TestPresets(t *testing.T) {
-	ctx := context.Background()
-	c := &http.Client{Timeout: 2 * time.Second}
-	etcd := func(leader string) string {
-		return serve(t, func(w http.ResponseWriter, r *http.Request) {
-			switch r.URL.Path {
-			case "/v3/maintenance/status":
-				if leader == "" { // no leader: still 200, no "leader" key
-					io.WriteString(w, `{"header":{"member_id":"10501334649042878790"},"errors":["etcdserver: no leader"]}`)
-					return
-				}
-				fmt.Fprintf(w, `{"header":{"member_id":"10501334649042878790"},"leader":%q}`, leader)
-			case "/v3/cluster/member/list":
-				io.WriteString(w, `{"members":[{"ID":"10501334649042878790","name":"etcd-a"},{"ID":"18249187646912138824","name":"etcd-b"}]}`)
-			}
-		})
-	}
-	cases := []struct {
-		name   string
-		preset Preset
-		url    string
-		want   Report
-	}{
-		{"etcd leader (uint64 above 2^53)", &Etcd{}, etcd("18249187646912138824"), Report{Self: "etcd-a", Leader: "etcd-b"}},
-		{"etcd no leader", &Etcd{}, etcd(""), Report{Self: "etcd-a"}},
-		{"rqlite", Rqlite{}, serve(t, func(w http.ResponseWriter, r *http.Request) {
-			io.WriteString(w, `{"store":{"node_id":"n1","leader":{"node_id":"n2","addr":"x:4002"}}}`)
-		}), Report{Self: "n1", Leader: "n2"}},
-		{"rqlite none", Rqlite{}, serve(t, func(w http.ResponseWriter, r *http.Request) {
-			io.WriteString(w, `{"store":{"node_id":"n1","leader":{"node_id":"","addr":""}}}`)
-		}), Report{Self: "n1"}},
-		{"consul", StatusLeader{}, serve(t, func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, `"10.0.0.1:8300"`) }), Report{Leader: "10.0.0.1:8300"}},
-		{"consul none", StatusLeader{}, serve(t, func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, `""`) }), Report{}},
-		{"nomad error", StatusLeader{}, serve(t, func(w http.ResponseWriter, r *http.Request) { http.Error(w, "No cluster leader", 500) }), Report{}},
-		{"vault", Vault{}, serve(t, func(w http.ResponseWriter, r *http.Request) {
-			io.WriteString(w, `{"ha_enabled":true,"is_self":false,"leader_address":"https://v2:8200"}`)
-		}), Report{Leader: "https://v2:8200"}},
-		{"openziti", &OpenZiti{Username: "admin", Password: "pw"}, serve(t, func(w http.ResponseWriter, r *http.Request) {
-			switch r.URL.Path {
-			case "/edge/management/v1/authenticate":
-				var creds map[string]string
-				json.NewDecoder(r.Body).Decode(&creds)
-				if creds["username"] != "admin" || creds["password"] != "pw" || r.URL.Query().Get("method") != "password" {
-					http.Error(w, "bad login", 401)
-					return
-				}
-				w.Header().Set("zt-session", "tok")
-				io.WriteString(w, `{"data":{"token":"tok"}}`)
-			case "/fabric/v1/cluster/list-members":
-				if r.Header.Get("zt-session") != "tok" {
-					http.Error(w, "unauthorized", 401)
-					return
-				}
-				io.WriteString(w, `{"data":[{"id":"ctrl1","leader":false},{"id":"ctrl2","leader":true}]}`)
-			}
-		}), Report{Leader: "ctrl2"}},
-		{"generic", must(NewGeneric("POST", "/raft/state", `{}`, `response.raft.leader ?? ""`)), serve(t, func(w http.ResponseWriter, r *http.Request) {
-			if r.Method != "POST" || r.URL.Path != "/raft/state" {
-				http.Error(w, "wrong request", 400)
-				return
-			}
-			io.WriteString(w, `{"raft":{"leader":"n3"}}`)
-		}), Report{Leader: "n3"}},
-	}
-	for _, tc := range cases {
-		got, err := tc.preset.Poll(ctx, c, tc.url)
-		if err != nil || got != tc.want {
-			t.Errorf("%s: %+v %v, want %+v", tc.name, got, err, tc.want)
-		}
-	}
-}
-
-func must(g *Generic, err error) *Generic {
-	if err != nil {
-		panic(err)
-	}
-	return g
 }
 
 // next returns the next event of out that is not a membership, with the

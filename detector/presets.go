@@ -6,13 +6,16 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/json"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -25,6 +28,7 @@ import (
 type Report struct {
 	Self   string // the member's name (its URL when the API does not say)
 	Leader string // the leader it follows, "" for none
+	Term   uint64 // the member's raft term, 0 when the API does not say
 }
 
 // Preset knows how to ask one kind of cluster member for its leader.
@@ -36,13 +40,15 @@ type Preset interface {
 func NewPreset(src Source) (Preset, error) {
 	switch src.Preset {
 	case "etcd":
-		return &Etcd{}, nil
+		return &Etcd{Username: src.Username, Password: src.Password}, nil
 	case "rqlite":
 		return Rqlite{}, nil
-	case "consul", "nomad":
-		return StatusLeader{}, nil
+	case "consul":
+		return StatusLeader{TokenHeader: "X-Consul-Token", Token: src.Token}, nil
+	case "nomad":
+		return StatusLeader{TokenHeader: "X-Nomad-Token", Token: src.Token}, nil
 	case "vault":
-		return Vault{}, nil
+		return Vault{Token: src.Token}, nil
 	case "openziti":
 		return &OpenZiti{Username: src.Username, Password: src.Password}, nil
 	case "generic":
@@ -62,24 +68,147 @@ var pollTransport = func() *http.Transport {
 	return t
 }()
 
-// NewClient returns an HTTP client trusting the CA file, if one is given.
-func NewClient(caFile string) (*http.Client, error) {
-	if caFile == "" {
+// NewClient returns the HTTP client of a poll source: the shared transport,
+// or, with TLS settings, a copy of it that keeps its connection limits.
+func NewClient(src Source) (*http.Client, error) {
+	cfg, err := clientTLS(src)
+	if err != nil {
+		return nil, err
+	}
+	if cfg == nil {
 		return &http.Client{Transport: pollTransport}, nil
 	}
-	pem, err := os.ReadFile(caFile)
-	if err != nil {
-		return nil, fmt.Errorf("ca_file: %w", err)
-	}
-	pool := x509.NewCertPool()
-	if !pool.AppendCertsFromPEM(pem) {
-		return nil, fmt.Errorf("ca_file %s holds no PEM certificate", caFile)
-	}
 	t := pollTransport.Clone()
-	t.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+	t.TLSClientConfig = cfg
 	return &http.Client{Transport: t}, nil
 }
 
+// keyError is a problem with the value of one source key.
+type keyError struct {
+	key string
+	err error
+}
+
+func (e *keyError) Error() string { return e.key + ": " + e.err.Error() }
+func (e *keyError) Unwrap() error { return e.err }
+
+// clientTLS returns a source's TLS settings, nil when it has none.
+func clientTLS(src Source) (*tls.Config, error) {
+	if src.CAFile == "" && src.CertFile == "" && src.KeyFile == "" && src.ServerName == "" {
+		return nil, nil
+	}
+	cfg := &tls.Config{MinVersion: tls.VersionTLS12, ServerName: src.ServerName}
+	if src.CAFile != "" {
+		pool, err := loadCAs(src.CAFile)
+		if err != nil {
+			return nil, &keyError{"ca_file", err}
+		}
+		cfg.RootCAs = pool
+	}
+	if src.CertFile != "" || src.KeyFile != "" {
+		pair, err := newKeyPair(src.CertFile, src.KeyFile)
+		if err != nil {
+			return nil, err
+		}
+		cfg.GetClientCertificate = pair.get
+	}
+	return cfg, nil
+}
+
+func loadCAs(path string) (*x509.CertPool, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(data) {
+		return nil, fmt.Errorf("%s holds no PEM certificate", path)
+	}
+	return pool, nil
+}
+
+// keyPair is a client certificate. It is read again when one of its files
+// changes, so that a renewed certificate is presented from the next
+// connection on, without a restart; a pair that does not load (files half
+// written) leaves the last good one in use.
+type keyPair struct {
+	certFile, keyFile string
+
+	mu    sync.Mutex
+	stamp string // of the files the certificate was read from
+	cert  *tls.Certificate
+}
+
+func newKeyPair(certFile, keyFile string) (*keyPair, error) {
+	p := &keyPair{certFile: certFile, keyFile: keyFile}
+	p.stamp = p.filesStamp()
+	cert, err := loadKeyPair(certFile, keyFile)
+	if err != nil {
+		return nil, err
+	}
+	p.cert = cert
+	return p, nil
+}
+
+func (p *keyPair) get(*tls.CertificateRequestInfo) (*tls.Certificate, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if stamp := p.filesStamp(); stamp != p.stamp {
+		if cert, err := loadKeyPair(p.certFile, p.keyFile); err == nil {
+			p.cert, p.stamp = cert, stamp
+		}
+	}
+	return p.cert, nil
+}
+
+// filesStamp changes when either file is replaced or written.
+func (p *keyPair) filesStamp() string {
+	var b strings.Builder
+	for _, name := range []string{p.certFile, p.keyFile} {
+		if fi, err := os.Stat(name); err == nil {
+			fmt.Fprintf(&b, "%d/%d;", fi.ModTime().UnixNano(), fi.Size())
+		}
+	}
+	return b.String()
+}
+
+func loadKeyPair(certFile, keyFile string) (*tls.Certificate, error) {
+	certPEM, err := os.ReadFile(certFile)
+	if err != nil {
+		return nil, &keyError{"cert_file", err}
+	}
+	if err := hasCertificate(certPEM); err != nil {
+		return nil, &keyError{"cert_file", fmt.Errorf("%s %w", certFile, err)}
+	}
+	keyPEM, err := os.ReadFile(keyFile)
+	if err != nil {
+		return nil, &keyError{"key_file", err}
+	}
+	cert, err := tls.X509KeyPair(certPEM, keyPEM)
+	if err != nil {
+		return nil, &keyError{"key_file", fmt.Errorf("%s (for cert_file %s): %w", keyFile, certFile, err)}
+	}
+	return &cert, nil
+}
+
+// hasCertificate checks the first certificate of a PEM file.
+func hasCertificate(data []byte) error {
+	for {
+		var block *pem.Block
+		if block, data = pem.Decode(data); block == nil {
+			return errors.New("holds no PEM certificate")
+		}
+		if block.Type == "CERTIFICATE" {
+			if _, err := x509.ParseCertificate(block.Bytes); err != nil {
+				return fmt.Errorf("holds a certificate that does not parse: %w", err)
+			}
+			return nil
+		}
+	}
+}
+
+// fetch sends one request and decodes a 2xx answer's JSON into into; any
+// other answer is a *StatusError.
 func fetch(ctx context.Context, c *http.Client, method, u string, body []byte, header http.Header, into any) (http.Header, error) {
 	req, err := http.NewRequestWithContext(ctx, method, u, bytes.NewReader(body))
 	if err != nil {
@@ -126,37 +255,208 @@ func (e *StatusError) Error() string {
 
 func join(base, path string) string { return strings.TrimRight(base, "/") + path }
 
+// tokenHeader is the header that carries an ACL token, nil without one.
+func tokenHeader(name, token string) http.Header {
+	if token == "" {
+		return nil
+	}
+	h := http.Header{}
+	h.Set(name, token)
+	return h
+}
+
+// redact hides secrets in err's text. errors.Is still sees the cause (a
+// timeout stays one); errors.As does not, since the cause's text is the
+// secret's way out.
+func redact(err error, secrets ...string) error {
+	if err == nil {
+		return nil
+	}
+	// The longest first, so that a secret inside another is not left in part.
+	slices.SortFunc(secrets, func(a, b string) int { return len(b) - len(a) })
+	msg := err.Error()
+	hidden := msg
+	for _, s := range secrets {
+		if s != "" {
+			hidden = strings.ReplaceAll(hidden, s, "REDACTED")
+		}
+	}
+	if hidden == msg {
+		return err
+	}
+	return &redactedError{msg: hidden, cause: err}
+}
+
+type redactedError struct {
+	msg   string
+	cause error
+}
+
+func (e *redactedError) Error() string        { return e.msg }
+func (e *redactedError) Is(target error) bool { return errors.Is(e.cause, target) }
+
+// sessions keeps a login token per member. Its lock is never held during a
+// request: a member that does not answer must not hold up the polls of
+// the others.
+type sessions struct {
+	mu       sync.Mutex
+	byMember map[string]string
+}
+
+func (s *sessions) get(member string) (string, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	token, ok := s.byMember[member]
+	return token, ok
+}
+
+func (s *sessions) set(member, token string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.byMember == nil {
+		s.byMember = map[string]string{}
+	}
+	s.byMember[member] = token
+}
+
+// tokens returns the tokens held, which are secrets.
+func (s *sessions) tokens() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]string, 0, len(s.byMember))
+	for _, t := range s.byMember {
+		out = append(out, t)
+	}
+	return out
+}
+
+// with calls call with the member's token: it logs in first when there is
+// none yet, and once more when the member rejects the token it has.
+func (s *sessions) with(member string, login func() (string, error), rejected func(error) bool, call func(token string) error) error {
+	if token, ok := s.get(member); ok {
+		err := call(token)
+		if err == nil || !rejected(err) {
+			return err
+		}
+	}
+	token, err := login()
+	if err != nil {
+		return err
+	}
+	s.set(member, token)
+	return call(token)
+}
+
+// flexUint is a counter that an API sends as a JSON number or as a string
+// of digits (hashicorp/raft's stats are strings). Anything else reads as
+// 0, unknown: a term is not worth a failed poll.
+type flexUint uint64
+
+func (f *flexUint) UnmarshalJSON(data []byte) error {
+	n, err := strconv.ParseUint(strings.Trim(string(data), `"`), 10, 64)
+	if err != nil {
+		n = 0
+	}
+	*f = flexUint(n)
+	return nil
+}
+
 // Etcd asks etcd's v3 gateway: POST /v3/maintenance/status. A missing
-// "leader" means no leader (the answer is still HTTP 200). Member IDs are
-// uint64 decimal strings, mapped to names with /v3/cluster/member/list.
+// "leader" means no leader (the answer is still HTTP 200, with "errors":
+// ["etcdserver: no leader"]). Member IDs are uint64 decimal strings, mapped
+// to names with /v3/cluster/member/list. With a username it logs in (POST
+// /v3/auth/authenticate) and sends the token as Authorization.
 type Etcd struct {
-	mu    sync.Mutex
-	names map[uint64]string
+	Username, Password string
+
+	mu       sync.Mutex
+	names    map[uint64]string
+	sessions sessions
+}
+
+type etcdStatus struct {
+	Header struct {
+		MemberID json.Number `json:"member_id"`
+		RaftTerm flexUint    `json:"raft_term"`
+	} `json:"header"`
+	Leader   json.Number `json:"leader"`
+	RaftTerm flexUint    `json:"raftTerm"`
 }
 
 func (e *Etcd) Poll(ctx context.Context, c *http.Client, member string) (Report, error) {
-	var st struct {
-		Header struct {
-			MemberID json.Number `json:"member_id"`
-		} `json:"header"`
-		Leader json.Number `json:"leader"`
-		Errors []string    `json:"errors"`
-	}
-	if _, err := fetch(ctx, c, http.MethodPost, join(member, "/v3/maintenance/status"), []byte("{}"), nil, &st); err != nil {
+	r, err := e.poll(ctx, c, member)
+	return r, redact(err, append(e.sessions.tokens(), e.Password)...)
+}
+
+func (e *Etcd) poll(ctx context.Context, c *http.Client, member string) (Report, error) {
+	var st etcdStatus
+	if err := e.post(ctx, c, member, "/v3/maintenance/status", &st); err != nil {
 		return Report{}, err
 	}
 	self, err := e.name(ctx, c, member, st.Header.MemberID)
 	if err != nil {
 		return Report{}, err
 	}
-	if st.Leader == "" || st.Leader == "0" {
-		return Report{Self: self}, nil
+	r := Report{Self: self, Term: uint64(st.RaftTerm)}
+	if r.Term == 0 {
+		r.Term = uint64(st.Header.RaftTerm)
 	}
-	leader, err := e.name(ctx, c, member, st.Leader)
-	if err != nil {
+	if st.Leader == "" || st.Leader == "0" {
+		return r, nil
+	}
+	if r.Leader, err = e.name(ctx, c, member, st.Leader); err != nil {
 		return Report{}, err
 	}
-	return Report{Self: self, Leader: leader}, nil
+	return r, nil
+}
+
+// post sends an empty request to one of the gateway's endpoints, with a
+// token when a username is set.
+func (e *Etcd) post(ctx context.Context, c *http.Client, member, path string, into any) error {
+	call := func(token string) error {
+		var h http.Header
+		if token != "" {
+			h = http.Header{"Authorization": {token}}
+		}
+		_, err := fetch(ctx, c, http.MethodPost, join(member, path), []byte("{}"), h, into)
+		return err
+	}
+	if e.Username == "" {
+		return call("")
+	}
+	login := func() (string, error) { return e.login(ctx, c, member) }
+	return e.sessions.with(member, login, etcdRejected, call)
+}
+
+// etcdRejected reports whether etcd refused the token: 401 "etcdserver:
+// invalid auth token" once a member forgot it (simple tokens do not
+// survive a restart) or it expired, 400 "etcdserver: user name is empty"
+// for none.
+func etcdRejected(err error) bool {
+	var se *StatusError
+	return errors.As(err, &se) && (se.Code == http.StatusUnauthorized ||
+		strings.Contains(se.Body, "invalid auth token") || strings.Contains(se.Body, "user name is empty"))
+}
+
+// login asks a member for a token. With etcd's auth off there is none to
+// get, and requests go without one until a member asks for it.
+func (e *Etcd) login(ctx context.Context, c *http.Client, member string) (string, error) {
+	body, err := json.Marshal(map[string]string{"name": e.Username, "password": e.Password})
+	if err != nil {
+		return "", err
+	}
+	var auth struct {
+		Token string `json:"token"`
+	}
+	_, err = fetch(ctx, c, http.MethodPost, join(member, "/v3/auth/authenticate"), body, nil, &auth)
+	var se *StatusError
+	if errors.As(err, &se) && strings.Contains(se.Body, "authentication is not enabled") {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("etcd login: %w", err)
+	}
+	return auth.Token, nil
 }
 
 func (e *Etcd) name(ctx context.Context, c *http.Client, member string, id json.Number) (string, error) {
@@ -176,7 +476,7 @@ func (e *Etcd) name(ctx context.Context, c *http.Client, member string, id json.
 			Name string      `json:"name"`
 		} `json:"members"`
 	}
-	if _, err := fetch(ctx, c, http.MethodPost, join(member, "/v3/cluster/member/list"), []byte("{}"), nil, &list); err != nil {
+	if err := e.post(ctx, c, member, "/v3/cluster/member/list", &list); err != nil {
 		return "", err
 	}
 	e.mu.Lock()
@@ -195,7 +495,9 @@ func (e *Etcd) name(ctx context.Context, c *http.Client, member string, id json.
 	return string(id), nil
 }
 
-// Rqlite reads GET /status: .store.leader.node_id ("" when none).
+// Rqlite reads GET /status: .store.leader.node_id ("" when none) and
+// .store.raft.term (a number; a string before rqlite converted its raft
+// stats to numbers).
 type Rqlite struct{}
 
 func (Rqlite) Poll(ctx context.Context, c *http.Client, member string) (Report, error) {
@@ -205,42 +507,95 @@ func (Rqlite) Poll(ctx context.Context, c *http.Client, member string) (Report, 
 			Leader struct {
 				NodeID string `json:"node_id"`
 			} `json:"leader"`
+			Raft struct {
+				Term flexUint `json:"term"`
+			} `json:"raft"`
 		} `json:"store"`
 	}
 	if _, err := fetch(ctx, c, http.MethodGet, join(member, "/status"), nil, nil, &st); err != nil {
 		return Report{}, err
 	}
-	return Report{Self: st.Store.NodeID, Leader: st.Store.Leader.NodeID}, nil
+	return Report{Self: st.Store.NodeID, Leader: st.Store.Leader.NodeID, Term: uint64(st.Store.Raft.Term)}, nil
 }
 
-// StatusLeader reads Consul's and Nomad's GET /v1/status/leader: the
-// leader's address as a JSON string, "" when there is none (Nomad may
-// answer an error instead).
-type StatusLeader struct{}
+// StatusLeader polls a Consul or a Nomad server. GET /v1/status/leader
+// answers the leader's raft address as a JSON string, "" when there is
+// none (Nomad may answer 500 "No cluster leader" instead). GET
+// /v1/agent/self names the member by its own raft address, so that names
+// and leader ids match, and says its raft term; with ACLs on, it needs a
+// token allowed agent:read.
+type StatusLeader struct {
+	TokenHeader, Token string // X-Consul-Token or X-Nomad-Token
+}
 
-func (StatusLeader) Poll(ctx context.Context, c *http.Client, member string) (Report, error) {
-	var leader string
-	_, err := fetch(ctx, c, http.MethodGet, join(member, "/v1/status/leader"), nil, nil, &leader)
+func (s StatusLeader) Poll(ctx context.Context, c *http.Client, member string) (Report, error) {
+	r, err := s.poll(ctx, c, member)
+	return r, redact(err, s.Token)
+}
+
+func (s StatusLeader) poll(ctx context.Context, c *http.Client, member string) (Report, error) {
+	header := tokenHeader(s.TokenHeader, s.Token)
+	var self agentSelf
+	if _, err := fetch(ctx, c, http.MethodGet, join(member, "/v1/agent/self"), nil, header, &self); err != nil {
+		return Report{}, err
+	}
+	r := Report{Self: self.raftAddress(), Term: uint64(self.Stats.Raft.Term)}
+	_, err := fetch(ctx, c, http.MethodGet, join(member, "/v1/status/leader"), nil, header, &r.Leader)
 	var se *StatusError
 	if errors.As(err, &se) && strings.Contains(strings.ToLower(se.Body), "no cluster leader") {
-		return Report{}, nil
+		return r, nil
 	}
 	if err != nil {
 		return Report{}, err
 	}
-	return Report{Leader: leader}, nil
+	return r, nil
 }
 
-// Vault reads GET /v1/sys/leader: leader_address ("" when none).
-type Vault struct{}
+// agentSelf is what GET /v1/agent/self says of a server. Consul's keys
+// are capitalised (Member, Stats), Nomad's not (member, stats): JSON
+// decoding matches either.
+type agentSelf struct {
+	DebugConfig struct {
+		RPCAdvertiseAddr string // Consul: "tcp://10.0.0.1:8300"
+	}
+	Member struct {
+		Addr string
+		Tags map[string]string // "port": the server RPC port
+	}
+	Stats struct {
+		Raft struct {
+			Term flexUint `json:"term"`
+		} `json:"raft"`
+	}
+}
 
-func (Vault) Poll(ctx context.Context, c *http.Client, member string) (Report, error) {
+// raftAddress is the member's address in raft, the form the leader's is
+// given in: Consul's RPC advertise address; for Nomad, which builds its
+// own the same way, the gossip address with the server RPC port. "" when
+// neither is there.
+func (a *agentSelf) raftAddress() string {
+	if addr, ok := strings.CutPrefix(a.DebugConfig.RPCAdvertiseAddr, "tcp://"); ok && addr != "" {
+		return addr
+	}
+	port := a.Member.Tags["port"]
+	if a.Member.Addr == "" || port == "" {
+		return ""
+	}
+	return net.JoinHostPort(a.Member.Addr, port)
+}
+
+// Vault reads GET /v1/sys/leader: leader_address ("" when none). The
+// answer has no raft term: Term stays 0. A sealed node answers 503.
+type Vault struct {
+	Token string // X-Vault-Token
+}
+
+func (v Vault) Poll(ctx context.Context, c *http.Client, member string) (Report, error) {
 	var st struct {
-		HAEnabled     bool   `json:"ha_enabled"`
 		LeaderAddress string `json:"leader_address"`
 	}
-	if _, err := fetch(ctx, c, http.MethodGet, join(member, "/v1/sys/leader"), nil, nil, &st); err != nil {
-		return Report{}, err
+	if _, err := fetch(ctx, c, http.MethodGet, join(member, "/v1/sys/leader"), nil, tokenHeader("X-Vault-Token", v.Token), &st); err != nil {
+		return Report{}, redact(err, v.Token)
 	}
 	return Report{Leader: st.LeaderAddress}, nil
 }
@@ -250,29 +605,28 @@ func (Vault) Poll(ctx context.Context, c *http.Client, member string) (Report, e
 // A login succeeds on a leaderless controller too: it proves nothing.
 type OpenZiti struct {
 	Username, Password string
-	mu                 sync.Mutex
-	sessions           map[string]string
+
+	sessions sessions
 }
 
 func (z *OpenZiti) Poll(ctx context.Context, c *http.Client, member string) (Report, error) {
-	token, err := z.session(ctx, c, member, false)
-	if err != nil {
-		return Report{}, err
-	}
+	r, err := z.poll(ctx, c, member)
+	return r, redact(err, append(z.sessions.tokens(), z.Password)...)
+}
+
+func (z *OpenZiti) poll(ctx context.Context, c *http.Client, member string) (Report, error) {
 	var list struct {
 		Data []struct {
 			ID     string `json:"id"`
 			Leader bool   `json:"leader"`
 		} `json:"data"`
 	}
-	_, err = fetch(ctx, c, http.MethodGet, join(member, "/fabric/v1/cluster/list-members"), nil, http.Header{"Zt-Session": {token}}, &list)
-	var se *StatusError
-	if errors.As(err, &se) && se.Code == http.StatusUnauthorized {
-		if token, err = z.session(ctx, c, member, true); err == nil {
-			_, err = fetch(ctx, c, http.MethodGet, join(member, "/fabric/v1/cluster/list-members"), nil, http.Header{"Zt-Session": {token}}, &list)
-		}
+	call := func(token string) error {
+		_, err := fetch(ctx, c, http.MethodGet, join(member, "/fabric/v1/cluster/list-members"), nil, http.Header{"Zt-Session": {token}}, &list)
+		return err
 	}
-	if err != nil {
+	login := func() (string, error) { return z.login(ctx, c, member) }
+	if err := z.sessions.with(member, login, unauthorized, call); err != nil {
 		return Report{}, err
 	}
 	for _, m := range list.Data {
@@ -283,13 +637,16 @@ func (z *OpenZiti) Poll(ctx context.Context, c *http.Client, member string) (Rep
 	return Report{}, nil
 }
 
-func (z *OpenZiti) session(ctx context.Context, c *http.Client, member string, renew bool) (string, error) {
-	z.mu.Lock()
-	defer z.mu.Unlock()
-	if t, ok := z.sessions[member]; ok && !renew {
-		return t, nil
+func unauthorized(err error) bool {
+	var se *StatusError
+	return errors.As(err, &se) && se.Code == http.StatusUnauthorized
+}
+
+func (z *OpenZiti) login(ctx context.Context, c *http.Client, member string) (string, error) {
+	body, err := json.Marshal(map[string]string{"username": z.Username, "password": z.Password})
+	if err != nil {
+		return "", err
 	}
-	body, _ := json.Marshal(map[string]string{"username": z.Username, "password": z.Password})
 	var auth struct {
 		Data struct {
 			Token string `json:"token"`
@@ -299,15 +656,10 @@ func (z *OpenZiti) session(ctx context.Context, c *http.Client, member string, r
 	if err != nil {
 		return "", fmt.Errorf("openziti login: %w", err)
 	}
-	token := h.Get("zt-session")
-	if token == "" {
-		token = auth.Data.Token
+	if token := h.Get("zt-session"); token != "" {
+		return token, nil
 	}
-	if z.sessions == nil {
-		z.sessions = map[string]string{}
-	}
-	z.sessions[member] = token
-	return token, nil
+	return auth.Data.Token, nil
 }
 
 // Generic polls any JSON status endpoint: method and path (relative to the

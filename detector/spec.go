@@ -52,7 +52,15 @@ type Source struct {
 	Method   string        `koanf:"method" json:"method,omitempty"`
 	Body     string        `koanf:"body" json:"body,omitempty"`
 	Leader   string        `koanf:"leader" json:"leader,omitempty"`
-	CAFile   string        `koanf:"ca_file" json:"ca_file,omitempty"`
-	Username string        `koanf:"username" json:"username,omitempty"`
-	Password string        `koanf:"password" json:"password,omitempty"`
+	// TLS: the CA to verify members with, a client certificate for
+	// mutual TLS, and the name to verify when the URLs do not say it.
+	CAFile     string `koanf:"ca_file" json:"ca_file,omitempty"`
+	CertFile   string `koanf:"cert_file" json:"cert_file,omitempty"`
+	KeyFile    string `koanf:"key_file" json:"key_file,omitempty"`
+	ServerName string `koanf:"server_name" json:"server_name,omitempty"`
+	// Credentials: a login (etcd, openziti) or an ACL token (consul,
+	// nomad, vault). Secrets are never written out, in JSON or in errors.
+	Username string `koanf:"username" json:"username,omitempty"`
+	Password string `koanf:"password" json:"-"`
+	Token    string `koanf:"token" json:"-"`
 }

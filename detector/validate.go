@@ -1,9 +1,12 @@
 package detector
 
 import (
+	"errors"
 	"net/url"
 	"regexp"
+	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/leaderhook/leaderhook/field"
 )
@@ -12,6 +15,13 @@ var clusterName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]*$`)
 
 // Presets of the poll source.
 var Presets = []string{"etcd", "rqlite", "consul", "nomad", "vault", "openziti", "generic"}
+
+// presetKeys lists the poll keys that only some presets take, and which.
+var presetKeys = map[string][]string{
+	"path": {"generic"}, "method": {"generic"}, "body": {"generic"}, "leader": {"generic"},
+	"username": {"etcd", "openziti"}, "password": {"etcd", "openziti"},
+	"token": {"consul", "nomad", "vault"},
+}
 
 // Validate checks one cluster entry. Paths are relative to the entry.
 func (c *Cluster) Validate() field.List {
@@ -29,97 +39,160 @@ func (c *Cluster) Validate() field.List {
 	return errs
 }
 
+// keySet is a source key and whether the source sets it.
+type keySet struct {
+	key string
+	set bool
+}
+
+func (s *Source) pollKeys() []keySet {
+	return []keySet{{"preset", s.Preset != ""}, {"members", len(s.Members) > 0}, {"interval", s.Interval != 0},
+		{"timeout", s.Timeout != 0}, {"grace", s.Grace != 0}, {"path", s.Path != ""}, {"method", s.Method != ""}, {"body", s.Body != ""},
+		{"leader", s.Leader != ""}, {"ca_file", s.CAFile != ""}, {"cert_file", s.CertFile != ""},
+		{"key_file", s.KeyFile != ""}, {"server_name", s.ServerName != ""}, {"username", s.Username != ""},
+		{"password", s.Password != ""}, {"token", s.Token != ""}}
+}
+
+func (s *Source) eventKeys() []keySet {
+	return []keySet{{"file", s.File != ""}, {"http", s.HTTP}, {"stdin", s.Stdin}}
+}
+
 // Validate checks a source. Paths are relative to the source.
 func (s *Source) Validate() field.List {
 	var errs field.List
-	notFor := func(key string, set bool) {
-		if set {
-			errs.Add(key, "does not apply to a %s source", s.Type)
+	notFor := func(keys []keySet) {
+		for _, k := range keys {
+			if k.set {
+				errs.Add(k.key, "does not apply to a %s source", s.Type)
+			}
 		}
-	}
-	pollKeys := func() {
-		notFor("preset", s.Preset != "")
-		notFor("members", len(s.Members) > 0)
-		notFor("interval", s.Interval != 0)
-		notFor("timeout", s.Timeout != 0)
-		notFor("grace", s.Grace != 0)
-		notFor("path", s.Path != "")
-		notFor("method", s.Method != "")
-		notFor("body", s.Body != "")
-		notFor("leader", s.Leader != "")
-		notFor("ca_file", s.CAFile != "")
-		notFor("username", s.Username != "")
-		notFor("password", s.Password != "")
-	}
-	eventKeys := func() {
-		notFor("file", s.File != "")
-		notFor("http", s.HTTP)
-		notFor("stdin", s.Stdin)
 	}
 	switch s.Type {
 	case "":
 		errs.Add("type", "is required: events, poll or raft")
 	case SourceEvents:
-		pollKeys()
+		notFor(s.pollKeys())
 		if s.File == "" && !s.HTTP && !s.Stdin {
 			errs.Add("", "an events source needs at least one of file, http or stdin")
 		}
 	case SourcePoll:
-		eventKeys()
-		if s.Preset == "" {
-			errs.Add("preset", "is required: one of %v", Presets)
-		} else if !contains(Presets, s.Preset) {
-			errs.Add("preset", "unknown preset %q: one of %v", s.Preset, Presets)
-		}
-		if len(s.Members) == 0 {
-			errs.Add("members", "list the status URL of every member")
-		}
-		for i, m := range s.Members {
-			u, err := url.Parse(m)
-			if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-				errs.Add("members["+strconv.Itoa(i)+"]", "%q is not an http(s) URL", m)
-			}
-		}
-		if s.Interval < 0 {
-			errs.Add("interval", "must not be negative")
-		}
-		if s.Timeout < 0 {
-			errs.Add("timeout", "must not be negative")
-		}
-		if s.Grace < 0 {
-			errs.Add("grace", "must not be negative")
-		}
-		if s.Preset == "generic" && s.Leader == "" {
-			errs.Add("leader", "the generic preset needs an expression that yields the leader id")
-		} else if s.Preset == "generic" {
-			if _, err := NewGeneric(s.Method, s.Path, s.Body, s.Leader); err != nil {
-				errs.Add("leader", "%v", err)
-			}
-		}
-		if s.Preset != "generic" {
-			for key, set := range map[string]bool{"path": s.Path != "", "method": s.Method != "", "body": s.Body != "", "leader": s.Leader != ""} {
-				if set {
-					errs.Add(key, "applies only to the generic preset")
-				}
-			}
-		}
-		if s.Preset != "openziti" && (s.Username != "" || s.Password != "") {
-			errs.Add("username", "applies only to the openziti preset")
-		}
+		notFor(s.eventKeys())
+		errs = append(errs, s.validatePoll()...)
 	case SourceRaft:
-		eventKeys()
-		pollKeys()
+		notFor(s.eventKeys())
+		notFor(s.pollKeys())
 	default:
 		errs.Add("type", "unknown source type %q: events, poll or raft", s.Type)
 	}
 	return errs
 }
 
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
+// validatePoll checks the keys of a poll source.
+func (s *Source) validatePoll() field.List {
+	var errs field.List
+	if s.Preset == "" {
+		errs.Add("preset", "is required: one of %v", Presets)
+	} else if !slices.Contains(Presets, s.Preset) {
+		errs.Add("preset", "unknown preset %q: one of %v", s.Preset, Presets)
+	}
+	if len(s.Members) == 0 {
+		errs.Add("members", "list the status URL of every member")
+	}
+	for i, m := range s.Members {
+		u, err := url.Parse(m)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			errs.Add("members["+strconv.Itoa(i)+"]", "%q is not an http(s) URL", m)
 		}
 	}
-	return false
+	if s.Interval < 0 {
+		errs.Add("interval", "must not be negative")
+	}
+	if s.Timeout < 0 {
+		errs.Add("timeout", "must not be negative")
+	}
+	if s.Grace < 0 {
+		errs.Add("grace", "must not be negative")
+	}
+	if s.Preset == "generic" && s.Leader == "" {
+		errs.Add("leader", "the generic preset needs an expression that yields the leader id")
+	} else if s.Preset == "generic" {
+		if _, err := NewGeneric(s.Method, s.Path, s.Body, s.Leader); err != nil {
+			errs.Add("leader", "%v", err)
+		}
+	}
+	errs = append(errs, s.validatePresetKeys()...)
+	errs = append(errs, s.validateLogin()...)
+	return append(errs, s.validateTLS()...)
+}
+
+// validatePresetKeys refuses the keys that the preset does not take.
+func (s *Source) validatePresetKeys() field.List {
+	var errs field.List
+	if !slices.Contains(Presets, s.Preset) {
+		return nil // said already
+	}
+	for _, k := range s.pollKeys() {
+		presets, some := presetKeys[k.key]
+		if k.set && some && !slices.Contains(presets, s.Preset) {
+			errs.Add(k.key, "does not apply to the %s preset: only to %s", s.Preset, orList(presets))
+		}
+	}
+	return errs
+}
+
+// validateLogin checks that a login has both its halves.
+func (s *Source) validateLogin() field.List {
+	var errs field.List
+	switch {
+	case s.Preset == "openziti" && s.Username == "" && s.Password == "":
+		errs.Add("username", "the openziti preset logs in: set username and password (use ${ENV} for the password)")
+	case s.Preset != "etcd" && s.Preset != "openziti":
+	case s.Username != "" && s.Password == "":
+		errs.Add("username", "needs a password too (use ${ENV} for it)")
+	case s.Username == "" && s.Password != "":
+		errs.Add("password", "needs a username too")
+	}
+	return errs
+}
+
+// validateTLS loads the TLS files as the daemon will, so that a missing or
+// broken file is reported at load, at its key.
+func (s *Source) validateTLS() field.List {
+	var errs field.List
+	switch {
+	case s.CertFile != "" && s.KeyFile == "":
+		errs.Add("cert_file", "needs key_file too: the client certificate and its private key go together")
+		return errs
+	case s.CertFile == "" && s.KeyFile != "":
+		errs.Add("key_file", "needs cert_file too: the client certificate and its private key go together")
+		return errs
+	}
+	if s.CAFile != "" {
+		if _, err := loadCAs(s.CAFile); err != nil {
+			errs.Add("ca_file", "%v", err)
+		}
+	}
+	if s.CertFile != "" {
+		var ke *keyError
+		if _, err := loadKeyPair(s.CertFile, s.KeyFile); errors.As(err, &ke) {
+			errs.Add(ke.key, "%v", ke.err)
+		}
+	}
+	for _, k := range []keySet{{"ca_file", s.CAFile != ""}, {"cert_file", s.CertFile != ""}, {"server_name", s.ServerName != ""}} {
+		if k.set && len(s.Members) > 0 && !slices.ContainsFunc(s.Members, isHTTPS) {
+			errs.Add(k.key, "applies to https members, and every member is http: the polls would go unencrypted")
+			break
+		}
+	}
+	return errs
+}
+
+func isHTTPS(member string) bool { return strings.HasPrefix(strings.ToLower(member), "https://") }
+
+// orList writes a, b or c.
+func orList(items []string) string {
+	if len(items) < 2 {
+		return strings.Join(items, "")
+	}
+	return strings.Join(items[:len(items)-1], ", ") + " or " + items[len(items)-1]
 }

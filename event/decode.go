@@ -41,6 +41,7 @@ type inJSON struct {
 	Baseline         bool       `json:"baseline"`
 	Index            *uint64    `json:"index"`
 	Reason           string     `json:"reason"`
+	Term             *uint64    `json:"term"`
 	Peers            []peerJSON `json:"peers"`
 	Members          []string   `json:"members"`
 }
@@ -119,6 +120,9 @@ func (in *inJSON) event() (Event, error) {
 	}
 	if in.Index != nil {
 		e.Index = *in.Index
+	}
+	if in.Term != nil {
+		e.Term = *in.Term
 	}
 	if e.Peers, err = peerIDs(in.Peers); err != nil {
 		return Event{}, err

@@ -52,7 +52,8 @@ var Types = []string{
 func KnownType(t string) bool { return slices.Contains(Types, t) }
 
 // Event is one cluster event. Members' reports fill Source, Time, Type and,
-// depending on the type, LeaderID, Peers or Index. The detector's state events
+// depending on the type, LeaderID, Peers or Index, and Term when the member
+// says its raft term (a poll source asks it). The detector's state events
 // (Source == DetectorSource) also carry Cluster, PreviousLeaderID, Since and
 // Members.
 type Event struct {
@@ -63,6 +64,9 @@ type Event struct {
 	Peers    []string  // ids of peers[] (peer.*, members.changed, leadership.*)
 	Index    uint64    // index (members.changed)
 	Reason   string    // reason (member.down, member.unknown): what the watcher saw
+	// Term is the member's raft term, 0 when unknown: a leaderhook
+	// extension of the format (JSON "term", left out when 0).
+	Term uint64
 
 	// Set on the detector's state events only.
 	Cluster          string
@@ -129,6 +133,7 @@ type wireJSON struct {
 	Baseline         bool       `json:"baseline,omitempty"`
 	Index            uint64     `json:"index,omitempty"`
 	Reason           string     `json:"reason,omitempty"`
+	Term             uint64     `json:"term,omitempty"`
 	Peers            []peerJSON `json:"peers,omitempty"`
 	Members          []string   `json:"members,omitempty"`
 }
@@ -146,6 +151,7 @@ func (e Event) MarshalJSON() ([]byte, error) {
 		Baseline:         e.Baseline,
 		Index:            e.Index,
 		Reason:           e.Reason,
+		Term:             e.Term,
 		Members:          e.Members,
 	}
 	if !e.Since.IsZero() {
@@ -187,6 +193,9 @@ func (e *Event) Fields() map[string]any {
 	}
 	if !e.Since.IsZero() {
 		m["since"] = e.Since.Format(TimeLayout)
+	}
+	if e.Term != 0 {
+		m["term"] = e.Term
 	}
 	return m
 }

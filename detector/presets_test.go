@@ -1,0 +1,235 @@
+package detector
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// The files of testdata/presets are answers shaped as each server sends
+// them. Where each shape comes from:
+//
+//   - etcd-*.json: answers of etcd 3.4.23 (Debian's etcd-server) through
+//     its v3 gateway, with auth on and off, and with two members of three
+//     killed (no leader); the messages are etcd's api/v3rpc/rpctypes/error.go
+//     (github.com/etcd-io/etcd). etcd-error-invalid-token-grpc-gateway-v2.json
+//     is the error shape of etcd 3.6's gateway (grpc-gateway v2, protojson
+//     without unpopulated fields: server/embed/serve.go).
+//   - rqlite-status*.json: GET /status as rqlite's store/store.go
+//     (Store.Stats) and http/service.go (handleStatus) build it
+//     (github.com/rqlite/rqlite); -v5 as v5.9.0 built it, raft stats still
+//     strings (numbers since v5.10.0).
+//   - consul-*: GET /v1/agent/self as Consul 1.9 answers it (the keys of
+//     hashicorp/nomad's client/fingerprint/test_fixtures/consul/agent_self_ce.json,
+//     a recorded answer); GET /v1/status/leader is a JSON string; the 403
+//     text is hashicorp/consul's acl/errors.go (PermissionDeniedError).
+//   - nomad-*: GET /v1/agent/self as hashicorp/nomad's
+//     command/agent/agent_endpoint.go (agentSelf, Member) and nomad/server.go
+//     (setupSerf's tags, Stats) build it; "No cluster leader" is
+//     nomad/structs/errors.go, written as text with HTTP 500 by
+//     command/agent/http.go.
+//   - vault-*.json: GET /v1/sys/leader per
+//     https://developer.hashicorp.com/vault/api-docs/system/leader and
+//     hashicorp/vault's api/sys_leader.go (LeaderResponse); a sealed node's
+//     error body is {"errors":[...]}.
+//   - openziti-*.json: openziti/ziti's controller/specs/swagger.yml
+//     (clusterMemberListResponse), controller/internal/routes/cluster_router.go
+//     and authenticate_router.go (CurrentAPISessionDetailEnvelope); the
+//     error envelopes are openziti/foundation's errorz/helpers.go and
+//     controller/apierror/messages.go.
+
+// answer is one canned reply of a fake member: a status (200 when 0) and
+// a file of testdata/presets ("" for no body).
+type answer struct {
+	code int
+	file string
+}
+
+// request is what a fake member was sent.
+type request struct {
+	method, path, query, body string
+	header                    http.Header
+}
+
+// fakeMember answers "METHOD /path" with files and records the requests.
+type fakeMember struct {
+	t       *testing.T
+	mu      sync.Mutex
+	answers map[string]answer
+	got     []request
+}
+
+func newFakeMember(t *testing.T, answers map[string]answer) (*fakeMember, string) {
+	f := &fakeMember{t: t, answers: answers}
+	srv := httptest.NewServer(f)
+	t.Cleanup(srv.Close)
+	return f, srv.URL
+}
+
+func (f *fakeMember) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	body, _ := io.ReadAll(r.Body)
+	f.mu.Lock()
+	f.got = append(f.got, request{r.Method, r.URL.Path, r.URL.RawQuery, string(body), r.Header.Clone()})
+	a, ok := f.answers[r.Method+" "+r.URL.Path]
+	f.mu.Unlock()
+	if !ok {
+		http.Error(w, "no such route", http.StatusNotFound)
+		return
+	}
+	data := presetFile(f.t, a.file)
+	if strings.HasSuffix(a.file, ".json") {
+		w.Header().Set("Content-Type", "application/json")
+	} else {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	}
+	if a.code != 0 {
+		w.WriteHeader(a.code)
+	}
+	w.Write(data)
+}
+
+func (f *fakeMember) requests() []request {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]request(nil), f.got...)
+}
+
+func presetFile(t *testing.T, name string) []byte {
+	if name == "" {
+		return nil
+	}
+	data, err := os.ReadFile(filepath.Join("testdata", "presets", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return data
+}
+
+func must(g *Generic, err error) *Generic {
+	if err != nil {
+		panic(err)
+	}
+	return g
+}
+
+type presetCase struct {
+	name    string
+	preset  Preset
+	answers map[string]answer
+	want    Report
+	wantErr string
+}
+
+func presetCases() []presetCase {
+	etcdAnswers := func(status answer) map[string]answer {
+		return map[string]answer{"POST /v3/maintenance/status": status, "POST /v3/cluster/member/list": {file: "etcd-member-list.json"}}
+	}
+	agent := func(self, leader answer) map[string]answer {
+		return map[string]answer{"GET /v1/agent/self": self, "GET /v1/status/leader": leader}
+	}
+	zitiAnswers := func(list answer) map[string]answer {
+		return map[string]answer{"POST /edge/management/v1/authenticate": {file: "openziti-authenticate.json"}, "GET /fabric/v1/cluster/list-members": list}
+	}
+	ziti := func() Preset { return &OpenZiti{Username: "leaderhook", Password: "pw"} }
+	return []presetCase{
+		{"etcd: a leader (ids above 2^53)", &Etcd{}, etcdAnswers(answer{file: "etcd-status.json"}), Report{Self: "e1", Leader: "e2", Term: 2}, ""},
+		{"etcd: 200 without a leader", &Etcd{}, etcdAnswers(answer{file: "etcd-status-no-leader.json"}), Report{Self: "e1", Term: 2}, ""},
+		{"etcd: an error", &Etcd{}, etcdAnswers(answer{503, "etcd-error-timeout.json"}), Report{}, "HTTP 503: " + `{"error":"etcdserver: request timed out"`},
+		{"rqlite: a leader", Rqlite{}, map[string]answer{"GET /status": {file: "rqlite-status.json"}}, Report{Self: "2", Leader: "1", Term: 3}, ""},
+		{"rqlite: no leader", Rqlite{}, map[string]answer{"GET /status": {file: "rqlite-status-no-leader.json"}}, Report{Self: "2", Term: 11}, ""},
+		{"rqlite v5: stats as strings", Rqlite{}, map[string]answer{"GET /status": {file: "rqlite-status-v5.json"}}, Report{Self: "2", Leader: "1", Term: 4}, ""},
+		{"rqlite: auth required", Rqlite{}, map[string]answer{"GET /status": {code: 401}}, Report{}, "HTTP 401"},
+		{"consul: a leader", StatusLeader{}, agent(answer{file: "consul-agent-self.json"}, answer{file: "consul-status-leader.json"}), Report{Self: "10.0.0.2:8300", Leader: "10.0.0.1:8300", Term: 4}, ""},
+		{"consul: no leader", StatusLeader{}, agent(answer{file: "consul-agent-self-no-leader.json"}, answer{file: "consul-status-leader-none.json"}), Report{Self: "10.0.0.2:8300", Term: 9}, ""},
+		{"consul: ACLs, no token", StatusLeader{}, agent(answer{403, "consul-agent-self-denied.txt"}, answer{file: "consul-status-leader.json"}), Report{}, "HTTP 403: Permission denied: anonymous token lacks permission 'agent:read'"},
+		{"nomad: a leader", StatusLeader{}, agent(answer{file: "nomad-agent-self.json"}, answer{file: "nomad-status-leader.json"}), Report{Self: "10.0.0.2:4647", Leader: "10.0.0.1:4647", Term: 6}, ""},
+		{"nomad: 500 No cluster leader", StatusLeader{}, agent(answer{file: "nomad-agent-self-no-leader.json"}, answer{500, "nomad-no-cluster-leader.txt"}), Report{Self: "10.0.0.2:4647", Term: 12}, ""},
+		{"nomad: ACLs, no token", StatusLeader{}, agent(answer{403, "nomad-permission-denied.txt"}, answer{file: "nomad-status-leader.json"}), Report{}, "HTTP 403: Permission denied"},
+		{"vault: a leader", Vault{}, map[string]answer{"GET /v1/sys/leader": {file: "vault-leader.json"}}, Report{Leader: "https://10.0.0.1:8200"}, ""},
+		{"vault: no leader", Vault{}, map[string]answer{"GET /v1/sys/leader": {file: "vault-leader-none.json"}}, Report{}, ""},
+		{"vault: sealed", Vault{}, map[string]answer{"GET /v1/sys/leader": {503, "vault-sealed.json"}}, Report{}, `HTTP 503: {"errors":["Vault is sealed"]}`},
+		{"openziti: a leader", ziti(), zitiAnswers(answer{file: "openziti-list-members.json"}), Report{Leader: "ctrl2"}, ""},
+		{"openziti: no leader", ziti(), zitiAnswers(answer{file: "openziti-list-members-no-leader.json"}), Report{}, ""},
+		{"openziti: not clustered", ziti(), zitiAnswers(answer{400, "openziti-not-ha.json"}), Report{}, "SERVER_NOT_RUNNING_IN_HA_MODE"},
+	}
+}
+
+// Every preset asks what the server answers and reads it as the server
+// writes it: a leader, no leader, an error.
+func TestPresetsReadServerAnswers(t *testing.T) {
+	c := &http.Client{Timeout: 5 * time.Second}
+	for _, tc := range presetCases() {
+		_, url := newFakeMember(t, tc.answers)
+		got, err := tc.preset.Poll(context.Background(), c, url)
+		switch {
+		case tc.wantErr == "" && err != nil:
+			t.Errorf("%s: %v", tc.name, err)
+		case tc.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tc.wantErr)):
+			t.Errorf("%s: error %v, want %q", tc.name, err, tc.wantErr)
+		case got != tc.want:
+			t.Errorf("%s: %+v, want %+v", tc.name, got, tc.want)
+		}
+	}
+}
+
+// The requests are those the servers' APIs take: etcd's gateway wants
+// POST with a JSON body, OpenZiti's login a method and a JSON body.
+func TestPresetsSendWhatServersTake(t *testing.T) {
+	c := &http.Client{Timeout: 5 * time.Second}
+	want := map[string][]string{
+		"etcd: a leader (ids above 2^53)": {"POST /v3/maintenance/status {}", "POST /v3/cluster/member/list {}"},
+		"rqlite: a leader":                {"GET /status "},
+		"consul: a leader":                {"GET /v1/agent/self ", "GET /v1/status/leader "},
+		"vault: a leader":                 {"GET /v1/sys/leader "},
+		"openziti: a leader": {`POST /edge/management/v1/authenticate?method=password {"password":"pw","username":"leaderhook"}`,
+			"GET /fabric/v1/cluster/list-members "},
+	}
+	for _, tc := range presetCases() {
+		if want[tc.name] == nil {
+			continue
+		}
+		f, url := newFakeMember(t, tc.answers)
+		if _, err := tc.preset.Poll(context.Background(), c, url); err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		var got []string
+		for _, r := range f.requests() {
+			line := r.method + " " + r.path
+			if r.query != "" {
+				line += "?" + r.query
+			}
+			got = append(got, line+" "+r.body)
+			if r.body != "" && r.header.Get("Content-Type") != "application/json" {
+				t.Errorf("%s: %s %s with Content-Type %q", tc.name, r.method, r.path, r.header.Get("Content-Type"))
+			}
+		}
+		if strings.Join(got, "\n") != strings.Join(want[tc.name], "\n") {
+			t.Errorf("%s: sent\n%s\nwant\n%s", tc.name, strings.Join(got, "\n"), strings.Join(want[tc.name], "\n"))
+		}
+	}
+}
+
+// The leader of the generic preset comes from an expression over the
+// decoded answer.
+func TestGenericPreset(t *testing.T) {
+	g := must(NewGeneric("POST", "/raft/state", `{}`, `response.raft.leader ?? ""`))
+	url := serve(t, func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != "POST" || r.URL.Path != "/raft/state" {
+			http.Error(w, "wrong request", 400)
+			return
+		}
+		json.NewEncoder(w).Encode(map[string]any{"raft": map[string]string{"leader": "n3"}})
+	})
+	got, err := g.Poll(context.Background(), http.DefaultClient, url)
+	if err != nil || got != (Report{Leader: "n3"}) {
+		t.Errorf("%+v %v", got, err)
+	}
+}

@@ -1,0 +1,55 @@
+package detector
+
+import (
+	"crypto/x509"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestValidatePollCredentialsAndTLS(t *testing.T) {
+	ca := newTestCA(t)
+	certFile, keyFile := ca.issue("leaderhook", x509.ExtKeyUsageClientAuth, nil, nil)
+	otherCert, _ := ca.issue("other", x509.ExtKeyUsageClientAuth, nil, nil)
+	garbage := filepath.Join(t.TempDir(), "garbage.pem")
+	os.WriteFile(garbage, []byte("hello"), 0o600)
+	https := []string{"https://10.0.0.1:2379"}
+	cases := []struct {
+		src  Source
+		want string // "path: message", "" for none
+	}{
+		{Source{Type: SourcePoll, Preset: "etcd", Members: https, CAFile: ca.file, CertFile: certFile, KeyFile: keyFile,
+			ServerName: "etcd.example", Username: "leaderhook", Password: "pw"}, ""},
+		{Source{Type: SourcePoll, Preset: "consul", Members: https, Token: "t"}, ""},
+		{Source{Type: SourceEvents, HTTP: true, CertFile: certFile}, "cert_file: does not apply to a events source"},
+		{Source{Type: SourcePoll, Preset: "rqlite", Members: https, Username: "u"},
+			"username: does not apply to the rqlite preset: only to etcd or openziti"},
+		{Source{Type: SourcePoll, Preset: "etcd", Members: https, Token: "t"}, "token: does not apply to the etcd preset: only to consul, nomad or vault"},
+		{Source{Type: SourcePoll, Preset: "vault", Members: https, Path: "/x"}, "path: does not apply to the vault preset: only to generic"},
+		{Source{Type: SourcePoll, Preset: "etcd", Members: https, Username: "u"}, "username: needs a password too"},
+		{Source{Type: SourcePoll, Preset: "etcd", Members: https, Password: "p"}, "password: needs a username too"},
+		{Source{Type: SourcePoll, Preset: "openziti", Members: https}, "username: the openziti preset logs in"},
+		{Source{Type: SourcePoll, Preset: "etcd", Members: https, CertFile: certFile}, "cert_file: needs key_file too"},
+		{Source{Type: SourcePoll, Preset: "etcd", Members: https, KeyFile: keyFile}, "key_file: needs cert_file too"},
+		{Source{Type: SourcePoll, Preset: "etcd", Members: https, CAFile: "/nonexistent/ca.pem"}, "ca_file: open /nonexistent/ca.pem: no such file or directory"},
+		{Source{Type: SourcePoll, Preset: "etcd", Members: https, CAFile: garbage}, "ca_file: " + garbage + " holds no PEM certificate"},
+		{Source{Type: SourcePoll, Preset: "etcd", Members: https, CertFile: garbage, KeyFile: keyFile}, "cert_file: " + garbage + " holds no PEM certificate"},
+		{Source{Type: SourcePoll, Preset: "etcd", Members: https, CertFile: certFile, KeyFile: "/nonexistent/key.pem"}, "key_file: open /nonexistent/key.pem"},
+		{Source{Type: SourcePoll, Preset: "etcd", Members: https, CertFile: otherCert, KeyFile: keyFile}, "key_file: " + keyFile + " (for cert_file " + otherCert + "): tls: private key does not match public key"},
+		{Source{Type: SourcePoll, Preset: "etcd", Members: []string{"http://10.0.0.1:2379"}, CAFile: ca.file}, "ca_file: applies to https members, and every member is http"},
+	}
+	for _, tc := range cases {
+		errs := tc.src.Validate()
+		var got []string
+		for _, e := range errs {
+			got = append(got, e.Path+": "+e.Msg)
+		}
+		switch {
+		case tc.want == "" && len(got) > 0:
+			t.Errorf("%+v: %q", tc.src, got)
+		case tc.want != "" && (len(got) != 1 || !strings.HasPrefix(got[0], tc.want)):
+			t.Errorf("%+v:\n got %q\nwant %q", tc.src, got, tc.want)
+		}
+	}
+}
