@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -210,11 +211,13 @@ func (c *polledCluster) answered(ctx context.Context, m *polledMember, r Report,
 		m.name = r.Self
 	}
 	events := c.membership(at)
-	key := m.name + "\x00" + r.Leader
+	// A new term is news even with the same leader: a deposed leader that
+	// still claims the lead shows in its term.
+	key := fmt.Sprint(m.name, "\x00", r.Leader, "\x00", r.Term)
 	changed := key != m.last
 	if changed {
 		m.last, m.leader = key, r.Leader
-		ev := event.Event{Source: m.name, Time: at, Type: event.Leaderless, Cluster: c.name}
+		ev := event.Event{Source: m.name, Time: at, Type: event.Leaderless, Cluster: c.name, Term: r.Term}
 		if r.Leader != "" {
 			ev.Type, ev.LeaderID = event.HasLeader, r.Leader
 		}
@@ -351,5 +354,11 @@ func reason(err error, timeout time.Duration) string {
 	case errors.Is(err, context.DeadlineExceeded):
 		return fmt.Sprintf("no answer within %s (source.timeout)", timeout)
 	}
-	return err.Error()
+	// An event's strings are bounded: a long error (URLs, a member's
+	// answer) is cut rather than the event refused.
+	msg := err.Error()
+	if len(msg) > event.MaxStringBytes {
+		msg = strings.ToValidUTF8(msg[:event.MaxStringBytes-3], "") + "..."
+	}
+	return msg
 }

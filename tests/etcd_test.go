@@ -192,8 +192,14 @@ func TestEtcdPoll(t *testing.T) {
 	first := log.waitFor(t, "a leader", func(ev event.Event) bool { return ev.Type == event.HasLeader })
 	leader := first.LeaderID
 
+	// Members' reports carry etcd's raft term.
+	firstTerm := log.waitReport(t, "a report with a term", time.Time{}, func(ev event.Event) bool { return ev.Type == event.HasLeader && ev.Term > 0 }).Term
+
 	c.kill(leader)
 	second := log.waitFor(t, "a new leader", func(ev event.Event) bool { return ev.Type == event.HasLeader && ev.LeaderID != leader })
+	log.waitReport(t, "a report of the new leader in a later term", time.Time{}, func(ev event.Event) bool {
+		return ev.Type == event.HasLeader && ev.LeaderID == second.LeaderID && ev.Term > firstTerm
+	})
 	if second.PreviousLeaderID != leader {
 		t.Errorf("new leader %s announced with previous %q, want %s", second.LeaderID, second.PreviousLeaderID, leader)
 	}
