@@ -46,7 +46,14 @@ type Notification struct {
 	QuorumMargin    int
 	Unreachable     []string
 	WatcherIsolated bool
-	DryRun          bool
+	// ChangeKind is how the leader changed (transfer, failover, unknown),
+	// on a change of leader. Leaders claim the lead; SplitBrain says more
+	// than one does; Term is the cluster's raft term (0 unknown).
+	ChangeKind string
+	Leaders    []string
+	SplitBrain bool
+	Term       uint64
+	DryRun     bool
 }
 
 // payload is the default JSON body of a webhook and the stdin of a shell
@@ -73,6 +80,10 @@ type payloadState struct {
 	QuorumMargin     int      `json:"quorum_margin"`
 	Unreachable      []string `json:"unreachable"`
 	WatcherIsolated  bool     `json:"watcher_isolated"`
+	ChangeKind       string   `json:"change_kind"`
+	Leaders          []string `json:"leaders"`
+	SplitBrain       bool     `json:"split_brain"`
+	Term             uint64   `json:"term"`
 }
 
 // Payload returns the default JSON payload. Labels and event are {} rather
@@ -97,10 +108,17 @@ func (n *Notification) Payload() ([]byte, error) {
 			QuorumMargin:     n.QuorumMargin,
 			Unreachable:      n.Unreachable,
 			WatcherIsolated:  n.WatcherIsolated,
+			ChangeKind:       n.ChangeKind,
+			Leaders:          n.Leaders,
+			SplitBrain:       n.SplitBrain,
+			Term:             n.Term,
 		},
 	}
 	if p.State.Unreachable == nil {
 		p.State.Unreachable = []string{}
+	}
+	if p.State.Leaders == nil {
+		p.State.Leaders = []string{}
 	}
 	if p.Labels == nil {
 		p.Labels = map[string]string{}

@@ -37,6 +37,7 @@ var Descriptions = withActionDocs(map[string]string{
 	"clusters":                        "The clusters to watch (at least one).",
 	"clusters[].name":                 "Unique name; appears in events, rules (`cluster`), metrics and URLs.",
 	"clusters[].labels":               "Free labels, available to rules as `labels` and in payloads.",
+	"clusters[].split_brain_after":    "How long more than one member must claim the lead (or one claim it while a majority follows another) before `state.split_brain` is announced and `split_brain` turns true. Default `3s`.",
 	"clusters[].stabilize":            "How long a loss of leader must hold before it is announced (flap damping). Default `2s`; `0s` announces at once.",
 	"clusters[].members":              "Fixed membership (member names as they appear in events). Default: learned from the events.",
 	"clusters[].source":               "Where the cluster's leader state comes from.",

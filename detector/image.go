@@ -26,6 +26,8 @@ type Image struct {
 	Pending      bool                   `json:"pending,omitempty"`
 	Isolated     bool                   `json:"isolated,omitempty"`
 	Now          time.Time              `json:"now,omitzero"`
+	SplitSince   time.Time              `json:"split_since,omitzero"`
+	Split        bool                   `json:"split,omitempty"`
 }
 
 // MemberImage is one member in an Image.
@@ -36,6 +38,7 @@ type MemberImage struct {
 	Reported bool      `json:"reported,omitempty"`
 	Last     time.Time `json:"last,omitzero"`
 	Reason   string    `json:"reason,omitempty"`
+	Term     uint64    `json:"term,omitempty"`
 }
 
 // Image returns the view's whole state.
@@ -43,9 +46,9 @@ func (v *View) Image() Image {
 	img := Image{Fixed: v.fixed, Members: make(map[string]MemberImage, len(v.members)), MembersIndex: v.membersIndex,
 		HasIndex: v.hasIndex, Started: v.started, FirstSeen: v.firstSeen, Baselined: v.baselined, Raw: v.raw,
 		Announced: v.announced, LastLeader: v.lastLeader, Since: v.since, LossStart: v.lossStart, LossFrom: v.lossFrom,
-		Pending: v.pending, Isolated: v.isolated, Now: v.now}
+		Pending: v.pending, Isolated: v.isolated, Now: v.now, SplitSince: v.splitSince, Split: v.split}
 	for id, m := range v.members {
-		img.Members[id] = MemberImage{Follows: m.follows, Down: m.down, Unknown: m.unknown, Reported: m.reported, Last: m.last, Reason: m.reason}
+		img.Members[id] = MemberImage{Follows: m.follows, Down: m.down, Unknown: m.unknown, Reported: m.reported, Last: m.last, Reason: m.reason, Term: m.term}
 	}
 	return img
 }
@@ -57,9 +60,10 @@ func (v *View) LoadImage(img Image) {
 	v.started, v.firstSeen, v.baselined, v.raw = img.Started, img.FirstSeen, img.Baselined, img.Raw
 	v.announced, v.lastLeader, v.since = img.Announced, img.LastLeader, img.Since
 	v.lossStart, v.lossFrom, v.pending, v.isolated, v.now = img.LossStart, img.LossFrom, img.Pending, img.Isolated, img.Now
+	v.splitSince, v.split = img.SplitSince, img.Split
 	v.members = make(map[string]*member, len(img.Members))
 	for id, m := range maps.All(img.Members) {
-		v.members[id] = &member{follows: m.Follows, down: m.Down, unknown: m.Unknown, reported: m.Reported, last: m.Last, reason: m.Reason}
+		v.members[id] = &member{follows: m.Follows, down: m.Down, unknown: m.Unknown, reported: m.Reported, last: m.Last, reason: m.Reason, term: m.Term}
 	}
 	v.resort()
 }

@@ -18,6 +18,9 @@ type Cluster struct {
 	Name      string            `koanf:"name" json:"name"`
 	Labels    map[string]string `koanf:"labels" json:"labels,omitempty"`
 	Stabilize *time.Duration    `koanf:"stabilize" json:"stabilize,omitempty"`
+	// SplitBrainAfter: how long more than one leader must be claimed
+	// before state.split_brain is announced.
+	SplitBrainAfter *time.Duration `koanf:"split_brain_after" json:"split_brain_after,omitempty"`
 	// Members, when set, fixes the cluster's membership (and so its quorum
 	// size) instead of learning it from the events.
 	Members []string `koanf:"members" json:"members,omitempty"`
@@ -30,6 +33,14 @@ func (c *Cluster) StabilizePeriod() time.Duration {
 		return DefaultStabilize
 	}
 	return *c.Stabilize
+}
+
+// SplitBrainPeriod returns split_brain_after or its default.
+func (c *Cluster) SplitBrainPeriod() time.Duration {
+	if c.SplitBrainAfter == nil {
+		return DefaultSplitBrainAfter
+	}
+	return *c.SplitBrainAfter
 }
 
 // Source says where a cluster's leader state comes from. Which keys apply

@@ -35,6 +35,9 @@ func (c *Cluster) Validate() field.List {
 	if c.Stabilize != nil && *c.Stabilize < 0 {
 		errs.Add("stabilize", "must not be negative")
 	}
+	if c.SplitBrainAfter != nil && *c.SplitBrainAfter <= 0 {
+		errs.Add("split_brain_after", "must be positive")
+	}
 	errs.Prefix("source", c.Source.Validate())
 	return errs
 }

@@ -76,6 +76,11 @@ type View struct {
 	pending    bool // a loss awaits announcement at lossStart+stabilize
 	isolated   bool // leaderhook reaches too few members to judge
 	now        time.Time
+
+	splitAfter time.Duration // how long a split must hold to be announced
+	splitSince time.Time     // when more than one leader began to be claimed; zero if not
+	split      bool          // state.split_brain announced, not yet resolved
+	changeKind string        // of the has_leader being announced
 }
 
 type member struct {
@@ -85,6 +90,7 @@ type member struct {
 	reported bool      // heard from since leaderhook started
 	last     time.Time // when it last reported
 	reason   string    // what the watcher saw of a member down or unknown
+	term     uint64    // its raft term, as it last said; 0 if it does not say
 }
 
 // counts reports how many members answer (or are not heard from yet, and
@@ -126,7 +132,7 @@ func (v *View) watcherIsolated() bool {
 // NewView returns the view of one cluster. members may be empty (learned from
 // events); stabilize is the flap-damping period.
 func NewView(cluster string, members []string, stabilize time.Duration) *View {
-	v := &View{cluster: cluster, stabilize: stabilize, members: map[string]*member{}}
+	v := &View{cluster: cluster, stabilize: stabilize, members: map[string]*member{}, splitAfter: DefaultSplitBrainAfter}
 	if len(members) > 0 {
 		v.fixed = true
 		for _, m := range members {
@@ -193,10 +199,17 @@ func (v *View) Deadline() (time.Time, bool) {
 		return time.Time{}, false
 	case !v.baselined:
 		return v.firstSeen.Add(v.stabilize), true
-	case v.pending:
-		return v.lossStart.Add(v.stabilize), true
 	}
-	return time.Time{}, false
+	var at time.Time
+	if v.pending {
+		at = v.lossStart.Add(v.stabilize)
+	}
+	if !v.split && !v.splitSince.IsZero() {
+		if due := v.splitSince.Add(v.splitAfter); at.IsZero() || due.Before(at) {
+			at = due
+		}
+	}
+	return at, !at.IsZero()
 }
 
 // Advance moves the view's clock to now and appends the announcements that
@@ -212,6 +225,9 @@ func (v *View) apply(ev *event.Event) {
 	src := v.see(ev.Source)
 	if src != nil && ev.Type != event.MemberDown && ev.Type != event.MemberUnknown {
 		src.down, src.unknown, src.reported, src.last, src.reason = false, false, true, ev.Time, ""
+		if ev.Term != 0 {
+			src.term = ev.Term
+		}
 	}
 	switch ev.Type {
 	case event.HasLeader:
@@ -265,7 +281,7 @@ func (v *View) apply(ev *event.Event) {
 // Health says how many members are up, which are not, and whether
 // leaderhook is cut off from them.
 func (v *View) Health() event.Health {
-	h := event.Health{MembersTotal: len(v.order), WatcherIsolated: v.isolated}
+	h := event.Health{MembersTotal: len(v.order), WatcherIsolated: v.isolated, Leaders: v.claims(), SplitBrain: v.split, Term: v.term()}
 	for _, id := range v.order {
 		if m := v.members[id]; m.down || m.unknown {
 			h.Unreachable = append(h.Unreachable, id)
@@ -392,12 +408,15 @@ func (v *View) update(out []event.Event) []event.Event {
 			// When the cluster was announced leaderless, lastLeader already
 			// names the leader it lost.
 			v.pending = false
+			v.changeKind = event.ChangeFailover // the cluster was announced leaderless first
 			if v.announced != "" {
 				v.lastLeader = v.announced
+				v.changeKind = v.kindOfChange(v.announced, raw)
 			}
 			v.announced = raw
 			v.since = v.now
 			out = append(out, v.state(false))
+			v.changeKind = ""
 		} else if raw != "" && v.pending {
 			v.pending = false // the same leader came back in time: a blip
 		}
@@ -411,7 +430,7 @@ func (v *View) update(out []event.Event) []event.Event {
 		v.since = v.lossStart
 		out = append(out, v.state(false))
 	}
-	return out
+	return v.updateSplit(out)
 }
 
 func (v *View) state(baseline bool) event.Event {
@@ -429,6 +448,7 @@ func (v *View) state(baseline bool) event.Event {
 	} else {
 		ev.Type = event.HasLeader
 		ev.LeaderID = v.announced
+		ev.ChangeKind = v.changeKind
 	}
 	return ev
 }

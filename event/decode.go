@@ -42,6 +42,8 @@ type inJSON struct {
 	Index            *uint64    `json:"index"`
 	Reason           string     `json:"reason"`
 	Term             *uint64    `json:"term"`
+	ChangeKind       string     `json:"change_kind"`
+	Leaders          []Claim    `json:"leaders"`
 	Peers            []peerJSON `json:"peers"`
 	Members          []string   `json:"members"`
 }
@@ -98,7 +100,8 @@ func (in *inJSON) event() (Event, error) {
 	if err != nil {
 		return Event{}, fmt.Errorf("timestamp %s is not RFC 3339", quoteShort(*in.Timestamp))
 	}
-	e := Event{Source: *in.Source, Time: ts, Type: *in.Type, Baseline: in.Baseline, Members: in.Members, Reason: in.Reason}
+	e := Event{Source: *in.Source, Time: ts, Type: *in.Type, Baseline: in.Baseline, Members: in.Members, Reason: in.Reason,
+		ChangeKind: in.ChangeKind, Leaders: in.Leaders}
 	if in.LeaderID != nil {
 		e.LeaderID = *in.LeaderID
 	}

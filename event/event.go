@@ -39,13 +39,41 @@ const (
 	// MemberUnknown: the member has not answered for longer than the
 	// source's grace period (timeouts, errors): its state is not known.
 	MemberUnknown = "member.unknown"
+	// SplitBrain: more than one member claims the lead, or one claims it
+	// while a majority follows another, for longer than split_brain_after.
+	// Leaders names the claimants. Announced by leaderhook, like the
+	// state events.
+	SplitBrain = "state.split_brain"
+	// SplitBrainResolved: a single leader again (or none).
+	SplitBrainResolved = "state.split_brain_resolved"
 )
+
+// How a leader changed (ChangeKind of a state.has_leader that names a new
+// leader).
+const (
+	// ChangeTransfer: the old leader is alive and follows the new one (or
+	// stepped down in the new term): a planned move or a graceful
+	// step-down.
+	ChangeTransfer = "transfer"
+	// ChangeFailover: the old leader was lost first (down, not answering,
+	// cut off in an older term, or the cluster was announced leaderless).
+	ChangeFailover = "failover"
+	// ChangeUnknown: the members' reports do not say.
+	ChangeUnknown = "unknown"
+)
+
+// Claim is one member that claims to lead, with its raft term (0 when
+// unknown).
+type Claim struct {
+	ID   string `json:"id"`
+	Term uint64 `json:"term,omitempty"`
+}
 
 // Types lists every accepted cluster event type.
 var Types = []string{
 	HasLeader, Leaderless, LeadershipGained, LeadershipLost, PeerConnected,
 	PeerDisconnected, PeerNotMember, MembersChanged, ReadOnly, ReadWrite,
-	MemberDown, MemberUnknown,
+	MemberDown, MemberUnknown, SplitBrain, SplitBrainResolved,
 }
 
 // KnownType reports whether t is an OpenZiti cluster event type.
@@ -79,6 +107,11 @@ type Event struct {
 	// point, not a change.
 	Baseline bool
 	Members  []string
+	// ChangeKind, on a state.has_leader that names a new leader: transfer,
+	// failover or unknown.
+	ChangeKind string
+	// Leaders, on state.split_brain: the members that claim the lead.
+	Leaders []Claim
 }
 
 // IsState reports whether e is a detector state event.
@@ -100,6 +133,23 @@ type Health struct {
 	// cluster, while what it last heard from the others named a leader:
 	// the fault may be leaderhook's own network, not the cluster.
 	WatcherIsolated bool
+	// Leaders are the members that claim the lead now, with their terms.
+	Leaders []Claim
+	// SplitBrain: more than one leader claimed (see state.split_brain) for
+	// longer than split_brain_after.
+	SplitBrain bool
+	// Term is the cluster's raft term as its majority reports it, 0 when
+	// the members do not say.
+	Term uint64
+}
+
+// LeaderIDs returns the ids of h.Leaders.
+func (h Health) LeaderIDs() []string {
+	ids := make([]string, len(h.Leaders))
+	for i, c := range h.Leaders {
+		ids[i] = c.ID
+	}
+	return ids
 }
 
 // QuorumMargin is how many more members can fail before the cluster loses
@@ -134,6 +184,8 @@ type wireJSON struct {
 	Index            uint64     `json:"index,omitempty"`
 	Reason           string     `json:"reason,omitempty"`
 	Term             uint64     `json:"term,omitempty"`
+	ChangeKind       string     `json:"change_kind,omitempty"`
+	Leaders          []Claim    `json:"leaders,omitempty"`
 	Peers            []peerJSON `json:"peers,omitempty"`
 	Members          []string   `json:"members,omitempty"`
 }
@@ -152,6 +204,8 @@ func (e Event) MarshalJSON() ([]byte, error) {
 		Index:            e.Index,
 		Reason:           e.Reason,
 		Term:             e.Term,
+		ChangeKind:       e.ChangeKind,
+		Leaders:          e.Leaders,
 		Members:          e.Members,
 	}
 	if !e.Since.IsZero() {
@@ -196,6 +250,16 @@ func (e *Event) Fields() map[string]any {
 	}
 	if e.Term != 0 {
 		m["term"] = e.Term
+	}
+	if e.ChangeKind != "" {
+		m["change_kind"] = e.ChangeKind
+	}
+	if len(e.Leaders) > 0 {
+		ls := make([]any, len(e.Leaders))
+		for i, c := range e.Leaders {
+			ls[i] = map[string]any{"id": c.ID, "term": c.Term}
+		}
+		m["leaders"] = ls
 	}
 	return m
 }

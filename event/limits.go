@@ -23,6 +23,7 @@ func (in *inJSON) checkLimits() error {
 	}{
 		{"event_src_id", in.Source}, {"leaderId", in.LeaderID},
 		{"previousLeaderId", in.PreviousLeaderID}, {"cluster", in.Cluster}, {"reason", &in.Reason},
+		{"change_kind", &in.ChangeKind},
 	} {
 		if f.value != nil {
 			if err := checkString(f.name, *f.value); err != nil {
@@ -35,6 +36,14 @@ func (in *inJSON) checkLimits() error {
 	}
 	if err := checkList("members", len(in.Members)); err != nil {
 		return err
+	}
+	if err := checkList("leaders", len(in.Leaders)); err != nil {
+		return err
+	}
+	for i, c := range in.Leaders {
+		if err := checkString(fmt.Sprintf("leaders[%d].id", i), c.ID); err != nil {
+			return err
+		}
 	}
 	for i, p := range in.Peers {
 		if err := checkString(fmt.Sprintf("peers[%d].id", i), p.ID); err != nil {

@@ -25,9 +25,17 @@ type Sink interface {
 
 // ClusterView configures the view of one cluster.
 type ClusterView struct {
-	Name      string
-	Members   []string
-	Stabilize time.Duration
+	Name            string
+	Members         []string
+	Stabilize       time.Duration
+	SplitBrainAfter time.Duration // 0: detector.DefaultSplitBrainAfter
+}
+
+// newView makes the view c describes.
+func newView(c ClusterView) *detector.View {
+	v := detector.NewView(c.Name, c.Members, c.Stabilize)
+	v.SetSplitBrainAfter(c.SplitBrainAfter)
+	return v
 }
 
 // Driver feeds events through the views into the engine. It owns no clock:
@@ -77,7 +85,7 @@ func NewDriver(engine *rules.Engine, clusters []ClusterView, fallback string, si
 	d := &Driver{engine: engine, views: map[string]*detector.View{}, fallback: fallback, sink: sink, poke: make(chan struct{}, 1), members: map[string]bool{},
 		health: map[string]event.Health{}}
 	for _, c := range clusters {
-		v := detector.NewView(c.Name, c.Members, c.Stabilize)
+		v := newView(c)
 		d.views[c.Name] = v
 		d.order = append(d.order, v)
 	}
@@ -145,13 +153,19 @@ func (d *Driver) announceAll(v *detector.View, states []event.Event) {
 
 func sameHealth(a, b event.Health) bool {
 	return a.MembersUp == b.MembersUp && a.MembersTotal == b.MembersTotal && a.WatcherIsolated == b.WatcherIsolated &&
-		slices.Equal(a.Unreachable, b.Unreachable)
+		slices.Equal(a.Unreachable, b.Unreachable) && slices.Equal(a.Leaders, b.Leaders) && a.SplitBrain == b.SplitBrain &&
+		a.Term == b.Term
 }
 
+// announce tells the sinks of a view's announcement and the engine of a
+// state: a split brain reaches the rules through the cluster's health
+// (split_brain, leaders), not as a state of its own.
 func (d *Driver) announce(st event.Event) {
 	d.sink.State(st)
-	for _, o := range d.engine.Observe(st, nil) {
-		d.sink.Outcome(o)
+	if st.IsState() {
+		for _, o := range d.engine.Observe(st, nil) {
+			d.sink.Outcome(o)
+		}
 	}
 	d.changed()
 }
@@ -261,7 +275,7 @@ func (d *Driver) Reset(engine *rules.Engine, clusters []ClusterView, img Image) 
 	d.order = nil
 	d.health = map[string]event.Health{}
 	for _, c := range clusters {
-		v := detector.NewView(c.Name, c.Members, c.Stabilize)
+		v := newView(c)
 		if vi, ok := img.Views[c.Name]; ok {
 			v.LoadImage(vi)
 		}
@@ -290,7 +304,7 @@ func (d *Driver) Replace(now time.Time, engine *rules.Engine, clusters []Cluster
 	for _, c := range clusters {
 		v := old[c.Name]
 		if v == nil {
-			v = detector.NewView(c.Name, c.Members, c.Stabilize)
+			v = newView(c)
 		}
 		d.views[c.Name] = v
 		d.order = append(d.order, v)
@@ -300,6 +314,9 @@ func (d *Driver) Replace(now time.Time, engine *rules.Engine, clusters []Cluster
 			continue
 		}
 		v := d.views[c.Name]
+		if c.SplitBrainAfter > 0 {
+			v.SetSplitBrainAfter(c.SplitBrainAfter)
+		}
 		d.announceAll(v, v.Reconfigure(d.now, c.Members, c.Stabilize, nil))
 	}
 }

@@ -19,6 +19,7 @@ func Notification(o rules.Outcome, dryRun bool) actions.Notification {
 		Leaderless: o.Leaderless, LeaderlessFor: o.LeaderlessFor, DryRun: dryRun,
 		MembersUp: o.Health.MembersUp, MembersTotal: o.Health.MembersTotal, QuorumMargin: o.Health.QuorumMargin(),
 		Unreachable: o.Health.Unreachable, WatcherIsolated: o.Health.WatcherIsolated,
+		ChangeKind: o.State.ChangeKind, Leaders: o.Health.LeaderIDs(), SplitBrain: o.Health.SplitBrain, Term: o.Health.Term,
 	}
 }
 

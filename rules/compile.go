@@ -40,6 +40,10 @@ var variableTypes = map[string]any{
 	"quorum_margin":      0,
 	"unreachable":        []string{},
 	"watcher_isolated":   false,
+	"leaders":            []string{},
+	"split_brain":        false,
+	"term":               0,
+	"change_kind":        "",
 	"trigger":            "",
 	"now":                time.Time{},
 }
@@ -48,7 +52,7 @@ var variableTypes = map[string]any{
 // itself. A rule that reads any of them treats each new cluster state as a
 // new occurrence: "leader changed" fires for A → B and again for B → C, even
 // though its condition never turned false in between.
-var stateNames = []string{"type", "event", "trigger", "leader_id", "previous_leader_id"}
+var stateNames = []string{"type", "event", "trigger", "leader_id", "previous_leader_id", "change_kind"}
 
 var ruleName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]*$`)
 

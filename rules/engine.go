@@ -608,6 +608,7 @@ func (cs *clusterState) setState(ev *event.Event) {
 	cs.env["type"] = ev.Type
 	cs.env["leader_id"] = ev.LeaderID
 	cs.env["previous_leader_id"] = ev.PreviousLeaderID
+	cs.env["change_kind"] = ev.ChangeKind
 	cs.env["leaderless"] = cs.leaderless
 	if ev.Members != nil {
 		cs.env["members"] = ev.Members
@@ -625,6 +626,9 @@ func (cs *clusterState) setHealth(h event.Health) {
 		cs.env["unreachable"] = []string{}
 	}
 	cs.env["watcher_isolated"] = h.WatcherIsolated
+	cs.env["leaders"] = h.LeaderIDs()
+	cs.env["split_brain"] = h.SplitBrain
+	cs.env["term"] = int(h.Term)
 }
 
 // refresh updates the time-dependent variables for an evaluation at cs.now.

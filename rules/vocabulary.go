@@ -31,7 +31,8 @@ func vocabularyOf(r *Rule) vocabulary {
 	if r.Schedule != "" {
 		trigger = []string{TriggerSchedule}
 	}
-	return vocabulary{"type": {event.HasLeader, event.Leaderless}, "trigger": trigger}
+	return vocabulary{"type": {event.HasLeader, event.Leaderless}, "trigger": trigger,
+		"change_kind": {"", event.ChangeTransfer, event.ChangeFailover, event.ChangeUnknown}}
 }
 
 // checkVocabulary appends to errs the vocabulary errors of each rule whose
@@ -141,8 +142,12 @@ func (c compared) unknownValues(src string, vocab vocabulary) []exprError {
 	var errs []exprError
 	for _, s := range c.values {
 		if !slices.Contains(vocab[c.name], s.Value) {
+			note := triggerNote(c.name, vocab)
+			if c.name == "type" && (s.Value == event.SplitBrain || s.Value == event.SplitBrainResolved) {
+				note = " (a split brain reaches rules as split_brain and leaders)"
+			}
 			errs = append(errs, exprError{offset: byteOffset(src, s.Location().From),
-				msg: fmt.Sprintf("%s is never %q: valid values: %s%s", c.name, s.Value, quoteAll(vocab[c.name]), triggerNote(c.name, vocab))})
+				msg: fmt.Sprintf("%s is never %q: valid values: %s%s", c.name, s.Value, quoteAll(vocab[c.name]), note)})
 		}
 	}
 	return errs

@@ -1,0 +1,106 @@
+package detector
+
+import (
+	"time"
+
+	"github.com/leaderhook/leaderhook/event"
+)
+
+// DefaultSplitBrainAfter is how long more than one leader must be claimed
+// before leaderhook announces a split brain, unless split_brain_after says
+// otherwise: longer than the lag between two members' reports during an
+// ordinary change (a deposed leader's last report, a poll interval), short
+// next to the harm two leaders do.
+const DefaultSplitBrainAfter = 3 * time.Second
+
+// SetSplitBrainAfter sets how long more than one claimed leader must hold
+// before it is announced.
+func (v *View) SetSplitBrainAfter(d time.Duration) { v.splitAfter = d }
+
+// claims returns the members that claim to lead (they follow themselves),
+// among those that answer.
+func (v *View) claims() []event.Claim {
+	var out []event.Claim
+	for _, id := range v.order {
+		if m := v.members[id]; m.follows == id && !m.down && !m.unknown {
+			out = append(out, event.Claim{ID: id, Term: m.term})
+		}
+	}
+	return out
+}
+
+// splitNow reports whether the lead is claimed twice: by two members, or
+// by one while a majority follows another.
+func (v *View) splitNow(claims []event.Claim) bool {
+	return len(claims) > 1 || (len(claims) == 1 && v.raw != "" && claims[0].ID != v.raw)
+}
+
+// updateSplit announces a split brain once it has held for splitAfter, and
+// its end.
+func (v *View) updateSplit(out []event.Event) []event.Event {
+	claims := v.claims()
+	if !v.splitNow(claims) {
+		v.splitSince = time.Time{}
+		if v.split {
+			v.split = false
+			out = append(out, v.splitEvent(event.SplitBrainResolved, claims))
+		}
+		return out
+	}
+	if v.splitSince.IsZero() {
+		v.splitSince = v.now
+	}
+	if !v.split && !v.now.Before(v.splitSince.Add(v.splitAfter)) {
+		v.split = true
+		out = append(out, v.splitEvent(event.SplitBrain, claims))
+	}
+	return out
+}
+
+func (v *View) splitEvent(typ string, claims []event.Claim) event.Event {
+	return event.Event{Source: event.DetectorSource, Time: v.now, Type: typ, Cluster: v.cluster, LeaderID: v.announced,
+		Since: v.splitSince, Leaders: claims, Term: v.term(), Members: append([]string(nil), v.order...)}
+}
+
+// term is the cluster's raft term: the highest that a member following
+// the majority's leader reports (any member's, while there is none); 0 if
+// the members do not say.
+func (v *View) term() uint64 {
+	var t uint64
+	for _, id := range v.order {
+		m := v.members[id]
+		if m.down || m.unknown || (v.raw != "" && m.follows != v.raw) {
+			continue
+		}
+		t = max(t, m.term)
+	}
+	return t
+}
+
+// kindOfChange says how the lead moved from old to next, from what the old
+// leader last said: it follows the new one, or it saw the new term and
+// stepped down (a transfer); it is down, not answering, or still in an
+// older term (a failover); without terms, a leader that still claims the
+// lead was deposed without knowing it (a failover), and otherwise the
+// reports do not say.
+func (v *View) kindOfChange(old, next string) string {
+	m := v.members[old]
+	switch {
+	case m == nil || !m.reported:
+		return event.ChangeUnknown
+	case m.down || m.unknown:
+		return event.ChangeFailover
+	case m.follows == next:
+		return event.ChangeTransfer
+	}
+	newTerm := v.term()
+	switch {
+	case newTerm != 0 && m.term != 0 && m.term >= newTerm && m.follows == "":
+		return event.ChangeTransfer
+	case newTerm != 0 && m.term != 0:
+		return event.ChangeFailover
+	case m.follows == old:
+		return event.ChangeFailover
+	}
+	return event.ChangeUnknown
+}
