@@ -148,7 +148,7 @@ func TestEnvironment(t *testing.T) {
 		{name: "but not a word", yaml: "server:\n  max_body_bytes: ${MAX}\n", env: map[string]string{"MAX": "lots"},
 			err: `x.yaml:10:19: server.max_body_bytes: want an integer, got string "lots"`},
 		{name: "keys are not expanded", yaml: "server:\n  ${KEY}: x\n", env: map[string]string{"KEY": "listen"},
-			err: `x.yaml:10:3: server.${KEY}: unknown key "${KEY}" (valid: listen, ingest_token, max_body_bytes)`},
+			err: `x.yaml:10:3: server.${KEY}: unknown key "${KEY}" (valid: listen, ingest_token, max_body_bytes, external_url)`},
 		{name: "unset", yaml: "state_dir: /var/${NOPE}/x\n",
 			err: `x.yaml:9:12: state_dir: environment variable NOPE is not set (use ${NOPE:-default} for a default)`},
 		{name: "unclosed", yaml: "state_dir: ${NOPE\n",

@@ -1,7 +1,6 @@
 package slack
 
 import (
-	"net/http"
 	"regexp"
 	"strings"
 
@@ -17,8 +16,8 @@ var Kind = actions.Kind{
 	Name:     Name,
 	Config:   Config{},
 	Delivery: actions.HTTPDelivery,
-	New: func(name string, spec actions.Spec, client *http.Client) (actions.Action, error) {
-		return New(name, spec, client)
+	New: func(name string, spec actions.Spec, opts actions.Options) (actions.Action, error) {
+		return New(name, spec, opts.Client)
 	},
 	Docs: map[string]string{
 		"webhook_url": "the incoming-webhook URL (a secret).",

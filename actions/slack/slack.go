@@ -19,7 +19,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"text/template"
 	"time"
@@ -133,7 +132,7 @@ func (a *Action) Build(n *actions.Notification) (Message, error) {
 	if n.Status == actions.StatusResolved {
 		status, color, dot = "RESOLVED", ColorResolved, "🟢"
 	}
-	text := fmt.Sprintf("%s [%s] %s on %s: %s", dot, status, escape(n.Rule), escape(n.Cluster), summary(n))
+	text := fmt.Sprintf("%s [%s] %s on %s: %s", dot, status, escape(n.Rule), escape(n.Cluster), escape(n.Summary()))
 	if a.text != nil {
 		var b strings.Builder
 		if err := a.text.Execute(&b, n); err != nil {
@@ -174,41 +173,8 @@ func sectionField(label, value string) *Text {
 	return &Text{Type: "mrkdwn", Text: head + escapeFit(or(value, "—"), MaxFieldText-utf8.RuneCountInString(head))}
 }
 
-func summary(n *actions.Notification) string {
-	was := ""
-	if n.PreviousLeaderID != "" && n.PreviousLeaderID != n.LeaderID {
-		was = " (was " + escape(n.PreviousLeaderID) + ")"
-	}
-	switch {
-	case n.Leaderless:
-		return "no leader for " + Human(n.LeaderlessFor) + was
-	case n.LeaderID == "":
-		return "no leader" + was
-	}
-	return "leader " + escape(n.LeaderID) + was
-}
-
 // Human writes a duration for people: 450ms, 30s, 2m5s, 1h30m, 2d3h.
-func Human(d time.Duration) string {
-	switch {
-	case d <= 0:
-		return "0s"
-	case d < time.Second:
-		return d.Round(time.Millisecond).String()
-	}
-	d = d.Round(time.Second)
-	var b strings.Builder
-	for _, u := range []struct {
-		unit time.Duration
-		name string
-	}{{24 * time.Hour, "d"}, {time.Hour, "h"}, {time.Minute, "m"}, {time.Second, "s"}} {
-		if d >= u.unit {
-			b.WriteString(strconv.FormatInt(int64(d/u.unit), 10) + u.name)
-			d %= u.unit
-		}
-	}
-	return b.String()
-}
+func Human(d time.Duration) string { return actions.HumanDuration(d) }
 
 // markup turns the characters Slack reads as markup into entities.
 var markup = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;")
