@@ -20,6 +20,7 @@ import (
 	"strings"
 
 	"github.com/leaderhook/leaderhook/actions"
+	"github.com/leaderhook/leaderhook/actions/pagerduty"
 	"github.com/leaderhook/leaderhook/actions/shell"
 	"github.com/leaderhook/leaderhook/actions/slack"
 	"github.com/leaderhook/leaderhook/actions/webhook"
@@ -27,7 +28,7 @@ import (
 )
 
 // All lists the kinds in the order messages and docs name them.
-var All = []*actions.Kind{&webhook.Kind, &shell.Kind, &slack.Kind}
+var All = []*actions.Kind{&webhook.Kind, &shell.Kind, &slack.Kind, &pagerduty.Kind}
 
 // Lookup returns the kind named name, or nil.
 func Lookup(name string) *actions.Kind {

@@ -256,6 +256,9 @@ func (a *Action) redact(s string) string {
 	return actions.Redact(a.hide.Replace(s))
 }
 
+// Where is the endpoint, as messages show it.
+func (a *Action) Where() string { return a.where }
+
 // Render shows the message a run would post, the URL's path hidden.
 func (a *Action) Render(n *actions.Notification) (actions.Rendering, error) {
 	body, err := a.body(n)
