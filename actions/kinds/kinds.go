@@ -20,6 +20,7 @@ import (
 	"strings"
 
 	"github.com/leaderhook/leaderhook/actions"
+	"github.com/leaderhook/leaderhook/actions/alertmanager"
 	"github.com/leaderhook/leaderhook/actions/pagerduty"
 	"github.com/leaderhook/leaderhook/actions/shell"
 	"github.com/leaderhook/leaderhook/actions/slack"
@@ -28,7 +29,7 @@ import (
 )
 
 // All lists the kinds in the order messages and docs name them.
-var All = []*actions.Kind{&webhook.Kind, &shell.Kind, &slack.Kind, &pagerduty.Kind}
+var All = []*actions.Kind{&webhook.Kind, &shell.Kind, &slack.Kind, &pagerduty.Kind, &alertmanager.Kind}
 
 // Lookup returns the kind named name, or nil.
 func Lookup(name string) *actions.Kind {
