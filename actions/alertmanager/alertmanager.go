@@ -318,4 +318,6 @@ func (a *Action) refresh(stop chan struct{}) {
 }
 
 // String names the action in logs.
-func (a *Action) String() string { return Name + " " + a.name + " (" + event.Printable(a.Where()) + ")" }
+func (a *Action) String() string {
+	return Name + " " + a.name + " (" + event.Printable(a.Where()) + ")"
+}
