@@ -24,12 +24,13 @@ import (
 	"github.com/leaderhook/leaderhook/actions/pagerduty"
 	"github.com/leaderhook/leaderhook/actions/shell"
 	"github.com/leaderhook/leaderhook/actions/slack"
+	"github.com/leaderhook/leaderhook/actions/teams"
 	"github.com/leaderhook/leaderhook/actions/webhook"
 	"github.com/leaderhook/leaderhook/field"
 )
 
 // All lists the kinds in the order messages and docs name them.
-var All = []*actions.Kind{&webhook.Kind, &shell.Kind, &slack.Kind, &pagerduty.Kind, &alertmanager.Kind}
+var All = []*actions.Kind{&webhook.Kind, &shell.Kind, &slack.Kind, &teams.Kind, &pagerduty.Kind, &alertmanager.Kind}
 
 // Lookup returns the kind named name, or nil.
 func Lookup(name string) *actions.Kind {
