@@ -50,41 +50,34 @@ type Action struct {
 	timeout time.Duration // of one attempt
 	client  *http.Client
 	text    *template.Template // nil: the default one-line summary
-	where   string             // the webhook URL with its path hidden
-	hide    *strings.Replacer  // hides forms of the URL, its path and its query
+	where   string             // the webhook URL with its path hidden, or the Web API's
+	hide    *strings.Replacer  // hides forms of the URL, its path and its query, or the token
+	bot     *bot               // nil: an incoming webhook
 }
 
 // New builds the action from a spec; the text template is parsed once,
-// here. client may be nil (see webhook.DefaultClient). Errors never show
-// the webhook URL.
-func New(name string, spec actions.Spec, client *http.Client) (*Action, error) {
+// here. opts.Client may be nil (see webhook.DefaultClient). With a token
+// the action posts through the Web API (see bot.go), keeping the
+// messages it edits in its memory under opts.StateDir. Errors never show
+// the webhook URL or the token.
+func New(name string, spec actions.Spec, opts actions.Options) (*Action, error) {
 	spec, cfg, err := actions.ConfigOf[Config](spec, actions.HTTPDelivery)
 	if err != nil {
 		return nil, fmt.Errorf("action %s: %w", name, err)
 	}
+	client := opts.Client
 	if client == nil {
 		client = webhook.DefaultClient()
 	}
-	u, err := url.Parse(cfg.WebhookURL)
-	switch {
-	case cfg.WebhookURL == "":
-		return nil, fmt.Errorf("action %s: webhook_url is required", name)
-	case err != nil:
-		return nil, fmt.Errorf("action %s: webhook_url is not a valid URL", name)
-	case u.Scheme != "http" && u.Scheme != "https" || u.Host == "":
-		return nil, fmt.Errorf("action %s: webhook_url must be an http:// or https:// URL with a host", name)
+	a := &Action{name: name, cfg: cfg, timeout: spec.Timeout, client: client}
+	if cfg.Token != "" {
+		err = a.setUpBot(name, opts.StateDir)
+	} else {
+		err = a.setUpWebhook()
 	}
-	a := &Action{name: name, cfg: cfg, timeout: spec.Timeout, client: client, where: u.Scheme + "://" + u.Host + "/REDACTED"}
-	pairs := []string{cfg.WebhookURL, a.where, u.String(), a.where}
-	for _, p := range []string{u.EscapedPath(), u.Path, u.RawPath} {
-		if len(p) >= 4 {
-			pairs = append(pairs, p, "/REDACTED")
-		}
+	if err != nil {
+		return nil, fmt.Errorf("action %s: %w", name, err)
 	}
-	if len(u.RawQuery) >= 4 {
-		pairs = append(pairs, u.RawQuery, "REDACTED")
-	}
-	a.hide = strings.NewReplacer(pairs...)
 	if cfg.Text != "" {
 		// What the template inserts is escaped: an id from an event must
 		// not add a mention or a link, nor forge lines.
@@ -95,6 +88,32 @@ func New(name string, spec actions.Spec, client *http.Client) (*Action, error) {
 		a.text = t
 	}
 	return a, nil
+}
+
+// setUpWebhook checks the webhook URL and learns to hide it: its path is
+// the credential.
+func (a *Action) setUpWebhook() error {
+	u, err := url.Parse(a.cfg.WebhookURL)
+	switch {
+	case a.cfg.WebhookURL == "":
+		return errors.New("webhook_url or token is required")
+	case err != nil:
+		return errors.New("webhook_url is not a valid URL")
+	case u.Scheme != "http" && u.Scheme != "https" || u.Host == "":
+		return errors.New("webhook_url must be an http:// or https:// URL with a host")
+	}
+	a.where = u.Scheme + "://" + u.Host + "/REDACTED"
+	pairs := []string{a.cfg.WebhookURL, a.where, u.String(), a.where}
+	for _, p := range []string{u.EscapedPath(), u.Path, u.RawPath} {
+		if len(p) >= 4 {
+			pairs = append(pairs, p, "/REDACTED")
+		}
+	}
+	if len(u.RawQuery) >= 4 {
+		pairs = append(pairs, u.RawQuery, "REDACTED")
+	}
+	a.hide = strings.NewReplacer(pairs...)
+	return nil
 }
 
 // Message is an incoming-webhook message.
@@ -222,6 +241,9 @@ func or(s, def string) string {
 
 // Run posts the message once, bounded by ctx and by the action's timeout.
 func (a *Action) Run(ctx context.Context, n *actions.Notification) (actions.Outcome, error) {
+	if a.bot != nil {
+		return a.runBot(ctx, n)
+	}
 	body, err := a.body(n)
 	if err != nil {
 		msg := a.redact(err.Error())
@@ -259,8 +281,12 @@ func (a *Action) redact(s string) string {
 // Where is the endpoint, as messages show it.
 func (a *Action) Where() string { return a.where }
 
-// Render shows the message a run would post, the URL's path hidden.
+// Render shows the message a run would post, the URL's path (or the
+// token) hidden.
 func (a *Action) Render(n *actions.Notification) (actions.Rendering, error) {
+	if a.bot != nil {
+		return a.renderBot(n)
+	}
 	body, err := a.body(n)
 	if err != nil {
 		return actions.Rendering{}, errors.New(a.redact(err.Error()))
