@@ -45,7 +45,6 @@ var Kind = actions.Kind{
 		"password": "password for SMTP authentication (a secret: use `${ENV}`).",
 		"from":     "the sender address, e.g. `leaderhook <leaderhook@example.com>`.",
 		"to":       "the recipients' addresses.",
-		"to[]":     "a recipient's address.",
 		"subject":  "subject template. Default: `[FIRING] rule on cluster: what happened`.",
 		"body":     "plain-text body template. Default: what happened, and the cluster's state as facts. Without `body`, an HTML part with the same facts goes along.",
 	},
