@@ -25,9 +25,9 @@ var Kind = actions.Kind{
 		return New(name, spec, opts)
 	},
 	Docs: map[string]string{
-		"urls":          "base URLs of one or more Alertmanagers (`http://alertmanager:9093`): alerts are posted to each one's `/api/v2/alerts`; a delivery succeeds when one accepts.",
-		"annotations":   "annotations of the alert: templates by name. Default: `summary` and `description`, from the notification.",
-		"refresh":       "while a rule fires, its alert is posted again this often, each time with `endsAt` four refreshes ahead: it stays active whatever the Alertmanager's `resolve_timeout`, and ends by itself four refreshes after leaderhook stops. Default `1m`.",
+		"urls":        "base URLs of one or more Alertmanagers (`http://alertmanager:9093`): alerts are posted to each one's `/api/v2/alerts`; a delivery succeeds when one accepts.",
+		"annotations": "annotations of the alert: templates by name. Default: `summary` and `description`, from the notification.",
+		"refresh":     "while a rule fires, its alert is posted again this often, each time with `endsAt` four refreshes ahead: it stays active whatever the Alertmanager's `resolve_timeout`, and ends by itself four refreshes after leaderhook stops. Default `1m`.",
 	},
 	PlainKeys: []string{"urls", "refresh"},
 }
