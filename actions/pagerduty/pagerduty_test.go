@@ -125,13 +125,9 @@ func TestErrors(t *testing.T) {
 		t.Errorf("429 with Retry-After: wait %s %v: %v", after, ok, err)
 	}
 	broken := newAction(t, pagerduty.Config{URL: pd.URL + "/broken/v2/enqueue"})
-	if _, err := broken.Run(context.Background(), notification(actions.StatusFiring)); err == nil || !actions.IsPermanent(err) {
-		t.Errorf("a wrong path: %v", err)
-	}
-	for _, e := range []error{err} {
-		if e != nil && strings.Contains(e.Error(), key) {
-			t.Errorf("the routing key in %v", e)
-		}
+	out, err = broken.Run(context.Background(), notification(actions.StatusFiring))
+	if err == nil || !actions.IsPermanent(err) || strings.Contains(err.Error()+out.Detail, key) {
+		t.Errorf("a wrong path: %+v %v", out, err)
 	}
 }
 
