@@ -195,19 +195,29 @@ func (a *Action) post(ctx context.Context, alerts []Alert) (actions.Outcome, err
 		ctx, cancel = context.WithTimeout(ctx, a.timeout)
 		defer cancel()
 	}
-	var last actions.Outcome
+	var accepted, last actions.Outcome
 	var errs []error
-	permanent := true
+	ok, permanent := false, true
 	for _, base := range a.cfg.URLs {
 		out, err := a.postTo(ctx, base, body)
 		if err == nil {
-			return out, nil
+			if !ok {
+				accepted = out
+			}
+			ok = true
+			continue
 		}
 		last = out
 		errs = append(errs, err)
 		permanent = permanent && actions.IsPermanent(err)
 	}
-	if permanent {
+	switch {
+	case ok:
+		if len(errs) > 0 { // the audit log says which did not take it
+			accepted.Detail = fmt.Sprintf("accepted by %d of %d; %v", len(a.cfg.URLs)-len(errs), len(a.cfg.URLs), errors.Join(errs...))
+		}
+		return accepted, nil
+	case permanent:
 		return last, actions.Permanent(errors.Join(errs...))
 	}
 	// Retried: a refusal for good by one is not the verdict of all.

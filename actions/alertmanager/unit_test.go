@@ -65,6 +65,17 @@ func TestDeliveryNeedsOneAlertmanager(t *testing.T) {
 	if _, err := build(r.URL, f.URL).Run(context.Background(), firing()); err == nil || actions.IsPermanent(err) {
 		t.Errorf("one unavailable: %v", err)
 	}
+	// Every Alertmanager gets the alert, and one that takes it is enough.
+	one, two := &recorder{status: 200}, &recorder{status: 200}
+	o, w := httptest.NewServer(one), httptest.NewServer(two)
+	defer o.Close()
+	defer w.Close()
+	if out, err := build(o.URL, f.URL, w.URL).Run(context.Background(), firing()); err != nil || !strings.Contains(out.Detail, "accepted by 2 of 3") {
+		t.Errorf("two of three: %+v %v", out, err)
+	}
+	if one.count() != 1 || two.count() != 1 {
+		t.Errorf("posts: %d and %d, want one each", one.count(), two.count())
+	}
 }
 
 // The alerts kept open survive a restart: the new action refreshes them
