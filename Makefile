@@ -23,13 +23,19 @@ build:
 test: deps lint unit fuzz ruletests
 
 # The end-to-end tests run a real etcd cluster (Debian's etcd-server) and
-# check the systemd unit with systemd-analyze (Debian's systemd).
+# check the systemd unit with systemd-analyze (Debian's systemd); the
+# alertmanager action's test runs Debian's Alertmanager on 127.0.0.1. The
+# service the package starts on install (every interface, port 9093) is
+# stopped and disabled again.
 deps:
 	@command -v etcd >/dev/null 2>&1 || { echo '== installing etcd-server for the etcd end-to-end test'; \
 	  $(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends etcd-server >/dev/null; }
 	@command -v etcd >/dev/null 2>&1 || { echo 'etcd is still missing: install Debian package etcd-server'; exit 1; }
 	@command -v systemd-analyze >/dev/null 2>&1 || { echo '== installing systemd for the unit file test (systemd-analyze verify)'; \
 	  $(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends systemd >/dev/null; }
+	@command -v prometheus-alertmanager >/dev/null 2>&1 || { echo '== installing prometheus-alertmanager for the alertmanager action test'; \
+	  $(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus-alertmanager >/dev/null && \
+	  { $(SUDO) systemctl disable --now prometheus-alertmanager >/dev/null 2>&1 || $(SUDO) service prometheus-alertmanager stop >/dev/null 2>&1 || true; }; }
 
 lint:
 	@echo '== go vet'

@@ -21,9 +21,8 @@ type Kind struct {
 	// Delivery gives the defaults of timeout and retry.max_attempts.
 	Delivery Delivery
 	// New builds an action from a valid spec (Spec.Defaults applied, Config
-	// of the kind's type). client may be nil, and is for kinds that speak
-	// HTTP, so that they share connections.
-	New func(name string, spec Spec, client *http.Client) (Action, error)
+	// of the kind's type) and what the daemon lends its actions (Options).
+	New func(name string, spec Spec, opts Options) (Action, error)
 	// Docs documents each key of Config, by path relative to the action:
 	// `headers`, `items[].name` (a list item), `labels.*` (a map entry).
 	// An entry for a key every action takes, such as `retry.max_attempts`,
@@ -37,6 +36,37 @@ type Kind struct {
 	// whose credentials are redacted anyway). Values of other keys that
 	// come from the environment are redacted like secrets.
 	PlainKeys []string
+}
+
+// Options is what an action is lent besides its spec. Every field may be
+// left out.
+type Options struct {
+	// Client is for kinds that speak HTTP, so that they share connections;
+	// nil: the kind's own default.
+	Client *http.Client
+	// StateDir is the config's state_dir, where an action keeps what must
+	// outlive a restart (see OpenMemory); "" keeps it in memory only
+	// (fire, tests).
+	StateDir string
+	// ExternalURL is server.external_url, where people reach leaderhook,
+	// for links in messages; "" for none.
+	ExternalURL string
+}
+
+// Background is an action with work of its own between deliveries (an
+// alertmanager action re-posts the alerts it keeps open). The dispatcher
+// starts it when it takes the action on, and stops it when it lets the
+// action go: at a reload that replaces it, and at shutdown. Dry runs never
+// start it. Stop returns once the work has stopped.
+type Background interface {
+	Start()
+	Stop()
+}
+
+// Describer is an action that can say where it delivers, safely shown
+// (no credential): an on_failure message names it.
+type Describer interface {
+	Where() string
 }
 
 // Delivery is a kind's defaults for the delivery keys every action takes.

@@ -53,7 +53,32 @@ type Notification struct {
 	Leaders    []string
 	SplitBrain bool
 	Term       uint64
-	DryRun     bool
+	DryRun          bool
+
+	// The context of the message (see Summary). StateSince is when the
+	// cluster's current state began (the change itself, which a held-back
+	// firing follows); LastOutage how long the cluster was without a
+	// leader before its current one; Lasted, on a resolve, how long the
+	// firing lasted, from Episode to the resolve; HeldBy what held a
+	// firing back until FiredAt ("cooldown" or "muted"); Failure, on an
+	// on_failure action's message, the delivery that failed for good.
+	StateSince time.Time
+	LastOutage time.Duration
+	Lasted     time.Duration
+	HeldBy     string
+	Failure    Failure
+}
+
+// Failure is a delivery that failed for good, as its on_failure actions
+// are told: the action, its kind, where it delivers (credentials
+// hidden), the last error (redacted) and the attempts made. Action is ""
+// in other messages.
+type Failure struct {
+	Action   string `json:"action"`
+	Kind     string `json:"kind"`
+	Where    string `json:"where,omitempty"`
+	Error    string `json:"error"`
+	Attempts int    `json:"attempts"`
 }
 
 // payload is the default JSON body of a webhook and the stdin of a shell
@@ -68,6 +93,11 @@ type payload struct {
 	FiredAt    string            `json:"fired_at"`
 	Event      map[string]any    `json:"event"`
 	State      payloadState      `json:"state"`
+	// Added within version 1: receivers that do not know them skip them.
+	Summary  string   `json:"summary"`
+	LastedMS int64    `json:"lasted_ms"`
+	HeldBy   string   `json:"held_by"`
+	Failure  *Failure `json:"failure,omitempty"`
 }
 
 type payloadState struct {
@@ -84,6 +114,8 @@ type payloadState struct {
 	Leaders          []string `json:"leaders"`
 	SplitBrain       bool     `json:"split_brain"`
 	Term             uint64   `json:"term"`
+	Since            string   `json:"since"` // "" when not known
+	LastOutageMS     int64    `json:"last_outage_ms"`
 }
 
 // Payload returns the default JSON payload. Labels and event are {} rather
@@ -112,7 +144,15 @@ func (n *Notification) Payload() ([]byte, error) {
 			Leaders:          n.Leaders,
 			SplitBrain:       n.SplitBrain,
 			Term:             n.Term,
+			LastOutageMS:     n.LastOutage.Milliseconds(),
 		},
+		Summary: n.Summary(), LastedMS: n.Lasted.Milliseconds(), HeldBy: n.HeldBy,
+	}
+	if !n.StateSince.IsZero() {
+		p.State.Since = n.StateSince.Format(event.TimeLayout)
+	}
+	if n.Failure.Action != "" {
+		p.Failure = &n.Failure
 	}
 	if p.State.Unreachable == nil {
 		p.State.Unreachable = []string{}

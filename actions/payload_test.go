@@ -22,6 +22,15 @@ func firing() Notification {
 	}
 }
 
+// withContext is a resolve with every context field set, as the
+// on_failure action of a pagerduty action gets it.
+func withContext() Notification {
+	return Notification{Rule: "changed", Status: StatusResolved, Cluster: "c", LeaderID: "e1", PreviousLeaderID: "e1",
+		FiredAt: time.Date(2026, 3, 1, 19, 9, 3, 0, time.UTC), StateSince: time.Date(2026, 3, 1, 19, 3, 43, 0, time.UTC),
+		LastOutage: 3 * time.Second, Lasted: 2 * time.Minute,
+		Failure: Failure{Action: "page", Kind: "pagerduty", Where: "https://pd.example/", Error: "POST https://pd.example/: answered 500", Attempts: 5}}
+}
+
 func TestPayload(t *testing.T) {
 	resolved := Notification{Rule: "r", Status: StatusResolved, Cluster: "c", LeaderID: "ctrl2", DryRun: true,
 		FiredAt: time.Date(2026, 3, 1, 13, 0, 0, 0, time.FixedZone("CET", 3600))}
@@ -37,14 +46,22 @@ func TestPayload(t *testing.T) {
 		{"firing", firing(), `{"version":"1","delivery_id":"01J9Z8Q4M6T3V5X7Y9A1B2C3D4","rule":"leaderless-30s","status":"firing",` +
 			`"cluster":"ziti-prod","labels":{"env":"prod","team":"core"},"fired_at":"2026-03-01T12:00:30.000000500Z",` +
 			`"event":{"eventType":"state.is_leaderless","index":42,"members":["ctrl1","ctrl2","ctrl3"],"namespace":"cluster","timestamp":"2026-03-01T12:00:00Z"},` +
-			`"state":{"leader_id":"","previous_leader_id":"ctrl1","leaderless":true,"leaderless_for_ms":30500,"members_up":0,"members_total":0,"quorum_margin":0,"unreachable":[],"watcher_isolated":false,"change_kind":"","leaders":[],"split_brain":false,"term":0}}`},
+			`"state":{"leader_id":"","previous_leader_id":"ctrl1","leaderless":true,"leaderless_for_ms":30500,"members_up":0,"members_total":0,"quorum_margin":0,"unreachable":[],"watcher_isolated":false,"change_kind":"","leaders":[],"split_brain":false,"term":0,"since":"","last_outage_ms":0},` +
+			`"summary":"no leader for 31s (was ctrl1)","lasted_ms":0,"held_by":""}`},
 		{"escaping", escaped, `{"version":"1","delivery_id":"","rule":"\u003cb\u003e\u0026amp;\u003c/b\u003e","status":"firing",` +
 			`"cluster":"tab\tnl\n\u0000 \\ \"q\"","labels":{"\u003c":"\ufffd","a":"é ✓ 𝄞"},"fired_at":"2026-03-01T12:00:00.000000000Z",` +
 			`"event":{"m":{"b":"x","k\u003c":2},"n":1e+21,"neg":-0.000001,"s":["sep\u2028",1.5,true,null]},` +
-			`"state":{"leader_id":"bad \ufffd\ufffd","previous_leader_id":"sep\u2028\u2029","leaderless":false,"leaderless_for_ms":0,"members_up":0,"members_total":0,"quorum_margin":0,"unreachable":[],"watcher_isolated":false,"change_kind":"","leaders":[],"split_brain":false,"term":0}}`},
+			`"state":{"leader_id":"bad \ufffd\ufffd","previous_leader_id":"sep\u2028\u2029","leaderless":false,"leaderless_for_ms":0,"members_up":0,"members_total":0,"quorum_margin":0,"unreachable":[],"watcher_isolated":false,"change_kind":"","leaders":[],"split_brain":false,"term":0,"since":"","last_outage_ms":0},` +
+			`"summary":"leader bad \ufffd\ufffd (was sep\u2028\u2029)","lasted_ms":0,"held_by":""}`},
 		{"no labels, no event", resolved, `{"version":"1","delivery_id":"","rule":"r","status":"resolved","cluster":"c",` +
 			`"labels":{},"fired_at":"2026-03-01T13:00:00.000000000+01:00","event":{},` +
-			`"state":{"leader_id":"ctrl2","previous_leader_id":"","leaderless":false,"leaderless_for_ms":0,"members_up":0,"members_total":0,"quorum_margin":0,"unreachable":[],"watcher_isolated":false,"change_kind":"","leaders":[],"split_brain":false,"term":0}}`},
+			`"state":{"leader_id":"ctrl2","previous_leader_id":"","leaderless":false,"leaderless_for_ms":0,"members_up":0,"members_total":0,"quorum_margin":0,"unreachable":[],"watcher_isolated":false,"change_kind":"","leaders":[],"split_brain":false,"term":0,"since":"","last_outage_ms":0},` +
+			`"summary":"leader ctrl2","lasted_ms":0,"held_by":""}`},
+		{"context", withContext(), `{"version":"1","delivery_id":"","rule":"changed","status":"resolved","cluster":"c",` +
+			`"labels":{},"fired_at":"2026-03-01T19:09:03.000000000Z","event":{},` +
+			`"state":{"leader_id":"e1","previous_leader_id":"e1","leaderless":false,"leaderless_for_ms":0,"members_up":0,"members_total":0,"quorum_margin":0,"unreachable":[],"watcher_isolated":false,"change_kind":"","leaders":[],"split_brain":false,"term":0,"since":"2026-03-01T19:03:43.000000000Z","last_outage_ms":3000},` +
+			`"summary":"page failed for good after 5 attempts (POST https://pd.example/: answered 500): e1 back after 3s; the firing lasted 2m","lasted_ms":120000,"held_by":"",` +
+			`"failure":{"action":"page","kind":"pagerduty","where":"https://pd.example/","error":"POST https://pd.example/: answered 500","attempts":5}}`},
 	}
 	for _, tc := range cases {
 		got, err := tc.n.Payload()
@@ -185,7 +202,7 @@ func TestPayloadKeys(t *testing.T) {
 		keys = append(keys, k)
 	}
 	slices.Sort(keys)
-	want := []string{"cluster", "delivery_id", "event", "fired_at", "labels", "rule", "state", "status", "version"}
+	want := []string{"cluster", "delivery_id", "event", "fired_at", "held_by", "labels", "lasted_ms", "rule", "state", "status", "summary", "version"}
 	if !slices.Equal(keys, want) {
 		t.Errorf("keys %q, want %q", keys, want)
 	}
@@ -210,6 +227,10 @@ func FuzzPayload(f *testing.F) {
 		if err := json.Unmarshal(data, &got); err != nil {
 			t.Fatal(err)
 		}
+		if got.Summary != readBack(n.Summary()) {
+			t.Errorf("summary %q, want %q", got.Summary, n.Summary())
+		}
+		got.Summary = ""
 		firedAt, err := time.Parse(time.RFC3339Nano, got.FiredAt)
 		if err != nil || !firedAt.Equal(n.FiredAt) {
 			t.Errorf("fired_at %q (%v), want %v", got.FiredAt, err, n.FiredAt)

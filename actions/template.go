@@ -95,6 +95,8 @@ var sample = Notification{
 	PreviousLeaderID: "ctrl1",
 	Leaderless:       true,
 	LeaderlessFor:    30 * time.Second,
+	StateSince:       time.Date(2025, 12, 31, 23, 59, 30, 0, time.UTC),
+	Failure:          Failure{Action: "page", Kind: "webhook", Error: "answered 500", Attempts: 5},
 }
 
 // checkName is the name templates are parsed under for checking, so that
@@ -198,12 +200,13 @@ func explainField(msg string) string {
 	return fmt.Sprintf("unknown field .%s (fields: .%s)", m[1], strings.Join(fieldNames, " ."))
 }
 
-// fieldNames are the fields templates can use, for error messages.
+// fieldNames are the fields templates can use, and Summary, for error
+// messages.
 var fieldNames = func() []string {
 	t := reflect.TypeFor[Notification]()
-	names := make([]string, t.NumField())
+	names := make([]string, t.NumField(), t.NumField()+1)
 	for i := range names {
 		names[i] = t.Field(i).Name
 	}
-	return names
+	return append(names, "Summary")
 }()

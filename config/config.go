@@ -57,4 +57,6 @@ type Server struct {
 	IngestToken string `koanf:"ingest_token" json:"ingest_token,omitempty"`
 	// MaxBodyBytes bounds one POST /v1/events body.
 	MaxBodyBytes int `koanf:"max_body_bytes" json:"max_body_bytes,omitempty"`
+	// ExternalURL is where people reach leaderhook, for links in messages.
+	ExternalURL string `koanf:"external_url" json:"external_url,omitempty"`
 }

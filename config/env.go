@@ -42,11 +42,17 @@ func (l *loader) expandEnv(n *yaml.Node, path string) {
 		if !strings.Contains(n.Value, "${") {
 			return
 		}
-		out, err := expandUsing(n.Value, l.env, l.actionSecret(path))
+		var used []string
+		out, err := expandUsing(n.Value, l.env, func(v string) { used = append(used, v) })
 		if err != nil {
 			l.errorAt(n, path, "%v", err)
 			l.unexpanded[n] = true
 			return
+		}
+		if record := l.actionSecret(path); record != nil {
+			for _, v := range used {
+				record(v, inURLPath(out, v))
+			}
 		}
 		n.Value = out
 		l.expanded[n] = true
@@ -107,8 +113,10 @@ func expandUsing(s string, env func(string) (string, bool), used func(string)) (
 // or argument filled from ${VAR} is where a token goes that no key marks
 // as one (a PagerDuty routing key in a body, say), so the action redacts
 // those values like its secret. Which keys are left readable depends on
-// the action's kind, known later (see envSecrets).
-func (l *loader) actionSecret(path string) func(string) {
+// the action's kind, known later (see envSecrets). inPath says that the
+// value went into the path or query of a URL written around it
+// (https://api.telegram.org/bot${TOKEN}/...), where tokens go.
+func (l *loader) actionSecret(path string) func(v string, inPath bool) {
 	rest, ok := strings.CutPrefix(path, "actions.")
 	if !ok {
 		return nil
@@ -116,24 +124,45 @@ func (l *loader) actionSecret(path string) func(string) {
 	name, key, _ := strings.Cut(rest, ".")
 	key, _, _ = strings.Cut(key, "[")
 	key, _, _ = strings.Cut(key, ".")
-	return func(v string) {
+	return func(v string, inPath bool) {
 		if l.fromEnv == nil {
 			l.fromEnv = map[string][]envValue{}
 		}
-		l.fromEnv[name] = append(l.fromEnv[name], envValue{key: key, value: v})
+		l.fromEnv[name] = append(l.fromEnv[name], envValue{key: key, value: v, inPath: inPath})
 	}
 }
 
-// envValue is a value that a ${VAR} put in the setting key of an action.
-type envValue struct{ key, value string }
+// inURLPath reports whether v is in setting after the host of a URL that
+// the setting holds, v not being the whole URL.
+func inURLPath(setting, v string) bool {
+	scheme := strings.Index(setting, "://")
+	if scheme < 0 || v == "" || v == setting {
+		return false
+	}
+	hostEnd := strings.IndexAny(setting[scheme+3:], "/?#")
+	if hostEnd < 0 {
+		return false
+	}
+	at := strings.Index(setting, v)
+	return at >= scheme+3+hostEnd
+}
+
+// envValue is a value that a ${VAR} put in the setting key of an action;
+// inPath: into the path or query of a URL around it.
+type envValue struct {
+	key, value string
+	inPath     bool
+}
 
 // envSecrets returns the values that ${VAR}s put in the settings of the
 // named action, but for those of its type and of the keys its kind (nil if
-// unknown) leaves readable: they say where, not who.
+// unknown) leaves readable: they say where, not who. A value put into
+// the path of a URL written around it is a secret all the same: a token
+// in a URL's path (a Telegram bot's) is put there so.
 func (l *loader) envSecrets(name string, kind *actions.Kind) []string {
 	var out []string
 	for _, v := range l.fromEnv[name] {
-		if v.key == "type" || kind != nil && slices.Contains(kind.PlainKeys, v.key) {
+		if v.key == "type" || !v.inPath && kind != nil && slices.Contains(kind.PlainKeys, v.key) {
 			continue
 		}
 		out = append(out, v.value)

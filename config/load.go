@@ -398,6 +398,9 @@ func (l *loader) validate(cfg *Config) {
 		serverWarnings.Add("server.listen", "%s is reachable from other hosts but server.ingest_token is empty: "+
 			"POST /v1/events and POST /-/reload answer 403 to them until a token is set", cfg.Server.Listen)
 	}
+	if cfg.Server.ExternalURL != "" {
+		actions.CheckURL(&errs, "server.external_url", cfg.Server.ExternalURL)
+	}
 	if cfg.Server.MaxBodyBytes < 0 {
 		errs.Add("server.max_body_bytes", "must not be negative")
 	}

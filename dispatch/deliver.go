@@ -29,7 +29,7 @@ func (d *Dispatcher) deliver(del Delivery) {
 		// The fallbacks are journaled before the delivery they replace is
 		// done: a crash in between leaves one or the other to resume.
 		if !del.Fallback { // no fallback of a fallback: a loop would never end
-			d.startFallbacks(del, t.Spec.OnFailure)
+			d.startFallbacks(del, t, msg)
 		}
 		d.journalDone(del)
 	}
@@ -106,12 +106,19 @@ func (d *Dispatcher) attempt(t Target, del *Delivery) error {
 }
 
 // startFallbacks journals and queues the on_failure actions of a delivery
-// that failed for good. During a shutdown they wait in the journal and run
-// after the restart, as the delivery they replace would have.
-func (d *Dispatcher) startFallbacks(del Delivery, names []string) {
-	for _, name := range names {
+// to t that failed for good with the (redacted) error msg; their message
+// says which delivery failed, to where and why. During a shutdown they
+// wait in the journal and run after the restart, as the delivery they
+// replace would have.
+func (d *Dispatcher) startFallbacks(del Delivery, t Target, msg string) {
+	failure := actions.Failure{Action: del.Action, Kind: t.Spec.Type, Error: msg, Attempts: del.Attempts}
+	if w, ok := t.Action.(actions.Describer); ok {
+		failure.Where = actions.Redact(w.Where(), t.Secrets...)
+	}
+	for _, name := range t.Spec.OnFailure {
 		fb := Delivery{ID: fallbackID(del.ID, name), Action: name, Notification: del.Notification, Fallback: true}
 		fb.Notification.DeliveryID = fb.ID
+		fb.Notification.Failure = failure
 		err := d.submit(fb)
 		switch {
 		case errors.Is(err, ErrClosed) && d.opts.Journal != nil && !errors.Is(err, ErrNotJournaled):

@@ -117,8 +117,28 @@ func New(opts Options) *Dispatcher {
 		opts.Now = time.Now
 	}
 	ctx, cancel := context.WithCancel(context.Background())
+	startBackground(opts.Targets)
 	return &Dispatcher{opts: opts, ctx: ctx, cancel: cancel, targets: opts.Targets,
 		queues: map[queueKey]*queue{}, byCluster: map[string][]*queue{}, active: map[string]bool{}}
+}
+
+// startBackground starts the work the actions of targets do between
+// deliveries (actions.Background).
+func startBackground(targets map[string]Target) {
+	for _, t := range targets {
+		if b, ok := t.Action.(actions.Background); ok {
+			b.Start()
+		}
+	}
+}
+
+// stopBackground stops it, and returns once it has stopped.
+func stopBackground(targets map[string]Target) {
+	for _, t := range targets {
+		if b, ok := t.Action.(actions.Background); ok {
+			b.Stop()
+		}
+	}
 }
 
 // DeliveryID names the delivery of a decision to an action: the cluster,
@@ -267,9 +287,17 @@ func (d *Dispatcher) isActive(id string) bool {
 // SetTargets replaces the actions after a config reload. Deliveries
 // already queued use the new definition of their action if it still
 // exists, the old one otherwise; queues get the new number of workers.
+// The old actions' background work stops, the new ones' starts.
 func (d *Dispatcher) SetTargets(targets map[string]Target) {
 	d.mu.Lock()
-	defer d.mu.Unlock()
+	old := d.targets
+	d.setTargetsLocked(targets)
+	d.mu.Unlock()
+	stopBackground(old)
+	startBackground(targets)
+}
+
+func (d *Dispatcher) setTargetsLocked(targets map[string]Target) {
 	merged := make(map[string]Target, len(targets))
 	for name, t := range d.targets {
 		merged[name] = t
@@ -331,15 +359,19 @@ func (d *Dispatcher) Close(ctx context.Context) error {
 	d.mu.Unlock()
 	done := make(chan struct{})
 	go func() { d.wg.Wait(); close(done) }()
+	var err error
 	select {
 	case <-done:
-		d.cancel()
-		return nil
 	case <-ctx.Done():
-		d.cancel()
-		<-done
-		return fmt.Errorf("drain: %w", ctx.Err())
+		err = fmt.Errorf("drain: %w", ctx.Err())
 	}
+	d.cancel()
+	<-done
+	d.mu.Lock()
+	targets := d.targets
+	d.mu.Unlock()
+	stopBackground(targets)
+	return err
 }
 
 func (d *Dispatcher) audit(del Delivery, r Record) {

@@ -11,11 +11,13 @@ import (
 )
 
 // Targets builds every configured action with its delivery policy. client
-// may be nil.
+// may be nil. Actions keep what must outlive a restart under the config's
+// state_dir (see actions.Options).
 func Targets(cfg *config.Config, client *http.Client) (map[string]dispatch.Target, error) {
 	targets := make(map[string]dispatch.Target, len(cfg.Actions))
+	opts := actions.Options{Client: client, StateDir: cfg.StateDir, ExternalURL: cfg.Server.ExternalURL}
 	for name, spec := range cfg.Actions {
-		t, err := target(name, spec, client)
+		t, err := target(name, spec, opts)
 		if err != nil {
 			return nil, fmt.Errorf("action %s: %w", name, err)
 		}
@@ -25,13 +27,13 @@ func Targets(cfg *config.Config, client *http.Client) (map[string]dispatch.Targe
 }
 
 // target builds one action, by its kind, with the kind's defaults.
-func target(name string, spec actions.Spec, client *http.Client) (dispatch.Target, error) {
+func target(name string, spec actions.Spec, opts actions.Options) (dispatch.Target, error) {
 	kind := kinds.Lookup(spec.Type)
 	if kind == nil {
 		return dispatch.Target{}, fmt.Errorf("unknown type %q", spec.Type)
 	}
 	spec = spec.Defaults(kind.Delivery)
-	a, err := kind.New(name, spec, client)
+	a, err := kind.New(name, spec, opts)
 	if err != nil {
 		return dispatch.Target{}, err
 	}

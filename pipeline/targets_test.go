@@ -51,8 +51,8 @@ func TestTargets(t *testing.T) {
 }
 
 func TestTargetsRejectsAnUnknownKind(t *testing.T) {
-	cfg := &config.Config{Actions: map[string]actions.Spec{"mail": {Type: "email"}}}
-	if _, err := Targets(cfg, nil); err == nil || !strings.Contains(err.Error(), `action mail: unknown type "email"`) {
+	cfg := &config.Config{Actions: map[string]actions.Spec{"mail": {Type: "sms"}}}
+	if _, err := Targets(cfg, nil); err == nil || !strings.Contains(err.Error(), `action mail: unknown type "sms"`) {
 		t.Errorf("got %v", err)
 	}
 }

@@ -67,6 +67,12 @@ type Outcome struct {
 	PreviousLeaderID string
 	Leaderless       bool
 	LeaderlessFor    time.Duration
+	// LastOutage is how long the cluster was without a leader before its
+	// current one (0: no loss came before it, or not since the start).
+	LastOutage time.Duration
+	// HeldBy says what held a firing back before it went out
+	// (ReasonCooldown or ReasonMuted; "" when nothing did).
+	HeldBy string
 }
 
 // Cluster names a configured cluster and its labels.
@@ -344,6 +350,7 @@ func (e *Engine) tryFire(r *compiledRule, rs *ruleState, cs *clusterState, out [
 		}
 		return out
 	}
+	held := rs.reason
 	rs.fired = true
 	rs.lastFire = cs.now
 	rs.retryAt = time.Time{}
@@ -351,7 +358,9 @@ func (e *Engine) tryFire(r *compiledRule, rs *ruleState, cs *clusterState, out [
 	if r.Cooldown > 0 {
 		rs.remember(key, cs.now, r.Cooldown)
 	}
-	return append(out, e.outcome(r, rs, cs, Fired, "", r.Actions))
+	o := e.outcome(r, rs, cs, Fired, "", r.Actions)
+	o.HeldBy = held
+	return append(out, o)
 }
 
 func (e *Engine) outcome(r *compiledRule, rs *ruleState, cs *clusterState, kind, reason string, actions []string) Outcome {
@@ -371,6 +380,7 @@ func (e *Engine) outcome(r *compiledRule, rs *ruleState, cs *clusterState, kind,
 		PreviousLeaderID: cs.state.PreviousLeaderID,
 		Leaderless:       cs.leaderless,
 		LeaderlessFor:    cs.leaderlessFor,
+		LastOutage:       cs.lastOutage,
 	}
 }
 
@@ -570,7 +580,8 @@ type clusterState struct {
 	now         time.Time
 	state       event.Event // current state event
 	leaderless  bool
-	since       time.Time // start of the current state (true start of a loss)
+	since       time.Time     // start of the current state (true start of a loss)
+	lastOutage  time.Duration // the loss that ended with the current leader
 	changes     []time.Time
 	rules       []ruleState
 	wake        time.Time // queued wake-up, zero when none
@@ -599,11 +610,16 @@ func newClusterState(name string, labels map[string]string, nrules int, windows 
 }
 
 func (cs *clusterState) setState(ev *event.Event) {
+	wasLeaderless, lossStart := cs.leaderless && !cs.since.IsZero(), cs.since
 	cs.state = *ev
 	cs.leaderless = ev.Type != event.HasLeader
 	cs.since = ev.Since
 	if cs.since.IsZero() || cs.since.After(cs.now) {
 		cs.since = cs.now
+	}
+	cs.lastOutage = 0
+	if wasLeaderless && !cs.leaderless {
+		cs.lastOutage = cs.since.Sub(lossStart)
 	}
 	cs.env["type"] = ev.Type
 	cs.env["leader_id"] = ev.LeaderID

@@ -84,13 +84,18 @@ func readBlocks(t *testing.T, path string) []mdBlock {
 // docEnv stands in for the environment of the variables the docs use. A
 // variable missing here fails the check, as an unset one fails `check`.
 var docEnv = map[string]string{
-	"SLACK_WEBHOOK_URL":     "https://hooks.slack.com/services/T000/B000/XXXXXXXXXXXX",
-	"PAGER_URL":             "https://pager.example/hooks/leaderhook",
-	"PAGE_SECRET":           "whsec_c2VjcmV0LXNlY3JldA==",
-	"PAGERDUTY_ROUTING_KEY": "R0UT1NGK3Y0000000000000000000000",
-	"LEADERHOOK_TOKEN":      "doc-token-0123456789",
-	"ZITI_USER":             "admin",
-	"ZITI_PASSWORD":         "doc-password",
+	"SLACK_WEBHOOK_URL":      "https://hooks.slack.com/services/T000/B000/XXXXXXXXXXXX",
+	"PAGER_URL":              "https://pager.example/hooks/leaderhook",
+	"PAGE_SECRET":            "whsec_c2VjcmV0LXNlY3JldA==",
+	"PAGERDUTY_ROUTING_KEY":  "R0UT1NGK3Y0000000000000000000000",
+	"DISCORD_WEBHOOK_URL":    "https://discord.com/api/webhooks/123456789012345678/d1sc0rd-t0ken",
+	"MATTERMOST_WEBHOOK_URL": "https://mattermost.example.com/hooks/xf7m4tt3rm0stk3y",
+	"TELEGRAM_BOT_TOKEN":     "123456789:AAFt3l3gr4mB0tT0k3nXXXXXXXXXXXXXXXX",
+	"TELEGRAM_CHAT_ID":       "-1001234567890",
+	"HEARTBEAT_URL":          "https://hc-ping.example/5f0c1f55-ee1c-4ad0-9b8f-4fbc7b3bd3c4",
+	"LEADERHOOK_TOKEN":       "doc-token-0123456789",
+	"ZITI_USER":              "admin",
+	"ZITI_PASSWORD":          "doc-password",
 }
 
 func docLookup(name string) (string, bool) {

@@ -20,14 +20,18 @@ import (
 	"strings"
 
 	"github.com/leaderhook/leaderhook/actions"
+	"github.com/leaderhook/leaderhook/actions/alertmanager"
+	"github.com/leaderhook/leaderhook/actions/email"
+	"github.com/leaderhook/leaderhook/actions/pagerduty"
 	"github.com/leaderhook/leaderhook/actions/shell"
 	"github.com/leaderhook/leaderhook/actions/slack"
+	"github.com/leaderhook/leaderhook/actions/teams"
 	"github.com/leaderhook/leaderhook/actions/webhook"
 	"github.com/leaderhook/leaderhook/field"
 )
 
 // All lists the kinds in the order messages and docs name them.
-var All = []*actions.Kind{&webhook.Kind, &shell.Kind, &slack.Kind}
+var All = []*actions.Kind{&webhook.Kind, &shell.Kind, &slack.Kind, &teams.Kind, &email.Kind, &pagerduty.Kind, &alertmanager.Kind}
 
 // Lookup returns the kind named name, or nil.
 func Lookup(name string) *actions.Kind {

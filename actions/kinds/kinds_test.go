@@ -38,10 +38,10 @@ func TestRegistry(t *testing.T) {
 		}
 		seen[k.Name] = true
 	}
-	if Lookup("email") != nil || Lookup("") != nil {
+	if Lookup("sms") != nil || Lookup("") != nil {
 		t.Error("Lookup finds a kind that is not there")
 	}
-	if got := Names(); got != "webhook, shell or slack" {
+	if got := Names(); got != "webhook, shell, slack, teams, email, pagerduty or alertmanager" {
 		t.Errorf("Names() = %q", got)
 	}
 }
@@ -57,9 +57,9 @@ func TestValidate(t *testing.T) {
 		{"valid shell", run, nil},
 		{"valid slack", slackMessage, nil},
 		{"no type", actions.Spec{Config: webhook.Config{URL: "https://h/x"}}, []string{
-			"type@-1: is required: webhook, shell or slack"}},
-		{"unknown type", actions.Spec{Type: "email"}, []string{
-			`type@-1: unknown action type "email": webhook, shell or slack`}},
+			"type@-1: is required: webhook, shell, slack, teams, email, pagerduty or alertmanager"}},
+		{"unknown type", actions.Spec{Type: "sms"}, []string{
+			`type@-1: unknown action type "sms": webhook, shell, slack, teams, email, pagerduty or alertmanager`}},
 		{"settings of another kind", actions.Spec{Type: "shell", Config: webhook.Config{URL: "https://h/x"}}, []string{
 			"type@-1: shell, but the settings are those of a webhook.Config"}},
 		{"no settings: the kind's zero settings", actions.Spec{Type: "slack"}, []string{"webhook_url@-1: is required"}},

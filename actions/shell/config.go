@@ -2,7 +2,6 @@ package shell
 
 import (
 	"maps"
-	"net/http"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -22,7 +21,7 @@ var Kind = actions.Kind{
 	Name:     Name,
 	Config:   Config{},
 	Delivery: delivery,
-	New: func(name string, spec actions.Spec, _ *http.Client) (actions.Action, error) {
+	New: func(name string, spec actions.Spec, _ actions.Options) (actions.Action, error) {
 		return New(name, spec)
 	},
 	Docs: map[string]string{

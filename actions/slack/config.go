@@ -1,7 +1,6 @@
 package slack
 
 import (
-	"net/http"
 	"regexp"
 	"strings"
 
@@ -17,12 +16,15 @@ var Kind = actions.Kind{
 	Name:     Name,
 	Config:   Config{},
 	Delivery: actions.HTTPDelivery,
-	New: func(name string, spec actions.Spec, client *http.Client) (actions.Action, error) {
-		return New(name, spec, client)
+	New: func(name string, spec actions.Spec, opts actions.Options) (actions.Action, error) {
+		return New(name, spec, opts)
 	},
+	PlainKeys: []string{"api_url"},
 	Docs: map[string]string{
-		"webhook_url": "the incoming-webhook URL (a secret).",
-		"channel":     "`#channel`, `@user` or a channel ID.",
+		"webhook_url": "the incoming-webhook URL (a secret). Give it, or `token`.",
+		"token":       "a bot token (`xoxb-…`, a secret) with the chat:write scope: messages go through the Web API (chat.postMessage, chat.update), and a resolve edits its firing's message and replies in its thread, so that an incident is one message. The bot must be in the channel.",
+		"api_url":     "with `token`: the Web API's base URL. Default `" + DefaultAPIURL + "` (a proxy or a test server may stand in).",
+		"channel":     "`#channel`, `@user` or a channel ID; required with `token` (a channel ID or `#name`).",
 		"username":    "sender name.",
 		"icon_emoji":  "sender icon, e.g. `:rotating_light:`.",
 		"text":        "message text template. What it inserts is escaped (`&`, `<`, `>` as entities, control characters as `\\n`, `\\x1b`...); its own text is kept, links and mentions included. Default: a one-line summary.",
@@ -32,6 +34,8 @@ var Kind = actions.Kind{
 // Config is the settings of a Slack action.
 type Config struct {
 	WebhookURL string `koanf:"webhook_url" json:"webhook_url,omitempty"`
+	Token      string `koanf:"token" json:"token,omitempty"`
+	APIURL     string `koanf:"api_url" json:"api_url,omitempty"`
 	Channel    string `koanf:"channel" json:"channel,omitempty"`
 	Username   string `koanf:"username" json:"username,omitempty"`
 	IconEmoji  string `koanf:"icon_emoji" json:"icon_emoji,omitempty"`
@@ -41,7 +45,22 @@ type Config struct {
 // Validate checks the settings without ever printing the webhook URL.
 func (c Config) Validate() field.List {
 	var errs field.List
-	actions.CheckURL(&errs, "webhook_url", c.WebhookURL)
+	switch {
+	case c.Token != "" && c.WebhookURL != "":
+		errs.Add("token", "give webhook_url (an incoming webhook) or token (a bot), not both")
+	case c.Token != "":
+		if c.Channel == "" {
+			errs.Add("channel", "is required with token: a channel ID such as C0123ABCD, or #name")
+		}
+		if c.APIURL != "" {
+			actions.CheckURL(&errs, "api_url", c.APIURL)
+		}
+	default:
+		actions.CheckURL(&errs, "webhook_url", c.WebhookURL)
+		if c.APIURL != "" {
+			errs.Add("api_url", "applies to a bot (token) only")
+		}
+	}
 	if ch := c.Channel; ch != "" && !strings.HasPrefix(ch, "#") && !strings.HasPrefix(ch, "@") && !isSlackID(ch) {
 		errs.Add("channel", "%q: use #channel, @user or a channel ID such as C0123ABCD", ch)
 	}
@@ -60,14 +79,27 @@ func isSlackID(s string) bool {
 	return slackID.MatchString(s) && strings.ContainsAny(s, "0123456789")
 }
 
-// Defaults has nothing to fill in: Slack's defaults apply.
-func (c Config) Defaults() actions.Config { return c }
+// DefaultAPIURL is the base URL of Slack's Web API.
+const DefaultAPIURL = "https://slack.com/api"
 
-// Secrets returns the webhook URL, whose path is the credential, and the
-// password and query values it may carry.
-func (c Config) Secrets() []string {
-	if c.WebhookURL == "" {
-		return nil
+// Defaults fills in the Web API's URL of a bot.
+func (c Config) Defaults() actions.Config {
+	if c.Token != "" && c.APIURL == "" {
+		c.APIURL = DefaultAPIURL
 	}
-	return append([]string{c.WebhookURL}, actions.URLSecrets(c.WebhookURL)...)
+	return c
+}
+
+// Secrets returns the token, or the webhook URL, whose path is the
+// credential, and the password and query values it may carry.
+func (c Config) Secrets() []string {
+	var out []string
+	if c.Token != "" {
+		out = append(out, c.Token)
+	}
+	if c.WebhookURL != "" {
+		out = append(out, c.WebhookURL)
+		out = append(out, actions.URLSecrets(c.WebhookURL)...)
+	}
+	return append(out, actions.URLSecrets(c.APIURL)...)
 }

@@ -19,7 +19,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"text/template"
 	"time"
@@ -51,41 +50,34 @@ type Action struct {
 	timeout time.Duration // of one attempt
 	client  *http.Client
 	text    *template.Template // nil: the default one-line summary
-	where   string             // the webhook URL with its path hidden
-	hide    *strings.Replacer  // hides forms of the URL, its path and its query
+	where   string             // the webhook URL with its path hidden, or the Web API's
+	hide    *strings.Replacer  // hides forms of the URL, its path and its query, or the token
+	bot     *bot               // nil: an incoming webhook
 }
 
 // New builds the action from a spec; the text template is parsed once,
-// here. client may be nil (see webhook.DefaultClient). Errors never show
-// the webhook URL.
-func New(name string, spec actions.Spec, client *http.Client) (*Action, error) {
+// here. opts.Client may be nil (see webhook.DefaultClient). With a token
+// the action posts through the Web API (see bot.go), keeping the
+// messages it edits in its memory under opts.StateDir. Errors never show
+// the webhook URL or the token.
+func New(name string, spec actions.Spec, opts actions.Options) (*Action, error) {
 	spec, cfg, err := actions.ConfigOf[Config](spec, actions.HTTPDelivery)
 	if err != nil {
 		return nil, fmt.Errorf("action %s: %w", name, err)
 	}
+	client := opts.Client
 	if client == nil {
 		client = webhook.DefaultClient()
 	}
-	u, err := url.Parse(cfg.WebhookURL)
-	switch {
-	case cfg.WebhookURL == "":
-		return nil, fmt.Errorf("action %s: webhook_url is required", name)
-	case err != nil:
-		return nil, fmt.Errorf("action %s: webhook_url is not a valid URL", name)
-	case u.Scheme != "http" && u.Scheme != "https" || u.Host == "":
-		return nil, fmt.Errorf("action %s: webhook_url must be an http:// or https:// URL with a host", name)
+	a := &Action{name: name, cfg: cfg, timeout: spec.Timeout, client: client}
+	if cfg.Token != "" {
+		err = a.setUpBot(name, opts.StateDir)
+	} else {
+		err = a.setUpWebhook()
 	}
-	a := &Action{name: name, cfg: cfg, timeout: spec.Timeout, client: client, where: u.Scheme + "://" + u.Host + "/REDACTED"}
-	pairs := []string{cfg.WebhookURL, a.where, u.String(), a.where}
-	for _, p := range []string{u.EscapedPath(), u.Path, u.RawPath} {
-		if len(p) >= 4 {
-			pairs = append(pairs, p, "/REDACTED")
-		}
+	if err != nil {
+		return nil, fmt.Errorf("action %s: %w", name, err)
 	}
-	if len(u.RawQuery) >= 4 {
-		pairs = append(pairs, u.RawQuery, "REDACTED")
-	}
-	a.hide = strings.NewReplacer(pairs...)
 	if cfg.Text != "" {
 		// What the template inserts is escaped: an id from an event must
 		// not add a mention or a link, nor forge lines.
@@ -96,6 +88,32 @@ func New(name string, spec actions.Spec, client *http.Client) (*Action, error) {
 		a.text = t
 	}
 	return a, nil
+}
+
+// setUpWebhook checks the webhook URL and learns to hide it: its path is
+// the credential.
+func (a *Action) setUpWebhook() error {
+	u, err := url.Parse(a.cfg.WebhookURL)
+	switch {
+	case a.cfg.WebhookURL == "":
+		return errors.New("webhook_url or token is required")
+	case err != nil:
+		return errors.New("webhook_url is not a valid URL")
+	case u.Scheme != "http" && u.Scheme != "https" || u.Host == "":
+		return errors.New("webhook_url must be an http:// or https:// URL with a host")
+	}
+	a.where = u.Scheme + "://" + u.Host + "/REDACTED"
+	pairs := []string{a.cfg.WebhookURL, a.where, u.String(), a.where}
+	for _, p := range []string{u.EscapedPath(), u.Path, u.RawPath} {
+		if len(p) >= 4 {
+			pairs = append(pairs, p, "/REDACTED")
+		}
+	}
+	if len(u.RawQuery) >= 4 {
+		pairs = append(pairs, u.RawQuery, "REDACTED")
+	}
+	a.hide = strings.NewReplacer(pairs...)
+	return nil
 }
 
 // Message is an incoming-webhook message.
@@ -133,7 +151,7 @@ func (a *Action) Build(n *actions.Notification) (Message, error) {
 	if n.Status == actions.StatusResolved {
 		status, color, dot = "RESOLVED", ColorResolved, "🟢"
 	}
-	text := fmt.Sprintf("%s [%s] %s on %s: %s", dot, status, escape(n.Rule), escape(n.Cluster), summary(n))
+	text := fmt.Sprintf("%s [%s] %s on %s: %s", dot, status, escape(n.Rule), escape(n.Cluster), escape(n.Summary()))
 	if a.text != nil {
 		var b strings.Builder
 		if err := a.text.Execute(&b, n); err != nil {
@@ -174,41 +192,8 @@ func sectionField(label, value string) *Text {
 	return &Text{Type: "mrkdwn", Text: head + escapeFit(or(value, "—"), MaxFieldText-utf8.RuneCountInString(head))}
 }
 
-func summary(n *actions.Notification) string {
-	was := ""
-	if n.PreviousLeaderID != "" && n.PreviousLeaderID != n.LeaderID {
-		was = " (was " + escape(n.PreviousLeaderID) + ")"
-	}
-	switch {
-	case n.Leaderless:
-		return "no leader for " + Human(n.LeaderlessFor) + was
-	case n.LeaderID == "":
-		return "no leader" + was
-	}
-	return "leader " + escape(n.LeaderID) + was
-}
-
 // Human writes a duration for people: 450ms, 30s, 2m5s, 1h30m, 2d3h.
-func Human(d time.Duration) string {
-	switch {
-	case d <= 0:
-		return "0s"
-	case d < time.Second:
-		return d.Round(time.Millisecond).String()
-	}
-	d = d.Round(time.Second)
-	var b strings.Builder
-	for _, u := range []struct {
-		unit time.Duration
-		name string
-	}{{24 * time.Hour, "d"}, {time.Hour, "h"}, {time.Minute, "m"}, {time.Second, "s"}} {
-		if d >= u.unit {
-			b.WriteString(strconv.FormatInt(int64(d/u.unit), 10) + u.name)
-			d %= u.unit
-		}
-	}
-	return b.String()
-}
+func Human(d time.Duration) string { return actions.HumanDuration(d) }
 
 // markup turns the characters Slack reads as markup into entities.
 var markup = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;")
@@ -256,6 +241,9 @@ func or(s, def string) string {
 
 // Run posts the message once, bounded by ctx and by the action's timeout.
 func (a *Action) Run(ctx context.Context, n *actions.Notification) (actions.Outcome, error) {
+	if a.bot != nil {
+		return a.runBot(ctx, n)
+	}
 	body, err := a.body(n)
 	if err != nil {
 		msg := a.redact(err.Error())
@@ -290,8 +278,15 @@ func (a *Action) redact(s string) string {
 	return actions.Redact(a.hide.Replace(s))
 }
 
-// Render shows the message a run would post, the URL's path hidden.
+// Where is the endpoint, as messages show it.
+func (a *Action) Where() string { return a.where }
+
+// Render shows the message a run would post, the URL's path (or the
+// token) hidden.
 func (a *Action) Render(n *actions.Notification) (actions.Rendering, error) {
+	if a.bot != nil {
+		return a.renderBot(n)
+	}
 	body, err := a.body(n)
 	if err != nil {
 		return actions.Rendering{}, errors.New(a.redact(err.Error()))

@@ -191,7 +191,7 @@ func newAction(t *testing.T, cfg slack.Config) *slack.Action {
 	if errs := spec.Validate(); len(errs) > 0 {
 		t.Fatal(errs)
 	}
-	a, err := slack.New("chat", spec, nil)
+	a, err := slack.New("chat", spec, actions.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -359,7 +359,7 @@ func TestClassification(t *testing.T) {
 }
 
 func TestNewKeepsTheURLSecret(t *testing.T) {
-	_, err := slack.New("chat", actions.Spec{Type: slack.Name, Config: slack.Config{WebhookURL: "ftp://hooks.example/services/T1/B1/t0k3n"}}, nil)
+	_, err := slack.New("chat", actions.Spec{Type: slack.Name, Config: slack.Config{WebhookURL: "ftp://hooks.example/services/T1/B1/t0k3n"}}, actions.Options{})
 	if err == nil || strings.Contains(err.Error(), "t0k3n") {
 		t.Errorf("bad URL: %v", err)
 	}

@@ -3,7 +3,6 @@ package webhook
 import (
 	"encoding/base64"
 	"maps"
-	"net/http"
 	"slices"
 	"strings"
 
@@ -19,8 +18,8 @@ var Kind = actions.Kind{
 	Name:     Name,
 	Config:   Config{},
 	Delivery: actions.HTTPDelivery,
-	New: func(name string, spec actions.Spec, client *http.Client) (actions.Action, error) {
-		return New(name, spec, client)
+	New: func(name string, spec actions.Spec, opts actions.Options) (actions.Action, error) {
+		return New(name, spec, opts.Client)
 	},
 	Docs: map[string]string{
 		"url":     "the endpoint (http or https).",

@@ -37,6 +37,14 @@ const readLimit = 4 << 10
 // redact is applied to every message and to Outcome.Detail, which holds at
 // most MaxDetail bytes of the answer's body (or the error).
 func Exchange(client *http.Client, req *http.Request, where string, redact func(string) string) (actions.Outcome, error) {
+	out, _, err := ExchangeBody(client, req, where, redact)
+	return out, err
+}
+
+// ExchangeBody is Exchange that also returns the answer's body, up to
+// 64 KiB and not redacted, for an API whose answer says more than its
+// status (Slack's Web API).
+func ExchangeBody(client *http.Client, req *http.Request, where string, redact func(string) string) (actions.Outcome, []byte, error) {
 	resp, err := client.Do(req)
 	if err != nil {
 		// *url.Error repeats the URL; keep only its cause.
@@ -50,17 +58,17 @@ func Exchange(client *http.Client, req *http.Request, where string, redact func(
 			what = "timed out"
 		}
 		msg := redact(fmt.Sprintf("%s %s: %s: %v", req.Method, where, what, cause))
-		return actions.Outcome{Detail: truncate(msg, MaxDetail)}, &attemptError{msg: msg, cause: cause}
+		return actions.Outcome{Detail: truncate(msg, MaxDetail)}, nil, &attemptError{msg: msg, cause: cause}
 	}
 	defer resp.Body.Close()
-	var body string
+	var raw []byte
 	if resp.ContentLength != 0 { // most receivers answer 200 or 204 with nothing
-		raw, _ := io.ReadAll(io.LimitReader(resp.Body, readLimit))
+		raw, _ = io.ReadAll(io.LimitReader(resp.Body, 64<<10))
 		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10)) // so the connection is reused
-		body = redact(string(raw))
 	}
+	body := redact(string(raw[:min(len(raw), readLimit)]))
 	out := actions.Outcome{HTTPStatus: resp.StatusCode, Detail: truncate(body, MaxDetail)}
-	return out, classify(req.Method, where, resp, body, redact, time.Now())
+	return out, raw, classify(req.Method, where, resp, body, redact, time.Now())
 }
 
 // classify turns an answer into nil, a retryable error, a RetryAfterError or

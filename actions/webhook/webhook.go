@@ -246,6 +246,9 @@ func (a *Action) Run(ctx context.Context, n *actions.Notification) (actions.Outc
 
 func (a *Action) redact(s string) string { return actions.Redact(s, a.secrets...) }
 
+// Where is the endpoint, as messages show it.
+func (a *Action) Where() string { return a.where }
+
 // Render shows what Run would send, with the secret, the URL's credentials
 // and query, and the values of credential headers (Authorization, Cookie,
 // X-Api-Key...) redacted. The signature is computed at send time and not

@@ -20,7 +20,7 @@ func leaderhookBodies(t *testing.T, n actions.Notification) (page, chat []byte) 
 	if err != nil {
 		t.Fatal(err)
 	}
-	a, err := slack.New("chat", actions.Spec{Type: slack.Name, Config: slack.Config{WebhookURL: "https://hooks.example/T1/B1/x"}}, nil)
+	a, err := slack.New("chat", actions.Spec{Type: slack.Name, Config: slack.Config{WebhookURL: "https://hooks.example/T1/B1/x"}}, actions.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -101,6 +101,9 @@ func (e *env) fireSample(o fireOptions, name string) (*config.Config, map[string
 		sort.Strings(names)
 		return nil, nil, n, fmt.Errorf("no action %q in %s (actions: %s)", name, o.config, strings.Join(names, ", "))
 	}
+	// What actions remember (a Slack message to edit, alerts kept open)
+	// stays with this run: the daemon's memory is the daemon's.
+	cfg.StateDir = ""
 	targets, err := pipeline.Targets(cfg, nil)
 	if err != nil {
 		return nil, nil, n, err
@@ -122,10 +125,16 @@ func (e *env) fireSample(o fireOptions, name string) (*config.Config, map[string
 }
 
 func sampleNotification(status, cluster string, labels map[string]string) actions.Notification {
-	n := actions.Notification{Rule: "leaderhook-fire", Status: status, Cluster: cluster, Labels: labels, FiredAt: time.Now(),
+	now := time.Now()
+	// One episode a day: a resolve fired after a firing finds what the
+	// firing opened (a PagerDuty incident, an Alertmanager alert).
+	episode := now.UTC().Truncate(24 * time.Hour)
+	n := actions.Notification{Rule: "leaderhook-fire", Status: status, Cluster: cluster, Labels: labels, FiredAt: now,
+		Episode: episode, StateSince: now.Add(-42 * time.Second),
 		EventType: "state.is_leaderless", PreviousLeaderID: "sample-leader", Leaderless: true, LeaderlessFor: 42 * time.Second}
 	if status == actions.StatusResolved {
 		n.EventType, n.LeaderID, n.Leaderless, n.LeaderlessFor = "state.has_leader", "sample-leader-2", false, 0
+		n.StateSince, n.LastOutage, n.Lasted = now, 42*time.Second, now.Sub(episode)
 	}
 	return n
 }

@@ -1,0 +1,333 @@
+// Package alertmanager posts notifications to Prometheus Alertmanagers as
+// a client does (POST /api/v2/alerts), so that operators keep their
+// routing, grouping, inhibition and silences. The alert of a rule on a
+// cluster has the labels alertname (the rule), cluster and the cluster's
+// labels; its annotations come from templates.
+//
+// Keeping an alert active: Alertmanager ends an alert at its endsAt, or,
+// without one, resolve_timeout after it last heard of it. As Prometheus
+// does, every post of a firing alert carries an endsAt four refresh
+// periods ahead, and the action posts the alerts it keeps open again every
+// refresh period (a goroutine the dispatcher starts and stops, see
+// actions.Background). So an alert stays active while its rule fires
+// whatever the Alertmanager's resolve_timeout, and ends by itself four
+// refreshes after leaderhook stops, rather than firing for ever. The open
+// alerts are kept in the action's memory under state_dir, so that a
+// restart goes on refreshing them. A resolve posts the alert with endsAt
+// now, and forgets it.
+//
+// An alert goes to every configured Alertmanager (they deduplicate
+// between themselves); a delivery succeeds when one accepts it. When none
+// does, it is retried unless every one refused it for good (4xx).
+package alertmanager
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"maps"
+	"net/http"
+	"slices"
+	"strings"
+	"sync"
+	"text/template"
+	"time"
+
+	"github.com/leaderhook/leaderhook/actions"
+	"github.com/leaderhook/leaderhook/actions/webhook"
+	"github.com/leaderhook/leaderhook/event"
+)
+
+// leaseRefreshes is how many refresh periods ahead a firing alert's endsAt
+// lies: three refreshes may fail before the alert ends.
+const leaseRefreshes = 4
+
+// Alert is an alert as POST /api/v2/alerts takes it.
+type Alert struct {
+	Labels       map[string]string `json:"labels"`
+	Annotations  map[string]string `json:"annotations,omitempty"`
+	StartsAt     time.Time         `json:"startsAt"`
+	EndsAt       time.Time         `json:"endsAt"`
+	GeneratorURL string            `json:"generatorURL,omitempty"`
+}
+
+// Action is an Alertmanager action.
+type Action struct {
+	name        string
+	cfg         Config
+	timeout     time.Duration
+	client      *http.Client
+	annotations map[string]*template.Template
+	generator   string // server.external_url
+	secrets     []string
+	memory      *actions.Memory // the open alerts, by cluster and rule
+	now         func() time.Time
+
+	postMu sync.Mutex // a resolve and a refresh of one alert never cross
+
+	bgMu sync.Mutex
+	stop chan struct{} // nil: the refresher is not running
+	done chan struct{}
+}
+
+// New builds the action; templates are parsed once, here. The open
+// alerts are read from the action's memory under opts.StateDir.
+func New(name string, spec actions.Spec, opts actions.Options) (*Action, error) {
+	spec, cfg, err := actions.ConfigOf[Config](spec, actions.HTTPDelivery)
+	if err != nil {
+		return nil, fmt.Errorf("action %s: %w", name, err)
+	}
+	if errs := cfg.Validate(); len(errs) > 0 {
+		return nil, fmt.Errorf("action %s: %s", name, actions.Redact(errs[0].Error(), spec.Secrets()...))
+	}
+	client := opts.Client
+	if client == nil {
+		client = webhook.DefaultClient()
+	}
+	a := &Action{name: name, cfg: cfg, timeout: spec.Timeout, client: client, generator: opts.ExternalURL,
+		secrets: spec.Secrets(), annotations: map[string]*template.Template{}, now: time.Now}
+	texts := cfg.Annotations
+	if len(texts) == 0 {
+		texts = defaultAnnotations
+	}
+	for name, text := range texts {
+		t, err := actions.ParseTemplate("annotations."+name, text)
+		if err != nil {
+			return nil, fmt.Errorf("action %s: %s", a.name, a.redact(err.Error()))
+		}
+		a.annotations[name] = t
+	}
+	// A memory that cannot be read starts empty: the action works, and
+	// alerts it had open end at their endsAt.
+	a.memory, _ = actions.OpenMemory(opts.StateDir, name)
+	return a, nil
+}
+
+var defaultAnnotations = map[string]string{
+	"summary":     `{{ .Cluster }}: {{ .Summary }}`,
+	"description": `Rule {{ .Rule }} {{ .Status }} on cluster {{ .Cluster }}: {{ .Summary }}. Leader: {{ default "none" .LeaderID }}; previous leader: {{ default "none" .PreviousLeaderID }}; members up: {{ .MembersUp }} of {{ .MembersTotal }}.`,
+}
+
+// Build returns the alert of a notification: active for four refresh
+// periods from a firing, ended at a resolve.
+func (a *Action) Build(n *actions.Notification) (Alert, error) {
+	labels := map[string]string{}
+	for k, v := range n.Labels {
+		labels[labelName(k)] = v
+	}
+	labels["alertname"], labels["cluster"] = n.Rule, n.Cluster
+	al := Alert{Labels: labels, Annotations: map[string]string{}, StartsAt: n.Episode, GeneratorURL: a.generator}
+	if al.StartsAt.IsZero() {
+		al.StartsAt = n.FiredAt
+	}
+	for _, name := range slices.Sorted(maps.Keys(a.annotations)) {
+		var b strings.Builder
+		if err := a.annotations[name].Execute(&b, n); err != nil {
+			return Alert{}, fmt.Errorf("render annotation %s: %w", name, err)
+		}
+		al.Annotations[name] = b.String()
+	}
+	al.EndsAt = n.FiredAt.Add(a.lease())
+	if n.Status == actions.StatusResolved {
+		al.EndsAt = n.FiredAt
+	}
+	return al, nil
+}
+
+func (a *Action) lease() time.Duration { return leaseRefreshes * a.cfg.Refresh }
+
+// labelName makes a cluster label's name a valid Prometheus label name.
+func labelName(s string) string {
+	if validLabelName(s) {
+		return s
+	}
+	b := []rune(s)
+	for i, c := range b {
+		if !validLabelName(string(c)) && !(i > 0 && '0' <= c && c <= '9') {
+			b[i] = '_'
+		}
+	}
+	if len(b) == 0 || '0' <= b[0] && b[0] <= '9' {
+		return "_" + string(b)
+	}
+	return string(b)
+}
+
+// alertKey names an open alert in the memory.
+func alertKey(n *actions.Notification) string { return n.Cluster + "\x00" + n.Rule }
+
+// Run posts the alert once to every Alertmanager. A firing is kept open
+// (and refreshed); a resolve forgets it, keeping the startsAt it had.
+func (a *Action) Run(ctx context.Context, n *actions.Notification) (actions.Outcome, error) {
+	al, err := a.Build(n)
+	if err != nil {
+		msg := a.redact(err.Error())
+		return actions.Outcome{Detail: msg}, actions.Permanent(errors.New(msg))
+	}
+	a.postMu.Lock()
+	defer a.postMu.Unlock()
+	key := alertKey(n)
+	if n.Status == actions.StatusResolved {
+		var open Alert
+		if a.memory.Get(key, &open) {
+			al.StartsAt = open.StartsAt
+		}
+		_ = a.memory.Delete(key) // not kept open: at worst it ends at its endsAt
+	} else {
+		var open Alert
+		if a.memory.Get(key, &open) && open.StartsAt.Before(al.StartsAt) {
+			al.StartsAt = open.StartsAt // a repeat of an alert still open
+		}
+		_ = a.memory.Put(key, al, a.now()) // not kept: the alert ends at its endsAt
+	}
+	return a.post(ctx, []Alert{al})
+}
+
+// post sends alerts to every Alertmanager, and succeeds when one accepts.
+func (a *Action) post(ctx context.Context, alerts []Alert) (actions.Outcome, error) {
+	body, err := json.Marshal(alerts)
+	if err != nil {
+		return actions.Outcome{}, actions.Permanent(fmt.Errorf("encode alerts: %w", err))
+	}
+	if dl, ok := ctx.Deadline(); a.timeout > 0 && (!ok || time.Until(dl) > a.timeout) {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, a.timeout)
+		defer cancel()
+	}
+	var accepted, last actions.Outcome
+	var errs []error
+	ok, permanent := false, true
+	for _, base := range a.cfg.URLs {
+		out, err := a.postTo(ctx, base, body)
+		if err == nil {
+			if !ok {
+				accepted = out
+			}
+			ok = true
+			continue
+		}
+		last = out
+		errs = append(errs, err)
+		permanent = permanent && actions.IsPermanent(err)
+	}
+	switch {
+	case ok:
+		if len(errs) > 0 { // the audit log says which did not take it
+			accepted.Detail = fmt.Sprintf("accepted by %d of %d; %v", len(a.cfg.URLs)-len(errs), len(a.cfg.URLs), errors.Join(errs...))
+		}
+		return accepted, nil
+	case permanent:
+		return last, actions.Permanent(errors.Join(errs...))
+	}
+	// Retried: a refusal for good by one is not the verdict of all.
+	return last, errors.New(errors.Join(errs...).Error())
+}
+
+func (a *Action) postTo(ctx context.Context, base string, body []byte) (actions.Outcome, error) {
+	u := alertsURL(base)
+	where := a.redact(u)
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, strings.NewReader(string(body)))
+	if err != nil {
+		return actions.Outcome{Detail: "POST " + where + ": cannot build the request"}, actions.Permanent(errors.New("POST " + where + ": cannot build the request"))
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("User-Agent", webhook.UserAgent)
+	return webhook.Exchange(a.client, req, where, a.redact)
+}
+
+func alertsURL(base string) string { return strings.TrimRight(base, "/") + "/api/v2/alerts" }
+
+func (a *Action) redact(s string) string { return actions.Redact(s, a.secrets...) }
+
+// Where lists the Alertmanagers, credentials hidden.
+func (a *Action) Where() string {
+	where := make([]string, len(a.cfg.URLs))
+	for i, u := range a.cfg.URLs {
+		where[i] = a.redact(alertsURL(u))
+	}
+	return strings.Join(where, ", ")
+}
+
+// Render shows the alert a run would post to the first Alertmanager (the
+// others get the same).
+func (a *Action) Render(n *actions.Notification) (actions.Rendering, error) {
+	al, err := a.Build(n)
+	if err != nil {
+		return actions.Rendering{}, errors.New(a.redact(err.Error()))
+	}
+	body, err := json.Marshal([]Alert{al})
+	if err != nil {
+		return actions.Rendering{}, err
+	}
+	return actions.Rendering{Kind: Name, Method: http.MethodPost, URL: a.Where(),
+		Headers: map[string]string{"Content-Type": "application/json", "User-Agent": webhook.UserAgent},
+		Body:    a.redact(string(body))}, nil
+}
+
+// Start starts posting the open alerts every refresh period, the first
+// time at once: after a restart they may be close to their endsAt.
+func (a *Action) Start() {
+	a.bgMu.Lock()
+	defer a.bgMu.Unlock()
+	if a.stop != nil {
+		return
+	}
+	a.stop, a.done = make(chan struct{}), make(chan struct{})
+	go a.refreshLoop(a.stop, a.done)
+}
+
+// Stop stops the refreshes and waits for the one under way.
+func (a *Action) Stop() {
+	a.bgMu.Lock()
+	stop, done := a.stop, a.done
+	a.stop, a.done = nil, nil
+	a.bgMu.Unlock()
+	if stop != nil {
+		close(stop)
+		<-done
+	}
+}
+
+func (a *Action) refreshLoop(stop, done chan struct{}) {
+	defer close(done)
+	ticker := time.NewTicker(a.cfg.Refresh)
+	defer ticker.Stop()
+	for {
+		a.refresh(stop)
+		select {
+		case <-stop:
+			return
+		case <-ticker.C:
+		}
+	}
+}
+
+// refresh posts every open alert again with its endsAt moved ahead. One
+// that fails is tried again at the next refresh.
+func (a *Action) refresh(stop chan struct{}) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() {
+		select {
+		case <-stop:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	a.memory.Each(func(key string, raw json.RawMessage) {
+		a.postMu.Lock()
+		defer a.postMu.Unlock()
+		var al Alert
+		if ctx.Err() != nil || !a.memory.Get(key, &al) { // resolved meanwhile
+			return
+		}
+		al.EndsAt = a.now().Add(a.lease())
+		_, _ = a.post(ctx, []Alert{al})
+	})
+}
+
+// String names the action in logs.
+func (a *Action) String() string {
+	return Name + " " + a.name + " (" + event.Printable(a.Where()) + ")"
+}

@@ -1,0 +1,137 @@
+package alertmanager_test
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/leaderhook/leaderhook/actions"
+	"github.com/leaderhook/leaderhook/actions/alertmanager"
+)
+
+// recorder answers status to POST /api/v2/alerts and keeps what it got.
+type recorder struct {
+	mu     sync.Mutex
+	status int
+	posts  [][]alertmanager.Alert
+}
+
+func (r *recorder) ServeHTTP(w http.ResponseWriter, req *http.Request) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var alerts []alertmanager.Alert
+	if req.URL.Path != "/api/v2/alerts" || json.NewDecoder(req.Body).Decode(&alerts) != nil {
+		http.Error(w, `"bad request"`, http.StatusBadRequest)
+		return
+	}
+	r.posts = append(r.posts, alerts)
+	w.WriteHeader(r.status)
+}
+
+func (r *recorder) count() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.posts)
+}
+
+func firing() *actions.Notification {
+	at := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	return &actions.Notification{Rule: "r", Status: actions.StatusFiring, Cluster: "c", Episode: at, FiredAt: at}
+}
+
+// A delivery fails when no Alertmanager accepts it: for good only when
+// every one refused it for good.
+func TestDeliveryNeedsOneAlertmanager(t *testing.T) {
+	refusing, failing := &recorder{status: 400}, &recorder{status: 503}
+	r, f := httptest.NewServer(refusing), httptest.NewServer(failing)
+	defer r.Close()
+	defer f.Close()
+	build := func(urls ...string) *alertmanager.Action {
+		a, err := alertmanager.New("am", actions.Spec{Type: alertmanager.Name, Config: alertmanager.Config{URLs: urls}}, actions.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return a
+	}
+	if _, err := build(r.URL, r.URL).Run(context.Background(), firing()); !actions.IsPermanent(err) {
+		t.Errorf("all refused: %v", err)
+	}
+	if _, err := build(r.URL, f.URL).Run(context.Background(), firing()); err == nil || actions.IsPermanent(err) {
+		t.Errorf("one unavailable: %v", err)
+	}
+	// Every Alertmanager gets the alert, and one that takes it is enough.
+	one, two := &recorder{status: 200}, &recorder{status: 200}
+	o, w := httptest.NewServer(one), httptest.NewServer(two)
+	defer o.Close()
+	defer w.Close()
+	if out, err := build(o.URL, f.URL, w.URL).Run(context.Background(), firing()); err != nil || !strings.Contains(out.Detail, "accepted by 2 of 3") {
+		t.Errorf("two of three: %+v %v", out, err)
+	}
+	if one.count() != 1 || two.count() != 1 {
+		t.Errorf("posts: %d and %d, want one each", one.count(), two.count())
+	}
+}
+
+// The alerts kept open survive a restart: the new action refreshes them
+// at once, with endsAt four refreshes ahead, and forgets them at the
+// resolve.
+func TestOpenAlertsOutliveARestart(t *testing.T) {
+	rec := &recorder{status: 200}
+	srv := httptest.NewServer(rec)
+	defer srv.Close()
+	dir := t.TempDir()
+	spec := actions.Spec{Type: alertmanager.Name, Config: alertmanager.Config{URLs: []string{srv.URL}, Refresh: time.Hour}}
+	before, _ := alertmanager.New("am", spec, actions.Options{StateDir: dir})
+	if _, err := before.Run(context.Background(), firing()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := filepath.Glob(filepath.Join(dir, "actions", "am.json")); err != nil {
+		t.Fatal(err)
+	}
+	after, _ := alertmanager.New("am", spec, actions.Options{StateDir: dir})
+	after.Start()
+	defer after.Stop()
+	for deadline := time.Now().Add(10 * time.Second); rec.count() < 2; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the open alert was not refreshed after the restart")
+		}
+	}
+	rec.mu.Lock()
+	refreshed := rec.posts[1][0]
+	rec.mu.Unlock()
+	if lease := time.Until(refreshed.EndsAt); lease < 3*time.Hour || lease > 4*time.Hour || !refreshed.StartsAt.Equal(firing().Episode) {
+		t.Errorf("refreshed %+v", refreshed)
+	}
+	resolved := firing()
+	resolved.Status, resolved.FiredAt = actions.StatusResolved, resolved.FiredAt.Add(time.Minute)
+	out, err := after.Run(context.Background(), resolved)
+	if err != nil {
+		t.Fatal(out, err)
+	}
+	rec.mu.Lock()
+	last := rec.posts[len(rec.posts)-1][0]
+	rec.mu.Unlock()
+	if !last.EndsAt.Equal(resolved.FiredAt) {
+		t.Errorf("resolve posted %+v", last)
+	}
+}
+
+// URLs' credentials never show.
+func TestURLCredentialsAreHidden(t *testing.T) {
+	spec := actions.Spec{Type: alertmanager.Name, Config: alertmanager.Config{URLs: []string{"https://user:am-password-123@am.example/"}}}
+	spec.FromEnv = nil
+	a, err := alertmanager.New("am", spec, actions.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := a.Render(firing())
+	if err != nil || strings.Contains(r.URL+r.Body+a.Where(), "am-password-123") {
+		t.Errorf("rendering %+v %v", r, err)
+	}
+}

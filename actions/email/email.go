@@ -1,0 +1,269 @@
+// Package email sends notifications by mail through an SMTP server, with
+// STARTTLS (required, not opportunistic) or implicit TLS, and PLAIN or
+// LOGIN authentication, using github.com/wneessen/go-mail. The subject and
+// the plain-text body are templates; without a body template an HTML part
+// with the same facts goes along. Every attempt of a delivery carries the
+// same Message-ID, made of the delivery id, so that a mail system can
+// drop a copy that a retry sent again.
+//
+// One Run is one attempt: a server's 4xx (try later), a connection that
+// fails or times out are retried; a 5xx (a recipient refused, a failed
+// login) and a certificate that does not verify are not.
+package email
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"html"
+	"net"
+	"net/textproto"
+	"os"
+	"strings"
+	"text/template"
+	"time"
+
+	gomail "github.com/wneessen/go-mail"
+
+	"github.com/leaderhook/leaderhook/actions"
+	"github.com/leaderhook/leaderhook/event"
+)
+
+// Action is an email action.
+type Action struct {
+	name    string
+	cfg     Config
+	timeout time.Duration
+	subject *template.Template // nil: the default
+	body    *template.Template // nil: the default, with an HTML part
+	tls     *tls.Config
+	secrets []string
+	now     func() time.Time
+}
+
+// New builds the action; templates are parsed and the CA file read once,
+// here.
+func New(name string, spec actions.Spec) (*Action, error) {
+	spec, cfg, err := actions.ConfigOf[Config](spec, Delivery)
+	if err != nil {
+		return nil, fmt.Errorf("action %s: %w", name, err)
+	}
+	if errs := cfg.Validate(); len(errs) > 0 {
+		return nil, fmt.Errorf("action %s: %s", name, actions.Redact(errs[0].Error(), spec.Secrets()...))
+	}
+	a := &Action{name: name, cfg: cfg, timeout: spec.Timeout, secrets: spec.Secrets(), now: time.Now,
+		tls: &tls.Config{ServerName: cfg.Host, MinVersion: tls.VersionTLS12}}
+	if cfg.CAFile != "" {
+		pem, err := os.ReadFile(cfg.CAFile)
+		if err != nil {
+			return nil, fmt.Errorf("action %s: ca_file: %w", name, err)
+		}
+		a.tls.RootCAs = x509.NewCertPool()
+		if !a.tls.RootCAs.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("action %s: ca_file %s holds no PEM certificate", name, cfg.CAFile)
+		}
+	}
+	if cfg.Subject != "" {
+		if a.subject, err = actions.ParseTemplate("subject", cfg.Subject); err != nil {
+			return nil, fmt.Errorf("action %s: %s", name, a.redact(err.Error()))
+		}
+	}
+	if cfg.Body != "" {
+		if a.body, err = actions.ParseTemplate("body", cfg.Body); err != nil {
+			return nil, fmt.Errorf("action %s: %s", name, a.redact(err.Error()))
+		}
+	}
+	return a, nil
+}
+
+// Mail is what a notification sends.
+type Mail struct {
+	Subject string
+	Text    string
+	HTML    string // "" with a body template
+}
+
+// Build renders the mail of a notification.
+func (a *Action) Build(n *actions.Notification) (Mail, error) {
+	status := "FIRING"
+	if n.Status == actions.StatusResolved {
+		status = "RESOLVED"
+	}
+	m := Mail{Subject: fmt.Sprintf("[%s] %s on %s: %s", status, n.Rule, n.Cluster, n.Summary())}
+	if a.subject != nil {
+		var b strings.Builder
+		if err := a.subject.Execute(&b, n); err != nil {
+			return Mail{}, fmt.Errorf("render subject: %w", err)
+		}
+		m.Subject = b.String()
+	}
+	// A subject is one line, whatever an id holds.
+	m.Subject = event.Printable(strings.TrimSpace(m.Subject))
+	if m.Subject == "" {
+		return Mail{}, errors.New("render subject: the subject template rendered nothing")
+	}
+	if a.body != nil {
+		var b strings.Builder
+		if err := a.body.Execute(&b, n); err != nil {
+			return Mail{}, fmt.Errorf("render body: %w", err)
+		}
+		m.Text = b.String()
+		return m, nil
+	}
+	m.Text, m.HTML = defaultBody(n)
+	return m, nil
+}
+
+// facts are the lines of the default body.
+func facts(n *actions.Notification) [][2]string {
+	leaderless := "—"
+	if n.Leaderless || n.LeaderlessFor > 0 {
+		leaderless = actions.HumanDuration(n.LeaderlessFor)
+	}
+	f := [][2]string{
+		{"Rule", n.Rule}, {"Status", n.Status}, {"Cluster", n.Cluster},
+		{"Leader", or(n.LeaderID, "none")}, {"Previous leader", or(n.PreviousLeaderID, "—")},
+		{"Leaderless for", leaderless}, {"Fired at", n.FiredAt.UTC().Format("2006-01-02 15:04:05 MST")},
+	}
+	if n.Lasted > 0 {
+		f = append(f, [2]string{"Lasted", actions.HumanDuration(n.Lasted)})
+	}
+	if n.MembersTotal > 0 {
+		f = append(f, [2]string{"Members up", fmt.Sprintf("%d of %d", n.MembersUp, n.MembersTotal)})
+	}
+	return append(f, [2]string{"Delivery", n.DeliveryID})
+}
+
+func defaultBody(n *actions.Notification) (text, htmlPart string) {
+	var t, h strings.Builder
+	t.WriteString(n.Summary() + "\n\n")
+	h.WriteString("<html><body><p>" + html.EscapeString(n.Summary()) + "</p>\n<table>\n")
+	for _, f := range facts(n) {
+		fmt.Fprintf(&t, "%-16s %s\n", f[0]+":", event.Printable(f[1]))
+		fmt.Fprintf(&h, "<tr><th align=\"left\">%s</th><td>%s</td></tr>\n", html.EscapeString(f[0]), html.EscapeString(f[1]))
+	}
+	h.WriteString("</table>\n</body></html>\n")
+	return t.String(), h.String()
+}
+
+func or(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}
+
+// message builds the go-mail message of a notification.
+func (a *Action) message(n *actions.Notification) (*gomail.Msg, error) {
+	m, err := a.Build(n)
+	if err != nil {
+		return nil, err
+	}
+	msg := gomail.NewMsg()
+	if err := msg.From(a.cfg.From); err != nil {
+		return nil, fmt.Errorf("from: %w", err)
+	}
+	if err := msg.To(a.cfg.To...); err != nil {
+		return nil, fmt.Errorf("to: %w", err)
+	}
+	msg.Subject(m.Subject)
+	msg.SetMessageIDWithValue(strings.TrimPrefix(n.DeliveryID, "<") + "@leaderhook")
+	msg.SetDateWithValue(a.now())
+	msg.SetBodyString(gomail.TypeTextPlain, m.Text)
+	if m.HTML != "" {
+		msg.AddAlternativeString(gomail.TypeTextHTML, m.HTML)
+	}
+	return msg, nil
+}
+
+// client returns a go-mail client for one attempt.
+func (a *Action) client() (*gomail.Client, error) {
+	opts := []gomail.Option{gomail.WithPort(a.cfg.Port), gomail.WithTLSConfig(a.tls), gomail.WithTimeout(a.timeout)}
+	switch a.cfg.TLS {
+	case TLSImplicit:
+		opts = append(opts, gomail.WithSSL())
+	case TLSNone:
+		opts = append(opts, gomail.WithTLSPolicy(gomail.NoTLS))
+	default:
+		opts = append(opts, gomail.WithTLSPolicy(gomail.TLSMandatory))
+	}
+	if a.cfg.Username != "" {
+		opts = append(opts, gomail.WithSMTPAuth(gomail.SMTPAuthAutoDiscover),
+			gomail.WithUsername(a.cfg.Username), gomail.WithPassword(a.cfg.Password))
+	}
+	return gomail.NewClient(a.cfg.Host, opts...)
+}
+
+// Run sends the mail once, bounded by ctx and by the action's timeout.
+func (a *Action) Run(ctx context.Context, n *actions.Notification) (actions.Outcome, error) {
+	msg, err := a.message(n)
+	if err != nil {
+		text := a.redact(err.Error())
+		return actions.Outcome{Detail: text}, actions.Permanent(errors.New(text))
+	}
+	c, err := a.client()
+	if err != nil {
+		text := a.redact(err.Error())
+		return actions.Outcome{Detail: text}, actions.Permanent(errors.New(text))
+	}
+	if dl, ok := ctx.Deadline(); a.timeout > 0 && (!ok || time.Until(dl) > a.timeout) {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, a.timeout)
+		defer cancel()
+	}
+	if err := c.DialAndSendWithContext(ctx, msg); err != nil {
+		text := a.redact(fmt.Sprintf("SMTP %s: %v", a.Where(), err))
+		out := actions.Outcome{Detail: text}
+		if permanent(err) {
+			return out, actions.Permanent(errors.New(text))
+		}
+		return out, errors.New(text)
+	}
+	return actions.Outcome{Detail: fmt.Sprintf("sent to %d recipients", len(a.cfg.To))}, nil
+}
+
+// permanent tells a failure a retry cannot fix: a 5xx reply, a
+// certificate that does not verify, a server without STARTTLS.
+func permanent(err error) bool {
+	var send *gomail.SendError
+	if errors.As(err, &send) {
+		return !send.IsTemp()
+	}
+	var proto *textproto.Error
+	if errors.As(err, &proto) {
+		return proto.Code >= 500
+	}
+	var cert *tls.CertificateVerificationError
+	if errors.As(err, &cert) {
+		return true
+	}
+	var netErr net.Error
+	if errors.As(err, &netErr) || errors.Is(err, context.DeadlineExceeded) {
+		return false
+	}
+	return strings.Contains(err.Error(), "STARTTLS")
+}
+
+func (a *Action) redact(s string) string { return actions.Redact(s, a.secrets...) }
+
+// Where is the server as host:port.
+func (a *Action) Where() string {
+	return net.JoinHostPort(a.cfg.Host, fmt.Sprint(a.cfg.Port))
+}
+
+// Render shows the mail a run would send.
+func (a *Action) Render(n *actions.Notification) (actions.Rendering, error) {
+	m, err := a.Build(n)
+	if err != nil {
+		return actions.Rendering{}, errors.New(a.redact(err.Error()))
+	}
+	body := m.Text
+	if m.HTML != "" {
+		body += "\n(and an HTML part with the same facts)\n"
+	}
+	return actions.Rendering{Kind: Name, Method: "SMTP " + strings.ToUpper(a.cfg.TLS), URL: "smtp://" + a.Where(),
+		Headers: map[string]string{"From": a.cfg.From, "To": strings.Join(a.cfg.To, ", "), "Subject": m.Subject},
+		Body:    a.redact(body)}, nil
+}

@@ -1,0 +1,153 @@
+package actions
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"sync"
+	"time"
+)
+
+// Memory is what an action remembers between deliveries and across
+// restarts: the alerts an alertmanager action keeps open, the Slack
+// messages a resolve edits. It holds JSON values by key, in
+// <state_dir>/actions/<action>.json, written whole (a temporary file, then
+// a rename) at every change, so that a crash leaves the old file or the
+// new one. The actions that a reload builds anew for the same name share
+// the Memory of those they replace. Without a state_dir it is kept in
+// memory only.
+type Memory struct {
+	mu      sync.Mutex
+	path    string // "" in memory only
+	entries map[string]memoryEntry
+}
+
+type memoryEntry struct {
+	Value json.RawMessage `json:"value"`
+	Time  time.Time       `json:"time"` // of the last Put, to drop the oldest first
+}
+
+// MaxMemoryEntries bounds a Memory: past it the oldest entries go (a
+// firing whose rule has no on_resolve is never forgotten otherwise).
+const MaxMemoryEntries = 1000
+
+var memories = struct {
+	sync.Mutex
+	byPath map[string]*Memory
+}{byPath: map[string]*Memory{}}
+
+// OpenMemory returns the Memory of an action, loaded from stateDir when it
+// has one. A file that cannot be read is started afresh, and the error
+// says so: what it held is lost, but the action works.
+func OpenMemory(stateDir, action string) (*Memory, error) {
+	if stateDir == "" {
+		return &Memory{entries: map[string]memoryEntry{}}, nil
+	}
+	path := filepath.Join(stateDir, "actions", action+".json")
+	memories.Lock()
+	defer memories.Unlock()
+	if m := memories.byPath[path]; m != nil {
+		return m, nil
+	}
+	m := &Memory{path: path, entries: map[string]memoryEntry{}}
+	memories.byPath[path] = m
+	data, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return m, nil
+	}
+	if err == nil {
+		err = json.Unmarshal(data, &m.entries)
+	}
+	if err != nil {
+		m.entries = map[string]memoryEntry{}
+		return m, fmt.Errorf("action memory %s: %w (started afresh)", path, err)
+	}
+	return m, nil
+}
+
+// Get decodes the value of key into v, and reports whether there was one.
+func (m *Memory) Get(key string, v any) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	e, ok := m.entries[key]
+	return ok && json.Unmarshal(e.Value, v) == nil
+}
+
+// Put sets the value of key and writes the memory down.
+func (m *Memory) Put(key string, v any, now time.Time) error {
+	data, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Errorf("action memory: %w", err)
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.entries[key] = memoryEntry{Value: data, Time: now}
+	m.forgetOldest()
+	return m.save()
+}
+
+// Delete forgets key and writes the memory down.
+func (m *Memory) Delete(key string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if _, ok := m.entries[key]; !ok {
+		return nil
+	}
+	delete(m.entries, key)
+	return m.save()
+}
+
+// Each calls f with every key and its raw value, in key order, on a copy:
+// f may call the other methods.
+func (m *Memory) Each(f func(key string, value json.RawMessage)) {
+	m.mu.Lock()
+	keys := make([]string, 0, len(m.entries))
+	values := make(map[string]json.RawMessage, len(m.entries))
+	for k, e := range m.entries {
+		keys = append(keys, k)
+		values[k] = e.Value
+	}
+	m.mu.Unlock()
+	sort.Strings(keys)
+	for _, k := range keys {
+		f(k, values[k])
+	}
+}
+
+func (m *Memory) forgetOldest() {
+	for len(m.entries) > MaxMemoryEntries {
+		oldest := ""
+		for k, e := range m.entries {
+			if oldest == "" || e.Time.Before(m.entries[oldest].Time) {
+				oldest = k
+			}
+		}
+		delete(m.entries, oldest)
+	}
+}
+
+// save writes the entries to a temporary file and renames it over the
+// memory's file. Callers hold mu.
+func (m *Memory) save() error {
+	if m.path == "" {
+		return nil
+	}
+	data, err := json.Marshal(m.entries)
+	if err == nil {
+		err = os.MkdirAll(filepath.Dir(m.path), 0o700)
+	}
+	if err == nil {
+		tmp := m.path + ".tmp"
+		if err = os.WriteFile(tmp, data, 0o600); err == nil {
+			err = os.Rename(tmp, m.path)
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("action memory: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,258 @@
+// Package pagerduty sends notifications to PagerDuty's Events API v2: a
+// firing triggers an alert and its resolve resolves it, both with the same
+// dedup_key; with `change: true` every notification is a Change Event,
+// which is recorded and pages nobody.
+//
+// What this relies on, from PagerDuty's Events API v2 documentation:
+//
+//   - alert events are POSTed as JSON to /v2/enqueue with routing_key (the
+//     32-character integration key), event_action (trigger, acknowledge or
+//     resolve) and dedup_key (at most 255 characters); a trigger needs
+//     payload.summary (at most 1024 characters), payload.source and
+//     payload.severity (critical, error, warning or info), and may have
+//     timestamp, component, group, class and custom_details; a resolve
+//     needs only routing_key, dedup_key and event_action;
+//   - change events are POSTed to /v2/change/enqueue with routing_key and
+//     payload.summary (at most 1024 characters), and may have source,
+//     timestamp and custom_details;
+//   - the answer is 202 with {"status":"success","message":...,
+//     "dedup_key":...}; 400 (an invalid event, with the reasons in an
+//     "errors" list) is not to be retried; 429 (too many events) and 5xx
+//     are, "after some time": for 429 PagerDuty suggests waiting about
+//     30 seconds, so without a Retry-After that is the wait asked for.
+package pagerduty
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+	"text/template"
+	"time"
+	"unicode/utf8"
+
+	"github.com/leaderhook/leaderhook/actions"
+	"github.com/leaderhook/leaderhook/actions/webhook"
+	"github.com/leaderhook/leaderhook/event"
+)
+
+// Limits of the Events API v2, in characters.
+const (
+	MaxSummary  = 1024
+	MaxDedupKey = 255
+)
+
+// RateLimitWait is how long a 429 without Retry-After waits: PagerDuty
+// suggests retrying about 30 seconds apart.
+const RateLimitWait = 30 * time.Second
+
+// Action is a PagerDuty action.
+type Action struct {
+	name     string
+	cfg      Config
+	endpoint string // where events go: the alert or the change endpoint
+	timeout  time.Duration
+	client   *http.Client
+	severity *template.Template
+	summary  *template.Template // nil: the default
+	secrets  []string
+	where    string // the endpoint as messages show it
+}
+
+// New builds the action from a spec; templates are parsed once, here.
+// client may be nil (see webhook.DefaultClient).
+func New(name string, spec actions.Spec, client *http.Client) (*Action, error) {
+	spec, cfg, err := actions.ConfigOf[Config](spec, actions.HTTPDelivery)
+	if err != nil {
+		return nil, fmt.Errorf("action %s: %w", name, err)
+	}
+	if errs := cfg.Validate(); len(errs) > 0 {
+		return nil, fmt.Errorf("action %s: %s", name, actions.Redact(errs[0].Error(), spec.Secrets()...))
+	}
+	if client == nil {
+		client = webhook.DefaultClient()
+	}
+	a := &Action{name: name, cfg: cfg, endpoint: endpoint(cfg), timeout: spec.Timeout, client: client, secrets: spec.Secrets()}
+	a.where = a.redact(a.endpoint)
+	if a.severity, err = actions.ParseTemplate("severity", cfg.Severity); err != nil {
+		return nil, fmt.Errorf("action %s: %s", name, a.redact(err.Error()))
+	}
+	if cfg.Summary != "" {
+		if a.summary, err = actions.ParseTemplate("summary", cfg.Summary); err != nil {
+			return nil, fmt.Errorf("action %s: %s", name, a.redact(err.Error()))
+		}
+	}
+	return a, nil
+}
+
+// endpoint is the URL events go to: change events go to /v2/change/enqueue
+// beside a /v2/enqueue URL, or to the URL as it is written.
+func endpoint(c Config) string {
+	if !c.Change {
+		return c.URL
+	}
+	if before, ok := strings.CutSuffix(c.URL, "/v2/enqueue"); ok {
+		return before + "/v2/change/enqueue"
+	}
+	return c.URL
+}
+
+// Event is what the Events API v2 takes: an alert event or, without
+// event_action and dedup_key, a change event.
+type Event struct {
+	RoutingKey  string   `json:"routing_key"`
+	EventAction string   `json:"event_action,omitempty"`
+	DedupKey    string   `json:"dedup_key,omitempty"`
+	Payload     *Payload `json:"payload,omitempty"`
+	Client      string   `json:"client,omitempty"`
+}
+
+// Payload is an event's payload.
+type Payload struct {
+	Summary       string          `json:"summary"`
+	Source        string          `json:"source,omitempty"`
+	Severity      string          `json:"severity,omitempty"`
+	Timestamp     string          `json:"timestamp,omitempty"`
+	Group         string          `json:"group,omitempty"`
+	Class         string          `json:"class,omitempty"`
+	CustomDetails json.RawMessage `json:"custom_details,omitempty"`
+}
+
+// DedupKey names the alert of a rule's episode on a cluster: the same for
+// the firing and its resolve, after a restart and on another node, since
+// it is made of what the decision is made of. A key that would be too long
+// is hashed.
+func DedupKey(n *actions.Notification) string {
+	episode := n.Episode
+	if episode.IsZero() { // a scheduled rule: each firing is its own alert
+		episode = n.FiredAt
+	}
+	key := "leaderhook/" + n.Cluster + "/" + n.Rule + "/" + episode.UTC().Format(time.RFC3339Nano)
+	if utf8.RuneCountInString(key) <= MaxDedupKey {
+		return key
+	}
+	sum := sha256.Sum256([]byte(n.Cluster + "\x00" + n.Rule + "\x00" + episode.UTC().Format(time.RFC3339Nano)))
+	return "leaderhook/" + hex.EncodeToString(sum[:])
+}
+
+// Build returns the event for a notification.
+func (a *Action) Build(n *actions.Notification) (Event, error) {
+	ev := Event{RoutingKey: a.cfg.RoutingKey}
+	if !a.cfg.Change {
+		ev.EventAction, ev.DedupKey = "trigger", DedupKey(n)
+		if n.Status == actions.StatusResolved {
+			ev.EventAction = "resolve"
+			return ev, nil // a resolve needs nothing else
+		}
+	}
+	p, err := a.payload(n)
+	if err != nil {
+		return Event{}, err
+	}
+	ev.Payload = p
+	if !a.cfg.Change {
+		ev.Client = "leaderhook"
+	}
+	return ev, nil
+}
+
+func (a *Action) payload(n *actions.Notification) (*Payload, error) {
+	summary := fmt.Sprintf("%s: %s %s: %s", n.Cluster, n.Rule, n.Status, n.Summary())
+	if a.summary != nil {
+		s, err := render(a.summary, n)
+		if err != nil {
+			return nil, fmt.Errorf("render summary: %w", err)
+		}
+		summary = s
+	}
+	if strings.TrimSpace(summary) == "" {
+		return nil, errors.New("render summary: the summary template rendered nothing")
+	}
+	details, err := n.Payload()
+	if err != nil {
+		return nil, err
+	}
+	p := &Payload{Summary: Fit(event.Printable(summary), MaxSummary), Source: n.Cluster,
+		Timestamp: n.FiredAt.Format(event.TimeLayout), CustomDetails: details}
+	if a.cfg.Change {
+		return p, nil
+	}
+	if p.Severity, err = render(a.severity, n); err != nil {
+		return nil, fmt.Errorf("render severity: %w", err)
+	}
+	if !slices.Contains(Severities, p.Severity) {
+		return nil, fmt.Errorf("render severity: %q is not critical, error, warning or info", p.Severity)
+	}
+	p.Group, p.Class = n.Cluster, n.Rule
+	return p, nil
+}
+
+func render(t *template.Template, n *actions.Notification) (string, error) {
+	var b strings.Builder
+	err := t.Execute(&b, n)
+	return strings.TrimSpace(b.String()), err
+}
+
+// Fit cuts s to limit characters, ending with … when cut.
+func Fit(s string, limit int) string {
+	if utf8.RuneCountInString(s) <= limit {
+		return s
+	}
+	return string([]rune(s)[:limit-1]) + "…"
+}
+
+// Run sends the event once, bounded by ctx and by the action's timeout.
+func (a *Action) Run(ctx context.Context, n *actions.Notification) (actions.Outcome, error) {
+	body, err := a.body(n)
+	if err != nil {
+		msg := a.redact(err.Error())
+		return actions.Outcome{Detail: msg}, actions.Permanent(errors.New(msg))
+	}
+	if dl, ok := ctx.Deadline(); a.timeout > 0 && (!ok || time.Until(dl) > a.timeout) {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, a.timeout)
+		defer cancel()
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, a.endpoint, bytes.NewReader(body))
+	if err != nil {
+		msg := "POST " + a.where + ": cannot build the request"
+		return actions.Outcome{Detail: msg}, actions.Permanent(errors.New(msg))
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("User-Agent", webhook.UserAgent)
+	out, err := webhook.Exchange(a.client, req, a.where, a.redact)
+	if _, asked := actions.RetryAfter(err); out.HTTPStatus == http.StatusTooManyRequests && !asked {
+		err = &actions.RetryAfterError{Err: err, After: RateLimitWait}
+	}
+	return out, err
+}
+
+func (a *Action) body(n *actions.Notification) ([]byte, error) {
+	ev, err := a.Build(n)
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(ev)
+}
+
+func (a *Action) redact(s string) string { return actions.Redact(s, a.secrets...) }
+
+// Where is the endpoint, credentials hidden.
+func (a *Action) Where() string { return a.where }
+
+// Render shows the event a run would send, the routing key hidden.
+func (a *Action) Render(n *actions.Notification) (actions.Rendering, error) {
+	body, err := a.body(n)
+	if err != nil {
+		return actions.Rendering{}, errors.New(a.redact(err.Error()))
+	}
+	return actions.Rendering{Kind: Name, Method: http.MethodPost, URL: a.where,
+		Headers: map[string]string{"Content-Type": "application/json", "User-Agent": webhook.UserAgent},
+		Body:    a.redact(string(body))}, nil
+}

@@ -1,0 +1,262 @@
+// Package teams posts notifications to Microsoft Teams through a Workflows
+// webhook, as an Adaptive Card: a title in a red (firing) or green
+// (resolved) container, the text, the facts (cluster, leader, previous
+// leader, leaderless for, fired at) and, when server.external_url is set,
+// a button to leaderhook's page.
+//
+// What this relies on, from Microsoft's Teams documentation: Workflows
+// webhooks take Adaptive Cards only (not the MessageCard format of the
+// retired Office 365 connectors), posted as a message whose attachments
+// hold the card with contentType application/vnd.microsoft.card.adaptive;
+// Teams renders card schema versions up to 1.5 on desktop and web, and the
+// card uses only what version 1.4 has, which every Teams client renders.
+// A Workflows webhook answers 202 Accepted; 429 and 5xx are retried,
+// other answers are not.
+package teams
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"text/template"
+	"time"
+
+	"github.com/leaderhook/leaderhook/actions"
+	"github.com/leaderhook/leaderhook/actions/webhook"
+	"github.com/leaderhook/leaderhook/event"
+)
+
+// Card constants.
+const (
+	ContentType   = "application/vnd.microsoft.card.adaptive"
+	CardSchema    = "http://adaptivecards.io/schemas/adaptive-card.json"
+	CardVersion   = "1.4"
+	StatePagePath = "/v1/state"
+)
+
+// Action is a Teams action.
+type Action struct {
+	name    string
+	cfg     Config
+	timeout time.Duration
+	client  *http.Client
+	title   *template.Template // nil: the default
+	text    *template.Template // nil: the default
+	link    string             // leaderhook's page, "" without server.external_url
+	where   string             // the webhook URL with its query hidden
+	secrets []string
+}
+
+// New builds the action; templates are parsed once, here.
+func New(name string, spec actions.Spec, opts actions.Options) (*Action, error) {
+	spec, cfg, err := actions.ConfigOf[Config](spec, actions.HTTPDelivery)
+	if err != nil {
+		return nil, fmt.Errorf("action %s: %w", name, err)
+	}
+	if errs := cfg.Validate(); len(errs) > 0 {
+		return nil, fmt.Errorf("action %s: %s", name, actions.Redact(errs[0].Error(), spec.Secrets()...))
+	}
+	client := opts.Client
+	if client == nil {
+		client = webhook.DefaultClient()
+	}
+	a := &Action{name: name, cfg: cfg, timeout: spec.Timeout, client: client, where: actions.Redact(cfg.WebhookURL),
+		secrets: actions.URLSecrets(cfg.WebhookURL)}
+	a.secrets = append(a.secrets, spec.FromEnv...)
+	if opts.ExternalURL != "" {
+		a.link = strings.TrimRight(opts.ExternalURL, "/") + StatePagePath
+	}
+	for _, t := range []struct {
+		into *(*template.Template)
+		name string
+		text string
+	}{{&a.title, "title", cfg.Title}, {&a.text, "text", cfg.Text}} {
+		if t.text == "" {
+			continue
+		}
+		if *t.into, err = actions.ParseEscaped(t.name, t.text, escape); err != nil {
+			return nil, fmt.Errorf("action %s: %s", name, a.redact(err.Error()))
+		}
+	}
+	return a, nil
+}
+
+// Message is what a Workflows webhook takes.
+type Message struct {
+	Type        string       `json:"type"`
+	Attachments []Attachment `json:"attachments"`
+}
+
+// Attachment holds the card.
+type Attachment struct {
+	ContentType string `json:"contentType"`
+	Content     Card   `json:"content"`
+}
+
+// Card is an Adaptive Card.
+type Card struct {
+	Schema  string         `json:"$schema"`
+	Type    string         `json:"type"`
+	Version string         `json:"version"`
+	Body    []any          `json:"body"`
+	Actions []OpenURL      `json:"actions,omitempty"`
+	MSTeams map[string]any `json:"msteams,omitempty"`
+}
+
+// Container, TextBlock, FactSet, Fact and OpenURL are the card elements
+// used.
+type (
+	Container struct {
+		Type  string `json:"type"`
+		Style string `json:"style"`
+		Bleed bool   `json:"bleed"`
+		Items []any  `json:"items"`
+	}
+	TextBlock struct {
+		Type   string `json:"type"`
+		Text   string `json:"text"`
+		Wrap   bool   `json:"wrap"`
+		Weight string `json:"weight,omitempty"`
+		Size   string `json:"size,omitempty"`
+		Color  string `json:"color,omitempty"`
+	}
+	FactSet struct {
+		Type  string `json:"type"`
+		Facts []Fact `json:"facts"`
+	}
+	Fact struct {
+		Title string `json:"title"`
+		Value string `json:"value"`
+	}
+	OpenURL struct {
+		Type  string `json:"type"`
+		Title string `json:"title"`
+		URL   string `json:"url"`
+	}
+)
+
+// Build returns the message for a notification.
+func (a *Action) Build(n *actions.Notification) (Message, error) {
+	status, style, color := "FIRING", "attention", "Attention"
+	if n.Status == actions.StatusResolved {
+		status, style, color = "RESOLVED", "good", "Good"
+	}
+	title, err := a.render(a.title, n, "["+status+"] "+escape(n.Rule)+" on "+escape(n.Cluster))
+	if err != nil {
+		return Message{}, fmt.Errorf("render title: %w", err)
+	}
+	text, err := a.render(a.text, n, escape(n.Summary()))
+	if err != nil {
+		return Message{}, fmt.Errorf("render text: %w", err)
+	}
+	card := Card{Schema: CardSchema, Type: "AdaptiveCard", Version: CardVersion, MSTeams: map[string]any{"width": "Full"},
+		Body: []any{
+			Container{Type: "Container", Style: style, Bleed: true, Items: []any{
+				TextBlock{Type: "TextBlock", Text: title, Wrap: true, Weight: "Bolder", Size: "Medium", Color: color}}},
+			TextBlock{Type: "TextBlock", Text: text, Wrap: true},
+			FactSet{Type: "FactSet", Facts: facts(n)},
+		}}
+	if a.link != "" {
+		card.Actions = []OpenURL{{Type: "Action.OpenUrl", Title: "Open leaderhook", URL: a.link}}
+	}
+	return Message{Type: "message", Attachments: []Attachment{{ContentType: ContentType, Content: card}}}, nil
+}
+
+func facts(n *actions.Notification) []Fact {
+	leaderless := "—"
+	if n.Leaderless || n.LeaderlessFor > 0 {
+		leaderless = actions.HumanDuration(n.LeaderlessFor)
+	} else if n.LastOutage > 0 {
+		leaderless = actions.HumanDuration(n.LastOutage) + " (ended)"
+	}
+	f := []Fact{
+		{"Cluster", escape(n.Cluster)},
+		{"Leader", escape(or(n.LeaderID, "none"))},
+		{"Previous leader", escape(or(n.PreviousLeaderID, "—"))},
+		{"Leaderless for", leaderless},
+		{"Fired at", n.FiredAt.UTC().Format("2006-01-02 15:04:05 MST")},
+	}
+	if n.Status == actions.StatusResolved && n.Lasted > 0 {
+		f = append(f, Fact{"Lasted", actions.HumanDuration(n.Lasted)})
+	}
+	return f
+}
+
+func (a *Action) render(t *template.Template, n *actions.Notification, def string) (string, error) {
+	if t == nil {
+		return def, nil
+	}
+	var b strings.Builder
+	if err := t.Execute(&b, n); err != nil {
+		return "", err
+	}
+	if strings.TrimSpace(b.String()) == "" {
+		return "", errors.New("the template rendered nothing")
+	}
+	return b.String(), nil
+}
+
+// markdown escapes what Adaptive Cards' Markdown reads as markup, so that
+// an id cannot add a link or emphasis.
+var markdown = strings.NewReplacer(`\`, `\\`, `*`, `\*`, `_`, `\_`, `[`, `\[`, `]`, `\]`, `(`, `\(`, `)`, `\)`,
+	"`", "\\`", `~`, `\~`, `#`, `\#`, `>`, `\>`, `<`, `\<`)
+
+// escape makes s literal text on one line.
+func escape(s string) string { return markdown.Replace(event.Printable(s)) }
+
+func or(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}
+
+// Run posts the card once, bounded by ctx and by the action's timeout.
+func (a *Action) Run(ctx context.Context, n *actions.Notification) (actions.Outcome, error) {
+	body, err := a.body(n)
+	if err != nil {
+		msg := a.redact(err.Error())
+		return actions.Outcome{Detail: msg}, actions.Permanent(errors.New(msg))
+	}
+	if dl, ok := ctx.Deadline(); a.timeout > 0 && (!ok || time.Until(dl) > a.timeout) {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, a.timeout)
+		defer cancel()
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, a.cfg.WebhookURL, bytes.NewReader(body))
+	if err != nil {
+		msg := "POST " + a.where + ": cannot build the request"
+		return actions.Outcome{Detail: msg}, actions.Permanent(errors.New(msg))
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("User-Agent", webhook.UserAgent)
+	return webhook.Exchange(a.client, req, a.where, a.redact)
+}
+
+func (a *Action) body(n *actions.Notification) ([]byte, error) {
+	msg, err := a.Build(n)
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(msg)
+}
+
+func (a *Action) redact(s string) string { return actions.Redact(s, a.secrets...) }
+
+// Where is the webhook URL, its signature hidden.
+func (a *Action) Where() string { return a.where }
+
+// Render shows the card a run would post.
+func (a *Action) Render(n *actions.Notification) (actions.Rendering, error) {
+	body, err := a.body(n)
+	if err != nil {
+		return actions.Rendering{}, errors.New(a.redact(err.Error()))
+	}
+	return actions.Rendering{Kind: Name, Method: http.MethodPost, URL: a.where,
+		Headers: map[string]string{"Content-Type": "application/json", "User-Agent": webhook.UserAgent},
+		Body:    a.redact(string(body))}, nil
+}

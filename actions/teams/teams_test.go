@@ -1,0 +1,92 @@
+package teams_test
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/leaderhook/leaderhook/actions"
+	"github.com/leaderhook/leaderhook/actions/teams"
+	"github.com/leaderhook/leaderhook/internal/fakes"
+)
+
+func newAction(t *testing.T, cfg teams.Config, external string) *teams.Action {
+	t.Helper()
+	a, err := teams.New("teams", actions.Spec{Type: teams.Name, Config: cfg}, actions.Options{ExternalURL: external})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a
+}
+
+func notification() *actions.Notification {
+	at := time.Date(2026, 3, 1, 19, 3, 43, 0, time.UTC)
+	return &actions.Notification{Rule: "leaderless-30s", Status: actions.StatusFiring, Cluster: "ziti-prod", FiredAt: at,
+		PreviousLeaderID: "ctrl1 [click](https://evil.example)", Leaderless: true, LeaderlessFor: 30 * time.Second}
+}
+
+// The card is accepted by a Workflows webhook that checks the envelope and
+// the card, has the colour, the facts and the link, and escapes event text.
+func TestCardIsAccepted(t *testing.T) {
+	srv := fakes.NewTeams()
+	defer srv.Close()
+	a := newAction(t, teams.Config{WebhookURL: srv.WebhookURL()}, "https://leaderhook.example/")
+	n := notification()
+	if out, err := a.Run(context.Background(), n); err != nil || out.HTTPStatus != 202 {
+		t.Fatalf("%+v %v (refused: %v)", out, err, srv.Refused())
+	}
+	resolved := *n
+	resolved.Status, resolved.Leaderless, resolved.LeaderlessFor, resolved.LastOutage, resolved.Lasted = actions.StatusResolved, false, 0, 33*time.Second, 3*time.Second
+	resolved.LeaderID, resolved.PreviousLeaderID = "ctrl1", "ctrl1"
+	if _, err := a.Run(context.Background(), &resolved); err != nil {
+		t.Fatal(err, srv.Refused())
+	}
+	cards := srv.Cards()
+	if len(cards) != 2 {
+		t.Fatalf("%d cards", len(cards))
+	}
+	data, _ := json.Marshal(cards)
+	for _, want := range []string{`"version":"1.4"`, `"style":"attention"`, `"style":"good"`, `"color":"Attention"`,
+		`"title":"Leaderless for","value":"30s"`, `"title":"Leaderless for","value":"33s (ended)"`, `"title":"Previous leader","value":"ctrl1 \\[click\\]\\(https://evil.example\\)"`,
+		`"url":"https://leaderhook.example/v1/state"`, `ctrl1 back after 33s; the firing lasted 3s`} {
+		if !strings.Contains(string(data), want) {
+			t.Errorf("the cards lack %s:\n%s", want, data)
+		}
+	}
+	if strings.Contains(string(data), "](https://evil") {
+		t.Error("an id made a link")
+	}
+}
+
+// Without server.external_url there is no button; a wrong signature is
+// permanent, a 429 waits as asked; the signature never shows.
+func TestErrorsAndSecrets(t *testing.T) {
+	srv := fakes.NewTeams()
+	defer srv.Close()
+	a := newAction(t, teams.Config{WebhookURL: srv.WebhookURL(), Title: "{{ .Cluster }} needs you"}, "")
+	r, err := a.Render(notification())
+	if err != nil || strings.Contains(r.Body, "Action.OpenUrl") || strings.Contains(r.URL+r.Body, srv.Sig) || !strings.Contains(r.Body, "ziti-prod needs you") {
+		t.Errorf("rendering %+v %v", r, err)
+	}
+	srv.RateLimit(1)
+	_, err = a.Run(context.Background(), notification())
+	if after, ok := actions.RetryAfter(err); !ok || after != time.Second {
+		t.Errorf("429: %v", err)
+	}
+	wrong := newAction(t, teams.Config{WebhookURL: strings.Replace(srv.WebhookURL(), srv.Sig, "d3JvbmctLXNpZ25hdHVyZQ", 1)}, "")
+	out, err := wrong.Run(context.Background(), notification())
+	if !actions.IsPermanent(err) || out.HTTPStatus != 401 || strings.Contains(err.Error()+out.Detail, "d3JvbmctLXNpZ25hdHVyZQ") {
+		t.Errorf("wrong signature: %+v %v", out, err)
+	}
+}
+
+func TestValidate(t *testing.T) {
+	if errs := (teams.Config{}).Validate(); len(errs) != 1 || errs[0].Path != "webhook_url" {
+		t.Errorf("no URL: %v", errs)
+	}
+	if errs := (teams.Config{WebhookURL: "https://x.example/", Text: "{{ .Clustr }}"}).Validate(); len(errs) != 1 || errs[0].Path != "text" {
+		t.Errorf("bad text: %v", errs)
+	}
+}
