@@ -53,7 +53,7 @@ type Notification struct {
 	Leaders    []string
 	SplitBrain bool
 	Term       uint64
-	DryRun          bool
+	DryRun     bool
 
 	// The context of the message (see Summary). StateSince is when the
 	// cluster's current state began (the change itself, which a held-back
