@@ -26,6 +26,7 @@ type Cluster struct {
 	mu    sync.Mutex
 	nodes []*Node
 	net   *Network
+	tune  func(id string, c *raft.Config)
 }
 
 // Network returns the network between the nodes, to partition it.
@@ -61,8 +62,12 @@ func (noSnapshot) Release()                          {}
 
 // Start starts n nodes named node1..nodeN and bootstraps them as one
 // cluster.
-func Start(n int) (*Cluster, error) {
-	c := &Cluster{net: newNetwork()}
+func Start(n int) (*Cluster, error) { return StartTuned(n, nil) }
+
+// StartTuned is Start with each node's raft config passed through tune
+// first (tests give one node a long lease, say).
+func StartTuned(n int, tune func(id string, c *raft.Config)) (*Cluster, error) {
+	c := &Cluster{net: newNetwork(), tune: tune}
 	var servers []raft.Server
 	for i := 1; i <= n; i++ {
 		l, err := net.Listen("tcp", "127.0.0.1:0")
@@ -80,7 +85,7 @@ func Start(n int) (*Cluster, error) {
 		// Bootstrapping only writes the configuration into the stores; the
 		// transport it asks for is not used to talk.
 		_, scratch := raft.NewInmemTransport("")
-		if err := raft.BootstrapCluster(raftConfig(node.ID), node.store, node.store, node.snaps, scratch, raft.Configuration{Servers: servers}); err != nil {
+		if err := raft.BootstrapCluster(c.raftConfig(node.ID), node.store, node.store, node.snaps, scratch, raft.Configuration{Servers: servers}); err != nil {
 			c.Close()
 			return nil, fmt.Errorf("bootstrap %s: %w", node.ID, err)
 		}
@@ -92,7 +97,7 @@ func Start(n int) (*Cluster, error) {
 	return c, nil
 }
 
-func raftConfig(id string) *raft.Config {
+func (cl *Cluster) raftConfig(id string) *raft.Config {
 	c := raft.DefaultConfig()
 	c.LocalID = raft.ServerID(id)
 	c.HeartbeatTimeout = HeartbeatTimeout
@@ -100,6 +105,9 @@ func raftConfig(id string) *raft.Config {
 	c.LeaderLeaseTimeout = HeartbeatTimeout / 2
 	c.CommitTimeout = 20 * time.Millisecond
 	c.LogOutput = io.Discard
+	if cl.tune != nil {
+		cl.tune(id, c)
+	}
 	return c
 }
 
@@ -119,7 +127,7 @@ func (c *Cluster) start(node *Node) error {
 		return fmt.Errorf("%s: listen: %w", node.ID, err)
 	}
 	transport := raft.NewNetworkTransport(&stream{net: c.net, self: node.ID, l: l}, 3, time.Second, io.Discard)
-	r, err := raft.NewRaft(raftConfig(node.ID), noFSM{}, node.store, node.store, node.snaps, transport)
+	r, err := raft.NewRaft(c.raftConfig(node.ID), noFSM{}, node.store, node.store, node.snaps, transport)
 	if err != nil {
 		transport.Close()
 		return fmt.Errorf("%s: %w", node.ID, err)

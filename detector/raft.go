@@ -2,6 +2,7 @@ package detector
 
 import (
 	"context"
+	"fmt"
 	"sync/atomic"
 	"time"
 
@@ -73,11 +74,15 @@ func (s *RaftSource) Run(ctx context.Context, out chan<- event.Event) error {
 
 	last := "\x00" // nothing reported yet
 	report := func(leader string) bool {
-		if leader == last {
+		// The term read now: a node that stepped down for a newer
+		// leader's election is already in its term.
+		term := s.Raft.CurrentTerm()
+		key := fmt.Sprint(leader, "\x00", term)
+		if key == last {
 			return true
 		}
-		last = leader
-		ev := event.Event{Source: s.ID, Time: now(), Type: event.Leaderless, Cluster: s.Cluster}
+		last = key
+		ev := event.Event{Source: s.ID, Time: now(), Type: event.Leaderless, Cluster: s.Cluster, Term: term}
 		if leader != "" {
 			ev.Type, ev.LeaderID = event.HasLeader, leader
 		}

@@ -126,6 +126,16 @@ func TestOpenZiti1ClusterView(t *testing.T) {
 	if !slices.Equal(got, want) {
 		t.Errorf("cluster states\n got:\n  %s\nwant:\n  %s", join(got), join(want))
 	}
+	// Every change there followed a kill: a failover. Restart blips and
+	// survivors still naming a dead leader are no split brain.
+	for _, ev := range rec.states {
+		if ev.Type == event.HasLeader && ev.PreviousLeaderID != "" && ev.ChangeKind != event.ChangeFailover {
+			t.Errorf("%s: change_kind %q, want failover", ev, ev.ChangeKind)
+		}
+		if ev.Type == event.SplitBrain {
+			t.Errorf("split brain announced: %s", ev)
+		}
+	}
 }
 
 func TestOpenZiti1Rules(t *testing.T) {

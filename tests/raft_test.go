@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hashicorp/raft"
+
 	"github.com/leaderhook/leaderhook/clock"
 	"github.com/leaderhook/leaderhook/demo"
 	"github.com/leaderhook/leaderhook/detector"
@@ -52,7 +54,14 @@ func (w *watched) report(ev event.Event) {
 
 func watch(t *testing.T, n int, stabilize time.Duration) *watched {
 	t.Helper()
-	cluster, err := demo.Start(n)
+	return watchTuned(t, n, stabilize, 0, nil)
+}
+
+// watchTuned is watch with each node's raft config passed through tune,
+// and split_brain_after (0: the default).
+func watchTuned(t *testing.T, n int, stabilize, splitAfter time.Duration, tune func(string, *raft.Config)) *watched {
+	t.Helper()
+	cluster, err := demo.StartTuned(n, tune)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -68,7 +77,7 @@ func watch(t *testing.T, n int, stabilize time.Duration) *watched {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	w := &watched{t: t, cluster: cluster, ctx: ctx, events: make(chan event.Event, 256)}
-	driver := pipeline.NewDriver(engine, []pipeline.ClusterView{{Name: "c", Members: members, Stabilize: stabilize}}, "c", w)
+	driver := pipeline.NewDriver(engine, []pipeline.ClusterView{{Name: "c", Members: members, Stabilize: stabilize, SplitBrainAfter: splitAfter}}, "c", w)
 	driver.OnEvent = w.report
 	w.driver = driver
 	for _, node := range cluster.Nodes() {
