@@ -74,21 +74,24 @@ func (h *History) add(ev event.Event, open bool) bool {
 	if at.IsZero() {
 		at = ev.Time
 	}
-	if ev.Type == event.Leaderless {
+	switch ev.Type {
+	case event.Leaderless:
 		if !open { // a second "leaderless" in a row goes on the same loss
 			h.Losses = append(h.Losses, Loss{Start: at, KnownStart: !ev.Baseline})
 		}
 		return true
+	case event.HasLeader:
+		if open {
+			h.Losses[len(h.Losses)-1].End = at
+		}
+		// As the rule engine counts them (leader_changes): the same
+		// leader back after a loss is no change.
+		if !ev.Baseline && ev.PreviousLeaderID != "" && ev.LeaderID != ev.PreviousLeaderID {
+			h.Changes = append(h.Changes, Change{Time: at, From: ev.PreviousLeaderID, To: ev.LeaderID, Kind: changeKind(ev)})
+		}
+		return false
 	}
-	if open {
-		h.Losses[len(h.Losses)-1].End = at
-	}
-	// As the rule engine counts them (leader_changes): the same leader
-	// back after a loss is no change.
-	if !ev.Baseline && ev.PreviousLeaderID != "" && ev.LeaderID != ev.PreviousLeaderID {
-		h.Changes = append(h.Changes, Change{Time: at, From: ev.PreviousLeaderID, To: ev.LeaderID, Kind: changeKind(ev)})
-	}
-	return false
+	return open // another kind of state event says nothing of the leader
 }
 
 // changeKind says how a change came about. The state events carry no kind

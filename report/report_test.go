@@ -321,3 +321,26 @@ func TestParseTime(t *testing.T) {
 		}
 	}
 }
+
+func TestChangesByKind(t *testing.T) {
+	h := History{Cluster: "c", Changes: []Change{
+		{Time: at("1s"), Kind: KindFailover}, {Time: at("2s"), Kind: KindTransfer},
+		{Time: at("3s"), Kind: KindTransfer}, {Time: at("4s"), Kind: KindUnknown}, {Time: at("5s"), Kind: "new-kind"},
+	}}
+	f := h.Figures(Period{From: at("0s"), To: at("1m")}, Flapping{})
+	if want := (Changes{Failover: 1, Transfer: 2, Unknown: 2}); f.Changes != want || f.Changes.Total() != 5 {
+		t.Errorf("got %+v, want %+v", f.Changes, want)
+	}
+}
+
+// A state event of another kind (none yet but the two) leaves the loss as
+// it is.
+func TestOtherStateEventsIgnored(t *testing.T) {
+	h := History{Cluster: "c"}
+	open := h.add(lost("2s", "0s", "n1"), false)
+	other := leader("3s", "n2", "n1")
+	other.Type = "state.something_else"
+	if open = h.add(other, open); !open || len(h.Losses) != 1 || !h.Losses[0].End.IsZero() || len(h.Changes) != 0 {
+		t.Errorf("open %v, %+v", open, h)
+	}
+}

@@ -40,8 +40,10 @@ went without a leader:
   changes       a leader replacing another (the same leader back is none), by kind:
                 failover, transfer, unknown (all unknown until the detector tells)
   elections     for each loss that ended in the period: from its true start to the
-                announcement of a leader. p50 and p99 by nearest rank, and max. A
-                loss already there when the recording starts has none.
+                announcement of the next leader (another or the same), whole even
+                if the loss began before the period. p50 and p99 by nearest rank,
+                and max. A loss already there when the recording starts, or not
+                ended, has none.
   flapping      spans in which at least --flap-changes changes fall within
                 --flap-window, as a rule 'leader_changes(duration("10m")) >= 3'
                 counts them: from the first change to the last
