@@ -1,0 +1,198 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/leaderhook/leaderhook/config"
+	"github.com/leaderhook/leaderhook/event"
+	"github.com/leaderhook/leaderhook/pipeline"
+	"github.com/leaderhook/leaderhook/report"
+	"github.com/leaderhook/leaderhook/rules"
+)
+
+type reportOptions struct {
+	config, cluster, format string
+	from, to, period        string
+	reorder                 time.Duration
+	flap                    report.Flapping
+}
+
+func reportCmd(e *env) *cobra.Command {
+	var o reportOptions
+	cmd := &cobra.Command{
+		Use:   "report -c FILE [--from TIME] [--to TIME] [--period day|week] [--format text|json] EVENTS.jsonl...",
+		Short: "Availability of each cluster's leader over recorded events",
+		Long: `Replay recorded cluster events as 'leaderhook replay' does (same files, same
+detector, on a virtual clock; no action runs) and print, per cluster, how long it
+went without a leader:
+
+  availability  the share of the period with a leader: 1 - leaderless / period
+  leaderless    the outages' total
+  outages       each time without a leader: from the loss's true start (replay's
+                "leaderless since") to the announcement of a leader. The longest is
+                marked. A gap shorter than the cluster's stabilize is not an outage:
+                the detector does not announce it.
+  changes       a leader replacing another (the same leader back is none), by kind:
+                failover, transfer, unknown (all unknown until the detector tells)
+  elections     for each loss that ended in the period: from its true start to the
+                announcement of the next leader (another or the same), whole even
+                if the loss began before the period. p50 and p99 by nearest rank,
+                and max. A loss already there when the recording starts, or not
+                ended, has none.
+  flapping      spans in which at least --flap-changes changes fall within
+                --flap-window, as a rule 'leader_changes(duration("10m")) >= 3'
+                counts them: from the first change to the last
+
+The period is the recording's span, first event to last, or the part of it within
+--from and --to: nothing is known outside it. --period splits it at midnight (week:
+Monday) in the config's timezone (default UTC), in which times are shown. An outage
+crossing a bound is cut there and marked: "began earlier", "no leader yet at the end".
+
+--format json prints one object per line, per cluster and period: cluster, from, to,
+leaderless_ms, availability (a fraction), outages [{start, end, duration_ms,
+clipped_start, clipped_end}], changes {total, failover, transfer, unknown},
+election_ms {count, p50, p99, max: null without elections}, flapping [{start, end,
+changes}].
+
+Exit status: 0, or 1 if the config is invalid, nothing could be reported, or any
+input line was rejected (each is reported on stderr with its file and line number).`,
+		Args: cobra.MinimumNArgs(1),
+		RunE: func(_ *cobra.Command, files []string) error { return e.report(o, files) },
+	}
+	configFlag(cmd, &o.config)
+	f := cmd.Flags()
+	f.StringVar(&o.cluster, "cluster", "", "cluster the events belong to (required when the config has several)")
+	f.StringVar(&o.format, "format", "text", "output: text or json (one object per line)")
+	f.StringVar(&o.from, "from", "", "start of the period, e.g. 2026-11-24T13:56:00Z or 2026-11-24 (default: the first event)")
+	f.StringVar(&o.to, "to", "", "end of the period (default: the last event)")
+	f.StringVar(&o.period, "period", "", "split the period: day or week")
+	f.IntVar(&o.flap.Changes, "flap-changes", 3, "leader changes that make flapping")
+	f.DurationVar(&o.flap.Window, "flap-window", 10*time.Minute, "within this long")
+	f.DurationVar(&o.reorder, "reorder-window", event.DefaultReorderWindow, "how far out of timestamp order a line may be within one file")
+	return cmd
+}
+
+func (e *env) report(o reportOptions, files []string) error {
+	if o.format != "text" && o.format != "json" {
+		return fmt.Errorf("--format %q: want text or json", o.format)
+	}
+	cfg, ok := e.loadConfig(o.config)
+	if !ok {
+		return exitError{1}
+	}
+	loc := cfg.Location()
+	from, err := report.ParseTime(o.from, loc)
+	if err != nil {
+		return fmt.Errorf("--from %q: %w", o.from, err)
+	}
+	to, err := report.ParseTime(o.to, loc)
+	if err != nil {
+		return fmt.Errorf("--to %q: %w", o.to, err)
+	}
+	cluster, err := pickCluster(cfg, o.cluster)
+	if err != nil {
+		return err
+	}
+	rec, err := e.replayStates(cfg, cluster, files, o.reorder)
+	if err != nil {
+		return err
+	}
+	figs, err := figures(rec, from, to, o, loc)
+	if err != nil {
+		return err
+	}
+	write := report.WriteText
+	if o.format == "json" {
+		write = report.WriteJSON
+	}
+	if err := write(e.stdout, figs, loc); err != nil {
+		return err
+	}
+	if rec.rejected > 0 {
+		fmt.Fprintf(e.stderr, "leaderhook: %d malformed lines rejected (listed above)\n", rec.rejected)
+		return exitError{1}
+	}
+	return nil
+}
+
+// figures computes every cluster's figures over each period.
+func figures(rec replayedStates, from, to time.Time, o reportOptions, loc *time.Location) ([]report.Figures, error) {
+	if rec.n == 0 {
+		return nil, errors.New("no events in the recording")
+	}
+	whole, err := report.Bounds(rec.first, rec.last, from, to)
+	if err != nil {
+		return nil, err
+	}
+	periods, err := report.Split(whole, o.period, loc)
+	if err != nil {
+		return nil, err
+	}
+	histories := report.Histories(rec.states)
+	if len(histories) == 0 {
+		return nil, errors.New("the events made no cluster state: are they the cluster's members' reports?")
+	}
+	var out []report.Figures
+	for _, h := range histories {
+		for _, p := range periods {
+			out = append(out, h.Figures(p, o.flap))
+		}
+	}
+	return out, nil
+}
+
+// replayedStates is what a replay for a report keeps.
+type replayedStates struct {
+	states      []event.Event
+	n, rejected int
+	first, last time.Time
+}
+
+// replayStates runs the events through the detector as replay does and
+// keeps the state events.
+func (e *env) replayStates(cfg *config.Config, cluster string, files []string, reorder time.Duration) (replayedStates, error) {
+	var rec replayedStates
+	driver, err := pipeline.New(cfg, cluster, stateSink{&rec.states}, e.log)
+	if err != nil {
+		return rec, err
+	}
+	readers, merged, closeAll, err := e.openAll(files, reorder)
+	if err != nil {
+		return rec, err
+	}
+	defer closeAll()
+	for {
+		ev, err := merged.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return rec, err
+		}
+		if rec.n == 0 {
+			rec.first = ev.Time
+		}
+		rec.n++
+		if ev.Time.After(rec.last) { // a late line is applied at the clock's time
+			rec.last = ev.Time
+		}
+		if err := driver.Handle(ev); err != nil {
+			fmt.Fprintf(e.stderr, "leaderhook: %s: %v\n", ev, err)
+		}
+	}
+	for _, r := range readers {
+		rec.rejected += r.Rejected
+	}
+	return rec, nil
+}
+
+// stateSink keeps the state events and ignores the rules' outcomes.
+type stateSink struct{ states *[]event.Event }
+
+func (s stateSink) State(ev event.Event)  { *s.states = append(*s.states, ev) }
+func (s stateSink) Outcome(rules.Outcome) {}

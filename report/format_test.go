@@ -1,0 +1,73 @@
+package report
+
+import (
+	"bytes"
+	"flag"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/leaderhook/leaderhook/event"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files")
+
+// TestFormats writes figures as text and as JSON and compares them with
+// testdata/*.golden (go test ./report -update rewrites them).
+func TestFormats(t *testing.T) {
+	states := []event.Event{
+		baseline(lost("2s", "0s", "")), leader("3s", "n1", ""),
+		lost("102s", "100s", "n1"), leader("130.5s", "n2", "n1"),
+		leader("140s", "n3", "n2"), leader("150s", "n1", "n3"),
+		lost("3h2s", "3h", "n1"),
+	}
+	h := Histories(states)[0]
+	whole := Period{From: at("0s"), To: at("3h1m")}
+	quiet := Period{From: at("1h"), To: at("2h")} // nothing happened: no elections
+	figs := []Figures{h.Figures(whole, Flapping{Changes: 3, Window: 10 * time.Minute}), h.Figures(quiet, Flapping{Changes: 3, Window: 10 * time.Minute})}
+	plus1 := time.FixedZone("+01", 3600)
+	for _, c := range []struct {
+		golden string
+		write  func(w *bytes.Buffer) error
+	}{
+		{"text.golden", func(w *bytes.Buffer) error { return WriteText(w, figs, plus1) }},
+		{"json.golden", func(w *bytes.Buffer) error { return WriteJSON(w, figs, plus1) }},
+	} {
+		var buf bytes.Buffer
+		if err := c.write(&buf); err != nil {
+			t.Fatal(err)
+		}
+		path := filepath.Join("testdata", c.golden)
+		if *update {
+			if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		want, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(buf.Bytes(), want) {
+			t.Errorf("%s differs (go test ./report -update rewrites it); got:\n%s", path, buf.String())
+		}
+	}
+}
+
+func TestPercent(t *testing.T) {
+	cases := []struct {
+		a          float64
+		leaderless time.Duration
+		want       string
+	}{
+		{1, 0, "100 %"},
+		{0.99996, time.Millisecond, "99.99 %"}, // never rounded up to 100
+		{0.9998, time.Millisecond, "99.98 %"},
+		{0, time.Hour, "0.00 %"},
+	}
+	for _, c := range cases {
+		if got := percent(c.a, c.leaderless); got != c.want {
+			t.Errorf("percent(%v) = %q, want %q", c.a, got, c.want)
+		}
+	}
+}

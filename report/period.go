@@ -1,0 +1,94 @@
+package report
+
+import (
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Period is a span of time reported on. An interval (an outage) is cut to
+// it; an instant (a change, the end of an election) belongs to it when
+// From < t <= To, so that one at a boundary between days counts once.
+type Period struct {
+	From, To time.Time
+}
+
+func (p Period) has(t time.Time) bool { return t.After(p.From) && !t.After(p.To) }
+
+// Bounds returns the period to report on: from and to (zero: not given)
+// cut to what the data covers, first to last. Outside it nothing is known,
+// so it is not counted as time with a leader either.
+func Bounds(first, last, from, to time.Time) (Period, error) {
+	p := Period{From: first, To: last}
+	if !from.IsZero() && from.After(p.From) {
+		p.From = from
+	}
+	if !to.IsZero() && to.Before(p.To) {
+		p.To = to
+	}
+	if !p.From.Before(p.To) {
+		return Period{}, fmt.Errorf("no time to report on: the recording covers %s to %s", first.Format(time.RFC3339Nano), last.Format(time.RFC3339Nano))
+	}
+	return p, nil
+}
+
+// Split cuts p at each midnight ("day") or each Monday midnight ("week")
+// of loc; "" leaves it whole.
+func Split(p Period, every string, loc *time.Location) ([]Period, error) {
+	var next func(time.Time) time.Time
+	switch every {
+	case "":
+		return []Period{p}, nil
+	case "day":
+		next = func(t time.Time) time.Time {
+			y, m, d := t.In(loc).Date()
+			return time.Date(y, m, d+1, 0, 0, 0, 0, loc)
+		}
+	case "week":
+		next = func(t time.Time) time.Time {
+			l := t.In(loc)
+			days := (8 - int(l.Weekday())) % 7 // to the next Monday
+			if days == 0 {
+				days = 7
+			}
+			y, m, d := l.Date()
+			return time.Date(y, m, d+days, 0, 0, 0, 0, loc)
+		}
+	default:
+		return nil, fmt.Errorf("--period %q: want day or week", every)
+	}
+	var out []Period
+	for from := p.From; from.Before(p.To); {
+		to := next(from)
+		if to.After(p.To) {
+			to = p.To
+		}
+		out = append(out, Period{From: from, To: to})
+		from = to
+	}
+	return out, nil
+}
+
+// timeLayouts are what --from and --to accept; those without an offset
+// are in the report's time zone.
+var timeLayouts = []string{
+	time.RFC3339Nano,
+	"2006-01-02T15:04:05.999999999",
+	"2006-01-02 15:04:05.999999999",
+	"2006-01-02T15:04",
+	"2006-01-02 15:04",
+	"2006-01-02",
+}
+
+// ParseTime reads a --from or --to value; "" is the zero time.
+func ParseTime(s string, loc *time.Location) (time.Time, error) {
+	if s == "" {
+		return time.Time{}, nil
+	}
+	for _, layout := range timeLayouts {
+		if t, err := time.ParseInLocation(layout, s, loc); err == nil {
+			return t, nil
+		}
+	}
+	return time.Time{}, errors.New("want a date and time such as 2026-11-24T13:56:00Z, 2026-11-24 13:56 or 2026-11-24")
+}
