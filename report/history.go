@@ -94,7 +94,10 @@ func (h *History) add(ev event.Event, open bool) bool {
 	return open // another kind of state event says nothing of the leader
 }
 
-// changeKind says how a change came about. The state events carry no kind
-// yet: every change is "unknown" until the detector says which it was;
-// this is the one place to read it then.
-func changeKind(event.Event) string { return KindUnknown }
+// changeKind says how a change came about, as the detector judged it.
+func changeKind(ev event.Event) string {
+	if ev.ChangeKind != "" {
+		return ev.ChangeKind
+	}
+	return KindUnknown
+}

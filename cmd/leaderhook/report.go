@@ -38,7 +38,7 @@ went without a leader:
                 marked. A gap shorter than the cluster's stabilize is not an outage:
                 the detector does not announce it.
   changes       a leader replacing another (the same leader back is none), by kind:
-                failover, transfer, unknown (all unknown until the detector tells)
+                failover, transfer, unknown
   elections     for each loss that ended in the period: from its true start to the
                 announcement of the next leader (another or the same), whole even
                 if the loss began before the period. p50 and p99 by nearest rank,
