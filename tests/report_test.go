@@ -217,3 +217,36 @@ func TestDocsReport(t *testing.T) {
 		t.Errorf("%s: ran only %d commands", doc, ran)
 	}
 }
+
+// TestReportOnADaemonsStateDir reports on what a daemon took in, from the
+// flight recording in its state_dir: the outage it saw, from its true
+// start to the new leader.
+func TestReportOnADaemonsStateDir(t *testing.T) {
+	d, dir, config := startAPIDaemon(t, "http://127.0.0.1:9/hook", "  - {name: lost, when: leaderless, actions: [hook]}")
+	events := d.baseURL(t) + "/v1/events?cluster=ziti"
+	start := time.Now().UTC().Truncate(time.Millisecond)
+	lost, back := start.Add(time.Second), start.Add(3*time.Second)
+	for _, ev := range []string{eventAt("c1", "state.has_leader", "c1", start), eventAt("c1", "state.is_leaderless", "", lost),
+		eventAt("c1", "state.has_leader", "c2", back)} {
+		if code, body := post(t, events, "t0k3n", ev); code != 202 {
+			t.Fatalf("%d %s", code, body)
+		}
+	}
+	d.stop(t)
+	out, errOut, code := run(t, []string{"TEST_TOKEN=t0k3n"}, "report", "-c", config, "--state-dir", filepath.Join(dir, "state"), "--format", "json")
+	if code != 0 {
+		t.Fatalf("report: exit %d\n%s%s", code, out, errOut)
+	}
+	var r struct {
+		Outages []struct {
+			Start      time.Time `json:"start"`
+			DurationMS int64     `json:"duration_ms"`
+		} `json:"outages"`
+	}
+	if err := json.Unmarshal([]byte(strings.SplitN(out, "\n", 2)[0]), &r); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	if len(r.Outages) != 1 || !r.Outages[0].Start.Equal(lost) || r.Outages[0].DurationMS != 2000 {
+		t.Errorf("outages %+v, want one from %s lasting 2s\n%s", r.Outages, lost, out)
+	}
+}

@@ -4,11 +4,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/leaderhook/leaderhook/config"
+	"github.com/leaderhook/leaderhook/daemon"
 	"github.com/leaderhook/leaderhook/event"
 	"github.com/leaderhook/leaderhook/pipeline"
 	"github.com/leaderhook/leaderhook/report"
@@ -17,6 +20,7 @@ import (
 
 type reportOptions struct {
 	config, cluster, format string
+	stateDir                string
 	from, to, period        string
 	reorder                 time.Duration
 	flap                    report.Flapping
@@ -25,7 +29,7 @@ type reportOptions struct {
 func reportCmd(e *env) *cobra.Command {
 	var o reportOptions
 	cmd := &cobra.Command{
-		Use:   "report -c FILE [--from TIME] [--to TIME] [--period day|week] [--format text|json] EVENTS.jsonl...",
+		Use:   "report -c FILE [--from TIME] [--to TIME] [--period day|week] [--format text|json] {EVENTS.jsonl... | --state-dir DIR}",
 		Short: "Availability of each cluster's leader over recorded events",
 		Long: `Replay recorded cluster events as 'leaderhook replay' does (same files, same
 detector, on a virtual clock; no action runs) and print, per cluster, how long it
@@ -48,6 +52,10 @@ went without a leader:
                 --flap-window, as a rule 'leader_changes(duration("10m")) >= 3'
                 counts them: from the first change to the last
 
+--state-dir reports on what a running (or stopped) daemon took in: the flight
+recording in its state_dir (inputs.1.jsonl, then inputs.jsonl), replayed as replay
+does. A flight recording can also be named as EVENTS.
+
 The period is the recording's span, first event to last, or the part of it within
 --from and --to: nothing is known outside it. --period splits it at midnight (week:
 Monday) in the config's timezone (default UTC), in which times are shown. An outage
@@ -61,7 +69,12 @@ changes}].
 
 Exit status: 0, or 1 if the config is invalid, nothing could be reported, or any
 input line was rejected (each is reported on stderr with its file and line number).`,
-		Args: cobra.MinimumNArgs(1),
+		Args: func(cmd *cobra.Command, args []string) error {
+			if (len(args) == 0) == (o.stateDir == "") {
+				return errors.New("name the recorded event files, or --state-dir of a daemon, not both")
+			}
+			return nil
+		},
 		RunE: func(_ *cobra.Command, files []string) error { return e.report(o, files) },
 	}
 	configFlag(cmd, &o.config)
@@ -71,6 +84,7 @@ input line was rejected (each is reported on stderr with its file and line numbe
 	f.StringVar(&o.from, "from", "", "start of the period, e.g. 2026-11-24T13:56:00Z or 2026-11-24 (default: the first event)")
 	f.StringVar(&o.to, "to", "", "end of the period (default: the last event)")
 	f.StringVar(&o.period, "period", "", "split the period: day or week")
+	f.StringVar(&o.stateDir, "state-dir", "", "report on the flight recording in a daemon's state_dir")
 	f.IntVar(&o.flap.Changes, "flap-changes", 3, "leader changes that make flapping")
 	f.DurationVar(&o.flap.Window, "flap-window", 10*time.Minute, "within this long")
 	f.DurationVar(&o.reorder, "reorder-window", event.DefaultReorderWindow, "how far out of timestamp order a line may be within one file")
@@ -97,6 +111,9 @@ func (e *env) report(o reportOptions, files []string) error {
 	cluster, err := pickCluster(cfg, o.cluster)
 	if err != nil {
 		return err
+	}
+	if o.stateDir != "" {
+		files = recordingFiles(o.stateDir)
 	}
 	rec, err := e.replayStates(cfg, cluster, files, o.reorder)
 	if err != nil {
@@ -157,6 +174,11 @@ type replayedStates struct {
 // keeps the state events.
 func (e *env) replayStates(cfg *config.Config, cluster string, files []string, reorder time.Duration) (replayedStates, error) {
 	var rec replayedStates
+	if recording, err := isRecording(files); err != nil {
+		return rec, err
+	} else if recording {
+		return e.replayRecordedStates(cfg, files)
+	}
 	driver, err := pipeline.New(cfg, cluster, stateSink{&rec.states}, e.log)
 	if err != nil {
 		return rec, err
@@ -196,3 +218,34 @@ type stateSink struct{ states *[]event.Event }
 
 func (s stateSink) State(ev event.Event)  { *s.states = append(*s.states, ev) }
 func (s stateSink) Outcome(rules.Outcome) {}
+
+// recordingFiles are the flight recording's files in a state_dir, oldest
+// first.
+func recordingFiles(stateDir string) []string {
+	var files []string
+	for _, name := range []string{daemon.OldInputsFile, daemon.InputsFile} {
+		path := filepath.Join(stateDir, name)
+		if _, err := os.Stat(path); err == nil {
+			files = append(files, path)
+		}
+	}
+	if len(files) == 0 {
+		files = []string{filepath.Join(stateDir, daemon.InputsFile)} // its absence is the error
+	}
+	return files
+}
+
+// replayRecordedStates replays a flight recording as replay does and
+// keeps the state events.
+func (e *env) replayRecordedStates(cfg *config.Config, files []string) (replayedStates, error) {
+	var rec replayedStates
+	r := &recordingReplay{cfg: cfg, sink: stateSink{&rec.states}, log: e.log, stderr: e.stderr}
+	for _, name := range files {
+		if err := r.file(name); err != nil {
+			return rec, err
+		}
+	}
+	r.warn()
+	rec.n, rec.first, rec.last, rec.rejected = r.events, r.first, r.last, r.rejected
+	return rec, nil
+}
