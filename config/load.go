@@ -404,6 +404,7 @@ func (l *loader) validate(cfg *Config) {
 	if cfg.ClockSkew() <= 0 {
 		errs.Add("max_clock_skew", "must be positive, e.g. 5s")
 	}
+	checkHistory(cfg.History, &errs)
 	// A collection that did not fit the schema may lack names that rules
 	// refer to: nil skips those reference checks rather than report them
 	// as unknown.
