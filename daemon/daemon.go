@@ -75,6 +75,7 @@ type Daemon struct {
 	store    *store.Dir
 	metrics  *metrics.Metrics
 	audit    *audit.File // nil without audit_log
+	history  *historyKeeper
 	disp     *dispatch.Dispatcher
 	driver   *pipeline.Driver
 	decision *decisions
@@ -148,6 +149,9 @@ func (d *Daemon) open(cfg *config.Config) error {
 	if err := d.openAudit(cfg); err != nil {
 		return err
 	}
+	if err := d.openHistory(cfg); err != nil {
+		return err
+	}
 	if err := d.openPipeline(cfg, saved, pending); err != nil {
 		return err
 	}
@@ -185,16 +189,16 @@ func (d *Daemon) openPipeline(cfg *config.Config, saved store.State, pending []d
 	}
 	var submit pipeline.Submitter = &renderLog{targets: targets, log: d.log}
 	if !d.opts.DryRun {
-		auditors := teeAudit{d.metrics}
+		auditors := teeAudit{d.metrics, d.history}
 		if d.audit != nil {
 			auditors = append(auditors, d.audit)
 		}
-		d.disp = dispatch.New(dispatch.Options{Targets: targets, Journal: d.store, Audit: auditors, Log: d.log})
+		d.disp = dispatch.New(dispatch.Options{Targets: targets, Journal: d.store, Audit: auditors, Log: d.log, OnRetry: d.history.retrying})
 		d.resume = pending
 		submit = d.disp
 	}
 	d.decision = &decisions{log: d.log, notJournaled: d.metrics.NotJournaled}
-	sink := &pipeline.Dispatching{Next: teeSink{logSink{d.log}, d.metrics}, To: submit, DryRun: d.opts.DryRun, OnError: d.decision.failed}
+	sink := &pipeline.Dispatching{Next: teeSink{logSink{d.log}, d.metrics, d.history}, To: submit, DryRun: d.opts.DryRun, OnError: d.decision.failed}
 	d.driver, err = pipeline.New(cfg, "", sink, d.log)
 	if err != nil {
 		return err
@@ -317,6 +321,7 @@ func (d *Daemon) Close() error {
 	if d.audit != nil {
 		d.audit.Close()
 	}
+	d.history.close()
 	if d.store != nil {
 		return d.store.Close()
 	}

@@ -9,11 +9,14 @@ import (
 // To, or what came after a sequence number. docs/operations.md documents
 // it field by field.
 type Window struct {
-	Time     time.Time `json:"time"`
-	Boot     string    `json:"boot"`
-	From     time.Time `json:"from,omitzero"`
-	To       time.Time `json:"to,omitzero"`
-	After    int64     `json:"after,omitempty"`
+	Time  time.Time `json:"time"`
+	Boot  string    `json:"boot"`
+	From  time.Time `json:"from,omitzero"`
+	To    time.Time `json:"to,omitzero"`
+	After int64     `json:"after,omitempty"`
+	// Reset: the entries after After are no longer all in memory; load
+	// a window again.
+	Reset    bool      `json:"reset,omitempty"`
 	LastSeq  int64     `json:"last_seq"`
 	KeptFrom time.Time `json:"kept_from,omitzero"`
 	// States holds, for each cluster, the last state before From (the one
