@@ -6,6 +6,9 @@ package web
 
 import (
 	"embed"
+	"fmt"
+	"html/template"
+	"io"
 	"net/http"
 	"path"
 )
@@ -40,3 +43,25 @@ func Handler() http.Handler {
 		w.Write(data)
 	})
 }
+
+// WriteReport writes an incident report: the page, its style and scripts
+// inline, and data (JSON from encoding/json, which escapes <, > and &, so
+// that it cannot end its script element) for them to draw.
+func WriteReport(w io.Writer, title string, data []byte) error {
+	var parts [4][]byte
+	for i, name := range []string{"style.css", "timeline.js", "chart.js", "report.js"} {
+		b, err := assets.ReadFile("assets/" + name)
+		if err != nil {
+			return fmt.Errorf("report: %w", err)
+		}
+		parts[i] = b
+	}
+	err := reportPage.Execute(w, map[string]any{"Title": title, "CSS": template.CSS(parts[0]),
+		"JS": template.JS(string(parts[1]) + "\n" + string(parts[2]) + "\n" + string(parts[3])), "Data": template.JS(data)})
+	if err != nil {
+		return fmt.Errorf("report: %w", err)
+	}
+	return nil
+}
+
+var reportPage = template.Must(template.ParseFS(assets, "assets/report.html"))

@@ -33,7 +33,7 @@ type replayOptions struct {
 func replayCmd(e *env) *cobra.Command {
 	var o replayOptions
 	cmd := &cobra.Command{
-		Use:   "replay -c FILE [--cluster NAME] [--format text|json] EVENTS.jsonl...",
+		Use:   "replay -c FILE [--cluster NAME] [--format text|json|html] EVENTS.jsonl...",
 		Short: "Dry-run the rules over recorded events on a virtual clock",
 		Long: `Replay recorded cluster events (OpenZiti cluster event JSON, one object per line,
 or what 'leaderhook record' wrote) through the same detector and rule engine as the
@@ -47,6 +47,10 @@ file are put in order (see --reorder-window).
 The virtual clock stops at the last event; --extend lets it run on, to see what
 would fire if nothing else happened.
 
+--format html writes an incident report, one self-contained page that loads
+nothing: a lane per member with what it reported, the cluster as leaderhook
+derived it, every rule outcome on the same time axis, details on hover.
+
 Exit status: 0, or 1 if the config is invalid or any input line was rejected (each
 rejected line is reported on stderr with its file and line number).`,
 		Args: cobra.MinimumNArgs(1),
@@ -59,7 +63,7 @@ rejected line is reported on stderr with its file and line number).`,
 	}
 	configFlag(cmd, &o.config)
 	cmd.Flags().StringVar(&o.cluster, "cluster", "", "cluster the events belong to (required when the config has several)")
-	cmd.Flags().StringVar(&o.format, "format", "text", "output: text (a readable timeline) or json (one object per line)")
+	cmd.Flags().StringVar(&o.format, "format", "text", "output: text (a readable timeline), json (one object per line) or html (an incident report)")
 	cmd.Flags().DurationVar(&o.extend, "extend", 0, "keep the virtual clock running this long after the last event")
 	cmd.Flags().DurationVar(&o.reorder, "reorder-window", event.DefaultReorderWindow, "how far out of timestamp order a line may be within one file")
 	cmd.Flags().BoolVar(&o.execute, "execute", false, "run the actions for real (webhooks are sent, scripts run), as fast as the replay goes")
@@ -68,8 +72,8 @@ rejected line is reported on stderr with its file and line number).`,
 }
 
 func (e *env) replay(o replayOptions, files []string) error {
-	if o.format != "text" && o.format != "json" {
-		return fmt.Errorf("--format %q: want text or json", o.format)
+	if o.format != "text" && o.format != "json" && o.format != "html" {
+		return fmt.Errorf("--format %q: want text, json or html", o.format)
 	}
 	cfg, ok := e.loadConfig(o.config)
 	if !ok {
@@ -83,13 +87,17 @@ func (e *env) replay(o replayOptions, files []string) error {
 	if o.format == "json" {
 		out = timeline.NewJSON(e.stdout)
 	}
+	report := newReport(cfg, cluster, o)
+	if report != nil {
+		out = timeline.NewText(io.Discard) // counts for the summary
+	}
 	targets, err := pipeline.Targets(cfg, nil)
 	if err != nil {
 		return err
 	}
-	sink := &replaySink{out: out, targets: targets, show: o.showActions}
+	sink := &replaySink{out: out, targets: targets, show: o.showActions && report == nil, report: report}
 	if o.execute {
-		disp, closeAudit, err := e.dispatcher(cfg, targets)
+		disp, closeAudit, err := e.dispatcher(cfg, targets, report.auditor())
 		if err != nil {
 			return err
 		}
@@ -131,11 +139,15 @@ func (e *env) replay(o replayOptions, files []string) error {
 		if err := driver.Handle(ev); err != nil {
 			fmt.Fprintf(e.stderr, "leaderhook: %s: %v\n", ev, err)
 		}
+		report.members(ev.Time, driver)
 	}
 	if o.extend > 0 {
 		driver.AdvanceTo(last.Add(o.extend))
 	}
 	if err := out.Flush(); err != nil {
+		return err
+	}
+	if err := report.write(e.stdout, driver.Now()); err != nil {
 		return err
 	}
 	return e.replaySummary(readers, out.Counts, driver.Late, n, first, last)
@@ -234,12 +246,17 @@ type replaySink struct {
 	targets map[string]dispatch.Target
 	show    bool
 	submit  pipeline.Submitter
+	report  *report // --format html
 }
 
-func (r *replaySink) State(ev event.Event) { r.out.State(ev) }
+func (r *replaySink) State(ev event.Event) {
+	r.out.State(ev)
+	r.report.state(ev)
+}
 
 func (r *replaySink) Outcome(o rules.Outcome) {
 	r.out.Outcome(o)
+	r.report.outcome(o)
 	if o.Kind == rules.Suppressed || len(o.Actions) == 0 {
 		return
 	}
@@ -254,9 +271,10 @@ func (r *replaySink) Outcome(o rules.Outcome) {
 	}
 }
 
-// dispatcher returns a dispatcher writing the configured audit log.
-func (e *env) dispatcher(cfg *config.Config, targets map[string]dispatch.Target) (*dispatch.Dispatcher, func(), error) {
-	opts := dispatch.Options{Targets: targets, Log: e.log}
+// dispatcher returns a dispatcher writing the configured audit log, and
+// telling also (may be nil) of every record.
+func (e *env) dispatcher(cfg *config.Config, targets map[string]dispatch.Target, also dispatch.Auditor) (*dispatch.Dispatcher, func(), error) {
+	opts := dispatch.Options{Targets: targets, Log: e.log, Audit: also}
 	closeAudit := func() {}
 	if cfg.AuditLog != "" {
 		a, err := audit.Open(cfg.AuditLog, e.log, nil)
@@ -264,6 +282,9 @@ func (e *env) dispatcher(cfg *config.Config, targets map[string]dispatch.Target)
 			return nil, nil, err
 		}
 		opts.Audit = a
+		if also != nil {
+			opts.Audit = auditors{a, also}
+		}
 		closeAudit = func() { a.Close() }
 	}
 	return dispatch.New(opts), closeAudit, nil

@@ -142,7 +142,8 @@ class Chart {
   }
 
   drawSegment(r, h) {
-    const seg = r.seg, w = Math.max(r.x2 - r.x1, 1);
+    const seg = r.seg, thin = seg.kind === "leader" || seg.kind === "follows" ? 1 : this.opts.minWidth || 1;
+    const w = Math.max(r.x2 - r.x1, thin);
     const kind = r.merged ? "busy" : seg.kind;
     const attrs = {
       x: r.x1, y: 12, width: w, height: h - 15, class: `seg ${kind}`, "data-kind": kind,

@@ -57,15 +57,18 @@ const LH = (() => {
     return `${Math.floor(d / DAY)}d ${Math.floor((d % DAY) / HOUR)}h`;
   }
 
-  // byCluster groups history entries by their cluster, keeping their order.
-  function byCluster(items) {
+  // groupBy groups history entries by one of their fields, keeping their
+  // order.
+  function groupBy(items, field) {
     const m = new Map();
     for (const it of items) {
-      if (!m.has(it.cluster)) m.set(it.cluster, []);
-      m.get(it.cluster).push(it);
+      if (!m.has(it[field])) m.set(it[field], []);
+      m.get(it[field]).push(it);
     }
     return m;
   }
+  const byCluster = (items) => groupBy(items, "cluster");
+  const byRule = (items) => groupBy(items, "rule");
 
   // clusterSegments turns one cluster's state changes into its leaders'
   // tenures and its outages. An outage runs from its true start (since),
@@ -131,5 +134,5 @@ const LH = (() => {
     return `${o.rule} ${o.outcome} at ${clock(ms(o.time))}${acts.length && o.outcome !== "suppressed" ? "; " + acts.join("; ") : ""}`;
   }
 
-  return { el, svg, ms, clock, day, dateTime, duration, byCluster, clusterSegments, segmentTip, outcomeTip, deliveryText, markerLabel, SECOND, MINUTE, HOUR, DAY };
+  return { el, svg, ms, clock, day, dateTime, duration, byCluster, byRule, clusterSegments, segmentTip, outcomeTip, deliveryText, markerLabel, SECOND, MINUTE, HOUR, DAY };
 })();
