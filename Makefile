@@ -22,14 +22,18 @@ build:
 
 test: deps lint unit fuzz ruletests
 
-# The end-to-end tests run a real etcd cluster (Debian's etcd-server) and
-# check the systemd unit with systemd-analyze (Debian's systemd).
+# The end-to-end tests run a real etcd cluster (Debian's etcd-server),
+# check the systemd unit with systemd-analyze (Debian's systemd) and open
+# the web page in a headless browser (Debian's chromium).
 deps:
 	@command -v etcd >/dev/null 2>&1 || { echo '== installing etcd-server for the etcd end-to-end test'; \
 	  $(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends etcd-server >/dev/null; }
 	@command -v etcd >/dev/null 2>&1 || { echo 'etcd is still missing: install Debian package etcd-server'; exit 1; }
 	@command -v systemd-analyze >/dev/null 2>&1 || { echo '== installing systemd for the unit file test (systemd-analyze verify)'; \
 	  $(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends systemd >/dev/null; }
+	@test -x /usr/bin/chromium || { echo '== installing chromium for the web page tests'; \
+	  $(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null; }
+	@test -x /usr/bin/chromium || { echo 'chromium is still missing: install Debian package chromium'; exit 1; }
 
 lint:
 	@echo '== go vet'
