@@ -66,11 +66,12 @@ bench-deps:
 	  $(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus-alertmanager webhook >/dev/null && \
 	  { $(SUDO) systemctl disable --now prometheus-alertmanager >/dev/null 2>&1 || $(SUDO) service prometheus-alertmanager stop >/dev/null 2>&1 || true; }; }
 
-bench: build bench-deps
+bench: build bench-deps deps
 	$(GO) run ./bench/gotest
 	$(GO) run ./bench/replay -bin ./$(BIN) -events 1000000
 	$(GO) run ./bench/daemon -bin ./$(BIN) -measure 20s
 	$(GO) run ./bench/peers -bin ./$(BIN)
+	$(GO) run ./bench/page -bin ./$(BIN)
 
 clean:
 	rm -rf bin

@@ -4,6 +4,7 @@ import (
 	"compress/gzip"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"strconv"
 	"strings"
@@ -81,13 +82,24 @@ func writeCompressed(w http.ResponseWriter, r *http.Request, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
 	if !strings.Contains(r.Header.Get("Accept-Encoding"), "gzip") {
-		json.NewEncoder(w).Encode(v)
+		encode(w, v)
 		return
 	}
 	w.Header().Set("Content-Encoding", "gzip")
-	gz := gzip.NewWriter(w)
-	json.NewEncoder(gz).Encode(v)
+	gz, _ := gzip.NewWriterLevel(w, gzip.BestSpeed) // the level is valid
+	encode(gz, v)
 	gz.Close()
+}
+
+// streamer is a value that writes its JSON itself, a piece at a time.
+type streamer interface{ WriteJSON(io.Writer) error }
+
+func encode(w io.Writer, v any) {
+	if s, ok := v.(streamer); ok {
+		s.WriteJSON(w)
+		return
+	}
+	json.NewEncoder(w).Encode(v)
 }
 
 // page serves the web page: its own files only, and a policy that lets

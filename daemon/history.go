@@ -37,12 +37,14 @@ func (h *historyKeeper) State(ev event.Event) { h.store.Add(history.StateOf(ev))
 
 func (h *historyKeeper) Outcome(o rules.Outcome) { h.store.Add(history.OutcomeOf(o)) }
 
-// Record takes every audit record: the same redacted errors as the audit
-// log, without programs' output and receivers' answers.
+// Record takes every audit record, the same redacted errors as the audit
+// log without programs' output and receivers' answers; the history keeps
+// one line per delivery, at its end. Deliveries under way are the
+// tracker's.
 func (h *historyKeeper) Record(r dispatch.Record) {
-	e := history.DeliveryOf(r)
-	h.tracker.Apply(e.Delivery)
-	h.store.Add(e)
+	if ended := h.tracker.Apply(history.DeliveryOf(r)); ended != nil {
+		h.store.Add(history.Entry{Delivery: ended})
+	}
 }
 
 // retrying notes when a delivery's next attempt is due.

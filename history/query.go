@@ -7,7 +7,7 @@ import (
 
 // Window is what GET /v1/history answers: the history between From and
 // To, or what came after a sequence number. docs/operations.md documents
-// it field by field.
+// it field by field. WriteJSON writes it with every list, empty or not.
 type Window struct {
 	Time  time.Time `json:"time"`
 	Boot  string    `json:"boot"`
@@ -21,11 +21,12 @@ type Window struct {
 	KeptFrom time.Time `json:"kept_from,omitzero"`
 	// States holds, for each cluster, the last state before From (the one
 	// in force at From), then the state changes in the window.
-	States     []State   `json:"states"`
-	Outcomes   []Outcome `json:"outcomes"`
-	Deliveries []Summary `json:"deliveries"`
+	States   []State   `json:"states,omitempty"`
+	Outcomes []Outcome `json:"outcomes,omitempty"`
+	// Deliveries are those that ended in the window.
+	Deliveries []Summary `json:"deliveries,omitempty"`
 	// Unfinished are the deliveries under way now, whenever they began.
-	Unfinished []Summary `json:"unfinished"`
+	Unfinished []Summary `json:"unfinished,omitempty"`
 }
 
 // slack widens the segments read for a window: entries carry their
@@ -46,15 +47,8 @@ func (s *Store) Query(from, to time.Time) (Window, error) {
 	}
 	c := newCollector(from, to)
 	onDisk := map[int64]bool{}
-	for i, seg := range segs {
-		end := time.Time{}
-		if i+1 < len(segs) {
-			end = segs[i+1].start
-		}
-		if seg.start.After(to.Add(slack)) || (!end.IsZero() && end.Before(from.Add(-slack))) {
-			continue
-		}
-		err := readSegment(seg.path, func(e Entry) {
+	for _, path := range overlapping(segs, from, to) {
+		err := readSegment(path, func(e Entry) {
 			if e.Seq > flushed {
 				onDisk[e.Seq] = true
 			}
@@ -71,6 +65,22 @@ func (s *Store) Query(from, to time.Time) (Window, error) {
 	}
 	c.fill(&w)
 	return w, nil
+}
+
+// overlapping lists the paths of the segments that may hold entries
+// between from and to.
+func overlapping(segs []segment, from, to time.Time) []string {
+	var paths []string
+	for i, seg := range segs {
+		end := time.Time{}
+		if i+1 < len(segs) {
+			end = segs[i+1].start
+		}
+		if !seg.start.After(to.Add(slack)) && (end.IsZero() || !end.Before(from.Add(-slack))) {
+			paths = append(paths, seg.path)
+		}
+	}
+	return paths
 }
 
 // Since returns the entries after seq, from memory; ok is false when
@@ -108,7 +118,7 @@ type collector struct {
 	order      []string         // clusters of before, in order seen
 	states     []State
 	outcomes   []Outcome
-	deliveries []*Delivery
+	deliveries []Summary
 }
 
 func newCollector(from, to time.Time) *collector {
@@ -139,7 +149,7 @@ func (c *collector) add(e Entry) {
 	case e.Outcome != nil:
 		c.outcomes = append(c.outcomes, *e.Outcome)
 	case e.Delivery != nil:
-		c.deliveries = append(c.deliveries, e.Delivery)
+		c.deliveries = append(c.deliveries, *e.Delivery)
 	}
 }
 
@@ -149,5 +159,5 @@ func (c *collector) fill(w *Window) {
 	}
 	w.States = append(w.States, c.states...)
 	w.Outcomes = append(w.Outcomes, c.outcomes...)
-	w.Deliveries = Summarize(c.deliveries)
+	w.Deliveries = append(w.Deliveries, c.deliveries...)
 }

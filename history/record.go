@@ -42,23 +42,24 @@ type Outcome struct {
 	DeliveryIDs []string `json:"delivery_ids"`
 }
 
-// Delivery is one record of a delivery: queued, an attempt, delivered or
-// failed. Errors are redacted as in the audit log; the output of a
-// program and the answer of a receiver are not kept.
+// Delivery is one record of a delivery, as the dispatcher audits it:
+// queued, an attempt, delivered or failed. Errors are redacted as in the
+// audit log; the output of a program and the answer of a receiver are not
+// kept.
 type Delivery struct {
-	Time       time.Time `json:"time"`
-	ID         string    `json:"id"`
-	Cluster    string    `json:"cluster"`
-	Rule       string    `json:"rule"`
-	Status     string    `json:"status"` // firing or resolved
-	Action     string    `json:"action"`
-	Kind       string    `json:"kind"` // queued, attempt, delivered, failed
-	Attempt    int       `json:"attempt,omitempty"`
-	Outcome    string    `json:"outcome,omitempty"` // of an attempt: ok, retry, failed
-	Error      string    `json:"error,omitempty"`
-	HTTPStatus int       `json:"http_status,omitempty"`
-	ExitCode   *int      `json:"exit_code,omitempty"`
-	Fallback   bool      `json:"fallback,omitempty"`
+	Time       time.Time
+	ID         string
+	Cluster    string
+	Rule       string
+	Status     string // firing or resolved
+	Action     string
+	Kind       string // queued, attempt, delivered, failed
+	Attempt    int
+	Outcome    string // of an attempt: ok, retry, failed
+	Error      string
+	HTTPStatus int
+	ExitCode   *int
+	Fallback   bool
 }
 
 // Entry is one line of history: exactly one of its parts is set.
@@ -66,10 +67,11 @@ type Entry struct {
 	Seq int64 `json:"seq"`
 	// Checkpoint marks a copy of a cluster's last state at the start of a
 	// segment, so that a segment read alone knows every cluster's state.
-	Checkpoint bool      `json:"checkpoint,omitempty"`
-	State      *State    `json:"state,omitempty"`
-	Outcome    *Outcome  `json:"outcome,omitempty"`
-	Delivery   *Delivery `json:"delivery,omitempty"`
+	Checkpoint bool     `json:"checkpoint,omitempty"`
+	State      *State   `json:"state,omitempty"`
+	Outcome    *Outcome `json:"outcome,omitempty"`
+	// Delivery is a delivery that ended: one line sums its records up.
+	Delivery *Summary `json:"delivery,omitempty"`
 }
 
 // Time is when the entry happened.
@@ -80,7 +82,7 @@ func (e Entry) Time() time.Time {
 	case e.Outcome != nil:
 		return e.Outcome.Time
 	case e.Delivery != nil:
-		return e.Delivery.Time
+		return e.Delivery.Last
 	}
 	return time.Time{}
 }
@@ -106,9 +108,9 @@ func OutcomeOf(o rules.Outcome) Entry {
 	return Entry{Outcome: out}
 }
 
-// DeliveryOf is the entry of an audit record.
-func DeliveryOf(r dispatch.Record) Entry {
-	return Entry{Delivery: &Delivery{Time: r.Time, ID: r.DeliveryID, Cluster: r.Cluster, Rule: r.Rule, Status: r.Status,
-		Action: r.Action, Kind: r.Kind, Attempt: r.Attempt, Outcome: r.Outcome, Error: r.Error, HTTPStatus: r.HTTPStatus,
-		ExitCode: r.ExitCode, Fallback: r.Fallback}}
+// DeliveryOf is the record of an audit record.
+func DeliveryOf(r dispatch.Record) *Delivery {
+	return &Delivery{Time: r.Time, ID: r.DeliveryID, Cluster: r.Cluster, Rule: r.Rule, Status: r.Status, Action: r.Action,
+		Kind: r.Kind, Attempt: r.Attempt, Outcome: r.Outcome, Error: r.Error, HTTPStatus: r.HTTPStatus, ExitCode: r.ExitCode,
+		Fallback: r.Fallback}
 }

@@ -86,8 +86,9 @@ type Tracker struct {
 // NewTracker returns an empty tracker.
 func NewTracker() *Tracker { return &Tracker{open: map[string]*Summary{}} }
 
-// Apply takes a delivery's record; a delivery's end forgets it.
-func (t *Tracker) Apply(d *Delivery) {
+// Apply takes a delivery's record. At the delivery's end it forgets the
+// delivery and returns its summary, for the history.
+func (t *Tracker) Apply(d *Delivery) (ended *Summary) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	s := t.open[d.ID]
@@ -98,7 +99,9 @@ func (t *Tracker) Apply(d *Delivery) {
 	s.apply(d)
 	if s.State == Delivered || s.State == Failed {
 		delete(t.open, d.ID)
+		return s
 	}
+	return nil
 }
 
 // Retry notes when a delivery's next attempt is due.

@@ -78,12 +78,13 @@ func (s *Store) lastSeq() int64 {
 
 // prune drops the oldest segments while they are older than MaxAge (all
 // of a segment is older once the next one began before the limit) or
-// while all of them hold more than MaxBytes. The one written to stays.
+// while they and a full segment written to would hold more than MaxBytes.
+// The one written to stays.
 func (s *Store) prune(now time.Time) {
 	s.mu.Lock()
 	limit := now.Add(-s.opts.MaxAge)
-	var total int64
-	for _, seg := range s.segments {
+	total := s.opts.MaxBytes / segmentsPerBound
+	for _, seg := range s.segments[:len(s.segments)-1] {
 		total += seg.size
 	}
 	var drop []string

@@ -83,8 +83,17 @@ func follow(t *testing.T, base, cluster string, at time.Time, follows ...string)
 		lines = append(lines, fmt.Sprintf(`{"namespace":"cluster","event_src_id":%q,"timestamp":%q,"eventType":%q%s}`,
 			follows[i], at.UTC().Format(time.RFC3339Nano), typ, extra))
 	}
-	if code, body := post(t, base+"/v1/events?cluster="+cluster, "", strings.Join(lines, "\n")); code != 202 {
-		t.Fatalf("posting events: %d %s", code, body)
+	// 503 asks to send again (a daemon just started may not decide yet).
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		code, body := post(t, base+"/v1/events?cluster="+cluster, "", strings.Join(lines, "\n"))
+		switch {
+		case code == 202:
+			return
+		case code != 503 || time.Now().After(deadline):
+			t.Fatalf("posting events: %d %s", code, body)
+		}
+		time.Sleep(100 * time.Millisecond) // what Retry-After asks, shortened
 	}
 }
 

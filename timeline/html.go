@@ -78,7 +78,7 @@ func (h *HTML) Outcome(o rules.Outcome) {
 func (h *HTML) Record(r dispatch.Record) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	h.records = append(h.records, history.DeliveryOf(r).Delivery)
+	h.records = append(h.records, history.DeliveryOf(r))
 }
 
 // Members keeps what changed in the members' reports at an instant: call

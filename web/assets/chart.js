@@ -163,7 +163,8 @@ class Chart {
 
   drawMarker(m, x) {
     const shapes = { fired: `M${x - 5} 1 L${x + 5} 1 L${x} 10 Z`, suppressed: `M${x} 1 L${x + 4.5} 5.5 L${x} 10 L${x - 4.5} 5.5 Z` };
-    const attrs = Object.assign({ class: `marker ${m.kind}`, tabindex: 0, role: "button", "aria-label": m.label, "data-time": m.time, "data-tip": this.addTip(m.tip) }, m.attrs);
+    const label = typeof m.label === "function" ? m.label() : m.label; // made when drawn: most are not
+    const attrs = Object.assign({ class: `marker ${m.kind}`, tabindex: 0, role: "button", "aria-label": label, "data-time": m.time, "data-tip": this.addTip(m.tip) }, m.attrs);
     if (m.kind === "resolved") return LH.svg("circle", Object.assign(attrs, { cx: x, cy: 5.5, r: 4.5 }));
     return LH.svg("path", Object.assign(attrs, { d: shapes[m.kind] || shapes.fired }));
   }

@@ -25,7 +25,14 @@ async function getJSON(url) {
 
 const serverNow = () => Date.now() + live.skew;
 
+let pollTimer, polling = false;
+
+// poll reads the state and the history, redraws, and comes again in two
+// seconds; one poll at a time.
 async function poll() {
+  if (polling) return;
+  polling = true;
+  clearTimeout(pollTimer);
   try {
     const st = await getJSON("/v1/state");
     live.skew = LH.ms(st.time) - Date.now();
@@ -37,8 +44,14 @@ async function poll() {
   } catch (err) {
     setStatus(false, err);
   } finally {
-    setTimeout(poll, POLL_MS);
+    polling = false;
+    pollTimer = setTimeout(poll, POLL_MS);
   }
+}
+
+// pollSoon polls now, unless a poll is under way.
+function pollSoon() {
+  if (!polling) poll();
 }
 
 // syncHistory loads the window shown, or only what is new in it.
@@ -52,20 +65,22 @@ async function syncHistory() {
     live.outcomes.push(...w.outcomes);
     live.lanesDirty = true;
   }
+  live.unfinished = w.unfinished;
+  mergeDeliveries(w.unfinished);
   mergeDeliveries(w.deliveries);
   live.lastSeq = w.last_seq;
-  live.unfinished = w.unfinished;
 }
 
 async function loadWindow(from) {
   const w = await getJSON(`/v1/history?from=${new Date(from).toISOString()}&to=${new Date(serverNow() + LH.MINUTE).toISOString()}`);
   Object.assign(live, { boot: w.boot, lastSeq: w.last_seq, loadedFrom: from, states: w.states, outcomes: w.outcomes, unfinished: w.unfinished, lanesDirty: true });
   live.deliveries = new Map();
+  mergeDeliveries(w.unfinished);
   mergeDeliveries(w.deliveries);
 }
 
-// mergeDeliveries takes newer summaries of deliveries: later records win,
-// attempts only grow.
+// mergeDeliveries takes newer summaries of deliveries (those under way,
+// those ended): later ones win, attempts only grow.
 function mergeDeliveries(list) {
   for (const d of list) {
     const old = live.deliveries.get(d.id);
@@ -88,6 +103,7 @@ function setStatus(ok, err) {
 const shown = (name) => !live.filter || name.toLowerCase().includes(live.filter);
 
 function render() {
+  const started = performance.now();
   const now = serverNow();
   const clusters = sortClusters(live.state.clusters.filter((c) => shown(c.name)));
   renderCards(clusters, now);
@@ -97,6 +113,8 @@ function render() {
   document.body.dataset.ready = "1";
   document.body.dataset.seq = String(live.lastSeq);
   document.body.dataset.polls = String(live.polls);
+  document.body.dataset.loadedFrom = new Date(live.loadedFrom).toISOString();
+  document.body.dataset.renderMs = (performance.now() - started).toFixed(1);
 }
 
 // sortClusters puts the clusters in trouble first.
@@ -142,9 +160,10 @@ function renderTimeline(clusters, now) {
     live.lanesDirty = false;
     live.lanesFilter = live.filter;
   }
-  if (live.follow) chart.setView(now - live.span + live.span * 0.02, now + live.span * 0.02, now);
-  else chart.now = now;
-  chart.setLanes(live.lanes);
+  if (live.follow) [chart.from, chart.to] = [now - live.span * 0.98, now + live.span * 0.02];
+  chart.now = now;
+  chart.lanes = live.lanes;
+  chart.draw(); // now: the time of a render is all of it
 }
 
 // buildLanes makes one lane per cluster: tenures, outages and outcomes.
@@ -161,7 +180,7 @@ function buildLanes(clusters) {
 function outcomeMarker(o) {
   const none = "not recorded yet";
   return {
-    time: o.time, kind: o.outcome, label: LH.markerLabel(o, live.deliveries, none),
+    time: o.time, kind: o.outcome, label: () => LH.markerLabel(o, live.deliveries, none),
     attrs: { "data-rule": o.rule, "data-outcome": o.outcome }, tip: () => LH.outcomeTip(o, live.deliveries, none),
   };
 }
@@ -209,6 +228,7 @@ function setSpan(span) {
   live.span = span;
   live.follow = true;
   if (live.state) render();
+  pollSoon(); // loads the history of a wider window
 }
 
 function controls() {
@@ -234,9 +254,8 @@ function controls() {
 function onView(from, to) {
   live.follow = false;
   live.span = to - from;
-  if (live.state) {
-    renderDeliveries(serverNow());
-  }
+  if (live.state) renderDeliveries(serverNow());
+  if (from < live.loadedFrom) pollSoon();
 }
 
 function start() {

@@ -62,7 +62,7 @@ function lanes(cluster, members) {
 }
 
 function marker(o) {
-  return { time: o.time, kind: o.outcome, label: LH.markerLabel(o, deliveries, noDelivery), attrs: { "data-rule": o.rule, "data-outcome": o.outcome }, tip: () => LH.outcomeTip(o, deliveries, noDelivery) };
+  return { time: o.time, kind: o.outcome, label: () => LH.markerLabel(o, deliveries, noDelivery), attrs: { "data-rule": o.rule, "data-outcome": o.outcome }, tip: () => LH.outcomeTip(o, deliveries, noDelivery) };
 }
 
 function summary(cluster, ignored) {
