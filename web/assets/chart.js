@@ -77,6 +77,7 @@ class Chart {
     const a = this.axis;
     a.replaceChildren();
     a.setAttribute("width", width);
+    a.setAttribute("viewBox", `0 0 ${width} 28`); // scales to the paper when printed
     const step = tickStep(this.to - this.from, this.plot.w);
     const first = Math.ceil(this.from / step) * step;
     for (let t = first; t <= this.to; t += step) {
@@ -100,6 +101,7 @@ class Chart {
     g.replaceChildren();
     g.setAttribute("width", width);
     g.setAttribute("height", Math.max(0, (last - first) * h));
+    g.setAttribute("viewBox", `0 0 ${width} ${Math.max(0, (last - first) * h)}`);
     this.lanesSvg.style.top = `${first * h}px`;
     for (let i = first; i < last; i++) g.append(this.drawLane(this.lanes[i], (i - first) * h, i));
     if (this.opts.showNow && this.now >= this.from && this.now <= this.to) {
