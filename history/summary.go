@@ -50,9 +50,9 @@ func (s *Summary) apply(d *Delivery) {
 			s.State = Retrying
 		}
 	case "delivered":
-		s.State = Delivered
+		s.State, s.NextAttempt = Delivered, time.Time{}
 	case "failed":
-		s.State = Failed
+		s.State, s.NextAttempt = Failed, time.Time{}
 		if d.Error != "" {
 			s.LastError = d.Error
 		}

@@ -215,4 +215,7 @@ func checkFiringMarker(t *testing.T, b *browser) {
 			t.Errorf("the marker's details lack %q: %s", want, tip)
 		}
 	}
+	if strings.Contains(tip, "next attempt") {
+		t.Errorf("a delivery done shows a next attempt: %s", tip)
+	}
 }

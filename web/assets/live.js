@@ -88,7 +88,9 @@ function mergeDeliveries(list) {
       live.deliveries.set(d.id, d);
       continue;
     }
-    live.deliveries.set(d.id, Object.assign(old, d, { first: old.first, attempts: Math.max(old.attempts, d.attempts), last_error: d.last_error || old.last_error }));
+    const merged = Object.assign({}, old, d, { first: old.first, attempts: Math.max(old.attempts, d.attempts), last_error: d.last_error || old.last_error });
+    if (d.state === "delivered" || d.state === "failed") delete merged.next_attempt;
+    live.deliveries.set(d.id, merged);
   }
   if (list.length) live.lanesDirty = true;
 }
