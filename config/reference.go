@@ -17,7 +17,7 @@ var Descriptions = withActionDocs(map[string]string{
 	"server.max_body_bytes": "Largest POST /v1/events body, in bytes. Default 1 MiB.",
 	"state_dir":             "Directory for the state that survives restarts: cooldowns, firing rules, cluster views, pending deliveries, file positions. Default `./leaderhook-state`.",
 	"audit_log":             "JSON-lines file of every firing and every action attempt. Empty: no audit log.",
-	"history":               "The history of state changes, rule outcomes and deliveries that the web page's timeline shows, kept in `state_dir/history`. The oldest part goes when either bound is reached.",
+	"history":               "The history of state changes, rule outcomes and deliveries that the web page's timeline shows, kept in `state_dir/history`. The oldest part goes when either bound is reached. Applies at a start: a reload that changes it is refused.",
 	"history.max_age":       "How long history is kept. Default `168h` (7 days).",
 	"history.max_bytes":     "Most bytes of history kept on disk. Default 50 MiB.",
 	"timezone":              "IANA time zone of cron schedules and mute windows. Default `UTC`.",

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/leaderhook/leaderhook/config"
 	"github.com/leaderhook/leaderhook/history"
 )
 
@@ -83,4 +84,15 @@ func historyPaths(t *testing.T, w history.Window) []string {
 		}
 	}
 	return out
+}
+
+// The history's bounds apply at a start: a reload that changes them is
+// refused, naming the key.
+func TestHistoryBoundsNeedARestart(t *testing.T) {
+	old, next := &config.Config{}, &config.Config{}
+	hour := time.Hour
+	next.History.MaxAge = &hour
+	if keys := restartOnly(old, next); !slices.Contains(keys, "history") {
+		t.Errorf("restart-only keys %v lack history", keys)
+	}
 }

@@ -92,6 +92,9 @@ func restartOnly(old, next *config.Config) []string {
 	if old.AuditLog != next.AuditLog {
 		keys = append(keys, "audit_log")
 	}
+	if !reflect.DeepEqual(old.History, next.History) {
+		keys = append(keys, "history")
+	}
 	// stdin is read once: a cluster reading it keeps its source.
 	for _, o := range old.Clusters {
 		i := slices.IndexFunc(next.Clusters, func(n detector.Cluster) bool { return n.Name == o.Name })
