@@ -22,11 +22,12 @@ build:
 
 test: deps lint unit fuzz ruletests
 
-# The end-to-end tests run a real etcd cluster (Debian's etcd-server) and
-# check the systemd unit with systemd-analyze (Debian's systemd); the
-# alertmanager action's test runs Debian's Alertmanager on 127.0.0.1. The
-# service the package starts on install (every interface, port 9093) is
-# stopped and disabled again.
+# The end-to-end tests run a real etcd cluster (Debian's etcd-server),
+# check the systemd unit with systemd-analyze (Debian's systemd) and open
+# the web page in a headless browser (Debian's chromium); the alertmanager
+# action's test runs Debian's Alertmanager on 127.0.0.1. The service the
+# package starts on install (every interface, port 9093) is stopped and
+# disabled again.
 deps:
 	@command -v etcd >/dev/null 2>&1 || { echo '== installing etcd-server for the etcd end-to-end test'; \
 	  $(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends etcd-server >/dev/null; }
@@ -36,6 +37,9 @@ deps:
 	@command -v prometheus-alertmanager >/dev/null 2>&1 || { echo '== installing prometheus-alertmanager for the alertmanager action test'; \
 	  $(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus-alertmanager >/dev/null && \
 	  { $(SUDO) systemctl disable --now prometheus-alertmanager >/dev/null 2>&1 || $(SUDO) service prometheus-alertmanager stop >/dev/null 2>&1 || true; }; }
+	@test -x /usr/bin/chromium || { echo '== installing chromium for the web page tests'; \
+	  $(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null; }
+	@test -x /usr/bin/chromium || { echo 'chromium is still missing: install Debian package chromium'; exit 1; }
 
 lint:
 	@echo '== go vet'
@@ -71,13 +75,14 @@ bench-deps:
 	  for s in prometheus-alertmanager prometheus; do \
 	    $(SUDO) systemctl disable --now $$s >/dev/null 2>&1 || $(SUDO) service $$s stop >/dev/null 2>&1 || true; done; }
 
-bench: build bench-deps
+bench: build bench-deps deps
 	$(GO) run ./bench/gotest
 	$(GO) run ./bench/replay -bin ./$(BIN) -events 1000000
 	$(GO) run ./bench/daemon -bin ./$(BIN) -measure 20s
 	$(GO) run ./bench/peers -bin ./$(BIN)
 	$(GO) run ./bench/detection -bin ./$(BIN)
 	$(GO) run ./bench/ha -bin ./$(BIN)
+	$(GO) run ./bench/page -bin ./$(BIN)
 
 clean:
 	rm -rf bin

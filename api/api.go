@@ -48,7 +48,11 @@ type Server struct {
 	// Rejected, if set, is told of each refused batch.
 	Rejected func(cluster string)
 	// State returns what GET /v1/state shows.
-	State    func(ctx context.Context) (any, error)
+	State func(ctx context.Context) (any, error)
+	// History returns what GET /v1/history shows (page.go).
+	History func(ctx context.Context, q HistoryQuery) (any, error)
+	// Page serves the web page at / and its files under /ui/.
+	Page     http.Handler
 	Reload   func() error
 	Ready    func() error
 	Gatherer prometheus.Gatherer
@@ -85,6 +89,11 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, "ok\n") })
 	mux.HandleFunc("GET /readyz", s.ready)
 	mux.HandleFunc("GET /v1/state", s.state)
+	mux.HandleFunc("GET /v1/history", s.history)
+	if s.Page != nil {
+		mux.HandleFunc("GET /{$}", s.page)
+		mux.HandleFunc("GET /ui/", s.page)
+	}
 	mux.HandleFunc("POST /v1/events", s.authorized(s.events))
 	mux.HandleFunc("POST /-/reload", s.authorized(s.reload))
 	s.groupRoutes(mux)

@@ -13,10 +13,11 @@ import (
 
 // Config is the whole configuration file (docs/configuration.md).
 type Config struct {
-	Server   Server `koanf:"server" json:"server"`
-	StateDir string `koanf:"state_dir" json:"state_dir,omitempty"`
-	AuditLog string `koanf:"audit_log" json:"audit_log,omitempty"`
-	Timezone string `koanf:"timezone" json:"timezone,omitempty"`
+	Server   Server  `koanf:"server" json:"server"`
+	StateDir string  `koanf:"state_dir" json:"state_dir,omitempty"`
+	AuditLog string  `koanf:"audit_log" json:"audit_log,omitempty"`
+	History  History `koanf:"history" json:"history,omitzero"`
+	Timezone string  `koanf:"timezone" json:"timezone,omitempty"`
 	// MaxClockSkew bounds how far a live event's own timestamp may be
 	// from the daemon's clock on arrival; nil: event.DefaultMaxSkew.
 	MaxClockSkew *time.Duration          `koanf:"max_clock_skew" json:"max_clock_skew,omitempty"`

@@ -413,6 +413,7 @@ func (l *loader) validate(cfg *Config) {
 	if cfg.FlightRecorder() < 0 {
 		errs.Add("flight_recorder_bytes", "must not be negative (0 turns the flight recorder off)")
 	}
+	checkHistory(cfg.History, &errs)
 	// A collection that did not fit the schema may lack names that rules
 	// refer to: nil skips those reference checks rather than report them
 	// as unknown.

@@ -17,6 +17,7 @@ import (
 	"github.com/leaderhook/leaderhook/actions/shell"
 	"github.com/leaderhook/leaderhook/actions/slack"
 	"github.com/leaderhook/leaderhook/actions/webhook"
+	"github.com/leaderhook/leaderhook/field"
 	"github.com/leaderhook/leaderhook/rules"
 )
 
@@ -548,3 +549,20 @@ rules:
 func webhookOf(s actions.Spec) webhook.Config { c, _ := s.Config.(webhook.Config); return c }
 func shellOf(s actions.Spec) shell.Config     { c, _ := s.Config.(shell.Config); return c }
 func slackOf(s actions.Spec) slack.Config     { c, _ := s.Config.(slack.Config); return c }
+
+func TestHistoryBounds(t *testing.T) {
+	age, size := History{}.Bounds()
+	if age != DefaultHistoryMaxAge || size != DefaultHistoryMaxBytes {
+		t.Errorf("defaults: %v %d", age, size)
+	}
+	hour := time.Hour
+	if age, size := (History{MaxAge: &hour, MaxBytes: 10}).Bounds(); age != hour || size != 10 {
+		t.Errorf("set: %v %d", age, size)
+	}
+	var errs field.List
+	zero := time.Duration(0)
+	checkHistory(History{MaxAge: &zero, MaxBytes: -1}, &errs)
+	if len(errs) != 2 {
+		t.Errorf("want 2 errors, got %v", errs)
+	}
+}

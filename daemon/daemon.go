@@ -78,6 +78,7 @@ type Daemon struct {
 	store    *store.Dir
 	metrics  *metrics.Metrics
 	audit    *audit.File // nil without audit_log
+	history  *historyKeeper
 	disp     *dispatch.Dispatcher
 	driver   *pipeline.Driver
 	decision *decisions
@@ -154,6 +155,9 @@ func (d *Daemon) open(cfg *config.Config) error {
 	if err := d.openAudit(cfg); err != nil {
 		return err
 	}
+	if err := d.openHistory(cfg); err != nil {
+		return err
+	}
 	if err := d.openPipeline(cfg, saved, pending); err != nil {
 		return err
 	}
@@ -210,12 +214,12 @@ func (d *Daemon) openPipeline(cfg *config.Config, saved store.State, pending []d
 		submit = d.group
 		saved, pending = store.State{Files: saved.Files}, nil
 	default:
-		d.disp = dispatch.New(dispatch.Options{Targets: targets, Journal: d.store, Audit: d.auditors(), Log: d.log})
+		d.disp = dispatch.New(dispatch.Options{Targets: targets, Journal: d.store, Audit: d.auditors(), Log: d.log, OnRetry: d.history.retrying})
 		d.resume = pending
 		submit = d.disp
 	}
 	d.decision = &decisions{log: d.log, notJournaled: d.metrics.NotJournaled}
-	sink := &pipeline.Dispatching{Next: teeSink{logSink{d.log}, d.metrics}, To: submit, DryRun: d.opts.DryRun, OnError: d.decision.failed}
+	sink := &pipeline.Dispatching{Next: teeSink{logSink{d.log}, d.metrics, d.history}, To: submit, DryRun: d.opts.DryRun, OnError: d.decision.failed}
 	d.driver, err = pipeline.New(cfg, "", sink, d.log)
 	if err != nil {
 		return err
@@ -232,7 +236,7 @@ func (d *Daemon) openPipeline(cfg *config.Config, saved store.State, pending []d
 
 // auditors are where each delivery attempt is recorded.
 func (d *Daemon) auditors() dispatch.Auditor {
-	auditors := teeAudit{d.metrics}
+	auditors := teeAudit{d.metrics, d.history}
 	if d.audit != nil {
 		auditors = append(auditors, d.audit)
 	}
@@ -376,6 +380,7 @@ func (d *Daemon) Close() error {
 	if d.audit != nil {
 		d.audit.Close()
 	}
+	d.history.close()
 	if d.store != nil {
 		return d.store.Close()
 	}

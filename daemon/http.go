@@ -15,6 +15,7 @@ import (
 	"github.com/leaderhook/leaderhook/detector"
 	"github.com/leaderhook/leaderhook/event"
 	"github.com/leaderhook/leaderhook/metrics"
+	"github.com/leaderhook/leaderhook/web"
 )
 
 // newAPI wires the HTTP API to the daemon.
@@ -23,6 +24,8 @@ func (d *Daemon) newAPI() *api.Server {
 		Accepts:  d.acceptsHTTP,
 		Ingest:   d.ingest,
 		State:    d.state,
+		History:  d.historyWindow,
+		Page:     web.Handler(),
 		Rejected: func(cluster string) { d.metrics.Rejected(cluster, "http") },
 		Reload:   d.Reload,
 		Ready:    d.ready,

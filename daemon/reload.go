@@ -105,6 +105,9 @@ func restartOnly(old, next *config.Config) []string {
 	if old.FlightRecorder() != next.FlightRecorder() {
 		keys = append(keys, "flight_recorder_bytes")
 	}
+	if !reflect.DeepEqual(old.History, next.History) {
+		keys = append(keys, "history")
+	}
 	// stdin is read once: a cluster reading it keeps its source.
 	for _, o := range old.Clusters {
 		i := slices.IndexFunc(next.Clusters, func(n detector.Cluster) bool { return n.Name == o.Name })

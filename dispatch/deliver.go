@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"time"
 
 	"github.com/cenkalti/backoff/v5"
 
@@ -65,7 +66,12 @@ func (d *Dispatcher) attempts(t Target, del *Delivery) error {
 		}
 		return struct{}{}, retryable(err)
 	}
-	_, err := backoff.Retry(d.ctx, operation, backoff.WithBackOff(b),
+	notify := func(_ error, wait time.Duration) {
+		if d.opts.OnRetry != nil {
+			d.opts.OnRetry(*del, d.opts.Now().Add(wait))
+		}
+	}
+	_, err := backoff.Retry(d.ctx, operation, backoff.WithBackOff(b), backoff.WithNotify(notify),
 		backoff.WithMaxTries(uint(max(retry.MaxAttempts-del.Attempts, 1))), backoff.WithMaxElapsedTime(0))
 	return err
 }

@@ -87,6 +87,8 @@ type Options struct {
 	Audit   Auditor // may be nil
 	Log     *slog.Logger
 	Now     func() time.Time
+	// OnRetry, if set, is told when a delivery's next attempt is due.
+	OnRetry func(del Delivery, at time.Time)
 }
 
 // Dispatcher runs deliveries. Submit never waits for one.

@@ -32,6 +32,7 @@ type Metrics struct {
 	lastReload   prometheus.Gauge
 	reloadOK     prometheus.Gauge
 	auditErrors  prometheus.Counter
+	historyErrs  prometheus.Counter
 	notJournaled prometheus.Counter
 	skewed       *prometheus.CounterVec
 	memberUp     *prometheus.GaugeVec
@@ -75,7 +76,8 @@ func New(queueDepth func() float64, dropped func() float64) *Metrics {
 	m.auditErrors = prometheus.NewCounter(prometheus.CounterOpts{Name: "audit_write_errors_total", Help: "Audit records that could not be written (the disk failed, or fell too far behind)."})
 	m.buildInfo = gaugeVec(f, "build_info", "Always 1; the labels say which leaderhook runs.", "version", "goversion", "revision")
 	m.notJournaled = prometheus.NewCounter(prometheus.CounterOpts{Name: "deliveries_not_journaled_total", Help: "Deliveries decided while the journal could not be written: made, but not safe from a crash until the journal is repaired."})
-	f.MustRegister(m.auditErrors, m.notJournaled)
+	m.historyErrs = prometheus.NewCounter(prometheus.CounterOpts{Name: "history_write_errors_total", Help: "History entries (of the web page's timeline) that could not be written (the disk failed, or fell too far behind)."})
+	f.MustRegister(m.auditErrors, m.notJournaled, m.historyErrs)
 	if queueDepth != nil {
 		f.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "action_queue_depth", Help: "Deliveries waiting in the action queues."}, queueDepth))
 	}
@@ -239,6 +241,9 @@ func (m *Metrics) NotJournaled() { m.notJournaled.Inc() }
 
 // AuditWriteFailed counts an audit record that could not be written.
 func (m *Metrics) AuditWriteFailed() { m.auditErrors.Inc() }
+
+// HistoryWriteFailed counts a history entry that could not be written.
+func (m *Metrics) HistoryWriteFailed() { m.historyErrs.Inc() }
 
 // Forget removes the metrics of a cluster no longer configured.
 func (m *Metrics) Forget(cluster string) {

@@ -33,7 +33,7 @@ type replayOptions struct {
 func replayCmd(e *env) *cobra.Command {
 	var o replayOptions
 	cmd := &cobra.Command{
-		Use:   "replay -c FILE [--cluster NAME] [--format text|json] EVENTS.jsonl...",
+		Use:   "replay -c FILE [--cluster NAME] [--format text|json|html] EVENTS.jsonl...",
 		Short: "Dry-run the rules over recorded events on a virtual clock",
 		Long: `Replay recorded cluster events (OpenZiti cluster event JSON, one object per line,
 or what 'leaderhook record' wrote) through the same detector and rule engine as the
@@ -53,6 +53,10 @@ other, each start of the daemon from the state it resumed from, events at the ti
 the daemon dated them, and time passing as far as the daemon's last decision.
 --cluster is not needed: each event names its cluster.
 
+--format html writes an incident report, one self-contained page that loads
+nothing: a lane per member with what it reported, the cluster as leaderhook
+derived it, every rule outcome on the same time axis, details on hover.
+
 Exit status: 0, or 1 if the config is invalid or any input line was rejected (each
 rejected line is reported on stderr with its file and line number).`,
 		Args: cobra.MinimumNArgs(1),
@@ -65,7 +69,7 @@ rejected line is reported on stderr with its file and line number).`,
 	}
 	configFlag(cmd, &o.config)
 	cmd.Flags().StringVar(&o.cluster, "cluster", "", "cluster the events belong to (required when the config has several)")
-	cmd.Flags().StringVar(&o.format, "format", "text", "output: text (a readable timeline) or json (one object per line)")
+	cmd.Flags().StringVar(&o.format, "format", "text", "output: text (a readable timeline), json (one object per line) or html (an incident report)")
 	cmd.Flags().DurationVar(&o.extend, "extend", 0, "keep the virtual clock running this long after the last event")
 	cmd.Flags().DurationVar(&o.reorder, "reorder-window", event.DefaultReorderWindow, "how far out of timestamp order a line may be within one file")
 	cmd.Flags().BoolVar(&o.execute, "execute", false, "run the actions for real (webhooks are sent, scripts run), as fast as the replay goes")
@@ -74,8 +78,8 @@ rejected line is reported on stderr with its file and line number).`,
 }
 
 func (e *env) replay(o replayOptions, files []string) error {
-	if o.format != "text" && o.format != "json" {
-		return fmt.Errorf("--format %q: want text or json", o.format)
+	if o.format != "text" && o.format != "json" && o.format != "html" {
+		return fmt.Errorf("--format %q: want text, json or html", o.format)
 	}
 	cfg, ok := e.loadConfig(o.config)
 	if !ok {
@@ -95,7 +99,14 @@ func (e *env) replay(o replayOptions, files []string) error {
 	if o.format == "json" {
 		out = timeline.NewJSON(e.stdout)
 	}
-	sink, closeSink, err := e.newReplaySink(cfg, out, o)
+	report := newReport(cfg, cluster, o)
+	if report != nil {
+		if recording {
+			return errors.New("--format html takes members' event files, not a flight recording")
+		}
+		out = timeline.NewText(io.Discard) // counts for the summary
+	}
+	sink, closeSink, err := e.newReplaySink(cfg, out, o, report)
 	if err != nil {
 		return err
 	}
@@ -107,21 +118,21 @@ func (e *env) replay(o replayOptions, files []string) error {
 	if err != nil {
 		return err
 	}
-	return e.replayEvents(driver, out, files, o)
+	return e.replayEvents(driver, out, files, o, report)
 }
 
 // newReplaySink returns the sink of a replay; with --execute it hands
 // firings to a dispatcher, which the returned func closes.
-func (e *env) newReplaySink(cfg *config.Config, out *timeline.Writer, o replayOptions) (*replaySink, func(), error) {
+func (e *env) newReplaySink(cfg *config.Config, out *timeline.Writer, o replayOptions, report *incidentReport) (*replaySink, func(), error) {
 	targets, err := pipeline.Targets(cfg, nil)
 	if err != nil {
 		return nil, nil, err
 	}
-	sink := &replaySink{out: out, targets: targets, show: o.showActions}
+	sink := &replaySink{out: out, targets: targets, show: o.showActions && report == nil, report: report}
 	if !o.execute {
 		return sink, func() {}, nil
 	}
-	disp, closeAudit, err := e.dispatcher(cfg, targets)
+	disp, closeAudit, err := e.dispatcher(cfg, targets, report.auditor())
 	if err != nil {
 		return nil, nil, err
 	}
@@ -137,7 +148,7 @@ func (e *env) newReplaySink(cfg *config.Config, out *timeline.Writer, o replayOp
 }
 
 // replayEvents replays event files, merged by timestamp.
-func (e *env) replayEvents(driver *pipeline.Driver, out *timeline.Writer, files []string, o replayOptions) error {
+func (e *env) replayEvents(driver *pipeline.Driver, out *timeline.Writer, files []string, o replayOptions, report *incidentReport) error {
 	readers, merged, closeAll, err := e.openAll(files, o.reorder)
 	if err != nil {
 		return err
@@ -161,11 +172,15 @@ func (e *env) replayEvents(driver *pipeline.Driver, out *timeline.Writer, files 
 		if err := driver.Handle(ev); err != nil {
 			fmt.Fprintf(e.stderr, "leaderhook: %s: %v\n", ev, err)
 		}
+		report.members(ev.Time, driver)
 	}
 	if o.extend > 0 {
 		driver.AdvanceTo(last.Add(o.extend))
 	}
 	if err := out.Flush(); err != nil {
+		return err
+	}
+	if err := report.write(e.stdout, driver.Now()); err != nil {
 		return err
 	}
 	rejected, ignored := 0, 0
@@ -273,12 +288,17 @@ type replaySink struct {
 	targets map[string]dispatch.Target
 	show    bool
 	submit  pipeline.Submitter
+	report  *incidentReport // --format html
 }
 
-func (r *replaySink) State(ev event.Event) { r.out.State(ev) }
+func (r *replaySink) State(ev event.Event) {
+	r.out.State(ev)
+	r.report.state(ev)
+}
 
 func (r *replaySink) Outcome(o rules.Outcome) {
 	r.out.Outcome(o)
+	r.report.outcome(o)
 	if o.Kind == rules.Suppressed || len(o.Actions) == 0 {
 		return
 	}
@@ -293,9 +313,10 @@ func (r *replaySink) Outcome(o rules.Outcome) {
 	}
 }
 
-// dispatcher returns a dispatcher writing the configured audit log.
-func (e *env) dispatcher(cfg *config.Config, targets map[string]dispatch.Target) (*dispatch.Dispatcher, func(), error) {
-	opts := dispatch.Options{Targets: targets, Log: e.log}
+// dispatcher returns a dispatcher writing the configured audit log, and
+// telling also (may be nil) of every record.
+func (e *env) dispatcher(cfg *config.Config, targets map[string]dispatch.Target, also dispatch.Auditor) (*dispatch.Dispatcher, func(), error) {
+	opts := dispatch.Options{Targets: targets, Log: e.log, Audit: also}
 	closeAudit := func() {}
 	if cfg.AuditLog != "" {
 		a, err := audit.Open(cfg.AuditLog, e.log, nil)
@@ -303,6 +324,9 @@ func (e *env) dispatcher(cfg *config.Config, targets map[string]dispatch.Target)
 			return nil, nil, err
 		}
 		opts.Audit = a
+		if also != nil {
+			opts.Audit = auditors{a, also}
+		}
 		closeAudit = func() { a.Close() }
 	}
 	return dispatch.New(opts), closeAudit, nil

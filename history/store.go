@@ -1,0 +1,250 @@
+package history
+
+import (
+	"bufio"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Options configure a Store.
+type Options struct {
+	Dir      string
+	MaxAge   time.Duration
+	MaxBytes int64
+	// Now is the clock of segments and of pruning; time.Now when nil.
+	Now func() time.Time
+	// OnError is told of each entry that could not be written.
+	OnError func(error)
+	Log     *slog.Logger
+}
+
+// segmentsPerBound is how many segments each bound is cut into: pruning
+// drops a whole segment, so history keeps at least this share less one of
+// what its bounds allow.
+const segmentsPerBound = 16
+
+// queued is how many entries may wait for the disk before Add drops them
+// (and counts each as a write error).
+const queued = 8192
+
+// recentSize is how many of the latest entries stay in memory for the
+// page's updates.
+const recentSize = 16384
+
+type segment struct {
+	path  string
+	start time.Time
+	size  int64
+}
+
+// Store is a history directory. Open, Add from any goroutine, Query, then
+// Close.
+type Store struct {
+	opts  Options
+	boot  string
+	queue chan Entry
+	done  chan struct{}
+
+	// Of the writer goroutine.
+	file    *os.File
+	buf     *bufio.Writer
+	latest  map[string]State // by cluster: the checkpoints of a new segment
+	failure logLimit
+
+	mu       sync.Mutex
+	closed   bool
+	seq      int64 // of the latest entry added
+	flushed  int64 // of the latest entry written
+	recent   []Entry
+	segments []segment // oldest first; the last is written to
+}
+
+// Open opens (or creates) the history in opts.Dir and starts its writer.
+func Open(opts Options) (*Store, error) {
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.OnError == nil {
+		opts.OnError = func(error) {}
+	}
+	if opts.Log == nil {
+		opts.Log = slog.New(slog.DiscardHandler)
+	}
+	if err := os.MkdirAll(opts.Dir, 0o750); err != nil {
+		return nil, fmt.Errorf("history: %w", err)
+	}
+	s := &Store{opts: opts, boot: newBoot(), queue: make(chan Entry, queued), done: make(chan struct{}), latest: map[string]State{}}
+	if err := s.load(); err != nil {
+		return nil, err
+	}
+	if err := s.openLast(); err != nil {
+		return nil, err
+	}
+	s.prune(opts.Now())
+	go s.write()
+	return s, nil
+}
+
+func newBoot() string {
+	b := make([]byte, 8)
+	rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// Boot names this opening of the store: a page that sees it change knows
+// that what it holds may be stale.
+func (s *Store) Boot() string { return s.boot }
+
+// load lists the segments and reads the newest: the last sequence number
+// and each cluster's latest state.
+func (s *Store) load() error {
+	names, err := filepath.Glob(filepath.Join(s.opts.Dir, "seg-*.jsonl"))
+	if err != nil {
+		return fmt.Errorf("history: %w", err)
+	}
+	slices.Sort(names)
+	for _, name := range names {
+		stamp, _, _ := strings.Cut(strings.TrimPrefix(filepath.Base(name), "seg-"), "-")
+		nanos, err := strconv.ParseInt(strings.TrimSuffix(stamp, ".jsonl"), 10, 64)
+		info, statErr := os.Stat(name)
+		if err != nil || statErr != nil {
+			continue
+		}
+		s.segments = append(s.segments, segment{path: name, start: time.Unix(0, nanos), size: info.Size()})
+	}
+	if len(s.segments) == 0 {
+		return nil
+	}
+	return readSegment(s.segments[len(s.segments)-1].path, func(e Entry) {
+		s.seq = max(s.seq, e.Seq)
+		if e.State != nil {
+			s.latest[e.State.Cluster] = *e.State
+		}
+	})
+}
+
+// openLast opens the newest segment for appending, or a first one.
+func (s *Store) openLast() error {
+	if len(s.segments) == 0 {
+		return s.startSegment(s.opts.Now(), s.seq+1)
+	}
+	last := &s.segments[len(s.segments)-1]
+	f, err := os.OpenFile(last.path, os.O_WRONLY|os.O_APPEND, 0o640)
+	if err != nil {
+		return fmt.Errorf("history: %w", err)
+	}
+	s.file, s.buf = f, bufio.NewWriter(f)
+	if last.size > 0 && !endsWithNewline(last.path, last.size) {
+		s.buf.WriteByte('\n') // a line torn by a crash stays alone
+	}
+	s.flushed = s.seq
+	return nil
+}
+
+func endsWithNewline(path string, size int64) bool {
+	f, err := os.Open(path)
+	if err != nil {
+		return true
+	}
+	defer f.Close()
+	b := make([]byte, 1)
+	_, err = f.ReadAt(b, size-1)
+	return err != nil || b[0] == '\n'
+}
+
+// startSegment starts a new segment at the time of the entry it is
+// started for, with a checkpoint of every cluster's latest state. The
+// time names it, and the next sequence number keeps names apart.
+func (s *Store) startSegment(start time.Time, seq int64) error {
+	path := filepath.Join(s.opts.Dir, fmt.Sprintf("seg-%020d-%020d.jsonl", start.UnixNano(), seq))
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o640)
+	if err != nil {
+		return fmt.Errorf("history: %w", err)
+	}
+	if s.file != nil {
+		s.buf.Flush()
+		s.file.Close()
+	}
+	s.file, s.buf = f, bufio.NewWriter(f)
+	s.mu.Lock()
+	s.segments = append(s.segments, segment{path: path, start: start})
+	s.mu.Unlock()
+	for _, cluster := range sortedKeys(s.latest) {
+		st := s.latest[cluster]
+		s.writeLine(Entry{Checkpoint: true, State: &st})
+	}
+	return nil
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}
+
+// Add numbers an entry, keeps it among the recent ones and queues it for
+// the disk. It never blocks: an entry the disk is too far behind for is
+// dropped from the disk (counted as a write error) but stays recent.
+func (s *Store) Add(e Entry) {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return
+	}
+	s.seq++
+	e.Seq = s.seq
+	if len(s.recent) == recentSize {
+		s.recent = slices.Delete(s.recent, 0, recentSize/4)
+	}
+	s.recent = append(s.recent, e)
+	select {
+	case s.queue <- e:
+	default:
+		s.opts.OnError(errBehind)
+	}
+	s.mu.Unlock()
+}
+
+// AddWait is Add for programs that write history in bulk (imports,
+// benchmarks): it waits for room in the queue instead of dropping.
+func (s *Store) AddWait(e Entry) {
+	for {
+		s.mu.Lock()
+		room := len(s.queue) < cap(s.queue)
+		s.mu.Unlock()
+		if room {
+			s.Add(e)
+			return
+		}
+		time.Sleep(time.Millisecond) // the writer drains the queue
+	}
+}
+
+var errBehind = errors.New("history: the disk is behind; entry dropped")
+
+// Close writes what is queued and closes the files.
+func (s *Store) Close() error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return nil
+	}
+	s.closed = true
+	close(s.queue)
+	s.mu.Unlock()
+	<-s.done
+	return nil
+}

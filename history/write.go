@@ -1,0 +1,126 @@
+package history
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"time"
+)
+
+// write is the writer goroutine: it writes entries as they come, flushes
+// whenever none waits, and starts and drops segments.
+func (s *Store) write() {
+	defer close(s.done)
+	for e := range s.queue {
+		if s.full(e.Time()) {
+			s.rotate(e.Time(), e.Seq)
+		}
+		if e.State != nil {
+			s.latest[e.State.Cluster] = *e.State
+		}
+		s.writeLine(e)
+		if len(s.queue) == 0 {
+			s.flush(e.Seq)
+		}
+	}
+	s.flush(s.lastSeq())
+	s.file.Close()
+}
+
+// full reports whether the segment written to has reached its share of a
+// bound by an entry of time now.
+func (s *Store) full(now time.Time) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	last := s.segments[len(s.segments)-1]
+	return last.size >= s.opts.MaxBytes/segmentsPerBound || now.Sub(last.start) >= s.opts.MaxAge/segmentsPerBound
+}
+
+func (s *Store) rotate(now time.Time, seq int64) {
+	if err := s.startSegment(now, seq); err != nil {
+		s.failed(err)
+		return
+	}
+	s.prune(now)
+}
+
+func (s *Store) writeLine(e Entry) {
+	data, err := json.Marshal(e)
+	if err == nil {
+		_, err = s.buf.Write(append(data, '\n'))
+	}
+	if err != nil {
+		s.failed(fmt.Errorf("history %s: %w", s.file.Name(), err))
+		return
+	}
+	s.mu.Lock()
+	s.segments[len(s.segments)-1].size += int64(len(data) + 1)
+	s.mu.Unlock()
+}
+
+func (s *Store) flush(seq int64) {
+	if err := s.buf.Flush(); err != nil {
+		s.failed(fmt.Errorf("history %s: %w", s.file.Name(), err))
+		s.buf.Reset(s.file) // what was buffered is lost, and counted
+		return
+	}
+	s.mu.Lock()
+	s.flushed = max(s.flushed, seq)
+	s.mu.Unlock()
+}
+
+// lastSeq is the sequence number of the latest entry added.
+func (s *Store) lastSeq() int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.seq
+}
+
+// prune drops the oldest segments while they are older than MaxAge (all
+// of a segment is older once the next one began before the limit) or
+// while they and a full segment written to would hold more than MaxBytes.
+// The one written to stays.
+func (s *Store) prune(now time.Time) {
+	s.mu.Lock()
+	limit := now.Add(-s.opts.MaxAge)
+	total := s.opts.MaxBytes / segmentsPerBound
+	for _, seg := range s.segments[:len(s.segments)-1] {
+		total += seg.size
+	}
+	var drop []string
+	for len(s.segments) > 1 && (s.segments[1].start.Before(limit) || total > s.opts.MaxBytes) {
+		total -= s.segments[0].size
+		drop = append(drop, s.segments[0].path)
+		s.segments = s.segments[1:]
+	}
+	s.mu.Unlock()
+	for _, path := range drop {
+		if err := os.Remove(path); err != nil && !os.IsNotExist(err) {
+			s.failed(fmt.Errorf("history: %w", err))
+		}
+	}
+}
+
+// failed counts a write error and logs it, at most once a minute.
+func (s *Store) failed(err error) {
+	s.opts.OnError(err)
+	if s.failure.due(time.Now()) {
+		s.opts.Log.Error("history entries lost", "err", err, "lost_since_last_report", s.failure.count)
+		s.failure.count = 0
+	}
+}
+
+// logLimit counts failures between two logged ones.
+type logLimit struct {
+	last  time.Time
+	count int
+}
+
+func (l *logLimit) due(now time.Time) bool {
+	l.count++
+	if now.Sub(l.last) < time.Minute {
+		return false
+	}
+	l.last = now
+	return true
+}

@@ -1,0 +1,270 @@
+"use strict";
+// The live page of `leaderhook run`: every two seconds it reads GET
+// /v1/state and what GET /v1/history added since, and redraws. When the
+// daemon does not answer it says so and keeps trying; when a restarted
+// daemon answers (its history has another boot), it loads its window
+// again. It reads nothing but those two endpoints.
+const POLL_MS = 2000;
+const MAX_CARDS = 60;
+const MAX_ROWS = 200;
+const SPANS = [["15m", 15 * LH.MINUTE], ["1h", LH.HOUR], ["6h", 6 * LH.HOUR], ["24h", LH.DAY], ["7d", 7 * LH.DAY]];
+
+const live = {
+  state: null, boot: "", lastSeq: 0, loadedFrom: Infinity, skew: 0, polls: 0,
+  states: [], outcomes: [], deliveries: new Map(), unfinished: [],
+  follow: true, span: 6 * LH.HOUR, filter: "", lanesDirty: true, lanes: [],
+};
+
+let chart;
+
+async function getJSON(url) {
+  const r = await fetch(url, { cache: "no-store" });
+  if (!r.ok) throw new Error(`${url}: HTTP ${r.status}`);
+  return r.json();
+}
+
+const serverNow = () => Date.now() + live.skew;
+
+let pollTimer, polling = false;
+
+// poll reads the state and the history, redraws, and comes again in two
+// seconds; one poll at a time.
+async function poll() {
+  if (polling) return;
+  polling = true;
+  clearTimeout(pollTimer);
+  try {
+    const st = await getJSON("/v1/state");
+    live.skew = LH.ms(st.time) - Date.now();
+    live.state = st;
+    await syncHistory();
+    live.polls++;
+    setStatus(true);
+    render();
+  } catch (err) {
+    setStatus(false, err);
+  } finally {
+    polling = false;
+    pollTimer = setTimeout(poll, POLL_MS);
+  }
+}
+
+// pollSoon polls now, unless a poll is under way.
+function pollSoon() {
+  if (!polling) poll();
+}
+
+// syncHistory loads the window shown, or only what is new in it.
+async function syncHistory() {
+  const from = chart.from;
+  if (!live.boot || from < live.loadedFrom) return loadWindow(Math.min(from, serverNow() - live.span));
+  const w = await getJSON(`/v1/history?after=${live.lastSeq}`);
+  if (w.boot !== live.boot || w.reset) return loadWindow(live.loadedFrom);
+  if (w.last_seq !== live.lastSeq) {
+    live.states.push(...w.states);
+    live.outcomes.push(...w.outcomes);
+    live.lanesDirty = true;
+  }
+  live.unfinished = w.unfinished;
+  mergeDeliveries(w.unfinished);
+  mergeDeliveries(w.deliveries);
+  live.lastSeq = w.last_seq;
+}
+
+async function loadWindow(from) {
+  const w = await getJSON(`/v1/history?from=${new Date(from).toISOString()}&to=${new Date(serverNow() + LH.MINUTE).toISOString()}`);
+  Object.assign(live, { boot: w.boot, lastSeq: w.last_seq, loadedFrom: from, states: w.states, outcomes: w.outcomes, unfinished: w.unfinished, lanesDirty: true });
+  live.deliveries = new Map();
+  mergeDeliveries(w.unfinished);
+  mergeDeliveries(w.deliveries);
+}
+
+// mergeDeliveries takes newer summaries of deliveries (those under way,
+// those ended): later ones win, attempts only grow.
+function mergeDeliveries(list) {
+  for (const d of list) {
+    const old = live.deliveries.get(d.id);
+    if (!old) {
+      live.deliveries.set(d.id, d);
+      continue;
+    }
+    const merged = Object.assign({}, old, d, { first: old.first, attempts: Math.max(old.attempts, d.attempts), last_error: d.last_error || old.last_error });
+    if (d.state === "delivered" || d.state === "failed") delete merged.next_attempt;
+    live.deliveries.set(d.id, merged);
+  }
+  if (list.length) live.lanesDirty = true;
+}
+
+function setStatus(ok, err) {
+  const s = document.querySelector("#status");
+  s.className = ok ? "ok" : "down";
+  s.textContent = ok ? `live · updated ${LH.clock(serverNow())} UTC` : `leaderhook does not answer (${err.message}); retrying every ${POLL_MS / 1000}s`;
+  document.body.dataset.connected = ok ? "1" : "0";
+}
+
+const shown = (name) => !live.filter || name.toLowerCase().includes(live.filter);
+
+function render() {
+  const started = performance.now();
+  const now = serverNow();
+  const clusters = sortClusters(live.state.clusters.filter((c) => shown(c.name)));
+  renderCards(clusters, now);
+  renderTimeline(clusters, now);
+  renderRules(clusters, now);
+  renderDeliveries(now);
+  document.body.dataset.ready = "1";
+  document.body.dataset.seq = String(live.lastSeq);
+  document.body.dataset.polls = String(live.polls);
+  document.body.dataset.loadedFrom = new Date(live.loadedFrom).toISOString();
+  document.body.dataset.renderMs = (performance.now() - started).toFixed(1);
+}
+
+// sortClusters puts the clusters in trouble first.
+function sortClusters(clusters) {
+  const rank = (c) => (!c.known ? 1 : c.has_leader ? 2 : 0);
+  return clusters.slice().sort((a, b) => rank(a) - rank(b) || a.name.localeCompare(b.name));
+}
+
+function renderCards(clusters, now) {
+  const box = document.querySelector("#clusters");
+  const cards = clusters.slice(0, MAX_CARDS).map((c) => clusterCard(c, now));
+  const rest = clusters.length - cards.length;
+  const more = rest > 0 && LH.el("p", { class: "more" }, `${rest} more clusters: type a name in the filter to see them.`);
+  box.replaceChildren(...cards, more || "");
+  document.querySelector("#cluster-count").textContent = `${live.state.clusters.length} clusters, ${live.state.clusters.filter((c) => c.known && !c.has_leader).length} without a leader`;
+}
+
+function clusterCard(c, now) {
+  const leader = !c.known
+    ? LH.el("p", { class: "leader unknown" }, "state not known yet")
+    : c.has_leader
+      ? LH.el("p", { class: "leader" }, "leader ", LH.el("b", null, c.leader_id), c.since ? ` for ${LH.duration(now - LH.ms(c.since))}` : "")
+      : LH.el("p", { class: "leader none" }, `no leader since ${LH.clock(LH.ms(c.since))} UTC (${LH.duration(now - LH.ms(c.since))})`, c.previous_leader_id ? `, was ${c.previous_leader_id}` : "");
+  const meta = `${c.members_up}/${c.members_total} members up · quorum margin ${c.quorum_margin}`;
+  return LH.el("section", { class: `card ${c.known && !c.has_leader ? "bad" : ""}`, "data-cluster": c.name },
+    LH.el("h3", null, c.name), leader,
+    LH.el("p", { class: "meta" }, meta, c.watcher_isolated ? LH.el("span", { class: "warn" }, " · leaderhook reaches too few members to judge") : ""),
+    LH.el("table", { class: "members" }, c.members.map((m) => memberRow(m, now))));
+}
+
+function memberRow(m, now) {
+  const health = m.down ? "presumed down" : m.unknown ? "not answering" : "up";
+  const follows = m.follows ? `follows ${m.follows}` : "follows no leader";
+  const age = m.last_report ? `${LH.duration(now - LH.ms(m.last_report))} ago` : "not heard from";
+  return LH.el("tr", { class: m.down || m.unknown ? "member bad" : "member", "data-member": m.id },
+    LH.el("td", null, m.id), LH.el("td", null, follows), LH.el("td", null, age),
+    LH.el("td", { class: "health", title: m.reason || "" }, health, m.reason ? LH.el("small", null, ` (${m.reason})`) : ""));
+}
+
+function renderTimeline(clusters, now) {
+  if (live.lanesDirty || live.lanes.length !== clusters.length || live.lanesFilter !== live.filter) {
+    live.lanes = buildLanes(clusters);
+    live.lanesDirty = false;
+    live.lanesFilter = live.filter;
+  }
+  if (live.follow) [chart.from, chart.to] = [now - live.span * 0.98, now + live.span * 0.02];
+  chart.now = now;
+  chart.lanes = live.lanes;
+  chart.draw(); // now: the time of a render is all of it
+}
+
+// buildLanes makes one lane per cluster: tenures, outages and outcomes.
+function buildLanes(clusters) {
+  const states = LH.byCluster(live.states), outcomes = LH.byCluster(live.outcomes);
+  return clusters.map((c) => {
+    let segs = LH.clusterSegments(states.get(c.name) || []);
+    if (!segs.length && c.known) segs = LH.clusterSegments([{ type: c.has_leader ? "state.has_leader" : "state.is_leaderless", time: c.since, since: c.since, leader_id: c.leader_id }]);
+    const markers = (outcomes.get(c.name) || []).map(outcomeMarker);
+    return { id: c.name, label: c.name, sub: c.has_leader ? `leader ${c.leader_id}` : "no leader", cls: "cluster", segments: segs, markers };
+  });
+}
+
+function outcomeMarker(o) {
+  const none = "not recorded yet";
+  return {
+    time: o.time, kind: o.outcome, label: () => LH.markerLabel(o, live.deliveries, none),
+    attrs: { "data-rule": o.rule, "data-outcome": o.outcome }, tip: () => LH.outcomeTip(o, live.deliveries, none),
+  };
+}
+
+function renderRules(clusters, now) {
+  const rows = [];
+  for (const c of clusters) for (const r of c.rules) rows.push({ c, r, rank: r.firing ? 0 : r.held_until ? 1 : r.active ? 2 : 3 });
+  rows.sort((a, b) => a.rank - b.rank);
+  const body = rows.slice(0, MAX_ROWS).map(({ c, r }) => LH.el("tr", { class: `rule ${r.firing ? "firing" : ""}`, "data-rule": r.name, "data-cluster": c.name },
+    LH.el("td", null, c.name), LH.el("td", null, r.name), LH.el("td", { class: "rule-state" }, ruleState(r, now)),
+    LH.el("td", null, r.last_fired ? `${LH.dateTime(LH.ms(r.last_fired))} (${LH.duration(now - LH.ms(r.last_fired))} ago)` : "never")));
+  fillTable("#rules", body, rows.length);
+}
+
+// ruleState says where a rule stands for a cluster, in words.
+function ruleState(r, now) {
+  if (!r.active) return "ok";
+  const until = r.held_until ? `${LH.clock(LH.ms(r.held_until))} UTC (in ${LH.duration(LH.ms(r.held_until) - now)})` : "";
+  if (r.held_by === "cooldown") return `${r.firing ? "firing, " : ""}in cooldown until ${until}`;
+  if (r.held_by === "muted") return `${r.firing ? "firing, " : ""}muted until ${until}`;
+  const since = `since ${LH.clock(LH.ms(r.since))} UTC`;
+  return r.firing ? `firing ${since}` : `condition holds ${since}, not fired yet`;
+}
+
+function renderDeliveries(now) {
+  const failed = [...live.deliveries.values()].filter((d) => d.state === "failed" && LH.ms(d.last) >= chart.from);
+  const list = [...live.unfinished, ...failed.reverse()].filter((d) => shown(d.cluster));
+  const body = list.slice(0, MAX_ROWS).map((d) => LH.el("tr", { class: `delivery ${d.state}`, "data-delivery": d.id },
+    LH.el("td", null, LH.dateTime(LH.ms(d.first))), LH.el("td", null, d.cluster), LH.el("td", null, `${d.rule} (${d.status})`),
+    LH.el("td", null, d.action + (d.fallback ? " (fallback)" : "")), LH.el("td", { class: "delivery-state" }, d.state), LH.el("td", null, d.attempts),
+    LH.el("td", { class: "error" }, d.last_error || ""),
+    LH.el("td", null, d.next_attempt ? `${LH.clock(LH.ms(d.next_attempt))} UTC (in ${LH.duration(LH.ms(d.next_attempt) - now)})` : "")));
+  fillTable("#deliveries", body, list.length);
+}
+
+function fillTable(sel, rows, total) {
+  const table = document.querySelector(sel);
+  table.tBodies[0].replaceChildren(...rows);
+  const note = table.nextElementSibling;
+  note.textContent = total === 0 ? "none" : total > rows.length ? `${total - rows.length} more: use the filter` : "";
+}
+
+// setSpan shows the last span of time, following now.
+function setSpan(span) {
+  live.span = span;
+  live.follow = true;
+  if (live.state) render();
+  pollSoon(); // loads the history of a wider window
+}
+
+function controls() {
+  const bar = document.querySelector("#controls");
+  for (const [name, span] of SPANS) bar.append(LH.el("button", { type: "button", "data-span": name }, name));
+  bar.append(LH.el("button", { type: "button", "data-pan": "-0.5", title: "earlier" }, "◀"), LH.el("button", { type: "button", "data-pan": "0.5", title: "later" }, "▶"),
+    LH.el("button", { type: "button", "data-now": "1" }, "now"), LH.el("span", { class: "hint" }, "ctrl+wheel zooms, drag pans"));
+  bar.addEventListener("click", (e) => {
+    const b = e.target.closest("button");
+    if (!b) return;
+    if (b.dataset.span) setSpan(SPANS.find(([n]) => n === b.dataset.span)[1]);
+    if (b.dataset.pan) chart.pan(Number(b.dataset.pan));
+    if (b.dataset.now) setSpan(live.span);
+  });
+  document.querySelector("#filter").addEventListener("input", (e) => {
+    live.filter = e.target.value.trim().toLowerCase();
+    if (live.state) render();
+  });
+}
+
+// onView follows a zoom or pan: the view no longer follows now, and a
+// view earlier than what is loaded loads its history at the next poll.
+function onView(from, to) {
+  live.follow = false;
+  live.span = to - from;
+  if (live.state) renderDeliveries(serverNow());
+  if (from < live.loadedFrom) pollSoon();
+}
+
+function start() {
+  chart = new Chart(document.querySelector("#timeline"), { showNow: true, onView });
+  chart.setView(Date.now() - live.span, Date.now());
+  controls();
+  poll();
+}
+
+start();
