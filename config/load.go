@@ -389,31 +389,7 @@ func (l *loader) validate(cfg *Config) {
 			errs.Add("timezone", "unknown time zone %q (use an IANA name such as Europe/Berlin, or UTC)", cfg.Timezone)
 		}
 	}
-	var serverWarnings field.List
-	if cfg.Server.Listen == "" {
-		cfg.Server.Listen = DefaultListen
-	} else if host, _, err := net.SplitHostPort(cfg.Server.Listen); err != nil {
-		errs.Add("server.listen", "%q is not host:port, e.g. 127.0.0.1:9464", cfg.Server.Listen)
-	} else if cfg.Server.IngestToken == "" && !LoopbackHost(host) {
-		serverWarnings.Add("server.listen", "%s is reachable from other hosts but server.ingest_token is empty: "+
-			"POST /v1/events and POST /-/reload answer 403 to them until a token is set", cfg.Server.Listen)
-	}
-	if cfg.Server.ExternalURL != "" {
-		actions.CheckURL(&errs, "server.external_url", cfg.Server.ExternalURL)
-	}
-	if cfg.Server.MaxBodyBytes < 0 {
-		errs.Add("server.max_body_bytes", "must not be negative")
-	}
-	if cfg.HA != nil {
-		errs.Prefix("ha", cfg.HA.Validate())
-	}
-	if cfg.ClockSkew() <= 0 {
-		errs.Add("max_clock_skew", "must be positive, e.g. 5s")
-	}
-	if cfg.FlightRecorder() < 0 {
-		errs.Add("flight_recorder_bytes", "must not be negative (0 turns the flight recorder off)")
-	}
-	checkHistory(cfg.History, &errs)
+	serverWarnings := checkSettings(cfg, &errs)
 	// A collection that did not fit the schema may lack names that rules
 	// refer to: nil skips those reference checks rather than report them
 	// as unknown.
@@ -440,6 +416,37 @@ func (l *loader) validate(cfg *Config) {
 			l.res.Warnings = append(l.res.Warnings, l.diagnose(w))
 		}
 	}
+}
+
+// checkSettings checks the server block and the top-level settings, and
+// returns the server's warnings.
+func checkSettings(cfg *Config, errs *field.List) field.List {
+	var serverWarnings field.List
+	if cfg.Server.Listen == "" {
+		cfg.Server.Listen = DefaultListen
+	} else if host, _, err := net.SplitHostPort(cfg.Server.Listen); err != nil {
+		errs.Add("server.listen", "%q is not host:port, e.g. 127.0.0.1:9464", cfg.Server.Listen)
+	} else if cfg.Server.IngestToken == "" && !LoopbackHost(host) {
+		serverWarnings.Add("server.listen", "%s is reachable from other hosts but server.ingest_token is empty: "+
+			"POST /v1/events and POST /-/reload answer 403 to them until a token is set", cfg.Server.Listen)
+	}
+	if cfg.Server.ExternalURL != "" {
+		actions.CheckURL(errs, "server.external_url", cfg.Server.ExternalURL)
+	}
+	if cfg.Server.MaxBodyBytes < 0 {
+		errs.Add("server.max_body_bytes", "must not be negative")
+	}
+	if cfg.HA != nil {
+		errs.Prefix("ha", cfg.HA.Validate())
+	}
+	if cfg.ClockSkew() <= 0 {
+		errs.Add("max_clock_skew", "must be positive, e.g. 5s")
+	}
+	if cfg.FlightRecorder() < 0 {
+		errs.Add("flight_recorder_bytes", "must not be negative (0 turns the flight recorder off)")
+	}
+	checkHistory(cfg.History, errs)
+	return serverWarnings
 }
 
 // actionWarnings returns the warnings of an action's kind with what came
