@@ -283,16 +283,22 @@ func (c *polledCluster) changing(at time.Time) {
 }
 
 // agreed reports whether a majority of the members last said they follow
-// the same leader. Callers hold mu.
+// the same leader, one not found down: survivors still naming a killed
+// leader are about to elect another, and are polled fast until they have.
+// Callers hold mu.
 func (c *polledCluster) agreed() bool {
 	votes := map[string]int{}
+	down := map[string]bool{}
 	for _, m := range c.members {
 		if m.leader != "" && m.reported == "" {
 			votes[m.leader]++
 		}
+		if m.reported == "down" {
+			down[m.name] = true
+		}
 	}
-	for _, n := range votes {
-		if n*2 > len(c.members) {
+	for leader, n := range votes {
+		if n*2 > len(c.members) && !down[leader] {
 			return true
 		}
 	}
