@@ -46,7 +46,11 @@ type Notification struct {
 	QuorumMargin    int
 	Unreachable     []string
 	WatcherIsolated bool
-	DryRun          bool
+	// Seq is the number of the cluster's state the decision was made for:
+	// it grows with every change of leader (or loss of one) and never goes
+	// back, across restarts too. 0 when not known (a `fire`).
+	Seq    uint64
+	DryRun bool
 }
 
 // payload is the default JSON body of a webhook and the stdin of a shell
@@ -73,6 +77,7 @@ type payloadState struct {
 	QuorumMargin     int      `json:"quorum_margin"`
 	Unreachable      []string `json:"unreachable"`
 	WatcherIsolated  bool     `json:"watcher_isolated"`
+	Seq              uint64   `json:"seq"`
 }
 
 // Payload returns the default JSON payload. Labels and event are {} rather
@@ -97,6 +102,7 @@ func (n *Notification) Payload() ([]byte, error) {
 			QuorumMargin:     n.QuorumMargin,
 			Unreachable:      n.Unreachable,
 			WatcherIsolated:  n.WatcherIsolated,
+			Seq:              n.Seq,
 		},
 	}
 	if p.State.Unreachable == nil {
@@ -131,6 +137,7 @@ func (n *Notification) Environ() []string {
 		"LEADERHOOK_FIRED_AT=" + n.FiredAt.Format(event.TimeLayout),
 		"LEADERHOOK_DELIVERY_ID=" + n.DeliveryID,
 		"LEADERHOOK_DRY_RUN=" + strconv.FormatBool(n.DryRun),
+		"LEADERHOOK_SEQ=" + strconv.FormatUint(n.Seq, 10),
 	}
 }
 

@@ -145,9 +145,14 @@ func sameHealth(a, b event.Health) bool {
 		slices.Equal(a.Unreachable, b.Unreachable)
 }
 
+// announce gives a state event to the engine, which numbers it (Seq), then
+// to the sink, then the outcomes it caused: the sink sees the state first,
+// numbered.
 func (d *Driver) announce(st event.Event) {
+	outcomes := d.engine.Observe(st, nil)
+	st.Seq = d.engine.Seq(st.Cluster)
 	d.sink.State(st)
-	for _, o := range d.engine.Observe(st, nil) {
+	for _, o := range outcomes {
 		d.sink.Outcome(o)
 	}
 	d.changed()

@@ -16,7 +16,7 @@ func Notification(o rules.Outcome, dryRun bool) actions.Notification {
 	return actions.Notification{
 		Rule: o.Rule, Status: status, Cluster: o.Cluster, Labels: o.Labels, FiredAt: o.Time, Episode: o.Episode,
 		EventType: o.State.Type, Event: o.State.Fields(), LeaderID: o.LeaderID, PreviousLeaderID: o.PreviousLeaderID,
-		Leaderless: o.Leaderless, LeaderlessFor: o.LeaderlessFor, DryRun: dryRun,
+		Leaderless: o.Leaderless, LeaderlessFor: o.LeaderlessFor, Seq: o.State.Seq, DryRun: dryRun,
 		MembersUp: o.Health.MembersUp, MembersTotal: o.Health.MembersTotal, QuorumMargin: o.Health.QuorumMargin(),
 		Unreachable: o.Health.Unreachable, WatcherIsolated: o.Health.WatcherIsolated,
 	}

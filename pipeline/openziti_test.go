@@ -18,10 +18,18 @@ import (
 type recorder struct {
 	states   []event.Event
 	outcomes []rules.Outcome
+	seen     []uint64 // per outcome, the Seq of the last state the sink had seen
 }
 
-func (r *recorder) State(ev event.Event)    { r.states = append(r.states, ev) }
-func (r *recorder) Outcome(o rules.Outcome) { r.outcomes = append(r.outcomes, o) }
+func (r *recorder) State(ev event.Event) { r.states = append(r.states, ev) }
+func (r *recorder) Outcome(o rules.Outcome) {
+	r.outcomes = append(r.outcomes, o)
+	var seq uint64
+	if len(r.states) > 0 {
+		seq = r.states[len(r.states)-1].Seq
+	}
+	r.seen = append(r.seen, seq)
+}
 
 func (r *recorder) fired(rule string) []rules.Outcome {
 	var out []rules.Outcome
@@ -164,6 +172,26 @@ func TestOpenZiti1Rules(t *testing.T) {
 		}
 		if !inside {
 			t.Errorf("leader loss announced at %s while the cluster had a leader", ev.Time.Format("15:04:05.000"))
+		}
+	}
+}
+
+// The sink sees each state numbered, one more each time, before the
+// outcomes it causes; each outcome, and its notification, carries the
+// number of the state it was decided for.
+func TestOpenZiti1StateNumbers(t *testing.T) {
+	rec := replayOpenZiti1(t, openziti1Rules)
+	for i, ev := range rec.states {
+		if ev.Seq != uint64(i+1) {
+			t.Errorf("state %d (%s) has seq %d", i+1, ev, ev.Seq)
+		}
+	}
+	if len(rec.outcomes) == 0 {
+		t.Fatal("no outcomes")
+	}
+	for i, o := range rec.outcomes {
+		if n := Notification(o, false); o.State.Seq != rec.seen[i] || n.Seq != rec.seen[i] {
+			t.Errorf("%s %s at %s: seq %d, notification %d, want %d", o.Rule, o.Kind, o.Time.Format("15:04:05.000"), o.State.Seq, n.Seq, rec.seen[i])
 		}
 	}
 }
