@@ -27,6 +27,12 @@ type Submitter interface {
 	Submit(n actions.Notification, actionNames []string) error
 }
 
+// StateFollower is a Submitter told of each new state of a cluster: the
+// dispatcher, which fences off deliveries decided for an earlier one.
+type StateFollower interface {
+	StateChanged(cluster string, seq uint64)
+}
+
 // Dispatching is a Sink that hands every firing and resolve to a
 // Submitter, and passes everything on to Next (a timeline, say).
 type Dispatching struct {
@@ -37,8 +43,14 @@ type Dispatching struct {
 	OnError func(error)
 }
 
-// State passes a state change on.
-func (d *Dispatching) State(ev event.Event) { d.Next.State(ev) }
+// State tells the Submitter of a state change, if it follows them, before
+// the outcomes the change causes are submitted; then passes it on.
+func (d *Dispatching) State(ev event.Event) {
+	if f, ok := d.To.(StateFollower); ok {
+		f.StateChanged(ev.Cluster, ev.Seq)
+	}
+	d.Next.State(ev)
+}
 
 // Outcome submits firings and resolves, then passes the outcome on.
 func (d *Dispatching) Outcome(o rules.Outcome) {

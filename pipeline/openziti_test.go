@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/leaderhook/leaderhook/actions"
 	"github.com/leaderhook/leaderhook/event"
 	"github.com/leaderhook/leaderhook/rules"
 )
@@ -205,4 +206,37 @@ func join(lines []string) string {
 		s += l
 	}
 	return s
+}
+
+// follower is a Submitter that follows state changes.
+type follower struct{ log []string }
+
+func (f *follower) Submit(n actions.Notification, names []string) error {
+	f.log = append(f.log, fmt.Sprintf("submit %s seq=%d", n.Rule, n.Seq))
+	return nil
+}
+
+func (f *follower) StateChanged(cluster string, seq uint64) {
+	f.log = append(f.log, fmt.Sprintf("state %s seq=%d", cluster, seq))
+}
+
+// The dispatcher hears of each new state before the outcomes it causes
+// are submitted: it fences off what was decided for the state before.
+func TestDispatchingTellsOfStatesFirst(t *testing.T) {
+	engine, err := rules.New(rules.Options{Rules: []rules.Rule{
+		{Name: "changed", When: `type == "state.has_leader" && previous_leader_id != ""`, Actions: []string{"fix"}},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := &follower{}
+	d := NewDriver(engine, []ClusterView{{Name: "c1"}}, "c1", &Dispatching{Next: &recorder{}, To: f})
+	t0 := at("13:00:00")
+	for i, leader := range []string{"a", "b", "a"} {
+		d.Handle(event.Event{Source: "m1", Type: event.HasLeader, LeaderID: leader, Time: t0.Add(time.Duration(i) * time.Second)})
+	}
+	want := []string{"state c1 seq=1", "state c1 seq=2", "submit changed seq=2", "state c1 seq=3", "submit changed seq=3"}
+	if !slices.Equal(f.log, want) {
+		t.Errorf("got  %q\nwant %q", f.log, want)
+	}
 }

@@ -169,8 +169,8 @@ func (a *Action) Run(ctx context.Context, n *actions.Notification) (actions.Outc
 	if err != nil {
 		return notRun, actions.Permanent(fmt.Errorf("payload: %w", err))
 	}
-	if err := ctx.Err(); err != nil {
-		err = a.stopReason(err)
+	if ctx.Err() != nil {
+		err := a.stopReason(context.Cause(ctx))
 		notRun.Detail = "not started: " + err.Error()
 		return notRun, fmt.Errorf("%s not started: %w", argv[0], err)
 	}
@@ -203,22 +203,23 @@ func (a *Action) execute(ctx context.Context, argv, env []string, stdin []byte) 
 		stopped = a.stopReason(nil)
 		waitErr = a.stop(cmd.Process.Pid, done)
 	case <-ctx.Done():
-		stopped = a.stopReason(ctx.Err())
+		stopped = a.stopReason(context.Cause(ctx))
 		waitErr = a.stop(cmd.Process.Pid, done)
 	}
 	return judge(argv[0], cmd.ProcessState, waitErr, stopped, out.String())
 }
 
 // stopReason says why a run is stopped (or not started): the timeout, or
-// an interruption (ctxErr is context.Canceled: leaderhook shuts down). The
+// an interruption (context.Canceled: leaderhook shuts down; or the cause
+// the caller gave, such as the cluster's state moving on). The
 // caller's deadline is the action's timeout too: dispatch gives each
 // attempt a context that ends after it, and that context usually wins the
 // race with the timer here.
-func (a *Action) stopReason(ctxErr error) error {
-	if ctxErr == nil || errors.Is(ctxErr, context.DeadlineExceeded) {
+func (a *Action) stopReason(cause error) error {
+	if cause == nil || errors.Is(cause, context.DeadlineExceeded) {
 		return &timeoutError{after: a.timeout}
 	}
-	return ctxErr
+	return cause
 }
 
 // timeoutError is a run that hit the action's timeout. It says so in those
