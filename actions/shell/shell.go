@@ -15,7 +15,7 @@
 //     set), then the action's env: (values are templates), then the
 //     LEADERHOOK_* variables, which cannot be overridden: LEADERHOOK_RULE,
 //     _STATUS, _CLUSTER, _EVENT_TYPE, _LEADER_ID, _PREVIOUS_LEADER_ID,
-//     _LEADERLESS_SECONDS, _FIRED_AT, _DELIVERY_ID and _DRY_RUN. Nothing
+//     _LEADERLESS_SECONDS, _FIRED_AT, _DELIVERY_ID, _DRY_RUN and _SEQ. Nothing
 //     else of leaderhook's environment reaches the program, secrets
 //     included. dir: sets the working directory.
 //   - Exit 0: done. Exit 75 (EX_TEMPFAIL): temporary failure, retried with
@@ -29,6 +29,8 @@
 //     then SIGKILL kill_grace (default 5s) later: children and
 //     grandchildren end too. A timeout is reported as "timed out after
 //     <timeout>" and retried like exit 75; a shutdown as "interrupted".
+//     With cancel_on_change, so is a run whose cluster's state moved on
+//     (the dispatcher ends its context, saying why): it is not retried.
 //   - When the program exits by itself, what it left running in the
 //     background is not killed, but its output is no longer collected:
 //     leaderhook stops waiting for it one second after the program exits.
