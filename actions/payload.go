@@ -49,7 +49,10 @@ type Notification struct {
 	// Seq is the number of the cluster's state the decision was made for:
 	// it grows with every change of leader (or loss of one) and never goes
 	// back, across restarts too. 0 when not known (a `fire`).
-	Seq    uint64
+	Seq uint64
+	// Term is the consensus term of the state, when its source reports
+	// one; 0 when not known.
+	Term   uint64
 	DryRun bool
 }
 
@@ -78,6 +81,7 @@ type payloadState struct {
 	Unreachable      []string `json:"unreachable"`
 	WatcherIsolated  bool     `json:"watcher_isolated"`
 	Seq              uint64   `json:"seq"`
+	Term             uint64   `json:"term,omitempty"` // left out when not known
 }
 
 // Payload returns the default JSON payload. Labels and event are {} rather
@@ -103,6 +107,7 @@ func (n *Notification) Payload() ([]byte, error) {
 			Unreachable:      n.Unreachable,
 			WatcherIsolated:  n.WatcherIsolated,
 			Seq:              n.Seq,
+			Term:             n.Term,
 		},
 	}
 	if p.State.Unreachable == nil {
@@ -138,7 +143,17 @@ func (n *Notification) Environ() []string {
 		"LEADERHOOK_DELIVERY_ID=" + n.DeliveryID,
 		"LEADERHOOK_DRY_RUN=" + strconv.FormatBool(n.DryRun),
 		"LEADERHOOK_SEQ=" + strconv.FormatUint(n.Seq, 10),
+		"LEADERHOOK_TERM=" + term(n.Term),
 	}
+}
+
+// term is empty for a term not known, rather than a 0 a script could take
+// for a real one.
+func term(t uint64) string {
+	if t == 0 {
+		return ""
+	}
+	return strconv.FormatUint(t, 10)
 }
 
 // String makes a Notification readable in logs.

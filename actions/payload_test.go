@@ -18,7 +18,7 @@ func firing() Notification {
 		EventType: "state.is_leaderless",
 		Event: map[string]any{"namespace": "cluster", "eventType": "state.is_leaderless", "timestamp": "2026-03-01T12:00:00Z",
 			"members": []any{"ctrl1", "ctrl2", "ctrl3"}, "index": 42.0},
-		PreviousLeaderID: "ctrl1", Leaderless: true, LeaderlessFor: 30500 * time.Millisecond, Seq: 7,
+		PreviousLeaderID: "ctrl1", Leaderless: true, LeaderlessFor: 30500 * time.Millisecond, Seq: 7, Term: 12,
 	}
 }
 
@@ -37,7 +37,7 @@ func TestPayload(t *testing.T) {
 		{"firing", firing(), `{"version":"1","delivery_id":"01J9Z8Q4M6T3V5X7Y9A1B2C3D4","rule":"leaderless-30s","status":"firing",` +
 			`"cluster":"ziti-prod","labels":{"env":"prod","team":"core"},"fired_at":"2026-03-01T12:00:30.000000500Z",` +
 			`"event":{"eventType":"state.is_leaderless","index":42,"members":["ctrl1","ctrl2","ctrl3"],"namespace":"cluster","timestamp":"2026-03-01T12:00:00Z"},` +
-			`"state":{"leader_id":"","previous_leader_id":"ctrl1","leaderless":true,"leaderless_for_ms":30500,"members_up":0,"members_total":0,"quorum_margin":0,"unreachable":[],"watcher_isolated":false,"seq":7}}`},
+			`"state":{"leader_id":"","previous_leader_id":"ctrl1","leaderless":true,"leaderless_for_ms":30500,"members_up":0,"members_total":0,"quorum_margin":0,"unreachable":[],"watcher_isolated":false,"seq":7,"term":12}}`},
 		{"escaping", escaped, `{"version":"1","delivery_id":"","rule":"\u003cb\u003e\u0026amp;\u003c/b\u003e","status":"firing",` +
 			`"cluster":"tab\tnl\n\u0000 \\ \"q\"","labels":{"\u003c":"\ufffd","a":"é ✓ 𝄞"},"fired_at":"2026-03-01T12:00:00.000000000Z",` +
 			`"event":{"m":{"b":"x","k\u003c":2},"n":1e+21,"neg":-0.000001,"s":["sep\u2028",1.5,true,null]},` +
@@ -82,6 +82,7 @@ func TestEnviron(t *testing.T) {
 			"LEADERHOOK_DELIVERY_ID=01J9Z8Q4M6T3V5X7Y9A1B2C3D4",
 			"LEADERHOOK_DRY_RUN=false",
 			"LEADERHOOK_SEQ=7",
+			"LEADERHOOK_TERM=12",
 		}},
 		{"whole seconds, dry run", Notification{Status: StatusResolved, LeaderlessFor: 30 * time.Second, DryRun: true}, []string{
 			"LEADERHOOK_RULE=",
@@ -95,6 +96,7 @@ func TestEnviron(t *testing.T) {
 			"LEADERHOOK_DELIVERY_ID=",
 			"LEADERHOOK_DRY_RUN=true",
 			"LEADERHOOK_SEQ=0",
+			"LEADERHOOK_TERM=",
 		}},
 	}
 	for _, tc := range cases {
