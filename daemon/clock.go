@@ -65,3 +65,13 @@ func raiseSeq(clusters []rules.ClusterSnapshot, pending []dispatch.Delivery) {
 		}
 	}
 }
+
+// fenceSaved tells the dispatcher each cluster's saved state before the
+// journal's deliveries resume: one decided for a state the saved one has
+// replaced is fenced off (cancel_on_change) as if it had waited through
+// the change.
+func fenceSaved(disp *dispatch.Dispatcher, clusters []rules.ClusterSnapshot) {
+	for _, c := range clusters {
+		disp.StateChanged(c.Name, c.Seq)
+	}
+}

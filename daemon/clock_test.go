@@ -1,7 +1,11 @@
 package daemon
 
 import (
+	"context"
+	"fmt"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/leaderhook/leaderhook/actions"
 	"github.com/leaderhook/leaderhook/dispatch"
@@ -28,6 +32,47 @@ func TestRaiseSeqFromTheJournal(t *testing.T) {
 		raiseSeq(clusters, tc.pending)
 		if clusters[0].Seq != tc.want {
 			t.Errorf("%s: seq %d, want %d", tc.name, clusters[0].Seq, tc.want)
+		}
+	}
+}
+
+type recordedKinds struct {
+	mu    sync.Mutex
+	kinds map[string][]string // by rule
+}
+
+func (r *recordedKinds) Record(rec dispatch.Record) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.kinds[rec.Rule] = append(r.kinds[rec.Rule], rec.Kind)
+}
+
+type succeed struct{}
+
+func (succeed) Run(context.Context, *actions.Notification) (actions.Outcome, error) {
+	return actions.Outcome{}, nil
+}
+
+// A journaled delivery decided for a state the saved one has replaced is
+// dropped when it resumes; one for the saved state runs.
+func TestResumedDeliveriesAreFencedToTheSavedState(t *testing.T) {
+	audit := &recordedKinds{kinds: map[string][]string{}}
+	spec := actions.Spec{Type: "shell", Timeout: time.Minute, Retry: actions.Retry{MaxAttempts: 1}}
+	disp := dispatch.New(dispatch.Options{Audit: audit, Targets: map[string]dispatch.Target{
+		"fix": {Action: succeed{}, Spec: spec, CancelOnChange: true}}})
+	fenceSaved(disp, []rules.ClusterSnapshot{{Name: "c1", Seq: 3}, {Name: "old", Seq: 0}})
+	var resume []dispatch.Delivery
+	for _, n := range []actions.Notification{{Rule: "outdated", Cluster: "c1", Seq: 2}, {Rule: "current", Cluster: "c1", Seq: 3}} {
+		resume = append(resume, dispatch.Delivery{ID: n.Rule, Action: "fix", Notification: n})
+	}
+	disp.Resume(resume)
+	if err := disp.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{"outdated": "queued dropped", "current": "queued attempt delivered"}
+	for rule, kinds := range want {
+		if got := fmt.Sprint(audit.kinds[rule]); got != "["+kinds+"]" {
+			t.Errorf("%s: %s, want [%s]", rule, got, kinds)
 		}
 	}
 }
