@@ -258,7 +258,9 @@ func (d *Dispatcher) work(q *queue) {
 		if !ok {
 			return
 		}
-		d.deliver(d.takeOff(del), del)
+		ctx, land := d.takeOff(del)
+		d.deliver(ctx, del)
+		land(nil)
 		d.mu.Lock()
 		delete(d.active, del.ID)
 		delete(d.flights, del.ID)

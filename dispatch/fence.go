@@ -68,10 +68,11 @@ func (d *Dispatcher) StateChanged(cluster string, seq uint64) {
 }
 
 // takeOff registers a delivery a worker has taken and returns the context
-// of its attempts. A delivery already outdated (its state changed between
-// its queue and this worker, or before a restart resumed it) gets a
-// context that has ended.
-func (d *Dispatcher) takeOff(del Delivery) context.Context {
+// of its attempts, and the function that releases it once the delivery
+// ends. A delivery already outdated (its state changed between its queue
+// and this worker, or before a restart resumed it) gets a context that has
+// ended.
+func (d *Dispatcher) takeOff(del Delivery) (context.Context, context.CancelCauseFunc) {
 	ctx, cancel := context.WithCancelCause(d.ctx)
 	f := &flight{cluster: del.Notification.Cluster, action: del.Action, seq: del.Notification.Seq, cancel: cancel}
 	d.mu.Lock()
@@ -80,7 +81,7 @@ func (d *Dispatcher) takeOff(del Delivery) context.Context {
 		cancel(&StaleError{Cluster: f.cluster, Seq: f.seq, Newest: newest})
 	}
 	d.flights[del.ID] = f
-	return ctx
+	return ctx, cancel
 }
 
 // staleCause returns the StaleError that ended ctx, or nil.
