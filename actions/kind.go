@@ -102,6 +102,13 @@ type Concurrent interface {
 	Workers() int
 }
 
+// Fenced is a Config whose action's deliveries must not outlive the state
+// of the cluster they were decided for (shell: cancel_on_change): once it
+// moves on, the dispatcher drops those waiting and stops those running.
+type Fenced interface {
+	CancelsOnChange() bool
+}
+
 // Warner is a Config with warnings for `leaderhook check`: problems on
 // this host that need not be errors in the config (a script not installed
 // yet), with paths relative to the action.

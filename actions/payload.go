@@ -53,7 +53,11 @@ type Notification struct {
 	Leaders    []string
 	SplitBrain bool
 	Term       uint64
-	DryRun     bool
+	// Seq is the number of the cluster's state the decision was made for:
+	// it grows with every change of leader (or loss of one) and never goes
+	// back, across restarts too. 0 when not known (a `fire`).
+	Seq    uint64
+	DryRun bool
 
 	// The context of the message (see Summary). StateSince is when the
 	// cluster's current state began (the change itself, which a held-back
@@ -114,6 +118,7 @@ type payloadState struct {
 	Leaders          []string `json:"leaders"`
 	SplitBrain       bool     `json:"split_brain"`
 	Term             uint64   `json:"term"`
+	Seq              uint64   `json:"seq"`
 	Since            string   `json:"since"` // "" when not known
 	LastOutageMS     int64    `json:"last_outage_ms"`
 }
@@ -144,6 +149,7 @@ func (n *Notification) Payload() ([]byte, error) {
 			Leaders:          n.Leaders,
 			SplitBrain:       n.SplitBrain,
 			Term:             n.Term,
+			Seq:              n.Seq,
 			LastOutageMS:     n.LastOutage.Milliseconds(),
 		},
 		Summary: n.Summary(), LastedMS: n.Lasted.Milliseconds(), HeldBy: n.HeldBy,
@@ -189,7 +195,18 @@ func (n *Notification) Environ() []string {
 		"LEADERHOOK_FIRED_AT=" + n.FiredAt.Format(event.TimeLayout),
 		"LEADERHOOK_DELIVERY_ID=" + n.DeliveryID,
 		"LEADERHOOK_DRY_RUN=" + strconv.FormatBool(n.DryRun),
+		"LEADERHOOK_SEQ=" + strconv.FormatUint(n.Seq, 10),
+		"LEADERHOOK_TERM=" + term(n.Term),
 	}
+}
+
+// term is empty for a term not known, rather than a 0 a script could take
+// for a real one.
+func term(t uint64) string {
+	if t == 0 {
+		return ""
+	}
+	return strconv.FormatUint(t, 10)
 }
 
 // String makes a Notification readable in logs.

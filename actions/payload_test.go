@@ -18,7 +18,7 @@ func firing() Notification {
 		EventType: "state.is_leaderless",
 		Event: map[string]any{"namespace": "cluster", "eventType": "state.is_leaderless", "timestamp": "2026-03-01T12:00:00Z",
 			"members": []any{"ctrl1", "ctrl2", "ctrl3"}, "index": 42.0},
-		PreviousLeaderID: "ctrl1", Leaderless: true, LeaderlessFor: 30500 * time.Millisecond,
+		PreviousLeaderID: "ctrl1", Leaderless: true, LeaderlessFor: 30500 * time.Millisecond, Seq: 7, Term: 12,
 	}
 }
 
@@ -46,20 +46,20 @@ func TestPayload(t *testing.T) {
 		{"firing", firing(), `{"version":"1","delivery_id":"01J9Z8Q4M6T3V5X7Y9A1B2C3D4","rule":"leaderless-30s","status":"firing",` +
 			`"cluster":"ziti-prod","labels":{"env":"prod","team":"core"},"fired_at":"2026-03-01T12:00:30.000000500Z",` +
 			`"event":{"eventType":"state.is_leaderless","index":42,"members":["ctrl1","ctrl2","ctrl3"],"namespace":"cluster","timestamp":"2026-03-01T12:00:00Z"},` +
-			`"state":{"leader_id":"","previous_leader_id":"ctrl1","leaderless":true,"leaderless_for_ms":30500,"members_up":0,"members_total":0,"quorum_margin":0,"unreachable":[],"watcher_isolated":false,"change_kind":"","leaders":[],"split_brain":false,"term":0,"since":"","last_outage_ms":0},` +
+			`"state":{"leader_id":"","previous_leader_id":"ctrl1","leaderless":true,"leaderless_for_ms":30500,"members_up":0,"members_total":0,"quorum_margin":0,"unreachable":[],"watcher_isolated":false,"change_kind":"","leaders":[],"split_brain":false,"term":12,"seq":7,"since":"","last_outage_ms":0},` +
 			`"summary":"no leader for 31s (was ctrl1)","lasted_ms":0,"held_by":""}`},
 		{"escaping", escaped, `{"version":"1","delivery_id":"","rule":"\u003cb\u003e\u0026amp;\u003c/b\u003e","status":"firing",` +
 			`"cluster":"tab\tnl\n\u0000 \\ \"q\"","labels":{"\u003c":"\ufffd","a":"é ✓ 𝄞"},"fired_at":"2026-03-01T12:00:00.000000000Z",` +
 			`"event":{"m":{"b":"x","k\u003c":2},"n":1e+21,"neg":-0.000001,"s":["sep\u2028",1.5,true,null]},` +
-			`"state":{"leader_id":"bad \ufffd\ufffd","previous_leader_id":"sep\u2028\u2029","leaderless":false,"leaderless_for_ms":0,"members_up":0,"members_total":0,"quorum_margin":0,"unreachable":[],"watcher_isolated":false,"change_kind":"","leaders":[],"split_brain":false,"term":0,"since":"","last_outage_ms":0},` +
+			`"state":{"leader_id":"bad \ufffd\ufffd","previous_leader_id":"sep\u2028\u2029","leaderless":false,"leaderless_for_ms":0,"members_up":0,"members_total":0,"quorum_margin":0,"unreachable":[],"watcher_isolated":false,"change_kind":"","leaders":[],"split_brain":false,"term":0,"seq":0,"since":"","last_outage_ms":0},` +
 			`"summary":"leader bad \ufffd\ufffd (was sep\u2028\u2029)","lasted_ms":0,"held_by":""}`},
 		{"no labels, no event", resolved, `{"version":"1","delivery_id":"","rule":"r","status":"resolved","cluster":"c",` +
 			`"labels":{},"fired_at":"2026-03-01T13:00:00.000000000+01:00","event":{},` +
-			`"state":{"leader_id":"ctrl2","previous_leader_id":"","leaderless":false,"leaderless_for_ms":0,"members_up":0,"members_total":0,"quorum_margin":0,"unreachable":[],"watcher_isolated":false,"change_kind":"","leaders":[],"split_brain":false,"term":0,"since":"","last_outage_ms":0},` +
+			`"state":{"leader_id":"ctrl2","previous_leader_id":"","leaderless":false,"leaderless_for_ms":0,"members_up":0,"members_total":0,"quorum_margin":0,"unreachable":[],"watcher_isolated":false,"change_kind":"","leaders":[],"split_brain":false,"term":0,"seq":0,"since":"","last_outage_ms":0},` +
 			`"summary":"leader ctrl2","lasted_ms":0,"held_by":""}`},
 		{"context", withContext(), `{"version":"1","delivery_id":"","rule":"changed","status":"resolved","cluster":"c",` +
 			`"labels":{},"fired_at":"2026-03-01T19:09:03.000000000Z","event":{},` +
-			`"state":{"leader_id":"e1","previous_leader_id":"e1","leaderless":false,"leaderless_for_ms":0,"members_up":0,"members_total":0,"quorum_margin":0,"unreachable":[],"watcher_isolated":false,"change_kind":"","leaders":[],"split_brain":false,"term":0,"since":"2026-03-01T19:03:43.000000000Z","last_outage_ms":3000},` +
+			`"state":{"leader_id":"e1","previous_leader_id":"e1","leaderless":false,"leaderless_for_ms":0,"members_up":0,"members_total":0,"quorum_margin":0,"unreachable":[],"watcher_isolated":false,"change_kind":"","leaders":[],"split_brain":false,"term":0,"seq":0,"since":"2026-03-01T19:03:43.000000000Z","last_outage_ms":3000},` +
 			`"summary":"page failed for good after 5 attempts (POST https://pd.example/: answered 500): e1 back after 3s; the firing lasted 2m","lasted_ms":120000,"held_by":"",` +
 			`"failure":{"action":"page","kind":"pagerduty","where":"https://pd.example/","error":"POST https://pd.example/: answered 500","attempts":5}}`},
 	}
@@ -98,6 +98,8 @@ func TestEnviron(t *testing.T) {
 			"LEADERHOOK_FIRED_AT=2026-03-01T12:00:30.000000500Z",
 			"LEADERHOOK_DELIVERY_ID=01J9Z8Q4M6T3V5X7Y9A1B2C3D4",
 			"LEADERHOOK_DRY_RUN=false",
+			"LEADERHOOK_SEQ=7",
+			"LEADERHOOK_TERM=12",
 		}},
 		{"whole seconds, dry run", Notification{Status: StatusResolved, LeaderlessFor: 30 * time.Second, DryRun: true}, []string{
 			"LEADERHOOK_RULE=",
@@ -110,6 +112,8 @@ func TestEnviron(t *testing.T) {
 			"LEADERHOOK_FIRED_AT=0001-01-01T00:00:00.000000000Z",
 			"LEADERHOOK_DELIVERY_ID=",
 			"LEADERHOOK_DRY_RUN=true",
+			"LEADERHOOK_SEQ=0",
+			"LEADERHOOK_TERM=",
 		}},
 	}
 	for _, tc := range cases {

@@ -3,6 +3,7 @@ package daemon
 import (
 	"time"
 
+	"github.com/leaderhook/leaderhook/dispatch"
 	"github.com/leaderhook/leaderhook/event"
 	"github.com/leaderhook/leaderhook/rules"
 	"github.com/leaderhook/leaderhook/store"
@@ -51,4 +52,28 @@ func filterFuture(clusters []rules.ClusterSnapshot, limit time.Time) []rules.Clu
 		}
 	}
 	return kept
+}
+
+// raiseSeq makes each saved cluster's state number at least that of its
+// journaled deliveries: the journal is written as a delivery is decided,
+// the state a moment later, and a crash in between must not give a later
+// state a number a script has already seen.
+func raiseSeq(clusters []rules.ClusterSnapshot, pending []dispatch.Delivery) {
+	for i := range clusters {
+		for _, del := range pending {
+			if del.Notification.Cluster == clusters[i].Name {
+				clusters[i].Seq = max(clusters[i].Seq, del.Notification.Seq)
+			}
+		}
+	}
+}
+
+// fenceSaved tells the dispatcher each cluster's saved state before the
+// journal's deliveries resume: one decided for a state the saved one has
+// replaced is fenced off (cancel_on_change) as if it had waited through
+// the change.
+func fenceSaved(disp *dispatch.Dispatcher, clusters []rules.ClusterSnapshot) {
+	for _, c := range clusters {
+		disp.StateChanged(c.Name, c.Seq)
+	}
 }

@@ -216,6 +216,8 @@ func (d *Daemon) openPipeline(cfg *config.Config, saved store.State, pending []d
 	default:
 		d.disp = dispatch.New(dispatch.Options{Targets: targets, Journal: d.store, Audit: d.auditors(), Log: d.log, OnRetry: d.history.retrying})
 		d.resume = pending
+		raiseSeq(saved.Engine.Clusters, pending)
+		fenceSaved(d.disp, saved.Engine.Clusters)
 		submit = d.disp
 	}
 	d.decision = &decisions{log: d.log, notJournaled: d.metrics.NotJournaled}

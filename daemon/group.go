@@ -142,6 +142,19 @@ func (g *group) Submit(n actions.Notification, names []string) error {
 	return nil
 }
 
+// StateChanged passes a cluster's new state on to the dispatcher, while
+// this node dispatches: it fences the runs decided for earlier states
+// (cancel_on_change). Every node applies the same states; only the one
+// that dispatches has runs to fence.
+func (g *group) StateChanged(cluster string, seq uint64) {
+	g.mu.Lock()
+	disp := g.disp
+	g.mu.Unlock()
+	if disp != nil {
+		disp.StateChanged(cluster, seq)
+	}
+}
+
 // groupImage is the group's state in a snapshot.
 type groupImage struct {
 	Pipeline  pipeline.Image      `json:"pipeline"`

@@ -92,6 +92,7 @@ type clusterView struct {
 	LeaderID         string       `json:"leader_id"`
 	PreviousLeaderID string       `json:"previous_leader_id"`
 	Since            time.Time    `json:"since,omitzero"`
+	Seq              uint64       `json:"seq"`
 	MembersUp        int          `json:"members_up"`
 	MembersTotal     int          `json:"members_total"`
 	QuorumMargin     int          `json:"quorum_margin"`
@@ -140,6 +141,7 @@ func (d *Daemon) view() stateView {
 			if ec.Name != c.Name {
 				continue
 			}
+			cv.Seq = ec.Seq
 			for _, r := range ec.Rules {
 				cv.Rules = append(cv.Rules, newRuleView(r))
 			}

@@ -32,7 +32,7 @@ func TestStateMatchesTheDocs(t *testing.T) {
 	}
 	now := time.Now()
 	full := stateView{Time: now, QueueDepth: 1, Clusters: []clusterView{{
-		Name: "c", Known: true, HasLeader: true, LeaderID: "a", PreviousLeaderID: "b", Since: now,
+		Name: "c", Known: true, HasLeader: true, LeaderID: "a", PreviousLeaderID: "b", Since: now, Seq: 4,
 		MembersUp: 2, MembersTotal: 3, QuorumMargin: 0, WatcherIsolated: true,
 		Members: []memberView{{ID: "a", Follows: "a", Down: true, Unknown: true, Reason: "r", LastReport: now}},
 		Rules:   []ruleView{{Name: "r", Active: true, Firing: true, Since: now, HeldUntil: now, HeldBy: "cooldown", LastFired: now}},

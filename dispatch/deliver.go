@@ -13,14 +13,17 @@ import (
 
 // deliver makes attempts until success, a permanent failure or the retry
 // budget is spent; a delivery that failed for good starts its fallbacks.
-// A shutdown that runs out of time leaves the delivery in the journal.
-func (d *Dispatcher) deliver(del Delivery) {
+// A shutdown that runs out of time leaves the delivery in the journal; one
+// that its cluster's state outdated (ctx ends with a StaleError) ends.
+func (d *Dispatcher) deliver(ctx context.Context, del Delivery) {
 	t := d.target(del.Action)
-	err := d.attempts(t, &del)
+	stopped, err := d.attempts(ctx, t, &del)
 	switch {
 	case err == nil:
 		d.journalDone(del)
 		d.audit(del, Record{Kind: "delivered", Attempt: del.Attempts, Outcome: "ok"})
+	case staleCause(ctx) != nil:
+		d.fenced(del, stopped, staleCause(ctx))
 	case d.ctx.Err() != nil:
 		d.log(del).Info("delivery interrupted by shutdown; it resumes after a restart", "attempts", del.Attempts)
 	default:
@@ -37,8 +40,8 @@ func (d *Dispatcher) deliver(del Delivery) {
 }
 
 // attempts runs the retry loop. A resumed delivery continues its backoff
-// and its attempt count.
-func (d *Dispatcher) attempts(t Target, del *Delivery) error {
+// and its attempt count. stopped says that ctx ended while an attempt ran.
+func (d *Dispatcher) attempts(ctx context.Context, t Target, del *Delivery) (stopped bool, err error) {
 	retry := t.Spec.Retry
 	b := &backoff.ExponentialBackOff{InitialInterval: retry.InitialBackoff, RandomizationFactor: 0.5, Multiplier: 2, MaxInterval: retry.MaxBackoff}
 	for range del.Attempts {
@@ -46,15 +49,17 @@ func (d *Dispatcher) attempts(t Target, del *Delivery) error {
 	}
 	lastErr := ""
 	operation := func() (struct{}, error) {
-		if err := d.ctx.Err(); err != nil {
-			// The drain ran out of time before this attempt started: it
-			// is not made, so it must not use up an attempt either.
+		if err := context.Cause(ctx); err != nil {
+			// The drain ran out of time, or the state moved on, before
+			// this attempt started: it is not made, so it must not use
+			// up an attempt either.
 			return struct{}{}, backoff.Permanent(err)
 		}
-		err := d.attempt(t, del)
+		err := d.attempt(ctx, t, del)
 		if err == nil {
 			return struct{}{}, nil
 		}
+		stopped = ctx.Err() != nil
 		if d.opts.Journal != nil {
 			_ = d.opts.Journal.Pending(*del) // remember the attempt count
 		}
@@ -71,9 +76,9 @@ func (d *Dispatcher) attempts(t Target, del *Delivery) error {
 			d.opts.OnRetry(*del, d.opts.Now().Add(wait))
 		}
 	}
-	_, err := backoff.Retry(d.ctx, operation, backoff.WithBackOff(b), backoff.WithNotify(notify),
+	_, err = backoff.Retry(ctx, operation, backoff.WithBackOff(b), backoff.WithNotify(notify),
 		backoff.WithMaxTries(uint(max(retry.MaxAttempts-del.Attempts, 1))), backoff.WithMaxElapsedTime(0))
-	return err
+	return stopped, err
 }
 
 // retryable tells backoff how to treat an attempt's error.
@@ -88,11 +93,11 @@ func retryable(err error) error {
 }
 
 // attempt makes one attempt within the action's timeout and audits it.
-func (d *Dispatcher) attempt(t Target, del *Delivery) error {
+func (d *Dispatcher) attempt(ctx context.Context, t Target, del *Delivery) error {
 	del.Attempts++
 	start := d.opts.Now()
-	ctx, cancel := context.WithTimeout(d.ctx, t.Spec.Timeout)
-	out, err := t.Action.Run(ctx, &del.Notification)
+	runCtx, cancel := context.WithTimeout(ctx, t.Spec.Timeout)
+	out, err := t.Action.Run(runCtx, &del.Notification)
 	cancel()
 	rec := Record{Kind: "attempt", Attempt: del.Attempts, DurationMS: d.opts.Now().Sub(start).Milliseconds(), HTTPStatus: out.HTTPStatus,
 		Output: actions.Redact(out.Output, t.Secrets...), Detail: actions.Redact(out.Detail, t.Secrets...), Outcome: "ok"}
@@ -104,6 +109,9 @@ func (d *Dispatcher) attempt(t Target, del *Delivery) error {
 		rec.Outcome = "retry"
 		if actions.IsPermanent(err) {
 			rec.Outcome = "failed"
+		}
+		if staleCause(ctx) != nil {
+			rec.Outcome = "cancelled"
 		}
 		rec.Error = actions.Redact(err.Error(), t.Secrets...)
 	}

@@ -54,20 +54,20 @@ type Auditor interface {
 // Record is one line of the audit log.
 type Record struct {
 	Time       time.Time `json:"time"`
-	Kind       string    `json:"kind"` // "queued", "attempt", "delivered", "failed"
+	Kind       string    `json:"kind"` // "queued", "attempt", "delivered", "failed", "dropped", "cancelled"
 	Rule       string    `json:"rule"`
 	Status     string    `json:"status"`
 	Cluster    string    `json:"cluster"`
 	Action     string    `json:"action"`
 	DeliveryID string    `json:"delivery_id"`
 	Attempt    int       `json:"attempt,omitempty"`
-	Outcome    string    `json:"outcome,omitempty"` // "ok", "retry", "failed"
+	Outcome    string    `json:"outcome,omitempty"` // "ok", "retry", "failed", "cancelled"
 	DurationMS int64     `json:"duration_ms,omitempty"`
 	HTTPStatus int       `json:"http_status,omitempty"`
 	ExitCode   *int      `json:"exit_code,omitempty"`
 	Error      string    `json:"error,omitempty"`
 	Output     string    `json:"output,omitempty"` // shell: bounded stdout and stderr
-	Detail     string    `json:"detail,omitempty"` // webhook, slack: the start of the answer, or what went wrong
+	Detail     string    `json:"detail,omitempty"` // webhook, slack: the start of the answer, or what went wrong; dropped, cancelled: why
 	Fallback   bool      `json:"fallback,omitempty"`
 }
 
@@ -78,6 +78,10 @@ type Target struct {
 	Secrets   []string     // redacted from every error and log line
 	Workers   int          // concurrent deliveries per cluster; 1 keeps order
 	QueueSize int          // 0: DefaultQueueSize
+	// CancelOnChange fences the action's deliveries to the state of the
+	// cluster they were decided for: once it moves on (StateChanged), they
+	// are dropped while they wait and stopped while they run.
+	CancelOnChange bool
 }
 
 // Options configure a Dispatcher.
@@ -106,6 +110,8 @@ type Dispatcher struct {
 	byCluster map[string][]*queue
 	active    map[string]bool // ids queued or in flight
 	closing   bool
+	flights   map[string]*flight // by id: deliveries taken by a worker
+	newest    map[string]uint64  // by cluster: the number of its current state
 }
 
 type queueKey struct{ cluster, action string }
@@ -121,7 +127,8 @@ func New(opts Options) *Dispatcher {
 	ctx, cancel := context.WithCancel(context.Background())
 	startBackground(opts.Targets)
 	return &Dispatcher{opts: opts, ctx: ctx, cancel: cancel, targets: opts.Targets,
-		queues: map[queueKey]*queue{}, byCluster: map[string][]*queue{}, active: map[string]bool{}}
+		queues: map[queueKey]*queue{}, byCluster: map[string][]*queue{}, active: map[string]bool{},
+		flights: map[string]*flight{}, newest: map[string]uint64{}}
 }
 
 // startBackground starts the work the actions of targets do between
@@ -273,9 +280,12 @@ func (d *Dispatcher) work(q *queue) {
 		if !ok {
 			return
 		}
-		d.deliver(del)
+		ctx, land := d.takeOff(del)
+		d.deliver(ctx, del)
+		land(nil)
 		d.mu.Lock()
 		delete(d.active, del.ID)
+		delete(d.flights, del.ID)
 		d.mu.Unlock()
 	}
 }

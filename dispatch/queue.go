@@ -73,6 +73,26 @@ func (q *queue) take() (Delivery, bool) {
 	return del, true
 }
 
+// remove takes out the waiting deliveries that match, keeping the others
+// in order.
+func (q *queue) remove(match func(Delivery) bool) []Delivery {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	var out, kept []Delivery
+	for _, del := range q.items[q.head:] {
+		if match(del) {
+			out = append(out, del)
+		} else {
+			kept = append(kept, del)
+		}
+	}
+	if len(out) > 0 {
+		clear(q.items)
+		q.items, q.head = kept, 0
+	}
+	return out
+}
+
 // waiting counts the deliveries waiting. Callers hold mu.
 func (q *queue) waiting() int { return len(q.items) - q.head }
 

@@ -112,6 +112,11 @@ type Event struct {
 	ChangeKind string
 	// Leaders, on state.split_brain: the members that claim the lead.
 	Leaders []Claim
+	// Seq numbers the cluster's states: the rules engine sets it, one more
+	// with every change, and keeps it across restarts, so that a script
+	// can tell whether the state it was started for is still the newest.
+	// It is not part of the wire format.
+	Seq uint64
 }
 
 // IsState reports whether e is a detector state event.

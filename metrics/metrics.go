@@ -65,7 +65,7 @@ func New(queueDepth func() float64, dropped func() float64) *Metrics {
 	m.isolated = gaugeVec(f, "cluster_watcher_isolated", "1 when leaderhook reaches too few members to judge the cluster.", "cluster")
 	m.outcomes = counterVec(f, "rule_outcomes_total", "Rule outcomes, by cluster, rule, outcome (fired, resolved, suppressed) and suppression reason.", "cluster", "rule", "outcome", "reason")
 	m.attempts = counterVec(f, "action_attempts_total", "Action attempts, by action and outcome (ok, retry, failed).", "action", "outcome")
-	m.failures = counterVec(f, "action_failures_total", "Deliveries that failed for good or were dropped, by action.", "action")
+	m.failures = counterVec(f, "action_failures_total", "Deliveries that failed for good, by action (not those dropped or cancelled because the cluster's state moved on).", "action")
 	m.latency = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "action_attempt_duration_seconds", Help: "Duration of action attempts.",
 		Buckets: []float64{.001, .005, .01, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60}}, []string{"action"})
 	f.MustRegister(m.latency)
@@ -205,7 +205,7 @@ func (m *Metrics) Record(r dispatch.Record) {
 	case "attempt":
 		m.attempts.WithLabelValues(r.Action, r.Outcome).Inc()
 		m.latency.WithLabelValues(r.Action).Observe(float64(r.DurationMS) / 1000)
-	case "failed", "dropped":
+	case "failed":
 		m.failures.WithLabelValues(r.Action).Inc()
 	}
 }

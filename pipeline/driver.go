@@ -157,15 +157,19 @@ func sameHealth(a, b event.Health) bool {
 		a.Term == b.Term
 }
 
-// announce tells the sinks of a view's announcement and the engine of a
-// state: a split brain reaches the rules through the cluster's health
-// (split_brain, leaders), not as a state of its own.
+// announce tells the sink of a view's announcement. A state goes to the
+// engine first, which numbers it (Seq), so that the sink sees it numbered
+// before the outcomes it caused; a split brain reaches the rules through
+// the cluster's health (split_brain, leaders), not as a state of its own.
 func (d *Driver) announce(st event.Event) {
-	d.sink.State(st)
+	var outcomes []rules.Outcome
 	if st.IsState() {
-		for _, o := range d.engine.Observe(st, nil) {
-			d.sink.Outcome(o)
-		}
+		outcomes = d.engine.Observe(st, nil)
+		st.Seq = d.engine.Seq(st.Cluster)
+	}
+	d.sink.State(st)
+	for _, o := range outcomes {
+		d.sink.Outcome(o)
 	}
 	d.changed()
 }

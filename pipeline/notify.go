@@ -16,7 +16,7 @@ func Notification(o rules.Outcome, dryRun bool) actions.Notification {
 	n := actions.Notification{
 		Rule: o.Rule, Status: status, Cluster: o.Cluster, Labels: o.Labels, FiredAt: o.Time, Episode: o.Episode,
 		EventType: o.State.Type, Event: o.State.Fields(), LeaderID: o.LeaderID, PreviousLeaderID: o.PreviousLeaderID,
-		Leaderless: o.Leaderless, LeaderlessFor: o.LeaderlessFor, DryRun: dryRun,
+		Leaderless: o.Leaderless, LeaderlessFor: o.LeaderlessFor, Seq: o.State.Seq, DryRun: dryRun,
 		MembersUp: o.Health.MembersUp, MembersTotal: o.Health.MembersTotal, QuorumMargin: o.Health.QuorumMargin(),
 		Unreachable: o.Health.Unreachable, WatcherIsolated: o.Health.WatcherIsolated,
 		ChangeKind: o.State.ChangeKind, Leaders: o.Health.LeaderIDs(), SplitBrain: o.Health.SplitBrain, Term: o.Health.Term,
@@ -33,6 +33,12 @@ type Submitter interface {
 	Submit(n actions.Notification, actionNames []string) error
 }
 
+// StateFollower is a Submitter told of each new state of a cluster: the
+// dispatcher, which fences off deliveries decided for an earlier one.
+type StateFollower interface {
+	StateChanged(cluster string, seq uint64)
+}
+
 // Dispatching is a Sink that hands every firing and resolve to a
 // Submitter, and passes everything on to Next (a timeline, say).
 type Dispatching struct {
@@ -43,8 +49,14 @@ type Dispatching struct {
 	OnError func(error)
 }
 
-// State passes a state change on.
-func (d *Dispatching) State(ev event.Event) { d.Next.State(ev) }
+// State tells the Submitter of a state change, if it follows them, before
+// the outcomes the change causes are submitted; then passes it on.
+func (d *Dispatching) State(ev event.Event) {
+	if f, ok := d.To.(StateFollower); ok {
+		f.StateChanged(ev.Cluster, ev.Seq)
+	}
+	d.Next.State(ev)
+}
 
 // Outcome submits firings and resolves, then passes the outcome on.
 func (d *Dispatching) Outcome(o rules.Outcome) {

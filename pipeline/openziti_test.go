@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/leaderhook/leaderhook/actions"
 	"github.com/leaderhook/leaderhook/event"
 	"github.com/leaderhook/leaderhook/rules"
 )
@@ -18,10 +19,18 @@ import (
 type recorder struct {
 	states   []event.Event
 	outcomes []rules.Outcome
+	seen     []uint64 // per outcome, the Seq of the last state the sink had seen
 }
 
-func (r *recorder) State(ev event.Event)    { r.states = append(r.states, ev) }
-func (r *recorder) Outcome(o rules.Outcome) { r.outcomes = append(r.outcomes, o) }
+func (r *recorder) State(ev event.Event) { r.states = append(r.states, ev) }
+func (r *recorder) Outcome(o rules.Outcome) {
+	r.outcomes = append(r.outcomes, o)
+	var seq uint64
+	if len(r.states) > 0 {
+		seq = r.states[len(r.states)-1].Seq
+	}
+	r.seen = append(r.seen, seq)
+}
 
 func (r *recorder) fired(rule string) []rules.Outcome {
 	var out []rules.Outcome
@@ -178,6 +187,26 @@ func TestOpenZiti1Rules(t *testing.T) {
 	}
 }
 
+// The sink sees each state numbered, one more each time, before the
+// outcomes it causes; each outcome, and its notification, carries the
+// number of the state it was decided for.
+func TestOpenZiti1StateNumbers(t *testing.T) {
+	rec := replayOpenZiti1(t, openziti1Rules)
+	for i, ev := range rec.states {
+		if ev.Seq != uint64(i+1) {
+			t.Errorf("state %d (%s) has seq %d", i+1, ev, ev.Seq)
+		}
+	}
+	if len(rec.outcomes) == 0 {
+		t.Fatal("no outcomes")
+	}
+	for i, o := range rec.outcomes {
+		if n := Notification(o, false); o.State.Seq != rec.seen[i] || n.Seq != rec.seen[i] {
+			t.Errorf("%s %s at %s: seq %d, notification %d, want %d", o.Rule, o.Kind, o.Time.Format("15:04:05.000"), o.State.Seq, n.Seq, rec.seen[i])
+		}
+	}
+}
+
 func join(lines []string) string {
 	s := ""
 	for i, l := range lines {
@@ -187,4 +216,37 @@ func join(lines []string) string {
 		s += l
 	}
 	return s
+}
+
+// follower is a Submitter that follows state changes.
+type follower struct{ log []string }
+
+func (f *follower) Submit(n actions.Notification, names []string) error {
+	f.log = append(f.log, fmt.Sprintf("submit %s seq=%d", n.Rule, n.Seq))
+	return nil
+}
+
+func (f *follower) StateChanged(cluster string, seq uint64) {
+	f.log = append(f.log, fmt.Sprintf("state %s seq=%d", cluster, seq))
+}
+
+// The dispatcher hears of each new state before the outcomes it causes
+// are submitted: it fences off what was decided for the state before.
+func TestDispatchingTellsOfStatesFirst(t *testing.T) {
+	engine, err := rules.New(rules.Options{Rules: []rules.Rule{
+		{Name: "changed", When: `type == "state.has_leader" && previous_leader_id != ""`, Actions: []string{"fix"}},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := &follower{}
+	d := NewDriver(engine, []ClusterView{{Name: "c1"}}, "c1", &Dispatching{Next: &recorder{}, To: f})
+	t0 := at("13:00:00")
+	for i, leader := range []string{"a", "b", "a"} {
+		d.Handle(event.Event{Source: "m1", Type: event.HasLeader, LeaderID: leader, Time: t0.Add(time.Duration(i) * time.Second)})
+	}
+	want := []string{"state c1 seq=1", "state c1 seq=2", "submit changed seq=2", "state c1 seq=3", "submit changed seq=3"}
+	if !slices.Equal(f.log, want) {
+		t.Errorf("got  %q\nwant %q", f.log, want)
+	}
 }

@@ -42,7 +42,9 @@ func target(name string, spec actions.Spec, opts actions.Options) (dispatch.Targ
 		// The action itself orders runs per cluster and bounds them.
 		workers = c.Workers()
 	}
-	return dispatch.Target{Action: a, Spec: spec, Secrets: spec.Secrets(), Workers: workers}, nil
+	f, ok := spec.Config.(actions.Fenced)
+	fenced := ok && f.CancelsOnChange()
+	return dispatch.Target{Action: a, Spec: spec, Secrets: spec.Secrets(), Workers: workers, CancelOnChange: fenced}, nil
 }
 
 // Render shows what the named actions would do for an outcome's

@@ -168,6 +168,7 @@ func (e *Engine) Observe(ev event.Event, out []Outcome) []Outcome {
 	if ev.Time.After(cs.now) {
 		cs.now = ev.Time
 	}
+	cs.number(&ev)
 	cs.setState(&ev)
 	if baseline {
 		for i, r := range e.rules {
@@ -183,6 +184,15 @@ func (e *Engine) Observe(ev event.Event, out []Outcome) []Outcome {
 	out = e.evaluate(cs, TriggerEvent, baseline, true, out)
 	e.schedule(cs, false)
 	return out
+}
+
+// Seq returns the number of the cluster's current state (event.Event.Seq),
+// 0 before its first.
+func (e *Engine) Seq(cluster string) uint64 {
+	if cs := e.clusters[cluster]; cs != nil {
+		return cs.state.Seq
+	}
+	return 0
 }
 
 // Health updates what the engine knows of a cluster's members at now
@@ -607,6 +617,18 @@ func newClusterState(name string, labels map[string]string, nrules int, windows 
 	cs.env["cluster"] = name
 	cs.env["labels"] = labels
 	return cs
+}
+
+// number gives ev the cluster's state number: one more than the current
+// state's when ev differs from it (another leader, or none), the same when
+// it repeats it, as a baseline may after a restart that finds the cluster
+// as it was.
+func (cs *clusterState) number(ev *event.Event) {
+	cur := &cs.state
+	ev.Seq = cur.Seq
+	if cur.Seq == 0 || ev.Type != cur.Type || ev.LeaderID != cur.LeaderID {
+		ev.Seq++
+	}
 }
 
 func (cs *clusterState) setState(ev *event.Event) {

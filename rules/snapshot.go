@@ -24,6 +24,7 @@ type ClusterSnapshot struct {
 	Name    string         `json:"name"`
 	Now     time.Time      `json:"now"`
 	State   event.Event    `json:"state"`
+	Seq     uint64         `json:"seq,omitempty"` // State.Seq, which State's JSON leaves out
 	Changes []time.Time    `json:"changes,omitempty"`
 	Rules   []RuleSnapshot `json:"rules"`
 }
@@ -56,7 +57,7 @@ func (e *Engine) Snapshot() Snapshot {
 	var s Snapshot
 	for _, name := range slices.Sorted(maps.Keys(e.clusters)) {
 		cs := e.clusters[name]
-		c := ClusterSnapshot{Name: name, Now: cs.now, State: cs.state, Changes: append([]time.Time(nil), cs.changes...)}
+		c := ClusterSnapshot{Name: name, Now: cs.now, State: cs.state, Seq: cs.state.Seq, Changes: append([]time.Time(nil), cs.changes...)}
 		c.State.Members = append([]string(nil), cs.state.Members...)
 		for i, r := range e.rules {
 			rs := &cs.rules[i]
@@ -84,7 +85,9 @@ func (e *Engine) Restore(s Snapshot) {
 	for _, c := range s.Clusters {
 		cs := e.newCluster(c.Name)
 		cs.now = c.Now
-		cs.setState(&c.State)
+		st := c.State
+		st.Seq = max(st.Seq, c.Seq)
+		cs.setState(&st)
 		cs.changes = slices.Clone(c.Changes)
 		for _, rsnap := range c.Rules {
 			i, ok := byName[rsnap.Rule]

@@ -63,3 +63,63 @@ func TestSnapshotRestore(t *testing.T) {
 		t.Errorf("after restart\n got: %s\nwant: %s", strings.Join(got, " | "), strings.Join(want, " | "))
 	}
 }
+
+// Every change of a cluster's state gets the next number; a state that
+// repeats the current one keeps it; a restart continues the count.
+func TestStateNumbers(t *testing.T) {
+	type obs struct {
+		typ, id string
+		want    uint64
+	}
+	cases := []struct {
+		name    string
+		before  []obs // then a snapshot and a restore into a new engine
+		after   []obs
+		wantOut uint64 // Seq of the last outcome
+	}{
+		{"changes", []obs{{event.HasLeader, "a", 1}, {event.Leaderless, "", 2}, {event.HasLeader, "a", 3}, {event.HasLeader, "b", 4}}, nil, 4},
+		{"a repeat keeps its number", []obs{{event.HasLeader, "a", 1}, {event.HasLeader, "a", 1}}, nil, 1},
+		{"a restart continues", []obs{{event.HasLeader, "a", 1}, {event.Leaderless, "", 2}},
+			[]obs{{event.Leaderless, "", 2}, {event.HasLeader, "b", 3}}, 3},
+		{"a restart that finds another leader", []obs{{event.HasLeader, "a", 1}}, []obs{{event.HasLeader, "b", 2}}, 2},
+	}
+	rs := []Rule{{Name: "any", When: `type != ""`, FireOnStart: true, Actions: acts("page")}}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			e, err := New(Options{Rules: rs})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var out []Outcome
+			at := t0
+			feed := func(steps []obs) {
+				for _, s := range steps {
+					at = at.Add(time.Second)
+					out = e.Observe(event.Event{Source: event.DetectorSource, Cluster: "c1", Time: at, Type: s.typ, LeaderID: s.id}, out)
+					if got := e.Seq("c1"); got != s.want {
+						t.Errorf("%s %s: seq %d, want %d", s.typ, s.id, got, s.want)
+					}
+				}
+			}
+			feed(tc.before)
+			if tc.after != nil {
+				data, _ := json.Marshal(e.Snapshot())
+				var snap Snapshot
+				if err := json.Unmarshal(data, &snap); err != nil {
+					t.Fatal(err)
+				}
+				if e, err = New(Options{Rules: rs}); err != nil {
+					t.Fatal(err)
+				}
+				e.Restore(snap)
+				feed(tc.after)
+			}
+			if len(out) == 0 || out[len(out)-1].State.Seq != tc.wantOut {
+				t.Errorf("outcomes %+v, want the last for state %d", out, tc.wantOut)
+			}
+		})
+	}
+	if got := (&Engine{}).Seq("none"); got != 0 {
+		t.Errorf("unknown cluster: seq %d", got)
+	}
+}

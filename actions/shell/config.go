@@ -29,7 +29,8 @@ var Kind = actions.Kind{
 		"env":                "extra environment; values are templates.",
 		"dir":                "working directory.",
 		"concurrency":        "runs of this action per cluster at once. Default 1 (in firing order).",
-		"kill_grace":         "time between SIGTERM and SIGKILL after a timeout. Default `5s`.",
+		"kill_grace":         "time between SIGTERM and SIGKILL when a run is stopped (timeout, `cancel_on_change`, shutdown). Default `5s`.",
+		"cancel_on_change":   "fence runs to the cluster state they were decided for: once it moves on (another leader, or the old one back), a run still waiting (queued, or for a retry) is dropped, and a running one's process group gets SIGTERM, then SIGKILL after `kill_grace`; audited as `dropped` or `cancelled`, not retried. Default false.",
 		"retry.max_attempts": "A shell's exit 75 or timeout is retried only when this is > 1, so a failover script never runs twice by surprise.",
 	},
 }
@@ -51,6 +52,8 @@ type Config struct {
 	Dir         string            `koanf:"dir" json:"dir,omitempty"`
 	Concurrency int               `koanf:"concurrency" json:"concurrency,omitempty"`
 	KillGrace   time.Duration     `koanf:"kill_grace" json:"kill_grace,omitempty"`
+	// CancelOnChange: see Kind.Docs and dispatch.Dispatcher.StateChanged.
+	CancelOnChange bool `koanf:"cancel_on_change" json:"cancel_on_change,omitempty"`
 }
 
 // Validate checks the command, its templates and the environment.
@@ -124,6 +127,9 @@ func (c Config) Secrets() []string { return nil }
 // Workers lets concurrency runs per cluster start at once; the action
 // orders them itself.
 func (c Config) Workers() int { return max(c.Concurrency, 1) }
+
+// CancelsOnChange fences the action's runs to the cluster's state.
+func (c Config) CancelsOnChange() bool { return c.CancelOnChange }
 
 // Warnings are what Check finds about the program, at command[0].
 func (c Config) Warnings() field.List {

@@ -15,7 +15,8 @@
 //     set), then the action's env: (values are templates), then the
 //     LEADERHOOK_* variables, which cannot be overridden: LEADERHOOK_RULE,
 //     _STATUS, _CLUSTER, _EVENT_TYPE, _LEADER_ID, _PREVIOUS_LEADER_ID,
-//     _LEADERLESS_SECONDS, _FIRED_AT, _DELIVERY_ID and _DRY_RUN. Nothing
+//     _LEADERLESS_SECONDS, _FIRED_AT, _DELIVERY_ID, _DRY_RUN, _SEQ and _TERM
+//     (empty when not known). Nothing
 //     else of leaderhook's environment reaches the program, secrets
 //     included. dir: sets the working directory.
 //   - Exit 0: done. Exit 75 (EX_TEMPFAIL): temporary failure, retried with
@@ -29,6 +30,8 @@
 //     then SIGKILL kill_grace (default 5s) later: children and
 //     grandchildren end too. A timeout is reported as "timed out after
 //     <timeout>" and retried like exit 75; a shutdown as "interrupted".
+//     With cancel_on_change, so is a run whose cluster's state moved on
+//     (the dispatcher ends its context, saying why): it is not retried.
 //   - When the program exits by itself, what it left running in the
 //     background is not killed, but its output is no longer collected:
 //     leaderhook stops waiting for it one second after the program exits.
@@ -169,8 +172,8 @@ func (a *Action) Run(ctx context.Context, n *actions.Notification) (actions.Outc
 	if err != nil {
 		return notRun, actions.Permanent(fmt.Errorf("payload: %w", err))
 	}
-	if err := ctx.Err(); err != nil {
-		err = a.stopReason(err)
+	if ctx.Err() != nil {
+		err := a.stopReason(context.Cause(ctx))
 		notRun.Detail = "not started: " + err.Error()
 		return notRun, fmt.Errorf("%s not started: %w", argv[0], err)
 	}
@@ -203,22 +206,23 @@ func (a *Action) execute(ctx context.Context, argv, env []string, stdin []byte) 
 		stopped = a.stopReason(nil)
 		waitErr = a.stop(cmd.Process.Pid, done)
 	case <-ctx.Done():
-		stopped = a.stopReason(ctx.Err())
+		stopped = a.stopReason(context.Cause(ctx))
 		waitErr = a.stop(cmd.Process.Pid, done)
 	}
 	return judge(argv[0], cmd.ProcessState, waitErr, stopped, out.String())
 }
 
 // stopReason says why a run is stopped (or not started): the timeout, or
-// an interruption (ctxErr is context.Canceled: leaderhook shuts down). The
+// an interruption (context.Canceled: leaderhook shuts down; or the cause
+// the caller gave, such as the cluster's state moving on). The
 // caller's deadline is the action's timeout too: dispatch gives each
 // attempt a context that ends after it, and that context usually wins the
 // race with the timer here.
-func (a *Action) stopReason(ctxErr error) error {
-	if ctxErr == nil || errors.Is(ctxErr, context.DeadlineExceeded) {
+func (a *Action) stopReason(cause error) error {
+	if cause == nil || errors.Is(cause, context.DeadlineExceeded) {
 		return &timeoutError{after: a.timeout}
 	}
-	return ctxErr
+	return cause
 }
 
 // timeoutError is a run that hit the action's timeout. It says so in those

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -553,5 +554,95 @@ func TestCheckWarnings(t *testing.T) {
 		if warns := Check(cfg); len(warns) != 0 {
 			t.Errorf("%v: %q, want no warning", cfg.Command, warns)
 		}
+	}
+}
+
+// A run stopped with a cause (the dispatcher's, when the cluster's state
+// moves on) says why.
+func TestCancellationCauseIsReported(t *testing.T) {
+	dir := t.TempDir()
+	prog := script(t, dir, "hang.sh", `echo $$ > "$1/pid"; sleep 1000`)
+	a := newAction(t, actions.Spec{Timeout: time.Minute, Config: Config{Command: []string{prog, dir}, KillGrace: 200 * time.Millisecond}})
+	ctx, cancel := context.WithCancelCause(context.Background())
+	why := errors.New("cluster ziti moved on to state 2")
+	go func() {
+		waitFile(t, filepath.Join(dir, "pid"))
+		cancel(why)
+	}()
+	out, err := runReturns(t, ctx, a, notification(""))
+	if !errors.Is(err, why) || out.Detail != "interrupted: "+why.Error() || out.ExitCode != -1 {
+		t.Errorf("Run = %+v, %v; want interrupted by %q", out, err, why)
+	}
+	// Stopped before it started: not started, for the same reason.
+	out, err = runReturns(t, ctx, a, notification(""))
+	if !errors.Is(err, why) || out.Detail != "not started: "+why.Error() {
+		t.Errorf("Run after the cancellation = %+v, %v", out, err)
+	}
+}
+
+// waitFile waits until path exists.
+func waitFile(t *testing.T, path string) {
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		if _, err := os.Stat(path); err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Errorf("%s never appeared", path)
+			return
+		}
+	}
+}
+
+type auditLog struct {
+	mu      sync.Mutex
+	records []dispatch.Record
+}
+
+func (a *auditLog) Record(r dispatch.Record) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.records = append(a.records, r)
+}
+
+// cancel_on_change through a dispatcher, as the daemon runs it: once the
+// cluster's state moves on, the running script's whole group ends
+// (SIGTERM, ignored here, then SIGKILL after kill_grace), the run waiting
+// behind it is dropped unrun, and both say so in the audit log.
+func TestCancelOnChangeStopsTheGroupAndDropsTheWaiting(t *testing.T) {
+	dir := t.TempDir()
+	prog := script(t, dir, "failover.sh", `[ "$1" = first ] || { touch "$2/$1"; exit 0; }
+trap '' TERM; sleep 1000 & echo $! > "$2/child"; echo $$ > "$2/pid"; while :; do sleep 0.05; done`)
+	a := newAction(t, actions.Spec{Timeout: time.Minute, Config: Config{Command: []string{prog, "{{ .Rule }}", dir}, KillGrace: 200 * time.Millisecond, CancelOnChange: true}})
+	spec := actions.Spec{Type: Name, Timeout: time.Minute, Retry: actions.Retry{MaxAttempts: 1}, Config: a.cfg}
+	audit := &auditLog{}
+	d := dispatch.New(dispatch.Options{Audit: audit, Targets: map[string]dispatch.Target{
+		"failover": {Action: a, Spec: spec, Workers: 1, CancelOnChange: a.cfg.CancelsOnChange()}}})
+	for _, rule := range []string{"first", "second"} {
+		n := notification("")
+		n.Rule, n.Seq = rule, 1
+		if err := d.Submit(n, []string{"failover"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitFile(t, filepath.Join(dir, "pid"))
+	child, pid := childPid(t, filepath.Join(dir, "child")), childPid(t, filepath.Join(dir, "pid"))
+	d.StateChanged("ziti", 2)
+	if err := d.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	assertGone(t, pid)
+	assertGone(t, child)
+	if _, err := os.Stat(filepath.Join(dir, "second")); err == nil {
+		t.Error("the dropped run ran")
+	}
+	const why = "cluster ziti moved on to state 2; this delivery was decided for state 1"
+	var got []string
+	for _, r := range audit.records {
+		got = append(got, fmt.Sprintf("%s %s %s %s", r.Rule, r.Kind, r.Outcome, r.Detail))
+	}
+	// The waiting run is dropped at once; the running one ends after the grace.
+	want := []string{"first queued  ", "second queued  ", "second dropped  " + why, "first attempt cancelled interrupted: " + why, "first cancelled  " + why}
+	if !slices.Equal(got, want) {
+		t.Errorf("audit\n got: %q\nwant: %q", got, want)
 	}
 }

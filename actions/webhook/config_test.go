@@ -75,7 +75,7 @@ func TestValidateRejects(t *testing.T) {
 			"headers.X-C@0: template: unclosed action",
 			"headers.X-D@3: template: unknown field .cluster: did you mean .Cluster?"}},
 		{"body: unknown field", hook(func(c *webhook.Config) { c.Body = `{"c": "{{ .Clustr }}"}` }), []string{
-			`body@10: template: unknown field .Clustr (fields: .DeliveryID .Rule .Status .Cluster .Labels .FiredAt .Episode .EventType .Event .LeaderID .PreviousLeaderID .Leaderless .LeaderlessFor .MembersUp .MembersTotal .QuorumMargin .Unreachable .WatcherIsolated .ChangeKind .Leaders .SplitBrain .Term .DryRun .StateSince .LastOutage .Lasted .HeldBy .Failure .Summary)`}},
+			`body@10: template: unknown field .Clustr (fields: .DeliveryID .Rule .Status .Cluster .Labels .FiredAt .Episode .EventType .Event .LeaderID .PreviousLeaderID .Leaderless .LeaderlessFor .MembersUp .MembersTotal .QuorumMargin .Unreachable .WatcherIsolated .ChangeKind .Leaders .SplitBrain .Term .Seq .DryRun .StateSince .LastOutage .Lasted .HeldBy .Failure .Summary)`}},
 		{"body: error on line 3", hook(func(c *webhook.Config) { c.Body = "{\n  \"rule\": {{ json .Rule }},\n  \"ms\": {{ ms .Rule }}\n}" }), []string{
 			`body@44: template: at <.Rule>: wrong type for value; expected time.Duration; got string`}},
 		{"body: parse error on line 2", hook(func(c *webhook.Config) { c.Body = "{\n  {{ nope .Rule }}\n}" }), []string{

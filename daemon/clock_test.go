@@ -1,0 +1,78 @@
+package daemon
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/leaderhook/leaderhook/actions"
+	"github.com/leaderhook/leaderhook/dispatch"
+	"github.com/leaderhook/leaderhook/rules"
+)
+
+func TestRaiseSeqFromTheJournal(t *testing.T) {
+	pending := func(cluster string, seq uint64) dispatch.Delivery {
+		return dispatch.Delivery{Notification: actions.Notification{Cluster: cluster, Seq: seq}}
+	}
+	cases := []struct {
+		name    string
+		saved   uint64
+		pending []dispatch.Delivery
+		want    uint64
+	}{
+		{"nothing pending", 4, nil, 4},
+		{"a delivery decided after the last save", 4, []dispatch.Delivery{pending("c1", 3), pending("c1", 6)}, 6},
+		{"older deliveries", 4, []dispatch.Delivery{pending("c1", 2)}, 4},
+		{"another cluster's", 4, []dispatch.Delivery{pending("c2", 9)}, 4},
+	}
+	for _, tc := range cases {
+		clusters := []rules.ClusterSnapshot{{Name: "c1", Seq: tc.saved}}
+		raiseSeq(clusters, tc.pending)
+		if clusters[0].Seq != tc.want {
+			t.Errorf("%s: seq %d, want %d", tc.name, clusters[0].Seq, tc.want)
+		}
+	}
+}
+
+type recordedKinds struct {
+	mu    sync.Mutex
+	kinds map[string][]string // by rule
+}
+
+func (r *recordedKinds) Record(rec dispatch.Record) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.kinds[rec.Rule] = append(r.kinds[rec.Rule], rec.Kind)
+}
+
+type succeed struct{}
+
+func (succeed) Run(context.Context, *actions.Notification) (actions.Outcome, error) {
+	return actions.Outcome{}, nil
+}
+
+// A journaled delivery decided for a state the saved one has replaced is
+// dropped when it resumes; one for the saved state runs.
+func TestResumedDeliveriesAreFencedToTheSavedState(t *testing.T) {
+	audit := &recordedKinds{kinds: map[string][]string{}}
+	spec := actions.Spec{Type: "shell", Timeout: time.Minute, Retry: actions.Retry{MaxAttempts: 1}}
+	disp := dispatch.New(dispatch.Options{Audit: audit, Targets: map[string]dispatch.Target{
+		"fix": {Action: succeed{}, Spec: spec, CancelOnChange: true}}})
+	fenceSaved(disp, []rules.ClusterSnapshot{{Name: "c1", Seq: 3}, {Name: "old", Seq: 0}})
+	var resume []dispatch.Delivery
+	for _, n := range []actions.Notification{{Rule: "outdated", Cluster: "c1", Seq: 2}, {Rule: "current", Cluster: "c1", Seq: 3}} {
+		resume = append(resume, dispatch.Delivery{ID: n.Rule, Action: "fix", Notification: n})
+	}
+	disp.Resume(resume)
+	if err := disp.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{"outdated": "queued dropped", "current": "queued attempt delivered"}
+	for rule, kinds := range want {
+		if got := fmt.Sprint(audit.kinds[rule]); got != "["+kinds+"]" {
+			t.Errorf("%s: %s, want [%s]", rule, got, kinds)
+		}
+	}
+}
