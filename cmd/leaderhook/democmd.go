@@ -27,7 +27,7 @@ Nothing leaves 127.0.0.1; it ends by itself in about 15 seconds.
 With --ha, three leaderhook nodes watch the cluster as a group (ha:, see docs/ha.md),
 in this process; the raft nodes' reports reach them over HTTP. While the cluster has
 no quorum, before the page is due, the group's leader is killed: the other two elect
-a new leader, which delivers the page, once. About 30 seconds.`,
+a new leader, which delivers the page, once. About 20 seconds.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGINT, syscall.SIGTERM)
