@@ -96,6 +96,9 @@ func (r *HAResult) IDs(rule, status string) []string {
 // group's leader is killed while the raft cluster has no quorum, before
 // the page is due. The others elect a new leader, which pages, once.
 func RunHA(ctx context.Context, w io.Writer, log *slog.Logger) (*HAResult, error) {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	// Interrupted, the demo says so, whatever step failed.
