@@ -509,7 +509,7 @@ func (h *haRun) scenario() error {
 		return err
 	}
 	h.say("GET /v1/ha on %s: %s leads the group now (term %d); it must deliver the page when due", asked.NodeID, lead.id, asked.Term)
-	if !h.poll(15*time.Second, func() bool { return h.deliveredOnce("leaderless-3s", "firing") }) {
+	if !h.poll(15*time.Second, func() bool { return h.received("leaderless-3s", "firing") }) {
 		return errors.New("the page did not arrive")
 	}
 	h.pause(time.Until(lostAt.Add(haOutage)))
@@ -525,7 +525,7 @@ func (h *haRun) scenario() error {
 	if _, err := h.cluster.WaitLeader("", 10*time.Second); err != nil {
 		return err
 	}
-	if !h.poll(15*time.Second, func() bool { return h.deliveredOnce("leaderless-3s", "resolved") }) {
+	if !h.poll(15*time.Second, func() bool { return h.received("leaderless-3s", "resolved") }) {
 		return errors.New("the resolve did not arrive")
 	}
 	h.pause(2 * time.Second)
@@ -545,7 +545,7 @@ func (h *haRun) losses() int {
 	return n
 }
 
-func (h *haRun) deliveredOnce(rule, status string) bool {
+func (h *haRun) received(rule, status string) bool {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	return len(h.result.IDs(rule, status)) > 0
