@@ -29,7 +29,11 @@ clusters:
     stabilize: 1s
     members: [node1, node2, node3]
     source: {type: raft}
-actions:
+` + actionsAndRules
+
+// actionsAndRules are the demo's actions and rules, alone or in a group
+// (--ha): %s is where the receiver is.
+const actionsAndRules = `actions:
   receiver:
     type: webhook
     url: %s/hook
@@ -63,7 +67,7 @@ func Run(ctx context.Context, w io.Writer, log *slog.Logger) (*Result, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	r := &run{ctx: ctx, w: w, res: &Result{}, events: make(chan event.Event, 256)}
-	receiver, url, err := startReceiver(r.delivered)
+	receiver, url, err := startReceiver(func(_, status, rule, id string) { r.delivered(status, rule, id) })
 	if err != nil {
 		return nil, err
 	}
@@ -247,8 +251,9 @@ func (l *liveTimeline) Outcome(o rules.Outcome) {
 	l.w.Flush()
 }
 
-// startReceiver serves webhooks on 127.0.0.1 and reports each one.
-func startReceiver(got func(status, rule, id string)) (io.Closer, string, error) {
+// startReceiver serves webhooks on 127.0.0.1 and reports each one, with
+// the path it was sent to.
+func startReceiver(got func(path, status, rule, id string)) (io.Closer, string, error) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, "", err
@@ -262,7 +267,7 @@ func startReceiver(got func(status, rule, id string)) (io.Closer, string, error)
 			http.Error(w, err.Error(), http.StatusBadRequest)
 			return
 		}
-		got(p.Status, p.Rule, r.Header.Get("webhook-id"))
+		got(r.URL.Path, p.Status, p.Rule, r.Header.Get("webhook-id"))
 	})}
 	go srv.Serve(l) // returns when closed
 	return srv, "http://" + l.Addr().String(), nil

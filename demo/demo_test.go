@@ -47,3 +47,60 @@ func TestDemo(t *testing.T) {
 		t.Errorf("timeline:\n%s", out.String())
 	}
 }
+
+// `leaderhook demo --ha`: the group's leader killed during the outage, the
+// page still arrives, once, from the leader the others elected; the
+// resolve too.
+func TestDemoHA(t *testing.T) {
+	var out bytes.Buffer
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	res, err := RunHA(ctx, &out, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out.String())
+	}
+	t.Log("\n" + out.String())
+	if ids := res.IDs("leaderless-3s", "firing"); len(ids) != 1 {
+		t.Errorf("page delivery ids %v, want one", ids)
+	}
+	if ids := res.IDs("leaderless-3s", "resolved"); len(ids) != 1 {
+		t.Errorf("resolve delivery ids %v, want one", ids)
+	}
+	if res.Killed == "" || !res.LostAt.Before(res.KilledAt) || !res.KilledAt.Before(res.BackAt) {
+		t.Fatalf("killed %q at %s; loss at %s, back at %s", res.Killed, res.KilledAt, res.LostAt, res.BackAt)
+	}
+	// The killed node led until it was killed; another took the lead
+	// during the outage and delivered the page.
+	var before, during string
+	for _, l := range res.Leads {
+		switch {
+		case l.At.Before(res.KilledAt):
+			before = l.Node
+		case l.At.Before(res.BackAt) && during == "":
+			during = l.Node
+		}
+	}
+	if before != res.Killed || during == "" || during == res.Killed {
+		t.Errorf("leads %v: want %s until the kill, another during the outage", res.Leads, res.Killed)
+	}
+	for _, d := range res.Deliveries {
+		if d.Rule == "leaderless-3s" && (d.Node != during || d.At.Before(res.KilledAt) || d.Status == "firing" && d.At.After(res.BackAt)) {
+			t.Errorf("delivery %+v; %s killed at %s, %s leads after it", d, res.Killed, res.KilledAt.Format(clockLayout), during)
+		}
+	}
+	fired := 0
+	for _, o := range res.Outcomes {
+		if o.Rule == "leaderless-3s" && o.Kind == "fired" {
+			fired++
+			if o.LeaderlessFor != 3*time.Second {
+				t.Errorf("leaderless-3s fired after %s", o.LeaderlessFor)
+			}
+		}
+	}
+	if fired != 1 {
+		t.Errorf("leaderless-3s fired %d times", fired)
+	}
+	if want := "page delivered once by " + during + " after " + res.Killed + " was killed"; !strings.Contains(out.String(), want) {
+		t.Errorf("no %q in:\n%s", want, out.String())
+	}
+}

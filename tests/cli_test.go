@@ -463,6 +463,46 @@ func TestDemoInterrupted(t *testing.T) {
 	}
 }
 
+// Ctrl-C during `demo --ha`, after the group's leader was killed, stops it
+// cleanly too, and leaves none of the nodes' directories behind.
+func TestDemoHAInterrupted(t *testing.T) {
+	tmp := t.TempDir()
+	cmd := exec.Command(binary, "demo", "--ha")
+	cmd.Env = append(os.Environ(), "TMPDIR="+tmp)
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	sc := bufio.NewScanner(stdout)
+	var seen strings.Builder
+	for sc.Scan() && !strings.Contains(sc.Text(), "leads the group now") {
+		seen.WriteString(sc.Text() + "\n")
+	}
+	if sc.Err() != nil || !strings.Contains(seen.String(), "killing the leaderhook leader") {
+		t.Fatalf("the demo did not get to the group's new leader:\n%s\nstderr: %s", seen.String(), stderr.String())
+	}
+	cmd.Process.Signal(os.Interrupt)
+	var rest strings.Builder
+	for sc.Scan() {
+		rest.WriteString(sc.Text() + "\n")
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("demo --ha interrupted: %v\nstdout: %s\nstderr: %s", err, rest.String(), stderr.String())
+	}
+	if !strings.Contains(rest.String(), "demo stopped") || strings.Contains(stderr.String(), "context canceled") {
+		t.Errorf("stdout %q, stderr %q", rest.String(), stderr.String())
+	}
+	if left, _ := os.ReadDir(tmp); len(left) > 0 {
+		t.Errorf("left in TMPDIR: %v", left)
+	}
+}
+
 // With a config time zone, cron times are read in it, but replay shows
 // every outcome in the events' zone, in time order: a firing at the end of
 // a mute window (03:00 Berlin = 02:00Z, one hour) comes at 03:00Z.
