@@ -95,6 +95,14 @@ type Config interface {
 	Secrets() []string
 }
 
+// IncidentOpener is a Config whose action, on a firing, opens something
+// that only a resolve sent to the same action closes (a PagerDuty
+// incident, an Alertmanager alert kept alive): a rule that fires it
+// without resolving it leaves it open.
+type IncidentOpener interface {
+	OpensIncident() bool
+}
+
 // Concurrent is a Config whose action may run several deliveries for one
 // cluster at once, and bounds and orders them itself (shell: concurrency).
 // Actions of other kinds get one delivery at a time per cluster.

@@ -405,6 +405,7 @@ func (l *loader) validate(cfg *Config) {
 	for _, name := range sortedKeys(cfg.Actions) {
 		warnings.Prefix("actions."+name, l.actionWarnings(name, cfg.Actions[name]))
 	}
+	warnings = append(warnings, unresolvedIncidents(cfg)...)
 	errs = append(errs, ruleErrs...)
 	for _, e := range errs {
 		if !l.repeats(e.Path) {
@@ -447,6 +448,23 @@ func checkSettings(cfg *Config, errs *field.List) field.List {
 	}
 	checkHistory(cfg.History, errs)
 	return serverWarnings
+}
+
+// unresolvedIncidents warns of each rule that fires an action opening an
+// incident (PagerDuty, Alertmanager) without resolving it: the incident
+// would stay open after the condition ends.
+func unresolvedIncidents(cfg *Config) field.List {
+	var warnings field.List
+	for i, r := range cfg.Rules {
+		for j, name := range r.Actions {
+			opener, ok := cfg.Actions[name].Config.(actions.IncidentOpener)
+			if ok && opener.OpensIncident() && !slices.Contains(r.OnResolve, name) {
+				warnings.Add(fmt.Sprintf("rules[%d].actions[%d]", i, j), "%s (%s) opens an incident that only a resolve closes: add it to on_resolve, or it stays open",
+					name, cfg.Actions[name].Type)
+			}
+		}
+	}
+	return warnings
 }
 
 // actionWarnings returns the warnings of an action's kind with what came

@@ -90,3 +90,6 @@ func (c Config) Secrets() []string {
 	}
 	return out
 }
+
+// OpensIncident: a firing's alert is kept alive until a resolve ends it.
+func (Config) OpensIncident() bool { return true }

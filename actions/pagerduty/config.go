@@ -97,3 +97,6 @@ func (c Config) Secrets() []string {
 	}
 	return append(out, actions.URLSecrets(c.URL)...)
 }
+
+// OpensIncident: an alert opens an incident; a Change Event opens none.
+func (c Config) OpensIncident() bool { return !c.Change }

@@ -35,7 +35,7 @@ const (
 	ContentType   = "application/vnd.microsoft.card.adaptive"
 	CardSchema    = "http://adaptivecards.io/schemas/adaptive-card.json"
 	CardVersion   = "1.4"
-	StatePagePath = "/v1/state"
+	StatePagePath = "/" // the live page
 )
 
 // Action is a Teams action.

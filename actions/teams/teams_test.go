@@ -50,7 +50,7 @@ func TestCardIsAccepted(t *testing.T) {
 	data, _ := json.Marshal(cards)
 	for _, want := range []string{`"version":"1.4"`, `"style":"attention"`, `"style":"good"`, `"color":"Attention"`,
 		`"title":"Leaderless for","value":"30s"`, `"title":"Leaderless for","value":"33s (ended)"`, `"title":"Previous leader","value":"ctrl1 \\[click\\]\\(https://evil.example\\)"`,
-		`"url":"https://leaderhook.example/v1/state"`, `ctrl1 back after 33s; the firing lasted 3s`} {
+		`"url":"https://leaderhook.example/"`, `ctrl1 back after 33s; the firing lasted 3s`} {
 		if !strings.Contains(string(data), want) {
 			t.Errorf("the cards lack %s:\n%s", want, data)
 		}
