@@ -228,7 +228,7 @@ func TestSeqGrowsAcrossChangesAndRestarts(t *testing.T) {
 	}
 	hooks.mu.Lock()
 	for i, body := range hooks.got {
-		if want := fmt.Sprintf(`"seq":%d}`, i+1); !strings.Contains(body, want) {
+		if want := fmt.Sprintf(`"seq":%d,`, i+1); !strings.Contains(body, want) {
 			t.Errorf("webhook %d: %s, want state %s", i+1, body, want)
 		}
 	}
