@@ -34,7 +34,7 @@ var ErrBusy = errors.New("leaderhook cannot take events now; retry shortly")
 // Limits are the settings of the API that a reload may change.
 type Limits struct {
 	// Token, if set, is required as "Authorization: Bearer <token>" on
-	// POST /v1/events and POST /-/reload.
+	// POST /v1/events, POST and DELETE /v1/expect, and POST /-/reload.
 	Token   string
 	MaxBody int64 // bytes of one POST /v1/events body; 0: DefaultMaxBody
 }
@@ -59,6 +59,11 @@ type Server struct {
 	Log      *slog.Logger
 	// Group, set in a group of nodes (ha:), serves /v1/ha.
 	Group *Group
+	// Expect opens a window of expected changes of a cluster (POST
+	// /v1/expect), Unexpect ends it (DELETE /v1/expect?cluster=NAME); each
+	// returns what to answer.
+	Expect   func(ctx context.Context, cluster string, d time.Duration, reason string) (any, error)
+	Unexpect func(ctx context.Context, cluster string) (any, error)
 
 	limits    atomic.Pointer[Limits]
 	refusedMu sync.Mutex
@@ -96,6 +101,8 @@ func (s *Server) Handler() http.Handler {
 	}
 	mux.HandleFunc("POST /v1/events", s.authorized(s.events))
 	mux.HandleFunc("POST /-/reload", s.authorized(s.reload))
+	mux.HandleFunc("POST /v1/expect", s.authorized(s.expect))
+	mux.HandleFunc("DELETE /v1/expect", s.authorized(s.unexpect))
 	s.groupRoutes(mux)
 	return mux
 }

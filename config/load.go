@@ -429,7 +429,7 @@ func checkSettings(cfg *Config, errs *field.List) field.List {
 		errs.Add("server.listen", "%q is not host:port, e.g. 127.0.0.1:9464", cfg.Server.Listen)
 	} else if cfg.Server.IngestToken == "" && !LoopbackHost(host) {
 		serverWarnings.Add("server.listen", "%s is reachable from other hosts but server.ingest_token is empty: "+
-			"POST /v1/events and POST /-/reload answer 403 to them until a token is set", cfg.Server.Listen)
+			"POST /v1/events, /v1/expect and /-/reload answer 403 to them until a token is set", cfg.Server.Listen)
 	}
 	if cfg.Server.ExternalURL != "" {
 		actions.CheckURL(errs, "server.external_url", cfg.Server.ExternalURL)

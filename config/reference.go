@@ -12,12 +12,12 @@ import (
 // keys of each kind of action are documented by its package.
 var Descriptions = withActionDocs(map[string]string{
 	"server":                "The HTTP API of `leaderhook run`.",
-	"server.listen":         "Address of /metrics, /healthz, /readyz, /v1/state, /v1/events and /-/reload. Default `127.0.0.1:9464` (loopback only).",
-	"server.ingest_token":   "Bearer token required by POST /v1/events and POST /-/reload. Use `${ENV}` for it. Without it those two answer only clients on the same host (403 to others).",
+	"server.listen":         "Address of /metrics, /healthz, /readyz, /v1/state, /v1/events, /v1/expect and /-/reload. Default `127.0.0.1:9464` (loopback only).",
+	"server.ingest_token":   "Bearer token required by POST /v1/events, POST and DELETE /v1/expect, and POST /-/reload. Use `${ENV}` for it. Without it those answer only clients on the same host (403 to others).",
 	"server.max_body_bytes": "Largest POST /v1/events body, in bytes. Default 1 MiB.",
 	"server.external_url":   "The URL where people reach leaderhook (its live page), for links in messages (teams). Empty: no link.",
-	"state_dir":             "Directory for the state that survives restarts: cooldowns, firing rules, cluster views, pending deliveries, file positions. Default `./leaderhook-state`.",
-	"audit_log":             "JSON-lines file of every firing and every action attempt. Empty: no audit log.",
+	"state_dir":             "Directory for the state that survives restarts: cooldowns, firing rules, cluster views, windows of expected changes, pending deliveries, file positions. Default `./leaderhook-state`.",
+	"audit_log":             "JSON-lines file of every firing, every action attempt, and every window of expected changes declared or ended early (`leaderhook expect`). Empty: no audit log.",
 	"history":               "The history of state changes, rule outcomes and deliveries that the web page's timeline shows, kept in `state_dir/history`. The oldest part goes when either bound is reached. Applies at a start: a reload that changes it is refused.",
 	"history.max_age":       "How long history is kept. Default `168h` (7 days).",
 	"history.max_bytes":     "Most bytes of history kept on disk. Default 50 MiB.",

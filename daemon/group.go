@@ -122,6 +122,8 @@ func (g *group) apply(c ha.Command) {
 		g.leaderAPI = c.API
 		g.stats.leaderChanges++
 		g.mu.Unlock()
+	case ha.Expect:
+		g.applyExpect(c)
 	}
 }
 

@@ -22,13 +22,19 @@ var forwardClient = &http.Client{Timeout: proposeTimeout + time.Second}
 // forward hands events this node took in to the leader, which proposes
 // them: nil means they are committed.
 func (g *group) forward(ctx context.Context, cluster string, evs []event.Event) error {
+	return g.forwardCommand(ctx, ha.Command{Kind: ha.Events, Cluster: cluster, Events: evs})
+}
+
+// forwardCommand hands an input this node took in (events, a window of
+// expected changes) to the leader, which proposes it.
+func (g *group) forwardCommand(ctx context.Context, c ha.Command) error {
 	g.mu.Lock()
 	leaderAPI := g.leaderAPI
 	g.mu.Unlock()
 	if leaderAPI == "" || leaderAPI == g.api {
 		return errNoLeader
 	}
-	body, err := json.Marshal(ha.Command{Kind: ha.Events, Cluster: cluster, Events: evs})
+	body, err := json.Marshal(c)
 	if err != nil {
 		return err
 	}
@@ -52,14 +58,15 @@ func (g *group) forward(ctx context.Context, cluster string, evs []event.Event) 
 	return nil
 }
 
-// takeForwarded is POST /v1/ha/forward: events another node took in.
+// takeForwarded is POST /v1/ha/forward: events (or a window of expected
+// changes) another node took in.
 func (g *group) takeForwarded(_ context.Context, body []byte) error {
 	var c ha.Command
-	if err := json.Unmarshal(body, &c); err != nil || c.Kind != ha.Events {
+	if err := json.Unmarshal(body, &c); err != nil || (c.Kind != ha.Events && c.Kind != ha.Expect) {
 		return fmt.Errorf("not a forwarded batch of events: %v", err)
 	}
 	switch {
-	case g.runningAlone():
+	case g.runningAlone() && c.Kind == ha.Events:
 		return g.applyAlone(c)
 	case g.node.IsLeader():
 		if err := g.node.Propose(c, proposeTimeout); err != nil {

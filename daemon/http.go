@@ -29,6 +29,8 @@ func (d *Daemon) newAPI() *api.Server {
 		Rejected: func(cluster string) { d.metrics.Rejected(cluster, "http") },
 		Reload:   d.Reload,
 		Ready:    d.ready,
+		Expect:   d.expect,
+		Unexpect: d.unexpect,
 		Gatherer: prometheus.GathererFunc(func() ([]*dto.MetricFamily, error) {
 			d.metrics.Tick(time.Now())
 			d.memberMetrics()

@@ -97,6 +97,7 @@ type clusterView struct {
 	MembersTotal     int          `json:"members_total"`
 	QuorumMargin     int          `json:"quorum_margin"`
 	WatcherIsolated  bool         `json:"watcher_isolated"`
+	Expected         *expectView  `json:"expected,omitempty"` // a window of expected changes, while open
 	Members          []memberView `json:"members"`
 	Rules            []ruleView   `json:"rules"`
 }
@@ -137,6 +138,7 @@ func (d *Daemon) view() stateView {
 	v := stateView{Time: d.opts.Clock.Now(), Clusters: []clusterView{}}
 	for _, c := range d.config().Clusters {
 		cv := newClusterView(c.Name, views[c.Name], d.driver.Health(c.Name))
+		cv.Expected = viewOf(d.driver.Expected(c.Name, v.Time))
 		for _, ec := range engine.Clusters {
 			if ec.Name != c.Name {
 				continue

@@ -34,8 +34,9 @@ func TestStateMatchesTheDocs(t *testing.T) {
 	full := stateView{Time: now, QueueDepth: 1, Clusters: []clusterView{{
 		Name: "c", Known: true, HasLeader: true, LeaderID: "a", PreviousLeaderID: "b", Since: now, Seq: 4,
 		MembersUp: 2, MembersTotal: 3, QuorumMargin: 0, WatcherIsolated: true,
-		Members: []memberView{{ID: "a", Follows: "a", Down: true, Unknown: true, Reason: "r", LastReport: now}},
-		Rules:   []ruleView{{Name: "r", Active: true, Firing: true, Since: now, HeldUntil: now, HeldBy: "cooldown", LastFired: now}},
+		Expected: &expectView{Since: now, Until: now, Reason: "r"},
+		Members:  []memberView{{ID: "a", Follows: "a", Down: true, Unknown: true, Reason: "r", LastReport: now}},
+		Rules:    []ruleView{{Name: "r", Active: true, Firing: true, Since: now, HeldUntil: now, HeldBy: "cooldown", LastFired: now}},
 	}}}
 	data, err := json.Marshal(full)
 	if err != nil {

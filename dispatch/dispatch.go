@@ -54,7 +54,7 @@ type Auditor interface {
 // Record is one line of the audit log.
 type Record struct {
 	Time       time.Time `json:"time"`
-	Kind       string    `json:"kind"` // "queued", "attempt", "delivered", "failed", "dropped", "cancelled"
+	Kind       string    `json:"kind"` // "queued", "attempt", "delivered", "failed", "dropped", "cancelled"; "expect": a window of expected changes, Status "open" or "ended"
 	Rule       string    `json:"rule"`
 	Status     string    `json:"status"`
 	Cluster    string    `json:"cluster"`
@@ -69,6 +69,8 @@ type Record struct {
 	Output     string    `json:"output,omitempty"` // shell: bounded stdout and stderr
 	Detail     string    `json:"detail,omitempty"` // webhook, slack: the start of the answer, or what went wrong; dropped, cancelled: why
 	Fallback   bool      `json:"fallback,omitempty"`
+	Until      time.Time `json:"until,omitzero"`   // expect: the window's end
+	Reason     string    `json:"reason,omitempty"` // expect: why changes are expected
 }
 
 // Target is a configured action with its delivery policy.

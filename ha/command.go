@@ -5,6 +5,7 @@ import (
 
 	"github.com/leaderhook/leaderhook/dispatch"
 	"github.com/leaderhook/leaderhook/event"
+	"github.com/leaderhook/leaderhook/rules"
 )
 
 // Kinds of command.
@@ -23,6 +24,9 @@ const (
 	// Leader: the node that leads now, and where its HTTP API is, so that
 	// the others can forward to it.
 	Leader = "leader"
+	// Expect: a window of expected changes of Cluster opens (Expect.Until
+	// after Time) or ends, at Time (dated by the node that took it in).
+	Expect = "expect"
 )
 
 // Command is one entry of the group's log: an input the decisions depend
@@ -37,6 +41,7 @@ type Command struct {
 	ID       string             `json:"id,omitempty"` // of a delivery done
 	Node     string             `json:"node,omitempty"`
 	API      string             `json:"api,omitempty"`
+	Expect   *rules.Expectation `json:"expect,omitempty"`
 }
 
 // Machine is what the group replicates: the daemon's pipeline. Apply must

@@ -44,6 +44,8 @@ var variableTypes = map[string]any{
 	"split_brain":        false,
 	"term":               0,
 	"change_kind":        "",
+	"expected":           false,
+	"expected_reason":    "",
 	"trigger":            "",
 	"now":                time.Time{},
 }
@@ -68,6 +70,7 @@ type compiledRule struct {
 	windows    []time.Duration // arguments of leader_changes()
 	leaderless bool            // reads leaderless_for
 	tenure     bool            // reads leader_for
+	expects    bool            // reads expected or expected_reason
 	readsState bool
 	gate       gate
 	definition string // hash of the configured rule, for snapshots
@@ -284,6 +287,7 @@ func (c *compiledRule) compileWhen(path string, errs, warnings *field.List) {
 	c.windows = a.windows
 	c.leaderless = a.names["leaderless_for"]
 	c.tenure = a.names["leader_for"]
+	c.expects = a.names["expected"] || a.names["expected_reason"]
 	for _, n := range stateNames {
 		c.readsState = c.readsState || a.names[n]
 	}

@@ -100,6 +100,7 @@ type Engine struct {
 	log      *slog.Logger
 	labels   map[string]map[string]string
 	health   map[string]event.Health // by cluster, as last told
+	expected map[string]Expectation  // by cluster: windows of expected changes
 	clusters map[string]*clusterState
 	wakeups  wakeHeap
 	maxWin   time.Duration
@@ -118,6 +119,7 @@ func New(opts Options) (*Engine, error) {
 		log:      opts.Logger,
 		labels:   map[string]map[string]string{},
 		health:   map[string]event.Health{},
+		expected: map[string]Expectation{},
 		clusters: map[string]*clusterState{},
 	}
 	if e.loc == nil {
@@ -253,6 +255,7 @@ func (e *Engine) Advance(now time.Time, out []Outcome) []Outcome {
 		}
 		out = e.runSchedules(cs, out)
 		out = e.evaluate(cs, TriggerTime, false, false, out)
+		e.pruneExpect(cs)
 		e.schedule(cs, true)
 	}
 }
@@ -262,6 +265,7 @@ func (e *Engine) newCluster(name string) *clusterState {
 	if h, ok := e.health[name]; ok {
 		cs.setHealth(h)
 	}
+	cs.expect = e.expected[name]
 	e.clusters[name] = cs
 	return cs
 }
@@ -461,6 +465,9 @@ func (e *Engine) schedule(cs *clusterState, dueOnly bool) {
 				}
 			}
 		}
+		if r.expects {
+			rs.wake = earliest(rs.wake, cs.expectWake(), cs.now)
+		}
 		for _, w := range r.windows {
 			// A change leaves leader_changes(w) when it is w old.
 			if j := cs.firstChangeAfter(cs.now.Add(-w)); j < len(cs.changes) {
@@ -597,6 +604,7 @@ type clusterState struct {
 	wake        time.Time // queued wake-up, zero when none
 
 	health        event.Health
+	expect        Expectation   // window of expected changes; zero when none
 	trigger       string        // of the current evaluation
 	leaderlessFor time.Duration // as of the current evaluation
 	windows       []time.Duration
@@ -685,6 +693,7 @@ func (cs *clusterState) refresh(trigger string) {
 	for _, w := range cs.windows {
 		cs.env[changesVar(w)] = cs.changesWithin(w)
 	}
+	cs.refreshExpect()
 }
 
 // changesWithin counts the leader changes in (now-w, now].

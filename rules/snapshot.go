@@ -11,12 +11,15 @@ import (
 	"github.com/leaderhook/leaderhook/event"
 )
 
-// Snapshot is the engine's memory: per cluster, the current state and the
-// recent leader changes, and per rule whether it is firing, since when, and
-// its cooldowns. It survives a restart (written to state_dir) and a config
+// Snapshot is the engine's memory: per cluster, the current state, the
+// recent leader changes and the window of expected changes, and per rule
+// whether it is firing, since when, and its cooldowns. It survives a restart (written to state_dir) and a config
 // reload (rules whose definition did not change keep their state).
 type Snapshot struct {
 	Clusters []ClusterSnapshot `json:"clusters"`
+	// Expected is the windows of expected changes, by cluster: a cluster
+	// may have one before its first state.
+	Expected map[string]Expectation `json:"expected,omitempty"`
 }
 
 // ClusterSnapshot is one cluster's part of a Snapshot.
@@ -54,7 +57,7 @@ func definition(r *Rule) string {
 
 // Snapshot returns a deep copy of the engine's state.
 func (e *Engine) Snapshot() Snapshot {
-	var s Snapshot
+	s := Snapshot{Expected: e.snapshotExpected()}
 	for _, name := range slices.Sorted(maps.Keys(e.clusters)) {
 		cs := e.clusters[name]
 		c := ClusterSnapshot{Name: name, Now: cs.now, State: cs.state, Seq: cs.state.Seq, Changes: append([]time.Time(nil), cs.changes...)}
@@ -82,6 +85,7 @@ func (e *Engine) Restore(s Snapshot) {
 	for i, r := range e.rules {
 		byName[r.Name] = i
 	}
+	e.restoreExpected(s.Expected)
 	for _, c := range s.Clusters {
 		cs := e.newCluster(c.Name)
 		cs.now = c.Now

@@ -45,14 +45,23 @@ type Test struct {
 }
 
 // Event is one scripted event. Without Source it is the report of a single
-// member that stands for the whole cluster.
+// member that stands for the whole cluster. With Expect it is no event but
+// a window of expected changes declared at At, as `leaderhook expect` does.
 type Event struct {
 	At        Offset   `yaml:"at"`
 	EventType string   `yaml:"eventType"`
 	LeaderID  string   `yaml:"leaderId"`
 	Source    string   `yaml:"source"`
 	Peers     []string `yaml:"peers"`
+	Expect    *Window  `yaml:"expect"`
 	Line      int      `yaml:"-"`
+}
+
+// Window opens a window of expected changes For long, or ends the open one.
+type Window struct {
+	For    Offset `yaml:"for"`
+	Reason string `yaml:"reason"`
+	End    bool   `yaml:"end"`
 }
 
 // Expect is one expected outcome.
@@ -112,12 +121,7 @@ func Load(path string) (*File, error) {
 			problems = append(problems, where+".events: no events")
 		}
 		for j, ev := range t.Events {
-			if !event.KnownType(ev.EventType) {
-				problems = append(problems, fmt.Sprintf("%s.events[%d].eventType: unknown event type %q", where, j, ev.EventType))
-			}
-			if ev.EventType == event.HasLeader && ev.LeaderID == "" {
-				problems = append(problems, fmt.Sprintf("%s.events[%d]: state.has_leader needs leaderId", where, j))
-			}
+			problems = append(problems, checkEvent(fmt.Sprintf("%s.events[%d]", where, j), ev)...)
 			if j > 0 && ev.At < t.Events[j-1].At {
 				problems = append(problems, fmt.Sprintf("%s.events[%d].at: %s is before the previous event", where, j, ev.At))
 			}
@@ -139,6 +143,27 @@ func Load(path string) (*File, error) {
 		return nil, fmt.Errorf("%s:\n  %s", path, strings.Join(problems, "\n  "))
 	}
 	return f, nil
+}
+
+// checkEvent checks one step: an event, or a window of expected changes.
+func checkEvent(where string, ev Event) []string {
+	if x := ev.Expect; x != nil {
+		switch {
+		case ev.EventType != "" || ev.Source != "" || ev.LeaderID != "" || len(ev.Peers) > 0:
+			return []string{where + ": a step is an event or a window of expected changes (expect), not both"}
+		case x.End == (x.For > 0):
+			return []string{where + ".expect: give either for (how long changes are expected, e.g. 30m) or end: true"}
+		}
+		return nil
+	}
+	var problems []string
+	if !event.KnownType(ev.EventType) {
+		problems = append(problems, fmt.Sprintf("%s.eventType: unknown event type %q", where, ev.EventType))
+	}
+	if ev.EventType == event.HasLeader && ev.LeaderID == "" {
+		problems = append(problems, where+": state.has_leader needs leaderId")
+	}
+	return problems
 }
 
 // ConfigPath returns the config file's path, resolved against the test file.

@@ -131,14 +131,7 @@ func runOne(t *Test, cfg *config.Config, log *slog.Logger) Result {
 	}
 	end := t.Until
 	for _, ev := range t.Events {
-		src := ev.Source
-		if src == "" {
-			src = singleMember
-		}
-		if err := driver.Handle(event.Event{
-			Source: src, Time: start.Add(time.Duration(ev.At)), Type: ev.EventType,
-			LeaderID: ev.LeaderID, Peers: ev.Peers, Cluster: cluster,
-		}); err != nil {
+		if err := step(driver, cluster, start, ev); err != nil {
 			res.Err = err
 			return res
 		}
@@ -156,6 +149,24 @@ func runOne(t *Test, cfg *config.Config, log *slog.Logger) Result {
 		res.Diff = diff(got, want)
 	}
 	return res
+}
+
+// step hands one scripted event, or window of expected changes, to the
+// driver.
+func step(driver *pipeline.Driver, cluster string, start time.Time, ev Event) error {
+	at := start.Add(time.Duration(ev.At))
+	if x := ev.Expect; x != nil {
+		w := rules.Expectation{Since: at, Reason: x.Reason}
+		if !x.End {
+			w.Until = at.Add(time.Duration(x.For))
+		}
+		return driver.Expect(cluster, w, at)
+	}
+	src := ev.Source
+	if src == "" {
+		src = singleMember
+	}
+	return driver.Handle(event.Event{Source: src, Time: at, Type: ev.EventType, LeaderID: ev.LeaderID, Peers: ev.Peers, Cluster: cluster})
 }
 
 func testCluster(t *Test, cfg *config.Config) (string, error) {

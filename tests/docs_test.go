@@ -723,7 +723,8 @@ func checkTestFileFormat(t *testing.T, doc, testFile string) {
 
 // formatKeys lists the yaml keys of a ruletest type, "tests[].events[].at"
 // style; a key holding other ruletest structs is not listed itself, except
-// when it must be given (expect).
+// when it must be given (expect); nor is one holding a ruletest struct
+// (tests[].events[].expect), whose keys are.
 func formatKeys(typ reflect.Type, prefix string) []string {
 	var out []string
 	for i := range typ.NumField() {
@@ -742,6 +743,10 @@ func formatKeys(typ reflect.Type, prefix string) []string {
 				out = append(out, path)
 			}
 			out = append(out, formatKeys(ft.Elem(), path+"[].")...)
+			continue
+		}
+		if ft.Kind() == reflect.Struct && ft.PkgPath() == typ.PkgPath() {
+			out = append(out, formatKeys(ft, path+".")...)
 			continue
 		}
 		out = append(out, path)

@@ -61,7 +61,7 @@ Start with:   leaderhook check  -c rules.yaml           # is my config valid?
 	_ = root.PersistentFlags().MarkHidden("cpuprofile")
 	root.PersistentFlags().StringVar(&e.memProfile, "memprofile", "", "write an allocation profile to this file on exit (for bug reports)")
 	_ = root.PersistentFlags().MarkHidden("memprofile")
-	root.AddCommand(versionCmd(e), checkCmd(e), replayCmd(e), testCmd(e), runCmd(e), fireCmd(e), demoCmd(e), recordCmd(e), reportCmd(e), healthCmd(e), schemaCmd(e), haCmd(e))
+	root.AddCommand(versionCmd(e), checkCmd(e), replayCmd(e), testCmd(e), runCmd(e), fireCmd(e), demoCmd(e), recordCmd(e), reportCmd(e), healthCmd(e), schemaCmd(e), haCmd(e), expectCmd(e))
 	root.SetArgs(args)
 	err := root.Execute()
 	if e.stopProfile != nil {

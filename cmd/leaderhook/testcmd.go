@@ -39,8 +39,10 @@ Saved as examples/chat_test.yaml, next to the example config, this passes:
 Events without 'source' are the reports of one member standing for the whole cluster
 (they still pass through the detector, so 'stabilize' applies); give 'source' (and
 'peers') to script several members. 'start' sets the wall-clock time of offset 0
-(default 2025-01-01T00:00:00Z), for schedules and mute windows. 'expect: []' means
-no rule produces any outcome. A rule named in 'expect' or 'rules' that the config does
+(default 2025-01-01T00:00:00Z), for schedules and mute windows. A step
+'{at: 1m, expect: {for: 30m, reason: upgrade}}' opens a window of expected changes
+(rules see 'expected'), as 'leaderhook expect' does; '{at: 9m, expect: {end: true}}'
+ends it. 'expect: []' means no rule produces any outcome. A rule named in 'expect' or 'rules' that the config does
 not have is an error: none of the file's tests run.
 
 Exit status: 0 when every test passes, 1 otherwise.`,
