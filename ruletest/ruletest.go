@@ -53,6 +53,7 @@ type Event struct {
 	LeaderID  string   `yaml:"leaderId"`
 	Source    string   `yaml:"source"`
 	Peers     []string `yaml:"peers"`
+	Term      uint64   `yaml:"term"`
 	Expect    *Window  `yaml:"expect"`
 	Line      int      `yaml:"-"`
 }

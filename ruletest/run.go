@@ -166,7 +166,7 @@ func step(driver *pipeline.Driver, cluster string, start time.Time, ev Event) er
 	if src == "" {
 		src = singleMember
 	}
-	return driver.Handle(event.Event{Source: src, Time: at, Type: ev.EventType, LeaderID: ev.LeaderID, Peers: ev.Peers, Cluster: cluster})
+	return driver.Handle(event.Event{Source: src, Time: at, Type: ev.EventType, LeaderID: ev.LeaderID, Peers: ev.Peers, Term: ev.Term, Cluster: cluster})
 }
 
 func testCluster(t *Test, cfg *config.Config) (string, error) {
