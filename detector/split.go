@@ -77,6 +77,46 @@ func (v *View) term() uint64 {
 	return t
 }
 
+// announceLeader announces the leader a majority follows now, with how
+// the lead moved to it. A new leader is announced at once, whether the
+// cluster was leaderless or the loss of the old one was still pending
+// (then lastLeader already names the leader it lost). But while the old
+// leader still claims the lead, its next report says whether it handed
+// the lead over or was deposed without knowing it: members' reports of
+// one change arrive in any order, so the announcement waits for that
+// report, for changeHold at most, and is dated from the change.
+func (v *View) announceLeader(out []event.Event) []event.Event {
+	if v.changeAt.IsZero() {
+		v.changeAt = v.now
+	}
+	if v.announced != "" && v.claimsLead(v.announced) && v.now.Before(v.changeAt.Add(v.changeHold())) {
+		return out
+	}
+	v.pending = false
+	v.changeKind = event.ChangeFailover // the cluster was announced leaderless first
+	if v.announced != "" {
+		v.lastLeader = v.announced
+		v.changeKind = v.kindOfChange(v.announced, v.raw)
+	}
+	v.announced = v.raw
+	v.since = v.changeAt
+	v.changeAt = time.Time{}
+	out = append(out, v.state(false))
+	v.changeKind = ""
+	return out
+}
+
+// changeHold is how long a new leader's announcement waits for the old
+// leader's word: no longer than a loss waits to be announced, nor than a
+// second claimant takes to be a split brain.
+func (v *View) changeHold() time.Duration { return min(v.stabilize, v.splitAfter) }
+
+// claimsLead reports whether member id answers and still follows itself.
+func (v *View) claimsLead(id string) bool {
+	m := v.members[id]
+	return m != nil && m.reported && !m.down && !m.unknown && m.follows == id
+}
+
 // kindOfChange says how the lead moved from old to next, from what the old
 // leader last said: it follows the new one, or it saw the new term and
 // stepped down (a transfer); it is down, not answering, or still in an

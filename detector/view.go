@@ -39,7 +39,8 @@ import (
 // Stabilization: a loss is announced only after it held for the stabilize
 // period, dated from its true start (Since); a loss that ends sooner with the
 // same leader is invisible, and A → gap → B is announced as a change from A
-// to B. A leader is announced as soon as a majority follows it. But when no
+// to B. A leader is announced as soon as a majority follows it, unless the
+// old leader still claims the lead (see announceLeader). But when no
 // majority of the members can be up (presumed down or not answering), no
 // election can be in progress: the loss is announced at once.
 //
@@ -81,6 +82,7 @@ type View struct {
 	splitSince time.Time     // when more than one leader began to be claimed; zero if not
 	split      bool          // state.split_brain announced, not yet resolved
 	changeKind string        // of the has_leader being announced
+	changeAt   time.Time     // when a majority began to follow a leader not yet announced
 }
 
 type member struct {
@@ -203,6 +205,11 @@ func (v *View) Deadline() (time.Time, bool) {
 	var at time.Time
 	if v.pending {
 		at = v.lossStart.Add(v.stabilize)
+	}
+	if !v.changeAt.IsZero() {
+		if due := v.changeAt.Add(v.changeHold()); at.IsZero() || due.Before(at) {
+			at = due
+		}
 	}
 	if !v.split && !v.splitSince.IsZero() {
 		if due := v.splitSince.Add(v.splitAfter); at.IsZero() || due.Before(at) {
@@ -402,28 +409,20 @@ func (v *View) update(out []event.Event) []event.Event {
 			v.lossFrom = v.announced
 		}
 		v.raw = raw
+		v.changeAt = time.Time{}
 		if raw != "" && raw != v.announced {
-			// A new leader: announced at once, whether the cluster was
-			// leaderless or the loss of the old one was still pending.
-			// When the cluster was announced leaderless, lastLeader already
-			// names the leader it lost.
-			v.pending = false
-			v.changeKind = event.ChangeFailover // the cluster was announced leaderless first
-			if v.announced != "" {
-				v.lastLeader = v.announced
-				v.changeKind = v.kindOfChange(v.announced, raw)
-			}
-			v.announced = raw
-			v.since = v.now
-			out = append(out, v.state(false))
-			v.changeKind = ""
+			v.changeAt = v.now
 		} else if raw != "" && v.pending {
 			v.pending = false // the same leader came back in time: a blip
 		}
 	}
+	if v.raw != "" && v.raw != v.announced {
+		out = v.announceLeader(out)
+	}
 	// An election may end the loss within the stabilize period, unless no
 	// majority can be up: then none can, and the loss is announced at once.
-	if v.pending && (!v.now.Before(v.lossStart.Add(v.stabilize)) || v.quorumLost()) {
+	// A new leader held for its old one's word ends the loss instead.
+	if v.pending && v.changeAt.IsZero() && (!v.now.Before(v.lossStart.Add(v.stabilize)) || v.quorumLost()) {
 		v.pending = false
 		v.lastLeader = v.lossFrom
 		v.announced = ""

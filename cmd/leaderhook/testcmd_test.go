@@ -102,7 +102,7 @@ tests:
 		"ERROR " + path + ":",
 		`line 13: tests[1].rules[1]: no rule "leader-chnaged" in the config`,
 		`line 18: tests[1].expect[0].rule: no rule "leaderless-30s" in the config`,
-		"rules in " + filepath.Join(dir, "rules.yaml") + ": leaderless-20s, leaderless-60s, leaderless-still, leader-changed, leader-changed-expected, no-fault-tolerance, watcher-cut-off, flapping, leader-stuck, morning-report",
+		"rules in " + filepath.Join(dir, "rules.yaml") + ": leaderless-20s, leaderless-60s, leaderless-still, leader-changed, leader-changed-expected, split-brain, no-fault-tolerance, watcher-cut-off, flapping, leader-stuck, morning-report",
 		"0 passed, 1 failed",
 	} {
 		if !strings.Contains(out, want) {

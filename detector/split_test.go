@@ -1,0 +1,72 @@
+package detector
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/leaderhook/leaderhook/event"
+)
+
+// TestViewChangeKind: how the lead moved, from what the old leader says,
+// whichever order the members' reports of one change arrive in.
+func TestViewChangeKind(t *testing.T) {
+	// says is a member's report at ms: it follows leader ("" for none) in term.
+	type says struct {
+		ms     int
+		src    string
+		leader string
+		term   uint64
+	}
+	start := []says{{0, "a", "a", 1}, {1, "b", "a", 1}, {2, "c", "a", 1}}
+	cases := []struct {
+		name    string
+		reports []says
+		down    string // a member.down of this member at 100 ms
+		want    string // "ms leader kind since-ms" of the change
+	}{
+		{"the old leader steps down first", []says{{100, "a", "", 2}, {101, "b", "b", 2}, {102, "c", "b", 2}}, "", "102 b transfer 102"},
+		{"the old leader's word comes last", []says{{100, "b", "b", 2}, {101, "c", "b", 2}, {150, "a", "b", 2}}, "", "150 b transfer 101"},
+		{"the old leader steps down in the new term, last", []says{{100, "b", "b", 2}, {101, "c", "b", 2}, {150, "a", "", 2}}, "", "150 b transfer 101"},
+		{"the old leader never says: deposed without knowing", []says{{100, "b", "b", 2}, {101, "c", "b", 2}}, "", "2101 b failover 101"},
+		{"the old leader steps down in its old term", []says{{100, "b", "b", 2}, {101, "c", "b", 2}, {150, "a", "", 1}}, "", "150 b failover 101"},
+		{"the old leader is down", []says{{101, "b", "b", 2}, {102, "c", "b", 2}}, "a", "102 b failover 102"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			v := NewView("c1", []string{"a", "b", "c"}, 2*time.Second)
+			var out []event.Event
+			feed := func(r says) {
+				at := t0.Add(time.Duration(r.ms) * time.Millisecond)
+				out = v.Advance(at, out)
+				ev := event.Event{Source: r.src, Time: at, Type: event.Leaderless, Term: r.term}
+				if r.leader != "" {
+					ev.Type, ev.LeaderID = event.HasLeader, r.leader
+				}
+				out = v.Observe(ev, out)
+			}
+			for _, r := range start {
+				feed(r)
+			}
+			if tc.down != "" {
+				at := t0.Add(100 * time.Millisecond)
+				out = v.Observe(event.Event{Source: tc.down, Time: at, Type: event.MemberDown}, out)
+			}
+			for _, r := range tc.reports {
+				feed(r)
+			}
+			for d, ok := v.Deadline(); ok && d.Before(t0.Add(5*time.Second)); d, ok = v.Deadline() {
+				out = v.Advance(d, out)
+			}
+			var got []string
+			for _, ev := range out {
+				if ev.Type == event.HasLeader && !ev.Baseline {
+					got = append(got, fmt.Sprintf("%d %s %s %d", ev.Time.Sub(t0).Milliseconds(), ev.LeaderID, ev.ChangeKind, ev.Since.Sub(t0).Milliseconds()))
+				}
+			}
+			if len(got) != 1 || got[0] != tc.want {
+				t.Errorf("changes announced %q, want [%s]", got, tc.want)
+			}
+		})
+	}
+}
