@@ -5,6 +5,7 @@ import (
 
 	"github.com/leaderhook/leaderhook/dispatch"
 	"github.com/leaderhook/leaderhook/event"
+	"github.com/leaderhook/leaderhook/rules"
 )
 
 // Kinds of command.
@@ -18,7 +19,8 @@ const (
 	// Pending: a delivery not decided by the pipeline (a fallback), or one
 	// whose attempt count changed.
 	Pending = "pending"
-	// Done: a delivery is finished (made, or failed for good).
+	// Done: a delivery is finished (made, or failed for good). With End,
+	// how it ended, for a rule's verification, at Time.
 	Done = "done"
 	// Leader: the node that leads now, and where its HTTP API is, so that
 	// the others can forward to it.
@@ -37,6 +39,7 @@ type Command struct {
 	ID       string             `json:"id,omitempty"` // of a delivery done
 	Node     string             `json:"node,omitempty"`
 	API      string             `json:"api,omitempty"`
+	End      *rules.ActionEnd   `json:"end,omitempty"`
 }
 
 // Machine is what the group replicates: the daemon's pipeline. Apply must

@@ -77,8 +77,6 @@ type Driver struct {
 	members map[string]bool         // clusters whose members' reports were seen
 	health  map[string]event.Health // by cluster, as last told to the engine
 	wakeups int                     // turns of Run's loop, to show an idle pipeline sleeps
-	// assumeDelivered is kept for the engines Replace and Reset swap in.
-	assumeDelivered bool
 }
 
 // NewDriver returns a driver for the given clusters. Member events that
@@ -276,7 +274,6 @@ func (d *Driver) Image() Image {
 // img describes: a replicated group's node taking the group's state whole.
 func (d *Driver) Reset(engine *rules.Engine, clusters []ClusterView, img Image) {
 	engine.Restore(img.Engine)
-	engine.AssumeDelivered = d.assumeDelivered
 	d.engine = engine
 	d.views = map[string]*detector.View{}
 	d.order = nil
@@ -304,7 +301,6 @@ func (d *Driver) Reset(engine *rules.Engine, clusters []ClusterView, img Image) 
 func (d *Driver) Replace(now time.Time, engine *rules.Engine, clusters []ClusterView) {
 	d.AdvanceTo(now)
 	engine.Restore(d.engine.Snapshot())
-	engine.AssumeDelivered = d.assumeDelivered
 	d.engine = engine
 	old := d.views
 	d.views = make(map[string]*detector.View, len(clusters))

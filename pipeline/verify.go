@@ -26,12 +26,9 @@ func (d *Driver) ActionDone(end rules.ActionEnd, at time.Time) {
 
 // AssumeDelivered makes every action of a firing count as delivered at the
 // firing's instant (rules.Engine.AssumeDelivered), where nothing is
-// delivered: replay, rule tests, a dry run. Verifications then run from
-// the firing on.
-func (d *Driver) AssumeDelivered() {
-	d.assumeDelivered = true
-	d.engine.AssumeDelivered = true
-}
+// delivered on the driver's clock: replay and rule tests. Verifications
+// then run from the firing on. Call it before the first event.
+func (d *Driver) AssumeDelivered() { d.engine.AssumeDelivered = true }
 
 // Ended is the engine's input for the end of a delivery that a
 // verification may wait for: one of a firing's actions (not a fallback,

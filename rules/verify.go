@@ -143,6 +143,7 @@ func (e *Engine) ActionDone(end ActionEnd, now time.Time, out []Outcome) []Outco
 		return out
 	}
 	v.Until = cs.now.Add(r.Verify.Within)
+	e.log.Info("the rule's actions succeeded: verifying", "rule", r.Name, "cluster", cs.name, "until", v.Until)
 	cs.refresh(TriggerTime)
 	out = e.check(r, rs, cs, out)
 	e.schedule(cs, false)
