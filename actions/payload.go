@@ -13,6 +13,9 @@ import (
 const (
 	StatusFiring   = "firing"
 	StatusResolved = "resolved"
+	// StatusVerifyFailed: a rule's actions succeeded, but its verify.when
+	// did not come true within verify.within; to verify.on_failure.
+	StatusVerifyFailed = "verify_failed"
 )
 
 // PayloadVersion is the "version" of the default payload. It changes only
@@ -25,7 +28,7 @@ const PayloadVersion = "1"
 type Notification struct {
 	DeliveryID string
 	Rule       string
-	Status     string // StatusFiring or StatusResolved
+	Status     string // StatusFiring, StatusResolved or StatusVerifyFailed
 	Cluster    string
 	Labels     map[string]string
 	FiredAt    time.Time

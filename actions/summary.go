@@ -18,6 +18,7 @@ import (
 //	leader e1 since 19:03:43 UTC, held by cooldown until 19:09:03 UTC
 //	e1 back after 1m25s; the firing lasted 1m10s (a resolve)
 //	page failed for good after 5 attempts (POST https://…: answered 500): no leader for 30s (was e1)
+//	not verified after the actions succeeded: no leader for 4m10s (was e1)
 //
 // Ids are as the events gave them: kinds that write markup escape the
 // whole line.
@@ -29,6 +30,9 @@ func (n *Notification) Summary() string {
 			fmt.Fprintf(&b, " (%s)", f.Error)
 		}
 		b.WriteString(": ")
+	}
+	if n.Status == StatusVerifyFailed {
+		b.WriteString("not verified after the actions succeeded: ")
 	}
 	b.WriteString(n.stateText())
 	if n.HeldBy != "" && !n.StateSince.IsZero() {

@@ -31,6 +31,8 @@ func TestSummary(t *testing.T) {
 		{"on_failure", Notification{Status: StatusFiring, Leaderless: true, LeaderlessFor: time.Minute,
 			Failure: Failure{Action: "page", Error: "answered 400", Attempts: 1}},
 			"page failed for good after 1 attempt (answered 400): no leader for 1m"},
+		{"verify_failed", Notification{Status: StatusVerifyFailed, Leaderless: true, LeaderlessFor: 4*time.Minute + 10*time.Second, PreviousLeaderID: "e1"},
+			"not verified after the actions succeeded: no leader for 4m10s (was e1)"},
 	}
 	for _, tc := range cases {
 		if got := tc.n.Summary(); got != tc.want {

@@ -475,6 +475,7 @@ func TestSchemaTestdata(t *testing.T) {
 		"syntax.yaml":       {notData: true},
 		"unknown-keys.yaml": {},
 		"valid.yaml":        {},
+		"verify.yaml":       {},
 		"wrong-types.yaml":  {},
 	}
 	files, _ := filepath.Glob("testdata/*.yaml")

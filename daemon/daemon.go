@@ -214,7 +214,8 @@ func (d *Daemon) openPipeline(cfg *config.Config, saved store.State, pending []d
 		submit = d.group
 		saved, pending = store.State{Files: saved.Files}, nil
 	default:
-		d.disp = dispatch.New(dispatch.Options{Targets: targets, Journal: d.store, Audit: d.auditors(), Log: d.log, OnRetry: d.history.retrying})
+		d.disp = dispatch.New(dispatch.Options{Targets: targets, Journal: d.store, Audit: d.auditors(), Log: d.log, OnRetry: d.history.retrying,
+			OnDone: d.delivered})
 		d.resume = pending
 		raiseSeq(saved.Engine.Clusters, pending)
 		fenceSaved(d.disp, saved.Engine.Clusters)

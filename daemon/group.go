@@ -117,6 +117,7 @@ func (g *group) apply(c ha.Command) {
 		g.mu.Lock()
 		delete(g.pending, c.ID)
 		g.mu.Unlock()
+		g.applyEnd(c)
 	case ha.Leader:
 		g.mu.Lock()
 		g.leaderAPI = c.API

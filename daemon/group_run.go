@@ -91,7 +91,8 @@ func (g *group) lead(ctx context.Context) {
 // are cancelled, and stay pending for whoever dispatches next).
 func (g *group) dispatch() (stop func()) {
 	d := g.d
-	disp := dispatch.New(dispatch.Options{Targets: d.targets, Journal: g, Audit: d.auditors(), Log: d.log, OnRetry: d.history.retrying})
+	disp := dispatch.New(dispatch.Options{Targets: d.targets, Journal: g, Audit: d.auditors(), Log: d.log, OnRetry: d.history.retrying,
+		OnDone: g.delivered})
 	g.mu.Lock()
 	g.disp = disp
 	pending := g.pendingList()

@@ -30,7 +30,8 @@ import (
 // Lines are OpenZiti cluster events (with their cluster), or the
 // recorder's own, in the namespace "leaderhook": a start or a checkpoint
 // (the state decisions continue from), a time (time passed to then), a
-// reload (the config changed: replay uses one config).
+// reload (the config changed: replay uses one config), a delivered (a
+// delivery that a rule's verification waits for ended).
 
 // Flight recorder files, in state_dir: the current one, and the one it
 // replaced when it reached half the bound.
@@ -45,6 +46,7 @@ const (
 	RecordCheckpoint = "checkpoint"
 	RecordTime       = "time"
 	RecordReload     = "reload"
+	RecordDelivered  = "delivered"
 )
 
 // recordNamespace starts every line of the recorder's own, as it writes
@@ -64,14 +66,16 @@ type RecordedState struct {
 type Record struct {
 	Kind  string
 	Time  time.Time
-	State *RecordedState // of a start or a checkpoint
+	State *RecordedState   // of a start or a checkpoint
+	End   *rules.ActionEnd // of a delivered
 }
 
 type recordJSON struct {
-	Namespace string         `json:"namespace"`
-	Kind      string         `json:"eventType"`
-	Timestamp string         `json:"timestamp"`
-	State     *RecordedState `json:"state,omitempty"`
+	Namespace string           `json:"namespace"`
+	Kind      string           `json:"eventType"`
+	Timestamp string           `json:"timestamp"`
+	State     *RecordedState   `json:"state,omitempty"`
+	End       *rules.ActionEnd `json:"end,omitempty"`
 }
 
 // DecodeRecord decodes a line of a flight recording. ok is false for a
@@ -94,11 +98,15 @@ func DecodeRecord(line []byte) (r Record, ok bool, err error) {
 		if in.State == nil {
 			return Record{}, true, fmt.Errorf("flight recorder line: %s without its state", in.Kind)
 		}
+	case RecordDelivered:
+		if in.End == nil {
+			return Record{}, true, fmt.Errorf("flight recorder line: %s without its end", in.Kind)
+		}
 	case RecordTime, RecordReload:
 	default:
 		return Record{}, true, fmt.Errorf("flight recorder line: unknown eventType %q", in.Kind)
 	}
-	return Record{Kind: in.Kind, Time: at, State: in.State}, true, nil
+	return Record{Kind: in.Kind, Time: at, State: in.State, End: in.End}, true, nil
 }
 
 func encodeRecord(kind string, at time.Time, state *RecordedState) ([]byte, error) {
@@ -248,6 +256,20 @@ func (r *flightRecorder) reloaded(now time.Time) {
 		return
 	}
 	r.rotatedWrite(line, now)
+}
+
+// delivered writes the end of a delivery that a verification waits for,
+// before the driver takes it at `at`.
+func (r *flightRecorder) delivered(end rules.ActionEnd, at time.Time) {
+	if r == nil || r.file == nil {
+		return
+	}
+	data, err := json.Marshal(recordJSON{Namespace: recordNamespace, Kind: RecordDelivered, Timestamp: at.Format(event.TimeLayout), End: &end})
+	if err != nil {
+		r.stop(err)
+		return
+	}
+	r.rotatedWrite(append(data, '\n'), at)
 }
 
 // rotatedWrite writes line, first starting a new file with a checkpoint

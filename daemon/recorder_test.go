@@ -119,6 +119,7 @@ func TestDecodeRecord(t *testing.T) {
 	for _, c := range []struct{ line, err string }{
 		{`{"namespace":"cluster","event_src_id":"a","timestamp":"2026-01-01T00:00:00Z","eventType":"state.rw"}`, ""},
 		{`{"namespace":"leaderhook","eventType":"start","timestamp":"2026-01-01T00:00:00Z"}`, "start without its state"},
+		{`{"namespace":"leaderhook","eventType":"delivered","timestamp":"2026-01-01T00:00:00Z"}`, "delivered without its end"},
 		{`{"namespace":"leaderhook","eventType":"stop","timestamp":"2026-01-01T00:00:00Z"}`, `unknown eventType "stop"`},
 		{`{"namespace":"leaderhook","eventType":"time","timestamp":"soon"}`, `timestamp "soon" is not RFC 3339`},
 		{`{"namespace":"leaderhook","eventType":"time"`, "unexpected end of JSON input"},

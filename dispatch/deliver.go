@@ -22,8 +22,10 @@ func (d *Dispatcher) deliver(ctx context.Context, del Delivery) {
 	case err == nil:
 		d.journalDone(del)
 		d.audit(del, Record{Kind: "delivered", Attempt: del.Attempts, Outcome: "ok"})
+		d.done(del, true)
 	case staleCause(ctx) != nil:
 		d.fenced(del, stopped, staleCause(ctx))
+		d.done(del, false)
 	case d.ctx.Err() != nil:
 		d.log(del).Info("delivery interrupted by shutdown; it resumes after a restart", "attempts", del.Attempts)
 	default:
@@ -36,6 +38,7 @@ func (d *Dispatcher) deliver(ctx context.Context, del Delivery) {
 			d.startFallbacks(del, t, msg)
 		}
 		d.journalDone(del)
+		d.done(del, false)
 	}
 }
 
@@ -151,6 +154,12 @@ func (d *Dispatcher) journalDone(del Delivery) {
 		// At least once: the delivery goes out again after a restart,
 		// with the same id.
 		d.log(del).Error("cannot journal the end of a delivery", "err", err)
+	}
+}
+
+func (d *Dispatcher) done(del Delivery, ok bool) {
+	if d.opts.OnDone != nil {
+		d.opts.OnDone(del, ok)
 	}
 }
 

@@ -95,6 +95,13 @@ type Options struct {
 	Now     func() time.Time
 	// OnRetry, if set, is told when a delivery's next attempt is due.
 	OnRetry func(del Delivery, at time.Time)
+	// OnDone, if set, is told of the end of each delivery a worker took,
+	// once the journal has it: ok when it succeeded, false when it failed
+	// for good (its fallbacks started) or was fenced off (CancelOnChange).
+	// It runs on the delivery's worker, never in StateChanged: a delivery
+	// dropped from its queue there, never taken, is not told, nor one a
+	// shutdown interrupts.
+	OnDone func(del Delivery, ok bool)
 }
 
 // Dispatcher runs deliveries. Submit never waits for one.

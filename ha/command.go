@@ -19,7 +19,8 @@ const (
 	// Pending: a delivery not decided by the pipeline (a fallback), or one
 	// whose attempt count changed.
 	Pending = "pending"
-	// Done: a delivery is finished (made, or failed for good).
+	// Done: a delivery is finished (made, or failed for good). With End,
+	// how it ended, for a rule's verification, at Time.
 	Done = "done"
 	// Leader: the node that leads now, and where its HTTP API is, so that
 	// the others can forward to it.
@@ -42,6 +43,7 @@ type Command struct {
 	Node     string             `json:"node,omitempty"`
 	API      string             `json:"api,omitempty"`
 	Expect   *rules.Expectation `json:"expect,omitempty"`
+	End      *rules.ActionEnd   `json:"end,omitempty"`
 }
 
 // Machine is what the group replicates: the daemon's pipeline. Apply must

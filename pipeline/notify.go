@@ -10,8 +10,11 @@ import (
 // delivery id is set by the dispatcher, one per action, from the decision.
 func Notification(o rules.Outcome, dryRun bool) actions.Notification {
 	status := actions.StatusFiring
-	if o.Kind == rules.Resolved {
+	switch o.Kind {
+	case rules.Resolved:
 		status = actions.StatusResolved
+	case rules.VerifyFailed:
+		status = actions.StatusVerifyFailed
 	}
 	n := actions.Notification{
 		Rule: o.Rule, Status: status, Cluster: o.Cluster, Labels: o.Labels, FiredAt: o.Time, Episode: o.Episode,
@@ -58,7 +61,8 @@ func (d *Dispatching) State(ev event.Event) {
 	d.Next.State(ev)
 }
 
-// Outcome submits firings and resolves, then passes the outcome on.
+// Outcome submits firings, resolves and failed verifications, then passes
+// the outcome on.
 func (d *Dispatching) Outcome(o rules.Outcome) {
 	d.Next.Outcome(o)
 	if o.Kind == rules.Suppressed || len(o.Actions) == 0 {

@@ -63,6 +63,7 @@ type compiledRule struct {
 	Rule
 	when       *vm.Program
 	key        *vm.Program // cooldown_key, may be nil
+	verify     *verifier   // verify.when, nil without verify
 	schedule   cron.Schedule
 	mute       []*window
 	clusters   map[string]bool // nil: every cluster
@@ -229,6 +230,7 @@ func compile(rs []Rule, windows map[string]Window, known Known) (out []*compiled
 		c.compileKey(path, &errs, &warnings)
 		c.compileTiming(path, &errs)
 		c.resolveNames(path, &errs, known, wins, windows)
+		c.compileVerify(path, &errs, known)
 		out = append(out, c)
 	}
 	return out, errs, warnings
@@ -337,7 +339,7 @@ func (c *compiledRule) compileTiming(path string, errs *field.List) {
 	for _, k := range []struct {
 		key string
 		set bool
-	}{{"for", c.For != 0}, {"repeat", c.Repeat != 0}, {"on_resolve", len(c.OnResolve) > 0}, {"fire_on_start", c.FireOnStart}} {
+	}{{"for", c.For != 0}, {"repeat", c.Repeat != 0}, {"on_resolve", len(c.OnResolve) > 0}, {"fire_on_start", c.FireOnStart}, {"verify", c.Verify != nil}} {
 		if k.set {
 			errs.Add(path+"."+k.key, "does not apply to a scheduled rule (it fires at each schedule time when its condition holds)")
 		}

@@ -55,9 +55,9 @@ type Outcome struct {
 	Cluster string
 	Labels  map[string]string
 	Rule    string
-	Kind    string   // Fired, Resolved or Suppressed
+	Kind    string   // Fired, Resolved, Suppressed, Verified or VerifyFailed
 	Reason  string   // for Suppressed: ReasonCooldown or ReasonMuted
-	Actions []string // actions to run: the rule's actions, or on_resolve for Resolved
+	Actions []string // actions to run: the rule's actions, on_resolve for Resolved, verify.on_failure for VerifyFailed
 	Trigger string
 	// State is the cluster's current state event; Health what leaderhook
 	// knows of its members.
@@ -110,6 +110,10 @@ type Engine struct {
 	// EvalErrors counts expression evaluations that failed at run time
 	// (they count as false).
 	EvalErrors int
+	// AssumeDelivered takes every action of a firing as delivered at the
+	// firing's instant, where nothing is delivered (replay, rule tests):
+	// verification windows open as the rules fire, not on ActionDone.
+	AssumeDelivered bool
 }
 
 // New compiles the rules. An invalid rule set yields a field.List error.
@@ -278,6 +282,7 @@ func (e *Engine) newCluster(name string) *clusterState {
 // at the instants schedule computed for it.
 func (e *Engine) evaluate(cs *clusterState, trigger string, baseline, stateChanged bool, out []Outcome) []Outcome {
 	cs.refresh(trigger)
+	out = e.checkAll(cs, out) // before a new firing replaces a verification
 	for i, r := range e.rules {
 		if r.schedule != nil || !r.appliesTo(cs.name) {
 			continue
@@ -374,7 +379,7 @@ func (e *Engine) tryFire(r *compiledRule, rs *ruleState, cs *clusterState, out [
 	}
 	o := e.outcome(r, rs, cs, Fired, "", r.Actions)
 	o.HeldBy = held
-	return append(out, o)
+	return e.await(r, rs, cs, append(out, o))
 }
 
 func (e *Engine) outcome(r *compiledRule, rs *ruleState, cs *clusterState, kind, reason string, actions []string) Outcome {
@@ -474,6 +479,7 @@ func (e *Engine) schedule(cs *clusterState, dueOnly bool) {
 				rs.wake = earliest(rs.wake, cs.changes[j].Add(w), cs.now)
 			}
 		}
+		rs.wake = earliest(rs.wake, e.verifyWake(r, rs, cs), cs.now)
 		next = earliest(next, rs.wake, cs.now)
 	}
 	if next.Equal(cs.wake) {
@@ -543,6 +549,8 @@ type ruleState struct {
 	lastFired map[string]time.Time
 	nextRun   time.Time // scheduled rules
 	wake      time.Time // next instant time alone may change this rule
+	// verify is the verification of the latest firing, until it ends.
+	verify *Verification
 }
 
 func (rs *ruleState) begin(now time.Time) {

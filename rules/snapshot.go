@@ -46,6 +46,7 @@ type RuleSnapshot struct {
 	Reason     string               `json:"reason,omitempty"`
 	LastFired  map[string]time.Time `json:"last_fired,omitempty"`
 	NextRun    time.Time            `json:"next_run,omitzero"`
+	Verify     *Verification        `json:"verify,omitempty"` // in progress (verify:)
 }
 
 // definition identifies a rule's configuration.
@@ -67,7 +68,7 @@ func (e *Engine) Snapshot() Snapshot {
 			c.Rules = append(c.Rules, RuleSnapshot{
 				Rule: r.Name, Definition: r.definition, Active: rs.active, Startup: rs.startup, Fired: rs.fired,
 				Since: rs.since, LastFire: rs.lastFire, RetryAt: rs.retryAt, Reason: rs.reason,
-				LastFired: maps.Clone(rs.lastFired), NextRun: rs.nextRun,
+				LastFired: maps.Clone(rs.lastFired), NextRun: rs.nextRun, Verify: rs.verify.clone(),
 			})
 		}
 		s.Clusters = append(s.Clusters, c)
@@ -101,7 +102,7 @@ func (e *Engine) Restore(s Snapshot) {
 			cs.rules[i] = ruleState{
 				active: rsnap.Active, startup: rsnap.Startup, fired: rsnap.Fired, since: rsnap.Since,
 				lastFire: rsnap.LastFire, retryAt: rsnap.RetryAt, reason: rsnap.Reason,
-				lastFired: maps.Clone(rsnap.LastFired), nextRun: rsnap.NextRun,
+				lastFired: maps.Clone(rsnap.LastFired), nextRun: rsnap.NextRun, verify: rsnap.Verify.clone(),
 			}
 		}
 		for i, r := range e.rules {

@@ -17,6 +17,16 @@ type Rule struct {
 	Clusters    []string      `koanf:"clusters" json:"clusters,omitempty"`
 	Actions     []string      `koanf:"actions" json:"actions,omitempty"`
 	OnResolve   []string      `koanf:"on_resolve" json:"on_resolve,omitempty"`
+	Verify      *Verify       `koanf:"verify" json:"verify,omitempty"`
+}
+
+// Verify checks that a firing's actions did what they were for: once every
+// action of the firing has been delivered, When must hold within Within
+// (outcome Verified); if it does not, OnFailure run (VerifyFailed).
+type Verify struct {
+	When      string        `koanf:"when" json:"when"`
+	Within    time.Duration `koanf:"within" json:"within"`
+	OnFailure []string      `koanf:"on_failure" json:"on_failure,omitempty"`
 }
 
 // Window is a recurring mute window: it opens at each time of the cron

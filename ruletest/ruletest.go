@@ -135,8 +135,8 @@ func Load(path string) (*File, error) {
 			if x.Rule == "" {
 				problems = append(problems, fmt.Sprintf("%s.expect[%d].rule: is required", where, j))
 			}
-			if !slices.Contains([]string{"fired", "resolved", "suppressed"}, x.Outcome) {
-				problems = append(problems, fmt.Sprintf("%s.expect[%d].outcome: %q: want fired, resolved or suppressed", where, j, x.Outcome))
+			if !slices.Contains([]string{"fired", "resolved", "suppressed", "verified", "verify_failed"}, x.Outcome) {
+				problems = append(problems, fmt.Sprintf("%s.expect[%d].outcome: %q: want fired, resolved, suppressed, verified or verify_failed", where, j, x.Outcome))
 			}
 		}
 	}

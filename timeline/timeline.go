@@ -144,6 +144,10 @@ func (t *Writer) Outcome(o rules.Outcome) {
 		b.WriteString("FIRED")
 	case rules.Resolved:
 		b.WriteString("resolved")
+	case rules.Verified:
+		b.WriteString("verified")
+	case rules.VerifyFailed:
+		b.WriteString("VERIFY FAILED")
 	default:
 		b.WriteString("suppressed (" + event.Printable(o.Reason) + ")")
 	}

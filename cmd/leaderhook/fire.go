@@ -56,7 +56,7 @@ a program was not run for want of confirmation.`,
 		},
 	}
 	configFlag(cmd, &o.config)
-	cmd.Flags().StringVar(&o.status, "status", actions.StatusFiring, "firing or resolved")
+	cmd.Flags().StringVar(&o.status, "status", actions.StatusFiring, "firing, resolved or verify_failed")
 	cmd.Flags().StringVar(&o.cluster, "cluster", "", "configured cluster named in the sample, with its labels (default: the first)")
 	cmd.Flags().BoolVarP(&o.yes, "yes", "y", false, "run a program action without asking")
 	cmd.Flags().BoolVar(&o.dryRun, "dry-run", false, "show what the action would send or run; send and run nothing")
@@ -86,8 +86,8 @@ func (e *env) fire(o fireOptions, name string) error {
 // targets and the sample notification.
 func (e *env) fireSample(o fireOptions, name string) (*config.Config, map[string]dispatch.Target, actions.Notification, error) {
 	var n actions.Notification
-	if o.status != actions.StatusFiring && o.status != actions.StatusResolved {
-		return nil, nil, n, fmt.Errorf("--status %q: firing or resolved", o.status)
+	if o.status != actions.StatusFiring && o.status != actions.StatusResolved && o.status != actions.StatusVerifyFailed {
+		return nil, nil, n, fmt.Errorf("--status %q: firing, resolved or verify_failed", o.status)
 	}
 	cfg, ok := e.loadConfig(o.config)
 	if !ok {

@@ -153,6 +153,10 @@ func (r *recordingReplay) record(rec daemon.Record) error {
 		if r.driver != nil {
 			r.driver.AdvanceTo(rec.Time)
 		}
+	case daemon.RecordDelivered:
+		if r.driver != nil {
+			r.driver.ActionDone(*rec.End, rec.Time)
+		}
 	}
 	return nil
 }
