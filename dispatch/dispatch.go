@@ -255,8 +255,8 @@ func (d *Dispatcher) enqueue(del Delivery) error {
 	d.active[del.ID] = true
 	q := d.queueLocked(queueKey{del.Notification.Cluster, del.Action}, t)
 	d.mu.Unlock()
+	d.audit(del, Record{Kind: "queued"}) // before a worker can audit its attempt
 	q.push(del)
-	d.audit(del, Record{Kind: "queued"})
 	return nil
 }
 

@@ -503,6 +503,9 @@ func earliest(cur, t, now time.Time) time.Time {
 	return cur
 }
 
+// maxOverlaps bounds the walk over a mute window's overlapping openings.
+const maxOverlaps = 1000
+
 // mutedUntil reports whether t lies in one of the windows, and when the
 // last of the windows covering it closes.
 func mutedUntil(wins []*window, t time.Time, loc *time.Location) (time.Time, bool) {
@@ -515,8 +518,13 @@ func mutedUntil(wins []*window, t time.Time, loc *time.Location) (time.Time, boo
 			continue
 		}
 		end := start.Add(w.duration)
-		for n := w.schedule.Next(start); !n.IsZero() && n.Before(end); n = w.schedule.Next(n) {
-			end = n.Add(w.duration) // overlapping openings extend the window
+		// Overlapping openings extend the window. A schedule that opens it
+		// again before it closes keeps it open for good: the walk stops
+		// after maxOverlaps openings, and the rule looks again then.
+		n := w.schedule.Next(start)
+		for i := 0; i < maxOverlaps && !n.IsZero() && n.Before(end); i++ {
+			end = n.Add(w.duration)
+			n = w.schedule.Next(n)
 		}
 		if end.After(until) {
 			until = end

@@ -206,6 +206,14 @@ func TestEngineSemantics(t *testing.T) {
 			want:    []string{"1h1m0s m suppressed muted"},
 		},
 		{
+			name:    "mute: a window that opens again before it closes stays open",
+			rules:   []Rule{{Name: "m", When: `leaderless_for >= duration("30s")`, Mute: []string{"hourly"}, Actions: acts("page")}},
+			windows: map[string]Window{"hourly": {Schedule: "0 * * * *", Duration: off("90m")}},
+			steps:   []step{baseline(leader("0s", "a", "")), lost("1h0m32s", "1h0m30s", "a")},
+			until:   "30h",
+			want:    []string{"1h1m0s m suppressed muted"},
+		},
+		{
 			name:    "mute: the window boundary: open at its start, closed at its end",
 			rules:   []Rule{{Name: "nl", When: `leaderless`, Mute: []string{"sun"}, Actions: acts("page")}},
 			windows: map[string]Window{"sun": {Schedule: "0 2 * * SUN", Duration: off("2h")}},
