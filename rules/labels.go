@@ -40,7 +40,7 @@ func checkLabels(errs *field.List, path string, labels map[string]string) {
 		p := path + ".labels." + name
 		switch {
 		case slices.Contains(ReservedLabels, name):
-			errs.Add(p, "label %q is reserved: every notification has %s = the rule and cluster = the cluster", name, ReservedLabels[0])
+			errs.Add(p, "label %q is reserved: every notification has alertname = the rule and cluster = the cluster", name)
 		case !labelName.MatchString(name):
 			errs.Add(p, "label name %q: use letters, digits and '_', not starting with a digit (a Prometheus label name)", name)
 		}

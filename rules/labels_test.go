@@ -59,8 +59,7 @@ func TestLabelErrors(t *testing.T) {
 			`rules[0].labels.sévérité: label name "sévérité"`,
 			`rules[0].labels.team-name: label name "team-name"`,
 		}},
-		// Only a rule's own labels are checked: alertname and cluster
-		// are set after the cluster's labels, wherever they came from.
+		// Names are case-sensitive, as Prometheus's.
 		{map[string]string{"Alertname": "x"}, nil},
 	}
 	for _, tc := range cases {
