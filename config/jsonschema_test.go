@@ -159,6 +159,16 @@ func schemaProblems(t testing.TB, sch *jsonschema.Schema, v any) []string {
 	set := map[string]bool{}
 	var walk func(e *jsonschema.ValidationError)
 	walk = func(e *jsonschema.ValidationError) {
+		if pn, ok := e.ErrorKind.(*kind.PropertyNames); ok {
+			// A bad key name is placed at the key, as the loader places
+			// it. The validator may give such an error the location of
+			// another mapping it checked later, but a name is as bad in
+			// every mapping that constrains names.
+			for _, p := range namedKeys(v, "", pn.Property) {
+				set[p] = true
+			}
+			return
+		}
 		for _, c := range e.Causes {
 			walk(c)
 		}
@@ -177,6 +187,30 @@ func schemaProblems(t testing.TB, sch *jsonschema.Schema, v any) []string {
 	walk(ve)
 	return sortedKeys(set)
 }
+
+// namedKeys returns the config paths of the keys called name in the
+// mappings of v whose key names the schema constrains (mapKeyNames).
+func namedKeys(v any, path, name string) []string {
+	var out []string
+	switch c := v.(type) {
+	case []any:
+		for i, item := range c {
+			out = append(out, namedKeys(item, path+"["+strconv.Itoa(i)+"]", name)...)
+		}
+	case map[string]any:
+		if _, constrained := mapKeyNames[listItems.ReplaceAllString(path, "[]")]; constrained {
+			if _, ok := c[name]; ok {
+				out = append(out, joinKey(path, name))
+			}
+		}
+		for k, item := range c {
+			out = append(out, namedKeys(item, joinKey(path, k), name)...)
+		}
+	}
+	return out
+}
+
+var listItems = regexp.MustCompile(`\[[0-9]+\]`)
 
 // configPath writes a JSON Schema instance location the way the loader
 // writes paths: list items as [i], keys after dots.
@@ -334,6 +368,8 @@ func TestSchemaAgreesWithLoader(t *testing.T) {
 		{"top", "audit_log: ${AUDIT_LOG:-/tmp/audit.jsonl}", valid, ""},
 		// An empty value keeps the default.
 		{"cluster", "labels:", valid, ""},
+		{"rule", "labels:", valid, ""},
+		{"rule", "labels: {severity: critical, _team: \"\", Env2: prod}", valid, ""},
 		{"cluster", "stabilize:", valid, ""},
 		{"action", "retry:", valid, ""},
 		{"action", "headers: {X-A: 1x, X-B: }", valid, ""},
@@ -372,6 +408,8 @@ func TestSchemaAgreesWithLoader(t *testing.T) {
 		{"cluster", "members: {a: b}", shape, "clusters[0].members"},
 		{"rule", "on_resolve: page", shape, "rules[0].on_resolve"},
 		{"rule", "description: true", shape, "rules[0].description"},
+		{"rule", "labels: {severity: 2}", shape, "rules[0].labels.severity"},
+		{"rule", "labels: severity", shape, "rules[0].labels"},
 		// Durations that time.ParseDuration refuses, or that are not strings.
 		{"cluster", "stabilize: 0", shape, "clusters[0].stabilize"},
 		{"rule", "cooldown: 5", shape, "rules[0].cooldown"},
@@ -388,6 +426,9 @@ func TestSchemaAgreesWithLoader(t *testing.T) {
 		// schema, chosen by the type.
 		{"action", "command: [1]", also, "actions.page.command"},
 		{"action", `channel: "#ops"`, also, "actions.page.channel"},
+		// A rule's label names: Prometheus's, and not the reserved ones.
+		{"rule", "labels: {team-name: db}", also, "rules[0].labels.team-name"},
+		{"rule", "labels: {cluster: other}", also, "rules[0].labels.cluster"},
 		// A value outside an enum; $${ is no placeholder.
 		{"source", "preset: etcd3", also, "clusters[0].source.preset"},
 		{"action", "format: $${NOT_A_PLACEHOLDER}", also, "actions.page.format"},
@@ -459,11 +500,13 @@ func TestSchemaTestdata(t *testing.T) {
 		notData bool     // no single YAML document without duplicate keys: editors report it, not the schema
 		also    []string // found by the schema, reported by the loader as not shape
 	}{
-		"cron.yaml":        {},
-		"duplicate.yaml":   {notData: true},
-		"durations.yaml":   {},
-		"empty.yaml":       {also: []string{""}},
-		"env-unset.yaml":   {},
+		"cron.yaml":      {},
+		"duplicate.yaml": {notData: true},
+		"durations.yaml": {},
+		"empty.yaml":     {also: []string{""}},
+		"env-unset.yaml": {},
+		"labels.yaml": {also: []string{"rules[1].labels.alertname", "rules[1].labels.cluster",
+			"rules[2].labels.team-name", "rules[2].labels.2nd", "rules[2].labels.app.kubernetes.io/name"}},
 		"mixed.yaml":       {},
 		"multidoc.yaml":    {notData: true},
 		"no-clusters.yaml": {},

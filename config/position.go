@@ -25,13 +25,15 @@ var lineBreaks = regexp.MustCompile("\r\n|[\r\n\u0085\u2028\u2029]")
 // does not exist (a required key left out), its nearest existing parent.
 func lookup(root *yaml.Node, path string) *yaml.Node {
 	n := root
-	for _, step := range splitPath(path) {
+	steps := splitPath(path)
+	for i := 0; i < len(steps); i++ {
+		step := steps[i]
 		var next *yaml.Node
 		switch {
 		case step.index >= 0 && n.Kind == yaml.SequenceNode && step.index < len(n.Content):
 			next = n.Content[step.index]
 		case step.index < 0 && n.Kind == yaml.MappingNode:
-			next = mappingValue(n, step.key)
+			next, i = dottedValue(n, steps, i)
 		}
 		if next == nil {
 			return n
@@ -44,6 +46,24 @@ func lookup(root *yaml.Node, path string) *yaml.Node {
 		n = next
 	}
 	return n
+}
+
+// dottedValue returns the value in mapping n of the key at steps[i], or,
+// when there is none, of a key with dots in it (a label such as
+// app.kubernetes.io/name), which the path splits into steps; and the index
+// of the last step it took.
+func dottedValue(n *yaml.Node, steps []pathStep, i int) (*yaml.Node, int) {
+	key := steps[i].key
+	if v := mappingValue(n, key); v != nil {
+		return v, i
+	}
+	for j := i + 1; j < len(steps) && steps[j].index < 0; j++ {
+		key += "." + steps[j].key
+		if v := mappingValue(n, key); v != nil {
+			return v, j
+		}
+	}
+	return nil, i
 }
 
 // mappingValue returns the value of key in mapping n, as the schema walk

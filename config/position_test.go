@@ -53,6 +53,8 @@ func TestPlace(t *testing.T) {
 		{"offset past the end", "r:\n  when: abc\n", "r.when", 99, "2:12"},
 		{"list item", "rules:\n  - actions: [a, b, c]\n", "rules[0].actions[2]", -1, "2:21"},
 		{"map entry", "actions:\n  page:\n    type: webhook\n", "actions.page.type", -1, "3:11"},
+		{"a key with dots", "rules:\n  - labels:\n      team: db\n      app.kubernetes.io/name: x\n", "rules[0].labels.app.kubernetes.io/name", -1, "4:31"},
+		{"a key with dots, missing: its mapping", "rules:\n  - labels:\n      team: db\n", "rules[0].labels.app.kubernetes.io", -1, "3:7"},
 		{"missing key: its mapping", "clusters:\n  - source:\n      file: x\n", "clusters[0].source.type", -1, "3:7"},
 		{"missing item: its list", "rules:\n  - a\n", "rules[4].when", -1, "2:3"},
 		{"through an alias", "x: &s {type: poll}\nclusters:\n  - source: *s\n", "clusters[0].source.type", -1, "1:14"},

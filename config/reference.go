@@ -4,6 +4,8 @@ import (
 	"reflect"
 	"slices"
 	"strings"
+
+	"github.com/leaderhook/leaderhook/rules"
 )
 
 // Descriptions documents every config key, by path: list items are written
@@ -40,7 +42,7 @@ var Descriptions = withActionDocs(map[string]string{
 
 	"clusters":                        "The clusters to watch (at least one).",
 	"clusters[].name":                 "Unique name; appears in events, rules (`cluster`), metrics and URLs.",
-	"clusters[].labels":               "Free labels, available to rules as `labels` and in payloads.",
+	"clusters[].labels":               "Free labels, available to rules as `labels` and on every notification (payloads, templates' `.Labels`, Alertmanager's labels), under a rule's own `labels`.",
 	"clusters[].split_brain_after":    "How long more than one member must claim the lead (or one claim it while a majority follows another) before `state.split_brain` is announced and `split_brain` turns true. Default `3s`.",
 	"clusters[].stabilize":            "How long a loss of leader must hold before it is announced (flap damping). Default `2s`; `0s` announces at once.",
 	"clusters[].members":              "Fixed membership (member names as they appear in events). Default: learned from the events.",
@@ -87,6 +89,7 @@ var Descriptions = withActionDocs(map[string]string{
 	"rules[].clusters":                "Only these clusters. Default: all.",
 	"rules[].actions":                 "Actions when the rule fires.",
 	"rules[].on_resolve":              "Actions when a rule that fired resolves.",
+	"rules[].labels":                  "Static labels on every notification of the rule (firing, resolve, `verify_failed`), over the cluster's labels (the rule's win on a clash): in the payload's `labels`, templates' `.Labels`, Alertmanager's alert labels, PagerDuty's `custom_details`. E.g. `{severity: critical, team: db}`, for Alertmanager to route on. Names as Prometheus's (`[a-zA-Z_][a-zA-Z0-9_]*`); `alertname` and `cluster` are reserved. The rule's expressions do not see them: their `labels` is the cluster's.",
 	"rules[].verify":                  "Check that the rule's actions worked: once every action of a firing has succeeded, `when` must hold within `within`, or `on_failure` run with status `verify_failed`. A rule with `verify` needs `actions`; a scheduled rule cannot have it.",
 	"rules[].verify.when":             "expr condition over the rule variables that the actions should bring about, e.g. `!leaderless` or `leader_id != previous_leader_id`; evaluated like `when` from the moment every action of the firing succeeded.",
 	"rules[].verify.within":           "How long after every action succeeded `verify.when` may take to come true (positive). At exactly that instant, if it has not, the verification fails. A new firing of the rule starts a new verification.",
@@ -129,6 +132,12 @@ func Schema() map[string]any {
 	s["$id"] = "https://leaderhook.dev/schema/config.json"
 	s["title"] = "leaderhook configuration"
 	return s
+}
+
+// mapKeyNames constrains the keys of maps, by path: what their validation
+// checks of the names, for editors.
+var mapKeyNames = map[string]map[string]any{
+	"rules[].labels": {"pattern": rules.LabelNamePattern, "not": map[string]any{"enum": rules.ReservedLabels}},
 }
 
 // enums lists the values of string keys that take a fixed set, by path.
@@ -180,6 +189,9 @@ func (w schemaWriter) of(t reflect.Type, path string) map[string]any {
 		s = w.keys(structKeyTypes(t), path)
 	case t.Kind() == reflect.Map:
 		s = map[string]any{"type": []string{"object", "null"}, "additionalProperties": w.of(t.Elem(), path+".*")}
+		if names, ok := mapKeyNames[path]; ok {
+			s["propertyNames"] = names
+		}
 	case t.Kind() == reflect.Slice:
 		s = map[string]any{"type": []string{"array", "null"}, "items": w.of(t.Elem(), path+"[]")}
 	case t.Kind() == reflect.String:

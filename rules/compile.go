@@ -226,6 +226,7 @@ func compile(rs []Rule, windows map[string]Window, known Known) (out []*compiled
 		path := "rules[" + strconv.Itoa(i) + "]"
 		c := &compiledRule{Rule: r, definition: definition(&r)}
 		checkName(&errs, path, i, r.Name, seen)
+		checkLabels(&errs, path, r.Labels)
 		c.compileWhen(path, &errs, &warnings)
 		c.compileKey(path, &errs, &warnings)
 		c.compileTiming(path, &errs)

@@ -53,6 +53,8 @@ type Outcome struct {
 	// Time, it names the decision.
 	Episode time.Time
 	Cluster string
+	// Labels are the notification's: the cluster's with the rule's over
+	// them. The `labels` variable of expressions is the cluster's alone.
 	Labels  map[string]string
 	Rule    string
 	Kind    string   // Fired, Resolved, Suppressed, Verified or VerifyFailed
@@ -387,7 +389,7 @@ func (e *Engine) outcome(r *compiledRule, rs *ruleState, cs *clusterState, kind,
 		Time:             cs.now,
 		Episode:          rs.since,
 		Cluster:          cs.name,
-		Labels:           cs.labelValues,
+		Labels:           MergeLabels(cs.labelValues, r.Labels),
 		Rule:             r.Name,
 		Kind:             kind,
 		Reason:           reason,

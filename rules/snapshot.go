@@ -49,9 +49,14 @@ type RuleSnapshot struct {
 	Verify     *Verification        `json:"verify,omitempty"` // in progress (verify:)
 }
 
-// definition identifies a rule's configuration.
+// definition identifies a rule's configuration. Labels are left out: they
+// change what notifications say, not what the rule decides, so a reload
+// that changes only them keeps the rule's state (a firing rule does not
+// fire again).
 func definition(r *Rule) string {
-	data, _ := json.Marshal(r)
+	c := *r
+	c.Labels = nil
+	data, _ := json.Marshal(&c)
 	sum := sha256.Sum256(data)
 	return hex.EncodeToString(sum[:8])
 }

@@ -17,7 +17,10 @@ type Rule struct {
 	Clusters    []string      `koanf:"clusters" json:"clusters,omitempty"`
 	Actions     []string      `koanf:"actions" json:"actions,omitempty"`
 	OnResolve   []string      `koanf:"on_resolve" json:"on_resolve,omitempty"`
-	Verify      *Verify       `koanf:"verify" json:"verify,omitempty"`
+	// Labels go on every notification of the rule, over the cluster's
+	// labels (MergeLabels); expressions do not see them.
+	Labels map[string]string `koanf:"labels" json:"labels,omitempty"`
+	Verify *Verify           `koanf:"verify" json:"verify,omitempty"`
 }
 
 // Verify checks that a firing's actions did what they were for: once every

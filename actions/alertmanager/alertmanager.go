@@ -1,8 +1,9 @@
 // Package alertmanager posts notifications to Prometheus Alertmanagers as
 // a client does (POST /api/v2/alerts), so that operators keep their
 // routing, grouping, inhibition and silences. The alert of a rule on a
-// cluster has the labels alertname (the rule), cluster and the cluster's
-// labels; its annotations come from templates.
+// cluster has the labels alertname (the rule), cluster and the
+// notification's labels (the cluster's, the rule's over them); its
+// annotations come from templates.
 //
 // Keeping an alert active: Alertmanager ends an alert at its endsAt, or,
 // without one, resolve_timeout after it last heard of it. As Prometheus
@@ -112,12 +113,7 @@ var defaultAnnotations = map[string]string{
 // Build returns the alert of a notification: active for four refresh
 // periods from a firing, ended at a resolve.
 func (a *Action) Build(n *actions.Notification) (Alert, error) {
-	labels := map[string]string{}
-	for k, v := range n.Labels {
-		labels[labelName(k)] = v
-	}
-	labels["alertname"], labels["cluster"] = n.Rule, n.Cluster
-	al := Alert{Labels: labels, Annotations: map[string]string{}, StartsAt: n.Episode, GeneratorURL: a.generator}
+	al := Alert{Labels: alertLabels(n), Annotations: map[string]string{}, StartsAt: n.Episode, GeneratorURL: a.generator}
 	if al.StartsAt.IsZero() {
 		al.StartsAt = n.FiredAt
 	}
@@ -137,14 +133,36 @@ func (a *Action) Build(n *actions.Notification) (Alert, error) {
 
 func (a *Action) lease() time.Duration { return leaseRefreshes * a.cfg.Refresh }
 
-// labelName makes a cluster label's name a valid Prometheus label name.
+// alertLabels are the notification's labels under valid names, then
+// alertname and cluster. A label already validly named wins over one
+// renamed into the same name (a rule's, always valid, over a cluster's
+// app.kubernetes.io/name, say), and renamed ones are taken in order, so
+// that a clash always ends the same way.
+func alertLabels(n *actions.Notification) map[string]string {
+	labels := make(map[string]string, len(n.Labels)+2)
+	for _, k := range slices.Sorted(maps.Keys(n.Labels)) {
+		if !validLabelName(k) {
+			labels[labelName(k)] = n.Labels[k]
+		}
+	}
+	for k, v := range n.Labels {
+		if validLabelName(k) {
+			labels[k] = v
+		}
+	}
+	labels["alertname"], labels["cluster"] = n.Rule, n.Cluster
+	return labels
+}
+
+// labelName makes a label's name a valid Prometheus label name.
 func labelName(s string) string {
 	if validLabelName(s) {
 		return s
 	}
 	b := []rune(s)
 	for i, c := range b {
-		if !validLabelName(string(c)) && !(i > 0 && '0' <= c && c <= '9') {
+		// A leading digit is kept, and prefixed below.
+		if !validLabelName(string(c)) && !('0' <= c && c <= '9') {
 			b[i] = '_'
 		}
 	}
@@ -171,7 +189,12 @@ func (a *Action) Run(ctx context.Context, n *actions.Notification) (actions.Outc
 	if n.Status == actions.StatusResolved {
 		var open Alert
 		if a.memory.Get(key, &open) {
+			// End the alert that is open, labels and all: a reload may
+			// have changed the labels since it was posted.
 			al.StartsAt = open.StartsAt
+			if open.Labels != nil {
+				al.Labels = open.Labels
+			}
 		}
 		_ = a.memory.Delete(key) // not kept open: at worst it ends at its endsAt
 	} else {

@@ -3,6 +3,7 @@ package alertmanager_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -133,5 +134,67 @@ func TestURLCredentialsAreHidden(t *testing.T) {
 	r, err := a.Render(firing())
 	if err != nil || strings.Contains(r.URL+r.Body+a.Where(), "am-password-123") {
 		t.Errorf("rendering %+v %v", r, err)
+	}
+}
+
+// An alert's labels are the notification's under valid names, then
+// alertname and cluster. A label validly named (as a rule's always is)
+// wins over one renamed into the same name, whatever the map's order.
+func TestAlertLabels(t *testing.T) {
+	a, err := alertmanager.New("am", actions.Spec{Type: alertmanager.Name, Config: alertmanager.Config{URLs: []string{"http://127.0.0.1:9"}}}, actions.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		name   string
+		labels map[string]string
+		want   string
+	}{
+		{"none", nil, "map[alertname:r cluster:c]"},
+		{"valid names as they are", map[string]string{"severity": "critical", "env": "prod"}, "map[alertname:r cluster:c env:prod severity:critical]"},
+		{"others renamed", map[string]string{"app.kubernetes.io/name": "ziti", "2fa": "on"}, "map[_2fa:on alertname:r app_kubernetes_io_name:ziti cluster:c]"},
+		{"a valid name wins a clash", map[string]string{"team-name": "core", "team_name": "db", "team.name": "ops"}, "map[alertname:r cluster:c team_name:db]"},
+		{"renamed ones clash in order", map[string]string{"team-name": "core", "team.name": "ops"}, "map[alertname:r cluster:c team_name:ops]"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			for range 20 { // map order varies between runs
+				n := firing()
+				n.Labels = tc.labels
+				al, err := a.Build(n)
+				if got := fmt.Sprint(al.Labels); err != nil || got != tc.want {
+					t.Fatalf("labels %s (%v), want %s", got, err, tc.want)
+				}
+			}
+		})
+	}
+}
+
+// A resolve ends the alert that is open, with the labels it was posted
+// with, though a reload changed the rule's labels in between.
+func TestResolveEndsTheOpenAlert(t *testing.T) {
+	rec := &recorder{status: 200}
+	srv := httptest.NewServer(rec)
+	defer srv.Close()
+	spec := actions.Spec{Type: alertmanager.Name, Config: alertmanager.Config{URLs: []string{srv.URL}, Refresh: time.Hour}}
+	a, err := alertmanager.New("am", spec, actions.Options{StateDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := firing()
+	n.Labels = map[string]string{"severity": "critical"}
+	if _, err := a.Run(context.Background(), n); err != nil {
+		t.Fatal(err)
+	}
+	resolved := firing()
+	resolved.Status, resolved.FiredAt = actions.StatusResolved, resolved.FiredAt.Add(time.Minute)
+	resolved.Labels = map[string]string{"severity": "warning"}
+	if _, err := a.Run(context.Background(), resolved); err != nil {
+		t.Fatal(err)
+	}
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	if len(rec.posts) != 2 || rec.posts[1][0].Labels["severity"] != "critical" || !rec.posts[1][0].EndsAt.Equal(resolved.FiredAt) {
+		t.Errorf("posts %+v, want the resolve to end the critical alert", rec.posts)
 	}
 }
