@@ -86,6 +86,10 @@ rules:
 	b := newBrowser(t)
 	b.navigate(t, base+"/")
 	b.waitJS(t, "the page's first update", `document.body.dataset.ready === "1"`)
+	spanIs := func(minutes int) string {
+		return fmt.Sprintf(`(() => { const c = document.querySelector("#timeline").dataset; return Math.abs(Date.parse(c.to) - Date.parse(c.from) - %d * 60000) < 1000; })()`, minutes)
+	}
+	b.waitJS(t, "a view of the last 6 hours by default", spanIs(6*60))
 
 	// Each member's own view.
 	member := func(id string) string {
@@ -136,10 +140,15 @@ rules:
 	}
 
 	// The suppressions, with their reasons, in the timeline.
-	for _, s := range []struct{ rule, reason string }{{"leader-changed", "cooldown"}, {"members-missing", "muted"}} {
+	// One is pointed at, the other clicked.
+	for _, s := range []struct{ rule, reason, event string }{{"leader-changed", "cooldown", "mouseover"}, {"members-missing", "muted", "click"}} {
 		marker := fmt.Sprintf(`document.querySelector('[data-lane="ziti-prod"] .marker.suppressed[data-rule=%q]')`, s.rule)
 		b.waitJS(t, "the marker of "+s.rule+"'s suppression", marker+`?.getAttribute("aria-label").includes("suppressed (`+s.reason+`)")`)
-		tip := eval[string](t, b, `(() => { `+marker+`.dispatchEvent(new MouseEvent("click", {bubbles: true})); return document.querySelector("#tip").textContent; })()`)
+		tip := eval[string](t, b, `(() => {
+			`+marker+`.dispatchEvent(new MouseEvent("`+s.event+`", {bubbles: true}));
+			const tip = document.querySelector("#tip");
+			return tip.hidden ? "" : tip.textContent;
+		})()`)
 		for _, want := range []string{"rule " + s.rule, "suppressed (" + s.reason + ") at", "pager: not run"} {
 			if !strings.Contains(tip, want) {
 				t.Errorf("the details of %s's suppression lack %q: %s", s.rule, want, tip)
@@ -158,6 +167,11 @@ rules:
 			Number(r.cells[5].textContent) >= 2 && r.cells[6].textContent.includes("answered 500") && / UTC \(in /.test(r.cells[7].textContent);
 	})()`)
 	lastError := eval[string](t, b, retrying+`.cells[6].textContent`)
+	marker := `document.querySelector('[data-lane="etcd-eu"] .marker.fired[data-rule="leader-lost"]')`
+	tip := eval[string](t, b, `(() => { `+marker+`.dispatchEvent(new MouseEvent("click", {bubbles: true})); return document.querySelector("#tip").textContent; })()`)
+	if !regexp.MustCompile(`→ flakyretrying, \d+ attempts, HTTP 500; last error: POST .*answered 500.*; next attempt \d\d:`).MatchString(tip) {
+		t.Errorf("the firing's details do not show its delivery retrying: %s", tip)
+	}
 	if !strings.Contains(lastError, "REDACTED") || !strings.Contains(lastError, "cannot take") {
 		t.Errorf("the last error does not show the receiver's answer redacted: %q", lastError)
 	}
@@ -181,7 +195,7 @@ rules:
 
 	// Zoomed to 15 minutes, the last outage still spans its interval.
 	eval[bool](t, b, `document.querySelector('[data-span="15m"]').click(), true`)
-	b.waitJS(t, "a view of 15 minutes", `(() => { const c = document.querySelector("#timeline").dataset; return Math.abs(Date.parse(c.to) - Date.parse(c.from) - 15 * 60000) < 1000; })()`)
+	b.waitJS(t, "a view of 15 minutes", spanIs(15))
 	checkOutageBar(t, b, base)
 	if w := eval[float64](t, b, `Number(document.querySelector('[data-lane="ziti-prod"] rect.seg.outage[data-stop]:not([data-stop=""])').getAttribute("width"))`); w < 40 {
 		t.Errorf("zoomed to 15 minutes, the minute's outage is %.1f pixels wide", w)
