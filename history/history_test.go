@@ -2,6 +2,7 @@ package history
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -113,28 +114,150 @@ func TestHistorySurvivesReopeningAndATornLine(t *testing.T) {
 	}
 }
 
-func TestHistoryIsBoundedByAgeAndSize(t *testing.T) {
+// outcome is the entry of a rule outcome named by its number: outcomes
+// have no checkpoint copies, so each is on disk once, or not at all.
+func outcome(at time.Time, n int) Entry {
+	return OutcomeOf(rules.Outcome{Time: at, Cluster: "a", Rule: fmt.Sprintf("r%05d", n), Kind: rules.Suppressed})
+}
+
+// kept lists the numbers of the outcomes the history holds, read back
+// from every segment on disk.
+func kept(t *testing.T, s *Store, from, to time.Time) []int {
+	t.Helper()
+	w, err := s.Query(from, to)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []int
+	for _, o := range w.Outcomes {
+		var n int
+		fmt.Sscanf(o.Rule, "r%d", &n)
+		out = append(out, n)
+	}
+	return out
+}
+
+// TestHistoryDropsWhatIsOlderThanMaxAge writes history on a fake clock,
+// steadily, or after a quiet spell longer than the bound (across a
+// restart or not): what is older than max_age (7 days by default, or as
+// configured) goes, what is newer stays, whatever the size allows.
+func TestHistoryDropsWhatIsOlderThanMaxAge(t *testing.T) {
+	const week = 7 * 24 * time.Hour // config.DefaultHistoryMaxAge
+	for _, tc := range []struct {
+		name   string
+		maxAge time.Duration
+		quiet  bool // a quiet spell of max_age between two stretches
+		reopen bool // and a restart in it
+	}{
+		{"7 days by default, steadily", week, false, false},
+		{"2h configured, steadily", 2 * time.Hour, false, false},
+		{"7 days, after a quiet spell", week, true, false},
+		{"7 days, after a quiet spell and a restart", week, true, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			clk := &fakeClock{now: t0}
+			s := open(t, dir, clk, tc.maxAge, 1<<30) // the size bound is far
+			step := tc.maxAge / 64
+			var times []time.Time
+			write := func(from, to time.Time) {
+				for at := from; at.Before(to); at = at.Add(step) {
+					clk.set(at)
+					s.AddWait(state(at, "a", fmt.Sprintf("m%d", len(times)%3)))
+					s.AddWait(outcome(at, len(times)))
+					times = append(times, at)
+				}
+			}
+			if !tc.quiet {
+				write(t0, t0.Add(2*tc.maxAge))
+			} else {
+				write(t0, t0.Add(tc.maxAge/2))
+				resumed := times[len(times)-1].Add(tc.maxAge + step)
+				if tc.reopen {
+					s.Close()
+					clk.set(resumed)
+					s = open(t, dir, clk, tc.maxAge, 1<<30)
+				}
+				write(resumed, resumed.Add(tc.maxAge*3/4))
+			}
+			s.Close()
+			end := times[len(times)-1]
+			got := kept(t, s, t0.Add(-tc.maxAge), end)
+			var want []int // all that is newer than the bound
+			for i, at := range times {
+				if !at.Before(end.Add(-tc.maxAge)) {
+					want = append(want, i)
+				}
+			}
+			if len(got) == 0 || !isSuffix(got, want) {
+				t.Errorf("records newer than the max age went: kept %v, want at least %v", got, want)
+			}
+			// Pruning drops whole segments, each a 16th of the bound,
+			// when the next one starts: what is older than the bound and
+			// two segments has gone.
+			oldest := end.Add(-tc.maxAge - 2*tc.maxAge/segmentsPerBound)
+			for _, n := range got {
+				if times[n].Before(oldest) {
+					t.Fatalf("record %d, %v old, is kept (max age %v): kept %v", n, end.Sub(times[n]), tc.maxAge, got)
+				}
+			}
+			if len(got) == len(times) || got[0] == 0 {
+				t.Fatal("nothing was dropped")
+			}
+			// The oldest segment kept starts with a copy of the state in
+			// force, written in a segment dropped.
+			w, _ := s.Query(times[got[0]].Add(-step/2), end)
+			before := times[got[0]-1]
+			if len(w.States) == 0 || !w.States[0].Time.Equal(before) || w.States[0].LeaderID != fmt.Sprintf("m%d", (got[0]-1)%3) {
+				t.Errorf("the state in force before the history kept is lost: %+v", w.States[:min(len(w.States), 2)])
+			}
+		})
+	}
+}
+
+// isSuffix reports whether want is the end of got.
+func isSuffix(got, want []int) bool {
+	return len(got) >= len(want) && reflect.DeepEqual(got[len(got)-len(want):], want)
+}
+
+// TestHistoryDropsTheOldestFirstBeyondMaxBytes writes far more than the
+// size bound allows within the age bound: the directory stays under the
+// bound, and what it keeps is the newest part, without gaps.
+func TestHistoryDropsTheOldestFirstBeyondMaxBytes(t *testing.T) {
 	dir := t.TempDir()
 	clk := &fakeClock{now: t0}
 	const maxBytes = 64 << 10
-	s := open(t, dir, clk, time.Hour, maxBytes)
+	s := open(t, dir, clk, 7*24*time.Hour, maxBytes)
+	const n = 5000 // about 1 MB: 16 times the bound
 	at := t0
-	for i := range 20000 {
+	for i := range n {
 		at = t0.Add(time.Duration(i) * time.Second)
 		clk.set(at)
-		s.AddWait(state(at, "a", "m1"))
+		s.AddWait(outcome(at, i))
 	}
 	s.Close()
 	if size := dirSize(t, dir); size > maxBytes {
 		t.Errorf("history holds %d bytes, bound %d", size, maxBytes)
 	}
-	w, _ := s.Query(t0, at)
-	if w.KeptFrom.Before(at.Add(-time.Hour)) {
-		t.Errorf("history kept from %v, over an hour before %v", w.KeptFrom, at)
+	got := kept(t, s, t0.Add(-time.Hour), at)
+	if len(got) == 0 || got[len(got)-1] != n-1 {
+		t.Fatalf("the newest record is not kept: kept %d records, last %v", len(got), got[max(len(got)-1, 0):])
 	}
-	// The oldest segment kept starts with the state in force.
-	if len(w.States) == 0 || w.States[0].LeaderID != "m1" {
-		t.Errorf("no checkpoint at the start of the window: %+v", w.States[:min(len(w.States), 2)])
+	for i, v := range got {
+		if v != got[0]+i {
+			t.Fatalf("history kept records %d then %d: not the newest without gaps", got[i-1], v)
+		}
+	}
+	if got[0] == 0 {
+		t.Fatal("the oldest record is kept: nothing was dropped")
+	}
+	// At least all but one segment's share of the bound is kept.
+	if kept := dirSize(t, dir); kept < maxBytes*(segmentsPerBound-2)/segmentsPerBound {
+		t.Errorf("history keeps %d bytes of %d allowed", kept, maxBytes)
+	}
+	w, _ := s.Query(t0, at)
+	if !w.KeptFrom.After(t0) {
+		t.Errorf("kept_from %v: the oldest segment was not dropped", w.KeptFrom)
 	}
 }
 

@@ -44,7 +44,10 @@ const recentSize = 16384
 type segment struct {
 	path  string
 	start time.Time
-	size  int64
+	// end is the time of its latest entry, or, for a segment of an earlier
+	// run but the newest, when the next one began.
+	end  time.Time
+	size int64
 }
 
 // Store is a history directory. Open, Add from any goroutine, Query, then
@@ -120,15 +123,23 @@ func (s *Store) load() error {
 		if err != nil || statErr != nil {
 			continue
 		}
-		s.segments = append(s.segments, segment{path: name, start: time.Unix(0, nanos), size: info.Size()})
+		start := time.Unix(0, nanos)
+		if n := len(s.segments); n > 0 {
+			s.segments[n-1].end = start
+		}
+		s.segments = append(s.segments, segment{path: name, start: start, end: start, size: info.Size()})
 	}
 	if len(s.segments) == 0 {
 		return nil
 	}
-	return readSegment(s.segments[len(s.segments)-1].path, func(e Entry) {
+	last := &s.segments[len(s.segments)-1]
+	return readSegment(last.path, func(e Entry) {
 		s.seq = max(s.seq, e.Seq)
 		if e.State != nil {
 			s.latest[e.State.Cluster] = *e.State
+		}
+		if t := e.Time(); t.After(last.end) {
+			last.end = t
 		}
 	})
 }
@@ -177,7 +188,7 @@ func (s *Store) startSegment(start time.Time, seq int64) error {
 	}
 	s.file, s.buf = f, bufio.NewWriter(f)
 	s.mu.Lock()
-	s.segments = append(s.segments, segment{path: path, start: start})
+	s.segments = append(s.segments, segment{path: path, start: start, end: start})
 	s.mu.Unlock()
 	for _, cluster := range sortedKeys(s.latest) {
 		st := s.latest[cluster]

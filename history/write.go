@@ -54,7 +54,11 @@ func (s *Store) writeLine(e Entry) {
 		return
 	}
 	s.mu.Lock()
-	s.segments[len(s.segments)-1].size += int64(len(data) + 1)
+	last := &s.segments[len(s.segments)-1]
+	last.size += int64(len(data) + 1)
+	if t := e.Time(); t.After(last.end) {
+		last.end = t
+	}
 	s.mu.Unlock()
 }
 
@@ -76,10 +80,10 @@ func (s *Store) lastSeq() int64 {
 	return s.seq
 }
 
-// prune drops the oldest segments while they are older than MaxAge (all
-// of a segment is older once the next one began before the limit) or
-// while they and a full segment written to would hold more than MaxBytes.
-// The one written to stays.
+// prune drops the oldest segments while they are older than MaxAge (their
+// latest entry is, even when the next segment began long after, after a
+// quiet spell) or while they and a full segment written to would hold
+// more than MaxBytes. The one written to stays.
 func (s *Store) prune(now time.Time) {
 	s.mu.Lock()
 	limit := now.Add(-s.opts.MaxAge)
@@ -88,7 +92,7 @@ func (s *Store) prune(now time.Time) {
 		total += seg.size
 	}
 	var drop []string
-	for len(s.segments) > 1 && (s.segments[1].start.Before(limit) || total > s.opts.MaxBytes) {
+	for len(s.segments) > 1 && (s.segments[0].end.Before(limit) || total > s.opts.MaxBytes) {
 		total -= s.segments[0].size
 		drop = append(drop, s.segments[0].path)
 		s.segments = s.segments[1:]

@@ -83,7 +83,13 @@ func follow(t *testing.T, base, cluster string, at time.Time, follows ...string)
 		lines = append(lines, fmt.Sprintf(`{"namespace":"cluster","event_src_id":%q,"timestamp":%q,"eventType":%q%s}`,
 			follows[i], at.UTC().Format(time.RFC3339Nano), typ, extra))
 	}
-	// 503 asks to send again (a daemon just started may not decide yet).
+	postEvents(t, base, cluster, lines...)
+}
+
+// postEvents posts lines of events to a cluster, again while the daemon
+// asks to (503: a daemon just started may not decide yet).
+func postEvents(t *testing.T, base, cluster string, lines ...string) {
+	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		code, body := post(t, base+"/v1/events?cluster="+cluster, "", strings.Join(lines, "\n"))

@@ -131,7 +131,7 @@ const LH = (() => {
   // markerLabel sums an outcome up in one line, for its aria-label.
   function markerLabel(o, deliveries, noDelivery) {
     const acts = (o.actions || []).map((a, i) => `${a}: ${deliveryText(deliveries.get((o.delivery_ids || [])[i]), noDelivery)}`);
-    return `${o.rule} ${o.outcome} at ${clock(ms(o.time))}${acts.length && o.outcome !== "suppressed" ? "; " + acts.join("; ") : ""}`;
+    return `${o.rule} ${o.outcome}${o.reason ? " (" + o.reason + ")" : ""} at ${clock(ms(o.time))}${acts.length && o.outcome !== "suppressed" ? "; " + acts.join("; ") : ""}`;
   }
 
   return { el, svg, ms, clock, day, dateTime, duration, byCluster, byRule, clusterSegments, segmentTip, outcomeTip, deliveryText, markerLabel, SECOND, MINUTE, HOUR, DAY };

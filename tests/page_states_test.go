@@ -1,0 +1,258 @@
+package tests
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestPageShowsMembersRulesAndRetries opens / on a daemon fed a scripted
+// past: a member presumed down and its followers, a rule held back by its
+// cooldown, one muted, one firing whose delivery is retried against a
+// receiver that answers 500 (and echoes what it was sent). The page shows
+// each, with its suppressions' reasons, and none of the action's secrets;
+// zoomed to 15 minutes, the last outage's bar still spans its interval.
+func TestPageShowsMembersRulesAndRetries(t *testing.T) {
+	hooks := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		if r.URL.Path == "/ok" {
+			return
+		}
+		w.WriteHeader(500) // retried; the answer echoes the request
+		fmt.Fprintf(w, "cannot take %s %s %s %s", r.URL, r.Header.Get("X-Api-Key"), r.Header.Get("Authorization"), body)
+	}))
+	defer hooks.Close()
+	secrets := []string{"qtok-0123456789abc", "upass-0123456789", "apikey-0123456789", "bearer-0123456789", "whsec_c3RhdGVzLXBhZ2UtdGVzdC1rZXk="}
+	t.Setenv("FLAKY_TOKEN", secrets[3])
+	dir := t.TempDir()
+	listen := freePort(t)
+	config := filepath.Join(dir, "rules.yaml")
+	// The window opens at midnight for a day: always open.
+	err := os.WriteFile(config, []byte(fmt.Sprintf(`server: {listen: %q}
+state_dir: %s/state
+max_clock_skew: 2h
+clusters:
+  - {name: ziti-prod, stabilize: 0s, members: [ctrl1, ctrl2, ctrl3], source: {type: events, http: true}}
+  - {name: etcd-eu, stabilize: 0s, members: [e1, e2, e3], source: {type: events, http: true}}
+windows:
+  always: {schedule: "0 0 * * *", duration: 24h}
+actions:
+  pager: {type: webhook, url: "%s/ok"}
+  flaky:
+    type: webhook
+    url: "http://hook:%s@%s/hook?token=%s"
+    secret: %s
+    headers: {X-Api-Key: %q, Authorization: "Bearer ${FLAKY_TOKEN}"}
+    retry: {max_attempts: 1000, initial_backoff: 500ms, max_backoff: 500ms}
+rules:
+  - name: leader-changed
+    when: type == "state.has_leader" && previous_leader_id != "" && leader_id != previous_leader_id
+    actions: [pager]
+    cooldown: 2h
+  - name: members-missing
+    when: members_up < members_total
+    clusters: [ziti-prod]
+    mute: [always]
+    actions: [pager]
+  - name: leader-lost
+    when: type == "state.is_leaderless"
+    clusters: [etcd-eu]
+    actions: [flaky]
+`, listen, dir, hooks.URL, secrets[1], strings.TrimPrefix(hooks.URL, "http://"), secrets[0], secrets[4], secrets[2])), 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	startDaemon(t, config)
+	base := "http://" + listen
+	ago := func(m float64) time.Time { return time.Now().Add(-time.Duration(m * float64(time.Minute))) }
+	follow(t, base, "ziti-prod", ago(40), "ctrl1", "ctrl1", "ctrl2", "ctrl1", "ctrl3", "ctrl1")
+	follow(t, base, "etcd-eu", ago(40), "e1", "e1", "e2", "e1", "e3", "e1")
+	follow(t, base, "ziti-prod", ago(30), "ctrl1", "", "ctrl2", "", "ctrl3", "")
+	follow(t, base, "ziti-prod", ago(29), "ctrl1", "ctrl2", "ctrl2", "ctrl2", "ctrl3", "ctrl2") // leader-changed fires
+	follow(t, base, "ziti-prod", ago(9), "ctrl1", "", "ctrl2", "", "ctrl3", "")
+	follow(t, base, "ziti-prod", ago(8), "ctrl1", "ctrl3", "ctrl2", "ctrl3", "ctrl3", "ctrl3") // held back by the cooldown
+	postEvents(t, base, "ziti-prod", fmt.Sprintf(`{"namespace":"cluster","event_src_id":"ctrl1","timestamp":%q,"eventType":"member.down","reason":"connection refused"}`,
+		ago(5).UTC().Format(time.RFC3339Nano))) // members-missing, muted
+	follow(t, base, "etcd-eu", ago(3), "e1", "", "e2", "", "e3", "") // leader-lost fires, to flaky
+
+	b := newBrowser(t)
+	b.navigate(t, base+"/")
+	b.waitJS(t, "the page's first update", `document.body.dataset.ready === "1"`)
+	spanIs := func(minutes int) string {
+		return fmt.Sprintf(`(() => { const c = document.querySelector("#timeline").dataset; return Math.abs(Date.parse(c.to) - Date.parse(c.from) - %d * 60000) < 1000; })()`, minutes)
+	}
+	b.waitJS(t, "a view of the last 6 hours by default", spanIs(6*60))
+
+	// Each member's own view.
+	member := func(id string) string {
+		return fmt.Sprintf(`document.querySelector('[data-cluster="ziti-prod"] tr.member[data-member=%q]')`, id)
+	}
+	b.waitJS(t, "ctrl1 presumed down", member("ctrl1")+`?.classList.contains("bad") && `+member("ctrl1")+`.querySelector("td.health").textContent === "presumed down (connection refused)"`)
+	cells := eval[[]string](t, b, `[...`+member("ctrl2")+`.cells].map((c) => c.textContent)`)
+	if len(cells) != 4 || cells[1] != "follows ctrl3" || !regexp.MustCompile(`^(7|8|9)m \d\ds ago$`).MatchString(cells[2]) || cells[3] != "up" {
+		t.Errorf("ctrl2's row: %q, want it to follow ctrl3, heard from 8 minutes ago, up", cells)
+	}
+	if got := eval[string](t, b, member("ctrl1")+`.cells[1].textContent`); got != "follows no leader" {
+		t.Errorf("ctrl1, presumed down, %q", got)
+	}
+	if got := eval[string](t, b, `document.querySelector('[data-cluster="ziti-prod"] .leader').textContent`); !strings.HasPrefix(got, "leader ctrl3 for ") {
+		t.Errorf("ziti-prod's leader: %q", got)
+	}
+
+	// The rules' states.
+	ruleRow := func(cluster, name string) string {
+		return fmt.Sprintf(`document.querySelector('#rules tr.rule[data-cluster=%q][data-rule=%q]')`, cluster, name)
+	}
+	state := func(cluster, name string) string {
+		return ruleRow(cluster, name) + `?.querySelector(".rule-state").textContent`
+	}
+	b.waitJS(t, "the rules' states", state("ziti-prod", "leader-changed")+`?.startsWith("in cooldown until ") && `+
+		state("ziti-prod", "members-missing")+`?.startsWith("muted until ") && `+state("etcd-eu", "leader-lost")+`?.startsWith("firing since ")`)
+	rule := ruleViews(t, base)
+	for _, want := range []struct{ cluster, rule, state, lastFired string }{
+		{"ziti-prod", "leader-changed", "in cooldown until " + clockOf(t, rule("ziti-prod", "leader-changed")["held_until"]) + " UTC (in 1h ", rule("ziti-prod", "leader-changed")["last_fired"]},
+		{"ziti-prod", "members-missing", "muted until 00:00:00.000 UTC (in ", ""},
+		{"etcd-eu", "leader-lost", "firing since " + clockOf(t, rule("etcd-eu", "leader-lost")["since"]) + " UTC", rule("etcd-eu", "leader-lost")["last_fired"]},
+		{"etcd-eu", "leader-changed", "ok", ""},
+	} {
+		row := ruleRow(want.cluster, want.rule)
+		if got := eval[string](t, b, row+`.querySelector(".rule-state").textContent`); !strings.HasPrefix(got, want.state) {
+			t.Errorf("%s of %s: state %q, want %q…", want.rule, want.cluster, got, want.state)
+		}
+		last := eval[string](t, b, row+`.cells[3].textContent`)
+		switch {
+		case want.lastFired == "" && last != "never":
+			t.Errorf("%s of %s: last fired %q, never fired", want.rule, want.cluster, last)
+		case want.lastFired != "" && !strings.HasPrefix(last, dateTimeOf(t, want.lastFired)+" ("):
+			t.Errorf("%s of %s: last fired %q, want %s", want.rule, want.cluster, last, dateTimeOf(t, want.lastFired))
+		}
+	}
+	if !eval[bool](t, b, ruleRow("etcd-eu", "leader-lost")+`.classList.contains("firing")`) {
+		t.Error("the firing rule's row is not marked firing")
+	}
+
+	// The suppressions, with their reasons, in the timeline.
+	// One is pointed at, the other clicked.
+	for _, s := range []struct{ rule, reason, event string }{{"leader-changed", "cooldown", "mouseover"}, {"members-missing", "muted", "click"}} {
+		marker := fmt.Sprintf(`document.querySelector('[data-lane="ziti-prod"] .marker.suppressed[data-rule=%q]')`, s.rule)
+		b.waitJS(t, "the marker of "+s.rule+"'s suppression", marker+`?.getAttribute("aria-label").includes("suppressed (`+s.reason+`)")`)
+		tip := eval[string](t, b, `(() => {
+			`+marker+`.dispatchEvent(new MouseEvent("`+s.event+`", {bubbles: true}));
+			const tip = document.querySelector("#tip");
+			return tip.hidden ? "" : tip.textContent;
+		})()`)
+		for _, want := range []string{"rule " + s.rule, "suppressed (" + s.reason + ") at", "pager: not run"} {
+			if !strings.Contains(tip, want) {
+				t.Errorf("the details of %s's suppression lack %q: %s", s.rule, want, tip)
+			}
+		}
+	}
+	if n := eval[int](t, b, `document.querySelectorAll('[data-lane="ziti-prod"] .marker.fired[data-rule="leader-changed"]').length`); n != 1 {
+		t.Errorf("%d markers of leader-changed firing, want 1 (the second change was held back)", n)
+	}
+
+	// The delivery to the receiver that answers 500, retried.
+	retrying := `[...document.querySelectorAll("#deliveries tr.delivery.retrying")].find((r) => r.cells[1].textContent === "etcd-eu")`
+	b.waitJS(t, "the delivery retried, with its attempts, last error and next attempt", `(() => {
+		const r = `+retrying+`;
+		return r && r.cells[2].textContent === "leader-lost (firing)" && r.cells[3].textContent === "flaky" && r.cells[4].textContent === "retrying" &&
+			Number(r.cells[5].textContent) >= 2 && r.cells[6].textContent.includes("answered 500") && / UTC \(in /.test(r.cells[7].textContent);
+	})()`)
+	lastError := eval[string](t, b, retrying+`.cells[6].textContent`)
+	marker := `document.querySelector('[data-lane="etcd-eu"] .marker.fired[data-rule="leader-lost"]')`
+	tip := eval[string](t, b, `(() => { `+marker+`.dispatchEvent(new MouseEvent("click", {bubbles: true})); return document.querySelector("#tip").textContent; })()`)
+	if !regexp.MustCompile(`→ flakyretrying, \d+ attempts, HTTP 500; last error: POST .*answered 500.*; next attempt \d\d:`).MatchString(tip) {
+		t.Errorf("the firing's details do not show its delivery retrying: %s", tip)
+	}
+	if !strings.Contains(lastError, "REDACTED") || !strings.Contains(lastError, "cannot take") {
+		t.Errorf("the last error does not show the receiver's answer redacted: %q", lastError)
+	}
+	shown := eval[string](t, b, `(() => {
+		let text = document.documentElement.outerHTML;
+		for (const m of document.querySelectorAll(".marker, .seg")) {
+			m.dispatchEvent(new MouseEvent("click", {bubbles: true}));
+			text += document.querySelector("#tip").outerHTML;
+		}
+		return text;
+	})()`)
+	for _, u := range b.loaded() {
+		_, body := get(t, u)
+		shown += body
+	}
+	for _, s := range secrets {
+		if strings.Contains(shown, s) {
+			t.Errorf("the page shows the secret %s", s)
+		}
+	}
+
+	// Zoomed to 15 minutes, the last outage still spans its interval.
+	eval[bool](t, b, `document.querySelector('[data-span="15m"]').click(), true`)
+	b.waitJS(t, "a view of 15 minutes", spanIs(15))
+	checkOutageBar(t, b, base)
+	if w := eval[float64](t, b, `Number(document.querySelector('[data-lane="ziti-prod"] rect.seg.outage[data-stop]:not([data-stop=""])').getAttribute("width"))`); w < 40 {
+		t.Errorf("zoomed to 15 minutes, the minute's outage is %.1f pixels wide", w)
+	}
+	b.noErrors(t)
+}
+
+// ruleViews reads GET /v1/state: the fields of a cluster's rule, as text.
+func ruleViews(t *testing.T, base string) func(cluster, rule string) map[string]string {
+	t.Helper()
+	_, body := get(t, base+"/v1/state")
+	var st struct {
+		Clusters []struct {
+			Name  string
+			Rules []map[string]any
+		}
+	}
+	if err := json.Unmarshal([]byte(body), &st); err != nil {
+		t.Fatal(err)
+	}
+	return func(cluster, rule string) map[string]string {
+		for _, c := range st.Clusters {
+			for _, r := range c.Rules {
+				if c.Name == cluster && r["name"] == rule {
+					out := map[string]string{}
+					for k, v := range r {
+						out[k] = fmt.Sprint(v)
+					}
+					return out
+				}
+			}
+		}
+		t.Fatalf("no rule %s of %s in %s", rule, cluster, body)
+		return nil
+	}
+}
+
+// clockOf and dateTimeOf write a time as the page does.
+func clockOf(t *testing.T, iso string) string {
+	t.Helper()
+	at, err := time.Parse(time.RFC3339Nano, iso)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return at.UTC().Format("15:04:05.000")
+}
+
+func dateTimeOf(t *testing.T, iso string) string {
+	t.Helper()
+	at, err := time.Parse(time.RFC3339Nano, iso)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return at.UTC().Format("2006-01-02 15:04:05.000") + " UTC"
+}
+
+func jsString(s string) string {
+	b, _ := json.Marshal(s)
+	return string(b)
+}
