@@ -8,8 +8,12 @@ import (
 	"time"
 
 	"github.com/leaderhook/leaderhook/actions"
+	"github.com/leaderhook/leaderhook/actions/alertmanager"
+	"github.com/leaderhook/leaderhook/actions/email"
+	"github.com/leaderhook/leaderhook/actions/pagerduty"
 	"github.com/leaderhook/leaderhook/actions/shell"
 	"github.com/leaderhook/leaderhook/actions/slack"
+	"github.com/leaderhook/leaderhook/actions/teams"
 	"github.com/leaderhook/leaderhook/actions/webhook"
 )
 
@@ -18,6 +22,11 @@ var (
 	hook         = actions.Spec{Type: "webhook", Config: webhook.Config{URL: "https://hooks.example/leader"}}
 	run          = actions.Spec{Type: "shell", Config: shell.Config{Command: []string{"/usr/local/bin/failover.sh", "{{ .Cluster }}"}}}
 	slackMessage = actions.Spec{Type: "slack", Config: slack.Config{WebhookURL: "https://hooks.slack.example/services/T0/B0/x"}}
+	teamsCard    = actions.Spec{Type: "teams", Config: teams.Config{WebhookURL: "https://prod.workflows.example/wf/1"}}
+	mail         = actions.Spec{Type: "email", Config: email.Config{Host: "smtp.example", From: "lh@example", To: []string{"ops@example"}}}
+	page         = actions.Spec{Type: "pagerduty", Config: pagerduty.Config{RoutingKey: strings.Repeat("k", pagerduty.RoutingKeyLength)}}
+	alert        = actions.Spec{Type: "alertmanager", Config: alertmanager.Config{URLs: []string{"http://am.example:9093"}}}
+	every        = []actions.Spec{hook, run, slackMessage, teamsCard, mail, page, alert}
 )
 
 // Every kind is complete and has a name of its own.
@@ -56,6 +65,16 @@ func TestValidate(t *testing.T) {
 		{"valid webhook", hook, nil},
 		{"valid shell", run, nil},
 		{"valid slack", slackMessage, nil},
+		{"valid teams", teamsCard, nil},
+		{"valid email", mail, nil},
+		{"valid pagerduty", page, nil},
+		{"valid alertmanager", alert, nil},
+		{"teams without its url", actions.Spec{Type: "teams"}, []string{"webhook_url@-1: is required"}},
+		{"pagerduty with a short key", actions.Spec{Type: "pagerduty", Config: pagerduty.Config{RoutingKey: "k3y", Severity: "fatal"}}, []string{
+			"routing_key@-1: must be 32 characters long, as PagerDuty's integration keys are (it has 3; the key is not shown)",
+			`severity@-1: unknown severity "fatal": critical, error, warning or info`}},
+		{"alertmanager without urls", actions.Spec{Type: "alertmanager"}, []string{
+			"urls@-1: is required: the base URL of at least one Alertmanager"}},
 		{"no type", actions.Spec{Config: webhook.Config{URL: "https://h/x"}}, []string{
 			"type@-1: is required: webhook, shell, slack, teams, email, pagerduty or alertmanager"}},
 		{"unknown type", actions.Spec{Type: "sms"}, []string{
@@ -108,6 +127,10 @@ func TestValidateNeverShowsSecrets(t *testing.T) {
 		{Type: "shell", Config: shell.Config{Command: []string{"curl -u admin:" + password + " https://h/"},
 			Env: map[string]string{"TOKEN": token + "{{ .Nope }}"}}, FromEnv: []string{token}},
 		{Type: "shell", Config: shell.Config{Command: []string{"bin/x?token=" + token}}},
+		{Type: "teams", Config: teams.Config{WebhookURL: "ftp://h.example/wf?sig=" + token}},
+		{Type: "email", Config: email.Config{Host: "smtp.example", Password: password, From: "lh@example", To: []string{"ops@example"}}},
+		{Type: "pagerduty", Config: pagerduty.Config{RoutingKey: token}},
+		{Type: "alertmanager", Config: alertmanager.Config{URLs: []string{"ftp://u:" + password + "@am.example/?t=" + token}}},
 	}
 	for _, s := range specs {
 		errs := Validate(s)
@@ -127,7 +150,7 @@ func TestValidateNeverShowsSecrets(t *testing.T) {
 // Defaults fill in only what the spec's own kind has, so a spec with
 // defaults still validates.
 func TestDefaultsStillValid(t *testing.T) {
-	for _, s := range []actions.Spec{hook, run, slackMessage} {
+	for _, s := range every {
 		if errs := Validate(s.Defaults(Lookup(s.Type).Delivery)); len(errs) > 0 {
 			t.Errorf("%s with defaults: %v", s.Type, errs)
 		}
