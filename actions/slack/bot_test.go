@@ -89,7 +89,30 @@ func TestBotErrors(t *testing.T) {
 	}
 }
 
-// A message deleted before the resolve: the resolve posts a new one.
+// The firing's message deleted in Slack before the resolve: chat.update
+// answers message_not_found, and the resolve posts a new message.
+func TestBotResolveOfADeletedMessage(t *testing.T) {
+	api := fakes.NewSlackAPI()
+	defer api.Close()
+	a := newBot(t, api, t.TempDir())
+	if _, err := a.Run(context.Background(), episode(actions.StatusFiring)); err != nil {
+		t.Fatal(err)
+	}
+	api.DeleteAll()
+	if out, err := a.Run(context.Background(), episode(actions.StatusResolved)); err != nil {
+		t.Fatalf("resolve: %+v %v", out, err)
+	}
+	msgs := api.Messages()
+	if len(msgs) != 1 || msgs[0].ThreadTS != "" || !strings.Contains(msgs[0].Text, "RESOLVED") {
+		t.Errorf("messages %+v", msgs)
+	}
+	if got := strings.Join(api.Calls(), ", "); got != "chat.postMessage ok, chat.update message_not_found, chat.postMessage ok" {
+		t.Errorf("calls: %s", got)
+	}
+}
+
+// No message remembered for the episode (the firing was never posted, or
+// its memory aged out): the resolve posts a new one.
 func TestBotResolveOfAMissingMessage(t *testing.T) {
 	api := fakes.NewSlackAPI()
 	defer api.Close()

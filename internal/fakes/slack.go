@@ -56,6 +56,13 @@ func (s *SlackAPI) RateLimit(n, status int) {
 	s.limited, s.status = n, status
 }
 
+// DeleteAll deletes every message, as a user who cleans up a channel does.
+func (s *SlackAPI) DeleteAll() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.messages = nil
+}
+
 // Messages returns the messages posted so far, replies included.
 func (s *SlackAPI) Messages() []SlackMessage {
 	s.mu.Lock()
