@@ -81,15 +81,15 @@ func (v *View) term() uint64 {
 // the lead moved to it. A new leader is announced at once, whether the
 // cluster was leaderless or the loss of the old one was still pending
 // (then lastLeader already names the leader it lost). But while the old
-// leader still claims the lead, its next report says whether it handed
-// the lead over or was deposed without knowing it: members' reports of
-// one change arrive in any order, so the announcement waits for that
-// report, for changeHold at most, and is dated from the change.
+// leader's last word is undecided, its next report says whether it handed
+// the lead over or was deposed without knowing it: members' reports of one
+// change arrive in any order, so the announcement waits for that report,
+// for changeHold at most, and is dated from the change.
 func (v *View) announceLeader(out []event.Event) []event.Event {
 	if v.changeAt.IsZero() {
 		v.changeAt = v.now
 	}
-	if v.announced != "" && v.claimsLead(v.announced) && v.now.Before(v.changeAt.Add(v.changeHold())) {
+	if v.announced != "" && v.undecided(v.announced) && v.now.Before(v.changeAt.Add(v.changeHold())) {
 		return out
 	}
 	v.pending = false
@@ -111,10 +111,22 @@ func (v *View) announceLeader(out []event.Event) []event.Event {
 // second claimant takes to be a split brain.
 func (v *View) changeHold() time.Duration { return min(v.stabilize, v.splitAfter) }
 
-// claimsLead reports whether member id answers and still follows itself.
-func (v *View) claimsLead(id string) bool {
-	m := v.members[id]
-	return m != nil && m.reported && !m.down && !m.unknown && m.follows == id
+// undecided reports whether the old leader's last word does not say yet
+// how the lead moved: it answers and still claims the lead, or it stepped
+// down in a term older than the new leader's (raft clears a deposed
+// leader's lead before it takes the newer term, so its next word may).
+func (v *View) undecided(old string) bool {
+	m := v.members[old]
+	switch {
+	case m == nil || !m.reported || m.down || m.unknown:
+		return false
+	case m.follows == old:
+		return true
+	case m.follows == "":
+		newTerm := v.term()
+		return m.term != 0 && newTerm != 0 && m.term < newTerm
+	}
+	return false
 }
 
 // kindOfChange says how the lead moved from old to next, from what the old

@@ -162,13 +162,14 @@ func (r *ruleReceiver) count(what string) int {
 
 // cutProxy forwards TCP to a target until cut: then it takes connections
 // and answers nothing, as a network cut between leaderhook and a member
-// would look (no refusal: silence).
+// would look (no refusal, no reset: silence). Connections in place go
+// silent too: their far side is dropped, theirs is held open.
 type cutProxy struct {
 	addr   string
 	target string
 	mu     sync.Mutex
 	isCut  bool
-	conns  []net.Conn
+	ups    []net.Conn // the far sides of connections in place
 }
 
 func newCutProxy(t *testing.T, target string) *cutProxy {
@@ -193,19 +194,25 @@ func newCutProxy(t *testing.T, target string) *cutProxy {
 func (p *cutProxy) serve(c net.Conn) {
 	p.mu.Lock()
 	cut := p.isCut
-	p.conns = append(p.conns, c)
 	p.mu.Unlock()
 	if cut {
-		return // held open, silent, until the cut heals
+		return // held open, silent: the client gives up on it
 	}
 	up, err := net.Dial("tcp", p.target)
 	if err != nil {
 		c.Close()
 		return
 	}
+	p.mu.Lock()
+	p.ups = append(p.ups, up)
+	p.mu.Unlock()
 	go func() { io.Copy(up, c); up.Close() }()
 	io.Copy(c, up)
-	c.Close()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if !p.isCut {
+		c.Close() // the member closed it: pass that on
+	}
 }
 
 // cut stops forwarding (connections in place go silent) or heals.
@@ -213,8 +220,8 @@ func (p *cutProxy) cut(on bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.isCut = on
-	for _, c := range p.conns {
-		c.Close() // in place, new ones follow the new state
+	for _, up := range p.ups {
+		up.Close()
 	}
-	p.conns = nil
+	p.ups = nil
 }
