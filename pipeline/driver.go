@@ -34,7 +34,9 @@ type ClusterView struct {
 // newView makes the view c describes.
 func newView(c ClusterView) *detector.View {
 	v := detector.NewView(c.Name, c.Members, c.Stabilize)
-	v.SetSplitBrainAfter(c.SplitBrainAfter)
+	if c.SplitBrainAfter > 0 {
+		v.SetSplitBrainAfter(c.SplitBrainAfter)
+	}
 	return v
 }
 
