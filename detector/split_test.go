@@ -30,6 +30,7 @@ func TestViewChangeKind(t *testing.T) {
 		{"the old leader steps down in the new term, last", []says{{100, "b", "b", 2}, {101, "c", "b", 2}, {150, "a", "", 2}}, "", "150 b transfer 101"},
 		{"the old leader never says: deposed without knowing", []says{{100, "b", "b", 2}, {101, "c", "b", 2}}, "", "2101 b failover 101"},
 		{"the old leader steps down, then takes the new term", []says{{100, "a", "", 1}, {101, "b", "b", 2}, {102, "c", "b", 2}, {150, "a", "", 2}}, "", "150 b transfer 102"},
+		{"a loss, then a new leader, the old one in its old term", []says{{100, "a", "", 1}, {101, "b", "b", 2}, {102, "c", "b", 2}}, "", "2102 b failover 102"},
 		{"the old leader steps down in its old term and stays there", []says{{100, "b", "b", 2}, {101, "c", "b", 2}, {150, "a", "", 1}}, "", "2101 b failover 101"},
 		{"the old leader is down", []says{{101, "b", "b", 2}, {102, "c", "b", 2}}, "a", "102 b failover 102"},
 	}

@@ -203,7 +203,7 @@ func (v *View) Deadline() (time.Time, bool) {
 		return v.firstSeen.Add(v.stabilize), true
 	}
 	var at time.Time
-	if v.pending {
+	if v.pending && v.changeAt.IsZero() { // a held new leader ends the loss instead
 		at = v.lossStart.Add(v.stabilize)
 	}
 	if !v.changeAt.IsZero() {
