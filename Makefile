@@ -55,6 +55,7 @@ unit:
 fuzz:
 	@echo '== fuzz ($(FUZZCOUNT) inputs each)'
 	$(GO) test ./event -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime $(FUZZCOUNT) -fuzzminimizetime 0
+	$(GO) test ./detector -run '^$$' -fuzz '^FuzzView$$' -fuzztime $(FUZZCOUNT) -fuzzminimizetime 0
 	$(GO) test ./config -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZCOUNT) -fuzzminimizetime 0
 	$(GO) test ./actions -run '^$$' -fuzz '^FuzzPayload$$' -fuzztime $(FUZZCOUNT) -fuzzminimizetime 0
 
