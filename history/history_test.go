@@ -65,7 +65,7 @@ func TestWindowHoldsTheStateInForceAndWhatFollows(t *testing.T) {
 	tr.Apply(DeliveryOf(dispatch.Record{Time: t0.Add(3 * time.Minute), Kind: "attempt", DeliveryID: "d1", Attempt: 1, Outcome: "retry", Error: "500"}))
 	s.Add(Entry{Delivery: tr.Apply(DeliveryOf(dispatch.Record{Time: t0.Add(4 * time.Minute), Kind: "delivered", DeliveryID: "d1", Attempt: 2, Outcome: "ok"}))})
 	s.Add(state(t0.Add(5*time.Minute), "a", "m2"))
-	w, err := s.Query(t0.Add(90*time.Second), t0.Add(10*time.Minute))
+	w, err := s.Query(t0.Add(90*time.Second), t0.Add(10*time.Minute), Filter{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -104,7 +104,7 @@ func TestHistorySurvivesReopeningAndATornLine(t *testing.T) {
 	defer s.Close()
 	s.Add(state(t0.Add(time.Second), "a", ""))
 	s.Close()
-	w, err := s.Query(t0.Add(-time.Minute), t0.Add(time.Minute))
+	w, err := s.Query(t0.Add(-time.Minute), t0.Add(time.Minute), Filter{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -128,7 +128,7 @@ func TestHistoryIsBoundedByAgeAndSize(t *testing.T) {
 	if size := dirSize(t, dir); size > maxBytes {
 		t.Errorf("history holds %d bytes, bound %d", size, maxBytes)
 	}
-	w, _ := s.Query(t0, at)
+	w, _ := s.Query(t0, at, Filter{})
 	if w.KeptFrom.Before(at.Add(-time.Hour)) {
 		t.Errorf("history kept from %v, over an hour before %v", w.KeptFrom, at)
 	}
@@ -179,7 +179,7 @@ func TestWriteJSONIsMarshal(t *testing.T) {
 	}
 	data, _ := json.Marshal(w)
 	json.Unmarshal(data, &want)
-	want["deliveries"], want["unfinished"] = []any{}, []any{}
+	want["deliveries"], want["unfinished"], want["spans"], want["marks"] = []any{}, []any{}, []any{}, []any{}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("WriteJSON wrote\n%s\njson.Marshal\n%s", b.String(), data)
 	}

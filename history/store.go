@@ -125,7 +125,7 @@ func (s *Store) load() error {
 	if len(s.segments) == 0 {
 		return nil
 	}
-	return readSegment(s.segments[len(s.segments)-1].path, func(e Entry) {
+	return readSegment(s.segments[len(s.segments)-1].path, nil, func(e Entry) {
 		s.seq = max(s.seq, e.Seq)
 		if e.State != nil {
 			s.latest[e.State.Cluster] = *e.State
