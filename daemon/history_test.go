@@ -61,7 +61,9 @@ func fullWindow() history.Window {
 		States: []history.State{{Time: now, Cluster: "c", Type: "t", LeaderID: "l", PreviousLeaderID: "p", Since: now, Baseline: true}},
 		Outcomes: []history.Outcome{{Time: now, Cluster: "c", Rule: "r", Outcome: "fired", Reason: "x", Trigger: "event", LeaderID: "l",
 			PreviousLeaderID: "p", LeaderlessForMS: 1, Actions: []string{"a"}, DeliveryIDs: []string{"d"}}},
-		Deliveries: []history.Summary{d}, Unfinished: []history.Summary{d}}
+		Deliveries: []history.Summary{d}, Unfinished: []history.Summary{d}, Cluster: "c", StepMS: 1000,
+		Spans: []history.Span{{Cluster: "c", Kind: "busy", Start: now, Stop: now, Changes: 2, LeaderID: "l", PreviousLeaderID: "p", Announced: now}},
+		Marks: []history.Mark{{Cluster: "c", Outcome: "fired", Count: 1, First: now, Last: now, Rules: []string{"r"}}}}
 }
 
 // historyPaths are the answer's leaves, the fields of unfinished[] told
