@@ -215,10 +215,9 @@ function outcomeMarker(o) {
 // markMarker is the marker of outcomes of one kind within a step of an
 // overview; its details are read when shown.
 function markMarker(m) {
-  const first = LH.ms(m.first), last = LH.ms(m.last);
-  const when = m.count === 1 ? `at ${LH.clock(first)}` : `from ${LH.clock(first)} to ${LH.clock(last)}`;
+  const when = () => (m.count === 1 ? `at ${LH.clock(LH.ms(m.first))}` : `from ${LH.clock(LH.ms(m.first))} to ${LH.clock(LH.ms(m.last))}`);
   return {
-    time: m.first, kind: m.outcome, label: `${m.count} ${m.outcome} (${m.rules.join(", ")}) ${when}`, tip: () => markDetails(m),
+    time: m.first, kind: m.outcome, label: () => `${m.count} ${m.outcome} (${m.rules.join(", ")}) ${when()}`, tip: () => markDetails(m),
     attrs: { "data-rule": m.rules.length === 1 ? m.rules[0] : null, "data-outcome": m.outcome, "data-count": m.count },
   };
 }
