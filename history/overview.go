@@ -34,15 +34,13 @@ type Span struct {
 	Announced        time.Time `json:"announced,omitzero"`
 }
 
-// Mark stands for a cluster's outcomes of one kind within one step of
-// time.
+// Mark stands for a cluster's outcomes within one step of time.
 type Mark struct {
-	Cluster string    `json:"cluster"`
-	Outcome string    `json:"outcome"`
-	Count   int       `json:"count"`
-	First   time.Time `json:"first"`
-	Last    time.Time `json:"last"`
-	Rules   []string  `json:"rules"`
+	Cluster  string         `json:"cluster"`
+	First    time.Time      `json:"first"`
+	Last     time.Time      `json:"last"`
+	Outcomes map[string]int `json:"outcomes"` // by kind: fired, resolved…
+	Rules    []string       `json:"rules"`
 }
 
 // spanOf is the span a state change begins, as the page's timeline draws
@@ -108,8 +106,8 @@ func (sp *Span) absorb(next Span) {
 	sp.Changes++
 }
 
-// markSet gathers outcomes into marks: one per cluster, outcome and step
-// of time since the epoch, so that marks stay put as the window moves.
+// markSet gathers outcomes into marks: one per cluster and step of time
+// since the epoch, so that marks stay put as the window moves.
 type markSet struct {
 	step  time.Duration
 	index map[markKey]int
@@ -117,8 +115,8 @@ type markSet struct {
 }
 
 type markKey struct {
-	cluster, outcome string
-	bucket           int64
+	cluster string
+	bucket  int64
 }
 
 func newMarkSet(step time.Duration) *markSet {
@@ -126,15 +124,15 @@ func newMarkSet(step time.Duration) *markSet {
 }
 
 func (m *markSet) add(o Outcome) {
-	key := markKey{o.Cluster, o.Outcome, o.Time.UnixNano() / int64(m.step)}
+	key := markKey{o.Cluster, o.Time.UnixNano() / int64(m.step)}
 	i, ok := m.index[key]
 	if !ok {
 		i = len(m.marks)
 		m.index[key] = i
-		m.marks = append(m.marks, Mark{Cluster: o.Cluster, Outcome: o.Outcome, First: o.Time, Last: o.Time, Rules: []string{}})
+		m.marks = append(m.marks, Mark{Cluster: o.Cluster, First: o.Time, Last: o.Time, Outcomes: map[string]int{}, Rules: []string{}})
 	}
 	mk := &m.marks[i]
-	mk.Count++
+	mk.Outcomes[o.Outcome]++
 	if o.Time.Before(mk.First) {
 		mk.First = o.Time
 	}

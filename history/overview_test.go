@@ -82,19 +82,19 @@ func TestMarkSet(t *testing.T) {
 		want     []Mark
 	}{
 		{"one outcome", []Outcome{outcome(1, "a", "lost", rules.Fired)},
-			[]Mark{{Cluster: "a", Outcome: rules.Fired, Count: 1, First: at(1), Last: at(1), Rules: []string{"lost"}}}},
-		{"outcomes of a kind within a step are one mark, of each rule",
-			[]Outcome{outcome(1, "a", "lost", rules.Fired), outcome(30, "a", "changed", rules.Fired), outcome(59, "a", "lost", rules.Fired)},
-			[]Mark{{Cluster: "a", Outcome: rules.Fired, Count: 3, First: at(1), Last: at(59), Rules: []string{"lost", "changed"}}}},
-		{"another step, kind or cluster is another mark",
-			[]Outcome{outcome(1, "a", "lost", rules.Fired), outcome(61, "a", "lost", rules.Fired), outcome(2, "a", "lost", rules.Resolved), outcome(3, "b", "lost", rules.Fired)},
-			[]Mark{{Cluster: "a", Outcome: rules.Fired, Count: 1, First: at(1), Last: at(1), Rules: []string{"lost"}},
-				{Cluster: "a", Outcome: rules.Fired, Count: 1, First: at(61), Last: at(61), Rules: []string{"lost"}},
-				{Cluster: "a", Outcome: rules.Resolved, Count: 1, First: at(2), Last: at(2), Rules: []string{"lost"}},
-				{Cluster: "b", Outcome: rules.Fired, Count: 1, First: at(3), Last: at(3), Rules: []string{"lost"}}}},
+			[]Mark{{Cluster: "a", First: at(1), Last: at(1), Outcomes: map[string]int{rules.Fired: 1}, Rules: []string{"lost"}}}},
+		{"outcomes within a step are one mark, counted by kind, of each rule",
+			[]Outcome{outcome(1, "a", "lost", rules.Fired), outcome(30, "a", "changed", rules.Fired), outcome(45, "a", "lost", rules.Resolved),
+				outcome(59, "a", "lost", rules.Fired)},
+			[]Mark{{Cluster: "a", First: at(1), Last: at(59), Outcomes: map[string]int{rules.Fired: 3, rules.Resolved: 1}, Rules: []string{"lost", "changed"}}}},
+		{"another step or cluster is another mark",
+			[]Outcome{outcome(1, "a", "lost", rules.Fired), outcome(61, "a", "lost", rules.Resolved), outcome(3, "b", "lost", rules.Fired)},
+			[]Mark{{Cluster: "a", First: at(1), Last: at(1), Outcomes: map[string]int{rules.Fired: 1}, Rules: []string{"lost"}},
+				{Cluster: "a", First: at(61), Last: at(61), Outcomes: map[string]int{rules.Resolved: 1}, Rules: []string{"lost"}},
+				{Cluster: "b", First: at(3), Last: at(3), Outcomes: map[string]int{rules.Fired: 1}, Rules: []string{"lost"}}}},
 		{"out of order, first and last are the earliest and latest",
 			[]Outcome{outcome(20, "a", "lost", rules.Suppressed), outcome(10, "a", "lost", rules.Suppressed)},
-			[]Mark{{Cluster: "a", Outcome: rules.Suppressed, Count: 2, First: at(10), Last: at(20), Rules: []string{"lost"}}}},
+			[]Mark{{Cluster: "a", First: at(10), Last: at(20), Outcomes: map[string]int{rules.Suppressed: 2}, Rules: []string{"lost"}}}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			m := newMarkSet(time.Minute)

@@ -229,7 +229,7 @@ func checkWeekView(t *testing.T, b *browser) {
 	eval[bool](t, b, `document.querySelector('[data-span="7d"]').click(), true`)
 	b.waitJS(t, "the week's overview", `Date.parse(document.body.dataset.loadedFrom) <= Date.now() - 6.5 * 864e5`)
 	b.waitJS(t, "the outage in the overview", `document.querySelector('[data-lane="ziti-prod"] rect.seg.outage[data-stop]:not([data-stop=""])')`)
-	mark := `[...document.querySelectorAll('[data-lane="ziti-prod"] .marker.fired[data-rule="leader-lost"][data-count]')].pop()`
+	mark := `[...document.querySelectorAll('[data-lane="ziti-prod"] .marker.fired[data-count]')].pop()`
 	b.waitJS(t, "the firing's mark", mark)
 	eval[bool](t, b, mark+`.dispatchEvent(new MouseEvent("click", {bubbles: true})), true`)
 	b.waitJS(t, "the mark's details", `document.querySelector("#tip").textContent.includes("delivered, 2 attempts")`)

@@ -199,7 +199,7 @@ function buildLanes(clusters) {
   return clusters.map((c) => {
     let segs = LH.joinSegments((spans.get(c.name) || []).map(LH.spanSegment), LH.clusterSegments(states.get(c.name) || []));
     if (!segs.length && c.known) segs = LH.clusterSegments([{ type: c.has_leader ? "state.has_leader" : "state.is_leaderless", time: c.since, since: c.since, leader_id: c.leader_id }]);
-    const markers = [...(marks.get(c.name) || []).map(markMarker), ...(outcomes.get(c.name) || []).map(outcomeMarker)];
+    const markers = [...(marks.get(c.name) || []).flatMap(markMarkers), ...(outcomes.get(c.name) || []).map(outcomeMarker)];
     return { id: c.name, label: c.name, sub: c.has_leader ? `leader ${c.leader_id}` : "no leader", cls: "cluster", segments: segs, markers };
   });
 }
@@ -212,22 +212,25 @@ function outcomeMarker(o) {
   };
 }
 
-// markMarker is the marker of outcomes of one kind within a step of an
-// overview; its details are read when shown.
-function markMarker(m) {
-  const when = () => (m.count === 1 ? `at ${LH.clock(LH.ms(m.first))}` : `from ${LH.clock(LH.ms(m.first))} to ${LH.clock(LH.ms(m.last))}`);
-  return {
-    time: m.first, kind: m.outcome, label: () => `${m.count} ${m.outcome} (${m.rules.join(", ")}) ${when()}`, tip: () => markDetails(m),
-    attrs: { "data-rule": m.rules.length === 1 ? m.rules[0] : null, "data-outcome": m.outcome, "data-count": m.count },
-  };
+// markMarkers are the markers of a mark of an overview, the outcomes of a
+// step: one per kind, as those outcomes would be drawn at that scale.
+// Their details are read when shown.
+function markMarkers(m) {
+  const count = Object.values(m.outcomes).reduce((a, b) => a + b, 0);
+  const when = () => (count === 1 ? `at ${LH.clock(LH.ms(m.first))}` : `from ${LH.clock(LH.ms(m.first))} to ${LH.clock(LH.ms(m.last))}`);
+  const summary = () => Object.entries(m.outcomes).map(([kind, n]) => `${n} ${kind}`).join(", ");
+  return Object.entries(m.outcomes).map(([kind, n]) => ({
+    time: m.first, kind, label: () => `${summary()} (${m.rules.join(", ")}) ${when()}`, tip: () => markDetails(m, count),
+    attrs: { "data-rule": m.rules.length === 1 ? m.rules[0] : null, "data-outcome": kind, "data-count": n },
+  }));
 }
 
 // markDetails reads a mark's outcomes and their deliveries from its
 // cluster's history, once until deliveries change.
-function markDetails(m) {
-  const key = `${m.cluster} ${m.outcome} ${m.first}`;
+function markDetails(m, count) {
+  const key = `${m.cluster} ${m.first}`;
   if (!live.details.has(key)) {
-    live.details.set(key, readDetails(m).catch((err) => {
+    live.details.set(key, readDetails(m, count).catch((err) => {
       live.details.delete(key);
       return [["details", `not read: ${err.message}`]];
     }));
@@ -235,14 +238,14 @@ function markDetails(m) {
   return live.details.get(key);
 }
 
-async function readDetails(m) {
+async function readDetails(m, count) {
   const q = new URLSearchParams({ cluster: m.cluster, from: m.first, to: new Date(serverNow() + LH.MINUTE).toISOString() });
   const w = await getJSON(`/v1/history?${q}`);
   const deliveries = new Map([...w.deliveries, ...w.unfinished].map((d) => [d.id, d]));
-  const outcomes = w.outcomes.filter((o) => o.outcome === m.outcome && LH.ms(o.time) <= LH.ms(m.last)).slice(0, m.count);
-  const lines = m.count > 1 ? [[`${m.count} ${m.outcome}`, `${LH.clock(LH.ms(m.first))} → ${LH.clock(LH.ms(m.last))}`]] : [];
+  const outcomes = w.outcomes.filter((o) => LH.ms(o.time) <= LH.ms(m.last)).slice(0, count);
+  const lines = count > 1 ? [[`${count} outcomes`, `${LH.clock(LH.ms(m.first))} → ${LH.clock(LH.ms(m.last))}`]] : [];
   for (const o of outcomes.slice(0, MAX_DETAILS)) lines.push(...LH.outcomeTip(o, deliveries, "not recorded"));
-  if (m.count > MAX_DETAILS) lines.push(["", `${m.count - MAX_DETAILS} more: zoom in to see them`]);
+  if (count > MAX_DETAILS) lines.push(["", `${count - MAX_DETAILS} more: zoom in to see them`]);
   return lines;
 }
 
