@@ -2,6 +2,7 @@ package history
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -182,5 +183,34 @@ func TestWriteJSONIsMarshal(t *testing.T) {
 	want["deliveries"], want["unfinished"], want["spans"], want["marks"] = []any{}, []any{}, []any{}, []any{}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("WriteJSON wrote\n%s\njson.Marshal\n%s", b.String(), data)
+	}
+}
+
+// A window over many segments, decoded a few at a time, holds their
+// entries in order.
+func TestQueryKeepsTheOrderOfSegments(t *testing.T) {
+	dir := t.TempDir()
+	clk := &fakeClock{now: t0}
+	s := open(t, dir, clk, time.Hour, 16<<10)
+	for i := range 2000 {
+		at := t0.Add(time.Duration(i) * time.Second)
+		clk.set(at)
+		s.AddWait(state(at, "a", fmt.Sprintf("m%d", i)))
+	}
+	s.Close()
+	if segs, _ := filepath.Glob(filepath.Join(dir, "seg-*.jsonl")); len(segs) < 8 {
+		t.Fatalf("only %d segments", len(segs))
+	}
+	w, err := s.Query(t0.Add(-time.Minute), t0.Add(time.Hour), Filter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 1; i < len(w.States); i++ {
+		if !w.States[i].Time.After(w.States[i-1].Time) {
+			t.Fatalf("state %d at %v follows one at %v", i, w.States[i].Time, w.States[i-1].Time)
+		}
+	}
+	if last := w.States[len(w.States)-1]; last.LeaderID != "m1999" {
+		t.Errorf("the last state is %+v", last)
 	}
 }

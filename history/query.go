@@ -62,16 +62,14 @@ func (s *Store) Query(from, to time.Time, f Filter) (Window, error) {
 	c := newCollector(from, to, f)
 	wanted := wantedLines(f)
 	onDisk := map[int64]bool{}
-	for _, path := range overlapping(segs, from, to) {
-		err := readSegment(path, wanted, func(e Entry) {
-			if e.Seq > flushed {
-				onDisk[e.Seq] = true
-			}
-			c.add(e)
-		})
-		if err != nil {
-			return Window{}, err
+	err := readSegments(overlapping(segs, from, to), wanted, func(e Entry) {
+		if e.Seq > flushed {
+			onDisk[e.Seq] = true
 		}
+		c.add(e)
+	})
+	if err != nil {
+		return Window{}, err
 	}
 	for _, e := range recent {
 		if e.Seq > flushed && !onDisk[e.Seq] {

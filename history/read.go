@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"runtime"
 )
 
 // maxLine bounds one line of history: longer ones are skipped.
@@ -36,6 +37,49 @@ func readSegment(path string, wanted func(line []byte) bool, f func(Entry)) erro
 	}
 	if err := sc.Err(); err != nil {
 		return fmt.Errorf("history %s: %w", path, err)
+	}
+	return nil
+}
+
+// readSegments calls f with each entry of the segments at paths, in
+// order, as readSegment does. Decoding is most of the cost of a long
+// window: as many segments as there are processors are decoded at once,
+// and no more wait, decoded, for their turn.
+func readSegments(paths []string, wanted func(line []byte) bool, f func(Entry)) error {
+	type decoded struct {
+		entries []Entry
+		err     error
+	}
+	done := make(chan struct{})
+	defer close(done)
+	slots := make(chan struct{}, runtime.GOMAXPROCS(0))
+	results := make([]chan decoded, len(paths))
+	for i := range results {
+		results[i] = make(chan decoded, 1)
+	}
+	go func() {
+		for i, path := range paths {
+			select {
+			case slots <- struct{}{}:
+			case <-done:
+				return
+			}
+			go func() {
+				var d decoded
+				d.err = readSegment(path, wanted, func(e Entry) { d.entries = append(d.entries, e) })
+				results[i] <- d
+			}()
+		}
+	}()
+	for _, result := range results {
+		d := <-result
+		<-slots
+		if d.err != nil {
+			return d.err
+		}
+		for _, e := range d.entries {
+			f(e)
+		}
 	}
 	return nil
 }
