@@ -287,11 +287,13 @@ function fillTable(sel, rows, total) {
   note.textContent = total === 0 ? "none" : total > rows.length ? `${total - rows.length} more: use the filter` : "";
 }
 
-// setSpan shows the last span of time, following now.
+// setSpan shows the last span of time, following now; a click on the
+// span shown already draws nothing again.
 function setSpan(span) {
+  const changed = live.span !== span || !live.follow;
   live.span = span;
   live.follow = true;
-  if (live.state) render();
+  if (live.state && changed) render();
   pollSoon(); // loads the history of a wider window
 }
 
