@@ -33,8 +33,10 @@ type Window struct {
 	Deliveries []Summary `json:"deliveries,omitempty"`
 	// Unfinished are the deliveries under way now, whenever they began.
 	Unfinished []Summary `json:"unfinished,omitempty"`
-	Spans      []Span    `json:"spans,omitempty"`
-	Marks      []Mark    `json:"marks,omitempty"`
+	// Spans and Marks are an overview's, in the place of States and
+	// Outcomes.
+	Spans []Span `json:"spans,omitempty"`
+	Marks []Mark `json:"marks,omitempty"`
 }
 
 // Filter narrows a window; its zero value takes all of it.

@@ -95,6 +95,7 @@ async function loadWindow({ from, step }) {
   const w = await getJSON(`/v1/history?${q}`);
   Object.assign(live, { boot: w.boot, lastSeq: w.last_seq, loadedFrom: from, step, states: w.states, outcomes: w.outcomes, spans: w.spans, marks: w.marks, unfinished: w.unfinished, lanesDirty: true });
   live.deliveries = new Map();
+  live.details = new Map();
   mergeDeliveries(w.unfinished);
   mergeDeliveries(w.deliveries);
 }
