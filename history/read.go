@@ -52,7 +52,7 @@ func readSegments(paths []string, wanted func(line []byte) bool, f func(Entry)) 
 	}
 	done := make(chan struct{})
 	defer close(done)
-	slots := make(chan struct{}, runtime.GOMAXPROCS(0))
+	slots := make(chan struct{}, runtime.NumCPU())
 	results := make([]chan decoded, len(paths))
 	for i := range results {
 		results[i] = make(chan decoded, 1)
