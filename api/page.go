@@ -18,14 +18,18 @@ const DefaultHistorySpan = 6 * time.Hour
 const maxHistorySpan = 31 * 24 * time.Hour
 
 // HistoryQuery is what GET /v1/history asks for: the window [From, To],
-// or, with After set, what came after that sequence number.
+// or, with After set, what came after that sequence number. A window may
+// be of one cluster, and an overview at a step (history/overview.go).
 type HistoryQuery struct {
 	From, To time.Time
 	After    int64
 	HasAfter bool
+	Cluster  string
+	Step     time.Duration
 }
 
-// historyQuery reads ?from=&to= (RFC 3339) or ?after=N.
+// historyQuery reads ?from=&to= (RFC 3339) with ?cluster= and ?step=, or
+// ?after=N.
 func historyQuery(r *http.Request, now time.Time) (HistoryQuery, error) {
 	q := HistoryQuery{To: now}
 	v := r.URL.Query()
@@ -54,6 +58,14 @@ func historyQuery(r *http.Request, now time.Time) (HistoryQuery, error) {
 	}
 	if !q.From.Before(q.To) || q.To.Sub(q.From) > maxHistorySpan {
 		return q, fmt.Errorf("from must be before to, at most %s before it", maxHistorySpan)
+	}
+	q.Cluster = v.Get("cluster")
+	if s := v.Get("step"); s != "" {
+		step, err := time.ParseDuration(s)
+		if err != nil || step < time.Millisecond {
+			return q, fmt.Errorf("step=%q: want a duration of at least 1ms, such as 10m", s)
+		}
+		q.Step = step
 	}
 	return q, nil
 }

@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestHistoryQuery(t *testing.T) {
@@ -16,6 +17,7 @@ func TestHistoryQuery(t *testing.T) {
 	srv := httptest.NewServer(s.Handler())
 	defer srv.Close()
 	for query, code := range map[string]int{"": 200, "?after=12": 200, "?from=2026-11-24T13:00:00Z&to=2026-11-24T14:00:00Z": 200,
+		"?cluster=a&step=8m": 200, "?step=x": 400, "?step=0s": 400, "?step=-1m": 400,
 		"?after=x": 400, "?from=yesterday": 400, "?from=2026-11-24T14:00:00Z&to=2026-11-24T13:00:00Z": 400, "?from=2026-01-01T00:00:00Z&to=2026-11-24T13:00:00Z": 400} {
 		resp, err := http.Get(srv.URL + "/v1/history" + query)
 		if err != nil {
@@ -31,6 +33,9 @@ func TestHistoryQuery(t *testing.T) {
 		}
 		if query == "?after=12" && (!got.HasAfter || got.After != 12) {
 			t.Errorf("after: %+v", got)
+		}
+		if query == "?cluster=a&step=8m" && (got.Cluster != "a" || got.Step != 8*time.Minute) {
+			t.Errorf("cluster and step: %+v", got)
 		}
 	}
 	resp, err := http.Get(srv.URL + "/")

@@ -3,6 +3,7 @@ package daemon
 import (
 	"context"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"github.com/leaderhook/leaderhook/api"
@@ -68,10 +69,13 @@ func (d *Daemon) historyWindow(_ context.Context, q api.HistoryQuery) (any, erro
 		}
 	} else {
 		var err error
-		if w, err = d.history.store.Query(q.From, q.To); err != nil {
+		if w, err = d.history.store.Query(q.From, q.To, history.Filter{Cluster: q.Cluster, Step: q.Step}); err != nil {
 			return nil, err
 		}
 	}
 	w.Unfinished = d.history.tracker.Unfinished()
+	if q.Cluster != "" {
+		w.Unfinished = slices.DeleteFunc(w.Unfinished, func(s history.Summary) bool { return s.Cluster != q.Cluster })
+	}
 	return w, nil
 }

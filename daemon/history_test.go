@@ -61,11 +61,14 @@ func fullWindow() history.Window {
 		States: []history.State{{Time: now, Cluster: "c", Type: "t", LeaderID: "l", PreviousLeaderID: "p", Since: now, Baseline: true}},
 		Outcomes: []history.Outcome{{Time: now, Cluster: "c", Rule: "r", Outcome: "fired", Reason: "x", Trigger: "event", LeaderID: "l",
 			PreviousLeaderID: "p", LeaderlessForMS: 1, Actions: []string{"a"}, DeliveryIDs: []string{"d"}}},
-		Deliveries: []history.Summary{d}, Unfinished: []history.Summary{d}}
+		Deliveries: []history.Summary{d}, Unfinished: []history.Summary{d}, Cluster: "c", StepMS: 1000,
+		Spans: []history.Span{{Cluster: "c", Kind: "busy", Start: now, Stop: now, Changes: 2, LeaderID: "l", PreviousLeaderID: "p", Announced: now}},
+		Marks: []history.Mark{{Cluster: "c", First: now, Last: now, Outcomes: map[string]int{"fired": 1}, Rules: []string{"r"}}}}
 }
 
 // historyPaths are the answer's leaves, the fields of unfinished[] told
-// once by `unfinished` (they are those of deliveries[]).
+// once by `unfinished` (they are those of deliveries[]), and the kinds
+// counted in marks[].outcomes by `marks[].outcomes`.
 func historyPaths(t *testing.T, w history.Window) []string {
 	t.Helper()
 	data, err := json.Marshal(w)
@@ -78,6 +81,9 @@ func historyPaths(t *testing.T, w history.Window) []string {
 	for _, p := range paths("", v) {
 		if strings.HasPrefix(p, "unfinished[]") {
 			p = "unfinished"
+		}
+		if strings.HasPrefix(p, "marks[].outcomes.") {
+			p = "marks[].outcomes" // keyed by kind
 		}
 		if !slices.Contains(out, p) {
 			out = append(out, p)

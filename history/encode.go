@@ -10,7 +10,7 @@ import (
 // time: a week of history is large, and need not be in memory twice.
 func (w Window) WriteJSON(out io.Writer) error {
 	head := w
-	head.States, head.Outcomes, head.Deliveries, head.Unfinished = nil, nil, nil, nil
+	head.States, head.Outcomes, head.Deliveries, head.Unfinished, head.Spans, head.Marks = nil, nil, nil, nil, nil, nil
 	data, err := json.Marshal(head)
 	if err != nil {
 		return err
@@ -21,6 +21,8 @@ func (w Window) WriteJSON(out io.Writer) error {
 	writeList(b, "outcomes", w.Outcomes)
 	writeList(b, "deliveries", w.Deliveries)
 	writeList(b, "unfinished", w.Unfinished)
+	writeList(b, "spans", w.Spans)
+	writeList(b, "marks", w.Marks)
 	b.WriteString("}\n")
 	return b.Flush()
 }

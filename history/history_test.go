@@ -66,7 +66,7 @@ func TestWindowHoldsTheStateInForceAndWhatFollows(t *testing.T) {
 	tr.Apply(DeliveryOf(dispatch.Record{Time: t0.Add(3 * time.Minute), Kind: "attempt", DeliveryID: "d1", Attempt: 1, Outcome: "retry", Error: "500"}))
 	s.Add(Entry{Delivery: tr.Apply(DeliveryOf(dispatch.Record{Time: t0.Add(4 * time.Minute), Kind: "delivered", DeliveryID: "d1", Attempt: 2, Outcome: "ok"}))})
 	s.Add(state(t0.Add(5*time.Minute), "a", "m2"))
-	w, err := s.Query(t0.Add(90*time.Second), t0.Add(10*time.Minute))
+	w, err := s.Query(t0.Add(90*time.Second), t0.Add(10*time.Minute), Filter{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -105,7 +105,7 @@ func TestHistorySurvivesReopeningAndATornLine(t *testing.T) {
 	defer s.Close()
 	s.Add(state(t0.Add(time.Second), "a", ""))
 	s.Close()
-	w, err := s.Query(t0.Add(-time.Minute), t0.Add(time.Minute))
+	w, err := s.Query(t0.Add(-time.Minute), t0.Add(time.Minute), Filter{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -124,7 +124,7 @@ func outcome(at time.Time, n int) Entry {
 // from every segment on disk.
 func kept(t *testing.T, s *Store, from, to time.Time) []int {
 	t.Helper()
-	w, err := s.Query(from, to)
+	w, err := s.Query(from, to, Filter{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -206,7 +206,7 @@ func TestHistoryDropsWhatIsOlderThanMaxAge(t *testing.T) {
 			}
 			// The oldest segment kept starts with a copy of the state in
 			// force, written in a segment dropped.
-			w, _ := s.Query(times[got[0]].Add(-step/2), end)
+			w, _ := s.Query(times[got[0]].Add(-step/2), end, Filter{})
 			before := times[got[0]-1]
 			if len(w.States) == 0 || !w.States[0].Time.Equal(before) || w.States[0].LeaderID != fmt.Sprintf("m%d", (got[0]-1)%3) {
 				t.Errorf("the state in force before the history kept is lost: %+v", w.States[:min(len(w.States), 2)])
@@ -255,7 +255,7 @@ func TestHistoryDropsTheOldestFirstBeyondMaxBytes(t *testing.T) {
 	if kept := dirSize(t, dir); kept < maxBytes*(segmentsPerBound-2)/segmentsPerBound {
 		t.Errorf("history keeps %d bytes of %d allowed", kept, maxBytes)
 	}
-	w, _ := s.Query(t0, at)
+	w, _ := s.Query(t0, at, Filter{})
 	if !w.KeptFrom.After(t0) {
 		t.Errorf("kept_from %v: the oldest segment was not dropped", w.KeptFrom)
 	}
@@ -302,8 +302,37 @@ func TestWriteJSONIsMarshal(t *testing.T) {
 	}
 	data, _ := json.Marshal(w)
 	json.Unmarshal(data, &want)
-	want["deliveries"], want["unfinished"] = []any{}, []any{}
+	want["deliveries"], want["unfinished"], want["spans"], want["marks"] = []any{}, []any{}, []any{}, []any{}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("WriteJSON wrote\n%s\njson.Marshal\n%s", b.String(), data)
+	}
+}
+
+// A window over many segments, decoded a few at a time, holds their
+// entries in order.
+func TestQueryKeepsTheOrderOfSegments(t *testing.T) {
+	dir := t.TempDir()
+	clk := &fakeClock{now: t0}
+	s := open(t, dir, clk, time.Hour, 16<<10)
+	for i := range 2000 {
+		at := t0.Add(time.Duration(i) * time.Second)
+		clk.set(at)
+		s.AddWait(state(at, "a", fmt.Sprintf("m%d", i)))
+	}
+	s.Close()
+	if segs, _ := filepath.Glob(filepath.Join(dir, "seg-*.jsonl")); len(segs) < 8 {
+		t.Fatalf("only %d segments", len(segs))
+	}
+	w, err := s.Query(t0.Add(-time.Minute), t0.Add(time.Hour), Filter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 1; i < len(w.States); i++ {
+		if !w.States[i].Time.After(w.States[i-1].Time) {
+			t.Fatalf("state %d at %v follows one at %v", i, w.States[i].Time, w.States[i-1].Time)
+		}
+	}
+	if last := w.States[len(w.States)-1]; last.LeaderID != "m1999" {
+		t.Errorf("the last state is %+v", last)
 	}
 }

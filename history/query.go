@@ -19,6 +19,12 @@ type Window struct {
 	Reset    bool      `json:"reset,omitempty"`
 	LastSeq  int64     `json:"last_seq"`
 	KeptFrom time.Time `json:"kept_from,omitzero"`
+	// Cluster: the window holds this cluster's entries only.
+	Cluster string `json:"cluster,omitempty"`
+	// StepMS: the window is an overview at this step (overview.go): spans
+	// and marks instead of states and outcomes, and of the deliveries
+	// that ended only the failed ones.
+	StepMS int64 `json:"step_ms,omitempty"`
 	// States holds, for each cluster, the last state before From (the one
 	// in force at From), then the state changes in the window.
 	States   []State   `json:"states,omitempty"`
@@ -27,36 +33,45 @@ type Window struct {
 	Deliveries []Summary `json:"deliveries,omitempty"`
 	// Unfinished are the deliveries under way now, whenever they began.
 	Unfinished []Summary `json:"unfinished,omitempty"`
+	// Spans and Marks are an overview's, in the place of States and
+	// Outcomes.
+	Spans []Span `json:"spans,omitempty"`
+	Marks []Mark `json:"marks,omitempty"`
+}
+
+// Filter narrows a window; its zero value takes all of it.
+type Filter struct {
+	Cluster string        // only this cluster's entries
+	Step    time.Duration // an overview at this step
 }
 
 // slack widens the segments read for a window: entries carry their
 // events' times, which may be a little off the clock that dates segments.
 const slack = time.Minute
 
-// Query returns the history between from and to.
-func (s *Store) Query(from, to time.Time) (Window, error) {
+// Query returns the history between from and to, narrowed by f.
+func (s *Store) Query(from, to time.Time, f Filter) (Window, error) {
 	s.mu.Lock()
 	segs := slices.Clone(s.segments)
 	recent := slices.Clone(s.recent)
 	flushed, last := s.flushed, s.seq
 	s.mu.Unlock()
 	w := s.window(last)
-	w.From, w.To = from, to
+	w.From, w.To, w.Cluster, w.StepMS = from, to, f.Cluster, f.Step.Milliseconds()
 	if len(segs) > 0 {
 		w.KeptFrom = segs[0].start
 	}
-	c := newCollector(from, to)
+	c := newCollector(from, to, f)
+	wanted := wantedLines(f)
 	onDisk := map[int64]bool{}
-	for _, path := range overlapping(segs, from, to) {
-		err := readSegment(path, func(e Entry) {
-			if e.Seq > flushed {
-				onDisk[e.Seq] = true
-			}
-			c.add(e)
-		})
-		if err != nil {
-			return Window{}, err
+	err := readSegments(overlapping(segs, from, to), wanted, func(e Entry) {
+		if e.Seq > flushed {
+			onDisk[e.Seq] = true
 		}
+		c.add(e)
+	})
+	if err != nil {
+		return Window{}, err
 	}
 	for _, e := range recent {
 		if e.Seq > flushed && !onDisk[e.Seq] {
@@ -96,7 +111,7 @@ func (s *Store) Since(seq int64) (w Window, ok bool) {
 	if seq > last || (len(recent) > 0 && recent[0].Seq > seq+1) {
 		return w, false
 	}
-	c := newCollector(time.Time{}, time.Time{})
+	c := newCollector(time.Time{}, time.Time{}, Filter{})
 	for _, e := range recent {
 		if e.Seq > seq {
 			c.add(e)
@@ -108,26 +123,32 @@ func (s *Store) Since(seq int64) (w Window, ok bool) {
 
 func (s *Store) window(last int64) Window {
 	return Window{Time: s.opts.Now(), Boot: s.boot, LastSeq: last, States: []State{}, Outcomes: []Outcome{},
-		Deliveries: []Summary{}, Unfinished: []Summary{}}
+		Deliveries: []Summary{}, Unfinished: []Summary{}, Spans: []Span{}, Marks: []Mark{}}
 }
 
 // collector sorts entries into a window; zero bounds take everything.
 type collector struct {
 	from, to   time.Time
+	filter     Filter
 	before     map[string]State // by cluster: the latest state before from
 	order      []string         // clusters of before, in order seen
 	states     []State
 	outcomes   []Outcome
+	marks      *markSet // of an overview, instead of outcomes
 	deliveries []Summary
 }
 
-func newCollector(from, to time.Time) *collector {
-	return &collector{from: from, to: to, before: map[string]State{}}
+func newCollector(from, to time.Time, f Filter) *collector {
+	c := &collector{from: from, to: to, filter: f, before: map[string]State{}}
+	if f.Step > 0 {
+		c.marks = newMarkSet(f.Step)
+	}
+	return c
 }
 
 func (c *collector) add(e Entry) {
 	t := e.Time()
-	if !c.to.IsZero() && t.After(c.to) {
+	if (!c.to.IsZero() && t.After(c.to)) || (c.filter.Cluster != "" && e.Cluster() != c.filter.Cluster) {
 		return
 	}
 	if e.Checkpoint && !t.Before(c.from) {
@@ -146,18 +167,27 @@ func (c *collector) add(e Entry) {
 	switch {
 	case e.State != nil:
 		c.states = append(c.states, *e.State)
+	case e.Outcome != nil && c.marks != nil:
+		c.marks.add(*e.Outcome)
 	case e.Outcome != nil:
 		c.outcomes = append(c.outcomes, *e.Outcome)
-	case e.Delivery != nil:
+	case e.Delivery != nil && (c.marks == nil || e.Delivery.State == Failed):
 		c.deliveries = append(c.deliveries, *e.Delivery)
 	}
 }
 
 func (c *collector) fill(w *Window) {
+	states := make([]State, 0, len(c.order)+len(c.states))
 	for _, cluster := range c.order {
-		w.States = append(w.States, c.before[cluster])
+		states = append(states, c.before[cluster])
 	}
-	w.States = append(w.States, c.states...)
-	w.Outcomes = append(w.Outcomes, c.outcomes...)
+	states = append(states, c.states...)
 	w.Deliveries = append(w.Deliveries, c.deliveries...)
+	if c.marks != nil {
+		w.Spans = spansOf(states, c.filter.Step)
+		w.Marks = c.marks.marks
+		return
+	}
+	w.States = append(w.States, states...)
+	w.Outcomes = append(w.Outcomes, c.outcomes...)
 }

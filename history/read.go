@@ -2,17 +2,20 @@ package history
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"os"
+	"runtime"
 )
 
 // maxLine bounds one line of history: longer ones are skipped.
 const maxLine = 1 << 20
 
 // readSegment calls f with each entry of a segment, in order; a line that
-// does not parse (torn by a crash, or being written) is skipped.
-func readSegment(path string, f func(Entry)) error {
+// does not parse (torn by a crash, or being written) is skipped, and so is
+// one that wanted, when set, does not want.
+func readSegment(path string, wanted func(line []byte) bool, f func(Entry)) error {
 	file, err := os.Open(path)
 	if os.IsNotExist(err) {
 		return nil // pruned meanwhile
@@ -24,6 +27,9 @@ func readSegment(path string, f func(Entry)) error {
 	sc := bufio.NewScanner(file)
 	sc.Buffer(make([]byte, 64<<10), maxLine)
 	for sc.Scan() {
+		if wanted != nil && !wanted(sc.Bytes()) {
+			continue
+		}
 		var e Entry
 		if json.Unmarshal(sc.Bytes(), &e) == nil && !e.Time().IsZero() {
 			f(e)
@@ -33,4 +39,73 @@ func readSegment(path string, f func(Entry)) error {
 		return fmt.Errorf("history %s: %w", path, err)
 	}
 	return nil
+}
+
+// readSegments calls f with each entry of the segments at paths, in
+// order, as readSegment does. Decoding is most of the cost of a long
+// window: as many segments as there are processors are decoded at once,
+// and no more wait, decoded, for their turn.
+func readSegments(paths []string, wanted func(line []byte) bool, f func(Entry)) error {
+	type decoded struct {
+		entries []Entry
+		err     error
+	}
+	done := make(chan struct{})
+	defer close(done)
+	slots := make(chan struct{}, runtime.NumCPU())
+	results := make([]chan decoded, len(paths))
+	for i := range results {
+		results[i] = make(chan decoded, 1)
+	}
+	go func() {
+		for i, path := range paths {
+			select {
+			case slots <- struct{}{}:
+			case <-done:
+				return
+			}
+			go func() {
+				var d decoded
+				d.err = readSegment(path, wanted, func(e Entry) { d.entries = append(d.entries, e) })
+				results[i] <- d
+			}()
+		}
+	}()
+	for _, result := range results {
+		d := <-result
+		<-slots
+		if d.err != nil {
+			return d.err
+		}
+		for _, e := range d.entries {
+			f(e)
+		}
+	}
+	return nil
+}
+
+// Decoding is most of the cost of a long window, so a query tells the
+// lines it needs from their text: json.Marshal wrote them with no space,
+// and escapes every quote inside a string, so that a key and its value
+// found in a line are the line's own.
+var (
+	deliveryKey = []byte(`"delivery":{`)
+	failedState = []byte(`"state":"failed"`)
+)
+
+// wantedLines tells the lines a query needs: those of its cluster, and
+// for an overview not the deliveries that ended well (most lines of a
+// long window), which it does not hold.
+func wantedLines(f Filter) func(line []byte) bool {
+	var clusterKey []byte
+	if f.Cluster != "" {
+		name, _ := json.Marshal(f.Cluster) // a string always encodes
+		clusterKey = append([]byte(`"cluster":`), name...)
+	}
+	return func(line []byte) bool {
+		if clusterKey != nil && !bytes.Contains(line, clusterKey) {
+			return false
+		}
+		return f.Step == 0 || !bytes.Contains(line, deliveryKey) || bytes.Contains(line, failedState)
+	}
 }

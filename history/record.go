@@ -87,6 +87,19 @@ func (e Entry) Time() time.Time {
 	return time.Time{}
 }
 
+// Cluster is the cluster the entry is about.
+func (e Entry) Cluster() string {
+	switch {
+	case e.State != nil:
+		return e.State.Cluster
+	case e.Outcome != nil:
+		return e.Outcome.Cluster
+	case e.Delivery != nil:
+		return e.Delivery.Cluster
+	}
+	return ""
+}
+
 // StateOf is the entry of a state event.
 func StateOf(ev event.Event) Entry {
 	return Entry{State: &State{Time: ev.Time, Cluster: ev.Cluster, Type: ev.Type, LeaderID: ev.LeaderID,

@@ -133,7 +133,7 @@ func (s *Store) load() error {
 		return nil
 	}
 	last := &s.segments[len(s.segments)-1]
-	return readSegment(last.path, func(e Entry) {
+	return readSegment(last.path, nil, func(e Entry) {
 		s.seq = max(s.seq, e.Seq)
 		if e.State != nil {
 			s.latest[e.State.Cluster] = *e.State

@@ -171,6 +171,7 @@ func TestLivePage(t *testing.T) {
 	b.screenshot(t, screenshotPath(t, "live-page.png"))
 	follow(t, base, "ziti-prod", time.Now(), "ctrl1", "ctrl1", "ctrl2", "ctrl1", "ctrl3", "ctrl1")
 	checkOutageBar(t, b, base)
+	checkWeekView(t, b)
 	b.noErrors(t)
 
 	seen := len(b.messages(0))
@@ -224,4 +225,26 @@ func checkFiringMarker(t *testing.T, b *browser) {
 	if strings.Contains(tip, "next attempt") {
 		t.Errorf("a delivery done shows a next attempt: %s", tip)
 	}
+}
+
+// checkWeekView zooms out to a week, which the page loads as an overview:
+// the outage is there, and the live firing's mark, whose details are read
+// when it is clicked. Back to an hour, the page has every entry again.
+func checkWeekView(t *testing.T, b *browser) {
+	t.Helper()
+	eval[bool](t, b, `document.querySelector('[data-span="7d"]').click(), true`)
+	b.waitJS(t, "the week's overview", `Date.parse(document.body.dataset.loadedFrom) <= Date.now() - 6.5 * 864e5`)
+	b.waitJS(t, "the outage in the overview", `document.querySelector('[data-lane="ziti-prod"] rect.seg.outage[data-stop]:not([data-stop=""])')`)
+	mark := `[...document.querySelectorAll('[data-lane="ziti-prod"] .marker.fired[data-count]')].pop()`
+	b.waitJS(t, "the firing's mark", mark)
+	eval[bool](t, b, mark+`.dispatchEvent(new MouseEvent("click", {bubbles: true})), true`)
+	b.waitJS(t, "the mark's details", `document.querySelector("#tip").textContent.includes("delivered, 2 attempts")`)
+	tip := eval[string](t, b, `document.querySelector("#tip").textContent`)
+	for _, want := range []string{"rule leader-lost", "fired at", "→ pager", "HTTP 200", "last error"} {
+		if !strings.Contains(tip, want) {
+			t.Errorf("the mark's details lack %q: %s", want, tip)
+		}
+	}
+	eval[bool](t, b, `document.querySelector('[data-span="1h"]').click(), true`)
+	b.waitJS(t, "every entry of the hour again", `document.querySelector('[data-lane="ziti-prod"] .marker.fired[data-rule="leader-lost"]:not([data-count])')`)
 }

@@ -73,6 +73,12 @@ class Chart {
     return this.plot.x + ((t - this.from) / (this.to - this.from)) * this.plot.w;
   }
 
+  // pixel is the time one pixel of the plot spans, drawn or not yet.
+  pixel() {
+    const w = this.plot ? this.plot.w : Math.max(this.root.clientWidth, 400) - this.opts.labelWidth - 12;
+    return (this.to - this.from) / w;
+  }
+
   drawAxis(width) {
     const a = this.axis;
     a.replaceChildren();
@@ -176,13 +182,23 @@ class Chart {
     return this.tips.length - 1;
   }
 
+  // listenTips shows a tip on hover, focus or click. A tip may be a
+  // promise of its lines (details read from the daemon): it says so until
+  // they come, unless another tip was shown or the tip hidden meanwhile.
   listenTips() {
     const show = (target, pin) => {
       const i = target.closest && target.closest("[data-tip]");
       if (!i || !this.root.contains(i)) return false;
-      const lines = this.tips[Number(i.dataset.tip)];
-      if (!lines) return false;
-      showTip(this.tip, lines(), i.getBoundingClientRect(), pin);
+      const tip = this.tips[Number(i.dataset.tip)];
+      if (!tip) return false;
+      const lines = tip(), box = i.getBoundingClientRect();
+      this.tipShown = lines;
+      if (lines instanceof Promise) {
+        showTip(this.tip, [["", "reading the details…"]], box, pin);
+        lines.then((l) => this.tipShown === lines && !this.tip.hidden && showTip(this.tip, l, box, pin));
+      } else {
+        showTip(this.tip, lines, box, pin);
+      }
       return true;
     };
     this.root.addEventListener("mouseover", (e) => !this.tip.dataset.pinned && show(e.target, false));

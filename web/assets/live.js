@@ -3,15 +3,19 @@
 // /v1/state and what GET /v1/history added since, and redraws. When the
 // daemon does not answer it says so and keeps trying; when a restarted
 // daemon answers (its history has another boot), it loads its window
-// again. It reads nothing but those two endpoints.
+// again. It reads nothing but those two endpoints. A window longer than
+// RAW_SPAN loads as an overview at the scale of the view (spans and marks,
+// history/overview.go), and a mark's details are read when shown.
 const POLL_MS = 2000;
 const MAX_CARDS = 60;
 const MAX_ROWS = 200;
+const MAX_DETAILS = 10;
+const RAW_SPAN = 12 * LH.HOUR;
 const SPANS = [["15m", 15 * LH.MINUTE], ["1h", LH.HOUR], ["6h", 6 * LH.HOUR], ["24h", LH.DAY], ["7d", 7 * LH.DAY]];
 
 const live = {
-  state: null, boot: "", lastSeq: 0, loadedFrom: Infinity, skew: 0, polls: 0,
-  states: [], outcomes: [], deliveries: new Map(), unfinished: [],
+  state: null, boot: "", lastSeq: 0, loadedFrom: Infinity, step: 0, skew: 0, polls: 0,
+  states: [], outcomes: [], spans: [], marks: [], deliveries: new Map(), unfinished: [], details: new Map(),
   follow: true, span: 6 * LH.HOUR, filter: "", lanesDirty: true, lanes: [],
 };
 
@@ -56,10 +60,9 @@ function pollSoon() {
 
 // syncHistory loads the window shown, or only what is new in it.
 async function syncHistory() {
-  const from = chart.from;
-  if (!live.boot || from < live.loadedFrom) return loadWindow(Math.min(from, serverNow() - live.span));
+  if (needsLoading()) return loadWindow(wanted());
   const w = await getJSON(`/v1/history?after=${live.lastSeq}`);
-  if (w.boot !== live.boot || w.reset) return loadWindow(live.loadedFrom);
+  if (w.boot !== live.boot || w.reset) return loadWindow({ from: live.loadedFrom, step: live.step });
   if (w.last_seq !== live.lastSeq) {
     live.states.push(...w.states);
     live.outcomes.push(...w.outcomes);
@@ -71,10 +74,28 @@ async function syncHistory() {
   live.lastSeq = w.last_seq;
 }
 
-async function loadWindow(from) {
-  const w = await getJSON(`/v1/history?from=${new Date(from).toISOString()}&to=${new Date(serverNow() + LH.MINUTE).toISOString()}`);
-  Object.assign(live, { boot: w.boot, lastSeq: w.last_seq, loadedFrom: from, states: w.states, outcomes: w.outcomes, unfinished: w.unfinished, lanesDirty: true });
+// wanted is the window the view needs: from its start to now, every
+// entry when that is short, else an overview a little finer than a pixel
+// (a step of a power of two seconds, so that a small zoom loads nothing).
+function wanted() {
+  const from = Math.min(chart.from, serverNow() - live.span);
+  if (serverNow() - from <= RAW_SPAN) return { from, step: 0 };
+  return { from, step: LH.SECOND * 2 ** Math.max(0, Math.floor(Math.log2(chart.pixel() / LH.SECOND))) };
+}
+
+// needsLoading: the view begins before the window loaded, or is finer.
+function needsLoading() {
+  const want = wanted();
+  return !live.boot || want.from < live.loadedFrom || want.step < live.step;
+}
+
+async function loadWindow({ from, step }) {
+  const q = new URLSearchParams({ from: new Date(from).toISOString(), to: new Date(serverNow() + LH.MINUTE).toISOString() });
+  if (step) q.set("step", `${step}ms`);
+  const w = await getJSON(`/v1/history?${q}`);
+  Object.assign(live, { boot: w.boot, lastSeq: w.last_seq, loadedFrom: from, step, states: w.states, outcomes: w.outcomes, spans: w.spans, marks: w.marks, unfinished: w.unfinished, lanesDirty: true });
   live.deliveries = new Map();
+  live.details = new Map();
   mergeDeliveries(w.unfinished);
   mergeDeliveries(w.deliveries);
 }
@@ -92,7 +113,10 @@ function mergeDeliveries(list) {
     if (d.state === "delivered" || d.state === "failed") delete merged.next_attempt;
     live.deliveries.set(d.id, merged);
   }
-  if (list.length) live.lanesDirty = true;
+  if (list.length) {
+    live.lanesDirty = true;
+    live.details.clear(); // they may tell of these deliveries
+  }
 }
 
 function setStatus(ok, err) {
@@ -168,13 +192,15 @@ function renderTimeline(clusters, now) {
   chart.draw(); // now: the time of a render is all of it
 }
 
-// buildLanes makes one lane per cluster: tenures, outages and outcomes.
+// buildLanes makes one lane per cluster: tenures, outages and outcomes,
+// those of an overview followed by those that came after it.
 function buildLanes(clusters) {
   const states = LH.byCluster(live.states), outcomes = LH.byCluster(live.outcomes);
+  const spans = LH.byCluster(live.spans), marks = LH.byCluster(live.marks);
   return clusters.map((c) => {
-    let segs = LH.clusterSegments(states.get(c.name) || []);
+    let segs = LH.joinSegments((spans.get(c.name) || []).map(LH.spanSegment), LH.clusterSegments(states.get(c.name) || []));
     if (!segs.length && c.known) segs = LH.clusterSegments([{ type: c.has_leader ? "state.has_leader" : "state.is_leaderless", time: c.since, since: c.since, leader_id: c.leader_id }]);
-    const markers = (outcomes.get(c.name) || []).map(outcomeMarker);
+    const markers = [...(marks.get(c.name) || []).flatMap(markMarkers), ...(outcomes.get(c.name) || []).map(outcomeMarker)];
     return { id: c.name, label: c.name, sub: c.has_leader ? `leader ${c.leader_id}` : "no leader", cls: "cluster", segments: segs, markers };
   });
 }
@@ -185,6 +211,43 @@ function outcomeMarker(o) {
     time: o.time, kind: o.outcome, label: () => LH.markerLabel(o, live.deliveries, none),
     attrs: { "data-rule": o.rule, "data-outcome": o.outcome }, tip: () => LH.outcomeTip(o, live.deliveries, none),
   };
+}
+
+// markMarkers are the markers of a mark of an overview, the outcomes of a
+// step: one per kind, as those outcomes would be drawn at that scale.
+// Their details are read when shown.
+function markMarkers(m) {
+  const count = Object.values(m.outcomes).reduce((a, b) => a + b, 0);
+  const when = () => (count === 1 ? `at ${LH.clock(LH.ms(m.first))}` : `from ${LH.clock(LH.ms(m.first))} to ${LH.clock(LH.ms(m.last))}`);
+  const summary = () => Object.entries(m.outcomes).map(([kind, n]) => `${n} ${kind}`).join(", ");
+  return Object.entries(m.outcomes).map(([kind, n]) => ({
+    time: m.first, kind, label: () => `${summary()} (${m.rules.join(", ")}) ${when()}`, tip: () => markDetails(m, count),
+    attrs: { "data-rule": m.rules.length === 1 ? m.rules[0] : null, "data-outcome": kind, "data-count": n },
+  }));
+}
+
+// markDetails reads a mark's outcomes and their deliveries from its
+// cluster's history, once until deliveries change.
+function markDetails(m, count) {
+  const key = `${m.cluster} ${m.first}`;
+  if (!live.details.has(key)) {
+    live.details.set(key, readDetails(m, count).catch((err) => {
+      live.details.delete(key);
+      return [["details", `not read: ${err.message}`]];
+    }));
+  }
+  return live.details.get(key);
+}
+
+async function readDetails(m, count) {
+  const q = new URLSearchParams({ cluster: m.cluster, from: m.first, to: new Date(serverNow() + LH.MINUTE).toISOString() });
+  const w = await getJSON(`/v1/history?${q}`);
+  const deliveries = new Map([...w.deliveries, ...w.unfinished].map((d) => [d.id, d]));
+  const outcomes = w.outcomes.filter((o) => LH.ms(o.time) <= LH.ms(m.last)).slice(0, count);
+  const lines = count > 1 ? [[`${count} outcomes`, `${LH.clock(LH.ms(m.first))} → ${LH.clock(LH.ms(m.last))}`]] : [];
+  for (const o of outcomes.slice(0, MAX_DETAILS)) lines.push(...LH.outcomeTip(o, deliveries, "not recorded"));
+  if (count > MAX_DETAILS) lines.push(["", `${count - MAX_DETAILS} more: zoom in to see them`]);
+  return lines;
 }
 
 function renderRules(clusters, now) {
@@ -225,11 +288,13 @@ function fillTable(sel, rows, total) {
   note.textContent = total === 0 ? "none" : total > rows.length ? `${total - rows.length} more: use the filter` : "";
 }
 
-// setSpan shows the last span of time, following now.
+// setSpan shows the last span of time, following now; a click on the
+// span shown already draws nothing again.
 function setSpan(span) {
+  const changed = live.span !== span || !live.follow;
   live.span = span;
   live.follow = true;
-  if (live.state) render();
+  if (live.state && changed) render();
   pollSoon(); // loads the history of a wider window
 }
 
@@ -252,12 +317,12 @@ function controls() {
 }
 
 // onView follows a zoom or pan: the view no longer follows now, and a
-// view earlier than what is loaded loads its history at the next poll.
+// view earlier or finer than what is loaded loads its history now.
 function onView(from, to) {
   live.follow = false;
   live.span = to - from;
   if (live.state) renderDeliveries(serverNow());
-  if (from < live.loadedFrom) pollSoon();
+  if (needsLoading()) pollSoon();
 }
 
 function start() {

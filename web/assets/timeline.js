@@ -89,6 +89,22 @@ const LH = (() => {
     return segs;
   }
 
+  // spanSegment is the segment of a span of an overview: a tenure, an
+  // outage (from its true start), or changes merged at its scale.
+  function spanSegment(sp) {
+    const label = sp.kind === "leader" ? sp.leader_id : sp.kind === "outage" ? "no leader" : `${sp.changes} changes`;
+    const state = { time: sp.announced || sp.start, since: sp.start, previous_leader_id: sp.previous_leader_id };
+    return { kind: sp.kind, start: sp.start, stop: sp.stop || null, label, state, note: sp.kind === "busy" ? "zoom in to see them" : "" };
+  }
+
+  // joinSegments continues the segments of an overview with those of the
+  // states that came after it: the one still open then ends.
+  function joinSegments(head, tail) {
+    const last = head[head.length - 1];
+    if (last && !last.stop && tail.length) last.stop = tail[0].start;
+    return head.concat(tail);
+  }
+
   // segmentTip says what a segment of a lane was.
   function segmentTip(seg, now) {
     const start = ms(seg.start), stop = seg.stop ? ms(seg.stop) : now;
@@ -134,5 +150,5 @@ const LH = (() => {
     return `${o.rule} ${o.outcome}${o.reason ? " (" + o.reason + ")" : ""} at ${clock(ms(o.time))}${acts.length && o.outcome !== "suppressed" ? "; " + acts.join("; ") : ""}`;
   }
 
-  return { el, svg, ms, clock, day, dateTime, duration, byCluster, byRule, clusterSegments, segmentTip, outcomeTip, deliveryText, markerLabel, SECOND, MINUTE, HOUR, DAY };
+  return { el, svg, ms, clock, day, dateTime, duration, byCluster, byRule, clusterSegments, spanSegment, joinSegments, segmentTip, outcomeTip, deliveryText, markerLabel, SECOND, MINUTE, HOUR, DAY };
 })();
