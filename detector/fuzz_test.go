@@ -1,6 +1,7 @@
 package detector
 
 import (
+	"reflect"
 	"testing"
 	"time"
 
@@ -9,7 +10,8 @@ import (
 
 // FuzzView feeds a view any sequence of members' reports and lets time
 // pass between them: every deadline it gives must move on once reached
-// (else a driver loops at it), and what it announces comes in time order.
+// (else a driver loops at it), what it announces comes in time order, and
+// SameHealth agrees with Health.
 func FuzzView(f *testing.F) {
 	f.Add([]byte{0, 0, 1, 5, 1, 0, 1, 5, 2, 0, 1, 5, 1, 1, 2, 10, 2, 1, 2, 10, 0, 2, 1, 50})
 	f.Add([]byte{0, 0, 1, 5, 1, 0, 1, 5, 2, 0, 1, 5, 0, 3, 1, 1, 1, 1, 2, 1, 2, 1, 2, 1})
@@ -53,7 +55,12 @@ func FuzzView(f *testing.F) {
 			default:
 				ev.Type, ev.Peers, ev.Term = event.PeerConnected, []string{members[int(arg)%3]}, 0
 			}
+			before := v.Health()
 			out = v.Observe(ev, out)
+			after := v.Health()
+			if !v.SameHealth(after) || v.SameHealth(before) != reflect.DeepEqual(before, after) {
+				t.Fatalf("SameHealth disagrees with Health: before %+v, after %+v", before, after)
+			}
 		}
 		settle(now.Add(time.Minute))
 		for i := 1; i < len(out); i++ {

@@ -22,28 +22,40 @@ func (v *View) SetSplitBrainAfter(d time.Duration) { v.splitAfter = d }
 func (v *View) claims() []event.Claim {
 	var out []event.Claim
 	for _, id := range v.order {
-		if m := v.members[id]; m.follows == id && !m.down && !m.unknown {
-			out = append(out, event.Claim{ID: id, Term: m.term})
+		if v.claimsLead(id) {
+			out = append(out, event.Claim{ID: id, Term: v.members[id].term})
 		}
 	}
 	return out
 }
 
+// claimsLead reports whether member id answers and follows itself.
+func (v *View) claimsLead(id string) bool {
+	m := v.members[id]
+	return m.follows == id && !m.down && !m.unknown
+}
+
 // splitNow reports whether the lead is claimed twice: by two members, or
-// by one while a majority follows another.
-func (v *View) splitNow(claims []event.Claim) bool {
-	return len(claims) > 1 || (len(claims) == 1 && v.raw != "" && claims[0].ID != v.raw)
+// by one while a majority follows another. It runs at every report, so it
+// counts rather than lists.
+func (v *View) splitNow() bool {
+	n, first := 0, ""
+	for _, id := range v.order {
+		if v.claimsLead(id) {
+			n, first = n+1, id
+		}
+	}
+	return n > 1 || (n == 1 && v.raw != "" && first != v.raw)
 }
 
 // updateSplit announces a split brain once it has held for splitAfter, and
 // its end.
 func (v *View) updateSplit(out []event.Event) []event.Event {
-	claims := v.claims()
-	if !v.splitNow(claims) {
+	if !v.splitNow() {
 		v.splitSince = time.Time{}
 		if v.split {
 			v.split = false
-			out = append(out, v.splitEvent(event.SplitBrainResolved, claims))
+			out = append(out, v.splitEvent(event.SplitBrainResolved, v.claims()))
 		}
 		return out
 	}
@@ -52,7 +64,7 @@ func (v *View) updateSplit(out []event.Event) []event.Event {
 	}
 	if !v.split && !v.now.Before(v.splitSince.Add(v.splitAfter)) {
 		v.split = true
-		out = append(out, v.splitEvent(event.SplitBrain, claims))
+		out = append(out, v.splitEvent(event.SplitBrain, v.claims()))
 	}
 	return out
 }

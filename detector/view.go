@@ -299,6 +299,33 @@ func (v *View) Health() event.Health {
 	return h
 }
 
+// SameHealth reports whether Health would return h, without building it:
+// the driver asks at every report, and the health rarely changes.
+func (v *View) SameHealth(h event.Health) bool {
+	if h.MembersTotal != len(v.order) || h.WatcherIsolated != v.isolated || h.SplitBrain != v.split || h.Term != v.term() {
+		return false
+	}
+	up, unreachable, leaders := 0, 0, 0
+	for _, id := range v.order {
+		m := v.members[id]
+		if m.down || m.unknown {
+			if unreachable >= len(h.Unreachable) || h.Unreachable[unreachable] != id {
+				return false
+			}
+			unreachable++
+		} else {
+			up++
+		}
+		if v.claimsLead(id) {
+			if leaders >= len(h.Leaders) || h.Leaders[leaders] != (event.Claim{ID: id, Term: m.term}) {
+				return false
+			}
+			leaders++
+		}
+	}
+	return up == h.MembersUp && unreachable == len(h.Unreachable) && leaders == len(h.Leaders)
+}
+
 // see returns the member named id, adding it to a learned membership.
 func (v *View) see(id string) *member {
 	if m, ok := v.members[id]; ok {

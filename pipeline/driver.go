@@ -5,7 +5,6 @@ package pipeline
 
 import (
 	"fmt"
-	"slices"
 	"sync"
 	"time"
 
@@ -141,7 +140,8 @@ func (d *Driver) Handle(ev event.Event) error {
 // health (so that a cluster's first state is evaluated with it), then its
 // state events.
 func (d *Driver) announceAll(v *detector.View, states []event.Event) {
-	if h := v.Health(); !sameHealth(h, d.health[v.Cluster()]) {
+	if !v.SameHealth(d.health[v.Cluster()]) {
+		h := v.Health()
 		d.health[v.Cluster()] = h
 		for _, o := range d.engine.Health(v.Cluster(), h, d.now, nil) {
 			d.sink.Outcome(o)
@@ -151,12 +151,6 @@ func (d *Driver) announceAll(v *detector.View, states []event.Event) {
 	for _, st := range states {
 		d.announce(st)
 	}
-}
-
-func sameHealth(a, b event.Health) bool {
-	return a.MembersUp == b.MembersUp && a.MembersTotal == b.MembersTotal && a.WatcherIsolated == b.WatcherIsolated &&
-		slices.Equal(a.Unreachable, b.Unreachable) && slices.Equal(a.Leaders, b.Leaders) && a.SplitBrain == b.SplitBrain &&
-		a.Term == b.Term
 }
 
 // announce tells the sink of a view's announcement. A state goes to the
