@@ -28,6 +28,7 @@ type Image struct {
 	Now          time.Time              `json:"now,omitzero"`
 	SplitSince   time.Time              `json:"split_since,omitzero"`
 	Split        bool                   `json:"split,omitempty"`
+	ChangeAt     time.Time              `json:"change_at,omitzero"`
 }
 
 // MemberImage is one member in an Image.
@@ -46,7 +47,7 @@ func (v *View) Image() Image {
 	img := Image{Fixed: v.fixed, Members: make(map[string]MemberImage, len(v.members)), MembersIndex: v.membersIndex,
 		HasIndex: v.hasIndex, Started: v.started, FirstSeen: v.firstSeen, Baselined: v.baselined, Raw: v.raw,
 		Announced: v.announced, LastLeader: v.lastLeader, Since: v.since, LossStart: v.lossStart, LossFrom: v.lossFrom,
-		Pending: v.pending, Isolated: v.isolated, Now: v.now, SplitSince: v.splitSince, Split: v.split}
+		Pending: v.pending, Isolated: v.isolated, Now: v.now, SplitSince: v.splitSince, Split: v.split, ChangeAt: v.changeAt}
 	for id, m := range v.members {
 		img.Members[id] = MemberImage{Follows: m.follows, Down: m.down, Unknown: m.unknown, Reported: m.reported, Last: m.last, Reason: m.reason, Term: m.term}
 	}
@@ -60,7 +61,7 @@ func (v *View) LoadImage(img Image) {
 	v.started, v.firstSeen, v.baselined, v.raw = img.Started, img.FirstSeen, img.Baselined, img.Raw
 	v.announced, v.lastLeader, v.since = img.Announced, img.LastLeader, img.Since
 	v.lossStart, v.lossFrom, v.pending, v.isolated, v.now = img.LossStart, img.LossFrom, img.Pending, img.Isolated, img.Now
-	v.splitSince, v.split = img.SplitSince, img.Split
+	v.splitSince, v.split, v.changeAt = img.SplitSince, img.Split, img.ChangeAt
 	v.members = make(map[string]*member, len(img.Members))
 	for id, m := range maps.All(img.Members) {
 		v.members[id] = &member{follows: m.Follows, down: m.Down, unknown: m.Unknown, reported: m.Reported, last: m.Last, reason: m.Reason, term: m.Term}

@@ -17,6 +17,12 @@ const DefaultSplitBrainAfter = 3 * time.Second
 // before it is announced.
 func (v *View) SetSplitBrainAfter(d time.Duration) { v.splitAfter = d }
 
+// splitDue reports whether a split brain is due to be announced: a new
+// leader held until then is announced first, so that the split names it.
+func (v *View) splitDue() bool {
+	return !v.split && !v.splitSince.IsZero() && !v.now.Before(v.splitSince.Add(v.splitAfter))
+}
+
 // claims returns the members that claim to lead (they follow themselves),
 // among those that answer.
 func (v *View) claims() []event.Claim {
@@ -101,7 +107,7 @@ func (v *View) announceLeader(out []event.Event) []event.Event {
 	if v.changeAt.IsZero() {
 		v.changeAt = v.now
 	}
-	if v.announced != "" && v.undecided(v.announced) && v.now.Before(v.changeAt.Add(v.changeHold())) {
+	if v.announced != "" && v.undecided(v.announced) && v.now.Before(v.changeAt.Add(v.changeHold())) && !v.splitDue() {
 		return out
 	}
 	v.pending = false
@@ -119,9 +125,9 @@ func (v *View) announceLeader(out []event.Event) []event.Event {
 }
 
 // changeHold is how long a new leader's announcement waits for the old
-// leader's word: no longer than a loss waits to be announced, nor than a
-// second claimant takes to be a split brain.
-func (v *View) changeHold() time.Duration { return min(v.stabilize, v.splitAfter) }
+// leader's word: no longer than a loss waits to be announced. A split
+// brain that comes due first ends the wait (see splitDue).
+func (v *View) changeHold() time.Duration { return v.stabilize }
 
 // undecided reports whether the old leader's last word does not say yet
 // how the lead moved: it answers and still claims the lead, or it stepped

@@ -72,3 +72,64 @@ func TestViewChangeKind(t *testing.T) {
 		})
 	}
 }
+
+// A new leader held for its old one's word is part of the view's image: a
+// view loaded from it announces the change as the original does.
+func TestViewImageKeepsAHeldChange(t *testing.T) {
+	feed := func(v *View, ms int, src, leader string, term uint64) {
+		at := t0.Add(time.Duration(ms) * time.Millisecond)
+		ev := event.Event{Source: src, Time: at, Type: event.HasLeader, LeaderID: leader, Term: term}
+		v.Observe(ev, nil)
+	}
+	a := NewView("c", []string{"a", "b", "c"}, 2*time.Second)
+	for i, m := range []string{"a", "b", "c"} {
+		feed(a, i, m, "a", 1)
+	}
+	feed(a, 100, "b", "b", 2)
+	feed(a, 101, "c", "b", 2) // held: a still claims the lead
+	b := NewView("c", []string{"a", "b", "c"}, 2*time.Second)
+	b.LoadImage(a.Image())
+	announced := func(v *View) []string {
+		var out []event.Event
+		for d, ok := v.Deadline(); ok && d.Before(t0.Add(10*time.Second)); d, ok = v.Deadline() {
+			out = v.Advance(d, out)
+		}
+		var got []string
+		for _, ev := range out {
+			got = append(got, fmt.Sprintf("%d %s %s", ev.Time.Sub(t0).Milliseconds(), ev.Type, ev.LeaderID))
+		}
+		return got
+	}
+	if ga, gb := announced(a), announced(b); fmt.Sprint(ga) != fmt.Sprint(gb) || len(ga) == 0 {
+		t.Errorf("the original announces %q, the one loaded from its image %q", ga, gb)
+	}
+}
+
+// A split brain due before the held change's wait ends announces the new
+// leader first, so that the split names it.
+func TestViewSplitBrainAfterTheHeldLeader(t *testing.T) {
+	v := NewView("c", []string{"a", "b", "c"}, 2*time.Second)
+	v.SetSplitBrainAfter(time.Second)
+	var out []event.Event
+	for _, r := range []struct {
+		ms     int
+		src    string
+		leader string
+		term   uint64
+	}{{0, "a", "a", 1}, {1, "b", "a", 1}, {2, "c", "a", 1}, {100, "b", "b", 2}, {150, "c", "b", 2}} {
+		at := t0.Add(time.Duration(r.ms) * time.Millisecond)
+		out = v.Advance(at, out)
+		out = v.Observe(event.Event{Source: r.src, Time: at, Type: event.HasLeader, LeaderID: r.leader, Term: r.term}, out)
+	}
+	for d, ok := v.Deadline(); ok && d.Before(t0.Add(5*time.Second)); d, ok = v.Deadline() {
+		out = v.Advance(d, out)
+	}
+	var got []string
+	for _, ev := range out[1:] { // after the baseline
+		got = append(got, fmt.Sprintf("%d %s %s %s", ev.Time.Sub(t0).Milliseconds(), ev.Type, ev.LeaderID, ev.ChangeKind))
+	}
+	want := []string{"1100 state.has_leader b failover", "1100 state.split_brain b "}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("announced %q, want %q", got, want)
+	}
+}
