@@ -23,7 +23,9 @@ func TestExamplePagesThroughPagerDuty(t *testing.T) {
 		}
 	}
 	got := pd.Accepted()
-	if len(got) != 2 || got[0].EventAction != "trigger" || got[1].EventAction != "resolve" || got[0].DedupKey != got[1].DedupKey {
+	// The resolve also ends the episode's verify_failed alert, if any.
+	if len(got) != 3 || got[0].EventAction != "trigger" || got[1].EventAction != "resolve" || got[0].DedupKey != got[1].DedupKey ||
+		got[2].EventAction != "resolve" || got[2].DedupKey != got[0].DedupKey+"/verify_failed" {
 		t.Fatalf("accepted %+v", got)
 	}
 	if pd.Open(got[0].DedupKey) {

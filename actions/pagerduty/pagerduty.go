@@ -126,18 +126,27 @@ type Payload struct {
 
 // DedupKey names the alert of a rule's episode on a cluster: the same for
 // the firing and its resolve, after a restart and on another node, since
-// it is made of what the decision is made of. A key that would be too long
-// is hashed.
+// it is made of what the decision is made of. A verify_failed has an alert
+// of its own (a failover that did not work is news: PagerDuty would merge
+// it into the episode's open alert and page nobody), which the episode's
+// resolve resolves too. A key that would be too long is hashed.
 func DedupKey(n *actions.Notification) string {
+	if n.Status == actions.StatusVerifyFailed {
+		return dedupKey(n, "/verify_failed")
+	}
+	return dedupKey(n, "")
+}
+
+func dedupKey(n *actions.Notification, suffix string) string {
 	episode := n.Episode
 	if episode.IsZero() { // a scheduled rule: each firing is its own alert
 		episode = n.FiredAt
 	}
-	key := "leaderhook/" + n.Cluster + "/" + n.Rule + "/" + episode.UTC().Format(time.RFC3339Nano)
+	key := "leaderhook/" + n.Cluster + "/" + n.Rule + "/" + episode.UTC().Format(time.RFC3339Nano) + suffix
 	if utf8.RuneCountInString(key) <= MaxDedupKey {
 		return key
 	}
-	sum := sha256.Sum256([]byte(n.Cluster + "\x00" + n.Rule + "\x00" + episode.UTC().Format(time.RFC3339Nano)))
+	sum := sha256.Sum256([]byte(n.Cluster + "\x00" + n.Rule + "\x00" + episode.UTC().Format(time.RFC3339Nano) + suffix))
 	return "leaderhook/" + hex.EncodeToString(sum[:])
 }
 
@@ -219,6 +228,22 @@ func (a *Action) Run(ctx context.Context, n *actions.Notification) (actions.Outc
 		ctx, cancel = context.WithTimeout(ctx, a.timeout)
 		defer cancel()
 	}
+	out, err := a.post(ctx, body)
+	if err != nil || n.Status != actions.StatusResolved || a.cfg.Change {
+		return out, err
+	}
+	// The episode's verify_failed alert, if it had one, ends with it; a
+	// resolve of a key never triggered is accepted and changes nothing.
+	verify := Event{RoutingKey: a.cfg.RoutingKey, EventAction: "resolve", DedupKey: dedupKey(n, "/verify_failed")}
+	body, err = json.Marshal(verify)
+	if err != nil {
+		return out, actions.Permanent(err)
+	}
+	return a.post(ctx, body)
+}
+
+// post sends one event.
+func (a *Action) post(ctx context.Context, body []byte) (actions.Outcome, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, a.endpoint, bytes.NewReader(body))
 	if err != nil {
 		msg := "POST " + a.where + ": cannot build the request"

@@ -3,6 +3,7 @@ package pagerduty_test
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -40,22 +41,28 @@ func notification(status string) *actions.Notification {
 }
 
 // A firing triggers an alert that its resolve resolves, by the same
-// dedup_key; the trigger has what PagerDuty requires and the context.
+// dedup_key; a verify_failed triggers an alert of its own (merged into the
+// open one, it would page nobody), which the resolve resolves too. The
+// trigger has what PagerDuty requires and the context.
 func TestTriggerThenResolve(t *testing.T) {
 	pd := fakes.NewPagerDuty()
 	defer pd.Close()
 	a := newAction(t, pagerduty.Config{URL: pd.URL + "/v2/enqueue", Severity: `{{ if .Leaderless }}critical{{ else }}info{{ end }}`})
-	for _, status := range []string{actions.StatusFiring, actions.StatusResolved} {
+	for _, status := range []string{actions.StatusFiring, actions.StatusVerifyFailed, actions.StatusResolved} {
 		if out, err := a.Run(context.Background(), notification(status)); err != nil || out.HTTPStatus != 202 {
 			t.Fatalf("%s: %+v %v (refused: %v)", status, out, err, pd.Refused())
 		}
 	}
 	got := pd.Accepted()
-	if len(got) != 2 || got[0].EventAction != "trigger" || got[1].EventAction != "resolve" {
-		t.Fatalf("accepted %+v", got)
+	var sent []string
+	for _, ev := range got {
+		sent = append(sent, ev.EventAction+" "+strings.TrimPrefix(ev.DedupKey, "leaderhook/ziti-prod/leaderless-60s/2026-03-01T19:03:43Z"))
 	}
-	if got[0].DedupKey == "" || got[0].DedupKey != got[1].DedupKey || pd.Open(got[0].DedupKey) {
-		t.Errorf("dedup keys %q and %q; still open: %v", got[0].DedupKey, got[1].DedupKey, pd.Open(got[0].DedupKey))
+	if want := []string{"trigger ", "trigger /verify_failed", "resolve ", "resolve /verify_failed"}; !slices.Equal(sent, want) {
+		t.Fatalf("sent %q, want %q", sent, want)
+	}
+	if pd.Open(got[0].DedupKey) || pd.Open(got[1].DedupKey) {
+		t.Errorf("still open after the resolve: %v %v", pd.Open(got[0].DedupKey), pd.Open(got[1].DedupKey))
 	}
 	trigger := got[0]
 	state, _ := trigger.Details["state"].(map[string]any)
