@@ -78,7 +78,7 @@ var Descriptions = withActionDocs(map[string]string{
 	"rules":                           "The rules.",
 	"rules[].name":                    "Unique name.",
 	"rules[].description":             "Free text for people.",
-	"rules[].when":                    "expr condition over the rule variables (see README).",
+	"rules[].when":                    "expr condition over the rule variables (below).",
 	"rules[].for":                     "The condition must hold this long before the rule fires, counted from when leaderhook saw it become true (for a loss: when the loss is announced, after `stabilize`). To count from a loss's true start, write `leaderless_for >= duration(\"30s\")` instead.",
 	"rules[].repeat":                  "Fire again at this interval while the condition holds.",
 	"rules[].cooldown":                "A firing within this time of the previous one is suppressed (it fires at the end if the condition still holds).",

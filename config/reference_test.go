@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"github.com/leaderhook/leaderhook/rules"
 	"maps"
 	"os"
 	"reflect"
@@ -67,7 +68,43 @@ func Reference() string {
 	for _, k := range Keys() {
 		fmt.Fprintf(&b, "| `%s` | %s |\n", k, strings.ReplaceAll(Descriptions[k], "|", "\\|"))
 	}
+	b.WriteString("\n## Rule variables\n\nWhat `when`, `verify.when` and `cooldown_key` can read (copied from README.md, Rules):\n\n")
+	b.WriteString(variableTable())
 	return b.String()
+}
+
+// variableTable is README.md's table of the rule variables, whose text is
+// the one place they are described.
+func variableTable() string {
+	readme, err := os.ReadFile("../README.md")
+	if err != nil {
+		return ""
+	}
+	_, after, _ := strings.Cut(string(readme), "\n| name | type | meaning |\n")
+	table, _, _ := strings.Cut(after, "\n\n")
+	return "| name | type | meaning |\n" + table + "\n"
+}
+
+// Every variable the engine defines is in the table, and nothing else.
+func TestVariableTable(t *testing.T) {
+	documented := map[string]bool{}
+	for _, line := range strings.Split(variableTable(), "\n")[2:] {
+		names, _, _ := strings.Cut(strings.TrimPrefix(line, "| "), " | ")
+		for _, n := range strings.Split(names, ", ") {
+			if n = strings.Trim(n, "`"); n != "" {
+				documented[n] = true
+			}
+		}
+	}
+	for _, v := range append(rules.Variables(), "leader_changes(d)") {
+		if !documented[v] {
+			t.Errorf("variable %s is not in README.md's table", v)
+		}
+		delete(documented, v)
+	}
+	for v := range documented {
+		t.Errorf("README.md's table names %s, which is no variable", v)
+	}
 }
 
 func TestReferenceDoc(t *testing.T) {

@@ -50,6 +50,10 @@ var variableTypes = map[string]any{
 	"now":                time.Time{},
 }
 
+// Variables lists the names of the expression variables, sorted, for
+// documentation and its tests (leader_changes(d) is a function besides).
+func Variables() []string { return slices.Sorted(maps.Keys(variableTypes)) }
+
 // stateNames are the variables that describe the cluster's current state
 // itself. A rule that reads any of them treats each new cluster state as a
 // new occurrence: "leader changed" fires for A → B and again for B → C, even
