@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"syscall"
+	"sync"
 	"time"
 )
 
@@ -67,14 +68,24 @@ func (p *process) exited() bool {
 	}
 }
 
-// freeAddr returns a loopback address free at the time of asking.
+// handedOut are the addresses freeAddr gave: the kernel may offer a port
+// again once its listener is closed, before the member that got it binds.
+var handedOut sync.Map
+
+// freeAddr returns a loopback address free at the time of asking, and
+// never one it returned before.
 func freeAddr() (string, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", fmt.Errorf("finding a free port: %w", err)
+	for {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return "", fmt.Errorf("finding a free port: %w", err)
+		}
+		addr := l.Addr().String()
+		l.Close()
+		if _, taken := handedOut.LoadOrStore(addr, true); !taken {
+			return addr, nil
+		}
 	}
-	defer l.Close()
-	return l.Addr().String(), nil
 }
 
 // waitReady waits until GET url answers 200, or the process exits.
