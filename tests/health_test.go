@@ -102,7 +102,7 @@ rules:
 	}
 	waitFor(t, "leaderhook to say it is cut off", func() bool { return healthOf(t, base).WatcherIsolated }, d)
 	if h := healthOf(t, base); !h.HasLeader {
-		t.Errorf("cut off, leaderhook announced the cluster's outage: %+v", h)
+		t.Errorf("cut off, leaderhook announced the cluster's outage: %+v\n%s", h, d.logs())
 	}
 	for _, p := range proxies {
 		p.cut(false)
@@ -110,7 +110,7 @@ rules:
 	waitFor(t, "the cut to heal", func() bool { return !healthOf(t, base).WatcherIsolated }, d)
 	d.stop(t)
 	if got := rcv.all(); !slices.Equal(got, []string{"cut-off firing", "cut-off resolved"}) {
-		t.Errorf("notifications %v, want the cut-off rule fired and resolved, and no outage", got)
+		t.Errorf("notifications %v, want the cut-off rule fired and resolved, and no outage\n%s", got, d.logs())
 	}
 }
 
