@@ -13,6 +13,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
 // clusterHealth is a cluster's part of GET /v1/state.
@@ -21,6 +22,20 @@ type clusterHealth struct {
 	MembersUp       int  `json:"members_up"`
 	QuorumMargin    int  `json:"quorum_margin"`
 	WatcherIsolated bool `json:"watcher_isolated"`
+	Members         []struct {
+		Follows    string    `json:"follows"`
+		LastReport time.Time `json:"last_report"`
+	} `json:"members"`
+}
+
+// allReport reports whether every member has reported and follows leader.
+func (h clusterHealth) allReport(leader string) bool {
+	for _, m := range h.Members {
+		if m.LastReport.IsZero() || m.Follows != leader {
+			return false
+		}
+	}
+	return len(h.Members) > 0
 }
 
 func healthOf(t *testing.T, base string) clusterHealth {
@@ -96,7 +111,9 @@ rules:
 `, dir, strings.Join(members, ", "), hook)), 0o644)
 	d := startDaemon(t, config)
 	base := d.baseURL(t)
-	waitFor(t, "the leader", func() bool { return healthOf(t, base).HasLeader }, d)
+	// Every member heard from first: a member not heard from yet does not
+	// vote, and with it and one cut off, no majority would be left to see.
+	waitFor(t, "the leader, followed by every member", func() bool { h := healthOf(t, base); return h.HasLeader && h.allReport("a") }, d)
 	for _, p := range proxies {
 		p.cut(true)
 	}
