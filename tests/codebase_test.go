@@ -98,14 +98,12 @@ func TestNoReferencesToMissingDocuments(t *testing.T) {
 			}
 			return err
 		}
-		if path == filepath.Join("..", "tests", "codebase_test.go") {
-			return nil // this test names what it looks for
-		}
 		data, err := os.ReadFile(path)
 		if err != nil {
 			return err
 		}
-		for _, ref := range []string{"SPEC §", "STYLE.md", "../shared"} {
+		// Spelled in parts, so that this file does not name them itself.
+		for _, ref := range []string{"SPEC" + " §", "STYLE" + ".md", "../" + "shared"} {
 			if strings.Contains(string(data), ref) {
 				t.Errorf("%s refers to %q, which the repository does not contain", path, ref)
 			}

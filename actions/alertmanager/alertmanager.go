@@ -250,13 +250,7 @@ func (a *Action) post(ctx context.Context, alerts []Alert) (actions.Outcome, err
 func (a *Action) postTo(ctx context.Context, base string, body []byte) (actions.Outcome, error) {
 	u := alertsURL(base)
 	where := a.redact(u)
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, strings.NewReader(string(body)))
-	if err != nil {
-		return actions.Outcome{Detail: "POST " + where + ": cannot build the request"}, actions.Permanent(errors.New("POST " + where + ": cannot build the request"))
-	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("User-Agent", webhook.UserAgent)
-	return webhook.Exchange(a.client, req, where, a.redact)
+	return webhook.PostJSON(ctx, a.client, u, where, body, a.redact)
 }
 
 func alertsURL(base string) string { return strings.TrimRight(base, "/") + "/api/v2/alerts" }
@@ -283,9 +277,7 @@ func (a *Action) Render(n *actions.Notification) (actions.Rendering, error) {
 	if err != nil {
 		return actions.Rendering{}, err
 	}
-	return actions.Rendering{Kind: Name, Method: http.MethodPost, URL: a.Where(),
-		Headers: map[string]string{"Content-Type": "application/json", "User-Agent": webhook.UserAgent},
-		Body:    a.redact(string(body))}, nil
+	return webhook.JSONRendering(Name, a.Where(), body, a.redact), nil
 }
 
 // Start starts posting the open alerts every refresh period, the first

@@ -23,7 +23,6 @@
 package pagerduty
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -244,14 +243,7 @@ func (a *Action) Run(ctx context.Context, n *actions.Notification) (actions.Outc
 
 // post sends one event.
 func (a *Action) post(ctx context.Context, body []byte) (actions.Outcome, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, a.endpoint, bytes.NewReader(body))
-	if err != nil {
-		msg := "POST " + a.where + ": cannot build the request"
-		return actions.Outcome{Detail: msg}, actions.Permanent(errors.New(msg))
-	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("User-Agent", webhook.UserAgent)
-	out, err := webhook.Exchange(a.client, req, a.where, a.redact)
+	out, err := webhook.PostJSON(ctx, a.client, a.endpoint, a.where, body, a.redact)
 	if _, asked := actions.RetryAfter(err); out.HTTPStatus == http.StatusTooManyRequests && !asked {
 		err = &actions.RetryAfterError{Err: err, After: RateLimitWait}
 	}
@@ -277,7 +269,5 @@ func (a *Action) Render(n *actions.Notification) (actions.Rendering, error) {
 	if err != nil {
 		return actions.Rendering{}, errors.New(a.redact(err.Error()))
 	}
-	return actions.Rendering{Kind: Name, Method: http.MethodPost, URL: a.where,
-		Headers: map[string]string{"Content-Type": "application/json", "User-Agent": webhook.UserAgent},
-		Body:    a.redact(string(body))}, nil
+	return webhook.JSONRendering(Name, a.where, body, a.redact), nil
 }

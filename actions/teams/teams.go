@@ -15,7 +15,6 @@
 package teams
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -227,14 +226,7 @@ func (a *Action) Run(ctx context.Context, n *actions.Notification) (actions.Outc
 		ctx, cancel = context.WithTimeout(ctx, a.timeout)
 		defer cancel()
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, a.cfg.WebhookURL, bytes.NewReader(body))
-	if err != nil {
-		msg := "POST " + a.where + ": cannot build the request"
-		return actions.Outcome{Detail: msg}, actions.Permanent(errors.New(msg))
-	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("User-Agent", webhook.UserAgent)
-	return webhook.Exchange(a.client, req, a.where, a.redact)
+	return webhook.PostJSON(ctx, a.client, a.cfg.WebhookURL, a.where, body, a.redact)
 }
 
 func (a *Action) body(n *actions.Notification) ([]byte, error) {
@@ -256,7 +248,5 @@ func (a *Action) Render(n *actions.Notification) (actions.Rendering, error) {
 	if err != nil {
 		return actions.Rendering{}, errors.New(a.redact(err.Error()))
 	}
-	return actions.Rendering{Kind: Name, Method: http.MethodPost, URL: a.where,
-		Headers: map[string]string{"Content-Type": "application/json", "User-Agent": webhook.UserAgent},
-		Body:    a.redact(string(body))}, nil
+	return webhook.JSONRendering(Name, a.where, body, a.redact), nil
 }
