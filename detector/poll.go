@@ -2,6 +2,7 @@ package detector
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -76,6 +77,7 @@ type polledCluster struct {
 	interval, fast time.Duration
 	timeout, grace time.Duration
 	client         *http.Client
+	tls            *tls.Config // the polls' TLS settings, for the watch; nil without
 	dialer         Dialer
 	now            func() time.Time
 	log            *slog.Logger
@@ -103,6 +105,11 @@ func (s *PollSource) newCluster(out chan<- event.Event) *polledCluster {
 	c := &polledCluster{name: s.Cluster, preset: s.Preset, interval: s.Interval, timeout: s.Timeout, grace: s.Grace,
 		fast: s.FastInterval, client: s.Client, dialer: s.Dialer, now: s.Now, log: s.Log, out: out, kick: make(chan struct{})}
 	c.defaults()
+	// Copied before any poll: the transport writes to its own config on
+	// its first request.
+	if t, ok := c.client.Transport.(*http.Transport); ok && t.TLSClientConfig != nil {
+		c.tls = t.TLSClientConfig.Clone()
+	}
 	for _, u := range s.Members {
 		c.members = append(c.members, &polledMember{url: u, name: u})
 	}

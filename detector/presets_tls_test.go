@@ -1,6 +1,7 @@
 package detector
 
 import (
+	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -19,6 +20,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/leaderhook/leaderhook/event"
 )
 
 // testCA signs certificates for the TLS tests.
@@ -199,4 +202,43 @@ func TestClientCertificateConcurrentHandshakes(t *testing.T) {
 		})
 	}
 	wg.Wait()
+}
+
+// A watched https member is polled and watched at once with the same TLS
+// settings; the transport writes to its own copy on its first request, so
+// the watch must hold another (under -race, a shared one can be reported).
+func TestPollSourceWatchesTLSMember(t *testing.T) {
+	ca := newTestCA(t)
+	certFile, keyFile := ca.issue("member", x509.ExtKeyUsageServerAuth, nil, []net.IP{net.ParseIP("127.0.0.1")})
+	pair, err := tls.LoadX509KeyPair(certFile, keyFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Write([]byte(`{"store":{"node_id":"a","leader":{"node_id":"a"}}}`))
+	}))
+	srv.TLS = &tls.Config{Certificates: []tls.Certificate{pair}}
+	srv.StartTLS()
+	t.Cleanup(srv.Close)
+	client, err := NewClient(Source{CAFile: ca.file})
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := &PollSource{Cluster: "c", Members: []string{srv.URL}, Preset: Rqlite{}, Interval: 10 * time.Millisecond,
+		Watch: true, Client: client}
+	out := make(chan event.Event, 64)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { src.Run(ctx, out); close(done) }()
+	defer func() { cancel(); <-done }()
+	for {
+		ev := next(t, out, "a's report")
+		if ev.Type == event.MembersChanged {
+			continue
+		}
+		if ev.Source != "a" || ev.LeaderID != "a" {
+			t.Fatalf("first report %+v, want a following a", ev)
+		}
+		return
+	}
 }

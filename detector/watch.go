@@ -6,7 +6,6 @@ import (
 	"errors"
 	"io"
 	"net"
-	"net/http"
 	"net/url"
 	"syscall"
 	"time"
@@ -66,8 +65,8 @@ func (c *polledCluster) watchTarget(member string) (string, *tls.Config, error) 
 		return addr, nil, nil
 	}
 	cfg := &tls.Config{MinVersion: tls.VersionTLS12}
-	if t, ok := c.client.Transport.(*http.Transport); ok && t.TLSClientConfig != nil {
-		cfg = t.TLSClientConfig.Clone()
+	if c.tls != nil {
+		cfg = c.tls.Clone()
 	}
 	if cfg.ServerName == "" {
 		cfg.ServerName = u.Hostname()
