@@ -60,6 +60,12 @@ func Variables() []string { return slices.Sorted(maps.Keys(variableTypes)) }
 // though its condition never turned false in between.
 var stateNames = []string{"type", "event", "trigger", "leader_id", "previous_leader_id", "change_kind"}
 
+// healthNames are the variables whose value a report of the members'
+// health (Engine.Health) can change without a new cluster state, besides
+// `trigger` and `now`, which change on every evaluation.
+var healthNames = []string{"members_up", "members_total", "quorum_margin", "unreachable", "watcher_isolated",
+	"leaders", "split_brain", "term", "trigger", "now"}
+
 var ruleName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]*$`)
 
 // compiledRule is a rule ready to evaluate.
@@ -77,8 +83,12 @@ type compiledRule struct {
 	tenure     bool            // reads leader_for
 	expects    bool            // reads expected or expected_reason
 	readsState bool
-	gate       gate
-	definition string // hash of the configured rule, for snapshots
+	// readsHealth: a health report can change the value of `when`; the
+	// others are not evaluated on one, as time alone cannot change them
+	// between their wake-ups.
+	readsHealth bool
+	gate        gate
+	definition  string // hash of the configured rule, for snapshots
 }
 
 type window struct {
@@ -297,6 +307,12 @@ func (c *compiledRule) compileWhen(path string, errs, warnings *field.List) {
 	c.expects = a.names["expected"] || a.names["expected_reason"]
 	for _, n := range stateNames {
 		c.readsState = c.readsState || a.names[n]
+	}
+	// A duration compared with no constant has no wake-up: such a rule
+	// keeps being evaluated on whatever comes.
+	c.readsHealth = (c.leaderless || c.tenure) && len(c.thresholds) == 0
+	for _, n := range healthNames {
+		c.readsHealth = c.readsHealth || a.names[n]
 	}
 	if (c.leaderless || c.tenure) && len(c.thresholds) == 0 && c.Schedule == "" {
 		warnings.Add(path+".when", `leaderless_for/leader_for is compared with no duration("...") constant, so the rule is evaluated only when the cluster state changes; write thresholds as duration("30s") to have them fire on time`)

@@ -281,7 +281,8 @@ func (e *Engine) newCluster(name string) *clusterState {
 //
 // On an event every rule is evaluated. On a time trigger only the rules
 // whose own wake-up has come: between events a rule's value can change only
-// at the instants schedule computed for it.
+// at the instants schedule computed for it. On a health report, only the
+// rules that read what one changes.
 func (e *Engine) evaluate(cs *clusterState, trigger string, baseline, stateChanged bool, out []Outcome) []Outcome {
 	cs.refresh(trigger)
 	out = e.checkAll(cs, out) // before a new firing replaces a verification
@@ -291,6 +292,9 @@ func (e *Engine) evaluate(cs *clusterState, trigger string, baseline, stateChang
 		}
 		rs := &cs.rules[i]
 		if trigger == TriggerTime && (rs.wake.IsZero() || rs.wake.After(cs.now)) {
+			continue
+		}
+		if trigger == TriggerHealth && !r.readsHealth {
 			continue
 		}
 		v := e.eval(r, cs)
