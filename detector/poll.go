@@ -105,10 +105,11 @@ func (s *PollSource) newCluster(out chan<- event.Event) *polledCluster {
 	c := &polledCluster{name: s.Cluster, preset: s.Preset, interval: s.Interval, timeout: s.Timeout, grace: s.Grace,
 		fast: s.FastInterval, client: s.Client, dialer: s.Dialer, now: s.Now, log: s.Log, out: out, kick: make(chan struct{})}
 	c.defaults()
-	// Copied before any poll: the transport writes to its own config on
-	// its first request.
-	if t, ok := c.client.Transport.(*http.Transport); ok && t.TLSClientConfig != nil {
-		c.tls = t.TLSClientConfig.Clone()
+	// A copy, through Clone: the transport writes to its own settings on
+	// its first request (shared by other sources, it may be under way), and
+	// Clone waits for that.
+	if t, ok := c.client.Transport.(*http.Transport); ok {
+		c.tls = t.Clone().TLSClientConfig
 	}
 	for _, u := range s.Members {
 		c.members = append(c.members, &polledMember{url: u, name: u})
