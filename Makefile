@@ -50,7 +50,7 @@ lint:
 
 unit:
 	@echo '== go test -race'
-	$(GO) test -race -count=1 ./...
+	$(GO) test -race -count=1 -timeout 15m ./...
 
 fuzz:
 	@echo '== fuzz ($(FUZZCOUNT) inputs each)'
