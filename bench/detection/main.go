@@ -40,7 +40,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"flag"
 	"fmt"
 	"log"
@@ -110,13 +109,9 @@ func run(ctx context.Context, o options) error {
 
 // rewrite writes the table of an earlier run's results.
 func rewrite(from, md string) error {
-	data, err := os.ReadFile(from)
-	if err != nil {
-		return fmt.Errorf("reading results: %w", err)
-	}
 	var rep report
-	if err := json.Unmarshal(data, &rep); err != nil {
-		return fmt.Errorf("reading results: %w", err)
+	if err := benchdoc.ReadJSON(from, &rep); err != nil {
+		return err
 	}
 	fmt.Print(rep.section())
 	return rep.write("", md)

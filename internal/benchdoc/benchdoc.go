@@ -85,3 +85,16 @@ func WriteJSON(path string, v any) error {
 	}
 	return nil
 }
+
+// ReadJSON reads into v a result file that WriteJSON wrote: to rewrite a
+// report from a run without running it again.
+func ReadJSON(path string, v any) error {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Errorf("reading results: %w", err)
+	}
+	if err := json.Unmarshal(data, v); err != nil {
+		return fmt.Errorf("reading results %s: %w", path, err)
+	}
+	return nil
+}
