@@ -18,12 +18,15 @@ func Notification(o rules.Outcome, dryRun bool) actions.Notification {
 	}
 	n := actions.Notification{
 		Rule: o.Rule, Status: status, Cluster: o.Cluster, Labels: o.Labels, FiredAt: o.Time, Episode: o.Episode,
-		EventType: o.State.Type, Event: o.State.Fields(), LeaderID: o.LeaderID, PreviousLeaderID: o.PreviousLeaderID,
+		EventType: o.State.Type, Event: o.Event, LeaderID: o.LeaderID, PreviousLeaderID: o.PreviousLeaderID,
 		Leaderless: o.Leaderless, LeaderlessFor: o.LeaderlessFor, Seq: o.State.Seq, DryRun: dryRun,
 		MembersUp: o.Health.MembersUp, MembersTotal: o.Health.MembersTotal, QuorumMargin: o.Health.QuorumMargin(),
 		Unreachable: o.Health.Unreachable, WatcherIsolated: o.Health.WatcherIsolated,
 		ChangeKind: o.State.ChangeKind, Leaders: o.Health.LeaderIDs(), SplitBrain: o.Health.SplitBrain, Term: o.Health.Term,
 		StateSince: o.State.Since, LastOutage: o.LastOutage, HeldBy: o.HeldBy,
+	}
+	if n.Event == nil {
+		n.Event = o.State.Fields()
 	}
 	if status == actions.StatusResolved && !o.Episode.IsZero() && o.Time.After(o.Episode) {
 		n.Lasted = o.Time.Sub(o.Episode)

@@ -63,8 +63,12 @@ type Outcome struct {
 	Trigger string
 	// State is the cluster's current state event; Health what leaderhook
 	// knows of its members.
-	State            event.Event
-	Health           event.Health
+	State  event.Event
+	Health event.Health
+	// Event is State's fields, as the expressions' `event` reads them:
+	// computed once per state change and shared by every outcome of it,
+	// so read only. Nil in an outcome made outside the engine.
+	Event            map[string]any
 	LeaderID         string
 	PreviousLeaderID string
 	Leaderless       bool
@@ -401,6 +405,7 @@ func (e *Engine) outcome(r *compiledRule, rs *ruleState, cs *clusterState, kind,
 		Trigger:          cs.trigger,
 		State:            cs.state,
 		Health:           cs.health,
+		Event:            cs.fields,
 		LeaderID:         cs.state.LeaderID,
 		PreviousLeaderID: cs.state.PreviousLeaderID,
 		Leaderless:       cs.leaderless,
@@ -617,7 +622,8 @@ type clusterState struct {
 	name        string
 	labelValues map[string]string
 	now         time.Time
-	state       event.Event // current state event
+	state       event.Event    // current state event
+	fields      map[string]any // state's fields; nil before the first state
 	leaderless  bool
 	since       time.Time     // start of the current state (true start of a loss)
 	lastOutage  time.Duration // the loss that ended with the current leader
@@ -681,7 +687,8 @@ func (cs *clusterState) setState(ev *event.Event) {
 	if ev.Members != nil {
 		cs.env["members"] = ev.Members
 	}
-	cs.env["event"] = ev.Fields()
+	cs.fields = ev.Fields()
+	cs.env["event"] = cs.fields
 }
 
 func (cs *clusterState) setHealth(h event.Health) {

@@ -1,6 +1,8 @@
 package rules
 
 import (
+	"fmt"
+	"maps"
 	"slices"
 	"testing"
 	"time"
@@ -52,5 +54,26 @@ func TestHealthEvaluatesRulesThatReadIt(t *testing.T) {
 	}
 	if want := []string{"few-up", "on-health", "untimed"}; !slices.Equal(fired, want) {
 		t.Errorf("fired %v on a health report, want %v", fired, want)
+	}
+}
+
+// An outcome carries its state's fields, as the expressions' event read
+// them: the notification's event, computed once per state change.
+func TestOutcomeCarriesStateFields(t *testing.T) {
+	rules := []Rule{{Name: "any", When: `event.leaderId == "b"`, Actions: []string{"a"}}}
+	e, err := New(Options{Rules: rules, Clusters: []Cluster{{Name: "c1"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev := event.Event{Source: event.DetectorSource, Cluster: "c1", Type: event.HasLeader, LeaderID: "a", Time: t0, Since: t0, Baseline: true}
+	out := e.Observe(ev, nil)
+	ev = event.Event{Source: event.DetectorSource, Cluster: "c1", Type: event.HasLeader, LeaderID: "b", PreviousLeaderID: "a", Term: 4, Time: t0.Add(time.Second), Since: t0.Add(time.Second)}
+	out = e.Observe(ev, out)
+	if len(out) != 1 || out[0].Kind != Fired {
+		t.Fatalf("outcomes %+v, want one firing", out)
+	}
+	want := out[0].State.Fields()
+	if !maps.EqualFunc(out[0].Event, want, func(a, b any) bool { return fmt.Sprint(a) == fmt.Sprint(b) }) {
+		t.Errorf("outcome's event %v, want its state's fields %v", out[0].Event, want)
 	}
 }

@@ -25,6 +25,7 @@ type journal struct {
 	pending map[string]dispatch.Delivery
 	encoded bytes.Buffer  // the line being written, reused
 	encoder *json.Encoder // into encoded
+	line    []byte        // the framed line written, reused
 	// finished holds the deliveries that ended before they were journaled
 	// (Done came first): their Pending, which follows, is not written.
 	finished map[string]bool
@@ -142,11 +143,12 @@ func (j *journal) write(data []byte) error {
 	if j.file == nil {
 		return errors.New("journal: written after Close")
 	}
-	line := make([]byte, 0, len(data)+11)
+	line := j.line[:0]
 	if j.torn {
 		line = append(line, '\n') // after a fragment that could not be undone
 	}
 	line = append(appendFrame(line, data), '\n')
+	j.line = line
 	n, err := j.file.Write(line)
 	if err != nil {
 		if n > 0 && j.file.Truncate(j.size) != nil {
