@@ -71,7 +71,10 @@ type Expect struct {
 	Rule    string `yaml:"rule"`
 	Outcome string `yaml:"outcome"`
 	Reason  string `yaml:"reason"`
-	Line    int    `yaml:"-"`
+	// Labels must be among the outcome's (the cluster's with the rule's
+	// over them), with these values; others may be there too.
+	Labels map[string]string `yaml:"labels"`
+	Line   int               `yaml:"-"`
 }
 
 // Offset is a duration from the test's start, written like 1m30s.

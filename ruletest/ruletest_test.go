@@ -29,3 +29,34 @@ func TestCheckEvent(t *testing.T) {
 		}
 	}
 }
+
+// An expectation's labels must be among the outcome's, with its values;
+// the outcome may have more. Left out, any labels match.
+func TestExpectLabels(t *testing.T) {
+	got := Got{At: Offset(time.Second), Rule: "r", Outcome: "fired", Labels: map[string]string{"severity": "critical", "env": "prod"}}
+	for _, tc := range []struct {
+		name   string
+		labels map[string]string
+		want   bool
+	}{
+		{"none named", nil, true},
+		{"one of them", map[string]string{"severity": "critical"}, true},
+		{"all of them", map[string]string{"severity": "critical", "env": "prod"}, true},
+		{"another value", map[string]string{"severity": "warning"}, false},
+		{"one it lacks", map[string]string{"team": "db"}, false},
+	} {
+		x := Expect{At: got.At, Rule: "r", Outcome: "fired", Labels: tc.labels}
+		if x.matches(got) != tc.want {
+			t.Errorf("%s: matches %v, want %v", tc.name, !tc.want, tc.want)
+		}
+	}
+	out := diff([]Got{got}, []Expect{{At: got.At, Rule: "r", Outcome: "fired", Labels: map[string]string{"severity": "warning", "team": "db"}}})
+	for _, want := range []string{`{severity="warning", team="db"}`, `{severity="critical", team missing}`} {
+		if !strings.Contains(out, want) {
+			t.Errorf("the diff lacks %s:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "env") {
+		t.Errorf("the diff shows a label the expectation does not name:\n%s", out)
+	}
+}

@@ -3,6 +3,7 @@ package ruletest
 import (
 	"fmt"
 	"log/slog"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -19,14 +20,30 @@ type Got struct {
 	Rule    string
 	Outcome string
 	Reason  string
+	Labels  map[string]string
 }
 
-func (g Got) String() string {
+func (g Got) String() string { return g.format(nil) }
+
+// format shows the outcome with the labels named in keys, as an
+// expectation names them.
+func (g Got) format(keys map[string]string) string {
 	s := fmt.Sprintf("%-8s %s %s", g.At, g.Rule, g.Outcome)
 	if g.Reason != "" {
 		s += " (" + g.Reason + ")"
 	}
-	return s
+	if len(keys) == 0 {
+		return s
+	}
+	var shown []string
+	for _, k := range slices.Sorted(maps.Keys(keys)) {
+		if v, ok := g.Labels[k]; ok {
+			shown = append(shown, fmt.Sprintf("%s=%q", k, v))
+		} else {
+			shown = append(shown, k+" missing")
+		}
+	}
+	return s + " {" + strings.Join(shown, ", ") + "}"
 }
 
 // Result is the verdict on one test.
@@ -99,7 +116,7 @@ type collector struct {
 
 func (c *collector) State(event.Event) {}
 func (c *collector) Outcome(o rules.Outcome) {
-	c.got = append(c.got, Got{At: Offset(o.Time.Sub(c.start)), Rule: o.Rule, Outcome: o.Kind, Reason: o.Reason})
+	c.got = append(c.got, Got{At: Offset(o.Time.Sub(c.start)), Rule: o.Rule, Outcome: o.Kind, Reason: o.Reason, Labels: o.Labels})
 }
 
 func runOne(t *Test, cfg *config.Config, log *slog.Logger) Result {
@@ -219,9 +236,18 @@ func matches(got []Got, want []Expect) bool {
 	return true
 }
 
-// matches compares one outcome; a reason left out matches any reason.
+// matches compares one outcome; a reason left out matches any reason, and
+// labels left out any labels.
 func (x Expect) matches(g Got) bool {
-	return g.At == x.At && g.Rule == x.Rule && g.Outcome == x.Outcome && (x.Reason == "" || g.Reason == x.Reason)
+	if g.At != x.At || g.Rule != x.Rule || g.Outcome != x.Outcome || x.Reason != "" && g.Reason != x.Reason {
+		return false
+	}
+	for k, v := range x.Labels {
+		if got, ok := g.Labels[k]; !ok || got != v {
+			return false
+		}
+	}
+	return true
 }
 
 func diff(got []Got, want []Expect) string {
@@ -232,7 +258,7 @@ func diff(got []Got, want []Expect) string {
 	for i := range n {
 		if i < len(want) {
 			x := want[i]
-			wants[i] = Got{At: x.At, Rule: x.Rule, Outcome: x.Outcome, Reason: x.Reason}.String()
+			wants[i] = Got{At: x.At, Rule: x.Rule, Outcome: x.Outcome, Reason: x.Reason, Labels: x.Labels}.format(x.Labels)
 		} else {
 			wants[i] = "(nothing)"
 		}
@@ -242,7 +268,11 @@ func diff(got []Got, want []Expect) string {
 	for i := range n {
 		g := "(nothing)"
 		if i < len(got) {
-			g = got[i].String()
+			var keys map[string]string
+			if i < len(want) {
+				keys = want[i].Labels
+			}
+			g = got[i].format(keys)
 		}
 		mark := "!"
 		if i < len(got) && i < len(want) && want[i].matches(got[i]) {

@@ -715,7 +715,7 @@ func checkTestFileFormat(t *testing.T, doc, testFile string) {
 		}
 	}
 	for k := range used {
-		if !slices.Contains(keys, k) && !slices.ContainsFunc(keys, func(s string) bool { return strings.HasPrefix(s, k+".") || strings.HasPrefix(s, k+"[]") }) && !strings.HasPrefix(k, "env.") {
+		if !slices.Contains(keys, k) && !slices.ContainsFunc(keys, func(s string) bool { return strings.HasPrefix(s, k+".") || strings.HasPrefix(s, k+"[]") }) && !strings.HasPrefix(k, "env.") && !strings.HasPrefix(k, "tests[].expect[].labels.") {
 			t.Errorf("%s: the test file uses %s, which the format does not have", doc, k)
 		}
 	}
