@@ -15,7 +15,8 @@
 // refreshes after leaderhook stops, rather than firing for ever. The open
 // alerts are kept in the action's memory under state_dir, so that a
 // restart goes on refreshing them. A resolve posts the alert with endsAt
-// now, and forgets it.
+// now, and forgets it. A firing under labels a reload changed ends the
+// alert posted under the old ones.
 //
 // An alert goes to every configured Alertmanager (they deduplicate
 // between themselves); a delivery succeeds when one accepts it. When none
@@ -197,14 +198,23 @@ func (a *Action) Run(ctx context.Context, n *actions.Notification) (actions.Outc
 			}
 		}
 		_ = a.memory.Delete(key) // not kept open: at worst it ends at its endsAt
-	} else {
-		var open Alert
-		if a.memory.Get(key, &open) && open.StartsAt.Before(al.StartsAt) {
+		return a.post(ctx, []Alert{al})
+	}
+	var relabelled []Alert
+	var open Alert
+	if a.memory.Get(key, &open) {
+		if open.StartsAt.Before(al.StartsAt) {
 			al.StartsAt = open.StartsAt // a repeat of an alert still open
 		}
-		_ = a.memory.Put(key, al, a.now()) // not kept: the alert ends at its endsAt
+		if open.Labels != nil && !maps.Equal(open.Labels, al.Labels) {
+			// A reload changed the labels: to Alertmanager that is another
+			// alert, so the one posted before ends now, not at its endsAt.
+			open.EndsAt = n.FiredAt
+			relabelled = append(relabelled, open)
+		}
 	}
-	return a.post(ctx, []Alert{al})
+	_ = a.memory.Put(key, al, a.now()) // not kept: the alert ends at its endsAt
+	return a.post(ctx, append([]Alert{al}, relabelled...))
 }
 
 // post sends alerts to every Alertmanager, and succeeds when one accepts.

@@ -198,3 +198,41 @@ func TestResolveEndsTheOpenAlert(t *testing.T) {
 		t.Errorf("posts %+v, want the resolve to end the critical alert", rec.posts)
 	}
 }
+
+// A firing whose labels a reload changed is, to Alertmanager, another
+// alert: the one posted before ends with it, rather than at its endsAt.
+func TestRelabelledFiringEndsTheOldAlert(t *testing.T) {
+	rec := &recorder{status: 200}
+	srv := httptest.NewServer(rec)
+	defer srv.Close()
+	spec := actions.Spec{Type: alertmanager.Name, Config: alertmanager.Config{URLs: []string{srv.URL}, Refresh: time.Hour}}
+	a, err := alertmanager.New("am", spec, actions.Options{StateDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := firing()
+	n.Labels = map[string]string{"severity": "critical"}
+	for range 2 { // a repeat with the same labels ends nothing
+		if _, err := a.Run(context.Background(), n); err != nil {
+			t.Fatal(err)
+		}
+	}
+	repeat := firing()
+	repeat.FiredAt = repeat.FiredAt.Add(10 * time.Minute)
+	repeat.Labels = map[string]string{"severity": "warning"}
+	if _, err := a.Run(context.Background(), repeat); err != nil {
+		t.Fatal(err)
+	}
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	if len(rec.posts) != 3 || len(rec.posts[1]) != 1 || len(rec.posts[2]) != 2 {
+		t.Fatalf("posts %+v, want one alert, the same again, then two", rec.posts)
+	}
+	active, ended := rec.posts[2][0], rec.posts[2][1]
+	if active.Labels["severity"] != "warning" || !active.EndsAt.After(repeat.FiredAt) {
+		t.Errorf("the new alert %+v, want severity warning, active", active)
+	}
+	if ended.Labels["severity"] != "critical" || !ended.EndsAt.Equal(repeat.FiredAt) {
+		t.Errorf("the old alert %+v, want severity critical, ended at the repeat", ended)
+	}
+}
