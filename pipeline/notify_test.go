@@ -10,6 +10,7 @@ import (
 	"github.com/leaderhook/leaderhook/actions"
 	"github.com/leaderhook/leaderhook/config"
 	"github.com/leaderhook/leaderhook/event"
+	"github.com/leaderhook/leaderhook/rules"
 )
 
 // submitted keeps the notifications submitted to it.
@@ -89,5 +90,18 @@ func TestNotificationLabels(t *testing.T) {
 		if err := tmpl.Execute(&b, &n); w.rule == "page" && (err != nil || b.String() != "critical/db") {
 			t.Errorf("notification %d: template gave %q, %v", i, b.String(), err)
 		}
+	}
+}
+
+// A notification's event is the outcome's, as the engine computed it once
+// for the state change; an outcome made elsewhere gets its state's fields.
+func TestNotificationEvent(t *testing.T) {
+	state := event.Event{Source: event.DetectorSource, Cluster: "c1", Type: event.HasLeader, LeaderID: "b", Time: at("13:00:00")}
+	shared := map[string]any{"leaderId": "b", "from_the_engine": true}
+	if n := Notification(rules.Outcome{Kind: rules.Fired, State: state, Event: shared}, false); n.Event["from_the_engine"] != true {
+		t.Errorf("event %v, want the outcome's", n.Event)
+	}
+	if n := Notification(rules.Outcome{Kind: rules.Fired, State: state}, false); n.Event["leaderId"] != "b" || n.Event["eventType"] != event.HasLeader {
+		t.Errorf("event %v, want the state's fields", n.Event)
 	}
 }

@@ -16,7 +16,7 @@
 // alerts are kept in the action's memory under state_dir, so that a
 // restart goes on refreshing them. A resolve posts the alert with endsAt
 // now, and forgets it. A firing under labels a reload changed ends the
-// alert posted under the old ones.
+// alert posted under the old ones (see kept).
 //
 // An alert goes to every configured Alertmanager (they deduplicate
 // between themselves); a delivery succeeds when one accepts it. When none
@@ -176,6 +176,16 @@ func labelName(s string) string {
 // alertKey names an open alert in the memory.
 func alertKey(n *actions.Notification) string { return n.Cluster + "\x00" + n.Rule }
 
+// kept is what the memory holds of a rule's alert on a cluster: the alert
+// open, and those posted under labels a reload has since replaced. To
+// Alertmanager those are other alerts: each post carries their end until
+// one is accepted, so a failed post or a restart does not leave them
+// active until their endsAt.
+type kept struct {
+	Alert
+	Ending []Alert `json:"ending,omitempty"`
+}
+
 // Run posts the alert once to every Alertmanager. A firing is kept open
 // (and refreshed); a resolve forgets it, keeping the startsAt it had.
 func (a *Action) Run(ctx context.Context, n *actions.Notification) (actions.Outcome, error) {
@@ -187,34 +197,44 @@ func (a *Action) Run(ctx context.Context, n *actions.Notification) (actions.Outc
 	a.postMu.Lock()
 	defer a.postMu.Unlock()
 	key := alertKey(n)
+	var k kept
+	open := a.memory.Get(key, &k)
 	if n.Status == actions.StatusResolved {
-		var open Alert
-		if a.memory.Get(key, &open) {
+		if open {
 			// End the alert that is open, labels and all: a reload may
 			// have changed the labels since it was posted.
-			al.StartsAt = open.StartsAt
-			if open.Labels != nil {
-				al.Labels = open.Labels
+			al.StartsAt = k.StartsAt
+			if k.Labels != nil {
+				al.Labels = k.Labels
 			}
 		}
 		_ = a.memory.Delete(key) // not kept open: at worst it ends at its endsAt
-		return a.post(ctx, []Alert{al})
+		return a.post(ctx, append([]Alert{al}, k.Ending...))
 	}
-	var relabelled []Alert
-	var open Alert
-	if a.memory.Get(key, &open) {
-		if open.StartsAt.Before(al.StartsAt) {
-			al.StartsAt = open.StartsAt // a repeat of an alert still open
+	if open {
+		if k.StartsAt.Before(al.StartsAt) {
+			al.StartsAt = k.StartsAt // a repeat of an alert still open
 		}
-		if open.Labels != nil && !maps.Equal(open.Labels, al.Labels) {
-			// A reload changed the labels: to Alertmanager that is another
-			// alert, so the one posted before ends now, not at its endsAt.
-			open.EndsAt = n.FiredAt
-			relabelled = append(relabelled, open)
+		if k.Labels != nil && !maps.Equal(k.Labels, al.Labels) {
+			ended := k.Alert
+			ended.EndsAt = n.FiredAt
+			k.Ending = append(k.Ending, ended)
 		}
 	}
-	_ = a.memory.Put(key, al, a.now()) // not kept: the alert ends at its endsAt
-	return a.post(ctx, append([]Alert{al}, relabelled...))
+	k.Alert = al
+	return a.postKept(ctx, key, k)
+}
+
+// postKept posts k's alert and the ends it carries, and keeps it; the
+// ends are forgotten once an Alertmanager has taken them.
+func (a *Action) postKept(ctx context.Context, key string, k kept) (actions.Outcome, error) {
+	_ = a.memory.Put(key, k, a.now()) // not kept: the alert ends at its endsAt
+	out, err := a.post(ctx, append([]Alert{k.Alert}, k.Ending...))
+	if err == nil && len(k.Ending) > 0 {
+		k.Ending = nil
+		_ = a.memory.Put(key, k, a.now())
+	}
+	return out, err
 }
 
 // post sends alerts to every Alertmanager, and succeeds when one accepts.
@@ -343,12 +363,12 @@ func (a *Action) refresh(stop chan struct{}) {
 	a.memory.Each(func(key string, raw json.RawMessage) {
 		a.postMu.Lock()
 		defer a.postMu.Unlock()
-		var al Alert
-		if ctx.Err() != nil || !a.memory.Get(key, &al) { // resolved meanwhile
+		var k kept
+		if ctx.Err() != nil || !a.memory.Get(key, &k) { // resolved meanwhile
 			return
 		}
-		al.EndsAt = a.now().Add(a.lease())
-		_, _ = a.post(ctx, []Alert{al})
+		k.EndsAt = a.now().Add(a.lease())
+		_, _ = a.postKept(ctx, key, k)
 	})
 }
 

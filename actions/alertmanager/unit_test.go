@@ -35,6 +35,12 @@ func (r *recorder) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	w.WriteHeader(r.status)
 }
 
+func (r *recorder) setStatus(status int) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.status = status
+}
+
 func (r *recorder) count() int {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -200,13 +206,16 @@ func TestResolveEndsTheOpenAlert(t *testing.T) {
 }
 
 // A firing whose labels a reload changed is, to Alertmanager, another
-// alert: the one posted before ends with it, rather than at its endsAt.
+// alert: the one posted before ends with it, rather than at its endsAt,
+// also when that post failed and is retried after a restart; once taken,
+// the end is not posted again.
 func TestRelabelledFiringEndsTheOldAlert(t *testing.T) {
 	rec := &recorder{status: 200}
 	srv := httptest.NewServer(rec)
 	defer srv.Close()
+	dir := t.TempDir()
 	spec := actions.Spec{Type: alertmanager.Name, Config: alertmanager.Config{URLs: []string{srv.URL}, Refresh: time.Hour}}
-	a, err := alertmanager.New("am", spec, actions.Options{StateDir: t.TempDir()})
+	a, err := alertmanager.New("am", spec, actions.Options{StateDir: dir})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -220,15 +229,26 @@ func TestRelabelledFiringEndsTheOldAlert(t *testing.T) {
 	repeat := firing()
 	repeat.FiredAt = repeat.FiredAt.Add(10 * time.Minute)
 	repeat.Labels = map[string]string{"severity": "warning"}
-	if _, err := a.Run(context.Background(), repeat); err != nil {
+	rec.setStatus(503)
+	if _, err := a.Run(context.Background(), repeat); err == nil {
+		t.Fatal("a post answered 503 succeeded")
+	}
+	rec.setStatus(200)
+	a, err = alertmanager.New("am", spec, actions.Options{StateDir: dir}) // a restart
+	if err != nil {
 		t.Fatal(err)
+	}
+	for range 2 { // the retry, then a repeat
+		if _, err := a.Run(context.Background(), repeat); err != nil {
+			t.Fatal(err)
+		}
 	}
 	rec.mu.Lock()
 	defer rec.mu.Unlock()
-	if len(rec.posts) != 3 || len(rec.posts[1]) != 1 || len(rec.posts[2]) != 2 {
-		t.Fatalf("posts %+v, want one alert, the same again, then two", rec.posts)
+	if len(rec.posts) != 5 || len(rec.posts[1]) != 1 || len(rec.posts[3]) != 2 || len(rec.posts[4]) != 1 {
+		t.Fatalf("posts %+v, want one alert, the same again, two (refused), two, then one", rec.posts)
 	}
-	active, ended := rec.posts[2][0], rec.posts[2][1]
+	active, ended := rec.posts[3][0], rec.posts[3][1]
 	if active.Labels["severity"] != "warning" || !active.EndsAt.After(repeat.FiredAt) {
 		t.Errorf("the new alert %+v, want severity warning, active", active)
 	}

@@ -43,7 +43,7 @@ Events without 'source' are the reports of one member standing for the whole clu
 '{at: 1m, expect: {for: 30m, reason: upgrade}}' opens a window of expected changes
 (rules see 'expected'), as 'leaderhook expect' does; '{at: 9m, expect: {end: true}}'
 ends it. An expected outcome may name labels its notification must carry:
-'{at: 30s, rule: leaderless-20s, outcome: fired, labels: {severity: critical}}'.
+'{at: 30s, rule: leaderless-20s, outcome: fired, labels: {env: prod}}'.
 'expect: []' means no rule produces any outcome. A rule named in 'expect' or 'rules' that the config does
 not have is an error: none of the file's tests run.
 
