@@ -48,14 +48,48 @@ func (s *RaftSource) Dropped() uint64 {
 
 // Run reports until ctx ends or the node shuts down.
 func (s *RaftSource) Run(ctx context.Context, out chan<- event.Event) error {
-	now := s.Now
-	if now == nil {
-		now = time.Now
+	r := &raftReporter{src: s, out: out, now: s.Now, last: "\x00"}
+	if r.now == nil {
+		r.now = time.Now
 	}
 	every := s.Reconcile
 	if every <= 0 {
 		every = time.Second
 	}
+	ch := s.observe()
+	defer s.Raft.DeregisterObserver(s.observer.Load())
+
+	if !r.reconcile(ctx) {
+		return ctx.Err()
+	}
+	ticker := time.NewTicker(every)
+	defer ticker.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case o := <-ch:
+			switch d := o.Data.(type) {
+			case raft.LeaderObservation:
+				if !r.report(ctx, string(d.LeaderID)) {
+					return ctx.Err()
+				}
+			case raft.RaftState:
+				if d == raft.Shutdown {
+					r.gone(ctx)
+					return nil
+				}
+			}
+		case <-ticker.C:
+			if !r.reconcile(ctx) {
+				return ctx.Err()
+			}
+		}
+	}
+}
+
+// observe registers a non-blocking observer of leader and state changes.
+func (s *RaftSource) observe() <-chan raft.Observation {
 	size := s.Buffer
 	if size <= 0 {
 		size = 64
@@ -70,79 +104,58 @@ func (s *RaftSource) Run(ctx context.Context, out chan<- event.Event) error {
 	})
 	s.observer.Store(observer)
 	s.Raft.RegisterObserver(observer)
-	defer s.Raft.DeregisterObserver(observer)
+	return ch
+}
 
-	last := "\x00" // nothing reported yet
-	report := func(leader string) bool {
-		// The term read now: a node that stepped down for a newer
-		// leader's election is already in its term.
-		term := s.Raft.CurrentTerm()
-		key := fmt.Sprint(leader, "\x00", term)
-		if key == last {
-			return true
-		}
-		last = key
-		ev := event.Event{Source: s.ID, Time: now(), Type: event.Leaderless, Cluster: s.Cluster, Term: term}
-		if leader != "" {
-			ev.Type, ev.LeaderID = event.HasLeader, leader
-		}
-		select {
-		case out <- ev:
-			return true
-		case <-ctx.Done():
-			return false
-		}
-	}
-	gone := func() {
-		ev := event.Event{Source: s.ID, Time: now(), Type: event.PeerDisconnected, Peers: []string{s.ID}, Cluster: s.Cluster}
-		select {
-		case out <- ev:
-		case <-ctx.Done():
-		}
-	}
-	current := func() (string, bool) {
-		if s.Raft.State() == raft.Shutdown {
-			return "", false
-		}
-		_, id := s.Raft.LeaderWithID()
-		return string(id), true
-	}
+// raftReporter turns one node's answers into events, reporting only
+// changes.
+type raftReporter struct {
+	src  *RaftSource
+	out  chan<- event.Event
+	now  func() time.Time
+	last string // leader and term last reported; "\x00" before the first
+}
 
-	leader, alive := current()
-	if !alive {
-		gone()
-		return nil
+// reconcile reports the node's own answer: its leader, or itself gone
+// once it has shut down. False when ctx ended or the node is gone.
+func (r *raftReporter) reconcile(ctx context.Context) bool {
+	if r.src.Raft.State() == raft.Shutdown {
+		r.gone(ctx)
+		return false
 	}
-	if !report(leader) {
-		return ctx.Err()
+	_, id := r.src.Raft.LeaderWithID()
+	return r.report(ctx, string(id))
+}
+
+// report sends the leader ("" for none) with the node's term, if either
+// changed; false when ctx ended first.
+func (r *raftReporter) report(ctx context.Context, leader string) bool {
+	// The term read now: a node that stepped down for a newer leader's
+	// election is already in its term.
+	term := r.src.Raft.CurrentTerm()
+	key := fmt.Sprint(leader, "\x00", term)
+	if key == r.last {
+		return true
 	}
-	ticker := time.NewTicker(every)
-	defer ticker.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case o := <-ch:
-			switch d := o.Data.(type) {
-			case raft.LeaderObservation:
-				if !report(string(d.LeaderID)) {
-					return ctx.Err()
-				}
-			case raft.RaftState:
-				if d == raft.Shutdown {
-					gone()
-					return nil
-				}
-			}
-		case <-ticker.C:
-			leader, alive := current()
-			if !alive {
-				gone()
-				return nil
-			}
-			if !report(leader) {
-				return ctx.Err()
-			}
-		}
+	r.last = key
+	ev := event.Event{Source: r.src.ID, Time: r.now(), Type: event.Leaderless, Cluster: r.src.Cluster, Term: term}
+	if leader != "" {
+		ev.Type, ev.LeaderID = event.HasLeader, leader
+	}
+	return r.send(ctx, ev)
+}
+
+// gone reports the node itself disconnected: a dead leader stops counting
+// at once.
+func (r *raftReporter) gone(ctx context.Context) {
+	r.send(ctx, event.Event{Source: r.src.ID, Time: r.now(), Type: event.PeerDisconnected, Peers: []string{r.src.ID}, Cluster: r.src.Cluster})
+}
+
+func (r *raftReporter) send(ctx context.Context, ev event.Event) bool {
+	select {
+	case r.out <- ev:
+		return true
+	case <-ctx.Done():
+		return false
 	}
 }
