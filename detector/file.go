@@ -70,77 +70,22 @@ func (s *FileSource) Run(ctx context.Context, out chan<- event.Event) error {
 	if poll <= 0 {
 		poll = 100 * time.Millisecond
 	}
-	log := s.Log
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
+	fl := &fileFollower{src: s, log: s.Log, first: true}
+	if fl.log == nil {
+		fl.log = slog.New(slog.DiscardHandler)
 	}
+	defer fl.close()
 	ticker := time.NewTicker(poll)
 	defer ticker.Stop()
-	var f *os.File
-	var r *bufio.Reader
-	var pos Position
-	line := 0
-	first := true
-	waiting := false // logged that the file is missing
-	defer func() {
-		if f != nil {
-			f.Close()
-		}
-	}()
 	for {
-		if f == nil {
-			var err error
-			f, pos, err = s.open(first)
-			switch {
-			case errors.Is(err, os.ErrNotExist):
-				// Not there yet: wait for it, and say so once, since a
-				// mistyped path would otherwise wait in silence.
-				if !waiting {
-					log.Warn("events file does not exist; waiting for it to appear", "file", s.Path)
-					waiting = true
-				}
-			case err != nil:
-				log.Warn("cannot open events file", "file", s.Path, "err", err)
-			default:
-				if waiting {
-					log.Info("events file appeared; reading it", "file", s.Path)
-					waiting = false
-				}
-				r = bufio.NewReaderSize(f, 64<<10)
-				first = false
-			}
+		if fl.f == nil {
+			fl.open()
 		}
-		if f != nil {
-			for {
-				data, err := r.ReadBytes('\n')
-				if err != nil {
-					// An incomplete last line is read again once it is whole.
-					if len(data) > 0 {
-						if _, serr := f.Seek(pos.Offset, io.SeekStart); serr == nil {
-							r.Reset(f)
-						}
-					}
-					break
-				}
-				line++
-				pos.Offset += int64(len(data))
-				if ev, ok := s.decode(data, line); ok {
-					select {
-					case out <- ev:
-					case <-ctx.Done():
-						return ctx.Err()
-					}
-				}
-				if s.OnPosition != nil {
-					s.OnPosition(pos)
-				}
+		if fl.f != nil {
+			if err := fl.readLines(ctx, out); err != nil {
+				return err
 			}
-			if rotated, truncated := s.changed(f, pos); rotated || truncated {
-				log.Info("events file rotated or truncated; reading it from the start", "file", s.Path)
-				f.Close()
-				f, r, line = nil, nil, 0
-				s.Start = Position{} // the new file is read from its start
-				first = false
+			if fl.reopen() {
 				continue
 			}
 		}
@@ -149,6 +94,89 @@ func (s *FileSource) Run(ctx context.Context, out chan<- event.Event) error {
 			return ctx.Err()
 		case <-ticker.C:
 		}
+	}
+}
+
+// fileFollower is where the reading of a followed file stands between
+// polls.
+type fileFollower struct {
+	src     *FileSource
+	log     *slog.Logger
+	f       *os.File // nil until the file is open
+	r       *bufio.Reader
+	pos     Position
+	line    int
+	first   bool // the first file: read from Start or the end
+	waiting bool // logged that the file is missing
+}
+
+func (fl *fileFollower) open() {
+	f, pos, err := fl.src.open(fl.first)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		// Not there yet: wait for it, and say so once, since a mistyped
+		// path would otherwise wait in silence.
+		if !fl.waiting {
+			fl.log.Warn("events file does not exist; waiting for it to appear", "file", fl.src.Path)
+			fl.waiting = true
+		}
+	case err != nil:
+		fl.log.Warn("cannot open events file", "file", fl.src.Path, "err", err)
+	default:
+		if fl.waiting {
+			fl.log.Info("events file appeared; reading it", "file", fl.src.Path)
+			fl.waiting = false
+		}
+		fl.f, fl.pos, fl.r, fl.first = f, pos, bufio.NewReaderSize(f, 64<<10), false
+	}
+}
+
+// readLines sends the events of the whole lines written since the last
+// read; an error only when ctx ended.
+func (fl *fileFollower) readLines(ctx context.Context, out chan<- event.Event) error {
+	for {
+		data, err := fl.r.ReadBytes('\n')
+		if err != nil {
+			// An incomplete last line is read again once it is whole.
+			if len(data) > 0 {
+				if _, serr := fl.f.Seek(fl.pos.Offset, io.SeekStart); serr == nil {
+					fl.r.Reset(fl.f)
+				}
+			}
+			return nil
+		}
+		fl.line++
+		fl.pos.Offset += int64(len(data))
+		if ev, ok := fl.src.decode(data, fl.line); ok {
+			select {
+			case out <- ev:
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		}
+		if fl.src.OnPosition != nil {
+			fl.src.OnPosition(fl.pos)
+		}
+	}
+}
+
+// reopen closes the file if it was rotated or truncated, to read the new
+// one from its start, and reports whether it did.
+func (fl *fileFollower) reopen() bool {
+	if rotated, truncated := fl.src.changed(fl.f, fl.pos); !rotated && !truncated {
+		return false
+	}
+	fl.log.Info("events file rotated or truncated; reading it from the start", "file", fl.src.Path)
+	fl.close()
+	fl.line = 0
+	fl.src.Start = Position{} // the new file is read from its start
+	return true
+}
+
+func (fl *fileFollower) close() {
+	if fl.f != nil {
+		fl.f.Close()
+		fl.f, fl.r = nil, nil
 	}
 }
 
