@@ -341,44 +341,8 @@ func (l *loader) decode(tree map[string]any) (*Config, error) {
 // the references between parts, then rule expressions are compiled.
 func (l *loader) validate(cfg *Config) {
 	var errs field.List
-	if len(cfg.Clusters) == 0 {
-		errs.Add("clusters", "define at least one cluster to watch")
-	}
-	clusters := map[string]bool{}
-	for i, c := range cfg.Clusters {
-		path := "clusters[" + strconv.Itoa(i) + "]"
-		errs.Prefix(path, c.Validate())
-		if clusters[c.Name] && c.Name != "" {
-			errs.Add(path+".name", "duplicate cluster name %q", c.Name)
-		}
-		clusters[c.Name] = true
-	}
-	actionNames := map[string]bool{}
-	for _, name := range sortedKeys(cfg.Actions) {
-		spec := cfg.Actions[name]
-		spec.FromEnv = l.envSecrets(name, kinds.Lookup(spec.Type))
-		cfg.Actions[name] = spec
-		path := "actions." + name
-		if !identifier.MatchString(name) {
-			errs.Add(path, "action name %q: use letters, digits, '_' and '-'", name)
-		}
-		errs.Prefix(path, kinds.Validate(spec))
-		actionNames[name] = true
-	}
-	for _, name := range sortedKeys(cfg.Actions) {
-		if l.bad["actions"] {
-			break // the names are incomplete
-		}
-		for j, f := range cfg.Actions[name].OnFailure {
-			p := fmt.Sprintf("actions.%s.on_failure[%d]", name, j)
-			switch {
-			case f == name:
-				errs.Add(p, "an action cannot be its own fallback")
-			case !actionNames[f]:
-				errs.Add(p, "unknown action %q", f)
-			}
-		}
-	}
+	clusters := validateClusters(cfg, &errs)
+	actionNames := l.validateActions(cfg, &errs)
 	for _, name := range sortedKeys(cfg.Windows) {
 		if !identifier.MatchString(name) {
 			errs.Add("windows."+name, "window name %q: use letters, digits, '_' and '-'", name)
@@ -417,6 +381,57 @@ func (l *loader) validate(cfg *Config) {
 			l.res.Warnings = append(l.res.Warnings, l.diagnose(w))
 		}
 	}
+}
+
+// validateClusters checks each cluster and that names are unique; it
+// returns the names.
+func validateClusters(cfg *Config, errs *field.List) map[string]bool {
+	if len(cfg.Clusters) == 0 {
+		errs.Add("clusters", "define at least one cluster to watch")
+	}
+	clusters := map[string]bool{}
+	for i, c := range cfg.Clusters {
+		path := "clusters[" + strconv.Itoa(i) + "]"
+		errs.Prefix(path, c.Validate())
+		if clusters[c.Name] && c.Name != "" {
+			errs.Add(path+".name", "duplicate cluster name %q", c.Name)
+		}
+		clusters[c.Name] = true
+	}
+	return clusters
+}
+
+// validateActions checks each action through its kind, with the secrets
+// it takes from the environment, and the fallbacks they name; it returns
+// the names.
+func (l *loader) validateActions(cfg *Config, errs *field.List) map[string]bool {
+	names := map[string]bool{}
+	for _, name := range sortedKeys(cfg.Actions) {
+		spec := cfg.Actions[name]
+		spec.FromEnv = l.envSecrets(name, kinds.Lookup(spec.Type))
+		cfg.Actions[name] = spec
+		path := "actions." + name
+		if !identifier.MatchString(name) {
+			errs.Add(path, "action name %q: use letters, digits, '_' and '-'", name)
+		}
+		errs.Prefix(path, kinds.Validate(spec))
+		names[name] = true
+	}
+	if l.bad["actions"] {
+		return names // the names are incomplete
+	}
+	for _, name := range sortedKeys(cfg.Actions) {
+		for j, f := range cfg.Actions[name].OnFailure {
+			p := fmt.Sprintf("actions.%s.on_failure[%d]", name, j)
+			switch {
+			case f == name:
+				errs.Add(p, "an action cannot be its own fallback")
+			case !names[f]:
+				errs.Add(p, "unknown action %q", f)
+			}
+		}
+	}
+	return names
 }
 
 // checkSettings checks the server block and the top-level settings, and
