@@ -222,13 +222,13 @@ func (a *Action) Run(ctx context.Context, n *actions.Notification) (actions.Outc
 		}
 	}
 	k.Alert = al
+	_ = a.memory.Put(key, k, a.now()) // not kept: the alert ends at its endsAt
 	return a.postKept(ctx, key, k)
 }
 
-// postKept posts k's alert and the ends it carries, and keeps it; the
-// ends are forgotten once an Alertmanager has taken them.
+// postKept posts k's alert and the ends it carries; the ends are
+// forgotten once an Alertmanager has taken them.
 func (a *Action) postKept(ctx context.Context, key string, k kept) (actions.Outcome, error) {
-	_ = a.memory.Put(key, k, a.now()) // not kept: the alert ends at its endsAt
 	out, err := a.post(ctx, append([]Alert{k.Alert}, k.Ending...))
 	if err == nil && len(k.Ending) > 0 {
 		k.Ending = nil

@@ -47,6 +47,19 @@ func (r *recorder) count() int {
 	return len(r.posts)
 }
 
+// started is an action posting to rec, keeping its memory in dir.
+func started(t *testing.T, rec *recorder, dir string) *alertmanager.Action {
+	t.Helper()
+	srv := httptest.NewServer(rec)
+	t.Cleanup(srv.Close)
+	spec := actions.Spec{Type: alertmanager.Name, Config: alertmanager.Config{URLs: []string{srv.URL}, Refresh: time.Hour}}
+	a, err := alertmanager.New("am", spec, actions.Options{StateDir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a
+}
+
 func firing() *actions.Notification {
 	at := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 	return &actions.Notification{Rule: "r", Status: actions.StatusFiring, Cluster: "c", Episode: at, FiredAt: at}
@@ -180,13 +193,7 @@ func TestAlertLabels(t *testing.T) {
 // with, though a reload changed the rule's labels in between.
 func TestResolveEndsTheOpenAlert(t *testing.T) {
 	rec := &recorder{status: 200}
-	srv := httptest.NewServer(rec)
-	defer srv.Close()
-	spec := actions.Spec{Type: alertmanager.Name, Config: alertmanager.Config{URLs: []string{srv.URL}, Refresh: time.Hour}}
-	a, err := alertmanager.New("am", spec, actions.Options{StateDir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
+	a := started(t, rec, t.TempDir())
 	n := firing()
 	n.Labels = map[string]string{"severity": "critical"}
 	if _, err := a.Run(context.Background(), n); err != nil {
@@ -211,14 +218,8 @@ func TestResolveEndsTheOpenAlert(t *testing.T) {
 // the end is not posted again.
 func TestRelabelledFiringEndsTheOldAlert(t *testing.T) {
 	rec := &recorder{status: 200}
-	srv := httptest.NewServer(rec)
-	defer srv.Close()
 	dir := t.TempDir()
-	spec := actions.Spec{Type: alertmanager.Name, Config: alertmanager.Config{URLs: []string{srv.URL}, Refresh: time.Hour}}
-	a, err := alertmanager.New("am", spec, actions.Options{StateDir: dir})
-	if err != nil {
-		t.Fatal(err)
-	}
+	a := started(t, rec, dir)
 	n := firing()
 	n.Labels = map[string]string{"severity": "critical"}
 	for range 2 { // a repeat with the same labels ends nothing
@@ -234,11 +235,8 @@ func TestRelabelledFiringEndsTheOldAlert(t *testing.T) {
 		t.Fatal("a post answered 503 succeeded")
 	}
 	rec.setStatus(200)
-	a, err = alertmanager.New("am", spec, actions.Options{StateDir: dir}) // a restart
-	if err != nil {
-		t.Fatal(err)
-	}
-	for range 2 { // the retry, then a repeat
+	a = started(t, rec, dir) // a restart
+	for range 2 {            // the retry, then a repeat
 		if _, err := a.Run(context.Background(), repeat); err != nil {
 			t.Fatal(err)
 		}
