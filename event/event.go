@@ -235,12 +235,11 @@ func (e *Event) UnmarshalJSON(data []byte) error {
 // Fields returns e as the map rules see in their `event` variable, keyed by
 // the JSON names.
 func (e *Event) Fields() map[string]any {
-	m := map[string]any{
-		"namespace":    Namespace,
-		"event_src_id": e.Source,
-		"timestamp":    e.Time.Format(TimeLayout),
-		"eventType":    e.Type,
-	}
+	m := make(map[string]any, 12) // room for every field: no growing
+	m["namespace"] = Namespace
+	m["event_src_id"] = e.Source
+	m["timestamp"] = e.Time.Format(TimeLayout)
+	m["eventType"] = e.Type
 	if e.LeaderID != "" {
 		m["leaderId"] = e.LeaderID
 	}

@@ -22,7 +22,7 @@ const compactAfter = 10000
 type journal struct {
 	path    string
 	file    *os.File
-	pending map[string]dispatch.Delivery
+	pending map[string]*dispatch.Delivery
 	encoded bytes.Buffer  // the line being written, reused
 	encoder *json.Encoder // into encoded
 	line    []byte        // the framed line written, reused
@@ -47,7 +47,7 @@ type journalLine struct {
 // open reads the journal at path and rewrites it with only the deliveries
 // still pending. What it recovered from goes to note.
 func (j *journal) open(path string, note func(string)) error {
-	j.path, j.pending, j.finished = path, map[string]dispatch.Delivery{}, map[string]bool{}
+	j.path, j.pending, j.finished = path, map[string]*dispatch.Delivery{}, map[string]bool{}
 	j.encoder = json.NewEncoder(&j.encoded)
 	if err := j.read(note); err != nil {
 		return err
@@ -72,7 +72,7 @@ func (j *journal) read(note func(string)) error {
 		}
 		switch {
 		case l.Op == "pending" && l.Delivery != nil:
-			j.pending[l.ID] = *l.Delivery
+			j.pending[l.ID] = l.Delivery
 		case l.Op == "done":
 			delete(j.pending, l.ID)
 		}
@@ -85,7 +85,7 @@ func (j *journal) read(note func(string)) error {
 func (j *journal) deliveries() []dispatch.Delivery {
 	ds := make([]dispatch.Delivery, 0, len(j.pending))
 	for _, del := range j.pending {
-		ds = append(ds, del)
+		ds = append(ds, *del)
 	}
 	slices.SortFunc(ds, func(a, b dispatch.Delivery) int {
 		if c := a.Notification.FiredAt.Compare(b.Notification.FiredAt); c != 0 {
@@ -105,7 +105,7 @@ func (j *journal) add(del dispatch.Delivery) error {
 	if err := j.encoder.Encode(journalLine{Op: "pending", ID: del.ID, Delivery: &del}); err != nil {
 		return fmt.Errorf("journal: delivery %s cannot be encoded: %w", del.ID, err)
 	}
-	j.pending[del.ID] = del
+	j.pending[del.ID] = &del // the same copy as the line's
 	return j.write(bytes.TrimSuffix(j.encoded.Bytes(), []byte{'\n'}))
 }
 
