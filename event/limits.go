@@ -40,19 +40,21 @@ func (in *inJSON) checkLimits() error {
 	if err := checkList("leaders", len(in.Leaders)); err != nil {
 		return err
 	}
-	for i, c := range in.Leaders {
-		if err := checkString(fmt.Sprintf("leaders[%d].id", i), c.ID); err != nil {
-			return err
-		}
+	if err := checkEach("leaders[%d].id", len(in.Leaders), func(i int) string { return in.Leaders[i].ID }); err != nil {
+		return err
 	}
-	for i, p := range in.Peers {
-		if err := checkString(fmt.Sprintf("peers[%d].id", i), p.ID); err != nil {
-			return err
-		}
+	if err := checkEach("peers[%d].id", len(in.Peers), func(i int) string { return in.Peers[i].ID }); err != nil {
+		return err
 	}
-	for i, m := range in.Members {
-		if err := checkString(fmt.Sprintf("members[%d]", i), m); err != nil {
-			return err
+	return checkEach("members[%d]", len(in.Members), func(i int) string { return in.Members[i] })
+}
+
+// checkEach checks the n strings of a list, naming the first one too long
+// by the pattern name; a name is made only then, not for every event.
+func checkEach(name string, n int, at func(int) string) error {
+	for i := range n {
+		if s := at(i); len(s) > MaxStringBytes {
+			return checkString(fmt.Sprintf(name, i), s)
 		}
 	}
 	return nil

@@ -58,7 +58,7 @@ func (r *Reader) Next() (Event, error) {
 		if r.pending.Len() > 0 {
 			top := r.pending.items[0].ev.Time
 			if r.eof || r.window < 0 || r.newest.Sub(top) > r.window {
-				return heap.Pop(&r.pending).(sequenced).ev, nil
+				return heap.Pop(&r.pending).(*sequenced).ev, nil
 			}
 		}
 		if r.eof {
@@ -125,7 +125,7 @@ func (r *Reader) decode(data []byte) {
 		r.newest = ev.Time
 	}
 	r.seq++
-	heap.Push(&r.pending, sequenced{ev: ev, seq: r.seq})
+	heap.Push(&r.pending, &sequenced{ev: ev, seq: r.seq})
 }
 
 func (r *Reader) reject(err error) {
@@ -234,7 +234,8 @@ type sequenced struct {
 	seq uint64
 }
 
-type eventHeap struct{ items []sequenced }
+// The heap holds pointers: an Event is large, and a heap moves its items.
+type eventHeap struct{ items []*sequenced }
 
 func (h *eventHeap) Len() int { return len(h.items) }
 func (h *eventHeap) Less(i, j int) bool {
@@ -245,9 +246,10 @@ func (h *eventHeap) Less(i, j int) bool {
 	return a.seq < b.seq
 }
 func (h *eventHeap) Swap(i, j int) { h.items[i], h.items[j] = h.items[j], h.items[i] }
-func (h *eventHeap) Push(x any)    { h.items = append(h.items, x.(sequenced)) }
+func (h *eventHeap) Push(x any)    { h.items = append(h.items, x.(*sequenced)) }
 func (h *eventHeap) Pop() any {
 	x := h.items[len(h.items)-1]
+	h.items[len(h.items)-1] = nil
 	h.items = h.items[:len(h.items)-1]
 	return x
 }
