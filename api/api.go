@@ -235,7 +235,10 @@ func decodeBatch(body []byte) ([]event.Event, int, error) {
 		return nil, 0, errors.New("empty body")
 	}
 	var lines [][]byte
-	if body[0] == '[' {
+	switch {
+	case body[0] == '{' && bytes.IndexByte(body, '\n') >= 0 && json.Valid(body):
+		lines = [][]byte{body} // one event, pretty-printed
+	case body[0] == '[':
 		var raw []json.RawMessage
 		if err := json.Unmarshal(body, &raw); err != nil {
 			return nil, 0, fmt.Errorf("not a JSON array of events: %v", err)
@@ -243,7 +246,7 @@ func decodeBatch(body []byte) ([]event.Event, int, error) {
 		for _, r := range raw {
 			lines = append(lines, r)
 		}
-	} else {
+	default:
 		lines = bytes.Split(body, []byte("\n"))
 	}
 	var evs []event.Event

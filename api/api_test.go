@@ -77,3 +77,27 @@ func TestRefusedEventsAreLogged(t *testing.T) {
 		t.Errorf("unknown clusters: %d lines, want 1 (the second within the second is not logged):\n%s", n, l)
 	}
 }
+
+// A body is one event (on one line or pretty-printed), an array of them,
+// or JSON lines.
+func TestDecodeBatch(t *testing.T) {
+	ev := `{"namespace":"cluster","event_src_id":"c1","timestamp":"2026-01-01T00:00:00Z","eventType":"state.has_leader","leaderId":"c1"}`
+	pretty := "{\n  \"namespace\": \"cluster\",\n  \"event_src_id\": \"c1\",\n  \"timestamp\": \"2026-01-01T00:00:00Z\",\n  \"eventType\": \"state.is_leaderless\"\n}\n"
+	for _, c := range []struct {
+		name, body string
+		want       int
+		err        string
+	}{
+		{"one line", ev, 1, ""},
+		{"pretty-printed", pretty, 1, ""},
+		{"array", "[" + ev + "," + ev + "]", 2, ""},
+		{"JSON lines", ev + "\n\n" + ev + "\n", 2, ""},
+		{"a bad line", ev + "\n{\"namespace\":\"cluster\"}", 0, "line 2: "},
+		{"two objects, pretty", pretty + pretty, 0, "line 1: "},
+	} {
+		evs, _, err := decodeBatch([]byte(c.body))
+		if len(evs) != c.want || (err == nil) != (c.err == "") || (err != nil && !strings.HasPrefix(err.Error(), c.err)) {
+			t.Errorf("%s: %d events, err %v; want %d, %q", c.name, len(evs), err, c.want, c.err)
+		}
+	}
+}

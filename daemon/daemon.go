@@ -4,10 +4,11 @@
 //
 // An event's way, start to end:
 //
-//  1. A source (a polled status endpoint, a followed file, stdin) or
-//     POST /v1/events hands members' events to the decision goroutine
-//     (pipeline.Driver.Run), the only one that touches the cluster views
-//     and the rule engine. The driver also wakes itself when time alone
+//  1. A source (a polled status endpoint, a followed file, stdin) hands
+//     members' events to the decision goroutine (pipeline.Driver.Run);
+//     POST /v1/events decides on its own goroutine, under the same lock
+//     (Driver.Call): one decision at a time touches the cluster views and
+//     the rule engine. The driver also wakes itself when time alone
 //     makes something due (a leaderless threshold, a stabilization period,
 //     a schedule). The flight recorder writes each event, as dated, and
 //     each passing of time to state_dir before the driver decides on it

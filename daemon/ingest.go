@@ -24,17 +24,22 @@ func (d *Daemon) ingest(ctx context.Context, cluster string, evs []event.Event) 
 	if err := d.store.CrashSafe(); err != nil {
 		return fmt.Errorf("%w: the delivery journal cannot be written (%v), so nothing can be acknowledged now", api.ErrBusy, err)
 	}
-	if d.disp != nil && d.disp.Full(cluster) {
-		return fmt.Errorf("%w: the deliveries of cluster %s are backed up", api.ErrBusy, cluster)
-	}
-	var failed error
+	var busy, failed error
 	err := d.call(func() {
-		d.decision.take() // what other sources' decisions left, already logged
+		// Checked with the driver held: requests at once cannot all pass.
+		if d.disp != nil && d.disp.Full(cluster) {
+			busy = fmt.Errorf("%w: the deliveries of cluster %s are backed up", api.ErrBusy, cluster)
+			return
+		}
+		d.decision.collect()
 		d.driver.Take(evs...)
 		failed = d.decision.take()
 	})
 	if err != nil {
 		return fmt.Errorf("%w: shutting down", api.ErrBusy)
+	}
+	if busy != nil {
+		return busy
 	}
 	if failed != nil {
 		return fmt.Errorf("%w: the events were decided, but a delivery they caused is not safe from a crash (%v); send them again", api.ErrBusy, failed)
@@ -42,12 +47,13 @@ func (d *Daemon) ingest(ctx context.Context, cluster string, evs []event.Event) 
 	return nil
 }
 
-// decisions collects, on the decision goroutine, what went wrong handing
-// deliveries to the dispatcher: ingest tells the sender; for the other
-// sources it is logged.
+// decisions handles, with the driver held, what went wrong handing
+// deliveries to the dispatcher: it is logged, and kept for the answer
+// while an ingest request decides (collect, then take).
 type decisions struct {
 	log          *slog.Logger
 	notJournaled func() // counts a delivery that could not be journaled
+	collecting   bool
 	err          error
 }
 
@@ -56,11 +62,15 @@ func (c *decisions) failed(err error) {
 	if errors.Is(err, dispatch.ErrNotJournaled) {
 		c.notJournaled()
 	}
-	c.err = errors.Join(c.err, err)
+	if c.collecting {
+		c.err = errors.Join(c.err, err)
+	}
 }
+
+func (c *decisions) collect() { c.collecting, c.err = true, nil }
 
 func (c *decisions) take() error {
 	err := c.err
-	c.err = nil
+	c.collecting, c.err = false, nil
 	return err
 }

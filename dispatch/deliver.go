@@ -42,15 +42,14 @@ func (d *Dispatcher) deliver(ctx context.Context, del Delivery) {
 	}
 }
 
-// attempts runs the retry loop. A resumed delivery continues its backoff
-// and its attempt count. stopped says that ctx ended while an attempt ran.
+// attempts runs the retry loop. A resumed delivery continues its attempt
+// count; its backoff starts again. stopped says that ctx ended while an
+// attempt ran. The error is the last attempt's.
 func (d *Dispatcher) attempts(ctx context.Context, t Target, del *Delivery) (stopped bool, err error) {
 	retry := t.Spec.Retry
 	b := &backoff.ExponentialBackOff{InitialInterval: retry.InitialBackoff, RandomizationFactor: 0.5, Multiplier: 2, MaxInterval: retry.MaxBackoff}
-	for range del.Attempts {
-		b.NextBackOff()
-	}
 	lastErr := ""
+	var last error // what backoff gets wraps it (a Retry-After hides it)
 	operation := func() (struct{}, error) {
 		if err := context.Cause(ctx); err != nil {
 			// The drain ran out of time, or the state moved on, before
@@ -62,7 +61,7 @@ func (d *Dispatcher) attempts(ctx context.Context, t Target, del *Delivery) (sto
 		if err == nil {
 			return struct{}{}, nil
 		}
-		stopped = ctx.Err() != nil
+		last, stopped = err, ctx.Err() != nil
 		if d.opts.Journal != nil {
 			_ = d.opts.Journal.Pending(*del) // remember the attempt count
 		}
@@ -81,6 +80,9 @@ func (d *Dispatcher) attempts(ctx context.Context, t Target, del *Delivery) (sto
 	}
 	_, err = backoff.Retry(ctx, operation, backoff.WithBackOff(b), backoff.WithNotify(notify),
 		backoff.WithMaxTries(uint(max(retry.MaxAttempts-del.Attempts, 1))), backoff.WithMaxElapsedTime(0))
+	if _, waited := errors.AsType[*backoff.RetryAfterError](err); waited && last != nil {
+		err = last
+	}
 	return stopped, err
 }
 

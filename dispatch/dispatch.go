@@ -34,11 +34,9 @@ type Delivery struct {
 }
 
 // Journal keeps deliveries that are not finished, so that a restart can
-// resume them. Pending comes as a delivery is queued (its first attempt may
-// have begun, even ended: a Done for an id the journal has not seen pending
-// means the delivery finished first, and its Pending must then not be
-// written) and after each failed attempt; Done after the last, once the
-// fallbacks of a delivery that failed for good are Pending.
+// resume them. Pending comes before a delivery is queued and after each
+// failed attempt; Done after the last, once the fallbacks of a delivery
+// that failed for good are Pending.
 // Implementations must be safe for concurrent use, and return only once
 // the record is written.
 type Journal interface {
@@ -207,57 +205,66 @@ func (d *Dispatcher) Submit(n actions.Notification, actionNames []string) error 
 	return errors.Join(errs...)
 }
 
-// submit journals a new delivery, then queues it.
+// submit journals a new delivery, then queues it: the journal has it
+// before a worker can end it (and journal its end), and before Submit
+// returns (before ingest answers).
 func (d *Dispatcher) submit(del Delivery) error {
-	if d.isActive(del.ID) {
-		d.opts.Log.Debug("delivery already under way", "delivery_id", del.ID, "action", del.Action)
-		return nil
-	}
-	// Queued first, so that the attempt does not wait for the disk; the
-	// journal has it before Submit returns (before ingest answers), or has
-	// its end already if it finished first (see Journal).
-	queueErr := d.enqueue(del)
-	if queueErr != nil && !errors.Is(queueErr, ErrClosed) {
-		return queueErr
+	q, err := d.reserve(del)
+	if q == nil && !errors.Is(err, ErrClosed) {
+		if err == nil {
+			d.opts.Log.Debug("delivery already under way", "delivery_id", del.ID, "action", del.Action)
+		}
+		return err
 	}
 	if d.opts.Journal != nil {
-		if err := d.opts.Journal.Pending(del); err != nil {
-			return errors.Join(fmt.Errorf("%w: %s to %s: %w", ErrNotJournaled, del.ID, del.Action, err), queueErr)
+		if jerr := d.opts.Journal.Pending(del); jerr != nil {
+			err = errors.Join(fmt.Errorf("%w: %s to %s: %w", ErrNotJournaled, del.ID, del.Action, jerr), err)
 		}
 	}
-	return queueErr
+	if q != nil {
+		d.push(q, del)
+	}
+	return err
 }
 
 // Resume queues deliveries found in the journal after a restart, keeping
 // their ids and attempt counts.
 func (d *Dispatcher) Resume(ds []Delivery) {
 	for _, del := range ds {
-		if err := d.enqueue(del); err != nil {
-			d.opts.Log.Error("cannot resume delivery", "delivery_id", del.ID, "action", del.Action, "err", err)
+		q, err := d.reserve(del)
+		if q == nil {
+			if err != nil {
+				d.opts.Log.Error("cannot resume delivery", "delivery_id", del.ID, "action", del.Action, "err", err)
+			}
+			continue
 		}
+		d.push(q, del)
 	}
 }
 
-func (d *Dispatcher) enqueue(del Delivery) error {
+// reserve marks a delivery under way and returns the queue it goes to. It
+// returns no queue for an unknown action or during a shutdown (with the
+// error), and for a delivery already under way (that same decision made
+// again, with no error): it is not queued twice.
+func (d *Dispatcher) reserve(del Delivery) (*queue, error) {
 	d.mu.Lock()
+	defer d.mu.Unlock()
 	t, ok := d.targets[del.Action]
-	if !ok || d.closing || d.active[del.ID] {
-		active := d.active[del.ID]
-		d.mu.Unlock()
-		switch {
-		case !ok:
-			return fmt.Errorf("unknown action %q", del.Action)
-		case active:
-			return nil
-		}
-		return ErrClosed
+	switch {
+	case !ok:
+		return nil, fmt.Errorf("unknown action %q", del.Action)
+	case d.active[del.ID]:
+		return nil, nil
+	case d.closing:
+		return nil, ErrClosed
 	}
 	d.active[del.ID] = true
-	q := d.queueLocked(queueKey{del.Notification.Cluster, del.Action}, t)
-	d.mu.Unlock()
+	return d.queueLocked(queueKey{del.Notification.Cluster, del.Action}, t), nil
+}
+
+func (d *Dispatcher) push(q *queue, del Delivery) {
 	d.audit(del, Record{Kind: "queued"}) // before a worker can audit its attempt
 	q.push(del)
-	return nil
 }
 
 // queueLocked returns the queue of key, started with its workers if new.
@@ -297,12 +304,6 @@ func (d *Dispatcher) work(q *queue) {
 		delete(d.flights, del.ID)
 		d.mu.Unlock()
 	}
-}
-
-func (d *Dispatcher) isActive(id string) bool {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	return d.active[id]
 }
 
 // SetTargets replaces the actions after a config reload. Deliveries

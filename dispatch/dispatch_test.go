@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"testing/synctest"
@@ -177,6 +178,24 @@ func TestRetryAfterIsHonoured(t *testing.T) {
 			t.Errorf("calls %+v, want a second attempt 30s after the first", calls)
 		}
 		d.Close(context.Background())
+	})
+}
+
+// A last attempt answered with a Retry-After fails with the receiver's
+// answer, not with the wait it asked for.
+func TestLastRetryAfterKeepsTheAnswer(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		act := &scripted{answers: []error{&actions.RetryAfterError{Err: errors.New("503 Service Unavailable: draining"), After: time.Minute}}}
+		d, _, a := setup(map[string]Target{"hook": {Action: act, Spec: spec(1)}})
+		d.Submit(note("r"), []string{"hook"})
+		synctest.Wait()
+		d.Close(context.Background())
+		a.mu.Lock()
+		defer a.mu.Unlock()
+		last := a.records[len(a.records)-1]
+		if last.Kind != "failed" || !strings.Contains(last.Error, "503 Service Unavailable: draining") {
+			t.Errorf("last record %+v, want failed with the receiver's answer", last)
+		}
 	})
 }
 
@@ -548,6 +567,52 @@ func TestOneDeliveryPerDecision(t *testing.T) {
 		}
 		slow.gate <- struct{}{}
 		slow.gate <- struct{}{}
+		d.Close(context.Background())
+	})
+}
+
+// ordered records, in order, what a journal and an action are told.
+type ordered struct {
+	mu  sync.Mutex
+	log []string
+}
+
+func (o *ordered) add(s string) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.log = append(o.log, s)
+}
+
+// Pending lets a worker that already has the delivery run first.
+func (o *ordered) Pending(d Delivery) error {
+	if d.Attempts == 0 {
+		synctest.Wait()
+	}
+	o.add("pending")
+	return nil
+}
+
+func (o *ordered) Done(string) error { o.add("done"); return nil }
+
+func (o *ordered) Run(context.Context, *actions.Notification) (actions.Outcome, error) {
+	o.add("attempt")
+	return actions.Outcome{HTTPStatus: 404}, actions.Permanent(errors.New("404"))
+}
+
+// The journal has a delivery before a worker can take it: an attempt that
+// ends at once cannot have its end journaled before its start, which would
+// leave it pending, to be sent again after a restart.
+func TestJournaledBeforeAWorkerTakesIt(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		o := &ordered{}
+		d := New(Options{Targets: map[string]Target{"hook": {Action: o, Spec: spec(1)}}, Journal: o})
+		if err := d.Submit(note("r"), []string{"hook"}); err != nil {
+			t.Fatal(err)
+		}
+		synctest.Wait()
+		if want := []string{"pending", "attempt", "pending", "done"}; !slices.Equal(o.log, want) {
+			t.Errorf("journal and action saw %v, want %v", o.log, want)
+		}
 		d.Close(context.Background())
 	})
 }

@@ -26,12 +26,9 @@ type journal struct {
 	encoded bytes.Buffer  // the line being written, reused
 	encoder *json.Encoder // into encoded
 	line    []byte        // the framed line written, reused
-	// finished holds the deliveries that ended before they were journaled
-	// (Done came first): their Pending, which follows, is not written.
-	finished map[string]bool
-	lines    int   // lines in the file
-	size     int64 // bytes in the file
-	torn     bool  // a write failed half done, and could not be undone
+	lines   int           // lines in the file
+	size    int64         // bytes in the file
+	torn    bool          // a write failed half done, and could not be undone
 	// failed holds the error of a write that failed since the last
 	// compaction: the file may then lack a pending delivery, which only
 	// memory holds until a compaction writes it.
@@ -47,7 +44,7 @@ type journalLine struct {
 // open reads the journal at path and rewrites it with only the deliveries
 // still pending. What it recovered from goes to note.
 func (j *journal) open(path string, note func(string)) error {
-	j.path, j.pending, j.finished = path, map[string]*dispatch.Delivery{}, map[string]bool{}
+	j.path, j.pending = path, map[string]*dispatch.Delivery{}
 	j.encoder = json.NewEncoder(&j.encoded)
 	if err := j.read(note); err != nil {
 		return err
@@ -97,10 +94,6 @@ func (j *journal) deliveries() []dispatch.Delivery {
 }
 
 func (j *journal) add(del dispatch.Delivery) error {
-	if j.finished[del.ID] {
-		delete(j.finished, del.ID)
-		return nil
-	}
 	j.encoded.Reset()
 	if err := j.encoder.Encode(journalLine{Op: "pending", ID: del.ID, Delivery: &del}); err != nil {
 		return fmt.Errorf("journal: delivery %s cannot be encoded: %w", del.ID, err)
@@ -111,8 +104,7 @@ func (j *journal) add(del dispatch.Delivery) error {
 
 func (j *journal) remove(id string) error {
 	if _, ok := j.pending[id]; !ok {
-		j.finished[id] = true
-		return nil
+		return nil // not journaled, or done already
 	}
 	delete(j.pending, id)
 	line, _ := json.Marshal(journalLine{Op: "done", ID: id}) // strings only: cannot fail

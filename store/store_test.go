@@ -463,21 +463,3 @@ func TestFailedWriteLeavesNoFragment(t *testing.T) {
 		t.Errorf("pending %+v, want both", pending)
 	}
 }
-
-// A delivery that ended before it was journaled (Done came first) is not
-// written by the Pending that follows: a restart does not send it again.
-func TestFinishedBeforeJournaled(t *testing.T) {
-	dir := t.TempDir()
-	d := mustOpen(t, dir)
-	d.Done("msg_1")
-	if err := d.Pending(delivery("msg_1", 0)); err != nil {
-		t.Fatal(err)
-	}
-	d.Pending(delivery("msg_2", 0))
-	crash(d)
-	again := mustOpen(t, dir)
-	defer again.Close()
-	if _, pending, _ := again.Load(); len(pending) != 1 || pending[0].ID != "msg_2" {
-		t.Errorf("pending after a restart: %+v, want only msg_2", pending)
-	}
-}
