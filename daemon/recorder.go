@@ -126,7 +126,15 @@ type flightRecorder struct {
 	reached  time.Time
 	snapshot func() (RecordedState, time.Time) // for a checkpoint: the state, as of when
 	log      *slog.Logger
+	now      func() time.Time
+	failed   func() // counts a write that failed
+	// retryAt is when a recorder that a failure stopped starts again.
+	retryAt time.Time
 }
+
+// retryEvery is how long a failed recorder waits before it starts again:
+// a full disk is rarely freed within the second.
+const retryEvery = time.Minute
 
 // startRecorder opens the flight recorder, unless it is off, writes the
 // state the daemon resumed from, and has the driver show it every input
@@ -137,10 +145,11 @@ func (d *Daemon) startRecorder(cfg *config.Config, resumed RecordedState) error 
 	if bound == 0 || d.group != nil {
 		return nil
 	}
-	r := &flightRecorder{dir: d.stateDir, perFile: max(int64(bound)/2, 1), log: d.log, snapshot: func() (RecordedState, time.Time) {
-		engine, views := d.driver.Snapshot()
-		return RecordedState{Engine: engine, Views: views}, d.driver.Now()
-	}}
+	r := &flightRecorder{dir: d.stateDir, perFile: max(int64(bound)/2, 1), log: d.log, now: d.opts.Clock.Now,
+		failed: d.metrics.RecorderWriteFailed, snapshot: func() (RecordedState, time.Time) {
+			engine, views := d.driver.Snapshot()
+			return RecordedState{Engine: engine, Views: views}, d.driver.Now()
+		}}
 	if err := r.open(); err != nil {
 		return fmt.Errorf("flight recorder: %w", err)
 	}
@@ -219,7 +228,7 @@ func (r *flightRecorder) start(now time.Time, resumed RecordedState) {
 
 // input writes a member event, as dated, before the driver handles it.
 func (r *flightRecorder) input(ev event.Event) {
-	if r.file == nil {
+	if !r.ready() {
 		return
 	}
 	data, err := ev.MarshalJSON()
@@ -233,8 +242,8 @@ func (r *flightRecorder) input(ev event.Event) {
 // advance writes that time passed to now, before the driver decides what
 // is due by then.
 func (r *flightRecorder) advance(now time.Time) {
-	if now.Before(r.reached) || r.file == nil {
-		return // an event already took a replay there
+	if now.Before(r.reached) || !r.ready() {
+		return // an event already took a replay there, or stopped
 	}
 	line, err := encodeRecord(RecordTime, now, nil)
 	if err != nil {
@@ -247,7 +256,7 @@ func (r *flightRecorder) advance(now time.Time) {
 // reloaded writes that the config changed at now, where the driver
 // advances to before taking the new config.
 func (r *flightRecorder) reloaded(now time.Time) {
-	if r == nil || r.file == nil {
+	if !r.ready() {
 		return
 	}
 	line, err := encodeRecord(RecordReload, now, nil)
@@ -261,7 +270,7 @@ func (r *flightRecorder) reloaded(now time.Time) {
 // delivered writes the end of a delivery that a verification waits for,
 // before the driver takes it at `at`.
 func (r *flightRecorder) delivered(end rules.ActionEnd, at time.Time) {
-	if r == nil || r.file == nil {
+	if !r.ready() {
 		return
 	}
 	data, err := json.Marshal(recordJSON{Namespace: recordNamespace, Kind: RecordDelivered, Timestamp: at.Format(event.TimeLayout), End: &end})
@@ -327,14 +336,46 @@ func (r *flightRecorder) write(line []byte, at time.Time) {
 	}
 }
 
-// stop ends the recording after a failure: decisions go on without it,
-// and a replay of the files ends where they do.
+// stop stops the recording after a failure: decisions go on without it.
+// It starts again after retryEvery (see ready).
 func (r *flightRecorder) stop(err error) {
-	r.log.Error("flight recorder stopped: it starts again with leaderhook", "state_dir", r.dir, "err", err)
+	r.log.Error("flight recorder stopped; it tries again in a minute", "state_dir", r.dir, "err", err)
+	r.failed()
+	r.retryAt = r.now().Add(retryEvery)
 	if r.file != nil {
 		r.file.Close()
 		r.file = nil
 	}
+}
+
+// ready reports whether the recorder writes. One that a failure stopped
+// starts again once retryEvery has passed, with a start line: the state
+// decisions continue from, as after a restart, since the inputs in
+// between are lost.
+func (r *flightRecorder) ready() bool {
+	switch {
+	case r == nil:
+		return false
+	case r.file != nil:
+		return true
+	case r.retryAt.IsZero() || r.now().Before(r.retryAt):
+		return false
+	}
+	if err := r.open(); err != nil {
+		r.stop(err)
+		return false
+	}
+	state, asOf := r.snapshot()
+	line, err := encodeRecord(RecordStart, asOf, &state)
+	if err != nil {
+		r.stop(err)
+		return false
+	}
+	r.write(line, asOf)
+	if r.file != nil {
+		r.log.Info("flight recorder started again", "state_dir", r.dir)
+	}
+	return r.file != nil
 }
 
 // close closes the file; Close calls it once the driver has stopped.

@@ -2,8 +2,10 @@ package daemon
 
 import (
 	"bytes"
+	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -131,5 +133,42 @@ func TestDecodeRecord(t *testing.T) {
 	}
 	if !bytes.HasPrefix(line, recordPrefix) {
 		t.Errorf("a record does not begin with its namespace: %s", line)
+	}
+}
+
+// A write that fails stops the recorder, counted; a minute later it starts
+// again with a start line, the state decisions continue from.
+func TestRecorderStartsAgainAfterAFailure(t *testing.T) {
+	dir := t.TempDir()
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	failures := 0
+	r := &flightRecorder{dir: dir, perFile: 1 << 20, log: slog.New(slog.DiscardHandler), now: func() time.Time { return now },
+		failed: func() { failures++ }, snapshot: func() (RecordedState, time.Time) { return RecordedState{}, now }}
+	if err := r.open(); err != nil {
+		t.Fatal(err)
+	}
+	r.start(now, RecordedState{})
+	member := func(id string) event.Event {
+		return event.Event{Source: id, Time: now, Type: event.HasLeader, LeaderID: "a", Cluster: "ziti"}
+	}
+	r.input(member("m1"))
+	r.file.Close() // the next write fails, as on a full disk
+	r.input(member("m2"))
+	now = now.Add(retryEvery - time.Second)
+	r.input(member("m3")) // too early: not written
+	now = now.Add(time.Second)
+	r.input(member("m4"))
+	r.close()
+	lines := recordingLines(t, filepath.Join(dir, InputsFile))
+	var got []string
+	for _, l := range lines {
+		got = append(got, kindOf(l))
+	}
+	want := []string{RecordStart, "event", RecordStart, "event"}
+	if !slices.Equal(got, want) || !strings.Contains(lines[1], `"m1"`) || !strings.Contains(lines[3], `"m4"`) {
+		t.Errorf("recording %q, want %v with m1, then m4", lines, want)
+	}
+	if failures != 1 {
+		t.Errorf("%d failures counted, want 1", failures)
 	}
 }

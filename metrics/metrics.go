@@ -33,6 +33,7 @@ type Metrics struct {
 	reloadOK     prometheus.Gauge
 	auditErrors  prometheus.Counter
 	historyErrs  prometheus.Counter
+	recorderErrs prometheus.Counter
 	notJournaled prometheus.Counter
 	skewed       *prometheus.CounterVec
 	memberUp     *prometheus.GaugeVec
@@ -77,7 +78,8 @@ func New(queueDepth func() float64, dropped func() float64) *Metrics {
 	m.buildInfo = gaugeVec(f, "build_info", "Always 1; the labels say which leaderhook runs.", "version", "goversion", "revision")
 	m.notJournaled = prometheus.NewCounter(prometheus.CounterOpts{Name: "deliveries_not_journaled_total", Help: "Deliveries decided while the journal could not be written: made, but not safe from a crash until the journal is repaired."})
 	m.historyErrs = prometheus.NewCounter(prometheus.CounterOpts{Name: "history_write_errors_total", Help: "History entries (of the web page's timeline) that could not be written (the disk failed, or fell too far behind)."})
-	f.MustRegister(m.auditErrors, m.notJournaled, m.historyErrs)
+	m.recorderErrs = prometheus.NewCounter(prometheus.CounterOpts{Name: "flight_recorder_write_errors_total", Help: "Flight recorder writes that failed; the recorder stops, and starts again a minute later."})
+	f.MustRegister(m.auditErrors, m.notJournaled, m.historyErrs, m.recorderErrs)
 	if queueDepth != nil {
 		f.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "action_queue_depth", Help: "Deliveries waiting in the action queues."}, queueDepth))
 	}
@@ -244,6 +246,9 @@ func (m *Metrics) AuditWriteFailed() { m.auditErrors.Inc() }
 
 // HistoryWriteFailed counts a history entry that could not be written.
 func (m *Metrics) HistoryWriteFailed() { m.historyErrs.Inc() }
+
+// RecorderWriteFailed counts a flight recorder write that failed.
+func (m *Metrics) RecorderWriteFailed() { m.recorderErrs.Inc() }
 
 // Forget removes the metrics of a cluster no longer configured.
 func (m *Metrics) Forget(cluster string) {
