@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"sync"
 	"time"
 
 	"github.com/leaderhook/leaderhook/dispatch"
@@ -33,6 +34,7 @@ type File struct {
 	log     *slog.Logger
 	onError func(error)
 
+	mu         sync.Mutex // over what follows: Record and the writer fail
 	lastLogged time.Time
 	unlogged   int // errors since the last one logged
 }
@@ -61,7 +63,7 @@ func (a *File) Record(r dispatch.Record) {
 	select {
 	case a.records <- r:
 	default:
-		a.onError(errBehind)
+		a.failed(errBehind)
 	}
 }
 
@@ -81,6 +83,8 @@ func (a *File) write() {
 // failed counts a write error and logs it, rate-limited.
 func (a *File) failed(err error) {
 	a.onError(err)
+	a.mu.Lock()
+	defer a.mu.Unlock()
 	a.unlogged++
 	if time.Since(a.lastLogged) < logEvery {
 		return
