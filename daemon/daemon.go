@@ -435,7 +435,7 @@ func (d *Daemon) repairJournal(ctx context.Context) {
 			d.log.Info("delivery journal written again: every pending delivery is safe from a crash")
 			logged = time.Time{}
 		case time.Since(logged) >= time.Minute:
-			d.log.Error("delivery journal cannot be written: deliveries continue, but a crash would lose them; ingest answers 503", "err", err)
+			d.log.Error("delivery journal cannot be written: deliveries continue, but a crash would lose them; the state is saved once it works again; ingest answers 503", "err", err)
 			logged = time.Now()
 		}
 	}
