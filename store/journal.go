@@ -118,10 +118,10 @@ func (j *journal) remove(id string) error {
 }
 
 // repair rewrites the journal from memory after a write failed, and
-// returns the error that remains, if any.
+// returns the error that remains, if any. A closed journal stays closed.
 func (j *journal) repair() error {
-	if j.failed == nil {
-		return nil
+	if j.failed == nil || j.file == nil {
+		return j.failed
 	}
 	if err := j.compact(); err != nil {
 		j.failed = err
@@ -168,7 +168,7 @@ func (j *journal) compact() error {
 	}
 	f, err := rewrite(j.path, []byte(b.String()), j.file)
 	if err != nil {
-		return err
+		return fmt.Errorf("journal %s: %w", j.path, err)
 	}
 	j.file, j.lines, j.size, j.torn, j.failed = f, len(j.pending), int64(b.Len()), false, nil
 	return nil

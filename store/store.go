@@ -140,7 +140,9 @@ func (d *Dir) Repair() error {
 	return d.journal.repair()
 }
 
-// Close closes the journal and state.log.
+// Close closes the journal and state.log. If a journal write failed, it
+// first rewrites the journal from memory, which alone holds what that
+// write left out: a clean stop must not lose a pending delivery.
 func (d *Dir) Close() error {
 	d.saveMu.Lock()
 	if d.stateLog != nil {
@@ -150,12 +152,16 @@ func (d *Dir) Close() error {
 	d.saveMu.Unlock()
 	d.journalMu.Lock()
 	defer d.journalMu.Unlock()
+	var repairErr error
+	if err := d.journal.repair(); err != nil {
+		repairErr = fmt.Errorf("pending deliveries missing from the journal are lost: %w", err)
+	}
 	err := d.journal.close()
 	if d.lock != nil {
 		d.lock.Close() // releases the flock
 		d.lock = nil
 	}
-	return err
+	return errors.Join(repairErr, err)
 }
 
 // rewrite replaces the file at path with data atomically, closes old (the

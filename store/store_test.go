@@ -463,3 +463,41 @@ func TestFailedWriteLeavesNoFragment(t *testing.T) {
 		t.Errorf("pending %+v, want both", pending)
 	}
 }
+
+// A clean stop keeps the deliveries that only memory held after a failed
+// journal write, once the disk works again.
+func TestCloseRepairsTheJournal(t *testing.T) {
+	dir := t.TempDir()
+	d := mustOpen(t, dir)
+	if err := d.Pending(delivery("msg_1", 0)); err != nil {
+		t.Fatal(err)
+	}
+	d.journal.file.Close() // the next write fails, as on a full disk
+	if err := d.Pending(delivery("msg_2", 0)); err == nil {
+		t.Fatal("a write to a closed journal succeeded")
+	}
+	if d.CrashSafe() == nil {
+		t.Fatal("CrashSafe is nil after a failed write")
+	}
+	// The disk works again (a rewrite opens a new file): the stop follows.
+	if err := d.Close(); err != nil {
+		t.Errorf("Close: %v", err)
+	}
+	again := mustOpen(t, dir)
+	defer again.Close()
+	_, pending, err := again.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ids := pendingIDs(pending); !slices.Equal(ids, []string{"msg_1", "msg_2"}) {
+		t.Errorf("pending after a clean stop: %v, want msg_1 and msg_2", ids)
+	}
+}
+
+func pendingIDs(pending []dispatch.Delivery) []string {
+	var ids []string
+	for _, p := range pending {
+		ids = append(ids, p.ID)
+	}
+	return ids
+}
