@@ -5,7 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
+	"io"
 	"slices"
 	"strings"
 
@@ -21,7 +21,7 @@ const compactAfter = 10000
 // finished. The last line about a delivery says where it stands.
 type journal struct {
 	path    string
-	file    *os.File
+	file    appendFile
 	pending map[string]*dispatch.Delivery
 	encoded bytes.Buffer  // the line being written, reused
 	encoder *json.Encoder // into encoded
@@ -33,6 +33,14 @@ type journal struct {
 	// compaction: the file may then lack a pending delivery, which only
 	// memory holds until a compaction writes it.
 	failed error
+}
+
+// appendFile is the journal's file, open for appending: an *os.File, or
+// in tests one whose writes fail as on a full disk.
+type appendFile interface {
+	io.Writer
+	Truncate(size int64) error
+	Close() error
 }
 
 type journalLine struct {
@@ -130,16 +138,17 @@ func (j *journal) repair() error {
 }
 
 // write appends the line of data with one write(2). A write that fails
-// half done is undone, so that no fragment stays between good lines.
+// half done is undone, so that no fragment stays between good lines; if it
+// cannot be, nothing more is appended: the fragment stays the torn last
+// line, skipped on reading, until repair rewrites the file.
 func (j *journal) write(data []byte) error {
 	if j.file == nil {
 		return errors.New("journal: written after Close")
 	}
-	line := j.line[:0]
 	if j.torn {
-		line = append(line, '\n') // after a fragment that could not be undone
+		return j.failed
 	}
-	line = append(appendFrame(line, data), '\n')
+	line := append(appendFrame(j.line[:0], data), '\n')
 	j.line = line
 	n, err := j.file.Write(line)
 	if err != nil {
@@ -149,7 +158,6 @@ func (j *journal) write(data []byte) error {
 		j.failed = fmt.Errorf("journal %s: %w", j.path, err)
 		return j.failed
 	}
-	j.torn = false
 	j.size += int64(n)
 	j.lines++
 	return nil
@@ -166,9 +174,12 @@ func (j *journal) compact() error {
 		b.Write(appendFrame(nil, line))
 		b.WriteByte('\n')
 	}
-	f, err := rewrite(j.path, []byte(b.String()), j.file)
+	f, err := rewrite(j.path, []byte(b.String()))
 	if err != nil {
 		return fmt.Errorf("journal %s: %w", j.path, err)
+	}
+	if j.file != nil {
+		j.file.Close()
 	}
 	j.file, j.lines, j.size, j.torn, j.failed = f, len(j.pending), int64(b.Len()), false, nil
 	return nil

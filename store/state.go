@@ -107,9 +107,12 @@ func (d *Dir) compactState(line []byte) error {
 	if len(line) > 0 {
 		data = append(appendFrame(nil, line), '\n')
 	}
-	f, err := rewrite(filepath.Join(d.path, stateFile), data, d.stateLog)
+	f, err := rewrite(filepath.Join(d.path, stateFile), data)
 	if err != nil {
 		return err
+	}
+	if d.stateLog != nil {
+		d.stateLog.Close()
 	}
 	d.stateLog, d.stateSize = f, int64(len(data))
 	return nil

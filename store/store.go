@@ -164,14 +164,12 @@ func (d *Dir) Close() error {
 	return errors.Join(repairErr, err)
 }
 
-// rewrite replaces the file at path with data atomically, closes old (the
-// file it replaces, if open) and opens the new one for appending.
-func rewrite(path string, data []byte, old *os.File) (*os.File, error) {
+// rewrite replaces the file at path with data atomically and opens the
+// new one for appending. The caller closes the file it replaces, which it
+// keeps if the rewrite fails.
+func rewrite(path string, data []byte) (*os.File, error) {
 	if err := writeAtomic(path, data); err != nil {
 		return nil, err
-	}
-	if old != nil {
-		old.Close()
 	}
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0o640)
 	if err != nil {

@@ -501,3 +501,59 @@ func pendingIDs(pending []dispatch.Delivery) []string {
 	}
 	return ids
 }
+
+// tornWrites is the journal's file on a failing disk: a write stops half
+// done, and the fragment cannot be cut.
+type tornWrites struct{ appendFile }
+
+func (f tornWrites) Write(p []byte) (int, error) {
+	n, _ := f.appendFile.Write(p[:len(p)/2])
+	return n, errors.New("no space left on device")
+}
+
+func (tornWrites) Truncate(int64) error { return errors.New("input/output error") }
+
+// After a write torn half done that cannot be undone, nothing is appended
+// behind the fragment: it stays the torn last line, which a restart skips,
+// instead of a damaged line that refuses the start. Repair writes all.
+func TestTornWriteIsNotFollowed(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		then func(d *Dir) error
+		want []string // pending as seen by a restart after a crash
+	}{
+		{"crash", func(*Dir) error { return nil }, []string{"msg_1"}},
+		{"repaired, then crash", (*Dir).Repair, []string{"msg_1", "msg_2", "msg_3"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			d := mustOpen(t, dir)
+			defer d.Close()
+			if err := d.Pending(delivery("msg_1", 0)); err != nil {
+				t.Fatal(err)
+			}
+			file := d.journal.file
+			d.journal.file = tornWrites{file}
+			if err := d.Pending(delivery("msg_2", 0)); err == nil {
+				t.Fatal("a torn write succeeded")
+			}
+			d.journal.file = file // the disk works again
+			if err := d.Pending(delivery("msg_3", 0)); err == nil {
+				t.Error("a line was appended after a fragment that could not be cut")
+			}
+			if err := tc.then(d); err != nil {
+				t.Fatal(err)
+			}
+			crash(d)
+			again, err := Open(dir)
+			if err != nil {
+				t.Fatalf("restart after the crash: %v", err)
+			}
+			defer again.Close()
+			_, pending, _ := again.Load()
+			if ids := pendingIDs(pending); !slices.Equal(ids, tc.want) {
+				t.Errorf("pending after the restart: %v, want %v", ids, tc.want)
+			}
+		})
+	}
+}
