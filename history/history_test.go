@@ -288,6 +288,34 @@ func TestTrackerKeepsDeliveriesUnderWay(t *testing.T) {
 	}
 }
 
+// Each way a delivery ends takes it out of the deliveries under way and
+// hands its summary to the history: a fenced one too (dropped while it
+// waited, cancelled during an attempt).
+func TestTrackerEndsDeliveries(t *testing.T) {
+	for _, tc := range []struct {
+		kind, state string
+	}{
+		{"delivered", Delivered},
+		{"failed", Failed},
+		{"dropped", Dropped},
+		{"cancelled", Cancelled},
+	} {
+		t.Run(tc.kind, func(t *testing.T) {
+			tr := NewTracker()
+			tr.Apply(&Delivery{ID: "d1", Kind: "queued", Time: t0})
+			tr.Apply(&Delivery{ID: "d1", Kind: "attempt", Attempt: 1, Outcome: "retry", Time: t0})
+			tr.Retry("d1", t0.Add(time.Second))
+			ended := tr.Apply(&Delivery{ID: "d1", Kind: tc.kind, Attempt: 1, Time: t0.Add(time.Second)})
+			if ended == nil || ended.State != tc.state || !ended.NextAttempt.IsZero() {
+				t.Errorf("%s: ended %+v, want a summary in state %s", tc.kind, ended, tc.state)
+			}
+			if got := tr.Unfinished(); len(got) != 0 {
+				t.Errorf("%s: still under way: %+v", tc.kind, got)
+			}
+		})
+	}
+}
+
 // WriteJSON writes what json.Marshal writes, every list included.
 func TestWriteJSONIsMarshal(t *testing.T) {
 	w := Window{Time: t0, Boot: "b", LastSeq: 3, States: []State{{Time: t0, Cluster: "a", Type: event.HasLeader}},
