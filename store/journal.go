@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"slices"
 	"strings"
 
@@ -22,6 +23,7 @@ const compactAfter = 10000
 type journal struct {
 	path    string
 	file    appendFile
+	replace func(path string, data []byte) error // writes the file whole
 	pending map[string]*dispatch.Delivery
 	encoded bytes.Buffer  // the line being written, reused
 	encoder *json.Encoder // into encoded
@@ -50,30 +52,60 @@ type journalLine struct {
 }
 
 // open reads the journal at path and rewrites it with only the deliveries
-// still pending. What it recovered from goes to note.
-func (j *journal) open(path string, note func(string)) error {
-	j.path, j.pending = path, map[string]*dispatch.Delivery{}
+// still pending; if it cannot (a full disk, say), it appends to the file
+// as it is. What it recovered from goes to note.
+func (j *journal) open(path string, replace func(path string, data []byte) error, note func(string)) error {
+	j.path, j.pending, j.replace = path, map[string]*dispatch.Delivery{}, replace
 	j.encoder = json.NewEncoder(&j.encoded)
-	if err := j.read(note); err != nil {
-		return err
-	}
-	return j.compact()
-}
-
-func (j *journal) read(note func(string)) error {
-	data, err := readOptional(j.path)
+	data, err := j.read(note)
 	if err != nil {
 		return err
+	}
+	if err := j.compact(); err != nil {
+		note(fmt.Sprintf("%v: kept as it is, and appended to", err))
+		return j.keep(data)
+	}
+	return nil
+}
+
+// keep opens the journal as it is, whose content is data, for appending.
+// A torn last line is cut first, which needs no room on the disk.
+func (j *journal) keep(data []byte) error {
+	f, err := os.OpenFile(j.path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o640)
+	if err != nil {
+		return fmt.Errorf("journal %s: %w", j.path, err)
+	}
+	whole := bytes.LastIndexByte(data, '\n') + 1
+	j.file, j.size, j.lines = f, int64(whole), bytes.Count(data, []byte{'\n'})
+	if whole == len(data) {
+		return nil
+	}
+	_, lineErr := unframe(data[whole:])
+	switch err := f.Truncate(int64(whole)); {
+	case err != nil:
+		j.torn, j.failed = true, fmt.Errorf("journal %s: a torn last line cannot be cut: %w", j.path, err)
+	case lineErr == nil:
+		// A whole line but its newline: only memory holds it now.
+		j.failed = fmt.Errorf("journal %s: a last line without its newline was cut, to be written again", j.path)
+	}
+	return nil
+}
+
+// read reads the journal's pending deliveries, and returns its content.
+func (j *journal) read(note func(string)) ([]byte, error) {
+	data, err := readOptional(j.path)
+	if err != nil {
+		return nil, err
 	}
 	lines, torn, err := readLines(j.path, data)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	note(torn)
 	for _, line := range lines {
 		var l journalLine
 		if err := json.Unmarshal(line, &l); err != nil {
-			return &DamagedError{Path: j.path, Err: err}
+			return nil, &DamagedError{Path: j.path, Err: err}
 		}
 		switch {
 		case l.Op == "pending" && l.Delivery != nil:
@@ -82,7 +114,7 @@ func (j *journal) read(note func(string)) error {
 			delete(j.pending, l.ID)
 		}
 	}
-	return nil
+	return data, nil
 }
 
 // deliveries returns the pending deliveries in the order they were
@@ -174,7 +206,7 @@ func (j *journal) compact() error {
 		b.Write(appendFrame(nil, line))
 		b.WriteByte('\n')
 	}
-	f, err := rewrite(j.path, []byte(b.String()))
+	f, err := rewrite(j.replace, j.path, []byte(b.String()))
 	if err != nil {
 		return fmt.Errorf("journal %s: %w", j.path, err)
 	}

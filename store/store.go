@@ -50,6 +50,9 @@ const (
 type Dir struct {
 	path string
 	lock *os.File // held until Close: one process per state_dir
+	// replace writes a file whole: writeAtomic, or in tests one that
+	// fails as on a full disk.
+	replace func(path string, data []byte) error
 
 	saveMu    sync.Mutex
 	stateLog  *os.File
@@ -73,7 +76,9 @@ func (d *Dir) note(s string) {
 
 // Open opens or creates the state directory. It refuses, before touching
 // any file there, a directory that another process has open.
-func Open(path string) (*Dir, error) {
+func Open(path string) (*Dir, error) { return open(path, writeAtomic) }
+
+func open(path string, replace func(path string, data []byte) error) (*Dir, error) {
 	if err := os.MkdirAll(path, 0o750); err != nil {
 		return nil, fmt.Errorf("state_dir: %w", err)
 	}
@@ -81,8 +86,8 @@ func Open(path string) (*Dir, error) {
 	if err != nil {
 		return nil, err
 	}
-	d := &Dir{path: path, lock: lock}
-	if err := d.journal.open(filepath.Join(path, pendingFile), d.note); err != nil {
+	d := &Dir{path: path, lock: lock, replace: replace}
+	if err := d.journal.open(filepath.Join(path, pendingFile), replace, d.note); err != nil {
 		lock.Close()
 		return nil, err
 	}
@@ -167,8 +172,8 @@ func (d *Dir) Close() error {
 // rewrite replaces the file at path with data atomically and opens the
 // new one for appending. The caller closes the file it replaces, which it
 // keeps if the rewrite fails.
-func rewrite(path string, data []byte) (*os.File, error) {
-	if err := writeAtomic(path, data); err != nil {
+func rewrite(replace func(path string, data []byte) error, path string, data []byte) (*os.File, error) {
+	if err := replace(path, data); err != nil {
 		return nil, err
 	}
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0o640)

@@ -557,3 +557,89 @@ func TestTornWriteIsNotFollowed(t *testing.T) {
 		})
 	}
 }
+
+// fullDisk is a disk with no room for a file's new copy until it is
+// freed; appending a line to a file still fits.
+type fullDisk struct{ full bool }
+
+func (d *fullDisk) replace(path string, data []byte) error {
+	if d.full {
+		return fmt.Errorf("open %s.tmp: no space left on device", path)
+	}
+	return writeAtomic(path, data)
+}
+
+// A start that cannot rewrite its files (a full disk) keeps them as they
+// are: it resumes from them, appends to the journal (a torn last line
+// cut first), and the next save rewrites state.log once there is room.
+func TestStartOnAFullDisk(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		damage func(t *testing.T, dir string)
+		// the journal kept holds every pending delivery: the last one is
+		// not cut with a torn line
+		crashSafe bool
+	}{
+		{"whole files", func(*testing.T, string) {}, true},
+		{"a torn last pending line", func(t *testing.T, dir string) {
+			appendTo(t, filepath.Join(dir, pendingFile), `1234abcd {"op":"pending","id":"msg_9","deliv`)
+		}, true},
+		{"a last pending line without its newline", func(t *testing.T, dir string) {
+			path := filepath.Join(dir, pendingFile)
+			data, _ := os.ReadFile(path)
+			os.WriteFile(path, bytes.TrimSuffix(data, []byte("\n")), 0o640)
+		}, false},
+		{"a torn last state line", func(t *testing.T, dir string) {
+			appendTo(t, filepath.Join(dir, stateFile), `1234abcd {"version":1,"views":{"c1":{"known":tr`)
+		}, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			d := mustOpen(t, dir)
+			d.Save(leaderState("a"))
+			d.Pending(delivery("msg_1", 0))
+			d.Pending(delivery("msg_2", 0))
+			d.Close()
+			tc.damage(t, dir)
+			disk := &fullDisk{full: true}
+			d, err := open(dir, disk.replace)
+			if err != nil {
+				t.Fatalf("start on a full disk: %v", err)
+			}
+			defer d.Close()
+			assertResumes(t, d, "a", "msg_1", "msg_2")
+			if err := d.CrashSafe(); (err == nil) != tc.crashSafe {
+				t.Errorf("the journal kept as it is: CrashSafe %v, want nil: %v", err, tc.crashSafe)
+			}
+			if err := d.Pending(delivery("msg_3", 0)); err != nil {
+				t.Errorf("appending to the journal kept: %v", err)
+			}
+			disk.full = false
+			if err := d.Repair(); err != nil {
+				t.Errorf("repair with room again: %v", err)
+			}
+			if err := d.Save(leaderState("b")); err != nil {
+				t.Errorf("the first save with room again: %v", err)
+			}
+			crash(d)
+			again := mustOpen(t, dir)
+			defer again.Close()
+			assertResumes(t, again, "b", "msg_1", "msg_2", "msg_3")
+		})
+	}
+}
+
+// assertResumes checks the state and pending deliveries d loads.
+func assertResumes(t *testing.T, d *Dir, leader string, pending ...string) {
+	t.Helper()
+	s, got, err := d.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Views["c1"].PreviousLeaderID != leader {
+		t.Errorf("resumes with leader %q, want %q", s.Views["c1"].PreviousLeaderID, leader)
+	}
+	if ids := pendingIDs(got); !slices.Equal(ids, pending) {
+		t.Errorf("resumes with pending %v, want %v", ids, pending)
+	}
+}
