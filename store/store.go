@@ -87,6 +87,7 @@ func open(path string, replace func(path string, data []byte) error) (*Dir, erro
 		return nil, err
 	}
 	d := &Dir{path: path, lock: lock, replace: replace}
+	d.removeLeftovers()
 	if err := d.journal.open(filepath.Join(path, pendingFile), replace, d.note); err != nil {
 		lock.Close()
 		return nil, err
@@ -183,12 +184,30 @@ func rewrite(replace func(path string, data []byte) error, path string, data []b
 	return f, nil
 }
 
+// removeLeftovers removes the temporary files of rewrites that a killed
+// process left: no other process can be writing them, the lock is held.
+// One that cannot be removed is noted, and harms nothing.
+func (d *Dir) removeLeftovers() {
+	for _, name := range []string{pendingFile, stateFile} {
+		leftovers, _ := filepath.Glob(filepath.Join(d.path, tempPattern(name))) // the pattern is valid
+		for _, path := range leftovers {
+			if err := os.Remove(path); err != nil {
+				d.note(fmt.Sprintf("%s, left by an interrupted rewrite, cannot be removed: %v", path, err))
+			}
+		}
+	}
+}
+
+// tempPattern is the name of the temporary files that replace the file
+// name, for os.CreateTemp and filepath.Glob.
+func tempPattern(name string) string { return "." + name + ".tmp-*" }
+
 // writeAtomic writes data to a temporary file and renames it over path:
 // readers, and a restart after the process dies (kill -9 included), see
 // the old or the new file, never a torn one.
 func writeAtomic(path string, data []byte) error {
 	dir := filepath.Dir(path)
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
+	tmp, err := os.CreateTemp(dir, tempPattern(filepath.Base(path)))
 	if err != nil {
 		return fmt.Errorf("state: %w", err)
 	}

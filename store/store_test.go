@@ -643,3 +643,34 @@ func assertResumes(t *testing.T, d *Dir, leader string, pending ...string) {
 		t.Errorf("resumes with pending %v, want %v", ids, pending)
 	}
 }
+
+// Open removes the temporary files of rewrites a killed process left, and
+// nothing else; one it cannot remove is noted and does not stop the start.
+func TestOpenRemovesLeftoverTempFiles(t *testing.T) {
+	dir := t.TempDir()
+	mustOpen(t, dir).Close()
+	for _, name := range []string{".pending.log.tmp-123", ".state.log.tmp-456", "keep.txt"} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte("partial"), 0o640); err != nil {
+			t.Fatal(err)
+		}
+	}
+	stuck := filepath.Join(dir, ".state.log.tmp-789")
+	if err := os.MkdirAll(filepath.Join(stuck, "x"), 0o750); err != nil { // a directory with content: Remove fails
+		t.Fatal(err)
+	}
+	d := mustOpen(t, dir)
+	defer d.Close()
+	var names []string
+	entries, _ := os.ReadDir(dir)
+	for _, e := range entries {
+		names = append(names, e.Name())
+	}
+	want := []string{".state.log.tmp-789", lockFile, "keep.txt", pendingFile, stateFile}
+	slices.Sort(want)
+	if !slices.Equal(names, want) {
+		t.Errorf("state_dir holds %v after Open, want %v", names, want)
+	}
+	if notes := strings.Join(d.Notes(), "\n"); !strings.Contains(notes, stuck) {
+		t.Errorf("notes %q, want one about %s", notes, stuck)
+	}
+}
