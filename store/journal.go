@@ -62,8 +62,10 @@ func (j *journal) open(path string, replace func(path string, data []byte) error
 		return err
 	}
 	if err := j.compact(); err != nil {
+		if keepErr := j.keep(data); keepErr != nil {
+			return fmt.Errorf("%w; kept as it is: %w", err, keepErr)
+		}
 		note(fmt.Sprintf("%v: kept as it is, and appended to", err))
-		return j.keep(data)
 	}
 	return nil
 }
