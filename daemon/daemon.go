@@ -286,7 +286,11 @@ func (d *Daemon) Run(ctx context.Context) error {
 	saverDone := make(chan struct{})
 	go func() { defer close(saverDone); d.saver.run(runCtx) }()
 	go d.watchConfig(runCtx)
-	go d.repairJournal(runCtx)
+	// The journal is repaired until the drain ends: a crash while it runs
+	// must not lose what only memory holds.
+	repairCtx, stopRepair := context.WithCancel(context.Background())
+	defer stopRepair()
+	go d.repairJournal(repairCtx)
 	if err := d.startSources(); err != nil {
 		return err
 	}
@@ -300,8 +304,10 @@ func (d *Daemon) Run(ctx context.Context) error {
 	stopRun()
 	d.sources.wait()
 	<-saverDone
+	d.store.Repair() // a failing journal holds the final save back; repairJournal logs why
 	d.saver.save(d.taken())
 	d.drain()
+	stopRepair()
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
 	d.http.Shutdown(shutdownCtx)
@@ -385,10 +391,14 @@ func (d *Daemon) Close() error {
 		d.audit.Close()
 	}
 	d.history.close()
-	if d.store != nil {
-		return d.store.Close()
+	if d.store == nil {
+		return nil
 	}
-	return nil
+	err := d.store.Close()
+	if err != nil {
+		d.log.Error("state_dir: cannot close", "state_dir", d.stateDir, "err", err)
+	}
+	return err
 }
 
 func (d *Daemon) config() *config.Config {
@@ -435,7 +445,7 @@ func (d *Daemon) repairJournal(ctx context.Context) {
 			d.log.Info("delivery journal written again: every pending delivery is safe from a crash")
 			logged = time.Time{}
 		case time.Since(logged) >= time.Minute:
-			d.log.Error("delivery journal cannot be written: deliveries continue, but a crash would lose them; ingest answers 503", "err", err)
+			d.log.Error("delivery journal cannot be written: deliveries continue, but a crash would lose them; the state is saved once it works again; ingest answers 503", "err", err)
 			logged = time.Now()
 		}
 	}

@@ -17,13 +17,23 @@ import (
 // after a quiet spell is saved at once, later ones together.
 const saveEvery = 50 * time.Millisecond
 
+// heldSaveRetry is how often a save held back by a failing journal is
+// tried again: as often as repairJournal repairs.
+const heldSaveRetry = time.Second
+
+// stateStore is where the saver writes: the state directory.
+type stateStore interface {
+	Save(store.State) error
+	CrashSafe() error
+}
+
 // saver writes the state to state_dir after changes. The decision
 // goroutine only marks the state changed; the saver then asks it for a
 // snapshot and writes it, so that no decision waits for the disk and a
 // burst of changes costs one write. Deliveries are journaled before their
 // firing can be in a snapshot (the dispatcher journals as it queues).
 type saver struct {
-	store     *store.Dir
+	store     stateStore
 	driver    *pipeline.Driver
 	call      func(func()) error // runs with the pipeline held
 	positions *positionBook
@@ -32,7 +42,7 @@ type saver struct {
 	dirty     chan struct{}
 }
 
-func newSaver(st *store.Dir, driver *pipeline.Driver, call func(func()) error, positions *positionBook, stateDir string, log *slog.Logger) *saver {
+func newSaver(st stateStore, driver *pipeline.Driver, call func(func()) error, positions *positionBook, stateDir string, log *slog.Logger) *saver {
 	return &saver{store: st, driver: driver, call: call, positions: positions, stateDir: stateDir, log: log, dirty: make(chan struct{}, 1)}
 }
 
@@ -56,11 +66,14 @@ func (s *saver) run(ctx context.Context) {
 		if s.call(func() { st = s.take() }) != nil {
 			return // shutting down: Run saves the final state
 		}
-		s.save(st)
+		wait := saveEvery
+		if !s.save(st) {
+			wait = heldSaveRetry
+		}
 		select {
 		case <-ctx.Done():
 			return
-		case <-time.After(saveEvery):
+		case <-time.After(wait):
 		}
 	}
 }
@@ -71,10 +84,19 @@ func (s *saver) take() store.State {
 	return store.State{SavedAt: time.Now(), Engine: engine, Views: views, Files: s.positions.snapshot()}
 }
 
-func (s *saver) save(st store.State) {
+// save writes st, unless the delivery journal lacks a pending delivery:
+// the state would then record a firing whose delivery a crash loses, and
+// the restart would send nothing. The state stays marked changed, to be
+// saved once the journal is repaired. It reports whether it saved.
+func (s *saver) save(st store.State) bool {
+	if s.store.CrashSafe() != nil {
+		s.changed()
+		return false
+	}
 	if err := s.store.Save(st); err != nil {
 		s.log.Error("cannot save state", "state_dir", s.stateDir, "err", err)
 	}
+	return true
 }
 
 // stateView is GET /v1/state: what leaderhook knows of each cluster and

@@ -1,14 +1,87 @@
 package daemon
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
+	"log/slog"
 	"os"
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
+
+	"github.com/leaderhook/leaderhook/pipeline"
+	"github.com/leaderhook/leaderhook/rules"
+	"github.com/leaderhook/leaderhook/store"
 )
+
+// journalFailing is a state directory whose delivery journal fails until
+// repaired; it counts the saves made in each condition.
+type journalFailing struct {
+	mu                  sync.Mutex
+	failing             bool
+	savedWhileFailing   int
+	savedWhileCrashSafe int
+}
+
+func (j *journalFailing) Save(store.State) error {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if j.failing {
+		j.savedWhileFailing++
+	} else {
+		j.savedWhileCrashSafe++
+	}
+	return nil
+}
+
+func (j *journalFailing) CrashSafe() error {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if j.failing {
+		return errors.New("journal: no space left on device")
+	}
+	return nil
+}
+
+func (j *journalFailing) repair() {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	j.failing = false
+}
+
+// While the journal lacks a pending delivery, the state is not saved: a
+// crash would leave its firing recorded and nothing to deliver. It is
+// saved once the journal is repaired.
+func TestSaverWaitsForTheJournal(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		engine, err := rules.New(rules.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		dir := &journalFailing{failing: true}
+		held := func(f func()) error { f(); return nil }
+		s := newSaver(dir, pipeline.NewDriver(engine, nil, "", nil), held, &positionBook{}, "state", slog.New(slog.DiscardHandler))
+		ctx, stop := context.WithCancel(t.Context())
+		defer stop()
+		go s.run(ctx)
+		s.save(s.take())               // Run's first save
+		s.changed()                    // and a change
+		time.Sleep(10 * heldSaveRetry) // on the bubble's fake clock: a long outage
+		synctest.Wait()
+		dir.repair()
+		time.Sleep(2 * heldSaveRetry)
+		synctest.Wait()
+		if dir.savedWhileFailing != 0 || dir.savedWhileCrashSafe == 0 {
+			t.Errorf("%d saves while the journal failed, %d after its repair; want none, then some",
+				dir.savedWhileFailing, dir.savedWhileCrashSafe)
+		}
+	})
+}
 
 // The shape of GET /v1/state and its table in docs/operations.md are one:
 // every field the answer can hold is documented, and nothing else.

@@ -114,6 +114,47 @@ func TestHistorySurvivesReopeningAndATornLine(t *testing.T) {
 	}
 }
 
+// A line over the length limit (zeros a power loss left, say) is skipped
+// like any damaged line: the store opens, and the lines around it read.
+func TestHistorySkipsOverlongLines(t *testing.T) {
+	zeros := strings.Repeat("\x00", 2*maxLine)
+	for _, tc := range []struct {
+		name, damage string
+	}{
+		{"zeros at the end", zeros},
+		{"a long line between good ones", zeros + "\n"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			clk := &fakeClock{now: t0}
+			s := open(t, dir, clk, time.Hour, 1<<30)
+			s.Add(state(t0, "a", "m1"))
+			s.Close()
+			segs, _ := filepath.Glob(filepath.Join(dir, "seg-*.jsonl"))
+			f, err := os.OpenFile(segs[0], os.O_WRONLY|os.O_APPEND, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			f.WriteString(tc.damage)
+			f.Close()
+			s, err = Open(Options{Dir: dir, MaxAge: time.Hour, MaxBytes: 1 << 30, Now: clk.Now})
+			if err != nil {
+				t.Fatalf("Open with an over-long line: %v", err)
+			}
+			defer s.Close()
+			s.Add(state(t0.Add(time.Second), "a", ""))
+			s.Close()
+			w, err := s.Query(t0.Add(-time.Minute), t0.Add(time.Minute), Filter{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(w.States) != 2 || w.LastSeq != 2 {
+				t.Errorf("after reopening: last_seq %d, states %+v", w.LastSeq, w.States)
+			}
+		})
+	}
+}
+
 // outcome is the entry of a rule outcome named by its number: outcomes
 // have no checkpoint copies, so each is on disk once, or not at all.
 func outcome(at time.Time, n int) Entry {
@@ -285,6 +326,34 @@ func TestTrackerKeepsDeliveriesUnderWay(t *testing.T) {
 	got := tr.Unfinished()
 	if len(got) != 1 || got[0].State != Retrying || got[0].LastError != "boom" || !got[0].NextAttempt.Equal(t0.Add(time.Second)) {
 		t.Errorf("unfinished: %+v", got)
+	}
+}
+
+// Each way a delivery ends takes it out of the deliveries under way and
+// hands its summary to the history: a fenced one too (dropped while it
+// waited, cancelled during an attempt).
+func TestTrackerEndsDeliveries(t *testing.T) {
+	for _, tc := range []struct {
+		kind, state string
+	}{
+		{"delivered", Delivered},
+		{"failed", Failed},
+		{"dropped", Dropped},
+		{"cancelled", Cancelled},
+	} {
+		t.Run(tc.kind, func(t *testing.T) {
+			tr := NewTracker()
+			tr.Apply(&Delivery{ID: "d1", Kind: "queued", Time: t0})
+			tr.Apply(&Delivery{ID: "d1", Kind: "attempt", Attempt: 1, Outcome: "retry", Time: t0})
+			tr.Retry("d1", t0.Add(time.Second))
+			ended := tr.Apply(&Delivery{ID: "d1", Kind: tc.kind, Attempt: 1, Time: t0.Add(time.Second)})
+			if ended == nil || ended.State != tc.state || !ended.NextAttempt.IsZero() {
+				t.Errorf("%s: ended %+v, want a summary in state %s", tc.kind, ended, tc.state)
+			}
+			if got := tr.Unfinished(); len(got) != 0 {
+				t.Errorf("%s: still under way: %+v", tc.kind, got)
+			}
+		})
 	}
 }
 

@@ -26,6 +26,7 @@ func readSegment(path string, wanted func(line []byte) bool, f func(Entry)) erro
 	defer file.Close()
 	sc := bufio.NewScanner(file)
 	sc.Buffer(make([]byte, 64<<10), maxLine)
+	sc.Split(skipLongLines())
 	for sc.Scan() {
 		if wanted != nil && !wanted(sc.Bytes()) {
 			continue
@@ -39,6 +40,27 @@ func readSegment(path string, wanted func(line []byte) bool, f func(Entry)) erro
 		return fmt.Errorf("history %s: %w", path, err)
 	}
 	return nil
+}
+
+// skipLongLines splits lines as bufio.ScanLines does, but skips a line
+// longer than maxLine (zeros left by a power loss, say) instead of ending
+// the scan with bufio.ErrTooLong: a damaged segment must not stop a start.
+func skipLongLines() bufio.SplitFunc {
+	skipping := false
+	return func(data []byte, atEOF bool) (advance int, token []byte, err error) {
+		end := bytes.IndexByte(data, '\n')
+		switch {
+		case skipping && end < 0:
+			return len(data), nil, nil
+		case skipping:
+			skipping = false
+			return end + 1, nil, nil
+		case end < 0 && len(data) >= maxLine:
+			skipping = true
+			return len(data), nil, nil
+		}
+		return bufio.ScanLines(data, atEOF)
+	}
 }
 
 // readSegments calls f with each entry of the segments at paths, in

@@ -43,7 +43,7 @@ type Outcome struct {
 }
 
 // Delivery is one record of a delivery, as the dispatcher audits it:
-// queued, an attempt, delivered or failed. Errors are redacted as in the
+// queued, an attempt, delivered, failed, or dropped or cancelled. Errors are redacted as in the
 // audit log; the output of a program and the answer of a receiver are not
 // kept.
 type Delivery struct {
@@ -53,7 +53,7 @@ type Delivery struct {
 	Rule       string
 	Status     string // firing or resolved
 	Action     string
-	Kind       string // queued, attempt, delivered, failed
+	Kind       string // queued, attempt, delivered, failed, dropped, cancelled
 	Attempt    int
 	Outcome    string // of an attempt: ok, retry, failed
 	Error      string

@@ -6,12 +6,15 @@ import (
 	"time"
 )
 
-// Delivery states, as a summary gives them.
+// Delivery states, as a summary gives them. Dropped and Cancelled end a
+// delivery that its cluster's state outdated, waiting or during an attempt.
 const (
 	Pending   = "pending"
 	Retrying  = "retrying"
 	Delivered = "delivered"
 	Failed    = "failed"
+	Dropped   = "dropped"
+	Cancelled = "cancelled"
 )
 
 // Summary is where a delivery stands, from its records.
@@ -21,7 +24,7 @@ type Summary struct {
 	Rule        string    `json:"rule"`
 	Status      string    `json:"status"`
 	Action      string    `json:"action"`
-	State       string    `json:"state"` // pending, retrying, delivered, failed
+	State       string    `json:"state"` // pending, retrying, delivered, failed, dropped, cancelled
 	Attempts    int       `json:"attempts"`
 	First       time.Time `json:"first"` // its first record
 	Last        time.Time `json:"last"`  // its latest record
@@ -51,12 +54,25 @@ func (s *Summary) apply(d *Delivery) {
 		}
 	case "delivered":
 		s.State, s.NextAttempt = Delivered, time.Time{}
+	case "dropped":
+		s.State, s.NextAttempt = Dropped, time.Time{}
+	case "cancelled":
+		s.State, s.NextAttempt = Cancelled, time.Time{}
 	case "failed":
 		s.State, s.NextAttempt = Failed, time.Time{}
 		if d.Error != "" {
 			s.LastError = d.Error
 		}
 	}
+}
+
+// ended reports whether the delivery is over: no attempt follows.
+func (s *Summary) ended() bool {
+	switch s.State {
+	case Delivered, Failed, Dropped, Cancelled:
+		return true
+	}
+	return false
 }
 
 // Summarize sums up the deliveries of records, in the order of their first
@@ -97,7 +113,7 @@ func (t *Tracker) Apply(d *Delivery) (ended *Summary) {
 		t.open[d.ID] = s
 	}
 	s.apply(d)
-	if s.State == Delivered || s.State == Failed {
+	if s.ended() {
 		delete(t.open, d.ID)
 		return s
 	}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"slices"
 	"strings"
@@ -21,7 +22,8 @@ const compactAfter = 10000
 // finished. The last line about a delivery says where it stands.
 type journal struct {
 	path    string
-	file    *os.File
+	file    appendFile
+	replace func(path string, data []byte) error // writes the file whole
 	pending map[string]*dispatch.Delivery
 	encoded bytes.Buffer  // the line being written, reused
 	encoder *json.Encoder // into encoded
@@ -35,6 +37,14 @@ type journal struct {
 	failed error
 }
 
+// appendFile is the journal's file, open for appending: an *os.File, or
+// in tests one whose writes fail as on a full disk.
+type appendFile interface {
+	io.Writer
+	Truncate(size int64) error
+	Close() error
+}
+
 type journalLine struct {
 	Op       string             `json:"op"` // "pending" or "done"
 	ID       string             `json:"id"`
@@ -42,30 +52,62 @@ type journalLine struct {
 }
 
 // open reads the journal at path and rewrites it with only the deliveries
-// still pending. What it recovered from goes to note.
-func (j *journal) open(path string, note func(string)) error {
-	j.path, j.pending = path, map[string]*dispatch.Delivery{}
+// still pending; if it cannot (a full disk, say), it appends to the file
+// as it is. What it recovered from goes to note.
+func (j *journal) open(path string, replace func(path string, data []byte) error, note func(string)) error {
+	j.path, j.pending, j.replace = path, map[string]*dispatch.Delivery{}, replace
 	j.encoder = json.NewEncoder(&j.encoded)
-	if err := j.read(note); err != nil {
-		return err
-	}
-	return j.compact()
-}
-
-func (j *journal) read(note func(string)) error {
-	data, err := readOptional(j.path)
+	data, err := j.read(note)
 	if err != nil {
 		return err
+	}
+	if err := j.compact(); err != nil {
+		if keepErr := j.keep(data); keepErr != nil {
+			return fmt.Errorf("%w; kept as it is: %w", err, keepErr)
+		}
+		note(fmt.Sprintf("%v: kept as it is, and appended to", err))
+	}
+	return nil
+}
+
+// keep opens the journal as it is, whose content is data, for appending.
+// A torn last line is cut first, which needs no room on the disk.
+func (j *journal) keep(data []byte) error {
+	f, err := os.OpenFile(j.path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o640)
+	if err != nil {
+		return fmt.Errorf("journal %s: %w", j.path, err)
+	}
+	whole := bytes.LastIndexByte(data, '\n') + 1
+	j.file, j.size, j.lines = f, int64(whole), bytes.Count(data, []byte{'\n'})
+	if whole == len(data) {
+		return nil
+	}
+	_, lineErr := unframe(data[whole:])
+	switch err := f.Truncate(int64(whole)); {
+	case err != nil:
+		j.torn, j.failed = true, fmt.Errorf("journal %s: a torn last line cannot be cut: %w", j.path, err)
+	case lineErr == nil:
+		// A whole line but its newline: only memory holds it now.
+		j.failed = fmt.Errorf("journal %s: a last line without its newline was cut, to be written again", j.path)
+	}
+	return nil
+}
+
+// read reads the journal's pending deliveries, and returns its content.
+func (j *journal) read(note func(string)) ([]byte, error) {
+	data, err := readOptional(j.path)
+	if err != nil {
+		return nil, err
 	}
 	lines, torn, err := readLines(j.path, data)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	note(torn)
 	for _, line := range lines {
 		var l journalLine
 		if err := json.Unmarshal(line, &l); err != nil {
-			return &DamagedError{Path: j.path, Err: err}
+			return nil, &DamagedError{Path: j.path, Err: err}
 		}
 		switch {
 		case l.Op == "pending" && l.Delivery != nil:
@@ -74,7 +116,7 @@ func (j *journal) read(note func(string)) error {
 			delete(j.pending, l.ID)
 		}
 	}
-	return nil
+	return data, nil
 }
 
 // deliveries returns the pending deliveries in the order they were
@@ -118,10 +160,10 @@ func (j *journal) remove(id string) error {
 }
 
 // repair rewrites the journal from memory after a write failed, and
-// returns the error that remains, if any.
+// returns the error that remains, if any. A closed journal stays closed.
 func (j *journal) repair() error {
-	if j.failed == nil {
-		return nil
+	if j.failed == nil || j.file == nil {
+		return j.failed
 	}
 	if err := j.compact(); err != nil {
 		j.failed = err
@@ -130,16 +172,17 @@ func (j *journal) repair() error {
 }
 
 // write appends the line of data with one write(2). A write that fails
-// half done is undone, so that no fragment stays between good lines.
+// half done is undone, so that no fragment stays between good lines; if it
+// cannot be, nothing more is appended: the fragment stays the torn last
+// line, skipped on reading, until repair rewrites the file.
 func (j *journal) write(data []byte) error {
 	if j.file == nil {
 		return errors.New("journal: written after Close")
 	}
-	line := j.line[:0]
 	if j.torn {
-		line = append(line, '\n') // after a fragment that could not be undone
+		return j.failed
 	}
-	line = append(appendFrame(line, data), '\n')
+	line := append(appendFrame(j.line[:0], data), '\n')
 	j.line = line
 	n, err := j.file.Write(line)
 	if err != nil {
@@ -149,7 +192,6 @@ func (j *journal) write(data []byte) error {
 		j.failed = fmt.Errorf("journal %s: %w", j.path, err)
 		return j.failed
 	}
-	j.torn = false
 	j.size += int64(n)
 	j.lines++
 	return nil
@@ -166,9 +208,12 @@ func (j *journal) compact() error {
 		b.Write(appendFrame(nil, line))
 		b.WriteByte('\n')
 	}
-	f, err := rewrite(j.path, []byte(b.String()), j.file)
+	f, err := rewrite(j.replace, j.path, []byte(b.String()))
 	if err != nil {
-		return err
+		return fmt.Errorf("journal %s: %w", j.path, err)
+	}
+	if j.file != nil {
+		j.file.Close()
 	}
 	j.file, j.lines, j.size, j.torn, j.failed = f, len(j.pending), int64(b.Len()), false, nil
 	return nil

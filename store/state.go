@@ -31,15 +31,33 @@ func (d *Dir) openState() error {
 	if err != nil {
 		return err
 	}
-	if old != nil && (last == nil || savedAt(old).After(savedAt(last))) {
+	fromOld := old != nil && (last == nil || savedAt(old).After(savedAt(last)))
+	if fromOld {
 		last = old
 	}
 	if err := d.compactState(last); err != nil {
-		return err
+		if fromOld {
+			return err // state.log lacks the state to resume from
+		}
+		return d.keepState(err)
 	}
 	if err := os.Remove(filepath.Join(d.path, oldStateFile)); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("state: %w", err)
 	}
+	return nil
+}
+
+// keepState opens state.log as it is when the start cannot rewrite it (a
+// full disk, say): its last whole line is the state to resume from, and
+// the next save rewrites the file rather than appending to it.
+func (d *Dir) keepState(cause error) error {
+	path := filepath.Join(d.path, stateFile)
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o640)
+	if err != nil {
+		return fmt.Errorf("%w; kept as it is: %w", cause, err)
+	}
+	d.note(fmt.Sprintf("%s cannot be rewritten (%v): kept as it is until the next save", path, cause))
+	d.stateLog, d.stateSize = f, math.MaxInt64/2
 	return nil
 }
 
@@ -107,9 +125,12 @@ func (d *Dir) compactState(line []byte) error {
 	if len(line) > 0 {
 		data = append(appendFrame(nil, line), '\n')
 	}
-	f, err := rewrite(filepath.Join(d.path, stateFile), data, d.stateLog)
+	f, err := rewrite(d.replace, filepath.Join(d.path, stateFile), data)
 	if err != nil {
 		return err
+	}
+	if d.stateLog != nil {
+		d.stateLog.Close()
 	}
 	d.stateLog, d.stateSize = f, int64(len(data))
 	return nil

@@ -50,6 +50,9 @@ const (
 type Dir struct {
 	path string
 	lock *os.File // held until Close: one process per state_dir
+	// replace writes a file whole: writeAtomic, or in tests one that
+	// fails as on a full disk.
+	replace func(path string, data []byte) error
 
 	saveMu    sync.Mutex
 	stateLog  *os.File
@@ -73,7 +76,9 @@ func (d *Dir) note(s string) {
 
 // Open opens or creates the state directory. It refuses, before touching
 // any file there, a directory that another process has open.
-func Open(path string) (*Dir, error) {
+func Open(path string) (*Dir, error) { return open(path, writeAtomic) }
+
+func open(path string, replace func(path string, data []byte) error) (*Dir, error) {
 	if err := os.MkdirAll(path, 0o750); err != nil {
 		return nil, fmt.Errorf("state_dir: %w", err)
 	}
@@ -81,8 +86,9 @@ func Open(path string) (*Dir, error) {
 	if err != nil {
 		return nil, err
 	}
-	d := &Dir{path: path, lock: lock}
-	if err := d.journal.open(filepath.Join(path, pendingFile), d.note); err != nil {
+	d := &Dir{path: path, lock: lock, replace: replace}
+	d.removeLeftovers()
+	if err := d.journal.open(filepath.Join(path, pendingFile), replace, d.note); err != nil {
 		lock.Close()
 		return nil, err
 	}
@@ -140,7 +146,9 @@ func (d *Dir) Repair() error {
 	return d.journal.repair()
 }
 
-// Close closes the journal and state.log.
+// Close closes the journal and state.log. If a journal write failed, it
+// first rewrites the journal from memory, which alone holds what that
+// write left out: a clean stop must not lose a pending delivery.
 func (d *Dir) Close() error {
 	d.saveMu.Lock()
 	if d.stateLog != nil {
@@ -150,22 +158,24 @@ func (d *Dir) Close() error {
 	d.saveMu.Unlock()
 	d.journalMu.Lock()
 	defer d.journalMu.Unlock()
+	var repairErr error
+	if err := d.journal.repair(); err != nil {
+		repairErr = fmt.Errorf("pending deliveries missing from the journal are lost: %w", err)
+	}
 	err := d.journal.close()
 	if d.lock != nil {
 		d.lock.Close() // releases the flock
 		d.lock = nil
 	}
-	return err
+	return errors.Join(repairErr, err)
 }
 
-// rewrite replaces the file at path with data atomically, closes old (the
-// file it replaces, if open) and opens the new one for appending.
-func rewrite(path string, data []byte, old *os.File) (*os.File, error) {
-	if err := writeAtomic(path, data); err != nil {
+// rewrite replaces the file at path with data atomically and opens the
+// new one for appending. The caller closes the file it replaces, which it
+// keeps if the rewrite fails.
+func rewrite(replace func(path string, data []byte) error, path string, data []byte) (*os.File, error) {
+	if err := replace(path, data); err != nil {
 		return nil, err
-	}
-	if old != nil {
-		old.Close()
 	}
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0o640)
 	if err != nil {
@@ -174,12 +184,30 @@ func rewrite(path string, data []byte, old *os.File) (*os.File, error) {
 	return f, nil
 }
 
+// removeLeftovers removes the temporary files of rewrites that a killed
+// process left: no other process can be writing them, the lock is held.
+// One that cannot be removed is noted, and harms nothing.
+func (d *Dir) removeLeftovers() {
+	for _, name := range []string{pendingFile, stateFile} {
+		leftovers, _ := filepath.Glob(filepath.Join(d.path, tempPattern(name))) // the pattern is valid
+		for _, path := range leftovers {
+			if err := os.Remove(path); err != nil {
+				d.note(fmt.Sprintf("%s, left by an interrupted rewrite, cannot be removed: %v", path, err))
+			}
+		}
+	}
+}
+
+// tempPattern is the name of the temporary files that replace the file
+// name, for os.CreateTemp and filepath.Glob.
+func tempPattern(name string) string { return "." + name + ".tmp-*" }
+
 // writeAtomic writes data to a temporary file and renames it over path:
 // readers, and a restart after the process dies (kill -9 included), see
 // the old or the new file, never a torn one.
 func writeAtomic(path string, data []byte) error {
 	dir := filepath.Dir(path)
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
+	tmp, err := os.CreateTemp(dir, tempPattern(filepath.Base(path)))
 	if err != nil {
 		return fmt.Errorf("state: %w", err)
 	}

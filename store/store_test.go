@@ -463,3 +463,214 @@ func TestFailedWriteLeavesNoFragment(t *testing.T) {
 		t.Errorf("pending %+v, want both", pending)
 	}
 }
+
+// A clean stop keeps the deliveries that only memory held after a failed
+// journal write, once the disk works again.
+func TestCloseRepairsTheJournal(t *testing.T) {
+	dir := t.TempDir()
+	d := mustOpen(t, dir)
+	if err := d.Pending(delivery("msg_1", 0)); err != nil {
+		t.Fatal(err)
+	}
+	d.journal.file.Close() // the next write fails, as on a full disk
+	if err := d.Pending(delivery("msg_2", 0)); err == nil {
+		t.Fatal("a write to a closed journal succeeded")
+	}
+	if d.CrashSafe() == nil {
+		t.Fatal("CrashSafe is nil after a failed write")
+	}
+	// The disk works again (a rewrite opens a new file): the stop follows.
+	if err := d.Close(); err != nil {
+		t.Errorf("Close: %v", err)
+	}
+	again := mustOpen(t, dir)
+	defer again.Close()
+	_, pending, err := again.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ids := pendingIDs(pending); !slices.Equal(ids, []string{"msg_1", "msg_2"}) {
+		t.Errorf("pending after a clean stop: %v, want msg_1 and msg_2", ids)
+	}
+}
+
+func pendingIDs(pending []dispatch.Delivery) []string {
+	var ids []string
+	for _, p := range pending {
+		ids = append(ids, p.ID)
+	}
+	return ids
+}
+
+// tornWrites is the journal's file on a failing disk: a write stops half
+// done, and the fragment cannot be cut.
+type tornWrites struct{ appendFile }
+
+func (f tornWrites) Write(p []byte) (int, error) {
+	n, _ := f.appendFile.Write(p[:len(p)/2])
+	return n, errors.New("no space left on device")
+}
+
+func (tornWrites) Truncate(int64) error { return errors.New("input/output error") }
+
+// After a write torn half done that cannot be undone, nothing is appended
+// behind the fragment: it stays the torn last line, which a restart skips,
+// instead of a damaged line that refuses the start. Repair writes all.
+func TestTornWriteIsNotFollowed(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		then func(d *Dir) error
+		want []string // pending as seen by a restart after a crash
+	}{
+		{"crash", func(*Dir) error { return nil }, []string{"msg_1"}},
+		{"repaired, then crash", (*Dir).Repair, []string{"msg_1", "msg_2", "msg_3"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			d := mustOpen(t, dir)
+			defer d.Close()
+			if err := d.Pending(delivery("msg_1", 0)); err != nil {
+				t.Fatal(err)
+			}
+			file := d.journal.file
+			d.journal.file = tornWrites{file}
+			if err := d.Pending(delivery("msg_2", 0)); err == nil {
+				t.Fatal("a torn write succeeded")
+			}
+			d.journal.file = file // the disk works again
+			if err := d.Pending(delivery("msg_3", 0)); err == nil {
+				t.Error("a line was appended after a fragment that could not be cut")
+			}
+			if err := tc.then(d); err != nil {
+				t.Fatal(err)
+			}
+			crash(d)
+			again, err := Open(dir)
+			if err != nil {
+				t.Fatalf("restart after the crash: %v", err)
+			}
+			defer again.Close()
+			_, pending, _ := again.Load()
+			if ids := pendingIDs(pending); !slices.Equal(ids, tc.want) {
+				t.Errorf("pending after the restart: %v, want %v", ids, tc.want)
+			}
+		})
+	}
+}
+
+// fullDisk is a disk with no room for a file's new copy until it is
+// freed; appending a line to a file still fits.
+type fullDisk struct{ full bool }
+
+func (d *fullDisk) replace(path string, data []byte) error {
+	if d.full {
+		return fmt.Errorf("open %s.tmp: no space left on device", path)
+	}
+	return writeAtomic(path, data)
+}
+
+// A start that cannot rewrite its files (a full disk) keeps them as they
+// are: it resumes from them, appends to the journal (a torn last line
+// cut first), and the next save rewrites state.log once there is room.
+func TestStartOnAFullDisk(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		damage func(t *testing.T, dir string)
+		// the journal kept holds every pending delivery: the last one is
+		// not cut with a torn line
+		crashSafe bool
+	}{
+		{"whole files", func(*testing.T, string) {}, true},
+		{"a torn last pending line", func(t *testing.T, dir string) {
+			appendTo(t, filepath.Join(dir, pendingFile), `1234abcd {"op":"pending","id":"msg_9","deliv`)
+		}, true},
+		{"a last pending line without its newline", func(t *testing.T, dir string) {
+			path := filepath.Join(dir, pendingFile)
+			data, _ := os.ReadFile(path)
+			os.WriteFile(path, bytes.TrimSuffix(data, []byte("\n")), 0o640)
+		}, false},
+		{"a torn last state line", func(t *testing.T, dir string) {
+			appendTo(t, filepath.Join(dir, stateFile), `1234abcd {"version":1,"views":{"c1":{"known":tr`)
+		}, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			d := mustOpen(t, dir)
+			d.Save(leaderState("a"))
+			d.Pending(delivery("msg_1", 0))
+			d.Pending(delivery("msg_2", 0))
+			d.Close()
+			tc.damage(t, dir)
+			disk := &fullDisk{full: true}
+			d, err := open(dir, disk.replace)
+			if err != nil {
+				t.Fatalf("start on a full disk: %v", err)
+			}
+			defer d.Close()
+			assertResumes(t, d, "a", "msg_1", "msg_2")
+			if err := d.CrashSafe(); (err == nil) != tc.crashSafe {
+				t.Errorf("the journal kept as it is: CrashSafe %v, want nil: %v", err, tc.crashSafe)
+			}
+			if err := d.Pending(delivery("msg_3", 0)); err != nil {
+				t.Errorf("appending to the journal kept: %v", err)
+			}
+			disk.full = false
+			if err := d.Repair(); err != nil {
+				t.Errorf("repair with room again: %v", err)
+			}
+			if err := d.Save(leaderState("b")); err != nil {
+				t.Errorf("the first save with room again: %v", err)
+			}
+			crash(d)
+			again := mustOpen(t, dir)
+			defer again.Close()
+			assertResumes(t, again, "b", "msg_1", "msg_2", "msg_3")
+		})
+	}
+}
+
+// assertResumes checks the state and pending deliveries d loads.
+func assertResumes(t *testing.T, d *Dir, leader string, pending ...string) {
+	t.Helper()
+	s, got, err := d.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Views["c1"].PreviousLeaderID != leader {
+		t.Errorf("resumes with leader %q, want %q", s.Views["c1"].PreviousLeaderID, leader)
+	}
+	if ids := pendingIDs(got); !slices.Equal(ids, pending) {
+		t.Errorf("resumes with pending %v, want %v", ids, pending)
+	}
+}
+
+// Open removes the temporary files of rewrites a killed process left, and
+// nothing else; one it cannot remove is noted and does not stop the start.
+func TestOpenRemovesLeftoverTempFiles(t *testing.T) {
+	dir := t.TempDir()
+	mustOpen(t, dir).Close()
+	for _, name := range []string{".pending.log.tmp-123", ".state.log.tmp-456", "keep.txt"} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte("partial"), 0o640); err != nil {
+			t.Fatal(err)
+		}
+	}
+	stuck := filepath.Join(dir, ".state.log.tmp-789")
+	if err := os.MkdirAll(filepath.Join(stuck, "x"), 0o750); err != nil { // a directory with content: Remove fails
+		t.Fatal(err)
+	}
+	d := mustOpen(t, dir)
+	defer d.Close()
+	var names []string
+	entries, _ := os.ReadDir(dir)
+	for _, e := range entries {
+		names = append(names, e.Name())
+	}
+	want := []string{".state.log.tmp-789", lockFile, "keep.txt", pendingFile, stateFile}
+	slices.Sort(want)
+	if !slices.Equal(names, want) {
+		t.Errorf("state_dir holds %v after Open, want %v", names, want)
+	}
+	if notes := strings.Join(d.Notes(), "\n"); !strings.Contains(notes, stuck) {
+		t.Errorf("notes %q, want one about %s", notes, stuck)
+	}
+}

@@ -110,7 +110,7 @@ function mergeDeliveries(list) {
       continue;
     }
     const merged = Object.assign({}, old, d, { first: old.first, attempts: Math.max(old.attempts, d.attempts), last_error: d.last_error || old.last_error });
-    if (d.state === "delivered" || d.state === "failed") delete merged.next_attempt;
+    if (["delivered", "failed", "dropped", "cancelled"].includes(d.state)) delete merged.next_attempt;
     live.deliveries.set(d.id, merged);
   }
   if (list.length) {
