@@ -313,6 +313,11 @@ func (d *Driver) Replace(now time.Time, engine *rules.Engine, clusters []Cluster
 		if old[c.Name] == nil {
 			continue
 		}
+		// The driver resends a cluster's health only when it changes: the
+		// new engine must be told what the old one knew.
+		if h, ok := d.health[c.Name]; ok {
+			engine.SetHealth(c.Name, h)
+		}
 		v := d.views[c.Name]
 		if c.SplitBrainAfter > 0 {
 			v.SetSplitBrainAfter(c.SplitBrainAfter)
