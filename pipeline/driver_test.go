@@ -49,6 +49,14 @@ func TestReplaceKeepsOnlyConfiguredClusters(t *testing.T) {
 				report("ziti", "c", event.HasLeader, "a"),
 			},
 		},
+		{
+			name:      "a removed cluster stops repeating",
+			rule:      rules.Rule{Name: "r", When: "leaderless", FireOnStart: true, Repeat: time.Minute, Actions: []string{"hook"}},
+			before:    []ClusterView{{Name: "kept", Members: []string{"a"}}, {Name: "gone", Members: []string{"a"}}},
+			after:     []ClusterView{{Name: "kept", Members: []string{"a"}}},
+			reports:   []event.Event{report("kept", "a", event.Leaderless, ""), report("gone", "a", event.Leaderless, "")},
+			wantFired: []string{"kept"},
+		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			rec := &recorder{}
@@ -70,6 +78,9 @@ func TestReplaceKeepsOnlyConfiguredClusters(t *testing.T) {
 			}
 			if !slices.Equal(fired, tc.wantFired) {
 				t.Errorf("after the reload the rule fired for %q, want %q", fired, tc.wantFired)
+			}
+			if h := d.Health("gone"); h.MembersTotal != 0 {
+				t.Errorf("the removed cluster's health is still kept: %+v", h)
 			}
 		})
 	}
