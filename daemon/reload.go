@@ -62,7 +62,11 @@ func (d *Daemon) reload() error {
 	if err != nil {
 		return err
 	}
-	// Everything is built: from here on, every part takes the change.
+	// Everything is built: from here on, every part takes the change. The
+	// actions first: the new engine may fire at once, to a new action.
+	if d.disp != nil {
+		d.disp.SetTargets(targets)
+	}
 	if err := d.call(func() {
 		now := d.opts.Clock.Now().Round(0) // as the driver's times: wall clock only
 		d.recorder.reloaded(now)
@@ -70,9 +74,6 @@ func (d *Daemon) reload() error {
 		d.driver.MaxSkew = next.ClockSkew()
 	}); err != nil {
 		return fmt.Errorf("shutting down: %w", err)
-	}
-	if d.disp != nil {
-		d.disp.SetTargets(targets)
 	}
 	d.api.SetLimits(limitsOf(next))
 	d.mu.Lock()
