@@ -69,7 +69,7 @@ func (l *bufferLog) String() string {
 // both, and makes that rule fire at once: both deliveries go to the new
 // URLs, alone, in a group and (logged only) in a dry run.
 func TestReloadHandsActionsToWhatDelivers(t *testing.T) {
-	for _, mode := range []string{"alone"} {
+	for _, mode := range []string{"alone", "group", "dry run"} {
 		t.Run(mode, func(t *testing.T) {
 			receiver := &pathLog{}
 			srv := httptest.NewServer(receiver)
