@@ -51,7 +51,7 @@ func (d *Daemon) reload() error {
 	if err != nil {
 		return err
 	}
-	targets, err := pipeline.Targets(next, nil)
+	targets, err := pipeline.Targets(next, d.stateDir, nil)
 	if err != nil {
 		return err
 	}

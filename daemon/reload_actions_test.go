@@ -7,6 +7,8 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -114,4 +116,27 @@ func (g *group) dispatching() bool {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	return g.disp != nil
+}
+
+// With no state_dir in the config, actions keep what they remember (here
+// the open alert) under the daemon's default state directory, as the rest
+// of its state, not in memory only.
+func TestActionsRememberUnderTheDefaultStateDir(t *testing.T) {
+	t.Chdir(t.TempDir()) // where the default state directory goes
+	am := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+	t.Cleanup(am.Close)
+	h := newHarness(t, `server: {listen: "127.0.0.1:0"}
+clusters:
+  - {name: ziti, stabilize: 0s, source: {type: events, http: true}}
+actions:
+  am: {type: alertmanager, urls: ["{{.AM}}"]}
+rules:
+  - {name: lost, when: leaderless, actions: [am], on_resolve: [am]}
+`, map[string]any{"AM": am.URL})
+	h.start(Options{})
+	events := "/v1/events?cluster=ziti"
+	h.post(events, "", ev("c1", "state.has_leader", "c1")+"\n"+ev("c2", "state.has_leader", "c1"))
+	h.post(events, "", ev("c1", "state.is_leaderless", "")+"\n"+ev("c2", "state.is_leaderless", ""))
+	memory := filepath.Join(DefaultStateDir, "actions", "am.json")
+	waitFor(t, "the open alert in "+memory, func() bool { _, err := os.Stat(memory); return err == nil })
 }
