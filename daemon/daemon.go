@@ -90,8 +90,8 @@ type Daemon struct {
 	api      *api.Server
 	listener net.Listener
 	http     *http.Server
-	group    *group // in a group of nodes (ha:); nil alone
-	targets  map[string]dispatch.Target
+	group    *group     // in a group of nodes (ha:); nil alone
+	render   *renderLog // in a dry run, instead of a dispatcher
 
 	resume     []dispatch.Delivery  // pending at the last stop, resumed by Run
 	skewLogged map[string]time.Time // by cluster and member; on the decision goroutine
@@ -200,18 +200,19 @@ func (d *Daemon) openAudit(cfg *config.Config) error {
 // openPipeline builds the actions, the dispatcher (or, in a dry run, what
 // logs instead) and the driver, and resumes the saved state.
 func (d *Daemon) openPipeline(cfg *config.Config, saved store.State, pending []dispatch.Delivery) error {
-	targets, err := pipeline.Targets(cfg, nil)
+	targets, err := pipeline.Targets(cfg, d.stateDir, nil)
 	if err != nil {
 		return err
 	}
-	d.targets = targets
-	var submit pipeline.Submitter = &renderLog{targets: targets, log: d.log}
+	var submit pipeline.Submitter
 	switch {
 	case d.opts.DryRun:
+		d.render = &renderLog{targets: targets, log: d.log}
+		submit = d.render
 	case cfg.HA.Enabled():
 		// The group's log holds the state and the pending deliveries: it
 		// replays them once the node joins.
-		d.group = newGroup(d, *cfg.HA)
+		d.group = newGroup(d, *cfg.HA, targets)
 		submit = d.group
 		saved, pending = store.State{Files: saved.Files}, nil
 	default:

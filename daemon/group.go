@@ -41,6 +41,7 @@ type group struct {
 	pending   map[string]dispatch.Delivery // replicated: deliveries not finished
 	leaderAPI string                       // replicated: the leader's HTTP API
 	disp      *dispatch.Dispatcher         // while this node dispatches
+	targets   map[string]dispatch.Target   // the actions a dispatcher is built with
 	polls     *sources                     // the poll sources, while they run here
 	stats     groupStats
 
@@ -54,8 +55,19 @@ type groupStats struct {
 	failOpenTotal time.Duration
 }
 
-func newGroup(d *Daemon, cfg ha.Config) *group {
-	return &group{d: d, cfg: cfg, log: d.log, pending: map[string]dispatch.Delivery{}}
+func newGroup(d *Daemon, cfg ha.Config, targets map[string]dispatch.Target) *group {
+	return &group{d: d, cfg: cfg, log: d.log, pending: map[string]dispatch.Delivery{}, targets: targets}
+}
+
+// setTargets replaces the actions after a config reload: those of the
+// dispatcher running here, if any, and of the next one.
+func (g *group) setTargets(targets map[string]dispatch.Target) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.targets = targets
+	if g.disp != nil {
+		g.disp.SetTargets(targets)
+	}
 }
 
 // join starts this node's raft, whose log then replays into the pipeline.

@@ -91,9 +91,10 @@ func (g *group) lead(ctx context.Context) {
 // are cancelled, and stay pending for whoever dispatches next).
 func (g *group) dispatch() (stop func()) {
 	d := g.d
-	disp := dispatch.New(dispatch.Options{Targets: d.targets, Journal: g, Audit: d.auditors(), Log: d.log, OnRetry: d.history.retrying,
-		OnDone: g.delivered})
+	// Built under mu: a reload in between would not reach it.
 	g.mu.Lock()
+	disp := dispatch.New(dispatch.Options{Targets: g.targets, Journal: g, Audit: d.auditors(), Log: d.log, OnRetry: d.history.retrying,
+		OnDone: g.delivered})
 	g.disp = disp
 	pending := g.pendingList()
 	g.mu.Unlock()

@@ -11,6 +11,7 @@ import (
 
 	"github.com/leaderhook/leaderhook/config"
 	"github.com/leaderhook/leaderhook/detector"
+	"github.com/leaderhook/leaderhook/dispatch"
 	"github.com/leaderhook/leaderhook/pipeline"
 )
 
@@ -50,7 +51,7 @@ func (d *Daemon) reload() error {
 	if err != nil {
 		return err
 	}
-	targets, err := pipeline.Targets(next, nil)
+	targets, err := pipeline.Targets(next, d.stateDir, nil)
 	if err != nil {
 		return err
 	}
@@ -62,7 +63,9 @@ func (d *Daemon) reload() error {
 	if err != nil {
 		return err
 	}
-	// Everything is built: from here on, every part takes the change.
+	// Everything is built: from here on, every part takes the change. The
+	// actions first: the new engine may fire at once, to a new action.
+	d.setTargets(targets)
 	if err := d.call(func() {
 		now := d.opts.Clock.Now().Round(0) // as the driver's times: wall clock only
 		d.recorder.reloaded(now)
@@ -70,9 +73,6 @@ func (d *Daemon) reload() error {
 		d.driver.MaxSkew = next.ClockSkew()
 	}); err != nil {
 		return fmt.Errorf("shutting down: %w", err)
-	}
-	if d.disp != nil {
-		d.disp.SetTargets(targets)
 	}
 	d.api.SetLimits(limitsOf(next))
 	d.mu.Lock()
@@ -84,6 +84,20 @@ func (d *Daemon) reload() error {
 	d.clusterMetrics(old, next)
 	d.log.Info("config reloaded", "rules", len(next.Rules), "actions", len(next.Actions))
 	return nil
+}
+
+// setTargets hands the actions of a reloaded config to what delivers them:
+// the dispatcher, the group (its dispatcher, and the one it builds next),
+// or a dry run's log.
+func (d *Daemon) setTargets(targets map[string]dispatch.Target) {
+	switch {
+	case d.disp != nil:
+		d.disp.SetTargets(targets)
+	case d.group != nil:
+		d.group.setTargets(targets)
+	case d.render != nil:
+		d.render.setTargets(targets)
+	}
 }
 
 // restartOnly names the keys that changed and that only a restart can

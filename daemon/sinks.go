@@ -3,6 +3,8 @@ package daemon
 import (
 	"context"
 	"log/slog"
+	"maps"
+	"sync"
 	"time"
 
 	"github.com/leaderhook/leaderhook/actions"
@@ -64,12 +66,27 @@ func (l logSink) Outcome(o rules.Outcome) {
 // renderLog is the Submitter of a dry run: it logs what each action would
 // send and sends nothing.
 type renderLog struct {
-	targets map[string]dispatch.Target
 	log     *slog.Logger
+	mu      sync.Mutex
+	targets map[string]dispatch.Target
+}
+
+// setTargets takes the actions of a reloaded config; as with a dispatcher,
+// those it no longer has stay known.
+func (r *renderLog) setTargets(targets map[string]dispatch.Target) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	merged := make(map[string]dispatch.Target, len(r.targets)+len(targets))
+	maps.Copy(merged, r.targets)
+	maps.Copy(merged, targets)
+	r.targets = merged
 }
 
 func (r *renderLog) Submit(n actions.Notification, names []string) error {
-	for _, nr := range pipeline.Render(r.targets, n, names) {
+	r.mu.Lock()
+	targets := r.targets
+	r.mu.Unlock()
+	for _, nr := range pipeline.Render(targets, n, names) {
 		r.log.Info("dry run: action not executed", "rule", n.Rule, "cluster", n.Cluster, "status", n.Status,
 			"action", nr.Action, "method", nr.Method, "url", nr.URL, "headers", nr.Headers, "body", nr.Body,
 			"argv", nr.Argv, "env", nr.Env, "error", nr.Error)

@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"maps"
 	"reflect"
-	"slices"
 	"sync"
 
 	"github.com/leaderhook/leaderhook/config"
@@ -38,6 +37,7 @@ type sources struct {
 // clusterSources are the running sources of one cluster.
 type clusterSources struct {
 	source  detector.Source
+	file    *detector.FileSource // of source.File, if any
 	runners []func(ctx context.Context) error
 	stop    context.CancelFunc
 	done    sync.WaitGroup
@@ -95,17 +95,20 @@ func (s *sources) apply(p *plan) {
 	if s.running == nil {
 		s.running = map[string]*clusterSources{}
 	}
+	stopped := map[string]*clusterSources{}
 	for _, name := range p.stop {
 		r := s.running[name]
 		r.stop()
 		r.done.Wait()
 		delete(s.running, name)
+		stopped[name] = r
 		if _, again := p.start[name]; !again {
 			s.log.Info("event source stopped", "cluster", name)
 		}
 	}
 	for name, r := range p.start {
-		if slices.Contains(p.stop, name) {
+		if old := stopped[name]; old != nil {
+			s.resume(r, old)
 			s.log.Info("event source restarted", "cluster", name)
 		}
 		ctx, stop := context.WithCancel(s.ctx)
@@ -120,6 +123,19 @@ func (s *sources) apply(p *plan) {
 			}()
 		}
 		s.running[name] = r
+	}
+}
+
+// resume makes a restarted source's file go on where the source it
+// replaces stopped reading it: that one read on while the reload was
+// prepared, and its lines must not be read twice.
+func (s *sources) resume(r, old *clusterSources) {
+	if r.file == nil || old.file == nil || r.file.Path != old.file.Path {
+		return
+	}
+	r.file.Start = s.positions.get(r.file.Path)
+	if r.file.Start.Inode == 0 {
+		r.file.Start = old.file.Start // it read no line: where it began
 	}
 }
 
@@ -154,6 +170,7 @@ func (s *sources) build(c detector.Cluster) (*clusterSources, error) {
 		fs := &detector.FileSource{Path: src.File, Cluster: c.Name, Start: s.positions.get(src.File), Log: s.log,
 			OnReject: reject, OnPosition: func(p detector.Position) { s.positions.set(src.File, p) }}
 		fs.Prepare()
+		r.file = fs
 		r.runners = append(r.runners, func(ctx context.Context) error { return fs.Run(ctx, s.out) })
 	}
 	if src.Stdin {

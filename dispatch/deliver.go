@@ -16,8 +16,8 @@ import (
 // A shutdown that runs out of time leaves the delivery in the journal; one
 // that its cluster's state outdated (ctx ends with a StaleError) ends.
 func (d *Dispatcher) deliver(ctx context.Context, del Delivery) {
-	t := d.target(del.Action)
-	stopped, err := d.attempts(ctx, t, &del)
+	stopped, err := d.attempts(ctx, &del)
+	t := d.target(del.Action) // as a reload may have left it
 	switch {
 	case err == nil:
 		d.journalDone(del)
@@ -43,10 +43,11 @@ func (d *Dispatcher) deliver(ctx context.Context, del Delivery) {
 }
 
 // attempts runs the retry loop. A resumed delivery continues its attempt
-// count; its backoff starts again. stopped says that ctx ended while an
-// attempt ran. The error is the last attempt's.
-func (d *Dispatcher) attempts(ctx context.Context, t Target, del *Delivery) (stopped bool, err error) {
-	retry := t.Spec.Retry
+// count; its backoff starts again. Each attempt takes the action as it is
+// then (a reload may change its target, timeout and retry budget). stopped
+// says that ctx ended while an attempt ran. The error is the last attempt's.
+func (d *Dispatcher) attempts(ctx context.Context, del *Delivery) (stopped bool, err error) {
+	retry := d.target(del.Action).Spec.Retry
 	b := &backoff.ExponentialBackOff{InitialInterval: retry.InitialBackoff, RandomizationFactor: 0.5, Multiplier: 2, MaxInterval: retry.MaxBackoff}
 	lastErr := ""
 	var last error // what backoff gets wraps it (a Retry-After hides it)
@@ -57,6 +58,8 @@ func (d *Dispatcher) attempts(ctx context.Context, t Target, del *Delivery) (sto
 			// up an attempt either.
 			return struct{}{}, backoff.Permanent(err)
 		}
+		t := d.target(del.Action)
+		b.MaxInterval = t.Spec.Retry.MaxBackoff
 		err := d.attempt(ctx, t, del)
 		if err == nil {
 			return struct{}{}, nil
@@ -71,6 +74,9 @@ func (d *Dispatcher) attempts(ctx context.Context, t Target, del *Delivery) (sto
 			d.log(*del).Warn("action attempt failed", "attempt", del.Attempts, "err", msg)
 			lastErr = msg
 		}
+		if del.Attempts >= t.Spec.Retry.MaxAttempts {
+			return struct{}{}, backoff.Permanent(err) // the retry budget is spent
+		}
 		return struct{}{}, retryable(err)
 	}
 	notify := func(_ error, wait time.Duration) {
@@ -78,8 +84,7 @@ func (d *Dispatcher) attempts(ctx context.Context, t Target, del *Delivery) (sto
 			d.opts.OnRetry(*del, d.opts.Now().Add(wait))
 		}
 	}
-	_, err = backoff.Retry(ctx, operation, backoff.WithBackOff(b), backoff.WithNotify(notify),
-		backoff.WithMaxTries(uint(max(retry.MaxAttempts-del.Attempts, 1))), backoff.WithMaxElapsedTime(0))
+	_, err = backoff.Retry(ctx, operation, backoff.WithBackOff(b), backoff.WithNotify(notify), backoff.WithMaxElapsedTime(0))
 	if _, waited := errors.AsType[*backoff.RetryAfterError](err); waited && last != nil {
 		err = last
 	}

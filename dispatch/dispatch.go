@@ -307,8 +307,9 @@ func (d *Dispatcher) work(q *queue) {
 }
 
 // SetTargets replaces the actions after a config reload. Deliveries
-// already queued use the new definition of their action if it still
-// exists, the old one otherwise; queues get the new number of workers.
+// already queued, and those being retried from their next attempt, use the
+// new definition of their action if it still exists, the old one
+// otherwise; queues get the new number of workers.
 // The old actions' background work stops, the new ones' starts.
 func (d *Dispatcher) SetTargets(targets map[string]Target) {
 	d.mu.Lock()

@@ -292,8 +292,8 @@ func (d *Driver) Reset(engine *rules.Engine, clusters []ClusterView, img Image) 
 // new engine takes over the old one's memory (rules whose definition did
 // not change keep their state); views of clusters still configured are
 // kept, so leaders and outages carry over, and take their new members and
-// stabilize period. Time first advances to now; what the change makes due
-// is announced at now.
+// stabilize period; clusters no longer configured are forgotten. Time
+// first advances to now; what the change makes due is announced at now.
 func (d *Driver) Replace(now time.Time, engine *rules.Engine, clusters []ClusterView) {
 	d.AdvanceTo(now)
 	engine.Restore(d.engine.Snapshot())
@@ -309,14 +309,35 @@ func (d *Driver) Replace(now time.Time, engine *rules.Engine, clusters []Cluster
 		d.views[c.Name] = v
 		d.order = append(d.order, v)
 	}
+	d.forgetRemoved()
 	for _, c := range clusters {
 		if old[c.Name] == nil {
 			continue
+		}
+		// The driver resends a cluster's health only when it changes: the
+		// new engine must be told what the old one knew.
+		if h, ok := d.health[c.Name]; ok {
+			engine.SetHealth(c.Name, h)
 		}
 		v := d.views[c.Name]
 		if c.SplitBrainAfter > 0 {
 			v.SetSplitBrainAfter(c.SplitBrainAfter)
 		}
 		d.announceAll(v, v.Reconfigure(d.now, c.Members, c.Stabilize, nil))
+	}
+}
+
+// forgetRemoved drops what the driver remembers of clusters it no longer
+// has a view of.
+func (d *Driver) forgetRemoved() {
+	for name := range d.health {
+		if d.views[name] == nil {
+			delete(d.health, name)
+		}
+	}
+	for name := range d.members {
+		if d.views[name] == nil {
+			delete(d.members, name)
+		}
 	}
 }

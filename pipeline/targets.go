@@ -11,11 +11,12 @@ import (
 )
 
 // Targets builds every configured action with its delivery policy. client
-// may be nil. Actions keep what must outlive a restart under the config's
-// state_dir (see actions.Options).
-func Targets(cfg *config.Config, client *http.Client) (map[string]dispatch.Target, error) {
+// may be nil. Actions keep what must outlive a restart under stateDir (see
+// actions.Options): the daemon's, which has a default when the config sets
+// none; "" keeps it in memory only.
+func Targets(cfg *config.Config, stateDir string, client *http.Client) (map[string]dispatch.Target, error) {
 	targets := make(map[string]dispatch.Target, len(cfg.Actions))
-	opts := actions.Options{Client: client, StateDir: cfg.StateDir, ExternalURL: cfg.Server.ExternalURL}
+	opts := actions.Options{Client: client, StateDir: stateDir, ExternalURL: cfg.Server.ExternalURL}
 	for name, spec := range cfg.Actions {
 		t, err := target(name, spec, opts)
 		if err != nil {

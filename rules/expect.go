@@ -102,7 +102,7 @@ func (e *Engine) snapshotExpected() map[string]Expectation {
 // engine knows (all, when it was given none).
 func (e *Engine) restoreExpected(xs map[string]Expectation) {
 	for name, x := range xs {
-		if _, known := e.labels[name]; known || len(e.labels) == 0 {
+		if e.knows(name) {
 			e.expected[name] = x
 		}
 	}

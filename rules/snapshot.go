@@ -85,7 +85,8 @@ func (e *Engine) Snapshot() Snapshot {
 // matched by name and definition; a changed or new rule starts afresh, as
 // at startup. A restored cluster's next state event is evaluated as a
 // change, not as a baseline: a cluster that recovered while leaderhook was
-// down gets its resolve.
+// down gets its resolve. Clusters the engine does not know are left out:
+// one removed from the config must not go on firing.
 func (e *Engine) Restore(s Snapshot) {
 	byName := map[string]int{}
 	for i, r := range e.rules {
@@ -93,6 +94,9 @@ func (e *Engine) Restore(s Snapshot) {
 	}
 	e.restoreExpected(s.Expected)
 	for _, c := range s.Clusters {
+		if !e.knows(c.Name) {
+			continue
+		}
 		cs := e.newCluster(c.Name)
 		cs.now = c.Now
 		st := c.State
@@ -117,4 +121,11 @@ func (e *Engine) Restore(s Snapshot) {
 		}
 		e.schedule(cs, false)
 	}
+}
+
+// knows reports whether the engine was configured with the cluster; an
+// engine given no clusters takes any.
+func (e *Engine) knows(cluster string) bool {
+	_, ok := e.labels[cluster]
+	return ok || len(e.labels) == 0
 }

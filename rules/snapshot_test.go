@@ -123,3 +123,41 @@ func TestStateNumbers(t *testing.T) {
 		t.Errorf("unknown cluster: seq %d", got)
 	}
 }
+
+// A snapshot restores only the clusters the engine is configured with (any,
+// when it is given none): a cluster removed from the config does not go on
+// firing.
+func TestRestoreLeavesOutUnknownClusters(t *testing.T) {
+	rs := []Rule{{Name: "nl", When: `leaderless`, Repeat: time.Minute, FireOnStart: true, Actions: acts("page")}}
+	old, err := New(Options{Rules: rs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []string{"kept", "gone"} {
+		old.Observe(event.Event{Source: event.DetectorSource, Cluster: c, Time: t0, Type: event.Leaderless}, nil)
+	}
+	for _, tc := range []struct {
+		name     string
+		clusters []Cluster
+		want     []string // clusters that fire on
+	}{
+		{"configured clusters", []Cluster{{Name: "kept"}}, []string{"kept"}},
+		{"no clusters given", nil, []string{"gone", "kept"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e, err := New(Options{Rules: rs, Clusters: tc.clusters})
+			if err != nil {
+				t.Fatal(err)
+			}
+			e.Restore(old.Snapshot())
+			var fired []string
+			for _, o := range e.Advance(t0.Add(time.Minute), nil) {
+				fired = append(fired, o.Cluster)
+			}
+			slices.Sort(fired)
+			if !slices.Equal(fired, tc.want) {
+				t.Errorf("fired for %q, want %q", fired, tc.want)
+			}
+		})
+	}
+}

@@ -142,7 +142,7 @@ func checkConfig(doc string, firstLine int, name, text string) []string {
 	} else if err != nil {
 		return append(problems, fmt.Sprintf("%s (%s): %v", doc, name, err))
 	}
-	targets, err := pipeline.Targets(cfg, nil)
+	targets, err := pipeline.Targets(cfg, cfg.StateDir, nil)
 	if err != nil {
 		return append(problems, fmt.Sprintf("%s (%s): actions: %v", doc, name, err))
 	}

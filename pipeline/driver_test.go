@@ -1,0 +1,87 @@
+package pipeline
+
+import (
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/leaderhook/leaderhook/event"
+	"github.com/leaderhook/leaderhook/rules"
+)
+
+// engineFor builds an engine for the rule and the clusters, as a config
+// reload does.
+func engineFor(t *testing.T, rule rules.Rule, clusters []ClusterView) *rules.Engine {
+	t.Helper()
+	known := make([]rules.Cluster, 0, len(clusters))
+	for _, c := range clusters {
+		known = append(known, rules.Cluster{Name: c.Name})
+	}
+	engine, err := rules.New(rules.Options{Rules: []rules.Rule{rule}, Clusters: known})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return engine
+}
+
+// A reload carries over what the rules see of each kept cluster, and
+// nothing of a removed one.
+func TestReplaceKeepsOnlyConfiguredClusters(t *testing.T) {
+	start := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
+	three := []string{"a", "b", "c"}
+	report := func(cluster, member, typ, leader string) event.Event {
+		return event.Event{Cluster: cluster, Source: member, Type: typ, LeaderID: leader, Time: start}
+	}
+	for _, tc := range []struct {
+		name          string
+		rule          rules.Rule
+		before, after []ClusterView
+		reports       []event.Event
+		wantFired     []string // clusters the rule fires for after the reload
+	}{
+		{
+			name:   "an unchanged config keeps members' health",
+			rule:   rules.Rule{Name: "r", When: "leader_for >= duration(\"5m\") && members_up < 2", Actions: []string{"hook"}},
+			before: []ClusterView{{Name: "ziti", Members: three}},
+			after:  []ClusterView{{Name: "ziti", Members: three}},
+			reports: []event.Event{
+				report("ziti", "a", event.HasLeader, "a"), report("ziti", "b", event.HasLeader, "a"),
+				report("ziti", "c", event.HasLeader, "a"),
+			},
+		},
+		{
+			name:      "a removed cluster stops repeating",
+			rule:      rules.Rule{Name: "r", When: "leaderless", FireOnStart: true, Repeat: time.Minute, Actions: []string{"hook"}},
+			before:    []ClusterView{{Name: "kept", Members: []string{"a"}}, {Name: "gone", Members: []string{"a"}}},
+			after:     []ClusterView{{Name: "kept", Members: []string{"a"}}},
+			reports:   []event.Event{report("kept", "a", event.Leaderless, ""), report("gone", "a", event.Leaderless, "")},
+			wantFired: []string{"kept"},
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rec := &recorder{}
+			d := NewDriver(engineFor(t, tc.rule, tc.before), tc.before, "", rec)
+			for _, ev := range tc.reports {
+				if err := d.Handle(ev); err != nil {
+					t.Fatal(err)
+				}
+			}
+			reload := start.Add(2 * time.Minute)
+			d.Replace(reload, engineFor(t, tc.rule, tc.after), tc.after)
+			rec.outcomes = nil
+			d.AdvanceTo(reload.Add(10 * time.Minute))
+			var fired []string
+			for _, o := range rec.fired("r") {
+				if !slices.Contains(fired, o.Cluster) {
+					fired = append(fired, o.Cluster)
+				}
+			}
+			if !slices.Equal(fired, tc.wantFired) {
+				t.Errorf("after the reload the rule fired for %q, want %q", fired, tc.wantFired)
+			}
+			if h := d.Health("gone"); h.MembersTotal != 0 {
+				t.Errorf("the removed cluster's health is still kept: %+v", h)
+			}
+		})
+	}
+}
