@@ -278,8 +278,9 @@ func (d *Daemon) Run(ctx context.Context) error {
 	d.mu.Unlock()
 
 	if d.disp != nil && len(d.resume) > 0 {
-		d.log.Info("resuming deliveries interrupted by the last stop", "count", len(d.resume))
-		d.disp.Resume(d.resume)
+		resume := d.dropOrphans(d.resume)
+		d.log.Info("resuming deliveries interrupted by the last stop", "count", len(resume))
+		d.disp.Resume(resume)
 	}
 	d.http = newHTTPServer(d.api.Handler())
 	go d.http.Serve(d.listener)
@@ -423,6 +424,29 @@ func (d *Daemon) taken() store.State {
 	var st store.State
 	d.driver.Do(func() { st = d.saver.take() })
 	return st
+}
+
+// dropOrphans returns the deliveries whose action the config still has.
+// The others could never be made: each is audited as dropped, logged, and
+// ended in the journal, rather than kept pending for good.
+func (d *Daemon) dropOrphans(pending []dispatch.Delivery) []dispatch.Delivery {
+	actions := d.config().Actions
+	var keep []dispatch.Delivery
+	for _, del := range pending {
+		if _, ok := actions[del.Action]; ok {
+			keep = append(keep, del)
+			continue
+		}
+		why := fmt.Sprintf("action %s is no longer in the config", del.Action)
+		d.log.Warn("pending delivery dropped", "delivery_id", del.ID, "rule", del.Notification.Rule, "cluster", del.Notification.Cluster, "reason", why)
+		n := del.Notification
+		d.auditors().Record(dispatch.Record{Time: d.opts.Clock.Now(), Kind: "dropped", Rule: n.Rule, Status: n.Status, Cluster: n.Cluster,
+			Action: del.Action, DeliveryID: del.ID, Fallback: del.Fallback, Detail: why})
+		if err := d.store.Done(del.ID); err != nil {
+			d.log.Error("cannot journal the end of a dropped delivery", "delivery_id", del.ID, "err", err)
+		}
+	}
+	return keep
 }
 
 // repairJournal rewrites the journal once a second while a write has

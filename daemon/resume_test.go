@@ -1,0 +1,50 @@
+package daemon
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/leaderhook/leaderhook/event"
+	"github.com/leaderhook/leaderhook/store"
+)
+
+const orphanConfig = `server: {listen: "127.0.0.1:0"}
+state_dir: {{.Dir}}/state
+audit_log: {{.Dir}}/audit.jsonl
+clusters:
+  - {name: ziti, stabilize: 0s, source: {type: events, http: true}}
+actions:
+  {{.Action}}: {type: webhook, url: "{{.Hook}}/hook", timeout: 2s, retry: {max_attempts: 20, initial_backoff: 1s}}
+rules:
+  - {name: lost, when: leaderless, actions: [{{.Action}}]}
+`
+
+// A pending delivery to an action that the config no longer has is
+// dropped at the start: audited, and ended in the journal, not kept
+// pending for good.
+func TestStartDropsDeliveriesToRemovedActions(t *testing.T) {
+	h := newHarness(t, orphanConfig, map[string]any{"Hook": closedURL(t), "Action": "page"})
+	h.start(Options{DrainTimeout: 0})
+	h.post("/v1/events?cluster=ziti", "", ev("c1", event.HasLeader, "c1"))
+	h.post("/v1/events?cluster=ziti", "", ev("c1", event.Leaderless, ""))
+	id := auditedID(t, h.dir, "lost")
+	h.stop()
+
+	h.write(map[string]any{"Action": "chat"})
+	h.start(Options{})
+	h.stop()
+	audit, _ := os.ReadFile(filepath.Join(h.dir, "audit.jsonl"))
+	if !strings.Contains(string(audit), `"kind":"dropped"`) || !strings.Contains(string(audit), "action page is no longer in the config") {
+		t.Errorf("audit log:\n%s\nwant the delivery %s dropped, with why", audit, id)
+	}
+	st, err := store.Open(filepath.Join(h.dir, "state"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if _, pending, _ := st.Load(); len(pending) != 0 {
+		t.Errorf("pending after the start: %+v, want none", pending)
+	}
+}
