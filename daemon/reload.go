@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"reflect"
@@ -63,8 +64,12 @@ func (d *Daemon) reload() error {
 	if err != nil {
 		return err
 	}
+	if !d.isRunning() {
+		return errors.New("leaderhook is starting or stopping: reload again once it runs\nthe running config is unchanged")
+	}
 	// Everything is built: from here on, every part takes the change. The
-	// actions first: the new engine may fire at once, to a new action.
+	// actions first, since the new engine may fire at once to a new one;
+	// not with the driver held, as old actions' background work stops.
 	d.setTargets(targets)
 	if err := d.call(func() {
 		now := d.opts.Clock.Now().Round(0) // as the driver's times: wall clock only
@@ -84,6 +89,13 @@ func (d *Daemon) reload() error {
 	d.clusterMetrics(old, next)
 	d.log.Info("config reloaded", "rules", len(next.Rules), "actions", len(next.Actions))
 	return nil
+}
+
+// isRunning reports whether Run runs and has not begun to stop.
+func (d *Daemon) isRunning() bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.running != nil && d.running.Err() == nil
 }
 
 // setTargets hands the actions of a reloaded config to what delivers them:

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/leaderhook/leaderhook/config"
 	"github.com/leaderhook/leaderhook/event"
 	"github.com/leaderhook/leaderhook/store"
 )
@@ -46,5 +47,27 @@ func TestStartDropsDeliveriesToRemovedActions(t *testing.T) {
 	defer st.Close()
 	if _, pending, _ := st.Load(); len(pending) != 0 {
 		t.Errorf("pending after the start: %+v, want none", pending)
+	}
+}
+
+// A reload before Run (a SIGHUP as leaderhook starts) is refused whole,
+// and changes nothing.
+func TestReloadBeforeRunIsRefused(t *testing.T) {
+	h := newHarness(t, orphanConfig, map[string]any{"Hook": closedURL(t), "Action": "page"})
+	cfg, _, err := config.Load(h.path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := New(cfg, Options{ConfigPath: h.path, Log: testLogger(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	h.write(map[string]any{"Action": "chat"})
+	if err := d.Reload(); err == nil || !strings.Contains(err.Error(), "starting or stopping") {
+		t.Errorf("reload before Run: %v, want it refused", err)
+	}
+	if _, ok := d.config().Actions["page"]; !ok {
+		t.Error("the refused reload changed the config")
 	}
 }
