@@ -8,7 +8,7 @@ import (
 // Image is a view's whole state, members' reports included, so that
 // another process continues it exactly: a group of leaderhook nodes hands
 // it to a node that catches up from a snapshot. (State is what survives a
-// restart; reports then come in again.)
+// restart: the announced state and members' last reports, not the timers.)
 type Image struct {
 	Fixed        bool                   `json:"fixed,omitempty"`
 	Members      map[string]MemberImage `json:"members"`

@@ -512,7 +512,9 @@ func (v *View) State() State {
 // Restore sets the announced state from a saved State, before any event: a
 // restart then continues the same outage (leaderless_for counts from its
 // true start) instead of starting from a new baseline. Members' reports are
-// not restored; they come in again.
+// restored too: sources that resume where they stopped (a followed file)
+// do not say again what members said before, and members that report only
+// changes may not speak for a long time.
 func (v *View) Restore(s State) {
 	if !s.Known {
 		return
@@ -525,6 +527,13 @@ func (v *View) Restore(s State) {
 	if !v.fixed {
 		for _, m := range s.Members {
 			v.see(m)
+		}
+	}
+	for id, r := range s.Reports {
+		if m := v.members[id]; m != nil {
+			// A member is heard from exactly when its last report is dated.
+			m.follows, m.down, m.unknown, m.reason, m.last = r.Follows, r.Down, r.Unknown, r.Reason, r.Last
+			m.reported = !r.Last.IsZero()
 		}
 	}
 }

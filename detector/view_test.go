@@ -256,6 +256,39 @@ func TestViewRestoreContinuesAnOutage(t *testing.T) {
 	}
 }
 
+// Restored reports stand for what members said before the restart: sources
+// that resume where they stopped do not say it again.
+func TestViewRestoreKeepsReports(t *testing.T) {
+	follows := func(l string) MemberReport { return MemberReport{Follows: l, Last: t0} }
+	cases := []struct {
+		name    string
+		reports map[string]MemberReport
+		after   []report
+		want    []string
+	}{
+		{
+			name:    "a follower's blip after a restart is one vote out of three",
+			reports: map[string]MemberReport{"a": follows("a"), "b": follows("a"), "c": follows("a")},
+			after:   []report{{60000, "c", none, "", 0}, {70000, "c", has, "a", 0}},
+		},
+		{
+			name:    "a member restored as not answering does not vote",
+			reports: map[string]MemberReport{"a": follows("a"), "b": follows("a"), "c": {Follows: "a", Unknown: true, Last: t0}},
+			after:   []report{{60000, "b", none, "", 0}},
+			want:    []string{"62000 state.is_leaderless a 60000"},
+		},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			v := NewView("c", nil, 2*time.Second)
+			v.Restore(State{Known: true, LeaderID: "a", Since: t0, Members: []string{"a", "b", "c"}, Reports: tc.reports})
+			if got := run(v, tc.after, 100000); !slices.Equal(got, tc.want) {
+				t.Errorf("after restore\n got: %q\nwant: %q", got, tc.want)
+			}
+		})
+	}
+}
+
 // A view loaded from another's image decides as the other does.
 func TestViewImage(t *testing.T) {
 	a := NewView("c", nil, 2*time.Second)

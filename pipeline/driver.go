@@ -241,8 +241,8 @@ func (d *Driver) Restore(engine rules.Snapshot, views map[string]detector.State)
 			if st.Since.After(d.now) {
 				d.now = st.Since
 			}
-			// Members not heard from yet are presumed up: nothing is
-			// evaluated on that, until they report.
+			// Health from the restored reports; members not heard from
+			// yet are presumed up.
 			d.health[name] = v.Health()
 			d.engine.SetHealth(name, d.health[name])
 		}
