@@ -174,6 +174,51 @@ func (c *Cluster) Restart(id string) error {
 	return c.start(n)
 }
 
+// Add starts a new node and has the leader add it as a voter.
+func (c *Cluster) Add(id string, timeout time.Duration) error {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	node := &Node{ID: id, Addr: l.Addr().String(), store: raft.NewInmemStore(), snaps: raft.NewInmemSnapshotStore(), listener: l}
+	c.net.mu.Lock()
+	c.net.ids[node.Addr] = id
+	c.net.mu.Unlock()
+	c.mu.Lock()
+	c.nodes = append(c.nodes, node)
+	err = c.start(node)
+	c.mu.Unlock()
+	if err != nil {
+		return err
+	}
+	return c.change(timeout, func(r *raft.Raft) raft.IndexFuture {
+		return r.AddVoter(raft.ServerID(id), raft.ServerAddress(node.Addr), 0, timeout)
+	})
+}
+
+// Remove has the leader remove a node from the cluster; the node, told so,
+// shuts down.
+func (c *Cluster) Remove(id string, timeout time.Duration) error {
+	return c.change(timeout, func(r *raft.Raft) raft.IndexFuture {
+		return r.RemoveServer(raft.ServerID(id), 0, timeout)
+	})
+}
+
+// change applies a configuration change on the leader.
+func (c *Cluster) change(timeout time.Duration, f func(*raft.Raft) raft.IndexFuture) error {
+	leader, err := c.WaitLeader("", timeout)
+	if err != nil {
+		return err
+	}
+	c.mu.Lock()
+	r := c.Node(leader).raft
+	c.mu.Unlock()
+	if r == nil {
+		return fmt.Errorf("%s stopped", leader)
+	}
+	return f(r).Error()
+}
+
 // Leader returns the id of the node that a running node says is leader and
 // that says so itself, or "".
 func (c *Cluster) Leader() string {

@@ -3,6 +3,8 @@ package detector
 import (
 	"context"
 	"fmt"
+	"slices"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -32,7 +34,12 @@ type RaftSource struct {
 	Reconcile time.Duration
 	// Buffer is the observation channel's capacity (default 64).
 	Buffer int
-	Now    func() time.Time
+	// Members makes the reconcile send the node's voters as members.changed
+	// when they change, so that servers removed from the cluster stop
+	// counting. Set it only when every node's source feeds the same view:
+	// a view fed by one node alone would count members that never report.
+	Members bool
+	Now     func() time.Time
 
 	observer atomic.Pointer[raft.Observer]
 }
@@ -110,10 +117,11 @@ func (s *RaftSource) observe() <-chan raft.Observation {
 // raftReporter turns one node's answers into events, reporting only
 // changes.
 type raftReporter struct {
-	src  *RaftSource
-	out  chan<- event.Event
-	now  func() time.Time
-	last string // leader and term last reported; "\x00" before the first
+	src     *RaftSource
+	out     chan<- event.Event
+	now     func() time.Time
+	last    string // leader and term last reported; "\x00" before the first
+	members string // voters last sent in members.changed
 }
 
 // reconcile reports the node's own answer: its leader, or itself gone
@@ -121,6 +129,10 @@ type raftReporter struct {
 func (r *raftReporter) reconcile(ctx context.Context) bool {
 	if r.src.Raft.State() == raft.Shutdown {
 		r.gone(ctx)
+		return false
+	}
+	// Membership first: the view then counts a new server's report.
+	if r.src.Members && !r.membership(ctx) {
 		return false
 	}
 	_, id := r.src.Raft.LeaderWithID()
@@ -143,6 +155,32 @@ func (r *raftReporter) report(ctx context.Context, leader string) bool {
 		ev.Type, ev.LeaderID = event.HasLeader, leader
 	}
 	return r.send(ctx, ev)
+}
+
+// membership sends the node's voters as members.changed if they changed;
+// false when ctx ended first.
+func (r *raftReporter) membership(ctx context.Context) bool {
+	conf := r.src.Raft.GetConfiguration()
+	if conf.Error() != nil {
+		return true // shutting down: the next reconcile reports it gone
+	}
+	var ids []string
+	for _, srv := range conf.Configuration().Servers {
+		if srv.Suffrage == raft.Voter {
+			ids = append(ids, string(srv.ID))
+		}
+	}
+	slices.Sort(ids)
+	key := strings.Join(ids, "\x00")
+	if len(ids) == 0 || key == r.members {
+		return true
+	}
+	r.members = key
+	// raft leaves the future's Index at zero; the last log index, read
+	// after the configuration, is at least the configuration's index for
+	// all but a moment, and a node that missed a change has a lower one.
+	index := r.src.Raft.LastIndex()
+	return r.send(ctx, event.Event{Source: r.src.ID, Time: r.now(), Type: event.MembersChanged, Cluster: r.src.Cluster, Peers: ids, Index: index})
 }
 
 // gone reports the node itself disconnected: a dead leader stops counting

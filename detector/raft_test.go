@@ -1,0 +1,128 @@
+package detector_test
+
+import (
+	"context"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/leaderhook/leaderhook/demo"
+	"github.com/leaderhook/leaderhook/detector"
+	"github.com/leaderhook/leaderhook/event"
+)
+
+// raftWatch is a view fed by a RaftSource on each node of a real cluster.
+type raftWatch struct {
+	t       *testing.T
+	members bool
+	cluster *demo.Cluster
+	ctx     context.Context
+	wg      sync.WaitGroup
+	events  chan event.Event
+	view    *detector.View
+	states  []event.Event
+}
+
+// newRaftWatch starts a cluster of n nodes; members tells the sources to
+// send the configuration.
+func newRaftWatch(t *testing.T, n int, members bool) *raftWatch {
+	cluster, err := demo.Start(n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	w := &raftWatch{t: t, members: members, cluster: cluster, ctx: ctx, events: make(chan event.Event, 64), view: detector.NewView("c", nil, 500*time.Millisecond)}
+	t.Cleanup(func() {
+		cancel()
+		w.wg.Wait()
+		cluster.Close()
+	})
+	return w
+}
+
+func (w *raftWatch) observe(id string) {
+	src := &detector.RaftSource{Raft: w.cluster.Node(id).Raft(), ID: id, Cluster: "c", Reconcile: 50 * time.Millisecond, Members: w.members}
+	w.wg.Go(func() { src.Run(w.ctx, w.events) })
+}
+
+// until feeds the view until cond holds, failing after a deadline.
+func (w *raftWatch) until(what string, cond func() bool) {
+	w.t.Helper()
+	deadline := time.After(15 * time.Second)
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	for !cond() {
+		select {
+		case ev := <-w.events:
+			w.states = w.view.Advance(ev.Time, w.states)
+			w.states = w.view.Observe(ev, w.states)
+		case now := <-tick.C:
+			w.states = w.view.Advance(now, w.states)
+		case <-deadline:
+			w.t.Fatalf("timed out waiting until %s; members %q, states %+v", what, w.view.Members(), w.states)
+		}
+	}
+}
+
+// Servers removed from the cluster stop being members: after two of three
+// are replaced, losing one more server leaves the leader its majority.
+func TestRaftSourceMembershipFollowsTheConfiguration(t *testing.T) {
+	w := newRaftWatch(t, 3, true)
+	for _, node := range w.cluster.Nodes() {
+		w.observe(node.ID)
+	}
+	leader, err := w.cluster.WaitLeader("", 10*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.until("the leader is announced", func() bool { return w.view.State().LeaderID == leader })
+	w.states = nil // the baseline may be leaderless: the first election can outlast the stabilize period
+	var old []string
+	for _, node := range w.cluster.Nodes() {
+		if node.ID != leader {
+			old = append(old, node.ID)
+		}
+	}
+	for i, id := range []string{"node4", "node5"} {
+		if err := w.cluster.Add(id, 10*time.Second); err != nil {
+			t.Fatal(err)
+		}
+		w.observe(id)
+		if err := w.cluster.Remove(old[i], 10*time.Second); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want := []string{leader, "node4", "node5"}
+	slices.Sort(want)
+	w.until("the members are the new configuration", func() bool { return slices.Equal(w.view.Members(), want) })
+
+	if err := w.cluster.Stop("node5"); err != nil {
+		t.Fatal(err)
+	}
+	w.until("node5 is down", func() bool { return w.view.Health().MembersUp == 2 })
+	for _, ev := range w.states {
+		if ev.Type == event.Leaderless {
+			t.Errorf("false loss announced: %+v", ev)
+		}
+	}
+	if got := w.view.State().LeaderID; got != leader {
+		t.Errorf("leader = %q, want %q", got, leader)
+	}
+}
+
+// By default a node's source sends no membership: a view fed by that node
+// alone follows its leader, as the members it never hears from do not
+// count.
+func TestRaftSourceAloneFollowsItsLeader(t *testing.T) {
+	w := newRaftWatch(t, 3, false)
+	w.observe("node1")
+	leader, err := w.cluster.WaitLeader("", 10*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.until("the leader is announced", func() bool { return w.view.State().LeaderID == leader })
+	if got := w.view.Members(); !slices.Equal(got, []string{"node1"}) {
+		t.Errorf("members = %q, want only the node that reports", got)
+	}
+}
