@@ -100,14 +100,15 @@ func (s *FileSource) Run(ctx context.Context, out chan<- event.Event) error {
 // fileFollower is where the reading of a followed file stands between
 // polls.
 type fileFollower struct {
-	src     *FileSource
-	log     *slog.Logger
-	f       *os.File // nil until the file is open
-	r       *bufio.Reader
-	pos     Position
-	line    int
-	first   bool // the first file: read from Start or the end
-	waiting bool // logged that the file is missing
+	src      *FileSource
+	log      *slog.Logger
+	f        *os.File // nil until the file is open
+	r        *bufio.Reader
+	pos      Position
+	line     int
+	first    bool // the first file: read from Start or the end
+	waiting  bool // logged that the file is missing
+	skipping bool // in a line over event.MaxLineBytes, rejected already
 }
 
 func (fl *fileFollower) open() {
@@ -135,14 +136,8 @@ func (fl *fileFollower) open() {
 // read; an error only when ctx ended.
 func (fl *fileFollower) readLines(ctx context.Context, out chan<- event.Event) error {
 	for {
-		data, err := fl.r.ReadBytes('\n')
-		if err != nil {
-			// An incomplete last line is read again once it is whole.
-			if len(data) > 0 {
-				if _, serr := fl.f.Seek(fl.pos.Offset, io.SeekStart); serr == nil {
-					fl.r.Reset(fl.f)
-				}
-			}
+		data, ok := fl.next()
+		if !ok {
 			return nil
 		}
 		fl.line++
@@ -160,6 +155,74 @@ func (fl *fileFollower) readLines(ctx context.Context, out chan<- event.Event) e
 	}
 }
 
+// next returns the next whole line, rejecting and skipping those over
+// event.MaxLineBytes; false when no whole line is there yet.
+func (fl *fileFollower) next() ([]byte, bool) {
+	if fl.skipping && !fl.skip() {
+		return nil, false
+	}
+	var buf []byte
+	for {
+		data, err := fl.r.ReadSlice('\n')
+		buf = append(buf, data...)
+		switch {
+		case len(buf) > event.MaxLineBytes && (err == nil || errors.Is(err, bufio.ErrBufferFull)):
+			// Bounded memory: a corrupt file's endless line must not be
+			// held, nor read again at every poll.
+			fl.tooLong(len(buf), err == nil)
+			if fl.skipping && !fl.skip() {
+				return nil, false
+			}
+			buf = nil
+		case err == nil:
+			return buf, true
+		case errors.Is(err, bufio.ErrBufferFull):
+			// A long line: read on, up to the limit.
+		default:
+			// An incomplete last line is read again once it is whole.
+			if len(buf) > 0 {
+				if _, serr := fl.f.Seek(fl.pos.Offset, io.SeekStart); serr == nil {
+					fl.r.Reset(fl.f)
+				}
+			}
+			return nil, false
+		}
+	}
+}
+
+// tooLong rejects a line over the limit, n bytes of it read; whole when
+// its end was among them.
+func (fl *fileFollower) tooLong(n int, whole bool) {
+	fl.line++
+	fl.pos.Offset += int64(n)
+	fl.skipping = !whole
+	if fl.src.OnReject != nil {
+		fl.src.OnReject(&event.LineError{Name: fl.src.Path, Line: fl.line, Err: fmt.Errorf("line longer than %d bytes", event.MaxLineBytes)})
+	}
+	if whole && fl.src.OnPosition != nil {
+		fl.src.OnPosition(fl.pos)
+	}
+}
+
+// skip reads past the rest of a rejected line; false when its end is not
+// written yet.
+func (fl *fileFollower) skip() bool {
+	for {
+		data, err := fl.r.ReadSlice('\n')
+		fl.pos.Offset += int64(len(data))
+		switch {
+		case err == nil:
+			fl.skipping = false
+			if fl.src.OnPosition != nil {
+				fl.src.OnPosition(fl.pos)
+			}
+			return true
+		case !errors.Is(err, bufio.ErrBufferFull):
+			return false
+		}
+	}
+}
+
 // reopen closes the file if it was rotated or truncated, to read the new
 // one from its start, and reports whether it did.
 func (fl *fileFollower) reopen() bool {
@@ -168,7 +231,7 @@ func (fl *fileFollower) reopen() bool {
 	}
 	fl.log.Info("events file rotated or truncated; reading it from the start", "file", fl.src.Path)
 	fl.close()
-	fl.line = 0
+	fl.line, fl.skipping = 0, false
 	fl.src.Start = Position{} // the new file is read from its start
 	return true
 }

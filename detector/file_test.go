@@ -145,3 +145,54 @@ func TestFileSourceReadsAFileCreatedAfterStartFromItsBeginning(t *testing.T) {
 		t.Errorf("log:\n%s", l)
 	}
 }
+
+// A line over event.MaxLineBytes is rejected once and skipped, whether it
+// is written whole or keeps growing across polls; the lines around it are
+// read.
+func TestFileSourceSkipsOverLongLines(t *testing.T) {
+	long := strings.Repeat("x", event.MaxLineBytes+1)
+	cases := []struct {
+		name   string
+		writes []string // appended one poll apart
+	}{
+		{"written whole", []string{line("a", event.ReadWrite, 1) + long + "\n" + line("c", event.ReadWrite, 3)}},
+		{"growing without a newline", []string{line("a", event.ReadWrite, 1) + long, long, "\n" + line("c", event.ReadWrite, 3)}},
+		{"its end in a later write", []string{line("a", event.ReadWrite, 1) + long[:event.MaxLineBytes], "xx\n" + line("c", event.ReadWrite, 3)}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				path := filepath.Join(t.TempDir(), "events.jsonl")
+				var mu sync.Mutex
+				var rejects []string
+				var last Position
+				const poll = 10 * time.Millisecond
+				src := &FileSource{Path: path, Poll: poll, fromStart: true,
+					OnReject:   func(e *event.LineError) { mu.Lock(); rejects = append(rejects, e.Error()); mu.Unlock() },
+					OnPosition: func(p Position) { mu.Lock(); last = p; mu.Unlock() }}
+				out := make(chan event.Event, 16)
+				ctx, cancel := context.WithCancel(context.Background())
+				defer cancel()
+				go src.Run(ctx, out)
+				size := 0
+				for _, w := range tc.writes {
+					appendTo(t, path, w)
+					size += len(w)
+					time.Sleep(poll)
+					synctest.Wait() // the source read what is there
+				}
+				if got := collect(t, out, 2); strings.Join(got, ",") != "a,c" {
+					t.Errorf("events: %v", got)
+				}
+				mu.Lock()
+				defer mu.Unlock()
+				if want := fmt.Sprintf("events.jsonl:2: line longer than %d bytes", event.MaxLineBytes); len(rejects) != 1 || !strings.Contains(rejects[0], want) {
+					t.Errorf("rejects: %.200q, want one %q", rejects, want)
+				}
+				if last.Offset != int64(size) {
+					t.Errorf("position %d, want the file's end %d", last.Offset, size)
+				}
+			})
+		})
+	}
+}
