@@ -585,19 +585,26 @@ func (a *agentSelf) raftAddress() string {
 }
 
 // Vault reads GET /v1/sys/leader: leader_address ("" when none). The
-// answer has no raft term: Term stays 0. A sealed node answers 503.
+// active node names itself (is_self) by that address, which may not be the
+// URL it is polled at: without that name the leader would match no member.
+// The answer has no raft term: Term stays 0. A sealed node answers 503.
 type Vault struct {
 	Token string // X-Vault-Token
 }
 
 func (v Vault) Poll(ctx context.Context, c *http.Client, member string) (Report, error) {
 	var st struct {
+		IsSelf        bool   `json:"is_self"`
 		LeaderAddress string `json:"leader_address"`
 	}
 	if _, err := fetch(ctx, c, http.MethodGet, join(member, "/v1/sys/leader"), nil, tokenHeader("X-Vault-Token", v.Token), &st); err != nil {
 		return Report{}, redact(err, v.Token)
 	}
-	return Report{Leader: st.LeaderAddress}, nil
+	r := Report{Leader: st.LeaderAddress}
+	if st.IsSelf {
+		r.Self = st.LeaderAddress
+	}
+	return r, nil
 }
 
 // OpenZiti logs in (POST /edge/management/v1/authenticate?method=password)

@@ -38,8 +38,9 @@ import (
 //     command/agent/http.go.
 //   - vault-*.json: GET /v1/sys/leader per
 //     https://developer.hashicorp.com/vault/api-docs/system/leader and
-//     hashicorp/vault's api/sys_leader.go (LeaderResponse); a sealed node's
-//     error body is {"errors":[...]}.
+//     hashicorp/vault's api/sys_leader.go (LeaderResponse); the active
+//     node's answer has is_self true; a sealed node's error body is
+//     {"errors":[...]}.
 //   - openziti-*.json: openziti/ziti's controller/specs/swagger.yml
 //     (clusterMemberListResponse), controller/internal/routes/cluster_router.go
 //     and authenticate_router.go (CurrentAPISessionDetailEnvelope); the
@@ -154,6 +155,7 @@ func presetCases() []presetCase {
 		{"nomad: 500 No cluster leader", StatusLeader{}, agent(answer{file: "nomad-agent-self-no-leader.json"}, answer{500, "nomad-no-cluster-leader.txt"}), Report{Self: "10.0.0.2:4647", Term: 12}, ""},
 		{"nomad: ACLs, no token", StatusLeader{}, agent(answer{403, "nomad-permission-denied.txt"}, answer{file: "nomad-status-leader.json"}), Report{}, "HTTP 403: Permission denied"},
 		{"vault: a leader", Vault{}, map[string]answer{"GET /v1/sys/leader": {file: "vault-leader.json"}}, Report{Leader: "https://10.0.0.1:8200"}, ""},
+		{"vault: the active node names itself", Vault{}, map[string]answer{"GET /v1/sys/leader": {file: "vault-leader-self.json"}}, Report{Self: "https://10.0.0.1:8200", Leader: "https://10.0.0.1:8200"}, ""},
 		{"vault: no leader", Vault{}, map[string]answer{"GET /v1/sys/leader": {file: "vault-leader-none.json"}}, Report{}, ""},
 		{"vault: sealed", Vault{}, map[string]answer{"GET /v1/sys/leader": {503, "vault-sealed.json"}}, Report{}, `HTTP 503: {"errors":["Vault is sealed"]}`},
 		{"openziti: a leader", ziti(), zitiAnswers(answer{file: "openziti-list-members.json"}), Report{Leader: "ctrl2"}, ""},
