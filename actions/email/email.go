@@ -229,7 +229,10 @@ func (a *Action) Run(ctx context.Context, n *actions.Notification) (actions.Outc
 func permanent(err error) bool {
 	var send *gomail.SendError
 	if errors.As(err, &send) {
-		return !send.IsTemp()
+		// Only the server's reply says so: go-mail's own errors (a
+		// connection lost mid-transaction) have no code, and are not
+		// "temporary" either.
+		return send.ErrorCode() >= 500
 	}
 	var proto *textproto.Error
 	if errors.As(err, &proto) {

@@ -17,6 +17,7 @@ import (
 	"net/mail"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -50,7 +51,7 @@ type received struct {
 
 func (b *mailbox) NewSession(c *smtp.Conn) (smtp.Session, error) {
 	_, isTLS := c.TLSConnectionState()
-	return &session{box: b, tls: isTLS}, nil
+	return &session{box: b, tls: isTLS, conn: c.Conn()}, nil
 }
 
 func (b *mailbox) got() []received {
@@ -60,6 +61,7 @@ func (b *mailbox) got() []received {
 }
 
 type session struct {
+	conn   net.Conn // closed during DATA for drop@ recipients
 	box    *mailbox
 	tls    bool
 	authed bool
@@ -95,6 +97,10 @@ func (s *session) Rcpt(to string, _ *smtp.RcptOptions) error {
 }
 
 func (s *session) Data(r io.Reader) error {
+	if slices.ContainsFunc(s.cur.to, func(to string) bool { return strings.HasPrefix(to, "drop@") }) {
+		s.conn.Close() // the connection drops mid-transaction
+		return io.ErrUnexpectedEOF
+	}
 	data, err := io.ReadAll(r)
 	if err != nil {
 		return err
@@ -203,7 +209,8 @@ func TestSendsThroughARealSMTPServer(t *testing.T) {
 }
 
 // A wrong password is refused for good, the password never shown; a
-// recipient the server asks to retry later is retried; without a body
+// recipient the server asks to retry later is retried, and so is a
+// connection that drops mid-transaction; without a body
 // template an HTML part goes along.
 func TestErrorsAndDefaultBody(t *testing.T) {
 	box := &mailbox{}
@@ -220,6 +227,11 @@ func TestErrorsAndDefaultBody(t *testing.T) {
 	busy.To = []string{"busy@example.com"}
 	if _, err := newAction(t, busy).Run(context.Background(), notification()); err == nil || actions.IsPermanent(err) {
 		t.Errorf("451: %v", err)
+	}
+	dropped := base
+	dropped.To = []string{"drop@example.com"}
+	if _, err := newAction(t, dropped).Run(context.Background(), notification()); err == nil || actions.IsPermanent(err) {
+		t.Errorf("a connection dropped during DATA: %v, want a failure to retry", err)
 	}
 	if _, err := newAction(t, base).Run(context.Background(), notification()); err != nil {
 		t.Fatal(err)
