@@ -77,7 +77,7 @@ func (d *Dispatcher) attempts(ctx context.Context, del *Delivery) (stopped bool,
 		if del.Attempts >= t.Spec.Retry.MaxAttempts {
 			return struct{}{}, backoff.Permanent(err) // the retry budget is spent
 		}
-		return struct{}{}, retryable(err)
+		return struct{}{}, retryable(err, t.Spec.Retry.InitialBackoff)
 	}
 	notify := func(_ error, wait time.Duration) {
 		if d.opts.OnRetry != nil {
@@ -91,12 +91,15 @@ func (d *Dispatcher) attempts(ctx context.Context, del *Delivery) (stopped bool,
 	return stopped, err
 }
 
-// retryable tells backoff how to treat an attempt's error.
-func retryable(err error) error {
+// retryable tells backoff how to treat an attempt's error. A Retry-After
+// shorter than least, the first backoff (0, or a date the receiver's clock
+// puts in the past), gives way to the backoff: taken as is, it would spend
+// every attempt at once.
+func retryable(err error, least time.Duration) error {
 	if actions.IsPermanent(err) {
 		return backoff.Permanent(err)
 	}
-	if after, ok := actions.RetryAfter(err); ok {
+	if after, ok := actions.RetryAfter(err); ok && after >= least {
 		return &backoff.RetryAfterError{Duration: after}
 	}
 	return err

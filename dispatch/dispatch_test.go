@@ -199,6 +199,24 @@ func TestLastRetryAfterKeepsTheAnswer(t *testing.T) {
 	})
 }
 
+// A Retry-After of 0 (or a date already past) gives way to the backoff:
+// the attempts are not all spent at once.
+func TestRetryAfterZeroBacksOff(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		now := &actions.RetryAfterError{Err: errors.New("503"), After: 0}
+		act := &scripted{answers: []error{now, now, now}}
+		d, _, _ := setup(map[string]Target{"hook": {Action: act, Spec: spec(3)}})
+		d.Submit(note("r"), []string{"hook"})
+		time.Sleep(time.Minute)
+		synctest.Wait()
+		calls := act.got()
+		if len(calls) != 3 || !calls[1].at.After(calls[0].at) || !calls[2].at.After(calls[1].at) {
+			t.Errorf("calls %+v, want three attempts apart", calls)
+		}
+		d.Close(context.Background())
+	})
+}
+
 func TestGivesUpAfterMaxAttempts(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		fail := errors.New("connection refused")

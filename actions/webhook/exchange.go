@@ -86,13 +86,23 @@ func classify(method, where string, resp *http.Response, body string, redact fun
 		msg += ": " + line
 	}
 	err := &attemptError{msg: redact(msg)}
-	if code == http.StatusTooManyRequests || code >= 500 && code < 600 {
+	if transient(code) {
 		if after, ok := ParseRetryAfter(resp.Header.Get("Retry-After"), now); ok {
 			return &actions.RetryAfterError{Err: err, After: after}
 		}
 		return err
 	}
 	return actions.Permanent(err)
+}
+
+// transient tells the answers a later attempt may change: 408 (the
+// request was too slow), 425 (too early), 429 (too many) and 5xx.
+func transient(code int) bool {
+	switch code {
+	case http.StatusRequestTimeout, http.StatusTooEarly, http.StatusTooManyRequests:
+		return true
+	}
+	return code >= 500 && code < 600
 }
 
 // attemptError is a failed attempt. Its message is already redacted; its

@@ -249,6 +249,8 @@ func TestClassification(t *testing.T) {
 		{reply{code: 429, header: map[string]string{"Retry-After": "2"}}, false, false, 2 * time.Second},
 		{reply{code: 429, header: map[string]string{"Retry-After": date}}, false, false, 90 * time.Second},
 		{reply{code: 429}, false, false, 0},
+		{reply{code: 408}, false, false, 0}, // request timeout: try again
+		{reply{code: 425}, false, false, 0}, // too early: try again
 		// Longer waits than MaxRetryAfter are capped, however written.
 		{reply{code: 503, header: map[string]string{"Retry-After": "3600"}}, false, false, actions.MaxRetryAfter},
 		{reply{code: 503, header: map[string]string{"Retry-After": "99999999999999999999999"}}, false, false, actions.MaxRetryAfter},
