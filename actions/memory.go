@@ -20,10 +20,25 @@ import (
 // new one. The actions that a reload builds anew for the same name share
 // the Memory of those they replace. Without a state_dir it is kept in
 // memory only.
+//
+// In a group of nodes (ha:) the action runs on the node that leads, and
+// what it remembers must survive a change of leader: Replicate hands every
+// change to the group, which applies it on each node (Apply).
 type Memory struct {
 	mu      sync.Mutex
+	action  string
 	path    string // "" in memory only
 	entries map[string]memoryEntry
+	publish func(MemoryChange) error // nil: changes are applied here only
+}
+
+// MemoryChange is one change to an action's memory, as a group replicates
+// it: key set to Value, or forgotten when Value is nil.
+type MemoryChange struct {
+	Action string          `json:"action"`
+	Key    string          `json:"key"`
+	Value  json.RawMessage `json:"value,omitempty"`
+	Time   time.Time       `json:"time,omitzero"`
 }
 
 type memoryEntry struct {
@@ -45,7 +60,7 @@ var memories = struct {
 // says so: what it held is lost, but the action works.
 func OpenMemory(stateDir, action string) (*Memory, error) {
 	if stateDir == "" {
-		return &Memory{entries: map[string]memoryEntry{}}, nil
+		return &Memory{action: action, entries: map[string]memoryEntry{}}, nil
 	}
 	path := filepath.Join(stateDir, "actions", action+".json")
 	memories.Lock()
@@ -53,7 +68,7 @@ func OpenMemory(stateDir, action string) (*Memory, error) {
 	if m := memories.byPath[path]; m != nil {
 		return m, nil
 	}
-	m := &Memory{path: path, entries: map[string]memoryEntry{}}
+	m := &Memory{action: action, path: path, entries: map[string]memoryEntry{}}
 	memories.byPath[path] = m
 	data, err := os.ReadFile(path)
 	if errors.Is(err, fs.ErrNotExist) {
@@ -83,21 +98,85 @@ func (m *Memory) Put(key string, v any, now time.Time) error {
 	if err != nil {
 		return fmt.Errorf("action memory: %w", err)
 	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	m.entries[key] = memoryEntry{Value: data, Time: now}
-	m.forgetOldest()
-	return m.save()
+	return m.change(MemoryChange{Action: m.action, Key: key, Value: data, Time: now})
 }
 
 // Delete forgets key and writes the memory down.
 func (m *Memory) Delete(key string) error {
 	m.mu.Lock()
-	defer m.mu.Unlock()
-	if _, ok := m.entries[key]; !ok {
+	_, ok := m.entries[key]
+	m.mu.Unlock()
+	if !ok {
 		return nil
 	}
-	delete(m.entries, key)
+	return m.change(MemoryChange{Action: m.action, Key: key})
+}
+
+// Replicate makes every later change go through publish, which must see
+// it applied (Apply) wherever the memory is kept before it returns.
+func (m *Memory) Replicate(publish func(MemoryChange) error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.publish = publish
+}
+
+func (m *Memory) change(c MemoryChange) error {
+	m.mu.Lock()
+	publish := m.publish
+	m.mu.Unlock()
+	if publish == nil {
+		return m.Apply(c)
+	}
+	err := publish(c)
+	if err == nil {
+		return nil
+	}
+	// Remembered here at least: this node goes on knowing what it posted.
+	if applyErr := m.Apply(c); applyErr != nil {
+		return errors.Join(err, applyErr)
+	}
+	return fmt.Errorf("action memory %s: not replicated: %w", m.action, err)
+}
+
+// Apply makes a change and writes the memory down.
+func (m *Memory) Apply(c MemoryChange) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if c.Value == nil {
+		if _, ok := m.entries[c.Key]; !ok {
+			return nil
+		}
+		delete(m.entries, c.Key)
+	} else {
+		m.entries[c.Key] = memoryEntry{Value: c.Value, Time: c.Time}
+		m.forgetOldest()
+	}
+	return m.save()
+}
+
+// Image is the whole memory, for a group's snapshot; nil when empty.
+func (m *Memory) Image() json.RawMessage {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if len(m.entries) == 0 {
+		return nil
+	}
+	data, _ := json.Marshal(m.entries) // of raw values and times: cannot fail
+	return data
+}
+
+// Restore makes the memory what an Image says (empty for nil), and writes
+// it down.
+func (m *Memory) Restore(image json.RawMessage) error {
+	entries := map[string]memoryEntry{}
+	if image != nil {
+		if err := json.Unmarshal(image, &entries); err != nil {
+			return fmt.Errorf("action memory %s: %w", m.action, err)
+		}
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.entries = entries
 	return m.save()
 }
 

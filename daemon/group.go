@@ -56,7 +56,9 @@ type groupStats struct {
 }
 
 func newGroup(d *Daemon, cfg ha.Config, targets map[string]dispatch.Target) *group {
-	return &group{d: d, cfg: cfg, log: d.log, pending: map[string]dispatch.Delivery{}, targets: targets}
+	g := &group{d: d, cfg: cfg, log: d.log, pending: map[string]dispatch.Delivery{}, targets: targets}
+	g.replicateMemories(targets)
+	return g
 }
 
 // setTargets replaces the actions after a config reload: those of the
@@ -65,6 +67,7 @@ func (g *group) setTargets(targets map[string]dispatch.Target) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	g.targets = targets
+	g.replicateMemories(targets)
 	if g.disp != nil {
 		g.disp.SetTargets(targets)
 	}
@@ -137,6 +140,8 @@ func (g *group) apply(c ha.Command) {
 		g.mu.Unlock()
 	case ha.Expect:
 		g.applyExpect(c)
+	case ha.Memory:
+		g.applyMemory(*c.Memory)
 	}
 }
 
@@ -175,6 +180,8 @@ type groupImage struct {
 	Pipeline  pipeline.Image      `json:"pipeline"`
 	Pending   []dispatch.Delivery `json:"pending"`
 	LeaderAPI string              `json:"leader_api,omitempty"`
+	// Memories: what each action remembers, by action.
+	Memories map[string]json.RawMessage `json:"memories,omitempty"`
 }
 
 // Snapshot returns the state the log's entries so far made (in
@@ -192,7 +199,7 @@ func (g *group) snapshot() ([]byte, error) {
 	var img groupImage
 	g.d.driver.Do(func() { img.Pipeline = g.d.driver.Image() })
 	g.mu.Lock()
-	img.Pending, img.LeaderAPI = g.pendingList(), g.leaderAPI
+	img.Pending, img.LeaderAPI, img.Memories = g.pendingList(), g.leaderAPI, g.memoryImages()
 	g.mu.Unlock()
 	return json.Marshal(img)
 }
@@ -202,10 +209,13 @@ func (g *group) Restore(data []byte) error {
 	g.applyMu.Lock()
 	defer g.applyMu.Unlock()
 	g.endFailOpen("the group sent its state")
-	return g.restore(data)
+	return g.restore(data, true)
 }
 
-func (g *group) restore(data []byte) error {
+// restore makes the state what data says, and with memories, what the
+// actions remember too. Returning from fail-open keeps the memories: they
+// say what this node posted meanwhile.
+func (g *group) restore(data []byte, memories bool) error {
 	var img groupImage
 	if err := json.Unmarshal(data, &img); err != nil {
 		return fmt.Errorf("ha snapshot: %w", err)
@@ -222,6 +232,9 @@ func (g *group) restore(data []byte) error {
 		g.pending[del.ID] = del
 	}
 	g.leaderAPI = img.LeaderAPI
+	if memories {
+		g.restoreMemories(img.Memories)
+	}
 	return nil
 }
 

@@ -99,7 +99,7 @@ func (g *group) endFailOpen(why string) {
 	g.mu.Lock()
 	g.stats.failOpenTotal += time.Since(fo.since)
 	g.mu.Unlock()
-	if err := g.restore(fo.image); err != nil {
+	if err := g.restore(fo.image, false); err != nil {
 		g.log.Error("cannot return to the group's state after fail-open", "err", err)
 	}
 	if len(fo.taken) > 0 && why != "stopping" {

@@ -3,6 +3,7 @@ package ha
 import (
 	"time"
 
+	"github.com/leaderhook/leaderhook/actions"
 	"github.com/leaderhook/leaderhook/dispatch"
 	"github.com/leaderhook/leaderhook/event"
 	"github.com/leaderhook/leaderhook/rules"
@@ -28,22 +29,27 @@ const (
 	// Expect: a window of expected changes of Cluster opens (Expect.Until
 	// after Time) or ends, at Time (dated by the node that took it in).
 	Expect = "expect"
+	// Memory: what an action remembers between deliveries changed (the
+	// alerts it keeps open, the messages it will edit), so that the next
+	// leader knows it.
+	Memory = "memory"
 )
 
 // Command is one entry of the group's log: an input the decisions depend
 // on. Applying the same commands in the same order gives every node the
 // same cluster views, rule states and pending deliveries.
 type Command struct {
-	Kind     string             `json:"kind"`
-	Cluster  string             `json:"cluster,omitempty"`
-	Events   []event.Event      `json:"events,omitempty"`
-	Time     time.Time          `json:"time,omitzero"`
-	Delivery *dispatch.Delivery `json:"delivery,omitempty"`
-	ID       string             `json:"id,omitempty"` // of a delivery done
-	Node     string             `json:"node,omitempty"`
-	API      string             `json:"api,omitempty"`
-	Expect   *rules.Expectation `json:"expect,omitempty"`
-	End      *rules.ActionEnd   `json:"end,omitempty"`
+	Kind     string                `json:"kind"`
+	Cluster  string                `json:"cluster,omitempty"`
+	Events   []event.Event         `json:"events,omitempty"`
+	Time     time.Time             `json:"time,omitzero"`
+	Delivery *dispatch.Delivery    `json:"delivery,omitempty"`
+	ID       string                `json:"id,omitempty"` // of a delivery done
+	Node     string                `json:"node,omitempty"`
+	API      string                `json:"api,omitempty"`
+	Expect   *rules.Expectation    `json:"expect,omitempty"`
+	End      *rules.ActionEnd      `json:"end,omitempty"`
+	Memory   *actions.MemoryChange `json:"memory,omitempty"`
 }
 
 // Machine is what the group replicates: the daemon's pipeline. Apply must

@@ -221,7 +221,7 @@ func TestHANodeWithEmptyDataDirRejoins(t *testing.T) {
 // TestHAEventFilesOnEveryNode: each node follows its own controller's
 // event file and hands what it reads to the group, which decides once.
 func TestHAEventFilesOnEveryNode(t *testing.T) {
-	g := startGroupWith(t, "1m", haRules, "{type: events, file: {dir}/events.jsonl, http: true}")
+	g := startGroupWith(t, "1m", haRules, "{type: events, file: {dir}/events.jsonl, http: true}", "")
 	g.leader()
 	file := func(i int) string { return filepath.Join(g.dir, fmt.Sprintf("lh%d", i+1), "events.jsonl") }
 	appendLine(t, file(1), eventAt("c1", "state.has_leader", "f1", time.Now()))

@@ -31,12 +31,13 @@ const haNodes = 3
 
 func startGroup(t *testing.T, failOpenAfter string, rules string) *haGroup {
 	t.Helper()
-	return startGroupWith(t, failOpenAfter, rules, "{type: events, http: true}")
+	return startGroupWith(t, failOpenAfter, rules, "{type: events, http: true}", "")
 }
 
 // startGroupWith starts a group whose cluster has source; {dir} in it is
-// each node's directory.
-func startGroupWith(t *testing.T, failOpenAfter, rules, source string) *haGroup {
+// each node's directory. actions are more actions beside hook, as lines
+// of the actions: block.
+func startGroupWith(t *testing.T, failOpenAfter, rules, source, actions string) *haGroup {
 	t.Helper()
 	g := &haGroup{t: t, dir: t.TempDir(), receiver: newHAReceiver(t)}
 	binds := freePorts(t, haNodes)
@@ -66,6 +67,7 @@ clusters:
   - {name: ziti, stabilize: 0s, source: %[8]s}
 actions:
   hook: {type: webhook, url: "%[3]s/hook", retry: {max_attempts: 100, initial_backoff: 100ms, max_backoff: 200ms}}
+%[9]s
 rules:
 %[4]s
 ha:
@@ -74,7 +76,7 @@ ha:
   data_dir: %[1]s/lh%[2]d/raft
   fail_open_after: %[6]s
   peers:
-%[7]s`, g.dir, i+1, g.receiver.URL, rules, binds[i], failOpenAfter, peers.String(), strings.ReplaceAll(source, "{dir}", fmt.Sprintf("%s/lh%d", g.dir, i+1)))
+%[7]s`, g.dir, i+1, g.receiver.URL, rules, binds[i], failOpenAfter, peers.String(), strings.ReplaceAll(source, "{dir}", fmt.Sprintf("%s/lh%d", g.dir, i+1)), actions)
 		path := filepath.Join(g.dir, fmt.Sprintf("lh%d.yaml", i+1))
 		if err := os.WriteFile(path, []byte(cfg), 0o644); err != nil {
 			t.Fatal(err)
