@@ -18,7 +18,7 @@
 // now, and forgets it. A firing under labels a reload changed ends the
 // alert posted under the old ones (see kept).
 //
-// An alert goes to every configured Alertmanager (they deduplicate
+// An alert goes to every configured Alertmanager at once (they deduplicate
 // between themselves); a delivery succeeds when one accepts it. When none
 // does, it is retried unless every one refused it for good (4xx).
 package alertmanager
@@ -237,7 +237,9 @@ func (a *Action) postKept(ctx context.Context, key string, k kept) (actions.Outc
 	return out, err
 }
 
-// post sends alerts to every Alertmanager, and succeeds when one accepts.
+// post sends alerts to every Alertmanager at once, each within the
+// timeout, and succeeds when one accepts. They are the members of one
+// cluster: one that hangs must not keep the alert from the others.
 func (a *Action) post(ctx context.Context, alerts []Alert) (actions.Outcome, error) {
 	body, err := json.Marshal(alerts)
 	if err != nil {
@@ -248,33 +250,45 @@ func (a *Action) post(ctx context.Context, alerts []Alert) (actions.Outcome, err
 		ctx, cancel = context.WithTimeout(ctx, a.timeout)
 		defer cancel()
 	}
+	outs := make([]actions.Outcome, len(a.cfg.URLs))
+	errs := make([]error, len(a.cfg.URLs))
+	var wg sync.WaitGroup
+	for i, base := range a.cfg.URLs {
+		wg.Go(func() { outs[i], errs[i] = a.postTo(ctx, base, body) })
+	}
+	wg.Wait()
+	return verdict(outs, errs)
+}
+
+// verdict sums up the answers of the Alertmanagers, in the order of the
+// URLs so that the outcome does not depend on which answered first.
+func verdict(outs []actions.Outcome, errs []error) (actions.Outcome, error) {
 	var accepted, last actions.Outcome
-	var errs []error
+	var failed []error
 	ok, permanent := false, true
-	for _, base := range a.cfg.URLs {
-		out, err := a.postTo(ctx, base, body)
+	for i, err := range errs {
 		if err == nil {
 			if !ok {
-				accepted = out
+				accepted = outs[i]
 			}
 			ok = true
 			continue
 		}
-		last = out
-		errs = append(errs, err)
+		last = outs[i]
+		failed = append(failed, err)
 		permanent = permanent && actions.IsPermanent(err)
 	}
 	switch {
 	case ok:
-		if len(errs) > 0 { // the audit log says which did not take it
-			accepted.Detail = fmt.Sprintf("accepted by %d of %d; %v", len(a.cfg.URLs)-len(errs), len(a.cfg.URLs), errors.Join(errs...))
+		if len(failed) > 0 { // the audit log says which did not take it
+			accepted.Detail = fmt.Sprintf("accepted by %d of %d; %v", len(errs)-len(failed), len(errs), errors.Join(failed...))
 		}
 		return accepted, nil
 	case permanent:
-		return last, actions.Permanent(errors.Join(errs...))
+		return last, actions.Permanent(errors.Join(failed...))
 	}
 	// Retried: a refusal for good by one is not the verdict of all.
-	return last, errors.New(errors.Join(errs...).Error())
+	return last, errors.New(errors.Join(failed...).Error())
 }
 
 func (a *Action) postTo(ctx context.Context, base string, body []byte) (actions.Outcome, error) {

@@ -98,6 +98,35 @@ func TestDeliveryNeedsOneAlertmanager(t *testing.T) {
 	}
 }
 
+// Every Alertmanager gets the alert within the timeout, whatever the
+// others do: one that hangs does not keep it from one that answers.
+func TestHungAlertmanagerDoesNotHoldBackTheOthers(t *testing.T) {
+	release := make(chan struct{})
+	hung := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+	}))
+	t.Cleanup(hung.Close)
+	t.Cleanup(func() { close(release) }) // before hung.Close, which waits for the handler
+	healthy := &recorder{status: 200}
+	h := httptest.NewServer(healthy)
+	t.Cleanup(h.Close)
+	spec := actions.Spec{Type: alertmanager.Name, Timeout: time.Second, Config: alertmanager.Config{URLs: []string{hung.URL, h.URL}}}
+	a, err := alertmanager.New("am", spec, actions.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := a.Run(context.Background(), firing())
+	if err != nil || !strings.Contains(out.Detail, "accepted by 1 of 2") {
+		t.Errorf("run: %+v %v, want accepted by the second", out, err)
+	}
+	if healthy.count() != 1 {
+		t.Errorf("the healthy Alertmanager got %d posts, want 1", healthy.count())
+	}
+}
+
 // The alerts kept open survive a restart: the new action refreshes them
 // at once, with endsAt four refreshes ahead, and forgets them at the
 // resolve.
