@@ -15,10 +15,10 @@
 // refreshes after leaderhook stops, rather than firing for ever. The open
 // alerts are kept in the action's memory under state_dir, so that a
 // restart goes on refreshing them. A resolve posts the alert with endsAt
-// now, and forgets it. A firing under labels a reload changed ends the
-// alert posted under the old ones (see kept).
+// now, and forgets it once an Alertmanager took it. A firing under labels
+// a reload changed ends the alert posted under the old ones (see kept).
 //
-// An alert goes to every configured Alertmanager (they deduplicate
+// An alert goes to every configured Alertmanager at once (they deduplicate
 // between themselves); a delivery succeeds when one accepts it. When none
 // does, it is retried unless every one refused it for good (4xx).
 package alertmanager
@@ -180,14 +180,17 @@ func alertKey(n *actions.Notification) string { return n.Cluster + "\x00" + n.Ru
 // open, and those posted under labels a reload has since replaced. To
 // Alertmanager those are other alerts: each post carries their end until
 // one is accepted, so a failed post or a restart does not leave them
-// active until their endsAt.
+// active until their endsAt. Resolved, when set: the alert is the
+// resolve's, ended, and no Alertmanager has taken it since it was first
+// tried, at that time.
 type kept struct {
 	Alert
-	Ending []Alert `json:"ending,omitempty"`
+	Ending   []Alert   `json:"ending,omitempty"`
+	Resolved time.Time `json:"resolved,omitzero"`
 }
 
 // Run posts the alert once to every Alertmanager. A firing is kept open
-// (and refreshed); a resolve forgets it, keeping the startsAt it had.
+// (and refreshed); a resolve ends it.
 func (a *Action) Run(ctx context.Context, n *actions.Notification) (actions.Outcome, error) {
 	al, err := a.Build(n)
 	if err != nil {
@@ -200,30 +203,49 @@ func (a *Action) Run(ctx context.Context, n *actions.Notification) (actions.Outc
 	var k kept
 	open := a.memory.Get(key, &k)
 	if n.Status == actions.StatusResolved {
-		if open {
-			// End the alert that is open, labels and all: a reload may
-			// have changed the labels since it was posted.
-			al.StartsAt = k.StartsAt
-			if k.Labels != nil {
-				al.Labels = k.Labels
-			}
-		}
-		_ = a.memory.Delete(key) // not kept open: at worst it ends at its endsAt
-		return a.post(ctx, append([]Alert{al}, k.Ending...))
+		return a.resolve(ctx, key, al, k, open)
 	}
 	if open {
-		if k.StartsAt.Before(al.StartsAt) {
-			al.StartsAt = k.StartsAt // a repeat of an alert still open
-		}
-		if k.Labels != nil && !maps.Equal(k.Labels, al.Labels) {
-			ended := k.Alert
+		ended := k.Alert
+		if k.Resolved.IsZero() {
 			ended.EndsAt = n.FiredAt
+			if k.StartsAt.Before(al.StartsAt) {
+				al.StartsAt = k.StartsAt // a repeat of an alert still open
+			}
+		}
+		// A pending resolve under the same labels is overtaken by this firing.
+		if k.Labels != nil && !maps.Equal(k.Labels, al.Labels) {
 			k.Ending = append(k.Ending, ended)
 		}
 	}
-	k.Alert = al
+	k.Alert, k.Resolved = al, time.Time{}
 	_ = a.memory.Put(key, k, a.now()) // not kept: the alert ends at its endsAt
 	return a.postKept(ctx, key, k)
+}
+
+// resolve ends the alert that is open, labels and startsAt as posted: a
+// reload may have changed the labels since. The alert is forgotten only
+// once an Alertmanager took its end, so that the dispatcher's retry, and
+// the refreshes meanwhile, post the same end. A refusal for good is
+// forgotten too: it would be refused again, and the alert ends at its
+// endsAt at worst.
+func (a *Action) resolve(ctx context.Context, key string, al Alert, k kept, open bool) (actions.Outcome, error) {
+	if open {
+		al.StartsAt = k.StartsAt
+		if k.Labels != nil {
+			al.Labels = k.Labels
+		}
+	}
+	if k.Resolved.IsZero() {
+		k.Resolved = a.now()
+	}
+	k.Alert = al
+	_ = a.memory.Put(key, k, a.now()) // not written down: after a restart the dispatcher's retry ends it
+	out, err := a.post(ctx, append([]Alert{al}, k.Ending...))
+	if err == nil || actions.IsPermanent(err) {
+		_ = a.memory.Delete(key)
+	}
+	return out, err
 }
 
 // postKept posts k's alert and the ends it carries; the ends are
@@ -237,7 +259,9 @@ func (a *Action) postKept(ctx context.Context, key string, k kept) (actions.Outc
 	return out, err
 }
 
-// post sends alerts to every Alertmanager, and succeeds when one accepts.
+// post sends alerts to every Alertmanager at once, each within the
+// timeout, and succeeds when one accepts. They are the members of one
+// cluster: one that hangs must not keep the alert from the others.
 func (a *Action) post(ctx context.Context, alerts []Alert) (actions.Outcome, error) {
 	body, err := json.Marshal(alerts)
 	if err != nil {
@@ -248,33 +272,45 @@ func (a *Action) post(ctx context.Context, alerts []Alert) (actions.Outcome, err
 		ctx, cancel = context.WithTimeout(ctx, a.timeout)
 		defer cancel()
 	}
+	outs := make([]actions.Outcome, len(a.cfg.URLs))
+	errs := make([]error, len(a.cfg.URLs))
+	var wg sync.WaitGroup
+	for i, base := range a.cfg.URLs {
+		wg.Go(func() { outs[i], errs[i] = a.postTo(ctx, base, body) })
+	}
+	wg.Wait()
+	return verdict(outs, errs)
+}
+
+// verdict sums up the answers of the Alertmanagers, in the order of the
+// URLs so that the outcome does not depend on which answered first.
+func verdict(outs []actions.Outcome, errs []error) (actions.Outcome, error) {
 	var accepted, last actions.Outcome
-	var errs []error
+	var failed []error
 	ok, permanent := false, true
-	for _, base := range a.cfg.URLs {
-		out, err := a.postTo(ctx, base, body)
+	for i, err := range errs {
 		if err == nil {
 			if !ok {
-				accepted = out
+				accepted = outs[i]
 			}
 			ok = true
 			continue
 		}
-		last = out
-		errs = append(errs, err)
+		last = outs[i]
+		failed = append(failed, err)
 		permanent = permanent && actions.IsPermanent(err)
 	}
 	switch {
 	case ok:
-		if len(errs) > 0 { // the audit log says which did not take it
-			accepted.Detail = fmt.Sprintf("accepted by %d of %d; %v", len(a.cfg.URLs)-len(errs), len(a.cfg.URLs), errors.Join(errs...))
+		if len(failed) > 0 { // the audit log says which did not take it
+			accepted.Detail = fmt.Sprintf("accepted by %d of %d; %v", len(errs)-len(failed), len(errs), errors.Join(failed...))
 		}
 		return accepted, nil
 	case permanent:
-		return last, actions.Permanent(errors.Join(errs...))
+		return last, actions.Permanent(errors.Join(failed...))
 	}
 	// Retried: a refusal for good by one is not the verdict of all.
-	return last, errors.New(errors.Join(errs...).Error())
+	return last, errors.New(errors.Join(failed...).Error())
 }
 
 func (a *Action) postTo(ctx context.Context, base string, body []byte) (actions.Outcome, error) {
@@ -348,8 +384,9 @@ func (a *Action) refreshLoop(stop, done chan struct{}) {
 	}
 }
 
-// refresh posts every open alert again with its endsAt moved ahead. One
-// that fails is tried again at the next refresh.
+// refresh posts every open alert again with its endsAt moved ahead, and
+// the ends that are not taken yet. One that fails is tried again at the
+// next refresh.
 func (a *Action) refresh(stop chan struct{}) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -367,9 +404,28 @@ func (a *Action) refresh(stop chan struct{}) {
 		if ctx.Err() != nil || !a.memory.Get(key, &k) { // resolved meanwhile
 			return
 		}
+		if !k.Resolved.IsZero() {
+			a.refreshEnd(ctx, key, k)
+			return
+		}
 		k.EndsAt = a.now().Add(a.lease())
 		_, _ = a.postKept(ctx, key, k)
 	})
+}
+
+// refreshEnd posts a resolve no Alertmanager has taken yet, as it was:
+// moving its endsAt ahead would bring the alert back. Once the lease of
+// the last refresh before the resolve is over, Alertmanager has ended the
+// alert by itself, and the end is forgotten.
+func (a *Action) refreshEnd(ctx context.Context, key string, k kept) {
+	if a.now().After(k.Resolved.Add(a.lease())) {
+		_ = a.memory.Delete(key)
+		return
+	}
+	_, err := a.post(ctx, append([]Alert{k.Alert}, k.Ending...))
+	if err == nil || actions.IsPermanent(err) {
+		_ = a.memory.Delete(key)
+	}
 }
 
 // String names the action in logs.

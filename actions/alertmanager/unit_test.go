@@ -98,6 +98,35 @@ func TestDeliveryNeedsOneAlertmanager(t *testing.T) {
 	}
 }
 
+// Every Alertmanager gets the alert within the timeout, whatever the
+// others do: one that hangs does not keep it from one that answers.
+func TestHungAlertmanagerDoesNotHoldBackTheOthers(t *testing.T) {
+	release := make(chan struct{})
+	hung := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+	}))
+	t.Cleanup(hung.Close)
+	t.Cleanup(func() { close(release) }) // before hung.Close, which waits for the handler
+	healthy := &recorder{status: 200}
+	h := httptest.NewServer(healthy)
+	t.Cleanup(h.Close)
+	spec := actions.Spec{Type: alertmanager.Name, Timeout: time.Second, Config: alertmanager.Config{URLs: []string{hung.URL, h.URL}}}
+	a, err := alertmanager.New("am", spec, actions.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := a.Run(context.Background(), firing())
+	if err != nil || !strings.Contains(out.Detail, "accepted by 1 of 2") {
+		t.Errorf("run: %+v %v, want accepted by the second", out, err)
+	}
+	if healthy.count() != 1 {
+		t.Errorf("the healthy Alertmanager got %d posts, want 1", healthy.count())
+	}
+}
+
 // The alerts kept open survive a restart: the new action refreshes them
 // at once, with endsAt four refreshes ahead, and forgets them at the
 // resolve.
@@ -252,5 +281,112 @@ func TestRelabelledFiringEndsTheOldAlert(t *testing.T) {
 	}
 	if ended.Labels["severity"] != "critical" || !ended.EndsAt.Equal(repeat.FiredAt) {
 		t.Errorf("the old alert %+v, want severity critical, ended at the repeat", ended)
+	}
+}
+
+// failedResolve fires an alert with severity critical, fires it again in a
+// later episode (it keeps its startsAt), then has its resolve answered 503
+// by an action rebuilt under labels a reload changed. It returns the
+// rebuilt action and the resolve.
+func failedResolve(t *testing.T, rec *recorder, dir string) (*alertmanager.Action, *actions.Notification) {
+	t.Helper()
+	a := started(t, rec, dir)
+	n := firing()
+	n.Labels = map[string]string{"severity": "critical"}
+	repeat := firing()
+	repeat.Labels, repeat.Episode, repeat.FiredAt = n.Labels, n.Episode.Add(5*time.Minute), n.FiredAt.Add(5*time.Minute)
+	for _, n := range []*actions.Notification{n, repeat} {
+		if _, err := a.Run(context.Background(), n); err != nil {
+			t.Fatal(err)
+		}
+	}
+	resolved := firing()
+	resolved.Status, resolved.Episode, resolved.FiredAt = actions.StatusResolved, repeat.Episode, repeat.FiredAt.Add(time.Minute)
+	resolved.Labels = map[string]string{"severity": "warning"}
+	rec.setStatus(503)
+	a = started(t, rec, dir) // a reload
+	if _, err := a.Run(context.Background(), resolved); err == nil || actions.IsPermanent(err) {
+		t.Fatalf("a resolve answered 503: %v, want a retry", err)
+	}
+	rec.setStatus(200)
+	return a, resolved
+}
+
+// lastPost is the first alert of the last post rec got.
+func lastPost(rec *recorder) alertmanager.Alert {
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	return rec.posts[len(rec.posts)-1][0]
+}
+
+// checkEnds fails unless al ends the alert first posted: its labels, its
+// startsAt, endsAt the resolve's.
+func checkEnds(t *testing.T, al alertmanager.Alert, resolved *actions.Notification) {
+	t.Helper()
+	if al.Labels["severity"] != "critical" || !al.StartsAt.Equal(firing().Episode) || !al.EndsAt.Equal(resolved.FiredAt) {
+		t.Errorf("posted %+v, want the critical alert from %s, ended at %s", al, firing().Episode, resolved.FiredAt)
+	}
+}
+
+// The dispatcher's retry of a resolve that failed ends the alert posted,
+// labels and startsAt, not one made of the resolve's.
+func TestRetriedResolveEndsTheOpenAlert(t *testing.T) {
+	rec := &recorder{status: 200}
+	a, resolved := failedResolve(t, rec, t.TempDir())
+	if out, err := a.Run(context.Background(), resolved); err != nil {
+		t.Fatal(out, err)
+	}
+	checkEnds(t, lastPost(rec), resolved)
+}
+
+// Until an Alertmanager takes a resolve, the refreshes post its end as it
+// is, never moving it ahead, and forget it once taken.
+func TestRefreshRetriesAResolveWithoutReopening(t *testing.T) {
+	rec := &recorder{status: 200}
+	dir := t.TempDir()
+	a, resolved := failedResolve(t, rec, dir)
+	posted := rec.count()
+	a.Start() // refreshes at once
+	defer a.Stop()
+	memory, _ := actions.OpenMemory(dir, "am") // the action's own
+	kept := func() int { n := 0; memory.Each(func(string, json.RawMessage) { n++ }); return n }
+	for deadline := time.Now().Add(10 * time.Second); rec.count() == posted || kept() > 0; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("after the refresh: %d posts (%d before), %d alerts kept, want the end posted and forgotten", rec.count(), posted, kept())
+		}
+	}
+	checkEnds(t, lastPost(rec), resolved)
+}
+
+// A firing of a new episode while a resolve is not taken yet opens a new
+// alert; the old one, under other labels, ends at the resolve.
+func TestFiringAfterAResolveNotTaken(t *testing.T) {
+	cases := []struct {
+		name   string
+		labels map[string]string
+		ending int // alerts ended along with the post
+	}{
+		{"same labels: the firing overtakes the end", map[string]string{"severity": "critical"}, 0},
+		{"other labels: the end goes along", map[string]string{"severity": "warning"}, 1},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			rec := &recorder{status: 200}
+			a, resolved := failedResolve(t, rec, t.TempDir())
+			n := firing()
+			n.Labels, n.Episode, n.FiredAt = tc.labels, resolved.FiredAt.Add(time.Hour), resolved.FiredAt.Add(time.Hour)
+			if out, err := a.Run(context.Background(), n); err != nil {
+				t.Fatal(out, err)
+			}
+			rec.mu.Lock()
+			post := rec.posts[len(rec.posts)-1]
+			rec.mu.Unlock()
+			if len(post) != 1+tc.ending || !post[0].StartsAt.Equal(n.Episode) || !post[0].EndsAt.After(n.FiredAt) {
+				t.Fatalf("posted %+v, want an alert from %s, active, and %d ended", post, n.Episode, tc.ending)
+			}
+			if tc.ending > 0 {
+				checkEnds(t, post[1], resolved)
+			}
+		})
 	}
 }
