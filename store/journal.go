@@ -17,6 +17,11 @@ import (
 // deliveries before the journal is rewritten: a few MB.
 const compactAfter = 10000
 
+// compactRetryAfter is how many lines are appended after a failed
+// compaction before the next try: not one at every finished delivery
+// while the disk stays full.
+const compactRetryAfter = 1000
+
 // journal is pending.log: a "pending" line for each delivery (again after
 // each failed attempt, with its attempt count) and a "done" line when it is
 // finished. The last line about a delivery says where it stands.
@@ -35,6 +40,12 @@ type journal struct {
 	// compaction: the file may then lack a pending delivery, which only
 	// memory holds until a compaction writes it.
 	failed error
+	// retryAt is the line count that compaction waits for after a try
+	// failed.
+	retryAt int
+	// compactFailed is told of a compaction that failed in remove, which
+	// does not fail: its done line is written.
+	compactFailed func(error)
 }
 
 // appendFile is the journal's file, open for appending: an *os.File, or
@@ -153,10 +164,23 @@ func (j *journal) remove(id string) error {
 	if err := j.write(line); err != nil {
 		return err
 	}
-	if j.lines > len(j.pending)+compactAfter {
-		return j.compact()
-	}
+	j.compactIfLong()
 	return nil
+}
+
+// compactIfLong rewrites the journal once finished deliveries pile up in
+// it. A failure loses nothing, so it fails no write: it is reported, and
+// compaction tried again further on.
+func (j *journal) compactIfLong() {
+	if j.lines <= len(j.pending)+compactAfter || j.lines < j.retryAt {
+		return
+	}
+	if err := j.compact(); err != nil {
+		j.retryAt = j.lines + compactRetryAfter
+		if j.compactFailed != nil {
+			j.compactFailed(err)
+		}
+	}
 }
 
 // repair rewrites the journal from memory after a write failed, and
@@ -216,6 +240,7 @@ func (j *journal) compact() error {
 		j.file.Close()
 	}
 	j.file, j.lines, j.size, j.torn, j.failed = f, len(j.pending), int64(b.Len()), false, nil
+	j.retryAt = 0
 	return nil
 }
 
