@@ -35,7 +35,10 @@ type journal struct {
 	line    []byte        // the framed line written, reused
 	lines   int           // lines in the file
 	size    int64         // bytes in the file
-	torn    bool          // a write failed half done, and could not be undone
+	// torn stops appending: a write failed half done and could not be
+	// undone, or the file open was replaced by a compaction whose new
+	// file could not be opened.
+	torn bool
 	// failed holds the error of a write that failed since the last
 	// compaction: the file may then lack a pending delivery, which only
 	// memory holds until a compaction writes it.
@@ -232,9 +235,18 @@ func (j *journal) compact() error {
 		b.Write(appendFrame(nil, line))
 		b.WriteByte('\n')
 	}
-	f, err := rewrite(j.replace, j.path, []byte(b.String()))
+	if err := j.replace(j.path, []byte(b.String())); err != nil {
+		return fmt.Errorf("journal %s: %w", j.path, err) // the file is as it was
+	}
+	f, err := os.OpenFile(j.path, os.O_WRONLY|os.O_APPEND, 0o640)
 	if err != nil {
-		return fmt.Errorf("journal %s: %w", j.path, err)
+		err = fmt.Errorf("journal %s: %w", j.path, err)
+		if j.file != nil {
+			// The file open is no longer the journal: what it took would
+			// be lost, so it takes nothing more until repair.
+			j.torn, j.failed = true, err
+		}
+		return err
 	}
 	if j.file != nil {
 		j.file.Close()

@@ -688,6 +688,61 @@ func TestFailedCompactionIsPostponed(t *testing.T) {
 	}
 }
 
+// unopenable is a disk where a rewritten file, once broken, cannot be
+// opened: a directory takes its place, which the next rewrite removes.
+type unopenable struct{ broken, left bool }
+
+func (u *unopenable) replace(path string, data []byte) error {
+	if u.left {
+		os.Remove(path)
+		u.left = false
+	}
+	if err := writeAtomic(path, data); err != nil || !u.broken {
+		return err
+	}
+	u.left = true
+	if err := os.Remove(path); err != nil {
+		return err
+	}
+	return os.Mkdir(path, 0o750)
+}
+
+// A compaction that replaces the journal but cannot open the new file
+// leaves the old one open, no longer the journal: nothing more is written
+// to it, and the journal is not crash-safe until repair opens the new one.
+func TestCompactionThatCannotReopen(t *testing.T) {
+	dir := t.TempDir()
+	disk := &unopenable{}
+	d, err := open(dir, disk.replace)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	if err := d.Pending(delivery("msg_1", 0)); err != nil {
+		t.Fatal(err)
+	}
+	disk.broken = true
+	if err := d.journal.compact(); err == nil {
+		t.Fatal("a compaction that cannot open the new file succeeded")
+	}
+	if d.CrashSafe() == nil {
+		t.Error("CrashSafe is nil with the journal's file replaced")
+	}
+	if err := d.Pending(delivery("msg_2", 0)); err == nil {
+		t.Error("a line was written to the file that is no longer the journal")
+	}
+	disk.broken = false
+	if err := d.Repair(); err != nil {
+		t.Fatalf("repair: %v", err)
+	}
+	crash(d)
+	again := mustOpen(t, dir)
+	defer again.Close()
+	if _, pending, _ := again.Load(); !slices.Equal(pendingIDs(pending), []string{"msg_1", "msg_2"}) {
+		t.Errorf("pending after a restart: %v, want msg_1 and msg_2", pendingIDs(pending))
+	}
+}
+
 // assertResumes checks the state and pending deliveries d loads.
 func assertResumes(t *testing.T, d *Dir, leader string, pending ...string) {
 	t.Helper()
