@@ -13,10 +13,27 @@ const Redacted = "REDACTED"
 
 // Redact replaces each non-empty secret in s, and the userinfo and query
 // values of every URL in s, with REDACTED. Errors and renderings pass
-// through it before they reach a log, the audit file or a dry run.
+// through it before they reach a log, the audit file or a dry run. What
+// redacts often with the same secrets keeps a Redactor instead.
 func Redact(s string, secrets ...string) string {
-	if r := secretReplacer(secrets); r != nil {
-		s = r.Replace(s)
+	return NewRedactor(secrets...).Redact(s)
+}
+
+// Redactor is Redact with its secrets fixed, built once per action (and
+// again when a reload rebuilds it): sorting the secrets and building the
+// replacer cost more than a replace, and every attempt redacts. The zero
+// Redactor hides URLs' credentials and queries only.
+type Redactor struct{ secrets *strings.Replacer }
+
+// NewRedactor returns the Redactor of secrets.
+func NewRedactor(secrets ...string) Redactor {
+	return Redactor{secrets: secretReplacer(secrets)}
+}
+
+// Redact is Redact(s, secrets...) with r's secrets.
+func (r Redactor) Redact(s string) string {
+	if r.secrets != nil {
+		s = r.secrets.Replace(s)
 	}
 	return urlPattern.ReplaceAllStringFunc(s, redactURL)
 }

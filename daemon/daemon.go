@@ -146,6 +146,9 @@ func (d *Daemon) open(cfg *config.Config) error {
 	for _, note := range st.Notes() {
 		d.log.Warn("state_dir: recovered", "note", note)
 	}
+	// Not an error of the delivery whose end triggered it: the journal is
+	// whole, and only grows until a later try succeeds.
+	st.OnCompactionFailure(func(err error) { d.log.Warn("journal compaction failed, will retry", "err", err) })
 	saved, pending, err := st.Load()
 	if err != nil {
 		return err

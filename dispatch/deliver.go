@@ -29,7 +29,7 @@ func (d *Dispatcher) deliver(ctx context.Context, del Delivery) {
 	case d.ctx.Err() != nil:
 		d.log(del).Info("delivery interrupted by shutdown; it resumes after a restart", "attempts", del.Attempts)
 	default:
-		msg := actions.Redact(err.Error(), t.Secrets...)
+		msg := t.redact(err.Error())
 		d.audit(del, Record{Kind: "failed", Attempt: del.Attempts, Outcome: "failed", Error: msg})
 		d.log(del).Error("action failed for good", "attempts", del.Attempts, "err", msg)
 		// The fallbacks are journaled before the delivery they replace is
@@ -70,7 +70,7 @@ func (d *Dispatcher) attempts(ctx context.Context, del *Delivery) (stopped bool,
 		}
 		// Logged only when the error changes, so that a dead endpoint
 		// does not flood the log.
-		if msg := actions.Redact(err.Error(), t.Secrets...); msg != lastErr {
+		if msg := t.redact(err.Error()); msg != lastErr {
 			d.log(*del).Warn("action attempt failed", "attempt", del.Attempts, "err", msg)
 			lastErr = msg
 		}
@@ -113,7 +113,7 @@ func (d *Dispatcher) attempt(ctx context.Context, t Target, del *Delivery) error
 	out, err := t.Action.Run(runCtx, &del.Notification)
 	cancel()
 	rec := Record{Kind: "attempt", Attempt: del.Attempts, DurationMS: d.opts.Now().Sub(start).Milliseconds(), HTTPStatus: out.HTTPStatus,
-		Output: actions.Redact(out.Output, t.Secrets...), Detail: actions.Redact(out.Detail, t.Secrets...), Outcome: "ok"}
+		Output: t.redact(out.Output), Detail: t.redact(out.Detail), Outcome: "ok"}
 	if out.HasExitCode {
 		code := out.ExitCode
 		rec.ExitCode = &code
@@ -126,7 +126,7 @@ func (d *Dispatcher) attempt(ctx context.Context, t Target, del *Delivery) error
 		if staleCause(ctx) != nil {
 			rec.Outcome = "cancelled"
 		}
-		rec.Error = actions.Redact(err.Error(), t.Secrets...)
+		rec.Error = t.redact(err.Error())
 	}
 	d.audit(*del, rec)
 	return err
@@ -140,7 +140,7 @@ func (d *Dispatcher) attempt(ctx context.Context, t Target, del *Delivery) error
 func (d *Dispatcher) startFallbacks(del Delivery, t Target, msg string) {
 	failure := actions.Failure{Action: del.Action, Kind: t.Spec.Type, Error: msg, Attempts: del.Attempts}
 	if w, ok := t.Action.(actions.Describer); ok {
-		failure.Where = actions.Redact(w.Where(), t.Secrets...)
+		failure.Where = t.redact(w.Where())
 	}
 	for _, name := range t.Spec.OnFailure {
 		fb := Delivery{ID: fallbackID(del.ID, name), Action: name, Notification: del.Notification, Fallback: true}

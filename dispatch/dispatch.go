@@ -82,6 +82,22 @@ type Target struct {
 	// cluster they were decided for: once it moves on (StateChanged), they
 	// are dropped while they wait and stopped while they run.
 	CancelOnChange bool
+	// redactor hides Secrets: built once as the targets are set, not at
+	// every attempt.
+	redactor actions.Redactor
+}
+
+// redact hides t's secrets, and URLs' credentials and queries, in s.
+func (t Target) redact(s string) string { return t.redactor.Redact(s) }
+
+// withRedactors returns a copy of targets, each with its redactor.
+func withRedactors(targets map[string]Target) map[string]Target {
+	out := make(map[string]Target, len(targets))
+	for name, t := range targets {
+		t.redactor = actions.NewRedactor(t.Secrets...)
+		out[name] = t
+	}
+	return out
 }
 
 // Options configure a Dispatcher.
@@ -133,7 +149,7 @@ func New(opts Options) *Dispatcher {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	startBackground(opts.Targets)
-	return &Dispatcher{opts: opts, ctx: ctx, cancel: cancel, targets: opts.Targets,
+	return &Dispatcher{opts: opts, ctx: ctx, cancel: cancel, targets: withRedactors(opts.Targets),
 		queues: map[queueKey]*queue{}, byCluster: map[string][]*queue{}, active: map[string]bool{},
 		flights: map[string]*flight{}, newest: map[string]uint64{}}
 }
@@ -312,9 +328,10 @@ func (d *Dispatcher) work(q *queue) {
 // otherwise; queues get the new number of workers.
 // The old actions' background work stops, the new ones' starts.
 func (d *Dispatcher) SetTargets(targets map[string]Target) {
+	prepared := withRedactors(targets)
 	d.mu.Lock()
 	old := d.targets
-	d.setTargetsLocked(targets)
+	d.setTargetsLocked(prepared)
 	d.mu.Unlock()
 	stopBackground(old)
 	startBackground(targets)

@@ -346,24 +346,45 @@ func (a answering) Run(context.Context, *actions.Notification) (actions.Outcome,
 	return a.out, a.err
 }
 
+// The audit hides a target's secrets in answers and errors: those it
+// started with, and those a reload gave it.
 func TestAuditKeepsTheAnswerRedacted(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		act := answering{out: actions.Outcome{HTTPStatus: 403, Detail: `{"error":"bad token s3cr3t-t0ken"}`},
-			err: actions.Permanent(errors.New("403 Forbidden"))}
-		d, _, a := setup(map[string]Target{"hook": {Action: act, Spec: spec(3), Secrets: []string{"s3cr3t-t0ken"}}})
-		d.Submit(note("r"), []string{"hook"})
-		synctest.Wait()
-		d.Close(context.Background())
-		var attempt Record
-		for _, r := range a.records {
-			if r.Kind == "attempt" {
-				attempt = r
-			}
-		}
-		if attempt.HTTPStatus != 403 || attempt.Detail != `{"error":"bad token `+actions.Redacted+`"}` {
-			t.Errorf("attempt record %+v: want status 403 and the answer with the token redacted", attempt)
-		}
-	})
+	const secret = "s3cr3t-t0ken"
+	act := answering{out: actions.Outcome{HTTPStatus: 403, Detail: `{"error":"bad token ` + secret + `"}`},
+		err: actions.Permanent(errors.New("403 Forbidden: bad token " + secret))}
+	hook := Target{Action: act, Spec: spec(3), Secrets: []string{secret}}
+	for _, tc := range []struct {
+		name   string
+		start  Target
+		reload map[string]Target // nil: none
+	}{
+		{"as started", hook, nil},
+		{"after a reload", Target{Action: act, Spec: spec(3), Secrets: []string{"0ld-t0ken-gone"}}, map[string]Target{"hook": hook}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				d, _, a := setup(map[string]Target{"hook": tc.start})
+				if tc.reload != nil {
+					d.SetTargets(tc.reload)
+				}
+				d.Submit(note("r"), []string{"hook"})
+				synctest.Wait()
+				d.Close(context.Background())
+				var attempt Record
+				for _, r := range a.records {
+					if r.Kind == "attempt" {
+						attempt = r
+					}
+					if strings.Contains(fmt.Sprintf("%+v", r), secret) {
+						t.Errorf("%s record shows the secret: %+v", r.Kind, r)
+					}
+				}
+				if attempt.HTTPStatus != 403 || attempt.Detail != `{"error":"bad token `+actions.Redacted+`"}` {
+					t.Errorf("attempt record %+v: want status 403 and the answer with the token redacted", attempt)
+				}
+			})
+		})
+	}
 }
 
 // When the drain runs out of time, deliveries still queued are not

@@ -17,6 +17,11 @@ import (
 // deliveries before the journal is rewritten: a few MB.
 const compactAfter = 10000
 
+// compactRetryAfter is how many lines are appended after a failed
+// compaction before the next try: not one at every finished delivery
+// while the disk stays full.
+const compactRetryAfter = 1000
+
 // journal is pending.log: a "pending" line for each delivery (again after
 // each failed attempt, with its attempt count) and a "done" line when it is
 // finished. The last line about a delivery says where it stands.
@@ -30,11 +35,20 @@ type journal struct {
 	line    []byte        // the framed line written, reused
 	lines   int           // lines in the file
 	size    int64         // bytes in the file
-	torn    bool          // a write failed half done, and could not be undone
+	// torn stops appending: a write failed half done and could not be
+	// undone, or the file open was replaced by a compaction whose new
+	// file could not be opened.
+	torn bool
 	// failed holds the error of a write that failed since the last
 	// compaction: the file may then lack a pending delivery, which only
 	// memory holds until a compaction writes it.
 	failed error
+	// retryAt is the line count that compaction waits for after a try
+	// failed.
+	retryAt int
+	// compactFailed is told of a compaction that failed in remove, which
+	// does not fail: its done line is written.
+	compactFailed func(error)
 }
 
 // appendFile is the journal's file, open for appending: an *os.File, or
@@ -153,10 +167,23 @@ func (j *journal) remove(id string) error {
 	if err := j.write(line); err != nil {
 		return err
 	}
-	if j.lines > len(j.pending)+compactAfter {
-		return j.compact()
-	}
+	j.compactIfLong()
 	return nil
+}
+
+// compactIfLong rewrites the journal once finished deliveries pile up in
+// it. A failure loses nothing, so it fails no write: it is reported, and
+// compaction tried again further on.
+func (j *journal) compactIfLong() {
+	if j.lines <= len(j.pending)+compactAfter || j.lines < j.retryAt {
+		return
+	}
+	if err := j.compact(); err != nil {
+		j.retryAt = j.lines + compactRetryAfter
+		if j.compactFailed != nil {
+			j.compactFailed(err)
+		}
+	}
 }
 
 // repair rewrites the journal from memory after a write failed, and
@@ -208,14 +235,24 @@ func (j *journal) compact() error {
 		b.Write(appendFrame(nil, line))
 		b.WriteByte('\n')
 	}
-	f, err := rewrite(j.replace, j.path, []byte(b.String()))
+	if err := j.replace(j.path, []byte(b.String())); err != nil {
+		return fmt.Errorf("journal %s: %w", j.path, err) // the file is as it was
+	}
+	f, err := os.OpenFile(j.path, os.O_WRONLY|os.O_APPEND, 0o640)
 	if err != nil {
-		return fmt.Errorf("journal %s: %w", j.path, err)
+		err = fmt.Errorf("journal %s: %w", j.path, err)
+		if j.file != nil {
+			// The file open is no longer the journal: what it took would
+			// be lost, so it takes nothing more until repair.
+			j.torn, j.failed = true, err
+		}
+		return err
 	}
 	if j.file != nil {
 		j.file.Close()
 	}
 	j.file, j.lines, j.size, j.torn, j.failed = f, len(j.pending), int64(b.Len()), false, nil
+	j.retryAt = 0
 	return nil
 }
 

@@ -129,6 +129,15 @@ func (d *Dir) Done(id string) error {
 	return d.journal.remove(id)
 }
 
+// OnCompactionFailure has f told of each failed compaction of the journal
+// (a full disk, say). It fails no Done, since the journal stays whole and
+// is compacted on a later try; f runs with the journal held.
+func (d *Dir) OnCompactionFailure(f func(error)) {
+	d.journalMu.Lock()
+	defer d.journalMu.Unlock()
+	d.journal.compactFailed = f
+}
+
 // CrashSafe reports nil when every pending delivery is written in the
 // journal, or else why not: a write failed (a full disk, say), and until
 // Repair succeeds, a crash would lose what only memory holds.

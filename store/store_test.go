@@ -629,6 +629,120 @@ func TestStartOnAFullDisk(t *testing.T) {
 	}
 }
 
+// A compaction that fails (a full disk) fails no Done: the done line is
+// written and the journal is whole. It is reported, tried again only once
+// the journal has grown further, and succeeds once there is room.
+func TestFailedCompactionIsPostponed(t *testing.T) {
+	dir := t.TempDir()
+	disk := &fullDisk{}
+	d, err := open(dir, disk.replace)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	var reported []error
+	d.OnCompactionFailure(func(err error) { reported = append(reported, err) })
+	if err := d.Pending(delivery("msg_kept", 0)); err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	finish := func(count int) {
+		t.Helper()
+		for range count {
+			id := fmt.Sprintf("msg_%d", n)
+			n++
+			if err := d.Pending(delivery(id, 0)); err != nil {
+				t.Fatal(err)
+			}
+			if err := d.Done(id); err != nil {
+				t.Fatalf("Done %s, its line written: %v", id, err)
+			}
+		}
+	}
+	disk.full = true
+	finish(compactAfter/2 + 1) // each adds two lines: the journal passes the limit
+	if len(reported) != 1 || !strings.Contains(reported[0].Error(), "no space left") {
+		t.Fatalf("reported %v, want the failed compaction once", reported)
+	}
+	if err := d.CrashSafe(); err != nil {
+		t.Errorf("CrashSafe after a failed compaction: %v", err)
+	}
+	finish(compactRetryAfter/2 - 1)
+	if len(reported) != 1 {
+		t.Errorf("compaction tried again at every Done: reported %d times", len(reported))
+	}
+	finish(1)
+	if len(reported) != 2 {
+		t.Errorf("compaction not tried again once the journal grew: reported %d times", len(reported))
+	}
+	disk.full = false
+	finish(compactRetryAfter / 2)
+	if len(reported) != 2 || d.journal.lines != 1 {
+		t.Errorf("with room again: reported %d times, %d lines, want 2 and the one pending", len(reported), d.journal.lines)
+	}
+	crash(d)
+	again := mustOpen(t, dir)
+	defer again.Close()
+	if _, pending, _ := again.Load(); !slices.Equal(pendingIDs(pending), []string{"msg_kept"}) {
+		t.Errorf("pending after a restart: %v, want msg_kept", pendingIDs(pending))
+	}
+}
+
+// unopenable is a disk where a rewritten file, once broken, cannot be
+// opened: a directory takes its place, which the next rewrite removes.
+type unopenable struct{ broken, left bool }
+
+func (u *unopenable) replace(path string, data []byte) error {
+	if u.left {
+		os.Remove(path)
+		u.left = false
+	}
+	if err := writeAtomic(path, data); err != nil || !u.broken {
+		return err
+	}
+	u.left = true
+	if err := os.Remove(path); err != nil {
+		return err
+	}
+	return os.Mkdir(path, 0o750)
+}
+
+// A compaction that replaces the journal but cannot open the new file
+// leaves the old one open, no longer the journal: nothing more is written
+// to it, and the journal is not crash-safe until repair opens the new one.
+func TestCompactionThatCannotReopen(t *testing.T) {
+	dir := t.TempDir()
+	disk := &unopenable{}
+	d, err := open(dir, disk.replace)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	if err := d.Pending(delivery("msg_1", 0)); err != nil {
+		t.Fatal(err)
+	}
+	disk.broken = true
+	if err := d.journal.compact(); err == nil {
+		t.Fatal("a compaction that cannot open the new file succeeded")
+	}
+	if d.CrashSafe() == nil {
+		t.Error("CrashSafe is nil with the journal's file replaced")
+	}
+	if err := d.Pending(delivery("msg_2", 0)); err == nil {
+		t.Error("a line was written to the file that is no longer the journal")
+	}
+	disk.broken = false
+	if err := d.Repair(); err != nil {
+		t.Fatalf("repair: %v", err)
+	}
+	crash(d)
+	again := mustOpen(t, dir)
+	defer again.Close()
+	if _, pending, _ := again.Load(); !slices.Equal(pendingIDs(pending), []string{"msg_1", "msg_2"}) {
+		t.Errorf("pending after a restart: %v, want msg_1 and msg_2", pendingIDs(pending))
+	}
+}
+
 // assertResumes checks the state and pending deliveries d loads.
 func assertResumes(t *testing.T, d *Dir, leader string, pending ...string) {
 	t.Helper()

@@ -62,7 +62,7 @@ type Action struct {
 	client      *http.Client
 	annotations map[string]*template.Template
 	generator   string // server.external_url
-	secrets     []string
+	secrets     actions.Redactor
 	memory      *actions.Memory // the open alerts, by cluster and rule
 	now         func() time.Time
 
@@ -88,7 +88,7 @@ func New(name string, spec actions.Spec, opts actions.Options) (*Action, error) 
 		client = webhook.DefaultClient()
 	}
 	a := &Action{name: name, cfg: cfg, timeout: spec.Timeout, client: client, generator: opts.ExternalURL,
-		secrets: spec.Secrets(), annotations: map[string]*template.Template{}, now: time.Now}
+		secrets: actions.NewRedactor(spec.Secrets()...), annotations: map[string]*template.Template{}, now: time.Now}
 	texts := cfg.Annotations
 	if len(texts) == 0 {
 		texts = defaultAnnotations
@@ -321,7 +321,7 @@ func (a *Action) postTo(ctx context.Context, base string, body []byte) (actions.
 
 func alertsURL(base string) string { return strings.TrimRight(base, "/") + "/api/v2/alerts" }
 
-func (a *Action) redact(s string) string { return actions.Redact(s, a.secrets...) }
+func (a *Action) redact(s string) string { return a.secrets.Redact(s) }
 
 // Where lists the Alertmanagers, credentials hidden.
 func (a *Action) Where() string {

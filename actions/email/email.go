@@ -39,7 +39,7 @@ type Action struct {
 	subject *template.Template // nil: the default
 	body    *template.Template // nil: the default, with an HTML part
 	tls     *tls.Config
-	secrets []string
+	secrets actions.Redactor
 	now     func() time.Time
 }
 
@@ -53,7 +53,7 @@ func New(name string, spec actions.Spec) (*Action, error) {
 	if errs := cfg.Validate(); len(errs) > 0 {
 		return nil, fmt.Errorf("action %s: %s", name, actions.Redact(errs[0].Error(), spec.Secrets()...))
 	}
-	a := &Action{name: name, cfg: cfg, timeout: spec.Timeout, secrets: spec.Secrets(), now: time.Now,
+	a := &Action{name: name, cfg: cfg, timeout: spec.Timeout, secrets: actions.NewRedactor(spec.Secrets()...), now: time.Now,
 		tls: &tls.Config{ServerName: cfg.Host, MinVersion: tls.VersionTLS12}}
 	if cfg.CAFile != "" {
 		pem, err := os.ReadFile(cfg.CAFile)
@@ -249,7 +249,7 @@ func permanent(err error) bool {
 	return strings.Contains(err.Error(), "STARTTLS")
 }
 
-func (a *Action) redact(s string) string { return actions.Redact(s, a.secrets...) }
+func (a *Action) redact(s string) string { return a.secrets.Redact(s) }
 
 // Where is the server as host:port.
 func (a *Action) Where() string {

@@ -60,7 +60,7 @@ type Action struct {
 	client   *http.Client
 	severity *template.Template
 	summary  *template.Template // nil: the default
-	secrets  []string
+	secrets  actions.Redactor
 	where    string // the endpoint as messages show it
 }
 
@@ -77,7 +77,7 @@ func New(name string, spec actions.Spec, client *http.Client) (*Action, error) {
 	if client == nil {
 		client = webhook.DefaultClient()
 	}
-	a := &Action{name: name, cfg: cfg, endpoint: endpoint(cfg), timeout: spec.Timeout, client: client, secrets: spec.Secrets()}
+	a := &Action{name: name, cfg: cfg, endpoint: endpoint(cfg), timeout: spec.Timeout, client: client, secrets: actions.NewRedactor(spec.Secrets()...)}
 	a.where = a.redact(a.endpoint)
 	if a.severity, err = actions.ParseTemplate("severity", cfg.Severity); err != nil {
 		return nil, fmt.Errorf("action %s: %s", name, a.redact(err.Error()))
@@ -258,7 +258,7 @@ func (a *Action) body(n *actions.Notification) ([]byte, error) {
 	return json.Marshal(ev)
 }
 
-func (a *Action) redact(s string) string { return actions.Redact(s, a.secrets...) }
+func (a *Action) redact(s string) string { return a.secrets.Redact(s) }
 
 // Where is the endpoint, credentials hidden.
 func (a *Action) Where() string { return a.where }

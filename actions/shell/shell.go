@@ -84,7 +84,7 @@ type Action struct {
 	args    []*template.Template // command[1:]
 	envKeys []string             // sorted, so that runs and dry runs agree
 	env     map[string]*template.Template
-	secrets []string // redacted from dry-run renderings
+	secrets actions.Redactor // redacts dry-run renderings
 }
 
 // New builds the action from a validated spec, parsing its templates once.
@@ -97,7 +97,7 @@ func New(name string, spec actions.Spec) (*Action, error) {
 	if len(cfg.Command) == 0 || cfg.Command[0] == "" {
 		return nil, errors.New("shell action: command[0] must name the program")
 	}
-	a := &Action{name: name, cfg: cfg, timeout: spec.Timeout, env: map[string]*template.Template{}, secrets: spec.Secrets()}
+	a := &Action{name: name, cfg: cfg, timeout: spec.Timeout, env: map[string]*template.Template{}, secrets: actions.NewRedactor(spec.Secrets()...)}
 	for i, arg := range cfg.Command[1:] {
 		t, err := actions.ParseTemplate(fmt.Sprintf("command[%d]", i+1), arg)
 		if err != nil {
@@ -124,10 +124,10 @@ func (a *Action) Render(n *actions.Notification) (actions.Rendering, error) {
 		return actions.Rendering{}, err
 	}
 	for i, kv := range env {
-		env[i] = actions.Redact(kv, a.secrets...)
+		env[i] = a.secrets.Redact(kv)
 	}
 	for i, arg := range argv {
-		argv[i] = actions.Redact(arg, a.secrets...)
+		argv[i] = a.secrets.Redact(arg)
 	}
 	return actions.Rendering{Kind: Name, Argv: argv, Env: env, Dir: a.cfg.Dir}, nil
 }

@@ -47,7 +47,7 @@ type Action struct {
 	text    *template.Template // nil: the default
 	link    string             // leaderhook's page, "" without server.external_url
 	where   string             // the webhook URL with its query hidden
-	secrets []string
+	secrets actions.Redactor
 }
 
 // New builds the action; templates are parsed once, here.
@@ -64,8 +64,7 @@ func New(name string, spec actions.Spec, opts actions.Options) (*Action, error) 
 		client = webhook.DefaultClient()
 	}
 	a := &Action{name: name, cfg: cfg, timeout: spec.Timeout, client: client, where: actions.Redact(cfg.WebhookURL),
-		secrets: actions.URLSecrets(cfg.WebhookURL)}
-	a.secrets = append(a.secrets, spec.FromEnv...)
+		secrets: actions.NewRedactor(append(actions.URLSecrets(cfg.WebhookURL), spec.FromEnv...)...)}
 	if opts.ExternalURL != "" {
 		a.link = strings.TrimRight(opts.ExternalURL, "/") + StatePagePath
 	}
@@ -237,7 +236,7 @@ func (a *Action) body(n *actions.Notification) ([]byte, error) {
 	return json.Marshal(msg)
 }
 
-func (a *Action) redact(s string) string { return actions.Redact(s, a.secrets...) }
+func (a *Action) redact(s string) string { return a.secrets.Redact(s) }
 
 // Where is the webhook URL, its signature hidden.
 func (a *Action) Where() string { return a.where }

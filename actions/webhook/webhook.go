@@ -50,7 +50,7 @@ type Action struct {
 	body    *template.Template // nil: the default payload or the CloudEvent
 	headers []header           // sorted by name
 	key     []byte             // nil: unsigned
-	secrets []string           // what redact hides besides URLs' credentials and queries
+	secrets actions.Redactor   // the spec's secrets, and URLs' credentials and queries
 	where   string             // the URL as messages show it
 	now     func() time.Time
 }
@@ -91,7 +91,7 @@ func New(name string, spec actions.Spec, client *http.Client) (*Action, error) {
 	if err := checkURL(cfg.URL); err != nil {
 		return nil, fmt.Errorf("action %s: url %w", name, err)
 	}
-	a := &Action{name: name, cfg: cfg, timeout: spec.Timeout, client: client, now: time.Now, secrets: spec.Secrets()}
+	a := &Action{name: name, cfg: cfg, timeout: spec.Timeout, client: client, now: time.Now, secrets: actions.NewRedactor(spec.Secrets()...)}
 	a.where = a.redact(cfg.URL)
 	if cfg.Body != "" && cfg.Format != "cloudevents" {
 		t, err := actions.ParseTemplate("body", cfg.Body)
@@ -244,7 +244,7 @@ func (a *Action) Run(ctx context.Context, n *actions.Notification) (actions.Outc
 	return Exchange(a.client, req, a.where, a.redact)
 }
 
-func (a *Action) redact(s string) string { return actions.Redact(s, a.secrets...) }
+func (a *Action) redact(s string) string { return a.secrets.Redact(s) }
 
 // Where is the endpoint, as messages show it.
 func (a *Action) Where() string { return a.where }
