@@ -176,6 +176,9 @@ func (m *Memory) Restore(image json.RawMessage) error {
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if len(m.entries) == 0 && len(entries) == 0 {
+		return nil // nothing to write: most actions remember nothing
+	}
 	m.entries = entries
 	return m.save()
 }
