@@ -31,6 +31,11 @@ import (
 // once, without waiting for the next poll. After any member goes down or
 // its report changes, every member is polled at once and then every
 // FastInterval until a majority agrees on a leader again.
+//
+// The first round's reports go out together once every member has been
+// polled once (answered or failed), after the whole membership and dated
+// then: the view's first verdict is made from every member, not from the
+// few polled first, and a member down at start counts as a member down.
 type PollSource struct {
 	Cluster  string
 	Members  []string // status URLs
@@ -88,6 +93,12 @@ type polledCluster struct {
 	lastIndex      uint64        // of the membership last sent
 	fastUntil      time.Time     // poll every fast interval until then
 	kick           chan struct{} // closed to have every member polled at once
+
+	// sendMu orders the sends, so that the first round's reports go out
+	// before any later one; it is taken before mu, never under it.
+	sendMu   sync.Mutex
+	unpolled int           // members not polled once yet; under sendMu
+	held     []event.Event // reports of the first round until it ends; under sendMu
 }
 
 // polledMember is what the source knows of one member.
@@ -99,6 +110,7 @@ type polledMember struct {
 	failing  time.Time // since when it gives no answer; zero when it answers
 	reported string    // "down" or "unknown" once reported so; "" otherwise
 	logged   string    // the last failure logged
+	polled   bool      // polled once at least; under sendMu
 }
 
 func (s *PollSource) newCluster(out chan<- event.Event) *polledCluster {
@@ -114,6 +126,7 @@ func (s *PollSource) newCluster(out chan<- event.Event) *polledCluster {
 	for _, u := range s.Members {
 		c.members = append(c.members, &polledMember{url: u, name: u})
 	}
+	c.unpolled = len(c.members)
 	return c
 }
 
@@ -169,6 +182,7 @@ func (c *polledCluster) poll(ctx context.Context, m *polledMember) {
 			return
 		}
 		c.heard(ctx, m, report, err)
+		c.polledOnce(ctx, m)
 		wait = c.nextWait()
 	}
 }
@@ -319,21 +333,73 @@ func (c *polledCluster) agreed() bool {
 // the view replaces a member known by its URL instead of counting it as
 // one more member that follows nobody. Callers hold mu.
 func (c *polledCluster) membership(at time.Time) []event.Event {
+	names := c.names()
+	if slices.Equal(names, c.announced) {
+		return nil
+	}
+	return []event.Event{c.membersEvent(at, names)}
+}
+
+// names returns the members' names, sorted. Callers hold mu.
+func (c *polledCluster) names() []string {
 	names := make([]string, 0, len(c.members))
 	for _, m := range c.members {
 		names = append(names, m.name)
 	}
 	slices.Sort(names)
-	names = slices.Compact(names)
-	if slices.Equal(names, c.announced) {
-		return nil
-	}
-	c.announced = names
-	c.lastIndex = max(c.lastIndex+1, uint64(at.UnixNano()))
-	return []event.Event{{Type: event.MembersChanged, Time: at, Cluster: c.name, Peers: names, Index: c.lastIndex}}
+	return slices.Compact(names)
 }
 
+// membersEvent returns the members.changed event of names, to be sent.
+// Callers hold mu.
+func (c *polledCluster) membersEvent(at time.Time, names []string) event.Event {
+	c.announced = names
+	c.lastIndex = max(c.lastIndex+1, uint64(at.UnixNano()))
+	return event.Event{Type: event.MembersChanged, Time: at, Cluster: c.name, Peers: names, Index: c.lastIndex}
+}
+
+// send sends events, or holds them while the first round goes on.
 func (c *polledCluster) send(ctx context.Context, events ...event.Event) {
+	c.sendMu.Lock()
+	defer c.sendMu.Unlock()
+	if c.unpolled > 0 {
+		c.held = append(c.held, events...)
+		return
+	}
+	c.deliver(ctx, events)
+}
+
+// polledOnce notes that m has been polled. After the last member's first
+// poll it sends what the first round found, dated now (dated when heard,
+// the first reports would bring the view's verdict due before the last),
+// after the whole membership in place of those held: a member down at
+// start is then one member of all, not all the members the view knows.
+func (c *polledCluster) polledOnce(ctx context.Context, m *polledMember) {
+	c.sendMu.Lock()
+	defer c.sendMu.Unlock()
+	if m.polled {
+		return
+	}
+	m.polled = true
+	if c.unpolled--; c.unpolled > 0 {
+		return
+	}
+	at := c.now()
+	c.mu.Lock()
+	events := []event.Event{c.membersEvent(at, c.names())}
+	c.mu.Unlock()
+	for _, ev := range c.held {
+		if ev.Type != event.MembersChanged {
+			ev.Time = at
+			events = append(events, ev)
+		}
+	}
+	c.held = nil
+	c.deliver(ctx, events)
+}
+
+// deliver sends events in order until ctx ends. Callers hold sendMu.
+func (c *polledCluster) deliver(ctx context.Context, events []event.Event) {
 	for _, ev := range events {
 		select {
 		case c.out <- ev:

@@ -11,7 +11,9 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/leaderhook/leaderhook/event"
@@ -163,17 +165,26 @@ func TestPollSourceMemberDown(t *testing.T) {
 	})
 }
 
-// A member that answers slowly delays nobody else.
+// A member that answers slowly delays nobody else's polls. Only the
+// first round's reports wait for it: the first verdict is made from every
+// member.
 func TestPollSourceSlowMemberDelaysOnlyItself(t *testing.T) {
 	release := make(chan struct{})
-	defer close(release)
+	var once sync.Once
+	free := func() { once.Do(func() { close(release) }) }
+	defer free()
 	slow := serve(t, func(w http.ResponseWriter, r *http.Request) {
 		select {
 		case <-release:
 		case <-r.Context().Done():
 		}
 	})
+	var mu sync.Mutex
+	fastPolls := 0
 	fast := serve(t, func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		fastPolls++
+		mu.Unlock()
 		io.WriteString(w, `{"store":{"node_id":"fast","leader":{"node_id":"fast"}}}`)
 	})
 	src := &PollSource{Cluster: "c", Members: []string{slow, fast}, Preset: Rqlite{}, Interval: 20 * time.Millisecond, Timeout: time.Hour}
@@ -181,6 +192,15 @@ func TestPollSourceSlowMemberDelaysOnlyItself(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	go src.Run(ctx, out)
+	waitUntil(t, "the fast member polled again and again", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return fastPolls >= 3
+	})
+	if len(out) != 0 {
+		t.Errorf("%d events before the slow member's first poll ended", len(out))
+	}
+	free()
 	if ev := next(t, out, "the fast member's report"); ev.Source != "fast" {
 		t.Errorf("first report %+v, want the fast member's", ev)
 	}
@@ -296,4 +316,105 @@ func (l *lockedBuffer) String() string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.b.String()
+}
+
+// scripted stands in for a cluster's members: each answers its polls after
+// a delay (on synctest's clock), with a fixed report or error; a member
+// without a script never answers.
+type scripted map[string]reply
+
+type reply struct {
+	delay  time.Duration
+	leader string
+	err    error
+}
+
+func (s scripted) Poll(ctx context.Context, _ *http.Client, member string) (Report, error) {
+	a, ok := s[member]
+	if !ok {
+		a.delay = 1000 * time.Hour
+	}
+	t := time.NewTimer(a.delay)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return Report{}, ctx.Err()
+	case <-t.C:
+	}
+	return Report{Self: member, Leader: a.leader}, a.err
+}
+
+var refusedErr = fmt.Errorf("dial tcp: %w", syscall.ECONNREFUSED)
+
+// firstVerdict runs a poll source into a view as the daemon does, and
+// returns the view's first announcement with the view.
+func firstVerdict(t *testing.T, src *PollSource, stabilize time.Duration) (event.Event, *View) {
+	t.Helper()
+	out := make(chan event.Event, 64)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go src.Run(ctx, out)
+	view := NewView(src.Cluster, nil, stabilize)
+	limit := time.After(time.Hour)
+	var states []event.Event
+	for len(states) == 0 {
+		var due <-chan time.Time
+		if d, ok := view.Deadline(); ok {
+			due = time.After(time.Until(d))
+		}
+		select {
+		case ev := <-out:
+			if states = view.Advance(ev.Time, states); len(states) == 0 {
+				states = view.Observe(ev, states)
+			}
+		case <-due:
+			states = view.Advance(time.Now(), states)
+		case <-limit:
+			t.Fatalf("no verdict within an hour: %+v", view.State())
+		}
+	}
+	return states[0], view
+}
+
+// The first verdict comes once every member has been polled once, whatever
+// the order the polls happen to come in and however long they take: a
+// member that has not been heard from yet is not one that follows nobody,
+// and a member down at start counts as one of the members, down.
+func TestPollSourceFirstVerdictAfterFirstRound(t *testing.T) {
+	const interval, stabilize = 10 * time.Second, 2 * time.Second
+	slow := 3 * interval / 2 // longer than any first poll's delay: the others answer first
+	cases := []struct {
+		name    string
+		members scripted
+		want    string // type and leader
+		down    []string
+	}{
+		{"slow answers, one never", scripted{"a": {0, "b", nil}, "b": {slow, "b", nil}}, "state.has_leader b", nil},
+		{"one down at start", scripted{"a": {0, "", refusedErr}, "b": {slow, "b", nil}, "c": {slow, "b", nil}}, "state.has_leader b", []string{"a"}},
+		{"majority down at start", scripted{"a": {0, "", refusedErr}, "b": {0, "", refusedErr}, "c": {slow, "", nil}}, "state.is_leaderless ", []string{"a", "b"}},
+		{"all answer", scripted{"a": {0, "b", nil}, "b": {0, "b", nil}, "c": {0, "b", nil}}, "state.has_leader b", nil},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				start := time.Now()
+				src := &PollSource{Cluster: "c", Members: []string{"a", "b", "c"}, Preset: tc.members, Interval: interval}
+				ev, view := firstVerdict(t, src, stabilize)
+				if got := ev.Type + " " + ev.LeaderID; got != tc.want || !ev.Baseline {
+					t.Errorf("first verdict %q (baseline %v) at %s, want %q as a baseline", got, ev.Baseline, ev.Time.Sub(start), tc.want)
+				}
+				if !slices.Equal(ev.Members, []string{"a", "b", "c"}) {
+					t.Errorf("verdict on members %q, want a, b, c", ev.Members)
+				}
+				if h := view.Health(); !slices.Equal(h.Unreachable, tc.down) || h.MembersUp != 3-len(tc.down) {
+					t.Errorf("health %+v, want %q down", h, tc.down)
+				}
+				// A leaderless cluster is dated from when leaderhook first
+				// knew it: once every member was polled, not before.
+				if ev.Type == event.Leaderless && !ev.Since.Equal(ev.Time) {
+					t.Errorf("leaderless since %s, announced at %s", ev.Since.Sub(start), ev.Time.Sub(start))
+				}
+			})
+		})
+	}
 }

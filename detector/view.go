@@ -52,7 +52,8 @@ import (
 // Baseline: the first state after start is announced with Baseline set, as a
 // starting point rather than a change. It is taken as soon as a leader has a
 // majority, or once the stabilize period has passed since the first report
-// (members report one by one, so the first report alone says little).
+// (members report one by one, so the first report alone says little; a
+// PollSource sends its first round's reports together).
 //
 // View is not safe for concurrent use; timestamps must not go backwards.
 type View struct {
