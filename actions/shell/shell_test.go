@@ -646,3 +646,39 @@ trap '' TERM; sleep 1000 & echo $! > "$2/child"; echo $$ > "$2/pid"; while :; do
 		t.Errorf("audit\n got: %q\nwant: %q", got, want)
 	}
 }
+
+// A failover script that starts something in the background and exits 0
+// has done its job. The leader change it caused then fences its delivery
+// while leaderhook still collects the background child's output: that must
+// neither make the run "cancelled" nor kill what it started.
+func TestFenceAfterAScriptExitedKeepsItsSuccess(t *testing.T) {
+	dir := t.TempDir()
+	prog := script(t, dir, "failover.sh", `sleep 30 & echo $! > "$1/child"; echo $$ > "$1/pid"; echo promoted`)
+	a := newAction(t, actions.Spec{Timeout: time.Minute, Config: Config{Command: []string{prog, dir}, KillGrace: 200 * time.Millisecond, CancelOnChange: true}})
+	spec := actions.Spec{Type: Name, Timeout: time.Minute, Retry: actions.Retry{MaxAttempts: 1}, Config: a.cfg}
+	audit := &auditLog{}
+	d := dispatch.New(dispatch.Options{Audit: audit, Targets: map[string]dispatch.Target{
+		"failover": {Action: a, Spec: spec, Workers: 1, CancelOnChange: true}}})
+	n := notification("")
+	n.Seq = 1
+	if err := d.Submit(n, []string{"failover"}); err != nil {
+		t.Fatal(err)
+	}
+	waitFile(t, filepath.Join(dir, "pid"))
+	child, pid := childPid(t, filepath.Join(dir, "child")), childPid(t, filepath.Join(dir, "pid"))
+	assertGone(t, pid) // the script has exited, with 0
+	d.StateChanged("ziti", 2)
+	if err := d.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, r := range audit.records {
+		got = append(got, r.Kind+" "+r.Outcome)
+	}
+	if want := []string{"queued ", "attempt ok", "delivered ok"}; !slices.Equal(got, want) {
+		t.Errorf("audit %q, want %q", got, want)
+	}
+	if gone(child) {
+		t.Error("the fence killed what the finished script left running")
+	}
+}
