@@ -28,7 +28,8 @@
 //   - The program runs in its own process group. After timeout (default
 //     1m), or when leaderhook shuts down, the whole group gets SIGTERM,
 //     then SIGKILL kill_grace (default 5s) later: children and
-//     grandchildren end too. A timeout is reported as "timed out after
+//     grandchildren end too, and so do descendants in a group of their own
+//     (coreutils timeout makes one). A timeout is reported as "timed out after
 //     <timeout>" and retried like exit 75; a shutdown as "interrupted".
 //     With cancel_on_change, so is a run whose cluster's state moved on
 //     (the dispatcher ends its context, saying why): it is not retried.
@@ -280,20 +281,34 @@ type timeoutError struct{ after time.Duration }
 func (e *timeoutError) Error() string        { return fmt.Sprintf("timed out after %s", e.after) }
 func (e *timeoutError) Is(target error) bool { return target == context.DeadlineExceeded }
 
-// stop ends the process group: SIGTERM, then SIGKILL after the grace
-// period, or as soon as the program itself has exited, for what it leaves
-// behind. It returns the program's Wait error.
+// stop ends the process group, and the descendants that left it: SIGTERM,
+// then SIGKILL after the grace period, or as soon as the program itself
+// has exited, for what it leaves behind. It returns the program's Wait
+// error.
 func (a *Action) stop(pgid int, done <-chan error) error {
-	_ = syscall.Kill(-pgid, syscall.SIGTERM) // ESRCH: already gone, fine
+	strays := escaped(pgid) // found while the program lives to be their parent
+	defer func() {
+		for _, p := range strays {
+			_ = p.Release()
+		}
+	}()
+	signal(pgid, strays, syscall.SIGTERM)
 	grace := time.NewTimer(a.cfg.KillGrace)
 	defer grace.Stop()
 	select {
 	case err := <-done:
-		_ = syscall.Kill(-pgid, syscall.SIGKILL)
+		signal(pgid, strays, syscall.SIGKILL)
 		return err
 	case <-grace.C:
-		_ = syscall.Kill(-pgid, syscall.SIGKILL)
+		signal(pgid, strays, syscall.SIGKILL)
 		return <-done
+	}
+}
+
+func signal(pgid int, strays []*os.Process, sig syscall.Signal) {
+	_ = syscall.Kill(-pgid, sig) // ESRCH: already gone, fine
+	for _, p := range strays {
+		_ = p.Signal(sig)
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -681,4 +682,25 @@ func TestFenceAfterAScriptExitedKeepsItsSuccess(t *testing.T) {
 	if gone(child) {
 		t.Error("the fence killed what the finished script left running")
 	}
+}
+
+// coreutils timeout puts itself in a process group of its own, so the
+// group kill misses it and what it runs: a fenced or timed-out failover
+// script's `timeout 60 promote` went on. Its descendants are stopped too.
+func TestStopReachesDescendantsInOtherGroups(t *testing.T) {
+	if _, err := exec.LookPath("timeout"); err != nil {
+		t.Skip("no timeout(1)")
+	}
+	dir := t.TempDir()
+	prog := script(t, dir, "promote.sh", `timeout 1000 sh -c 'echo $$ > "$1/child"; exec sleep 1000' sh "$1"`)
+	a := newAction(t, actions.Spec{Timeout: time.Minute, Config: Config{Command: []string{prog, dir}, KillGrace: 200 * time.Millisecond}})
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() {
+		waitFile(t, filepath.Join(dir, "child"))
+		cancel()
+	}()
+	if _, err := runReturns(t, ctx, a, notification("")); !errors.Is(err, context.Canceled) {
+		t.Errorf("Run = %v, want an interruption", err)
+	}
+	assertGone(t, childPid(t, filepath.Join(dir, "child")))
 }
