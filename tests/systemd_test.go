@@ -156,6 +156,23 @@ func TestSystemdUnit(t *testing.T) {
 	}
 }
 
+// With systemd's default KillMode=control-group, `systemctl stop` or
+// `restart` sends SIGTERM to every process of the unit at once: a failover
+// script still running dies of a signal leaderhook did not send, which is
+// a failure for good (its on_failure actions run, it is not resumed),
+// instead of being drained, then interrupted and resumed after the
+// restart. mixed sends SIGTERM to leaderhook alone and SIGKILL to what is
+// left once it has exited.
+func TestSystemdStopLeavesScriptsToTheDaemon(t *testing.T) {
+	u := readUnit(t)
+	if got := u.one(t, "KillMode"); got != "mixed" {
+		t.Errorf("KillMode=%s: want mixed, so that a stop does not kill running scripts behind leaderhook's back", got)
+	}
+	if got := u.one(t, "KillSignal"); got != "SIGTERM" {
+		t.Errorf("KillSignal=%s: leaderhook drains on SIGTERM", got)
+	}
+}
+
 func indexOf(s []string, v string) int {
 	for i, x := range s {
 		if x == v {

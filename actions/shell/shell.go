@@ -28,13 +28,17 @@
 //   - The program runs in its own process group. After timeout (default
 //     1m), or when leaderhook shuts down, the whole group gets SIGTERM,
 //     then SIGKILL kill_grace (default 5s) later: children and
-//     grandchildren end too. A timeout is reported as "timed out after
+//     grandchildren end too, and so do descendants in a group of their own
+//     (coreutils timeout makes one). A timeout is reported as "timed out after
 //     <timeout>" and retried like exit 75; a shutdown as "interrupted".
 //     With cancel_on_change, so is a run whose cluster's state moved on
 //     (the dispatcher ends its context, saying why): it is not retried.
 //   - When the program exits by itself, what it left running in the
 //     background is not killed, but its output is no longer collected:
 //     leaderhook stops waiting for it one second after the program exits.
+//     The run ended when the program exited: a timeout, shutdown or state
+//     change during that second neither undoes its result nor kills what
+//     it left running.
 //   - At most concurrency (default 1) runs of the action per cluster at
 //     once, in the order they fired: the dispatcher's queue for the
 //     cluster and action has that many workers (Config.Workers).
@@ -47,6 +51,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"maps"
 	"os"
@@ -183,33 +188,76 @@ func (a *Action) Run(ctx context.Context, n *actions.Notification) (actions.Outc
 // execute starts the program, waits for it or for the timeout, and judges
 // the result.
 func (a *Action) execute(ctx context.Context, argv, env []string, stdin []byte) (actions.Outcome, error) {
+	notRun := actions.Outcome{HasExitCode: true, ExitCode: -1, Detail: "did not start"}
+	// A pipe of our own, not exec's: Wait then returns when the program
+	// exits, not when the background children holding its output do, so
+	// that a stop arriving meanwhile cannot undo a finished run.
+	r, w, err := os.Pipe()
+	if err != nil {
+		return notRun, fmt.Errorf("start %s: %w", argv[0], err)
+	}
 	out := &boundedBuffer{limit: outputLimit}
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Env = env // exec keeps the last of duplicate keys: LEADERHOOK_* win
 	cmd.Dir = a.cfg.Dir
 	cmd.Stdin = bytes.NewReader(stdin)
-	cmd.Stdout, cmd.Stderr = out, out // one pipe: the two stay interleaved
+	cmd.Stdout, cmd.Stderr = w, w // one pipe: the two stay interleaved
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	cmd.WaitDelay = pipeGrace
-	if err := cmd.Start(); err != nil {
-		return actions.Outcome{HasExitCode: true, ExitCode: -1, Detail: "did not start"}, startError(argv[0], err)
+	cmd.WaitDelay = pipeGrace // for stdin, which a background child may hold
+	err = cmd.Start()
+	w.Close()
+	if err != nil {
+		r.Close()
+		return notRun, startError(argv[0], err)
 	}
+	copied := make(chan struct{})
+	go func() { _, _ = io.Copy(out, r); close(copied) }()
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()
 
-	timer := time.NewTimer(a.timeout)
-	defer timer.Stop()
-	var waitErr, stopped error
-	select {
-	case waitErr = <-done:
-	case <-timer.C:
-		stopped = a.stopReason(nil)
-		waitErr = a.stop(cmd.Process.Pid, done)
-	case <-ctx.Done():
-		stopped = a.stopReason(context.Cause(ctx))
-		waitErr = a.stop(cmd.Process.Pid, done)
+	waitErr, stopped := a.await(ctx, cmd.Process.Pid, done)
+	if !collect(r, copied) && waitErr == nil {
+		waitErr = exec.ErrWaitDelay // output cut off, as exec would say
 	}
 	return judge(argv[0], cmd.ProcessState, waitErr, stopped, out.String())
+}
+
+// await waits for the program to exit, or stops it at the timeout or when
+// ctx ends. stopped is why it was stopped, nil when it exited by itself.
+func (a *Action) await(ctx context.Context, pid int, done <-chan error) (waitErr, stopped error) {
+	timer := time.NewTimer(a.timeout)
+	defer timer.Stop()
+	select {
+	case waitErr = <-done:
+		return waitErr, nil
+	case <-timer.C:
+		stopped = a.stopReason(nil)
+	case <-ctx.Done():
+		stopped = a.stopReason(context.Cause(ctx))
+	}
+	select {
+	case waitErr = <-done: // it exited first: its own result stands
+		return waitErr, nil
+	default:
+	}
+	return a.stop(pid, done), stopped
+}
+
+// collect waits for the end of the output, at most pipeGrace once the
+// program has exited, since a background child may hold the pipe open. It
+// reports whether all of the output came.
+func collect(r *os.File, copied <-chan struct{}) bool {
+	grace := time.NewTimer(pipeGrace)
+	defer grace.Stop()
+	all := true
+	select {
+	case <-copied:
+	case <-grace.C:
+		all = false
+	}
+	r.Close() // ends the copy
+	<-copied
+	return all
 }
 
 // stopReason says why a run is stopped (or not started): the timeout, or
@@ -233,20 +281,34 @@ type timeoutError struct{ after time.Duration }
 func (e *timeoutError) Error() string        { return fmt.Sprintf("timed out after %s", e.after) }
 func (e *timeoutError) Is(target error) bool { return target == context.DeadlineExceeded }
 
-// stop ends the process group: SIGTERM, then SIGKILL after the grace
-// period, or as soon as the program itself has exited, for what it leaves
-// behind. It returns the program's Wait error.
+// stop ends the process group, and the descendants that left it: SIGTERM,
+// then SIGKILL after the grace period, or as soon as the program itself
+// has exited, for what it leaves behind. It returns the program's Wait
+// error.
 func (a *Action) stop(pgid int, done <-chan error) error {
-	_ = syscall.Kill(-pgid, syscall.SIGTERM) // ESRCH: already gone, fine
+	strays := escaped(pgid) // found while the program lives to be their parent
+	defer func() {
+		for _, p := range strays {
+			_ = p.Release()
+		}
+	}()
+	signal(pgid, strays, syscall.SIGTERM)
 	grace := time.NewTimer(a.cfg.KillGrace)
 	defer grace.Stop()
 	select {
 	case err := <-done:
-		_ = syscall.Kill(-pgid, syscall.SIGKILL)
+		signal(pgid, strays, syscall.SIGKILL)
 		return err
 	case <-grace.C:
-		_ = syscall.Kill(-pgid, syscall.SIGKILL)
+		signal(pgid, strays, syscall.SIGKILL)
 		return <-done
+	}
+}
+
+func signal(pgid int, strays []*os.Process, sig syscall.Signal) {
+	_ = syscall.Kill(-pgid, sig) // ESRCH: already gone, fine
+	for _, p := range strays {
+		_ = p.Signal(sig)
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -645,4 +646,61 @@ trap '' TERM; sleep 1000 & echo $! > "$2/child"; echo $$ > "$2/pid"; while :; do
 	if !slices.Equal(got, want) {
 		t.Errorf("audit\n got: %q\nwant: %q", got, want)
 	}
+}
+
+// A failover script that starts something in the background and exits 0
+// has done its job. The leader change it caused then fences its delivery
+// while leaderhook still collects the background child's output: that must
+// neither make the run "cancelled" nor kill what it started.
+func TestFenceAfterAScriptExitedKeepsItsSuccess(t *testing.T) {
+	dir := t.TempDir()
+	prog := script(t, dir, "failover.sh", `sleep 30 & echo $! > "$1/child"; echo $$ > "$1/pid"; echo promoted`)
+	a := newAction(t, actions.Spec{Timeout: time.Minute, Config: Config{Command: []string{prog, dir}, KillGrace: 200 * time.Millisecond, CancelOnChange: true}})
+	spec := actions.Spec{Type: Name, Timeout: time.Minute, Retry: actions.Retry{MaxAttempts: 1}, Config: a.cfg}
+	audit := &auditLog{}
+	d := dispatch.New(dispatch.Options{Audit: audit, Targets: map[string]dispatch.Target{
+		"failover": {Action: a, Spec: spec, Workers: 1, CancelOnChange: true}}})
+	n := notification("")
+	n.Seq = 1
+	if err := d.Submit(n, []string{"failover"}); err != nil {
+		t.Fatal(err)
+	}
+	waitFile(t, filepath.Join(dir, "pid"))
+	child, pid := childPid(t, filepath.Join(dir, "child")), childPid(t, filepath.Join(dir, "pid"))
+	assertGone(t, pid) // the script has exited, with 0
+	d.StateChanged("ziti", 2)
+	if err := d.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, r := range audit.records {
+		got = append(got, r.Kind+" "+r.Outcome)
+	}
+	if want := []string{"queued ", "attempt ok", "delivered ok"}; !slices.Equal(got, want) {
+		t.Errorf("audit %q, want %q", got, want)
+	}
+	if gone(child) {
+		t.Error("the fence killed what the finished script left running")
+	}
+}
+
+// coreutils timeout puts itself in a process group of its own, so the
+// group kill misses it and what it runs: a fenced or timed-out failover
+// script's `timeout 60 promote` went on. Its descendants are stopped too.
+func TestStopReachesDescendantsInOtherGroups(t *testing.T) {
+	if _, err := exec.LookPath("timeout"); err != nil {
+		t.Skip("no timeout(1)")
+	}
+	dir := t.TempDir()
+	prog := script(t, dir, "promote.sh", `timeout 1000 sh -c 'echo $$ > "$1/child"; exec sleep 1000' sh "$1"`)
+	a := newAction(t, actions.Spec{Timeout: time.Minute, Config: Config{Command: []string{prog, dir}, KillGrace: 200 * time.Millisecond}})
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() {
+		waitFile(t, filepath.Join(dir, "child"))
+		cancel()
+	}()
+	if _, err := runReturns(t, ctx, a, notification("")); !errors.Is(err, context.Canceled) {
+		t.Errorf("Run = %v, want an interruption", err)
+	}
+	assertGone(t, childPid(t, filepath.Join(dir, "child")))
 }

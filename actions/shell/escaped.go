@@ -1,0 +1,56 @@
+package shell
+
+import (
+	"os"
+	"strconv"
+	"strings"
+)
+
+// escaped returns the descendants of the program pid that are in another
+// process group than its own, which a signal to the group misses:
+// coreutils timeout moves itself (and so what it runs) into a group of its
+// own. The handles are pidfds, so a pid reused later is not signalled.
+func escaped(pid int) []*os.Process {
+	children := map[int][]int{}
+	group := map[int]int{}
+	entries, _ := os.ReadDir("/proc") // none without procfs: the group kill only
+	for _, e := range entries {
+		p, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		if ppid, pgrp, ok := readStat(p); ok {
+			children[ppid] = append(children[ppid], p)
+			group[p] = pgrp
+		}
+	}
+	var out []*os.Process
+	for todo := children[pid]; len(todo) > 0; todo = todo[1:] {
+		p := todo[0]
+		todo = append(todo, children[p]...)
+		if group[p] == pid {
+			continue
+		}
+		if proc, err := os.FindProcess(p); err == nil {
+			out = append(out, proc)
+		}
+	}
+	return out
+}
+
+// readStat reads the parent and process group of pid from /proc.
+func readStat(pid int) (ppid, pgrp int, ok bool) {
+	data, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return 0, 0, false
+	}
+	// After the command name, in parentheses: state, ppid, pgrp.
+	s := string(data)
+	f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
+	if len(f) < 3 {
+		return 0, 0, false
+	}
+	ppid, err1 := strconv.Atoi(f[1])
+	pgrp, err2 := strconv.Atoi(f[2])
+	return ppid, pgrp, err1 == nil && err2 == nil
+}
