@@ -281,7 +281,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 	d.mu.Unlock()
 
 	if d.disp != nil && len(d.resume) > 0 {
-		resume := d.dropOrphans(d.resume)
+		resume := d.dropOrphans(d.resume, d.store)
 		d.log.Info("resuming deliveries interrupted by the last stop", "count", len(resume))
 		d.disp.Resume(resume)
 	}
@@ -432,7 +432,7 @@ func (d *Daemon) taken() store.State {
 // dropOrphans returns the deliveries whose action the config still has.
 // The others could never be made: each is audited as dropped, logged, and
 // ended in the journal, rather than kept pending for good.
-func (d *Daemon) dropOrphans(pending []dispatch.Delivery) []dispatch.Delivery {
+func (d *Daemon) dropOrphans(pending []dispatch.Delivery, journal interface{ Done(id string) error }) []dispatch.Delivery {
 	actions := d.config().Actions
 	var keep []dispatch.Delivery
 	for _, del := range pending {
@@ -445,7 +445,7 @@ func (d *Daemon) dropOrphans(pending []dispatch.Delivery) []dispatch.Delivery {
 		n := del.Notification
 		d.auditors().Record(dispatch.Record{Time: d.opts.Clock.Now(), Kind: "dropped", Rule: n.Rule, Status: n.Status, Cluster: n.Cluster,
 			Action: del.Action, DeliveryID: del.ID, Fallback: del.Fallback, Detail: why})
-		if err := d.store.Done(del.ID); err != nil {
+		if err := journal.Done(del.ID); err != nil {
 			d.log.Error("cannot journal the end of a dropped delivery", "delivery_id", del.ID, "err", err)
 		}
 	}

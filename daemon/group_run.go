@@ -10,6 +10,7 @@ import (
 	"github.com/leaderhook/leaderhook/dispatch"
 	"github.com/leaderhook/leaderhook/event"
 	"github.com/leaderhook/leaderhook/ha"
+	"github.com/leaderhook/leaderhook/rules"
 )
 
 // proposeTimeout bounds how long a proposal waits to be committed.
@@ -98,6 +99,14 @@ func (g *group) dispatch() (stop func()) {
 	g.disp = disp
 	pending := g.pendingList()
 	g.mu.Unlock()
+	// As on a daemon alone that starts: a delivery decided for a state
+	// the group has since left is fenced (cancel_on_change), and one to
+	// an action the config no longer has is dropped. States applied from
+	// here on reach disp by StateChanged.
+	var clusters []rules.ClusterSnapshot
+	d.driver.Do(func() { clusters = d.driver.Image().Engine.Clusters })
+	fenceSaved(disp, clusters)
+	pending = d.dropOrphans(pending, g)
 	if len(pending) > 0 {
 		g.log.Info("dispatching the deliveries still pending", "count", len(pending))
 	}

@@ -71,3 +71,54 @@ func TestReloadBeforeRunIsRefused(t *testing.T) {
 		t.Error("the refused reload changed the config")
 	}
 }
+
+const takeoverConfig = `server: {listen: "127.0.0.1:0"}
+state_dir: {{.Dir}}/state
+audit_log: {{.Dir}}/audit.jsonl
+clusters:
+  - {name: ziti, stabilize: 0s, source: {type: events, http: true}}
+actions:
+  {{.Action}}: {type: shell, command: [/bin/sh, -c, "echo run >> {{.Dir}}/runs; exit 75"], cancel_on_change: {{.Cancel}}, retry: {max_attempts: 20, initial_backoff: 1m}}
+rules:
+  - {name: lost, when: leaderless, actions: [{{.Action}}]}
+{{.HA}}`
+
+// A node that takes the lead of its group resumes the pending deliveries
+// as a daemon alone does at its start: one decided for a state the group
+// has since left is fenced (cancel_on_change), one to an action the config
+// no longer has is dropped; neither runs.
+func TestGroupLeaderResumesOnlyWhatStillHolds(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		after map[string]any // the config the node leads again with
+		why   string         // in the audit's dropped record
+	}{
+		{"state left", map[string]any{"Cancel": true}, "moved on to state"},
+		{"action removed", map[string]any{"Action": "chat"}, "action page is no longer in the config"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHarness(t, takeoverConfig, map[string]any{"Action": "page", "Cancel": false})
+			h.write(map[string]any{"HA": oneNodeGroup(t, h.dir)})
+			h.start(Options{DrainTimeout: 0})
+			waitFor(t, "the node to lead its group", h.d.group.dispatching)
+			h.post("/v1/events?cluster=ziti", "", ev("c1", event.HasLeader, "c1"))
+			h.post("/v1/events?cluster=ziti", "", ev("c1", event.Leaderless, ""))
+			id := auditedID(t, h.dir, "lost")
+			runs := filepath.Join(h.dir, "runs")
+			waitFor(t, "the first run", func() bool { _, err := os.Stat(runs); return err == nil })
+			h.post("/v1/events?cluster=ziti", "", ev("c1", event.HasLeader, "c2"))
+			waitFor(t, "the new leader", func() bool { return h.cluster("ziti").LeaderID == "c2" })
+			h.stop()
+
+			h.write(tc.after)
+			h.start(Options{})
+			waitFor(t, "the delivery "+id+" dropped", func() bool {
+				audit, _ := os.ReadFile(filepath.Join(h.dir, "audit.jsonl"))
+				return strings.Contains(string(audit), `"kind":"dropped"`) && strings.Contains(string(audit), tc.why)
+			})
+			if data, _ := os.ReadFile(runs); string(data) != "run\n" {
+				t.Errorf("the script ran %d times, want once, before the node led again", strings.Count(string(data), "run"))
+			}
+		})
+	}
+}

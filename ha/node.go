@@ -158,6 +158,12 @@ func (n *Node) Close() error {
 			// leaving the others to notice the silence.
 			n.raft.LeadershipTransfer().Error()
 		}
+		// The next start restores this state rather than deciding the
+		// log's entries again, maybe under a config changed meanwhile (a
+		// renamed action would get its old firings again).
+		if err := n.raft.Snapshot().Error(); err != nil && !errors.Is(err, raft.ErrNothingNewToSnapshot) {
+			errs = append(errs, fmt.Errorf("snapshot at stop: %w", err))
+		}
 		errs = append(errs, n.raft.Shutdown().Error())
 	}
 	if n.transport != nil {
