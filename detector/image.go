@@ -40,6 +40,8 @@ type MemberImage struct {
 	Last     time.Time `json:"last,omitzero"`
 	Reason   string    `json:"reason,omitempty"`
 	Term     uint64    `json:"term,omitempty"`
+	Held     string    `json:"held,omitempty"`
+	Lost     string    `json:"lost,omitempty"`
 }
 
 // Image returns the view's whole state.
@@ -49,7 +51,8 @@ func (v *View) Image() Image {
 		Announced: v.announced, LastLeader: v.lastLeader, Since: v.since, LossStart: v.lossStart, LossFrom: v.lossFrom,
 		Pending: v.pending, Isolated: v.isolated, Now: v.now, SplitSince: v.splitSince, Split: v.split, ChangeAt: v.changeAt}
 	for id, m := range v.members {
-		img.Members[id] = MemberImage{Follows: m.follows, Down: m.down, Unknown: m.unknown, Reported: m.reported, Last: m.last, Reason: m.reason, Term: m.term}
+		img.Members[id] = MemberImage{Follows: m.follows, Down: m.down, Unknown: m.unknown, Reported: m.reported, Last: m.last, Reason: m.reason, Term: m.term,
+			Held: m.held, Lost: m.lost}
 	}
 	return img
 }
@@ -64,7 +67,8 @@ func (v *View) LoadImage(img Image) {
 	v.splitSince, v.split, v.changeAt = img.SplitSince, img.Split, img.ChangeAt
 	v.members = make(map[string]*member, len(img.Members))
 	for id, m := range maps.All(img.Members) {
-		v.members[id] = &member{follows: m.Follows, down: m.Down, unknown: m.Unknown, reported: m.Reported, last: m.Last, reason: m.Reason, term: m.Term}
+		v.members[id] = &member{follows: m.Follows, down: m.Down, unknown: m.Unknown, reported: m.Reported, last: m.Last, reason: m.Reason, term: m.Term,
+			held: m.Held, lost: m.Lost}
 	}
 	v.resort()
 }

@@ -418,3 +418,64 @@ func TestPollSourceFirstVerdictAfterFirstRound(t *testing.T) {
 		})
 	}
 }
+
+// Polled OpenZiti controllers are named by their raft ids, as the leader
+// is: the leader is a member that claims the lead, and once its process is
+// gone, the survivors still naming it do not keep it leader.
+func TestPollSourceOpenZitiLeaderIsAMember(t *testing.T) {
+	var mu sync.Mutex
+	var addrs []string // tls:host:port of ctrl1..3, each polled at that host and port
+	controller := func() *httptest.Server {
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.Method == http.MethodPost {
+				io.WriteString(w, `{"data":{"token":"t"}}`)
+				return
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			var list []string
+			for i, a := range addrs {
+				list = append(list, fmt.Sprintf(`{"id":"ctrl%d","address":%q,"leader":%t}`, i+1, a, i == 1))
+			}
+			fmt.Fprintf(w, `{"data":[%s]}`, strings.Join(list, ","))
+		}))
+		t.Cleanup(srv.Close)
+		return srv
+	}
+	servers := []*httptest.Server{controller(), controller(), controller()}
+	var urls []string
+	mu.Lock()
+	for _, s := range servers {
+		urls = append(urls, s.URL)
+		addrs = append(addrs, "tls:"+strings.TrimPrefix(s.URL, "http://"))
+	}
+	mu.Unlock()
+	src := &PollSource{Cluster: "ziti", Members: urls, Preset: &OpenZiti{Username: "u", Password: "p"}, Interval: 20 * time.Millisecond}
+	out := make(chan event.Event, 64)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go src.Run(ctx, out)
+	view := NewView("ziti", nil, 0)
+	observe := func(what string, cond func() bool) {
+		t.Helper()
+		for deadline := time.After(5 * time.Second); !cond(); {
+			select {
+			case ev := <-out:
+				view.Observe(ev, nil)
+			case <-deadline:
+				t.Fatalf("%s: members %q, health %+v, state %+v", what, view.Members(), view.Health(), view.State())
+			}
+		}
+	}
+	observe("ctrl2 leads, a member claiming the lead", func() bool {
+		h := view.Health()
+		return slices.Equal(view.Members(), []string{"ctrl1", "ctrl2", "ctrl3"}) && view.State().LeaderID == "ctrl2" &&
+			len(h.Leaders) == 1 && h.Leaders[0].ID == "ctrl2"
+	})
+	servers[1].CloseClientConnections()
+	servers[1].Close()
+	observe("ctrl2's process gone: no leader, though ctrl1 and ctrl3 still name it", func() bool {
+		st := view.State()
+		return st.Reports["ctrl2"].Down && st.LeaderID == ""
+	})
+}

@@ -608,8 +608,13 @@ func (v Vault) Poll(ctx context.Context, c *http.Client, member string) (Report,
 }
 
 // OpenZiti logs in (POST /edge/management/v1/authenticate?method=password)
-// and reads GET /fabric/v1/cluster/list-members: the member marked leader.
-// A login succeeds on a leaderless controller too: it proves nothing.
+// and reads GET /fabric/v1/cluster/list-members: the member marked leader,
+// by its id. The answer does not say which member answers: the polled
+// controller names itself by the id of the member whose raft address is
+// the host and port it is polled at (OpenZiti's HA setup serves the
+// control channel and the APIs on one port), so that the leader matches a
+// member; with none, it stays known by its URL. A login succeeds on a
+// leaderless controller too: it proves nothing.
 type OpenZiti struct {
 	Username, Password string
 
@@ -624,8 +629,9 @@ func (z *OpenZiti) Poll(ctx context.Context, c *http.Client, member string) (Rep
 func (z *OpenZiti) poll(ctx context.Context, c *http.Client, member string) (Report, error) {
 	var list struct {
 		Data []struct {
-			ID     string `json:"id"`
-			Leader bool   `json:"leader"`
+			ID      string `json:"id"`
+			Address string `json:"address"` // "tls:host:port"
+			Leader  bool   `json:"leader"`
 		} `json:"data"`
 	}
 	call := func(token string) error {
@@ -636,12 +642,31 @@ func (z *OpenZiti) poll(ctx context.Context, c *http.Client, member string) (Rep
 	if err := z.sessions.with(member, login, unauthorized, call); err != nil {
 		return Report{}, err
 	}
+	var r Report
 	for _, m := range list.Data {
 		if m.Leader {
-			return Report{Leader: m.ID}, nil
+			r.Leader = m.ID
+		}
+		if polledAt(member, strings.TrimPrefix(m.Address, "tls:")) {
+			r.Self = m.ID
 		}
 	}
-	return Report{}, nil
+	return r, nil
+}
+
+// polledAt reports whether the member URL names the host and port addr
+// (host:port), the port defaulting to the scheme's.
+func polledAt(member, addr string) bool {
+	u, err := url.Parse(member)
+	host, port, splitErr := net.SplitHostPort(addr)
+	if err != nil || splitErr != nil || u.Hostname() == "" {
+		return false
+	}
+	at := u.Port()
+	if at == "" {
+		at = map[string]string{"http": "80", "https": "443"}[u.Scheme]
+	}
+	return strings.EqualFold(u.Hostname(), host) && at == port
 }
 
 func unauthorized(err error) bool {

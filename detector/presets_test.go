@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -45,7 +46,8 @@ import (
 //     (clusterMemberListResponse), controller/internal/routes/cluster_router.go
 //     and authenticate_router.go (CurrentAPISessionDetailEnvelope); the
 //     error envelopes are openziti/foundation's errorz/helpers.go and
-//     controller/apierror/messages.go.
+//     controller/apierror/messages.go. No field says which member answers:
+//     cluster_router.go leaves out controller/raft/member.go's IsSelf.
 
 // answer is one canned reply of a fake member: a status (200 when 0) and
 // a file of testdata/presets ("" for no body).
@@ -233,5 +235,37 @@ func TestGenericPreset(t *testing.T) {
 	got, err := g.Poll(context.Background(), http.DefaultClient, url)
 	if err != nil || got != (Report{Leader: "n3"}) {
 		t.Errorf("%+v %v", got, err)
+	}
+}
+
+// An OpenZiti controller's answer does not say which member it is: the
+// polled one is the member whose raft address is the host and port it is
+// polled at (OpenZiti's HA setup serves the control channel and the APIs
+// on one port). The fake member answers whatever host the URL names.
+func TestOpenZitiNamesThePolledController(t *testing.T) {
+	_, fake := newFakeMember(t, map[string]answer{
+		"POST /edge/management/v1/authenticate": {file: "openziti-authenticate.json"},
+		"GET /fabric/v1/cluster/list-members":   {file: "openziti-list-members.json"}, // tls:ctrlN.example:1280, ctrl2 leads
+	})
+	dialer := &net.Dialer{}
+	c := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{
+		DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
+			return dialer.DialContext(ctx, network, strings.TrimPrefix(fake, "http://"))
+		},
+	}}
+	cases := []struct{ url, self string }{
+		{"http://ctrl2.example:1280", "ctrl2"},
+		{"http://ctrl1.example:1280/", "ctrl1"},
+		{"http://CTRL3.Example:1280", "ctrl3"},
+		{"http://ctrl1.example:8441", ""}, // the APIs on another port than the control channel
+		{"http://ctrl1.example", ""},      // port 80
+		{"http://10.0.0.1:1280", ""},
+	}
+	for _, tc := range cases {
+		z := &OpenZiti{Username: "leaderhook", Password: "pw"}
+		got, err := z.Poll(context.Background(), c, tc.url)
+		if want := (Report{Self: tc.self, Leader: "ctrl2"}); err != nil || got != want {
+			t.Errorf("%s: %+v %v, want %+v", tc.url, got, err, want)
+		}
 	}
 }

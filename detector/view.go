@@ -21,8 +21,13 @@ import (
 //     follows itself. state.is_leaderless, leadership.lost: M follows nobody.
 //   - Any event from M shows M is alive; peer.connected P shows P is alive.
 //   - peer.disconnected P from a member M: P is presumed down and its last
-//     report is dropped (a killed member's "I am the leader" goes stale, it
-//     does not stay true); if M followed P, M has lost its leader.
+//     report is set aside (a killed member's "I am the leader" goes stale, it
+//     does not stay true); if M followed P, M has lost its leader. A link
+//     cut between two live members looks the same at first, so what was set
+//     aside comes back when a link is up again: P's report at P's own
+//     peer.connected (a restarted member's first word is its startup
+//     report), M's vote for P at M's peer.connected P, unless P said since
+//     that it does not lead.
 //   - member.down M (a poll source found nothing listening at M's address):
 //     M is presumed down. member.unknown M (no answer for the source's grace
 //     period): M does not vote until it answers again.
@@ -94,6 +99,8 @@ type member struct {
 	last     time.Time // when it last reported
 	reason   string    // what the watcher saw of a member down or unknown
 	term     uint64    // its raft term, as it last said; 0 if it does not say
+	held     string    // its last word, set aside by a peer's peer.disconnected until it reports a link up
+	lost     string    // the leader it followed until it reported losing its link to it
 }
 
 // counts reports how many members answer (or are not heard from yet, and
@@ -238,50 +245,87 @@ func (v *View) apply(ev *event.Event) {
 		}
 	}
 	switch ev.Type {
-	case event.HasLeader:
+	case event.HasLeader, event.Leaderless, event.LeadershipGained, event.LeadershipLost:
 		if src != nil {
-			src.follows = ev.LeaderID
-		}
-	case event.Leaderless:
-		if src != nil {
-			src.follows = ""
-		}
-	case event.LeadershipGained:
-		if src != nil {
-			src.follows = ev.Source
-		}
-	case event.LeadershipLost:
-		if src != nil && src.follows == ev.Source {
-			src.follows = ""
+			src.says(ev)
 		}
 	case event.PeerConnected:
-		for _, p := range ev.Peers {
-			if m := v.see(p); m != nil {
-				m.down = false
-			}
-		}
+		v.connected(src, ev.Peers)
 	case event.PeerDisconnected:
-		if src == nil {
-			break // a stranger's lost connection says nothing of the cluster
-		}
-		for _, p := range ev.Peers {
-			if m := v.see(p); m != nil {
-				m.down = true
-				m.follows = ""
-			}
-			if src.follows == p {
-				src.follows = ""
-			}
+		if src != nil { // a stranger's lost connection says nothing of the cluster
+			v.disconnected(src, ev.Peers)
 		}
 	case event.MembersChanged:
 		v.setMembership(ev)
 	case event.MemberDown:
 		if src != nil {
 			src.down, src.unknown, src.follows, src.reason = true, false, "", ev.Reason
+			src.held, src.lost = "", "" // its process is gone, and its word with it
 		}
 	case event.MemberUnknown:
 		if src != nil && !src.down {
 			src.unknown, src.reason = true, ev.Reason
+		}
+	}
+}
+
+// says applies a member's own word on the leader it follows. It overrides
+// what leaderhook inferred from its links.
+func (m *member) says(ev *event.Event) {
+	m.held, m.lost = "", ""
+	switch ev.Type {
+	case event.HasLeader:
+		m.follows = ev.LeaderID
+	case event.Leaderless:
+		m.follows = ""
+	case event.LeadershipGained:
+		m.follows = ev.Source
+	case event.LeadershipLost:
+		if m.follows == ev.Source {
+			m.follows = ""
+		}
+	}
+}
+
+// connected applies src's peer.connected: the peers are alive, and so is
+// src, linked again: its word set aside stands (a restarted member's first
+// word is its startup report, not this). A reporter that lost its link to
+// its leader and reached it again, without a word of a new one, follows it
+// still: raft changes a follower's leader only after its heartbeat timeout,
+// and OpenZiti then says so. Not when the leader has said since that it
+// does not lead (it restarted).
+func (v *View) connected(src *member, peers []string) {
+	if src != nil && src.held != "" {
+		src.follows, src.held = src.held, ""
+	}
+	for _, p := range peers {
+		m := v.see(p)
+		if m == nil {
+			continue
+		}
+		m.down = false
+		if src != nil && src.lost == p && (m.follows == p || m.held == p) {
+			src.follows, src.lost = p, ""
+		}
+	}
+}
+
+// disconnected applies src's peer.disconnected: each peer is presumed down
+// and its last word set aside (a killed leader's "I am the leader" goes
+// stale), and src, if it followed the peer, has lost its leader. A cut link
+// looks the same at first, so both are kept to be given back when it is up
+// again (see connected). The peer's own peer.disconnected does not: a member
+// shutting down, or cut off from all, says it lost everyone.
+func (v *View) disconnected(src *member, peers []string) {
+	for _, p := range peers {
+		if m := v.see(p); m != nil {
+			m.down = true
+			if m.follows != "" {
+				m.held, m.follows = m.follows, ""
+			}
+		}
+		if src.follows == p {
+			src.follows, src.lost = "", p
 		}
 	}
 }
@@ -499,13 +543,17 @@ type MemberReport struct {
 	Unknown bool      `json:"unknown,omitempty"` // no answer for longer than its source's grace period
 	Reason  string    `json:"reason,omitempty"`  // what leaderhook saw of a member down or unknown
 	Last    time.Time `json:"last,omitzero"`     // when it last reported; zero before it has
+	// What a peer's peer.disconnected set aside, to be given back (see
+	// View.disconnected): its own word, and the leader it lost its link to.
+	Held string `json:"held,omitempty"`
+	Lost string `json:"lost,omitempty"`
 }
 
 // State returns what the view has announced so far.
 func (v *View) State() State {
 	reports := make(map[string]MemberReport, len(v.members))
 	for id, m := range v.members {
-		reports[id] = MemberReport{Follows: m.follows, Down: m.down, Unknown: m.unknown, Reason: m.reason, Last: m.last}
+		reports[id] = MemberReport{Follows: m.follows, Down: m.down, Unknown: m.unknown, Reason: m.reason, Last: m.last, Held: m.held, Lost: m.lost}
 	}
 	return State{Known: v.baselined, LeaderID: v.announced, PreviousLeaderID: v.lastLeader, Since: v.since, Members: v.order, Reports: reports}
 }
@@ -534,6 +582,7 @@ func (v *View) Restore(s State) {
 		if m := v.members[id]; m != nil {
 			// A member is heard from exactly when its last report is dated.
 			m.follows, m.down, m.unknown, m.reason, m.last = r.Follows, r.Down, r.Unknown, r.Reason, r.Last
+			m.held, m.lost = r.Held, r.Lost
 			m.reported = !r.Last.IsZero()
 		}
 	}
