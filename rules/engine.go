@@ -181,7 +181,18 @@ func (e *Engine) Observe(ev event.Event, out []Outcome) []Outcome {
 		cs.now = ev.Time
 	}
 	cs.number(&ev)
+	// A repeat of the current state (a restart that finds the cluster as
+	// it was) is neither a change nor a new occurrence, and its loss or
+	// tenure began when the engine first saw it.
+	repeat := !baseline && ev.Seq == cs.state.Seq
+	if repeat && cs.since.Before(ev.Since) {
+		ev.Since = cs.since
+	}
+	lastOutage := cs.lastOutage
 	cs.setState(&ev)
+	if repeat {
+		cs.lastOutage = lastOutage
+	}
 	if baseline {
 		for i, r := range e.rules {
 			if r.schedule != nil {
@@ -189,11 +200,11 @@ func (e *Engine) Observe(ev event.Event, out []Outcome) []Outcome {
 			}
 		}
 	}
-	if !baseline && ev.Type == event.HasLeader && ev.PreviousLeaderID != "" && ev.LeaderID != ev.PreviousLeaderID {
+	if !baseline && !repeat && ev.Type == event.HasLeader && ev.PreviousLeaderID != "" && ev.LeaderID != ev.PreviousLeaderID {
 		cs.changes = append(cs.changes, cs.now)
 	}
 	cs.pruneChanges(e.maxWin)
-	out = e.evaluate(cs, TriggerEvent, baseline, true, out)
+	out = e.evaluate(cs, TriggerEvent, baseline, !repeat, out)
 	e.schedule(cs, false)
 	return out
 }

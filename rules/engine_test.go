@@ -247,6 +247,26 @@ func TestEngineSemantics(t *testing.T) {
 			want:  []string{"10s changed fired", "20s changed fired", "30s changed resolved"},
 		},
 		{
+			name:  "a repeat of the current state is not a new occurrence of a state rule",
+			rules: []Rule{changed},
+			steps: []step{baseline(leader("0s", "a", "")), leader("10s", "b", "a"), leader("20s", "b", "a"), lost("30s", "28s", "b")},
+			want:  []string{"10s changed fired", "30s changed resolved"},
+		},
+		{
+			name:  "a repeat of a change is not another leader change",
+			rules: []Rule{{Name: "flap2", When: `leader_changes(duration("10m")) >= 2`, Actions: acts("page")}},
+			steps: []step{baseline(leader("0s", "a", "")), leader("10s", "b", "a"), leader("20s", "b", "a")},
+			until: "30m",
+			want:  nil,
+		},
+		{
+			name:  "a repeat of a loss dated later keeps its true start",
+			rules: []Rule{{Name: "l5m", When: `leaderless_for >= duration("5m")`, Actions: acts("page")}},
+			steps: []step{baseline(leader("0s", "a", "")), lost("12s", "10s", "a"), lost("2m", "2m", "a")},
+			until: "30m",
+			want:  []string{"5m10s l5m fired"},
+		},
+		{
 			name:  "a rule that does not read the state fires once while it holds",
 			rules: []Rule{{Name: "two", When: `leader_changes(duration("1h")) >= 1`, Actions: acts("page")}},
 			steps: []step{baseline(leader("0s", "a", "")), leader("10s", "b", "a"), leader("20s", "c", "b")},
