@@ -320,7 +320,10 @@ func (e *Engine) evaluate(cs *clusterState, trigger string, baseline, stateChang
 			rs.startup = !r.FireOnStart
 			out = e.maybeFire(r, rs, cs, out)
 		case v && rs.active && stateChanged && r.readsState:
-			rs.begin(cs.now) // a new state is a new occurrence
+			// A new state is a new occurrence: the last one's firing gets
+			// its own resolve, as receivers keep one alert per episode.
+			out = e.resolve(r, rs, cs, out)
+			rs.begin(cs.now)
 			out = e.maybeFire(r, rs, cs, out)
 		case v && !rs.active:
 			rs.begin(cs.now)
@@ -328,13 +331,19 @@ func (e *Engine) evaluate(cs *clusterState, trigger string, baseline, stateChang
 		case v:
 			out = e.maybeFire(r, rs, cs, out)
 		case rs.active:
-			if rs.fired {
-				out = append(out, e.outcome(r, rs, cs, Resolved, "", r.OnResolve))
-			}
+			out = e.resolve(r, rs, cs, out)
 			rs.end()
 		}
 	}
 	return out
+}
+
+// resolve ends the episode's firing, if it fired.
+func (e *Engine) resolve(r *compiledRule, rs *ruleState, cs *clusterState, out []Outcome) []Outcome {
+	if !rs.fired {
+		return out
+	}
+	return append(out, e.outcome(r, rs, cs, Resolved, "", r.OnResolve))
 }
 
 // runSchedules fires scheduled rules whose time has come.
