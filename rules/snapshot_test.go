@@ -193,3 +193,38 @@ func TestRestartThatFindsTheSameState(t *testing.T) {
 		t.Errorf("\n got: %s\nwant: %s", strings.Join(got, " | "), strings.Join(want, " | "))
 	}
 }
+
+// A rule whose definition a reload changed starts afresh, as at startup,
+// but the firing of its old definition still gets its resolve.
+func TestChangedRuleResolvesItsOldFiring(t *testing.T) {
+	old := Rule{Name: "nl", When: `leaderless`, Actions: acts("page"), OnResolve: acts("page")}
+	changed := old
+	changed.Repeat = time.Hour
+	mk := func(at time.Duration, typ, id string) event.Event {
+		return event.Event{Source: event.DetectorSource, Cluster: "c1", Time: t0.Add(at), Type: typ, LeaderID: id,
+			PreviousLeaderID: "a", Since: t0.Add(at), Baseline: at == 0}
+	}
+	e1, err := New(Options{Rules: []Rule{old}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e1.Observe(mk(0, event.HasLeader, "a"), nil)
+	if out := e1.Observe(mk(10*time.Second, event.Leaderless, ""), nil); len(out) != 1 || out[0].Kind != Fired {
+		t.Fatalf("before the reload: %+v", out)
+	}
+	e2, err := New(Options{Rules: []Rule{changed}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e2.Restore(e1.Snapshot())
+	out := e2.Advance(t0.Add(2*time.Hour), nil)
+	out = e2.Observe(mk(2*time.Hour, event.HasLeader, "b"), out)
+	var got []string
+	for _, o := range out {
+		got = append(got, o.Time.Sub(t0).String()+" "+o.Kind+" episode "+o.Episode.Sub(t0).String())
+	}
+	want := []string{"2h0m0s resolved episode 10s"}
+	if !slices.Equal(got, want) {
+		t.Errorf("\n got: %s\nwant: %s", strings.Join(got, " | "), strings.Join(want, " | "))
+	}
+}
