@@ -181,7 +181,18 @@ func (e *Engine) Observe(ev event.Event, out []Outcome) []Outcome {
 		cs.now = ev.Time
 	}
 	cs.number(&ev)
+	// A repeat of the current state (a restart that finds the cluster as
+	// it was) is neither a change nor a new occurrence, and its loss or
+	// tenure began when the engine first saw it.
+	repeat := !baseline && ev.Seq == cs.state.Seq
+	if repeat && cs.since.Before(ev.Since) {
+		ev.Since = cs.since
+	}
+	lastOutage := cs.lastOutage
 	cs.setState(&ev)
+	if repeat {
+		cs.lastOutage = lastOutage
+	}
 	if baseline {
 		for i, r := range e.rules {
 			if r.schedule != nil {
@@ -189,11 +200,11 @@ func (e *Engine) Observe(ev event.Event, out []Outcome) []Outcome {
 			}
 		}
 	}
-	if !baseline && ev.Type == event.HasLeader && ev.PreviousLeaderID != "" && ev.LeaderID != ev.PreviousLeaderID {
+	if !baseline && !repeat && ev.Type == event.HasLeader && ev.PreviousLeaderID != "" && ev.LeaderID != ev.PreviousLeaderID {
 		cs.changes = append(cs.changes, cs.now)
 	}
 	cs.pruneChanges(e.maxWin)
-	out = e.evaluate(cs, TriggerEvent, baseline, true, out)
+	out = e.evaluate(cs, TriggerEvent, baseline, !repeat, out)
 	e.schedule(cs, false)
 	return out
 }
@@ -309,7 +320,10 @@ func (e *Engine) evaluate(cs *clusterState, trigger string, baseline, stateChang
 			rs.startup = !r.FireOnStart
 			out = e.maybeFire(r, rs, cs, out)
 		case v && rs.active && stateChanged && r.readsState:
-			rs.begin(cs.now) // a new state is a new occurrence
+			// A new state is a new occurrence: the last one's firing gets
+			// its own resolve, as receivers keep one alert per episode.
+			out = e.resolve(r, rs, cs, out)
+			rs.begin(cs.now)
 			out = e.maybeFire(r, rs, cs, out)
 		case v && !rs.active:
 			rs.begin(cs.now)
@@ -317,13 +331,19 @@ func (e *Engine) evaluate(cs *clusterState, trigger string, baseline, stateChang
 		case v:
 			out = e.maybeFire(r, rs, cs, out)
 		case rs.active:
-			if rs.fired {
-				out = append(out, e.outcome(r, rs, cs, Resolved, "", r.OnResolve))
-			}
+			out = e.resolve(r, rs, cs, out)
 			rs.end()
 		}
 	}
 	return out
+}
+
+// resolve ends the episode's firing, if it fired.
+func (e *Engine) resolve(r *compiledRule, rs *ruleState, cs *clusterState, out []Outcome) []Outcome {
+	if !rs.fired {
+		return out
+	}
+	return append(out, e.outcome(r, rs, cs, Resolved, "", r.OnResolve))
 }
 
 // runSchedules fires scheduled rules whose time has come.

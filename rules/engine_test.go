@@ -188,7 +188,7 @@ func TestEngineSemantics(t *testing.T) {
 			steps: []step{
 				baseline(leader("0s", "a", "")), leader("10s", "b", "a"), leader("20s", "c", "b"), leader("30s", "b", "c"),
 			},
-			want: []string{"10s to fired", "20s to fired", "30s to suppressed cooldown"},
+			want: []string{"10s to fired", "20s to resolved", "20s to fired", "30s to resolved", "30s to suppressed cooldown"},
 		},
 		{
 			name:    "mute: suppressed while the window is open, fires when it closes if still true",
@@ -244,7 +244,39 @@ func TestEngineSemantics(t *testing.T) {
 			name:  "a direct change A to B to C is two occurrences of a state rule",
 			rules: []Rule{changed},
 			steps: []step{baseline(leader("0s", "a", "")), leader("10s", "b", "a"), leader("20s", "c", "b"), lost("30s", "28s", "c")},
-			want:  []string{"10s changed fired", "20s changed fired", "30s changed resolved"},
+			want:  []string{"10s changed fired", "20s changed resolved", "20s changed fired", "30s changed resolved"},
+		},
+		{
+			name:  "a repeat of the current state is not a new occurrence of a state rule",
+			rules: []Rule{changed},
+			steps: []step{baseline(leader("0s", "a", "")), leader("10s", "b", "a"), leader("20s", "b", "a"), lost("30s", "28s", "b")},
+			want:  []string{"10s changed fired", "30s changed resolved"},
+		},
+		{
+			name:  "a repeat of a change is not another leader change",
+			rules: []Rule{{Name: "flap2", When: `leader_changes(duration("10m")) >= 2`, Actions: acts("page")}},
+			steps: []step{baseline(leader("0s", "a", "")), leader("10s", "b", "a"), leader("20s", "b", "a")},
+			until: "30m",
+			want:  nil,
+		},
+		{
+			name:  "a repeat of a loss dated later keeps its true start",
+			rules: []Rule{{Name: "l5m", When: `leaderless_for >= duration("5m")`, Actions: acts("page")}},
+			steps: []step{baseline(leader("0s", "a", "")), lost("12s", "10s", "a"), lost("2m", "2m", "a")},
+			until: "30m",
+			want:  []string{"5m10s l5m fired"},
+		},
+		{
+			name:  "a firing is resolved even when the next occurrence was held by its cooldown",
+			rules: []Rule{{Name: "chg", When: changed.When, Cooldown: off("10m"), Actions: acts("page"), OnResolve: acts("page")}},
+			steps: []step{baseline(leader("0s", "a", "")), leader("10s", "b", "a"), leader("20s", "c", "b"), lost("30s", "28s", "c")},
+			want:  []string{"10s chg fired", "20s chg resolved", "20s chg suppressed cooldown"},
+		},
+		{
+			name:  "a firing resolves when the next occurrence begins, even one that ends before its for:",
+			rules: []Rule{{Name: "chg", When: changed.When, For: off("1m"), Actions: acts("page"), OnResolve: acts("page")}},
+			steps: []step{baseline(leader("0s", "a", "")), leader("10s", "b", "a"), leader("2m", "c", "b"), lost("2m30s", "2m28s", "c")},
+			want:  []string{"1m10s chg fired", "2m0s chg resolved"},
 		},
 		{
 			name:  "a rule that does not read the state fires once while it holds",

@@ -83,10 +83,11 @@ func (e *Engine) Snapshot() Snapshot {
 
 // Restore loads a snapshot into a fresh engine, before any event. Rules are
 // matched by name and definition; a changed or new rule starts afresh, as
-// at startup. A restored cluster's next state event is evaluated as a
-// change, not as a baseline: a cluster that recovered while leaderhook was
-// down gets its resolve. Clusters the engine does not know are left out:
-// one removed from the config must not go on firing.
+// at startup, but a changed one that was firing still resolves. A restored
+// cluster's next state event is evaluated as a change, not as a baseline:
+// a cluster that recovered while leaderhook was down gets its resolve.
+// Clusters the engine does not know are left out: one removed from the
+// config must not go on firing.
 func (e *Engine) Restore(s Snapshot) {
 	byName := map[string]int{}
 	for i, r := range e.rules {
@@ -105,7 +106,14 @@ func (e *Engine) Restore(s Snapshot) {
 		cs.changes = slices.Clone(c.Changes)
 		for _, rsnap := range c.Rules {
 			i, ok := byName[rsnap.Rule]
-			if !ok || e.rules[i].definition != rsnap.Definition {
+			if !ok {
+				continue
+			}
+			if e.rules[i].definition != rsnap.Definition {
+				if rsnap.Active && rsnap.Fired && e.rules[i].schedule == nil {
+					// Afresh, as at startup, but its firing still resolves.
+					cs.rules[i] = ruleState{active: true, startup: true, fired: true, since: rsnap.Since, lastFire: rsnap.LastFire}
+				}
 				continue
 			}
 			cs.rules[i] = ruleState{

@@ -161,3 +161,70 @@ func TestRestoreLeavesOutUnknownClusters(t *testing.T) {
 		})
 	}
 }
+
+// A restart that finds the cluster as it was announces the same state
+// again: a rule that fired does not fire again, and resolves once.
+func TestRestartThatFindsTheSameState(t *testing.T) {
+	rs := []Rule{{Name: "l30", When: `type == "state.is_leaderless" && leaderless_for >= duration("30s")`, Actions: acts("page"), OnResolve: acts("page")}}
+	mk := func(at, since time.Duration, typ, id string, base bool) event.Event {
+		return event.Event{Source: event.DetectorSource, Cluster: "c1", Time: t0.Add(at), Type: typ, LeaderID: id,
+			PreviousLeaderID: "a", Since: t0.Add(since), Baseline: base}
+	}
+	e1, err := New(Options{Rules: rs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := e1.Observe(mk(0, 0, event.HasLeader, "a", true), nil)
+	out = e1.Observe(mk(12*time.Second, 10*time.Second, event.Leaderless, "", false), out)
+	out = e1.Advance(t0.Add(time.Minute), out)
+	e2, err := New(Options{Rules: rs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e2.Restore(e1.Snapshot())
+	out = e2.Observe(mk(2*time.Minute, 2*time.Minute, event.Leaderless, "", true), out)
+	out = e2.Observe(mk(3*time.Minute, 3*time.Minute, event.HasLeader, "b", false), out)
+	var got []string
+	for _, o := range out {
+		got = append(got, o.Time.Sub(t0).String()+" "+o.Kind+" episode "+o.Episode.Sub(t0).String())
+	}
+	want := []string{"40s fired episode 40s", "3m0s resolved episode 40s"}
+	if !slices.Equal(got, want) {
+		t.Errorf("\n got: %s\nwant: %s", strings.Join(got, " | "), strings.Join(want, " | "))
+	}
+}
+
+// A rule whose definition a reload changed starts afresh, as at startup,
+// but the firing of its old definition still gets its resolve.
+func TestChangedRuleResolvesItsOldFiring(t *testing.T) {
+	old := Rule{Name: "nl", When: `leaderless`, Actions: acts("page"), OnResolve: acts("page")}
+	changed := old
+	changed.Repeat = time.Hour
+	mk := func(at time.Duration, typ, id string) event.Event {
+		return event.Event{Source: event.DetectorSource, Cluster: "c1", Time: t0.Add(at), Type: typ, LeaderID: id,
+			PreviousLeaderID: "a", Since: t0.Add(at), Baseline: at == 0}
+	}
+	e1, err := New(Options{Rules: []Rule{old}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e1.Observe(mk(0, event.HasLeader, "a"), nil)
+	if out := e1.Observe(mk(10*time.Second, event.Leaderless, ""), nil); len(out) != 1 || out[0].Kind != Fired {
+		t.Fatalf("before the reload: %+v", out)
+	}
+	e2, err := New(Options{Rules: []Rule{changed}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e2.Restore(e1.Snapshot())
+	out := e2.Advance(t0.Add(2*time.Hour), nil)
+	out = e2.Observe(mk(2*time.Hour, event.HasLeader, "b"), out)
+	var got []string
+	for _, o := range out {
+		got = append(got, o.Time.Sub(t0).String()+" "+o.Kind+" episode "+o.Episode.Sub(t0).String())
+	}
+	want := []string{"2h0m0s resolved episode 10s"}
+	if !slices.Equal(got, want) {
+		t.Errorf("\n got: %s\nwant: %s", strings.Join(got, " | "), strings.Join(want, " | "))
+	}
+}
