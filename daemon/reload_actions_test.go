@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"net"
@@ -13,6 +14,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/leaderhook/leaderhook/event"
 )
 
 const actionsConfig = `server: {listen: "127.0.0.1:0"}
@@ -139,4 +142,47 @@ rules:
 	h.post(events, "", ev("c1", "state.is_leaderless", "")+"\n"+ev("c2", "state.is_leaderless", ""))
 	memory := filepath.Join(DefaultStateDir, "actions", "am.json")
 	waitFor(t, "the open alert in "+memory, func() bool { _, err := os.Stat(memory); return err == nil })
+}
+
+// statusLog records the rule and status of each notification it takes.
+type statusLog struct {
+	mu  sync.Mutex
+	got []string
+}
+
+func (s *statusLog) ServeHTTP(_ http.ResponseWriter, req *http.Request) {
+	var n struct{ Rule, Status string }
+	_ = json.NewDecoder(req.Body).Decode(&n)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.got = append(s.got, n.Rule+" "+n.Status)
+}
+
+func (s *statusLog) received(what string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Contains(s.got, what)
+}
+
+// A reload that removes a rule while it fires resolves its firing: the
+// receiver's incident is not left open for good.
+func TestReloadResolvesARemovedRulesFiring(t *testing.T) {
+	receiver := &statusLog{}
+	srv := httptest.NewServer(receiver)
+	t.Cleanup(srv.Close)
+	h := newHarness(t, `server: {listen: "127.0.0.1:0"}
+state_dir: {{.Dir}}/state
+clusters:
+  - {name: ziti, stabilize: 0s, source: {type: events, http: true}}
+actions:
+  hook: {type: webhook, url: "{{.Hook}}"}
+rules:
+{{.Rules}}`, map[string]any{"Hook": srv.URL,
+		"Rules": "  - {name: lost, when: leaderless, actions: [hook], on_resolve: [hook]}\n  - {name: changed, when: 'leader_id == \"c9\"', actions: [hook]}"})
+	h.start(Options{})
+	h.post("/v1/events?cluster=ziti", "", ev("c1", event.HasLeader, "c1"))
+	h.post("/v1/events?cluster=ziti", "", ev("c1", event.Leaderless, ""))
+	waitFor(t, "the firing", func() bool { return receiver.received("lost firing") })
+	h.reloadTo("POST /-/reload", map[string]any{"Rules": "  - {name: changed, when: 'leader_id == \"c9\"', actions: [hook]}"})
+	waitFor(t, "the removed rule's resolve", func() bool { return receiver.received("lost resolved") })
 }

@@ -296,8 +296,15 @@ func (d *Driver) Reset(engine *rules.Engine, clusters []ClusterView, img Image) 
 // first advances to now; what the change makes due is announced at now.
 func (d *Driver) Replace(now time.Time, engine *rules.Engine, clusters []ClusterView) {
 	d.AdvanceTo(now)
+	retired := d.engine.Retire(now, engine, nil)
+	for _, o := range retired {
+		d.sink.Outcome(o)
+	}
 	engine.Restore(d.engine.Snapshot())
 	d.engine = engine
+	if len(retired) > 0 {
+		d.changed()
+	}
 	old := d.views
 	d.views = make(map[string]*detector.View, len(clusters))
 	d.order = make([]*detector.View, 0, len(clusters))

@@ -137,3 +137,25 @@ func (e *Engine) knows(cluster string) bool {
 	_, ok := e.labels[cluster]
 	return ok || len(e.labels) == 0
 }
+
+// Retire returns, at now, the resolves of the firings that next (the
+// engine of a reloaded config) no longer has: a rule removed, or its
+// cluster, while it fired. Without them its incident would stay open for
+// good, and an Alertmanager alert be refreshed for ever.
+func (e *Engine) Retire(now time.Time, next *Engine, out []Outcome) []Outcome {
+	kept := map[string]bool{}
+	for _, r := range next.rules {
+		kept[r.Name] = true
+	}
+	for _, name := range slices.Sorted(maps.Keys(e.clusters)) {
+		cs := e.clusters[name]
+		for i, r := range e.rules {
+			if rs := &cs.rules[i]; rs.active && rs.fired && (!next.knows(name) || !kept[r.Name]) {
+				o := e.outcome(r, rs, cs, Resolved, "", r.OnResolve)
+				o.Time = now
+				out = append(out, o)
+			}
+		}
+	}
+	return out
+}

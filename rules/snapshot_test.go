@@ -2,6 +2,7 @@ package rules
 
 import (
 	"encoding/json"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -226,5 +227,46 @@ func TestChangedRuleResolvesItsOldFiring(t *testing.T) {
 	want := []string{"2h0m0s resolved episode 10s"}
 	if !slices.Equal(got, want) {
 		t.Errorf("\n got: %s\nwant: %s", strings.Join(got, " | "), strings.Join(want, " | "))
+	}
+}
+
+// A reload that removes a firing rule, or the cluster it fires on,
+// resolves that firing (with the old rule's on_resolve), and nothing else.
+func TestRetireResolvesWhatAReloadRemoves(t *testing.T) {
+	lost := Rule{Name: "lost", When: `leaderless`, Actions: acts("page"), OnResolve: acts("page")}
+	quiet := Rule{Name: "quiet", When: `!leaderless`, Actions: acts("chat")} // not firing
+	old, err := New(Options{Rules: []Rule{lost, quiet}, Clusters: []Cluster{{Name: "a"}, {Name: "b"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []string{"a", "b"} {
+		old.Observe(event.Event{Source: event.DetectorSource, Cluster: c, Time: t0, Type: event.HasLeader, LeaderID: "x", Since: t0, Baseline: true}, nil)
+		old.Observe(event.Event{Source: event.DetectorSource, Cluster: c, Time: t0.Add(time.Second), Type: event.Leaderless, Since: t0.Add(time.Second)}, nil)
+	}
+	reload := t0.Add(time.Hour)
+	for _, tc := range []struct {
+		name     string
+		rules    []Rule
+		clusters []Cluster
+		want     []string
+	}{
+		{"nothing removed", []Rule{lost, quiet}, []Cluster{{Name: "a"}, {Name: "b"}}, nil},
+		{"rule removed", []Rule{quiet}, []Cluster{{Name: "a"}, {Name: "b"}}, []string{"a lost resolved [page] at 1h0m0s, episode 1s", "b lost resolved [page] at 1h0m0s, episode 1s"}},
+		{"cluster removed", []Rule{lost, quiet}, []Cluster{{Name: "a"}}, []string{"b lost resolved [page] at 1h0m0s, episode 1s"}},
+		{"definition changed", []Rule{{Name: "lost", When: `leaderless`, Actions: acts("page"), Repeat: time.Hour}, quiet}, []Cluster{{Name: "a"}, {Name: "b"}}, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			next, err := New(Options{Rules: tc.rules, Clusters: tc.clusters})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, o := range old.Retire(reload, next, nil) {
+				got = append(got, fmt.Sprintf("%s %s %s %v at %s, episode %s", o.Cluster, o.Rule, o.Kind, o.Actions, o.Time.Sub(t0), o.Episode.Sub(t0)))
+			}
+			if !slices.Equal(got, tc.want) {
+				t.Errorf("\n got: %q\nwant: %q", got, tc.want)
+			}
+		})
 	}
 }
