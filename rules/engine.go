@@ -765,13 +765,20 @@ type wakeup struct {
 	cs *clusterState
 }
 
-// wakeHeap is a min-heap (container/heap) of wake-ups by time.
+// wakeHeap is a min-heap (container/heap) of wake-ups by time, then
+// cluster: clusters due at one instant come in one order, whatever the
+// order they were scheduled in (replicas and restored engines agree).
 type wakeHeap []wakeup
 
-func (h wakeHeap) Len() int           { return len(h) }
-func (h wakeHeap) Less(i, j int) bool { return h[i].at.Before(h[j].at) }
-func (h wakeHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
-func (h *wakeHeap) Push(x any)        { *h = append(*h, x.(wakeup)) }
+func (h wakeHeap) Len() int { return len(h) }
+func (h wakeHeap) Less(i, j int) bool {
+	if c := h[i].at.Compare(h[j].at); c != 0 {
+		return c < 0
+	}
+	return h[i].cs.name < h[j].cs.name
+}
+func (h wakeHeap) Swap(i, j int) { h[i], h[j] = h[j], h[i] }
+func (h *wakeHeap) Push(x any)   { *h = append(*h, x.(wakeup)) }
 func (h *wakeHeap) Pop() any {
 	old := *h
 	w := old[len(old)-1]

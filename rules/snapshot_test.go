@@ -270,3 +270,25 @@ func TestRetireResolvesWhatAReloadRemoves(t *testing.T) {
 		})
 	}
 }
+
+// Clusters due at the same instant are evaluated in the order of their
+// names, whatever the order they were seen in: the nodes of a group, and
+// an engine restored from a snapshot, decide in one order.
+func TestSimultaneousWakeupsInClusterOrder(t *testing.T) {
+	rs := []Rule{{Name: "l30", When: `leaderless && leaderless_for >= duration("30s")`, Actions: acts("page")}}
+	e, err := New(Options{Rules: rs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []string{"b", "c", "a"} {
+		e.Observe(event.Event{Source: event.DetectorSource, Cluster: c, Time: t0, Type: event.HasLeader, LeaderID: "x", Since: t0, Baseline: true}, nil)
+		e.Observe(event.Event{Source: event.DetectorSource, Cluster: c, Time: t0, Type: event.Leaderless, Since: t0}, nil)
+	}
+	var got []string
+	for _, o := range e.Advance(t0.Add(time.Minute), nil) {
+		got = append(got, o.Cluster)
+	}
+	if want := []string{"a", "b", "c"}; !slices.Equal(got, want) {
+		t.Errorf("fired on %q, want %q", got, want)
+	}
+}
