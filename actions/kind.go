@@ -63,6 +63,15 @@ type Background interface {
 	Stop()
 }
 
+// Unrepeatable is an action whose attempt must not be made again unseen:
+// a program that may have run to its end even though leaderhook did not
+// see it end. The dispatcher journals such an attempt before it starts,
+// so that one a crash cut short counts against retry.max_attempts, rather
+// than being made again, maybe beside the one still running.
+type Unrepeatable interface {
+	Unrepeatable()
+}
+
 // Describer is an action that can say where it delivers, safely shown
 // (no credential): an on_failure message names it.
 type Describer interface {

@@ -3,6 +3,7 @@ package dispatch
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"time"
 
@@ -48,6 +49,11 @@ func (d *Dispatcher) deliver(ctx context.Context, del Delivery) {
 // says that ctx ended while an attempt ran. The error is the last attempt's.
 func (d *Dispatcher) attempts(ctx context.Context, del *Delivery) (stopped bool, err error) {
 	retry := d.target(del.Action).Spec.Retry
+	if del.Unfinished && del.Attempts >= retry.MaxAttempts {
+		return false, actions.Permanent(fmt.Errorf("attempt %d was cut short when leaderhook stopped, its outcome unknown; retry.max_attempts (%d) allows no other",
+			del.Attempts, retry.MaxAttempts))
+	}
+	del.Unfinished = false
 	b := &backoff.ExponentialBackOff{InitialInterval: retry.InitialBackoff, RandomizationFactor: 0.5, Multiplier: 2, MaxInterval: retry.MaxBackoff}
 	lastErr := ""
 	var last error // what backoff gets wraps it (a Retry-After hides it)
@@ -108,6 +114,7 @@ func retryable(err error, least time.Duration) error {
 // attempt makes one attempt within the action's timeout and audits it.
 func (d *Dispatcher) attempt(ctx context.Context, t Target, del *Delivery) error {
 	del.Attempts++
+	d.journalStart(t, *del)
 	start := d.opts.Now()
 	runCtx, cancel := context.WithTimeout(ctx, t.Spec.Timeout)
 	out, err := t.Action.Run(runCtx, &del.Notification)
@@ -130,6 +137,19 @@ func (d *Dispatcher) attempt(ctx context.Context, t Target, del *Delivery) error
 	}
 	d.audit(*del, rec)
 	return err
+}
+
+// journalStart journals an attempt of an actions.Unrepeatable before it
+// starts; the record after it (Pending or Done) clears the mark. One that
+// cannot be journaled is made all the same: a failover matters more.
+func (d *Dispatcher) journalStart(t Target, del Delivery) {
+	if _, ok := t.Action.(actions.Unrepeatable); !ok || d.opts.Journal == nil {
+		return
+	}
+	del.Unfinished = true
+	if err := d.opts.Journal.Pending(del); err != nil {
+		d.log(del).Error("cannot journal the start of an attempt; made all the same", "attempt", del.Attempts, "err", err)
+	}
 }
 
 // startFallbacks journals and queues the on_failure actions of a delivery

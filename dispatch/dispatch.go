@@ -31,6 +31,9 @@ type Delivery struct {
 	Notification actions.Notification `json:"notification"`
 	Attempts     int                  `json:"attempts"` // attempts made so far
 	Fallback     bool                 `json:"fallback,omitempty"`
+	// Unfinished: the last attempt (of an actions.Unrepeatable) started
+	// and was never seen to end: leaderhook stopped during it.
+	Unfinished bool `json:"unfinished,omitempty"`
 }
 
 // Journal keeps deliveries that are not finished, so that a restart can

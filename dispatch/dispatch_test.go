@@ -655,3 +655,72 @@ func TestJournaledBeforeAWorkerTakesIt(t *testing.T) {
 		d.Close(context.Background())
 	})
 }
+
+// unrepeatable is a scripted action that must not run again unseen (a
+// shell script); it notes whether its start was journaled before it ran.
+type unrepeatable struct {
+	*scripted
+	journal        *memJournal
+	startJournaled []bool
+}
+
+func (u *unrepeatable) Unrepeatable() {}
+
+func (u *unrepeatable) Run(ctx context.Context, n *actions.Notification) (actions.Outcome, error) {
+	u.journal.mu.Lock()
+	u.startJournaled = append(u.startJournaled, u.journal.pending[n.DeliveryID].Unfinished)
+	u.journal.mu.Unlock()
+	return u.scripted.Run(ctx, n)
+}
+
+// An attempt of an unrepeatable action is journaled before it starts. One
+// that a crash cut short (resumed Unfinished) counts: with no attempt
+// left it fails for good, its fallbacks run, and it is not made again;
+// with attempts left the next is made.
+func TestUnrepeatableAttemptCutShortCounts(t *testing.T) {
+	for _, tc := range []struct {
+		name       string
+		attempts   int
+		made       int  // before the restart
+		unfinished bool // the last was cut short
+		wantRuns   int
+		wantAudit  []string
+	}{
+		{"no attempt left", 1, 1, true, 0, []string{"queued", "failed:failed"}},
+		{"attempts left", 2, 1, true, 1, []string{"queued", "attempt:ok", "delivered:ok"}},
+		{"none made yet", 1, 0, false, 1, []string{"queued", "attempt:ok", "delivered:ok"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				j := &memJournal{pending: map[string]Delivery{}}
+				act := &unrepeatable{scripted: &scripted{}, journal: j}
+				pager := &scripted{}
+				a := &memAudit{}
+				d := New(Options{Journal: j, Audit: a, Targets: map[string]Target{
+					"script": {Action: act, Spec: spec(tc.attempts, "pager")}, "pager": {Action: pager, Spec: spec(1)}}})
+				n := note("r")
+				n.DeliveryID = "msg_cut"
+				del := Delivery{ID: "msg_cut", Action: "script", Notification: n, Attempts: tc.made, Unfinished: tc.unfinished}
+				_ = j.Pending(del)
+				d.Resume([]Delivery{del})
+				synctest.Wait()
+				if got := len(act.got()); got != tc.wantRuns {
+					t.Errorf("runs after the restart: %d, want %d", got, tc.wantRuns)
+				}
+				if slices.Contains(act.startJournaled, false) {
+					t.Errorf("an attempt ran before its start was journaled: %v", act.startJournaled)
+				}
+				if got := a.kinds("script"); !slices.Equal(got, tc.wantAudit) {
+					t.Errorf("audit %v, want %v", got, tc.wantAudit)
+				}
+				if ran := len(pager.got()) > 0; ran != (tc.wantRuns == 0) {
+					t.Errorf("on_failure ran: %v", ran)
+				}
+				if len(j.pending) != 0 {
+					t.Errorf("still pending: %+v", j.pending)
+				}
+				d.Close(context.Background())
+			})
+		})
+	}
+}

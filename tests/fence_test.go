@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 )
 
@@ -235,5 +236,50 @@ func TestSeqGrowsAcrossChangesAndRestarts(t *testing.T) {
 	hooks.mu.Unlock()
 	if _, state := get(t, d.baseURL(t)+"/v1/state"); !strings.Contains(state, `"seq": 4,`) {
 		t.Errorf("/v1/state after the restart: %s", state)
+	}
+}
+
+// A failover script running when leaderhook is killed (-9) goes on by
+// itself; after the restart it is not run again behind the operator's
+// back: its attempt counts, its outcome is unknown, and with
+// retry.max_attempts 1 the delivery fails and on_failure pages.
+func TestScriptCutShortByACrashIsNotRunAgain(t *testing.T) {
+	dir := t.TempDir()
+	script := filepath.Join(dir, "failover.sh")
+	os.WriteFile(script, []byte(`#!/bin/sh
+echo ran >> "$1/ran"
+echo $$ > "$1/pgid"
+sleep 60
+`), 0o755)
+	pager := &bodies{}
+	srv := httptest.NewServer(pager)
+	t.Cleanup(srv.Close)
+	config := fenceConfig(t, dir,
+		fmt.Sprintf("  failover: {type: shell, command: [%s, %s], timeout: 5m, on_failure: [pager]}\n  pager: {type: webhook, url: %q}", script, dir, srv.URL),
+		`  - {name: lost, when: leaderless, actions: [failover]}`)
+	d := startDaemon(t, config)
+	postEvent(t, d, "state.has_leader", "m1")
+	postEvent(t, d, "state.is_leaderless", "")
+	pgidFile := filepath.Join(dir, "pgid")
+	waitFor(t, "the failover script to start", func() bool { data, _ := os.ReadFile(pgidFile); return strings.HasSuffix(string(data), "\n") }, d)
+	pgid, err := strconv.Atoi(strings.TrimSpace(mustRead(t, pgidFile)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { syscall.Kill(-pgid, syscall.SIGKILL) })
+	d.kill9(t)
+
+	d = startDaemon(t, config)
+	audit := filepath.Join(dir, "audit.jsonl")
+	waitFor(t, "the delivery to fail for good", func() bool {
+		return slices.Contains(auditOf(t, audit, "lost"), "failed:failed") && strings.Contains(mustRead(t, audit), "cut short when leaderhook stopped")
+	}, d)
+	waitFor(t, "the on_failure page", func() bool { return pager.count() > 0 }, d)
+	if ran := mustRead(t, filepath.Join(dir, "ran")); ran != "ran\n" {
+		t.Errorf("runs: %q, want one", ran)
+	}
+	d.stop(t)
+	if left := unfinished(t, filepath.Join(dir, "state", "pending.log")); len(left) > 0 {
+		t.Errorf("deliveries %v are still pending", left)
 	}
 }

@@ -24,7 +24,9 @@
 //     that a failover script never runs twice by surprise). Any other
 //     exit, or death by a signal leaderhook did not send: failed for good,
 //     not retried (on_failure actions run). A program that cannot be
-//     started (missing, not executable) has failed for good too.
+//     started (missing, not executable) has failed for good too. A run
+//     under way when leaderhook is killed counts as an attempt (the action
+//     is actions.Unrepeatable): it is not started again unseen.
 //   - The program runs in its own process group. After timeout (default
 //     1m), or when leaderhook shuts down, the whole group gets SIGTERM,
 //     then SIGKILL kill_grace (default 5s) later: children and
@@ -165,6 +167,10 @@ func expand(t *template.Template, n *actions.Notification) (string, error) {
 	}
 	return b.String(), nil
 }
+
+// Unrepeatable: a script may have run to its end unseen (leaderhook
+// killed during it); it is not run again beyond retry.max_attempts.
+func (a *Action) Unrepeatable() {}
 
 // Run runs the program once; retrying is the caller's business.
 func (a *Action) Run(ctx context.Context, n *actions.Notification) (actions.Outcome, error) {
