@@ -23,7 +23,7 @@ var Descriptions = withActionDocs(map[string]string{
 	"history":               "The history of state changes, rule outcomes and deliveries that the web page's timeline shows, kept in `state_dir/history`. The oldest part goes when either bound is reached. Applies at a start: a reload that changes it is refused.",
 	"history.max_age":       "How long history is kept. Default `168h` (7 days).",
 	"history.max_bytes":     "Most bytes of history kept on disk. Default 50 MiB.",
-	"timezone":              "IANA time zone of cron schedules and mute windows. Default `UTC`.",
+	"timezone":              "IANA time zone of cron schedules and mute windows. Default `UTC`. At a DST change they run as cronie does: a time the clocks skip is taken at the change (a window then opens there for its full duration), one they repeat is taken once, and a schedule whose minute or hour field starts with `*` simply runs by the clock.",
 	"ha":                    "Run as one node of a group of leaderhook nodes on raft (docs/ha.md). Without it, leaderhook runs alone.",
 	"ha.node_id":            "This node's id: one of `peers[].id`.",
 	"ha.bind":               "Address of this node's raft transport (host:port).",

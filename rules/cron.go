@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"time"
 	"unicode"
 
 	"github.com/robfig/cron/v3"
@@ -51,7 +52,10 @@ func parseCron(spec string) (cron.Schedule, *exprError) {
 	}
 	sched, err := cronParser.Parse(spec)
 	if err == nil {
-		return sched, nil
+		if s, ok := sched.(*cron.SpecSchedule); ok {
+			return dstSchedule{s, wildClock(body)}, nil
+		}
+		return sched, nil // @every: a fixed interval, no time of day
 	}
 	if strings.HasPrefix(err.Error(), "provided bad location") {
 		return nil, &exprError{offset: strings.IndexByte(spec, '=') + 1, msg: "unknown time zone: use an IANA name such as Europe/Berlin, or UTC"}
@@ -61,6 +65,66 @@ func parseCron(spec string) (cron.Schedule, *exprError) {
 		e.offset += base
 	}
 	return nil, e
+}
+
+// dstSchedule follows cronie at DST changes, where cron's own Next skips a
+// time of day the clocks jump over and takes one they repeat twice: a time
+// skipped by a spring-forward is taken at the change, and one repeated by a
+// fall-back is taken at its first occurrence only. A wild schedule (minute
+// or hour field starting with *, as cronie has it) runs by the clock as it
+// is: it fires in both repeated hours and makes up nothing skipped.
+type dstSchedule struct {
+	*cron.SpecSchedule
+	wild bool
+}
+
+func (s dstSchedule) Next(t time.Time) time.Time {
+	n := s.SpecSchedule.Next(t)
+	if n.IsZero() || s.wild {
+		return n
+	}
+	// As cron does: a schedule without CRON_TZ= reads t's zone, the
+	// engine's time zone.
+	loc := s.Location
+	if loc == time.Local {
+		loc = t.Location()
+	}
+	// The changes from the one that began t's zone (a fall-back may have
+	// just repeated an hour) up to n.
+	tr, next := t.In(loc).ZoneBounds()
+	if tr.IsZero() {
+		tr = next
+	}
+	for ; !tr.IsZero() && !tr.After(n); tr = next {
+		_, next = tr.ZoneBounds()
+		_, before := tr.Add(-time.Nanosecond).Zone()
+		_, after := tr.Zone()
+		shift := time.Duration(after-before) * time.Second
+		switch {
+		case shift > 0 && tr.After(t):
+			// Read in the zone before the change, the clock would have
+			// shown the skipped times in [tr, tr+shift).
+			old := *s.SpecSchedule
+			old.Location = time.FixedZone("", before)
+			if m := old.Next(tr.Add(-time.Nanosecond)); !m.IsZero() && m.Before(tr.Add(shift)) {
+				return tr.In(t.Location())
+			}
+		case shift < 0 && !n.Before(tr) && n.Before(tr.Add(-shift)):
+			// The clock shows n's time the second time: look past it.
+			return s.Next(tr.Add(-shift - time.Nanosecond).In(t.Location()))
+		}
+	}
+	return n
+}
+
+// wildClock reports whether a schedule's minute or hour field starts with
+// * (or cron's alias ?), or it is @hourly.
+func wildClock(body string) bool {
+	f := strings.Fields(body)
+	if len(f) == 1 {
+		return f[0] == "@hourly"
+	}
+	return len(f) >= 2 && (strings.ContainsAny(f[0][:1], "*?") || strings.ContainsAny(f[1][:1], "*?"))
 }
 
 // describeCron finds the field of body (a schedule without its time zone)

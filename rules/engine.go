@@ -538,7 +538,8 @@ func earliest(cur, t, now time.Time) time.Time {
 const maxOverlaps = 1000
 
 // mutedUntil reports whether t lies in one of the windows, and when the
-// last of the windows covering it closes.
+// last of the windows covering it closes. It reads the openings from the
+// schedule's Next alone, so a window follows its DST rules (dstSchedule).
 func mutedUntil(wins []*window, t time.Time, loc *time.Location) (time.Time, bool) {
 	var until time.Time
 	for _, w := range wins {

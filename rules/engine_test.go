@@ -442,6 +442,50 @@ func TestGate(t *testing.T) {
 	}
 }
 
+// At DST changes a scheduled rule and a mute window follow cronie: the
+// rule due at 02:30, a time the spring-forward skips, fires at the change;
+// the rule due at 01:30, which the fall-back repeats, fires once; and the
+// window opening at 02:00 on the spring-forward Sunday mutes from the change
+// for its two hours.
+func TestEngineDST(t *testing.T) {
+	ny, err := time.LoadLocation("America/New_York")
+	if err != nil {
+		t.Fatal(err)
+	}
+	run := func(from, lostAt, until time.Time) []string {
+		e, err := New(Options{Location: ny,
+			Windows: map[string]Window{"maint": {Schedule: "0 2 * * SUN", Duration: 2 * time.Hour}},
+			Rules: []Rule{
+				{Name: "at-0230", Schedule: "30 2 * * *", When: "true", Actions: acts("a")},
+				{Name: "at-0130", Schedule: "30 1 * * *", When: "true", Actions: acts("a")},
+				{Name: "lost", When: "leaderless", Mute: []string{"maint"}, Actions: acts("page")},
+			}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := e.Observe(event.Event{Source: event.DetectorSource, Cluster: "c", Time: from, Type: event.HasLeader, LeaderID: "a", Since: from}, nil)
+		out = e.Advance(lostAt, out)
+		out = e.Observe(event.Event{Source: event.DetectorSource, Cluster: "c", Time: lostAt, Type: event.Leaderless, PreviousLeaderID: "a", Since: lostAt}, out)
+		out = e.Advance(until, out)
+		var got []string
+		for _, o := range out {
+			got = append(got, o.Rule+" "+o.Kind+"@"+o.Time.In(ny).Format("01-02T15:04Z07:00"))
+		}
+		return got
+	}
+	// The loss at 03:30 EDT is inside the window opened at the change.
+	got := run(time.Date(2026, 3, 7, 12, 0, 0, 0, ny), time.Date(2026, 3, 8, 3, 30, 0, 0, ny), time.Date(2026, 3, 8, 12, 0, 0, 0, ny))
+	want := []string{"at-0130 fired@03-08T01:30-05:00", "at-0230 fired@03-08T03:00-04:00", "lost suppressed@03-08T03:30-04:00", "lost fired@03-08T05:00-04:00"}
+	if !slices.Equal(got, want) {
+		t.Errorf("spring forward: got %v\nwant %v", got, want)
+	}
+	got = run(time.Date(2026, 10, 31, 12, 0, 0, 0, ny), time.Date(2026, 11, 1, 0, 30, 0, 0, ny), time.Date(2026, 11, 1, 12, 0, 0, 0, ny))
+	want = []string{"lost fired@11-01T00:30-04:00", "at-0130 fired@11-01T01:30-04:00", "at-0230 fired@11-01T02:30-05:00"}
+	if !slices.Equal(got, want) {
+		t.Errorf("fall back: got %v\nwant %v", got, want)
+	}
+}
+
 // Schedules follow the configured time zone, and CRON_TZ= overrides it per
 // schedule.
 func TestScheduleTimeZones(t *testing.T) {
