@@ -77,6 +77,9 @@ type recordingReplay struct {
 	starts      int
 	reloads     []time.Time
 	midRun      bool // the recording does not begin with a start
+	// reached is the latest time a time or reload line took the replay
+	// to: the daemon ran, and knew its clusters' states, until then.
+	reached time.Time
 }
 
 func (r *recordingReplay) file(name string) error {
@@ -152,6 +155,9 @@ func (r *recordingReplay) record(rec daemon.Record) error {
 	case daemon.RecordTime:
 		if r.driver != nil {
 			r.driver.AdvanceTo(rec.Time)
+		}
+		if rec.Time.After(r.reached) {
+			r.reached = rec.Time
 		}
 	case daemon.RecordDelivered:
 		if r.driver != nil {

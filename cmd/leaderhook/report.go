@@ -56,8 +56,9 @@ went without a leader:
 recording in its state_dir (inputs.1.jsonl, then inputs.jsonl), replayed as replay
 does. A flight recording can also be named as EVENTS.
 
-The period is the recording's span, first event to last, or the part of it within
---from and --to: nothing is known outside it. --period splits it at midnight (week:
+The period is the recording's span, first event to last (a flight recording: to the
+last time it recorded), or the part of it within --from and --to: nothing is known
+outside it. --period splits it at midnight (week:
 Monday) in the config's timezone (default UTC), in which times are shown. An outage
 crossing a bound is cut there and marked: "began earlier", "no leader yet at the end".
 
@@ -247,5 +248,11 @@ func (e *env) replayRecordedStates(cfg *config.Config, files []string) (replayed
 	}
 	r.warn()
 	rec.n, rec.first, rec.last, rec.rejected = r.events, r.first, r.last, r.rejected
+	// A loss announced by time alone (stabilize passed, a silent member
+	// presumed down) comes after the last event: the period runs to the
+	// last time the daemon recorded.
+	if r.events > 0 && r.reached.After(rec.last) {
+		rec.last = r.reached
+	}
 	return rec, nil
 }

@@ -1,0 +1,52 @@
+package main
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestReportOnARecordingCoversTheTimeItRecorded: a daemon that saw its
+// cluster's leader go (the last event) and announced the loss once the
+// stabilize period had passed (a time line) knew the cluster was
+// leaderless until the recording's last line. The report covers that
+// time: it is not a cluster with a leader all along.
+func TestReportOnARecordingCoversTheTimeItRecorded(t *testing.T) {
+	dir := t.TempDir()
+	config := filepath.Join(dir, "rules.yaml")
+	body := "clusters:\n  - {name: ziti, stabilize: 2s, source: {type: events, http: true}}\n" +
+		"actions:\n  hook: {type: webhook, url: \"http://127.0.0.1:9/hook\"}\n" +
+		"rules:\n  - {name: lost, when: leaderless, actions: [hook]}\n"
+	if err := os.WriteFile(config, []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// As `leaderhook run` recorded it.
+	recording := strings.Join([]string{
+		`{"namespace":"leaderhook","eventType":"start","timestamp":"2026-12-07T08:06:42.000000000Z","state":{"engine":{"clusters":null},"views":null}}`,
+		`{"namespace":"cluster","event_src_id":"c1","timestamp":"2026-12-07T08:06:44.000000000Z","eventType":"state.has_leader","leaderId":"c1","cluster":"ziti"}`,
+		`{"namespace":"cluster","event_src_id":"c1","timestamp":"2026-12-07T08:06:45.000000000Z","eventType":"state.is_leaderless","cluster":"ziti"}`,
+		`{"namespace":"leaderhook","eventType":"time","timestamp":"2026-12-07T08:06:47.000000000Z"}`,
+		`{"namespace":"leaderhook","eventType":"time","timestamp":"2026-12-07T08:06:55.000000000Z"}`,
+	}, "\n") + "\n"
+	if err := os.WriteFile(filepath.Join(dir, "inputs.jsonl"), []byte(recording), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, stderr, code := leaderhook(t, "report", "-c", config, "--state-dir", dir, "--format", "json")
+	if code != 0 {
+		t.Fatalf("exit %d\n%s%s", code, out, stderr)
+	}
+	var r struct {
+		To           time.Time `json:"to"`
+		LeaderlessMS int64     `json:"leaderless_ms"`
+	}
+	if err := json.Unmarshal([]byte(out), &r); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	end := time.Date(2026, 12, 7, 8, 6, 55, 0, time.UTC)
+	if !r.To.Equal(end) || r.LeaderlessMS != 10000 {
+		t.Errorf("period to %s, %dms without a leader; want to %s, 10000ms\n%s", r.To, r.LeaderlessMS, end, out)
+	}
+}
