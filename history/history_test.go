@@ -383,3 +383,42 @@ func TestQueryKeepsTheOrderOfSegments(t *testing.T) {
 		t.Errorf("the last state is %+v", last)
 	}
 }
+
+// TestWindowAndWhatFollowsHoldEachEntryOnce: an entry written while a
+// window is read (after the window took its last_seq, before it read the
+// disk) is what follows the window, as the page asks for it with
+// ?after=last_seq; it is not in the window too, or the page would hold
+// it twice.
+func TestWindowAndWhatFollowsHoldEachEntryOnce(t *testing.T) {
+	var s *Store
+	var during func()
+	now := func() time.Time {
+		if f := during; f != nil {
+			during = nil
+			f()
+		}
+		return t0
+	}
+	s, err := Open(Options{Dir: t.TempDir(), MaxAge: time.Hour, MaxBytes: 1 << 20, Now: now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	s.Add(outcome(t0, 1))
+	s.Add(outcome(t0.Add(time.Second), 2))
+	during = func() {
+		s.Add(outcome(t0.Add(2*time.Second), 3))
+		s.Close() // writes it to the disk the window then reads
+	}
+	w, err := s.Query(t0.Add(-time.Minute), t0.Add(time.Minute), Filter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	next, ok := s.Since(w.LastSeq)
+	if !ok {
+		t.Fatalf("since %d: reset", w.LastSeq)
+	}
+	if n := len(w.Outcomes) + len(next.Outcomes); n != 3 {
+		t.Errorf("the window (last_seq %d) and what follows hold %d outcomes, want 3: %+v then %+v", w.LastSeq, n, w.Outcomes, next.Outcomes)
+	}
+}

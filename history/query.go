@@ -65,6 +65,9 @@ func (s *Store) Query(from, to time.Time, f Filter) (Window, error) {
 	wanted := wantedLines(f)
 	onDisk := map[int64]bool{}
 	err := readSegments(overlapping(segs, from, to), wanted, func(e Entry) {
+		if e.Seq > last {
+			return // written while the disk was read: it follows LastSeq, for ?after=
+		}
 		if e.Seq > flushed {
 			onDisk[e.Seq] = true
 		}
