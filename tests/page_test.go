@@ -248,3 +248,30 @@ func checkWeekView(t *testing.T, b *browser) {
 	eval[bool](t, b, `document.querySelector('[data-span="1h"]').click(), true`)
 	b.waitJS(t, "every entry of the hour again", `document.querySelector('[data-lane="ziti-prod"] .marker.fired[data-rule="leader-lost"]:not([data-count])')`)
 }
+
+// TestLivePagePannedBeyondTheLongestWindow pans the week's view back
+// further than GET /v1/history answers (31 days): the page keeps
+// updating the clusters, and does not say that leaderhook does not
+// answer.
+func TestLivePagePannedBeyondTheLongestWindow(t *testing.T) {
+	hook := httptest.NewServer(&receiver{})
+	defer hook.Close()
+	dir := t.TempDir()
+	listen := freePort(t)
+	startDaemon(t, pageConfig(t, dir, listen, hook.URL))
+	base := "http://" + listen
+	b := newBrowser(t)
+	b.navigate(t, base+"/")
+	b.waitJS(t, "the page's first update", `document.body.dataset.ready === "1"`)
+	eval[bool](t, b, `document.querySelector('[data-span="7d"]').click(), true`)
+	for range 8 { // half a week each
+		eval[bool](t, b, `document.querySelector('[data-pan="-0.5"]').click(), true`)
+	}
+	polls := eval[string](t, b, `document.body.dataset.polls`)
+	follow(t, base, "ziti-prod", time.Now(), "ctrl1", "", "ctrl2", "", "ctrl3", "")
+	b.waitJS(t, "the cluster to show no leader", `document.querySelector('[data-cluster="ziti-prod"] .leader.none')`)
+	b.waitJS(t, "two more updates", `Number(document.body.dataset.polls) >= `+polls+` + 2`)
+	if connected := eval[string](t, b, `document.body.dataset.connected`); connected != "1" {
+		t.Errorf("the page says leaderhook does not answer: %s", eval[string](t, b, `document.querySelector("#status").textContent`))
+	}
+}

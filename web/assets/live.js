@@ -11,6 +11,10 @@ const MAX_CARDS = 60;
 const MAX_ROWS = 200;
 const MAX_DETAILS = 10;
 const RAW_SPAN = 12 * LH.HOUR;
+// MAX_WINDOW is the longest window GET /v1/history answers (31 days): a
+// view panned back further loads what it can, not a refusal that stops
+// every update.
+const MAX_WINDOW = 31 * LH.DAY;
 const SPANS = [["15m", 15 * LH.MINUTE], ["1h", LH.HOUR], ["6h", 6 * LH.HOUR], ["24h", LH.DAY], ["7d", 7 * LH.DAY]];
 
 const live = {
@@ -78,7 +82,7 @@ async function syncHistory() {
 // entry when that is short, else an overview a little finer than a pixel
 // (a step of a power of two seconds, so that a small zoom loads nothing).
 function wanted() {
-  const from = Math.min(chart.from, serverNow() - live.span);
+  const from = Math.max(Math.min(chart.from, serverNow() - live.span), earliest());
   if (serverNow() - from <= RAW_SPAN) return { from, step: 0 };
   return { from, step: LH.SECOND * 2 ** Math.max(0, Math.floor(Math.log2(chart.pixel() / LH.SECOND))) };
 }
@@ -89,7 +93,12 @@ function needsLoading() {
   return !live.boot || want.from < live.loadedFrom || want.step < live.step;
 }
 
+// earliest is the oldest from a window to now (and the minute after it
+// that loadWindow asks for) may have.
+const earliest = () => serverNow() + 2 * LH.MINUTE - MAX_WINDOW;
+
 async function loadWindow({ from, step }) {
+  from = Math.max(from, earliest());
   const q = new URLSearchParams({ from: new Date(from).toISOString(), to: new Date(serverNow() + LH.MINUTE).toISOString() });
   if (step) q.set("step", `${step}ms`);
   const w = await getJSON(`/v1/history?${q}`);
