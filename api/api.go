@@ -165,6 +165,11 @@ func (s *Server) reload(w http.ResponseWriter, _ *http.Request) {
 		return
 	}
 	if err := s.Reload(); err != nil {
+		if errors.Is(err, ErrBusy) { // not the config's fault: try again
+			w.Header().Set("Retry-After", "1")
+			httpError(w, http.StatusServiceUnavailable, err.Error())
+			return
+		}
 		httpError(w, http.StatusBadRequest, "config refused, the old one keeps running:\n"+err.Error())
 		return
 	}
