@@ -165,6 +165,11 @@ func (s *Server) reload(w http.ResponseWriter, _ *http.Request) {
 		return
 	}
 	if err := s.Reload(); err != nil {
+		if errors.Is(err, ErrBusy) { // not the config's fault: try again
+			w.Header().Set("Retry-After", "1")
+			httpError(w, http.StatusServiceUnavailable, err.Error())
+			return
+		}
 		httpError(w, http.StatusBadRequest, "config refused, the old one keeps running:\n"+err.Error())
 		return
 	}
@@ -236,7 +241,10 @@ func decodeBatch(body []byte) ([]event.Event, int, error) {
 	}
 	var lines [][]byte
 	switch {
-	case body[0] == '{' && bytes.IndexByte(body, '\n') >= 0 && json.Valid(body):
+	case body[0] == '{' && bytes.IndexByte(body, '\n') >= 0 && (json.Valid(body) || prettyStart(body)):
+		if err := prettySyntaxError(body); err != nil {
+			return nil, 0, err
+		}
 		lines = [][]byte{body} // one event, pretty-printed
 	case body[0] == '[':
 		var raw []json.RawMessage
@@ -270,6 +278,25 @@ func decodeBatch(body []byte) ([]event.Event, int, error) {
 		evs = append(evs, ev)
 	}
 	return evs, ignored, nil
+}
+
+// prettyStart reports whether a body opens as a pretty-printed object:
+// "{" alone on its first line, which no JSON line is.
+func prettyStart(body []byte) bool {
+	first, _, _ := bytes.Cut(body, []byte("\n"))
+	return string(bytes.TrimSpace(first)) == "{"
+}
+
+// prettySyntaxError names the line of a pretty-printed event where its JSON
+// goes wrong: read as JSON lines, its "{" alone would be blamed instead.
+func prettySyntaxError(body []byte) error {
+	var v any
+	var syntax *json.SyntaxError
+	if !errors.As(json.Unmarshal(body, &v), &syntax) {
+		return nil
+	}
+	line := 1 + bytes.Count(body[:syntax.Offset], []byte("\n"))
+	return fmt.Errorf("line %d: invalid JSON: %v", line, syntax)
 }
 
 func httpError(w http.ResponseWriter, code int, msg string) {

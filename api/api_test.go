@@ -93,7 +93,10 @@ func TestDecodeBatch(t *testing.T) {
 		{"array", "[" + ev + "," + ev + "]", 2, ""},
 		{"JSON lines", ev + "\n\n" + ev + "\n", 2, ""},
 		{"a bad line", ev + "\n{\"namespace\":\"cluster\"}", 0, "line 2: "},
-		{"two objects, pretty", pretty + pretty, 0, "line 1: "},
+		{"two objects, pretty", pretty + pretty, 0, "line 7: invalid JSON: invalid character '{' after top-level value"},
+		{"pretty-printed, a comma missing", strings.Replace(pretty, `Z",`, `Z"`, 1), 0,
+			"line 5: invalid JSON: invalid character '\"' after object key:value pair"},
+		{"pretty-printed, cut short", pretty[:40], 0, "line 3: invalid JSON: unexpected end of JSON input"},
 	} {
 		evs, _, err := decodeBatch([]byte(c.body))
 		if len(evs) != c.want || (err == nil) != (c.err == "") || (err != nil && !strings.HasPrefix(err.Error(), c.err)) {

@@ -36,7 +36,7 @@ func (s *Server) expect(w http.ResponseWriter, r *http.Request) {
 	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 64<<10))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&req); err != nil {
-		httpError(w, http.StatusBadRequest, `body: want {"cluster": NAME, "for": "30m", "reason": "..."}: `+err.Error())
+		httpError(w, http.StatusBadRequest, `body: want {"cluster": NAME, "for": "30m", "reason": "..."}: `+describeBodyError(err))
 		return
 	}
 	d, err := checkExpect(req)
@@ -46,6 +46,23 @@ func (s *Server) expect(w http.ResponseWriter, r *http.Request) {
 	}
 	v, err := s.Expect(r.Context(), req.Cluster, d, req.Reason)
 	s.answerValue(w, v, err)
+}
+
+// describeBodyError says what a JSON body got wrong in the request's terms:
+// encoding/json names the Go struct and types behind it instead.
+func describeBodyError(err error) string {
+	var typeErr *json.UnmarshalTypeError
+	if !errors.As(err, &typeErr) {
+		return err.Error()
+	}
+	want := typeErr.Type.Kind().String()
+	if want == "struct" {
+		want = "object"
+	}
+	if typeErr.Field == "" {
+		return fmt.Sprintf("got %s, want %s", typeErr.Value, want)
+	}
+	return fmt.Sprintf("%q: got %s, want %s", typeErr.Field, typeErr.Value, want)
 }
 
 func checkExpect(req expectRequest) (time.Duration, error) {

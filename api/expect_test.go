@@ -44,6 +44,8 @@ func TestExpectEndpoints(t *testing.T) {
 		{"POST", "/v1/expect", "Bearer s3cret", `{"for":"30m"}`, 400, `"cluster" is required`},
 		{"POST", "/v1/expect", "Bearer s3cret", `{"cluster":"ziti"}`, 400, `"for" is required`},
 		{"POST", "/v1/expect", "Bearer s3cret", `{"cluster":"ziti","for":"30"}`, 400, `is not a duration`},
+		{"POST", "/v1/expect", "Bearer s3cret", `{"cluster":"ziti","for":30}`, 400, `"for": got number, want string`},
+		{"POST", "/v1/expect", "Bearer s3cret", `["ziti"]`, 400, `got array, want object`},
 		{"POST", "/v1/expect", "Bearer s3cret", `{"cluster":"ziti","for":"-1m"}`, 400, `is not in (0, 168h0m0s]`},
 		{"POST", "/v1/expect", "Bearer s3cret", `{"cluster":"ziti","for":"169h"}`, 400, `is not in (0, 168h0m0s]`},
 		{"POST", "/v1/expect", "Bearer s3cret", `{"cluster":"ziti","for":"1h","reason":"` + long + `"}`, 400, "over the limit of 256"},

@@ -71,7 +71,7 @@ func (s *Server) groupRoutes(mux *http.ServeMux) {
 func readMember(w http.ResponseWriter, r *http.Request) (member, bool) {
 	var m member
 	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 64<<10)).Decode(&m); err != nil {
-		httpError(w, http.StatusBadRequest, "body: "+err.Error())
+		httpError(w, http.StatusBadRequest, "body: "+describeBodyError(err))
 		return m, false
 	}
 	return m, true

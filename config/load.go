@@ -437,15 +437,7 @@ func (l *loader) validateActions(cfg *Config, errs *field.List) map[string]bool 
 // checkSettings checks the server block and the top-level settings, and
 // returns the server's warnings.
 func checkSettings(cfg *Config, errs *field.List) field.List {
-	var serverWarnings field.List
-	if cfg.Server.Listen == "" {
-		cfg.Server.Listen = DefaultListen
-	} else if host, _, err := net.SplitHostPort(cfg.Server.Listen); err != nil {
-		errs.Add("server.listen", "%q is not host:port, e.g. 127.0.0.1:9464", cfg.Server.Listen)
-	} else if cfg.Server.IngestToken == "" && !LoopbackHost(host) {
-		serverWarnings.Add("server.listen", "%s is reachable from other hosts but server.ingest_token is empty: "+
-			"POST /v1/events, /v1/expect and /-/reload answer 403 to them until a token is set", cfg.Server.Listen)
-	}
+	serverWarnings := checkListen(cfg, errs)
 	if cfg.Server.ExternalURL != "" {
 		actions.CheckURL(errs, "server.external_url", cfg.Server.ExternalURL)
 	}
@@ -463,6 +455,32 @@ func checkSettings(cfg *Config, errs *field.List) field.List {
 	}
 	checkHistory(cfg.History, errs)
 	return serverWarnings
+}
+
+// checkListen checks server.listen, and returns the warning of an address
+// reachable from other hosts without a token.
+func checkListen(cfg *Config, errs *field.List) field.List {
+	var warnings field.List
+	if cfg.Server.Listen == "" {
+		cfg.Server.Listen = DefaultListen
+		return warnings
+	}
+	host, port, err := net.SplitHostPort(cfg.Server.Listen)
+	if err != nil {
+		errs.Add("server.listen", "%q is not host:port, e.g. 127.0.0.1:9464", cfg.Server.Listen)
+		return warnings
+	}
+	// The port as net.Listen reads it: a port it refuses must fail check,
+	// not only run.
+	if _, err := net.LookupPort("tcp", port); err != nil && port != "" {
+		errs.Add("server.listen", "%q: port %q is not a TCP port number or service name", cfg.Server.Listen, port)
+		return warnings
+	}
+	if cfg.Server.IngestToken == "" && !LoopbackHost(host) {
+		warnings.Add("server.listen", "%s is reachable from other hosts but server.ingest_token is empty: "+
+			"POST /v1/events, /v1/expect and /-/reload answer 403 to them until a token is set", cfg.Server.Listen)
+	}
+	return warnings
 }
 
 // unresolvedIncidents warns of each rule that fires an action opening an

@@ -566,3 +566,24 @@ func TestHistoryBounds(t *testing.T) {
 		t.Errorf("want 2 errors, got %v", errs)
 	}
 }
+
+// A listen address whose port net.Listen refuses is an error of check,
+// not a failure of run.
+func TestListenPort(t *testing.T) {
+	for _, c := range []struct{ listen, err string }{
+		{listen: "127.0.0.1:99999", err: `l.yaml:1:18: server.listen: "127.0.0.1:99999": port "99999" is not a TCP port number or service name`},
+		{listen: "127.0.0.1:-1", err: `l.yaml:1:18: server.listen: "127.0.0.1:-1": port "-1" is not a TCP port number or service name`},
+		{listen: "127.0.0.1:http"},
+		{listen: "[::1]:9464"},
+	} {
+		data := "server: {listen: '" + c.listen + "'}\nclusters:\n  - name: z\n    source: {type: events, http: true}\n"
+		_, _, err := Parse("l.yaml", []byte(data), envOf(nil))
+		got := ""
+		if err != nil {
+			got = err.Error()
+		}
+		if got != c.err {
+			t.Errorf("listen %s: error %q, want %q", c.listen, got, c.err)
+		}
+	}
+}

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/leaderhook/leaderhook/api"
 	"github.com/leaderhook/leaderhook/config"
 	"github.com/leaderhook/leaderhook/detector"
 	"github.com/leaderhook/leaderhook/dispatch"
@@ -65,7 +66,7 @@ func (d *Daemon) reload() error {
 		return err
 	}
 	if !d.isRunning() {
-		return errors.New("leaderhook is starting or stopping: reload again once it runs\nthe running config is unchanged")
+		return busyError{errors.New("leaderhook is starting or stopping: reload again once it runs\nthe running config is unchanged")}
 	}
 	// Everything is built: from here on, every part takes the change. The
 	// actions first, since the new engine may fire at once to a new one;
@@ -77,7 +78,7 @@ func (d *Daemon) reload() error {
 		d.driver.Replace(now, engine, views)
 		d.driver.MaxSkew = next.ClockSkew()
 	}); err != nil {
-		return fmt.Errorf("shutting down: %w", err)
+		return busyError{fmt.Errorf("shutting down: %w", err)}
 	}
 	d.api.SetLimits(limitsOf(next))
 	d.mu.Lock()
@@ -90,6 +91,13 @@ func (d *Daemon) reload() error {
 	d.log.Info("config reloaded", "rules", len(next.Rules), "actions", len(next.Actions))
 	return nil
 }
+
+// busyError is a reload refused for a moment, not for its config: the API
+// answers it as api.ErrBusy, a 503 to try again.
+type busyError struct{ error }
+
+func (e busyError) Unwrap() error      { return e.error }
+func (busyError) Is(target error) bool { return target == api.ErrBusy }
 
 // isRunning reports whether Run runs and has not begun to stop.
 func (d *Daemon) isRunning() bool {

@@ -1,6 +1,7 @@
 package daemon
 
 import (
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -69,6 +70,14 @@ func TestReloadBeforeRunIsRefused(t *testing.T) {
 	}
 	if _, ok := d.config().Actions["page"]; !ok {
 		t.Error("the refused reload changed the config")
+	}
+	// Over HTTP it is a refusal to try again, not a bad request.
+	r := httptest.NewRequest("POST", "/-/reload", nil)
+	r.RemoteAddr = "127.0.0.1:5000"
+	w := httptest.NewRecorder()
+	d.api.Handler().ServeHTTP(w, r)
+	if w.Code != 503 || w.Header().Get("Retry-After") == "" {
+		t.Errorf("POST /-/reload before Run: %d, Retry-After %q, want 503 with Retry-After: %s", w.Code, w.Header().Get("Retry-After"), w.Body)
 	}
 }
 

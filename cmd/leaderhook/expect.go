@@ -38,6 +38,9 @@ server.ingest_token. It is POST /v1/expect (DELETE /v1/expect?cluster=NAME with 
 			if end == cmd.Flags().Changed("for") {
 				return errors.New("give either --for DURATION (how long changes are expected) or --end")
 			}
+			if err := checkTextOrJSON(format); err != nil {
+				return err
+			}
 			if err := t.resolve(e, cmd); err != nil {
 				return err
 			}

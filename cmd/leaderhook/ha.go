@@ -69,6 +69,9 @@ func haStatusCmd(e *env) *cobra.Command {
 		Short: "Print what a node knows of the group: role, leader, term, indexes, peers",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := checkTextOrJSON(format); err != nil {
+				return err
+			}
 			if err := t.resolve(e, cmd); err != nil {
 				return err
 			}
@@ -86,6 +89,15 @@ func haStatusCmd(e *env) *cobra.Command {
 	t.flags(cmd)
 	cmd.Flags().StringVar(&format, "format", "text", "text, for people, or json, for scripts")
 	return cmd
+}
+
+// checkTextOrJSON refuses a --format of neither, before anything is asked
+// of a daemon: a typo must not change it and then print another format.
+func checkTextOrJSON(format string) error {
+	if format != "text" && format != "json" {
+		return fmt.Errorf("--format %q: want text or json", format)
+	}
+	return nil
 }
 
 func printHAStatus(w io.Writer, body []byte) error {
