@@ -587,3 +587,15 @@ func TestListenPort(t *testing.T) {
 		}
 	}
 }
+
+// The ha block's addresses are checked as server.listen is.
+func TestHAAddressPort(t *testing.T) {
+	data := "clusters:\n  - name: z\n    source: {type: events, http: true}\n" +
+		"ha:\n  node_id: n1\n  bind: '127.0.0.1:99999'\n  data_dir: /tmp/x\n  peers:\n    - {id: n1, address: '127.0.0.1:7401'}\n    - {id: n2, address: 'h2:-1'}\n"
+	_, _, err := Parse("l.yaml", []byte(data), envOf(nil))
+	for _, want := range []string{`ha.bind: "127.0.0.1:99999": port "99999" is not a TCP port number`, `ha.peers[1].address: "h2:-1": port "-1" is not a TCP port number`} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("error %v, want it to say %s", err, want)
+		}
+	}
+}

@@ -120,7 +120,13 @@ func checkAddr(errs *field.List, path, addr string, required bool) {
 		}
 		return
 	}
-	if _, _, err := net.SplitHostPort(addr); err != nil {
+	_, port, err := net.SplitHostPort(addr)
+	if err != nil {
 		errs.Add(path, "%q is not host:port", addr)
+		return
+	}
+	// As the transport will read it: a port it refuses fails check, not run.
+	if _, err := net.LookupPort("tcp", port); err != nil {
+		errs.Add(path, "%q: port %q is not a TCP port number or service name", addr, port)
 	}
 }
