@@ -34,7 +34,7 @@ type fireOptions struct {
 func fireCmd(e *env) *cobra.Command {
 	var o fireOptions
 	cmd := &cobra.Command{
-		Use:   "fire -c FILE ACTION [--status firing|resolved] [--dry-run | --yes]",
+		Use:   "fire -c FILE ACTION [--status firing|resolved|verify_failed] [--dry-run | --yes]",
 		Short: "Send one sample notification through an action, for real",
 		Long: `Send one sample notification (rule "leaderhook-fire", a cluster leaderless for 42s)
 through the named action, with its real retries and timeout, and report every attempt:
