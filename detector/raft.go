@@ -22,7 +22,9 @@ import (
 // dropped (counted by Dropped). A reconcile every Reconcile period compares
 // Raft.LeaderWithID() and Raft.State() with what was last reported, so a
 // dropped observation is corrected within that period and can never leave
-// a stale view. Only changes are reported. When the node shuts down, it
+// a stale view. An observation only prompts a report of the node's leader
+// and term as they are then, so a backlog read after a slow consumer is
+// not replayed as the node's current answer. Only changes are reported. When the node shuts down, it
 // reports itself gone (peer.disconnected of itself): a dead leader stops
 // counting at once, not when the followers' heartbeats time out.
 type RaftSource struct {
@@ -78,7 +80,10 @@ func (s *RaftSource) Run(ctx context.Context, out chan<- event.Event) error {
 		case o := <-ch:
 			switch d := o.Data.(type) {
 			case raft.LeaderObservation:
-				if !r.report(ctx, string(d.LeaderID)) {
+				// Only a wake-up: read after a stalled consumer or a
+				// reconcile, its leader may have lost the lead since, and
+				// the term read now would not be its term.
+				if !r.report(ctx) {
 					return ctx.Err()
 				}
 			case raft.RaftState:
@@ -135,13 +140,14 @@ func (r *raftReporter) reconcile(ctx context.Context) bool {
 	if r.src.Members && !r.membership(ctx) {
 		return false
 	}
-	_, id := r.src.Raft.LeaderWithID()
-	return r.report(ctx, string(id))
+	return r.report(ctx)
 }
 
-// report sends the leader ("" for none) with the node's term, if either
-// changed; false when ctx ended first.
-func (r *raftReporter) report(ctx context.Context, leader string) bool {
+// report sends the node's leader now ("" for none) with its term, if
+// either changed; false when ctx ended first.
+func (r *raftReporter) report(ctx context.Context) bool {
+	_, id := r.src.Raft.LeaderWithID()
+	leader := string(id)
 	// The term read now: a node that stepped down for a newer leader's
 	// election is already in its term.
 	term := r.src.Raft.CurrentTerm()

@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hashicorp/raft"
+
 	"github.com/leaderhook/leaderhook/demo"
 	"github.com/leaderhook/leaderhook/detector"
 	"github.com/leaderhook/leaderhook/event"
@@ -124,5 +126,76 @@ func TestRaftSourceAloneFollowsItsLeader(t *testing.T) {
 	w.until("the leader is announced", func() bool { return w.view.State().LeaderID == leader })
 	if got := w.view.Members(); !slices.Equal(got, []string{"node1"}) {
 		t.Errorf("members = %q, want only the node that reports", got)
+	}
+}
+
+// A consumer that stalls while the lead moves on must not have the moves
+// replayed as the node's current answer afterwards: the reports that
+// follow name the leader now, in its term, and no leader that has lost
+// the lead since.
+func TestRaftSourceAfterAStallReportsTheLeaderNow(t *testing.T) {
+	cluster, err := demo.Start(3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cluster.Close()
+	first, err := cluster.WaitLeader("", 10*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	node := cluster.Node(first).Raft()
+	sees := func(id string) {
+		t.Helper()
+		deadline := time.After(10 * time.Second)
+		tick := time.NewTicker(5 * time.Millisecond)
+		defer tick.Stop()
+		for _, l := node.LeaderWithID(); string(l) != id; _, l = node.LeaderWithID() {
+			select {
+			case <-tick.C:
+			case <-deadline:
+				t.Fatalf("%s does not see %s lead", first, id)
+			}
+		}
+	}
+	sees(first)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	out := make(chan event.Event) // unread: the source stalls on its first report
+	src := &detector.RaftSource{Raft: node, ID: first, Cluster: "c", Reconcile: time.Hour}
+	done := make(chan struct{})
+	go func() { src.Run(ctx, out); close(done) }()
+	defer func() { cancel(); <-done }()
+
+	var others []*demo.Node
+	for _, n := range cluster.Nodes() {
+		if n.ID != first {
+			others = append(others, n)
+		}
+	}
+	from := first
+	for _, to := range others {
+		if err := cluster.Node(from).Raft().LeadershipTransferToServer(raft.ServerID(to.ID), raft.ServerAddress(to.Addr)).Error(); err != nil {
+			t.Fatal(err)
+		}
+		sees(to.ID)
+		from = to.ID
+	}
+	term := node.CurrentTerm()
+
+	next := func() event.Event {
+		t.Helper()
+		select {
+		case ev := <-out:
+			return ev
+		case <-time.After(10 * time.Second):
+			t.Fatal("no report")
+		}
+		return event.Event{}
+	}
+	if ev := next(); ev.LeaderID != first {
+		t.Fatalf("first report %+v, want %s", ev, first)
+	}
+	if ev := next(); ev.Type != event.HasLeader || ev.LeaderID != from || ev.Term != term {
+		t.Errorf("after the stall: %s leader %q term %d, want %s in term %d", ev.Type, ev.LeaderID, ev.Term, from, term)
 	}
 }
