@@ -24,9 +24,10 @@ import (
 // dropped observation is corrected within that period and can never leave
 // a stale view. An observation only prompts a report of the node's leader
 // and term as they are then, so a backlog read after a slow consumer is
-// not replayed as the node's current answer. Only changes are reported. When the node shuts down, it
-// reports itself gone (peer.disconnected of itself): a dead leader stops
-// counting at once, not when the followers' heartbeats time out.
+// not replayed as the node's current answer. Only changes are reported.
+// When the node shuts down, it reports itself gone (peer.disconnected of
+// itself): a dead leader stops counting at once, not when the followers'
+// heartbeats time out.
 type RaftSource struct {
 	Raft    *raft.Raft
 	ID      string // this node's ServerID, the member name in events
