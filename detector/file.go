@@ -61,7 +61,35 @@ func (s *FileSource) Prepare() {
 		s.fromStart = true
 		return
 	}
-	s.Start = Position{Inode: inode(info), Offset: info.Size()}
+	s.Start = Position{Inode: inode(info), Offset: lastLineStart(s.Path, info.Size())}
+}
+
+// lastLineStart returns where the file's incomplete last line begins, or
+// size when its last line is whole: a line half written as the daemon
+// starts is read whole once it is, rather than its rest rejected as a
+// malformed line.
+func lastLineStart(path string, size int64) int64 {
+	f, err := os.Open(path)
+	if err != nil {
+		return size
+	}
+	defer f.Close()
+	buf := make([]byte, 64<<10)
+	for end := size; end > 0 && size-end <= event.MaxLineBytes; {
+		start := max(end-int64(len(buf)), 0)
+		n, err := f.ReadAt(buf[:end-start], start)
+		if err != nil && !errors.Is(err, io.EOF) {
+			return size
+		}
+		if i := bytes.LastIndexByte(buf[:n], '\n'); i >= 0 {
+			return start + int64(i) + 1
+		}
+		end = start
+	}
+	if size <= event.MaxLineBytes {
+		return 0 // the file is one line, not yet whole
+	}
+	return size // too long to be an event: rejected either way
 }
 
 // Run sends each event read to out until ctx ends.

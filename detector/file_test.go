@@ -196,3 +196,34 @@ func TestFileSourceSkipsOverLongLines(t *testing.T) {
 		})
 	}
 }
+
+// A daemon that starts while the last line is half written begins at that
+// line, not in its middle: its rest is not a malformed line, and the event
+// it completes is read.
+func TestFileSourceStartingMidLineReadsThatLineWhole(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		path := filepath.Join(t.TempDir(), "events.jsonl")
+		half := line("b", event.ReadWrite, 1)
+		appendTo(t, path, line("old", event.ReadWrite, 0)+half[:20])
+		var mu sync.Mutex
+		var rejects []string
+		const poll = 10 * time.Millisecond
+		src := &FileSource{Path: path, Poll: poll,
+			OnReject: func(e *event.LineError) { mu.Lock(); rejects = append(rejects, e.Error()); mu.Unlock() }}
+		src.Prepare()
+		out := make(chan event.Event, 16)
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		go src.Run(ctx, out)
+		synctest.Wait()
+		appendTo(t, path, half[20:]+line("c", event.ReadWrite, 2))
+		if got := collect(t, out, 2); strings.Join(got, ",") != "b,c" {
+			t.Errorf("events: %v", got)
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		if len(rejects) != 0 {
+			t.Errorf("rejects: %q", rejects)
+		}
+	})
+}
