@@ -9,6 +9,8 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 
@@ -156,6 +158,9 @@ func (fl *fileFollower) open() {
 			fl.log.Info("events file appeared; reading it", "file", fl.src.Path)
 			fl.waiting = false
 		}
+		if f.Name() != fl.src.Path {
+			fl.log.Info("events file rotated while leaderhook was down; reading the rest of it", "file", f.Name())
+		}
 		fl.f, fl.pos, fl.r, fl.first = f, pos, bufio.NewReaderSize(f, 64<<10), false
 	}
 }
@@ -274,6 +279,11 @@ func (fl *fileFollower) close() {
 // open opens the file at the starting position: the saved one if it is the
 // same file, else the end on the first open and the start after a rotation.
 func (s *FileSource) open(first bool) (*os.File, Position, error) {
+	if first {
+		if f := s.rotatedAway(); f != nil {
+			return f, s.Start, nil
+		}
+	}
 	f, err := os.Open(s.Path)
 	if err != nil {
 		return nil, Position{}, err
@@ -295,6 +305,48 @@ func (s *FileSource) open(first bool) (*os.File, Position, error) {
 		return nil, Position{}, err
 	}
 	return f, pos, nil
+}
+
+// rotatedAway opens, at the saved position, the file read before a restart
+// when it was rotated meanwhile: the lines written to it after that
+// position are read before the new file. Nil when the path still names it,
+// or it is gone (deleted, or compressed into another file).
+func (s *FileSource) rotatedAway() *os.File {
+	if s.Start.Inode == 0 {
+		return nil
+	}
+	if info, err := os.Stat(s.Path); err == nil && inode(info) == s.Start.Inode {
+		return nil
+	}
+	dir, base := filepath.Split(s.Path)
+	entries, _ := os.ReadDir(filepath.Clean(dir))
+	for _, e := range entries {
+		// A compressed file is never the one read, though it may have
+		// been given the freed inode of one that was.
+		if !e.Type().IsRegular() || !strings.HasPrefix(e.Name(), base) || compressed(e.Name()) {
+			continue
+		}
+		f, err := os.Open(filepath.Join(dir, e.Name()))
+		if err != nil {
+			continue
+		}
+		info, err := f.Stat()
+		if err == nil && inode(info) == s.Start.Inode && info.Size() >= s.Start.Offset {
+			if _, err := f.Seek(s.Start.Offset, io.SeekStart); err == nil {
+				return f
+			}
+		}
+		f.Close()
+	}
+	return nil
+}
+
+func compressed(name string) bool {
+	switch filepath.Ext(name) {
+	case ".gz", ".bz2", ".xz", ".zst", ".lz4", ".zip", ".Z":
+		return true
+	}
+	return false
 }
 
 // changed reports whether the path now names another file, or the file

@@ -227,3 +227,38 @@ func TestFileSourceStartingMidLineReadsThatLineWhole(t *testing.T) {
 		}
 	})
 }
+
+// A file rotated while the daemon was down still holds lines written after
+// the saved position: they are read from the rotated file, then the new
+// file from its start.
+func TestFileSourceResumesInAFileRotatedWhileDown(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		dir := t.TempDir()
+		path := filepath.Join(dir, "events.jsonl")
+		appendTo(t, path, line("seen", event.ReadWrite, 0))
+		info, err := os.Stat(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pos := Position{Inode: inode(info), Offset: info.Size()}
+		appendTo(t, path, line("before-rotation", event.ReadWrite, 1))
+		if err := os.Rename(path, path+".1"); err != nil {
+			t.Fatal(err)
+		}
+		appendTo(t, path, line("after-rotation", event.ReadWrite, 2))
+		src := &FileSource{Path: path, Start: pos, Poll: 10 * time.Millisecond}
+		src.Prepare()
+		out := make(chan event.Event, 16)
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		go src.Run(ctx, out)
+		synctest.Wait()
+		var got []string
+		for len(out) > 0 {
+			got = append(got, (<-out).Source)
+		}
+		if strings.Join(got, ",") != "before-rotation,after-rotation" {
+			t.Errorf("events: %v", got)
+		}
+	})
+}
