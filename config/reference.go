@@ -48,7 +48,7 @@ var Descriptions = withActionDocs(map[string]string{
 	"clusters[].members":              "Fixed membership (member names as they appear in events). Default: learned from the events.",
 	"clusters[].source":               "Where the cluster's leader state comes from.",
 	"clusters[].source.type":          "`events` (OpenZiti-format events from a file, stdin or HTTP), `poll` (status endpoints) or `raft` (library use only).",
-	"clusters[].source.file":          "events: a JSONL file followed like `tail -F` (rotation and truncation handled, position kept across restarts).",
+	"clusters[].source.file":          "events: a JSONL file followed like `tail -F` (rotation and truncation handled, position kept across restarts; a file rotated while leaderhook was down is read to its end first, if it is still beside it uncompressed).",
 	"clusters[].source.http":          "events: accept POST /v1/events?cluster=NAME.",
 	"clusters[].source.stdin":         "events: read JSONL from standard input (one cluster at most).",
 	"clusters[].source.preset":        "poll: `etcd`, `rqlite`, `consul`, `nomad`, `vault`, `openziti` or `generic`.",

@@ -269,9 +269,9 @@ func (d *Daemon) queueDepth() float64 {
 func (d *Daemon) Addr() string { return d.listener.Addr().String() }
 
 // Run serves until ctx ends: the HTTP API, the sources, the decisions, the
-// deliveries and the saves. Then it stops reading, saves the state,
-// delivers what is queued for up to DrainTimeout (the rest stays in the
-// journal for the next start) and returns.
+// deliveries and the saves. Then it stops reading, takes the events read,
+// saves the state, delivers what is queued for up to DrainTimeout (the
+// rest stays in the journal for the next start) and returns.
 func (d *Daemon) Run(ctx context.Context) error {
 	runCtx, stopRun := context.WithCancel(ctx)
 	defer stopRun()
@@ -308,6 +308,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 	}
 	stopRun()
 	d.sources.wait()
+	d.takeQueued()
 	<-saverDone
 	d.store.Repair() // a failing journal holds the final save back; repairJournal logs why
 	d.saver.save(d.taken())
@@ -420,6 +421,26 @@ func (d *Daemon) call(f func()) error {
 		return nil
 	}
 	return d.driver.Call(f)
+}
+
+// takeQueued takes the events the sources read but Run did not take
+// before it stopped: a followed file's saved position is past them, so
+// that skipped now they would be skipped at the next start too. A group's
+// node hands its inputs to the group, which has stopped: not there.
+func (d *Daemon) takeQueued() {
+	if d.group != nil {
+		return
+	}
+	d.driver.Do(func() {
+		for {
+			select {
+			case ev := <-d.events:
+				d.driver.Take(ev)
+			default:
+				return
+			}
+		}
+	})
 }
 
 // taken is the state to save, taken with the pipeline held.

@@ -9,6 +9,8 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 
@@ -61,7 +63,35 @@ func (s *FileSource) Prepare() {
 		s.fromStart = true
 		return
 	}
-	s.Start = Position{Inode: inode(info), Offset: info.Size()}
+	s.Start = Position{Inode: inode(info), Offset: lastLineStart(s.Path, info.Size())}
+}
+
+// lastLineStart returns where the file's incomplete last line begins, or
+// size when its last line is whole: a line half written as the daemon
+// starts is read whole once it is, rather than its rest rejected as a
+// malformed line.
+func lastLineStart(path string, size int64) int64 {
+	f, err := os.Open(path)
+	if err != nil {
+		return size
+	}
+	defer f.Close()
+	buf := make([]byte, 64<<10)
+	for end := size; end > 0 && size-end <= event.MaxLineBytes; {
+		start := max(end-int64(len(buf)), 0)
+		n, err := f.ReadAt(buf[:end-start], start)
+		if err != nil && !errors.Is(err, io.EOF) {
+			return size
+		}
+		if i := bytes.LastIndexByte(buf[:n], '\n'); i >= 0 {
+			return start + int64(i) + 1
+		}
+		end = start
+	}
+	if size <= event.MaxLineBytes {
+		return 0 // the file is one line, not yet whole
+	}
+	return size // too long to be an event: rejected either way
 }
 
 // Run sends each event read to out until ctx ends.
@@ -127,6 +157,9 @@ func (fl *fileFollower) open() {
 		if fl.waiting {
 			fl.log.Info("events file appeared; reading it", "file", fl.src.Path)
 			fl.waiting = false
+		}
+		if f.Name() != fl.src.Path {
+			fl.log.Info("events file rotated while leaderhook was down; reading the rest of it", "file", f.Name())
 		}
 		fl.f, fl.pos, fl.r, fl.first = f, pos, bufio.NewReaderSize(f, 64<<10), false
 	}
@@ -246,6 +279,11 @@ func (fl *fileFollower) close() {
 // open opens the file at the starting position: the saved one if it is the
 // same file, else the end on the first open and the start after a rotation.
 func (s *FileSource) open(first bool) (*os.File, Position, error) {
+	if first {
+		if f := s.rotatedAway(); f != nil {
+			return f, s.Start, nil
+		}
+	}
 	f, err := os.Open(s.Path)
 	if err != nil {
 		return nil, Position{}, err
@@ -267,6 +305,48 @@ func (s *FileSource) open(first bool) (*os.File, Position, error) {
 		return nil, Position{}, err
 	}
 	return f, pos, nil
+}
+
+// rotatedAway opens, at the saved position, the file read before a restart
+// when it was rotated meanwhile: the lines written to it after that
+// position are read before the new file. Nil when the path still names it,
+// or it is gone (deleted, or compressed into another file).
+func (s *FileSource) rotatedAway() *os.File {
+	if s.Start.Inode == 0 {
+		return nil
+	}
+	if info, err := os.Stat(s.Path); err == nil && inode(info) == s.Start.Inode {
+		return nil
+	}
+	dir, base := filepath.Split(s.Path)
+	entries, _ := os.ReadDir(filepath.Clean(dir))
+	for _, e := range entries {
+		// A compressed file is never the one read, though it may have
+		// been given the freed inode of one that was.
+		if !e.Type().IsRegular() || !strings.HasPrefix(e.Name(), base) || compressed(e.Name()) {
+			continue
+		}
+		f, err := os.Open(filepath.Join(dir, e.Name()))
+		if err != nil {
+			continue
+		}
+		info, err := f.Stat()
+		if err == nil && inode(info) == s.Start.Inode && info.Size() >= s.Start.Offset {
+			if _, err := f.Seek(s.Start.Offset, io.SeekStart); err == nil {
+				return f
+			}
+		}
+		f.Close()
+	}
+	return nil
+}
+
+func compressed(name string) bool {
+	switch filepath.Ext(name) {
+	case ".gz", ".bz2", ".xz", ".zst", ".lz4", ".zip", ".Z":
+		return true
+	}
+	return false
 }
 
 // changed reports whether the path now names another file, or the file

@@ -196,3 +196,69 @@ func TestFileSourceSkipsOverLongLines(t *testing.T) {
 		})
 	}
 }
+
+// A daemon that starts while the last line is half written begins at that
+// line, not in its middle: its rest is not a malformed line, and the event
+// it completes is read.
+func TestFileSourceStartingMidLineReadsThatLineWhole(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		path := filepath.Join(t.TempDir(), "events.jsonl")
+		half := line("b", event.ReadWrite, 1)
+		appendTo(t, path, line("old", event.ReadWrite, 0)+half[:20])
+		var mu sync.Mutex
+		var rejects []string
+		const poll = 10 * time.Millisecond
+		src := &FileSource{Path: path, Poll: poll,
+			OnReject: func(e *event.LineError) { mu.Lock(); rejects = append(rejects, e.Error()); mu.Unlock() }}
+		src.Prepare()
+		out := make(chan event.Event, 16)
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		go src.Run(ctx, out)
+		synctest.Wait()
+		appendTo(t, path, half[20:]+line("c", event.ReadWrite, 2))
+		if got := collect(t, out, 2); strings.Join(got, ",") != "b,c" {
+			t.Errorf("events: %v", got)
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		if len(rejects) != 0 {
+			t.Errorf("rejects: %q", rejects)
+		}
+	})
+}
+
+// A file rotated while the daemon was down still holds lines written after
+// the saved position: they are read from the rotated file, then the new
+// file from its start.
+func TestFileSourceResumesInAFileRotatedWhileDown(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		dir := t.TempDir()
+		path := filepath.Join(dir, "events.jsonl")
+		appendTo(t, path, line("seen", event.ReadWrite, 0))
+		info, err := os.Stat(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pos := Position{Inode: inode(info), Offset: info.Size()}
+		appendTo(t, path, line("before-rotation", event.ReadWrite, 1))
+		if err := os.Rename(path, path+".1"); err != nil {
+			t.Fatal(err)
+		}
+		appendTo(t, path, line("after-rotation", event.ReadWrite, 2))
+		src := &FileSource{Path: path, Start: pos, Poll: 10 * time.Millisecond}
+		src.Prepare()
+		out := make(chan event.Event, 16)
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		go src.Run(ctx, out)
+		synctest.Wait()
+		var got []string
+		for len(out) > 0 {
+			got = append(got, (<-out).Source)
+		}
+		if strings.Join(got, ",") != "before-rotation,after-rotation" {
+			t.Errorf("events: %v", got)
+		}
+	})
+}
