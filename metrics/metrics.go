@@ -44,13 +44,14 @@ type Metrics struct {
 	buildInfo    *prometheus.GaugeVec
 	mu           sync.Mutex
 	lossStarted  map[string]time.Time
+	sources      map[string]map[string]bool // the source label values in use, by cluster
 	leaderlessFn *prometheus.GaugeVec
 }
 
 // New registers the metrics. queueDepth and dropped are read at scrape
 // time (either may be nil).
 func New(queueDepth func() float64, dropped func() float64) *Metrics {
-	m := &Metrics{Registry: prometheus.NewRegistry(), lossStarted: map[string]time.Time{}}
+	m := &Metrics{Registry: prometheus.NewRegistry(), lossStarted: map[string]time.Time{}, sources: map[string]map[string]bool{}}
 	f := prometheus.WrapRegistererWithPrefix("leaderhook_", m.Registry)
 	m.events = counterVec(f, "events_total", "Member events received, by cluster, source (member) and event type.", "cluster", "source", "type")
 	m.rejected = counterVec(f, "events_rejected_total", "Malformed events rejected, by cluster and input.", "cluster", "input")
@@ -111,7 +112,32 @@ func gaugeVec(r prometheus.Registerer, name, help string, labels ...string) *pro
 
 // Event counts a member event.
 func (m *Metrics) Event(ev event.Event) {
-	m.events.WithLabelValues(ev.Cluster, ev.Source, ev.Type).Inc()
+	m.events.WithLabelValues(ev.Cluster, m.source(ev), ev.Type).Inc()
+}
+
+// MaxSources bounds the source label's values per cluster. Events name
+// their source freely (event_src_id): past the bound, new ones are counted
+// as OtherSource, so that a sender cannot grow the series without end.
+const MaxSources = 100
+
+// OtherSource is the source label of the sources past MaxSources.
+const OtherSource = "other"
+
+func (m *Metrics) source(ev event.Event) string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	seen := m.sources[ev.Cluster]
+	if seen == nil {
+		seen = map[string]bool{}
+		m.sources[ev.Cluster] = seen
+	}
+	if !seen[ev.Source] {
+		if len(seen) >= MaxSources {
+			return OtherSource
+		}
+		seen[ev.Source] = true
+	}
+	return ev.Source
 }
 
 // MemberState is one member as a cluster's view last knew it.
@@ -154,7 +180,7 @@ func (m *Metrics) Members(now time.Time, clusters map[string][]MemberState, heal
 
 // Skewed counts an event dated on arrival for its timestamp.
 func (m *Metrics) Skewed(ev event.Event) {
-	m.skewed.WithLabelValues(ev.Cluster, ev.Source).Inc()
+	m.skewed.WithLabelValues(ev.Cluster, m.source(ev)).Inc()
 }
 
 // Rejected counts a malformed event.
@@ -261,6 +287,7 @@ func (m *Metrics) Forget(cluster string) {
 	}
 	m.mu.Lock()
 	delete(m.lossStarted, cluster)
+	delete(m.sources, cluster)
 	m.mu.Unlock()
 }
 

@@ -1,0 +1,46 @@
+package metrics_test
+
+import (
+	"fmt"
+	"testing"
+
+	"github.com/leaderhook/leaderhook/event"
+	"github.com/leaderhook/leaderhook/metrics"
+)
+
+// A sender naming a new source in every event does not grow the series
+// without end: past MaxSources a cluster's new sources count as one, and
+// a forgotten cluster's bound starts again.
+func TestSourceLabelsAreBounded(t *testing.T) {
+	m := metrics.New(nil, nil)
+	for i := range metrics.MaxSources + 50 {
+		m.Event(event.Event{Cluster: "c1", Source: fmt.Sprintf("s%d", i), Type: event.HasLeader})
+	}
+	m.Event(event.Event{Cluster: "c1", Source: "s0", Type: event.HasLeader}) // known: keeps its own
+	m.Event(event.Event{Cluster: "c2", Source: "x", Type: event.HasLeader})
+	series := map[string]int{}
+	others := 0.0
+	families, err := m.Registry.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range families {
+		if f.GetName() != "leaderhook_events_total" {
+			continue
+		}
+		for _, s := range f.GetMetric() {
+			labels := map[string]string{}
+			for _, l := range s.GetLabel() {
+				labels[l.GetName()] = l.GetValue()
+			}
+			series[labels["cluster"]]++
+			if labels["source"] == metrics.OtherSource {
+				others += s.GetCounter().GetValue()
+			}
+		}
+	}
+	if series["c1"] != metrics.MaxSources+1 || series["c2"] != 1 || others != 50 {
+		t.Errorf("series by cluster %v, %v events as %q; want %d for c1 (the bound and %q), 1 for c2, 50 as %q",
+			series, others, metrics.OtherSource, metrics.MaxSources+1, metrics.OtherSource, metrics.OtherSource)
+	}
+}
