@@ -175,7 +175,13 @@ func (s *sources) build(c detector.Cluster) (*clusterSources, error) {
 	}
 	if src.Stdin {
 		rs := &detector.ReaderSource{R: s.stdin, Name: "stdin", Cluster: c.Name, OnReject: reject}
-		r.runners = append(r.runners, func(ctx context.Context) error { return rs.Run(ctx, s.out) })
+		r.runners = append(r.runners, func(ctx context.Context) error {
+			err := rs.Run(ctx, s.out)
+			if err == nil && ctx.Err() == nil { // the writer went away: say so, nothing else will
+				s.log.Warn("stdin ended: no more events from it", "cluster", c.Name)
+			}
+			return err
+		})
 	}
 	return r, nil
 }

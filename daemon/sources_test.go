@@ -1,6 +1,7 @@
 package daemon
 
 import (
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -57,5 +58,23 @@ func nextLeader(t *testing.T, out <-chan event.Event) string {
 	case <-time.After(15 * time.Second):
 		t.Fatal("timed out waiting for an event")
 		return ""
+	}
+}
+
+// When stdin ends (the program piping events exits), the daemon goes on
+// and says that no more events come from it.
+func TestStdinEndIsLogged(t *testing.T) {
+	h := newHarness(t, `server: {listen: "127.0.0.1:0"}
+state_dir: {{.Dir}}/state
+clusters:
+  - {name: ziti, stabilize: 0s, source: {type: events, stdin: true}}
+`, nil)
+	log := &bufferLog{}
+	h.start(Options{Stdin: strings.NewReader(ev("c1", "state.has_leader", "c1") + "\n"),
+		Log: slog.New(slog.NewTextHandler(lockedWriter{&log.mu, &log.b}, nil))})
+	waitFor(t, "the event from stdin", func() bool { return h.cluster("ziti").HasLeader })
+	waitFor(t, "the end of stdin in the log", func() bool { return strings.Contains(log.String(), "stdin ended") })
+	if code, _ := h.get("/readyz"); code != 200 {
+		t.Errorf("readyz %d after stdin ended, want 200", code)
 	}
 }
