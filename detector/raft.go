@@ -3,6 +3,7 @@ package detector
 import (
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -28,6 +29,11 @@ import (
 // When the node shuts down, it reports itself gone (peer.disconnected of
 // itself): a dead leader stops counting at once, not when the followers'
 // heartbeats time out.
+//
+// With Members, a leader also reports the followers its heartbeats fail to
+// reach (peer.disconnected) and reach again (peer.connected): a killed
+// process never reports itself gone, and its last "I lead" must not stand
+// beside the new leader's as a split brain.
 type RaftSource struct {
 	Raft    *raft.Raft
 	ID      string // this node's ServerID, the member name in events
@@ -92,6 +98,14 @@ func (s *RaftSource) Run(ctx context.Context, out chan<- event.Event) error {
 					r.gone(ctx)
 					return nil
 				}
+			case raft.FailedHeartbeatObservation:
+				if !r.link(ctx, string(d.PeerID), false) {
+					return ctx.Err()
+				}
+			case raft.ResumedHeartbeatObservation:
+				if !r.link(ctx, string(d.PeerID), true) {
+					return ctx.Err()
+				}
 			}
 		case <-ticker.C:
 			if !r.reconcile(ctx) {
@@ -101,7 +115,8 @@ func (s *RaftSource) Run(ctx context.Context, out chan<- event.Event) error {
 	}
 }
 
-// observe registers a non-blocking observer of leader and state changes.
+// observe registers a non-blocking observer of leader and state changes,
+// and with Members of the leader's heartbeats failing and resuming.
 func (s *RaftSource) observe() <-chan raft.Observation {
 	size := s.Buffer
 	if size <= 0 {
@@ -112,6 +127,10 @@ func (s *RaftSource) observe() <-chan raft.Observation {
 		switch o.Data.(type) {
 		case raft.LeaderObservation, raft.RaftState:
 			return true
+		case raft.FailedHeartbeatObservation, raft.ResumedHeartbeatObservation:
+			// Alone in its view, the node would make its peers members
+			// that never report.
+			return s.Members
 		}
 		return false
 	})
@@ -128,6 +147,10 @@ type raftReporter struct {
 	now     func() time.Time
 	last    string // leader and term last reported; "\x00" before the first
 	members string // voters last sent in members.changed
+	// Peers this leader reported its heartbeats failing to reach, in the
+	// term last reported; dropped: observations dropped so far.
+	failing map[string]bool
+	dropped uint64
 }
 
 // reconcile reports the node's own answer: its leader, or itself gone
@@ -138,10 +161,46 @@ func (r *raftReporter) reconcile(ctx context.Context) bool {
 		return false
 	}
 	// Membership first: the view then counts a new server's report.
-	if r.src.Members && !r.membership(ctx) {
+	if r.src.Members && !(r.membership(ctx) && r.recover(ctx)) {
 		return false
 	}
 	return r.report(ctx)
+}
+
+// recover gives back the peers reported failing once an observation was
+// dropped: it may have been their heartbeats resuming. A peer still
+// failing is reported again at its next failed heartbeat.
+func (r *raftReporter) recover(ctx context.Context) bool {
+	d := r.src.Dropped()
+	if d == r.dropped {
+		return true
+	}
+	r.dropped = d
+	for _, p := range slices.Sorted(maps.Keys(r.failing)) {
+		if !r.link(ctx, p, true) {
+			return false
+		}
+	}
+	return true
+}
+
+// link reports this leader's heartbeats to peer failing (peer.disconnected)
+// or resumed (peer.connected), on change only: raft observes each failed
+// heartbeat. False when ctx ended first.
+func (r *raftReporter) link(ctx context.Context, peer string, up bool) bool {
+	if down := !up; peer == "" || r.failing[peer] == down {
+		return true
+	}
+	typ := event.PeerConnected
+	if up {
+		delete(r.failing, peer)
+	} else {
+		if r.failing == nil {
+			r.failing = map[string]bool{}
+		}
+		r.failing[peer], typ = true, event.PeerDisconnected
+	}
+	return r.send(ctx, event.Event{Source: r.src.ID, Time: r.now(), Type: typ, Peers: []string{peer}, Cluster: r.src.Cluster})
 }
 
 // report sends the node's leader now ("" for none) with its term, if
@@ -157,6 +216,9 @@ func (r *raftReporter) report(ctx context.Context) bool {
 		return true
 	}
 	r.last = key
+	// Heartbeats are per leadership term: a new one starts with none
+	// failed, and a failure in the old one is no news in it.
+	r.failing = nil
 	ev := event.Event{Source: r.src.ID, Time: r.now(), Type: event.Leaderless, Cluster: r.src.Cluster, Term: term}
 	if leader != "" {
 		ev.Type, ev.LeaderID = event.HasLeader, leader

@@ -24,12 +24,19 @@ type raftWatch struct {
 	events  chan event.Event
 	view    *detector.View
 	states  []event.Event
+	reports []event.Event // the members' reports, as the view took them
 }
 
 // newRaftWatch starts a cluster of n nodes; members tells the sources to
 // send the configuration.
 func newRaftWatch(t *testing.T, n int, members bool) *raftWatch {
-	cluster, err := demo.Start(n)
+	return newRaftWatchTuned(t, n, members, nil)
+}
+
+// newRaftWatchTuned is newRaftWatch with each node's raft config passed
+// through tune.
+func newRaftWatchTuned(t *testing.T, n int, members bool, tune func(string, *raft.Config)) *raftWatch {
+	cluster, err := demo.StartTuned(n, tune)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -43,9 +50,14 @@ func newRaftWatch(t *testing.T, n int, members bool) *raftWatch {
 	return w
 }
 
-func (w *raftWatch) observe(id string) {
+// observe starts a source on node id; the function returned stops it
+// without a word more, as a killed process would.
+func (w *raftWatch) observe(id string) (stop func()) {
 	src := &detector.RaftSource{Raft: w.cluster.Node(id).Raft(), ID: id, Cluster: "c", Reconcile: 50 * time.Millisecond, Members: w.members}
-	w.wg.Go(func() { src.Run(w.ctx, w.events) })
+	ctx, cancel := context.WithCancel(w.ctx)
+	done := make(chan struct{})
+	w.wg.Go(func() { src.Run(ctx, w.events); close(done) })
+	return func() { cancel(); <-done }
 }
 
 // until feeds the view until cond holds, failing after a deadline.
@@ -57,6 +69,7 @@ func (w *raftWatch) until(what string, cond func() bool) {
 	for !cond() {
 		select {
 		case ev := <-w.events:
+			w.reports = append(w.reports, ev)
 			w.states = w.view.Advance(ev.Time, w.states)
 			w.states = w.view.Observe(ev, w.states)
 		case now := <-tick.C:
@@ -198,4 +211,80 @@ func TestRaftSourceAfterAStallReportsTheLeaderNow(t *testing.T) {
 	if ev := next(); ev.Type != event.HasLeader || ev.LeaderID != from || ev.Term != term {
 		t.Errorf("after the stall: %s leader %q term %d, want %s in term %d", ev.Type, ev.LeaderID, ev.Term, from, term)
 	}
+}
+
+// A leader killed outright (kill -9: no shutdown, its source never says it
+// is gone) leaves its last "I lead" behind. The new leader's heartbeats to
+// it fail and set that word aside: the new leader is announced, and no
+// split brain, however long the dead node stays down.
+func TestRaftSourceKilledLeaderIsNoSplitBrain(t *testing.T) {
+	const splitAfter = time.Second
+	w := newRaftWatch(t, 3, true)
+	w.view.SetSplitBrainAfter(splitAfter)
+	stop := map[string]func(){}
+	for _, node := range w.cluster.Nodes() {
+		stop[node.ID] = w.observe(node.ID)
+	}
+	old, err := w.cluster.WaitLeader("", 10*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.until(old+" is announced", func() bool { return w.view.State().LeaderID == old })
+	stop[old]()
+	var rest []string
+	for _, node := range w.cluster.Nodes() {
+		if node.ID != old {
+			rest = append(rest, node.ID)
+		}
+	}
+	w.cluster.Network().Partition([]string{old}, rest)
+	next, err := w.cluster.WaitLeader(old, 10*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	from := len(w.states)
+	w.until(next+" is announced", func() bool { return w.view.State().LeaderID == next })
+	// Past the moment a split brain of the two claims would be announced.
+	end := time.Now().Add(splitAfter + 500*time.Millisecond)
+	w.until("split_brain_after has passed", func() bool { return time.Now().After(end) })
+	for _, ev := range w.states[from:] {
+		if ev.Type == event.SplitBrain {
+			t.Errorf("%s killed, %s leads: false split brain announced: %+v", old, next, ev)
+		}
+	}
+	// raft observes every failed heartbeat; the source reports the change.
+	n := 0
+	for _, ev := range w.reports {
+		if ev.Type == event.PeerDisconnected && ev.Source == next && slices.Equal(ev.Peers, []string{old}) {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Errorf("%s reported %s disconnected %d times, want once", next, old, n)
+	}
+}
+
+// A follower the leader's heartbeats fail to reach is set aside, and
+// counted again once they reach it: it never changed its mind, and says
+// nothing itself (its long timeouts keep it a follower meanwhile).
+func TestRaftSourceFollowerReachedAgainCounts(t *testing.T) {
+	const cut = "node3"
+	w := newRaftWatchTuned(t, 3, true, func(id string, c *raft.Config) {
+		if id == cut {
+			c.HeartbeatTimeout, c.ElectionTimeout = time.Minute, time.Minute
+		}
+	})
+	for _, node := range w.cluster.Nodes() {
+		w.observe(node.ID)
+	}
+	leader, err := w.cluster.WaitLeader("", 10*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	report := func() detector.MemberReport { return w.view.State().Reports[cut] }
+	w.until(cut+" follows "+leader, func() bool { return report().Follows == leader && w.view.State().LeaderID == leader })
+	w.cluster.Network().Partition([]string{cut}, []string{"node1", "node2"})
+	w.until(cut+" is set aside", func() bool { return report().Down && report().Follows == "" })
+	w.cluster.Network().Heal()
+	w.until(cut+" counts again", func() bool { r := report(); return !r.Down && r.Follows == leader && r.Held == "" })
 }

@@ -27,7 +27,7 @@ import (
 //     aside comes back when a link is up again: P's report at P's own
 //     peer.connected (a restarted member's first word is its startup
 //     report), M's vote for P at M's peer.connected P, unless P said since
-//     that it does not lead.
+//     that it does not lead, and P's vote for M there while M still leads.
 //   - member.down M (a poll source found nothing listening at M's address):
 //     M is presumed down. member.unknown M (no answer for the source's grace
 //     period): M does not vote until it answers again.
@@ -293,7 +293,8 @@ func (m *member) says(ev *event.Event) {
 // its leader and reached it again, without a word of a new one, follows it
 // still: raft changes a follower's leader only after its heartbeat timeout,
 // and OpenZiti then says so. Not when the leader has said since that it
-// does not lead (it restarted).
+// does not lead (it restarted). Likewise a leader that reaches again a
+// follower whose vote for it was set aside gives that vote back.
 func (v *View) connected(src *member, peers []string) {
 	if src != nil && src.held != "" {
 		src.follows, src.held = src.held, ""
@@ -306,6 +307,11 @@ func (v *View) connected(src *member, peers []string) {
 		m.down = false
 		if src != nil && src.lost == p && (m.follows == p || m.held == p) {
 			src.follows, src.lost = p, ""
+		}
+		// A leader that reaches a follower again has its vote back: the
+		// follower said nothing since, so it follows the leader still.
+		if src != nil && m.held != "" && v.members[m.held] == src && src.follows == m.held {
+			m.follows, m.held = m.held, ""
 		}
 	}
 }

@@ -217,6 +217,16 @@ func TestView(t *testing.T) {
 				"12000 state.is_leaderless a 10000", "15000 state.has_leader a a 15000"},
 		},
 		{
+			// What a raft leader's source says when its heartbeats fail
+			// and resume; the followers never changed their minds.
+			name: "the leader reaches a follower again: its vote is back",
+			reports: append(slices.Clone(three),
+				report{10000, "a", disc, "b", 0}, report{10500, "a", conn, "b", 0},
+				report{11000, "a", disc, "c", 0}),
+			until: 20000,
+			want:  []string{"0 state.has_leader a 0 base"},
+		},
+		{
 			name: "both ends report a cut link and its reconnect: nothing to announce",
 			reports: append(slices.Clone(three),
 				report{10000, "b", disc, "a", 0}, report{10001, "a", disc, "b", 0},
