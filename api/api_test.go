@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"encoding/json"
 	"log/slog"
 	"net/http/httptest"
 	"strings"
@@ -101,6 +102,33 @@ func TestDecodeBatch(t *testing.T) {
 		evs, _, err := decodeBatch([]byte(c.body))
 		if len(evs) != c.want || (err == nil) != (c.err == "") || (err != nil && !strings.HasPrefix(err.Error(), c.err)) {
 			t.Errorf("%s: %d events, err %v; want %d, %q", c.name, len(evs), err, c.want, c.err)
+		}
+	}
+}
+
+// What no route takes is answered in JSON like every other error: an
+// unknown path 404, a known one asked with the wrong method 405 naming the
+// methods it takes.
+func TestUnroutedRequestsAnswerJSON(t *testing.T) {
+	h := (&Server{}).Handler()
+	for _, tc := range []struct {
+		method, path string
+		code         int
+		allow, error string
+	}{
+		{"GET", "/v1/nothing", 404, "", "no such endpoint: /v1/nothing"},
+		{"GET", "/v1/events", 405, "POST", "GET /v1/events: use POST"},
+		{"PUT", "/v1/expect", 405, "POST, DELETE", "PUT /v1/expect: use POST or DELETE"},
+		{"GET", "/healthz", 200, "", ""},
+	} {
+		r := httptest.NewRequest(tc.method, tc.path, nil)
+		r.RemoteAddr = "127.0.0.1:5000"
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		var body struct{ Error string }
+		_ = json.Unmarshal(w.Body.Bytes(), &body)
+		if w.Code != tc.code || w.Header().Get("Allow") != tc.allow || body.Error != tc.error {
+			t.Errorf("%s %s: %d Allow %q %q, want %d Allow %q error %q", tc.method, tc.path, w.Code, w.Header().Get("Allow"), w.Body.String(), tc.code, tc.allow, tc.error)
 		}
 	}
 }
