@@ -167,6 +167,9 @@ func (d *Daemon) open(cfg *config.Config) error {
 	}
 	d.sources = &sources{out: d.events, stdin: d.opts.Stdin, positions: &positionBook{files: saved.Files}, log: d.log, onReject: d.metrics.Rejected}
 	d.saver = newSaver(st, d.driver, d.call, d.sources.positions, d.stateDir, d.log)
+	if d.group == nil {
+		d.saver.drain = d.takeQueuedHeld
+	}
 	d.driver.OnChange = d.saver.changed
 	d.api = d.newAPI()
 	d.api.SetLimits(limitsOf(cfg))
@@ -431,16 +434,20 @@ func (d *Daemon) takeQueued() {
 	if d.group != nil {
 		return
 	}
-	d.driver.Do(func() {
-		for {
-			select {
-			case ev := <-d.events:
-				d.driver.Take(ev)
-			default:
-				return
-			}
+	d.driver.Do(d.takeQueuedHeld)
+}
+
+// takeQueuedHeld takes the events queued now. Call it with the pipeline
+// held.
+func (d *Daemon) takeQueuedHeld() {
+	for {
+		select {
+		case ev := <-d.events:
+			d.driver.Take(ev)
+		default:
+			return
 		}
-	})
+	}
 }
 
 // taken is the state to save, taken with the pipeline held.

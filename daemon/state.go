@@ -40,6 +40,9 @@ type saver struct {
 	stateDir  string
 	log       *slog.Logger
 	dirty     chan struct{}
+	// drain takes the events the sources queued, with the pipeline held;
+	// nil where the pipeline does not take them (a group's node).
+	drain func()
 }
 
 func newSaver(st stateStore, driver *pipeline.Driver, call func(func()) error, positions *positionBook, stateDir string, log *slog.Logger) *saver {
@@ -63,7 +66,7 @@ func (s *saver) run(ctx context.Context) {
 		case <-s.dirty:
 		}
 		var st store.State
-		if s.call(func() { st = s.take() }) != nil {
+		if s.call(func() { st = s.current() }) != nil {
 			return // shutting down: Run saves the final state
 		}
 		wait := saveEvery
@@ -80,8 +83,25 @@ func (s *saver) run(ctx context.Context) {
 
 // take snapshots the state. Call it with the pipeline held.
 func (s *saver) take() store.State {
+	return s.takeWith(s.positions.snapshot())
+}
+
+// current snapshots the state while the sources run: the files' positions
+// first, then the events queued before them are taken, so that a saved
+// position is not past events the saved state lacks (a crash would skip
+// them), but for the one the pipeline's loop may hold, about to take it.
+// Call it with the pipeline held.
+func (s *saver) current() store.State {
+	files := s.positions.snapshot()
+	if s.drain != nil {
+		s.drain()
+	}
+	return s.takeWith(files)
+}
+
+func (s *saver) takeWith(files map[string]detector.Position) store.State {
 	engine, views := s.driver.Snapshot()
-	return store.State{SavedAt: time.Now(), Engine: engine, Views: views, Files: s.positions.snapshot()}
+	return store.State{SavedAt: time.Now(), Engine: engine, Views: views, Files: files}
 }
 
 // save writes st, unless the delivery journal lacks a pending delivery:
