@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"time"
 )
@@ -33,9 +34,7 @@ func (s *Server) expect(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var req expectRequest
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 64<<10))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&req); err != nil {
+	if err := decodeBody(w, r, &req); err != nil {
 		httpError(w, http.StatusBadRequest, `body: want {"cluster": NAME, "for": "30m", "reason": "..."}: `+describeBodyError(err))
 		return
 	}
@@ -46,6 +45,21 @@ func (s *Server) expect(w http.ResponseWriter, r *http.Request) {
 	}
 	v, err := s.Expect(r.Context(), req.Cluster, d, req.Reason)
 	s.answerValue(w, v, err)
+}
+
+// decodeBody decodes a request's body, one JSON object of v's fields and
+// nothing after it: a second object or stray text is an error, not
+// silently left unread.
+func decodeBody(w http.ResponseWriter, r *http.Request, v any) error {
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 64<<10))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return err
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return errors.New("more after the JSON object: send one")
+	}
+	return nil
 }
 
 // describeBodyError says what a JSON body got wrong in the request's terms:

@@ -46,6 +46,9 @@ func TestExpectEndpoints(t *testing.T) {
 		{"POST", "/v1/expect", "Bearer s3cret", `{"cluster":"ziti","for":"30"}`, 400, `is not a duration`},
 		{"POST", "/v1/expect", "Bearer s3cret", `{"cluster":"ziti","for":30}`, 400, `"for": got number, want string`},
 		{"POST", "/v1/expect", "Bearer s3cret", `["ziti"]`, 400, `got array, want object`},
+		{"POST", "/v1/expect", "Bearer s3cret", `{"cluster":"ziti","for":"30m"} {"cluster":"other","for":"1m"}`, 400, `more after the JSON object`},
+		{"POST", "/v1/expect", "Bearer s3cret", `{"cluster":"ziti","for":"30m"} garbage`, 400, `more after the JSON object`},
+		{"POST", "/v1/expect", "Bearer s3cret", "{\"cluster\":\"ziti\",\"for\":\"30m\"}\n", 200, "ziti"},
 		{"POST", "/v1/expect", "Bearer s3cret", `{"cluster":"ziti","for":"-1m"}`, 400, `is not in (0, 168h0m0s]`},
 		{"POST", "/v1/expect", "Bearer s3cret", `{"cluster":"ziti","for":"169h"}`, 400, `is not in (0, 168h0m0s]`},
 		{"POST", "/v1/expect", "Bearer s3cret", `{"cluster":"ziti","for":"1h","reason":"` + long + `"}`, 400, "over the limit of 256"},
@@ -67,7 +70,7 @@ func TestExpectEndpoints(t *testing.T) {
 			t.Errorf("%s %s %s: %d %s, want %d saying %s", c.method, c.target, c.body, w.Code, w.Body, c.want, c.says)
 		}
 	}
-	want := []string{`expect ziti 30m0s "rolling upgrade"`, `expect nope 1h0m0s ""`, `expect busy 1h0m0s ""`, "end ziti"}
+	want := []string{`expect ziti 30m0s "rolling upgrade"`, `expect ziti 30m0s ""`, `expect nope 1h0m0s ""`, `expect busy 1h0m0s ""`, "end ziti"}
 	if fmt.Sprint(calls) != fmt.Sprint(want) {
 		t.Errorf("the daemon was asked %q, want %q", calls, want)
 	}

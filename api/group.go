@@ -2,7 +2,6 @@ package api
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
@@ -70,7 +69,7 @@ func (s *Server) groupRoutes(mux *http.ServeMux) {
 
 func readMember(w http.ResponseWriter, r *http.Request) (member, bool) {
 	var m member
-	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 64<<10)).Decode(&m); err != nil {
+	if err := decodeBody(w, r, &m); err != nil {
 		httpError(w, http.StatusBadRequest, "body: "+describeBodyError(err))
 		return m, false
 	}
