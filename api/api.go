@@ -104,32 +104,29 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("POST /v1/expect", s.authorized(s.expect))
 	mux.HandleFunc("DELETE /v1/expect", s.authorized(s.unexpect))
 	s.groupRoutes(mux)
-	return routed(mux)
+	// Last: only what no other route takes comes here.
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) { unrouted(mux, w, r) })
+	return mux
 }
 
-// routed serves mux, and answers a request no route takes in the API's
-// JSON, as its other errors are, rather than in the mux's plain text.
-func routed(mux *http.ServeMux) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if _, pattern := mux.Handler(r); pattern != "" {
-			mux.ServeHTTP(w, r)
-			return
+// unrouted answers a request no route takes in the API's JSON, as its
+// other errors are, rather than in the mux's plain text: 405 naming the
+// methods its path takes, or 404.
+func unrouted(mux *http.ServeMux, w http.ResponseWriter, r *http.Request) {
+	var allowed []string
+	for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodDelete} {
+		probe := r.Clone(r.Context())
+		probe.Method = m
+		if _, pattern := mux.Handler(probe); pattern != "/" {
+			allowed = append(allowed, m)
 		}
-		var allowed []string
-		for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodDelete} {
-			probe := r.Clone(r.Context())
-			probe.Method = m
-			if _, pattern := mux.Handler(probe); pattern != "" {
-				allowed = append(allowed, m)
-			}
-		}
-		if len(allowed) == 0 {
-			httpError(w, http.StatusNotFound, "no such endpoint: "+r.URL.Path)
-			return
-		}
-		w.Header().Set("Allow", strings.Join(allowed, ", "))
-		httpError(w, http.StatusMethodNotAllowed, fmt.Sprintf("%s %s: use %s", r.Method, r.URL.Path, strings.Join(allowed, " or ")))
-	})
+	}
+	if len(allowed) == 0 {
+		httpError(w, http.StatusNotFound, "no such endpoint: "+r.URL.Path)
+		return
+	}
+	w.Header().Set("Allow", strings.Join(allowed, ", "))
+	httpError(w, http.StatusMethodNotAllowed, fmt.Sprintf("%s %s: use %s", r.Method, r.URL.Path, strings.Join(allowed, " or ")))
 }
 
 // authorized lets a request through with the bearer token; with no token
