@@ -182,9 +182,14 @@ func (fl *fileFollower) readLines(ctx context.Context, out chan<- event.Event) e
 				return ctx.Err()
 			}
 		}
-		if fl.src.OnPosition != nil {
-			fl.src.OnPosition(fl.pos)
-		}
+		fl.moved()
+	}
+}
+
+// moved tells OnPosition, if set, that the whole lines up to pos are read.
+func (fl *fileFollower) moved() {
+	if fl.src.OnPosition != nil {
+		fl.src.OnPosition(fl.pos)
 	}
 }
 
@@ -232,8 +237,8 @@ func (fl *fileFollower) tooLong(n int, whole bool) {
 	if fl.src.OnReject != nil {
 		fl.src.OnReject(&event.LineError{Name: fl.src.Path, Line: fl.line, Err: fmt.Errorf("line longer than %d bytes", event.MaxLineBytes)})
 	}
-	if whole && fl.src.OnPosition != nil {
-		fl.src.OnPosition(fl.pos)
+	if whole {
+		fl.moved()
 	}
 }
 
@@ -246,9 +251,7 @@ func (fl *fileFollower) skip() bool {
 		switch {
 		case err == nil:
 			fl.skipping = false
-			if fl.src.OnPosition != nil {
-				fl.src.OnPosition(fl.pos)
-			}
+			fl.moved()
 			return true
 		case !errors.Is(err, bufio.ErrBufferFull):
 			return false
