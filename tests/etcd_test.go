@@ -3,7 +3,6 @@ package tests
 import (
 	"context"
 	"fmt"
-	"net"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -27,26 +26,6 @@ type etcdCluster struct {
 	peer    []string
 	initial string
 	procs   map[string]*exec.Cmd
-}
-
-func freePort(t *testing.T) string {
-	return freePorts(t, 1)[0]
-}
-
-// freePorts returns n distinct free addresses for child processes to
-// listen on. All n are held until all are found: a port closed and
-// listened on again could be handed out twice.
-func freePorts(t *testing.T, n int) []string {
-	var addrs []string
-	for range n {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer l.Close()
-		addrs = append(addrs, l.Addr().String())
-	}
-	return addrs
 }
 
 func startEtcd(t *testing.T) *etcdCluster {
