@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -22,6 +21,7 @@ import (
 	"github.com/leaderhook/leaderhook/config"
 	"github.com/leaderhook/leaderhook/daemon"
 	"github.com/leaderhook/leaderhook/event"
+	"github.com/leaderhook/leaderhook/internal/freeport"
 	"github.com/leaderhook/leaderhook/timeline"
 )
 
@@ -192,7 +192,7 @@ func (h *haRun) print(mark, format string, args ...any) {
 // startGroup starts the three leaderhook nodes; their webhooks go to the
 // receiver at url, under each node's name.
 func (h *haRun) startGroup(url string) error {
-	binds, err := freePorts(3)
+	binds, err := freeport.Addrs(3)
 	if err != nil {
 		return err
 	}
@@ -233,20 +233,6 @@ func (h *haRun) startGroup(url string) error {
 		go func() { n.done <- d.Run(runCtx) }()
 	}
 	return nil
-}
-
-// freePorts returns n ports free on 127.0.0.1 a moment ago.
-func freePorts(n int) ([]string, error) {
-	var addrs []string
-	for range n {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			return nil, err
-		}
-		addrs = append(addrs, l.Addr().String())
-		l.Close()
-	}
-	return addrs, nil
 }
 
 // stopAll stops the nodes still running, together.
