@@ -8,7 +8,8 @@
 //
 // One Run is one attempt: a server's 4xx (try later), a connection that
 // fails or times out are retried; a 5xx (a recipient refused, a failed
-// login) and a certificate that does not verify are not.
+// login) and a certificate that does not verify are not. Once the server
+// has accepted the mail, a failed QUIT does not fail the attempt.
 package email
 
 import (
@@ -213,7 +214,7 @@ func (a *Action) Run(ctx context.Context, n *actions.Notification) (actions.Outc
 		ctx, cancel = context.WithTimeout(ctx, a.timeout)
 		defer cancel()
 	}
-	if err := c.DialAndSendWithContext(ctx, msg); err != nil {
+	if err := send(ctx, c, msg); err != nil {
 		text := a.redact(fmt.Sprintf("SMTP %s: %v", a.Where(), err))
 		out := actions.Outcome{Detail: text}
 		if permanent(err) {
@@ -222,6 +223,23 @@ func (a *Action) Run(ctx context.Context, n *actions.Notification) (actions.Outc
 		return out, errors.New(text)
 	}
 	return actions.Outcome{Detail: fmt.Sprintf("sent to %d recipients", len(a.cfg.To))}, nil
+}
+
+// send makes one SMTP exchange. Once the server has accepted the mail, a
+// failed QUIT (a dropped connection, a 421) does not fail the attempt: a
+// retry would send the mail again.
+func send(ctx context.Context, c *gomail.Client, msg *gomail.Msg) error {
+	sc, err := c.DialToSMTPClientWithContext(ctx)
+	if err != nil {
+		return fmt.Errorf("dial failed: %w", err)
+	}
+	defer sc.Close() // QUIT closes it, but not when QUIT fails
+	err = c.SendWithSMTPClient(sc, msg)
+	_ = c.CloseWithSMTPClient(sc)
+	if err != nil {
+		return fmt.Errorf("send failed: %w", err)
+	}
+	return nil
 }
 
 // permanent tells a failure a retry cannot fix: a 5xx reply, a
