@@ -179,12 +179,15 @@ func (a *Action) message(n *actions.Notification) (*gomail.Msg, error) {
 	return msg, nil
 }
 
-// client returns a go-mail client for one attempt.
-func (a *Action) client() (*gomail.Client, error) {
-	opts := []gomail.Option{gomail.WithPort(a.cfg.Port), gomail.WithTLSConfig(a.tls), gomail.WithTimeout(a.timeout)}
+// client returns a go-mail client for one attempt, whose connection ends
+// with attempt.
+func (a *Action) client(attempt context.Context) (*gomail.Client, error) {
+	opts := []gomail.Option{gomail.WithPort(a.cfg.Port), gomail.WithTLSConfig(a.tls), gomail.WithTimeout(a.timeout),
+		gomail.WithDialContextFunc(a.dial(attempt))}
 	switch a.cfg.TLS {
 	case TLSImplicit:
-		opts = append(opts, gomail.WithSSL())
+		// dial speaks TLS already; go-mail sees it and offers no STARTTLS.
+		opts = append(opts, gomail.WithTLSPolicy(gomail.TLSOpportunistic))
 	case TLSNone:
 		opts = append(opts, gomail.WithTLSPolicy(gomail.NoTLS))
 	default:
@@ -197,6 +200,31 @@ func (a *Action) client() (*gomail.Client, error) {
 	return gomail.NewClient(a.cfg.Host, opts...)
 }
 
+// dial connects for one attempt, with TLS from the start if so set. go-mail
+// reads the context only while it connects, and then bounds each command
+// by the timeout: closing the connection when the attempt's context ends
+// is what stops a server that sits on a command, so that neither a drain
+// nor a delivery gone stale waits for it.
+func (a *Action) dial(attempt context.Context) gomail.DialContextFunc {
+	return func(ctx context.Context, network, addr string) (net.Conn, error) {
+		var d net.Dialer
+		conn, err := d.DialContext(ctx, network, addr)
+		if err != nil {
+			return nil, err
+		}
+		if a.cfg.TLS == TLSImplicit {
+			tc := tls.Client(conn, a.tls)
+			if err := tc.HandshakeContext(ctx); err != nil {
+				conn.Close()
+				return nil, err
+			}
+			conn = tc
+		}
+		context.AfterFunc(attempt, func() { conn.Close() })
+		return conn, nil
+	}
+}
+
 // Run sends the mail once, bounded by ctx and by the action's timeout.
 func (a *Action) Run(ctx context.Context, n *actions.Notification) (actions.Outcome, error) {
 	msg, err := a.message(n)
@@ -204,17 +232,22 @@ func (a *Action) Run(ctx context.Context, n *actions.Notification) (actions.Outc
 		text := a.redact(err.Error())
 		return actions.Outcome{Detail: text}, actions.Permanent(errors.New(text))
 	}
-	c, err := a.client()
+	var cancel context.CancelFunc
+	if dl, ok := ctx.Deadline(); a.timeout > 0 && (!ok || time.Until(dl) > a.timeout) {
+		ctx, cancel = context.WithTimeout(ctx, a.timeout)
+	} else {
+		ctx, cancel = context.WithCancel(ctx)
+	}
+	defer cancel() // closes the connection
+	c, err := a.client(ctx)
 	if err != nil {
 		text := a.redact(err.Error())
 		return actions.Outcome{Detail: text}, actions.Permanent(errors.New(text))
 	}
-	if dl, ok := ctx.Deadline(); a.timeout > 0 && (!ok || time.Until(dl) > a.timeout) {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, a.timeout)
-		defer cancel()
-	}
 	if err := send(ctx, c, msg); err != nil {
+		if cause := context.Cause(ctx); cause != nil {
+			err = fmt.Errorf("%w: %w", cause, err) // not just "use of closed network connection"
+		}
 		text := a.redact(fmt.Sprintf("SMTP %s: %v", a.Where(), err))
 		out := actions.Outcome{Detail: text}
 		if permanent(err) {

@@ -6,7 +6,9 @@ import (
 	"net"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/leaderhook/leaderhook/actions"
 	"github.com/leaderhook/leaderhook/actions/email"
 )
 
@@ -93,6 +95,40 @@ func plain(cmd string) string {
 func plainAction(t *testing.T, port int) *email.Action {
 	return newAction(t, email.Config{Host: "127.0.0.1", Port: port, TLS: email.TLSNone,
 		From: "leaderhook@example.com", To: []string{"ops@example.com"}})
+}
+
+// An attempt ends when its context does, even while the server sits on
+// a command: a drain that runs out of time, or a delivery gone stale,
+// must not wait for the SMTP timeout of each command.
+func TestCancelEndsAHungExchange(t *testing.T) {
+	port, seen := rawSMTP(t, func(cmd string) string {
+		if strings.HasPrefix(cmd, "MAIL FROM") {
+			return hang
+		}
+		return plain(cmd)
+	})
+	a := plainAction(t, port)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() {
+		_, err := a.Run(ctx, notification())
+		done <- err
+	}()
+	for cmd := range seen {
+		if strings.HasPrefix(cmd, "MAIL FROM") {
+			break
+		}
+	}
+	cancel()
+	select {
+	case err := <-done:
+		if err == nil || actions.IsPermanent(err) || !strings.Contains(err.Error(), context.Canceled.Error()) {
+			t.Errorf("a cancelled attempt: %v, want a failure to retry", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the attempt went on after its context ended")
+	}
 }
 
 // A mail the server accepted is sent, even if the server then drops the
