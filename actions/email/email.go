@@ -9,7 +9,7 @@
 // One Run is one attempt: a server's 4xx (try later), a connection that
 // fails or times out are retried; a 5xx (a recipient refused, a failed
 // login) and a certificate that does not verify are not. Once the server
-// has accepted the mail, a failed QUIT does not fail the attempt.
+// has accepted the mail, nothing after (RSET, QUIT) fails the attempt.
 package email
 
 import (
@@ -258,9 +258,10 @@ func (a *Action) Run(ctx context.Context, n *actions.Notification) (actions.Outc
 	return actions.Outcome{Detail: fmt.Sprintf("sent to %d recipients", len(a.cfg.To))}, nil
 }
 
-// send makes one SMTP exchange. Once the server has accepted the mail, a
-// failed QUIT (a dropped connection, a 421) does not fail the attempt: a
-// retry would send the mail again.
+// send makes one SMTP exchange. Once the server has accepted the mail,
+// what follows failing (go-mail's NOOP and RSET, QUIT; a dropped
+// connection, a 421, a 502) does not fail the attempt: a retry would send
+// the mail again.
 func send(ctx context.Context, c *gomail.Client, msg *gomail.Msg) error {
 	sc, err := c.DialToSMTPClientWithContext(ctx)
 	if err != nil {
@@ -269,7 +270,7 @@ func send(ctx context.Context, c *gomail.Client, msg *gomail.Msg) error {
 	defer sc.Close() // QUIT closes it, but not when QUIT fails
 	err = c.SendWithSMTPClient(sc, msg)
 	_ = c.CloseWithSMTPClient(sc)
-	if err != nil {
+	if err != nil && !msg.IsDelivered() {
 		return fmt.Errorf("send failed: %w", err)
 	}
 	return nil

@@ -131,27 +131,32 @@ func TestCancelEndsAHungExchange(t *testing.T) {
 	}
 }
 
-// A mail the server accepted is sent, even if the server then drops the
-// connection instead of answering QUIT: a retry would send it again.
-func TestAcceptedMailIsSentWhateverQuitSays(t *testing.T) {
-	for _, quit := range []string{drop, "421 closing"} {
+// A mail the server accepted is sent, whatever the server says after
+// (to the NOOP and RSET go-mail sends, or to QUIT), or if it drops the
+// connection instead: a retry would send it again.
+func TestAcceptedMailIsSentWhateverFollows(t *testing.T) {
+	for _, tc := range []struct{ cmd, answer string }{
+		{"QUIT", drop}, {"QUIT", "421 closing"}, {"NOOP", drop}, {"RSET", "502 5.5.1 not implemented"}, {"RSET", drop},
+	} {
+		accepted := false // the server's goroutine alone uses it
 		port, seen := rawSMTP(t, func(cmd string) string {
-			if cmd == "QUIT" {
-				return quit
+			accepted = accepted || cmd == "DATA-END"
+			if accepted && cmd == tc.cmd {
+				return tc.answer
 			}
 			return plain(cmd)
 		})
 		if out, err := plainAction(t, port).Run(context.Background(), notification()); err != nil {
-			t.Errorf("QUIT answered %q: %+v %v", quit, out, err)
+			t.Errorf("%s answered %q: %+v %v", tc.cmd, tc.answer, out, err)
 		}
-		accepted := 0
+		mails := 0
 		for len(seen) > 0 {
 			if <-seen == "DATA-END" {
-				accepted++
+				mails++
 			}
 		}
-		if accepted != 1 {
-			t.Errorf("QUIT answered %q: %d mails accepted", quit, accepted)
+		if mails != 1 {
+			t.Errorf("%s answered %q: %d mails accepted", tc.cmd, tc.answer, mails)
 		}
 	}
 }
