@@ -1,6 +1,7 @@
 // Package email sends notifications by mail through an SMTP server, with
-// STARTTLS (required, not opportunistic) or implicit TLS, and PLAIN or
-// LOGIN authentication, using github.com/wneessen/go-mail. The subject and
+// STARTTLS (required, not opportunistic) or implicit TLS, and
+// authentication by the strongest mechanism the server offers, using
+// github.com/wneessen/go-mail. The subject and
 // the plain-text body are templates; without a body template an HTML part
 // with the same facts goes along. Every attempt of a delivery carries the
 // same Message-ID, made of the delivery id, so that a mail system can
@@ -194,8 +195,16 @@ func (a *Action) client(attempt context.Context) (*gomail.Client, error) {
 		opts = append(opts, gomail.WithTLSPolicy(gomail.TLSMandatory))
 	}
 	if a.cfg.Username != "" {
-		opts = append(opts, gomail.WithSMTPAuth(gomail.SMTPAuthAutoDiscover),
-			gomail.WithUsername(a.cfg.Username), gomail.WithPassword(a.cfg.Password))
+		opts = append(opts, gomail.WithUsername(a.cfg.Username), gomail.WithPassword(a.cfg.Password))
+		if a.cfg.TLS == TLSNone {
+			// go-mail's discovery never sends a password in clear, so
+			// that a server offering only PLAIN and LOGIN would fail
+			// every attempt; `check` warns of this setting instead.
+			opts = append(opts, gomail.WithOpportunisticSMTPAuth(gomail.SMTPAuthSCRAMSHA256, gomail.SMTPAuthSCRAMSHA1,
+				gomail.SMTPAuthNTLM, gomail.SMTPAuthCramMD5, gomail.SMTPAuthPlainNoEnc, gomail.SMTPAuthLoginNoEnc))
+		} else {
+			opts = append(opts, gomail.WithSMTPAuth(gomail.SMTPAuthAutoDiscover))
+		}
 	}
 	return gomail.NewClient(a.cfg.Host, opts...)
 }
