@@ -41,7 +41,7 @@ var Kind = actions.Kind{
 		"port":     "its port. Default 587 with `tls: starttls`, 465 with `implicit`, 25 with `none`.",
 		"tls":      "`starttls` (default: the connection must be upgraded with STARTTLS), `implicit` (TLS from the start, SMTPS) or `none` (no encryption, for a relay on the same host only).",
 		"ca_file":  "PEM file of the CA that signed the server's certificate, for a private relay. Default: the system's CAs.",
-		"username": "login name for SMTP authentication (PLAIN or LOGIN, over TLS). Empty: no authentication.",
+		"username": "login name for SMTP authentication, by the strongest mechanism the server offers (SCRAM, CRAM-MD5, PLAIN, LOGIN…); with `tls: none`, PLAIN and LOGIN send the password in clear. Empty: no authentication.",
 		"password": "password for SMTP authentication (a secret: use `${ENV}`).",
 		"from":     "the sender address, e.g. `leaderhook <leaderhook@example.com>`.",
 		"to":       "the recipients' addresses.",

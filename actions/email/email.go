@@ -1,6 +1,7 @@
 // Package email sends notifications by mail through an SMTP server, with
-// STARTTLS (required, not opportunistic) or implicit TLS, and PLAIN or
-// LOGIN authentication, using github.com/wneessen/go-mail. The subject and
+// STARTTLS (required, not opportunistic) or implicit TLS, and
+// authentication by the strongest mechanism the server offers, using
+// github.com/wneessen/go-mail. The subject and
 // the plain-text body are templates; without a body template an HTML part
 // with the same facts goes along. Every attempt of a delivery carries the
 // same Message-ID, made of the delivery id, so that a mail system can
@@ -8,7 +9,8 @@
 //
 // One Run is one attempt: a server's 4xx (try later), a connection that
 // fails or times out are retried; a 5xx (a recipient refused, a failed
-// login) and a certificate that does not verify are not.
+// login) and a certificate that does not verify are not. Once the server
+// has accepted the mail, nothing after (RSET, QUIT) fails the attempt.
 package email
 
 import (
@@ -178,22 +180,58 @@ func (a *Action) message(n *actions.Notification) (*gomail.Msg, error) {
 	return msg, nil
 }
 
-// client returns a go-mail client for one attempt.
-func (a *Action) client() (*gomail.Client, error) {
-	opts := []gomail.Option{gomail.WithPort(a.cfg.Port), gomail.WithTLSConfig(a.tls), gomail.WithTimeout(a.timeout)}
+// client returns a go-mail client for one attempt, whose connection ends
+// with attempt.
+func (a *Action) client(attempt context.Context) (*gomail.Client, error) {
+	opts := []gomail.Option{gomail.WithPort(a.cfg.Port), gomail.WithTLSConfig(a.tls), gomail.WithTimeout(a.timeout),
+		gomail.WithDialContextFunc(a.dial(attempt))}
 	switch a.cfg.TLS {
 	case TLSImplicit:
-		opts = append(opts, gomail.WithSSL())
+		// dial speaks TLS already; go-mail sees it and offers no STARTTLS.
+		opts = append(opts, gomail.WithTLSPolicy(gomail.TLSOpportunistic))
 	case TLSNone:
 		opts = append(opts, gomail.WithTLSPolicy(gomail.NoTLS))
 	default:
 		opts = append(opts, gomail.WithTLSPolicy(gomail.TLSMandatory))
 	}
 	if a.cfg.Username != "" {
-		opts = append(opts, gomail.WithSMTPAuth(gomail.SMTPAuthAutoDiscover),
-			gomail.WithUsername(a.cfg.Username), gomail.WithPassword(a.cfg.Password))
+		opts = append(opts, gomail.WithUsername(a.cfg.Username), gomail.WithPassword(a.cfg.Password))
+		if a.cfg.TLS == TLSNone {
+			// go-mail's discovery never sends a password in clear, so
+			// that a server offering only PLAIN and LOGIN would fail
+			// every attempt; `check` warns of this setting instead.
+			opts = append(opts, gomail.WithOpportunisticSMTPAuth(gomail.SMTPAuthSCRAMSHA256, gomail.SMTPAuthSCRAMSHA1,
+				gomail.SMTPAuthNTLM, gomail.SMTPAuthCramMD5, gomail.SMTPAuthPlainNoEnc, gomail.SMTPAuthLoginNoEnc))
+		} else {
+			opts = append(opts, gomail.WithSMTPAuth(gomail.SMTPAuthAutoDiscover))
+		}
 	}
 	return gomail.NewClient(a.cfg.Host, opts...)
+}
+
+// dial connects for one attempt, with TLS from the start if so set. go-mail
+// reads the context only while it connects, and then bounds each command
+// by the timeout: closing the connection when the attempt's context ends
+// is what stops a server that sits on a command, so that neither a drain
+// nor a delivery gone stale waits for it.
+func (a *Action) dial(attempt context.Context) gomail.DialContextFunc {
+	return func(ctx context.Context, network, addr string) (net.Conn, error) {
+		var d net.Dialer
+		conn, err := d.DialContext(ctx, network, addr)
+		if err != nil {
+			return nil, err
+		}
+		if a.cfg.TLS == TLSImplicit {
+			tc := tls.Client(conn, a.tls)
+			if err := tc.HandshakeContext(ctx); err != nil {
+				conn.Close()
+				return nil, err
+			}
+			conn = tc
+		}
+		context.AfterFunc(attempt, func() { conn.Close() })
+		return conn, nil
+	}
 }
 
 // Run sends the mail once, bounded by ctx and by the action's timeout.
@@ -203,17 +241,22 @@ func (a *Action) Run(ctx context.Context, n *actions.Notification) (actions.Outc
 		text := a.redact(err.Error())
 		return actions.Outcome{Detail: text}, actions.Permanent(errors.New(text))
 	}
-	c, err := a.client()
+	var cancel context.CancelFunc
+	if dl, ok := ctx.Deadline(); a.timeout > 0 && (!ok || time.Until(dl) > a.timeout) {
+		ctx, cancel = context.WithTimeout(ctx, a.timeout)
+	} else {
+		ctx, cancel = context.WithCancel(ctx)
+	}
+	defer cancel() // closes the connection
+	c, err := a.client(ctx)
 	if err != nil {
 		text := a.redact(err.Error())
 		return actions.Outcome{Detail: text}, actions.Permanent(errors.New(text))
 	}
-	if dl, ok := ctx.Deadline(); a.timeout > 0 && (!ok || time.Until(dl) > a.timeout) {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, a.timeout)
-		defer cancel()
-	}
-	if err := c.DialAndSendWithContext(ctx, msg); err != nil {
+	if err := send(ctx, c, msg); err != nil {
+		if cause := context.Cause(ctx); cause != nil {
+			err = fmt.Errorf("%w: %w", cause, err) // not just "use of closed network connection"
+		}
 		text := a.redact(fmt.Sprintf("SMTP %s: %v", a.Where(), err))
 		out := actions.Outcome{Detail: text}
 		if permanent(err) {
@@ -222,6 +265,24 @@ func (a *Action) Run(ctx context.Context, n *actions.Notification) (actions.Outc
 		return out, errors.New(text)
 	}
 	return actions.Outcome{Detail: fmt.Sprintf("sent to %d recipients", len(a.cfg.To))}, nil
+}
+
+// send makes one SMTP exchange. Once the server has accepted the mail,
+// what follows failing (go-mail's NOOP and RSET, QUIT; a dropped
+// connection, a 421, a 502) does not fail the attempt: a retry would send
+// the mail again.
+func send(ctx context.Context, c *gomail.Client, msg *gomail.Msg) error {
+	sc, err := c.DialToSMTPClientWithContext(ctx)
+	if err != nil {
+		return fmt.Errorf("dial failed: %w", err)
+	}
+	defer sc.Close() // QUIT closes it, but not when QUIT fails
+	err = c.SendWithSMTPClient(sc, msg)
+	_ = c.CloseWithSMTPClient(sc)
+	if err != nil && !msg.IsDelivered() {
+		return fmt.Errorf("send failed: %w", err)
+	}
+	return nil
 }
 
 // permanent tells a failure a retry cannot fix: a 5xx reply, a

@@ -263,3 +263,25 @@ func TestValidate(t *testing.T) {
 		t.Errorf("implicit TLS port %d", cfg.Port)
 	}
 }
+
+// With `tls: none` a login goes through a server that offers only PLAIN
+// and LOGIN, the password in clear as `check` warns, instead of failing
+// every attempt for want of a mechanism.
+func TestLoginWithoutTLS(t *testing.T) {
+	box := &mailbox{}
+	srv := smtp.NewServer(box)
+	srv.Domain = "mail.test"
+	srv.AllowInsecureAuth = true
+	srv.ReadTimeout, srv.WriteTimeout = 10*time.Second, 10*time.Second
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go srv.Serve(l)
+	t.Cleanup(func() { srv.Close() })
+	a := newAction(t, email.Config{Host: "127.0.0.1", Port: l.Addr().(*net.TCPAddr).Port, TLS: email.TLSNone, Username: user, Password: password,
+		From: "leaderhook@example.com", To: []string{"ops@example.com"}})
+	if out, err := a.Run(context.Background(), notification()); err != nil || len(box.got()) != 1 {
+		t.Errorf("%+v %v, %d mails", out, err, len(box.got()))
+	}
+}

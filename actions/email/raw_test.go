@@ -1,0 +1,162 @@
+package email_test
+
+import (
+	"bufio"
+	"context"
+	"net"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/leaderhook/leaderhook/actions"
+	"github.com/leaderhook/leaderhook/actions/email"
+)
+
+// Replies of rawSMTP's reply function that are not SMTP replies.
+const (
+	hang = "" // leave the command unanswered: a hung server
+	drop = "drop"
+)
+
+// rawSMTP is a plain SMTP server that answers each command (and, as
+// "DATA-END", the end of a message) with reply(command). Every command
+// is sent on the returned channel before it is answered.
+func rawSMTP(t *testing.T, reply func(cmd string) string) (port int, seen <-chan string) {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	cmds := make(chan string, 100)
+	go func() {
+		for {
+			conn, err := l.Accept()
+			if err != nil {
+				return
+			}
+			t.Cleanup(func() { conn.Close() })
+			go serveRaw(conn, reply, cmds)
+		}
+	}()
+	return l.Addr().(*net.TCPAddr).Port, cmds
+}
+
+func serveRaw(conn net.Conn, reply func(string) string, cmds chan<- string) {
+	defer conn.Close()
+	r := bufio.NewReader(conn)
+	if _, err := conn.Write([]byte("220 mail.test ESMTP\r\n")); err != nil {
+		return
+	}
+	inData := false
+	for {
+		line, err := r.ReadString('\n')
+		if err != nil {
+			return
+		}
+		cmd := strings.TrimRight(line, "\r\n")
+		if inData {
+			if cmd != "." {
+				continue
+			}
+			cmd, inData = "DATA-END", false
+		}
+		cmds <- cmd
+		answer := reply(cmd)
+		switch answer {
+		case hang:
+			_, _ = r.ReadString('\n') // until the client gives up
+			return
+		case drop:
+			return
+		}
+		inData = strings.HasPrefix(answer, "354")
+		if _, err := conn.Write([]byte(answer + "\r\n")); err != nil {
+			return
+		}
+	}
+}
+
+// plain answers a client that sends one mail without TLS or login.
+func plain(cmd string) string {
+	switch {
+	case strings.HasPrefix(cmd, "EHLO"):
+		return "250-mail.test\r\n250 8BITMIME"
+	case cmd == "DATA":
+		return "354 go ahead"
+	case cmd == "DATA-END":
+		return "250 2.0.0 queued as 1234"
+	case cmd == "QUIT":
+		return "221 bye"
+	}
+	return "250 ok"
+}
+
+func plainAction(t *testing.T, port int) *email.Action {
+	return newAction(t, email.Config{Host: "127.0.0.1", Port: port, TLS: email.TLSNone,
+		From: "leaderhook@example.com", To: []string{"ops@example.com"}})
+}
+
+// An attempt ends when its context does, even while the server sits on
+// a command: a drain that runs out of time, or a delivery gone stale,
+// must not wait for the SMTP timeout of each command.
+func TestCancelEndsAHungExchange(t *testing.T) {
+	port, seen := rawSMTP(t, func(cmd string) string {
+		if strings.HasPrefix(cmd, "MAIL FROM") {
+			return hang
+		}
+		return plain(cmd)
+	})
+	a := plainAction(t, port)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() {
+		_, err := a.Run(ctx, notification())
+		done <- err
+	}()
+	for cmd := range seen {
+		if strings.HasPrefix(cmd, "MAIL FROM") {
+			break
+		}
+	}
+	cancel()
+	select {
+	case err := <-done:
+		if err == nil || actions.IsPermanent(err) || !strings.Contains(err.Error(), context.Canceled.Error()) {
+			t.Errorf("a cancelled attempt: %v, want a failure to retry", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the attempt went on after its context ended")
+	}
+}
+
+// A mail the server accepted is sent, whatever the server says after
+// (to the NOOP and RSET go-mail sends, or to QUIT), or if it drops the
+// connection instead: a retry would send it again.
+func TestAcceptedMailIsSentWhateverFollows(t *testing.T) {
+	for _, tc := range []struct{ cmd, answer string }{
+		{"QUIT", drop}, {"QUIT", "421 closing"}, {"NOOP", drop}, {"RSET", "502 5.5.1 not implemented"}, {"RSET", drop},
+	} {
+		accepted := false // the server's goroutine alone uses it
+		port, seen := rawSMTP(t, func(cmd string) string {
+			accepted = accepted || cmd == "DATA-END"
+			if accepted && cmd == tc.cmd {
+				return tc.answer
+			}
+			return plain(cmd)
+		})
+		if out, err := plainAction(t, port).Run(context.Background(), notification()); err != nil {
+			t.Errorf("%s answered %q: %+v %v", tc.cmd, tc.answer, out, err)
+		}
+		mails := 0
+		for len(seen) > 0 {
+			if <-seen == "DATA-END" {
+				mails++
+			}
+		}
+		if mails != 1 {
+			t.Errorf("%s answered %q: %d mails accepted", tc.cmd, tc.answer, mails)
+		}
+	}
+}
