@@ -70,7 +70,7 @@ func IsPermanent(err error) bool {
 const MaxRetryAfter = 5 * time.Minute
 
 // RetryAfterError asks the retrier to wait After before the next attempt
-// (an HTTP 429 or 5xx with Retry-After), at most MaxRetryAfter.
+// (an HTTP 408, 425, 429 or 5xx with Retry-After), at most MaxRetryAfter.
 type RetryAfterError struct {
 	Err   error
 	After time.Duration

@@ -122,6 +122,23 @@ func checkTemplate(text string) (msg string, offset int, ok bool) {
 	return explainField(msg), offsetOf(text, line, col), false
 }
 
+// SampleOutput renders text with the sample that templates are checked
+// with, for a kind whose setting must render one of a few values: what
+// the sample gives is checked at load rather than at the first firing.
+// ok is false when text does not render with the sample (see
+// CheckTemplate for why).
+func SampleOutput(text string) (out string, ok bool) {
+	t, err := ParseTemplate(checkName, text)
+	if err != nil {
+		return "", false
+	}
+	var b strings.Builder
+	if err := t.Execute(&b, &sample); err != nil {
+		return "", false
+	}
+	return b.String(), true
+}
+
 // dataErrors are rendering failures caused by what the sample's maps hold.
 // Events carry different keys by type and labels differ by cluster, so a
 // template that reads .Event.leaderId is right even though the sample has

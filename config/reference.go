@@ -70,7 +70,7 @@ var Descriptions = withActionDocs(map[string]string{
 	"actions":                         "Named actions that rules refer to.",
 	"actions.*.retry":                 "Retries of one delivery, with exponential backoff and jitter.",
 	"actions.*.retry.initial_backoff": "Wait before the second attempt. Default `1s`.",
-	"actions.*.retry.max_backoff":     "Longest wait between attempts. Default `1m`. A receiver's `Retry-After` (on 429 or 5xx) wins over it, up to 5m: a longer one waits 5m.",
+	"actions.*.retry.max_backoff":     "Longest wait between attempts. Default `1m`. A receiver's `Retry-After` (on 408, 425, 429 or 5xx) wins over it, up to 5m: a longer one waits 5m.",
 	"actions.*.on_failure":            "Actions to run when a delivery fails for good.",
 	"windows":                         "Named mute windows.",
 	"windows.*.schedule":              "Cron schedule (5 fields) of the window's opening.",

@@ -68,6 +68,10 @@ func (c Config) Validate() field.List {
 	case c.Severity == "":
 	case strings.Contains(c.Severity, "{{"):
 		actions.CheckTemplate(&errs, "severity", c.Severity)
+		// PagerDuty refuses any other value: every trigger would fail.
+		if out, ok := actions.SampleOutput(c.Severity); ok && !slices.Contains(Severities, strings.TrimSpace(out)) {
+			errs.Add("severity", "renders %q for a sample firing: PagerDuty takes critical, error, warning or info", strings.TrimSpace(out))
+		}
 	case !slices.Contains(Severities, c.Severity):
 		errs.Add("severity", "unknown severity %q: critical, error, warning or info", c.Severity)
 	}

@@ -18,6 +18,12 @@ func TestValidate(t *testing.T) {
 		{Config{RoutingKey: "sekret"}, "routing_key: must be 32 characters long"},
 		{Config{RoutingKey: key, URL: "events.pagerduty.com"}, "url: must be an absolute"},
 		{Config{RoutingKey: key, Severity: "fatal"}, `severity: unknown severity "fatal"`},
+		// A template is rendered with the sample at load: what PagerDuty
+		// would refuse fails check, not the first page.
+		{Config{RoutingKey: key, Severity: `{{ if .Leaderless }}crit{{ else }}info{{ end }}`}, `severity: renders "crit" for a sample firing`},
+		{Config{RoutingKey: key, Severity: `{{ .Labels.env }}`}, `severity: renders "prod" for a sample firing`},
+		{Config{RoutingKey: key, Severity: `{{ index .Labels "severity" | default "critical" }}`}, ""},
+		{Config{RoutingKey: key, Severity: `{{ .Labels.severity }}`}, ""}, // depends on the rule's labels
 		{Config{RoutingKey: key, Summary: "{{ .Clustr }}"}, "summary: template: unknown field .Clustr"},
 	}
 	for _, tc := range cases {

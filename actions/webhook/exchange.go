@@ -27,7 +27,7 @@ const readLimit = 4 << 10
 // Slack actions alike:
 //
 //   - a 2xx answer: nil;
-//   - 429 or 5xx: a retryable error, an *actions.RetryAfterError when the
+//   - 408, 425, 429 or 5xx: a retryable error, an *actions.RetryAfterError when the
 //     answer has a Retry-After header (seconds or an HTTP date);
 //   - any other answer (3xx, since redirects are not followed, and 4xx):
 //     a permanent error;

@@ -5,7 +5,7 @@
 // ("v1,<base64 HMAC-SHA256 of id.timestamp.body>"). A secret that starts
 // with whsec_ is base64 after the prefix; otherwise its bytes are the key.
 //
-// One Run is one attempt. 2xx is success; 429 and 5xx are retried (after
+// One Run is one attempt. 2xx is success; 408, 425, 429 and 5xx are retried (after
 // Retry-After when the answer has one), as are network errors and
 // timeouts; any other answer, redirects included, is a permanent failure.
 // Error messages never show the secret, nor the URL's credentials or query.

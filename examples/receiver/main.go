@@ -19,6 +19,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -62,8 +63,17 @@ func main() {
 	if secret == "" {
 		log.Fatal("set LEADERHOOK_SECRET to the action's secret")
 	}
-	seen := map[string]bool{} // webhook-id: a retry of a delivery already handled
-	http.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+	http.Handle("/", handler(secret))
+	log.Fatal(http.ListenAndServe(*listen, nil))
+}
+
+// handler verifies and prints each delivery once.
+func handler(secret string) http.HandlerFunc {
+	// webhook-id: a retry of a delivery already handled. Requests are
+	// served side by side, so the set has a lock.
+	var mu sync.Mutex
+	seen := map[string]bool{}
+	return func(w http.ResponseWriter, r *http.Request) {
 		body, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
 		if err != nil {
 			http.Error(w, err.Error(), http.StatusBadRequest)
@@ -95,12 +105,14 @@ func main() {
 			return
 		}
 		id := r.Header.Get("webhook-id")
-		if seen[id] {
+		mu.Lock()
+		dup := seen[id]
+		seen[id] = true
+		mu.Unlock()
+		if dup {
 			fmt.Fprintln(w, "duplicate")
 			return
 		}
-		seen[id] = true
 		fmt.Printf("verified %s: %s %s on %s\n", id, p.Rule, p.Status, p.Cluster)
-	})
-	log.Fatal(http.ListenAndServe(*listen, nil))
+	}
 }
