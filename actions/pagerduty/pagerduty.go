@@ -171,17 +171,7 @@ func (a *Action) Build(n *actions.Notification) (Event, error) {
 }
 
 func (a *Action) payload(n *actions.Notification) (*Payload, error) {
-	summary := fmt.Sprintf("%s: %s %s: %s", n.Cluster, n.Rule, n.Status, n.Summary())
-	if a.summary != nil {
-		s, err := render(a.summary, n)
-		if err != nil {
-			return nil, fmt.Errorf("render summary: %w", err)
-		}
-		summary = s
-	}
-	if strings.TrimSpace(summary) == "" {
-		return nil, errors.New("render summary: the summary template rendered nothing")
-	}
+	summary, _ := a.summaryOf(n)
 	details, err := n.Payload()
 	if err != nil {
 		return nil, err
@@ -191,14 +181,57 @@ func (a *Action) payload(n *actions.Notification) (*Payload, error) {
 	if a.cfg.Change {
 		return p, nil
 	}
-	if p.Severity, err = render(a.severity, n); err != nil {
-		return nil, fmt.Errorf("render severity: %w", err)
-	}
-	if !slices.Contains(Severities, p.Severity) {
-		return nil, fmt.Errorf("render severity: %q is not critical, error, warning or info", p.Severity)
-	}
+	p.Severity, _ = a.severityOf(n)
 	p.Group, p.Class = n.Cluster, n.Rule
 	return p, nil
+}
+
+// A template that renders wrong on real data (a label missing, a value
+// PagerDuty refuses) still pages, as critical or with the default summary:
+// a page sent at the wrong severity beats one never sent. The note says
+// what was sent instead, for the audit log.
+
+// summaryOf renders the summary, the default one if the template fails or
+// renders nothing; note says so.
+func (a *Action) summaryOf(n *actions.Notification) (summary, note string) {
+	def := fmt.Sprintf("%s: %s %s: %s", n.Cluster, n.Rule, n.Status, n.Summary())
+	if a.summary == nil {
+		return def, ""
+	}
+	s, err := render(a.summary, n)
+	switch {
+	case err != nil:
+		return def, fmt.Sprintf("render summary: %v: the default summary sent", err)
+	case s == "":
+		return def, "render summary: the summary template rendered nothing: the default summary sent"
+	}
+	return s, ""
+}
+
+// severityOf renders the severity, critical if the template fails or
+// renders a value PagerDuty refuses; note says so.
+func (a *Action) severityOf(n *actions.Notification) (severity, note string) {
+	s, err := render(a.severity, n)
+	switch {
+	case err != nil:
+		return "critical", fmt.Sprintf("render severity: %v: sent as critical", err)
+	case !slices.Contains(Severities, s):
+		return "critical", fmt.Sprintf("render severity: %q is not critical, error, warning or info: sent as critical", s)
+	}
+	return s, ""
+}
+
+// renderNotes says what a firing's templates rendered wrong.
+func (a *Action) renderNotes(n *actions.Notification) string {
+	if n.Status == actions.StatusResolved && !a.cfg.Change {
+		return "" // a resolve has no payload
+	}
+	_, summary := a.summaryOf(n)
+	var severity string
+	if !a.cfg.Change {
+		_, severity = a.severityOf(n)
+	}
+	return strings.Trim(summary+"; "+severity, "; ")
 }
 
 func render(t *template.Template, n *actions.Notification) (string, error) {
@@ -228,6 +261,9 @@ func (a *Action) Run(ctx context.Context, n *actions.Notification) (actions.Outc
 		defer cancel()
 	}
 	out, err := a.post(ctx, body)
+	if note := a.renderNotes(n); note != "" {
+		out.Detail = strings.Trim(a.redact(note)+"; "+out.Detail, "; ")
+	}
 	if err != nil || n.Status != actions.StatusResolved || a.cfg.Change {
 		return out, err
 	}

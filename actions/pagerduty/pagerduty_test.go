@@ -2,7 +2,6 @@ package pagerduty_test
 
 import (
 	"context"
-	"errors"
 	"slices"
 	"strings"
 	"testing"
@@ -182,11 +181,45 @@ func TestRoutingKeyIsSecret(t *testing.T) {
 	if err == nil || strings.Contains(err.Error(), "short-secret-key") {
 		t.Errorf("a short key: %v", err)
 	}
-	// The sample has no such key, so this is let through at load.
-	bad := newAction(t, pagerduty.Config{Severity: `{{ .Event.sev }}`})
-	n := notification(actions.StatusFiring)
-	n.Event = map[string]any{"sev": "high"}
-	if _, err := bad.Run(context.Background(), n); !actions.IsPermanent(err) || errors.Unwrap(err) == nil {
-		t.Errorf("a severity that is not one: %v", err)
+}
+
+// A severity or summary that renders wrong only on real data still pages:
+// as critical, with the default summary, the audit detail saying why. A
+// page at the wrong severity beats one never sent.
+func TestBadRenderingStillPages(t *testing.T) {
+	tests := []struct {
+		name              string
+		cfg               pagerduty.Config
+		event             map[string]any
+		severity, summary string
+		detail            string
+	}{
+		{"severity not one", pagerduty.Config{Severity: `{{ .Event.sev }}`}, map[string]any{"sev": "high"},
+			"critical", "ziti-prod: leaderless-60s firing: no leader for 1m (was ctrl1)", `render severity: "high" is not critical, error, warning or info: sent as critical`},
+		{"severity fails", pagerduty.Config{Severity: `{{ index .Event.levels 3 }}`}, map[string]any{"levels": []string{"a"}},
+			"critical", "ziti-prod: leaderless-60s firing: no leader for 1m (was ctrl1)", "sent as critical"},
+		{"summary empty", pagerduty.Config{Summary: `{{ .Event.text }}`}, map[string]any{"text": " "},
+			"critical", "ziti-prod: leaderless-60s firing: no leader for 1m (was ctrl1)", "the summary template rendered nothing: the default summary sent"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			pd := fakes.NewPagerDuty()
+			defer pd.Close()
+			tt.cfg.URL = pd.URL + "/v2/enqueue"
+			a := newAction(t, tt.cfg)
+			n := notification(actions.StatusFiring)
+			n.Event = tt.event
+			out, err := a.Run(context.Background(), n)
+			if err != nil {
+				t.Fatalf("%v (refused: %v)", err, pd.Refused())
+			}
+			got := pd.Accepted()
+			if len(got) != 1 || got[0].Severity != tt.severity || got[0].Summary != tt.summary {
+				t.Fatalf("accepted %+v", got)
+			}
+			if !strings.Contains(out.Detail, tt.detail) || strings.Contains(out.Detail, key) {
+				t.Errorf("detail %q, want it to say %q", out.Detail, tt.detail)
+			}
+		})
 	}
 }
