@@ -227,8 +227,9 @@ type overridable struct {
 	typ     reflect.Type
 }
 
-// overridableKeys lists the scalar keys of t and of the structs nested in
-// it (not inside lists or maps, which have no fixed names).
+// overridableKeys lists the scalar keys of t, optional ones included, and
+// of the structs nested in it (not inside lists or maps, which have no
+// fixed names, nor in optional blocks such as ha).
 func overridableKeys(t reflect.Type, prefix []string) []overridable {
 	var out []overridable
 	for i := range t.NumField() {
@@ -239,6 +240,10 @@ func overridableKeys(t reflect.Type, prefix []string) []overridable {
 		}
 		path := append(slices.Clone(prefix), name)
 		ft := f.Type
+		if ft.Kind() == reflect.Pointer && ft.Elem().Kind() != reflect.Struct {
+			// An optional scalar (max_clock_skew): the value is its element's.
+			ft = ft.Elem()
+		}
 		switch {
 		case ft.Kind() == reflect.Struct:
 			out = append(out, overridableKeys(ft, path)...)

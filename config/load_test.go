@@ -168,6 +168,16 @@ func TestEnvironment(t *testing.T) {
 			check: func(c *Config) bool {
 				return c.Server.Listen == "[::1]:2" && c.Server.MaxBodyBytes == 20 && c.Location().String() == "Europe/Berlin"
 			}},
+		{name: "override the optional top-level keys", yaml: "flight_recorder_bytes: 1000\nmax_clock_skew: 5s\nhistory: {max_age: 1h}\n",
+			env: map[string]string{"LEADERHOOK_FLIGHT_RECORDER_BYTES": "0", "LEADERHOOK_MAX_CLOCK_SKEW": "30s", "LEADERHOOK_HISTORY__MAX_AGE": "2h"},
+			check: func(c *Config) bool {
+				age, _ := c.History.Bounds()
+				return c.FlightRecorder() == 0 && c.ClockSkew() == 30*time.Second && age == 2*time.Hour
+			}},
+		{name: "override an optional key unset in the file", env: map[string]string{"LEADERHOOK_FLIGHT_RECORDER_BYTES": "1000"},
+			check: func(c *Config) bool { return c.FlightRecorder() == 1000 }},
+		{name: "override an optional key with a bad value", env: map[string]string{"LEADERHOOK_MAX_CLOCK_SKEW": "-1s"},
+			err: `x.yaml: max_clock_skew: must be positive, e.g. 5s (set by LEADERHOOK_MAX_CLOCK_SKEW)`},
 		{name: "other LEADERHOOK_ variables are not keys", env: map[string]string{"LEADERHOOK_TOKEN": "t", "LEADERHOOK_CLUSTERS": "x", "LEADERHOOK_SERVER": "x", "LEADERHOOK_RULES__0__NAME": "x"},
 			check: func(c *Config) bool { return len(c.Clusters) == 1 && c.Rules[0].Name == "r" }},
 		{name: "override with a bad int", env: map[string]string{"LEADERHOOK_SERVER__MAX_BODY_BYTES": "big"},

@@ -203,7 +203,8 @@ func flowPosition(lines []string, n *yaml.Node, offset int) (int, int) {
 			if blanks := next - li - 1; blanks > 0 {
 				sep = blanks
 			}
-			if rem < sep || rem == 0 {
+			// Past an escaped break, the value goes on at the next line.
+			if rem < sep {
 				return li + 1, min(ci, end) + 1
 			}
 			rem -= sep

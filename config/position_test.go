@@ -42,6 +42,7 @@ func TestPlace(t *testing.T) {
 		{"plain with a blank line", "r:\n  when: leaderless &&\n\n    nope\n", "r.when", len("leaderless &&\n"), "4:5"},
 		{"quoted over two lines", "r:\n  when: \"leaderless &&\n    nope\"\n", "r.when", len("leaderless && "), "3:5"},
 		{"escaped line break", "r:\n  when: \"leader\\\n    less && nope\"\n", "r.when", len("leaderless && "), "3:13"},
+		{"escaped line break before the place", "r:\n  when: \"leaderless &&\\\n    nope\"\n", "r.when", len("leaderless &&"), "3:5"},
 		{"literal block", "r:\n  when: |\n    leaderless &&\n      nope\n", "r.when", len("leaderless &&\n  "), "4:7"},
 		{"literal block after a blank line", "r:\n  when: |\n\n    leaderless && nope\n", "r.when", len("\nleaderless && "), "4:19"},
 		{"folded block", "r:\n  when: >\n    leaderless &&\n    nope\n", "r.when", len("leaderless && "), "4:5"},
@@ -78,6 +79,7 @@ func TestPlaceIsMonotonic(t *testing.T) {
 		"when: " + value + "\n",
 		"when: '" + strings.ReplaceAll(value, "'", "''") + "'\n",
 		"when: \"" + strings.ReplaceAll(value, `"`, `\"`) + "\"\n",
+		"when: \"" + strings.Replace(strings.ReplaceAll(value, `"`, `\"`), " && ", " && \\\n  ", 1) + "\"\n",
 		"when: |\n  " + strings.Replace(value, " && ", " &&\n  ", 1) + "\n",
 		"when: >\n  " + strings.Replace(value, " && ", " &&\n  ", 1) + "\n",
 	} {

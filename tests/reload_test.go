@@ -1,12 +1,14 @@
 package tests
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync/atomic"
@@ -180,4 +182,86 @@ func writeTemplate(t *testing.T, path string, tmpl *template.Template, v any, to
 	if err := os.Chtimes(path, mtime, mtime); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// TestSIGHUPWhileStarting: a SIGHUP that comes while leaderhook still
+// reads its config (systemctl reload just after start) does not kill it.
+// The config is a FIFO, so that the test knows when it is being read.
+func TestSIGHUPWhileStarting(t *testing.T) {
+	dir := t.TempDir()
+	config := filepath.Join(dir, "rules.yaml")
+	if err := syscall.Mkfifo(config, 0o600); err != nil {
+		t.Skip("no FIFO:", err)
+	}
+	content := fmt.Sprintf("server: {listen: \"127.0.0.1:0\"}\nstate_dir: %s/state\n"+
+		"clusters:\n  - {name: ziti, source: {type: events, http: true}}\nrules: []\n", dir)
+	d, exited := startProcess(t, "run", "-c", config, "--log-format", "json")
+	// Opening the FIFO for writing returns once leaderhook opens it to read.
+	opened := make(chan *os.File, 1)
+	go func() {
+		f, err := os.OpenFile(config, os.O_WRONLY, 0)
+		if err != nil {
+			t.Error(err)
+		}
+		opened <- f
+	}()
+	var w *os.File
+	select {
+	case w = <-opened:
+	case err := <-exited:
+		t.Fatalf("leaderhook exited before reading its config: %v\n%s", err, d.logs())
+	case <-time.After(15 * time.Second):
+		t.Fatalf("leaderhook did not read its config\n%s", d.logs())
+	}
+	if err := d.cmd.Process.Signal(syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	// Later reads (the reload) find a plain file with the same content.
+	plain := filepath.Join(dir, "plain.yaml")
+	os.WriteFile(plain, []byte(content), 0o644)
+	if err := os.Rename(plain, config); err != nil {
+		t.Fatal(err)
+	}
+	w.WriteString(content)
+	w.Close()
+	waitFor(t, "leaderhook to run", func() bool {
+		select {
+		case err := <-exited:
+			t.Fatalf("leaderhook exited: %v\n%s", err, d.logs())
+		default:
+		}
+		return strings.Contains(d.logs(), "leaderhook running")
+	}, d)
+	if err := d.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-exited; err != nil {
+		t.Errorf("leaderhook: %v\n%s", err, d.logs())
+	}
+}
+
+// startProcess starts leaderhook with args without waiting for it to run;
+// the channel has its exit once its log is read.
+func startProcess(t *testing.T, args ...string) (*daemon, <-chan error) {
+	t.Helper()
+	d := &daemon{cmd: exec.Command(binary, args...)}
+	stderr, err := d.cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := d.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() {
+		sc := bufio.NewScanner(stderr)
+		for sc.Scan() {
+			d.mu.Lock()
+			d.log.WriteString(sc.Text() + "\n")
+			d.mu.Unlock()
+		}
+		exited <- d.cmd.Wait()
+	}()
+	t.Cleanup(func() { d.cmd.Process.Kill() })
+	return d, exited
 }

@@ -60,6 +60,12 @@ would send (URL, headers, body, argv, env; secrets redacted).`,
 // daemon is `leaderhook run`: the daemon package does the work; this
 // loads the config and turns SIGHUP into reloads.
 func (e *env) daemon(ctx context.Context, o runOptions) error {
+	// Before anything else: SIGHUP's default action would end the process
+	// (systemctl reload just after start). One that comes while starting
+	// is a reload once the daemon is built.
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
 	cfg, ok := e.loadConfig(o.config)
 	if !ok {
 		return exitError{1}
@@ -70,9 +76,6 @@ func (e *env) daemon(ctx context.Context, o runOptions) error {
 		return err
 	}
 	defer d.Close()
-	hup := make(chan os.Signal, 1)
-	signal.Notify(hup, syscall.SIGHUP)
-	defer signal.Stop(hup)
 	go func() {
 		for {
 			select {
