@@ -105,8 +105,9 @@ func (l Loss) within(p Period) (Outage, bool) {
 		o.End, o.ClippedEnd = p.To, true
 	}
 	// A loss still going on when the data ends counts even if it began at
-	// that very instant; one that ended as the period began does not.
-	ok := o.End.After(o.Start) || (l.End.IsZero() && o.End.Equal(o.Start))
+	// that very instant; one that ended as the period began does not, nor
+	// one that begins as it ends (it is the next period's).
+	ok := o.End.After(o.Start) || (l.End.IsZero() && o.End.Equal(o.Start) && p.has(l.Start))
 	return o, ok
 }
 

@@ -6,25 +6,31 @@ import (
 	"time"
 )
 
-// Period is a span of time reported on. An interval (an outage) is cut to
-// it; an instant (a change, the end of an election) belongs to it when
-// From < t <= To, so that one at a boundary between days counts once.
+// Period is a span of time reported on, [From, To): an interval (an
+// outage) is cut to it; an instant (a change, the end of an election, the
+// start of a loss) belongs to it when From <= t < To, so that one at a
+// boundary between days counts once, in the day it begins. Closed: To is
+// the end of the data, and an instant at To belongs to the period too
+// (there is no next one).
 type Period struct {
 	From, To time.Time
+	Closed   bool
 }
 
-func (p Period) has(t time.Time) bool { return t.After(p.From) && !t.After(p.To) }
+func (p Period) has(t time.Time) bool {
+	return !t.Before(p.From) && (t.Before(p.To) || (p.Closed && t.Equal(p.To)))
+}
 
 // Bounds returns the period to report on: from and to (zero: not given)
 // cut to what the data covers, first to last. Outside it nothing is known,
 // so it is not counted as time with a leader either.
 func Bounds(first, last, from, to time.Time) (Period, error) {
-	p := Period{From: first, To: last}
+	p := Period{From: first, To: last, Closed: true}
 	if !from.IsZero() && from.After(p.From) {
 		p.From = from
 	}
 	if !to.IsZero() && to.Before(p.To) {
-		p.To = to
+		p.To, p.Closed = to, false
 	}
 	if !p.From.Before(p.To) {
 		return Period{}, fmt.Errorf("no time to report on: the recording covers %s to %s", first.Format(time.RFC3339Nano), last.Format(time.RFC3339Nano))
@@ -59,11 +65,11 @@ func Split(p Period, every string, loc *time.Location) ([]Period, error) {
 	}
 	var out []Period
 	for from := p.From; from.Before(p.To); {
-		to := next(from)
-		if to.After(p.To) {
-			to = p.To
+		to, closed := next(from), false
+		if !to.Before(p.To) {
+			to, closed = p.To, p.Closed
 		}
-		out = append(out, Period{From: from, To: to})
+		out = append(out, Period{From: from, To: to, Closed: closed})
 		from = to
 	}
 	return out, nil
