@@ -48,7 +48,7 @@ func Split(p Period, every string, loc *time.Location) ([]Period, error) {
 	case "day":
 		next = func(t time.Time) time.Time {
 			y, m, d := t.In(loc).Date()
-			return time.Date(y, m, d+1, 0, 0, 0, 0, loc)
+			return startOfDay(y, m, d+1, loc)
 		}
 	case "week":
 		next = func(t time.Time) time.Time {
@@ -58,7 +58,7 @@ func Split(p Period, every string, loc *time.Location) ([]Period, error) {
 				days = 7
 			}
 			y, m, d := l.Date()
-			return time.Date(y, m, d+days, 0, 0, 0, 0, loc)
+			return startOfDay(y, m, d+days, loc)
 		}
 	default:
 		return nil, fmt.Errorf("--period %q: want day or week", every)
@@ -75,6 +75,17 @@ func Split(p Period, every string, loc *time.Location) ([]Period, error) {
 	return out, nil
 }
 
+// startOfDay is the first instant of a day in loc: midnight, or where
+// clocks jump over midnight (America/Santiago in September), the end of
+// the jump. time.Date would put it before the jump, on the day before.
+func startOfDay(y int, m time.Month, d int, loc *time.Location) time.Time {
+	t := time.Date(y, m, d, 0, 0, 0, 0, loc)
+	if t.Hour() != 0 {
+		_, t = t.ZoneBounds()
+	}
+	return t
+}
+
 // timeLayouts are what --from and --to accept; those without an offset
 // are in the report's time zone.
 var timeLayouts = []string{
@@ -83,7 +94,7 @@ var timeLayouts = []string{
 	"2006-01-02 15:04:05.999999999",
 	"2006-01-02T15:04",
 	"2006-01-02 15:04",
-	"2006-01-02",
+	time.DateOnly,
 }
 
 // ParseTime reads a --from or --to value; "" is the zero time.
@@ -92,6 +103,12 @@ func ParseTime(s string, loc *time.Location) (time.Time, error) {
 		return time.Time{}, nil
 	}
 	for _, layout := range timeLayouts {
+		if layout == time.DateOnly {
+			if day, err := time.Parse(layout, s); err == nil {
+				return startOfDay(day.Year(), day.Month(), day.Day(), loc), nil // a day without midnight begins later
+			}
+			continue
+		}
 		if t, err := time.ParseInLocation(layout, s, loc); err == nil {
 			return t, nil
 		}

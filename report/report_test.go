@@ -302,6 +302,10 @@ func TestSplit(t *testing.T) {
 
 func TestParseTime(t *testing.T) {
 	plus2 := time.FixedZone("+02", 2*3600)
+	santiago, err := time.LoadLocation("America/Santiago")
+	if err != nil {
+		t.Skip("no time zone database:", err)
+	}
 	cases := []struct {
 		in   string
 		loc  *time.Location
@@ -315,6 +319,7 @@ func TestParseTime(t *testing.T) {
 		{in: "2026-11-24 13:56:36.5", loc: time.UTC, want: time.Date(2026, 11, 24, 13, 56, 36, 5e8, time.UTC)},
 		{in: "2026-11-24 13:56", loc: time.UTC, want: time.Date(2026, 11, 24, 13, 56, 0, 0, time.UTC)},
 		{in: "2026-11-24", loc: plus2, want: time.Date(2026, 11, 24, 0, 0, 0, 0, plus2)},
+		{in: "2026-09-06", loc: santiago, want: time.Date(2026, 9, 6, 1, 0, 0, 0, santiago)}, // no midnight that day
 		{in: "yesterday", loc: time.UTC, err: true},
 		{in: "24/11/2026", loc: time.UTC, err: true},
 	}
@@ -381,5 +386,35 @@ func TestAdjacentPeriodsCountEachThingOnce(t *testing.T) {
 		if got != c.want {
 			t.Errorf("%s to %s (closed %v): %+v, want %+v; outages %+v", c.p.From.Format("05s"), c.p.To.Format("05s"), c.p.Closed, got, c.want, fig.Outages)
 		}
+	}
+}
+
+// TestSplitOnADayWithoutMidnight: where clocks jump from 00:00 to 01:00
+// (America/Santiago in September), the day begins at 01:00.
+func TestSplitOnADayWithoutMidnight(t *testing.T) {
+	santiago, err := time.LoadLocation("America/Santiago")
+	if err != nil {
+		t.Skip("no time zone database:", err)
+	}
+	d := func(s string) time.Time {
+		v, err := time.ParseInLocation("2006-01-02 15:04", s, santiago)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	done := make(chan []Period, 1)
+	go func() {
+		got, _ := Split(Period{From: d("2026-09-05 12:00"), To: d("2026-09-07 12:00")}, "day", santiago)
+		done <- got
+	}()
+	select {
+	case got := <-done:
+		want := []Period{{From: d("2026-09-05 12:00"), To: d("2026-09-06 01:00")}, {From: d("2026-09-06 01:00"), To: d("2026-09-07 00:00")}, {From: d("2026-09-07 00:00"), To: d("2026-09-07 12:00")}}
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("got %v\nwant %v", got, want)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Split does not return")
 	}
 }
