@@ -2,6 +2,7 @@ package report
 
 import (
 	"fmt"
+	"math"
 	"reflect"
 	"strings"
 	"testing"
@@ -48,8 +49,8 @@ func TestHistories(t *testing.T) {
 	}
 	got := Histories(states)
 	want := []History{
-		{Cluster: "b", Losses: nil, Changes: nil},
-		{Cluster: "c",
+		{Cluster: "b", Watched: at("1s"), Losses: nil, Changes: nil},
+		{Cluster: "c", Watched: at("0s"), // the first loss's true start
 			Losses: []Loss{
 				{Start: at("0s"), End: at("5s")},
 				{Start: at("12s"), End: at("20s"), KnownStart: true},
@@ -416,5 +417,44 @@ func TestSplitOnADayWithoutMidnight(t *testing.T) {
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("Split does not return")
+	}
+}
+
+// TestTimeBeforeAClusterIsWatchedIsNotCounted: a cluster whose first state
+// comes in the middle of the period (added to the config then) was not
+// watched before: that time is neither led nor leaderless, and
+// availability is over the time watched.
+func TestTimeBeforeAClusterIsWatchedIsNotCounted(t *testing.T) {
+	states := []event.Event{
+		baseline(leader("30m", "n1", "")), lost("40m2s", "40m", "n1"), leader("43m", "n2", "n1"),
+	}
+	h := Histories(states)[0]
+	f := Flapping{Changes: 3, Window: 10 * time.Minute}
+	cases := []struct {
+		name         string
+		p            Period
+		unwatched    time.Duration
+		availability float64 // NaN: nothing watched
+		json         string
+	}{
+		{"added half way", Period{From: at("0s"), To: at("1h")}, 30 * time.Minute, 1 - 3.0/30, `"unwatched_ms":1800000,"availability":0.9,`},
+		{"watched throughout", Period{From: at("35m"), To: at("1h")}, 0, 1 - 3.0/25, `"unwatched_ms":0,"availability":0.88,`},
+		{"before it was watched", Period{From: at("0s"), To: at("20m")}, 20 * time.Minute, math.NaN(), `"unwatched_ms":1200000,"availability":null,`},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			fig := h.Figures(c.p, f)
+			if fig.Unwatched != c.unwatched || fmt.Sprintf("%.9f", fig.Availability) != fmt.Sprintf("%.9f", c.availability) {
+				t.Errorf("unwatched %s, availability %v; want %s, %v", fig.Unwatched, fig.Availability, c.unwatched, c.availability)
+			}
+			var b strings.Builder
+			if err := WriteJSON(&b, []Figures{fig}, time.UTC); err != nil || !strings.Contains(b.String(), c.json) {
+				t.Errorf("json %s, %v; want it to hold %s", b.String(), err, c.json)
+			}
+			b.Reset()
+			if err := WriteText(&b, []Figures{fig}, time.UTC); err != nil || (c.unwatched > 0) != strings.Contains(b.String(), "not watched") {
+				t.Errorf("text %s, %v; want \"not watched\" only when some of the period was not", b.String(), err)
+			}
+		})
 	}
 }

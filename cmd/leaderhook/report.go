@@ -35,8 +35,12 @@ func reportCmd(e *env) *cobra.Command {
 detector, on a virtual clock; no action runs) and print, per cluster, how long it
 went without a leader:
 
-  availability  the share of the period with a leader: 1 - leaderless / period
+  availability  the share of the time watched with a leader: 1 - leaderless /
+                (period - not watched)
   leaderless    the outages' total
+  not watched   the part of the period before the cluster's state was first known
+                (a cluster added to the config later, members not heard from yet):
+                neither with a leader nor without; "none" when all of it
   outages       each time without a leader: from the loss's true start (replay's
                 "leaderless since") to the announcement of a leader. The longest is
                 marked. A gap shorter than the cluster's stabilize is not an outage:
@@ -63,7 +67,7 @@ Monday) in the config's timezone (default UTC), in which times are shown. An out
 crossing a bound is cut there and marked: "began earlier", "no leader yet at the end".
 
 --format json prints one object per line, per cluster and period: cluster, from, to,
-leaderless_ms, availability (a fraction), outages [{start, end, duration_ms,
+leaderless_ms, unwatched_ms, availability (a fraction; null if nothing was watched), outages [{start, end, duration_ms,
 clipped_start, clipped_end}], changes {total, failover, transfer, unknown},
 election_ms {count, p50, p99, max: null without elections}, flapping [{start, end,
 changes}].
