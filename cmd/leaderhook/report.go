@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -245,6 +246,7 @@ func recordingFiles(stateDir string) []string {
 func (e *env) replayRecordedStates(cfg *config.Config, files []string) (replayedStates, error) {
 	var rec replayedStates
 	r := &recordingReplay{cfg: cfg, sink: stateSink{&rec.states}, log: e.log, stderr: e.stderr}
+	r.restored = func(at time.Time, state *daemon.RecordedState) { rec.states = restoredStates(rec.states, at, state) }
 	for _, name := range files {
 		if err := r.file(name); err != nil {
 			return rec, err
@@ -259,4 +261,33 @@ func (e *env) replayRecordedStates(cfg *config.Config, files []string) (replayed
 		rec.last = r.reached
 	}
 	return rec, nil
+}
+
+// restoredStates adds to states, as baselines dated at, the states a
+// replay was restored from, for the clusters states says nothing of yet:
+// the state in force where the recording begins (an outage already under
+// way, a leader) is known to the daemon, not announced again. Of a
+// cluster already seen, the replay's own states go on.
+func restoredStates(states []event.Event, at time.Time, state *daemon.RecordedState) []event.Event {
+	seen := map[string]bool{}
+	for _, ev := range states {
+		seen[ev.Cluster] = true
+	}
+	names := make([]string, 0, len(state.Views))
+	for name, st := range state.Views {
+		if st.Known && !seen[name] {
+			names = append(names, name)
+		}
+	}
+	slices.Sort(names)
+	for _, name := range names {
+		st := state.Views[name]
+		ev := event.Event{Source: event.DetectorSource, Time: at, Cluster: name, Type: event.HasLeader, LeaderID: st.LeaderID,
+			PreviousLeaderID: st.PreviousLeaderID, Since: st.Since, Baseline: true}
+		if st.LeaderID == "" {
+			ev.Type = event.Leaderless
+		}
+		states = append(states, ev)
+	}
+	return states
 }
