@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/leaderhook/leaderhook/dispatch"
@@ -420,5 +421,47 @@ func TestWindowAndWhatFollowsHoldEachEntryOnce(t *testing.T) {
 	}
 	if n := len(w.Outcomes) + len(next.Outcomes); n != 3 {
 		t.Errorf("the window (last_seq %d) and what follows hold %d outcomes, want 3: %+v then %+v", w.LastSeq, n, w.Outcomes, next.Outcomes)
+	}
+}
+
+// TestHistoryDropsWhatIsOlderThanMaxAgeWhileQuiet: a daemon that writes
+// nothing more, running or restarted, still lets go of what grows older
+// than max_age; the state in force stays known.
+func TestHistoryDropsWhatIsOlderThanMaxAgeWhileQuiet(t *testing.T) {
+	for _, reopen := range []bool{false, true} {
+		t.Run(fmt.Sprintf("reopened %v", reopen), func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				const maxAge = time.Hour
+				dir := t.TempDir()
+				s, err := Open(Options{Dir: dir, MaxAge: maxAge, MaxBytes: 1 << 30}) // on the bubble's clock
+				if err != nil {
+					t.Fatal(err)
+				}
+				for i := range 48 { // three quarters of the bound, over several segments
+					s.Add(state(time.Now(), "a", fmt.Sprintf("m%d", i%3)))
+					s.Add(outcome(time.Now(), i))
+					time.Sleep(maxAge / 64)
+				}
+				if reopen {
+					s.Close()
+					time.Sleep(2 * maxAge)
+					if s, err = Open(Options{Dir: dir, MaxAge: maxAge, MaxBytes: 1 << 30}); err != nil {
+						t.Fatal(err)
+					}
+				} else {
+					time.Sleep(2 * maxAge)
+					synctest.Wait()
+				}
+				defer s.Close()
+				now := time.Now()
+				if got := kept(t, s, now.Add(-4*maxAge), now); len(got) != 0 {
+					t.Errorf("after a quiet spell of twice max_age, outcomes %v are still kept", got)
+				}
+				w, err := s.Query(now.Add(-time.Minute), now, Filter{})
+				if err != nil || len(w.States) != 1 || w.States[0].LeaderID != "m2" {
+					t.Errorf("the state in force: %+v, %v; want a's leader m2", w.States, err)
+				}
+			})
+		})
 	}
 }

@@ -93,7 +93,7 @@ func Open(opts Options) (*Store, error) {
 	if err := s.openLast(); err != nil {
 		return nil, err
 	}
-	s.prune(opts.Now())
+	s.expire(opts.Now())
 	go s.write()
 	return s, nil
 }
@@ -178,6 +178,9 @@ func endsWithNewline(path string, size int64) bool {
 // time names it, and the next sequence number keeps names apart.
 func (s *Store) startSegment(start time.Time, seq int64) error {
 	path := filepath.Join(s.opts.Dir, fmt.Sprintf("seg-%020d-%020d.jsonl", start.UnixNano(), seq))
+	if s.file != nil && s.file.Name() == path {
+		return nil // started at this instant for this entry already (by expire)
+	}
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o640)
 	if err != nil {
 		return fmt.Errorf("history: %w", err)

@@ -8,23 +8,54 @@ import (
 )
 
 // write is the writer goroutine: it writes entries as they come, flushes
-// whenever none waits, and starts and drops segments.
+// whenever none waits, and starts and drops segments, also on a timer: a
+// quiet daemon's history ages too.
 func (s *Store) write() {
 	defer close(s.done)
-	for e := range s.queue {
-		if s.full(e.Time()) {
-			s.rotate(e.Time(), e.Seq)
-		}
-		if e.State != nil {
-			s.latest[e.State.Cluster] = *e.State
-		}
-		s.writeLine(e)
-		if len(s.queue) == 0 {
-			s.flush(e.Seq)
+	tick := time.NewTicker(max(s.opts.MaxAge/segmentsPerBound, time.Second))
+	defer tick.Stop()
+	for {
+		select {
+		case e, ok := <-s.queue:
+			if !ok {
+				s.flush(s.lastSeq())
+				s.file.Close()
+				return
+			}
+			s.take(e)
+		case <-tick.C:
+			s.expire(s.opts.Now())
 		}
 	}
-	s.flush(s.lastSeq())
-	s.file.Close()
+}
+
+// take writes an entry, in a new segment if the last is full.
+func (s *Store) take(e Entry) {
+	if s.full(e.Time()) {
+		s.rotate(e.Time(), e.Seq)
+	}
+	if e.State != nil {
+		s.latest[e.State.Cluster] = *e.State
+	}
+	s.writeLine(e)
+	if len(s.queue) == 0 {
+		s.flush(e.Seq)
+	}
+}
+
+// expire drops what has grown older than MaxAge by now without an entry
+// to start a segment: the one written to as well, once all of it has (a
+// new one takes over, with the checkpoints of the states in force).
+func (s *Store) expire(now time.Time) {
+	s.mu.Lock()
+	last := s.segments[len(s.segments)-1]
+	s.mu.Unlock()
+	if last.end.Before(now.Add(-s.opts.MaxAge)) {
+		s.rotate(now, s.lastSeq()+1)
+		s.flush(0) // the checkpoints; no entry more is on disk
+		return
+	}
+	s.prune(now)
 }
 
 // full reports whether the segment written to has reached its share of a

@@ -1,6 +1,7 @@
 package report
 
 import (
+	"math"
 	"slices"
 	"time"
 )
@@ -10,8 +11,11 @@ type Figures struct {
 	Cluster string
 	Period
 	Leaderless time.Duration // the outages' total, within the period
-	// Availability is the fraction of the period with a leader: 1 -
-	// Leaderless / (To - From).
+	// Unwatched is the part of the period before the cluster was watched
+	// (History.Watched): counted neither with a leader nor without.
+	Unwatched time.Duration
+	// Availability is the fraction of the time watched with a leader: 1 -
+	// Leaderless / (To - From - Unwatched); NaN when none was watched.
 	Availability float64
 	Outages      []Outage
 	Changes      Changes
@@ -74,7 +78,16 @@ func (h *History) Figures(p Period, f Flapping) Figures {
 			elections = append(elections, l.End.Sub(l.Start))
 		}
 	}
-	fig.Availability = 1 - float64(fig.Leaderless)/float64(p.To.Sub(p.From))
+	if h.Watched.After(p.From) {
+		fig.Unwatched = p.To.Sub(p.From)
+		if h.Watched.Before(p.To) {
+			fig.Unwatched = h.Watched.Sub(p.From)
+		}
+	}
+	fig.Availability = math.NaN()
+	if watched := p.To.Sub(p.From) - fig.Unwatched; watched > 0 {
+		fig.Availability = 1 - float64(fig.Leaderless)/float64(watched)
+	}
 	fig.Elections = percentiles(elections)
 	var times []time.Time
 	for _, c := range h.Changes {
@@ -105,8 +118,9 @@ func (l Loss) within(p Period) (Outage, bool) {
 		o.End, o.ClippedEnd = p.To, true
 	}
 	// A loss still going on when the data ends counts even if it began at
-	// that very instant; one that ended as the period began does not.
-	ok := o.End.After(o.Start) || (l.End.IsZero() && o.End.Equal(o.Start))
+	// that very instant; one that ended as the period began does not, nor
+	// one that begins as it ends (it is the next period's).
+	ok := o.End.After(o.Start) || (l.End.IsZero() && o.End.Equal(o.Start) && p.has(l.Start))
 	return o, ok
 }
 

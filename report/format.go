@@ -17,7 +17,8 @@ type JSON struct {
 	From         string        `json:"from"`
 	To           string        `json:"to"`
 	LeaderlessMS int64         `json:"leaderless_ms"`
-	Availability float64       `json:"availability"`
+	UnwatchedMS  int64         `json:"unwatched_ms"`
+	Availability *float64      `json:"availability"` // null when nothing was watched
 	Outages      []OutageJSON  `json:"outages"`
 	Changes      ChangesJSON   `json:"changes"`
 	ElectionMS   ElectionsJSON `json:"election_ms"`
@@ -61,10 +62,13 @@ func (f *Figures) ToJSON(loc *time.Location) JSON {
 	ts := func(t time.Time) string { return t.In(loc).Format(event.TimeLayout) }
 	out := JSON{
 		Cluster: f.Cluster, From: ts(f.From), To: ts(f.To),
-		LeaderlessMS: f.Leaderless.Milliseconds(), Availability: f.Availability,
+		LeaderlessMS: f.Leaderless.Milliseconds(), UnwatchedMS: f.Unwatched.Milliseconds(),
 		Outages: []OutageJSON{}, Flapping: []FlapJSON{},
 		Changes:    ChangesJSON{Total: f.Changes.Total(), Failover: f.Changes.Failover, Transfer: f.Changes.Transfer, Unknown: f.Changes.Unknown},
 		ElectionMS: ElectionsJSON{Count: f.Elections.Count},
+	}
+	if a := f.Availability; !math.IsNaN(a) {
+		out.Availability = &a
 	}
 	for _, o := range f.Outages {
 		out.Outages = append(out.Outages, OutageJSON{Start: ts(o.Start), End: ts(o.End), DurationMS: o.Duration().Milliseconds(), ClippedStart: o.ClippedStart, ClippedEnd: o.ClippedEnd})
@@ -111,7 +115,14 @@ const clockLayout = "2006-01-02 15:04:05.000"
 func (f *Figures) text(b *strings.Builder, loc *time.Location) {
 	clock := func(t time.Time) string { return t.In(loc).Format(clockLayout) }
 	fmt.Fprintf(b, "%s  %s to %s %s (%s)\n", event.Printable(f.Cluster), clock(f.From), clock(f.To), loc, dur(f.To.Sub(f.From)))
-	fmt.Fprintf(b, "  availability  %s (%s without a leader)\n", percent(f.Availability, f.Leaderless), dur(f.Leaderless))
+	switch {
+	case math.IsNaN(f.Availability):
+		b.WriteString("  availability  none: not watched\n")
+	case f.Unwatched > 0:
+		fmt.Fprintf(b, "  availability  %s (%s without a leader, %s not watched)\n", percent(f.Availability, f.Leaderless), dur(f.Leaderless), dur(f.Unwatched))
+	default:
+		fmt.Fprintf(b, "  availability  %s (%s without a leader)\n", percent(f.Availability, f.Leaderless), dur(f.Leaderless))
+	}
 	fmt.Fprintf(b, "  outages       %d\n", len(f.Outages))
 	longest := f.Longest()
 	for i, o := range f.Outages {

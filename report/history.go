@@ -38,6 +38,10 @@ type Change struct {
 // History is what a cluster's state events say, in time order.
 type History struct {
 	Cluster string
+	// Watched is when the cluster's state became known: its first
+	// state's true start. Before, leaderhook did not watch it (it was not
+	// in the config yet) or had not heard enough to tell.
+	Watched time.Time
 	Losses  []Loss
 	Changes []Change
 }
@@ -54,7 +58,10 @@ func Histories(states []event.Event) []History {
 		}
 		h := byName[ev.Cluster]
 		if h == nil {
-			h = &History{Cluster: ev.Cluster}
+			h = &History{Cluster: ev.Cluster, Watched: ev.Time}
+			if !ev.Since.IsZero() && ev.Since.Before(ev.Time) {
+				h.Watched = ev.Since
+			}
 			byName[ev.Cluster] = h
 		}
 		open[ev.Cluster] = h.add(ev, open[ev.Cluster])

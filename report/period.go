@@ -6,25 +6,31 @@ import (
 	"time"
 )
 
-// Period is a span of time reported on. An interval (an outage) is cut to
-// it; an instant (a change, the end of an election) belongs to it when
-// From < t <= To, so that one at a boundary between days counts once.
+// Period is a span of time reported on, [From, To): an interval (an
+// outage) is cut to it; an instant (a change, the end of an election, the
+// start of a loss) belongs to it when From <= t < To, so that one at a
+// boundary between days counts once, in the day it begins. Closed: To is
+// the end of the data, and an instant at To belongs to the period too
+// (there is no next one).
 type Period struct {
 	From, To time.Time
+	Closed   bool
 }
 
-func (p Period) has(t time.Time) bool { return t.After(p.From) && !t.After(p.To) }
+func (p Period) has(t time.Time) bool {
+	return !t.Before(p.From) && (t.Before(p.To) || (p.Closed && t.Equal(p.To)))
+}
 
 // Bounds returns the period to report on: from and to (zero: not given)
 // cut to what the data covers, first to last. Outside it nothing is known,
 // so it is not counted as time with a leader either.
 func Bounds(first, last, from, to time.Time) (Period, error) {
-	p := Period{From: first, To: last}
+	p := Period{From: first, To: last, Closed: true}
 	if !from.IsZero() && from.After(p.From) {
 		p.From = from
 	}
 	if !to.IsZero() && to.Before(p.To) {
-		p.To = to
+		p.To, p.Closed = to, false
 	}
 	if !p.From.Before(p.To) {
 		return Period{}, fmt.Errorf("no time to report on: the recording covers %s to %s", first.Format(time.RFC3339Nano), last.Format(time.RFC3339Nano))
@@ -42,7 +48,7 @@ func Split(p Period, every string, loc *time.Location) ([]Period, error) {
 	case "day":
 		next = func(t time.Time) time.Time {
 			y, m, d := t.In(loc).Date()
-			return time.Date(y, m, d+1, 0, 0, 0, 0, loc)
+			return startOfDay(y, m, d+1, loc)
 		}
 	case "week":
 		next = func(t time.Time) time.Time {
@@ -52,21 +58,32 @@ func Split(p Period, every string, loc *time.Location) ([]Period, error) {
 				days = 7
 			}
 			y, m, d := l.Date()
-			return time.Date(y, m, d+days, 0, 0, 0, 0, loc)
+			return startOfDay(y, m, d+days, loc)
 		}
 	default:
 		return nil, fmt.Errorf("--period %q: want day or week", every)
 	}
 	var out []Period
 	for from := p.From; from.Before(p.To); {
-		to := next(from)
-		if to.After(p.To) {
-			to = p.To
+		to, closed := next(from), false
+		if !to.Before(p.To) {
+			to, closed = p.To, p.Closed
 		}
-		out = append(out, Period{From: from, To: to})
+		out = append(out, Period{From: from, To: to, Closed: closed})
 		from = to
 	}
 	return out, nil
+}
+
+// startOfDay is the first instant of a day in loc: midnight, or where
+// clocks jump over midnight (America/Santiago in September), the end of
+// the jump. time.Date would put it before the jump, on the day before.
+func startOfDay(y int, m time.Month, d int, loc *time.Location) time.Time {
+	t := time.Date(y, m, d, 0, 0, 0, 0, loc)
+	if t.Hour() != 0 {
+		_, t = t.ZoneBounds()
+	}
+	return t
 }
 
 // timeLayouts are what --from and --to accept; those without an offset
@@ -77,7 +94,7 @@ var timeLayouts = []string{
 	"2006-01-02 15:04:05.999999999",
 	"2006-01-02T15:04",
 	"2006-01-02 15:04",
-	"2006-01-02",
+	time.DateOnly,
 }
 
 // ParseTime reads a --from or --to value; "" is the zero time.
@@ -86,6 +103,12 @@ func ParseTime(s string, loc *time.Location) (time.Time, error) {
 		return time.Time{}, nil
 	}
 	for _, layout := range timeLayouts {
+		if layout == time.DateOnly {
+			if day, err := time.Parse(layout, s); err == nil {
+				return startOfDay(day.Year(), day.Month(), day.Day(), loc), nil // a day without midnight begins later
+			}
+			continue
+		}
 		if t, err := time.ParseInLocation(layout, s, loc); err == nil {
 			return t, nil
 		}

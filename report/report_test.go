@@ -2,6 +2,7 @@ package report
 
 import (
 	"fmt"
+	"math"
 	"reflect"
 	"strings"
 	"testing"
@@ -48,8 +49,8 @@ func TestHistories(t *testing.T) {
 	}
 	got := Histories(states)
 	want := []History{
-		{Cluster: "b", Losses: nil, Changes: nil},
-		{Cluster: "c",
+		{Cluster: "b", Watched: at("1s"), Losses: nil, Changes: nil},
+		{Cluster: "c", Watched: at("0s"), // the first loss's true start
 			Losses: []Loss{
 				{Start: at("0s"), End: at("5s")},
 				{Start: at("12s"), End: at("20s"), KnownStart: true},
@@ -77,6 +78,7 @@ func TestFigures(t *testing.T) {
 		name         string
 		states       []event.Event
 		from, to     string
+		closed       bool // to is the end of the data
 		leaderless   time.Duration
 		availability float64
 		outages      []Outage
@@ -114,19 +116,20 @@ func TestFigures(t *testing.T) {
 		},
 		{
 			name:   "a loss begun at the last instant of the data",
-			states: []event.Event{baseline(leader("0s", "n1", "")), lost("20s", "20s", "n1")}, from: "0s", to: "20s",
+			states: []event.Event{baseline(leader("0s", "n1", "")), lost("20s", "20s", "n1")}, from: "0s", to: "20s", closed: true,
 			availability: 1, outages: []Outage{{Start: at("20s"), End: at("20s"), ClippedEnd: true}},
 		},
 		{
-			name:   "an outage that ended as the period began is not in it",
+			name:   "an outage that ended as the period began is not in it, its election and change are",
 			states: []event.Event{baseline(leader("0s", "n1", "")), lost("12s", "10s", "n1"), leader("20s", "n2", "n1")}, from: "20s", to: "30s",
-			availability: 1, outages: []Outage{},
+			availability: 1, outages: []Outage{}, changes: 1,
+			elections: Elections{Count: 1, P50: 10 * time.Second, P99: 10 * time.Second, Max: 10 * time.Second},
 		},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			h := Histories(c.states)[0]
-			f := h.Figures(Period{From: at(c.from), To: at(c.to)}, Flapping{Changes: 3, Window: 10 * time.Minute})
+			f := h.Figures(Period{From: at(c.from), To: at(c.to), Closed: c.closed}, Flapping{Changes: 3, Window: 10 * time.Minute})
 			if f.Leaderless != c.leaderless || fmt.Sprintf("%.9f", f.Availability) != fmt.Sprintf("%.9f", c.availability) {
 				t.Errorf("leaderless %s, availability %v; want %s, %v", f.Leaderless, f.Availability, c.leaderless, c.availability)
 			}
@@ -211,8 +214,8 @@ func TestFiguresCountChangesAndFlapsInThePeriod(t *testing.T) {
 	}
 	h := Histories(states)[0]
 	f := h.Figures(Period{From: at("1m"), To: at("4m")}, Flapping{Changes: 3, Window: 10 * time.Minute})
-	// The change at 1m is the previous period's: (From, To].
-	if f.Changes.Total() != 3 || !reflect.DeepEqual(f.Flapping, []Flap{{at("2m"), at("4m"), 3}}) {
+	// The change at 4m is the next period's: [From, To).
+	if f.Changes.Total() != 3 || !reflect.DeepEqual(f.Flapping, []Flap{{at("1m"), at("3m"), 3}}) {
 		t.Errorf("changes %+v, flapping %+v", f.Changes, f.Flapping)
 	}
 }
@@ -224,9 +227,9 @@ func TestBounds(t *testing.T) {
 		want           Period
 		err            string
 	}{
-		{name: "default: the data", want: Period{at("0s"), at("1h")}},
-		{name: "within", from: "10m", to: "20m", want: Period{at("10m"), at("20m")}},
-		{name: "cut to the data", from: "-1h", to: "2h", want: Period{at("0s"), at("1h")}},
+		{name: "default: the data", want: Period{From: at("0s"), To: at("1h"), Closed: true}},
+		{name: "within", from: "10m", to: "20m", want: Period{From: at("10m"), To: at("20m")}},
+		{name: "cut to the data", from: "-1h", to: "2h", want: Period{From: at("0s"), To: at("1h"), Closed: true}},
 		{name: "after the data", from: "2h", err: "no time to report on: the recording covers 2026-11-24T12:00:00Z to 2026-11-24T13:00:00Z"},
 		{name: "from after to", from: "30m", to: "20m", err: "no time to report on"},
 	}
@@ -273,15 +276,17 @@ func TestSplit(t *testing.T) {
 		loc   *time.Location
 		want  []Period
 	}{
-		{"whole", Period{u("2026-11-24 13:00"), u("2026-11-26 01:00")}, "", time.UTC, []Period{{u("2026-11-24 13:00"), u("2026-11-26 01:00")}}},
-		{"days", Period{u("2026-11-24 13:00"), u("2026-11-26 01:00")}, "day", time.UTC,
-			[]Period{{u("2026-11-24 13:00"), u("2026-11-25 00:00")}, {u("2026-11-25 00:00"), u("2026-11-26 00:00")}, {u("2026-11-26 00:00"), u("2026-11-26 01:00")}}},
-		{"within a day", Period{u("2026-11-24 13:00"), u("2026-11-24 14:00")}, "day", time.UTC, []Period{{u("2026-11-24 13:00"), u("2026-11-24 14:00")}}},
+		{"whole", Period{From: u("2026-11-24 13:00"), To: u("2026-11-26 01:00")}, "", time.UTC, []Period{{From: u("2026-11-24 13:00"), To: u("2026-11-26 01:00")}}},
+		{"days", Period{From: u("2026-11-24 13:00"), To: u("2026-11-26 01:00")}, "day", time.UTC,
+			[]Period{{From: u("2026-11-24 13:00"), To: u("2026-11-25 00:00")}, {From: u("2026-11-25 00:00"), To: u("2026-11-26 00:00")}, {From: u("2026-11-26 00:00"), To: u("2026-11-26 01:00")}}},
+		{"the end of the data stays the last day's", Period{From: u("2026-11-24 13:00"), To: u("2026-11-25 00:00"), Closed: true}, "day", time.UTC,
+			[]Period{{From: u("2026-11-24 13:00"), To: u("2026-11-25 00:00"), Closed: true}}},
+		{"within a day", Period{From: u("2026-11-24 13:00"), To: u("2026-11-24 14:00")}, "day", time.UTC, []Period{{From: u("2026-11-24 13:00"), To: u("2026-11-24 14:00")}}},
 		// 2026-11-24 is a Tuesday; weeks begin on Monday.
-		{"weeks", Period{u("2026-11-24 13:00"), u("2026-12-08 00:00")}, "week", time.UTC,
-			[]Period{{u("2026-11-24 13:00"), u("2026-11-30 00:00")}, {u("2026-11-30 00:00"), u("2026-12-07 00:00")}, {u("2026-12-07 00:00"), u("2026-12-08 00:00")}}},
-		{"a day of 23 hours in the config's zone", Period{d("2026-03-28 12:00", paris), d("2026-03-30 12:00", paris)}, "day", paris,
-			[]Period{{d("2026-03-28 12:00", paris), d("2026-03-29 00:00", paris)}, {d("2026-03-29 00:00", paris), d("2026-03-30 00:00", paris)}, {d("2026-03-30 00:00", paris), d("2026-03-30 12:00", paris)}}},
+		{"weeks", Period{From: u("2026-11-24 13:00"), To: u("2026-12-08 00:00")}, "week", time.UTC,
+			[]Period{{From: u("2026-11-24 13:00"), To: u("2026-11-30 00:00")}, {From: u("2026-11-30 00:00"), To: u("2026-12-07 00:00")}, {From: u("2026-12-07 00:00"), To: u("2026-12-08 00:00")}}},
+		{"a day of 23 hours in the config's zone", Period{From: d("2026-03-28 12:00", paris), To: d("2026-03-30 12:00", paris)}, "day", paris,
+			[]Period{{From: d("2026-03-28 12:00", paris), To: d("2026-03-29 00:00", paris)}, {From: d("2026-03-29 00:00", paris), To: d("2026-03-30 00:00", paris)}, {From: d("2026-03-30 00:00", paris), To: d("2026-03-30 12:00", paris)}}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -291,13 +296,17 @@ func TestSplit(t *testing.T) {
 			}
 		})
 	}
-	if _, err := Split(Period{u("2026-11-24 13:00"), u("2026-11-24 14:00")}, "month", time.UTC); err == nil || err.Error() != `--period "month": want day or week` {
+	if _, err := Split(Period{From: u("2026-11-24 13:00"), To: u("2026-11-24 14:00")}, "month", time.UTC); err == nil || err.Error() != `--period "month": want day or week` {
 		t.Errorf("err %v", err)
 	}
 }
 
 func TestParseTime(t *testing.T) {
 	plus2 := time.FixedZone("+02", 2*3600)
+	santiago, err := time.LoadLocation("America/Santiago")
+	if err != nil {
+		t.Skip("no time zone database:", err)
+	}
 	cases := []struct {
 		in   string
 		loc  *time.Location
@@ -311,6 +320,7 @@ func TestParseTime(t *testing.T) {
 		{in: "2026-11-24 13:56:36.5", loc: time.UTC, want: time.Date(2026, 11, 24, 13, 56, 36, 5e8, time.UTC)},
 		{in: "2026-11-24 13:56", loc: time.UTC, want: time.Date(2026, 11, 24, 13, 56, 0, 0, time.UTC)},
 		{in: "2026-11-24", loc: plus2, want: time.Date(2026, 11, 24, 0, 0, 0, 0, plus2)},
+		{in: "2026-09-06", loc: santiago, want: time.Date(2026, 9, 6, 1, 0, 0, 0, santiago)}, // no midnight that day
 		{in: "yesterday", loc: time.UTC, err: true},
 		{in: "24/11/2026", loc: time.UTC, err: true},
 	}
@@ -342,5 +352,109 @@ func TestOtherStateEventsIgnored(t *testing.T) {
 	other.Type = "state.something_else"
 	if open = h.add(other, open); !open || len(h.Losses) != 1 || !h.Losses[0].End.IsZero() || len(h.Changes) != 0 {
 		t.Errorf("open %v, %+v", open, h)
+	}
+}
+
+// TestAdjacentPeriodsCountEachThingOnce splits a history at instants where
+// something happens: periods are [From, To), so what happens at a cut is
+// the later period's, once, and what happens at the end of the data is
+// the last period's.
+func TestAdjacentPeriodsCountEachThingOnce(t *testing.T) {
+	states := []event.Event{
+		baseline(leader("0s", "n0", "")),
+		leader("10s", "n1", "n0"),                           // a change at a cut
+		lost("21s", "20s", "n1"), leader("30s", "n2", "n1"), // an election and a change ending at a cut
+		lost("41s", "40s", "n2"), // a loss begun at a cut, still going on at the end
+	}
+	h := Histories(states)[0]
+	f := Flapping{Changes: 3, Window: 10 * time.Minute}
+	type counts struct{ changes, elections, outages int }
+	cases := []struct {
+		p    Period
+		want counts
+	}{
+		{Period{From: at("0s"), To: at("10s")}, counts{}},
+		{Period{From: at("10s"), To: at("30s")}, counts{changes: 1, outages: 1}},
+		{Period{From: at("30s"), To: at("40s")}, counts{changes: 1, elections: 1}},
+		{Period{From: at("40s"), To: at("50s"), Closed: true}, counts{outages: 1}},
+		{Period{From: at("0s"), To: at("50s"), Closed: true}, counts{changes: 2, elections: 1, outages: 2}},
+		// A loss begun at the very end of the data is the last period's.
+		{Period{From: at("30s"), To: at("40s"), Closed: true}, counts{changes: 1, elections: 1, outages: 1}},
+	}
+	for _, c := range cases {
+		fig := h.Figures(c.p, f)
+		got := counts{fig.Changes.Total(), fig.Elections.Count, len(fig.Outages)}
+		if got != c.want {
+			t.Errorf("%s to %s (closed %v): %+v, want %+v; outages %+v", c.p.From.Format("05s"), c.p.To.Format("05s"), c.p.Closed, got, c.want, fig.Outages)
+		}
+	}
+}
+
+// TestSplitOnADayWithoutMidnight: where clocks jump from 00:00 to 01:00
+// (America/Santiago in September), the day begins at 01:00.
+func TestSplitOnADayWithoutMidnight(t *testing.T) {
+	santiago, err := time.LoadLocation("America/Santiago")
+	if err != nil {
+		t.Skip("no time zone database:", err)
+	}
+	d := func(s string) time.Time {
+		v, err := time.ParseInLocation("2006-01-02 15:04", s, santiago)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	done := make(chan []Period, 1)
+	go func() {
+		got, _ := Split(Period{From: d("2026-09-05 12:00"), To: d("2026-09-07 12:00")}, "day", santiago)
+		done <- got
+	}()
+	select {
+	case got := <-done:
+		want := []Period{{From: d("2026-09-05 12:00"), To: d("2026-09-06 01:00")}, {From: d("2026-09-06 01:00"), To: d("2026-09-07 00:00")}, {From: d("2026-09-07 00:00"), To: d("2026-09-07 12:00")}}
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("got %v\nwant %v", got, want)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Split does not return")
+	}
+}
+
+// TestTimeBeforeAClusterIsWatchedIsNotCounted: a cluster whose first state
+// comes in the middle of the period (added to the config then) was not
+// watched before: that time is neither led nor leaderless, and
+// availability is over the time watched.
+func TestTimeBeforeAClusterIsWatchedIsNotCounted(t *testing.T) {
+	states := []event.Event{
+		baseline(leader("30m", "n1", "")), lost("40m2s", "40m", "n1"), leader("43m", "n2", "n1"),
+	}
+	h := Histories(states)[0]
+	f := Flapping{Changes: 3, Window: 10 * time.Minute}
+	cases := []struct {
+		name         string
+		p            Period
+		unwatched    time.Duration
+		availability float64 // NaN: nothing watched
+		json         string
+	}{
+		{"added half way", Period{From: at("0s"), To: at("1h")}, 30 * time.Minute, 1 - 3.0/30, `"unwatched_ms":1800000,"availability":0.9,`},
+		{"watched throughout", Period{From: at("35m"), To: at("1h")}, 0, 1 - 3.0/25, `"unwatched_ms":0,"availability":0.88,`},
+		{"before it was watched", Period{From: at("0s"), To: at("20m")}, 20 * time.Minute, math.NaN(), `"unwatched_ms":1200000,"availability":null,`},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			fig := h.Figures(c.p, f)
+			if fig.Unwatched != c.unwatched || fmt.Sprintf("%.9f", fig.Availability) != fmt.Sprintf("%.9f", c.availability) {
+				t.Errorf("unwatched %s, availability %v; want %s, %v", fig.Unwatched, fig.Availability, c.unwatched, c.availability)
+			}
+			var b strings.Builder
+			if err := WriteJSON(&b, []Figures{fig}, time.UTC); err != nil || !strings.Contains(b.String(), c.json) {
+				t.Errorf("json %s, %v; want it to hold %s", b.String(), err, c.json)
+			}
+			b.Reset()
+			if err := WriteText(&b, []Figures{fig}, time.UTC); err != nil || (c.unwatched > 0) != strings.Contains(b.String(), "not watched") {
+				t.Errorf("text %s, %v; want \"not watched\" only when some of the period was not", b.String(), err)
+			}
+		})
 	}
 }

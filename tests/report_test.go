@@ -17,6 +17,7 @@ type reportLine struct {
 	From         string  `json:"from"`
 	To           string  `json:"to"`
 	LeaderlessMS int64   `json:"leaderless_ms"`
+	UnwatchedMS  int64   `json:"unwatched_ms"`
 	Availability float64 `json:"availability"`
 	Outages      []struct {
 		Start        string `json:"start"`

@@ -80,6 +80,9 @@ type recordingReplay struct {
 	// reached is the latest time a time or reload line took the replay
 	// to: the daemon ran, and knew its clusters' states, until then.
 	reached time.Time
+	// restored, when set, is told of the state each start or checkpoint
+	// the replay is restored from, dated as its line.
+	restored func(at time.Time, state *daemon.RecordedState)
 }
 
 func (r *recordingReplay) file(name string) error {
@@ -143,11 +146,11 @@ func (r *recordingReplay) record(rec daemon.Record) error {
 	switch rec.Kind {
 	case daemon.RecordStart:
 		r.starts++
-		return r.restart(rec.State)
+		return r.restoreAt(rec)
 	case daemon.RecordCheckpoint:
 		if r.driver == nil {
 			r.midRun = true
-			return r.restart(rec.State)
+			return r.restoreAt(rec)
 		}
 	case daemon.RecordReload:
 		r.reloads = append(r.reloads, rec.Time)
@@ -163,6 +166,17 @@ func (r *recordingReplay) record(rec daemon.Record) error {
 		if r.driver != nil {
 			r.driver.ActionDone(*rec.End, rec.Time)
 		}
+	}
+	return nil
+}
+
+// restoreAt restarts the replay from the state of a start or checkpoint.
+func (r *recordingReplay) restoreAt(rec daemon.Record) error {
+	if err := r.restart(rec.State); err != nil {
+		return err
+	}
+	if r.restored != nil && rec.State != nil {
+		r.restored(rec.Time, rec.State)
 	}
 	return nil
 }

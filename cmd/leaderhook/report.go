@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -35,8 +36,12 @@ func reportCmd(e *env) *cobra.Command {
 detector, on a virtual clock; no action runs) and print, per cluster, how long it
 went without a leader:
 
-  availability  the share of the period with a leader: 1 - leaderless / period
+  availability  the share of the time watched with a leader: 1 - leaderless /
+                (period - not watched)
   leaderless    the outages' total
+  not watched   the part of the period before the cluster's state was first known
+                (a cluster added to the config later, members not heard from yet):
+                neither with a leader nor without; "none" when all of it
   outages       each time without a leader: from the loss's true start (replay's
                 "leaderless since") to the announcement of a leader. The longest is
                 marked. A gap shorter than the cluster's stabilize is not an outage:
@@ -63,7 +68,7 @@ Monday) in the config's timezone (default UTC), in which times are shown. An out
 crossing a bound is cut there and marked: "began earlier", "no leader yet at the end".
 
 --format json prints one object per line, per cluster and period: cluster, from, to,
-leaderless_ms, availability (a fraction), outages [{start, end, duration_ms,
+leaderless_ms, unwatched_ms, availability (a fraction; null if nothing was watched), outages [{start, end, duration_ms,
 clipped_start, clipped_end}], changes {total, failover, transfer, unknown},
 election_ms {count, p50, p99, max: null without elections}, flapping [{start, end,
 changes}].
@@ -241,6 +246,7 @@ func recordingFiles(stateDir string) []string {
 func (e *env) replayRecordedStates(cfg *config.Config, files []string) (replayedStates, error) {
 	var rec replayedStates
 	r := &recordingReplay{cfg: cfg, sink: stateSink{&rec.states}, log: e.log, stderr: e.stderr}
+	r.restored = func(at time.Time, state *daemon.RecordedState) { rec.states = restoredStates(rec.states, at, state) }
 	for _, name := range files {
 		if err := r.file(name); err != nil {
 			return rec, err
@@ -255,4 +261,33 @@ func (e *env) replayRecordedStates(cfg *config.Config, files []string) (replayed
 		rec.last = r.reached
 	}
 	return rec, nil
+}
+
+// restoredStates adds to states, as baselines dated at, the states a
+// replay was restored from, for the clusters states says nothing of yet:
+// the state in force where the recording begins (an outage already under
+// way, a leader) is known to the daemon, not announced again. Of a
+// cluster already seen, the replay's own states go on.
+func restoredStates(states []event.Event, at time.Time, state *daemon.RecordedState) []event.Event {
+	seen := map[string]bool{}
+	for _, ev := range states {
+		seen[ev.Cluster] = true
+	}
+	names := make([]string, 0, len(state.Views))
+	for name, st := range state.Views {
+		if st.Known && !seen[name] {
+			names = append(names, name)
+		}
+	}
+	slices.Sort(names)
+	for _, name := range names {
+		st := state.Views[name]
+		ev := event.Event{Source: event.DetectorSource, Time: at, Cluster: name, Type: event.HasLeader, LeaderID: st.LeaderID,
+			PreviousLeaderID: st.PreviousLeaderID, Since: st.Since, Baseline: true}
+		if st.LeaderID == "" {
+			ev.Type = event.Leaderless
+		}
+		states = append(states, ev)
+	}
+	return states
 }

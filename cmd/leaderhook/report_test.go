@@ -50,3 +50,47 @@ func TestReportOnARecordingCoversTheTimeItRecorded(t *testing.T) {
 		t.Errorf("period to %s, %dms without a leader; want to %s, 10000ms\n%s", r.To, r.LeaderlessMS, end, out)
 	}
 }
+
+// TestReportOnARecordingBegunWithoutALeader: a flight recording whose
+// start was rotated away begins with a checkpoint of a cluster already
+// without a leader: the report counts that outage from the period's start
+// to the announcement of a leader (both members follow it), as the daemon
+// knew it.
+func TestReportOnARecordingBegunWithoutALeader(t *testing.T) {
+	dir := t.TempDir()
+	config := filepath.Join(dir, "rules.yaml")
+	body := "clusters:\n  - {name: ziti, stabilize: 2s, source: {type: events, http: true}}\n" +
+		"actions:\n  hook: {type: webhook, url: \"http://127.0.0.1:9/hook\"}\n" +
+		"rules:\n  - {name: lost, when: leaderless, actions: [hook]}\n"
+	if err := os.WriteFile(config, []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	recording := strings.Join([]string{
+		`{"namespace":"leaderhook","eventType":"checkpoint","timestamp":"2026-12-07T08:06:39.000000000Z","state":{"engine":{"clusters":null},` +
+			`"views":{"ziti":{"Known":true,"PreviousLeaderID":"c2","Since":"2026-12-07T08:00:00Z","Members":["c1","c2"],"Reports":{"c1":{"follows":""},"c2":{"follows":"","down":true}}}}}}`,
+		`{"namespace":"cluster","event_src_id":"c1","timestamp":"2026-12-07T08:06:40.000000000Z","eventType":"state.is_leaderless","cluster":"ziti"}`,
+		`{"namespace":"cluster","event_src_id":"c1","timestamp":"2026-12-07T08:06:44.000000000Z","eventType":"state.has_leader","leaderId":"c1","cluster":"ziti"}`,
+		`{"namespace":"cluster","event_src_id":"c2","timestamp":"2026-12-07T08:06:45.000000000Z","eventType":"state.has_leader","leaderId":"c1","cluster":"ziti"}`,
+		`{"namespace":"leaderhook","eventType":"time","timestamp":"2026-12-07T08:06:50.000000000Z"}`,
+	}, "\n") + "\n"
+	if err := os.WriteFile(filepath.Join(dir, "inputs.jsonl"), []byte(recording), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, stderr, code := leaderhook(t, "report", "-c", config, "--state-dir", dir, "--format", "json")
+	if code != 0 {
+		t.Fatalf("exit %d\n%s%s", code, out, stderr)
+	}
+	var r struct {
+		LeaderlessMS int64 `json:"leaderless_ms"`
+		UnwatchedMS  int64 `json:"unwatched_ms"`
+		Outages      []struct {
+			ClippedStart bool `json:"clipped_start"`
+		} `json:"outages"`
+	}
+	if err := json.Unmarshal([]byte(out), &r); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	if r.LeaderlessMS != 5000 || r.UnwatchedMS != 0 || len(r.Outages) != 1 || !r.Outages[0].ClippedStart {
+		t.Errorf("%dms without a leader, %dms not watched, outages %+v; want 5000ms from the period's start to the leader c1 and c2 follow, all watched\n%s%s", r.LeaderlessMS, r.UnwatchedMS, r.Outages, out, stderr)
+	}
+}
