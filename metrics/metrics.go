@@ -63,7 +63,7 @@ func New(queueDepth func() float64, dropped func() float64) *Metrics {
 	m.memberUp = gaugeVec(f, "member_up", "1 when the member answers (or is not heard from yet since leaderhook started); 0 when it is down or does not answer.", "cluster", "member")
 	m.memberAge = gaugeVec(f, "member_report_age_seconds", "Seconds since the member last reported.", "cluster", "member")
 	m.memberError = gaugeVec(f, "member_error", "1 for why a member that is not up is not: refused (nothing listens), down (a peer saw it go), timeout, or error.", "cluster", "member", "kind")
-	m.margin = gaugeVec(f, "cluster_quorum_margin", "Members that can still fail before the cluster loses its majority; negative once it has.", "cluster")
+	m.margin = gaugeVec(f, "cluster_quorum_margin", "Members that can still fail before the cluster loses its majority; negative once it has. Absent while no member is known.", "cluster")
 	m.isolated = gaugeVec(f, "cluster_watcher_isolated", "1 when leaderhook reaches too few members to judge the cluster.", "cluster")
 	m.outcomes = counterVec(f, "rule_outcomes_total", "Rule outcomes, by cluster, rule, outcome (fired, resolved, suppressed) and suppression reason.", "cluster", "rule", "outcome", "reason")
 	m.attempts = counterVec(f, "action_attempts_total", "Action attempts, by action and outcome (ok, retry, failed).", "action", "outcome")
@@ -169,7 +169,12 @@ func (m *Metrics) Members(now time.Time, clusters map[string][]MemberState, heal
 		}
 	}
 	for cluster, h := range health {
-		m.margin.WithLabelValues(cluster).Set(float64(h.QuorumMargin()))
+		if h.MembersTotal == 0 {
+			// No member known yet: a margin would say the majority is gone.
+			m.margin.DeleteLabelValues(cluster)
+		} else {
+			m.margin.WithLabelValues(cluster).Set(float64(h.QuorumMargin()))
+		}
 		isolated := 0.0
 		if h.WatcherIsolated {
 			isolated = 1
