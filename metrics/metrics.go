@@ -4,6 +4,8 @@ package metrics
 
 import (
 	"runtime/debug"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -115,9 +117,10 @@ func (m *Metrics) Event(ev event.Event) {
 	m.events.WithLabelValues(ev.Cluster, m.source(ev), ev.Type).Inc()
 }
 
-// MaxSources bounds the source label's values per cluster. Events name
-// their source freely (event_src_id): past the bound, new ones are counted
-// as OtherSource, so that a sender cannot grow the series without end.
+// MaxSources bounds the source label's values per cluster, and the
+// members with series. Events name their source freely (event_src_id):
+// past the bound, new ones are counted as OtherSource, so that a sender
+// cannot grow the series without end.
 const MaxSources = 100
 
 // OtherSource is the source label of the sources past MaxSources.
@@ -155,6 +158,11 @@ func (m *Metrics) Members(now time.Time, clusters map[string][]MemberState, heal
 	m.memberAge.Reset()
 	m.memberError.Reset()
 	for cluster, members := range clusters {
+		if len(members) > MaxSources {
+			// Members learned from events are as many as the sources a
+			// sender names: the same bound as the source label.
+			members = slices.SortedFunc(slices.Values(members), func(a, b MemberState) int { return strings.Compare(a.Name, b.Name) })[:MaxSources]
+		}
 		for _, ms := range members {
 			up := 0.0
 			if ms.Up {

@@ -81,3 +81,39 @@ func TestQuorumMarginAbsentWithoutMembers(t *testing.T) {
 		})
 	}
 }
+
+// Members learned from the events' sources are as many as the sources a
+// sender names: their series are bounded like the source label, to the
+// first MaxSources members by name.
+func TestMemberSeriesAreBounded(t *testing.T) {
+	var members []metrics.MemberState
+	for i := range metrics.MaxSources + 50 {
+		members = append(members, metrics.MemberState{Name: fmt.Sprintf("m%03d", i), Kind: "down", LastReport: time.Now()})
+	}
+	slices.Reverse(members)
+	m := metrics.New(nil, nil)
+	m.Members(time.Now(), map[string][]metrics.MemberState{"c": members}, nil)
+	families, err := m.Registry.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"leaderhook_member_up", "leaderhook_member_report_age_seconds", "leaderhook_member_error"} {
+		var got []string
+		for _, f := range families {
+			if f.GetName() != name {
+				continue
+			}
+			for _, s := range f.GetMetric() {
+				for _, l := range s.GetLabel() {
+					if l.GetName() == "member" {
+						got = append(got, l.GetValue())
+					}
+				}
+			}
+		}
+		slices.Sort(got)
+		if len(got) != metrics.MaxSources || got[0] != "m000" || got[len(got)-1] != fmt.Sprintf("m%03d", metrics.MaxSources-1) {
+			t.Errorf("%s: %d series (%v ...), want the first %d members by name", name, len(got), got[:min(3, len(got))], metrics.MaxSources)
+		}
+	}
+}
