@@ -36,7 +36,9 @@ type File struct {
 
 	mu         sync.Mutex // over what follows: Record and the writer fail
 	lastLogged time.Time
-	unlogged   int // errors since the last one logged
+	unlogged   int         // errors since the last one logged
+	lastErr    error       // the latest of them
+	report     *time.Timer // logs them once logEvery has passed
 }
 
 // Open opens (or creates) the audit log at path for appending. Write
@@ -80,16 +82,36 @@ func (a *File) write() {
 	}
 }
 
-// failed counts a write error and logs it, rate-limited.
+// failed counts a write error and logs it, rate-limited: those held back
+// are logged once the minute is up, even if no more follow.
 func (a *File) failed(err error) {
 	a.onError(err)
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	a.unlogged++
-	if time.Since(a.lastLogged) < logEvery {
+	a.lastErr = err
+	if wait := logEvery - time.Since(a.lastLogged); wait > 0 {
+		if a.report == nil {
+			a.report = time.AfterFunc(wait, a.logHeld)
+		}
 		return
 	}
-	a.log.Error("audit records lost", "err", err, "lost_since_last_report", a.unlogged)
+	a.logLost()
+}
+
+func (a *File) logHeld() {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.report = nil
+	a.logLost()
+}
+
+// logLost logs the errors not logged yet. Call it with mu held.
+func (a *File) logLost() {
+	if a.unlogged == 0 {
+		return
+	}
+	a.log.Error("audit records lost", "err", a.lastErr, "lost_since_last_report", a.unlogged)
 	a.lastLogged, a.unlogged = time.Now(), 0
 }
 
@@ -98,5 +120,12 @@ func (a *File) failed(err error) {
 func (a *File) Close() error {
 	close(a.records)
 	<-a.done
+	a.mu.Lock()
+	if a.report != nil {
+		a.report.Stop()
+		a.report = nil
+	}
+	a.logLost() // before a stop: the count would be lost with the process
+	a.mu.Unlock()
 	return a.f.Close()
 }

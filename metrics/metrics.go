@@ -4,6 +4,8 @@ package metrics
 
 import (
 	"runtime/debug"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -63,7 +65,7 @@ func New(queueDepth func() float64, dropped func() float64) *Metrics {
 	m.memberUp = gaugeVec(f, "member_up", "1 when the member answers (or is not heard from yet since leaderhook started); 0 when it is down or does not answer.", "cluster", "member")
 	m.memberAge = gaugeVec(f, "member_report_age_seconds", "Seconds since the member last reported.", "cluster", "member")
 	m.memberError = gaugeVec(f, "member_error", "1 for why a member that is not up is not: refused (nothing listens), down (a peer saw it go), timeout, or error.", "cluster", "member", "kind")
-	m.margin = gaugeVec(f, "cluster_quorum_margin", "Members that can still fail before the cluster loses its majority; negative once it has.", "cluster")
+	m.margin = gaugeVec(f, "cluster_quorum_margin", "Members that can still fail before the cluster loses its majority; negative once it has. Absent while no member is known.", "cluster")
 	m.isolated = gaugeVec(f, "cluster_watcher_isolated", "1 when leaderhook reaches too few members to judge the cluster.", "cluster")
 	m.outcomes = counterVec(f, "rule_outcomes_total", "Rule outcomes, by cluster, rule, outcome (fired, resolved, suppressed) and suppression reason.", "cluster", "rule", "outcome", "reason")
 	m.attempts = counterVec(f, "action_attempts_total", "Action attempts, by action and outcome (ok, retry, failed).", "action", "outcome")
@@ -115,9 +117,10 @@ func (m *Metrics) Event(ev event.Event) {
 	m.events.WithLabelValues(ev.Cluster, m.source(ev), ev.Type).Inc()
 }
 
-// MaxSources bounds the source label's values per cluster. Events name
-// their source freely (event_src_id): past the bound, new ones are counted
-// as OtherSource, so that a sender cannot grow the series without end.
+// MaxSources bounds the source label's values per cluster, and the
+// members with series. Events name their source freely (event_src_id):
+// past the bound, new ones are counted as OtherSource, so that a sender
+// cannot grow the series without end.
 const MaxSources = 100
 
 // OtherSource is the source label of the sources past MaxSources.
@@ -155,6 +158,11 @@ func (m *Metrics) Members(now time.Time, clusters map[string][]MemberState, heal
 	m.memberAge.Reset()
 	m.memberError.Reset()
 	for cluster, members := range clusters {
+		if len(members) > MaxSources {
+			// Members learned from events are as many as the sources a
+			// sender names: the same bound as the source label.
+			members = slices.SortedFunc(slices.Values(members), func(a, b MemberState) int { return strings.Compare(a.Name, b.Name) })[:MaxSources]
+		}
 		for _, ms := range members {
 			up := 0.0
 			if ms.Up {
@@ -169,7 +177,12 @@ func (m *Metrics) Members(now time.Time, clusters map[string][]MemberState, heal
 		}
 	}
 	for cluster, h := range health {
-		m.margin.WithLabelValues(cluster).Set(float64(h.QuorumMargin()))
+		if h.MembersTotal == 0 {
+			// No member known yet: a margin would say the majority is gone.
+			m.margin.DeleteLabelValues(cluster)
+		} else {
+			m.margin.WithLabelValues(cluster).Set(float64(h.QuorumMargin()))
+		}
 		isolated := 0.0
 		if h.WatcherIsolated {
 			isolated = 1

@@ -29,7 +29,8 @@ derives from them (event_src_id "leaderhook", with cluster, previousLeaderId and
 as JSON lines. 'leaderhook replay' reads the file back: it recomputes the states from
 the members' reports, so a recording also tests a changed 'stabilize' or membership.
 
-Stops on SIGINT/SIGTERM, or when every source has ended (stdin closed).`,
+Stops on SIGINT/SIGTERM, when every source has ended (stdin closed), or at once with
+exit status 1 when the recording cannot be written.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGINT, syscall.SIGTERM)
@@ -79,14 +80,19 @@ func (e *env) record(ctx context.Context, path, out string) error {
 	for {
 		select {
 		case <-ctx.Done():
-			return rec.err
+			return rec.failed()
 		case ev, ok := <-events:
 			if !ok {
-				return rec.err
+				return rec.failed()
 			}
 			rec.member(ev)
 			if err := driver.Handle(ev); err != nil {
 				fmt.Fprintln(e.stderr, "leaderhook:", err)
+			}
+			// A recording that cannot be written (a full disk) stops at
+			// once: recording on would lose the drill unseen.
+			if err := rec.failed(); err != nil {
+				return err
 			}
 		}
 	}
@@ -112,6 +118,16 @@ func (r *recorder) write(ev event.Event) {
 	if err != nil && r.err == nil {
 		r.err = err
 	}
+}
+
+// failed is the first write error, if any.
+func (r *recorder) failed() error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.err != nil {
+		return fmt.Errorf("recording: %w", r.err)
+	}
+	return nil
 }
 
 func (r *recorder) member(ev event.Event)   { r.write(ev) }

@@ -1,0 +1,44 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// failingWriter fails every write, as a full disk does.
+type failingWriter struct{}
+
+func (failingWriter) Write([]byte) (int, error) { return 0, errors.New("no space left on device") }
+
+// A recording that cannot be written stops record at once, with the error:
+// a drill recorded to a full disk must not run on as if it were kept.
+func TestRecordStopsWhenItCannotWrite(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "rules.yaml")
+	cfg := "clusters:\n  - {name: c, source: {type: events, stdin: true}}\nactions: {}\nrules: []\n"
+	if err := os.WriteFile(path, []byte(cfg), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	stdin, events := io.Pipe() // stays open: the source never ends
+	defer events.Close()
+	var stderr bytes.Buffer
+	done := make(chan int, 1)
+	go func() { done <- run([]string{"record", "-c", path}, stdin, failingWriter{}, &stderr) }()
+	line := `{"namespace":"cluster","event_src_id":"m1","timestamp":"2026-01-01T00:00:00Z","eventType":"state.has_leader","leaderId":"m1"}` + "\n"
+	if _, err := events.Write([]byte(line)); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case code := <-done:
+		if code != 1 || !strings.Contains(stderr.String(), "no space left on device") {
+			t.Errorf("exit %d, stderr:\n%s\nwant 1 and the write error", code, stderr.String())
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("record still runs after a failed write")
+	}
+}
