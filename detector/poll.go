@@ -93,6 +93,7 @@ type polledCluster struct {
 	lastIndex      uint64        // of the membership last sent
 	fastUntil      time.Time     // poll every fast interval until then
 	kick           chan struct{} // closed to have every member polled at once
+	kicked         time.Time     // when a changed report last had every member polled
 
 	// sendMu orders the sends, so that the first round's reports go out
 	// before any later one; it is taken before mu, never under it.
@@ -237,6 +238,11 @@ func (c *polledCluster) answered(ctx context.Context, m *polledMember, r Report,
 	// still claims the lead shows in its term.
 	key := fmt.Sprint(m.name, "\x00", r.Leader, "\x00", r.Term)
 	changed := key != m.last
+	// A changed report (not a first one) has every member asked at once:
+	// the others' last reports, an old leader's claim among them, may be
+	// an interval old. At most once a fast interval, for a member whose
+	// report changes at every poll.
+	kick := changed && m.last != "" && !at.Before(c.kicked.Add(c.fast))
 	if changed {
 		m.last, m.leader = key, r.Leader
 		ev := event.Event{Source: m.name, Time: at, Type: event.Leaderless, Cluster: c.name, Term: r.Term}
@@ -246,8 +252,14 @@ func (c *polledCluster) answered(ctx context.Context, m *polledMember, r Report,
 		events = append(events, ev)
 		c.changing(at)
 	}
+	if kick {
+		c.kicked = at
+	}
 	c.mu.Unlock()
 	c.send(ctx, events...)
+	if kick {
+		c.kickAll()
+	}
 }
 
 // down reports a member whose process is gone, at once, and has every

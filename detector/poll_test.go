@@ -479,3 +479,80 @@ func TestPollSourceOpenZitiLeaderIsAMember(t *testing.T) {
 		return st.Reports["ctrl2"].Down && st.LeaderID == ""
 	})
 }
+
+// transfer stands for three members a, b and c whose lead moves from a
+// (term 1) to b (term 2), as a planned transfer does: a steps down as b
+// takes the lead. It happens at a poll of b that comes just after a poll
+// of a, so that a's last report (it still leads) would stand for most of
+// an interval if nothing asked a again.
+type transfer struct {
+	mu    sync.Mutex
+	after time.Time // no transfer before
+	lastA time.Time // when a was last polled
+	moved bool
+}
+
+func (tr *transfer) Poll(ctx context.Context, _ *http.Client, member string) (Report, error) {
+	tr.mu.Lock()
+	defer tr.mu.Unlock()
+	now := time.Now()
+	switch {
+	case member == "a":
+		tr.lastA = now
+	case member == "b" && !tr.moved && !now.Before(tr.after) && !tr.lastA.IsZero() && now.Sub(tr.lastA) < time.Second:
+		tr.moved = true
+	}
+	if tr.moved {
+		return Report{Self: member, Leader: "b", Term: 2}, nil
+	}
+	return Report{Self: member, Leader: "a", Term: 1}, nil
+}
+
+// A planned transfer seen first in the new leader's report has every
+// member polled at once, as any changed report does: the old leader's
+// claim, already withdrawn, does not stand until its next regular poll.
+// Polled more slowly than split_brain_after, it would otherwise be taken
+// for a split brain at every transfer.
+func TestPollSourceTransferIsNoSplitBrain(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		const interval = 10 * time.Second
+		tr := &transfer{after: time.Now().Add(30 * time.Second)}
+		src := &PollSource{Cluster: "c", Members: []string{"a", "b", "c"}, Preset: tr, Interval: interval}
+		out := make(chan event.Event, 64)
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		go src.Run(ctx, out)
+		view := NewView("c", nil, 2*time.Second)
+		var got []string
+		moved := false
+		// Once b leads, a split brain would be due split_brain_after after
+		// b's claim: watch a while longer.
+		stop := time.After(2 * time.Hour)
+		for {
+			var due <-chan time.Time
+			if d, ok := view.Deadline(); ok {
+				due = time.After(time.Until(d))
+			}
+			var states []event.Event
+			select {
+			case ev := <-out:
+				states = view.Observe(ev, view.Advance(ev.Time, nil))
+			case <-due:
+				states = view.Advance(time.Now(), nil)
+			case <-stop:
+				if !moved {
+					t.Fatalf("no transfer to b within two hours: %q", got)
+				}
+				return
+			}
+			for _, st := range states {
+				if got = append(got, st.Type+" "+st.LeaderID); st.Type == event.SplitBrain {
+					t.Fatalf("a transfer announced as a split brain: %q", got)
+				}
+				if st.Type == event.HasLeader && st.LeaderID == "b" && !moved {
+					moved, stop = true, time.After(DefaultSplitBrainAfter+time.Second)
+				}
+			}
+		}
+	})
+}

@@ -539,6 +539,11 @@ type State struct {
 	Since            time.Time
 	Members          []string
 	Reports          map[string]MemberReport `json:",omitempty"`
+	// SplitBrain: a split brain was announced and has not been resolved,
+	// since SplitSince. Restored, it goes on rather than ending at the
+	// restart and being announced again split_brain_after later.
+	SplitBrain bool      `json:"split_brain,omitempty"`
+	SplitSince time.Time `json:"split_since,omitzero"`
 }
 
 // MemberReport is one member's last word: the leader it follows ("" for
@@ -561,7 +566,11 @@ func (v *View) State() State {
 	for id, m := range v.members {
 		reports[id] = MemberReport{Follows: m.follows, Down: m.down, Unknown: m.unknown, Reason: m.reason, Last: m.last, Held: m.held, Lost: m.lost}
 	}
-	return State{Known: v.baselined, LeaderID: v.announced, PreviousLeaderID: v.lastLeader, Since: v.since, Members: v.order, Reports: reports}
+	st := State{Known: v.baselined, LeaderID: v.announced, PreviousLeaderID: v.lastLeader, Since: v.since, Members: v.order, Reports: reports}
+	if v.split {
+		st.SplitBrain, st.SplitSince = true, v.splitSince
+	}
+	return st
 }
 
 // Restore sets the announced state from a saved State, before any event: a
@@ -579,6 +588,9 @@ func (v *View) Restore(s State) {
 	v.lastLeader = s.PreviousLeaderID
 	v.since = s.Since
 	v.firstSeen = s.Since
+	if s.SplitBrain {
+		v.split, v.splitSince = true, s.SplitSince
+	}
 	if !v.fixed {
 		for _, m := range s.Members {
 			v.see(m)
