@@ -278,6 +278,29 @@ func TestReplayRejectsMalformedLinesAndGoesOn(t *testing.T) {
 	}
 }
 
+// TestReplayRejectsEventsOfClustersNotInTheConfig: a recording names each
+// event's cluster; replayed against a config without that cluster, the
+// events cannot be replayed, which must not pass as a replay where
+// nothing fired.
+func TestReplayRejectsEventsOfClustersNotInTheConfig(t *testing.T) {
+	dir := t.TempDir()
+	events := filepath.Join(dir, "events.jsonl")
+	os.WriteFile(events, []byte(strings.Join([]string{
+		`{"namespace":"cluster","event_src_id":"a","timestamp":"2026-01-01T00:00:00Z","eventType":"state.has_leader","leaderId":"a","cluster":"ziti-prod"}`,
+		`{"namespace":"cluster","event_src_id":"a","timestamp":"2026-01-01T00:00:10Z","eventType":"state.is_leaderless","cluster":"ziti-staging"}`,
+	}, "\n")+"\n"), 0o644)
+	out, stderr, code := run(t, nil, "replay", "-c", "../examples/rules.yaml", "--format", "json", events)
+	if code != 1 {
+		t.Errorf("exit %d, want 1 for a rejected line", code)
+	}
+	if !strings.Contains(stderr, events+`:2: cluster "ziti-staging" is not in the config`) {
+		t.Errorf("stderr does not name the line and reason: %q", stderr)
+	}
+	if !strings.Contains(out, `"kind":"state"`) {
+		t.Errorf("the good line was not replayed:\n%s", out)
+	}
+}
+
 func TestReplayStdinAndUsageErrors(t *testing.T) {
 	cmd := exec.Command(binary, "replay", "-c", "../examples/rules.yaml", "--format", "json", "-")
 	f, err := os.Open(openziti1[0])

@@ -121,7 +121,7 @@ func (e *env) replay(o replayOptions, files []string) error {
 	// Nothing is delivered on the virtual clock (--execute delivers on
 	// the real one): every action succeeds as it fires.
 	driver.AssumeDelivered()
-	return e.replayEvents(driver, out, files, o, report)
+	return e.replayEvents(driver, out, files, inConfig(cfg), o, report)
 }
 
 // newReplaySink returns the sink of a replay; with --execute it hands
@@ -150,9 +150,10 @@ func (e *env) newReplaySink(cfg *config.Config, out *timeline.Writer, o replayOp
 	}, nil
 }
 
-// replayEvents replays event files, merged by timestamp.
-func (e *env) replayEvents(driver *pipeline.Driver, out *timeline.Writer, files []string, o replayOptions, report *incidentReport) error {
-	readers, merged, closeAll, err := e.openAll(files, o.reorder)
+// replayEvents replays event files, merged by timestamp; check refuses
+// lines as malformed ones.
+func (e *env) replayEvents(driver *pipeline.Driver, out *timeline.Writer, files []string, check func(event.Event) error, o replayOptions, report *incidentReport) error {
+	readers, merged, closeAll, err := e.openAll(files, o.reorder, check)
 	if err != nil {
 		return err
 	}
@@ -195,8 +196,8 @@ func (e *env) replayEvents(driver *pipeline.Driver, out *timeline.Writer, files 
 }
 
 // openAll opens the event files (- for stdin) and merges them in time
-// order, each read a batch ahead.
-func (e *env) openAll(files []string, reorder time.Duration) ([]*event.Reader, event.Source, func(), error) {
+// order, each read a batch ahead; check refuses lines as malformed ones.
+func (e *env) openAll(files []string, reorder time.Duration, check func(event.Event) error) ([]*event.Reader, event.Source, func(), error) {
 	var readers []*event.Reader
 	var sources []event.Source
 	var closers []func()
@@ -211,6 +212,7 @@ func (e *env) openAll(files []string, reorder time.Duration) ([]*event.Reader, e
 			closeAll()
 			return nil, nil, nil, err
 		}
+		r.Check = check
 		pre := event.Prefetch(r)
 		closers = append(closers, func() { pre.Close(); closeFn() })
 		readers = append(readers, r)
@@ -264,6 +266,22 @@ func (e *env) openEvents(name string, window time.Duration) (*event.Reader, func
 	r := event.NewReader(in, name, window)
 	r.OnError = func(le *event.LineError) { fmt.Fprintf(e.stderr, "%v (line skipped)\n", le) }
 	return r, closeFn, nil
+}
+
+// inConfig refuses an event that names a cluster the config does not
+// have: it could not be replayed, and a replay that left it out must not
+// pass for one where nothing happened. It runs on the readers' goroutines.
+func inConfig(cfg *config.Config) func(event.Event) error {
+	known := make(map[string]bool, len(cfg.Clusters))
+	for _, c := range cfg.Clusters {
+		known[c.Name] = true
+	}
+	return func(ev event.Event) error {
+		if ev.Cluster != "" && !known[ev.Cluster] {
+			return fmt.Errorf("cluster %q is not in the config", ev.Cluster)
+		}
+		return nil
+	}
 }
 
 func pickCluster(cfg *config.Config, name string) (string, error) {
