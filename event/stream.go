@@ -41,6 +41,10 @@ type Reader struct {
 	Ignored int
 	// Rejected counts malformed lines.
 	Rejected int
+	// Check, if set, refuses events that decode but cannot be taken (such
+	// as one for a cluster the reader's user does not have): each is
+	// rejected like a malformed line, with its line number.
+	Check func(Event) error
 }
 
 // NewReader reads r, naming it name in errors. A window of 0 uses
@@ -116,6 +120,9 @@ func (r *Reader) decode(data []byte) {
 	if errors.Is(err, ErrOtherNamespace) {
 		r.Ignored++
 		return
+	}
+	if err == nil && r.Check != nil {
+		err = r.Check(ev)
 	}
 	if err != nil {
 		r.reject(err)

@@ -97,6 +97,37 @@ func CheckRules(f *File, cfg *config.Config) error {
 	return fmt.Errorf("%s:\n  %s\n  rules in %s: %s", f.Path, strings.Join(problems, "\n  "), f.ConfigPath(), strings.Join(names, ", "))
 }
 
+// CheckSources reports the events whose source is not one of the members
+// the config fixes for their cluster. The detector ignores a stranger's
+// reports: without this, a misspelt source only shows up as reports that
+// changed nothing, which a test of rules that stay quiet takes for a pass.
+func CheckSources(f *File, cfg *config.Config) error {
+	var problems []string
+	for i := range f.Tests {
+		t := &f.Tests[i]
+		cluster, err := testCluster(t, cfg)
+		if err != nil {
+			continue // Run reports it
+		}
+		var members []string
+		for _, c := range cfg.Clusters {
+			if c.Name == cluster {
+				members = c.Members
+			}
+		}
+		for j, ev := range t.Events {
+			if ev.Source != "" && len(members) > 0 && !slices.Contains(members, ev.Source) {
+				problems = append(problems, fmt.Sprintf("line %d: tests[%d].events[%d].source: %q is not a member of cluster %q (members: %s)",
+					ev.Line, i, j, ev.Source, cluster, strings.Join(members, ", ")))
+			}
+		}
+	}
+	if len(problems) == 0 {
+		return nil
+	}
+	return fmt.Errorf("%s:\n  %s", f.Path, strings.Join(problems, "\n  "))
+}
+
 // Run runs every test of f against cfg.
 func Run(f *File, cfg *config.Config, log *slog.Logger) []Result {
 	results := make([]Result, 0, len(f.Tests))

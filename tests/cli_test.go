@@ -278,6 +278,50 @@ func TestReplayRejectsMalformedLinesAndGoesOn(t *testing.T) {
 	}
 }
 
+// TestReplayRejectsEventsOfClustersNotInTheConfig: a recording names each
+// event's cluster; replayed against a config without that cluster, the
+// events cannot be replayed, which must not pass as a replay where
+// nothing fired.
+func TestReplayRejectsEventsOfClustersNotInTheConfig(t *testing.T) {
+	dir := t.TempDir()
+	events := filepath.Join(dir, "events.jsonl")
+	os.WriteFile(events, []byte(strings.Join([]string{
+		`{"namespace":"cluster","event_src_id":"a","timestamp":"2026-01-01T00:00:00Z","eventType":"state.has_leader","leaderId":"a","cluster":"ziti-prod"}`,
+		`{"namespace":"cluster","event_src_id":"a","timestamp":"2026-01-01T00:00:10Z","eventType":"state.is_leaderless","cluster":"ziti-staging"}`,
+	}, "\n")+"\n"), 0o644)
+	out, stderr, code := run(t, nil, "replay", "-c", "../examples/rules.yaml", "--format", "json", events)
+	if code != 1 {
+		t.Errorf("exit %d, want 1 for a rejected line", code)
+	}
+	if !strings.Contains(stderr, events+`:2: cluster "ziti-staging" is not in the config`) {
+		t.Errorf("stderr does not name the line and reason: %q", stderr)
+	}
+	if !strings.Contains(out, `"kind":"state"`) {
+		t.Errorf("the good line was not replayed:\n%s", out)
+	}
+}
+
+// TestReplaySaysWhatWasStillDueAtTheEnd: a recording that ends during an
+// outage, before stabilize has passed: the replay stops at the last event,
+// and says what time alone would still have decided, and when.
+func TestReplaySaysWhatWasStillDueAtTheEnd(t *testing.T) {
+	dir := t.TempDir()
+	events := filepath.Join(dir, "events.jsonl")
+	os.WriteFile(events, []byte(strings.Join([]string{
+		`{"namespace":"cluster","event_src_id":"a","timestamp":"2026-01-01T00:00:00Z","eventType":"state.has_leader","leaderId":"a"}`,
+		`{"namespace":"cluster","event_src_id":"a","timestamp":"2026-01-01T00:00:10Z","eventType":"state.is_leaderless"}`,
+	}, "\n")+"\n"), 0o644)
+	const due = "the replay stops at 2026-01-01T00:00:10Z; with no more events, LEADER LOST on ziti-prod at 2026-01-01T00:00:12Z: --extend 2s shows it"
+	_, stderr, code := run(t, nil, "replay", "-c", "../examples/rules.yaml", events)
+	if code != 0 || !strings.Contains(stderr, due) {
+		t.Errorf("exit %d; stderr does not say %q:\n%s", code, due, stderr)
+	}
+	out, stderr, code := run(t, nil, "replay", "-c", "../examples/rules.yaml", "--extend", "1m", events)
+	if code != 0 || !strings.Contains(out, "rule leaderless-20s FIRED") || !strings.Contains(stderr, "the replay stops at 2026-01-01T00:01:10Z; with no more events, rule leaderless-60s verify_failed at 2026-01-01T00:03:10Z: --extend 2m0s shows it") {
+		t.Errorf("--extend 1m: exit %d\n%s%s", code, out, stderr)
+	}
+}
+
 func TestReplayStdinAndUsageErrors(t *testing.T) {
 	cmd := exec.Command(binary, "replay", "-c", "../examples/rules.yaml", "--format", "json", "-")
 	f, err := os.Open(openziti1[0])

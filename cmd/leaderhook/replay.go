@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"sort"
 	"time"
@@ -45,7 +46,8 @@ by timestamp. '-' reads standard input. Lines a few seconds out of order within 
 file are put in order (see --reorder-window).
 
 The virtual clock stops at the last event; --extend lets it run on, to see what
-would fire if nothing else happened.
+would fire if nothing else happened. The first thing time alone would still decide
+(within a day) is named on stderr.
 
 A flight recording of 'leaderhook run' (state_dir/inputs.1.jsonl, then
 state_dir/inputs.jsonl) is replayed as the daemon took it: its files one after the
@@ -121,7 +123,7 @@ func (e *env) replay(o replayOptions, files []string) error {
 	// Nothing is delivered on the virtual clock (--execute delivers on
 	// the real one): every action succeeds as it fires.
 	driver.AssumeDelivered()
-	return e.replayEvents(driver, out, files, o, report)
+	return e.replayEvents(cfg, driver, out, files, o, report)
 }
 
 // newReplaySink returns the sink of a replay; with --execute it hands
@@ -151,8 +153,8 @@ func (e *env) newReplaySink(cfg *config.Config, out *timeline.Writer, o replayOp
 }
 
 // replayEvents replays event files, merged by timestamp.
-func (e *env) replayEvents(driver *pipeline.Driver, out *timeline.Writer, files []string, o replayOptions, report *incidentReport) error {
-	readers, merged, closeAll, err := e.openAll(files, o.reorder)
+func (e *env) replayEvents(cfg *config.Config, driver *pipeline.Driver, out *timeline.Writer, files []string, o replayOptions, report *incidentReport) error {
+	readers, merged, closeAll, err := e.openAll(files, o.reorder, inConfig(cfg))
 	if err != nil {
 		return err
 	}
@@ -191,12 +193,14 @@ func (e *env) replayEvents(driver *pipeline.Driver, out *timeline.Writer, files 
 		rejected += r.Rejected
 		ignored += r.Ignored
 	}
-	return e.replaySummary(replayed{n: n, first: first, last: last, late: driver.Late, rejected: rejected, ignored: ignored}, out.Counts)
+	r := replayed{n: n, first: first, last: last, late: driver.Late, rejected: rejected, ignored: ignored, end: driver.Now()}
+	r.next = lookAhead(cfg, driver)
+	return e.replaySummary(r, out.Counts)
 }
 
 // openAll opens the event files (- for stdin) and merges them in time
-// order, each read a batch ahead.
-func (e *env) openAll(files []string, reorder time.Duration) ([]*event.Reader, event.Source, func(), error) {
+// order, each read a batch ahead; check refuses lines as malformed ones.
+func (e *env) openAll(files []string, reorder time.Duration, check func(event.Event) error) ([]*event.Reader, event.Source, func(), error) {
 	var readers []*event.Reader
 	var sources []event.Source
 	var closers []func()
@@ -211,6 +215,7 @@ func (e *env) openAll(files []string, reorder time.Duration) ([]*event.Reader, e
 			closeAll()
 			return nil, nil, nil, err
 		}
+		r.Check = check
 		pre := event.Prefetch(r)
 		closers = append(closers, func() { pre.Close(); closeFn() })
 		readers = append(readers, r)
@@ -223,14 +228,75 @@ func (e *env) openAll(files []string, reorder time.Duration) ([]*event.Reader, e
 type replayed struct {
 	n           int // events
 	first, last time.Time
-	late        int // events beyond the reorder window, applied late
-	rejected    int // malformed lines
-	ignored     int // lines of other namespaces
+	late        int       // events beyond the reorder window, applied late
+	rejected    int       // malformed lines
+	ignored     int       // lines of other namespaces
+	end         time.Time // where the virtual clock stopped
+	next        foreseen  // what time alone would have decided after end
+}
+
+// lookAheadFor is how far past its end a replay looks for what time alone
+// would still decide.
+const lookAheadFor = 24 * time.Hour
+
+// foreseen is the first state or outcome a copy of a driver produces.
+type foreseen struct {
+	at   time.Time
+	what string
+}
+
+func (f *foreseen) State(ev event.Event) {
+	if f.what != "" {
+		return
+	}
+	f.at, f.what = ev.Time, fmt.Sprintf("%s on %s", ev.Type, ev.Cluster)
+	switch ev.Type {
+	case event.Leaderless:
+		f.what = "LEADER LOST on " + ev.Cluster
+	case event.HasLeader:
+		f.what = fmt.Sprintf("leader %q on %s", ev.LeaderID, ev.Cluster)
+	}
+}
+
+func (f *foreseen) Outcome(o rules.Outcome) {
+	if f.what == "" {
+		f.at, f.what = o.Time, fmt.Sprintf("rule %s %s", o.Rule, o.Kind)
+	}
+}
+
+// lookAhead lets time pass on a copy of the driver, with no more events,
+// and returns the first thing it decides within lookAheadFor: a recording
+// that ends during an outage must not read as one where nothing more
+// would have happened.
+func lookAhead(cfg *config.Config, driver *pipeline.Driver) foreseen {
+	var f foreseen
+	engine, views, err := pipeline.Engine(cfg, slog.New(slog.DiscardHandler))
+	if err != nil {
+		return f
+	}
+	engine.AssumeDelivered = true // as the replay's own engine
+	probe := pipeline.NewDriver(engine, nil, "", &f)
+	probe.Reset(engine, views, driver.Image())
+	limit := driver.Now().Add(lookAheadFor)
+	// Each turn takes one deadline: a schedule that decides nothing
+	// every minute of the day is many turns, but no endless loop.
+	for f.what == "" {
+		at, ok := probe.Deadline()
+		if !ok || at.After(limit) {
+			break
+		}
+		probe.AdvanceTo(at)
+	}
+	return f
 }
 
 // replaySummary tells on stderr what a replay went through; malformed
 // lines make it exit 1.
 func (e *env) replaySummary(r replayed, c timeline.Counts) error {
+	if r.next.what != "" {
+		fmt.Fprintf(e.stderr, "leaderhook: the replay stops at %s; with no more events, %s at %s: --extend %s shows it\n",
+			r.end.Format(time.RFC3339Nano), r.next.what, r.next.at.Format(time.RFC3339Nano), extendFor(r.next.at.Sub(r.end)))
+	}
 	fmt.Fprintf(e.stderr, "replayed %d events", r.n)
 	if r.n > 0 {
 		fmt.Fprintf(e.stderr, " from %s to %s (%s)", r.first.Format(time.RFC3339), r.last.Format(time.RFC3339), r.last.Sub(r.first).Round(time.Millisecond))
@@ -264,6 +330,31 @@ func (e *env) openEvents(name string, window time.Duration) (*event.Reader, func
 	r := event.NewReader(in, name, window)
 	r.OnError = func(le *event.LineError) { fmt.Fprintf(e.stderr, "%v (line skipped)\n", le) }
 	return r, closeFn, nil
+}
+
+// inConfig refuses an event that names a cluster the config does not
+// have: it could not be replayed, and a replay that left it out must not
+// pass for one where nothing happened. It runs on the readers' goroutines.
+func inConfig(cfg *config.Config) func(event.Event) error {
+	known := make(map[string]bool, len(cfg.Clusters))
+	for _, c := range cfg.Clusters {
+		known[c.Name] = true
+	}
+	return func(ev event.Event) error {
+		if ev.Cluster != "" && !known[ev.Cluster] {
+			return fmt.Errorf("cluster %q is not in the config", ev.Cluster)
+		}
+		return nil
+	}
+}
+
+// extendFor is the shortest --extend in whole seconds that reaches d.
+func extendFor(d time.Duration) time.Duration {
+	c := d.Truncate(time.Second)
+	if c < d {
+		c += time.Second
+	}
+	return max(c, time.Second)
 }
 
 func pickCluster(cfg *config.Config, name string) (string, error) {

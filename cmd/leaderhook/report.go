@@ -189,7 +189,7 @@ func (e *env) replayStates(cfg *config.Config, cluster string, files []string, r
 	if err != nil {
 		return rec, err
 	}
-	readers, merged, closeAll, err := e.openAll(files, reorder)
+	readers, merged, closeAll, err := e.openAll(files, reorder, inConfig(cfg))
 	if err != nil {
 		return rec, err
 	}

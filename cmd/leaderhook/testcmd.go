@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"os"
 
@@ -45,7 +46,8 @@ Events without 'source' are the reports of one member standing for the whole clu
 ends it. An expected outcome may name labels its notification must carry:
 '{at: 30s, rule: leaderless-20s, outcome: fired, labels: {env: prod}}'.
 'expect: []' means no rule produces any outcome. A rule named in 'expect' or 'rules' that the config does
-not have is an error: none of the file's tests run.
+not have is an error: none of the file's tests run. So is a 'source' that is not one of
+the members the config lists for the cluster.
 
 Exit status: 0 when every test passes, 1 otherwise.`,
 		Args: cobra.MinimumNArgs(1),
@@ -79,7 +81,7 @@ func (e *env) runTests(paths []string, junit string) error {
 			failed++
 			continue
 		}
-		if err := ruletest.CheckRules(f, cfg); err != nil {
+		if err := errors.Join(ruletest.CheckRules(f, cfg), ruletest.CheckSources(f, cfg)); err != nil {
 			suite.Err = err
 			suites = append(suites, suite)
 			fmt.Fprintf(e.stdout, "ERROR %v\n", err)

@@ -113,3 +113,40 @@ tests:
 		t.Errorf("tests ran despite the unknown rules:\n%s", out)
 	}
 }
+
+// A source that is not one of the cluster's members (a typo) is an error
+// naming its line: the detector ignores strangers' reports, so the test
+// would pass as one where the rules stayed quiet.
+func TestTestSourceNotAMemberIsAnError(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "rules.yaml"), []byte(`clusters:
+  - name: ziti
+    members: [ctrl1, ctrl2, ctrl3]
+    source: {type: events, http: true}
+actions:
+  chat: {type: webhook, url: "http://127.0.0.1:9/x"}
+rules:
+  - {name: leader-lost, when: leaderless, actions: [chat]}
+`), 0o644)
+	path := filepath.Join(dir, "t_test.yaml")
+	os.WriteFile(path, []byte(`config: rules.yaml
+tests:
+  - name: a restarting member's blip pages nobody
+    rules: [leader-lost]
+    events:
+      - {at: 0s, source: ctrl1, eventType: state.has_leader, leaderId: ctrl1}
+      - {at: 0s, source: ctrl2, eventType: state.has_leader, leaderId: ctrl1}
+      - {at: 0s, source: ctr3, eventType: state.has_leader, leaderId: ctrl1}
+      - {at: 5s, source: ctrl2, eventType: state.is_leaderless}
+    until: 1m
+    expect: []
+`), 0o644)
+	out, _, code := leaderhook(t, "test", path)
+	if code != 1 {
+		t.Errorf("exit %d, want 1", code)
+	}
+	want := `line 8: tests[0].events[2].source: "ctr3" is not a member of cluster "ziti" (members: ctrl1, ctrl2, ctrl3)`
+	if !strings.Contains(out, want) || strings.Contains(out, "ok ") {
+		t.Errorf("output lacks %q, or the test ran:\n%s", want, out)
+	}
+}
