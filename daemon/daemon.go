@@ -299,6 +299,8 @@ func (d *Daemon) Run(ctx context.Context) error {
 	repairCtx, stopRepair := context.WithCancel(context.Background())
 	defer stopRepair()
 	go d.repairJournal(repairCtx)
+	beating := make(chan struct{})
+	go func() { defer close(beating); d.heartbeats(runCtx) }()
 	if err := d.startSources(); err != nil {
 		return err
 	}
@@ -310,6 +312,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 		runErr = d.driver.Run(runCtx, d.events, d.opts.Clock)
 	}
 	stopRun()
+	<-beating
 	d.sources.wait()
 	d.takeQueued()
 	<-saverDone

@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -11,6 +12,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/leaderhook/leaderhook/clock"
 	"github.com/leaderhook/leaderhook/config"
 	"github.com/leaderhook/leaderhook/detector"
 	"github.com/leaderhook/leaderhook/event"
@@ -31,7 +33,10 @@ import (
 // recorder's own, in the namespace "leaderhook": a start or a checkpoint
 // (the state decisions continue from), a time (time passed to then), a
 // reload (the config changed: replay uses one config), a delivered (a
-// delivery that a rule's verification waits for ended).
+// delivery that a rule's verification waits for ended), a heartbeat (the
+// daemon still ran) and a stop (a clean stop: nothing was watched after).
+// The last two decide nothing: they tell a report how long the daemon
+// watched its clusters.
 
 // Flight recorder files, in state_dir: the current one, and the one it
 // replaced when it reached half the bound.
@@ -47,7 +52,16 @@ const (
 	RecordTime       = "time"
 	RecordReload     = "reload"
 	RecordDelivered  = "delivered"
+	RecordHeartbeat  = "heartbeat"
+	RecordStop       = "stop"
 )
+
+// HeartbeatEvery is how often the recorder writes a heartbeat while it
+// writes nothing else: after a kill -9, the last line of the recording is
+// at most this long before the daemon died, so a report counts at most
+// this much of the time it was down as watched. A busy daemon writes no
+// heartbeat.
+const HeartbeatEvery = time.Minute
 
 // recordNamespace starts every line of the recorder's own, as it writes
 // them.
@@ -102,7 +116,7 @@ func DecodeRecord(line []byte) (r Record, ok bool, err error) {
 		if in.End == nil {
 			return Record{}, true, fmt.Errorf("flight recorder line: %s without its end", in.Kind)
 		}
-	case RecordTime, RecordReload:
+	case RecordTime, RecordReload, RecordHeartbeat, RecordStop:
 	default:
 		return Record{}, true, fmt.Errorf("flight recorder line: unknown eventType %q", in.Kind)
 	}
@@ -130,6 +144,9 @@ type flightRecorder struct {
 	failed   func() // counts a write that failed
 	// retryAt is when a recorder that a failure stopped starts again.
 	retryAt time.Time
+	// wrote is when the last line was written, by the clock: a heartbeat
+	// is due HeartbeatEvery after it.
+	wrote time.Time
 }
 
 // retryEvery is how long a failed recorder waits before it starts again:
@@ -281,6 +298,52 @@ func (r *flightRecorder) delivered(end rules.ActionEnd, at time.Time) {
 	r.rotatedWrite(append(data, '\n'), at)
 }
 
+// heartbeat writes that the daemon runs, unless a line was written
+// within HeartbeatEvery, and returns how long until it is due again.
+func (r *flightRecorder) heartbeat() time.Duration {
+	now := r.now()
+	if since := now.Sub(r.wrote); since < HeartbeatEvery {
+		return HeartbeatEvery - since
+	}
+	if !r.ready() {
+		return HeartbeatEvery
+	}
+	line, err := encodeRecord(RecordHeartbeat, now, nil)
+	if err != nil {
+		r.stop(err)
+		return HeartbeatEvery
+	}
+	r.rotatedWrite(line, time.Time{}) // decides nothing: a replay's time stays
+	return HeartbeatEvery
+}
+
+// heartbeats writes the recorder's heartbeats while Run runs, if it
+// records.
+func (d *Daemon) heartbeats(ctx context.Context) {
+	if d.recorder != nil {
+		heartbeats(ctx, d.opts.Clock, d.call, d.recorder.heartbeat)
+	}
+}
+
+// heartbeats has beat called, with the driver held (call), when the
+// recorder's heartbeat is due, until ctx ends.
+func heartbeats(ctx context.Context, clk clock.Clock, call func(func()) error, beat func() time.Duration) {
+	timer := clk.NewTimer(HeartbeatEvery)
+	defer timer.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-timer.C():
+		}
+		wait := HeartbeatEvery
+		if err := call(func() { wait = beat() }); err != nil {
+			wait = HeartbeatEvery // not running yet, or any more
+		}
+		timer.Reset(wait)
+	}
+}
+
 // rotatedWrite writes line, first starting a new file with a checkpoint
 // if line would take the current one past its bound. The checkpoint is
 // the state before line: a replay that begins there restores it.
@@ -334,6 +397,7 @@ func (r *flightRecorder) write(line []byte, at time.Time) {
 	if at.After(r.reached) {
 		r.reached = at
 	}
+	r.wrote = r.now()
 }
 
 // stop stops the recording after a failure: decisions go on without it.
@@ -378,9 +442,18 @@ func (r *flightRecorder) ready() bool {
 	return r.file != nil
 }
 
-// close closes the file; Close calls it once the driver has stopped.
+// close writes that the daemon stopped, and closes the file; Close calls
+// it once the driver has stopped.
 func (r *flightRecorder) close() {
-	if r != nil && r.file != nil {
+	if !r.ready() {
+		return
+	}
+	if line, err := encodeRecord(RecordStop, r.now(), nil); err != nil {
+		r.stop(err)
+	} else {
+		r.rotatedWrite(line, time.Time{})
+	}
+	if r.file != nil {
 		r.file.Close()
 		r.file = nil
 	}

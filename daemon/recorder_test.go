@@ -2,14 +2,19 @@ package daemon
 
 import (
 	"bytes"
+	"context"
+	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
+	"github.com/leaderhook/leaderhook/clock"
 	"github.com/leaderhook/leaderhook/event"
 )
 
@@ -57,7 +62,8 @@ func kindOf(line string) string {
 
 // The recorder starts each run with the state it resumed from, writes
 // every event, and past half its bound starts a new file with a
-// checkpoint, the older one replacing the one before.
+// checkpoint, the older one replacing the one before; a clean stop ends
+// it with a stop line.
 func TestRecorderWritesAndRotates(t *testing.T) {
 	h := newHarness(t, recorderConfig, map[string]any{"Bound": 6000})
 	h.start(Options{DryRun: true})
@@ -77,7 +83,10 @@ func TestRecorderWritesAndRotates(t *testing.T) {
 			t.Errorf("%s has %d bytes, over half the bound", name, info.Size())
 		}
 	}
-	last := current[len(current)-1]
+	if stop := current[len(current)-1]; kindOf(stop) != RecordStop {
+		t.Errorf("the clean stop wrote no stop line last: %s", stop)
+	}
+	last := current[len(current)-2]
 	if kindOf(last) != "event" || !strings.Contains(last, `"cluster":"ziti"`) || !strings.Contains(last, `"leaderId":"b"`) {
 		t.Errorf("the last line is not the last event with its cluster: %s", last)
 	}
@@ -94,7 +103,7 @@ func TestRecorderCutsATornLineAndCanBeOff(t *testing.T) {
 	h.start(Options{DryRun: true})
 	h.stop()
 	lines := recordingLines(t, filepath.Join(dir, InputsFile))
-	if len(lines) != 2 || lines[0]+"\n" != whole || kindOf(lines[1]) != RecordStart {
+	if len(lines) != 3 || lines[0]+"\n" != whole || kindOf(lines[1]) != RecordStart || kindOf(lines[2]) != RecordStop {
 		t.Errorf("after a torn line: %q", lines)
 	}
 
@@ -122,7 +131,7 @@ func TestDecodeRecord(t *testing.T) {
 		{`{"namespace":"cluster","event_src_id":"a","timestamp":"2026-01-01T00:00:00Z","eventType":"state.rw"}`, ""},
 		{`{"namespace":"leaderhook","eventType":"start","timestamp":"2026-01-01T00:00:00Z"}`, "start without its state"},
 		{`{"namespace":"leaderhook","eventType":"delivered","timestamp":"2026-01-01T00:00:00Z"}`, "delivered without its end"},
-		{`{"namespace":"leaderhook","eventType":"stop","timestamp":"2026-01-01T00:00:00Z"}`, `unknown eventType "stop"`},
+		{`{"namespace":"leaderhook","eventType":"nap","timestamp":"2026-01-01T00:00:00Z"}`, `unknown eventType "nap"`},
 		{`{"namespace":"leaderhook","eventType":"time","timestamp":"soon"}`, `timestamp "soon" is not RFC 3339`},
 		{`{"namespace":"leaderhook","eventType":"time"`, "unexpected end of JSON input"},
 	} {
@@ -164,11 +173,54 @@ func TestRecorderStartsAgainAfterAFailure(t *testing.T) {
 	for _, l := range lines {
 		got = append(got, kindOf(l))
 	}
-	want := []string{RecordStart, "event", RecordStart, "event"}
+	want := []string{RecordStart, "event", RecordStart, "event", RecordStop}
 	if !slices.Equal(got, want) || !strings.Contains(lines[1], `"m1"`) || !strings.Contains(lines[3], `"m4"`) {
-		t.Errorf("recording %q, want %v with m1, then m4", lines, want)
+		t.Errorf("recording %q, want %v with m1, then m4, then the stop", lines, want)
 	}
 	if failures != 1 {
 		t.Errorf("%d failures counted, want 1", failures)
 	}
+}
+
+// While the daemon runs, the recorder writes a heartbeat once nothing else
+// was written for HeartbeatEvery, and nothing more while it writes other
+// lines; a clean stop writes a stop line. A report tells from them how
+// long the daemon ran before a kill -9, within HeartbeatEvery.
+func TestRecorderHeartbeatsWhileIdleAndMarksTheStop(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		dir := t.TempDir()
+		begun := time.Now() // the bubble's fake clock
+		r := &flightRecorder{dir: dir, perFile: 1 << 20, log: slog.New(slog.DiscardHandler), now: time.Now,
+			failed: func() {}, snapshot: func() (RecordedState, time.Time) { return RecordedState{}, time.Now() }}
+		if err := r.open(); err != nil {
+			t.Fatal(err)
+		}
+		r.start(begun, RecordedState{})
+		var held sync.Mutex // as the driver: one at a time
+		call := func(f func()) error { held.Lock(); defer held.Unlock(); f(); return nil }
+		ctx, stop := context.WithCancel(t.Context())
+		done := make(chan struct{})
+		go func() { defer close(done); heartbeats(ctx, clock.Real{}, call, r.heartbeat) }()
+		time.Sleep(HeartbeatEvery + 30*time.Second) // on the bubble's fake clock; idle: one heartbeat
+		call(func() {
+			r.input(event.Event{Source: "m1", Time: time.Now(), Type: event.HasLeader, LeaderID: "a", Cluster: "ziti"})
+		})
+		time.Sleep(HeartbeatEvery + 10*time.Second) // busy until 1m30s: the next at 2m30s
+		stop()
+		<-done
+		r.close()
+		var got []string
+		for _, l := range recordingLines(t, filepath.Join(dir, InputsFile)) {
+			rec, ok, _ := DecodeRecord([]byte(l))
+			if !ok {
+				got = append(got, "event")
+				continue
+			}
+			got = append(got, fmt.Sprintf("%s %s", rec.Kind, rec.Time.Sub(begun)))
+		}
+		want := []string{"start 0s", "heartbeat 1m0s", "event", "heartbeat 2m30s", "stop 2m40s"}
+		if !slices.Equal(got, want) {
+			t.Errorf("recording %q, want %q", got, want)
+		}
+	})
 }

@@ -12,7 +12,8 @@ type Figures struct {
 	Period
 	Leaderless time.Duration // the outages' total, within the period
 	// Unwatched is the part of the period before the cluster was watched
-	// (History.Watched): counted neither with a leader nor without.
+	// (History.Watched) or while leaderhook was down (History.Unwatched):
+	// counted neither with a leader nor without.
 	Unwatched time.Duration
 	// Availability is the fraction of the time watched with a leader: 1 -
 	// Leaderless / (To - From - Unwatched); NaN when none was watched.
@@ -28,8 +29,9 @@ type Outage struct {
 	Start, End time.Time
 	// ClippedStart: the loss began before Start, before the period or
 	// before watching began. ClippedEnd: it had not ended by End, the end
-	// of the period or of the data.
+	// of the period or of the data, or where watching stopped (EndUnseen).
 	ClippedStart, ClippedEnd bool
+	EndUnseen                bool
 }
 
 // Duration is how long the outage lasted within the period.
@@ -74,15 +76,15 @@ func (h *History) Figures(p Period, f Flapping) Figures {
 			fig.Outages = append(fig.Outages, o)
 			fig.Leaderless += o.Duration()
 		}
-		if l.KnownStart && !l.End.IsZero() && p.has(l.End) {
+		if l.KnownStart && !l.End.IsZero() && !l.EndUnseen && p.has(l.End) {
 			elections = append(elections, l.End.Sub(l.Start))
 		}
 	}
-	if h.Watched.After(p.From) {
-		fig.Unwatched = p.To.Sub(p.From)
-		if h.Watched.Before(p.To) {
-			fig.Unwatched = h.Watched.Sub(p.From)
-		}
+	if !h.Watched.IsZero() {
+		fig.Unwatched = overlap(Span{Start: p.From, End: h.Watched}, p)
+	}
+	for _, s := range h.Unwatched {
+		fig.Unwatched += overlap(s, p)
 	}
 	fig.Availability = math.NaN()
 	if watched := p.To.Sub(p.From) - fig.Unwatched; watched > 0 {
@@ -116,12 +118,26 @@ func (l Loss) within(p Period) (Outage, bool) {
 	}
 	if l.End.IsZero() || l.End.After(p.To) {
 		o.End, o.ClippedEnd = p.To, true
+	} else if l.EndUnseen {
+		o.ClippedEnd, o.EndUnseen = true, true
 	}
 	// A loss still going on when the data ends counts even if it began at
 	// that very instant; one that ended as the period began does not, nor
 	// one that begins as it ends (it is the next period's).
 	ok := o.End.After(o.Start) || (l.End.IsZero() && o.End.Equal(o.Start) && p.has(l.Start))
 	return o, ok
+}
+
+// overlap is how much of p s covers; s without an End runs on past p.
+func overlap(s Span, p Period) time.Duration {
+	from, to := s.Start, s.End
+	if from.Before(p.From) {
+		from = p.From
+	}
+	if to.IsZero() || to.After(p.To) {
+		to = p.To
+	}
+	return max(to.Sub(from), 0)
 }
 
 // Longest returns the index of the longest outage, the first of equals;

@@ -133,7 +133,10 @@ func (f *Figures) text(b *strings.Builder, loc *time.Location) {
 		if o.ClippedStart {
 			notes = append(notes, "began earlier")
 		}
-		if o.ClippedEnd {
+		switch {
+		case o.EndUnseen:
+			notes = append(notes, "not watched after")
+		case o.ClippedEnd:
 			notes = append(notes, "no leader yet at the end")
 		}
 		line := fmt.Sprintf("    %s to %s  %10s  %s", clock(o.Start), clock(o.End), dur(o.Duration()), strings.Join(notes, ", "))

@@ -22,7 +22,7 @@ func TestFormats(t *testing.T) {
 		leader("140s", "n3", "n2"), leader("150s", "n1", "n3"),
 		lost("3h2s", "3h", "n1"),
 	}
-	h := Histories(states)[0]
+	h := Histories(states, nil)[0]
 	whole := Period{From: at("0s"), To: at("3h1m")}
 	quiet := Period{From: at("1h"), To: at("2h")} // nothing happened: no elections
 	figs := []Figures{h.Figures(whole, Flapping{Changes: 3, Window: 10 * time.Minute}), h.Figures(quiet, Flapping{Changes: 3, Window: 10 * time.Minute})}

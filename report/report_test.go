@@ -47,7 +47,7 @@ func TestHistories(t *testing.T) {
 		lost("32s", "30s", "n2"), leader("40s", "n3", "n2"), // a change after a loss
 		lost("52s", "50s", "n3"), // still going on
 	}
-	got := Histories(states)
+	got := Histories(states, nil)
 	want := []History{
 		{Cluster: "b", Watched: at("1s"), Losses: nil, Changes: nil},
 		{Cluster: "c", Watched: at("0s"), // the first loss's true start
@@ -128,7 +128,7 @@ func TestFigures(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			h := Histories(c.states)[0]
+			h := Histories(c.states, nil)[0]
 			f := h.Figures(Period{From: at(c.from), To: at(c.to), Closed: c.closed}, Flapping{Changes: 3, Window: 10 * time.Minute})
 			if f.Leaderless != c.leaderless || fmt.Sprintf("%.9f", f.Availability) != fmt.Sprintf("%.9f", c.availability) {
 				t.Errorf("leaderless %s, availability %v; want %s, %v", f.Leaderless, f.Availability, c.leaderless, c.availability)
@@ -212,7 +212,7 @@ func TestFiguresCountChangesAndFlapsInThePeriod(t *testing.T) {
 	for i := 1; i <= 4; i++ {
 		states = append(states, leader(fmt.Sprintf("%dm", i), fmt.Sprintf("n%d", i), fmt.Sprintf("n%d", i-1)))
 	}
-	h := Histories(states)[0]
+	h := Histories(states, nil)[0]
 	f := h.Figures(Period{From: at("1m"), To: at("4m")}, Flapping{Changes: 3, Window: 10 * time.Minute})
 	// The change at 4m is the next period's: [From, To).
 	if f.Changes.Total() != 3 || !reflect.DeepEqual(f.Flapping, []Flap{{at("1m"), at("3m"), 3}}) {
@@ -366,7 +366,7 @@ func TestAdjacentPeriodsCountEachThingOnce(t *testing.T) {
 		lost("21s", "20s", "n1"), leader("30s", "n2", "n1"), // an election and a change ending at a cut
 		lost("41s", "40s", "n2"), // a loss begun at a cut, still going on at the end
 	}
-	h := Histories(states)[0]
+	h := Histories(states, nil)[0]
 	f := Flapping{Changes: 3, Window: 10 * time.Minute}
 	type counts struct{ changes, elections, outages int }
 	cases := []struct {
@@ -428,7 +428,7 @@ func TestTimeBeforeAClusterIsWatchedIsNotCounted(t *testing.T) {
 	states := []event.Event{
 		baseline(leader("30m", "n1", "")), lost("40m2s", "40m", "n1"), leader("43m", "n2", "n1"),
 	}
-	h := Histories(states)[0]
+	h := Histories(states, nil)[0]
 	f := Flapping{Changes: 3, Window: 10 * time.Minute}
 	cases := []struct {
 		name         string
@@ -456,5 +456,68 @@ func TestTimeBeforeAClusterIsWatchedIsNotCounted(t *testing.T) {
 				t.Errorf("text %s, %v; want \"not watched\" only when some of the period was not", b.String(), err)
 			}
 		})
+	}
+}
+
+// TestDowntimeIsNotWatched: while leaderhook was down (from its stop, or
+// its last line before a crash, to its next start) no cluster was
+// watched: an outage is cut where watching stopped (its end unseen: no
+// election) and counts again from the restart, as the restart's state
+// says (a baseline, dated before the stop, counts from the restart); that
+// time is left out of availability, as before a cluster is first watched.
+func TestDowntimeIsNotWatched(t *testing.T) {
+	states := []event.Event{
+		baseline(leader("0s", "n1", "")), lost("102s", "100s", "n1"),
+		baseline(lost("1h", "100s", "n1")), leader("1h10s", "n2", "n1"), // after the first restart
+		baseline(leader("3h", "n2", "n1")), // after the second
+	}
+	down := []Span{{Start: at("130s"), End: at("1h")}, {Start: at("2h"), End: at("3h")}}
+	h := Histories(states, down)[0]
+	want := History{Cluster: "c", Watched: at("0s"),
+		Losses: []Loss{
+			{Start: at("100s"), End: at("130s"), KnownStart: true, EndUnseen: true},
+			{Start: at("1h"), End: at("1h10s")},
+		},
+		Changes:   []Change{{Time: at("1h10s"), From: "n1", To: "n2", Kind: KindUnknown}},
+		Unwatched: down,
+	}
+	if !reflect.DeepEqual(h, want) {
+		t.Errorf("got  %+v\nwant %+v", h, want)
+	}
+	f := Flapping{Changes: 3, Window: 10 * time.Minute}
+	cases := []struct {
+		name       string
+		p          Period
+		leaderless time.Duration
+		unwatched  time.Duration
+		outages    []Outage
+	}{
+		{"whole", Period{From: at("0s"), To: at("3h30m"), Closed: true}, 40 * time.Second, time.Hour - 130*time.Second + time.Hour, []Outage{
+			{Start: at("100s"), End: at("130s"), ClippedEnd: true, EndUnseen: true}, {Start: at("1h"), End: at("1h10s"), ClippedStart: true},
+		}},
+		{"while down", Period{From: at("10m"), To: at("20m")}, 0, 10 * time.Minute, []Outage{}},
+		{"across a restart", Period{From: at("50m"), To: at("1h30m")}, 10 * time.Second, 10 * time.Minute, []Outage{
+			{Start: at("1h"), End: at("1h10s"), ClippedStart: true},
+		}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			fig := h.Figures(c.p, f)
+			watched := c.p.To.Sub(c.p.From) - c.unwatched
+			availability := math.NaN()
+			if watched > 0 {
+				availability = 1 - float64(c.leaderless)/float64(watched)
+			}
+			if fig.Leaderless != c.leaderless || fig.Unwatched != c.unwatched || !reflect.DeepEqual(fig.Outages, c.outages) ||
+				fmt.Sprint(fig.Availability) != fmt.Sprint(availability) || fig.Elections.Count != 0 {
+				t.Errorf("leaderless %s, unwatched %s, availability %v, outages %+v, %d elections\nwant %s, %s, %v, %+v, none",
+					fig.Leaderless, fig.Unwatched, fig.Availability, fig.Outages, fig.Elections.Count, c.leaderless, c.unwatched, availability, c.outages)
+			}
+		})
+	}
+	var b strings.Builder
+	if err := WriteText(&b, []Figures{h.Figures(Period{From: at("0s"), To: at("3h30m"), Closed: true}, f)}, time.UTC); err != nil ||
+		!strings.Contains(b.String(), "30s  LONGEST, not watched after\n") {
+		t.Errorf("text %s, %v; want the outage cut by the stop marked \"not watched after\"", b.String(), err)
 	}
 }

@@ -77,12 +77,20 @@ type recordingReplay struct {
 	starts      int
 	reloads     []time.Time
 	midRun      bool // the recording does not begin with a start
-	// reached is the latest time a time or reload line took the replay
-	// to: the daemon ran, and knew its clusters' states, until then.
+	// reached is the latest time a time, reload, heartbeat or stop line
+	// took the replay to: the daemon ran, and knew its clusters' states,
+	// until then.
 	reached time.Time
+	// lastLine is the latest time of a line so far: where a restart's
+	// downtime begins.
+	lastLine time.Time
 	// restored, when set, is told of the state each start or checkpoint
-	// the replay is restored from, dated as its line.
-	restored func(at time.Time, state *daemon.RecordedState)
+	// the replay is restored from, dated as its line; restart says it
+	// follows a time the daemon was down.
+	restored func(at time.Time, state *daemon.RecordedState, restart bool)
+	// down, when set, is told of each time the daemon was down: from its
+	// stop line, or its last line before a crash, to its next start.
+	down func(from, to time.Time)
 }
 
 func (r *recordingReplay) file(name string) error {
@@ -116,12 +124,15 @@ func (r *recordingReplay) line(line []byte) error {
 		return err
 	}
 	if ok {
-		return r.record(rec)
+		err := r.record(rec)
+		r.lastLine = later(r.lastLine, rec.Time)
+		return err
 	}
 	ev, err := event.Decode(line)
 	if err != nil {
 		return err
 	}
+	r.lastLine = later(r.lastLine, ev.Time)
 	if r.driver == nil {
 		r.midRun = true
 		if err := r.restart(nil); err != nil {
@@ -146,11 +157,15 @@ func (r *recordingReplay) record(rec daemon.Record) error {
 	switch rec.Kind {
 	case daemon.RecordStart:
 		r.starts++
-		return r.restoreAt(rec)
+		restart := !r.lastLine.IsZero() && r.lastLine.Before(rec.Time)
+		if restart && r.down != nil {
+			r.down(r.lastLine, rec.Time)
+		}
+		return r.restoreAt(rec, restart)
 	case daemon.RecordCheckpoint:
 		if r.driver == nil {
 			r.midRun = true
-			return r.restoreAt(rec)
+			return r.restoreAt(rec, false)
 		}
 	case daemon.RecordReload:
 		r.reloads = append(r.reloads, rec.Time)
@@ -166,17 +181,27 @@ func (r *recordingReplay) record(rec daemon.Record) error {
 		if r.driver != nil {
 			r.driver.ActionDone(*rec.End, rec.Time)
 		}
+	case daemon.RecordHeartbeat, daemon.RecordStop:
+		// They decide nothing: the daemon ran until then.
+		r.reached = later(r.reached, rec.Time)
 	}
 	return nil
 }
 
+func later(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
+}
+
 // restoreAt restarts the replay from the state of a start or checkpoint.
-func (r *recordingReplay) restoreAt(rec daemon.Record) error {
+func (r *recordingReplay) restoreAt(rec daemon.Record, restart bool) error {
 	if err := r.restart(rec.State); err != nil {
 		return err
 	}
 	if r.restored != nil && rec.State != nil {
-		r.restored(rec.Time, rec.State)
+		r.restored(rec.Time, rec.State, restart)
 	}
 	return nil
 }

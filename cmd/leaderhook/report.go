@@ -40,7 +40,9 @@ went without a leader:
                 (period - not watched)
   leaderless    the outages' total
   not watched   the part of the period before the cluster's state was first known
-                (a cluster added to the config later, members not heard from yet):
+                (a cluster added to the config later, members not heard from yet),
+                and, on a flight recording, the time leaderhook itself was down
+                (from its stop, or its last line before a crash, to its next start):
                 neither with a leader nor without; "none" when all of it
   outages       each time without a leader: from the loss's true start (replay's
                 "leaderless since") to the announcement of a leader. The longest is
@@ -156,7 +158,7 @@ func figures(rec replayedStates, from, to time.Time, o reportOptions, loc *time.
 	if err != nil {
 		return nil, err
 	}
-	histories := report.Histories(rec.states)
+	histories := report.Histories(rec.states, rec.down)
 	if len(histories) == 0 {
 		return nil, errors.New("the events made no cluster state: are they the cluster's members' reports?")
 	}
@@ -172,6 +174,7 @@ func figures(rec replayedStates, from, to time.Time, o reportOptions, loc *time.
 // replayedStates is what a replay for a report keeps.
 type replayedStates struct {
 	states      []event.Event
+	down        []report.Span // the daemon's downtimes, in a flight recording
 	n, rejected int
 	first, last time.Time
 }
@@ -246,7 +249,10 @@ func recordingFiles(stateDir string) []string {
 func (e *env) replayRecordedStates(cfg *config.Config, files []string) (replayedStates, error) {
 	var rec replayedStates
 	r := &recordingReplay{cfg: cfg, sink: stateSink{&rec.states}, log: e.log, stderr: e.stderr}
-	r.restored = func(at time.Time, state *daemon.RecordedState) { rec.states = restoredStates(rec.states, at, state) }
+	r.restored = func(at time.Time, state *daemon.RecordedState, restart bool) {
+		rec.states = restoredStates(rec.states, at, state, restart)
+	}
+	r.down = func(from, to time.Time) { rec.down = append(rec.down, report.Span{Start: from, End: to}) }
 	for _, name := range files {
 		if err := r.file(name); err != nil {
 			return rec, err
@@ -267,11 +273,13 @@ func (e *env) replayRecordedStates(cfg *config.Config, files []string) (replayed
 // replay was restored from, for the clusters states says nothing of yet:
 // the state in force where the recording begins (an outage already under
 // way, a leader) is known to the daemon, not announced again. Of a
-// cluster already seen, the replay's own states go on.
-func restoredStates(states []event.Event, at time.Time, state *daemon.RecordedState) []event.Event {
+// cluster already seen, the replay's own states go on, unless the daemon
+// was down before (restart): then each cluster's state is the restored
+// one.
+func restoredStates(states []event.Event, at time.Time, state *daemon.RecordedState, restart bool) []event.Event {
 	seen := map[string]bool{}
 	for _, ev := range states {
-		seen[ev.Cluster] = true
+		seen[ev.Cluster] = !restart
 	}
 	names := make([]string, 0, len(state.Views))
 	for name, st := range state.Views {

@@ -94,3 +94,84 @@ func TestReportOnARecordingBegunWithoutALeader(t *testing.T) {
 		t.Errorf("%dms without a leader, %dms not watched, outages %+v; want 5000ms from the period's start to the leader c1 and c2 follow, all watched\n%s%s", r.LeaderlessMS, r.UnwatchedMS, r.Outages, out, stderr)
 	}
 }
+
+// TestReportCountsLeaderhooksDowntimeAsNotWatched: a daemon that saw its
+// cluster lose its leader, then stopped (cleanly: a stop line; or killed:
+// its last line a heartbeat), and started again an hour later with the
+// cluster still without a leader until a leader is announced. The time it
+// was down is not watched, neither led nor leaderless: the outage counts
+// up to the stop (or the last line before the crash) and again from the
+// restart, as the restart's state says.
+func TestReportCountsLeaderhooksDowntimeAsNotWatched(t *testing.T) {
+	dir := t.TempDir()
+	config := filepath.Join(dir, "rules.yaml")
+	body := "clusters:\n  - {name: ziti, stabilize: 2s, source: {type: events, http: true}}\n" +
+		"actions:\n  hook: {type: webhook, url: \"http://127.0.0.1:9/hook\"}\n" +
+		"rules:\n  - {name: lost, when: leaderless, actions: [hook]}\n"
+	if err := os.WriteFile(config, []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	before := []string{
+		`{"namespace":"leaderhook","eventType":"start","timestamp":"2026-12-07T08:00:00.000000000Z","state":{"engine":{"clusters":null},"views":null}}`,
+		`{"namespace":"cluster","event_src_id":"c1","timestamp":"2026-12-07T08:00:01.000000000Z","eventType":"state.has_leader","leaderId":"c1","cluster":"ziti"}`,
+		`{"namespace":"cluster","event_src_id":"c1","timestamp":"2026-12-07T08:00:30.000000000Z","eventType":"state.is_leaderless","cluster":"ziti"}`,
+		`{"namespace":"leaderhook","eventType":"time","timestamp":"2026-12-07T08:00:32.000000000Z"}`,
+		`{"namespace":"leaderhook","eventType":"heartbeat","timestamp":"2026-12-07T08:01:32.000000000Z"}`,
+	}
+	stop := `{"namespace":"leaderhook","eventType":"stop","timestamp":"2026-12-07T08:01:40.000000000Z"}`
+	after := []string{
+		`{"namespace":"leaderhook","eventType":"start","timestamp":"2026-12-07T09:00:00.000000000Z","state":{"engine":{"clusters":null},` +
+			`"views":{"ziti":{"Known":true,"PreviousLeaderID":"c1","Since":"2026-12-07T08:00:30Z","Members":["c1"],"Reports":{"c1":{"follows":""}}}}}}`,
+		`{"namespace":"cluster","event_src_id":"c1","timestamp":"2026-12-07T09:00:10.000000000Z","eventType":"state.has_leader","leaderId":"c1","cluster":"ziti"}`,
+		`{"namespace":"leaderhook","eventType":"heartbeat","timestamp":"2026-12-07T09:01:10.000000000Z"}`,
+	}
+	cases := []struct {
+		name                  string
+		lines                 []string
+		leaderless, unwatched time.Duration
+		stoppedAt             string
+	}{
+		// 08:00:30 to the stop, 09:00:00 to 09:00:10; not watched from the stop to the start.
+		{"clean stop", append(append(append([]string{}, before...), stop), after...), 80 * time.Second, 58*time.Minute + 20*time.Second, "2026-12-07T08:01:40"},
+		// As above, but to the last heartbeat: at most a minute before the crash.
+		{"kill -9", append(append([]string{}, before...), after...), 72 * time.Second, 58*time.Minute + 28*time.Second, "2026-12-07T08:01:32"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			state := filepath.Join(t.TempDir())
+			if err := os.WriteFile(filepath.Join(state, "inputs.jsonl"), []byte(strings.Join(c.lines, "\n")+"\n"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			out, stderr, code := leaderhook(t, "report", "-c", config, "--state-dir", state, "--format", "json")
+			if code != 0 {
+				t.Fatalf("exit %d\n%s%s", code, out, stderr)
+			}
+			var r struct {
+				To           time.Time `json:"to"`
+				LeaderlessMS int64     `json:"leaderless_ms"`
+				UnwatchedMS  int64     `json:"unwatched_ms"`
+				Outages      []struct {
+					Start, End   string
+					ClippedStart bool `json:"clipped_start"`
+					ClippedEnd   bool `json:"clipped_end"`
+				} `json:"outages"`
+				ElectionMS struct {
+					Count int `json:"count"`
+				} `json:"election_ms"`
+			}
+			if err := json.Unmarshal([]byte(out), &r); err != nil {
+				t.Fatalf("%v\n%s", err, out)
+			}
+			end := time.Date(2026, 12, 7, 9, 1, 10, 0, time.UTC) // the last heartbeat
+			if !r.To.Equal(end) || r.LeaderlessMS != c.leaderless.Milliseconds() || r.UnwatchedMS != c.unwatched.Milliseconds() {
+				t.Errorf("to %s, %dms without a leader, %dms not watched; want to %s, %dms, %dms\n%s%s",
+					r.To, r.LeaderlessMS, r.UnwatchedMS, end, c.leaderless.Milliseconds(), c.unwatched.Milliseconds(), out, stderr)
+			}
+			if len(r.Outages) != 2 || !strings.HasPrefix(r.Outages[0].End, c.stoppedAt) || !r.Outages[0].ClippedEnd || !strings.HasPrefix(r.Outages[1].Start, "2026-12-07T09:00:00") ||
+				!r.Outages[1].ClippedStart || r.ElectionMS.Count != 0 {
+				t.Errorf("outages %+v, %d elections; want one cut at %s, one from the restart (began earlier), no election (its end was not seen)\n%s",
+					r.Outages, r.ElectionMS.Count, c.stoppedAt, out)
+			}
+		})
+	}
+}
