@@ -152,9 +152,12 @@ function render() {
   document.body.dataset.renderMs = (performance.now() - started).toFixed(1);
 }
 
+// trouble: the cluster has no leader, or its lead is claimed twice.
+const trouble = (c) => c.known && (!c.has_leader || c.split_brain);
+
 // sortClusters puts the clusters in trouble first.
 function sortClusters(clusters) {
-  const rank = (c) => (!c.known ? 1 : c.has_leader ? 2 : 0);
+  const rank = (c) => (trouble(c) ? 0 : !c.known ? 1 : 2);
   return clusters.slice().sort((a, b) => rank(a) - rank(b) || a.name.localeCompare(b.name));
 }
 
@@ -164,7 +167,8 @@ function renderCards(clusters, now) {
   const rest = clusters.length - cards.length;
   const more = rest > 0 && LH.el("p", { class: "more" }, `${rest} more clusters: type a name in the filter to see them.`);
   box.replaceChildren(...cards, more || "");
-  document.querySelector("#cluster-count").textContent = `${live.state.clusters.length} clusters, ${live.state.clusters.filter((c) => c.known && !c.has_leader).length} without a leader`;
+  const all = live.state.clusters;
+  document.querySelector("#cluster-count").textContent = `${all.length} clusters, ${all.filter((c) => c.known && !c.has_leader).length} without a leader, ${all.filter((c) => c.split_brain).length} in split brain`;
 }
 
 function clusterCard(c, now) {
@@ -173,9 +177,10 @@ function clusterCard(c, now) {
     : c.has_leader
       ? LH.el("p", { class: "leader" }, "leader ", LH.el("b", null, c.leader_id), c.since ? ` for ${LH.duration(now - LH.ms(c.since))}` : "")
       : LH.el("p", { class: "leader none" }, `no leader since ${LH.clock(LH.ms(c.since))} UTC (${LH.duration(now - LH.ms(c.since))})`, c.previous_leader_id ? `, was ${c.previous_leader_id}` : "");
+  const split = c.split_brain && LH.el("p", { class: "leader split" }, `split brain since ${LH.clock(LH.ms(c.split_brain_since))} UTC (${LH.duration(now - LH.ms(c.split_brain_since))}): ${(c.leaders || []).join(", ")} claim the lead`);
   const meta = `${c.members_up}/${c.members_total} members up · quorum margin ${c.quorum_margin}`;
-  return LH.el("section", { class: `card ${c.known && !c.has_leader ? "bad" : ""}`, "data-cluster": c.name },
-    LH.el("h3", null, c.name), leader,
+  return LH.el("section", { class: `card ${trouble(c) ? "bad" : ""}`, "data-cluster": c.name },
+    LH.el("h3", null, c.name), leader, split,
     LH.el("p", { class: "meta" }, meta, c.watcher_isolated ? LH.el("span", { class: "warn" }, " · leaderhook reaches too few members to judge") : ""),
     LH.el("table", { class: "members" }, c.members.map((m) => memberRow(m, now))));
 }
@@ -210,7 +215,7 @@ function buildLanes(clusters) {
     let segs = LH.joinSegments((spans.get(c.name) || []).map(LH.spanSegment), LH.clusterSegments(states.get(c.name) || []));
     if (!segs.length && c.known) segs = LH.clusterSegments([{ type: c.has_leader ? "state.has_leader" : "state.is_leaderless", time: c.since, since: c.since, leader_id: c.leader_id }]);
     const markers = [...(marks.get(c.name) || []).flatMap(markMarkers), ...(outcomes.get(c.name) || []).map(outcomeMarker)];
-    return { id: c.name, label: c.name, sub: c.has_leader ? `leader ${c.leader_id}` : "no leader", cls: "cluster", segments: segs, markers };
+    return { id: c.name, label: c.name, sub: (c.has_leader ? `leader ${c.leader_id}` : "no leader") + (c.split_brain ? `, split brain: ${(c.leaders || []).join(", ")} claim the lead` : ""), cls: "cluster", segments: segs, markers };
   });
 }
 
