@@ -1,7 +1,8 @@
 "use strict";
 // The live page of `leaderhook run`: every two seconds it reads GET
 // /v1/state and what GET /v1/history added since, and redraws. When the
-// daemon does not answer it says so and keeps trying; when a restarted
+// daemon does not answer, or leaves a request unanswered (hung, or a
+// network that drops packets), it says so and keeps trying; when a restarted
 // daemon answers (its history has another boot), it loads its window
 // again. It reads nothing but those two endpoints. A window longer than
 // RAW_SPAN loads as an overview at the scale of the view (spans and marks,
@@ -15,10 +16,14 @@ const RAW_SPAN = 12 * LH.HOUR;
 // view panned back further loads what it can, not a refusal that stops
 // every update.
 const MAX_WINDOW = 31 * LH.DAY;
+// STALE_MS without an update, the page says that what it shows is old;
+// a request unanswered for TIMEOUT_MS is given up and made again.
+const STALE_MS = 10 * LH.SECOND;
+const TIMEOUT_MS = 30 * LH.SECOND;
 const SPANS = [["15m", 15 * LH.MINUTE], ["1h", LH.HOUR], ["6h", 6 * LH.HOUR], ["24h", LH.DAY], ["7d", 7 * LH.DAY]];
 
 const live = {
-  state: null, boot: "", lastSeq: 0, loadedFrom: Infinity, step: 0, skew: 0, polls: 0,
+  state: null, boot: "", lastSeq: 0, lastOk: 0, loadedFrom: Infinity, step: 0, skew: 0, polls: 0,
   states: [], outcomes: [], spans: [], marks: [], deliveries: new Map(), unfinished: [], details: new Map(),
   follow: true, span: 6 * LH.HOUR, filter: "", lanesDirty: true, lanes: [],
 };
@@ -26,7 +31,7 @@ const live = {
 let chart;
 
 async function getJSON(url) {
-  const r = await fetch(url, { cache: "no-store" });
+  const r = await fetch(url, { cache: "no-store", signal: AbortSignal.timeout(TIMEOUT_MS) });
   if (!r.ok) throw new Error(`${url}: HTTP ${r.status}`);
   return r.json();
 }
@@ -47,6 +52,7 @@ async function poll() {
     live.state = st;
     await syncHistory();
     live.polls++;
+    live.lastOk = Date.now();
     setStatus(true);
     render();
   } catch (err) {
@@ -128,10 +134,18 @@ function mergeDeliveries(list) {
   }
 }
 
+// watch says so when a poll has waited STALE_MS for its answer: such a
+// request does not fail, and the page would go on saying "live".
+function watch() {
+  const quiet = Date.now() - live.lastOk;
+  if (polling && live.lastOk && quiet > STALE_MS) setStatus(false, new Error(`no answer for ${LH.duration(quiet)}`));
+}
+
 function setStatus(ok, err) {
   const s = document.querySelector("#status");
   s.className = ok ? "ok" : "down";
-  s.textContent = ok ? `live · updated ${LH.clock(serverNow())} UTC` : `leaderhook does not answer (${err.message}); retrying every ${POLL_MS / 1000}s`;
+  const shown = live.lastOk ? `; what is shown is as of ${LH.clock(live.lastOk + live.skew)} UTC` : "";
+  s.textContent = ok ? `live · updated ${LH.clock(serverNow())} UTC` : `leaderhook does not answer (${err.message})${shown}; retrying every ${POLL_MS / 1000}s`;
   document.body.dataset.connected = ok ? "1" : "0";
 }
 
@@ -344,6 +358,7 @@ function start() {
   chart.setView(Date.now() - live.span, Date.now());
   controls();
   poll();
+  setInterval(watch, LH.SECOND);
 }
 
 start();
