@@ -1,7 +1,9 @@
 package tests
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -12,6 +14,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/leaderhook/leaderhook/api"
+	"github.com/leaderhook/leaderhook/web"
 )
 
 // TestPageShowsMembersRulesAndRetries opens / on a daemon fed a scripted
@@ -302,4 +307,32 @@ clusters:
 	follow(t, base, "ziti", time.Now(), "c", "a")
 	b.waitJS(t, "the split brain to go from the card", card+` && !`+card+`.querySelector(".split") && !`+card+`.classList.contains("bad")`)
 	b.noErrors(t)
+}
+
+// TestPageShowsTheStateWhenTheHistoryFails: GET /v1/history fails (the
+// disk of state_dir does not read) while GET /v1/state answers. The page
+// still shows the clusters as they are now, and says that its timeline
+// is not updated, rather than that leaderhook does not answer.
+func TestPageShowsTheStateWhenTheHistoryFails(t *testing.T) {
+	since := time.Now().Add(-time.Minute).UTC()
+	srv := &api.Server{
+		State: func(context.Context) (any, error) {
+			return map[string]any{"time": time.Now().UTC(), "queue_depth": 0, "clusters": []any{map[string]any{
+				"name": "ziti", "known": true, "has_leader": false, "leader_id": "", "previous_leader_id": "c1", "since": since,
+				"members_up": 1, "members_total": 3, "quorum_margin": -1, "members": []any{}, "rules": []any{}}}}, nil
+		},
+		History: func(context.Context, api.HistoryQuery) (any, error) {
+			return nil, errors.New("history: read state/history/seg-1.jsonl: input/output error")
+		},
+		Page: web.Handler(),
+	}
+	ts := httptest.NewServer(srv.Handler())
+	defer ts.Close()
+	b := newBrowser(t)
+	b.navigate(t, ts.URL+"/")
+	b.waitJS(t, "the cluster without a leader", `document.querySelector('[data-cluster="ziti"] .leader.none')?.textContent.startsWith("no leader since `+since.Format("15:04:05.000")+` UTC")`)
+	status := eval[string](t, b, `document.querySelector("#status").textContent`)
+	if !strings.Contains(status, "timeline not updated") || !strings.Contains(status, "HTTP 503") || strings.Contains(status, "does not answer") {
+		t.Errorf("the page's status: %q", status)
+	}
 }

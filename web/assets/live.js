@@ -32,7 +32,10 @@ let chart;
 
 async function getJSON(url) {
   const r = await fetch(url, { cache: "no-store", signal: AbortSignal.timeout(TIMEOUT_MS) });
-  if (!r.ok) throw new Error(`${url}: HTTP ${r.status}`);
+  if (!r.ok) {
+    const why = await r.json().then((b) => `: ${b.error}`, () => "");
+    throw new Error(`${url.split("?")[0]}: HTTP ${r.status}${why}`);
+  }
   return r.json();
 }
 
@@ -50,10 +53,12 @@ async function poll() {
     const st = await getJSON("/v1/state");
     live.skew = LH.ms(st.time) - Date.now();
     live.state = st;
-    await syncHistory();
+    // The clusters as they are now are shown whatever becomes of their
+    // history: a history that does not read must not hide them.
+    const stale = await syncHistory().then(() => null, (err) => err);
     live.polls++;
     live.lastOk = Date.now();
-    setStatus(true);
+    setStatus(true, stale);
     render();
   } catch (err) {
     setStatus(false, err);
@@ -145,7 +150,8 @@ function setStatus(ok, err) {
   const s = document.querySelector("#status");
   s.className = ok ? "ok" : "down";
   const shown = live.lastOk ? `; what is shown is as of ${LH.clock(live.lastOk + live.skew)} UTC` : "";
-  s.textContent = ok ? `live · updated ${LH.clock(serverNow())} UTC` : `leaderhook does not answer (${err.message})${shown}; retrying every ${POLL_MS / 1000}s`;
+  const timeline = ok && err ? `; timeline not updated (${err.message})` : "";
+  s.textContent = ok ? `live · updated ${LH.clock(serverNow())} UTC${timeline}` : `leaderhook does not answer (${err.message})${shown}; retrying every ${POLL_MS / 1000}s`;
   document.body.dataset.connected = ok ? "1" : "0";
 }
 
@@ -162,7 +168,7 @@ function render() {
   document.body.dataset.ready = "1";
   document.body.dataset.seq = String(live.lastSeq);
   document.body.dataset.polls = String(live.polls);
-  document.body.dataset.loadedFrom = new Date(live.loadedFrom).toISOString();
+  document.body.dataset.loadedFrom = isFinite(live.loadedFrom) ? new Date(live.loadedFrom).toISOString() : "";
   document.body.dataset.renderMs = (performance.now() - started).toFixed(1);
 }
 
