@@ -139,6 +139,9 @@ type clusterView struct {
 	MembersTotal     int          `json:"members_total"`
 	QuorumMargin     int          `json:"quorum_margin"`
 	WatcherIsolated  bool         `json:"watcher_isolated"`
+	SplitBrain       bool         `json:"split_brain"`
+	SplitBrainSince  time.Time    `json:"split_brain_since,omitzero"`
+	Leaders          []string     `json:"leaders,omitempty"`  // the members that claim the lead
 	Expected         *expectView  `json:"expected,omitempty"` // a window of expected changes, while open
 	Members          []memberView `json:"members"`
 	Rules            []ruleView   `json:"rules"`
@@ -180,6 +183,9 @@ func (d *Daemon) view() stateView {
 	v := stateView{Time: d.opts.Clock.Now(), Clusters: []clusterView{}}
 	for _, c := range d.config().Clusters {
 		cv := newClusterView(c.Name, views[c.Name], d.driver.Health(c.Name))
+		if cv.SplitBrain && d.driver.View(c.Name) != nil {
+			cv.SplitBrainSince = d.driver.View(c.Name).Image().SplitSince
+		}
 		cv.Expected = viewOf(d.driver.Expected(c.Name, v.Time))
 		for _, ec := range engine.Clusters {
 			if ec.Name != c.Name {
@@ -201,7 +207,8 @@ func (d *Daemon) view() stateView {
 func newClusterView(name string, st detector.State, h event.Health) clusterView {
 	cv := clusterView{Name: name, Known: st.Known, HasLeader: st.Known && st.LeaderID != "", LeaderID: st.LeaderID,
 		PreviousLeaderID: st.PreviousLeaderID, Since: st.Since, MembersUp: h.MembersUp, MembersTotal: h.MembersTotal,
-		QuorumMargin: h.QuorumMargin(), WatcherIsolated: h.WatcherIsolated, Members: []memberView{}, Rules: []ruleView{}}
+		QuorumMargin: h.QuorumMargin(), WatcherIsolated: h.WatcherIsolated, SplitBrain: h.SplitBrain, Leaders: h.LeaderIDs(),
+		Members: []memberView{}, Rules: []ruleView{}}
 	ids := slices.Clone(st.Members)
 	for id := range st.Reports {
 		if !slices.Contains(ids, id) {

@@ -106,7 +106,7 @@ func TestStateMatchesTheDocs(t *testing.T) {
 	now := time.Now()
 	full := stateView{Time: now, QueueDepth: 1, Clusters: []clusterView{{
 		Name: "c", Known: true, HasLeader: true, LeaderID: "a", PreviousLeaderID: "b", Since: now, Seq: 4,
-		MembersUp: 2, MembersTotal: 3, QuorumMargin: 0, WatcherIsolated: true,
+		MembersUp: 2, MembersTotal: 3, QuorumMargin: 0, WatcherIsolated: true, SplitBrain: true, SplitBrainSince: now, Leaders: []string{"a", "c"},
 		Expected: &expectView{Since: now, Until: now, Reason: "r"},
 		Members:  []memberView{{ID: "a", Follows: "a", Down: true, Unknown: true, Reason: "r", LastReport: now}},
 		Rules:    []ruleView{{Name: "r", Active: true, Firing: true, Since: now, HeldUntil: now, HeldBy: "cooldown", LastFired: now}},
@@ -160,4 +160,34 @@ func paths(prefix string, v any) []string {
 		return out
 	}
 	return []string{prefix}
+}
+
+const splitConfig = `server: {listen: "127.0.0.1:0"}
+state_dir: {{.Dir}}/state
+clusters:
+  - {name: ziti, stabilize: 0s, split_brain_after: 200ms, members: [a, b, c], source: {type: events, http: true}}
+`
+
+// A split brain shows in GET /v1/state, with since when and who claims
+// the lead, and goes once a single leader is claimed again: the cluster
+// still has its leader, and the page must tell the split from it.
+func TestStateShowsASplitBrain(t *testing.T) {
+	h := newHarness(t, splitConfig, nil)
+	h.start(Options{})
+	h.post("/v1/events?cluster=ziti", "", strings.Join([]string{ev("a", "state.has_leader", "a"), ev("b", "state.has_leader", "a"), ev("c", "state.has_leader", "a")}, "\n"))
+	claimed := time.Now()
+	h.post("/v1/events?cluster=ziti", "", ev("c", "state.has_leader", "c"))
+	waitFor(t, "the split brain in the state", func() bool { return h.cluster("ziti").SplitBrain })
+	c := h.cluster("ziti")
+	if !c.HasLeader || c.LeaderID != "a" || !slices.Equal(c.Leaders, []string{"a", "c"}) {
+		t.Errorf("a split brain under leader a: has_leader %v, leader_id %q, leaders %v", c.HasLeader, c.LeaderID, c.Leaders)
+	}
+	if d := c.SplitBrainSince.Sub(claimed); d < -time.Second || d > time.Second {
+		t.Errorf("split_brain_since %s, want when c claimed the lead, about %s", c.SplitBrainSince, claimed)
+	}
+	h.post("/v1/events?cluster=ziti", "", ev("c", "state.has_leader", "a"))
+	waitFor(t, "the split brain to end in the state", func() bool { return !h.cluster("ziti").SplitBrain })
+	if c := h.cluster("ziti"); !c.SplitBrainSince.IsZero() || !slices.Equal(c.Leaders, []string{"a"}) {
+		t.Errorf("the split ended: split_brain_since %s, leaders %v", c.SplitBrainSince, c.Leaders)
+	}
 }

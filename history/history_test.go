@@ -465,3 +465,59 @@ func TestHistoryDropsWhatIsOlderThanMaxAgeWhileQuiet(t *testing.T) {
 		})
 	}
 }
+
+// A split brain and its end are announced by the detector as events, but
+// they are no change of leader: kept as states, the page would draw each
+// as an outage, and the end of a split as an outage still open while the
+// cluster has its leader. The history keeps leadership states only, and
+// reads past those an earlier version wrote.
+func TestHistoryKeepsOnlyLeadershipStates(t *testing.T) {
+	split := func(at time.Time, typ string) Entry {
+		return StateOf(event.Event{Time: at, Cluster: "a", Type: typ, LeaderID: "m1", Since: at.Add(-3 * time.Second)})
+	}
+	dir := t.TempDir()
+	clk := &fakeClock{now: t0}
+	s := open(t, dir, clk, time.Hour, 1<<30)
+	s.Add(state(t0, "a", "m1"))
+	s.Add(split(t0.Add(time.Minute), event.SplitBrain))
+	s.Close()
+	// What an earlier version wrote: the end of the split, on disk.
+	segs, _ := filepath.Glob(filepath.Join(dir, "seg-*.jsonl"))
+	f, err := os.OpenFile(segs[0], os.O_WRONLY|os.O_APPEND, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	line, _ := json.Marshal(split(t0.Add(2*time.Minute), event.SplitBrainResolved))
+	f.Write(append(line, '\n'))
+	f.Close()
+	s = open(t, dir, clk, time.Hour, 1<<30)
+	defer s.Close()
+	s.Add(state(t0.Add(150*time.Second), "b", "n1"))
+	before, _ := s.Since(0)
+	s.Add(split(t0.Add(3*time.Minute), event.SplitBrain))
+	for _, q := range []struct {
+		name     string
+		from     time.Time
+		step     time.Duration
+		wantSpan []Span
+	}{
+		{"the window", t0.Add(-time.Minute), 0, []Span{}},
+		{"a window after the leader's election", t0.Add(30 * time.Second), 0, []Span{}},
+		{"an overview", t0.Add(-time.Minute), time.Second, []Span{{Cluster: "a", Kind: SpanLeader, Start: t0, LeaderID: "m1"},
+			{Cluster: "b", Kind: SpanLeader, Start: t0.Add(150 * time.Second), LeaderID: "n1"}}},
+	} {
+		w, err := s.Query(q.from, t0.Add(10*time.Minute), Filter{Step: q.step})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if q.step == 0 && (len(w.States) != 2 || w.States[0].LeaderID != "m1" || w.States[1].LeaderID != "n1") {
+			t.Errorf("%s: states %+v, want the leaders' elections only", q.name, w.States)
+		}
+		if !reflect.DeepEqual(w.Spans, q.wantSpan) {
+			t.Errorf("%s: spans %+v, want %+v", q.name, w.Spans, q.wantSpan)
+		}
+	}
+	if w, ok := s.Since(before.LastSeq); !ok || len(w.States) != 0 {
+		t.Errorf("since %d: ok %v, states %+v, want none", before.LastSeq, ok, w.States)
+	}
+}

@@ -32,7 +32,9 @@ func readSegment(path string, wanted func(line []byte) bool, f func(Entry)) erro
 			continue
 		}
 		var e Entry
-		if json.Unmarshal(sc.Bytes(), &e) == nil && !e.Time().IsZero() {
+		// A state other than a change of leader: written by an earlier
+		// version, which kept split brains too.
+		if json.Unmarshal(sc.Bytes(), &e) == nil && !e.Time().IsZero() && (e.State == nil || e.State.leadership()) {
 			f(e)
 		}
 	}

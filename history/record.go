@@ -25,6 +25,11 @@ type State struct {
 	Baseline         bool      `json:"baseline,omitempty"`
 }
 
+// leadership reports whether st is a change of leader, what the timeline
+// draws. A split brain and its end are announced as states too, but taken
+// as such they would be drawn as outages while the cluster has its leader.
+func (st *State) leadership() bool { return st.Type == event.HasLeader || st.Type == event.Leaderless }
+
 // Outcome is a rule's decision: fired, resolved or suppressed.
 type Outcome struct {
 	Time             time.Time `json:"time"`

@@ -211,8 +211,12 @@ func sortedKeys[V any](m map[string]V) []string {
 
 // Add numbers an entry, keeps it among the recent ones and queues it for
 // the disk. It never blocks: an entry the disk is too far behind for is
-// dropped from the disk (counted as a write error) but stays recent.
+// dropped from the disk (counted as a write error) but stays recent. A
+// state that is no change of leader (a split brain) is not kept.
 func (s *Store) Add(e Entry) {
+	if e.State != nil && !e.State.leadership() {
+		return
+	}
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()

@@ -1,7 +1,9 @@
 package tests
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -12,6 +14,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/leaderhook/leaderhook/api"
+	"github.com/leaderhook/leaderhook/web"
 )
 
 // TestPageShowsMembersRulesAndRetries opens / on a daemon fed a scripted
@@ -255,4 +260,79 @@ func dateTimeOf(t *testing.T, iso string) string {
 func jsString(s string) string {
 	b, _ := json.Marshal(s)
 	return string(b)
+}
+
+// TestPageShowsASplitBrain: a cluster whose lead is claimed twice keeps
+// its leader, and the page says so and says the split, since when and who
+// claims the lead, among the clusters in trouble, and draws no outage for
+// it; once one leader is claimed again, the split goes.
+func TestPageShowsASplitBrain(t *testing.T) {
+	dir := t.TempDir()
+	listen := freePort(t)
+	config := filepath.Join(dir, "rules.yaml")
+	err := os.WriteFile(config, []byte(fmt.Sprintf(`server: {listen: %q}
+state_dir: %s/state
+clusters:
+  - {name: aaa-fine, stabilize: 0s, members: [f1, f2, f3], source: {type: events, http: true}}
+  - {name: ziti, stabilize: 0s, split_brain_after: 200ms, members: [a, b, c], source: {type: events, http: true}}
+`, listen, dir)), 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	startDaemon(t, config)
+	base := "http://" + listen
+	follow(t, base, "aaa-fine", time.Now(), "f1", "f1", "f2", "f1", "f3", "f1")
+	follow(t, base, "ziti", time.Now(), "a", "a", "b", "a", "c", "a")
+	follow(t, base, "ziti", time.Now(), "c", "c")
+	b := newBrowser(t)
+	b.navigate(t, base+"/")
+	card := `document.querySelector('[data-cluster="ziti"]')`
+	b.waitJS(t, "the split brain on the cluster's card", card+`?.querySelector(".split")`)
+	split := eval[string](t, b, card+`.querySelector(".split").textContent`)
+	if !regexp.MustCompile(`^split brain since \d\d:\d\d:\d\d\.\d{3} UTC \(.+\): a, c claim the lead$`).MatchString(split) {
+		t.Errorf("the card says %q", split)
+	}
+	if got := eval[string](t, b, card+`.querySelector(".leader").textContent`); !strings.HasPrefix(got, "leader a for ") {
+		t.Errorf("the majority still follows a: the card says %q", got)
+	}
+	if !eval[bool](t, b, card+`.classList.contains("bad") && document.querySelector("#clusters .card").dataset.cluster === "ziti"`) {
+		t.Error("the cluster in split brain is not marked, or not first among the cards")
+	}
+	if got := eval[string](t, b, `document.querySelector("#cluster-count").textContent`); !strings.Contains(got, "1 in split brain") {
+		t.Errorf("the page's head says %q", got)
+	}
+	if n := eval[int](t, b, `document.querySelectorAll('[data-lane="ziti"] rect.seg.outage').length`); n != 0 {
+		t.Errorf("the split brain is drawn as %d outages", n)
+	}
+	follow(t, base, "ziti", time.Now(), "c", "a")
+	b.waitJS(t, "the split brain to go from the card", card+` && !`+card+`.querySelector(".split") && !`+card+`.classList.contains("bad")`)
+	b.noErrors(t)
+}
+
+// TestPageShowsTheStateWhenTheHistoryFails: GET /v1/history fails (the
+// disk of state_dir does not read) while GET /v1/state answers. The page
+// still shows the clusters as they are now, and says that its timeline
+// is not updated, rather than that leaderhook does not answer.
+func TestPageShowsTheStateWhenTheHistoryFails(t *testing.T) {
+	since := time.Now().Add(-time.Minute).UTC()
+	srv := &api.Server{
+		State: func(context.Context) (any, error) {
+			return map[string]any{"time": time.Now().UTC(), "queue_depth": 0, "clusters": []any{map[string]any{
+				"name": "ziti", "known": true, "has_leader": false, "leader_id": "", "previous_leader_id": "c1", "since": since,
+				"members_up": 1, "members_total": 3, "quorum_margin": -1, "members": []any{}, "rules": []any{}}}}, nil
+		},
+		History: func(context.Context, api.HistoryQuery) (any, error) {
+			return nil, errors.New("history: read state/history/seg-1.jsonl: input/output error")
+		},
+		Page: web.Handler(),
+	}
+	ts := httptest.NewServer(srv.Handler())
+	defer ts.Close()
+	b := newBrowser(t)
+	b.navigate(t, ts.URL+"/")
+	b.waitJS(t, "the cluster without a leader", `document.querySelector('[data-cluster="ziti"] .leader.none')?.textContent.startsWith("no leader since `+since.Format("15:04:05.000")+` UTC")`)
+	status := eval[string](t, b, `document.querySelector("#status").textContent`)
+	if !strings.Contains(status, "timeline not updated") || !strings.Contains(status, "HTTP 503") || strings.Contains(status, "does not answer") {
+		t.Errorf("the page's status: %q", status)
+	}
 }

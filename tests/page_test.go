@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -273,5 +274,35 @@ func TestLivePagePannedBeyondTheLongestWindow(t *testing.T) {
 	b.waitJS(t, "two more updates", `Number(document.body.dataset.polls) >= `+polls+` + 2`)
 	if connected := eval[string](t, b, `document.body.dataset.connected`); connected != "1" {
 		t.Errorf("the page says leaderhook does not answer: %s", eval[string](t, b, `document.querySelector("#status").textContent`))
+	}
+}
+
+// TestLivePageSaysAHungDaemonDoesNotAnswer stops the daemon without
+// ending it (a hung process, or a network that drops packets): its
+// connections stay open and unanswered, no request fails, and the page
+// must not go on saying "live" over what it showed last. It says so, and
+// comes back once the daemon answers again.
+func TestLivePageSaysAHungDaemonDoesNotAnswer(t *testing.T) {
+	hook := httptest.NewServer(&receiver{})
+	defer hook.Close()
+	dir := t.TempDir()
+	listen := freePort(t)
+	d := startDaemon(t, pageConfig(t, dir, listen, hook.URL))
+	b := newBrowser(t)
+	b.navigate(t, "http://"+listen+"/")
+	b.waitJS(t, "the page's first update", `document.body.dataset.ready === "1" && document.body.dataset.connected === "1"`)
+	seen := len(b.messages(0))
+	if err := d.cmd.Process.Signal(syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	defer d.cmd.Process.Signal(syscall.SIGCONT)
+	b.waitJS(t, "the page to say the daemon does not answer", `document.body.dataset.connected === "0"`)
+	if status := eval[string](t, b, `document.querySelector("#status").textContent`); !strings.Contains(status, "does not answer") || !strings.Contains(status, "what is shown is as of ") {
+		t.Errorf("the page's status: %q", status)
+	}
+	d.cmd.Process.Signal(syscall.SIGCONT)
+	b.waitJS(t, "the page to say it is live again", `document.body.dataset.connected === "1"`)
+	if errs := b.errorsFrom(seen, "network"); len(errs) > 0 {
+		t.Errorf("errors on the console:\n%s", strings.Join(errs, "\n"))
 	}
 }

@@ -64,8 +64,12 @@ func NewHTML(cluster string, stabilize time.Duration, executed bool) *HTML {
 		Outcomes: []history.Outcome{}, Members: []*memberLane{}}, members: map[string]*memberLane{}, last: map[string]detector.MemberReport{}}
 }
 
-// State keeps a state change.
+// State keeps a change of leader. A split brain and its end, announced as
+// states too, are not kept: the timeline would draw them as outages.
 func (h *HTML) State(ev event.Event) {
+	if ev.Type != event.HasLeader && ev.Type != event.Leaderless {
+		return
+	}
 	h.data.States = append(h.data.States, *history.StateOf(ev).State)
 }
 

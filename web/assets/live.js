@@ -1,7 +1,8 @@
 "use strict";
 // The live page of `leaderhook run`: every two seconds it reads GET
 // /v1/state and what GET /v1/history added since, and redraws. When the
-// daemon does not answer it says so and keeps trying; when a restarted
+// daemon does not answer, or leaves a request unanswered (hung, or a
+// network that drops packets), it says so and keeps trying; when a restarted
 // daemon answers (its history has another boot), it loads its window
 // again. It reads nothing but those two endpoints. A window longer than
 // RAW_SPAN loads as an overview at the scale of the view (spans and marks,
@@ -15,10 +16,14 @@ const RAW_SPAN = 12 * LH.HOUR;
 // view panned back further loads what it can, not a refusal that stops
 // every update.
 const MAX_WINDOW = 31 * LH.DAY;
+// STALE_MS without an update, the page says that what it shows is old;
+// a request unanswered for TIMEOUT_MS is given up and made again.
+const STALE_MS = 10 * LH.SECOND;
+const TIMEOUT_MS = 30 * LH.SECOND;
 const SPANS = [["15m", 15 * LH.MINUTE], ["1h", LH.HOUR], ["6h", 6 * LH.HOUR], ["24h", LH.DAY], ["7d", 7 * LH.DAY]];
 
 const live = {
-  state: null, boot: "", lastSeq: 0, loadedFrom: Infinity, step: 0, skew: 0, polls: 0,
+  state: null, boot: "", lastSeq: 0, lastOk: 0, loadedFrom: Infinity, step: 0, skew: 0, polls: 0,
   states: [], outcomes: [], spans: [], marks: [], deliveries: new Map(), unfinished: [], details: new Map(),
   follow: true, span: 6 * LH.HOUR, filter: "", lanesDirty: true, lanes: [],
 };
@@ -26,8 +31,11 @@ const live = {
 let chart;
 
 async function getJSON(url) {
-  const r = await fetch(url, { cache: "no-store" });
-  if (!r.ok) throw new Error(`${url}: HTTP ${r.status}`);
+  const r = await fetch(url, { cache: "no-store", signal: AbortSignal.timeout(TIMEOUT_MS) });
+  if (!r.ok) {
+    const why = await r.json().then((b) => `: ${b.error}`, () => "");
+    throw new Error(`${url.split("?")[0]}: HTTP ${r.status}${why}`);
+  }
   return r.json();
 }
 
@@ -45,9 +53,12 @@ async function poll() {
     const st = await getJSON("/v1/state");
     live.skew = LH.ms(st.time) - Date.now();
     live.state = st;
-    await syncHistory();
+    // The clusters as they are now are shown whatever becomes of their
+    // history: a history that does not read must not hide them.
+    const stale = await syncHistory().then(() => null, (err) => err);
     live.polls++;
-    setStatus(true);
+    live.lastOk = Date.now();
+    setStatus(true, stale);
     render();
   } catch (err) {
     setStatus(false, err);
@@ -128,10 +139,19 @@ function mergeDeliveries(list) {
   }
 }
 
+// watch says so when a poll has waited STALE_MS for its answer: such a
+// request does not fail, and the page would go on saying "live".
+function watch() {
+  const quiet = Date.now() - live.lastOk;
+  if (polling && live.lastOk && quiet > STALE_MS) setStatus(false, new Error(`no answer for ${LH.duration(quiet)}`));
+}
+
 function setStatus(ok, err) {
   const s = document.querySelector("#status");
   s.className = ok ? "ok" : "down";
-  s.textContent = ok ? `live · updated ${LH.clock(serverNow())} UTC` : `leaderhook does not answer (${err.message}); retrying every ${POLL_MS / 1000}s`;
+  const shown = live.lastOk ? `; what is shown is as of ${LH.clock(live.lastOk + live.skew)} UTC` : "";
+  const timeline = ok && err ? `; timeline not updated (${err.message})` : "";
+  s.textContent = ok ? `live · updated ${LH.clock(serverNow())} UTC${timeline}` : `leaderhook does not answer (${err.message})${shown}; retrying every ${POLL_MS / 1000}s`;
   document.body.dataset.connected = ok ? "1" : "0";
 }
 
@@ -148,13 +168,16 @@ function render() {
   document.body.dataset.ready = "1";
   document.body.dataset.seq = String(live.lastSeq);
   document.body.dataset.polls = String(live.polls);
-  document.body.dataset.loadedFrom = new Date(live.loadedFrom).toISOString();
+  document.body.dataset.loadedFrom = isFinite(live.loadedFrom) ? new Date(live.loadedFrom).toISOString() : "";
   document.body.dataset.renderMs = (performance.now() - started).toFixed(1);
 }
 
+// trouble: the cluster has no leader, or its lead is claimed twice.
+const trouble = (c) => c.known && (!c.has_leader || c.split_brain);
+
 // sortClusters puts the clusters in trouble first.
 function sortClusters(clusters) {
-  const rank = (c) => (!c.known ? 1 : c.has_leader ? 2 : 0);
+  const rank = (c) => (trouble(c) ? 0 : !c.known ? 1 : 2);
   return clusters.slice().sort((a, b) => rank(a) - rank(b) || a.name.localeCompare(b.name));
 }
 
@@ -164,7 +187,8 @@ function renderCards(clusters, now) {
   const rest = clusters.length - cards.length;
   const more = rest > 0 && LH.el("p", { class: "more" }, `${rest} more clusters: type a name in the filter to see them.`);
   box.replaceChildren(...cards, more || "");
-  document.querySelector("#cluster-count").textContent = `${live.state.clusters.length} clusters, ${live.state.clusters.filter((c) => c.known && !c.has_leader).length} without a leader`;
+  const all = live.state.clusters;
+  document.querySelector("#cluster-count").textContent = `${all.length} clusters, ${all.filter((c) => c.known && !c.has_leader).length} without a leader, ${all.filter((c) => c.split_brain).length} in split brain`;
 }
 
 function clusterCard(c, now) {
@@ -173,9 +197,10 @@ function clusterCard(c, now) {
     : c.has_leader
       ? LH.el("p", { class: "leader" }, "leader ", LH.el("b", null, c.leader_id), c.since ? ` for ${LH.duration(now - LH.ms(c.since))}` : "")
       : LH.el("p", { class: "leader none" }, `no leader since ${LH.clock(LH.ms(c.since))} UTC (${LH.duration(now - LH.ms(c.since))})`, c.previous_leader_id ? `, was ${c.previous_leader_id}` : "");
+  const split = c.split_brain && LH.el("p", { class: "leader split" }, `split brain since ${LH.clock(LH.ms(c.split_brain_since))} UTC (${LH.duration(now - LH.ms(c.split_brain_since))}): ${(c.leaders || []).join(", ")} claim the lead`);
   const meta = `${c.members_up}/${c.members_total} members up · quorum margin ${c.quorum_margin}`;
-  return LH.el("section", { class: `card ${c.known && !c.has_leader ? "bad" : ""}`, "data-cluster": c.name },
-    LH.el("h3", null, c.name), leader,
+  return LH.el("section", { class: `card ${trouble(c) ? "bad" : ""}`, "data-cluster": c.name },
+    LH.el("h3", null, c.name), leader, split,
     LH.el("p", { class: "meta" }, meta, c.watcher_isolated ? LH.el("span", { class: "warn" }, " · leaderhook reaches too few members to judge") : ""),
     LH.el("table", { class: "members" }, c.members.map((m) => memberRow(m, now))));
 }
@@ -210,7 +235,7 @@ function buildLanes(clusters) {
     let segs = LH.joinSegments((spans.get(c.name) || []).map(LH.spanSegment), LH.clusterSegments(states.get(c.name) || []));
     if (!segs.length && c.known) segs = LH.clusterSegments([{ type: c.has_leader ? "state.has_leader" : "state.is_leaderless", time: c.since, since: c.since, leader_id: c.leader_id }]);
     const markers = [...(marks.get(c.name) || []).flatMap(markMarkers), ...(outcomes.get(c.name) || []).map(outcomeMarker)];
-    return { id: c.name, label: c.name, sub: c.has_leader ? `leader ${c.leader_id}` : "no leader", cls: "cluster", segments: segs, markers };
+    return { id: c.name, label: c.name, sub: (c.has_leader ? `leader ${c.leader_id}` : "no leader") + (c.split_brain ? `, split brain: ${(c.leaders || []).join(", ")} claim the lead` : ""), cls: "cluster", segments: segs, markers };
   });
 }
 
@@ -339,6 +364,7 @@ function start() {
   chart.setView(Date.now() - live.span, Date.now());
   controls();
   poll();
+  setInterval(watch, LH.SECOND);
 }
 
 start();
