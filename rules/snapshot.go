@@ -142,7 +142,7 @@ func (e *Engine) Restore(s Snapshot) {
 				continue
 			}
 			if !rsnap.sameDecision(e.rules[i]) {
-				if rsnap.Active && rsnap.Fired && e.rules[i].schedule == nil {
+				if rsnap.Active && rsnap.Fired && e.rules[i].schedule == nil && e.rules[i].appliesTo(c.Name) {
 					// Afresh, as at startup, but its firing still resolves.
 					cs.rules[i] = ruleState{active: true, startup: true, fired: true, since: rsnap.Since, lastFire: rsnap.LastFire}
 				}
@@ -172,17 +172,19 @@ func (e *Engine) knows(cluster string) bool {
 
 // Retire returns, at now, the resolves of the firings that next (the
 // engine of a reloaded config) no longer has: a rule removed, or its
-// cluster, while it fired. Without them its incident would stay open for
-// good, and an Alertmanager alert be refreshed for ever.
+// cluster (from the config, or from the rule's clusters), while it fired.
+// Without them its incident would stay open for good, and an Alertmanager
+// alert be refreshed for ever.
 func (e *Engine) Retire(now time.Time, next *Engine, out []Outcome) []Outcome {
-	kept := map[string]bool{}
+	kept := map[string]*compiledRule{}
 	for _, r := range next.rules {
-		kept[r.Name] = true
+		kept[r.Name] = r
 	}
 	for _, name := range slices.Sorted(maps.Keys(e.clusters)) {
 		cs := e.clusters[name]
 		for i, r := range e.rules {
-			if rs := &cs.rules[i]; rs.active && rs.fired && (!next.knows(name) || !kept[r.Name]) {
+			nr := kept[r.Name]
+			if rs := &cs.rules[i]; rs.active && rs.fired && (!next.knows(name) || nr == nil || !nr.appliesTo(name)) {
 				o := e.outcome(r, rs, cs, Resolved, "", r.OnResolve)
 				o.Time = now
 				out = append(out, o)

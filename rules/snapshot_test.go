@@ -230,8 +230,9 @@ func TestChangedRuleResolvesItsOldFiring(t *testing.T) {
 	}
 }
 
-// A reload that removes a firing rule, or the cluster it fires on,
-// resolves that firing (with the old rule's on_resolve), and nothing else.
+// A reload that removes a firing rule, or the cluster it fires on (from the
+// config or from the rule's clusters), resolves that firing (with the old
+// rule's on_resolve), and nothing else.
 func TestRetireResolvesWhatAReloadRemoves(t *testing.T) {
 	lost := Rule{Name: "lost", When: `leaderless`, Actions: acts("page"), OnResolve: acts("page")}
 	quiet := Rule{Name: "quiet", When: `!leaderless`, Actions: acts("chat")} // not firing
@@ -254,6 +255,7 @@ func TestRetireResolvesWhatAReloadRemoves(t *testing.T) {
 		{"rule removed", []Rule{quiet}, []Cluster{{Name: "a"}, {Name: "b"}}, []string{"a lost resolved [page] at 1h0m0s, episode 1s", "b lost resolved [page] at 1h0m0s, episode 1s"}},
 		{"cluster removed", []Rule{lost, quiet}, []Cluster{{Name: "a"}}, []string{"b lost resolved [page] at 1h0m0s, episode 1s"}},
 		{"definition changed", []Rule{{Name: "lost", When: `leaderless`, Actions: acts("page"), Repeat: time.Hour}, quiet}, []Cluster{{Name: "a"}, {Name: "b"}}, nil},
+		{"rule's clusters narrowed", []Rule{{Name: "lost", When: `leaderless`, Actions: acts("page"), OnResolve: acts("chat"), Clusters: []string{"a"}}, quiet}, []Cluster{{Name: "a"}, {Name: "b"}}, []string{"b lost resolved [page] at 1h0m0s, episode 1s"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			next, err := New(Options{Rules: tc.rules, Clusters: tc.clusters})
@@ -414,5 +416,34 @@ func TestSnapshotWithoutDecisionMatchesByDefinition(t *testing.T) {
 	}), " | ")
 	if want := "10s fired [page] | 20s resolved [] | 2m0s suppressed [page]"; got != want {
 		t.Errorf("\n got: %s\nwant: %s", got, want)
+	}
+}
+
+// A firing that a reload resolves because the rule no longer applies to its
+// cluster is over: a later reload that gives the cluster back to the rule
+// does not find it firing, and the cluster's recovery resolves nothing again.
+func TestNarrowedRuleForgetsTheRetiredFiring(t *testing.T) {
+	both := Rule{Name: "lost", When: `leaderless`, Actions: acts("page"), OnResolve: acts("page")}
+	onlyA := both
+	onlyA.Clusters = []string{"a"}
+	clusters := []Cluster{{Name: "a"}, {Name: "b"}}
+	reload := func(old *Engine, r Rule) *Engine {
+		next, err := New(Options{Rules: []Rule{r}, Clusters: clusters})
+		if err != nil {
+			t.Fatal(err)
+		}
+		next.Restore(old.Snapshot())
+		return next
+	}
+	e, err := New(Options{Rules: []Rule{both}, Clusters: clusters})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.Observe(event.Event{Source: event.DetectorSource, Cluster: "b", Time: t0, Type: event.HasLeader, LeaderID: "x", Since: t0, Baseline: true}, nil)
+	e.Observe(event.Event{Source: event.DetectorSource, Cluster: "b", Time: t0.Add(time.Second), Type: event.Leaderless, Since: t0.Add(time.Second)}, nil)
+	e = reload(reload(e, onlyA), both)
+	out := e.Observe(event.Event{Source: event.DetectorSource, Cluster: "b", Time: t0.Add(time.Hour), Type: event.HasLeader, LeaderID: "y", PreviousLeaderID: "x", Since: t0.Add(time.Hour)}, nil)
+	if len(out) != 0 {
+		t.Errorf("after the firing was retired: %+v", out)
 	}
 }
