@@ -20,7 +20,7 @@ import (
 // Reload reads the config file again and applies it whole, or refuses it
 // whole: a config with errors, or one that changes a key only a restart
 // can apply (each such key is named), leaves the running config in force.
-// Rules whose definition did not change keep their state, clusters keep
+// Rules whose decision did not change keep their state, clusters keep
 // their views (with new members and stabilize periods applied), changed
 // sources restart, and actions take their new settings.
 func (d *Daemon) Reload() error {

@@ -289,11 +289,12 @@ func (d *Driver) Reset(engine *rules.Engine, clusters []ClusterView, img Image) 
 }
 
 // Replace swaps in a new engine and cluster set after a config reload. The
-// new engine takes over the old one's memory (rules whose definition did
-// not change keep their state); views of clusters still configured are
-// kept, so leaders and outages carry over, and take their new members and
-// stabilize period; clusters no longer configured are forgotten. Time
-// first advances to now; what the change makes due is announced at now.
+// new engine takes over the old one's memory (rules whose decision did
+// not change keep their state: rules.Engine.Restore); views of clusters
+// still configured are kept, so leaders and outages carry over, and take
+// their new members and stabilize period; clusters no longer configured
+// are forgotten. Time first advances to now; what the change makes due is
+// announced at now.
 func (d *Driver) Replace(now time.Time, engine *rules.Engine, clusters []ClusterView) {
 	d.AdvanceTo(now)
 	retired := d.engine.Retire(now, engine, nil)

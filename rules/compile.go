@@ -89,6 +89,7 @@ type compiledRule struct {
 	readsHealth bool
 	gate        gate
 	definition  string // hash of the configured rule, for snapshots
+	decision    string // hash of what decides its outcomes, for snapshots
 }
 
 type window struct {
@@ -238,7 +239,7 @@ func compile(rs []Rule, windows map[string]Window, known Known) (out []*compiled
 	seen := map[string]int{}
 	for i, r := range rs {
 		path := "rules[" + strconv.Itoa(i) + "]"
-		c := &compiledRule{Rule: r, definition: definition(&r)}
+		c := &compiledRule{Rule: r, definition: definition(&r), decision: decision(&r)}
 		checkName(&errs, path, i, r.Name, seen)
 		checkLabels(&errs, path, r.Labels)
 		c.compileWhen(path, &errs, &warnings)

@@ -13,8 +13,9 @@ import (
 
 // Snapshot is the engine's memory: per cluster, the current state, the
 // recent leader changes and the window of expected changes, and per rule
-// whether it is firing, since when, and its cooldowns. It survives a restart (written to state_dir) and a config
-// reload (rules whose definition did not change keep their state).
+// whether it is firing, since when, its cooldowns and its verification in
+// progress. It survives a restart (written to state_dir) and a config
+// reload (rules whose decision did not change keep their state).
 type Snapshot struct {
 	Clusters []ClusterSnapshot `json:"clusters"`
 	// Expected is the windows of expected changes, by cluster: a cluster
@@ -32,11 +33,15 @@ type ClusterSnapshot struct {
 	Rules   []RuleSnapshot `json:"rules"`
 }
 
-// RuleSnapshot is one rule's state for one cluster. Definition is a hash of
-// the rule as configured: state is restored only into the same rule.
+// RuleSnapshot is one rule's state for one cluster. Decision is a hash of
+// what decides the rule's outcomes: state is restored only into a rule that
+// decides the same way. Definition, a hash of the whole rule but its
+// labels, is what snapshots without Decision (and nodes of a group that do
+// not write it yet) compare.
 type RuleSnapshot struct {
 	Rule       string               `json:"rule"`
 	Definition string               `json:"definition"`
+	Decision   string               `json:"decision,omitempty"`
 	Active     bool                 `json:"active,omitempty"`
 	Startup    bool                 `json:"startup,omitempty"`
 	Fired      bool                 `json:"fired,omitempty"`
@@ -61,6 +66,32 @@ func definition(r *Rule) string {
 	return hex.EncodeToString(sum[:8])
 }
 
+// decision identifies what decides a rule's outcomes. What it says and
+// runs is left out (description, labels, actions, on_resolve,
+// verify.on_failure): operators edit those during an incident, and a
+// reload that changes only them must keep the episode, cooldowns, repeats
+// and the verification in progress, or a failed failover goes unreported.
+func decision(r *Rule) string {
+	c := *r
+	c.Description, c.Labels, c.Actions, c.OnResolve = "", nil, nil, nil
+	if r.Verify != nil {
+		v := *r.Verify
+		v.OnFailure = nil
+		c.Verify = &v
+	}
+	data, _ := json.Marshal(&c)
+	sum := sha256.Sum256(data)
+	return hex.EncodeToString(sum[:8])
+}
+
+// sameDecision reports whether the snapshot's rule decides as r does.
+func (rsnap *RuleSnapshot) sameDecision(r *compiledRule) bool {
+	if rsnap.Decision == "" { // written before Decision was
+		return rsnap.Definition == r.definition
+	}
+	return rsnap.Decision == r.decision
+}
+
 // Snapshot returns a deep copy of the engine's state.
 func (e *Engine) Snapshot() Snapshot {
 	s := Snapshot{Expected: e.snapshotExpected()}
@@ -71,7 +102,7 @@ func (e *Engine) Snapshot() Snapshot {
 		for i, r := range e.rules {
 			rs := &cs.rules[i]
 			c.Rules = append(c.Rules, RuleSnapshot{
-				Rule: r.Name, Definition: r.definition, Active: rs.active, Startup: rs.startup, Fired: rs.fired,
+				Rule: r.Name, Definition: r.definition, Decision: r.decision, Active: rs.active, Startup: rs.startup, Fired: rs.fired,
 				Since: rs.since, LastFire: rs.lastFire, RetryAt: rs.retryAt, Reason: rs.reason,
 				LastFired: maps.Clone(rs.lastFired), NextRun: rs.nextRun, Verify: rs.verify.clone(),
 			})
@@ -82,8 +113,9 @@ func (e *Engine) Snapshot() Snapshot {
 }
 
 // Restore loads a snapshot into a fresh engine, before any event. Rules are
-// matched by name and definition; a changed or new rule starts afresh, as
-// at startup, but a changed one that was firing still resolves. A restored
+// matched by name and decision: one whose edit changed only what it says or
+// runs keeps its state; one whose decision changed, or a new one, starts
+// afresh, as at startup, but a changed one that was firing still resolves. A restored
 // cluster's next state event is evaluated as a change, not as a baseline:
 // a cluster that recovered while leaderhook was down gets its resolve.
 // Clusters the engine does not know are left out: one removed from the
@@ -109,8 +141,8 @@ func (e *Engine) Restore(s Snapshot) {
 			if !ok {
 				continue
 			}
-			if e.rules[i].definition != rsnap.Definition {
-				if rsnap.Active && rsnap.Fired && e.rules[i].schedule == nil {
+			if !rsnap.sameDecision(e.rules[i]) {
+				if rsnap.Active && rsnap.Fired && e.rules[i].schedule == nil && e.rules[i].appliesTo(c.Name) {
 					// Afresh, as at startup, but its firing still resolves.
 					cs.rules[i] = ruleState{active: true, startup: true, fired: true, since: rsnap.Since, lastFire: rsnap.LastFire}
 				}
@@ -140,17 +172,19 @@ func (e *Engine) knows(cluster string) bool {
 
 // Retire returns, at now, the resolves of the firings that next (the
 // engine of a reloaded config) no longer has: a rule removed, or its
-// cluster, while it fired. Without them its incident would stay open for
-// good, and an Alertmanager alert be refreshed for ever.
+// cluster (from the config, or from the rule's clusters), while it fired.
+// Without them its incident would stay open for good, and an Alertmanager
+// alert be refreshed for ever.
 func (e *Engine) Retire(now time.Time, next *Engine, out []Outcome) []Outcome {
-	kept := map[string]bool{}
+	kept := map[string]*compiledRule{}
 	for _, r := range next.rules {
-		kept[r.Name] = true
+		kept[r.Name] = r
 	}
 	for _, name := range slices.Sorted(maps.Keys(e.clusters)) {
 		cs := e.clusters[name]
 		for i, r := range e.rules {
-			if rs := &cs.rules[i]; rs.active && rs.fired && (!next.knows(name) || !kept[r.Name]) {
+			nr := kept[r.Name]
+			if rs := &cs.rules[i]; rs.active && rs.fired && (!next.knows(name) || nr == nil || !nr.appliesTo(name)) {
 				o := e.outcome(r, rs, cs, Resolved, "", r.OnResolve)
 				o.Time = now
 				out = append(out, o)

@@ -230,8 +230,9 @@ func TestChangedRuleResolvesItsOldFiring(t *testing.T) {
 	}
 }
 
-// A reload that removes a firing rule, or the cluster it fires on,
-// resolves that firing (with the old rule's on_resolve), and nothing else.
+// A reload that removes a firing rule, or the cluster it fires on (from the
+// config or from the rule's clusters), resolves that firing (with the old
+// rule's on_resolve), and nothing else.
 func TestRetireResolvesWhatAReloadRemoves(t *testing.T) {
 	lost := Rule{Name: "lost", When: `leaderless`, Actions: acts("page"), OnResolve: acts("page")}
 	quiet := Rule{Name: "quiet", When: `!leaderless`, Actions: acts("chat")} // not firing
@@ -254,6 +255,7 @@ func TestRetireResolvesWhatAReloadRemoves(t *testing.T) {
 		{"rule removed", []Rule{quiet}, []Cluster{{Name: "a"}, {Name: "b"}}, []string{"a lost resolved [page] at 1h0m0s, episode 1s", "b lost resolved [page] at 1h0m0s, episode 1s"}},
 		{"cluster removed", []Rule{lost, quiet}, []Cluster{{Name: "a"}}, []string{"b lost resolved [page] at 1h0m0s, episode 1s"}},
 		{"definition changed", []Rule{{Name: "lost", When: `leaderless`, Actions: acts("page"), Repeat: time.Hour}, quiet}, []Cluster{{Name: "a"}, {Name: "b"}}, nil},
+		{"rule's clusters narrowed", []Rule{{Name: "lost", When: `leaderless`, Actions: acts("page"), OnResolve: acts("chat"), Clusters: []string{"a"}}, quiet}, []Cluster{{Name: "a"}, {Name: "b"}}, []string{"b lost resolved [page] at 1h0m0s, episode 1s"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			next, err := New(Options{Rules: tc.rules, Clusters: tc.clusters})
@@ -290,5 +292,158 @@ func TestSimultaneousWakeupsInClusterOrder(t *testing.T) {
 	}
 	if want := []string{"a", "b", "c"}; !slices.Equal(got, want) {
 		t.Errorf("fired on %q, want %q", got, want)
+	}
+}
+
+// A reload that changes only what a rule says or runs (description,
+// labels, actions, on_resolve, verify.on_failure) keeps its state: the
+// verification in progress still ends in verify_failed (with the new
+// on_failure), the repeat goes on, a running cooldown still holds, and the
+// firing resolves once. A change of what it decides starts it afresh: its
+// old firing still resolves once, and nothing else carries over.
+func TestReloadKeepsStateUnlessWhatTheRuleDecidesChanged(t *testing.T) {
+	base := Rule{Name: "lost", Description: "no leader", When: `leaderless`, Repeat: time.Hour, Cooldown: 10 * time.Minute,
+		Actions: acts("page"), OnResolve: acts("page"), Labels: map[string]string{"team": "db"},
+		Verify: &Verify{When: `!leaderless`, Within: 5 * time.Minute, OnFailure: acts("page")}}
+	for _, tc := range []struct {
+		name string
+		edit func(r *Rule)
+		keep bool
+	}{
+		{"description", func(r *Rule) { r.Description = "no leader: writes fail" }, true},
+		{"labels", func(r *Rule) { r.Labels = map[string]string{"team": "sre"} }, true},
+		{"an action added", func(r *Rule) { r.Actions = acts("page", "chat") }, true},
+		{"on_resolve", func(r *Rule) { r.OnResolve = acts("chat") }, true},
+		{"verify.on_failure", func(r *Rule) {
+			r.Verify = &Verify{When: `!leaderless`, Within: 5 * time.Minute, OnFailure: acts("chat")}
+		}, true},
+		{"when", func(r *Rule) { r.When = `leaderless && leader_id == ""` }, false},
+		{"for", func(r *Rule) { r.For = time.Second }, false},
+		{"cooldown", func(r *Rule) { r.Cooldown = 5 * time.Minute }, false},
+		{"repeat", func(r *Rule) { r.Repeat = 30 * time.Minute }, false},
+		{"verify.when", func(r *Rule) {
+			r.Verify = &Verify{When: `leader_id == "b"`, Within: 5 * time.Minute, OnFailure: acts("page")}
+		}, false},
+		{"verify.within", func(r *Rule) {
+			r.Verify = &Verify{When: `!leaderless`, Within: 6 * time.Minute, OnFailure: acts("page")}
+		}, false},
+		{"clusters", func(r *Rule) { r.Clusters = []string{"c1", "c2"} }, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			edited := base
+			tc.edit(&edited)
+			// A verification in progress, then a repeat; the resolve.
+			got := strings.Join(reloadMidway(t, base, edited, func(e *Engine, reload func() *Engine) []Outcome {
+				e.Observe(reloadEvent(0, event.HasLeader, "a"), nil)
+				out := e.Observe(reloadEvent(10*time.Second, event.Leaderless, ""), nil)
+				out = e.ActionDone(ActionEnd{Cluster: "c1", Rule: "lost", Episode: t0.Add(10 * time.Second), FiredAt: t0.Add(10 * time.Second), Action: "page", OK: true}, t0.Add(20*time.Second), out)
+				e = reload()
+				out = e.Advance(t0.Add(2*time.Hour), out)
+				return e.Observe(reloadEvent(2*time.Hour, event.HasLeader, "b"), out)
+			}), " | ")
+			kept := []string{"10s fired [page]", "5m20s verify_failed " + fmt.Sprint(edited.Verify.OnFailure),
+				"1h0m10s fired " + fmt.Sprint(edited.Actions), "2h0m0s resolved " + fmt.Sprint(edited.OnResolve)}
+			afresh := []string{"10s fired [page]", "2h0m0s resolved " + fmt.Sprint(edited.OnResolve)}
+			if want := strings.Join(map[bool][]string{true: kept, false: afresh}[tc.keep], " | "); got != want {
+				t.Errorf("verification and repeat\n got: %s\nwant: %s", got, want)
+			}
+			// Lost again inside the cooldown of a firing that resolved.
+			got = strings.Join(reloadMidway(t, base, edited, func(e *Engine, reload func() *Engine) []Outcome {
+				e.Observe(reloadEvent(0, event.HasLeader, "a"), nil)
+				out := e.Observe(reloadEvent(10*time.Second, event.Leaderless, ""), nil)
+				out = e.Observe(reloadEvent(20*time.Second, event.HasLeader, "b"), out)
+				e = reload()
+				return e.Observe(reloadEvent(2*time.Minute, event.Leaderless, ""), out)
+			}), " | ")
+			if held := strings.Contains(got, "2m0s suppressed"); held != tc.keep {
+				t.Errorf("cooldown: held back %v, want %v: %s", held, tc.keep, got)
+			}
+		})
+	}
+}
+
+// reloadMidway runs a scenario whose reload (at 1m) swaps the engine of
+// old for one of next as the pipeline does (Retire, then Restore), and
+// returns its outcomes as "time kind actions".
+func reloadMidway(t *testing.T, old, next Rule, scenario func(e *Engine, reload func() *Engine) []Outcome) []string {
+	t.Helper()
+	e1, err := New(Options{Rules: []Rule{old}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var retired []Outcome
+	reload := func() *Engine {
+		e2, err := New(Options{Rules: []Rule{next}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		retired = e1.Retire(t0.Add(time.Minute), e2, nil)
+		e2.Restore(e1.Snapshot())
+		return e2
+	}
+	out := append(scenario(e1, reload), retired...)
+	var got []string
+	for _, o := range out {
+		got = append(got, fmt.Sprintf("%s %s %v", o.Time.Sub(t0), o.Kind, o.Actions))
+	}
+	return got
+}
+
+func reloadEvent(at time.Duration, typ, leader string) event.Event {
+	return event.Event{Source: event.DetectorSource, Cluster: "c1", Time: t0.Add(at), Type: typ, LeaderID: leader,
+		PreviousLeaderID: "a", Since: t0.Add(at), Baseline: at == 0}
+}
+
+// A snapshot written before rule snapshots had a decision (a state_dir of
+// an older version, a node of a group not upgraded yet) is matched by its
+// definition: a rule that did not change keeps its state.
+func TestSnapshotWithoutDecisionMatchesByDefinition(t *testing.T) {
+	r := Rule{Name: "lost", When: `leaderless`, Cooldown: 10 * time.Minute, Actions: acts("page")}
+	got := strings.Join(reloadMidway(t, r, r, func(e *Engine, _ func() *Engine) []Outcome {
+		e.Observe(reloadEvent(0, event.HasLeader, "a"), nil)
+		out := e.Observe(reloadEvent(10*time.Second, event.Leaderless, ""), nil)
+		out = e.Observe(reloadEvent(20*time.Second, event.HasLeader, "b"), out)
+		snap := e.Snapshot()
+		for i := range snap.Clusters[0].Rules {
+			snap.Clusters[0].Rules[i].Decision = ""
+		}
+		e2, err := New(Options{Rules: []Rule{r}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		e2.Restore(snap)
+		return e2.Observe(reloadEvent(2*time.Minute, event.Leaderless, ""), out)
+	}), " | ")
+	if want := "10s fired [page] | 20s resolved [] | 2m0s suppressed [page]"; got != want {
+		t.Errorf("\n got: %s\nwant: %s", got, want)
+	}
+}
+
+// A firing that a reload resolves because the rule no longer applies to its
+// cluster is over: a later reload that gives the cluster back to the rule
+// does not find it firing, and the cluster's recovery resolves nothing again.
+func TestNarrowedRuleForgetsTheRetiredFiring(t *testing.T) {
+	both := Rule{Name: "lost", When: `leaderless`, Actions: acts("page"), OnResolve: acts("page")}
+	onlyA := both
+	onlyA.Clusters = []string{"a"}
+	clusters := []Cluster{{Name: "a"}, {Name: "b"}}
+	reload := func(old *Engine, r Rule) *Engine {
+		next, err := New(Options{Rules: []Rule{r}, Clusters: clusters})
+		if err != nil {
+			t.Fatal(err)
+		}
+		next.Restore(old.Snapshot())
+		return next
+	}
+	e, err := New(Options{Rules: []Rule{both}, Clusters: clusters})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.Observe(event.Event{Source: event.DetectorSource, Cluster: "b", Time: t0, Type: event.HasLeader, LeaderID: "x", Since: t0, Baseline: true}, nil)
+	e.Observe(event.Event{Source: event.DetectorSource, Cluster: "b", Time: t0.Add(time.Second), Type: event.Leaderless, Since: t0.Add(time.Second)}, nil)
+	e = reload(reload(e, onlyA), both)
+	out := e.Observe(event.Event{Source: event.DetectorSource, Cluster: "b", Time: t0.Add(time.Hour), Type: event.HasLeader, LeaderID: "y", PreviousLeaderID: "x", Since: t0.Add(time.Hour)}, nil)
+	if len(out) != 0 {
+		t.Errorf("after the firing was retired: %+v", out)
 	}
 }

@@ -1,0 +1,70 @@
+package daemon
+
+import (
+	"net/http/httptest"
+	"slices"
+	"testing"
+
+	"github.com/leaderhook/leaderhook/event"
+)
+
+const verifyReloadConfig = `server: {listen: "127.0.0.1:0"}
+state_dir: {{.Dir}}/state
+clusters:
+  - {name: ziti, stabilize: 0s, source: {type: events, http: true}}
+actions:
+  hook: {type: webhook, url: "{{.Hook}}", retry: {max_attempts: 1000, initial_backoff: 20ms, max_backoff: 50ms}}
+rules:
+  - name: lost
+    description: "{{.Description}}"
+    when: leaderless
+    actions: [hook]
+    verify: {when: "!leaderless", within: 1s, on_failure: [hook]}
+{{.HA}}`
+
+// A reload that edits only a rule's description, while its firing's
+// delivery is still being retried, keeps the verification: once the
+// delivery succeeds and no leader comes, verify_failed goes out, alone and
+// in a group.
+func TestReloadKeepsAVerificationInProgress(t *testing.T) {
+	for _, mode := range []string{"alone", "group"} {
+		t.Run(mode, func(t *testing.T) {
+			recv := &receiver{failing: true}
+			srv := httptest.NewServer(recv)
+			t.Cleanup(srv.Close)
+			h := newHarness(t, verifyReloadConfig, map[string]any{"Hook": srv.URL, "Description": "no leader", "HA": ""})
+			if mode == "group" {
+				h.write(map[string]any{"HA": oneNodeGroup(t, h.dir)})
+			}
+			h.start(Options{})
+			if mode == "group" {
+				waitFor(t, "the node to lead its group", h.d.group.dispatching)
+			}
+			h.post("/v1/events?cluster=ziti", "", ev("c1", event.HasLeader, "c1"))
+			h.post("/v1/events?cluster=ziti", "", ev("c1", event.Leaderless, ""))
+			waitFor(t, "the firing's verification", func() bool { return awaitsDelivery(h) })
+			h.reloadTo("POST /-/reload", map[string]any{"Description": "no leader: writes fail, see the runbook"})
+			if !awaitsDelivery(h) {
+				t.Fatal("the reload dropped the verification in progress")
+			}
+			recv.setFailing(false)
+			waitFor(t, "verify_failed", func() bool {
+				return slices.ContainsFunc(recv.deliveries(), func(d delivery) bool { return d.rule == "lost" && d.status == "verify_failed" })
+			})
+		})
+	}
+}
+
+// awaitsDelivery reports whether the rule "lost" has a verification that
+// waits for its firing's delivery.
+func awaitsDelivery(h *harness) bool {
+	found := false
+	h.d.driver.Do(func() {
+		for _, c := range h.d.driver.Image().Engine.Clusters {
+			for _, r := range c.Rules {
+				found = found || (r.Rule == "lost" && r.Verify != nil && len(r.Verify.Awaiting) > 0)
+			}
+		}
+	})
+	return found
+}
