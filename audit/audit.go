@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"os"
 	"sync"
@@ -23,16 +24,31 @@ const buffered = 4096
 // every line.
 const logEvery = time.Minute
 
+// checkEvery bounds how often the writer looks whether the file at the
+// path is still the one it writes: not on every record, which would add
+// two system calls to each write.
+const checkEvery = time.Second
+
 // File appends records to a file from a goroutine of its own, so that
 // neither the decisions nor the deliveries wait for the disk. Each record
 // is one write(2) on a file opened with O_APPEND: lines never interleave,
-// and a crash loses at most the line being written.
+// a crash loses at most the line being written, and a copytruncate
+// rotation leaves no hole. A rotation that renames or removes the file is
+// followed: before a write, at most once every checkEvery, and at once on
+// Reopen.
 type File struct {
-	f       *os.File
+	path    string
 	records chan dispatch.Record
+	reopens chan chan error
 	done    chan struct{}
 	log     *slog.Logger
 	onError func(error)
+
+	// The writer's own: the file, and when it last looked at the path or
+	// logged that it could not reopen it.
+	f              *os.File
+	checked        time.Time
+	reopenLoggedAt time.Time
 
 	mu         sync.Mutex // over what follows: Record and the writer fail
 	lastLogged time.Time
@@ -45,16 +61,39 @@ type File struct {
 // errors are passed to onError (may be nil), and logged at most once a
 // minute with the count of those not logged.
 func Open(path string, log *slog.Logger, onError func(error)) (*File, error) {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o640)
+	f, err := openAppend(path)
 	if err != nil {
-		return nil, fmt.Errorf("audit log: %w", err)
+		return nil, err
 	}
 	if onError == nil {
 		onError = func(error) {}
 	}
-	a := &File{f: f, records: make(chan dispatch.Record, buffered), done: make(chan struct{}), log: log, onError: onError}
+	a := &File{path: path, f: f, checked: time.Now(), records: make(chan dispatch.Record, buffered),
+		reopens: make(chan chan error), done: make(chan struct{}), log: log, onError: onError}
 	go a.write()
 	return a, nil
+}
+
+func openAppend(path string) (*os.File, error) {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o640)
+	if err != nil {
+		return nil, fmt.Errorf("audit log: %w", err)
+	}
+	return f, nil
+}
+
+// Reopen opens the file at the path again, creating it if it is gone, for
+// what is written from now on: a reload does this after a rotation. It
+// returns once the writer has switched, so nothing more goes to the old
+// file. When the path cannot be opened, the writer keeps the file it has.
+func (a *File) Reopen() error {
+	reply := make(chan error, 1)
+	select {
+	case a.reopens <- reply:
+		return <-reply
+	case <-a.done: // closed
+		return nil
+	}
 }
 
 var errBehind = errors.New("audit log: the disk is behind; record dropped")
@@ -71,15 +110,74 @@ func (a *File) Record(r dispatch.Record) {
 
 func (a *File) write() {
 	defer close(a.done)
-	for r := range a.records {
-		data, err := json.Marshal(r)
-		if err == nil {
-			_, err = a.f.Write(append(data, '\n'))
-		}
-		if err != nil {
-			a.failed(fmt.Errorf("audit log %s: %w", a.f.Name(), err))
+	for {
+		select {
+		case r, ok := <-a.records:
+			if !ok {
+				return
+			}
+			a.writeRecord(r)
+		case reply := <-a.reopens:
+			reply <- a.reopen()
 		}
 	}
+}
+
+func (a *File) writeRecord(r dispatch.Record) {
+	data, err := json.Marshal(r)
+	if err == nil {
+		a.follow()
+		_, err = a.f.Write(append(data, '\n'))
+	}
+	if err != nil {
+		a.failed(fmt.Errorf("audit log %s: %w", a.path, err))
+	}
+}
+
+// follow reopens the file when the one at the path is no longer the one
+// open (a rotation renamed or removed it), looking at most once every
+// checkEvery. One that cannot be reopened is logged at most once a
+// minute; the records go on to the file open, as before the rotation.
+func (a *File) follow() {
+	now := time.Now()
+	if now.Sub(a.checked) < checkEvery {
+		return
+	}
+	a.checked = now
+	if !a.rotated() {
+		return
+	}
+	if err := a.reopen(); err != nil && now.Sub(a.reopenLoggedAt) >= logEvery {
+		a.reopenLoggedAt = now
+		a.log.Error("audit log rotated away and cannot reopen it: still writing to the file open", "err", err)
+	}
+}
+
+// rotated reports whether the file at the path is gone or another than
+// the one open. A path that cannot be looked at for another reason is
+// left alone.
+func (a *File) rotated() bool {
+	at, err := os.Stat(a.path)
+	if err != nil {
+		return errors.Is(err, fs.ErrNotExist)
+	}
+	open, err := a.f.Stat()
+	return err == nil && !os.SameFile(open, at)
+}
+
+// reopen switches the writer to the file at the path, between two records:
+// none is lost or written twice.
+func (a *File) reopen() error {
+	f, err := openAppend(a.path)
+	if err != nil {
+		return err
+	}
+	old := a.f
+	a.f, a.checked = f, time.Now()
+	if err := old.Close(); err != nil {
+		a.log.Warn("audit log: closing the rotated file", "err", err)
+	}
+	return nil
 }
 
 // failed counts a write error and logs it, rate-limited: those held back

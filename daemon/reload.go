@@ -22,10 +22,12 @@ import (
 // can apply (each such key is named), leaves the running config in force.
 // Rules whose decision did not change keep their state, clusters keep
 // their views (with new members and stabilize periods applied), changed
-// sources restart, and actions take their new settings.
+// sources restart, and actions take their new settings. Either way the
+// audit log is reopened at its path, as after a rotation.
 func (d *Daemon) Reload() error {
 	d.reloadMu.Lock()
 	defer d.reloadMu.Unlock()
+	d.reopenAudit()
 	err := d.reload()
 	d.metrics.Reloaded(err == nil)
 	if err != nil {
@@ -90,6 +92,18 @@ func (d *Daemon) reload() error {
 	d.clusterMetrics(old, next)
 	d.log.Info("config reloaded", "rules", len(next.Rules), "actions", len(next.Actions))
 	return nil
+}
+
+// reopenAudit reopens the audit log for a rotation that renamed it: the
+// reload in a logrotate postrotate, which must not depend on the config
+// being accepted.
+func (d *Daemon) reopenAudit() {
+	if d.audit == nil {
+		return
+	}
+	if err := d.audit.Reopen(); err != nil {
+		d.log.Error("audit log: cannot reopen; still writing to the file open", "err", err)
+	}
 }
 
 // busyError is a reload refused for a moment, not for its config: the API
