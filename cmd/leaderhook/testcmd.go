@@ -3,7 +3,9 @@ package main
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -68,7 +70,7 @@ func (e *env) runTests(paths []string, junit string) error {
 		if err != nil {
 			suite.Err = err
 			suites = append(suites, suite)
-			fmt.Fprintf(e.stdout, "ERROR %v\n", err)
+			printErrors(e.stdout, err)
 			failed++
 			continue
 		}
@@ -84,7 +86,7 @@ func (e *env) runTests(paths []string, junit string) error {
 		if err := errors.Join(ruletest.CheckRules(f, cfg), ruletest.CheckSources(f, cfg)); err != nil {
 			suite.Err = err
 			suites = append(suites, suite)
-			fmt.Fprintf(e.stdout, "ERROR %v\n", err)
+			printErrors(e.stdout, err)
 			failed++
 			continue
 		}
@@ -122,6 +124,14 @@ func (e *env) runTests(paths []string, junit string) error {
 		return exitError{1}
 	}
 	return nil
+}
+
+// printErrors prints each line of err (a problem at its file, line,
+// column and key) as an ERROR line.
+func printErrors(w io.Writer, err error) {
+	for line := range strings.SplitSeq(err.Error(), "\n") {
+		fmt.Fprintf(w, "ERROR %s\n", line)
+	}
 }
 
 // loadTestConfig loads the config a test file names, with the test's env

@@ -99,9 +99,8 @@ tests:
 		t.Errorf("exit %d, want 1", code)
 	}
 	for _, want := range []string{
-		"ERROR " + path + ":",
-		`line 13: tests[1].rules[1]: no rule "leader-chnaged" in the config`,
-		`line 18: tests[1].expect[0].rule: no rule "leaderless-30s" in the config`,
+		"ERROR " + path + `:13:29: tests[1].rules[1]: no rule "leader-chnaged" in the config`,
+		"ERROR " + path + `:18:25: tests[1].expect[0].rule: no rule "leaderless-30s" in the config`,
 		"rules in " + filepath.Join(dir, "rules.yaml") + ": leaderless-20s, leaderless-60s, leaderless-still, leader-changed, leader-changed-expected, split-brain, no-fault-tolerance, watcher-cut-off, flapping, leader-stuck, morning-report",
 		"0 passed, 1 failed",
 	} {
@@ -145,7 +144,7 @@ tests:
 	if code != 1 {
 		t.Errorf("exit %d, want 1", code)
 	}
-	want := `line 8: tests[0].events[2].source: "ctr3" is not a member of cluster "ziti" (members: ctrl1, ctrl2, ctrl3)`
+	want := "ERROR " + path + `:8:26: tests[0].events[2].source: "ctr3" is not a member of cluster "ziti" (members: ctrl1, ctrl2, ctrl3)`
 	if !strings.Contains(out, want) || strings.Contains(out, "ok ") {
 		t.Errorf("output lacks %q, or the test ran:\n%s", want, out)
 	}
