@@ -69,8 +69,9 @@ type recordingReplay struct {
 	log    *slog.Logger
 	stderr io.Writer
 
-	driver      *pipeline.Driver // nil before the first line
-	late        int              // of the drivers replaced
+	check       func(event.Event) error // refuses events of clusters not in cfg
+	driver      *pipeline.Driver        // nil before the first line
+	late        int                     // of the drivers replaced
 	events      int
 	first, last time.Time
 	rejected    int
@@ -122,20 +123,26 @@ func (r *recordingReplay) line(line []byte) error {
 	if err != nil {
 		return err
 	}
+	if r.check == nil {
+		r.check = inConfig(r.cfg)
+	}
+	if err := r.check(ev); err != nil {
+		return err
+	}
 	if r.driver == nil {
 		r.midRun = true
 		if err := r.restart(nil); err != nil {
 			return err
 		}
 	}
+	if err := r.driver.Handle(ev); err != nil {
+		return err // it names no cluster: rejected as one not in the config
+	}
 	if r.events == 0 {
 		r.first = ev.Time
 	}
 	r.events++
 	r.last = ev.Time
-	if err := r.driver.Handle(ev); err != nil {
-		fmt.Fprintf(r.stderr, "leaderhook: %s: %v\n", ev, err)
-	}
 	return nil
 }
 

@@ -1,0 +1,50 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// writeRecording writes a config with one cluster, ziti, and a flight
+// recording of lines, and returns their paths.
+func writeRecording(t *testing.T, lines ...string) (config, recording string) {
+	t.Helper()
+	dir := t.TempDir()
+	config = filepath.Join(dir, "rules.yaml")
+	body := "clusters:\n  - {name: ziti, stabilize: 2s, source: {type: events, http: true}}\n" +
+		"actions:\n  hook: {type: webhook, url: \"http://127.0.0.1:9/hook\"}\n" +
+		"rules:\n  - {name: lost, when: leaderless, actions: [hook]}\n"
+	recording = filepath.Join(dir, "inputs.jsonl")
+	for path, data := range map[string]string{config: body, recording: strings.Join(lines, "\n") + "\n"} {
+		if err := os.WriteFile(path, []byte(data), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return config, recording
+}
+
+const recordedStart = `{"namespace":"leaderhook","eventType":"start","timestamp":"2026-12-07T08:06:42.000000000Z","state":{"engine":{"clusters":null},"views":null}}`
+
+// An event of a flight recording whose cluster the config does not have is
+// rejected with its file and line, and the replay exits 1, as with event
+// files: a replay that left it out must not pass for one where nothing
+// happened.
+func TestReplayRecordingRejectsClustersNotInTheConfig(t *testing.T) {
+	config, recording := writeRecording(t, recordedStart,
+		`{"namespace":"cluster","event_src_id":"c1","timestamp":"2026-12-07T08:06:44.000000000Z","eventType":"state.has_leader","leaderId":"c1","cluster":"ziti"}`,
+		`{"namespace":"cluster","event_src_id":"c1","timestamp":"2026-12-07T08:06:45.000000000Z","eventType":"state.is_leaderless","cluster":"ziti-staging"}`,
+		`{"namespace":"leaderhook","eventType":"time","timestamp":"2026-12-07T08:06:50.000000000Z"}`,
+	)
+	out, stderr, code := leaderhook(t, "replay", "-c", config, recording)
+	if code != 1 {
+		t.Errorf("exit %d, want 1 for a rejected line", code)
+	}
+	if want := recording + `:3: cluster "ziti-staging" is not in the config (line skipped)`; !strings.Contains(stderr, want) {
+		t.Errorf("stderr lacks %q:\n%s", want, stderr)
+	}
+	if !strings.Contains(stderr, "replayed 1 events") || !strings.Contains(out, "leader c1") {
+		t.Errorf("the good line was not replayed, or the bad one was counted:\n%s%s", out, stderr)
+	}
+}
