@@ -57,7 +57,11 @@ func (e *env) replayRecording(cfg *config.Config, sink pipeline.Sink, out *timel
 	if r.driver != nil {
 		late += r.driver.Late
 	}
-	return e.replaySummary(replayed{n: r.events, first: r.first, last: r.last, late: late, rejected: r.rejected}, out.Counts)
+	res := replayed{n: r.events, first: r.first, last: r.last, late: late, rejected: r.rejected}
+	if r.driver != nil {
+		res.end, res.next = r.driver.Now(), lookAhead(cfg, r.driver)
+	}
+	return e.replaySummary(res, out.Counts)
 }
 
 // recordingReplay makes the decisions of a flight recording again: each

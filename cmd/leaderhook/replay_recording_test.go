@@ -48,3 +48,22 @@ func TestReplayRecordingRejectsClustersNotInTheConfig(t *testing.T) {
 		t.Errorf("the good line was not replayed, or the bad one was counted:\n%s%s", out, stderr)
 	}
 }
+
+// A flight recording that ends while time would still decide something
+// (here a loss within stabilize) says so, and the --extend that shows it,
+// as a replay of event files does.
+func TestReplayRecordingSaysWhatWasStillDueAtTheEnd(t *testing.T) {
+	config, recording := writeRecording(t, recordedStart,
+		`{"namespace":"cluster","event_src_id":"c1","timestamp":"2026-12-07T08:06:44.000000000Z","eventType":"state.has_leader","leaderId":"c1","cluster":"ziti"}`,
+		`{"namespace":"cluster","event_src_id":"c1","timestamp":"2026-12-07T08:06:45.000000000Z","eventType":"state.is_leaderless","cluster":"ziti"}`,
+	)
+	const due = "the replay stops at 2026-12-07T08:06:45Z; with no more events, LEADER LOST on ziti at 2026-12-07T08:06:47Z: --extend 2s shows it"
+	_, stderr, code := leaderhook(t, "replay", "-c", config, recording)
+	if code != 0 || !strings.Contains(stderr, due) {
+		t.Errorf("exit %d; stderr does not say %q:\n%s", code, due, stderr)
+	}
+	out, stderr, code := leaderhook(t, "replay", "-c", config, "--extend", "5s", recording)
+	if code != 0 || !strings.Contains(out, "rule lost FIRED") || strings.Contains(stderr, "the replay stops") {
+		t.Errorf("--extend 5s: exit %d\n%s%s", code, out, stderr)
+	}
+}
