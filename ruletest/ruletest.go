@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"time"
 
 	"gopkg.in/yaml.v3"
@@ -35,7 +36,7 @@ type File struct {
 type Test struct {
 	Name    string    `yaml:"name"`
 	Cluster string    `yaml:"cluster"`
-	Start   time.Time `yaml:"start"`
+	Start   Start     `yaml:"start"`
 	Until   Offset    `yaml:"until"`
 	Events  []Event   `yaml:"events"`
 	Expect  *[]Expect `yaml:"expect"`
@@ -93,6 +94,47 @@ func (o *Offset) UnmarshalYAML(n *yaml.Node) error {
 }
 
 func (o Offset) String() string { return time.Duration(o).String() }
+
+// Start is when a test's clock starts: a time that names its zone
+// (2026-03-29T01:30:00Z, ...+01:00), or one that does not (2026-03-29
+// 01:30), which is in the config's timezone, as its schedules and windows
+// are: a test of a DST change is written in local time.
+type Start string
+
+// UnmarshalYAML checks the time; the config it is in comes later.
+func (s *Start) UnmarshalYAML(n *yaml.Node) error {
+	if _, err := Start(n.Value).In(time.UTC); err != nil {
+		return &yaml.TypeError{Errors: []string{fmt.Sprintf("line %d: %v", n.Line, err)}}
+	}
+	*s = Start(n.Value)
+	return nil
+}
+
+// zoned and local are the layouts of a start with and without its zone.
+var (
+	zoned = []string{time.RFC3339Nano, "2006-01-02 15:04:05.999999999Z07:00"}
+	local = []string{"2006-01-02T15:04:05.999999999", "2006-01-02 15:04:05.999999999", "2006-01-02T15:04", "2006-01-02 15:04", "2006-01-02"}
+)
+
+// In returns the start, in loc unless it names its zone; the zero time
+// when it is not set.
+func (s Start) In(loc *time.Location) (time.Time, error) {
+	v := strings.TrimSpace(string(s))
+	if v == "" {
+		return time.Time{}, nil
+	}
+	for _, layout := range zoned {
+		if t, err := time.Parse(layout, v); err == nil {
+			return t, nil
+		}
+	}
+	for _, layout := range local {
+		if t, err := time.ParseInLocation(layout, v, loc); err == nil {
+			return t, nil
+		}
+	}
+	return time.Time{}, fmt.Errorf("%q is not a start such as 2026-03-29 01:30 (in the config's timezone) or 2026-03-29T01:30:00Z", v)
+}
 
 // Load reads and checks a test file. Its problems come as a
 // *config.Errors, each at its file, line, column and key.

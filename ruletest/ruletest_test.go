@@ -118,3 +118,41 @@ func TestLoadPlacesBadOffsets(t *testing.T) {
 		}
 	}
 }
+
+// A start without a zone is in the given one, on either side of a DST
+// change; one with a zone keeps it; a bad one is placed at its line.
+func TestStartIn(t *testing.T) {
+	berlin, err := time.LoadLocation("Europe/Berlin")
+	if err != nil {
+		t.Skip(err)
+	}
+	for _, tc := range []struct {
+		start Start
+		want  string // UTC, "" for an error
+	}{
+		{"2026-03-29 01:30", "2026-03-29T00:30:00Z"},
+		{"2026-03-29 03:30", "2026-03-29T01:30:00Z"},
+		{"2026-03-29T01:30:15.5", "2026-03-29T00:30:15.5Z"},
+		{"2026-03-29", "2026-03-28T23:00:00Z"},
+		{"2026-03-29T01:30:00Z", "2026-03-29T01:30:00Z"},
+		{"2026-03-29 01:30:00+02:00", "2026-03-28T23:30:00Z"},
+		{"yesterday", ""},
+	} {
+		got, err := tc.start.In(berlin)
+		if tc.want == "" {
+			if err == nil {
+				t.Errorf("%s: %s, want an error", tc.start, got)
+			}
+			continue
+		}
+		if err != nil || got.UTC().Format(time.RFC3339Nano) != tc.want {
+			t.Errorf("%s: %s %v, want %s", tc.start, got.UTC().Format(time.RFC3339Nano), err, tc.want)
+		}
+	}
+	path := filepath.Join(t.TempDir(), "t_test.yaml")
+	src := "config: rules.yaml\ntests:\n  - name: a\n    start: yesterday\n    events:\n      - {at: 0s, eventType: state.is_leaderless}\n    expect: []\n"
+	os.WriteFile(path, []byte(src), 0o644)
+	if _, err := Load(path); err == nil || !strings.Contains(err.Error(), path+`:4: "yesterday" is not a start`) {
+		t.Errorf("a bad start: %v", err)
+	}
+}

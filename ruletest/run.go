@@ -147,7 +147,11 @@ func runOne(t *Test, cfg *config.Config, log *slog.Logger) Result {
 		res.Err = err
 		return res
 	}
-	start := t.Start
+	start, err := t.Start.In(cfg.Location())
+	if err != nil {
+		res.Err = err
+		return res
+	}
 	if start.IsZero() {
 		start = DefaultStart
 	}

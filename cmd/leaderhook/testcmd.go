@@ -42,7 +42,8 @@ Saved as examples/chat_test.yaml, next to the example config, this passes:
 Events without 'source' are the reports of one member standing for the whole cluster
 (they still pass through the detector, so 'stabilize' applies); give 'source' (and
 'peers') to script several members. 'start' sets the wall-clock time of offset 0
-(default 2025-01-01T00:00:00Z), for schedules and mute windows. A step
+(default 2025-01-01T00:00:00Z), for schedules and mute windows; without a zone
+('2026-03-29 01:30') it is in the config's timezone. A step
 '{at: 1m, expect: {for: 30m, reason: upgrade}}' opens a window of expected changes
 (rules see 'expected'), as 'leaderhook expect' does; '{at: 9m, expect: {end: true}}'
 ends it. An expected outcome may name labels its notification must carry:

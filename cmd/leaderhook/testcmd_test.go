@@ -149,3 +149,38 @@ tests:
 		t.Errorf("output lacks %q, or the test ran:\n%s", want, out)
 	}
 }
+
+// A start without a time zone is in the config's timezone, as its windows
+// are: 00:59 in Berlin is before a 02:00 window there, though 00:59 UTC
+// is inside it.
+func TestTestStartIsInTheConfigsTimezone(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "rules.yaml"), []byte(`timezone: Europe/Berlin
+clusters:
+  - name: ziti
+    source: {type: events, http: true}
+actions:
+  chat: {type: webhook, url: "http://127.0.0.1:9/x"}
+windows:
+  night: {schedule: "0 2 * * *", duration: 2h}
+rules:
+  - {name: lost, when: leaderless_for >= duration("30s"), actions: [chat], mute: [night]}
+`), 0o644)
+	for _, start := range []string{"2026-11-29 00:59", "2026-11-29T00:59:00", "2026-11-29 00:59:00", "2026-11-28T23:59:00Z", "2026-11-29T00:59:00+01:00"} {
+		path := filepath.Join(dir, "t_test.yaml")
+		os.WriteFile(path, []byte(`config: rules.yaml
+tests:
+  - name: an outage at 01:01 pages
+    start: `+start+`
+    events:
+      - {at: 0s, eventType: state.has_leader, leaderId: c1}
+      - {at: 2m, eventType: state.is_leaderless}
+    expect:
+      - {at: 2m30s, rule: lost, outcome: fired}
+`), 0o644)
+		out, _, code := leaderhook(t, "test", path)
+		if code != 0 {
+			t.Errorf("start: %s: exit %d\n%s", start, code, out)
+		}
+	}
+}
