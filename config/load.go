@@ -162,8 +162,12 @@ func (l *loader) errorAt(n *yaml.Node, path, format string, args ...any) {
 // very end of the input (`key:` with no newline) on a line after the last;
 // such a value is reported on the last line.
 func (l *loader) position(n *yaml.Node) (line, col int) {
-	if n.Line > len(l.lines) {
-		return len(l.lines), len(l.lines[len(l.lines)-1]) + 1
+	return position(l.lines, n)
+}
+
+func position(lines []string, n *yaml.Node) (line, col int) {
+	if n.Line > len(lines) {
+		return len(lines), len(lines[len(lines)-1]) + 1
 	}
 	return n.Line, n.Column
 }

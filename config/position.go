@@ -1,6 +1,7 @@
 package config
 
 import (
+	"errors"
 	"regexp"
 	"strconv"
 	"strings"
@@ -12,6 +13,56 @@ import (
 // This file turns the paths of field errors (`rules[2].when`, with an
 // optional byte offset into the value) back into lines and columns. Columns
 // count characters, as yaml.v3 does.
+
+// Locator places the key paths of another YAML file leaderhook reads (a
+// rule test: tests[0].events[1].at) as the config's own problems are
+// placed, so that every file's problems name file, line, column and key.
+type Locator struct {
+	name  string
+	root  *yaml.Node // the document's top node; nil when there is none
+	lines []string
+}
+
+// NewLocator parses data, named name in diagnostics. When it does not
+// parse, diagnostics name no line.
+func NewLocator(name string, data []byte) *Locator {
+	l := &Locator{name: name, lines: splitLines(string(data))}
+	var doc yaml.Node
+	if yaml.Unmarshal(data, &doc) == nil && len(doc.Content) > 0 {
+		l.root = doc.Content[0]
+	}
+	return l
+}
+
+// At returns a diagnostic of msg at path, or, when the path does not exist
+// (a required key left out), at its nearest existing parent. A nil Locator
+// places nothing.
+func (l *Locator) At(path, msg string) Diagnostic {
+	if l == nil {
+		return Diagnostic{Path: path, Msg: msg}
+	}
+	d := Diagnostic{File: l.name, Path: path, Msg: msg}
+	if l.root != nil {
+		d.Line, d.Col = position(l.lines, lookup(l.root, path))
+	}
+	return d
+}
+
+// DecodeError places what yaml.v3 reports decoding the file: a syntax
+// error, or each of its type errors (a key it does not know, a value that
+// does not fit), at its line.
+func (l *Locator) DecodeError(err error) []Diagnostic {
+	ld := &loader{name: l.name, lines: l.lines}
+	var te *yaml.TypeError
+	if !errors.As(err, &te) {
+		return []Diagnostic{ld.indentationTab(ld.syntaxError(err))}
+	}
+	ds := make([]Diagnostic, len(te.Errors))
+	for i, e := range te.Errors {
+		ds[i] = ld.syntaxError(errors.New("yaml: " + e))
+	}
+	return ds
+}
 
 // splitLines splits a file into lines at the line breaks yaml.v3 counts:
 // LF, CRLF and CR, and NEL, LS and PS.

@@ -31,6 +31,8 @@ type Reader struct {
 	pending eventHeap
 	seq     uint64
 	newest  time.Time
+	newLine int       // the line of newest
+	emitted time.Time // the latest time Next returned
 	eof     bool
 	err     error // I/O error, final
 
@@ -45,6 +47,10 @@ type Reader struct {
 	// as one for a cluster the reader's user does not have): each is
 	// rejected like a malformed line, with its line number.
 	Check func(Event) error
+	// OnLate, if set, is told of each event that came further out of
+	// order than the window: Next returns it after later ones, and it is
+	// for the reader's user to say at what time it is taken.
+	OnLate func(*LineError)
 }
 
 // NewReader reads r, naming it name in errors. A window of 0 uses
@@ -62,7 +68,7 @@ func (r *Reader) Next() (Event, error) {
 		if r.pending.Len() > 0 {
 			top := r.pending.items[0].ev.Time
 			if r.eof || r.window < 0 || r.newest.Sub(top) > r.window {
-				return heap.Pop(&r.pending).(*sequenced).ev, nil
+				return r.pop(), nil
 			}
 		}
 		if r.eof {
@@ -128,11 +134,27 @@ func (r *Reader) decode(data []byte) {
 		r.reject(err)
 		return
 	}
+	item := &sequenced{ev: ev, seq: r.seq + 1, line: r.line, before: r.newest.Sub(ev.Time), newestLine: r.newLine}
 	if ev.Time.After(r.newest) {
-		r.newest = ev.Time
+		r.newest, r.newLine = ev.Time, r.line
 	}
 	r.seq++
-	heap.Push(&r.pending, &sequenced{ev: ev, seq: r.seq})
+	heap.Push(&r.pending, item)
+}
+
+// pop returns the earliest pending event, telling OnLate if a later one
+// was returned already.
+func (r *Reader) pop() Event {
+	item := heap.Pop(&r.pending).(*sequenced)
+	if !item.ev.Time.Before(r.emitted) {
+		r.emitted = item.ev.Time
+		return item.ev
+	}
+	if r.OnLate != nil {
+		r.OnLate(&LineError{Name: r.name, Line: item.line, Err: fmt.Errorf("dated %s, %s before line %d, further out of order than --reorder-window %s",
+			item.ev.Time.Format(time.RFC3339Nano), item.before, item.newestLine, r.window)})
+	}
+	return item.ev
 }
 
 func (r *Reader) reject(err error) {
@@ -239,6 +261,10 @@ func (h *headHeap) Pop() any {
 type sequenced struct {
 	ev  Event
 	seq uint64
+	// line is where the event was read; before is how much older it is
+	// than the newest event read by then, at newestLine.
+	line, newestLine int
+	before           time.Duration
 }
 
 // The heap holds pointers: an Event is large, and a heap moves its items.

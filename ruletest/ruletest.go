@@ -4,6 +4,7 @@ package ruletest
 
 import (
 	"bytes"
+	"cmp"
 	"errors"
 	"fmt"
 	"os"
@@ -14,6 +15,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/leaderhook/leaderhook/config"
 	"github.com/leaderhook/leaderhook/event"
 )
 
@@ -26,13 +28,15 @@ type File struct {
 	Config string            `yaml:"config"` // relative to the test file
 	Env    map[string]string `yaml:"env"`    // for ${VAR} in the config
 	Tests  []Test            `yaml:"tests"`
+
+	loc *config.Locator // places problems in the file
 }
 
 // Test is one scenario.
 type Test struct {
 	Name    string    `yaml:"name"`
 	Cluster string    `yaml:"cluster"`
-	Start   time.Time `yaml:"start"`
+	Start   Start     `yaml:"start"`
 	Until   Offset    `yaml:"until"`
 	Events  []Event   `yaml:"events"`
 	Expect  *[]Expect `yaml:"expect"`
@@ -40,8 +44,6 @@ type Test struct {
 	// also when expect names none of theirs (they must stay quiet).
 	Rules []string `yaml:"rules"`
 	Line  int      `yaml:"-"`
-
-	ruleLines []int // of each item of Rules
 }
 
 // Event is one scripted event. Without Source it is the report of a single
@@ -84,7 +86,8 @@ type Offset time.Duration
 func (o *Offset) UnmarshalYAML(n *yaml.Node) error {
 	d, err := time.ParseDuration(n.Value)
 	if err != nil || d < 0 {
-		return fmt.Errorf("line %d: %q is not an offset such as 0s, 30s or 1m30s", n.Line, n.Value)
+		// A type error: yaml.v3 goes on, and reports every one at its line.
+		return &yaml.TypeError{Errors: []string{fmt.Sprintf("line %d: %q is not an offset such as 0s, 30s or 1m30s", n.Line, n.Value)}}
 	}
 	*o = Offset(d)
 	return nil
@@ -92,82 +95,151 @@ func (o *Offset) UnmarshalYAML(n *yaml.Node) error {
 
 func (o Offset) String() string { return time.Duration(o).String() }
 
-// Load reads and checks a test file.
+// Start is when a test's clock starts: a time that names its zone
+// (2026-03-29T01:30:00Z, ...+01:00), or one that does not (2026-03-29
+// 01:30), which is in the config's timezone, as its schedules and windows
+// are: a test of a DST change is written in local time.
+type Start string
+
+// UnmarshalYAML checks the time; the config it is in comes later.
+func (s *Start) UnmarshalYAML(n *yaml.Node) error {
+	if _, err := Start(n.Value).In(time.UTC); err != nil {
+		return &yaml.TypeError{Errors: []string{fmt.Sprintf("line %d: %v", n.Line, err)}}
+	}
+	*s = Start(n.Value)
+	return nil
+}
+
+// zoned and local are the layouts of a start with and without its zone.
+var (
+	zoned = []string{time.RFC3339Nano, "2006-01-02 15:04:05.999999999Z07:00"}
+	local = []string{"2006-01-02T15:04:05.999999999", "2006-01-02 15:04:05.999999999", "2006-01-02T15:04", "2006-01-02 15:04", "2006-01-02"}
+)
+
+// In returns the start, in loc unless it names its zone; the zero time
+// when it is not set.
+func (s Start) In(loc *time.Location) (time.Time, error) {
+	v := strings.TrimSpace(string(s))
+	if v == "" {
+		return time.Time{}, nil
+	}
+	for _, layout := range zoned {
+		if t, err := time.Parse(layout, v); err == nil {
+			return t, nil
+		}
+	}
+	for _, layout := range local {
+		if t, err := time.ParseInLocation(layout, v, loc); err == nil {
+			return t, nil
+		}
+	}
+	return time.Time{}, fmt.Errorf("%q is not a start such as 2026-03-29 01:30 (in the config's timezone) or 2026-03-29T01:30:00Z", v)
+}
+
+// Load reads and checks a test file. Its problems come as a
+// *config.Errors, each at its file, line, column and key.
 func Load(path string) (*File, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, err
 	}
-	f := &File{Path: path}
+	f := &File{Path: path, loc: config.NewLocator(path, data)}
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
 	if err := dec.Decode(f); err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
+		return nil, &config.Errors{Diagnostics: f.loc.DecodeError(err)}
 	}
 	var root yaml.Node
 	if err := yaml.Unmarshal(data, &root); err == nil {
 		attachLines(f, &root)
 	}
-	var problems []string
+	if err := f.problems(f.check()); err != nil {
+		return nil, err
+	}
+	return f, nil
+}
+
+// problem is one thing wrong in a test file, at a key path.
+type problem struct{ path, msg string }
+
+// problems places each problem in the file, in file order; nil for none.
+func (f *File) problems(ps []problem) error {
+	if len(ps) == 0 {
+		return nil
+	}
+	ds := make([]config.Diagnostic, len(ps))
+	for i, p := range ps {
+		ds[i] = f.loc.At(p.path, p.msg)
+		if ds[i].File == "" {
+			ds[i].File = f.Path
+		}
+	}
+	slices.SortStableFunc(ds, func(a, b config.Diagnostic) int {
+		return cmp.Or(a.Line-b.Line, a.Col-b.Col)
+	})
+	return &config.Errors{Diagnostics: ds}
+}
+
+// check checks what decoding could not.
+func (f *File) check() []problem {
+	var ps []problem
 	if f.Config == "" {
-		problems = append(problems, "config: name the config file to test (relative to this file)")
+		ps = append(ps, problem{"config", "name the config file to test (relative to this file)"})
 	}
 	if len(f.Tests) == 0 {
-		problems = append(problems, "tests: no tests")
+		ps = append(ps, problem{"tests", "no tests"})
 	}
 	for i := range f.Tests {
 		t := &f.Tests[i]
 		where := fmt.Sprintf("tests[%d]", i)
 		if t.Name == "" {
-			problems = append(problems, where+".name: is required")
+			ps = append(ps, problem{where + ".name", "is required"})
 		}
 		if len(t.Events) == 0 {
-			problems = append(problems, where+".events: no events")
+			ps = append(ps, problem{where + ".events", "no events"})
 		}
 		for j, ev := range t.Events {
-			problems = append(problems, checkEvent(fmt.Sprintf("%s.events[%d]", where, j), ev)...)
+			ps = append(ps, checkEvent(fmt.Sprintf("%s.events[%d]", where, j), ev)...)
 			if j > 0 && ev.At < t.Events[j-1].At {
-				problems = append(problems, fmt.Sprintf("%s.events[%d].at: %s is before the previous event", where, j, ev.At))
+				ps = append(ps, problem{fmt.Sprintf("%s.events[%d].at", where, j), fmt.Sprintf("%s is before the previous event", ev.At)})
 			}
 		}
 		if t.Expect == nil {
-			problems = append(problems, where+".expect: say what must happen (expect: [] for nothing at all)")
+			ps = append(ps, problem{where + ".expect", "say what must happen (expect: [] for nothing at all)"})
 			continue
 		}
 		for j, x := range *t.Expect {
 			if x.Rule == "" {
-				problems = append(problems, fmt.Sprintf("%s.expect[%d].rule: is required", where, j))
+				ps = append(ps, problem{fmt.Sprintf("%s.expect[%d].rule", where, j), "is required"})
 			}
 			if !slices.Contains([]string{"fired", "resolved", "suppressed", "verified", "verify_failed"}, x.Outcome) {
-				problems = append(problems, fmt.Sprintf("%s.expect[%d].outcome: %q: want fired, resolved, suppressed, verified or verify_failed", where, j, x.Outcome))
+				ps = append(ps, problem{fmt.Sprintf("%s.expect[%d].outcome", where, j),
+					fmt.Sprintf("%q: want fired, resolved, suppressed, verified or verify_failed", x.Outcome)})
 			}
 		}
 	}
-	if len(problems) > 0 {
-		return nil, fmt.Errorf("%s:\n  %s", path, strings.Join(problems, "\n  "))
-	}
-	return f, nil
+	return ps
 }
 
 // checkEvent checks one step: an event, or a window of expected changes.
-func checkEvent(where string, ev Event) []string {
+func checkEvent(where string, ev Event) []problem {
 	if x := ev.Expect; x != nil {
 		switch {
 		case ev.EventType != "" || ev.Source != "" || ev.LeaderID != "" || len(ev.Peers) > 0:
-			return []string{where + ": a step is an event or a window of expected changes (expect), not both"}
+			return []problem{{where, "a step is an event or a window of expected changes (expect), not both"}}
 		case x.End == (x.For > 0):
-			return []string{where + ".expect: give either for (how long changes are expected, e.g. 30m) or end: true"}
+			return []problem{{where + ".expect", "give either for (how long changes are expected, e.g. 30m) or end: true"}}
 		}
 		return nil
 	}
-	var problems []string
+	var ps []problem
 	if !event.KnownType(ev.EventType) {
-		problems = append(problems, fmt.Sprintf("%s.eventType: unknown event type %q", where, ev.EventType))
+		ps = append(ps, problem{where + ".eventType", fmt.Sprintf("unknown event type %q", ev.EventType)})
 	}
 	if ev.EventType == event.HasLeader && ev.LeaderID == "" {
-		problems = append(problems, where+": state.has_leader needs leaderId")
+		ps = append(ps, problem{where, "state.has_leader needs leaderId"})
 	}
-	return problems
+	return ps
 }
 
 // ConfigPath returns the config file's path, resolved against the test file.
@@ -178,8 +250,8 @@ func (f *File) ConfigPath() string {
 	return filepath.Join(filepath.Dir(f.Path), f.Config)
 }
 
-// attachLines records the line of each test, event, expectation and
-// listed rule for messages.
+// attachLines records the line of each test, event and expectation for
+// messages.
 func attachLines(f *File, root *yaml.Node) {
 	tests := lookup(root, "tests")
 	if tests == nil {
@@ -202,11 +274,6 @@ func attachLines(f *File, root *yaml.Node) {
 				if j < len(*f.Tests[i].Expect) {
 					(*f.Tests[i].Expect)[j].Line = xn.Line
 				}
-			}
-		}
-		if rs := lookup(tn, "rules"); rs != nil {
-			for _, rn := range rs.Content {
-				f.Tests[i].ruleLines = append(f.Tests[i].ruleLines, rn.Line)
 			}
 		}
 	}

@@ -68,33 +68,26 @@ func CheckRules(f *File, cfg *config.Config) error {
 		known[r.Name] = true
 		names = append(names, r.Name)
 	}
-	var problems []string
-	report := func(line int, where, rule string) {
+	if len(names) == 0 {
+		names = append(names, "(none)")
+	}
+	var ps []problem
+	report := func(where, rule string) {
 		if !known[rule] {
-			problems = append(problems, fmt.Sprintf("line %d: %s: no rule %q in the config", line, where, rule))
+			ps = append(ps, problem{where, fmt.Sprintf("no rule %q in the config (rules in %s: %s)", rule, f.ConfigPath(), strings.Join(names, ", "))})
 		}
 	}
 	for i, t := range f.Tests {
 		if t.Expect != nil {
 			for j, x := range *t.Expect {
-				report(x.Line, fmt.Sprintf("tests[%d].expect[%d].rule", i, j), x.Rule)
+				report(fmt.Sprintf("tests[%d].expect[%d].rule", i, j), x.Rule)
 			}
 		}
 		for j, r := range t.Rules {
-			line := t.Line
-			if j < len(t.ruleLines) {
-				line = t.ruleLines[j]
-			}
-			report(line, fmt.Sprintf("tests[%d].rules[%d]", i, j), r)
+			report(fmt.Sprintf("tests[%d].rules[%d]", i, j), r)
 		}
 	}
-	if len(problems) == 0 {
-		return nil
-	}
-	if len(names) == 0 {
-		names = append(names, "(none)")
-	}
-	return fmt.Errorf("%s:\n  %s\n  rules in %s: %s", f.Path, strings.Join(problems, "\n  "), f.ConfigPath(), strings.Join(names, ", "))
+	return f.problems(ps)
 }
 
 // CheckSources reports the events whose source is not one of the members
@@ -102,7 +95,7 @@ func CheckRules(f *File, cfg *config.Config) error {
 // reports: without this, a misspelt source only shows up as reports that
 // changed nothing, which a test of rules that stay quiet takes for a pass.
 func CheckSources(f *File, cfg *config.Config) error {
-	var problems []string
+	var ps []problem
 	for i := range f.Tests {
 		t := &f.Tests[i]
 		cluster, err := testCluster(t, cfg)
@@ -117,15 +110,12 @@ func CheckSources(f *File, cfg *config.Config) error {
 		}
 		for j, ev := range t.Events {
 			if ev.Source != "" && len(members) > 0 && !slices.Contains(members, ev.Source) {
-				problems = append(problems, fmt.Sprintf("line %d: tests[%d].events[%d].source: %q is not a member of cluster %q (members: %s)",
-					ev.Line, i, j, ev.Source, cluster, strings.Join(members, ", ")))
+				ps = append(ps, problem{fmt.Sprintf("tests[%d].events[%d].source", i, j),
+					fmt.Sprintf("%q is not a member of cluster %q (members: %s)", ev.Source, cluster, strings.Join(members, ", "))})
 			}
 		}
 	}
-	if len(problems) == 0 {
-		return nil
-	}
-	return fmt.Errorf("%s:\n  %s", f.Path, strings.Join(problems, "\n  "))
+	return f.problems(ps)
 }
 
 // Run runs every test of f against cfg.
@@ -157,7 +147,11 @@ func runOne(t *Test, cfg *config.Config, log *slog.Logger) Result {
 		res.Err = err
 		return res
 	}
-	start := t.Start
+	start, err := t.Start.In(cfg.Location())
+	if err != nil {
+		res.Err = err
+		return res
+	}
 	if start.IsZero() {
 		start = DefaultStart
 	}

@@ -43,7 +43,9 @@ the exact instant it would have happened. Nothing is sent and nothing is execute
 
 Give one file per cluster member (e.g. one per OpenZiti controller): they are merged
 by timestamp. '-' reads standard input. Lines a few seconds out of order within a
-file are put in order (see --reorder-window).
+file are put in order (see --reorder-window); one further out of order is named on
+stderr with its file and line, and applied at the replay's clock, as the daemon
+dates a late event on arrival.
 
 The virtual clock stops at the last event; --extend lets it run on, to see what
 would fire if nothing else happened. The first thing time alone would still decide
@@ -173,7 +175,9 @@ func (e *env) replayEvents(cfg *config.Config, driver *pipeline.Driver, out *tim
 			first = ev.Time
 		}
 		n++
-		last = ev.Time
+		if ev.Time.After(last) { // a late event is applied at the clock's time
+			last = ev.Time
+		}
 		if err := driver.Handle(ev); err != nil {
 			fmt.Fprintf(e.stderr, "leaderhook: %s: %v\n", ev, err)
 		}
@@ -329,6 +333,11 @@ func (e *env) openEvents(name string, window time.Duration) (*event.Reader, func
 	}
 	r := event.NewReader(in, name, window)
 	r.OnError = func(le *event.LineError) { fmt.Fprintf(e.stderr, "%v (line skipped)\n", le) }
+	r.OnLate = func(le *event.LineError) {
+		// The daemon too takes an event that comes after later ones when it
+		// comes: a replay that set it in its place would decide otherwise.
+		fmt.Fprintf(e.stderr, "%v: applied at the replay's clock, as the daemon dates a late event on arrival\n", le)
+	}
 	return r, closeFn, nil
 }
 

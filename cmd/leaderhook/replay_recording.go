@@ -57,7 +57,11 @@ func (e *env) replayRecording(cfg *config.Config, sink pipeline.Sink, out *timel
 	if r.driver != nil {
 		late += r.driver.Late
 	}
-	return e.replaySummary(replayed{n: r.events, first: r.first, last: r.last, late: late, rejected: r.rejected}, out.Counts)
+	res := replayed{n: r.events, first: r.first, last: r.last, late: late, rejected: r.rejected}
+	if r.driver != nil {
+		res.end, res.next = r.driver.Now(), lookAhead(cfg, r.driver)
+	}
+	return e.replaySummary(res, out.Counts)
 }
 
 // recordingReplay makes the decisions of a flight recording again: each
@@ -69,8 +73,9 @@ type recordingReplay struct {
 	log    *slog.Logger
 	stderr io.Writer
 
-	driver      *pipeline.Driver // nil before the first line
-	late        int              // of the drivers replaced
+	check       func(event.Event) error // refuses events of clusters not in cfg
+	driver      *pipeline.Driver        // nil before the first line
+	late        int                     // of the drivers replaced
 	events      int
 	first, last time.Time
 	rejected    int
@@ -133,20 +138,26 @@ func (r *recordingReplay) line(line []byte) error {
 		return err
 	}
 	r.lastLine = later(r.lastLine, ev.Time)
+	if r.check == nil {
+		r.check = inConfig(r.cfg)
+	}
+	if err := r.check(ev); err != nil {
+		return err
+	}
 	if r.driver == nil {
 		r.midRun = true
 		if err := r.restart(nil); err != nil {
 			return err
 		}
 	}
+	if err := r.driver.Handle(ev); err != nil {
+		return err // it names no cluster: rejected as one not in the config
+	}
 	if r.events == 0 {
 		r.first = ev.Time
 	}
 	r.events++
 	r.last = ev.Time
-	if err := r.driver.Handle(ev); err != nil {
-		fmt.Fprintf(r.stderr, "leaderhook: %s: %v\n", ev, err)
-	}
 	return nil
 }
 

@@ -39,3 +39,64 @@ func TestReplayOfARecordingWithHeartbeatsAndStops(t *testing.T) {
 		t.Errorf("exit %d; want 0, no line skipped, 2 starts, the loss at 09:00:01\n%s%s", code, out, stderr)
 	}
 }
+
+// writeRecording writes a config with one cluster, ziti, and a flight
+// recording of lines, and returns their paths.
+func writeRecording(t *testing.T, lines ...string) (config, recording string) {
+	t.Helper()
+	dir := t.TempDir()
+	config = filepath.Join(dir, "rules.yaml")
+	body := "clusters:\n  - {name: ziti, stabilize: 2s, source: {type: events, http: true}}\n" +
+		"actions:\n  hook: {type: webhook, url: \"http://127.0.0.1:9/hook\"}\n" +
+		"rules:\n  - {name: lost, when: leaderless, actions: [hook]}\n"
+	recording = filepath.Join(dir, "inputs.jsonl")
+	for path, data := range map[string]string{config: body, recording: strings.Join(lines, "\n") + "\n"} {
+		if err := os.WriteFile(path, []byte(data), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return config, recording
+}
+
+const recordedStart = `{"namespace":"leaderhook","eventType":"start","timestamp":"2026-12-07T08:06:42.000000000Z","state":{"engine":{"clusters":null},"views":null}}`
+
+// An event of a flight recording whose cluster the config does not have is
+// rejected with its file and line, and the replay exits 1, as with event
+// files: a replay that left it out must not pass for one where nothing
+// happened.
+func TestReplayRecordingRejectsClustersNotInTheConfig(t *testing.T) {
+	config, recording := writeRecording(t, recordedStart,
+		`{"namespace":"cluster","event_src_id":"c1","timestamp":"2026-12-07T08:06:44.000000000Z","eventType":"state.has_leader","leaderId":"c1","cluster":"ziti"}`,
+		`{"namespace":"cluster","event_src_id":"c1","timestamp":"2026-12-07T08:06:45.000000000Z","eventType":"state.is_leaderless","cluster":"ziti-staging"}`,
+		`{"namespace":"leaderhook","eventType":"time","timestamp":"2026-12-07T08:06:50.000000000Z"}`,
+	)
+	out, stderr, code := leaderhook(t, "replay", "-c", config, recording)
+	if code != 1 {
+		t.Errorf("exit %d, want 1 for a rejected line", code)
+	}
+	if want := recording + `:3: cluster "ziti-staging" is not in the config (line skipped)`; !strings.Contains(stderr, want) {
+		t.Errorf("stderr lacks %q:\n%s", want, stderr)
+	}
+	if !strings.Contains(stderr, "replayed 1 events") || !strings.Contains(out, "leader c1") {
+		t.Errorf("the good line was not replayed, or the bad one was counted:\n%s%s", out, stderr)
+	}
+}
+
+// A flight recording that ends while time would still decide something
+// (here a loss within stabilize) says so, and the --extend that shows it,
+// as a replay of event files does.
+func TestReplayRecordingSaysWhatWasStillDueAtTheEnd(t *testing.T) {
+	config, recording := writeRecording(t, recordedStart,
+		`{"namespace":"cluster","event_src_id":"c1","timestamp":"2026-12-07T08:06:44.000000000Z","eventType":"state.has_leader","leaderId":"c1","cluster":"ziti"}`,
+		`{"namespace":"cluster","event_src_id":"c1","timestamp":"2026-12-07T08:06:45.000000000Z","eventType":"state.is_leaderless","cluster":"ziti"}`,
+	)
+	const due = "the replay stops at 2026-12-07T08:06:45Z; with no more events, LEADER LOST on ziti at 2026-12-07T08:06:47Z: --extend 2s shows it"
+	_, stderr, code := leaderhook(t, "replay", "-c", config, recording)
+	if code != 0 || !strings.Contains(stderr, due) {
+		t.Errorf("exit %d; stderr does not say %q:\n%s", code, due, stderr)
+	}
+	out, stderr, code := leaderhook(t, "replay", "-c", config, "--extend", "5s", recording)
+	if code != 0 || !strings.Contains(out, "rule lost FIRED") || strings.Contains(stderr, "the replay stops") {
+		t.Errorf("--extend 5s: exit %d\n%s%s", code, out, stderr)
+	}
+}

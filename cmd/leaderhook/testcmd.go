@@ -3,7 +3,9 @@ package main
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -40,7 +42,8 @@ Saved as examples/chat_test.yaml, next to the example config, this passes:
 Events without 'source' are the reports of one member standing for the whole cluster
 (they still pass through the detector, so 'stabilize' applies); give 'source' (and
 'peers') to script several members. 'start' sets the wall-clock time of offset 0
-(default 2025-01-01T00:00:00Z), for schedules and mute windows. A step
+(default 2025-01-01T00:00:00Z), for schedules and mute windows; without a zone
+('2026-03-29 01:30') it is in the config's timezone. A step
 '{at: 1m, expect: {for: 30m, reason: upgrade}}' opens a window of expected changes
 (rules see 'expected'), as 'leaderhook expect' does; '{at: 9m, expect: {end: true}}'
 ends it. An expected outcome may name labels its notification must carry:
@@ -68,7 +71,7 @@ func (e *env) runTests(paths []string, junit string) error {
 		if err != nil {
 			suite.Err = err
 			suites = append(suites, suite)
-			fmt.Fprintf(e.stdout, "ERROR %v\n", err)
+			printErrors(e.stdout, err)
 			failed++
 			continue
 		}
@@ -84,7 +87,7 @@ func (e *env) runTests(paths []string, junit string) error {
 		if err := errors.Join(ruletest.CheckRules(f, cfg), ruletest.CheckSources(f, cfg)); err != nil {
 			suite.Err = err
 			suites = append(suites, suite)
-			fmt.Fprintf(e.stdout, "ERROR %v\n", err)
+			printErrors(e.stdout, err)
 			failed++
 			continue
 		}
@@ -122,6 +125,14 @@ func (e *env) runTests(paths []string, junit string) error {
 		return exitError{1}
 	}
 	return nil
+}
+
+// printErrors prints each line of err (a problem at its file, line,
+// column and key) as an ERROR line.
+func printErrors(w io.Writer, err error) {
+	for line := range strings.SplitSeq(err.Error(), "\n") {
+		fmt.Fprintf(w, "ERROR %s\n", line)
+	}
 }
 
 // loadTestConfig loads the config a test file names, with the test's env

@@ -99,9 +99,8 @@ tests:
 		t.Errorf("exit %d, want 1", code)
 	}
 	for _, want := range []string{
-		"ERROR " + path + ":",
-		`line 13: tests[1].rules[1]: no rule "leader-chnaged" in the config`,
-		`line 18: tests[1].expect[0].rule: no rule "leaderless-30s" in the config`,
+		"ERROR " + path + `:13:29: tests[1].rules[1]: no rule "leader-chnaged" in the config`,
+		"ERROR " + path + `:18:25: tests[1].expect[0].rule: no rule "leaderless-30s" in the config`,
 		"rules in " + filepath.Join(dir, "rules.yaml") + ": leaderless-20s, leaderless-60s, leaderless-still, leader-changed, leader-changed-expected, split-brain, no-fault-tolerance, watcher-cut-off, flapping, leader-stuck, morning-report",
 		"0 passed, 1 failed",
 	} {
@@ -145,8 +144,43 @@ tests:
 	if code != 1 {
 		t.Errorf("exit %d, want 1", code)
 	}
-	want := `line 8: tests[0].events[2].source: "ctr3" is not a member of cluster "ziti" (members: ctrl1, ctrl2, ctrl3)`
+	want := "ERROR " + path + `:8:26: tests[0].events[2].source: "ctr3" is not a member of cluster "ziti" (members: ctrl1, ctrl2, ctrl3)`
 	if !strings.Contains(out, want) || strings.Contains(out, "ok ") {
 		t.Errorf("output lacks %q, or the test ran:\n%s", want, out)
+	}
+}
+
+// A start without a time zone is in the config's timezone, as its windows
+// are: 00:59 in Berlin is before a 02:00 window there, though 00:59 UTC
+// is inside it.
+func TestTestStartIsInTheConfigsTimezone(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "rules.yaml"), []byte(`timezone: Europe/Berlin
+clusters:
+  - name: ziti
+    source: {type: events, http: true}
+actions:
+  chat: {type: webhook, url: "http://127.0.0.1:9/x"}
+windows:
+  night: {schedule: "0 2 * * *", duration: 2h}
+rules:
+  - {name: lost, when: leaderless_for >= duration("30s"), actions: [chat], mute: [night]}
+`), 0o644)
+	for _, start := range []string{"2026-11-29 00:59", "2026-11-29T00:59:00", "2026-11-29 00:59:00", "2026-11-28T23:59:00Z", "2026-11-29T00:59:00+01:00"} {
+		path := filepath.Join(dir, "t_test.yaml")
+		os.WriteFile(path, []byte(`config: rules.yaml
+tests:
+  - name: an outage at 01:01 pages
+    start: `+start+`
+    events:
+      - {at: 0s, eventType: state.has_leader, leaderId: c1}
+      - {at: 2m, eventType: state.is_leaderless}
+    expect:
+      - {at: 2m30s, rule: lost, outcome: fired}
+`), 0o644)
+		out, _, code := leaderhook(t, "test", path)
+		if code != 0 {
+			t.Errorf("start: %s: exit %d\n%s", start, code, out)
+		}
 	}
 }

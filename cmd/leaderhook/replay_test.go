@@ -1,0 +1,30 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// An event further out of order than --reorder-window is named with its
+// file and line and how late it is, and said to be applied at the
+// replay's clock, as the daemon dates a late event on arrival, instead of
+// only being counted.
+func TestReplayNamesEventsBeyondTheReorderWindow(t *testing.T) {
+	dir := t.TempDir()
+	config := exampleConfig(t, dir)
+	events := filepath.Join(dir, "events.jsonl")
+	os.WriteFile(events, []byte(strings.Join([]string{
+		`{"namespace":"cluster","event_src_id":"a","timestamp":"2026-01-01T00:00:00Z","eventType":"state.has_leader","leaderId":"a"}`,
+		`{"namespace":"cluster","event_src_id":"a","timestamp":"2026-01-01T00:01:00Z","eventType":"state.has_leader","leaderId":"a"}`,
+		`{"namespace":"cluster","event_src_id":"a","timestamp":"2026-01-01T00:01:20Z","eventType":"state.has_leader","leaderId":"a"}`,
+		`{"namespace":"cluster","event_src_id":"a","timestamp":"2026-01-01T00:00:05Z","eventType":"state.is_leaderless"}`,
+	}, "\n")+"\n"), 0o644)
+	_, stderr, code := leaderhook(t, "replay", "-c", config, "--cluster", "ziti-prod", events)
+	want := events + `:4: dated 2026-01-01T00:00:05Z, 1m15s before line 3, further out of order than --reorder-window 10s: ` +
+		`applied at the replay's clock, as the daemon dates a late event on arrival`
+	if code != 0 || !strings.Contains(stderr, want) || !strings.Contains(stderr, "1 events beyond --reorder-window applied late") {
+		t.Errorf("exit %d; stderr lacks %q:\n%s", code, want, stderr)
+	}
+}
