@@ -2,7 +2,6 @@ package main
 
 import (
 	"encoding/json"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -15,25 +14,15 @@ import (
 // leaderless until the recording's last line. The report covers that
 // time: it is not a cluster with a leader all along.
 func TestReportOnARecordingCoversTheTimeItRecorded(t *testing.T) {
-	dir := t.TempDir()
-	config := filepath.Join(dir, "rules.yaml")
-	body := "clusters:\n  - {name: ziti, stabilize: 2s, source: {type: events, http: true}}\n" +
-		"actions:\n  hook: {type: webhook, url: \"http://127.0.0.1:9/hook\"}\n" +
-		"rules:\n  - {name: lost, when: leaderless, actions: [hook]}\n"
-	if err := os.WriteFile(config, []byte(body), 0o644); err != nil {
-		t.Fatal(err)
-	}
 	// As `leaderhook run` recorded it.
-	recording := strings.Join([]string{
+	config, recording := writeRecording(t,
 		`{"namespace":"leaderhook","eventType":"start","timestamp":"2026-12-07T08:06:42.000000000Z","state":{"engine":{"clusters":null},"views":null}}`,
 		`{"namespace":"cluster","event_src_id":"c1","timestamp":"2026-12-07T08:06:44.000000000Z","eventType":"state.has_leader","leaderId":"c1","cluster":"ziti"}`,
 		`{"namespace":"cluster","event_src_id":"c1","timestamp":"2026-12-07T08:06:45.000000000Z","eventType":"state.is_leaderless","cluster":"ziti"}`,
 		`{"namespace":"leaderhook","eventType":"time","timestamp":"2026-12-07T08:06:47.000000000Z"}`,
 		`{"namespace":"leaderhook","eventType":"time","timestamp":"2026-12-07T08:06:55.000000000Z"}`,
-	}, "\n") + "\n"
-	if err := os.WriteFile(filepath.Join(dir, "inputs.jsonl"), []byte(recording), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	)
+	dir := filepath.Dir(recording)
 	out, stderr, code := leaderhook(t, "report", "-c", config, "--state-dir", dir, "--format", "json")
 	if code != 0 {
 		t.Fatalf("exit %d\n%s%s", code, out, stderr)
@@ -57,25 +46,15 @@ func TestReportOnARecordingCoversTheTimeItRecorded(t *testing.T) {
 // to the announcement of a leader (both members follow it), as the daemon
 // knew it.
 func TestReportOnARecordingBegunWithoutALeader(t *testing.T) {
-	dir := t.TempDir()
-	config := filepath.Join(dir, "rules.yaml")
-	body := "clusters:\n  - {name: ziti, stabilize: 2s, source: {type: events, http: true}}\n" +
-		"actions:\n  hook: {type: webhook, url: \"http://127.0.0.1:9/hook\"}\n" +
-		"rules:\n  - {name: lost, when: leaderless, actions: [hook]}\n"
-	if err := os.WriteFile(config, []byte(body), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	recording := strings.Join([]string{
+	config, recording := writeRecording(t,
 		`{"namespace":"leaderhook","eventType":"checkpoint","timestamp":"2026-12-07T08:06:39.000000000Z","state":{"engine":{"clusters":null},` +
 			`"views":{"ziti":{"Known":true,"PreviousLeaderID":"c2","Since":"2026-12-07T08:00:00Z","Members":["c1","c2"],"Reports":{"c1":{"follows":""},"c2":{"follows":"","down":true}}}}}}`,
 		`{"namespace":"cluster","event_src_id":"c1","timestamp":"2026-12-07T08:06:40.000000000Z","eventType":"state.is_leaderless","cluster":"ziti"}`,
 		`{"namespace":"cluster","event_src_id":"c1","timestamp":"2026-12-07T08:06:44.000000000Z","eventType":"state.has_leader","leaderId":"c1","cluster":"ziti"}`,
 		`{"namespace":"cluster","event_src_id":"c2","timestamp":"2026-12-07T08:06:45.000000000Z","eventType":"state.has_leader","leaderId":"c1","cluster":"ziti"}`,
 		`{"namespace":"leaderhook","eventType":"time","timestamp":"2026-12-07T08:06:50.000000000Z"}`,
-	}, "\n") + "\n"
-	if err := os.WriteFile(filepath.Join(dir, "inputs.jsonl"), []byte(recording), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	)
+	dir := filepath.Dir(recording)
 	out, stderr, code := leaderhook(t, "report", "-c", config, "--state-dir", dir, "--format", "json")
 	if code != 0 {
 		t.Fatalf("exit %d\n%s%s", code, out, stderr)
@@ -103,14 +82,6 @@ func TestReportOnARecordingBegunWithoutALeader(t *testing.T) {
 // up to the stop (or the last line before the crash) and again from the
 // restart, as the restart's state says.
 func TestReportCountsLeaderhooksDowntimeAsNotWatched(t *testing.T) {
-	dir := t.TempDir()
-	config := filepath.Join(dir, "rules.yaml")
-	body := "clusters:\n  - {name: ziti, stabilize: 2s, source: {type: events, http: true}}\n" +
-		"actions:\n  hook: {type: webhook, url: \"http://127.0.0.1:9/hook\"}\n" +
-		"rules:\n  - {name: lost, when: leaderless, actions: [hook]}\n"
-	if err := os.WriteFile(config, []byte(body), 0o644); err != nil {
-		t.Fatal(err)
-	}
 	before := []string{
 		`{"namespace":"leaderhook","eventType":"start","timestamp":"2026-12-07T08:00:00.000000000Z","state":{"engine":{"clusters":null},"views":null}}`,
 		`{"namespace":"cluster","event_src_id":"c1","timestamp":"2026-12-07T08:00:01.000000000Z","eventType":"state.has_leader","leaderId":"c1","cluster":"ziti"}`,
@@ -138,11 +109,8 @@ func TestReportCountsLeaderhooksDowntimeAsNotWatched(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			state := filepath.Join(t.TempDir())
-			if err := os.WriteFile(filepath.Join(state, "inputs.jsonl"), []byte(strings.Join(c.lines, "\n")+"\n"), 0o644); err != nil {
-				t.Fatal(err)
-			}
-			out, stderr, code := leaderhook(t, "report", "-c", config, "--state-dir", state, "--format", "json")
+			config, recording := writeRecording(t, c.lines...)
+			out, stderr, code := leaderhook(t, "report", "-c", config, "--state-dir", filepath.Dir(recording), "--format", "json")
 			if code != 0 {
 				t.Fatalf("exit %d\n%s%s", code, out, stderr)
 			}
