@@ -47,7 +47,7 @@ func TestReportOnARecordingCoversTheTimeItRecorded(t *testing.T) {
 // knew it.
 func TestReportOnARecordingBegunWithoutALeader(t *testing.T) {
 	config, recording := writeRecording(t,
-		`{"namespace":"leaderhook","eventType":"checkpoint","timestamp":"2026-12-07T08:06:39.000000000Z","state":{"engine":{"clusters":null},` +
+		`{"namespace":"leaderhook","eventType":"checkpoint","timestamp":"2026-12-07T08:06:39.000000000Z","state":{"engine":{"clusters":null},`+
 			`"views":{"ziti":{"Known":true,"PreviousLeaderID":"c2","Since":"2026-12-07T08:00:00Z","Members":["c1","c2"],"Reports":{"c1":{"follows":""},"c2":{"follows":"","down":true}}}}}}`,
 		`{"namespace":"cluster","event_src_id":"c1","timestamp":"2026-12-07T08:06:40.000000000Z","eventType":"state.is_leaderless","cluster":"ziti"}`,
 		`{"namespace":"cluster","event_src_id":"c1","timestamp":"2026-12-07T08:06:44.000000000Z","eventType":"state.has_leader","leaderId":"c1","cluster":"ziti"}`,
