@@ -1,6 +1,7 @@
 package actions
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -33,12 +34,16 @@ type Memory struct {
 }
 
 // MemoryChange is one change to an action's memory, as a group replicates
-// it: key set to Value, or forgotten when Value is nil.
+// it: key set to Value, or forgotten when Value is nil. With IfUnchanged,
+// only while the key still holds Base (is absent, for a nil Base): what a
+// node remembered alone must not undo what the group did meanwhile.
 type MemoryChange struct {
-	Action string          `json:"action"`
-	Key    string          `json:"key"`
-	Value  json.RawMessage `json:"value,omitempty"`
-	Time   time.Time       `json:"time,omitzero"`
+	Action      string          `json:"action"`
+	Key         string          `json:"key"`
+	Value       json.RawMessage `json:"value,omitempty"`
+	Time        time.Time       `json:"time,omitzero"`
+	IfUnchanged bool            `json:"if_unchanged,omitempty"`
+	Base        json.RawMessage `json:"base,omitempty"`
 }
 
 type memoryEntry struct {
@@ -138,10 +143,17 @@ func (m *Memory) change(c MemoryChange) error {
 	return fmt.Errorf("action memory %s: not replicated: %w", m.action, err)
 }
 
-// Apply makes a change and writes the memory down.
+// Apply makes a change and writes the memory down. A change IfUnchanged
+// whose key no longer holds its Base is left out.
 func (m *Memory) Apply(c MemoryChange) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if c.IfUnchanged {
+		e, ok := m.entries[c.Key]
+		if ok != (c.Base != nil) || ok && !sameJSON(e.Value, c.Base) {
+			return nil
+		}
+	}
 	if c.Value == nil {
 		if _, ok := m.entries[c.Key]; !ok {
 			return nil
@@ -181,6 +193,43 @@ func (m *Memory) Restore(image json.RawMessage) error {
 	}
 	m.entries = entries
 	return m.save()
+}
+
+// ChangesSince returns the changes that make an Image of this memory into
+// what it holds now, in key order, each IfUnchanged the key still holds
+// what the Image says.
+func (m *Memory) ChangesSince(image json.RawMessage) ([]MemoryChange, error) {
+	before := map[string]memoryEntry{}
+	if image != nil {
+		if err := json.Unmarshal(image, &before); err != nil {
+			return nil, fmt.Errorf("action memory %s: %w", m.action, err)
+		}
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var changes []MemoryChange
+	for k, e := range m.entries {
+		if b, ok := before[k]; !ok || !sameJSON(b.Value, e.Value) {
+			changes = append(changes, MemoryChange{Action: m.action, Key: k, Value: e.Value, Time: e.Time, IfUnchanged: true, Base: b.Value})
+		}
+	}
+	for k, b := range before {
+		if _, ok := m.entries[k]; !ok {
+			changes = append(changes, MemoryChange{Action: m.action, Key: k, IfUnchanged: true, Base: b.Value})
+		}
+	}
+	sort.Slice(changes, func(i, j int) bool { return changes[i].Key < changes[j].Key })
+	return changes, nil
+}
+
+// sameJSON reports whether two JSON values are written alike but for
+// spaces: values that went through a group's log are compacted.
+func sameJSON(a, b json.RawMessage) bool {
+	var ca, cb bytes.Buffer
+	if json.Compact(&ca, a) != nil || json.Compact(&cb, b) != nil {
+		return bytes.Equal(a, b)
+	}
+	return bytes.Equal(ca.Bytes(), cb.Bytes())
 }
 
 // Each calls f with every key and its raw value, in key order, on a copy:

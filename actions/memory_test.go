@@ -1,7 +1,9 @@
 package actions
 
 import (
+	"encoding/json"
 	"errors"
+	"maps"
 	"testing"
 	"time"
 )
@@ -72,4 +74,59 @@ func openTestMemory(t *testing.T) *Memory {
 		t.Fatal(err)
 	}
 	return m
+}
+
+// What a memory changed since an Image (a node's, while it ran alone) is
+// handed to the group as changes that apply only where the group left the
+// key as the Image had it: the group's own changes meanwhile are kept.
+func TestMemoryChangesSinceApplyWhereUnchanged(t *testing.T) {
+	at := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	tests := []struct {
+		name  string
+		group func(m *Memory) // what the group did meanwhile
+		want  map[string]string
+	}{
+		{"untouched", func(*Memory) {},
+			map[string]string{"kept": "k", "changed": "alone", "posted": "alone"}},
+		{"changed by the group", func(m *Memory) {
+			_ = m.Put("changed", "group", at)
+			_ = m.Put("posted", "group", at)
+			_ = m.Put("deleted", "group", at)
+		}, map[string]string{"kept": "k", "changed": "group", "posted": "group", "deleted": "group"}},
+		{"forgotten by the group", func(m *Memory) { _ = m.Delete("changed") },
+			map[string]string{"kept": "k", "posted": "alone"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			alone, group := openTestMemory(t), openTestMemory(t)
+			for _, m := range []*Memory{alone, group} {
+				_ = m.Put("kept", "k", at)
+				_ = m.Put("changed", "before", at)
+				_ = m.Put("deleted", "before", at)
+			}
+			image := alone.Image()
+			_ = alone.Put("changed", "alone", at)
+			_ = alone.Put("posted", "alone", at)
+			_ = alone.Delete("deleted")
+			tt.group(group)
+			changes, err := alone.ChangesSince(image)
+			if err != nil || len(changes) != 3 {
+				t.Fatalf("changes %+v (err %v), want the 3 made alone", changes, err)
+			}
+			for _, c := range changes {
+				if err := group.Apply(c); err != nil {
+					t.Fatal(err)
+				}
+			}
+			got := map[string]string{}
+			group.Each(func(k string, _ json.RawMessage) {
+				var v string
+				group.Get(k, &v)
+				got[k] = v
+			})
+			if !maps.Equal(got, tt.want) {
+				t.Errorf("the group holds %v, want %v", got, tt.want)
+			}
+		})
+	}
 }

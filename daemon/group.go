@@ -141,7 +141,9 @@ func (g *group) apply(c ha.Command) {
 	case ha.Expect:
 		g.applyExpect(c)
 	case ha.Memory:
-		g.applyMemory(*c.Memory)
+		if c.Memory != nil {
+			g.applyMemory(*c.Memory)
+		}
 	}
 }
 

@@ -99,15 +99,24 @@ func (g *group) endFailOpen(why string) {
 	g.mu.Lock()
 	g.stats.failOpenTotal += time.Since(fo.since)
 	g.mu.Unlock()
+	// Taken before the group's state replaces this node's: a snapshot of
+	// the group would replace its memories too.
+	remembered := g.changedAlone(fo.image)
 	if err := g.restore(fo.image, false); err != nil {
 		g.log.Error("cannot return to the group's state after fail-open", "err", err)
-	}
-	if len(fo.taken) > 0 && why != "stopping" {
-		go g.resubmit(fo.taken)
 	}
 	g.log.Info("fail-open ended: the group decides again", "why", why, "alone_for", time.Since(fo.since).Round(time.Millisecond).String())
 	// Its goroutines may be waiting for applyMu: they stop on their own.
 	go fo.stop()
+	if why == "stopping" {
+		return
+	}
+	// What this node posted alone first, so that the group's decisions
+	// from the events it took in find it.
+	go func() {
+		g.handOver(g.ctx, remembered)
+		g.resubmit(fo.taken)
+	}()
 }
 
 // runningAlone reports whether this node is in fail-open.

@@ -59,10 +59,11 @@ func (g *group) forwardCommand(ctx context.Context, c ha.Command) error {
 }
 
 // takeForwarded is POST /v1/ha/forward: events (or a window of expected
-// changes) another node took in.
+// changes) another node took in, or a change to an action's memory it
+// made while it ran alone.
 func (g *group) takeForwarded(_ context.Context, body []byte) error {
 	var c ha.Command
-	if err := json.Unmarshal(body, &c); err != nil || (c.Kind != ha.Events && c.Kind != ha.Expect) {
+	if err := json.Unmarshal(body, &c); err != nil || !forwardable(c) {
 		return fmt.Errorf("not a forwarded batch of events: %v", err)
 	}
 	switch {
@@ -75,6 +76,17 @@ func (g *group) takeForwarded(_ context.Context, body []byte) error {
 		return nil
 	}
 	return fmt.Errorf("%w: this node no longer leads the group", api.ErrBusy)
+}
+
+// forwardable: what a node hands the leader to propose.
+func forwardable(c ha.Command) bool {
+	switch c.Kind {
+	case ha.Events, ha.Expect:
+		return true
+	case ha.Memory:
+		return c.Memory != nil && c.Memory.IfUnchanged
+	}
+	return false
 }
 
 // ingest is POST /v1/events in a group: nil (a 202) means the events are

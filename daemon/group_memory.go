@@ -16,6 +16,13 @@ import (
 // alerts its predecessor opened, and never refreshes one the group has
 // since resolved.
 
+// A node that ran alone (fail-open) changed its memories by itself: the
+// alerts it opened, the messages it posted. Once the group is back, it
+// hands these changes to the group, each to be applied only where the
+// group left the entry as it was when this node went alone: the group's
+// own changes meanwhile (its message for the same episode, a resolve) are
+// newer, and stay.
+
 // replicateMemories routes the memory changes of targets' actions through
 // the group.
 func (g *group) replicateMemories(targets map[string]dispatch.Target) {
@@ -37,6 +44,31 @@ func (g *group) memory(action string) *actions.Memory {
 
 func (g *group) publishMemory(c actions.MemoryChange) error {
 	return g.decide(ha.Command{Kind: ha.Memory, Memory: &c})
+}
+
+// changedAlone returns, as the group's entries, the changes this node made
+// to its memories since image, the group's state when it went alone.
+// Callers hold applyMu.
+func (g *group) changedAlone(image []byte) []ha.Command {
+	var img groupImage
+	if err := json.Unmarshal(image, &img); err != nil {
+		g.log.Error("what this node remembered alone cannot be handed to the group", "err", err)
+		return nil
+	}
+	g.mu.Lock()
+	names := slices.Sorted(maps.Keys(g.targets))
+	g.mu.Unlock()
+	var cmds []ha.Command
+	for _, name := range names {
+		changes, err := g.memory(name).ChangesSince(img.Memories[name])
+		if err != nil {
+			g.log.Warn("what this node remembered alone cannot be handed to the group", "action", name, "err", err)
+		}
+		for _, c := range changes {
+			cmds = append(cmds, ha.Command{Kind: ha.Memory, Memory: &c})
+		}
+	}
+	return cmds
 }
 
 func (g *group) applyMemory(c actions.MemoryChange) {

@@ -281,6 +281,33 @@ func (g *group) submitRetrying(ctx context.Context, cluster string, evs []event.
 	}
 }
 
+// handOver makes cmds the group's entries, in order: proposed here while
+// this node leads, forwarded to the leader otherwise. Each is tried again,
+// across changes of leader, until the group commits it or ctx ends.
+func (g *group) handOver(ctx context.Context, cmds []ha.Command) {
+	for _, c := range cmds {
+		logged := false
+		for ctx.Err() == nil {
+			err := errNoLeader // alone again: the group takes it once back
+			switch {
+			case g.runningAlone():
+			case g.node.IsLeader():
+				err = g.node.Propose(c, proposeTimeout)
+			default:
+				err = g.forwardCommand(ctx, c)
+			}
+			if err == nil {
+				break
+			}
+			if !logged {
+				g.log.Warn("what this node did alone waits for the group", "kind", c.Kind, "err", err)
+				logged = true
+			}
+			sleep(ctx, 200*time.Millisecond)
+		}
+	}
+}
+
 func clustersOf(evs []event.Event) []string {
 	var out []string
 	for _, ev := range evs {

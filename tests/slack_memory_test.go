@@ -193,3 +193,49 @@ rules:
 	}, d)
 	checkEdited(t, api, first)
 }
+
+// A node that pages alone (fail-open) hands the group the message it
+// posted once it is back: the group's firing of the same episode edits that
+// message rather than posting another, and the resolve, decided by the
+// group's leader, edits it too.
+func TestHASlackResolveEditsTheFailOpenNodesMessage(t *testing.T) {
+	api := newSlackAPI(t)
+	rules := "  - {name: lost, when: leaderless, actions: [chat], on_resolve: [chat]}"
+	g := startGroupWith(t, "2s", rules, "{type: events, http: true}", slackBot(api))
+	alone := (g.leader() + 1) % haNodes
+	g.isolate(alone, true)
+	waitFor(t, "the cut-off node to go fail-open", func() bool {
+		s, ok := g.status(alone)
+		return ok && s.Role == "fail-open"
+	}, g.live()...)
+	start := time.Now()
+	g.post(alone, eventAt("c1", "state.has_leader", "c1", start))
+	g.post(alone, eventAt("c1", "state.is_leaderless", "", start.Add(10*time.Millisecond)))
+	var first slackCall
+	waitFor(t, "the fail-open node's message", func() bool {
+		posted, _ := api.messages("")
+		if len(posted) > 0 {
+			first = posted[0]
+		}
+		return len(posted) > 0
+	}, g.live()...)
+
+	g.isolate(alone, false)
+	g.waitCaughtUp(alone)
+	// The group decides the firing again from the events the node took in
+	// alone: it edits the node's message, or (without it) posts another.
+	waitFor(t, "the group's firing", func() bool {
+		posted, edits := api.messages("")
+		return len(posted) > 1 || len(edits) > 0
+	}, g.live()...)
+	if leader := g.leader(); leader == alone {
+		g.kill9(alone) // the resolve must be another node's
+	}
+	leader := g.leader()
+	g.post(leader, eventAt("c1", "state.has_leader", "c2", time.Now()))
+	waitFor(t, "the resolve to edit a message", func() bool {
+		_, edits := api.messages("[RESOLVED]")
+		return len(edits) > 0
+	}, g.live()...)
+	checkEdited(t, api, first)
+}
