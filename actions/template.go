@@ -82,22 +82,15 @@ func orDefault(def, v any) any {
 }
 
 // sample is what templates are rendered with at load: every field set, so
-// that a misspelt field is found before the first firing.
-var sample = Notification{
-	DeliveryID:       "01J0000000000000000000000",
-	Rule:             "rule",
-	Status:           StatusFiring,
-	Cluster:          "cluster",
-	Labels:           map[string]string{"env": "prod"},
-	FiredAt:          time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC),
-	EventType:        "state.is_leaderless",
-	Event:            map[string]any{"eventType": "state.is_leaderless"},
-	PreviousLeaderID: "ctrl1",
-	Leaderless:       true,
-	LeaderlessFor:    30 * time.Second,
-	StateSince:       time.Date(2025, 12, 31, 23, 59, 30, 0, time.UTC),
-	Failure:          Failure{Action: "page", Kind: "webhook", Error: "answered 500", Attempts: 5},
-}
+// that a misspelt field is found before the first firing, and the event's
+// fields as a real firing has them.
+var sample = func() Notification {
+	n := Sample(SampleSpec{Status: StatusFiring, Rule: "rule", Cluster: "cluster", Labels: map[string]string{"env": "prod"},
+		Now: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)})
+	n.DeliveryID = "01J0000000000000000000000"
+	n.Failure = Failure{Action: "page", Kind: "webhook", Error: "answered 500", Attempts: 5}
+	return n
+}()
 
 // checkName is the name templates are parsed under for checking, so that
 // positions can be read back from text/template's messages whatever the

@@ -20,25 +20,39 @@ import (
 
 	"github.com/leaderhook/leaderhook/actions"
 	"github.com/leaderhook/leaderhook/config"
+	"github.com/leaderhook/leaderhook/detector"
 	"github.com/leaderhook/leaderhook/dispatch"
 	"github.com/leaderhook/leaderhook/event"
 	"github.com/leaderhook/leaderhook/pipeline"
+	"github.com/leaderhook/leaderhook/rules"
 )
 
 // fireOptions are fire's flags.
 type fireOptions struct {
-	config, status, cluster string
-	yes, dryRun             bool
+	config, status, cluster, rule string
+	event                         []string
+	yes, dryRun                   bool
 }
 
 func fireCmd(e *env) *cobra.Command {
 	var o fireOptions
 	cmd := &cobra.Command{
-		Use:   "fire -c FILE ACTION [--status firing|resolved|verify_failed] [--dry-run | --yes]",
+		Use:   "fire -c FILE ACTION [--status firing|resolved|verify_failed] [--rule NAME] [--event KEY=VALUE]... [--dry-run | --yes]",
 		Short: "Send one sample notification through an action, for real",
-		Long: `Send one sample notification (rule "leaderhook-fire", a cluster leaderless for 42s)
-through the named action, with its real retries and timeout, and report every attempt:
-to check a receiver, a signature verifier or a script end to end before an incident.
+		Long: `Send one sample notification through the named action, with its real retries and
+timeout, and report every attempt: to check a receiver, a signature verifier or a script
+end to end before an incident.
+
+The sample is what the daemon sends when the cluster's first member, its leader, goes
+down: a firing (or verify_failed) while no member leads, 42s into the outage; a resolve
+once the second member is elected. It carries the detector's state event as a real one
+does (.Event: namespace, event_src_id, timestamp, eventType, leaderId on a resolve,
+previousLeaderId, cluster, since, change_kind), the member counts of the cluster's
+members (or a poll source's URLs; three made-up members when they are learnt from the
+events), and the cluster's labels. The rule is "leaderhook-fire" unless --rule names a configured rule:
+then its name, with its labels over the cluster's. --event KEY=VALUE sets a field of the
+event (as a string, and .LeaderID, .PreviousLeaderID or .EventType with it);
+--event KEY= removes it, as events of some types lack it.
 
 An action that runs a program (shell) runs it for real with a made-up leader: fire
 shows the command and its environment and asks "run it? [y/N]" first. When standard
@@ -58,6 +72,8 @@ a program was not run for want of confirmation.`,
 	configFlag(cmd, &o.config)
 	cmd.Flags().StringVar(&o.status, "status", actions.StatusFiring, "firing, resolved or verify_failed")
 	cmd.Flags().StringVar(&o.cluster, "cluster", "", "configured cluster named in the sample, with its labels (default: the first)")
+	cmd.Flags().StringVar(&o.rule, "rule", "", `configured rule named in the sample, with its labels (default: "leaderhook-fire", no rule labels)`)
+	cmd.Flags().StringArrayVar(&o.event, "event", nil, "KEY=VALUE: set a field of the sample's event; KEY=: remove it (repeatable)")
 	cmd.Flags().BoolVarP(&o.yes, "yes", "y", false, "run a program action without asking")
 	cmd.Flags().BoolVar(&o.dryRun, "dry-run", false, "show what the action would send or run; send and run nothing")
 	return cmd
@@ -107,35 +123,78 @@ func (e *env) fireSample(o fireOptions, name string) (*config.Config, map[string
 	if err != nil {
 		return nil, nil, n, err
 	}
-	cluster := o.cluster
-	if cluster == "" {
-		cluster = cfg.Clusters[0].Name
+	n, err = sampleFor(cfg, o)
+	if err != nil {
+		return nil, nil, n, err
 	}
-	labels, ok := clusterLabels(cfg, cluster)
-	if !ok {
-		// A typo would send a sample for a cluster that cannot fire.
-		names := make([]string, len(cfg.Clusters))
-		for i, c := range cfg.Clusters {
-			names[i] = c.Name
-		}
-		return nil, nil, n, fmt.Errorf("--cluster %q is not in %s (clusters: %s)", cluster, o.config, strings.Join(names, ", "))
-	}
-	return cfg, targets, sampleNotification(o.status, cluster, labels), nil
+	return cfg, targets, n, nil
 }
 
-func sampleNotification(status, cluster string, labels map[string]string) actions.Notification {
+// sampleFor builds the sample o asks for: what the daemon sends for the
+// cluster and rule, on a loss of their leader.
+func sampleFor(cfg *config.Config, o fireOptions) (actions.Notification, error) {
+	var n actions.Notification
+	cluster := cfg.Clusters[0]
+	if o.cluster != "" {
+		i := slices.IndexFunc(cfg.Clusters, func(c detector.Cluster) bool { return c.Name == o.cluster })
+		if i < 0 {
+			// A typo would send a sample for a cluster that cannot fire.
+			names := make([]string, len(cfg.Clusters))
+			for i, c := range cfg.Clusters {
+				names[i] = c.Name
+			}
+			return n, fmt.Errorf("--cluster %q is not in %s (clusters: %s)", o.cluster, o.config, strings.Join(names, ", "))
+		}
+		cluster = cfg.Clusters[i]
+	}
+	rule, labels := "leaderhook-fire", cluster.Labels
+	if o.rule != "" {
+		i := slices.IndexFunc(cfg.Rules, func(r rules.Rule) bool { return r.Name == o.rule })
+		if i < 0 {
+			names := make([]string, len(cfg.Rules))
+			for i, r := range cfg.Rules {
+				names[i] = r.Name
+			}
+			return n, fmt.Errorf("--rule %q is not in %s (rules: %s)", o.rule, o.config, strings.Join(names, ", "))
+		}
+		rule, labels = o.rule, rules.MergeLabels(cluster.Labels, cfg.Rules[i].Labels)
+	}
+	// A poll source names a member by its URL until it answers.
+	members := cluster.Members
+	if len(members) == 0 {
+		members = cluster.Source.Members
+	}
 	now := time.Now()
 	// One episode a day: a resolve fired after a firing finds what the
 	// firing opened (a PagerDuty incident, an Alertmanager alert).
-	episode := now.UTC().Truncate(24 * time.Hour)
-	n := actions.Notification{Rule: "leaderhook-fire", Status: status, Cluster: cluster, Labels: labels, FiredAt: now,
-		Episode: episode, StateSince: now.Add(-42 * time.Second),
-		EventType: "state.is_leaderless", PreviousLeaderID: "sample-leader", Leaderless: true, LeaderlessFor: 42 * time.Second}
-	if status == actions.StatusResolved {
-		n.EventType, n.LeaderID, n.Leaderless, n.LeaderlessFor = "state.has_leader", "sample-leader-2", false, 0
-		n.StateSince, n.LastOutage, n.Lasted = now, 42*time.Second, now.Sub(episode)
+	n = actions.Sample(actions.SampleSpec{Status: o.status, Rule: rule, Cluster: cluster.Name, Labels: labels,
+		Members: slices.Sorted(slices.Values(members)), Now: now, Episode: now.UTC().Truncate(24 * time.Hour)})
+	return n, overrideEvent(&n, o.event)
+}
+
+// overrideEvent applies --event KEY=VALUE to the sample's event, and to
+// the fields that repeat it, so that the two agree as in a real one.
+func overrideEvent(n *actions.Notification, sets []string) error {
+	for _, kv := range sets {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok || k == "" {
+			return fmt.Errorf("--event %q: want KEY=VALUE (KEY= removes the key)", kv)
+		}
+		if v == "" {
+			delete(n.Event, k)
+		} else {
+			n.Event[k] = v
+		}
+		switch k {
+		case "leaderId":
+			n.LeaderID = v
+		case "previousLeaderId":
+			n.PreviousLeaderID = v
+		case "eventType":
+			n.EventType = v
+		}
 	}
-	return n
+	return nil
 }
 
 // deliverSample runs the one action with its retries and reports each
@@ -155,7 +214,7 @@ func (e *env) deliverSample(o fireOptions, cfg *config.Config, targets map[strin
 	if fallbacks := targets[name].Spec.OnFailure; len(fallbacks) > 0 {
 		fmt.Fprintf(e.stdout, "not run: on_failure %s (fire tests one action). Test each with:\n", strings.Join(fallbacks, ", "))
 		for _, fb := range fallbacks {
-			fmt.Fprintf(e.stdout, "  leaderhook fire -c %s%s\n", shellQuote(o.config), fireFlags(fb, o.status, n.Cluster, cfg.Clusters[0].Name))
+			fmt.Fprintf(e.stdout, "  leaderhook fire -c %s%s\n", shellQuote(o.config), fireFlags(fb, o, n.Cluster, cfg.Clusters[0].Name))
 		}
 	}
 	return exitError{1}
@@ -237,23 +296,20 @@ func displayArg(s string) string {
 	return shellQuote(s)
 }
 
-func clusterLabels(cfg *config.Config, name string) (map[string]string, bool) {
-	for _, c := range cfg.Clusters {
-		if c.Name == name {
-			return c.Labels, true
-		}
-	}
-	return nil, false
-}
-
 // fireFlags are the arguments that fire action with the same sample.
-func fireFlags(action, status, cluster, defaultCluster string) string {
+func fireFlags(action string, o fireOptions, cluster, defaultCluster string) string {
 	s := " " + shellQuote(action)
-	if status != actions.StatusFiring {
-		s += " --status " + status
+	if o.status != actions.StatusFiring {
+		s += " --status " + o.status
 	}
 	if cluster != defaultCluster {
 		s += " --cluster " + shellQuote(cluster)
+	}
+	if o.rule != "" {
+		s += " --rule " + shellQuote(o.rule)
+	}
+	for _, kv := range o.event {
+		s += " --event " + shellQuote(kv)
 	}
 	return s
 }

@@ -193,3 +193,78 @@ func TestDisplayArg(t *testing.T) {
 		}
 	}
 }
+
+// The sample carries the event and the members as a real notification
+// does, so that a template that reads them renders under fire as it would
+// live, and fails under fire where it would fail live.
+func TestFireSampleCarriesTheEvent(t *testing.T) {
+	var got atomic.Value
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		got.Store(string(b))
+	}))
+	defer srv.Close()
+	body := `{{ .Rule }} {{ .Labels }} {{ .Event.eventType }} {{ .Event.namespace }}/{{ .Event.event_src_id }} ` +
+		`was {{ .Event.previousLeaderId }}{{ with index .Event "leaderId" }} now {{ . }}{{ end }} {{ .MembersUp }}/{{ .MembersTotal }} {{ .Unreachable }}`
+	cases := []struct {
+		name, body string
+		flags      []string
+		want       string // "" for a rendering that fails
+	}{
+		{name: "firing", body: body, want: "leaderhook-fire map[env:prod] state.is_leaderless cluster/leaderhook was m1 2/3 [m1]"},
+		{name: "resolved", body: body, flags: []string{"--status", "resolved"},
+			want: "leaderhook-fire map[env:prod] state.has_leader cluster/leaderhook was m1 now m2 2/3 [m1]"},
+		{name: "verify_failed", body: body, flags: []string{"--status", "verify_failed"},
+			want: "leaderhook-fire map[env:prod] state.is_leaderless cluster/leaderhook was m1 2/3 [m1]"},
+		{name: "rule labels", body: body, flags: []string{"--rule", "r"},
+			want: "r map[env:prod team:db] state.is_leaderless cluster/leaderhook was m1 2/3 [m1]"},
+		{name: ".Event.leaderId on a resolve", body: `{{ .Event.leaderId }} {{ .Event.change_kind }}`, flags: []string{"--status", "resolved"}, want: "m2 failover"},
+		// A state.is_leaderless names no leader: live, this fails too.
+		{name: ".Event.leaderId on a firing", body: `{{ .Event.leaderId }}`},
+		{name: "--event sets a field", body: `{{ .Event.leaderId }} {{ .LeaderID }} {{ .Event.region }}`,
+			flags: []string{"--event", "leaderId=m3", "--event", "region=eu"}, want: "m3 m3 eu"},
+		{name: "--event removes a field", body: `{{ .Event.cluster }}`, flags: []string{"--event", "cluster="}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			got.Store("")
+			path := filepath.Join(t.TempDir(), "rules.yaml")
+			config := fmt.Sprintf(`clusters:
+  - {name: east, members: [m3, m1, m2], labels: {env: prod}, source: {type: events, http: true}}
+actions:
+  hook: {type: webhook, url: "%s/hook", body: %q, retry: {max_attempts: 1}}
+rules:
+  - {name: r, when: leaderless, labels: {team: db}, actions: [hook]}
+`, srv.URL, tc.body)
+			if err := os.WriteFile(path, []byte(config), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			out, stderr, code := fireAt(t, false, "", append([]string{"-c", path, "hook"}, tc.flags...)...)
+			if tc.want == "" {
+				if code != 1 || !strings.Contains(out, "map has no entry for key") || got.Load() != "" {
+					t.Errorf("exit %d, sent %q; want a failed rendering\n%s%s", code, got.Load(), out, stderr)
+				}
+				return
+			}
+			if code != 0 || got.Load() != tc.want {
+				t.Errorf("exit %d, sent %q, want %q\n%s%s", code, got.Load(), tc.want, out, stderr)
+			}
+		})
+	}
+}
+
+func TestFireRefusesWhatIsNotInTheConfig(t *testing.T) {
+	config := fireConfig(t, t.TempDir(), `  failover: {type: webhook, url: "http://127.0.0.1:1/hook"}`)
+	for _, tc := range []struct {
+		flags []string
+		want  string
+	}{
+		{[]string{"--rule", "nosuch"}, `leaderhook: --rule "nosuch" is not in ` + config + " (rules: r)\n"},
+		{[]string{"--event", "leaderId"}, `leaderhook: --event "leaderId": want KEY=VALUE (KEY= removes the key)` + "\n"},
+	} {
+		out, stderr, code := fireAt(t, false, "", append([]string{"-c", config, "failover"}, tc.flags...)...)
+		if code != 1 || stderr != tc.want {
+			t.Errorf("%v: exit %d, stderr %q; want 1 and %q\n%s", tc.flags, code, stderr, tc.want, out)
+		}
+	}
+}
