@@ -39,6 +39,7 @@ import (
 
 	"golang.org/x/net/netutil"
 
+	"github.com/leaderhook/leaderhook/actions"
 	"github.com/leaderhook/leaderhook/api"
 	"github.com/leaderhook/leaderhook/audit"
 	"github.com/leaderhook/leaderhook/clock"
@@ -223,7 +224,7 @@ func (d *Daemon) openPipeline(cfg *config.Config, saved store.State, pending []d
 		saved, pending = store.State{Files: saved.Files}, nil
 	default:
 		d.disp = dispatch.New(dispatch.Options{Targets: targets, Journal: d.store, Audit: d.auditors(), Log: d.log, OnRetry: d.history.retrying,
-			OnDone: d.delivered})
+			OnDone: d.delivered, Fallbacks: d.fallbackMemory()})
 		d.resume = pending
 		raiseSeq(saved.Engine.Clusters, pending)
 		fenceSaved(d.disp, saved.Engine.Clusters)
@@ -481,6 +482,16 @@ func (d *Daemon) dropOrphans(pending []dispatch.Delivery, journal interface{ Don
 		}
 	}
 	return keep
+}
+
+// fallbackMemory is where the dispatcher remembers the fallbacks a firing
+// ran, for its resolve: under state_dir, so that a restart keeps it.
+func (d *Daemon) fallbackMemory() *actions.Memory {
+	m, err := actions.OpenMemory(d.stateDir, dispatch.FallbackMemory)
+	if err != nil {
+		d.log.Warn("the fallbacks' memory", "err", err)
+	}
+	return m
 }
 
 // repairJournal rewrites the journal once a second while a write has

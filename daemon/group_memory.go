@@ -14,7 +14,9 @@ import (
 // the node that leads changes it through the group, every node applies the
 // change, and a snapshot carries it. So a new leader goes on refreshing the
 // alerts its predecessor opened, and never refreshes one the group has
-// since resolved.
+// since resolved. So is what the dispatcher remembers of the fallbacks a
+// firing ran (dispatch.FallbackMemory): a new leader sends them the
+// resolve.
 
 // A node that ran alone (fail-open) changed its memories by itself: the
 // alerts it opened, the messages it posted. Once the group is back, it
@@ -23,14 +25,20 @@ import (
 // own changes meanwhile (its message for the same episode, a resolve) are
 // newer, and stay.
 
-// replicateMemories routes the memory changes of targets' actions through
-// the group.
+// replicateMemories routes the memory changes of targets' actions, and the
+// dispatcher's, through the group.
 func (g *group) replicateMemories(targets map[string]dispatch.Target) {
-	for name := range targets {
+	for _, name := range memoryNames(targets) {
 		if m := g.memory(name); m != nil {
 			m.Replicate(g.publishMemory)
 		}
 	}
+}
+
+// memoryNames are the memories a group keeps: targets' and the
+// dispatcher's, in order.
+func memoryNames(targets map[string]dispatch.Target) []string {
+	return append(slices.Sorted(maps.Keys(targets)), dispatch.FallbackMemory)
 }
 
 // memory is the memory of an action, shared with the action itself.
@@ -56,7 +64,7 @@ func (g *group) changedAlone(image []byte) []ha.Command {
 		return nil
 	}
 	g.mu.Lock()
-	names := slices.Sorted(maps.Keys(g.targets))
+	names := memoryNames(g.targets)
 	g.mu.Unlock()
 	var cmds []ha.Command
 	for _, name := range names {
@@ -77,11 +85,11 @@ func (g *group) applyMemory(c actions.MemoryChange) {
 	}
 }
 
-// memoryImages are the memories of the configured actions, for a snapshot.
-// Callers hold mu.
+// memoryImages are the memories of the configured actions and the
+// dispatcher's, for a snapshot. Callers hold mu.
 func (g *group) memoryImages() map[string]json.RawMessage {
 	images := map[string]json.RawMessage{}
-	for name := range g.targets {
+	for _, name := range memoryNames(g.targets) {
 		if image := g.memory(name).Image(); image != nil {
 			images[name] = image
 		}
@@ -89,10 +97,10 @@ func (g *group) memoryImages() map[string]json.RawMessage {
 	return images
 }
 
-// restoreMemories makes the configured actions' memories what a snapshot
-// says. Callers hold mu.
+// restoreMemories makes the configured actions' memories, and the
+// dispatcher's, what a snapshot says. Callers hold mu.
 func (g *group) restoreMemories(images map[string]json.RawMessage) {
-	for _, name := range slices.Sorted(maps.Keys(g.targets)) {
+	for _, name := range memoryNames(g.targets) {
 		if err := g.memory(name).Restore(images[name]); err != nil {
 			g.log.Warn("cannot restore an action's memory", "action", name, "err", err)
 		}

@@ -95,7 +95,7 @@ func (g *group) dispatch() (stop func()) {
 	// Built under mu: a reload in between would not reach it.
 	g.mu.Lock()
 	disp := dispatch.New(dispatch.Options{Targets: g.targets, Journal: g, Audit: d.auditors(), Log: d.log, OnRetry: d.history.retrying,
-		OnDone: g.delivered})
+		OnDone: g.delivered, Fallbacks: g.memory(dispatch.FallbackMemory)})
 	g.disp = disp
 	pending := g.pendingList()
 	g.mu.Unlock()

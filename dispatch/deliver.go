@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"time"
 
 	"github.com/cenkalti/backoff/v5"
@@ -13,7 +14,8 @@ import (
 )
 
 // deliver makes attempts until success, a permanent failure or the retry
-// budget is spent; a delivery that failed for good starts its fallbacks.
+// budget is spent; a delivery that failed for good starts its fallbacks,
+// and a resolve that ends goes to those its firing ran.
 // A shutdown that runs out of time leaves the delivery in the journal; one
 // that its cluster's state outdated (ctx ends with a StaleError) ends.
 func (d *Dispatcher) deliver(ctx context.Context, del Delivery) {
@@ -21,6 +23,7 @@ func (d *Dispatcher) deliver(ctx context.Context, del Delivery) {
 	t := d.target(del.Action) // as a reload may have left it
 	switch {
 	case err == nil:
+		d.resolveFallbacks(del)
 		d.journalDone(del)
 		d.audit(del, Record{Kind: "delivered", Attempt: del.Attempts, Outcome: "ok"})
 		d.done(del, true)
@@ -154,25 +157,41 @@ func (d *Dispatcher) journalStart(t Target, del Delivery) {
 
 // startFallbacks journals and queues the on_failure actions of a delivery
 // to t that failed for good with the (redacted) error msg; their message
-// says which delivery failed, to where and why. During a shutdown they
-// wait in the journal and run after the restart, as the delivery they
-// replace would have.
+// says which delivery failed, to where and why. A firing's are remembered
+// for its resolve; a resolve goes to its firing's too. During a shutdown
+// they wait in the journal and run after the restart, as the delivery
+// they replace would have.
 func (d *Dispatcher) startFallbacks(del Delivery, t Target, msg string) {
 	failure := actions.Failure{Action: del.Action, Kind: t.Spec.Type, Error: msg, Attempts: del.Attempts}
 	if w, ok := t.Action.(actions.Describer); ok {
 		failure.Where = t.redact(w.Where())
 	}
-	for _, name := range t.Spec.OnFailure {
-		fb := Delivery{ID: fallbackID(del.ID, name), Action: name, Notification: del.Notification, Fallback: true}
-		fb.Notification.DeliveryID = fb.ID
-		fb.Notification.Failure = failure
-		err := d.submit(fb)
-		switch {
-		case errors.Is(err, ErrClosed) && d.opts.Journal != nil && !errors.Is(err, ErrNotJournaled):
-			d.log(del).Warn("fallback action deferred by shutdown; it runs after a restart", "fallback", name, "fallback_delivery_id", fb.ID)
-		case err != nil:
-			d.log(del).Error("cannot start fallback action", "fallback", name, "err", err)
+	names := slices.Clone(t.Spec.OnFailure)
+	ran := d.firingFallbacks(del)
+	for _, name := range ran { // those still told of the firing, though a reload took them off on_failure
+		if !slices.Contains(names, name) {
+			names = append(names, name)
 		}
+	}
+	d.rememberFallbacks(del, names)
+	for _, name := range names {
+		d.submitFallback(del, name, failure)
+	}
+	d.forgetFallbacks(del, ran)
+}
+
+// submitFallback journals and queues del for its fallback name, with
+// failure (none when del did not fail).
+func (d *Dispatcher) submitFallback(del Delivery, name string, failure actions.Failure) {
+	fb := Delivery{ID: fallbackID(del.ID, name), Action: name, Notification: del.Notification, Fallback: true}
+	fb.Notification.DeliveryID = fb.ID
+	fb.Notification.Failure = failure
+	err := d.submit(fb)
+	switch {
+	case errors.Is(err, ErrClosed) && d.opts.Journal != nil && !errors.Is(err, ErrNotJournaled):
+		d.log(del).Warn("fallback action deferred by shutdown; it runs after a restart", "fallback", name, "fallback_delivery_id", fb.ID)
+	case err != nil:
+		d.log(del).Error("cannot start fallback action", "fallback", name, "err", err)
 	}
 }
 

@@ -38,8 +38,8 @@ type Delivery struct {
 
 // Journal keeps deliveries that are not finished, so that a restart can
 // resume them. Pending comes before a delivery is queued and after each
-// failed attempt; Done after the last, once the fallbacks of a delivery
-// that failed for good are Pending.
+// failed attempt; Done after the last, once the fallbacks it starts (of
+// a delivery that failed for good, or of a resolve's firing) are Pending.
 // Implementations must be safe for concurrent use, and return only once
 // the record is written.
 type Journal interface {
@@ -119,6 +119,11 @@ type Options struct {
 	// dropped from its queue there, never taken, is not told, nor one a
 	// shutdown interrupts.
 	OnDone func(del Delivery, ok bool)
+	// Fallbacks remembers which on_failure actions a firing that failed
+	// for good ran, until its resolve reaches them too (FallbackMemory).
+	// It must outlive a restart, and in a group a change of leader; nil:
+	// kept in memory only.
+	Fallbacks *actions.Memory
 }
 
 // Dispatcher runs deliveries. Submit never waits for one.
@@ -149,6 +154,9 @@ func New(opts Options) *Dispatcher {
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
+	}
+	if opts.Fallbacks == nil {
+		opts.Fallbacks, _ = actions.OpenMemory("", FallbackMemory) // in memory only: no error
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	startBackground(opts.Targets)

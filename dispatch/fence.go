@@ -103,5 +103,6 @@ func (d *Dispatcher) fenced(del Delivery, stopped bool, why *StaleError) {
 	}
 	d.audit(del, Record{Kind: kind, Attempt: del.Attempts, Detail: why.Error()})
 	d.log(del).Info("delivery "+kind+": the cluster's state moved on", "seq", why.Seq, "newest", why.Newest, "attempts", del.Attempts)
+	d.resolveFallbacks(del) // the rule resolved all the same
 	d.journalDone(del)
 }
