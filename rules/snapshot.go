@@ -185,20 +185,15 @@ func (e *Engine) knows(cluster string) bool {
 }
 
 // Retire returns, at now, the resolves of the firings that next (the
-// engine of a reloaded config) no longer has: a rule removed, or its
-// cluster (from the config, or from the rule's clusters), while it fired.
-// Without them its incident would stay open for good, and an Alertmanager
-// alert be refreshed for ever.
+// engine of a reloaded config) does not carry (Restore): a rule removed,
+// or its cluster (from the config, or from the rule's clusters), or made a
+// scheduled rule, while it fired. Without them its incident would stay
+// open for good, and an Alertmanager alert be refreshed for ever.
 func (e *Engine) Retire(now time.Time, next *Engine, out []Outcome) []Outcome {
-	kept := map[string]*compiledRule{}
-	for _, r := range next.rules {
-		kept[r.Name] = r
-	}
 	for _, name := range slices.Sorted(maps.Keys(e.clusters)) {
 		cs := e.clusters[name]
 		for i, r := range e.rules {
-			nr := kept[r.Name]
-			if rs := &cs.rules[i]; rs.active && rs.fired && (!next.knows(name) || nr == nil || !nr.appliesTo(name)) {
+			if rs := &cs.rules[i]; rs.active && rs.fired && !next.carries(name, &RuleSnapshot{Rule: r.Name}) {
 				o := e.outcome(r, rs, cs, Resolved, "", r.OnResolve)
 				o.Time = now
 				out = append(out, o)

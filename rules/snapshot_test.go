@@ -256,6 +256,8 @@ func TestRetireResolvesWhatAReloadRemoves(t *testing.T) {
 		{"cluster removed", []Rule{lost, quiet}, []Cluster{{Name: "a"}}, []string{"b lost resolved [page] at 1h0m0s, episode 1s"}},
 		{"definition changed", []Rule{{Name: "lost", When: `leaderless`, Actions: acts("page"), Repeat: time.Hour}, quiet}, []Cluster{{Name: "a"}, {Name: "b"}}, nil},
 		{"rule's clusters narrowed", []Rule{{Name: "lost", When: `leaderless`, Actions: acts("page"), OnResolve: acts("chat"), Clusters: []string{"a"}}, quiet}, []Cluster{{Name: "a"}, {Name: "b"}}, []string{"b lost resolved [page] at 1h0m0s, episode 1s"}},
+		{"made a scheduled rule", []Rule{{Name: "lost", When: "true", Schedule: "0 * * * *", Actions: acts("page")}, quiet}, []Cluster{{Name: "a"}, {Name: "b"}},
+			[]string{"a lost resolved [page] at 1h0m0s, episode 1s", "b lost resolved [page] at 1h0m0s, episode 1s"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			next, err := New(Options{Rules: tc.rules, Clusters: tc.clusters})
