@@ -289,6 +289,9 @@ func (d *Daemon) Run(ctx context.Context) error {
 		d.log.Info("resuming deliveries interrupted by the last stop", "count", len(resume))
 		d.disp.Resume(resume)
 	}
+	// After the journal's deliveries, which may hold their firings: the
+	// firings restored for a rule or cluster the config no longer has.
+	d.driver.Do(func() { d.driver.ResolveRetired(d.opts.Clock.Now().Round(0)) })
 	d.http = newHTTPServer(d.api.Handler())
 	go d.http.Serve(d.listener)
 	d.saver.save(d.taken()) // the state as resumed, before anything changes it

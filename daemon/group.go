@@ -228,7 +228,6 @@ func (g *group) restore(data []byte, memories bool) error {
 	}
 	g.d.driver.Do(func() { g.d.driver.Reset(engine, views, img.Pipeline) })
 	g.mu.Lock()
-	defer g.mu.Unlock()
 	g.pending = map[string]dispatch.Delivery{}
 	for _, del := range img.Pending {
 		g.pending[del.ID] = del
@@ -237,6 +236,12 @@ func (g *group) restore(data []byte, memories bool) error {
 	if memories {
 		g.restoreMemories(img.Memories)
 	}
+	g.mu.Unlock()
+	// Into the pending deliveries restored: the resolves of the firings
+	// of a rule or cluster this node's config no longer has, at the
+	// snapshot's time, so that every node that restores it decides them
+	// alike.
+	g.d.driver.Do(func() { g.d.driver.ResolveRetired(img.Pipeline.Now) })
 	return nil
 }
 

@@ -78,6 +78,9 @@ type Driver struct {
 	members map[string]bool         // clusters whose members' reports were seen
 	health  map[string]event.Health // by cluster, as last told to the engine
 	wakeups int                     // turns of Run's loop, to show an idle pipeline sleeps
+	// retired are the resolves of the restored firings the config no
+	// longer has, until ResolveRetired sends them.
+	retired []rules.Outcome
 }
 
 // NewDriver returns a driver for the given clusters. Member events that
@@ -232,7 +235,8 @@ func (d *Driver) Snapshot() (rules.Snapshot, map[string]detector.State) {
 }
 
 // Restore loads a snapshot before the first event. Clusters no longer in
-// the config are ignored.
+// the config are ignored; the firings of rules or clusters it no longer
+// has are resolved by ResolveRetired.
 func (d *Driver) Restore(engine rules.Snapshot, views map[string]detector.State) {
 	d.engine.Restore(engine)
 	for name, st := range views {
@@ -247,6 +251,7 @@ func (d *Driver) Restore(engine rules.Snapshot, views map[string]detector.State)
 			d.engine.SetHealth(name, d.health[name])
 		}
 	}
+	d.retired = d.engine.Retired(d.now, engine, nil) // with the health restored
 }
 
 // Image is the driver's whole state: what a replicated group's node needs
@@ -286,6 +291,24 @@ func (d *Driver) Reset(engine *rules.Engine, clusters []ClusterView, img Image) 
 	}
 	d.now = img.Now
 	d.members = map[string]bool{}
+	d.retired = engine.Retired(d.now, img.Engine, nil)
+}
+
+// ResolveRetired sends, at now, the resolves of the firings Restore or
+// Reset found for a rule or cluster the config no longer has, as a reload
+// that removes them does (Replace): a restart with a changed config must
+// not leave their incidents open for good. Time first advances to now.
+func (d *Driver) ResolveRetired(now time.Time) {
+	if len(d.retired) == 0 {
+		return
+	}
+	d.AdvanceTo(now)
+	for _, o := range d.retired {
+		o.Time = d.now
+		d.sink.Outcome(o)
+	}
+	d.retired = nil
+	d.changed()
 }
 
 // Replace swaps in a new engine and cluster set after a config reload. The

@@ -52,6 +52,16 @@ type RuleSnapshot struct {
 	LastFired  map[string]time.Time `json:"last_fired,omitempty"`
 	NextRun    time.Time            `json:"next_run,omitzero"`
 	Verify     *Verification        `json:"verify,omitempty"` // in progress (verify:)
+	// Resolve, while the rule fires, is how its resolve goes out: a
+	// restart whose config no longer has the rule, or its cluster, sends
+	// it so, as a reload does. Nil in a snapshot of an earlier version.
+	Resolve *Resolve `json:"resolve,omitempty"`
+}
+
+// Resolve is the resolve of a firing as the rule that fired would send it.
+type Resolve struct {
+	OnResolve []string          `json:"on_resolve"`
+	Labels    map[string]string `json:"labels,omitempty"` // the notification's
 }
 
 // definition identifies a rule's configuration. Labels are left out: they
@@ -101,11 +111,15 @@ func (e *Engine) Snapshot() Snapshot {
 		c.State.Members = append([]string(nil), cs.state.Members...)
 		for i, r := range e.rules {
 			rs := &cs.rules[i]
-			c.Rules = append(c.Rules, RuleSnapshot{
+			rsnap := RuleSnapshot{
 				Rule: r.Name, Definition: r.definition, Decision: r.decision, Active: rs.active, Startup: rs.startup, Fired: rs.fired,
 				Since: rs.since, LastFire: rs.lastFire, RetryAt: rs.retryAt, Reason: rs.reason,
 				LastFired: maps.Clone(rs.lastFired), NextRun: rs.nextRun, Verify: rs.verify.clone(),
-			})
+			}
+			if rs.active && rs.fired {
+				rsnap.Resolve = &Resolve{OnResolve: slices.Clone(r.OnResolve), Labels: maps.Clone(MergeLabels(cs.labelValues, r.Labels))}
+			}
+			c.Rules = append(c.Rules, rsnap)
 		}
 		s.Clusters = append(s.Clusters, c)
 	}
@@ -142,7 +156,7 @@ func (e *Engine) Restore(s Snapshot) {
 				continue
 			}
 			if !rsnap.sameDecision(e.rules[i]) {
-				if rsnap.Active && rsnap.Fired && e.rules[i].schedule == nil && e.rules[i].appliesTo(c.Name) {
+				if rsnap.Active && rsnap.Fired && e.carries(c.Name, &rsnap) {
 					// Afresh, as at startup, but its firing still resolves.
 					cs.rules[i] = ruleState{active: true, startup: true, fired: true, since: rsnap.Since, lastFire: rsnap.LastFire}
 				}
@@ -171,20 +185,15 @@ func (e *Engine) knows(cluster string) bool {
 }
 
 // Retire returns, at now, the resolves of the firings that next (the
-// engine of a reloaded config) no longer has: a rule removed, or its
-// cluster (from the config, or from the rule's clusters), while it fired.
-// Without them its incident would stay open for good, and an Alertmanager
-// alert be refreshed for ever.
+// engine of a reloaded config) does not carry (Restore): a rule removed,
+// or its cluster (from the config, or from the rule's clusters), or made a
+// scheduled rule, while it fired. Without them its incident would stay
+// open for good, and an Alertmanager alert be refreshed for ever.
 func (e *Engine) Retire(now time.Time, next *Engine, out []Outcome) []Outcome {
-	kept := map[string]*compiledRule{}
-	for _, r := range next.rules {
-		kept[r.Name] = r
-	}
 	for _, name := range slices.Sorted(maps.Keys(e.clusters)) {
 		cs := e.clusters[name]
 		for i, r := range e.rules {
-			nr := kept[r.Name]
-			if rs := &cs.rules[i]; rs.active && rs.fired && (!next.knows(name) || nr == nil || !nr.appliesTo(name)) {
+			if rs := &cs.rules[i]; rs.active && rs.fired && !next.carries(name, &RuleSnapshot{Rule: r.Name}) {
 				o := e.outcome(r, rs, cs, Resolved, "", r.OnResolve)
 				o.Time = now
 				out = append(out, o)
@@ -192,4 +201,70 @@ func (e *Engine) Retire(now time.Time, next *Engine, out []Outcome) []Outcome {
 		}
 	}
 	return out
+}
+
+// carries reports whether Restore carries the snapshot's firing of a rule
+// on cluster into e: e has the cluster and the rule, the rule applies to
+// the cluster, and it is not a scheduled rule (which has no episodes).
+func (e *Engine) carries(cluster string, rsnap *RuleSnapshot) bool {
+	if !e.knows(cluster) {
+		return false
+	}
+	r := e.rule(rsnap.Rule)
+	return r != nil && r.schedule == nil && r.appliesTo(cluster)
+}
+
+// rule returns the rule named name, or nil.
+func (e *Engine) rule(name string) *compiledRule {
+	for _, r := range e.rules {
+		if r.Name == name {
+			return r
+		}
+	}
+	return nil
+}
+
+// Retired returns, at now, the resolves of the firings in s (restored
+// into e at a start) that e does not carry: a rule, or its cluster,
+// removed by a restart with a changed config. They go out as a reload
+// sends them (Retire), with the on_resolve and labels of the rule that
+// fired; without them its incident would stay open for good.
+func (e *Engine) Retired(now time.Time, s Snapshot, out []Outcome) []Outcome {
+	for _, c := range s.Clusters {
+		for _, rsnap := range c.Rules {
+			if !rsnap.Active || !rsnap.Fired || e.carries(c.Name, &rsnap) {
+				continue
+			}
+			cs := e.clusters[c.Name]
+			if cs == nil { // a cluster the config no longer has
+				cs = newClusterState(c.Name, nil, 0, nil)
+				cs.now = c.Now
+				st := c.State
+				cs.setState(&st)
+			}
+			rs := &ruleState{since: rsnap.Since}
+			o := e.outcome(&compiledRule{Rule: Rule{Name: rsnap.Rule}}, rs, cs, Resolved, "", nil)
+			o.Time = now
+			o.Actions, o.Labels = e.resolveOf(c.Name, &rsnap)
+			out = append(out, o)
+		}
+	}
+	return out
+}
+
+// resolveOf is how the resolve of a firing in a snapshot goes out: as the
+// snapshot says, or for one of an earlier version, which does not say, as
+// the rule e has of that name would send it. A rule e does not have is
+// then resolved with no action: what it ran is not known.
+func (e *Engine) resolveOf(cluster string, rsnap *RuleSnapshot) ([]string, map[string]string) {
+	if rsnap.Resolve != nil {
+		return rsnap.Resolve.OnResolve, rsnap.Resolve.Labels
+	}
+	if r := e.rule(rsnap.Rule); r != nil {
+		return r.OnResolve, MergeLabels(e.labels[cluster], r.Labels)
+	}
+	e.log.Warn("a restored firing is resolved without on_resolve: its rule is no longer in the config, "+
+		"and its state was saved by an earlier version, which did not record what the rule resolves with",
+		"rule", rsnap.Rule, "cluster", cluster)
+	return nil, e.labels[cluster]
 }

@@ -256,6 +256,8 @@ func TestRetireResolvesWhatAReloadRemoves(t *testing.T) {
 		{"cluster removed", []Rule{lost, quiet}, []Cluster{{Name: "a"}}, []string{"b lost resolved [page] at 1h0m0s, episode 1s"}},
 		{"definition changed", []Rule{{Name: "lost", When: `leaderless`, Actions: acts("page"), Repeat: time.Hour}, quiet}, []Cluster{{Name: "a"}, {Name: "b"}}, nil},
 		{"rule's clusters narrowed", []Rule{{Name: "lost", When: `leaderless`, Actions: acts("page"), OnResolve: acts("chat"), Clusters: []string{"a"}}, quiet}, []Cluster{{Name: "a"}, {Name: "b"}}, []string{"b lost resolved [page] at 1h0m0s, episode 1s"}},
+		{"made a scheduled rule", []Rule{{Name: "lost", When: "true", Schedule: "0 * * * *", Actions: acts("page")}, quiet}, []Cluster{{Name: "a"}, {Name: "b"}},
+			[]string{"a lost resolved [page] at 1h0m0s, episode 1s", "b lost resolved [page] at 1h0m0s, episode 1s"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			next, err := New(Options{Rules: tc.rules, Clusters: tc.clusters})
@@ -445,5 +447,71 @@ func TestNarrowedRuleForgetsTheRetiredFiring(t *testing.T) {
 	out := e.Observe(event.Event{Source: event.DetectorSource, Cluster: "b", Time: t0.Add(time.Hour), Type: event.HasLeader, LeaderID: "y", PreviousLeaderID: "x", Since: t0.Add(time.Hour)}, nil)
 	if len(out) != 0 {
 		t.Errorf("after the firing was retired: %+v", out)
+	}
+}
+
+// A restart whose config no longer has a firing rule, or its cluster (in
+// the config or in the rule's clusters), resolves that firing as a reload
+// does: with the on_resolve and labels the rule had, which the snapshot
+// keeps. A snapshot of an earlier version, which does not, resolves it
+// with the rule's on_resolve if the config still has the rule, and with
+// no action otherwise.
+func TestRetiredResolvesWhatARestartRemoves(t *testing.T) {
+	lost := Rule{Name: "lost", When: `leaderless`, Actions: acts("page"), OnResolve: acts("page"), Labels: map[string]string{"team": "db"}}
+	quiet := Rule{Name: "quiet", When: `!leaderless`, Actions: acts("chat")} // not firing
+	clusters := []Cluster{{Name: "a", Labels: map[string]string{"env": "prod"}}, {Name: "b", Labels: map[string]string{"env": "test"}}}
+	old, err := New(Options{Rules: []Rule{lost, quiet}, Clusters: clusters})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []string{"a", "b"} {
+		old.Observe(event.Event{Source: event.DetectorSource, Cluster: c, Time: t0, Type: event.HasLeader, LeaderID: "x", Since: t0, Baseline: true}, nil)
+		old.Observe(event.Event{Source: event.DetectorSource, Cluster: c, Time: t0.Add(time.Second), Type: event.Leaderless, Since: t0.Add(time.Second)}, nil)
+	}
+	saved, err := json.Marshal(old.Snapshot())
+	if err != nil {
+		t.Fatal(err)
+	}
+	earlier := strings.ReplaceAll(string(saved), `"resolve":`, `"unknown_field":`) // as an earlier version wrote it
+	narrowed := lost
+	narrowed.Clusters, narrowed.OnResolve = []string{"a"}, acts("chat")
+	restart := t0.Add(time.Hour)
+	for _, tc := range []struct {
+		name     string
+		snapshot string
+		rules    []Rule
+		clusters []Cluster
+		want     []string
+	}{
+		{"nothing removed", string(saved), []Rule{lost, quiet}, clusters, nil},
+		{"rule removed", string(saved), []Rule{quiet}, clusters, []string{
+			"a lost resolved [page] map[env:prod team:db] at 1h0m0s, episode 1s", "b lost resolved [page] map[env:test team:db] at 1h0m0s, episode 1s"}},
+		{"cluster removed", string(saved), []Rule{lost, quiet}, clusters[:1], []string{"b lost resolved [page] map[env:test team:db] at 1h0m0s, episode 1s"}},
+		{"cluster taken out of the rule's", string(saved), []Rule{narrowed, quiet}, clusters, []string{"b lost resolved [page] map[env:test team:db] at 1h0m0s, episode 1s"}},
+		{"made a scheduled rule", string(saved), []Rule{{Name: "lost", When: "true", Schedule: "0 * * * *", Actions: acts("page")}, quiet}, clusters, []string{
+			"a lost resolved [page] map[env:prod team:db] at 1h0m0s, episode 1s", "b lost resolved [page] map[env:test team:db] at 1h0m0s, episode 1s"}},
+		{"definition changed", string(saved), []Rule{{Name: "lost", When: `leaderless`, Actions: acts("page"), Repeat: time.Hour}, quiet}, clusters, nil},
+		{"earlier version, rule removed", earlier, []Rule{quiet}, clusters, []string{
+			"a lost resolved [] map[env:prod] at 1h0m0s, episode 1s", "b lost resolved [] map[env:test] at 1h0m0s, episode 1s"}},
+		{"earlier version, cluster taken out of the rule's", earlier, []Rule{narrowed, quiet}, clusters, []string{"b lost resolved [chat] map[env:test team:db] at 1h0m0s, episode 1s"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var s Snapshot
+			if err := json.Unmarshal([]byte(tc.snapshot), &s); err != nil {
+				t.Fatal(err)
+			}
+			next, err := New(Options{Rules: tc.rules, Clusters: tc.clusters})
+			if err != nil {
+				t.Fatal(err)
+			}
+			next.Restore(s)
+			var got []string
+			for _, o := range next.Retired(restart, s, nil) {
+				got = append(got, fmt.Sprintf("%s %s %s %v %v at %s, episode %s", o.Cluster, o.Rule, o.Kind, o.Actions, o.Labels, o.Time.Sub(t0), o.Episode.Sub(t0)))
+			}
+			if !slices.Equal(got, tc.want) {
+				t.Errorf("\n got: %q\nwant: %q", got, tc.want)
+			}
+		})
 	}
 }

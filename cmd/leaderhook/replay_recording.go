@@ -211,6 +211,11 @@ func (r *recordingReplay) restoreAt(rec daemon.Record, restart bool) error {
 	if err := r.restart(rec.State); err != nil {
 		return err
 	}
+	if rec.Kind == daemon.RecordStart {
+		// As the daemon did as it started: what its config no longer has
+		// resolves.
+		r.driver.ResolveRetired(rec.Time)
+	}
 	if r.restored != nil && rec.State != nil {
 		r.restored(rec.Time, rec.State, restart)
 	}
