@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 	"sync"
@@ -105,7 +106,8 @@ type polledCluster struct {
 // polledMember is what the source knows of one member.
 type polledMember struct {
 	url      string
-	name     string    // its name; its URL until it first answers
+	shown    string    // its URL with any password hidden: for names, logs and errors
+	name     string    // its name; its shown URL until it first answers
 	last     string    // its last report sent ("" before any)
 	leader   string    // whom it last said it follows
 	failing  time.Time // since when it gives no answer; zero when it answers
@@ -125,7 +127,8 @@ func (s *PollSource) newCluster(out chan<- event.Event) *polledCluster {
 		c.tls = t.Clone().TLSClientConfig
 	}
 	for _, u := range s.Members {
-		c.members = append(c.members, &polledMember{url: u, name: u})
+		shown := MemberName(u)
+		c.members = append(c.members, &polledMember{url: u, shown: shown, name: shown})
 	}
 	c.unpolled = len(c.members)
 	return c
@@ -191,7 +194,34 @@ func (c *polledCluster) poll(ctx context.Context, m *polledMember) {
 func (c *polledCluster) ask(ctx context.Context, m *polledMember) (Report, error) {
 	ctx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
-	return c.preset.Poll(ctx, c.client, m.url)
+	r, err := c.preset.Poll(ctx, c.client, m.url)
+	if err != nil && m.shown != m.url {
+		err = hideURL(err, m.url)
+	}
+	return r, err
+}
+
+// MemberName is how a polled member is named until it names itself: its
+// URL, with the password of a URL that carries one (rqlite's basic auth)
+// hidden, since the name is shown in /v1/state, logs and notifications.
+func MemberName(member string) string {
+	u, err := url.Parse(member)
+	if err != nil || u.User == nil {
+		return member
+	}
+	if _, ok := u.User.Password(); !ok {
+		return member
+	}
+	return u.Redacted()
+}
+
+// hideURL hides the password of a member's URL in an error that shows the
+// URL (or a URL made from it), as MemberName does.
+func hideURL(err error, member string) error {
+	u, _ := url.Parse(member) // parsed before, by MemberName
+	shown := url.UserPassword(u.User.Username(), "xxxxx").String() + "@"
+	msg := strings.ReplaceAll(err.Error(), u.User.String()+"@", shown)
+	return &redactedError{msg: msg, cause: err}
 }
 
 // nextWait is the time until a member's next poll.
@@ -227,7 +257,7 @@ func (c *polledCluster) heard(ctx context.Context, m *polledMember, r Report, er
 func (c *polledCluster) answered(ctx context.Context, m *polledMember, r Report, at time.Time) {
 	c.mu.Lock()
 	if m.reported != "" || m.logged != "" {
-		c.log.Info("member poll answers again", "cluster", c.name, "member", m.url)
+		c.log.Info("member poll answers again", "cluster", c.name, "member", m.shown)
 	}
 	m.failing, m.reported, m.logged = time.Time{}, "", ""
 	if r.Self != "" {
@@ -301,7 +331,7 @@ func (c *polledCluster) unanswered(ctx context.Context, m *polledMember, at time
 // hold mu.
 func (c *polledCluster) logFailure(m *polledMember, err error) {
 	if msg := reason(err, c.timeout); msg != m.logged {
-		c.log.Warn("member poll failed", "cluster", c.name, "member", m.url, "err", msg)
+		c.log.Warn("member poll failed", "cluster", c.name, "member", m.shown, "err", msg)
 		m.logged = msg
 	}
 }

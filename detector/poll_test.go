@@ -556,3 +556,53 @@ func TestPollSourceTransferIsNoSplitBrain(t *testing.T) {
 		}
 	})
 }
+
+// A member URL may carry a password (rqlite's basic auth): it is sent, but
+// the member's name (in events, /v1/state, notifications), its failure
+// reason and the log show the URL with the password hidden.
+func TestPollSourceHidesPasswordOfMemberURL(t *testing.T) {
+	const password = "hunter2-secret"
+	cases := []struct {
+		name   string
+		answer http.HandlerFunc
+	}{
+		{"not JSON", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprint(w, "<html>") }},
+		{"an error", func(w http.ResponseWriter, _ *http.Request) { http.Error(w, "down", http.StatusServiceUnavailable) }},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			var gotPassword string
+			url := serve(t, func(w http.ResponseWriter, r *http.Request) {
+				_, gotPassword, _ = r.BasicAuth()
+				tc.answer(w, r)
+			})
+			member := strings.Replace(url, "://", "://leaderhook:"+password+"@", 1)
+			var logs lockedBuffer
+			src := &PollSource{Cluster: "c", Members: []string{member}, Preset: Rqlite{}, Interval: 20 * time.Millisecond,
+				Grace: 40 * time.Millisecond, Log: slog.New(slog.NewTextHandler(&logs, nil))}
+			out := make(chan event.Event, 64)
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			go src.Run(ctx, out)
+			var seen []string
+			for ev := next(t, out, "member.unknown"); ; ev = next(t, out, "member.unknown") {
+				seen = append(seen, ev.Source+" "+ev.Reason)
+				if ev.Type == event.MemberUnknown {
+					break
+				}
+			}
+			cancel()
+			if gotPassword != password {
+				t.Errorf("the member got password %q, want the URL's", gotPassword)
+			}
+			for _, s := range append(seen, logs.String()) {
+				if strings.Contains(s, password) {
+					t.Errorf("the password shows: %s", s)
+				}
+			}
+			if want := strings.Replace(url, "://", "://leaderhook:xxxxx@", 1); !strings.HasPrefix(seen[len(seen)-1], want+" ") {
+				t.Errorf("reported as %q, want the member named %s", seen[len(seen)-1], want)
+			}
+		})
+	}
+}

@@ -104,7 +104,7 @@ func (s *Source) validatePoll() field.List {
 	for i, m := range s.Members {
 		u, err := url.Parse(m)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			errs.Add("members["+strconv.Itoa(i)+"]", "%q is not an http(s) URL", m)
+			errs.Add("members["+strconv.Itoa(i)+"]", "%q is not an http(s) URL", MemberName(m))
 		}
 	}
 	if s.Interval < 0 {

@@ -26,7 +26,7 @@ var defaultDialer Dialer = &net.Dialer{Timeout: 2 * time.Second, KeepAlive: 15 *
 func (c *polledCluster) watch(ctx context.Context, m *polledMember) {
 	addr, tlsConfig, err := c.watchTarget(m.url)
 	if err != nil {
-		c.log.Warn("not watching the member's connection; polls only", "cluster", c.name, "member", m.url, "err", err)
+		c.log.Warn("not watching the member's connection; polls only", "cluster", c.name, "member", m.shown, "err", err)
 		return
 	}
 	for ctx.Err() == nil {

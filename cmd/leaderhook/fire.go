@@ -162,7 +162,9 @@ func sampleFor(cfg *config.Config, o fireOptions) (actions.Notification, error) 
 	// A poll source names a member by its URL until it answers.
 	members := cluster.Members
 	if len(members) == 0 {
-		members = cluster.Source.Members
+		for _, m := range cluster.Source.Members {
+			members = append(members, detector.MemberName(m))
+		}
 	}
 	now := time.Now()
 	// One episode a day: a resolve fired after a firing finds what the
