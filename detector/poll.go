@@ -149,7 +149,7 @@ func (c *polledCluster) defaults() {
 	}
 	c.fast = min(c.fast, c.interval)
 	if c.client == nil {
-		c.client = &http.Client{}
+		c.client = &http.Client{CheckRedirect: sameHostOnly}
 	}
 	if c.dialer == nil {
 		c.dialer = defaultDialer

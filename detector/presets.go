@@ -76,11 +76,27 @@ func NewClient(src Source) (*http.Client, error) {
 		return nil, err
 	}
 	if cfg == nil {
-		return &http.Client{Transport: pollTransport}, nil
+		return &http.Client{Transport: pollTransport, CheckRedirect: sameHostOnly}, nil
 	}
 	t := pollTransport.Clone()
 	t.TLSClientConfig = cfg
-	return &http.Client{Transport: t}, nil
+	return &http.Client{Transport: t, CheckRedirect: sameHostOnly}, nil
+}
+
+// sameHostOnly follows a member's redirects only to the same host and
+// port, and not from https to http: net/http would carry the ACL token
+// headers and a login's body (a 307's) to wherever a member points.
+func sameHostOnly(req *http.Request, via []*http.Request) error {
+	first := via[0].URL
+	switch {
+	case len(via) >= 10:
+		return errors.New("stopped after 10 redirects")
+	case req.URL.Host != first.Host:
+		return errors.New("redirected to another host: not followed, since the source's credentials would go with it; list each member's own URL")
+	case first.Scheme == "https" && req.URL.Scheme != "https":
+		return errors.New("redirected from https to http: not followed")
+	}
+	return nil
 }
 
 // keyError is a problem with the value of one source key.

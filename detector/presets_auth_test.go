@@ -252,3 +252,48 @@ func TestOpenZitiLoginHoldsUpOnlyItsMember(t *testing.T) {
 		t.Errorf("%+v %v after %s, want ctrl2 at once", r, err, time.Since(start))
 	}
 }
+
+// A member that redirects elsewhere (a hostile or misconfigured one, a
+// proxy) must not carry the source's credentials to another host: the ACL
+// token header and a login's body would otherwise follow the redirect.
+func TestCredentialsNotCarriedByRedirectToAnotherHost(t *testing.T) {
+	const password, token = "s3cret-pw", "acl-token-1234"
+	var mu sync.Mutex
+	var leaked []string
+	elsewhere := serve(t, func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		mu.Lock()
+		leaked = append(leaked, fmt.Sprintf("%s %s %v %s", r.Method, r.URL.Path, r.Header, body))
+		mu.Unlock()
+		w.WriteHeader(http.StatusInternalServerError)
+	})
+	redirecting := serve(t, func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, elsewhere+r.URL.Path, http.StatusTemporaryRedirect)
+	})
+	for _, src := range []Source{
+		{Type: SourcePoll, Preset: "consul", Token: token},
+		{Type: SourcePoll, Preset: "vault", Token: token},
+		{Type: SourcePoll, Preset: "etcd", Username: "leaderhook", Password: password},
+		{Type: SourcePoll, Preset: "openziti", Username: "leaderhook", Password: password},
+	} {
+		p, err := NewPreset(src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		client, err := NewClient(src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = p.Poll(context.Background(), client, redirecting)
+		if err == nil || !strings.Contains(err.Error(), "redirected to another host") {
+			t.Errorf("%s: a poll answered by a redirect elsewhere: %v, want it not followed", src.Preset, err)
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	for _, l := range leaked {
+		if strings.Contains(l, password) || strings.Contains(l, token) {
+			t.Errorf("the other host got a credential: %s", l)
+		}
+	}
+}
