@@ -22,6 +22,7 @@ import (
 	"github.com/leaderhook/leaderhook/actions"
 	"github.com/leaderhook/leaderhook/actions/kinds"
 	"github.com/leaderhook/leaderhook/field"
+	"github.com/leaderhook/leaderhook/ha"
 	"github.com/leaderhook/leaderhook/rules"
 )
 
@@ -450,6 +451,7 @@ func checkSettings(cfg *Config, errs *field.List) field.List {
 	}
 	if cfg.HA != nil {
 		errs.Prefix("ha", cfg.HA.Validate())
+		serverWarnings = append(serverWarnings, openRaftBind(cfg.HA)...)
 	}
 	if cfg.ClockSkew() <= 0 {
 		errs.Add("max_clock_skew", "must be positive, e.g. 5s")
@@ -484,6 +486,21 @@ func checkListen(cfg *Config, errs *field.List) field.List {
 		warnings.Add("server.listen", "%s is reachable from other hosts but server.ingest_token is empty: "+
 			"POST /v1/events, /v1/expect and /-/reload answer 403 to them until a token is set", cfg.Server.Listen)
 	}
+	return warnings
+}
+
+// openRaftBind warns of a raft transport reachable from other hosts
+// without mutual TLS: raft authenticates no one, so whoever connects can
+// append to the group's log, events that fire actions included, and
+// server.ingest_token guards only the HTTP API.
+func openRaftBind(c *ha.Config) field.List {
+	var warnings field.List
+	host, _, err := net.SplitHostPort(c.Bind)
+	if err != nil || c.TLS.CertFile != "" || LoopbackHost(host) {
+		return warnings
+	}
+	warnings.Add("ha.bind", "%s is reachable from other hosts but ha.tls is not set: whoever reaches it can write to the group's log "+
+		"(events that fire actions), whatever server.ingest_token says; set ha.tls, or firewall the port to the group's nodes", c.Bind)
 	return warnings
 }
 

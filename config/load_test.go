@@ -528,6 +528,41 @@ func TestOpenListenWarning(t *testing.T) {
 	}
 }
 
+// A raft transport reachable from other hosts without mutual TLS takes
+// log entries from whoever connects (events that fire failover scripts),
+// whatever server.ingest_token says: check says so.
+func TestOpenRaftBindWarning(t *testing.T) {
+	tlsBlock := "\n  tls: {cert_file: c.pem, key_file: k.pem, ca_file: ca.pem}"
+	for _, c := range []struct {
+		bind, tls string
+		warn      string // "" for none
+	}{
+		{bind: "127.0.0.1:7401", warn: ""},
+		{bind: "localhost:7401", warn: ""},
+		{bind: "10.0.1.11:7401", warn: "w.yaml:6:9: ha.bind: 10.0.1.11:7401 is reachable from other hosts but ha.tls is not set"},
+		{bind: "0.0.0.0:7401", warn: "ha.tls is not set"},
+		{bind: "10.0.1.11:7401", tls: tlsBlock, warn: ""},
+	} {
+		data := "server: {ingest_token: s3cret}\nclusters:\n  - name: z\n    source: {type: events, http: true}\n" +
+			"ha:\n  bind: '" + c.bind + "'\n  node_id: n1\n  data_dir: /tmp/x\n  peers: [{id: n1, address: '" + c.bind + "'}]" + c.tls + "\n"
+		_, res, err := Parse("w.yaml", []byte(data), envOf(nil))
+		if err != nil {
+			t.Errorf("%s: %v", c.bind, err)
+			continue
+		}
+		var got []string
+		for _, w := range res.Warnings {
+			got = append(got, w.String())
+		}
+		switch {
+		case c.warn == "" && len(got) != 0:
+			t.Errorf("%s %q: unexpected warnings %q", c.bind, c.tls, got)
+		case c.warn != "" && (len(got) != 1 || !strings.Contains(got[0], c.warn)):
+			t.Errorf("%s %q: warnings %q, want one with %q", c.bind, c.tls, got, c.warn)
+		}
+	}
+}
+
 // Values from the environment in an action's settings are kept for
 // redaction, except in its URL, method, type and format; defaults are not
 // secrets.

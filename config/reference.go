@@ -32,7 +32,7 @@ var Descriptions = withActionDocs(map[string]string{
 	"ha.peers[].id":         "A node's id.",
 	"ha.peers[].address":    "A node's raft address (its `advertise`, or else its `bind`).",
 	"ha.data_dir":           "Where this node keeps its raft log and snapshots.",
-	"ha.tls":                "Mutual TLS between the nodes: set all three or none.",
+	"ha.tls":                "Mutual TLS between the nodes: set all three or none. Without it, whoever reaches `bind` can write to the group's log: `check` warns when `bind` is reachable from other hosts.",
 	"ha.tls.cert_file":      "This node's certificate (PEM).",
 	"ha.tls.key_file":       "Its private key (PEM).",
 	"ha.tls.ca_file":        "The CA that signed every node's certificate (PEM).",
