@@ -34,7 +34,8 @@ var ErrBusy = errors.New("leaderhook cannot take events now; retry shortly")
 // Limits are the settings of the API that a reload may change.
 type Limits struct {
 	// Token, if set, is required as "Authorization: Bearer <token>" on
-	// POST /v1/events, POST and DELETE /v1/expect, and POST /-/reload.
+	// POST /v1/events, POST and DELETE /v1/expect, POST /-/reload and the
+	// POST endpoints of /v1/ha.
 	Token   string
 	MaxBody int64 // bytes of one POST /v1/events body; 0: DefaultMaxBody
 }

@@ -4,7 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"log/slog"
+	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"testing"
 
@@ -129,6 +131,36 @@ func TestUnroutedRequestsAnswerJSON(t *testing.T) {
 		_ = json.Unmarshal(w.Body.Bytes(), &body)
 		if w.Code != tc.code || w.Header().Get("Allow") != tc.allow || body.Error != tc.error {
 			t.Errorf("%s %s: %d Allow %q %q, want %d Allow %q error %q", tc.method, tc.path, w.Code, w.Header().Get("Allow"), w.Body.String(), tc.code, tc.allow, tc.error)
+		}
+	}
+}
+
+// Every endpoint that wants the token is named where docs/operations.md
+// says which do, and every other one answers without it: an operator
+// deciding who may reach server.listen reads that list.
+func TestTokenEndpointsDocumented(t *testing.T) {
+	doc, err := os.ReadFile("../docs/operations.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, rest, _ := strings.Cut(string(doc), "## Other endpoints")
+	list, _, ok := strings.Cut(rest, " require\n`Authorization: Bearer")
+	if !ok {
+		t.Fatal("docs/operations.md's Other endpoints do not say which endpoints require `Authorization: Bearer`")
+	}
+	list = list[strings.LastIndex(list, "\n\n")+2:] // the paragraph of the list
+	s := &Server{Group: &Group{Status: func() any { return nil }}}
+	s.SetLimits(Limits{Token: "s3cret"})
+	h := s.Handler()
+	for _, route := range []string{"GET /metrics", "GET /healthz", "GET /readyz", "GET /v1/state", "GET /v1/history",
+		"POST /v1/events", "POST /-/reload", "POST /v1/expect", "DELETE /v1/expect",
+		"GET /v1/ha", "POST /v1/ha/forward", "POST /v1/ha/join", "POST /v1/ha/remove"} {
+		method, path, _ := strings.Cut(route, " ")
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, httptest.NewRequest(method, path, nil))
+		guarded, named := w.Code == http.StatusUnauthorized, strings.Contains(list, path+"`")
+		if guarded != named {
+			t.Errorf("%s: answers %d without the token, but the docs' list %s it:\n%s", route, w.Code, map[bool]string{true: "names", false: "does not name"}[named], list)
 		}
 	}
 }

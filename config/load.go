@@ -484,7 +484,7 @@ func checkListen(cfg *Config, errs *field.List) field.List {
 	}
 	if cfg.Server.IngestToken == "" && !LoopbackHost(host) {
 		warnings.Add("server.listen", "%s is reachable from other hosts but server.ingest_token is empty: "+
-			"POST /v1/events, /v1/expect and /-/reload answer 403 to them until a token is set", cfg.Server.Listen)
+			"POST /v1/events, /v1/expect, /-/reload and /v1/ha/* answer 403 to them until a token is set", cfg.Server.Listen)
 	}
 	return warnings
 }

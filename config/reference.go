@@ -15,7 +15,7 @@ import (
 var Descriptions = withActionDocs(map[string]string{
 	"server":                "The HTTP API of `leaderhook run`.",
 	"server.listen":         "Address of /metrics, /healthz, /readyz, /v1/state, /v1/events, /v1/expect and /-/reload. Default `127.0.0.1:9464` (loopback only).",
-	"server.ingest_token":   "Bearer token required by POST /v1/events, POST and DELETE /v1/expect, and POST /-/reload. Use `${ENV}` for it. Without it those answer only clients on the same host (403 to others).",
+	"server.ingest_token":   "Bearer token required by POST /v1/events, POST and DELETE /v1/expect, POST /-/reload and, in a group, POST /v1/ha/forward, /v1/ha/join and /v1/ha/remove. Use `${ENV}` for it. Without it those answer only clients on the same host (403 to others).",
 	"server.max_body_bytes": "Largest POST /v1/events body, in bytes. Default 1 MiB.",
 	"server.external_url":   "The URL where people reach leaderhook (its live page), for links in messages (teams). Empty: no link.",
 	"state_dir":             "Directory for the state that survives restarts: cooldowns, firing rules, cluster views, windows of expected changes, pending deliveries, file positions. Default `./leaderhook-state`.",
