@@ -137,7 +137,7 @@ type clusterView struct {
 	Seq              uint64       `json:"seq"`
 	MembersUp        int          `json:"members_up"`
 	MembersTotal     int          `json:"members_total"`
-	QuorumMargin     int          `json:"quorum_margin"`
+	QuorumMargin     *int         `json:"quorum_margin"` // nil while no member is known
 	WatcherIsolated  bool         `json:"watcher_isolated"`
 	SplitBrain       bool         `json:"split_brain"`
 	SplitBrainSince  time.Time    `json:"split_brain_since,omitzero"`
@@ -204,10 +204,20 @@ func (d *Daemon) view() stateView {
 	return v
 }
 
+// quorumMargin is h's, or nil while no member is known: -1 would read as
+// a majority lost.
+func quorumMargin(h event.Health) *int {
+	if h.MembersTotal == 0 {
+		return nil
+	}
+	m := h.QuorumMargin()
+	return &m
+}
+
 func newClusterView(name string, st detector.State, h event.Health) clusterView {
 	cv := clusterView{Name: name, Known: st.Known, HasLeader: st.Known && st.LeaderID != "", LeaderID: st.LeaderID,
 		PreviousLeaderID: st.PreviousLeaderID, Since: st.Since, MembersUp: h.MembersUp, MembersTotal: h.MembersTotal,
-		QuorumMargin: h.QuorumMargin(), WatcherIsolated: h.WatcherIsolated, SplitBrain: h.SplitBrain, Leaders: h.LeaderIDs(),
+		QuorumMargin: quorumMargin(h), WatcherIsolated: h.WatcherIsolated, SplitBrain: h.SplitBrain, Leaders: h.LeaderIDs(),
 		Members: []memberView{}, Rules: []ruleView{}}
 	ids := slices.Clone(st.Members)
 	for id := range st.Reports {

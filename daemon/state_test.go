@@ -106,7 +106,7 @@ func TestStateMatchesTheDocs(t *testing.T) {
 	now := time.Now()
 	full := stateView{Time: now, QueueDepth: 1, Clusters: []clusterView{{
 		Name: "c", Known: true, HasLeader: true, LeaderID: "a", PreviousLeaderID: "b", Since: now, Seq: 4,
-		MembersUp: 2, MembersTotal: 3, QuorumMargin: 0, WatcherIsolated: true, SplitBrain: true, SplitBrainSince: now, Leaders: []string{"a", "c"},
+		MembersUp: 2, MembersTotal: 3, QuorumMargin: new(int), WatcherIsolated: true, SplitBrain: true, SplitBrainSince: now, Leaders: []string{"a", "c"},
 		Expected: &expectView{Since: now, Until: now, Reason: "r"},
 		Members:  []memberView{{ID: "a", Follows: "a", Down: true, Unknown: true, Reason: "r", LastReport: now}},
 		Rules:    []ruleView{{Name: "r", Active: true, Firing: true, Since: now, HeldUntil: now, HeldBy: "cooldown", LastFired: now}},
@@ -190,4 +190,29 @@ func TestStateShowsASplitBrain(t *testing.T) {
 	if c := h.cluster("ziti"); !c.SplitBrainSince.IsZero() || !slices.Equal(c.Leaders, []string{"a"}) {
 		t.Errorf("the split ended: split_brain_since %s, leaders %v", c.SplitBrainSince, c.Leaders)
 	}
+}
+
+// Before any member reports, GET /v1/state counts a cluster's configured
+// members as presumed up, as /metrics does, and a cluster with no member
+// known has no quorum margin (null), not -1 that reads as a lost majority.
+func TestStateBeforeAnyReport(t *testing.T) {
+	h := newHarness(t, `server: {listen: "127.0.0.1:0"}
+state_dir: {{.Dir}}/state
+clusters:
+  - {name: ziti, members: [a, b, c], source: {type: events, http: true}}
+  - {name: open, source: {type: events, http: true}}
+`, nil)
+	h.start(Options{})
+	c := h.cluster("ziti")
+	if c.MembersUp != 3 || c.MembersTotal != 3 || c.QuorumMargin == nil || *c.QuorumMargin != 1 {
+		t.Errorf("configured members before a report: %d/%d up, margin %s; want 3/3, 1", c.MembersUp, c.MembersTotal, marginOf(c))
+	}
+	if o := h.cluster("open"); o.MembersTotal != 0 || o.QuorumMargin != nil {
+		t.Errorf("no member known: %d members, margin %s; want 0, null", o.MembersTotal, marginOf(o))
+	}
+}
+
+func marginOf(c clusterView) string {
+	b, _ := json.Marshal(c.QuorumMargin)
+	return string(b)
 }

@@ -97,8 +97,17 @@ func NewDriver(engine *rules.Engine, clusters []ClusterView, fallback string, si
 }
 
 // Health returns what the driver last told the engine of a cluster's
-// members.
-func (d *Driver) Health(cluster string) event.Health { return d.health[cluster] }
+// members; before anything was told, what its view says: configured
+// members not heard from yet are presumed up.
+func (d *Driver) Health(cluster string) event.Health {
+	if h, ok := d.health[cluster]; ok {
+		return h
+	}
+	if v := d.views[cluster]; v != nil {
+		return v.Health()
+	}
+	return event.Health{}
+}
 
 // View returns the view of a cluster, or nil.
 func (d *Driver) View(cluster string) *detector.View { return d.views[cluster] }

@@ -198,7 +198,7 @@ function clusterCard(c, now) {
       ? LH.el("p", { class: "leader" }, "leader ", LH.el("b", null, c.leader_id), c.since ? ` for ${LH.duration(now - LH.ms(c.since))}` : "")
       : LH.el("p", { class: "leader none" }, `no leader since ${LH.clock(LH.ms(c.since))} UTC (${LH.duration(now - LH.ms(c.since))})`, c.previous_leader_id ? `, was ${c.previous_leader_id}` : "");
   const split = c.split_brain && LH.el("p", { class: "leader split" }, `split brain since ${LH.clock(LH.ms(c.split_brain_since))} UTC (${LH.duration(now - LH.ms(c.split_brain_since))}): ${(c.leaders || []).join(", ")} claim the lead`);
-  const meta = `${c.members_up}/${c.members_total} members up · quorum margin ${c.quorum_margin}`;
+  const meta = c.quorum_margin == null ? "no member known yet" : `${c.members_up}/${c.members_total} members up · quorum margin ${c.quorum_margin}`;
   return LH.el("section", { class: `card ${trouble(c) ? "bad" : ""}`, "data-cluster": c.name },
     LH.el("h3", null, c.name), leader, split,
     LH.el("p", { class: "meta" }, meta, c.watcher_isolated ? LH.el("span", { class: "warn" }, " · leaderhook reaches too few members to judge") : ""),
