@@ -59,6 +59,7 @@ func fullWindow() history.Window {
 		Last: now, LastError: "e", HTTPStatus: 500, ExitCode: &code, NextAttempt: now, Fallback: true}
 	return history.Window{Time: now, Boot: "b", From: now, To: now, After: 1, Reset: true, LastSeq: 2, KeptFrom: now,
 		States: []history.State{{Time: now, Cluster: "c", Type: "t", LeaderID: "l", PreviousLeaderID: "p", Since: now, Baseline: true}},
+		Splits: []history.Split{{Time: now, Cluster: "c", Type: "t", Leaders: []string{"l", "m"}, Since: now}},
 		Outcomes: []history.Outcome{{Time: now, Cluster: "c", Rule: "r", Outcome: "fired", Reason: "x", Trigger: "event", LeaderID: "l",
 			PreviousLeaderID: "p", LeaderlessForMS: 1, Actions: []string{"a"}, DeliveryIDs: []string{"d"}}},
 		Deliveries: []history.Summary{d}, Unfinished: []history.Summary{d}, Cluster: "c", StepMS: 1000,

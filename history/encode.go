@@ -10,7 +10,7 @@ import (
 // time: a week of history is large, and need not be in memory twice.
 func (w Window) WriteJSON(out io.Writer) error {
 	head := w
-	head.States, head.Outcomes, head.Deliveries, head.Unfinished, head.Spans, head.Marks = nil, nil, nil, nil, nil, nil
+	head.States, head.Splits, head.Outcomes, head.Deliveries, head.Unfinished, head.Spans, head.Marks = nil, nil, nil, nil, nil, nil, nil
 	data, err := json.Marshal(head)
 	if err != nil {
 		return err
@@ -18,6 +18,7 @@ func (w Window) WriteJSON(out io.Writer) error {
 	b := bufio.NewWriter(out)
 	b.Write(data[:len(data)-1]) // the fields but the lists, without the closing brace
 	writeList(b, "states", w.States)
+	writeList(b, "splits", w.Splits)
 	writeList(b, "outcomes", w.Outcomes)
 	writeList(b, "deliveries", w.Deliveries)
 	writeList(b, "unfinished", w.Unfinished)

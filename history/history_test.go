@@ -339,6 +339,7 @@ func TestTrackerEndsDeliveries(t *testing.T) {
 // WriteJSON writes what json.Marshal writes, every list included.
 func TestWriteJSONIsMarshal(t *testing.T) {
 	w := Window{Time: t0, Boot: "b", LastSeq: 3, States: []State{{Time: t0, Cluster: "a", Type: event.HasLeader}},
+		Splits:   []Split{{Time: t0, Cluster: "a", Type: event.SplitBrain, Leaders: []string{"m1", "m2"}, Since: t0}},
 		Outcomes: []Outcome{{Time: t0, Rule: "r", Actions: []string{}, DeliveryIDs: []string{}}}}
 	var b strings.Builder
 	if err := w.WriteJSON(&b); err != nil {
@@ -519,5 +520,76 @@ func TestHistoryKeepsOnlyLeadershipStates(t *testing.T) {
 	}
 	if w, ok := s.Since(before.LastSeq); !ok || len(w.States) != 0 {
 		t.Errorf("since %d: ok %v, states %+v, want none", before.LastSeq, ok, w.States)
+	}
+}
+
+func split(at time.Time, cluster string, leaders ...string) Entry {
+	ev := event.Event{Time: at, Cluster: cluster, Type: event.SplitBrainResolved, LeaderID: "m1"}
+	if len(leaders) > 0 {
+		ev.Type, ev.Since = event.SplitBrain, at.Add(-time.Second)
+		for _, id := range leaders {
+			ev.Leaders = append(ev.Leaders, event.Claim{ID: id, Term: 3})
+		}
+	}
+	return StateOf(ev)
+}
+
+// A split brain is kept apart from the states: its start (who claims
+// the lead, from its true start) and its end are in the window, in an
+// overview, and in what follows a sequence number; a window that begins
+// while it lasts holds its start, also once the segment that held it has
+// been dropped, and after a restart.
+func TestHistoryKeepsSplitBrains(t *testing.T) {
+	dir := t.TempDir()
+	clk := &fakeClock{now: t0}
+	s := open(t, dir, clk, time.Hour, 1<<30)
+	s.Add(state(t0, "a", "m1"))
+	s.Add(state(t0, "b", "n1"))
+	before, _ := s.Since(0)
+	s.Add(split(t0.Add(time.Minute), "a", "m1", "m3"))
+	start := Split{Time: t0.Add(time.Minute), Cluster: "a", Type: event.SplitBrain, Leaders: []string{"m1", "m3"}, Since: t0.Add(59 * time.Second)}
+	if w, ok := s.Since(before.LastSeq); !ok || !reflect.DeepEqual(w.Splits, []Split{start}) || len(w.States) != 0 {
+		t.Errorf("since %d: splits %+v, states %+v, want the start only", before.LastSeq, w.Splits, w.States)
+	}
+	s.Close()
+	s = open(t, dir, clk, time.Hour, 1<<30)
+	// An hour and more of changes elsewhere: the segment of the start goes.
+	for i := range 80 {
+		at := t0.Add(2*time.Minute + time.Duration(i)*time.Minute)
+		clk.set(at)
+		s.Add(state(at, "b", fmt.Sprintf("n%d", i%3)))
+	}
+	end := t0.Add(83 * time.Minute)
+	clk.set(end)
+	s.Add(split(end, "a"))
+	resolved := Split{Time: end, Cluster: "a", Type: event.SplitBrainResolved}
+	s.Close()
+	s = open(t, dir, clk, time.Hour, 1<<30)
+	defer s.Close()
+	if w, _ := s.Query(t0, end, Filter{}); !w.KeptFrom.After(t0.Add(time.Minute)) {
+		t.Fatalf("the segment of the start is still kept (from %v)", w.KeptFrom)
+	}
+	for _, q := range []struct {
+		name string
+		from time.Time
+		f    Filter
+		want []Split
+	}{
+		{"a window while it lasts", end.Add(-10 * time.Minute), Filter{}, []Split{start, resolved}},
+		{"an overview", end.Add(-10 * time.Minute), Filter{Step: time.Second}, []Split{start, resolved}},
+		{"the cluster's window", end.Add(-10 * time.Minute), Filter{Cluster: "a"}, []Split{start, resolved}},
+		{"another cluster's window", end.Add(-10 * time.Minute), Filter{Cluster: "b"}, []Split{}},
+		{"a window after its end", end.Add(time.Second), Filter{}, []Split{}},
+	} {
+		w, err := s.Query(q.from, end.Add(time.Minute), q.f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(w.Splits, q.want) {
+			t.Errorf("%s: splits %+v, want %+v", q.name, w.Splits, q.want)
+		}
+		if q.f.Step == 0 && q.f.Cluster != "b" && (len(w.States) == 0 || w.States[0].Cluster != "a" || w.States[0].LeaderID != "m1") {
+			t.Errorf("%s: states %+v, want a's leader m1 first", q.name, w.States)
+		}
 	}
 }

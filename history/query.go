@@ -27,7 +27,11 @@ type Window struct {
 	StepMS int64 `json:"step_ms,omitempty"`
 	// States holds, for each cluster, the last state before From (the one
 	// in force at From), then the state changes in the window.
-	States   []State   `json:"states,omitempty"`
+	States []State `json:"states,omitempty"`
+	// Splits holds, for each cluster, the start of a split brain in force
+	// at From, then the starts and ends of split brains in the window;
+	// overviews hold them too (they are few).
+	Splits   []Split   `json:"splits,omitempty"`
 	Outcomes []Outcome `json:"outcomes,omitempty"`
 	// Deliveries are those that ended in the window.
 	Deliveries []Summary `json:"deliveries,omitempty"`
@@ -125,7 +129,7 @@ func (s *Store) Since(seq int64) (w Window, ok bool) {
 }
 
 func (s *Store) window(last int64) Window {
-	return Window{Time: s.opts.Now(), Boot: s.boot, LastSeq: last, States: []State{}, Outcomes: []Outcome{},
+	return Window{Time: s.opts.Now(), Boot: s.boot, LastSeq: last, States: []State{}, Splits: []Split{}, Outcomes: []Outcome{},
 		Deliveries: []Summary{}, Unfinished: []Summary{}, Spans: []Span{}, Marks: []Mark{}}
 }
 
@@ -136,13 +140,16 @@ type collector struct {
 	before     map[string]State // by cluster: the latest state before from
 	order      []string         // clusters of before, in order seen
 	states     []State
+	splitsAt   map[string]Split // by cluster: the latest split entry before from
+	splitOrder []string         // clusters of splitsAt, in order seen
+	splits     []Split
 	outcomes   []Outcome
 	marks      *markSet // of an overview, instead of outcomes
 	deliveries []Summary
 }
 
 func newCollector(from, to time.Time, f Filter) *collector {
-	c := &collector{from: from, to: to, filter: f, before: map[string]State{}}
+	c := &collector{from: from, to: to, filter: f, before: map[string]State{}, splitsAt: map[string]Split{}}
 	if f.Step > 0 {
 		c.marks = newMarkSet(f.Step)
 	}
@@ -164,12 +171,21 @@ func (c *collector) add(e Entry) {
 		c.before[e.State.Cluster] = *e.State
 		return
 	}
+	if e.Split != nil && (e.Checkpoint || (!c.from.IsZero() && t.Before(c.from))) {
+		if _, ok := c.splitsAt[e.Split.Cluster]; !ok {
+			c.splitOrder = append(c.splitOrder, e.Split.Cluster)
+		}
+		c.splitsAt[e.Split.Cluster] = *e.Split
+		return
+	}
 	if !c.from.IsZero() && t.Before(c.from) {
 		return
 	}
 	switch {
 	case e.State != nil:
 		c.states = append(c.states, *e.State)
+	case e.Split != nil:
+		c.splits = append(c.splits, *e.Split)
 	case e.Outcome != nil && c.marks != nil:
 		c.marks.add(*e.Outcome)
 	case e.Outcome != nil:
@@ -185,6 +201,12 @@ func (c *collector) fill(w *Window) {
 		states = append(states, c.before[cluster])
 	}
 	states = append(states, c.states...)
+	for _, cluster := range c.splitOrder {
+		if sp := c.splitsAt[cluster]; sp.open() {
+			w.Splits = append(w.Splits, sp)
+		}
+	}
+	w.Splits = append(w.Splits, c.splits...)
 	w.Deliveries = append(w.Deliveries, c.deliveries...)
 	if c.marks != nil {
 		w.Spans = spansOf(states, c.filter.Step)

@@ -30,6 +30,20 @@ type State struct {
 // as such they would be drawn as outages while the cluster has its leader.
 func (st *State) leadership() bool { return st.Type == event.HasLeader || st.Type == event.Leaderless }
 
+// Split is the start or the end of a split brain, as the detector
+// announced it. It is kept apart from the states: the cluster keeps its
+// leader meanwhile, and the timeline draws it over the leader's tenure.
+type Split struct {
+	Time    time.Time `json:"time"`
+	Cluster string    `json:"cluster"`
+	Type    string    `json:"type"`              // state.split_brain or state.split_brain_resolved
+	Leaders []string  `json:"leaders,omitempty"` // of a start: the members that claim the lead
+	Since   time.Time `json:"since,omitzero"`    // of a start: its true start, split_brain_after before
+}
+
+// open reports whether sp starts a split brain, rather than ending one.
+func (sp *Split) open() bool { return sp.Type == event.SplitBrain }
+
 // Outcome is a rule's decision: fired, resolved or suppressed.
 type Outcome struct {
 	Time             time.Time `json:"time"`
@@ -74,6 +88,7 @@ type Entry struct {
 	// segment, so that a segment read alone knows every cluster's state.
 	Checkpoint bool     `json:"checkpoint,omitempty"`
 	State      *State   `json:"state,omitempty"`
+	Split      *Split   `json:"split,omitempty"`
 	Outcome    *Outcome `json:"outcome,omitempty"`
 	// Delivery is a delivery that ended: one line sums its records up.
 	Delivery *Summary `json:"delivery,omitempty"`
@@ -84,6 +99,8 @@ func (e Entry) Time() time.Time {
 	switch {
 	case e.State != nil:
 		return e.State.Time
+	case e.Split != nil:
+		return e.Split.Time
 	case e.Outcome != nil:
 		return e.Outcome.Time
 	case e.Delivery != nil:
@@ -97,6 +114,8 @@ func (e Entry) Cluster() string {
 	switch {
 	case e.State != nil:
 		return e.State.Cluster
+	case e.Split != nil:
+		return e.Split.Cluster
 	case e.Outcome != nil:
 		return e.Outcome.Cluster
 	case e.Delivery != nil:
@@ -105,8 +124,19 @@ func (e Entry) Cluster() string {
 	return ""
 }
 
-// StateOf is the entry of a state event.
+// StateOf is the entry of a state event: a split brain's start or end
+// is a Split.
 func StateOf(ev event.Event) Entry {
+	if ev.Type == event.SplitBrain || ev.Type == event.SplitBrainResolved {
+		sp := &Split{Time: ev.Time, Cluster: ev.Cluster, Type: ev.Type}
+		if ev.Type == event.SplitBrain {
+			sp.Since = ev.Since
+			for _, c := range ev.Leaders {
+				sp.Leaders = append(sp.Leaders, c.ID)
+			}
+		}
+		return Entry{Split: sp}
+	}
 	return Entry{State: &State{Time: ev.Time, Cluster: ev.Cluster, Type: ev.Type, LeaderID: ev.LeaderID,
 		PreviousLeaderID: ev.PreviousLeaderID, Since: ev.Since, Baseline: ev.Baseline}}
 }

@@ -62,6 +62,7 @@ type Store struct {
 	file    *os.File
 	buf     *bufio.Writer
 	latest  map[string]State // by cluster: the checkpoints of a new segment
+	splits  map[string]Split // by cluster: the split brains open, checkpoints too
 	failure logLimit
 
 	mu       sync.Mutex
@@ -86,7 +87,8 @@ func Open(opts Options) (*Store, error) {
 	if err := os.MkdirAll(opts.Dir, 0o750); err != nil {
 		return nil, fmt.Errorf("history: %w", err)
 	}
-	s := &Store{opts: opts, boot: newBoot(), queue: make(chan Entry, queued), done: make(chan struct{}), latest: map[string]State{}}
+	s := &Store{opts: opts, boot: newBoot(), queue: make(chan Entry, queued), done: make(chan struct{}), latest: map[string]State{},
+		splits: map[string]Split{}}
 	if err := s.load(); err != nil {
 		return nil, err
 	}
@@ -135,9 +137,7 @@ func (s *Store) load() error {
 	last := &s.segments[len(s.segments)-1]
 	return readSegment(last.path, nil, func(e Entry) {
 		s.seq = max(s.seq, e.Seq)
-		if e.State != nil {
-			s.latest[e.State.Cluster] = *e.State
-		}
+		s.keepLatest(e)
 		if t := e.Time(); t.After(last.end) {
 			last.end = t
 		}
@@ -197,7 +197,25 @@ func (s *Store) startSegment(start time.Time, seq int64) error {
 		st := s.latest[cluster]
 		s.writeLine(Entry{Checkpoint: true, State: &st})
 	}
+	for _, cluster := range sortedKeys(s.splits) {
+		sp := s.splits[cluster]
+		s.writeLine(Entry{Checkpoint: true, Split: &sp})
+	}
 	return nil
+}
+
+// keepLatest notes what a new segment's checkpoints copy: each cluster's
+// latest state, and a split brain that a window beginning later still
+// needs to know of.
+func (s *Store) keepLatest(e Entry) {
+	switch {
+	case e.State != nil:
+		s.latest[e.State.Cluster] = *e.State
+	case e.Split != nil && e.Split.open():
+		s.splits[e.Split.Cluster] = *e.Split
+	case e.Split != nil:
+		delete(s.splits, e.Split.Cluster)
+	}
 }
 
 func sortedKeys[V any](m map[string]V) []string {
@@ -212,7 +230,7 @@ func sortedKeys[V any](m map[string]V) []string {
 // Add numbers an entry, keeps it among the recent ones and queues it for
 // the disk. It never blocks: an entry the disk is too far behind for is
 // dropped from the disk (counted as a write error) but stays recent. A
-// state that is no change of leader (a split brain) is not kept.
+// state that is no change of leader is not kept: a split brain is a Split.
 func (s *Store) Add(e Entry) {
 	if e.State != nil && !e.State.leadership() {
 		return

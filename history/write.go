@@ -34,9 +34,7 @@ func (s *Store) take(e Entry) {
 	if s.full(e.Time()) {
 		s.rotate(e.Time(), e.Seq)
 	}
-	if e.State != nil {
-		s.latest[e.State.Cluster] = *e.State
-	}
+	s.keepLatest(e)
 	s.writeLine(e)
 	if len(s.queue) == 0 {
 		s.flush(e.Seq)
