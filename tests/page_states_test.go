@@ -309,6 +309,61 @@ clusters:
 	b.noErrors(t)
 }
 
+// TestTimelineShowsASplitBrain: after the fact, the timeline shows when
+// the lead was claimed twice and by whom: a band over the leader's bar,
+// from the split's true start to its end, whose tip names the claimants,
+// in the window of the last hours and in the week's overview.
+func TestTimelineShowsASplitBrain(t *testing.T) {
+	dir := t.TempDir()
+	listen := freePort(t)
+	config := filepath.Join(dir, "rules.yaml")
+	err := os.WriteFile(config, []byte(fmt.Sprintf(`server: {listen: %q}
+state_dir: %s/state
+clusters:
+  - {name: ziti, stabilize: 0s, split_brain_after: 200ms, members: [a, b, c], source: {type: events, http: true}}
+`, listen, dir)), 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	startDaemon(t, config)
+	base := "http://" + listen
+	follow(t, base, "ziti", time.Now(), "a", "a", "b", "a", "c", "a")
+	follow(t, base, "ziti", time.Now(), "c", "c")
+	b := newBrowser(t)
+	b.navigate(t, base+"/")
+	band := `document.querySelector('[data-lane="ziti"] rect.split')`
+	b.waitJS(t, "the split brain's band, open", band+`?.dataset.stop === ""`)
+	follow(t, base, "ziti", time.Now(), "c", "a")
+	b.waitJS(t, "the split brain's band, ended", band+`?.dataset.stop`)
+	var hist struct {
+		Splits []struct{ Type, Time, Since string }
+	}
+	if _, body := get(t, base+"/v1/history"); json.Unmarshal([]byte(body), &hist) != nil {
+		t.Fatalf("GET /v1/history: %s", body)
+	}
+	if len(hist.Splits) != 2 || hist.Splits[0].Type != "state.split_brain" || hist.Splits[1].Type != "state.split_brain_resolved" {
+		t.Fatalf("GET /v1/history has splits %+v, want a start and its end", hist.Splits)
+	}
+	for _, view := range []string{"6h", "7d"} {
+		eval[bool](t, b, `document.querySelector('[data-span="`+view+`"]').click(), true`)
+		if view == "7d" {
+			b.waitJS(t, "the week's overview", `Date.parse(document.body.dataset.loadedFrom) <= Date.now() - 6.5 * 864e5`)
+		}
+		b.waitJS(t, view+": the band", band)
+		if got := eval[[]string](t, b, `[`+band+`.dataset.start, `+band+`.dataset.stop]`); got[0] != hist.Splits[0].Since || got[1] != hist.Splits[1].Time {
+			t.Errorf("%s: the band runs %v, want from the split's true start %s to its end %s", view, got, hist.Splits[0].Since, hist.Splits[1].Time)
+		}
+		tip := eval[string](t, b, `(() => { `+band+`.dispatchEvent(new MouseEvent("click", {bubbles: true})); return document.querySelector("#tip").textContent; })()`)
+		if !strings.Contains(tip, "split brain") || !strings.Contains(tip, "a, c claim the lead") {
+			t.Errorf("%s: the band's tip says %q", view, tip)
+		}
+		if n := eval[int](t, b, `document.querySelectorAll('[data-lane="ziti"] rect.seg.outage').length`); n != 0 {
+			t.Errorf("%s: the split brain is drawn as %d outages", view, n)
+		}
+	}
+	b.noErrors(t)
+}
+
 // TestPageShowsTheStateWhenTheHistoryFails: GET /v1/history fails (the
 // disk of state_dir does not read) while GET /v1/state answers. The page
 // still shows the clusters as they are now, and says that its timeline

@@ -38,6 +38,7 @@ type reportData struct {
 	Stabilize  string            `json:"stabilize"`
 	Executed   bool              `json:"executed"`
 	States     []history.State   `json:"states"`
+	Splits     []history.Split   `json:"splits"`
 	Outcomes   []history.Outcome `json:"outcomes"`
 	Deliveries []history.Summary `json:"deliveries"`
 	Members    []*memberLane     `json:"members"`
@@ -61,16 +62,18 @@ type memberReport struct {
 // NewHTML starts the report of one cluster.
 func NewHTML(cluster string, stabilize time.Duration, executed bool) *HTML {
 	return &HTML{data: reportData{Cluster: cluster, Stabilize: stabilize.String(), Executed: executed, States: []history.State{},
-		Outcomes: []history.Outcome{}, Members: []*memberLane{}}, members: map[string]*memberLane{}, last: map[string]detector.MemberReport{}}
+		Splits: []history.Split{}, Outcomes: []history.Outcome{}, Members: []*memberLane{}}, members: map[string]*memberLane{}, last: map[string]detector.MemberReport{}}
 }
 
-// State keeps a change of leader. A split brain and its end, announced as
-// states too, are not kept: the timeline would draw them as outages.
+// State keeps a change of leader, and a split brain and its end apart
+// from those: as states, the timeline would draw them as outages.
 func (h *HTML) State(ev event.Event) {
-	if ev.Type != event.HasLeader && ev.Type != event.Leaderless {
-		return
+	switch e := history.StateOf(ev); {
+	case e.Split != nil:
+		h.data.Splits = append(h.data.Splits, *e.Split)
+	case ev.Type == event.HasLeader || ev.Type == event.Leaderless:
+		h.data.States = append(h.data.States, *e.State)
 	}
-	h.data.States = append(h.data.States, *history.StateOf(ev).State)
 }
 
 // Outcome keeps a rule outcome.

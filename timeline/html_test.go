@@ -33,18 +33,27 @@ func TestHTMLReportKeepsMembersStatesAndOutcomes(t *testing.T) {
 
 // A split brain and its end are announced as states, but the report's
 // timeline draws every state but a leader's as an outage: the report
-// would say "no leader" while a majority followed one.
-func TestHTMLReportKeepsNoSplitBrainAsAState(t *testing.T) {
+// keeps them as splits, which it draws over the leader's bar, with who
+// claimed the lead.
+func TestHTMLReportKeepsASplitBrainApartFromTheStates(t *testing.T) {
 	t0 := time.Date(2026, 11, 24, 13, 56, 0, 0, time.UTC)
 	h := NewHTML("ziti", 2*time.Second, false)
 	h.State(event.Event{Source: event.DetectorSource, Time: t0, Cluster: "ziti", Type: event.HasLeader, LeaderID: "c1", Since: t0, Baseline: true})
-	h.State(event.Event{Source: event.DetectorSource, Time: t0.Add(5 * time.Second), Cluster: "ziti", Type: event.SplitBrain, LeaderID: "c1", Since: t0.Add(2 * time.Second)})
+	h.State(event.Event{Source: event.DetectorSource, Time: t0.Add(5 * time.Second), Cluster: "ziti", Type: event.SplitBrain, LeaderID: "c1",
+		Since: t0.Add(2 * time.Second), Leaders: []event.Claim{{ID: "c1", Term: 4}, {ID: "c3", Term: 3}}})
 	h.State(event.Event{Source: event.DetectorSource, Time: t0.Add(9 * time.Second), Cluster: "ziti", Type: event.SplitBrainResolved, LeaderID: "c1"})
 	var b strings.Builder
 	if err := h.Write(&b, "Incident report: ziti", t0.Add(time.Minute)); err != nil {
 		t.Fatal(err)
 	}
-	if page := b.String(); strings.Contains(page, "split_brain") {
-		t.Errorf("the report keeps a split brain as a state of the cluster, drawn as an outage")
+	page := b.String()
+	for _, want := range []string{
+		`"states":[{"time":"2026-11-24T13:56:00Z","cluster":"ziti","type":"state.has_leader","leader_id":"c1","since":"2026-11-24T13:56:00Z","baseline":true}]`,
+		`"splits":[{"time":"2026-11-24T13:56:05Z","cluster":"ziti","type":"state.split_brain","leaders":["c1","c3"],"since":"2026-11-24T13:56:02Z"},` +
+			`{"time":"2026-11-24T13:56:09Z","cluster":"ziti","type":"state.split_brain_resolved"}]`,
+	} {
+		if !strings.Contains(page, want) {
+			t.Errorf("the report lacks %s", want)
+		}
 	}
 }

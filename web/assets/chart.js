@@ -22,7 +22,7 @@ class Chart {
     this.spacer = LH.el("div", { class: "spacer" }, this.lanesSvg);
     this.scroller = LH.el("div", { class: "scroller" }, this.spacer);
     this.tip = document.querySelector("#tip") || document.body.appendChild(LH.el("div", { id: "tip", role: "tooltip", hidden: true }));
-    this.root.append(this.axis, this.scroller);
+    this.root.append(this.axis, this.scroller, hatch());
     this.scroller.addEventListener("scroll", () => this.schedule());
     window.addEventListener("resize", () => this.schedule());
     this.listenZoom();
@@ -124,6 +124,10 @@ class Chart {
     label.textContent = fit(lane.label, this.opts.labelWidth - 12);
     g.append(label);
     for (const r of this.layout(lane.segments || [])) g.append(...this.drawSegment(r, h));
+    for (const band of lane.bands || []) {
+      const b = this.drawBand(band, h);
+      if (b) g.append(b);
+    }
     for (const m of lane.markers || []) {
       const t = LH.ms(m.time);
       if (t >= this.from && t <= this.to) g.append(this.drawMarker(m, this.x(t)));
@@ -167,6 +171,20 @@ class Chart {
     }
     if (!r.merged && w > textWidth(seg.label) + 8) out.push(LH.svg("text", { x: r.x1 + 4, y: h - 7, class: `seg-label ${kind}` }, seg.label));
     return out;
+  }
+
+  // drawBand draws a split brain over the lane's bar, at least two pixels
+  // wide so that a short one is seen at any scale.
+  drawBand(band, h) {
+    const start = LH.ms(band.start), stop = band.stop ? LH.ms(band.stop) : this.now;
+    if (stop < this.from || start > this.to) return null;
+    const x1 = this.x(Math.max(start, this.from)), x2 = this.x(Math.min(stop, this.to));
+    const leaders = band.leaders.join(", ");
+    return LH.svg("rect", {
+      x: x1, y: 10, width: Math.max(x2 - x1, 2), height: h - 11, class: "split", "data-kind": "split_brain",
+      "data-start": band.start, "data-stop": band.stop || "", "data-leaders": leaders, "aria-label": `split brain: ${leaders} claim the lead`,
+      "data-tip": this.addTip(() => LH.splitTip(band, this.now)),
+    });
   }
 
   drawMarker(m, x) {
@@ -267,6 +285,17 @@ class Chart {
   changed() {
     if (this.opts.onView) this.opts.onView(this.from, this.to);
   }
+}
+
+// hatch defines the pattern of a split brain's band, once per chart.
+function hatch() {
+  const p = LH.svg("pattern", { id: "split-hatch", width: 6, height: 6, patternUnits: "userSpaceOnUse", patternTransform: "rotate(45)" });
+  p.append(LH.svg("rect", { width: 6, height: 6, class: "split-bg" }), LH.svg("line", { x1: 0, y1: 0, x2: 0, y2: 6, class: "split-line" }));
+  const defs = LH.svg("defs");
+  defs.append(p);
+  const s = LH.svg("svg", { width: 0, height: 0, class: "defs", "aria-hidden": "true" });
+  s.append(defs);
+  return s;
 }
 
 // tickStep picks the step of the axis' ticks: about one per 110 pixels.

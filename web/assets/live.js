@@ -24,7 +24,7 @@ const SPANS = [["15m", 15 * LH.MINUTE], ["1h", LH.HOUR], ["6h", 6 * LH.HOUR], ["
 
 const live = {
   state: null, boot: "", lastSeq: 0, lastOk: 0, loadedFrom: Infinity, step: 0, skew: 0, polls: 0,
-  states: [], outcomes: [], spans: [], marks: [], deliveries: new Map(), unfinished: [], details: new Map(),
+  states: [], splits: [], outcomes: [], spans: [], marks: [], deliveries: new Map(), unfinished: [], details: new Map(),
   follow: true, span: 6 * LH.HOUR, filter: "", lanesDirty: true, lanes: [],
 };
 
@@ -80,6 +80,7 @@ async function syncHistory() {
   if (w.boot !== live.boot || w.reset) return loadWindow({ from: live.loadedFrom, step: live.step });
   if (w.last_seq !== live.lastSeq) {
     live.states.push(...w.states);
+    live.splits.push(...w.splits);
     live.outcomes.push(...w.outcomes);
     live.lanesDirty = true;
   }
@@ -113,7 +114,7 @@ async function loadWindow({ from, step }) {
   const q = new URLSearchParams({ from: new Date(from).toISOString(), to: new Date(serverNow() + LH.MINUTE).toISOString() });
   if (step) q.set("step", `${step}ms`);
   const w = await getJSON(`/v1/history?${q}`);
-  Object.assign(live, { boot: w.boot, lastSeq: w.last_seq, loadedFrom: from, step, states: w.states, outcomes: w.outcomes, spans: w.spans, marks: w.marks, unfinished: w.unfinished, lanesDirty: true });
+  Object.assign(live, { boot: w.boot, lastSeq: w.last_seq, loadedFrom: from, step, states: w.states, splits: w.splits, outcomes: w.outcomes, spans: w.spans, marks: w.marks, unfinished: w.unfinished, lanesDirty: true });
   live.deliveries = new Map();
   live.details = new Map();
   mergeDeliveries(w.unfinished);
@@ -226,16 +227,17 @@ function renderTimeline(clusters, now) {
   chart.draw(); // now: the time of a render is all of it
 }
 
-// buildLanes makes one lane per cluster: tenures, outages and outcomes,
-// those of an overview followed by those that came after it.
+// buildLanes makes one lane per cluster: tenures, outages, split brains
+// over them, and outcomes, those of an overview followed by those that
+// came after it.
 function buildLanes(clusters) {
-  const states = LH.byCluster(live.states), outcomes = LH.byCluster(live.outcomes);
+  const states = LH.byCluster(live.states), outcomes = LH.byCluster(live.outcomes), splits = LH.byCluster(live.splits);
   const spans = LH.byCluster(live.spans), marks = LH.byCluster(live.marks);
   return clusters.map((c) => {
     let segs = LH.joinSegments((spans.get(c.name) || []).map(LH.spanSegment), LH.clusterSegments(states.get(c.name) || []));
     if (!segs.length && c.known) segs = LH.clusterSegments([{ type: c.has_leader ? "state.has_leader" : "state.is_leaderless", time: c.since, since: c.since, leader_id: c.leader_id }]);
     const markers = [...(marks.get(c.name) || []).flatMap(markMarkers), ...(outcomes.get(c.name) || []).map(outcomeMarker)];
-    return { id: c.name, label: c.name, sub: (c.has_leader ? `leader ${c.leader_id}` : "no leader") + (c.split_brain ? `, split brain: ${(c.leaders || []).join(", ")} claim the lead` : ""), cls: "cluster", segments: segs, markers };
+    return { id: c.name, label: c.name, sub: (c.has_leader ? `leader ${c.leader_id}` : "no leader") + (c.split_brain ? `, split brain: ${(c.leaders || []).join(", ")} claim the lead` : ""), cls: "cluster", segments: segs, bands: LH.splitBands(splits.get(c.name) || []), markers };
   });
 }
 

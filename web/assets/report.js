@@ -52,9 +52,17 @@ function blips(members, cluster) {
   return out.sort((x, y) => x.start - y.start);
 }
 
+// splitBands are the cluster's split brains; one that lasts to the end
+// of the recording ends there.
+function splitBands() {
+  const bands = LH.splitBands(data.splits);
+  for (const b of bands) if (!b.stop) b.stop = data.to;
+  return bands;
+}
+
 function lanes(cluster, members) {
   const out = members.map((m) => ({ id: `member:${m.id}`, label: m.id, sub: "what this member reported", cls: "member", segments: m.segments }));
-  out.push({ id: "cluster", label: `${data.cluster} (derived)`, sub: `a majority follows a leader; a loss is announced after stabilize (${data.stabilize})`, cls: "cluster", segments: cluster, markers: [] });
+  out.push({ id: "cluster", label: `${data.cluster} (derived)`, sub: `a majority follows a leader; a loss is announced after stabilize (${data.stabilize})`, cls: "cluster", segments: cluster, bands: splitBands(), markers: [] });
   for (const [rule, list] of LH.byRule(data.outcomes)) {
     out.push({ id: `rule:${rule}`, label: `rule ${rule}`, sub: `${list.length} outcomes`, cls: "rule", segments: [], markers: list.map(marker) });
   }
@@ -73,6 +81,10 @@ function summary(cluster, ignored) {
     const announced = late >= 1 ? `, announced at ${LH.clock(LH.ms(st.time))} after ${LH.duration(late)}` : ", announced at once";
     const end = s.stop === data.to && s === cluster[cluster.length - 1] ? "end of the recording" : `${LH.clock(b)}, leader ${leaderAt(cluster, b) || "?"}`;
     items.push(LH.el("li", { class: "outage", "data-start": s.start }, `No leader from ${LH.clock(a)} (true start${announced}) to ${end}: ${LH.duration(b - a)}.`));
+  }
+  for (const b of splitBands()) {
+    const a = LH.ms(b.start), z = LH.ms(b.stop);
+    items.push(LH.el("li", { class: "split", "data-start": b.start }, `Split brain from ${LH.clock(a)} to ${b.stop === data.to ? "the end of the recording" : LH.clock(z)} (${LH.duration(z - a)}): ${b.leaders.join(", ")} claimed the lead.`));
   }
   if (ignored.length) items.push(LH.el("li", null, "A member's own \"no leader\" (as it restarts, say) is one vote: the cluster has a leader while a majority follows one. So these were no outage:"));
   for (const b of ignored) {

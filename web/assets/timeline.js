@@ -119,6 +119,27 @@ const LH = (() => {
     return lines;
   }
 
+  // splitBands turns one cluster's split brains, starts and ends in order,
+  // into bands: from a split's true start to its end (stop null while it
+  // lasts). An end whose start the window does not hold is left out.
+  function splitBands(splits) {
+    const bands = [];
+    for (const sp of splits) {
+      const open = bands.length && !bands[bands.length - 1].stop ? bands[bands.length - 1] : null;
+      if (sp.type === "state.split_brain" && !open) bands.push({ start: sp.since || sp.time, stop: null, leaders: sp.leaders || [], announced: sp.time });
+      else if (sp.type !== "state.split_brain" && open) open.stop = sp.time;
+    }
+    return bands;
+  }
+
+  // splitTip says who claimed the lead, and when.
+  function splitTip(band, now) {
+    const start = ms(band.start), stop = band.stop ? ms(band.stop) : now, announced = ms(band.announced);
+    const lines = [["split brain", `${band.leaders.join(", ")} claim the lead`], ["", `${clock(start)} → ${band.stop ? clock(stop) : "now"} (${duration(stop - start)})`]];
+    if (announced > start) lines.push(["announced", `${clock(announced)}, after ${duration(announced - start)}`]);
+    return lines;
+  }
+
   // outcomeTip details a rule outcome and its deliveries.
   function outcomeTip(o, deliveries, noDelivery) {
     const lines = [[`rule ${o.rule}`, `${o.outcome}${o.reason ? " (" + o.reason + ")" : ""} at ${clock(ms(o.time))}`]];
@@ -150,5 +171,5 @@ const LH = (() => {
     return `${o.rule} ${o.outcome}${o.reason ? " (" + o.reason + ")" : ""} at ${clock(ms(o.time))}${acts.length && o.outcome !== "suppressed" ? "; " + acts.join("; ") : ""}`;
   }
 
-  return { el, svg, ms, clock, day, dateTime, duration, byCluster, byRule, clusterSegments, spanSegment, joinSegments, segmentTip, outcomeTip, deliveryText, markerLabel, SECOND, MINUTE, HOUR, DAY };
+  return { el, svg, ms, clock, day, dateTime, duration, byCluster, byRule, clusterSegments, spanSegment, joinSegments, segmentTip, splitBands, splitTip, outcomeTip, deliveryText, markerLabel, SECOND, MINUTE, HOUR, DAY };
 })();
