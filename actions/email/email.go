@@ -56,6 +56,7 @@ func New(name string, spec actions.Spec) (*Action, error) {
 	if errs := cfg.Validate(); len(errs) > 0 {
 		return nil, fmt.Errorf("action %s: %s", name, actions.Redact(errs[0].Error(), spec.Secrets()...))
 	}
+	cfg.Host = bareHost(cfg.Host)
 	a := &Action{name: name, cfg: cfg, timeout: spec.Timeout, secrets: actions.NewRedactor(spec.Secrets()...), now: time.Now,
 		tls: &tls.Config{ServerName: cfg.Host, MinVersion: tls.VersionTLS12}}
 	if cfg.CAFile != "" {
@@ -208,7 +209,11 @@ func (a *Action) client(attempt context.Context, offer *authOffer) (*gomail.Clie
 			opts = append(opts, gomail.WithSMTPAuth(gomail.SMTPAuthAutoDiscover))
 		}
 	}
-	return gomail.NewClient(a.cfg.Host, opts...)
+	host := a.cfg.Host
+	if strings.Contains(host, ":") {
+		host = "[" + host + "]" // go-mail writes host:port without brackets
+	}
+	return gomail.NewClient(host, opts...)
 }
 
 // dial connects for one attempt, with TLS from the start if so set. go-mail
