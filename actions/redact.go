@@ -110,14 +110,22 @@ const minRedacted = 8
 // Secrets returns the values of s that must never reach a log: those its
 // kind's Config names, and what the environment put in its settings.
 func (s Spec) Secrets() []string {
+	out := s.EnvSecrets()
+	if s.Config != nil {
+		out = append(out, s.Config.Secrets()...)
+	}
+	return out
+}
+
+// EnvSecrets returns what the environment put in s's settings and is long
+// enough to be taken for a secret: what a kind that picks its own secrets
+// out of its Config adds to them.
+func (s Spec) EnvSecrets() []string {
 	var out []string
 	for _, v := range s.FromEnv {
 		if len(v) >= minRedacted {
 			out = append(out, v)
 		}
-	}
-	if s.Config != nil {
-		out = append(out, s.Config.Secrets()...)
 	}
 	return out
 }

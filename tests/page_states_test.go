@@ -281,7 +281,7 @@ clusters:
 	}
 	startDaemon(t, config)
 	base := "http://" + listen
-	follow(t, base, "aaa-fine", time.Now(), "f1", "f1", "f2", "f1", "f3", "f1")
+	follow(t, base, "aaa-fine", time.Now(), "f1", "f1", "f2", "f1") // f3 never heard from
 	follow(t, base, "ziti", time.Now(), "a", "a", "b", "a", "c", "a")
 	follow(t, base, "ziti", time.Now(), "c", "c")
 	b := newBrowser(t)
@@ -303,6 +303,15 @@ clusters:
 	}
 	if n := eval[int](t, b, `document.querySelectorAll('[data-lane="ziti"] rect.seg.outage').length`); n != 0 {
 		t.Errorf("the split brain is drawn as %d outages", n)
+	}
+	// A member never heard from counts as up, but the page does not say
+	// it is: no one has seen it.
+	f3 := `document.querySelector('[data-cluster="aaa-fine"] tr.member[data-member="f3"]')`
+	if cells := eval[[]string](t, b, `[...`+f3+`.cells].map((c) => c.textContent)`); len(cells) != 4 || cells[2] != "not heard from" || cells[3] != "presumed up" {
+		t.Errorf("f3's row: %q, want it not heard from, presumed up", cells)
+	}
+	if got := eval[string](t, b, `document.querySelector('[data-cluster="aaa-fine"] tr.member[data-member="f1"] td.health').textContent`); got != "up" {
+		t.Errorf("f1, which reported, is %q", got)
 	}
 	follow(t, base, "ziti", time.Now(), "c", "a")
 	b.waitJS(t, "the split brain to go from the card", card+` && !`+card+`.querySelector(".split") && !`+card+`.classList.contains("bad")`)

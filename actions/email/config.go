@@ -1,6 +1,7 @@
 package email
 
 import (
+	"net"
 	"net/mail"
 	"os"
 	"strconv"
@@ -37,7 +38,7 @@ var Kind = actions.Kind{
 		return New(name, spec)
 	},
 	Docs: map[string]string{
-		"host":     "the SMTP server (submission) to send through.",
+		"host":     "the SMTP server (submission) to send through: a host name or address; an IPv6 one may be written with or without brackets.",
 		"port":     "its port. Default 587 with `tls: starttls`, 465 with `implicit`, 25 with `none`.",
 		"tls":      "`starttls` (default: the connection must be upgraded with STARTTLS), `implicit` (TLS from the start, SMTPS) or `none` (no encryption, for a relay on the same host only).",
 		"ca_file":  "PEM file of the CA that signed the server's certificate, for a private relay. Default: the system's CAs.",
@@ -69,8 +70,8 @@ type Config struct {
 // Validate checks the settings without printing the password.
 func (c Config) Validate() field.List {
 	var errs field.List
-	if c.Host == "" || strings.ContainsAny(c.Host, "/: ") && !strings.HasPrefix(c.Host, "[") {
-		errs.Add("host", "is required: a host name or address, without scheme or port")
+	if !validHost(c.Host) {
+		errs.Add("host", "is required: a host name or address (an IPv6 one bracketed or not), without scheme or port")
 	}
 	if c.Port < 0 || c.Port > 65535 {
 		errs.Add("port", "must be 1 to 65535")
@@ -99,6 +100,25 @@ func (c Config) Validate() field.List {
 		actions.CheckTemplate(&errs, "body", c.Body)
 	}
 	return errs
+}
+
+// validHost tells a host name, an IPv4 address or an IPv6 one, with or
+// without brackets, from what has a scheme, a port or a path.
+func validHost(h string) bool {
+	bare := bareHost(h)
+	if bare != h || strings.Contains(h, ":") {
+		ip := net.ParseIP(bare)
+		return ip != nil && strings.Contains(bare, ":")
+	}
+	return h != "" && !strings.ContainsAny(h, "/[] ")
+}
+
+// bareHost strips an IPv6 address of its brackets.
+func bareHost(h string) string {
+	if len(h) > 2 && h[0] == '[' && h[len(h)-1] == ']' {
+		return h[1 : len(h)-1]
+	}
+	return h
 }
 
 // Warnings: a password sent without TLS, and a CA file that cannot be

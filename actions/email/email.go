@@ -28,6 +28,7 @@ import (
 	"time"
 
 	gomail "github.com/wneessen/go-mail"
+	mlog "github.com/wneessen/go-mail/log"
 
 	"github.com/leaderhook/leaderhook/actions"
 	"github.com/leaderhook/leaderhook/event"
@@ -55,6 +56,7 @@ func New(name string, spec actions.Spec) (*Action, error) {
 	if errs := cfg.Validate(); len(errs) > 0 {
 		return nil, fmt.Errorf("action %s: %s", name, actions.Redact(errs[0].Error(), spec.Secrets()...))
 	}
+	cfg.Host = bareHost(cfg.Host)
 	a := &Action{name: name, cfg: cfg, timeout: spec.Timeout, secrets: actions.NewRedactor(spec.Secrets()...), now: time.Now,
 		tls: &tls.Config{ServerName: cfg.Host, MinVersion: tls.VersionTLS12}}
 	if cfg.CAFile != "" {
@@ -182,7 +184,7 @@ func (a *Action) message(n *actions.Notification) (*gomail.Msg, error) {
 
 // client returns a go-mail client for one attempt, whose connection ends
 // with attempt.
-func (a *Action) client(attempt context.Context) (*gomail.Client, error) {
+func (a *Action) client(attempt context.Context, offer *authOffer) (*gomail.Client, error) {
 	opts := []gomail.Option{gomail.WithPort(a.cfg.Port), gomail.WithTLSConfig(a.tls), gomail.WithTimeout(a.timeout),
 		gomail.WithDialContextFunc(a.dial(attempt))}
 	switch a.cfg.TLS {
@@ -195,7 +197,8 @@ func (a *Action) client(attempt context.Context) (*gomail.Client, error) {
 		opts = append(opts, gomail.WithTLSPolicy(gomail.TLSMandatory))
 	}
 	if a.cfg.Username != "" {
-		opts = append(opts, gomail.WithUsername(a.cfg.Username), gomail.WithPassword(a.cfg.Password))
+		opts = append(opts, gomail.WithUsername(a.cfg.Username), gomail.WithPassword(a.cfg.Password),
+			gomail.WithDebugLog(), gomail.WithLogger(offer))
 		if a.cfg.TLS == TLSNone {
 			// go-mail's discovery never sends a password in clear, so
 			// that a server offering only PLAIN and LOGIN would fail
@@ -206,7 +209,11 @@ func (a *Action) client(attempt context.Context) (*gomail.Client, error) {
 			opts = append(opts, gomail.WithSMTPAuth(gomail.SMTPAuthAutoDiscover))
 		}
 	}
-	return gomail.NewClient(a.cfg.Host, opts...)
+	host := a.cfg.Host
+	if strings.Contains(host, ":") {
+		host = "[" + host + "]" // go-mail writes host:port without brackets
+	}
+	return gomail.NewClient(host, opts...)
 }
 
 // dial connects for one attempt, with TLS from the start if so set. go-mail
@@ -248,7 +255,8 @@ func (a *Action) Run(ctx context.Context, n *actions.Notification) (actions.Outc
 		ctx, cancel = context.WithCancel(ctx)
 	}
 	defer cancel() // closes the connection
-	c, err := a.client(ctx)
+	offer := &authOffer{}
+	c, err := a.client(ctx, offer)
 	if err != nil {
 		text := a.redact(err.Error())
 		return actions.Outcome{Detail: text}, actions.Permanent(errors.New(text))
@@ -256,6 +264,10 @@ func (a *Action) Run(ctx context.Context, n *actions.Notification) (actions.Outc
 	if err := send(ctx, c, msg); err != nil {
 		if cause := context.Cause(ctx); cause != nil {
 			err = fmt.Errorf("%w: %w", cause, err) // not just "use of closed network connection"
+		}
+		if noLogin(err) {
+			text := a.redact(fmt.Sprintf("SMTP %s: username is set, but %s: %v", a.Where(), offer, err))
+			return actions.Outcome{Detail: text}, actions.Permanent(errors.New(text))
 		}
 		text := a.redact(fmt.Sprintf("SMTP %s: %v", a.Where(), err))
 		out := actions.Outcome{Detail: text}
@@ -283,6 +295,52 @@ func send(ctx context.Context, c *gomail.Client, msg *gomail.Msg) error {
 		return fmt.Errorf("send failed: %w", err)
 	}
 	return nil
+}
+
+// noLogin tells that go-mail found no login to use: the server offers no
+// AUTH, or no mechanism go-mail knows (or, without TLS, none that keeps the
+// password from the wire). Another attempt would find the same.
+func noLogin(err error) bool {
+	return errors.Is(err, gomail.ErrNoSupportedAuthDiscovered) ||
+		strings.Contains(err.Error(), "server does not support SMTP AUTH")
+}
+
+// authOffer keeps the AUTH mechanisms the server's last EHLO reply
+// offered, from go-mail's debug log (which hides what a login sends), so
+// that a failed login can say what they were. An attempt's exchange runs
+// on one goroutine, which reads it after.
+type authOffer struct{ mechs string }
+
+func (o *authOffer) Debugf(l mlog.Log) {
+	if l.Direction != mlog.DirServerToClient {
+		return
+	}
+	reply := fmt.Sprintf(l.Format, l.Messages...)
+	if !strings.HasPrefix(reply, "250 ") {
+		return
+	}
+	// Only an EHLO's reply has several lines; each one sets the offer.
+	lines := strings.Split(reply, "\n")
+	if len(lines) < 2 {
+		return
+	}
+	o.mechs = ""
+	for _, line := range lines[1:] {
+		if mechs, ok := strings.CutPrefix(strings.ToUpper(line), "AUTH "); ok {
+			o.mechs = strings.TrimSpace(mechs)
+		}
+	}
+}
+
+func (o *authOffer) Infof(mlog.Log)  {}
+func (o *authOffer) Warnf(mlog.Log)  {}
+func (o *authOffer) Errorf(mlog.Log) {}
+
+func (o *authOffer) String() string {
+	if o.mechs == "" {
+		return "the server offers no SMTP AUTH"
+	}
+	return "the server offers AUTH " + o.mechs + ", and leaderhook knows SCRAM-SHA-1/256, NTLM, CRAM-MD5, PLAIN and LOGIN (PLAIN and LOGIN only over TLS unless tls: none)"
 }
 
 // permanent tells a failure a retry cannot fix: a 5xx reply, a

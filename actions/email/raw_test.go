@@ -3,7 +3,9 @@ package email_test
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
 	"net"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -157,6 +159,84 @@ func TestAcceptedMailIsSentWhateverFollows(t *testing.T) {
 		}
 		if mails != 1 {
 			t.Errorf("%s answered %q: %d mails accepted", tc.cmd, tc.answer, mails)
+		}
+	}
+}
+
+// rawTLS is rawSMTP with implicit TLS, its certificate signed by the CA
+// in caFile.
+func rawTLS(t *testing.T, addr string, reply func(cmd string) string) (port int, caFile string) {
+	t.Helper()
+	cert, caFile := certificates(t)
+	l, err := tls.Listen("tcp", addr, &tls.Config{Certificates: []tls.Certificate{cert}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	go func() {
+		for {
+			conn, err := l.Accept()
+			if err != nil {
+				return
+			}
+			t.Cleanup(func() { conn.Close() })
+			go serveRaw(conn, reply, make(chan string, 100))
+		}
+	}()
+	return l.Addr().(*net.TCPAddr).Port, caFile
+}
+
+// A username for a server that offers no login, or none leaderhook
+// knows, is a mistake of the config: it fails for good at once, and the
+// error says what the server offered, instead of five attempts.
+func TestNoUsableLoginIsPermanent(t *testing.T) {
+	for _, tc := range []struct{ ehlo, want string }{
+		{"250-mail.test\r\n250 8BITMIME", "offers no SMTP AUTH"},
+		{"250-mail.test\r\n250-AUTH XFOO GSSAPI\r\n250 8BITMIME", "XFOO GSSAPI"},
+	} {
+		port, caFile := rawTLS(t, "127.0.0.1:0", func(cmd string) string {
+			if strings.HasPrefix(cmd, "EHLO") {
+				return tc.ehlo
+			}
+			return plain(cmd)
+		})
+		a := newAction(t, email.Config{Host: "127.0.0.1", Port: port, TLS: email.TLSImplicit, CAFile: caFile,
+			Username: user, Password: password, From: "leaderhook@example.com", To: []string{"ops@example.com"}})
+		_, err := a.Run(context.Background(), notification())
+		if !actions.IsPermanent(err) || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), "username") {
+			t.Errorf("EHLO %q: %v, want a permanent failure that says %q", tc.ehlo, err, tc.want)
+
+		}
+	}
+}
+
+// An IPv6 address is a host, bracketed or not: it is dialled, and its
+// certificate checked, as that address.
+func TestIPv6Host(t *testing.T) {
+	if l, err := net.Listen("tcp", "[::1]:0"); err != nil {
+		t.Skipf("no IPv6 loopback: %v", err)
+	} else {
+		l.Close()
+	}
+	for _, host := range []string{"::1", "[::1]"} {
+		cfg := email.Config{Host: host, TLS: email.TLSImplicit, From: "leaderhook@example.com", To: []string{"ops@example.com"}}
+		if errs := cfg.Validate(); len(errs) > 0 {
+			t.Errorf("host %s: %v", host, errs)
+			continue
+		}
+		port, caFile := rawTLS(t, "[::1]:0", plain)
+		cfg.Port, cfg.CAFile = port, caFile
+		a := newAction(t, cfg)
+		if want := net.JoinHostPort("::1", strconv.Itoa(port)); a.Where() != want {
+			t.Errorf("host %s: where %s, want %s", host, a.Where(), want)
+		}
+		if out, err := a.Run(context.Background(), notification()); err != nil {
+			t.Errorf("host %s: %+v %v", host, out, err)
+		}
+	}
+	for _, host := range []string{"mail:25", "[mail]", "::1]", "[::1"} {
+		if errs := (email.Config{Host: host, From: "a@b.c", To: []string{"a@b.c"}}).Validate(); len(errs) != 1 || errs[0].Path != "host" {
+			t.Errorf("host %s: %v, want it refused", host, errs)
 		}
 	}
 }

@@ -64,7 +64,7 @@ func New(name string, spec actions.Spec, opts actions.Options) (*Action, error) 
 		client = webhook.DefaultClient()
 	}
 	a := &Action{name: name, cfg: cfg, timeout: spec.Timeout, client: client, where: actions.Redact(cfg.WebhookURL),
-		secrets: actions.NewRedactor(append(actions.URLSecrets(cfg.WebhookURL), spec.FromEnv...)...)}
+		secrets: actions.NewRedactor(append(actions.URLSecrets(cfg.WebhookURL), spec.EnvSecrets()...)...)}
 	if opts.ExternalURL != "" {
 		a.link = strings.TrimRight(opts.ExternalURL, "/") + StatePagePath
 	}

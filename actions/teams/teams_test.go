@@ -82,6 +82,24 @@ func TestErrorsAndSecrets(t *testing.T) {
 	}
 }
 
+// Values from ${VAR}s are hidden from errors as every kind hides them:
+// a short one (a word such as "error") is left, not blanked wherever it
+// appears.
+func TestEnvValuesRedactedAsElsewhere(t *testing.T) {
+	srv := fakes.NewTeams()
+	defer srv.Close()
+	url := strings.Replace(srv.WebhookURL(), srv.Sig, "d3JvbmctLXNpZ25hdHVyZQ", 1)
+	a, err := teams.New("teams", actions.Spec{Type: teams.Name, Config: teams.Config{WebhookURL: url},
+		FromEnv: []string{"error", "authenticated"}}, actions.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := a.Run(context.Background(), notification())
+	if err == nil || !strings.Contains(out.Detail, `"error"`) || strings.Contains(err.Error()+out.Detail, "authenticated") {
+		t.Errorf("%+v %v: want \"error\" kept, \"authenticated\" hidden", out, err)
+	}
+}
+
 func TestValidate(t *testing.T) {
 	if errs := (teams.Config{}).Validate(); len(errs) != 1 || errs[0].Path != "webhook_url" {
 		t.Errorf("no URL: %v", errs)

@@ -50,7 +50,7 @@ func (e *env) record(ctx context.Context, path, out string) error {
 	}
 	var w io.Writer = e.stdout
 	if out != "-" {
-		f, err := os.OpenFile(out, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
+		f, err := os.OpenFile(out, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o640) // as the flight recorder: it names members and leaders
 		if err != nil {
 			return err
 		}

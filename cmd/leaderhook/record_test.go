@@ -42,3 +42,26 @@ func TestRecordStopsWhenItCannotWrite(t *testing.T) {
 		t.Fatal("record still runs after a failed write")
 	}
 }
+
+// A recording holds the clusters' members and leaders, as the daemon's
+// own files do: it is created 0640 as they are, not readable by everyone.
+func TestRecordFileIsNotWorldReadable(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "rules.yaml")
+	cfg := "clusters:\n  - {name: c, source: {type: events, stdin: true}}\nactions: {}\nrules: []\n"
+	if err := os.WriteFile(path, []byte(cfg), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(dir, "drill.jsonl")
+	var stdout, stderr bytes.Buffer
+	if code := run([]string{"record", "-c", path, "-o", out}, strings.NewReader(""), &stdout, &stderr); code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr.String())
+	}
+	info, err := os.Stat(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if perm := info.Mode().Perm(); perm&0o007 != 0 || perm&^0o640 != 0 {
+		t.Errorf("the recording is created %#o, want 0640 (less the umask)", perm)
+	}
+}

@@ -207,7 +207,8 @@ function clusterCard(c, now) {
 }
 
 function memberRow(m, now) {
-  const health = m.down ? "presumed down" : m.unknown ? "not answering" : "up";
+  // Never heard from: counted as up, but no one has seen it.
+  const health = m.down ? "presumed down" : m.unknown ? "not answering" : m.last_report ? "up" : "presumed up";
   const follows = m.follows ? `follows ${m.follows}` : "follows no leader";
   const age = m.last_report ? `${LH.duration(now - LH.ms(m.last_report))} ago` : "not heard from";
   return LH.el("tr", { class: m.down || m.unknown ? "member bad" : "member", "data-member": m.id },
