@@ -45,7 +45,7 @@ var Descriptions = withActionDocs(map[string]string{
 	"clusters[].labels":               "Free labels, available to rules as `labels` and on every notification (payloads, templates' `.Labels`, Alertmanager's labels), under a rule's own `labels`.",
 	"clusters[].split_brain_after":    "How long more than one member must claim the lead (or one claim it while a majority follows another) before `state.split_brain` is announced and `split_brain` turns true. Default `3s`.",
 	"clusters[].stabilize":            "How long a loss of leader must hold before it is announced (flap damping). Default `2s`; `0s` announces at once.",
-	"clusters[].members":              "Fixed membership (member names as they appear in events). Default: learned from the events.",
+	"clusters[].members":              "Fixed membership (member names as they appear in events). Default: learned from the events: every source (`event_src_id`) and every peer they name, until a `members.changed` event says who the members are, and at most 100 members (a warning names the first source ignored past that). A learned membership counts whatever names senders use: configure `members` to make the quorum math (`members_total`, `quorum_margin`, a lost majority) exact.",
 	"clusters[].source":               "Where the cluster's leader state comes from.",
 	"clusters[].source.type":          "`events` (OpenZiti-format events from a file, stdin or HTTP), `poll` (status endpoints) or `raft` (library use only).",
 	"clusters[].source.file":          "events: a JSONL file followed like `tail -F` (rotation and truncation handled, position kept across restarts; a file rotated while leaderhook was down is read to its end first, if it is still beside it uncompressed).",

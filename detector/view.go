@@ -4,6 +4,7 @@
 package detector
 
 import (
+	"log/slog"
 	"maps"
 	"slices"
 	"time"
@@ -89,6 +90,9 @@ type View struct {
 	split      bool          // state.split_brain announced, not yet resolved
 	changeKind string        // of the has_leader being announced
 	changeAt   time.Time     // when a majority began to follow a leader not yet announced
+
+	log  *slog.Logger
+	full bool // warned that the learned membership is full
 }
 
 type member struct {
@@ -377,6 +381,14 @@ func (v *View) SameHealth(h event.Health) bool {
 	return up == h.MembersUp && unreachable == len(h.Unreachable) && leaders == len(h.Leaders)
 }
 
+// MaxLearnedMembers bounds a membership learned from the events: senders
+// name their sources freely, and each would be kept, shown and counted in
+// the quorum. Real clusters are far smaller; configure members beyond it.
+const MaxLearnedMembers = 100
+
+// SetLogger sets where the view warns of sources it ignores.
+func (v *View) SetLogger(l *slog.Logger) { v.log = l }
+
 // see returns the member named id, adding it to a learned membership.
 func (v *View) see(id string) *member {
 	if m, ok := v.members[id]; ok {
@@ -384,6 +396,14 @@ func (v *View) see(id string) *member {
 	}
 	if v.fixed || v.hasIndex || id == "" {
 		return nil // not a member: its reports do not count
+	}
+	if len(v.members) >= MaxLearnedMembers {
+		if !v.full && v.log != nil {
+			v.log.Warn("cluster has as many learned members as leaderhook keeps; ignoring new sources: configure members to set them",
+				"cluster", v.cluster, "max", MaxLearnedMembers, "source", id)
+		}
+		v.full = true
+		return nil
 	}
 	m := &member{}
 	v.members[id] = m
