@@ -35,7 +35,8 @@ import (
 //   - The cluster has leader L when L is not presumed down and more than half
 //     of the members follow L. Members are the fixed list given in the
 //     config, or else every member seen (reporters and peers), narrowed to the
-//     newest members.changed list once one arrives.
+//     newest members.changed list once one arrives; a learned stray is
+//     forgotten (see strayAfter), and learning stops at MaxLearnedMembers.
 //
 // A follower notices a dead leader within milliseconds (peer.disconnected)
 // but reports state.is_leaderless only after the election timeout, seconds
@@ -105,6 +106,7 @@ type member struct {
 	term     uint64    // its raft term, as it last said; 0 if it does not say
 	held     string    // its last word, set aside by a peer's peer.disconnected until it reports a link up
 	lost     string    // the leader it followed until it reported losing its link to it
+	named    bool      // another member named it: a peer, or the leader it follows
 }
 
 // counts reports how many members answer (or are not heard from yet, and
@@ -200,6 +202,7 @@ func (v *View) Observe(ev event.Event, out []event.Event) []event.Event {
 		v.started = true
 		v.firstSeen = v.now
 	}
+	v.forgetStrays()
 	v.apply(&ev)
 	return v.update(out)
 }
@@ -228,6 +231,9 @@ func (v *View) Deadline() (time.Time, bool) {
 			at = due
 		}
 	}
+	if due, ok := v.strayDue(); ok && (at.IsZero() || due.Before(at)) {
+		at = due
+	}
 	return at, !at.IsZero()
 }
 
@@ -236,6 +242,9 @@ func (v *View) Deadline() (time.Time, bool) {
 func (v *View) Advance(now time.Time, out []event.Event) []event.Event {
 	if now.After(v.now) {
 		v.now = now
+	}
+	if v.forgetStrays() {
+		v.raw = v.majority() // a stray was no vote: the leader keeps its majority
 	}
 	return v.update(out)
 }
@@ -252,6 +261,9 @@ func (v *View) apply(ev *event.Event) {
 	case event.HasLeader, event.Leaderless, event.LeadershipGained, event.LeadershipLost:
 		if src != nil {
 			src.says(ev)
+			if l := v.members[ev.LeaderID]; ev.Type == event.HasLeader && l != nil && l != src {
+				l.named = true
+			}
 		}
 	case event.PeerConnected:
 		v.connected(src, ev.Peers)
@@ -309,6 +321,7 @@ func (v *View) connected(src *member, peers []string) {
 			continue
 		}
 		m.down = false
+		m.named = m.named || m != src
 		if src != nil && src.lost == p && (m.follows == p || m.held == p) {
 			src.follows, src.lost = p, ""
 		}
@@ -329,7 +342,7 @@ func (v *View) connected(src *member, peers []string) {
 func (v *View) disconnected(src *member, peers []string) {
 	for _, p := range peers {
 		if m := v.see(p); m != nil {
-			m.down = true
+			m.down, m.named = true, m.named || m != src
 			if m.follows != "" {
 				m.held, m.follows = m.follows, ""
 			}
@@ -578,13 +591,16 @@ type MemberReport struct {
 	// View.disconnected): its own word, and the leader it lost its link to.
 	Held string `json:"held,omitempty"`
 	Lost string `json:"lost,omitempty"`
+	// Named: another member named it, so that it is never forgotten as
+	// a stray (see strayAfter).
+	Named bool `json:"named,omitempty"`
 }
 
 // State returns what the view has announced so far.
 func (v *View) State() State {
 	reports := make(map[string]MemberReport, len(v.members))
 	for id, m := range v.members {
-		reports[id] = MemberReport{Follows: m.follows, Down: m.down, Unknown: m.unknown, Reason: m.reason, Last: m.last, Held: m.held, Lost: m.lost}
+		reports[id] = MemberReport{Follows: m.follows, Down: m.down, Unknown: m.unknown, Reason: m.reason, Last: m.last, Held: m.held, Lost: m.lost, Named: m.named}
 	}
 	st := State{Known: v.baselined, LeaderID: v.announced, PreviousLeaderID: v.lastLeader, Since: v.since, Members: v.order, Reports: reports}
 	if v.split {
@@ -620,7 +636,7 @@ func (v *View) Restore(s State) {
 		if m := v.members[id]; m != nil {
 			// A member is heard from exactly when its last report is dated.
 			m.follows, m.down, m.unknown, m.reason, m.last = r.Follows, r.Down, r.Unknown, r.Reason, r.Last
-			m.held, m.lost = r.Held, r.Lost
+			m.held, m.lost, m.named = r.Held, r.Lost, r.Named
 			m.reported = !r.Last.IsZero()
 		}
 	}
