@@ -42,6 +42,7 @@ type MemberImage struct {
 	Term     uint64    `json:"term,omitempty"`
 	Held     string    `json:"held,omitempty"`
 	Lost     string    `json:"lost,omitempty"`
+	Named    bool      `json:"named,omitempty"`
 }
 
 // Image returns the view's whole state.
@@ -52,7 +53,7 @@ func (v *View) Image() Image {
 		Pending: v.pending, Isolated: v.isolated, Now: v.now, SplitSince: v.splitSince, Split: v.split, ChangeAt: v.changeAt}
 	for id, m := range v.members {
 		img.Members[id] = MemberImage{Follows: m.follows, Down: m.down, Unknown: m.unknown, Reported: m.reported, Last: m.last, Reason: m.reason, Term: m.term,
-			Held: m.held, Lost: m.lost}
+			Held: m.held, Lost: m.lost, Named: m.named}
 	}
 	return img
 }
@@ -68,7 +69,7 @@ func (v *View) LoadImage(img Image) {
 	v.members = make(map[string]*member, len(img.Members))
 	for id, m := range maps.All(img.Members) {
 		v.members[id] = &member{follows: m.Follows, down: m.Down, unknown: m.Unknown, reported: m.Reported, last: m.Last, reason: m.Reason, term: m.Term,
-			held: m.Held, lost: m.Lost}
+			held: m.Held, lost: m.Lost, named: m.Named}
 	}
 	v.resort()
 }

@@ -4,6 +4,7 @@
 package detector
 
 import (
+	"log/slog"
 	"maps"
 	"slices"
 	"time"
@@ -34,7 +35,8 @@ import (
 //   - The cluster has leader L when L is not presumed down and more than half
 //     of the members follow L. Members are the fixed list given in the
 //     config, or else every member seen (reporters and peers), narrowed to the
-//     newest members.changed list once one arrives.
+//     newest members.changed list once one arrives; a learned stray is
+//     forgotten (see strayAfter), and learning stops at MaxLearnedMembers.
 //
 // A follower notices a dead leader within milliseconds (peer.disconnected)
 // but reports state.is_leaderless only after the election timeout, seconds
@@ -89,6 +91,9 @@ type View struct {
 	split      bool          // state.split_brain announced, not yet resolved
 	changeKind string        // of the has_leader being announced
 	changeAt   time.Time     // when a majority began to follow a leader not yet announced
+
+	log  *slog.Logger
+	full bool // warned that the learned membership is full
 }
 
 type member struct {
@@ -101,6 +106,7 @@ type member struct {
 	term     uint64    // its raft term, as it last said; 0 if it does not say
 	held     string    // its last word, set aside by a peer's peer.disconnected until it reports a link up
 	lost     string    // the leader it followed until it reported losing its link to it
+	named    bool      // another member named it: a peer, or the leader it follows
 }
 
 // counts reports how many members answer (or are not heard from yet, and
@@ -196,6 +202,7 @@ func (v *View) Observe(ev event.Event, out []event.Event) []event.Event {
 		v.started = true
 		v.firstSeen = v.now
 	}
+	v.forgetStrays()
 	v.apply(&ev)
 	return v.update(out)
 }
@@ -224,6 +231,9 @@ func (v *View) Deadline() (time.Time, bool) {
 			at = due
 		}
 	}
+	if due, ok := v.strayDue(); ok && (at.IsZero() || due.Before(at)) {
+		at = due
+	}
 	return at, !at.IsZero()
 }
 
@@ -232,6 +242,9 @@ func (v *View) Deadline() (time.Time, bool) {
 func (v *View) Advance(now time.Time, out []event.Event) []event.Event {
 	if now.After(v.now) {
 		v.now = now
+	}
+	if v.forgetStrays() {
+		v.raw = v.majority() // a stray was no vote: the leader keeps its majority
 	}
 	return v.update(out)
 }
@@ -248,6 +261,9 @@ func (v *View) apply(ev *event.Event) {
 	case event.HasLeader, event.Leaderless, event.LeadershipGained, event.LeadershipLost:
 		if src != nil {
 			src.says(ev)
+			if l := v.members[ev.LeaderID]; ev.Type == event.HasLeader && l != nil && l != src {
+				l.named = true
+			}
 		}
 	case event.PeerConnected:
 		v.connected(src, ev.Peers)
@@ -305,6 +321,7 @@ func (v *View) connected(src *member, peers []string) {
 			continue
 		}
 		m.down = false
+		m.named = m.named || m != src
 		if src != nil && src.lost == p && (m.follows == p || m.held == p) {
 			src.follows, src.lost = p, ""
 		}
@@ -325,7 +342,7 @@ func (v *View) connected(src *member, peers []string) {
 func (v *View) disconnected(src *member, peers []string) {
 	for _, p := range peers {
 		if m := v.see(p); m != nil {
-			m.down = true
+			m.down, m.named = true, m.named || m != src
 			if m.follows != "" {
 				m.held, m.follows = m.follows, ""
 			}
@@ -377,6 +394,14 @@ func (v *View) SameHealth(h event.Health) bool {
 	return up == h.MembersUp && unreachable == len(h.Unreachable) && leaders == len(h.Leaders)
 }
 
+// MaxLearnedMembers bounds a membership learned from the events: senders
+// name their sources freely, and each would be kept, shown and counted in
+// the quorum. Real clusters are far smaller; configure members beyond it.
+const MaxLearnedMembers = 100
+
+// SetLogger sets where the view warns of sources it ignores.
+func (v *View) SetLogger(l *slog.Logger) { v.log = l }
+
 // see returns the member named id, adding it to a learned membership.
 func (v *View) see(id string) *member {
 	if m, ok := v.members[id]; ok {
@@ -384,6 +409,14 @@ func (v *View) see(id string) *member {
 	}
 	if v.fixed || v.hasIndex || id == "" {
 		return nil // not a member: its reports do not count
+	}
+	if len(v.members) >= MaxLearnedMembers {
+		if !v.full && v.log != nil {
+			v.log.Warn("cluster has as many learned members as leaderhook keeps; ignoring new sources: configure members to set them",
+				"cluster", v.cluster, "max", MaxLearnedMembers, "source", id)
+		}
+		v.full = true
+		return nil
 	}
 	m := &member{}
 	v.members[id] = m
@@ -558,13 +591,16 @@ type MemberReport struct {
 	// View.disconnected): its own word, and the leader it lost its link to.
 	Held string `json:"held,omitempty"`
 	Lost string `json:"lost,omitempty"`
+	// Named: another member named it, so that it is never forgotten as
+	// a stray (see strayAfter).
+	Named bool `json:"named,omitempty"`
 }
 
 // State returns what the view has announced so far.
 func (v *View) State() State {
 	reports := make(map[string]MemberReport, len(v.members))
 	for id, m := range v.members {
-		reports[id] = MemberReport{Follows: m.follows, Down: m.down, Unknown: m.unknown, Reason: m.reason, Last: m.last, Held: m.held, Lost: m.lost}
+		reports[id] = MemberReport{Follows: m.follows, Down: m.down, Unknown: m.unknown, Reason: m.reason, Last: m.last, Held: m.held, Lost: m.lost, Named: m.named}
 	}
 	st := State{Known: v.baselined, LeaderID: v.announced, PreviousLeaderID: v.lastLeader, Since: v.since, Members: v.order, Reports: reports}
 	if v.split {
@@ -600,7 +636,7 @@ func (v *View) Restore(s State) {
 		if m := v.members[id]; m != nil {
 			// A member is heard from exactly when its last report is dated.
 			m.follows, m.down, m.unknown, m.reason, m.last = r.Follows, r.Down, r.Unknown, r.Reason, r.Last
-			m.held, m.lost = r.Held, r.Lost
+			m.held, m.lost, m.named = r.Held, r.Lost, r.Named
 			m.reported = !r.Last.IsZero()
 		}
 	}

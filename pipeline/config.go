@@ -23,7 +23,7 @@ func Engine(cfg *config.Config, log *slog.Logger) (*rules.Engine, []ClusterView,
 	views := make([]ClusterView, 0, len(cfg.Clusters))
 	for _, c := range cfg.Clusters {
 		clusters = append(clusters, rules.Cluster{Name: c.Name, Labels: c.Labels})
-		views = append(views, ClusterView{Name: c.Name, Members: c.Members, Stabilize: c.StabilizePeriod(), SplitBrainAfter: c.SplitBrainPeriod()})
+		views = append(views, ClusterView{Name: c.Name, Members: c.Members, Stabilize: c.StabilizePeriod(), SplitBrainAfter: c.SplitBrainPeriod(), Log: log})
 	}
 	engine, err := rules.New(rules.Options{
 		Rules: cfg.Rules, Windows: cfg.Windows, Clusters: clusters,

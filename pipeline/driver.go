@@ -5,6 +5,7 @@ package pipeline
 
 import (
 	"fmt"
+	"log/slog"
 	"sync"
 	"time"
 
@@ -28,6 +29,7 @@ type ClusterView struct {
 	Members         []string
 	Stabilize       time.Duration
 	SplitBrainAfter time.Duration // 0: detector.DefaultSplitBrainAfter
+	Log             *slog.Logger  // where the view warns of sources it ignores; nil: nowhere
 }
 
 // newView makes the view c describes.
@@ -36,6 +38,7 @@ func newView(c ClusterView) *detector.View {
 	if c.SplitBrainAfter > 0 {
 		v.SetSplitBrainAfter(c.SplitBrainAfter)
 	}
+	v.SetLogger(c.Log)
 	return v
 }
 
