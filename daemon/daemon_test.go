@@ -246,13 +246,15 @@ func (l lockedWriter) Write(p []byte) (int, error) {
 	return l.w.Write(p)
 }
 
+// The hook's retries must outlast a slow stop on a loaded machine: a
+// delivery that fails for good before the stop has nothing to resume.
 const ingestConfig = `server: {listen: "127.0.0.1:0", ingest_token: t0k3n}
 state_dir: {{.Dir}}/state
 audit_log: {{.Dir}}/audit.jsonl
 clusters:
   - {name: ziti, stabilize: 0s, source: {type: events, http: true}}
 actions:
-  hook: {type: webhook, url: "{{.Hook}}/hook", timeout: 2s, retry: {max_attempts: 20, initial_backoff: 50ms, max_backoff: 100ms}}
+  hook: {type: webhook, url: "{{.Hook}}/hook", timeout: 2s, retry: {max_attempts: 1000, initial_backoff: 50ms, max_backoff: 100ms}}
 rules:
   - {name: lost, when: leaderless, actions: [hook], on_resolve: [hook]}
 `
