@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -19,6 +18,7 @@ import (
 	"time"
 
 	"github.com/leaderhook/leaderhook/config"
+	"github.com/leaderhook/leaderhook/internal/freeport"
 )
 
 // harness runs a Daemon in this process on a config written from a
@@ -212,13 +212,19 @@ func (r *receiver) setFailing(f bool) {
 
 // closedURL is an address nothing listens on.
 func closedURL(t *testing.T) string {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	return "http://" + freeAddr(t)
+}
+
+// freeAddr is a loopback address nothing listens on, below the ephemeral
+// range so that no other process's outgoing connection or listen on port
+// 0 takes it meanwhile.
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	addrs, err := freeport.Addrs(1)
 	if err != nil {
 		t.Fatal(err)
 	}
-	addr := l.Addr().String()
-	l.Close()
-	return "http://" + addr
+	return addrs[0]
 }
 
 // testLogger keeps the daemon's log, and shows it if the test fails.

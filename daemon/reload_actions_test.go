@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -31,12 +30,7 @@ actions:
 
 // oneNodeGroup is the ha: block of a group of one node, which leads it.
 func oneNodeGroup(t *testing.T, dir string) string {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close()
+	addr := freeAddr(t)
 	return fmt.Sprintf("ha:\n  node_id: n1\n  bind: %q\n  data_dir: %s/raft\n  peers:\n    - {id: n1, address: %q}\n", addr, dir, addr)
 }
 
