@@ -19,20 +19,7 @@ import (
 // webhook, and to the fallback that was told of the firing, each once,
 // with ids of their own; nothing stays pending.
 func TestFallbackToldOfAFiringGetsItsResolveAfterARestart(t *testing.T) {
-	var down atomic.Bool
-	down.Store(true)
-	primary := &receiver{}
-	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if down.Load() {
-			w.WriteHeader(http.StatusServiceUnavailable)
-			return
-		}
-		primary.ServeHTTP(w, r)
-	}))
-	defer hook.Close()
-	fallback := &receiver{}
-	pd := httptest.NewServer(fallback)
-	defer pd.Close()
+	down, primary, hook, fallback, pd := fallbackReceivers(t)
 	dir := t.TempDir()
 	config := fenceConfig(t, dir, fmt.Sprintf(`  hook: {type: webhook, url: %q, timeout: 2s, retry: {max_attempts: 1}, on_failure: [pd]}
   pd: {type: webhook, url: %q, timeout: 2s}`, hook.URL+"/hook", pd.URL+"/pd"),
@@ -77,20 +64,7 @@ func statuses(rs []request) []string {
 // leader that follows one killed after the fallback got the firing sends
 // it the resolve.
 func TestHAFallbackToldOfAFiringGetsItsResolveFromTheNextLeader(t *testing.T) {
-	var down atomic.Bool
-	down.Store(true)
-	primary := &receiver{}
-	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if down.Load() {
-			w.WriteHeader(http.StatusServiceUnavailable)
-			return
-		}
-		primary.ServeHTTP(w, r)
-	}))
-	defer hook.Close()
-	fallback := &receiver{}
-	pd := httptest.NewServer(fallback)
-	defer pd.Close()
+	down, _, hook, fallback, pd := fallbackReceivers(t)
 	rules := "  - {name: lost, when: leaderless, actions: [primary], on_resolve: [primary]}"
 	actions := fmt.Sprintf(`  primary: {type: webhook, url: %q, timeout: 2s, retry: {max_attempts: 1}, on_failure: [pd]}
   pd: {type: webhook, url: %q, timeout: 2s}`, hook.URL+"/hook", pd.URL+"/pd")
@@ -132,4 +106,22 @@ func distinct(rs []request) []request {
 		}
 	}
 	return out
+}
+
+// fallbackReceivers starts the primary's receiver, down (503) until down
+// is cleared, and the fallback's.
+func fallbackReceivers(t *testing.T) (down *atomic.Bool, primary *receiver, hook *httptest.Server, fallback *receiver, pd *httptest.Server) {
+	down, primary, fallback = &atomic.Bool{}, &receiver{}, &receiver{}
+	down.Store(true)
+	hook = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if down.Load() {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			return
+		}
+		primary.ServeHTTP(w, r)
+	}))
+	t.Cleanup(hook.Close)
+	pd = httptest.NewServer(fallback)
+	t.Cleanup(pd.Close)
+	return down, primary, hook, fallback, pd
 }

@@ -66,6 +66,20 @@ func (s *slackAPI) serve(w http.ResponseWriter, r *http.Request) {
 	json.NewEncoder(w).Encode(map[string]any{"ok": true, "channel": c.channel, "ts": c.ts})
 }
 
+// firstMessage waits for a message to be posted, and returns the first.
+func (s *slackAPI) firstMessage(t *testing.T, what string, ds ...*daemon) slackCall {
+	t.Helper()
+	var first slackCall
+	waitFor(t, what, func() bool {
+		posted, _ := s.messages("")
+		if len(posted) > 0 {
+			first = posted[0]
+		}
+		return len(posted) > 0
+	}, ds...)
+	return first
+}
+
 // messages returns the messages posted (not replies in a thread) and the
 // edits whose text holds marker.
 func (s *slackAPI) messages(marker string) (posted, edits []slackCall) {
@@ -125,14 +139,7 @@ func TestHASlackResolveEditsThePredecessorsMessage(t *testing.T) {
 	start := time.Now()
 	g.post(other, eventAt("c1", "state.has_leader", "c1", start))
 	g.post(other, eventAt("c1", "state.is_leaderless", "", start.Add(10*time.Millisecond)))
-	var first slackCall
-	waitFor(t, "the firing's message", func() bool {
-		posted, _ := api.messages("")
-		if len(posted) > 0 {
-			first = posted[0]
-		}
-		return len(posted) > 0
-	}, g.live()...)
+	first := api.firstMessage(t, "the firing's message", g.live()...)
 	// Kept by the leader once the group committed it: a majority has it,
 	// so whichever survivor leads next has it too.
 	state := filepath.Join(g.dir, fmt.Sprintf("lh%d", leader+1), "state")
@@ -174,14 +181,7 @@ rules:
 			t.Fatalf("POST: %d %s", code, answer)
 		}
 	}
-	var first slackCall
-	waitFor(t, "the firing's message", func() bool {
-		posted, _ := api.messages("")
-		if len(posted) > 0 {
-			first = posted[0]
-		}
-		return len(posted) > 0
-	}, d)
+	first := api.firstMessage(t, "the firing's message", d)
 	d.stop(t) // after the firing's delivery, memory included
 	d = startDaemon(t, config)
 	if code, answer := post(t, d.baseURL(t)+"/v1/events?cluster=c1", "t0k3n", eventAt("m1", "state.has_leader", "c2", time.Now())); code != http.StatusAccepted {
@@ -211,14 +211,7 @@ func TestHASlackResolveEditsTheFailOpenNodesMessage(t *testing.T) {
 	start := time.Now()
 	g.post(alone, eventAt("c1", "state.has_leader", "c1", start))
 	g.post(alone, eventAt("c1", "state.is_leaderless", "", start.Add(10*time.Millisecond)))
-	var first slackCall
-	waitFor(t, "the fail-open node's message", func() bool {
-		posted, _ := api.messages("")
-		if len(posted) > 0 {
-			first = posted[0]
-		}
-		return len(posted) > 0
-	}, g.live()...)
+	first := api.firstMessage(t, "the fail-open node's message", g.live()...)
 
 	g.isolate(alone, false)
 	g.waitCaughtUp(alone)
