@@ -510,14 +510,10 @@ func TestOpenListenWarning(t *testing.T) {
 		{server: "", env: map[string]string{"LEADERHOOK_SERVER__LISTEN": "0.0.0.0:9464"}, warn: "server.ingest_token is empty"},
 	} {
 		data := "server: {" + c.server + "}\nclusters:\n  - name: z\n    source: {type: events, http: true}\n"
-		_, res, err := Parse("w.yaml", []byte(data), envOf(c.env))
+		got, err := warningsOf(data, c.env)
 		if err != nil {
 			t.Errorf("%s: %v", c.server, err)
 			continue
-		}
-		var got []string
-		for _, w := range res.Warnings {
-			got = append(got, w.String())
 		}
 		switch {
 		case c.warn == "" && len(got) != 0:
@@ -545,14 +541,10 @@ func TestOpenRaftBindWarning(t *testing.T) {
 	} {
 		data := "server: {ingest_token: s3cret}\nclusters:\n  - name: z\n    source: {type: events, http: true}\n" +
 			"ha:\n  bind: '" + c.bind + "'\n  node_id: n1\n  data_dir: /tmp/x\n  peers: [{id: n1, address: '" + c.bind + "'}]" + c.tls + "\n"
-		_, res, err := Parse("w.yaml", []byte(data), envOf(nil))
+		got, err := warningsOf(data, nil)
 		if err != nil {
 			t.Errorf("%s: %v", c.bind, err)
 			continue
-		}
-		var got []string
-		for _, w := range res.Warnings {
-			got = append(got, w.String())
 		}
 		switch {
 		case c.warn == "" && len(got) != 0:
@@ -643,4 +635,18 @@ func TestHAAddressPort(t *testing.T) {
 			t.Errorf("error %v, want it to say %s", err, want)
 		}
 	}
+}
+
+// warningsOf parses data as w.yaml and returns its warnings as check
+// prints them.
+func warningsOf(data string, env map[string]string) ([]string, error) {
+	_, res, err := Parse("w.yaml", []byte(data), envOf(env))
+	if err != nil {
+		return nil, err
+	}
+	var got []string
+	for _, w := range res.Warnings {
+		got = append(got, w.String())
+	}
+	return got, nil
 }
