@@ -136,28 +136,20 @@ func sampleFor(cfg *config.Config, o fireOptions) (actions.Notification, error) 
 	var n actions.Notification
 	cluster := cfg.Clusters[0]
 	if o.cluster != "" {
-		i := slices.IndexFunc(cfg.Clusters, func(c detector.Cluster) bool { return c.Name == o.cluster })
-		if i < 0 {
-			// A typo would send a sample for a cluster that cannot fire.
-			names := make([]string, len(cfg.Clusters))
-			for i, c := range cfg.Clusters {
-				names[i] = c.Name
-			}
-			return n, fmt.Errorf("--cluster %q is not in %s (clusters: %s)", o.cluster, o.config, strings.Join(names, ", "))
+		// A typo would send a sample for a cluster that cannot fire.
+		c, err := named(cfg.Clusters, func(c detector.Cluster) string { return c.Name }, "--cluster", o.cluster, "clusters", o.config)
+		if err != nil {
+			return n, err
 		}
-		cluster = cfg.Clusters[i]
+		cluster = c
 	}
 	rule, labels := "leaderhook-fire", cluster.Labels
 	if o.rule != "" {
-		i := slices.IndexFunc(cfg.Rules, func(r rules.Rule) bool { return r.Name == o.rule })
-		if i < 0 {
-			names := make([]string, len(cfg.Rules))
-			for i, r := range cfg.Rules {
-				names[i] = r.Name
-			}
-			return n, fmt.Errorf("--rule %q is not in %s (rules: %s)", o.rule, o.config, strings.Join(names, ", "))
+		r, err := named(cfg.Rules, func(r rules.Rule) string { return r.Name }, "--rule", o.rule, "rules", o.config)
+		if err != nil {
+			return n, err
 		}
-		rule, labels = o.rule, rules.MergeLabels(cluster.Labels, cfg.Rules[i].Labels)
+		rule, labels = r.Name, rules.MergeLabels(cluster.Labels, r.Labels)
 	}
 	// A poll source names a member by its URL until it answers.
 	members := cluster.Members
@@ -357,4 +349,18 @@ func (p *printAudit) Record(r dispatch.Record) {
 	case "failed":
 		fmt.Fprintf(p.e.stdout, "FAILED to deliver to %s after %d attempts: %s\n", r.Action, r.Attempt, r.Error)
 	}
+}
+
+// named returns the item of items whose name is want, or an error that
+// names flag and lists the names the config has.
+func named[T any](items []T, name func(T) string, flag, want, kind, config string) (T, error) {
+	names := make([]string, len(items))
+	for i, it := range items {
+		if name(it) == want {
+			return it, nil
+		}
+		names[i] = name(it)
+	}
+	var zero T
+	return zero, fmt.Errorf("%s %q is not in %s (%s: %s)", flag, want, config, kind, strings.Join(names, ", "))
 }
