@@ -149,41 +149,40 @@ func dedupKey(n *actions.Notification, suffix string) string {
 	return "leaderhook/" + hex.EncodeToString(sum[:])
 }
 
-// Build returns the event for a notification.
-func (a *Action) Build(n *actions.Notification) (Event, error) {
-	ev := Event{RoutingKey: a.cfg.RoutingKey}
+// Build returns the event for a notification, and notes of what its
+// templates rendered wrong (see summaryOf and severityOf).
+func (a *Action) Build(n *actions.Notification) (ev Event, notes string, err error) {
+	ev = Event{RoutingKey: a.cfg.RoutingKey}
 	if !a.cfg.Change {
 		ev.EventAction, ev.DedupKey = "trigger", DedupKey(n)
 		if n.Status == actions.StatusResolved {
 			ev.EventAction = "resolve"
-			return ev, nil // a resolve needs nothing else
+			return ev, "", nil // a resolve needs nothing else
 		}
 	}
-	p, err := a.payload(n)
-	if err != nil {
-		return Event{}, err
+	if ev.Payload, notes, err = a.payload(n); err != nil {
+		return Event{}, "", err
 	}
-	ev.Payload = p
 	if !a.cfg.Change {
 		ev.Client = "leaderhook"
 	}
-	return ev, nil
+	return ev, notes, nil
 }
 
-func (a *Action) payload(n *actions.Notification) (*Payload, error) {
-	summary, _ := a.summaryOf(n)
+func (a *Action) payload(n *actions.Notification) (*Payload, string, error) {
+	summary, notes := a.summaryOf(n)
 	details, err := n.Payload()
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	p := &Payload{Summary: Fit(event.Printable(summary), MaxSummary), Source: n.Cluster,
 		Timestamp: n.FiredAt.Format(event.TimeLayout), CustomDetails: details}
 	if a.cfg.Change {
-		return p, nil
+		return p, notes, nil
 	}
-	p.Severity, _ = a.severityOf(n)
-	p.Group, p.Class = n.Cluster, n.Rule
-	return p, nil
+	severity, note := a.severityOf(n)
+	p.Severity, p.Group, p.Class = severity, n.Cluster, n.Rule
+	return p, strings.Trim(notes+"; "+note, "; "), nil
 }
 
 // A template that renders wrong on real data (a label missing, a value
@@ -221,19 +220,6 @@ func (a *Action) severityOf(n *actions.Notification) (severity, note string) {
 	return s, ""
 }
 
-// renderNotes says what a firing's templates rendered wrong.
-func (a *Action) renderNotes(n *actions.Notification) string {
-	if n.Status == actions.StatusResolved && !a.cfg.Change {
-		return "" // a resolve has no payload
-	}
-	_, summary := a.summaryOf(n)
-	var severity string
-	if !a.cfg.Change {
-		_, severity = a.severityOf(n)
-	}
-	return strings.Trim(summary+"; "+severity, "; ")
-}
-
 func render(t *template.Template, n *actions.Notification) (string, error) {
 	var b strings.Builder
 	err := t.Execute(&b, n)
@@ -250,7 +236,7 @@ func Fit(s string, limit int) string {
 
 // Run sends the event once, bounded by ctx and by the action's timeout.
 func (a *Action) Run(ctx context.Context, n *actions.Notification) (actions.Outcome, error) {
-	body, err := a.body(n)
+	body, notes, err := a.body(n)
 	if err != nil {
 		msg := a.redact(err.Error())
 		return actions.Outcome{Detail: msg}, actions.Permanent(errors.New(msg))
@@ -261,8 +247,8 @@ func (a *Action) Run(ctx context.Context, n *actions.Notification) (actions.Outc
 		defer cancel()
 	}
 	out, err := a.post(ctx, body)
-	if note := a.renderNotes(n); note != "" {
-		out.Detail = strings.Trim(a.redact(note)+"; "+out.Detail, "; ")
+	if notes != "" {
+		out.Detail = strings.Trim(a.redact(notes)+"; "+out.Detail, "; ")
 	}
 	if err != nil || n.Status != actions.StatusResolved || a.cfg.Change {
 		return out, err
@@ -286,12 +272,13 @@ func (a *Action) post(ctx context.Context, body []byte) (actions.Outcome, error)
 	return out, err
 }
 
-func (a *Action) body(n *actions.Notification) ([]byte, error) {
-	ev, err := a.Build(n)
+func (a *Action) body(n *actions.Notification) (body []byte, notes string, err error) {
+	ev, notes, err := a.Build(n)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
-	return json.Marshal(ev)
+	body, err = json.Marshal(ev)
+	return body, notes, err
 }
 
 func (a *Action) redact(s string) string { return a.secrets.Redact(s) }
@@ -301,7 +288,7 @@ func (a *Action) Where() string { return a.where }
 
 // Render shows the event a run would send, the routing key hidden.
 func (a *Action) Render(n *actions.Notification) (actions.Rendering, error) {
-	body, err := a.body(n)
+	body, _, err := a.body(n)
 	if err != nil {
 		return actions.Rendering{}, errors.New(a.redact(err.Error()))
 	}
