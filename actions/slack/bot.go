@@ -90,11 +90,13 @@ func episodeKey(n *actions.Notification) string {
 // runBot posts a new message, or edits the episode's message and replies
 // in its thread. The message is forgotten once the resolve is done.
 func (a *Action) runBot(ctx context.Context, n *actions.Notification) (actions.Outcome, error) {
-	msg, err := a.Build(n)
-	if err != nil {
-		text := a.redact(err.Error())
-		return actions.Outcome{Detail: text}, actions.Permanent(errors.New(text))
-	}
+	msg, note := a.Build(n)
+	out, err := a.sendBot(ctx, n, msg)
+	return out.Noted(a.redact(note)), err
+}
+
+// sendBot posts or edits the episode's message.
+func (a *Action) sendBot(ctx context.Context, n *actions.Notification, msg Message) (actions.Outcome, error) {
 	if dl, ok := ctx.Deadline(); a.timeout > 0 && (!ok || time.Until(dl) > a.timeout) {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, a.timeout)
@@ -197,10 +199,7 @@ func classifyAnswer(out actions.Outcome, method string, got apiAnswer) (actions.
 
 // renderBot shows the first call a run would make.
 func (a *Action) renderBot(n *actions.Notification) (actions.Rendering, error) {
-	msg, err := a.Build(n)
-	if err != nil {
-		return actions.Rendering{}, errors.New(a.redact(err.Error()))
-	}
+	msg, _ := a.Build(n)
 	method, body := "chat.postMessage", apiMessage{Message: msg}
 	var prev posted
 	if a.bot.memory.Get(episodeKey(n), &prev) {

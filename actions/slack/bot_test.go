@@ -145,3 +145,28 @@ func TestBotConfig(t *testing.T) {
 		}
 	}
 }
+
+// Through the Web API too, a text template that fails on a real
+// notification posts the default text, the audit detail saying why.
+func TestBotFailingTextSendsTheDefault(t *testing.T) {
+	api := fakes.NewSlackAPI()
+	defer api.Close()
+	cfg := slack.Config{Token: api.Token, Channel: "#ops", APIURL: api.URL + "/api", Text: "{{ .Event.gone }}"}
+	a, err := slack.New("chat", actions.Spec{Type: slack.Name, Config: cfg}, actions.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := episode(actions.StatusFiring)
+	n.Event = map[string]any{}
+	out, err := a.Run(context.Background(), n)
+	if err != nil {
+		t.Fatalf("%+v %v", out, err)
+	}
+	msgs := api.Messages()
+	if len(msgs) != 1 || !strings.HasPrefix(msgs[0].Text, "🔴 [FIRING] leaderless-30s on ziti-prod") {
+		t.Fatalf("messages %+v", msgs)
+	}
+	if !strings.Contains(out.Detail, `action chat: template text failed: text:1:9: at <.Event.gone>: map has no entry for key "gone": the default text sent`) {
+		t.Errorf("detail %q", out.Detail)
+	}
+}

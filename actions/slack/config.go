@@ -27,7 +27,7 @@ var Kind = actions.Kind{
 		"channel":     "`#channel`, `@user` or a channel ID; required with `token` (a channel ID or `#name`).",
 		"username":    "sender name.",
 		"icon_emoji":  "sender icon, e.g. `:rotating_light:`.",
-		"text":        "message text template. What it inserts is escaped (`&`, `<`, `>` as entities, control characters as `\\n`, `\\x1b`...); its own text is kept, links and mentions included. Default: a one-line summary.",
+		"text":        "message text template. What it inserts is escaped (`&`, `<`, `>` as entities, control characters as `\\n`, `\\x1b`...); its own text is kept, links and mentions included. Default: a one-line summary, also sent when the template fails or renders nothing on a real notification (the audit detail says why).",
 	},
 }
 

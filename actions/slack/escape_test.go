@@ -34,9 +34,9 @@ func TestEventTextIsEscaped(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			a := newAction(t, slack.Config{WebhookURL: "https://hooks.slack.example/services/T0/B0/X", Text: tc.template})
-			msg, err := a.Build(&n)
-			if err != nil {
-				t.Fatal(err)
+			msg, note := a.Build(&n)
+			if note != "" {
+				t.Fatal(note)
 			}
 			if msg.Text != tc.want {
 				t.Errorf("text %q\nwant %q", msg.Text, tc.want)

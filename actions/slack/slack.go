@@ -143,24 +143,16 @@ type Text struct {
 	Text string `json:"text"`
 }
 
-// Build returns the message for a notification. A text template that
-// fails, or renders only blanks, is an error.
-func (a *Action) Build(n *actions.Notification) (Message, error) {
+// Build returns the message for a notification, and a note when the text
+// template failed on it, or rendered only blanks, and the default text
+// was put in its place (see actions.RenderMessage).
+func (a *Action) Build(n *actions.Notification) (msg Message, note string) {
 	status, color, dot := "FIRING", ColorFiring, "🔴"
 	if n.Status == actions.StatusResolved {
 		status, color, dot = "RESOLVED", ColorResolved, "🟢"
 	}
-	text := fmt.Sprintf("%s [%s] %s on %s: %s", dot, status, escape(n.Rule), escape(n.Cluster), escape(n.Summary()))
-	if a.text != nil {
-		var b strings.Builder
-		if err := a.text.Execute(&b, n); err != nil {
-			return Message{}, fmt.Errorf("render text: %w", err)
-		}
-		if strings.TrimSpace(b.String()) == "" {
-			return Message{}, errors.New("render text: the text template rendered nothing")
-		}
-		text = b.String()
-	}
+	def := fmt.Sprintf("%s [%s] %s on %s: %s", dot, status, escape(n.Rule), escape(n.Cluster), escape(n.Summary()))
+	text, note := actions.RenderMessage(a.name, a.text, n, def, false)
 	leader := n.LeaderID
 	if leader == "" {
 		leader = "none"
@@ -182,7 +174,7 @@ func (a *Action) Build(n *actions.Notification) (Message, error) {
 			{Type: "header", Text: &Text{Type: "plain_text", Text: fit("["+status+"] "+or(n.Rule, "(unnamed rule)"), MaxHeaderText)}},
 			{Type: "section", Fields: fields[:min(len(fields), MaxFields)]},
 		}}},
-	}, nil
+	}, note
 }
 
 // sectionField is a mrkdwn field "*Label*\nvalue", value escaped and cut to fit.
@@ -243,25 +235,18 @@ func (a *Action) Run(ctx context.Context, n *actions.Notification) (actions.Outc
 	if a.bot != nil {
 		return a.runBot(ctx, n)
 	}
-	body, err := a.body(n)
+	msg, note := a.Build(n)
+	body, err := json.Marshal(msg)
 	if err != nil {
-		msg := a.redact(err.Error())
-		return actions.Outcome{Detail: msg}, actions.Permanent(errors.New(msg))
+		return actions.Outcome{}, actions.Permanent(err)
 	}
 	if a.timeout > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, a.timeout)
 		defer cancel()
 	}
-	return webhook.PostJSON(ctx, a.client, a.cfg.WebhookURL, a.where, body, a.redact)
-}
-
-func (a *Action) body(n *actions.Notification) ([]byte, error) {
-	msg, err := a.Build(n)
-	if err != nil {
-		return nil, err
-	}
-	return json.Marshal(msg)
+	out, err := webhook.PostJSON(ctx, a.client, a.cfg.WebhookURL, a.where, body, a.redact)
+	return out.Noted(a.redact(note)), err
 }
 
 // redact hides the webhook URL's path and query (the credential), then
@@ -279,9 +264,10 @@ func (a *Action) Render(n *actions.Notification) (actions.Rendering, error) {
 	if a.bot != nil {
 		return a.renderBot(n)
 	}
-	body, err := a.body(n)
+	msg, _ := a.Build(n)
+	body, err := json.Marshal(msg)
 	if err != nil {
-		return actions.Rendering{}, errors.New(a.redact(err.Error()))
+		return actions.Rendering{}, err
 	}
 	return webhook.JSONRendering(Name, a.where, body, a.redact), nil
 }

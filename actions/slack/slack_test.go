@@ -247,9 +247,9 @@ func TestLimitsAndEscaping(t *testing.T) {
 	n.Cluster = strings.Repeat("<&>", 1000)
 	n.PreviousLeaderID = strings.Repeat("é", 3000)
 	n.LeaderlessFor = 26*time.Hour + 3*time.Minute + 4*time.Second
-	msg, err := a.Build(&n)
-	if err != nil {
-		t.Fatal(err)
+	msg, note := a.Build(&n)
+	if note != "" {
+		t.Fatal(note)
 	}
 	raw, _ := json.Marshal(msg)
 	m := validBlockKit(t, raw, actions.StatusFiring)
@@ -287,11 +287,39 @@ func TestCustomText(t *testing.T) {
 	if msg["text"] != "<!here> leaderless-30s is resolved on ziti-prod" {
 		t.Errorf("text %q", msg["text"])
 	}
-	// A template that fails at run time is not worth retrying.
-	a = newAction(t, slack.Config{WebhookURL: h.srv.URL + "/services/T0/B0/X", Text: `{{ if eq .Status "resolved" }}{{ .Event.gone }}{{ end }}x`})
-	n.Event = map[string]any{}
-	if _, err := a.Run(context.Background(), &n); !actions.IsPermanent(err) {
-		t.Errorf("failing template: %v", err)
+}
+
+// A text template that passes the sample check but fails on a real
+// notification, or renders nothing, still sends the message, with the
+// default text, and the audit detail says which template failed and why.
+func TestFailingTextSendsTheDefault(t *testing.T) {
+	for _, tc := range []struct{ name, text, why string }{
+		{"fails", `<!here> {{ if eq .Status "resolved" }}{{ .Event.gone }}{{ end }}x`, `map has no entry for key "gone"`},
+		{"blank", `{{ if eq .Status "firing" }}x{{ end }} `, "rendered nothing"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHook(t, nil)
+			a := newAction(t, slack.Config{WebhookURL: h.srv.URL + "/services/T0/B0/X", Text: tc.text})
+			n := notification(actions.StatusResolved)
+			n.Event = map[string]any{}
+			out, err := a.Run(context.Background(), &n)
+			if err != nil {
+				t.Fatalf("%+v %v", out, err)
+			}
+			bodies, _ := h.got()
+			if len(bodies) != 1 {
+				t.Fatalf("%d messages", len(bodies))
+			}
+			msg := validBlockKit(t, bodies[0], actions.StatusResolved)
+			if msg["text"] != "🟢 [RESOLVED] leaderless-30s on ziti-prod: leader ctrl2 (was ctrl1)" {
+				t.Errorf("text %q, want the default", msg["text"])
+			}
+			for _, want := range []string{"action chat: template text", tc.why, "the default text sent", "ok"} {
+				if !strings.Contains(out.Detail, want) {
+					t.Errorf("detail %q lacks %q", out.Detail, want)
+				}
+			}
+		})
 	}
 }
 

@@ -24,9 +24,9 @@ func leaderhookBodies(t *testing.T, n actions.Notification) (page, chat []byte) 
 	if err != nil {
 		t.Fatal(err)
 	}
-	msg, err := a.Build(&n)
-	if err != nil {
-		t.Fatal(err)
+	msg, note := a.Build(&n)
+	if note != "" {
+		t.Fatal(note)
 	}
 	chat, err = json.Marshal(msg)
 	if err != nil {
