@@ -17,7 +17,6 @@ package teams
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
 	"strings"
@@ -137,20 +136,16 @@ type (
 	}
 )
 
-// Build returns the message for a notification.
-func (a *Action) Build(n *actions.Notification) (Message, error) {
+// Build returns the message for a notification, and notes when the title
+// or text template failed on it, or rendered only blanks, and the default
+// was put in its place (see actions.RenderMessage).
+func (a *Action) Build(n *actions.Notification) (msg Message, notes string) {
 	status, style, color := "FIRING", "attention", "Attention"
 	if n.Status == actions.StatusResolved {
 		status, style, color = "RESOLVED", "good", "Good"
 	}
-	title, err := a.render(a.title, n, "["+status+"] "+escape(n.Rule)+" on "+escape(n.Cluster))
-	if err != nil {
-		return Message{}, fmt.Errorf("render title: %w", err)
-	}
-	text, err := a.render(a.text, n, escape(n.Summary()))
-	if err != nil {
-		return Message{}, fmt.Errorf("render text: %w", err)
-	}
+	title, titleNote := actions.RenderMessage(a.name, a.title, n, "["+status+"] "+escape(n.Rule)+" on "+escape(n.Cluster), false)
+	text, textNote := actions.RenderMessage(a.name, a.text, n, escape(n.Summary()), false)
 	card := Card{Schema: CardSchema, Type: "AdaptiveCard", Version: CardVersion, MSTeams: map[string]any{"width": "Full"},
 		Body: []any{
 			Container{Type: "Container", Style: style, Bleed: true, Items: []any{
@@ -161,7 +156,7 @@ func (a *Action) Build(n *actions.Notification) (Message, error) {
 	if a.link != "" {
 		card.Actions = []OpenURL{{Type: "Action.OpenUrl", Title: "Open leaderhook", URL: a.link}}
 	}
-	return Message{Type: "message", Attachments: []Attachment{{ContentType: ContentType, Content: card}}}, nil
+	return Message{Type: "message", Attachments: []Attachment{{ContentType: ContentType, Content: card}}}, actions.JoinNotes(titleNote, textNote)
 }
 
 func facts(n *actions.Notification) []Fact {
@@ -184,20 +179,6 @@ func facts(n *actions.Notification) []Fact {
 	return f
 }
 
-func (a *Action) render(t *template.Template, n *actions.Notification, def string) (string, error) {
-	if t == nil {
-		return def, nil
-	}
-	var b strings.Builder
-	if err := t.Execute(&b, n); err != nil {
-		return "", err
-	}
-	if strings.TrimSpace(b.String()) == "" {
-		return "", errors.New("the template rendered nothing")
-	}
-	return b.String(), nil
-}
-
 // markdown escapes what Adaptive Cards' Markdown reads as markup, so that
 // an id cannot add a link or emphasis.
 var markdown = strings.NewReplacer(`\`, `\\`, `*`, `\*`, `_`, `\_`, `[`, `\[`, `]`, `\]`, `(`, `\(`, `)`, `\)`,
@@ -215,25 +196,18 @@ func or(s, def string) string {
 
 // Run posts the card once, bounded by ctx and by the action's timeout.
 func (a *Action) Run(ctx context.Context, n *actions.Notification) (actions.Outcome, error) {
-	body, err := a.body(n)
+	msg, notes := a.Build(n)
+	body, err := json.Marshal(msg)
 	if err != nil {
-		msg := a.redact(err.Error())
-		return actions.Outcome{Detail: msg}, actions.Permanent(errors.New(msg))
+		return actions.Outcome{}, actions.Permanent(err)
 	}
 	if dl, ok := ctx.Deadline(); a.timeout > 0 && (!ok || time.Until(dl) > a.timeout) {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, a.timeout)
 		defer cancel()
 	}
-	return webhook.PostJSON(ctx, a.client, a.cfg.WebhookURL, a.where, body, a.redact)
-}
-
-func (a *Action) body(n *actions.Notification) ([]byte, error) {
-	msg, err := a.Build(n)
-	if err != nil {
-		return nil, err
-	}
-	return json.Marshal(msg)
+	out, err := webhook.PostJSON(ctx, a.client, a.cfg.WebhookURL, a.where, body, a.redact)
+	return out.Noted(a.redact(notes)), err
 }
 
 func (a *Action) redact(s string) string { return a.secrets.Redact(s) }
@@ -243,9 +217,10 @@ func (a *Action) Where() string { return a.where }
 
 // Render shows the card a run would post.
 func (a *Action) Render(n *actions.Notification) (actions.Rendering, error) {
-	body, err := a.body(n)
+	msg, _ := a.Build(n)
+	body, err := json.Marshal(msg)
 	if err != nil {
-		return actions.Rendering{}, errors.New(a.redact(err.Error()))
+		return actions.Rendering{}, err
 	}
 	return webhook.JSONRendering(Name, a.where, body, a.redact), nil
 }

@@ -108,3 +108,35 @@ func TestValidate(t *testing.T) {
 		t.Errorf("bad text: %v", errs)
 	}
 }
+
+// A title or text template that passes the sample check but fails on a
+// real notification, or renders nothing, still posts the card, with the
+// default title or text, and the audit detail says which template failed
+// and why.
+func TestFailingTemplatesSendTheDefaults(t *testing.T) {
+	srv := fakes.NewTeams()
+	defer srv.Close()
+	cfg := teams.Config{WebhookURL: srv.WebhookURL(), Title: "{{ .Event.gone }}", Text: "{{ .Event.note }}"}
+	if errs := cfg.Validate(); len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	a := newAction(t, cfg, "")
+	n := notification()
+	n.Event = map[string]any{"note": " "}
+	out, err := a.Run(context.Background(), n)
+	if err != nil {
+		t.Fatalf("%+v %v (refused: %v)", out, err, srv.Refused())
+	}
+	data, _ := json.Marshal(srv.Cards())
+	for _, want := range []string{`"text":"[FIRING] leaderless-30s on ziti-prod"`, `"text":"no leader for 30s \\(was ctrl1 \\[click\\]\\(https://evil.example\\)\\)"`} {
+		if !strings.Contains(string(data), want) {
+			t.Errorf("the card lacks %s:\n%s", want, data)
+		}
+	}
+	for _, want := range []string{`action teams: template title failed: title:1:9: at <.Event.gone>: map has no entry for key "gone": the default title sent`,
+		"action teams: template text rendered nothing: the default text sent"} {
+		if !strings.Contains(out.Detail, want) {
+			t.Errorf("detail %q lacks %q", out.Detail, want)
+		}
+	}
+}
