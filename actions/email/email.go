@@ -89,35 +89,26 @@ type Mail struct {
 	HTML    string // "" with a body template
 }
 
-// Build renders the mail of a notification.
-func (a *Action) Build(n *actions.Notification) (Mail, error) {
+// Build renders the mail of a notification, and notes when the subject or
+// body template failed on it (or the subject rendered nothing) and the
+// default was put in its place (see actions.RenderMessage).
+func (a *Action) Build(n *actions.Notification) (m Mail, notes string) {
 	status := "FIRING"
 	if n.Status == actions.StatusResolved {
 		status = "RESOLVED"
 	}
-	m := Mail{Subject: fmt.Sprintf("[%s] %s on %s: %s", status, n.Rule, n.Cluster, n.Summary())}
-	if a.subject != nil {
-		var b strings.Builder
-		if err := a.subject.Execute(&b, n); err != nil {
-			return Mail{}, fmt.Errorf("render subject: %w", err)
-		}
-		m.Subject = b.String()
-	}
+	def := fmt.Sprintf("[%s] %s on %s: %s", status, n.Rule, n.Cluster, n.Summary())
+	subject, subjectNote := actions.RenderMessage(a.name, a.subject, n, def, false)
 	// A subject is one line, whatever an id holds.
-	m.Subject = event.Printable(strings.TrimSpace(m.Subject))
-	if m.Subject == "" {
-		return Mail{}, errors.New("render subject: the subject template rendered nothing")
+	m.Subject = event.Printable(strings.TrimSpace(subject))
+	text, html := defaultBody(n)
+	// A blank body is sent as written: the subject says what happened.
+	body, bodyNote := actions.RenderMessage(a.name, a.body, n, text, true)
+	m.Text = body
+	if a.body == nil || bodyNote != "" {
+		m.HTML = html
 	}
-	if a.body != nil {
-		var b strings.Builder
-		if err := a.body.Execute(&b, n); err != nil {
-			return Mail{}, fmt.Errorf("render body: %w", err)
-		}
-		m.Text = b.String()
-		return m, nil
-	}
-	m.Text, m.HTML = defaultBody(n)
-	return m, nil
+	return m, actions.JoinNotes(subjectNote, bodyNote)
 }
 
 // facts are the lines of the default body.
@@ -159,12 +150,8 @@ func or(s, def string) string {
 	return s
 }
 
-// message builds the go-mail message of a notification.
-func (a *Action) message(n *actions.Notification) (*gomail.Msg, error) {
-	m, err := a.Build(n)
-	if err != nil {
-		return nil, err
-	}
+// message builds the go-mail message of a mail.
+func (a *Action) message(n *actions.Notification, m Mail) (*gomail.Msg, error) {
 	msg := gomail.NewMsg()
 	if err := msg.From(a.cfg.From); err != nil {
 		return nil, fmt.Errorf("from: %w", err)
@@ -243,7 +230,14 @@ func (a *Action) dial(attempt context.Context) gomail.DialContextFunc {
 
 // Run sends the mail once, bounded by ctx and by the action's timeout.
 func (a *Action) Run(ctx context.Context, n *actions.Notification) (actions.Outcome, error) {
-	msg, err := a.message(n)
+	m, notes := a.Build(n)
+	out, err := a.deliver(ctx, n, m)
+	return out.Noted(a.redact(notes)), err
+}
+
+// deliver makes one attempt to send m.
+func (a *Action) deliver(ctx context.Context, n *actions.Notification, m Mail) (actions.Outcome, error) {
+	msg, err := a.message(n, m)
 	if err != nil {
 		text := a.redact(err.Error())
 		return actions.Outcome{Detail: text}, actions.Permanent(errors.New(text))
@@ -377,10 +371,7 @@ func (a *Action) Where() string {
 
 // Render shows the mail a run would send.
 func (a *Action) Render(n *actions.Notification) (actions.Rendering, error) {
-	m, err := a.Build(n)
-	if err != nil {
-		return actions.Rendering{}, errors.New(a.redact(err.Error()))
-	}
+	m, _ := a.Build(n)
 	body := m.Text
 	if m.HTML != "" {
 		body += "\n(and an HTML part with the same facts)\n"

@@ -285,3 +285,44 @@ func TestLoginWithoutTLS(t *testing.T) {
 		t.Errorf("%+v %v, %d mails", out, err, len(box.got()))
 	}
 }
+
+// A subject or body template that passes the sample check but fails on a
+// real notification, or a subject that renders nothing, still sends the
+// mail, with the default subject or body (and its HTML part), and the
+// audit detail says which template failed and why.
+func TestFailingTemplatesSendTheDefaults(t *testing.T) {
+	box := &mailbox{}
+	port, caFile := startSMTP(t, box, false)
+	cfg := email.Config{Host: "127.0.0.1", Port: port, CAFile: caFile, Username: user, Password: password,
+		From: "leaderhook@example.com", To: []string{"ops@example.com"}, Subject: "{{ .Event.note }}", Body: "Runbook: {{ .Event.runbook }}\n"}
+	if errs := cfg.Validate(); len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	n := notification()
+	n.Event = map[string]any{"note": " \n"}
+	out, err := newAction(t, cfg).Run(context.Background(), n)
+	if err != nil {
+		t.Fatalf("%+v %v", out, err)
+	}
+	mails := box.got()
+	if len(mails) != 1 {
+		t.Fatalf("%d mails arrived, want 1", len(mails))
+	}
+	msg, err := mail.ReadMessage(strings.NewReader(string(mails[0].data)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	subject, _ := new(mime.WordDecoder).DecodeHeader(msg.Header.Get("Subject"))
+	if subject != "[FIRING] leaderless-30s on ziti-prod: no leader for 30s (was ctrl1)" {
+		t.Errorf("subject %q, want the default", subject)
+	}
+	if data := string(mails[0].data); !strings.Contains(data, "Previous leader:") || !strings.Contains(data, "text/html") {
+		t.Errorf("want the default body and its HTML part:\n%s", data)
+	}
+	for _, want := range []string{"action mail: template subject rendered nothing: the default subject sent",
+		`action mail: template body failed: body:1:18: at <.Event.runbook>: map has no entry for key "runbook": the default body sent`, "sent to 1 recipients"} {
+		if !strings.Contains(out.Detail, want) {
+			t.Errorf("detail %q lacks %q", out.Detail, want)
+		}
+	}
+}
