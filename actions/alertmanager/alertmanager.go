@@ -89,11 +89,10 @@ func New(name string, spec actions.Spec, opts actions.Options) (*Action, error) 
 	}
 	a := &Action{name: name, cfg: cfg, timeout: spec.Timeout, client: client, generator: opts.ExternalURL,
 		secrets: actions.NewRedactor(spec.Secrets()...), annotations: map[string]*template.Template{}, now: time.Now}
-	texts := cfg.Annotations
-	if len(texts) == 0 {
-		texts = defaultAnnotations
+	if len(cfg.Annotations) == 0 {
+		a.annotations = defaultAnnotations
 	}
-	for name, text := range texts {
+	for name, text := range cfg.Annotations {
 		t, err := actions.ParseTemplate("annotations."+name, text)
 		if err != nil {
 			return nil, fmt.Errorf("action %s: %s", a.name, a.redact(err.Error()))
@@ -106,30 +105,47 @@ func New(name string, spec actions.Spec, opts actions.Options) (*Action, error) 
 	return a, nil
 }
 
-var defaultAnnotations = map[string]string{
-	"summary":     `{{ .Cluster }}: {{ .Summary }}`,
-	"description": `Rule {{ .Rule }} {{ .Status }} on cluster {{ .Cluster }}: {{ .Summary }}. Leader: {{ default "none" .LeaderID }}; previous leader: {{ default "none" .PreviousLeaderID }}; members up: {{ .MembersUp }} of {{ .MembersTotal }}.`,
-}
+// defaultAnnotations are the annotations of an action that sets none, and
+// what one of these names falls back to when its template fails.
+var defaultAnnotations = func() map[string]*template.Template {
+	m := map[string]*template.Template{}
+	for name, text := range map[string]string{
+		"summary":     `{{ .Cluster }}: {{ .Summary }}`,
+		"description": `Rule {{ .Rule }} {{ .Status }} on cluster {{ .Cluster }}: {{ .Summary }}. Leader: {{ default "none" .LeaderID }}; previous leader: {{ default "none" .PreviousLeaderID }}; members up: {{ .MembersUp }} of {{ .MembersTotal }}.`,
+	} {
+		m[name] = template.Must(actions.ParseTemplate("annotations."+name, text))
+	}
+	return m
+}()
 
-// Build returns the alert of a notification: active for four refresh
-// periods from a firing, ended at a resolve.
-func (a *Action) Build(n *actions.Notification) (Alert, error) {
-	al := Alert{Labels: alertLabels(n), Annotations: map[string]string{}, StartsAt: n.Episode, GeneratorURL: a.generator}
+// Build returns the alert of a notification, active for four refresh
+// periods from a firing, ended at a resolve, and notes when an annotation
+// template failed on it and the default was put in its place, or, for an
+// annotation without one, it was left out (see actions.RenderMessage).
+// Labels are not templates: they route the alert, and never fall back.
+func (a *Action) Build(n *actions.Notification) (al Alert, notes string) {
+	al = Alert{Labels: alertLabels(n), Annotations: map[string]string{}, StartsAt: n.Episode, GeneratorURL: a.generator}
 	if al.StartsAt.IsZero() {
 		al.StartsAt = n.FiredAt
 	}
+	var noted []string
 	for _, name := range slices.Sorted(maps.Keys(a.annotations)) {
-		var b strings.Builder
-		if err := a.annotations[name].Execute(&b, n); err != nil {
-			return Alert{}, fmt.Errorf("render annotation %s: %w", name, err)
+		t, def := a.annotations[name], ""
+		if d := defaultAnnotations[name]; d != nil && d != t {
+			def, _ = actions.RenderMessage(a.name, d, n, "", true)
 		}
-		al.Annotations[name] = b.String()
+		// An annotation may be blank, as Alertmanager takes it.
+		text, note := actions.RenderMessage(a.name, t, n, def, true)
+		if note == "" || def != "" {
+			al.Annotations[name] = text
+		}
+		noted = append(noted, note)
 	}
 	al.EndsAt = n.FiredAt.Add(a.lease())
 	if n.Status == actions.StatusResolved {
 		al.EndsAt = n.FiredAt
 	}
-	return al, nil
+	return al, actions.JoinNotes(noted...)
 }
 
 func (a *Action) lease() time.Duration { return leaseRefreshes * a.cfg.Refresh }
@@ -192,11 +208,13 @@ type kept struct {
 // Run posts the alert once to every Alertmanager. A firing is kept open
 // (and refreshed); a resolve ends it.
 func (a *Action) Run(ctx context.Context, n *actions.Notification) (actions.Outcome, error) {
-	al, err := a.Build(n)
-	if err != nil {
-		msg := a.redact(err.Error())
-		return actions.Outcome{Detail: msg}, actions.Permanent(errors.New(msg))
-	}
+	al, notes := a.Build(n)
+	out, err := a.deliver(ctx, n, al)
+	return out.Noted(a.redact(notes)), err
+}
+
+// deliver posts al, kept open or ending the alert.
+func (a *Action) deliver(ctx context.Context, n *actions.Notification, al Alert) (actions.Outcome, error) {
 	a.postMu.Lock()
 	defer a.postMu.Unlock()
 	key := alertKey(n)
@@ -335,10 +353,7 @@ func (a *Action) Where() string {
 // Render shows the alert a run would post to the first Alertmanager (the
 // others get the same).
 func (a *Action) Render(n *actions.Notification) (actions.Rendering, error) {
-	al, err := a.Build(n)
-	if err != nil {
-		return actions.Rendering{}, errors.New(a.redact(err.Error()))
-	}
+	al, _ := a.Build(n)
 	body, err := json.Marshal([]Alert{al})
 	if err != nil {
 		return actions.Rendering{}, err

@@ -26,7 +26,7 @@ var Kind = actions.Kind{
 	},
 	Docs: map[string]string{
 		"urls":        "base URLs of one or more Alertmanagers (`http://alertmanager:9093`): alerts are posted to each one's `/api/v2/alerts`; a delivery succeeds when one accepts.",
-		"annotations": "annotations of the alert: templates by name. Default: `summary` and `description`, from the notification.",
+		"annotations": "annotations of the alert: templates by name. Default: `summary` and `description`, from the notification. One that fails on a real notification is sent with the default of its name, or left out if its name has none (the audit detail says why).",
 		"refresh":     "while a rule fires, its alert is posted again this often, each time with `endsAt` four refreshes ahead: it stays active whatever the Alertmanager's `resolve_timeout`, and ends by itself four refreshes after leaderhook stops. Default `1m`.",
 	},
 	PlainKeys: []string{"urls", "refresh"},

@@ -209,9 +209,9 @@ func TestAlertLabels(t *testing.T) {
 			for range 20 { // map order varies between runs
 				n := firing()
 				n.Labels = tc.labels
-				al, err := a.Build(n)
-				if got := fmt.Sprint(al.Labels); err != nil || got != tc.want {
-					t.Fatalf("labels %s (%v), want %s", got, err, tc.want)
+				al, notes := a.Build(n)
+				if got := fmt.Sprint(al.Labels); notes != "" || got != tc.want {
+					t.Fatalf("labels %s (%s), want %s", got, notes, tc.want)
 				}
 			}
 		})
@@ -388,5 +388,39 @@ func TestFiringAfterAResolveNotTaken(t *testing.T) {
 				checkEnds(t, post[1], resolved)
 			}
 		})
+	}
+}
+
+// An annotation template that passes the sample check but fails on a real
+// notification still posts the alert: summary and description with their
+// defaults, another annotation left out; the audit detail says which
+// template failed and why.
+func TestFailingAnnotationsFallBack(t *testing.T) {
+	rec := &recorder{status: http.StatusOK}
+	srv := httptest.NewServer(rec)
+	t.Cleanup(srv.Close)
+	cfg := alertmanager.Config{URLs: []string{srv.URL}, Refresh: time.Hour, Annotations: map[string]string{
+		"summary": "{{ .Event.gone }}", "runbook": `{{ index .Event.runbooks 2 }}`, "note": "{{ .Cluster }} is down"}}
+	if errs := cfg.Validate(); len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	a, err := alertmanager.New("am", actions.Spec{Type: alertmanager.Name, Config: cfg}, actions.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := firing()
+	n.Event = map[string]any{"runbooks": []any{"a"}}
+	out, err := a.Run(context.Background(), n)
+	if err != nil {
+		t.Fatalf("%+v %v", out, err)
+	}
+	if got := fmt.Sprint(lastPost(rec).Annotations); got != "map[note:c is down summary:c: no leader]" {
+		t.Errorf("annotations %s", got)
+	}
+	for _, want := range []string{"action am: template annotations.runbook failed: annotations.runbook:1:3: at <index .Event.runbooks 2>: error calling index: index out of range: 2: left out",
+		`action am: template annotations.summary failed: annotations.summary:1:9: at <.Event.gone>: map has no entry for key "gone": the default annotations.summary sent`} {
+		if !strings.Contains(out.Detail, want) {
+			t.Errorf("detail %q lacks %q", out.Detail, want)
+		}
 	}
 }
