@@ -32,27 +32,28 @@ func RenderMessage(action string, t *template.Template, n *Notification, def str
 	}
 	var b strings.Builder
 	err := t.Execute(&b, n)
-	var why string
-	switch {
-	case err != nil:
-		why = "failed: " + templateMessage(t.Name(), err)
-	case !blankOK && strings.TrimSpace(b.String()) == "":
-		why = "rendered nothing"
-	default:
+	if err == nil && (blankOK || strings.TrimSpace(b.String()) != "") {
 		return b.String(), ""
 	}
 	instead := "the default " + t.Name() + " sent"
 	if def == "" {
 		instead = "left out"
 	}
-	return def, event.Printable(fmt.Sprintf("action %s: template %s %s: %s", action, t.Name(), why, instead))
+	return def, FallbackNote(action, t, err, "rendered nothing", instead)
 }
 
-// templateMessage is text/template's message without what repeats the
-// template's name: "text:1:3: at <.Event.x>: map has no entry for key "x"".
-func templateMessage(name string, err error) string {
-	msg := strings.TrimPrefix(err.Error(), "template: ")
-	return strings.Replace(msg, `executing "`+name+`" `, "", 1)
+// FallbackNote says that template t of action rendered wrong on a
+// notification (err, or why when err is nil) and what was sent instead,
+// on one line, for the audit detail. Kinds whose templates must render
+// one of a few values (a PagerDuty severity) note their fallback with it.
+func FallbackNote(action string, t *template.Template, err error, why, instead string) string {
+	if err != nil {
+		// text/template's message without what repeats the template's
+		// name: "text:1:3: at <.Event.x>: map has no entry for key "x"".
+		msg := strings.TrimPrefix(err.Error(), "template: ")
+		why = "failed: " + strings.Replace(msg, `executing "`+t.Name()+`" `, "", 1)
+	}
+	return event.Printable(fmt.Sprintf("action %s: template %s %s: %s", action, t.Name(), why, instead))
 }
 
 // JoinNotes joins the notes that are not empty, for an audit detail.

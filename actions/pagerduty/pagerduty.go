@@ -182,7 +182,7 @@ func (a *Action) payload(n *actions.Notification) (*Payload, string, error) {
 	}
 	severity, note := a.severityOf(n)
 	p.Severity, p.Group, p.Class = severity, n.Cluster, n.Rule
-	return p, strings.Trim(notes+"; "+note, "; "), nil
+	return p, actions.JoinNotes(notes, note), nil
 }
 
 // A template that renders wrong on real data (a label missing, a value
@@ -191,39 +191,24 @@ func (a *Action) payload(n *actions.Notification) (*Payload, string, error) {
 // what was sent instead, for the audit log.
 
 // summaryOf renders the summary, the default one if the template fails or
-// renders nothing; note says so.
+// renders nothing (see actions.RenderMessage); note says so.
 func (a *Action) summaryOf(n *actions.Notification) (summary, note string) {
 	def := fmt.Sprintf("%s: %s %s: %s", n.Cluster, n.Rule, n.Status, n.Summary())
-	if a.summary == nil {
-		return def, ""
-	}
-	s, err := render(a.summary, n)
-	switch {
-	case err != nil:
-		return def, fmt.Sprintf("render summary: %v: the default summary sent", err)
-	case s == "":
-		return def, "render summary: the summary template rendered nothing: the default summary sent"
-	}
-	return s, ""
+	summary, note = actions.RenderMessage(a.name, a.summary, n, def, false)
+	return strings.TrimSpace(summary), note
 }
 
 // severityOf renders the severity, critical if the template fails or
-// renders a value PagerDuty refuses; note says so.
+// renders a value PagerDuty refuses; note says so, as RenderMessage's do.
 func (a *Action) severityOf(n *actions.Notification) (severity, note string) {
-	s, err := render(a.severity, n)
-	switch {
-	case err != nil:
-		return "critical", fmt.Sprintf("render severity: %v: sent as critical", err)
-	case !slices.Contains(Severities, s):
-		return "critical", fmt.Sprintf("render severity: %q is not critical, error, warning or info: sent as critical", s)
-	}
-	return s, ""
-}
-
-func render(t *template.Template, n *actions.Notification) (string, error) {
 	var b strings.Builder
-	err := t.Execute(&b, n)
-	return strings.TrimSpace(b.String()), err
+	err := a.severity.Execute(&b, n)
+	s := strings.TrimSpace(b.String())
+	if err == nil && slices.Contains(Severities, s) {
+		return s, ""
+	}
+	why := fmt.Sprintf("rendered %q, not critical, error, warning or info", s)
+	return "critical", actions.FallbackNote(a.name, a.severity, err, why, "sent as critical")
 }
 
 // Fit cuts s to limit characters, ending with … when cut.
@@ -247,9 +232,7 @@ func (a *Action) Run(ctx context.Context, n *actions.Notification) (actions.Outc
 		defer cancel()
 	}
 	out, err := a.post(ctx, body)
-	if notes != "" {
-		out.Detail = strings.Trim(a.redact(notes)+"; "+out.Detail, "; ")
-	}
+	out = out.Noted(a.redact(notes))
 	if err != nil || n.Status != actions.StatusResolved || a.cfg.Change {
 		return out, err
 	}

@@ -195,11 +195,13 @@ func TestBadRenderingStillPages(t *testing.T) {
 		detail            string
 	}{
 		{"severity not one", pagerduty.Config{Severity: `{{ .Event.sev }}`}, map[string]any{"sev": "high"},
-			"critical", "ziti-prod: leaderless-60s firing: no leader for 1m (was ctrl1)", `render severity: "high" is not critical, error, warning or info: sent as critical`},
+			"critical", "ziti-prod: leaderless-60s firing: no leader for 1m (was ctrl1)", `action page: template severity rendered "high", not critical, error, warning or info: sent as critical`},
 		{"severity fails", pagerduty.Config{Severity: `{{ index .Event.levels 3 }}`}, map[string]any{"levels": []string{"a"}},
-			"critical", "ziti-prod: leaderless-60s firing: no leader for 1m (was ctrl1)", "sent as critical"},
+			"critical", "ziti-prod: leaderless-60s firing: no leader for 1m (was ctrl1)", "action page: template severity failed: severity:1:3: at <index .Event.levels 3>: error calling index: index out of range: 3: sent as critical"},
 		{"summary empty", pagerduty.Config{Summary: `{{ .Event.text }}`}, map[string]any{"text": " "},
-			"critical", "ziti-prod: leaderless-60s firing: no leader for 1m (was ctrl1)", "the summary template rendered nothing: the default summary sent"},
+			"critical", "ziti-prod: leaderless-60s firing: no leader for 1m (was ctrl1)", "action page: template summary rendered nothing: the default summary sent"},
+		{"summary fails", pagerduty.Config{Summary: `{{ .Event.text }}`}, map[string]any{},
+			"critical", "ziti-prod: leaderless-60s firing: no leader for 1m (was ctrl1)", `action page: template summary failed: summary:1:9: at <.Event.text>: map has no entry for key "text": the default summary sent`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
