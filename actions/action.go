@@ -35,6 +35,9 @@ type Rendering struct {
 	Argv    []string          `json:"argv,omitempty"`
 	Env     []string          `json:"env,omitempty"`
 	Dir     string            `json:"dir,omitempty"`
+	// Notes says which message templates failed on the notification and
+	// what is sent instead (see RenderMessage).
+	Notes string `json:"notes,omitempty"`
 }
 
 // Renderer is implemented by actions that can show what they would do.

@@ -220,6 +220,9 @@ func (t *Writer) Action(o rules.Outcome, action string, r actions.Rendering, err
 	default:
 		t.printf("%s%s: would %s %s %s\n", indent, action, event.Printable(r.Method), event.Printable(r.URL), event.Printable(cut(r.Body, 300)))
 	}
+	if r.Notes != "" { // a message template failed: the default goes instead
+		t.printf("%s%s: note: %s\n", indent, action, event.Printable(r.Notes))
+	}
 }
 
 // cut shortens s to at most limit bytes and a "…", never inside a rune.

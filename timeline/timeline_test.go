@@ -79,6 +79,9 @@ func TestTextOutcomesAndActions(t *testing.T) {
 		{"a long body is cut between runes", func(w *Writer) {
 			w.Action(fired, "chat", actions.Rendering{Method: "POST", URL: "https://h/", Body: "x" + strings.Repeat("é", 200)}, "")
 		}, indent + "chat: would POST https://h/ x" + strings.Repeat("é", 149) + "…\n"},
+		{"a template's fallback", func(w *Writer) {
+			w.Action(fired, "chat", actions.Rendering{Method: "POST", URL: "https://h/", Body: "x", Notes: "action chat: template text failed: x\ny: the default text sent"}, "")
+		}, indent + "chat: would POST https://h/ x\n" + indent + `chat: note: action chat: template text failed: x\ny: the default text sent` + "\n"},
 		{"cannot render", func(w *Writer) { w.Action(fired, "chat", actions.Rendering{}, "render text: bad\nline") },
 			indent + `chat: cannot render: render text: bad\nline` + "\n"},
 	}

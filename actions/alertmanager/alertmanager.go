@@ -353,12 +353,14 @@ func (a *Action) Where() string {
 // Render shows the alert a run would post to the first Alertmanager (the
 // others get the same).
 func (a *Action) Render(n *actions.Notification) (actions.Rendering, error) {
-	al, _ := a.Build(n)
+	al, notes := a.Build(n)
 	body, err := json.Marshal([]Alert{al})
 	if err != nil {
 		return actions.Rendering{}, err
 	}
-	return webhook.JSONRendering(Name, a.Where(), body, a.redact), nil
+	r := webhook.JSONRendering(Name, a.Where(), body, a.redact)
+	r.Notes = a.redact(notes)
+	return r, nil
 }
 
 // Start starts posting the open alerts every refresh period, the first

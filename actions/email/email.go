@@ -371,12 +371,12 @@ func (a *Action) Where() string {
 
 // Render shows the mail a run would send.
 func (a *Action) Render(n *actions.Notification) (actions.Rendering, error) {
-	m, _ := a.Build(n)
+	m, notes := a.Build(n)
 	body := m.Text
 	if m.HTML != "" {
 		body += "\n(and an HTML part with the same facts)\n"
 	}
 	return actions.Rendering{Kind: Name, Method: "SMTP " + strings.ToUpper(a.cfg.TLS), URL: "smtp://" + a.Where(),
 		Headers: map[string]string{"From": a.cfg.From, "To": strings.Join(a.cfg.To, ", "), "Subject": m.Subject},
-		Body:    a.redact(body)}, nil
+		Body:    a.redact(body), Notes: a.redact(notes)}, nil
 }

@@ -271,9 +271,11 @@ func (a *Action) Where() string { return a.where }
 
 // Render shows the event a run would send, the routing key hidden.
 func (a *Action) Render(n *actions.Notification) (actions.Rendering, error) {
-	body, _, err := a.body(n)
+	body, notes, err := a.body(n)
 	if err != nil {
 		return actions.Rendering{}, errors.New(a.redact(err.Error()))
 	}
-	return webhook.JSONRendering(Name, a.where, body, a.redact), nil
+	r := webhook.JSONRendering(Name, a.where, body, a.redact)
+	r.Notes = a.redact(notes)
+	return r, nil
 }

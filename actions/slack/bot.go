@@ -199,7 +199,7 @@ func classifyAnswer(out actions.Outcome, method string, got apiAnswer) (actions.
 
 // renderBot shows the first call a run would make.
 func (a *Action) renderBot(n *actions.Notification) (actions.Rendering, error) {
-	msg, _ := a.Build(n)
+	msg, note := a.Build(n)
 	method, body := "chat.postMessage", apiMessage{Message: msg}
 	var prev posted
 	if a.bot.memory.Get(episodeKey(n), &prev) {
@@ -211,5 +211,5 @@ func (a *Action) renderBot(n *actions.Notification) (actions.Rendering, error) {
 	}
 	return actions.Rendering{Kind: Name, Method: http.MethodPost, URL: a.where + "/" + method,
 		Headers: map[string]string{"Content-Type": "application/json; charset=utf-8", "Authorization": "Bearer " + actions.Redacted, "User-Agent": webhook.UserAgent},
-		Body:    a.redact(string(data))}, nil
+		Body:    a.redact(string(data)), Notes: a.redact(note)}, nil
 }

@@ -264,10 +264,12 @@ func (a *Action) Render(n *actions.Notification) (actions.Rendering, error) {
 	if a.bot != nil {
 		return a.renderBot(n)
 	}
-	msg, _ := a.Build(n)
+	msg, note := a.Build(n)
 	body, err := json.Marshal(msg)
 	if err != nil {
 		return actions.Rendering{}, err
 	}
-	return webhook.JSONRendering(Name, a.where, body, a.redact), nil
+	r := webhook.JSONRendering(Name, a.where, body, a.redact)
+	r.Notes = a.redact(note)
+	return r, nil
 }

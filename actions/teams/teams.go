@@ -217,10 +217,12 @@ func (a *Action) Where() string { return a.where }
 
 // Render shows the card a run would post.
 func (a *Action) Render(n *actions.Notification) (actions.Rendering, error) {
-	msg, _ := a.Build(n)
+	msg, notes := a.Build(n)
 	body, err := json.Marshal(msg)
 	if err != nil {
 		return actions.Rendering{}, err
 	}
-	return webhook.JSONRendering(Name, a.where, body, a.redact), nil
+	r := webhook.JSONRendering(Name, a.where, body, a.redact)
+	r.Notes = a.redact(notes)
+	return r, nil
 }

@@ -88,6 +88,9 @@ func (e *env) fire(o fireOptions, name string) error {
 	if o.dryRun {
 		return e.showDryRun(shown)
 	}
+	if shown.Notes != "" { // the message is sent all the same
+		fmt.Fprintf(e.stdout, "note: %s\n", event.Printable(shown.Notes))
+	}
 	// A rendering with an argv is a program about to run. One that failed
 	// to render cannot run anything: the attempt fails at the same step.
 	if shown.Argv != nil && !o.yes {
@@ -278,6 +281,9 @@ func writeRendering(w io.Writer, r actions.Rendering) {
 	}
 	for line := range strings.Lines(r.Body) {
 		fmt.Fprintf(w, "  | %s\n", event.Printable(strings.TrimSuffix(line, "\n")))
+	}
+	if r.Notes != "" {
+		fmt.Fprintf(w, "  note: %s\n", event.Printable(r.Notes))
 	}
 }
 

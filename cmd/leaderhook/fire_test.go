@@ -268,3 +268,25 @@ func TestFireRefusesWhatIsNotInTheConfig(t *testing.T) {
 		}
 	}
 }
+
+// A message template that fails on the sample falls back to the default,
+// as it does live: fire and --dry-run say so, rather than showing a
+// default message as if the template had rendered it.
+func TestFireShowsAMessageTemplatesFallback(t *testing.T) {
+	var posts atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		posts.Add(1)
+		io.WriteString(w, "ok")
+	}))
+	defer srv.Close()
+	config := fireConfig(t, t.TempDir(), fmt.Sprintf(`  failover: {type: slack, webhook_url: "%s/services/T0/B0/X", text: "{{ .Event.leaderId }} leads"}`, srv.URL))
+	note := `action failover: template text failed: text:1:9: at <.Event.leaderId>: map has no entry for key "leaderId": the default text sent`
+	out, stderr, code := fireAt(t, false, "", "-c", config, "failover", "--dry-run")
+	if code != 0 || !strings.Contains(out, "  note: "+note+"\n") || posts.Load() != 0 {
+		t.Errorf("--dry-run: exit %d, %d posts\n%s%s", code, posts.Load(), out, stderr)
+	}
+	out, stderr, code = fireAt(t, false, "", "-c", config, "failover")
+	if code != 0 || !strings.Contains(out, "note: "+note+"\n") || !strings.Contains(out, "delivered firing to failover") || posts.Load() != 1 {
+		t.Errorf("fire: exit %d, %d posts\n%s%s", code, posts.Load(), out, stderr)
+	}
+}
