@@ -160,6 +160,10 @@ func (a *Action) render(n *actions.Notification) (argv, env []string, err error)
 	return argv, append(env, n.Environ()...), nil
 }
 
+// expand renders one argument or variable. One that fails fails the
+// delivery, with no default put in its place as messages have (see
+// actions.RenderMessage): a failover script must never run with an
+// argument its author did not write.
 func expand(t *template.Template, n *actions.Notification) (string, error) {
 	var b strings.Builder
 	if err := t.Execute(&b, n); err != nil {

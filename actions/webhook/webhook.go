@@ -185,6 +185,9 @@ func (a *Action) request(n *actions.Notification) (body []byte, headers http.Hea
 		body, err = n.Payload()
 	}
 	if err != nil {
+		// No default in its place, as messages have (see
+		// actions.RenderMessage): the receiver is a program, which
+		// must not act on a body or header it was not written for.
 		return nil, nil, fmt.Errorf("render body: %w", err)
 	}
 	for _, h := range a.headers {
