@@ -130,3 +130,44 @@ func hasCertificate(data []byte) error {
 		}
 	}
 }
+
+// Server is the TLS config of a server presenting the pair, which it reads
+// again when renewed; with clientCAFile, it requires client certificates
+// that CA signed (mutual TLS).
+func Server(certFile, keyFile, clientCAFile string) (*tls.Config, error) {
+	pair, err := NewKeyPair(certFile, keyFile)
+	if err != nil {
+		return nil, err
+	}
+	cfg := &tls.Config{MinVersion: tls.VersionTLS12, GetCertificate: pair.GetCertificate}
+	if clientCAFile != "" {
+		pool, err := LoadCAs(clientCAFile)
+		if err != nil {
+			return nil, &FileError{"client_ca_file", err}
+		}
+		cfg.ClientCAs, cfg.ClientAuth = pool, tls.RequireAndVerifyClientCert
+	}
+	return cfg, nil
+}
+
+// Client is the TLS config of a client trusting caFile's CAs (the
+// system's when empty) and, with certFile, presenting that certificate,
+// which it reads again when renewed.
+func Client(caFile, certFile, keyFile string) (*tls.Config, error) {
+	cfg := &tls.Config{MinVersion: tls.VersionTLS12}
+	if caFile != "" {
+		pool, err := LoadCAs(caFile)
+		if err != nil {
+			return nil, &FileError{"ca_file", err}
+		}
+		cfg.RootCAs = pool
+	}
+	if certFile != "" || keyFile != "" {
+		pair, err := NewKeyPair(certFile, keyFile)
+		if err != nil {
+			return nil, err
+		}
+		cfg.GetClientCertificate = pair.GetClientCertificate
+	}
+	return cfg, nil
+}
