@@ -386,7 +386,7 @@ func (d *Daemon) logRunning() {
 		names[i] = c.Name + " (" + c.Source.Type + ")"
 	}
 	d.log.Info("leaderhook running", "clusters", len(cfg.Clusters), "rules", len(cfg.Rules), "actions", len(cfg.Actions),
-		"state_dir", d.stateDir, "listen", d.Addr(), "dry_run", d.opts.DryRun, "watching", strings.Join(names, ", "))
+		"state_dir", d.stateDir, "listen", d.Addr(), "tls", cfg.Server.TLS.Enabled(), "dry_run", d.opts.DryRun, "watching", strings.Join(names, ", "))
 }
 
 // drain delivers what is queued, for up to DrainTimeout.
