@@ -5,6 +5,7 @@ import (
 	"crypto/x509"
 	"net/http"
 	"os"
+	"strings"
 	"testing"
 
 	"github.com/leaderhook/leaderhook/internal/testpki"
@@ -119,5 +120,20 @@ func TestAPICertificateRenewed(t *testing.T) {
 	waitFor(t, "the renewed certificate to be served", func() bool { return servedName() == "api-renewed" })
 	if code, body := h.get("/v1/state"); code != http.StatusOK {
 		t.Fatalf("after the renewal: %d %s", code, body)
+	}
+}
+
+// A reload that changes server.tls is refused whole, naming it: the
+// listener applies it only at a start.
+func TestReloadRefusesServerTLSChange(t *testing.T) {
+	ca := testpki.New(t)
+	h := startTLS(t, ca, "")
+	h.write(map[string]any{"ClientCA": ca.File})
+	err := h.d.Reload()
+	if err == nil || !strings.Contains(err.Error(), "server.tls changed: restart leaderhook to apply") {
+		t.Fatalf("reload: %v, want it refused naming server.tls", err)
+	}
+	if code, body := h.get("/v1/state"); code != http.StatusOK {
+		t.Fatalf("after the refused reload, without a client certificate: %d %s", code, body)
 	}
 }
