@@ -46,7 +46,7 @@ the API requires client certificates (client_ca_file). --url names the URL inste
 			return e.health(client, url)
 		},
 	}
-	cmd.Flags().StringVarP(&path, "config", "c", "", "config file whose server.listen to ask")
+	cmd.Flags().StringVarP(&path, "config", "c", "", "config file whose server.listen (and server.tls) to ask")
 	cmd.Flags().StringVar(&url, "url", "http://"+config.DefaultListen+"/healthz", "the daemon's health URL")
 	cmd.Flags().DurationVar(&timeout, "timeout", 3*time.Second, "give up after this long")
 	flagsTLS.flags(cmd)
