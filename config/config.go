@@ -60,4 +60,6 @@ type Server struct {
 	MaxBodyBytes int `koanf:"max_body_bytes" json:"max_body_bytes,omitempty"`
 	// ExternalURL is where people reach leaderhook, for links in messages.
 	ExternalURL string `koanf:"external_url" json:"external_url,omitempty"`
+	// TLS, when set, makes the API serve HTTPS.
+	TLS ServerTLS `koanf:"tls" json:"tls,omitzero"`
 }

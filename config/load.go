@@ -449,6 +449,7 @@ func checkSettings(cfg *Config, errs *field.List) field.List {
 	if cfg.Server.MaxBodyBytes < 0 {
 		errs.Add("server.max_body_bytes", "must not be negative")
 	}
+	errs.Prefix("server.tls", cfg.Server.TLS.validate())
 	if cfg.HA != nil {
 		errs.Prefix("ha", cfg.HA.Validate())
 		serverWarnings = append(serverWarnings, openRaftBind(cfg.HA)...)

@@ -154,7 +154,7 @@ func TestEnvironment(t *testing.T) {
 		{name: "flight recorder negative", yaml: "flight_recorder_bytes: -1\n",
 			err: `x.yaml:9:24: flight_recorder_bytes: must not be negative (0 turns the flight recorder off)`},
 		{name: "keys are not expanded", yaml: "server:\n  ${KEY}: x\n", env: map[string]string{"KEY": "listen"},
-			err: `x.yaml:10:3: server.${KEY}: unknown key "${KEY}" (valid: listen, ingest_token, max_body_bytes, external_url)`},
+			err: `x.yaml:10:3: server.${KEY}: unknown key "${KEY}" (valid: listen, ingest_token, max_body_bytes, external_url, tls)`},
 		{name: "unset", yaml: "state_dir: /var/${NOPE}/x\n",
 			err: `x.yaml:9:12: state_dir: environment variable NOPE is not set (use ${NOPE:-default} for a default)`},
 		{name: "unclosed", yaml: "state_dir: ${NOPE\n",

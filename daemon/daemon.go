@@ -27,6 +27,7 @@ package daemon
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -174,11 +175,9 @@ func (d *Daemon) open(cfg *config.Config) error {
 	d.driver.OnChange = d.saver.changed
 	d.api = d.newAPI()
 	d.api.SetLimits(limitsOf(cfg))
-	listener, err := net.Listen("tcp", cfg.Server.Listen)
-	if err != nil {
-		return fmt.Errorf("server.listen: %w", err)
+	if err := d.listen(cfg); err != nil {
+		return err
 	}
-	d.listener = netutil.LimitListener(listener, maxConnections)
 	if d.group != nil {
 		// Poll sources run where the group's decisions are made; the
 		// others on every node, which hands their events to the group.
@@ -188,6 +187,24 @@ func (d *Daemon) open(cfg *config.Config) error {
 			return err
 		}
 		d.metrics.Group(d.group.metrics)
+	}
+	return nil
+}
+
+// listen binds server.listen: HTTPS with server.tls, whose certificate is
+// read again when renewed, plain HTTP without.
+func (d *Daemon) listen(cfg *config.Config) error {
+	tlsConfig, err := cfg.Server.TLS.Server()
+	if err != nil {
+		return fmt.Errorf("server.tls: %w", err)
+	}
+	listener, err := net.Listen("tcp", cfg.Server.Listen)
+	if err != nil {
+		return fmt.Errorf("server.listen: %w", err)
+	}
+	d.listener = netutil.LimitListener(listener, maxConnections)
+	if tlsConfig != nil {
+		d.listener = tls.NewListener(d.listener, tlsConfig)
 	}
 	return nil
 }
@@ -293,6 +310,9 @@ func (d *Daemon) Run(ctx context.Context) error {
 	// firings restored for a rule or cluster the config no longer has.
 	d.driver.Do(func() { d.driver.ResolveRetired(d.opts.Clock.Now().Round(0)) })
 	d.http = newHTTPServer(d.api.Handler())
+	// In the daemon's log, not on stderr: with server.tls, a client's
+	// failed handshake (no certificate, an untrusted CA) is told there.
+	d.http.ErrorLog = slog.NewLogLogger(d.log.Handler(), slog.LevelWarn)
 	go d.http.Serve(d.listener)
 	d.saver.save(d.taken()) // the state as resumed, before anything changes it
 	saverDone := make(chan struct{})
@@ -366,7 +386,7 @@ func (d *Daemon) logRunning() {
 		names[i] = c.Name + " (" + c.Source.Type + ")"
 	}
 	d.log.Info("leaderhook running", "clusters", len(cfg.Clusters), "rules", len(cfg.Rules), "actions", len(cfg.Actions),
-		"state_dir", d.stateDir, "listen", d.Addr(), "dry_run", d.opts.DryRun, "watching", strings.Join(names, ", "))
+		"state_dir", d.stateDir, "listen", d.Addr(), "tls", cfg.Server.TLS.Enabled(), "dry_run", d.opts.DryRun, "watching", strings.Join(names, ", "))
 }
 
 // drain delivers what is queued, for up to DrainTimeout.

@@ -31,6 +31,7 @@ type harness struct {
 	vars   map[string]any
 	d      *Daemon
 	base   string
+	client *http.Client // the API's; nil: http.DefaultClient
 	cancel context.CancelFunc
 	done   chan error
 }
@@ -76,7 +77,7 @@ func (h *harness) start(opts Options) {
 	if h.d, err = New(cfg, opts); err != nil {
 		h.t.Fatal(err)
 	}
-	h.base = "http://" + h.d.Addr()
+	h.base = cfg.Server.TLS.Scheme() + "://" + h.d.Addr()
 	ctx, cancel := context.WithCancel(context.Background())
 	h.cancel, h.done = cancel, make(chan error, 1)
 	go func() { h.done <- h.d.Run(ctx) }()
@@ -105,7 +106,7 @@ func (h *harness) post(path, token, body string) (int, string) {
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
 	}
-	return do(h.t, req)
+	return do(h.t, h.client, req)
 }
 
 func (h *harness) get(path string) (int, string) {
@@ -114,12 +115,15 @@ func (h *harness) get(path string) (int, string) {
 	if err != nil {
 		h.t.Fatal(err)
 	}
-	return do(h.t, req)
+	return do(h.t, h.client, req)
 }
 
-func do(t *testing.T, req *http.Request) (int, string) {
+func do(t *testing.T, c *http.Client, req *http.Request) (int, string) {
 	t.Helper()
-	resp, err := http.DefaultClient.Do(req)
+	if c == nil {
+		c = http.DefaultClient
+	}
+	resp, err := c.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}

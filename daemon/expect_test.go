@@ -79,7 +79,7 @@ func (h *harness) delete(path, token string) (int, string) {
 		h.t.Fatal(err)
 	}
 	req.Header.Set("Authorization", "Bearer "+token)
-	return do(h.t, req)
+	return do(h.t, h.client, req)
 }
 
 type expectRecord struct {

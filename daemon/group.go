@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
 	"slices"
 	"strings"
 	"sync"
@@ -30,8 +31,11 @@ type group struct {
 	cfg  ha.Config
 	node *ha.Node
 	api  string // where this node's HTTP API is, for the others to forward to
-	log  *slog.Logger
-	ctx  context.Context // of run
+	// client forwards to the leader's API, with the TLS settings of this
+	// node's own (server.tls).
+	client *http.Client
+	log    *slog.Logger
+	ctx    context.Context // of run
 
 	// applyMu serializes what changes the pipeline: the raft log's entries,
 	// and in fail-open this node's own inputs.
@@ -76,7 +80,18 @@ func (g *group) setTargets(targets map[string]dispatch.Target) {
 // join starts this node's raft, whose log then replays into the pipeline.
 // The HTTP listener must be bound: the others forward to it.
 func (g *group) join() error {
-	g.api = "http://" + apiAddress(g.d.listener.Addr().String(), g.cfg.AdvertiseAddr())
+	apiTLS := g.d.config().Server.TLS
+	tlsConfig, err := apiTLS.Client()
+	if err != nil {
+		return fmt.Errorf("server.tls: %w", err)
+	}
+	g.client = &http.Client{Timeout: proposeTimeout + time.Second}
+	if tlsConfig != nil {
+		t := http.DefaultTransport.(*http.Transport).Clone()
+		t.TLSClientConfig = tlsConfig
+		g.client.Transport = t
+	}
+	g.api = apiTLS.Scheme() + "://" + apiAddress(g.d.listener.Addr().String(), g.cfg.AdvertiseAddr())
 	node, err := ha.Start(g.cfg, g, g.log)
 	if err != nil {
 		return err

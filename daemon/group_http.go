@@ -8,16 +8,12 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"time"
 
 	"github.com/leaderhook/leaderhook/api"
 	"github.com/leaderhook/leaderhook/event"
 	"github.com/leaderhook/leaderhook/ha"
 	"github.com/leaderhook/leaderhook/metrics"
 )
-
-// forwardClient carries events from a node to the leader.
-var forwardClient = &http.Client{Timeout: proposeTimeout + time.Second}
 
 // forward hands events this node took in to the leader, which proposes
 // them: nil means they are committed.
@@ -46,7 +42,7 @@ func (g *group) forwardCommand(ctx context.Context, c ha.Command) error {
 	if token := g.d.config().Server.IngestToken; token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
 	}
-	resp, err := forwardClient.Do(req)
+	resp, err := g.client.Do(req)
 	if err != nil {
 		return fmt.Errorf("forwarding to the leader at %s: %w", leaderAPI, err)
 	}

@@ -141,6 +141,9 @@ func restartOnly(old, next *config.Config) []string {
 	if old.Server.Listen != next.Server.Listen {
 		keys = append(keys, "server.listen")
 	}
+	if !reflect.DeepEqual(old.Server.TLS, next.Server.TLS) {
+		keys = append(keys, "server.tls")
+	}
 	if old.StateDir != next.StateDir {
 		keys = append(keys, "state_dir")
 	}

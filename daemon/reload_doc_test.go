@@ -39,6 +39,7 @@ func TestRestartOnlyKeysAreDocumented(t *testing.T) {
 		change func(c *config.Config)
 	}{
 		{"server.listen", "`server.listen`", func(c *config.Config) { c.Server.Listen = "127.0.0.1:1" }},
+		{"server.tls", "`server.tls`", func(c *config.Config) { c.Server.TLS.CertFile = "api.pem" }},
 		{"state_dir", "`state_dir`", func(c *config.Config) { c.StateDir = "elsewhere" }},
 		{"audit_log", "`audit_log`", func(c *config.Config) { c.AuditLog = "audit.jsonl" }},
 		{"ha", "`ha`", func(c *config.Config) { c.HA = &ha.Config{NodeID: "lh1"} }},

@@ -4,16 +4,13 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
-	"crypto/x509"
 	"encoding/json"
-	"encoding/pem"
 	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"net/url"
-	"os"
 	"reflect"
 	"slices"
 	"strconv"
@@ -22,6 +19,8 @@ import (
 
 	"github.com/expr-lang/expr"
 	"github.com/expr-lang/expr/vm"
+
+	"github.com/leaderhook/leaderhook/internal/tlsfiles"
 )
 
 // Report is what one member says when polled.
@@ -99,128 +98,28 @@ func sameHostOnly(req *http.Request, via []*http.Request) error {
 	return nil
 }
 
-// keyError is a problem with the value of one source key.
-type keyError struct {
-	key string
-	err error
-}
-
-func (e *keyError) Error() string { return e.key + ": " + e.err.Error() }
-func (e *keyError) Unwrap() error { return e.err }
-
-// clientTLS returns a source's TLS settings, nil when it has none.
+// clientTLS returns a source's TLS settings, nil when it has none. An
+// error is a *tlsfiles.FileError, at the source key at fault.
 func clientTLS(src Source) (*tls.Config, error) {
 	if src.CAFile == "" && src.CertFile == "" && src.KeyFile == "" && src.ServerName == "" {
 		return nil, nil
 	}
 	cfg := &tls.Config{MinVersion: tls.VersionTLS12, ServerName: src.ServerName}
 	if src.CAFile != "" {
-		pool, err := loadCAs(src.CAFile)
+		pool, err := tlsfiles.LoadCAs(src.CAFile)
 		if err != nil {
-			return nil, &keyError{"ca_file", err}
+			return nil, &tlsfiles.FileError{Key: "ca_file", Err: err}
 		}
 		cfg.RootCAs = pool
 	}
 	if src.CertFile != "" || src.KeyFile != "" {
-		pair, err := newKeyPair(src.CertFile, src.KeyFile)
+		pair, err := tlsfiles.NewKeyPair(src.CertFile, src.KeyFile)
 		if err != nil {
 			return nil, err
 		}
-		cfg.GetClientCertificate = pair.get
+		cfg.GetClientCertificate = pair.GetClientCertificate
 	}
 	return cfg, nil
-}
-
-func loadCAs(path string) (*x509.CertPool, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, err
-	}
-	pool := x509.NewCertPool()
-	if !pool.AppendCertsFromPEM(data) {
-		return nil, fmt.Errorf("%s holds no PEM certificate", path)
-	}
-	return pool, nil
-}
-
-// keyPair is a client certificate. It is read again when one of its files
-// changes, so that a renewed certificate is presented from the next
-// connection on, without a restart; a pair that does not load (files half
-// written) leaves the last good one in use.
-type keyPair struct {
-	certFile, keyFile string
-
-	mu    sync.Mutex
-	stamp string // of the files the certificate was read from
-	cert  *tls.Certificate
-}
-
-func newKeyPair(certFile, keyFile string) (*keyPair, error) {
-	p := &keyPair{certFile: certFile, keyFile: keyFile}
-	p.stamp = p.filesStamp()
-	cert, err := loadKeyPair(certFile, keyFile)
-	if err != nil {
-		return nil, err
-	}
-	p.cert = cert
-	return p, nil
-}
-
-func (p *keyPair) get(*tls.CertificateRequestInfo) (*tls.Certificate, error) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if stamp := p.filesStamp(); stamp != p.stamp {
-		if cert, err := loadKeyPair(p.certFile, p.keyFile); err == nil {
-			p.cert, p.stamp = cert, stamp
-		}
-	}
-	return p.cert, nil
-}
-
-// filesStamp changes when either file is replaced or written.
-func (p *keyPair) filesStamp() string {
-	var b strings.Builder
-	for _, name := range []string{p.certFile, p.keyFile} {
-		if fi, err := os.Stat(name); err == nil {
-			fmt.Fprintf(&b, "%d/%d;", fi.ModTime().UnixNano(), fi.Size())
-		}
-	}
-	return b.String()
-}
-
-func loadKeyPair(certFile, keyFile string) (*tls.Certificate, error) {
-	certPEM, err := os.ReadFile(certFile)
-	if err != nil {
-		return nil, &keyError{"cert_file", err}
-	}
-	if err := hasCertificate(certPEM); err != nil {
-		return nil, &keyError{"cert_file", fmt.Errorf("%s %w", certFile, err)}
-	}
-	keyPEM, err := os.ReadFile(keyFile)
-	if err != nil {
-		return nil, &keyError{"key_file", err}
-	}
-	cert, err := tls.X509KeyPair(certPEM, keyPEM)
-	if err != nil {
-		return nil, &keyError{"key_file", fmt.Errorf("%s (for cert_file %s): %w", keyFile, certFile, err)}
-	}
-	return &cert, nil
-}
-
-// hasCertificate checks the first certificate of a PEM file.
-func hasCertificate(data []byte) error {
-	for {
-		var block *pem.Block
-		if block, data = pem.Decode(data); block == nil {
-			return errors.New("holds no PEM certificate")
-		}
-		if block.Type == "CERTIFICATE" {
-			if _, err := x509.ParseCertificate(block.Bytes); err != nil {
-				return fmt.Errorf("holds a certificate that does not parse: %w", err)
-			}
-			return nil
-		}
-	}
 }
 
 // fetch sends one request and decodes a 2xx answer's JSON into into; any

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/leaderhook/leaderhook/field"
+	"github.com/leaderhook/leaderhook/internal/tlsfiles"
 )
 
 var clusterName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]*$`)
@@ -171,14 +172,14 @@ func (s *Source) validateTLS() field.List {
 		return errs
 	}
 	if s.CAFile != "" {
-		if _, err := loadCAs(s.CAFile); err != nil {
+		if _, err := tlsfiles.LoadCAs(s.CAFile); err != nil {
 			errs.Add("ca_file", "%v", err)
 		}
 	}
 	if s.CertFile != "" {
-		var ke *keyError
-		if _, err := loadKeyPair(s.CertFile, s.KeyFile); errors.As(err, &ke) {
-			errs.Add(ke.key, "%v", ke.err)
+		var fe *tlsfiles.FileError
+		if _, err := tlsfiles.LoadKeyPair(s.CertFile, s.KeyFile); errors.As(err, &fe) {
+			errs.Add(fe.Key, "%v", fe.Err)
 		}
 	}
 	for _, k := range []keySet{{"ca_file", s.CAFile != ""}, {"cert_file", s.CertFile != ""}, {"server_name", s.ServerName != ""}} {

@@ -52,11 +52,17 @@ func post(t *testing.T, url, token, body string) (int, string) {
 // postHeader is post, with the answer's header.
 func postHeader(t *testing.T, url, token, body string) (int, string, http.Header) {
 	t.Helper()
+	return postWith(t, http.DefaultClient, url, token, body)
+}
+
+// postWith is postHeader through the client c.
+func postWith(t *testing.T, c *http.Client, url, token, body string) (int, string, http.Header) {
+	t.Helper()
 	req, _ := http.NewRequest("POST", url, strings.NewReader(body))
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := c.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -25,6 +25,14 @@ type haGroup struct {
 	proxies  [][]*cutProxy
 	binds    []string // raft addresses
 	receiver *haReceiver
+	client   *http.Client // that calls the nodes' APIs; nil: http.DefaultClient
+}
+
+func (g *haGroup) api() *http.Client {
+	if g.client == nil {
+		return http.DefaultClient
+	}
+	return g.client
 }
 
 const haNodes = 3
@@ -39,7 +47,14 @@ func startGroup(t *testing.T, failOpenAfter string, rules string) *haGroup {
 // of the actions: block.
 func startGroupWith(t *testing.T, failOpenAfter, rules, source, actions string) *haGroup {
 	t.Helper()
-	g := &haGroup{t: t, dir: t.TempDir(), receiver: newHAReceiver(t)}
+	return startGroupServing(t, `{listen: "127.0.0.1:0", ingest_token: t0k3n}`, http.DefaultClient, failOpenAfter, rules, source, actions)
+}
+
+// startGroupServing is startGroupWith whose nodes have server as their
+// server block, and whose APIs client calls.
+func startGroupServing(t *testing.T, server string, client *http.Client, failOpenAfter, rules, source, actions string) *haGroup {
+	t.Helper()
+	g := &haGroup{t: t, dir: t.TempDir(), receiver: newHAReceiver(t), client: client}
 	binds := freePorts(t, haNodes)
 	g.binds = binds
 	g.proxies = make([][]*cutProxy, haNodes)
@@ -60,7 +75,7 @@ func startGroupWith(t *testing.T, failOpenAfter, rules, source, actions string) 
 			}
 			fmt.Fprintf(&peers, "    - {id: lh%d, address: %q}\n", j+1, addr)
 		}
-		cfg := fmt.Sprintf(`server: {listen: "127.0.0.1:0", ingest_token: t0k3n}
+		cfg := fmt.Sprintf(`server: %[10]s
 state_dir: %[1]s/lh%[2]d/state
 audit_log: %[1]s/lh%[2]d/audit.jsonl
 clusters:
@@ -76,7 +91,7 @@ ha:
   data_dir: %[1]s/lh%[2]d/raft
   fail_open_after: %[6]s
   peers:
-%[7]s`, g.dir, i+1, g.receiver.URL, rules, binds[i], failOpenAfter, peers.String(), strings.ReplaceAll(source, "{dir}", fmt.Sprintf("%s/lh%d", g.dir, i+1)), actions)
+%[7]s`, g.dir, i+1, g.receiver.URL, rules, binds[i], failOpenAfter, peers.String(), strings.ReplaceAll(source, "{dir}", fmt.Sprintf("%s/lh%d", g.dir, i+1)), actions, server)
 		path := filepath.Join(g.dir, fmt.Sprintf("lh%d.yaml", i+1))
 		if err := os.WriteFile(path, []byte(cfg), 0o644); err != nil {
 			t.Fatal(err)
@@ -109,7 +124,7 @@ func (g *haGroup) status(i int) (haStatus, bool) {
 	if g.nodes[i] == nil {
 		return s, false
 	}
-	resp, err := http.Get(g.nodes[i].baseURL(g.t) + "/v1/ha")
+	resp, err := g.api().Get(g.nodes[i].baseURL(g.t) + "/v1/ha")
 	if err != nil {
 		return s, false
 	}
@@ -162,7 +177,7 @@ func (g *haGroup) post(i int, body string) {
 	g.t.Helper()
 	url := g.nodes[i].baseURL(g.t) + "/v1/events?cluster=ziti"
 	waitFor(g.t, fmt.Sprintf("lh%d to take events", i+1), func() bool {
-		code, _ := post(g.t, url, "t0k3n", body)
+		code, _, _ := postWith(g.t, g.api(), url, "t0k3n", body)
 		return code == http.StatusAccepted
 	}, g.live()...)
 }

@@ -123,9 +123,12 @@ func startDaemonArgs(t *testing.T, args ...string) *daemon {
 // baseURL is the daemon's API address, from its "leaderhook running" line.
 func (d *daemon) baseURL(t *testing.T) string {
 	t.Helper()
-	m := regexp.MustCompile(`"listen":"([^"]+)"`).FindStringSubmatch(d.logs())
+	m := regexp.MustCompile(`"listen":"([^"]+)","tls":(true|false)`).FindStringSubmatch(d.logs())
 	if m == nil {
 		t.Fatalf("no listen address in the log:\n%s", d.logs())
+	}
+	if m[2] == "true" {
+		return "https://" + m[1]
 	}
 	return "http://" + m[1]
 }

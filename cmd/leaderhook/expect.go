@@ -32,7 +32,9 @@ each window and each early end to its audit log.
   leaderhook expect ziti-prod --end -c rules.yaml
 
 With -c, the daemon is the config's server.listen, and the token its
-server.ingest_token. It is POST /v1/expect (DELETE /v1/expect?cluster=NAME with --end).`,
+server.ingest_token; with its server.tls, it is asked over https (as health -c does).
+--url names the API instead; --ca-file, --cert-file and --key-file then say how to
+trust an https one. It is POST /v1/expect (DELETE /v1/expect?cluster=NAME with --end).`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if end == cmd.Flags().Changed("for") {
@@ -55,9 +57,10 @@ server.ingest_token. It is POST /v1/expect (DELETE /v1/expect?cluster=NAME with 
 			return printExpect(e.stdout, answer)
 		},
 	}
-	cmd.Flags().StringVarP(&t.path, "config", "c", "", "the daemon's config file: its server.listen and server.ingest_token")
+	cmd.Flags().StringVarP(&t.path, "config", "c", "", "the daemon's config file: its server.listen, server.ingest_token and server.tls")
 	cmd.Flags().StringVar(&t.url, "url", "http://"+config.DefaultListen, "the daemon's API")
 	cmd.Flags().StringVar(&t.token, "token", "", "the API's bearer token (server.ingest_token), if -c is not given")
+	t.tls.flags(cmd)
 	cmd.Flags().DurationVar(&forDur, "for", 0, "how long changes are expected, e.g. 30m (at most 168h)")
 	cmd.Flags().StringVar(&reason, "reason", "", "why, for the audit log, /v1/state and expected_reason")
 	cmd.Flags().BoolVar(&end, "end", false, "end the cluster's window now")
@@ -68,10 +71,10 @@ server.ingest_token. It is POST /v1/expect (DELETE /v1/expect?cluster=NAME with 
 // expect asks the daemon to open a window, or to end the open one.
 func (t *haTarget) expect(cluster string, d time.Duration, reason string, end bool) ([]byte, error) {
 	if end {
-		return haRequest(http.MethodDelete, t.url+"/v1/expect?cluster="+url.QueryEscape(cluster), t.token, nil)
+		return t.request(http.MethodDelete, t.url+"/v1/expect?cluster="+url.QueryEscape(cluster), t.token, nil)
 	}
 	body, _ := json.Marshal(map[string]string{"cluster": cluster, "for": d.String(), "reason": reason})
-	return haRequest(http.MethodPost, t.url+"/v1/expect", t.token, body)
+	return t.request(http.MethodPost, t.url+"/v1/expect", t.token, body)
 }
 
 // window is a window of expected changes as the daemon shows it.

@@ -15,33 +15,41 @@ import (
 	"github.com/leaderhook/leaderhook/config"
 )
 
-// haTarget is the node a `leaderhook ha` command asks, and its token.
+// haTarget is the daemon a `leaderhook ha` or `expect` command asks, its
+// token, and the client that asks it.
 type haTarget struct {
 	path, url, token string
+	tls              apiTLS
+	client           *http.Client
 }
 
 func (t *haTarget) flags(cmd *cobra.Command) {
-	cmd.Flags().StringVarP(&t.path, "config", "c", "", "config file of a node: its server.listen and server.ingest_token")
+	cmd.Flags().StringVarP(&t.path, "config", "c", "", "config file of a node: its server.listen, server.ingest_token and server.tls")
 	cmd.Flags().StringVar(&t.url, "url", "http://"+config.DefaultListen, "a node's API")
 	cmd.Flags().StringVar(&t.token, "token", "", "the API's bearer token (server.ingest_token), if -c is not given")
+	t.tls.flags(cmd)
 }
 
-// resolve fills url and token from the config, if one is named.
+// resolve fills url, token and the client's TLS settings from the config,
+// if one is named.
 func (t *haTarget) resolve(e *env, cmd *cobra.Command) error {
+	var cfg *config.Config
 	if t.path != "" {
-		cfg, ok := e.loadConfig(t.path)
-		if !ok {
+		var ok bool
+		if cfg, ok = e.loadConfig(t.path); !ok {
 			return exitError{1}
 		}
 		if !cmd.Flags().Changed("url") {
-			t.url = strings.TrimSuffix(healthURL(cfg.Server.Listen), "/healthz")
+			t.url = apiURL(cfg)
 		}
 		if t.token == "" {
 			t.token = cfg.Server.IngestToken
 		}
 	}
 	t.url = strings.TrimSuffix(t.url, "/")
-	return nil
+	client, err := apiClient(cfg, t.tls, 30*time.Second)
+	t.client = client
+	return err
 }
 
 func haCmd(e *env) *cobra.Command {
@@ -55,7 +63,11 @@ others follow and take over within seconds when it is lost. See docs/ha.md.
   leaderhook ha join lh4 10.0.0.4:7401 -c node.yaml    add a node (on the leader)
   leaderhook ha remove lh4 -c node.yaml        remove a node (on the leader)
 
-join and remove may be sent to any node: they are passed to the leader.`,
+join and remove may be sent to any node: they are passed to the leader.
+
+With -c, the node is the config's server.listen, with its server.ingest_token; with its
+server.tls, it is asked over https (as health -c does). --url names a node instead;
+--ca-file, --cert-file and --key-file then say how to trust an https one.`,
 	}
 	cmd.AddCommand(haStatusCmd(e), haJoinCmd(e), haRemoveCmd(e))
 	return cmd
@@ -75,7 +87,7 @@ func haStatusCmd(e *env) *cobra.Command {
 			if err := t.resolve(e, cmd); err != nil {
 				return err
 			}
-			body, err := haRequest(http.MethodGet, t.url+"/v1/ha", "", nil)
+			body, err := t.request(http.MethodGet, t.url+"/v1/ha", "", nil)
 			if err != nil {
 				return err
 			}
@@ -172,7 +184,7 @@ func (t *haTarget) change(e *env, cmd *cobra.Command, what string, body map[stri
 	if err := t.resolve(e, cmd); err != nil {
 		return err
 	}
-	status, err := haRequest(http.MethodGet, t.url+"/v1/ha", "", nil)
+	status, err := t.request(http.MethodGet, t.url+"/v1/ha", "", nil)
 	if err != nil {
 		return err
 	}
@@ -183,14 +195,14 @@ func (t *haTarget) change(e *env, cmd *cobra.Command, what string, body map[stri
 		return fmt.Errorf("%s knows no leader of the group now: try again once it has one", t.url)
 	}
 	data, _ := json.Marshal(body)
-	if _, err := haRequest(http.MethodPost, s.LeaderAPI+"/v1/ha/"+what, t.token, data); err != nil {
+	if _, err := t.request(http.MethodPost, s.LeaderAPI+"/v1/ha/"+what, t.token, data); err != nil {
 		return err
 	}
 	fmt.Fprintf(e.stdout, "%s %s: done by the leader at %s\n", what, body["id"], s.LeaderAPI)
 	return nil
 }
 
-func haRequest(method, url, token string, body []byte) ([]byte, error) {
+func (t *haTarget) request(method, url, token string, body []byte) ([]byte, error) {
 	req, err := http.NewRequest(method, url, bytes.NewReader(body))
 	if err != nil {
 		return nil, err
@@ -198,8 +210,7 @@ func haRequest(method, url, token string, body []byte) ([]byte, error) {
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
 	}
-	client := &http.Client{Timeout: 30 * time.Second}
-	resp, err := client.Do(req)
+	resp, err := t.client.Do(req)
 	if err != nil {
 		return nil, fmt.Errorf("asking the node: %w", err)
 	}

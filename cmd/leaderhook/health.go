@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"time"
 
@@ -15,6 +14,7 @@ import (
 func healthCmd(e *env) *cobra.Command {
 	var url, path string
 	var timeout time.Duration
+	var flagsTLS apiTLS
 	cmd := &cobra.Command{
 		Use:   "health [-c FILE | --url URL]",
 		Short: "Ask a running daemon whether it is healthy (for container health checks)",
@@ -23,37 +23,37 @@ images have no curl: this is what the Dockerfile's HEALTHCHECK runs.
 
 With -c, the address is the config's server.listen (LEADERHOOK_SERVER__LISTEN in the
 environment wins, as it does for the daemon); a listen address on every interface is
-asked on 127.0.0.1. --url names the URL instead.`,
+asked on 127.0.0.1. With the config's server.tls, it is asked over https, trusting
+server.tls.ca_file (or the system's CAs), and presenting server.tls.cert_file when
+the API requires client certificates (client_ca_file). --url names the URL instead;
+--ca-file, --cert-file and --key-file then say how to trust an https one.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if path != "" && !cmd.Flags().Changed("url") {
-				cfg, ok := e.loadConfig(path)
-				if !ok {
+			var cfg *config.Config
+			if path != "" {
+				var ok bool
+				if cfg, ok = e.loadConfig(path); !ok {
 					return exitError{1}
 				}
-				url = healthURL(cfg.Server.Listen)
+				if !cmd.Flags().Changed("url") {
+					url = apiURL(cfg) + "/healthz"
+				}
 			}
-			return e.health(url, timeout)
+			client, err := apiClient(cfg, flagsTLS, timeout)
+			if err != nil {
+				return err
+			}
+			return e.health(client, url)
 		},
 	}
-	cmd.Flags().StringVarP(&path, "config", "c", "", "config file whose server.listen to ask")
+	cmd.Flags().StringVarP(&path, "config", "c", "", "config file whose server.listen (and server.tls) to ask")
 	cmd.Flags().StringVar(&url, "url", "http://"+config.DefaultListen+"/healthz", "the daemon's health URL")
 	cmd.Flags().DurationVar(&timeout, "timeout", 3*time.Second, "give up after this long")
+	flagsTLS.flags(cmd)
 	return cmd
 }
 
-// healthURL is /healthz at a listen address, on loopback when the daemon
-// listens on every interface.
-func healthURL(listen string) string {
-	host, port, err := net.SplitHostPort(listen)
-	if err == nil && (host == "" || host == "0.0.0.0" || host == "::") {
-		listen = net.JoinHostPort("127.0.0.1", port)
-	}
-	return "http://" + listen + "/healthz"
-}
-
-func (e *env) health(url string, timeout time.Duration) error {
-	client := &http.Client{Timeout: timeout}
+func (e *env) health(client *http.Client, url string) error {
 	resp, err := client.Get(url)
 	if err != nil {
 		fmt.Fprintln(e.stderr, "unhealthy:", err)
