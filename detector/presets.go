@@ -46,7 +46,7 @@ func NewPreset(src Source) (Preset, error) {
 	case "consul":
 		return StatusLeader{TokenHeader: "X-Consul-Token", Token: src.Token}, nil
 	case "nomad":
-		return StatusLeader{TokenHeader: "X-Nomad-Token", Token: src.Token}, nil
+		return StatusLeader{TokenHeader: "X-Nomad-Token", Token: src.Token, Stale: true}, nil
 	case "vault":
 		return Vault{Token: src.Token}, nil
 	case "openziti":
@@ -542,6 +542,12 @@ func (Rqlite) Poll(ctx context.Context, c *http.Client, member string) (Report, 
 // token allowed agent:read.
 type StatusLeader struct {
 	TokenHeader, Token string // X-Consul-Token or X-Nomad-Token
+	// Stale asks for the server's own view (?stale): without it a Nomad
+	// server forwards the question to the leader, and with none holds it
+	// for its RPC hold timeout, longer than a poll's, so that a leaderless
+	// server would time out instead of answering no leader. Consul's
+	// answer is always the server's own.
+	Stale bool
 }
 
 func (s StatusLeader) Poll(ctx context.Context, c *http.Client, member string) (Report, error) {
@@ -556,7 +562,11 @@ func (s StatusLeader) poll(ctx context.Context, c *http.Client, member string) (
 		return Report{}, err
 	}
 	r := Report{Self: self.raftAddress(), Term: uint64(self.Stats.Raft.Term)}
-	_, err := fetch(ctx, c, http.MethodGet, join(member, "/v1/status/leader"), nil, header, &r.Leader)
+	path := "/v1/status/leader"
+	if s.Stale {
+		path += "?stale=true"
+	}
+	_, err := fetch(ctx, c, http.MethodGet, join(member, path), nil, header, &r.Leader)
 	var se *StatusError
 	if errors.As(err, &se) && strings.Contains(strings.ToLower(se.Body), "no cluster leader") {
 		return r, nil
