@@ -613,7 +613,10 @@ func (a *agentSelf) raftAddress() string {
 // Vault reads GET /v1/sys/leader: leader_address ("" when none). The
 // active node names itself (is_self) by that address, which may not be the
 // URL it is polled at: without that name the leader would match no member.
-// The answer has no raft term: Term stays 0. A sealed node answers 503.
+// The answer has no raft term: Term stays 0. A sealed node answers 503
+// {"errors":["Vault is sealed"]}: it is up and follows no leader, so that a
+// cluster whose nodes are all sealed is leaderless, not unreachable. Any
+// other 503 (a proxy in front with no node behind it) stays an error.
 type Vault struct {
 	Token string // X-Vault-Token
 }
@@ -623,7 +626,12 @@ func (v Vault) Poll(ctx context.Context, c *http.Client, member string) (Report,
 		IsSelf        bool   `json:"is_self"`
 		LeaderAddress string `json:"leader_address"`
 	}
-	if _, err := fetch(ctx, c, http.MethodGet, join(member, "/v1/sys/leader"), nil, tokenHeader("X-Vault-Token", v.Token), &st); err != nil {
+	_, err := fetch(ctx, c, http.MethodGet, join(member, "/v1/sys/leader"), nil, tokenHeader("X-Vault-Token", v.Token), &st)
+	var se *StatusError
+	if errors.As(err, &se) && se.Code == http.StatusServiceUnavailable && strings.Contains(se.Body, "Vault is sealed") {
+		return Report{}, nil
+	}
+	if err != nil {
 		return Report{}, redact(err, v.Token)
 	}
 	r := Report{Leader: st.LeaderAddress}

@@ -40,8 +40,11 @@ import (
 //   - vault-*.json: GET /v1/sys/leader per
 //     https://developer.hashicorp.com/vault/api-docs/system/leader and
 //     hashicorp/vault's api/sys_leader.go (LeaderResponse); the active
-//     node's answer has is_self true; a sealed node's error body is
-//     {"errors":[...]}.
+//     node's answer has is_self true; a sealed node answers 503
+//     {"errors":["Vault is sealed"]} (vault/ha.go's Leader returns
+//     consts.ErrSealed, which sdk/logical's AdjustErrorStatusCode makes a
+//     503). vault-proxy-no-upstream.txt is Envoy's 503 of a proxy in front
+//     with no node behind it.
 //   - openziti-*.json: openziti/ziti's controller/specs/swagger.yml
 //     (clusterMemberListResponse), controller/internal/routes/cluster_router.go
 //     and authenticate_router.go (CurrentAPISessionDetailEnvelope); the
@@ -159,7 +162,11 @@ func presetCases() []presetCase {
 		{"vault: a leader", Vault{}, map[string]answer{"GET /v1/sys/leader": {file: "vault-leader.json"}}, Report{Leader: "https://10.0.0.1:8200"}, ""},
 		{"vault: the active node names itself", Vault{}, map[string]answer{"GET /v1/sys/leader": {file: "vault-leader-self.json"}}, Report{Self: "https://10.0.0.1:8200", Leader: "https://10.0.0.1:8200"}, ""},
 		{"vault: no leader", Vault{}, map[string]answer{"GET /v1/sys/leader": {file: "vault-leader-none.json"}}, Report{}, ""},
-		{"vault: sealed", Vault{}, map[string]answer{"GET /v1/sys/leader": {503, "vault-sealed.json"}}, Report{}, `HTTP 503: {"errors":["Vault is sealed"]}`},
+		// A sealed node is up and follows no leader: counted unreachable, a
+		// cluster whose nodes are all sealed would look cut off from
+		// leaderhook instead of leaderless.
+		{"vault: sealed", Vault{}, map[string]answer{"GET /v1/sys/leader": {503, "vault-sealed.json"}}, Report{}, ""},
+		{"vault: a proxy's 503", Vault{}, map[string]answer{"GET /v1/sys/leader": {503, "vault-proxy-no-upstream.txt"}}, Report{}, "HTTP 503: no healthy upstream"},
 		{"openziti: a leader", ziti(), zitiAnswers(answer{file: "openziti-list-members.json"}), Report{Leader: "ctrl2"}, ""},
 		{"openziti: no leader", ziti(), zitiAnswers(answer{file: "openziti-list-members-no-leader.json"}), Report{}, ""},
 		{"openziti: not clustered", ziti(), zitiAnswers(answer{400, "openziti-not-ha.json"}), Report{}, "SERVER_NOT_RUNNING_IN_HA_MODE"},
