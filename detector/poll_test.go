@@ -606,3 +606,41 @@ func TestPollSourceHidesPasswordOfMemberURL(t *testing.T) {
 		})
 	}
 }
+
+// A sealed Vault node answers 503 "Vault is sealed": it is up, and follows
+// no leader. A cluster whose nodes are all sealed (restarted, waiting to be
+// unsealed) has no leader, rather than being one leaderhook cannot reach.
+func TestPollSourceSealedVaultIsLeaderless(t *testing.T) {
+	var urls []string
+	for range 3 {
+		urls = append(urls, serve(t, func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusServiceUnavailable)
+			w.Write(presetFile(t, "vault-sealed.json"))
+		}))
+	}
+	src := &PollSource{Cluster: "vault", Members: urls, Preset: Vault{}, Interval: 20 * time.Millisecond}
+	out := make(chan event.Event, 64)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go src.Run(ctx, out)
+	view := NewView("vault", nil, 0)
+	heard := func() bool {
+		st := view.State()
+		for _, u := range urls {
+			if r := st.Reports[u]; r.Last.IsZero() || r.Unknown {
+				return false
+			}
+		}
+		return st.Known && st.LeaderID == "" && !view.Health().WatcherIsolated
+	}
+	for deadline := time.After(5 * time.Second); !heard(); {
+		select {
+		case ev := <-out:
+			view.Observe(ev, nil)
+			view.Advance(time.Now(), nil)
+		case <-deadline:
+			t.Fatalf("sealed nodes: state %+v, health %+v; want all heard, leaderless", view.State(), view.Health())
+		}
+	}
+}

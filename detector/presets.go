@@ -45,7 +45,7 @@ func NewPreset(src Source) (Preset, error) {
 	case "consul":
 		return StatusLeader{TokenHeader: "X-Consul-Token", Token: src.Token}, nil
 	case "nomad":
-		return StatusLeader{TokenHeader: "X-Nomad-Token", Token: src.Token}, nil
+		return StatusLeader{TokenHeader: "X-Nomad-Token", Token: src.Token, Stale: true}, nil
 	case "vault":
 		return Vault{Token: src.Token}, nil
 	case "openziti":
@@ -441,6 +441,12 @@ func (Rqlite) Poll(ctx context.Context, c *http.Client, member string) (Report, 
 // token allowed agent:read.
 type StatusLeader struct {
 	TokenHeader, Token string // X-Consul-Token or X-Nomad-Token
+	// Stale asks for the server's own view (?stale): without it a Nomad
+	// server forwards the question to the leader, and with none holds it
+	// for its RPC hold timeout, longer than a poll's, so that a leaderless
+	// server would time out instead of answering no leader. Consul's
+	// answer is always the server's own.
+	Stale bool
 }
 
 func (s StatusLeader) Poll(ctx context.Context, c *http.Client, member string) (Report, error) {
@@ -455,7 +461,11 @@ func (s StatusLeader) poll(ctx context.Context, c *http.Client, member string) (
 		return Report{}, err
 	}
 	r := Report{Self: self.raftAddress(), Term: uint64(self.Stats.Raft.Term)}
-	_, err := fetch(ctx, c, http.MethodGet, join(member, "/v1/status/leader"), nil, header, &r.Leader)
+	path := "/v1/status/leader"
+	if s.Stale {
+		path += "?stale=true"
+	}
+	_, err := fetch(ctx, c, http.MethodGet, join(member, path), nil, header, &r.Leader)
 	var se *StatusError
 	if errors.As(err, &se) && strings.Contains(strings.ToLower(se.Body), "no cluster leader") {
 		return r, nil
@@ -502,7 +512,10 @@ func (a *agentSelf) raftAddress() string {
 // Vault reads GET /v1/sys/leader: leader_address ("" when none). The
 // active node names itself (is_self) by that address, which may not be the
 // URL it is polled at: without that name the leader would match no member.
-// The answer has no raft term: Term stays 0. A sealed node answers 503.
+// The answer has no raft term: Term stays 0. A sealed node answers 503
+// {"errors":["Vault is sealed"]}: it is up and follows no leader, so that a
+// cluster whose nodes are all sealed is leaderless, not unreachable. Any
+// other 503 (a proxy in front with no node behind it) stays an error.
 type Vault struct {
 	Token string // X-Vault-Token
 }
@@ -512,7 +525,12 @@ func (v Vault) Poll(ctx context.Context, c *http.Client, member string) (Report,
 		IsSelf        bool   `json:"is_self"`
 		LeaderAddress string `json:"leader_address"`
 	}
-	if _, err := fetch(ctx, c, http.MethodGet, join(member, "/v1/sys/leader"), nil, tokenHeader("X-Vault-Token", v.Token), &st); err != nil {
+	_, err := fetch(ctx, c, http.MethodGet, join(member, "/v1/sys/leader"), nil, tokenHeader("X-Vault-Token", v.Token), &st)
+	var se *StatusError
+	if errors.As(err, &se) && se.Code == http.StatusServiceUnavailable && strings.Contains(se.Body, "Vault is sealed") {
+		return Report{}, nil
+	}
+	if err != nil {
 		return Report{}, redact(err, v.Token)
 	}
 	r := Report{Leader: st.LeaderAddress}

@@ -40,8 +40,11 @@ import (
 //   - vault-*.json: GET /v1/sys/leader per
 //     https://developer.hashicorp.com/vault/api-docs/system/leader and
 //     hashicorp/vault's api/sys_leader.go (LeaderResponse); the active
-//     node's answer has is_self true; a sealed node's error body is
-//     {"errors":[...]}.
+//     node's answer has is_self true; a sealed node answers 503
+//     {"errors":["Vault is sealed"]} (vault/ha.go's Leader returns
+//     consts.ErrSealed, which sdk/logical's AdjustErrorStatusCode makes a
+//     503). vault-proxy-no-upstream.txt is Envoy's 503 of a proxy in front
+//     with no node behind it.
 //   - openziti-*.json: openziti/ziti's controller/specs/swagger.yml
 //     (clusterMemberListResponse), controller/internal/routes/cluster_router.go
 //     and authenticate_router.go (CurrentAPISessionDetailEnvelope); the
@@ -153,13 +156,17 @@ func presetCases() []presetCase {
 		{"consul: a leader", StatusLeader{}, agent(answer{file: "consul-agent-self.json"}, answer{file: "consul-status-leader.json"}), Report{Self: "10.0.0.2:8300", Leader: "10.0.0.1:8300", Term: 4}, ""},
 		{"consul: no leader", StatusLeader{}, agent(answer{file: "consul-agent-self-no-leader.json"}, answer{file: "consul-status-leader-none.json"}), Report{Self: "10.0.0.2:8300", Term: 9}, ""},
 		{"consul: ACLs, no token", StatusLeader{}, agent(answer{403, "consul-agent-self-denied.txt"}, answer{file: "consul-status-leader.json"}), Report{}, "HTTP 403: Permission denied: anonymous token lacks permission 'agent:read'"},
-		{"nomad: a leader", StatusLeader{}, agent(answer{file: "nomad-agent-self.json"}, answer{file: "nomad-status-leader.json"}), Report{Self: "10.0.0.2:4647", Leader: "10.0.0.1:4647", Term: 6}, ""},
-		{"nomad: 500 No cluster leader", StatusLeader{}, agent(answer{file: "nomad-agent-self-no-leader.json"}, answer{500, "nomad-no-cluster-leader.txt"}), Report{Self: "10.0.0.2:4647", Term: 12}, ""},
-		{"nomad: ACLs, no token", StatusLeader{}, agent(answer{403, "nomad-permission-denied.txt"}, answer{file: "nomad-status-leader.json"}), Report{}, "HTTP 403: Permission denied"},
+		{"nomad: a leader", StatusLeader{Stale: true}, agent(answer{file: "nomad-agent-self.json"}, answer{file: "nomad-status-leader.json"}), Report{Self: "10.0.0.2:4647", Leader: "10.0.0.1:4647", Term: 6}, ""},
+		{"nomad: 500 No cluster leader", StatusLeader{Stale: true}, agent(answer{file: "nomad-agent-self-no-leader.json"}, answer{500, "nomad-no-cluster-leader.txt"}), Report{Self: "10.0.0.2:4647", Term: 12}, ""},
+		{"nomad: ACLs, no token", StatusLeader{Stale: true}, agent(answer{403, "nomad-permission-denied.txt"}, answer{file: "nomad-status-leader.json"}), Report{}, "HTTP 403: Permission denied"},
 		{"vault: a leader", Vault{}, map[string]answer{"GET /v1/sys/leader": {file: "vault-leader.json"}}, Report{Leader: "https://10.0.0.1:8200"}, ""},
 		{"vault: the active node names itself", Vault{}, map[string]answer{"GET /v1/sys/leader": {file: "vault-leader-self.json"}}, Report{Self: "https://10.0.0.1:8200", Leader: "https://10.0.0.1:8200"}, ""},
 		{"vault: no leader", Vault{}, map[string]answer{"GET /v1/sys/leader": {file: "vault-leader-none.json"}}, Report{}, ""},
-		{"vault: sealed", Vault{}, map[string]answer{"GET /v1/sys/leader": {503, "vault-sealed.json"}}, Report{}, `HTTP 503: {"errors":["Vault is sealed"]}`},
+		// A sealed node is up and follows no leader: counted unreachable, a
+		// cluster whose nodes are all sealed would look cut off from
+		// leaderhook instead of leaderless.
+		{"vault: sealed", Vault{}, map[string]answer{"GET /v1/sys/leader": {503, "vault-sealed.json"}}, Report{}, ""},
+		{"vault: a proxy's 503", Vault{}, map[string]answer{"GET /v1/sys/leader": {503, "vault-proxy-no-upstream.txt"}}, Report{}, "HTTP 503: no healthy upstream"},
 		{"openziti: a leader", ziti(), zitiAnswers(answer{file: "openziti-list-members.json"}), Report{Leader: "ctrl2"}, ""},
 		{"openziti: no leader", ziti(), zitiAnswers(answer{file: "openziti-list-members-no-leader.json"}), Report{}, ""},
 		{"openziti: not clustered", ziti(), zitiAnswers(answer{400, "openziti-not-ha.json"}), Report{}, "SERVER_NOT_RUNNING_IN_HA_MODE"},
@@ -192,6 +199,7 @@ func TestPresetsSendWhatServersTake(t *testing.T) {
 		"etcd: a leader (ids above 2^53)": {"POST /v3/maintenance/status {}", "POST /v3/cluster/member/list {}"},
 		"rqlite: a leader":                {"GET /status "},
 		"consul: a leader":                {"GET /v1/agent/self ", "GET /v1/status/leader "},
+		"nomad: a leader":                 {"GET /v1/agent/self ", "GET /v1/status/leader?stale=true "},
 		"vault: a leader":                 {"GET /v1/sys/leader "},
 		"openziti: a leader": {`POST /edge/management/v1/authenticate?method=password {"password":"pw","username":"leaderhook"}`,
 			"GET /fabric/v1/cluster/list-members "},
@@ -267,5 +275,41 @@ func TestOpenZitiNamesThePolledController(t *testing.T) {
 		if want := (Report{Self: tc.self, Leader: "ctrl2"}); err != nil || got != want {
 			t.Errorf("%s: %+v %v, want %+v", tc.url, got, err, want)
 		}
+	}
+}
+
+// A Nomad server forwards GET /v1/status/leader to the leader unless the
+// request allows a stale read, and with no leader it holds the request for
+// its RPC hold timeout (5 s by default) before it answers 500 "No cluster
+// leader" (hashicorp/nomad's nomad/rpc.go, forward). The fake does the
+// same: without ?stale it answers nothing until the poll gives up; with it,
+// its own view, "" for no leader.
+func TestNomadAsksEachServerItsOwnView(t *testing.T) {
+	held := make(chan struct{})
+	t.Cleanup(func() { close(held) })
+	url := serve(t, func(w http.ResponseWriter, r *http.Request) {
+		switch {
+		case r.URL.Path == "/v1/agent/self":
+			w.Write(presetFile(t, "nomad-agent-self-no-leader.json"))
+		case r.URL.Path == "/v1/status/leader" && r.URL.Query().Has("stale"):
+			w.Write(presetFile(t, "nomad-status-leader-none.json"))
+		case r.URL.Path == "/v1/status/leader":
+			select { // held for the hold timeout, longer than a poll's timeout
+			case <-r.Context().Done():
+			case <-held:
+			}
+		default:
+			http.NotFound(w, r)
+		}
+	})
+	p, err := NewPreset(Source{Preset: "nomad"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	got, err := p.Poll(ctx, &http.Client{}, url)
+	if want := (Report{Self: "10.0.0.2:4647", Term: 12}); err != nil || got != want {
+		t.Errorf("%+v %v, want %+v: a leaderless server's poll must answer no leader, not time out", got, err, want)
 	}
 }
