@@ -218,7 +218,7 @@ func (a *Action) execute(ctx context.Context, argv, env []string, stdin []byte) 
 	w.Close()
 	if err != nil {
 		r.Close()
-		return notRun, startError(argv[0], err)
+		return notRun, startError(argv[0], explainStart(cmd, err))
 	}
 	copied := make(chan struct{})
 	go func() { _, _ = io.Copy(out, r); close(copied) }()
@@ -369,6 +369,23 @@ func startError(prog string, err error) error {
 		errors.Is(err, syscall.ENOEXEC), errors.Is(err, syscall.ENOTDIR),
 		errors.Is(err, syscall.EISDIR), errors.Is(err, syscall.ELOOP):
 		return actions.Permanent(err)
+	}
+	return err
+}
+
+// explainStart says why the kernel refused a program that exists: for a
+// script whose #! interpreter is missing, exec reports the script itself
+// as not found.
+func explainStart(cmd *exec.Cmd, err error) error {
+	if !errors.Is(err, fs.ErrNotExist) && !errors.Is(err, syscall.ENOEXEC) {
+		return err
+	}
+	path := cmd.Path
+	if !filepath.IsAbs(path) && cmd.Dir != "" {
+		path = filepath.Join(cmd.Dir, path)
+	}
+	if why := unrunnable(path); why != "" {
+		return fmt.Errorf("%s: %w", why, err)
 	}
 	return err
 }

@@ -739,3 +739,18 @@ func TestCheckWarnsOfScriptsTheKernelCannotRun(t *testing.T) {
 		}
 	}
 }
+
+// A script that cannot start for want of its interpreter fails for good,
+// saying so, rather than that the script, which is there, is missing.
+func TestStartErrorNamesTheMissingInterpreter(t *testing.T) {
+	noInterpreter, noShebang := unrunnableScripts(t, t.TempDir())
+	for _, tc := range []struct{ prog, want string }{
+		{noInterpreter, "/leaderhook-no-such-dir/bash (its #! line) does not exist"},
+		{noShebang, "has no #! line"},
+	} {
+		_, err := run(t, newAction(t, actions.Spec{Timeout: 5 * time.Second, Config: Config{Command: []string{tc.prog}}}), notification(""))
+		if !actions.IsPermanent(err) || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: %v, want a permanent error saying %q", tc.prog, err, tc.want)
+		}
+	}
+}
