@@ -161,7 +161,9 @@ func (r *run) scenario() error {
 		return err
 	}
 	r.say("%s is the leader", leader)
-	r.pause(2 * time.Second)
+	if err := r.pause(2 * time.Second); err != nil {
+		return err
+	}
 	r.say("killing the leader %s: the others must elect a new one (a leader change, no outage)", leader)
 	if err := r.cluster.Stop(leader); err != nil {
 		return err
@@ -170,12 +172,16 @@ func (r *run) scenario() error {
 	if err != nil {
 		return err
 	}
-	r.pause(2 * time.Second)
+	if err := r.pause(2 * time.Second); err != nil {
+		return err
+	}
 	r.say("restarting %s", leader)
 	if err := r.restart(leader); err != nil {
 		return err
 	}
-	r.pause(2 * time.Second)
+	if err := r.pause(2 * time.Second); err != nil {
+		return err
+	}
 	victims := []string{next}
 	for _, n := range r.cluster.Nodes() {
 		if n.ID != next && len(victims) < 2 {
@@ -188,7 +194,9 @@ func (r *run) scenario() error {
 			return err
 		}
 	}
-	r.pause(6 * time.Second)
+	if err := r.pause(6 * time.Second); err != nil {
+		return err
+	}
 	r.say("restarting %s and %s: quorum is back; the alert must resolve", victims[0], victims[1])
 	for _, v := range victims {
 		if err := r.restart(v); err != nil {
@@ -198,8 +206,7 @@ func (r *run) scenario() error {
 	if _, err := r.cluster.WaitLeader("", 10*time.Second); err != nil {
 		return err
 	}
-	r.pause(2 * time.Second)
-	return r.ctx.Err()
+	return r.pause(2 * time.Second)
 }
 
 func (r *run) restart(id string) error {
@@ -210,12 +217,15 @@ func (r *run) restart(id string) error {
 	return nil
 }
 
-// pause lets the demo's viewer see what happens; a cancelled demo goes
-// on without pauses and fails at its next step.
-func (r *run) pause(d time.Duration) {
+// pause lets the demo's viewer see what happens. It returns the demo's
+// end (Ctrl-C) instead: a stopped demo takes, and announces, no further
+// step.
+func (r *run) pause(d time.Duration) error {
 	select {
 	case <-time.After(d):
+		return nil
 	case <-r.ctx.Done():
+		return r.ctx.Err()
 	}
 }
 

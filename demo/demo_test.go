@@ -3,9 +3,12 @@ package demo
 import (
 	"bytes"
 	"context"
+	"errors"
+	"io"
 	"log/slog"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -102,5 +105,59 @@ func TestDemoHA(t *testing.T) {
 	}
 	if want := "page delivered once by " + during + " after " + res.Killed + " was killed"; !strings.Contains(out.String(), want) {
 		t.Errorf("no %q in:\n%s", want, out.String())
+	}
+}
+
+// cancelOn is the demo's output: it cancels the demo (as Ctrl-C does) when
+// the output first holds mark.
+type cancelOn struct {
+	mu     sync.Mutex
+	buf    bytes.Buffer
+	mark   string
+	cancel context.CancelFunc
+}
+
+func (c *cancelOn) Write(p []byte) (int, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.buf.Write(p)
+	if c.mark != "" && strings.Contains(c.buf.String(), c.mark) {
+		c.mark = ""
+		c.cancel()
+	}
+	return len(p), nil
+}
+
+func (c *cancelOn) String() string { c.mu.Lock(); defer c.mu.Unlock(); return c.buf.String() }
+
+// Stopped (Ctrl-C) once the cluster has its leader, the demo ends at
+// once: it neither goes on breaking the cluster nor says it does.
+func TestDemoStoppedSaysNothingMore(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		mark string // the line after which the demo is stopped
+		run  func(context.Context, io.Writer) error
+	}{
+		{"demo", "is the leader\n", func(ctx context.Context, w io.Writer) error {
+			_, err := Run(ctx, w, slog.New(slog.DiscardHandler))
+			return err
+		}},
+		{"demo --ha", "is the raft cluster's leader\n", func(ctx context.Context, w io.Writer) error {
+			_, err := RunHA(ctx, w, slog.New(slog.DiscardHandler))
+			return err
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			out := &cancelOn{mark: tc.mark, cancel: cancel}
+			if err := tc.run(ctx, out); !errors.Is(err, context.Canceled) {
+				t.Fatalf("stopped demo: %v, want context.Canceled\n%s", err, out)
+			}
+			_, after, _ := strings.Cut(out.String(), tc.mark)
+			if strings.Contains(after, "▶") {
+				t.Errorf("steps announced after the demo was stopped:\n%s", after)
+			}
+		})
 	}
 }

@@ -452,7 +452,9 @@ func (h *haRun) scenario() error {
 		return err
 	}
 	h.say("%s is the raft cluster's leader", leader)
-	h.pause(2 * time.Second)
+	if err := h.pause(2 * time.Second); err != nil {
+		return err
+	}
 	h.say("killing the raft leader %s: the others must elect a new one (a leader change, no outage)", leader)
 	if err := h.cluster.Stop(leader); err != nil {
 		return err
@@ -461,12 +463,16 @@ func (h *haRun) scenario() error {
 	if err != nil {
 		return err
 	}
-	h.pause(2 * time.Second)
+	if err := h.pause(2 * time.Second); err != nil {
+		return err
+	}
 	h.say("restarting %s", leader)
 	if err := h.restart(leader); err != nil {
 		return err
 	}
-	h.pause(2 * time.Second)
+	if err := h.pause(2 * time.Second); err != nil {
+		return err
+	}
 	victims := []string{next}
 	for _, n := range h.cluster.Nodes() {
 		if n.ID != next && len(victims) < 2 {
@@ -498,7 +504,9 @@ func (h *haRun) scenario() error {
 	if !h.poll(15*time.Second, func() bool { return h.received("leaderless-3s", "firing") }) {
 		return errors.New("the page did not arrive")
 	}
-	h.pause(time.Until(lostAt.Add(haOutage)))
+	if err := h.pause(time.Until(lostAt.Add(haOutage))); err != nil {
+		return err
+	}
 	h.say("restarting %s and %s: quorum is back; the alert must resolve, once", victims[0], victims[1])
 	for _, v := range victims {
 		if err := h.restart(v); err != nil {
@@ -514,8 +522,7 @@ func (h *haRun) scenario() error {
 	if !h.poll(15*time.Second, func() bool { return h.received("leaderless-3s", "resolved") }) {
 		return errors.New("the resolve did not arrive")
 	}
-	h.pause(2 * time.Second)
-	return h.ctx.Err()
+	return h.pause(2 * time.Second)
 }
 
 // losses counts the leader losses the group decided.

@@ -218,7 +218,7 @@ func (a *Action) execute(ctx context.Context, argv, env []string, stdin []byte) 
 	w.Close()
 	if err != nil {
 		r.Close()
-		return notRun, startError(argv[0], err)
+		return notRun, startError(argv[0], explainStart(cmd, err))
 	}
 	copied := make(chan struct{})
 	go func() { _, _ = io.Copy(out, r); close(copied) }()
@@ -373,6 +373,23 @@ func startError(prog string, err error) error {
 	return err
 }
 
+// explainStart says why the kernel refused a program that exists: for a
+// script whose #! interpreter is missing, exec reports the script itself
+// as not found.
+func explainStart(cmd *exec.Cmd, err error) error {
+	if !errors.Is(err, fs.ErrNotExist) && !errors.Is(err, syscall.ENOEXEC) {
+		return err
+	}
+	path := cmd.Path
+	if !filepath.IsAbs(path) && cmd.Dir != "" {
+		path = filepath.Join(cmd.Dir, path)
+	}
+	if why := unrunnable(path); why != "" {
+		return fmt.Errorf("%s: %w", why, err)
+	}
+	return err
+}
+
 // exitCode is the exit status, or -1 when there is none: not started, or
 // killed by a signal.
 func exitCode(state *os.ProcessState) int {
@@ -400,8 +417,9 @@ func inheritedEnv() []string {
 }
 
 // Check returns warnings about the program of a shell action, for
-// `leaderhook check`: missing, not executable, or replaceable by other
-// users (who could then run code as leaderhook).
+// `leaderhook check`: missing, not executable, refused by the kernel (see
+// unrunnable), or replaceable by other users (who could then run code as
+// leaderhook).
 func Check(c Config) []string {
 	if len(c.Command) == 0 || c.Command[0] == "" {
 		return nil
@@ -418,6 +436,9 @@ func Check(c Config) []string {
 	if info.IsDir() || info.Mode().Perm()&0o111 == 0 || syscall.Access(path, 1 /* X_OK */) != nil {
 		warns = append(warns, fmt.Sprintf("%s is not executable by leaderhook", path))
 	}
+	if why := unrunnable(path); why != "" {
+		warns = append(warns, why)
+	}
 	if perm := info.Mode().Perm(); perm&0o022 != 0 {
 		warns = append(warns, fmt.Sprintf("%s is writable by group or others (%s): whoever can change it runs code as leaderhook", path, perm))
 	}
@@ -426,6 +447,41 @@ func Check(c Config) []string {
 		warns = append(warns, fmt.Sprintf("%s is in %s, which anyone can write to", path, dir))
 	}
 	return warns
+}
+
+// unrunnable says why the kernel would refuse to run the file at path,
+// or "": a script whose #! interpreter is missing (exec then reports the
+// script itself as not found, a puzzle at 3 a.m.), or a file that is
+// neither a script with a #! line nor a binary. A file leaderhook cannot
+// read is not judged.
+func unrunnable(path string) string {
+	f, err := os.Open(path)
+	if err != nil {
+		return ""
+	}
+	defer f.Close()
+	head := make([]byte, 256) // what Linux reads of a #! line
+	n, _ := io.ReadFull(f, head)
+	head = head[:n]
+	if bytes.HasPrefix(head, []byte("\x7fELF")) {
+		return ""
+	}
+	if !bytes.HasPrefix(head, []byte("#!")) {
+		return fmt.Sprintf("%s has no #! line and is not a binary: it cannot be run (exec format error); begin it with #!/bin/sh or the like", path)
+	}
+	line, _, _ := bytes.Cut(head[2:], []byte("\n"))
+	fields := strings.Fields(string(line))
+	if len(fields) == 0 {
+		return fmt.Sprintf("%s has an empty #! line: it cannot be run", path)
+	}
+	interp := fields[0]
+	if !filepath.IsAbs(interp) { // relative to the working directory: not judged
+		return ""
+	}
+	if info, err := os.Stat(interp); err != nil || info.IsDir() || syscall.Access(interp, 1 /* X_OK */) != nil {
+		return fmt.Sprintf("%s cannot be run: %s (its #! line) does not exist or is not executable here", path, interp)
+	}
+	return ""
 }
 
 // resolve finds the program the way exec does: a bare name in PATH, a

@@ -704,3 +704,53 @@ func TestStopReachesDescendantsInOtherGroups(t *testing.T) {
 	}
 	assertGone(t, childPid(t, filepath.Join(dir, "child")))
 }
+
+// unrunnableScripts writes scripts the kernel refuses though they exist and
+// are executable: one whose #! interpreter is missing (exec then says the
+// script itself does not exist) and one with no #! line at all.
+func unrunnableScripts(t *testing.T, dir string) (noInterpreter, noShebang string) {
+	t.Helper()
+	noInterpreter, noShebang = filepath.Join(dir, "bash.sh"), filepath.Join(dir, "bare.sh")
+	for path, body := range map[string]string{noInterpreter: "#!/leaderhook-no-such-dir/bash -e\necho hi\n", noShebang: "echo hi\n"} {
+		if err := os.WriteFile(path, []byte(body), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return noInterpreter, noShebang
+}
+
+// `leaderhook check` warns about a script that would fail at the incident
+// for want of its interpreter, or of a #! line; a binary and a script
+// whose interpreter is there pass.
+func TestCheckWarnsOfScriptsTheKernelCannotRun(t *testing.T) {
+	noInterpreter, noShebang := unrunnableScripts(t, t.TempDir())
+	for _, tc := range []struct{ prog, want string }{
+		{noInterpreter, "/leaderhook-no-such-dir/bash (its #! line) does not exist"},
+		{noShebang, "has no #! line"},
+	} {
+		if warns := strings.Join(Check(Config{Command: []string{tc.prog}}), "; "); !strings.Contains(warns, tc.want) {
+			t.Errorf("%s: %q, want %q", tc.prog, warns, tc.want)
+		}
+	}
+	good := script(t, t.TempDir(), "good.sh", "true")
+	for _, prog := range []string{good, "sh", "/bin/sh"} {
+		if warns := Check(Config{Command: []string{prog}}); len(warns) != 0 {
+			t.Errorf("%s: %q, want no warning", prog, warns)
+		}
+	}
+}
+
+// A script that cannot start for want of its interpreter fails for good,
+// saying so, rather than that the script, which is there, is missing.
+func TestStartErrorNamesTheMissingInterpreter(t *testing.T) {
+	noInterpreter, noShebang := unrunnableScripts(t, t.TempDir())
+	for _, tc := range []struct{ prog, want string }{
+		{noInterpreter, "/leaderhook-no-such-dir/bash (its #! line) does not exist"},
+		{noShebang, "has no #! line"},
+	} {
+		_, err := run(t, newAction(t, actions.Spec{Timeout: 5 * time.Second, Config: Config{Command: []string{tc.prog}}}), notification(""))
+		if !actions.IsPermanent(err) || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: %v, want a permanent error saying %q", tc.prog, err, tc.want)
+		}
+	}
+}
