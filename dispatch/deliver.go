@@ -52,7 +52,11 @@ func (d *Dispatcher) deliver(ctx context.Context, del Delivery) {
 // says that ctx ended while an attempt ran. The error is the last attempt's.
 func (d *Dispatcher) attempts(ctx context.Context, del *Delivery) (stopped bool, err error) {
 	retry := d.target(del.Action).Spec.Retry
-	if del.Unfinished && del.Attempts >= retry.MaxAttempts {
+	// A resumed delivery whose budget is spent had its last attempt cut
+	// short by a crash (Unfinished) or by a drain that ran out of time: it
+	// counts as made, so a failover script never runs once more than
+	// max_attempts allows.
+	if del.Attempts > 0 && del.Attempts >= retry.MaxAttempts {
 		return false, actions.Permanent(fmt.Errorf("attempt %d was cut short when leaderhook stopped, its outcome unknown; retry.max_attempts (%d) allows no other",
 			del.Attempts, retry.MaxAttempts))
 	}

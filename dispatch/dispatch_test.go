@@ -689,6 +689,9 @@ func TestUnrepeatableAttemptCutShortCounts(t *testing.T) {
 		{"no attempt left", 1, 1, true, 0, []string{"queued", "failed:failed"}},
 		{"attempts left", 2, 1, true, 1, []string{"queued", "attempt:ok", "delivered:ok"}},
 		{"none made yet", 1, 0, false, 1, []string{"queued", "attempt:ok", "delivered:ok"}},
+		// Stopped by a drain that ran out: the attempt was journaled as
+		// made, no longer as unfinished.
+		{"cut short by a drain, no attempt left", 1, 1, false, 0, []string{"queued", "failed:failed"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
