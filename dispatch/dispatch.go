@@ -126,13 +126,17 @@ type Options struct {
 	Fallbacks *actions.Memory
 }
 
+// ErrDrainRanOut is why an attempt still in flight when Close's drain
+// runs out of time is stopped: an interrupted script's audit says so.
+var ErrDrainRanOut = errors.New("leaderhook stopped: the attempt outlasted the shutdown's drain time")
+
 // Dispatcher runs deliveries. Submit never waits for one.
 type Dispatcher struct {
 	opts Options
 	// ctx is cancelled when a drain runs out of time: attempts in flight
 	// end, and the deliveries not started stay in the journal.
 	ctx    context.Context
-	cancel context.CancelFunc
+	cancel context.CancelCauseFunc
 	wg     sync.WaitGroup // workers
 
 	mu        sync.Mutex
@@ -158,7 +162,7 @@ func New(opts Options) *Dispatcher {
 	if opts.Fallbacks == nil {
 		opts.Fallbacks, _ = actions.OpenMemory("", FallbackMemory) // in memory only: no error
 	}
-	ctx, cancel := context.WithCancel(context.Background())
+	ctx, cancel := context.WithCancelCause(context.Background())
 	startBackground(opts.Targets)
 	return &Dispatcher{opts: opts, ctx: ctx, cancel: cancel, targets: withRedactors(opts.Targets),
 		queues: map[queueKey]*queue{}, byCluster: map[string][]*queue{}, active: map[string]bool{},
@@ -416,7 +420,7 @@ func (d *Dispatcher) Close(ctx context.Context) error {
 	case <-ctx.Done():
 		err = fmt.Errorf("drain: %w", ctx.Err())
 	}
-	d.cancel()
+	d.cancel(ErrDrainRanOut)
 	<-done
 	d.mu.Lock()
 	targets := d.targets

@@ -727,3 +727,31 @@ func TestUnrepeatableAttemptCutShortCounts(t *testing.T) {
 		})
 	}
 }
+
+// causeOf is an Action that waits for its context to end and says why.
+type causeOf struct{ why chan error }
+
+func (c causeOf) Run(ctx context.Context, _ *actions.Notification) (actions.Outcome, error) {
+	<-ctx.Done()
+	c.why <- context.Cause(ctx)
+	return actions.Outcome{}, ctx.Err()
+}
+
+// An attempt still running when Close's drain runs out learns why it is
+// stopped, so that an interrupted script's audit record says so.
+func TestDrainRanOutIsTheCause(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		act := causeOf{why: make(chan error, 1)}
+		d := New(Options{Targets: map[string]Target{"hook": {Action: act, Spec: spec(1)}}})
+		if err := d.Submit(note("r"), []string{"hook"}); err != nil {
+			t.Fatal(err)
+		}
+		synctest.Wait()
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel()
+		d.Close(ctx)
+		if got := <-act.why; !errors.Is(got, ErrDrainRanOut) {
+			t.Errorf("the attempt was stopped for %v, want %v", got, ErrDrainRanOut)
+		}
+	})
+}
