@@ -30,9 +30,10 @@ func (d *Daemon) skewed(ev event.Event, skew time.Duration) {
 // dated ahead of the clock by more than the skew allows: a view saved
 // from the future (by a version that trusted a member's clock) would keep
 // the daemon blind to real losses until that time came. It returns what
-// it loaded.
-func (d *Daemon) restore(saved store.State) RecordedState {
-	limit := d.opts.Clock.Now().Add(d.config().ClockSkew())
+// it loaded. What the rules missed while the daemon was down is made up
+// once, at now (rules.Engine.Resume).
+func (d *Daemon) restore(saved store.State, now time.Time) RecordedState {
+	limit := now.Add(d.config().ClockSkew())
 	for name, v := range saved.Views {
 		if v.Since.After(limit) {
 			d.log.Warn("saved view not trusted: it is dated in the future; the cluster's state is learned again", "cluster", name, "since", v.Since)
@@ -41,6 +42,7 @@ func (d *Daemon) restore(saved store.State) RecordedState {
 	}
 	saved.Engine.Clusters = filterFuture(saved.Engine.Clusters, limit)
 	d.driver.Restore(saved.Engine, saved.Views)
+	d.driver.Resume(now)
 	return RecordedState{Engine: saved.Engine, Views: saved.Views}
 }
 

@@ -253,14 +253,17 @@ func (d *Daemon) openPipeline(cfg *config.Config, saved store.State, pending []d
 	if err != nil {
 		return err
 	}
-	resumed := d.restore(saved)
+	// One instant for the resume and the flight recorder's start, so that
+	// a replay of the recording resumes as the daemon did.
+	now := d.opts.Clock.Now().Round(0)
+	resumed := d.restore(saved, now)
 	d.driver.OnEvent = d.metrics.Event
 	d.driver.MaxSkew = cfg.ClockSkew()
 	d.driver.OnSkew = d.skewed
 	for _, c := range cfg.Clusters {
 		knownMetrics(d.metrics, c.Name, saved.Views[c.Name])
 	}
-	return d.startRecorder(cfg, resumed)
+	return d.startRecorder(cfg, resumed, now)
 }
 
 // auditors are where each delivery attempt is recorded.

@@ -157,7 +157,7 @@ const retryEvery = time.Minute
 // state the daemon resumed from, and has the driver show it every input
 // before deciding on it. A node of a group (ha:) records nothing: the
 // group's log drives its pipeline, not Run, and holds the inputs.
-func (d *Daemon) startRecorder(cfg *config.Config, resumed RecordedState) error {
+func (d *Daemon) startRecorder(cfg *config.Config, resumed RecordedState, now time.Time) error {
 	bound := cfg.FlightRecorder()
 	if bound == 0 || d.group != nil {
 		return nil
@@ -171,7 +171,7 @@ func (d *Daemon) startRecorder(cfg *config.Config, resumed RecordedState) error 
 		return fmt.Errorf("flight recorder: %w", err)
 	}
 	d.recorder = r
-	r.start(d.opts.Clock.Now(), resumed)
+	r.start(now, resumed)
 	next := d.driver.OnEvent
 	d.driver.OnEvent = func(ev event.Event) {
 		r.input(ev)

@@ -266,6 +266,11 @@ func (d *Driver) Restore(engine rules.Snapshot, views map[string]detector.State)
 	d.retired = d.engine.Retired(d.now, engine, nil) // with the health restored
 }
 
+// Resume tells the driver, once restored, that leaderhook starts again
+// at now: what the rules missed while it was down is made up once, at now
+// (rules.Engine.Resume).
+func (d *Driver) Resume(now time.Time) { d.engine.Resume(now) }
+
 // Image is the driver's whole state: what a replicated group's node needs
 // to continue exactly where another is.
 type Image struct {

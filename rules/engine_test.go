@@ -231,6 +231,14 @@ func TestEngineSemantics(t *testing.T) {
 			want:  []string{"8h0m0s report fired", "56h0m0s report fired"},
 		},
 		{
+			name:    "schedule: a time inside a mute window or cooldown is suppressed, and not made up when it ends",
+			rules:   []Rule{{Name: "report", Schedule: "30 2 * * *", When: `true`, Mute: []string{"sun"}, Cooldown: off("25h"), Actions: acts("chat")}},
+			windows: map[string]Window{"sun": {Schedule: "0 2 * * SUN", Duration: off("2h")}},
+			steps:   []step{baseline(leader("0s", "a", ""))},
+			until:   "50h",
+			want:    []string{"1h30m0s report suppressed muted", "25h30m0s report fired", "49h30m0s report suppressed cooldown"},
+		},
+		{
 			name:  "leader_changes: fires at the third change, resolves when the first leaves the window",
 			rules: []Rule{{Name: "flap", When: `leader_changes(duration("10m")) >= 3`, Actions: acts("page"), OnResolve: acts("page")}},
 			steps: []step{

@@ -268,3 +268,27 @@ func (e *Engine) resolveOf(cluster string, rsnap *RuleSnapshot) ([]string, map[s
 		"rule", rsnap.Rule, "cluster", cluster)
 	return nil, e.labels[cluster]
 }
+
+// Resume tells a restored engine that leaderhook starts again at now. What
+// time alone would have done while it was down is done once, at now, as
+// Alertmanager does after a restart: a firing rule repeats once, and a
+// scheduled rule runs once, however many repeat or schedule times it
+// missed; its repeats then count from now. Without it, the first Advance
+// would send every missed one at once (a page a minute for a day down).
+// Thresholds and for: periods passed meanwhile fire once anyway, at their
+// own instants.
+func (e *Engine) Resume(now time.Time) {
+	for _, name := range slices.Sorted(maps.Keys(e.clusters)) {
+		cs := e.clusters[name]
+		for i, r := range e.rules {
+			rs := &cs.rules[i]
+			switch {
+			case r.schedule != nil && !rs.nextRun.IsZero() && rs.nextRun.Before(now):
+				rs.nextRun = now
+			case rs.active && rs.fired && !rs.startup && r.Repeat > 0 && rs.lastFire.Add(r.Repeat).Before(now):
+				rs.lastFire = now.Add(-r.Repeat)
+			}
+		}
+		e.schedule(cs, false)
+	}
+}

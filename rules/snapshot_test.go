@@ -515,3 +515,53 @@ func TestRetiredResolvesWhatARestartRemoves(t *testing.T) {
 		})
 	}
 }
+
+// A restart after days down does what time alone would have done meanwhile
+// once, at the start: one repeat of a firing rule and one run of a
+// scheduled rule, not every repeat and schedule time it missed; the
+// repeats then go on from the start. A short restart misses nothing.
+func TestResumeMakesUpMissedTimesOnce(t *testing.T) {
+	rs := []Rule{
+		{Name: "rep", When: `leaderless`, Repeat: time.Minute, Actions: acts("page"), OnResolve: acts("page")},
+		{Name: "daily", Schedule: "0 9 * * *", When: `true`, Actions: acts("chat")},
+	}
+	mk := func(at time.Duration, typ, id string) event.Event {
+		return event.Event{Source: event.DetectorSource, Cluster: "c1", Time: t0.Add(at), Type: typ, LeaderID: id,
+			PreviousLeaderID: "a", Since: t0.Add(at), Baseline: at == 0}
+	}
+	for _, tc := range []struct {
+		name        string
+		down, until time.Duration // the restart, and how far time then goes
+		want        []string
+	}{
+		{name: "three days down", down: 72 * time.Hour, until: 72*time.Hour + 2*time.Minute,
+			want: []string{"72h0m0s daily fired", "72h0m0s rep fired", "72h1m0s rep fired", "72h2m0s rep fired"}},
+		{name: "a restart after one repeat time", down: 2*time.Minute + 30*time.Second, until: 4 * time.Minute,
+			want: []string{"2m30s rep fired", "3m30s rep fired"}},
+		{name: "a restart before the next repeat", down: 2*time.Minute + 5*time.Second, until: 4 * time.Minute,
+			want: []string{"2m10s rep fired", "3m10s rep fired"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e1, err := New(Options{Rules: rs})
+			if err != nil {
+				t.Fatal(err)
+			}
+			e1.Observe(mk(0, event.HasLeader, "a"), nil)
+			e1.Observe(mk(10*time.Second, event.Leaderless, ""), nil)
+			e1.Advance(t0.Add(2*time.Minute), nil)
+			e2, err := New(Options{Rules: rs})
+			if err != nil {
+				t.Fatal(err)
+			}
+			e2.Restore(e1.Snapshot())
+			e2.Resume(t0.Add(tc.down))
+			var got []string
+			for _, o := range e2.Advance(t0.Add(tc.until), nil) {
+				got = append(got, o.Time.Sub(t0).String()+" "+o.Rule+" "+o.Kind)
+			}
+			if !slices.Equal(got, tc.want) {
+				t.Errorf("\n got: %d outcomes, %s\nwant: %s", len(got), strings.Join(got[:min(len(got), 6)], " | "), strings.Join(tc.want, " | "))
+			}
+		})
+	}
+}

@@ -212,8 +212,10 @@ func (r *recordingReplay) restoreAt(rec daemon.Record, restart bool) error {
 		return err
 	}
 	if rec.Kind == daemon.RecordStart {
-		// As the daemon did as it started: what its config no longer has
+		// As the daemon did as it started: what the rules missed while it
+		// was down is made up once, and what its config no longer has
 		// resolves.
+		r.driver.Resume(rec.Time)
 		r.driver.ResolveRetired(rec.Time)
 	}
 	if r.restored != nil && rec.State != nil {
