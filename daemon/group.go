@@ -153,6 +153,9 @@ func (g *group) apply(c ha.Command) {
 		g.leaderAPI = c.API
 		g.stats.leaderChanges++
 		g.mu.Unlock()
+		if !c.Time.IsZero() { // an entry of an older version has none
+			g.d.driver.Do(func() { g.d.driver.Resume(c.Time) })
+		}
 	case ha.Expect:
 		g.applyExpect(c)
 	case ha.Memory:

@@ -76,7 +76,7 @@ func (g *group) lead(ctx context.Context) {
 		return
 	}
 	g.log.Info("this node leads the group", "node", g.cfg.NodeID)
-	if err := g.node.Propose(ha.Command{Kind: ha.Leader, Node: g.cfg.NodeID, API: g.api}, proposeTimeout); err != nil {
+	if err := g.node.Propose(ha.Command{Kind: ha.Leader, Node: g.cfg.NodeID, API: g.api, Time: g.d.opts.Clock.Now().Round(0)}, proposeTimeout); err != nil {
 		g.log.Warn("cannot tell the group where this node's API is", "err", err)
 	}
 	stop := g.dispatch()

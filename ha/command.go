@@ -24,7 +24,9 @@ const (
 	// how it ended, for a rule's verification, at Time.
 	Done = "done"
 	// Leader: the node that leads now, and where its HTTP API is, so that
-	// the others can forward to it.
+	// the others can forward to it. Time is when it took the lead: what
+	// the rules missed while no node led (a whole group down for days) is
+	// made up once then, not once per repeat or schedule time missed.
 	Leader = "leader"
 	// Expect: a window of expected changes of Cluster opens (Expect.Until
 	// after Time) or ends, at Time (dated by the node that took it in).
