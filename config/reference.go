@@ -85,7 +85,7 @@ var Descriptions = withActionDocs(map[string]string{
 	"rules[].description":             "Free text for people.",
 	"rules[].when":                    "expr condition over the rule variables (below).",
 	"rules[].for":                     "The condition must hold this long before the rule fires, counted from when leaderhook saw it become true (for a loss: when the loss is announced, after `stabilize`). To count from a loss's true start, write `leaderless_for >= duration(\"30s\")` instead.",
-	"rules[].repeat":                  "Fire again at this interval while the condition holds. After leaderhook was down for longer, it repeats once at the start, and counts from there.",
+	"rules[].repeat":                  "Fire again at this interval while the condition holds. A `cooldown` longer than it holds each repeat to the end of the cooldown (suppressed, then fired), so the rule repeats every cooldown. After leaderhook was down for longer, it repeats once at the start, and counts from there.",
 	"rules[].cooldown":                "A firing within this time of the previous one is suppressed (it fires at the end if the condition still holds; a scheduled rule's time in a cooldown is skipped, not made up).",
 	"rules[].cooldown_key":            "expr expression: cooldowns are kept per value (e.g. `leader_id`).",
 	"rules[].mute":                    "Windows during which firings are suppressed (they fire at the window's end if still true; a scheduled rule's time in a window is skipped, not made up).",

@@ -224,6 +224,13 @@ func TestEngineSemantics(t *testing.T) {
 			want: []string{"1h0m0s nl suppressed muted", "3h0m0s nl fired", "3h0m1s nl resolved"},
 		},
 		{
+			name:  "repeat: a cooldown longer than the repeat holds each repeat to its end",
+			rules: []Rule{{Name: "r", When: `leaderless`, Repeat: time.Minute, Cooldown: off("3m"), Actions: acts("page")}},
+			steps: []step{baseline(leader("0s", "a", "")), lost("10s", "10s", "a")},
+			until: "7m",
+			want:  []string{"10s r fired", "1m10s r suppressed cooldown", "3m10s r fired", "4m10s r suppressed cooldown", "6m10s r fired"},
+		},
+		{
 			name:  "schedule: level-triggered at each schedule time",
 			rules: []Rule{{Name: "report", Schedule: "0 9 * * *", When: `!leaderless`, Actions: acts("chat")}},
 			steps: []step{baseline(leader("0s", "a", "")), lost("24h", "24h", "a"), leader("33h", "b", "a")},
