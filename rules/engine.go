@@ -588,7 +588,10 @@ type ruleState struct {
 	reason    string    // suppression last reported in this episode
 	lastFired map[string]time.Time
 	nextRun   time.Time // scheduled rules
-	wake      time.Time // next instant time alone may change this rule
+	// newSchedule: a scheduled rule the restored state did not have;
+	// Resume starts its times afresh.
+	newSchedule bool
+	wake        time.Time // next instant time alone may change this rule
 	// verify is the verification of the latest firing, until it ends.
 	verify *Verification
 }

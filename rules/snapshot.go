@@ -171,6 +171,7 @@ func (e *Engine) Restore(s Snapshot) {
 		for i, r := range e.rules {
 			if r.schedule != nil && cs.rules[i].nextRun.IsZero() {
 				cs.rules[i].nextRun = nextAt(r.schedule, cs.now, e.loc)
+				cs.rules[i].newSchedule = true
 			}
 		}
 		e.schedule(cs, false)
@@ -283,6 +284,10 @@ func (e *Engine) Resume(now time.Time) {
 		for i, r := range e.rules {
 			rs := &cs.rules[i]
 			switch {
+			case rs.newSchedule:
+				// Not in the saved state (new, or its decision changed):
+				// it missed nothing, so its times start from now.
+				rs.nextRun, rs.newSchedule = nextAt(r.schedule, now, e.loc), false
 			case r.schedule != nil && !rs.nextRun.IsZero() && rs.nextRun.Before(now):
 				rs.nextRun = now
 			case rs.active && rs.fired && !rs.startup && r.Repeat > 0 && rs.lastFire.Add(r.Repeat).Before(now):

@@ -565,3 +565,27 @@ func TestResumeMakesUpMissedTimesOnce(t *testing.T) {
 		})
 	}
 }
+
+// A scheduled rule added while leaderhook was down missed nothing: its
+// times start from the restart, with no run made up at it.
+func TestResumeStartsANewScheduleAfresh(t *testing.T) {
+	daily := Rule{Name: "daily", Schedule: "0 9 * * *", When: `true`, Actions: acts("chat")}
+	e1, err := New(Options{Rules: []Rule{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e1.Observe(event.Event{Source: event.DetectorSource, Cluster: "c1", Time: t0, Type: event.HasLeader, LeaderID: "a", Since: t0, Baseline: true}, nil)
+	e2, err := New(Options{Rules: []Rule{daily}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e2.Restore(e1.Snapshot())
+	e2.Resume(t0.Add(72 * time.Hour))
+	var got []string
+	for _, o := range e2.Advance(t0.Add(96*time.Hour), nil) {
+		got = append(got, o.Time.Sub(t0).String()+" "+o.Rule+" "+o.Kind)
+	}
+	if want := []string{"80h0m0s daily fired"}; !slices.Equal(got, want) {
+		t.Errorf("got %q, want %q", got, want)
+	}
+}
