@@ -198,7 +198,22 @@ func (c *polledCluster) ask(ctx context.Context, m *polledMember) (Report, error
 	if err != nil && m.shown != m.url {
 		err = hideURL(err, m.url)
 	}
+	if err == nil {
+		err = checkReport(r)
+	}
 	return r, err
+}
+
+// checkReport holds a member's answer to the limits of an event sent over
+// HTTP: its ids are kept in state and history and go into every
+// notification, and a member must not make them grow without bound.
+func checkReport(r Report) error {
+	for _, f := range []struct{ what, id string }{{"itself", r.Self}, {"its leader", r.Leader}} {
+		if len(f.id) > event.MaxStringBytes {
+			return fmt.Errorf("the answer names %s with an id %d bytes long, over the limit of %d", f.what, len(f.id), event.MaxStringBytes)
+		}
+	}
+	return nil
 }
 
 // MemberName is how a polled member is named until it names itself: its

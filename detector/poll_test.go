@@ -104,6 +104,37 @@ func TestPollSource(t *testing.T) {
 	}
 }
 
+// A member's answer is held to the limits of an event over HTTP: one that
+// names a leader or itself with an id over event.MaxStringBytes is an
+// answer not understood (the member is unknown after the grace period),
+// not a report whose id state, history and every notification would carry.
+func TestPollSourceRefusesHugeIDs(t *testing.T) {
+	huge := strings.Repeat("x", event.MaxStringBytes+1)
+	for _, tc := range []struct{ name, self, leader string }{
+		{"leader", "a", huge},
+		{"self", huge, "a"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			member := serve(t, func(w http.ResponseWriter, r *http.Request) {
+				fmt.Fprintf(w, `{"store":{"node_id":%q,"leader":{"node_id":%q}}}`, tc.self, tc.leader)
+			})
+			src := &PollSource{Cluster: "c", Members: []string{member}, Preset: Rqlite{},
+				Interval: 20 * time.Millisecond, Grace: 100 * time.Millisecond}
+			out := make(chan event.Event, 64)
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			go src.Run(ctx, out)
+			ev := next(t, out, "report")
+			if ev.Type != event.MemberUnknown || len(ev.Source) > event.MaxStringBytes || len(ev.LeaderID) > event.MaxStringBytes {
+				t.Fatalf("got %s (%d-byte source, %d-byte leader), want member.unknown", ev.Type, len(ev.Source), len(ev.LeaderID))
+			}
+			if !strings.Contains(ev.Reason, "over the limit of 256") {
+				t.Errorf("reason %q does not say why", ev.Reason)
+			}
+		})
+	}
+}
+
 func waitUntil(t *testing.T, what string, cond func() bool) {
 	t.Helper()
 	for deadline := time.Now().Add(5 * time.Second); !cond(); time.Sleep(time.Millisecond) {

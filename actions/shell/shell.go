@@ -148,16 +148,26 @@ func (a *Action) render(n *actions.Notification) (argv, env []string, err error)
 		if err != nil {
 			return nil, nil, err
 		}
-		argv = append(argv, s)
+		argv = append(argv, withoutNUL(s))
 	}
 	for _, k := range a.envKeys {
 		s, err := expand(a.env[k], n)
 		if err != nil {
 			return nil, nil, err
 		}
-		env = append(env, k+"="+s)
+		env = append(env, k+"="+withoutNUL(s))
 	}
-	return argv, append(env, n.Environ()...), nil
+	for _, kv := range n.Environ() {
+		env = append(env, withoutNUL(kv))
+	}
+	return argv, env, nil
+}
+
+// withoutNUL writes a NUL as \x00: arguments and variables are C strings,
+// and exec refuses one that holds a NUL, so an id from an event that holds
+// one would keep the program from ever starting.
+func withoutNUL(s string) string {
+	return strings.ReplaceAll(s, "\x00", `\x00`)
 }
 
 // expand renders one argument or variable. One that fails fails the

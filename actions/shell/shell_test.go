@@ -160,6 +160,26 @@ func TestEventDataIsInert(t *testing.T) {
 	}
 }
 
+// A NUL cannot be passed to a program (argv and the environment are C
+// strings): an id holding one arrives with it written as \x00, and the
+// failover script still runs, rather than failing to start at every attempt.
+func TestNULInEventDataStillRuns(t *testing.T) {
+	dir := t.TempDir()
+	prog := script(t, dir, "arg.sh", `printf '%s' "$1" > "$2/arg"; printf '%s' "$LEADER" > "$2/env"; printf '%s' "$LEADERHOOK_PREVIOUS_LEADER_ID" > "$2/prev"`)
+	a := newAction(t, actions.Spec{Timeout: 5 * time.Second, Config: Config{Command: []string{prog, "{{ .LeaderID }}", dir}, Dir: dir,
+		Env: map[string]string{"LEADER": "{{ .LeaderID }}"}}})
+	n := notification("ctrl\x002")
+	n.PreviousLeaderID = "ctrl\x001"
+	if _, err := run(t, a, n); err != nil {
+		t.Fatal(err)
+	}
+	for file, want := range map[string]string{"arg": `ctrl\x002`, "env": `ctrl\x002`, "prev": `ctrl\x001`} {
+		if got := readFile(t, filepath.Join(dir, file)); got != want {
+			t.Errorf("%s: %q, want %q", file, got, want)
+		}
+	}
+}
+
 // gone reports whether pid has ended; a zombie waiting to be reaped by
 // init has.
 func gone(pid int) bool {

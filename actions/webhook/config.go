@@ -24,7 +24,7 @@ var Kind = actions.Kind{
 	Docs: map[string]string{
 		"url":     "the endpoint (http or https).",
 		"method":  "GET, POST (default), PUT, PATCH or DELETE.",
-		"headers": "extra headers; values are templates.",
+		"headers": "extra headers; values are templates. What a value inserts is sent with control characters escaped (`\\n`, `\\x00`...), so that an id holding a newline cannot add a header nor fail the delivery.",
 		"body":    "body template. Default: the JSON payload.",
 		"secret":  "Standard Webhooks signing secret (`whsec_` + base64, or raw bytes).",
 		"format":  "`json` (default) or `cloudevents` (CloudEvents 1.0 structured).",

@@ -30,6 +30,7 @@ import (
 	"time"
 
 	"github.com/leaderhook/leaderhook/actions"
+	"github.com/leaderhook/leaderhook/event"
 )
 
 // UserAgent is sent with every request unless a header template replaces it.
@@ -101,7 +102,10 @@ func New(name string, spec actions.Spec, client *http.Client) (*Action, error) {
 		a.body = t
 	}
 	for _, h := range slices.Sorted(maps.Keys(cfg.Headers)) {
-		t, err := actions.ParseTemplate("headers."+h, cfg.Headers[h])
+		// What a header inserts is escaped (event.Printable): an id from
+		// an event may hold a newline or a NUL, which HTTP cannot carry,
+		// and must not make the delivery fail for good.
+		t, err := actions.ParseEscaped("headers."+h, cfg.Headers[h], event.Printable)
 		if err != nil {
 			return nil, fmt.Errorf("action %s: %s", name, a.redact(err.Error()))
 		}
@@ -196,7 +200,7 @@ func (a *Action) request(n *actions.Notification) (body []byte, headers http.Hea
 			return nil, nil, fmt.Errorf("render header %s: %w", h.name, err)
 		}
 		if !validHeaderValue(b.String()) {
-			return nil, nil, fmt.Errorf("render header %s: the value has a control character (a newline?), which HTTP does not allow", h.name)
+			return nil, nil, fmt.Errorf("render header %s: the template's own text has a control character, which HTTP does not allow", h.name)
 		}
 		headers.Set(h.name, b.String())
 	}

@@ -449,18 +449,34 @@ func TestTemplatesAndHeaders(t *testing.T) {
 	}
 }
 
-// A header template that renders a newline cannot be sent: that is the
-// template's fault, not worth retrying, and nothing is sent.
-func TestHeaderWithNewlineIsPermanent(t *testing.T) {
-	srv, got := receiver(t)
-	a := newAction(t, webhook.Config{URL: srv.URL, Headers: map[string]string{"X-Env": `{{ index .Labels "env" }}`}})
-	n := notification()
-	n.Labels = map[string]string{"env": "prod\r\nX-Injected: 1"}
-	if _, err := a.Run(context.Background(), &n); !actions.IsPermanent(err) {
-		t.Errorf("header with a newline: %v, want a permanent error", err)
-	}
-	if len(got()) != 0 {
-		t.Error("a request was sent")
+// What a header template inserts is sent with its control characters
+// escaped: an id from a hostile member (a newline, a NUL) can neither add
+// a header nor make the delivery fail for good, which would lose the page.
+func TestHeaderInsertionsWithControlCharactersAreEscaped(t *testing.T) {
+	for _, tc := range []struct{ leader, want string }{
+		{"ctrl1\r\nX-Injected: 1", `ctrl1\r\nX-Injected: 1`},
+		{"ctrl\x001", `ctrl\x001`},
+		{"ctrl\x1b[2J\t1", `ctrl\x1b[2J\t1`},
+		{"contrôleur-1", "contrôleur-1"},
+	} {
+		srv, got := receiver(t)
+		a := newAction(t, webhook.Config{URL: srv.URL, Headers: map[string]string{"X-Previous-Leader": `was {{ .PreviousLeaderID }}`}})
+		n := notification()
+		n.PreviousLeaderID = tc.leader
+		if _, err := a.Run(context.Background(), &n); err != nil {
+			t.Errorf("previous leader %q: %v", tc.leader, err)
+			continue
+		}
+		r := got()
+		if len(r) != 1 {
+			t.Fatalf("previous leader %q: %d requests", tc.leader, len(r))
+		}
+		if h := r[0].header.Get("X-Previous-Leader"); h != "was "+tc.want {
+			t.Errorf("previous leader %q arrived as %q, want %q", tc.leader, h, "was "+tc.want)
+		}
+		if h := r[0].header.Get("X-Injected"); h != "" {
+			t.Errorf("previous leader %q added a header", tc.leader)
+		}
 	}
 }
 
