@@ -97,6 +97,7 @@ type Daemon struct {
 
 	resume     []dispatch.Delivery  // pending at the last stop, resumed by Run
 	skewLogged map[string]time.Time // by cluster and member; on the decision goroutine
+	ingested   recent               // events taken over HTTP, to know one sent again; with the driver held
 
 	reloadMu  sync.Mutex // one reload at a time
 	configMod time.Time  // of the config file when last read

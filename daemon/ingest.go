@@ -16,7 +16,8 @@ import (
 // journal, so that kill -9 right after the answer loses nothing. While one
 // of the cluster's action queues is full it takes nothing and returns
 // api.ErrBusy (a 503 with Retry-After): the sender keeps the events and
-// sends them again.
+// sends them again. Events taken already (the same batch sent again after
+// an answer was lost) are left out: decided again, a loss would page twice.
 func (d *Daemon) ingest(ctx context.Context, cluster string, evs []event.Event) error {
 	if d.group != nil {
 		return d.group.ingest(ctx, cluster, evs)
@@ -32,7 +33,7 @@ func (d *Daemon) ingest(ctx context.Context, cluster string, evs []event.Event) 
 			return
 		}
 		d.decision.collect()
-		d.driver.Take(evs...)
+		d.driver.Take(d.ingested.fresh(evs)...)
 		failed = d.decision.take()
 	})
 	if err != nil {

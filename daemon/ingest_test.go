@@ -2,8 +2,10 @@ package daemon
 
 import (
 	"errors"
+	"fmt"
 	"log/slog"
 	"testing"
+	"time"
 )
 
 // What goes wrong outside an ingest request is logged, not kept: a daemon
@@ -22,5 +24,51 @@ func TestDecisionsKeepOnlyWhatARequestCaused(t *testing.T) {
 	c.failed(errors.New("after it"))
 	if c.err != nil {
 		t.Errorf("kept %v after the request", c.err)
+	}
+}
+
+// evAt is a member's report stamped at.
+func evAt(member, typ, leader string, at time.Time) string {
+	extra := ""
+	if leader != "" {
+		extra = fmt.Sprintf(`,"leaderId":%q`, leader)
+	}
+	return fmt.Sprintf(`{"namespace":"cluster","event_src_id":%q,"timestamp":%q,"eventType":%q%s}`,
+		member, at.UTC().Format(time.RFC3339Nano), typ, extra)
+}
+
+// A sender whose answer was lost (a timeout, a 503 after the events were
+// decided) sends the same batch again: its events are the ones already
+// taken, and deciding them again would page a second time for one loss.
+func TestResentBatchIsNotDecidedAgain(t *testing.T) {
+	h := newHarness(t, ingestConfig, map[string]any{"Hook": closedURL(t)})
+	h.start(Options{})
+	events := "/v1/events?cluster=ziti"
+	now := time.Now()
+	if code, body := h.post(events, "t0k3n", evAt("c1", "state.has_leader", "c1", now)); code != 202 {
+		t.Fatalf("baseline: %d %s", code, body)
+	}
+	// A loss and its end in one batch, as a forwarder sends them.
+	batch := evAt("c1", "state.is_leaderless", "", now.Add(time.Millisecond)) + "\n" +
+		evAt("c1", "state.has_leader", "c2", now.Add(2*time.Millisecond)) + "\n"
+	if code, body := h.post(events, "t0k3n", batch); code != 202 {
+		t.Fatalf("batch: %d %s", code, body)
+	}
+	first := h.cluster("ziti").Rules[0].LastFired
+	if first.IsZero() {
+		t.Fatal("the loss did not fire")
+	}
+	if code, body := h.post(events, "t0k3n", batch); code != 202 {
+		t.Fatalf("the batch sent again: %d %s", code, body)
+	}
+	if again := h.cluster("ziti").Rules[0].LastFired; !again.Equal(first) {
+		t.Errorf("the batch sent again fired the rule again at %s (first at %s)", again, first)
+	}
+	// A new loss, reported later, still fires.
+	if code, body := h.post(events, "t0k3n", evAt("c1", "state.is_leaderless", "", time.Now())); code != 202 {
+		t.Fatalf("a new loss: %d %s", code, body)
+	}
+	if c := h.cluster("ziti"); !c.Rules[0].Firing || !c.Rules[0].LastFired.After(first) {
+		t.Errorf("a new loss after the resent batch: %+v", c.Rules[0])
 	}
 }
