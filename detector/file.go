@@ -115,7 +115,11 @@ func (s *FileSource) Run(ctx context.Context, out chan<- event.Event) error {
 			if err := fl.readLines(ctx, out); err != nil {
 				return err
 			}
-			if fl.reopen() {
+			reopened, err := fl.reopen(ctx, out)
+			if err != nil {
+				return err
+			}
+			if reopened {
 				continue
 			}
 		}
@@ -260,16 +264,24 @@ func (fl *fileFollower) skip() bool {
 }
 
 // reopen closes the file if it was rotated or truncated, to read the new
-// one from its start, and reports whether it did.
-func (fl *fileFollower) reopen() bool {
-	if rotated, truncated := fl.src.changed(fl.f, fl.pos); !rotated && !truncated {
-		return false
+// one from its start, and reports whether it did; an error only when ctx
+// ended. A rotated file is read to its end first: the writer may have
+// added lines to it since the last read, before it moved to the new file.
+func (fl *fileFollower) reopen(ctx context.Context, out chan<- event.Event) (bool, error) {
+	rotated, truncated := fl.src.changed(fl.f, fl.pos)
+	if !rotated && !truncated {
+		return false, nil
+	}
+	if rotated {
+		if err := fl.readLines(ctx, out); err != nil {
+			return false, err
+		}
 	}
 	fl.log.Info("events file rotated or truncated; reading it from the start", "file", fl.src.Path)
 	fl.close()
 	fl.line, fl.skipping = 0, false
 	fl.src.Start = Position{} // the new file is read from its start
-	return true
+	return true, nil
 }
 
 func (fl *fileFollower) close() {
@@ -353,11 +365,17 @@ func compressed(name string) bool {
 }
 
 // changed reports whether the path now names another file, or the file
-// shrank below what was read.
+// shrank below what was read. While the path names nothing, the file
+// moved away is still the one written to, until a new one appears (a
+// writer reopens its file some time after logrotate moves it); unless it
+// was deleted.
 func (s *FileSource) changed(f *os.File, pos Position) (rotated, truncated bool) {
 	info, err := os.Stat(s.Path)
+	if errors.Is(err, os.ErrNotExist) {
+		return !linked(f), false
+	}
 	if err != nil {
-		return errors.Is(err, os.ErrNotExist), false
+		return false, false
 	}
 	if inode(info) != pos.Inode {
 		return true, false
@@ -378,6 +396,18 @@ func (s *FileSource) decode(data []byte, line int) (event.Event, bool) {
 	}
 	ev.Cluster = s.Cluster
 	return ev, true
+}
+
+// linked reports whether f still has a name somewhere.
+func linked(f *os.File) bool {
+	info, err := f.Stat()
+	if err != nil {
+		return false
+	}
+	if st, ok := info.Sys().(*syscall.Stat_t); ok {
+		return st.Nlink > 0
+	}
+	return false
 }
 
 func inode(info os.FileInfo) uint64 {

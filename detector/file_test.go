@@ -262,3 +262,37 @@ func TestFileSourceResumesInAFileRotatedWhileDown(t *testing.T) {
 		}
 	})
 }
+
+// Rotation by rename, the writer still writing to the moved file until it
+// opens a new one (logrotate with a postrotate reload, or nocreate): the
+// lines written meanwhile are read before the new file's.
+func TestFileSourceReadsTheMovedFileUntilANewOneAppears(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		dir := t.TempDir()
+		path := filepath.Join(dir, "events.jsonl")
+		appendTo(t, path, "")
+		const poll = 10 * time.Millisecond
+		src := &FileSource{Path: path, Cluster: "c", Poll: poll}
+		src.Prepare()
+		out := make(chan event.Event, 16)
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		go src.Run(ctx, out)
+		synctest.Wait()
+
+		appendTo(t, path, line("a", event.ReadWrite, 1))
+		if got := collect(t, out, 1); got[0] != "a" {
+			t.Fatalf("before the rotation: %v", got)
+		}
+		os.Rename(path, path+".1")
+		time.Sleep(poll)
+		synctest.Wait()                                       // the source saw the path gone
+		appendTo(t, path+".1", line("b", event.ReadWrite, 2)) // the writer's open file
+		time.Sleep(poll)
+		synctest.Wait()
+		appendTo(t, path, line("c", event.ReadWrite, 3)) // the writer reopened
+		if got := collect(t, out, 2); strings.Join(got, ",") != "b,c" {
+			t.Errorf("after the rotation: %v, want b,c", got)
+		}
+	})
+}
