@@ -48,6 +48,9 @@ type Server struct {
 	Ingest func(ctx context.Context, cluster string, evs []event.Event) error
 	// Rejected, if set, is told of each refused batch.
 	Rejected func(cluster string)
+	// Skipped, if set, is told of each event of a batch taken that was
+	// skipped (event.ErrSkipped), its Name saying where it came from.
+	Skipped func(cluster string, le *event.LineError)
 	// State returns what GET /v1/state shows.
 	State func(ctx context.Context) (any, error)
 	// History returns what GET /v1/history shows (page.go).
@@ -225,7 +228,7 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 		httpError(w, http.StatusBadRequest, "reading body: "+err.Error())
 		return
 	}
-	evs, ignored, err := decodeBatch(body)
+	evs, skipped, err := decodeBatch(body)
 	if err != nil {
 		if s.Rejected != nil {
 			s.Rejected(cluster)
@@ -248,31 +251,39 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	writeJSON(w, http.StatusAccepted, accepted{Accepted: len(evs), Ignored: ignored})
+	for _, le := range skipped {
+		if s.Skipped != nil {
+			le.Name = "POST /v1/events from " + r.RemoteAddr
+			s.Skipped(cluster, le)
+		}
+	}
+	writeJSON(w, http.StatusAccepted, accepted{Accepted: len(evs), Ignored: len(skipped)})
 }
 
 // accepted is the answer to a batch taken.
 type accepted struct {
 	Accepted int `json:"accepted"`
-	Ignored  int `json:"ignored"` // events of another OpenZiti namespace
+	Ignored  int `json:"ignored"` // events leaderhook does not take (event.ErrSkipped)
 }
 
-func decodeBatch(body []byte) ([]event.Event, int, error) {
+// decodeBatch returns the events of a body, and those skipped, each with
+// its line (or element) number.
+func decodeBatch(body []byte) ([]event.Event, []*event.LineError, error) {
 	body = bytes.TrimSpace(body)
 	if len(body) == 0 {
-		return nil, 0, errors.New("empty body")
+		return nil, nil, errors.New("empty body")
 	}
 	var lines [][]byte
 	switch {
 	case body[0] == '{' && bytes.IndexByte(body, '\n') >= 0 && (json.Valid(body) || prettyStart(body)):
 		if err := prettySyntaxError(body); err != nil {
-			return nil, 0, err
+			return nil, nil, err
 		}
 		lines = [][]byte{body} // one event, pretty-printed
 	case body[0] == '[':
 		var raw []json.RawMessage
 		if err := json.Unmarshal(body, &raw); err != nil {
-			return nil, 0, fmt.Errorf("not a JSON array of events: %v", err)
+			return nil, nil, fmt.Errorf("not a JSON array of events: %v", err)
 		}
 		for _, r := range raw {
 			lines = append(lines, r)
@@ -281,14 +292,14 @@ func decodeBatch(body []byte) ([]event.Event, int, error) {
 		lines = bytes.Split(body, []byte("\n"))
 	}
 	var evs []event.Event
-	ignored := 0
+	var skipped []*event.LineError
 	for i, line := range lines {
 		if len(bytes.TrimSpace(line)) == 0 {
 			continue
 		}
 		ev, err := event.Decode(line)
-		if errors.Is(err, event.ErrOtherNamespace) {
-			ignored++
+		if errors.Is(err, event.ErrSkipped) {
+			skipped = append(skipped, &event.LineError{Line: i + 1, Err: err})
 			continue
 		}
 		if err != nil {
@@ -296,11 +307,11 @@ func decodeBatch(body []byte) ([]event.Event, int, error) {
 			if body[0] == '[' {
 				what = "element"
 			}
-			return nil, 0, fmt.Errorf("%s %d: %v", what, i+1, err)
+			return nil, nil, fmt.Errorf("%s %d: %v", what, i+1, err)
 		}
 		evs = append(evs, ev)
 	}
-	return evs, ignored, nil
+	return evs, skipped, nil
 }
 
 // prettyStart reports whether a body opens as a pretty-printed object:

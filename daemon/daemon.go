@@ -168,7 +168,8 @@ func (d *Daemon) open(cfg *config.Config) error {
 	if err := d.openPipeline(cfg, saved, pending); err != nil {
 		return err
 	}
-	d.sources = &sources{out: d.events, stdin: d.opts.Stdin, positions: &positionBook{files: saved.Files}, log: d.log, onReject: d.metrics.Rejected}
+	d.sources = &sources{out: d.events, stdin: d.opts.Stdin, positions: &positionBook{files: saved.Files}, log: d.log, onReject: d.metrics.Rejected,
+		skips: &skipLog{log: d.log}}
 	d.saver = newSaver(st, d.driver, d.call, d.sources.positions, d.stateDir, d.log)
 	if d.group == nil {
 		d.saver.drain = d.takeQueuedHeld
@@ -280,7 +281,7 @@ func (d *Daemon) auditors() dispatch.Auditor {
 // nil), which ends with ctx.
 func (d *Daemon) newSources(ctx context.Context, include func(detector.Cluster) bool) *sources {
 	s := d.sources
-	return &sources{ctx: ctx, out: s.out, stdin: s.stdin, positions: s.positions, log: s.log, onReject: s.onReject, include: include}
+	return &sources{ctx: ctx, out: s.out, stdin: s.stdin, positions: s.positions, log: s.log, onReject: s.onReject, skips: s.skips, include: include}
 }
 
 func (d *Daemon) queueDepth() float64 {

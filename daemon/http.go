@@ -27,6 +27,7 @@ func (d *Daemon) newAPI() *api.Server {
 		History:  d.historyWindow,
 		Page:     web.Handler(),
 		Rejected: func(cluster string) { d.metrics.Rejected(cluster, "http") },
+		Skipped:  d.sources.skips.skipped,
 		Reload:   d.Reload,
 		Ready:    d.ready,
 		Expect:   d.expect,

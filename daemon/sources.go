@@ -26,6 +26,7 @@ type sources struct {
 	positions *positionBook
 	log       *slog.Logger
 	onReject  func(cluster, input string)
+	skips     *skipLog // nil: none told of
 	// include, if set, picks the clusters this set runs: in a group, poll
 	// sources run on the leader only, the others on every node.
 	include func(detector.Cluster) bool
@@ -166,15 +167,16 @@ func (s *sources) build(c detector.Cluster) (*clusterSources, error) {
 		s.log.Warn("event rejected", "cluster", c.Name, "err", le.Error())
 		s.onReject(c.Name, le.Name)
 	}
+	skip := func(le *event.LineError) { s.skips.skipped(c.Name, le) }
 	if src.File != "" {
 		fs := &detector.FileSource{Path: src.File, Cluster: c.Name, Start: s.positions.get(src.File), Log: s.log,
-			OnReject: reject, OnPosition: func(p detector.Position) { s.positions.set(src.File, p) }}
+			OnReject: reject, OnSkip: skip, OnPosition: func(p detector.Position) { s.positions.set(src.File, p) }}
 		fs.Prepare()
 		r.file = fs
 		r.runners = append(r.runners, func(ctx context.Context) error { return fs.Run(ctx, s.out) })
 	}
 	if src.Stdin {
-		rs := &detector.ReaderSource{R: s.stdin, Name: "stdin", Cluster: c.Name, OnReject: reject}
+		rs := &detector.ReaderSource{R: s.stdin, Name: "stdin", Cluster: c.Name, OnReject: reject, OnSkip: skip}
 		r.runners = append(r.runners, func(ctx context.Context) error {
 			err := rs.Run(ctx, s.out)
 			if err == nil && ctx.Err() == nil { // the writer went away: say so, nothing else will
@@ -231,7 +233,8 @@ func (p *positionBook) snapshot() map[string]detector.Position {
 // record`, which reads them without a daemon. They run until ctx ends or
 // their input does; wait returns once every one has ended.
 func StartSources(ctx context.Context, cfg *config.Config, out chan<- event.Event, stdin io.Reader, log *slog.Logger) (wait func(), err error) {
-	s := &sources{ctx: ctx, out: out, stdin: stdin, positions: &positionBook{}, log: log, onReject: func(string, string) {}}
+	s := &sources{ctx: ctx, out: out, stdin: stdin, positions: &positionBook{}, log: log, onReject: func(string, string) {},
+		skips: &skipLog{log: log}}
 	p, err := s.prepare(cfg)
 	if err != nil {
 		return nil, err

@@ -43,6 +43,9 @@ type FileSource struct {
 	OnPosition func(Position)
 	// OnReject, if set, is called with each malformed line.
 	OnReject func(*event.LineError)
+	// OnSkip, if set, is called with each line of an event leaderhook
+	// does not take (event.ErrSkipped).
+	OnSkip func(*event.LineError)
 
 	fromStart bool // the file did not exist when Prepare looked
 }
@@ -385,7 +388,10 @@ func (s *FileSource) changed(f *os.File, pos Position) (rotated, truncated bool)
 
 func (s *FileSource) decode(data []byte, line int) (event.Event, bool) {
 	ev, err := event.Decode(data)
-	if errors.Is(err, event.ErrOtherNamespace) {
+	if errors.Is(err, event.ErrSkipped) {
+		if s.OnSkip != nil {
+			s.OnSkip(&event.LineError{Name: s.Path, Line: line, Err: err})
+		}
 		return event.Event{}, false
 	}
 	if err != nil {
@@ -424,6 +430,7 @@ type ReaderSource struct {
 	Name     string
 	Cluster  string
 	OnReject func(*event.LineError)
+	OnSkip   func(*event.LineError) // as FileSource's
 }
 
 // Run sends each event to out until the stream ends or ctx does.
@@ -432,6 +439,7 @@ func (s *ReaderSource) Run(ctx context.Context, out chan<- event.Event) error {
 	// back would delay them.
 	r := event.NewReader(s.R, s.Name, -1)
 	r.OnError = s.OnReject
+	r.OnSkip = s.OnSkip
 	for {
 		ev, err := r.Next()
 		if errors.Is(err, io.EOF) {

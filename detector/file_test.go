@@ -296,3 +296,48 @@ func TestFileSourceReadsTheMovedFileUntilANewOneAppears(t *testing.T) {
 		}
 	})
 }
+
+// A line of an eventType leaderhook does not know (one a newer OpenZiti
+// adds) is skipped and told of as such, not reported as rejected; the
+// lines around it are read. So is it on stdin.
+func TestSourcesSkipAnUnknownEventType(t *testing.T) {
+	text := line("a", event.ReadWrite, 1) + line("b", "state.new_in_ziti", 2) + line("c", event.ReadWrite, 3)
+	var mu sync.Mutex
+	var rejects, skips []string
+	reject := func(e *event.LineError) { mu.Lock(); rejects = append(rejects, e.Error()); mu.Unlock() }
+	skip := func(e *event.LineError) { mu.Lock(); skips = append(skips, e.Error()); mu.Unlock() }
+	for _, tc := range []struct {
+		name string
+		run  func(ctx context.Context, out chan<- event.Event) error
+	}{
+		{"file", func(ctx context.Context, out chan<- event.Event) error {
+			path := filepath.Join(t.TempDir(), "events.jsonl")
+			appendTo(t, path, text)
+			src := &FileSource{Path: path, Poll: time.Millisecond, fromStart: true, OnReject: reject, OnSkip: skip}
+			return src.Run(ctx, out)
+		}},
+		{"stdin", func(ctx context.Context, out chan<- event.Event) error {
+			src := &ReaderSource{R: strings.NewReader(text), Name: "events.jsonl", OnReject: reject, OnSkip: skip}
+			return src.Run(ctx, out)
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rejects, skips = nil, nil
+			out := make(chan event.Event, 16)
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			go tc.run(ctx, out)
+			if got := collect(t, out, 2); strings.Join(got, ",") != "a,c" {
+				t.Errorf("events: %v", got)
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			if len(rejects) != 0 {
+				t.Errorf("rejected: %q", rejects)
+			}
+			if len(skips) != 1 || !strings.Contains(skips[0], `events.jsonl:2: skipped: eventType "state.new_in_ziti"`) {
+				t.Errorf("skipped: %q", skips)
+			}
+		})
+	}
+}

@@ -9,9 +9,24 @@ import (
 	"unicode/utf8"
 )
 
-// ErrOtherNamespace marks an event of a namespace other than "cluster". It is
-// not malformed: callers skip and count it.
-var ErrOtherNamespace = errors.New("not a cluster event")
+// ErrSkipped marks an event that is not malformed but that leaderhook does
+// not take: one of a namespace other than "cluster", or a cluster event of
+// an eventType it does not know (one a newer OpenZiti added). Callers skip
+// and count it; the error says which.
+var ErrSkipped = errors.New("skipped")
+
+// UnknownTypeError is a cluster event of an eventType leaderhook does not
+// know. It is ErrSkipped.
+type UnknownTypeError struct {
+	Type   string
+	Source string // its event_src_id
+}
+
+func (e *UnknownTypeError) Error() string {
+	return fmt.Sprintf("%v: eventType %s unknown to leaderhook", ErrSkipped, quoteShort(e.Type))
+}
+
+func (e *UnknownTypeError) Unwrap() error { return ErrSkipped }
 
 // LineError is a malformed line, with where it was and why it was rejected.
 type LineError struct {
@@ -50,12 +65,14 @@ type inJSON struct {
 
 // Decode parses one JSON object in OpenZiti's cluster event format. It is
 // strict about what leaderhook relies on: namespace, event_src_id (empty
-// only on members.changed), timestamp (RFC 3339) and a known eventType are
+// only on members.changed), timestamp (RFC 3339) and eventType are
 // required, state.has_leader needs a leaderId, every known field must have
 // the right JSON type, and strings and lists must keep within
 // MaxStringBytes and MaxListLen. Fields it does not use (such as
 // peers[].apiAddresses) are ignored, since OpenZiti adds fields between
-// versions. Other namespaces yield ErrOtherNamespace.
+// versions. Other namespaces, and cluster events of an eventType leaderhook
+// does not know that pass every other check, yield ErrSkipped (an
+// *UnknownTypeError for the latter).
 func Decode(data []byte) (Event, error) {
 	data = bytes.TrimSpace(data)
 	if len(data) == 0 || data[0] != '{' {
@@ -77,16 +94,13 @@ func (in *inJSON) event() (Event, error) {
 		return Event{}, errors.New(`missing "namespace"`)
 	}
 	if *in.Namespace != Namespace {
-		return Event{}, fmt.Errorf("%w: namespace %s", ErrOtherNamespace, quoteShort(*in.Namespace))
+		return Event{}, fmt.Errorf("%w: namespace %s is not %q", ErrSkipped, quoteShort(*in.Namespace), Namespace)
 	}
 	if err := in.checkLimits(); err != nil {
 		return Event{}, err
 	}
 	if in.Type == nil || *in.Type == "" {
 		return Event{}, errors.New(`missing "eventType"`)
-	}
-	if !KnownType(*in.Type) {
-		return Event{}, fmt.Errorf("unknown eventType %s", quoteShort(*in.Type))
 	}
 	// A membership that leaderhook's poll source learned is no one
 	// member's report: it is written with an empty event_src_id.
@@ -129,6 +143,11 @@ func (in *inJSON) event() (Event, error) {
 	}
 	if e.Peers, err = peerIDs(in.Peers); err != nil {
 		return Event{}, err
+	}
+	// Last: an unknown type is skipped only if the event is otherwise one
+	// leaderhook would take, so that a broken sender is still refused.
+	if !KnownType(e.Type) {
+		return Event{}, &UnknownTypeError{Type: e.Type, Source: e.Source}
 	}
 	return e, nil
 }

@@ -15,6 +15,7 @@ func TestDecode(t *testing.T) {
 	cases := []struct {
 		line    string
 		wantErr string
+		skipped bool // wantErr is ErrSkipped: not malformed
 		check   func(t *testing.T, e Event)
 	}{
 		{
@@ -34,12 +35,25 @@ func TestDecode(t *testing.T) {
 				}
 			},
 		},
-		{line: `{"namespace":"fabric","event_src_id":"c1","timestamp":"2026-11-24T13:55:52Z","eventType":"x"}`, wantErr: "not a cluster event"},
+		{line: `{"namespace":"fabric","event_src_id":"c1","timestamp":"2026-11-24T13:55:52Z","eventType":"x"}`, wantErr: `namespace "fabric"`, skipped: true},
 		{line: `not json`, wantErr: "not a JSON object"},
 		{line: `{"namespace":"cluster"`, wantErr: "invalid JSON"},
 		{line: `{"event_src_id":"c1","timestamp":"2026-11-24T13:55:52Z","eventType":"state.rw"}`, wantErr: `missing "namespace"`},
 		{line: `{"namespace":"cluster","event_src_id":"c1","timestamp":"2026-11-24T13:55:52Z"}`, wantErr: `missing "eventType"`},
-		{line: `{"namespace":"cluster","event_src_id":"c1","timestamp":"2026-11-24T13:55:52Z","eventType":"state.bogus"}`, wantErr: `unknown eventType "state.bogus"`},
+		{line: `{"namespace":"cluster","event_src_id":"c1","timestamp":"2026-11-24T13:55:52Z","eventType":""}`, wantErr: `missing "eventType"`},
+		// A type a newer OpenZiti adds is skipped, not malformed, once the
+		// checks every cluster event passes are passed.
+		{line: `{"namespace":"cluster","event_src_id":"c1","timestamp":"2026-11-24T13:55:52Z","eventType":"state.bogus"}`, wantErr: `eventType "state.bogus"`, skipped: true},
+		{line: `{"namespace":"fabric","event_src_id":"c1","timestamp":"2026-11-24T13:55:52Z","eventType":"state.bogus"}`, wantErr: `namespace "fabric"`, skipped: true},
+		{line: `{"event_src_id":"c1","timestamp":"2026-11-24T13:55:52Z","eventType":"state.bogus"}`, wantErr: `missing "namespace"`},
+		{line: `{"namespace":"cluster","timestamp":"2026-11-24T13:55:52Z","eventType":"state.bogus"}`, wantErr: `missing "event_src_id"`},
+		{line: `{"namespace":"cluster","event_src_id":"c1","eventType":"state.bogus"}`, wantErr: `missing "timestamp"`},
+		{line: `{"namespace":"cluster","event_src_id":"c1","timestamp":"2026-11-24T13:55:52Z","eventType":"state.bogus","leaderId":7}`, wantErr: `"leaderId": got number, want string`},
+		{line: `{"namespace":"cluster","event_src_id":"c1","timestamp":"2026-11-24T13:55:52Z","eventType":"state.bogus","leaderId":"` + strings.Repeat("x", MaxStringBytes+1) + `"}`,
+			wantErr: `"leaderId" is 257 bytes long`},
+		{line: `{"namespace":"cluster","event_src_id":"c1","timestamp":"2026-11-24T13:55:52Z","eventType":"state.bogus","peers":[{"addr":"x"}]}`, wantErr: `peers[0] without "id"`},
+		{line: `{"namespace":"cluster","event_src_id":"c1","timestamp":"2026-11-24T13:55:52Z","eventType":"` + strings.Repeat("x", MaxStringBytes+1) + `"}`,
+			wantErr: `"eventType" is 257 bytes long`},
 		{line: `{"namespace":"cluster","timestamp":"2026-11-24T13:55:52Z","eventType":"state.rw"}`, wantErr: `missing "event_src_id"`},
 		{line: `{"namespace":"cluster","event_src_id":"","timestamp":"2026-11-24T13:55:52Z","eventType":"state.rw"}`, wantErr: `missing "event_src_id"`},
 		{line: `{"namespace":"cluster","timestamp":"2026-11-24T13:55:52Z","eventType":"members.changed","peers":[{"id":"a"}]}`, wantErr: `missing "event_src_id"`},
@@ -66,6 +80,8 @@ func TestDecode(t *testing.T) {
 			t.Errorf("%s: unexpected error %v", tc.line, err)
 		case tc.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tc.wantErr)):
 			t.Errorf("%s: error %v, want it to contain %q", tc.line, err, tc.wantErr)
+		case errors.Is(err, ErrSkipped) != tc.skipped:
+			t.Errorf("%s: error %v is ErrSkipped: %v, want %v", tc.line, err, !tc.skipped, tc.skipped)
 		case tc.check != nil:
 			tc.check(t, e)
 		}
@@ -96,10 +112,12 @@ func TestReaderOrdersAndReportsLines(t *testing.T) {
 		`garbage`,
 		`{"namespace":"edge","event_src_id":"a","timestamp":"2026-01-01T00:00:03Z","eventType":"x"}`,
 		`{"namespace":"cluster","event_src_id":"a","timestamp":"2026-01-01T00:00:30Z","eventType":"state.has_leader","leaderId":"a"}`,
+		`{"namespace":"cluster","event_src_id":"a","timestamp":"2026-01-01T00:00:31Z","eventType":"state.new_in_ziti"}`,
 	}, "\n")
 	r := NewReader(strings.NewReader(input), "x.jsonl", 0)
-	var errs []string
+	var errs, skips []string
 	r.OnError = func(e *LineError) { errs = append(errs, e.Error()) }
+	r.OnSkip = func(e *LineError) { skips = append(skips, e.Error()) }
 	var got []string
 	for {
 		e, err := r.Next()
@@ -117,8 +135,12 @@ func TestReaderOrdersAndReportsLines(t *testing.T) {
 	if len(errs) != 1 || !strings.HasPrefix(errs[0], "x.jsonl:4: not a JSON object") {
 		t.Errorf("errors: %q", errs)
 	}
-	if r.Ignored != 1 || r.Rejected != 1 {
+	if r.Ignored != 2 || r.Rejected != 1 {
 		t.Errorf("ignored %d rejected %d", r.Ignored, r.Rejected)
+	}
+	if len(skips) != 2 || !strings.HasPrefix(skips[0], `x.jsonl:5: skipped: namespace "edge"`) ||
+		!strings.HasPrefix(skips[1], `x.jsonl:7: skipped: eventType "state.new_in_ziti" unknown`) {
+		t.Errorf("skipped: %q", skips)
 	}
 }
 

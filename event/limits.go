@@ -21,7 +21,7 @@ func (in *inJSON) checkLimits() error {
 		name  string
 		value *string
 	}{
-		{"event_src_id", in.Source}, {"leaderId", in.LeaderID},
+		{"event_src_id", in.Source}, {"eventType", in.Type}, {"leaderId", in.LeaderID},
 		{"previousLeaderId", in.PreviousLeaderID}, {"cluster", in.Cluster}, {"reason", &in.Reason},
 		{"change_kind", &in.ChangeKind},
 	} {

@@ -21,8 +21,8 @@ const MaxLineBytes = 1 << 20
 
 // Reader streams events from JSONL input in timestamp order. Lines are put in
 // order within a reorder window, so memory stays bounded by the window, not
-// the file. Malformed lines are reported to OnError and skipped; other
-// namespaces are counted in Ignored.
+// the file. Malformed lines are reported to OnError and skipped; events
+// leaderhook does not take (ErrSkipped) are counted in Ignored.
 type Reader struct {
 	name    string
 	br      *bufio.Reader
@@ -39,8 +39,12 @@ type Reader struct {
 	// OnError receives each malformed line. When nil, malformed lines are
 	// skipped silently (they are still counted in Rejected).
 	OnError func(*LineError)
-	// Ignored counts lines of other namespaces.
+	// Ignored counts the lines of events leaderhook does not take: other
+	// namespaces, eventTypes it does not know.
 	Ignored int
+	// OnSkip, if set, receives each line counted in Ignored, its Err the
+	// ErrSkipped saying why.
+	OnSkip func(*LineError)
 	// Rejected counts malformed lines.
 	Rejected int
 	// Check, if set, refuses events that decode but cannot be taken (such
@@ -123,8 +127,11 @@ func (r *Reader) decode(data []byte) {
 		return // a blank line
 	}
 	ev, err := Decode(data)
-	if errors.Is(err, ErrOtherNamespace) {
+	if errors.Is(err, ErrSkipped) {
 		r.Ignored++
+		if r.OnSkip != nil {
+			r.OnSkip(&LineError{Name: r.name, Line: r.line, Err: err})
+		}
 		return
 	}
 	if err == nil && r.Check != nil {

@@ -213,6 +213,7 @@ func (e *env) openAll(files []string, reorder time.Duration, check func(event.Ev
 			c()
 		}
 	}
+	var unknown event.UnknownTypes // across the files, as the daemon's across its inputs
 	for _, name := range files {
 		r, closeFn, err := e.openEvents(name, reorder)
 		if err != nil {
@@ -220,6 +221,12 @@ func (e *env) openAll(files []string, reorder time.Duration, check func(event.Ev
 			return nil, nil, nil, err
 		}
 		r.Check = check
+		r.OnSkip = func(le *event.LineError) {
+			var t *event.UnknownTypeError
+			if errors.As(le.Err, &t) && unknown.First(t.Type) {
+				fmt.Fprintf(e.stderr, "%v (the daemon skips it too; told once per eventType)\n", le)
+			}
+		}
 		pre := event.Prefetch(r)
 		closers = append(closers, func() { pre.Close(); closeFn() })
 		readers = append(readers, r)
@@ -234,7 +241,7 @@ type replayed struct {
 	first, last time.Time
 	late        int       // events beyond the reorder window, applied late
 	rejected    int       // malformed lines
-	ignored     int       // lines of other namespaces
+	ignored     int       // lines skipped (event.ErrSkipped)
 	end         time.Time // where the virtual clock stopped
 	next        foreseen  // what time alone would have decided after end
 }
@@ -307,7 +314,7 @@ func (e *env) replaySummary(r replayed, c timeline.Counts) error {
 	}
 	fmt.Fprintf(e.stderr, ": %d state changes, %d fired, %d resolved, %d suppressed", c.States, c.Fired, c.Resolved, c.Suppressed)
 	if r.ignored > 0 {
-		fmt.Fprintf(e.stderr, "; %d events of other namespaces ignored", r.ignored)
+		fmt.Fprintf(e.stderr, "; %d events skipped (another namespace, or an eventType leaderhook does not know)", r.ignored)
 	}
 	if r.late > 0 {
 		fmt.Fprintf(e.stderr, "; %d events beyond --reorder-window applied late", r.late)

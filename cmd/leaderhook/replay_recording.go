@@ -57,7 +57,7 @@ func (e *env) replayRecording(cfg *config.Config, sink pipeline.Sink, out *timel
 	if r.driver != nil {
 		late += r.driver.Late
 	}
-	res := replayed{n: r.events, first: r.first, last: r.last, late: late, rejected: r.rejected}
+	res := replayed{n: r.events, first: r.first, last: r.last, late: late, rejected: r.rejected, ignored: r.ignored}
 	if r.driver != nil {
 		res.end, res.next = r.driver.Now(), lookAhead(cfg, r.driver)
 	}
@@ -79,6 +79,8 @@ type recordingReplay struct {
 	events      int
 	first, last time.Time
 	rejected    int
+	ignored     int                // lines skipped (event.ErrSkipped)
+	unknown     event.UnknownTypes // told of already
 	starts      int
 	reloads     []time.Time
 	midRun      bool // the recording does not begin with a start
@@ -109,8 +111,7 @@ func (r *recordingReplay) file(name string) error {
 		line, err := br.ReadBytes('\n')
 		if len(bytes.TrimSpace(line)) > 0 {
 			if lineErr := r.line(line); lineErr != nil {
-				r.rejected++
-				fmt.Fprintf(r.stderr, "%v (line skipped)\n", &event.LineError{Name: name, Line: n, Err: lineErr})
+				r.lineError(&event.LineError{Name: name, Line: n, Err: lineErr})
 			}
 		}
 		if errors.Is(err, io.EOF) {
@@ -119,6 +120,24 @@ func (r *recordingReplay) file(name string) error {
 		if err != nil {
 			return fmt.Errorf("read %s: %w", name, err)
 		}
+	}
+}
+
+// lineError counts a line not replayed: skipped as the daemon skips it
+// (each unknown eventType named once), or rejected.
+func (r *recordingReplay) lineError(le *event.LineError) {
+	var t *event.UnknownTypeError
+	switch {
+	case errors.As(le.Err, &t):
+		r.ignored++
+		if r.unknown.First(t.Type) {
+			fmt.Fprintf(r.stderr, "%v (the daemon skips it too; told once per eventType)\n", le)
+		}
+	case errors.Is(le.Err, event.ErrSkipped):
+		r.ignored++
+	default:
+		r.rejected++
+		fmt.Fprintf(r.stderr, "%v (line skipped)\n", le)
 	}
 }
 

@@ -88,3 +88,18 @@ func TestReplayRecordingSaysWhatWasStillDueAtTheEnd(t *testing.T) {
 		t.Errorf("--extend 5s: exit %d\n%s%s", code, out, stderr)
 	}
 }
+
+// An event of an eventType leaderhook does not know, in a recording, is
+// skipped as the daemon and an event file's replay skip it: named once,
+// counted, and no failed replay.
+func TestReplayRecordingSkipsAnUnknownEventType(t *testing.T) {
+	unknown := `{"namespace":"cluster","event_src_id":"c1","timestamp":"2026-12-07T08:06:45.000000000Z","eventType":"state.new_in_ziti","cluster":"ziti"}`
+	config, recording := writeRecording(t, recordedStart, unknown, unknown,
+		`{"namespace":"cluster","event_src_id":"c1","timestamp":"2026-12-07T08:06:46.000000000Z","eventType":"state.is_leaderless","cluster":"ziti"}`)
+	_, stderr, code := leaderhook(t, "replay", "-c", config, recording)
+	want := recording + `:2: skipped: eventType "state.new_in_ziti" unknown to leaderhook (the daemon skips it too; told once per eventType)`
+	if code != 0 || !strings.Contains(stderr, want) || strings.Count(stderr, "state.new_in_ziti") != 1 ||
+		!strings.Contains(stderr, "2 events skipped") || !strings.Contains(stderr, "replayed 1 events") {
+		t.Errorf("exit %d; stderr lacks %q once, or the counts:\n%s", code, want, stderr)
+	}
+}

@@ -28,3 +28,23 @@ func TestReplayNamesEventsBeyondTheReorderWindow(t *testing.T) {
 		t.Errorf("exit %d; stderr lacks %q:\n%s", code, want, stderr)
 	}
 }
+
+// An event of an eventType leaderhook does not know is skipped as the
+// daemon skips it: named once per type, counted, and no failed replay.
+func TestReplaySkipsAnUnknownEventType(t *testing.T) {
+	dir := t.TempDir()
+	config := exampleConfig(t, dir)
+	events := filepath.Join(dir, "events.jsonl")
+	os.WriteFile(events, []byte(strings.Join([]string{
+		`{"namespace":"cluster","event_src_id":"a","timestamp":"2026-01-01T00:00:00Z","eventType":"state.has_leader","leaderId":"a"}`,
+		`{"namespace":"cluster","event_src_id":"a","timestamp":"2026-01-01T00:00:01Z","eventType":"state.new_in_ziti"}`,
+		`{"namespace":"cluster","event_src_id":"a","timestamp":"2026-01-01T00:00:02Z","eventType":"state.new_in_ziti"}`,
+		`{"namespace":"fabric","event_src_id":"a","timestamp":"2026-01-01T00:00:03Z","eventType":"x"}`,
+	}, "\n")+"\n"), 0o644)
+	_, stderr, code := leaderhook(t, "replay", "-c", config, "--cluster", "ziti-prod", events)
+	want := events + `:2: skipped: eventType "state.new_in_ziti" unknown to leaderhook (the daemon skips it too; told once per eventType)`
+	if code != 0 || !strings.Contains(stderr, want) || strings.Count(stderr, "state.new_in_ziti") != 1 ||
+		!strings.Contains(stderr, "replayed 1 events") || !strings.Contains(stderr, "3 events skipped") {
+		t.Errorf("exit %d; stderr lacks %q once, or the counts:\n%s", code, want, stderr)
+	}
+}
