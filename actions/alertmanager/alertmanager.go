@@ -119,7 +119,7 @@ var defaultAnnotations = func() map[string]*template.Template {
 }()
 
 // Build returns the alert of a notification, active for four refresh
-// periods from a firing, ended at a resolve, and notes when an annotation
+// periods from a firing or its post if later, ended at a resolve, and notes when an annotation
 // template failed on it and the default was put in its place, or, for an
 // annotation without one, it was left out (see actions.RenderMessage).
 // Labels are not templates: they route the alert, and never fall back.
@@ -141,7 +141,9 @@ func (a *Action) Build(n *actions.Notification) (al Alert, notes string) {
 		}
 		noted = append(noted, note)
 	}
-	al.EndsAt = n.FiredAt.Add(a.lease())
+	// From the post, not the decision: a firing delivered late (retried,
+	// resumed after a restart) must not reach Alertmanager already ended.
+	al.EndsAt = later(n.FiredAt, a.now()).Add(a.lease())
 	if n.Status == actions.StatusResolved {
 		al.EndsAt = n.FiredAt
 	}
@@ -149,6 +151,13 @@ func (a *Action) Build(n *actions.Notification) (al Alert, notes string) {
 }
 
 func (a *Action) lease() time.Duration { return leaseRefreshes * a.cfg.Refresh }
+
+func later(t, u time.Time) time.Time {
+	if u.After(t) {
+		return u
+	}
+	return t
+}
 
 // alertLabels are the notification's labels under valid names, then
 // alertname and cluster. A label already validly named wins over one

@@ -171,6 +171,23 @@ func TestOpenAlertsOutliveARestart(t *testing.T) {
 	}
 }
 
+// A firing delivered after the lease it was decided with ran out (retried
+// while the Alertmanagers were down, resumed after a restart) is posted
+// active, its endsAt a lease from the post: ending it at once would have
+// Alertmanager resolve it, then the next refresh fire it again.
+func TestLateFiringIsPostedActive(t *testing.T) {
+	rec := &recorder{status: 200}
+	a := started(t, rec, t.TempDir())
+	n := firing() // decided long before this run
+	posting := time.Now()
+	if _, err := a.Run(context.Background(), n); err != nil {
+		t.Fatal(err)
+	}
+	if got := lastPost(rec); time.Until(got.EndsAt) < 3*time.Hour || !got.EndsAt.After(posting) || !got.StartsAt.Equal(n.Episode) {
+		t.Errorf("posted %+v at %s, want it active for the lease (4h) from the post, from %s", got, posting, n.Episode)
+	}
+}
+
 // URLs' credentials never show.
 func TestURLCredentialsAreHidden(t *testing.T) {
 	spec := actions.Spec{Type: alertmanager.Name, Config: alertmanager.Config{URLs: []string{"https://user:am-password-123@am.example/"}}}
