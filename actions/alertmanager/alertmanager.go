@@ -119,7 +119,7 @@ var defaultAnnotations = func() map[string]*template.Template {
 }()
 
 // Build returns the alert of a notification, active for four refresh
-// periods from a firing, ended at a resolve, and notes when an annotation
+// periods from a firing or its post if later, ended at a resolve, and notes when an annotation
 // template failed on it and the default was put in its place, or, for an
 // annotation without one, it was left out (see actions.RenderMessage).
 // Labels are not templates: they route the alert, and never fall back.
@@ -141,7 +141,9 @@ func (a *Action) Build(n *actions.Notification) (al Alert, notes string) {
 		}
 		noted = append(noted, note)
 	}
-	al.EndsAt = n.FiredAt.Add(a.lease())
+	// From the post, not the decision: a firing delivered late (retried,
+	// resumed after a restart) must not reach Alertmanager already ended.
+	al.EndsAt = later(n.FiredAt, a.now()).Add(a.lease())
 	if n.Status == actions.StatusResolved {
 		al.EndsAt = n.FiredAt
 	}
@@ -149,6 +151,13 @@ func (a *Action) Build(n *actions.Notification) (al Alert, notes string) {
 }
 
 func (a *Action) lease() time.Duration { return leaseRefreshes * a.cfg.Refresh }
+
+func later(t, u time.Time) time.Time {
+	if u.After(t) {
+		return u
+	}
+	return t
+}
 
 // alertLabels are the notification's labels under valid names, then
 // alertname and cluster. A label already validly named wins over one
@@ -401,9 +410,15 @@ func (a *Action) refreshLoop(stop, done chan struct{}) {
 	}
 }
 
+// refreshBatch is how many open alerts a refresh posts at once: one
+// Alertmanager that hangs costs a round a timeout per batch, not per
+// alert, which with many alerts open would outlast their lease on the
+// others.
+const refreshBatch = 64
+
 // refresh posts every open alert again with its endsAt moved ahead, and
-// the ends that are not taken yet. One that fails is tried again at the
-// next refresh.
+// the ends that are not taken yet, in batches. One that fails is tried
+// again at the next refresh.
 func (a *Action) refresh(stop chan struct{}) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -414,34 +429,54 @@ func (a *Action) refresh(stop chan struct{}) {
 		case <-ctx.Done():
 		}
 	}()
-	a.memory.Each(func(key string, raw json.RawMessage) {
-		a.postMu.Lock()
-		defer a.postMu.Unlock()
-		var k kept
-		if ctx.Err() != nil || !a.memory.Get(key, &k) { // resolved meanwhile
-			return
-		}
-		if !k.Resolved.IsZero() {
-			a.refreshEnd(ctx, key, k)
-			return
-		}
-		k.EndsAt = a.now().Add(a.lease())
-		_, _ = a.postKept(ctx, key, k)
-	})
+	var keys []string
+	a.memory.Each(func(key string, _ json.RawMessage) { keys = append(keys, key) })
+	for len(keys) > 0 && ctx.Err() == nil {
+		n := min(len(keys), refreshBatch)
+		a.refreshKeys(ctx, keys[:n])
+		keys = keys[n:]
+	}
 }
 
-// refreshEnd posts a resolve no Alertmanager has taken yet, as it was:
-// moving its endsAt ahead would bring the alert back. Once the lease of
-// the last refresh before the resolve is over, Alertmanager has ended the
-// alert by itself, and the end is forgotten.
-func (a *Action) refreshEnd(ctx context.Context, key string, k kept) {
-	if a.now().After(k.Resolved.Add(a.lease())) {
-		_ = a.memory.Delete(key)
+// refreshKeys posts the alerts kept under keys in one post: those open
+// with their endsAt moved ahead, the resolves not taken yet as they were
+// (moving their endsAt would bring the alert back), and the ends they
+// carry. Once an Alertmanager took them, the ends are forgotten; so is a
+// resolve refused for good, or whose alert Alertmanager has ended by
+// itself since (the lease of the last refresh before it is over).
+func (a *Action) refreshKeys(ctx context.Context, keys []string) {
+	a.postMu.Lock()
+	defer a.postMu.Unlock()
+	now := a.now()
+	posted := map[string]kept{}
+	var alerts []Alert
+	for _, key := range keys {
+		var k kept
+		if !a.memory.Get(key, &k) { // resolved meanwhile
+			continue
+		}
+		if !k.Resolved.IsZero() && now.After(k.Resolved.Add(a.lease())) {
+			_ = a.memory.Delete(key)
+			continue
+		}
+		if k.Resolved.IsZero() {
+			k.EndsAt = now.Add(a.lease())
+		}
+		posted[key] = k
+		alerts = append(append(alerts, k.Alert), k.Ending...)
+	}
+	if len(alerts) == 0 {
 		return
 	}
-	_, err := a.post(ctx, append([]Alert{k.Alert}, k.Ending...))
-	if err == nil || actions.IsPermanent(err) {
-		_ = a.memory.Delete(key)
+	_, err := a.post(ctx, alerts)
+	for key, k := range posted {
+		switch {
+		case !k.Resolved.IsZero() && (err == nil || actions.IsPermanent(err)):
+			_ = a.memory.Delete(key)
+		case err == nil && len(k.Ending) > 0:
+			k.Ending = nil
+			_ = a.memory.Put(key, k, a.now())
+		}
 	}
 }
 

@@ -171,6 +171,66 @@ func TestOpenAlertsOutliveARestart(t *testing.T) {
 	}
 }
 
+// A firing delivered after the lease it was decided with ran out (retried
+// while the Alertmanagers were down, resumed after a restart) is posted
+// active, its endsAt a lease from the post: ending it at once would have
+// Alertmanager resolve it, then the next refresh fire it again.
+func TestLateFiringIsPostedActive(t *testing.T) {
+	rec := &recorder{status: 200}
+	a := started(t, rec, t.TempDir())
+	n := firing() // decided long before this run
+	posting := time.Now()
+	if _, err := a.Run(context.Background(), n); err != nil {
+		t.Fatal(err)
+	}
+	if got := lastPost(rec); time.Until(got.EndsAt) < 3*time.Hour || !got.EndsAt.After(posting) || !got.StartsAt.Equal(n.Episode) {
+		t.Errorf("posted %+v at %s, want it active for the lease (4h) from the post, from %s", got, posting, n.Episode)
+	}
+}
+
+// A refresh posts the open alerts together, each Alertmanager once: with
+// one of an HA pair hanging, a post per alert would cost a timeout per
+// alert, and with many open the round would outlast their lease on the
+// Alertmanager that answers.
+func TestRefreshPostsTheOpenAlertsTogether(t *testing.T) {
+	release := make(chan struct{})
+	hung := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+	}))
+	t.Cleanup(hung.Close)
+	t.Cleanup(func() { close(release) }) // before hung.Close, which waits for the handler
+	healthy := &recorder{status: 200}
+	h := httptest.NewServer(healthy)
+	t.Cleanup(h.Close)
+	spec := actions.Spec{Type: alertmanager.Name, Timeout: time.Second, Config: alertmanager.Config{URLs: []string{hung.URL, h.URL}, Refresh: time.Hour}}
+	a, err := alertmanager.New("am", spec, actions.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, rule := range []string{"r1", "r2", "r3"} {
+		n := firing()
+		n.Rule = rule
+		if _, err := a.Run(context.Background(), n); err != nil {
+			t.Fatal(err)
+		}
+	}
+	a.Start() // refreshes at once
+	defer a.Stop()
+	for deadline := time.Now().Add(20 * time.Second); healthy.count() < 4; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d posts, want the refresh after the three firings", healthy.count())
+		}
+	}
+	healthy.mu.Lock()
+	defer healthy.mu.Unlock()
+	if refresh := healthy.posts[3]; len(refresh) != 3 {
+		t.Errorf("the refresh posted %+v, want the three alerts at once", refresh)
+	}
+}
+
 // URLs' credentials never show.
 func TestURLCredentialsAreHidden(t *testing.T) {
 	spec := actions.Spec{Type: alertmanager.Name, Config: alertmanager.Config{URLs: []string{"https://user:am-password-123@am.example/"}}}

@@ -18,8 +18,8 @@ var Kind = actions.Kind{
 	},
 	Docs: map[string]string{
 		"webhook_url": "the URL of a Teams Workflows webhook (\"When a Teams webhook request is received\", posting the card to a channel or chat); a secret: its `sig` is the credential. The retired Office 365 connector webhooks (MessageCard) are not supported.",
-		"title":       "template of the card's title. Default: `[FIRING] rule on cluster` (or RESOLVED), also sent when the template fails or renders nothing on a real notification (the audit detail says why).",
-		"text":        "template of the card's text, under the title. What it inserts is escaped (Markdown, control characters); its own text is kept. Default: what happened (`.Summary`), also sent when the template fails or renders nothing on a real notification (the audit detail says why).",
+		"title":       "template of the card's title. Default: `[FIRING] rule on cluster` (or RESOLVED), also sent when the template fails or renders nothing on a real notification (the audit detail says why). Cut to 500 characters when the card would be over Teams' 28 KB message.",
+		"text":        "template of the card's text, under the title. What it inserts is escaped (Markdown, control characters); its own text is kept. Default: what happened (`.Summary`), also sent when the template fails or renders nothing on a real notification (the audit detail says why). Cut, ending with …, to keep the card within Teams' 28 KB message (a Workflows webhook accepts a larger one, then fails to post it); the audit detail says so.",
 	},
 }
 

@@ -11,7 +11,8 @@
 // Teams renders card schema versions up to 1.5 on desktop and web, and the
 // card uses only what version 1.4 has, which every Teams client renders.
 // A Workflows webhook answers 202 Accepted; 429 and 5xx are retried,
-// other answers are not.
+// other answers are not. It accepts a message over Teams' 28 KB too, and
+// then fails to post it: the text (and a long title) are cut to fit.
 package teams
 
 import (
@@ -22,6 +23,7 @@ import (
 	"strings"
 	"text/template"
 	"time"
+	"unicode/utf8"
 
 	"github.com/leaderhook/leaderhook/actions"
 	"github.com/leaderhook/leaderhook/actions/webhook"
@@ -146,6 +148,13 @@ func (a *Action) Build(n *actions.Notification) (msg Message, notes string) {
 	}
 	title, titleNote := actions.RenderMessage(a.name, a.title, n, "["+status+"] "+escape(n.Rule)+" on "+escape(n.Cluster), false)
 	text, textNote := actions.RenderMessage(a.name, a.text, n, escape(n.Summary()), false)
+	build := func(title, text string) Message { return a.message(n, style, color, title, text) }
+	msg, cutNote := fit(build, title, text)
+	return msg, actions.JoinNotes(titleNote, textNote, a.noted(cutNote))
+}
+
+// message is the card of n with title and text.
+func (a *Action) message(n *actions.Notification, style, color, title, text string) Message {
 	card := Card{Schema: CardSchema, Type: "AdaptiveCard", Version: CardVersion, MSTeams: map[string]any{"width": "Full"},
 		Body: []any{
 			Container{Type: "Container", Style: style, Bleed: true, Items: []any{
@@ -156,7 +165,79 @@ func (a *Action) Build(n *actions.Notification) (msg Message, notes string) {
 	if a.link != "" {
 		card.Actions = []OpenURL{{Type: "Action.OpenUrl", Title: "Open leaderhook", URL: a.link}}
 	}
-	return Message{Type: "message", Attachments: []Attachment{{ContentType: ContentType, Content: card}}}, actions.JoinNotes(titleNote, textNote)
+	return Message{Type: "message", Attachments: []Attachment{{ContentType: ContentType, Content: card}}}
+}
+
+// MaxMessage is Teams' bound on a message, in bytes: a Workflows webhook
+// accepts a larger card, then fails to post it where nobody looks.
+const MaxMessage = 28 << 10
+
+// maxTitle is what a title too long for the message keeps, in characters,
+// before the text is cut: a heading, not the message.
+const maxTitle = 500
+
+// fit builds the message, cutting a long title, then the text, then the
+// title further, until it encodes within MaxMessage, and notes what it cut.
+func fit(build func(title, text string) Message, title, text string) (Message, string) {
+	msg, cut := build(title, text), map[string]bool{}
+	for {
+		over := encodedSize(msg) - MaxMessage
+		switch r := utf8.RuneCountInString(title); {
+		case over <= 0:
+			return msg, cutNames(cut)
+		case r > maxTitle:
+			title, cut["title"] = cutTo(title, maxTitle-1), true
+		case text != "…":
+			text, cut["text"] = cutBy(text, over), true
+		case title != "…":
+			title, cut["title"] = cutBy(title, over), true
+		default: // the facts alone are bounded well below
+			return msg, cutNames(cut)
+		}
+		msg = build(title, text)
+	}
+}
+
+func cutNames(cut map[string]bool) string {
+	switch {
+	case cut["text"] && cut["title"]:
+		return "title and text"
+	case cut["text"]:
+		return "text"
+	case cut["title"]:
+		return "title"
+	}
+	return ""
+}
+
+// cutBy shortens s so that its encoding loses over bytes, or a little
+// more, ending it with …; the characters are taken to encode alike.
+func cutBy(s string, over int) string {
+	size, n := encodedSize(s), utf8.RuneCountInString(s)
+	// … and the characters cut at the edge: a margin of eight bytes.
+	return cutTo(s, max(n*(size-over-8)/max(size, 1), 0))
+}
+
+// cutTo keeps keep characters of s, fewer than it has, then …, never
+// after a lone backslash, which would show.
+func cutTo(s string, keep int) string {
+	kept := string([]rune(s)[:keep])
+	if trailing := len(kept) - len(strings.TrimRight(kept, `\`)); trailing%2 == 1 {
+		kept = kept[:len(kept)-1]
+	}
+	return kept + "…"
+}
+
+func encodedSize(v any) int {
+	data, _ := json.Marshal(v)
+	return len(data)
+}
+
+func (a *Action) noted(cut string) string {
+	if cut == "" {
+		return ""
+	}
+	return "action " + a.name + ": the card's " + cut + " cut to fit Teams' 28 KB message"
 }
 
 func facts(n *actions.Notification) []Fact {

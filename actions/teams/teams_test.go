@@ -140,3 +140,32 @@ func TestFailingTemplatesSendTheDefaults(t *testing.T) {
 		}
 	}
 }
+
+// A card over Teams' 28 KB message (a text template that inserts a long
+// event field) is cut to fit, ending with …, rather than refused (a
+// Workflows webhook takes it, then never posts it); the audit detail says
+// so.
+func TestLongTextIsCutToFit(t *testing.T) {
+	srv := fakes.NewTeams()
+	defer srv.Close()
+	a := newAction(t, teams.Config{WebhookURL: srv.WebhookURL(), Title: "{{ .Event.note }}", Text: "note: {{ .Event.note }}"}, "")
+	n := notification()
+	n.Event = map[string]any{"note": strings.Repeat("a_<", 20<<10)}
+	out, err := a.Run(context.Background(), n)
+	if err != nil {
+		t.Fatalf("%+v %v (refused: %v)", out, err, srv.Refused())
+	}
+	cards := srv.Cards()
+	if len(cards) != 1 {
+		t.Fatalf("%d cards", len(cards))
+	}
+	data, _ := json.Marshal(cards[0])
+	for _, want := range []string{`"text":"note: a\\_\\\u003ca`, `…"`, `"title":"Fired at"`} {
+		if !strings.Contains(string(data), want) {
+			t.Errorf("the card lacks %s:\n%.300s", want, data)
+		}
+	}
+	if !strings.Contains(out.Detail, "cut to fit") {
+		t.Errorf("detail %q does not say the card was cut", out.Detail)
+	}
+}
