@@ -1,6 +1,8 @@
 package daemon
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"strconv"
 	"strings"
 
@@ -13,7 +15,8 @@ const recentEvents = 4096
 
 // recent remembers the latest events taken, each as its cluster, member,
 // own timestamp (as sent, before dating) and content. Memory stays bounded:
-// the oldest is forgotten for each new one.
+// the oldest is forgotten for each new one. A group keeps one in its
+// replicated state (group.seen), fed the keys its log carries.
 type recent struct {
 	seen map[string]struct{}
 	ring []string
@@ -24,19 +27,16 @@ type recent struct {
 func (r *recent) fresh(evs []event.Event) []event.Event {
 	kept := evs[:0:0]
 	for i := range evs {
-		if !r.repeat(&evs[i]) {
+		if !r.repeat(eventKey(&evs[i])) {
 			kept = append(kept, evs[i])
 		}
 	}
 	return kept
 }
 
-// repeat reports whether ev was taken already, and remembers it if not. A
-// member's report is the same report when all it says and its own
-// timestamp are: a sender's nanosecond timestamps tell two reports apart,
-// and one repeated says nothing new.
-func (r *recent) repeat(ev *event.Event) bool {
-	k := eventKey(ev)
+// repeat reports whether the event of key k (eventKey) was taken already,
+// and remembers it if not.
+func (r *recent) repeat(k string) bool {
 	if _, ok := r.seen[k]; ok {
 		return true
 	}
@@ -52,6 +52,43 @@ func (r *recent) repeat(ev *event.Event) bool {
 	return false
 }
 
+// keys returns the keys remembered, oldest first: taken again in this
+// order (restoreRecent), they are forgotten in the same order.
+func (r *recent) keys() []string {
+	if r.seen == nil {
+		return nil
+	}
+	out := make([]string, 0, len(r.seen))
+	for i := range recentEvents {
+		if k := r.ring[(r.next+i)%recentEvents]; k != "" {
+			out = append(out, k)
+		}
+	}
+	return out
+}
+
+// restoreRecent remembers keys, oldest first, as keys returned them.
+func restoreRecent(keys []string) recent {
+	var r recent
+	for _, k := range keys {
+		r.repeat(k)
+	}
+	return r
+}
+
+// eventKeys returns the key of each of evs.
+func eventKeys(evs []event.Event) []string {
+	keys := make([]string, len(evs))
+	for i := range evs {
+		keys[i] = eventKey(&evs[i])
+	}
+	return keys
+}
+
+// eventKey tells a member's report apart: it is the same report when all
+// it says and its own timestamp are (a sender's nanosecond timestamps tell
+// two reports apart, and one repeated says nothing new). It is a digest,
+// short enough for a group's log entries and snapshots.
 func eventKey(ev *event.Event) string {
 	var b strings.Builder
 	for _, s := range []string{ev.Cluster, ev.Source, ev.Type, ev.LeaderID, ev.PreviousLeaderID, ev.Reason, ev.ChangeKind} {
@@ -73,5 +110,6 @@ func eventKey(ev *event.Event) string {
 		b.WriteString(strconv.Quote(c.ID))
 		b.WriteString(strconv.FormatUint(c.Term, 10))
 	}
-	return b.String()
+	sum := sha256.Sum256([]byte(b.String()))
+	return hex.EncodeToString(sum[:16])
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/leaderhook/leaderhook/actions"
 	"github.com/leaderhook/leaderhook/detector"
 	"github.com/leaderhook/leaderhook/dispatch"
+	"github.com/leaderhook/leaderhook/event"
 	"github.com/leaderhook/leaderhook/ha"
 	"github.com/leaderhook/leaderhook/pipeline"
 )
@@ -40,6 +41,9 @@ type group struct {
 	// applyMu serializes what changes the pipeline: the raft log's entries,
 	// and in fail-open this node's own inputs.
 	applyMu sync.Mutex
+	// seen: the keys of the events applied lately (ha.Events), under
+	// applyMu. Replicated: every node applies the same entries.
+	seen recent
 
 	mu        sync.Mutex
 	pending   map[string]dispatch.Delivery // replicated: deliveries not finished
@@ -130,8 +134,9 @@ func (g *group) Apply(c ha.Command) {
 func (g *group) apply(c ha.Command) {
 	switch c.Kind {
 	case ha.Events:
+		evs := g.unseen(c)
 		g.d.driver.Do(func() {
-			for _, ev := range c.Events {
+			for _, ev := range evs {
 				ev.Cluster = c.Cluster
 				g.d.metrics.Event(ev)
 				g.d.driver.Handle(ev)
@@ -163,6 +168,22 @@ func (g *group) apply(c ha.Command) {
 			g.applyMemory(*c.Memory)
 		}
 	}
+}
+
+// unseen returns the events of c not applied already, by their keys (a
+// batch sent again, or to several nodes): decided again, a loss would page
+// twice. An entry without a key for each event is applied whole.
+func (g *group) unseen(c ha.Command) []event.Event {
+	if len(c.Keys) != len(c.Events) {
+		return c.Events
+	}
+	kept := c.Events[:0:0]
+	for i, k := range c.Keys {
+		if !g.seen.repeat(k) {
+			kept = append(kept, c.Events[i])
+		}
+	}
+	return kept
 }
 
 // Submit records what a decision made while applying an entry: on every
@@ -202,6 +223,9 @@ type groupImage struct {
 	LeaderAPI string              `json:"leader_api,omitempty"`
 	// Memories: what each action remembers, by action.
 	Memories map[string]json.RawMessage `json:"memories,omitempty"`
+	// Seen: the keys of the events applied lately, oldest first, so that
+	// a node restoring the snapshot leaves out the events the others do.
+	Seen []string `json:"seen,omitempty"`
 }
 
 // Snapshot returns the state the log's entries so far made (in
@@ -221,6 +245,7 @@ func (g *group) snapshot() ([]byte, error) {
 	g.mu.Lock()
 	img.Pending, img.LeaderAPI, img.Memories = g.pendingList(), g.leaderAPI, g.memoryImages()
 	g.mu.Unlock()
+	img.Seen = g.seen.keys()
 	return json.Marshal(img)
 }
 
@@ -245,6 +270,7 @@ func (g *group) restore(data []byte, memories bool) error {
 		return err
 	}
 	g.d.driver.Do(func() { g.d.driver.Reset(engine, views, img.Pipeline) })
+	g.seen = restoreRecent(img.Seen)
 	g.mu.Lock()
 	g.pending = map[string]dispatch.Delivery{}
 	for _, del := range img.Pending {

@@ -141,7 +141,7 @@ func (g *group) applyAlone(c ha.Command) error {
 // the group makes from them again carry the ids this node gave them.
 func (g *group) resubmit(cmds []ha.Command) {
 	for _, c := range cmds {
-		g.submitRetrying(g.ctx, c.Cluster, c.Events)
+		g.submitRetrying(g.ctx, c)
 	}
 }
 

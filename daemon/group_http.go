@@ -15,12 +15,6 @@ import (
 	"github.com/leaderhook/leaderhook/metrics"
 )
 
-// forward hands events this node took in to the leader, which proposes
-// them: nil means they are committed.
-func (g *group) forward(ctx context.Context, cluster string, evs []event.Event) error {
-	return g.forwardCommand(ctx, ha.Command{Kind: ha.Events, Cluster: cluster, Events: evs})
-}
-
 // forwardCommand hands an input this node took in (events, a window of
 // expected changes) to the leader, which proposes it.
 func (g *group) forwardCommand(ctx context.Context, c ha.Command) error {
@@ -86,10 +80,14 @@ func forwardable(c ha.Command) bool {
 }
 
 // ingest is POST /v1/events in a group: nil (a 202) means the events are
-// in the group's log, committed on a majority of nodes.
+// in the group's log, committed on a majority of nodes. Each carries its
+// key as its member sent it, before dating (which makes a late event's
+// time its arrival's), so that the group applies it once wherever and
+// however often it is sent.
 func (g *group) ingest(ctx context.Context, cluster string, evs []event.Event) error {
+	keys := eventKeys(evs)
 	g.date(evs)
-	if err := g.submitEvents(ctx, cluster, evs); err != nil {
+	if err := g.submitEvents(ctx, ha.Command{Kind: ha.Events, Cluster: cluster, Events: evs, Keys: keys}); err != nil {
 		return fmt.Errorf("%w: %v", api.ErrBusy, err)
 	}
 	return nil

@@ -209,19 +209,18 @@ func (g *group) decide(c ha.Command) error {
 	return g.node.Propose(c, proposeTimeout)
 }
 
-// submitEvents hands a cluster's events, taken in by this node, to the
-// group: the leader proposes them (and returns once they are committed
-// and applied), a node in fail-open applies them, another forwards them to
-// the leader.
-func (g *group) submitEvents(ctx context.Context, cluster string, evs []event.Event) error {
-	c := ha.Command{Kind: ha.Events, Cluster: cluster, Events: evs}
+// submitEvents hands a cluster's events (an ha.Events command), taken in
+// by this node, to the group: the leader proposes them (and returns once
+// they are committed and applied), a node in fail-open applies them,
+// another forwards them to the leader.
+func (g *group) submitEvents(ctx context.Context, c ha.Command) error {
 	switch {
 	case g.runningAlone():
 		return g.applyAlone(c)
 	case g.node.IsLeader():
 		return g.node.Propose(c, proposeTimeout)
 	}
-	return g.forward(ctx, cluster, evs)
+	return g.forwardCommand(ctx, c)
 }
 
 // date dates events as they arrive at this node (see Driver.Date): the
@@ -248,7 +247,7 @@ func (g *group) forwardEvents(ctx context.Context) {
 		batch := g.drain([]event.Event{ev})
 		g.date(batch)
 		for _, cluster := range clustersOf(batch) {
-			g.submitRetrying(ctx, cluster, eventsOf(batch, cluster))
+			g.submitRetrying(ctx, ha.Command{Kind: ha.Events, Cluster: cluster, Events: eventsOf(batch, cluster)})
 		}
 	}
 }
@@ -266,15 +265,15 @@ func (g *group) drain(batch []event.Event) []event.Event {
 	return batch
 }
 
-func (g *group) submitRetrying(ctx context.Context, cluster string, evs []event.Event) {
+func (g *group) submitRetrying(ctx context.Context, c ha.Command) {
 	logged := false
 	for ctx.Err() == nil {
-		err := g.submitEvents(ctx, cluster, evs)
+		err := g.submitEvents(ctx, c)
 		if err == nil {
 			return
 		}
 		if !logged {
-			g.log.Warn("events wait for the group", "cluster", cluster, "err", err)
+			g.log.Warn("events wait for the group", "cluster", c.Cluster, "err", err)
 			logged = true
 		}
 		sleep(ctx, 200*time.Millisecond)

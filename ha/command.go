@@ -12,7 +12,11 @@ import (
 // Kinds of command.
 const (
 	// Events: members' reports of a cluster, dated by the node that took
-	// them in.
+	// them in. With Keys (events taken over HTTP), one key per event that
+	// tells it apart as its member sent it, before dating: the group
+	// applies an event whose key it applied already (the same batch sent
+	// again, or to several nodes) no more. An entry without them (from an
+	// older version, or from a node's own sources) is applied whole.
 	Events = "events"
 	// Advance: time passes to Time (proposed by the leader when the
 	// pipeline's next deadline is due).
@@ -44,6 +48,7 @@ type Command struct {
 	Kind     string                `json:"kind"`
 	Cluster  string                `json:"cluster,omitempty"`
 	Events   []event.Event         `json:"events,omitempty"`
+	Keys     []string              `json:"keys,omitempty"`
 	Time     time.Time             `json:"time,omitzero"`
 	Delivery *dispatch.Delivery    `json:"delivery,omitempty"`
 	ID       string                `json:"id,omitempty"` // of a delivery done

@@ -251,3 +251,32 @@ func appendLine(t *testing.T, path, line string) {
 		t.Fatal(err)
 	}
 }
+
+// TestHASameEventsToTwoNodes: a member's events sent to two nodes (as
+// docs/ha.md allows: every controller's events to every node) are decided
+// once. Late at the second node, they would be dated on arrival and page
+// and resolve again.
+func TestHASameEventsToTwoNodes(t *testing.T) {
+	g := startGroup(t, "1m", "  - {name: lost, when: leaderless, actions: [hook], on_resolve: [hook]}")
+	leader := g.leader()
+	start := time.Now()
+	g.post(leader, eventAt("c1", "state.has_leader", "s1", start))
+	batch := eventAt("c1", "state.is_leaderless", "", start.Add(time.Millisecond)) + "\n" +
+		eventAt("c1", "state.has_leader", "s2", start.Add(2*time.Millisecond))
+	for _, i := range []int{(leader + 1) % haNodes, (leader + 2) % haNodes} {
+		g.post(i, batch)
+	}
+	// Applied on the leader before each 202: nothing pending there means
+	// every delivery the events caused was made.
+	waitFor(t, "every delivery made", func() bool {
+		s, ok := g.status(leader)
+		_, fired := g.receiver.deliveries("lost", "firing", "")
+		_, resolved := g.receiver.deliveries("lost", "resolved", "")
+		return ok && s.Pending == 0 && len(fired) > 0 && len(resolved) > 0
+	}, g.live()...)
+	fired, _ := g.receiver.deliveries("lost", "firing", "")
+	resolved, _ := g.receiver.deliveries("lost", "resolved", "")
+	if len(fired) != 1 || len(resolved) != 1 {
+		t.Errorf("lost fired under ids %v and resolved under ids %v, want one of each", fired, resolved)
+	}
+}

@@ -112,6 +112,7 @@ type haStatus struct {
 	Term         uint64 `json:"term"`
 	AppliedIndex uint64 `json:"applied_index"`
 	LeaderAPI    string `json:"leader_api"`
+	Pending      int    `json:"pending_deliveries"`
 	Peers        []struct {
 		ID      string `json:"id"`
 		Address string `json:"address"`
