@@ -43,7 +43,7 @@ func (d *Daemon) ingest(ctx context.Context, cluster string, evs []event.Event) 
 		return busy
 	}
 	if failed != nil {
-		return fmt.Errorf("%w: the events were decided, but a delivery they caused is not safe from a crash (%v); send them again", api.ErrBusy, failed)
+		return fmt.Errorf("%w: the events were decided and their deliveries are being made, but one is not safe from a crash (%v); sending the events again is safe: they are not decided twice", api.ErrBusy, failed)
 	}
 	return nil
 }
