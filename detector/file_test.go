@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -44,6 +45,24 @@ func collect(t *testing.T, out <-chan event.Event, n int) []string {
 	return got
 }
 
+// lineErrors keeps the line errors a source reports while it runs.
+type lineErrors struct {
+	mu   sync.Mutex
+	errs []string
+}
+
+func (l *lineErrors) add(e *event.LineError) {
+	l.mu.Lock()
+	l.errs = append(l.errs, e.Error())
+	l.mu.Unlock()
+}
+
+func (l *lineErrors) got() []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return slices.Clone(l.errs)
+}
+
 // In a synctest bubble, synctest.Wait returns once the source has done all
 // it can with what the file holds and waits for its next poll: the moment
 // to change the file again.
@@ -52,12 +71,11 @@ func TestFileSourceFollowsRotationAndTruncation(t *testing.T) {
 		dir := t.TempDir()
 		path := filepath.Join(dir, "events.jsonl")
 		appendTo(t, path, line("old", event.ReadWrite, 0)) // before start: not replayed
+		var rejects lineErrors
 		var mu sync.Mutex
-		var rejects []string
 		var last Position
 		const poll = 10 * time.Millisecond
-		src := &FileSource{Path: path, Cluster: "c", Poll: poll,
-			OnReject:   func(e *event.LineError) { mu.Lock(); rejects = append(rejects, e.Error()); mu.Unlock() },
+		src := &FileSource{Path: path, Cluster: "c", Poll: poll, OnReject: rejects.add,
 			OnPosition: func(p Position) { mu.Lock(); last = p; mu.Unlock() }}
 		out := make(chan event.Event, 16)
 		ctx, cancel := context.WithCancel(context.Background())
@@ -91,11 +109,11 @@ func TestFileSourceFollowsRotationAndTruncation(t *testing.T) {
 		if got := collect(t, out, 1); got[0] != "d" {
 			t.Errorf("after truncation: %v", got)
 		}
+		if r := rejects.got(); len(r) != 1 || !strings.Contains(r[0], "events.jsonl:2: not a JSON object") {
+			t.Errorf("rejects: %q", r)
+		}
 		mu.Lock()
 		defer mu.Unlock()
-		if len(rejects) != 1 || !strings.Contains(rejects[0], "events.jsonl:2: not a JSON object") {
-			t.Errorf("rejects: %q", rejects)
-		}
 		if last.Offset != int64(len(line("d", event.ReadWrite, 4))) {
 			t.Errorf("position %+v", last)
 		}
@@ -163,12 +181,11 @@ func TestFileSourceSkipsOverLongLines(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
 				path := filepath.Join(t.TempDir(), "events.jsonl")
+				var rejects lineErrors
 				var mu sync.Mutex
-				var rejects []string
 				var last Position
 				const poll = 10 * time.Millisecond
-				src := &FileSource{Path: path, Poll: poll, fromStart: true,
-					OnReject:   func(e *event.LineError) { mu.Lock(); rejects = append(rejects, e.Error()); mu.Unlock() },
+				src := &FileSource{Path: path, Poll: poll, fromStart: true, OnReject: rejects.add,
 					OnPosition: func(p Position) { mu.Lock(); last = p; mu.Unlock() }}
 				out := make(chan event.Event, 16)
 				ctx, cancel := context.WithCancel(context.Background())
@@ -184,11 +201,12 @@ func TestFileSourceSkipsOverLongLines(t *testing.T) {
 				if got := collect(t, out, 2); strings.Join(got, ",") != "a,c" {
 					t.Errorf("events: %v", got)
 				}
+				want := fmt.Sprintf("events.jsonl:2: line longer than %d bytes", event.MaxLineBytes)
+				if r := rejects.got(); len(r) != 1 || !strings.Contains(r[0], want) {
+					t.Errorf("rejects: %.200q, want one %q", r, want)
+				}
 				mu.Lock()
 				defer mu.Unlock()
-				if want := fmt.Sprintf("events.jsonl:2: line longer than %d bytes", event.MaxLineBytes); len(rejects) != 1 || !strings.Contains(rejects[0], want) {
-					t.Errorf("rejects: %.200q, want one %q", rejects, want)
-				}
 				if last.Offset != int64(size) {
 					t.Errorf("position %d, want the file's end %d", last.Offset, size)
 				}
@@ -205,11 +223,9 @@ func TestFileSourceStartingMidLineReadsThatLineWhole(t *testing.T) {
 		path := filepath.Join(t.TempDir(), "events.jsonl")
 		half := line("b", event.ReadWrite, 1)
 		appendTo(t, path, line("old", event.ReadWrite, 0)+half[:20])
-		var mu sync.Mutex
-		var rejects []string
+		var rejects lineErrors
 		const poll = 10 * time.Millisecond
-		src := &FileSource{Path: path, Poll: poll,
-			OnReject: func(e *event.LineError) { mu.Lock(); rejects = append(rejects, e.Error()); mu.Unlock() }}
+		src := &FileSource{Path: path, Poll: poll, OnReject: rejects.add}
 		src.Prepare()
 		out := make(chan event.Event, 16)
 		ctx, cancel := context.WithCancel(context.Background())
@@ -220,10 +236,8 @@ func TestFileSourceStartingMidLineReadsThatLineWhole(t *testing.T) {
 		if got := collect(t, out, 2); strings.Join(got, ",") != "b,c" {
 			t.Errorf("events: %v", got)
 		}
-		mu.Lock()
-		defer mu.Unlock()
-		if len(rejects) != 0 {
-			t.Errorf("rejects: %q", rejects)
+		if r := rejects.got(); len(r) != 0 {
+			t.Errorf("rejects: %q", r)
 		}
 	})
 }
@@ -302,10 +316,7 @@ func TestFileSourceReadsTheMovedFileUntilANewOneAppears(t *testing.T) {
 // lines around it are read. So is it on stdin.
 func TestSourcesSkipAnUnknownEventType(t *testing.T) {
 	text := line("a", event.ReadWrite, 1) + line("b", "state.new_in_ziti", 2) + line("c", event.ReadWrite, 3)
-	var mu sync.Mutex
-	var rejects, skips []string
-	reject := func(e *event.LineError) { mu.Lock(); rejects = append(rejects, e.Error()); mu.Unlock() }
-	skip := func(e *event.LineError) { mu.Lock(); skips = append(skips, e.Error()); mu.Unlock() }
+	var rejects, skips lineErrors
 	for _, tc := range []struct {
 		name string
 		run  func(ctx context.Context, out chan<- event.Event) error
@@ -313,16 +324,16 @@ func TestSourcesSkipAnUnknownEventType(t *testing.T) {
 		{"file", func(ctx context.Context, out chan<- event.Event) error {
 			path := filepath.Join(t.TempDir(), "events.jsonl")
 			appendTo(t, path, text)
-			src := &FileSource{Path: path, Poll: time.Millisecond, fromStart: true, OnReject: reject, OnSkip: skip}
+			src := &FileSource{Path: path, Poll: time.Millisecond, fromStart: true, OnReject: rejects.add, OnSkip: skips.add}
 			return src.Run(ctx, out)
 		}},
 		{"stdin", func(ctx context.Context, out chan<- event.Event) error {
-			src := &ReaderSource{R: strings.NewReader(text), Name: "events.jsonl", OnReject: reject, OnSkip: skip}
+			src := &ReaderSource{R: strings.NewReader(text), Name: "events.jsonl", OnReject: rejects.add, OnSkip: skips.add}
 			return src.Run(ctx, out)
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			rejects, skips = nil, nil
+			rejects, skips = lineErrors{}, lineErrors{}
 			out := make(chan event.Event, 16)
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
@@ -330,13 +341,11 @@ func TestSourcesSkipAnUnknownEventType(t *testing.T) {
 			if got := collect(t, out, 2); strings.Join(got, ",") != "a,c" {
 				t.Errorf("events: %v", got)
 			}
-			mu.Lock()
-			defer mu.Unlock()
-			if len(rejects) != 0 {
-				t.Errorf("rejected: %q", rejects)
+			if r := rejects.got(); len(r) != 0 {
+				t.Errorf("rejected: %q", r)
 			}
-			if len(skips) != 1 || !strings.Contains(skips[0], `events.jsonl:2: skipped: eventType "state.new_in_ziti"`) {
-				t.Errorf("skipped: %q", skips)
+			if s := skips.got(); len(s) != 1 || !strings.Contains(s[0], `events.jsonl:2: skipped: eventType "state.new_in_ziti"`) {
+				t.Errorf("skipped: %q", s)
 			}
 		})
 	}

@@ -6,12 +6,14 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/leaderhook/leaderhook/internal/testpki"
 )
 
 func TestValidatePollCredentialsAndTLS(t *testing.T) {
-	ca := newTestCA(t)
-	certFile, keyFile := ca.issue("leaderhook", x509.ExtKeyUsageClientAuth, nil, nil)
-	otherCert, _ := ca.issue("other", x509.ExtKeyUsageClientAuth, nil, nil)
+	ca := testpki.New(t)
+	certFile, keyFile := ca.Issue("leaderhook", x509.ExtKeyUsageClientAuth)
+	otherCert, _ := ca.Issue("other", x509.ExtKeyUsageClientAuth)
 	garbage := filepath.Join(t.TempDir(), "garbage.pem")
 	os.WriteFile(garbage, []byte("hello"), 0o600)
 	https := []string{"https://10.0.0.1:2379"}
@@ -19,7 +21,7 @@ func TestValidatePollCredentialsAndTLS(t *testing.T) {
 		src  Source
 		want string // "path: message", "" for none
 	}{
-		{Source{Type: SourcePoll, Preset: "etcd", Members: https, CAFile: ca.file, CertFile: certFile, KeyFile: keyFile,
+		{Source{Type: SourcePoll, Preset: "etcd", Members: https, CAFile: ca.File, CertFile: certFile, KeyFile: keyFile,
 			ServerName: "etcd.example", Username: "leaderhook", Password: "pw"}, ""},
 		{Source{Type: SourcePoll, Preset: "consul", Members: https, Token: "t"}, ""},
 		{Source{Type: SourceEvents, HTTP: true, CertFile: certFile}, "cert_file: does not apply to a events source"},
@@ -37,7 +39,7 @@ func TestValidatePollCredentialsAndTLS(t *testing.T) {
 		{Source{Type: SourcePoll, Preset: "etcd", Members: https, CertFile: garbage, KeyFile: keyFile}, "cert_file: " + garbage + " holds no PEM certificate"},
 		{Source{Type: SourcePoll, Preset: "etcd", Members: https, CertFile: certFile, KeyFile: "/nonexistent/key.pem"}, "key_file: open /nonexistent/key.pem"},
 		{Source{Type: SourcePoll, Preset: "etcd", Members: https, CertFile: otherCert, KeyFile: keyFile}, "key_file: " + keyFile + " (for cert_file " + otherCert + "): tls: private key does not match public key"},
-		{Source{Type: SourcePoll, Preset: "etcd", Members: []string{"http://10.0.0.1:2379"}, CAFile: ca.file}, "ca_file: applies to https members, and every member is http"},
+		{Source{Type: SourcePoll, Preset: "etcd", Members: []string{"http://10.0.0.1:2379"}, CAFile: ca.File}, "ca_file: applies to https members, and every member is http"},
 	}
 	for _, tc := range cases {
 		errs := tc.src.Validate()

@@ -11,31 +11,33 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/leaderhook/leaderhook/internal/testpki"
 )
 
 // apiTLS is a CA, and a certificate it signed for 127.0.0.1 that serves
 // the API and, for mutual TLS, identifies leaderhook's own calls.
 type apiTLS struct {
-	pki               *etcdPKI
+	pki               *testpki.CA
 	certFile, keyFile string
 }
 
 func newAPITLS(t *testing.T) *apiTLS {
-	pki := newEtcdPKI(t)
-	certFile, keyFile := pki.issue("api", x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth)
+	pki := testpki.New(t)
+	certFile, keyFile := pki.Issue("api", x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth)
 	return &apiTLS{pki: pki, certFile: certFile, keyFile: keyFile}
 }
 
 // block is the server.tls block of mutual TLS.
 func (a *apiTLS) block() string {
-	return fmt.Sprintf("{cert_file: %s, key_file: %s, client_ca_file: %s, ca_file: %s}", a.certFile, a.keyFile, a.pki.caFile, a.pki.caFile)
+	return fmt.Sprintf("{cert_file: %s, key_file: %s, client_ca_file: %s, ca_file: %s}", a.certFile, a.keyFile, a.pki.File, a.pki.File)
 }
 
 // client trusts the CA and presents the certificate.
 func (a *apiTLS) client(t *testing.T) *http.Client {
 	t.Helper()
 	pool := x509.NewCertPool()
-	pool.AppendCertsFromPEM([]byte(mustRead(t, a.pki.caFile)))
+	pool.AppendCertsFromPEM([]byte(mustRead(t, a.pki.File)))
 	pair, err := tls.LoadX509KeyPair(a.certFile, a.keyFile)
 	if err != nil {
 		t.Fatal(err)
@@ -91,7 +93,7 @@ rules:
 		t.Errorf("expect -c: exit %d, %q %q", code, out, stderr)
 	}
 	// Without its client certificate, --url with --ca-file is refused.
-	if _, stderr, code := run(t, nil, "health", "--url", base+"/healthz", "--ca-file", a.pki.caFile); code != 1 {
+	if _, stderr, code := run(t, nil, "health", "--url", base+"/healthz", "--ca-file", a.pki.File); code != 1 {
 		t.Errorf("health without a client certificate: exit %d, %q", code, stderr)
 	}
 }
@@ -111,7 +113,7 @@ func TestHAForwardsOverMutualTLS(t *testing.T) {
 	g.post(other, eventAt("c1", "state.has_leader", "c1", start))
 	g.post(other, eventAt("c1", "state.is_leaderless", "", start.Add(10*time.Millisecond)))
 	g.waitDelivered(0, "lost", "firing", "")
-	flags := []string{"--url", g.nodes[other].baseURL(t), "--ca-file", a.pki.caFile, "--cert-file", a.certFile, "--key-file", a.keyFile}
+	flags := []string{"--url", g.nodes[other].baseURL(t), "--ca-file", a.pki.File, "--cert-file", a.certFile, "--key-file", a.keyFile}
 	if out, stderr, code := run(t, nil, append([]string{"ha", "status"}, flags...)...); code != 0 || !strings.Contains(out, "leader: lh") {
 		t.Errorf("ha status over https: exit %d, %q %q", code, out, stderr)
 	}

@@ -1,17 +1,10 @@
 package tests
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/json"
-	"encoding/pem"
 	"fmt"
 	"io"
-	"math/big"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -20,75 +13,19 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/leaderhook/leaderhook/internal/testpki"
 )
-
-// etcdPKI is a CA and the certificates it signed, as PEM files.
-type etcdPKI struct {
-	t       *testing.T
-	dir     string
-	ca      *x509.Certificate
-	caKey   *ecdsa.PrivateKey
-	caFile  string
-	serials int64
-}
-
-func newEtcdPKI(t *testing.T) *etcdPKI {
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "leaderhook test CA"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
-		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ca, _ := x509.ParseCertificate(der)
-	p := &etcdPKI{t: t, dir: t.TempDir(), ca: ca, caKey: key, serials: 1}
-	p.caFile = p.write("ca.pem", "CERTIFICATE", der)
-	return p
-}
-
-func (p *etcdPKI) write(name, kind string, der []byte) string {
-	path := filepath.Join(p.dir, name)
-	if err := os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: kind, Bytes: der}), 0o600); err != nil {
-		p.t.Fatal(err)
-	}
-	return path
-}
-
-// issue writes name.pem and name-key.pem, a certificate for 127.0.0.1.
-// etcd's members need client use too: their gateway calls their own
-// gRPC server with the member's certificate.
-func (p *etcdPKI) issue(name string, usage ...x509.ExtKeyUsage) (certFile, keyFile string) {
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		p.t.Fatal(err)
-	}
-	p.serials++
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(p.serials), Subject: pkix.Name{CommonName: name},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
-		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: usage,
-		DNSNames: []string{"localhost"}, IPAddresses: []net.IP{net.ParseIP("127.0.0.1")}}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, p.ca, &key.PublicKey, p.caKey)
-	if err != nil {
-		p.t.Fatal(err)
-	}
-	keyDER, err := x509.MarshalPKCS8PrivateKey(key)
-	if err != nil {
-		p.t.Fatal(err)
-	}
-	return p.write(name+".pem", "CERTIFICATE", der), p.write(name+"-key.pem", "PRIVATE KEY", keyDER)
-}
 
 // startEtcdClientCertAuth starts three etcd members whose client URLs are
 // HTTPS and require a client certificate signed by the CA.
-func startEtcdClientCertAuth(t *testing.T, pki *etcdPKI) *etcdCluster {
+func startEtcdClientCertAuth(t *testing.T, pki *testpki.CA) *etcdCluster {
 	if _, err := exec.LookPath("etcd"); err != nil {
 		t.Fatal("etcd is not installed: `make test` installs Debian's etcd-server (apt-get install etcd-server)")
 	}
-	certFile, keyFile := pki.issue("member", x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth)
+	// Client use too: a member's gateway calls its own gRPC server with
+	// the member's certificate.
+	certFile, keyFile := pki.Issue("member", x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth)
 	c := &etcdCluster{t: t, dir: t.TempDir(), procs: map[string]*exec.Cmd{}}
 	var initial []string
 	ports := freePorts(t, 6)
@@ -111,7 +48,7 @@ func startEtcdClientCertAuth(t *testing.T, pki *etcdPKI) *etcdCluster {
 			"--listen-client-urls", c.client[i], "--advertise-client-urls", c.client[i],
 			"--listen-peer-urls", c.peer[i], "--initial-advertise-peer-urls", c.peer[i],
 			"--initial-cluster", c.initial, "--initial-cluster-state", "new", "--initial-cluster-token", "leaderhook-tls-test",
-			"--client-cert-auth", "--trusted-ca-file", pki.caFile, "--cert-file", certFile, "--key-file", keyFile,
+			"--client-cert-auth", "--trusted-ca-file", pki.File, "--cert-file", certFile, "--key-file", keyFile,
 			"--log-level", "error")
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
@@ -231,18 +168,18 @@ func killLeaderIsAnnounced(t *testing.T, c *etcdCluster, d *daemon, rcv *changeR
 // presents one, knows the leader, and announces the change when the
 // leader is killed.
 func TestEtcdClientCertAuth(t *testing.T) {
-	pki := newEtcdPKI(t)
+	pki := testpki.New(t)
 	c := startEtcdClientCertAuth(t, pki)
-	certFile, keyFile := pki.issue("leaderhook", x509.ExtKeyUsageClientAuth)
+	certFile, keyFile := pki.Issue("leaderhook", x509.ExtKeyUsageClientAuth)
 	rcv := &changeReceiver{}
 	hook := httptestServer(t, rcv)
-	keys := fmt.Sprintf("      ca_file: %s\n      cert_file: %s\n      key_file: %s", pki.caFile, certFile, keyFile)
+	keys := fmt.Sprintf("      ca_file: %s\n      cert_file: %s\n      key_file: %s", pki.File, certFile, keyFile)
 	d := startDaemon(t, etcdConfig(t, c.client, keys, hook))
 	killLeaderIsAnnounced(t, c, d, rcv)
 
 	// Without the certificate, etcd refuses the polls: no leader is known.
 	rcv2 := &changeReceiver{}
-	plain := startDaemon(t, etcdConfig(t, c.client, "      ca_file: "+pki.caFile, httptestServer(t, rcv2)))
+	plain := startDaemon(t, etcdConfig(t, c.client, "      ca_file: "+pki.File, httptestServer(t, rcv2)))
 	waitFor(t, "the refused handshake in the log", func() bool { return strings.Contains(plain.logs(), "certificate") }, plain)
 	if st := etcdStateOf(t, plain.baseURL(t)); st.HasLeader {
 		t.Errorf("a leader known without a client certificate: %+v", st)

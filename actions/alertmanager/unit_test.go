@@ -98,9 +98,10 @@ func TestDeliveryNeedsOneAlertmanager(t *testing.T) {
 	}
 }
 
-// Every Alertmanager gets the alert within the timeout, whatever the
-// others do: one that hangs does not keep it from one that answers.
-func TestHungAlertmanagerDoesNotHoldBackTheOthers(t *testing.T) {
+// hungAndHealthy serves two Alertmanagers: the first answers no post
+// (it holds each until the client gives up), the second takes every one.
+func hungAndHealthy(t *testing.T) (urls []string, healthy *recorder) {
+	t.Helper()
 	release := make(chan struct{})
 	hung := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		select {
@@ -110,10 +111,17 @@ func TestHungAlertmanagerDoesNotHoldBackTheOthers(t *testing.T) {
 	}))
 	t.Cleanup(hung.Close)
 	t.Cleanup(func() { close(release) }) // before hung.Close, which waits for the handler
-	healthy := &recorder{status: 200}
+	healthy = &recorder{status: 200}
 	h := httptest.NewServer(healthy)
 	t.Cleanup(h.Close)
-	spec := actions.Spec{Type: alertmanager.Name, Timeout: time.Second, Config: alertmanager.Config{URLs: []string{hung.URL, h.URL}}}
+	return []string{hung.URL, h.URL}, healthy
+}
+
+// Every Alertmanager gets the alert within the timeout, whatever the
+// others do: one that hangs does not keep it from one that answers.
+func TestHungAlertmanagerDoesNotHoldBackTheOthers(t *testing.T) {
+	urls, healthy := hungAndHealthy(t)
+	spec := actions.Spec{Type: alertmanager.Name, Timeout: time.Second, Config: alertmanager.Config{URLs: urls}}
 	a, err := alertmanager.New("am", spec, actions.Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -193,19 +201,8 @@ func TestLateFiringIsPostedActive(t *testing.T) {
 // alert, and with many open the round would outlast their lease on the
 // Alertmanager that answers.
 func TestRefreshPostsTheOpenAlertsTogether(t *testing.T) {
-	release := make(chan struct{})
-	hung := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		select {
-		case <-release:
-		case <-r.Context().Done():
-		}
-	}))
-	t.Cleanup(hung.Close)
-	t.Cleanup(func() { close(release) }) // before hung.Close, which waits for the handler
-	healthy := &recorder{status: 200}
-	h := httptest.NewServer(healthy)
-	t.Cleanup(h.Close)
-	spec := actions.Spec{Type: alertmanager.Name, Timeout: time.Second, Config: alertmanager.Config{URLs: []string{hung.URL, h.URL}, Refresh: time.Hour}}
+	urls, healthy := hungAndHealthy(t)
+	spec := actions.Spec{Type: alertmanager.Name, Timeout: time.Second, Config: alertmanager.Config{URLs: urls, Refresh: time.Hour}}
 	a, err := alertmanager.New("am", spec, actions.Options{})
 	if err != nil {
 		t.Fatal(err)

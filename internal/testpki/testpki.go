@@ -52,12 +52,24 @@ func New(t testing.TB) *CA {
 // is name, for localhost and 127.0.0.1, with the usages given.
 func (ca *CA) Issue(name string, usage ...x509.ExtKeyUsage) (certFile, keyFile string) {
 	ca.t.Helper()
+	return ca.IssueFor(name, []string{"localhost", "127.0.0.1"}, usage...)
+}
+
+// IssueFor is Issue for the hosts given: each an IP address or a DNS name.
+func (ca *CA) IssueFor(name string, hosts []string, usage ...x509.ExtKeyUsage) (certFile, keyFile string) {
+	ca.t.Helper()
 	key := newKey(ca.t)
 	ca.serial++
 	tmpl := &x509.Certificate{SerialNumber: big.NewInt(ca.serial), Subject: pkix.Name{CommonName: name},
 		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
-		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: usage,
-		DNSNames: []string{"localhost"}, IPAddresses: []net.IP{net.ParseIP("127.0.0.1")}}
+		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: usage}
+	for _, h := range hosts {
+		if ip := net.ParseIP(h); ip != nil {
+			tmpl.IPAddresses = append(tmpl.IPAddresses, ip)
+		} else {
+			tmpl.DNSNames = append(tmpl.DNSNames, h)
+		}
+	}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.cert, &key.PublicKey, ca.key)
 	if err != nil {
 		ca.t.Fatal(err)
