@@ -18,6 +18,7 @@ import (
 	"github.com/leaderhook/leaderhook/dispatch"
 	"github.com/leaderhook/leaderhook/event"
 	"github.com/leaderhook/leaderhook/ha"
+	"github.com/leaderhook/leaderhook/internal/tlsfiles"
 	"github.com/leaderhook/leaderhook/pipeline"
 )
 
@@ -89,12 +90,7 @@ func (g *group) join() error {
 	if err != nil {
 		return fmt.Errorf("server.tls: %w", err)
 	}
-	g.client = &http.Client{Timeout: proposeTimeout + time.Second}
-	if tlsConfig != nil {
-		t := http.DefaultTransport.(*http.Transport).Clone()
-		t.TLSClientConfig = tlsConfig
-		g.client.Transport = t
-	}
+	g.client = tlsfiles.HTTPClient(tlsConfig, proposeTimeout+time.Second)
 	g.api = apiTLS.Scheme() + "://" + apiAddress(g.d.listener.Addr().String(), g.cfg.AdvertiseAddr())
 	node, err := ha.Start(g.cfg, g, g.log)
 	if err != nil {

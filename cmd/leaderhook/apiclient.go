@@ -33,7 +33,6 @@ func (a apiTLS) set() bool { return a.caFile != "" || a.certFile != "" || a.keyF
 // Its TLS settings are the flags' when one is given, or else those of the
 // config's server.tls (cfg may be nil: no -c).
 func apiClient(cfg *config.Config, flags apiTLS, timeout time.Duration) (*http.Client, error) {
-	client := &http.Client{Timeout: timeout}
 	var tlsConfig *tls.Config
 	var err error
 	switch {
@@ -48,12 +47,7 @@ func apiClient(cfg *config.Config, flags apiTLS, timeout time.Duration) (*http.C
 	if err != nil {
 		return nil, tlsError(flags.set(), err)
 	}
-	if tlsConfig != nil {
-		t := http.DefaultTransport.(*http.Transport).Clone()
-		t.TLSClientConfig = tlsConfig
-		client.Transport = t
-	}
-	return client, nil
+	return tlsfiles.HTTPClient(tlsConfig, timeout), nil
 }
 
 // tlsError names the flag, or the config key, whose file is at fault.

@@ -9,9 +9,11 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"net/http"
 	"os"
 	"strings"
 	"sync"
+	"time"
 )
 
 // FileError is a problem with one file, at the config key naming it
@@ -170,4 +172,16 @@ func Client(caFile, certFile, keyFile string) (*tls.Config, error) {
 		cfg.GetClientCertificate = pair.GetClientCertificate
 	}
 	return cfg, nil
+}
+
+// HTTPClient is a client of an API with conf's TLS settings (nil: plain
+// HTTP, or the system's CAs).
+func HTTPClient(conf *tls.Config, timeout time.Duration) *http.Client {
+	client := &http.Client{Timeout: timeout}
+	if conf != nil {
+		t := http.DefaultTransport.(*http.Transport).Clone()
+		t.TLSClientConfig = conf
+		client.Transport = t
+	}
+	return client
 }
