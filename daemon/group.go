@@ -91,7 +91,7 @@ func (g *group) join() error {
 		return fmt.Errorf("server.tls: %w", err)
 	}
 	g.client = tlsfiles.HTTPClient(tlsConfig, proposeTimeout+time.Second)
-	g.api = apiTLS.Scheme() + "://" + apiAddress(g.d.listener.Addr().String(), g.cfg.AdvertiseAddr())
+	g.api = apiTLS.Scheme() + "://" + apiAddress(g.d.config().Server.Listen, g.d.listener.Addr().String(), g.cfg.AdvertiseAddr())
 	node, err := ha.Start(g.cfg, g, g.log)
 	if err != nil {
 		return err
@@ -100,14 +100,20 @@ func (g *group) join() error {
 	return nil
 }
 
-// apiAddress is where the others reach this node's HTTP API: its listen
-// address, with the raft advertise host when it listens on every interface.
-func apiAddress(listen, advertise string) string {
-	host, port, err := net.SplitHostPort(listen)
+// apiAddress is where the others reach this node's HTTP API: the host of
+// server.listen as written (the name its certificate carries, not the
+// address it resolved to), with the raft advertise host when it listens on
+// every interface, and the port it is bound to.
+func apiAddress(listen, bound, advertise string) string {
+	_, port, err := net.SplitHostPort(bound)
 	if err != nil {
-		return listen
+		return bound
 	}
-	if ip := net.ParseIP(host); ip == nil || ip.IsUnspecified() {
+	host, _, err := net.SplitHostPort(listen)
+	if err != nil {
+		return bound
+	}
+	if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
 		if h, _, err := net.SplitHostPort(advertise); err == nil {
 			host = h
 		}
