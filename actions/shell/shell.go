@@ -491,6 +491,20 @@ func unrunnable(path string) string {
 	if info, err := os.Stat(interp); err != nil || info.IsDir() || syscall.Access(interp, 1 /* X_OK */) != nil {
 		return fmt.Sprintf("%s cannot be run: %s (its #! line) does not exist or is not executable here", path, interp)
 	}
+	return envInterpreter(path, interp, strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(string(line)), interp)))
+}
+
+// envInterpreter says why `#!/usr/bin/env NAME` would fail (env exits 127
+// at the incident), or "": NAME not in PATH. The kernel passes the rest of
+// the line as one argument, so `env bash -e` looks for "bash -e". An
+// argument that is an option or a variable (-S, X=1) is not judged.
+func envInterpreter(path, interp, arg string) string {
+	if filepath.Base(interp) != "env" || arg == "" || strings.HasPrefix(arg, "-") || strings.Contains(arg, "=") {
+		return ""
+	}
+	if _, err := exec.LookPath(arg); err != nil {
+		return fmt.Sprintf("%s cannot be run: %s (its #! line, through %s) is not found in PATH", path, arg, interp)
+	}
 	return ""
 }
 

@@ -774,3 +774,23 @@ func TestStartErrorNamesTheMissingInterpreter(t *testing.T) {
 		}
 	}
 }
+
+// `#!/usr/bin/env NAME` finds its interpreter in PATH when it runs: check
+// warns when NAME is not there, as it does for a missing #! interpreter.
+func TestCheckWarnsOfAnEnvInterpreterNotInPath(t *testing.T) {
+	dir := t.TempDir()
+	for _, tc := range []struct{ body, want string }{
+		{"#!/usr/bin/env leaderhook-no-such-interpreter\necho hi\n", `leaderhook-no-such-interpreter (its #! line, through /usr/bin/env) is not found in PATH`},
+		{"#!/usr/bin/env sh\necho hi\n", ""},
+		{"#!/usr/bin/env -S sh -e\necho hi\n", ""}, // options: not judged
+	} {
+		prog := filepath.Join(dir, "s.sh")
+		if err := os.WriteFile(prog, []byte(tc.body), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		warns := strings.Join(Check(Config{Command: []string{prog}}), "; ")
+		if (tc.want == "" && warns != "") || !strings.Contains(warns, tc.want) {
+			t.Errorf("%q: %q, want %q", tc.body, warns, tc.want)
+		}
+	}
+}
