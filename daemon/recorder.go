@@ -82,6 +82,12 @@ type Record struct {
 	Time  time.Time
 	State *RecordedState   // of a start or a checkpoint
 	End   *rules.ActionEnd // of a delivered
+	// Resume: at this start the daemon made up, once, what its rules
+	// missed while it was down (rules.Engine.Resume), and a replay does
+	// too. A start written by an earlier version, whose daemon sent every
+	// missed repeat instead, has none, nor has the recorder's own start
+	// again after a failed write (the daemon was not down).
+	Resume bool
 }
 
 type recordJSON struct {
@@ -90,6 +96,7 @@ type recordJSON struct {
 	Timestamp string           `json:"timestamp"`
 	State     *RecordedState   `json:"state,omitempty"`
 	End       *rules.ActionEnd `json:"end,omitempty"`
+	Resume    bool             `json:"resume,omitempty"`
 }
 
 // DecodeRecord decodes a line of a flight recording. ok is false for a
@@ -120,11 +127,21 @@ func DecodeRecord(line []byte) (r Record, ok bool, err error) {
 	default:
 		return Record{}, true, fmt.Errorf("flight recorder line: unknown eventType %q", in.Kind)
 	}
-	return Record{Kind: in.Kind, Time: at, State: in.State, End: in.End}, true, nil
+	return Record{Kind: in.Kind, Time: at, State: in.State, End: in.End, Resume: in.Resume && in.Kind == RecordStart}, true, nil
 }
 
 func encodeRecord(kind string, at time.Time, state *RecordedState) ([]byte, error) {
-	data, err := json.Marshal(recordJSON{Namespace: recordNamespace, Kind: kind, Timestamp: at.Format(event.TimeLayout), State: state})
+	return encodeJSON(recordJSON{Namespace: recordNamespace, Kind: kind, Timestamp: at.Format(event.TimeLayout), State: state})
+}
+
+// encodeStart encodes the start of a daemon that resumed from state (a
+// Record's Resume).
+func encodeStart(at time.Time, state *RecordedState) ([]byte, error) {
+	return encodeJSON(recordJSON{Namespace: recordNamespace, Kind: RecordStart, Timestamp: at.Format(event.TimeLayout), State: state, Resume: true})
+}
+
+func encodeJSON(rec recordJSON) ([]byte, error) {
+	data, err := json.Marshal(rec)
 	return append(data, '\n'), err
 }
 
@@ -232,7 +249,7 @@ func cutTornLine(f *os.File, size int64) (int64, error) {
 // start writes the state the daemon resumed from, in a new file if the
 // current one is full.
 func (r *flightRecorder) start(now time.Time, resumed RecordedState) {
-	line, err := encodeRecord(RecordStart, now, &resumed)
+	line, err := encodeStart(now, &resumed)
 	if err == nil && r.size > 0 && r.size+int64(len(line)) > r.perFile {
 		err = r.rotate()
 	}

@@ -177,6 +177,10 @@ func TestRecorderStartsAgainAfterAFailure(t *testing.T) {
 	if !slices.Equal(got, want) || !strings.Contains(lines[1], `"m1"`) || !strings.Contains(lines[3], `"m4"`) {
 		t.Errorf("recording %q, want %v with m1, then m4, then the stop", lines, want)
 	}
+	// The daemon resumed at its start, not when the recorder started again.
+	if !strings.Contains(lines[0], `"resume":true`) || strings.Contains(lines[2], `"resume"`) {
+		t.Errorf("the daemon's start %s, and the recorder's own start again %s: want resume on the first only", lines[0], lines[2])
+	}
 	if failures != 1 {
 		t.Errorf("%d failures counted, want 1", failures)
 	}

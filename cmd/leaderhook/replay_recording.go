@@ -230,11 +230,13 @@ func (r *recordingReplay) restoreAt(rec daemon.Record, restart bool) error {
 	if err := r.restart(rec.State); err != nil {
 		return err
 	}
-	if rec.Kind == daemon.RecordStart {
+	if rec.Resume {
 		// As the daemon did as it started: what the rules missed while it
-		// was down is made up once, and what its config no longer has
-		// resolves.
+		// was down is made up once. An earlier version's made up nothing.
 		r.driver.Resume(rec.Time)
+	}
+	if rec.Kind == daemon.RecordStart {
+		// What its config no longer has resolves.
 		r.driver.ResolveRetired(rec.Time)
 	}
 	if r.restored != nil && rec.State != nil {

@@ -103,3 +103,39 @@ func TestReplayRecordingSkipsAnUnknownEventType(t *testing.T) {
 		t.Errorf("exit %d; stderr lacks %q once, or the counts:\n%s", code, want, stderr)
 	}
 }
+
+// A flight recording of the previous release, whose daemon made up
+// nothing once as it started again (rules.Engine.Resume came later) and
+// sent at its restart every repeat it had missed while down, is replayed
+// as it decided: each missed repeat fires, not one made up at the start.
+// The same recording as this version's daemon writes it (its start marked
+// "resume") replays with the one repeat made up at the start.
+func TestReplayOfAPreviousReleasesRecordingDecidesAsItsDaemonDid(t *testing.T) {
+	dir := filepath.Join("testdata", "previous-release")
+	recorded, err := os.ReadFile(filepath.Join(dir, "inputs.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resumed := filepath.Join(t.TempDir(), "inputs.jsonl")
+	marked := strings.ReplaceAll(string(recorded), `"eventType":"start",`, `"eventType":"start","resume":true,`)
+	if err := os.WriteFile(resumed, []byte(marked), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		name, recording, fired string
+		want, not              string
+	}{
+		{"previous release", filepath.Join(dir, "inputs.jsonl"), "8 fired",
+			"14:56:34.989  ziti           rule lost FIRED after 9s", "14:56:39.015"},
+		{"this version", resumed, "3 fired",
+			"14:56:39.015  ziti           rule lost FIRED after 13.025s", "14:56:34.989"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			out, stderr, code := leaderhook(t, "replay", "-c", filepath.Join(dir, "rules.yaml"), c.recording)
+			if code != 0 || !strings.Contains(stderr, "2 starts of the daemon") || !strings.Contains(stderr, c.fired) ||
+				!strings.Contains(out, c.want) || strings.Contains(out, c.not) {
+				t.Errorf("exit %d; want %s, %q and not %q:\n%s%s", code, c.fired, c.want, c.not, out, stderr)
+			}
+		})
+	}
+}
