@@ -55,7 +55,7 @@ func (t ServerTLS) Client() (*tls.Config, error) {
 }
 
 // validate checks the block and loads its files as run will, so that a
-// missing or broken file fails check at its key; paths are relative to
+// missing or broken file fails check at its key; the keys are relative to
 // `server.tls`.
 func (t ServerTLS) validate() field.List {
 	var errs field.List

@@ -104,21 +104,11 @@ func clientTLS(src Source) (*tls.Config, error) {
 	if src.CAFile == "" && src.CertFile == "" && src.KeyFile == "" && src.ServerName == "" {
 		return nil, nil
 	}
-	cfg := &tls.Config{MinVersion: tls.VersionTLS12, ServerName: src.ServerName}
-	if src.CAFile != "" {
-		pool, err := tlsfiles.LoadCAs(src.CAFile)
-		if err != nil {
-			return nil, &tlsfiles.FileError{Key: "ca_file", Err: err}
-		}
-		cfg.RootCAs = pool
+	cfg, err := tlsfiles.Client(src.CAFile, src.CertFile, src.KeyFile)
+	if err != nil {
+		return nil, err
 	}
-	if src.CertFile != "" || src.KeyFile != "" {
-		pair, err := tlsfiles.NewKeyPair(src.CertFile, src.KeyFile)
-		if err != nil {
-			return nil, err
-		}
-		cfg.GetClientCertificate = pair.GetClientCertificate
-	}
+	cfg.ServerName = src.ServerName
 	return cfg, nil
 }
 

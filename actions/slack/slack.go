@@ -238,7 +238,7 @@ func (a *Action) Run(ctx context.Context, n *actions.Notification) (actions.Outc
 	msg, note := a.Build(n)
 	body, err := json.Marshal(msg)
 	if err != nil {
-		return actions.Outcome{}, actions.Permanent(err)
+		return actions.Outcome{}, actions.Permanent(fmt.Errorf("encode message: %w", err))
 	}
 	if a.timeout > 0 {
 		var cancel context.CancelFunc
@@ -267,7 +267,7 @@ func (a *Action) Render(n *actions.Notification) (actions.Rendering, error) {
 	msg, note := a.Build(n)
 	body, err := json.Marshal(msg)
 	if err != nil {
-		return actions.Rendering{}, err
+		return actions.Rendering{}, fmt.Errorf("encode message: %w", err)
 	}
 	r := webhook.JSONRendering(Name, a.where, body, a.redact)
 	r.Notes = a.redact(note)

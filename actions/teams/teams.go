@@ -280,7 +280,7 @@ func (a *Action) Run(ctx context.Context, n *actions.Notification) (actions.Outc
 	msg, notes := a.Build(n)
 	body, err := json.Marshal(msg)
 	if err != nil {
-		return actions.Outcome{}, actions.Permanent(err)
+		return actions.Outcome{}, actions.Permanent(fmt.Errorf("encode message: %w", err))
 	}
 	if dl, ok := ctx.Deadline(); a.timeout > 0 && (!ok || time.Until(dl) > a.timeout) {
 		var cancel context.CancelFunc
@@ -301,7 +301,7 @@ func (a *Action) Render(n *actions.Notification) (actions.Rendering, error) {
 	msg, notes := a.Build(n)
 	body, err := json.Marshal(msg)
 	if err != nil {
-		return actions.Rendering{}, err
+		return actions.Rendering{}, fmt.Errorf("encode message: %w", err)
 	}
 	r := webhook.JSONRendering(Name, a.where, body, a.redact)
 	r.Notes = a.redact(notes)

@@ -62,9 +62,9 @@ func tlsError(fromFlags bool, err error) error {
 	return fmt.Errorf("server.tls.%s: %w", fe.Key, fe.Err)
 }
 
-// apiURL is the base URL of the API at a listen address, as a command on
-// the same host calls it: on loopback when it listens on every interface,
-// https with server.tls.
+// apiURL is the base URL of the API at cfg's server.listen, as a command
+// on the same host calls it: on loopback when it listens on every
+// interface, https with server.tls.
 func apiURL(cfg *config.Config) string {
 	listen := cfg.Server.Listen
 	host, port, err := net.SplitHostPort(listen)

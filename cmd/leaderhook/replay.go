@@ -221,18 +221,27 @@ func (e *env) openAll(files []string, reorder time.Duration, check func(event.Ev
 			return nil, nil, nil, err
 		}
 		r.Check = check
-		r.OnSkip = func(le *event.LineError) {
-			var t *event.UnknownTypeError
-			if errors.As(le.Err, &t) && unknown.First(t.Type) {
-				fmt.Fprintf(e.stderr, "%v (the daemon skips it too; told once per eventType)\n", le)
-			}
-		}
+		r.OnSkip = func(le *event.LineError) { tellUnknownType(e.stderr, &unknown, le) }
 		pre := event.Prefetch(r)
 		closers = append(closers, func() { pre.Close(); closeFn() })
 		readers = append(readers, r)
 		sources = append(sources, pre)
 	}
 	return readers, event.Merge(sources...), closeAll, nil
+}
+
+// tellUnknownType names on w an event skipped for an eventType unknown to
+// leaderhook, once per type as the daemon logs it, and reports whether le
+// is such an event.
+func tellUnknownType(w io.Writer, unknown *event.UnknownTypes, le *event.LineError) bool {
+	var t *event.UnknownTypeError
+	if !errors.As(le.Err, &t) {
+		return false
+	}
+	if unknown.First(t.Type) {
+		fmt.Fprintf(w, "%v (the daemon skips it too; told once per eventType)\n", le)
+	}
+	return true
 }
 
 // replayed is what a replay went through.

@@ -126,13 +126,9 @@ func (r *recordingReplay) file(name string) error {
 // lineError counts a line not replayed: skipped as the daemon skips it
 // (each unknown eventType named once), or rejected.
 func (r *recordingReplay) lineError(le *event.LineError) {
-	var t *event.UnknownTypeError
 	switch {
-	case errors.As(le.Err, &t):
+	case tellUnknownType(r.stderr, &r.unknown, le):
 		r.ignored++
-		if r.unknown.First(t.Type) {
-			fmt.Fprintf(r.stderr, "%v (the daemon skips it too; told once per eventType)\n", le)
-		}
 	case errors.Is(le.Err, event.ErrSkipped):
 		r.ignored++
 	default:
