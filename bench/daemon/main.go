@@ -107,7 +107,7 @@ func (r pollResult) section(when time.Time) string {
 | ratio | %.2f× | %.2f× | |
 
 Targets: ≤ 25%% of one core — %s; ≤ 150 MB — %s.
-`, benchdoc.Header("go run ./bench/daemon", benchdoc.Machine(), when), r.Clusters, r.CPU, r.RSS, r.Peak, r.FloorCPU, r.FloorRSS, r.FloorPeak,
+`, benchdoc.Header(benchdoc.Machine(), when), r.Clusters, r.CPU, r.RSS, r.Peak, r.FloorCPU, r.FloorRSS, r.FloorPeak,
 		r.CPU/r.FloorCPU, r.RSS/r.FloorRSS, verdict(r.CPU <= 25), verdict(r.Peak <= 150))
 }
 

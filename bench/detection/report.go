@@ -48,7 +48,7 @@ func (rep report) find(pipeline string) score {
 func (rep report) section() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s etcd %s, Prometheus %s; %d kills of each kind%s, in %s.\n\n",
-		benchdoc.Header("go run ./bench/detection", rep.Machine, rep.When), versionNumber(rep.Versions["etcd"]),
+		benchdoc.Header(rep.Machine, rep.When), versionNumber(rep.Versions["etcd"]),
 		versionNumber(rep.Versions["prometheus"]), rep.N, rep.unquiet(), rep.Duration)
 	b.WriteString("| s after the kill: min / median / max | leader killed → new leader | 2 of 3 killed → no leader | dup. | false |\n|---|---|---|---|---|\n")
 	for _, s := range rep.Scores {

@@ -133,7 +133,7 @@ func (res results) engineSection(when time.Time) string {
 | `+"`NaiveExpr`"+` (peer): the same 50 conditions through `+"`expr.Run`"+`, nothing else | %s | %s |
 
 Target ≤ 2 µs per member event: %s (%.2f µs). Per state change, no target: %.2f µs, %.2f× the peer.
-`, benchdoc.Header("go run ./bench/gotest", benchdoc.Machine(), when), runs,
+`, benchdoc.Header(benchdoc.Machine(), when), runs,
 		res.span("BenchmarkDriverHandle", "ns/op", whole), res.span("BenchmarkDriverHandle", "allocs/op", whole),
 		res.span("BenchmarkEngineObserve", "ns/op", whole), res.span("BenchmarkEngineObserve", "allocs/op", whole),
 		res.span("BenchmarkNaiveExpr", "ns/op", whole), res.span("BenchmarkNaiveExpr", "allocs/op", whole),

@@ -53,7 +53,7 @@ func sampleReport(pages ...float64) report {
 func TestSectionRendersTheRun(t *testing.T) {
 	text := sampleReport(2.2, 2.6, 3.4).section()
 	for _, want := range []string{
-		"Measured by `go run ./bench/ha` on 2026-01-02; 2 cores, a CPU. Raft v1.7.2 defaults: election timeout 1 s, heartbeat 1 s.",
+		"Measured on 2026-01-02; 2 cores, a CPU. Raft v1.7.2 defaults: election timeout 1 s, heartbeat 1 s.",
 		"| 3 leader kills; s after the kill | min / median / max |",
 		"| a survivor leads | 1.10 / 1.50 / 2.30 |",
 		"(due 1 s after the loss, ≈1.00 s after the kill) | 2.20 / 2.60 / 3.40 |",

@@ -101,7 +101,7 @@ func verdict(ok bool) string {
 func (rep report) section() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s Raft %s defaults: election timeout %s, heartbeat %s.\n\n",
-		benchdoc.Header("go run ./bench/ha", rep.Machine, rep.When), rep.Raft.Version,
+		benchdoc.Header(rep.Machine, rep.When), rep.Raft.Version,
 		secs(rep.Raft.ElectionTimeout), secs(rep.Raft.HeartbeatTimeout))
 	b.WriteString(rep.failoverTable())
 	b.WriteString("\n" + rep.ingestTable())

@@ -153,7 +153,7 @@ func report(o options, r results) error {
 | JS heap | %.0f MB | %.0f MB |
 
 Page %.0f kB; event to page %.1f s; daemon RSS %.0f MB, peak %.0f MB. Targets (shown ≤ 2 s, zoomed ≤ 10 s, redraw ≤ 250 ms, page ≤ 300 kB): %s.`,
-		benchdoc.Header("go run ./bench/page", benchdoc.Machine(), time.Now()), o.clusters, o.days, r.HistoryMB, o.days,
+		benchdoc.Header(benchdoc.Machine(), time.Now()), o.clusters, o.days, r.HistoryMB, o.days,
 		r.LoadS, r.ZoomS, r.RenderMS, r.RenderWeekMS, r.HeapMB, r.HeapWeekMB,
 		r.PageKB, r.LiveS, r.DaemonRSSMB, r.DaemonPeakMB, verdict(r.LoadTargetMet && r.WeightInTarget))
 	return benchdoc.Replace(o.md, "page", table)

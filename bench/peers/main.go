@@ -918,7 +918,7 @@ func (rep report) find(path, prefix string) result {
 func (rep report) tables() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s Go %s, Alertmanager %s, adnanh/webhook %s; the run took %s. %s.\n\n",
-		benchdoc.Header("go run ./bench/peers", rep.Machine, rep.When), strings.TrimPrefix(rep.Versions["go"], "go"),
+		benchdoc.Header(rep.Machine, rep.When), strings.TrimPrefix(rep.Versions["go"], "go"),
 		versionNumber(rep.Versions["alertmanager"]), versionNumber(rep.Versions["webhook"]), rep.Duration, rep.Settings)
 	for _, path := range []string{"webhook", "exec"} {
 		title := map[string]string{"webhook": "Event → webhook delivered", "exec": "Event → program started"}[path]

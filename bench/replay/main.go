@@ -64,7 +64,7 @@ func main() {
 | ratio | %.2f× | %.2f× |
 
 Targets: ≤ 3 s — %s; ≤ 100 MB peak RSS — %s.
-`, benchdoc.Header("go run ./bench/replay", benchdoc.Machine(), time.Now()), *n, float64(size)/1e6, changes,
+`, benchdoc.Header(benchdoc.Machine(), time.Now()), *n, float64(size)/1e6, changes,
 		wall.Seconds(), float64(*n)/wall.Seconds()/1000, float64(rss)/1024, floorWall.Seconds(), float64(floorRSS)/1024,
 		wall.Seconds()/floorWall.Seconds(), float64(rss)/float64(floorRSS), verdict(wall <= 3*time.Second), verdict(rss <= 100*1024))
 	fmt.Print(table)

@@ -13,7 +13,7 @@ import (
 
 // MaxReportBytes bounds BENCHMARKS.md, generated sections included: it is
 // a report to read, not a diary (the test of this package holds it to it).
-const MaxReportBytes = 10 << 10
+const MaxReportBytes = 10_000
 
 // Replace puts text between the lines "<!-- name:begin -->" and
 // "<!-- name:end -->" of the file at path.
@@ -38,11 +38,12 @@ func Replace(path, name, text string) error {
 	return nil
 }
 
-// Header is the first line of a generated section: what measured it, when
+// Header is the first line of a generated section: when it was measured
 // and on which machine (as Machine describes it), so that no figure in it
-// needs a date elsewhere.
-func Header(command, machine string, when time.Time) string {
-	return fmt.Sprintf("Measured by `%s` on %s; %s.", command, when.UTC().Format("2006-01-02"), machine)
+// needs a date elsewhere. The command that measured it is the one the
+// section shows above it.
+func Header(machine string, when time.Time) string {
+	return fmt.Sprintf("Measured on %s; %s.", when.UTC().Format("2006-01-02"), machine)
 }
 
 // Machine describes the machine: cores, CPU model, memory and OS.
@@ -51,7 +52,8 @@ func Machine() string {
 	if data, err := os.ReadFile("/proc/cpuinfo"); err == nil {
 		for _, l := range strings.Split(string(data), "\n") {
 			if strings.HasPrefix(l, "model name") && cpu == "unknown CPU" {
-				cpu = strings.TrimSpace(strings.SplitN(l, ":", 2)[1])
+				// "Intel(R) Xeon(R)": the marks say nothing of the machine.
+				cpu = strings.NewReplacer("(R)", "", "(TM)", "").Replace(strings.TrimSpace(strings.SplitN(l, ":", 2)[1]))
 			}
 		}
 		cores = strings.Count(string(data), "processor\t:")
