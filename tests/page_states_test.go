@@ -267,20 +267,7 @@ func jsString(s string) string {
 // claims the lead, among the clusters in trouble, and draws no outage for
 // it; once one leader is claimed again, the split goes.
 func TestPageShowsASplitBrain(t *testing.T) {
-	dir := t.TempDir()
-	listen := freePort(t)
-	config := filepath.Join(dir, "rules.yaml")
-	err := os.WriteFile(config, []byte(fmt.Sprintf(`server: {listen: %q}
-state_dir: %s/state
-clusters:
-  - {name: aaa-fine, stabilize: 0s, members: [f1, f2, f3], source: {type: events, http: true}}
-  - {name: ziti, stabilize: 0s, split_brain_after: 200ms, members: [a, b, c], source: {type: events, http: true}}
-`, listen, dir)), 0o644)
-	if err != nil {
-		t.Fatal(err)
-	}
-	startDaemon(t, config)
-	base := "http://" + listen
+	base := startSplitBrainDaemon(t, "  - {name: aaa-fine, stabilize: 0s, members: [f1, f2, f3], source: {type: events, http: true}}\n")
 	follow(t, base, "aaa-fine", time.Now(), "f1", "f1", "f2", "f1") // f3 never heard from
 	follow(t, base, "ziti", time.Now(), "a", "a", "b", "a", "c", "a")
 	follow(t, base, "ziti", time.Now(), "c", "c")
@@ -323,19 +310,7 @@ clusters:
 // from the split's true start to its end, whose tip names the claimants,
 // in the window of the last hours and in the week's overview.
 func TestTimelineShowsASplitBrain(t *testing.T) {
-	dir := t.TempDir()
-	listen := freePort(t)
-	config := filepath.Join(dir, "rules.yaml")
-	err := os.WriteFile(config, []byte(fmt.Sprintf(`server: {listen: %q}
-state_dir: %s/state
-clusters:
-  - {name: ziti, stabilize: 0s, split_brain_after: 200ms, members: [a, b, c], source: {type: events, http: true}}
-`, listen, dir)), 0o644)
-	if err != nil {
-		t.Fatal(err)
-	}
-	startDaemon(t, config)
-	base := "http://" + listen
+	base := startSplitBrainDaemon(t, "")
 	follow(t, base, "ziti", time.Now(), "a", "a", "b", "a", "c", "a")
 	follow(t, base, "ziti", time.Now(), "c", "c")
 	b := newBrowser(t)
@@ -399,4 +374,22 @@ func TestPageShowsTheStateWhenTheHistoryFails(t *testing.T) {
 	if !strings.Contains(status, "timeline not updated") || !strings.Contains(status, "HTTP 503") || strings.Contains(status, "does not answer") {
 		t.Errorf("the page's status: %q", status)
 	}
+}
+
+// startSplitBrainDaemon starts a daemon watching ziti (members a, b, c,
+// split brain after 200ms) after the clusters given, and returns its API.
+func startSplitBrainDaemon(t *testing.T, clusters string) string {
+	dir := t.TempDir()
+	listen := freePort(t)
+	config := filepath.Join(dir, "rules.yaml")
+	err := os.WriteFile(config, []byte(fmt.Sprintf(`server: {listen: %q}
+state_dir: %s/state
+clusters:
+%s  - {name: ziti, stabilize: 0s, split_brain_after: 200ms, members: [a, b, c], source: {type: events, http: true}}
+`, listen, dir, clusters)), 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	startDaemon(t, config)
+	return "http://" + listen
 }

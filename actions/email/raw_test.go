@@ -29,8 +29,15 @@ func rawSMTP(t *testing.T, reply func(cmd string) string) (port int, seen <-chan
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { l.Close() })
 	cmds := make(chan string, 100)
+	acceptRaw(t, l, reply, cmds)
+	return l.Addr().(*net.TCPAddr).Port, cmds
+}
+
+// acceptRaw serves every connection l takes with serveRaw, until the test
+// ends.
+func acceptRaw(t *testing.T, l net.Listener, reply func(string) string, cmds chan<- string) {
+	t.Cleanup(func() { l.Close() })
 	go func() {
 		for {
 			conn, err := l.Accept()
@@ -41,7 +48,6 @@ func rawSMTP(t *testing.T, reply func(cmd string) string) (port int, seen <-chan
 			go serveRaw(conn, reply, cmds)
 		}
 	}()
-	return l.Addr().(*net.TCPAddr).Port, cmds
 }
 
 func serveRaw(conn net.Conn, reply func(string) string, cmds chan<- string) {
@@ -172,17 +178,7 @@ func rawTLS(t *testing.T, addr string, reply func(cmd string) string) (port int,
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { l.Close() })
-	go func() {
-		for {
-			conn, err := l.Accept()
-			if err != nil {
-				return
-			}
-			t.Cleanup(func() { conn.Close() })
-			go serveRaw(conn, reply, make(chan string, 100))
-		}
-	}()
+	acceptRaw(t, l, reply, make(chan string, 100))
 	return l.Addr().(*net.TCPAddr).Port, caFile
 }
 
