@@ -15,8 +15,9 @@ const recentEvents = 4096
 
 // recent remembers the latest events taken, each as its cluster, member,
 // own timestamp (as sent, before dating) and content. Memory stays bounded:
-// the oldest is forgotten for each new one. A group keeps one in its
-// replicated state (group.seen), fed the keys its log carries.
+// the oldest is forgotten for each new one. A daemon alone starts with
+// the latest of its flight recording (recordedRecent); a group keeps one
+// in its replicated state (group.seen), fed the keys its log carries.
 type recent struct {
 	seen map[string]struct{}
 	ring []string

@@ -47,12 +47,19 @@ func limitsOf(cfg *config.Config) api.Limits {
 
 // acceptsHTTP reports whether a cluster takes events over HTTP.
 func (d *Daemon) acceptsHTTP(cluster string) bool {
-	for _, c := range d.config().Clusters {
-		if c.Name == cluster && c.Source.Type == detector.SourceEvents && c.Source.HTTP {
-			return true
+	return d.acceptsHTTPIn(d.config())(cluster)
+}
+
+// acceptsHTTPIn reports whether a cluster of cfg takes events over HTTP.
+func (d *Daemon) acceptsHTTPIn(cfg *config.Config) func(cluster string) bool {
+	return func(cluster string) bool {
+		for _, c := range cfg.Clusters {
+			if c.Name == cluster && c.Source.Type == detector.SourceEvents && c.Source.HTTP {
+				return true
+			}
 		}
+		return false
 	}
-	return false
 }
 
 // state is GET /v1/state, live: an operator asking wants now.

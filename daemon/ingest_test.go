@@ -72,3 +72,34 @@ func TestResentBatchIsNotDecidedAgain(t *testing.T) {
 		t.Errorf("a new loss after the resent batch: %+v", c.Rules[0])
 	}
 }
+
+// The answer to a batch can be lost to the daemon's own end (a kill -9
+// right after deciding, a restart): its sender sends the batch again to the
+// restarted daemon, which knows the batch's events from its flight
+// recording and does not decide them twice.
+func TestResentBatchIsNotDecidedAgainAfterARestart(t *testing.T) {
+	h := newHarness(t, ingestConfig, map[string]any{"Hook": closedURL(t)})
+	h.start(Options{})
+	events := "/v1/events?cluster=ziti"
+	now := time.Now()
+	batch := evAt("c1", "state.has_leader", "c1", now) + "\n" +
+		evAt("c1", "state.is_leaderless", "", now.Add(time.Millisecond)) + "\n" +
+		evAt("c1", "state.has_leader", "c2", now.Add(2*time.Millisecond)) + "\n"
+	if code, body := h.post(events, "t0k3n", batch); code != 202 {
+		t.Fatalf("batch: %d %s", code, body)
+	}
+	first := h.cluster("ziti").Rules[0].LastFired
+	if first.IsZero() {
+		t.Fatal("the loss did not fire")
+	}
+	if err := h.stop(); err != nil {
+		t.Fatal(err)
+	}
+	h.start(Options{})
+	if code, body := h.post(events, "t0k3n", batch); code != 202 {
+		t.Fatalf("the batch sent again after the restart: %d %s", code, body)
+	}
+	if again := h.cluster("ziti").Rules[0].LastFired; !again.Equal(first) {
+		t.Errorf("the batch sent again after the restart fired the rule again at %s (first at %s)", again, first)
+	}
+}

@@ -188,6 +188,10 @@ func (d *Daemon) startRecorder(cfg *config.Config, resumed RecordedState, now ti
 		return fmt.Errorf("flight recorder: %w", err)
 	}
 	d.recorder = r
+	var err error
+	if d.ingested, err = recordedRecent(d.stateDir, d.acceptsHTTPIn(cfg)); err != nil {
+		d.log.Warn("events sent again may be decided again: the latest recorded ones cannot be read", "err", err)
+	}
 	r.start(now, resumed)
 	next := d.driver.OnEvent
 	d.driver.OnEvent = func(ev event.Event) {

@@ -237,6 +237,43 @@ func TestAcceptedEventsSurviveKill9(t *testing.T) {
 	}, b)
 }
 
+// TestBatchSentAgainAfterKill9PagesOnce: a kill -9 can cut off the
+// answer to a batch it decided; its sender sends it again to the
+// restarted daemon, which knows it and pages once for the one loss.
+func TestBatchSentAgainAfterKill9PagesOnce(t *testing.T) {
+	rcv := &receiver{}
+	hook := httptest.NewServer(rcv)
+	defer hook.Close()
+	a, dir, config := startAPIDaemon(t, hook.URL, `  - {name: lost, when: leaderless, actions: [hook], on_resolve: [hook]}`)
+	events := a.baseURL(t) + "/v1/events?cluster=ziti"
+	batch := ev("c1", "state.has_leader", "c1") + "\n" + ev("c1", "state.is_leaderless", "")
+	if code, body := post(t, events, "t0k3n", batch); code != 202 {
+		t.Fatalf("batch: %d %s", code, body)
+	}
+	waitFor(t, "the page", func() bool { return len(rcv.seen()) == 1 }, a)
+	a.kill9(t)
+
+	b := startDaemon(t, config)
+	events = b.baseURL(t) + "/v1/events?cluster=ziti"
+	if code, body := post(t, events, "t0k3n", batch); code != 202 {
+		t.Fatalf("the batch sent again: %d %s", code, body)
+	}
+	if code, body := post(t, events, "t0k3n", ev("c1", "state.has_leader", "c2")); code != 202 {
+		t.Fatalf("the new leader: %d %s", code, body)
+	}
+	waitFor(t, "the resolve, and nothing pending", func() bool {
+		seen := rcv.seen()
+		return len(seen) > 0 && seen[len(seen)-1].status == "resolved" && journalSettled(t, filepath.Join(dir, "state"))
+	}, b)
+	var statuses []string
+	for _, r := range rcv.seen() {
+		statuses = append(statuses, r.status)
+	}
+	if got := strings.Join(statuses, " "); got != "firing resolved" {
+		t.Errorf("the receiver saw %q, want one page and its resolve (firing resolved)", got)
+	}
+}
+
 // TestIngestRefusesRatherThanDrops: with the receiver hung and the
 // cluster's action queue full (1,024 deliveries waiting), POST /v1/events
 // answers 503 with Retry-After, and nothing accepted is dropped.

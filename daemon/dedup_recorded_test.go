@@ -1,0 +1,94 @@
+package daemon
+
+import (
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/leaderhook/leaderhook/event"
+)
+
+func TestEachLineBackward(t *testing.T) {
+	long := strings.Repeat("x", 200<<10) // longer than one read
+	for _, tc := range []struct {
+		name, content string
+		stopAfter     int // 0: read all
+		want          []string
+	}{
+		{name: "empty", content: "", want: nil},
+		{name: "lines", content: "a\nbb\nccc\n", want: []string{"ccc", "bb", "a"}},
+		{name: "no last newline", content: "a\nbb", want: []string{"bb", "a"}},
+		{name: "blank lines skipped", content: "a\n\nb\n", want: []string{"b", "a"}},
+		{name: "stops when told", content: "a\nb\nc\n", stopAfter: 2, want: []string{"c", "b"}},
+		{name: "a line longer than a read", content: "a\n" + long + "\nb\n", want: []string{"b", long, "a"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "f")
+			if err := os.WriteFile(path, []byte(tc.content), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			err := eachLineBackward(path, func(line []byte) bool {
+				got = append(got, string(line))
+				return tc.stopAfter == 0 || len(got) < tc.stopAfter
+			})
+			if err != nil || !slices.Equal(got, tc.want) {
+				t.Errorf("got %d lines %.40q, err %v; want %.40q", len(got), got, err, tc.want)
+			}
+		})
+	}
+	if err := eachLineBackward(filepath.Join(t.TempDir(), "none"), func([]byte) bool { return true }); err != nil {
+		t.Errorf("no file: %v", err)
+	}
+}
+
+// The events remembered from a recording are its latest ones taken over
+// HTTP, across its two files, and none of the recorder's own lines.
+func TestRecordedRecentRemembersTheLatestHTTPEvents(t *testing.T) {
+	dir := t.TempDir()
+	at := time.Date(2026, 12, 7, 10, 0, 0, 0, time.UTC)
+	line := func(cluster string, i int) (string, event.Event) {
+		ev := event.Event{Cluster: cluster, Source: "c1", Type: event.HasLeader, LeaderID: "c1", Time: at.Add(time.Duration(i))}
+		data, err := ev.MarshalJSON()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(data) + "\n", ev
+	}
+	var old, current strings.Builder
+	var httpEvents []event.Event
+	for i := range recentEvents + 10 {
+		l, ev := line("ziti", i)
+		polled, _ := line("polled", i)
+		w := &old
+		if i >= 20 {
+			w = &current
+		}
+		w.WriteString(l + polled)
+		httpEvents = append(httpEvents, ev)
+		if i%100 == 0 {
+			start, err := encodeRecord(RecordTime, at, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			w.Write(start)
+		}
+	}
+	for name, content := range map[string]string{OldInputsFile: old.String(), InputsFile: current.String()} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r, err := recordedRecent(dir, func(c string) bool { return c == "ziti" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := eventKeys(httpEvents[10:])
+	if got := r.keys(); !slices.Equal(got, want) {
+		t.Errorf("remembered %d keys, want the latest %d HTTP events' (first remembered is the %dth's: %t)",
+			len(got), len(want), 10, len(got) > 0 && got[0] == want[0])
+	}
+}
