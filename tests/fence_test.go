@@ -194,6 +194,8 @@ func (b *bodies) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 func (b *bodies) count() int { b.mu.Lock(); defer b.mu.Unlock(); return len(b.got) }
 
+func (b *bodies) all() []string { b.mu.Lock(); defer b.mu.Unlock(); return slices.Clone(b.got) }
+
 // LEADERHOOK_SEQ, the payload's state.seq and /v1/state's seq grow by one
 // with every change of the cluster's state, and go on from where they
 // were after a restart.
