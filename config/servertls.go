@@ -2,7 +2,6 @@ package config
 
 import (
 	"crypto/tls"
-	"errors"
 
 	"github.com/leaderhook/leaderhook/field"
 	"github.com/leaderhook/leaderhook/internal/tlsfiles"
@@ -59,14 +58,7 @@ func (t ServerTLS) Client() (*tls.Config, error) {
 // `server.tls`.
 func (t ServerTLS) validate() field.List {
 	var errs field.List
-	switch {
-	case t.CertFile != "" && t.KeyFile == "":
-		errs.Add("key_file", "is required with cert_file: the API's certificate and its private key go together")
-		return errs
-	case t.CertFile == "" && t.KeyFile != "":
-		errs.Add("cert_file", "is required with key_file: the API's certificate and its private key go together")
-		return errs
-	case t.CertFile == "":
+	if t.CertFile == "" && t.KeyFile == "" {
 		for _, k := range []struct{ key, value string }{{"client_ca_file", t.ClientCAFile}, {"ca_file", t.CAFile}} {
 			if k.value != "" {
 				errs.Add(k.key, "applies to an HTTPS API: set cert_file and key_file too")
@@ -74,17 +66,9 @@ func (t ServerTLS) validate() field.List {
 		}
 		return errs
 	}
-	var fe *tlsfiles.FileError
-	if _, err := tlsfiles.LoadKeyPair(t.CertFile, t.KeyFile); errors.As(err, &fe) {
+	cas := []tlsfiles.CAFile{{Key: "client_ca_file", Path: t.ClientCAFile}, {Key: "ca_file", Path: t.CAFile}}
+	for _, fe := range tlsfiles.Check(t.CertFile, t.KeyFile, cas...) {
 		errs.Add(fe.Key, "%v", fe.Err)
-	}
-	for _, k := range []struct{ key, path string }{{"client_ca_file", t.ClientCAFile}, {"ca_file", t.CAFile}} {
-		if k.path == "" {
-			continue
-		}
-		if _, err := tlsfiles.LoadCAs(k.path); err != nil {
-			errs.Add(k.key, "%v", err)
-		}
 	}
 	return errs
 }

@@ -447,52 +447,86 @@ func (h *haRun) delivered(path, status, rule, id string) {
 // scenario breaks the raft cluster, and the leaderhook group during its
 // outage.
 func (h *haRun) scenario() error {
-	leader, err := h.cluster.WaitLeader("", 10*time.Second)
+	leader, err := h.changeRaftLeader()
 	if err != nil {
 		return err
+	}
+	victims := h.quorumVictims(leader)
+	lostAt, err := h.loseQuorum(victims)
+	if err != nil {
+		return err
+	}
+	if err := h.pageWithoutGroupLeader(lostAt); err != nil {
+		return err
+	}
+	return h.restoreQuorum(victims)
+}
+
+// changeRaftLeader kills the raft leader and restarts it once the others
+// have elected a new one, whose id it returns: a leader change, no outage.
+func (h *haRun) changeRaftLeader() (string, error) {
+	leader, err := h.cluster.WaitLeader("", 10*time.Second)
+	if err != nil {
+		return "", err
 	}
 	h.say("%s is the raft cluster's leader", leader)
 	if err := h.pause(2 * time.Second); err != nil {
-		return err
+		return "", err
 	}
 	h.say("killing the raft leader %s: the others must elect a new one (a leader change, no outage)", leader)
 	if err := h.cluster.Stop(leader); err != nil {
-		return err
+		return "", err
 	}
 	next, err := h.cluster.WaitLeader(leader, 10*time.Second)
 	if err != nil {
-		return err
+		return "", err
 	}
 	if err := h.pause(2 * time.Second); err != nil {
-		return err
+		return "", err
 	}
 	h.say("restarting %s", leader)
 	if err := h.restart(leader); err != nil {
-		return err
+		return "", err
 	}
-	if err := h.pause(2 * time.Second); err != nil {
-		return err
-	}
-	victims := []string{next}
+	return next, h.pause(2 * time.Second)
+}
+
+// quorumVictims are the two raft nodes whose loss takes the quorum: the
+// leader and another.
+func (h *haRun) quorumVictims(leader string) []string {
+	victims := []string{leader}
 	for _, n := range h.cluster.Nodes() {
-		if n.ID != next && len(victims) < 2 {
+		if n.ID != leader && len(victims) < 2 {
 			victims = append(victims, n.ID)
 		}
 	}
+	return victims
+}
+
+// loseQuorum stops the victims and returns when the group has seen the
+// raft cluster lose its leader, with the time the quorum was lost.
+func (h *haRun) loseQuorum(victims []string) (time.Time, error) {
 	losses := h.losses()
 	h.say("killing %s and %s: quorum is lost; leaderless-3s is due 3 s after the loss", victims[0], victims[1])
 	lostAt := time.Now()
 	for _, v := range victims {
 		if err := h.cluster.Stop(v); err != nil {
-			return err
+			return lostAt, err
 		}
 	}
 	h.mu.Lock()
 	h.result.LostAt = lostAt
 	h.mu.Unlock()
 	if !h.poll(3*time.Second, func() bool { return h.losses() > losses }) {
-		return errors.New("the leaderhook group did not see the raft cluster lose its leader")
+		return lostAt, errors.New("the leaderhook group did not see the raft cluster lose its leader")
 	}
+	return lostAt, nil
+}
+
+// pageWithoutGroupLeader kills the group's leader before the page is due,
+// waits for the page from the node that leads next, and lets the outage
+// last its course.
+func (h *haRun) pageWithoutGroupLeader(lostAt time.Time) error {
 	if err := h.killLeader(lostAt); err != nil {
 		return err
 	}
@@ -504,9 +538,11 @@ func (h *haRun) scenario() error {
 	if !h.poll(15*time.Second, func() bool { return h.received("leaderless-3s", "firing") }) {
 		return errors.New("the page did not arrive")
 	}
-	if err := h.pause(time.Until(lostAt.Add(haOutage))); err != nil {
-		return err
-	}
+	return h.pause(time.Until(lostAt.Add(haOutage)))
+}
+
+// restoreQuorum restarts the victims and waits for the alert to resolve.
+func (h *haRun) restoreQuorum(victims []string) error {
 	h.say("restarting %s and %s: quorum is back; the alert must resolve, once", victims[0], victims[1])
 	for _, v := range victims {
 		if err := h.restart(v); err != nil {

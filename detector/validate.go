@@ -1,7 +1,6 @@
 package detector
 
 import (
-	"errors"
 	"net/url"
 	"regexp"
 	"slices"
@@ -163,24 +162,11 @@ func (s *Source) validateLogin() field.List {
 // broken file is reported at load, at its key.
 func (s *Source) validateTLS() field.List {
 	var errs field.List
-	switch {
-	case s.CertFile != "" && s.KeyFile == "":
-		errs.Add("cert_file", "needs key_file too: the client certificate and its private key go together")
-		return errs
-	case s.CertFile == "" && s.KeyFile != "":
-		errs.Add("key_file", "needs cert_file too: the client certificate and its private key go together")
-		return errs
+	for _, fe := range tlsfiles.Check(s.CertFile, s.KeyFile, tlsfiles.CAFile{Key: "ca_file", Path: s.CAFile}) {
+		errs.Add(fe.Key, "%v", fe.Err)
 	}
-	if s.CAFile != "" {
-		if _, err := tlsfiles.LoadCAs(s.CAFile); err != nil {
-			errs.Add("ca_file", "%v", err)
-		}
-	}
-	if s.CertFile != "" {
-		var fe *tlsfiles.FileError
-		if _, err := tlsfiles.LoadKeyPair(s.CertFile, s.KeyFile); errors.As(err, &fe) {
-			errs.Add(fe.Key, "%v", fe.Err)
-		}
+	if (s.CertFile == "") != (s.KeyFile == "") {
+		return errs // half a pair: the missing half is what to fix first
 	}
 	for _, k := range []keySet{{"ca_file", s.CAFile != ""}, {"cert_file", s.CertFile != ""}, {"server_name", s.ServerName != ""}} {
 		if k.set && len(s.Members) > 0 && !slices.ContainsFunc(s.Members, isHTTPS) {

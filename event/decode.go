@@ -90,37 +90,61 @@ func Decode(data []byte) (Event, error) {
 
 // event checks what Decode decoded and turns it into an Event.
 func (in *inJSON) event() (Event, error) {
-	if in.Namespace == nil {
-		return Event{}, errors.New(`missing "namespace"`)
-	}
-	if *in.Namespace != Namespace {
-		return Event{}, fmt.Errorf("%w: namespace %s is not %q", ErrSkipped, quoteShort(*in.Namespace), Namespace)
-	}
-	if err := in.checkLimits(); err != nil {
+	ts, err := in.checkRequired()
+	if err != nil {
 		return Event{}, err
 	}
+	e := Event{Source: *in.Source, Time: ts, Type: *in.Type, Baseline: in.Baseline, Members: in.Members, Reason: in.Reason,
+		ChangeKind: in.ChangeKind, Leaders: in.Leaders}
+	if err := in.fillOptional(&e); err != nil {
+		return Event{}, err
+	}
+	// Last: an unknown type is skipped only if the event is otherwise one
+	// leaderhook would take, so that a broken sender is still refused.
+	if !KnownType(e.Type) {
+		return Event{}, &UnknownTypeError{Type: e.Type, Source: e.Source}
+	}
+	return e, nil
+}
+
+// checkRequired checks the fields every event has, and the limits, and
+// returns the event's timestamp.
+func (in *inJSON) checkRequired() (time.Time, error) {
+	if in.Namespace == nil {
+		return time.Time{}, errors.New(`missing "namespace"`)
+	}
+	if *in.Namespace != Namespace {
+		return time.Time{}, fmt.Errorf("%w: namespace %s is not %q", ErrSkipped, quoteShort(*in.Namespace), Namespace)
+	}
+	if err := in.checkLimits(); err != nil {
+		return time.Time{}, err
+	}
 	if in.Type == nil || *in.Type == "" {
-		return Event{}, errors.New(`missing "eventType"`)
+		return time.Time{}, errors.New(`missing "eventType"`)
 	}
 	// A membership that leaderhook's poll source learned is no one
 	// member's report: it is written with an empty event_src_id.
 	if in.Source == nil || (*in.Source == "" && *in.Type != MembersChanged) {
-		return Event{}, errors.New(`missing "event_src_id"`)
+		return time.Time{}, errors.New(`missing "event_src_id"`)
 	}
 	if in.Timestamp == nil {
-		return Event{}, errors.New(`missing "timestamp"`)
+		return time.Time{}, errors.New(`missing "timestamp"`)
 	}
 	ts, err := time.Parse(time.RFC3339Nano, *in.Timestamp)
 	if err != nil {
-		return Event{}, fmt.Errorf("timestamp %s is not RFC 3339", quoteShort(*in.Timestamp))
+		return time.Time{}, fmt.Errorf("timestamp %s is not RFC 3339", quoteShort(*in.Timestamp))
 	}
-	e := Event{Source: *in.Source, Time: ts, Type: *in.Type, Baseline: in.Baseline, Members: in.Members, Reason: in.Reason,
-		ChangeKind: in.ChangeKind, Leaders: in.Leaders}
+	return ts, nil
+}
+
+// fillOptional sets e's fields that only some event types carry, checking
+// each given and the leaderId that state.has_leader needs.
+func (in *inJSON) fillOptional(e *Event) error {
 	if in.LeaderID != nil {
 		e.LeaderID = *in.LeaderID
 	}
 	if e.Type == HasLeader && e.LeaderID == "" {
-		return Event{}, errors.New(`state.has_leader without "leaderId"`)
+		return errors.New(`state.has_leader without "leaderId"`)
 	}
 	if in.PreviousLeaderID != nil {
 		e.PreviousLeaderID = *in.PreviousLeaderID
@@ -131,7 +155,7 @@ func (in *inJSON) event() (Event, error) {
 	if in.Since != nil {
 		since, err := time.Parse(time.RFC3339Nano, *in.Since)
 		if err != nil {
-			return Event{}, fmt.Errorf("since %s is not RFC 3339", quoteShort(*in.Since))
+			return fmt.Errorf("since %s is not RFC 3339", quoteShort(*in.Since))
 		}
 		e.Since = since
 	}
@@ -141,15 +165,9 @@ func (in *inJSON) event() (Event, error) {
 	if in.Term != nil {
 		e.Term = *in.Term
 	}
-	if e.Peers, err = peerIDs(in.Peers); err != nil {
-		return Event{}, err
-	}
-	// Last: an unknown type is skipped only if the event is otherwise one
-	// leaderhook would take, so that a broken sender is still refused.
-	if !KnownType(e.Type) {
-		return Event{}, &UnknownTypeError{Type: e.Type, Source: e.Source}
-	}
-	return e, nil
+	var err error
+	e.Peers, err = peerIDs(in.Peers)
+	return err
 }
 
 // peerIDs returns the ids of peers[], each required; nil for none.

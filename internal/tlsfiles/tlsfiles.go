@@ -117,6 +117,39 @@ func LoadKeyPair(certFile, keyFile string) (*tls.Certificate, error) {
 	return &cert, nil
 }
 
+// CAFile is a CA file at the config key naming it.
+type CAFile struct{ Key, Path string }
+
+// Check checks the TLS files of a config block as they will be loaded, so
+// that a config with a missing or broken file is refused before it runs: a
+// certificate and its key go together, and each file given loads. The
+// errors are at the keys relative to the block: the missing half of the
+// pair (which alone is reported), or each file that does not load.
+func Check(certFile, keyFile string, cas ...CAFile) []*FileError {
+	switch {
+	case certFile != "" && keyFile == "":
+		return []*FileError{{"key_file", errors.New("is required with cert_file: a certificate and its private key go together")}}
+	case certFile == "" && keyFile != "":
+		return []*FileError{{"cert_file", errors.New("is required with key_file: a certificate and its private key go together")}}
+	}
+	var errs []*FileError
+	if certFile != "" {
+		var fe *FileError
+		if _, err := LoadKeyPair(certFile, keyFile); errors.As(err, &fe) {
+			errs = append(errs, fe)
+		}
+	}
+	for _, ca := range cas {
+		if ca.Path == "" {
+			continue
+		}
+		if _, err := LoadCAs(ca.Path); err != nil {
+			errs = append(errs, &FileError{ca.Key, err})
+		}
+	}
+	return errs
+}
+
 // hasCertificate checks the first certificate of a PEM file.
 func hasCertificate(data []byte) error {
 	for {
