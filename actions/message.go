@@ -8,7 +8,7 @@ import (
 	"github.com/leaderhook/leaderhook/event"
 )
 
-// Templates are checked on a sample firing at load, but one can still fail
+// Templates are checked on samples at load, but one can still fail
 // on a real notification (a key the event lacks, a list too short). A
 // message people read (a chat text, a mail's subject and body, a card's
 // title, an alert's annotations and summary) is then sent with the kind's

@@ -6,6 +6,7 @@ import (
 	"io"
 	"reflect"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"text/template"
@@ -42,7 +43,7 @@ func toJSON(v any) (string, error) {
 }
 
 // join takes the separator first so that it reads well in a pipeline:
-// {{ .Event.members | join ", " }}. Event lists decode as []any. A missing
+// {{ .Unreachable | join ", " }}. Event lists decode as []any. A missing
 // list (nil) joins to "".
 func join(sep string, items any) (string, error) {
 	switch v := items.(type) {
@@ -81,15 +82,20 @@ func orDefault(def, v any) any {
 	return v
 }
 
-// sample is what templates are rendered with at load: every field set, so
-// that a misspelt field is found before the first firing, and the event's
-// fields as a real firing has them.
-var sample = func() Notification {
-	n := Sample(SampleSpec{Status: StatusFiring, Rule: "rule", Cluster: "cluster", Labels: map[string]string{"env": "prod"},
-		Now: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)})
-	n.DeliveryID = "01J0000000000000000000000"
-	n.Failure = Failure{Action: "page", Kind: "webhook", Error: "answered 500", Attempts: 5}
-	return n
+// samples are what templates are rendered with at load, one of each
+// status (a template may branch on it): every field set, so that a
+// misspelt field is found before the first firing, and the event's fields
+// as a real notification has them. The firing comes first.
+var samples = func() []Notification {
+	var out []Notification
+	for _, status := range []string{StatusFiring, StatusResolved, StatusVerifyFailed} {
+		n := Sample(SampleSpec{Status: status, Rule: "rule", Cluster: "cluster", Labels: map[string]string{"env": "prod"},
+			Now: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)})
+		n.DeliveryID = "01J0000000000000000000000"
+		n.Failure = Failure{Action: "page", Kind: "webhook", Error: "answered 500", Attempts: 5}
+		out = append(out, n)
+	}
+	return out
 }()
 
 // checkName is the name templates are parsed under for checking, so that
@@ -97,14 +103,14 @@ var sample = func() Notification {
 // config path is.
 const checkName = "t"
 
-// checkTemplate parses text and renders it once with the sample, so that
+// checkTemplate parses text and renders it with each sample, so that
 // {{ .Clustr }} is reported at load, not at 3 a.m. It returns the problem
 // and the byte offset in text it points at (-1 for the whole value).
 func checkTemplate(text string) (msg string, offset int, ok bool) {
 	t, err := ParseTemplate(checkName, text)
-	if err == nil {
-		err = t.Execute(io.Discard, &sample)
-		if err != nil && dependsOnEvent(err.Error()) {
+	for i := 0; err == nil && i < len(samples); i++ {
+		err = t.Execute(io.Discard, &samples[i])
+		if err != nil && dependsOnEvent(err.Error()) && !readsNoEventKey(err.Error()) {
 			err = nil
 		}
 	}
@@ -112,7 +118,34 @@ func checkTemplate(text string) (msg string, offset int, ok bool) {
 		return "", 0, true
 	}
 	msg, line, col := splitTemplateError(err.Error())
-	return explainField(msg), offsetOf(text, line, col), false
+	return explainKey(explainField(msg)), offsetOf(text, line, col), false
+}
+
+// missingEventKey matches text/template's message for .Event.KEY when the
+// event has no KEY.
+var missingEventKey = regexp.MustCompile(`at <\.Event\.[^>]*>: map has no entry for key "([^"]*)"`)
+
+// readsNoEventKey reports whether msg is a read of an .Event key that no
+// event holds: unlike leaderId, absent from some events only, it fails on
+// every notification.
+func readsNoEventKey(msg string) bool {
+	m := missingEventKey.FindStringSubmatch(msg)
+	return m != nil && !slices.Contains(event.FieldNames, m[1])
+}
+
+// explainKey says which keys an event can hold, when msg is about one
+// none holds.
+func explainKey(msg string) string {
+	m := missingEventKey.FindStringSubmatch(msg)
+	if m == nil || slices.Contains(event.FieldNames, m[1]) {
+		return msg
+	}
+	for _, k := range event.FieldNames {
+		if strings.EqualFold(k, m[1]) {
+			return fmt.Sprintf("the event has no key %q: did you mean %q?", m[1], k)
+		}
+	}
+	return fmt.Sprintf("the event has no key %q (keys: %s)", m[1], strings.Join(event.FieldNames, ", "))
 }
 
 // SampleOutput renders text with the sample that templates are checked
@@ -126,7 +159,7 @@ func SampleOutput(text string) (out string, ok bool) {
 		return "", false
 	}
 	var b strings.Builder
-	if err := t.Execute(&b, &sample); err != nil {
+	if err := t.Execute(&b, &samples[0]); err != nil {
 		return "", false
 	}
 	return b.String(), true

@@ -232,8 +232,13 @@ func (e *Event) UnmarshalJSON(data []byte) error {
 	return nil
 }
 
+// FieldNames are the keys Fields may hold, sorted: all that a
+// template's .Event or a rule's `event` can read.
+var FieldNames = []string{"change_kind", "cluster", "eventType", "event_src_id", "leaderId", "leaders",
+	"namespace", "previousLeaderId", "since", "term", "timestamp"}
+
 // Fields returns e as the map rules see in their `event` variable, keyed by
-// the JSON names.
+// the JSON names (FieldNames).
 func (e *Event) Fields() map[string]any {
 	m := make(map[string]any, 12) // room for every field: no growing
 	m["namespace"] = Namespace

@@ -1,6 +1,8 @@
 package event
 
 import (
+	"maps"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -41,5 +43,17 @@ func TestTerm(t *testing.T) {
 		if _, err := Decode([]byte(line)); err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("%s: %v, want %q", line, err, want)
 		}
+	}
+}
+
+// FieldNames is every key of Fields, so that a template reading another
+// is an error at load.
+func TestFieldNamesAreFieldsKeys(t *testing.T) {
+	at := time.Date(2026, 12, 7, 10, 0, 0, 0, time.UTC)
+	e := Event{Source: "c1", Time: at, Type: HasLeader, LeaderID: "c2", PreviousLeaderID: "c1", Cluster: "z",
+		Since: at, Term: 3, ChangeKind: ChangeFailover, Leaders: []Claim{{ID: "c2", Term: 3}}}
+	keys := slices.Sorted(maps.Keys(e.Fields()))
+	if !slices.Equal(keys, FieldNames) {
+		t.Errorf("Fields has %q, FieldNames says %q", keys, FieldNames)
 	}
 }

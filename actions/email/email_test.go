@@ -274,12 +274,12 @@ func TestFailingTemplatesSendTheDefaults(t *testing.T) {
 	box := &mailbox{}
 	port, caFile := startSMTP(t, box, false)
 	cfg := email.Config{Host: "127.0.0.1", Port: port, CAFile: caFile, Username: user, Password: password,
-		From: "leaderhook@example.com", To: []string{"ops@example.com"}, Subject: "{{ .Event.note }}", Body: "Runbook: {{ .Event.runbook }}\n"}
+		From: "leaderhook@example.com", To: []string{"ops@example.com"}, Subject: "{{ .Event.leaderId }}", Body: "Runbook: {{ .Event.previousLeaderId }}\n"}
 	if errs := cfg.Validate(); len(errs) > 0 {
 		t.Fatal(errs)
 	}
 	n := notification()
-	n.Event = map[string]any{"note": " \n"}
+	n.Event = map[string]any{"leaderId": " \n"}
 	out, err := newAction(t, cfg).Run(context.Background(), n)
 	if err != nil {
 		t.Fatalf("%+v %v", out, err)
@@ -300,7 +300,7 @@ func TestFailingTemplatesSendTheDefaults(t *testing.T) {
 		t.Errorf("want the default body and its HTML part:\n%s", data)
 	}
 	for _, want := range []string{"action mail: template subject rendered nothing: the default subject sent",
-		`action mail: template body failed: body:1:18: at <.Event.runbook>: map has no entry for key "runbook": the default body sent`, "sent to 1 recipients"} {
+		`action mail: template body failed: body:1:18: at <.Event.previousLeaderId>: map has no entry for key "previousLeaderId": the default body sent`, "sent to 1 recipients"} {
 		if !strings.Contains(out.Detail, want) {
 			t.Errorf("detail %q lacks %q", out.Detail, want)
 		}

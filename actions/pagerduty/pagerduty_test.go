@@ -194,14 +194,14 @@ func TestBadRenderingStillPages(t *testing.T) {
 		severity, summary string
 		detail            string
 	}{
-		{"severity not one", pagerduty.Config{Severity: `{{ .Event.sev }}`}, map[string]any{"sev": "high"},
+		{"severity not one", pagerduty.Config{Severity: `{{ .Event.change_kind }}`}, map[string]any{"change_kind": "high"},
 			"critical", "ziti-prod: leaderless-60s firing: no leader for 1m (was ctrl1)", `action page: template severity rendered "high", not critical, error, warning or info: sent as critical`},
-		{"severity fails", pagerduty.Config{Severity: `{{ index .Event.levels 3 }}`}, map[string]any{"levels": []string{"a"}},
-			"critical", "ziti-prod: leaderless-60s firing: no leader for 1m (was ctrl1)", "action page: template severity failed: severity:1:3: at <index .Event.levels 3>: error calling index: index out of range: 3: sent as critical"},
-		{"summary empty", pagerduty.Config{Summary: `{{ .Event.text }}`}, map[string]any{"text": " "},
+		{"severity fails", pagerduty.Config{Severity: `{{ index .Event.leaders 3 }}`}, map[string]any{"leaders": []string{"a"}},
+			"critical", "ziti-prod: leaderless-60s firing: no leader for 1m (was ctrl1)", "action page: template severity failed: severity:1:3: at <index .Event.leaders 3>: error calling index: index out of range: 3: sent as critical"},
+		{"summary empty", pagerduty.Config{Summary: `{{ .Event.leaderId }}`}, map[string]any{"leaderId": " "},
 			"critical", "ziti-prod: leaderless-60s firing: no leader for 1m (was ctrl1)", "action page: template summary rendered nothing: the default summary sent"},
-		{"summary fails", pagerduty.Config{Summary: `{{ .Event.text }}`}, map[string]any{},
-			"critical", "ziti-prod: leaderless-60s firing: no leader for 1m (was ctrl1)", `action page: template summary failed: summary:1:9: at <.Event.text>: map has no entry for key "text": the default summary sent`},
+		{"summary fails", pagerduty.Config{Summary: `{{ .Event.leaderId }}`}, map[string]any{},
+			"critical", "ziti-prod: leaderless-60s firing: no leader for 1m (was ctrl1)", `action page: template summary failed: summary:1:9: at <.Event.leaderId>: map has no entry for key "leaderId": the default summary sent`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -24,7 +24,7 @@ func TestValidateAccepts(t *testing.T) {
 			c.Channel = "#ops"
 			c.Username = "leaderhook"
 			c.IconEmoji = ":rotating_light:"
-			c.Text = `{{ upper .Status }}: {{ default "no leader" (index .Event "leaderId") }} {{ .Event.members | join ", " }}`
+			c.Text = `{{ upper .Status }}: {{ default "no leader" (index .Event "leaderId") }} {{ .Unreachable | join ", " }}`
 		}),
 		"user":       slackSpec(func(c *slack.Config) { c.Channel = "@oncall" }),
 		"channel ID": slackSpec(func(c *slack.Config) { c.Channel = "C0123" }),

@@ -21,14 +21,15 @@ const escapedID = `&lt;!channel&gt; &lt;https://evil.example|runbook&gt; &amp; c
 func TestEventTextIsEscaped(t *testing.T) {
 	n := notification(actions.StatusResolved)
 	n.LeaderID, n.PreviousLeaderID = hostileID, "ctrl1"
-	n.Event = map[string]any{"leaderId": hostileID, "members": []any{"a&b", "<c>"}}
+	n.Event = map[string]any{"leaderId": hostileID}
+	n.Unreachable = []string{"a&b", "<c>"}
 	cases := []struct {
 		name, template, want string
 	}{
 		{"default", "", "🟢 [RESOLVED] leaderless-30s on ziti-prod: leader " + escapedID + " (was ctrl1)"},
 		{"a field", "<!here> new leader {{ .LeaderID }}", "<!here> new leader " + escapedID},
 		{"an event field", `{{ .Event.leaderId }} in {{ .Cluster }}`, escapedID + " in ziti-prod"},
-		{"a list", `<https://runbook.example|runbook>: {{ join ", " .Event.members }}`, "<https://runbook.example|runbook>: a&amp;b, &lt;c&gt;"},
+		{"a list", `<https://runbook.example|runbook>: {{ join ", " .Unreachable }}`, "<https://runbook.example|runbook>: a&amp;b, &lt;c&gt;"},
 		{"the template's own lines", "line 1\n{{ printf \"%s\" .LeaderID }}", "line 1\n" + escapedID},
 	}
 	for _, tc := range cases {

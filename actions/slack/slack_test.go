@@ -294,7 +294,7 @@ func TestCustomText(t *testing.T) {
 // default text, and the audit detail says which template failed and why.
 func TestFailingTextSendsTheDefault(t *testing.T) {
 	for _, tc := range []struct{ name, text, why string }{
-		{"fails", `<!here> {{ if eq .Status "resolved" }}{{ .Event.gone }}{{ end }}x`, `map has no entry for key "gone"`},
+		{"fails", `<!here> {{ if eq .Status "resolved" }}{{ .Event.leaderId }}{{ end }}x`, `map has no entry for key "leaderId"`},
 		{"blank", `{{ if eq .Status "firing" }}x{{ end }} `, "rendered nothing"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -116,13 +116,13 @@ func TestValidate(t *testing.T) {
 func TestFailingTemplatesSendTheDefaults(t *testing.T) {
 	srv := fakes.NewTeams()
 	defer srv.Close()
-	cfg := teams.Config{WebhookURL: srv.WebhookURL(), Title: "{{ .Event.gone }}", Text: "{{ .Event.note }}"}
+	cfg := teams.Config{WebhookURL: srv.WebhookURL(), Title: "{{ .Event.previousLeaderId }}", Text: "{{ .Event.leaderId }}"}
 	if errs := cfg.Validate(); len(errs) > 0 {
 		t.Fatal(errs)
 	}
 	a := newAction(t, cfg, "")
 	n := notification()
-	n.Event = map[string]any{"note": " "}
+	n.Event = map[string]any{"leaderId": " "}
 	out, err := a.Run(context.Background(), n)
 	if err != nil {
 		t.Fatalf("%+v %v (refused: %v)", out, err, srv.Refused())
@@ -133,7 +133,7 @@ func TestFailingTemplatesSendTheDefaults(t *testing.T) {
 			t.Errorf("the card lacks %s:\n%s", want, data)
 		}
 	}
-	for _, want := range []string{`action teams: template title failed: title:1:9: at <.Event.gone>: map has no entry for key "gone": the default title sent`,
+	for _, want := range []string{`action teams: template title failed: title:1:9: at <.Event.previousLeaderId>: map has no entry for key "previousLeaderId": the default title sent`,
 		"action teams: template text rendered nothing: the default text sent"} {
 		if !strings.Contains(out.Detail, want) {
 			t.Errorf("detail %q lacks %q", out.Detail, want)
@@ -148,9 +148,9 @@ func TestFailingTemplatesSendTheDefaults(t *testing.T) {
 func TestLongTextIsCutToFit(t *testing.T) {
 	srv := fakes.NewTeams()
 	defer srv.Close()
-	a := newAction(t, teams.Config{WebhookURL: srv.WebhookURL(), Title: "{{ .Event.note }}", Text: "note: {{ .Event.note }}"}, "")
+	a := newAction(t, teams.Config{WebhookURL: srv.WebhookURL(), Title: "{{ .Event.leaderId }}", Text: "note: {{ .Event.leaderId }}"}, "")
 	n := notification()
-	n.Event = map[string]any{"note": strings.Repeat("a_<", 20<<10)}
+	n.Event = map[string]any{"leaderId": strings.Repeat("a_<", 20<<10)}
 	out, err := a.Run(context.Background(), n)
 	if err != nil {
 		t.Fatalf("%+v %v (refused: %v)", out, err, srv.Refused())

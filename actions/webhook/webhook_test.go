@@ -403,7 +403,7 @@ func TestErrorsNeverShowSecrets(t *testing.T) {
 	// A template that fails at run time.
 	srv, _ := receiver(t)
 	a = newAction(t, webhook.Config{URL: srv.URL + "/?token=" + token, Secret: sec,
-		Body: `{{ if eq .Status "resolved" }}{{ .Event.gone }}{{ end }}`})
+		Body: `{{ if eq .Status "resolved" }}{{ .Event.leaderId }}{{ end }}`})
 	n.Status, n.Event = actions.StatusResolved, map[string]any{}
 	out, err = a.Run(context.Background(), &n)
 	check("template", out, err)
@@ -482,8 +482,8 @@ func TestHeaderInsertionsWithControlCharactersAreEscaped(t *testing.T) {
 
 func TestRenderErrorIsPermanent(t *testing.T) {
 	srv, got := receiver(t)
-	// Valid at load (the sample is firing), fails on a resolve.
-	a := newAction(t, webhook.Config{URL: srv.URL, Body: `{{ if eq .Status "resolved" }}{{ .Event.gone }}{{ end }}`})
+	// Valid at load (a resolve names its leader), fails on a resolve without.
+	a := newAction(t, webhook.Config{URL: srv.URL, Body: `{{ if eq .Status "resolved" }}{{ .Event.leaderId }}{{ end }}`})
 	n := notification()
 	n.Status = actions.StatusResolved
 	n.Event = map[string]any{}

@@ -47,12 +47,12 @@ The sample is what the daemon sends when the cluster's first member, its leader,
 down: a firing (or verify_failed) while no member leads, 42s into the outage; a resolve
 once the second member is elected. It carries the detector's state event as a real one
 does (.Event: namespace, event_src_id, timestamp, eventType, leaderId on a resolve,
-previousLeaderId, cluster, since, change_kind), the member counts of the cluster's
+previousLeaderId, cluster, since, change_kind; term and leaders where known), the member counts of the cluster's
 members (or a poll source's URLs; three made-up members when they are learnt from the
 events), and the cluster's labels. The rule is "leaderhook-fire" unless --rule names a configured rule:
 then its name, with its labels over the cluster's. --event KEY=VALUE sets a field of the
 event (as a string, and .LeaderID, .PreviousLeaderID or .EventType with it);
---event KEY= removes it, as events of some types lack it.
+--event KEY= removes it, as events of some types lack it. A key no event has is refused.
 
 An action that runs a program (shell) runs it for real with a made-up leader: fire
 shows the command and its environment and asks "run it? [y/N]" first. When standard
@@ -176,6 +176,9 @@ func overrideEvent(n *actions.Notification, sets []string) error {
 		k, v, ok := strings.Cut(kv, "=")
 		if !ok || k == "" {
 			return fmt.Errorf("--event %q: want KEY=VALUE (KEY= removes the key)", kv)
+		}
+		if !slices.Contains(event.FieldNames, k) {
+			return fmt.Errorf("--event %q: no event has the key %s (keys: %s)", kv, k, strings.Join(event.FieldNames, ", "))
 		}
 		if v == "" {
 			delete(n.Event, k)

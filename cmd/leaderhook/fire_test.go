@@ -11,6 +11,8 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+
+	"github.com/leaderhook/leaderhook/event"
 )
 
 // fireConfig writes a config with two clusters and the given actions.
@@ -221,8 +223,8 @@ func TestFireSampleCarriesTheEvent(t *testing.T) {
 		{name: ".Event.leaderId on a resolve", body: `{{ .Event.leaderId }} {{ .Event.change_kind }}`, flags: []string{"--status", "resolved"}, want: "m2 failover"},
 		// A state.is_leaderless names no leader: live, this fails too.
 		{name: ".Event.leaderId on a firing", body: `{{ .Event.leaderId }}`},
-		{name: "--event sets a field", body: `{{ .Event.leaderId }} {{ .LeaderID }} {{ .Event.region }}`,
-			flags: []string{"--event", "leaderId=m3", "--event", "region=eu"}, want: "m3 m3 eu"},
+		{name: "--event sets a field", body: `{{ .Event.leaderId }} {{ .LeaderID }} {{ .Event.term }}`,
+			flags: []string{"--event", "leaderId=m3", "--event", "term=7"}, want: "m3 m3 7"},
 		{name: "--event removes a field", body: `{{ .Event.cluster }}`, flags: []string{"--event", "cluster="}},
 	}
 	for _, tc := range cases {
@@ -261,6 +263,7 @@ func TestFireRefusesWhatIsNotInTheConfig(t *testing.T) {
 	}{
 		{[]string{"--rule", "nosuch"}, `leaderhook: --rule "nosuch" is not in ` + config + " (rules: r)\n"},
 		{[]string{"--event", "leaderId"}, `leaderhook: --event "leaderId": want KEY=VALUE (KEY= removes the key)` + "\n"},
+		{[]string{"--event", "region=eu"}, `leaderhook: --event "region=eu": no event has the key region (keys: ` + strings.Join(event.FieldNames, ", ") + ")\n"},
 	} {
 		out, stderr, code := fireAt(t, false, "", append([]string{"-c", config, "failover"}, tc.flags...)...)
 		if code != 1 || stderr != tc.want {
