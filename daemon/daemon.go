@@ -169,7 +169,7 @@ func (d *Daemon) open(cfg *config.Config) error {
 		return err
 	}
 	d.sources = &sources{out: d.events, stdin: d.opts.Stdin, positions: &positionBook{files: saved.Files}, log: d.log, onReject: d.metrics.Rejected,
-		skips: &skipLog{log: d.log}}
+		skips: &skipLog{log: d.log, count: d.metrics.Skipped}}
 	d.saver = newSaver(st, d.driver, d.call, d.sources.positions, d.stateDir, d.log)
 	if d.group == nil {
 		d.saver.drain = d.takeQueuedHeld

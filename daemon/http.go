@@ -27,7 +27,7 @@ func (d *Daemon) newAPI() *api.Server {
 		History:  d.historyWindow,
 		Page:     web.Handler(),
 		Rejected: func(cluster string) { d.metrics.Rejected(cluster, "http") },
-		Skipped:  d.sources.skips.skipped,
+		Skipped:  func(cluster string, le *event.LineError) { d.sources.skips.skipped(cluster, "http", le) },
 		Reload:   d.Reload,
 		Ready:    d.ready,
 		Expect:   d.expect,

@@ -14,14 +14,21 @@ import (
 // are only counted.
 type skipLog struct {
 	log   *slog.Logger
+	count func(cluster, input string) // nil: not counted
 	types event.UnknownTypes
 }
 
-// skipped is told of an event skipped (event.ErrSkipped). A nil skipLog
-// tells nothing.
-func (s *skipLog) skipped(cluster string, le *event.LineError) {
+// skipped is told of an event skipped (event.ErrSkipped) that input (http,
+// a file's path, stdin) brought. A nil skipLog tells nothing.
+func (s *skipLog) skipped(cluster, input string, le *event.LineError) {
+	if s == nil {
+		return
+	}
+	if s.count != nil {
+		s.count(cluster, input)
+	}
 	var unknown *event.UnknownTypeError
-	if s == nil || !errors.As(le.Err, &unknown) || !s.types.First(unknown.Type) {
+	if !errors.As(le.Err, &unknown) || !s.types.First(unknown.Type) {
 		return
 	}
 	s.log.Warn("events of an eventType leaderhook does not know are skipped (told once per type)",

@@ -167,7 +167,7 @@ func (s *sources) build(c detector.Cluster) (*clusterSources, error) {
 		s.log.Warn("event rejected", "cluster", c.Name, "err", le.Error())
 		s.onReject(c.Name, le.Name)
 	}
-	skip := func(le *event.LineError) { s.skips.skipped(c.Name, le) }
+	skip := func(le *event.LineError) { s.skips.skipped(c.Name, le.Name, le) }
 	if src.File != "" {
 		fs := &detector.FileSource{Path: src.File, Cluster: c.Name, Start: s.positions.get(src.File), Log: s.log,
 			OnReject: reject, OnSkip: skip, OnPosition: func(p detector.Position) { s.positions.set(src.File, p) }}

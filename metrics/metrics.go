@@ -23,6 +23,7 @@ type Metrics struct {
 
 	events       *prometheus.CounterVec
 	rejected     *prometheus.CounterVec
+	skipped      *prometheus.CounterVec
 	transitions  *prometheus.CounterVec
 	hasLeader    *prometheus.GaugeVec
 	known        *prometheus.GaugeVec
@@ -57,6 +58,7 @@ func New(queueDepth func() float64, dropped func() float64) *Metrics {
 	f := prometheus.WrapRegistererWithPrefix("leaderhook_", m.Registry)
 	m.events = counterVec(f, "events_total", "Member events received, by cluster, source (member) and event type.", "cluster", "source", "type")
 	m.rejected = counterVec(f, "events_rejected_total", "Malformed events rejected, by cluster and input.", "cluster", "input")
+	m.skipped = counterVec(f, "events_skipped_total", "Events skipped, by cluster and input: another namespace, or an eventType leaderhook does not know (a newer OpenZiti's).", "cluster", "input")
 	m.skewed = counterVec(f, "events_skewed_total", "Events whose own timestamp was too far from leaderhook's clock (or behind it), dated on arrival instead, by cluster and source (member).", "cluster", "source")
 	m.transitions = counterVec(f, "state_changes_total", "Cluster state changes announced, by cluster and type (baseline excluded).", "cluster", "type")
 	m.hasLeader = gaugeVec(f, "cluster_has_leader", "1 when the cluster has a leader that a majority follows.", "cluster")
@@ -201,6 +203,12 @@ func (m *Metrics) Rejected(cluster, input string) {
 	m.rejected.WithLabelValues(cluster, input).Inc()
 }
 
+// Skipped counts an event skipped: another namespace, or an unknown
+// eventType.
+func (m *Metrics) Skipped(cluster, input string) {
+	m.skipped.WithLabelValues(cluster, input).Inc()
+}
+
 // State records a cluster state change.
 func (m *Metrics) State(ev event.Event) {
 	if !ev.Baseline {
@@ -292,7 +300,7 @@ func (m *Metrics) RecorderWriteFailed() { m.recorderErrs.Inc() }
 // Forget removes the metrics of a cluster no longer configured.
 func (m *Metrics) Forget(cluster string) {
 	labels := prometheus.Labels{"cluster": cluster}
-	for _, v := range []*prometheus.CounterVec{m.events, m.rejected, m.skewed, m.transitions, m.outcomes} {
+	for _, v := range []*prometheus.CounterVec{m.events, m.rejected, m.skipped, m.skewed, m.transitions, m.outcomes} {
 		v.DeletePartialMatch(labels)
 	}
 	for _, v := range []*prometheus.GaugeVec{m.hasLeader, m.known, m.leaderlessFn, m.margin, m.isolated} {

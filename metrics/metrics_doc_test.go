@@ -71,6 +71,7 @@ func exposed(t *testing.T, dropped func() float64) map[string]documented {
 	now := time.Now()
 	m.Event(event.Event{Cluster: "c", Source: "m1", Type: event.HasLeader, LeaderID: "m1", Time: now})
 	m.Rejected("c", "stdin")
+	m.Skipped("c", "http")
 	m.Skewed(event.Event{Cluster: "c", Source: "m1"})
 	m.State(event.Event{Cluster: "c", Type: event.HasLeader, LeaderID: "m1", Time: now, Since: now})
 	m.State(event.Event{Cluster: "c", Type: event.Leaderless, Time: now, Since: now.Add(-time.Second)})

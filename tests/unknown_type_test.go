@@ -42,6 +42,9 @@ func TestUnknownEventTypeOverHTTPIsSkippedAndToldOnce(t *testing.T) {
 		!strings.Contains(metrics, `leaderhook_rule_outcomes_total{cluster="ziti",outcome="fired",reason="",rule="lost"} 1`) {
 		t.Errorf("the known events are not counted:\n%s", grepLines(metrics, "ziti"))
 	}
+	if !strings.Contains(metrics, `leaderhook_events_skipped_total{cluster="ziti",input="http"} 3`) {
+		t.Errorf("the skipped events are not counted:\n%s", grepLines(metrics, "skipped"))
+	}
 	if strings.Contains(metrics, "future_type") {
 		t.Errorf("an unknown eventType has a series:\n%s", grepLines(metrics, "future_type"))
 	}
