@@ -1,6 +1,7 @@
 package config
 
 import (
+	"crypto/x509"
 	"errors"
 	"flag"
 	"fmt"
@@ -18,6 +19,7 @@ import (
 	"github.com/leaderhook/leaderhook/actions/slack"
 	"github.com/leaderhook/leaderhook/actions/webhook"
 	"github.com/leaderhook/leaderhook/field"
+	"github.com/leaderhook/leaderhook/internal/testpki"
 	"github.com/leaderhook/leaderhook/rules"
 )
 
@@ -528,7 +530,9 @@ func TestOpenListenWarning(t *testing.T) {
 // log entries from whoever connects (events that fire failover scripts),
 // whatever server.ingest_token says: check says so.
 func TestOpenRaftBindWarning(t *testing.T) {
-	tlsBlock := "\n  tls: {cert_file: c.pem, key_file: k.pem, ca_file: ca.pem}"
+	ca := testpki.New(t)
+	cert, key := ca.Issue("node", x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth)
+	tlsBlock := "\n  tls: {cert_file: " + cert + ", key_file: " + key + ", ca_file: " + ca.File + "}"
 	for _, c := range []struct {
 		bind, tls string
 		warn      string // "" for none

@@ -113,10 +113,7 @@ func RunHA(ctx context.Context, w io.Writer, log *slog.Logger) (*HAResult, error
 		return nil, err
 	}
 	defer os.RemoveAll(dir)
-	res := &HAResult{}
-	h := &haRun{run: &run{ctx: ctx, w: w, res: &res.Result, events: make(chan event.Event, 256)}, result: res, dir: dir,
-		log: log, seen: map[string]bool{}, ids: map[string]bool{}}
-	h.out = &liveTimeline{w: timeline.NewText(w), mu: &h.mu, res: h.res}
+	h := newHARun(ctx, w, log, dir)
 	receiver, url, err := startReceiver(h.delivered)
 	if err != nil {
 		return nil, err
@@ -125,15 +122,9 @@ func RunHA(ctx context.Context, w io.Writer, log *slog.Logger) (*HAResult, error
 	defer h.links.close()
 	defer h.stopAll()
 
-	h.say("starting 3 leaderhook nodes lh1, lh2, lh3 as a group (ha:, raft on 127.0.0.1, fail_open_after %s)", haFailOpenAfter)
-	if err := h.startGroup(url); err != nil {
+	if err := h.formGroup(url); err != nil {
 		return fail(err)
 	}
-	lead, asked, err := h.groupLeader(20 * time.Second)
-	if err != nil {
-		return fail(err)
-	}
-	h.say("the group has formed: GET /v1/ha on %s says %s leads (term %d); only the leader delivers", asked.NodeID, lead.id, asked.Term)
 
 	h.say("starting a 3-node hashicorp/raft cluster on 127.0.0.1 (heartbeat and election timeouts %s); its nodes' reports are POSTed to /v1/events?cluster=demo of a live leaderhook node", HeartbeatTimeout)
 	if h.cluster, err = Start(3); err != nil {
@@ -156,6 +147,31 @@ func RunHA(ctx context.Context, w io.Writer, log *slog.Logger) (*HAResult, error
 	<-forwarded
 	h.stopAll()
 	return h.summary(), nil
+}
+
+// newHARun prepares a `demo --ha` writing its timeline to w, its nodes'
+// files under dir.
+func newHARun(ctx context.Context, w io.Writer, log *slog.Logger, dir string) *haRun {
+	res := &HAResult{}
+	h := &haRun{run: &run{ctx: ctx, w: w, res: &res.Result, events: make(chan event.Event, 256)}, result: res, dir: dir,
+		log: log, seen: map[string]bool{}, ids: map[string]bool{}}
+	h.out = &liveTimeline{w: timeline.NewText(w), mu: &h.mu, res: h.res}
+	return h
+}
+
+// formGroup starts the three leaderhook nodes, their webhooks going to
+// the receiver at url, and waits for them to elect the group's leader.
+func (h *haRun) formGroup(url string) error {
+	h.say("starting 3 leaderhook nodes lh1, lh2, lh3 as a group (ha:, raft on 127.0.0.1, fail_open_after %s)", haFailOpenAfter)
+	if err := h.startGroup(url); err != nil {
+		return err
+	}
+	lead, asked, err := h.groupLeader(20 * time.Second)
+	if err != nil {
+		return err
+	}
+	h.say("the group has formed: GET /v1/ha on %s says %s leads (term %d); only the leader delivers", asked.NodeID, lead.id, asked.Term)
+	return nil
 }
 
 // haRun is one `demo --ha` in progress.

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/leaderhook/leaderhook/field"
+	"github.com/leaderhook/leaderhook/internal/tlsfiles"
 )
 
 // DefaultFailOpenAfter is how long a node goes without a group leader
@@ -49,6 +50,21 @@ type TLS struct {
 	CAFile   string `koanf:"ca_file" json:"ca_file,omitempty"`
 }
 
+// validate checks the block and loads its files as the transport will,
+// so that a missing or broken file fails check at its key; the keys are
+// relative to `ha.tls`.
+func (t TLS) validate() field.List {
+	var errs field.List
+	if (t.CertFile == "") != (t.KeyFile == "") || (t.CertFile != "") != (t.CAFile != "") {
+		errs.Add("", "set cert_file, key_file and ca_file together (mutual TLS), or none")
+		return errs
+	}
+	for _, fe := range tlsfiles.Check(t.CertFile, t.KeyFile, tlsfiles.CAFile{Key: "ca_file", Path: t.CAFile}) {
+		errs.Add(fe.Key, "%v", fe.Err)
+	}
+	return errs
+}
+
 // Enabled reports whether the config has an `ha:` block.
 func (c *Config) Enabled() bool { return c != nil && c.NodeID != "" }
 
@@ -80,9 +96,7 @@ func (c *Config) Validate() field.List {
 		errs.Add("data_dir", "is required: where this node keeps its raft log and snapshots")
 	}
 	c.validatePeers(&errs)
-	if (c.TLS.CertFile == "") != (c.TLS.KeyFile == "") || (c.TLS.CertFile != "") != (c.TLS.CAFile != "") {
-		errs.Add("tls", "set cert_file, key_file and ca_file together (mutual TLS), or none")
-	}
+	errs.Prefix("tls", c.TLS.validate())
 	if c.FailOpenAfter != nil && *c.FailOpenAfter < 0 {
 		errs.Add("fail_open_after", "must not be negative (0 turns fail-open off)")
 	}

@@ -2,15 +2,14 @@ package ha
 
 import (
 	"crypto/tls"
-	"crypto/x509"
-	"errors"
 	"fmt"
 	"io"
 	"net"
-	"os"
 	"time"
 
 	"github.com/hashicorp/raft"
+
+	"github.com/leaderhook/leaderhook/internal/tlsfiles"
 )
 
 // transport opens the raft transport on cfg.Bind: plain TCP, or mutual TLS
@@ -42,19 +41,15 @@ func transport(cfg Config, logOutput io.Writer) (*raft.NetworkTransport, error) 
 // mutualTLS is the TLS config of a node: it presents its certificate and
 // accepts only peers whose certificates the CA signed, both ways.
 func mutualTLS(c TLS) (*tls.Config, error) {
-	cert, err := tls.LoadX509KeyPair(c.CertFile, c.KeyFile)
+	cert, err := tlsfiles.LoadKeyPair(c.CertFile, c.KeyFile)
 	if err != nil {
-		return nil, fmt.Errorf("ha.tls: %w", err)
+		return nil, fmt.Errorf("ha.tls.%w", err) // a *tlsfiles.FileError: "cert_file: ..." or "key_file: ..."
 	}
-	pem, err := os.ReadFile(c.CAFile)
+	pool, err := tlsfiles.LoadCAs(c.CAFile)
 	if err != nil {
 		return nil, fmt.Errorf("ha.tls.ca_file: %w", err)
 	}
-	pool := x509.NewCertPool()
-	if !pool.AppendCertsFromPEM(pem) {
-		return nil, errors.New("ha.tls.ca_file holds no PEM certificate")
-	}
-	return &tls.Config{Certificates: []tls.Certificate{cert}, RootCAs: pool, ClientCAs: pool,
+	return &tls.Config{Certificates: []tls.Certificate{*cert}, RootCAs: pool, ClientCAs: pool,
 		ClientAuth: tls.RequireAndVerifyClientCert, MinVersion: tls.VersionTLS13}, nil
 }
 

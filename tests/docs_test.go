@@ -3,6 +3,7 @@ package tests
 import (
 	"bufio"
 	"bytes"
+	"crypto/x509"
 	"encoding/json"
 	"encoding/xml"
 	"errors"
@@ -29,6 +30,7 @@ import (
 	"github.com/leaderhook/leaderhook/actions/shell"
 	"github.com/leaderhook/leaderhook/config"
 	"github.com/leaderhook/leaderhook/event"
+	"github.com/leaderhook/leaderhook/internal/testpki"
 	"github.com/leaderhook/leaderhook/pipeline"
 	"github.com/leaderhook/leaderhook/rules"
 	"github.com/leaderhook/leaderhook/ruletest"
@@ -258,10 +260,12 @@ func TestDocsCookbookConfigs(t *testing.T) {
 	var files []file
 	presets, sources := map[string]bool{}, map[string]bool{}
 	fragments := 0
+	nodeFiles := cookbookNodeFiles(t)
 	for _, b := range readBlocks(t, "../"+doc) {
 		if b.lang != "yaml" || foreign(b) {
 			continue
 		}
+		b.text = nodeFiles.Replace(b.text)
 		keys := topKeys(t, b.text)
 		if keys["clusters"] {
 			name := savedAs(b)
@@ -314,6 +318,15 @@ func TestDocsCookbookConfigs(t *testing.T) {
 	if len(files) < 8 || fragments < 2 {
 		t.Errorf("%s: %d complete files and %d fragments checked; the page has more", doc, len(files), fragments)
 	}
+}
+
+// cookbookNodeFiles stands in for the certificate files the cookbook names
+// on a node (/etc/leaderhook/...), as docEnv does for the environment:
+// check loads them, so they must exist where the config is checked.
+func cookbookNodeFiles(t *testing.T) *strings.Replacer {
+	ca := testpki.New(t)
+	cert, key := ca.Issue("ctrl1", x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth)
+	return strings.NewReplacer("/etc/leaderhook/ctrl1.pem", cert, "/etc/leaderhook/ctrl1-key.pem", key, "/etc/leaderhook/ca.pem", ca.File)
 }
 
 // TestDocsCheckRejectsUnknownKeys proves the check above would catch a

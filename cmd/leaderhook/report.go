@@ -32,7 +32,36 @@ func reportCmd(e *env) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "report -c FILE [--from TIME] [--to TIME] [--period day|week] [--format text|json] {EVENTS.jsonl... | --state-dir DIR}",
 		Short: "Availability of each cluster's leader over recorded events",
-		Long: `Replay recorded cluster events as 'leaderhook replay' does (same files, same
+		Long:  reportHelp,
+		Args: func(cmd *cobra.Command, args []string) error {
+			if (len(args) == 0) == (o.stateDir == "") {
+				return errors.New("name the recorded event files, or --state-dir of a daemon, not both")
+			}
+			return nil
+		},
+		RunE: func(_ *cobra.Command, files []string) error { return e.report(o, files) },
+	}
+	reportFlags(cmd, &o)
+	return cmd
+}
+
+// reportFlags registers report's flags into o.
+func reportFlags(cmd *cobra.Command, o *reportOptions) {
+	configFlag(cmd, &o.config)
+	f := cmd.Flags()
+	f.StringVar(&o.cluster, "cluster", "", "cluster the events belong to (required when the config has several)")
+	f.StringVar(&o.format, "format", "text", "output: text or json (one object per line)")
+	f.StringVar(&o.from, "from", "", "start of the period, e.g. 2026-11-24T13:56:00Z or 2026-11-24 (default: the first event)")
+	f.StringVar(&o.to, "to", "", "end of the period (default: the last event)")
+	f.StringVar(&o.period, "period", "", "split the period: day or week")
+	f.StringVar(&o.stateDir, "state-dir", "", "report on the flight recording in a daemon's state_dir")
+	f.IntVar(&o.flap.Changes, "flap-changes", 3, "leader changes that make flapping")
+	f.DurationVar(&o.flap.Window, "flap-window", 10*time.Minute, "within this long")
+	f.DurationVar(&o.reorder, "reorder-window", event.DefaultReorderWindow, "how far out of timestamp order a line may be within one file")
+}
+
+// reportHelp is report's long help: what each figure means.
+const reportHelp = `Replay recorded cluster events as 'leaderhook replay' does (same files, same
 detector, on a virtual clock; no action runs) and print, per cluster, how long it
 went without a leader:
 
@@ -76,28 +105,7 @@ election_ms {count, p50, p99, max: null without elections}, flapping [{start, en
 changes}].
 
 Exit status: 0, or 1 if the config is invalid, nothing could be reported, or any
-input line was rejected (each is reported on stderr with its file and line number).`,
-		Args: func(cmd *cobra.Command, args []string) error {
-			if (len(args) == 0) == (o.stateDir == "") {
-				return errors.New("name the recorded event files, or --state-dir of a daemon, not both")
-			}
-			return nil
-		},
-		RunE: func(_ *cobra.Command, files []string) error { return e.report(o, files) },
-	}
-	configFlag(cmd, &o.config)
-	f := cmd.Flags()
-	f.StringVar(&o.cluster, "cluster", "", "cluster the events belong to (required when the config has several)")
-	f.StringVar(&o.format, "format", "text", "output: text or json (one object per line)")
-	f.StringVar(&o.from, "from", "", "start of the period, e.g. 2026-11-24T13:56:00Z or 2026-11-24 (default: the first event)")
-	f.StringVar(&o.to, "to", "", "end of the period (default: the last event)")
-	f.StringVar(&o.period, "period", "", "split the period: day or week")
-	f.StringVar(&o.stateDir, "state-dir", "", "report on the flight recording in a daemon's state_dir")
-	f.IntVar(&o.flap.Changes, "flap-changes", 3, "leader changes that make flapping")
-	f.DurationVar(&o.flap.Window, "flap-window", 10*time.Minute, "within this long")
-	f.DurationVar(&o.reorder, "reorder-window", event.DefaultReorderWindow, "how far out of timestamp order a line may be within one file")
-	return cmd
-}
+input line was rejected (each is reported on stderr with its file and line number).`
 
 func (e *env) report(o reportOptions, files []string) error {
 	if o.format != "text" && o.format != "json" {

@@ -66,57 +66,13 @@ func (e *env) runTests(paths []string, junit string) error {
 	var suites []ruletest.Suite
 	passed, failed := 0, 0
 	for _, path := range paths {
-		suite := ruletest.Suite{File: &ruletest.File{Path: path}}
-		f, err := ruletest.Load(path)
-		if err != nil {
-			suite.Err = err
-			suites = append(suites, suite)
-			printErrors(e.stdout, err)
-			failed++
-			continue
-		}
-		suite.File = f
-		cfg, err := loadTestConfig(f)
-		if err != nil {
-			suite.Err = err
-			suites = append(suites, suite)
-			fmt.Fprintf(e.stdout, "ERROR %s: config %s:\n%v\n", path, f.ConfigPath(), err)
-			failed++
-			continue
-		}
-		if err := errors.Join(ruletest.CheckRules(f, cfg), ruletest.CheckSources(f, cfg)); err != nil {
-			suite.Err = err
-			suites = append(suites, suite)
-			printErrors(e.stdout, err)
-			failed++
-			continue
-		}
-		suite.Results = ruletest.Run(f, cfg, e.log)
-		for _, r := range suite.Results {
-			switch {
-			case r.Err != nil:
-				failed++
-				fmt.Fprintf(e.stdout, "ERROR %s:%d: %s: %v\n", path, r.Test.Line, r.Test.Name, r.Err)
-			case r.Passed:
-				passed++
-				fmt.Fprintf(e.stdout, "ok    %s: %s\n", path, r.Test.Name)
-			default:
-				failed++
-				fmt.Fprintf(e.stdout, "FAIL  %s:%d: %s\n%s", path, r.Test.Line, r.Test.Name, r.Diff)
-			}
-		}
+		suite, p, f := e.runTestFile(path)
 		suites = append(suites, suite)
+		passed += p
+		failed += f
 	}
 	if junit != "" {
-		f, err := os.Create(junit)
-		if err != nil {
-			return fmt.Errorf("--junit: %w", err)
-		}
-		err = ruletest.WriteJUnit(f, suites)
-		if cerr := f.Close(); err == nil {
-			err = cerr
-		}
-		if err != nil {
+		if err := writeJUnit(junit, suites); err != nil {
 			return fmt.Errorf("--junit: %w", err)
 		}
 	}
@@ -125,6 +81,59 @@ func (e *env) runTests(paths []string, junit string) error {
 		return exitError{1}
 	}
 	return nil
+}
+
+// runTestFile runs the tests of the file at path and prints each result.
+// A file that cannot run (unreadable, its config invalid, naming rules or
+// sources the config does not have) counts as one failure.
+func (e *env) runTestFile(path string) (suite ruletest.Suite, passed, failed int) {
+	suite = ruletest.Suite{File: &ruletest.File{Path: path}}
+	f, err := ruletest.Load(path)
+	if err != nil {
+		suite.Err = err
+		printErrors(e.stdout, err)
+		return suite, 0, 1
+	}
+	suite.File = f
+	cfg, err := loadTestConfig(f)
+	if err != nil {
+		suite.Err = err
+		fmt.Fprintf(e.stdout, "ERROR %s: config %s:\n%v\n", path, f.ConfigPath(), err)
+		return suite, 0, 1
+	}
+	if err := errors.Join(ruletest.CheckRules(f, cfg), ruletest.CheckSources(f, cfg)); err != nil {
+		suite.Err = err
+		printErrors(e.stdout, err)
+		return suite, 0, 1
+	}
+	suite.Results = ruletest.Run(f, cfg, e.log)
+	for _, r := range suite.Results {
+		switch {
+		case r.Err != nil:
+			failed++
+			fmt.Fprintf(e.stdout, "ERROR %s:%d: %s: %v\n", path, r.Test.Line, r.Test.Name, r.Err)
+		case r.Passed:
+			passed++
+			fmt.Fprintf(e.stdout, "ok    %s: %s\n", path, r.Test.Name)
+		default:
+			failed++
+			fmt.Fprintf(e.stdout, "FAIL  %s:%d: %s\n%s", path, r.Test.Line, r.Test.Name, r.Diff)
+		}
+	}
+	return suite, passed, failed
+}
+
+// writeJUnit writes the suites as a JUnit XML report to the file at path.
+func writeJUnit(path string, suites []ruletest.Suite) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	err = ruletest.WriteJUnit(f, suites)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }
 
 // printErrors prints each line of err (a problem at its file, line,
