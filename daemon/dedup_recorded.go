@@ -12,29 +12,34 @@ import (
 	"github.com/leaderhook/leaderhook/event"
 )
 
+// recordedLines bounds the lines of the recording read at a start.
+const recordedLines = 4 * recentEvents
+
 // recordedRecent returns, as recent remembers them, the latest events of
 // the flight recording in dir whose cluster takes events over HTTP
 // (overHTTP): a batch decided just before the daemon stopped (a kill -9
 // before its answer was written) is then known when its sender sends it
 // again. The recording holds each event as the daemon dated it, so one
-// dated on arrival (its member's clock was off) is not known again.
+// dated on arrival (its member's clock was off) is not known again. Only
+// the latest lines are read (recordedLines), so that a start stays quick
+// whatever else the recording holds: a batch sent again is a recent one.
 func recordedRecent(dir string, overHTTP func(cluster string) bool) (recent, error) {
 	var keys []string // newest first
+	lines := 0
 	for _, name := range []string{InputsFile, OldInputsFile} {
 		err := eachLineBackward(filepath.Join(dir, name), func(line []byte) bool {
-			if bytes.HasPrefix(line, recordPrefix) {
-				return true // the recorder's own
+			lines++
+			if !bytes.HasPrefix(line, recordPrefix) { // not one of the recorder's own
+				if ev, err := event.Decode(line); err == nil && overHTTP(ev.Cluster) {
+					keys = append(keys, eventKey(&ev))
+				}
 			}
-			ev, err := event.Decode(line)
-			if err == nil && overHTTP(ev.Cluster) {
-				keys = append(keys, eventKey(&ev))
-			}
-			return len(keys) < recentEvents
+			return len(keys) < recentEvents && lines < recordedLines
 		})
 		if err != nil {
 			return recent{}, fmt.Errorf("flight recorder %s: %w", name, err)
 		}
-		if len(keys) == recentEvents {
+		if len(keys) == recentEvents || lines == recordedLines {
 			break
 		}
 	}

@@ -92,3 +92,29 @@ func TestRecordedRecentRemembersTheLatestHTTPEvents(t *testing.T) {
 			len(got), len(want), 10, len(got) > 0 && got[0] == want[0])
 	}
 }
+
+// A start reads at most recordedLines lines: behind as many events of other
+// clusters, older HTTP events are not read.
+func TestRecordedRecentReadsOnlyTheLatestLines(t *testing.T) {
+	dir := t.TempDir()
+	at := time.Date(2026, 12, 7, 10, 0, 0, 0, time.UTC)
+	var b strings.Builder
+	for i := range recordedLines + 1 {
+		cluster := "polled"
+		if i == 0 {
+			cluster = "ziti" // the oldest, one line too far
+		}
+		data, err := (event.Event{Cluster: cluster, Source: "c1", Type: event.HasLeader, LeaderID: "c1", Time: at.Add(time.Duration(i))}).MarshalJSON()
+		if err != nil {
+			t.Fatal(err)
+		}
+		b.Write(append(data, '\n'))
+	}
+	if err := os.WriteFile(filepath.Join(dir, InputsFile), []byte(b.String()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r, err := recordedRecent(dir, func(c string) bool { return c == "ziti" })
+	if err != nil || len(r.keys()) != 0 {
+		t.Errorf("remembered %d keys (err %v), want none: the HTTP event is past the lines read", len(r.keys()), err)
+	}
+}
