@@ -11,7 +11,7 @@ import (
 const escapeFunc = "_escape"
 
 // ParseEscaped parses an action template like ParseTemplate, then makes
-// every insertion ({{ .LeaderID }}, {{ join ", " .Event.members }}...)
+// every insertion ({{ .LeaderID }}, {{ join ", " .Unreachable }}...)
 // pass what it prints through escape. The template's own text is kept as
 // written, so that its author's markup works and data cannot add any.
 // Conditions, ranges and variables see the values as they are.

@@ -123,7 +123,7 @@ func checkTemplate(text string) (msg string, offset int, ok bool) {
 
 // missingEventKey matches text/template's message for .Event.KEY when the
 // event has no KEY.
-var missingEventKey = regexp.MustCompile(`at <\.Event\.[^>]*>: map has no entry for key "([^"]*)"`)
+var missingEventKey = regexp.MustCompile(`at <\$?\.Event\.[^>]*>: map has no entry for key "([^"]*)"`)
 
 // readsNoEventKey reports whether msg is a read of an .Event key that no
 // event holds: unlike leaderId, absent from some events only, it fails on

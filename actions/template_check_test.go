@@ -21,6 +21,8 @@ func TestCheckTemplate(t *testing.T) {
 		{text: `{{ .cluster }}`, want: "did you mean .Cluster?"},
 		{text: `{{ .Event.leaderID }}`, want: `the event has no key "leaderID": did you mean "leaderId"?`},
 		{text: `{{ .Event.members }}`, want: `the event has no key "members" (keys: `},
+		{text: `{{ range .Unreachable }}{{ $.Event.leaderID }}{{ end }}`, want: `the event has no key "leaderID"`},
+		{text: `{{ .Event.term }}`, want: `the event has no key "term"`}, // a split brain's, which no rule sees
 		{text: `x {{ join "," .Event.peers }}`, want: `the event has no key "peers"`},
 		{text: `{{ .Event.leaderId }} {{ .Event.region }}`, want: `the event has no key "region"`}, // past the firing's leaderId
 		{text: `{{ if eq .Status "resolved" }}{{ .Clustr }}{{ end }}`, want: "unknown field .Clustr"},

@@ -88,14 +88,19 @@ func eventKeys(evs []event.Event) []string {
 
 // eventKey tells a member's report apart: it is the same report when all
 // it says and its own timestamp are (a sender's nanosecond timestamps tell
-// two reports apart, and one repeated says nothing new). It is a digest,
-// short enough for a group's log entries and snapshots.
+// two reports apart, and one repeated says nothing new), Sent for an event
+// dated on arrival. It is a digest, short enough for a group's log entries
+// and snapshots.
 func eventKey(ev *event.Event) string {
 	var b strings.Builder
 	for _, s := range []string{ev.Cluster, ev.Source, ev.Type, ev.LeaderID, ev.PreviousLeaderID, ev.Reason, ev.ChangeKind} {
 		b.WriteString(strconv.Quote(s))
 	}
-	b.WriteString(strconv.FormatInt(ev.Time.UnixNano(), 10))
+	sent := ev.Time
+	if !ev.Sent.IsZero() {
+		sent = ev.Sent
+	}
+	b.WriteString(strconv.FormatInt(sent.UnixNano(), 10))
 	b.WriteByte(' ')
 	b.WriteString(strconv.FormatUint(ev.Index, 10))
 	b.WriteByte(' ')

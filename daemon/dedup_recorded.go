@@ -19,8 +19,9 @@ const recordedLines = 4 * recentEvents
 // the flight recording in dir whose cluster takes events over HTTP
 // (overHTTP): a batch decided just before the daemon stopped (a kill -9
 // before its answer was written) is then known when its sender sends it
-// again. The recording holds each event as the daemon dated it, so one
-// dated on arrival (its member's clock was off) is not known again. Only
+// again. The recording holds each event as the daemon dated it, with its
+// member's own timestamp (Sent) when it was dated on arrival: its key is
+// the one taken live. Only
 // the latest lines are read (recordedLines), so that a start stays quick
 // whatever else the recording holds: a batch sent again is a recent one.
 func recordedRecent(dir string, overHTTP func(cluster string) bool) (recent, error) {

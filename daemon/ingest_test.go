@@ -103,3 +103,32 @@ func TestResentBatchIsNotDecidedAgainAfterARestart(t *testing.T) {
 		t.Errorf("the batch sent again after the restart fired the rule again at %s (first at %s)", again, first)
 	}
 }
+
+// An event dated on arrival (its timestamp too far off) is recorded with
+// its own timestamp beside: the batch sent again after a restart is known
+// whole, not in part, which would take the stale report again, dated now,
+// and put the cluster in a state its member no longer reports.
+func TestResentBatchWithAnEventDatedOnArrivalAfterARestart(t *testing.T) {
+	h := newHarness(t, ingestConfig, map[string]any{"Hook": closedURL(t)})
+	h.start(Options{})
+	events := "/v1/events?cluster=ziti"
+	now := time.Now()
+	batch := evAt("c1", "state.has_leader", "c1", now.Add(-time.Minute)) + "\n" + // dated on arrival
+		evAt("c1", "state.is_leaderless", "", now.Add(500*time.Millisecond)) + "\n"
+	if code, body := h.post(events, "t0k3n", batch); code != 202 {
+		t.Fatalf("batch: %d %s", code, body)
+	}
+	before := h.cluster("ziti")
+	if err := h.stop(); err != nil {
+		t.Fatal(err)
+	}
+	h.start(Options{})
+	if code, body := h.post(events, "t0k3n", batch); code != 202 {
+		t.Fatalf("the batch sent again after the restart: %d %s", code, body)
+	}
+	after := h.cluster("ziti")
+	if after.HasLeader || !after.Rules[0].LastFired.Equal(before.Rules[0].LastFired) {
+		t.Errorf("the batch sent again after the restart was decided again: has leader %t (%s), fired %s (first %s)",
+			after.HasLeader, after.LeaderID, after.Rules[0].LastFired, before.Rules[0].LastFired)
+	}
+}

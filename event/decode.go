@@ -48,6 +48,7 @@ type inJSON struct {
 	Namespace        *string    `json:"namespace"`
 	Source           *string    `json:"event_src_id"`
 	Timestamp        *string    `json:"timestamp"`
+	Sent             *string    `json:"sent_timestamp"`
 	Type             *string    `json:"eventType"`
 	LeaderID         *string    `json:"leaderId"`
 	PreviousLeaderID *string    `json:"previousLeaderId"`
@@ -151,6 +152,13 @@ func (in *inJSON) fillOptional(e *Event) error {
 	}
 	if in.Cluster != nil {
 		e.Cluster = *in.Cluster
+	}
+	if in.Sent != nil {
+		sent, err := time.Parse(time.RFC3339Nano, *in.Sent)
+		if err != nil {
+			return fmt.Errorf("sent_timestamp %s is not RFC 3339", quoteShort(*in.Sent))
+		}
+		e.Sent = sent
 	}
 	if in.Since != nil {
 		since, err := time.Parse(time.RFC3339Nano, *in.Since)

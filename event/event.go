@@ -85,13 +85,18 @@ func KnownType(t string) bool { return slices.Contains(Types, t) }
 // (Source == DetectorSource) also carry Cluster, PreviousLeaderID, Since and
 // Members.
 type Event struct {
-	Source   string    // event_src_id: the member that reported, or "leaderhook"
-	Time     time.Time // timestamp
-	Type     string    // eventType
-	LeaderID string    // leaderId (state.has_leader)
-	Peers    []string  // ids of peers[] (peer.*, members.changed, leadership.*)
-	Index    uint64    // index (members.changed)
-	Reason   string    // reason (member.down, member.unknown): what the watcher saw
+	Source string    // event_src_id: the member that reported, or "leaderhook"
+	Time   time.Time // timestamp
+	// Sent is the member's own timestamp when the event was dated on
+	// arrival instead (its clock was off, or it came late); zero when Time
+	// is the member's. A leaderhook extension of the format (JSON
+	// "sent_timestamp"), so that a recording tells an event sent again.
+	Sent     time.Time
+	Type     string   // eventType
+	LeaderID string   // leaderId (state.has_leader)
+	Peers    []string // ids of peers[] (peer.*, members.changed, leadership.*)
+	Index    uint64   // index (members.changed)
+	Reason   string   // reason (member.down, member.unknown): what the watcher saw
 	// Term is the member's raft term, 0 when unknown: a leaderhook
 	// extension of the format (JSON "term", left out when 0).
 	Term uint64
@@ -180,6 +185,7 @@ type wireJSON struct {
 	Namespace        string     `json:"namespace"`
 	Source           string     `json:"event_src_id"`
 	Timestamp        string     `json:"timestamp"`
+	Sent             string     `json:"sent_timestamp,omitempty"`
 	Type             string     `json:"eventType"`
 	LeaderID         string     `json:"leaderId,omitempty"`
 	PreviousLeaderID string     `json:"previousLeaderId,omitempty"`
@@ -216,6 +222,9 @@ func (e Event) MarshalJSON() ([]byte, error) {
 	if !e.Since.IsZero() {
 		w.Since = e.Since.Format(TimeLayout)
 	}
+	if !e.Sent.IsZero() {
+		w.Sent = e.Sent.Format(TimeLayout)
+	}
 	for _, p := range e.Peers {
 		w.Peers = append(w.Peers, peerJSON{ID: p})
 	}
@@ -232,10 +241,11 @@ func (e *Event) UnmarshalJSON(data []byte) error {
 	return nil
 }
 
-// FieldNames are the keys Fields may hold, sorted: all that a
-// template's .Event or a rule's `event` can read.
-var FieldNames = []string{"change_kind", "cluster", "eventType", "event_src_id", "leaderId", "leaders",
-	"namespace", "previousLeaderId", "since", "term", "timestamp"}
+// FieldNames are the keys the Fields of a state event (IsState) may hold,
+// sorted: all that a template's .Event or a rule's `event` can read. A
+// split brain's term and leaders are not among them: no rule sees one.
+var FieldNames = []string{"change_kind", "cluster", "eventType", "event_src_id", "leaderId",
+	"namespace", "previousLeaderId", "since", "timestamp"}
 
 // Fields returns e as the map rules see in their `event` variable, keyed by
 // the JSON names (FieldNames).

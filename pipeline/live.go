@@ -125,6 +125,9 @@ func (d *Driver) Date(ev event.Event, now time.Time) event.Event {
 	if d.OnSkew != nil && skew.Abs() > limit {
 		d.OnSkew(ev, skew)
 	}
+	if ev.Sent.IsZero() {
+		ev.Sent = ev.Time
+	}
 	ev.Time = now
 	return ev
 }

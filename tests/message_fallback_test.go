@@ -9,8 +9,8 @@ import (
 )
 
 // A message template that passes the check at load can still fail on a
-// real notification: a firing's event has no leaderId, nor the claims
-// of leaders. The message is sent all the same, with the kind's default for
+// real notification: a firing's event has no leaderId, nor is a list as
+// long as a template may take it to be. The message is sent all the same, with the kind's default for
 // that part, and the audit record of the delivery says which template
 // failed and why.
 func TestMessageTemplateFailureSendsTheDefault(t *testing.T) {
@@ -20,7 +20,7 @@ func TestMessageTemplateFailureSendsTheDefault(t *testing.T) {
 	defer cardURL.Close()
 	dir := t.TempDir()
 	config := fenceConfig(t, dir, fmt.Sprintf(`  chat: {type: slack, webhook_url: "%s/services/T0/B0/X", text: "new leader {{ .Event.leaderId }}"}
-  card: {type: teams, webhook_url: "%s/card", title: "{{ index .Event.leaders 5 }} is down"}`, chatURL.URL, cardURL.URL),
+  card: {type: teams, webhook_url: "%s/card", title: "{{ index .Unreachable 5 }} is down"}`, chatURL.URL, cardURL.URL),
 		`  - {name: gone, when: leaderless, actions: [chat, card]}`)
 	d := startDaemon(t, config)
 	postEvent(t, d, "state.has_leader", "m1")
@@ -40,7 +40,7 @@ func TestMessageTemplateFailureSendsTheDefault(t *testing.T) {
 		{"slack", chat, `[FIRING] gone on c1`, "new leader",
 			`action chat: template text failed: text:1:20: at <.Event.leaderId>: map has no entry for key "leaderId": the default text sent`},
 		{"teams", card, `[FIRING] gone on c1`, "is down",
-			`action card: template title failed: title:1:15: at <.Event.leaders>: map has no entry for key "leaders": the default title sent`},
+			`action card: template title failed: title:1:3: at <index .Unreachable 5>: error calling index: index out of range: 5: the default title sent`},
 	} {
 		body := tc.got.all()[0]
 		if !strings.Contains(body, tc.sent) || strings.Contains(body, tc.notSent) {

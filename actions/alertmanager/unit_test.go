@@ -457,7 +457,7 @@ func TestFailingAnnotationsFallBack(t *testing.T) {
 	srv := httptest.NewServer(rec)
 	t.Cleanup(srv.Close)
 	cfg := alertmanager.Config{URLs: []string{srv.URL}, Refresh: time.Hour, Annotations: map[string]string{
-		"summary": "{{ .Event.leaderId }}", "runbook": `{{ index .Event.leaders 2 }}`, "note": "{{ .Cluster }} is down"}}
+		"summary": "{{ .Event.leaderId }}", "runbook": `{{ index .Unreachable 2 }}`, "note": "{{ .Cluster }} is down"}}
 	if errs := cfg.Validate(); len(errs) > 0 {
 		t.Fatal(errs)
 	}
@@ -466,7 +466,7 @@ func TestFailingAnnotationsFallBack(t *testing.T) {
 		t.Fatal(err)
 	}
 	n := firing()
-	n.Event = map[string]any{"leaders": []any{"a"}}
+	n.Event, n.Unreachable = map[string]any{}, []string{"a"}
 	out, err := a.Run(context.Background(), n)
 	if err != nil {
 		t.Fatalf("%+v %v", out, err)
@@ -474,7 +474,7 @@ func TestFailingAnnotationsFallBack(t *testing.T) {
 	if got := fmt.Sprint(lastPost(rec).Annotations); got != "map[note:c is down summary:c: no leader]" {
 		t.Errorf("annotations %s", got)
 	}
-	for _, want := range []string{"action am: template annotations.runbook failed: annotations.runbook:1:3: at <index .Event.leaders 2>: error calling index: index out of range: 2: left out",
+	for _, want := range []string{"action am: template annotations.runbook failed: annotations.runbook:1:3: at <index .Unreachable 2>: error calling index: index out of range: 2: left out",
 		`action am: template annotations.summary failed: annotations.summary:1:9: at <.Event.leaderId>: map has no entry for key "leaderId": the default annotations.summary sent`} {
 		if !strings.Contains(out.Detail, want) {
 			t.Errorf("detail %q lacks %q", out.Detail, want)

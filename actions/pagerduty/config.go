@@ -36,7 +36,7 @@ var Kind = actions.Kind{
 	Docs: map[string]string{
 		"routing_key": "the 32-character integration key of an Events API v2 integration (a secret: use `${ENV}`).",
 		"url":         "the Events API v2 endpoint. Default `" + DefaultURL + "`; the EU service region's is `https://events.eu.pagerduty.com/v2/enqueue`; a proxy or a test server may stand in. With `change: true`, a URL ending in `/v2/enqueue` sends to `/v2/change/enqueue` beside it.",
-		"severity":    "template of the alert's severity: critical (default), error, warning or info. Checked on a sample firing at load; one that fails or renders anything else on a real notification is sent as critical, the audit detail saying why.",
+		"severity":    "template of the alert's severity: critical (default), error, warning or info. Checked at load like every template, and its value on a sample firing; one that fails or renders anything else on a real notification is sent as critical, the audit detail saying why.",
 		"summary":     "template of the alert's summary, cut to 1024 characters. Default: the cluster, the rule and what happened (`.Summary`), also sent when the template fails or renders nothing (the audit detail says why).",
 		"change":      "send a Change Event instead of an alert: recorded on the service's timeline, pages nobody (for planned leader moves).",
 	},

@@ -196,8 +196,8 @@ func TestBadRenderingStillPages(t *testing.T) {
 	}{
 		{"severity not one", pagerduty.Config{Severity: `{{ .Event.change_kind }}`}, map[string]any{"change_kind": "high"},
 			"critical", "ziti-prod: leaderless-60s firing: no leader for 1m (was ctrl1)", `action page: template severity rendered "high", not critical, error, warning or info: sent as critical`},
-		{"severity fails", pagerduty.Config{Severity: `{{ index .Event.leaders 3 }}`}, map[string]any{"leaders": []string{"a"}},
-			"critical", "ziti-prod: leaderless-60s firing: no leader for 1m (was ctrl1)", "action page: template severity failed: severity:1:3: at <index .Event.leaders 3>: error calling index: index out of range: 3: sent as critical"},
+		{"severity fails", pagerduty.Config{Severity: `{{ index .Unreachable 3 }}`}, map[string]any{},
+			"critical", "ziti-prod: leaderless-60s firing: no leader for 1m (was ctrl1)", "action page: template severity failed: severity:1:3: at <index .Unreachable 3>: error calling index: index out of range: 3: sent as critical"},
 		{"summary empty", pagerduty.Config{Summary: `{{ .Event.leaderId }}`}, map[string]any{"leaderId": " "},
 			"critical", "ziti-prod: leaderless-60s firing: no leader for 1m (was ctrl1)", "action page: template summary rendered nothing: the default summary sent"},
 		{"summary fails", pagerduty.Config{Summary: `{{ .Event.leaderId }}`}, map[string]any{},

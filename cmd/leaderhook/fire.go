@@ -47,7 +47,7 @@ The sample is what the daemon sends when the cluster's first member, its leader,
 down: a firing (or verify_failed) while no member leads, 42s into the outage; a resolve
 once the second member is elected. It carries the detector's state event as a real one
 does (.Event: namespace, event_src_id, timestamp, eventType, leaderId on a resolve,
-previousLeaderId, cluster, since, change_kind; term and leaders where known), the member counts of the cluster's
+previousLeaderId, cluster, since, change_kind), the member counts of the cluster's
 members (or a poll source's URLs; three made-up members when they are learnt from the
 events), and the cluster's labels. The rule is "leaderhook-fire" unless --rule names a configured rule:
 then its name, with its labels over the cluster's. --event KEY=VALUE sets a field of the

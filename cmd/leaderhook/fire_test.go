@@ -223,8 +223,8 @@ func TestFireSampleCarriesTheEvent(t *testing.T) {
 		{name: ".Event.leaderId on a resolve", body: `{{ .Event.leaderId }} {{ .Event.change_kind }}`, flags: []string{"--status", "resolved"}, want: "m2 failover"},
 		// A state.is_leaderless names no leader: live, this fails too.
 		{name: ".Event.leaderId on a firing", body: `{{ .Event.leaderId }}`},
-		{name: "--event sets a field", body: `{{ .Event.leaderId }} {{ .LeaderID }} {{ .Event.term }}`,
-			flags: []string{"--event", "leaderId=m3", "--event", "term=7"}, want: "m3 m3 7"},
+		{name: "--event sets a field", body: `{{ .Event.leaderId }} {{ .LeaderID }} {{ .Event.change_kind }}`,
+			flags: []string{"--event", "leaderId=m3", "--event", "change_kind=transfer"}, want: "m3 m3 transfer"},
 		{name: "--event removes a field", body: `{{ .Event.cluster }}`, flags: []string{"--event", "cluster="}},
 	}
 	for _, tc := range cases {
