@@ -78,28 +78,15 @@ func TestResentBatchIsNotDecidedAgain(t *testing.T) {
 // restarted daemon, which knows the batch's events from its flight
 // recording and does not decide them twice.
 func TestResentBatchIsNotDecidedAgainAfterARestart(t *testing.T) {
-	h := newHarness(t, ingestConfig, map[string]any{"Hook": closedURL(t)})
-	h.start(Options{})
-	events := "/v1/events?cluster=ziti"
 	now := time.Now()
-	batch := evAt("c1", "state.has_leader", "c1", now) + "\n" +
-		evAt("c1", "state.is_leaderless", "", now.Add(time.Millisecond)) + "\n" +
-		evAt("c1", "state.has_leader", "c2", now.Add(2*time.Millisecond)) + "\n"
-	if code, body := h.post(events, "t0k3n", batch); code != 202 {
-		t.Fatalf("batch: %d %s", code, body)
-	}
-	first := h.cluster("ziti").Rules[0].LastFired
+	before, after := resendAcrossARestart(t, evAt("c1", "state.has_leader", "c1", now)+"\n"+
+		evAt("c1", "state.is_leaderless", "", now.Add(time.Millisecond))+"\n"+
+		evAt("c1", "state.has_leader", "c2", now.Add(2*time.Millisecond))+"\n")
+	first := before.Rules[0].LastFired
 	if first.IsZero() {
 		t.Fatal("the loss did not fire")
 	}
-	if err := h.stop(); err != nil {
-		t.Fatal(err)
-	}
-	h.start(Options{})
-	if code, body := h.post(events, "t0k3n", batch); code != 202 {
-		t.Fatalf("the batch sent again after the restart: %d %s", code, body)
-	}
-	if again := h.cluster("ziti").Rules[0].LastFired; !again.Equal(first) {
+	if again := after.Rules[0].LastFired; !again.Equal(first) {
 		t.Errorf("the batch sent again after the restart fired the rule again at %s (first at %s)", again, first)
 	}
 }
@@ -109,16 +96,27 @@ func TestResentBatchIsNotDecidedAgainAfterARestart(t *testing.T) {
 // whole, not in part, which would take the stale report again, dated now,
 // and put the cluster in a state its member no longer reports.
 func TestResentBatchWithAnEventDatedOnArrivalAfterARestart(t *testing.T) {
+	now := time.Now()
+	before, after := resendAcrossARestart(t, evAt("c1", "state.has_leader", "c1", now.Add(-time.Minute))+"\n"+ // dated on arrival
+		evAt("c1", "state.is_leaderless", "", now.Add(500*time.Millisecond))+"\n")
+	if after.HasLeader || !after.Rules[0].LastFired.Equal(before.Rules[0].LastFired) {
+		t.Errorf("the batch sent again after the restart was decided again: has leader %t (%s), fired %s (first %s)",
+			after.HasLeader, after.LeaderID, after.Rules[0].LastFired, before.Rules[0].LastFired)
+	}
+}
+
+// resendAcrossARestart posts batch to a daemon on ingestConfig, restarts
+// it, posts batch again, and returns the cluster as it was before the
+// restart and as it is after the batch sent again.
+func resendAcrossARestart(t *testing.T, batch string) (before, after clusterView) {
+	t.Helper()
 	h := newHarness(t, ingestConfig, map[string]any{"Hook": closedURL(t)})
 	h.start(Options{})
-	events := "/v1/events?cluster=ziti"
-	now := time.Now()
-	batch := evAt("c1", "state.has_leader", "c1", now.Add(-time.Minute)) + "\n" + // dated on arrival
-		evAt("c1", "state.is_leaderless", "", now.Add(500*time.Millisecond)) + "\n"
+	const events = "/v1/events?cluster=ziti"
 	if code, body := h.post(events, "t0k3n", batch); code != 202 {
 		t.Fatalf("batch: %d %s", code, body)
 	}
-	before := h.cluster("ziti")
+	before = h.cluster("ziti")
 	if err := h.stop(); err != nil {
 		t.Fatal(err)
 	}
@@ -126,9 +124,5 @@ func TestResentBatchWithAnEventDatedOnArrivalAfterARestart(t *testing.T) {
 	if code, body := h.post(events, "t0k3n", batch); code != 202 {
 		t.Fatalf("the batch sent again after the restart: %d %s", code, body)
 	}
-	after := h.cluster("ziti")
-	if after.HasLeader || !after.Rules[0].LastFired.Equal(before.Rules[0].LastFired) {
-		t.Errorf("the batch sent again after the restart was decided again: has leader %t (%s), fired %s (first %s)",
-			after.HasLeader, after.LeaderID, after.Rules[0].LastFired, before.Rules[0].LastFired)
-	}
+	return before, h.cluster("ziti")
 }

@@ -2,6 +2,7 @@ package ha
 
 import (
 	"crypto/tls"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -42,8 +43,12 @@ func transport(cfg Config, logOutput io.Writer) (*raft.NetworkTransport, error) 
 // accepts only peers whose certificates the CA signed, both ways.
 func mutualTLS(c TLS) (*tls.Config, error) {
 	cert, err := tlsfiles.LoadKeyPair(c.CertFile, c.KeyFile)
-	if err != nil {
-		return nil, fmt.Errorf("ha.tls.%w", err) // a *tlsfiles.FileError: "cert_file: ..." or "key_file: ..."
+	var fe *tlsfiles.FileError
+	switch {
+	case errors.As(err, &fe):
+		return nil, fmt.Errorf("ha.tls.%s: %w", fe.Key, fe.Err)
+	case err != nil:
+		return nil, fmt.Errorf("ha.tls: %w", err)
 	}
 	pool, err := tlsfiles.LoadCAs(c.CAFile)
 	if err != nil {
