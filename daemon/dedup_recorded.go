@@ -2,14 +2,12 @@ package daemon
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
-	"io/fs"
-	"os"
 	"path/filepath"
 	"slices"
 
 	"github.com/leaderhook/leaderhook/event"
+	"github.com/leaderhook/leaderhook/internal/backward"
 )
 
 // recordedLines bounds the lines of the recording read at a start.
@@ -28,7 +26,7 @@ func recordedRecent(dir string, overHTTP func(cluster string) bool) (recent, err
 	var keys []string // newest first
 	lines := 0
 	for _, name := range []string{InputsFile, OldInputsFile} {
-		err := eachLineBackward(filepath.Join(dir, name), func(line []byte) bool {
+		err := backward.Lines(filepath.Join(dir, name), func(line []byte) bool {
 			lines++
 			if !bytes.HasPrefix(line, recordPrefix) { // not one of the recorder's own
 				if ev, err := event.Decode(line); err == nil && overHTTP(ev.Cluster) {
@@ -46,44 +44,4 @@ func recordedRecent(dir string, overHTTP func(cluster string) bool) (recent, err
 	}
 	slices.Reverse(keys)
 	return restoreRecent(keys), nil
-}
-
-// eachLineBackward calls each on the lines of the file at path, last
-// first, until it returns false; no file has no lines. A line passed to
-// each is valid only during the call.
-func eachLineBackward(path string, each func(line []byte) bool) error {
-	f, err := os.Open(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	info, err := f.Stat()
-	if err != nil {
-		return err
-	}
-	var partial []byte // the end of a line whose start is not read yet
-	for end := info.Size(); end > 0; {
-		// At least as much again as the partial line: a long line (a
-		// checkpoint's state) is read in a few reads, not in many.
-		start := max(end-int64(max(64<<10, len(partial))), 0)
-		data := make([]byte, end-start, end-start+int64(len(partial)))
-		if _, err := f.ReadAt(data, start); err != nil {
-			return err
-		}
-		data = append(data, partial...)
-		for i := bytes.LastIndexByte(data, '\n'); i >= 0; i = bytes.LastIndexByte(data, '\n') {
-			if line := data[i+1:]; len(line) > 0 && !each(line) {
-				return nil
-			}
-			data = data[:i]
-		}
-		partial, end = data, start
-	}
-	if len(partial) > 0 {
-		each(partial)
-	}
-	return nil
 }

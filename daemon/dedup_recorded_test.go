@@ -11,40 +11,6 @@ import (
 	"github.com/leaderhook/leaderhook/event"
 )
 
-func TestEachLineBackward(t *testing.T) {
-	long := strings.Repeat("x", 200<<10) // longer than one read
-	for _, tc := range []struct {
-		name, content string
-		stopAfter     int // 0: read all
-		want          []string
-	}{
-		{name: "empty", content: "", want: nil},
-		{name: "lines", content: "a\nbb\nccc\n", want: []string{"ccc", "bb", "a"}},
-		{name: "no last newline", content: "a\nbb", want: []string{"bb", "a"}},
-		{name: "blank lines skipped", content: "a\n\nb\n", want: []string{"b", "a"}},
-		{name: "stops when told", content: "a\nb\nc\n", stopAfter: 2, want: []string{"c", "b"}},
-		{name: "a line longer than a read", content: "a\n" + long + "\nb\n", want: []string{"b", long, "a"}},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			path := filepath.Join(t.TempDir(), "f")
-			if err := os.WriteFile(path, []byte(tc.content), 0o600); err != nil {
-				t.Fatal(err)
-			}
-			var got []string
-			err := eachLineBackward(path, func(line []byte) bool {
-				got = append(got, string(line))
-				return tc.stopAfter == 0 || len(got) < tc.stopAfter
-			})
-			if err != nil || !slices.Equal(got, tc.want) {
-				t.Errorf("got %d lines %.40q, err %v; want %.40q", len(got), got, err, tc.want)
-			}
-		})
-	}
-	if err := eachLineBackward(filepath.Join(t.TempDir(), "none"), func([]byte) bool { return true }); err != nil {
-		t.Errorf("no file: %v", err)
-	}
-}
-
 // The events remembered from a recording are its latest ones taken over
 // HTTP, across its two files, and none of the recorder's own lines.
 func TestRecordedRecentRemembersTheLatestHTTPEvents(t *testing.T) {

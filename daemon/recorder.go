@@ -4,9 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -16,6 +14,7 @@ import (
 	"github.com/leaderhook/leaderhook/config"
 	"github.com/leaderhook/leaderhook/detector"
 	"github.com/leaderhook/leaderhook/event"
+	"github.com/leaderhook/leaderhook/internal/backward"
 	"github.com/leaderhook/leaderhook/rules"
 )
 
@@ -230,22 +229,9 @@ func (r *flightRecorder) open() error {
 // cutTornLine truncates f, of size bytes, after its last newline, and
 // returns its new size.
 func cutTornLine(f *os.File, size int64) (int64, error) {
-	end := size
-	buf := make([]byte, 64<<10)
-	for end > 0 {
-		start := max(end-int64(len(buf)), 0)
-		chunk := buf[:end-start]
-		if _, err := f.ReadAt(chunk, start); err != nil && !errors.Is(err, io.EOF) {
-			return 0, err
-		}
-		if i := bytes.LastIndexByte(chunk, '\n'); i >= 0 {
-			end = start + int64(i) + 1
-			break
-		}
-		end = start
-	}
-	if end == size {
-		return end, nil
+	end, _, err := backward.LastLineEnd(f, size, 0)
+	if err != nil || end == size {
+		return size, err
 	}
 	return end, f.Truncate(end)
 }

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/leaderhook/leaderhook/event"
+	"github.com/leaderhook/leaderhook/internal/backward"
 )
 
 // Position is where a followed file was read up to, so that a restart
@@ -79,22 +80,17 @@ func lastLineStart(path string, size int64) int64 {
 		return size
 	}
 	defer f.Close()
-	buf := make([]byte, 64<<10)
-	for end := size; end > 0 && size-end <= event.MaxLineBytes; {
-		start := max(end-int64(len(buf)), 0)
-		n, err := f.ReadAt(buf[:end-start], start)
-		if err != nil && !errors.Is(err, io.EOF) {
-			return size
-		}
-		if i := bytes.LastIndexByte(buf[:n], '\n'); i >= 0 {
-			return start + int64(i) + 1
-		}
-		end = start
-	}
-	if size <= event.MaxLineBytes {
+	end, found, err := backward.LastLineEnd(f, size, event.MaxLineBytes)
+	switch {
+	case err != nil:
+		return size
+	case found:
+		return end
+	case size <= event.MaxLineBytes:
 		return 0 // the file is one line, not yet whole
+	default:
+		return size // too long to be an event: rejected either way
 	}
-	return size // too long to be an event: rejected either way
 }
 
 // Run sends each event read to out until ctx ends.
