@@ -78,7 +78,7 @@ var Descriptions = withActionDocs(map[string]string{
 	"actions.*.retry.max_backoff":     "Longest wait between attempts. Default `1m`. A receiver's `Retry-After` (on 408, 425, 429 or 5xx) wins over it, up to 5m: a longer one waits 5m.",
 	"actions.*.on_failure":            "Actions to run when a delivery fails for good. Those that got a firing in place of this action also get the rule's resolve of that episode to it, once, however the resolve to this action ends (remembered under `state_dir` across restarts, and by a whole `ha` group).",
 	"windows":                         "Named mute windows.",
-	"windows.*.schedule":              "Cron schedule (5 fields) of the window's opening.",
+	"windows.*.schedule":              "Cron schedule of the window's opening: 5 fields, or a descriptor such as `@daily`; not `@every`, which names no time of day.",
 	"windows.*.duration":              "How long the window stays open.",
 	"rules":                           "The rules.",
 	"rules[].name":                    "Unique name.",

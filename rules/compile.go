@@ -263,6 +263,10 @@ func compileWindows(windows map[string]Window, errs *field.List) map[string]*win
 			errs.Add(path+".schedule", `is required: when the window opens, in cron, e.g. "0 2 * * SUN"`)
 		case err != nil:
 			errs.AddAt(path+".schedule", err.offset, "invalid cron schedule %q: %s", w.Schedule, err.msg)
+		case !opensAtTimes(sched):
+			// The window covering an instant is found from the opening
+			// before it (mutedUntil), which an interval does not have.
+			errs.Add(path+".schedule", `%q has no time of day: a window opens at times a cron schedule names, e.g. "0 2 * * SUN" or @daily`, w.Schedule)
 		}
 		if w.Duration <= 0 {
 			errs.Add(path+".duration", "must be positive, e.g. 2h")

@@ -67,6 +67,13 @@ func parseCron(spec string) (cron.Schedule, *exprError) {
 	return nil, e
 }
 
+// opensAtTimes reports whether s runs at times of day (5 fields or a
+// descriptor such as @daily), not at a fixed interval (@every).
+func opensAtTimes(s cron.Schedule) bool {
+	_, ok := s.(dstSchedule)
+	return ok
+}
+
 // dstSchedule follows cronie at DST changes, where cron's own Next skips a
 // time of day the clocks jump over and takes one they repeat twice: a time
 // skipped by a spring-forward is taken at the change, and one repeated by a

@@ -381,7 +381,8 @@ func TestCheckErrors(t *testing.T) {
 		{Name: "c", When: `leaderless_for >= duration("30x")`, Schedule: "61 * * * *", Actions: acts("page"), Repeat: time.Minute},
 		{Name: "d", When: `"not a bool"`, Actions: acts("page")},
 	}
-	windows := map[string]Window{"w": {Schedule: "bad", Duration: 0}, "e": {Duration: time.Hour}}
+	windows := map[string]Window{"w": {Schedule: "bad", Duration: 0}, "e": {Duration: time.Hour},
+		"i": {Schedule: "@every 1h", Duration: 10 * time.Minute}}
 	errs, _ := Check(rs, windows, Known{Actions: map[string]bool{"page": true}})
 	var got []string
 	for _, e := range errs {
@@ -389,6 +390,7 @@ func TestCheckErrors(t *testing.T) {
 	}
 	want := []string{
 		`windows.e.schedule@-1: is required`,
+		`windows.i.schedule@-1: "@every 1h" has no time of day`,
 		`windows.w.schedule@-1: invalid cron schedule "bad": 1 field, want 5`,
 		`windows.w.duration@-1: must be positive`,
 		`rules[0].when@0: unknown name leadr_id`,
@@ -396,7 +398,7 @@ func TestCheckErrors(t *testing.T) {
 		`rules[1].when@10: invalid operation: == (mismatched types string and int)`,
 		`rules[1].actions[0]@-1: unknown action "nope" (defined: [page])`,
 		`rules[2].when@0: leader_changes needs a positive constant duration`,
-		`rules[2].mute[0]@-1: unknown window "nowin" (defined: [e w])`,
+		`rules[2].mute[0]@-1: unknown window "nowin" (defined: [e i w])`,
 		`rules[3].when@18: invalid duration "30x"`,
 		`rules[3].schedule@0: invalid cron schedule "61 * * * *": the minute field "61"`,
 		`rules[3].repeat@-1: does not apply to a scheduled rule`,
