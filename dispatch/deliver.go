@@ -134,7 +134,7 @@ func (d *Dispatcher) attempt(ctx context.Context, t Target, del *Delivery) error
 	}
 	if err != nil {
 		rec.Outcome = "retry"
-		if actions.IsPermanent(err) {
+		if actions.IsPermanent(err) || del.Attempts >= t.Spec.Retry.MaxAttempts {
 			rec.Outcome = "failed"
 		}
 		if staleCause(ctx) != nil {

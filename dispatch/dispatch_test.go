@@ -228,8 +228,10 @@ func TestGivesUpAfterMaxAttempts(t *testing.T) {
 		if len(act.got()) != 3 {
 			t.Errorf("%d attempts, want 3", len(act.got()))
 		}
-		if got := a.kinds("hook"); got[len(got)-1] != "failed:failed" {
-			t.Errorf("audit %v", got)
+		// The last attempt is audited as failed: no retry follows it.
+		want := []string{"queued", "attempt:retry", "attempt:retry", "attempt:failed", "failed:failed"}
+		if got := a.kinds("hook"); !slices.Equal(got, want) {
+			t.Errorf("audit %v, want %v", got, want)
 		}
 		if len(j.pending) != 0 {
 			t.Error("a delivery given up must leave the journal")
@@ -317,7 +319,7 @@ func TestResumeContinuesAttempts(t *testing.T) {
 		if len(calls) != 1 || calls[0].id != "msg_resumed" {
 			t.Errorf("calls %+v, want one last attempt with the same id", calls)
 		}
-		if got := a.kinds("hook"); !slices.Equal(got, []string{"queued", "attempt:retry", "failed:failed"}) {
+		if got := a.kinds("hook"); !slices.Equal(got, []string{"queued", "attempt:failed", "failed:failed"}) {
 			t.Errorf("audit %v", got)
 		}
 		d.Close(context.Background())
