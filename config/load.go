@@ -507,10 +507,14 @@ func openRaftBind(c *ha.Config) field.List {
 
 // unresolvedIncidents warns of each rule that fires an action opening an
 // incident (PagerDuty, Alertmanager) without resolving it: the incident
-// would stay open after the condition ends.
+// would stay open after the condition ends. A scheduled rule has no
+// resolve (docs/configuration.md says what becomes of its incidents).
 func unresolvedIncidents(cfg *Config) field.List {
 	var warnings field.List
 	for i, r := range cfg.Rules {
+		if r.Schedule != "" {
+			continue
+		}
 		for j, name := range r.Actions {
 			opener, ok := cfg.Actions[name].Config.(actions.IncidentOpener)
 			if ok && opener.OpensIncident() && !slices.Contains(r.OnResolve, name) {

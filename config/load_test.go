@@ -654,3 +654,38 @@ func warningsOf(data string, env map[string]string) ([]string, error) {
 	}
 	return got, nil
 }
+
+// An action that opens an incident (an Alertmanager alert, a PagerDuty
+// incident) on a rule that never resolves it is warned of, with advice the
+// rule can take: a scheduled rule, which has no resolve and refuses
+// on_resolve, is not.
+func TestUnresolvedIncidentWarning(t *testing.T) {
+	for _, c := range []struct {
+		name, rule string
+		warn       string // "" for none
+	}{
+		{name: "alert not resolved", rule: "when: leaderless, actions: [am]",
+			warn: "rules[0].actions[0]: am (alertmanager) opens an incident that only a resolve closes: add it to on_resolve"},
+		{name: "incident not resolved", rule: "when: leaderless, actions: [pd]", warn: "pd (pagerduty) opens an incident"},
+		{name: "resolved", rule: "when: leaderless, actions: [am], on_resolve: [am]"},
+		{name: "a change event", rule: "when: leaderless, actions: [change]"},
+		{name: "scheduled", rule: "schedule: '0 9 * * *', when: leaderless, actions: [am, pd]"},
+	} {
+		data := "clusters:\n  - name: z\n    source: {type: events, stdin: true}\nactions:\n" +
+			"  am: {type: alertmanager, urls: ['http://127.0.0.1:9093']}\n" +
+			"  pd: {type: pagerduty, routing_key: 0123456789abcdef0123456789abcdef}\n" +
+			"  change: {type: pagerduty, routing_key: 0123456789abcdef0123456789abcdef, change: true}\n" +
+			"rules:\n  - {name: r, " + c.rule + "}\n"
+		got, err := warningsOf(data, nil)
+		if err != nil {
+			t.Errorf("%s: %v", c.name, err)
+			continue
+		}
+		switch {
+		case c.warn == "" && len(got) != 0:
+			t.Errorf("%s: unexpected warnings %q", c.name, got)
+		case c.warn != "" && (len(got) != 1 || !strings.Contains(got[0], c.warn)):
+			t.Errorf("%s: warnings %q, want one with %q", c.name, got, c.warn)
+		}
+	}
+}

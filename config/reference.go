@@ -89,7 +89,7 @@ var Descriptions = withActionDocs(map[string]string{
 	"rules[].cooldown":                "A firing within this time of the previous one is suppressed (it fires at the end if the condition still holds; a scheduled rule's time in a cooldown is skipped, not made up).",
 	"rules[].cooldown_key":            "expr expression: cooldowns are kept per value (e.g. `leader_id`).",
 	"rules[].mute":                    "Windows during which firings are suppressed (they fire at the window's end if still true; a scheduled rule's time in a window is skipped, not made up).",
-	"rules[].schedule":                "Cron schedule: the rule fires at these times when its condition holds. Times missed while leaderhook was down are made up by one run at the start (a rule added or changed meanwhile missed none: its times start then).",
+	"rules[].schedule":                "Cron schedule: the rule fires at these times when its condition holds. Times missed while leaderhook was down are made up by one run at the start (a rule added or changed meanwhile missed none: its times start then). It has no resolve: an `alertmanager` alert it posts ends by itself four refreshes later, a `pagerduty` incident stays open until someone resolves it.",
 	"rules[].fire_on_start":           "Fire for a condition already true when leaderhook starts.",
 	"rules[].clusters":                "Only these clusters. Default: all.",
 	"rules[].actions":                 "Actions when the rule fires.",

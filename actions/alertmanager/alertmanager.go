@@ -15,7 +15,9 @@
 // refreshes after leaderhook stops, rather than firing for ever. The open
 // alerts are kept in the action's memory under state_dir, so that a
 // restart goes on refreshing them. A resolve posts the alert with endsAt
-// now, and forgets it once an Alertmanager took it. A firing under labels
+// now, and forgets it once an Alertmanager took it. A scheduled rule's
+// firing, which no resolve follows, is posted once and not kept open: it
+// ends four refreshes later. A firing under labels
 // a reload changed ends the alert posted under the old ones (see kept).
 //
 // An alert goes to every configured Alertmanager at once (they deduplicate
@@ -231,6 +233,11 @@ func (a *Action) deliver(ctx context.Context, n *actions.Notification, al Alert)
 	open := a.memory.Get(key, &k)
 	if n.Status == actions.StatusResolved {
 		return a.resolve(ctx, key, al, k, open)
+	}
+	if n.Episode.IsZero() {
+		// A scheduled rule's firing: no resolve follows it, so it is not
+		// kept open, and ends at its endsAt, a lease after the post.
+		return a.post(ctx, []Alert{al})
 	}
 	if open {
 		ended := k.Alert

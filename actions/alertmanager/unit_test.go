@@ -481,3 +481,35 @@ func TestFailingAnnotationsFallBack(t *testing.T) {
 		}
 	}
 }
+
+// A scheduled rule's firing has no episode, and no resolve follows it: its
+// alert is posted for one lease and not refreshed, or it would stay active
+// for as long as leaderhook runs.
+func TestScheduledFiringIsNotRefreshed(t *testing.T) {
+	rec := &recorder{status: 200}
+	a := started(t, rec, t.TempDir())
+	scheduled := firing()
+	scheduled.Rule, scheduled.Episode = "daily-report", time.Time{}
+	posting := time.Now()
+	if _, err := a.Run(context.Background(), scheduled); err != nil {
+		t.Fatal(err)
+	}
+	if got := lastPost(rec); time.Until(got.EndsAt) < 3*time.Hour || !got.EndsAt.After(posting) || !got.StartsAt.Equal(scheduled.FiredAt) {
+		t.Errorf("posted %+v, want it active for the lease (4h) from the post, from its firing", got)
+	}
+	if _, err := a.Run(context.Background(), firing()); err != nil {
+		t.Fatal(err)
+	}
+	a.Start() // refreshes at once
+	defer a.Stop()
+	for deadline := time.Now().Add(20 * time.Second); rec.count() < 3; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d posts, want the refresh after the two firings", rec.count())
+		}
+	}
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	if refresh := rec.posts[2]; len(refresh) != 1 || refresh[0].Labels["alertname"] != "r" {
+		t.Errorf("the refresh posted %+v, want the episode's alert alone", refresh)
+	}
+}
