@@ -80,6 +80,7 @@ func (d *Daemon) declare(ctx context.Context, cluster string, x rules.Expectatio
 	}
 	called := d.call(func() {
 		previous = viewOf(d.driver.Expected(cluster, now))
+		d.recorder.expected(cluster, x, now) // an input like an event: a replay takes it too
 		err = d.driver.Expect(cluster, x, now)
 	})
 	if called != nil {

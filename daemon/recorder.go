@@ -51,6 +51,7 @@ const (
 	RecordTime       = "time"
 	RecordReload     = "reload"
 	RecordDelivered  = "delivered"
+	RecordExpect     = "expect"
 	RecordHeartbeat  = "heartbeat"
 	RecordStop       = "stop"
 )
@@ -81,6 +82,10 @@ type Record struct {
 	Time  time.Time
 	State *RecordedState   // of a start or a checkpoint
 	End   *rules.ActionEnd // of a delivered
+	// Cluster and Expect, of an expect: the window of expected changes
+	// opened for the cluster, or ended (a zero Expect).
+	Cluster string
+	Expect  *rules.Expectation
 	// Resume: at this start the daemon made up, once, what its rules
 	// missed while it was down (rules.Engine.Resume), and a replay does
 	// too. A start written by an earlier version, whose daemon sent every
@@ -90,12 +95,14 @@ type Record struct {
 }
 
 type recordJSON struct {
-	Namespace string           `json:"namespace"`
-	Kind      string           `json:"eventType"`
-	Timestamp string           `json:"timestamp"`
-	State     *RecordedState   `json:"state,omitempty"`
-	End       *rules.ActionEnd `json:"end,omitempty"`
-	Resume    bool             `json:"resume,omitempty"`
+	Namespace string             `json:"namespace"`
+	Kind      string             `json:"eventType"`
+	Timestamp string             `json:"timestamp"`
+	State     *RecordedState     `json:"state,omitempty"`
+	End       *rules.ActionEnd   `json:"end,omitempty"`
+	Cluster   string             `json:"cluster,omitempty"`
+	Expect    *rules.Expectation `json:"expect,omitempty"`
+	Resume    bool               `json:"resume,omitempty"`
 }
 
 // DecodeRecord decodes a line of a flight recording. ok is false for a
@@ -122,11 +129,16 @@ func DecodeRecord(line []byte) (r Record, ok bool, err error) {
 		if in.End == nil {
 			return Record{}, true, fmt.Errorf("flight recorder line: %s without its end", in.Kind)
 		}
+	case RecordExpect:
+		if in.Cluster == "" || in.Expect == nil {
+			return Record{}, true, fmt.Errorf("flight recorder line: %s without its cluster and window", in.Kind)
+		}
 	case RecordTime, RecordReload, RecordHeartbeat, RecordStop:
 	default:
 		return Record{}, true, fmt.Errorf("flight recorder line: unknown eventType %q", in.Kind)
 	}
-	return Record{Kind: in.Kind, Time: at, State: in.State, End: in.End, Resume: in.Resume && in.Kind == RecordStart}, true, nil
+	return Record{Kind: in.Kind, Time: at, State: in.State, End: in.End, Cluster: in.Cluster, Expect: in.Expect,
+		Resume: in.Resume && in.Kind == RecordStart}, true, nil
 }
 
 func encodeRecord(kind string, at time.Time, state *RecordedState) ([]byte, error) {
@@ -298,6 +310,20 @@ func (r *flightRecorder) delivered(end rules.ActionEnd, at time.Time) {
 		return
 	}
 	data, err := json.Marshal(recordJSON{Namespace: recordNamespace, Kind: RecordDelivered, Timestamp: at.Format(event.TimeLayout), End: &end})
+	if err != nil {
+		r.stop(err)
+		return
+	}
+	r.rotatedWrite(append(data, '\n'), at)
+}
+
+// expected writes a window of expected changes opened for cluster, or
+// ended (a zero x), before the driver takes it at `at`.
+func (r *flightRecorder) expected(cluster string, x rules.Expectation, at time.Time) {
+	if !r.ready() {
+		return
+	}
+	data, err := json.Marshal(recordJSON{Namespace: recordNamespace, Kind: RecordExpect, Timestamp: at.Format(event.TimeLayout), Cluster: cluster, Expect: &x})
 	if err != nil {
 		r.stop(err)
 		return

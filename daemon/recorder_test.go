@@ -131,6 +131,7 @@ func TestDecodeRecord(t *testing.T) {
 		{`{"namespace":"cluster","event_src_id":"a","timestamp":"2026-01-01T00:00:00Z","eventType":"state.rw"}`, ""},
 		{`{"namespace":"leaderhook","eventType":"start","timestamp":"2026-01-01T00:00:00Z"}`, "start without its state"},
 		{`{"namespace":"leaderhook","eventType":"delivered","timestamp":"2026-01-01T00:00:00Z"}`, "delivered without its end"},
+		{`{"namespace":"leaderhook","eventType":"expect","timestamp":"2026-01-01T00:00:00Z","cluster":"a"}`, "expect without its cluster and window"},
 		{`{"namespace":"leaderhook","eventType":"nap","timestamp":"2026-01-01T00:00:00Z"}`, `unknown eventType "nap"`},
 		{`{"namespace":"leaderhook","eventType":"time","timestamp":"soon"}`, `timestamp "soon" is not RFC 3339`},
 		{`{"namespace":"leaderhook","eventType":"time"`, "unexpected end of JSON input"},

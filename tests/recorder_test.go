@@ -164,6 +164,51 @@ func TestRecorderReplaysWhatTheDaemonDecided(t *testing.T) {
 	}
 }
 
+// TestRecorderReplaysExpectedChanges: a window of expected changes opened
+// and ended over the API is an input like an event; replay of the flight
+// recorder takes it, and sends the expected change where the daemon did.
+func TestRecorderReplaysExpectedChanges(t *testing.T) {
+	dir := t.TempDir()
+	config := filepath.Join(dir, "rules.yaml")
+	change := `type == "state.has_leader" && previous_leader_id != ""`
+	os.WriteFile(config, []byte(fmt.Sprintf(`server: {listen: "127.0.0.1:0"}
+state_dir: %s/state
+clusters:
+  - {name: ziti, members: [c1, c2, c3], stabilize: 0s, source: {type: events, http: true}}
+actions:
+  page: {type: webhook, url: "http://127.0.0.1:9/page"}
+  chat: {type: webhook, url: "http://127.0.0.1:9/chat"}
+rules:
+  - {name: unplanned, when: '%[2]s && !expected', actions: [page]}
+  - {name: planned, when: '%[2]s && expected', actions: [chat]}
+`, dir, change)), 0o644)
+	d := startDaemonArgs(t, "run", "-c", config, "--log-format", "json", "--dry-run")
+	base := d.baseURL(t)
+	leader := func(id string) {
+		t.Helper()
+		postAll(t, base+"/v1/events?cluster=ziti", ev("c1", "state.has_leader", id), ev("c2", "state.has_leader", id), ev("c3", "state.has_leader", id))
+	}
+	leader("c1")
+	if code, body := post(t, base+"/v1/expect", "", `{"cluster": "ziti", "for": "30m", "reason": "upgrade"}`); code != 200 {
+		t.Fatalf("POST /v1/expect: %d %s", code, body)
+	}
+	leader("c2")
+	waitFor(t, "the planned change", func() bool { return fired(t, d, "planned") }, d)
+	req, _ := http.NewRequest(http.MethodDelete, base+"/v1/expect?cluster=ziti", nil)
+	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != 200 {
+		t.Fatalf("DELETE /v1/expect: %v %v", resp, err)
+	}
+	leader("c3")
+	waitFor(t, "the unplanned change", func() bool { return fired(t, d, "unplanned") }, d)
+	d.stop(t)
+
+	logged := loggedDecisions(t, d.logs())
+	out, stderr, code := run(t, nil, "replay", "-c", config, "--format", "json", filepath.Join(dir, "state", "inputs.jsonl"))
+	if replayed := replayedDecisions(t, out); code != 0 || !sameDecisions(logged, replayed) {
+		t.Errorf("exit %d; the daemon decided:\n%v\nreplay decided:\n%v\n%s", code, logged, replayed, stderr)
+	}
+}
+
 // rqliteStatus answers rqlite's GET /status for members /n1, /n2 and /n3,
 // all following the leader it holds.
 type rqliteStatus struct{ leader atomic.Value }

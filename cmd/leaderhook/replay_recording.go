@@ -207,6 +207,10 @@ func (r *recordingReplay) record(rec daemon.Record) error {
 		if r.driver != nil {
 			r.driver.ActionDone(*rec.End, rec.Time)
 		}
+	case daemon.RecordExpect:
+		if r.driver != nil {
+			return r.driver.Expect(rec.Cluster, *rec.Expect, rec.Time)
+		}
 	case daemon.RecordHeartbeat, daemon.RecordStop:
 		// They decide nothing: the daemon ran until then.
 		r.reached = later(r.reached, rec.Time)
