@@ -250,7 +250,8 @@ func (d *Driver) Snapshot() (rules.Snapshot, map[string]detector.State) {
 // the config are ignored; the firings of rules or clusters it no longer
 // has are resolved by ResolveRetired.
 func (d *Driver) Restore(engine rules.Snapshot, views map[string]detector.State) {
-	d.engine.Restore(engine)
+	// The views first: a rule the engine starts afresh takes the restored
+	// health, as well as the restored state, as its baseline.
 	for name, st := range views {
 		if v := d.views[name]; v != nil {
 			v.Restore(st)
@@ -263,6 +264,7 @@ func (d *Driver) Restore(engine rules.Snapshot, views map[string]detector.State)
 			d.engine.SetHealth(name, d.health[name])
 		}
 	}
+	d.engine.Restore(engine)
 	d.retired = d.engine.Retired(d.now, engine, nil) // with the health restored
 }
 
@@ -291,7 +293,6 @@ func (d *Driver) Image() Image {
 // Reset starts the driver over with a fresh engine and views, made what
 // img describes: a replicated group's node taking the group's state whole.
 func (d *Driver) Reset(engine *rules.Engine, clusters []ClusterView, img Image) {
-	engine.Restore(img.Engine)
 	d.engine = engine
 	d.views = map[string]*detector.View{}
 	d.order = nil
@@ -306,6 +307,7 @@ func (d *Driver) Reset(engine *rules.Engine, clusters []ClusterView, img Image) 
 		d.health[c.Name] = v.Health()
 		engine.SetHealth(c.Name, d.health[c.Name])
 	}
+	engine.Restore(img.Engine) // after the health, as Restore does
 	d.now = img.Now
 	d.members = map[string]bool{}
 	d.retired = engine.Retired(d.now, img.Engine, nil)
@@ -341,6 +343,14 @@ func (d *Driver) Replace(now time.Time, engine *rules.Engine, clusters []Cluster
 	for _, o := range retired {
 		d.sink.Outcome(o)
 	}
+	for _, c := range clusters {
+		// The driver resends a cluster's health only when it changes: the
+		// new engine must be told what the old one knew, before Restore,
+		// for the rules it starts afresh to take it as their baseline.
+		if h, ok := d.health[c.Name]; ok && d.views[c.Name] != nil {
+			engine.SetHealth(c.Name, h)
+		}
+	}
 	engine.Restore(d.engine.Snapshot())
 	d.engine = engine
 	if len(retired) > 0 {
@@ -361,11 +371,6 @@ func (d *Driver) Replace(now time.Time, engine *rules.Engine, clusters []Cluster
 	for _, c := range clusters {
 		if old[c.Name] == nil {
 			continue
-		}
-		// The driver resends a cluster's health only when it changes: the
-		// new engine must be told what the old one knew.
-		if h, ok := d.health[c.Name]; ok {
-			engine.SetHealth(c.Name, h)
 		}
 		v := d.views[c.Name]
 		if c.SplitBrainAfter > 0 {

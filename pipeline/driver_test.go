@@ -85,3 +85,36 @@ func TestReplaceKeepsOnlyConfiguredClusters(t *testing.T) {
 		})
 	}
 }
+
+// A rule a reload adds takes the cluster's health at the reload, with its
+// state, as its baseline: a condition on members that already held does
+// not fire when a later report changes the health but keeps it true.
+func TestReplaceStartsANewRuleOnTheKeptHealth(t *testing.T) {
+	start := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
+	clusters := []ClusterView{{Name: "c", Members: []string{"a", "b", "c", "d"}}}
+	report := func(member, typ string, at time.Duration) event.Event {
+		return event.Event{Cluster: "c", Source: member, Type: typ, Time: start.Add(at)}
+	}
+	rec := &recorder{}
+	d := NewDriver(engineFor(t, rules.Rule{Name: "other", When: "false", Actions: []string{"hook"}}, clusters), clusters, "", rec)
+	added := rules.Rule{Name: "r", When: "leaderless && members_up >= 2", Actions: []string{"hook"}}
+	steps := []func() error{
+		func() error { return d.Handle(report("a", event.Leaderless, 0)) },
+		func() error { return d.Handle(report("b", event.Leaderless, 0)) },
+		func() error { return d.Handle(report("d", event.MemberDown, 0)) }, // 3 up
+		func() error { d.Replace(start.Add(time.Minute), engineFor(t, added, clusters), clusters); return nil },
+		func() error { return d.Handle(report("c", event.MemberDown, 2*time.Minute)) }, // 2 up: still true
+	}
+	for _, step := range steps {
+		if err := step(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	d.AdvanceTo(start.Add(10 * time.Minute))
+	if h := d.Health("c"); h.MembersUp != 2 {
+		t.Fatalf("members up %d, want 2: the scenario did not run as meant", h.MembersUp)
+	}
+	if fired := rec.fired("r"); len(fired) > 0 {
+		t.Errorf("the added rule fired for a condition that held at the reload: %+v", fired)
+	}
+}

@@ -466,6 +466,7 @@ func (e *Engine) evalKey(r *compiledRule, cs *clusterState) string {
 // woke need a new wake-up: nothing the others depend on has changed.
 func (e *Engine) schedule(cs *clusterState, dueOnly bool) {
 	var next time.Time
+	dueNow := false
 	for i, r := range e.rules {
 		rs := &cs.rules[i]
 		if r.schedule != nil {
@@ -482,36 +483,17 @@ func (e *Engine) schedule(cs *clusterState, dueOnly bool) {
 		if !r.appliesTo(cs.name) {
 			continue
 		}
-		if due, ok := rs.due(r); ok {
-			rs.wake = earliest(rs.wake, due, cs.now)
+		if due, ok := rs.due(r); ok && !due.After(cs.now) {
+			// Begun without an evaluation to fire it (Restore, for a rule
+			// with fire_on_start): it wakes at once.
+			rs.wake, dueNow = cs.now, true
+			continue
 		}
-		if (r.leaderless && cs.leaderless) || (r.tenure && !cs.leaderless) {
-			// A duration compared with leaderless_for or leader_for flips
-			// the comparison at since+d (>=) or one nanosecond later (>).
-			// Thresholds are sorted: the first one not yet passed is next.
-			held := cs.now.Sub(cs.since)
-			for _, d := range r.thresholds {
-				if d > held {
-					rs.wake = earliest(rs.wake, cs.since.Add(d), cs.now)
-					break
-				}
-				if d == held {
-					rs.wake = earliest(rs.wake, cs.since.Add(d+1), cs.now)
-					break
-				}
-			}
-		}
-		if r.expects {
-			rs.wake = earliest(rs.wake, cs.expectWake(), cs.now)
-		}
-		for _, w := range r.windows {
-			// A change leaves leader_changes(w) when it is w old.
-			if j := cs.firstChangeAfter(cs.now.Add(-w)); j < len(cs.changes) {
-				rs.wake = earliest(rs.wake, cs.changes[j].Add(w), cs.now)
-			}
-		}
-		rs.wake = earliest(rs.wake, e.verifyWake(r, rs, cs), cs.now)
+		rs.wake = e.ruleWake(r, rs, cs)
 		next = earliest(next, rs.wake, cs.now)
+	}
+	if dueNow {
+		next = cs.now
 	}
 	if next.Equal(cs.wake) {
 		return
@@ -520,6 +502,41 @@ func (e *Engine) schedule(cs *clusterState, dueOnly bool) {
 	if !next.IsZero() {
 		heap.Push(&e.wakeups, wakeup{at: next, cs: cs})
 	}
+}
+
+// ruleWake returns the next instant after cs.now at which time alone may
+// change the rule's outcome, zero when none.
+func (e *Engine) ruleWake(r *compiledRule, rs *ruleState, cs *clusterState) time.Time {
+	var wake time.Time
+	if due, ok := rs.due(r); ok {
+		wake = earliest(wake, due, cs.now)
+	}
+	if (r.leaderless && cs.leaderless) || (r.tenure && !cs.leaderless) {
+		// A duration compared with leaderless_for or leader_for flips
+		// the comparison at since+d (>=) or one nanosecond later (>).
+		// Thresholds are sorted: the first one not yet passed is next.
+		held := cs.now.Sub(cs.since)
+		for _, d := range r.thresholds {
+			if d > held {
+				wake = earliest(wake, cs.since.Add(d), cs.now)
+				break
+			}
+			if d == held {
+				wake = earliest(wake, cs.since.Add(d+1), cs.now)
+				break
+			}
+		}
+	}
+	if r.expects {
+		wake = earliest(wake, cs.expectWake(), cs.now)
+	}
+	for _, w := range r.windows {
+		// A change leaves leader_changes(w) when it is w old.
+		if j := cs.firstChangeAfter(cs.now.Add(-w)); j < len(cs.changes) {
+			wake = earliest(wake, cs.changes[j].Add(w), cs.now)
+		}
+	}
+	return earliest(wake, e.verifyWake(r, rs, cs), cs.now)
 }
 
 // earliest returns the earlier of cur and t, ignoring a zero t and any t

@@ -129,11 +129,14 @@ func (e *Engine) Snapshot() Snapshot {
 // Restore loads a snapshot into a fresh engine, before any event. Rules are
 // matched by name and decision: one whose edit changed only what it says or
 // runs keeps its state; one whose decision changed, or a new one, starts
-// afresh, as at startup, but a changed one that was firing still resolves. A restored
-// cluster's next state event is evaluated as a change, not as a baseline:
-// a cluster that recovered while leaderhook was down gets its resolve.
-// Clusters the engine does not know are left out: one removed from the
-// config must not go on firing.
+// afresh, as at startup, but a changed one that was firing still resolves.
+// Starting afresh, it takes the cluster's restored state as its baseline,
+// as a fresh start takes the first state: a condition already true then
+// does not fire, unless fire_on_start. Health set beforehand (SetHealth)
+// is part of that baseline. A restored cluster's next state event is
+// evaluated as a change, not as a baseline: a cluster that recovered while
+// leaderhook was down gets its resolve. Clusters the engine does not know
+// are left out: one removed from the config must not go on firing.
 func (e *Engine) Restore(s Snapshot) {
 	byName := map[string]int{}
 	for i, r := range e.rules {
@@ -150,24 +153,8 @@ func (e *Engine) Restore(s Snapshot) {
 		st.Seq = max(st.Seq, c.Seq)
 		cs.setState(&st)
 		cs.changes = slices.Clone(c.Changes)
-		for _, rsnap := range c.Rules {
-			i, ok := byName[rsnap.Rule]
-			if !ok {
-				continue
-			}
-			if !rsnap.sameDecision(e.rules[i]) {
-				if rsnap.Active && rsnap.Fired && e.carries(c.Name, &rsnap) {
-					// Afresh, as at startup, but its firing still resolves.
-					cs.rules[i] = ruleState{active: true, startup: true, fired: true, since: rsnap.Since, lastFire: rsnap.LastFire}
-				}
-				continue
-			}
-			cs.rules[i] = ruleState{
-				active: rsnap.Active, startup: rsnap.Startup, fired: rsnap.Fired, since: rsnap.Since,
-				lastFire: rsnap.LastFire, retryAt: rsnap.RetryAt, reason: rsnap.Reason,
-				lastFired: maps.Clone(rsnap.LastFired), nextRun: rsnap.NextRun, verify: rsnap.Verify.clone(),
-			}
-		}
+		kept := e.restoreRules(cs, c.Rules, byName)
+		e.baselineAfresh(cs, kept)
 		for i, r := range e.rules {
 			if r.schedule != nil && cs.rules[i].nextRun.IsZero() {
 				cs.rules[i].nextRun = nextAt(r.schedule, cs.now, e.loc)
@@ -175,6 +162,57 @@ func (e *Engine) Restore(s Snapshot) {
 			}
 		}
 		e.schedule(cs, false)
+	}
+}
+
+// restoreRules loads the saved rules' states into the cluster and reports,
+// by rule, those whose state it kept: the same decision, or a changed one
+// whose firing must still resolve.
+func (e *Engine) restoreRules(cs *clusterState, saved []RuleSnapshot, byName map[string]int) []bool {
+	kept := make([]bool, len(e.rules))
+	for _, rsnap := range saved {
+		i, ok := byName[rsnap.Rule]
+		if !ok {
+			continue
+		}
+		if !rsnap.sameDecision(e.rules[i]) {
+			if rsnap.Active && rsnap.Fired && e.carries(cs.name, &rsnap) {
+				// Afresh, as at startup, but its firing still resolves.
+				cs.rules[i] = ruleState{active: true, startup: true, fired: true, since: rsnap.Since, lastFire: rsnap.LastFire}
+				kept[i] = true
+			}
+			continue
+		}
+		cs.rules[i] = ruleState{
+			active: rsnap.Active, startup: rsnap.Startup, fired: rsnap.Fired, since: rsnap.Since,
+			lastFire: rsnap.LastFire, retryAt: rsnap.RetryAt, reason: rsnap.Reason,
+			lastFired: maps.Clone(rsnap.LastFired), nextRun: rsnap.NextRun, verify: rsnap.Verify.clone(),
+		}
+		kept[i] = true
+	}
+	return kept
+}
+
+// baselineAfresh evaluates, at the cluster's restored time, the rules that
+// start afresh (not kept), as Observe does a fresh start's first state:
+// one whose condition already holds begins an episode that fires only if
+// fire_on_start. Left inactive, it would fire at its next evaluation for a
+// condition that held all along.
+func (e *Engine) baselineAfresh(cs *clusterState, kept []bool) {
+	refreshed := false
+	for i, r := range e.rules {
+		if kept[i] || r.schedule != nil || !r.appliesTo(cs.name) {
+			continue
+		}
+		if !refreshed {
+			cs.refresh(TriggerEvent)
+			refreshed = true
+		}
+		if e.eval(r, cs) {
+			rs := &cs.rules[i]
+			rs.begin(cs.now)
+			rs.startup = !r.FireOnStart
+		}
 	}
 }
 

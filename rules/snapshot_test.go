@@ -230,6 +230,114 @@ func TestChangedRuleResolvesItsOldFiring(t *testing.T) {
 	}
 }
 
+// A rule a reload or restart adds, or whose decision a reload changed,
+// starts as at startup: a condition that already holds on the restored
+// cluster does not fire unless fire_on_start, and its next episode fires.
+// It decides as a fresh start with the same config does.
+func TestRuleStartedAfreshTakesTheRestoredStateAsBaseline(t *testing.T) {
+	few := Rule{Name: "few", When: `leaderless && members_up < 2`, Actions: acts("page")}
+	withFireOnStart, none, pending := few, few, few
+	withFireOnStart.FireOnStart = true
+	none.When = `leaderless && members_up < 1`
+	pending.For = time.Hour
+	episodes := []string{"3m0s few resolved", "4m0s few fired"} // ceases, then holds again
+	for _, tc := range []struct {
+		name      string
+		old, next []Rule
+		want      []string
+	}{
+		{"new rule", nil, []Rule{few}, episodes[1:]},
+		{"new rule with fire_on_start", nil, []Rule{withFireOnStart}, append([]string{"1m0s few fired"}, episodes...)},
+		{"decision changed, its old condition false", []Rule{none}, []Rule{few}, episodes[1:]},
+		{"decision changed, its old for: running", []Rule{pending}, []Rule{few}, episodes[1:]},
+		{"decision changed to fire_on_start", []Rule{pending}, []Rule{withFireOnStart}, append([]string{"1m0s few fired"}, episodes...)},
+	} {
+		for _, restart := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%s, restart %v", tc.name, restart), func(t *testing.T) {
+				e := restoredAtMinute(t, tc.old, tc.next, restart)
+				if got := fewOutcomes(afterMinute(e)); !slices.Equal(got, tc.want) {
+					t.Errorf("restored\n got: %q\nwant: %q", got, tc.want)
+				}
+				fresh := engineWith(t, tc.next)
+				fresh.SetHealth("c1", fewUp)
+				out := fresh.Observe(lostSince10s(time.Minute, true), nil)
+				if got := fewOutcomes(afterMinute(fresh, out...)); !slices.Equal(got, tc.want) {
+					t.Errorf("fresh start\n got: %q\nwant: %q", got, tc.want)
+				}
+			})
+		}
+	}
+}
+
+// fewUp is the health of a cluster with one member of three up.
+var fewUp = event.Health{MembersUp: 1, MembersTotal: 3, Unreachable: []string{"m2", "m3"}}
+
+// restoredAtMinute runs an engine of old plus a leaderless rule on a cluster
+// that has one member up and loses its leader at 10s, and restores its
+// snapshot at 1m into one of next plus that rule, as the pipeline does: the
+// health first. A restart takes the snapshot through JSON and resumes.
+func restoredAtMinute(t *testing.T, old, next []Rule, restart bool) *Engine {
+	t.Helper()
+	e1 := engineWith(t, old)
+	e1.SetHealth("c1", fewUp)
+	e1.Observe(event.Event{Source: event.DetectorSource, Cluster: "c1", Time: t0, Type: event.HasLeader, LeaderID: "a", Since: t0, Baseline: true}, nil)
+	e1.Observe(lostSince10s(10*time.Second, false), nil)
+	e1.Health("c1", fewUp, t0.Add(time.Minute), nil)
+	snap := e1.Snapshot()
+	if restart {
+		data, err := json.Marshal(snap)
+		if err != nil {
+			t.Fatal(err)
+		}
+		snap = Snapshot{}
+		if err := json.Unmarshal(data, &snap); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e2 := engineWith(t, next)
+	e2.SetHealth("c1", fewUp)
+	e2.Restore(snap)
+	if restart {
+		e2.Resume(t0.Add(time.Minute))
+	}
+	return e2
+}
+
+// engineWith returns an engine of rules plus "lost", which fires on any
+// loss of leader and keeps its state across a reload.
+func engineWith(t *testing.T, rules []Rule) *Engine {
+	t.Helper()
+	e, err := New(Options{Rules: append([]Rule{{Name: "lost", When: `leaderless`, Actions: acts("page")}}, rules...)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
+func lostSince10s(at time.Duration, baseline bool) event.Event {
+	return event.Event{Source: event.DetectorSource, Cluster: "c1", Time: t0.Add(at), Type: event.Leaderless,
+		PreviousLeaderID: "a", Since: t0.Add(10 * time.Second), Baseline: baseline}
+}
+
+// afterMinute reports the same health at 2m, then all members up at 3m,
+// then one again at 4m.
+func afterMinute(e *Engine, out ...Outcome) []Outcome {
+	out = e.Health("c1", fewUp, t0.Add(2*time.Minute), out)
+	out = e.Health("c1", event.Health{MembersUp: 3, MembersTotal: 3}, t0.Add(3*time.Minute), out)
+	return e.Health("c1", fewUp, t0.Add(4*time.Minute), out)
+}
+
+// fewOutcomes returns the outcomes of the rule "few" as "time rule kind".
+func fewOutcomes(out []Outcome) []string {
+	var got []string
+	for _, o := range out {
+		if o.Rule == "few" {
+			got = append(got, fmt.Sprintf("%s %s %s", o.Time.Sub(t0), o.Rule, o.Kind))
+		}
+	}
+	return got
+}
+
 // A reload that removes a firing rule, or the cluster it fires on (from the
 // config or from the rule's clusters), resolves that firing (with the old
 // rule's on_resolve), and nothing else.
