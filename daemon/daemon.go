@@ -297,7 +297,8 @@ func (d *Daemon) Addr() string { return d.listener.Addr().String() }
 // Run serves until ctx ends: the HTTP API, the sources, the decisions, the
 // deliveries and the saves. Then it stops reading, takes the events read,
 // saves the state, delivers what is queued for up to DrainTimeout (the
-// rest stays in the journal for the next start) and returns.
+// rest stays in the journal for the next start), saves the state again
+// and returns.
 func (d *Daemon) Run(ctx context.Context) error {
 	runCtx, stopRun := context.WithCancel(ctx)
 	defer stopRun()
@@ -348,6 +349,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 	d.store.Repair() // a failing journal holds the final save back; repairJournal logs why
 	d.saver.save(d.taken())
 	d.drain()
+	d.saver.save(d.taken()) // with the ends of the deliveries made in the drain
 	stopRepair()
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
