@@ -245,7 +245,7 @@ func (d *Daemon) openPipeline(cfg *config.Config, saved store.State, pending []d
 		d.disp = dispatch.New(dispatch.Options{Targets: targets, Journal: d.store, Audit: d.auditors(), Log: d.log, OnRetry: d.history.retrying,
 			OnDone: d.delivered, Fallbacks: d.fallbackMemory()})
 		d.resume = pending
-		raiseSeq(saved.Engine.Clusters, pending)
+		raiseSeq(&saved.Engine, pending)
 		fenceSaved(d.disp, saved.Engine.Clusters)
 		submit = d.disp
 	}
