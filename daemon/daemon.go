@@ -171,6 +171,7 @@ func (d *Daemon) open(cfg *config.Config) error {
 	d.sources = &sources{out: d.events, stdin: d.opts.Stdin, positions: &positionBook{files: saved.Files}, log: d.log, onReject: d.metrics.Rejected,
 		skips: &skipLog{log: d.log, count: d.metrics.Skipped}}
 	d.saver = newSaver(st, d.driver, d.call, d.sources.positions, d.stateDir, d.log)
+	d.saver.failed = d.metrics.StateWriteFailed
 	if d.group == nil {
 		d.saver.drain = d.takeQueuedHeld
 	}
