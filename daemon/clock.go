@@ -1,6 +1,7 @@
 package daemon
 
 import (
+	"slices"
 	"time"
 
 	"github.com/leaderhook/leaderhook/dispatch"
@@ -59,13 +60,21 @@ func filterFuture(clusters []rules.ClusterSnapshot, limit time.Time) []rules.Clu
 // raiseSeq makes each saved cluster's state number at least that of its
 // journaled deliveries: the journal is written as a delivery is decided,
 // the state a moment later, and a crash in between must not give a later
-// state a number a script has already seen.
-func raiseSeq(clusters []rules.ClusterSnapshot, pending []dispatch.Delivery) {
-	for i := range clusters {
-		for _, del := range pending {
-			if del.Notification.Cluster == clusters[i].Name {
-				clusters[i].Seq = max(clusters[i].Seq, del.Notification.Seq)
+// state a number a script has already seen. A cluster the saved state
+// lacks (the crash came before its first save; the engine learns clusters
+// as their states come) gets a floor its first state is numbered past.
+func raiseSeq(saved *rules.Snapshot, pending []dispatch.Delivery) {
+	for _, del := range pending {
+		name, seq := del.Notification.Cluster, del.Notification.Seq
+		i := slices.IndexFunc(saved.Clusters, func(c rules.ClusterSnapshot) bool { return c.Name == name })
+		switch {
+		case i >= 0:
+			saved.Clusters[i].Seq = max(saved.Clusters[i].Seq, seq)
+		case seq > saved.SeqFloor[name]:
+			if saved.SeqFloor == nil {
+				saved.SeqFloor = map[string]uint64{}
 			}
+			saved.SeqFloor[name] = seq
 		}
 	}
 }

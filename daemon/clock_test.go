@@ -17,21 +17,22 @@ func TestRaiseSeqFromTheJournal(t *testing.T) {
 		return dispatch.Delivery{Notification: actions.Notification{Cluster: cluster, Seq: seq}}
 	}
 	cases := []struct {
-		name    string
-		saved   uint64
-		pending []dispatch.Delivery
-		want    uint64
+		name      string
+		saved     uint64 // c1's; the saved state lacks c2
+		pending   []dispatch.Delivery
+		want      uint64
+		wantFloor uint64 // c2's
 	}{
-		{"nothing pending", 4, nil, 4},
-		{"a delivery decided after the last save", 4, []dispatch.Delivery{pending("c1", 3), pending("c1", 6)}, 6},
-		{"older deliveries", 4, []dispatch.Delivery{pending("c1", 2)}, 4},
-		{"another cluster's", 4, []dispatch.Delivery{pending("c2", 9)}, 4},
+		{"nothing pending", 4, nil, 4, 0},
+		{"a delivery decided after the last save", 4, []dispatch.Delivery{pending("c1", 3), pending("c1", 6)}, 6, 0},
+		{"older deliveries", 4, []dispatch.Delivery{pending("c1", 2)}, 4, 0},
+		{"a cluster decided on before its first save", 4, []dispatch.Delivery{pending("c2", 2), pending("c2", 9), pending("c2", 5)}, 4, 9},
 	}
 	for _, tc := range cases {
-		clusters := []rules.ClusterSnapshot{{Name: "c1", Seq: tc.saved}}
-		raiseSeq(clusters, tc.pending)
-		if clusters[0].Seq != tc.want {
-			t.Errorf("%s: seq %d, want %d", tc.name, clusters[0].Seq, tc.want)
+		saved := rules.Snapshot{Clusters: []rules.ClusterSnapshot{{Name: "c1", Seq: tc.saved}}}
+		raiseSeq(&saved, tc.pending)
+		if saved.Clusters[0].Seq != tc.want || saved.SeqFloor["c2"] != tc.wantFloor {
+			t.Errorf("%s: c1's seq %d, c2's floor %d; want %d, %d", tc.name, saved.Clusters[0].Seq, saved.SeqFloor["c2"], tc.want, tc.wantFloor)
 		}
 	}
 }

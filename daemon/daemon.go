@@ -171,6 +171,7 @@ func (d *Daemon) open(cfg *config.Config) error {
 	d.sources = &sources{out: d.events, stdin: d.opts.Stdin, positions: &positionBook{files: saved.Files}, log: d.log, onReject: d.metrics.Rejected,
 		skips: &skipLog{log: d.log, count: d.metrics.Skipped}}
 	d.saver = newSaver(st, d.driver, d.call, d.sources.positions, d.stateDir, d.log)
+	d.saver.failed = d.metrics.StateWriteFailed
 	if d.group == nil {
 		d.saver.drain = d.takeQueuedHeld
 	}
@@ -245,7 +246,7 @@ func (d *Daemon) openPipeline(cfg *config.Config, saved store.State, pending []d
 		d.disp = dispatch.New(dispatch.Options{Targets: targets, Journal: d.store, Audit: d.auditors(), Log: d.log, OnRetry: d.history.retrying,
 			OnDone: d.delivered, Fallbacks: d.fallbackMemory()})
 		d.resume = pending
-		raiseSeq(saved.Engine.Clusters, pending)
+		raiseSeq(&saved.Engine, pending)
 		fenceSaved(d.disp, saved.Engine.Clusters)
 		submit = d.disp
 	}
@@ -297,7 +298,8 @@ func (d *Daemon) Addr() string { return d.listener.Addr().String() }
 // Run serves until ctx ends: the HTTP API, the sources, the decisions, the
 // deliveries and the saves. Then it stops reading, takes the events read,
 // saves the state, delivers what is queued for up to DrainTimeout (the
-// rest stays in the journal for the next start) and returns.
+// rest stays in the journal for the next start), saves the state again
+// and returns.
 func (d *Daemon) Run(ctx context.Context) error {
 	runCtx, stopRun := context.WithCancel(ctx)
 	defer stopRun()
@@ -348,6 +350,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 	d.store.Repair() // a failing journal holds the final save back; repairJournal logs why
 	d.saver.save(d.taken())
 	d.drain()
+	d.saver.save(d.taken()) // with the ends of the deliveries made in the drain
 	stopRepair()
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()

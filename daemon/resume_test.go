@@ -131,3 +131,29 @@ func TestGroupLeaderResumesOnlyWhatStillHolds(t *testing.T) {
 		})
 	}
 }
+
+// A crash after a cluster's first states were decided, their deliveries
+// journaled, but before a save held the cluster: the restart numbers the
+// cluster's next state past the journal's (LEADERHOOK_SEQ grows across a
+// restart), so that cancel_on_change fences the resumed delivery off.
+func TestSeqGrowsAfterACrashBeforeTheClustersFirstSave(t *testing.T) {
+	recv := &receiver{failing: true}
+	srv := httptest.NewServer(recv)
+	t.Cleanup(srv.Close)
+	h := newHarness(t, verifyReloadConfig, map[string]any{"Hook": srv.URL, "Description": "no leader", "HA": ""})
+	h.start(Options{})
+	h.post("/v1/events?cluster=ziti", "", ev("c1", event.HasLeader, "c1"))
+	h.post("/v1/events?cluster=ziti", "", ev("c1", event.Leaderless, ""))
+	firing := h.cluster("ziti").Seq
+	h.stop()
+	// What the crash leaves: the journal holds the firing's delivery, and
+	// no saved state knows the cluster.
+	if err := os.Remove(filepath.Join(h.dir, "state", "state.log")); err != nil {
+		t.Fatal(err)
+	}
+	h.start(Options{})
+	h.post("/v1/events?cluster=ziti", "", ev("c1", event.HasLeader, "c1"))
+	if next := h.cluster("ziti").Seq; next <= firing {
+		t.Errorf("first state after the restart numbered %d; the journal's delivery was decided for state %d", next, firing)
+	}
+}

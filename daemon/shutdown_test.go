@@ -1,11 +1,19 @@
 package daemon
 
 import (
+	"errors"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
+	"sync"
 	"testing"
+	"time"
 
+	"github.com/leaderhook/leaderhook/event"
+	"github.com/leaderhook/leaderhook/pipeline"
 	"github.com/leaderhook/leaderhook/store"
 )
 
@@ -81,5 +89,81 @@ func TestSaveTakesTheEventsReadBeforeThePosition(t *testing.T) {
 	// held the pipeline: it takes it the moment the pipeline is free.
 	if pos, reports := st.Files[path].Offset, len(st.Views["f"].Reports); pos == size && reports < lines-1 {
 		t.Errorf("position at the file's end, past %d events the state lacks", lines-reports)
+	}
+}
+
+// holdingReceiver fails every request until holdNext is called; it then
+// holds the next one until release is closed, and takes it.
+type holdingReceiver struct {
+	receiver
+	mu      sync.Mutex
+	hold    bool
+	held    chan struct{} // closed once a request is held
+	release chan struct{}
+}
+
+func newHoldingReceiver() *holdingReceiver {
+	return &holdingReceiver{receiver: receiver{failing: true}, held: make(chan struct{}), release: make(chan struct{})}
+}
+
+func (r *holdingReceiver) holdNext() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.hold = true
+}
+
+func (r *holdingReceiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
+	r.mu.Lock()
+	hold := r.hold
+	r.hold = false
+	r.mu.Unlock()
+	if hold {
+		r.setFailing(false)
+		close(r.held)
+		<-r.release
+	}
+	r.receiver.ServeHTTP(w, req)
+}
+
+// A firing's delivery that succeeds while the daemon drains at a stop
+// still opens its rule's verification: the state saved at the stop must
+// not await a delivery the journal has ended, or after the restart the
+// verification waits for good and verify_failed never goes out.
+func TestDeliveryEndedInTheDrainOpensItsVerification(t *testing.T) {
+	recv := newHoldingReceiver()
+	srv := httptest.NewServer(recv)
+	t.Cleanup(srv.Close)
+	h := newHarness(t, verifyReloadConfig, map[string]any{"Hook": srv.URL, "Description": "no leader", "HA": ""})
+	h.start(Options{DrainTimeout: time.Minute})
+	h.post("/v1/events?cluster=ziti", "", ev("c1", event.HasLeader, "c1"))
+	h.post("/v1/events?cluster=ziti", "", ev("c1", event.Leaderless, ""))
+	waitFor(t, "the firing's verification", func() bool { return awaitsDelivery(h) })
+	recv.holdNext()
+	waitFor(t, "an attempt in flight", func() bool { return isClosed(recv.held) })
+	stopped := make(chan error, 1)
+	go func() { stopped <- h.stop() }()
+	waitFor(t, "the decisions to stop", func() bool { return errors.Is(h.d.driver.Call(func() {}), pipeline.ErrNotRunning) })
+	close(recv.release) // the attempt succeeds in the drain
+	if err := <-stopped; err != nil {
+		t.Fatal(err)
+	}
+	if !slices.ContainsFunc(recv.deliveries(), func(d delivery) bool { return d.status == "firing" }) {
+		t.Fatal("the firing was not delivered in the drain")
+	}
+	h.start(Options{})
+	if awaitsDelivery(h) {
+		t.Error("after the restart the verification awaits a delivery that ended in the drain")
+	}
+	waitFor(t, "verify_failed (no leader came within verify.within)", func() bool {
+		return slices.ContainsFunc(recv.deliveries(), func(d delivery) bool { return d.status == "verify_failed" })
+	})
+}
+
+func isClosed(c <-chan struct{}) bool {
+	select {
+	case <-c:
+		return true
+	default:
+		return false
 	}
 }

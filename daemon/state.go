@@ -17,8 +17,8 @@ import (
 // after a quiet spell is saved at once, later ones together.
 const saveEvery = 50 * time.Millisecond
 
-// heldSaveRetry is how often a save held back by a failing journal is
-// tried again: as often as repairJournal repairs.
+// heldSaveRetry is how often a save held back by a failing journal, or
+// one that failed, is tried again: as often as repairJournal repairs.
 const heldSaveRetry = time.Second
 
 // stateStore is where the saver writes: the state directory.
@@ -43,6 +43,11 @@ type saver struct {
 	// drain takes the events the sources queued, with the pipeline held;
 	// nil where the pipeline does not take them (a group's node).
 	drain func()
+	// failed counts a save that failed; nil counts nothing.
+	failed func()
+	// failLogged is when a failed save was last logged: once a minute
+	// while they fail, not at each retry.
+	failLogged time.Time
 }
 
 func newSaver(st stateStore, driver *pipeline.Driver, call func(func()) error, positions *positionBook, stateDir string, log *slog.Logger) *saver {
@@ -107,16 +112,36 @@ func (s *saver) takeWith(files map[string]detector.Position) store.State {
 // save writes st, unless the delivery journal lacks a pending delivery:
 // the state would then record a firing whose delivery a crash loses, and
 // the restart would send nothing. The state stays marked changed, to be
-// saved once the journal is repaired. It reports whether it saved.
+// saved once the journal is repaired; and so it does when the write
+// fails, or a quiet cluster's firing would not be saved until something
+// else changed, and a restart would fire it again. It reports whether it
+// saved.
 func (s *saver) save(st store.State) bool {
 	if s.store.CrashSafe() != nil {
 		s.changed()
 		return false
 	}
 	if err := s.store.Save(st); err != nil {
-		s.log.Error("cannot save state", "state_dir", s.stateDir, "err", err)
+		s.saveFailed(err)
+		s.changed()
+		return false
+	}
+	if !s.failLogged.IsZero() {
+		s.log.Info("state saved again", "state_dir", s.stateDir)
+		s.failLogged = time.Time{}
 	}
 	return true
+}
+
+func (s *saver) saveFailed(err error) {
+	if s.failed != nil {
+		s.failed()
+	}
+	if time.Since(s.failLogged) >= time.Minute {
+		s.log.Error("cannot save state: trying again every second; a restart meanwhile would not know the latest changes",
+			"state_dir", s.stateDir, "err", err)
+		s.failLogged = time.Now()
+	}
 }
 
 // stateView is GET /v1/state: what leaderhook knows of each cluster and

@@ -83,6 +83,54 @@ func TestSaverWaitsForTheJournal(t *testing.T) {
 	})
 }
 
+// saveFailsOnce is a state directory whose first save fails (a full
+// disk, say); those after it work.
+type saveFailsOnce struct {
+	mu     sync.Mutex
+	calls  int
+	stored int
+}
+
+func (s *saveFailsOnce) Save(store.State) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.calls++
+	if s.calls == 1 {
+		return errors.New("state: write state.log: no space left on device")
+	}
+	s.stored++
+	return nil
+}
+
+func (s *saveFailsOnce) CrashSafe() error { return nil }
+
+// A change whose save failed is saved again once the disk works, without
+// waiting for another change: a quiet cluster's firing would otherwise be
+// missing from state.log, and a restart fire it again. The failure is
+// counted.
+func TestFailedSaveIsRetried(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		engine, err := rules.New(rules.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		dir := &saveFailsOnce{}
+		held := func(f func()) error { f(); return nil }
+		s := newSaver(dir, pipeline.NewDriver(engine, nil, "", nil), held, &positionBook{}, "state", slog.New(slog.DiscardHandler))
+		failures := 0
+		s.failed = func() { failures++ }
+		ctx, stop := context.WithCancel(t.Context())
+		defer stop()
+		go s.run(ctx)
+		s.changed()                   // its save fails
+		time.Sleep(2 * heldSaveRetry) // on the bubble's fake clock; no other change
+		synctest.Wait()
+		if dir.stored == 0 || failures != 1 {
+			t.Errorf("%d saves tried, %d stored, %d failures counted; want the change stored after the one failure", dir.calls, dir.stored, failures)
+		}
+	})
+}
+
 // The shape of GET /v1/state and its table in docs/operations.md are one:
 // every field the answer can hold is documented, and nothing else.
 func TestStateMatchesTheDocs(t *testing.T) {

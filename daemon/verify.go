@@ -10,20 +10,23 @@ import (
 
 // delivered is the dispatcher's OnDone on a daemon alone: the end of a
 // delivery that a verification waits for goes to the pipeline, as an
-// input dated now, recorded first like the others.
+// input dated now, recorded first like the others. One that ends while
+// the decisions do not run (the drain at a stop, or before they start)
+// is applied all the same: the journal has ended it, so that lost here
+// its verification would await it for good after a restart. Run saves the
+// state again after the drain.
 func (d *Daemon) delivered(del dispatch.Delivery, ok bool) {
 	end, counts := d.ended(del, ok)
 	if !counts {
 		return
 	}
 	at := d.opts.Clock.Now().Round(0)
-	err := d.call(func() {
+	apply := func() {
 		d.recorder.delivered(end, at)
 		d.driver.ActionDone(end, at)
-	})
-	if err != nil {
-		d.log.Warn("the end of a delivery came after the decisions stopped: its rule is not verified",
-			"rule", end.Rule, "cluster", end.Cluster, "action", end.Action, "err", err)
+	}
+	if d.call(apply) != nil {
+		d.driver.Do(apply)
 	}
 }
 

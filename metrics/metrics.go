@@ -37,6 +37,7 @@ type Metrics struct {
 	auditErrors  prometheus.Counter
 	historyErrs  prometheus.Counter
 	recorderErrs prometheus.Counter
+	stateErrs    prometheus.Counter
 	notJournaled prometheus.Counter
 	skewed       *prometheus.CounterVec
 	memberUp     *prometheus.GaugeVec
@@ -84,7 +85,8 @@ func New(queueDepth func() float64, dropped func() float64) *Metrics {
 	m.notJournaled = prometheus.NewCounter(prometheus.CounterOpts{Name: "deliveries_not_journaled_total", Help: "Deliveries decided while the journal could not be written: made, but not safe from a crash until the journal is repaired."})
 	m.historyErrs = prometheus.NewCounter(prometheus.CounterOpts{Name: "history_write_errors_total", Help: "History entries (of the web page's timeline) that could not be written (the disk failed, or fell too far behind)."})
 	m.recorderErrs = prometheus.NewCounter(prometheus.CounterOpts{Name: "flight_recorder_write_errors_total", Help: "Flight recorder writes that failed; the recorder stops, and starts again a minute later."})
-	f.MustRegister(m.auditErrors, m.notJournaled, m.historyErrs, m.recorderErrs)
+	m.stateErrs = prometheus.NewCounter(prometheus.CounterOpts{Name: "state_write_errors_total", Help: "Saves of the state (state.log) that failed; each is tried again a second later."})
+	f.MustRegister(m.auditErrors, m.notJournaled, m.historyErrs, m.recorderErrs, m.stateErrs)
 	if queueDepth != nil {
 		f.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "action_queue_depth", Help: "Deliveries waiting in the action queues."}, queueDepth))
 	}
@@ -296,6 +298,9 @@ func (m *Metrics) HistoryWriteFailed() { m.historyErrs.Inc() }
 
 // RecorderWriteFailed counts a flight recorder write that failed.
 func (m *Metrics) RecorderWriteFailed() { m.recorderErrs.Inc() }
+
+// StateWriteFailed counts a save of the state that failed.
+func (m *Metrics) StateWriteFailed() { m.stateErrs.Inc() }
 
 // Forget removes the metrics of a cluster no longer configured.
 func (m *Metrics) Forget(cluster string) {

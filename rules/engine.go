@@ -108,6 +108,7 @@ type Engine struct {
 	health   map[string]event.Health // by cluster, as last told
 	expected map[string]Expectation  // by cluster: windows of expected changes
 	clusters map[string]*clusterState
+	seqFloor map[string]uint64 // by cluster without a state yet (Snapshot.SeqFloor)
 	wakeups  wakeHeap
 	maxWin   time.Duration
 	windows  []time.Duration // every leader_changes window in use
@@ -176,6 +177,8 @@ func (e *Engine) Observe(ev event.Event, out []Outcome) []Outcome {
 	baseline := cs == nil
 	if baseline {
 		cs = e.newCluster(ev.Cluster)
+		cs.state.Seq = e.seqFloor[ev.Cluster]
+		delete(e.seqFloor, ev.Cluster)
 	}
 	if ev.Time.After(cs.now) {
 		cs.now = ev.Time

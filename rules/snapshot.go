@@ -21,6 +21,10 @@ type Snapshot struct {
 	// Expected is the windows of expected changes, by cluster: a cluster
 	// may have one before its first state.
 	Expected map[string]Expectation `json:"expected,omitempty"`
+	// SeqFloor is, by cluster the engine has no state of yet, the number
+	// its first state must exceed: a delivery's that the journal holds,
+	// decided before a crash left no saved state of the cluster.
+	SeqFloor map[string]uint64 `json:"seq_floor,omitempty"`
 }
 
 // ClusterSnapshot is one cluster's part of a Snapshot.
@@ -104,7 +108,7 @@ func (rsnap *RuleSnapshot) sameDecision(r *compiledRule) bool {
 
 // Snapshot returns a deep copy of the engine's state.
 func (e *Engine) Snapshot() Snapshot {
-	s := Snapshot{Expected: e.snapshotExpected()}
+	s := Snapshot{Expected: e.snapshotExpected(), SeqFloor: maps.Clone(e.seqFloor)}
 	for _, name := range slices.Sorted(maps.Keys(e.clusters)) {
 		cs := e.clusters[name]
 		c := ClusterSnapshot{Name: name, Now: cs.now, State: cs.state, Seq: cs.state.Seq, Changes: append([]time.Time(nil), cs.changes...)}
@@ -162,6 +166,28 @@ func (e *Engine) Restore(s Snapshot) {
 			}
 		}
 		e.schedule(cs, false)
+	}
+	for name, seq := range s.SeqFloor {
+		e.raiseSeq(name, seq)
+	}
+}
+
+// raiseSeq makes the cluster's state number at least seq, so that no later
+// state gets a number a script has seen; of a cluster without a state yet,
+// the first is numbered past it.
+func (e *Engine) raiseSeq(cluster string, seq uint64) {
+	if !e.knows(cluster) {
+		return
+	}
+	if cs := e.clusters[cluster]; cs != nil {
+		cs.state.Seq = max(cs.state.Seq, seq)
+		return
+	}
+	if seq > e.seqFloor[cluster] {
+		if e.seqFloor == nil {
+			e.seqFloor = map[string]uint64{}
+		}
+		e.seqFloor[cluster] = seq
 	}
 }
 

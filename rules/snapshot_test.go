@@ -74,15 +74,17 @@ func TestStateNumbers(t *testing.T) {
 	}
 	cases := []struct {
 		name    string
-		before  []obs // then a snapshot and a restore into a new engine
+		before  []obs  // then a snapshot and a restore into a new engine
+		floor   uint64 // SeqFloor of c1 given to the restore
 		after   []obs
 		wantOut uint64 // Seq of the last outcome
 	}{
-		{"changes", []obs{{event.HasLeader, "a", 1}, {event.Leaderless, "", 2}, {event.HasLeader, "a", 3}, {event.HasLeader, "b", 4}}, nil, 4},
-		{"a repeat keeps its number", []obs{{event.HasLeader, "a", 1}, {event.HasLeader, "a", 1}}, nil, 1},
-		{"a restart continues", []obs{{event.HasLeader, "a", 1}, {event.Leaderless, "", 2}},
+		{"changes", []obs{{event.HasLeader, "a", 1}, {event.Leaderless, "", 2}, {event.HasLeader, "a", 3}, {event.HasLeader, "b", 4}}, 0, nil, 4},
+		{"a repeat keeps its number", []obs{{event.HasLeader, "a", 1}, {event.HasLeader, "a", 1}}, 0, nil, 1},
+		{"a restart continues", []obs{{event.HasLeader, "a", 1}, {event.Leaderless, "", 2}}, 0,
 			[]obs{{event.Leaderless, "", 2}, {event.HasLeader, "b", 3}}, 3},
-		{"a restart that finds another leader", []obs{{event.HasLeader, "a", 1}}, []obs{{event.HasLeader, "b", 2}}, 2},
+		{"a restart that finds another leader", []obs{{event.HasLeader, "a", 1}}, 0, []obs{{event.HasLeader, "b", 2}}, 2},
+		{"a first state past a journaled delivery's", nil, 2, []obs{{event.HasLeader, "a", 3}, {event.Leaderless, "", 4}}, 4},
 	}
 	rs := []Rule{{Name: "any", When: `type != ""`, FireOnStart: true, Actions: acts("page")}}
 	for _, tc := range cases {
@@ -102,17 +104,24 @@ func TestStateNumbers(t *testing.T) {
 					}
 				}
 			}
-			feed(tc.before)
-			if tc.after != nil {
+			restart := func(floor uint64) {
 				data, _ := json.Marshal(e.Snapshot())
 				var snap Snapshot
 				if err := json.Unmarshal(data, &snap); err != nil {
 					t.Fatal(err)
 				}
+				if floor != 0 {
+					snap.SeqFloor = map[string]uint64{"c1": floor}
+				}
 				if e, err = New(Options{Rules: rs}); err != nil {
 					t.Fatal(err)
 				}
 				e.Restore(snap)
+			}
+			feed(tc.before)
+			if tc.after != nil {
+				restart(tc.floor)
+				restart(0) // a reload, or a restart, before the cluster's first state keeps the floor
 				feed(tc.after)
 			}
 			if len(out) == 0 || out[len(out)-1].State.Seq != tc.wantOut {
