@@ -86,7 +86,7 @@ func TestFireRefusesAnUnknownCluster(t *testing.T) {
 func TestFireReportsATimeout(t *testing.T) {
 	config := fireConfig(t, t.TempDir(), `  failover: {type: shell, command: [/bin/sleep, "10"], timeout: 200ms, kill_grace: 100ms}`)
 	out, _, code := leaderhook(t, "fire", "-c", config, "failover", "--yes")
-	if code != 1 || !strings.Contains(out, "attempt 1: retry") || !strings.Contains(out, "/bin/sleep timed out after 200ms") ||
+	if code != 1 || !strings.Contains(out, "attempt 1: failed") || !strings.Contains(out, "/bin/sleep timed out after 200ms") ||
 		!strings.Contains(out, "FAILED to deliver to failover after 1 attempts: /bin/sleep timed out after 200ms") ||
 		strings.Contains(out, "interrupted") || strings.Contains(out, "deadline") {
 		t.Errorf("exit %d\n%s", code, out)
