@@ -98,6 +98,12 @@ func decision(r *Rule) string {
 	return hex.EncodeToString(sum[:8])
 }
 
+// zoned is the decision of a scheduled rule whose times are loc's.
+func zoned(decision string, loc *time.Location) string {
+	sum := sha256.Sum256([]byte(decision + "\x00" + loc.String()))
+	return hex.EncodeToString(sum[:8])
+}
+
 // sameDecision reports whether the snapshot's rule decides as r does.
 func (rsnap *RuleSnapshot) sameDecision(r *compiledRule) bool {
 	if rsnap.Decision == "" { // written before Decision was

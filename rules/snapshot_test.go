@@ -706,3 +706,29 @@ func TestResumeStartsANewScheduleAfresh(t *testing.T) {
 		t.Errorf("got %q, want %q", got, want)
 	}
 }
+
+// A reload that changes timezone moves a scheduled rule's next run to the
+// new zone's time, rather than making one more run at the old zone's.
+func TestReloadedTimezoneMovesTheNextRun(t *testing.T) {
+	daily := Rule{Name: "daily", Schedule: "0 9 * * *", When: `true`, Actions: acts("chat")}
+	start := time.Date(2026, 1, 5, 6, 0, 0, 0, time.UTC)
+	utc, err := New(Options{Rules: []Rule{daily}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	utc.Observe(event.Event{Source: event.DetectorSource, Cluster: "c1", Time: start, Type: event.HasLeader, LeaderID: "a", Since: start, Baseline: true}, nil)
+	berlin, _ := time.LoadLocation("Europe/Berlin")
+	reloaded, err := New(Options{Rules: []Rule{daily}, Location: berlin})
+	if err != nil {
+		t.Fatal(err)
+	}
+	reloaded.Restore(utc.Snapshot())
+	var got []string
+	for _, o := range reloaded.Advance(start.Add(30*time.Hour), nil) {
+		got = append(got, o.Time.Format(time.RFC3339)+" "+o.Rule+" "+o.Kind)
+	}
+	// 09:00 in Berlin is 08:00 UTC in January.
+	if want := []string{"2026-01-05T08:00:00Z daily fired", "2026-01-06T08:00:00Z daily fired"}; !slices.Equal(got, want) {
+		t.Errorf("got %q, want %q", got, want)
+	}
+}
