@@ -308,14 +308,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 	d.sources.ctx = runCtx
 	d.mu.Unlock()
 
-	if d.disp != nil && len(d.resume) > 0 {
-		resume := d.dropOrphans(d.resume, d.store)
-		d.log.Info("resuming deliveries interrupted by the last stop", "count", len(resume))
-		d.disp.Resume(resume)
-	}
-	// After the journal's deliveries, which may hold their firings: the
-	// firings restored for a rule or cluster the config no longer has.
-	d.driver.Do(func() { d.driver.ResolveRetired(d.opts.Clock.Now().Round(0)) })
+	d.resumeInterrupted()
 	d.http = newHTTPServer(d.api.Handler())
 	// In the daemon's log, not on stderr: with server.tls, a client's
 	// failed handshake (no certificate, an untrusted CA) is told there.
@@ -360,6 +353,19 @@ func (d *Daemon) Run(ctx context.Context) error {
 	}
 	d.log.Info("leaderhook stopped")
 	return nil
+}
+
+// resumeInterrupted queues the deliveries the journal holds from the last
+// stop, then resolves the firings restored for a rule or cluster the
+// config no longer has: after the journal's deliveries, which may hold
+// their firings.
+func (d *Daemon) resumeInterrupted() {
+	if d.disp != nil && len(d.resume) > 0 {
+		resume := d.dropOrphans(d.resume, d.store)
+		d.log.Info("resuming deliveries interrupted by the last stop", "count", len(resume))
+		d.disp.Resume(resume)
+	}
+	d.driver.Do(func() { d.driver.ResolveRetired(d.opts.Clock.Now().Round(0)) })
 }
 
 func (d *Daemon) startSources() error {
