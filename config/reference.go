@@ -57,7 +57,7 @@ var Descriptions = withActionDocs(map[string]string{
 	"clusters[].source.http":          "events: accept POST /v1/events?cluster=NAME.",
 	"clusters[].source.stdin":         "events: read JSONL from standard input (one cluster at most).",
 	"clusters[].source.preset":        "poll: `etcd`, `rqlite`, `consul`, `nomad`, `vault`, `openziti` or `generic`.",
-	"clusters[].source.members":       "poll: the base URL of every member's API. A password in it (`http://user:pass@db1:4001`, rqlite's basic auth) is sent, but shown as `xxxxx` wherever the URL is: a member's name until it answers, logs, errors. A member's redirect is followed only on its host, so that no credential goes elsewhere.",
+	"clusters[].source.members":       "poll: the base URL of every member's API, reached directly: `HTTP_PROXY` and `HTTPS_PROXY` do not apply to polls (they do to actions). A password in it (`http://user:pass@db1:4001`, rqlite's basic auth) is sent, but shown as `xxxxx` wherever the URL is: a member's name until it answers, logs, errors. A member's redirect is followed only on its host, so that no credential goes elsewhere.",
 	"clusters[].source.interval":      "poll: time between polls (±10% jitter). Default `1s`.",
 	"clusters[].source.timeout":       "poll: time limit of one poll. Default twice the interval, at least `1s`: a busy member that answers late is not a lost member.",
 	"clusters[].source.grace":         "poll: how long a member may give no answer (timeouts, errors) before it is counted as unknown; until then its last report stands. A member whose connections are refused (its process is gone) counts as down at once. Default three intervals, at least `1s`.",

@@ -59,9 +59,12 @@ func NewPreset(src Source) (Preset, error) {
 // pollTransport is shared by poll sources: it keeps connections to each
 // member open between polls (Go's default keeps only two per host, so a
 // daemon polling many clusters behind one address would reconnect on
-// almost every poll).
+// almost every poll). It goes to the members directly, whatever
+// HTTP(S)_PROXY says (those are for the actions' way out): a proxy that
+// fails must not be taken for members that do.
 var pollTransport = func() *http.Transport {
 	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.Proxy = nil
 	t.MaxIdleConns = 4096
 	t.MaxIdleConnsPerHost = 256
 	return t

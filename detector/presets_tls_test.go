@@ -182,3 +182,19 @@ func TestPollSourceWatchesTLSMember(t *testing.T) {
 		return
 	}
 }
+
+// Members are polled directly: HTTP_PROXY and HTTPS_PROXY, there for the
+// actions' way out, do not apply, so that a proxy that fails is never
+// taken for members that do (as Prometheus scrapes by default).
+func TestPollsGoStraightToTheMembers(t *testing.T) {
+	ca := testpki.New(t)
+	for _, src := range []Source{{}, {CAFile: ca.File}} {
+		c, err := NewClient(src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if tr := c.Transport.(*http.Transport); tr.Proxy != nil {
+			t.Errorf("CA file %q: the poll client goes through the environment's proxy", src.CAFile)
+		}
+	}
+}
