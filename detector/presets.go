@@ -648,9 +648,7 @@ func NewGeneric(method, path, body, leader string) (*Generic, error) {
 func (g *Generic) Poll(ctx context.Context, c *http.Client, member string) (Report, error) {
 	u := member
 	if g.path != "" {
-		if _, err := url.Parse(g.path); err == nil {
-			u = join(member, g.path)
-		}
+		u = join(member, g.path) // a path that is not one is refused at load
 	}
 	var response any
 	if _, err := fetch(ctx, c, g.method, u, g.body, nil, &response); err != nil {

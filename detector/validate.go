@@ -1,6 +1,7 @@
 package detector
 
 import (
+	"errors"
 	"net/url"
 	"regexp"
 	"slices"
@@ -121,6 +122,9 @@ func (s *Source) validatePoll() field.List {
 	} else if s.Preset == "generic" {
 		if _, err := NewGeneric(s.Method, s.Path, s.Body, s.Leader); err != nil {
 			errs.Add("leader", "%v", err)
+		}
+		if _, err := url.Parse(s.Path); err != nil {
+			errs.Add("path", "%q is not a URL path: %v", s.Path, errors.Unwrap(err))
 		}
 	}
 	errs = append(errs, s.validatePresetKeys()...)

@@ -29,6 +29,8 @@ func TestValidatePollCredentialsAndTLS(t *testing.T) {
 			"username: does not apply to the rqlite preset: only to etcd or openziti"},
 		{Source{Type: SourcePoll, Preset: "etcd", Members: https, Token: "t"}, "token: does not apply to the etcd preset: only to consul, nomad or vault"},
 		{Source{Type: SourcePoll, Preset: "vault", Members: https, Path: "/x"}, "path: does not apply to the vault preset: only to generic"},
+		{Source{Type: SourcePoll, Preset: "generic", Members: https, Path: "/status", Leader: `response.leader`}, ""},
+		{Source{Type: SourcePoll, Preset: "generic", Members: https, Path: "/%zz", Leader: `response.leader`}, `path: "/%zz" is not a URL path`},
 		{Source{Type: SourcePoll, Preset: "etcd", Members: https, Username: "u"}, "username: needs a password too"},
 		{Source{Type: SourcePoll, Preset: "etcd", Members: https, Password: "p"}, "password: needs a username too"},
 		{Source{Type: SourcePoll, Preset: "openziti", Members: https}, "username: the openziti preset logs in"},
