@@ -515,9 +515,7 @@ func (v *View) update(out []event.Event) []event.Event {
 	}
 	if raw != v.raw {
 		if raw == "" && v.announced != "" && !v.pending {
-			v.pending = true
-			v.lossStart = v.now
-			v.lossFrom = v.announced
+			v.startLoss(v.now)
 		}
 		v.raw = raw
 		v.changeAt = time.Time{}
@@ -543,6 +541,12 @@ func (v *View) update(out []event.Event) []event.Event {
 	return v.updateSplit(out)
 }
 
+// startLoss starts the stabilize period of the announced leader's loss,
+// dated from at.
+func (v *View) startLoss(at time.Time) {
+	v.pending, v.lossStart, v.lossFrom = true, at, v.announced
+}
+
 func (v *View) state(baseline bool) event.Event {
 	ev := event.Event{
 		Source:           event.DetectorSource,
@@ -563,8 +567,8 @@ func (v *View) state(baseline bool) event.Event {
 	return ev
 }
 
-// State is a snapshot of what the view has announced, and of what each
-// member last said.
+// State is a snapshot of what the view has announced, of the change it
+// waits to announce, and of what each member last said.
 type State struct {
 	Known            bool // a baseline has been taken
 	LeaderID         string
@@ -574,9 +578,15 @@ type State struct {
 	Reports          map[string]MemberReport `json:",omitempty"`
 	// SplitBrain: a split brain was announced and has not been resolved,
 	// since SplitSince. Restored, it goes on rather than ending at the
-	// restart and being announced again split_brain_after later.
+	// restart and being announced again split_brain_after later. Without
+	// SplitBrain, SplitSince dates one not announced yet.
 	SplitBrain bool      `json:"split_brain,omitempty"`
 	SplitSince time.Time `json:"split_since,omitzero"`
+	// A change pending goes on after a restart, to come due when it would
+	// have without one: sources that report only changes may say nothing
+	// more. A state saved without it (by an older release) has it worked
+	// out again from the reports (see resumeChange).
+	PendingChange
 }
 
 // MemberReport is one member's last word: the leader it follows ("" for
@@ -602,10 +612,9 @@ func (v *View) State() State {
 	for id, m := range v.members {
 		reports[id] = MemberReport{Follows: m.follows, Down: m.down, Unknown: m.unknown, Reason: m.reason, Last: m.last, Held: m.held, Lost: m.lost, Named: m.named}
 	}
-	st := State{Known: v.baselined, LeaderID: v.announced, PreviousLeaderID: v.lastLeader, Since: v.since, Members: v.order, Reports: reports}
-	if v.split {
-		st.SplitBrain, st.SplitSince = true, v.splitSince
-	}
+	st := State{Known: v.baselined, LeaderID: v.announced, PreviousLeaderID: v.lastLeader, Since: v.since, Members: v.order, Reports: reports,
+		PendingChange: v.pendingChange()}
+	st.SplitBrain, st.SplitSince = v.split, v.splitSince
 	return st
 }
 
@@ -614,19 +623,18 @@ func (v *View) State() State {
 // true start) instead of starting from a new baseline. Members' reports are
 // restored too: sources that resume where they stopped (a followed file)
 // do not say again what members said before, and members that report only
-// changes may not speak for a long time.
+// changes may not speak for a long time. So is the change pending, which
+// comes due when it would have without the restart.
 func (v *View) Restore(s State) {
 	if !s.Known {
 		return
 	}
 	v.started, v.baselined = true, true
-	v.announced, v.raw = s.LeaderID, s.LeaderID
+	v.announced = s.LeaderID
 	v.lastLeader = s.PreviousLeaderID
 	v.since = s.Since
 	v.firstSeen = s.Since
-	if s.SplitBrain {
-		v.split, v.splitSince = true, s.SplitSince
-	}
+	v.split, v.splitSince = s.SplitBrain, s.SplitSince
 	if !v.fixed {
 		for _, m := range s.Members {
 			v.see(m)
@@ -639,5 +647,30 @@ func (v *View) Restore(s State) {
 			m.held, m.lost, m.named = r.Held, r.Lost, r.Named
 			m.reported = !r.Last.IsZero()
 		}
+	}
+	v.setPendingChange(s.PendingChange)
+	v.resumeChange(s)
+}
+
+// resumeChange sets the leader the restored reports give a majority. When
+// that is not the leader announced and the state keeps no change pending
+// (an older release saved none), the change is under way since the last
+// report at the latest: its timer starts there, so that it comes due even
+// if no member speaks again.
+func (v *View) resumeChange(s State) {
+	v.raw = v.majority()
+	if v.raw == v.announced || v.pending || !v.changeAt.IsZero() {
+		return
+	}
+	at := s.Since
+	for _, r := range s.Reports {
+		if r.Last.After(at) {
+			at = r.Last
+		}
+	}
+	if v.raw == "" {
+		v.startLoss(at)
+	} else {
+		v.changeAt = at
 	}
 }

@@ -1,7 +1,10 @@
 package detector
 
 import (
+	"encoding/json"
 	"fmt"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -360,10 +363,11 @@ func TestViewRestoreKeepsReports(t *testing.T) {
 			want:    []string{"62000 state.is_leaderless a 60000"},
 		},
 		{
+			// Before the loss it began, pending at the restart, comes due.
 			name: "a follower's cut link before the restart: its reconnect gives its vote back",
 			reports: map[string]MemberReport{"a": {Down: true, Held: "a", Last: t0}, "b": {Lost: "a", Last: t0},
 				"c": follows("a")},
-			after: []report{{60000, "b", conn, "a", 0}},
+			after: []report{{1000, "b", conn, "a", 0}},
 		},
 	}
 	for _, tc := range cases {
@@ -408,4 +412,98 @@ func TestViewImage(t *testing.T) {
 			}
 		})
 	}
+}
+
+// A change pending when leaderhook stops (a loss within its stabilize
+// period, a new leader held for its old leader's word) comes due after the
+// restart when it would have without one, dated from its start: sources
+// that report only changes (OpenZiti events) may say nothing more. And the
+// members of a learned membership that follow no leader are not taken
+// for strays of the leader announced before the loss.
+func TestViewRestoreResumesAPendingChange(t *testing.T) {
+	three := []report{{0, "a", has, "a", 0}, {1, "b", has, "a", 0}, {2, "c", has, "a", 0}}
+	killed := append(slices.Clone(three), // the leader killed at 10s
+		report{10000, "b", disc, "a", 0}, report{10001, "c", disc, "a", 0},
+		report{15000, "b", none, "", 0}, report{15001, "c", none, "", 0})
+	cases := []struct {
+		name    string
+		before  []report // until leaderhook stops at stop ms
+		stop    int
+		fixture string // or else the state saved, in testdata
+		after   []report
+		want    []string
+	}{
+		{
+			name:   "a loss, and not a word after the restart: announced when due, dated from its start",
+			before: killed,
+			stop:   20000, // 10s into the stabilize period
+			want:   []string{"40000 state.is_leaderless a 10000"},
+		},
+		{
+			name:   "a loss, and a member speaks after it came due: dated from its start, not from that report",
+			before: killed,
+			stop:   20000, // 10s into the stabilize period
+			after:  []report{{300000, "b", none, "", 0}},
+			want:   []string{"40000 state.is_leaderless a 10000"},
+		},
+		{
+			name:   "a loss, and the leader back before it came due: a blip, nothing to announce",
+			before: killed,
+			stop:   20000, // 10s into the stabilize period
+			after:  []report{{25000, "a", has, "a", 0}, {25001, "b", has, "a", 0}, {25002, "c", has, "a", 0}},
+		},
+		{
+			// a still claims the lead: a split brain, once it held for
+			// split_brain_after, ends the hold.
+			name: "a new leader held for the old leader's word: announced with the split brain when due",
+			before: append(slices.Clone(three),
+				report{10000, "b", has, "b", 0}, report{10001, "c", has, "b", 0}, report{10500, "a", has, "a", 0}),
+			stop: 11000,
+			want: []string{"13000 state.has_leader b a 10001", "13000 state.split_brain b 10000"},
+		},
+		{
+			// The previous release kept no pending change: the reports
+			// say only that the loss began by their last one.
+			name:    "a loss saved by the previous release: dated from the last report before the restart",
+			fixture: "state-mid-loss-previous-release.json",
+			want:    []string{"45001 state.is_leaderless a 15001"},
+		},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			saved := savedState(t, tc.before, tc.stop, tc.fixture)
+			v := NewView("c", nil, 30*time.Second)
+			v.Restore(saved)
+			if got := run(v, tc.after, 1200000); !slices.Equal(got, tc.want) {
+				t.Errorf("after the restart\n got: %q\nwant: %q", got, tc.want)
+			}
+			if got := v.Members(); len(got) != 3 {
+				t.Errorf("members %q after 20 minutes, want a, b and c: none is a stray", got)
+			}
+		})
+	}
+}
+
+// savedState returns the state a view saves at stopMS after the reports,
+// through JSON as the store keeps it; or, given a fixture, the one in
+// testdata.
+func savedState(t *testing.T, reports []report, stopMS int, fixture string) State {
+	t.Helper()
+	var data []byte
+	var err error
+	if fixture != "" {
+		data, err = os.ReadFile(filepath.Join("testdata", fixture))
+	} else {
+		v := NewView("c", nil, 30*time.Second)
+		run(v, reports, stopMS)
+		data, err = json.Marshal(v.State())
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	var st State
+	if err := json.Unmarshal(data, &st); err != nil {
+		t.Fatal(err)
+	}
+	return st
 }

@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"fmt"
 	"slices"
 	"testing"
 	"time"
@@ -116,5 +117,50 @@ func TestReplaceStartsANewRuleOnTheKeptHealth(t *testing.T) {
 	}
 	if fired := rec.fired("r"); len(fired) > 0 {
 		t.Errorf("the added rule fired for a condition that held at the reload: %+v", fired)
+	}
+}
+
+// A restart while a loss waits out its stabilize period: the loss is
+// announced when it would have been without the restart, dated from its
+// start, and a rule on leaderless_for fires on time, though no member
+// reports after the restart (OpenZiti's events report only changes).
+func TestLossPendingAcrossARestart(t *testing.T) {
+	start := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
+	at := func(d time.Duration) time.Time { return start.Add(d) }
+	clusters := []ClusterView{{Name: "c", Stabilize: 30 * time.Second}}
+	rule := rules.Rule{Name: "lost", When: `leaderless_for >= duration("60s")`, Actions: []string{"page"}}
+	before := &recorder{}
+	d := NewDriver(engineFor(t, rule, clusters), clusters, "c", before)
+	for _, ev := range []event.Event{
+		{Source: "a", Type: event.HasLeader, LeaderID: "a", Time: at(0)},
+		{Source: "b", Type: event.HasLeader, LeaderID: "a", Time: at(0)},
+		{Source: "c", Type: event.HasLeader, LeaderID: "a", Time: at(0)},
+		{Source: "b", Type: event.PeerDisconnected, Peers: []string{"a"}, Time: at(10 * time.Second)},
+		{Source: "c", Type: event.PeerDisconnected, Peers: []string{"a"}, Time: at(10 * time.Second)},
+		{Source: "b", Type: event.Leaderless, Time: at(15 * time.Second)},
+		{Source: "c", Type: event.Leaderless, Time: at(15 * time.Second)},
+	} {
+		if err := d.Handle(ev); err != nil {
+			t.Fatal(err)
+		}
+	}
+	d.AdvanceTo(at(20 * time.Second))
+	engine, views := d.Snapshot()
+
+	after := &recorder{}
+	d = NewDriver(engineFor(t, rule, clusters), clusters, "c", after)
+	d.Restore(engine, views)
+	d.Resume(at(25 * time.Second))
+	d.AdvanceTo(at(10 * time.Minute))
+	var got []string
+	for _, ev := range after.states {
+		got = append(got, fmt.Sprintf("%s %s at %s since %s", ev.Type, ev.PreviousLeaderID, ev.Time.Sub(start), ev.Since.Sub(start)))
+	}
+	for _, o := range after.fired("lost") {
+		got = append(got, fmt.Sprintf("lost fired at %s", o.Time.Sub(start)))
+	}
+	want := []string{"state.is_leaderless a at 40s since 10s", "lost fired at 1m10s"}
+	if len(before.states) != 1 || !slices.Equal(got, want) {
+		t.Errorf("before the restart %d states, want the baseline; after it\n got: %q\nwant: %q", len(before.states), got, want)
 	}
 }
