@@ -23,7 +23,7 @@ var Descriptions = withActionDocs(map[string]string{
 	"server.tls.key_file":       "Its private key (PEM).",
 	"server.tls.client_ca_file": "Require a client certificate this CA signed (PEM) on every request, /metrics and /healthz included: mutual TLS. leaderhook's own calls then present `cert_file`, which must allow client use too (extended key usage clientAuth, or none). Read at start: unlike the certificate, a changed CA file takes a restart.",
 	"server.tls.ca_file":        "The CA (PEM) that signed the API certificates of leaderhook's daemons, trusted by leaderhook's own calls to them (the commands with `-c`, a group's forwarding). Default: the system's CAs.",
-	"state_dir":                 "Directory for the state that survives restarts: cooldowns, firing rules, cluster views, windows of expected changes, pending deliveries, file positions. Default `./leaderhook-state`.",
+	"state_dir":                 "Directory for the state that survives restarts: cooldowns, firing rules, cluster views (a loss still waiting out `stabilize` included: it is announced when due, dated from its start), windows of expected changes, pending deliveries, file positions. Default `./leaderhook-state`.",
 	"audit_log":                 "JSON-lines file of every firing, every action attempt, and every window of expected changes declared or ended early (`leaderhook expect`). Empty: no audit log.",
 	"history":                   "The history of state changes, rule outcomes and deliveries that the web page's timeline shows, kept in `state_dir/history`. The oldest part goes when either bound is reached. Applies at a start: a reload that changes it is refused.",
 	"history.max_age":           "How long history is kept. Default `168h` (7 days).",
