@@ -60,12 +60,31 @@ func (g *group) takeForwarded(_ context.Context, body []byte) error {
 	case g.runningAlone() && c.Kind == ha.Events:
 		return g.applyAlone(c)
 	case g.node.IsLeader():
+		if len(c.Keys) > 0 { // taken over HTTP: the follower's sender hears it
+			if err := g.backedUp(c.Cluster); err != nil {
+				return err
+			}
+		}
 		if err := g.node.Propose(c, proposeTimeout); err != nil {
 			return fmt.Errorf("%w: %v", api.ErrBusy, err)
 		}
 		return nil
 	}
 	return fmt.Errorf("%w: this node no longer leads the group", api.ErrBusy)
+}
+
+// backedUp is api.ErrBusy while this node dispatches (it leads, or runs
+// alone) and one of the cluster's action queues is full. Unlike a daemon
+// alone's check it does not hold the pipeline: requests at once may each
+// pass and queue a little past the size, which never drops a delivery.
+func (g *group) backedUp(cluster string) error {
+	g.mu.Lock()
+	disp := g.disp
+	g.mu.Unlock()
+	if disp != nil && disp.Full(cluster) {
+		return fmt.Errorf("%w: the deliveries of cluster %s are backed up", api.ErrBusy, cluster)
+	}
+	return nil
 }
 
 // forwardable: what a node hands the leader to propose.
@@ -83,8 +102,14 @@ func forwardable(c ha.Command) bool {
 // in the group's log, committed on a majority of nodes. Each carries its
 // key as its member sent it, before dating (which makes a late event's
 // time its arrival's), so that the group applies it once wherever and
-// however often it is sent.
+// however often it is sent. While one of the cluster's action queues is
+// full on the node that dispatches, it takes nothing and returns
+// api.ErrBusy, as a daemon alone does: here, or from the leader a
+// follower forwards to.
 func (g *group) ingest(ctx context.Context, cluster string, evs []event.Event) error {
+	if err := g.backedUp(cluster); err != nil {
+		return err
+	}
 	keys := eventKeys(evs)
 	g.date(evs)
 	if err := g.submitEvents(ctx, ha.Command{Kind: ha.Events, Cluster: cluster, Events: evs, Keys: keys}); err != nil {

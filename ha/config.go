@@ -43,7 +43,7 @@ type Peer struct {
 
 // TLS, when set, secures the raft transport with mutual TLS: each node
 // presents its certificate and accepts only peers whose certificates the
-// CA signed.
+// CA signed, whatever hosts they name.
 type TLS struct {
 	CertFile string `koanf:"cert_file" json:"cert_file,omitempty"`
 	KeyFile  string `koanf:"key_file" json:"key_file,omitempty"`

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"sync/atomic"
 
 	"github.com/hashicorp/raft"
 )
@@ -12,12 +11,10 @@ import (
 // fsm is raft's view of the Machine: it decodes each log entry into a
 // Command and applies it.
 type fsm struct {
-	m       Machine
-	applied atomic.Uint64 // index of the last entry applied
+	m Machine
 }
 
 func (f *fsm) Apply(l *raft.Log) any {
-	defer f.applied.Store(l.Index)
 	if l.Type != raft.LogCommand {
 		return nil
 	}

@@ -12,7 +12,7 @@ type Status struct {
 	Role          string       `json:"role"` // leader, follower, candidate (or fail-open: see the daemon)
 	LeaderID      string       `json:"leader_id"`
 	Term          uint64       `json:"term"`
-	AppliedIndex  uint64       `json:"applied_index"`
+	AppliedIndex  uint64       `json:"applied_index"` // raft's: its own entries and a restored snapshot's included
 	CommitIndex   uint64       `json:"commit_index"`
 	LastContactMS int64        `json:"last_contact_ms"` // since the leader was last heard from; 0 on the leader, -1 never
 	Peers         []PeerStatus `json:"peers"`
@@ -28,7 +28,7 @@ type PeerStatus struct {
 // Status says what this node knows of the group.
 func (n *Node) Status() Status {
 	s := Status{NodeID: n.cfg.NodeID, Role: roleOf(n.raft.State()), LeaderID: n.LeaderID(), Term: n.raft.CurrentTerm(),
-		AppliedIndex: n.fsm.applied.Load(), CommitIndex: n.raft.CommitIndex(), Peers: []PeerStatus{}}
+		AppliedIndex: n.raft.AppliedIndex(), CommitIndex: n.raft.CommitIndex(), Peers: []PeerStatus{}}
 	switch contact := n.raft.LastContact(); {
 	case s.Role == "leader":
 	case contact.IsZero():
