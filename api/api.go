@@ -297,7 +297,7 @@ func decodeBatch(body []byte) ([]event.Event, []*event.LineError, error) {
 		if len(bytes.TrimSpace(line)) == 0 {
 			continue
 		}
-		ev, err := event.Decode(line)
+		ev, err := event.DecodeLive(line)
 		if errors.Is(err, event.ErrSkipped) {
 			skipped = append(skipped, &event.LineError{Line: i + 1, Err: err})
 			continue

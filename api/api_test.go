@@ -165,34 +165,46 @@ func TestTokenEndpointsDocumented(t *testing.T) {
 	}
 }
 
-// An event of an eventType leaderhook does not know (one a newer OpenZiti
-// adds) is skipped and counted, and told of; the batch is taken and the
-// events beside it decided.
-func TestUnknownEventTypeIsSkippedNotRefused(t *testing.T) {
-	var got []event.Event
-	var skipped []string
-	s := &Server{
-		Accepts: func(c string) bool { return c == "ziti" },
-		Ingest: func(_ context.Context, _ string, evs []event.Event) error {
-			got = append(got, evs...)
-			return nil
-		},
-		Skipped: func(cluster string, le *event.LineError) { skipped = append(skipped, cluster+" "+le.Error()) },
-	}
-	body := `{"namespace":"cluster","event_src_id":"c1","timestamp":"2026-01-01T00:00:00Z","eventType":"state.new_in_ziti"}` + "\n" +
-		`{"namespace":"cluster","event_src_id":"c1","timestamp":"2026-01-01T00:00:01Z","eventType":"state.is_leaderless"}`
-	r := httptest.NewRequest("POST", "/v1/events?cluster=ziti", strings.NewReader(body))
-	r.RemoteAddr = "127.0.0.1:5000"
-	w := httptest.NewRecorder()
-	s.Handler().ServeHTTP(w, r)
-	var answer map[string]int
-	if err := json.Unmarshal(w.Body.Bytes(), &answer); w.Code != http.StatusAccepted || err != nil || answer["accepted"] != 1 || answer["ignored"] != 1 {
-		t.Fatalf("%d %s, want 202 {accepted: 1, ignored: 1}", w.Code, w.Body)
-	}
-	if len(got) != 1 || got[0].Type != event.Leaderless {
-		t.Errorf("decided %v, want the state.is_leaderless event", got)
-	}
-	if len(skipped) != 1 || !strings.HasPrefix(skipped[0], `ziti POST /v1/events from 127.0.0.1:5000:1: skipped: eventType "state.new_in_ziti"`) {
-		t.Errorf("told of %q", skipped)
+// An event leaderhook does not take is skipped and counted, and told of;
+// the batch is taken and the events beside it decided. One is of an
+// eventType leaderhook does not know (one a newer OpenZiti adds); one is
+// of leaderhook's own state events (event_src_id "leaderhook"), which only
+// replay takes, from a recording: taken from a sender, it would be
+// announced as the cluster's state without the view.
+func TestEventsLeaderhookDoesNotTakeAreSkippedNotRefused(t *testing.T) {
+	for _, tc := range []struct{ name, line, told string }{
+		{"unknown eventType", `{"namespace":"cluster","event_src_id":"c1","timestamp":"2026-01-01T00:00:00Z","eventType":"state.new_in_ziti"}`,
+			`ziti POST /v1/events from 127.0.0.1:5000:1: skipped: eventType "state.new_in_ziti"`},
+		{"leaderhook's own state", `{"namespace":"cluster","event_src_id":"leaderhook","timestamp":"2026-01-01T00:00:00Z","eventType":"state.is_leaderless","cluster":"ziti"}`,
+			`ziti POST /v1/events from 127.0.0.1:5000:1: skipped: event_src_id "leaderhook" marks leaderhook's own state events, taken from recordings by replay only`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var got []event.Event
+			var skipped []string
+			s := &Server{
+				Accepts: func(c string) bool { return c == "ziti" },
+				Ingest: func(_ context.Context, _ string, evs []event.Event) error {
+					got = append(got, evs...)
+					return nil
+				},
+				Skipped: func(cluster string, le *event.LineError) { skipped = append(skipped, cluster+" "+le.Error()) },
+			}
+			body := tc.line + "\n" +
+				`{"namespace":"cluster","event_src_id":"c1","timestamp":"2026-01-01T00:00:01Z","eventType":"state.is_leaderless"}`
+			r := httptest.NewRequest("POST", "/v1/events?cluster=ziti", strings.NewReader(body))
+			r.RemoteAddr = "127.0.0.1:5000"
+			w := httptest.NewRecorder()
+			s.Handler().ServeHTTP(w, r)
+			var answer map[string]int
+			if err := json.Unmarshal(w.Body.Bytes(), &answer); w.Code != http.StatusAccepted || err != nil || answer["accepted"] != 1 || answer["ignored"] != 1 {
+				t.Fatalf("%d %s, want 202 {accepted: 1, ignored: 1}", w.Code, w.Body)
+			}
+			if len(got) != 1 || got[0].Type != event.Leaderless || got[0].Source != "c1" {
+				t.Errorf("decided %v, want c1's state.is_leaderless event", got)
+			}
+			if len(skipped) != 1 || !strings.HasPrefix(skipped[0], tc.told) {
+				t.Errorf("told of %q", skipped)
+			}
+		})
 	}
 }

@@ -4,8 +4,12 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/leaderhook/leaderhook/event"
 )
 
 // What goes wrong outside an ingest request is logged, not kept: a daemon
@@ -125,4 +129,37 @@ func resendAcrossARestart(t *testing.T, batch string) (before, after clusterView
 		t.Fatalf("the batch sent again after the restart: %d %s", code, body)
 	}
 	return before, h.cluster("ziti")
+}
+
+// An event posted with event_src_id "leaderhook" is one of leaderhook's own
+// state events, which only replay takes, from a recording: a sender's is
+// skipped and answered ignored, counted and told of once, and no rule
+// fires on it. Taken, it would be announced as the cluster's state while
+// no member has reported (known false), after every restart.
+func TestIngestSkipsLeaderhooksOwnStateEvents(t *testing.T) {
+	h := newHarness(t, ingestConfig, map[string]any{"Hook": closedURL(t)})
+	log := &bufferLog{}
+	h.start(Options{Log: slog.New(slog.NewTextHandler(lockedWriter{&log.mu, &log.b}, nil))})
+	now := time.Now().UTC()
+	own := func(typ string, at time.Time) string {
+		return fmt.Sprintf(`{"namespace":"cluster","event_src_id":"leaderhook","timestamp":%q,"eventType":%q,"cluster":"ziti","leaderId":"c1"}`,
+			at.Format(time.RFC3339Nano), typ)
+	}
+	for i, body := range []string{own(event.HasLeader, now), own(event.Leaderless, now.Add(time.Millisecond))} {
+		code, answer := h.post("/v1/events?cluster=ziti", "t0k3n", body)
+		if code != 202 || !strings.Contains(answer, `"accepted": 0`) || !strings.Contains(answer, `"ignored": 1`) {
+			t.Fatalf("event %d: %d %s, want 202 {accepted: 0, ignored: 1}", i, code, answer)
+		}
+	}
+	c := h.cluster("ziti")
+	fired := slices.ContainsFunc(c.Rules, func(r ruleView) bool { return r.Firing || !r.LastFired.IsZero() })
+	if c.Known || fired {
+		t.Errorf("after a sender's own-state events: known %v, rules %+v; want nothing known, nothing fired", c.Known, c.Rules)
+	}
+	if _, metrics := h.get("/metrics"); !strings.Contains(metrics, `leaderhook_events_skipped_total{cluster="ziti",input="http"} 2`) {
+		t.Errorf("skipped events not counted:\n%s", metrics)
+	}
+	if n := strings.Count(log.String(), `marks leaderhook's own state events`); n != 1 {
+		t.Errorf("told of %d times, want once:\n%s", n, log.String())
+	}
 }

@@ -3,6 +3,7 @@ package daemon
 import (
 	"errors"
 	"log/slog"
+	"sync"
 
 	"github.com/leaderhook/leaderhook/event"
 )
@@ -10,12 +11,15 @@ import (
 // skipLog tells of the events skipped for an eventType leaderhook does not
 // know, once per type for the process, whichever input (HTTP, a file,
 // stdin) brought them: a type a newer OpenZiti adds is no fault, but a typo
-// in a hand-written sender must not go unseen. Events of other namespaces
-// are only counted.
+// in a hand-written sender must not go unseen. So are leaderhook's own
+// state events from a live input, once for the process: a sender or file
+// that carries them is misconfigured. Events of other namespaces are only
+// counted.
 type skipLog struct {
-	log   *slog.Logger
-	count func(cluster, input string) // nil: not counted
-	types event.UnknownTypes
+	log      *slog.Logger
+	count    func(cluster, input string) // nil: not counted
+	types    event.UnknownTypes
+	ownState sync.Once
 }
 
 // skipped is told of an event skipped (event.ErrSkipped) that input (http,
@@ -26,6 +30,14 @@ func (s *skipLog) skipped(cluster, input string, le *event.LineError) {
 	}
 	if s.count != nil {
 		s.count(cluster, input)
+	}
+	var own *event.OwnStateError
+	if errors.As(le.Err, &own) {
+		s.ownState.Do(func() {
+			s.log.Warn("leaderhook's own state events are skipped when a live input brings them (told once)",
+				"event_type", own.Type, "cluster", cluster, "from", le.Name, "line", le.Line, "err", le.Err)
+		})
+		return
 	}
 	var unknown *event.UnknownTypeError
 	if !errors.As(le.Err, &unknown) || !s.types.First(unknown.Type) {

@@ -383,7 +383,7 @@ func (s *FileSource) changed(f *os.File, pos Position) (rotated, truncated bool)
 }
 
 func (s *FileSource) decode(data []byte, line int) (event.Event, bool) {
-	ev, err := event.Decode(data)
+	ev, err := event.DecodeLive(data)
 	if errors.Is(err, event.ErrSkipped) {
 		if s.OnSkip != nil {
 			s.OnSkip(&event.LineError{Name: s.Path, Line: line, Err: err})
@@ -436,6 +436,7 @@ func (s *ReaderSource) Run(ctx context.Context, out chan<- event.Event) error {
 	r := event.NewReader(s.R, s.Name, -1)
 	r.OnError = s.OnReject
 	r.OnSkip = s.OnSkip
+	r.Live = true
 	for {
 		ev, err := r.Next()
 		if errors.Is(err, io.EOF) {

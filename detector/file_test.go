@@ -311,42 +311,52 @@ func TestFileSourceReadsTheMovedFileUntilANewOneAppears(t *testing.T) {
 	})
 }
 
-// A line of an eventType leaderhook does not know (one a newer OpenZiti
-// adds) is skipped and told of as such, not reported as rejected; the
-// lines around it are read. So is it on stdin.
-func TestSourcesSkipAnUnknownEventType(t *testing.T) {
-	text := line("a", event.ReadWrite, 1) + line("b", "state.new_in_ziti", 2) + line("c", event.ReadWrite, 3)
+// A line of an event leaderhook does not take is skipped and told of as
+// such, not reported as rejected; the lines around it are read. So is it
+// on stdin. One is of an eventType leaderhook does not know (one a newer
+// OpenZiti adds); one is of leaderhook's own state events (event_src_id
+// "leaderhook"), which only replay takes, from a recording: taken live, it
+// would be announced as the cluster's state without the view.
+func TestSourcesSkipEventsLeaderhookDoesNotTake(t *testing.T) {
 	var rejects, skips lineErrors
-	for _, tc := range []struct {
+	inputs := []struct {
 		name string
-		run  func(ctx context.Context, out chan<- event.Event) error
+		run  func(ctx context.Context, text string, out chan<- event.Event) error
 	}{
-		{"file", func(ctx context.Context, out chan<- event.Event) error {
+		{"file", func(ctx context.Context, text string, out chan<- event.Event) error {
 			path := filepath.Join(t.TempDir(), "events.jsonl")
 			appendTo(t, path, text)
 			src := &FileSource{Path: path, Poll: time.Millisecond, fromStart: true, OnReject: rejects.add, OnSkip: skips.add}
 			return src.Run(ctx, out)
 		}},
-		{"stdin", func(ctx context.Context, out chan<- event.Event) error {
+		{"stdin", func(ctx context.Context, text string, out chan<- event.Event) error {
 			src := &ReaderSource{R: strings.NewReader(text), Name: "events.jsonl", OnReject: rejects.add, OnSkip: skips.add}
 			return src.Run(ctx, out)
 		}},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			rejects, skips = lineErrors{}, lineErrors{}
-			out := make(chan event.Event, 16)
-			ctx, cancel := context.WithCancel(context.Background())
-			defer cancel()
-			go tc.run(ctx, out)
-			if got := collect(t, out, 2); strings.Join(got, ",") != "a,c" {
-				t.Errorf("events: %v", got)
-			}
-			if r := rejects.got(); len(r) != 0 {
-				t.Errorf("rejected: %q", r)
-			}
-			if s := skips.got(); len(s) != 1 || !strings.Contains(s[0], `events.jsonl:2: skipped: eventType "state.new_in_ziti"`) {
-				t.Errorf("skipped: %q", s)
-			}
-		})
+	}
+	skipped := []struct{ name, line, why string }{
+		{"unknown eventType", line("b", "state.new_in_ziti", 2), `events.jsonl:2: skipped: eventType "state.new_in_ziti"`},
+		{"leaderhook's own state", line(event.DetectorSource, event.Leaderless, 2), `events.jsonl:2: skipped: event_src_id "leaderhook" marks leaderhook's own state events`},
+	}
+	for _, sk := range skipped {
+		text := line("a", event.ReadWrite, 1) + sk.line + line("c", event.ReadWrite, 3)
+		for _, in := range inputs {
+			t.Run(sk.name+"/"+in.name, func(t *testing.T) {
+				rejects, skips = lineErrors{}, lineErrors{}
+				out := make(chan event.Event, 16)
+				ctx, cancel := context.WithCancel(context.Background())
+				defer cancel()
+				go in.run(ctx, text, out)
+				if got := collect(t, out, 2); strings.Join(got, ",") != "a,c" {
+					t.Errorf("events: %v", got)
+				}
+				if r := rejects.got(); len(r) != 0 {
+					t.Errorf("rejected: %q", r)
+				}
+				if s := skips.got(); len(s) != 1 || !strings.Contains(s[0], sk.why) {
+					t.Errorf("skipped: %q", s)
+				}
+			})
+		}
 	}
 }

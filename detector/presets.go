@@ -489,8 +489,11 @@ type agentSelf struct {
 
 // raftAddress is the member's address in raft, the form the leader's is
 // given in: Consul's RPC advertise address; for Nomad, which builds its
-// own the same way, the gossip address with the server RPC port. "" when
-// neither is there.
+// own the same way, the gossip address with the server RPC port. Not
+// Nomad's RPC advertise address (config.AdvertiseAddrs.RPC, Tags
+// "rpc_addr"): advertised apart from the gossip one, it is the clients'
+// only, and servers, raft included, use the gossip IP (command/agent's
+// convertServerConfig). "" when neither is there.
 func (a *agentSelf) raftAddress() string {
 	if addr, ok := strings.CutPrefix(a.DebugConfig.RPCAdvertiseAddr, "tcp://"); ok && addr != "" {
 		return addr

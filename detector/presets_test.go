@@ -36,7 +36,11 @@ import (
 //     command/agent/agent_endpoint.go (agentSelf, Member) and nomad/server.go
 //     (setupSerf's tags, Stats) build it; "No cluster leader" is
 //     nomad/structs/errors.go, written as text with HTTP 500 by
-//     command/agent/http.go.
+//     command/agent/http.go. -rpc-advertised-apart is the leader's with
+//     advertise { rpc = "10.1.0.1", serf = "10.0.0.1" }: command/agent/
+//     agent.go (convertServerConfig) makes the servers' RPC address, the
+//     raft layer's (nomad/server.go, setupRPC), the serf advertise IP with
+//     the RPC advertise port; the RPC advertise IP is the clients' only.
 //   - vault-*.json: GET /v1/sys/leader per
 //     https://developer.hashicorp.com/vault/api-docs/system/leader and
 //     hashicorp/vault's api/sys_leader.go (LeaderResponse); the active
@@ -157,6 +161,11 @@ func presetCases() []presetCase {
 		{"consul: no leader", StatusLeader{}, agent(answer{file: "consul-agent-self-no-leader.json"}, answer{file: "consul-status-leader-none.json"}), Report{Self: "10.0.0.2:8300", Term: 9}, ""},
 		{"consul: ACLs, no token", StatusLeader{}, agent(answer{403, "consul-agent-self-denied.txt"}, answer{file: "consul-status-leader.json"}), Report{}, "HTTP 403: Permission denied: anonymous token lacks permission 'agent:read'"},
 		{"nomad: a leader", StatusLeader{Stale: true}, agent(answer{file: "nomad-agent-self.json"}, answer{file: "nomad-status-leader.json"}), Report{Self: "10.0.0.2:4647", Leader: "10.0.0.1:4647", Term: 6}, ""},
+		// advertise { rpc = "10.1.0.1", serf = "10.0.0.1" }: the raft
+		// address is still the serf IP with the RPC port, which the leader
+		// names itself by; the RPC IP (config.AdvertiseAddrs.RPC,
+		// Tags["rpc_addr"]) is the one clients dial.
+		{"nomad: the leader, RPC advertised apart from serf", StatusLeader{Stale: true}, agent(answer{file: "nomad-agent-self-rpc-advertised-apart.json"}, answer{file: "nomad-status-leader.json"}), Report{Self: "10.0.0.1:4647", Leader: "10.0.0.1:4647", Term: 6}, ""},
 		{"nomad: 500 No cluster leader", StatusLeader{Stale: true}, agent(answer{file: "nomad-agent-self-no-leader.json"}, answer{500, "nomad-no-cluster-leader.txt"}), Report{Self: "10.0.0.2:4647", Term: 12}, ""},
 		{"nomad: ACLs, no token", StatusLeader{Stale: true}, agent(answer{403, "nomad-permission-denied.txt"}, answer{file: "nomad-status-leader.json"}), Report{}, "HTTP 403: Permission denied"},
 		{"vault: a leader", Vault{}, map[string]answer{"GET /v1/sys/leader": {file: "vault-leader.json"}}, Report{Leader: "https://10.0.0.1:8200"}, ""},

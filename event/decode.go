@@ -10,8 +10,9 @@ import (
 )
 
 // ErrSkipped marks an event that is not malformed but that leaderhook does
-// not take: one of a namespace other than "cluster", or a cluster event of
-// an eventType it does not know (one a newer OpenZiti added). Callers skip
+// not take: one of a namespace other than "cluster", a cluster event of an
+// eventType it does not know (one a newer OpenZiti added), or, from a live
+// input, one of leaderhook's own state events (DecodeLive). Callers skip
 // and count it; the error says which.
 var ErrSkipped = errors.New("skipped")
 
@@ -27,6 +28,33 @@ func (e *UnknownTypeError) Error() string {
 }
 
 func (e *UnknownTypeError) Unwrap() error { return ErrSkipped }
+
+// OwnStateError is an event a live input brought whose event_src_id is
+// leaderhook's own (DetectorSource): one of leaderhook's state events,
+// which replay takes from a recording. Taken live, it would be announced
+// to the rules as the cluster's state without the view, from any sender.
+// It is ErrSkipped.
+type OwnStateError struct {
+	Type string // its eventType
+}
+
+func (e *OwnStateError) Error() string {
+	return fmt.Sprintf("%v: event_src_id %q marks leaderhook's own state events, taken from recordings by replay only", ErrSkipped, DetectorSource)
+}
+
+func (e *OwnStateError) Unwrap() error { return ErrSkipped }
+
+// DecodeLive decodes an event that a live input (HTTP, a followed file,
+// stdin) brought: as Decode, and one of leaderhook's own (event_src_id
+// "leaderhook") is skipped, an *OwnStateError. Every live input decodes
+// with it, so that none takes them.
+func DecodeLive(data []byte) (Event, error) {
+	e, err := Decode(data)
+	if err == nil && e.Source == DetectorSource {
+		return Event{}, &OwnStateError{Type: e.Type}
+	}
+	return e, err
+}
 
 // LineError is a malformed line, with where it was and why it was rejected.
 type LineError struct {

@@ -218,3 +218,45 @@ func TestPrefetchDeliversEverythingInOrder(t *testing.T) {
 		t.Errorf("got %d events, %d rejected", n, r.Rejected)
 	}
 }
+
+// An event whose event_src_id is leaderhook's own is one of its state
+// events: a recording's, which replay reads (Decode, a Reader) and takes.
+// A live input (DecodeLive, a Reader marked Live) skips it as one
+// leaderhook does not take: taken, it would be announced to the rules as
+// the cluster's state without the view, from any sender.
+func TestOwnStateEventsAreTakenFromRecordingsOnly(t *testing.T) {
+	own := `{"namespace":"cluster","event_src_id":"leaderhook","timestamp":"2026-01-01T00:00:05Z","eventType":"state.is_leaderless","cluster":"ziti"}`
+	member := `{"namespace":"cluster","event_src_id":"a","timestamp":"2026-01-01T00:00:06Z","eventType":"state.is_leaderless"}`
+	const reason = `skipped: event_src_id "leaderhook" marks leaderhook's own state events, taken from recordings by replay only`
+	for _, tc := range []struct {
+		name      string
+		decode    func([]byte) (Event, error)
+		live      bool
+		wantTypes string
+		wantSkips []string
+	}{
+		{"recorded", Decode, false, "state.is_leaderless state.is_leaderless", nil},
+		{"live", DecodeLive, true, "state.is_leaderless", []string{"x.jsonl:1: " + reason}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := tc.decode([]byte(own))
+			if got := err != nil; got != tc.live || (tc.live && (!errors.Is(err, ErrSkipped) || err.Error() != reason)) {
+				t.Errorf("decoding: %v", err)
+			}
+			if _, err := tc.decode([]byte(member)); err != nil {
+				t.Errorf("a member's report: %v", err)
+			}
+			r := NewReader(strings.NewReader(own+"\n"+member+"\n"), "x.jsonl", -1)
+			r.Live = tc.live
+			var skips []string
+			r.OnSkip = func(e *LineError) { skips = append(skips, e.Error()) }
+			var got []string
+			for e, err := r.Next(); !errors.Is(err, io.EOF); e, err = r.Next() {
+				got = append(got, e.Type)
+			}
+			if strings.Join(got, " ") != tc.wantTypes || strings.Join(skips, "|") != strings.Join(tc.wantSkips, "|") || r.Ignored != len(tc.wantSkips) {
+				t.Errorf("read %v, skipped %q (ignored %d); want %s, %q", got, skips, r.Ignored, tc.wantTypes, tc.wantSkips)
+			}
+		})
+	}
+}

@@ -47,6 +47,10 @@ type Reader struct {
 	OnSkip func(*LineError)
 	// Rejected counts malformed lines.
 	Rejected int
+	// Live marks a live input (stdin): events are decoded with DecodeLive,
+	// which skips leaderhook's own state events. A recording's reader
+	// (replay) leaves it false and takes them.
+	Live bool
 	// Check, if set, refuses events that decode but cannot be taken (such
 	// as one for a cluster the reader's user does not have): each is
 	// rejected like a malformed line, with its line number.
@@ -126,7 +130,11 @@ func (r *Reader) decode(data []byte) {
 	if len(bytes.Trim(data, " \t\r\n")) == 0 {
 		return // a blank line
 	}
-	ev, err := Decode(data)
+	decode := Decode
+	if r.Live {
+		decode = DecodeLive
+	}
+	ev, err := decode(data)
 	if errors.Is(err, ErrSkipped) {
 		r.Ignored++
 		if r.OnSkip != nil {

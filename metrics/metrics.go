@@ -59,7 +59,7 @@ func New(queueDepth func() float64, dropped func() float64) *Metrics {
 	f := prometheus.WrapRegistererWithPrefix("leaderhook_", m.Registry)
 	m.events = counterVec(f, "events_total", "Member events received, by cluster, source (member) and event type.", "cluster", "source", "type")
 	m.rejected = counterVec(f, "events_rejected_total", "Malformed events rejected, by cluster and input.", "cluster", "input")
-	m.skipped = counterVec(f, "events_skipped_total", "Events skipped, by cluster and input: another namespace, or an eventType leaderhook does not know (a newer OpenZiti's).", "cluster", "input")
+	m.skipped = counterVec(f, "events_skipped_total", "Events skipped, by cluster and input: another namespace, an eventType leaderhook does not know (a newer OpenZiti's), or leaderhook's own state events (event_src_id leaderhook), which only replay takes.", "cluster", "input")
 	m.skewed = counterVec(f, "events_skewed_total", "Events whose own timestamp was too far from leaderhook's clock (or behind it), dated on arrival instead, by cluster and source (member).", "cluster", "source")
 	m.transitions = counterVec(f, "state_changes_total", "Cluster state changes announced, by cluster and type (baseline excluded).", "cluster", "type")
 	m.hasLeader = gaugeVec(f, "cluster_has_leader", "1 when the cluster has a leader that a majority follows.", "cluster")
@@ -205,8 +205,8 @@ func (m *Metrics) Rejected(cluster, input string) {
 	m.rejected.WithLabelValues(cluster, input).Inc()
 }
 
-// Skipped counts an event skipped: another namespace, or an unknown
-// eventType.
+// Skipped counts an event skipped: another namespace, an unknown
+// eventType, or one of leaderhook's own state events from a live input.
 func (m *Metrics) Skipped(cluster, input string) {
 	m.skipped.WithLabelValues(cluster, input).Inc()
 }

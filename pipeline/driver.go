@@ -120,7 +120,9 @@ func (d *Driver) Now() time.Time { return d.now }
 
 // Handle processes one event at its timestamp. A member's report goes to
 // its cluster's view; a state event recorded by leaderhook itself
-// (event_src_id "leaderhook") goes straight to the engine.
+// (event_src_id "leaderhook") goes straight to the engine: replay takes
+// them from a recording. Live inputs never bring one: they decode with
+// event.DecodeLive, which skips them.
 func (d *Driver) Handle(ev event.Event) error {
 	cluster := ev.Cluster
 	if cluster == "" {

@@ -164,3 +164,41 @@ func TestLossPendingAcrossARestart(t *testing.T) {
 		t.Errorf("before the restart %d states, want the baseline; after it\n got: %q\nwant: %q", len(before.states), got, want)
 	}
 }
+
+// Replay hands Handle a recording: members' reports and leaderhook's own
+// state events (event_src_id "leaderhook") derived from them. A recording
+// without the reports (a cluster whose reports were not recorded) is
+// replayed from its states; once a report of the cluster is seen, the
+// states are derived again, not taken twice. Live inputs never hand Handle
+// such an event (event.DecodeLive skips them).
+func TestHandleTakesRecordedStatesUntilAReport(t *testing.T) {
+	start := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
+	recorded := func(typ, leader string, at time.Time) event.Event {
+		return event.Event{Source: event.DetectorSource, Cluster: "ziti", Type: typ, LeaderID: leader, Time: at, Since: at}
+	}
+	member := event.Event{Source: "a", Cluster: "ziti", Type: event.HasLeader, LeaderID: "a", Time: start}
+	for _, tc := range []struct {
+		name      string
+		evs       []event.Event
+		wantFired int
+	}{
+		{"recorded states alone", []event.Event{recorded(event.HasLeader, "a", start), recorded(event.Leaderless, "", start.Add(time.Second))}, 1},
+		{"recorded states after a report", []event.Event{member, recorded(event.Leaderless, "", start.Add(time.Second))}, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			clusters := []ClusterView{{Name: "ziti", Members: []string{"a", "b", "c"}, Stabilize: 2 * time.Second}}
+			rule := rules.Rule{Name: "page", When: "leaderless", Actions: []string{"hook"}}
+			rec := &recorder{}
+			d := NewDriver(engineFor(t, rule, clusters), clusters, "", rec)
+			for _, ev := range tc.evs {
+				if err := d.Handle(ev); err != nil {
+					t.Fatal(err)
+				}
+			}
+			d.AdvanceTo(start.Add(time.Minute))
+			if got := len(rec.fired("page")); got != tc.wantFired {
+				t.Errorf("fired %d times, want %d", got, tc.wantFired)
+			}
+		})
+	}
+}
