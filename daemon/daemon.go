@@ -168,7 +168,11 @@ func (d *Daemon) open(cfg *config.Config) error {
 	if err := d.openPipeline(cfg, saved, pending); err != nil {
 		return err
 	}
-	d.sources = &sources{out: d.events, stdin: d.opts.Stdin, positions: &positionBook{files: saved.Files}, log: d.log, onReject: d.metrics.Rejected,
+	positions := &positionBook{files: saved.Files}
+	if d.group != nil {
+		positions = newGroupPositionBook(saved.Files)
+	}
+	d.sources = &sources{out: d.events, stdin: d.opts.Stdin, positions: positions, log: d.log, onReject: d.metrics.Rejected,
 		skips: &skipLog{log: d.log, count: d.metrics.Skipped}}
 	d.saver = newSaver(st, d.driver, d.call, d.sources.positions, d.stateDir, d.log)
 	d.saver.failed = d.metrics.StateWriteFailed

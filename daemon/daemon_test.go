@@ -63,8 +63,17 @@ func (h *harness) write(vars map[string]any) {
 	}
 }
 
-// start runs the daemon until stop or the end of the test.
+// start runs the daemon until stop or the end of the test, once it is
+// ready.
 func (h *harness) start(opts Options) {
+	h.t.Helper()
+	h.run(opts)
+	waitFor(h.t, "the daemon to be ready", func() bool { code, _ := h.get("/readyz"); return code == 200 })
+}
+
+// run runs the daemon until stop or the end of the test, ready or not (a
+// group's node without a leader never is).
+func (h *harness) run(opts Options) {
 	h.t.Helper()
 	cfg, _, err := config.Load(h.path)
 	if err != nil {
@@ -82,7 +91,6 @@ func (h *harness) start(opts Options) {
 	h.cancel, h.done = cancel, make(chan error, 1)
 	go func() { h.done <- h.d.Run(ctx) }()
 	h.t.Cleanup(func() { h.stop() })
-	waitFor(h.t, "the daemon to be ready", func() bool { code, _ := h.get("/readyz"); return code == 200 })
 }
 
 // stop ends Run and closes the daemon; it returns what Run returned.

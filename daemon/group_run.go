@@ -244,33 +244,45 @@ func (g *group) forwardEvents(ctx context.Context) {
 			return
 		case ev = <-g.d.events:
 		}
-		batch := g.drain([]event.Event{ev})
+		// Taken before the queue is drained: every event the files were
+		// read past is then in the batch, if it takes the whole queue.
+		read := g.d.sources.positions.read()
+		batch, whole := g.drain([]event.Event{ev})
 		g.date(batch)
+		handed := true
 		for _, cluster := range clustersOf(batch) {
-			g.submitRetrying(ctx, ha.Command{Kind: ha.Events, Cluster: cluster, Events: eventsOf(batch, cluster)})
+			handed = handed && g.submitRetrying(ctx, ha.Command{Kind: ha.Events, Cluster: cluster, Events: eventsOf(batch, cluster)})
+		}
+		// Only now may a file's saved position pass its events: saved
+		// before, a restart would resume past events the group never had.
+		if handed && whole {
+			g.d.sources.positions.handOver(read)
+			g.d.saver.changed()
 		}
 	}
 }
 
-// drain adds the events already waiting to batch.
-func (g *group) drain(batch []event.Event) []event.Event {
+// drain adds the events already waiting to batch; whole when it took
+// them all.
+func (g *group) drain(batch []event.Event) (_ []event.Event, whole bool) {
 	for len(batch) < 256 {
 		select {
 		case ev := <-g.d.events:
 			batch = append(batch, ev)
 		default:
-			return batch
+			return batch, true
 		}
 	}
-	return batch
+	return batch, false
 }
 
-func (g *group) submitRetrying(ctx context.Context, c ha.Command) {
+// submitRetrying submits c until the group has it (true) or ctx ends.
+func (g *group) submitRetrying(ctx context.Context, c ha.Command) bool {
 	logged := false
 	for ctx.Err() == nil {
 		err := g.submitEvents(ctx, c)
 		if err == nil {
-			return
+			return true
 		}
 		if !logged {
 			g.log.Warn("events wait for the group", "cluster", c.Cluster, "err", err)
@@ -278,6 +290,7 @@ func (g *group) submitRetrying(ctx context.Context, c ha.Command) {
 		}
 		sleep(ctx, 200*time.Millisecond)
 	}
+	return false
 }
 
 // handOver makes cmds the group's entries, in order: proposed here while

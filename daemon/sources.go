@@ -172,6 +172,7 @@ func (s *sources) build(c detector.Cluster) (*clusterSources, error) {
 		fs := &detector.FileSource{Path: src.File, Cluster: c.Name, Start: s.positions.get(src.File), Log: s.log,
 			OnReject: reject, OnSkip: skip, OnPosition: func(p detector.Position) { s.positions.set(src.File, p) }}
 		fs.Prepare()
+		s.positions.started(src.File, fs.Start)
 		r.file = fs
 		r.runners = append(r.runners, func(ctx context.Context) error { return fs.Run(ctx, s.out) })
 	}
@@ -202,10 +203,26 @@ func (s *sources) pollSource(c detector.Cluster) (*detector.PollSource, error) {
 		Timeout: src.Timeout, Grace: src.Grace, Watch: true, Client: client, Log: s.log}, nil
 }
 
-// positionBook holds the read positions of followed files.
+// positionBook holds the read positions of followed files, and the
+// positions to save.
 type positionBook struct {
 	mu    sync.Mutex
 	files map[string]detector.Position
+	// handedOver, on a group's node (see newGroupPositionBook), is what is
+	// saved instead of files: where each file's events are the group's.
+	// The read positions may be past events that wait for a leader, which
+	// a restart would then never hand over. Nil on a daemon alone, which
+	// takes the events queued before it saves.
+	handedOver map[string]detector.Position
+}
+
+// newGroupPositionBook is a group's node's book, resuming from saved.
+func newGroupPositionBook(saved map[string]detector.Position) *positionBook {
+	handedOver := maps.Clone(saved)
+	if handedOver == nil {
+		handedOver = map[string]detector.Position{}
+	}
+	return &positionBook{files: saved, handedOver: handedOver}
 }
 
 func (p *positionBook) get(path string) detector.Position {
@@ -221,9 +238,45 @@ func (p *positionBook) set(path string, pos detector.Position) {
 		p.files = map[string]detector.Position{}
 	}
 	p.files[path] = pos
+	if at, ok := p.handedOver[path]; ok && at.Inode == 0 {
+		// Its source began before the file existed, and so reads it
+		// from its start: where the group's events of it begin.
+		p.handedOver[path] = detector.Position{Inode: pos.Inode}
+	}
 }
 
+// started notes where a file's source begins reading, for a file with no
+// position yet: a restart before the group has its events must read them
+// again, not start at the end of the file.
+func (p *positionBook) started(path string, start detector.Position) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if _, read := p.files[path]; !read && p.handedOver != nil {
+		p.handedOver[path] = start
+	}
+}
+
+// handOver notes that the group has the events read up to read.
+func (p *positionBook) handOver(read map[string]detector.Position) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.handedOver != nil {
+		maps.Copy(p.handedOver, read)
+	}
+}
+
+// snapshot is the positions to save.
 func (p *positionBook) snapshot() map[string]detector.Position {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.handedOver != nil {
+		return maps.Clone(p.handedOver)
+	}
+	return maps.Clone(p.files)
+}
+
+// read is the positions read up to.
+func (p *positionBook) read() map[string]detector.Position {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return maps.Clone(p.files)
