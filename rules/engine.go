@@ -153,12 +153,6 @@ func New(opts Options) (*Engine, error) {
 	}
 	e.rules = rs
 	for _, r := range rs {
-		if r.schedule != nil && e.loc.String() != "UTC" {
-			// Its times are the zone's: in another zone it is another
-			// decision, so a reload or restart that changes timezone
-			// computes its next run anew (UTC keeps the hash it had).
-			r.decision = zoned(r.decision, e.loc)
-		}
 		for _, w := range r.windows {
 			e.maxWin = max(e.maxWin, w)
 			e.windows = append(e.windows, w)

@@ -25,6 +25,9 @@ type Snapshot struct {
 	// its first state must exceed: a delivery's that the journal holds,
 	// decided before a crash left no saved state of the cluster.
 	SeqFloor map[string]uint64 `json:"seq_floor,omitempty"`
+	// Timezone is the zone scheduled rules' next runs were computed in;
+	// "" in states saved before it was recorded: the zone did not change.
+	Timezone string `json:"timezone,omitempty"`
 }
 
 // ClusterSnapshot is one cluster's part of a Snapshot.
@@ -98,12 +101,6 @@ func decision(r *Rule) string {
 	return hex.EncodeToString(sum[:8])
 }
 
-// zoned is the decision of a scheduled rule whose times are loc's.
-func zoned(decision string, loc *time.Location) string {
-	sum := sha256.Sum256([]byte(decision + "\x00" + loc.String()))
-	return hex.EncodeToString(sum[:8])
-}
-
 // sameDecision reports whether the snapshot's rule decides as r does.
 func (rsnap *RuleSnapshot) sameDecision(r *compiledRule) bool {
 	if rsnap.Decision == "" { // written before Decision was
@@ -114,7 +111,7 @@ func (rsnap *RuleSnapshot) sameDecision(r *compiledRule) bool {
 
 // Snapshot returns a deep copy of the engine's state.
 func (e *Engine) Snapshot() Snapshot {
-	s := Snapshot{Expected: e.snapshotExpected(), SeqFloor: maps.Clone(e.seqFloor)}
+	s := Snapshot{Expected: e.snapshotExpected(), SeqFloor: maps.Clone(e.seqFloor), Timezone: e.loc.String()}
 	for _, name := range slices.Sorted(maps.Keys(e.clusters)) {
 		cs := e.clusters[name]
 		c := ClusterSnapshot{Name: name, Now: cs.now, State: cs.state, Seq: cs.state.Seq, Changes: append([]time.Time(nil), cs.changes...)}
@@ -165,16 +162,28 @@ func (e *Engine) Restore(s Snapshot) {
 		cs.changes = slices.Clone(c.Changes)
 		kept := e.restoreRules(cs, c.Rules, byName)
 		e.baselineAfresh(cs, kept)
-		for i, r := range e.rules {
-			if r.schedule != nil && cs.rules[i].nextRun.IsZero() {
-				cs.rules[i].nextRun = nextAt(r.schedule, cs.now, e.loc)
-				cs.rules[i].newSchedule = true
-			}
-		}
+		e.restoreSchedules(cs, s.Timezone != "" && s.Timezone != e.loc.String())
 		e.schedule(cs, false)
 	}
 	for name, seq := range s.SeqFloor {
 		e.raiseSeq(name, seq)
+	}
+}
+
+// restoreSchedules gives each scheduled rule of a restored cluster its next
+// run: a new one's times start at the cluster's time, with none missed;
+// rezoned (timezone changed), a kept one's next run moves to the new
+// zone's time, and one missed meanwhile is still made up (Resume).
+func (e *Engine) restoreSchedules(cs *clusterState, rezoned bool) {
+	for i, r := range e.rules {
+		switch {
+		case r.schedule == nil:
+		case cs.rules[i].nextRun.IsZero():
+			cs.rules[i].nextRun = nextAt(r.schedule, cs.now, e.loc)
+			cs.rules[i].newSchedule = true
+		case rezoned:
+			cs.rules[i].nextRun = nextAt(r.schedule, cs.now, e.loc)
+		}
 	}
 }
 
