@@ -353,7 +353,15 @@ func (d *Driver) Replace(now time.Time, engine *rules.Engine, clusters []Cluster
 			engine.SetHealth(c.Name, h)
 		}
 	}
-	engine.Restore(d.engine.Snapshot())
+	kept := d.engine.Snapshot()
+	for i := range kept.Clusters {
+		// Every deadline up to now has been met: a quiet cluster's time is
+		// now too, the instant rules started afresh take it as it is.
+		if kept.Clusters[i].Now.Before(now) {
+			kept.Clusters[i].Now = now
+		}
+	}
+	engine.Restore(kept)
 	d.engine = engine
 	if len(retired) > 0 {
 		d.changed()

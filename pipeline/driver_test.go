@@ -120,6 +120,42 @@ func TestReplaceStartsANewRuleOnTheKeptHealth(t *testing.T) {
 	}
 }
 
+// A rule a reload adds takes the cluster as it is at the reload for its
+// baseline, however long ago the cluster last changed: a threshold passed
+// before the reload does not fire, and fire_on_start fires at the reload.
+func TestReplaceStartsANewRuleAtTheReload(t *testing.T) {
+	start := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
+	clusters := []ClusterView{{Name: "c", Members: []string{"a", "b", "c"}}}
+	for _, tc := range []struct {
+		name      string
+		onStart   bool
+		wantFired []time.Duration
+	}{
+		{name: "a threshold passed before the reload"},
+		{name: "fire_on_start", onStart: true, wantFired: []time.Duration{5 * time.Minute}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rec := &recorder{}
+			d := NewDriver(engineFor(t, rules.Rule{Name: "other", When: "false", Actions: []string{"hook"}}, clusters), clusters, "c", rec)
+			for _, m := range []string{"a", "b", "c"} {
+				if err := d.Handle(event.Event{Source: m, Type: event.Leaderless, Time: start.Add(10 * time.Second)}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			added := rules.Rule{Name: "r", When: `leaderless_for >= duration("30s")`, FireOnStart: tc.onStart, Actions: []string{"hook"}}
+			d.Replace(start.Add(5*time.Minute), engineFor(t, added, clusters), clusters)
+			d.AdvanceTo(start.Add(10 * time.Minute))
+			var got []time.Duration
+			for _, o := range rec.fired("r") {
+				got = append(got, o.Time.Sub(start))
+			}
+			if !slices.Equal(got, tc.wantFired) {
+				t.Errorf("fired at %v, want %v", got, tc.wantFired)
+			}
+		})
+	}
+}
+
 // A restart while a loss waits out its stabilize period: the loss is
 // announced when it would have been without the restart, dated from its
 // start, and a rule on leaderless_for fires on time, though no member
