@@ -1,7 +1,6 @@
 package daemon
 
 import (
-	"slices"
 	"time"
 
 	"github.com/leaderhook/leaderhook/dispatch"
@@ -41,20 +40,29 @@ func (d *Daemon) restore(saved store.State, now time.Time) RecordedState {
 			delete(saved.Views, name)
 		}
 	}
-	saved.Engine.Clusters = filterFuture(saved.Engine.Clusters, limit)
+	dropFuture(&saved.Engine, limit)
 	d.driver.Restore(saved.Engine, saved.Views)
 	d.driver.Resume(now)
 	return RecordedState{Engine: saved.Engine, Views: saved.Views}
 }
 
-func filterFuture(clusters []rules.ClusterSnapshot, limit time.Time) []rules.ClusterSnapshot {
-	var kept []rules.ClusterSnapshot
-	for _, c := range clusters {
-		if !c.Now.After(limit) {
+// dropFuture leaves out the clusters of s dated after limit. Each keeps
+// its state number as a floor: its state is learned again, numbered past
+// what scripts have seen, so that cancel_on_change does not take the new
+// states for old ones.
+func dropFuture(s *rules.Snapshot, limit time.Time) {
+	var kept, dropped []rules.ClusterSnapshot
+	for _, c := range s.Clusters {
+		if c.Now.After(limit) {
+			dropped = append(dropped, c)
+		} else {
 			kept = append(kept, c)
 		}
 	}
-	return kept
+	s.Clusters = kept
+	for _, c := range dropped {
+		s.RaiseSeq(c.Name, max(c.Seq, c.State.Seq))
+	}
 }
 
 // raiseSeq makes each saved cluster's state number at least that of its
@@ -65,17 +73,7 @@ func filterFuture(clusters []rules.ClusterSnapshot, limit time.Time) []rules.Clu
 // as their states come) gets a floor its first state is numbered past.
 func raiseSeq(saved *rules.Snapshot, pending []dispatch.Delivery) {
 	for _, del := range pending {
-		name, seq := del.Notification.Cluster, del.Notification.Seq
-		i := slices.IndexFunc(saved.Clusters, func(c rules.ClusterSnapshot) bool { return c.Name == name })
-		switch {
-		case i >= 0:
-			saved.Clusters[i].Seq = max(saved.Clusters[i].Seq, seq)
-		case seq > saved.SeqFloor[name]:
-			if saved.SeqFloor == nil {
-				saved.SeqFloor = map[string]uint64{}
-			}
-			saved.SeqFloor[name] = seq
-		}
+		saved.RaiseSeq(del.Notification.Cluster, del.Notification.Seq)
 	}
 }
 

@@ -77,3 +77,18 @@ func TestResumedDeliveriesAreFencedToTheSavedState(t *testing.T) {
 		}
 	}
 }
+
+// A saved cluster dated in the future is left out, but its state number is
+// kept as a floor: its next state is numbered past what scripts have seen,
+// so cancel_on_change does not fence every new delivery off as old.
+func TestDropFutureKeepsTheStateNumber(t *testing.T) {
+	now := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
+	s := rules.Snapshot{Clusters: []rules.ClusterSnapshot{
+		{Name: "ahead", Now: now.Add(time.Hour), Seq: 7},
+		{Name: "kept", Now: now.Add(-time.Hour), Seq: 3},
+	}}
+	dropFuture(&s, now)
+	if len(s.Clusters) != 1 || s.Clusters[0].Name != "kept" || s.SeqFloor["ahead"] != 7 || s.SeqFloor["kept"] != 0 {
+		t.Errorf("clusters %+v, floors %v; want kept alone, ahead's number 7 as its floor", s.Clusters, s.SeqFloor)
+	}
+}

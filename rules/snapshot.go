@@ -198,12 +198,29 @@ func (e *Engine) raiseSeq(cluster string, seq uint64) {
 		cs.state.Seq = max(cs.state.Seq, seq)
 		return
 	}
-	if seq > e.seqFloor[cluster] {
-		if e.seqFloor == nil {
-			e.seqFloor = map[string]uint64{}
-		}
-		e.seqFloor[cluster] = seq
+	e.seqFloor = raisedFloor(e.seqFloor, cluster, seq)
+}
+
+// RaiseSeq makes the cluster's state number in s at least seq, so that no
+// later state gets a number a script has seen; of a cluster s has no
+// state of, the first is numbered past it (SeqFloor).
+func (s *Snapshot) RaiseSeq(cluster string, seq uint64) {
+	if i := slices.IndexFunc(s.Clusters, func(c ClusterSnapshot) bool { return c.Name == cluster }); i >= 0 {
+		s.Clusters[i].Seq = max(s.Clusters[i].Seq, seq)
+		return
 	}
+	s.SeqFloor = raisedFloor(s.SeqFloor, cluster, seq)
+}
+
+// raisedFloor returns floor with the cluster's floor at least seq.
+func raisedFloor(floor map[string]uint64, cluster string, seq uint64) map[string]uint64 {
+	if seq > floor[cluster] {
+		if floor == nil {
+			floor = map[string]uint64{}
+		}
+		floor[cluster] = seq
+	}
+	return floor
 }
 
 // restoreRules loads the saved rules' states into the cluster and reports,
