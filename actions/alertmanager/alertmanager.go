@@ -236,8 +236,13 @@ func (a *Action) deliver(ctx context.Context, n *actions.Notification, al Alert)
 	}
 	if n.Episode.IsZero() {
 		// A scheduled rule's firing: no resolve follows it, so it is not
-		// kept open, and ends at its endsAt, a lease after the post.
-		return a.post(ctx, []Alert{al})
+		// kept open, and ends at its endsAt, a lease after the post. One
+		// an earlier version kept open is let go too.
+		out, err := a.post(ctx, []Alert{al})
+		if err == nil && open {
+			_ = a.memory.Delete(key)
+		}
+		return out, err
 	}
 	if open {
 		ended := k.Alert
