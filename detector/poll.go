@@ -149,7 +149,7 @@ func (c *polledCluster) defaults() {
 	}
 	c.fast = min(c.fast, c.interval)
 	if c.client == nil {
-		c.client = &http.Client{CheckRedirect: sameHostOnly}
+		c.client = &http.Client{Transport: pollTransport, CheckRedirect: sameHostOnly}
 	}
 	if c.dialer == nil {
 		c.dialer = defaultDialer
