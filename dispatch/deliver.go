@@ -87,8 +87,8 @@ func (d *Dispatcher) attempts(ctx context.Context, del *Delivery) (stopped bool,
 			d.log(*del).Warn("action attempt failed", "attempt", del.Attempts, "err", msg)
 			lastErr = msg
 		}
-		if del.Attempts >= t.Spec.Retry.MaxAttempts {
-			return struct{}{}, backoff.Permanent(err) // the retry budget is spent
+		if spent(*del, t) {
+			return struct{}{}, backoff.Permanent(err)
 		}
 		return struct{}{}, retryable(err, t.Spec.Retry.InitialBackoff)
 	}
@@ -134,7 +134,7 @@ func (d *Dispatcher) attempt(ctx context.Context, t Target, del *Delivery) error
 	}
 	if err != nil {
 		rec.Outcome = "retry"
-		if actions.IsPermanent(err) || del.Attempts >= t.Spec.Retry.MaxAttempts {
+		if actions.IsPermanent(err) || spent(*del, t) {
 			rec.Outcome = "failed"
 		}
 		if staleCause(ctx) != nil {
@@ -145,6 +145,10 @@ func (d *Dispatcher) attempt(ctx context.Context, t Target, del *Delivery) error
 	d.audit(*del, rec)
 	return err
 }
+
+// spent reports whether del's attempts have used up t's retry budget
+// (retry.max_attempts): no attempt follows.
+func spent(del Delivery, t Target) bool { return del.Attempts >= t.Spec.Retry.MaxAttempts }
 
 // journalStart journals an attempt of an actions.Unrepeatable before it
 // starts; the record after it (Pending or Done) clears the mark. One that
