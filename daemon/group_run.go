@@ -71,9 +71,13 @@ func (l *leadership) stop() {
 // its id, runs the poll sources, and proposes time advances when the
 // pipeline's next deadline comes.
 func (g *group) lead(ctx context.Context) {
-	if err := g.node.Barrier(30 * time.Second); err != nil {
-		g.log.Error("new leader cannot catch up; not leading", "err", err)
-		return
+	// Until it has caught up, or no longer leads (ctx ends): a leader that
+	// gave up here would lead without dispatching until the next election.
+	for err := g.node.Barrier(30 * time.Second); err != nil; err = g.node.Barrier(30 * time.Second) {
+		g.log.Error("new leader cannot catch up with the log; trying again", "err", err)
+		if !sleep(ctx, time.Second) {
+			return
+		}
 	}
 	g.log.Info("this node leads the group", "node", g.cfg.NodeID)
 	if err := g.node.Propose(ha.Command{Kind: ha.Leader, Node: g.cfg.NodeID, API: g.api, Time: g.d.opts.Clock.Now().Round(0)}, proposeTimeout); err != nil {
