@@ -1,47 +1,61 @@
 package daemon
 
 import (
-	"bytes"
 	"fmt"
 	"path/filepath"
 	"slices"
 
 	"github.com/leaderhook/leaderhook/event"
 	"github.com/leaderhook/leaderhook/internal/backward"
+	"github.com/leaderhook/leaderhook/rules"
 )
 
 // recordedLines bounds the lines of the recording read at a start.
 const recordedLines = 4 * recentEvents
 
-// recordedRecent returns, as recent remembers them, the latest events of
-// the flight recording in dir whose cluster takes events over HTTP
-// (overHTTP): a batch decided just before the daemon stopped (a kill -9
-// before its answer was written) is then known when its sender sends it
-// again. The recording holds each event as the daemon dated it, with its
-// member's own timestamp (Sent) when it was dated on arrival: its key is
-// the one taken live. Only
-// the latest lines are read (recordedLines), so that a start stays quick
-// whatever else the recording holds: a batch sent again is a recent one.
-func recordedRecent(dir string, overHTTP func(cluster string) bool) (recent, error) {
+// recordedTail is what a start takes from the end of the flight
+// recording.
+type recordedTail struct {
+	// ingested: the latest events taken over HTTP, as recent remembers
+	// them, so that a batch decided just before the daemon stopped (a
+	// kill -9 before its answer was written) is known when its sender
+	// sends it again.
+	ingested recent
+	// ends: the ends of deliveries a verification waited for, oldest
+	// first: one recorded after the last save (a kill -9 in between) is
+	// taken again, or its verification would wait for good.
+	ends []rules.ActionEnd
+}
+
+// readRecordedTail reads the end of the flight recording in dir: the
+// events whose cluster takes events over HTTP (overHTTP), and the
+// delivery ends. The recording holds each event as the daemon dated it,
+// with its member's own timestamp (Sent) when it was dated on arrival:
+// its key is the one taken live. Only the latest lines are read
+// (recordedLines), so that a start stays quick whatever else the
+// recording holds: what it looks for is recent.
+func readRecordedTail(dir string, overHTTP func(cluster string) bool) (recordedTail, error) {
 	var keys []string // newest first
+	var ends []rules.ActionEnd
 	lines := 0
 	for _, name := range []string{InputsFile, OldInputsFile} {
 		err := backward.Lines(filepath.Join(dir, name), func(line []byte) bool {
 			lines++
-			if !bytes.HasPrefix(line, recordPrefix) { // not one of the recorder's own
-				if ev, err := event.Decode(line); err == nil && overHTTP(ev.Cluster) {
-					keys = append(keys, eventKey(&ev))
-				}
+			if rec, own, err := DecodeRecord(line); own && err == nil && rec.Kind == RecordDelivered {
+				ends = append(ends, *rec.End)
+			} else if ev, err := event.Decode(line); !own && err == nil && overHTTP(ev.Cluster) {
+				keys = append(keys, eventKey(&ev))
 			}
 			return len(keys) < recentEvents && lines < recordedLines
 		})
 		if err != nil {
-			return recent{}, fmt.Errorf("flight recorder %s: %w", name, err)
+			return recordedTail{}, fmt.Errorf("flight recorder %s: %w", name, err)
 		}
 		if len(keys) == recentEvents || lines == recordedLines {
 			break
 		}
 	}
 	slices.Reverse(keys)
-	return restoreRecent(keys), nil
+	slices.Reverse(ends)
+	return recordedTail{ingested: restoreRecent(keys), ends: ends}, nil
 }

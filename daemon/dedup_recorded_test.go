@@ -48,7 +48,8 @@ func TestRecordedRecentRemembersTheLatestHTTPEvents(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	r, err := recordedRecent(dir, func(c string) bool { return c == "ziti" })
+	tail, err := readRecordedTail(dir, func(c string) bool { return c == "ziti" })
+	r := tail.ingested
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -79,7 +80,8 @@ func TestRecordedRecentReadsOnlyTheLatestLines(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, InputsFile), []byte(b.String()), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	r, err := recordedRecent(dir, func(c string) bool { return c == "ziti" })
+	tail, err := readRecordedTail(dir, func(c string) bool { return c == "ziti" })
+	r := tail.ingested
 	if err != nil || len(r.keys()) != 0 {
 		t.Errorf("remembered %d keys (err %v), want none: the HTTP event is past the lines read", len(r.keys()), err)
 	}

@@ -199,11 +199,13 @@ func (d *Daemon) startRecorder(cfg *config.Config, resumed RecordedState, now ti
 		return fmt.Errorf("flight recorder: %w", err)
 	}
 	d.recorder = r
-	var err error
-	if d.ingested, err = recordedRecent(d.stateDir, d.acceptsHTTPIn(cfg)); err != nil {
+	tail, err := readRecordedTail(d.stateDir, d.acceptsHTTPIn(cfg))
+	if err != nil {
 		d.log.Warn("events sent again may be decided again: the latest recorded ones cannot be read", "err", err)
 	}
+	d.ingested = tail.ingested
 	r.start(now, resumed)
+	d.takeRecordedEnds(tail.ends, now)
 	next := d.driver.OnEvent
 	d.driver.OnEvent = func(ev event.Event) {
 		r.input(ev)
@@ -213,6 +215,24 @@ func (d *Daemon) startRecorder(cfg *config.Config, resumed RecordedState, now ti
 	}
 	d.driver.OnAdvance = r.advance
 	return nil
+}
+
+// takeRecordedEnds takes again, at now, the delivery ends the recording
+// has and the restored state still awaits: a kill -9 came after the end
+// was recorded, before the state was saved with it. Each is recorded
+// again, at now, so that a replay takes it where the daemon did.
+func (d *Daemon) takeRecordedEnds(ends []rules.ActionEnd, now time.Time) {
+	d.driver.Do(func() {
+		for _, end := range ends {
+			if !d.driver.Awaits(end) {
+				continue
+			}
+			d.log.Info("a delivery's end recorded before the last stop reaches its rule's verification",
+				"rule", end.Rule, "cluster", end.Cluster, "action", end.Action)
+			d.recorder.delivered(end, now)
+			d.driver.ActionDone(end, now)
+		}
+	})
 }
 
 // open opens the current file for appending. A last line without its

@@ -1,6 +1,7 @@
 package daemon
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"net/http"
@@ -166,4 +167,39 @@ func isClosed(c <-chan struct{}) bool {
 	default:
 		return false
 	}
+}
+
+// A kill -9 after a firing's delivery ended, once the flight recorder has
+// the end but before the state was saved with it: the restart takes the
+// recorded end again, so the verification does not await it for good.
+func TestRecordedDeliveryEndReachesTheVerificationAfterACrash(t *testing.T) {
+	recv := &receiver{failing: true}
+	srv := httptest.NewServer(recv)
+	t.Cleanup(srv.Close)
+	h := newHarness(t, verifyReloadConfig, map[string]any{"Hook": srv.URL, "Description": "no leader", "HA": ""})
+	h.start(Options{})
+	h.post("/v1/events?cluster=ziti", "", ev("c1", event.HasLeader, "c1"))
+	h.post("/v1/events?cluster=ziti", "", ev("c1", event.Leaderless, ""))
+	statePath := filepath.Join(h.dir, "state", "state.log")
+	var awaiting []byte
+	waitFor(t, "a saved state awaiting the delivery", func() bool {
+		awaiting, _ = os.ReadFile(statePath)
+		return awaitsDelivery(h) && bytes.Contains(awaiting, []byte(`"awaiting"`))
+	})
+	recv.setFailing(false)
+	waitFor(t, "the end of the delivery recorded", func() bool {
+		rec, _ := os.ReadFile(filepath.Join(h.dir, "state", InputsFile))
+		return bytes.Contains(rec, []byte(`"eventType":"delivered"`))
+	})
+	if err := h.stop(); err != nil {
+		t.Fatal(err)
+	}
+	// As a kill -9 before the save that followed the end would leave it.
+	if err := os.WriteFile(statePath, awaiting, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	h.start(Options{})
+	waitFor(t, "verify_failed (no leader came within verify.within)", func() bool {
+		return slices.ContainsFunc(recv.deliveries(), func(d delivery) bool { return d.status == "verify_failed" })
+	})
 }

@@ -24,6 +24,10 @@ func (d *Driver) ActionDone(end rules.ActionEnd, at time.Time) {
 	d.changed()
 }
 
+// Awaits reports whether a rule's verification waits for the end of the
+// delivery end.
+func (d *Driver) Awaits(end rules.ActionEnd) bool { return d.engine.Awaits(end) }
+
 // AssumeDelivered makes every action of a firing count as delivered at the
 // firing's instant (rules.Engine.AssumeDelivered), where nothing is
 // delivered on the driver's clock: replay and rule tests. Verifications

@@ -49,6 +49,19 @@ func (v *Verification) clone() *Verification {
 	return &c
 }
 
+// awaits reports whether v waits for the end of the delivery end.
+func (v *Verification) awaits(end ActionEnd) bool {
+	return v != nil && v.Until.IsZero() && v.Episode.Equal(end.Episode) && v.FiredAt.Equal(end.FiredAt) && slices.Contains(v.Awaiting, end.Action)
+}
+
+// Awaits reports whether a verification waits for the end of the delivery
+// end: ActionDone would take it.
+func (e *Engine) Awaits(end ActionEnd) bool {
+	cs := e.clusters[end.Cluster]
+	i := slices.IndexFunc(e.rules, func(r *compiledRule) bool { return r.Name == end.Rule })
+	return cs != nil && i >= 0 && cs.rules[i].verify.awaits(end)
+}
+
 // verifier is a rule's compiled verify.when.
 type verifier struct {
 	when       *vm.Program
@@ -127,7 +140,7 @@ func (e *Engine) ActionDone(end ActionEnd, now time.Time, out []Outcome) []Outco
 	}
 	r, rs := e.rules[i], &cs.rules[i]
 	v := rs.verify
-	if v == nil || !v.Until.IsZero() || !v.Episode.Equal(end.Episode) || !v.FiredAt.Equal(end.FiredAt) || !slices.Contains(v.Awaiting, end.Action) {
+	if !v.awaits(end) {
 		return out
 	}
 	if now.After(cs.now) {
