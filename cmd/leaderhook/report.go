@@ -49,7 +49,7 @@ func reportCmd(e *env) *cobra.Command {
 func reportFlags(cmd *cobra.Command, o *reportOptions) {
 	configFlag(cmd, &o.config)
 	f := cmd.Flags()
-	f.StringVar(&o.cluster, "cluster", "", "cluster the events belong to (required when the config has several)")
+	f.StringVar(&o.cluster, "cluster", "", "cluster the events belong to (required when the config has several); of a flight recording, the one to report (default: all)")
 	f.StringVar(&o.format, "format", "text", "output: text or json (one object per line)")
 	f.StringVar(&o.from, "from", "", "start of the period, e.g. 2026-11-24T13:56:00Z or 2026-11-24 (default: the first event)")
 	f.StringVar(&o.to, "to", "", "end of the period (default: the last event)")
@@ -90,7 +90,8 @@ went without a leader:
 
 --state-dir reports on what a running (or stopped) daemon took in: the flight
 recording in its state_dir (inputs.1.jsonl, then inputs.jsonl), replayed as replay
-does. A flight recording can also be named as EVENTS.
+does. A flight recording can also be named as EVENTS. It names each event's
+cluster: every cluster in it is reported, or only the one --cluster names.
 
 The period is the recording's span, first event to last (a flight recording: to the
 last time it recorded), or the part of it within --from and --to: nothing is known
@@ -124,14 +125,10 @@ func (e *env) report(o reportOptions, files []string) error {
 	if err != nil {
 		return fmt.Errorf("--to %q: %w", o.to, err)
 	}
-	cluster, err := pickCluster(cfg, o.cluster)
-	if err != nil {
-		return err
-	}
 	if o.stateDir != "" {
 		files = recordingFiles(o.stateDir)
 	}
-	rec, err := e.replayStates(cfg, cluster, files, o.reorder)
+	rec, err := e.reportedStates(cfg, o, files)
 	if err != nil {
 		return err
 	}
@@ -187,15 +184,43 @@ type replayedStates struct {
 	first, last time.Time
 }
 
-// replayStates runs the events through the detector as replay does and
-// keeps the state events.
-func (e *env) replayStates(cfg *config.Config, cluster string, files []string, reorder time.Duration) (replayedStates, error) {
-	var rec replayedStates
-	if recording, err := isRecording(files); err != nil {
-		return rec, err
-	} else if recording {
+// reportedStates replays files for a report. Event files are one
+// cluster's: --cluster's, needed when the config has several. A flight
+// recording names each event's cluster, as replay takes it: --cluster
+// picks one of them, and without it every cluster is reported.
+func (e *env) reportedStates(cfg *config.Config, o reportOptions, files []string) (replayedStates, error) {
+	recording, err := isRecording(files)
+	if err != nil {
+		return replayedStates{}, err
+	}
+	if !recording {
+		cluster, err := pickCluster(cfg, o.cluster)
+		if err != nil {
+			return replayedStates{}, err
+		}
+		return e.replayStates(cfg, cluster, files, o.reorder)
+	}
+	if o.cluster == "" {
 		return e.replayRecordedStates(cfg, files)
 	}
+	if _, err := pickCluster(cfg, o.cluster); err != nil {
+		return replayedStates{}, err
+	}
+	rec, err := e.replayRecordedStates(cfg, files)
+	if err != nil {
+		return rec, err
+	}
+	rec.states = slices.DeleteFunc(rec.states, func(ev event.Event) bool { return ev.Cluster != o.cluster })
+	if rec.n > 0 && len(rec.states) == 0 {
+		return rec, fmt.Errorf("the recording holds no state of cluster %q", o.cluster)
+	}
+	return rec, nil
+}
+
+// replayStates runs the events of one cluster through the detector as
+// replay does and keeps the state events.
+func (e *env) replayStates(cfg *config.Config, cluster string, files []string, reorder time.Duration) (replayedStates, error) {
+	var rec replayedStates
 	driver, err := pipeline.New(cfg, cluster, stateSink{&rec.states}, e.log)
 	if err != nil {
 		return rec, err

@@ -2,7 +2,9 @@ package main
 
 import (
 	"encoding/json"
+	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -142,4 +144,73 @@ func TestReportCountsLeaderhooksDowntimeAsNotWatched(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestReportOnARecordingReportsTheClusterNamed: a flight recording names
+// each event's cluster. Without --cluster, report covers every cluster of
+// the recording, as replay does, even when the config has several; with
+// it, only the cluster named.
+func TestReportOnARecordingReportsTheClusterNamed(t *testing.T) {
+	config, recording := writeRecording(t, recordedStart,
+		`{"namespace":"cluster","event_src_id":"c1","timestamp":"2026-12-07T08:06:44.000000000Z","eventType":"state.has_leader","leaderId":"c1","cluster":"ziti"}`,
+		`{"namespace":"cluster","event_src_id":"o1","timestamp":"2026-12-07T08:06:45.000000000Z","eventType":"state.has_leader","leaderId":"o1","cluster":"other"}`,
+		`{"namespace":"leaderhook","eventType":"time","timestamp":"2026-12-07T08:06:50.000000000Z"}`,
+	)
+	threeClusters := "clusters:\n  - {name: ziti, stabilize: 2s, source: {type: events, http: true}}\n" +
+		"  - {name: other, stabilize: 2s, source: {type: events, http: true}}\n" +
+		"  - {name: idle, stabilize: 2s, source: {type: events, http: true}}\n" +
+		"actions:\n  hook: {type: webhook, url: \"http://127.0.0.1:9/hook\"}\n" +
+		"rules:\n  - {name: lost, when: leaderless, actions: [hook]}\n"
+	if err := os.WriteFile(config, []byte(threeClusters), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		name    string
+		flags   []string
+		want    []string
+		wantErr string // on stderr, with exit 1
+	}{
+		{"every cluster", nil, []string{"other", "ziti"}, ""},
+		{"--cluster other", []string{"--cluster", "other"}, []string{"other"}, ""},
+		{"--cluster ziti", []string{"--cluster", "ziti"}, []string{"ziti"}, ""},
+		{"a cluster the recording says nothing of", []string{"--cluster", "idle"}, nil, `the recording holds no state of cluster "idle"`},
+		{"a cluster not in the config", []string{"--cluster", "nope"}, nil, `--cluster "nope" is not in the config`},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			for _, input := range [][]string{{"--state-dir", filepath.Dir(recording)}, {recording}} {
+				args := append([]string{"report", "-c", config, "--format", "json"}, c.flags...)
+				out, stderr, code := leaderhook(t, append(args, input...)...)
+				if c.wantErr != "" {
+					if code != 1 || out != "" || !strings.Contains(stderr, c.wantErr) {
+						t.Errorf("%v: exit %d; want 1, nothing reported, and %q\n%s%s", input, code, c.wantErr, out, stderr)
+					}
+					continue
+				}
+				if code != 0 {
+					t.Fatalf("%v: exit %d\n%s%s", input, code, out, stderr)
+				}
+				if got := reportedClusters(t, out); !slices.Equal(got, c.want) {
+					t.Errorf("%v: reported %v, want %v\n%s", input, got, c.want, out)
+				}
+			}
+		})
+	}
+}
+
+// reportedClusters are the clusters of report's JSON lines, sorted.
+func reportedClusters(t *testing.T, out string) []string {
+	t.Helper()
+	var names []string
+	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+		var r struct {
+			Cluster string `json:"cluster"`
+		}
+		if err := json.Unmarshal([]byte(line), &r); err != nil {
+			t.Fatalf("%v\n%s", err, out)
+		}
+		names = append(names, r.Cluster)
+	}
+	slices.Sort(names)
+	return names
 }
