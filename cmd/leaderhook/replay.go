@@ -47,15 +47,16 @@ file are put in order (see --reorder-window); one further out of order is named 
 stderr with its file and line, and applied at the replay's clock, as the daemon
 dates a late event on arrival.
 
-The virtual clock stops at the last event; --extend lets it run on, to see what
-would fire if nothing else happened. The first thing time alone would still decide
-(within a day) is named on stderr.
+The virtual clock stops at the last event; --extend lets it run on from there, to
+see what would fire if nothing else happened. The first thing time alone would
+still decide (within a day) is named on stderr, with the --extend that shows it.
 
 A flight recording of 'leaderhook run' (state_dir/inputs.1.jsonl, then
 state_dir/inputs.jsonl) is replayed as the daemon took it: its files one after the
 other, each start of the daemon from the state it resumed from, events at the times
-the daemon dated them, and time passing as far as the daemon's last decision.
---cluster is not needed: each event names its cluster.
+the daemon dated them, and time passing as far as the daemon's last decision:
+there the virtual clock stops, and --extend counts from there. --cluster is not
+needed: each event names its cluster.
 
 --format html writes an incident report, one self-contained page that loads
 nothing: a lane per member with what it reported, the cluster as leaderhook
@@ -74,7 +75,7 @@ rejected line is reported on stderr with its file and line number).`,
 	configFlag(cmd, &o.config)
 	cmd.Flags().StringVar(&o.cluster, "cluster", "", "cluster the events belong to (required when the config has several)")
 	cmd.Flags().StringVar(&o.format, "format", "text", "output: text (a readable timeline), json (one object per line) or html (an incident report)")
-	cmd.Flags().DurationVar(&o.extend, "extend", 0, "keep the virtual clock running this long after the last event")
+	cmd.Flags().DurationVar(&o.extend, "extend", 0, "keep the virtual clock running this long after the replay stops (the last event; a flight recording: the daemon's last decision)")
 	cmd.Flags().DurationVar(&o.reorder, "reorder-window", event.DefaultReorderWindow, "how far out of timestamp order a line may be within one file")
 	cmd.Flags().BoolVar(&o.execute, "execute", false, "run the actions for real (webhooks are sent, scripts run), as fast as the replay goes")
 	cmd.Flags().BoolVar(&o.showActions, "show-actions", false, "show what each action would send (default: on for --format text)")
@@ -184,7 +185,7 @@ func (e *env) replayEvents(cfg *config.Config, driver *pipeline.Driver, out *tim
 		report.members(ev.Time, driver)
 	}
 	if o.extend > 0 {
-		driver.AdvanceTo(last.Add(o.extend))
+		driver.AdvanceTo(driver.Now().Add(o.extend)) // the last event's time: a late one is applied at the clock's
 	}
 	if err := out.Flush(); err != nil {
 		return err

@@ -47,7 +47,9 @@ func (e *env) replayRecording(cfg *config.Config, sink pipeline.Sink, out *timel
 		}
 	}
 	if extend > 0 && r.driver != nil {
-		r.driver.AdvanceTo(r.last.Add(extend))
+		// From where the replay stopped, as the summary's hint counts: the
+		// daemon's time lines may have taken it past the last event.
+		r.driver.AdvanceTo(r.driver.Now().Add(extend))
 	}
 	if err := out.Flush(); err != nil {
 		return err

@@ -89,6 +89,41 @@ func TestReplayRecordingSaysWhatWasStillDueAtTheEnd(t *testing.T) {
 	}
 }
 
+// TestReplayRecordingExtendsFromWhereTheReplayStopped: a flight recording
+// whose daemon's clock ran past the last event (a time line) stops the
+// replay there, and --extend counts from there, as the --extend the
+// replay suggests does: following the suggestion shows what it named.
+func TestReplayRecordingExtendsFromWhereTheReplayStopped(t *testing.T) {
+	config, recording := writeRecording(t, recordedStart,
+		`{"namespace":"cluster","event_src_id":"c1","timestamp":"2026-12-07T08:06:44.000000000Z","eventType":"state.has_leader","leaderId":"c1","cluster":"ziti"}`,
+		`{"namespace":"cluster","event_src_id":"c1","timestamp":"2026-12-07T08:06:45.000000000Z","eventType":"state.is_leaderless","cluster":"ziti"}`,
+		`{"namespace":"leaderhook","eventType":"time","timestamp":"2026-12-07T08:06:47.000000000Z"}`,
+	)
+	rules := "clusters:\n  - {name: ziti, stabilize: 2s, source: {type: events, http: true}}\n" +
+		"actions:\n  hook: {type: webhook, url: \"http://127.0.0.1:9/hook\"}\n" +
+		"rules:\n  - {name: lost-30s, when: 'leaderless && leaderless_for >= duration(\"30s\")', actions: [hook]}\n"
+	if err := os.WriteFile(config, []byte(rules), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	const due = "the replay stops at 2026-12-07T08:06:47Z; with no more events, rule lost-30s fired at 2026-12-07T08:07:15Z: --extend 28s shows it"
+	if _, stderr, code := leaderhook(t, "replay", "-c", config, recording); code != 0 || !strings.Contains(stderr, due) {
+		t.Fatalf("exit %d; stderr does not say %q:\n%s", code, due, stderr)
+	}
+	cases := []struct {
+		extend string
+		fires  bool
+	}{
+		{"27s", false}, // to 08:07:14
+		{"28s", true},  // to 08:07:15, as suggested
+	}
+	for _, c := range cases {
+		out, stderr, code := leaderhook(t, "replay", "-c", config, "--extend", c.extend, recording)
+		if fired := strings.Contains(out, "rule lost-30s FIRED"); code != 0 || fired != c.fires {
+			t.Errorf("--extend %s: exit %d, fired %t; want 0, fired %t\n%s%s", c.extend, code, fired, c.fires, out, stderr)
+		}
+	}
+}
+
 // An event of an eventType leaderhook does not know, in a recording, is
 // skipped as the daemon and an event file's replay skip it: named once,
 // counted, and no failed replay.
