@@ -117,6 +117,69 @@ func Parse(name string, data []byte, env func(string) (string, bool)) (*Config, 
 	return cfg, l.res, nil
 }
 
+// LoadServer reads the server block of the config file at path, with
+// ${VAR} and LEADERHOOK_SERVER__ overrides from the process environment,
+// as Load does. It is for the commands that call a running daemon (health,
+// expect, ha): a problem elsewhere in the file, such as a rule the daemon
+// refused to reload while it kept running, is left to check and run.
+func LoadServer(path string) (*Server, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	return ParseServer(path, data, os.LookupEnv)
+}
+
+// ParseServer is LoadServer on data (named name in messages), with the
+// environment's variables from env. The problems of the server block,
+// and those that leave no block to read (a syntax error), are reported
+// as an *Errors; its warnings are not.
+func ParseServer(name string, data []byte, env func(string) (string, bool)) (*Server, error) {
+	l := newLoader(name, env)
+	server := l.parseServer(data)
+	if l.values <= maxValues { // else the walk stopped short, wherever it was
+		l.errs = slices.DeleteFunc(l.errs, func(d Diagnostic) bool { return !inServerBlock(d.Path) })
+	}
+	if len(l.errs) > 0 {
+		sortDiagnostics(l.errs)
+		return nil, &Errors{Diagnostics: l.errs}
+	}
+	return server, nil
+}
+
+// parseServer walks the whole file, as parse does, but decodes and checks
+// only the server block: what the walk finds elsewhere, ParseServer drops.
+func (l *loader) parseServer(data []byte) *Server {
+	l.lines = splitLines(string(data))
+	if l.root = l.document(data); l.root == nil {
+		return nil
+	}
+	l.expandEnv(l.root, "")
+	tree, _ := l.value(l.root, configType, "").(map[string]any)
+	if l.values > maxValues {
+		return nil
+	}
+	cfg, err := l.decode(map[string]any{"server": tree["server"]})
+	if err != nil {
+		l.errorAt(nil, "", "%v", err)
+		return nil
+	}
+	var errs field.List
+	checkServer(cfg, &errs)
+	for _, e := range errs {
+		if !l.repeats(e.Path) {
+			l.errs = append(l.errs, l.diagnose(e))
+		}
+	}
+	return &cfg.Server
+}
+
+// inServerBlock reports whether a diagnostic at path concerns the server
+// block or the file as a whole.
+func inServerBlock(path string) bool {
+	return path == "" || path == "server" || strings.HasPrefix(path, "server.")
+}
+
 type loader struct {
 	name  string
 	env   func(string) (string, bool)
@@ -442,14 +505,7 @@ func (l *loader) validateActions(cfg *Config, errs *field.List) map[string]bool 
 // checkSettings checks the server block and the top-level settings, and
 // returns the server's warnings.
 func checkSettings(cfg *Config, errs *field.List) field.List {
-	serverWarnings := checkListen(cfg, errs)
-	if cfg.Server.ExternalURL != "" {
-		actions.CheckURL(errs, "server.external_url", cfg.Server.ExternalURL)
-	}
-	if cfg.Server.MaxBodyBytes < 0 {
-		errs.Add("server.max_body_bytes", "must not be negative")
-	}
-	errs.Prefix("server.tls", cfg.Server.TLS.validate())
+	serverWarnings := checkServer(cfg, errs)
 	if cfg.HA != nil {
 		errs.Prefix("ha", cfg.HA.Validate())
 		serverWarnings = append(serverWarnings, openRaftBind(cfg.HA)...)
@@ -462,6 +518,19 @@ func checkSettings(cfg *Config, errs *field.List) field.List {
 	}
 	checkHistory(cfg.History, errs)
 	return serverWarnings
+}
+
+// checkServer checks the server block and returns its warnings.
+func checkServer(cfg *Config, errs *field.List) field.List {
+	warnings := checkListen(cfg, errs)
+	if cfg.Server.ExternalURL != "" {
+		actions.CheckURL(errs, "server.external_url", cfg.Server.ExternalURL)
+	}
+	if cfg.Server.MaxBodyBytes < 0 {
+		errs.Add("server.max_body_bytes", "must not be negative")
+	}
+	errs.Prefix("server.tls", cfg.Server.TLS.validate())
+	return warnings
 }
 
 // checkListen checks server.listen, and returns the warning of an address

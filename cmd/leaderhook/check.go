@@ -49,16 +49,33 @@ func (e *env) loadConfig(path string) (*config.Config, bool) {
 		}
 	}
 	if err != nil {
-		var list *config.Errors
-		if errors.As(err, &list) {
-			fmt.Fprintln(e.stderr, list.Error())
-			fmt.Fprintf(e.stderr, "%s: %s\n", path, countErrors(len(list.Diagnostics)))
-		} else {
-			fmt.Fprintln(e.stderr, "leaderhook:", err)
-		}
+		e.configErrors(path, err)
 		return nil, false
 	}
 	return cfg, true
+}
+
+// loadServer reads the server block of path for a command that calls a
+// running daemon, printing its errors to stderr; the rest of the file is
+// check's and run's to judge.
+func (e *env) loadServer(path string) (*config.Server, bool) {
+	server, err := config.LoadServer(path)
+	if err != nil {
+		e.configErrors(path, err)
+		return nil, false
+	}
+	return server, true
+}
+
+// configErrors prints the problems of the config file at path.
+func (e *env) configErrors(path string, err error) {
+	var list *config.Errors
+	if errors.As(err, &list) {
+		fmt.Fprintln(e.stderr, list.Error())
+		fmt.Fprintf(e.stderr, "%s: %s\n", path, countErrors(len(list.Diagnostics)))
+	} else {
+		fmt.Fprintln(e.stderr, "leaderhook:", err)
+	}
 }
 
 // countErrors says "1 error" or "N errors".
