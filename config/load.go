@@ -2,6 +2,7 @@ package config
 
 import (
 	"bytes"
+	"cmp"
 	"errors"
 	"fmt"
 	"io"
@@ -21,6 +22,7 @@ import (
 
 	"github.com/leaderhook/leaderhook/actions"
 	"github.com/leaderhook/leaderhook/actions/kinds"
+	"github.com/leaderhook/leaderhook/detector"
 	"github.com/leaderhook/leaderhook/field"
 	"github.com/leaderhook/leaderhook/ha"
 	"github.com/leaderhook/leaderhook/rules"
@@ -95,11 +97,21 @@ func (c *Config) Location() *time.Location {
 // Load reads and validates the config file at path, with ${VAR} and
 // LEADERHOOK_ overrides from the process environment.
 func Load(path string) (*Config, *Result, error) {
+	return load(path, Parse)
+}
+
+// LoadDaemon is Load for `leaderhook run` and `check`: it also refuses
+// what only a Go program that embeds leaderhook can run (see ParseDaemon).
+func LoadDaemon(path string) (*Config, *Result, error) {
+	return load(path, ParseDaemon)
+}
+
+func load(path string, parse func(string, []byte, func(string) (string, bool)) (*Config, *Result, error)) (*Config, *Result, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, nil, fmt.Errorf("config: %w", err)
 	}
-	return Parse(path, data, os.LookupEnv)
+	return parse(path, data, os.LookupEnv)
 }
 
 // Parse validates data (named name in messages), expanding ${VAR} and
@@ -107,7 +119,20 @@ func Load(path string) (*Config, *Result, error) {
 // once, as an *Errors; the Result, with its warnings, is returned either
 // way.
 func Parse(name string, data []byte, env func(string) (string, bool)) (*Config, *Result, error) {
+	return newLoader(name, env).result(data)
+}
+
+// ParseDaemon is Parse for the daemon: it also refuses a raft source,
+// which a program embedding leaderhook feeds (detector.RaftSource) but
+// the daemon cannot reach, and a second cluster reading stdin, so that
+// check fails where run would.
+func ParseDaemon(name string, data []byte, env func(string) (string, bool)) (*Config, *Result, error) {
 	l := newLoader(name, env)
+	l.daemon = true
+	return l.result(data)
+}
+
+func (l *loader) result(data []byte) (*Config, *Result, error) {
 	cfg := l.parse(data)
 	sortDiagnostics(l.res.Warnings)
 	if len(l.errs) > 0 {
@@ -198,6 +223,7 @@ type loader struct {
 	partial    map[string]bool   // structs with a bad field left out
 	overridden map[string]string // path -> the LEADERHOOK_ variable that set it
 	values     int               // visited by value, to bound aliases
+	daemon     bool              // refuse what only a program embedding leaderhook runs
 }
 
 func newLoader(name string, env func(string) (string, bool)) *loader {
@@ -410,6 +436,9 @@ func (l *loader) decode(tree map[string]any) (*Config, error) {
 func (l *loader) validate(cfg *Config) {
 	var errs field.List
 	clusters := validateClusters(cfg, &errs)
+	if l.daemon {
+		errs = append(errs, daemonSources(cfg.Clusters)...)
+	}
 	actionNames := l.validateActions(cfg, &errs)
 	for _, name := range sortedKeys(cfg.Windows) {
 		if !identifier.MatchString(name) {
@@ -467,6 +496,27 @@ func validateClusters(cfg *Config, errs *field.List) map[string]bool {
 		clusters[c.Name] = true
 	}
 	return clusters
+}
+
+// daemonSources refuses the sources the daemon cannot run: a raft source,
+// and a second cluster reading stdin (the daemon has one).
+func daemonSources(clusters []detector.Cluster) field.List {
+	var errs field.List
+	stdin := ""
+	for i, c := range clusters {
+		path := "clusters[" + strconv.Itoa(i) + "].source"
+		if c.Source.Type == detector.SourceRaft {
+			errs.Add(path+".type", "a raft source is for a Go program that embeds leaderhook (detector.RaftSource): "+
+				"leaderhook run cannot reach the node; use poll or events")
+		}
+		if c.Source.Stdin {
+			if stdin != "" {
+				errs.Add(path+".stdin", "cluster %s reads stdin already: only one cluster can", stdin)
+			}
+			stdin = cmp.Or(c.Name, fmt.Sprintf("clusters[%d]", i))
+		}
+	}
+	return errs
 }
 
 // validateActions checks each action through its kind, with the secrets

@@ -739,3 +739,34 @@ func TestParseServer(t *testing.T) {
 		})
 	}
 }
+
+// ParseDaemon refuses, at the key, the sources `leaderhook run` refuses at
+// start; Parse, for programs that embed leaderhook, takes them.
+func TestParseDaemon(t *testing.T) {
+	const rest = "actions:\n  hook: {type: webhook, url: \"http://127.0.0.1:9/hook\"}\nrules:\n  - {name: lost, when: leaderless, actions: [hook]}\n"
+	cases := []struct{ name, clusters, err string }{
+		{name: "raft source", clusters: "  - {name: a, source: {type: raft}}\n",
+			err: "d.yaml:2:30: clusters[0].source.type: a raft source is for a Go program that embeds leaderhook (detector.RaftSource): " +
+				"leaderhook run cannot reach the node; use poll or events"},
+		{name: "two stdin", clusters: "  - {name: a, source: {type: events, stdin: true}}\n  - {name: b, source: {type: events, http: true}}\n" +
+			"  - {name: c, source: {type: events, stdin: true, http: true}}\n",
+			err: "d.yaml:4:45: clusters[2].source.stdin: cluster a reads stdin already: only one cluster can"},
+		{name: "one stdin", clusters: "  - {name: a, source: {type: events, stdin: true}}\n  - {name: b, source: {type: events, http: true}}\n"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			data := []byte("clusters:\n" + tc.clusters + rest)
+			if _, _, err := Parse("d.yaml", data, envOf(nil)); err != nil {
+				t.Errorf("Parse: %v", err)
+			}
+			_, _, err := ParseDaemon("d.yaml", data, envOf(nil))
+			got := ""
+			if err != nil {
+				got = err.Error()
+			}
+			if got != tc.err {
+				t.Errorf("ParseDaemon: error\n%s\nwant\n%s", got, tc.err)
+			}
+		})
+	}
+}
