@@ -2,6 +2,7 @@ package config
 
 import (
 	"bytes"
+	"cmp"
 	"errors"
 	"fmt"
 	"io"
@@ -21,6 +22,7 @@ import (
 
 	"github.com/leaderhook/leaderhook/actions"
 	"github.com/leaderhook/leaderhook/actions/kinds"
+	"github.com/leaderhook/leaderhook/detector"
 	"github.com/leaderhook/leaderhook/field"
 	"github.com/leaderhook/leaderhook/ha"
 	"github.com/leaderhook/leaderhook/rules"
@@ -95,11 +97,21 @@ func (c *Config) Location() *time.Location {
 // Load reads and validates the config file at path, with ${VAR} and
 // LEADERHOOK_ overrides from the process environment.
 func Load(path string) (*Config, *Result, error) {
+	return load(path, Parse)
+}
+
+// LoadDaemon is Load for `leaderhook run` and `check`: it also refuses
+// what only a Go program that embeds leaderhook can run (see ParseDaemon).
+func LoadDaemon(path string) (*Config, *Result, error) {
+	return load(path, ParseDaemon)
+}
+
+func load(path string, parse func(string, []byte, func(string) (string, bool)) (*Config, *Result, error)) (*Config, *Result, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, nil, fmt.Errorf("config: %w", err)
 	}
-	return Parse(path, data, os.LookupEnv)
+	return parse(path, data, os.LookupEnv)
 }
 
 // Parse validates data (named name in messages), expanding ${VAR} and
@@ -107,7 +119,20 @@ func Load(path string) (*Config, *Result, error) {
 // once, as an *Errors; the Result, with its warnings, is returned either
 // way.
 func Parse(name string, data []byte, env func(string) (string, bool)) (*Config, *Result, error) {
+	return newLoader(name, env).result(data)
+}
+
+// ParseDaemon is Parse for the daemon: it also refuses a raft source,
+// which a program embedding leaderhook feeds (detector.RaftSource) but
+// the daemon cannot reach, and a second cluster reading stdin, so that
+// check fails where run would.
+func ParseDaemon(name string, data []byte, env func(string) (string, bool)) (*Config, *Result, error) {
 	l := newLoader(name, env)
+	l.daemon = true
+	return l.result(data)
+}
+
+func (l *loader) result(data []byte) (*Config, *Result, error) {
 	cfg := l.parse(data)
 	sortDiagnostics(l.res.Warnings)
 	if len(l.errs) > 0 {
@@ -115,6 +140,69 @@ func Parse(name string, data []byte, env func(string) (string, bool)) (*Config, 
 		return nil, l.res, &Errors{Diagnostics: l.errs}
 	}
 	return cfg, l.res, nil
+}
+
+// LoadServer reads the server block of the config file at path, with
+// ${VAR} and LEADERHOOK_SERVER__ overrides from the process environment,
+// as Load does. It is for the commands that call a running daemon (health,
+// expect, ha): a problem elsewhere in the file, such as a rule the daemon
+// refused to reload while it kept running, is left to check and run.
+func LoadServer(path string) (*Server, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	return ParseServer(path, data, os.LookupEnv)
+}
+
+// ParseServer is LoadServer on data (named name in messages), with the
+// environment's variables from env. The problems of the server block,
+// and those that leave no block to read (a syntax error), are reported
+// as an *Errors; its warnings are not.
+func ParseServer(name string, data []byte, env func(string) (string, bool)) (*Server, error) {
+	l := newLoader(name, env)
+	server := l.parseServer(data)
+	if l.values <= maxValues { // else the walk stopped short, wherever it was
+		l.errs = slices.DeleteFunc(l.errs, func(d Diagnostic) bool { return !inServerBlock(d.Path) })
+	}
+	if len(l.errs) > 0 {
+		sortDiagnostics(l.errs)
+		return nil, &Errors{Diagnostics: l.errs}
+	}
+	return server, nil
+}
+
+// parseServer walks the whole file, as parse does, but decodes and checks
+// only the server block: what the walk finds elsewhere, ParseServer drops.
+func (l *loader) parseServer(data []byte) *Server {
+	l.lines = splitLines(string(data))
+	if l.root = l.document(data); l.root == nil {
+		return nil
+	}
+	l.expandEnv(l.root, "")
+	tree, _ := l.value(l.root, configType, "").(map[string]any)
+	if l.values > maxValues {
+		return nil
+	}
+	cfg, err := l.decode(map[string]any{"server": tree["server"]})
+	if err != nil {
+		l.errorAt(nil, "", "%v", err)
+		return nil
+	}
+	var errs field.List
+	checkServer(cfg, &errs)
+	for _, e := range errs {
+		if !l.repeats(e.Path) {
+			l.errs = append(l.errs, l.diagnose(e))
+		}
+	}
+	return &cfg.Server
+}
+
+// inServerBlock reports whether a diagnostic at path concerns the server
+// block or the file as a whole.
+func inServerBlock(path string) bool {
+	return path == "" || path == "server" || strings.HasPrefix(path, "server.")
 }
 
 type loader struct {
@@ -135,6 +223,7 @@ type loader struct {
 	partial    map[string]bool   // structs with a bad field left out
 	overridden map[string]string // path -> the LEADERHOOK_ variable that set it
 	values     int               // visited by value, to bound aliases
+	daemon     bool              // refuse what only a program embedding leaderhook runs
 }
 
 func newLoader(name string, env func(string) (string, bool)) *loader {
@@ -347,6 +436,9 @@ func (l *loader) decode(tree map[string]any) (*Config, error) {
 func (l *loader) validate(cfg *Config) {
 	var errs field.List
 	clusters := validateClusters(cfg, &errs)
+	if l.daemon {
+		errs = append(errs, daemonSources(cfg.Clusters)...)
+	}
 	actionNames := l.validateActions(cfg, &errs)
 	for _, name := range sortedKeys(cfg.Windows) {
 		if !identifier.MatchString(name) {
@@ -406,6 +498,27 @@ func validateClusters(cfg *Config, errs *field.List) map[string]bool {
 	return clusters
 }
 
+// daemonSources refuses the sources the daemon cannot run: a raft source,
+// and a second cluster reading stdin (the daemon has one).
+func daemonSources(clusters []detector.Cluster) field.List {
+	var errs field.List
+	stdin := ""
+	for i, c := range clusters {
+		path := "clusters[" + strconv.Itoa(i) + "].source"
+		if c.Source.Type == detector.SourceRaft {
+			errs.Add(path+".type", "a raft source is for a Go program that embeds leaderhook (detector.RaftSource): "+
+				"leaderhook run cannot reach the node; use poll or events")
+		}
+		if c.Source.Stdin {
+			if stdin != "" {
+				errs.Add(path+".stdin", "cluster %s reads stdin already: only one cluster can", stdin)
+			}
+			stdin = cmp.Or(c.Name, fmt.Sprintf("clusters[%d]", i))
+		}
+	}
+	return errs
+}
+
 // validateActions checks each action through its kind, with the secrets
 // it takes from the environment, and the fallbacks they name; it returns
 // the names.
@@ -442,14 +555,7 @@ func (l *loader) validateActions(cfg *Config, errs *field.List) map[string]bool 
 // checkSettings checks the server block and the top-level settings, and
 // returns the server's warnings.
 func checkSettings(cfg *Config, errs *field.List) field.List {
-	serverWarnings := checkListen(cfg, errs)
-	if cfg.Server.ExternalURL != "" {
-		actions.CheckURL(errs, "server.external_url", cfg.Server.ExternalURL)
-	}
-	if cfg.Server.MaxBodyBytes < 0 {
-		errs.Add("server.max_body_bytes", "must not be negative")
-	}
-	errs.Prefix("server.tls", cfg.Server.TLS.validate())
+	serverWarnings := checkServer(cfg, errs)
 	if cfg.HA != nil {
 		errs.Prefix("ha", cfg.HA.Validate())
 		serverWarnings = append(serverWarnings, openRaftBind(cfg.HA)...)
@@ -462,6 +568,19 @@ func checkSettings(cfg *Config, errs *field.List) field.List {
 	}
 	checkHistory(cfg.History, errs)
 	return serverWarnings
+}
+
+// checkServer checks the server block and returns its warnings.
+func checkServer(cfg *Config, errs *field.List) field.List {
+	warnings := checkListen(cfg, errs)
+	if cfg.Server.ExternalURL != "" {
+		actions.CheckURL(errs, "server.external_url", cfg.Server.ExternalURL)
+	}
+	if cfg.Server.MaxBodyBytes < 0 {
+		errs.Add("server.max_body_bytes", "must not be negative")
+	}
+	errs.Prefix("server.tls", cfg.Server.TLS.validate())
+	return warnings
 }
 
 // checkListen checks server.listen, and returns the warning of an address

@@ -314,6 +314,10 @@ func TestAliasBomb(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "the config expands to more than") || strings.Count(err.Error(), "\n") != 0 {
 		t.Errorf("err = %.300v", err)
 	}
+	// A walk that stopped short has not read the server block either.
+	if _, err := ParseServer("bomb.yaml", []byte(b.String()), envOf(nil)); err == nil || !strings.Contains(err.Error(), "the config expands to more than") {
+		t.Errorf("ParseServer: err = %.300v", err)
+	}
 	if d := time.Since(start); d > 5*time.Second {
 		t.Errorf("took %v", d)
 	}
@@ -687,5 +691,82 @@ func TestUnresolvedIncidentWarning(t *testing.T) {
 		case c.warn != "" && (len(got) != 1 || !strings.Contains(got[0], c.warn)):
 			t.Errorf("%s: warnings %q, want one with %q", c.name, got, c.warn)
 		}
+	}
+}
+
+// ParseServer, for the commands that call a running daemon, reads the
+// server block with the environment's overrides as Parse does, and leaves
+// problems elsewhere in the file to check and run.
+func TestParseServer(t *testing.T) {
+	const elsewhere = "clusters: []\nrules:\n  - {name: r, when: 'leaderless_for >= duration(\"20x\")', actions: [nope]}\n" +
+		"actions:\n  hook: {type: webhook, url: \"${UNSET_URL}\"}\nwindws: {}\n"
+	cases := []struct {
+		name, yaml string
+		env        map[string]string
+		listen     string // want, when no error
+		err        string
+	}{
+		{name: "errors elsewhere", yaml: "server: {listen: 127.0.0.1:1, tls: {cert_file: ''}}\n" + elsewhere, listen: "127.0.0.1:1"},
+		{name: "no server block", yaml: elsewhere, listen: DefaultListen},
+		{name: "override", yaml: "server: {listen: 127.0.0.1:1}\n" + elsewhere,
+			env: map[string]string{"LEADERHOOK_SERVER__LISTEN": "[::1]:2", "LEADERHOOK_MAX_CLOCK_SKEW": "never"}, listen: "[::1]:2"},
+		{name: "merged in", yaml: "base: &b {listen: 127.0.0.1:3}\nserver: {<<: *b}\n", listen: "127.0.0.1:3"},
+		{name: "${VAR} in the server block", yaml: "server: {listen: '127.0.0.1:${PORT}'}\n", env: map[string]string{"PORT": "4"}, listen: "127.0.0.1:4"},
+		{name: "bad listen", yaml: "server: {listen: nowhere}\n" + elsewhere,
+			err: `s.yaml:1:18: server.listen: "nowhere" is not host:port, e.g. 127.0.0.1:9464`},
+		{name: "unknown key in the block", yaml: elsewhere + "server:\n  lisen: 127.0.0.1:1\n",
+			err: `s.yaml:8:3: server.lisen: unknown key "lisen" (valid: listen, ingest_token, max_body_bytes, external_url, tls)`},
+		{name: "unset ${VAR} in the block", yaml: "server: {ingest_token: '${UNSET_TOKEN}'}\n",
+			err: `s.yaml:1:24: server.ingest_token: environment variable UNSET_TOKEN is not set (use ${UNSET_TOKEN:-default} for a default)`},
+		{name: "bad override", env: map[string]string{"LEADERHOOK_SERVER__LISTEN": "nowhere"}, yaml: elsewhere,
+			err: `s.yaml: server.listen: "nowhere" is not host:port, e.g. 127.0.0.1:9464 (set by LEADERHOOK_SERVER__LISTEN)`},
+		{name: "tls file missing", yaml: "server:\n  tls: {cert_file: /nonexistent/c.pem, key_file: /nonexistent/k.pem}\n", err: "s.yaml:2:"},
+		{name: "syntax", yaml: "server: {listen: [\n", err: "s.yaml:"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			server, err := ParseServer("s.yaml", []byte(tc.yaml), envOf(tc.env))
+			switch {
+			case tc.err != "":
+				if err == nil || !strings.HasPrefix(err.Error(), tc.err) {
+					t.Fatalf("error:\n%v\nwant:\n%s", err, tc.err)
+				}
+			case err != nil:
+				t.Fatal(err)
+			case server.Listen != tc.listen:
+				t.Errorf("listen %q, want %q", server.Listen, tc.listen)
+			}
+		})
+	}
+}
+
+// ParseDaemon refuses, at the key, the sources `leaderhook run` refuses at
+// start; Parse, for programs that embed leaderhook, takes them.
+func TestParseDaemon(t *testing.T) {
+	const rest = "actions:\n  hook: {type: webhook, url: \"http://127.0.0.1:9/hook\"}\nrules:\n  - {name: lost, when: leaderless, actions: [hook]}\n"
+	cases := []struct{ name, clusters, err string }{
+		{name: "raft source", clusters: "  - {name: a, source: {type: raft}}\n",
+			err: "d.yaml:2:30: clusters[0].source.type: a raft source is for a Go program that embeds leaderhook (detector.RaftSource): " +
+				"leaderhook run cannot reach the node; use poll or events"},
+		{name: "two stdin", clusters: "  - {name: a, source: {type: events, stdin: true}}\n  - {name: b, source: {type: events, http: true}}\n" +
+			"  - {name: c, source: {type: events, stdin: true, http: true}}\n",
+			err: "d.yaml:4:45: clusters[2].source.stdin: cluster a reads stdin already: only one cluster can"},
+		{name: "one stdin", clusters: "  - {name: a, source: {type: events, stdin: true}}\n  - {name: b, source: {type: events, http: true}}\n"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			data := []byte("clusters:\n" + tc.clusters + rest)
+			if _, _, err := Parse("d.yaml", data, envOf(nil)); err != nil {
+				t.Errorf("Parse: %v", err)
+			}
+			_, _, err := ParseDaemon("d.yaml", data, envOf(nil))
+			got := ""
+			if err != nil {
+				got = err.Error()
+			}
+			if got != tc.err {
+				t.Errorf("ParseDaemon: error\n%s\nwant\n%s", got, tc.err)
+			}
+		})
 	}
 }

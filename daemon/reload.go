@@ -38,7 +38,7 @@ func (d *Daemon) Reload() error {
 
 func (d *Daemon) reload() error {
 	d.configMod = modTime(d.opts.ConfigPath)
-	next, res, err := config.Load(d.opts.ConfigPath)
+	next, res, err := config.LoadDaemon(d.opts.ConfigPath)
 	if res != nil {
 		for _, w := range res.Warnings {
 			d.log.Warn("config warning", "warning", w.String())

@@ -31,8 +31,8 @@ func (a apiTLS) set() bool { return a.caFile != "" || a.certFile != "" || a.keyF
 
 // apiClient is the HTTP client of a command that calls a daemon's API.
 // Its TLS settings are the flags' when one is given, or else those of the
-// config's server.tls (cfg may be nil: no -c).
-func apiClient(cfg *config.Config, flags apiTLS, timeout time.Duration) (*http.Client, error) {
+// config's server.tls (server may be nil: no -c).
+func apiClient(server *config.Server, flags apiTLS, timeout time.Duration) (*http.Client, error) {
 	var tlsConfig *tls.Config
 	var err error
 	switch {
@@ -41,8 +41,8 @@ func apiClient(cfg *config.Config, flags apiTLS, timeout time.Duration) (*http.C
 			return nil, errors.New("--cert-file and --key-file go together")
 		}
 		tlsConfig, err = tlsfiles.Client(flags.caFile, flags.certFile, flags.keyFile)
-	case cfg != nil:
-		tlsConfig, err = cfg.Server.TLS.Client()
+	case server != nil:
+		tlsConfig, err = server.TLS.Client()
 	}
 	if err != nil {
 		return nil, tlsError(flags.set(), err)
@@ -62,14 +62,14 @@ func tlsError(fromFlags bool, err error) error {
 	return fmt.Errorf("server.tls.%s: %w", fe.Key, fe.Err)
 }
 
-// apiURL is the base URL of the API at cfg's server.listen, as a command
-// on the same host calls it: on loopback when it listens on every
-// interface, https with server.tls.
-func apiURL(cfg *config.Config) string {
-	listen := cfg.Server.Listen
+// apiURL is the base URL of the API at server.listen, as a command on the
+// same host calls it: on loopback when it listens on every interface,
+// https with server.tls.
+func apiURL(server *config.Server) string {
+	listen := server.Listen
 	host, port, err := net.SplitHostPort(listen)
 	if err == nil && (host == "" || host == "0.0.0.0" || host == "::") {
 		listen = net.JoinHostPort("127.0.0.1", port)
 	}
-	return cfg.Server.TLS.Scheme() + "://" + listen
+	return server.TLS.Scheme() + "://" + listen
 }

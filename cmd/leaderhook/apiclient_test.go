@@ -14,6 +14,21 @@ import (
 	"github.com/leaderhook/leaderhook/internal/tlsfiles"
 )
 
+// daemonAnswers answers the health, expect and ha status commands as a
+// daemon does.
+func daemonAnswers() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/healthz":
+			w.Write([]byte("ok\n"))
+		case "/v1/expect":
+			w.Write([]byte(`{"cluster": "z", "expected": null}`))
+		default:
+			w.Write([]byte(`{"node_id": "lh1", "role": "leader", "leader_id": "lh1"}`))
+		}
+	})
+}
+
 // mutualTLSAPI answers every request with a daemon's answers, over HTTPS
 // requiring a client certificate ca signed.
 func mutualTLSAPI(t *testing.T, ca *testpki.CA) (url string) {
@@ -23,16 +38,7 @@ func mutualTLSAPI(t *testing.T, ca *testpki.CA) (url string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		switch r.URL.Path {
-		case "/healthz":
-			w.Write([]byte("ok\n"))
-		case "/v1/expect":
-			w.Write([]byte(`{"cluster": "z", "expected": null}`))
-		default:
-			w.Write([]byte(`{"node_id": "lh1", "role": "leader", "leader_id": "lh1"}`))
-		}
-	}))
+	srv := httptest.NewUnstartedServer(daemonAnswers())
 	// Not StartTLS: it would serve its own certificate to clients that
 	// send no server name, as they do to an IP address.
 	srv.Listener = tls.NewListener(srv.Listener, cfg)
@@ -99,5 +105,33 @@ func TestAPIClientFlagErrors(t *testing.T) {
 	}
 	if c, err := apiClient(nil, apiTLS{}, 0); err != nil || c.Transport != nil {
 		t.Errorf("no TLS: %v %v", c, err)
+	}
+}
+
+// The commands that call a running daemon read only the config's server
+// block: a bad rule the daemon refused to reload must not fail the Docker
+// HEALTHCHECK (health -c) of a daemon that runs fine, nor expect or ha.
+// A problem in the server block itself is still reported at its key.
+func TestAPICommandsReadOnlyTheServerBlock(t *testing.T) {
+	srv := httptest.NewServer(daemonAnswers())
+	defer srv.Close()
+	dir := t.TempDir()
+	elsewhere := filepath.Join(dir, "elsewhere.yaml")
+	os.WriteFile(elsewhere, []byte("server: {listen: "+strings.TrimPrefix(srv.URL, "http://")+"}\n"+
+		"clusters:\n  - {name: z, source: {type: events, stdin: true}}\n"+
+		"actions:\n  hook: {type: webhook, url: \"${UNSET_HOOK_URL}\"}\n"+
+		"rules:\n  - {name: lost, when: 'leaderless_for >= duration(\"20x\")', actions: [hook]}\n"+
+		"windws: {}\n"), 0o644)
+	inServer := filepath.Join(dir, "server.yaml")
+	os.WriteFile(inServer, []byte("server: {listen: nowhere}\nclusters: []\n"), 0o644)
+	for _, args := range [][]string{{"health"}, {"expect", "z", "--end"}, {"ha", "status"}} {
+		cmd := strings.Join(args, " ")
+		if _, stderr, code := leaderhook(t, append(args, "-c", elsewhere)...); code != 0 {
+			t.Errorf("%s -c: exit %d for a daemon that answers at server.listen: %s", cmd, code, stderr)
+		}
+		_, stderr, code := leaderhook(t, append(args, "-c", inServer)...)
+		if want := inServer + ":1:18: server.listen: \"nowhere\" is not host:port"; code != 1 || !strings.Contains(stderr, want) {
+			t.Errorf("%s -c with a bad server.listen: exit %d, stderr %q; want 1 and %q", cmd, code, stderr, want)
+		}
 	}
 }

@@ -25,3 +25,26 @@ func TestCheckCountsErrors(t *testing.T) {
 		}
 	}
 }
+
+// check refuses what run refuses at start, at the key: a raft source
+// (only a Go program that embeds leaderhook holds the node) and a second
+// cluster reading stdin.
+func TestCheckRefusesWhatRunRefuses(t *testing.T) {
+	const rest = "actions:\n  hook: {type: webhook, url: \"http://127.0.0.1:9/hook\"}\nrules:\n  - {name: lost, when: leaderless, actions: [hook]}\n"
+	cases := []struct{ name, clusters, want string }{
+		{"raft source", "  - {name: a, source: {type: raft}}\n", ":2:30: clusters[0].source.type: "},
+		{"two stdin", "  - {name: a, source: {type: events, stdin: true}}\n  - {name: b, source: {type: events, stdin: true}}\n",
+			":3:45: clusters[1].source.stdin: "},
+	}
+	for _, c := range cases {
+		path := filepath.Join(t.TempDir(), "c.yaml")
+		if err := os.WriteFile(path, []byte("clusters:\n"+c.clusters+rest), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		for _, cmd := range []string{"check", "run"} {
+			if _, stderr, code := leaderhook(t, cmd, "-c", path); code != 1 || !strings.Contains(stderr, path+c.want) {
+				t.Errorf("%s: %s exits %d, stderr %q; want 1 and %q", c.name, cmd, code, stderr, path+c.want)
+			}
+		}
+	}
+}

@@ -33,21 +33,21 @@ func (t *haTarget) flags(cmd *cobra.Command) {
 // resolve fills url, token and the client's TLS settings from the config,
 // if one is named.
 func (t *haTarget) resolve(e *env, cmd *cobra.Command) error {
-	var cfg *config.Config
+	var server *config.Server
 	if t.path != "" {
 		var ok bool
-		if cfg, ok = e.loadConfig(t.path); !ok {
+		if server, ok = e.loadServer(t.path); !ok {
 			return exitError{1}
 		}
 		if !cmd.Flags().Changed("url") {
-			t.url = apiURL(cfg)
+			t.url = apiURL(server)
 		}
 		if t.token == "" {
-			t.token = cfg.Server.IngestToken
+			t.token = server.IngestToken
 		}
 	}
 	t.url = strings.TrimSuffix(t.url, "/")
-	client, err := apiClient(cfg, t.tls, 30*time.Second)
+	client, err := apiClient(server, t.tls, 30*time.Second)
 	t.client = client
 	return err
 }

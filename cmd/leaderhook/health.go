@@ -25,21 +25,23 @@ With -c, the address is the config's server.listen (LEADERHOOK_SERVER__LISTEN in
 environment wins, as it does for the daemon); a listen address on every interface is
 asked on 127.0.0.1. With the config's server.tls, it is asked over https, trusting
 server.tls.ca_file (or the system's CAs), and presenting server.tls.cert_file when
-the API requires client certificates (client_ca_file). --url names the URL instead;
+the API requires client certificates (client_ca_file). Only the server block is read:
+a mistake elsewhere in the file, which the running daemon refused to reload, does not
+make it unhealthy (leaderhook check reports it). --url names the URL instead;
 --ca-file, --cert-file and --key-file then say how to trust an https one.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			var cfg *config.Config
+			var server *config.Server
 			if path != "" {
 				var ok bool
-				if cfg, ok = e.loadConfig(path); !ok {
+				if server, ok = e.loadServer(path); !ok {
 					return exitError{1}
 				}
 				if !cmd.Flags().Changed("url") {
-					url = apiURL(cfg) + "/healthz"
+					url = apiURL(server) + "/healthz"
 				}
 			}
-			client, err := apiClient(cfg, flagsTLS, timeout)
+			client, err := apiClient(server, flagsTLS, timeout)
 			if err != nil {
 				return err
 			}

@@ -44,7 +44,7 @@ exit status 1 when the recording cannot be written.`,
 }
 
 func (e *env) record(ctx context.Context, path, out string) error {
-	cfg, ok := e.loadConfig(path)
+	cfg, ok := e.loadDaemonConfig(path)
 	if !ok {
 		return exitError{1}
 	}

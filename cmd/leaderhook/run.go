@@ -66,7 +66,7 @@ func (e *env) daemon(ctx context.Context, o runOptions) error {
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
-	cfg, ok := e.loadConfig(o.config)
+	cfg, ok := e.loadDaemonConfig(o.config)
 	if !ok {
 		return exitError{1}
 	}
