@@ -37,8 +37,12 @@ func TestCheckRefusesWhatRunRefuses(t *testing.T) {
 			":3:45: clusters[1].source.stdin: "},
 	}
 	for _, c := range cases {
-		path := filepath.Join(t.TempDir(), "c.yaml")
-		if err := os.WriteFile(path, []byte("clusters:\n"+c.clusters+rest), 0o644); err != nil {
+		dir := t.TempDir()
+		path := filepath.Join(dir, "c.yaml")
+		// state_dir last, so that the lines named stay; a run that started
+		// (the bug) keeps its state out of the package's directory.
+		config := "clusters:\n" + c.clusters + rest + "state_dir: " + filepath.Join(dir, "state") + "\n"
+		if err := os.WriteFile(path, []byte(config), 0o644); err != nil {
 			t.Fatal(err)
 		}
 		for _, cmd := range []string{"check", "run"} {
