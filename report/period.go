@@ -46,10 +46,7 @@ func Split(p Period, every string, loc *time.Location) ([]Period, error) {
 	case "":
 		return []Period{p}, nil
 	case "day":
-		next = func(t time.Time) time.Time {
-			y, m, d := t.In(loc).Date()
-			return startOfDay(y, m, d+1, loc)
-		}
+		next = func(t time.Time) time.Time { return startOfDayAfter(t, 1, loc) }
 	case "week":
 		next = func(t time.Time) time.Time {
 			l := t.In(loc)
@@ -57,8 +54,7 @@ func Split(p Period, every string, loc *time.Location) ([]Period, error) {
 			if days == 0 {
 				days = 7
 			}
-			y, m, d := l.Date()
-			return startOfDay(y, m, d+days, loc)
+			return startOfDayAfter(t, days, loc)
 		}
 	default:
 		return nil, fmt.Errorf("--period %q: want day or week", every)
@@ -75,15 +71,35 @@ func Split(p Period, every string, loc *time.Location) ([]Period, error) {
 	return out, nil
 }
 
-// startOfDay is the first instant of a day in loc: midnight, or where
-// clocks jump over midnight (America/Santiago in September), the end of
-// the jump. time.Date would put it before the jump, on the day before.
+// startOfDay is the first instant of a day in loc: midnight or, where
+// clocks jump over midnight, the jump. time.Date puts a midnight that does
+// not exist before the jump, on the day before (America/Santiago in
+// September), or after it (Africa/Cairo in April). A day a zone skipped
+// (Pacific/Apia, 2011-12-30) begins where the next one does.
 func startOfDay(y int, m time.Month, d int, loc *time.Location) time.Time {
 	t := time.Date(y, m, d, 0, 0, 0, 0, loc)
-	if t.Hour() != 0 {
-		_, t = t.ZoneBounds()
+	start, end := t.ZoneBounds()
+	ty, tm, td := t.Date()
+	wy, wm, wd := time.Date(y, m, d, 0, 0, 0, 0, time.UTC).Date() // d may be past the month's end
+	switch {
+	case (ty != wy || tm != wm || td != wd) && !end.IsZero():
+		return end
+	case t.Hour() != 0 || t.Minute() != 0:
+		return start
 	}
 	return t
+}
+
+// startOfDayAfter is the start of the day days after t's in loc, or of a
+// later one where that day begins no later than t.
+func startOfDayAfter(t time.Time, days int, loc *time.Location) time.Time {
+	y, m, d := t.In(loc).Date()
+	next := startOfDay(y, m, d+days, loc)
+	for !next.After(t) {
+		days++
+		next = startOfDay(y, m, d+days, loc)
+	}
+	return next
 }
 
 // timeLayouts are what --from and --to accept; those without an offset

@@ -307,6 +307,10 @@ func TestParseTime(t *testing.T) {
 	if err != nil {
 		t.Skip("no time zone database:", err)
 	}
+	cairo, err := time.LoadLocation("Africa/Cairo")
+	if err != nil {
+		t.Skip("no time zone database:", err)
+	}
 	cases := []struct {
 		in   string
 		loc  *time.Location
@@ -321,6 +325,7 @@ func TestParseTime(t *testing.T) {
 		{in: "2026-11-24 13:56", loc: time.UTC, want: time.Date(2026, 11, 24, 13, 56, 0, 0, time.UTC)},
 		{in: "2026-11-24", loc: plus2, want: time.Date(2026, 11, 24, 0, 0, 0, 0, plus2)},
 		{in: "2026-09-06", loc: santiago, want: time.Date(2026, 9, 6, 1, 0, 0, 0, santiago)}, // no midnight that day
+		{in: "2025-04-25", loc: cairo, want: time.Date(2025, 4, 25, 1, 0, 0, 0, cairo)},      // no midnight, east of UTC
 		{in: "yesterday", loc: time.UTC, err: true},
 		{in: "24/11/2026", loc: time.UTC, err: true},
 	}
