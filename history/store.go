@@ -170,8 +170,15 @@ func (s *Store) useFile(f *os.File) {
 
 // startSegment starts a new segment at the time of the entry it is
 // started for, with a checkpoint of every cluster's latest state. The
-// time names it, and the next sequence number keeps names apart.
+// time names it, and the next sequence number keeps names apart. An entry
+// older than the last segment's start (entries carry their events'
+// times) starts it at that start: the names sort as the segments follow.
 func (s *Store) startSegment(start time.Time, seq int64) error {
+	s.mu.Lock()
+	if n := len(s.segments); n > 0 && start.Before(s.segments[n-1].start) {
+		start = s.segments[n-1].start
+	}
+	s.mu.Unlock()
 	path := filepath.Join(s.opts.Dir, fmt.Sprintf("seg-%020d-%020d.jsonl", start.UnixNano(), seq))
 	if s.file != nil && s.file.Name() == path {
 		return nil // started at this instant for this entry already (by expire)
