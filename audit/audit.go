@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/leaderhook/leaderhook/dispatch"
+	"github.com/leaderhook/leaderhook/internal/lines"
 )
 
 // buffered is how many records may wait for the disk before Record drops
@@ -32,7 +33,7 @@ const checkEvery = time.Second
 // File appends records to a file from a goroutine of its own, so that
 // neither the decisions nor the deliveries wait for the disk. Each record
 // is one write(2) on a file opened with O_APPEND: lines never interleave,
-// a crash loses at most the line being written, and a copytruncate
+// a crash or a full disk loses at most the line being written, and a copytruncate
 // rotation leaves no hole. A rotation that renames or removes the file is
 // followed: before a write, at most once every checkEvery, and at once on
 // Reopen.
@@ -47,6 +48,7 @@ type File struct {
 	// The writer's own: the file, and when it last looked at the path or
 	// logged that it could not reopen it.
 	f              *os.File
+	lines          *lines.Writer // to f: a line torn by a full disk or a crash stays alone
 	checked        time.Time
 	reopenLoggedAt time.Time
 
@@ -68,7 +70,7 @@ func Open(path string, log *slog.Logger, onError func(error)) (*File, error) {
 	if onError == nil {
 		onError = func(error) {}
 	}
-	a := &File{path: path, f: f, checked: time.Now(), records: make(chan dispatch.Record, buffered),
+	a := &File{path: path, f: f, lines: lines.Append(f), checked: time.Now(), records: make(chan dispatch.Record, buffered),
 		reopens: make(chan chan error), done: make(chan struct{}), log: log, onError: onError}
 	go a.write()
 	return a, nil
@@ -127,7 +129,7 @@ func (a *File) writeRecord(r dispatch.Record) {
 	data, err := json.Marshal(r)
 	if err == nil {
 		a.follow()
-		_, err = a.f.Write(append(data, '\n'))
+		_, err = a.lines.Write(append(data, '\n'))
 	}
 	if err != nil {
 		a.failed(fmt.Errorf("audit log %s: %w", a.path, err))
@@ -173,7 +175,7 @@ func (a *File) reopen() error {
 		return err
 	}
 	old := a.f
-	a.f, a.checked = f, time.Now()
+	a.f, a.lines, a.checked = f, lines.Append(f), time.Now()
 	if err := old.Close(); err != nil {
 		a.log.Warn("audit log: closing the rotated file", "err", err)
 	}

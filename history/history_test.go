@@ -593,3 +593,30 @@ func TestHistoryKeepsSplitBrains(t *testing.T) {
 		}
 	}
 }
+
+// Entries are dated by their events (member clocks, within
+// max_clock_skew): one may be a little older than the one before. A
+// segment started for it still sorts after the one before, so that after
+// a restart the state in force is taken from the newest.
+func TestHistorySegmentStartedByAnOlderEntryStaysNewest(t *testing.T) {
+	dir := t.TempDir()
+	clk := &fakeClock{now: t0}
+	const maxBytes = 16 * 100 // a segment holds about one line
+	s := open(t, dir, clk, 7*24*time.Hour, maxBytes)
+	s.AddWait(outcome(t0, 0))
+	s.AddWait(state(t0.Add(2*time.Second), "a", "m1")) // a member clock 1s ahead
+	s.AddWait(state(t0.Add(1*time.Second), "a", "m2")) // the next change, dated by an on-time member
+	s.Close()
+	clk.set(t0.Add(time.Minute))
+	s = open(t, dir, clk, 7*24*time.Hour, maxBytes)
+	s.AddWait(outcome(t0.Add(time.Minute), 1))
+	s.AddWait(outcome(t0.Add(time.Minute+time.Second), 2))
+	s.Close()
+	w, err := s.Query(t0.Add(30*time.Second), t0.Add(2*time.Minute), Filter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(w.States) != 1 || w.States[0].LeaderID != "m2" {
+		t.Errorf("state in force after the restart: %+v, want leader m2 (the latest change)", w.States)
+	}
+}

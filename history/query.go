@@ -143,13 +143,19 @@ type collector struct {
 	splitsAt   map[string]Split // by cluster: the latest split entry before from
 	splitOrder []string         // clusters of splitsAt, in order seen
 	splits     []Split
+	// Checkpoints dated in the window stand for their original entries,
+	// which a dropped segment may have held: each is taken once, and left
+	// out in fill if its original was read too.
+	copies     map[entryKey]int // index in states or splits of each copy taken
+	originals  map[entryKey]bool
 	outcomes   []Outcome
 	marks      *markSet // of an overview, instead of outcomes
 	deliveries []Summary
 }
 
 func newCollector(from, to time.Time, f Filter) *collector {
-	c := &collector{from: from, to: to, filter: f, before: map[string]State{}, splitsAt: map[string]Split{}}
+	c := &collector{from: from, to: to, filter: f, before: map[string]State{}, splitsAt: map[string]Split{},
+		copies: map[entryKey]int{}, originals: map[entryKey]bool{}}
 	if f.Step > 0 {
 		c.marks = newMarkSet(f.Step)
 	}
@@ -162,7 +168,8 @@ func (c *collector) add(e Entry) {
 		return
 	}
 	if e.Checkpoint && !t.Before(c.from) {
-		return // a copy of a state in the window, read from its own segment
+		c.addCopy(e)
+		return
 	}
 	if e.State != nil && (e.Checkpoint || (!c.from.IsZero() && t.Before(c.from))) {
 		if _, ok := c.before[e.State.Cluster]; !ok {
@@ -183,8 +190,10 @@ func (c *collector) add(e Entry) {
 	}
 	switch {
 	case e.State != nil:
+		c.originals[keyOf(e)] = true
 		c.states = append(c.states, *e.State)
 	case e.Split != nil:
+		c.originals[keyOf(e)] = true
 		c.splits = append(c.splits, *e.Split)
 	case e.Outcome != nil && c.marks != nil:
 		c.marks.add(*e.Outcome)
@@ -195,12 +204,64 @@ func (c *collector) add(e Entry) {
 	}
 }
 
+// entryKey tells a state or split entry from another of its cluster.
+type entryKey struct {
+	cluster, kind string
+	split         bool
+	nanos         int64
+}
+
+func keyOf(e Entry) entryKey {
+	if e.Split != nil {
+		return entryKey{cluster: e.Split.Cluster, kind: e.Split.Type, split: true, nanos: e.Split.Time.UnixNano()}
+	}
+	return entryKey{cluster: e.State.Cluster, kind: e.State.Type, nanos: e.State.Time.UnixNano()}
+}
+
+// addCopy takes a checkpoint dated in the window, where its original
+// would have been read, unless that original was read already.
+func (c *collector) addCopy(e Entry) {
+	k := keyOf(e)
+	if _, ok := c.copies[k]; ok || c.originals[k] {
+		return
+	}
+	if e.Split != nil {
+		c.copies[k] = len(c.splits)
+		c.splits = append(c.splits, *e.Split)
+		return
+	}
+	c.copies[k] = len(c.states)
+	c.states = append(c.states, *e.State)
+}
+
+// withoutCopiesRead drops from list the copies whose original was read
+// after them.
+func withoutCopiesRead[T any](c *collector, list []T, split bool) []T {
+	drop := map[int]bool{}
+	for k, i := range c.copies {
+		if k.split == split && c.originals[k] {
+			drop[i] = true
+		}
+	}
+	if len(drop) == 0 {
+		return list
+	}
+	kept := make([]T, 0, len(list))
+	for i, v := range list {
+		if !drop[i] {
+			kept = append(kept, v)
+		}
+	}
+	return kept
+}
+
 func (c *collector) fill(w *Window) {
 	states := make([]State, 0, len(c.order)+len(c.states))
 	for _, cluster := range c.order {
 		states = append(states, c.before[cluster])
 	}
-	states = append(states, c.states...)
+	states = append(states, withoutCopiesRead(c, c.states, false)...)
+	c.splits = withoutCopiesRead(c, c.splits, true)
 	for _, cluster := range c.splitOrder {
 		if sp := c.splitsAt[cluster]; sp.open() {
 			w.Splits = append(w.Splits, sp)

@@ -14,6 +14,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/leaderhook/leaderhook/internal/lines"
 )
 
 // Options configure a Store.
@@ -61,6 +63,7 @@ type Store struct {
 	// Of the writer goroutine.
 	file    *os.File
 	buf     *bufio.Writer
+	out     *lines.Writer    // under buf: a line torn by a full disk or a crash stays alone
 	latest  map[string]State // by cluster: the checkpoints of a new segment
 	splits  map[string]Split // by cluster: the split brains open, checkpoints too
 	failure logLimit
@@ -154,29 +157,28 @@ func (s *Store) openLast() error {
 	if err != nil {
 		return fmt.Errorf("history: %w", err)
 	}
-	s.file, s.buf = f, bufio.NewWriter(f)
-	if last.size > 0 && !endsWithNewline(last.path, last.size) {
-		s.buf.WriteByte('\n') // a line torn by a crash stays alone
-	}
+	s.useFile(f)
 	s.flushed = s.seq
 	return nil
 }
 
-func endsWithNewline(path string, size int64) bool {
-	f, err := os.Open(path)
-	if err != nil {
-		return true
-	}
-	defer f.Close()
-	b := make([]byte, 1)
-	_, err = f.ReadAt(b, size-1)
-	return err != nil || b[0] == '\n'
+// useFile makes f the file written to.
+func (s *Store) useFile(f *os.File) {
+	s.file, s.out = f, lines.Append(f)
+	s.buf = bufio.NewWriter(s.out)
 }
 
 // startSegment starts a new segment at the time of the entry it is
 // started for, with a checkpoint of every cluster's latest state. The
-// time names it, and the next sequence number keeps names apart.
+// time names it, and the next sequence number keeps names apart. An entry
+// older than the last segment's start (entries carry their events'
+// times) starts it at that start: the names sort as the segments follow.
 func (s *Store) startSegment(start time.Time, seq int64) error {
+	s.mu.Lock()
+	if n := len(s.segments); n > 0 && start.Before(s.segments[n-1].start) {
+		start = s.segments[n-1].start
+	}
+	s.mu.Unlock()
 	path := filepath.Join(s.opts.Dir, fmt.Sprintf("seg-%020d-%020d.jsonl", start.UnixNano(), seq))
 	if s.file != nil && s.file.Name() == path {
 		return nil // started at this instant for this entry already (by expire)
@@ -189,7 +191,7 @@ func (s *Store) startSegment(start time.Time, seq int64) error {
 		s.buf.Flush()
 		s.file.Close()
 	}
-	s.file, s.buf = f, bufio.NewWriter(f)
+	s.useFile(f)
 	s.mu.Lock()
 	s.segments = append(s.segments, segment{path: path, start: start, end: start})
 	s.mu.Unlock()

@@ -94,7 +94,7 @@ func (s *Store) writeLine(e Entry) {
 func (s *Store) flush(seq int64) {
 	if err := s.buf.Flush(); err != nil {
 		s.failed(fmt.Errorf("history %s: %w", s.file.Name(), err))
-		s.buf.Reset(s.file) // what was buffered is lost, and counted
+		s.buf.Reset(s.out) // what was buffered is lost, and counted
 		return
 	}
 	s.mu.Lock()

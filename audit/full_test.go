@@ -1,0 +1,94 @@
+package audit
+
+import (
+	"bufio"
+	"encoding/json"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"slices"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/leaderhook/leaderhook/dispatch"
+)
+
+// A write cut short by a full disk (here: the file size limit) tears its
+// line; the next record, written once there is room, starts a line of
+// its own and stays readable.
+func TestRecordAfterATornWriteIsReadable(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "audit.jsonl")
+	var failures atomic.Int64
+	a, err := Open(path, slog.New(slog.DiscardHandler), func(error) { failures.Add(1) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.Record(dispatch.Record{Kind: "attempt", Rule: "first"})
+	var size int64
+	waitFor(t, "the first record written", func() bool {
+		info, err := os.Stat(path)
+		size = info.Size()
+		return err == nil && size > 0 // one write(2): whole once there
+	})
+	restore := limitFileSize(t, size+40)
+	a.Record(dispatch.Record{Kind: "attempt", Rule: "second, cut short by the full disk"})
+	waitFor(t, "the second record failed", func() bool { return failures.Load() > 0 })
+	a.Reopen() // the same file, still torn
+	restore()
+	a.Record(dispatch.Record{Kind: "attempt", Rule: "third, written whole"})
+	a.Close()
+	if got, want := readableRules(t, path), []string{"first", "third, written whole"}; !slices.Equal(got, want) {
+		t.Errorf("readable records %q, want %q", got, want)
+	}
+}
+
+// waitFor waits for cond, failing the test after a few seconds.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(5 * time.Second); !cond(); time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+	}
+}
+
+// limitFileSize sets RLIMIT_FSIZE to size bytes until the returned
+// function or the test's end restores it.
+func limitFileSize(t *testing.T, size int64) (restore func()) {
+	t.Helper()
+	var old syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_FSIZE, &old); err != nil {
+		t.Skip(err)
+	}
+	if err := syscall.Setrlimit(syscall.RLIMIT_FSIZE, &syscall.Rlimit{Cur: uint64(size), Max: old.Max}); err != nil {
+		t.Skip(err)
+	}
+	restore = func() {
+		if err := syscall.Setrlimit(syscall.RLIMIT_FSIZE, &old); err != nil {
+			t.Fatalf("restoring the file size limit: %v", err)
+		}
+	}
+	t.Cleanup(restore)
+	return restore
+}
+
+// readableRules lists the rules of the records that parse, in order.
+func readableRules(t *testing.T, path string) []string {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var rules []string
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		var r dispatch.Record
+		if json.Unmarshal(sc.Bytes(), &r) == nil {
+			rules = append(rules, r.Rule)
+		}
+	}
+	return rules
+}
