@@ -1,6 +1,7 @@
 package daemon
 
 import (
+	"bytes"
 	"fmt"
 	"path/filepath"
 	"slices"
@@ -27,6 +28,8 @@ type recordedTail struct {
 	ends []rules.ActionEnd
 }
 
+var recordDelivered = []byte(`"eventType":"` + RecordDelivered + `"`)
+
 // readRecordedTail reads the end of the flight recording in dir: the
 // events whose cluster takes events over HTTP (overHTTP), and the
 // delivery ends. The recording holds each event as the daemon dated it,
@@ -41,10 +44,15 @@ func readRecordedTail(dir string, overHTTP func(cluster string) bool) (recordedT
 	for _, name := range []string{InputsFile, OldInputsFile} {
 		err := backward.Lines(filepath.Join(dir, name), func(line []byte) bool {
 			lines++
-			if rec, own, err := DecodeRecord(line); own && err == nil && rec.Kind == RecordDelivered {
-				ends = append(ends, *rec.End)
-			} else if ev, err := event.Decode(line); !own && err == nil && overHTTP(ev.Cluster) {
-				keys = append(keys, eventKey(&ev))
+			switch {
+			case !bytes.HasPrefix(line, recordPrefix): // an event
+				if ev, err := event.Decode(line); err == nil && overHTTP(ev.Cluster) {
+					keys = append(keys, eventKey(&ev))
+				}
+			case bytes.Contains(line, recordDelivered): // not a start's or checkpoint's whole state
+				if rec, _, err := DecodeRecord(line); err == nil && rec.Kind == RecordDelivered {
+					ends = append(ends, *rec.End)
+				}
 			}
 			return len(keys) < recentEvents && lines < recordedLines
 		})

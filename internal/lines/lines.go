@@ -29,16 +29,21 @@ func Append(f *os.File) *Writer {
 	return &Writer{w: f, midLine: torn, failed: torn}
 }
 
-// endsWhole reports whether f is empty or ends with a newline, or cannot
-// be looked at (then it is taken as whole: nothing to set apart).
+// endsWhole reports whether f is empty or ends with a newline, or is no
+// regular file or cannot be looked at (then it is taken as whole: nothing
+// to set apart). f is write-only: its last byte is read through the path,
+// if the path still names f.
 func endsWhole(f *os.File) bool {
+	info, err := f.Stat()
+	if err != nil || !info.Mode().IsRegular() || info.Size() == 0 {
+		return true
+	}
 	r, err := os.Open(f.Name())
 	if err != nil {
 		return true
 	}
 	defer r.Close()
-	info, err := r.Stat()
-	if err != nil || info.Size() == 0 {
+	if same, err := r.Stat(); err != nil || !os.SameFile(info, same) {
 		return true
 	}
 	b := make([]byte, 1)
