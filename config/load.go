@@ -175,13 +175,8 @@ func ParseServer(name string, data []byte, env func(string) (string, bool)) (*Se
 // parseServer walks the whole file, as parse does, but decodes and checks
 // only the server block: what the walk finds elsewhere, ParseServer drops.
 func (l *loader) parseServer(data []byte) *Server {
-	l.lines = splitLines(string(data))
-	if l.root = l.document(data); l.root == nil {
-		return nil
-	}
-	l.expandEnv(l.root, "")
-	tree, _ := l.value(l.root, configType, "").(map[string]any)
-	if l.values > maxValues {
+	tree, ok := l.walk(data)
+	if !ok {
 		return nil
 	}
 	cfg, err := l.decode(map[string]any{"server": tree["server"]})
@@ -191,11 +186,7 @@ func (l *loader) parseServer(data []byte) *Server {
 	}
 	var errs field.List
 	checkServer(cfg, &errs)
-	for _, e := range errs {
-		if !l.repeats(e.Path) {
-			l.errs = append(l.errs, l.diagnose(e))
-		}
-	}
+	l.errs = l.diagnoseAll(l.errs, errs)
 	return &cfg.Server
 }
 
@@ -279,15 +270,9 @@ func (l *loader) covered(path string) bool {
 }
 
 func (l *loader) parse(data []byte) *Config {
-	l.lines = splitLines(string(data))
-	l.root = l.document(data)
-	if l.root == nil {
+	tree, ok := l.walk(data)
+	if !ok {
 		return nil
-	}
-	l.expandEnv(l.root, "")
-	tree, _ := l.value(l.root, configType, "").(map[string]any)
-	if l.values > maxValues {
-		return nil // validating a tree that size would take as long
 	}
 	cfg, err := l.decode(tree)
 	if err != nil {
@@ -296,6 +281,20 @@ func (l *loader) parse(data []byte) *Config {
 	}
 	l.validate(cfg)
 	return cfg
+}
+
+// walk parses data, expands ${VAR}s and checks the keys against the
+// config's types, and returns the tree to decode; false when there is
+// none to decode.
+func (l *loader) walk(data []byte) (map[string]any, bool) {
+	l.lines = splitLines(string(data))
+	if l.root = l.document(data); l.root == nil {
+		return nil, false
+	}
+	l.expandEnv(l.root, "")
+	tree, _ := l.value(l.root, configType, "").(map[string]any)
+	// Validating a tree of more values would take as long.
+	return tree, l.values <= maxValues
 }
 
 // document parses data into a YAML tree and returns its top mapping, or
@@ -468,16 +467,19 @@ func (l *loader) validate(cfg *Config) {
 	}
 	warnings = append(warnings, unresolvedIncidents(cfg)...)
 	errs = append(errs, ruleErrs...)
-	for _, e := range errs {
+	l.errs = l.diagnoseAll(l.errs, errs)
+	l.res.Warnings = l.diagnoseAll(l.res.Warnings, warnings)
+}
+
+// diagnoseAll appends to out each of list placed in the file, but those
+// at a key the walk has already reported.
+func (l *loader) diagnoseAll(out []Diagnostic, list field.List) []Diagnostic {
+	for _, e := range list {
 		if !l.repeats(e.Path) {
-			l.errs = append(l.errs, l.diagnose(e))
+			out = append(out, l.diagnose(e))
 		}
 	}
-	for _, w := range warnings {
-		if !l.repeats(w.Path) {
-			l.res.Warnings = append(l.res.Warnings, l.diagnose(w))
-		}
-	}
+	return out
 }
 
 // validateClusters checks each cluster and that names are unique; it
