@@ -8,11 +8,11 @@ import (
 	"path/filepath"
 	"slices"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/leaderhook/leaderhook/dispatch"
+	"github.com/leaderhook/leaderhook/internal/diskfull"
 )
 
 // A write cut short by a full disk (here: the file size limit) tears its
@@ -35,7 +35,7 @@ func TestRecordAfterATornWriteIsReadable(t *testing.T) {
 		size = info.Size()
 		return size > 0 // one write(2): whole once there
 	})
-	restore := limitFileSize(t, size+40)
+	restore := diskfull.Limit(t, size+40)
 	a.Record(dispatch.Record{Kind: "attempt", Rule: "second, cut short by the full disk"})
 	waitFor(t, "the second record failed", func() bool { return failures.Load() > 0 })
 	// Restored first: the window of the limit must open no file (the
@@ -57,26 +57,6 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 			t.Fatalf("timed out waiting for %s", what)
 		}
 	}
-}
-
-// limitFileSize sets RLIMIT_FSIZE to size bytes until the returned
-// function or the test's end restores it.
-func limitFileSize(t *testing.T, size int64) (restore func()) {
-	t.Helper()
-	var old syscall.Rlimit
-	if err := syscall.Getrlimit(syscall.RLIMIT_FSIZE, &old); err != nil {
-		t.Skip(err)
-	}
-	if err := syscall.Setrlimit(syscall.RLIMIT_FSIZE, &syscall.Rlimit{Cur: uint64(size), Max: old.Max}); err != nil {
-		t.Skip(err)
-	}
-	restore = func() {
-		if err := syscall.Setrlimit(syscall.RLIMIT_FSIZE, &old); err != nil {
-			t.Fatalf("restoring the file size limit: %v", err)
-		}
-	}
-	t.Cleanup(restore)
-	return restore
 }
 
 // readableRules lists the rules of the records that parse, in order.

@@ -3,9 +3,10 @@ package history
 import (
 	"slices"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
+
+	"github.com/leaderhook/leaderhook/internal/diskfull"
 )
 
 // A flush cut short by a full disk (here: the file size limit) tears its
@@ -26,7 +27,7 @@ func TestHistoryEntryAfterATornFlushIsKept(t *testing.T) {
 		defer s.mu.Unlock()
 		return s.flushed == s.seq
 	})
-	restore := limitFileSize(t, dirSize(t, dir)+40)
+	restore := diskfull.Limit(t, dirSize(t, dir)+40)
 	s.Add(outcome(t0.Add(time.Second), 2))
 	waitFor(t, "the second entry failed", func() bool { return failures.Load() > 0 })
 	restore()
@@ -47,24 +48,4 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 			t.Fatalf("timed out waiting for %s", what)
 		}
 	}
-}
-
-// limitFileSize sets RLIMIT_FSIZE to size bytes until the returned
-// function or the test's end restores it.
-func limitFileSize(t *testing.T, size int64) (restore func()) {
-	t.Helper()
-	var old syscall.Rlimit
-	if err := syscall.Getrlimit(syscall.RLIMIT_FSIZE, &old); err != nil {
-		t.Skip(err)
-	}
-	if err := syscall.Setrlimit(syscall.RLIMIT_FSIZE, &syscall.Rlimit{Cur: uint64(size), Max: old.Max}); err != nil {
-		t.Skip(err)
-	}
-	restore = func() {
-		if err := syscall.Setrlimit(syscall.RLIMIT_FSIZE, &old); err != nil {
-			t.Fatalf("restoring the file size limit: %v", err)
-		}
-	}
-	t.Cleanup(restore)
-	return restore
 }
