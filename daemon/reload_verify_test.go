@@ -1,6 +1,7 @@
 package daemon
 
 import (
+	"net/http"
 	"net/http/httptest"
 	"slices"
 	"testing"
@@ -30,9 +31,7 @@ func TestReloadKeepsAVerificationInProgress(t *testing.T) {
 	for _, mode := range []string{"alone", "group"} {
 		t.Run(mode, func(t *testing.T) {
 			recv := &receiver{failing: true}
-			srv := httptest.NewServer(recv)
-			t.Cleanup(srv.Close)
-			h := newHarness(t, verifyReloadConfig, map[string]any{"Hook": srv.URL, "Description": "no leader", "HA": ""})
+			h := verifyHarness(t, recv)
 			if mode == "group" {
 				h.write(map[string]any{"HA": oneNodeGroup(t, h.dir)})
 			}
@@ -40,8 +39,7 @@ func TestReloadKeepsAVerificationInProgress(t *testing.T) {
 			if mode == "group" {
 				waitFor(t, "the node to lead its group", h.d.group.dispatching)
 			}
-			h.post("/v1/events?cluster=ziti", "", ev("c1", event.HasLeader, "c1"))
-			h.post("/v1/events?cluster=ziti", "", ev("c1", event.Leaderless, ""))
+			h.loseLeader()
 			waitFor(t, "the firing's verification", func() bool { return awaitsDelivery(h) })
 			h.reloadTo("POST /-/reload", map[string]any{"Description": "no leader: writes fail, see the runbook"})
 			if !awaitsDelivery(h) {
@@ -57,6 +55,22 @@ func TestReloadKeepsAVerificationInProgress(t *testing.T) {
 
 // awaitsDelivery reports whether the rule "lost" has a verification that
 // waits for its firing's delivery.
+// verifyHarness is a daemon of verifyReloadConfig, not started yet, whose
+// hook delivers to recv.
+func verifyHarness(t *testing.T, recv http.Handler) *harness {
+	t.Helper()
+	srv := httptest.NewServer(recv)
+	t.Cleanup(srv.Close)
+	return newHarness(t, verifyReloadConfig, map[string]any{"Hook": srv.URL, "Description": "no leader", "HA": ""})
+}
+
+// loseLeader reports leader c1 of cluster ziti, then its loss: rule lost
+// fires and awaits its delivery.
+func (h *harness) loseLeader() {
+	h.post("/v1/events?cluster=ziti", "", ev("c1", event.HasLeader, "c1"))
+	h.post("/v1/events?cluster=ziti", "", ev("c1", event.Leaderless, ""))
+}
+
 func awaitsDelivery(h *harness) bool {
 	found := false
 	h.d.driver.Do(func() {

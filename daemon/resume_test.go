@@ -29,8 +29,7 @@ rules:
 func TestStartDropsDeliveriesToRemovedActions(t *testing.T) {
 	h := newHarness(t, orphanConfig, map[string]any{"Hook": closedURL(t), "Action": "page"})
 	h.start(Options{DrainTimeout: 0})
-	h.post("/v1/events?cluster=ziti", "", ev("c1", event.HasLeader, "c1"))
-	h.post("/v1/events?cluster=ziti", "", ev("c1", event.Leaderless, ""))
+	h.loseLeader()
 	id := auditedID(t, h.dir, "lost")
 	h.stop()
 
@@ -110,8 +109,7 @@ func TestGroupLeaderResumesOnlyWhatStillHolds(t *testing.T) {
 			h.write(map[string]any{"HA": oneNodeGroup(t, h.dir)})
 			h.start(Options{DrainTimeout: 0})
 			waitFor(t, "the node to lead its group", h.d.group.dispatching)
-			h.post("/v1/events?cluster=ziti", "", ev("c1", event.HasLeader, "c1"))
-			h.post("/v1/events?cluster=ziti", "", ev("c1", event.Leaderless, ""))
+			h.loseLeader()
 			id := auditedID(t, h.dir, "lost")
 			runs := filepath.Join(h.dir, "runs")
 			waitFor(t, "the first run", func() bool { _, err := os.Stat(runs); return err == nil })
@@ -138,12 +136,9 @@ func TestGroupLeaderResumesOnlyWhatStillHolds(t *testing.T) {
 // restart), so that cancel_on_change fences the resumed delivery off.
 func TestSeqGrowsAfterACrashBeforeTheClustersFirstSave(t *testing.T) {
 	recv := &receiver{failing: true}
-	srv := httptest.NewServer(recv)
-	t.Cleanup(srv.Close)
-	h := newHarness(t, verifyReloadConfig, map[string]any{"Hook": srv.URL, "Description": "no leader", "HA": ""})
+	h := verifyHarness(t, recv)
 	h.start(Options{})
-	h.post("/v1/events?cluster=ziti", "", ev("c1", event.HasLeader, "c1"))
-	h.post("/v1/events?cluster=ziti", "", ev("c1", event.Leaderless, ""))
+	h.loseLeader()
 	firing := h.cluster("ziti").Seq
 	h.stop()
 	// What the crash leaves: the journal holds the firing's delivery, and

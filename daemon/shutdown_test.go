@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"slices"
@@ -13,7 +12,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/leaderhook/leaderhook/event"
 	"github.com/leaderhook/leaderhook/pipeline"
 	"github.com/leaderhook/leaderhook/store"
 )
@@ -132,12 +130,9 @@ func (r *holdingReceiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 // verification waits for good and verify_failed never goes out.
 func TestDeliveryEndedInTheDrainOpensItsVerification(t *testing.T) {
 	recv := newHoldingReceiver()
-	srv := httptest.NewServer(recv)
-	t.Cleanup(srv.Close)
-	h := newHarness(t, verifyReloadConfig, map[string]any{"Hook": srv.URL, "Description": "no leader", "HA": ""})
+	h := verifyHarness(t, recv)
 	h.start(Options{DrainTimeout: time.Minute})
-	h.post("/v1/events?cluster=ziti", "", ev("c1", event.HasLeader, "c1"))
-	h.post("/v1/events?cluster=ziti", "", ev("c1", event.Leaderless, ""))
+	h.loseLeader()
 	waitFor(t, "the firing's verification", func() bool { return awaitsDelivery(h) })
 	recv.holdNext()
 	waitFor(t, "an attempt in flight", func() bool { return isClosed(recv.held) })
@@ -174,12 +169,9 @@ func isClosed(c <-chan struct{}) bool {
 // recorded end again, so the verification does not await it for good.
 func TestRecordedDeliveryEndReachesTheVerificationAfterACrash(t *testing.T) {
 	recv := &receiver{failing: true}
-	srv := httptest.NewServer(recv)
-	t.Cleanup(srv.Close)
-	h := newHarness(t, verifyReloadConfig, map[string]any{"Hook": srv.URL, "Description": "no leader", "HA": ""})
+	h := verifyHarness(t, recv)
 	h.start(Options{})
-	h.post("/v1/events?cluster=ziti", "", ev("c1", event.HasLeader, "c1"))
-	h.post("/v1/events?cluster=ziti", "", ev("c1", event.Leaderless, ""))
+	h.loseLeader()
 	statePath := filepath.Join(h.dir, "state", "state.log")
 	var awaiting []byte
 	waitFor(t, "a saved state awaiting the delivery", func() bool {
