@@ -270,7 +270,11 @@ func (d *Daemon) openPipeline(cfg *config.Config, saved store.State, pending []d
 	for _, c := range cfg.Clusters {
 		knownMetrics(d.metrics, c.Name, saved.Views[c.Name])
 	}
-	return d.startRecorder(cfg, resumed, now)
+	if err := d.startRecorder(cfg, resumed, now); err != nil {
+		return err
+	}
+	d.takeLostEnds(now)
+	return nil
 }
 
 // auditors are where each delivery attempt is recorded.

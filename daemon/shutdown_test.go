@@ -195,3 +195,89 @@ func TestRecordedDeliveryEndReachesTheVerificationAfterACrash(t *testing.T) {
 		return slices.ContainsFunc(recv.deliveries(), func(d delivery) bool { return d.status == "verify_failed" })
 	})
 }
+
+// A kill -9 after a firing's delivery ended in the journal, before the
+// end reached the flight recorder or the saved state (or with the
+// recorder off): the end is lost, and the restart must not let the
+// verification await it for good. Its window opens at the restart, so
+// verify_failed still goes out when no leader comes.
+func TestLostDeliveryEndOpensTheVerificationAtTheRestart(t *testing.T) {
+	for _, recorder := range []string{"on", "off"} {
+		t.Run("recorder "+recorder, func(t *testing.T) {
+			recv := &receiver{failing: true}
+			h := verifyHarness(t, recv)
+			if recorder == "off" {
+				h.write(map[string]any{"HA": "flight_recorder_bytes: 0"})
+			}
+			h.start(Options{})
+			h.loseLeader()
+			statePath := filepath.Join(h.dir, "state", "state.log")
+			var awaiting []byte
+			waitFor(t, "a saved state awaiting the delivery", func() bool {
+				awaiting, _ = os.ReadFile(statePath)
+				return awaitsDelivery(h) && bytes.Contains(awaiting, []byte(`"awaiting"`))
+			})
+			recv.setFailing(false)
+			waitFor(t, "the delivery's end", func() bool { return !awaitsDelivery(h) })
+			if err := h.stop(); err != nil {
+				t.Fatal(err)
+			}
+			// As a kill -9 right after the journal ended the delivery leaves
+			// them: the state saved before, no recorded end.
+			if err := os.WriteFile(statePath, awaiting, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			dropRecordedEnds(t, filepath.Join(h.dir, "state", InputsFile))
+			h.start(Options{})
+			if awaitsDelivery(h) {
+				t.Error("after the restart the verification awaits a delivery the journal has ended")
+			}
+			waitFor(t, "verify_failed (no leader came within verify.within)", func() bool {
+				return slices.ContainsFunc(recv.deliveries(), func(d delivery) bool { return d.status == "verify_failed" })
+			})
+		})
+	}
+}
+
+// dropRecordedEnds removes the delivery ends from the flight recording at
+// path, if there is one.
+func dropRecordedEnds(t *testing.T, path string) {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	var kept []byte
+	for line := range bytes.Lines(data) {
+		if !bytes.Contains(line, []byte(`"eventType":"delivered"`)) {
+			kept = append(kept, line...)
+		}
+	}
+	if err := os.WriteFile(path, kept, 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// A firing's delivery still pending at a stop is resumed after the start,
+// and its verification keeps waiting for it.
+func TestPendingDeliveryKeepsItsVerificationAcrossARestart(t *testing.T) {
+	recv := &receiver{failing: true}
+	h := verifyHarness(t, recv)
+	h.start(Options{})
+	h.loseLeader()
+	waitFor(t, "the firing's verification", func() bool { return awaitsDelivery(h) })
+	if err := h.stop(); err != nil {
+		t.Fatal(err)
+	}
+	h.start(Options{})
+	if !awaitsDelivery(h) {
+		t.Fatal("after the restart the verification no longer awaits the pending delivery")
+	}
+	recv.setFailing(false)
+	waitFor(t, "verify_failed (no leader came within verify.within)", func() bool {
+		return slices.ContainsFunc(recv.deliveries(), func(d delivery) bool { return d.status == "verify_failed" })
+	})
+}

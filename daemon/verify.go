@@ -1,6 +1,9 @@
 package daemon
 
 import (
+	"slices"
+	"time"
+
 	"github.com/leaderhook/leaderhook/config"
 	"github.com/leaderhook/leaderhook/dispatch"
 	"github.com/leaderhook/leaderhook/ha"
@@ -28,6 +31,36 @@ func (d *Daemon) delivered(del dispatch.Delivery, ok bool) {
 	if d.call(apply) != nil {
 		d.driver.Do(apply)
 	}
+}
+
+// takeLostEnds opens, at now, the verifications that await a delivery
+// the journal no longer holds: a kill -9 came after the journal ended it,
+// before the end was recorded or saved. Whether it succeeded is lost; the
+// window opens as if it had, so that verify.when still decides and
+// verify_failed goes out if the actions did not bring it about. Call it
+// after the recorded ends are taken (startRecorder), which know the
+// outcome.
+func (d *Daemon) takeLostEnds(now time.Time) {
+	if d.disp == nil {
+		return
+	}
+	var pending []rules.ActionEnd
+	for _, del := range d.resume {
+		if end, ok := pipeline.Ended(del, true); ok {
+			pending = append(pending, end)
+		}
+	}
+	d.driver.Do(func() {
+		for _, end := range d.driver.Awaited() {
+			if slices.ContainsFunc(pending, end.SameDelivery) {
+				continue
+			}
+			d.log.Warn("a delivery's end was lost at the last stop: its rule's verification window opens now",
+				"rule", end.Rule, "cluster", end.Cluster, "action", end.Action)
+			d.recorder.delivered(end, now)
+			d.driver.ActionDone(end, now)
+		}
+	})
 }
 
 // ended is the engine's input for the end of a delivery, if a rule's

@@ -28,6 +28,10 @@ func (d *Driver) ActionDone(end rules.ActionEnd, at time.Time) {
 // delivery end.
 func (d *Driver) Awaits(end rules.ActionEnd) bool { return d.engine.Awaits(end) }
 
+// Awaited is the delivery ends that verifications wait for
+// (rules.Engine.Awaited).
+func (d *Driver) Awaited() []rules.ActionEnd { return d.engine.Awaited() }
+
 // AssumeDelivered makes every action of a firing count as delivered at the
 // firing's instant (rules.Engine.AssumeDelivered), where nothing is
 // delivered on the driver's clock: replay and rule tests. Verifications

@@ -1,6 +1,7 @@
 package rules
 
 import (
+	"maps"
 	"slices"
 	"time"
 
@@ -28,6 +29,12 @@ type ActionEnd struct {
 	FiredAt time.Time `json:"fired_at"`
 	Action  string    `json:"action"`
 	OK      bool      `json:"ok"`
+}
+
+// SameDelivery reports whether e and o end the delivery of one firing to
+// one action, whatever their outcomes.
+func (e ActionEnd) SameDelivery(o ActionEnd) bool {
+	return e.Cluster == o.Cluster && e.Rule == o.Rule && e.Action == o.Action && e.Episode.Equal(o.Episode) && e.FiredAt.Equal(o.FiredAt)
 }
 
 // Verification is the verification of a rule's latest firing: first the
@@ -60,6 +67,24 @@ func (e *Engine) Awaits(end ActionEnd) bool {
 	cs := e.clusters[end.Cluster]
 	i := slices.IndexFunc(e.rules, func(r *compiledRule) bool { return r.Name == end.Rule })
 	return cs != nil && i >= 0 && cs.rules[i].verify.awaits(end)
+}
+
+// Awaited is the delivery ends that verifications wait for, each as a
+// success, by cluster name, then rule.
+func (e *Engine) Awaited() []ActionEnd {
+	var ends []ActionEnd
+	for _, name := range slices.Sorted(maps.Keys(e.clusters)) {
+		for i, rs := range e.clusters[name].rules {
+			v := rs.verify
+			if v == nil || !v.Until.IsZero() {
+				continue
+			}
+			for _, action := range v.Awaiting {
+				ends = append(ends, ActionEnd{Cluster: name, Rule: e.rules[i].Name, Episode: v.Episode, FiredAt: v.FiredAt, Action: action, OK: true})
+			}
+		}
+	}
+	return ends
 }
 
 // verifier is a rule's compiled verify.when.
