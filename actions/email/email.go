@@ -8,9 +8,11 @@
 // drop a copy that a retry sent again.
 //
 // One Run is one attempt: a server's 4xx (try later), a connection that
-// fails or times out are retried; a 5xx (a recipient refused, a failed
-// login) and a certificate that does not verify are not. Once the server
-// has accepted the mail, nothing after (RSET, QUIT) fails the attempt.
+// fails or times out are retried; a 5xx (a failed login, every recipient
+// refused) and a certificate that does not verify are not. A recipient
+// the server refuses does not keep the mail from the others: it goes to
+// those accepted, the detail naming who was refused. Once the server has
+// accepted the mail, nothing after (RSET, QUIT) fails the attempt.
 package email
 
 import (
@@ -29,6 +31,7 @@ import (
 
 	gomail "github.com/wneessen/go-mail"
 	mlog "github.com/wneessen/go-mail/log"
+	"github.com/wneessen/go-mail/smtp"
 
 	"github.com/leaderhook/leaderhook/actions"
 	"github.com/leaderhook/leaderhook/event"
@@ -255,7 +258,8 @@ func (a *Action) deliver(ctx context.Context, n *actions.Notification, m Mail) (
 		text := a.redact(err.Error())
 		return actions.Outcome{Detail: text}, actions.Permanent(errors.New(text))
 	}
-	if err := send(ctx, c, msg); err != nil {
+	refused, err := send(ctx, c, msg)
+	if err != nil {
 		if cause := context.Cause(ctx); cause != nil {
 			err = fmt.Errorf("%w: %w", cause, err) // not just "use of closed network connection"
 		}
@@ -270,25 +274,105 @@ func (a *Action) deliver(ctx context.Context, n *actions.Notification, m Mail) (
 		}
 		return out, errors.New(text)
 	}
-	return actions.Outcome{Detail: fmt.Sprintf("sent to %d recipients", len(a.cfg.To))}, nil
+	return actions.Outcome{Detail: a.redact(sentTo(len(a.cfg.To), refused))}, nil
 }
 
-// send makes one SMTP exchange. Once the server has accepted the mail,
-// what follows failing (go-mail's NOOP and RSET, QUIT; a dropped
-// connection, a 421, a 502) does not fail the attempt: a retry would send
-// the mail again.
-func send(ctx context.Context, c *gomail.Client, msg *gomail.Msg) error {
+// sentTo says to how many recipients a mail went, and who was refused.
+func sentTo(recipients int, refused []refusal) string {
+	if len(refused) == 0 {
+		return fmt.Sprintf("sent to %d recipients", recipients)
+	}
+	return fmt.Sprintf("sent to %d of %d recipients; refused: %s", recipients-len(refused), recipients, refusals(refused))
+}
+
+// send makes one SMTP exchange, and returns the recipients the server
+// refused while it took the mail for others. Once the server has
+// accepted the mail, what follows failing (RSET, QUIT; a dropped
+// connection, a 421, a 502) does not fail the attempt: a retry would
+// send the mail again.
+func send(ctx context.Context, c *gomail.Client, msg *gomail.Msg) ([]refusal, error) {
+	from, err := msg.GetSender(false)
+	if err != nil {
+		return nil, err
+	}
+	to, err := msg.GetRecipients()
+	if err != nil {
+		return nil, err
+	}
 	sc, err := c.DialToSMTPClientWithContext(ctx)
 	if err != nil {
-		return fmt.Errorf("dial failed: %w", err)
+		return nil, fmt.Errorf("dial failed: %w", err)
 	}
 	defer sc.Close() // QUIT closes it, but not when QUIT fails
-	err = c.SendWithSMTPClient(sc, msg)
-	_ = c.CloseWithSMTPClient(sc)
-	if err != nil && !msg.IsDelivered() {
-		return fmt.Errorf("send failed: %w", err)
+	refused, err := transact(sc, msg, from, to)
+	if err == nil {
+		_ = sc.Reset()
 	}
-	return nil
+	_ = c.CloseWithSMTPClient(sc)
+	if err != nil {
+		return nil, fmt.Errorf("send failed: %w", err)
+	}
+	return refused, nil
+}
+
+// refusal is a recipient the server refused, and its reply.
+type refusal struct {
+	to  string
+	err error
+}
+
+// transact sends msg to every recipient the server takes: unlike
+// go-mail's Send, which gives the mail up when one RCPT is refused, so
+// that one address gone stale would keep the page from everyone. When
+// the server takes none, the error is a temporary refusal if there is
+// one (a later attempt may get through), else a permanent one.
+func transact(sc *smtp.Client, msg *gomail.Msg, from string, to []string) ([]refusal, error) {
+	if err := sc.Mail(from); err != nil {
+		_ = sc.Reset()
+		return nil, fmt.Errorf("MAIL FROM: %w", err)
+	}
+	var refused []refusal
+	for _, rcpt := range to {
+		if err := sc.Rcpt(rcpt); err != nil {
+			refused = append(refused, refusal{to: rcpt, err: err})
+		}
+	}
+	if len(refused) == len(to) {
+		_ = sc.Reset()
+		return nil, fmt.Errorf("every recipient refused (%s): %w", refusals(refused), mostHopeful(refused))
+	}
+	w, err := sc.Data()
+	if err != nil {
+		return nil, fmt.Errorf("DATA: %w", err)
+	}
+	if _, err := msg.WriteTo(w); err != nil {
+		_ = w.Close()
+		return nil, fmt.Errorf("writing the message: %w", err)
+	}
+	if err := w.Close(); err != nil {
+		return nil, fmt.Errorf("end of DATA: %w", err)
+	}
+	return refused, nil
+}
+
+// mostHopeful is the refusal a retry may overcome (a 4xx reply), if any.
+func mostHopeful(refused []refusal) error {
+	for _, r := range refused {
+		var reply *textproto.Error
+		if !errors.As(r.err, &reply) || reply.Code < 500 {
+			return r.err
+		}
+	}
+	return refused[0].err
+}
+
+// refusals lists refused recipients with the server's replies.
+func refusals(refused []refusal) string {
+	parts := make([]string, len(refused))
+	for i, r := range refused {
+		parts[i] = strings.Trim(r.to, "<>") + ": " + r.err.Error()
+	}
+	return strings.Join(parts, ", ")
 }
 
 // noLogin tells that go-mail found no login to use: the server offers no

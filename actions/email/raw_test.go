@@ -236,3 +236,48 @@ func TestIPv6Host(t *testing.T) {
 		}
 	}
 }
+
+// A recipient the server refuses does not keep the mail from the others:
+// it goes to those accepted, and the detail names who was refused. When
+// none is accepted, the attempt is retried if a refusal was temporary
+// (4xx), whichever recipient it was, and fails for good otherwise.
+func TestRefusedRecipients(t *testing.T) {
+	refuse := func(cmd string) string {
+		switch {
+		case strings.HasPrefix(cmd, "RCPT TO:<gone"):
+			return "550 5.1.1 no such user"
+		case strings.HasPrefix(cmd, "RCPT TO:<busy"):
+			return "451 4.3.0 try again later"
+		}
+		return plain(cmd)
+	}
+	for _, tc := range []struct {
+		to         []string
+		mails      int
+		fails      bool
+		permanent  bool
+		wantDetail string
+	}{
+		{to: []string{"gone@example.com", "ops@example.com"}, mails: 1, wantDetail: "sent to 1 of 2 recipients; refused: gone@example.com: 550"},
+		{to: []string{"ops@example.com", "busy@example.com"}, mails: 1, wantDetail: "sent to 1 of 2 recipients; refused: busy@example.com: 451"},
+		{to: []string{"busy@example.com", "gone@example.com"}, fails: true},
+		{to: []string{"gone@example.com", "busy@example.com"}, fails: true},
+		{to: []string{"gone@example.com", "gone2@example.com"}, fails: true, permanent: true},
+	} {
+		port, seen := rawSMTP(t, refuse)
+		a := newAction(t, email.Config{Host: "127.0.0.1", Port: port, TLS: email.TLSNone,
+			From: "leaderhook@example.com", To: tc.to})
+		out, err := a.Run(context.Background(), notification())
+		mails := 0
+		for len(seen) > 0 {
+			if <-seen == "DATA-END" {
+				mails++
+			}
+		}
+		if (err != nil) != tc.fails || actions.IsPermanent(err) != tc.permanent || mails != tc.mails ||
+			!strings.Contains(out.Detail, tc.wantDetail) {
+			t.Errorf("to %v: %d mails, %+v %v; want %d mails, failed %v (for good %v), detail %q",
+				tc.to, mails, out, err, tc.mails, tc.fails, tc.permanent, tc.wantDetail)
+		}
+	}
+}
