@@ -24,7 +24,7 @@ var Kind = actions.Kind{
 		"webhook_url": "the incoming-webhook URL (a secret). Give it, or `token`.",
 		"token":       "a bot token (`xoxb-…`, a secret) with the chat:write scope: messages go through the Web API (chat.postMessage, chat.update), and a resolve edits its firing's message and replies in its thread, so that an incident is one message. The bot must be in the channel.",
 		"api_url":     "with `token`: the Web API's base URL. Default `" + DefaultAPIURL + "` (a proxy or a test server may stand in).",
-		"channel":     "`#channel`, `@user` or a channel ID; required with `token` (a channel ID or `#name`).",
+		"channel":     "`#channel`, `@user` or a channel ID; required with `token` (a channel ID, `#name`, or a user ID such as `U024BE7LH` for a direct message from the bot).",
 		"username":    "sender name.",
 		"icon_emoji":  "sender icon, e.g. `:rotating_light:`.",
 		"text":        "message text template. What it inserts is escaped (`&`, `<`, `>` as entities, control characters as `\\n`, `\\x1b`...); its own text is kept, links and mentions included. Default: a one-line summary, also sent when the template fails or renders nothing on a real notification (the audit detail says why).",
@@ -62,7 +62,7 @@ func (c Config) Validate() field.List {
 		}
 	}
 	if ch := c.Channel; ch != "" && !strings.HasPrefix(ch, "#") && !strings.HasPrefix(ch, "@") && !isSlackID(ch) {
-		errs.Add("channel", "%q: use #channel, @user or a channel ID such as C0123ABCD", ch)
+		errs.Add("channel", "%q: use #channel, @user, a channel ID such as C0123ABCD or a user ID such as U024BE7LH", ch)
 	}
 	if c.Text != "" {
 		actions.CheckTemplate(&errs, "text", c.Text)
@@ -70,9 +70,10 @@ func (c Config) Validate() field.List {
 	return errs
 }
 
-var slackID = regexp.MustCompile(`^[CDG][A-Z0-9]{4,}$`)
+var slackID = regexp.MustCompile(`^[CDGUW][A-Z0-9]{4,}$`)
 
-// isSlackID recognises conversation IDs (C0123ABCD, G…, D…). Requiring a
+// isSlackID recognises conversation IDs (C0123ABCD, G…, D…) and user IDs
+// (U…, W…), to which a bot posts a direct message. Requiring a
 // digit keeps a channel name typed in capitals without its '#' (GENERAL)
 // from passing as an ID.
 func isSlackID(s string) bool {

@@ -28,6 +28,9 @@ func TestValidateAccepts(t *testing.T) {
 		}),
 		"user":       slackSpec(func(c *slack.Config) { c.Channel = "@oncall" }),
 		"channel ID": slackSpec(func(c *slack.Config) { c.Channel = "C0123" }),
+		// chat.postMessage takes a user's ID for a direct message from the bot.
+		"user ID":            slackSpec(func(c *slack.Config) { c.Channel = "U024BE7LH" }),
+		"Enterprise user ID": slackSpec(func(c *slack.Config) { c.Channel = "W012A3CDE" }),
 	}
 	for name, s := range specs {
 		if errs := s.Validate(); len(errs) > 0 {
@@ -44,9 +47,9 @@ func TestValidateRejects(t *testing.T) {
 	}{
 		{"no webhook_url", actions.Spec{Type: slack.Name, Config: slack.Config{}}, []string{"webhook_url@-1: is required"}},
 		{"channel name", slackSpec(func(c *slack.Config) { c.Channel = "ops" }), []string{
-			`channel@-1: "ops": use #channel, @user or a channel ID such as C0123ABCD`}},
+			`channel@-1: "ops": use #channel, @user, a channel ID such as C0123ABCD or a user ID such as U024BE7LH`}},
 		{"channel in capitals", slackSpec(func(c *slack.Config) { c.Channel = "GENERAL" }), []string{
-			`channel@-1: "GENERAL": use #channel, @user or a channel ID such as C0123ABCD`}},
+			`channel@-1: "GENERAL": use #channel, @user, a channel ID such as C0123ABCD or a user ID such as U024BE7LH`}},
 		{"text", slackSpec(func(c *slack.Config) { c.Text = "{{ .Rule | frobnicate }}" }), []string{
 			`text@0: template: function "frobnicate" not defined`}},
 	}
