@@ -3,6 +3,7 @@ package dispatch
 import (
 	"context"
 	"errors"
+	"strings"
 	"sync"
 	"testing"
 	"testing/synctest"
@@ -93,4 +94,27 @@ func TestBackgroundWorkFollowsTheTargets(t *testing.T) {
 	if s, e := replacement.counts(); s != 1 || e != 1 {
 		t.Errorf("the new action: %d starts, %d stops", s, e)
 	}
+}
+
+// A drain that runs out of time reports the deliveries it leaves, and
+// only then: with nothing queued or in flight, even a drain of no time
+// (--drain-timeout 0) has nothing to warn of.
+func TestCloseReportsOnlyUnfinishedDeliveries(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		hook := &scripted{answers: []error{&actions.RetryAfterError{Err: errors.New("429"), After: time.Hour}}}
+		d, _, _ := setup(map[string]Target{"hook": {Action: hook, Spec: spec(3)}})
+		expired, cancel := context.WithCancel(context.Background())
+		cancel()
+		if err := d.Close(expired); err != nil {
+			t.Errorf("nothing queued: Close = %v, want nil", err)
+		}
+
+		d, _, _ = setup(map[string]Target{"hook": {Action: hook, Spec: spec(3)}})
+		d.Submit(note("r"), []string{"hook"})
+		synctest.Wait() // the first attempt failed; the retry waits an hour
+		err := d.Close(expired)
+		if err == nil || !strings.Contains(err.Error(), "1 delivery") {
+			t.Errorf("a delivery waiting for its retry: Close = %v, want an error counting it", err)
+		}
+	})
 }

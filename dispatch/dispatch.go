@@ -402,7 +402,7 @@ func (d *Dispatcher) QueueDepth() int {
 
 // Close stops accepting deliveries and waits for the queued ones until ctx
 // ends; then it cancels the attempts in flight. Unfinished deliveries stay
-// in the journal.
+// in the journal; the error counts them, and is nil when there were none.
 func (d *Dispatcher) Close(ctx context.Context) error {
 	d.mu.Lock()
 	if !d.closing {
@@ -418,7 +418,12 @@ func (d *Dispatcher) Close(ctx context.Context) error {
 	select {
 	case <-done:
 	case <-ctx.Done():
-		err = fmt.Errorf("drain: %w", ctx.Err())
+		d.mu.Lock()
+		left := len(d.active)
+		d.mu.Unlock()
+		if left > 0 {
+			err = fmt.Errorf("drain: %s unfinished: %w", deliveries(left), ctx.Err())
+		}
 	}
 	d.cancel(ErrDrainRanOut)
 	<-done
@@ -427,6 +432,13 @@ func (d *Dispatcher) Close(ctx context.Context) error {
 	d.mu.Unlock()
 	stopBackground(targets)
 	return err
+}
+
+func deliveries(n int) string {
+	if n == 1 {
+		return "1 delivery"
+	}
+	return fmt.Sprintf("%d deliveries", n)
 }
 
 func (d *Dispatcher) audit(del Delivery, r Record) {
