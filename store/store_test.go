@@ -788,3 +788,30 @@ func TestOpenRemovesLeftoverTempFiles(t *testing.T) {
 		t.Errorf("notes %q, want one about %s", notes, stuck)
 	}
 }
+
+// TestResumeKeepsTheOrderOfDecisions: a firing and its resolve decided at
+// the same instant (stabilize and for of 0, timestamps of one second)
+// resume in the order they were decided, whatever their ids, after a
+// crash and after the compaction of the restart that follows.
+func TestResumeKeepsTheOrderOfDecisions(t *testing.T) {
+	for _, ids := range [][2]string{{"msg_b", "msg_a"}, {"msg_a", "msg_b"}} {
+		t.Run(ids[0]+" then "+ids[1], func(t *testing.T) {
+			dir := t.TempDir()
+			firing, resolve := delivery(ids[0], 0), delivery(ids[1], 0)
+			resolve.Notification.Status = actions.StatusResolved
+			d := mustOpen(t, dir)
+			d.Pending(firing)
+			d.Pending(resolve)
+			d.Pending(firing) // an attempt failed: the firing is journaled again
+			crash(d)
+			for _, when := range []string{"after a crash", "after the compaction of a restart"} {
+				d = mustOpen(t, dir)
+				_, pending, err := d.Load()
+				if got := pendingIDs(pending); err != nil || !slices.Equal(got, ids[:]) {
+					t.Errorf("%s: resumed %v, %v; want the order decided, %v", when, got, err, ids)
+				}
+				crash(d)
+			}
+		})
+	}
+}
