@@ -34,6 +34,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"path/filepath"
 	"strings"
 	"sync"
 	"time"
@@ -245,6 +246,7 @@ func (d *Daemon) openPipeline(cfg *config.Config, saved store.State, pending []d
 		// replays them once the node joins.
 		d.group = newGroup(d, *cfg.HA, targets)
 		submit = d.group
+		d.warnJournalLeftAlone(pending)
 		saved, pending = store.State{Files: saved.Files}, nil
 	default:
 		d.disp = dispatch.New(dispatch.Options{Targets: targets, Journal: d.store, Audit: d.auditors(), Log: d.log, OnRetry: d.history.retrying,
@@ -275,6 +277,22 @@ func (d *Daemon) openPipeline(cfg *config.Config, saved store.State, pending []d
 	}
 	d.takeLostEnds(now)
 	return nil
+}
+
+// warnJournalLeftAlone tells of the deliveries pending in the journal of
+// a run without ha: the group's log does not hold them, so the group does
+// not resume them. They stay in the journal, for a run alone.
+func (d *Daemon) warnJournalLeftAlone(pending []dispatch.Delivery) {
+	if len(pending) == 0 {
+		return
+	}
+	ids := make([]string, len(pending))
+	for i, del := range pending {
+		ids[i] = del.ID
+	}
+	d.log.Warn("deliveries pending from a run without ha: are not resumed by the group, whose log does not hold them; "+
+		"they stay in the journal, and resume if this node runs without ha: again",
+		"journal", filepath.Join(d.stateDir, "pending.log"), "count", len(pending), "delivery_ids", strings.Join(ids, ","))
 }
 
 // auditors are where each delivery attempt is recorded.

@@ -2,6 +2,7 @@ package store
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -30,6 +31,11 @@ type journal struct {
 	file    appendFile
 	replace func(path string, data []byte) error // writes the file whole
 	pending map[string]*dispatch.Delivery
+	// order is when each pending delivery was first journaled: at the
+	// same instant, a resolve is decided after its firing, and its id
+	// says nothing of that.
+	order   map[string]uint64
+	decided uint64        // the last order given
 	encoded bytes.Buffer  // the line being written, reused
 	encoder *json.Encoder // into encoded
 	line    []byte        // the framed line written, reused
@@ -69,7 +75,7 @@ type journalLine struct {
 // still pending; if it cannot (a full disk, say), it appends to the file
 // as it is. What it recovered from goes to note.
 func (j *journal) open(path string, replace func(path string, data []byte) error, note func(string)) error {
-	j.path, j.pending, j.replace = path, map[string]*dispatch.Delivery{}, replace
+	j.path, j.pending, j.order, j.replace = path, map[string]*dispatch.Delivery{}, map[string]uint64{}, replace
 	j.encoder = json.NewEncoder(&j.encoded)
 	data, err := j.read(note)
 	if err != nil {
@@ -125,9 +131,9 @@ func (j *journal) read(note func(string)) ([]byte, error) {
 		}
 		switch {
 		case l.Op == "pending" && l.Delivery != nil:
-			j.pending[l.ID] = l.Delivery
+			j.setPending(l.ID, l.Delivery)
 		case l.Op == "done":
-			delete(j.pending, l.ID)
+			j.forget(l.ID)
 		}
 	}
 	return data, nil
@@ -144,9 +150,24 @@ func (j *journal) deliveries() []dispatch.Delivery {
 		if c := a.Notification.FiredAt.Compare(b.Notification.FiredAt); c != 0 {
 			return c
 		}
-		return strings.Compare(a.ID, b.ID)
+		return cmp.Compare(j.order[a.ID], j.order[b.ID])
 	})
 	return ds
+}
+
+// setPending records del as pending, in its place in the order of
+// decisions: its first, if it is pending already.
+func (j *journal) setPending(id string, del *dispatch.Delivery) {
+	if _, ok := j.pending[id]; !ok {
+		j.decided++
+		j.order[id] = j.decided
+	}
+	j.pending[id] = del
+}
+
+func (j *journal) forget(id string) {
+	delete(j.pending, id)
+	delete(j.order, id)
 }
 
 func (j *journal) add(del dispatch.Delivery) error {
@@ -154,7 +175,7 @@ func (j *journal) add(del dispatch.Delivery) error {
 	if err := j.encoder.Encode(journalLine{Op: "pending", ID: del.ID, Delivery: &del}); err != nil {
 		return fmt.Errorf("journal: delivery %s cannot be encoded: %w", del.ID, err)
 	}
-	j.pending[del.ID] = &del // the same copy as the line's
+	j.setPending(del.ID, &del) // the same copy as the line's
 	return j.write(bytes.TrimSuffix(j.encoded.Bytes(), []byte{'\n'}))
 }
 
@@ -162,7 +183,7 @@ func (j *journal) remove(id string) error {
 	if _, ok := j.pending[id]; !ok {
 		return nil // not journaled, or done already
 	}
-	delete(j.pending, id)
+	j.forget(id)
 	line, _ := json.Marshal(journalLine{Op: "done", ID: id}) // strings only: cannot fail
 	if err := j.write(line); err != nil {
 		return err

@@ -45,8 +45,9 @@ const (
 //
 // Every write is one write(2) on a file opened with O_APPEND and returns
 // only once the kernel has the data: a crash of the process loses nothing
-// written. Files are not fsynced: a save and a journal line come with every
-// decision, and only a power loss could lose the last of them.
+// written. Appends are not fsynced: a save and a journal line come with
+// every decision, and only a power loss could lose the last of them. A
+// rewrite, rarer, is synced around its rename (writeAtomic).
 type Dir struct {
 	path string
 	lock *os.File // held until Close: one process per state_dir
@@ -207,13 +208,19 @@ func (d *Dir) removeLeftovers() {
 	}
 }
 
+// syncFile flushes a file to the disk; the tests watch what it flushes
+// when.
+var syncFile = (*os.File).Sync
+
 // tempPattern is the name of the temporary files that replace the file
 // name, for os.CreateTemp and filepath.Glob.
 func tempPattern(name string) string { return "." + name + ".tmp-*" }
 
 // writeAtomic writes data to a temporary file and renames it over path:
 // readers, and a restart after the process dies (kill -9 included), see
-// the old or the new file, never a torn one.
+// the old or the new file, never a torn one. The new file is synced before
+// the rename, and the directory after: without, a power loss can leave
+// the name on an empty file, which would forget all that the old one held.
 func writeAtomic(path string, data []byte) error {
 	dir := filepath.Dir(path)
 	tmp, err := os.CreateTemp(dir, tempPattern(filepath.Base(path)))
@@ -221,7 +228,10 @@ func writeAtomic(path string, data []byte) error {
 		return fmt.Errorf("state: %w", err)
 	}
 	defer os.Remove(tmp.Name()) // no-op after the rename
-	if _, err := tmp.Write(data); err != nil {
+	if _, err := tmp.Write(data); err == nil {
+		err = syncFile(tmp)
+	}
+	if err != nil {
 		tmp.Close()
 		return fmt.Errorf("state: %w", err)
 	}
@@ -231,7 +241,20 @@ func writeAtomic(path string, data []byte) error {
 	if err := os.Rename(tmp.Name(), path); err != nil {
 		return fmt.Errorf("state: %w", err)
 	}
+	syncDir(dir)
 	return nil
+}
+
+// syncDir makes a rename in dir durable, as far as it can: the rename is
+// done, and the caller must go on with the new file whatever this says,
+// so a failure only leaves the old file to a power loss.
+func syncDir(dir string) {
+	d, err := os.Open(dir)
+	if err != nil {
+		return
+	}
+	defer d.Close()
+	_ = syncFile(d)
 }
 
 // readOptional reads a file that may not exist (nil, nil then).

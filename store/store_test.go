@@ -788,3 +788,60 @@ func TestOpenRemovesLeftoverTempFiles(t *testing.T) {
 		t.Errorf("notes %q, want one about %s", notes, stuck)
 	}
 }
+
+// TestResumeKeepsTheOrderOfDecisions: a firing and its resolve decided at
+// the same instant (stabilize and for of 0, timestamps of one second)
+// resume in the order they were decided, whatever their ids, after a
+// crash and after the compaction of the restart that follows.
+func TestResumeKeepsTheOrderOfDecisions(t *testing.T) {
+	for _, ids := range [][2]string{{"msg_b", "msg_a"}, {"msg_a", "msg_b"}} {
+		t.Run(ids[0]+" then "+ids[1], func(t *testing.T) {
+			dir := t.TempDir()
+			firing, resolve := delivery(ids[0], 0), delivery(ids[1], 0)
+			resolve.Notification.Status = actions.StatusResolved
+			d := mustOpen(t, dir)
+			d.Pending(firing)
+			d.Pending(resolve)
+			d.Pending(firing) // an attempt failed: the firing is journaled again
+			crash(d)
+			for _, when := range []string{"after a crash", "after the compaction of a restart"} {
+				d = mustOpen(t, dir)
+				_, pending, err := d.Load()
+				if got := pendingIDs(pending); err != nil || !slices.Equal(got, ids[:]) {
+					t.Errorf("%s: resumed %v, %v; want the order decided, %v", when, got, err, ids)
+				}
+				crash(d)
+			}
+		})
+	}
+}
+
+// TestRewriteIsSyncedAroundItsRename: a rewrite (a compaction) reaches
+// the disk before it replaces the file, and the rename after: a power
+// loss leaves the old file or the new one, not an empty one in its place,
+// which would forget every pending delivery.
+func TestRewriteIsSyncedAroundItsRename(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, pendingFile)
+	if err := os.WriteFile(path, []byte("old\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var synced []string
+	defer func(was func(*os.File) error) { syncFile = was }(syncFile)
+	syncFile = func(f *os.File) error {
+		what := "the new copy"
+		if f.Name() == dir {
+			what = "the directory"
+		}
+		data, _ := os.ReadFile(path)
+		synced = append(synced, fmt.Sprintf("%s while the file holds %q", what, data))
+		return f.Sync()
+	}
+	if err := writeAtomic(path, []byte("new\n")); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{`the new copy while the file holds "old\n"`, `the directory while the file holds "new\n"`}
+	if !slices.Equal(synced, want) {
+		t.Errorf("synced:\n%s\nwant:\n%s", strings.Join(synced, "\n"), strings.Join(want, "\n"))
+	}
+}
