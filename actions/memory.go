@@ -11,6 +11,8 @@ import (
 	"sort"
 	"sync"
 	"time"
+
+	"github.com/leaderhook/leaderhook/internal/atomicfile"
 )
 
 // Memory is what an action remembers between deliveries and across
@@ -261,8 +263,7 @@ func (m *Memory) forgetOldest() {
 	}
 }
 
-// save writes the entries to a temporary file and renames it over the
-// memory's file. Callers hold mu.
+// save replaces the memory's file with the entries. Callers hold mu.
 func (m *Memory) save() error {
 	if m.path == "" {
 		return nil
@@ -272,10 +273,7 @@ func (m *Memory) save() error {
 		err = os.MkdirAll(filepath.Dir(m.path), 0o700)
 	}
 	if err == nil {
-		tmp := m.path + ".tmp"
-		if err = os.WriteFile(tmp, data, 0o600); err == nil {
-			err = os.Rename(tmp, m.path)
-		}
+		err = atomicfile.Write(m.path, data)
 	}
 	if err != nil {
 		return fmt.Errorf("action memory: %w", err)

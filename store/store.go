@@ -18,6 +18,7 @@ import (
 
 	"github.com/leaderhook/leaderhook/detector"
 	"github.com/leaderhook/leaderhook/dispatch"
+	"github.com/leaderhook/leaderhook/internal/atomicfile"
 	"github.com/leaderhook/leaderhook/rules"
 )
 
@@ -199,8 +200,7 @@ func rewrite(replace func(path string, data []byte) error, path string, data []b
 // One that cannot be removed is noted, and harms nothing.
 func (d *Dir) removeLeftovers() {
 	for _, name := range []string{pendingFile, stateFile} {
-		leftovers, _ := filepath.Glob(filepath.Join(d.path, tempPattern(name))) // the pattern is valid
-		for _, path := range leftovers {
+		for _, path := range atomicfile.Leftovers(filepath.Join(d.path, name)) {
 			if err := os.Remove(path); err != nil {
 				d.note(fmt.Sprintf("%s, left by an interrupted rewrite, cannot be removed: %v", path, err))
 			}
@@ -208,53 +208,12 @@ func (d *Dir) removeLeftovers() {
 	}
 }
 
-// syncFile flushes a file to the disk; the tests watch what it flushes
-// when.
-var syncFile = (*os.File).Sync
-
-// tempPattern is the name of the temporary files that replace the file
-// name, for os.CreateTemp and filepath.Glob.
-func tempPattern(name string) string { return "." + name + ".tmp-*" }
-
-// writeAtomic writes data to a temporary file and renames it over path:
-// readers, and a restart after the process dies (kill -9 included), see
-// the old or the new file, never a torn one. The new file is synced before
-// the rename, and the directory after: without, a power loss can leave
-// the name on an empty file, which would forget all that the old one held.
+// writeAtomic replaces the file at path whole (atomicfile.Write).
 func writeAtomic(path string, data []byte) error {
-	dir := filepath.Dir(path)
-	tmp, err := os.CreateTemp(dir, tempPattern(filepath.Base(path)))
-	if err != nil {
+	if err := atomicfile.Write(path, data); err != nil {
 		return fmt.Errorf("state: %w", err)
 	}
-	defer os.Remove(tmp.Name()) // no-op after the rename
-	if _, err := tmp.Write(data); err == nil {
-		err = syncFile(tmp)
-	}
-	if err != nil {
-		tmp.Close()
-		return fmt.Errorf("state: %w", err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("state: %w", err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("state: %w", err)
-	}
-	syncDir(dir)
 	return nil
-}
-
-// syncDir makes a rename in dir durable, as far as it can: the rename is
-// done, and the caller must go on with the new file whatever this says,
-// so a failure only leaves the old file to a power loss.
-func syncDir(dir string) {
-	d, err := os.Open(dir)
-	if err != nil {
-		return
-	}
-	defer d.Close()
-	_ = syncFile(d)
 }
 
 // readOptional reads a file that may not exist (nil, nil then).
