@@ -52,6 +52,12 @@ type File struct {
 	checked        time.Time
 	reopenLoggedAt time.Time
 
+	// closing guards records: Record sends under its read lock, Close
+	// closes under its write lock, so that a late Record drops its record
+	// rather than send on a closed channel.
+	closing sync.RWMutex
+	closed  bool
+
 	mu         sync.Mutex // over what follows: Record and the writer fail
 	lastLogged time.Time
 	unlogged   int         // errors since the last one logged
@@ -103,6 +109,12 @@ var errBehind = errors.New("audit log: the disk is behind; record dropped")
 // Record queues r for writing. It never blocks: when the writer is that
 // far behind, the record is dropped and counted as a write error.
 func (a *File) Record(r dispatch.Record) {
+	a.closing.RLock()
+	defer a.closing.RUnlock()
+	if a.closed {
+		a.log.Error("audit record lost: the audit log is closed", "kind", r.Kind, "rule", r.Rule, "cluster", r.Cluster, "delivery_id", r.DeliveryID)
+		return
+	}
 	select {
 	case a.records <- r:
 	default:
@@ -215,10 +227,17 @@ func (a *File) logLost() {
 	a.lastLogged, a.unlogged = time.Now(), 0
 }
 
-// Close writes what is queued and closes the file. Record must not be
-// called after Close.
+// Close writes what is queued and closes the file. A record that comes
+// after is logged as lost.
 func (a *File) Close() error {
+	a.closing.Lock()
+	if a.closed {
+		a.closing.Unlock()
+		return nil
+	}
+	a.closed = true
 	close(a.records)
+	a.closing.Unlock()
 	<-a.done
 	a.mu.Lock()
 	if a.report != nil {

@@ -66,3 +66,24 @@ func (s *syncBuilder) String() string {
 	defer s.mu.Unlock()
 	return s.b.String()
 }
+
+// A record that comes after Close (an HTTP handler that outlived the
+// shutdown) is logged as lost, not a panic that ends the stop; a second
+// Close does nothing.
+func TestRecordAfterCloseIsLoggedNotAPanic(t *testing.T) {
+	var logs syncBuilder
+	a, err := Open(t.TempDir()+"/audit.jsonl", slog.New(slog.NewTextHandler(&logs, nil)), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Close(); err != nil {
+		t.Fatal(err)
+	}
+	a.Record(dispatch.Record{Kind: "expect", Status: "open"})
+	if err := a.Close(); err != nil {
+		t.Errorf("second Close: %v", err)
+	}
+	if !strings.Contains(logs.String(), "kind=expect") {
+		t.Errorf("logged:\n%s\nwant the record dropped after Close", logs.String())
+	}
+}
