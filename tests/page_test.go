@@ -306,3 +306,36 @@ func TestLivePageSaysAHungDaemonDoesNotAnswer(t *testing.T) {
 		t.Errorf("errors on the console:\n%s", strings.Join(errs, "\n"))
 	}
 }
+
+// TestLivePageLanesFollowAReload reloads a config that replaces a cluster
+// with another, as many clusters as before: the timeline's lanes are the
+// clusters of the config now, as the cards are, though no history came
+// with the change.
+func TestLivePageLanesFollowAReload(t *testing.T) {
+	hook := httptest.NewServer(&receiver{})
+	defer hook.Close()
+	dir := t.TempDir()
+	listen := freePort(t)
+	config := pageConfig(t, dir, listen, hook.URL)
+	startDaemon(t, config)
+	base := "http://" + listen
+	b := newBrowser(t)
+	b.navigate(t, base+"/")
+	b.waitJS(t, "the lane of consul-us", `document.querySelector('[data-lane="consul-us"]')`)
+	data, err := os.ReadFile(config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(config, []byte(strings.Replace(string(data), "name: consul-us", "name: consul-eu", 1)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if code, body := post(t, base+"/-/reload", "", ""); code != 200 {
+		t.Fatalf("reload: %d %s", code, body)
+	}
+	b.waitJS(t, "the card of consul-eu", `document.querySelector('[data-cluster="consul-eu"]')`)
+	b.waitJS(t, "the lanes of the reloaded config", `(() => {
+		const lanes = [...document.querySelectorAll("#timeline [data-lane]")].map((l) => l.dataset.lane).sort().join(" ");
+		return lanes === "consul-eu etcd-eu ziti-prod";
+	})()`)
+	b.noErrors(t)
+}

@@ -217,10 +217,13 @@ function memberRow(m, now) {
 }
 
 function renderTimeline(clusters, now) {
-  if (live.lanesDirty || live.lanes.length !== clusters.length || live.lanesFilter !== live.filter) {
+  // The lanes are built again when the clusters change, not only their
+  // number: a reload may replace one with another and bring no history.
+  const ids = clusters.map((c) => c.name).join("\n");
+  if (live.lanesDirty || live.lanesOf !== ids) {
     live.lanes = buildLanes(clusters);
     live.lanesDirty = false;
-    live.lanesFilter = live.filter;
+    live.lanesOf = ids;
   }
   if (live.follow) [chart.from, chart.to] = [now - live.span * 0.98, now + live.span * 0.02];
   chart.now = now;
