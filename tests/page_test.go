@@ -339,3 +339,25 @@ func TestLivePageLanesFollowAReload(t *testing.T) {
 	})()`)
 	b.noErrors(t)
 }
+
+// TestLivePageLeftOpenKeepsOnlyItsWindow: a page left open (a wall
+// display) adds what comes after each poll to what it loaded; once what
+// it holds begins a span before the view needs, it loads its window
+// again rather than keep every entry since it opened. Being open for
+// days is made by moving the start of what it loaded back.
+func TestLivePageLeftOpenKeepsOnlyItsWindow(t *testing.T) {
+	hook := httptest.NewServer(&receiver{})
+	defer hook.Close()
+	dir := t.TempDir()
+	listen := freePort(t)
+	startDaemon(t, pageConfig(t, dir, listen, hook.URL))
+	b := newBrowser(t)
+	b.navigate(t, "http://"+listen+"/")
+	b.waitJS(t, "the page's first update", `document.body.dataset.ready === "1"`)
+	polls := eval[string](t, b, `live.loadedFrom -= 3 * LH.DAY, document.body.dataset.polls`)
+	b.waitJS(t, "two more updates", `Number(document.body.dataset.polls) >= `+polls+` + 2`)
+	if from := eval[string](t, b, `document.body.dataset.loadedFrom`); !eval[bool](t, b, `Date.parse(document.body.dataset.loadedFrom) >= Date.now() - 7 * LH.HOUR`) {
+		t.Errorf("a page following the last 6 hours holds what came since %s", from)
+	}
+	b.noErrors(t)
+}
