@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -32,13 +33,23 @@ func (d *Daemon) newAPI() *api.Server {
 		Ready:    d.ready,
 		Expect:   d.expect,
 		Unexpect: d.unexpect,
-		Gatherer: prometheus.GathererFunc(func() ([]*dto.MetricFamily, error) {
-			d.metrics.Tick(time.Now())
-			d.memberMetrics()
-			return d.metrics.Registry.Gather()
-		}),
-		Log: d.log,
+		Gatherer: d.gatherer(),
+		Log:      d.log,
 	}
+}
+
+// gatherer refreshes the metrics read as of now and gathers them, one
+// scrape at a time: the member metrics are reset and set again for each,
+// and a scrape gathering while another resets would lack their series.
+func (d *Daemon) gatherer() prometheus.Gatherer {
+	var mu sync.Mutex
+	return prometheus.GathererFunc(func() ([]*dto.MetricFamily, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		d.metrics.Tick(time.Now())
+		d.memberMetrics()
+		return d.metrics.Registry.Gather()
+	})
 }
 
 func limitsOf(cfg *config.Config) api.Limits {

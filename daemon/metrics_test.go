@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -36,5 +37,40 @@ leaderhook_cluster_known{cluster="new"} 0
 	// A restart does not count as a state change.
 	if n := testutil.CollectAndCount(m.Registry, "leaderhook_state_changes_total"); n != 0 {
 		t.Errorf("%d state change series after a restore", n)
+	}
+}
+
+// Scrapes at the same time (two Prometheus servers, or a curl beside
+// one) each see every member's series: one scrape's refresh of the member
+// metrics must not empty them under another's gathering.
+func TestConcurrentScrapesSeeEveryMember(t *testing.T) {
+	h := newHarness(t, `server: {listen: "127.0.0.1:0"}
+state_dir: {{.Dir}}/state
+clusters:
+  - {name: ziti, members: [a, b, c], source: {type: events, http: true}}
+`, nil)
+	h.start(Options{})
+	const scrapes = 200
+	missing := make(chan string, scrapes)
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range scrapes / 8 {
+				_, body := h.get("/metrics")
+				for _, m := range []string{"a", "b", "c"} {
+					if series := `leaderhook_member_up{cluster="ziti",member="` + m + `"} 1`; !strings.Contains(body, series) {
+						missing <- series
+						return
+					}
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(missing)
+	for series := range missing {
+		t.Errorf("a scrape beside others lacks %s", series)
 	}
 }

@@ -29,7 +29,11 @@ func (d *Daemon) Reload() error {
 	defer d.reloadMu.Unlock()
 	d.reopenAudit()
 	err := d.reload()
-	d.metrics.Reloaded(err == nil)
+	if !errors.Is(err, api.ErrBusy) {
+		// A reload put off while leaderhook starts or stops is not a
+		// refused config: the metrics alerted on say nothing of it.
+		d.metrics.Reloaded(err == nil)
+	}
 	if err != nil {
 		d.log.Error("reload refused", "err", err)
 	}

@@ -1,6 +1,7 @@
 package daemon
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -11,6 +12,11 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/leaderhook/leaderhook/api"
+	"github.com/leaderhook/leaderhook/config"
 )
 
 // reloadWays are the ways a reload is asked for in-process; SIGHUP, which
@@ -296,5 +302,43 @@ rules: []
 	}
 	if _, metrics := h.get("/metrics"); !strings.Contains(metrics, "leaderhook_config_last_reload_successful 0") {
 		t.Error("the refused reload is not in the metrics")
+	}
+}
+
+// A reload asked for while leaderhook starts or stops is answered "try
+// again" (503): nothing is wrong with the config, so the metrics must not
+// say that a reload failed, which an alert on
+// leaderhook_config_last_reload_successful would page for until the next
+// reload.
+func TestBusyReloadIsNoFailureInTheMetrics(t *testing.T) {
+	h := newHarness(t, `server: {listen: "127.0.0.1:0"}
+state_dir: {{.Dir}}/state
+clusters:
+  - {name: ziti, members: [a, b, c], source: {type: events, http: true}}
+`, nil)
+	cfg, _, err := config.Load(h.path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := New(cfg, Options{ConfigPath: h.path, Log: testLogger(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	if err := d.Reload(); !errors.Is(err, api.ErrBusy) {
+		t.Fatalf("a reload before Run: %v, want api.ErrBusy", err)
+	}
+	want := `
+# HELP leaderhook_config_last_reload_successful 1 when the last reload attempt succeeded.
+# TYPE leaderhook_config_last_reload_successful gauge
+leaderhook_config_last_reload_successful 1
+# HELP leaderhook_config_reloads_total Config reloads (SIGHUP or POST /-/reload; not the load at startup), by result (success, failure).
+# TYPE leaderhook_config_reloads_total counter
+leaderhook_config_reloads_total{result="failure"} 0
+leaderhook_config_reloads_total{result="success"} 0
+`
+	if err := testutil.GatherAndCompare(d.metrics.Registry, strings.NewReader(want),
+		"leaderhook_config_last_reload_successful", "leaderhook_config_reloads_total"); err != nil {
+		t.Error(err)
 	}
 }

@@ -306,3 +306,58 @@ func TestLivePageSaysAHungDaemonDoesNotAnswer(t *testing.T) {
 		t.Errorf("errors on the console:\n%s", strings.Join(errs, "\n"))
 	}
 }
+
+// TestLivePageLanesFollowAReload reloads a config that replaces a cluster
+// with another, as many clusters as before: the timeline's lanes are the
+// clusters of the config now, as the cards are, though no history came
+// with the change.
+func TestLivePageLanesFollowAReload(t *testing.T) {
+	hook := httptest.NewServer(&receiver{})
+	defer hook.Close()
+	dir := t.TempDir()
+	listen := freePort(t)
+	config := pageConfig(t, dir, listen, hook.URL)
+	startDaemon(t, config)
+	base := "http://" + listen
+	b := newBrowser(t)
+	b.navigate(t, base+"/")
+	b.waitJS(t, "the lane of consul-us", `document.querySelector('[data-lane="consul-us"]')`)
+	data, err := os.ReadFile(config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(config, []byte(strings.Replace(string(data), "name: consul-us", "name: consul-eu", 1)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if code, body := post(t, base+"/-/reload", "", ""); code != 200 {
+		t.Fatalf("reload: %d %s", code, body)
+	}
+	b.waitJS(t, "the card of consul-eu", `document.querySelector('[data-cluster="consul-eu"]')`)
+	b.waitJS(t, "the lanes of the reloaded config", `(() => {
+		const lanes = [...document.querySelectorAll("#timeline [data-lane]")].map((l) => l.dataset.lane).sort().join(" ");
+		return lanes === "consul-eu etcd-eu ziti-prod";
+	})()`)
+	b.noErrors(t)
+}
+
+// TestLivePageLeftOpenKeepsOnlyItsWindow: a page left open (a wall
+// display) adds what comes after each poll to what it loaded; once what
+// it holds begins a span before the view needs, it loads its window
+// again rather than keep every entry since it opened. Being open for
+// days is made by moving the start of what it loaded back.
+func TestLivePageLeftOpenKeepsOnlyItsWindow(t *testing.T) {
+	hook := httptest.NewServer(&receiver{})
+	defer hook.Close()
+	dir := t.TempDir()
+	listen := freePort(t)
+	startDaemon(t, pageConfig(t, dir, listen, hook.URL))
+	b := newBrowser(t)
+	b.navigate(t, "http://"+listen+"/")
+	b.waitJS(t, "the page's first update", `document.body.dataset.ready === "1"`)
+	polls := eval[string](t, b, `live.loadedFrom -= 3 * LH.DAY, document.body.dataset.polls`)
+	b.waitJS(t, "two more updates", `Number(document.body.dataset.polls) >= `+polls+` + 2`)
+	if from := eval[string](t, b, `document.body.dataset.loadedFrom`); !eval[bool](t, b, `Date.parse(document.body.dataset.loadedFrom) >= Date.now() - 7 * LH.HOUR`) {
+		t.Errorf("a page following the last 6 hours holds what came since %s", from)
+	}
+	b.noErrors(t)
+}

@@ -6,6 +6,7 @@ package web
 
 import (
 	"embed"
+	"encoding/json"
 	"fmt"
 	"html/template"
 	"io"
@@ -35,13 +36,22 @@ func Handler() http.Handler {
 		}
 		data, err := assets.ReadFile("assets/" + name)
 		if contentType == "" || err != nil {
-			http.NotFound(w, r)
+			notFound(w, r.URL.Path)
 			return
 		}
 		w.Header().Set("Content-Type", contentType)
 		w.Header().Set("Cache-Control", "no-cache")
 		w.Write(data)
 	})
+}
+
+// notFound answers a path the page does not have in JSON, as the API
+// answers its other errors.
+func notFound(w http.ResponseWriter, path string) {
+	body, _ := json.Marshal(map[string]string{"error": "no such file of the web page: " + path}) // a map of strings encodes
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusNotFound)
+	w.Write(append(body, '\n'))
 }
 
 // WriteReport writes an incident report: the page, its style and scripts

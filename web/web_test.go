@@ -1,6 +1,7 @@
 package web
 
 import (
+	"encoding/json"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -19,8 +20,10 @@ func TestHandlerServesThePageAndItsFilesOnly(t *testing.T) {
 	for _, path := range []string{"/ui/report.html", "/ui/live.html", "/ui/../web.go", "/ui/nothing.js"} {
 		rec := httptest.NewRecorder()
 		h.ServeHTTP(rec, httptest.NewRequest("GET", path, nil))
-		if rec.Code != 404 {
-			t.Errorf("%s: %d, want 404", path, rec.Code)
+		var answer struct{ Error string }
+		// Like every other error of the API (docs/operations.md).
+		if rec.Code != 404 || rec.Header().Get("Content-Type") != "application/json" || json.Unmarshal(rec.Body.Bytes(), &answer) != nil || answer.Error == "" {
+			t.Errorf("%s: %d %s %q, want 404 with a JSON error", path, rec.Code, rec.Header().Get("Content-Type"), rec.Body)
 		}
 	}
 }

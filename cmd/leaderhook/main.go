@@ -115,18 +115,31 @@ func (e *env) setupLogging() error {
 // version is set at build time with -ldflags "-X main.version=...".
 var version = "dev"
 
+// buildVersion is the version `leaderhook version` prints and
+// leaderhook_build_info shows.
+func buildVersion() string {
+	info, _ := debug.ReadBuildInfo()
+	return versionOf(version, info)
+}
+
+// versionOf is the version set at build time, or else that of the module
+// (a `go install …@v1.4.0` sets none).
+func versionOf(ldflags string, info *debug.BuildInfo) string {
+	if ldflags == "dev" && info != nil && info.Main.Version != "" && info.Main.Version != "(devel)" {
+		return info.Main.Version
+	}
+	return ldflags
+}
+
 func versionCmd(e *env) *cobra.Command {
 	return &cobra.Command{
 		Use:   "version",
 		Short: "Print leaderhook's version",
 		Args:  cobra.NoArgs,
 		RunE: func(*cobra.Command, []string) error {
-			v, goVersion, commit := version, "", ""
+			v, goVersion, commit := buildVersion(), "", ""
 			if info, ok := debug.ReadBuildInfo(); ok {
 				goVersion = info.GoVersion
-				if v == "dev" && info.Main.Version != "" && info.Main.Version != "(devel)" {
-					v = info.Main.Version
-				}
 				for _, s := range info.Settings {
 					if s.Key == "vcs.revision" && len(s.Value) >= 12 {
 						commit = s.Value[:12]

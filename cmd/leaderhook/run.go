@@ -71,7 +71,7 @@ func (e *env) daemon(ctx context.Context, o runOptions) error {
 		return exitError{1}
 	}
 	d, err := daemon.New(cfg, daemon.Options{ConfigPath: o.config, DryRun: o.dryRun, DrainTimeout: o.drain,
-		Stdin: e.stdin, Log: e.log, Version: version})
+		Stdin: e.stdin, Log: e.log, Version: buildVersion()})
 	if err != nil {
 		return err
 	}

@@ -99,10 +99,13 @@ function wanted() {
   return { from, step: LH.SECOND * 2 ** Math.max(0, Math.floor(Math.log2(chart.pixel() / LH.SECOND))) };
 }
 
-// needsLoading: the view begins before the window loaded, or is finer.
+// needsLoading: the view begins before the window loaded, or is finer;
+// or the window loaded begins a span before the view: a page left open
+// following now would otherwise keep every entry since it opened.
 function needsLoading() {
   const want = wanted();
-  return !live.boot || want.from < live.loadedFrom || want.step < live.step;
+  const outgrown = want.from - live.loadedFrom > Math.max(serverNow() - want.from, LH.HOUR);
+  return !live.boot || want.from < live.loadedFrom || want.step < live.step || outgrown;
 }
 
 // earliest is the oldest from a window to now (and the minute after it
@@ -217,10 +220,13 @@ function memberRow(m, now) {
 }
 
 function renderTimeline(clusters, now) {
-  if (live.lanesDirty || live.lanes.length !== clusters.length || live.lanesFilter !== live.filter) {
+  // The lanes are built again when the clusters change, not only their
+  // number: a reload may replace one with another and bring no history.
+  const ids = clusters.map((c) => c.name).join("\n");
+  if (live.lanesDirty || live.lanesOf !== ids) {
     live.lanes = buildLanes(clusters);
     live.lanesDirty = false;
-    live.lanesFilter = live.filter;
+    live.lanesOf = ids;
   }
   if (live.follow) [chart.from, chart.to] = [now - live.span * 0.98, now + live.span * 0.02];
   chart.now = now;
