@@ -41,7 +41,18 @@ func (d *Daemon) Reload() error {
 }
 
 func (d *Daemon) reload() error {
-	d.configMod = modTime(d.opts.ConfigPath)
+	read := modTime(d.opts.ConfigPath)
+	err := d.reloadRead()
+	if errors.Is(err, api.ErrBusy) {
+		// Put off, not lost (a SIGHUP while leaderhook starts): the file
+		// counts as unread, so the watcher reloads it once running.
+		read = time.Time{}
+	}
+	d.configMod = read
+	return err
+}
+
+func (d *Daemon) reloadRead() error {
 	next, res, err := config.LoadDaemon(d.opts.ConfigPath)
 	if res != nil {
 		for _, w := range res.Warnings {

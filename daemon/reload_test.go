@@ -1,6 +1,8 @@
 package daemon
 
 import (
+	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -341,4 +343,41 @@ leaderhook_config_reloads_total{result="success"} 0
 		"leaderhook_config_last_reload_successful", "leaderhook_config_reloads_total"); err != nil {
 		t.Error(err)
 	}
+}
+
+// A reload asked while leaderhook starts (systemctl reload right after
+// start: a SIGHUP before Run) is put off, not lost: once the daemon runs,
+// the config file is read again.
+func TestReloadPutOffAtStartIsDoneOnceRunning(t *testing.T) {
+	h := newHarness(t, `server: {listen: "127.0.0.1:0"}
+state_dir: {{.Dir}}/state
+clusters:
+  - {name: ziti, members: [a, b, c], source: {type: events, http: true}}
+`, nil)
+	cfg, _, err := config.Load(h.path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := New(cfg, Options{ConfigPath: h.path, Log: testLogger(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	data, err := os.ReadFile(h.path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(h.path, bytes.ReplaceAll(data, []byte("[a, b, c]"), []byte("[a, b, c, d, e]")), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Reload(); !errors.Is(err, api.ErrBusy) {
+		t.Fatalf("a reload before Run: %v, want api.ErrBusy", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- d.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	waitFor(t, "the reload put off at start", func() bool {
+		return len(d.config().Clusters[0].Members) == 5
+	})
 }
