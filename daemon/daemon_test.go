@@ -75,6 +75,14 @@ func (h *harness) start(opts Options) {
 // group's node without a leader never is).
 func (h *harness) run(opts Options) {
 	h.t.Helper()
+	h.build(opts)
+	h.serve()
+}
+
+// build makes the daemon of the config file, not running yet (closed at
+// the end of the test).
+func (h *harness) build(opts Options) *Daemon {
+	h.t.Helper()
 	cfg, _, err := config.Load(h.path)
 	if err != nil {
 		h.t.Fatal(err)
@@ -86,7 +94,13 @@ func (h *harness) run(opts Options) {
 	if h.d, err = New(cfg, opts); err != nil {
 		h.t.Fatal(err)
 	}
+	h.t.Cleanup(func() { h.d.Close() })
 	h.base = cfg.Server.TLS.Scheme() + "://" + h.d.Addr()
+	return h.d
+}
+
+// serve runs the daemon build made until stop or the end of the test.
+func (h *harness) serve() {
 	ctx, cancel := context.WithCancel(context.Background())
 	h.cancel, h.done = cancel, make(chan error, 1)
 	go func() { h.done <- h.d.Run(ctx) }()

@@ -1,14 +1,12 @@
 package daemon
 
 import (
-	"log/slog"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/leaderhook/leaderhook/actions"
-	"github.com/leaderhook/leaderhook/config"
 	"github.com/leaderhook/leaderhook/dispatch"
 	"github.com/leaderhook/leaderhook/store"
 )
@@ -30,16 +28,8 @@ func TestGroupNodeTellsOfDeliveriesPendingFromAlone(t *testing.T) {
 	}
 	st.Close()
 
-	cfg, _, err := config.Load(h.path)
-	if err != nil {
-		t.Fatal(err)
-	}
 	log := &bufferLog{}
-	d, err := New(cfg, Options{ConfigPath: h.path, Log: slog.New(slog.NewTextHandler(lockedWriter{&log.mu, &log.b}, nil))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	d.Close()
+	h.build(Options{Log: log.logger()}).Close()
 	var warned string
 	for _, line := range strings.Split(log.String(), "\n") {
 		if strings.Contains(line, "level=WARN") && strings.Contains(line, "msg_from_alone") {

@@ -139,7 +139,7 @@ func resendAcrossARestart(t *testing.T, batch string) (before, after clusterView
 func TestIngestSkipsLeaderhooksOwnStateEvents(t *testing.T) {
 	h := newHarness(t, ingestConfig, map[string]any{"Hook": closedURL(t)})
 	log := &bufferLog{}
-	h.start(Options{Log: slog.New(slog.NewTextHandler(lockedWriter{&log.mu, &log.b}, nil))})
+	h.start(Options{Log: log.logger()})
 	now := time.Now().UTC()
 	own := func(typ string, at time.Time) string {
 		return fmt.Sprintf(`{"namespace":"cluster","event_src_id":"leaderhook","timestamp":%q,"eventType":%q,"cluster":"ziti","leaderId":"c1"}`,

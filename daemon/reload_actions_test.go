@@ -58,6 +58,11 @@ type bufferLog struct {
 	b  bytes.Buffer
 }
 
+// logger writes to l, as text.
+func (l *bufferLog) logger() *slog.Logger {
+	return slog.New(slog.NewTextHandler(lockedWriter{&l.mu, &l.b}, nil))
+}
+
 func (l *bufferLog) String() string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -76,7 +81,7 @@ func TestReloadHandsActionsToWhatDelivers(t *testing.T) {
 			h := newHarness(t, actionsConfig, map[string]any{"Members": "c1, c2, c3", "Hook": srv.URL, "Path": "before",
 				"Late": false, "Actions": "hook", "HA": ""})
 			log := &bufferLog{}
-			opts := Options{DryRun: mode == "dry run", Log: slog.New(slog.NewTextHandler(lockedWriter{&log.mu, &log.b}, nil))}
+			opts := Options{DryRun: mode == "dry run", Log: log.logger()}
 			if mode == "group" {
 				h.write(map[string]any{"HA": oneNodeGroup(t, h.dir)})
 			}

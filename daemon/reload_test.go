@@ -2,7 +2,6 @@ package daemon
 
 import (
 	"bytes"
-	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -18,7 +17,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/leaderhook/leaderhook/api"
-	"github.com/leaderhook/leaderhook/config"
 )
 
 // reloadWays are the ways a reload is asked for in-process; SIGHUP, which
@@ -318,15 +316,7 @@ state_dir: {{.Dir}}/state
 clusters:
   - {name: ziti, members: [a, b, c], source: {type: events, http: true}}
 `, nil)
-	cfg, _, err := config.Load(h.path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	d, err := New(cfg, Options{ConfigPath: h.path, Log: testLogger(t)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer d.Close()
+	d := h.build(Options{})
 	if err := d.Reload(); !errors.Is(err, api.ErrBusy) {
 		t.Fatalf("a reload before Run: %v, want api.ErrBusy", err)
 	}
@@ -354,15 +344,7 @@ state_dir: {{.Dir}}/state
 clusters:
   - {name: ziti, members: [a, b, c], source: {type: events, http: true}}
 `, nil)
-	cfg, _, err := config.Load(h.path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	d, err := New(cfg, Options{ConfigPath: h.path, Log: testLogger(t)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer d.Close()
+	d := h.build(Options{})
 	data, err := os.ReadFile(h.path)
 	if err != nil {
 		t.Fatal(err)
@@ -373,10 +355,7 @@ clusters:
 	if err := d.Reload(); !errors.Is(err, api.ErrBusy) {
 		t.Fatalf("a reload before Run: %v, want api.ErrBusy", err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- d.Run(ctx) }()
-	defer func() { cancel(); <-done }()
+	h.serve()
 	waitFor(t, "the reload put off at start", func() bool {
 		return len(d.config().Clusters[0].Members) == 5
 	})

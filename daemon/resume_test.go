@@ -7,7 +7,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/leaderhook/leaderhook/config"
 	"github.com/leaderhook/leaderhook/event"
 	"github.com/leaderhook/leaderhook/store"
 )
@@ -54,15 +53,7 @@ func TestStartDropsDeliveriesToRemovedActions(t *testing.T) {
 // and changes nothing.
 func TestReloadBeforeRunIsRefused(t *testing.T) {
 	h := newHarness(t, orphanConfig, map[string]any{"Hook": closedURL(t), "Action": "page"})
-	cfg, _, err := config.Load(h.path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	d, err := New(cfg, Options{ConfigPath: h.path, Log: testLogger(t)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer d.Close()
+	d := h.build(Options{})
 	h.write(map[string]any{"Action": "chat"})
 	if err := d.Reload(); err == nil || !strings.Contains(err.Error(), "starting or stopping") {
 		t.Errorf("reload before Run: %v, want it refused", err)

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -164,51 +165,27 @@ func isClosed(c <-chan struct{}) bool {
 	}
 }
 
-// A kill -9 after a firing's delivery ended, once the flight recorder has
-// the end but before the state was saved with it: the restart takes the
-// recorded end again, so the verification does not await it for good.
-func TestRecordedDeliveryEndReachesTheVerificationAfterACrash(t *testing.T) {
-	recv := &receiver{failing: true}
-	h := verifyHarness(t, recv)
-	h.start(Options{})
-	h.loseLeader()
-	statePath := filepath.Join(h.dir, "state", "state.log")
-	var awaiting []byte
-	waitFor(t, "a saved state awaiting the delivery", func() bool {
-		awaiting, _ = os.ReadFile(statePath)
-		return awaitsDelivery(h) && bytes.Contains(awaiting, []byte(`"awaiting"`))
-	})
-	recv.setFailing(false)
-	waitFor(t, "the end of the delivery recorded", func() bool {
-		rec, _ := os.ReadFile(filepath.Join(h.dir, "state", InputsFile))
-		return bytes.Contains(rec, []byte(`"eventType":"delivered"`))
-	})
-	if err := h.stop(); err != nil {
-		t.Fatal(err)
+// A kill -9 after a firing's delivery ended, before the state was saved
+// with its end: the restart must not let the verification await it for
+// good, or verify_failed never goes out. An end the flight recorder has
+// is taken again; one it lost (the kill came before its line, or the
+// recorder is off) opens the verification's window at the restart.
+func TestDeliveryEndReachesTheVerificationAfterACrash(t *testing.T) {
+	cases := []struct {
+		name     string
+		settings string // top-level config keys
+		lost     bool   // the recording loses the end
+		logged   string // at the restart
+	}{
+		{"end recorded", "", false, "a delivery's end recorded before the last stop reaches its rule's verification"},
+		{"end not recorded yet", "", true, "a delivery's end was lost at the last stop"},
+		{"recorder off", "flight_recorder_bytes: 0", true, "a delivery's end was lost at the last stop"},
 	}
-	// As a kill -9 before the save that followed the end would leave it.
-	if err := os.WriteFile(statePath, awaiting, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	h.start(Options{})
-	waitFor(t, "verify_failed (no leader came within verify.within)", func() bool {
-		return slices.ContainsFunc(recv.deliveries(), func(d delivery) bool { return d.status == "verify_failed" })
-	})
-}
-
-// A kill -9 after a firing's delivery ended in the journal, before the
-// end reached the flight recorder or the saved state (or with the
-// recorder off): the end is lost, and the restart must not let the
-// verification await it for good. Its window opens at the restart, so
-// verify_failed still goes out when no leader comes.
-func TestLostDeliveryEndOpensTheVerificationAtTheRestart(t *testing.T) {
-	for _, recorder := range []string{"on", "off"} {
-		t.Run("recorder "+recorder, func(t *testing.T) {
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
 			recv := &receiver{failing: true}
 			h := verifyHarness(t, recv)
-			if recorder == "off" {
-				h.write(map[string]any{"HA": "flight_recorder_bytes: 0"})
-			}
+			h.write(map[string]any{"HA": tc.settings})
 			h.start(Options{})
 			h.loseLeader()
 			statePath := filepath.Join(h.dir, "state", "state.log")
@@ -222,15 +199,20 @@ func TestLostDeliveryEndOpensTheVerificationAtTheRestart(t *testing.T) {
 			if err := h.stop(); err != nil {
 				t.Fatal(err)
 			}
-			// As a kill -9 right after the journal ended the delivery leaves
-			// them: the state saved before, no recorded end.
+			// As a kill -9 before the save that followed the end leaves it.
 			if err := os.WriteFile(statePath, awaiting, 0o600); err != nil {
 				t.Fatal(err)
 			}
-			dropRecordedEnds(t, filepath.Join(h.dir, "state", InputsFile))
-			h.start(Options{})
+			if tc.lost {
+				dropRecordedEnds(t, filepath.Join(h.dir, "state", InputsFile))
+			}
+			log := &bufferLog{}
+			h.start(Options{Log: log.logger()})
 			if awaitsDelivery(h) {
 				t.Error("after the restart the verification awaits a delivery the journal has ended")
+			}
+			if !strings.Contains(log.String(), tc.logged) {
+				t.Errorf("the restart's log does not say %q:\n%s", tc.logged, log.String())
 			}
 			waitFor(t, "verify_failed (no leader came within verify.within)", func() bool {
 				return slices.ContainsFunc(recv.deliveries(), func(d delivery) bool { return d.status == "verify_failed" })

@@ -1,7 +1,6 @@
 package daemon
 
 import (
-	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -71,7 +70,7 @@ clusters:
 `, nil)
 	log := &bufferLog{}
 	h.start(Options{Stdin: strings.NewReader(ev("c1", "state.has_leader", "c1") + "\n"),
-		Log: slog.New(slog.NewTextHandler(lockedWriter{&log.mu, &log.b}, nil))})
+		Log: log.logger()})
 	waitFor(t, "the event from stdin", func() bool { return h.cluster("ziti").HasLeader })
 	waitFor(t, "the end of stdin in the log", func() bool { return strings.Contains(log.String(), "stdin ended") })
 	if code, _ := h.get("/readyz"); code != 200 {
