@@ -2,7 +2,12 @@ package daemon
 
 import (
 	"fmt"
+	"net/http/httptest"
 	"testing"
+	"time"
+
+	"github.com/leaderhook/leaderhook/event"
+	"github.com/leaderhook/leaderhook/ha"
 )
 
 // failOpenNode is the ha: block of node n1 of a group of two whose other
@@ -12,4 +17,39 @@ func failOpenNode(t *testing.T, dir string) string {
 	addr := freeAddr(t)
 	return fmt.Sprintf("ha:\n  node_id: n1\n  bind: %q\n  data_dir: %s/raft\n  fail_open_after: 100ms\n  peers:\n"+
 		"    - {id: n1, address: %q}\n    - {id: n2, address: %q}\n", addr, dir, addr, freeAddr(t))
+}
+
+// The group's first entry after a spell of fail-open ends it, and may
+// itself decide a firing (here a loss the group took in). This node is a
+// follower again: the group's leader delivers that firing, and this node
+// must have stopped dispatching, not hand it to the dispatcher it ran
+// alone with. That dispatcher stops in the background, so the handing
+// over is a race: several spells make it show.
+func TestGroupEntryEndingFailOpenIsNotDispatchedHere(t *testing.T) {
+	srv := httptest.NewServer(&receiver{})
+	t.Cleanup(srv.Close)
+	h := newHarness(t, retireConfig, map[string]any{"Hook": srv.URL, "DB": false, "Rules": lostRule})
+	h.write(map[string]any{"HA": failOpenNode(t, h.dir)})
+	h.start(Options{})
+	g := h.d.group
+	at := time.Now().Round(0)
+	for spell := range 10 {
+		waitFor(t, "this node to dispatch alone", func() bool { return g.runningAlone() && g.dispatching() })
+		g.Apply(ha.Command{Kind: ha.Events, Cluster: "ziti", Events: []event.Event{
+			{Source: "c1", Time: at, Type: event.HasLeader, LeaderID: "c1"},
+			{Source: "c1", Time: at.Add(time.Millisecond), Type: event.Leaderless},
+		}})
+		at = at.Add(time.Second)
+		if g.runningAlone() {
+			t.Fatal("the group committed an entry, and this node still runs alone")
+		}
+		if g.dispatching() {
+			t.Fatalf("spell %d: a follower that was alone dispatches the group's firing, as only the leader may", spell)
+		}
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if len(g.pending) == 0 {
+		t.Fatal("the entries decided no firing: the test proves nothing")
+	}
 }

@@ -83,7 +83,7 @@ func (g *group) lead(ctx context.Context) {
 	if err := g.node.Propose(ha.Command{Kind: ha.Leader, Node: g.cfg.NodeID, API: g.api, Time: g.d.opts.Clock.Now().Round(0)}, proposeTimeout); err != nil {
 		g.log.Warn("cannot tell the group where this node's API is", "err", err)
 	}
-	stop := g.dispatch()
+	_, stop := g.dispatch()
 	defer stop()
 	stopPolls := g.startPolls(ctx)
 	defer stopPolls()
@@ -94,7 +94,7 @@ func (g *group) lead(ctx context.Context) {
 // dispatch starts a dispatcher for this node's turn at dispatching and
 // queues every pending delivery; stop ends the turn (attempts in flight
 // are cancelled, and stay pending for whoever dispatches next).
-func (g *group) dispatch() (stop func()) {
+func (g *group) dispatch() (_ *dispatch.Dispatcher, stop func()) {
 	d := g.d
 	// Built under mu: a reload in between would not reach it.
 	g.mu.Lock()
@@ -115,7 +115,7 @@ func (g *group) dispatch() (stop func()) {
 		g.log.Info("dispatching the deliveries still pending", "count", len(pending))
 	}
 	disp.Resume(pending)
-	return func() {
+	return disp, func() {
 		g.mu.Lock()
 		if g.disp == disp {
 			g.disp = nil
