@@ -5,6 +5,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/leaderhook/leaderhook/dispatch"
 	"github.com/leaderhook/leaderhook/ha"
 )
 
@@ -15,7 +16,8 @@ import (
 // side of a split, and can drop the second.
 type failOpen struct {
 	since time.Time
-	image []byte // the group's state when this node went alone
+	image []byte               // the group's state when this node went alone
+	disp  *dispatch.Dispatcher // this node's, while alone
 	stop  func()
 	// taken are the members' events this node took in alone: the group
 	// gets them once it is back, so that it knows what happened meanwhile.
@@ -73,15 +75,15 @@ func (g *group) startFailOpen(ctx context.Context) {
 	g.log.Warn("the group has had no leader for fail_open_after: this node decides and dispatches alone until a leader is back",
 		"fail_open_after", g.cfg.FailOpen().String())
 	aloneCtx, cancel := context.WithCancel(ctx)
-	stopDispatch := g.dispatch()
+	disp, stopDispatch := g.dispatch()
 	stopPolls := g.startPolls(aloneCtx)
 	advanced := make(chan struct{})
 	go func() { defer close(advanced); g.advance(aloneCtx, g.applyAlone) }()
-	g.failOpen = &failOpen{since: time.Now(), image: image, stop: sync.OnceFunc(func() {
+	g.failOpen = &failOpen{since: time.Now(), image: image, disp: disp, stop: sync.OnceFunc(func() {
 		cancel()
+		stopDispatch() // first: what it still holds was decided alone
 		<-advanced
 		stopPolls()
-		stopDispatch()
 	})}
 	g.alone.Store(true)
 }
@@ -98,6 +100,11 @@ func (g *group) endFailOpen(why string) {
 	g.alone.Store(false)
 	g.mu.Lock()
 	g.stats.failOpenTotal += time.Since(fo.since)
+	// At once, not when fo stops: the group's entries applied from here
+	// on, this one's first, are the leader's to dispatch, not this node's.
+	if g.disp == fo.disp {
+		g.disp = nil
+	}
 	g.mu.Unlock()
 	// Taken before the group's state replaces this node's: a snapshot of
 	// the group would replace its memories too.

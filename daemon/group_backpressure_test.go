@@ -22,14 +22,27 @@ const changedRule = `  - {name: changed, when: 'type == "state.has_leader"', act
 // In a group, as alone, ingest refuses a cluster's events with a 503
 // while one of its action queues is full on the node that dispatches,
 // rather than queue without end; so does the leader when a follower
-// forwards events it took over HTTP. A node's own sources' events are
-// taken all the same, as a daemon alone takes them.
+// forwards events it took over HTTP, whether it leads or runs alone
+// (fail-open). A node's own sources' events are taken all the same, as a
+// daemon alone takes them.
 func TestGroupIngestRefusesWhileQueueFull(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		ha   func(t *testing.T, dir string) string
+	}{
+		{"leader", oneNodeGroup},
+		{"fail-open", failOpenNode},
+	} {
+		t.Run(tc.name, func(t *testing.T) { testIngestRefusesWhileQueueFull(t, tc.ha) })
+	}
+}
+
+func testIngestRefusesWhileQueueFull(t *testing.T, haBlock func(t *testing.T, dir string) string) {
 	hung := make(chan struct{})
 	srv := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { <-hung }))
 	t.Cleanup(srv.Close)
 	h := newHarness(t, retireConfig, map[string]any{"Hook": srv.URL, "DB": false, "Rules": changedRule})
-	h.write(map[string]any{"HA": oneNodeGroup(t, h.dir)})
+	h.write(map[string]any{"HA": haBlock(t, h.dir)})
 	h.start(Options{})
 	t.Cleanup(func() { close(hung) }) // before the harness stops: its drain ends
 	g := h.d.group

@@ -56,15 +56,15 @@ func (g *group) takeForwarded(_ context.Context, body []byte) error {
 	if err := json.Unmarshal(body, &c); err != nil || !forwardable(c) {
 		return fmt.Errorf("not a forwarded batch of events: %v", err)
 	}
+	if len(c.Keys) > 0 { // taken over HTTP: the follower's sender hears it
+		if err := g.backedUp(c.Cluster); err != nil {
+			return err
+		}
+	}
 	switch {
 	case g.runningAlone() && c.Kind == ha.Events:
 		return g.applyAlone(c)
 	case g.node.IsLeader():
-		if len(c.Keys) > 0 { // taken over HTTP: the follower's sender hears it
-			if err := g.backedUp(c.Cluster); err != nil {
-				return err
-			}
-		}
 		if err := g.node.Propose(c, proposeTimeout); err != nil {
 			return fmt.Errorf("%w: %v", api.ErrBusy, err)
 		}

@@ -71,19 +71,14 @@ func (l *leadership) stop() {
 // its id, runs the poll sources, and proposes time advances when the
 // pipeline's next deadline comes.
 func (g *group) lead(ctx context.Context) {
-	// Until it has caught up, or no longer leads (ctx ends): a leader that
-	// gave up here would lead without dispatching until the next election.
-	for err := g.node.Barrier(30 * time.Second); err != nil; err = g.node.Barrier(30 * time.Second) {
-		g.log.Error("new leader cannot catch up with the log; trying again", "err", err)
-		if !sleep(ctx, time.Second) {
-			return
-		}
+	if !g.catchUp(ctx, g.node, time.Second) {
+		return
 	}
 	g.log.Info("this node leads the group", "node", g.cfg.NodeID)
 	if err := g.node.Propose(ha.Command{Kind: ha.Leader, Node: g.cfg.NodeID, API: g.api, Time: g.d.opts.Clock.Now().Round(0)}, proposeTimeout); err != nil {
 		g.log.Warn("cannot tell the group where this node's API is", "err", err)
 	}
-	stop := g.dispatch()
+	_, stop := g.dispatch()
 	defer stop()
 	stopPolls := g.startPolls(ctx)
 	defer stopPolls()
@@ -91,10 +86,30 @@ func (g *group) lead(ctx context.Context) {
 	g.log.Info("this node no longer leads the group", "node", g.cfg.NodeID)
 }
 
+// barrier is what a new leader catches up with the log through: an
+// ha.Node.
+type barrier interface {
+	Barrier(timeout time.Duration) error
+}
+
+// catchUp returns once every entry committed before is applied here
+// (true), trying again every retry, or when this node no longer leads
+// (ctx ends: false). A leader that gave up would lead without dispatching
+// until the next election.
+func (g *group) catchUp(ctx context.Context, node barrier, retry time.Duration) bool {
+	for err := node.Barrier(30 * time.Second); err != nil; err = node.Barrier(30 * time.Second) {
+		g.log.Error("new leader cannot catch up with the log; trying again", "err", err)
+		if !sleep(ctx, retry) {
+			return false
+		}
+	}
+	return true
+}
+
 // dispatch starts a dispatcher for this node's turn at dispatching and
 // queues every pending delivery; stop ends the turn (attempts in flight
 // are cancelled, and stay pending for whoever dispatches next).
-func (g *group) dispatch() (stop func()) {
+func (g *group) dispatch() (_ *dispatch.Dispatcher, stop func()) {
 	d := g.d
 	// Built under mu: a reload in between would not reach it.
 	g.mu.Lock()
@@ -115,7 +130,7 @@ func (g *group) dispatch() (stop func()) {
 		g.log.Info("dispatching the deliveries still pending", "count", len(pending))
 	}
 	disp.Resume(pending)
-	return func() {
+	return disp, func() {
 		g.mu.Lock()
 		if g.disp == disp {
 			g.disp = nil

@@ -91,6 +91,12 @@ func (d *Daemon) reloadRead() error {
 	d.setTargets(targets)
 	if err := d.call(func() {
 		now := d.opts.Clock.Now().Round(0) // as the driver's times: wall clock only
+		if d.group != nil {
+			// A group's time is its log's, alike on every node: a reload
+			// is not in the log, and moving it to this node's clock would
+			// make the group's next events late here only.
+			now = d.driver.Now()
+		}
 		d.recorder.reloaded(now)
 		d.driver.Replace(now, engine, views)
 		d.driver.MaxSkew = next.ClockSkew()

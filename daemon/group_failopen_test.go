@@ -1,0 +1,85 @@
+package daemon
+
+import (
+	"fmt"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/leaderhook/leaderhook/event"
+	"github.com/leaderhook/leaderhook/ha"
+)
+
+// failOpenNode is the ha: block of node n1 of a group of two whose other
+// node never runs: n1 has no leader, and soon decides and dispatches
+// alone.
+func failOpenNode(t *testing.T, dir string) string { return leaderlessNode(t, dir, "100ms") }
+
+// leaderlessNode is the ha: block of node n1 of a group of two whose other
+// node never runs, with fail_open_after: n1 never leads.
+func leaderlessNode(t *testing.T, dir, failOpenAfter string) string {
+	addr := freeAddr(t)
+	return fmt.Sprintf("ha:\n  node_id: n1\n  bind: %q\n  data_dir: %s/raft\n  fail_open_after: %s\n  peers:\n"+
+		"    - {id: n1, address: %q}\n    - {id: n2, address: %q}\n", addr, dir, failOpenAfter, addr, freeAddr(t))
+}
+
+// The group's first entry after a spell of fail-open ends it, and may
+// itself decide a firing (here a loss the group took in). This node is a
+// follower again: the group's leader delivers that firing, and this node
+// must have stopped dispatching, not hand it to the dispatcher it ran
+// alone with. That dispatcher stops in the background, so the handing
+// over is a race: several spells make it show.
+func TestGroupEntryEndingFailOpenIsNotDispatchedHere(t *testing.T) {
+	srv := httptest.NewServer(&receiver{})
+	t.Cleanup(srv.Close)
+	h := newHarness(t, retireConfig, map[string]any{"Hook": srv.URL, "DB": false, "Rules": lostRule})
+	h.write(map[string]any{"HA": failOpenNode(t, h.dir)})
+	h.start(Options{})
+	g := h.d.group
+	at := time.Now().Round(0)
+	for spell := range 10 {
+		waitFor(t, "this node to dispatch alone", func() bool { return g.runningAlone() && g.dispatching() })
+		g.Apply(ha.Command{Kind: ha.Events, Cluster: "ziti", Events: []event.Event{
+			{Source: "c1", Time: at, Type: event.HasLeader, LeaderID: "c1"},
+			{Source: "c1", Time: at.Add(time.Millisecond), Type: event.Leaderless},
+		}})
+		at = at.Add(time.Second)
+		if g.runningAlone() {
+			t.Fatal("the group committed an entry, and this node still runs alone")
+		}
+		if g.dispatching() {
+			t.Fatalf("spell %d: a follower that was alone dispatches the group's firing, as only the leader may", spell)
+		}
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if len(g.pending) == 0 {
+		t.Fatal("the entries decided no firing: the test proves nothing")
+	}
+}
+
+// The group's time is what its log says: the instants of the events and
+// time advances applied. A reload on one node must not move it to that
+// node's clock: the events the group applies next, dated before it, would
+// be late there only, and its rules' episodes would begin at other
+// instants than on the other nodes (other delivery ids after a failover).
+func TestGroupReloadKeepsTheGroupsTime(t *testing.T) {
+	h := newHarness(t, retireConfig, map[string]any{"Hook": closedURL(t), "DB": false, "Rules": lostRule})
+	h.write(map[string]any{"HA": leaderlessNode(t, h.dir, "0s")})
+	h.runSources(Options{})
+	g := h.d.group
+	groupTime := func() (now time.Time) {
+		h.d.driver.Do(func() { now = h.d.driver.Now() })
+		return now
+	}
+	at := time.Now().Add(-time.Hour).Round(0) // a quiet group's last entry
+	g.Apply(ha.Command{Kind: ha.Events, Cluster: "ziti", Events: []event.Event{{Source: "c1", Time: at, Type: event.HasLeader, LeaderID: "c1"}}})
+	h.reloadTo("POST /-/reload", nil)
+	if now := groupTime(); !now.Equal(at) {
+		t.Fatalf("after a reload on a follower, the group's time there is %v, want %v as the log left it", now, at)
+	}
+	g.Apply(ha.Command{Kind: ha.Events, Cluster: "ziti", Events: []event.Event{{Source: "c1", Time: at.Add(time.Second), Type: event.Leaderless}}})
+	if now := groupTime(); !now.Equal(at.Add(time.Second)) {
+		t.Errorf("the group's next entry applied at %v, want %v", now, at.Add(time.Second))
+	}
+}
