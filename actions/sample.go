@@ -16,7 +16,9 @@ type SampleSpec struct {
 	// (sorted); made-up ones when the config does not fix them.
 	Members []string
 	Now     time.Time
-	// Episode is when the firing began; Now when zero.
+	// Episode keys the rule's episode (dedup keys); Now when zero. It is
+	// not when the sample's firing began: that is the loss, SampleOutage
+	// before a resolve.
 	Episode time.Time
 }
 
@@ -64,10 +66,8 @@ func Sample(s SampleSpec) Notification {
 	if n.Leaderless {
 		n.LeaderlessFor = SampleOutage
 	} else {
-		n.LastOutage = SampleOutage
-		if s.Now.After(episode) {
-			n.Lasted = s.Now.Sub(episode)
-		}
+		// A rule on the loss fired as the leader went down.
+		n.LastOutage, n.Lasted = SampleOutage, SampleOutage
 	}
 	return n
 }

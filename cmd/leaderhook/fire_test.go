@@ -220,6 +220,10 @@ func TestFireSampleCarriesTheEvent(t *testing.T) {
 			want: "leaderhook-fire map[env:prod] state.is_leaderless cluster/leaderhook was m1 2/3 [m1]"},
 		{name: "rule labels", body: body, flags: []string{"--rule", "r"},
 			want: "r map[env:prod team:db] state.is_leaderless cluster/leaderhook was m1 2/3 [m1]"},
+		// The firing began as the leader was lost: not at the day's start,
+		// which only keys the episode so that the resolve finds the firing.
+		{name: "a resolve's firing lasted the outage", body: `{{ .Summary }} {{ .Lasted }}`, flags: []string{"--status", "resolved"},
+			want: "leader m2 (was m1), after 42s without a leader; the firing lasted 42s 42s"},
 		{name: ".Event.leaderId on a resolve", body: `{{ .Event.leaderId }} {{ .Event.change_kind }}`, flags: []string{"--status", "resolved"}, want: "m2 failover"},
 		// A state.is_leaderless names no leader: live, this fails too.
 		{name: ".Event.leaderId on a firing", body: `{{ .Event.leaderId }}`},
