@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/leaderhook/leaderhook/config"
 	"github.com/leaderhook/leaderhook/daemon"
 	"github.com/leaderhook/leaderhook/event"
 	"github.com/leaderhook/leaderhook/pipeline"
@@ -47,6 +49,9 @@ func (e *env) record(ctx context.Context, path, out string) error {
 	cfg, ok := e.loadDaemonConfig(path)
 	if !ok {
 		return exitError{1}
+	}
+	if err := e.unrecorded(cfg); err != nil {
+		return err
 	}
 	var w io.Writer = e.stdout
 	if out != "-" {
@@ -96,6 +101,26 @@ func (e *env) record(ctx context.Context, path, out string) error {
 			}
 		}
 	}
+}
+
+// unrecorded tells of the clusters whose events only come over HTTP,
+// for which record does not listen; with no other, there is nothing to
+// record, and that is an error rather than an empty file.
+func (e *env) unrecorded(cfg *config.Config) error {
+	var overHTTP []string
+	for _, c := range cfg.Clusters {
+		if s := c.Source; s.Type == "events" && s.File == "" && !s.Stdin {
+			overHTTP = append(overHTTP, c.Name)
+		}
+	}
+	if len(overHTTP) > 0 && len(overHTTP) == len(cfg.Clusters) {
+		return errors.New("nothing to record: every cluster's events come over HTTP (source.http), for which record does not listen; " +
+			"record a file or stdin source, or replay the daemon's flight recorder (state_dir/inputs*.jsonl)")
+	}
+	for _, name := range overHTTP {
+		fmt.Fprintf(e.stderr, "leaderhook: cluster %s is not recorded: its events come over HTTP (source.http), for which record does not listen\n", name)
+	}
+	return nil
 }
 
 // recorder writes members' reports and derived states, one JSON per line.

@@ -65,3 +65,32 @@ func TestRecordFileIsNotWorldReadable(t *testing.T) {
 		t.Errorf("the recording is created %#o, want 0640 (less the umask)", perm)
 	}
 }
+
+// record does not listen for HTTP: a cluster fed only over HTTP is named
+// as not recorded, and with no other cluster record refuses to start
+// rather than write an empty file and exit 0.
+func TestRecordTellsOfClustersFedOverHTTP(t *testing.T) {
+	cases := []struct {
+		name, clusters string
+		code           int
+		stderr         string
+	}{
+		{"only over HTTP", "  - {name: web, source: {type: events, http: true}}\n", 1,
+			"nothing to record: every cluster's events come over HTTP"},
+		{"beside stdin", "  - {name: web, source: {type: events, http: true}}\n  - {name: c, source: {type: events, stdin: true}}\n", 0,
+			"cluster web is not recorded: its events come over HTTP"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "rules.yaml")
+			if err := os.WriteFile(path, []byte("clusters:\n"+tc.clusters+"actions: {}\nrules: []\n"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			var stdout, stderr bytes.Buffer
+			code := run([]string{"record", "-c", path}, strings.NewReader(""), &stdout, &stderr)
+			if code != tc.code || !strings.Contains(stderr.String(), tc.stderr) {
+				t.Errorf("exit %d, stderr:\n%s\nwant %d and %q", code, stderr.String(), tc.code, tc.stderr)
+			}
+		})
+	}
+}
