@@ -54,8 +54,11 @@ type group struct {
 	polls     *sources                     // the poll sources, while they run here
 	stats     groupStats
 
-	alone    atomic.Bool // in fail-open
-	failOpen *failOpen   // while alone; under applyMu
+	alone atomic.Bool // in fail-open
+	// steppedDown: the leader's dispatcher was taken at a step-down, and
+	// its turn has not been ended for it yet.
+	steppedDown atomic.Bool
+	failOpen    *failOpen // while alone; under applyMu
 }
 
 // groupStats are counted for the metrics.
@@ -130,6 +133,7 @@ func (g *group) Apply(c ha.Command) {
 	// An entry committed means the group works again: what this node
 	// decided alone gives way to the group's state.
 	g.endFailOpen("the group committed an entry")
+	g.stepDown()
 	g.apply(c)
 }
 
@@ -256,6 +260,7 @@ func (g *group) Restore(data []byte) error {
 	g.applyMu.Lock()
 	defer g.applyMu.Unlock()
 	g.endFailOpen("the group sent its state")
+	g.stepDown()
 	return g.restore(data, true)
 }
 
