@@ -1,6 +1,7 @@
 package daemon
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -8,7 +9,6 @@ import (
 	"net"
 	"net/http"
 	"slices"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -46,16 +46,24 @@ type group struct {
 	// applyMu. Replicated: every node applies the same entries.
 	seen recent
 
-	mu        sync.Mutex
-	pending   map[string]dispatch.Delivery // replicated: deliveries not finished
-	leaderAPI string                       // replicated: the leader's HTTP API
-	disp      *dispatch.Dispatcher         // while this node dispatches
-	targets   map[string]dispatch.Target   // the actions a dispatcher is built with
-	polls     *sources                     // the poll sources, while they run here
+	mu      sync.Mutex
+	pending map[string]dispatch.Delivery // replicated: deliveries not finished
+	// order is when each pending delivery joined them, replicated as the
+	// order of the snapshot's list: at the same instant, a resolve is
+	// decided after its firing, and its id says nothing of that.
+	order     map[string]uint64
+	decided   uint64                     // the last order given
+	leaderAPI string                     // replicated: the leader's HTTP API
+	disp      *dispatch.Dispatcher       // while this node dispatches
+	targets   map[string]dispatch.Target // the actions a dispatcher is built with
+	polls     *sources                   // the poll sources, while they run here
 	stats     groupStats
 
-	alone    atomic.Bool // in fail-open
-	failOpen *failOpen   // while alone; under applyMu
+	alone atomic.Bool // in fail-open
+	// steppedDown: the leader's dispatcher was taken at a step-down, and
+	// its turn has not been ended for it yet.
+	steppedDown atomic.Bool
+	failOpen    *failOpen // while alone; under applyMu
 }
 
 // groupStats are counted for the metrics.
@@ -65,7 +73,7 @@ type groupStats struct {
 }
 
 func newGroup(d *Daemon, cfg ha.Config, targets map[string]dispatch.Target) *group {
-	g := &group{d: d, cfg: cfg, log: d.log, pending: map[string]dispatch.Delivery{}, targets: targets}
+	g := &group{d: d, cfg: cfg, log: d.log, pending: map[string]dispatch.Delivery{}, order: map[string]uint64{}, targets: targets}
 	g.replicateMemories(targets)
 	return g
 }
@@ -130,6 +138,7 @@ func (g *group) Apply(c ha.Command) {
 	// An entry committed means the group works again: what this node
 	// decided alone gives way to the group's state.
 	g.endFailOpen("the group committed an entry")
+	g.stepDown()
 	g.apply(c)
 }
 
@@ -148,11 +157,12 @@ func (g *group) apply(c ha.Command) {
 		g.d.driver.Do(func() { g.d.driver.AdvanceTo(c.Time) })
 	case ha.Pending:
 		g.mu.Lock()
-		g.pending[c.Delivery.ID] = *c.Delivery
+		g.setPending(*c.Delivery)
 		g.mu.Unlock()
 	case ha.Done:
 		g.mu.Lock()
 		delete(g.pending, c.ID)
+		delete(g.order, c.ID)
 		g.mu.Unlock()
 		g.applyEnd(c)
 	case ha.Leader:
@@ -197,7 +207,7 @@ func (g *group) Submit(n actions.Notification, names []string) error {
 	for _, name := range names {
 		del := dispatch.Delivery{ID: dispatch.DeliveryID(&n, name), Action: name, Notification: n}
 		del.Notification.DeliveryID = del.ID
-		g.pending[del.ID] = del
+		g.setPending(del)
 		if g.disp != nil {
 			g.disp.Resume([]dispatch.Delivery{del})
 		}
@@ -256,6 +266,7 @@ func (g *group) Restore(data []byte) error {
 	g.applyMu.Lock()
 	defer g.applyMu.Unlock()
 	g.endFailOpen("the group sent its state")
+	g.stepDown()
 	return g.restore(data, true)
 }
 
@@ -274,9 +285,9 @@ func (g *group) restore(data []byte, memories bool) error {
 	g.d.driver.Do(func() { g.d.driver.Reset(engine, views, img.Pipeline) })
 	g.seen = restoreRecent(img.Seen)
 	g.mu.Lock()
-	g.pending = map[string]dispatch.Delivery{}
-	for _, del := range img.Pending {
-		g.pending[del.ID] = del
+	g.pending, g.order = map[string]dispatch.Delivery{}, map[string]uint64{}
+	for _, del := range img.Pending { // in the order they were decided
+		g.setPending(del)
 	}
 	g.leaderAPI = img.LeaderAPI
 	if memories {
@@ -291,6 +302,17 @@ func (g *group) restore(data []byte, memories bool) error {
 	return nil
 }
 
+// setPending records del as pending, in its place in the order of
+// decisions: its first, if it is pending already. Every node applies the
+// log in the same order, and so gives the same places. Callers hold mu.
+func (g *group) setPending(del dispatch.Delivery) {
+	if _, ok := g.pending[del.ID]; !ok {
+		g.decided++
+		g.order[del.ID] = g.decided
+	}
+	g.pending[del.ID] = del
+}
+
 // pendingList is the pending deliveries in the order they were decided.
 // Callers hold mu.
 func (g *group) pendingList() []dispatch.Delivery {
@@ -302,7 +324,7 @@ func (g *group) pendingList() []dispatch.Delivery {
 		if c := a.Notification.FiredAt.Compare(b.Notification.FiredAt); c != 0 {
 			return c
 		}
-		return strings.Compare(a.ID, b.ID)
+		return cmp.Compare(g.order[a.ID], g.order[b.ID])
 	})
 	return ds
 }

@@ -33,19 +33,26 @@ func (g *group) run(ctx context.Context) error {
 			return ctx.Err()
 		case <-g.node.LeaderCh():
 		}
-		// Changes may be coalesced: what counts is the state now.
-		leading.set(ctx, g.node.IsLeader())
+		// Changes may be coalesced: what counts is the state now, and
+		// whether this node stepped down meanwhile.
+		leading.set(ctx, g.node.IsLeader(), g.steppedDown.Swap(false))
 	}
 }
 
-// leadership runs start while this node leads.
+// leadership runs start while this node leads. A stale turn (its node
+// stepped down since it began) ends, and starts again if the node leads
+// again: a loss and a gain coalesced would leave it leading without
+// dispatching, and without catching up with the new term.
 type leadership struct {
 	start  func(ctx context.Context)
 	cancel context.CancelFunc
 	done   chan struct{}
 }
 
-func (l *leadership) set(ctx context.Context, leading bool) {
+func (l *leadership) set(ctx context.Context, leading, stale bool) {
+	if stale {
+		l.stop()
+	}
 	switch {
 	case leading && l.cancel == nil:
 		var leadCtx context.Context
@@ -84,6 +91,21 @@ func (g *group) lead(ctx context.Context) {
 	defer stopPolls()
 	g.advance(ctx, func(c ha.Command) error { return g.node.Propose(c, proposeTimeout) })
 	g.log.Info("this node no longer leads the group", "node", g.cfg.NodeID)
+}
+
+// stepDown takes the leader's dispatcher off g.disp as soon as raft says
+// this node no longer leads (it does so before applying the next leader's
+// entries), not when the leader's turn ends: the entries applied from
+// then on are the next leader's to dispatch. Callers hold applyMu, and
+// have ended fail-open.
+func (g *group) stepDown() {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.disp == nil || g.node.IsLeader() {
+		return
+	}
+	g.disp = nil
+	g.steppedDown.Store(true)
 }
 
 // barrier is what a new leader catches up with the log through: an

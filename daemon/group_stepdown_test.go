@@ -1,0 +1,79 @@
+package daemon
+
+import (
+	"context"
+	"fmt"
+	"net/http/httptest"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/leaderhook/leaderhook/event"
+	"github.com/leaderhook/leaderhook/ha"
+)
+
+// A leader that steps down keeps its dispatcher until its turn has ended
+// (its polls stopped, its advance returned), while raft already applies
+// the next leader's entries. Those entries' firings are the next leader's
+// to deliver: as soon as raft says this node no longer leads, the first
+// entry applied must find it no longer dispatching. Here the node never
+// leads (its only peer never runs), and a dispatcher started as lead()
+// does plays the turn not yet ended.
+func TestGroupEntryAfterSteppingDownIsNotDispatchedHere(t *testing.T) {
+	srv := httptest.NewServer(&receiver{})
+	t.Cleanup(srv.Close)
+	h := newHarness(t, retireConfig, map[string]any{"Hook": srv.URL, "DB": false, "Rules": lostRule})
+	h.write(map[string]any{"HA": leaderlessNode(t, h.dir, "0s")})
+	h.runSources(Options{})
+	g := h.d.group
+	_, stop := g.dispatch()
+	defer stop()
+	at := time.Now().Round(0)
+	g.Apply(ha.Command{Kind: ha.Events, Cluster: "ziti", Events: []event.Event{
+		{Source: "c1", Time: at, Type: event.HasLeader, LeaderID: "c1"},
+		{Source: "c1", Time: at.Add(time.Millisecond), Type: event.Leaderless},
+	}})
+	if g.dispatching() {
+		t.Error("a node that no longer leads dispatches the firing of an entry applied after it stepped down")
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if len(g.pending) == 0 {
+		t.Fatal("the entry decided no firing: the test proves nothing")
+	}
+}
+
+// A turn whose dispatcher was taken at a step-down starts again when raft
+// tells of a change, even if this node leads again by then (the loss and
+// the gain coalesced): a turn left running would lead without dispatching.
+func TestLeadershipStartsAgainAfterASteppedDownTurn(t *testing.T) {
+	for _, tc := range []struct {
+		name            string
+		leading, stale  []bool
+		starts, running int32
+	}{
+		{name: "gained", leading: []bool{true}, stale: []bool{false}, starts: 1, running: 1},
+		{name: "gained twice", leading: []bool{true, true}, stale: []bool{false, false}, starts: 1, running: 1},
+		{name: "lost", leading: []bool{true, false}, stale: []bool{false, true}, starts: 1, running: 0},
+		{name: "lost and gained, coalesced", leading: []bool{true, true}, stale: []bool{false, true}, starts: 2, running: 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			var starts, running atomic.Int32
+			l := leadership{start: func(ctx context.Context) {
+				starts.Add(1)
+				running.Add(1)
+				defer running.Add(-1)
+				<-ctx.Done()
+			}}
+			defer l.stop()
+			for i := range tc.leading {
+				l.set(ctx, tc.leading[i], tc.stale[i])
+			}
+			waitFor(t, fmt.Sprintf("%d turns started, %d running", tc.starts, tc.running), func() bool {
+				return starts.Load() == tc.starts && running.Load() == tc.running
+			})
+		})
+	}
+}
