@@ -23,7 +23,7 @@ func Write(path string, data []byte) error {
 		return err
 	}
 	defer os.Remove(tmp.Name()) // no-op after the rename
-	if _, err := tmp.Write(data); err == nil {
+	if _, err = tmp.Write(data); err == nil {
 		err = syncFile(tmp)
 	}
 	if err != nil {

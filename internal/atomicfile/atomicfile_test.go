@@ -1,6 +1,7 @@
 package atomicfile
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -36,5 +37,31 @@ func TestRewriteIsSyncedAroundItsRename(t *testing.T) {
 	want := []string{`the new copy while the file holds "old\n"`, `the directory while the file holds "new\n"`}
 	if !slices.Equal(synced, want) {
 		t.Errorf("synced:\n%s\nwant:\n%s", strings.Join(synced, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+// A copy that cannot be written or synced whole (a full disk) replaces
+// nothing: the old file stays, and the error says why.
+func TestFailedCopyLeavesTheOldFile(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "pending.log")
+	if err := os.WriteFile(path, []byte("old\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	defer func(was func(*os.File) error) { syncFile = was }(syncFile)
+	syncFile = func(f *os.File) error {
+		if f.Name() == dir {
+			return nil
+		}
+		return errors.New("no space left on device")
+	}
+	if err := Write(path, []byte("new\n")); err == nil || !strings.Contains(err.Error(), "no space left") {
+		t.Errorf("Write = %v, want the sync's error", err)
+	}
+	if data, _ := os.ReadFile(path); string(data) != "old\n" {
+		t.Errorf("the file holds %q, want the old content", data)
+	}
+	if left := Leftovers(path); len(left) != 0 {
+		t.Errorf("temporary files left: %v", left)
 	}
 }
