@@ -10,9 +10,12 @@
 // One Run is one attempt: a server's 4xx (try later), a connection that
 // fails or times out are retried; a 5xx (a failed login, every recipient
 // refused) and a certificate that does not verify are not. A recipient
-// the server refuses does not keep the mail from the others: it goes to
-// those accepted, the detail naming who was refused. Once the server has
-// accepted the mail, nothing after (RSET, QUIT) fails the attempt.
+// the server refuses for good (5xx) does not keep the mail from the
+// others: it goes to those accepted, the detail naming who was refused.
+// One refused for now (4xx: greylisting, a full mailbox) makes the
+// attempt fail, to be retried for all, as Alertmanager does: sent to the
+// others, it would never reach that one. Once the server has accepted
+// the mail, nothing after (RSET, QUIT) fails the attempt.
 package email
 
 import (
@@ -323,9 +326,9 @@ type refusal struct {
 
 // transact sends msg to every recipient the server takes: unlike
 // go-mail's Send, which gives the mail up when one RCPT is refused, so
-// that one address gone stale would keep the page from everyone. When
-// the server takes none, the error is a temporary refusal if there is
-// one (a later attempt may get through), else a permanent one.
+// that one address gone stale would keep the page from everyone. A
+// temporary refusal (4xx) gives the mail up, for a later attempt to
+// every recipient; so do permanent refusals of every recipient, for good.
 func transact(sc *smtp.Client, msg *gomail.Msg, from string, to []string) ([]refusal, error) {
 	if err := sc.Mail(from); err != nil {
 		_ = sc.Reset()
@@ -337,9 +340,12 @@ func transact(sc *smtp.Client, msg *gomail.Msg, from string, to []string) ([]ref
 			refused = append(refused, refusal{to: rcpt, err: err})
 		}
 	}
-	if len(refused) == len(to) {
-		_ = sc.Reset()
-		return nil, fmt.Errorf("every recipient refused (%s): %w", refusals(refused), mostHopeful(refused))
+	if len(refused) > 0 {
+		reason := mostHopeful(refused)
+		if !permanent(reason) || len(refused) == len(to) {
+			_ = sc.Reset()
+			return nil, fmt.Errorf("recipients refused (%s): %w", refusals(refused), reason)
+		}
 	}
 	w, err := sc.Data()
 	if err != nil {
