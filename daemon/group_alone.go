@@ -75,7 +75,7 @@ func (g *group) startFailOpen(ctx context.Context) {
 	g.log.Warn("the group has had no leader for fail_open_after: this node decides and dispatches alone until a leader is back",
 		"fail_open_after", g.cfg.FailOpen().String())
 	aloneCtx, cancel := context.WithCancel(ctx)
-	disp, stopDispatch := g.dispatch()
+	disp, stopDispatch := g.dispatch(false)
 	stopPolls := g.startPolls(aloneCtx)
 	advanced := make(chan struct{})
 	go func() { defer close(advanced); g.advance(aloneCtx, g.applyAlone) }()

@@ -50,7 +50,7 @@ type leadership struct {
 }
 
 func (l *leadership) set(ctx context.Context, leading, stale bool) {
-	if stale {
+	if stale || l.ended() {
 		l.stop()
 	}
 	switch {
@@ -61,6 +61,20 @@ func (l *leadership) set(ctx context.Context, leading, stale bool) {
 		go func() { defer close(l.done); l.start(leadCtx) }()
 	case !leading && l.cancel != nil:
 		l.stop()
+	}
+}
+
+// ended reports whether the turn returned by itself (it found the node
+// no longer leading): a new one starts if the node leads again.
+func (l *leadership) ended() bool {
+	if l.cancel == nil {
+		return false
+	}
+	select {
+	case <-l.done:
+		return true
+	default:
+		return false
 	}
 }
 
@@ -85,8 +99,11 @@ func (g *group) lead(ctx context.Context) {
 	if err := g.node.Propose(ha.Command{Kind: ha.Leader, Node: g.cfg.NodeID, API: g.api, Time: g.d.opts.Clock.Now().Round(0)}, proposeTimeout); err != nil {
 		g.log.Warn("cannot tell the group where this node's API is", "err", err)
 	}
-	_, stop := g.dispatch()
+	disp, stop := g.dispatch(true)
 	defer stop()
+	if disp == nil {
+		return // stepped down since it caught up: the run loop starts a new turn if it leads again
+	}
 	stopPolls := g.startPolls(ctx)
 	defer stopPolls()
 	g.advance(ctx, func(c ha.Command) error { return g.node.Propose(c, proposeTimeout) })
@@ -130,11 +147,18 @@ func (g *group) catchUp(ctx context.Context, node barrier, retry time.Duration) 
 
 // dispatch starts a dispatcher for this node's turn at dispatching and
 // queues every pending delivery; stop ends the turn (attempts in flight
-// are cancelled, and stay pending for whoever dispatches next).
-func (g *group) dispatch() (_ *dispatch.Dispatcher, stop func()) {
+// are cancelled, and stay pending for whoever dispatches next). A
+// leader's turn (asLeader) on a node that no longer leads starts none
+// (nil): the pending deliveries are the next leader's.
+func (g *group) dispatch(asLeader bool) (_ *dispatch.Dispatcher, stop func()) {
 	d := g.d
-	// Built under mu: a reload in between would not reach it.
+	// Built under mu: a reload in between would not reach it, and a
+	// step-down (stepDown, under mu too) comes before or after it whole.
 	g.mu.Lock()
+	if asLeader && !g.node.IsLeader() {
+		g.mu.Unlock()
+		return nil, func() {}
+	}
 	disp := dispatch.New(dispatch.Options{Targets: g.targets, Journal: g, Audit: d.auditors(), Log: d.log, OnRetry: d.history.retrying,
 		OnDone: g.delivered, Fallbacks: g.memory(dispatch.FallbackMemory)})
 	g.disp = disp
