@@ -3,6 +3,7 @@ package tests
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -245,25 +246,26 @@ func TestRaftClusters(t *testing.T) {
 			if got := w.waitStates(3); strings.Join(got, "|") != strings.Join(want, "|") {
 				t.Fatalf("after quorum loss %q, want %q", got, want)
 			}
-			// Dated from the leader's own reports as it stopped, not from
-			// the followers' timeouts: its death, or the loss of its lead
-			// that raft may report just before it.
+			// Dated from the stopped members' own reports as they stopped,
+			// not from the survivors' timeouts: the leader's death, the
+			// loss of its lead that raft may report just before it, or a
+			// stopped follower's loss of its leader, by the leader's death.
 			w.mu.Lock()
 			since := w.states[2].Since
 			var died []time.Time
 			own := false
 			for _, r := range w.reports {
-				if r.Source != second || r.Time.Before(lostAt) {
+				if !slices.Contains(victims, r.Source) || r.Time.Before(lostAt) {
 					continue
 				}
 				own = own || r.Time.Equal(since)
-				if r.Type == event.PeerDisconnected {
+				if r.Source == second && r.Type == event.PeerDisconnected {
 					died = append(died, r.Time)
 				}
 			}
 			w.mu.Unlock()
 			if len(died) != 1 || !own || since.After(died[0]) {
-				t.Errorf("the loss is dated %s, want one of %s's own reports, by the moment it reported its death (%v)", since, second, died)
+				t.Errorf("the loss is dated %s, want one of %v's own reports, by the moment %s reported its death (%v)", since, victims, second, died)
 			}
 			// waitStates saw the engine with nothing pending: what the
 			// outage fires has fired, and no more will until it ends.
