@@ -526,7 +526,8 @@ func (d *Daemon) taken() store.State {
 
 // dropOrphans returns the deliveries whose action the config still has.
 // The others could never be made: each is audited as dropped, logged, and
-// ended in the journal, rather than kept pending for good.
+// ended in the journal, rather than kept pending for good; on a daemon
+// alone, a verification awaiting one ends as after a failure.
 func (d *Daemon) dropOrphans(pending []dispatch.Delivery, journal interface{ Done(id string) error }) []dispatch.Delivery {
 	actions := d.config().Actions
 	var keep []dispatch.Delivery
@@ -542,6 +543,9 @@ func (d *Daemon) dropOrphans(pending []dispatch.Delivery, journal interface{ Don
 			Action: del.Action, DeliveryID: del.ID, Fallback: del.Fallback, Detail: why})
 		if err := journal.Done(del.ID); err != nil {
 			d.log.Error("cannot journal the end of a dropped delivery", "delivery_id", del.ID, "err", err)
+		}
+		if d.group == nil {
+			d.delivered(del, false) // a verification awaiting it ends, as for a delivery failed for good
 		}
 	}
 	return keep

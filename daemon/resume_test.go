@@ -143,3 +143,22 @@ func TestSeqGrowsAfterACrashBeforeTheClustersFirstSave(t *testing.T) {
 		t.Errorf("first state after the restart numbered %d; the journal's delivery was decided for state %d", next, firing)
 	}
 }
+
+// A pending delivery dropped at the start (its action is gone) ends the
+// verification that awaited it, as a delivery that failed for good does:
+// it would wait for it the whole run.
+func TestDroppedDeliveryEndsItsVerification(t *testing.T) {
+	config := strings.Replace(orphanConfig, "actions: [{{.Action}}]}",
+		`actions: [{{.Action}}], verify: {when: "!leaderless", within: 1h, on_failure: [{{.Action}}]}}`, 1)
+	h := newHarness(t, config, map[string]any{"Hook": closedURL(t), "Action": "page"})
+	h.start(Options{DrainTimeout: 0})
+	h.loseLeader()
+	waitFor(t, "the firing's verification", func() bool { return awaitsDelivery(h) })
+	h.stop()
+
+	h.write(map[string]any{"Action": "chat"})
+	h.start(Options{})
+	if awaitsDelivery(h) {
+		t.Error("the verification still awaits a delivery dropped at the start")
+	}
+}
