@@ -60,8 +60,9 @@ type group struct {
 	stats     groupStats
 
 	alone atomic.Bool // in fail-open
-	// steppedDown: the leader's dispatcher was taken at a step-down, and
-	// its turn has not been ended for it yet.
+	// steppedDown: the leader's dispatcher was taken at a step-down; the
+	// run loop reads it at raft's next change of leadership, and ends the
+	// turn then if it has not ended already.
 	steppedDown atomic.Bool
 	failOpen    *failOpen // while alone; under applyMu
 }

@@ -90,13 +90,7 @@ func (d *Daemon) reloadRead() error {
 	// not with the driver held, as old actions' background work stops.
 	d.setTargets(targets)
 	if err := d.call(func() {
-		now := d.opts.Clock.Now().Round(0) // as the driver's times: wall clock only
-		if d.group != nil {
-			// A group's time is its log's, alike on every node: a reload
-			// is not in the log, and moving it to this node's clock would
-			// make the group's next events late here only.
-			now = d.driver.Now()
-		}
+		now := d.reloadTime()
 		d.recorder.reloaded(now)
 		d.driver.Replace(now, engine, views)
 		d.driver.MaxSkew = next.ClockSkew()
@@ -113,6 +107,18 @@ func (d *Daemon) reloadRead() error {
 	d.clusterMetrics(old, next)
 	d.log.Info("config reloaded", "rules", len(next.Rules), "actions", len(next.Actions))
 	return nil
+}
+
+// reloadTime is the instant a reload takes effect in the pipeline: now,
+// on a daemon alone; in a group, the group's time, which is its log's and
+// alike on every node. A reload is not in the log: moved to this node's
+// clock, the group's next events would be late here only. Call it from
+// the driver's goroutine.
+func (d *Daemon) reloadTime() time.Time {
+	if d.group != nil {
+		return d.driver.Now()
+	}
+	return d.opts.Clock.Now().Round(0) // as the driver's times: wall clock only
 }
 
 // reopenAudit reopens the audit log for a rotation that renamed it: the

@@ -15,6 +15,7 @@ import (
 
 	"github.com/leaderhook/leaderhook/config"
 	"github.com/leaderhook/leaderhook/daemon"
+	"github.com/leaderhook/leaderhook/detector"
 	"github.com/leaderhook/leaderhook/event"
 	"github.com/leaderhook/leaderhook/pipeline"
 	"github.com/leaderhook/leaderhook/rules"
@@ -109,7 +110,7 @@ func (e *env) record(ctx context.Context, path, out string) error {
 func (e *env) unrecorded(cfg *config.Config) error {
 	var overHTTP []string
 	for _, c := range cfg.Clusters {
-		if s := c.Source; s.Type == "events" && s.File == "" && !s.Stdin {
+		if s := c.Source; s.Type == detector.SourceEvents && s.File == "" && !s.Stdin {
 			overHTTP = append(overHTTP, c.Name)
 		}
 	}
