@@ -1,14 +1,12 @@
 package daemon
 
 import (
-	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
-	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -46,13 +44,10 @@ type group struct {
 	// applyMu. Replicated: every node applies the same entries.
 	seen recent
 
-	mu      sync.Mutex
-	pending map[string]dispatch.Delivery // replicated: deliveries not finished
-	// order is when each pending delivery joined them, replicated as the
-	// order of the snapshot's list: at the same instant, a resolve is
-	// decided after its firing, and its id says nothing of that.
-	order     map[string]uint64
-	decided   uint64                     // the last order given
+	mu sync.Mutex
+	// pending is replicated: the deliveries not finished, in the order
+	// the group decided them (which the snapshot's list carries).
+	pending   dispatch.Pending
 	leaderAPI string                     // replicated: the leader's HTTP API
 	disp      *dispatch.Dispatcher       // while this node dispatches
 	targets   map[string]dispatch.Target // the actions a dispatcher is built with
@@ -74,7 +69,7 @@ type groupStats struct {
 }
 
 func newGroup(d *Daemon, cfg ha.Config, targets map[string]dispatch.Target) *group {
-	g := &group{d: d, cfg: cfg, log: d.log, pending: map[string]dispatch.Delivery{}, order: map[string]uint64{}, targets: targets}
+	g := &group{d: d, cfg: cfg, log: d.log, targets: targets}
 	g.replicateMemories(targets)
 	return g
 }
@@ -158,12 +153,11 @@ func (g *group) apply(c ha.Command) {
 		g.d.driver.Do(func() { g.d.driver.AdvanceTo(c.Time) })
 	case ha.Pending:
 		g.mu.Lock()
-		g.setPending(*c.Delivery)
+		g.pending.Put(*c.Delivery)
 		g.mu.Unlock()
 	case ha.Done:
 		g.mu.Lock()
-		delete(g.pending, c.ID)
-		delete(g.order, c.ID)
+		g.pending.Remove(c.ID)
 		g.mu.Unlock()
 		g.applyEnd(c)
 	case ha.Leader:
@@ -208,7 +202,7 @@ func (g *group) Submit(n actions.Notification, names []string) error {
 	for _, name := range names {
 		del := dispatch.Delivery{ID: dispatch.DeliveryID(&n, name), Action: name, Notification: n}
 		del.Notification.DeliveryID = del.ID
-		g.setPending(del)
+		g.pending.Put(del)
 		if g.disp != nil {
 			g.disp.Resume([]dispatch.Delivery{del})
 		}
@@ -286,9 +280,9 @@ func (g *group) restore(data []byte, memories bool) error {
 	g.d.driver.Do(func() { g.d.driver.Reset(engine, views, img.Pipeline) })
 	g.seen = restoreRecent(img.Seen)
 	g.mu.Lock()
-	g.pending, g.order = map[string]dispatch.Delivery{}, map[string]uint64{}
+	g.pending = dispatch.Pending{}
 	for _, del := range img.Pending { // in the order they were decided
-		g.setPending(del)
+		g.pending.Put(del)
 	}
 	g.leaderAPI = img.LeaderAPI
 	if memories {
@@ -303,32 +297,9 @@ func (g *group) restore(data []byte, memories bool) error {
 	return nil
 }
 
-// setPending records del as pending, in its place in the order of
-// decisions: its first, if it is pending already. Every node applies the
-// log in the same order, and so gives the same places. Callers hold mu.
-func (g *group) setPending(del dispatch.Delivery) {
-	if _, ok := g.pending[del.ID]; !ok {
-		g.decided++
-		g.order[del.ID] = g.decided
-	}
-	g.pending[del.ID] = del
-}
-
 // pendingList is the pending deliveries in the order they were decided.
 // Callers hold mu.
-func (g *group) pendingList() []dispatch.Delivery {
-	ds := make([]dispatch.Delivery, 0, len(g.pending))
-	for _, del := range g.pending {
-		ds = append(ds, del)
-	}
-	slices.SortFunc(ds, func(a, b dispatch.Delivery) int {
-		if c := a.Notification.FiredAt.Compare(b.Notification.FiredAt); c != 0 {
-			return c
-		}
-		return cmp.Compare(g.order[a.ID], g.order[b.ID])
-	})
-	return ds
-}
+func (g *group) pendingList() []dispatch.Delivery { return g.pending.List() }
 
 // isPoll picks the clusters whose sources run on the leader only.
 func isPoll(c detector.Cluster) bool { return c.Source.Type == detector.SourcePoll }

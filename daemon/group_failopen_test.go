@@ -69,7 +69,7 @@ func TestGroupEntryEndingFailOpenIsNotDispatchedHere(t *testing.T) {
 	}
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	if len(g.pending) == 0 {
+	if g.pending.Len() == 0 {
 		t.Fatal("the entries decided no firing: the test proves nothing")
 	}
 }

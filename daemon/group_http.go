@@ -137,7 +137,7 @@ func (g *group) status() groupStatus {
 		s.Role = "fail-open"
 	}
 	g.mu.Lock()
-	s.LeaderAPI, s.PendingCount, s.Dispatching, s.LeaderChanges = g.leaderAPI, len(g.pending), g.disp != nil, g.stats.leaderChanges
+	s.LeaderAPI, s.PendingCount, s.Dispatching, s.LeaderChanges = g.leaderAPI, g.pending.Len(), g.disp != nil, g.stats.leaderChanges
 	g.mu.Unlock()
 	return s
 }

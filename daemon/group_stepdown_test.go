@@ -38,7 +38,7 @@ func TestGroupEntryAfterSteppingDownIsNotDispatchedHere(t *testing.T) {
 	}
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	if len(g.pending) == 0 {
+	if g.pending.Len() == 0 {
 		t.Fatal("the entry decided no firing: the test proves nothing")
 	}
 }

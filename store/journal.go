@@ -2,13 +2,11 @@ package store
 
 import (
 	"bytes"
-	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"os"
-	"slices"
 	"strings"
 
 	"github.com/leaderhook/leaderhook/dispatch"
@@ -30,12 +28,7 @@ type journal struct {
 	path    string
 	file    appendFile
 	replace func(path string, data []byte) error // writes the file whole
-	pending map[string]*dispatch.Delivery
-	// order is when each pending delivery was first journaled: at the
-	// same instant, a resolve is decided after its firing, and its id
-	// says nothing of that.
-	order   map[string]uint64
-	decided uint64        // the last order given
+	pending dispatch.Pending
 	encoded bytes.Buffer  // the line being written, reused
 	encoder *json.Encoder // into encoded
 	line    []byte        // the framed line written, reused
@@ -75,7 +68,7 @@ type journalLine struct {
 // still pending; if it cannot (a full disk, say), it appends to the file
 // as it is. What it recovered from goes to note.
 func (j *journal) open(path string, replace func(path string, data []byte) error, note func(string)) error {
-	j.path, j.pending, j.order, j.replace = path, map[string]*dispatch.Delivery{}, map[string]uint64{}, replace
+	j.path, j.pending, j.replace = path, dispatch.Pending{}, replace
 	j.encoder = json.NewEncoder(&j.encoded)
 	data, err := j.read(note)
 	if err != nil {
@@ -131,9 +124,9 @@ func (j *journal) read(note func(string)) ([]byte, error) {
 		}
 		switch {
 		case l.Op == "pending" && l.Delivery != nil:
-			j.setPending(l.ID, l.Delivery)
+			j.pending.Put(*l.Delivery)
 		case l.Op == "done":
-			j.forget(l.ID)
+			j.pending.Remove(l.ID)
 		}
 	}
 	return data, nil
@@ -141,49 +134,21 @@ func (j *journal) read(note func(string)) ([]byte, error) {
 
 // deliveries returns the pending deliveries in the order they were
 // decided, so that a resumed resolve does not overtake its firing.
-func (j *journal) deliveries() []dispatch.Delivery {
-	ds := make([]dispatch.Delivery, 0, len(j.pending))
-	for _, del := range j.pending {
-		ds = append(ds, *del)
-	}
-	slices.SortFunc(ds, func(a, b dispatch.Delivery) int {
-		if c := a.Notification.FiredAt.Compare(b.Notification.FiredAt); c != 0 {
-			return c
-		}
-		return cmp.Compare(j.order[a.ID], j.order[b.ID])
-	})
-	return ds
-}
-
-// setPending records del as pending, in its place in the order of
-// decisions: its first, if it is pending already.
-func (j *journal) setPending(id string, del *dispatch.Delivery) {
-	if _, ok := j.pending[id]; !ok {
-		j.decided++
-		j.order[id] = j.decided
-	}
-	j.pending[id] = del
-}
-
-func (j *journal) forget(id string) {
-	delete(j.pending, id)
-	delete(j.order, id)
-}
+func (j *journal) deliveries() []dispatch.Delivery { return j.pending.List() }
 
 func (j *journal) add(del dispatch.Delivery) error {
 	j.encoded.Reset()
 	if err := j.encoder.Encode(journalLine{Op: "pending", ID: del.ID, Delivery: &del}); err != nil {
 		return fmt.Errorf("journal: delivery %s cannot be encoded: %w", del.ID, err)
 	}
-	j.setPending(del.ID, &del) // the same copy as the line's
+	j.pending.Put(del)
 	return j.write(bytes.TrimSuffix(j.encoded.Bytes(), []byte{'\n'}))
 }
 
 func (j *journal) remove(id string) error {
-	if _, ok := j.pending[id]; !ok {
+	if !j.pending.Remove(id) {
 		return nil // not journaled, or done already
 	}
-	j.forget(id)
 	line, _ := json.Marshal(journalLine{Op: "done", ID: id}) // strings only: cannot fail
 	if err := j.write(line); err != nil {
 		return err
@@ -196,7 +161,7 @@ func (j *journal) remove(id string) error {
 // it. A failure loses nothing, so it fails no write: it is reported, and
 // compaction tried again further on.
 func (j *journal) compactIfLong() {
-	if j.lines <= len(j.pending)+compactAfter || j.lines < j.retryAt {
+	if j.lines <= j.pending.Len()+compactAfter || j.lines < j.retryAt {
 		return
 	}
 	if err := j.compact(); err != nil {
@@ -272,7 +237,7 @@ func (j *journal) compact() error {
 	if j.file != nil {
 		j.file.Close()
 	}
-	j.file, j.lines, j.size, j.torn, j.failed = f, len(j.pending), int64(b.Len()), false, nil
+	j.file, j.lines, j.size, j.torn, j.failed = f, j.pending.Len(), int64(b.Len()), false, nil
 	j.retryAt = 0
 	return nil
 }
