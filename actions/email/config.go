@@ -45,7 +45,7 @@ var Kind = actions.Kind{
 		"username": "login name for SMTP authentication, by the strongest mechanism the server offers (SCRAM, CRAM-MD5, PLAIN, LOGIN…); with `tls: none`, PLAIN and LOGIN send the password in clear. Empty: no authentication.",
 		"password": "password for SMTP authentication (a secret: use `${ENV}`).",
 		"from":     "the sender address, e.g. `leaderhook <leaderhook@example.com>`.",
-		"to":       "the recipients' addresses. One the server refuses for good (5xx) does not keep the mail from the others: it goes to those the server takes, and the audit detail names who was refused (and why). One refused for now (4xx: greylisting, a full mailbox) makes the attempt fail and be retried, for every recipient; a delivery whose every recipient is refused for good fails for good.",
+		"to":       "the recipients' addresses. One the server refuses does not keep the mail from the others: it goes to those the server takes, and the audit detail names who was refused (and why). Those refused for now (4xx: greylisting, a full mailbox) make the attempt fail, and the next attempt sends to them alone: give `retry` room enough for a greylisting server's delay. A delivery whose every recipient is refused for good (5xx) fails for good.",
 		"subject":  "subject template. Default: `[FIRING] rule on cluster: what happened`, also sent when the template fails or renders nothing on a real notification (the audit detail says why).",
 		"body":     "plain-text body template. Default: what happened, and the cluster's state as facts. Without `body`, an HTML part with the same facts goes along. A template that fails on a real notification sends the default and its HTML part (the audit detail says why).",
 	},

@@ -9,13 +9,12 @@
 //
 // One Run is one attempt: a server's 4xx (try later), a connection that
 // fails or times out are retried; a 5xx (a failed login, every recipient
-// refused) and a certificate that does not verify are not. A recipient
-// the server refuses for good (5xx) does not keep the mail from the
-// others: it goes to those accepted, the detail naming who was refused.
-// One refused for now (4xx: greylisting, a full mailbox) makes the
-// attempt fail, to be retried for all, as Alertmanager does: sent to the
-// others, it would never reach that one. Once the server has accepted
-// the mail, nothing after (RSET, QUIT) fails the attempt.
+// refused for good) and a certificate that does not verify are not. A
+// recipient the server refuses does not keep the mail from the others: it
+// goes to those accepted, the detail naming who was refused. Those
+// refused for now (4xx: greylisting, a full mailbox) make the attempt
+// fail, and the next one sends to them alone. Once the server has
+// accepted the mail, nothing after (RSET, QUIT) fails the attempt.
 package email
 
 import (
@@ -29,6 +28,7 @@ import (
 	"net/textproto"
 	"os"
 	"strings"
+	"sync"
 	"text/template"
 	"time"
 
@@ -50,7 +50,24 @@ type Action struct {
 	tls     *tls.Config
 	secrets actions.Redactor
 	now     func() time.Time
+
+	mu sync.Mutex
+	// owed are, by delivery id, the recipients an attempt left refused
+	// for now (4xx: greylisting, a full mailbox) while the others got the
+	// mail: the next attempt sends to them alone. In memory only: after a
+	// restart, a retry sends to everyone again, with the same Message-ID.
+	owed map[string]owedMail
 }
+
+// owedMail is who a delivery's mail still has to reach.
+type owedMail struct {
+	to    []string
+	since time.Time
+}
+
+// owedFor bounds how long an entry is kept: a delivery whose retries ran
+// out leaves its entry behind.
+const owedFor = 24 * time.Hour
 
 // New builds the action; templates are parsed and the CA file read once,
 // here.
@@ -261,7 +278,12 @@ func (a *Action) deliver(ctx context.Context, n *actions.Notification, m Mail) (
 		text := a.redact(err.Error())
 		return actions.Outcome{Detail: text}, actions.Permanent(errors.New(text))
 	}
-	refused, err := send(ctx, c, msg)
+	to, err := a.recipients(n.DeliveryID, msg)
+	if err != nil {
+		text := a.redact(err.Error())
+		return actions.Outcome{Detail: text}, actions.Permanent(errors.New(text))
+	}
+	refused, err := send(ctx, c, msg, to)
 	if err != nil {
 		if cause := context.Cause(ctx); cause != nil {
 			err = fmt.Errorf("%w: %w", cause, err) // not just "use of closed network connection"
@@ -277,28 +299,87 @@ func (a *Action) deliver(ctx context.Context, n *actions.Notification, m Mail) (
 		}
 		return out, errors.New(text)
 	}
-	return actions.Outcome{Detail: a.redact(sentTo(len(a.cfg.To), refused))}, nil
+	return a.sent(n.DeliveryID, to, refused)
+}
+
+// recipients are who an attempt sends to: those an earlier attempt of the
+// delivery left owed, or every recipient of msg.
+func (a *Action) recipients(id string, msg *gomail.Msg) ([]string, error) {
+	a.mu.Lock()
+	owed, ok := a.owed[id]
+	a.mu.Unlock()
+	if ok {
+		return owed.to, nil
+	}
+	return msg.GetRecipients()
+}
+
+// sent is the outcome of an attempt whose mail the server took for some
+// recipients. Those it refused for now are owed the mail, and the attempt
+// fails so that the next one sends to them alone; those refused for good
+// are named, and given up.
+func (a *Action) sent(id string, to []string, refused []refusal) (actions.Outcome, error) {
+	var later []string
+	for _, r := range refused {
+		if !permanent(r.err) {
+			later = append(later, r.to)
+		}
+	}
+	a.owe(id, later)
+	detail := a.redact(sentTo(len(to), refused))
+	if len(later) > 0 {
+		detail += "; those refused for now get it at the next attempt"
+		return actions.Outcome{Detail: detail}, errors.New(detail)
+	}
+	return actions.Outcome{Detail: detail}, nil
+}
+
+// owe records who delivery id's mail still has to reach (none: it is
+// done), and forgets entries older than owedFor.
+func (a *Action) owe(id string, to []string) {
+	if id == "" {
+		return
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	now := a.now()
+	for k, o := range a.owed {
+		if now.Sub(o.since) > owedFor {
+			delete(a.owed, k)
+		}
+	}
+	if len(to) == 0 {
+		delete(a.owed, id)
+		return
+	}
+	if a.owed == nil {
+		a.owed = map[string]owedMail{}
+	}
+	since := now
+	if o, ok := a.owed[id]; ok {
+		since = o.since
+	}
+	a.owed[id] = owedMail{to: to, since: since}
 }
 
 // sentTo says to how many recipients a mail went, and who was refused.
 func sentTo(recipients int, refused []refusal) string {
 	if len(refused) == 0 {
+		if recipients == 1 {
+			return "sent to 1 recipient"
+		}
 		return fmt.Sprintf("sent to %d recipients", recipients)
 	}
 	return fmt.Sprintf("sent to %d of %d recipients; refused: %s", recipients-len(refused), recipients, refusals(refused))
 }
 
-// send makes one SMTP exchange, and returns the recipients the server
-// refused while it took the mail for others. Once the server has
-// accepted the mail, what follows failing (RSET, QUIT; a dropped
+// send makes one SMTP exchange to the recipients to, and returns those
+// the server refused while it took the mail for others. Once the server
+// has accepted the mail, what follows failing (RSET, QUIT; a dropped
 // connection, a 421, a 502) does not fail the attempt: a retry would
 // send the mail again.
-func send(ctx context.Context, c *gomail.Client, msg *gomail.Msg) ([]refusal, error) {
+func send(ctx context.Context, c *gomail.Client, msg *gomail.Msg, to []string) ([]refusal, error) {
 	from, err := msg.GetSender(false)
-	if err != nil {
-		return nil, err
-	}
-	to, err := msg.GetRecipients()
 	if err != nil {
 		return nil, err
 	}
@@ -326,9 +407,9 @@ type refusal struct {
 
 // transact sends msg to every recipient the server takes: unlike
 // go-mail's Send, which gives the mail up when one RCPT is refused, so
-// that one address gone stale would keep the page from everyone. A
-// temporary refusal (4xx) gives the mail up, for a later attempt to
-// every recipient; so do permanent refusals of every recipient, for good.
+// that one address gone stale, or greylisted, would keep the page from
+// everyone. When the server takes none, the error is a temporary refusal
+// if there is one (a later attempt may get through), else a permanent one.
 func transact(sc *smtp.Client, msg *gomail.Msg, from string, to []string) ([]refusal, error) {
 	if err := sc.Mail(from); err != nil {
 		_ = sc.Reset()
@@ -340,12 +421,9 @@ func transact(sc *smtp.Client, msg *gomail.Msg, from string, to []string) ([]ref
 			refused = append(refused, refusal{to: rcpt, err: err})
 		}
 	}
-	if len(refused) > 0 {
-		reason := mostHopeful(refused)
-		if !permanent(reason) || len(refused) == len(to) {
-			_ = sc.Reset()
-			return nil, fmt.Errorf("recipients refused (%s): %w", refusals(refused), reason)
-		}
+	if len(refused) == len(to) {
+		_ = sc.Reset()
+		return nil, fmt.Errorf("every recipient refused (%s): %w", refusals(refused), mostHopeful(refused))
 	}
 	w, err := sc.Data()
 	if err != nil {

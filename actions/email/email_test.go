@@ -300,7 +300,7 @@ func TestFailingTemplatesSendTheDefaults(t *testing.T) {
 		t.Errorf("want the default body and its HTML part:\n%s", data)
 	}
 	for _, want := range []string{"action mail: template subject rendered nothing: the default subject sent",
-		`action mail: template body failed: body:1:18: at <.Event.previousLeaderId>: map has no entry for key "previousLeaderId": the default body sent`, "sent to 1 recipients"} {
+		`action mail: template body failed: body:1:18: at <.Event.previousLeaderId>: map has no entry for key "previousLeaderId": the default body sent`, "sent to 1 recipient"} {
 		if !strings.Contains(out.Detail, want) {
 			t.Errorf("detail %q lacks %q", out.Detail, want)
 		}

@@ -5,8 +5,10 @@ import (
 	"context"
 	"crypto/tls"
 	"net"
+	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -238,9 +240,10 @@ func TestIPv6Host(t *testing.T) {
 }
 
 // A recipient the server refuses does not keep the mail from the others:
-// it goes to those accepted, and the detail names who was refused. When
-// none is accepted, the attempt is retried if a refusal was temporary
-// (4xx), whichever recipient it was, and fails for good otherwise.
+// it goes to those accepted, and the detail names who was refused. One
+// refused for now (4xx) makes the attempt fail, to be retried. When none
+// is accepted, the attempt is retried if a refusal was temporary,
+// whichever recipient it was, and fails for good otherwise.
 func TestRefusedRecipients(t *testing.T) {
 	refuse := func(cmd string) string {
 		switch {
@@ -259,8 +262,8 @@ func TestRefusedRecipients(t *testing.T) {
 		wantDetail string
 	}{
 		{to: []string{"gone@example.com", "ops@example.com"}, mails: 1, wantDetail: "sent to 1 of 2 recipients; refused: gone@example.com: 550"},
-		// Sent to ops alone, it would never reach busy: retried for both.
-		{to: []string{"ops@example.com", "busy@example.com"}, fails: true},
+		{to: []string{"ops@example.com", "busy@example.com"}, mails: 1, fails: true, wantDetail: "sent to 1 of 2 recipients; refused: busy@example.com: 451"},
+		{to: []string{"ops@example.com", "gone@example.com", "busy@example.com"}, mails: 1, fails: true, wantDetail: "gone@example.com: 550"},
 		{to: []string{"busy@example.com", "gone@example.com"}, fails: true},
 		{to: []string{"gone@example.com", "busy@example.com"}, fails: true},
 		{to: []string{"gone@example.com", "gone2@example.com"}, fails: true, permanent: true},
@@ -280,5 +283,44 @@ func TestRefusedRecipients(t *testing.T) {
 			t.Errorf("to %v: %d mails, %+v %v; want %d mails, failed %v (for good %v), detail %q",
 				tc.to, mails, out, err, tc.mails, tc.fails, tc.permanent, tc.wantDetail)
 		}
+	}
+}
+
+// The next attempt of a delivery whose mail a recipient refused for now
+// (greylisting) sends to that one alone: the others have it.
+func TestRetrySendsToThoseRefusedForNow(t *testing.T) {
+	var attempts atomic.Int32
+	greylist := func(cmd string) string {
+		if strings.HasPrefix(cmd, "MAIL FROM") {
+			attempts.Add(1)
+		}
+		if strings.HasPrefix(cmd, "RCPT TO:<new") && attempts.Load() == 1 {
+			return "451 4.7.1 greylisted, try again later"
+		}
+		return plain(cmd)
+	}
+	port, seen := rawSMTP(t, greylist)
+	a := newAction(t, email.Config{Host: "127.0.0.1", Port: port, TLS: email.TLSNone,
+		From: "leaderhook@example.com", To: []string{"ops@example.com", "new@example.com"}})
+	n := notification()
+	if _, err := a.Run(context.Background(), n); err == nil || actions.IsPermanent(err) {
+		t.Fatalf("first attempt: %v, want it to fail for a retry", err)
+	}
+	out, err := a.Run(context.Background(), n)
+	if err != nil || !strings.Contains(out.Detail, "sent to 1 recipient") {
+		t.Fatalf("second attempt: %+v %v, want it sent to the one left", out, err)
+	}
+	var rcpts []string
+	for len(seen) > 0 {
+		if cmd := <-seen; strings.HasPrefix(cmd, "RCPT") {
+			rcpts = append(rcpts, cmd)
+		}
+	}
+	want := []string{"RCPT TO:<ops@example.com>", "RCPT TO:<new@example.com>", "RCPT TO:<new@example.com>"}
+	if !slices.Equal(rcpts, want) {
+		t.Errorf("RCPT commands %q, want %q", rcpts, want)
+	}
+	if out, err := a.Run(context.Background(), n); err != nil || !strings.Contains(out.Detail, "sent to 2 recipients") {
+		t.Errorf("a later delivery of the same id: %+v %v, want it sent to everyone", out, err)
 	}
 }
