@@ -387,7 +387,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 // their firings.
 func (d *Daemon) resumeInterrupted() {
 	if d.disp != nil && len(d.resume) > 0 {
-		resume := d.dropOrphans(d.resume, d.store)
+		resume := d.dropOrphans(d.resume, d.store, d.delivered)
 		d.log.Info("resuming deliveries interrupted by the last stop", "count", len(resume))
 		d.disp.Resume(resume)
 	}
@@ -526,9 +526,10 @@ func (d *Daemon) taken() store.State {
 
 // dropOrphans returns the deliveries whose action the config still has.
 // The others could never be made: each is audited as dropped, logged, and
-// ended in the journal, rather than kept pending for good; on a daemon
-// alone, a verification awaiting one ends as after a failure.
-func (d *Daemon) dropOrphans(pending []dispatch.Delivery, journal interface{ Done(id string) error }) []dispatch.Delivery {
+// ended in the journal, rather than kept pending for good, and ended
+// (the dispatcher's OnDone) as a failure, which ends a verification that
+// awaits it.
+func (d *Daemon) dropOrphans(pending []dispatch.Delivery, journal interface{ Done(id string) error }, ended func(dispatch.Delivery, bool)) []dispatch.Delivery {
 	actions := d.config().Actions
 	var keep []dispatch.Delivery
 	for _, del := range pending {
@@ -544,9 +545,7 @@ func (d *Daemon) dropOrphans(pending []dispatch.Delivery, journal interface{ Don
 		if err := journal.Done(del.ID); err != nil {
 			d.log.Error("cannot journal the end of a dropped delivery", "delivery_id", del.ID, "err", err)
 		}
-		if d.group == nil {
-			d.delivered(del, false) // a verification awaiting it ends, as for a delivery failed for good
-		}
+		ended(del, false)
 	}
 	return keep
 }

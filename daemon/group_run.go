@@ -171,7 +171,7 @@ func (g *group) dispatch(asLeader bool) (_ *dispatch.Dispatcher, stop func()) {
 	var clusters []rules.ClusterSnapshot
 	d.driver.Do(func() { clusters = d.driver.Image().Engine.Clusters })
 	fenceSaved(disp, clusters)
-	pending = d.dropOrphans(pending, g)
+	pending = d.dropOrphans(pending, g, g.delivered)
 	if len(pending) > 0 {
 		g.log.Info("dispatching the deliveries still pending", "count", len(pending))
 	}

@@ -146,19 +146,32 @@ func TestSeqGrowsAfterACrashBeforeTheClustersFirstSave(t *testing.T) {
 
 // A pending delivery dropped at the start (its action is gone) ends the
 // verification that awaited it, as a delivery that failed for good does:
-// it would wait for it the whole run.
+// it would wait for it the whole run. Alone, and on a group's leader, whose
+// drop reaches every node's verification through the log.
 func TestDroppedDeliveryEndsItsVerification(t *testing.T) {
 	config := strings.Replace(orphanConfig, "actions: [{{.Action}}]}",
-		`actions: [{{.Action}}], verify: {when: "!leaderless", within: 1h, on_failure: [{{.Action}}]}}`, 1)
-	h := newHarness(t, config, map[string]any{"Hook": closedURL(t), "Action": "page"})
-	h.start(Options{DrainTimeout: 0})
-	h.loseLeader()
-	waitFor(t, "the firing's verification", func() bool { return awaitsDelivery(h) })
-	h.stop()
+		`actions: [{{.Action}}], verify: {when: "!leaderless", within: 1h, on_failure: [{{.Action}}]}}`, 1) + "{{.HA}}"
+	for _, mode := range []string{"alone", "group"} {
+		t.Run(mode, func(t *testing.T) {
+			h := newHarness(t, config, map[string]any{"Hook": closedURL(t), "Action": "page", "HA": ""})
+			if mode == "group" {
+				h.write(map[string]any{"HA": oneNodeGroup(t, h.dir)})
+			}
+			h.start(Options{DrainTimeout: 0})
+			if mode == "group" {
+				waitFor(t, "the node to lead its group", h.d.group.dispatching)
+			}
+			h.loseLeader()
+			waitFor(t, "the firing's verification", func() bool { return awaitsDelivery(h) })
+			h.stop()
 
-	h.write(map[string]any{"Action": "chat"})
-	h.start(Options{})
-	if awaitsDelivery(h) {
-		t.Error("the verification still awaits a delivery dropped at the start")
+			h.write(map[string]any{"Action": "chat"})
+			h.start(Options{})
+			waitFor(t, "the delivery dropped", func() bool {
+				audit, _ := os.ReadFile(filepath.Join(h.dir, "audit.jsonl"))
+				return strings.Contains(string(audit), `"kind":"dropped"`)
+			})
+			waitFor(t, "the verification to end with the dropped delivery", func() bool { return !awaitsDelivery(h) })
+		})
 	}
 }
