@@ -47,7 +47,7 @@ type group struct {
 	mu sync.Mutex
 	// pending is replicated: the deliveries not finished, in the order
 	// the group decided them (which the snapshot's list carries).
-	pending   dispatch.Pending
+	pending   dispatch.PendingSet
 	leaderAPI string                     // replicated: the leader's HTTP API
 	disp      *dispatch.Dispatcher       // while this node dispatches
 	targets   map[string]dispatch.Target // the actions a dispatcher is built with
@@ -280,7 +280,7 @@ func (g *group) restore(data []byte, memories bool) error {
 	g.d.driver.Do(func() { g.d.driver.Reset(engine, views, img.Pipeline) })
 	g.seen = restoreRecent(img.Seen)
 	g.mu.Lock()
-	g.pending = dispatch.Pending{}
+	g.pending = dispatch.PendingSet{}
 	for _, del := range img.Pending { // in the order they were decided
 		g.pending.Put(del)
 	}

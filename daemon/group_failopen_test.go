@@ -37,39 +37,47 @@ func TestGroupEntryEndingFailOpenIsNotDispatchedHere(t *testing.T) {
 	g := h.d.group
 	at := time.Now().Round(0)
 	for spell := range 3 {
-		waitFor(t, "this node to dispatch alone", func() bool { return g.runningAlone() && g.dispatching() })
-		// The spell's dispatcher stops in the background, which would
-		// hide a dispatcher kept: held until the check.
-		release := make(chan struct{})
-		g.applyMu.Lock()
-		fo := g.failOpen
-		stop := fo.stop
-		fo.stop = func() { <-release; stop() }
-		g.applyMu.Unlock()
-		g.Apply(ha.Command{Kind: ha.Events, Cluster: "ziti", Events: []event.Event{
-			{Source: "c1", Time: at, Type: event.HasLeader, LeaderID: "c1"},
-			{Source: "c1", Time: at.Add(time.Millisecond), Type: event.Leaderless},
-		}})
+		endSpell(t, g, spell, at)
 		at = at.Add(time.Second)
-		// The group still has no leader, so another spell may begin at
-		// once: what counts is that this one ended, its dispatcher with it.
-		g.applyMu.Lock()
-		ended := g.failOpen != fo
-		g.applyMu.Unlock()
-		if !ended {
-			t.Fatal("the group committed an entry, and this node's spell alone goes on")
-		}
-		g.mu.Lock()
-		kept := g.disp == fo.disp
-		g.mu.Unlock()
-		close(release)
-		if kept {
-			t.Fatalf("spell %d: a follower that was alone dispatches the group's firing, as only the leader may", spell)
-		}
 	}
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	if g.pending.Len() == 0 {
 		t.Fatal("the entries decided no firing: the test proves nothing")
+	}
+}
+
+// endSpell waits for this node to dispatch alone, then applies a group's
+// entry deciding a firing, and checks that it ended the spell and its
+// dispatcher at once.
+func endSpell(t *testing.T, g *group, spell int, at time.Time) {
+	t.Helper()
+	waitFor(t, "this node to dispatch alone", func() bool { return g.runningAlone() && g.dispatching() })
+	// The spell's dispatcher stops in the background, which would hide a
+	// dispatcher kept: held until the check.
+	release := make(chan struct{})
+	defer close(release)
+	g.applyMu.Lock()
+	fo := g.failOpen
+	stop := fo.stop
+	fo.stop = func() { <-release; stop() }
+	g.applyMu.Unlock()
+	g.Apply(ha.Command{Kind: ha.Events, Cluster: "ziti", Events: []event.Event{
+		{Source: "c1", Time: at, Type: event.HasLeader, LeaderID: "c1"},
+		{Source: "c1", Time: at.Add(time.Millisecond), Type: event.Leaderless},
+	}})
+	// The group still has no leader, so another spell may begin at once:
+	// what counts is that this one ended, its dispatcher with it.
+	g.applyMu.Lock()
+	ended := g.failOpen != fo
+	g.applyMu.Unlock()
+	if !ended {
+		t.Fatal("the group committed an entry, and this node's spell alone goes on")
+	}
+	g.mu.Lock()
+	kept := g.disp == fo.disp
+	g.mu.Unlock()
+	if kept {
+		t.Fatalf("spell %d: a follower that was alone dispatches the group's firing, as only the leader may", spell)
 	}
 }

@@ -95,7 +95,6 @@ func (g *group) lead(ctx context.Context) {
 	if !g.catchUp(ctx, g.node, time.Second) {
 		return
 	}
-	g.log.Info("this node leads the group", "node", g.cfg.NodeID)
 	if err := g.node.Propose(ha.Command{Kind: ha.Leader, Node: g.cfg.NodeID, API: g.api, Time: g.d.opts.Clock.Now().Round(0)}, proposeTimeout); err != nil {
 		g.log.Warn("cannot tell the group where this node's API is", "err", err)
 	}
@@ -104,6 +103,7 @@ func (g *group) lead(ctx context.Context) {
 	if disp == nil {
 		return // stepped down since it caught up: the run loop starts a new turn if it leads again
 	}
+	g.log.Info("this node leads the group", "node", g.cfg.NodeID)
 	stopPolls := g.startPolls(ctx)
 	defer stopPolls()
 	g.advance(ctx, func(c ha.Command) error { return g.node.Propose(c, proposeTimeout) })

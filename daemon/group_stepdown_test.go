@@ -91,7 +91,7 @@ func TestLeadershipStartsAgainAfterASteppedDownTurn(t *testing.T) {
 			defer l.stop()
 			for i := range tc.leading {
 				if i > 0 && tc.endsAlone {
-					waitFor(t, "the first turn to end by itself", func() bool { return starts.Load() == 1 && running.Load() == 0 })
+					waitFor(t, "the first turn to end by itself", l.ended)
 				}
 				l.set(ctx, tc.leading[i], tc.stale[i])
 			}

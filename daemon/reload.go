@@ -112,8 +112,8 @@ func (d *Daemon) reloadRead() error {
 // reloadTime is the instant a reload takes effect in the pipeline: now,
 // on a daemon alone; in a group, the group's time, which is its log's and
 // alike on every node. A reload is not in the log: moved to this node's
-// clock, the group's next events would be late here only. Call it from
-// the driver's goroutine.
+// clock, the group's next events would be late here only. Call it with
+// the driver held.
 func (d *Daemon) reloadTime() time.Time {
 	if d.group != nil {
 		return d.driver.Now()

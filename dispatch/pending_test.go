@@ -17,7 +17,7 @@ func TestPendingKeepsTheOrderOfDecisions(t *testing.T) {
 	del := func(id string, firedAt time.Time) Delivery {
 		return Delivery{ID: id, Notification: actions.Notification{FiredAt: firedAt}}
 	}
-	var p Pending
+	var p PendingSet
 	p.Put(del("msg_z_firing", at))
 	p.Put(del("msg_a_resolve", at))
 	p.Put(del("msg_m_earlier", at.Add(-time.Second)))

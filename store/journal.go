@@ -28,7 +28,7 @@ type journal struct {
 	path    string
 	file    appendFile
 	replace func(path string, data []byte) error // writes the file whole
-	pending dispatch.Pending
+	pending dispatch.PendingSet
 	encoded bytes.Buffer  // the line being written, reused
 	encoder *json.Encoder // into encoded
 	line    []byte        // the framed line written, reused
@@ -68,7 +68,7 @@ type journalLine struct {
 // still pending; if it cannot (a full disk, say), it appends to the file
 // as it is. What it recovered from goes to note.
 func (j *journal) open(path string, replace func(path string, data []byte) error, note func(string)) error {
-	j.path, j.pending, j.replace = path, dispatch.Pending{}, replace
+	j.path, j.pending, j.replace = path, dispatch.PendingSet{}, replace
 	j.encoder = json.NewEncoder(&j.encoded)
 	data, err := j.read(note)
 	if err != nil {
