@@ -342,6 +342,13 @@ rules:
 		return strings.Contains(mustRead(t, filepath.Join(state, "state.log")), `"fired":true`) &&
 			strings.Contains(mustRead(t, filepath.Join(state, "pending.log")), `"attempts":1`)
 	}, first)
+	// Stopped, the first daemon still holds the state_dir, and writes
+	// nothing more (a save that a change already asked for, say) while the
+	// others try: whatever changes is theirs.
+	if err := first.cmd.Process.Signal(syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	defer first.cmd.Process.Signal(syscall.SIGCONT)
 	before := snapshotDir(t, state)
 	for _, args := range [][]string{{"run", "-c", config}, {"run", "-c", config, "--dry-run"}} {
 		_, stderr, code := run(t, nil, args...)
