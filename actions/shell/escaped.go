@@ -1,9 +1,11 @@
 package shell
 
 import (
+	"errors"
 	"os"
 	"strconv"
 	"strings"
+	"syscall"
 )
 
 // escaped returns the descendants of the program pid that are in another
@@ -40,17 +42,33 @@ func escaped(pid int) []*os.Process {
 
 // readStat reads the parent and process group of pid from /proc.
 func readStat(pid int) (ppid, pgrp int, ok bool) {
-	data, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		return 0, 0, false
-	}
-	// After the command name, in parentheses: state, ppid, pgrp.
-	s := string(data)
-	f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
+	f := statFields(pid)
 	if len(f) < 3 {
 		return 0, 0, false
 	}
 	ppid, err1 := strconv.Atoi(f[1])
 	pgrp, err2 := strconv.Atoi(f[2])
 	return ppid, pgrp, err1 == nil && err2 == nil
+}
+
+// exited reports whether the program pid has exited, reaped or not yet
+// (a zombie): one that exited by itself in the instant a stop came must
+// keep its own result, and what it left running must live on.
+func exited(pid int) bool {
+	if err := syscall.Kill(pid, 0); errors.Is(err, syscall.ESRCH) {
+		return true
+	}
+	f := statFields(pid)
+	return len(f) > 0 && f[0] == "Z"
+}
+
+// statFields are the fields of /proc/pid/stat after the command name (in
+// parentheses): state, ppid, pgrp, ...; none if it cannot be read.
+func statFields(pid int) []string {
+	data, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return nil
+	}
+	s := string(data)
+	return strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
 }

@@ -260,6 +260,9 @@ func (a *Action) await(ctx context.Context, pid int, done <-chan error) (waitErr
 		return waitErr, nil
 	default:
 	}
+	if exited(pid) { // so did it, though Wait has not returned yet
+		return <-done, nil
+	}
 	return a.stop(pid, done), stopped
 }
 

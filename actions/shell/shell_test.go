@@ -13,6 +13,7 @@ import (
 	"sync"
 	"syscall"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/leaderhook/leaderhook/actions"
@@ -793,4 +794,46 @@ func TestCheckWarnsOfAnEnvInterpreterNotInPath(t *testing.T) {
 			t.Errorf("%q: %q, want %q", tc.body, warns, tc.want)
 		}
 	}
+}
+
+// A program that exited by itself in the instant a stop came (reaped, or a
+// zombie still) keeps its own result: the stop is not why it ended, and
+// what it left running is not killed.
+func TestStopAfterTheProgramExitedKeepsItsResult(t *testing.T) {
+	for _, reaped := range []bool{true, false} {
+		t.Run(fmt.Sprintf("reaped %v", reaped), func(t *testing.T) { stopAfterExit(t, reaped) })
+	}
+}
+
+// stopAfterExit stops a program that has exited, reaped or not yet.
+func stopAfterExit(t *testing.T, reaped bool) {
+	a := newAction(t, actions.Spec{Timeout: time.Minute, Config: Config{Command: []string{"true"}, KillGrace: time.Minute}})
+	cmd := exec.Command("true")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	pid := cmd.Process.Pid
+	assertGone(t, pid) // exited: a zombie, not reaped yet
+	var waitErr error
+	if reaped {
+		waitErr = cmd.Wait()
+	}
+	synctest.Test(t, func(t *testing.T) {
+		ctx, cancel := context.WithCancelCause(context.Background())
+		cancel(errors.New("the cluster's state moved on"))
+		done := make(chan error)
+		result := make(chan error, 1)
+		go func() {
+			_, stopped := a.await(ctx, pid, done)
+			result <- stopped
+		}()
+		synctest.Wait() // await has seen the stop before Wait returns
+		if !reaped {
+			waitErr = cmd.Wait()
+		}
+		done <- waitErr
+		if stopped := <-result; stopped != nil {
+			t.Errorf("stopped = %v, want nil: the program had exited by itself", stopped)
+		}
+	})
 }
