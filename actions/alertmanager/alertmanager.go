@@ -32,6 +32,7 @@ import (
 	"fmt"
 	"maps"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 	"sync"
@@ -358,7 +359,18 @@ func (a *Action) postTo(ctx context.Context, base string, body []byte) (actions.
 	return webhook.PostJSON(ctx, a.client, u, where, body, a.redact)
 }
 
-func alertsURL(base string) string { return strings.TrimRight(base, "/") + "/api/v2/alerts" }
+// alertsPath is where Alertmanager takes alerts, under its base URL.
+const alertsPath = "/api/v2/alerts"
+
+// alertsURL is the alerts endpoint under base, its query kept: a proxy's
+// token may be there.
+func alertsURL(base string) string {
+	u, err := url.Parse(base)
+	if err != nil { // refused by Validate
+		return strings.TrimRight(base, "/") + alertsPath
+	}
+	return u.JoinPath(alertsPath).String()
+}
 
 func (a *Action) redact(s string) string { return a.secrets.Redact(s) }
 

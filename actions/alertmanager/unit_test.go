@@ -518,3 +518,64 @@ func TestScheduledFiringIsNotRefreshed(t *testing.T) {
 		t.Errorf("the refresh posted %+v, want the episode's alert alone", refresh)
 	}
 }
+
+// The alerts are posted under the base URL's path, with its query: a
+// token in the query (an authenticating proxy's, say) goes with every post.
+func TestAlertsURLKeepsPathAndQuery(t *testing.T) {
+	var mu sync.Mutex
+	var got []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		mu.Lock()
+		defer mu.Unlock()
+		got = append(got, req.URL.RequestURI())
+	}))
+	defer srv.Close()
+	for _, c := range []struct{ base, want string }{
+		{base: "", want: "/api/v2/alerts"},
+		{base: "/", want: "/api/v2/alerts"},
+		{base: "/?token=x", want: "/api/v2/alerts?token=x"},
+		{base: "/am/?a=b&c=d", want: "/am/api/v2/alerts?a=b&c=d"},
+		{base: "/am?a=b", want: "/am/api/v2/alerts?a=b"},
+	} {
+		got = nil
+		spec := actions.Spec{Type: alertmanager.Name, Config: alertmanager.Config{URLs: []string{srv.URL + c.base}}}
+		a, err := alertmanager.New("am", spec, actions.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := a.Run(context.Background(), firing()); err != nil {
+			t.Errorf("%q: %v", c.base, err)
+		}
+		mu.Lock()
+		if len(got) != 1 || got[0] != c.want {
+			t.Errorf("base %q: posted to %q, want %q", c.base, got, c.want)
+		}
+		mu.Unlock()
+	}
+}
+
+// A URL is the Alertmanager's base URL: one that names the alerts endpoint
+// already, or has a fragment, is refused, without being printed.
+func TestValidateURLs(t *testing.T) {
+	for _, c := range []struct{ url, want string }{
+		{url: "http://am:9093/?token=secret-1"},
+		{url: "http://am:9093/prefix/"},
+		{url: "http://am:9093/api/v2/alerts?token=secret-1", want: "urls[0]: ends in /api/v2/alerts: give the Alertmanager's base URL"},
+		{url: "http://am:9093/x/api/v2/alerts/", want: "urls[0]: ends in /api/v2/alerts"},
+		{url: "http://am:9093/#secret-1", want: "urls[0]: has a fragment"},
+	} {
+		errs := alertmanager.Config{URLs: []string{c.url}}.Validate()
+		var msg string
+		if len(errs) > 0 {
+			msg = errs.Error()
+		}
+		switch {
+		case c.want == "" && len(errs) > 0:
+			t.Errorf("%s: unexpected %q", c.url, msg)
+		case c.want != "" && !strings.Contains(msg, c.want):
+			t.Errorf("%s: %q, want %q", c.url, msg, c.want)
+		case strings.Contains(msg, "secret-1"):
+			t.Errorf("%s: %q shows the URL", c.url, msg)
+		}
+	}
+}
