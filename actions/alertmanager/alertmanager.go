@@ -350,7 +350,37 @@ func verdict(outs []actions.Outcome, errs []error) (actions.Outcome, error) {
 		return last, actions.Permanent(errors.Join(failed...))
 	}
 	// Retried: a refusal for good by one is not the verdict of all.
-	return last, errors.New(errors.Join(failed...).Error())
+	return last, &retryLater{msg: errors.Join(failed...).Error(), after: longestRetryAfter(failed)}
+}
+
+// retryLater is the failure of a post that none took but one may take
+// later: every Alertmanager's answer, but of their errors only the longest
+// Retry-After, which the dispatcher waits for, and never a refusal for
+// good, which would make the failure final.
+type retryLater struct {
+	msg   string
+	after *actions.RetryAfterError // nil: none asked for a wait
+}
+
+func (e *retryLater) Error() string { return e.msg }
+
+func (e *retryLater) Unwrap() error {
+	if e.after == nil {
+		return nil
+	}
+	return e.after
+}
+
+// longestRetryAfter is the failure among errs that asks for the longest
+// wait, if one asks.
+func longestRetryAfter(errs []error) *actions.RetryAfterError {
+	var longest *actions.RetryAfterError
+	for _, err := range errs {
+		if r, ok := errors.AsType[*actions.RetryAfterError](err); ok && !actions.IsPermanent(err) && (longest == nil || r.After > longest.After) {
+			longest = r
+		}
+	}
+	return longest
 }
 
 func (a *Action) postTo(ctx context.Context, base string, body []byte) (actions.Outcome, error) {

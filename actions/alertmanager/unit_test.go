@@ -579,3 +579,48 @@ func TestValidateURLs(t *testing.T) {
 		}
 	}
 }
+
+// throttling answers every post with status and Retry-After: after.
+func throttling(t *testing.T, status int, after string) string {
+	t.Helper()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		if after != "" {
+			w.Header().Set("Retry-After", after)
+		}
+		w.WriteHeader(status)
+	}))
+	t.Cleanup(srv.Close)
+	return srv.URL
+}
+
+// A failed delivery asks the dispatcher to wait as long as the
+// Alertmanager asking for the longest wait: retrying sooner earns another
+// refusal from it.
+func TestRetryAfterIsKept(t *testing.T) {
+	for _, c := range []struct {
+		name  string
+		urls  []string
+		after time.Duration // 0: none asked
+	}{
+		{name: "one", urls: []string{throttling(t, 429, "30")}, after: 30 * time.Second},
+		{name: "the longest", urls: []string{throttling(t, 503, "10"), throttling(t, 429, "40"), throttling(t, 503, "")}, after: 40 * time.Second},
+		{name: "beside a refusal for good", urls: []string{throttling(t, 400, ""), throttling(t, 503, "20")}, after: 20 * time.Second},
+		{name: "none asked", urls: []string{throttling(t, 503, ""), throttling(t, 502, "")}},
+	} {
+		spec := actions.Spec{Type: alertmanager.Name, Config: alertmanager.Config{URLs: c.urls}}
+		a, err := alertmanager.New("am", spec, actions.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = a.Run(context.Background(), firing())
+		after, asked := actions.RetryAfter(err)
+		switch {
+		case err == nil || actions.IsPermanent(err):
+			t.Errorf("%s: %v, want a retryable error", c.name, err)
+		case after != c.after || asked != (c.after > 0):
+			t.Errorf("%s: retry after %s (%v), want %s; error %v", c.name, after, asked, c.after, err)
+		case strings.Count(err.Error(), "answered") != len(c.urls):
+			t.Errorf("%s: %v, want every Alertmanager's answer", c.name, err)
+		}
+	}
+}
