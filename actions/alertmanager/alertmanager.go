@@ -12,7 +12,8 @@
 // refresh period (a goroutine the dispatcher starts and stops, see
 // actions.Background). So an alert stays active while its rule fires
 // whatever the Alertmanager's resolve_timeout, and ends by itself four
-// refreshes after leaderhook stops, rather than firing for ever. The open
+// refreshes after leaderhook stops, rather than firing for ever. Refreshes
+// that fail are logged (rate-limited): no delivery reports them. The open
 // alerts are kept in the action's memory under state_dir, so that a
 // restart goes on refreshing them. A resolve posts the alert with endsAt
 // now, and forgets it once an Alertmanager took it. A scheduled rule's
@@ -30,6 +31,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"maps"
 	"net/http"
 	"net/url"
@@ -68,8 +70,10 @@ type Action struct {
 	secrets     actions.Redactor
 	memory      *actions.Memory // the open alerts, by cluster and rule
 	now         func() time.Time
+	log         *slog.Logger
 
-	postMu sync.Mutex // a resolve and a refresh of one alert never cross
+	postMu    sync.Mutex    // a resolve and a refresh of one alert never cross
+	refreshes refreshHealth // under postMu
 
 	bgMu sync.Mutex
 	stop chan struct{} // nil: the refresher is not running
@@ -91,7 +95,10 @@ func New(name string, spec actions.Spec, opts actions.Options) (*Action, error) 
 		client = webhook.DefaultClient()
 	}
 	a := &Action{name: name, cfg: cfg, timeout: spec.Timeout, client: client, generator: opts.ExternalURL,
-		secrets: actions.NewRedactor(spec.Secrets()...), annotations: map[string]*template.Template{}, now: time.Now}
+		secrets: actions.NewRedactor(spec.Secrets()...), annotations: map[string]*template.Template{}, now: time.Now, log: opts.Log}
+	if a.log == nil {
+		a.log = slog.New(slog.DiscardHandler)
+	}
 	if len(cfg.Annotations) == 0 {
 		a.annotations = defaultAnnotations
 	}
@@ -455,7 +462,7 @@ func (a *Action) refreshLoop(stop, done chan struct{}) {
 	ticker := time.NewTicker(a.cfg.Refresh)
 	defer ticker.Stop()
 	for {
-		a.refresh(stop)
+		a.refreshAll(stop)
 		select {
 		case <-stop:
 			return
@@ -470,10 +477,10 @@ func (a *Action) refreshLoop(stop, done chan struct{}) {
 // others.
 const refreshBatch = 64
 
-// refresh posts every open alert again with its endsAt moved ahead, and
+// refreshAll posts every open alert again with its endsAt moved ahead, and
 // the ends that are not taken yet, in batches. One that fails is tried
-// again at the next refresh.
-func (a *Action) refresh(stop chan struct{}) {
+// again at the next refresh, and logged (noteRefresh).
+func (a *Action) refreshAll(stop chan struct{}) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	go func() {
@@ -485,11 +492,77 @@ func (a *Action) refresh(stop chan struct{}) {
 	}()
 	var keys []string
 	a.memory.Each(func(key string, _ json.RawMessage) { keys = append(keys, key) })
+	var round refreshRound
 	for len(keys) > 0 && ctx.Err() == nil {
 		n := min(len(keys), refreshBatch)
-		a.refreshKeys(ctx, keys[:n])
+		round.add(a.refreshKeys(ctx, keys[:n]))
 		keys = keys[n:]
 	}
+	if ctx.Err() == nil { // a stop cut it short: no verdict on the Alertmanagers
+		a.noteRefresh(round)
+	}
+}
+
+// refreshRound sums up the posts of one refresh.
+type refreshRound struct {
+	posts, alerts, failedAlerts int
+	err                         error // the first failure
+}
+
+func (r *refreshRound) add(alerts int, err error) {
+	if alerts == 0 {
+		return
+	}
+	r.posts++
+	r.alerts += alerts
+	if err != nil {
+		r.failedAlerts += alerts
+		if r.err == nil {
+			r.err = err
+		}
+	}
+}
+
+// refreshLogEvery is how often refreshes that go on failing are logged.
+const refreshLogEvery = time.Minute
+
+// refreshHealth is how the refreshes fare, for the log: no delivery
+// reports them, and while they fail the open alerts near their endsAt,
+// when Alertmanager resolves them however their rules stand.
+type refreshHealth struct {
+	failingSince time.Time // zero while refreshes get through
+	lastLogged   time.Time
+	failures     int // refreshes failed since failingSince
+}
+
+// noteRefresh logs a refresh that failed, when the refreshes start
+// failing and then at most every refreshLogEvery, and the first one that
+// gets through after failures.
+func (a *Action) noteRefresh(round refreshRound) {
+	if round.posts == 0 {
+		return
+	}
+	a.postMu.Lock()
+	defer a.postMu.Unlock()
+	h, now := &a.refreshes, a.now()
+	if round.err == nil {
+		if !h.failingSince.IsZero() {
+			a.log.Info("refreshing the open alerts works again", "action", a.String(), "failing_since", h.failingSince, "failed_refreshes", h.failures)
+		}
+		*h = refreshHealth{}
+		return
+	}
+	if h.failingSince.IsZero() {
+		h.failingSince = now
+	}
+	h.failures++
+	if h.failures > 1 && now.Sub(h.lastLogged) < refreshLogEvery {
+		return
+	}
+	h.lastLogged = now
+	a.log.Warn("refreshing the open alerts failed: no Alertmanager took them, and each ends at its endsAt (a lease after its last refresh taken) however its rule stands",
+		"action", a.String(), "alerts", round.failedAlerts, "of", round.alerts, "failing_since", h.failingSince, "failed_refreshes", h.failures,
+		"lease", a.lease(), "err", a.redact(round.err.Error()))
 }
 
 // refreshKeys posts the alerts kept under keys in one post: those open
@@ -498,7 +571,8 @@ func (a *Action) refresh(stop chan struct{}) {
 // carry. Once an Alertmanager took them, the ends are forgotten; so is a
 // resolve refused for good, or whose alert Alertmanager has ended by
 // itself since (the lease of the last refresh before it is over).
-func (a *Action) refreshKeys(ctx context.Context, keys []string) {
+// It returns how many alerts it posted, and the post's error.
+func (a *Action) refreshKeys(ctx context.Context, keys []string) (int, error) {
 	a.postMu.Lock()
 	defer a.postMu.Unlock()
 	now := a.now()
@@ -520,7 +594,7 @@ func (a *Action) refreshKeys(ctx context.Context, keys []string) {
 		alerts = append(append(alerts, k.Alert), k.Ending...)
 	}
 	if len(alerts) == 0 {
-		return
+		return 0, nil
 	}
 	_, err := a.post(ctx, alerts)
 	for key, k := range posted {
@@ -532,6 +606,7 @@ func (a *Action) refreshKeys(ctx context.Context, keys []string) {
 			_ = a.memory.Put(key, k, a.now())
 		}
 	}
+	return len(alerts), err
 }
 
 // String names the action in logs.

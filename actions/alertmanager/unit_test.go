@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -622,5 +623,79 @@ func TestRetryAfterIsKept(t *testing.T) {
 		case strings.Count(err.Error(), "answered") != len(c.urls):
 			t.Errorf("%s: %v, want every Alertmanager's answer", c.name, err)
 		}
+	}
+}
+
+// lockedLog is a log's text, written by the refresher and read by a test.
+type lockedLog struct {
+	mu  sync.Mutex
+	buf strings.Builder
+}
+
+func (l *lockedLog) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.Write(p)
+}
+
+func (l *lockedLog) count(msg string) int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return strings.Count(l.buf.String(), msg)
+}
+
+// manualClock is a clock a test moves.
+type manualClock struct {
+	mu sync.Mutex
+	at time.Time
+}
+
+func (c *manualClock) now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.at
+}
+
+func (c *manualClock) advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.at = c.at.Add(d)
+}
+
+// Refreshes that fail are logged, since their alerts then end at their
+// endsAt while the rules still fire, and no delivery reports it: when
+// they start failing, then at most once a minute, and when they work
+// again.
+func TestRefreshFailuresAreLogged(t *testing.T) {
+	const failing, recovered = "refreshing the open alerts failed", "refreshing the open alerts works again"
+	rec := &recorder{status: 200}
+	srv := httptest.NewServer(rec)
+	defer srv.Close()
+	logs := &lockedLog{}
+	clock := &manualClock{at: time.Now()}
+	spec := actions.Spec{Type: alertmanager.Name, Config: alertmanager.Config{URLs: []string{srv.URL + "/?token=secret-1"}, Refresh: time.Hour}}
+	a, err := alertmanager.New("am", spec, actions.Options{Log: slog.New(slog.NewTextHandler(logs, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.SetNow(clock.now)
+	if _, err := a.Run(context.Background(), firing()); err != nil {
+		t.Fatal(err)
+	}
+	rec.setStatus(401)
+	for i, want := range []struct{ failing, recovered int }{{1, 0}, {1, 0}, {2, 0}} {
+		if i == 2 {
+			clock.advance(time.Minute)
+		}
+		a.RefreshNow()
+		if logs.count(failing) != want.failing || logs.count(recovered) != want.recovered {
+			t.Fatalf("refresh %d refused: log\n%s\nwant %d failures logged", i+1, logs.buf.String(), want.failing)
+		}
+	}
+	rec.setStatus(200)
+	a.RefreshNow()
+	a.RefreshNow()
+	if logs.count(failing) != 2 || logs.count(recovered) != 1 || strings.Contains(logs.buf.String(), "secret-1") {
+		t.Errorf("log\n%s\nwant the failures logged twice, the recovery once, the token hidden", logs.buf.String())
 	}
 }
