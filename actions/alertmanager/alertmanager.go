@@ -16,10 +16,11 @@
 // that fail are logged (rate-limited): no delivery reports them. The open
 // alerts are kept in the action's memory under state_dir, so that a
 // restart goes on refreshing them. A resolve posts the alert with endsAt
-// now, and forgets it once an Alertmanager took it. A scheduled rule's
-// firing, which no resolve follows, is posted once and not kept open: it
-// ends four refreshes later. A firing under labels
-// a reload changed ends the alert posted under the old ones (see kept).
+// now, and forgets it once every Alertmanager took it (the refreshes post
+// it again meanwhile), or once it would have ended by itself. A scheduled
+// rule's firing, which no resolve follows, is posted once and not kept
+// open: it ends four refreshes later. A firing under labels a reload
+// changed ends the alert posted under the old ones (see kept).
 //
 // An alert goes to every configured Alertmanager at once (they deduplicate
 // between themselves); a delivery succeeds when one accepts it. When none
@@ -28,6 +29,8 @@ package alertmanager
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -216,12 +219,48 @@ func alertKey(n *actions.Notification) string { return n.Cluster + "\x00" + n.Ru
 // Alertmanager those are other alerts: each post carries their end until
 // one is accepted, so a failed post or a restart does not leave them
 // active until their endsAt. Resolved, when set: the alert is the
-// resolve's, ended, and no Alertmanager has taken it since it was first
-// tried, at that time.
+// resolve's, ended, first tried at that time, and some Alertmanager has
+// not taken it yet; Settled lists those that took it or refused it for
+// good (urlID), so that the refreshes post it until every one is done
+// with it, or the alert ended by itself.
 type kept struct {
 	Alert
 	Ending   []Alert   `json:"ending,omitempty"`
 	Resolved time.Time `json:"resolved,omitzero"`
+	Settled  []string  `json:"settled,omitempty"`
+}
+
+// urlID names an Alertmanager in the memory without its URL, which may
+// hold a secret.
+func urlID(u string) string {
+	sum := sha256.Sum256([]byte(u))
+	return hex.EncodeToString(sum[:8])
+}
+
+// settle adds to k.Settled the Alertmanagers that took k's resolve or
+// refused it for good, as errs (in the order of the URLs) say. It reports
+// whether it added one, and whether every one is done with it now.
+func (a *Action) settle(k *kept, errs []error) (changed, all bool) {
+	for i, err := range errs {
+		id := urlID(a.cfg.URLs[i])
+		if (err == nil || actions.IsPermanent(err)) && !slices.Contains(k.Settled, id) {
+			k.Settled, changed = append(k.Settled, id), true
+		}
+	}
+	all = !slices.ContainsFunc(a.cfg.URLs, func(u string) bool { return !slices.Contains(k.Settled, urlID(u)) })
+	return changed, all
+}
+
+// settleResolve notes which Alertmanagers are done with the resolve kept
+// as k, as the answers errs to its post say, and forgets it once all are.
+func (a *Action) settleResolve(key string, k kept, errs []error) {
+	changed, all := a.settle(&k, errs)
+	switch {
+	case all:
+		_ = a.memory.Delete(key)
+	case changed:
+		_ = a.memory.Put(key, k, a.now())
+	}
 }
 
 // Run posts the alert once to every Alertmanager. A firing is kept open
@@ -265,17 +304,18 @@ func (a *Action) deliver(ctx context.Context, n *actions.Notification, al Alert)
 			k.Ending = append(k.Ending, ended)
 		}
 	}
-	k.Alert, k.Resolved = al, time.Time{}
+	k.Alert, k.Resolved, k.Settled = al, time.Time{}, nil
 	_ = a.memory.Put(key, k, a.now()) // not kept: the alert ends at its endsAt
 	return a.postKept(ctx, key, k)
 }
 
 // resolve ends the alert that is open, labels and startsAt as posted: a
-// reload may have changed the labels since. The alert is forgotten only
-// once an Alertmanager took its end, so that the dispatcher's retry, and
-// the refreshes meanwhile, post the same end. A refusal for good is
-// forgotten too: it would be refused again, and the alert ends at its
-// endsAt at worst.
+// reload may have changed the labels since. The delivery succeeds once
+// an Alertmanager took the end; the alert is forgotten only once every
+// one took it (see settle), so that the dispatcher's retry, and the
+// refreshes meanwhile, post the same end, to the one of an HA pair that
+// missed it too. A refusal for good settles it: it would be refused
+// again, and the alert ends at its endsAt at worst.
 func (a *Action) resolve(ctx context.Context, key string, al Alert, k kept, open bool) (actions.Outcome, error) {
 	if open {
 		al.StartsAt = k.StartsAt
@@ -288,11 +328,9 @@ func (a *Action) resolve(ctx context.Context, key string, al Alert, k kept, open
 	}
 	k.Alert = al
 	_ = a.memory.Put(key, k, a.now()) // not written down: after a restart the dispatcher's retry ends it
-	out, err := a.post(ctx, append([]Alert{al}, k.Ending...))
-	if err == nil || actions.IsPermanent(err) {
-		_ = a.memory.Delete(key)
-	}
-	return out, err
+	outs, errs := a.postEach(ctx, append([]Alert{al}, k.Ending...))
+	a.settleResolve(key, k, errs)
+	return verdict(outs, errs)
 }
 
 // postKept posts k's alert and the ends it carries; the ends are
@@ -306,27 +344,37 @@ func (a *Action) postKept(ctx context.Context, key string, k kept) (actions.Outc
 	return out, err
 }
 
-// post sends alerts to every Alertmanager at once, each within the
-// timeout, and succeeds when one accepts. They are the members of one
-// cluster: one that hangs must not keep the alert from the others.
+// post sends alerts to every Alertmanager at once, and succeeds when one
+// accepts.
 func (a *Action) post(ctx context.Context, alerts []Alert) (actions.Outcome, error) {
+	return verdict(a.postEach(ctx, alerts))
+}
+
+// postEach sends alerts to every Alertmanager at once, each within the
+// timeout, and returns their answers in the order of the URLs. They are
+// the members of one cluster: one that hangs must not keep the alert from
+// the others.
+func (a *Action) postEach(ctx context.Context, alerts []Alert) ([]actions.Outcome, []error) {
+	outs := make([]actions.Outcome, len(a.cfg.URLs))
+	errs := make([]error, len(a.cfg.URLs))
 	body, err := json.Marshal(alerts)
 	if err != nil {
-		return actions.Outcome{}, actions.Permanent(fmt.Errorf("encode alerts: %w", err))
+		for i := range errs {
+			errs[i] = actions.Permanent(fmt.Errorf("encode alerts: %w", err))
+		}
+		return outs, errs
 	}
 	if dl, ok := ctx.Deadline(); a.timeout > 0 && (!ok || time.Until(dl) > a.timeout) {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, a.timeout)
 		defer cancel()
 	}
-	outs := make([]actions.Outcome, len(a.cfg.URLs))
-	errs := make([]error, len(a.cfg.URLs))
 	var wg sync.WaitGroup
 	for i, base := range a.cfg.URLs {
 		wg.Go(func() { outs[i], errs[i] = a.postTo(ctx, base, body) })
 	}
 	wg.Wait()
-	return verdict(outs, errs)
+	return outs, errs
 }
 
 // verdict sums up the answers of the Alertmanagers, in the order of the
@@ -569,8 +617,9 @@ func (a *Action) noteRefresh(round refreshRound) {
 // with their endsAt moved ahead, the resolves not taken yet as they were
 // (moving their endsAt would bring the alert back), and the ends they
 // carry. Once an Alertmanager took them, the ends are forgotten; so is a
-// resolve refused for good, or whose alert Alertmanager has ended by
-// itself since (the lease of the last refresh before it is over).
+// resolve once every Alertmanager took it or refused it for good (see
+// settle), or whose alert Alertmanager has ended by itself since (the
+// lease of the last refresh before it is over).
 // It returns how many alerts it posted, and the post's error.
 func (a *Action) refreshKeys(ctx context.Context, keys []string) (int, error) {
 	a.postMu.Lock()
@@ -596,12 +645,14 @@ func (a *Action) refreshKeys(ctx context.Context, keys []string) (int, error) {
 	if len(alerts) == 0 {
 		return 0, nil
 	}
-	_, err := a.post(ctx, alerts)
+	outs, errs := a.postEach(ctx, alerts)
+	_, err := verdict(outs, errs)
 	for key, k := range posted {
-		switch {
-		case !k.Resolved.IsZero() && (err == nil || actions.IsPermanent(err)):
-			_ = a.memory.Delete(key)
-		case err == nil && len(k.Ending) > 0:
+		if !k.Resolved.IsZero() {
+			a.settleResolve(key, k, errs)
+			continue
+		}
+		if err == nil && len(k.Ending) > 0 {
 			k.Ending = nil
 			_ = a.memory.Put(key, k, a.now())
 		}

@@ -699,3 +699,51 @@ func TestRefreshFailuresAreLogged(t *testing.T) {
 		t.Errorf("log\n%s\nwant the failures logged twice, the recovery once, the token hidden", logs.buf.String())
 	}
 }
+
+// In an HA pair, a resolve one Alertmanager took and the other refused
+// is kept: the refreshes post its end to both until the other takes it,
+// then forget it. Until then the other would keep the alert active to
+// its endsAt.
+func TestResolveReachesEveryAlertmanager(t *testing.T) {
+	taking, missing := &recorder{status: 200}, &recorder{status: 200}
+	var urls []string
+	for _, rec := range []*recorder{taking, missing} {
+		srv := httptest.NewServer(rec)
+		t.Cleanup(srv.Close)
+		urls = append(urls, srv.URL)
+	}
+	dir := t.TempDir()
+	spec := actions.Spec{Type: alertmanager.Name, Config: alertmanager.Config{URLs: urls, Refresh: time.Hour}}
+	a, err := alertmanager.New("am", spec, actions.Options{StateDir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Run(context.Background(), firing()); err != nil {
+		t.Fatal(err)
+	}
+	missing.setStatus(503)
+	resolved := firing()
+	resolved.Status, resolved.FiredAt = actions.StatusResolved, resolved.FiredAt.Add(time.Minute)
+	if out, err := a.Run(context.Background(), resolved); err != nil {
+		t.Fatal(out, err)
+	}
+	memory, _ := actions.OpenMemory(dir, "am") // the action's own
+	kept := func() int { n := 0; memory.Each(func(string, json.RawMessage) { n++ }); return n }
+	a.RefreshNow() // refused again
+	if kept() != 1 || missing.count() != 3 {
+		t.Fatalf("%d alerts kept, %d posts to the one refusing, want the resolve kept and posted again", kept(), missing.count())
+	}
+	missing.setStatus(200)
+	a.RefreshNow()
+	if kept() != 0 {
+		t.Errorf("%d alerts kept once both took the resolve, want none", kept())
+	}
+	if got := lastPost(missing); !got.EndsAt.Equal(resolved.FiredAt) {
+		t.Errorf("the other got %+v, want the alert ended at %s", got, resolved.FiredAt)
+	}
+	posted := taking.count()
+	a.RefreshNow()
+	if taking.count() != posted {
+		t.Errorf("a refresh after both took the resolve posted again")
+	}
+}
