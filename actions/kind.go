@@ -1,6 +1,7 @@
 package actions
 
 import (
+	"log/slog"
 	"net/http"
 	"time"
 
@@ -51,6 +52,9 @@ type Options struct {
 	// ExternalURL is server.external_url, where people reach leaderhook,
 	// for links in messages; "" for none.
 	ExternalURL string
+	// Log is where an action's background work (see Background) tells
+	// what no delivery reports; nil logs nothing.
+	Log *slog.Logger
 }
 
 // Background is an action with work of its own between deliveries (an

@@ -628,19 +628,33 @@ func openRaftBind(c *ha.Config) field.List {
 
 // unresolvedIncidents warns of each rule that fires an action opening an
 // incident (PagerDuty, Alertmanager) without resolving it: the incident
-// would stay open after the condition ends. A scheduled rule has no
-// resolve (docs/configuration.md says what becomes of its incidents).
+// would stay open after the condition ends. A verify_failed's incident
+// is closed by the rule's resolve too, so verify.on_failure is looked at
+// as actions is. A scheduled rule has no resolve (docs/configuration.md
+// says what becomes of its incidents).
 func unresolvedIncidents(cfg *Config) field.List {
 	var warnings field.List
 	for i, r := range cfg.Rules {
 		if r.Schedule != "" {
 			continue
 		}
-		for j, name := range r.Actions {
+		opensUnresolved := func(name string) bool {
 			opener, ok := cfg.Actions[name].Config.(actions.IncidentOpener)
-			if ok && opener.OpensIncident() && !slices.Contains(r.OnResolve, name) {
+			return ok && opener.OpensIncident() && !slices.Contains(r.OnResolve, name)
+		}
+		for j, name := range r.Actions {
+			if opensUnresolved(name) {
 				warnings.Add(fmt.Sprintf("rules[%d].actions[%d]", i, j), "%s (%s) opens an incident that only a resolve closes: add it to on_resolve, or it stays open",
 					name, cfg.Actions[name].Type)
+			}
+		}
+		if r.Verify == nil {
+			continue
+		}
+		for j, name := range r.Verify.OnFailure {
+			if opensUnresolved(name) {
+				warnings.Add(fmt.Sprintf("rules[%d].verify.on_failure[%d]", i, j), "%s (%s) opens an incident on verify_failed that only the rule's resolve closes: "+
+					"add it to on_resolve, or it stays open", name, cfg.Actions[name].Type)
 			}
 		}
 	}

@@ -661,8 +661,8 @@ func warningsOf(data string, env map[string]string) ([]string, error) {
 
 // An action that opens an incident (an Alertmanager alert, a PagerDuty
 // incident) on a rule that never resolves it is warned of, with advice the
-// rule can take: a scheduled rule, which has no resolve and refuses
-// on_resolve, is not.
+// rule can take, whether it opens it at the firing or at a verify_failed:
+// a scheduled rule, which has no resolve and refuses on_resolve, is not.
 func TestUnresolvedIncidentWarning(t *testing.T) {
 	for _, c := range []struct {
 		name, rule string
@@ -674,6 +674,9 @@ func TestUnresolvedIncidentWarning(t *testing.T) {
 		{name: "resolved", rule: "when: leaderless, actions: [am], on_resolve: [am]"},
 		{name: "a change event", rule: "when: leaderless, actions: [change]"},
 		{name: "scheduled", rule: "schedule: '0 9 * * *', when: leaderless, actions: [am, pd]"},
+		{name: "verify_failed alert not resolved", rule: "when: leaderless, actions: [change], verify: {when: '!leaderless', within: 2m, on_failure: [change, am]}",
+			warn: "rules[0].verify.on_failure[1]: am (alertmanager) opens an incident on verify_failed that only the rule's resolve closes: add it to on_resolve"},
+		{name: "verify_failed incident resolved", rule: "when: leaderless, actions: [change], verify: {when: '!leaderless', within: 2m, on_failure: [pd]}, on_resolve: [pd]"},
 	} {
 		data := "clusters:\n  - name: z\n    source: {type: events, stdin: true}\nactions:\n" +
 			"  am: {type: alertmanager, urls: ['http://127.0.0.1:9093']}\n" +

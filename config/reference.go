@@ -98,7 +98,7 @@ var Descriptions = withActionDocs(map[string]string{
 	"rules[].verify":                  "Check that the rule's actions worked: once every action of a firing has succeeded, `when` must hold within `within`, or `on_failure` run with status `verify_failed`. A rule with `verify` needs `actions`; a scheduled rule cannot have it.",
 	"rules[].verify.when":             "expr condition over the rule variables that the actions should bring about, e.g. `!leaderless` or `leader_id != previous_leader_id`; evaluated like `when` from the moment every action of the firing succeeded.",
 	"rules[].verify.within":           "How long after every action succeeded `verify.when` may take to come true (positive). At exactly that instant, if it has not, the verification fails. A new firing of the rule starts a new verification.",
-	"rules[].verify.on_failure":       "Actions to run, with status `verify_failed`, when `verify.when` did not come true in time.",
+	"rules[].verify.on_failure":       "Actions to run, with status `verify_failed`, when `verify.when` did not come true in time. The rule's resolve closes what they opened (an Alertmanager alert, a PagerDuty incident) only in those of them also in `on_resolve`: `check` warns of one that is not.",
 })
 
 // Keys returns every key path of the config, in the form Descriptions

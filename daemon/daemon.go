@@ -232,7 +232,7 @@ func (d *Daemon) openAudit(cfg *config.Config) error {
 // openPipeline builds the actions, the dispatcher (or, in a dry run, what
 // logs instead) and the driver, and resumes the saved state.
 func (d *Daemon) openPipeline(cfg *config.Config, saved store.State, pending []dispatch.Delivery) error {
-	targets, err := pipeline.Targets(cfg, d.stateDir, nil)
+	targets, err := pipeline.Targets(cfg, d.stateDir, nil, d.log)
 	if err != nil {
 		return err
 	}

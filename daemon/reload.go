@@ -70,7 +70,7 @@ func (d *Daemon) reloadRead() error {
 	if err != nil {
 		return err
 	}
-	targets, err := pipeline.Targets(next, d.stateDir, nil)
+	targets, err := pipeline.Targets(next, d.stateDir, nil, d.log)
 	if err != nil {
 		return err
 	}

@@ -131,7 +131,7 @@ func (r *run) pipeline(url string, log *slog.Logger) (*dispatch.Dispatcher, *pip
 	if err != nil {
 		return nil, nil, fmt.Errorf("demo config: %w", err)
 	}
-	targets, err := pipeline.Targets(cfg, cfg.StateDir, nil)
+	targets, err := pipeline.Targets(cfg, cfg.StateDir, nil, log)
 	if err != nil {
 		return nil, nil, err
 	}

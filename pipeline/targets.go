@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"fmt"
+	"log/slog"
 	"net/http"
 
 	"github.com/leaderhook/leaderhook/actions"
@@ -13,10 +14,11 @@ import (
 // Targets builds every configured action with its delivery policy. client
 // may be nil. Actions keep what must outlive a restart under stateDir (see
 // actions.Options): the daemon's, which has a default when the config sets
-// none; "" keeps it in memory only.
-func Targets(cfg *config.Config, stateDir string, client *http.Client) (map[string]dispatch.Target, error) {
+// none; "" keeps it in memory only. Their background work logs to log
+// (nil: nowhere).
+func Targets(cfg *config.Config, stateDir string, client *http.Client, log *slog.Logger) (map[string]dispatch.Target, error) {
 	targets := make(map[string]dispatch.Target, len(cfg.Actions))
-	opts := actions.Options{Client: client, StateDir: stateDir, ExternalURL: cfg.Server.ExternalURL}
+	opts := actions.Options{Client: client, StateDir: stateDir, ExternalURL: cfg.Server.ExternalURL, Log: log}
 	for name, spec := range cfg.Actions {
 		t, err := target(name, spec, opts)
 		if err != nil {

@@ -22,7 +22,7 @@ func TestTargets(t *testing.T) {
 		"one":  {Type: shell.Name, Config: shell.Config{Command: []string{"/bin/true"}, CancelOnChange: true}},
 		"chat": {Type: slack.Name, Config: slack.Config{WebhookURL: "https://hooks.slack.example/services/T/B/X"}, Timeout: time.Second},
 	}}
-	targets, err := Targets(cfg, "", nil)
+	targets, err := Targets(cfg, "", nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -55,7 +55,7 @@ func TestTargets(t *testing.T) {
 
 func TestTargetsRejectsAnUnknownKind(t *testing.T) {
 	cfg := &config.Config{Actions: map[string]actions.Spec{"mail": {Type: "sms"}}}
-	if _, err := Targets(cfg, "", nil); err == nil || !strings.Contains(err.Error(), `action mail: unknown type "sms"`) {
+	if _, err := Targets(cfg, "", nil, nil); err == nil || !strings.Contains(err.Error(), `action mail: unknown type "sms"`) {
 		t.Errorf("got %v", err)
 	}
 }

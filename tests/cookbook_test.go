@@ -74,7 +74,7 @@ func sendFromCookbook(t *testing.T, prefix, action string) []captured {
 		t.Fatal(err)
 	}
 	rec := &capture{}
-	targets, err := pipeline.Targets(cfg, cfg.StateDir, &http.Client{Transport: rec})
+	targets, err := pipeline.Targets(cfg, cfg.StateDir, &http.Client{Transport: rec}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -217,7 +217,7 @@ func TestCookbookTelegram(t *testing.T) {
 	}
 	// The token in the URL is a secret: a dry run does not show it.
 	cfg, _, _ := config.Parse("cookbook.yaml", []byte(cookbookFragment(t, "# Telegram")), docLookup)
-	targets, _ := pipeline.Targets(cfg, cfg.StateDir, nil)
+	targets, _ := pipeline.Targets(cfg, cfg.StateDir, nil, nil)
 	n := actions.Notification{Rule: "r", Status: actions.StatusFiring, Cluster: cfg.Clusters[0].Name}
 	if r := pipeline.Render(targets, n, []string{"chat"})[0]; strings.Contains(r.URL, docEnv["TELEGRAM_BOT_TOKEN"]) || r.Error != "" {
 		t.Errorf("dry run shows %s (%s)", r.URL, r.Error)

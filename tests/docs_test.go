@@ -144,7 +144,7 @@ func checkConfig(doc string, firstLine int, name, text string) []string {
 	} else if err != nil {
 		return append(problems, fmt.Sprintf("%s (%s): %v", doc, name, err))
 	}
-	targets, err := pipeline.Targets(cfg, cfg.StateDir, nil)
+	targets, err := pipeline.Targets(cfg, cfg.StateDir, nil, nil)
 	if err != nil {
 		return append(problems, fmt.Sprintf("%s (%s): actions: %v", doc, name, err))
 	}

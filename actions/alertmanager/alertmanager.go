@@ -12,13 +12,15 @@
 // refresh period (a goroutine the dispatcher starts and stops, see
 // actions.Background). So an alert stays active while its rule fires
 // whatever the Alertmanager's resolve_timeout, and ends by itself four
-// refreshes after leaderhook stops, rather than firing for ever. The open
+// refreshes after leaderhook stops, rather than firing for ever. Refreshes
+// that fail are logged (rate-limited): no delivery reports them. The open
 // alerts are kept in the action's memory under state_dir, so that a
 // restart goes on refreshing them. A resolve posts the alert with endsAt
-// now, and forgets it once an Alertmanager took it. A scheduled rule's
-// firing, which no resolve follows, is posted once and not kept open: it
-// ends four refreshes later. A firing under labels
-// a reload changed ends the alert posted under the old ones (see kept).
+// now, and forgets it once every Alertmanager took it (the refreshes post
+// it again meanwhile), or once it would have ended by itself. A scheduled
+// rule's firing, which no resolve follows, is posted once and not kept
+// open: it ends four refreshes later. A firing under labels a reload
+// changed ends the alert posted under the old ones (see kept).
 //
 // An alert goes to every configured Alertmanager at once (they deduplicate
 // between themselves); a delivery succeeds when one accepts it. When none
@@ -27,11 +29,15 @@ package alertmanager
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"maps"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 	"sync"
@@ -67,8 +73,10 @@ type Action struct {
 	secrets     actions.Redactor
 	memory      *actions.Memory // the open alerts, by cluster and rule
 	now         func() time.Time
+	log         *slog.Logger
 
-	postMu sync.Mutex // a resolve and a refresh of one alert never cross
+	postMu    sync.Mutex    // a resolve and a refresh of one alert never cross
+	refreshes refreshHealth // under postMu
 
 	bgMu sync.Mutex
 	stop chan struct{} // nil: the refresher is not running
@@ -90,7 +98,10 @@ func New(name string, spec actions.Spec, opts actions.Options) (*Action, error) 
 		client = webhook.DefaultClient()
 	}
 	a := &Action{name: name, cfg: cfg, timeout: spec.Timeout, client: client, generator: opts.ExternalURL,
-		secrets: actions.NewRedactor(spec.Secrets()...), annotations: map[string]*template.Template{}, now: time.Now}
+		secrets: actions.NewRedactor(spec.Secrets()...), annotations: map[string]*template.Template{}, now: time.Now, log: opts.Log}
+	if a.log == nil {
+		a.log = slog.New(slog.DiscardHandler)
+	}
 	if len(cfg.Annotations) == 0 {
 		a.annotations = defaultAnnotations
 	}
@@ -208,12 +219,48 @@ func alertKey(n *actions.Notification) string { return n.Cluster + "\x00" + n.Ru
 // Alertmanager those are other alerts: each post carries their end until
 // one is accepted, so a failed post or a restart does not leave them
 // active until their endsAt. Resolved, when set: the alert is the
-// resolve's, ended, and no Alertmanager has taken it since it was first
-// tried, at that time.
+// resolve's, ended, first tried at that time, and some Alertmanager has
+// not taken it yet; Settled lists those that took it or refused it for
+// good (urlID), so that the refreshes post it until every one is done
+// with it, or the alert ended by itself.
 type kept struct {
 	Alert
 	Ending   []Alert   `json:"ending,omitempty"`
 	Resolved time.Time `json:"resolved,omitzero"`
+	Settled  []string  `json:"settled,omitempty"`
+}
+
+// urlID names an Alertmanager in the memory without its URL, which may
+// hold a secret.
+func urlID(u string) string {
+	sum := sha256.Sum256([]byte(u))
+	return hex.EncodeToString(sum[:8])
+}
+
+// settle adds to k.Settled the Alertmanagers that took k's resolve or
+// refused it for good, as errs (in the order of the URLs) say. It reports
+// whether it added one, and whether every one is done with it now.
+func (a *Action) settle(k *kept, errs []error) (changed, all bool) {
+	for i, err := range errs {
+		id := urlID(a.cfg.URLs[i])
+		if (err == nil || actions.IsPermanent(err)) && !slices.Contains(k.Settled, id) {
+			k.Settled, changed = append(k.Settled, id), true
+		}
+	}
+	all = !slices.ContainsFunc(a.cfg.URLs, func(u string) bool { return !slices.Contains(k.Settled, urlID(u)) })
+	return changed, all
+}
+
+// settleResolve notes which Alertmanagers are done with the resolve kept
+// as k, as the answers errs to its post say, and forgets it once all are.
+func (a *Action) settleResolve(key string, k kept, errs []error) {
+	changed, all := a.settle(&k, errs)
+	switch {
+	case all:
+		_ = a.memory.Delete(key)
+	case changed:
+		_ = a.memory.Put(key, k, a.now())
+	}
 }
 
 // Run posts the alert once to every Alertmanager. A firing is kept open
@@ -257,17 +304,18 @@ func (a *Action) deliver(ctx context.Context, n *actions.Notification, al Alert)
 			k.Ending = append(k.Ending, ended)
 		}
 	}
-	k.Alert, k.Resolved = al, time.Time{}
+	k.Alert, k.Resolved, k.Settled = al, time.Time{}, nil
 	_ = a.memory.Put(key, k, a.now()) // not kept: the alert ends at its endsAt
 	return a.postKept(ctx, key, k)
 }
 
 // resolve ends the alert that is open, labels and startsAt as posted: a
-// reload may have changed the labels since. The alert is forgotten only
-// once an Alertmanager took its end, so that the dispatcher's retry, and
-// the refreshes meanwhile, post the same end. A refusal for good is
-// forgotten too: it would be refused again, and the alert ends at its
-// endsAt at worst.
+// reload may have changed the labels since. The delivery succeeds once
+// an Alertmanager took the end; the alert is forgotten only once every
+// one took it (see settle), so that the dispatcher's retry, and the
+// refreshes meanwhile, post the same end, to the one of an HA pair that
+// missed it too. A refusal for good settles it: it would be refused
+// again, and the alert ends at its endsAt at worst.
 func (a *Action) resolve(ctx context.Context, key string, al Alert, k kept, open bool) (actions.Outcome, error) {
 	if open {
 		al.StartsAt = k.StartsAt
@@ -280,11 +328,9 @@ func (a *Action) resolve(ctx context.Context, key string, al Alert, k kept, open
 	}
 	k.Alert = al
 	_ = a.memory.Put(key, k, a.now()) // not written down: after a restart the dispatcher's retry ends it
-	out, err := a.post(ctx, append([]Alert{al}, k.Ending...))
-	if err == nil || actions.IsPermanent(err) {
-		_ = a.memory.Delete(key)
-	}
-	return out, err
+	outs, errs := a.postEach(ctx, append([]Alert{al}, k.Ending...))
+	a.settleResolve(key, k, errs)
+	return verdict(outs, errs)
 }
 
 // postKept posts k's alert and the ends it carries; the ends are
@@ -298,27 +344,37 @@ func (a *Action) postKept(ctx context.Context, key string, k kept) (actions.Outc
 	return out, err
 }
 
-// post sends alerts to every Alertmanager at once, each within the
-// timeout, and succeeds when one accepts. They are the members of one
-// cluster: one that hangs must not keep the alert from the others.
+// post sends alerts to every Alertmanager at once, and succeeds when one
+// accepts.
 func (a *Action) post(ctx context.Context, alerts []Alert) (actions.Outcome, error) {
+	return verdict(a.postEach(ctx, alerts))
+}
+
+// postEach sends alerts to every Alertmanager at once, each within the
+// timeout, and returns their answers in the order of the URLs. They are
+// the members of one cluster: one that hangs must not keep the alert from
+// the others.
+func (a *Action) postEach(ctx context.Context, alerts []Alert) ([]actions.Outcome, []error) {
+	outs := make([]actions.Outcome, len(a.cfg.URLs))
+	errs := make([]error, len(a.cfg.URLs))
 	body, err := json.Marshal(alerts)
 	if err != nil {
-		return actions.Outcome{}, actions.Permanent(fmt.Errorf("encode alerts: %w", err))
+		for i := range errs {
+			errs[i] = actions.Permanent(fmt.Errorf("encode alerts: %w", err))
+		}
+		return outs, errs
 	}
 	if dl, ok := ctx.Deadline(); a.timeout > 0 && (!ok || time.Until(dl) > a.timeout) {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, a.timeout)
 		defer cancel()
 	}
-	outs := make([]actions.Outcome, len(a.cfg.URLs))
-	errs := make([]error, len(a.cfg.URLs))
 	var wg sync.WaitGroup
 	for i, base := range a.cfg.URLs {
 		wg.Go(func() { outs[i], errs[i] = a.postTo(ctx, base, body) })
 	}
 	wg.Wait()
-	return verdict(outs, errs)
+	return outs, errs
 }
 
 // verdict sums up the answers of the Alertmanagers, in the order of the
@@ -349,7 +405,37 @@ func verdict(outs []actions.Outcome, errs []error) (actions.Outcome, error) {
 		return last, actions.Permanent(errors.Join(failed...))
 	}
 	// Retried: a refusal for good by one is not the verdict of all.
-	return last, errors.New(errors.Join(failed...).Error())
+	return last, &retryLater{msg: errors.Join(failed...).Error(), after: longestRetryAfter(failed)}
+}
+
+// retryLater is the failure of a post that none took but one may take
+// later: every Alertmanager's answer, but of their errors only the longest
+// Retry-After, which the dispatcher waits for, and never a refusal for
+// good, which would make the failure final.
+type retryLater struct {
+	msg   string
+	after *actions.RetryAfterError // nil: none asked for a wait
+}
+
+func (e *retryLater) Error() string { return e.msg }
+
+func (e *retryLater) Unwrap() error {
+	if e.after == nil {
+		return nil
+	}
+	return e.after
+}
+
+// longestRetryAfter is the failure among errs that asks for the longest
+// wait, if one asks.
+func longestRetryAfter(errs []error) *actions.RetryAfterError {
+	var longest *actions.RetryAfterError
+	for _, err := range errs {
+		if r, ok := errors.AsType[*actions.RetryAfterError](err); ok && !actions.IsPermanent(err) && (longest == nil || r.After > longest.After) {
+			longest = r
+		}
+	}
+	return longest
 }
 
 func (a *Action) postTo(ctx context.Context, base string, body []byte) (actions.Outcome, error) {
@@ -358,7 +444,18 @@ func (a *Action) postTo(ctx context.Context, base string, body []byte) (actions.
 	return webhook.PostJSON(ctx, a.client, u, where, body, a.redact)
 }
 
-func alertsURL(base string) string { return strings.TrimRight(base, "/") + "/api/v2/alerts" }
+// alertsPath is where Alertmanager takes alerts, under its base URL.
+const alertsPath = "/api/v2/alerts"
+
+// alertsURL is the alerts endpoint under base, its query kept: a proxy's
+// token may be there.
+func alertsURL(base string) string {
+	u, err := url.Parse(base)
+	if err != nil { // refused by Validate
+		return strings.TrimRight(base, "/") + alertsPath
+	}
+	return u.JoinPath(alertsPath).String()
+}
 
 func (a *Action) redact(s string) string { return a.secrets.Redact(s) }
 
@@ -413,7 +510,7 @@ func (a *Action) refreshLoop(stop, done chan struct{}) {
 	ticker := time.NewTicker(a.cfg.Refresh)
 	defer ticker.Stop()
 	for {
-		a.refresh(stop)
+		a.refreshAll(stop)
 		select {
 		case <-stop:
 			return
@@ -428,10 +525,10 @@ func (a *Action) refreshLoop(stop, done chan struct{}) {
 // others.
 const refreshBatch = 64
 
-// refresh posts every open alert again with its endsAt moved ahead, and
+// refreshAll posts every open alert again with its endsAt moved ahead, and
 // the ends that are not taken yet, in batches. One that fails is tried
-// again at the next refresh.
-func (a *Action) refresh(stop chan struct{}) {
+// again at the next refresh, and logged (noteRefresh).
+func (a *Action) refreshAll(stop chan struct{}) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	go func() {
@@ -443,20 +540,88 @@ func (a *Action) refresh(stop chan struct{}) {
 	}()
 	var keys []string
 	a.memory.Each(func(key string, _ json.RawMessage) { keys = append(keys, key) })
+	var round refreshRound
 	for len(keys) > 0 && ctx.Err() == nil {
 		n := min(len(keys), refreshBatch)
-		a.refreshKeys(ctx, keys[:n])
+		round.add(a.refreshKeys(ctx, keys[:n]))
 		keys = keys[n:]
 	}
+	if ctx.Err() == nil { // a stop cut it short: no verdict on the Alertmanagers
+		a.noteRefresh(round)
+	}
+}
+
+// refreshRound sums up the posts of one refresh.
+type refreshRound struct {
+	posts, alerts, failedAlerts int
+	err                         error // the first failure
+}
+
+func (r *refreshRound) add(alerts int, err error) {
+	if alerts == 0 {
+		return
+	}
+	r.posts++
+	r.alerts += alerts
+	if err != nil {
+		r.failedAlerts += alerts
+		if r.err == nil {
+			r.err = err
+		}
+	}
+}
+
+// refreshLogEvery is how often refreshes that go on failing are logged.
+const refreshLogEvery = time.Minute
+
+// refreshHealth is how the refreshes fare, for the log: no delivery
+// reports them, and while they fail the open alerts near their endsAt,
+// when Alertmanager resolves them however their rules stand.
+type refreshHealth struct {
+	failingSince time.Time // zero while refreshes get through
+	lastLogged   time.Time
+	failures     int // refreshes failed since failingSince
+}
+
+// noteRefresh logs a refresh that failed, when the refreshes start
+// failing and then at most every refreshLogEvery, and the first one that
+// gets through after failures.
+func (a *Action) noteRefresh(round refreshRound) {
+	if round.posts == 0 {
+		return
+	}
+	a.postMu.Lock()
+	defer a.postMu.Unlock()
+	h, now := &a.refreshes, a.now()
+	if round.err == nil {
+		if !h.failingSince.IsZero() {
+			a.log.Info("refreshing the open alerts works again", "action", a.String(), "failing_since", h.failingSince, "failed_refreshes", h.failures)
+		}
+		*h = refreshHealth{}
+		return
+	}
+	if h.failingSince.IsZero() {
+		h.failingSince = now
+	}
+	h.failures++
+	if h.failures > 1 && now.Sub(h.lastLogged) < refreshLogEvery {
+		return
+	}
+	h.lastLogged = now
+	a.log.Warn("refreshing the open alerts failed: no Alertmanager took them, and each ends at its endsAt (a lease after its last refresh taken) however its rule stands",
+		"action", a.String(), "alerts", round.failedAlerts, "of", round.alerts, "failing_since", h.failingSince, "failed_refreshes", h.failures,
+		"lease", a.lease(), "err", a.redact(round.err.Error()))
 }
 
 // refreshKeys posts the alerts kept under keys in one post: those open
 // with their endsAt moved ahead, the resolves not taken yet as they were
 // (moving their endsAt would bring the alert back), and the ends they
 // carry. Once an Alertmanager took them, the ends are forgotten; so is a
-// resolve refused for good, or whose alert Alertmanager has ended by
-// itself since (the lease of the last refresh before it is over).
-func (a *Action) refreshKeys(ctx context.Context, keys []string) {
+// resolve once every Alertmanager took it or refused it for good (see
+// settle), or whose alert Alertmanager has ended by itself since (the
+// lease of the last refresh before it is over).
+// It returns how many alerts it posted, and the post's error.
+func (a *Action) refreshKeys(ctx context.Context, keys []string) (int, error) {
 	a.postMu.Lock()
 	defer a.postMu.Unlock()
 	now := a.now()
@@ -478,18 +643,21 @@ func (a *Action) refreshKeys(ctx context.Context, keys []string) {
 		alerts = append(append(alerts, k.Alert), k.Ending...)
 	}
 	if len(alerts) == 0 {
-		return
+		return 0, nil
 	}
-	_, err := a.post(ctx, alerts)
+	outs, errs := a.postEach(ctx, alerts)
+	_, err := verdict(outs, errs)
 	for key, k := range posted {
-		switch {
-		case !k.Resolved.IsZero() && (err == nil || actions.IsPermanent(err)):
-			_ = a.memory.Delete(key)
-		case err == nil && len(k.Ending) > 0:
+		if !k.Resolved.IsZero() {
+			a.settleResolve(key, k, errs)
+			continue
+		}
+		if err == nil && len(k.Ending) > 0 {
 			k.Ending = nil
 			_ = a.memory.Put(key, k, a.now())
 		}
 	}
+	return len(alerts), err
 }
 
 // String names the action in logs.

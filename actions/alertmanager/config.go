@@ -2,8 +2,10 @@ package alertmanager
 
 import (
 	"maps"
+	"net/url"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/leaderhook/leaderhook/actions"
@@ -25,7 +27,7 @@ var Kind = actions.Kind{
 		return New(name, spec, opts)
 	},
 	Docs: map[string]string{
-		"urls":        "base URLs of one or more Alertmanagers (`http://alertmanager:9093`): alerts are posted to each one's `/api/v2/alerts`; a delivery succeeds when one accepts.",
+		"urls":        "base URLs of one or more Alertmanagers (`http://alertmanager:9093`): alerts are posted to each one's `/api/v2/alerts`, under its path and with its query (a proxy's token, say); a delivery succeeds when one accepts. A URL that ends in `/api/v2/alerts` already, or has a `#fragment`, is refused.",
 		"annotations": "annotations of the alert: templates by name. Default: `summary` and `description`, from the notification. One that fails on a real notification is sent with the default of its name, or left out if its name has none (the audit detail says why).",
 		"refresh":     "while a rule fires, its alert is posted again this often, each time with `endsAt` four refreshes ahead: it stays active whatever the Alertmanager's `resolve_timeout`, and ends by itself four refreshes after leaderhook stops. Default `1m`.",
 	},
@@ -46,7 +48,7 @@ func (c Config) Validate() field.List {
 		errs.Add("urls", "is required: the base URL of at least one Alertmanager")
 	}
 	for i, u := range c.URLs {
-		actions.CheckURL(&errs, "urls["+strconv.Itoa(i)+"]", u)
+		checkBaseURL(&errs, "urls["+strconv.Itoa(i)+"]", u)
 	}
 	for _, name := range slices.Sorted(maps.Keys(c.Annotations)) {
 		if !validLabelName(name) {
@@ -58,6 +60,25 @@ func (c Config) Validate() field.List {
 		errs.Add("refresh", "must be 1s or more")
 	}
 	return errs
+}
+
+// checkBaseURL checks an Alertmanager's base URL, to which the action adds
+// /api/v2/alerts: one that has it already would post to
+// /api/v2/alerts/api/v2/alerts, and a fragment is never sent.
+func checkBaseURL(errs *field.List, key, raw string) {
+	n := len(*errs)
+	actions.CheckURL(errs, key, raw)
+	if len(*errs) > n {
+		return
+	}
+	u, _ := url.Parse(raw)
+	if strings.HasSuffix(strings.TrimRight(u.Path, "/"), alertsPath) {
+		errs.Add(key, "ends in %s: give the Alertmanager's base URL (http://alertmanager:9093), to which %s is added", alertsPath, alertsPath)
+	}
+	// A '#' anywhere begins the fragment (an empty one included).
+	if strings.Contains(raw, "#") {
+		errs.Add(key, "has a fragment (#...), which is never sent: give the base URL without it")
+	}
 }
 
 // validLabelName is Prometheus' rule for label names, which Alertmanager

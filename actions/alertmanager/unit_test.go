@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -516,5 +517,233 @@ func TestScheduledFiringIsNotRefreshed(t *testing.T) {
 	defer rec.mu.Unlock()
 	if refresh := rec.posts[3]; len(refresh) != 1 || refresh[0].Labels["alertname"] != "r" {
 		t.Errorf("the refresh posted %+v, want the episode's alert alone", refresh)
+	}
+}
+
+// The alerts are posted under the base URL's path, with its query: a
+// token in the query (an authenticating proxy's, say) goes with every post.
+func TestAlertsURLKeepsPathAndQuery(t *testing.T) {
+	var mu sync.Mutex
+	var got []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		mu.Lock()
+		defer mu.Unlock()
+		got = append(got, req.URL.RequestURI())
+	}))
+	defer srv.Close()
+	for _, c := range []struct{ base, want string }{
+		{base: "", want: "/api/v2/alerts"},
+		{base: "/", want: "/api/v2/alerts"},
+		{base: "/?token=x", want: "/api/v2/alerts?token=x"},
+		{base: "/am/?a=b&c=d", want: "/am/api/v2/alerts?a=b&c=d"},
+		{base: "/am?a=b", want: "/am/api/v2/alerts?a=b"},
+	} {
+		got = nil
+		spec := actions.Spec{Type: alertmanager.Name, Config: alertmanager.Config{URLs: []string{srv.URL + c.base}}}
+		a, err := alertmanager.New("am", spec, actions.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := a.Run(context.Background(), firing()); err != nil {
+			t.Errorf("%q: %v", c.base, err)
+		}
+		mu.Lock()
+		if len(got) != 1 || got[0] != c.want {
+			t.Errorf("base %q: posted to %q, want %q", c.base, got, c.want)
+		}
+		mu.Unlock()
+	}
+}
+
+// A URL is the Alertmanager's base URL: one that names the alerts endpoint
+// already, or has a fragment, is refused, without being printed.
+func TestValidateURLs(t *testing.T) {
+	for _, c := range []struct{ url, want string }{
+		{url: "http://am:9093/?token=secret-1"},
+		{url: "http://am:9093/prefix/"},
+		{url: "http://am:9093/api/v2/alerts?token=secret-1", want: "urls[0]: ends in /api/v2/alerts: give the Alertmanager's base URL"},
+		{url: "http://am:9093/x/api/v2/alerts/", want: "urls[0]: ends in /api/v2/alerts"},
+		{url: "http://am:9093/#secret-1", want: "urls[0]: has a fragment"},
+	} {
+		errs := alertmanager.Config{URLs: []string{c.url}}.Validate()
+		var msg string
+		if len(errs) > 0 {
+			msg = errs.Error()
+		}
+		switch {
+		case c.want == "" && len(errs) > 0:
+			t.Errorf("%s: unexpected %q", c.url, msg)
+		case c.want != "" && !strings.Contains(msg, c.want):
+			t.Errorf("%s: %q, want %q", c.url, msg, c.want)
+		case strings.Contains(msg, "secret-1"):
+			t.Errorf("%s: %q shows the URL", c.url, msg)
+		}
+	}
+}
+
+// throttling answers every post with status and Retry-After: after.
+func throttling(t *testing.T, status int, after string) string {
+	t.Helper()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		if after != "" {
+			w.Header().Set("Retry-After", after)
+		}
+		w.WriteHeader(status)
+	}))
+	t.Cleanup(srv.Close)
+	return srv.URL
+}
+
+// A failed delivery asks the dispatcher to wait as long as the
+// Alertmanager asking for the longest wait: retrying sooner earns another
+// refusal from it.
+func TestRetryAfterIsKept(t *testing.T) {
+	for _, c := range []struct {
+		name  string
+		urls  []string
+		after time.Duration // 0: none asked
+	}{
+		{name: "one", urls: []string{throttling(t, 429, "30")}, after: 30 * time.Second},
+		{name: "the longest", urls: []string{throttling(t, 503, "10"), throttling(t, 429, "40"), throttling(t, 503, "")}, after: 40 * time.Second},
+		{name: "beside a refusal for good", urls: []string{throttling(t, 400, ""), throttling(t, 503, "20")}, after: 20 * time.Second},
+		{name: "none asked", urls: []string{throttling(t, 503, ""), throttling(t, 502, "")}},
+	} {
+		spec := actions.Spec{Type: alertmanager.Name, Config: alertmanager.Config{URLs: c.urls}}
+		a, err := alertmanager.New("am", spec, actions.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = a.Run(context.Background(), firing())
+		after, asked := actions.RetryAfter(err)
+		switch {
+		case err == nil || actions.IsPermanent(err):
+			t.Errorf("%s: %v, want a retryable error", c.name, err)
+		case after != c.after || asked != (c.after > 0):
+			t.Errorf("%s: retry after %s (%v), want %s; error %v", c.name, after, asked, c.after, err)
+		case strings.Count(err.Error(), "answered") != len(c.urls):
+			t.Errorf("%s: %v, want every Alertmanager's answer", c.name, err)
+		}
+	}
+}
+
+// lockedLog is a log's text, written by the refresher and read by a test.
+type lockedLog struct {
+	mu  sync.Mutex
+	buf strings.Builder
+}
+
+func (l *lockedLog) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.Write(p)
+}
+
+func (l *lockedLog) count(msg string) int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return strings.Count(l.buf.String(), msg)
+}
+
+// manualClock is a clock a test moves.
+type manualClock struct {
+	mu sync.Mutex
+	at time.Time
+}
+
+func (c *manualClock) now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.at
+}
+
+func (c *manualClock) advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.at = c.at.Add(d)
+}
+
+// Refreshes that fail are logged, since their alerts then end at their
+// endsAt while the rules still fire, and no delivery reports it: when
+// they start failing, then at most once a minute, and when they work
+// again.
+func TestRefreshFailuresAreLogged(t *testing.T) {
+	const failing, recovered = "refreshing the open alerts failed", "refreshing the open alerts works again"
+	rec := &recorder{status: 200}
+	srv := httptest.NewServer(rec)
+	defer srv.Close()
+	logs := &lockedLog{}
+	clock := &manualClock{at: time.Now()}
+	spec := actions.Spec{Type: alertmanager.Name, Config: alertmanager.Config{URLs: []string{srv.URL + "/?token=secret-1"}, Refresh: time.Hour}}
+	a, err := alertmanager.New("am", spec, actions.Options{Log: slog.New(slog.NewTextHandler(logs, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.SetNow(clock.now)
+	if _, err := a.Run(context.Background(), firing()); err != nil {
+		t.Fatal(err)
+	}
+	rec.setStatus(401)
+	for i, want := range []struct{ failing, recovered int }{{1, 0}, {1, 0}, {2, 0}} {
+		if i == 2 {
+			clock.advance(time.Minute)
+		}
+		a.RefreshNow()
+		if logs.count(failing) != want.failing || logs.count(recovered) != want.recovered {
+			t.Fatalf("refresh %d refused: log\n%s\nwant %d failures logged", i+1, logs.buf.String(), want.failing)
+		}
+	}
+	rec.setStatus(200)
+	a.RefreshNow()
+	a.RefreshNow()
+	if logs.count(failing) != 2 || logs.count(recovered) != 1 || strings.Contains(logs.buf.String(), "secret-1") {
+		t.Errorf("log\n%s\nwant the failures logged twice, the recovery once, the token hidden", logs.buf.String())
+	}
+}
+
+// In an HA pair, a resolve one Alertmanager took and the other refused
+// is kept: the refreshes post its end to both until the other takes it,
+// then forget it. Until then the other would keep the alert active to
+// its endsAt.
+func TestResolveReachesEveryAlertmanager(t *testing.T) {
+	taking, missing := &recorder{status: 200}, &recorder{status: 200}
+	var urls []string
+	for _, rec := range []*recorder{taking, missing} {
+		srv := httptest.NewServer(rec)
+		t.Cleanup(srv.Close)
+		urls = append(urls, srv.URL)
+	}
+	dir := t.TempDir()
+	spec := actions.Spec{Type: alertmanager.Name, Config: alertmanager.Config{URLs: urls, Refresh: time.Hour}}
+	a, err := alertmanager.New("am", spec, actions.Options{StateDir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Run(context.Background(), firing()); err != nil {
+		t.Fatal(err)
+	}
+	missing.setStatus(503)
+	resolved := firing()
+	resolved.Status, resolved.FiredAt = actions.StatusResolved, resolved.FiredAt.Add(time.Minute)
+	if out, err := a.Run(context.Background(), resolved); err != nil {
+		t.Fatal(out, err)
+	}
+	memory, _ := actions.OpenMemory(dir, "am") // the action's own
+	kept := func() int { n := 0; memory.Each(func(string, json.RawMessage) { n++ }); return n }
+	a.RefreshNow() // refused again
+	if kept() != 1 || missing.count() != 3 {
+		t.Fatalf("%d alerts kept, %d posts to the one refusing, want the resolve kept and posted again", kept(), missing.count())
+	}
+	missing.setStatus(200)
+	a.RefreshNow()
+	if kept() != 0 {
+		t.Errorf("%d alerts kept once both took the resolve, want none", kept())
+	}
+	if got := lastPost(missing); !got.EndsAt.Equal(resolved.FiredAt) {
+		t.Errorf("the other got %+v, want the alert ended at %s", got, resolved.FiredAt)
+	}
+	posted := taking.count()
+	a.RefreshNow()
+	if taking.count() != posted {
+		t.Errorf("a refresh after both took the resolve posted again")
 	}
 }

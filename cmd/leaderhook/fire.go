@@ -122,7 +122,7 @@ func (e *env) fireSample(o fireOptions, name string) (*config.Config, map[string
 	}
 	// What actions remember (a Slack message to edit, alerts kept open)
 	// stays with this run: the daemon's memory is the daemon's.
-	targets, err := pipeline.Targets(cfg, "", nil)
+	targets, err := pipeline.Targets(cfg, "", nil, nil)
 	if err != nil {
 		return nil, nil, n, err
 	}

@@ -132,7 +132,7 @@ func (e *env) replay(o replayOptions, files []string) error {
 // newReplaySink returns the sink of a replay; with --execute it hands
 // firings to a dispatcher, which the returned func closes.
 func (e *env) newReplaySink(cfg *config.Config, out *timeline.Writer, o replayOptions, report *incidentReport) (*replaySink, func(), error) {
-	targets, err := pipeline.Targets(cfg, cfg.StateDir, nil)
+	targets, err := pipeline.Targets(cfg, cfg.StateDir, nil, e.log)
 	if err != nil {
 		return nil, nil, err
 	}
