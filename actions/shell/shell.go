@@ -37,7 +37,9 @@
 //     (the dispatcher ends its context, saying why): it is not retried.
 //   - When the program exits by itself, what it left running in the
 //     background is not killed, but its output is no longer collected:
-//     leaderhook stops waiting for it one second after the program exits.
+//     leaderhook stops waiting for it one second after the program exits,
+//     and then reads and discards what it writes (so that a write does not
+//     kill it with SIGPIPE) until it closes its output.
 //     The run ended when the program exited: a timeout, shutdown or state
 //     change during that second neither undoes its result nor kills what
 //     it left running.
@@ -231,12 +233,12 @@ func (a *Action) execute(ctx context.Context, argv, env []string, stdin []byte) 
 		return notRun, startError(argv[0], explainStart(cmd, err))
 	}
 	copied := make(chan struct{})
-	go func() { _, _ = io.Copy(out, r); close(copied) }()
+	go func() { _, _ = io.Copy(out, r); r.Close(); close(copied) }()
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()
 
 	waitErr, stopped := a.await(ctx, cmd.Process.Pid, done)
-	if !collect(r, copied) && waitErr == nil {
+	if !collect(out, copied) && waitErr == nil {
 		waitErr = exec.ErrWaitDelay // output cut off, as exec would say
 	}
 	return judge(argv[0], cmd.ProcessState, waitErr, stopped, out.String())
@@ -268,19 +270,19 @@ func (a *Action) await(ctx context.Context, pid int, done <-chan error) (waitErr
 
 // collect waits for the end of the output, at most pipeGrace once the
 // program has exited, since a background child may hold the pipe open. It
-// reports whether all of the output came.
-func collect(r *os.File, copied <-chan struct{}) bool {
+// reports whether all of the output came. After the grace the copy goes
+// on into nothing until the last writer closes the pipe: closing our end
+// would kill a background child at its next write (SIGPIPE).
+func collect(out *boundedBuffer, copied <-chan struct{}) bool {
 	grace := time.NewTimer(pipeGrace)
 	defer grace.Stop()
-	all := true
 	select {
 	case <-copied:
+		return true
 	case <-grace.C:
-		all = false
+		out.seal()
+		return false
 	}
-	r.Close() // ends the copy
-	<-copied
-	return all
 }
 
 // stopReason says why a run is stopped (or not started): the timeout, or

@@ -337,6 +337,25 @@ func TestBackgroundChildDoesNotHoldRun(t *testing.T) {
 	}
 }
 
+// What a script leaves running in the background lives on after Run has
+// stopped collecting its output: a write it makes then must not kill it
+// (SIGPIPE on a pipe nobody reads).
+func TestBackgroundChildOutlivesTheCollection(t *testing.T) {
+	dir := t.TempDir()
+	prog := script(t, dir, "bg.sh", `( while [ ! -e "$1/go" ]; do sleep 0.05; done; echo still working; touch "$1/survived" ) &
+echo $! > "$1/child"; echo done`)
+	a := newAction(t, actions.Spec{Timeout: 10 * time.Second, Config: Config{Command: []string{prog, dir}}})
+	out, err := run(t, a, notification(""))
+	childPid(t, filepath.Join(dir, "child"))
+	if err != nil || out.Output != "done\n" {
+		t.Errorf("Run = %+v, %v; want success", out, err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "go"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	waitFile(t, filepath.Join(dir, "survived"))
+}
+
 func TestExitCodeContract(t *testing.T) {
 	dir := t.TempDir()
 	for i, tc := range []struct {
