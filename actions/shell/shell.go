@@ -29,7 +29,9 @@
 //     is actions.Unrepeatable): it is not started again unseen.
 //   - The program runs in its own process group. After timeout (default
 //     1m), or when leaderhook shuts down, the whole group gets SIGTERM,
-//     then SIGKILL kill_grace (default 5s) later: children and
+//     then SIGKILL kill_grace (default 5s) later, or once none of it is
+//     left (the program's own exit does not cut its children's grace
+//     short): children and
 //     grandchildren end too, and so do descendants in a group of their own
 //     (coreutils timeout makes one). A timeout is reported as "timed out after
 //     <timeout>" and retried like exit 75; a shutdown as "interrupted".
@@ -307,9 +309,10 @@ func (e *timeoutError) Error() string        { return fmt.Sprintf("timed out aft
 func (e *timeoutError) Is(target error) bool { return target == context.DeadlineExceeded }
 
 // stop ends the process group, and the descendants that left it: SIGTERM,
-// then SIGKILL after the grace period, or as soon as the program itself
-// has exited, for what it leaves behind. It returns the program's Wait
-// error.
+// then SIGKILL when the grace period ends, or sooner once they have all
+// ended. The program's own exit does not cut the grace short: a child
+// undoing its step on SIGTERM has the grace the program has. It returns
+// the program's Wait error.
 func (a *Action) stop(pgid int, done <-chan error) error {
 	strays := escaped(pgid) // found while the program lives to be their parent
 	defer func() {
@@ -318,15 +321,27 @@ func (a *Action) stop(pgid int, done <-chan error) error {
 		}
 	}()
 	signal(pgid, strays, syscall.SIGTERM)
-	grace := time.NewTimer(a.cfg.KillGrace)
-	defer grace.Stop()
-	select {
-	case err := <-done:
-		signal(pgid, strays, syscall.SIGKILL)
-		return err
-	case <-grace.C:
-		signal(pgid, strays, syscall.SIGKILL)
-		return <-done
+	awaitGroupEnd(pgid, strays, a.cfg.KillGrace)
+	signal(pgid, strays, syscall.SIGKILL)
+	return <-done
+}
+
+// groupPoll is how often stop looks whether the group has ended.
+const groupPoll = 20 * time.Millisecond
+
+// awaitGroupEnd waits until every process of the group pgid and every
+// stray has ended, or grace has passed.
+func awaitGroupEnd(pgid int, strays []*os.Process, grace time.Duration) {
+	deadline := time.NewTimer(grace)
+	defer deadline.Stop()
+	tick := time.NewTicker(groupPoll)
+	defer tick.Stop()
+	for !groupEnded(pgid, strays) {
+		select {
+		case <-deadline.C:
+			return
+		case <-tick.C:
+		}
 	}
 }
 

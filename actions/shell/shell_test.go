@@ -303,6 +303,34 @@ func TestTimeoutSendsSIGTERMFirst(t *testing.T) {
 	}
 }
 
+// A child that undoes its step on SIGTERM has kill_grace to do it, though
+// the script running it (no trap of its own) dies of the SIGTERM at once;
+// Run returns once the whole group has ended, not at the end of the grace.
+func TestKillGraceReachesChildren(t *testing.T) {
+	dir := t.TempDir()
+	tool := script(t, dir, "tool.sh", `trap 'sleep 0.2; touch "$1/undone"; exit 1' TERM
+echo $$ > "$1/tool"; while :; do sleep 0.05; done`)
+	prog := script(t, dir, "promote.sh", `set -eu
+"$2" "$1"`)
+	a := newAction(t, actions.Spec{Timeout: time.Minute, Config: Config{Command: []string{prog, dir, tool}, KillGrace: 20 * time.Second}})
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() {
+		waitFile(t, filepath.Join(dir, "tool"))
+		cancel()
+	}()
+	start := time.Now()
+	if _, err := runReturns(t, ctx, a, notification("")); !errors.Is(err, context.Canceled) {
+		t.Errorf("Run = %v, want an interruption", err)
+	}
+	if took := time.Since(start); took >= 20*time.Second {
+		t.Errorf("Run took %s: it waited out kill_grace after the group had ended", took)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "undone")); err != nil {
+		t.Errorf("the child was killed before its SIGTERM handler ended: %v", err)
+	}
+	assertGone(t, childPid(t, filepath.Join(dir, "tool")))
+}
+
 func TestCancellationKillsTheGroup(t *testing.T) {
 	dir := t.TempDir()
 	prog := script(t, dir, "hang.sh", `sleep 1000 & echo $! > "$1/child"; sleep 1000`)
