@@ -74,6 +74,10 @@ func (d *Dispatcher) attempts(ctx context.Context, del *Delivery) (stopped bool,
 			return struct{}{}, backoff.Permanent(err)
 		}
 		t := d.target(del.Action)
+		if last != nil && spent(*del, t) {
+			// A reload lowered retry.max_attempts during the backoff.
+			return struct{}{}, backoff.Permanent(last)
+		}
 		b.MaxInterval = t.Spec.Retry.MaxBackoff
 		err := d.attempt(ctx, t, del)
 		if err == nil {
