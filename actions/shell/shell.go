@@ -110,7 +110,7 @@ func New(name string, spec actions.Spec) (*Action, error) {
 	}
 	a := &Action{name: name, cfg: cfg, timeout: spec.Timeout, env: map[string]*template.Template{}, secrets: actions.NewRedactor(spec.Secrets()...)}
 	for i, arg := range cfg.Command[1:] {
-		t, err := actions.ParseTemplate(fmt.Sprintf("command[%d]", i+1), arg)
+		t, err := actions.ParseStrict(fmt.Sprintf("command[%d]", i+1), arg)
 		if err != nil {
 			return nil, fmt.Errorf("shell action: %w", err)
 		}
@@ -118,7 +118,7 @@ func New(name string, spec actions.Spec) (*Action, error) {
 	}
 	a.envKeys = slices.Sorted(maps.Keys(cfg.Env))
 	for _, k := range a.envKeys {
-		t, err := actions.ParseTemplate("env."+k, cfg.Env[k])
+		t, err := actions.ParseStrict("env."+k, cfg.Env[k])
 		if err != nil {
 			return nil, fmt.Errorf("shell action: %w", err)
 		}
@@ -177,7 +177,8 @@ func withoutNUL(s string) string {
 // expand renders one argument or variable. One that fails fails the
 // delivery, with no default put in its place as messages have (see
 // actions.RenderMessage): a failover script must never run with an
-// argument its author did not write.
+// argument its author did not write (the templates are strict: no
+// "<no value>" either).
 func expand(t *template.Template, n *actions.Notification) (string, error) {
 	var b strings.Builder
 	if err := t.Execute(&b, n); err != nil {

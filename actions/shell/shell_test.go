@@ -543,16 +543,42 @@ func TestNewAppliesDefaultsAndRejectsBadTemplates(t *testing.T) {
 	}
 }
 
+// A template that renders no value fails the run for good: the script
+// never runs with an argument its author did not write, such as the
+// "<no value>" text/template prints for a missing key that index reads.
 func TestTemplateErrorsArePermanent(t *testing.T) {
-	// Valid against the sample notification, which has labels; this one has none.
-	a := newAction(t, actions.Spec{Config: Config{Command: []string{"/bin/true", "{{ .Labels.env }}"}}})
-	n := notification("")
-	n.Labels = nil
-	if _, err := a.Run(context.Background(), &n); !actions.IsPermanent(err) {
-		t.Errorf("Run = %v, want permanent", err)
+	for _, tc := range []struct {
+		name string
+		cfg  Config
+	}{
+		// Valid against the sample notification, which has labels; this one has none.
+		{"a missing label", Config{Command: []string{"/bin/true", "{{ .Labels.env }}"}}},
+		{"index of a missing event key", Config{Command: []string{"/bin/true", "--", `{{ index .Event "leaderId" }}`}}},
+		{"index of a missing event key, in env", Config{Command: []string{"/bin/true"}, Env: map[string]string{"LEADER": `{{ index .Event "leaderId" }}`}}},
+		{"an event key that is null", Config{Command: []string{"/bin/true", "{{ .Event.previousLeaderId }}"}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			a := newAction(t, actions.Spec{Config: tc.cfg})
+			n := notification("")
+			n.Labels = nil
+			n.Event["previousLeaderId"] = nil
+			if _, err := a.Run(context.Background(), &n); !actions.IsPermanent(err) {
+				t.Errorf("Run = %v, want permanent", err)
+			}
+			if r, err := a.Render(&n); err == nil {
+				t.Errorf("Render = %q %q, want an error", r.Argv, r.Env)
+			}
+		})
 	}
-	if _, err := a.Render(&n); err == nil {
-		t.Error("Render succeeded")
+}
+
+// What the README advises for a key an event may lack: index, with a default.
+func TestIndexWithADefaultRenders(t *testing.T) {
+	a := newAction(t, actions.Spec{Config: Config{Command: []string{"/bin/true", `{{ default "none" (index .Event "leaderId") }}`}}})
+	n := notification("")
+	r, err := a.Render(&n)
+	if err != nil || !slices.Equal(r.Argv, []string{"/bin/true", "none"}) {
+		t.Errorf("Render = %q, %v; want the default", r.Argv, err)
 	}
 }
 
