@@ -25,7 +25,7 @@ var Kind = actions.Kind{
 		return New(name, spec)
 	},
 	Docs: map[string]string{
-		"command":            "program and arguments, run without a shell; arguments may be templates. It gets the payload on stdin and `LEADERHOOK_RULE`, `LEADERHOOK_STATUS`, `LEADERHOOK_CLUSTER`, `LEADERHOOK_EVENT_TYPE`, `LEADERHOOK_LEADER_ID`, `LEADERHOOK_PREVIOUS_LEADER_ID`, `LEADERHOOK_LEADERLESS_SECONDS`, `LEADERHOOK_FIRED_AT`, `LEADERHOOK_DELIVERY_ID`, `LEADERHOOK_DRY_RUN`, `LEADERHOOK_SEQ` (the number of the cluster state it was decided for, to fence its writes) and `LEADERHOOK_TERM` (the raft term, where known) in its environment.",
+		"command":            "program and arguments, run without a shell; arguments may be templates. It gets the payload on stdin and `LEADERHOOK_RULE`, `LEADERHOOK_STATUS`, `LEADERHOOK_CLUSTER`, `LEADERHOOK_EVENT_TYPE`, `LEADERHOOK_LEADER_ID`, `LEADERHOOK_PREVIOUS_LEADER_ID`, `LEADERHOOK_LEADERLESS_SECONDS` (whole seconds, truncated), `LEADERHOOK_FIRED_AT`, `LEADERHOOK_DELIVERY_ID`, `LEADERHOOK_DRY_RUN`, `LEADERHOOK_SEQ` (the number of the cluster state it was decided for, to fence its writes) and `LEADERHOOK_TERM` (the raft term, where known) in its environment.",
 		"env":                "extra environment; values are templates.",
 		"dir":                "working directory.",
 		"concurrency":        "runs of this action per cluster at once. Default 1 (in firing order).",

@@ -15,8 +15,8 @@
 //     set), then the action's env: (values are templates), then the
 //     LEADERHOOK_* variables, which cannot be overridden: LEADERHOOK_RULE,
 //     _STATUS, _CLUSTER, _EVENT_TYPE, _LEADER_ID, _PREVIOUS_LEADER_ID,
-//     _LEADERLESS_SECONDS, _FIRED_AT, _DELIVERY_ID, _DRY_RUN, _SEQ and _TERM
-//     (empty when not known). Nothing
+//     _LEADERLESS_SECONDS (whole seconds, truncated), _FIRED_AT,
+//     _DELIVERY_ID, _DRY_RUN, _SEQ and _TERM (empty when not known). Nothing
 //     else of leaderhook's environment reaches the program, secrets
 //     included. dir: sets the working directory.
 //   - Exit 0: done. Exit 75 (EX_TEMPFAIL): temporary failure, retried with
