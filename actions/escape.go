@@ -1,14 +1,19 @@
 package actions
 
 import (
+	"errors"
 	"fmt"
 	"text/template"
 	"text/template/parse"
 )
 
-// escapeFunc is the name under which ParseEscaped's escaper is called. A
-// leading underscore keeps it apart from the functions users call.
-const escapeFunc = "_escape"
+// escapeFunc and presentFunc are the names under which ParseEscaped's
+// escaper and ParseStrict's check are called. A leading underscore keeps
+// them apart from the functions users call.
+const (
+	escapeFunc  = "_escape"
+	presentFunc = "_present"
+)
 
 // ParseEscaped parses an action template like ParseTemplate, then makes
 // every insertion ({{ .LeaderID }}, {{ join ", " .Unreachable }}...)
@@ -16,49 +21,87 @@ const escapeFunc = "_escape"
 // written, so that its author's markup works and data cannot add any.
 // Conditions, ranges and variables see the values as they are.
 func ParseEscaped(name, text string, escape func(string) string) (*template.Template, error) {
-	t, err := ParseTemplate(name, text)
-	if err != nil {
-		return nil, err
+	return parseAppending(name, text, template.FuncMap{escapeFunc: escaper(escape)}, escapeFunc)
+}
+
+// ParseStrict parses a template whose rendering has no default to fall
+// back on (a shell's command and env, a webhook's body): an insertion that
+// prints no value fails, as a missing key does, where text/template
+// prints "<no value>": `index` of a key the event lacks, a key whose
+// value is null.
+func ParseStrict(name, text string) (*template.Template, error) {
+	return parseAppending(name, text, template.FuncMap{presentFunc: present}, presentFunc)
+}
+
+// ParseStrictEscaped is ParseEscaped, failing on no value as ParseStrict
+// does.
+func ParseStrictEscaped(name, text string, escape func(string) string) (*template.Template, error) {
+	funcs := template.FuncMap{presentFunc: present, escapeFunc: escaper(escape)}
+	return parseAppending(name, text, funcs, presentFunc, escapeFunc)
+}
+
+// errNoValue is what a strict template's insertion of no value fails with.
+var errNoValue = errors.New(`no value (a key the event lacks, or null); for a key it may lack, write default "…" (index .Event "key")`)
+
+func present(v any) (any, error) {
+	if v == nil {
+		return nil, errNoValue
 	}
-	t.Funcs(template.FuncMap{escapeFunc: func(v any) string {
+	return v, nil
+}
+
+func escaper(escape func(string) string) func(any) string {
+	return func(v any) string {
 		if v == nil {
 			return escape("<no value>") // what text/template prints for it
 		}
 		return escape(fmt.Sprint(v))
-	}})
+	}
+}
+
+// parseAppending parses an action template like ParseTemplate, then
+// appends the functions names, in order, to every insertion.
+func parseAppending(name, text string, funcs template.FuncMap, names ...string) (*template.Template, error) {
+	t, err := ParseTemplate(name, text)
+	if err != nil {
+		return nil, err
+	}
+	t.Funcs(funcs)
 	for _, tt := range t.Templates() {
 		if tt.Tree != nil {
-			escapeNode(tt.Tree, tt.Root)
+			appendToPrints(tt.Tree, tt.Root, names)
 		}
 	}
 	return t, nil
 }
 
-// escapeNode appends the escaper to every pipeline under n whose value is
-// printed, as html/template does.
-func escapeNode(tree *parse.Tree, n parse.Node) {
+// appendToPrints appends the functions names to every pipeline under n
+// whose value is printed, as html/template does with its escapers.
+func appendToPrints(tree *parse.Tree, n parse.Node, names []string) {
 	switch n := n.(type) {
 	case *parse.ListNode:
 		if n == nil {
 			return
 		}
 		for _, c := range n.Nodes {
-			escapeNode(tree, c)
+			appendToPrints(tree, c, names)
 		}
 	case *parse.ActionNode:
 		if len(n.Pipe.Decl) > 0 {
 			return // {{ $x := ... }} prints nothing
 		}
-		ident := parse.NewIdentifier(escapeFunc).SetTree(tree).SetPos(n.Pos)
-		n.Pipe.Cmds = append(n.Pipe.Cmds, &parse.CommandNode{NodeType: parse.NodeCommand, Pos: n.Pos, Args: []parse.Node{ident}})
+		for _, name := range names {
+			ident := parse.NewIdentifier(name).SetTree(tree).SetPos(n.Pos)
+			n.Pipe.Cmds = append(n.Pipe.Cmds, &parse.CommandNode{NodeType: parse.NodeCommand, Pos: n.Pos, Args: []parse.Node{ident}})
+		}
 	case *parse.IfNode:
-		escapeNode(tree, n.List)
-		escapeNode(tree, n.ElseList)
+		appendToPrints(tree, n.List, names)
+		appendToPrints(tree, n.ElseList, names)
 	case *parse.RangeNode:
-		escapeNode(tree, n.List)
-		escapeNode(tree, n.ElseList)
+		appendToPrints(tree, n.List, names)
+		appendToPrints(tree, n.ElseList, names)
 	case *parse.WithNode:
-		escapeNode(tree, n.List)
-		escapeNode(tree, n.ElseList)
+		appendToPrints(tree, n.List, names)
+		appendToPrints(tree, n.ElseList, names)
 	}
 }

@@ -3,6 +3,7 @@ package actions
 import (
 	"strings"
 	"testing"
+	"text/template"
 )
 
 // bracket marks what the escaper saw, so that a test shows exactly which
@@ -48,5 +49,42 @@ func TestParseEscaped(t *testing.T) {
 func TestParseEscapedReportsParseErrors(t *testing.T) {
 	if _, err := ParseEscaped("t", "{{ .Rule ", bracket); err == nil {
 		t.Error("an unclosed action parsed")
+	}
+}
+
+func TestParseStrict(t *testing.T) {
+	n := firing()
+	n.Event["previousLeaderId"] = nil
+	cases := []struct{ name, text, want string }{
+		{"a field", "{{ .Cluster }}", "ziti-prod"},
+		{"a missing label is empty", `{{ index .Labels "nope" }}`, ""},
+		{"index with a default", `{{ default "none" (index .Event "nope") }}`, "none"},
+		{"a variable prints nothing", `{{ $l := index .Event "nope" }}{{ if $l }}{{ $l }}{{ end }}`, ""},
+		{"index of a missing event key fails", `{{ index .Event "nope" }}`, "error"},
+		{"a null event key fails", `{{ .Event.previousLeaderId }}`, "error"},
+		{"inside a defined template too", `{{ define "x" }}{{ index .Event "nope" }}{{ end }}{{ template "x" . }}`, "error"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			for kind, parse := range map[string]func() (*template.Template, error){
+				"strict":  func() (*template.Template, error) { return ParseStrict("t", tc.text) },
+				"escaped": func() (*template.Template, error) { return ParseStrictEscaped("t", tc.text, strings.ToUpper) },
+			} {
+				tmpl, err := parse()
+				if err != nil {
+					t.Fatal(err)
+				}
+				var b strings.Builder
+				got, want := b.String(), tc.want
+				if err := tmpl.Execute(&b, &n); err != nil {
+					got = "error"
+				} else if got = b.String(); kind == "escaped" {
+					want = strings.ToUpper(want) // the escaper's mark
+				}
+				if got != want {
+					t.Errorf("%s %s rendered %q, want %q", kind, tc.text, got, want)
+				}
+			}
+		})
 	}
 }

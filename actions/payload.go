@@ -192,9 +192,9 @@ func (n *Notification) Environ() []string {
 		"LEADERHOOK_EVENT_TYPE=" + n.EventType,
 		"LEADERHOOK_LEADER_ID=" + n.LeaderID,
 		"LEADERHOOK_PREVIOUS_LEADER_ID=" + n.PreviousLeaderID,
-		// Shortest decimal form: "30", "30.5"; shells compare integers
-		// more easily than "30.000".
-		"LEADERHOOK_LEADERLESS_SECONDS=" + strconv.FormatFloat(n.LeaderlessFor.Seconds(), 'f', -1, 64),
+		// Whole seconds, truncated: `[ "$X" -ge 30 ]` refuses "30.4".
+		// The payload's state.leaderless_for_ms has the milliseconds.
+		"LEADERHOOK_LEADERLESS_SECONDS=" + strconv.FormatInt(int64(n.LeaderlessFor/time.Second), 10),
 		"LEADERHOOK_FIRED_AT=" + n.FiredAt.Format(event.TimeLayout),
 		"LEADERHOOK_DELIVERY_ID=" + n.DeliveryID,
 		"LEADERHOOK_DRY_RUN=" + strconv.FormatBool(n.DryRun),

@@ -30,7 +30,8 @@ var templateFuncs = template.FuncMap{
 
 // ParseTemplate parses an action template. A reference to a map key that
 // does not exist fails when it is rendered instead of printing "<no value>"
-// into a request; use `index` for keys that may be absent.
+// into a request; `default "x" (index .Event "k")` reads a key that may be
+// absent (`index` alone prints "<no value>", which ParseStrict refuses).
 func ParseTemplate(name, text string) (*template.Template, error) {
 	return template.New(name).Funcs(templateFuncs).Option("missingkey=error").Parse(text)
 }

@@ -17,7 +17,8 @@ import (
 // budget is spent; a delivery that failed for good starts its fallbacks,
 // and a resolve that ends goes to those its firing ran.
 // A shutdown that runs out of time leaves the delivery in the journal; one
-// that its cluster's state outdated (ctx ends with a StaleError) ends.
+// that its cluster's state outdated (ctx ends with a StaleError) ends,
+// unless its last attempt ended by its own result meanwhile.
 func (d *Dispatcher) deliver(ctx context.Context, del Delivery) {
 	stopped, err := d.attempts(ctx, &del)
 	t := d.target(del.Action) // as a reload may have left it
@@ -27,8 +28,8 @@ func (d *Dispatcher) deliver(ctx context.Context, del Delivery) {
 		d.journalDone(del)
 		d.audit(del, Record{Kind: "delivered", Attempt: del.Attempts, Outcome: "ok"})
 		d.done(del, true)
-	case staleCause(ctx) != nil:
-		d.fenced(del, stopped, staleCause(ctx))
+	case fencedBy(ctx, err) != nil:
+		d.fenced(del, stopped, fencedBy(ctx, err))
 		d.done(del, false)
 	case d.ctx.Err() != nil:
 		d.log(del).Info("delivery interrupted by shutdown; it resumes after a restart", "attempts", del.Attempts)
@@ -49,7 +50,8 @@ func (d *Dispatcher) deliver(ctx context.Context, del Delivery) {
 // attempts runs the retry loop. A resumed delivery continues its attempt
 // count; its backoff starts again. Each attempt takes the action as it is
 // then (a reload may change its target, timeout and retry budget). stopped
-// says that ctx ended while an attempt ran. The error is the last attempt's.
+// says that the fence stopped the attempt that ran. The error is the last
+// attempt's, or ctx's cause when it ended before or between attempts.
 func (d *Dispatcher) attempts(ctx context.Context, del *Delivery) (stopped bool, err error) {
 	retry := d.target(del.Action).Spec.Retry
 	// A resumed delivery whose budget is spent had its last attempt cut
@@ -72,12 +74,16 @@ func (d *Dispatcher) attempts(ctx context.Context, del *Delivery) (stopped bool,
 			return struct{}{}, backoff.Permanent(err)
 		}
 		t := d.target(del.Action)
+		if last != nil && spent(*del, t) {
+			// A reload lowered retry.max_attempts during the backoff.
+			return struct{}{}, backoff.Permanent(last)
+		}
 		b.MaxInterval = t.Spec.Retry.MaxBackoff
 		err := d.attempt(ctx, t, del)
 		if err == nil {
 			return struct{}{}, nil
 		}
-		last, stopped = err, ctx.Err() != nil
+		last, stopped = err, fencedBy(ctx, err) != nil
 		if d.opts.Journal != nil {
 			_ = d.opts.Journal.Pending(*del) // remember the attempt count
 		}
@@ -137,7 +143,7 @@ func (d *Dispatcher) attempt(ctx context.Context, t Target, del *Delivery) error
 		if actions.IsPermanent(err) || spent(*del, t) {
 			rec.Outcome = "failed"
 		}
-		if staleCause(ctx) != nil {
+		if fencedBy(ctx, err) != nil {
 			rec.Outcome = "cancelled"
 		}
 		rec.Error = t.redact(err.Error())

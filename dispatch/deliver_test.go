@@ -55,6 +55,8 @@ func TestRetriesTakeTheReloadedAction(t *testing.T) {
 			[]string{"old 0s", "new 0s"}},
 		{"its new retry budget", probe{name: "hook"}, probe{name: "hook"}, spec(2), spec(4),
 			[]string{"hook 0s", "hook 0s", "hook 0s", "hook 0s"}},
+		{"its retry budget lowered to the attempts made: no other", probe{name: "hook"}, probe{name: "hook"}, spec(3), spec(1),
+			[]string{"hook 0s"}},
 		{"its new timeout", probe{name: "hook", block: true}, probe{name: "hook", block: true},
 			timeout(spec(2), time.Second), timeout(spec(2), 5*time.Second), []string{"hook 1s", "hook 5s"}},
 	} {
@@ -76,4 +78,26 @@ func TestRetriesTakeTheReloadedAction(t *testing.T) {
 			})
 		})
 	}
+}
+
+// A delivery waiting for a retry when a reload lowers retry.max_attempts to
+// the attempts it made fails for good, with its last error, and its
+// on_failure actions run.
+func TestRetryBudgetLoweredDuringTheBackoffFailsForGood(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		hook, page := &scripted{answers: []error{errors.New("503"), errors.New("503")}}, &scripted{}
+		d, _, a := setup(map[string]Target{"hook": {Action: hook, Spec: spec(3, "page")}, "page": {Action: page, Spec: spec(1)}})
+		d.Submit(note("r"), []string{"hook"})
+		synctest.Wait() // the first attempt failed; the retry waits
+		d.SetTargets(map[string]Target{"hook": {Action: hook, Spec: spec(1, "page")}, "page": {Action: page, Spec: spec(1)}})
+		time.Sleep(time.Hour)
+		synctest.Wait()
+		d.Close(context.Background())
+		if want := []string{"queued", "attempt:retry", "failed:failed"}; !slices.Equal(a.kinds("hook"), want) {
+			t.Errorf("audit %q, want %q", a.kinds("hook"), want)
+		}
+		if len(page.got()) != 1 {
+			t.Errorf("on_failure ran %d times, want once", len(page.got()))
+		}
+	})
 }

@@ -39,7 +39,8 @@ func stale(seq, newest uint64) bool { return seq != 0 && seq < newest }
 // have their context ended with a StaleError, which stops a running
 // attempt (a shell action's process group gets SIGTERM, then SIGKILL) or
 // a wait for a retry. Either way the delivery is audited, journaled done,
-// and not retried; its on_failure actions do not run.
+// and not retried; its on_failure actions do not run. An attempt that
+// ends by its own result meanwhile keeps it (see fencedBy).
 func (d *Dispatcher) StateChanged(cluster string, seq uint64) {
 	d.mu.Lock()
 	if seq <= d.newest[cluster] {
@@ -89,6 +90,22 @@ func staleCause(ctx context.Context) *StaleError {
 	var s *StaleError
 	if errors.As(context.Cause(ctx), &s) {
 		return s
+	}
+	return nil
+}
+
+// fencedBy returns the StaleError that ended a delivery whose last error
+// is err: the one that stopped its attempt (the action reports it, or a
+// bare cancellation), or that ended ctx before or between attempts; nil
+// when the attempt ended by its own result, even as the state moved on: a
+// failover script's own exit 1 is a failure, and its on_failure runs.
+func fencedBy(ctx context.Context, err error) *StaleError {
+	why := staleCause(ctx)
+	if why == nil {
+		return nil
+	}
+	if _, ok := errors.AsType[*StaleError](err); ok || errors.Is(err, context.Canceled) {
+		return why
 	}
 	return nil
 }

@@ -16,8 +16,9 @@ import (
 )
 
 // fenceAct runs deliveries by their rule's name: "run…" until its context
-// ends (as a shell action stops its script), "retry…" fails its first
-// attempt, anything else succeeds.
+// ends (as a shell action stops its script); "fail…" and "busy…" until then
+// too, but end by their own result (a script that exited 1, or 75, as the
+// stop came); "retry…" fails its first attempt; anything else succeeds.
 type fenceAct struct {
 	mu    sync.Mutex
 	tries map[string]int
@@ -32,6 +33,12 @@ func (f *fenceAct) Run(ctx context.Context, n *actions.Notification) (actions.Ou
 	case strings.HasPrefix(n.Rule, "run"):
 		<-ctx.Done()
 		return actions.Outcome{}, fmt.Errorf("interrupted: %w", context.Cause(ctx))
+	case strings.HasPrefix(n.Rule, "fail"):
+		<-ctx.Done()
+		return actions.Outcome{}, actions.Permanent(errors.New("failover.sh exited with 1"))
+	case strings.HasPrefix(n.Rule, "busy"):
+		<-ctx.Done()
+		return actions.Outcome{}, errors.New("failover.sh exited with 75")
 	case strings.HasPrefix(n.Rule, "retry") && try == 1:
 		return actions.Outcome{}, errors.New("exit 75")
 	}
@@ -86,6 +93,15 @@ func TestStateChangeFencesDeliveries(t *testing.T) {
 				"fix/ok":  {"queued", "dropped (" + moved + ")"},
 				"fix/new": {"queued", "attempt:ok", "delivered:ok"},
 			}},
+		{"an attempt that failed by itself as the state moved on fails, and its on_failure runs", true,
+			[]actions.Notification{fenceNote("fail", 1)}, []change{{"c1", 2}}, nil, false,
+			map[string][]string{
+				"fix/fail":  {"queued", "attempt:failed", "failed:failed"},
+				"page/fail": {"queued", "attempt:ok", "delivered:ok"},
+			}},
+		{"an attempt that asked for a retry by itself as the state moved on is not retried: dropped", true,
+			[]actions.Notification{fenceNote("busy", 1)}, []change{{"c1", 2}}, nil, false,
+			map[string][]string{"fix/busy": {"queued", "attempt:retry", "dropped (" + moved + ")"}}},
 		{"a delivery waiting for a retry is dropped; another cluster, an older state and an unknown one change nothing", true,
 			[]actions.Notification{fenceNote("retry", 1), fenceNote("unknown", 0)}, []change{{"c2", 5}, {"c1", 1}, {"c1", 2}, {"c1", 1}}, nil, false,
 			map[string][]string{

@@ -25,11 +25,11 @@ var Kind = actions.Kind{
 		return New(name, spec)
 	},
 	Docs: map[string]string{
-		"command":            "program and arguments, run without a shell; arguments may be templates. It gets the payload on stdin and `LEADERHOOK_RULE`, `LEADERHOOK_STATUS`, `LEADERHOOK_CLUSTER`, `LEADERHOOK_EVENT_TYPE`, `LEADERHOOK_LEADER_ID`, `LEADERHOOK_PREVIOUS_LEADER_ID`, `LEADERHOOK_LEADERLESS_SECONDS`, `LEADERHOOK_FIRED_AT`, `LEADERHOOK_DELIVERY_ID`, `LEADERHOOK_DRY_RUN`, `LEADERHOOK_SEQ` (the number of the cluster state it was decided for, to fence its writes) and `LEADERHOOK_TERM` (the raft term, where known) in its environment.",
+		"command":            "program and arguments, run without a shell; arguments may be templates. It gets the payload on stdin and `LEADERHOOK_RULE`, `LEADERHOOK_STATUS`, `LEADERHOOK_CLUSTER`, `LEADERHOOK_EVENT_TYPE`, `LEADERHOOK_LEADER_ID`, `LEADERHOOK_PREVIOUS_LEADER_ID`, `LEADERHOOK_LEADERLESS_SECONDS` (whole seconds, truncated), `LEADERHOOK_FIRED_AT`, `LEADERHOOK_DELIVERY_ID`, `LEADERHOOK_DRY_RUN`, `LEADERHOOK_SEQ` (the number of the cluster state it was decided for, to fence its writes) and `LEADERHOOK_TERM` (the raft term, where known) in its environment.",
 		"env":                "extra environment; values are templates.",
 		"dir":                "working directory.",
 		"concurrency":        "runs of this action per cluster at once. Default 1 (in firing order).",
-		"kill_grace":         "time between SIGTERM and SIGKILL when a run is stopped (timeout, `cancel_on_change`, shutdown). Default `5s`.",
+		"kill_grace":         "time between SIGTERM and SIGKILL when a run is stopped (timeout, `cancel_on_change`, shutdown): the program and its children have this long to end on SIGTERM, even once the program itself has exited. Default `5s`.",
 		"cancel_on_change":   "fence runs to the cluster state they were decided for: once it moves on (another leader, or the old one back), a run still waiting (queued, or for a retry) is dropped, and a running one's process group gets SIGTERM, then SIGKILL after `kill_grace`; audited as `dropped` or `cancelled`, not retried. Default false.",
 		"retry.max_attempts": "A shell's exit 75 or timeout is retried only when this is > 1, so a failover script never runs twice by surprise; a run under way when leaderhook is killed, or stopped because the shutdown drain ran out, counts as an attempt (its outcome unknown): with none left, the delivery fails and `on_failure` runs.",
 	},

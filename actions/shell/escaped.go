@@ -72,3 +72,37 @@ func statFields(pid int) []string {
 	s := string(data)
 	return strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
 }
+
+// groupEnded reports whether every process of the group pgid and every
+// stray has ended. A zombie has: its parent may be slow to reap it, or
+// never do (leaderhook as PID 1 in a container inherits the orphans).
+func groupEnded(pgid int, strays []*os.Process) bool {
+	if err := syscall.Kill(-pgid, 0); !errors.Is(err, syscall.ESRCH) && groupRunning(pgid) {
+		return false
+	}
+	for _, p := range strays {
+		if err := p.Signal(syscall.Signal(0)); !errors.Is(err, os.ErrProcessDone) && !exited(p.Pid) {
+			return false
+		}
+	}
+	return true
+}
+
+// groupRunning reports whether a process of the group pgid runs, zombies
+// aside; without procfs, whether it has any process at all.
+func groupRunning(pgid int) bool {
+	entries, err := os.ReadDir("/proc")
+	if err != nil {
+		return true
+	}
+	for _, e := range entries {
+		p, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		if f := statFields(p); len(f) > 2 && f[2] == strconv.Itoa(pgid) && f[0] != "Z" {
+			return true
+		}
+	}
+	return false
+}

@@ -11,17 +11,29 @@ import (
 // set out to do, the end how it failed. Memory stays bounded however much
 // a runaway script prints.
 type boundedBuffer struct {
-	mu    sync.Mutex
-	limit int
-	head  []byte
-	tail  ring
-	total int64
+	mu     sync.Mutex
+	limit  int
+	head   []byte
+	tail   ring
+	total  int64
+	sealed bool // later writes are discarded
+}
+
+// seal makes the buffer discard what is written from now on: the output
+// has been reported, but writers that outlive the program are still read.
+func (b *boundedBuffer) seal() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.sealed = true
 }
 
 func (b *boundedBuffer) Write(p []byte) (int, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	n := len(p)
+	if b.sealed {
+		return n, nil
+	}
 	b.total += int64(n)
 	half := b.limit / 2
 	if room := half - len(b.head); room > 0 {

@@ -15,8 +15,8 @@
 //     set), then the action's env: (values are templates), then the
 //     LEADERHOOK_* variables, which cannot be overridden: LEADERHOOK_RULE,
 //     _STATUS, _CLUSTER, _EVENT_TYPE, _LEADER_ID, _PREVIOUS_LEADER_ID,
-//     _LEADERLESS_SECONDS, _FIRED_AT, _DELIVERY_ID, _DRY_RUN, _SEQ and _TERM
-//     (empty when not known). Nothing
+//     _LEADERLESS_SECONDS (whole seconds, truncated), _FIRED_AT,
+//     _DELIVERY_ID, _DRY_RUN, _SEQ and _TERM (empty when not known). Nothing
 //     else of leaderhook's environment reaches the program, secrets
 //     included. dir: sets the working directory.
 //   - Exit 0: done. Exit 75 (EX_TEMPFAIL): temporary failure, retried with
@@ -29,7 +29,9 @@
 //     is actions.Unrepeatable): it is not started again unseen.
 //   - The program runs in its own process group. After timeout (default
 //     1m), or when leaderhook shuts down, the whole group gets SIGTERM,
-//     then SIGKILL kill_grace (default 5s) later: children and
+//     then SIGKILL kill_grace (default 5s) later, or once none of it is
+//     left (the program's own exit does not cut its children's grace
+//     short): children and
 //     grandchildren end too, and so do descendants in a group of their own
 //     (coreutils timeout makes one). A timeout is reported as "timed out after
 //     <timeout>" and retried like exit 75; a shutdown as "interrupted".
@@ -37,7 +39,9 @@
 //     (the dispatcher ends its context, saying why): it is not retried.
 //   - When the program exits by itself, what it left running in the
 //     background is not killed, but its output is no longer collected:
-//     leaderhook stops waiting for it one second after the program exits.
+//     leaderhook stops waiting for it one second after the program exits,
+//     and then reads and discards what it writes (so that a write does not
+//     kill it with SIGPIPE) until it closes its output.
 //     The run ended when the program exited: a timeout, shutdown or state
 //     change during that second neither undoes its result nor kills what
 //     it left running.
@@ -106,7 +110,7 @@ func New(name string, spec actions.Spec) (*Action, error) {
 	}
 	a := &Action{name: name, cfg: cfg, timeout: spec.Timeout, env: map[string]*template.Template{}, secrets: actions.NewRedactor(spec.Secrets()...)}
 	for i, arg := range cfg.Command[1:] {
-		t, err := actions.ParseTemplate(fmt.Sprintf("command[%d]", i+1), arg)
+		t, err := actions.ParseStrict(fmt.Sprintf("command[%d]", i+1), arg)
 		if err != nil {
 			return nil, fmt.Errorf("shell action: %w", err)
 		}
@@ -114,7 +118,7 @@ func New(name string, spec actions.Spec) (*Action, error) {
 	}
 	a.envKeys = slices.Sorted(maps.Keys(cfg.Env))
 	for _, k := range a.envKeys {
-		t, err := actions.ParseTemplate("env."+k, cfg.Env[k])
+		t, err := actions.ParseStrict("env."+k, cfg.Env[k])
 		if err != nil {
 			return nil, fmt.Errorf("shell action: %w", err)
 		}
@@ -173,7 +177,8 @@ func withoutNUL(s string) string {
 // expand renders one argument or variable. One that fails fails the
 // delivery, with no default put in its place as messages have (see
 // actions.RenderMessage): a failover script must never run with an
-// argument its author did not write.
+// argument its author did not write (the templates are strict: no
+// "<no value>" either).
 func expand(t *template.Template, n *actions.Notification) (string, error) {
 	var b strings.Builder
 	if err := t.Execute(&b, n); err != nil {
@@ -231,12 +236,12 @@ func (a *Action) execute(ctx context.Context, argv, env []string, stdin []byte) 
 		return notRun, startError(argv[0], explainStart(cmd, err))
 	}
 	copied := make(chan struct{})
-	go func() { _, _ = io.Copy(out, r); close(copied) }()
+	go func() { _, _ = io.Copy(out, r); r.Close(); close(copied) }()
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()
 
 	waitErr, stopped := a.await(ctx, cmd.Process.Pid, done)
-	if !collect(r, copied) && waitErr == nil {
+	if !collect(out, copied) && waitErr == nil {
 		waitErr = exec.ErrWaitDelay // output cut off, as exec would say
 	}
 	return judge(argv[0], cmd.ProcessState, waitErr, stopped, out.String())
@@ -268,19 +273,19 @@ func (a *Action) await(ctx context.Context, pid int, done <-chan error) (waitErr
 
 // collect waits for the end of the output, at most pipeGrace once the
 // program has exited, since a background child may hold the pipe open. It
-// reports whether all of the output came.
-func collect(r *os.File, copied <-chan struct{}) bool {
+// reports whether all of the output came. After the grace the copy goes
+// on into nothing until the last writer closes the pipe: closing our end
+// would kill a background child at its next write (SIGPIPE).
+func collect(out *boundedBuffer, copied <-chan struct{}) bool {
 	grace := time.NewTimer(pipeGrace)
 	defer grace.Stop()
-	all := true
 	select {
 	case <-copied:
+		return true
 	case <-grace.C:
-		all = false
+		out.seal()
+		return false
 	}
-	r.Close() // ends the copy
-	<-copied
-	return all
 }
 
 // stopReason says why a run is stopped (or not started): the timeout, or
@@ -305,9 +310,10 @@ func (e *timeoutError) Error() string        { return fmt.Sprintf("timed out aft
 func (e *timeoutError) Is(target error) bool { return target == context.DeadlineExceeded }
 
 // stop ends the process group, and the descendants that left it: SIGTERM,
-// then SIGKILL after the grace period, or as soon as the program itself
-// has exited, for what it leaves behind. It returns the program's Wait
-// error.
+// then SIGKILL when the grace period ends, or sooner once they have all
+// ended. The program's own exit does not cut the grace short: a child
+// undoing its step on SIGTERM has the grace the program has. It returns
+// the program's Wait error.
 func (a *Action) stop(pgid int, done <-chan error) error {
 	strays := escaped(pgid) // found while the program lives to be their parent
 	defer func() {
@@ -316,15 +322,27 @@ func (a *Action) stop(pgid int, done <-chan error) error {
 		}
 	}()
 	signal(pgid, strays, syscall.SIGTERM)
-	grace := time.NewTimer(a.cfg.KillGrace)
-	defer grace.Stop()
-	select {
-	case err := <-done:
-		signal(pgid, strays, syscall.SIGKILL)
-		return err
-	case <-grace.C:
-		signal(pgid, strays, syscall.SIGKILL)
-		return <-done
+	awaitGroupEnd(pgid, strays, a.cfg.KillGrace)
+	signal(pgid, strays, syscall.SIGKILL)
+	return <-done
+}
+
+// groupPoll is how often stop looks whether the group has ended.
+const groupPoll = 20 * time.Millisecond
+
+// awaitGroupEnd waits until every process of the group pgid and every
+// stray has ended, or grace has passed.
+func awaitGroupEnd(pgid int, strays []*os.Process, grace time.Duration) {
+	deadline := time.NewTimer(grace)
+	defer deadline.Stop()
+	tick := time.NewTicker(groupPoll)
+	defer tick.Stop()
+	for !groupEnded(pgid, strays) {
+		select {
+		case <-deadline.C:
+			return
+		case <-tick.C:
+		}
 	}
 }
 

@@ -303,6 +303,34 @@ func TestTimeoutSendsSIGTERMFirst(t *testing.T) {
 	}
 }
 
+// A child that undoes its step on SIGTERM has kill_grace to do it, though
+// the script running it (no trap of its own) dies of the SIGTERM at once;
+// Run returns once the whole group has ended, not at the end of the grace.
+func TestKillGraceReachesChildren(t *testing.T) {
+	dir := t.TempDir()
+	tool := script(t, dir, "tool.sh", `trap 'sleep 0.2; touch "$1/undone"; exit 1' TERM
+echo $$ > "$1/tool"; while :; do sleep 0.05; done`)
+	prog := script(t, dir, "promote.sh", `set -eu
+"$2" "$1"`)
+	a := newAction(t, actions.Spec{Timeout: time.Minute, Config: Config{Command: []string{prog, dir, tool}, KillGrace: 20 * time.Second}})
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() {
+		waitFile(t, filepath.Join(dir, "tool"))
+		cancel()
+	}()
+	start := time.Now()
+	if _, err := runReturns(t, ctx, a, notification("")); !errors.Is(err, context.Canceled) {
+		t.Errorf("Run = %v, want an interruption", err)
+	}
+	if took := time.Since(start); took >= 20*time.Second {
+		t.Errorf("Run took %s: it waited out kill_grace after the group had ended", took)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "undone")); err != nil {
+		t.Errorf("the child was killed before its SIGTERM handler ended: %v", err)
+	}
+	assertGone(t, childPid(t, filepath.Join(dir, "tool")))
+}
+
 func TestCancellationKillsTheGroup(t *testing.T) {
 	dir := t.TempDir()
 	prog := script(t, dir, "hang.sh", `sleep 1000 & echo $! > "$1/child"; sleep 1000`)
@@ -335,6 +363,25 @@ func TestBackgroundChildDoesNotHoldRun(t *testing.T) {
 	if gone(child) {
 		t.Errorf("Run waited for the background child %d to end", child)
 	}
+}
+
+// What a script leaves running in the background lives on after Run has
+// stopped collecting its output: a write it makes then must not kill it
+// (SIGPIPE on a pipe nobody reads).
+func TestBackgroundChildOutlivesTheCollection(t *testing.T) {
+	dir := t.TempDir()
+	prog := script(t, dir, "bg.sh", `( while [ ! -e "$1/go" ]; do sleep 0.05; done; echo still working; touch "$1/survived" ) &
+echo $! > "$1/child"; echo done`)
+	a := newAction(t, actions.Spec{Timeout: 10 * time.Second, Config: Config{Command: []string{prog, dir}}})
+	out, err := run(t, a, notification(""))
+	childPid(t, filepath.Join(dir, "child"))
+	if err != nil || out.Output != "done\n" {
+		t.Errorf("Run = %+v, %v; want success", out, err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "go"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	waitFile(t, filepath.Join(dir, "survived"))
 }
 
 func TestExitCodeContract(t *testing.T) {
@@ -496,16 +543,42 @@ func TestNewAppliesDefaultsAndRejectsBadTemplates(t *testing.T) {
 	}
 }
 
+// A template that renders no value fails the run for good: the script
+// never runs with an argument its author did not write, such as the
+// "<no value>" text/template prints for a missing key that index reads.
 func TestTemplateErrorsArePermanent(t *testing.T) {
-	// Valid against the sample notification, which has labels; this one has none.
-	a := newAction(t, actions.Spec{Config: Config{Command: []string{"/bin/true", "{{ .Labels.env }}"}}})
-	n := notification("")
-	n.Labels = nil
-	if _, err := a.Run(context.Background(), &n); !actions.IsPermanent(err) {
-		t.Errorf("Run = %v, want permanent", err)
+	for _, tc := range []struct {
+		name string
+		cfg  Config
+	}{
+		// Valid against the sample notification, which has labels; this one has none.
+		{"a missing label", Config{Command: []string{"/bin/true", "{{ .Labels.env }}"}}},
+		{"index of a missing event key", Config{Command: []string{"/bin/true", "--", `{{ index .Event "leaderId" }}`}}},
+		{"index of a missing event key, in env", Config{Command: []string{"/bin/true"}, Env: map[string]string{"LEADER": `{{ index .Event "leaderId" }}`}}},
+		{"an event key that is null", Config{Command: []string{"/bin/true", "{{ .Event.previousLeaderId }}"}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			a := newAction(t, actions.Spec{Config: tc.cfg})
+			n := notification("")
+			n.Labels = nil
+			n.Event["previousLeaderId"] = nil
+			if _, err := a.Run(context.Background(), &n); !actions.IsPermanent(err) {
+				t.Errorf("Run = %v, want permanent", err)
+			}
+			if r, err := a.Render(&n); err == nil {
+				t.Errorf("Render = %q %q, want an error", r.Argv, r.Env)
+			}
+		})
 	}
-	if _, err := a.Render(&n); err == nil {
-		t.Error("Render succeeded")
+}
+
+// What the README advises for a key an event may lack: index, with a default.
+func TestIndexWithADefaultRenders(t *testing.T) {
+	a := newAction(t, actions.Spec{Config: Config{Command: []string{"/bin/true", `{{ default "none" (index .Event "leaderId") }}`}}})
+	n := notification("")
+	r, err := a.Render(&n)
+	if err != nil || !slices.Equal(r.Argv, []string{"/bin/true", "none"}) {
+		t.Errorf("Render = %q, %v; want the default", r.Argv, err)
 	}
 }
 

@@ -95,7 +95,7 @@ func New(name string, spec actions.Spec, client *http.Client) (*Action, error) {
 	a := &Action{name: name, cfg: cfg, timeout: spec.Timeout, client: client, now: time.Now, secrets: actions.NewRedactor(spec.Secrets()...)}
 	a.where = a.redact(cfg.URL)
 	if cfg.Body != "" && cfg.Format != "cloudevents" {
-		t, err := actions.ParseTemplate("body", cfg.Body)
+		t, err := actions.ParseStrict("body", cfg.Body)
 		if err != nil {
 			return nil, fmt.Errorf("action %s: %s", name, a.redact(err.Error()))
 		}
@@ -105,7 +105,7 @@ func New(name string, spec actions.Spec, client *http.Client) (*Action, error) {
 		// What a header inserts is escaped (event.Printable): an id from
 		// an event may hold a newline or a NUL, which HTTP cannot carry,
 		// and must not make the delivery fail for good.
-		t, err := actions.ParseEscaped("headers."+h, cfg.Headers[h], event.Printable)
+		t, err := actions.ParseStrictEscaped("headers."+h, cfg.Headers[h], event.Printable)
 		if err != nil {
 			return nil, fmt.Errorf("action %s: %s", name, a.redact(err.Error()))
 		}

@@ -481,20 +481,33 @@ func TestHeaderInsertionsWithControlCharactersAreEscaped(t *testing.T) {
 }
 
 func TestRenderErrorIsPermanent(t *testing.T) {
-	srv, got := receiver(t)
-	// Valid at load (a resolve names its leader), fails on a resolve without.
-	a := newAction(t, webhook.Config{URL: srv.URL, Body: `{{ if eq .Status "resolved" }}{{ .Event.leaderId }}{{ end }}`})
-	n := notification()
-	n.Status = actions.StatusResolved
-	n.Event = map[string]any{}
-	if _, err := a.Run(context.Background(), &n); !actions.IsPermanent(err) {
-		t.Errorf("render failure: %v, want a permanent error", err)
-	}
-	if _, err := a.Render(&n); err == nil {
-		t.Error("Render of a failing template: no error")
-	}
-	if len(got()) != 0 {
-		t.Error("a request was sent")
+	for _, tc := range []struct{ name, body string }{
+		// Valid at load (a resolve names its leader), fails on a resolve without.
+		{"a missing event key", `{{ if eq .Status "resolved" }}{{ .Event.leaderId }}{{ end }}`},
+		// index prints a missing key as "<no value>", which no receiver expects.
+		{"index of a missing event key", `{"leader": "{{ index .Event "leaderId" }}"}`},
+		{"in a header", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			srv, got := receiver(t)
+			cfg := webhook.Config{URL: srv.URL, Body: tc.body}
+			if tc.body == "" {
+				cfg.Headers = map[string]string{"X-Leader": `{{ index .Event "leaderId" }}`}
+			}
+			a := newAction(t, cfg)
+			n := notification()
+			n.Status = actions.StatusResolved
+			n.Event = map[string]any{}
+			if _, err := a.Run(context.Background(), &n); !actions.IsPermanent(err) {
+				t.Errorf("render failure: %v, want a permanent error", err)
+			}
+			if _, err := a.Render(&n); err == nil {
+				t.Error("Render of a failing template: no error")
+			}
+			if len(got()) != 0 {
+				t.Errorf("%d requests were sent", len(got()))
+			}
+		})
 	}
 }
 
