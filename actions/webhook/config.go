@@ -23,9 +23,9 @@ var Kind = actions.Kind{
 	},
 	Docs: map[string]string{
 		"url":     "the endpoint (http or https).",
-		"method":  "GET, POST (default), PUT, PATCH or DELETE.",
+		"method":  "GET, POST (default), PUT, PATCH or DELETE. GET and DELETE send no body and no Content-Type unless `body` (or `format: cloudevents`) says what to send; a signature then covers the empty body.",
 		"headers": "extra headers; values are templates. What a value inserts is sent with control characters escaped (`\\n`, `\\x00`...), so that an id holding a newline cannot add a header nor fail the delivery.",
-		"body":    "body template. Default: the JSON payload.",
+		"body":    "body template. Default: the JSON payload (none for GET and DELETE).",
 		"secret":  "Standard Webhooks signing secret (`whsec_` + base64, or raw bytes).",
 		"format":  "`json` (default) or `cloudevents` (CloudEvents 1.0 structured).",
 	},

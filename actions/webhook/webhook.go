@@ -185,6 +185,8 @@ func (a *Action) request(n *actions.Notification) (body []byte, headers http.Hea
 		var b bytes.Buffer
 		err = a.body.Execute(&b, n)
 		body = b.Bytes()
+	case bodiless(a.cfg.Method):
+		delete(headers, "Content-Type")
 	default:
 		body, err = n.Payload()
 	}
@@ -206,6 +208,17 @@ func (a *Action) request(n *actions.Notification) (body []byte, headers http.Hea
 	}
 	headers["Webhook-Id"] = []string{n.DeliveryID} // a header template does not replace it
 	return body, headers, nil
+}
+
+// bodiless reports whether a request of method carries no payload unless
+// a body template says what: a GET, HEAD or DELETE with a body is
+// undefined in HTTP, and receivers (a heartbeat's ping) ignore or refuse it.
+func bodiless(method string) bool {
+	switch method {
+	case http.MethodGet, http.MethodHead, http.MethodDelete:
+		return true
+	}
+	return false
 }
 
 // validHeaderValue reports whether v may be sent as a header value: no

@@ -601,3 +601,33 @@ func TestNewRejectsBadInput(t *testing.T) {
 		}
 	}
 }
+
+// GET and DELETE send no body and no Content-Type (a heartbeat's ping
+// is a GET), unless body is set; the signature covers the empty body.
+func TestMethodsWithoutBody(t *testing.T) {
+	for _, c := range []struct {
+		method, body, wantBody, wantType string
+	}{
+		{method: "GET"},
+		{method: "delete"},
+		{method: "GET", body: "ping {{ .Rule }}", wantBody: "ping leaderless-30s", wantType: "application/json"},
+		{method: "POST", wantBody: `"rule":"leaderless-30s"`, wantType: "application/json"},
+	} {
+		srv, got := receiver(t)
+		a := newAction(t, webhook.Config{URL: srv.URL + "/ping", Method: c.method, Body: c.body, Secret: secret})
+		n := notification()
+		if _, err := a.Run(context.Background(), &n); err != nil {
+			t.Fatalf("%s: %v", c.method, err)
+		}
+		r := got()[0]
+		if c.wantBody == "" && len(r.body) != 0 || !strings.Contains(string(r.body), c.wantBody) {
+			t.Errorf("%s: body %q, want %q", c.method, r.body, c.wantBody)
+		}
+		if ct := r.header.Get("Content-Type"); ct != c.wantType {
+			t.Errorf("%s: Content-Type %q, want %q", c.method, ct, c.wantType)
+		}
+		if _, err := newVerifier(t, secret).verify(r.header, r.body, time.Now()); err != nil {
+			t.Errorf("%s: %v", c.method, err)
+		}
+	}
+}
