@@ -66,8 +66,8 @@ func (c Config) Validate() field.List {
 			errs.Add(path, "%q is not a valid HTTP header name", name)
 		}
 		value := c.Headers[name]
-		if i := strings.IndexAny(value, "\r\n\x00"); i >= 0 {
-			errs.AddAt(path, i, "a header value cannot hold a line break or NUL")
+		if i := controlCharAt(value); i >= 0 {
+			errs.AddAt(path, i, "a header value cannot hold a control character (a tab aside): HTTP does not allow it")
 		}
 		actions.CheckTemplate(&errs, path, value)
 	}

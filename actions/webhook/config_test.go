@@ -68,12 +68,16 @@ func TestValidateRejects(t *testing.T) {
 		{"method", hook(func(c *webhook.Config) { c.Method = "FETCH" }), []string{
 			`method@-1: unknown method "FETCH": GET, POST, PUT, PATCH, DELETE`}},
 		{"headers", hook(func(c *webhook.Config) {
-			c.Headers = map[string]string{"X A": "ok", "X-B": "a\r\nInjected: 1", "X-C": "{{ .Rule ", "X-D": "{{ .cluster }}"}
+			c.Headers = map[string]string{"X A": "ok", "X-B": "a\r\nInjected: 1", "X-C": "{{ .Rule ", "X-D": "{{ .cluster }}",
+				"X-E": "bell\a", "X-F": "del\x7f", "X-G": "nul\x00", "X-Tab": "a\tb"}
 		}), []string{
 			`headers.X A@-1: "X A" is not a valid HTTP header name`,
-			"headers.X-B@1: a header value cannot hold a line break or NUL",
+			"headers.X-B@1: a header value cannot hold a control character (a tab aside): HTTP does not allow it",
 			"headers.X-C@0: template: unclosed action",
-			"headers.X-D@3: template: unknown field .cluster: did you mean .Cluster?"}},
+			"headers.X-D@3: template: unknown field .cluster: did you mean .Cluster?",
+			"headers.X-E@4: a header value cannot hold a control character (a tab aside): HTTP does not allow it",
+			"headers.X-F@3: a header value cannot hold a control character (a tab aside): HTTP does not allow it",
+			"headers.X-G@3: a header value cannot hold a control character (a tab aside): HTTP does not allow it"}},
 		{"body: unknown field", hook(func(c *webhook.Config) { c.Body = `{"c": "{{ .Clustr }}"}` }), []string{
 			`body@10: template: unknown field .Clustr (fields: .DeliveryID .Rule .Status .Cluster .Labels .FiredAt .Episode .EventType .Event .LeaderID .PreviousLeaderID .Leaderless .LeaderlessFor .MembersUp .MembersTotal .QuorumMargin .Unreachable .WatcherIsolated .ChangeKind .Leaders .SplitBrain .Term .Seq .DryRun .StateSince .LastOutage .Lasted .HeldBy .Failure .Summary)`}},
 		{"body: error on line 3", hook(func(c *webhook.Config) { c.Body = "{\n  \"rule\": {{ json .Rule }},\n  \"ms\": {{ ms .Rule }}\n}" }), []string{

@@ -223,13 +223,18 @@ func bodiless(method string) bool {
 
 // validHeaderValue reports whether v may be sent as a header value: no
 // control characters but horizontal tab (RFC 9110 §5.5).
-func validHeaderValue(v string) bool {
+func validHeaderValue(v string) bool { return controlCharAt(v) < 0 }
+
+// controlCharAt returns the offset of the first byte of v that a header
+// value cannot hold (see validHeaderValue), or -1. Validate and Run share
+// it, so that a header that passes check is one that can be sent.
+func controlCharAt(v string) int {
 	for i := 0; i < len(v); i++ {
 		if c := v[i]; c < ' ' && c != '\t' || c == 0x7f {
-			return false
+			return i
 		}
 	}
-	return true
+	return -1
 }
 
 // Run makes one attempt, bounded by ctx and by the action's timeout.
