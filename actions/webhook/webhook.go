@@ -7,7 +7,8 @@
 //
 // One Run is one attempt. 2xx is success; 408, 425, 429 and 5xx are retried (after
 // Retry-After when the answer has one), as are network errors and
-// timeouts; any other answer, redirects included, is a permanent failure.
+// timeouts; any other answer, redirects included, is a permanent failure,
+// and so is a certificate that does not verify.
 // Error messages never show the secret, nor the URL's credentials or query.
 package webhook
 

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"log"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -628,6 +629,39 @@ func TestMethodsWithoutBody(t *testing.T) {
 		}
 		if _, err := newVerifier(t, secret).verify(r.header, r.body, time.Now()); err != nil {
 			t.Errorf("%s: %v", c.method, err)
+		}
+	}
+}
+
+// A certificate that does not verify fails the same way at every attempt:
+// the delivery fails for good, at once, rather than retrying as if the
+// receiver had not answered.
+func TestUnverifiedCertificateIsPermanent(t *testing.T) {
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	srv.Config.ErrorLog = log.New(io.Discard, "", 0) // the handshakes that fail
+	srv.StartTLS()
+	t.Cleanup(srv.Close)
+	_, port, _ := net.SplitHostPort(srv.Listener.Addr().String())
+	for _, c := range []struct {
+		name   string
+		url    string
+		client *http.Client
+	}{
+		// The default client trusts the system's CAs, not the test server's.
+		{name: "unknown authority", url: srv.URL + "/x"},
+		// The test server's certificate names 127.0.0.1, not localhost.
+		{name: "another host's", url: "https://localhost:" + port + "/x", client: srv.Client()},
+	} {
+		a, err := webhook.New("hook", actions.Spec{Type: webhook.Name, Config: webhook.Config{URL: c.url}}, c.client)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := notification()
+		_, err = a.Run(context.Background(), &n)
+		if err == nil || !actions.IsPermanent(err) {
+			t.Errorf("%s: %v, want a permanent error", c.name, err)
+		} else if !strings.Contains(err.Error(), "certificate") {
+			t.Errorf("%s: error %q does not say why", c.name, err)
 		}
 	}
 }
