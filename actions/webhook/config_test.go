@@ -38,6 +38,10 @@ func TestValidateAccepts(t *testing.T) {
 		"raw secret":  hook(func(c *webhook.Config) { c.Secret = "not base64 at all!" }),
 		"cloudevents": hook(func(c *webhook.Config) { c.Format = "cloudevents" }),
 		"json format": hook(func(c *webhook.Config) { c.Format = "json"; c.Method = "GET" }),
+		"text body": hook(func(c *webhook.Config) {
+			c.Body = "{{ .Rule }} on {{ .Cluster }}"
+			c.Headers = map[string]string{"Content-Type": "text/plain"}
+		}),
 	}
 	for name, s := range specs {
 		s.Timeout = 5 * time.Second
@@ -86,6 +90,15 @@ func TestValidateRejects(t *testing.T) {
 			`body@2: template: function "nope" not defined`}},
 		{"body: wrong field of a field", hook(func(c *webhook.Config) { c.Body = "{{ .Rule.Name }}" }), []string{
 			"body@8: template: at <.Rule.Name>: can't evaluate field Name in type string"}},
+		{"body: not JSON", hook(func(c *webhook.Config) { c.Body = `{"rule": {{ .Rule }}}` }), []string{
+			"body@-1: renders invalid JSON (invalid character 'r' looking for beginning of value, at byte 10) for a sample firing, " +
+				"and its Content-Type is JSON: insert strings with {{ json ... }}, or set headers.Content-Type"}},
+		{"body: not JSON once resolved", hook(func(c *webhook.Config) {
+			c.Body = `{{ if eq .Status "resolved" }}{"ok": true{{ else }}{}{{ end }}`
+			c.Headers = map[string]string{"content-type": "application/vnd.api+json"}
+		}), []string{
+			"body@-1: renders invalid JSON (unexpected end of JSON input) for a sample resolved, " +
+				"and its Content-Type is JSON: insert strings with {{ json ... }}, or set headers.Content-Type"}},
 		{"format", hook(func(c *webhook.Config) { c.Format = "xml" }), []string{
 			`format@-1: unknown format "xml": json (the default) or cloudevents`}},
 		{"cloudevents with a body", hook(func(c *webhook.Config) { c.Format = "cloudevents"; c.Body = "x" }), []string{

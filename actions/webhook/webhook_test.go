@@ -404,7 +404,7 @@ func TestErrorsNeverShowSecrets(t *testing.T) {
 	// A template that fails at run time.
 	srv, _ := receiver(t)
 	a = newAction(t, webhook.Config{URL: srv.URL + "/?token=" + token, Secret: sec,
-		Body: `{{ if eq .Status "resolved" }}{{ .Event.leaderId }}{{ end }}`})
+		Body: `{"leader": {{ if eq .Status "resolved" }}{{ json .Event.leaderId }}{{ else }}null{{ end }}}`})
 	n.Status, n.Event = actions.StatusResolved, map[string]any{}
 	out, err = a.Run(context.Background(), &n)
 	check("template", out, err)
@@ -484,7 +484,7 @@ func TestHeaderInsertionsWithControlCharactersAreEscaped(t *testing.T) {
 func TestRenderErrorIsPermanent(t *testing.T) {
 	srv, got := receiver(t)
 	// Valid at load (a resolve names its leader), fails on a resolve without.
-	a := newAction(t, webhook.Config{URL: srv.URL, Body: `{{ if eq .Status "resolved" }}{{ .Event.leaderId }}{{ end }}`})
+	a := newAction(t, webhook.Config{URL: srv.URL, Body: `{"leader": {{ if eq .Status "resolved" }}{{ json .Event.leaderId }}{{ else }}null{{ end }}}`})
 	n := notification()
 	n.Status = actions.StatusResolved
 	n.Event = map[string]any{}
@@ -611,7 +611,7 @@ func TestMethodsWithoutBody(t *testing.T) {
 	}{
 		{method: "GET"},
 		{method: "delete"},
-		{method: "GET", body: "ping {{ .Rule }}", wantBody: "ping leaderless-30s", wantType: "application/json"},
+		{method: "GET", body: `{"ping": {{ json .Rule }}}`, wantBody: `{"ping": "leaderless-30s"}`, wantType: "application/json"},
 		{method: "POST", wantBody: `"rule":"leaderless-30s"`, wantType: "application/json"},
 	} {
 		srv, got := receiver(t)
