@@ -33,9 +33,12 @@ type Kind struct {
 	// as in Docs, for the JSON Schema.
 	Enums map[string][]string
 	// PlainKeys lists the keys whose values are shown in logs even when
-	// they come from ${VAR}s, because they say where, not who (a URL,
-	// whose credentials are redacted anyway). Values of other keys that
-	// come from the environment are redacted like secrets.
+	// they come from ${VAR}s, because they say where, not who: a URL's
+	// scheme and host. Its password and query values are redacted as in
+	// any URL, and the path of a URL that a ${VAR} supplies (whole, or its
+	// start) is a secret, since tokens go there (Discord's, a heartbeat's).
+	// Values of other keys that come from the environment are redacted
+	// like secrets.
 	PlainKeys []string
 }
 

@@ -166,6 +166,31 @@ func SampleOutput(text string) (out string, ok bool) {
 	return b.String(), true
 }
 
+// SampleRendering is what a template renders for one sample notification.
+type SampleRendering struct {
+	Status string // the sample's: StatusFiring, StatusResolved, StatusVerifyFailed
+	Out    string
+}
+
+// SampleOutputs renders text with each sample that templates are checked
+// with, for a kind whose setting must render text of some form (JSON): a
+// template may branch on the status. ok is false when text does not
+// render with one of them (see CheckTemplate for why).
+func SampleOutputs(text string) (out []SampleRendering, ok bool) {
+	t, err := ParseTemplate(checkName, text)
+	if err != nil {
+		return nil, false
+	}
+	for i := range samples {
+		var b strings.Builder
+		if err := t.Execute(&b, &samples[i]); err != nil {
+			return nil, false
+		}
+		out = append(out, SampleRendering{Status: samples[i].Status, Out: b.String()})
+	}
+	return out, true
+}
+
 // dataErrors are rendering failures caused by what the sample's maps hold.
 // Events carry different keys by type and labels differ by cluster, so a
 // template that reads .Event.leaderId is right even though the sample has

@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"net/url"
 	"reflect"
 	"slices"
 	"strconv"
@@ -51,7 +52,7 @@ func (l *loader) expandEnv(n *yaml.Node, path string) {
 		}
 		if record := l.actionSecret(path); record != nil {
 			for _, v := range used {
-				record(v, inURLPath(out, v))
+				record(envValue{value: v, inPath: inURLPath(out, v), urlTail: urlTail(v)})
 			}
 		}
 		n.Value = out
@@ -116,7 +117,7 @@ func expandUsing(s string, env func(string) (string, bool), used func(string)) (
 // the action's kind, known later (see envSecrets). inPath says that the
 // value went into the path or query of a URL written around it
 // (https://api.telegram.org/bot${TOKEN}/...), where tokens go.
-func (l *loader) actionSecret(path string) func(v string, inPath bool) {
+func (l *loader) actionSecret(path string) func(envValue) {
 	rest, ok := strings.CutPrefix(path, "actions.")
 	if !ok {
 		return nil
@@ -124,11 +125,12 @@ func (l *loader) actionSecret(path string) func(v string, inPath bool) {
 	name, key, _ := strings.Cut(rest, ".")
 	key, _, _ = strings.Cut(key, "[")
 	key, _, _ = strings.Cut(key, ".")
-	return func(v string, inPath bool) {
+	return func(v envValue) {
 		if l.fromEnv == nil {
 			l.fromEnv = map[string][]envValue{}
 		}
-		l.fromEnv[name] = append(l.fromEnv[name], envValue{key: key, value: v, inPath: inPath})
+		v.key = key
+		l.fromEnv[name] = append(l.fromEnv[name], v)
 	}
 }
 
@@ -147,27 +149,65 @@ func inURLPath(setting, v string) bool {
 	return at >= scheme+3+hostEnd
 }
 
+// urlTail returns what follows the host in v when v holds a URL
+// (https://discord.com/api/webhooks/ID/TOKEN), without the slash: a URL
+// that the environment supplies whole, or the start of, is a secret there
+// (Discord's, Mattermost's, a heartbeat's), however its kind shows URLs.
+func urlTail(v string) string {
+	scheme := strings.Index(v, "://")
+	if scheme < 0 {
+		return ""
+	}
+	rest := v[scheme+3:]
+	hostEnd := strings.IndexAny(rest, "/?#")
+	if hostEnd < 0 {
+		return ""
+	}
+	return strings.TrimPrefix(rest[hostEnd:], "/")
+}
+
 // envValue is a value that a ${VAR} put in the setting key of an action;
-// inPath: into the path or query of a URL around it.
+// inPath: into the path or query of a URL around it; urlTail: the path
+// and query of a URL that the value holds (see urlTail).
 type envValue struct {
 	key, value string
 	inPath     bool
+	urlTail    string
+}
+
+// tailSecrets returns the forms of a URL's tail that messages may show:
+// path and query, the path alone, each as written and decoded.
+func tailSecrets(tail string) []string {
+	if tail == "" {
+		return nil
+	}
+	path, _, _ := strings.Cut(tail, "?")
+	path, _, _ = strings.Cut(path, "#")
+	out := []string{tail, path}
+	if decoded, err := url.PathUnescape(path); err == nil {
+		out = append(out, decoded)
+	}
+	return out
 }
 
 // envSecrets returns the values that ${VAR}s put in the settings of the
 // named action, but for those of its type and of the keys its kind (nil if
 // unknown) leaves readable: they say where, not who. A value put into
 // the path of a URL written around it is a secret all the same: a token
-// in a URL's path (a Telegram bot's) is put there so.
+// in a URL's path (a Telegram bot's) is put there so; and so is the path
+// of a URL that a value holds, its scheme and host staying readable.
 func (l *loader) envSecrets(name string, kind *actions.Kind) []string {
 	var out []string
 	for _, v := range l.fromEnv[name] {
-		if v.key == "type" || !v.inPath && kind != nil && slices.Contains(kind.PlainKeys, v.key) {
-			continue
+		switch {
+		case v.key == "type":
+		case !v.inPath && kind != nil && slices.Contains(kind.PlainKeys, v.key):
+			out = append(out, tailSecrets(v.urlTail)...)
+		default:
+			out = append(out, v.value)
 		}
-		out = append(out, v.value)
 	}
-	return out
+	return slices.Compact(out)
 }
 
 func validEnvName(s string) bool {

@@ -1,11 +1,14 @@
 package config
 
 import (
+	"context"
 	"crypto/x509"
 	"errors"
 	"flag"
 	"fmt"
 	"io/fs"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -122,7 +125,7 @@ const base = `clusters:
     stabilize: 1s
     source: {type: events, stdin: true}
 actions:
-  page: {type: webhook, url: "${URL:-http://127.0.0.1:9/default}", body: "$${literal} $$ and $HOME"}
+  page: {type: webhook, url: "${URL:-http://127.0.0.1:9/default}", body: "$${literal} $$ and $HOME", headers: {Content-Type: text/plain}}
 rules:
   - {name: r, when: leaderless, actions: [page]}
 `
@@ -771,5 +774,43 @@ func TestParseDaemon(t *testing.T) {
 				t.Errorf("ParseDaemon: error\n%s\nwant\n%s", got, tc.err)
 			}
 		})
+	}
+}
+
+// A URL that a ${VAR} supplies whole, or the start of, carries its token in
+// its path (Discord, Mattermost, a heartbeat's): the action's Where, the
+// errors of its attempts and their detail do not show it.
+func TestURLPathFromEnvHidden(t *testing.T) {
+	const token = "tok-abcdefgh"
+	receiver := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, "Unknown Webhook "+r.URL.Path, http.StatusNotFound)
+	}))
+	defer receiver.Close()
+	for _, c := range []struct{ name, url, value string }{
+		{name: "whole", url: "${DISCORD_WEBHOOK_URL}", value: receiver.URL + "/api/webhooks/1/" + token},
+		{name: "with a query", url: "${DISCORD_WEBHOOK_URL}", value: receiver.URL + "/api/webhooks/1/" + token + "?wait=true"},
+		{name: "the start", url: "${HOOK_BASE}/send", value: receiver.URL + "/hooks/" + token},
+	} {
+		data := "clusters:\n  - {name: z, source: {type: events, stdin: true}}\n" +
+			"actions:\n  hook: {type: webhook, url: '" + c.url + "'}\n" +
+			"rules:\n  - {name: r, when: leaderless, actions: [hook]}\n"
+		cfg, _, err := Parse("u.yaml", []byte(data), envOf(map[string]string{"DISCORD_WEBHOOK_URL": c.value, "HOOK_BASE": c.value}))
+		if err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		a, err := webhook.New("hook", cfg.Actions["hook"], nil)
+		if err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		n := actions.Notification{DeliveryID: "msg_1", Rule: "r", Status: actions.StatusFiring, Cluster: "z"}
+		out, err := a.Run(context.Background(), &n)
+		if err == nil || out.HTTPStatus != http.StatusNotFound {
+			t.Fatalf("%s: %+v %v, want a 404", c.name, out, err)
+		}
+		for what, s := range map[string]string{"Where": a.Where(), "error": err.Error(), "detail": out.Detail} {
+			if strings.Contains(s, token) {
+				t.Errorf("%s: %s shows the token: %s", c.name, what, s)
+			}
+		}
 	}
 }

@@ -2,6 +2,9 @@ package webhook
 
 import (
 	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
 	"maps"
 	"slices"
 	"strings"
@@ -23,9 +26,9 @@ var Kind = actions.Kind{
 	},
 	Docs: map[string]string{
 		"url":     "the endpoint (http or https).",
-		"method":  "GET, POST (default), PUT, PATCH or DELETE.",
+		"method":  "GET, POST (default), PUT, PATCH or DELETE. GET and DELETE send no body and no Content-Type unless `body` (or `format: cloudevents`) says what to send; a signature then covers the empty body.",
 		"headers": "extra headers; values are templates. What a value inserts is sent with control characters escaped (`\\n`, `\\x00`...), so that an id holding a newline cannot add a header nor fail the delivery.",
-		"body":    "body template. Default: the JSON payload.",
+		"body":    "body template. Default: the JSON payload (none for GET and DELETE). It is sent as `application/json` unless `headers` sets `Content-Type`; while it is JSON, check refuses a body that renders invalid JSON for a sample notification (insert strings with `{{ json .Summary }}`).",
 		"secret":  "Standard Webhooks signing secret (`whsec_` + base64, or raw bytes).",
 		"format":  "`json` (default) or `cloudevents` (CloudEvents 1.0 structured).",
 	},
@@ -66,8 +69,8 @@ func (c Config) Validate() field.List {
 			errs.Add(path, "%q is not a valid HTTP header name", name)
 		}
 		value := c.Headers[name]
-		if i := strings.IndexAny(value, "\r\n\x00"); i >= 0 {
-			errs.AddAt(path, i, "a header value cannot hold a line break or NUL")
+		if i := controlCharAt(value); i >= 0 {
+			errs.AddAt(path, i, "a header value cannot hold a control character (a tab aside): HTTP does not allow it")
 		}
 		actions.CheckTemplate(&errs, path, value)
 	}
@@ -82,6 +85,7 @@ func (c Config) Validate() field.List {
 	}
 	if c.Body != "" {
 		actions.CheckTemplate(&errs, "body", c.Body)
+		c.checkJSONBody(&errs)
 	}
 	if rest, ok := strings.CutPrefix(c.Secret, "whsec_"); ok {
 		if _, err := base64.StdEncoding.DecodeString(rest); err != nil || rest == "" {
@@ -89,6 +93,57 @@ func (c Config) Validate() field.List {
 		}
 	}
 	return errs
+}
+
+// checkJSONBody refuses a body template that renders invalid JSON for a
+// sample notification while the body is sent as JSON: every receiver
+// would refuse it, at the first firing. Neither the body nor the
+// Content-Type header's value is shown.
+func (c Config) checkJSONBody(errs *field.List) {
+	if c.Format == "cloudevents" || !isJSONType(c.contentType()) {
+		return
+	}
+	renderings, ok := actions.SampleOutputs(c.Body)
+	if !ok {
+		return // CheckTemplate says why
+	}
+	for _, r := range renderings {
+		var v any
+		err := json.Unmarshal([]byte(r.Out), &v)
+		if err == nil {
+			continue
+		}
+		why := err.Error()
+		var syntax *json.SyntaxError
+		if errors.As(err, &syntax) && syntax.Offset < int64(len(r.Out)) {
+			why += fmt.Sprintf(", at byte %d", syntax.Offset)
+		}
+		errs.Add("body", "renders invalid JSON (%s) for a sample %s, and its Content-Type is JSON: "+
+			"insert strings with {{ json ... }}, or set headers.Content-Type", why, r.Status)
+		return
+	}
+}
+
+// contentType is the Content-Type the body is sent with: a header's, as
+// the sample renders it, or JSON.
+func (c Config) contentType() string {
+	for name, value := range c.Headers {
+		if strings.EqualFold(name, "Content-Type") {
+			if out, ok := actions.SampleOutput(value); ok {
+				return out
+			}
+			return value
+		}
+	}
+	return ContentTypeJSON
+}
+
+// isJSONType reports whether a Content-Type says JSON: application/json,
+// or a +json type (application/vnd.api+json).
+func isJSONType(contentType string) bool {
+	media, _, _ := strings.Cut(strings.ToLower(contentType), ";")
+	media = strings.TrimSpace(media)
+	return media == ContentTypeJSON || strings.HasSuffix(media, "+json")
 }
 
 // validHeaderName is the token rule of RFC 9110 that net/http applies: a

@@ -38,6 +38,10 @@ func TestValidateAccepts(t *testing.T) {
 		"raw secret":  hook(func(c *webhook.Config) { c.Secret = "not base64 at all!" }),
 		"cloudevents": hook(func(c *webhook.Config) { c.Format = "cloudevents" }),
 		"json format": hook(func(c *webhook.Config) { c.Format = "json"; c.Method = "GET" }),
+		"text body": hook(func(c *webhook.Config) {
+			c.Body = "{{ .Rule }} on {{ .Cluster }}"
+			c.Headers = map[string]string{"Content-Type": "text/plain"}
+		}),
 	}
 	for name, s := range specs {
 		s.Timeout = 5 * time.Second
@@ -68,12 +72,16 @@ func TestValidateRejects(t *testing.T) {
 		{"method", hook(func(c *webhook.Config) { c.Method = "FETCH" }), []string{
 			`method@-1: unknown method "FETCH": GET, POST, PUT, PATCH, DELETE`}},
 		{"headers", hook(func(c *webhook.Config) {
-			c.Headers = map[string]string{"X A": "ok", "X-B": "a\r\nInjected: 1", "X-C": "{{ .Rule ", "X-D": "{{ .cluster }}"}
+			c.Headers = map[string]string{"X A": "ok", "X-B": "a\r\nInjected: 1", "X-C": "{{ .Rule ", "X-D": "{{ .cluster }}",
+				"X-E": "bell\a", "X-F": "del\x7f", "X-G": "nul\x00", "X-Tab": "a\tb"}
 		}), []string{
 			`headers.X A@-1: "X A" is not a valid HTTP header name`,
-			"headers.X-B@1: a header value cannot hold a line break or NUL",
+			"headers.X-B@1: a header value cannot hold a control character (a tab aside): HTTP does not allow it",
 			"headers.X-C@0: template: unclosed action",
-			"headers.X-D@3: template: unknown field .cluster: did you mean .Cluster?"}},
+			"headers.X-D@3: template: unknown field .cluster: did you mean .Cluster?",
+			"headers.X-E@4: a header value cannot hold a control character (a tab aside): HTTP does not allow it",
+			"headers.X-F@3: a header value cannot hold a control character (a tab aside): HTTP does not allow it",
+			"headers.X-G@3: a header value cannot hold a control character (a tab aside): HTTP does not allow it"}},
 		{"body: unknown field", hook(func(c *webhook.Config) { c.Body = `{"c": "{{ .Clustr }}"}` }), []string{
 			`body@10: template: unknown field .Clustr (fields: .DeliveryID .Rule .Status .Cluster .Labels .FiredAt .Episode .EventType .Event .LeaderID .PreviousLeaderID .Leaderless .LeaderlessFor .MembersUp .MembersTotal .QuorumMargin .Unreachable .WatcherIsolated .ChangeKind .Leaders .SplitBrain .Term .Seq .DryRun .StateSince .LastOutage .Lasted .HeldBy .Failure .Summary)`}},
 		{"body: error on line 3", hook(func(c *webhook.Config) { c.Body = "{\n  \"rule\": {{ json .Rule }},\n  \"ms\": {{ ms .Rule }}\n}" }), []string{
@@ -82,6 +90,15 @@ func TestValidateRejects(t *testing.T) {
 			`body@2: template: function "nope" not defined`}},
 		{"body: wrong field of a field", hook(func(c *webhook.Config) { c.Body = "{{ .Rule.Name }}" }), []string{
 			"body@8: template: at <.Rule.Name>: can't evaluate field Name in type string"}},
+		{"body: not JSON", hook(func(c *webhook.Config) { c.Body = `{"rule": {{ .Rule }}}` }), []string{
+			"body@-1: renders invalid JSON (invalid character 'r' looking for beginning of value, at byte 10) for a sample firing, " +
+				"and its Content-Type is JSON: insert strings with {{ json ... }}, or set headers.Content-Type"}},
+		{"body: not JSON once resolved", hook(func(c *webhook.Config) {
+			c.Body = `{{ if eq .Status "resolved" }}{"ok": true{{ else }}{}{{ end }}`
+			c.Headers = map[string]string{"content-type": "application/vnd.api+json"}
+		}), []string{
+			"body@-1: renders invalid JSON (unexpected end of JSON input) for a sample resolved, " +
+				"and its Content-Type is JSON: insert strings with {{ json ... }}, or set headers.Content-Type"}},
 		{"format", hook(func(c *webhook.Config) { c.Format = "xml" }), []string{
 			`format@-1: unknown format "xml": json (the default) or cloudevents`}},
 		{"cloudevents with a body", hook(func(c *webhook.Config) { c.Format = "cloudevents"; c.Body = "x" }), []string{

@@ -2,6 +2,8 @@ package webhook
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -31,7 +33,8 @@ const readLimit = 4 << 10
 //     answer has a Retry-After header (seconds or an HTTP date);
 //   - any other answer (3xx, since redirects are not followed, and 4xx):
 //     a permanent error;
-//   - no answer (refused, reset, timed out): a retryable error.
+//   - no answer (refused, reset, timed out): a retryable error;
+//   - a certificate that does not verify: a permanent error.
 //
 // where names the endpoint in messages and must already be safe to show;
 // redact is applied to every message and to Outcome.Detail, which holds at
@@ -57,8 +60,16 @@ func ExchangeBody(client *http.Client, req *http.Request, where string, redact f
 		if ue != nil && ue.Timeout() || errors.Is(err, context.DeadlineExceeded) {
 			what = "timed out"
 		}
+		unverified := certificateUnverified(err)
+		if unverified {
+			what = "the receiver's certificate does not verify"
+		}
 		msg := redact(fmt.Sprintf("%s %s: %s: %v", req.Method, where, what, cause))
-		return actions.Outcome{Detail: truncate(msg, MaxDetail)}, nil, &attemptError{msg: msg, cause: cause}
+		var failed error = &attemptError{msg: msg, cause: cause}
+		if unverified {
+			failed = actions.Permanent(failed)
+		}
+		return actions.Outcome{Detail: truncate(msg, MaxDetail)}, nil, failed
 	}
 	defer resp.Body.Close()
 	var raw []byte
@@ -93,6 +104,20 @@ func classify(method, where string, resp *http.Response, body string, redact fun
 		return err
 	}
 	return actions.Permanent(err)
+}
+
+// certificateUnverified reports whether err is a certificate that does
+// not verify (an unknown CA, another host's, expired): every attempt would
+// meet it until someone changes the receiver or the config.
+func certificateUnverified(err error) bool {
+	var (
+		verification *tls.CertificateVerificationError
+		authority    x509.UnknownAuthorityError
+		hostname     x509.HostnameError
+		invalid      x509.CertificateInvalidError
+	)
+	return errors.As(err, &verification) || errors.As(err, &authority) ||
+		errors.As(err, &hostname) || errors.As(err, &invalid)
 }
 
 // transient tells the answers a later attempt may change: 408 (the

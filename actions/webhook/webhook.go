@@ -7,7 +7,8 @@
 //
 // One Run is one attempt. 2xx is success; 408, 425, 429 and 5xx are retried (after
 // Retry-After when the answer has one), as are network errors and
-// timeouts; any other answer, redirects included, is a permanent failure.
+// timeouts; any other answer, redirects included, is a permanent failure,
+// and so is a certificate that does not verify.
 // Error messages never show the secret, nor the URL's credentials or query.
 package webhook
 
@@ -185,6 +186,8 @@ func (a *Action) request(n *actions.Notification) (body []byte, headers http.Hea
 		var b bytes.Buffer
 		err = a.body.Execute(&b, n)
 		body = b.Bytes()
+	case bodiless(a.cfg.Method):
+		delete(headers, "Content-Type")
 	default:
 		body, err = n.Payload()
 	}
@@ -208,15 +211,31 @@ func (a *Action) request(n *actions.Notification) (body []byte, headers http.Hea
 	return body, headers, nil
 }
 
+// bodiless reports whether a request of method carries no payload unless
+// a body template says what: a GET, HEAD or DELETE with a body is
+// undefined in HTTP, and receivers (a heartbeat's ping) ignore or refuse it.
+func bodiless(method string) bool {
+	switch method {
+	case http.MethodGet, http.MethodHead, http.MethodDelete:
+		return true
+	}
+	return false
+}
+
 // validHeaderValue reports whether v may be sent as a header value: no
 // control characters but horizontal tab (RFC 9110 §5.5).
-func validHeaderValue(v string) bool {
+func validHeaderValue(v string) bool { return controlCharAt(v) < 0 }
+
+// controlCharAt returns the offset of the first byte of v that a header
+// value cannot hold (see validHeaderValue), or -1. Validate and Run share
+// it, so that a header that passes check is one that can be sent.
+func controlCharAt(v string) int {
 	for i := 0; i < len(v); i++ {
 		if c := v[i]; c < ' ' && c != '\t' || c == 0x7f {
-			return false
+			return i
 		}
 	}
-	return true
+	return -1
 }
 
 // Run makes one attempt, bounded by ctx and by the action's timeout.

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"log"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -403,7 +404,7 @@ func TestErrorsNeverShowSecrets(t *testing.T) {
 	// A template that fails at run time.
 	srv, _ := receiver(t)
 	a = newAction(t, webhook.Config{URL: srv.URL + "/?token=" + token, Secret: sec,
-		Body: `{{ if eq .Status "resolved" }}{{ .Event.leaderId }}{{ end }}`})
+		Body: `{"leader": {{ if eq .Status "resolved" }}{{ json .Event.leaderId }}{{ else }}null{{ end }}}`})
 	n.Status, n.Event = actions.StatusResolved, map[string]any{}
 	out, err = a.Run(context.Background(), &n)
 	check("template", out, err)
@@ -483,7 +484,7 @@ func TestHeaderInsertionsWithControlCharactersAreEscaped(t *testing.T) {
 func TestRenderErrorIsPermanent(t *testing.T) {
 	for _, tc := range []struct{ name, body string }{
 		// Valid at load (a resolve names its leader), fails on a resolve without.
-		{"a missing event key", `{{ if eq .Status "resolved" }}{{ .Event.leaderId }}{{ end }}`},
+		{"a missing event key", `{"leader": {{ if eq .Status "resolved" }}{{ json .Event.leaderId }}{{ else }}null{{ end }}}`},
 		// index prints a missing key as "<no value>", which no receiver expects.
 		{"index of a missing event key", `{"leader": "{{ index .Event "leaderId" }}"}`},
 		{"in a header", ""},
@@ -611,6 +612,69 @@ func TestNewRejectsBadInput(t *testing.T) {
 			t.Errorf("%+v: no error", spec)
 		} else if strings.Contains(err.Error(), "not base64!") {
 			t.Errorf("error shows the secret: %v", err)
+		}
+	}
+}
+
+// GET and DELETE send no body and no Content-Type (a heartbeat's ping
+// is a GET), unless body is set; the signature covers the empty body.
+func TestMethodsWithoutBody(t *testing.T) {
+	for _, c := range []struct {
+		method, body, wantBody, wantType string
+	}{
+		{method: "GET"},
+		{method: "delete"},
+		{method: "GET", body: `{"ping": {{ json .Rule }}}`, wantBody: `{"ping": "leaderless-30s"}`, wantType: "application/json"},
+		{method: "POST", wantBody: `"rule":"leaderless-30s"`, wantType: "application/json"},
+	} {
+		srv, got := receiver(t)
+		a := newAction(t, webhook.Config{URL: srv.URL + "/ping", Method: c.method, Body: c.body, Secret: secret})
+		n := notification()
+		if _, err := a.Run(context.Background(), &n); err != nil {
+			t.Fatalf("%s: %v", c.method, err)
+		}
+		r := got()[0]
+		if c.wantBody == "" && len(r.body) != 0 || !strings.Contains(string(r.body), c.wantBody) {
+			t.Errorf("%s: body %q, want %q", c.method, r.body, c.wantBody)
+		}
+		if ct := r.header.Get("Content-Type"); ct != c.wantType {
+			t.Errorf("%s: Content-Type %q, want %q", c.method, ct, c.wantType)
+		}
+		if _, err := newVerifier(t, secret).verify(r.header, r.body, time.Now()); err != nil {
+			t.Errorf("%s: %v", c.method, err)
+		}
+	}
+}
+
+// A certificate that does not verify fails the same way at every attempt:
+// the delivery fails for good, at once, rather than retrying as if the
+// receiver had not answered.
+func TestUnverifiedCertificateIsPermanent(t *testing.T) {
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	srv.Config.ErrorLog = log.New(io.Discard, "", 0) // the handshakes that fail
+	srv.StartTLS()
+	t.Cleanup(srv.Close)
+	_, port, _ := net.SplitHostPort(srv.Listener.Addr().String())
+	for _, c := range []struct {
+		name   string
+		url    string
+		client *http.Client
+	}{
+		// The default client trusts the system's CAs, not the test server's.
+		{name: "unknown authority", url: srv.URL + "/x"},
+		// The test server's certificate names 127.0.0.1, not localhost.
+		{name: "another host's", url: "https://localhost:" + port + "/x", client: srv.Client()},
+	} {
+		a, err := webhook.New("hook", actions.Spec{Type: webhook.Name, Config: webhook.Config{URL: c.url}}, c.client)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := notification()
+		_, err = a.Run(context.Background(), &n)
+		if err == nil || !actions.IsPermanent(err) {
+			t.Errorf("%s: %v, want a permanent error", c.name, err)
+		} else if !strings.Contains(err.Error(), "certificate") {
+			t.Errorf("%s: error %q does not say why", c.name, err)
 		}
 	}
 }
