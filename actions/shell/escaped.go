@@ -91,12 +91,17 @@ func groupEnded(pgid int, strays []*os.Process) bool {
 // groupRunning reports whether a process of the group pgid runs, zombies
 // aside; without procfs, whether it has any process at all.
 func groupRunning(pgid int) bool {
-	entries, err := os.ReadDir("/proc")
+	proc, err := os.Open("/proc")
 	if err != nil {
 		return true
 	}
-	for _, e := range entries {
-		p, err := strconv.Atoi(e.Name())
+	names, err := proc.Readdirnames(-1) // unsorted, unlike os.ReadDir
+	proc.Close()
+	if err != nil {
+		return true
+	}
+	for _, name := range names {
+		p, err := strconv.Atoi(name)
 		if err != nil {
 			continue
 		}

@@ -327,21 +327,23 @@ func (a *Action) stop(pgid int, done <-chan error) error {
 	return <-done
 }
 
-// groupPoll is how often stop looks whether the group has ended.
-const groupPoll = 20 * time.Millisecond
+// How often stop looks whether the group has ended: soon at first, then
+// less and less often, since each look scans /proc.
+const (
+	groupPoll    = 20 * time.Millisecond
+	groupPollMax = 500 * time.Millisecond
+)
 
 // awaitGroupEnd waits until every process of the group pgid and every
 // stray has ended, or grace has passed.
 func awaitGroupEnd(pgid int, strays []*os.Process, grace time.Duration) {
 	deadline := time.NewTimer(grace)
 	defer deadline.Stop()
-	tick := time.NewTicker(groupPoll)
-	defer tick.Stop()
-	for !groupEnded(pgid, strays) {
+	for wait := groupPoll; !groupEnded(pgid, strays); wait = min(2*wait, groupPollMax) {
 		select {
 		case <-deadline.C:
 			return
-		case <-tick.C:
+		case <-time.After(wait):
 		}
 	}
 }
