@@ -405,13 +405,13 @@ func verdict(outs []actions.Outcome, errs []error) (actions.Outcome, error) {
 		return last, actions.Permanent(errors.Join(failed...))
 	}
 	// Retried: a refusal for good by one is not the verdict of all.
-	return last, &retryLater{msg: errors.Join(failed...).Error(), after: longestRetryAfter(failed)}
+	return last, &retryLater{msg: errors.Join(failed...).Error(), after: soonestRetryAfter(failed)}
 }
 
 // retryLater is the failure of a post that none took but one may take
-// later: every Alertmanager's answer, but of their errors only the longest
-// Retry-After, which the dispatcher waits for, and never a refusal for
-// good, which would make the failure final.
+// later: every Alertmanager's answer, but of their errors only the
+// Retry-After the dispatcher must wait for (soonestRetryAfter), and never a
+// refusal for good, which would make the failure final.
 type retryLater struct {
 	msg   string
 	after *actions.RetryAfterError // nil: none asked for a wait
@@ -426,16 +426,25 @@ func (e *retryLater) Unwrap() error {
 	return e.after
 }
 
-// longestRetryAfter is the failure among errs that asks for the longest
-// wait, if one asks.
-func longestRetryAfter(errs []error) *actions.RetryAfterError {
-	var longest *actions.RetryAfterError
+// soonestRetryAfter is the wait the dispatcher must keep before one of the
+// Alertmanagers may take the post: the shortest Retry-After when every one
+// that may take it later asked for one, else none (one that asked nothing
+// may take it at the next backoff). Refusals for good take no part.
+func soonestRetryAfter(errs []error) *actions.RetryAfterError {
+	var soonest *actions.RetryAfterError
 	for _, err := range errs {
-		if r, ok := errors.AsType[*actions.RetryAfterError](err); ok && !actions.IsPermanent(err) && (longest == nil || r.After > longest.After) {
-			longest = r
+		if actions.IsPermanent(err) {
+			continue
+		}
+		r, ok := errors.AsType[*actions.RetryAfterError](err)
+		if !ok {
+			return nil
+		}
+		if soonest == nil || r.After < soonest.After {
+			soonest = r
 		}
 	}
-	return longest
+	return soonest
 }
 
 func (a *Action) postTo(ctx context.Context, base string, body []byte) (actions.Outcome, error) {

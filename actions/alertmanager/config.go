@@ -63,8 +63,8 @@ func (c Config) Validate() field.List {
 }
 
 // checkBaseURL checks an Alertmanager's base URL, to which the action adds
-// /api/v2/alerts: one that has it already would post to
-// /api/v2/alerts/api/v2/alerts, and a fragment is never sent.
+// /api/v2/alerts: one that has it, or part of an API path, already would
+// post to /api/v2/alerts/api/v2/alerts, and a fragment is never sent.
 func checkBaseURL(errs *field.List, key, raw string) {
 	n := len(*errs)
 	actions.CheckURL(errs, key, raw)
@@ -72,8 +72,12 @@ func checkBaseURL(errs *field.List, key, raw string) {
 		return
 	}
 	u, _ := url.Parse(raw)
-	if strings.HasSuffix(strings.TrimRight(u.Path, "/"), alertsPath) {
-		errs.Add(key, "ends in %s: give the Alertmanager's base URL (http://alertmanager:9093), to which %s is added", alertsPath, alertsPath)
+	path := strings.TrimRight(u.Path, "/")
+	for _, api := range []string{alertsPath, "/api/v2", "/api/v1/alerts", "/api/v1"} {
+		if strings.HasSuffix(path, api) {
+			errs.Add(key, "ends in %s: give the Alertmanager's base URL (http://alertmanager:9093), to which %s is added", api, alertsPath)
+			break
+		}
 	}
 	// A '#' anywhere begins the fragment (an empty one included).
 	if strings.Contains(raw, "#") {

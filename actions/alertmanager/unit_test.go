@@ -563,6 +563,8 @@ func TestValidateURLs(t *testing.T) {
 		{url: "http://am:9093/prefix/"},
 		{url: "http://am:9093/api/v2/alerts?token=secret-1", want: "urls[0]: ends in /api/v2/alerts: give the Alertmanager's base URL"},
 		{url: "http://am:9093/x/api/v2/alerts/", want: "urls[0]: ends in /api/v2/alerts"},
+		{url: "http://am:9093/api/v2", want: "urls[0]: ends in /api/v2: give the Alertmanager's base URL"},
+		{url: "http://am:9093/api/v1/", want: "urls[0]: ends in /api/v1"},
 		{url: "http://am:9093/#secret-1", want: "urls[0]: has a fragment"},
 	} {
 		errs := alertmanager.Config{URLs: []string{c.url}}.Validate()
@@ -594,9 +596,9 @@ func throttling(t *testing.T, status int, after string) string {
 	return srv.URL
 }
 
-// A failed delivery asks the dispatcher to wait as long as the
-// Alertmanager asking for the longest wait: retrying sooner earns another
-// refusal from it.
+// A failed delivery asks the dispatcher to wait until one Alertmanager may
+// take it: the shortest Retry-After when every one that may take it later
+// asked for one, and none when one asked nothing. One taking it is enough.
 func TestRetryAfterIsKept(t *testing.T) {
 	for _, c := range []struct {
 		name  string
@@ -604,7 +606,10 @@ func TestRetryAfterIsKept(t *testing.T) {
 		after time.Duration // 0: none asked
 	}{
 		{name: "one", urls: []string{throttling(t, 429, "30")}, after: 30 * time.Second},
-		{name: "the longest", urls: []string{throttling(t, 503, "10"), throttling(t, 429, "40"), throttling(t, 503, "")}, after: 40 * time.Second},
+		// One may take it at the next backoff: no wait.
+		{name: "beside one that asked nothing", urls: []string{throttling(t, 503, "10"), throttling(t, 429, "40"), throttling(t, 503, "")}},
+		// The first that may take it: the shortest wait.
+		{name: "the shortest", urls: []string{throttling(t, 503, "10"), throttling(t, 429, "40")}, after: 10 * time.Second},
 		{name: "beside a refusal for good", urls: []string{throttling(t, 400, ""), throttling(t, 503, "20")}, after: 20 * time.Second},
 		{name: "none asked", urls: []string{throttling(t, 503, ""), throttling(t, 502, "")}},
 	} {
