@@ -30,7 +30,7 @@ var Kind = actions.Kind{
 		"dir":                "working directory.",
 		"concurrency":        "runs of this action per cluster at once. Default 1 (in firing order).",
 		"kill_grace":         "time between SIGTERM and SIGKILL when a run is stopped (timeout, `cancel_on_change`, shutdown): the program and its children have this long to end on SIGTERM, even once the program itself has exited. Default `5s`.",
-		"cancel_on_change":   "fence runs to the cluster state they were decided for: once it moves on (another leader, or the old one back), a run still waiting (queued, or for a retry) is dropped, and a running one's process group gets SIGTERM, then SIGKILL after `kill_grace`; audited as `dropped` or `cancelled`, not retried. Default false.",
+		"cancel_on_change":   "fence runs to the cluster state they were decided for: once it moves on (another leader, or the old one back), a run still waiting (queued, or for a retry) is dropped, and a running one's process group gets SIGTERM, then SIGKILL after `kill_grace`; audited as `dropped` or `cancelled`, not retried. A run that ends by itself as the state moves on keeps its own result: exit 0 is delivered, a failure is `failed` and runs `on_failure`, an exit 75 is dropped. Default false.",
 		"retry.max_attempts": "A shell's exit 75 or timeout is retried only when this is > 1, so a failover script never runs twice by surprise; a run under way when leaderhook is killed, or stopped because the shutdown drain ran out, counts as an attempt (its outcome unknown): with none left, the delivery fails and `on_failure` runs.",
 	},
 }
