@@ -125,7 +125,7 @@ const base = `clusters:
     stabilize: 1s
     source: {type: events, stdin: true}
 actions:
-  page: {type: webhook, url: "${URL:-http://127.0.0.1:9/default}", body: "$${literal} $$ and $HOME", headers: {Content-Type: text/plain}}
+  page: {type: webhook, url: "${URL:-http://127.0.0.1:9/default}", body: "$${literal} $$ and $HOME"}
 rules:
   - {name: r, when: leaderless, actions: [page]}
 `
