@@ -76,6 +76,8 @@ func TestValidateRejects(t *testing.T) {
 			"url@-1: is not a valid URL"}},
 		{"method", hook(func(c *webhook.Config) { c.Method = "FETCH" }), []string{
 			`method@-1: unknown method "FETCH": GET, POST, PUT, PATCH, DELETE`}},
+		{"head", hook(func(c *webhook.Config) { c.Method = "head" }), []string{
+			`method@-1: unknown method "head": GET, POST, PUT, PATCH, DELETE`}},
 		{"headers", hook(func(c *webhook.Config) {
 			c.Headers = map[string]string{"X A": "ok", "X-B": "a\r\nInjected: 1", "X-C": "{{ .Rule ", "X-D": "{{ .cluster }}",
 				"X-E": "bell\a", "X-F": "del\x7f", "X-G": "nul\x00", "X-Tab": "a\tb"}
