@@ -101,12 +101,18 @@ func (c Config) Validate() field.List {
 // the body nor the Content-Type header's value is shown.
 func (c Config) Warnings() field.List {
 	var warns field.List
+	for _, name := range slices.Sorted(maps.Keys(c.Headers)) {
+		actions.CheckStrictTemplate(&warns, "headers."+name, c.Headers[name])
+	}
+	if c.Body != "" && c.Format != "cloudevents" {
+		actions.CheckStrictTemplate(&warns, "body", c.Body)
+	}
 	if c.Body == "" || c.Format == "cloudevents" || !isJSONType(c.contentType()) {
-		return nil
+		return warns
 	}
 	renderings, ok := actions.SampleOutputs(c.Body)
 	if !ok {
-		return nil // Validate says why
+		return warns // Validate says why
 	}
 	for _, r := range renderings {
 		if strings.TrimSpace(r.Out) == "" {

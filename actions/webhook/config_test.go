@@ -151,6 +151,10 @@ func TestWarnings(t *testing.T) {
 			c.Headers = map[string]string{"Content-Type": "text/plain"}
 		}, nil},
 		{"cloudevents", func(c *webhook.Config) { c.Format = "cloudevents" }, nil},
+		{"a header that prints no value", func(c *webhook.Config) {
+			c.Headers = map[string]string{"X-Leader": `{{ index .Event "leaderId" }}`}
+		}, []string{`headers.X-Leader@3: template: {{ index .Event "leaderId" }} prints no value for a sample firing ` +
+			`(a key the event lacks, or null), which fails the delivery; for a key it may lack, write default "…" (index .Event "key")`}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
