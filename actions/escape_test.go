@@ -1,9 +1,12 @@
 package actions
 
 import (
+	"strconv"
 	"strings"
 	"testing"
 	"text/template"
+
+	"github.com/leaderhook/leaderhook/field"
 )
 
 // bracket marks what the escaper saw, so that a test shows exactly which
@@ -84,6 +87,32 @@ func TestParseStrict(t *testing.T) {
 				if got != want {
 					t.Errorf("%s %s rendered %q, want %q", kind, tc.text, got, want)
 				}
+			}
+		})
+	}
+}
+
+// check warns of a strict template that prints no value for a sample
+// notification: it would fail the delivery, at run time, for good.
+func TestCheckStrictTemplateWarns(t *testing.T) {
+	cases := []struct{ name, text, want string }{
+		{"a field", "{{ .Cluster }}", ""},
+		{"index with a default", `{{ default "none" (index .Event "previousLeaderId") }}`, ""},
+		{"a missing label is empty", `{{ index .Labels "nope" }}`, ""},
+		{"index of a key a sample lacks", `id={{ index .Event "leaderId" }}`,
+			`x@6: template: {{ index .Event "leaderId" }} prints no value for a sample firing ` +
+				`(a key the event lacks, or null), which fails the delivery; for a key it may lack, write default "…" (index .Event "key")`},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			var warns field.List
+			CheckStrictTemplate(&warns, "x", tc.text)
+			var got []string
+			for _, w := range warns {
+				got = append(got, w.Path+"@"+strconv.Itoa(w.Offset)+": "+w.Msg)
+			}
+			if strings.Join(got, "\n") != tc.want {
+				t.Errorf("\n got: %q\nwant: %q", got, tc.want)
 			}
 		})
 	}

@@ -36,7 +36,7 @@ type Kind struct {
 	// they come from ${VAR}s, because they say where, not who: a URL's
 	// scheme and host. Its password and query values are redacted as in
 	// any URL, and the path of a URL that a ${VAR} supplies (whole, or its
-	// start) is a secret, since tokens go there (Discord's, a heartbeat's).
+	// start) is a secret when it holds a token (Discord's, a heartbeat's).
 	// Values of other keys that come from the environment are redacted
 	// like secrets.
 	PlainKeys []string

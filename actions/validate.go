@@ -1,6 +1,8 @@
 package actions
 
 import (
+	"errors"
+	"io"
 	"net/url"
 	"slices"
 	"strings"
@@ -79,4 +81,45 @@ func CheckURL(errs *field.List, key, raw string) {
 		// name of "user:password@host", so it is not shown.
 		errs.Add(key, "must be an absolute http:// or https:// URL")
 	}
+}
+
+// CheckStrictTemplate warns of a template parsed with ParseStrict (a
+// shell's command and env, a webhook's body and headers) that prints no
+// value for a sample notification: the delivery would fail for good. A
+// warning, not an error: the sample's event lacks keys that live events
+// hold. Errors are CheckTemplate's.
+func CheckStrictTemplate(warns *field.List, path, text string) {
+	t, err := ParseStrict(checkName, text)
+	if err != nil {
+		return
+	}
+	for i := range samples {
+		err := t.Execute(io.Discard, &samples[i])
+		if !errors.Is(err, errNoValue) {
+			continue
+		}
+		_, line, col := splitTemplateError(err.Error())
+		off := offsetOf(text, line, col)
+		warns.AddAt(path, off, "template: %s prints no value for a sample %s (a key the event lacks, or null), "+
+			`which fails the delivery; for a key it may lack, write default "…" (index .Event "key")`,
+			actionAt(text, off), samples[i].Status)
+		return
+	}
+}
+
+// actionAt returns the {{ action }} of text that holds offset, as written,
+// or "a value" when there is none.
+func actionAt(text string, offset int) string {
+	if offset < 0 || offset >= len(text) {
+		return "a value"
+	}
+	start := strings.LastIndex(text[:offset+1], "{{")
+	if start < 0 {
+		return "a value"
+	}
+	end := strings.Index(text[start:], "}}")
+	if end < 0 {
+		return "a value"
+	}
+	return text[start : start+end+2]
 }

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/knadh/koanf/providers/env/v2"
 	"github.com/knadh/koanf/v2"
@@ -166,6 +167,24 @@ func urlTail(v string) string {
 	return strings.TrimPrefix(rest[hostEnd:], "/")
 }
 
+// minTokenLen is the length from which a segment of a URL's tail, holding
+// both letters and digits, is taken for a token: Discord's, Mattermost's
+// hook ids, Slack's last segment, UUIDs (a healthchecks ping) are longer.
+const minTokenLen = 16
+
+// holdsToken reports whether a segment of a URL's tail (between /, ?, &,
+// =, ; and #) looks like a token: minTokenLen characters or more, with a
+// letter and a digit.
+func holdsToken(tail string) bool {
+	segments := strings.FieldsFunc(tail, func(r rune) bool { return strings.ContainsRune("/?&=;#", r) })
+	for _, s := range segments {
+		if len(s) >= minTokenLen && strings.ContainsAny(s, "0123456789") && strings.IndexFunc(s, unicode.IsLetter) >= 0 {
+			return true
+		}
+	}
+	return false
+}
+
 // envValue is a value that a ${VAR} put in the setting key of an action;
 // inPath: into the path or query of a URL around it; urlTail: the path
 // and query of a URL that the value holds (see urlTail).
@@ -176,9 +195,11 @@ type envValue struct {
 }
 
 // tailSecrets returns the forms of a URL's tail that messages may show:
-// path and query, the path alone, each as written and decoded.
+// path and query, the path alone, each as written and decoded; none when
+// the tail holds no token (see holdsToken), as /webhooks or /v2/enqueue,
+// which say where and are needed to read an error.
 func tailSecrets(tail string) []string {
-	if tail == "" {
+	if !holdsToken(tail) {
 		return nil
 	}
 	path, _, _ := strings.Cut(tail, "?")
@@ -195,7 +216,8 @@ func tailSecrets(tail string) []string {
 // unknown) leaves readable: they say where, not who. A value put into
 // the path of a URL written around it is a secret all the same: a token
 // in a URL's path (a Telegram bot's) is put there so; and so is the path
-// of a URL that a value holds, its scheme and host staying readable.
+// of a URL that a value holds when it holds a token, its scheme and host
+// staying readable.
 func (l *loader) envSecrets(name string, kind *actions.Kind) []string {
 	var out []string
 	for _, v := range l.fromEnv[name] {

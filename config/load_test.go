@@ -125,7 +125,7 @@ const base = `clusters:
     stabilize: 1s
     source: {type: events, stdin: true}
 actions:
-  page: {type: webhook, url: "${URL:-http://127.0.0.1:9/default}", body: "$${literal} $$ and $HOME", headers: {Content-Type: text/plain}}
+  page: {type: webhook, url: "${URL:-http://127.0.0.1:9/default}", body: "$${literal} $$ and $HOME"}
 rules:
   - {name: r, when: leaderless, actions: [page]}
 `
@@ -781,7 +781,7 @@ func TestParseDaemon(t *testing.T) {
 // its path (Discord, Mattermost, a heartbeat's): the action's Where, the
 // errors of its attempts and their detail do not show it.
 func TestURLPathFromEnvHidden(t *testing.T) {
-	const token = "tok-abcdefgh"
+	const token = "kT9x2Qm7Vb4nLp8Rz1Wc6Yh3Jd5Fg0Ns-aB_cD"
 	receiver := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "Unknown Webhook "+r.URL.Path, http.StatusNotFound)
 	}))
@@ -790,6 +790,7 @@ func TestURLPathFromEnvHidden(t *testing.T) {
 		{name: "whole", url: "${DISCORD_WEBHOOK_URL}", value: receiver.URL + "/api/webhooks/1/" + token},
 		{name: "with a query", url: "${DISCORD_WEBHOOK_URL}", value: receiver.URL + "/api/webhooks/1/" + token + "?wait=true"},
 		{name: "the start", url: "${HOOK_BASE}/send", value: receiver.URL + "/hooks/" + token},
+		{name: "a uuid", url: "${HOOK_BASE}", value: receiver.URL + "/ping/" + "0b5e7f0e-4c1a-4f7e-9d2b-3c8a1e6f5d40"},
 	} {
 		data := "clusters:\n  - {name: z, source: {type: events, stdin: true}}\n" +
 			"actions:\n  hook: {type: webhook, url: '" + c.url + "'}\n" +
@@ -808,8 +809,40 @@ func TestURLPathFromEnvHidden(t *testing.T) {
 			t.Fatalf("%s: %+v %v, want a 404", c.name, out, err)
 		}
 		for what, s := range map[string]string{"Where": a.Where(), "error": err.Error(), "detail": out.Detail} {
-			if strings.Contains(s, token) {
+			if strings.Contains(s, token) || strings.Contains(s, "0b5e7f0e") {
 				t.Errorf("%s: %s shows the token: %s", c.name, what, s)
+			}
+		}
+	}
+}
+
+// A path without a token-like segment (16 characters or more, letters
+// and digits) says where, not who: it is shown, in Where and errors.
+func TestURLPathFromEnvShownWithoutToken(t *testing.T) {
+	receiver := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, "no "+r.URL.Path+" configured", http.StatusNotFound)
+	}))
+	defer receiver.Close()
+	for _, path := range []string{"/webhooks", "/alertmanager", "/v2/enqueue", "/api/v1/notifications-receiver"} {
+		data := "clusters:\n  - {name: z, source: {type: events, stdin: true}}\n" +
+			"actions:\n  hook: {type: webhook, url: '${HOOK_URL}'}\n" +
+			"rules:\n  - {name: r, when: leaderless, actions: [hook]}\n"
+		cfg, _, err := Parse("u.yaml", []byte(data), envOf(map[string]string{"HOOK_URL": receiver.URL + path}))
+		if err != nil {
+			t.Fatalf("%s: %v", path, err)
+		}
+		a, err := webhook.New("hook", cfg.Actions["hook"], nil)
+		if err != nil {
+			t.Fatalf("%s: %v", path, err)
+		}
+		n := actions.Notification{DeliveryID: "msg_1", Rule: "r", Status: actions.StatusFiring, Cluster: "z"}
+		out, err := a.Run(context.Background(), &n)
+		if err == nil || out.HTTPStatus != http.StatusNotFound {
+			t.Fatalf("%s: %+v %v, want a 404", path, out, err)
+		}
+		for what, s := range map[string]string{"Where": a.Where(), "detail": out.Detail} {
+			if !strings.Contains(s, path) || strings.Contains(s, "REDACTED") {
+				t.Errorf("%s: %s hides the path: %s", path, what, s)
 			}
 		}
 	}

@@ -1,6 +1,7 @@
 package shell
 
 import (
+	"fmt"
 	"maps"
 	"path/filepath"
 	"regexp"
@@ -136,6 +137,12 @@ func (c Config) Warnings() field.List {
 	var warns field.List
 	for _, w := range Check(c) {
 		warns.Add("command[0]", "%s", w)
+	}
+	for i, arg := range c.Command[min(1, len(c.Command)):] {
+		actions.CheckStrictTemplate(&warns, fmt.Sprintf("command[%d]", i+1), arg)
+	}
+	for _, k := range slices.Sorted(maps.Keys(c.Env)) {
+		actions.CheckStrictTemplate(&warns, "env."+k, c.Env[k])
 	}
 	return warns
 }

@@ -28,7 +28,7 @@ var Kind = actions.Kind{
 		"url":     "the endpoint (http or https).",
 		"method":  "GET, POST (default), PUT, PATCH or DELETE. GET and DELETE send no body and no Content-Type unless `body` (or `format: cloudevents`) says what to send; a signature then covers the empty body.",
 		"headers": "extra headers; values are templates. What a value inserts is sent with control characters escaped (`\\n`, `\\x00`...), so that an id holding a newline cannot add a header nor fail the delivery.",
-		"body":    "body template. Default: the JSON payload (none for GET and DELETE). It is sent as `application/json` unless `headers` sets `Content-Type`; while it is JSON, check refuses a body that renders invalid JSON for a sample notification (insert strings with `{{ json .Summary }}`).",
+		"body":    "body template. Default: the JSON payload (none for GET and DELETE). It is sent as `application/json` unless `headers` sets `Content-Type`; while it is JSON, check warns of a body that renders invalid JSON (and is not empty) for a sample notification (insert strings with `{{ json .Summary }}`); a receiver that takes text or NDJSON whatever the Content-Type (ntfy, Elasticsearch `_bulk`) works all the same.",
 		"secret":  "Standard Webhooks signing secret (`whsec_` + base64, or raw bytes).",
 		"format":  "`json` (default) or `cloudevents` (CloudEvents 1.0 structured).",
 	},
@@ -85,7 +85,6 @@ func (c Config) Validate() field.List {
 	}
 	if c.Body != "" {
 		actions.CheckTemplate(&errs, "body", c.Body)
-		c.checkJSONBody(&errs)
 	}
 	if rest, ok := strings.CutPrefix(c.Secret, "whsec_"); ok {
 		if _, err := base64.StdEncoding.DecodeString(rest); err != nil || rest == "" {
@@ -95,33 +94,55 @@ func (c Config) Validate() field.List {
 	return errs
 }
 
-// checkJSONBody refuses a body template that renders invalid JSON for a
-// sample notification while the body is sent as JSON: every receiver
-// would refuse it, at the first firing. Neither the body nor the
-// Content-Type header's value is shown.
-func (c Config) checkJSONBody(errs *field.List) {
-	if c.Format == "cloudevents" || !isJSONType(c.contentType()) {
-		return
+// Warnings: a body that renders invalid JSON for a sample notification
+// while it is sent as JSON. Not an error: some receivers take text or
+// NDJSON whatever the Content-Type says (ntfy, Elasticsearch's _bulk),
+// and a body may render nothing for a status it is not meant for. Neither
+// the body nor the Content-Type header's value is shown.
+func (c Config) Warnings() field.List {
+	var warns field.List
+	for _, name := range slices.Sorted(maps.Keys(c.Headers)) {
+		actions.CheckStrictTemplate(&warns, "headers."+name, c.Headers[name])
+	}
+	if c.Body != "" && c.Format != "cloudevents" {
+		actions.CheckStrictTemplate(&warns, "body", c.Body)
+	}
+	if c.Body == "" || c.Format == "cloudevents" || !isJSONType(c.contentType()) {
+		return warns
 	}
 	renderings, ok := actions.SampleOutputs(c.Body)
 	if !ok {
-		return // CheckTemplate says why
+		return warns // Validate says why
 	}
 	for _, r := range renderings {
-		var v any
-		err := json.Unmarshal([]byte(r.Out), &v)
-		if err == nil {
+		if strings.TrimSpace(r.Out) == "" {
 			continue
 		}
-		why := err.Error()
-		var syntax *json.SyntaxError
-		if errors.As(err, &syntax) && syntax.Offset < int64(len(r.Out)) {
-			why += fmt.Sprintf(", at byte %d", syntax.Offset)
+		if why := jsonProblem(r.Out); why != "" {
+			warns.Add("body", "renders invalid JSON for a sample %s (%s), while it is sent as JSON: "+
+				"insert strings with {{ json ... }}, or set headers.Content-Type if the receiver takes another format",
+				r.Status, why)
+			break
 		}
-		errs.Add("body", "renders invalid JSON (%s) for a sample %s, and its Content-Type is JSON: "+
-			"insert strings with {{ json ... }}, or set headers.Content-Type", why, r.Status)
-		return
 	}
+	return warns
+}
+
+// jsonProblem says why out is not JSON, and where, or returns "".
+func jsonProblem(out string) string {
+	var v any
+	err := json.Unmarshal([]byte(out), &v)
+	if err == nil {
+		return ""
+	}
+	why := err.Error()
+	var syntax *json.SyntaxError
+	// Offset counts the bytes read, the bad one included; at the end of
+	// the input there is no bad byte to point at.
+	if errors.As(err, &syntax) && syntax.Offset > 0 && !strings.HasPrefix(why, "unexpected end") {
+		why += fmt.Sprintf(", at byte %d from 0", syntax.Offset-1)
+	}
+	return why
 }
 
 // contentType is the Content-Type the body is sent with: a header's, as

@@ -42,6 +42,11 @@ func TestValidateAccepts(t *testing.T) {
 			c.Body = "{{ .Rule }} on {{ .Cluster }}"
 			c.Headers = map[string]string{"Content-Type": "text/plain"}
 		}),
+		// Bodies that are not JSON load, whatever the Content-Type: check
+		// only warns (TestWarnings).
+		"ntfy text body":  hook(func(c *webhook.Config) { c.Body = "Leader lost on {{ .Cluster }}" }),
+		"ndjson body":     hook(func(c *webhook.Config) { c.Body = "{\"index\": {}}\n{\"rule\": {{ json .Rule }}}\n" }),
+		"not JSON at all": hook(func(c *webhook.Config) { c.Body = `{"rule": {{ .Rule }}}` }),
 	}
 	for name, s := range specs {
 		s.Timeout = 5 * time.Second
@@ -71,6 +76,8 @@ func TestValidateRejects(t *testing.T) {
 			"url@-1: is not a valid URL"}},
 		{"method", hook(func(c *webhook.Config) { c.Method = "FETCH" }), []string{
 			`method@-1: unknown method "FETCH": GET, POST, PUT, PATCH, DELETE`}},
+		{"head", hook(func(c *webhook.Config) { c.Method = "head" }), []string{
+			`method@-1: unknown method "head": GET, POST, PUT, PATCH, DELETE`}},
 		{"headers", hook(func(c *webhook.Config) {
 			c.Headers = map[string]string{"X A": "ok", "X-B": "a\r\nInjected: 1", "X-C": "{{ .Rule ", "X-D": "{{ .cluster }}",
 				"X-E": "bell\a", "X-F": "del\x7f", "X-G": "nul\x00", "X-Tab": "a\tb"}
@@ -90,15 +97,6 @@ func TestValidateRejects(t *testing.T) {
 			`body@2: template: function "nope" not defined`}},
 		{"body: wrong field of a field", hook(func(c *webhook.Config) { c.Body = "{{ .Rule.Name }}" }), []string{
 			"body@8: template: at <.Rule.Name>: can't evaluate field Name in type string"}},
-		{"body: not JSON", hook(func(c *webhook.Config) { c.Body = `{"rule": {{ .Rule }}}` }), []string{
-			"body@-1: renders invalid JSON (invalid character 'r' looking for beginning of value, at byte 10) for a sample firing, " +
-				"and its Content-Type is JSON: insert strings with {{ json ... }}, or set headers.Content-Type"}},
-		{"body: not JSON once resolved", hook(func(c *webhook.Config) {
-			c.Body = `{{ if eq .Status "resolved" }}{"ok": true{{ else }}{}{{ end }}`
-			c.Headers = map[string]string{"content-type": "application/vnd.api+json"}
-		}), []string{
-			"body@-1: renders invalid JSON (unexpected end of JSON input) for a sample resolved, " +
-				"and its Content-Type is JSON: insert strings with {{ json ... }}, or set headers.Content-Type"}},
 		{"format", hook(func(c *webhook.Config) { c.Format = "xml" }), []string{
 			`format@-1: unknown format "xml": json (the default) or cloudevents`}},
 		{"cloudevents with a body", hook(func(c *webhook.Config) { c.Format = "cloudevents"; c.Body = "x" }), []string{
@@ -111,6 +109,58 @@ func TestValidateRejects(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			if got := problems(tc.spec); strings.Join(got, "\n") != strings.Join(tc.want, "\n") {
+				t.Errorf("\n got: %s\nwant: %s", strings.Join(got, "\n      "), strings.Join(tc.want, "\n      "))
+			}
+		})
+	}
+}
+
+// warnings writes a config's warnings as "path@offset: message".
+func warnings(c webhook.Config) []string {
+	var got []string
+	for _, e := range c.Warnings() {
+		got = append(got, e.Path+"@"+strconv.Itoa(e.Offset)+": "+e.Msg)
+	}
+	return got
+}
+
+func TestWarnings(t *testing.T) {
+	const advice = ", while it is sent as JSON: insert strings with {{ json ... }}, " +
+		"or set headers.Content-Type if the receiver takes another format"
+	cases := []struct {
+		name string
+		edit func(*webhook.Config)
+		want []string // "path@offset: message"
+	}{
+		{"default body", func(c *webhook.Config) {}, nil},
+		{"JSON body", func(c *webhook.Config) { c.Body = `{"rule": {{ json .Rule }}}` }, nil},
+		{"not JSON", func(c *webhook.Config) { c.Body = `{"rule": {{ .Rule }}}` }, []string{
+			// The bad byte, the 'r' of rule, is the tenth: at 9 from 0.
+			"body@-1: renders invalid JSON for a sample firing (invalid character 'r' looking for beginning of value, at byte 9 from 0)" + advice}},
+		{"bad first byte", func(c *webhook.Config) { c.Body = `Leader lost on {{ .Cluster }}` }, []string{
+			"body@-1: renders invalid JSON for a sample firing (invalid character 'L' looking for beginning of value, at byte 0 from 0)" + advice}},
+		{"not JSON once resolved", func(c *webhook.Config) {
+			c.Body = `{{ if eq .Status "resolved" }}{"ok": true{{ else }}{}{{ end }}`
+			c.Headers = map[string]string{"content-type": "application/vnd.api+json"}
+		}, []string{"body@-1: renders invalid JSON for a sample resolved (unexpected end of JSON input)" + advice}},
+		{"empty for some statuses", func(c *webhook.Config) {
+			c.Body = `{{ if eq .Status "firing" }}{"rule": {{ json .Rule }}}{{ end }}`
+		}, nil},
+		{"text content type", func(c *webhook.Config) {
+			c.Body = "{{ .Rule }} on {{ .Cluster }}"
+			c.Headers = map[string]string{"Content-Type": "text/plain"}
+		}, nil},
+		{"cloudevents", func(c *webhook.Config) { c.Format = "cloudevents" }, nil},
+		{"a header that prints no value", func(c *webhook.Config) {
+			c.Headers = map[string]string{"X-Leader": `{{ index .Event "leaderId" }}`}
+		}, []string{`headers.X-Leader@3: template: {{ index .Event "leaderId" }} prints no value for a sample firing ` +
+			`(a key the event lacks, or null), which fails the delivery; for a key it may lack, write default "…" (index .Event "key")`}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			c := webhook.Config{URL: "https://hooks.example/leader"}
+			tc.edit(&c)
+			if got := warnings(c); strings.Join(got, "\n") != strings.Join(tc.want, "\n") {
 				t.Errorf("\n got: %s\nwant: %s", strings.Join(got, "\n      "), strings.Join(tc.want, "\n      "))
 			}
 		})

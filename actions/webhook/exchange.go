@@ -66,7 +66,7 @@ func ExchangeBody(client *http.Client, req *http.Request, where string, redact f
 		}
 		msg := redact(fmt.Sprintf("%s %s: %s: %v", req.Method, where, what, cause))
 		var failed error = &attemptError{msg: msg, cause: cause}
-		if unverified {
+		if unverified && !certificateOutOfValidity(err) {
 			failed = actions.Permanent(failed)
 		}
 		return actions.Outcome{Detail: truncate(msg, MaxDetail)}, nil, failed
@@ -107,8 +107,9 @@ func classify(method, where string, resp *http.Response, body string, redact fun
 }
 
 // certificateUnverified reports whether err is a certificate that does
-// not verify (an unknown CA, another host's, expired): every attempt would
-// meet it until someone changes the receiver or the config.
+// not verify (an unknown CA, another host's, expired): but for one out of
+// its validity (see certificateOutOfValidity), every attempt would meet it
+// until someone changes the receiver or the config.
 func certificateUnverified(err error) bool {
 	var (
 		verification *tls.CertificateVerificationError
@@ -118,6 +119,14 @@ func certificateUnverified(err error) bool {
 	)
 	return errors.As(err, &verification) || errors.As(err, &authority) ||
 		errors.As(err, &hostname) || errors.As(err, &invalid)
+}
+
+// certificateOutOfValidity reports whether err is a certificate that has
+// expired or is not yet valid: it may verify later, once the receiver
+// renews it or once this machine's clock is set (before NTP syncs it).
+func certificateOutOfValidity(err error) bool {
+	var invalid x509.CertificateInvalidError
+	return errors.As(err, &invalid) && invalid.Reason == x509.Expired
 }
 
 // transient tells the answers a later attempt may change: 408 (the

@@ -212,11 +212,12 @@ func (a *Action) request(n *actions.Notification) (body []byte, headers http.Hea
 }
 
 // bodiless reports whether a request of method carries no payload unless
-// a body template says what: a GET, HEAD or DELETE with a body is
-// undefined in HTTP, and receivers (a heartbeat's ping) ignore or refuse it.
+// a body template says what: a GET or DELETE with a body is undefined in
+// HTTP, and receivers (a heartbeat's ping) ignore or refuse it. HEAD is
+// not among the methods a webhook may use.
 func bodiless(method string) bool {
 	switch method {
-	case http.MethodGet, http.MethodHead, http.MethodDelete:
+	case http.MethodGet, http.MethodDelete:
 		return true
 	}
 	return false

@@ -678,3 +678,36 @@ func TestUnverifiedCertificateIsPermanent(t *testing.T) {
 		}
 	}
 }
+
+// A certificate outside its validity (expired, or not yet valid on a
+// machine whose clock is off until NTP syncs it) may verify later, once
+// renewed or once the clock is set: the attempt is retried, saying why.
+func TestCertificateOutOfValidityIsRetried(t *testing.T) {
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	srv.Config.ErrorLog = log.New(io.Discard, "", 0) // the handshakes that fail
+	srv.StartTLS()
+	t.Cleanup(srv.Close)
+	for _, c := range []struct {
+		name  string
+		clock time.Duration // how far the client's clock is off
+	}{
+		{name: "expired", clock: 100 * 365 * 24 * time.Hour},
+		{name: "not yet valid", clock: -100 * 365 * 24 * time.Hour},
+	} {
+		client := srv.Client()
+		transport := client.Transport.(*http.Transport).Clone()
+		transport.TLSClientConfig.Time = func() time.Time { return time.Now().Add(c.clock) }
+		client.Transport = transport
+		a, err := webhook.New("hook", actions.Spec{Type: webhook.Name, Config: webhook.Config{URL: srv.URL + "/x"}}, client)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := notification()
+		_, err = a.Run(context.Background(), &n)
+		if err == nil || actions.IsPermanent(err) {
+			t.Errorf("%s: %v, want a retryable error", c.name, err)
+		} else if !strings.Contains(err.Error(), "the receiver's certificate does not verify") {
+			t.Errorf("%s: error %q does not say why", c.name, err)
+		}
+	}
+}

@@ -238,7 +238,7 @@ func TestFireSampleCarriesTheEvent(t *testing.T) {
 			config := fmt.Sprintf(`clusters:
   - {name: east, members: [m3, m1, m2], labels: {env: prod}, source: {type: events, http: true}}
 actions:
-  hook: {type: webhook, url: "%s/hook", body: %q, headers: {Content-Type: text/plain}, retry: {max_attempts: 1}}
+  hook: {type: webhook, url: "%s/hook", body: %q, retry: {max_attempts: 1}}
 rules:
   - {name: r, when: leaderless, labels: {team: db}, actions: [hook]}
 `, srv.URL, tc.body)
