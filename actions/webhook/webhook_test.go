@@ -646,14 +646,22 @@ func TestMethodsWithoutBody(t *testing.T) {
 	}
 }
 
+// tlsReceiver is an HTTPS receiver whose certificate only its own client
+// trusts; the handshakes that fail are not logged.
+func tlsReceiver(t *testing.T) *httptest.Server {
+	t.Helper()
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	srv.Config.ErrorLog = log.New(io.Discard, "", 0)
+	srv.StartTLS()
+	t.Cleanup(srv.Close)
+	return srv
+}
+
 // A certificate that does not verify fails the same way at every attempt:
 // the delivery fails for good, at once, rather than retrying as if the
 // receiver had not answered.
 func TestUnverifiedCertificateIsPermanent(t *testing.T) {
-	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
-	srv.Config.ErrorLog = log.New(io.Discard, "", 0) // the handshakes that fail
-	srv.StartTLS()
-	t.Cleanup(srv.Close)
+	srv := tlsReceiver(t)
 	_, port, _ := net.SplitHostPort(srv.Listener.Addr().String())
 	for _, c := range []struct {
 		name   string
@@ -683,10 +691,7 @@ func TestUnverifiedCertificateIsPermanent(t *testing.T) {
 // machine whose clock is off until NTP syncs it) may verify later, once
 // renewed or once the clock is set: the attempt is retried, saying why.
 func TestCertificateOutOfValidityIsRetried(t *testing.T) {
-	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
-	srv.Config.ErrorLog = log.New(io.Discard, "", 0) // the handshakes that fail
-	srv.StartTLS()
-	t.Cleanup(srv.Close)
+	srv := tlsReceiver(t)
 	for _, c := range []struct {
 		name  string
 		clock time.Duration // how far the client's clock is off
