@@ -67,8 +67,12 @@ func verifyHarness(t *testing.T, recv http.Handler) *harness {
 // loseLeader reports leader c1 of cluster ziti, then its loss: rule lost
 // fires and awaits its delivery.
 func (h *harness) loseLeader() {
-	h.post("/v1/events?cluster=ziti", "", ev("c1", event.HasLeader, "c1"))
-	h.post("/v1/events?cluster=ziti", "", ev("c1", event.Leaderless, ""))
+	h.t.Helper()
+	for _, body := range []string{ev("c1", event.HasLeader, "c1"), ev("c1", event.Leaderless, "")} {
+		if code, answer := h.post("/v1/events?cluster=ziti", "", body); code != http.StatusAccepted {
+			h.t.Fatalf("POST /v1/events: %d %s", code, answer)
+		}
+	}
 }
 
 func awaitsDelivery(h *harness) bool {
