@@ -105,7 +105,8 @@ type Daemon struct {
 	mu        sync.Mutex
 	cfg       *config.Config // in force
 	running   context.Context
-	started   bool // sources started: ready
+	started   bool // sources started
+	taking    bool // the pipeline takes events: ready
 	closed    bool
 }
 
@@ -406,8 +407,9 @@ func (d *Daemon) startSources() error {
 	return nil
 }
 
-// announceRunning logs that leaderhook runs once its driver takes events:
-// a sender that waits for the line is answered 202 from then on, not 503.
+// announceRunning marks the daemon ready and logs that it runs once its
+// driver takes events: a sender that waits for /readyz or the line is
+// answered 202 from then on, not 503.
 func (d *Daemon) announceRunning(ctx context.Context) {
 	for d.call(func() {}) != nil {
 		select {
@@ -416,6 +418,9 @@ func (d *Daemon) announceRunning(ctx context.Context) {
 		case <-time.After(time.Millisecond):
 		}
 	}
+	d.mu.Lock()
+	d.taking = true
+	d.mu.Unlock()
 	d.logRunning()
 }
 

@@ -120,6 +120,8 @@ func (d *Daemon) ready() error {
 		return errors.New("shutting down")
 	case !d.started:
 		return errors.New("starting: event sources not yet started")
+	case !d.taking:
+		return errors.New("starting: events not yet taken")
 	}
 	if d.group != nil {
 		return d.group.ready()

@@ -1,6 +1,7 @@
 package daemon
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -161,5 +162,27 @@ func TestIngestSkipsLeaderhooksOwnStateEvents(t *testing.T) {
 	}
 	if n := strings.Count(log.String(), `marks leaderhook's own state events`); n != 1 {
 		t.Errorf("told of %d times, want once:\n%s", n, log.String())
+	}
+}
+
+// Ready means events are taken: between the sources' start and the
+// pipeline's, an event posted would be answered 503, so /readyz must not
+// say ready yet.
+func TestNotReadyUntilThePipelineTakesEvents(t *testing.T) {
+	h := newHarness(t, ingestConfig, map[string]any{"Hook": closedURL(t)})
+	d := h.build(Options{})
+	ctx, stop := context.WithCancel(t.Context())
+	defer stop()
+	d.mu.Lock()
+	d.running, d.sources.ctx = ctx, ctx // as Run sets them before it starts the sources
+	d.mu.Unlock()
+	if err := d.startSources(); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.ingest(t.Context(), "ziti", nil); err == nil {
+		t.Fatal("the pipeline took events before it ran; the test no longer sets up the gap")
+	}
+	if err := d.ready(); err == nil {
+		t.Error("ready while the pipeline does not take events yet")
 	}
 }
