@@ -132,7 +132,10 @@ func (e *env) replay(o replayOptions, files []string) error {
 // newReplaySink returns the sink of a replay; with --execute it hands
 // firings to a dispatcher, which the returned func closes.
 func (e *env) newReplaySink(cfg *config.Config, out *timeline.Writer, o replayOptions, report *incidentReport) (*replaySink, func(), error) {
-	targets, err := pipeline.Targets(cfg, cfg.StateDir, nil, e.log)
+	// No state_dir: what the actions keep (open alerts, messages to
+	// edit) is the replay's own, and a daemon's is neither overwritten
+	// nor taken over.
+	targets, err := pipeline.Targets(cfg, "", nil, e.log)
 	if err != nil {
 		return nil, nil, err
 	}
