@@ -3,13 +3,16 @@ package report
 import (
 	"testing"
 	"time"
+	_ "time/tzdata" // where the system has no zone database, Go's own
 )
 
+// loadLocation fails the test rather than skipping it: a zone missing would
+// leave its case untested without a word.
 func loadLocation(t *testing.T, name string) *time.Location {
 	t.Helper()
 	loc, err := time.LoadLocation(name)
 	if err != nil {
-		t.Skip("no time zone database:", err)
+		t.Fatalf("time zone %s: %v", name, err)
 	}
 	return loc
 }
@@ -17,7 +20,8 @@ func loadLocation(t *testing.T, name string) *time.Location {
 // TestStartOfDay: a day begins at midnight or, where clocks jump over
 // midnight, at the jump, whether time.Date puts midnight before it
 // (west of UTC) or after it (east of UTC); a day a zone skipped begins
-// where the next one does.
+// where the next one does; where midnight comes twice (clocks back from
+// 01:00 to 00:00), at the first.
 func TestStartOfDay(t *testing.T) {
 	cases := []struct{ tz, day, want string }{
 		{"UTC", "2026-11-24", "2026-11-24T00:00:00Z"},
@@ -33,6 +37,9 @@ func TestStartOfDay(t *testing.T) {
 		{"Asia/Tehran", "2021-09-22", "2021-09-22T00:00:00+03:30"},
 		{"Pacific/Apia", "2011-12-30", "2011-12-31T00:00:00+14:00"}, // skipped
 		{"Pacific/Apia", "2011-12-31", "2011-12-31T00:00:00+14:00"},
+		{"Asia/Amman", "2021-10-29", "2021-10-29T00:00:00+03:00"}, // and again at +02:00
+		{"Asia/Amman", "2021-10-30", "2021-10-30T00:00:00+02:00"},
+		{"America/Havana", "2026-11-01", "2026-11-01T00:00:00-04:00"}, // and again at -05:00
 	}
 	for _, c := range cases {
 		t.Run(c.tz+" "+c.day, func(t *testing.T) {
@@ -49,6 +56,22 @@ func TestStartOfDay(t *testing.T) {
 				t.Errorf("got %v, want %v", got, want)
 			}
 		})
+	}
+}
+
+// TestDayWithRepeatedMidnight: where midnight comes twice (Asia/Amman,
+// 2021-10-29, clocks back from 01:00 EEST to 00:00 EET), --from 2021-10-29
+// and the day before's end are the first, so the day before lasts 24h.
+func TestDayWithRepeatedMidnight(t *testing.T) {
+	loc := loadLocation(t, "Asia/Amman")
+	first := time.Date(2021, 10, 28, 21, 0, 0, 0, time.UTC)
+	if got, err := ParseTime("2021-10-29", loc); err != nil || !got.Equal(first) {
+		t.Errorf("ParseTime(2021-10-29) = %v, %v; want %v", got.UTC(), err, first)
+	}
+	p := Period{From: time.Date(2021, 10, 28, 0, 0, 0, 0, loc), To: time.Date(2021, 10, 30, 0, 0, 0, 0, loc), Closed: true}
+	days := splitWithin(t, p, "day", loc)
+	if len(days) != 2 || !days[0].To.Equal(first) || days[0].To.Sub(days[0].From) != 24*time.Hour {
+		t.Errorf("days %v; want 2021-10-28 to end at %v, 24h long", days, first)
 	}
 }
 
@@ -72,6 +95,7 @@ func TestSplitDaysAndWeeksOverYears(t *testing.T) {
 		{"Africa/Cairo", 2010, 2027},
 		{"Asia/Beirut", 2010, 2027},
 		{"Asia/Tehran", 2010, 2023},
+		{"Asia/Amman", 2010, 2027},
 		{"Pacific/Apia", 2011, 2012},      // no 2011-12-30
 		{"Pacific/Kwajalein", 1993, 1994}, // no 1993-08-21
 	}

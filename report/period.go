@@ -75,7 +75,9 @@ func Split(p Period, every string, loc *time.Location) ([]Period, error) {
 // clocks jump over midnight, the jump. time.Date puts a midnight that does
 // not exist before the jump, on the day before (America/Santiago in
 // September), or after it (Africa/Cairo in April). A day a zone skipped
-// (Pacific/Apia, 2011-12-30) begins where the next one does.
+// (Pacific/Apia, 2011-12-30) begins where the next one does. Where
+// midnight comes twice (Asia/Amman, 2021-10-29), the day begins at the
+// first, which time.Date may not return.
 func startOfDay(y int, m time.Month, d int, loc *time.Location) time.Time {
 	t := time.Date(y, m, d, 0, 0, 0, 0, loc)
 	start, end := t.ZoneBounds()
@@ -86,6 +88,23 @@ func startOfDay(y int, m time.Month, d int, loc *time.Location) time.Time {
 		return end
 	case t.Hour() != 0 || t.Minute() != 0:
 		return start
+	}
+	return firstWithWallClock(t)
+}
+
+// firstWithWallClock is the first instant whose wall clock reads as t's:
+// where clocks went back over it, the same reading came earlier, under the
+// previous zone's larger offset.
+func firstWithWallClock(t time.Time) time.Time {
+	start, _ := t.ZoneBounds()
+	if start.IsZero() {
+		return t
+	}
+	_, offset := t.Zone()
+	_, before := start.Add(-time.Nanosecond).Zone()
+	earlier := t.Add(-time.Duration(before-offset) * time.Second)
+	if before > offset && earlier.Before(start) {
+		return earlier
 	}
 	return t
 }
