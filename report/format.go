@@ -119,9 +119,9 @@ func (f *Figures) text(b *strings.Builder, loc *time.Location) {
 	case math.IsNaN(f.Availability):
 		b.WriteString("  availability  none: not watched\n")
 	case f.Unwatched > 0:
-		fmt.Fprintf(b, "  availability  %s (%s without a leader, %s not watched)\n", percent(f.Availability, f.Leaderless), dur(f.Leaderless), dur(f.Unwatched))
+		fmt.Fprintf(b, "  availability  %s (%s without a leader, %s not watched)\n", percent(f.Availability, len(f.Outages)), dur(f.Leaderless), dur(f.Unwatched))
 	default:
-		fmt.Fprintf(b, "  availability  %s (%s without a leader)\n", percent(f.Availability, f.Leaderless), dur(f.Leaderless))
+		fmt.Fprintf(b, "  availability  %s (%s without a leader)\n", percent(f.Availability, len(f.Outages)), dur(f.Leaderless))
 	}
 	fmt.Fprintf(b, "  outages       %d\n", len(f.Outages))
 	longest := f.Longest()
@@ -159,10 +159,12 @@ func (f *Figures) text(b *strings.Builder, loc *time.Location) {
 func dur(d time.Duration) string { return d.Truncate(time.Millisecond).String() }
 
 // percent shows availability to 0.01 %, rounded down: a period with an
-// outage never shows as 100 %.
-func percent(a float64, leaderless time.Duration) string {
-	if leaderless == 0 {
+// outage never shows as 100 %, not even one of no length (a loss at the
+// period's last instant) or too short to tell from 1 in floating point.
+func percent(a float64, outages int) string {
+	if outages == 0 {
 		return "100 %"
 	}
-	return fmt.Sprintf("%.2f %%", math.Floor(a*10000+1e-9)/100) // 1e-9: 0.9998 is 9997.99… in floating point
+	shown := math.Floor(a*10000+1e-9) / 100 // 1e-9: 0.9998 is 9997.99… in floating point
+	return fmt.Sprintf("%.2f %%", min(shown, 99.99))
 }

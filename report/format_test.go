@@ -5,6 +5,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -56,18 +57,41 @@ func TestFormats(t *testing.T) {
 
 func TestPercent(t *testing.T) {
 	cases := []struct {
-		a          float64
-		leaderless time.Duration
-		want       string
+		a       float64
+		outages int
+		want    string
 	}{
 		{1, 0, "100 %"},
-		{0.99996, time.Millisecond, "99.99 %"}, // never rounded up to 100
-		{0.9998, time.Millisecond, "99.98 %"},
-		{0, time.Hour, "0.00 %"},
+		{0.99996, 1, "99.99 %"}, // never rounded up to 100
+		{0.9998, 1, "99.98 %"},
+		{0, 1, "0.00 %"},
+		{1, 1, "99.99 %"},         // an outage of no length
+		{1 - 1e-14, 1, "99.99 %"}, // too short to tell from 1 in floating point
 	}
 	for _, c := range cases {
-		if got := percent(c.a, c.leaderless); got != c.want {
-			t.Errorf("percent(%v) = %q, want %q", c.a, got, c.want)
+		if got := percent(c.a, c.outages); got != c.want {
+			t.Errorf("percent(%v, %d outages) = %q, want %q", c.a, c.outages, got, c.want)
+		}
+	}
+}
+
+// TestNoHundredPercentWithAnOutage: a loss at the last instant of a closed
+// period (an outage of no length) or one of 100ns in 30 days is an outage
+// listed; the availability shown is not 100 %.
+func TestNoHundredPercentWithAnOutage(t *testing.T) {
+	for _, length := range []time.Duration{0, 100 * time.Nanosecond} {
+		p := Period{From: t0, To: t0.Add(30 * 24 * time.Hour), Closed: true}
+		h := History{Cluster: "c", Watched: t0, Losses: []Loss{{Start: p.To.Add(-length), KnownStart: true}}}
+		f := h.Figures(p, Flapping{})
+		if len(f.Outages) != 1 {
+			t.Fatalf("outages %v, want the loss at %v", f.Outages, p.To.Add(-length))
+		}
+		var b bytes.Buffer
+		if err := WriteText(&b, []Figures{f}, time.UTC); err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(b.String(), "availability  100") || !strings.Contains(b.String(), "availability  99.99 %") {
+			t.Errorf("an outage of %v in 30 days:\n%s", length, b.String())
 		}
 	}
 }
