@@ -1,8 +1,16 @@
 package history
 
 import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/leaderhook/leaderhook/rules"
 )
 
 // A quiet cluster's state and open split brain, whose own entries were
@@ -83,4 +91,73 @@ func clusterSplits(splits []Split, cluster string) []Split {
 		}
 	}
 	return out
+}
+
+// TestHistoryDropsOldSegmentsAfterARestart: outcomes at t0..t0+2m, a
+// quiet spell, one at t0+50m (a new segment), and one at t0+1h30m: with
+// max_age 1h the first ones, 88 to 90 minutes old, go, with a restart in
+// the quiet spell or not. After a restart, a segment of an earlier run
+// ended when the next began (t0+50m), which kept it up to twice max_age.
+func TestHistoryDropsOldSegmentsAfterARestart(t *testing.T) {
+	for _, reopen := range []bool{false, true} {
+		t.Run(fmt.Sprintf("reopened %v", reopen), func(t *testing.T) {
+			dir := t.TempDir()
+			clk := &fakeClock{now: t0}
+			s := open(t, dir, clk, time.Hour, 1<<30)
+			for i := range 3 {
+				at := t0.Add(time.Duration(i) * time.Minute)
+				clk.set(at)
+				s.AddWait(outcome(at, i))
+			}
+			clk.set(t0.Add(50 * time.Minute))
+			s.AddWait(outcome(t0.Add(50*time.Minute), 3))
+			if reopen {
+				s.Close()
+				s = open(t, dir, clk, time.Hour, 1<<30)
+			}
+			now := t0.Add(90 * time.Minute)
+			clk.set(now)
+			s.AddWait(outcome(now, 4))
+			s.Close()
+			if got := kept(t, s, now.Add(-3*time.Hour), now); !slices.Equal(got, []int{3, 4}) {
+				t.Errorf("kept outcomes %v with max_age 1h at t0+90m, want [3 4]: 0 to 2 are older than max_age", got)
+			}
+		})
+	}
+}
+
+// TestLatestInTail: a segment's end, read at a start from its last lines,
+// is the latest time among them (entries carry their events' times, not
+// always in order), past a torn last line, and found behind a last line
+// longer than what is read first.
+func TestLatestInTail(t *testing.T) {
+	line := func(e Entry) string {
+		data, err := json.Marshal(e)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(data) + "\n"
+	}
+	long := OutcomeOf(rules.Outcome{Time: t0.Add(time.Minute), Cluster: "a", Rule: strings.Repeat("r", 3*tailSize), Kind: rules.Suppressed})
+	for _, tc := range []struct {
+		name string
+		text string
+		want time.Time
+	}{
+		{"in order", line(outcome(t0, 0)) + line(outcome(t0.Add(2*time.Minute), 1)), t0.Add(2 * time.Minute)},
+		{"out of order", line(outcome(t0.Add(2*time.Minute), 0)) + line(outcome(t0, 1)), t0.Add(2 * time.Minute)},
+		{"torn last line", line(outcome(t0, 0)) + `{"outcome":{"time":"2026-11-24T1`, t0},
+		{"a long last line", strings.Repeat(line(outcome(t0, 0)), 2*tailSize/100) + line(long), t0.Add(time.Minute)},
+		{"nothing parses", "}\n", time.Time{}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "seg.jsonl")
+			if err := os.WriteFile(path, []byte(tc.text), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			if got, err := latestInTail(path, int64(len(tc.text))); err != nil || !got.Equal(tc.want) {
+				t.Errorf("latestInTail = %v, %v; want %v", got, err, tc.want)
+			}
+		})
+	}
 }

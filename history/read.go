@@ -4,9 +4,12 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"os"
 	"runtime"
+	"time"
 )
 
 // maxLine bounds one line of history: longer ones are skipped.
@@ -42,6 +45,51 @@ func readSegment(path string, wanted func(line []byte) bool, f func(Entry)) erro
 		return fmt.Errorf("history %s: %w", path, err)
 	}
 	return nil
+}
+
+// tailSize is how much of a segment's end latestInTail reads first.
+const tailSize = 64 << 10
+
+// latestInTail returns the latest time of the entries whose lines a
+// segment of size bytes ends with: its end, found at a start without
+// decoding it whole (a segment may be a 16th of history.max_bytes).
+// Entries carry their events' times, not always in order, so every line
+// read counts, not only the last. It reads more while no line parses, up
+// to twice the longest line kept; zero when none does.
+func latestInTail(path string, size int64) (time.Time, error) {
+	file, err := os.Open(path)
+	if os.IsNotExist(err) {
+		return time.Time{}, nil // pruned meanwhile
+	}
+	if err != nil {
+		return time.Time{}, fmt.Errorf("history: %w", err)
+	}
+	defer file.Close()
+	for n := min(size, tailSize); ; n = min(size, 4*n) {
+		tail := make([]byte, n)
+		if _, err := file.ReadAt(tail, size-n); err != nil && !errors.Is(err, io.EOF) {
+			return time.Time{}, fmt.Errorf("history %s: %w", path, err)
+		}
+		if n < size { // the first line read may be the end of one
+			_, tail, _ = bytes.Cut(tail, []byte{'\n'})
+		}
+		latest := latestIn(tail)
+		if !latest.IsZero() || n == size || n >= 2*maxLine {
+			return latest, nil
+		}
+	}
+}
+
+// latestIn returns the latest time of the entries in lines.
+func latestIn(lines []byte) time.Time {
+	var latest time.Time
+	for line := range bytes.Lines(lines) {
+		var e Entry
+		if json.Unmarshal(line, &e) == nil && e.Time().After(latest) {
+			latest = e.Time()
+		}
+	}
+	return latest
 }
 
 // skipLongLines splits lines as bufio.ScanLines does, but skips a line

@@ -46,8 +46,8 @@ const recentSize = 16384
 type segment struct {
 	path  string
 	start time.Time
-	// end is the time of its latest entry, or, for a segment of an earlier
-	// run but the newest, when the next one began.
+	// end is the time of its latest entry; for a segment of an earlier run
+	// but the newest, of the latest of its last lines (see latestInTail).
 	end  time.Time
 	size int64
 }
@@ -129,13 +129,13 @@ func (s *Store) load() error {
 			continue
 		}
 		start := time.Unix(0, nanos)
-		if n := len(s.segments); n > 0 {
-			s.segments[n-1].end = start
-		}
 		s.segments = append(s.segments, segment{path: name, start: start, end: start, size: info.Size()})
 	}
 	if len(s.segments) == 0 {
 		return nil
+	}
+	if err := s.loadEnds(); err != nil {
+		return err
 	}
 	last := &s.segments[len(s.segments)-1]
 	return readSegment(last.path, nil, func(e Entry) {
@@ -145,6 +145,30 @@ func (s *Store) load() error {
 			last.end = t
 		}
 	})
+}
+
+// loadEnds sets the end of each segment but the newest (read whole by
+// load) from its last lines: pruning by age goes by it.
+func (s *Store) loadEnds() error {
+	for i := range s.segments[:len(s.segments)-1] {
+		seg := &s.segments[i]
+		latest, err := latestInTail(seg.path, seg.size)
+		if err != nil {
+			return err
+		}
+		if latest.IsZero() { // no line that parses: kept until the next began, as long as it may hold entries
+			latest = s.segments[i+1].start
+		}
+		seg.end = maxTime(seg.start, latest)
+	}
+	return nil
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
 }
 
 // openLast opens the newest segment for appending, or a first one.
