@@ -51,7 +51,7 @@ func reportFlags(cmd *cobra.Command, o *reportOptions) {
 	f := cmd.Flags()
 	f.StringVar(&o.cluster, "cluster", "", "cluster the events belong to (required when the config has several); of a flight recording, the one to report (default: all)")
 	f.StringVar(&o.format, "format", "text", "output: text or json (one object per line)")
-	f.StringVar(&o.from, "from", "", "start of the period, e.g. 2026-11-24T13:56:00Z or 2026-11-24 (default: the first event)")
+	f.StringVar(&o.from, "from", "", "start of the period, e.g. 2026-11-24T13:56:00Z or 2026-11-24 (default: the first event, or a flight recording's restored state)")
 	f.StringVar(&o.to, "to", "", "end of the period (default: the last event)")
 	f.StringVar(&o.period, "period", "", "split the period: day or week")
 	f.StringVar(&o.stateDir, "state-dir", "", "report on the flight recording in a daemon's state_dir")
@@ -93,9 +93,9 @@ recording in its state_dir (inputs.1.jsonl, then inputs.jsonl), replayed as repl
 does. A flight recording can also be named as EVENTS. It names each event's
 cluster: every cluster in it is reported, or only the one --cluster names.
 
-The period is the recording's span, first event to last (a flight recording: to the
-last time it recorded), or the part of it within --from and --to: nothing is known
-outside it. --period splits it at midnight (week:
+The period is the recording's span, first event to last (a flight recording: from
+the start or checkpoint whose state knew a cluster, if earlier, to the last time it
+recorded), or the part of it within --from and --to: nothing is known outside it. --period splits it at midnight (week:
 Monday) in the config's timezone (default UTC), in which times are shown. An outage
 crossing a bound is cut there and marked: "began earlier", "no leader yet at the end".
 
@@ -152,7 +152,7 @@ func (e *env) report(o reportOptions, files []string) error {
 
 // figures computes every cluster's figures over each period.
 func figures(rec replayedStates, from, to time.Time, o reportOptions, loc *time.Location) ([]report.Figures, error) {
-	if rec.n == 0 {
+	if rec.first.IsZero() { // no event, nor a flight recording's state restored
 		return nil, errors.New("no events in the recording")
 	}
 	whole, err := report.Bounds(rec.first, rec.last, from, to)
@@ -211,7 +211,7 @@ func (e *env) reportedStates(cfg *config.Config, o reportOptions, files []string
 		return rec, err
 	}
 	rec.states = slices.DeleteFunc(rec.states, func(ev event.Event) bool { return ev.Cluster != o.cluster })
-	if rec.n > 0 && len(rec.states) == 0 {
+	if !rec.first.IsZero() && len(rec.states) == 0 {
 		return rec, fmt.Errorf("the recording holds no state of cluster %q", o.cluster)
 	}
 	return rec, nil
@@ -281,8 +281,12 @@ func recordingFiles(stateDir string) []string {
 // keeps the state events.
 func (e *env) replayRecordedStates(cfg *config.Config, files []string) (replayedStates, error) {
 	var rec replayedStates
+	var restoredAt time.Time // the first start or checkpoint that knew a cluster's state
 	r := &recordingReplay{cfg: cfg, sink: stateSink{&rec.states}, log: e.log, stderr: e.stderr}
 	r.restored = func(at time.Time, state *daemon.RecordedState, restart bool) {
+		if restoredAt.IsZero() && knowsACluster(state) {
+			restoredAt = at
+		}
 		rec.states = restoredStates(rec.states, at, state, restart)
 	}
 	r.down = func(from, to time.Time) { rec.down = append(rec.down, report.Span{Start: from, End: to}) }
@@ -293,13 +297,30 @@ func (e *env) replayRecordedStates(cfg *config.Config, files []string) (replayed
 	}
 	r.warn()
 	rec.n, rec.first, rec.last, rec.rejected = r.events, r.first, r.last, r.rejected
+	// The daemon knew its clusters' states from the start (or checkpoint)
+	// it restored them from, though no member reported until later, or
+	// at all in a quiet recording: the period begins there.
+	if !restoredAt.IsZero() && (rec.first.IsZero() || restoredAt.Before(rec.first)) {
+		rec.first = restoredAt
+		rec.last = later(rec.last, restoredAt)
+	}
 	// A loss announced by time alone (stabilize passed, a silent member
 	// presumed down) comes after the last event: the period runs to the
 	// last time the daemon recorded.
-	if r.events > 0 && r.reached.After(rec.last) {
+	if !rec.first.IsZero() && r.reached.After(rec.last) {
 		rec.last = r.reached
 	}
 	return rec, nil
+}
+
+// knowsACluster reports whether a recorded state holds a cluster's state.
+func knowsACluster(state *daemon.RecordedState) bool {
+	for _, view := range state.Views {
+		if view.Known {
+			return true
+		}
+	}
+	return false
 }
 
 // restoredStates adds to states, as baselines dated at, the states a

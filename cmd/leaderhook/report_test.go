@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -44,9 +45,9 @@ func TestReportOnARecordingCoversTheTimeItRecorded(t *testing.T) {
 
 // TestReportOnARecordingBegunWithoutALeader: a flight recording whose
 // start was rotated away begins with a checkpoint of a cluster already
-// without a leader: the report counts that outage from the period's start
-// to the announcement of a leader (both members follow it), as the daemon
-// knew it.
+// without a leader: the report counts that outage from the period's start,
+// the checkpoint, to the announcement of a leader (both members follow
+// it), as the daemon knew it.
 func TestReportOnARecordingBegunWithoutALeader(t *testing.T) {
 	config, recording := writeRecording(t,
 		`{"namespace":"leaderhook","eventType":"checkpoint","timestamp":"2026-12-07T08:06:39.000000000Z","state":{"engine":{"clusters":null},`+
@@ -71,8 +72,68 @@ func TestReportOnARecordingBegunWithoutALeader(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &r); err != nil {
 		t.Fatalf("%v\n%s", err, out)
 	}
-	if r.LeaderlessMS != 5000 || r.UnwatchedMS != 0 || len(r.Outages) != 1 || !r.Outages[0].ClippedStart {
-		t.Errorf("%dms without a leader, %dms not watched, outages %+v; want 5000ms from the period's start to the leader c1 and c2 follow, all watched\n%s%s", r.LeaderlessMS, r.UnwatchedMS, r.Outages, out, stderr)
+	if r.LeaderlessMS != 6000 || r.UnwatchedMS != 0 || len(r.Outages) != 1 || !r.Outages[0].ClippedStart {
+		t.Errorf("%dms without a leader, %dms not watched, outages %+v; want 6000ms from the checkpoint to the leader c1 and c2 follow, all watched\n%s%s", r.LeaderlessMS, r.UnwatchedMS, r.Outages, out, stderr)
+	}
+}
+
+// TestReportOnARecordingCountsFromTheStateItRestored: the period of a
+// flight recording begins where the daemon knew its clusters' states, at
+// the start (or, its start rotated away, the checkpoint) it restored them
+// from, not at the first member event: a daemon started knowing its
+// cluster without a leader, hearing nothing for an hour but heartbeats,
+// watched that hour without a leader; one that heard nothing all week but
+// heartbeats reports a week with a leader.
+func TestReportOnARecordingCountsFromTheStateItRestored(t *testing.T) {
+	const (
+		leaderless = `"views":{"ziti":{"Known":true,"PreviousLeaderID":"c1","Since":"2026-12-07T07:59:00Z","Members":["c1","c2"],"Reports":{"c1":{"follows":""},"c2":{"follows":""}}}}}}`
+		led        = `"views":{"ziti":{"Known":true,"LeaderID":"c1","Since":"2026-12-01T00:00:00Z","Members":["c1","c2"],"Reports":{"c1":{"follows":"c1"},"c2":{"follows":"c1"}}}}}}`
+	)
+	restored := func(kind, views string) string {
+		return `{"namespace":"leaderhook","eventType":"` + kind + `","timestamp":"2026-12-07T08:00:00.000000000Z","state":{"engine":{"clusters":null},` + views
+	}
+	heartbeat := func(at string) string {
+		return `{"namespace":"leaderhook","eventType":"heartbeat","timestamp":"2026-12-` + at + `:00.000000000Z"}`
+	}
+	hasLeader := func(member string) string {
+		return `{"namespace":"cluster","event_src_id":"` + member + `","timestamp":"2026-12-07T09:00:00.000000000Z","eventType":"state.has_leader","leaderId":"c1","cluster":"ziti"}`
+	}
+	hour := time.Hour.Milliseconds()
+	cases := []struct {
+		name         string
+		lines        []string
+		to           string
+		leaderlessMS int64
+		availability float64
+	}{
+		{"leaderless an hour from the start", []string{restored("start", leaderless), heartbeat("07T08:01"), heartbeat("07T08:59"),
+			hasLeader("c1"), hasLeader("c2"), heartbeat("07T09:01")}, "2026-12-07T09:01:00Z", hour, 1.0 / 61},
+		{"leaderless an hour from a checkpoint", []string{restored("checkpoint", leaderless), heartbeat("07T08:01"), heartbeat("07T08:59"),
+			hasLeader("c1"), hasLeader("c2"), heartbeat("07T09:01")}, "2026-12-07T09:01:00Z", hour, 1.0 / 61},
+		{"a quiet week with a leader", []string{restored("start", led), heartbeat("07T08:01"), heartbeat("14T08:00")},
+			"2026-12-14T08:00:00Z", 0, 1},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			config, recording := writeRecording(t, c.lines...)
+			out, stderr, code := leaderhook(t, "report", "-c", config, "--state-dir", filepath.Dir(recording), "--format", "json")
+			if code != 0 {
+				t.Fatalf("exit %d\n%s%s", code, out, stderr)
+			}
+			var r struct {
+				From, To     time.Time
+				LeaderlessMS int64   `json:"leaderless_ms"`
+				Availability float64 `json:"availability"`
+			}
+			if err := json.Unmarshal([]byte(out), &r); err != nil {
+				t.Fatalf("%v\n%s", err, out)
+			}
+			from := time.Date(2026, 12, 7, 8, 0, 0, 0, time.UTC)
+			if !r.From.Equal(from) || r.To.Format(time.RFC3339) != c.to || r.LeaderlessMS != c.leaderlessMS || math.Abs(r.Availability-c.availability) > 1e-9 {
+				t.Errorf("from %s to %s, %dms without a leader, availability %v; want from %s to %s, %dms, %v\n%s%s",
+					r.From, r.To, r.LeaderlessMS, r.Availability, from, c.to, c.leaderlessMS, c.availability, out, stderr)
+			}
+		})
 	}
 }
 
