@@ -64,7 +64,7 @@ var Descriptions = withActionDocs(map[string]string{
 	"clusters[].source.path":          "poll, generic: path of the status endpoint, appended to each member URL.",
 	"clusters[].source.method":        "poll, generic: HTTP method. Default GET.",
 	"clusters[].source.body":          "poll, generic: request body.",
-	"clusters[].source.leader":        "poll, generic: expr expression over `response` (the decoded JSON) giving the leader id, `\"\"` for none.",
+	"clusters[].source.leader":        "poll, generic: expr expression over `response` (the decoded JSON) giving the leader id, `\"\"` or `nil` for none. A number is read as its decimal text (`3` is `\"3\"`); an id from 2^53 up must come as a string, which a JSON number does not hold exactly. Any other value (a bool, an object, a list) is a poll error: the member is not heard, rather than leaderless.",
 	"clusters[].source.ca_file":       "poll: PEM file of the CA that signed the members' certificates. Default: the system's CAs.",
 	"clusters[].source.cert_file":     "poll: PEM client certificate for mutual TLS (etcd `--client-cert-auth`, Consul `verify_incoming`, ...), with `key_file`. Read again when it changes, so a renewed certificate needs no restart.",
 	"clusters[].source.key_file":      "poll: PEM private key of `cert_file`.",

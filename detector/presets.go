@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net"
 	"net/http"
 	"net/url"
@@ -625,7 +626,8 @@ func (z *OpenZiti) login(ctx context.Context, c *http.Client, member string) (st
 
 // Generic polls any JSON status endpoint: method and path (relative to the
 // member URL), an optional body, and an expr expression over the decoded
-// response (`response`) that yields the leader id ("" for none).
+// response (`response`) that yields the leader id: a string, or a whole
+// number below 2^53 (read as its decimal text); "" or nil for none.
 type Generic struct {
 	method, path string
 	body         []byte
@@ -661,6 +663,38 @@ func (g *Generic) Poll(ctx context.Context, c *http.Client, member string) (Repo
 	if err != nil {
 		return Report{}, fmt.Errorf("leader expression: %w", err)
 	}
-	s, _ := v.(string)
-	return Report{Leader: s}, nil
+	leader, err := idText(v)
+	if err != nil {
+		return Report{}, fmt.Errorf("leader expression yields %w", err)
+	}
+	return Report{Leader: leader}, nil
+}
+
+// maxExactID is the first whole number a JSON number decoded as float64
+// may not hold exactly: 2^53 may be 2^53+1 rounded.
+const maxExactID = 1 << 53
+
+// idText is the id an expression yields: a string as it is, a whole
+// number as its decimal text, nil as none. Anything else is an error, so
+// that the member is not heard rather than taken for leaderless. Numbers
+// stay float64 (json.Number would break expressions that compute on
+// them): an id from 2^53 up must come as a string.
+func idText(v any) (string, error) {
+	switch v := v.(type) {
+	case nil:
+		return "", nil
+	case string:
+		return v, nil
+	case float64:
+		switch {
+		case v != math.Trunc(v):
+			return "", fmt.Errorf("%v, not a whole number", v)
+		case math.Abs(v) >= maxExactID:
+			return "", fmt.Errorf("%v, a number from 2^53 up that JSON does not hold exactly: send it as a string", v)
+		}
+		return strconv.FormatFloat(v, 'f', -1, 64), nil
+	case int, int64, uint64:
+		return fmt.Sprint(v), nil
+	}
+	return "", fmt.Errorf("%T, not a string or number", v)
 }

@@ -255,6 +255,54 @@ func TestGenericPreset(t *testing.T) {
 	}
 }
 
+// A leader id may come as a JSON number: it is read as its decimal text,
+// not as no leader. A value that is no id is an error (the member is not
+// heard, rather than leaderless), and so is a number JSON cannot hold
+// exactly, which would name another member.
+func TestGenericLeaderIDs(t *testing.T) {
+	cases := []struct{ name, answer, want, wantErr string }{
+		{"a string", `{"leader_id":"n3"}`, "n3", ""},
+		{"a number", `{"leader_id":3}`, "3", ""},
+		{"zero", `{"leader_id":0}`, "0", ""},
+		{"2^53-1", `{"leader_id":9007199254740991}`, "9007199254740991", ""},
+		{"negative", `{"leader_id":-1}`, "-1", ""},
+		{"null", `{"leader_id":null}`, "", ""},
+		{"absent", `{}`, "", ""},
+		{"a fraction", `{"leader_id":2.5}`, "", "leader expression yields 2.5, not a whole number"},
+		{"2^53", `{"leader_id":9007199254740992}`, "", "send it as a string"},
+		{"above 2^53", `{"leader_id":9007199254740993}`, "", "send it as a string"},
+		{"a bool", `{"leader_id":true}`, "", "leader expression yields bool, not a string or number"},
+		{"an object", `{"leader_id":{"id":"n3"}}`, "", "leader expression yields map[string]interface {}, not a string or number"},
+		{"a list", `{"leader_id":["n3"]}`, "", "leader expression yields []interface {}, not a string or number"},
+	}
+	g := must(NewGeneric("GET", "/s", "", `response.leader_id ?? ""`))
+	for _, tc := range cases {
+		url := serve(t, func(w http.ResponseWriter, r *http.Request) { w.Write([]byte(tc.answer)) })
+		got, err := g.Poll(context.Background(), http.DefaultClient, url)
+		switch {
+		case tc.wantErr == "" && err != nil:
+			t.Errorf("%s: %v", tc.name, err)
+		case tc.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tc.wantErr)):
+			t.Errorf("%s: %+v, error %v, want %q", tc.name, got, err, tc.wantErr)
+		case got != (Report{Leader: tc.want}):
+			t.Errorf("%s: %+v, want leader %q", tc.name, got, tc.want)
+		}
+	}
+}
+
+// Expressions that compute on the answer's numbers keep working: numbers
+// are decoded as float64, which expr compares with its own.
+func TestGenericExpressionsComputeOnNumbers(t *testing.T) {
+	g := must(NewGeneric("GET", "/s", "", `response.term > 1 && response.votes + 1 >= 3 ? response.leader_id : ""`))
+	url := serve(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Write([]byte(`{"term":2,"votes":2,"leader_id":7}`))
+	})
+	got, err := g.Poll(context.Background(), http.DefaultClient, url)
+	if err != nil || got != (Report{Leader: "7"}) {
+		t.Errorf("%+v %v, want leader 7", got, err)
+	}
+}
+
 // An OpenZiti controller's answer does not say which member it is: the
 // polled one is the member whose raft address is the host and port it is
 // polled at (OpenZiti's HA setup serves the control channel and the APIs
