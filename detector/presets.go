@@ -512,13 +512,17 @@ func (a *agentSelf) raftAddress() string {
 // The answer has no raft term: Term stays 0. A sealed node answers 503
 // {"errors":["Vault is sealed"]}: it is up and follows no leader, so that a
 // cluster whose nodes are all sealed is leaderless, not unreachable. Any
-// other 503 (a proxy in front with no node behind it) stays an error.
+// other 503 (a proxy in front with no node behind it) stays an error. A
+// node without HA storage (ha_enabled false) names no leader while it
+// serves: unsealed, it is the cluster's one active node, its own leader,
+// named by its URL.
 type Vault struct {
 	Token string // X-Vault-Token
 }
 
 func (v Vault) Poll(ctx context.Context, c *http.Client, member string) (Report, error) {
 	var st struct {
+		HAEnabled     *bool  `json:"ha_enabled"`
 		IsSelf        bool   `json:"is_self"`
 		LeaderAddress string `json:"leader_address"`
 	}
@@ -529,6 +533,10 @@ func (v Vault) Poll(ctx context.Context, c *http.Client, member string) (Report,
 	}
 	if err != nil {
 		return Report{}, redact(err, v.Token)
+	}
+	if st.HAEnabled != nil && !*st.HAEnabled {
+		self := MemberName(member)
+		return Report{Self: self, Leader: self}, nil
 	}
 	r := Report{Leader: st.LeaderAddress}
 	if st.IsSelf {

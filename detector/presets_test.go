@@ -44,7 +44,9 @@ import (
 //   - vault-*.json: GET /v1/sys/leader per
 //     https://developer.hashicorp.com/vault/api-docs/system/leader and
 //     hashicorp/vault's api/sys_leader.go (LeaderResponse); the active
-//     node's answer has is_self true; a sealed node answers 503
+//     node's answer has is_self true; a node without HA storage answers
+//     ha_enabled false, is_self false and no leader address
+//     (http/sys_leader.go, Core.GetLeaderStatus); a sealed node answers 503
 //     {"errors":["Vault is sealed"]} (vault/ha.go's Leader returns
 //     consts.ErrSealed, which sdk/logical's AdjustErrorStatusCode makes a
 //     503). vault-proxy-no-upstream.txt is Envoy's 503 of a proxy in front
@@ -300,6 +302,17 @@ func TestGenericExpressionsComputeOnNumbers(t *testing.T) {
 	got, err := g.Poll(context.Background(), http.DefaultClient, url)
 	if err != nil || got != (Report{Leader: "7"}) {
 		t.Errorf("%+v %v, want leader 7", got, err)
+	}
+}
+
+// A Vault without HA storage (a single node on file storage) answers
+// ha_enabled false and no leader address while it is unsealed and
+// serving: it is its own leader, named by the URL it is polled at.
+func TestVaultStandaloneLeadsItself(t *testing.T) {
+	_, url := newFakeMember(t, map[string]answer{"GET /v1/sys/leader": {file: "vault-leader-not-ha.json"}})
+	got, err := Vault{}.Poll(context.Background(), &http.Client{Timeout: 5 * time.Second}, url)
+	if want := (Report{Self: url, Leader: url}); err != nil || got != want {
+		t.Errorf("%+v %v, want %+v", got, err, want)
 	}
 }
 
