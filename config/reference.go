@@ -65,6 +65,7 @@ var Descriptions = withActionDocs(map[string]string{
 	"clusters[].source.method":        "poll, generic: HTTP method. Default GET.",
 	"clusters[].source.body":          "poll, generic: request body.",
 	"clusters[].source.leader":        "poll, generic: expr expression over `response` (the decoded JSON) giving the leader id, `\"\"` or `nil` for none. A number is read as its decimal text (`3` is `\"3\"`); an id from 2^53 up must come as a string, which a JSON number does not hold exactly. Any other value (a bool, an object, a list) is a poll error: the member is not heard, rather than leaderless.",
+	"clusters[].source.self":          "poll, generic: expr expression over `response` giving the polled member's own id, in the same forms as `leader`'s (`response.id`, say). Set it when `leader` names the leader by an id of the API rather than by its URL: the member then goes by that id, so that the leader is a member, which ends its lead when its process is gone and counts it among the leaders claimed. Default: each member goes by its URL.",
 	"clusters[].source.ca_file":       "poll: PEM file of the CA that signed the members' certificates. Default: the system's CAs.",
 	"clusters[].source.cert_file":     "poll: PEM client certificate for mutual TLS (etcd `--client-cert-auth`, Consul `verify_incoming`, ...), with `key_file`. Read again when it changes, so a renewed certificate needs no restart.",
 	"clusters[].source.key_file":      "poll: PEM private key of `cert_file`.",

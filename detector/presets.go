@@ -52,7 +52,7 @@ func NewPreset(src Source) (Preset, error) {
 	case "openziti":
 		return &OpenZiti{Username: src.Username, Password: src.Password}, nil
 	case "generic":
-		return NewGeneric(src.Method, src.Path, src.Body, src.Leader)
+		return NewGeneric(src)
 	}
 	return nil, fmt.Errorf("unknown preset %q", src.Preset)
 }
@@ -635,27 +635,42 @@ func (z *OpenZiti) login(ctx context.Context, c *http.Client, member string) (st
 // Generic polls any JSON status endpoint: method and path (relative to the
 // member URL), an optional body, and an expr expression over the decoded
 // response (`response`) that yields the leader id: a string, or a whole
-// number below 2^53 (read as its decimal text); "" or nil for none.
+// number below 2^53 (read as its decimal text); "" or nil for none. An
+// optional second expression yields the polled member's own id, in the
+// same form: without it, the member goes by its URL, and a leader named by
+// the API's id matches no member.
 type Generic struct {
 	method, path string
 	body         []byte
-	leader       *vm.Program
+	leader, self *vm.Program // self nil when not set
 }
 
-// NewGeneric compiles the leader expression.
-func NewGeneric(method, path, body, leader string) (*Generic, error) {
+// NewGeneric compiles the source's leader and self expressions.
+func NewGeneric(src Source) (*Generic, error) {
+	method := src.Method
 	if method == "" {
 		method = http.MethodGet
 	}
-	prog, err := expr.Compile(leader, expr.Env(map[string]any{"response": map[string]any{}}), expr.AsKind(reflect.String))
+	leader, err := compileID(src.Leader)
 	if err != nil {
 		return nil, fmt.Errorf("leader expression: %w", err)
 	}
-	g := &Generic{method: strings.ToUpper(method), path: path, leader: prog}
-	if body != "" {
-		g.body = []byte(body)
+	g := &Generic{method: strings.ToUpper(method), path: src.Path, leader: leader}
+	if src.Self != "" {
+		if g.self, err = compileID(src.Self); err != nil {
+			return nil, fmt.Errorf("self expression: %w", err)
+		}
+	}
+	if src.Body != "" {
+		g.body = []byte(src.Body)
 	}
 	return g, nil
+}
+
+// compileID compiles an expression of the generic preset that yields an
+// id from `response`.
+func compileID(code string) (*vm.Program, error) {
+	return expr.Compile(code, expr.Env(map[string]any{"response": map[string]any{}}), expr.AsKind(reflect.String))
 }
 
 func (g *Generic) Poll(ctx context.Context, c *http.Client, member string) (Report, error) {
@@ -667,15 +682,30 @@ func (g *Generic) Poll(ctx context.Context, c *http.Client, member string) (Repo
 	if _, err := fetch(ctx, c, g.method, u, g.body, nil, &response); err != nil {
 		return Report{}, err
 	}
-	v, err := expr.Run(g.leader, map[string]any{"response": response})
-	if err != nil {
-		return Report{}, fmt.Errorf("leader expression: %w", err)
+	var r Report
+	var err error
+	if r.Leader, err = runID(g.leader, "leader", response); err != nil {
+		return Report{}, err
 	}
-	leader, err := idText(v)
-	if err != nil {
-		return Report{}, fmt.Errorf("leader expression yields %w", err)
+	if g.self != nil {
+		if r.Self, err = runID(g.self, "self", response); err != nil {
+			return Report{}, err
+		}
 	}
-	return Report{Leader: leader}, nil
+	return r, nil
+}
+
+// runID runs an id expression (what names it in errors) over a response.
+func runID(prog *vm.Program, what string, response any) (string, error) {
+	v, err := expr.Run(prog, map[string]any{"response": response})
+	if err != nil {
+		return "", fmt.Errorf("%s expression: %w", what, err)
+	}
+	id, err := idText(v)
+	if err != nil {
+		return "", fmt.Errorf("%s expression yields %w", what, err)
+	}
+	return id, nil
 }
 
 // maxExactID is the first whole number a JSON number decoded as float64

@@ -243,7 +243,7 @@ func TestPresetsSendWhatServersTake(t *testing.T) {
 // The leader of the generic preset comes from an expression over the
 // decoded answer.
 func TestGenericPreset(t *testing.T) {
-	g := must(NewGeneric("POST", "/raft/state", `{}`, `response.raft.leader ?? ""`))
+	g := must(NewGeneric(Source{Method: "POST", Path: "/raft/state", Body: `{}`, Leader: `response.raft.leader ?? ""`}))
 	url := serve(t, func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != "POST" || r.URL.Path != "/raft/state" {
 			http.Error(w, "wrong request", 400)
@@ -277,7 +277,7 @@ func TestGenericLeaderIDs(t *testing.T) {
 		{"an object", `{"leader_id":{"id":"n3"}}`, "", "leader expression yields map[string]interface {}, not a string or number"},
 		{"a list", `{"leader_id":["n3"]}`, "", "leader expression yields []interface {}, not a string or number"},
 	}
-	g := must(NewGeneric("GET", "/s", "", `response.leader_id ?? ""`))
+	g := must(NewGeneric(Source{Path: "/s", Leader: `response.leader_id ?? ""`}))
 	for _, tc := range cases {
 		url := serve(t, func(w http.ResponseWriter, r *http.Request) { w.Write([]byte(tc.answer)) })
 		got, err := g.Poll(context.Background(), http.DefaultClient, url)
@@ -292,10 +292,36 @@ func TestGenericLeaderIDs(t *testing.T) {
 	}
 }
 
+// The self expression names the polled member, in the same forms as the
+// leader's; without it the member goes by its URL (Self "").
+func TestGenericSelf(t *testing.T) {
+	cases := []struct{ name, self, answer, want, wantErr string }{
+		{"a string", "response.id", `{"id":"node2","leader_id":"node1"}`, "node2", ""},
+		{"a number", "response.id", `{"id":2,"leader_id":"node1"}`, "2", ""},
+		{"absent", "response.id", `{"leader_id":"node1"}`, "", ""},
+		{"not set", "", `{"id":"node2","leader_id":"node1"}`, "", ""},
+		{"a bool", "response.id", `{"id":true,"leader_id":"node1"}`, "", "self expression yields bool, not a string or number"},
+		{"fails", "response.id.name", `{"id":"node2","leader_id":"node1"}`, "", "self expression: "},
+	}
+	for _, tc := range cases {
+		g := must(NewGeneric(Source{Leader: "response.leader_id", Self: tc.self}))
+		url := serve(t, func(w http.ResponseWriter, r *http.Request) { w.Write([]byte(tc.answer)) })
+		got, err := g.Poll(context.Background(), http.DefaultClient, url)
+		switch {
+		case tc.wantErr == "" && err != nil:
+			t.Errorf("%s: %v", tc.name, err)
+		case tc.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tc.wantErr)):
+			t.Errorf("%s: %+v, error %v, want %q", tc.name, got, err, tc.wantErr)
+		case tc.wantErr == "" && got != (Report{Self: tc.want, Leader: "node1"}):
+			t.Errorf("%s: %+v, want self %q", tc.name, got, tc.want)
+		}
+	}
+}
+
 // Expressions that compute on the answer's numbers keep working: numbers
 // are decoded as float64, which expr compares with its own.
 func TestGenericExpressionsComputeOnNumbers(t *testing.T) {
-	g := must(NewGeneric("GET", "/s", "", `response.term > 1 && response.votes + 1 >= 3 ? response.leader_id : ""`))
+	g := must(NewGeneric(Source{Path: "/s", Leader: `response.term > 1 && response.votes + 1 >= 3 ? response.leader_id : ""`}))
 	url := serve(t, func(w http.ResponseWriter, r *http.Request) {
 		w.Write([]byte(`{"term":2,"votes":2,"leader_id":7}`))
 	})
