@@ -364,10 +364,11 @@ func compressed(name string) bool {
 }
 
 // changed reports whether the path now names another file, or the file
-// shrank below what was read. While the path names nothing, the file
-// moved away is still the one written to, until a new one appears (a
-// writer reopens its file some time after logrotate moves it); unless it
-// was deleted.
+// shrank below what was read. While the path names nothing, or a new file
+// with nothing in it yet, the file moved away is still the one written
+// to, until the new one has data (a writer reopens its file some time
+// after logrotate moves it, and logrotate's create makes the new file
+// first); unless it was deleted.
 func (s *FileSource) changed(f *os.File, pos Position) (rotated, truncated bool) {
 	info, err := os.Stat(s.Path)
 	if errors.Is(err, os.ErrNotExist) {
@@ -377,7 +378,7 @@ func (s *FileSource) changed(f *os.File, pos Position) (rotated, truncated bool)
 		return false, false
 	}
 	if inode(info) != pos.Inode {
-		return true, false
+		return info.Size() > 0 || !linked(f), false
 	}
 	return false, info.Size() < pos.Offset
 }

@@ -311,6 +311,65 @@ func TestFileSourceReadsTheMovedFileUntilANewOneAppears(t *testing.T) {
 	})
 }
 
+// Rotation by logrotate's create: the file moves away and an empty one
+// takes its path, the writer still writing to the moved file until it
+// reopens. The moved file is read until the new one has data (the writer
+// reopened) or the moved one is deleted (compressed away), so that the
+// lines written to it meanwhile are not lost.
+func TestFileSourceReadsTheMovedFileUntilTheNewOneHasData(t *testing.T) {
+	cases := []struct {
+		name        string
+		beforeNewer func(t *testing.T, moved string) // after the rotation, before the writer writes to the new file
+		want        string
+	}{
+		{"the writer writes on to the moved file", func(t *testing.T, moved string) {
+			appendTo(t, moved, line("b", event.ReadWrite, 2))
+		}, "b,c"},
+		{"the moved file is deleted", func(t *testing.T, moved string) {
+			os.Remove(moved)
+		}, "c"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				dir := t.TempDir()
+				path := filepath.Join(dir, "events.jsonl")
+				appendTo(t, path, "")
+				const poll = 10 * time.Millisecond
+				src := &FileSource{Path: path, Cluster: "c", Poll: poll}
+				src.Prepare()
+				out := make(chan event.Event, 16)
+				ctx, cancel := context.WithCancel(context.Background())
+				defer cancel()
+				go src.Run(ctx, out)
+				synctest.Wait()
+
+				appendTo(t, path, line("a", event.ReadWrite, 1))
+				if got := collect(t, out, 1); got[0] != "a" {
+					t.Fatalf("before the rotation: %v", got)
+				}
+				os.Rename(path, path+".1")
+				appendTo(t, path, "") // logrotate's create
+				time.Sleep(poll)
+				synctest.Wait() // the source saw the new file
+				tc.beforeNewer(t, path+".1")
+				time.Sleep(poll)
+				synctest.Wait()
+				appendTo(t, path, line("c", event.ReadWrite, 3)) // the writer reopened
+				time.Sleep(poll)
+				synctest.Wait()
+				var got []string
+				for len(out) > 0 {
+					got = append(got, (<-out).Source)
+				}
+				if strings.Join(got, ",") != tc.want {
+					t.Errorf("after the rotation: %v, want %s", got, tc.want)
+				}
+			})
+		})
+	}
+}
+
 // A line of an event leaderhook does not take is skipped and told of as
 // such, not reported as rejected; the lines around it are read. So is it
 // on stdin. One is of an eventType leaderhook does not know (one a newer

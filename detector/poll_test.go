@@ -511,6 +511,54 @@ func TestPollSourceOpenZitiLeaderIsAMember(t *testing.T) {
 	})
 }
 
+// Polled members of the generic preset with a self expression go by the
+// API's ids, as the leader does: once the leader's process is gone, the
+// survivors still naming it do not keep it leader. Without self, the
+// members would go by their URLs and node1 would lead on.
+func TestPollSourceGenericSelfNamesTheMember(t *testing.T) {
+	node := func(id string) *httptest.Server {
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			fmt.Fprintf(w, `{"id":%q,"leader_id":"node1"}`, id)
+		}))
+		t.Cleanup(srv.Close)
+		return srv
+	}
+	servers := []*httptest.Server{node("node1"), node("node2"), node("node3")}
+	var urls []string
+	for _, s := range servers {
+		urls = append(urls, s.URL)
+	}
+	preset := must(NewGeneric(Source{Path: "/raft/leader", Leader: `response.leader_id ?? ""`, Self: "response.id"}))
+	src := &PollSource{Cluster: "orders", Members: urls, Preset: preset, Interval: 20 * time.Millisecond}
+	out := make(chan event.Event, 64)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go src.Run(ctx, out)
+	view := NewView("orders", nil, 0)
+	observe := func(what string, cond func() bool) {
+		t.Helper()
+		for deadline := time.After(5 * time.Second); !cond(); {
+			select {
+			case ev := <-out:
+				view.Observe(ev, nil)
+			case <-deadline:
+				t.Fatalf("%s: members %q, health %+v, state %+v", what, view.Members(), view.Health(), view.State())
+			}
+		}
+	}
+	observe("node1 leads, a member claiming the lead", func() bool {
+		h := view.Health()
+		return slices.Equal(view.Members(), []string{"node1", "node2", "node3"}) && view.State().LeaderID == "node1" &&
+			len(h.Leaders) == 1 && h.Leaders[0].ID == "node1"
+	})
+	servers[0].CloseClientConnections()
+	servers[0].Close()
+	observe("node1's process gone: no leader, though node2 and node3 still name it", func() bool {
+		st := view.State()
+		return st.Reports["node1"].Down && st.LeaderID == ""
+	})
+}
+
 // transfer stands for three members a, b and c whose lead moves from a
 // (term 1) to b (term 2), as a planned transfer does: a steps down as b
 // takes the lead. It happens at a poll of b that comes just after a poll

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net"
 	"net/http"
 	"net/url"
@@ -51,7 +52,7 @@ func NewPreset(src Source) (Preset, error) {
 	case "openziti":
 		return &OpenZiti{Username: src.Username, Password: src.Password}, nil
 	case "generic":
-		return NewGeneric(src.Method, src.Path, src.Body, src.Leader)
+		return NewGeneric(src)
 	}
 	return nil, fmt.Errorf("unknown preset %q", src.Preset)
 }
@@ -511,13 +512,17 @@ func (a *agentSelf) raftAddress() string {
 // The answer has no raft term: Term stays 0. A sealed node answers 503
 // {"errors":["Vault is sealed"]}: it is up and follows no leader, so that a
 // cluster whose nodes are all sealed is leaderless, not unreachable. Any
-// other 503 (a proxy in front with no node behind it) stays an error.
+// other 503 (a proxy in front with no node behind it) stays an error. A
+// node without HA storage (ha_enabled false) names no leader while it
+// serves: unsealed, it is the cluster's one active node, its own leader,
+// named by its URL.
 type Vault struct {
 	Token string // X-Vault-Token
 }
 
 func (v Vault) Poll(ctx context.Context, c *http.Client, member string) (Report, error) {
 	var st struct {
+		HAEnabled     *bool  `json:"ha_enabled"`
 		IsSelf        bool   `json:"is_self"`
 		LeaderAddress string `json:"leader_address"`
 	}
@@ -528,6 +533,10 @@ func (v Vault) Poll(ctx context.Context, c *http.Client, member string) (Report,
 	}
 	if err != nil {
 		return Report{}, redact(err, v.Token)
+	}
+	if st.HAEnabled != nil && !*st.HAEnabled {
+		self := MemberName(member)
+		return Report{Self: self, Leader: self}, nil
 	}
 	r := Report{Leader: st.LeaderAddress}
 	if st.IsSelf {
@@ -625,27 +634,43 @@ func (z *OpenZiti) login(ctx context.Context, c *http.Client, member string) (st
 
 // Generic polls any JSON status endpoint: method and path (relative to the
 // member URL), an optional body, and an expr expression over the decoded
-// response (`response`) that yields the leader id ("" for none).
+// response (`response`) that yields the leader id: a string, or a whole
+// number below 2^53 (read as its decimal text); "" or nil for none. An
+// optional second expression yields the polled member's own id, in the
+// same form: without it, the member goes by its URL, and a leader named by
+// the API's id matches no member.
 type Generic struct {
 	method, path string
 	body         []byte
-	leader       *vm.Program
+	leader, self *vm.Program // self nil when not set
 }
 
-// NewGeneric compiles the leader expression.
-func NewGeneric(method, path, body, leader string) (*Generic, error) {
+// NewGeneric compiles the source's leader and self expressions.
+func NewGeneric(src Source) (*Generic, error) {
+	method := src.Method
 	if method == "" {
 		method = http.MethodGet
 	}
-	prog, err := expr.Compile(leader, expr.Env(map[string]any{"response": map[string]any{}}), expr.AsKind(reflect.String))
+	leader, err := compileID(src.Leader)
 	if err != nil {
 		return nil, fmt.Errorf("leader expression: %w", err)
 	}
-	g := &Generic{method: strings.ToUpper(method), path: path, leader: prog}
-	if body != "" {
-		g.body = []byte(body)
+	g := &Generic{method: strings.ToUpper(method), path: src.Path, leader: leader}
+	if src.Self != "" {
+		if g.self, err = compileID(src.Self); err != nil {
+			return nil, fmt.Errorf("self expression: %w", err)
+		}
+	}
+	if src.Body != "" {
+		g.body = []byte(src.Body)
 	}
 	return g, nil
+}
+
+// compileID compiles an expression of the generic preset that yields an
+// id from `response`.
+func compileID(code string) (*vm.Program, error) {
+	return expr.Compile(code, expr.Env(map[string]any{"response": map[string]any{}}), expr.AsKind(reflect.String))
 }
 
 func (g *Generic) Poll(ctx context.Context, c *http.Client, member string) (Report, error) {
@@ -657,10 +682,57 @@ func (g *Generic) Poll(ctx context.Context, c *http.Client, member string) (Repo
 	if _, err := fetch(ctx, c, g.method, u, g.body, nil, &response); err != nil {
 		return Report{}, err
 	}
-	v, err := expr.Run(g.leader, map[string]any{"response": response})
-	if err != nil {
-		return Report{}, fmt.Errorf("leader expression: %w", err)
+	var r Report
+	var err error
+	if r.Leader, err = runID(g.leader, "leader", response); err != nil {
+		return Report{}, err
 	}
-	s, _ := v.(string)
-	return Report{Leader: s}, nil
+	if g.self != nil {
+		if r.Self, err = runID(g.self, "self", response); err != nil {
+			return Report{}, err
+		}
+	}
+	return r, nil
+}
+
+// runID runs an id expression (what names it in errors) over a response.
+func runID(prog *vm.Program, what string, response any) (string, error) {
+	v, err := expr.Run(prog, map[string]any{"response": response})
+	if err != nil {
+		return "", fmt.Errorf("%s expression: %w", what, err)
+	}
+	id, err := idText(v)
+	if err != nil {
+		return "", fmt.Errorf("%s expression yields %w", what, err)
+	}
+	return id, nil
+}
+
+// maxExactID is the first whole number a JSON number decoded as float64
+// may not hold exactly: 2^53 may be 2^53+1 rounded.
+const maxExactID = 1 << 53
+
+// idText is the id an expression yields: a string as it is, a whole
+// number as its decimal text, nil as none. Anything else is an error, so
+// that the member is not heard rather than taken for leaderless. Numbers
+// stay float64 (json.Number would break expressions that compute on
+// them): an id from 2^53 up must come as a string.
+func idText(v any) (string, error) {
+	switch v := v.(type) {
+	case nil:
+		return "", nil
+	case string:
+		return v, nil
+	case float64:
+		switch {
+		case v != math.Trunc(v):
+			return "", fmt.Errorf("%v, not a whole number", v)
+		case math.Abs(v) >= maxExactID:
+			return "", fmt.Errorf("%v, a number from 2^53 up that JSON does not hold exactly: send it as a string", v)
+		}
+		return strconv.FormatFloat(v, 'f', -1, 64), nil
+	case int, int64, uint64:
+		return fmt.Sprint(v), nil
+	}
+	return "", fmt.Errorf("%T, not a string or number", v)
 }

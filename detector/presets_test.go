@@ -44,7 +44,9 @@ import (
 //   - vault-*.json: GET /v1/sys/leader per
 //     https://developer.hashicorp.com/vault/api-docs/system/leader and
 //     hashicorp/vault's api/sys_leader.go (LeaderResponse); the active
-//     node's answer has is_self true; a sealed node answers 503
+//     node's answer has is_self true; a node without HA storage answers
+//     ha_enabled false, is_self false and no leader address
+//     (http/sys_leader.go, Core.GetLeaderStatus); a sealed node answers 503
 //     {"errors":["Vault is sealed"]} (vault/ha.go's Leader returns
 //     consts.ErrSealed, which sdk/logical's AdjustErrorStatusCode makes a
 //     503). vault-proxy-no-upstream.txt is Envoy's 503 of a proxy in front
@@ -241,7 +243,7 @@ func TestPresetsSendWhatServersTake(t *testing.T) {
 // The leader of the generic preset comes from an expression over the
 // decoded answer.
 func TestGenericPreset(t *testing.T) {
-	g := must(NewGeneric("POST", "/raft/state", `{}`, `response.raft.leader ?? ""`))
+	g := must(NewGeneric(Source{Method: "POST", Path: "/raft/state", Body: `{}`, Leader: `response.raft.leader ?? ""`}))
 	url := serve(t, func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != "POST" || r.URL.Path != "/raft/state" {
 			http.Error(w, "wrong request", 400)
@@ -252,6 +254,91 @@ func TestGenericPreset(t *testing.T) {
 	got, err := g.Poll(context.Background(), http.DefaultClient, url)
 	if err != nil || got != (Report{Leader: "n3"}) {
 		t.Errorf("%+v %v", got, err)
+	}
+}
+
+// A leader id may come as a JSON number: it is read as its decimal text,
+// not as no leader. A value that is no id is an error (the member is not
+// heard, rather than leaderless), and so is a number JSON cannot hold
+// exactly, which would name another member.
+func TestGenericLeaderIDs(t *testing.T) {
+	cases := []struct{ name, answer, want, wantErr string }{
+		{"a string", `{"leader_id":"n3"}`, "n3", ""},
+		{"a number", `{"leader_id":3}`, "3", ""},
+		{"zero", `{"leader_id":0}`, "0", ""},
+		{"2^53-1", `{"leader_id":9007199254740991}`, "9007199254740991", ""},
+		{"negative", `{"leader_id":-1}`, "-1", ""},
+		{"null", `{"leader_id":null}`, "", ""},
+		{"absent", `{}`, "", ""},
+		{"a fraction", `{"leader_id":2.5}`, "", "leader expression yields 2.5, not a whole number"},
+		{"2^53", `{"leader_id":9007199254740992}`, "", "send it as a string"},
+		{"above 2^53", `{"leader_id":9007199254740993}`, "", "send it as a string"},
+		{"a bool", `{"leader_id":true}`, "", "leader expression yields bool, not a string or number"},
+		{"an object", `{"leader_id":{"id":"n3"}}`, "", "leader expression yields map[string]interface {}, not a string or number"},
+		{"a list", `{"leader_id":["n3"]}`, "", "leader expression yields []interface {}, not a string or number"},
+	}
+	g := must(NewGeneric(Source{Path: "/s", Leader: `response.leader_id ?? ""`}))
+	for _, tc := range cases {
+		url := serve(t, func(w http.ResponseWriter, r *http.Request) { w.Write([]byte(tc.answer)) })
+		got, err := g.Poll(context.Background(), http.DefaultClient, url)
+		switch {
+		case tc.wantErr == "" && err != nil:
+			t.Errorf("%s: %v", tc.name, err)
+		case tc.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tc.wantErr)):
+			t.Errorf("%s: %+v, error %v, want %q", tc.name, got, err, tc.wantErr)
+		case got != (Report{Leader: tc.want}):
+			t.Errorf("%s: %+v, want leader %q", tc.name, got, tc.want)
+		}
+	}
+}
+
+// The self expression names the polled member, in the same forms as the
+// leader's; without it the member goes by its URL (Self "").
+func TestGenericSelf(t *testing.T) {
+	cases := []struct{ name, self, answer, want, wantErr string }{
+		{"a string", "response.id", `{"id":"node2","leader_id":"node1"}`, "node2", ""},
+		{"a number", "response.id", `{"id":2,"leader_id":"node1"}`, "2", ""},
+		{"absent", "response.id", `{"leader_id":"node1"}`, "", ""},
+		{"not set", "", `{"id":"node2","leader_id":"node1"}`, "", ""},
+		{"a bool", "response.id", `{"id":true,"leader_id":"node1"}`, "", "self expression yields bool, not a string or number"},
+		{"fails", "response.id.name", `{"id":"node2","leader_id":"node1"}`, "", "self expression: "},
+	}
+	for _, tc := range cases {
+		g := must(NewGeneric(Source{Leader: "response.leader_id", Self: tc.self}))
+		url := serve(t, func(w http.ResponseWriter, r *http.Request) { w.Write([]byte(tc.answer)) })
+		got, err := g.Poll(context.Background(), http.DefaultClient, url)
+		switch {
+		case tc.wantErr == "" && err != nil:
+			t.Errorf("%s: %v", tc.name, err)
+		case tc.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tc.wantErr)):
+			t.Errorf("%s: %+v, error %v, want %q", tc.name, got, err, tc.wantErr)
+		case tc.wantErr == "" && got != (Report{Self: tc.want, Leader: "node1"}):
+			t.Errorf("%s: %+v, want self %q", tc.name, got, tc.want)
+		}
+	}
+}
+
+// Expressions that compute on the answer's numbers keep working: numbers
+// are decoded as float64, which expr compares with its own.
+func TestGenericExpressionsComputeOnNumbers(t *testing.T) {
+	g := must(NewGeneric(Source{Path: "/s", Leader: `response.term > 1 && response.votes + 1 >= 3 ? response.leader_id : ""`}))
+	url := serve(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Write([]byte(`{"term":2,"votes":2,"leader_id":7}`))
+	})
+	got, err := g.Poll(context.Background(), http.DefaultClient, url)
+	if err != nil || got != (Report{Leader: "7"}) {
+		t.Errorf("%+v %v, want leader 7", got, err)
+	}
+}
+
+// A Vault without HA storage (a single node on file storage) answers
+// ha_enabled false and no leader address while it is unsealed and
+// serving: it is its own leader, named by the URL it is polled at.
+func TestVaultStandaloneLeadsItself(t *testing.T) {
+	_, url := newFakeMember(t, map[string]answer{"GET /v1/sys/leader": {file: "vault-leader-not-ha.json"}})
+	got, err := Vault{}.Poll(context.Background(), &http.Client{Timeout: 5 * time.Second}, url)
+	if want := (Report{Self: url, Leader: url}); err != nil || got != want {
+		t.Errorf("%+v %v, want %+v", got, err, want)
 	}
 }
 

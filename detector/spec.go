@@ -63,6 +63,7 @@ type Source struct {
 	Method   string        `koanf:"method" json:"method,omitempty"`
 	Body     string        `koanf:"body" json:"body,omitempty"`
 	Leader   string        `koanf:"leader" json:"leader,omitempty"`
+	Self     string        `koanf:"self" json:"self,omitempty"`
 	// TLS: the CA to verify members with, a client certificate for
 	// mutual TLS, and the name to verify when the URLs do not say it.
 	CAFile     string `koanf:"ca_file" json:"ca_file,omitempty"`

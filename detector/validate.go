@@ -19,7 +19,7 @@ var Presets = []string{"etcd", "rqlite", "consul", "nomad", "vault", "openziti",
 
 // presetKeys lists the poll keys that only some presets take, and which.
 var presetKeys = map[string][]string{
-	"path": {"generic"}, "method": {"generic"}, "body": {"generic"}, "leader": {"generic"},
+	"path": {"generic"}, "method": {"generic"}, "body": {"generic"}, "leader": {"generic"}, "self": {"generic"},
 	"username": {"etcd", "openziti"}, "password": {"etcd", "openziti"},
 	"token": {"consul", "nomad", "vault"},
 }
@@ -52,7 +52,7 @@ type keySet struct {
 func (s *Source) pollKeys() []keySet {
 	return []keySet{{"preset", s.Preset != ""}, {"members", len(s.Members) > 0}, {"interval", s.Interval != 0},
 		{"timeout", s.Timeout != 0}, {"grace", s.Grace != 0}, {"path", s.Path != ""}, {"method", s.Method != ""}, {"body", s.Body != ""},
-		{"leader", s.Leader != ""}, {"ca_file", s.CAFile != ""}, {"cert_file", s.CertFile != ""},
+		{"leader", s.Leader != ""}, {"self", s.Self != ""}, {"ca_file", s.CAFile != ""}, {"cert_file", s.CertFile != ""},
 		{"key_file", s.KeyFile != ""}, {"server_name", s.ServerName != ""}, {"username", s.Username != ""},
 		{"password", s.Password != ""}, {"token", s.Token != ""}}
 }
@@ -120,8 +120,11 @@ func (s *Source) validatePoll() field.List {
 	if s.Preset == "generic" && s.Leader == "" {
 		errs.Add("leader", "the generic preset needs an expression that yields the leader id")
 	} else if s.Preset == "generic" {
-		if _, err := NewGeneric(s.Method, s.Path, s.Body, s.Leader); err != nil {
-			errs.Add("leader", "%v", err)
+		if _, err := compileID(s.Leader); err != nil {
+			errs.Add("leader", "leader expression: %v", err)
+		}
+		if _, err := compileID(s.Self); s.Self != "" && err != nil {
+			errs.Add("self", "self expression: %v", err)
 		}
 		if _, err := url.Parse(s.Path); err != nil {
 			errs.Add("path", "%q is not a URL path: %v", s.Path, errors.Unwrap(err))
