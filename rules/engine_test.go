@@ -57,8 +57,16 @@ func runCase(t *testing.T, tc engineCase) []string {
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
-	var out []Outcome
-	for _, s := range tc.steps {
+	out := observeSteps(e, tc.steps, nil)
+	if tc.until != "" {
+		out = e.Advance(t0.Add(off(tc.until)), out)
+	}
+	return outcomeLines(out)
+}
+
+// observeSteps feeds the steps to e as cluster c1's state events.
+func observeSteps(e *Engine, steps []step, out []Outcome) []Outcome {
+	for _, s := range steps {
 		ev := s.ev
 		ev.Source = event.DetectorSource
 		ev.Cluster = "c1"
@@ -69,9 +77,11 @@ func runCase(t *testing.T, tc engineCase) []string {
 		}
 		out = e.Observe(ev, out)
 	}
-	if tc.until != "" {
-		out = e.Advance(t0.Add(off(tc.until)), out)
-	}
+	return out
+}
+
+// outcomeLines describes each outcome as "offset rule outcome[ reason]".
+func outcomeLines(out []Outcome) []string {
 	got := make([]string, 0, len(out))
 	for _, o := range out {
 		s := fmt.Sprintf("%s %s %s", o.Time.Sub(t0), o.Rule, o.Kind)

@@ -370,11 +370,14 @@ func (e *Engine) resolveOf(cluster string, rsnap *RuleSnapshot) ([]string, map[s
 // time alone would have done while it was down is done once, at now, as
 // Alertmanager does after a restart: a firing rule repeats once, and a
 // scheduled rule runs once, however many repeat or schedule times it
-// missed; its repeats then count from now. Without it, the first Advance
-// would send every missed one at once (a page a minute for a day down).
-// Thresholds and for: periods passed meanwhile fire once anyway, at their
-// own instants.
+// missed; a threshold or for: period reached meanwhile, or the end of a
+// mute window or cooldown that held a firing back, fires once at now too.
+// Its repeats then count from now. Without it, the first Advance would
+// send every missed one at once (a page a minute for a day down).
+// Conditions are still evaluated at their own instants: an episode begins
+// when its threshold was reached.
 func (e *Engine) Resume(now time.Time) {
+	e.resumed = now
 	for _, name := range slices.Sorted(maps.Keys(e.clusters)) {
 		cs := e.clusters[name]
 		for i, r := range e.rules {

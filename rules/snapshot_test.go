@@ -758,3 +758,52 @@ func TestStateWithoutTimezoneKeepsTheNextRun(t *testing.T) {
 		t.Errorf("got %q, want the missed run made up at the restart", got)
 	}
 }
+
+// What came due while leaderhook was down, a threshold, the end of a for:
+// period, of a mute window or of a cooldown, fires once, at the restart,
+// and its repeats count from there: not at its own instant followed by a
+// burst of every repeat missed since.
+func TestResumeFiresWhatCameDueWhileDownOnce(t *testing.T) {
+	sunday := map[string]Window{"sun": {Schedule: "0 1 * * SUN", Duration: 20 * time.Minute}} // t0 is a Sunday, 01:00
+	for _, tc := range []struct {
+		name    string
+		rule    Rule
+		windows map[string]Window
+		steps   []step
+		want    []string // from 1h, the restart, to 1h1m30s
+	}{
+		{name: "a threshold", rule: Rule{When: `leaderless_for >= duration("30s")`},
+			steps: []step{baseline(leader("0s", "a", "")), lost("12s", "10s", "a")},
+			want:  []string{"1h0m0s r fired", "1h1m0s r fired"}},
+		{name: "a for: period", rule: Rule{When: `leaderless`, For: 30 * time.Second},
+			steps: []step{baseline(leader("0s", "a", "")), lost("12s", "10s", "a")},
+			want:  []string{"1h0m0s r fired", "1h1m0s r fired"}},
+		{name: "a mute window", rule: Rule{When: `leaderless`, Mute: []string{"sun"}}, windows: sunday,
+			steps: []step{baseline(leader("0s", "a", "")), lost("12s", "10s", "a")},
+			want:  []string{"1h0m0s r fired", "1h1m0s r fired"}},
+		{name: "a cooldown", rule: Rule{When: `leaderless`, Cooldown: 10 * time.Minute},
+			steps: []step{baseline(leader("0s", "a", "")), lost("12s", "10s", "a"), leader("20s", "b", "a"), lost("30s", "30s", "b")},
+			want:  []string{"1h0m0s r fired", "1h1m0s r suppressed cooldown"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := tc.rule
+			r.Name, r.Repeat, r.Actions = "r", time.Minute, acts("page")
+			opts := Options{Rules: []Rule{r}, Windows: tc.windows}
+			e1, err := New(opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			observeSteps(e1, tc.steps, nil)
+			e2, err := New(opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			e2.Restore(e1.Snapshot())
+			e2.Resume(t0.Add(time.Hour))
+			got := outcomeLines(e2.Advance(t0.Add(time.Hour+90*time.Second), nil))
+			if !slices.Equal(got, tc.want) {
+				t.Errorf("\n got: %d outcomes, %s\nwant: %s", len(got), strings.Join(got[:min(len(got), 4)], " | "), strings.Join(tc.want, " | "))
+			}
+		})
+	}
+}
