@@ -175,6 +175,33 @@ func TestVerify(t *testing.T) {
 	}
 }
 
+// The verify.when examples the documentation gives (config/reference.go,
+// README.md) stay false while the cluster is still leaderless, where
+// previous_leader_id is the lost leader and leader_id is "", and come true
+// once a new leader comes.
+func TestVerifyDocumentedExamples(t *testing.T) {
+	loss := []vstep{vstate(baseline(leader("0s", "a", ""))), vstate(lost("12s", "10s", "a")), vdone("50s", "script")}
+	for _, when := range []string{`!leaderless`, `!leaderless && leader_id != previous_leader_id`} {
+		rule := failover
+		rule.Verify = &Verify{When: when, Within: 2 * time.Minute, OnFailure: acts("page")}
+		for _, tc := range []struct {
+			name  string
+			steps []vstep
+			want  []string
+		}{
+			{"still leaderless", loss, []string{"40s v fired", "2m50s v verify_failed [page]"}},
+			{"a new leader", append(slices.Clone(loss), vstate(leader("1m", "b", "a"))),
+				[]string{"40s v fired", "1m0s v verified", "1m0s v resolved"}},
+		} {
+			t.Run(when+"/"+tc.name, func(t *testing.T) {
+				if got := runVerify(t, rule, false, tc.steps, "10m"); !slices.Equal(got, tc.want) {
+					t.Errorf("\n got: %s\nwant: %s", strings.Join(got, " | "), strings.Join(tc.want, " | "))
+				}
+			})
+		}
+	}
+}
+
 // A verify_failed outcome belongs to the firing's episode, and its actions
 // are on_failure; a verified one has none.
 func TestVerifyOutcomes(t *testing.T) {
