@@ -351,6 +351,31 @@ func TestEngineSemantics(t *testing.T) {
 	}
 }
 
+// A threshold written as arithmetic of constants, or with the duration
+// variable inside arithmetic, wakes the rule when the comparison flips,
+// as one written as a single duration("90s") does.
+func TestArithmeticThresholdsWakeOnTime(t *testing.T) {
+	loss := []step{baseline(leader("0s", "a", "")), lost("10s", "10s", "a")} // since 10s
+	for _, tc := range []struct {
+		when  string
+		steps []step
+		want  string
+	}{
+		{`leaderless_for >= 2 * duration("30s")`, loss, "1m10s"},
+		{`leaderless_for >= duration("1m") + duration("30s")`, loss, "1m40s"},
+		{`leaderless_for + duration("10s") >= duration("1m")`, loss, "1m0s"},
+		{`duration("1m") - leaderless_for <= duration("20s")`, loss, "50s"},
+		{`leaderless_for * 2 > duration("1m")`, loss, "40.000000001s"},
+		{`3 * leaderless_for >= duration("1s") + duration("1ns")`, loss, "10.333333334s"},
+		{`!leaderless && leader_for >= 3 * duration("1m")`, []step{baseline(leader("0s", "a", ""))}, "3m0s"},
+	} {
+		got := runCase(t, engineCase{rules: []Rule{{Name: "x", When: tc.when, Actions: acts("page")}}, steps: tc.steps, until: "10m"})
+		if want := []string{tc.want + " x fired"}; !slices.Equal(got, want) {
+			t.Errorf("%s: got %q, want %q", tc.when, got, want)
+		}
+	}
+}
+
 func TestEngineOutcomeDetails(t *testing.T) {
 	e, err := New(Options{Rules: []Rule{{Name: "l30", When: `leaderless_for >= duration("30s")`, Actions: acts("chat", "page"), OnResolve: acts("chat")}},
 		Clusters: []Cluster{{Name: "c1", Labels: map[string]string{"env": "prod"}}}})

@@ -101,6 +101,8 @@ func TestVerify(t *testing.T) {
 	twoActions.Actions = acts("script", "chat")
 	tenure := failover
 	tenure.Verify = &Verify{When: `!leaderless && leader_for >= duration("20s")`, Within: 2 * time.Minute}
+	arithmetic := failover
+	arithmetic.Verify = &Verify{When: `!leaderless && leader_for >= 2 * duration("10s")`, Within: 2 * time.Minute}
 	repeating := failover
 	repeating.Repeat = time.Minute
 	cases := []struct {
@@ -139,6 +141,9 @@ func TestVerify(t *testing.T) {
 			with(vdone("50s", "page")), "1h",
 			[]string{"40s v fired"}},
 		{"time alone verifies a condition on leader_for", tenure, false,
+			with(vdone("50s", "script"), vstate(leader("1m", "b", "a"))), "10m",
+			[]string{"40s v fired", "1m0s v resolved", "1m20s v verified"}},
+		{"time alone verifies a threshold written as arithmetic", arithmetic, false,
 			with(vdone("50s", "script"), vstate(leader("1m", "b", "a"))), "10m",
 			[]string{"40s v fired", "1m0s v resolved", "1m20s v verified"}},
 		{"a new firing starts a new window", failover, false,
