@@ -77,7 +77,7 @@ type compiledRule struct {
 	schedule   cron.Schedule
 	mute       []*window
 	clusters   map[string]bool // nil: every cluster
-	thresholds []time.Duration // constant durations in `when`, sorted
+	thresholds []time.Duration // where `when`'s comparisons of durations may flip, sorted
 	windows    []time.Duration // arguments of leader_changes()
 	leaderless bool            // reads leaderless_for
 	tenure     bool            // reads leader_for
@@ -196,6 +196,10 @@ func compileExpr(src string, wantBool bool) (*vm.Program, *analysis, []exprError
 	if err != nil {
 		return nil, a, []exprError{describeExprError(src, err, a.hints)}
 	}
+	// The durations written in it, and where its comparisons flip when
+	// written with arithmetic: a wake-up at one where nothing flips only
+	// evaluates the rule once more.
+	a.thresholds = append(a.thresholds, thresholdsOf(prog.Node())...)
 	slices.Sort(a.thresholds)
 	a.thresholds = slices.Compact(a.thresholds)
 	slices.Sort(a.windows)

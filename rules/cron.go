@@ -86,15 +86,15 @@ type dstSchedule struct {
 }
 
 func (s dstSchedule) Next(t time.Time) time.Time {
-	n := s.SpecSchedule.Next(t)
-	if n.IsZero() || s.wild {
-		return n
-	}
 	// As cron does: a schedule without CRON_TZ= reads t's zone, the
 	// engine's time zone.
 	loc := s.Location
 	if loc == time.Local {
 		loc = t.Location()
+	}
+	n := s.specNext(t, loc)
+	if n.IsZero() || s.wild {
+		return n
 	}
 	// The changes from the one that began t's zone (a fall-back may have
 	// just repeated an hour) up to n.
@@ -122,6 +122,36 @@ func (s dstSchedule) Next(t time.Time) time.Time {
 		}
 	}
 	return n
+}
+
+// maxMismatches bounds the times of cron's Next that specNext passes over.
+const maxMismatches = 100
+
+// specNext is cron's Next, but only a time whose clock in loc the spec
+// matches: where a change skips midnight, cron takes the day after for the
+// day it checked (a SAT schedule in Santiago ran on Sunday as well).
+func (s dstSchedule) specNext(t time.Time, loc *time.Location) time.Time {
+	n := s.SpecSchedule.Next(t)
+	for i := 0; i < maxMismatches && !n.IsZero() && !s.matches(n.In(loc)); i++ {
+		n = s.SpecSchedule.Next(n)
+	}
+	return n
+}
+
+// starBit marks a field written *, as cron's own does.
+const starBit = 1 << 63
+
+// matches reports whether the clock w shows is one of the spec's times: its
+// minute, hour and month, and its day as cron reads the day of month and
+// of week (both must match when either is *, one is enough otherwise).
+func (s dstSchedule) matches(w time.Time) bool {
+	in := func(field uint64, v int) bool { return field&(1<<uint(v)) != 0 }
+	dom, dow := in(s.Dom, w.Day()), in(s.Dow, int(w.Weekday()))
+	day := dom || dow
+	if s.Dom&starBit != 0 || s.Dow&starBit != 0 {
+		day = dom && dow
+	}
+	return day && in(s.Minute, w.Minute()) && in(s.Hour, w.Hour()) && in(s.Month, int(w.Month()))
 }
 
 // wildClock reports whether a schedule's minute or hour field starts with

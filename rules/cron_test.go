@@ -114,6 +114,12 @@ func TestCronDST(t *testing.T) {
 		{"wildcard minute, fall back: both repeated hours", "America/New_York", "*/30 1 * * *",
 			"2026-11-01T00:45:00-04:00", []string{"2026-11-01T01:00:00-04:00", "2026-11-01T01:30:00-04:00",
 				"2026-11-01T01:00:00-05:00", "2026-11-01T01:30:00-05:00", "2026-11-02T01:00:00-05:00"}},
+		{"midnight spring forward: the day after is not taken for the day (Santiago)", "America/Santiago", "0 22 * * SAT",
+			"2026-09-05T12:00:00-04:00", []string{"2026-09-05T22:00:00-04:00", "2026-09-12T22:00:00-03:00"}},
+		{"midnight spring forward: the day after is not taken for the day (Havana)", "America/Havana", "0 22 * * SAT",
+			"2026-03-07T12:00:00-05:00", []string{"2026-03-07T22:00:00-05:00", "2026-03-14T22:00:00-04:00"}},
+		{"midnight spring forward: nor by a wildcard hour", "America/Santiago", "0 * * * SAT",
+			"2026-09-05T23:30:00-04:00", []string{"2026-09-12T00:00:00-03:00"}},
 	}
 	for _, c := range cases {
 		sched, perr := parseCron(c.spec)

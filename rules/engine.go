@@ -113,6 +113,9 @@ type Engine struct {
 	maxWin   time.Duration
 	windows  []time.Duration // every leader_changes window in use
 	vm       vm.VM
+	// resumed is when leaderhook started again (Resume): a firing that
+	// time alone brings due before it waits for it.
+	resumed time.Time
 
 	// EvalErrors counts expression evaluations that failed at run time
 	// (they count as false).
@@ -372,6 +375,12 @@ func (e *Engine) runSchedules(cs *clusterState, out []Outcome) []Outcome {
 func (e *Engine) maybeFire(r *compiledRule, rs *ruleState, cs *clusterState, out []Outcome) []Outcome {
 	due, ok := rs.due(r)
 	if !ok || due.After(cs.now) {
+		return out
+	}
+	if cs.trigger == TriggerTime && cs.now.Before(e.resumed) {
+		// Due while leaderhook was down: it fires once, at the restart,
+		// where a mute window or cooldown is then looked at.
+		rs.retryAt = e.resumed
 		return out
 	}
 	return e.tryFire(r, rs, cs, out, true)

@@ -57,8 +57,16 @@ func runCase(t *testing.T, tc engineCase) []string {
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
-	var out []Outcome
-	for _, s := range tc.steps {
+	out := observeSteps(e, tc.steps, nil)
+	if tc.until != "" {
+		out = e.Advance(t0.Add(off(tc.until)), out)
+	}
+	return outcomeLines(out)
+}
+
+// observeSteps feeds the steps to e as cluster c1's state events.
+func observeSteps(e *Engine, steps []step, out []Outcome) []Outcome {
+	for _, s := range steps {
 		ev := s.ev
 		ev.Source = event.DetectorSource
 		ev.Cluster = "c1"
@@ -69,9 +77,11 @@ func runCase(t *testing.T, tc engineCase) []string {
 		}
 		out = e.Observe(ev, out)
 	}
-	if tc.until != "" {
-		out = e.Advance(t0.Add(off(tc.until)), out)
-	}
+	return out
+}
+
+// outcomeLines describes each outcome as "offset rule outcome[ reason]".
+func outcomeLines(out []Outcome) []string {
 	got := make([]string, 0, len(out))
 	for _, o := range out {
 		s := fmt.Sprintf("%s %s %s", o.Time.Sub(t0), o.Rule, o.Kind)
@@ -338,6 +348,31 @@ func TestEngineSemantics(t *testing.T) {
 				t.Errorf("outcomes\n got: %s\nwant: %s", strings.Join(got, " | "), strings.Join(tc.want, " | "))
 			}
 		})
+	}
+}
+
+// A threshold written as arithmetic of constants, or with the duration
+// variable inside arithmetic, wakes the rule when the comparison flips,
+// as one written as a single duration("90s") does.
+func TestArithmeticThresholdsWakeOnTime(t *testing.T) {
+	loss := []step{baseline(leader("0s", "a", "")), lost("10s", "10s", "a")} // since 10s
+	for _, tc := range []struct {
+		when  string
+		steps []step
+		want  string
+	}{
+		{`leaderless_for >= 2 * duration("30s")`, loss, "1m10s"},
+		{`leaderless_for >= duration("1m") + duration("30s")`, loss, "1m40s"},
+		{`leaderless_for + duration("10s") >= duration("1m")`, loss, "1m0s"},
+		{`duration("1m") - leaderless_for <= duration("20s")`, loss, "50s"},
+		{`leaderless_for * 2 > duration("1m")`, loss, "40.000000001s"},
+		{`3 * leaderless_for >= duration("1s") + duration("1ns")`, loss, "10.333333334s"},
+		{`!leaderless && leader_for >= 3 * duration("1m")`, []step{baseline(leader("0s", "a", ""))}, "3m0s"},
+	} {
+		got := runCase(t, engineCase{rules: []Rule{{Name: "x", When: tc.when, Actions: acts("page")}}, steps: tc.steps, until: "10m"})
+		if want := []string{tc.want + " x fired"}; !slices.Equal(got, want) {
+			t.Errorf("%s: got %q, want %q", tc.when, got, want)
+		}
 	}
 }
 

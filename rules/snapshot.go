@@ -142,8 +142,10 @@ func (e *Engine) Snapshot() Snapshot {
 // does not fire, unless fire_on_start. Health set beforehand (SetHealth)
 // is part of that baseline. A restored cluster's next state event is
 // evaluated as a change, not as a baseline: a cluster that recovered while
-// leaderhook was down gets its resolve. Clusters the engine does not know
-// are left out: one removed from the config must not go on firing.
+// leaderhook was down gets its resolve. A firing a mute window held back
+// is held by the windows and zone as configured now. Clusters the engine
+// does not know are left out: one removed from the config must not go on
+// firing.
 func (e *Engine) Restore(s Snapshot) {
 	byName := map[string]int{}
 	for i, r := range e.rules {
@@ -245,6 +247,12 @@ func (e *Engine) restoreRules(cs *clusterState, saved []RuleSnapshot, byName map
 			active: rsnap.Active, startup: rsnap.Startup, fired: rsnap.Fired, since: rsnap.Since,
 			lastFire: rsnap.LastFire, retryAt: rsnap.RetryAt, reason: rsnap.Reason,
 			lastFired: maps.Clone(rsnap.LastFired), nextRun: rsnap.NextRun, verify: rsnap.Verify.clone(),
+		}
+		if rsnap.Reason == ReasonMuted {
+			// Held until the end of a mute window as the old config had it:
+			// it is due at once, and the windows as they are now (edited,
+			// moved, in another zone) hold it again, without a new report.
+			cs.rules[i].retryAt = time.Time{}
 		}
 		kept[i] = true
 	}
@@ -370,11 +378,14 @@ func (e *Engine) resolveOf(cluster string, rsnap *RuleSnapshot) ([]string, map[s
 // time alone would have done while it was down is done once, at now, as
 // Alertmanager does after a restart: a firing rule repeats once, and a
 // scheduled rule runs once, however many repeat or schedule times it
-// missed; its repeats then count from now. Without it, the first Advance
-// would send every missed one at once (a page a minute for a day down).
-// Thresholds and for: periods passed meanwhile fire once anyway, at their
-// own instants.
+// missed; a threshold or for: period reached meanwhile, or the end of a
+// mute window or cooldown that held a firing back, fires once at now too.
+// Its repeats then count from now. Without it, the first Advance would
+// send every missed one at once (a page a minute for a day down).
+// Conditions are still evaluated at their own instants: an episode begins
+// when its threshold was reached.
 func (e *Engine) Resume(now time.Time) {
+	e.resumed = now
 	for _, name := range slices.Sorted(maps.Keys(e.clusters)) {
 		cs := e.clusters[name]
 		for i, r := range e.rules {

@@ -758,3 +758,114 @@ func TestStateWithoutTimezoneKeepsTheNextRun(t *testing.T) {
 		t.Errorf("got %q, want the missed run made up at the restart", got)
 	}
 }
+
+// What came due while leaderhook was down, a threshold, the end of a for:
+// period, of a mute window or of a cooldown, fires once, at the restart,
+// and its repeats count from there: not at its own instant followed by a
+// burst of every repeat missed since.
+func TestResumeFiresWhatCameDueWhileDownOnce(t *testing.T) {
+	sunday := map[string]Window{"sun": {Schedule: "0 1 * * SUN", Duration: 20 * time.Minute}} // t0 is a Sunday, 01:00
+	for _, tc := range []struct {
+		name    string
+		rule    Rule
+		windows map[string]Window
+		steps   []step
+		want    []string // from 1h, the restart, to 1h1m30s
+	}{
+		{name: "a threshold", rule: Rule{When: `leaderless_for >= duration("30s")`},
+			steps: []step{baseline(leader("0s", "a", "")), lost("12s", "10s", "a")},
+			want:  []string{"1h0m0s r fired", "1h1m0s r fired"}},
+		{name: "a for: period", rule: Rule{When: `leaderless`, For: 30 * time.Second},
+			steps: []step{baseline(leader("0s", "a", "")), lost("12s", "10s", "a")},
+			want:  []string{"1h0m0s r fired", "1h1m0s r fired"}},
+		{name: "a mute window", rule: Rule{When: `leaderless`, Mute: []string{"sun"}}, windows: sunday,
+			steps: []step{baseline(leader("0s", "a", "")), lost("12s", "10s", "a")},
+			want:  []string{"1h0m0s r fired", "1h1m0s r fired"}},
+		{name: "a cooldown", rule: Rule{When: `leaderless`, Cooldown: 10 * time.Minute},
+			steps: []step{baseline(leader("0s", "a", "")), lost("12s", "10s", "a"), leader("20s", "b", "a"), lost("30s", "30s", "b")},
+			want:  []string{"1h0m0s r fired", "1h1m0s r suppressed cooldown"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := tc.rule
+			r.Name, r.Repeat, r.Actions = "r", time.Minute, acts("page")
+			opts := Options{Rules: []Rule{r}, Windows: tc.windows}
+			e1, err := New(opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			observeSteps(e1, tc.steps, nil)
+			e2, err := New(opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			e2.Restore(e1.Snapshot())
+			e2.Resume(t0.Add(time.Hour))
+			got := outcomeLines(e2.Advance(t0.Add(time.Hour+90*time.Second), nil))
+			if !slices.Equal(got, tc.want) {
+				t.Errorf("\n got: %d outcomes, %s\nwant: %s", len(got), strings.Join(got[:min(len(got), 4)], " | "), strings.Join(tc.want, " | "))
+			}
+		})
+	}
+}
+
+// reloadAt swaps e1 for an engine of opts at offset at, as pipeline's
+// Replace does, and returns it with the outcomes up to the swap.
+func reloadAt(t *testing.T, e1 *Engine, opts Options, at time.Duration) (*Engine, []Outcome) {
+	t.Helper()
+	out := e1.Advance(t0.Add(at), nil)
+	e2, err := New(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out = e1.Retire(t0.Add(at), e2, out)
+	snap := e1.Snapshot()
+	for i := range snap.Clusters {
+		if snap.Clusters[i].Now.Before(t0.Add(at)) {
+			snap.Clusters[i].Now = t0.Add(at)
+		}
+	}
+	e2.Restore(snap)
+	return e2, out
+}
+
+// A firing a mute window holds back waits for the window as the config
+// now has it: a reload that shortens it, moves it or changes the time
+// zone releases the firing at the new window's end (or at once), rather
+// than at the end of the window it was held by.
+func TestReloadHoldsAMutedFiringByTheNewWindow(t *testing.T) {
+	// t0 is Sunday 01:00 UTC: the window opens at 1h, and holds the
+	// firing of the loss at 1h30m until 9h.
+	long := map[string]Window{"sun": {Schedule: "0 2 * * SUN", Duration: 8 * time.Hour}}
+	newYork, err := time.LoadLocation("America/New_York")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name    string
+		windows map[string]Window
+		loc     *time.Location
+		want    []string
+	}{
+		{name: "unchanged", windows: long, want: []string{"1h30m0s nl suppressed muted", "9h0m0s nl fired"}},
+		{name: "shortened, closed before the reload", windows: map[string]Window{"sun": {Schedule: "0 2 * * SUN", Duration: time.Hour}},
+			want: []string{"1h30m0s nl suppressed muted", "3h0m0s nl fired"}},
+		{name: "moved, still open at the reload", windows: map[string]Window{"sun": {Schedule: "0 3 * * SUN", Duration: 2 * time.Hour}},
+			want: []string{"1h30m0s nl suppressed muted", "4h0m0s nl fired"}},
+		{name: "another time zone", windows: long, loc: newYork, // 02:00 in New York is 07:00 UTC
+			want: []string{"1h30m0s nl suppressed muted", "3h0m0s nl fired"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rs := []Rule{{Name: "nl", When: `leaderless`, Mute: []string{"sun"}, Actions: acts("page")}}
+			e1, err := New(Options{Rules: rs, Windows: long})
+			if err != nil {
+				t.Fatal(err)
+			}
+			out := observeSteps(e1, []step{baseline(leader("0s", "a", "")), lost("1h30m", "1h30m", "a")}, nil)
+			e2, reloaded := reloadAt(t, e1, Options{Rules: rs, Windows: tc.windows, Location: tc.loc}, 3*time.Hour)
+			out = e2.Advance(t0.Add(12*time.Hour), append(out, reloaded...))
+			if got := outcomeLines(out); !slices.Equal(got, tc.want) {
+				t.Errorf("\n got: %s\nwant: %s", strings.Join(got, " | "), strings.Join(tc.want, " | "))
+			}
+		})
+	}
+}

@@ -90,7 +90,7 @@ func (e *Engine) Awaited() []ActionEnd {
 // verifier is a rule's compiled verify.when.
 type verifier struct {
 	when       *vm.Program
-	thresholds []time.Duration // constant durations, sorted
+	thresholds []time.Duration // where its comparisons of durations may flip, sorted
 	leaderless bool            // reads leaderless_for
 	tenure     bool            // reads leader_for
 }

@@ -101,6 +101,8 @@ func TestVerify(t *testing.T) {
 	twoActions.Actions = acts("script", "chat")
 	tenure := failover
 	tenure.Verify = &Verify{When: `!leaderless && leader_for >= duration("20s")`, Within: 2 * time.Minute}
+	arithmetic := failover
+	arithmetic.Verify = &Verify{When: `!leaderless && leader_for >= 2 * duration("10s")`, Within: 2 * time.Minute}
 	repeating := failover
 	repeating.Repeat = time.Minute
 	cases := []struct {
@@ -141,6 +143,9 @@ func TestVerify(t *testing.T) {
 		{"time alone verifies a condition on leader_for", tenure, false,
 			with(vdone("50s", "script"), vstate(leader("1m", "b", "a"))), "10m",
 			[]string{"40s v fired", "1m0s v resolved", "1m20s v verified"}},
+		{"time alone verifies a threshold written as arithmetic", arithmetic, false,
+			with(vdone("50s", "script"), vstate(leader("1m", "b", "a"))), "10m",
+			[]string{"40s v fired", "1m0s v resolved", "1m20s v verified"}},
 		{"a new firing starts a new window", failover, false,
 			with(vdone("41s", "script"), vstate(leader("1m", "b", "a")), vstate(lost("1m30s", "1m30s", "b")),
 				vdone("2m5s", "script")), "10m",
@@ -172,6 +177,33 @@ func TestVerify(t *testing.T) {
 				t.Errorf("\n got: %s\nwant: %s", strings.Join(got, " | "), strings.Join(tc.want, " | "))
 			}
 		})
+	}
+}
+
+// The verify.when examples the documentation gives (config/reference.go,
+// README.md) stay false while the cluster is still leaderless, where
+// previous_leader_id is the lost leader and leader_id is "", and come true
+// once a new leader comes.
+func TestVerifyDocumentedExamples(t *testing.T) {
+	loss := []vstep{vstate(baseline(leader("0s", "a", ""))), vstate(lost("12s", "10s", "a")), vdone("50s", "script")}
+	for _, when := range []string{`!leaderless`, `!leaderless && leader_id != previous_leader_id`} {
+		rule := failover
+		rule.Verify = &Verify{When: when, Within: 2 * time.Minute, OnFailure: acts("page")}
+		for _, tc := range []struct {
+			name  string
+			steps []vstep
+			want  []string
+		}{
+			{"still leaderless", loss, []string{"40s v fired", "2m50s v verify_failed [page]"}},
+			{"a new leader", append(slices.Clone(loss), vstate(leader("1m", "b", "a"))),
+				[]string{"40s v fired", "1m0s v verified", "1m0s v resolved"}},
+		} {
+			t.Run(when+"/"+tc.name, func(t *testing.T) {
+				if got := runVerify(t, rule, false, tc.steps, "10m"); !slices.Equal(got, tc.want) {
+					t.Errorf("\n got: %s\nwant: %s", strings.Join(got, " | "), strings.Join(tc.want, " | "))
+				}
+			})
+		}
 	}
 }
 

@@ -25,9 +25,10 @@ type vocabulary map[string][]string
 
 // vocabularyOf returns the values `type` and `trigger` take in rule r: a
 // scheduled rule is evaluated only at its schedule times, the others on
-// events, on time and on changes of the members' health.
+// events, on time, on changes of the members' health and when a window of
+// expected changes opens or ends early (Engine.Expect).
 func vocabularyOf(r *Rule) vocabulary {
-	trigger := []string{TriggerEvent, TriggerTime, TriggerHealth}
+	trigger := []string{TriggerEvent, TriggerTime, TriggerHealth, TriggerExpect}
 	if r.Schedule != "" {
 		trigger = []string{TriggerSchedule}
 	}

@@ -24,9 +24,9 @@ func TestVocabularyErrors(t *testing.T) {
 		{when: `leaderless_for > duration("1s") || type == "é" || type == "x"`, offsets: []int{43, 59}, msgs: []string{
 			`type is never "é": ` + types, `type is never "x": ` + types}},
 		{when: `trigger == "schedule"`, offsets: []int{11}, msgs: []string{
-			`trigger is never "schedule": valid values: "event", "time", "health" ("schedule" only in a rule with a schedule)`}},
+			`trigger is never "schedule": valid values: "event", "time", "health", "expect" ("schedule" only in a rule with a schedule)`}},
 		{when: `trigger == "timer"`, offsets: []int{11}, msgs: []string{
-			`trigger is never "timer": valid values: "event", "time", "health" ("schedule" only in a rule with a schedule)`}},
+			`trigger is never "timer": valid values: "event", "time", "health", "expect" ("schedule" only in a rule with a schedule)`}},
 		{when: `trigger != "event"`, schedule: "* * * * *", offsets: []int{11}, msgs: []string{
 			`trigger is never "event": valid values: "schedule" (the rule has a schedule: it is evaluated only at its schedule times)`}},
 		{when: `type == "state.has_leader" && type == "state.is_leaderless"`, offsets: []int{30}, msgs: []string{
@@ -87,5 +87,25 @@ func TestCheckReportsVocabulary(t *testing.T) {
 	if len(errs) != 2 || errs[0].Path != "rules[1].when" || errs[0].Msg != "unknown name nope" ||
 		errs[1].Path != "rules[0].when" || errs[1].Offset != 8 || !strings.HasPrefix(errs[1].Msg, `type is never "state.isleaderless"`) {
 		t.Errorf("got %v", errs)
+	}
+}
+
+// trigger is "expect" when a window of expected changes opens or ends
+// early (Engine.Expect): a rule without a schedule may compare with it; a
+// scheduled rule, evaluated only at its schedule times, may not.
+func TestCheckAcceptsTriggerExpect(t *testing.T) {
+	for _, c := range []struct {
+		when, schedule string
+		refused        bool
+	}{
+		{when: `trigger == "expect" && !expected`},
+		{when: `leaderless && trigger != "expect"`},
+		{when: `trigger in ["event", "expect"] && expected`},
+		{when: `trigger == "expect"`, schedule: "0 * * * *", refused: true},
+	} {
+		errs, _ := Check([]Rule{{Name: "x", When: c.when, Schedule: c.schedule, Actions: []string{"n"}}}, nil, Known{})
+		if refused := len(errs) > 0; refused != c.refused {
+			t.Errorf("%s (schedule %q): got %v, want refused %v", c.when, c.schedule, errs, c.refused)
+		}
 	}
 }
