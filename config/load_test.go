@@ -847,3 +847,25 @@ func TestURLPathFromEnvShownWithoutToken(t *testing.T) {
 		}
 	}
 }
+
+// A password written into a poll member's URL stays hidden in the error
+// that refuses the URL, however malformed the URL: a '/', '?' or '#' in
+// the password makes url.Parse fail, and the error is logged and sent in
+// the reply to POST /-/reload.
+func TestPollMemberPasswordHiddenInErrors(t *testing.T) {
+	const secret = "ss9Secret"
+	data := "clusters:\n  - name: a\n    source: {type: poll, preset: etcd, members: [\"http://root:${ETCD_PW}@db1:2379\"]}\nrules: []\n"
+	for _, password := range []string{"pa/" + secret, "pa?" + secret, "pa#" + secret, "1234/" + secret, "pa" + secret + ":x/"} {
+		_, _, err := ParseDaemon("c.yaml", []byte(data), envOf(map[string]string{"ETCD_PW": password}))
+		if err == nil {
+			t.Errorf("password %q: loaded, want the member refused", password)
+			continue
+		}
+		if strings.Contains(err.Error(), secret) {
+			t.Errorf("password %q: the error shows it: %v", password, err)
+		}
+		if !strings.Contains(err.Error(), "clusters[0].source.members[0]") || !strings.Contains(err.Error(), "percent-encode") {
+			t.Errorf("password %q: the error does not say what is wrong: %v", password, err)
+		}
+	}
+}

@@ -99,15 +99,7 @@ func (s *Source) validatePoll() field.List {
 	} else if !slices.Contains(Presets, s.Preset) {
 		errs.Add("preset", "unknown preset %q: one of %v", s.Preset, Presets)
 	}
-	if len(s.Members) == 0 {
-		errs.Add("members", "list the status URL of every member")
-	}
-	for i, m := range s.Members {
-		u, err := url.Parse(m)
-		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			errs.Add("members["+strconv.Itoa(i)+"]", "%q is not an http(s) URL", MemberName(m))
-		}
-	}
+	errs = append(errs, s.validateMembers()...)
 	if s.Interval < 0 {
 		errs.Add("interval", "must not be negative")
 	}
@@ -133,6 +125,28 @@ func (s *Source) validatePoll() field.List {
 	errs = append(errs, s.validatePresetKeys()...)
 	errs = append(errs, s.validateLogin()...)
 	return append(errs, s.validateTLS()...)
+}
+
+// validateMembers checks the status URLs of a poll source's members,
+// showing them as MemberName does: with the password hidden.
+func (s *Source) validateMembers() field.List {
+	var errs field.List
+	if len(s.Members) == 0 {
+		errs.Add("members", "list the status URL of every member")
+	}
+	for i, m := range s.Members {
+		key := "members[" + strconv.Itoa(i) + "]"
+		u, err := url.Parse(m)
+		switch {
+		case strings.Contains(m, "@") && (err != nil || u.User == nil):
+			// A '/', '?' or '#' in a password ends the host early.
+			errs.Add(key, "%q is not an http(s) URL with a user and password: percent-encode a '/', '?' or '#' "+
+				"in the password (%%2F, %%3F, %%23), and an '@' after the host (%%40)", MemberName(m))
+		case err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "":
+			errs.Add(key, "%q is not an http(s) URL", MemberName(m))
+		}
+	}
+	return errs
 }
 
 // validatePresetKeys refuses the keys that the preset does not take.
