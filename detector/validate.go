@@ -39,7 +39,30 @@ func (c *Cluster) Validate() field.List {
 	if c.SplitBrainAfter != nil && *c.SplitBrainAfter <= 0 {
 		errs.Add("split_brain_after", "must be positive")
 	}
+	errs = append(errs, uniqueMembers(c.Members, func(m string) string { return m }, func(m string) string { return m })...)
 	errs.Prefix("source", c.Source.Validate())
+	return errs
+}
+
+// uniqueMembers reports each member that is empty, or that repeats an
+// earlier one, members being the same when same returns the same for
+// both; show is how a member is shown. A fixed membership is the
+// cluster's quorum, kept by name: a repeated name would count once there.
+func uniqueMembers(members []string, same, show func(string) string) field.List {
+	var errs field.List
+	first := map[string]int{}
+	for i, m := range members {
+		key := "members[" + strconv.Itoa(i) + "]"
+		if m == "" {
+			errs.Add(key, "is required")
+			continue
+		}
+		if j, ok := first[same(m)]; ok {
+			errs.Add(key, "duplicate member %q (also members[%d])", show(m), j)
+			continue
+		}
+		first[same(m)] = i
+	}
 	return errs
 }
 
@@ -134,10 +157,14 @@ func (s *Source) validateMembers() field.List {
 	if len(s.Members) == 0 {
 		errs.Add("members", "list the status URL of every member")
 	}
+	// A base URL is joined to paths without its trailing slashes.
+	baseURL := func(m string) string { return strings.TrimRight(m, "/") }
+	errs = append(errs, uniqueMembers(s.Members, baseURL, MemberName)...)
 	for i, m := range s.Members {
 		key := "members[" + strconv.Itoa(i) + "]"
 		u, err := url.Parse(m)
 		switch {
+		case m == "": // reported by uniqueMembers
 		case strings.Contains(m, "@") && (err != nil || u.User == nil):
 			// A '/', '?' or '#' in a password ends the host early.
 			errs.Add(key, "%q is not an http(s) URL with a user and password: percent-encode a '/', '?' or '#' "+
