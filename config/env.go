@@ -25,7 +25,9 @@ const EnvPrefix = "LEADERHOOK_"
 // expandEnv replaces ${VAR} and ${VAR:-default} in scalar values — never in
 // keys, and never in the raw text, so that a variable's value cannot add
 // YAML structure. $${ stands for a literal ${. Each node is expanded once
-// (aliases are not followed), so a value is never expanded twice.
+// (aliases are not followed), so a value is never expanded twice; the
+// values it took are kept by node, for the actions that take it through
+// an alias or a merge (see recordEnvUse).
 func (l *loader) expandEnv(n *yaml.Node, path string) {
 	switch n.Kind {
 	case yaml.MappingNode:
@@ -51,11 +53,12 @@ func (l *loader) expandEnv(n *yaml.Node, path string) {
 			l.unexpanded[n] = true
 			return
 		}
-		if record := l.actionSecret(path); record != nil {
-			for _, v := range used {
-				record(envValue{value: v, inPath: inURLPath(out, v), urlTail: urlTail(v)})
-			}
+		vals := make([]envValue, 0, len(used))
+		for _, v := range used {
+			vals = append(vals, envValue{value: v, inPath: inURLPath(out, v), urlTail: urlTail(v)})
 		}
+		l.envIn[n] = vals
+		l.recordEnvUse(n, path)
 		n.Value = out
 		l.expanded[n] = true
 	}
@@ -132,6 +135,22 @@ func (l *loader) actionSecret(path string) func(envValue) {
 		}
 		v.key = key
 		l.fromEnv[name] = append(l.fromEnv[name], v)
+	}
+}
+
+// recordEnvUse records the values that ${VAR}s put in scalar n in the
+// action whose setting at path holds n: where it is written, and where
+// the schema walk meets it again through an alias or a merge, in another
+// action's settings than the one it is written in.
+func (l *loader) recordEnvUse(n *yaml.Node, path string) {
+	vals := l.envIn[n]
+	if len(vals) == 0 {
+		return
+	}
+	if record := l.actionSecret(path); record != nil {
+		for _, v := range vals {
+			record(v)
+		}
 	}
 }
 
@@ -229,7 +248,20 @@ func (l *loader) envSecrets(name string, kind *actions.Kind) []string {
 			out = append(out, v.value)
 		}
 	}
-	return slices.Compact(out)
+	return uniq(out)
+}
+
+// uniq returns s without its repeats, in the order of their first
+// occurrence: a value that an action takes through an alias as well as
+// where it is written is recorded twice.
+func uniq(s []string) []string {
+	var out []string
+	for _, v := range s {
+		if !slices.Contains(out, v) {
+			out = append(out, v)
+		}
+	}
+	return out
 }
 
 func validEnvName(s string) bool {

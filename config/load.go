@@ -204,9 +204,10 @@ type loader struct {
 	errs  []Diagnostic
 	res   *Result
 
-	expanded   map[*yaml.Node]bool   // scalars whose ${VAR}s were replaced
-	unexpanded map[*yaml.Node]bool   // scalars with an unset ${VAR}
-	fromEnv    map[string][]envValue // by action: values ${VAR}s put in its settings
+	expanded   map[*yaml.Node]bool       // scalars whose ${VAR}s were replaced
+	unexpanded map[*yaml.Node]bool       // scalars with an unset ${VAR}
+	envIn      map[*yaml.Node][]envValue // values ${VAR}s put in a scalar, by scalar
+	fromEnv    map[string][]envValue     // by action: values ${VAR}s put in its settings
 	// bad holds the paths already reported as not fitting the schema. Their
 	// values are left out, and validation errors at or under them are
 	// dropped: they would only repeat the problem.
@@ -224,6 +225,7 @@ func newLoader(name string, env func(string) (string, bool)) *loader {
 		res:        &Result{},
 		expanded:   map[*yaml.Node]bool{},
 		unexpanded: map[*yaml.Node]bool{},
+		envIn:      map[*yaml.Node][]envValue{},
 		bad:        map[string]bool{},
 		partial:    map[string]bool{},
 		overridden: map[string]string{},
@@ -674,7 +676,11 @@ func (l *loader) actionWarnings(name string, spec actions.Spec) field.List {
 	warns := w.Warnings()
 	for _, e := range warns {
 		secrets := spec.Secrets()
-		if n := lookup(l.root, "actions."+name+"."+e.Path); l.expanded[n] {
+		n := lookup(l.root, "actions."+name+"."+e.Path)
+		if n.Kind == yaml.AliasNode { // a scalar alias: the value is the anchor's
+			n = n.Alias
+		}
+		if l.expanded[n] {
 			for _, v := range spec.FromEnv {
 				if strings.Contains(n.Value, v) {
 					secrets = append(secrets, v)

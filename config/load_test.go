@@ -847,3 +847,57 @@ func TestURLPathFromEnvShownWithoutToken(t *testing.T) {
 		}
 	}
 }
+
+// A password written into a poll member's URL stays hidden in the error
+// that refuses the URL, however malformed the URL: a '/', '?' or '#' in
+// the password makes url.Parse fail, and the error is logged and sent in
+// the reply to POST /-/reload.
+func TestPollMemberPasswordHiddenInErrors(t *testing.T) {
+	const secret = "ss9Secret"
+	data := "clusters:\n  - name: a\n    source: {type: poll, preset: etcd, members: [\"http://root:${ETCD_PW}@db1:2379\"]}\nrules: []\n"
+	for _, password := range []string{"pa/" + secret, "pa?" + secret, "pa#" + secret, "1234/" + secret, "pa" + secret + ":x/"} {
+		_, _, err := ParseDaemon("c.yaml", []byte(data), envOf(map[string]string{"ETCD_PW": password}))
+		if err == nil {
+			t.Errorf("password %q: loaded, want the member refused", password)
+			continue
+		}
+		if strings.Contains(err.Error(), secret) {
+			t.Errorf("password %q: the error shows it: %v", password, err)
+		}
+		if !strings.Contains(err.Error(), "clusters[0].source.members[0]") || !strings.Contains(err.Error(), "percent-encode") {
+			t.Errorf("password %q: the error does not say what is wrong: %v", password, err)
+		}
+	}
+}
+
+// A value that a ${VAR} put in one action's settings and that another
+// action takes through an alias or a merge is that action's secret too:
+// its warnings do not show it, however short.
+func TestEnvValueReachingActionThroughAliasIsRedacted(t *testing.T) {
+	const head = "clusters:\n  - name: a\n    source: {type: events, http: true}\nactions:\n"
+	const tail = "rules:\n  - {name: r, when: leaderless, actions: [a, b]}\n"
+	cases := []struct{ name, actions string }{
+		{"aliased list", "  a: {type: shell, command: &cmd [\"${SCRIPT}\"]}\n  b: {type: shell, command: *cmd}\n"},
+		{"aliased scalar", "  a: {type: shell, command: [&p \"${SCRIPT}\"]}\n  b: {type: shell, command: [*p]}\n"},
+		{"merged action", "  a: &a {type: shell, command: [\"${SCRIPT}\"]}\n  b: {<<: *a, timeout: 5s}\n"},
+	}
+	for _, script := range []string{"/opt/tok-9f8e7d6c5b4a/run.sh", "/nx"} {
+		for _, tc := range cases {
+			cfg, res, err := ParseDaemon("c.yaml", []byte(head+tc.actions+tail), envOf(map[string]string{"SCRIPT": script}))
+			if err != nil {
+				t.Fatalf("%s, %s: %v", tc.name, script, err)
+			}
+			if len(res.Warnings) != 2 {
+				t.Errorf("%s, %s: warnings %v, want one for each action", tc.name, script, res.Warnings)
+			}
+			for _, w := range res.Warnings {
+				if strings.Contains(w.String(), script) {
+					t.Errorf("%s, %s: a warning shows the value: %s", tc.name, script, w)
+				}
+			}
+			if got := cfg.Actions["b"].FromEnv; !slices.Contains(got, script) {
+				t.Errorf("%s, %s: b's FromEnv %q, want it to hold the value", tc.name, script, got)
+			}
+		}
+	}
+}

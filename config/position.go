@@ -1,6 +1,7 @@
 package config
 
 import (
+	"cmp"
 	"errors"
 	"regexp"
 	"strconv"
@@ -84,7 +85,7 @@ func lookup(root *yaml.Node, path string) *yaml.Node {
 		case step.index >= 0 && n.Kind == yaml.SequenceNode && step.index < len(n.Content):
 			next = n.Content[step.index]
 		case step.index < 0 && n.Kind == yaml.MappingNode:
-			next, i = dottedValue(n, steps, i)
+			next, i = dottedValue(n, path, steps, i)
 		}
 		if next == nil {
 			return n
@@ -100,17 +101,16 @@ func lookup(root *yaml.Node, path string) *yaml.Node {
 }
 
 // dottedValue returns the value in mapping n of the key at steps[i], or,
-// when there is none, of a key with dots in it (a label such as
-// app.kubernetes.io/name), which the path splits into steps; and the index
-// of the last step it took.
-func dottedValue(n *yaml.Node, steps []pathStep, i int) (*yaml.Node, int) {
-	key := steps[i].key
-	if v := mappingValue(n, key); v != nil {
+// when there is none, of a key that the path splits into several steps:
+// one with dots in it (a label such as app.kubernetes.io/name) or with
+// brackets (an action named bad[1], which validation refuses); and the
+// index of the last step it took. path is the text the steps are of.
+func dottedValue(n *yaml.Node, path string, steps []pathStep, i int) (*yaml.Node, int) {
+	if v := mappingValue(n, steps[i].key); v != nil {
 		return v, i
 	}
-	for j := i + 1; j < len(steps) && steps[j].index < 0; j++ {
-		key += "." + steps[j].key
-		if v := mappingValue(n, key); v != nil {
+	for j := i; j < len(steps); j++ {
+		if v := mappingValue(n, path[steps[i].start:steps[j].end]); v != nil {
 			return v, j
 		}
 	}
@@ -135,29 +135,51 @@ func mappingValue(n *yaml.Node, key string) *yaml.Node {
 }
 
 type pathStep struct {
-	key   string
-	index int // -1 for a key
+	key        string
+	index      int // -1 for a key
+	start, end int // the step's text in the path, brackets included
 }
 
+// splitPath splits a path into its keys and indexes. A part whose
+// brackets hold no index (bad[x]) is one step: its key, the text before
+// the brackets, and its text, the whole part (see dottedValue).
 func splitPath(path string) []pathStep {
 	var steps []pathStep
-	for part := range strings.SplitSeq(path, ".") {
-		if part == "" {
-			continue
+	for start := 0; start < len(path); {
+		end := strings.IndexByte(path[start:], '.')
+		if end < 0 {
+			end = len(path)
+		} else {
+			end += start
 		}
-		key, rest, _ := strings.Cut(part, "[")
-		if key != "" {
-			steps = append(steps, pathStep{key: key, index: -1})
+		if end > start {
+			steps = append(steps, partSteps(path, start, end)...)
 		}
-		for rest != "" {
-			num, after, _ := strings.Cut(rest, "]")
-			i, err := strconv.Atoi(num)
-			if err != nil {
-				break
-			}
-			steps = append(steps, pathStep{index: i})
-			rest = strings.TrimPrefix(after, "[")
+		start = end + 1
+	}
+	return steps
+}
+
+// partSteps splits path[start:end], a part between dots, into a key and
+// the indexes after it.
+func partSteps(path string, start, end int) []pathStep {
+	part := path[start:end]
+	key, rest, _ := strings.Cut(part, "[")
+	var steps []pathStep
+	if key != "" {
+		steps = append(steps, pathStep{key: key, index: -1, start: start, end: start + len(key)})
+	}
+	at := start + len(key)
+	for rest != "" {
+		num, after, ok := strings.Cut(rest, "]")
+		i, err := strconv.Atoi(num)
+		if !ok || err != nil || (after != "" && after[0] != '[') {
+			return []pathStep{{key: cmp.Or(key, part), index: -1, start: start, end: end}}
 		}
+		next := at + len("[") + len(num) + len("]")
+		steps = append(steps, pathStep{index: i, start: at, end: next})
+		at = next
+		rest = strings.TrimPrefix(after, "[")
 	}
 	return steps
 }

@@ -60,6 +60,10 @@ func TestPlace(t *testing.T) {
 		{"missing item: its list", "rules:\n  - a\n", "rules[4].when", -1, "2:3"},
 		{"through an alias", "x: &s {type: poll}\nclusters:\n  - source: *s\n", "clusters[0].source.type", -1, "1:14"},
 		{"through a merge", "x: &s {type: poll}\nclusters:\n  - source: {<<: *s, preset: etcd}\n", "clusters[0].source.type", -1, "1:14"},
+		{"a key with brackets", "actions:\n  ok: {type: x}\n  \"bad[1]\": {type: x}\n", "actions.bad[1]", -1, "3:13"},
+		{"under a key with brackets", "actions:\n  ok: {type: x}\n  \"bad[1]\": {type: x}\n", "actions.bad[1].type", -1, "3:20"},
+		{"a key with brackets not an index", "actions:\n  ok: {type: x}\n  \"bad[x]\": {type: x}\n", "actions.bad[x]", -1, "3:13"},
+		{"a key with dots and brackets", "labels:\n  a: x\n  b.c[0]: y\n", "labels.b.c[0]", -1, "3:11"},
 		{"own key before merged", "x: &s {type: poll}\nclusters:\n  - source: {<<: *s, type: events}\n", "clusters[0].source.type", -1, "3:28"},
 	}
 	for _, tc := range cases {
@@ -92,5 +96,17 @@ func TestPlaceIsMonotonic(t *testing.T) {
 			}
 			prevLine, prevCol = line, col
 		}
+	}
+}
+
+// An action whose name is invalid because it holds a '[' is reported at
+// its own line, not at the first action's.
+func TestKeyWithBracketsPlacedAtItsLine(t *testing.T) {
+	data := "clusters:\n  - name: a\n    source: {type: events, http: true}\nactions:\n" +
+		"  ok: {type: webhook, url: \"https://x.example/h\"}\n  \"bad[1]\": {type: webhook, url: \"https://x.example/h\"}\n" +
+		"rules:\n  - {name: r, when: leaderless, actions: [ok]}\n"
+	_, _, err := ParseDaemon("c.yaml", []byte(data), envOf(nil))
+	if err == nil || !strings.HasPrefix(err.Error(), "c.yaml:6:") {
+		t.Errorf("err = %v, want it at c.yaml:6", err)
 	}
 }

@@ -38,6 +38,7 @@ func (l *loader) value(n *yaml.Node, t reflect.Type, path string) any {
 	if n.Kind == yaml.AliasNode {
 		n = n.Alias
 	}
+	l.recordEnvUse(n, path)
 	if l.unexpanded[n] {
 		l.markBad(path) // reported by expandEnv
 		return nil

@@ -1,10 +1,12 @@
 package daemon
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"reflect"
 	"slices"
 	"strings"
@@ -161,6 +163,18 @@ func (d *Daemon) setTargets(targets map[string]dispatch.Target) {
 	}
 }
 
+// samePlace reports whether two paths name the same place, however
+// written (./leaderhook-state, leaderhook-state/, absolute): a reload
+// does not change the working directory they are relative to.
+func samePlace(a, b string) bool {
+	absA, errA := filepath.Abs(a)
+	absB, errB := filepath.Abs(b)
+	if errA != nil || errB != nil {
+		return filepath.Clean(a) == filepath.Clean(b)
+	}
+	return absA == absB
+}
+
 // restartOnly names the keys that changed and that only a restart can
 // apply.
 func restartOnly(old, next *config.Config) []string {
@@ -171,10 +185,10 @@ func restartOnly(old, next *config.Config) []string {
 	if !reflect.DeepEqual(old.Server.TLS, next.Server.TLS) {
 		keys = append(keys, "server.tls")
 	}
-	if old.StateDir != next.StateDir {
+	if !samePlace(cmp.Or(old.StateDir, DefaultStateDir), cmp.Or(next.StateDir, DefaultStateDir)) {
 		keys = append(keys, "state_dir")
 	}
-	if old.AuditLog != next.AuditLog {
+	if (old.AuditLog == "") != (next.AuditLog == "") || !samePlace(old.AuditLog, next.AuditLog) {
 		keys = append(keys, "audit_log")
 	}
 	if !reflect.DeepEqual(old.HA, next.HA) {

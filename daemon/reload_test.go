@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -17,6 +18,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/leaderhook/leaderhook/api"
+	"github.com/leaderhook/leaderhook/config"
 )
 
 // reloadWays are the ways a reload is asked for in-process; SIGHUP, which
@@ -345,4 +347,35 @@ leaderhook_config_reloads_total{result="success"} 0
 	waitFor(t, "the reload put off at start", func() bool {
 		return len(d.config().Clusters[0].Members) == 5
 	})
+}
+
+// A state_dir or audit_log written differently but naming the same place
+// is no change that needs a restart: state_dir left out is the default,
+// written out or not.
+func TestRestartOnlyComparesPathsByThePlaceTheyName(t *testing.T) {
+	abs, err := filepath.Abs(DefaultStateDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		name                string
+		oldState, nextState string
+		oldAudit, nextAudit string
+		want                []string
+	}{
+		{name: "the default written out", nextState: "./leaderhook-state"},
+		{name: "the default without ./", oldState: "./leaderhook-state", nextState: "leaderhook-state/"},
+		{name: "the default made absolute", nextState: abs},
+		{name: "another state_dir", nextState: "./other-state", want: []string{"state_dir"}},
+		{name: "the same audit log", oldAudit: "./audit.jsonl", nextAudit: "audit.jsonl"},
+		{name: "an audit log added", nextAudit: "audit.jsonl", want: []string{"audit_log"}},
+		{name: "the audit log dropped", oldAudit: "audit.jsonl", want: []string{"audit_log"}},
+	}
+	for _, tc := range cases {
+		old := &config.Config{StateDir: tc.oldState, AuditLog: tc.oldAudit}
+		next := &config.Config{StateDir: tc.nextState, AuditLog: tc.nextAudit}
+		if got := restartOnly(old, next); !slices.Equal(got, tc.want) {
+			t.Errorf("%s: restartOnly = %q, want %q", tc.name, got, tc.want)
+		}
+	}
 }

@@ -219,21 +219,59 @@ func checkReport(r Report) error {
 // MemberName is how a polled member is named until it names itself: its
 // URL, with the password of a URL that carries one (rqlite's basic auth)
 // hidden, since the name is shown in /v1/state, logs and notifications.
+// A URL that url.Parse refuses, or reads no user info from though it
+// holds an '@' (a '/', '?' or '#' in a password ends the host early),
+// has its password hidden by hand (see passwordSpan).
 func MemberName(member string) string {
 	u, err := url.Parse(member)
-	if err != nil || u.User == nil {
+	switch {
+	case err == nil && u.User != nil:
+		if _, ok := u.User.Password(); ok {
+			return u.Redacted()
+		}
+		return member
+	case err == nil && !strings.Contains(member, "@"):
 		return member
 	}
-	if _, ok := u.User.Password(); !ok {
+	from, to, ok := passwordSpan(member)
+	if !ok {
 		return member
 	}
-	return u.Redacted()
+	return member[:from] + "xxxxx" + member[to:]
+}
+
+// passwordSpan returns where the password of a URL that does not parse
+// as one with user info may lie: from the first ':' after the scheme's
+// "://" to the last '@'. The '@' that ends a password cannot be told from
+// one after it, so the span runs to the last, hiding too much rather than
+// too little. ok is false without such a ':' and '@'.
+func passwordSpan(member string) (from, to int, ok bool) {
+	to = strings.LastIndex(member, "@")
+	if to < 0 {
+		return 0, 0, false
+	}
+	start := 0
+	if i := strings.Index(member[:to], "://"); i >= 0 {
+		start = i + len("://")
+	}
+	colon := strings.IndexByte(member[start:to], ':')
+	if colon < 0 {
+		return 0, 0, false
+	}
+	return start + colon + 1, to, true
 }
 
 // hideURL hides the password of a member's URL in an error that shows the
 // URL (or a URL made from it), as MemberName does.
 func hideURL(err error, member string) error {
-	u, _ := url.Parse(member) // parsed before, by MemberName
+	u, perr := url.Parse(member)
+	if perr != nil || u.User == nil {
+		// The password was not sent, and the error may show parts of it
+		// anywhere (as a host, a port): it is replaced whole.
+		msg := fmt.Sprintf("%s cannot be polled: its URL does not parse with a user and password "+
+			"(percent-encode a '/', '?' or '#' in the password: %%2F, %%3F, %%23)", MemberName(member))
+		return &redactedError{msg: msg, cause: err}
+	}
 	shown := url.UserPassword(u.User.Username(), "xxxxx").String() + "@"
 	msg := strings.ReplaceAll(err.Error(), u.User.String()+"@", shown)
 	return &redactedError{msg: msg, cause: err}

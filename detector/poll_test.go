@@ -723,3 +723,47 @@ func TestPollSourceSealedVaultIsLeaderless(t *testing.T) {
 		}
 	}
 }
+
+// MemberName hides the password of a member's URL even where url.Parse
+// refuses the URL or does not see the user info, as when a password
+// holds a '/': everything up to the last '@' that could end it is hidden.
+func TestMemberNameHidesPasswordOfMalformedURL(t *testing.T) {
+	cases := []struct{ member, want string }{
+		{"http://root:pa/ss9Secret@db1:2379", "http://root:xxxxx@db1:2379"},
+		{"http://root:pa?ss9Secret@db1:2379", "http://root:xxxxx@db1:2379"},
+		{"http://root:pa#ss9Secret@db1:2379", "http://root:xxxxx@db1:2379"},
+		{"http://root:1234/ss9Secret@db1:2379", "http://root:xxxxx@db1:2379"},
+		{"http://root:pass9Secret@db1:23x79", "http://root:xxxxx@db1:23x79"},
+		{"http://root:pa/ss9Secret@db1:2379/v2@x", "http://root:xxxxx@x"},
+		{"root:pa/ss9Secret@db1:2379", "root:xxxxx@db1:2379"},
+		{"http://ro/ot:pa/ss9Secret@db1:2379", "http://ro/ot:xxxxx@db1:2379"},
+		{"http://root:pw9Secret@db1:2379", "http://root:xxxxx@db1:2379"},
+		{"http://root@db1:2379", "http://root@db1:2379"},
+		{"http://db1:2379", "http://db1:2379"},
+		{"http://db1:23x79", "http://db1:23x79"},
+		// An '@' after the host may end a password that holds a '/'.
+		{"http://db1:2379/v2@x", "http://db1:xxxxx@x"},
+		{"http://db1/v2@x", "http://db1/v2@x"},
+	}
+	for _, tc := range cases {
+		if got := MemberName(tc.member); got != tc.want {
+			t.Errorf("MemberName(%q) = %q, want %q", tc.member, got, tc.want)
+		}
+	}
+}
+
+// A poll of a member whose URL holds a password that url.Parse does not
+// see fails with errors that may show parts of it (as a host or a port):
+// they are replaced whole, naming the member as MemberName does.
+func TestHideURLOfMalformedMemberHidesTheWholeError(t *testing.T) {
+	for _, member := range []string{"http://root:pa/ss9Secret@db1:2379", "http://root:1234/ss9Secret@db1:2379"} {
+		err := fmt.Errorf("Get %q: dial tcp: lookup root: no such host; invalid port \":pa\"", member+"/v3/status")
+		got := hideURL(err, member).Error()
+		if strings.Contains(got, "ss9Secret") || strings.Contains(got, ":pa\"") || strings.Contains(got, "1234") {
+			t.Errorf("hideURL(%q) = %q, shows the password", member, got)
+		}
+		if !strings.Contains(got, "http://root:xxxxx@db1:2379") {
+			t.Errorf("hideURL(%q) = %q, does not name the member", member, got)
+		}
+	}
+}

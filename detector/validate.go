@@ -39,7 +39,30 @@ func (c *Cluster) Validate() field.List {
 	if c.SplitBrainAfter != nil && *c.SplitBrainAfter <= 0 {
 		errs.Add("split_brain_after", "must be positive")
 	}
+	errs = append(errs, uniqueMembers(c.Members, func(m string) string { return m }, func(m string) string { return m })...)
 	errs.Prefix("source", c.Source.Validate())
+	return errs
+}
+
+// uniqueMembers reports each member that is empty, or that repeats an
+// earlier one, members being the same when same returns the same for
+// both; show is how a member is shown. A fixed membership is the
+// cluster's quorum, kept by name: a repeated name would count once there.
+func uniqueMembers(members []string, same, show func(string) string) field.List {
+	var errs field.List
+	first := map[string]int{}
+	for i, m := range members {
+		key := "members[" + strconv.Itoa(i) + "]"
+		if m == "" {
+			errs.Add(key, "is required")
+			continue
+		}
+		if j, ok := first[same(m)]; ok {
+			errs.Add(key, "duplicate member %q (also members[%d])", show(m), j)
+			continue
+		}
+		first[same(m)] = i
+	}
 	return errs
 }
 
@@ -99,15 +122,7 @@ func (s *Source) validatePoll() field.List {
 	} else if !slices.Contains(Presets, s.Preset) {
 		errs.Add("preset", "unknown preset %q: one of %v", s.Preset, Presets)
 	}
-	if len(s.Members) == 0 {
-		errs.Add("members", "list the status URL of every member")
-	}
-	for i, m := range s.Members {
-		u, err := url.Parse(m)
-		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			errs.Add("members["+strconv.Itoa(i)+"]", "%q is not an http(s) URL", MemberName(m))
-		}
-	}
+	errs = append(errs, s.validateMembers()...)
 	if s.Interval < 0 {
 		errs.Add("interval", "must not be negative")
 	}
@@ -133,6 +148,32 @@ func (s *Source) validatePoll() field.List {
 	errs = append(errs, s.validatePresetKeys()...)
 	errs = append(errs, s.validateLogin()...)
 	return append(errs, s.validateTLS()...)
+}
+
+// validateMembers checks the status URLs of a poll source's members,
+// showing them as MemberName does: with the password hidden.
+func (s *Source) validateMembers() field.List {
+	var errs field.List
+	if len(s.Members) == 0 {
+		errs.Add("members", "list the status URL of every member")
+	}
+	// A base URL is joined to paths without its trailing slashes.
+	baseURL := func(m string) string { return strings.TrimRight(m, "/") }
+	errs = append(errs, uniqueMembers(s.Members, baseURL, MemberName)...)
+	for i, m := range s.Members {
+		key := "members[" + strconv.Itoa(i) + "]"
+		u, err := url.Parse(m)
+		switch {
+		case m == "": // reported by uniqueMembers
+		case strings.Contains(m, "@") && (err != nil || u.User == nil):
+			// A '/', '?' or '#' in a password ends the host early.
+			errs.Add(key, "%q is not an http(s) URL with a user and password: percent-encode a '/', '?' or '#' "+
+				"in the password (%%2F, %%3F, %%23), and an '@' after the host (%%40)", MemberName(m))
+		case err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "":
+			errs.Add(key, "%q is not an http(s) URL", MemberName(m))
+		}
+	}
+	return errs
 }
 
 // validatePresetKeys refuses the keys that the preset does not take.

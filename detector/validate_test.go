@@ -63,3 +63,32 @@ func TestValidatePollCredentialsAndTLS(t *testing.T) {
 		}
 	}
 }
+
+// A cluster's fixed members are its quorum: each is named, once. A poll
+// source polls each member URL once.
+func TestMembersNamedOnce(t *testing.T) {
+	events := Source{Type: SourceEvents, HTTP: true}
+	poll := func(members ...string) Source { return Source{Type: SourcePoll, Preset: "etcd", Members: members} }
+	cases := []struct {
+		name string
+		c    Cluster
+		want []string
+	}{
+		{"distinct", Cluster{Name: "a", Members: []string{"c1", "c2", "c3"}, Source: events}, nil},
+		{"empty and repeated", Cluster{Name: "a", Members: []string{"c1", "c2", "c2", ""}, Source: events},
+			[]string{`members[2]: duplicate member "c2" (also members[1])`, "members[3]: is required"}},
+		{"repeated URL", Cluster{Name: "a", Source: poll("http://db1:2379", "http://db2:2379", "http://db1:2379/")},
+			[]string{`source.members[2]: duplicate member "http://db1:2379/" (also members[0])`}},
+		{"repeated URL with a password", Cluster{Name: "a", Source: poll("http://u:s3cret@db1:2379", "http://u:s3cret@db1:2379")},
+			[]string{`source.members[1]: duplicate member "http://u:xxxxx@db1:2379" (also members[0])`}},
+	}
+	for _, tc := range cases {
+		var got []string
+		for _, e := range tc.c.Validate() {
+			got = append(got, e.Path+": "+e.Msg)
+		}
+		if strings.Join(got, "\n") != strings.Join(tc.want, "\n") {
+			t.Errorf("%s:\n got %q\nwant %q", tc.name, got, tc.want)
+		}
+	}
+}
