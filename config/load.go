@@ -436,7 +436,7 @@ func (l *loader) decode(tree map[string]any) (*Config, error) {
 // the references between parts, then rule expressions are compiled.
 func (l *loader) validate(cfg *Config) {
 	var errs field.List
-	clusters := validateClusters(cfg, &errs)
+	clusters, clusterWarnings := validateClusters(cfg, &errs)
 	if l.daemon {
 		errs = append(errs, daemonSources(cfg.Clusters)...)
 	}
@@ -463,7 +463,7 @@ func (l *loader) validate(cfg *Config) {
 		known.Actions = nil
 	}
 	ruleErrs, warnings := rules.Check(cfg.Rules, cfg.Windows, known)
-	warnings = append(serverWarnings, warnings...)
+	warnings = append(append(serverWarnings, clusterWarnings...), warnings...)
 	for _, name := range sortedKeys(cfg.Actions) {
 		warnings.Prefix("actions."+name, l.actionWarnings(name, cfg.Actions[name]))
 	}
@@ -485,8 +485,9 @@ func (l *loader) diagnoseAll(out []Diagnostic, list field.List) []Diagnostic {
 }
 
 // validateClusters checks each cluster and that names are unique; it
-// returns the names.
-func validateClusters(cfg *Config, errs *field.List) map[string]bool {
+// returns the names and the clusters' warnings.
+func validateClusters(cfg *Config, errs *field.List) (map[string]bool, field.List) {
+	var warnings field.List
 	if len(cfg.Clusters) == 0 {
 		errs.Add("clusters", "define at least one cluster to watch")
 	}
@@ -494,12 +495,13 @@ func validateClusters(cfg *Config, errs *field.List) map[string]bool {
 	for i, c := range cfg.Clusters {
 		path := "clusters[" + strconv.Itoa(i) + "]"
 		errs.Prefix(path, c.Validate())
+		warnings.Prefix(path, c.Warnings())
 		if clusters[c.Name] && c.Name != "" {
 			errs.Add(path+".name", "duplicate cluster name %q", c.Name)
 		}
 		clusters[c.Name] = true
 	}
-	return clusters
+	return clusters, warnings
 }
 
 // daemonSources refuses the sources the daemon cannot run: a raft source,

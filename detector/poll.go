@@ -266,10 +266,12 @@ func passwordSpan(member string) (from, to int, ok bool) {
 func hideURL(err error, member string) error {
 	u, perr := url.Parse(member)
 	if perr != nil || u.User == nil {
-		// The password was not sent, and the error may show parts of it
-		// anywhere (as a host, a port): it is replaced whole.
-		msg := fmt.Sprintf("%s cannot be polled: its URL does not parse with a user and password "+
-			"(percent-encode a '/', '?' or '#' in the password: %%2F, %%3F, %%23)", MemberName(member))
+		// A password the URL may hold was not sent as one, and the error
+		// may show parts of it anywhere (as a host, a port): it is
+		// replaced whole.
+		msg := fmt.Sprintf("%s cannot be polled (the error is not shown: its URL has an '@' that does not end "+
+			"a user and password, and may hold a password; percent-encode a '/', '?' or '#' in the password: "+
+			"%%2F, %%3F, %%23, and an '@' after the host: %%40)", MemberName(member))
 		return &redactedError{msg: msg, cause: err}
 	}
 	shown := url.UserPassword(u.User.Username(), "xxxxx").String() + "@"

@@ -165,15 +165,48 @@ func (s *Source) validateMembers() field.List {
 		u, err := url.Parse(m)
 		switch {
 		case m == "": // reported by uniqueMembers
-		case strings.Contains(m, "@") && (err != nil || u.User == nil):
+		case strings.Contains(m, "@") && err != nil:
 			// A '/', '?' or '#' in a password ends the host early.
-			errs.Add(key, "%q is not an http(s) URL with a user and password: percent-encode a '/', '?' or '#' "+
-				"in the password (%%2F, %%3F, %%23), and an '@' after the host (%%40)", MemberName(m))
+			errs.Add(key, "%q is not an http(s) URL with a user and password: "+percentEncodeAdvice, MemberName(m))
 		case err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "":
 			errs.Add(key, "%q is not an http(s) URL", MemberName(m))
 		}
 	}
 	return errs
+}
+
+// percentEncodeAdvice is how to write a member URL whose '@' url.Parse
+// does not read as the end of user info.
+const percentEncodeAdvice = "percent-encode a '/', '?' or '#' in the password (%%2F, %%3F, %%23), and an '@' after the host (%%40)"
+
+// Warnings returns what is worth a word in a valid cluster entry. Paths
+// are relative to the entry.
+func (c *Cluster) Warnings() field.List {
+	var warnings field.List
+	warnings.Prefix("source", c.Source.Warnings())
+	return warnings
+}
+
+// Warnings returns what is worth a word in a valid source: a poll
+// member's URL that parses with an '@' outside any user info. It may be
+// a query or a path holding an '@', or a password holding a '/' that
+// ended the host early (http://root:1234/pa@db1 is host root:1234), which
+// cannot be told apart: it is polled as parsed, and named as MemberName
+// does, with the password it may hold hidden.
+func (s *Source) Warnings() field.List {
+	var warnings field.List
+	if s.Type != SourcePoll {
+		return nil
+	}
+	for i, m := range s.Members {
+		if u, err := url.Parse(m); err == nil && u.User == nil && strings.Contains(m, "@") {
+			// The host is not shown: it may be the start of a password.
+			warnings.Add("members["+strconv.Itoa(i)+"]", "%q has an '@' that url.Parse does not read as the end of "+
+				"a user and password (a '/', '?' or '#' in a password ends the host early): it is polled as it parses; "+
+				percentEncodeAdvice, MemberName(m))
+		}
+	}
+	return warnings
 }
 
 // validatePresetKeys refuses the keys that the preset does not take.
