@@ -1,8 +1,10 @@
 package history
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"slices"
@@ -123,6 +125,32 @@ func TestHistoryDropsOldSegmentsAfterARestart(t *testing.T) {
 				t.Errorf("kept outcomes %v with max_age 1h at t0+90m, want [3 4]: 0 to 2 are older than max_age", got)
 			}
 		})
+	}
+}
+
+// TestHistoryOpensPastAnOlderSegmentItCannotRead: a segment of an
+// earlier run whose last lines cannot be read (here a directory named as
+// one) does not stop the store from opening, and so the daemon from
+// starting: it ends when the next began, as before its end was read, and
+// the error is logged.
+func TestHistoryOpensPastAnOlderSegmentItCannotRead(t *testing.T) {
+	dir := t.TempDir()
+	clk := &fakeClock{now: t0}
+	s := open(t, dir, clk, time.Hour, 1<<30)
+	s.AddWait(outcome(t0, 0))
+	s.Close()
+	older := filepath.Join(dir, fmt.Sprintf("seg-%020d-%020d.jsonl", t0.Add(-time.Minute).UnixNano(), 0))
+	if err := os.Mkdir(older, 0o750); err != nil {
+		t.Fatal(err)
+	}
+	var logged bytes.Buffer
+	s, err := Open(Options{Dir: dir, MaxAge: time.Hour, MaxBytes: 1 << 30, Now: clk.Now, Log: slog.New(slog.NewTextHandler(&logged, nil))})
+	if err != nil {
+		t.Fatalf("Open with an unreadable older segment: %v", err)
+	}
+	s.Close()
+	if !strings.Contains(logged.String(), filepath.Base(older)) {
+		t.Errorf("log %q does not name the unreadable segment", logged.String())
 	}
 }
 

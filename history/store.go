@@ -134,9 +134,7 @@ func (s *Store) load() error {
 	if len(s.segments) == 0 {
 		return nil
 	}
-	if err := s.loadEnds(); err != nil {
-		return err
-	}
+	s.loadEnds()
 	last := &s.segments[len(s.segments)-1]
 	return readSegment(last.path, nil, func(e Entry) {
 		s.seq = max(s.seq, e.Seq)
@@ -148,20 +146,21 @@ func (s *Store) load() error {
 }
 
 // loadEnds sets the end of each segment but the newest (read whole by
-// load) from its last lines: pruning by age goes by it.
-func (s *Store) loadEnds() error {
+// load) from its last lines: pruning by age goes by it. A segment whose
+// lines cannot be read is logged, not an error: a start must not fail
+// for it.
+func (s *Store) loadEnds() {
 	for i := range s.segments[:len(s.segments)-1] {
 		seg := &s.segments[i]
 		latest, err := latestInTail(seg.path, seg.size)
 		if err != nil {
-			return err
+			s.opts.Log.Warn("history segment's end not read: it is kept until the next began", "err", err)
 		}
 		if latest.IsZero() { // no line that parses: kept until the next began, as long as it may hold entries
 			latest = s.segments[i+1].start
 		}
 		seg.end = maxTime(seg.start, latest)
 	}
-	return nil
 }
 
 func maxTime(a, b time.Time) time.Time {
