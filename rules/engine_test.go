@@ -368,6 +368,11 @@ func TestArithmeticThresholdsWakeOnTime(t *testing.T) {
 		{`leaderless_for * 2 > duration("1m")`, loss, "40.000000001s"},
 		{`3 * leaderless_for >= duration("1s") + duration("1ns")`, loss, "10.333333334s"},
 		{`!leaderless && leader_for >= 3 * duration("1m")`, []step{baseline(leader("0s", "a", ""))}, "3m0s"},
+		// One of the two is 0 at any time: the sum flips where the other
+		// reaches the whole threshold, not where both would.
+		{`leaderless_for + leader_for >= 2 * duration("30s")`, loss, "1m10s"},
+		{`leaderless_for + leader_for >= 2 * duration("30s")`, []step{baseline(leader("0s", "a", ""))}, "1m0s"},
+		{`leaderless && leaderless_for - leader_for >= 2 * duration("10s")`, loss, "30s"},
 	} {
 		got := runCase(t, engineCase{rules: []Rule{{Name: "x", When: tc.when, Actions: acts("page")}}, steps: tc.steps, until: "10m"})
 		if want := []string{tc.want + " x fired"}; !slices.Equal(got, want) {

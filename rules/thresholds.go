@@ -15,17 +15,22 @@ import (
 // comparisons are the operators whose value flips as a duration grows.
 var comparisons = map[string]bool{"<": true, ">": true, "<=": true, ">=": true, "==": true, "!=": true}
 
-// linear is a*x + b, where x is how long the cluster has held its state
-// (leaderless_for while leaderless, leader_for otherwise), in nanoseconds.
+// linear is a*x + b, where x is how long the cluster has held its state,
+// in nanoseconds: leaderless_for while leaderless, leader_for otherwise,
+// the other being 0.
 type linear struct{ a, b float64 }
 
-// linearOf returns the operand n as a linear function of x, if it is one:
-// constants, the duration variables, and their sums, differences and
-// products by a constant.
-func linearOf(n ast.Node) (linear, bool) {
+// linearOf returns the operand n as a linear function of the duration
+// variable named x, the other being 0, if it is one: constants, the
+// duration variables, and their sums, differences and products by a
+// constant.
+func linearOf(n ast.Node, x string) (linear, bool) {
 	switch n := n.(type) {
 	case *ast.IdentifierNode:
-		return linear{a: 1}, isDurationVariable(n.Value)
+		if n.Value == x {
+			return linear{a: 1}, true
+		}
+		return linear{}, isDurationVariable(n.Value)
 	case *ast.ConstantNode:
 		d, ok := n.Value.(time.Duration)
 		return linear{b: float64(d)}, ok
@@ -34,20 +39,20 @@ func linearOf(n ast.Node) (linear, bool) {
 	case *ast.FloatNode:
 		return linear{b: n.Value}, true
 	case *ast.UnaryNode:
-		x, ok := linearOf(n.Node)
+		f, ok := linearOf(n.Node, x)
 		if n.Operator == "-" {
-			x = linear{a: -x.a, b: -x.b}
+			f = linear{a: -f.a, b: -f.b}
 		}
-		return x, ok && (n.Operator == "-" || n.Operator == "+")
+		return f, ok && (n.Operator == "-" || n.Operator == "+")
 	case *ast.BinaryNode:
-		return linearOfBinary(n)
+		return linearOfBinary(n, x)
 	}
 	return linear{}, false
 }
 
-func linearOfBinary(n *ast.BinaryNode) (linear, bool) {
-	l, lok := linearOf(n.Left)
-	r, rok := linearOf(n.Right)
+func linearOfBinary(n *ast.BinaryNode, x string) (linear, bool) {
+	l, lok := linearOf(n.Left, x)
+	r, rok := linearOf(n.Right, x)
 	if !lok || !rok {
 		return linear{}, false
 	}
@@ -65,16 +70,20 @@ func linearOfBinary(n *ast.BinaryNode) (linear, bool) {
 }
 
 // flipsAt collects the instants, as durations of the state, at which the
-// comparisons of an expression with a duration variable flip.
-type flipsAt []time.Duration
+// comparisons of an expression with the duration variable named x flip
+// while x grows and the other is 0.
+type flipsAt struct {
+	x        string
+	instants []time.Duration
+}
 
 func (f *flipsAt) Visit(node *ast.Node) {
 	n, ok := (*node).(*ast.BinaryNode)
 	if !ok || !comparisons[n.Operator] {
 		return
 	}
-	l, lok := linearOf(n.Left)
-	r, rok := linearOf(n.Right)
+	l, lok := linearOf(n.Left, f.x)
+	r, rok := linearOf(n.Right, f.x)
 	if !lok || !rok || l.a == r.a {
 		return
 	}
@@ -82,14 +91,19 @@ func (f *flipsAt) Visit(node *ast.Node) {
 	// nanosecond from there (the engine wakes one later for >).
 	x := math.Ceil((r.b - l.b) / (l.a - r.a))
 	if x > 0 && x < math.MaxInt64 {
-		*f = append(*f, time.Duration(x))
+		f.instants = append(f.instants, time.Duration(x))
 	}
 }
 
 // thresholdsOf returns the instants at which time alone flips a comparison
-// of the compiled expression's tree.
+// of the compiled expression's tree: while leaderless, as leaderless_for
+// grows, and while led, as leader_for does.
 func thresholdsOf(tree ast.Node) []time.Duration {
-	var f flipsAt
-	ast.Walk(&tree, &f)
-	return f
+	var instants []time.Duration
+	for _, x := range []string{"leaderless_for", "leader_for"} {
+		f := flipsAt{x: x}
+		ast.Walk(&tree, &f)
+		instants = append(instants, f.instants...)
+	}
+	return instants
 }
