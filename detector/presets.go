@@ -668,9 +668,25 @@ func NewGeneric(src Source) (*Generic, error) {
 }
 
 // compileID compiles an expression of the generic preset that yields an
-// id from `response`.
+// id from `response`. An id is a string or a number (read as its decimal
+// text by idText), and an expression over the decoded answer is mostly
+// of a type known only when it runs: only a type that is no id is refused
+// here.
 func compileID(code string) (*vm.Program, error) {
-	return expr.Compile(code, expr.Env(map[string]any{"response": map[string]any{}}), expr.AsKind(reflect.String))
+	prog, err := expr.Compile(code, expr.Env(map[string]any{"response": map[string]any{}}))
+	if err != nil {
+		return nil, err
+	}
+	if t := prog.Node().Type(); t != nil && !idKinds[t.Kind()] {
+		return nil, fmt.Errorf("it yields %v, not a string or number", t)
+	}
+	return prog, nil
+}
+
+// idKinds are the result kinds an id expression may have when compiled:
+// those idText reads, and any (interface) for what only the answer tells.
+var idKinds = map[reflect.Kind]bool{
+	reflect.String: true, reflect.Interface: true, reflect.Float64: true, reflect.Int: true, reflect.Int64: true, reflect.Uint64: true,
 }
 
 func (g *Generic) Poll(ctx context.Context, c *http.Client, member string) (Report, error) {

@@ -292,6 +292,30 @@ func TestGenericLeaderIDs(t *testing.T) {
 	}
 }
 
+// An API that says "no leader" with a 0 is read with the expression the
+// reference gives for it, and one whose ids are whole numbers may convert
+// them with int().
+func TestGenericNumericLeaderExpressions(t *testing.T) {
+	cases := []struct{ leader, answer, want string }{
+		{`response.leader == 0 ? nil : response.leader`, `{"leader":0}`, ""},
+		{`response.leader == 0 ? nil : response.leader`, `{"leader":3}`, "3"},
+		{`response.leader == 0 ? nil : response.leader`, `{"leader":"n3"}`, "n3"},
+		{`int(response.leader_id)`, `{"leader_id":3}`, "3"},
+	}
+	for _, tc := range cases {
+		g, err := NewGeneric(Source{Path: "/s", Leader: tc.leader})
+		if err != nil {
+			t.Errorf("%s: %v", tc.leader, err)
+			continue
+		}
+		url := serve(t, func(w http.ResponseWriter, r *http.Request) { w.Write([]byte(tc.answer)) })
+		got, err := g.Poll(context.Background(), http.DefaultClient, url)
+		if err != nil || got != (Report{Leader: tc.want}) {
+			t.Errorf("%s over %s: %+v %v, want leader %q", tc.leader, tc.answer, got, err, tc.want)
+		}
+	}
+}
+
 // The self expression names the polled member, in the same forms as the
 // leader's; without it the member goes by its URL (Self "").
 func TestGenericSelf(t *testing.T) {

@@ -138,8 +138,10 @@ func (s *Source) validatePoll() field.List {
 		if _, err := compileID(s.Leader); err != nil {
 			errs.Add("leader", "leader expression: %v", err)
 		}
-		if _, err := compileID(s.Self); s.Self != "" && err != nil {
-			errs.Add("self", "self expression: %v", err)
+		if s.Self != "" {
+			if _, err := compileID(s.Self); err != nil {
+				errs.Add("self", "self expression: %v", err)
+			}
 		}
 		if _, err := url.Parse(s.Path); err != nil {
 			errs.Add("path", "%q is not a URL path: %v", s.Path, errors.Unwrap(err))

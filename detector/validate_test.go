@@ -35,6 +35,12 @@ func TestValidatePollCredentialsAndTLS(t *testing.T) {
 		{Source{Type: SourcePoll, Preset: "generic", Members: https, Leader: `response.leader`, Self: `response.id +`}, "self: self expression: unexpected token"},
 		{Source{Type: SourcePoll, Preset: "generic", Members: https, Leader: `response.leader +`}, "leader: leader expression: unexpected token"},
 		{Source{Type: SourcePoll, Preset: "etcd", Members: https, Self: `response.id`}, "self: does not apply to the etcd preset: only to generic"},
+		// An id is a string or a whole number, read as its decimal text.
+		{Source{Type: SourcePoll, Preset: "generic", Members: https, Leader: `int(response.leader_id)`, Self: `int(response.id)`}, ""},
+		{Source{Type: SourcePoll, Preset: "generic", Members: https, Leader: `response.leader == 0 ? nil : response.leader`}, ""},
+		{Source{Type: SourcePoll, Preset: "generic", Members: https, Leader: `response.term * 1.0`}, ""},
+		{Source{Type: SourcePoll, Preset: "generic", Members: https, Leader: `response.leader_id > 0`}, "leader: leader expression: it yields bool, not a string or number"},
+		{Source{Type: SourcePoll, Preset: "generic", Members: https, Leader: `response.leader`, Self: `[response.id]`}, "self: self expression: it yields []interface {}, not a string or number"},
 		{Source{Type: SourceEvents, HTTP: true, Self: `response.id`}, "self: does not apply to a events source"},
 		{Source{Type: SourcePoll, Preset: "etcd", Members: https, Username: "u"}, "username: needs a password too"},
 		{Source{Type: SourcePoll, Preset: "etcd", Members: https, Password: "p"}, "password: needs a username too"},
