@@ -172,7 +172,12 @@ func TestNotReadyUntilThePipelineTakesEvents(t *testing.T) {
 	h := newHarness(t, ingestConfig, map[string]any{"Hook": closedURL(t)})
 	d := h.build(Options{})
 	ctx, stop := context.WithCancel(t.Context())
-	defer stop()
+	defer func() {
+		// As Run ends: the sources stop, and are waited for before the
+		// harness cleans up what they use.
+		stop()
+		d.sources.wait()
+	}()
 	d.mu.Lock()
 	d.running, d.sources.ctx = ctx, ctx // as Run sets them before it starts the sources
 	d.mu.Unlock()
