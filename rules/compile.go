@@ -250,7 +250,7 @@ func compile(rs []Rule, windows map[string]Window, known Known) (out []*compiled
 		c.compileKey(path, &errs, &warnings)
 		c.compileTiming(path, &errs)
 		c.resolveNames(path, &errs, known, wins, windows)
-		c.compileVerify(path, &errs, known)
+		c.compileVerify(path, &errs, &warnings, known)
 		out = append(out, c)
 	}
 	return out, errs, warnings
@@ -308,6 +308,7 @@ func (c *compiledRule) compileWhen(path string, errs, warnings *field.List) {
 		return
 	}
 	c.when = prog
+	warnIfFailing(warnings, path+".when", prog, a.windows)
 	c.gate = gateOf(prog.Node())
 	c.thresholds = a.thresholds
 	c.windows = a.windows

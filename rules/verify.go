@@ -98,7 +98,7 @@ type verifier struct {
 // compileVerify checks and compiles verify: its condition like `when`, a
 // positive window, and on_failure's actions. A rule with verify needs
 // actions to verify.
-func (c *compiledRule) compileVerify(path string, errs *field.List, known Known) {
+func (c *compiledRule) compileVerify(path string, errs, warnings *field.List, known Known) {
 	v := c.Verify
 	if v == nil {
 		return
@@ -124,6 +124,7 @@ func (c *compiledRule) compileVerify(path string, errs *field.List, known Known)
 	if prog == nil {
 		return
 	}
+	warnIfFailing(warnings, path+".when", prog, a.windows)
 	c.verify = &verifier{when: prog, thresholds: a.thresholds, leaderless: a.names["leaderless_for"], tenure: a.names["leader_for"]}
 	c.windows = append(c.windows, a.windows...)
 }
