@@ -38,6 +38,12 @@ func historyQuery(r *http.Request, now time.Time) (HistoryQuery, error) {
 		if err != nil || n < 0 {
 			return q, fmt.Errorf("after=%q: want a sequence number (last_seq of an earlier answer)", a)
 		}
+		for _, other := range []string{"from", "to", "cluster", "step"} {
+			if v.Has(other) {
+				// after= is not narrowed by the others: refused, not ignored.
+				return q, fmt.Errorf("after= answers everything since; it takes no %s=", other)
+			}
+		}
 		q.After, q.HasAfter = n, true
 		return q, nil
 	}

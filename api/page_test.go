@@ -18,7 +18,7 @@ func TestHistoryQuery(t *testing.T) {
 	defer srv.Close()
 	for query, code := range map[string]int{"": 200, "?after=12": 200, "?from=2026-11-24T13:00:00Z&to=2026-11-24T14:00:00Z": 200,
 		"?cluster=a&step=8m": 200, "?step=x": 400, "?step=0s": 400, "?step=-1m": 400,
-		"?after=x": 400, "?from=yesterday": 400, "?from=2026-11-24T14:00:00Z&to=2026-11-24T13:00:00Z": 400, "?from=2026-01-01T00:00:00Z&to=2026-11-24T13:00:00Z": 400} {
+		"?after=x": 400, "?after=12&cluster=a": 400, "?after=12&step=8m": 400, "?from=2026-11-24T13:00:00Z&after=3": 400, "?from=yesterday": 400, "?from=2026-11-24T14:00:00Z&to=2026-11-24T13:00:00Z": 400, "?from=2026-01-01T00:00:00Z&to=2026-11-24T13:00:00Z": 400} {
 		resp, err := http.Get(srv.URL + "/v1/history" + query)
 		if err != nil {
 			t.Fatal(err)
