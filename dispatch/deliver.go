@@ -54,6 +54,12 @@ func (d *Dispatcher) deliver(ctx context.Context, del Delivery) {
 // attempt's, or ctx's cause when it ended before or between attempts.
 func (d *Dispatcher) attempts(ctx context.Context, del *Delivery) (stopped bool, err error) {
 	retry := d.target(del.Action).Spec.Retry
+	if err := context.Cause(ctx); err != nil {
+		// Fenced off (or the drain ran out) before its first attempt
+		// here: a resumed delivery whose budget is spent is dropped all
+		// the same, not failed for good.
+		return false, err
+	}
 	// A resumed delivery whose budget is spent had its last attempt cut
 	// short by a crash (Unfinished) or by a drain that ran out of time: it
 	// counts as made, so a failover script never runs once more than
