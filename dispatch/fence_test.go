@@ -166,7 +166,7 @@ func TestStateChangeFencesDeliveries(t *testing.T) {
 func TestQueueRemoveKeepsOrder(t *testing.T) {
 	q := newQueue(0)
 	for _, r := range []string{"a1", "b1", "a2", "b2"} {
-		q.push(Delivery{ID: r})
+		q.push(Delivery{ID: r}, func() {})
 	}
 	q.take() // a1: the head moves on
 	got := q.remove(func(del Delivery) bool { return strings.HasPrefix(del.ID, "a") })
