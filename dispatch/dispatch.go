@@ -342,9 +342,14 @@ func (d *Dispatcher) work(q *queue) {
 		d.deliver(ctx, del)
 		land(nil)
 		d.mu.Lock()
+		resolves := d.flights[del.ID].resolves
 		delete(d.active, del.ID)
 		delete(d.flights, del.ID)
+		for _, r := range resolves {
+			delete(d.active, r.del.ID)
+		}
 		d.mu.Unlock()
+		d.endDroppedResolves(resolves)
 	}
 }
 
