@@ -54,6 +54,12 @@ func (d *Dispatcher) deliver(ctx context.Context, del Delivery) {
 // attempt's, or ctx's cause when it ended before or between attempts.
 func (d *Dispatcher) attempts(ctx context.Context, del *Delivery) (stopped bool, err error) {
 	retry := d.target(del.Action).Spec.Retry
+	if err := context.Cause(ctx); err != nil {
+		// Fenced off (or the drain ran out) before its first attempt
+		// here: a resumed delivery whose budget is spent is dropped all
+		// the same, not failed for good.
+		return false, err
+	}
 	// A resumed delivery whose budget is spent had its last attempt cut
 	// short by a crash (Unfinished) or by a drain that ran out of time: it
 	// counts as made, so a failover script never runs once more than
@@ -63,7 +69,7 @@ func (d *Dispatcher) attempts(ctx context.Context, del *Delivery) (stopped bool,
 			del.Attempts, retry.MaxAttempts))
 	}
 	del.Unfinished = false
-	b := &backoff.ExponentialBackOff{InitialInterval: retry.InitialBackoff, RandomizationFactor: 0.5, Multiplier: 2, MaxInterval: retry.MaxBackoff}
+	b := &reloadedBackOff{settings: func() actions.Retry { return d.target(del.Action).Spec.Retry }}
 	lastErr := ""
 	var last error // what backoff gets wraps it (a Retry-After hides it)
 	operation := func() (struct{}, error) {
@@ -78,7 +84,6 @@ func (d *Dispatcher) attempts(ctx context.Context, del *Delivery) (stopped bool,
 			// A reload lowered retry.max_attempts during the backoff.
 			return struct{}{}, backoff.Permanent(last)
 		}
-		b.MaxInterval = t.Spec.Retry.MaxBackoff
 		err := d.attempt(ctx, t, del)
 		if err == nil {
 			return struct{}{}, nil
@@ -109,6 +114,32 @@ func (d *Dispatcher) attempts(ctx context.Context, del *Delivery) (stopped bool,
 	}
 	return stopped, err
 }
+
+// reloadedBackOff is exponential backoff with jitter under a delivery's
+// retry settings as a reload leaves them at each wait. Its growth starts
+// again from initial_backoff when they change, and no wait, jitter
+// included, is longer than max_backoff: the docs' "longest wait".
+type reloadedBackOff struct {
+	settings func() actions.Retry
+	initial  time.Duration // the settings exp has
+	most     time.Duration
+	exp      backoff.ExponentialBackOff
+}
+
+func (b *reloadedBackOff) NextBackOff() time.Duration {
+	r := b.settings()
+	if r.InitialBackoff != b.initial || r.MaxBackoff != b.most {
+		b.initial, b.most = r.InitialBackoff, r.MaxBackoff
+		b.exp = backoff.ExponentialBackOff{InitialInterval: r.InitialBackoff, RandomizationFactor: 0.5, Multiplier: 2, MaxInterval: r.MaxBackoff}
+	}
+	next := b.exp.NextBackOff()
+	if r.MaxBackoff > 0 {
+		next = min(next, r.MaxBackoff)
+	}
+	return next
+}
+
+func (b *reloadedBackOff) Reset() { b.exp.Reset() }
 
 // retryable tells backoff how to treat an attempt's error. A Retry-After
 // shorter than least, the first backoff (0, or a date the receiver's clock

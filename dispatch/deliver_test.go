@@ -101,3 +101,48 @@ func TestRetryBudgetLoweredDuringTheBackoffFailsForGood(t *testing.T) {
 		}
 	})
 }
+
+// No wait between attempts is longer than retry.max_backoff, jitter
+// included, and a reload that lowers it shortens the wait after the next
+// attempt.
+func TestWaitsBetweenAttemptsKeepToMaxBackoff(t *testing.T) {
+	backoffs := func(attempts int, initial, most time.Duration) actions.Spec {
+		s := spec(attempts)
+		s.Retry.InitialBackoff, s.Retry.MaxBackoff = initial, most
+		return s
+	}
+	for _, tc := range []struct {
+		name          string
+		before, after actions.Spec // after: set by a reload once the first attempt failed; zero: no reload
+		from          int          // the first attempt whose wait before it is checked
+		longest       time.Duration
+	}{
+		{"jitter takes no wait past max_backoff", backoffs(20, 10*time.Second, 10*time.Second), actions.Spec{}, 1, 10 * time.Second},
+		{"a reload lowering max_backoff shortens the next wait", backoffs(5, 40*time.Second, 80*time.Second),
+			backoffs(5, time.Second, 2*time.Second), 2, 2 * time.Second},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				act := &scripted{answers: slices.Repeat([]error{errors.New("503")}, tc.before.Retry.MaxAttempts)}
+				d, _, _ := setup(map[string]Target{"hook": {Action: act, Spec: tc.before}})
+				d.Submit(note("r"), []string{"hook"})
+				synctest.Wait() // the first attempt failed; the retry waits
+				if tc.after.Retry.MaxAttempts > 0 {
+					d.SetTargets(map[string]Target{"hook": {Action: act, Spec: tc.after}})
+				}
+				time.Sleep(time.Hour)
+				synctest.Wait()
+				d.Close(context.Background())
+				calls := act.got()
+				if len(calls) != tc.before.Retry.MaxAttempts {
+					t.Fatalf("%d attempts, want %d", len(calls), tc.before.Retry.MaxAttempts)
+				}
+				for i := tc.from; i < len(calls); i++ {
+					if wait := calls[i].at.Sub(calls[i-1].at); wait > tc.longest {
+						t.Errorf("waited %s before attempt %d, max_backoff %s", wait, i+1, tc.longest)
+					}
+				}
+			})
+		})
+	}
+}

@@ -253,7 +253,7 @@ func (d *Dispatcher) submit(del Delivery) error {
 		}
 	}
 	if q != nil {
-		d.push(q, del)
+		err = errors.Join(err, d.push(q, del))
 	}
 	return err
 }
@@ -269,7 +269,9 @@ func (d *Dispatcher) Resume(ds []Delivery) {
 			}
 			continue
 		}
-		d.push(q, del)
+		if err := d.push(q, del); err != nil {
+			d.opts.Log.Info("delivery deferred by shutdown; it resumes after a restart", "delivery_id", del.ID, "action", del.Action)
+		}
 	}
 }
 
@@ -293,9 +295,18 @@ func (d *Dispatcher) reserve(del Delivery) (*queue, error) {
 	return d.queueLocked(queueKey{del.Notification.Cluster, del.Action}, t), nil
 }
 
-func (d *Dispatcher) push(q *queue, del Delivery) {
-	d.audit(del, Record{Kind: "queued"}) // before a worker can audit its attempt
-	q.push(del)
+// push queues a reserved delivery. One reserved as Close began, whose
+// queue's workers have since left the drain, is no longer under way: it
+// waits in the journal for the next start (ErrClosed), as one Close
+// refused does.
+func (d *Dispatcher) push(q *queue, del Delivery) error {
+	if q.push(del, func() { d.audit(del, Record{Kind: "queued"}) }) { // before a worker can audit its attempt
+		return nil
+	}
+	d.mu.Lock()
+	delete(d.active, del.ID)
+	d.mu.Unlock()
+	return ErrClosed
 }
 
 // queueLocked returns the queue of key, started with its workers if new.
@@ -331,9 +342,14 @@ func (d *Dispatcher) work(q *queue) {
 		d.deliver(ctx, del)
 		land(nil)
 		d.mu.Lock()
+		resolves := d.flights[del.ID].resolves
 		delete(d.active, del.ID)
 		delete(d.flights, del.ID)
+		for _, r := range resolves {
+			delete(d.active, r.del.ID)
+		}
 		d.mu.Unlock()
+		d.endDroppedResolves(resolves)
 	}
 }
 

@@ -463,6 +463,59 @@ func TestFallbackDuringShutdownWaitsInTheJournal(t *testing.T) {
 	})
 }
 
+// gatedJournal holds the Pending of one delivery until release closes;
+// entered closes as it begins.
+type gatedJournal struct {
+	*memJournal
+	id      string
+	entered chan struct{}
+	release chan struct{}
+	once    sync.Once
+}
+
+func (g *gatedJournal) Pending(del Delivery) error {
+	if del.ID == g.id {
+		g.once.Do(func() { close(g.entered); <-g.release })
+	}
+	return g.memJournal.Pending(del)
+}
+
+// A fallback reserved just before Close begins, and queued once its
+// queue's workers have left the drain, waits in the journal, to run after
+// the restart, as one started during the shutdown does: it was queued for
+// no worker, and the dispatcher kept it under way.
+func TestFallbackQueuedAsTheDrainEndsWaitsInTheJournal(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		hook := &scripted{answers: []error{actions.Permanent(errors.New("400"))}}
+		chat := &scripted{}
+		n := note("r")
+		fb := fallbackID(DeliveryID(&n, "hook"), "chat")
+		j := &gatedJournal{memJournal: &memJournal{pending: map[string]Delivery{}}, id: fb,
+			entered: make(chan struct{}), release: make(chan struct{})}
+		a := &memAudit{}
+		d := New(Options{Journal: j, Audit: a, Targets: map[string]Target{
+			"hook": {Action: hook, Spec: spec(1, "chat")}, "chat": {Action: chat, Spec: spec(1)}}})
+		d.Submit(n, []string{"hook"})
+		<-j.entered // the fallback is reserved: its queue and its worker exist
+		closed := make(chan error)
+		go func() { closed <- d.Close(context.Background()) }()
+		synctest.Wait() // the chat queue's worker has left
+		close(j.release)
+		if err := <-closed; err != nil {
+			t.Fatal(err)
+		}
+		if len(chat.got()) != 0 || len(a.kinds("chat")) != 0 {
+			t.Errorf("the fallback was made %d times, audited %v: want it left for the restart", len(chat.got()), a.kinds("chat"))
+		}
+		if del, ok := j.pending[fb]; len(j.pending) != 1 || !ok || del.Action != "chat" {
+			t.Errorf("journal %+v, want only the chat fallback", j.pending)
+		}
+		if len(d.active) != 0 {
+			t.Errorf("still under way: %v", d.active)
+		}
+	})
+}
+
 // failAfter is an Action whose attempts fail for good once release is
 // closed.
 type failAfter struct{ release chan struct{} }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+
+	"github.com/leaderhook/leaderhook/actions"
 )
 
 // StaleError is why a delivery to an action with CancelOnChange was
@@ -25,6 +27,15 @@ type flight struct {
 	action  string
 	seq     uint64
 	cancel  context.CancelCauseFunc
+	firing  string // a firing's fallbackKey; "" for others
+	// resolves of its episode dropped while it ran: they end with it,
+	// once its fallbacks, if it fails for good, are known.
+	resolves []droppedResolve
+}
+
+type droppedResolve struct {
+	del Delivery
+	why *StaleError
 }
 
 // stale reports whether a delivery decided for state seq is outdated by
@@ -40,7 +51,9 @@ func stale(seq, newest uint64) bool { return seq != 0 && seq < newest }
 // attempt (a shell action's process group gets SIGTERM, then SIGKILL) or
 // a wait for a retry. Either way the delivery is audited, journaled done,
 // and not retried; its on_failure actions do not run. An attempt that
-// ends by its own result meanwhile keeps it (see fencedBy).
+// ends by its own result meanwhile keeps it (see fencedBy). A resolve
+// dropped while its firing runs ends with that firing, so that the
+// fallbacks the firing's failure may start get it.
 func (d *Dispatcher) StateChanged(cluster string, seq uint64) {
 	d.mu.Lock()
 	if seq <= d.newest[cluster] {
@@ -54,8 +67,14 @@ func (d *Dispatcher) StateChanged(cluster string, seq uint64) {
 			dropped = append(dropped, q.remove(func(del Delivery) bool { return stale(del.Notification.Seq, seq) })...)
 		}
 	}
+	var ended []Delivery
 	for _, del := range dropped {
+		if f := d.firingInFlightLocked(del); f != nil {
+			f.resolves = append(f.resolves, droppedResolve{del, &StaleError{Cluster: cluster, Seq: del.Notification.Seq, Newest: seq}})
+			continue
+		}
 		delete(d.active, del.ID)
+		ended = append(ended, del)
 	}
 	for _, f := range d.flights {
 		if f.cluster == cluster && d.targets[f.action].CancelOnChange && stale(f.seq, seq) {
@@ -63,8 +82,36 @@ func (d *Dispatcher) StateChanged(cluster string, seq uint64) {
 		}
 	}
 	d.mu.Unlock()
-	for _, del := range dropped {
+	for _, del := range ended {
 		d.fenced(del, false, &StaleError{Cluster: cluster, Seq: del.Notification.Seq, Newest: seq})
+	}
+}
+
+// firingInFlightLocked returns the flight of the firing whose episode
+// del, a resolve, ends, or nil. Callers hold mu.
+func (d *Dispatcher) firingInFlightLocked(del Delivery) *flight {
+	if del.Fallback || del.Notification.Status != actions.StatusResolved {
+		return nil
+	}
+	key := fallbackKey(&del.Notification, del.Action)
+	for _, f := range d.flights {
+		if f.firing == key {
+			return f
+		}
+	}
+	return nil
+}
+
+// endDroppedResolves ends the resolves dropped while their firing ran,
+// once it has ended: its fallbacks get them. A shutdown that interrupted
+// the firing leaves them in the journal with it, to end after it again.
+func (d *Dispatcher) endDroppedResolves(resolves []droppedResolve) {
+	for _, r := range resolves {
+		if d.ctx.Err() != nil {
+			d.log(r.del).Info("delivery interrupted by shutdown; it resumes after a restart", "attempts", r.del.Attempts)
+			continue
+		}
+		d.fenced(r.del, false, r.why)
 	}
 }
 
@@ -76,6 +123,9 @@ func (d *Dispatcher) StateChanged(cluster string, seq uint64) {
 func (d *Dispatcher) takeOff(del Delivery) (context.Context, context.CancelCauseFunc) {
 	ctx, cancel := context.WithCancelCause(d.ctx)
 	f := &flight{cluster: del.Notification.Cluster, action: del.Action, seq: del.Notification.Seq, cancel: cancel}
+	if !del.Fallback && del.Notification.Status == actions.StatusFiring {
+		f.firing = fallbackKey(&del.Notification, del.Action)
+	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if newest := d.newest[f.cluster]; d.targets[f.action].CancelOnChange && stale(f.seq, newest) {

@@ -83,39 +83,42 @@ func TestStateChangeFencesDeliveries(t *testing.T) {
 		before  []actions.Notification
 		changes []change
 		after   []actions.Notification // submitted after the changes
-		resume  bool                   // after: resumed from the journal instead
+		resumed int                    // after: resumed from the journal instead, with this many attempts made (0: submitted)
 		want    map[string][]string
 	}{
 		{"a running delivery is cancelled, the waiting one dropped, the new one runs", true,
-			[]actions.Notification{fenceNote("run", 1), fenceNote("ok", 1)}, []change{{"c1", 2}}, []actions.Notification{fenceNote("new", 2)}, false,
+			[]actions.Notification{fenceNote("run", 1), fenceNote("ok", 1)}, []change{{"c1", 2}}, []actions.Notification{fenceNote("new", 2)}, 0,
 			map[string][]string{
 				"fix/run": {"queued", "attempt:cancelled", "cancelled (" + moved + ")"},
 				"fix/ok":  {"queued", "dropped (" + moved + ")"},
 				"fix/new": {"queued", "attempt:ok", "delivered:ok"},
 			}},
 		{"an attempt that failed by itself as the state moved on fails, and its on_failure runs", true,
-			[]actions.Notification{fenceNote("fail", 1)}, []change{{"c1", 2}}, nil, false,
+			[]actions.Notification{fenceNote("fail", 1)}, []change{{"c1", 2}}, nil, 0,
 			map[string][]string{
 				"fix/fail":  {"queued", "attempt:failed", "failed:failed"},
 				"page/fail": {"queued", "attempt:ok", "delivered:ok"},
 			}},
 		{"an attempt that asked for a retry by itself as the state moved on is not retried: dropped", true,
-			[]actions.Notification{fenceNote("busy", 1)}, []change{{"c1", 2}}, nil, false,
+			[]actions.Notification{fenceNote("busy", 1)}, []change{{"c1", 2}}, nil, 0,
 			map[string][]string{"fix/busy": {"queued", "attempt:retry", "dropped (" + moved + ")"}}},
 		{"a delivery waiting for a retry is dropped; another cluster, an older state and an unknown one change nothing", true,
-			[]actions.Notification{fenceNote("retry", 1), fenceNote("unknown", 0)}, []change{{"c2", 5}, {"c1", 1}, {"c1", 2}, {"c1", 1}}, nil, false,
+			[]actions.Notification{fenceNote("retry", 1), fenceNote("unknown", 0)}, []change{{"c2", 5}, {"c1", 1}, {"c1", 2}, {"c1", 1}}, nil, 0,
 			map[string][]string{
 				"fix/retry":   {"queued", "attempt:retry", "dropped (" + moved + ")"},
 				"fix/unknown": {"queued", "attempt:ok", "delivered:ok"},
 			}},
 		{"without cancel_on_change nothing is fenced", false,
-			[]actions.Notification{fenceNote("retry", 1), fenceNote("ok", 1)}, []change{{"c1", 2}}, nil, false,
+			[]actions.Notification{fenceNote("retry", 1), fenceNote("ok", 1)}, []change{{"c1", 2}}, nil, 0,
 			map[string][]string{
 				"fix/retry": {"queued", "attempt:retry", "attempt:ok", "delivered:ok"},
 				"fix/ok":    {"queued", "attempt:ok", "delivered:ok"},
 			}},
 		{"a delivery resumed after its state moved on is dropped unrun", true,
-			nil, []change{{"c1", 2}}, []actions.Notification{fenceNote("old", 1)}, true,
+			nil, []change{{"c1", 2}}, []actions.Notification{fenceNote("old", 1)}, 1,
+			map[string][]string{"fix/old": {"queued", "dropped (" + moved + ")"}}},
+		{"a delivery resumed after its state moved on, its attempts spent, is dropped: its on_failure does not run", true,
+			nil, []change{{"c1", 2}}, []actions.Notification{fenceNote("old", 1)}, 3,
 			map[string][]string{"fix/old": {"queued", "dropped (" + moved + ")"}}},
 	}
 	for _, tc := range cases {
@@ -136,9 +139,9 @@ func TestStateChangeFencesDeliveries(t *testing.T) {
 					d.StateChanged(c.cluster, c.seq)
 				}
 				for _, n := range tc.after {
-					if tc.resume {
+					if tc.resumed > 0 {
 						n.DeliveryID = DeliveryID(&n, "fix")
-						d.Resume([]Delivery{{ID: n.DeliveryID, Action: "fix", Notification: n, Attempts: 1}})
+						d.Resume([]Delivery{{ID: n.DeliveryID, Action: "fix", Notification: n, Attempts: tc.resumed, Unfinished: true}})
 					} else {
 						d.Submit(n, []string{"fix"})
 					}
@@ -163,7 +166,7 @@ func TestStateChangeFencesDeliveries(t *testing.T) {
 func TestQueueRemoveKeepsOrder(t *testing.T) {
 	q := newQueue(0)
 	for _, r := range []string{"a1", "b1", "a2", "b2"} {
-		q.push(Delivery{ID: r})
+		q.push(Delivery{ID: r}, func() {})
 	}
 	q.take() // a1: the head moves on
 	got := q.remove(func(del Delivery) bool { return strings.HasPrefix(del.ID, "a") })

@@ -44,11 +44,20 @@ func (q *queue) setWorkers(n int) int {
 	return start
 }
 
-func (q *queue) push(del Delivery) {
+// push adds del for the workers, calling queued first: before a worker
+// can take it. Once the queue is closed and its workers have left, none
+// would take it: push adds nothing and reports false.
+func (q *queue) push(del Delivery, queued func()) bool {
 	q.mu.Lock()
+	if q.closed && q.workers == 0 {
+		q.mu.Unlock()
+		return false
+	}
+	queued()
 	q.items = append(q.items, del)
 	q.mu.Unlock()
 	q.ready.Signal()
+	return true
 }
 
 // take waits for the next delivery. It returns false when the worker

@@ -111,3 +111,41 @@ func TestFallbacksOfAFiringGetItsResolve(t *testing.T) {
 		})
 	}
 }
+
+// A resolve that a newer state drops from its queue (cancel_on_change)
+// while its firing still runs ends with that firing: when the firing then
+// fails by its own result and its on_failure runs, the fallback gets the
+// resolve too.
+func TestResolveDroppedWhileItsFiringRunsReachesTheFiringsFallbacks(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		act := &fenceAct{tries: map[string]int{}}
+		chat := &statusLog{}
+		s := patient()
+		s.OnFailure = []string{"chat"}
+		memory, _ := actions.OpenMemory("", FallbackMemory)
+		j, a := &memJournal{pending: map[string]Delivery{}}, &memAudit{}
+		d := New(Options{Journal: j, Audit: a, Fallbacks: memory, Targets: map[string]Target{
+			"script": {Action: act, Spec: s, CancelOnChange: true},
+			"chat":   {Action: chat, Spec: spec(1)},
+		}})
+		firing := fenceNote("fail", 1) // fails by itself as it is stopped
+		d.Submit(firing, []string{"script"})
+		synctest.Wait() // the firing runs
+		resolve := fenceNote("fail", 2)
+		resolve.Status, resolve.FiredAt = actions.StatusResolved, firing.FiredAt.Add(time.Second)
+		d.Submit(resolve, []string{"script"})
+		d.StateChanged("c1", 3)
+		synctest.Wait()
+		d.Close(context.Background())
+		if seen, _ := chat.got(); !slices.Equal(seen, []string{"firing failure", "resolved"}) {
+			t.Errorf("the fallback got %q, want [firing failure resolved]", seen)
+		}
+		if got, want := a.kinds("script"), []string{"queued", "queued", "attempt:failed", "failed:failed", "dropped"}; !slices.Equal(got, want) {
+			t.Errorf("audit %q, want %q", got, want)
+		}
+		if len(j.pending) != 0 {
+			t.Errorf("journal still holds %v", j.pending)
+		}
+		memory.Each(func(key string, _ json.RawMessage) { t.Errorf("the memory still holds %q", key) })
+	})
+}
