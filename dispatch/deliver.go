@@ -60,13 +60,8 @@ func (d *Dispatcher) attempts(ctx context.Context, del *Delivery) (stopped bool,
 		// the same, not failed for good.
 		return false, err
 	}
-	// A resumed delivery whose budget is spent had its last attempt cut
-	// short by a crash (Unfinished) or by a drain that ran out of time: it
-	// counts as made, so a failover script never runs once more than
-	// max_attempts allows.
 	if del.Attempts > 0 && del.Attempts >= retry.MaxAttempts {
-		return false, actions.Permanent(fmt.Errorf("attempt %d was cut short when leaderhook stopped, its outcome unknown; retry.max_attempts (%d) allows no other",
-			del.Attempts, retry.MaxAttempts))
+		return false, cutShort(del, retry.MaxAttempts)
 	}
 	del.Unfinished = false
 	b := &reloadedBackOff{settings: func() actions.Retry { return d.target(del.Action).Spec.Retry }}
@@ -113,6 +108,15 @@ func (d *Dispatcher) attempts(ctx context.Context, del *Delivery) (stopped bool,
 		err = last
 	}
 	return stopped, err
+}
+
+// cutShort is the error of a resumed delivery whose budget is spent: its
+// last attempt was cut short by a crash (Unfinished) or by a drain that ran
+// out of time. It counts as made, so a failover script never runs once
+// more than max_attempts allows.
+func cutShort(del *Delivery, maxAttempts int) error {
+	return actions.Permanent(fmt.Errorf("attempt %d was cut short when leaderhook stopped, its outcome unknown; retry.max_attempts (%d) allows no other",
+		del.Attempts, maxAttempts))
 }
 
 // reloadedBackOff is exponential backoff with jitter under a delivery's
