@@ -47,7 +47,9 @@ type Journal interface {
 	Done(id string) error
 }
 
-// Auditor records every firing and every attempt. Record must not block.
+// Auditor records every firing and every attempt. Record must not block,
+// nor call the Dispatcher: a delivery's "queued" record is made with its
+// queue locked, so that no worker can record its attempt first.
 type Auditor interface {
 	Record(r Record)
 }

@@ -39,3 +39,24 @@ func TestCheckWarnsOfAConditionThatFailsWhenEvaluated(t *testing.T) {
 		}
 	}
 }
+
+// Rules whose evaluation depends on data a sample state may lack (event
+// keys, labels, indexes) are not warned of.
+func TestCheckLeavesConditionsThatDependOnData(t *testing.T) {
+	for _, when := range []string{
+		`lower(event.eventType) contains "leaderless"`,
+		`leaderless && now - date(event.timestamp) < duration("1m")`,
+		`leaderless && lower(event.namespace) == "cluster"`,
+		`leaderless && int(labels.replicas) >= 3`,
+		`leaderless && len(event.previousLeaderId) > 0`,
+		`leaderless && date(event.since) < now`,
+		`split_brain && leaders[0] != leader_id`,
+		`quorum_margin < 1 && 10 % quorum_margin == 0`,
+		`leaderless && event["custom"] > 3`,
+	} {
+		_, warnings := Check([]Rule{{Name: "x", When: when, Actions: []string{"n"}}}, nil, Known{})
+		if len(warnings) > 0 && strings.Contains(warnings.Error(), "fails when evaluated") {
+			t.Errorf("%s: warned: %v", when, warnings.Error())
+		}
+	}
+}
