@@ -482,22 +482,7 @@ func TestPollSourceOpenZitiLeaderIsAMember(t *testing.T) {
 	}
 	mu.Unlock()
 	src := &PollSource{Cluster: "ziti", Members: urls, Preset: &OpenZiti{Username: "u", Password: "p"}, Interval: 20 * time.Millisecond}
-	out := make(chan event.Event, 64)
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	go src.Run(ctx, out)
-	view := NewView("ziti", nil, 0)
-	observe := func(what string, cond func() bool) {
-		t.Helper()
-		for deadline := time.After(5 * time.Second); !cond(); {
-			select {
-			case ev := <-out:
-				view.Observe(ev, nil)
-			case <-deadline:
-				t.Fatalf("%s: members %q, health %+v, state %+v", what, view.Members(), view.Health(), view.State())
-			}
-		}
-	}
+	view, observe := watchPoll(t, src)
 	observe("ctrl2 leads, a member claiming the lead", func() bool {
 		h := view.Health()
 		return slices.Equal(view.Members(), []string{"ctrl1", "ctrl2", "ctrl3"}) && view.State().LeaderID == "ctrl2" &&
@@ -530,22 +515,7 @@ func TestPollSourceGenericSelfNamesTheMember(t *testing.T) {
 	}
 	preset := must(NewGeneric(Source{Path: "/raft/leader", Leader: `response.leader_id ?? ""`, Self: "response.id"}))
 	src := &PollSource{Cluster: "orders", Members: urls, Preset: preset, Interval: 20 * time.Millisecond}
-	out := make(chan event.Event, 64)
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	go src.Run(ctx, out)
-	view := NewView("orders", nil, 0)
-	observe := func(what string, cond func() bool) {
-		t.Helper()
-		for deadline := time.After(5 * time.Second); !cond(); {
-			select {
-			case ev := <-out:
-				view.Observe(ev, nil)
-			case <-deadline:
-				t.Fatalf("%s: members %q, health %+v, state %+v", what, view.Members(), view.Health(), view.State())
-			}
-		}
-	}
+	view, observe := watchPoll(t, src)
 	observe("node1 leads, a member claiming the lead", func() bool {
 		h := view.Health()
 		return slices.Equal(view.Members(), []string{"node1", "node2", "node3"}) && view.State().LeaderID == "node1" &&
@@ -764,6 +734,28 @@ func TestHideURLOfMalformedMemberHidesTheWholeError(t *testing.T) {
 		}
 		if !strings.Contains(got, "http://root:xxxxx@db1:2379") {
 			t.Errorf("hideURL(%q) = %q, does not name the member", member, got)
+		}
+	}
+}
+
+// watchPoll runs src until the end of the test into a view, and returns
+// the view and a function that feeds it src's events until cond holds,
+// failing the test after a few seconds.
+func watchPoll(t *testing.T, src *PollSource) (*View, func(what string, cond func() bool)) {
+	out := make(chan event.Event, 64)
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	go src.Run(ctx, out)
+	view := NewView(src.Cluster, nil, 0)
+	return view, func(what string, cond func() bool) {
+		t.Helper()
+		for deadline := time.After(5 * time.Second); !cond(); {
+			select {
+			case ev := <-out:
+				view.Observe(ev, nil)
+			case <-deadline:
+				t.Fatalf("%s: members %q, health %+v, state %+v", what, view.Members(), view.Health(), view.State())
+			}
 		}
 	}
 }
