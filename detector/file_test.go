@@ -225,12 +225,7 @@ func TestFileSourceStartingMidLineReadsThatLineWhole(t *testing.T) {
 		appendTo(t, path, line("old", event.ReadWrite, 0)+half[:20])
 		var rejects lineErrors
 		const poll = 10 * time.Millisecond
-		src := &FileSource{Path: path, Poll: poll, OnReject: rejects.add}
-		src.Prepare()
-		out := make(chan event.Event, 16)
-		ctx, cancel := context.WithCancel(context.Background())
-		defer cancel()
-		go src.Run(ctx, out)
+		out := follow(t, &FileSource{Path: path, Poll: poll, OnReject: rejects.add})
 		synctest.Wait()
 		appendTo(t, path, half[20:]+line("c", event.ReadWrite, 2))
 		if got := collect(t, out, 2); strings.Join(got, ",") != "b,c" {
@@ -260,12 +255,7 @@ func TestFileSourceResumesInAFileRotatedWhileDown(t *testing.T) {
 			t.Fatal(err)
 		}
 		appendTo(t, path, line("after-rotation", event.ReadWrite, 2))
-		src := &FileSource{Path: path, Start: pos, Poll: 10 * time.Millisecond}
-		src.Prepare()
-		out := make(chan event.Event, 16)
-		ctx, cancel := context.WithCancel(context.Background())
-		defer cancel()
-		go src.Run(ctx, out)
+		out := follow(t, &FileSource{Path: path, Start: pos, Poll: 10 * time.Millisecond})
 		synctest.Wait()
 		var got []string
 		for len(out) > 0 {
@@ -286,12 +276,7 @@ func TestFileSourceReadsTheMovedFileUntilANewOneAppears(t *testing.T) {
 		path := filepath.Join(dir, "events.jsonl")
 		appendTo(t, path, "")
 		const poll = 10 * time.Millisecond
-		src := &FileSource{Path: path, Cluster: "c", Poll: poll}
-		src.Prepare()
-		out := make(chan event.Event, 16)
-		ctx, cancel := context.WithCancel(context.Background())
-		defer cancel()
-		go src.Run(ctx, out)
+		out := follow(t, &FileSource{Path: path, Cluster: "c", Poll: poll})
 		synctest.Wait()
 
 		appendTo(t, path, line("a", event.ReadWrite, 1))
@@ -336,12 +321,7 @@ func TestFileSourceReadsTheMovedFileUntilTheNewOneHasData(t *testing.T) {
 				path := filepath.Join(dir, "events.jsonl")
 				appendTo(t, path, "")
 				const poll = 10 * time.Millisecond
-				src := &FileSource{Path: path, Cluster: "c", Poll: poll}
-				src.Prepare()
-				out := make(chan event.Event, 16)
-				ctx, cancel := context.WithCancel(context.Background())
-				defer cancel()
-				go src.Run(ctx, out)
+				out := follow(t, &FileSource{Path: path, Cluster: "c", Poll: poll})
 				synctest.Wait()
 
 				appendTo(t, path, line("a", event.ReadWrite, 1))
@@ -418,4 +398,15 @@ func TestSourcesSkipEventsLeaderhookDoesNotTake(t *testing.T) {
 			})
 		}
 	}
+}
+
+// follow runs src until the end of the test, and returns where its events
+// go.
+func follow(t *testing.T, src *FileSource) chan event.Event {
+	src.Prepare()
+	out := make(chan event.Event, 16)
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	go src.Run(ctx, out)
+	return out
 }
