@@ -279,8 +279,7 @@ func TestGenericLeaderIDs(t *testing.T) {
 	}
 	g := must(NewGeneric(Source{Path: "/s", Leader: `response.leader_id ?? ""`}))
 	for _, tc := range cases {
-		url := serve(t, func(w http.ResponseWriter, r *http.Request) { w.Write([]byte(tc.answer)) })
-		got, err := g.Poll(context.Background(), http.DefaultClient, url)
+		got, err := pollAnswer(t, g, tc.answer)
 		switch {
 		case tc.wantErr == "" && err != nil:
 			t.Errorf("%s: %v", tc.name, err)
@@ -308,8 +307,7 @@ func TestGenericNumericLeaderExpressions(t *testing.T) {
 			t.Errorf("%s: %v", tc.leader, err)
 			continue
 		}
-		url := serve(t, func(w http.ResponseWriter, r *http.Request) { w.Write([]byte(tc.answer)) })
-		got, err := g.Poll(context.Background(), http.DefaultClient, url)
+		got, err := pollAnswer(t, g, tc.answer)
 		if err != nil || got != (Report{Leader: tc.want}) {
 			t.Errorf("%s over %s: %+v %v, want leader %q", tc.leader, tc.answer, got, err, tc.want)
 		}
@@ -329,8 +327,7 @@ func TestGenericSelf(t *testing.T) {
 	}
 	for _, tc := range cases {
 		g := must(NewGeneric(Source{Leader: "response.leader_id", Self: tc.self}))
-		url := serve(t, func(w http.ResponseWriter, r *http.Request) { w.Write([]byte(tc.answer)) })
-		got, err := g.Poll(context.Background(), http.DefaultClient, url)
+		got, err := pollAnswer(t, g, tc.answer)
 		switch {
 		case tc.wantErr == "" && err != nil:
 			t.Errorf("%s: %v", tc.name, err)
@@ -432,4 +429,10 @@ func TestNomadAsksEachServerItsOwnView(t *testing.T) {
 	if want := (Report{Self: "10.0.0.2:4647", Term: 12}); err != nil || got != want {
 		t.Errorf("%+v %v, want %+v: a leaderless server's poll must answer no leader, not time out", got, err, want)
 	}
+}
+
+// pollAnswer polls p at a server that answers answer.
+func pollAnswer(t *testing.T, p Preset, answer string) (Report, error) {
+	url := serve(t, func(w http.ResponseWriter, r *http.Request) { w.Write([]byte(answer)) })
+	return p.Poll(context.Background(), http.DefaultClient, url)
 }
