@@ -115,11 +115,7 @@ func TestReportOnARecordingCountsFromTheStateItRestored(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			config, recording := writeRecording(t, c.lines...)
-			out, stderr, code := leaderhook(t, "report", "-c", config, "--state-dir", filepath.Dir(recording), "--format", "json")
-			if code != 0 {
-				t.Fatalf("exit %d\n%s%s", code, out, stderr)
-			}
+			out, stderr := reportOnRecording(t, c.lines...)
 			var r struct {
 				From, To     time.Time
 				LeaderlessMS int64   `json:"leaderless_ms"`
@@ -172,11 +168,7 @@ func TestReportCountsLeaderhooksDowntimeAsNotWatched(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			config, recording := writeRecording(t, c.lines...)
-			out, stderr, code := leaderhook(t, "report", "-c", config, "--state-dir", filepath.Dir(recording), "--format", "json")
-			if code != 0 {
-				t.Fatalf("exit %d\n%s%s", code, out, stderr)
-			}
+			out, stderr := reportOnRecording(t, c.lines...)
 			var r struct {
 				To           time.Time `json:"to"`
 				LeaderlessMS int64     `json:"leaderless_ms"`
@@ -274,4 +266,16 @@ func reportedClusters(t *testing.T, out string) []string {
 	}
 	slices.Sort(names)
 	return names
+}
+
+// reportOnRecording writes a flight recording of lines and returns what
+// report --format json says of it, failing the test if it fails.
+func reportOnRecording(t *testing.T, lines ...string) (out, stderr string) {
+	t.Helper()
+	config, recording := writeRecording(t, lines...)
+	out, stderr, code := leaderhook(t, "report", "-c", config, "--state-dir", filepath.Dir(recording), "--format", "json")
+	if code != 0 {
+		t.Fatalf("exit %d\n%s%s", code, out, stderr)
+	}
+	return out, stderr
 }
