@@ -105,7 +105,6 @@ type Daemon struct {
 	mu        sync.Mutex
 	cfg       *config.Config // in force
 	running   context.Context
-	started   bool // sources started
 	taking    bool // the pipeline takes events: ready
 	closed    bool
 }
@@ -401,9 +400,6 @@ func (d *Daemon) startSources() error {
 		return err
 	}
 	d.sources.apply(p)
-	d.mu.Lock()
-	d.started = true
-	d.mu.Unlock()
 	return nil
 }
 

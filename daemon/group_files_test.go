@@ -54,7 +54,7 @@ func (h *harness) runSources(opts Options) {
 	waitFor(h.t, "the sources to start", func() bool {
 		h.d.mu.Lock()
 		defer h.d.mu.Unlock()
-		return h.d.started
+		return h.d.taking // after the sources started
 	})
 }
 

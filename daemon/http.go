@@ -118,8 +118,6 @@ func (d *Daemon) ready() error {
 	switch {
 	case d.running != nil && d.running.Err() != nil:
 		return errors.New("shutting down")
-	case !d.started:
-		return errors.New("starting: event sources not yet started")
 	case !d.taking:
 		return errors.New("starting: events not yet taken")
 	}
